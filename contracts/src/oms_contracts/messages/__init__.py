@@ -1,0 +1,1 @@
+"""Payload models of every event and command, grouped by the service that owns them."""

@@ -1,0 +1,59 @@
+"""Value objects that several messages share."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from oms_contracts.money import Money
+
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
+Locale = Literal["en", "ru"]
+PaymentMethod = Literal["cash_on_delivery", "card"]
+DeliveryType = Literal["courier", "post", "pickup"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Customer(Frozen):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str | None = Field(default=None, max_length=32)
+    locale: Locale = "en"
+
+
+class Address(Frozen):
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    region: str | None = Field(default=None, max_length=100)
+    city: str = Field(min_length=1, max_length=100)
+    line1: str = Field(min_length=1, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+
+
+class OrderLine(Frozen):
+    sku: Sku
+    name: str
+    quantity: int = Field(gt=0)
+    unit_price: Money
+    total: Money
+
+
+class Totals(Frozen):
+    subtotal: Money
+    delivery: Money
+    grand_total: Money
+
+
+class SkuQuantity(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
+class WarehouseAllocation(Frozen):
+    """The part of an order that one warehouse ships."""
+
+    warehouse_id: str
+    lines: list[SkuQuantity] = Field(min_length=1)

@@ -1,0 +1,129 @@
+"""The topic registry: every topic, its key, partitions, retention and the messages it carries.
+
+Services create nothing by hand: topics (local script, Helm's Strimzi KafkaTopic resources) and the
+AsyncAPI document are generated from this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from oms_contracts.envelope import Payload
+from oms_contracts.messages import catalog, fulfilment, messaging, notification, order, payment, shop
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    owner: str
+    key: str
+    description: str
+    messages: tuple[type[Payload], ...] = field(default=())
+    partitions: int = 3
+    retention_ms: int = 7 * DAY_MS
+    compacted: bool = False
+
+
+SHOP_EVENTS = Topic(
+    "oms.shop.events", "gateway", "shop_id", "Shops and staff accounts",
+    (shop.ShopCreated, shop.StaffMemberAdded),
+)
+CATALOG_PRODUCTS = Topic(
+    "oms.catalog.products", "catalog", "sku", "SKU names and prices, compacted view for projections",
+    (catalog.SkuUpserted,), retention_ms=-1, compacted=True,
+)
+CATALOG_STOCK = Topic(
+    "oms.catalog.stock", "catalog", "sku", "Stock levels per SKU and warehouse",
+    (catalog.StockLevelChanged,),
+)
+CATALOG_COMMANDS = Topic(
+    "oms.catalog.commands", "catalog", "order_id", "Commands to reserve and release stock",
+    (catalog.ReserveStock, catalog.ReleaseStock),
+)
+CATALOG_RESERVATIONS = Topic(
+    "oms.catalog.reservations", "catalog", "order_id", "Outcome of reservations per order",
+    (catalog.StockReserved, catalog.StockReservationRejected, catalog.StockReleased, catalog.StockCommitted),
+)
+ORDER_EVENTS = Topic(
+    "oms.order.events", "order", "order_id", "Orders placed and moved through their pipeline",
+    (order.OrderPlaced, order.OrderStageChanged),
+    retention_ms=30 * DAY_MS,
+)
+PAYMENT_COMMANDS = Topic(
+    "oms.payment.commands", "payment", "order_id", "Commands to take payment for an order",
+    (payment.RequestPayment,),
+)
+PAYMENT_EVENTS = Topic(
+    "oms.payment.events", "payment", "order_id", "Payments requested, captured, failed",
+    (payment.PaymentRequested, payment.PaymentCaptured, payment.PaymentFailed),
+    retention_ms=30 * DAY_MS,
+)
+FULFILMENT_COMMANDS = Topic(
+    "oms.fulfilment.commands", "fulfilment", "order_id", "Commands to create shipments",
+    (fulfilment.CreateShipments,),
+)
+FULFILMENT_EVENTS = Topic(
+    "oms.fulfilment.events", "fulfilment", "order_id", "Shipments through pick, pack, ship, delivery",
+    (
+        fulfilment.ShipmentCreated,
+        fulfilment.ShipmentPicked,
+        fulfilment.ShipmentPacked,
+        fulfilment.ShipmentShipped,
+        fulfilment.ShipmentDelivered,
+    ),
+)
+MESSAGING_EVENTS = Topic(
+    "oms.messaging.events", "messaging", "conversation_id", "Messages posted in conversations",
+    (messaging.MessagePosted,),
+)
+NOTIFICATION_EVENTS = Topic(
+    "oms.notification.events", "notification", "notification_id", "Delivery log of notifications",
+    (notification.NotificationSent, notification.NotificationFailed),
+)
+DEADLETTER = Topic(
+    "oms.deadletter", "every consumer", "the original key",
+    "Messages a consumer could not process: the original bytes, with headers x-dlq-reason, "
+    "x-dlq-topic, x-dlq-partition, x-dlq-offset, x-dlq-consumer",
+    retention_ms=30 * DAY_MS,
+)
+
+TOPICS: tuple[Topic, ...] = (
+    SHOP_EVENTS,
+    CATALOG_PRODUCTS,
+    CATALOG_STOCK,
+    CATALOG_COMMANDS,
+    CATALOG_RESERVATIONS,
+    ORDER_EVENTS,
+    PAYMENT_COMMANDS,
+    PAYMENT_EVENTS,
+    FULFILMENT_COMMANDS,
+    FULFILMENT_EVENTS,
+    MESSAGING_EVENTS,
+    NOTIFICATION_EVENTS,
+    DEADLETTER,
+)
+
+_BY_TYPE: dict[str, tuple[type[Payload], Topic]] = {}
+for _topic in TOPICS:
+    for _cls in _topic.messages:
+        if _cls.TYPE in _BY_TYPE:
+            raise RuntimeError(f"message type {_cls.TYPE} registered twice")
+        _BY_TYPE[_cls.TYPE] = (_cls, _topic)
+
+
+def message_class(type_name: str) -> type[Payload] | None:
+    found = _BY_TYPE.get(type_name)
+    return found[0] if found else None
+
+
+def topic_for(payload: Payload | type[Payload]) -> Topic:
+    return _BY_TYPE[payload.TYPE][1]
+
+
+def topic_by_name(name: str) -> Topic:
+    for t in TOPICS:
+        if t.name == name:
+            return t
+    raise KeyError(name)

@@ -1,0 +1,107 @@
+import java.io.File;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+
+/**
+ * Local MongoDB wire-protocol server for the OMS dev/test stack (mongo-java-server, H2 MVStore file backend).
+ *
+ * Usage: java -cp 'lib/*:classes' OmsMongoServer [host] [port] [data-file]
+ *   host      default $OMS_MONGO_BIND_HOST or 127.0.0.1
+ *   port      default $OMS_MONGO_PORT or 27018
+ *   data-file default $OMS_MONGO_DATA_FILE or ./oms.mv   (H2 MVStore file; created if missing)
+ * Optional env: OMS_MONGO_REPORTED_VERSION (default 4.4.0), OMS_MONGO_WIRE_VERSION (default 9),
+ *               OMS_MONGO_OPLOG (default 0; 1 enables the oplog that change streams need. Off by default:
+ *               in 1.47.0 it is an uncapped collection local.oplog.rs that gets one extra document per
+ *               write and grows the MVStore file without bound; OMS services poll outboxes instead).
+ *
+ * Why a reported version of our own:
+ *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through
+ *   MongoBackend.version(MongoVersion); its built-in enum ServerVersion only offers
+ *   MONGO_3_6 (wire 6), MONGO_4_0 (wire 7) and MONGO_5_0 (wire 8, the default; note that real
+ *   MongoDB 5.0 is wire 13). PyMongo 4.20 has MIN_SUPPORTED_WIRE_VERSION = 9 (MongoDB 4.4) and
+ *   refuses every server reporting less ("reports wire version 8, but this version of PyMongo
+ *   requires at least 9"). MongoVersion is a public interface, so we pass our own implementation
+ *   (4.4.0 / wire 9) - no subclassing or patching of the server is needed. We report the LOWEST
+ *   version PyMongo accepts so that the driver does not assume newer server features.
+ *   This only changes what the server *says*; what it implements is unchanged.
+ */
+public final class OmsMongoServer {
+
+    private OmsMongoServer() {
+    }
+
+    private static String arg(String[] args, int i, String envName, String dflt) {
+        if (args.length > i && !args[i].isEmpty()) {
+            return args[i];
+        }
+        String v = System.getenv(envName);
+        return (v == null || v.isEmpty()) ? dflt : v;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String host = arg(args, 0, "OMS_MONGO_BIND_HOST", "127.0.0.1");
+        int port = Integer.parseInt(arg(args, 1, "OMS_MONGO_PORT", "27018"));
+        String file = arg(args, 2, "OMS_MONGO_DATA_FILE", "oms.mv");
+        String reported = arg(new String[0], 0, "OMS_MONGO_REPORTED_VERSION", "4.4.0");
+        int wire = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_WIRE_VERSION", "9"));
+        boolean oplog = "1".equals(arg(new String[0], 0, "OMS_MONGO_OPLOG", "0"));
+
+        File parent = new File(file).getAbsoluteFile().getParentFile();
+        if (parent != null) {
+            parent.mkdirs();
+        }
+
+        List<Integer> versionArray = new java.util.ArrayList<>();
+        for (String part : reported.split("\\.")) {
+            versionArray.add(Integer.valueOf(part));
+        }
+        while (versionArray.size() < 4) {
+            versionArray.add(0); // real servers report a 4-element versionArray
+        }
+        final List<Integer> va = List.copyOf(versionArray);
+        MongoVersion version = new MongoVersion() {
+            @Override
+            public List<Integer> getVersionArray() {
+                return va;
+            }
+
+            @Override
+            public String toVersionString() {
+                return reported;
+            }
+
+            @Override
+            public int getWireVersion() {
+                return wire;
+            }
+        };
+
+        H2Backend backend = new H2Backend(file);
+        backend.version(version);
+        MongoServer server = new MongoServer(backend);
+        if (oplog) {
+            server.enableOplog();
+        }
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("OmsMongoServer: shutting down (closing MVStore " + file + ")");
+            try {
+                // closes client connections, the backend and the MVStore (which commits pending writes)
+                server.shutdownNow();
+            } finally {
+                stopped.countDown();
+                System.err.println("OmsMongoServer: stopped");
+            }
+        }, "oms-mongo-shutdown"));
+
+        server.bind(host, port);
+        System.err.println("OmsMongoServer: listening on " + host + ":" + port + " file=" + file
+            + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog);
+        stopped.await();
+    }
+}

@@ -1,0 +1,1 @@
+"""Shared runtime code of every OMS service. Generic plumbing only: no domain rules live here."""

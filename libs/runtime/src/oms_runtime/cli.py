@@ -1,0 +1,50 @@
+"""The roles of a service image: `serve` (default: HTTP + consumers + relay + loops), `migrate`, `relay`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from litestar import Litestar
+
+from oms_runtime.mongo import IndexSpec, create_mongo_client, ensure_indexes
+from oms_runtime.settings import ServiceSettings
+
+
+async def migrate(settings: ServiceSettings, indexes: Sequence[IndexSpec]) -> list[str]:
+    client = create_mongo_client(settings)
+    try:
+        return await ensure_indexes(client[settings.database_name], indexes)
+    finally:
+        await client.close()
+
+
+def run_cli(
+    *,
+    settings_factory: Callable[[], ServiceSettings],
+    app_factory: Callable[[ServiceSettings], Litestar],
+    indexes: Sequence[IndexSpec],
+    argv: Sequence[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("role", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    settings = settings_factory()
+    if args.port:
+        settings.http_port = args.port
+    if args.role == "migrate":
+        created = asyncio.run(migrate(settings, indexes))
+        print(f"{settings.service_name}: {len(created)} indexes ensured")
+        return
+    asyncio.run(migrate(settings, indexes))
+    uvicorn.run(
+        app_factory(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

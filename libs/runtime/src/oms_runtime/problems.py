@@ -1,0 +1,106 @@
+"""RFC 9457 problem details: every error a service answers, with the field at fault where there is one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from oms_runtime.store import ConcurrencyError
+from oms_runtime.telemetry import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error to answer as problem+json. `errors` lists [{"field": "lines[0].sku", "message": "..."}]."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        errors: list[dict[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.errors = errors
+        self.extra = extra
+
+    @classmethod
+    def field(cls, field: str, message: str, status: int = 422, title: str = "Invalid request") -> Problem:
+        return cls(status, title, f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str | None = None,
+    type_: str = "about:blank",
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "instance": request.url.path}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_of(item: dict[str, Any]) -> str:
+    key = item.get("key") or ""
+    return str(key) if key else str(item.get("source") or "body")
+
+
+def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[dict[str, Any]]:
+    return problem_response(request, exc.status, exc.title, exc.detail, exc.type, exc.errors, exc.extra)
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    errors = [{"field": _field_of(i), "message": str(i.get("message", ""))} for i in items if isinstance(i, dict)]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
+    return problem_response(request, 422, "Invalid request", detail, errors=errors or None)
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
+        exc.status_code, "Request failed"
+    )
+    return problem_response(request, exc.status_code, title, exc.detail, headers=exc.headers)
+
+
+def handle_conflict(request: Request[Any, Any, Any], exc: ConcurrencyError) -> Response[dict[str, Any]]:
+    return problem_response(
+        request, 409, "Conflict", "The resource was changed by someone else; reload and retry",
+        extra={"expected_version": exc.expected_version},
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", path=request.url.path)
+    return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "See the service log")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Problem: handle_problem,
+    ValidationException: handle_validation,
+    NotFoundException: handle_http,
+    HTTPException: handle_http,
+    ConcurrencyError: handle_conflict,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,146 @@
+"""The pieces every service process is made of, built once from Settings in the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from oms_runtime.clock import Clock, SystemClock
+from oms_runtime.consumer import MessageConsumer
+from oms_runtime.kafka import create_broker
+from oms_runtime.lease import Lease
+from oms_runtime.mongo import Document, create_mongo_client
+from oms_runtime.relay import OutboxRelay, holder_id
+from oms_runtime.settings import ServiceSettings
+from oms_runtime.store import AggregateStore
+from oms_runtime.telemetry import get_logger, setup_logging, setup_tracing
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Loop:
+    name: str
+    step: Callable[[], Awaitable[Any]]
+    interval_seconds: float
+    once_per_cluster: bool
+
+
+class ServiceRuntime:
+    """Settings, clock, Mongo, Kafka broker, outbox relay, consumers and background loops of one service."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        clock: Clock | None = None,
+        mongo_client: AsyncMongoClient[Document] | None = None,
+        broker: KafkaBroker | None = None,
+        run_relay: bool = True,
+        run_consumers: bool = True,
+        run_loops: bool = True,
+    ) -> None:
+        setup_logging(settings.service_name, settings.log_level, settings.log_json)
+        setup_tracing(settings.service_name, settings.otlp_endpoint)
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.mongo = mongo_client or create_mongo_client(settings)
+        self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        self.broker = broker or create_broker(settings)
+        self.relay = OutboxRelay(
+            self.db, self.broker, self.clock, service=settings.service_name, poll_seconds=settings.relay_poll_seconds
+        )
+        self.run_relay = run_relay
+        self.run_consumers = run_consumers
+        self.run_loops = run_loops
+        self.consumers: list[MessageConsumer] = []
+        self._loops: list[_Loop] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.started = False
+
+    def store(self, collection: str) -> AggregateStore:
+        """An aggregate collection whose outbox the relay publishes."""
+        self.relay.watch([collection])
+        return AggregateStore(self.db[collection], on_pending=self.relay.wake, topic_prefix=self.settings.topic_prefix)
+
+    def consumer(self, name: str) -> MessageConsumer:
+        consumer = MessageConsumer(
+            name=name,
+            service=self.settings.service_name,
+            broker=self.broker,
+            db=self.db,
+            clock=self.clock,
+            attempts=self.settings.consumer_attempts,
+            backoff_seconds=self.settings.consumer_backoff_seconds,
+            topic_prefix=self.settings.topic_prefix,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def loop(
+        self, name: str, step: Callable[[], Awaitable[Any]], *, every_seconds: float, once_per_cluster: bool = True
+    ) -> None:
+        """A background loop; with once_per_cluster it runs only on the replica holding its lease."""
+        self._loops.append(_Loop(name, step, every_seconds, once_per_cluster))
+
+    async def start(self) -> None:
+        if self.run_consumers:
+            for consumer in self.consumers:
+                consumer.register()
+        await self.broker.start()
+        if self.run_relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self.run_loops:
+            for spec in self._loops:
+                self._tasks.append(asyncio.create_task(self._run_loop(spec), name=spec.name))
+        self.started = True
+
+    async def _run_loop(self, spec: _Loop) -> None:
+        lease = Lease(
+            self.db["leases"], f"loop:{spec.name}", holder_id(),
+            timedelta(seconds=max(10.0, spec.interval_seconds * 3)), self.clock,
+        )
+        while True:
+            try:
+                if not spec.once_per_cluster or await lease.acquire():
+                    await spec.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop step failed", loop=spec.name)
+            await asyncio.sleep(spec.interval_seconds)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        await self.mongo.close()
+        self.started = False
+
+    async def check_ready(self) -> dict[str, str]:
+        """Readiness of the stores this process needs; raises nothing, reports each."""
+        status: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.db.command("ping"), timeout=2)
+            status["mongo"] = "ok"
+        except Exception as exc:
+            status["mongo"] = f"down: {type(exc).__name__}"
+        try:
+            ok = await asyncio.wait_for(self.broker.ping(timeout=2), timeout=3)
+            status["kafka"] = "ok" if ok else "down"
+        except Exception as exc:
+            status["kafka"] = f"down: {type(exc).__name__}"
+        return status

@@ -1,0 +1,35 @@
+"""Settings from `OMS_…` environment variables; each service subclasses with its own defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
+
+    service_name: str = "oms"
+    kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers")
+    mongo_url: str = Field(default="mongodb://127.0.0.1:27018")
+    mongo_db: str | None = Field(default=None, description="Database name; defaults to oms_<service>")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_url: str | None = Field(default=None, description="Base URL the outside world reaches us at")
+    internal_token: str = Field(
+        default="dev-internal-token",
+        description="Shared secret the gateway sends to services; set a real one in production",
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint; tracing off if unset")
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name: several environments (or test runs) on one cluster"
+    )
+    relay_poll_seconds: float = 0.5
+    consumer_attempts: int = Field(default=4, ge=1, description="Tries of a failing message before the DLQ")
+    consumer_backoff_seconds: float = 0.2
+
+    @property
+    def database_name(self) -> str:
+        return self.mongo_db or f"oms_{self.service_name}"

@@ -1,0 +1,79 @@
+"""Tracing across HTTP and Kafka headers, and structured JSON logs carrying trace and correlation ids."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_configured = False
+
+
+def setup_tracing(service_name: str, otlp_endpoint: str | None) -> None:
+    """Always create trace ids (logs and headers carry them); export only when an endpoint is set."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("oms")
+
+
+def inject_trace_headers() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def extract_trace_context(headers: Mapping[str, Any]) -> otel_context.Context:
+    carrier = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in headers.items()}
+    return propagate.extract(carrier)
+
+
+def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event["trace_id"] = format(span.trace_id, "032x")
+        event["span_id"] = format(span.span_id, "016x")
+    return event
+
+
+def setup_logging(service_name: str, level: str = "INFO", json_logs: bool = True) -> None:
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_ids,
+        structlog.processors.format_exc_info,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[*processors, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service_name)
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    for noisy in ("aiokafka", "kafka", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -60,7 +60,7 @@ class MessageConsumer:
         topic_prefix: str = "",
     ) -> None:
         self.topic_prefix = topic_prefix
-        self.group = f"{service}.{name}"
+        self.group = f"{topic_prefix}{service}.{name}"
         self.broker = broker
         self.db = db
         self.clock = clock

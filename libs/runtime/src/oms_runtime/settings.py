@@ -12,7 +12,8 @@ class ServiceSettings(BaseSettings):
     service_name: str = "oms"
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers")
     mongo_url: str = Field(default="mongodb://127.0.0.1:27018")
-    mongo_db: str | None = Field(default=None, description="Database name; defaults to oms_<service>")
+    mongo_db: str | None = Field(default=None, description="Database name; defaults to <prefix>_<service>")
+    mongo_db_prefix: str = Field(default="oms", description="Prefix of the default database name")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     public_url: str | None = Field(default=None, description="Base URL the outside world reaches us at")
@@ -32,4 +33,4 @@ class ServiceSettings(BaseSettings):
 
     @property
     def database_name(self) -> str:
-        return self.mongo_db or f"oms_{self.service_name}"
+        return self.mongo_db or f"{self.mongo_db_prefix}_{self.service_name}"

@@ -1,1 +1,1 @@
-
+"""Use cases of the fulfilment service, over the ports in `ports`."""

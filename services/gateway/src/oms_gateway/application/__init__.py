@@ -1,1 +1,1 @@
-
+"""Use cases of the gateway: accounts and authentication."""

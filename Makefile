@@ -1,0 +1,61 @@
+# The entry points of the OMS. Everything is installed by these targets; nothing by hand.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION    := 0.13.9
+OMS_CACHE_DIR ?= $(HOME)/.cache/oms
+UV_HOME       := $(OMS_CACHE_DIR)/tools/uv-$(UV_VERSION)
+UV            := $(UV_HOME)/bin/uv
+PY            := .venv/bin/python
+PYTEST_ARGS   ?=
+export UV_CACHE_DIR ?= $(OMS_CACHE_DIR)/uv-cache
+export UV_PYTHON_DOWNLOADS := never
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv "$(UV_HOME)"
+	"$(UV_HOME)/bin/pip" install --disable-pip-version-check -q "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
+	"$(UV)" sync --all-packages --frozen --python python3.11
+	touch $@
+
+install: .venv/.synced ## install Python packages (uv, locked) and the local Kafka/MongoDB servers
+	bash deploy/local/infra.sh install
+
+run: install ## start the whole OMS with demo data (Ctrl-C stops it)
+	bash deploy/local/run.sh
+
+test: install ## run every test: contracts, libs, services (real Kafka + MongoDB), end to end
+	started=$$(date +%s)
+	$(PY) -m pytest contracts libs services tests $(PYTEST_ARGS)
+	echo "make test: $$(( $$(date +%s) - started )) s"
+
+lint: .venv/.synced ## ruff and mypy on every package
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy contracts/src libs/runtime/src libs/testing/src $(wildcard services/*/src)
+
+format: .venv/.synced ## apply ruff's formatting and safe fixes
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+schemas: .venv/.synced ## regenerate contracts/schemas and contracts/asyncapi.json from the models
+	$(PY) -m oms_contracts.schemagen write
+
+lock: $(UV) ## refresh uv.lock after a dependency change
+	"$(UV)" lock
+
+stop: ## stop the local servers (make run's and the tests')
+	bash deploy/local/infra.sh stop
+	OMS_LOCAL_DIR=.local/test OMS_LOCAL_KAFKA_PORT=29092 OMS_LOCAL_KAFKA_CONTROLLER_PORT=29093 \
+	  OMS_LOCAL_MONGO_PORT=27019 bash deploy/local/infra.sh stop
+
+clean: stop ## stop everything and delete local data (.local/) and the virtualenv
+	rm -rf .local .venv
+
+.PHONY: help install run test lint format schemas lock stop clean

@@ -1,0 +1,37 @@
+"""The committed JSON Schemas and AsyncAPI document match the models (CI fails on drift)."""
+
+from __future__ import annotations
+
+import copy
+
+from oms_contracts import schemagen
+
+
+def test_committed_schemas_match_the_models():
+    problems = schemagen.check()
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_topic_is_documented_in_asyncapi():
+    doc = schemagen.asyncapi()
+    addresses = {c["address"] for c in doc["channels"].values()}
+    from oms_contracts import TOPICS
+
+    assert addresses == {t.name for t in TOPICS}
+
+
+def test_removing_a_field_is_a_breaking_change():
+    old = schemagen.schema_files()["OrderPlaced.v1.json"]
+    new = copy.deepcopy(old)
+    del new["$defs"]["OrderPlaced"]["properties"]["channel"]
+    assert any("channel: removed" in p for p in schemagen.incompatibilities(old, new))
+
+
+def test_adding_an_optional_field_is_compatible_but_a_required_one_is_not():
+    old = schemagen.schema_files()["ReserveStock.v1.json"]
+    optional = copy.deepcopy(old)
+    optional["$defs"]["ReserveStock"]["properties"]["note"] = {"type": "string"}
+    assert schemagen.incompatibilities(old, optional) == []
+    required = copy.deepcopy(optional)
+    required["$defs"]["ReserveStock"]["required"].append("note")
+    assert schemagen.incompatibilities(old, required) == ["ReserveStock.note: newly required"]

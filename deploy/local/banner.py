@@ -1,0 +1,52 @@
+"""What `make run` prints once the stack is ready: where to look and an order to paste."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--since", type=float, required=True)
+    args = parser.parse_args()
+    gw = os.environ["OMS_PUBLIC_URL"]
+    metrics = "\n".join(
+        f"  {s:<13} http://127.0.0.1:{os.environ[f'OMS_{s.upper()}_PORT']}/metrics" for s in SERVICES
+    )
+    print(f"""
+================================================================================
+ OMS is running (ready in {time.time() - args.since:.1f} s).  Ctrl-C stops everything.
+
+ Gateway API        {gw}/api/v1
+ OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
+ Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
+{metrics}
+ Emails (SMTP sink) {os.environ['OMS_MAILDIR']}  (maildir: new/ holds each message)
+ Kafka              {os.environ['OMS_KAFKA_BOOTSTRAP']}    MongoDB {os.environ['OMS_MONGO_URL']}
+
+ Demo shop "demo": admin@demo.shop / demo-admin-pass, manager@demo.shop / demo-manager-pass,
+ warehouse@demo.shop / demo-warehouse-pass, courier@demo.shop / demo-courier-pass
+ Storefront API key: demo.storefront-secret-key
+
+ Place an order as the storefront:
+
+ curl -s {gw}/api/v1/orders -H 'X-API-Key: demo.storefront-secret-key' \\
+   -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{
+     "customer": {{"name": "Anna Petrova", "email": "anna@example.com", "phone": "+79990001122"}},
+     "address": {{"country": "RU", "region": "Moscow", "city": "Moscow", "line1": "Tverskaya 1"}},
+     "lines": [{{"sku": "TEA-GREEN-100", "quantity": 2}}, {{"sku": "MUG-CERAMIC", "quantity": 1}}],
+     "delivery_type": "courier", "payment_method": "cash_on_delivery"}}'
+
+ Then drive it to Completed as warehouse staff and courier (pick, pack with scans, ship, deliver):
+
+ .venv/bin/python deploy/local/demo_flow.py <order_id>
+================================================================================
+""", flush=True)
+
+
+if __name__ == "__main__":
+    main()

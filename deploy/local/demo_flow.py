@@ -1,0 +1,75 @@
+"""Drive an order of the demo shop to the end through the gateway, as warehouse staff and courier.
+
+    .venv/bin/python deploy/local/demo_flow.py <order_id>
+
+Waits for the shipments (created once stock is reserved), picks, packs with a scan of every
+line, ships, delivers, then shows the order's stage history.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import httpx
+
+GATEWAY = os.environ.get("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
+
+
+def login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/login", json={"shop": "demo", "email": email, "password": password})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def until(what: str, probe: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def main(order_id: str) -> None:
+    with httpx.Client(base_url=GATEWAY, timeout=15) as client:
+        warehouse = login(client, "warehouse@demo.shop", "demo-warehouse-pass")
+        courier = login(client, "courier@demo.shop", "demo-courier-pass")
+        manager = login(client, "manager@demo.shop", "demo-manager-pass")
+
+        def shipments() -> list[dict[str, Any]]:
+            r = client.get("/api/v1/shipments", params={"order_id": order_id}, headers=warehouse)
+            r.raise_for_status()
+            return r.json()["items"]
+
+        found = until("shipments", shipments)
+        for shipment in found:
+            sid = shipment["shipment_id"]
+            scans = [{"sku": line["sku"], "quantity": line["quantity"]} for line in shipment["lines"]]
+            for action, body, who in (
+                ("pick", None, warehouse),
+                ("pack", {"scans": scans}, warehouse),
+                ("ship", {"carrier": "demo-courier"}, warehouse),
+                ("deliver", None, courier),
+            ):
+                r = client.post(f"/api/v1/shipments/{sid}/{action}", json=body, headers=who)
+                r.raise_for_status()
+                print(f"shipment {sid} from {shipment['warehouse_id']}: {action} -> {r.json()['status']}")
+
+        def final_order() -> dict[str, Any] | None:
+            order = client.get(f"/api/v1/orders/{order_id}", headers=manager).json()
+            return order if order.get("stage") in ("completed", "cancelled", "out_of_stock") else None
+
+        order = until("the order to complete", final_order)
+        print(f"order #{order['number']} is {order['stage']} ({order['status']})")
+        for step in order.get("stage_history", []):
+            print(f"  {step['stage']:<18} {step.get('seconds') or 0:8.2f} s")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    main(sys.argv[1])

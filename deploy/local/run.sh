@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: the whole OMS on this machine — infra, seven services under honcho, demo data.
+# Ctrl-C stops everything; running it again reuses the data under .local/.
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO_ROOT"
+export PATH="$REPO_ROOT/.venv/bin:$PATH"
+started=$(date +%s.%N)
+
+bash deploy/local/infra.sh start          # before stack.env.sh: an unset OMS_KAFKA_BOOTSTRAP means "ours"
+source deploy/local/stack.env.sh
+mkdir -p "$OMS_MAILDIR"
+
+python -m oms_runtime.topics
+python -m oms_gateway bootstrap-shop --slug demo --name "Demo shop" --currency RUB \
+  --admin-email admin@demo.shop --admin-password demo-admin-pass \
+  --staff "manager:manager@demo.shop:demo-manager-pass" \
+  --staff "warehouse:warehouse@demo.shop:demo-warehouse-pass" \
+  --staff "courier:courier@demo.shop:demo-courier-pass" \
+  --api-key "demo.storefront-secret-key"
+
+honcho -f deploy/local/Procfile -d "$REPO_ROOT" start &
+honcho_pid=$!
+
+stopping=0
+stop_all() {
+  [[ $stopping == 1 ]] && return
+  stopping=1
+  echo; echo "stopping the OMS…"
+  kill -TERM "$honcho_pid" 2>/dev/null || true
+  wait "$honcho_pid" 2>/dev/null || true
+  bash deploy/local/infra.sh stop
+}
+trap stop_all INT TERM EXIT
+
+python deploy/local/wait_ready.py --timeout 120
+python deploy/local/seed_demo.py
+python deploy/local/banner.py --since "$started"
+wait "$honcho_pid"

@@ -1,0 +1,104 @@
+"""The aggregate store and outbox relay against the real MongoDB-protocol server and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from oms_contracts import Actor, Envelope, new_id
+from oms_contracts.messages.catalog import ReleaseStock
+from oms_contracts.registry import CATALOG_COMMANDS
+from oms_runtime.runtime import ServiceRuntime
+from oms_runtime.settings import ServiceSettings
+from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_testing import eventually
+from oms_testing.kafka import TopicReader
+
+
+@pytest.fixture
+async def runtime(infra, topic_prefix):
+    settings = ServiceSettings(
+        service_name="libtest",
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_lib_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        relay_poll_seconds=0.1,
+    )
+    rt = ServiceRuntime(settings)
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+def release(order_id: str, shop_id: str) -> Envelope[ReleaseStock]:
+    return Envelope.new(ReleaseStock(order_id=order_id, reason="test"), shop_id=shop_id, actor=Actor.system("test"))
+
+
+async def test_a_lost_race_raises_instead_of_overwriting(runtime, shop_id):
+    store = runtime.store("things")
+    await store.create({"_id": "a1", "shop_id": shop_id, "n": 0})
+
+    async def bump(n: int) -> str:
+        try:
+            await store.update(shop_id, "a1", 1, set_fields={"n": n})
+            return "won"
+        except ConcurrencyError:
+            return "lost"
+
+    results = await asyncio.gather(*(bump(i) for i in range(8)))
+    assert results.count("won") == 1
+    doc = await store.get(shop_id, "a1")
+    assert doc is not None and doc["version"] == 2
+
+
+async def test_another_shop_cannot_update_the_aggregate(runtime, shop_id):
+    store = runtime.store("things")
+    await store.create({"_id": "a2", "shop_id": shop_id})
+    with pytest.raises(ConcurrencyError):
+        await store.update("other-shop", "a2", 1, set_fields={"x": 1})
+    assert await store.get("other-shop", "a2") is None
+
+
+async def test_a_consumed_event_applies_once(runtime, shop_id):
+    store = runtime.store("things")
+    await store.create({"_id": "a3", "shop_id": shop_id, "n": 0})
+    await store.update(shop_id, "a3", 1, inc={"n": 1}, applied_event_id="e1")
+    with pytest.raises(AlreadyApplied):
+        await store.update(shop_id, "a3", 2, inc={"n": 1}, applied_event_id="e1")
+    doc = await store.get(shop_id, "a3")
+    assert doc is not None and doc["n"] == 1
+
+
+async def test_duplicate_id_is_refused(runtime, shop_id):
+    store = runtime.store("things")
+    await store.create({"_id": "a4", "shop_id": shop_id})
+    with pytest.raises(DuplicateKeyError):
+        await store.create({"_id": "a4", "shop_id": shop_id})
+
+
+async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, infra, topic_prefix):
+    store = runtime.store("things")
+    order_id = new_id()
+    first, second, third = (release(order_id, shop_id) for _ in range(3))
+    await store.create({"_id": order_id, "shop_id": shop_id}, [first])
+    await store.update(shop_id, order_id, 1, events=[second, third])
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        await eventually(lambda: _count(reader, order_id, 3), what="three published messages")
+        ids = [json.loads(r.value)["event_id"] for r in reader.records if r.key == order_id.encode()]
+    assert ids == [first.event_id, second.event_id, third.event_id]
+
+    async def cleared() -> bool:
+        doc = await store.get(shop_id, order_id)
+        return doc is not None and doc["outbox"] == [] and doc["has_outbox"] is False
+
+    await eventually(cleared, what="outbox emptied")
+
+
+async def _count(reader: TopicReader, key: str, n: int) -> bool:
+    await reader.poll()
+    return sum(1 for r in reader.records if r.key == key.encode()) >= n

@@ -1,0 +1,447 @@
+"""MongoDB repositories of the catalog: SKUs, warehouses, stock with its ledger, reservations.
+
+Stock never oversells without multi-document transactions: each (shop, SKU, warehouse) is one
+document, and every change is one conditional single-document update (see `StockRepository`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from oms_catalog.domain.catalog import Sku, Warehouse
+from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import SkuUpserted, StockLevelChanged
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_entry, outbox_indexes
+
+SKUS = "skus"
+WAREHOUSES = "warehouses"
+STOCK = "stock"
+LEDGER = "stock_ledger"
+RESERVATIONS = "reservations"
+
+MAX_PAGE = 100
+# Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
+APPLIED_KEYS_KEPT = 200
+# A stock document under heavy contention is re-read and re-tried; someone wins every round.
+STOCK_UPDATE_ATTEMPTS = 200
+
+INDEXES: list[IndexSpec] = [
+    IndexSpec(SKUS, [("shop_id", 1), ("sku", 1)], unique=True),
+    *outbox_indexes(SKUS),
+    IndexSpec(WAREHOUSES, [("shop_id", 1), ("warehouse_id", 1)], unique=True),
+    IndexSpec(STOCK, [("shop_id", 1), ("sku", 1), ("warehouse_id", 1)], unique=True),
+    IndexSpec(STOCK, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(STOCK, [("shop_id", 1), ("warehouse_id", 1), ("_id", 1)]),
+    *outbox_indexes(STOCK),
+    # The ledger flusher looks across tenants, like the outbox relay.
+    IndexSpec(STOCK, [("has_pending_ledger", 1)], name="ledger_pending"),
+    IndexSpec(LEDGER, [("shop_id", 1), ("kind", 1), ("ref", 1), ("sku", 1), ("warehouse_id", 1)], unique=True),
+    IndexSpec(LEDGER, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(LEDGER, [("shop_id", 1), ("sku", 1), ("_id", 1)]),
+    IndexSpec(RESERVATIONS, [("shop_id", 1), ("status", 1)]),
+    *outbox_indexes(RESERVATIONS),
+]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Document]
+    next_cursor: str | None
+
+
+async def _page(
+    collection: AsyncCollection[Document], query: Document, sort_key: str, cursor: str | None, limit: int
+) -> Page:
+    limit = max(1, min(limit, MAX_PAGE))
+    if cursor:
+        query = {**query, sort_key: {"$gt": cursor}}
+    docs = await collection.find(query).sort(sort_key, ASCENDING).limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page(docs, str(docs[-1][sort_key]) if more else None)
+
+
+def _key(*parts: str) -> str:
+    # "|" appears in no SKU code, warehouse id or order id: the document id is unambiguous.
+    return "|".join(parts)
+
+
+# --- SKUs ------------------------------------------------------------------------------------
+
+
+def sku_from_doc(doc: Document) -> Sku:
+    return Sku(
+        code=doc["sku"],
+        name=doc["name"],
+        price=Money.model_validate(doc["price"]),
+        active=doc["active"],
+        barcode=doc.get("barcode"),
+    )
+
+
+class SkuRepository:
+    def __init__(self, store: AggregateStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def get(self, shop_id: str, code: str) -> Document | None:
+        return await self.store.get(shop_id, _key(shop_id, code))
+
+    async def upsert(self, shop_id: str, sku: Sku, actor: Actor) -> tuple[Document, bool]:
+        """Create or change a SKU and emit SkuUpserted in the same update; (doc, changed)."""
+        fields = {
+            "sku": sku.code,
+            "name": sku.name,
+            "price": sku.price.model_dump(mode="json"),
+            "active": sku.active,
+            "barcode": sku.barcode,
+        }
+        while True:
+            current = await self.get(shop_id, sku.code)
+            if current is not None and all(current.get(k) == v for k, v in fields.items()):
+                return current, False  # a repeated PUT: nothing changed, nothing to announce
+            event = Envelope.new(
+                SkuUpserted(sku=sku.code, name=sku.name, price=sku.price, active=sku.active),
+                shop_id=shop_id, actor=actor, occurred_at=self.clock.now(),
+            )
+            now = self.clock.now()
+            try:
+                if current is None:
+                    doc = {"_id": _key(shop_id, sku.code), "shop_id": shop_id, **fields,
+                           "created_at": now, "updated_at": now}
+                    return await self.store.create(doc, events=[event]), True
+                return await self.store.update(
+                    shop_id, current["_id"], current["version"],
+                    set_fields={**fields, "updated_at": now}, events=[event],
+                ), True
+            except (DuplicateKeyError, ConcurrencyError):
+                continue  # somebody wrote it meanwhile: decide again on what is there now
+
+    async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
+        return await _page(self.store.collection, {"shop_id": shop_id}, "sku", cursor, limit)
+
+
+# --- warehouses ------------------------------------------------------------------------------
+
+
+class WarehouseExists(Exception):
+    pass
+
+
+def warehouse_from_doc(doc: Document) -> Warehouse:
+    return Warehouse(id=doc["warehouse_id"], name=doc["name"], region=doc["region"])
+
+
+class WarehouseRepository:
+    def __init__(self, collection: AsyncCollection[Document], clock: Clock) -> None:
+        self.collection = collection
+        self.clock = clock
+
+    async def add(self, shop_id: str, warehouse: Warehouse) -> Document:
+        doc = {
+            "_id": _key(shop_id, warehouse.id),
+            "shop_id": shop_id,
+            "warehouse_id": warehouse.id,
+            "name": warehouse.name,
+            "region": warehouse.region,
+            "created_at": self.clock.now(),
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise WarehouseExists(warehouse.id) from exc
+        return doc
+
+    async def get(self, shop_id: str, warehouse_id: str) -> Warehouse | None:
+        doc = await self.collection.find_one({"shop_id": shop_id, "warehouse_id": warehouse_id})
+        return warehouse_from_doc(doc) if doc else None
+
+    async def all(self, shop_id: str) -> list[Warehouse]:
+        # A shop has a handful of warehouses; allocation needs every one of them.
+        docs = await self.collection.find({"shop_id": shop_id}).sort("warehouse_id", ASCENDING).to_list(1000)
+        return [warehouse_from_doc(d) for d in docs]
+
+    async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
+        return await _page(self.collection, {"shop_id": shop_id}, "warehouse_id", cursor, limit)
+
+
+# --- stock and its ledger --------------------------------------------------------------------
+
+
+class StockContention(Exception):
+    """A stock document kept changing under us; the caller may retry later."""
+
+
+@dataclass(frozen=True)
+class LedgerNote:
+    """Who changes stock and why; `ref` names the business event (order attempt, receipt, shipment)."""
+
+    ref: str
+    actor: Actor
+    reason: str
+    order_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StockResult:
+    level: StockLevel
+    applied: bool
+
+
+def level_from_doc(doc: Document | None) -> StockLevel:
+    if doc is None:
+        return StockLevel()
+    return StockLevel(doc["on_hand"], doc["reserved"], dict(doc.get("reservations") or {}))
+
+
+class StockRepository:
+    """Stock documents, one per (shop, SKU, warehouse), and the ledger of every change.
+
+    A change is ONE conditional update of one document. It is filtered on the `version` read
+    (so the domain's decision still holds) and, belt and braces, on the invariants themselves:
+    `available >= what is taken`, the order's reservation absent before a reserve and present
+    before a release or commit. The same update writes
+      - `$inc` on on_hand / reserved / available, `$set`/`$unset` of `reservations.<order_id>`;
+      - the StockLevelChanged event into the document's own `outbox` (the fields AggregateStore
+        uses, so the shared relay publishes it): state and event can never disagree. The event
+        carries absolute levels, which is why we read before we write instead of a blind `$inc`;
+      - the ledger entry into `ledger_pending`, moved to the ledger collection right after and by
+        a background flusher after a crash. So the ledger can lag but never miss or double a
+        change: entries keep their id while pending, and the ledger's unique natural key
+        (shop, kind, ref, sku, warehouse) turns a second copy into a no-op.
+    """
+
+    def __init__(
+        self,
+        store: AggregateStore,
+        ledger: AsyncCollection[Document],
+        clock: Clock,
+        on_pending: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.collection = store.collection
+        self.ledger = ledger
+        self.clock = clock
+        self._on_pending = on_pending
+
+    async def get(self, shop_id: str, sku: str, warehouse_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": _key(shop_id, sku, warehouse_id), "shop_id": shop_id})
+
+    async def apply(
+        self,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        operation: Callable[[StockLevel], StockChange | None],
+        note: LedgerNote,
+        cause: Envelope[Any] | None = None,
+    ) -> StockResult:
+        """Decide with `operation` on the current level and store the change atomically.
+
+        `operation` returns None when its effect is already there (a replay), and raises
+        InsufficientStock when it cannot be done; both pass through to the caller.
+        """
+        doc_id = _key(shop_id, sku, warehouse_id)
+        for _ in range(STOCK_UPDATE_ATTEMPTS):
+            doc = await self.collection.find_one({"_id": doc_id, "shop_id": shop_id})
+            if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
+                return StockResult(level_from_doc(doc), applied=False)
+            level = level_from_doc(doc)
+            change = operation(level)
+            if change is None:
+                return StockResult(level, applied=False)
+            after = level.apply(change)
+            now = self.clock.now()
+            entry = self._ledger_entry(shop_id, sku, warehouse_id, change, after, note, now)
+            event = Envelope.new(
+                StockLevelChanged(
+                    sku=sku, warehouse_id=warehouse_id,
+                    on_hand=after.on_hand, reserved=after.reserved, available=after.available,
+                ),
+                shop_id=shop_id, actor=Actor.system("catalog"), caused_by=cause, occurred_at=now,
+            )
+            stored = await (
+                self._insert(doc_id, shop_id, sku, warehouse_id, change, after, entry, event, note, now)
+                if doc is None
+                else self._update(doc, change, entry, event, note, now)
+            )
+            if stored is None:
+                continue  # lost a race for this document: decide again on what is there now
+            self._on_pending()  # wake the relay: the event leaves now, not at the next poll
+            await self.flush_ledger(stored)
+            return StockResult(after, applied=True)
+        raise StockContention(doc_id)
+
+    async def _insert(
+        self, doc_id: str, shop_id: str, sku: str, warehouse_id: str, change: StockChange, after: StockLevel,
+        entry: Document, event: Envelope[Any], note: LedgerNote, now: Any,
+    ) -> Document | None:
+        if change.touches_reservation:
+            return None  # nothing to reserve in a document that does not exist (cannot happen: 0 available)
+        doc = {
+            "_id": doc_id, "shop_id": shop_id, "sku": sku, "warehouse_id": warehouse_id,
+            "on_hand": after.on_hand, "reserved": after.reserved, "available": after.available,
+            "reservations": {}, "version": 1,
+            "applied_keys": [note.idempotency_key] if note.idempotency_key else [],
+            "outbox": [outbox_entry(event, self.store.topic_prefix)], "has_outbox": True,
+            "ledger_pending": [entry], "has_pending_ledger": True,
+            "created_at": now, "updated_at": now,
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return doc
+
+    async def _update(
+        self, doc: Document, change: StockChange, entry: Document, event: Envelope[Any], note: LedgerNote, now: Any
+    ) -> Document | None:
+        query: Document = {"_id": doc["_id"], "shop_id": doc["shop_id"], "version": doc["version"]}
+        # The invariants, re-checked by the server in the same atomic step.
+        if change.available < 0:
+            query["available"] = {"$gte": -change.available}
+        if change.reserved < 0:
+            query["reserved"] = {"$gte": -change.reserved}
+        if change.on_hand < 0:
+            query["on_hand"] = {"$gte": -change.on_hand}
+        update: Document = {
+            "$inc": {"version": 1, "on_hand": change.on_hand, "reserved": change.reserved,
+                     "available": change.available},
+            "$set": {"has_outbox": True, "has_pending_ledger": True, "updated_at": now},
+            "$push": {
+                "outbox": outbox_entry(event, self.store.topic_prefix),
+                "ledger_pending": entry,
+            },
+        }
+        if change.order_id is not None:
+            field = f"reservations.{change.order_id}"
+            query[field] = {"$exists": False} if change.reservation_before is None else change.reservation_before
+            if change.reservation_after is None:
+                update["$unset"] = {field: ""}
+            else:
+                update["$set"][field] = change.reservation_after
+        if note.idempotency_key:
+            query["applied_keys"] = {"$ne": note.idempotency_key}
+            update["$push"]["applied_keys"] = {"$each": [note.idempotency_key], "$slice": -APPLIED_KEYS_KEPT}
+        return await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+
+    def _ledger_entry(
+        self, shop_id: str, sku: str, warehouse_id: str, change: StockChange, after: StockLevel,
+        note: LedgerNote, now: Any,
+    ) -> Document:
+        return {
+            "_id": new_id(),
+            "shop_id": shop_id,
+            "kind": str(change.movement),
+            "ref": note.ref,
+            "sku": sku,
+            "warehouse_id": warehouse_id,
+            "order_id": note.order_id,
+            "on_hand_delta": change.on_hand,
+            "reserved_delta": change.reserved,
+            "available_delta": change.available,
+            "on_hand": after.on_hand,
+            "reserved": after.reserved,
+            "available": after.available,
+            "actor": note.actor.model_dump(mode="json"),
+            "reason": note.reason,
+            "at": now,
+        }
+
+    async def flush_ledger(self, doc: Document) -> int:
+        """Move a stock document's pending ledger entries into the ledger (idempotent)."""
+        entries = doc.get("ledger_pending") or []
+        for entry in entries:
+            try:
+                await self.ledger.insert_one(entry)
+            except DuplicateKeyError:
+                pass  # flushed before (same _id) or the same change recorded once already
+        if entries:
+            await self.collection.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in entries]}}}}
+            )
+        # Clear the flag only if no new entry arrived meanwhile.
+        await self.collection.update_one(
+            {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
+        )
+        return len(entries)
+
+    async def flush_pending_ledgers(self) -> int:
+        """Background step: entries a crash left on stock documents."""
+        flushed = 0
+        cursor = self.collection.find({"has_pending_ledger": True}, {"ledger_pending": 1}).limit(200)
+        async for doc in cursor:
+            flushed += await self.flush_ledger(doc)
+        return flushed
+
+    async def has_ledger_entry(
+        self, shop_id: str, movement: StockMovement, ref: str, sku: str, warehouse_id: str
+    ) -> bool:
+        found = await self.ledger.find_one(
+            {"shop_id": shop_id, "kind": str(movement), "ref": ref, "sku": sku, "warehouse_id": warehouse_id},
+            {"_id": 1},
+        )
+        return found is not None
+
+    async def availability(self, shop_id: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        """warehouse_id -> sku -> available, for the SKUs asked."""
+        result: dict[str, dict[str, int]] = {}
+        cursor = self.collection.find(
+            {"shop_id": shop_id, "sku": {"$in": list(skus)}}, {"sku": 1, "warehouse_id": 1, "available": 1}
+        )
+        async for doc in cursor:
+            result.setdefault(doc["warehouse_id"], {})[doc["sku"]] = doc["available"]
+        return result
+
+    async def list(
+        self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int
+    ) -> Page:
+        query: Document = {"shop_id": shop_id}
+        if sku:
+            query["sku"] = sku
+        if warehouse_id:
+            query["warehouse_id"] = warehouse_id
+        return await _page(self.collection, query, "_id", cursor, limit)
+
+    async def list_ledger(self, shop_id: str, sku: str | None, cursor: str | None, limit: int) -> Page:
+        query: Document = {"shop_id": shop_id}
+        if sku:
+            query["sku"] = sku
+        return await _page(self.ledger, query, "_id", cursor, limit)
+
+
+# --- reservations (one aggregate per order) --------------------------------------------------
+
+
+class ReservationRepository:
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def get(self, shop_id: str, order_id: str) -> Document | None:
+        return await self.store.get(shop_id, order_id)
+
+    async def create(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> Document | None:
+        """None when another delivery of the same command created it first."""
+        try:
+            return await self.store.create(doc, events=events)
+        except DuplicateKeyError:
+            return None
+
+    async def update(
+        self, doc: Document, *, set_fields: Document, events: Sequence[Envelope[Any]] = (),
+        push: dict[str, Any] | None = None,
+    ) -> Document:
+        """Raises ConcurrencyError when the document moved on since `doc` was read."""
+        return await self.store.update(
+            doc["shop_id"], doc["_id"], doc["version"], set_fields=set_fields, events=events, push=push
+        )

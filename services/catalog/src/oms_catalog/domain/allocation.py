@@ -1,0 +1,110 @@
+"""Which warehouses ship an order: a pure function of the lines, the customer's region and stock.
+
+1. One warehouse that can fill every line, if any: one in the customer's region first, then by
+   warehouse name (and id) so the answer never depends on the order stock was listed in.
+2. Otherwise a split over as few warehouses as possible. Finding the true minimum is set cover
+   (NP-hard); the greedy choice — each round take the warehouse that covers the most of what is
+   still missing — is the classic approximation and is what shops expect ("ship most from one
+   place"). Ties again prefer the customer's region, then the name.
+3. When all warehouses together cannot cover the lines, the order is short: the lines that are
+   missing, each with what the shop has of it in total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class WarehouseStock:
+    warehouse_id: str
+    name: str
+    region: str
+    available: Mapping[str, int] = field(default_factory=dict)
+
+    def can_fill(self, lines: Iterable[Line]) -> bool:
+        return all(self.available.get(line.sku, 0) >= line.quantity for line in lines)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Part of one line that one warehouse ships."""
+
+    warehouse_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Short:
+    sku: str
+    quantity: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    picks: tuple[Pick, ...] = ()
+    short: tuple[Short, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.short
+
+    def by_warehouse(self) -> dict[str, list[Pick]]:
+        grouped: dict[str, list[Pick]] = {}
+        for pick in self.picks:
+            grouped.setdefault(pick.warehouse_id, []).append(pick)
+        return grouped
+
+
+def merge_lines(lines: Iterable[Line]) -> list[Line]:
+    """One line per SKU (an order may list a SKU twice), in first-seen order."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise ValueError(f"line {line.sku}: quantity must be positive")
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return [Line(sku, quantity) for sku, quantity in totals.items()]
+
+
+def allocate(lines: Sequence[Line], region: str | None, warehouses: Sequence[WarehouseStock]) -> Allocation:
+    wanted = merge_lines(lines)
+
+    def preference(w: WarehouseStock) -> tuple[bool, str, str]:
+        return (w.region != region if region else False, w.name, w.warehouse_id)
+
+    ranked = sorted(warehouses, key=preference)
+    for warehouse in ranked:
+        if warehouse.can_fill(wanted):
+            return Allocation(picks=tuple(Pick(warehouse.warehouse_id, ln.sku, ln.quantity) for ln in wanted))
+
+    totals = {ln.sku: sum(max(w.available.get(ln.sku, 0), 0) for w in warehouses) for ln in wanted}
+    short = tuple(Short(ln.sku, ln.quantity, totals[ln.sku]) for ln in wanted if totals[ln.sku] < ln.quantity)
+    if short:
+        return Allocation(short=short)
+
+    missing = {ln.sku: ln.quantity for ln in wanted}
+    unused = list(ranked)
+    picks: list[Pick] = []
+    while any(missing.values()):
+
+        def coverage(w: WarehouseStock) -> int:
+            return sum(min(q, max(w.available.get(sku, 0), 0)) for sku, q in missing.items())
+
+        # max() keeps the first of equals, and `unused` is in preference order.
+        best = max(unused, key=coverage)
+        unused.remove(best)
+        for ln in wanted:
+            take = min(missing[ln.sku], max(best.available.get(ln.sku, 0), 0))
+            if take:
+                picks.append(Pick(best.warehouse_id, ln.sku, take))
+                missing[ln.sku] -= take
+    return Allocation(picks=tuple(picks))

@@ -1,0 +1,55 @@
+"""SKUs and warehouses: what a shop sells and where it keeps it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oms_contracts import Money
+
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9._\-/]{1,64}$")
+# Warehouse ids end up inside document ids and field paths: no separators, no dots.
+WAREHOUSE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class InvalidCatalogEntry(ValueError):
+    """A field of a SKU or warehouse breaks a rule; `field` names it for the HTTP answer."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Sku:
+    code: str
+    name: str
+    price: Money
+    active: bool = True
+    barcode: str | None = None
+
+    def __post_init__(self) -> None:
+        if not SKU_PATTERN.match(self.code):
+            raise InvalidCatalogEntry("sku", "1-64 characters of letters, digits and . _ - /")
+        if not self.name.strip():
+            raise InvalidCatalogEntry("name", "must not be empty")
+        if self.price.amount < 0:
+            raise InvalidCatalogEntry("price.amount", "must not be negative")
+        if self.barcode is not None and not self.barcode.strip():
+            raise InvalidCatalogEntry("barcode", "must not be blank (omit it instead)")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    id: str
+    name: str
+    region: str
+
+    def __post_init__(self) -> None:
+        if not WAREHOUSE_ID_PATTERN.match(self.id):
+            raise InvalidCatalogEntry("id", "1-64 characters of letters, digits, _ and -")
+        if not self.name.strip():
+            raise InvalidCatalogEntry("name", "must not be empty")
+        if not self.region.strip():
+            raise InvalidCatalogEntry("region", "must not be empty")

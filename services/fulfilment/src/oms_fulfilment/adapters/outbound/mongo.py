@@ -1,0 +1,146 @@
+"""Shipments in MongoDB: one document per shipment, its events in the document's own outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from oms_contracts import Actor, Envelope
+from oms_fulfilment.application.ports import Page, ShipmentFilter
+from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
+
+SHIPMENTS = "shipments"
+
+INDEXES: list[IndexSpec] = [
+    # The natural key of a shipment: CreateShipments replayed, or re-sent, cannot create a second one.
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("order_id", 1), ("warehouse_id", 1)], unique=True),
+    # Lists, each sorted by _id (UUIDv7, so by creation) for cursor pagination.
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("order_id", 1), ("_id", 1)]),
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("status", 1), ("_id", 1)]),
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("warehouse_id", 1), ("_id", 1)]),
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("warehouse_id", 1), ("status", 1), ("_id", 1)]),
+    *outbox_indexes(SHIPMENTS),
+    *INBOX_INDEXES,
+]
+
+
+class MongoShipmentRepository:
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def get(self, shop_id: str, shipment_id: str) -> Shipment | None:
+        doc = await self.store.get(shop_id, shipment_id)
+        return from_document(doc) if doc is not None else None
+
+    async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
+        try:
+            await self.store.create(to_document(shipment), events=events)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def save(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> Shipment:
+        # The history only grows: push the new entry rather than rewrite the list.
+        doc = await self.store.update(
+            shipment.shop_id,
+            shipment.shipment_id,
+            shipment.version,
+            set_fields={
+                "status": shipment.status.value,
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "updated_at": shipment.updated_at,
+            },
+            push={"history": [history_document(shipment.last_change)]},
+            events=events,
+        )
+        return from_document(doc)
+
+    async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page:
+        query: Document = {"shop_id": shop_id}
+        if where.order_id is not None:
+            query["order_id"] = where.order_id
+        if where.warehouse_id is not None:
+            query["warehouse_id"] = where.warehouse_id
+        if where.status is not None:
+            query["status"] = where.status.value
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        # One more than asked tells whether another page follows without a count.
+        cursor = self.store.collection.find(query, PROJECTION).sort("_id", 1).limit(limit + 1)
+        docs = [doc async for doc in cursor]
+        items = [from_document(doc) for doc in docs[:limit]]
+        next_cursor = items[-1].shipment_id if len(docs) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+
+# Lists never need the pending outbox nor the applied-event ids.
+PROJECTION: Document = {"outbox": 0, "applied_events": 0}
+
+
+def to_document(shipment: Shipment) -> Document:
+    return {
+        "_id": shipment.shipment_id,
+        "shop_id": shipment.shop_id,
+        "order_id": shipment.order_id,
+        "order_number": shipment.order_number,
+        "warehouse_id": shipment.warehouse_id,
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in shipment.lines],
+        "customer": dict(shipment.customer),
+        "address": dict(shipment.address) if shipment.address is not None else None,
+        "delivery_type": shipment.delivery_type,
+        "notes": shipment.notes,
+        "shipments_in_order": shipment.shipments_in_order,
+        "status": shipment.status.value,
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "created_at": shipment.created_at,
+        "updated_at": shipment.updated_at,
+        "history": [history_document(entry) for entry in shipment.history],
+    }
+
+
+def history_document(entry: HistoryEntry) -> Document:
+    return {
+        "at": entry.at,
+        "actor": entry.actor.model_dump(mode="json", exclude_none=True),
+        "from": entry.from_status.value if entry.from_status is not None else None,
+        "to": entry.to_status.value,
+    }
+
+
+def from_document(doc: Document) -> Shipment:
+    return Shipment(
+        shipment_id=doc["_id"],
+        shop_id=doc["shop_id"],
+        order_id=doc["order_id"],
+        order_number=doc["order_number"],
+        warehouse_id=doc["warehouse_id"],
+        lines=tuple(Line(line["sku"], line["quantity"]) for line in doc["lines"]),
+        customer=doc["customer"],
+        address=doc.get("address"),
+        delivery_type=doc["delivery_type"],
+        notes=doc.get("notes"),
+        shipments_in_order=doc["shipments_in_order"],
+        status=ShipmentStatus(doc["status"]),
+        carrier=doc.get("carrier"),
+        tracking_number=doc.get("tracking_number"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        history=tuple(
+            HistoryEntry(
+                at=entry["at"],
+                actor=Actor.model_validate(entry["actor"]),
+                from_status=ShipmentStatus(entry["from"]) if entry.get("from") else None,
+                to_status=ShipmentStatus(entry["to"]),
+            )
+            for entry in doc.get("history", [])
+        ),
+        version=doc["version"],
+    )

@@ -1,0 +1,233 @@
+"""The shipment: the part of an order that one warehouse picks, packs and hands to a carrier.
+
+Every change is a pure function from one shipment to the next; an illegal move raises a
+`DomainError` and leaves nothing changed. The application layer stores the new state together
+with the event the move causes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from oms_contracts import Actor
+
+
+class ShipmentStatus(StrEnum):
+    CREATED = "created"
+    PICKED = "picked"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    # Reserved for the carrier's "could not deliver" report; no move leads here yet.
+    FAILED_DELIVERY = "failed_delivery"
+
+
+# The only moves a shipment can make: the warehouse works strictly in this order.
+NEXT_STATUS: Mapping[ShipmentStatus, ShipmentStatus] = {
+    ShipmentStatus.CREATED: ShipmentStatus.PICKED,
+    ShipmentStatus.PICKED: ShipmentStatus.PACKED,
+    ShipmentStatus.PACKED: ShipmentStatus.SHIPPED,
+    ShipmentStatus.SHIPPED: ShipmentStatus.DELIVERED,
+}
+
+# The verb of each move, for error messages that say what the caller tried to do.
+ACTION_LEADING_TO: Mapping[ShipmentStatus, str] = {
+    ShipmentStatus.PICKED: "pick",
+    ShipmentStatus.PACKED: "pack",
+    ShipmentStatus.SHIPPED: "ship",
+    ShipmentStatus.DELIVERED: "deliver",
+}
+
+
+class DomainError(Exception):
+    """A rule of the shipment refuses the request."""
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, shipment_id: str, current: ShipmentStatus, target: ShipmentStatus) -> None:
+        self.current = current
+        self.target = target
+        action = ACTION_LEADING_TO.get(target, target.value)
+        expected = next((s for s, nxt in NEXT_STATUS.items() if nxt == target), None)
+        hint = f"; it must be {expected.value} first" if expected is not None else ""
+        super().__init__(f"cannot {action} shipment {shipment_id}: it is {current.value}{hint}")
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    """One way the scanned items differ from the shipment.
+
+    `field` is the part of the packer's scans at fault: a scan of a SKU the shipment does not hold,
+    or the scans as a whole when a line of the shipment is short or over; the message names the line.
+    """
+
+    field: str
+    message: str
+
+
+class ScanMismatch(DomainError):
+    def __init__(self, problems: Sequence[ScanProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+
+class InvalidAllocation(DomainError):
+    """A CreateShipments command that can never become shipments."""
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor: Actor
+    from_status: ShipmentStatus | None
+    to_status: ShipmentStatus
+
+
+@dataclass(frozen=True)
+class Shipment:
+    shipment_id: str
+    shop_id: str
+    order_id: str
+    order_number: int
+    warehouse_id: str
+    lines: tuple[Line, ...]
+    customer: Mapping[str, Any]
+    address: Mapping[str, Any] | None
+    delivery_type: str
+    shipments_in_order: int
+    status: ShipmentStatus
+    created_at: datetime
+    updated_at: datetime
+    history: tuple[HistoryEntry, ...]
+    notes: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    # The stored version this state was read at; the store refuses a save from a stale one.
+    version: int = 0
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        shipment_id: str,
+        shop_id: str,
+        order_id: str,
+        order_number: int,
+        warehouse_id: str,
+        lines: Sequence[Line],
+        customer: Mapping[str, Any],
+        address: Mapping[str, Any] | None,
+        delivery_type: str,
+        shipments_in_order: int,
+        at: datetime,
+        actor: Actor,
+        notes: str | None = None,
+    ) -> Shipment:
+        if not lines:
+            raise InvalidAllocation(f"warehouse {warehouse_id} has no lines to ship")
+        return cls(
+            shipment_id=shipment_id,
+            shop_id=shop_id,
+            order_id=order_id,
+            order_number=order_number,
+            warehouse_id=warehouse_id,
+            lines=tuple(lines),
+            customer=customer,
+            address=address,
+            delivery_type=delivery_type,
+            shipments_in_order=shipments_in_order,
+            status=ShipmentStatus.CREATED,
+            created_at=at,
+            updated_at=at,
+            history=(HistoryEntry(at, actor, None, ShipmentStatus.CREATED),),
+            notes=notes,
+        )
+
+    @property
+    def last_change(self) -> HistoryEntry:
+        return self.history[-1]
+
+    def pick(self, *, at: datetime, actor: Actor) -> Shipment:
+        return self._move(ShipmentStatus.PICKED, at, actor)
+
+    def pack(self, scans: Sequence[Line], *, at: datetime, actor: Actor) -> Shipment:
+        """Close the parcel, but only when what was scanned into it is exactly what it should hold."""
+        self._require_next(ShipmentStatus.PACKED)
+        problems = compare_scans(self.lines, scans)
+        if problems:
+            raise ScanMismatch(problems)
+        return self._move(ShipmentStatus.PACKED, at, actor)
+
+    def ship(self, *, carrier: str, tracking_number: str, at: datetime, actor: Actor) -> Shipment:
+        moved = self._move(ShipmentStatus.SHIPPED, at, actor)
+        return replace(moved, carrier=carrier, tracking_number=tracking_number)
+
+    def deliver(self, *, at: datetime, actor: Actor) -> Shipment:
+        return self._move(ShipmentStatus.DELIVERED, at, actor)
+
+    def _require_next(self, target: ShipmentStatus) -> None:
+        if NEXT_STATUS.get(self.status) != target:
+            raise IllegalTransition(self.shipment_id, self.status, target)
+
+    def _move(self, target: ShipmentStatus, at: datetime, actor: Actor) -> Shipment:
+        self._require_next(target)
+        entry = HistoryEntry(at=at, actor=actor, from_status=self.status, to_status=target)
+        return replace(self, status=target, updated_at=at, history=(*self.history, entry))
+
+
+def compare_scans(lines: Sequence[Line], scans: Sequence[Line]) -> list[ScanProblem]:
+    """Every difference between the shipment's lines and the scanned items, line by line.
+
+    Scans of one SKU add up (a packer may scan the same item several times); a line is satisfied
+    only by exactly its quantity, and a scanned SKU the shipment does not hold is named by its scan.
+    """
+    scanned = Counter[str]()
+    for scan in scans:
+        scanned[scan.sku] += scan.quantity
+    expected = Counter[str]()
+    for line in lines:
+        expected[line.sku] += line.quantity
+    problems: list[ScanProblem] = []
+    for index, line in enumerate(lines):
+        got = scanned.get(line.sku, 0)
+        want = expected[line.sku]
+        if got != want and _first_line_index(lines, line.sku) == index:
+            problems.append(ScanProblem("scans", f"lines[{index}] (SKU {line.sku}): expected {want}, scanned {got}"))
+    for index, scan in enumerate(scans):
+        if scan.sku not in expected:
+            problems.append(ScanProblem(f"scans[{index}].sku", f"SKU {scan.sku} is not in this shipment"))
+    return problems
+
+
+def _first_line_index(lines: Sequence[Line], sku: str) -> int:
+    return next(i for i, line in enumerate(lines) if line.sku == sku)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The lines of an order that one warehouse ships."""
+
+    warehouse_id: str
+    lines: tuple[Line, ...]
+
+
+def check_allocations(allocations: Sequence[Allocation]) -> None:
+    """One shipment per warehouse: an allocation naming a warehouse twice is ambiguous, refuse it."""
+    if not allocations:
+        raise InvalidAllocation("an order needs at least one warehouse allocation")
+    seen: set[str] = set()
+    for allocation in allocations:
+        if allocation.warehouse_id in seen:
+            raise InvalidAllocation(f"warehouse {allocation.warehouse_id} is allocated twice")
+        seen.add(allocation.warehouse_id)

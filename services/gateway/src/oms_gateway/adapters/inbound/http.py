@@ -1,0 +1,257 @@
+"""The gateway's HTTP API: login, who-am-I, staff and API keys, and the proxied route groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post, route
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Parameter
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
+from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
+from oms_gateway.domain.access import Principal, RouteGroup, who_may
+from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, InvalidAccount, StaffMember, StaffRole
+from oms_gateway.domain.routing import ANY_METHOD, ROUTES
+from oms_runtime.problems import Problem
+
+MAX_PAGE = 100
+BEARER = {"bearerAuth": []}
+API_KEY = {"apiKey": []}
+STAFF_ONLY = [BEARER]
+STAFF_OR_STOREFRONT = [BEARER, API_KEY]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Strict):
+    shop: str = Field(min_length=1, max_length=63, description="The shop's slug")
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    role: str
+    shop_id: str
+
+
+class Me(BaseModel):
+    kind: str
+    id: str
+    shop_id: str
+    name: str
+    role: str | None
+    channel: str
+    shop_slug: str | None = None
+    shop_name: str | None = None
+    default_currency: str | None = None
+
+
+class NewStaffMember(Strict):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: StaffRole
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+
+
+class StaffView(BaseModel):
+    staff_id: str
+    shop_id: str
+    email: str
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def of(cls, m: StaffMember) -> StaffView:
+        return cls(staff_id=m.staff_id, shop_id=m.shop_id, email=m.email, name=m.name, role=m.role, active=m.active)
+
+
+class StaffPage(BaseModel):
+    items: list[StaffView]
+    next_cursor: str | None
+
+
+class NewApiKey(Strict):
+    name: str = Field(min_length=1, max_length=64, description="The sales channel this key sells through")
+
+
+class ApiKeyView(BaseModel):
+    key_id: str
+    shop_id: str
+    name: str
+    prefix: str
+    active: bool
+
+    @classmethod
+    def of(cls, k: ApiKey) -> ApiKeyView:
+        return cls(key_id=k.key_id, shop_id=k.shop_id, name=k.name, prefix=k.prefix, active=k.active)
+
+
+class CreatedApiKey(ApiKeyView):
+    api_key: str = Field(description="The full key, `<prefix>.<secret>`: shown once, store it now")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyView]
+    next_cursor: str | None
+
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
+Cursor = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
+
+
+# --- own endpoints ---------------------------------------------------------------------
+
+
+@post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console")
+async def login(data: LoginRequest, request: Request[Any, Any, Any], gateway: Gateway) -> Response[LoginResponse]:
+    gateway.limit(gateway.login_limiter, gateway.client_ip(request))
+    try:
+        result = await gateway.accounts.login(shop_slug=data.shop, email=data.email, password=data.password)
+    except InvalidCredentials:
+        raise unauthorized("unknown shop, e-mail or password") from None
+    body = LoginResponse(
+        access_token=result.token.access_token,
+        expires_in=result.token.expires_in,
+        role=result.role,
+        shop_id=result.shop_id,
+    )
+    return Response(body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+async def _principal(request: Request[Any, Any, Any], gateway: Gateway, group: RouteGroup) -> Principal:
+    return await gateway.require(request, group)
+
+
+@get("/api/v1/me", tags=["auth"], summary="Who the credential belongs to", security=STAFF_OR_STOREFRONT)
+async def me(request: Request[Any, Any, Any], gateway: Gateway) -> Me:
+    p = await _principal(request, gateway, RouteGroup.ME)
+    shop = await gateway.accounts.store.get_shop(p.shop_id)
+    return Me(
+        kind=p.kind,
+        id=p.id,
+        shop_id=p.shop_id,
+        name=p.name,
+        role=p.role,
+        channel=p.channel,
+        shop_slug=shop.slug if shop else None,
+        shop_name=shop.name if shop else None,
+        default_currency=shop.default_currency if shop else None,
+    )
+
+
+@post("/api/v1/staff", tags=["staff"], summary="Add a staff member (admin)", security=STAFF_ONLY)
+async def add_staff(data: NewStaffMember, request: Request[Any, Any, Any], gateway: Gateway) -> StaffView:
+    p = await _principal(request, gateway, RouteGroup.STAFF_ADMIN)
+    shop = await gateway.accounts.store.get_shop(p.shop_id)
+    if shop is None:
+        raise Problem(404, "Not found", "the shop of this token no longer exists")
+    try:
+        member, _ = await gateway.accounts.add_staff(
+            shop=shop, email=data.email, name=data.name, role=data.role, password=data.password, actor=p.actor()
+        )
+    except AlreadyExists as exc:
+        raise Problem.field(exc.field, str(exc), status=409, title="Conflict") from exc
+    except InvalidAccount as exc:
+        raise Problem.field(exc.field, exc.message) from exc
+    return StaffView.of(member)
+
+
+@get("/api/v1/staff", tags=["staff"], summary="Staff of the shop (admin)", security=STAFF_ONLY)
+async def list_staff(
+    request: Request[Any, Any, Any], gateway: Gateway, cursor: Cursor = None, limit: Limit = 50
+) -> StaffPage:
+    p = await _principal(request, gateway, RouteGroup.STAFF_ADMIN)
+    members = await gateway.accounts.list_staff(p.shop_id, cursor, limit)
+    return StaffPage(
+        items=[StaffView.of(m) for m in members],
+        next_cursor=members[-1].staff_id if len(members) == limit else None,
+    )
+
+
+@post("/api/v1/api-keys", tags=["api keys"], summary="Issue a storefront API key (admin)", security=STAFF_ONLY)
+async def create_api_key(data: NewApiKey, request: Request[Any, Any, Any], gateway: Gateway) -> Response[CreatedApiKey]:
+    p = await _principal(request, gateway, RouteGroup.API_KEYS_ADMIN)
+    try:
+        issued = await gateway.accounts.create_api_key(shop_id=p.shop_id, name=data.name)
+    except InvalidAccount as exc:
+        raise Problem.field(exc.field, exc.message) from exc
+    assert issued.presented is not None  # a generated key is always new
+    body = CreatedApiKey(**ApiKeyView.of(issued.key).model_dump(), api_key=issued.presented)
+    return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@get("/api/v1/api-keys", tags=["api keys"], summary="Storefront API keys of the shop (admin)", security=STAFF_ONLY)
+async def list_api_keys(
+    request: Request[Any, Any, Any], gateway: Gateway, cursor: Cursor = None, limit: Limit = 50
+) -> ApiKeyPage:
+    p = await _principal(request, gateway, RouteGroup.API_KEYS_ADMIN)
+    keys = await gateway.accounts.list_api_keys(p.shop_id, cursor, limit)
+    return ApiKeyPage(
+        items=[ApiKeyView.of(k) for k in keys], next_cursor=keys[-1].key_id if len(keys) == limit else None
+    )
+
+
+# --- proxied route groups ----------------------------------------------------------------
+# One handler per public prefix, so the OpenAPI document lists every group with its security;
+# which row of the route table applies (and who may call it) is decided by the table alone.
+
+
+def _describe(prefixes: tuple[str, ...]) -> str:
+    lines = ["Forwarded to the owning service. Rows of the route table (first match wins):", ""]
+    for row in ROUTES:
+        if row.public.startswith(prefixes):
+            methods = "any" if row.methods == ANY_METHOD else ", ".join(sorted(row.methods))
+            lines.append(
+                f"- `{methods} {row.public}` → {row.service} `{row.upstream}` — allowed: {who_may(row.group)}"
+            )
+    return "\n".join(lines)
+
+
+def _proxy(
+    name: str, paths: list[str], methods: frozenset[str], tag: str, summary: str, security: list[dict[str, list[str]]]
+) -> HTTPRouteHandler:
+    async def forward(request: Request[Any, Any, Any], gateway: Gateway) -> Response[bytes]:
+        return await gateway.forward(request)
+
+    forward.__name__ = name
+    prefixes = tuple(p.split("/{")[0] for p in paths)
+    return route(
+        paths,
+        http_method=sorted(methods),
+        name=name,
+        tags=[tag],
+        summary=summary,
+        description=_describe(prefixes),
+        security=security or None,
+    )(forward)
+
+
+def _prefix(base: str) -> list[str]:
+    return [base, base + "/{rest:path}"]
+
+
+PROXY_HANDLERS = [
+    _proxy("orders", _prefix("/api/v1/orders"), ANY_METHOD, "orders", "Orders (and their conversations)",
+           STAFF_OR_STOREFRONT),
+    _proxy("catalog", ["/api/v1/catalog/{rest:path}"], ANY_METHOD, "catalog", "Catalog: SKUs, stock, warehouses",
+           STAFF_OR_STOREFRONT),
+    _proxy("payments", _prefix("/api/v1/payments"), ANY_METHOD, "payments", "Payments", STAFF_ONLY),
+    _proxy("shipments", _prefix("/api/v1/shipments"), ANY_METHOD, "shipments", "Shipments: pick, pack, ship, deliver",
+           STAFF_ONLY),
+    _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications",
+           STAFF_ONLY),
+    _proxy("sandbox_checkout", ["/pay/sandbox/{payment_id:str}"], frozenset({"GET", "POST"}), "public",
+           "Sandbox provider's hosted checkout page (customer's browser)", []),
+    _proxy("sandbox_webhook", ["/webhooks/payments/sandbox"], frozenset({"POST"}), "public",
+           "Sandbox provider's signed webhook (raw body and X-Sandbox-Signature passed untouched)", []),
+]
+
+ROUTE_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, *PROXY_HANDLERS]

@@ -1,0 +1,169 @@
+"""The gateway's core path: authenticate, authorise by the route table, forward, answer what the service said."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import NotAuthorizedException
+
+from oms_contracts import new_id
+from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
+from oms_gateway.application.accounts import Accounts
+from oms_gateway.application.tokens import InvalidToken, TokenService
+from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup, who_may
+from oms_gateway.domain.ratelimit import RateLimiter
+from oms_gateway.domain.routing import path_exists, resolve
+from oms_gateway.settings import GatewaySettings
+from oms_runtime.context import (
+    ACTOR_HEADER,
+    CHANNEL_HEADER,
+    CLIENT_IP_HEADER,
+    CORRELATION_HEADER,
+    INTERNAL_TOKEN_HEADER,
+    SHOP_HEADER,
+)
+from oms_runtime.problems import Problem
+from oms_runtime.telemetry import inject_trace_headers
+
+API_KEY_HEADER = "x-api-key"
+# What a client may say to a service. Everything else (notably any X-OMS-* header a client
+# invents to pick a shop or an identity) is dropped: identity comes only from the credential.
+FORWARDED_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "accept-language",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "x-sandbox-signature",
+)
+RETURNED_RESPONSE_HEADERS = (
+    "location",
+    "idempotent-replayed",
+    "etag",
+    "retry-after",
+    "cache-control",
+    "content-language",
+)
+CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+WWW_AUTHENTICATE = 'Bearer realm="oms", ApiKey header="X-API-Key"'
+
+
+def unauthorized(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+def too_many_requests(retry_after: float) -> Problem:
+    return Problem(429, "Too many requests", f"retry in {retry_after:.1f}s", retry_after=round(retry_after, 1))
+
+
+class Gateway:
+    """Everything a gateway request needs, built once in the composition root."""
+
+    def __init__(
+        self, settings: GatewaySettings, accounts: Accounts, tokens: TokenService, upstreams: Upstreams
+    ) -> None:
+        self.settings = settings
+        self.accounts = accounts
+        self.tokens = tokens
+        self.upstreams = upstreams
+        self.login_limiter = RateLimiter(rate_per_second=settings.login_rate_per_minute / 60, burst=settings.login_burst)
+        self.order_limiter = RateLimiter(rate_per_second=settings.order_rate_per_second, burst=settings.order_burst)
+
+    # --- who is calling ----------------------------------------------------------------
+
+    async def authenticate(self, request: Request[Any, Any, Any]) -> Principal | None:
+        """The caller its credential proves, None without one; a bad credential is a 401."""
+        authorization = request.headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise unauthorized("use 'Authorization: Bearer <token>'")
+            try:
+                return self.tokens.verify(token.strip())
+            except InvalidToken as exc:
+                raise unauthorized("invalid or expired token") from exc
+        presented = request.headers.get(API_KEY_HEADER)
+        if presented:
+            principal = await self.accounts.authenticate_key(presented)
+            if principal is None:
+                raise unauthorized("invalid API key")
+            return principal
+        return None
+
+    async def require(self, request: Request[Any, Any, Any], group: RouteGroup) -> Principal:
+        principal = await self.authenticate(request)
+        if principal is None:
+            raise unauthorized("credentials required: a Bearer token or an X-API-Key")
+        if not principal.may(group):
+            raise Problem(403, "Forbidden", f"{group.value} needs one of: {who_may(group)}")
+        return principal
+
+    def client_ip(self, request: Request[Any, Any, Any]) -> str:
+        if self.settings.trust_forwarded_for and (forwarded := request.headers.get("x-forwarded-for")):
+            return forwarded.split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+    def limit(self, limiter: RateLimiter, key: str) -> None:
+        wait = limiter.take(key, time.monotonic())
+        if wait:
+            raise too_many_requests(wait)
+
+    # --- forwarding --------------------------------------------------------------------
+
+    async def forward(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        method, path = request.method.upper(), request.url.path
+        resolved = resolve(method, path)
+        if resolved is None:
+            if path_exists(path):
+                raise Problem(405, "Method not allowed", f"{method} is not routed for {path}")
+            raise Problem(404, "Not found", f"no route for {path}")
+        group = resolved.route.group
+        principal = None if group is RouteGroup.PUBLIC else await self.require(request, group)
+        if group is RouteGroup.ORDERS_PLACE and principal is not None:
+            self.limit(self.order_limiter, f"{principal.kind}:{principal.id}")
+
+        correlation_id = request.headers.get(CORRELATION_HEADER, "")
+        if not CORRELATION_ID.match(correlation_id):
+            correlation_id = new_id()
+        headers = self.upstream_headers(request, principal, correlation_id)
+        try:
+            upstream = await self.upstreams.send(
+                resolved.route.service,
+                method,
+                resolved.upstream_path,
+                request.url.query or "",
+                headers,
+                await request.body(),
+            )
+        except UpstreamUnavailable as exc:
+            raise Problem(502, "Bad gateway", f"the {exc.service} service is unavailable", service=str(exc.service)) from exc
+        except UpstreamTimeout as exc:
+            raise Problem(504, "Gateway timeout", f"the {exc.service} service did not answer in time", service=str(exc.service)) from exc
+
+        returned = {k: v for k in RETURNED_RESPONSE_HEADERS if (v := upstream.headers.get(k)) is not None}
+        returned[CORRELATION_HEADER] = correlation_id
+        return Response(
+            content=upstream.content,
+            status_code=upstream.status,
+            headers=returned,
+            media_type=upstream.headers.get("content-type", "application/octet-stream"),
+        )
+
+    def upstream_headers(
+        self, request: Request[Any, Any, Any], principal: Principal | None, correlation_id: str
+    ) -> dict[str, str]:
+        headers = {k: v for k in FORWARDED_REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
+        headers[INTERNAL_TOKEN_HEADER] = self.settings.internal_token
+        headers[CORRELATION_HEADER] = correlation_id
+        headers[CLIENT_IP_HEADER] = self.client_ip(request)
+        if principal is not None:
+            headers[SHOP_HEADER] = principal.shop_id
+            headers[ACTOR_HEADER] = principal.actor().model_dump_json(exclude_none=True)
+            headers[CHANNEL_HEADER] = principal.channel if principal.kind == "storefront" else CONSOLE_CHANNEL
+        # The service's spans join this request's trace.
+        headers.update(inject_trace_headers())
+        return headers

@@ -1,0 +1,145 @@
+"""Shops, staff and API keys in MongoDB, through the runtime's AggregateStore (state + outbox in one write)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from oms_contracts import Envelope
+from oms_gateway.application.accounts import AlreadyExists
+from oms_gateway.domain.accounts import ApiKey, Shop, StaffMember
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
+
+SHOPS = "shops"
+STAFF = "staff"
+API_KEYS = "api_keys"
+
+INDEXES: list[IndexSpec] = [
+    # Login names the shop by slug before any shop_id is known: a global lookup by nature.
+    IndexSpec(SHOPS, [("slug", 1)], unique=True, name="slug_unique"),
+    IndexSpec(STAFF, [("shop_id", 1), ("email", 1)], unique=True, name="shop_email_unique"),
+    IndexSpec(STAFF, [("shop_id", 1), ("_id", 1)], name="shop_list"),
+    # A presented key carries only its prefix; the prefix finds the key (and with it the shop).
+    IndexSpec(API_KEYS, [("prefix", 1)], unique=True, name="prefix_unique"),
+    IndexSpec(API_KEYS, [("shop_id", 1), ("_id", 1)], name="shop_list"),
+    *outbox_indexes(SHOPS),
+    *outbox_indexes(STAFF),
+    *outbox_indexes(API_KEYS),
+]
+
+
+def _shop(doc: Document) -> Shop:
+    return Shop(
+        shop_id=doc["shop_id"],
+        slug=doc["slug"],
+        name=doc["name"],
+        default_currency=doc["default_currency"],
+        locale=doc.get("locale", "en"),
+    )
+
+
+def _staff(doc: Document) -> StaffMember:
+    return StaffMember(
+        staff_id=doc["_id"],
+        shop_id=doc["shop_id"],
+        email=doc["email"],
+        name=doc["name"],
+        role=doc["role"],
+        password_hash=doc["password_hash"],
+        active=doc.get("active", True),
+        locale=doc.get("locale", "en"),
+    )
+
+
+def _key(doc: Document) -> ApiKey:
+    return ApiKey(
+        key_id=doc["_id"],
+        shop_id=doc["shop_id"],
+        name=doc["name"],
+        prefix=doc["prefix"],
+        secret_hash=doc["secret_hash"],
+        active=doc.get("active", True),
+    )
+
+
+class MongoAccountStore:
+    def __init__(self, shops: AggregateStore, staff: AggregateStore, api_keys: AggregateStore) -> None:
+        self.shops = shops
+        self.staff = staff
+        self.api_keys = api_keys
+
+    async def shop_by_slug(self, slug: str) -> Shop | None:
+        doc = await self.shops.collection.find_one({"slug": slug})
+        return _shop(doc) if doc else None
+
+    async def get_shop(self, shop_id: str) -> Shop | None:
+        doc = await self.shops.get(shop_id, shop_id)
+        return _shop(doc) if doc else None
+
+    async def add_shop(self, shop: Shop, events: Sequence[Envelope[Any]]) -> None:
+        doc = {
+            "_id": shop.shop_id,
+            "shop_id": shop.shop_id,
+            "slug": shop.slug,
+            "name": shop.name,
+            "default_currency": shop.default_currency,
+            "locale": shop.locale,
+        }
+        try:
+            await self.shops.create(doc, events)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists("slug", f"a shop with slug {shop.slug!r} already exists") from exc
+
+    async def staff_by_email(self, shop_id: str, email: str) -> StaffMember | None:
+        doc = await self.staff.collection.find_one({"shop_id": shop_id, "email": email})
+        return _staff(doc) if doc else None
+
+    async def add_staff(self, member: StaffMember, events: Sequence[Envelope[Any]]) -> None:
+        doc = {
+            "_id": member.staff_id,
+            "shop_id": member.shop_id,
+            "email": member.email,
+            "name": member.name,
+            "role": member.role,
+            "password_hash": member.password_hash,
+            "active": member.active,
+            "locale": member.locale,
+        }
+        try:
+            await self.staff.create(doc, events)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists("email", "a staff member with this e-mail already exists in the shop") from exc
+
+    async def list_staff(self, shop_id: str, cursor: str | None, limit: int) -> list[StaffMember]:
+        return [_staff(d) for d in await self._page(self.staff, shop_id, cursor, limit)]
+
+    async def key_by_prefix(self, prefix: str) -> ApiKey | None:
+        doc = await self.api_keys.collection.find_one({"prefix": prefix})
+        return _key(doc) if doc else None
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        doc = {
+            "_id": key.key_id,
+            "shop_id": key.shop_id,
+            "name": key.name,
+            "prefix": key.prefix,
+            "secret_hash": key.secret_hash,
+            "active": key.active,
+        }
+        try:
+            await self.api_keys.create(doc)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists("api_key", "an API key with this prefix already exists") from exc
+
+    async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
+        return [_key(d) for d in await self._page(self.api_keys, shop_id, cursor, limit)]
+
+    @staticmethod
+    async def _page(store: AggregateStore, shop_id: str, cursor: str | None, limit: int) -> list[Document]:
+        query: Document = {"shop_id": shop_id}
+        if cursor:
+            query["_id"] = {"$gt": cursor}
+        return await store.collection.find(query, {"outbox": 0}).sort([("shop_id", 1), ("_id", 1)]).limit(limit).to_list()

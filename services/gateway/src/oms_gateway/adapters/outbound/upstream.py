@@ -1,0 +1,73 @@
+"""Forwarding a request to a service over HTTP: one pooled httpx client for the process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from oms_gateway.domain.routing import Service
+from oms_gateway.settings import GatewaySettings
+
+
+class UpstreamUnavailable(Exception):
+    """The service could not be reached (refused, reset, DNS): answered as 502."""
+
+    def __init__(self, service: Service, reason: str) -> None:
+        super().__init__(f"{service} unavailable: {reason}")
+        self.service = service
+
+
+class UpstreamTimeout(Exception):
+    """The service took too long to answer: answered as 504."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(f"{service} timed out")
+        self.service = service
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class Upstreams:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(s.upstream_timeout_seconds, connect=s.upstream_connect_timeout_seconds),
+            limits=httpx.Limits(
+                max_connections=s.upstream_max_connections, max_keepalive_connections=s.upstream_max_keepalive
+            ),
+            # Redirects are the client's business: pass them back, never follow them here.
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def send(
+        self, service: Service, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> UpstreamResponse:
+        if self._client is None:
+            raise UpstreamUnavailable(service, "gateway is not started")
+        url = self.settings.service_url(service) + path + (f"?{query}" if query else "")
+        try:
+            response = await self._client.request(method, url, headers=headers, content=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing reached the service: a bad gateway, not a slow one.
+            raise UpstreamUnavailable(service, type(exc).__name__) from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(service) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(service, type(exc).__name__) from exc
+        return UpstreamResponse(response.status_code, response.headers, response.content)

@@ -1,0 +1,79 @@
+"""The composition root: settings in, a running gateway out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi.spec import Components, SecurityScheme
+
+from oms_contracts import new_id
+from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
+from oms_gateway.adapters.inbound.proxy import Gateway
+from oms_gateway.adapters.outbound.mongo import API_KEYS, INDEXES, SHOPS, STAFF, MongoAccountStore
+from oms_gateway.adapters.outbound.upstream import Upstreams
+from oms_gateway.application.accounts import Accounts
+from oms_gateway.application.passwords import Passwords
+from oms_gateway.application.tokens import TokenService
+from oms_gateway.settings import DEFAULT_JWT_SECRET, GatewaySettings
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import ensure_indexes
+from oms_runtime.runtime import ServiceRuntime
+from oms_runtime.telemetry import get_logger
+from oms_runtime.web import create_service_app
+
+log = get_logger(__name__)
+
+SECURITY_SCHEMES = {
+    "bearerAuth": SecurityScheme(
+        type="http", scheme="bearer", bearer_format="JWT", description="Staff token from POST /api/v1/auth/login"
+    ),
+    "apiKey": SecurityScheme(
+        type="apiKey", name="X-API-Key", security_scheme_in="header", description="Storefront key `<prefix>.<secret>`"
+    ),
+}
+
+
+def build_accounts(runtime: ServiceRuntime, settings: GatewaySettings, clock: Clock) -> Accounts:
+    store = MongoAccountStore(runtime.store(SHOPS), runtime.store(STAFF), runtime.store(API_KEYS))
+    tokens = TokenService(settings.jwt_secret, timedelta(seconds=settings.token_lifetime_seconds), clock)
+    return Accounts(store, Passwords(), tokens, new_id)
+
+
+def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Litestar:
+    runtime = ServiceRuntime(settings, clock=clock)
+    if settings.jwt_secret == DEFAULT_JWT_SECRET:
+        log.warning(
+            "OMS_JWT_SECRET is the built-in development default: anyone can forge staff tokens. "
+            "Set a long random secret before this gateway sees real traffic."
+        )
+    accounts = build_accounts(runtime, settings, runtime.clock)
+    upstreams = Upstreams(settings)
+    gateway = Gateway(settings, accounts, accounts.tokens, upstreams)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Idempotent and quick; `serve` also runs migrate first, tests and embedded uses rely on this.
+        await ensure_indexes(runtime.db, INDEXES)
+        await upstreams.start()
+        try:
+            yield
+        finally:
+            await upstreams.close()
+
+    app = create_service_app(
+        runtime,
+        route_handlers=ROUTE_HANDLERS,
+        title="OMS gateway",
+        description="The one entry from outside: staff login, storefront API keys, and every service's API.",
+        dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
+        extra_lifespan=lifespan,
+    )
+    components = app.openapi_config.components if app.openapi_config else None
+    if isinstance(components, Components):
+        components.security_schemes = {**(components.security_schemes or {}), **SECURITY_SCHEMES}
+    app.state.gateway = gateway
+    return app

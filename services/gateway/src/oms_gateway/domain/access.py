@@ -1,0 +1,94 @@
+"""Who may call what: the principals the gateway recognises and the permission table per route group.
+
+Coarse on purpose: the gateway keeps callers away from route groups they have no business with;
+each service still checks the finer rules (which order, which stage) with the actor it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from oms_contracts import Actor
+
+STOREFRONT = "storefront"
+CONSOLE_CHANNEL = "console"
+
+
+class RouteGroup(StrEnum):
+    # Gateway's own API
+    ME = "me"
+    STAFF_ADMIN = "staff.admin"
+    API_KEYS_ADMIN = "api_keys.admin"
+    # Proxied
+    ORDERS_PLACE = "orders.place"
+    ORDERS_READ_ONE = "orders.read_one"
+    ORDERS = "orders"
+    ORDER_MESSAGES = "orders.messages"
+    CATALOG_STOREFRONT = "catalog.storefront"
+    CATALOG = "catalog"
+    PAYMENTS = "payments"
+    SHIPMENTS = "shipments"
+    NOTIFICATIONS = "notifications"
+    PUBLIC = "public"
+
+
+ALL_STAFF = frozenset({"admin", "manager", "warehouse", "courier"})
+EVERYONE = frozenset({*ALL_STAFF, STOREFRONT})
+
+# Who may call each group: staff by role, storefront keys as "storefront". PUBLIC needs no credential.
+PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
+    RouteGroup.ME: EVERYONE,
+    RouteGroup.STAFF_ADMIN: frozenset({"admin"}),
+    RouteGroup.API_KEYS_ADMIN: frozenset({"admin"}),
+    # Taking orders is sales work: storefronts and the people who sell, not the warehouse.
+    RouteGroup.ORDERS_PLACE: frozenset({STOREFRONT, "admin", "manager"}),
+    # A storefront shows its customer the order it placed.
+    RouteGroup.ORDERS_READ_ONE: EVERYONE,
+    RouteGroup.ORDERS: ALL_STAFF,
+    RouteGroup.ORDER_MESSAGES: ALL_STAFF,
+    # Storefronts show products and availability.
+    RouteGroup.CATALOG_STOREFRONT: EVERYONE,
+    RouteGroup.CATALOG: ALL_STAFF,
+    RouteGroup.PAYMENTS: frozenset({"admin", "manager"}),
+    RouteGroup.SHIPMENTS: ALL_STAFF,
+    RouteGroup.NOTIFICATIONS: frozenset({"admin", "manager"}),
+    RouteGroup.PUBLIC: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. The shop always comes from the credential, never from the request."""
+
+    kind: Literal["staff", "storefront"]
+    id: str
+    shop_id: str
+    name: str
+    role: str | None = None
+    channel: str = CONSOLE_CHANNEL
+
+    @property
+    def label(self) -> str:
+        """What the permission table knows this caller as."""
+        return (self.role or "") if self.kind == "staff" else STOREFRONT
+
+    def may(self, group: RouteGroup) -> bool:
+        return may_call(self.label, group)
+
+    def actor(self) -> Actor:
+        if self.kind == "staff":
+            return Actor(kind="staff", id=self.id, role=self.role, name=self.name)
+        return Actor(kind="storefront", id=self.id, name=self.name)
+
+
+def may_call(label: str, group: RouteGroup) -> bool:
+    return group is RouteGroup.PUBLIC or label in PERMISSIONS[group]
+
+
+def who_may(group: RouteGroup) -> str:
+    """Human-readable list for docs and 403 answers."""
+    if group is RouteGroup.PUBLIC:
+        return "anyone"
+    return ", ".join(sorted(PERMISSIONS[group]))

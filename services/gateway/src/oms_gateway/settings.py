@@ -1,0 +1,41 @@
+"""Gateway settings (`OMS_…` environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from oms_gateway.domain.routing import Service
+from oms_runtime.settings import ServiceSettings
+
+DEFAULT_JWT_SECRET = "dev-only-change-me"
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = "gateway"
+    http_port: int = 8000
+
+    jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, description="HS256 key of staff tokens; set a real one")
+    token_lifetime_seconds: int = Field(default=8 * 3600, gt=0)
+
+    order_url: str = "http://127.0.0.1:8101"
+    catalog_url: str = "http://127.0.0.1:8102"
+    payment_url: str = "http://127.0.0.1:8103"
+    fulfilment_url: str = "http://127.0.0.1:8104"
+    notification_url: str = "http://127.0.0.1:8105"
+    messaging_url: str = "http://127.0.0.1:8106"
+
+    upstream_connect_timeout_seconds: float = 2.0
+    upstream_timeout_seconds: float = 15.0
+    upstream_max_connections: int = 200
+    upstream_max_keepalive: int = 50
+
+    trust_forwarded_for: bool = Field(
+        default=False, description="Take the client IP from X-Forwarded-For (only behind a trusted proxy)"
+    )
+    login_rate_per_minute: float = Field(default=30, gt=0, description="Login attempts per client IP (per replica)")
+    login_burst: int = Field(default=10, ge=1)
+    order_rate_per_second: float = Field(default=20, gt=0, description="Order placements per caller (per replica)")
+    order_burst: int = Field(default=50, ge=1)
+
+    def service_url(self, service: Service) -> str:
+        return str(getattr(self, f"{service.value}_url")).rstrip("/")

@@ -1,0 +1,23 @@
+"""Kafka handlers: each message becomes one application call."""
+
+from __future__ import annotations
+
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
+from oms_contracts.messages.payment import PaymentRequested
+from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+from oms_runtime.runtime import ServiceRuntime
+
+from oms_notification.application.service import Notifier
+
+
+def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
+    # Projections in a group of their own, so a slow SMTP server never delays learning of new staff.
+    runtime.consumer("shops").on(ShopCreated, notifier.on_shop_created).on(
+        StaffMemberAdded, notifier.on_staff_member_added
+    )
+    (
+        runtime.consumer("orders")
+        .on(OrderPlaced, notifier.on_order_placed)
+        .on(OrderStageChanged, notifier.on_stage_changed)
+        .on(PaymentRequested, notifier.on_payment_requested)
+    )

@@ -1,0 +1,131 @@
+"""Mongo adapters: the delivery log (an aggregate store with an outbox) and the projections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from oms_notification.domain.model import DeliveryStatus, OrderContact, Recipient, ShopInfo, StaffMember
+
+NOTIFICATIONS = "notifications"
+STAFF = "staff"
+SHOPS = "shops"
+ORDERS = "orders"
+
+INDEXES: list[IndexSpec] = [
+    # One notification per (cause event, recipient, template): a replayed event sends nothing twice.
+    IndexSpec(
+        NOTIFICATIONS, [("shop_id", 1), ("cause_event_id", 1), ("recipient", 1), ("template", 1)], unique=True
+    ),
+    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("order_id", 1), ("_id", 1)]),
+    # The retry loop looks across tenants for due deliveries (like the outbox relay): the one
+    # query here that does not start with shop_id, by design.
+    IndexSpec(NOTIFICATIONS, [("status", 1), ("due_at", 1)], name="deliveries_due"),
+    *outbox_indexes(NOTIFICATIONS),
+    IndexSpec(STAFF, [("shop_id", 1), ("staff_id", 1)], unique=True),
+    IndexSpec(ORDERS, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(SHOPS, [("shop_id", 1)]),
+    *INBOX_INDEXES,
+]
+
+UNFINISHED = [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+
+
+class DeliveryLog:
+    """The notifications collection: one document per email, carrying its own outbox."""
+
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+        self.collection = store.collection
+
+    async def add(self, doc: Document) -> bool:
+        """Insert a new delivery; False if this (cause, recipient, template) exists already."""
+        try:
+            await self.store.create(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Document]:
+        cursor = self.collection.find({"shop_id": shop_id, "cause_event_id": cause_event_id})
+        return await cursor.to_list(length=None)
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        cursor = (
+            self.collection.find({"status": {"$in": UNFINISHED}, "due_at": {"$lte": now}})
+            .sort("due_at", ASCENDING)
+            .limit(limit)
+        )
+        return await cursor.to_list(length=limit)
+
+    async def page(self, shop_id: str, order_id: str | None, after: str | None, limit: int) -> list[Document]:
+        query: Document = {"shop_id": shop_id}
+        if order_id is not None:
+            query["order_id"] = order_id
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.collection.find(query, {"outbox": 0, "text": 0, "html": 0}).sort("_id", ASCENDING)
+        return await cursor.limit(limit).to_list(length=limit)
+
+
+class Projections:
+    """What other services told us, kept for writing emails: shops, staff and order contacts."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.shops = db[SHOPS]
+        self.staff = db[STAFF]
+        self.orders = db[ORDERS]
+
+    async def save_shop(self, shop: ShopInfo) -> None:
+        await self.shops.update_one(
+            {"_id": shop.shop_id},
+            {"$set": {"shop_id": shop.shop_id, "name": shop.name, "locale": shop.locale}},
+            upsert=True,
+        )
+
+    async def shop(self, shop_id: str) -> ShopInfo | None:
+        doc = await self.shops.find_one({"_id": shop_id, "shop_id": shop_id})
+        return ShopInfo(shop_id, doc["name"], doc.get("locale", "en")) if doc else None
+
+    async def save_staff_member(self, shop_id: str, member: StaffMember) -> None:
+        # Upsert by natural key: replaying StaffMemberAdded writes the same values again.
+        await self.staff.update_one(
+            {"shop_id": shop_id, "staff_id": member.staff_id},
+            {
+                "$set": {"email": member.email, "name": member.name, "role": member.role, "locale": member.locale},
+                "$setOnInsert": {"_id": f"{shop_id}:{member.staff_id}"},
+            },
+            upsert=True,
+        )
+
+    async def staff_of(self, shop_id: str) -> list[StaffMember]:
+        # A shop has a handful to a few hundred staff accounts; read them in one bounded query.
+        docs = await self.staff.find({"shop_id": shop_id}).sort("staff_id", ASCENDING).to_list(length=1000)
+        return [StaffMember(d["staff_id"], d["email"], d["name"], d["role"], d.get("locale", "en")) for d in docs]
+
+    async def save_order(self, shop_id: str, order: OrderContact) -> None:
+        customer: dict[str, Any] = {
+            "email": order.customer.email,
+            "name": order.customer.name,
+            "locale": order.customer.locale,
+        }
+        await self.orders.update_one(
+            {"_id": order.order_id, "shop_id": shop_id},
+            {"$set": {"number": order.number, "customer": customer}},
+            upsert=True,
+        )
+
+    async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
+        doc = await self.orders.find_one({"_id": order_id, "shop_id": shop_id})
+        if doc is None:
+            return None
+        c = doc["customer"]
+        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"]))

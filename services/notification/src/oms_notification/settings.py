@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from oms_runtime.settings import ServiceSettings
+from pydantic import Field
+
+
+class NotificationSettings(ServiceSettings):
+    service_name: str = "notification"
+    http_port: int = 8105
+
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server that relays our email")
+    smtp_port: int = 8025
+    smtp_from: str = Field(default="OMS <no-reply@oms.local>", description="From: of every email")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS")
+    smtp_timeout_seconds: float = 15.0
+
+    delivery_max_attempts: int = Field(default=5, ge=1, description="SMTP attempts before a delivery fails")
+    delivery_backoff_seconds: float = Field(default=5.0, gt=0, description="Wait after the first failure")
+    delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0, description="How often the retry loop looks")
+    delivery_claim_seconds: float = Field(
+        default=60.0, gt=0, description="A delivery stuck in 'sending' this long is taken again"
+    )

@@ -1,0 +1,42 @@
+"""Shared pieces of the notification integration tests: acting as the other services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms_contracts import Actor, Envelope, Money, Payload, new_id, topic_for
+from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.order import OrderPlaced
+from oms_notification.settings import NotificationSettings
+from oms_testing.infra import Infra
+from oms_testing.kafka import produce_raw
+
+
+def settings_for(infra: Infra, topic_prefix: str, **overrides: Any) -> NotificationSettings:
+    return NotificationSettings(
+        kafka_bootstrap=infra.kafka_bootstrap, mongo_url=infra.mongo_url,
+        mongo_db=f"test_notification_{new_id()[-8:]}", topic_prefix=topic_prefix,
+        relay_poll_seconds=0.1, delivery_poll_seconds=0.2, delivery_backoff_seconds=0.3,
+        delivery_backoff_max_seconds=1.0, **overrides,
+    )
+
+
+def envelope(payload: Payload, shop_id: str, service: str = "order") -> Envelope[Any]:
+    return Envelope.new(payload, shop_id=shop_id, actor=Actor.system(service))
+
+
+async def publish(infra: Infra, topic_prefix: str, env: Envelope[Any]) -> None:
+    topic = topic_prefix + topic_for(env.payload).name
+    await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode())
+
+
+def order_placed(number: int, email: str, locale: str = "en", name: str = "Ann Lee") -> OrderPlaced:
+    rub = lambda v: Money.of(v, "RUB")  # noqa: E731
+    return OrderPlaced(
+        order_id=new_id(), number=number, channel="web",
+        customer=Customer(name=name, email=email, locale=locale),  # type: ignore[arg-type]
+        address=None,
+        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
+        totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
+        delivery_type="courier", payment_method="card", stage="new", status="New",
+    )

@@ -1,0 +1,132 @@
+"""Events in, real emails out: the service against real Kafka, MongoDB-protocol server and SMTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from oms_contracts import Money
+from oms_contracts.messages.order import OrderStageChanged
+from oms_contracts.messages.payment import PaymentRequested
+from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+from oms_notification.bootstrap import create_app
+from oms_testing import eventually
+from oms_testing.http import internal_headers
+from oms_testing.infra import Infra
+from oms_testing.kafka import TopicReader
+from oms_testing.smtp import SmtpServer
+
+from .helpers import envelope, order_placed, publish, settings_for
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Any:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def client(infra: Infra, topic_prefix: str, smtp: SmtpServer) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(settings_for(infra, topic_prefix, smtp_host=smtp.host, smtp_port=smtp.port))
+    async with AsyncTestClient(app) as c:
+        yield c
+
+
+async def add_shop_with_staff(infra: Infra, topic_prefix: str, client: Any, shop_id: str) -> None:
+    shop = ShopCreated(shop_id=shop_id, name="Tea & Co", default_currency="RUB", locale="en")
+    await publish(infra, topic_prefix, envelope(shop, shop_id, "gateway"))
+    for staff_id, role in (("mgr", "manager"), ("wh", "warehouse")):
+        member = StaffMemberAdded(
+            shop_id=shop_id, staff_id=f"{shop_id}-{staff_id}", email=f"{staff_id}@{shop_id}.test",
+            name=staff_id.upper(), role=role,  # type: ignore[arg-type]
+        )
+        await publish(infra, topic_prefix, envelope(member, shop_id, "gateway"))
+    staff = client.app.state.runtime.db["staff"]
+    await eventually(lambda: staff.count_documents({"shop_id": shop_id}), what="staff projected")
+    await eventually(lambda: staff.count_documents({"shop_id": shop_id}) == 2 or None, what="both staff")
+
+
+async def test_new_order_emails_customer_and_manager_once_even_when_replayed(
+    infra: Infra, topic_prefix: str, client: Any, smtp: SmtpServer, shop_id: str
+) -> None:
+    await add_shop_with_staff(infra, topic_prefix, client, shop_id)
+    placed = envelope(order_placed(101, f"ann@{shop_id}.test"), shop_id)
+    await publish(infra, topic_prefix, placed)
+    await publish(infra, topic_prefix, placed)  # Kafka's at-least-once, played out
+
+    customer, manager = f"ann@{shop_id}.test", f"mgr@{shop_id}.test"
+    await eventually(lambda: smtp.sink.to(customer) and smtp.sink.to(manager), what="both emails")
+    [received] = smtp.sink.to(customer)
+    assert received["Subject"] == "Order #101 received — Tea & Co"
+    body = received.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Green tea" in body and "1,500.00" in body
+    [alert] = smtp.sink.to(manager)
+    assert alert["Subject"].startswith("New order #101")
+    assert smtp.sink.to(f"wh@{shop_id}.test") == []  # warehouse staff are not alerted
+
+    # Same key, same partition: once this later event's email is out, the replay was handled too.
+    stage = OrderStageChanged(
+        order_id=placed.payload.order_id, number=101, from_stage="new", to_stage="picking", status="Confirmed",
+        seconds_in_previous_stage=2.5, customer=placed.payload.customer,
+    )
+    await publish(infra, topic_prefix, envelope(stage, shop_id))
+    await eventually(lambda: len(smtp.sink.to(customer)) == 2 or None, what="status email")
+    assert smtp.sink.to(customer)[1]["Subject"] == "Order #101: Confirmed"
+    assert len(smtp.sink.to(manager)) == 1
+
+    # The delivery log, as an admin sees it.
+    async def all_sent() -> Any:
+        r = await client.get(
+            "/notifications", params={"order_id": placed.payload.order_id}, headers=internal_headers(shop_id)
+        )
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        return items if len(items) == 3 and all(i["status"] == "sent" for i in items) else None
+
+    items = await eventually(all_sent, what="three sent deliveries")
+    assert sorted(i["template"] for i in items) == ["new_order_alert", "order_received", "order_status"]
+    assert all(i["attempts"] == 1 for i in items)
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + "oms.notification.events") as reader:
+        record = await reader.wait_for(
+            lambda r: json.loads(r.value)["shop_id"] == shop_id
+            and json.loads(r.value)["payload"]["template"] == "new_order_alert"
+        )
+    sent = json.loads(record.value)
+    assert sent["type"] == "NotificationSent" and sent["payload"]["recipient"] == manager
+    assert sent["correlation_id"] == placed.correlation_id
+
+
+async def test_russian_customer_gets_russian_email_and_payment_link(
+    infra: Infra, topic_prefix: str, client: Any, smtp: SmtpServer, shop_id: str
+) -> None:
+    customer = f"ivan@{shop_id}.test"
+    placed = envelope(order_placed(7, customer, locale="ru", name="Иван"), shop_id)
+    await publish(infra, topic_prefix, placed)
+    await eventually(lambda: smtp.sink.to(customer), what="order email")
+    [received] = smtp.sink.to(customer)
+    assert received["Subject"] == "Заказ №7 принят"
+    assert "Здравствуйте, Иван!" in received.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    payment = PaymentRequested(
+        order_id=placed.payload.order_id, payment_id="pay-1", method="card", amount=Money.of("1500", "RUB"),
+        status="awaiting_customer", checkout_url="https://shop.test/pay/sandbox/pay-1",
+    )
+    await publish(infra, topic_prefix, envelope(payment, shop_id, "payment"))
+    await eventually(lambda: len(smtp.sink.to(customer)) == 2 or None, what="payment link email")
+    link = smtp.sink.to(customer)[1]
+    assert link["Subject"] == "Оплатите заказ №7"
+    assert 'href="https://shop.test/pay/sandbox/pay-1"' in link.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_delivery_log_is_for_admins_and_managers_only(client: Any, shop_id: str) -> None:
+    r = await client.get("/notifications", headers=internal_headers(shop_id, role="warehouse"))
+    assert r.status_code == 403
+    r = await client.get("/notifications", params={"limit": 500}, headers=internal_headers(shop_id))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "limit"

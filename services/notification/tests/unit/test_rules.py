@@ -1,0 +1,132 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from oms_contracts import Money, new_id
+from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
+from oms_contracts.messages.payment import PaymentRequested
+from oms_notification.adapters.outbound.templates import TemplateRenderer
+from oms_notification.domain import rules
+from oms_notification.domain.formatting import format_money
+from oms_notification.domain.model import (
+    DeliveryStatus,
+    OrderContact,
+    Recipient,
+    RetryPolicy,
+    ShopInfo,
+    StaffMember,
+    Template,
+    after_failure,
+)
+
+SHOP = ShopInfo("s1", "Tea & Co")
+
+
+def rub(amount: str) -> Money:
+    return Money.of(amount, "RUB")
+
+
+def order_placed(locale: str = "en", name: str = "Ann") -> OrderPlaced:
+    return OrderPlaced(
+        order_id=new_id(), number=42, channel="web",
+        customer=Customer(name=name, email="ann@example.com", locale=locale),  # type: ignore[arg-type]
+        address=None,
+        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
+        totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
+        delivery_type="courier", payment_method="card", stage="new", status="New",
+    )
+
+
+def staff(staff_id: str, role: str, email: str | None = None) -> StaffMember:
+    return StaffMember(staff_id, email or f"{staff_id}@shop.test", staff_id.title(), role, "ru")
+
+
+def test_order_placed_tells_the_customer_and_each_admin_and_manager_once() -> None:
+    members = [
+        staff("boss", "admin"), staff("mia", "manager"), staff("wes", "warehouse"), staff("cid", "courier"),
+        staff("mia2", "manager", email="MIA@shop.test"),  # the same person, a second account
+    ]
+    intents = rules.for_order_placed(order_placed(), SHOP, members)
+    assert [(i.template, i.recipient.email) for i in intents] == [
+        (Template.ORDER_RECEIVED, "ann@example.com"),
+        (Template.NEW_ORDER_ALERT, "boss@shop.test"),
+        (Template.NEW_ORDER_ALERT, "mia@shop.test"),
+    ]
+    assert intents[1].recipient.locale == "ru"
+
+
+def test_stage_change_sends_the_status_in_the_customers_language() -> None:
+    event = OrderStageChanged(
+        order_id="o1", number=7, from_stage="new", to_stage="picking", status="Confirmed",
+        seconds_in_previous_stage=3, customer=Customer(name="Иван", email="ivan@example.com", locale="ru"),
+    )
+    [intent] = rules.for_stage_changed(event, SHOP)
+    assert intent.template is Template.ORDER_STATUS
+    assert intent.context["status"] == "Подтверждён"
+
+
+def test_unknown_stage_falls_back_to_the_status_sent() -> None:
+    assert rules.status_label("call_back", "Call back", "ru") == "Call back"
+
+
+def test_payment_link_only_when_there_is_a_checkout_url() -> None:
+    contact = OrderContact("o1", 7, Recipient("ann@example.com", "Ann", "en"))
+    card = PaymentRequested(
+        order_id="o1", payment_id="p1", method="card", amount=rub("10"), status="awaiting_customer",
+        checkout_url="https://pay.test/p1",
+    )
+    cash = card.model_copy(update={"method": "cash_on_delivery", "status": "awaiting_cash", "checkout_url": None})
+    [intent] = rules.for_payment_requested(card, contact, SHOP)
+    assert intent.context["checkout_url"] == "https://pay.test/p1"
+    assert rules.for_payment_requested(cash, contact, SHOP) == []
+
+
+def test_retry_backs_off_exponentially_up_to_a_cap_then_gives_up() -> None:
+    policy = RetryPolicy(max_attempts=4, base_delay=timedelta(seconds=5), max_delay=timedelta(seconds=12))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert after_failure(policy, 1, now).due_at == now + timedelta(seconds=5)
+    assert after_failure(policy, 2, now).due_at == now + timedelta(seconds=10)
+    assert after_failure(policy, 3, now).due_at == now + timedelta(seconds=12)
+    assert after_failure(policy, 4, now).status is DeliveryStatus.FAILED
+    assert after_failure(policy, 1, now, permanent=True).status is DeliveryStatus.FAILED
+
+
+def test_money_reads_naturally_in_each_locale() -> None:
+    assert format_money(Money.of(Decimal("1234.5"), "RUB"), "en") == "1,234.50\u00a0RUB"
+    assert format_money(Money.of(Decimal("1234.5"), "RUB"), "ru") == "1\u00a0234,50\u00a0RUB"
+
+
+def test_every_template_renders_in_every_locale() -> None:
+    renderer = TemplateRenderer()
+    event = order_placed()
+    contact = OrderContact(event.order_id, 42, Recipient("ann@example.com", "Ann", "en"))
+    payment = PaymentRequested(
+        order_id=event.order_id, payment_id="p", method="card", amount=rub("1500"),
+        status="awaiting_customer", checkout_url="https://pay.test/p",
+    )
+    stage = OrderStageChanged(
+        order_id=event.order_id, number=42, from_stage="new", to_stage="completed", status="Completed",
+        seconds_in_previous_stage=1, customer=event.customer,
+    )
+    intents = [
+        *rules.for_order_placed(event, SHOP, [staff("boss", "admin")]),
+        *rules.for_stage_changed(stage, SHOP),
+        *rules.for_payment_requested(payment, contact, SHOP),
+    ]
+    assert {i.template for i in intents} == set(Template)
+    for intent in intents:
+        for locale in ("en", "ru"):
+            email = renderer.render(intent.template, locale, intent.context)
+            assert "42" in email.subject and "\n" not in email.subject
+            assert "42" in email.text and "42" in email.html
+
+
+def test_russian_order_received_and_html_escaping() -> None:
+    email = TemplateRenderer().render(
+        Template.ORDER_RECEIVED, "ru", {"order": order_placed("ru", name="<b>Ivan</b>"), "shop_name": "Tea & Co"}
+    )
+    assert email.subject == "Заказ №42 принят — Tea & Co"
+    assert "Мы получили ваш заказ №42" in email.text
+    assert "Итого: 1\u00a0500,00\u00a0RUB" in email.text
+    assert "&lt;b&gt;Ivan&lt;/b&gt;" in email.html and "<b>Ivan</b>" not in email.html
+    assert "<b>Ivan</b>" in email.text  # the plain part stays verbatim

@@ -1,0 +1,165 @@
+"""Mongo adapters: orders (an AggregateStore with outbox), the SKU price projection, order numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from oms_contracts import Envelope, Money
+from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
+from oms_order.domain.order import Order
+from oms_order.domain.pricing import SkuPrice
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
+
+ORDERS = "orders"
+SKU_PRICES = "sku_prices"
+ORDER_COUNTERS = "order_counters"
+
+INDEXES: list[IndexSpec] = [
+    # Idempotency-Key per shop; an order placed without one uses its own id, so the key is never null.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True),
+    # GET /orders: newest first (UUIDv7 ids sort by time), optionally by stage.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("_id", DESCENDING)]),
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("_id", DESCENDING)]),
+    *outbox_indexes(ORDERS),
+    IndexSpec(SKU_PRICES, [("shop_id", ASCENDING), ("sku", ASCENDING)], unique=True),
+    *INBOX_INDEXES,
+]
+
+# Fields of the order document that are not the domain state.
+_STORE_FIELDS = ("_id", "version", "outbox", "has_outbox", "applied_events", "idempotency_key", "request_fingerprint")
+
+
+def to_bson(value: Any) -> Any:
+    """Decimals as strings (never float, and BSON has no Python Decimal); the rest as is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: to_bson(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_bson(v) for v in value]
+    return value
+
+
+def order_state(order: Order) -> Document:
+    state = to_bson(order.model_dump(mode="python"))
+    state.pop("id")
+    return state
+
+
+def stored_order(doc: Document) -> StoredOrder:
+    return StoredOrder(
+        order=Order.model_validate({**doc, "id": doc["_id"]}),
+        version=doc["version"],
+        idempotency_key=doc["idempotency_key"],
+        request_fingerprint=doc["request_fingerprint"],
+    )
+
+
+class MongoOrders:
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        doc = await self.store.get(shop_id, order_id)
+        return stored_order(doc) if doc else None
+
+    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
+        return stored_order(doc) if doc else None
+
+    async def create(
+        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
+    ) -> StoredOrder:
+        doc = {
+            "_id": order.id,
+            **order_state(order),
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": request_fingerprint,
+        }
+        try:
+            stored = await self.store.create(doc, events=events)
+        except DuplicateKeyError as exc:
+            raise DuplicateIdempotencyKey(idempotency_key) from exc
+        return stored_order(stored)
+
+    async def save(
+        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+    ) -> StoredOrder:
+        doc = await self.store.update(
+            order.shop_id,
+            order.id,
+            expected_version,
+            set_fields=order_state(order),
+            events=events,
+            applied_event_id=applied_event_id,
+        )
+        return stored_order(doc)
+
+    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
+        query: Document = {"shop_id": shop_id}
+        if stage:
+            query["stage"] = stage
+        if cursor:
+            query["_id"] = {"$lt": cursor}
+        projection = {"outbox": 0, "applied_events": 0, "audit": 0}
+        docs = await self.store.collection.find(query, projection).sort("_id", DESCENDING).limit(limit + 1).to_list()
+        items = [stored_order(d) for d in docs[:limit]]
+        return OrderPage(items=items, next_cursor=items[-1].order.id if len(docs) > limit else None)
+
+
+class MongoSkuPrices:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[SKU_PRICES]
+
+    async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}})
+        return {
+            d["sku"]: SkuPrice(
+                sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"]
+            )
+            async for d in cursor
+        }
+
+    async def upsert(
+        self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime
+    ) -> bool:
+        # Conditional upsert: when a newer version is stored the filter misses, the insert then
+        # clashes on the deterministic _id, and the stale message is dropped (last writer wins).
+        try:
+            await self.collection.update_one(
+                {"_id": f"{shop_id}/{sku}", "shop_id": shop_id, "sku": sku, "as_of": {"$lt": as_of}},
+                {"$set": {"name": name, "price": price.model_dump(mode="json"), "active": active, "as_of": as_of}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+class MongoOrderNumbers:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[ORDER_COUNTERS]
+
+    async def next(self, shop_id: str) -> int:
+        for _ in range(3):
+            try:
+                doc = await self.collection.find_one_and_update(
+                    {"_id": shop_id, "shop_id": shop_id},
+                    {"$inc": {"last_number": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two first orders of a shop raced to create the counter; the loser increments it
+            assert doc is not None
+            return int(doc["last_number"])
+        raise RuntimeError(f"could not number an order of shop {shop_id}")

@@ -1,0 +1,297 @@
+"""Use cases of the order service: place, read, list and cancel orders, and react to other services' events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts.messages.common import Address, Customer, DeliveryType, PaymentMethod, SkuQuantity
+from oms_contracts.messages.catalog import SkuUpserted, StockReservationRejected, StockReserved
+from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_contracts.messages.order import OrderStageChanged
+from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
+from oms_order.application.ports import (
+    DuplicateIdempotencyKey,
+    OrderNumbers,
+    OrderPage,
+    OrderRepository,
+    SkuPrices,
+    StoredOrder,
+)
+from oms_order.domain import order as domain
+from oms_order.domain.order import Acting, Decision, Order, ShipmentStatus
+from oms_order.domain.pipeline import DEFAULT_PIPELINE
+from oms_order.domain.pricing import MAX_LINES, FieldError, InvalidOrder, price_lines, totals_for
+from oms_order.metrics import ORDERS_PLACED, STAGE_DURATION_SECONDS
+from oms_runtime.clock import Clock
+from oms_runtime.store import ConcurrencyError
+from oms_runtime.telemetry import get_logger
+
+log = get_logger(__name__)
+
+SERVICE_ACTOR = Actor.system("order")
+# Tries of an event handler whose save lost an optimistic-concurrency race to another writer.
+EVENT_SAVE_ATTEMPTS = 5
+SHIPMENT_STATUS_OF: dict[str, ShipmentStatus] = {
+    ShipmentCreated.TYPE: "created",
+    ShipmentShipped.TYPE: "shipped",
+    ShipmentDelivered.TYPE: "delivered",
+}
+
+
+class PlaceOrder(BaseModel):
+    """The request to place an order (also its HTTP body)."""
+
+    customer: Customer
+    address: Address | None = Field(default=None, description="Required unless delivery_type is pickup")
+    lines: list[SkuQuantity] = Field(min_length=1, max_length=MAX_LINES)
+    delivery_type: DeliveryType
+    payment_method: PaymentMethod
+    channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")
+    notes: str | None = Field(default=None, max_length=2000)
+
+    def fingerprint(self) -> str:
+        """Identifies the body, so a reused Idempotency-Key with another body is recognised."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Placed:
+    stored: StoredOrder
+    replayed: bool
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+class OrderNotFound(Exception):
+    pass
+
+
+class UnknownOrder(Exception):
+    """An event names an order this shop does not have."""
+
+
+class OrderService:
+    def __init__(
+        self, orders: OrderRepository, prices: SkuPrices, numbers: OrderNumbers, clock: Clock
+    ) -> None:
+        self.orders = orders
+        self.prices = prices
+        self.numbers = numbers
+        self.clock = clock
+
+    # ---- commands from HTTP -------------------------------------------------------------
+
+    async def place(
+        self,
+        shop_id: str,
+        request: PlaceOrder,
+        *,
+        idempotency_key: str | None,
+        actor: Actor,
+        channel: str,
+        correlation_id: str | None = None,
+    ) -> Placed:
+        fingerprint = request.fingerprint()
+        if idempotency_key is not None:
+            earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key)
+            if earlier is not None:
+                return self._replay(earlier, fingerprint)
+        if request.delivery_type != "pickup" and request.address is None:
+            raise InvalidOrder([FieldError("address", f"required for {request.delivery_type} delivery")])
+        prices = await self.prices.many(shop_id, [line.sku for line in request.lines])
+        lines = price_lines(request.lines, prices)
+        order_id = new_id()
+        acting = Acting(at=self.clock.now(), actor=actor, channel=request.channel or channel)
+        decision = domain.place_order(
+            order_id=order_id,
+            shop_id=shop_id,
+            number=await self.numbers.next(shop_id),
+            pipeline=DEFAULT_PIPELINE,
+            customer=request.customer,
+            address=request.address if request.delivery_type != "pickup" else None,
+            delivery_type=request.delivery_type,
+            payment_method=request.payment_method,
+            lines=lines,
+            totals=totals_for(lines, request.delivery_type),
+            notes=request.notes,
+            acting=acting,
+        )
+        events = self._envelopes(decision, actor, correlation_id=correlation_id)
+        try:
+            stored = await self.orders.create(
+                decision.order,
+                idempotency_key=idempotency_key or order_id,
+                request_fingerprint=fingerprint,
+                events=events,
+            )
+        except DuplicateIdempotencyKey:
+            # A concurrent request with the same key won the unique index; answer as it did.
+            # (Its order number is spent: numbers may have gaps, never duplicates.)
+            assert idempotency_key is not None
+            earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key)
+            assert earlier is not None
+            return self._replay(earlier, fingerprint)
+        ORDERS_PLACED.labels(shop_id, acting.channel).inc()
+        log.info("order placed", order_id=order_id, number=stored.order.number, shop_id=shop_id)
+        return Placed(stored=stored, replayed=False)
+
+    @staticmethod
+    def _replay(earlier: StoredOrder, fingerprint: str) -> Placed:
+        if earlier.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused(earlier.idempotency_key)
+        return Placed(stored=earlier, replayed=True)
+
+    async def get(self, shop_id: str, order_id: str) -> StoredOrder:
+        stored = await self.orders.get(shop_id, order_id)
+        if stored is None:
+            raise OrderNotFound(order_id)
+        return stored
+
+    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
+        return await self.orders.page(shop_id, stage=stage, cursor=cursor, limit=limit)
+
+    async def cancel(
+        self,
+        shop_id: str,
+        order_id: str,
+        *,
+        reason: str,
+        actor: Actor,
+        channel: str,
+        expected_version: int | None,
+        correlation_id: str | None = None,
+    ) -> StoredOrder:
+        """Cancel; with `expected_version` a concurrent change answers ConcurrencyError instead of retrying."""
+        attempts = 1 if expected_version is not None else EVENT_SAVE_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            stored = await self.get(shop_id, order_id)
+            if expected_version is not None and stored.version != expected_version:
+                raise ConcurrencyError("orders", order_id, expected_version)
+            decision = domain.cancel(stored.order, reason, Acting(at=self.clock.now(), actor=actor, channel=channel))
+            try:
+                return await self._save(stored, decision, actor, None, correlation_id=correlation_id)
+            except ConcurrencyError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    # ---- events from other services -----------------------------------------------------
+
+    async def apply_event(
+        self, envelope: Envelope[Any], order_id: str, decide: Callable[[Order, Acting], Decision]
+    ) -> None:
+        """Apply one consumed event to its order: idempotent (applied_event_id), retried on a lost race."""
+        acting = Acting(at=self.clock.now(), actor=envelope.actor, channel="kafka")
+        for attempt in range(1, EVENT_SAVE_ATTEMPTS + 1):
+            stored = await self.orders.get(envelope.shop_id, order_id)
+            if stored is None:
+                raise UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}")
+            decision = decide(stored.order, acting)
+            if not decision.changed:
+                log.info(
+                    "event ignored", type=envelope.type, order_id=order_id, stage=stored.order.stage,
+                    why=decision.ignored,
+                )
+                return
+            try:
+                await self._save(stored, decision, SERVICE_ACTOR, envelope)
+                return
+            except ConcurrencyError:
+                if attempt == EVENT_SAVE_ATTEMPTS:
+                    raise
+                log.info("order changed concurrently; retrying", order_id=order_id, attempt=attempt)
+
+    async def on_sku_upserted(self, envelope: Envelope[SkuUpserted]) -> None:
+        sku = envelope.payload
+        kept = await self.prices.upsert(
+            envelope.shop_id, sku=sku.sku, name=sku.name, price=sku.price, active=sku.active,
+            as_of=envelope.occurred_at,
+        )
+        if not kept:
+            log.info("stale SKU version ignored", sku=sku.sku, occurred_at=envelope.occurred_at.isoformat())
+
+    async def on_stock_reserved(self, envelope: Envelope[StockReserved]) -> None:
+        event = envelope.payload
+        await self.apply_event(envelope, event.order_id, lambda o, a: domain.stock_reserved(o, event.allocations, a))
+
+    async def on_stock_rejected(self, envelope: Envelope[StockReservationRejected]) -> None:
+        event = envelope.payload
+        short = ", ".join(f"{s.sku} (asked {s.quantity}, available {s.available})" for s in event.short)
+        reason = f"{event.reason}: {short}" if short else event.reason
+        await self.apply_event(envelope, event.order_id, lambda o, a: domain.stock_rejected(o, reason, a))
+
+    async def on_payment_requested(self, envelope: Envelope[PaymentRequested]) -> None:
+        event = envelope.payload
+        await self.apply_event(
+            envelope, event.order_id,
+            lambda o, a: domain.payment_requested(o, event.payment_id, event.checkout_url, a),
+        )
+
+    async def on_payment_captured(self, envelope: Envelope[PaymentCaptured]) -> None:
+        event = envelope.payload
+        await self.apply_event(envelope, event.order_id, lambda o, a: domain.payment_captured(o, event.payment_id, a))
+
+    async def on_shipment(self, envelope: Envelope[ShipmentCreated | ShipmentShipped | ShipmentDelivered]) -> None:
+        event = envelope.payload
+        status = SHIPMENT_STATUS_OF[event.TYPE]
+        await self.apply_event(
+            envelope, event.order_id,
+            lambda o, a: domain.shipment_progressed(o, event.shipment_id, status, event.shipments_in_order, a),
+        )
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    async def _save(
+        self,
+        stored: StoredOrder,
+        decision: Decision,
+        actor: Actor,
+        caused_by: Envelope[Any] | None,
+        *,
+        correlation_id: str | None = None,
+    ) -> StoredOrder:
+        saved = await self.orders.save(
+            decision.order,
+            expected_version=stored.version,
+            events=self._envelopes(decision, actor, caused_by=caused_by, correlation_id=correlation_id),
+            applied_event_id=caused_by.event_id if caused_by is not None else None,
+        )
+        # Observed only once the transition is stored, so a lost race is not counted twice.
+        for payload in decision.emit:
+            if isinstance(payload, OrderStageChanged):
+                STAGE_DURATION_SECONDS.labels(saved.order.shop_id, payload.from_stage).observe(
+                    payload.seconds_in_previous_stage
+                )
+        return saved
+
+    @staticmethod
+    def _envelopes(
+        decision: Decision,
+        actor: Actor,
+        *,
+        caused_by: Envelope[Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> list[Envelope[Payload]]:
+        at = decision.order.audit[-1].at if decision.order.audit else None
+        return [
+            Envelope.new(
+                payload,
+                shop_id=decision.order.shop_id,
+                actor=actor,
+                caused_by=caused_by,
+                correlation_id=correlation_id if caused_by is None else None,
+                occurred_at=at,
+            )
+            for payload in decision.emit
+        ]
+

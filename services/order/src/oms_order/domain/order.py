@@ -1,0 +1,357 @@
+"""The Order aggregate: its state and what each event or command does to it.
+
+Every function takes the current order and returns a `Decision`: the new order and the payloads
+to emit (events and commands), or the unchanged order and why nothing happened. No I/O here; the
+application stores the new state and the payloads in one document update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from oms_contracts import Actor, Payload
+from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
+from oms_contracts.messages.common import (
+    Address,
+    Customer,
+    DeliveryType,
+    OrderLine,
+    PaymentMethod,
+    SkuQuantity,
+    Totals,
+    WarehouseAllocation,
+)
+from oms_contracts.messages.fulfilment import CreateShipments
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
+from oms_contracts.messages.payment import RequestPayment
+from oms_order.domain.pipeline import Action, Pipeline, Stage, Trigger, pipeline_by_ref
+
+ShipmentStatus = Literal["created", "picked", "packed", "shipped", "delivered"]
+# Shipment events only move a shipment forward: a late or repeated one is ignored.
+SHIPMENT_PROGRESS: dict[str, int] = {"created": 0, "picked": 1, "packed": 2, "shipped": 3, "delivered": 4}
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class StageVisit(_State):
+    stage: str
+    entered_at: AwareDatetime
+    left_at: AwareDatetime
+    seconds: float
+
+
+class AuditEntry(_State):
+    at: AwareDatetime
+    actor: Actor
+    channel: str
+    action: str
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class PaymentState(_State):
+    status: Literal["unpaid", "awaiting", "paid"] = "unpaid"
+    method: PaymentMethod
+    payment_id: str | None = None
+    checkout_url: str | None = None
+
+
+class Order(_State):
+    id: str
+    shop_id: str
+    number: int
+    channel: str
+    pipeline: str
+    customer: Customer
+    address: Address | None
+    delivery_type: DeliveryType
+    payment_method: PaymentMethod
+    notes: str | None = None
+    lines: list[OrderLine]
+    totals: Totals
+    placed_at: AwareDatetime
+    stage: str
+    stage_entered_at: AwareDatetime
+    stage_history: list[StageVisit] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    allocations: list[WarehouseAllocation] = Field(default_factory=list)
+    stock_rejection: str | None = None
+    payment: PaymentState
+    shipments: dict[str, ShipmentStatus] = Field(default_factory=dict)
+    shipments_in_order: int | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.totals.grand_total.currency
+
+    def current_stage(self) -> Stage:
+        return pipeline_by_ref(self.pipeline).stage(self.stage)
+
+    @property
+    def status(self) -> str:
+        return self.current_stage().status
+
+    @property
+    def final(self) -> bool:
+        return self.current_stage().final
+
+    def facts(self) -> set[Trigger]:
+        """What holds for this order now: the triggers a stage exit can wait for."""
+        facts: set[Trigger] = set()
+        if self.allocations:
+            facts.add(Trigger.STOCK_RESERVED)
+        if self.stock_rejection is not None:
+            facts.add(Trigger.STOCK_REJECTED)
+        if self.payment.status == "paid":
+            facts.add(Trigger.PAID)
+        if self.shipments_in_order and len(self.shipments) >= self.shipments_in_order:
+            progress = [SHIPMENT_PROGRESS[s] for s in self.shipments.values()]
+            if min(progress) >= SHIPMENT_PROGRESS["shipped"]:
+                facts.add(Trigger.ALL_SHIPPED)
+            if min(progress) >= SHIPMENT_PROGRESS["delivered"]:
+                facts.add(Trigger.ALL_DELIVERED)
+        return facts
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who does something to an order, when, and from where: what the audit trail records."""
+
+    at: datetime
+    actor: Actor
+    channel: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    order: Order
+    emit: list[Payload] = field(default_factory=list)
+    ignored: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.ignored is None
+
+
+class CannotCancel(ValueError):
+    pass
+
+
+def _ignore(order: Order, why: str) -> Decision:
+    return Decision(order=order, ignored=why)
+
+
+def place_order(
+    *,
+    order_id: str,
+    shop_id: str,
+    number: int,
+    pipeline: Pipeline,
+    customer: Customer,
+    address: Address | None,
+    delivery_type: DeliveryType,
+    payment_method: PaymentMethod,
+    lines: Sequence[OrderLine],
+    totals: Totals,
+    notes: str | None,
+    acting: Acting,
+) -> Decision:
+    """A new order in the pipeline's first stage, announcing itself and running that stage's entry actions."""
+    first = pipeline.first_stage()
+    order = Order(
+        id=order_id,
+        shop_id=shop_id,
+        number=number,
+        channel=acting.channel,
+        pipeline=pipeline.ref,
+        customer=customer,
+        address=address,
+        delivery_type=delivery_type,
+        payment_method=payment_method,
+        notes=notes,
+        lines=list(lines),
+        totals=totals,
+        placed_at=acting.at,
+        stage=first.key,
+        stage_entered_at=acting.at,
+        payment=PaymentState(method=payment_method),
+    )
+    placed = OrderPlaced(
+        order_id=order.id,
+        number=number,
+        channel=order.channel,
+        customer=customer,
+        address=address,
+        lines=order.lines,
+        totals=totals,
+        delivery_type=delivery_type,
+        payment_method=payment_method,
+        stage=first.key,
+        status=first.status,
+    )
+    emit: list[Payload] = [placed, *_entry_commands(order, first)]
+    _audit(order, acting, "placed", {"stage": first.key, "grand_total": str(totals.grand_total)})
+    return Decision(order=order, emit=emit)
+
+
+def stock_reserved(order: Order, allocations: Sequence[WarehouseAllocation], acting: Acting) -> Decision:
+    if order.stage != order_pipeline(order).first_stage().key:
+        return _ignore(order, f"stock reserved while in {order.stage}")
+    new = order.model_copy(deep=True)
+    new.allocations = list(allocations)
+    return _settle(new, acting, "stock_reserved", {"allocations": len(allocations)})
+
+
+def stock_rejected(order: Order, reason: str, acting: Acting) -> Decision:
+    if order.stage != order_pipeline(order).first_stage().key:
+        return _ignore(order, f"stock rejection while in {order.stage}")
+    new = order.model_copy(deep=True)
+    new.stock_rejection = reason
+    return _settle(new, acting, "stock_rejected", {"reason": reason})
+
+
+def payment_requested(order: Order, payment_id: str, checkout_url: str | None, acting: Acting) -> Decision:
+    if order.payment.status == "paid":
+        return _ignore(order, "payment requested after it was paid")
+    if order.payment.payment_id == payment_id and order.payment.status == "awaiting":
+        return _ignore(order, "payment already requested")
+    new = order.model_copy(deep=True)
+    new.payment.status = "awaiting"
+    new.payment.payment_id = payment_id
+    new.payment.checkout_url = checkout_url
+    return _settle(new, acting, "payment_requested", {"payment.status": _change(order.payment.status, "awaiting")})
+
+
+def payment_captured(order: Order, payment_id: str, acting: Acting) -> Decision:
+    # Recorded in any stage, a final one included: money taken for a cancelled order is a fact
+    # the shop needs to see (to refund it), even though the order no longer moves.
+    if order.payment.status == "paid":
+        return _ignore(order, f"payment {payment_id} captured but the order is already paid")
+    new = order.model_copy(deep=True)
+    new.payment.status = "paid"
+    new.payment.payment_id = payment_id
+    return _settle(new, acting, "payment_captured", {"payment.status": _change(order.payment.status, "paid")})
+
+
+def shipment_progressed(
+    order: Order, shipment_id: str, status: ShipmentStatus, shipments_in_order: int, acting: Acting
+) -> Decision:
+    previous = order.shipments.get(shipment_id)
+    if previous is not None and SHIPMENT_PROGRESS[previous] >= SHIPMENT_PROGRESS[status]:
+        return _ignore(order, f"shipment {shipment_id} is already {previous}, not moving back to {status}")
+    new = order.model_copy(deep=True)
+    new.shipments[shipment_id] = status
+    new.shipments_in_order = shipments_in_order
+    return _settle(
+        new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)}
+    )
+
+
+def cancel(order: Order, reason: str, acting: Acting) -> Decision:
+    if order.final:
+        raise CannotCancel(f"order {order.number} is {order.stage}, a final stage")
+    new = order.model_copy(deep=True)
+    new.cancel_reason = reason
+    pipeline = order_pipeline(new)
+    changes: dict[str, Any] = {"reason": reason}
+    emit = _enter(new, pipeline.stage(pipeline.cancelled), acting, reason=reason, changes=changes)
+    _audit(new, acting, "cancelled", changes)
+    return Decision(order=new, emit=emit)
+
+
+def order_pipeline(order: Order) -> Pipeline:
+    return pipeline_by_ref(order.pipeline)
+
+
+def _settle(order: Order, acting: Acting, action: str, changes: dict[str, Any]) -> Decision:
+    """After a fact changed: follow every exit that now holds, then record the whole step once."""
+    pipeline = order_pipeline(order)
+    emit: list[Payload] = []
+    for _ in pipeline.stages:  # each stage at most once: a bound against a looping definition
+        move = pipeline.exit_target(order.stage, order.facts(), order.delivery_type, order.payment_method)
+        if move is None:
+            break
+        target, trigger = move
+        emit += _enter(order, target, acting, reason=trigger.value, changes=changes)
+    _audit(order, acting, action, changes)
+    return Decision(order=order, emit=emit)
+
+
+def _enter(order: Order, target: Stage, acting: Acting, *, reason: str, changes: dict[str, Any]) -> list[Payload]:
+    """Move `order` (a copy the caller owns) into `target`: history, the stage event, entry commands."""
+    left = order.stage
+    seconds = max(0.0, (acting.at - order.stage_entered_at).total_seconds())
+    order.stage_history.append(
+        StageVisit(stage=left, entered_at=order.stage_entered_at, left_at=acting.at, seconds=seconds)
+    )
+    order.stage = target.key
+    order.stage_entered_at = acting.at
+    previous = changes.get("stage")
+    changes["stage"] = _change(previous["from"] if previous else left, target.key)
+    changed = OrderStageChanged(
+        order_id=order.id,
+        number=order.number,
+        from_stage=left,
+        to_stage=target.key,
+        status=target.status,
+        reason=reason,
+        seconds_in_previous_stage=seconds,
+        final=target.final,
+        customer=order.customer,
+    )
+    return [changed, *_entry_commands(order, target)]
+
+
+def _entry_commands(order: Order, stage: Stage) -> list[Payload]:
+    commands: list[Payload] = []
+    for action in stage.entry_actions(order.delivery_type, order.payment_method):
+        if action is Action.RESERVE_STOCK:
+            commands.append(
+                ReserveStock(
+                    order_id=order.id,
+                    lines=[SkuQuantity(sku=line.sku, quantity=line.quantity) for line in order.lines],
+                    region=order.address.region if order.address else None,
+                )
+            )
+        elif action is Action.REQUEST_PAYMENT:
+            commands.append(
+                RequestPayment(
+                    order_id=order.id,
+                    number=order.number,
+                    amount=order.totals.grand_total,
+                    method=order.payment_method,
+                    customer_email=str(order.customer.email),
+                )
+            )
+        elif action is Action.CREATE_SHIPMENTS:
+            commands.append(
+                CreateShipments(
+                    order_id=order.id,
+                    number=order.number,
+                    customer=order.customer,
+                    address=order.address,
+                    delivery_type=order.delivery_type,
+                    allocations=order.allocations,
+                    notes=order.notes,
+                )
+            )
+        elif action is Action.RELEASE_STOCK:
+            commands.append(ReleaseStock(order_id=order.id, reason=order.cancel_reason or order.stage))
+    return commands
+
+
+def _audit(order: Order, acting: Acting, action: str, changes: dict[str, Any]) -> None:
+    order.audit.append(
+        AuditEntry(at=acting.at, actor=acting.actor, channel=acting.channel, action=action, changes=dict(changes))
+    )
+
+
+def _change(before: Any, after: Any) -> dict[str, Any]:
+    return {"from": before, "to": after}

@@ -1,0 +1,14 @@
+"""Order metrics, on the process registry served at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+STAGE_DURATION_SECONDS = Histogram(
+    "oms_order_stage_duration_seconds",
+    "Time an order spent in a stage, observed when it leaves the stage",
+    ["shop", "stage"],
+    # From a reservation taking a second to a delivery taking days.
+    buckets=(1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400),
+)
+ORDERS_PLACED = Counter("oms_orders_placed_total", "Orders placed", ["shop", "channel"])

@@ -1,0 +1,209 @@
+"""The whole stage matrix of the default pipeline, driven through the pure domain functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from oms_contracts import Actor, Money
+from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
+from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.fulfilment import CreateShipments
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
+from oms_contracts.messages.payment import RequestPayment
+from oms_order.domain import order as domain
+from oms_order.domain.order import Acting, CannotCancel, Decision, Order
+from oms_order.domain.pipeline import DEFAULT_PIPELINE
+from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SYSTEM = Actor.system("test")
+PRICES = {
+    "TEA-1": SkuPrice("TEA-1", "Green tea", Money.of("2.50", "EUR"), True),
+    "CUP-1": SkuPrice("CUP-1", "Cup", Money.of("4.00", "EUR"), True),
+}
+
+
+def at(minutes: float) -> Acting:
+    return Acting(at=T0 + timedelta(minutes=minutes), actor=SYSTEM, channel="kafka")
+
+
+def place(delivery_type: str = "courier", payment_method: str = "card") -> Decision:
+    lines = price_lines([SkuQuantity(sku="TEA-1", quantity=2), SkuQuantity(sku="CUP-1", quantity=1)], PRICES)
+    return domain.place_order(
+        order_id="o-1",
+        shop_id="shop-1",
+        number=7,
+        pipeline=DEFAULT_PIPELINE,
+        customer=Customer(name="Ann", email="ann@example.com"),
+        address=None if delivery_type == "pickup" else Address(country="DE", city="Berlin", line1="Main 1"),
+        delivery_type=delivery_type,  # type: ignore[arg-type]
+        payment_method=payment_method,  # type: ignore[arg-type]
+        lines=lines,
+        totals=totals_for(lines, delivery_type),
+        notes=None,
+        acting=Acting(at=T0, actor=Actor(kind="storefront", id="web"), channel="web"),
+    )
+
+
+TWO_WAREHOUSES = [
+    WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=2)]),
+    WarehouseAllocation(warehouse_id="w2", lines=[SkuQuantity(sku="CUP-1", quantity=1)]),
+]
+
+
+def types(decision: Decision) -> list[str]:
+    return [p.TYPE for p in decision.emit]
+
+
+def stages(decision: Decision) -> list[tuple[str, str]]:
+    return [(p.from_stage, p.to_stage) for p in decision.emit if isinstance(p, OrderStageChanged)]
+
+
+def ship_all(order: Order, status: str, minutes: float) -> Order:
+    for shipment in ("s1", "s2"):
+        order = domain.shipment_progressed(order, shipment, status, 2, at(minutes)).order  # type: ignore[arg-type]
+    return order
+
+
+def test_placing_prices_lines_and_asks_for_stock() -> None:
+    decision = place()
+    order = decision.order
+    assert order.stage == "new" and order.status == "New"
+    assert order.totals.subtotal == Money.of("9.00", "EUR")
+    assert order.totals.delivery == Money.of("300.00", "EUR")
+    assert order.totals.grand_total == Money.of("309.00", "EUR")
+    assert types(decision) == ["OrderPlaced", "ReserveStock"]
+    placed, reserve = decision.emit
+    assert isinstance(placed, OrderPlaced) and placed.number == 7
+    assert isinstance(reserve, ReserveStock)
+    assert [(line.sku, line.quantity) for line in reserve.lines] == [("TEA-1", 2), ("CUP-1", 1)]
+    assert order.audit[0].action == "placed" and order.audit[0].channel == "web"
+
+
+def test_pickup_is_free_to_deliver() -> None:
+    assert place("pickup").order.totals.delivery == Money.of(Decimal("0"), "EUR")
+
+
+def test_card_courier_walks_every_stage_to_completed() -> None:
+    order = place().order
+    reserved = domain.stock_reserved(order, TWO_WAREHOUSES, at(1))
+    assert stages(reserved) == [("new", "awaiting_payment")]
+    assert types(reserved) == ["OrderStageChanged", "RequestPayment"]
+    request = reserved.emit[1]
+    assert isinstance(request, RequestPayment) and request.amount == Money.of("309.00", "EUR")
+
+    requested = domain.payment_requested(reserved.order, "p1", "https://pay/p1", at(2))
+    assert requested.order.payment.status == "awaiting" and requested.order.payment.checkout_url == "https://pay/p1"
+    assert requested.emit == []
+
+    captured = domain.payment_captured(requested.order, "p1", at(10))
+    assert stages(captured) == [("awaiting_payment", "picking")]
+    assert types(captured) == ["OrderStageChanged", "CreateShipments"]
+    create = captured.emit[1]
+    assert isinstance(create, CreateShipments) and len(create.allocations) == 2
+
+    order = captured.order
+    order = domain.shipment_progressed(order, "s1", "created", 2, at(11)).order
+    order = domain.shipment_progressed(order, "s1", "shipped", 2, at(12)).order
+    assert order.stage == "picking", "one of two shipments shipped is not enough"
+    second = domain.shipment_progressed(order, "s2", "shipped", 2, at(13))
+    assert stages(second) == [("picking", "in_delivery")]
+
+    order = domain.shipment_progressed(second.order, "s1", "delivered", 2, at(20)).order
+    assert order.stage == "in_delivery"
+    last = domain.shipment_progressed(order, "s2", "delivered", 2, at(30))
+    assert stages(last) == [("in_delivery", "delivered"), ("delivered", "completed")]
+    assert last.order.stage == "completed" and last.order.final
+    assert [v.stage for v in last.order.stage_history] == [
+        "new", "awaiting_payment", "picking", "in_delivery", "delivered",
+    ]
+    assert last.order.stage_history[1].seconds == 9 * 60
+    assert last.emit[-1].final  # type: ignore[attr-defined]
+
+
+def test_cash_on_delivery_skips_awaiting_payment_and_completes_when_cash_is_in() -> None:
+    reserved = domain.stock_reserved(place(payment_method="cash_on_delivery").order, TWO_WAREHOUSES, at(1))
+    assert stages(reserved) == [("new", "picking")]
+    assert types(reserved) == ["OrderStageChanged", "RequestPayment", "CreateShipments"]
+    assert reserved.emit[1].method == "cash_on_delivery"  # type: ignore[attr-defined]
+
+    order = ship_all(reserved.order, "shipped", 5)
+    assert order.stage == "in_delivery"
+    order = ship_all(order, "delivered", 9)
+    assert order.stage == "delivered", "not paid yet: cash is collected on delivery"
+    paid = domain.payment_captured(order, "p1", at(10))
+    assert stages(paid) == [("delivered", "completed")]
+
+
+def test_pickup_skips_in_delivery() -> None:
+    order = domain.stock_reserved(place("pickup", "cash_on_delivery").order, TWO_WAREHOUSES, at(1)).order
+    shipped = domain.shipment_progressed(order, "s1", "shipped", 1, at(2))
+    assert stages(shipped) == [("picking", "delivered")]
+    assert shipped.order.address is None
+
+
+def test_card_pickup_completes_once_handed_over() -> None:
+    order = domain.stock_reserved(place("pickup", "card").order, TWO_WAREHOUSES, at(1)).order
+    order = domain.payment_captured(order, "p1", at(2)).order
+    done = domain.shipment_progressed(order, "s1", "shipped", 1, at(3))
+    assert stages(done) == [("picking", "delivered"), ("delivered", "completed")]
+
+
+def test_out_of_stock_is_final() -> None:
+    rejected = domain.stock_rejected(place().order, "short of TEA-1", at(1))
+    assert stages(rejected) == [("new", "out_of_stock")]
+    assert rejected.order.final and rejected.order.status == "Out of stock"
+    late = domain.stock_reserved(rejected.order, TWO_WAREHOUSES, at(2))
+    assert late.ignored and late.order == rejected.order
+    with pytest.raises(CannotCancel):
+        domain.cancel(rejected.order, "too late", at(3))
+
+
+def test_duplicate_and_out_of_order_events_leave_state_alone() -> None:
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    again = domain.stock_reserved(order, TWO_WAREHOUSES, at(2))
+    assert again.ignored and again.emit == [] and again.order == order
+
+    paid = domain.payment_captured(order, "p1", at(3)).order
+    twice = domain.payment_captured(paid, "p1", at(4))
+    assert twice.ignored and twice.order == paid and twice.emit == []
+    assert domain.payment_requested(paid, "p1", "u", at(5)).ignored
+
+    shipped = domain.shipment_progressed(paid, "s1", "shipped", 2, at(6)).order
+    for status in ("shipped", "created", "packed"):
+        stale = domain.shipment_progressed(shipped, "s1", status, 2, at(7))  # type: ignore[arg-type]
+        assert stale.ignored and stale.order == shipped
+
+
+def test_delivered_before_shipped_event_still_reaches_the_end() -> None:
+    """Facts, not events, move the order: a burst or a skipped event ends in the right stage."""
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    order = domain.payment_captured(order, "p1", at(2)).order
+    done = domain.shipment_progressed(order, "s1", "delivered", 1, at(3))
+    assert [to for _, to in stages(done)] == ["in_delivery", "delivered", "completed"]
+
+
+def test_cancel_releases_stock_and_stops_the_flow() -> None:
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    manager = Acting(at=T0 + timedelta(minutes=5), actor=Actor(kind="staff", id="m1", role="manager"), channel="console")
+    cancelled = domain.cancel(order, "customer changed their mind", manager)
+    assert stages(cancelled) == [("awaiting_payment", "cancelled")]
+    release = cancelled.emit[1]
+    assert isinstance(release, ReleaseStock) and release.reason == "customer changed their mind"
+    assert cancelled.order.audit[-1].action == "cancelled"
+    assert cancelled.order.audit[-1].actor.id == "m1"
+    # Money taken after all is recorded (to refund it), but the order does not move again.
+    late = domain.payment_captured(cancelled.order, "p1", at(6))
+    assert late.order.stage == "cancelled" and late.order.payment.status == "paid" and late.emit == []
+    with pytest.raises(CannotCancel):
+        domain.cancel(cancelled.order, "again", manager)
+
+
+def test_events_do_not_mutate_the_order_passed_in() -> None:
+    order = place().order
+    before = order.model_dump()
+    domain.stock_reserved(order, TWO_WAREHOUSES, at(1))
+    assert order.model_dump() == before

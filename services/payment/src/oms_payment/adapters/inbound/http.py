@@ -1,0 +1,96 @@
+"""HTTP: staff look-ups of payments (behind the gateway) and the provider's webhook (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from oms_runtime.context import RequestContext
+from oms_runtime.problems import Problem
+
+from oms_payment.application.ports import InvalidWebhook, StoredPayment
+from oms_payment.application.service import MAX_PAGE_SIZE, PaymentNotFound, PaymentService
+
+STAFF_ROLES = ("admin", "manager")
+
+
+def payment_view(stored: StoredPayment) -> dict[str, Any]:
+    """What staff see: everything but the checkout token's hash."""
+    p = stored.payment
+    return {
+        "payment_id": p.payment_id,
+        "order_id": p.order_id,
+        "order_number": p.order_number,
+        "method": p.method,
+        "amount": p.amount.model_dump(mode="json"),
+        "status": p.status,
+        "attempts": p.attempts,
+        "card": {"token": p.card.token, "brand": p.card.brand, "last4": p.card.last4} if p.card else None,
+        "provider_reference": p.provider_reference,
+        "failure_reason": p.failure_reason,
+        "delivered_shipments": sorted(p.delivered_shipments),
+        "shipments_in_order": p.shipments_in_order,
+        "created_at": p.created_at.isoformat(),
+        "updated_at": p.updated_at.isoformat(),
+        "captured_at": p.captured_at.isoformat() if p.captured_at else None,
+        "version": stored.version,
+    }
+
+
+class PaymentController(Controller):
+    path = "/payments"
+    tags = ["payments"]
+
+    @get("/", summary="Payments of the shop, newest first (admin, manager)")
+    async def list_payments(
+        self,
+        ctx: RequestContext,
+        payments: PaymentService,
+        order_id: str | None = Parameter(default=None, max_length=64),
+        cursor: str | None = Parameter(
+            default=None, max_length=64, description="next_cursor of the previous page"
+        ),
+        limit: int = Parameter(default=50, ge=1, le=MAX_PAGE_SIZE),
+    ) -> dict[str, Any]:
+        ctx.require_role(*STAFF_ROLES)
+        page, next_cursor = await payments.list(ctx.shop_id, order_id=order_id, cursor=cursor, limit=limit)
+        return {"items": [payment_view(p) for p in page], "next_cursor": next_cursor}
+
+    @get("/{payment_id:str}", summary="One payment (admin, manager)")
+    async def get_payment(
+        self, ctx: RequestContext, payments: PaymentService, payment_id: str
+    ) -> dict[str, Any]:
+        ctx.require_role(*STAFF_ROLES)
+        try:
+            return payment_view(await payments.get(ctx.shop_id, payment_id))
+        except PaymentNotFound:
+            raise Problem(404, "Not found", f"no payment {payment_id}") from None
+
+
+class WebhookController(Controller):
+    """Provider webhooks, forwarded by the gateway with the raw body and headers untouched."""
+
+    path = "/webhooks"
+    tags = ["provider webhooks"]
+
+    @post("/sandbox", summary="The sandbox provider's signed payment outcome", status_code=200)
+    async def sandbox(
+        self, request: Request[Any, Any, Any], payments: PaymentService
+    ) -> Response[dict[str, Any]]:
+        # The raw bytes: the signature covers them exactly, a re-serialised body would not match.
+        body = await request.body()
+        try:
+            result = await payments.handle_webhook("sandbox", body, dict(request.headers))
+        except InvalidWebhook as exc:
+            raise Problem(400, "Invalid webhook", str(exc)) from None
+        except PaymentNotFound as exc:
+            raise Problem(404, "Not found", f"no payment {exc}") from None
+        return Response(
+            {
+                "status": result.status,
+                "payment_id": result.payment_id,
+                "payment_status": result.payment_status,
+                **({"detail": result.detail} if result.detail else {}),
+            }
+        )

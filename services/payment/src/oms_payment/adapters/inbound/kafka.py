@@ -1,0 +1,17 @@
+"""Kafka: the commands and events the payment service acts on."""
+
+from __future__ import annotations
+
+from oms_contracts.messages.fulfilment import ShipmentDelivered
+from oms_contracts.messages.payment import RequestPayment
+from oms_runtime.consumer import MessageConsumer
+
+from oms_payment.application.service import PaymentService
+
+
+def register_commands(consumer: MessageConsumer, payments: PaymentService) -> None:
+    consumer.on(RequestPayment, payments.request_payment)
+
+
+def register_fulfilment(consumer: MessageConsumer, payments: PaymentService) -> None:
+    consumer.on(ShipmentDelivered, payments.record_delivery)

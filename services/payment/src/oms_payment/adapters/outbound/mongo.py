@@ -1,0 +1,226 @@
+"""MongoDB persistence of payments, the delivery log and the provider event ledger. INDEXES live here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from oms_contracts import Envelope, Money
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
+from oms_payment.domain import CardSummary, Payment
+
+PAYMENTS = "payments"
+ORDER_DELIVERIES = "order_deliveries"
+PROVIDER_EVENTS = "provider_events"
+SANDBOX_CHARGES = "sandbox_charges"
+
+INDEXES: list[IndexSpec] = [
+    # One payment per order and method: a replayed RequestPayment cannot create a second one.
+    IndexSpec(PAYMENTS, [("shop_id", 1), ("order_id", 1), ("method", 1)], unique=True),
+    IndexSpec(PAYMENTS, [("shop_id", 1), ("_id", -1)]),
+    IndexSpec(PAYMENTS, [("shop_id", 1), ("order_id", 1), ("_id", -1)]),
+    *outbox_indexes(PAYMENTS),
+    IndexSpec(ORDER_DELIVERIES, [("shop_id", 1), ("order_id", 1)], unique=True),
+    # Replay protection: a provider's event id is stored once.
+    IndexSpec(PROVIDER_EVENTS, [("shop_id", 1), ("provider", 1), ("event_id", 1)], unique=True),
+    # The sandbox charges a checkout at most once (_id is the payment id); this serves support look-ups.
+    IndexSpec(SANDBOX_CHARGES, [("shop_id", 1), ("charged_at", -1)]),
+    *INBOX_INDEXES,
+]
+
+
+def _money_doc(money: Money) -> Document:
+    return money.model_dump(mode="json")
+
+
+def _money(doc: Document) -> Money:
+    return Money(amount=Decimal(doc["amount"]), currency=doc["currency"])
+
+
+def _mutable_fields(payment: Payment) -> Document:
+    card = payment.card
+    return {
+        "status": payment.status,
+        "attempts": payment.attempts,
+        "card": {"token": card.token, "brand": card.brand, "last4": card.last4} if card else None,
+        "provider_reference": payment.provider_reference,
+        "failure_reason": payment.failure_reason,
+        "captured_at": payment.captured_at,
+        "updated_at": payment.updated_at,
+        "delivered_shipments": sorted(payment.delivered_shipments),
+        "shipments_in_order": payment.shipments_in_order,
+    }
+
+
+def to_document(payment: Payment) -> Document:
+    return {
+        "_id": payment.payment_id,
+        "shop_id": payment.shop_id,
+        "order_id": payment.order_id,
+        "order_number": payment.order_number,
+        "method": payment.method,
+        "amount": _money_doc(payment.amount),
+        "created_at": payment.created_at,
+        **_mutable_fields(payment),
+    }
+
+
+def from_document(doc: Document) -> StoredPayment:
+    card = doc.get("card")
+    payment = Payment(
+        payment_id=doc["_id"],
+        shop_id=doc["shop_id"],
+        order_id=doc["order_id"],
+        order_number=doc["order_number"],
+        method=doc["method"],
+        amount=_money(doc["amount"]),
+        status=doc["status"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        attempts=doc.get("attempts", 0),
+        card=CardSummary(**card) if card else None,
+        provider_reference=doc.get("provider_reference"),
+        failure_reason=doc.get("failure_reason"),
+        captured_at=doc.get("captured_at"),
+        delivered_shipments=frozenset(doc.get("delivered_shipments") or ()),
+        shipments_in_order=doc.get("shipments_in_order"),
+    )
+    return StoredPayment(
+        payment=payment,
+        version=doc["version"],
+        correlation_id=doc.get("correlation_id"),
+        checkout_token_hash=doc.get("checkout_token_hash"),
+        applied_events=tuple(doc.get("applied_events") or ()),
+    )
+
+
+class MongoPaymentRepository:
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def add(
+        self,
+        payment: Payment,
+        *,
+        checkout_token_hash: str | None,
+        correlation_id: str,
+        events: Sequence[Envelope[Any]],
+    ) -> None:
+        doc = {
+            **to_document(payment),
+            "checkout_token_hash": checkout_token_hash,
+            "correlation_id": correlation_id,
+        }
+        try:
+            await self.store.create(doc, events=events)
+        except DuplicateKeyError as exc:
+            raise DuplicatePayment(payment.order_id) from exc
+
+    async def save(
+        self,
+        payment: Payment,
+        expected_version: int,
+        *,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None = None,
+    ) -> int:
+        doc = await self.store.update(
+            payment.shop_id,
+            payment.payment_id,
+            expected_version,
+            set_fields=_mutable_fields(payment),
+            events=events,
+            applied_event_id=applied_event_id,
+        )
+        return int(doc["version"])
+
+    async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None:
+        doc = await self.store.get(shop_id, payment_id)
+        return from_document(doc) if doc else None
+
+    async def find_by_id_any_shop(self, payment_id: str) -> StoredPayment | None:
+        # The one look-up without a shop: provider webhooks and hosted pages know only the id (_id index).
+        doc = await self.store.collection.find_one({"_id": payment_id})
+        return from_document(doc) if doc else None
+
+    async def find_for_order(self, shop_id: str, order_id: str, method: str) -> StoredPayment | None:
+        doc = await self.store.collection.find_one(
+            {"shop_id": shop_id, "order_id": order_id, "method": method}
+        )
+        return from_document(doc) if doc else None
+
+    async def list(
+        self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int
+    ) -> list[StoredPayment]:
+        query: Document = {"shop_id": shop_id}
+        if order_id:
+            query["order_id"] = order_id
+        if cursor:
+            query["_id"] = {"$lt": cursor}
+        found = self.store.collection.find(query).sort("_id", -1).limit(limit)
+        return [from_document(doc) async for doc in found]
+
+
+class MongoDeliveryLog:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[ORDER_DELIVERIES]
+
+    async def record(self, shop_id: str, order_id: str, shipment_id: str, shipments_in_order: int) -> None:
+        try:
+            await self.collection.update_one(
+                {"shop_id": shop_id, "order_id": order_id},
+                {"$addToSet": {"delivered": shipment_id}, "$max": {"shipments_in_order": shipments_in_order}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # Two first deliveries of one order raced to create the document: the other won, add to it.
+            await self.record(shop_id, order_id, shipment_id, shipments_in_order)
+
+    async def of_order(self, shop_id: str, order_id: str) -> tuple[frozenset[str], int] | None:
+        doc = await self.collection.find_one({"shop_id": shop_id, "order_id": order_id})
+        if doc is None:
+            return None
+        return frozenset(doc.get("delivered") or ()), int(doc["shipments_in_order"])
+
+
+class MongoProviderEventLog:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[PROVIDER_EVENTS]
+
+    async def record(self, shop_id: str, provider: str, event: ProviderEvent, received_at: datetime) -> bool:
+        try:
+            await self.collection.insert_one(
+                {
+                    "shop_id": shop_id,
+                    "provider": provider,
+                    "event_id": event.event_id,
+                    "payment_id": event.payment_id,
+                    "outcome": event.outcome,
+                    "received_at": received_at,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+class MongoSandboxCharges:
+    """The sandbox provider's own record: one charge per checkout, never the card number."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[SANDBOX_CHARGES]
+
+    async def record_once(self, payment_id: str, shop_id: str, charge: Document) -> bool:
+        try:
+            await self.collection.insert_one({"_id": payment_id, "shop_id": shop_id, **charge})
+        except DuplicateKeyError:
+            return False
+        return True

@@ -1,0 +1,78 @@
+"""The sandbox's hosted checkout: show the card form, charge the card once, then notify by webhook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oms_runtime.clock import Clock
+
+from oms_payment.adapters.outbound.mongo import MongoSandboxCharges
+from oms_payment.adapters.sandbox import cards
+from oms_payment.adapters.sandbox.provider import SandboxProvider
+from oms_payment.application.service import PaymentService
+from oms_payment.domain import Payment
+
+
+class CheckoutClosed(Exception):
+    """The payment no longer waits for the customer (paid, failed, or a charge is already under way)."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    payment: Payment
+    charge: cards.ChargeOutcome
+    webhook: Webhook
+
+
+class SandboxCheckout:
+    def __init__(
+        self,
+        *,
+        payments: PaymentService,
+        provider: SandboxProvider,
+        charges: MongoSandboxCharges,
+        webhook_url: str,
+        clock: Clock,
+    ) -> None:
+        self.payments = payments
+        self.provider = provider
+        self.charges = charges
+        self.webhook_url = webhook_url
+        self.clock = clock
+
+    async def open(self, payment_id: str, token: str) -> Payment:
+        """Raises PaymentNotFound for an unknown payment or a wrong token."""
+        return await self.payments.open_checkout(payment_id, token)
+
+    async def pay(self, payment_id: str, token: str, card_number: str, expiry: str, cvc: str) -> ChargeResult:
+        """Charge the card; raises PaymentNotFound, CheckoutClosed, cards.CardRejected."""
+        payment = await self.open(payment_id, token)
+        if payment.status != "awaiting_customer":
+            raise CheckoutClosed(payment.status)
+        now = self.clock.now()
+        charge = cards.charge(card_number, expiry, cvc, now)
+        # From here on only the token, brand and last four digits exist: the number goes out of scope.
+        recorded = await self.charges.record_once(
+            payment.payment_id,
+            payment.shop_id,
+            {
+                "approved": charge.approved,
+                "card": {"token": charge.token, "brand": charge.brand, "last4": charge.last4},
+                "decline_reason": charge.decline_reason,
+                "amount": payment.amount.model_dump(mode="json"),
+                "charged_at": now,
+            },
+        )
+        if not recorded:
+            raise CheckoutClosed("already submitted")
+        body = self.provider.webhook_for(
+            payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now
+        )
+        return ChargeResult(payment, charge, Webhook(self.webhook_url, body, self.provider.sign(body, now)))

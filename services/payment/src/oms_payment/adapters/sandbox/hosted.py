@@ -1,0 +1,106 @@
+"""The sandbox's hosted pages. Public (the customer's browser, through the gateway): no staff
+context; the unguessable checkout token in the link is what authorises them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import Parameter
+from oms_runtime.problems import Problem
+
+from oms_payment.adapters.sandbox.cards import CardRejected
+from oms_payment.adapters.sandbox.checkout import CheckoutClosed, SandboxCheckout
+from oms_payment.adapters.sandbox.webhook_sender import deliver_webhook
+from oms_payment.application.service import PaymentNotFound
+
+_templates = Environment(
+    loader=PackageLoader("oms_payment.adapters.sandbox", "templates"), autoescape=select_autoescape(["html"])
+)
+
+TOKEN = Parameter(query="token", default="", description="The checkout token from the payment link")
+
+
+def _page(status: int = 200, **context: Any) -> Response[str]:
+    html = _templates.get_template("checkout.html").render(**context)
+    return Response(html, status_code=status, media_type=MediaType.HTML)
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return not request.headers.get("content-type", "").startswith("application/json")
+
+
+class SandboxCheckoutController(Controller):
+    path = "/sandbox/checkout"
+    tags = ["sandbox provider"]
+
+    @get("/{payment_id:str}", summary="The hosted card form of a payment")
+    async def form(self, payment_id: str, sandbox: SandboxCheckout, token: str = TOKEN) -> Response[str]:
+        try:
+            payment = await sandbox.open(payment_id, token)
+        except PaymentNotFound:
+            return _not_found_page()
+        closed = None if payment.status == "awaiting_customer" else payment.status.replace("_", " ")
+        return _page(payment=payment, closed=closed)
+
+    @post(
+        "/{payment_id:str}",
+        summary="Charge a card (form or JSON {card_number, expiry, cvc})",
+        status_code=200,
+    )
+    async def pay(
+        self, request: Request[Any, Any, Any], payment_id: str, sandbox: SandboxCheckout, token: str = TOKEN
+    ) -> Response[Any]:
+        html = _wants_html(request)
+        data: Any = (await request.form()) if html else await request.json()
+        if not isinstance(data, dict) and not hasattr(data, "get"):
+            raise Problem(422, "Invalid request", "send card_number, expiry and cvc")
+        fields = {name: str(data.get(name) or "") for name in ("card_number", "expiry", "cvc")}
+        try:
+            result = await sandbox.pay(payment_id, token, **fields)
+        except PaymentNotFound:
+            if html:
+                return _not_found_page()
+            raise Problem(404, "Not found", "no such checkout") from None
+        except CheckoutClosed as exc:
+            if html:
+                payment = await sandbox.open(payment_id, token)
+                return _page(409, payment=payment, closed=payment.status.replace("_", " "))
+            raise Problem(409, "Checkout closed", f"this payment takes no more cards ({exc})") from None
+        except CardRejected as exc:
+            if html:
+                payment = await sandbox.open(payment_id, token)
+                return _page(422, payment=payment, error={"field": exc.field, "message": exc.message})
+            raise Problem.field(exc.field, exc.message) from None
+        webhook = BackgroundTask(
+            deliver_webhook,
+            result.webhook.url,
+            result.webhook.body,
+            result.webhook.headers,
+            attempts=request.app.state.settings.sandbox_webhook_attempts,
+            backoff_seconds=request.app.state.settings.sandbox_webhook_backoff_seconds,
+        )
+        charge = result.charge
+        if html:
+            return Response(
+                _templates.get_template("checkout.html").render(payment=result.payment, result=charge),
+                media_type=MediaType.HTML,
+                background=webhook,
+            )
+        body = {
+            "payment_id": result.payment.payment_id,
+            "outcome": "succeeded" if charge.approved else "failed",
+            "card": {"brand": charge.brand, "last4": charge.last4},
+            "decline_reason": charge.decline_reason,
+        }
+        return Response(body, media_type=MediaType.JSON, background=webhook)
+
+
+def _not_found_page() -> Response[str]:
+    return Response(
+        "<!doctype html><title>Not found</title><p>This payment link is not valid.</p>",
+        status_code=404,
+        media_type=MediaType.HTML,
+    )

@@ -1,0 +1,281 @@
+"""Use cases of the payment service: one method per command, event or request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts.messages.fulfilment import ShipmentDelivered
+from oms_contracts.messages.payment import (
+    CardSummary as CardSummaryMessage,
+)
+from oms_contracts.messages.payment import (
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRequested,
+    RequestPayment,
+)
+from oms_runtime.clock import Clock
+from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_runtime.telemetry import get_logger
+
+from oms_payment.application.ports import (
+    DeliveryLog,
+    DuplicatePayment,
+    PaymentProvider,
+    PaymentRepository,
+    ProviderEventLog,
+    StoredPayment,
+)
+from oms_payment.domain import Payment, PaymentRefused
+
+log = get_logger(__name__)
+
+ACTOR = Actor.system("payment")
+MAX_PAGE_SIZE = 100
+# A webhook racing another update of the same payment reloads and tries again this many times.
+WEBHOOK_ATTEMPTS = 3
+
+
+class PaymentNotFound(Exception):
+    pass
+
+
+def hash_checkout_token(token: str) -> str:
+    """Only the hash is stored: a leaked database does not open anybody's checkout."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status: Literal["applied", "duplicate", "ignored"]
+    payment_id: str
+    payment_status: str
+    detail: str | None = None
+
+
+class PaymentService:
+    def __init__(
+        self,
+        *,
+        payments: PaymentRepository,
+        deliveries: DeliveryLog,
+        provider_events: ProviderEventLog,
+        providers: Mapping[str, PaymentProvider],
+        card_provider: str,
+        clock: Clock,
+    ) -> None:
+        self.payments = payments
+        self.deliveries = deliveries
+        self.provider_events = provider_events
+        self.providers = providers
+        self.card_provider = providers[card_provider]
+        self.clock = clock
+
+    # --- Kafka ---------------------------------------------------------------------------------
+
+    async def request_payment(self, envelope: Envelope[RequestPayment]) -> None:
+        """One payment per (order, method): a replayed command finds the first one and stops there."""
+        command = envelope.payload
+        now = self.clock.now()
+        payment = Payment.request(
+            payment_id=new_id(),
+            shop_id=envelope.shop_id,
+            order_id=command.order_id,
+            order_number=command.number,
+            method=command.method,
+            amount=command.amount,
+            now=now,
+        )
+        checkout_url: str | None = None
+        token_hash: str | None = None
+        if payment.method == "card":
+            token = secrets.token_urlsafe(32)
+            token_hash = hash_checkout_token(token)
+            checkout_url = self.card_provider.create_checkout(payment.payment_id, token).url
+        requested = self._event(
+            payment,
+            PaymentRequested(
+                order_id=payment.order_id,
+                payment_id=payment.payment_id,
+                method=payment.method,
+                amount=payment.amount,
+                status=payment.status,  # type: ignore[arg-type]  # awaiting_* right after request
+                checkout_url=checkout_url,
+            ),
+            caused_by=envelope,
+        )
+        try:
+            await self.payments.add(
+                payment,
+                checkout_token_hash=token_hash,
+                correlation_id=envelope.correlation_id,
+                events=[requested],
+            )
+        except DuplicatePayment:
+            log.info("payment already requested", order_id=command.order_id, method=command.method)
+        if command.method == "cash_on_delivery":
+            # Deliveries may have been seen before this command (topics are not ordered
+            # with each other); fold them in now. Also finishes a fold a crash interrupted.
+            await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope)
+
+    async def record_delivery(self, envelope: Envelope[ShipmentDelivered]) -> None:
+        event = envelope.payload
+        # The log first, then the payment: a payment created concurrently reads the log after
+        # its own insert, so one of the two always sees the other.
+        await self.deliveries.record(
+            envelope.shop_id, event.order_id, event.shipment_id, event.shipments_in_order
+        )
+        await self._settle_cash_on_delivery(envelope.shop_id, event.order_id, caused_by=envelope)
+
+    async def _settle_cash_on_delivery(
+        self, shop_id: str, order_id: str, *, caused_by: Envelope[Any]
+    ) -> None:
+        stored = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
+        delivered = await self.deliveries.of_order(shop_id, order_id)
+        if stored is None or delivered is None:
+            return  # a card order, or the cash-on-delivery payment is not requested yet
+        shipment_ids, shipments_in_order = delivered
+        before = stored.payment
+        after = before.record_deliveries(
+            shipment_ids=shipment_ids, shipments_in_order=shipments_in_order, now=self.clock.now()
+        )
+        if after == before:
+            return
+        events = []
+        if after.status == "captured":
+            events.append(self._captured(after, caused_by=caused_by, correlation_id=stored.correlation_id))
+        await self.payments.save(after, stored.version, events=events)
+
+    # --- Provider webhooks -----------------------------------------------------------------------
+
+    async def handle_webhook(
+        self, provider_name: str, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookResult:
+        """Verify, deduplicate and apply a provider's webhook. Raises InvalidWebhook, PaymentNotFound."""
+        provider = self.providers[provider_name]
+        now = self.clock.now()
+        event = provider.parse_webhook(body, headers, now)
+        applied_key = f"{provider_name}:{event.event_id}"
+        for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+            # The webhook carries no shop: the payment id finds the payment, the payment the shop.
+            stored = await self.payments.find_by_id_any_shop(event.payment_id)
+            if stored is None:
+                raise PaymentNotFound(event.payment_id)
+            payment = stored.payment
+            first_time = await self.provider_events.record(payment.shop_id, provider_name, event, now)
+            if not first_time and applied_key in stored.applied_events:
+                return WebhookResult("duplicate", payment.payment_id, payment.status)
+            try:
+                if event.outcome == "succeeded":
+                    if event.card is None:
+                        raise PaymentRefused("a successful card payment names the card")
+                    after = payment.capture_card(
+                        card=event.card,
+                        amount=event.amount,
+                        provider_reference=event.provider_reference,
+                        now=now,
+                    )
+                    outcome: Payload = self._captured_payload(after)
+                else:
+                    after = payment.fail_card(
+                        reason=event.failure_reason or "declined",
+                        provider_reference=event.provider_reference,
+                        card=event.card,
+                        now=now,
+                    )
+                    outcome = PaymentFailed(
+                        order_id=after.order_id,
+                        payment_id=after.payment_id,
+                        reason=after.failure_reason or "",
+                    )
+            except PaymentRefused as exc:
+                # Acknowledged, not applied: the provider retrying it would not change the answer.
+                log.warning("provider event refused", payment_id=payment.payment_id, reason=str(exc))
+                return WebhookResult("ignored", payment.payment_id, payment.status, str(exc))
+            try:
+                await self.payments.save(
+                    after,
+                    stored.version,
+                    events=[self._event(after, outcome, correlation_id=stored.correlation_id)],
+                    applied_event_id=applied_key,
+                )
+            except AlreadyApplied:
+                return WebhookResult("duplicate", payment.payment_id, payment.status)
+            except ConcurrencyError:
+                if attempt == WEBHOOK_ATTEMPTS:
+                    raise
+                continue
+            return WebhookResult("applied", after.payment_id, after.status)
+        raise AssertionError("unreachable")
+
+    # --- Hosted checkout ---------------------------------------------------------------------------
+
+    async def open_checkout(self, payment_id: str, token: str) -> Payment:
+        """The payment behind a hosted checkout link, if the link's token is the one we issued."""
+        stored = await self.payments.find_by_id_any_shop(payment_id)
+        if stored is None or stored.checkout_token_hash is None or not token:
+            raise PaymentNotFound(payment_id)
+        if not hmac.compare_digest(stored.checkout_token_hash, hash_checkout_token(token)):
+            raise PaymentNotFound(payment_id)  # same answer as unknown: a wrong token learns nothing
+        return stored.payment
+
+    # --- Staff queries -----------------------------------------------------------------------------
+
+    async def get(self, shop_id: str, payment_id: str) -> StoredPayment:
+        stored = await self.payments.get(shop_id, payment_id)
+        if stored is None:
+            raise PaymentNotFound(payment_id)
+        return stored
+
+    async def list(
+        self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[StoredPayment], str | None]:
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        page = await self.payments.list(shop_id, order_id=order_id, cursor=cursor, limit=limit + 1)
+        more = len(page) > limit
+        page = page[:limit]
+        return page, (page[-1].payment.payment_id if more and page else None)
+
+    # --- Events ------------------------------------------------------------------------------------
+
+    def _captured_payload(self, payment: Payment) -> PaymentCaptured:
+        card = payment.card
+        return PaymentCaptured(
+            order_id=payment.order_id,
+            payment_id=payment.payment_id,
+            method=payment.method,
+            amount=payment.amount,
+            provider_reference=payment.provider_reference,
+            card=CardSummaryMessage(token=card.token, brand=card.brand, last4=card.last4) if card else None,
+        )
+
+    def _captured(
+        self, payment: Payment, *, caused_by: Envelope[Any] | None, correlation_id: str | None
+    ) -> Envelope[Any]:
+        return self._event(
+            payment, self._captured_payload(payment), caused_by=caused_by, correlation_id=correlation_id
+        )
+
+    def _event(
+        self,
+        payment: Payment,
+        payload: Payload,
+        *,
+        caused_by: Envelope[Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> Envelope[Any]:
+        # Events caused by a webhook continue the order's flow: its correlation id is on the payment.
+        return Envelope.new(
+            payload,
+            shop_id=payment.shop_id,
+            actor=ACTOR,
+            caused_by=caused_by,
+            correlation_id=correlation_id if caused_by is None else None,
+            occurred_at=self.clock.now(),
+        )

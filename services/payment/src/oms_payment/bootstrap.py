@@ -1,0 +1,71 @@
+"""The composition root: settings in, a runnable Litestar app out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Litestar
+from litestar.di import Provide
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import ensure_indexes
+from oms_runtime.runtime import ServiceRuntime
+from oms_runtime.web import create_service_app
+
+from oms_payment.adapters.inbound import http, kafka
+from oms_payment.adapters.outbound.mongo import (
+    INDEXES,
+    PAYMENTS,
+    MongoDeliveryLog,
+    MongoPaymentRepository,
+    MongoProviderEventLog,
+    MongoSandboxCharges,
+)
+from oms_payment.adapters.sandbox.checkout import SandboxCheckout
+from oms_payment.adapters.sandbox.hosted import SandboxCheckoutController
+from oms_payment.adapters.sandbox.provider import SandboxProvider
+from oms_payment.application.service import PaymentService
+from oms_payment.settings import PaymentSettings
+
+
+class PaymentRuntime(ServiceRuntime):
+    async def start(self) -> None:
+        # Idempotency rests on unique indexes (one payment per order and method, one provider
+        # event id): they must exist before the first message is consumed.
+        await ensure_indexes(self.db, INDEXES)
+        await super().start()
+
+
+def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Litestar:
+    runtime = PaymentRuntime(settings, clock=clock)
+    sandbox = SandboxProvider(
+        public_checkout_base_url=settings.public_checkout_base_url,
+        webhook_secret=settings.sandbox_webhook_secret,
+        tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
+    )
+    payments = PaymentService(
+        payments=MongoPaymentRepository(runtime.store(PAYMENTS)),
+        deliveries=MongoDeliveryLog(runtime.db),
+        provider_events=MongoProviderEventLog(runtime.db),
+        providers={sandbox.name: sandbox},
+        card_provider=sandbox.name,
+        clock=runtime.clock,
+    )
+    checkout = SandboxCheckout(
+        payments=payments,
+        provider=sandbox,
+        charges=MongoSandboxCharges(runtime.db),
+        webhook_url=settings.sandbox_webhook_url,
+        clock=runtime.clock,
+    )
+    kafka.register_commands(runtime.consumer("commands"), payments)
+    kafka.register_fulfilment(runtime.consumer("fulfilment"), payments)
+    return create_service_app(
+        runtime,
+        route_handlers=[http.PaymentController, http.WebhookController, SandboxCheckoutController],
+        title="OMS payment",
+        description="Payments per order: cash on delivery, and cards through a provider (built-in sandbox).",
+        dependencies={
+            "payments": Provide(lambda: payments, sync_to_thread=False),
+            "sandbox": Provide(lambda: checkout, sync_to_thread=False),
+        },
+    )

@@ -1,0 +1,171 @@
+"""The Payment aggregate: one way of paying for one order, and the only transitions it allows.
+
+Plain Python, no I/O. Every transition returns a new `Payment` (the old one is untouched), so the
+application can compare before and after to decide which events the change causes.
+
+    card:              awaiting_customer ──provider succeeded──> captured
+                                         └─provider failed─────> failed
+    cash_on_delivery:  awaiting_cash ──every shipment of the order delivered──> captured
+
+`captured` and `failed` are final: a payment is never captured twice, and a failed one is never
+captured afterwards (the order asks for a new payment instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from oms_contracts import Money
+
+PaymentMethod = Literal["cash_on_delivery", "card"]
+PaymentStatus = Literal["awaiting_cash", "awaiting_customer", "captured", "failed"]
+
+FINAL_STATUSES: frozenset[PaymentStatus] = frozenset({"captured", "failed"})
+
+
+class PaymentRefused(Exception):
+    """A transition the payment's current state does not allow. Nothing changed."""
+
+
+class AlreadyCaptured(PaymentRefused):
+    pass
+
+
+class AlreadyFailed(PaymentRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What may be kept of a card: the provider's token, the brand and the last four digits."""
+
+    token: str
+    brand: str
+    last4: str
+
+    def __post_init__(self) -> None:
+        if len(self.last4) != 4 or not self.last4.isdigit():
+            raise ValueError("last4 must be exactly four digits")
+
+
+@dataclass(frozen=True)
+class Payment:
+    payment_id: str
+    shop_id: str
+    order_id: str
+    order_number: int
+    method: PaymentMethod
+    amount: Money
+    status: PaymentStatus
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    card: CardSummary | None = None
+    provider_reference: str | None = None
+    failure_reason: str | None = None
+    captured_at: datetime | None = None
+    # Cash on delivery: the shipments of the order delivered so far, and how many there are in all
+    # (every ShipmentDelivered says how many shipments the order was split into).
+    delivered_shipments: frozenset[str] = field(default_factory=frozenset)
+    shipments_in_order: int | None = None
+
+    @classmethod
+    def request(
+        cls,
+        *,
+        payment_id: str,
+        shop_id: str,
+        order_id: str,
+        order_number: int,
+        method: PaymentMethod,
+        amount: Money,
+        now: datetime,
+    ) -> Payment:
+        if amount.amount <= 0:
+            raise ValueError("a payment needs a positive amount")
+        return cls(
+            payment_id=payment_id,
+            shop_id=shop_id,
+            order_id=order_id,
+            order_number=order_number,
+            method=method,
+            amount=amount,
+            status="awaiting_cash" if method == "cash_on_delivery" else "awaiting_customer",
+            created_at=now,
+            updated_at=now,
+        )
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def capture_card(
+        self, *, card: CardSummary, amount: Money, provider_reference: str, now: datetime
+    ) -> Payment:
+        """The provider charged the card."""
+        self._refuse_if_final()
+        if self.method != "card":
+            raise PaymentRefused("only a card payment is captured by the card provider")
+        if amount != self.amount:
+            # A provider that charged a different sum is not ours to accept silently.
+            raise PaymentRefused(f"provider charged {amount}, the payment is for {self.amount}")
+        return replace(
+            self,
+            status="captured",
+            attempts=self.attempts + 1,
+            card=card,
+            provider_reference=provider_reference,
+            captured_at=now,
+            updated_at=now,
+        )
+
+    def fail_card(
+        self, *, reason: str, provider_reference: str, card: CardSummary | None, now: datetime
+    ) -> Payment:
+        """The provider could not charge the card (declined, expired...)."""
+        self._refuse_if_final()
+        if self.method != "card":
+            raise PaymentRefused("only a card payment is failed by the card provider")
+        return replace(
+            self,
+            status="failed",
+            attempts=self.attempts + 1,
+            card=card,
+            provider_reference=provider_reference,
+            failure_reason=reason,
+            updated_at=now,
+        )
+
+    def record_delivery(self, *, shipment_id: str, shipments_in_order: int, now: datetime) -> Payment:
+        """A shipment of the order reached the customer; cash is in once every shipment has."""
+        return self.record_deliveries(
+            shipment_ids=frozenset({shipment_id}), shipments_in_order=shipments_in_order, now=now
+        )
+
+    def record_deliveries(
+        self, *, shipment_ids: frozenset[str], shipments_in_order: int, now: datetime
+    ) -> Payment:
+        if self.method != "cash_on_delivery":
+            raise PaymentRefused("deliveries settle only a cash-on-delivery payment")
+        if shipments_in_order < 1:
+            raise ValueError("an order has at least one shipment")
+        if self.status == "captured":
+            return self  # a late or replayed delivery: the cash is already in
+        delivered = self.delivered_shipments | shipment_ids
+        # The largest count seen wins: a split never shrinks, and it protects against an
+        # out-of-order message from before a re-split claiming fewer shipments.
+        expected = max(shipments_in_order, self.shipments_in_order or 0)
+        if delivered == self.delivered_shipments and expected == self.shipments_in_order:
+            return self
+        changed = replace(self, delivered_shipments=delivered, shipments_in_order=expected, updated_at=now)
+        if len(delivered) >= expected:
+            return replace(changed, status="captured", attempts=self.attempts + 1, captured_at=now)
+        return changed
+
+    def _refuse_if_final(self) -> None:
+        if self.status == "captured":
+            raise AlreadyCaptured(f"payment {self.payment_id} is already captured")
+        if self.status == "failed":
+            raise AlreadyFailed(f"payment {self.payment_id} has failed; the order needs a new payment")

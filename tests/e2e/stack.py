@@ -1,0 +1,132 @@
+"""The whole OMS as `make run` starts it: every line of deploy/local/Procfile as a real process.
+
+Only the ports, the topic namespace and the database names differ, so a test run never touches
+`make run`'s data; Kafka and MongoDB are the test session's real servers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PROCFILE = REPO / "deploy" / "local" / "Procfile"
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def procfile_lines() -> dict[str, str]:
+    lines: dict[str, str] = {}
+    for raw in PROCFILE.read_text().splitlines():
+        match = re.match(r"^([a-z]+):\s*(.+)$", raw)
+        if match:
+            lines[match.group(1)] = match.group(2)
+    return lines
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return self.env["OMS_PUBLIC_URL"]
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.env[f'OMS_{service.upper()}_PORT']}"
+
+    def start(self, names: tuple[str, ...] | None = None) -> None:
+        for name, command in procfile_lines().items():
+            if names is not None and name not in names:
+                continue
+            if name == "mail":
+                continue  # tests run their own SMTP server and read what it received
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the process)
+            self.processes[name] = subprocess.Popen(
+                ["bash", "-c", command], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO, start_new_session=True,
+            )
+
+    def stop(self, names: tuple[str, ...] | None = None, sig: int = signal.SIGTERM) -> None:
+        for name, process in list(self.processes.items()):
+            if names is not None and name not in names:
+                continue
+            if process.poll() is None:
+                os.killpg(process.pid, sig)
+        for name, process in list(self.processes.items()):
+            if names is not None and name not in names:
+                continue
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            del self.processes[name]
+
+    def wait_ready(self, timeout: float = 90, names: tuple[str, ...] = SERVICES) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                for name in list(pending):
+                    process = self.processes.get(name)
+                    if process is not None and process.poll() is not None:
+                        raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+                    try:
+                        if client.get(f"{self.url(name)}/health/ready").status_code == 200:
+                            pending.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    tails = "\n".join(f"--- {n}\n{self.log_tail(n)}" for n in pending)
+                    raise RuntimeError(f"not ready within {timeout}s: {sorted(pending)}\n{tails}")
+                time.sleep(0.2)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args], env=self.env, cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+        )
+
+
+def stack_env(*, kafka_bootstrap: str, mongo_url: str, topic_prefix: str, run_id: str, smtp_port: int) -> dict[str, str]:
+    ports = {s: free_port() for s in SERVICES}
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    env = {
+        **os.environ,
+        "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+        "OMS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "OMS_MONGO_URL": mongo_url,
+        "OMS_TOPIC_PREFIX": topic_prefix,
+        "OMS_MONGO_DB_PREFIX": f"e2e_{run_id}",
+        "OMS_SMTP_HOST": "127.0.0.1",
+        "OMS_SMTP_PORT": str(smtp_port),
+        "OMS_PUBLIC_URL": gateway,
+        "OMS_SANDBOX_WEBHOOK_URL": f"{gateway}/webhooks/payments/sandbox",
+        "OMS_PUBLIC_CHECKOUT_BASE_URL": gateway,
+        "OMS_RELAY_POLL_SECONDS": "0.2",
+        "OMS_LOG_JSON": "true",
+    }
+    for service, port in ports.items():
+        env[f"OMS_{service.upper()}_PORT"] = str(port)
+        env[f"OMS_{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
+    return env

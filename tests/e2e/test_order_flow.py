@@ -1,0 +1,156 @@
+"""One order through all seven services, driven through the gateway only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+
+from oms_testing import eventually
+from oms_testing.smtp import SmtpServer
+from tests.e2e.client import Gateway, order_body
+from tests.e2e.conftest import DEMO_STOREFRONT_KEY
+from tests.e2e.stack import Stack
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
+    client = Gateway(stack.gateway, DEMO_STOREFRONT_KEY)
+    yield client
+    await client.close()
+
+
+async def test_cash_on_delivery_order_is_completed_through_every_service(
+    gateway: Gateway, e2e_smtp: SmtpServer
+):
+    before = await gateway.stock("TEA-GREEN-100")
+    body = order_body()
+    placed = await gateway.place(body)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    order_id = order["order_id"]
+    assert order["stage"] == "new"
+    assert Decimal(order["totals"]["subtotal"]["amount"]) == Decimal("2") * 350 + 780
+
+    await gateway.wait_stage(order_id, "picking")
+    shipments = await gateway.fulfil(order_id)
+    done = await gateway.wait_stage(order_id, "completed")
+
+    stages = [step["stage"] for step in done["stage_history"]]
+    assert stages[:4] == ["new", "picking", "in_delivery", "delivered"]
+    assert done["payment"]["status"] == "paid"
+    assert any(entry["action"] for entry in done["audit"])
+
+    payments = await gateway.payments(order_id)
+    assert [p["status"] for p in payments] == ["captured"]
+    assert Decimal(payments[0]["amount"]["amount"]) == Decimal(done["totals"]["grand_total"]["amount"])
+
+    after = await gateway.stock("TEA-GREEN-100")
+    shipped_from = {s["warehouse_id"] for s in shipments for line in s["lines"] if line["sku"] == "TEA-GREEN-100"}
+    assert sum(after[w]["on_hand"] for w in after) == sum(before[w]["on_hand"] for w in before) - 2
+    assert all(after[w]["reserved"] == before[w]["reserved"] for w in shipped_from)
+
+    customer = body["customer"]["email"]
+    mails = await eventually(
+        lambda: len(e2e_smtp.sink.to(customer)) >= 5 and e2e_smtp.sink.to(customer), what="customer emails"
+    )
+    assert any(str(done["number"]) in str(m["Subject"]) for m in mails)
+    alerts = [m for m in e2e_smtp.sink.to("manager@demo.shop") if str(done["number"]) in str(m["Subject"])]
+    assert alerts, "the shop's manager is alerted of the new order"
+
+    manager = await gateway.as_staff("manager")
+
+    async def post_message() -> bool:
+        r = await gateway.http.post(
+            f"/api/v1/orders/{order_id}/messages", json={"text": "Courier asked to call first"}, headers=manager
+        )
+        return r.status_code == 201
+
+    await eventually(post_message, what="message posted on the order's thread")
+    thread = await gateway.http.get(f"/api/v1/orders/{order_id}/messages", headers=manager)
+    assert [m["text"] for m in thread.json()["items"]] == ["Courier asked to call first"]
+
+
+async def test_card_order_is_paid_through_the_sandbox_provider(gateway: Gateway):
+    placed = await gateway.place(order_body(payment_method="card", lines=[{"sku": "TEA-BLACK-100", "quantity": 1}]))
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+
+    async def checkout_url() -> str | None:
+        order = await gateway.order(order_id)
+        return (order.get("payment") or {}).get("checkout_url")
+
+    url = await eventually(checkout_url, what="checkout url")
+    assert (await gateway.order(order_id))["stage"] == "awaiting_payment"
+    path = urlsplit(url)
+    page = await gateway.http.get(f"{path.path}?{path.query}")
+    assert page.status_code == 200 and "card" in page.text.lower()
+    paid = await gateway.http.post(
+        f"{path.path}?{path.query}", json={"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+    )
+    assert paid.status_code in (200, 201), paid.text
+
+    await gateway.wait_stage(order_id, "picking")
+    await gateway.fulfil(order_id)
+    done = await gateway.wait_stage(order_id, "completed")
+    assert [s["stage"] for s in done["stage_history"]][:3] == ["new", "awaiting_payment", "picking"]
+    payment = (await gateway.payments(order_id))[0]
+    assert payment["status"] == "captured"
+    assert payment["card"]["last4"] == "4242"
+    assert "4242424242424242" not in str(payment)
+
+
+async def test_order_beyond_stock_ends_out_of_stock_and_reserves_nothing(gateway: Gateway):
+    before = await gateway.stock("KETTLE-GLASS")
+    placed = await gateway.place(order_body(lines=[{"sku": "KETTLE-GLASS", "quantity": 1000}]))
+    assert placed.status_code == 201, placed.text
+    done = await gateway.wait_stage(placed.json()["order_id"], "out_of_stock")
+    assert done["status"].lower().startswith("out of stock")
+    assert await gateway.stock("KETTLE-GLASS") == before
+
+
+async def test_split_order_yields_one_shipment_per_warehouse(gateway: Gateway):
+    # KETTLE-GLASS is only in Saint Petersburg, TEA-BLACK-100 only in Moscow.
+    placed = await gateway.place(
+        order_body(lines=[{"sku": "KETTLE-GLASS", "quantity": 1}, {"sku": "TEA-BLACK-100", "quantity": 1}])
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    shipments = await gateway.shipments(order_id, expected=2)
+    assert {s["warehouse_id"] for s in shipments} == {"wh-moscow", "wh-spb"}
+    await gateway.fulfil(order_id, expected_shipments=2)
+    await gateway.wait_stage(order_id, "completed")
+
+
+async def test_retried_order_request_creates_one_order(gateway: Gateway):
+    body = order_body()
+    first = await gateway.place(body, key="retry-key-1")
+    second = await gateway.place(body, key="retry-key-1")
+    assert first.status_code == 201 and second.status_code == 201
+    assert first.json()["order_id"] == second.json()["order_id"]
+    other = await gateway.place(order_body(), key="retry-key-1")
+    assert other.status_code == 422
+    assert other.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_bad_input_names_the_field(gateway: Gateway):
+    bad = await gateway.place(order_body(lines=[{"sku": "NO-SUCH-SKU", "quantity": 1}]))
+    assert bad.status_code == 422
+    problem = bad.json()
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert any("lines" in e["field"] for e in problem["errors"])
+    negative = await gateway.place(order_body(lines=[{"sku": "TEA-GREEN-100", "quantity": -1}]))
+    assert negative.status_code == 422
+    assert any("quantity" in e["field"] for e in negative.json()["errors"])
+
+
+async def test_requests_without_credentials_or_role_are_refused(gateway: Gateway):
+    assert (await gateway.http.get("/api/v1/orders")).status_code == 401
+    bad_key = await gateway.http.post("/api/v1/orders", json=order_body(), headers={"X-API-Key": "demo.wrong"})
+    assert bad_key.status_code == 401
+    courier = await gateway.as_staff("courier")
+    assert (await gateway.http.put(
+        "/api/v1/catalog/skus/X-1", json={"name": "x", "price": {"amount": "1", "currency": "RUB"}}, headers=courier
+    )).status_code == 403

@@ -138,7 +138,9 @@ cmd_install() {
     check_java
     mkdir -p "$CACHE_DIR"
     exec 8>"$CACHE_DIR/.install.lock"
-    command -v flock >/dev/null 2>&1 && flock 8
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 300 8 || die "another install holds $CACHE_DIR/.install.lock for more than 300s"
+    fi
     install_kafka
     install_mongo
     install_launcher
@@ -167,7 +169,8 @@ launch() {  # launch <name> <logfile> <cmd...>; detached from the caller's sessi
     local name="$1" logfile="$2"; shift 2
     local setsid=()
     command -v setsid >/dev/null 2>&1 && setsid=(setsid)
-    nohup "${setsid[@]}" "$@" >>"$logfile" 2>&1 </dev/null &
+    # 8>&- 9>&-: the servers must not inherit (and so hold forever) the install/instance flocks.
+    nohup "${setsid[@]}" "$@" >>"$logfile" 2>&1 </dev/null 8>&- 9>&- &
     local pid=$! i
     printf '%s\n' "$pid" >"$RUN_DIR/$name.pid"
     # Wait until the forked child has exec'd the JVM (its command line carries the marker),
@@ -184,7 +187,10 @@ fail_start() {  # fail_start <name> <log> <reason>
     log "---- last 40 lines of $2 ----"
     tail -n 40 "$2" >&2 2>/dev/null || true
     [[ "$1" == kafka && -f "$KAFKA_DIR/logs/kafka.out" ]] && { log "---- kafka.out ----"; tail -n 20 "$KAFKA_DIR/logs/kafka.out" >&2 || true; }
-    stop_one "$1" >/dev/null 2>&1 || true
+    # only kill what this invocation launched, never a server that was already running
+    if [[ "$1" == kafka && -n "${LAUNCHED_kafka:-}" || "$1" == mongo && -n "${LAUNCHED_mongo:-}" ]]; then
+        stop_one "$1" >/dev/null 2>&1 || true
+    fi
     die "$1 failed to start (log: $2)"
 }
 
@@ -316,7 +322,7 @@ format_kafka_if_needed() {
 start_kafka() {
     local pid
     if kafka_external; then log "kafka: external ($OMS_KAFKA_BOOTSTRAP), not started"; return 0; fi
-    if pid="$(pid_of kafka)"; then log "kafka: already running (pid $pid)"; return 0; fi
+    if pid="$(pid_of kafka)"; then log "kafka: already running (pid $pid)"; KAFKA_LOG_OFFSET=-1; return 0; fi
     port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is already in use by another process (set OMS_LOCAL_KAFKA_PORT)"
     port_open "$KAFKA_CONTROLLER_PORT" && die "port $KAFKA_CONTROLLER_PORT is already in use (set OMS_LOCAL_KAFKA_CONTROLLER_PORT)"
     write_kafka_config
@@ -328,6 +334,7 @@ start_kafka() {
         -Dlog4j2.configurationFile="$KAFKA_DIR/config/log4j2.properties" \
         -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$KAFKA_DIR/config/server.properties"
     KAFKA_LOG_OFFSET="$offset"
+    LAUNCHED_kafka=1
 }
 
 wait_kafka() {
@@ -335,8 +342,11 @@ wait_kafka() {
     local logfile="$KAFKA_DIR/logs/server.log" deadline=$((SECONDS + START_TIMEOUT))
     while :; do
         pid_of kafka >/dev/null || fail_start kafka "$logfile" "process exited"
-        if port_open "$KAFKA_PORT" &&
-            tail -c "+$((${KAFKA_LOG_OFFSET:-0} + 1))" "$logfile" 2>/dev/null | grep -q "Kafka Server started"; then
+        # Ready = port open AND "Kafka Server started" logged by THIS run (the log is appended
+        # across restarts, so only bytes after the pre-launch offset count). `|| true` because
+        # grep -q exits early and tail's SIGPIPE would fail the pipeline under pipefail.
+        if port_open "$KAFKA_PORT" && { ((${KAFKA_LOG_OFFSET:-0} < 0)) ||
+            { tail -c "+$((${KAFKA_LOG_OFFSET:-0} + 1))" "$logfile" 2>/dev/null || true; } | grep -q "Kafka Server started"; }; then
             log "kafka: ready on $(kafka_url) (pid $(pid_of kafka))"
             return 0
         fi
@@ -350,6 +360,7 @@ start_mongo() {
     local pid
     if mongo_external; then log "mongo: external ($OMS_MONGO_URL), not started"; return 0; fi
     if pid="$(pid_of mongo)"; then log "mongo: already running (pid $pid)"; return 0; fi
+    LAUNCHED_mongo=1
     port_open "$MONGO_PORT" && die "port $MONGO_PORT is already in use by another process (set OMS_LOCAL_MONGO_PORT)"
     mkdir -p "$MONGO_DIR/logs"
     # shellcheck disable=SC2086
@@ -384,8 +395,12 @@ urls_line() {
 }
 
 lock_instance() {
-    exec 9>"$RUN_DIR/infra.lock"
-    command -v flock >/dev/null 2>&1 && flock 9
+    # (named .instance.lock: JVMs started by the first version of this script inherited and still
+    # hold an fd on run/infra.lock, so that name could block until they exit)
+    exec 9>"$RUN_DIR/.instance.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 120 9 || die "another infra.sh holds $RUN_DIR/.instance.lock for more than 120s"
+    fi
     return 0
 }
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from oms_contracts import Actor, Envelope, Money, decode
 from oms_contracts.envelope import InvalidMessage
 from oms_contracts.messages.catalog import ReserveStock
@@ -14,7 +13,9 @@ from oms_contracts.money import CurrencyMismatch, round_amount
 
 def test_round_trip_keeps_type_and_causality():
     cause = Envelope.new(
-        ReserveStock(order_id="o1", lines=[{"sku": "A-1", "quantity": 2}]), shop_id="s", actor=Actor.system("t")
+        ReserveStock(order_id="o1", lines=[{"sku": "A-1", "quantity": 2}]),
+        shop_id="s",
+        actor=Actor.system("t"),
     )
     effect = Envelope.new(cause.payload, shop_id="s", actor=Actor.system("t"), caused_by=cause)
     parsed = decode(effect.to_json())
@@ -46,7 +47,7 @@ def test_money_serialises_amount_as_string():
     assert Money.of("12.50", "RUB").model_dump(mode="json") == {"amount": "12.50", "currency": "RUB"}
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False, allow_infinity=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4, allow_nan=False, allow_infinity=False))
 def test_rounding_is_to_minor_units_and_within_half_a_unit(amount: Decimal):
     for currency, unit in (("RUB", Decimal("0.01")), ("JPY", Decimal(1)), ("KWD", Decimal("0.001"))):
         rounded = round_amount(amount, currency)

@@ -14,10 +14,9 @@ def main() -> None:
     parser.add_argument("--since", type=float, required=True)
     args = parser.parse_args()
     gw = os.environ["OMS_PUBLIC_URL"]
-    metrics = "\n".join(
-        f"  {s:<13} http://127.0.0.1:{os.environ[f'OMS_{s.upper()}_PORT']}/metrics" for s in SERVICES
-    )
-    print(f"""
+    metrics = "\n".join(f"  {s:<13} http://127.0.0.1:{os.environ[f'OMS_{s.upper()}_PORT']}/metrics" for s in SERVICES)
+    print(
+        f"""
 ================================================================================
  OMS is running (ready in {time.time() - args.since:.1f} s).  Ctrl-C stops everything.
 
@@ -25,8 +24,8 @@ def main() -> None:
  OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
  Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
 {metrics}
- Emails (SMTP sink) {os.environ['OMS_MAILDIR']}  (maildir: new/ holds each message)
- Kafka              {os.environ['OMS_KAFKA_BOOTSTRAP']}    MongoDB {os.environ['OMS_MONGO_URL']}
+ Emails (SMTP sink) {os.environ["OMS_MAILDIR"]}  (maildir: new/ holds each message)
+ Kafka              {os.environ["OMS_KAFKA_BOOTSTRAP"]}    MongoDB {os.environ["OMS_MONGO_URL"]}
 
  Demo shop "demo": admin@demo.shop / demo-admin-pass, manager@demo.shop / demo-manager-pass,
  warehouse@demo.shop / demo-warehouse-pass, courier@demo.shop / demo-courier-pass
@@ -45,7 +44,9 @@ def main() -> None:
 
  .venv/bin/python deploy/local/demo_flow.py <order_id>
 ================================================================================
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

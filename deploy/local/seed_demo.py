@@ -33,29 +33,53 @@ STOCK = {  # (sku, warehouse) -> quantity received
 
 def check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
-        print(f"seed: {response.request.method} {response.request.url} -> {response.status_code} {response.text}",
-              file=sys.stderr)
+        print(
+            f"seed: {response.request.method} {response.request.url} -> {response.status_code} {response.text}",
+            file=sys.stderr,
+        )
         response.raise_for_status()
     return response
 
 
 def main() -> None:
     with httpx.Client(base_url=GATEWAY, timeout=15) as client:
-        token = check(client.post("/api/v1/auth/login", json={
-            "shop": "demo", "email": "admin@demo.shop", "password": "demo-admin-pass",
-        })).json()["access_token"]
+        token = check(
+            client.post(
+                "/api/v1/auth/login",
+                json={
+                    "shop": "demo",
+                    "email": "admin@demo.shop",
+                    "password": "demo-admin-pass",
+                },
+            )
+        ).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         for warehouse in WAREHOUSES:
             check(client.post("/api/v1/catalog/warehouses", json=warehouse))
         for sku, name, price in SKUS:
-            check(client.put(f"/api/v1/catalog/skus/{sku}", json={
-                "name": name, "price": {"amount": price, "currency": "RUB"}, "active": True,
-            }))
+            check(
+                client.put(
+                    f"/api/v1/catalog/skus/{sku}",
+                    json={
+                        "name": name,
+                        "price": {"amount": price, "currency": "RUB"},
+                        "active": True,
+                    },
+                )
+            )
         for (sku, warehouse_id), quantity in STOCK.items():
-            check(client.post("/api/v1/catalog/stock/receipts", json={
-                "receipt_id": f"demo-{sku}-{warehouse_id}", "sku": sku, "warehouse_id": warehouse_id,
-                "quantity": quantity, "note": "demo opening stock",
-            }))
+            check(
+                client.post(
+                    "/api/v1/catalog/stock/receipts",
+                    json={
+                        "receipt_id": f"demo-{sku}-{warehouse_id}",
+                        "sku": sku,
+                        "warehouse_id": warehouse_id,
+                        "quantity": quantity,
+                        "note": "demo opening stock",
+                    },
+                )
+            )
     print(f"seed: demo shop has {len(SKUS)} SKUs in {len(WAREHOUSES)} warehouses")
 
 

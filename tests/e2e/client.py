@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-
 from oms_contracts import new_id
 from oms_testing import eventually
 
@@ -20,7 +19,11 @@ FINAL_STAGES = ("completed", "out_of_stock", "cancelled")
 
 def order_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "customer": {"name": "Anna Petrova", "email": f"anna+{new_id()[-6:]}@example.com", "phone": "+79990001122"},
+        "customer": {
+            "name": "Anna Petrova",
+            "email": f"anna+{new_id()[-6:]}@example.com",
+            "phone": "+79990001122",
+        },
         "address": {"country": "RU", "region": "Moscow", "city": "Moscow", "line1": "Tverskaya 1"},
         "lines": [{"sku": "TEA-GREEN-100", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
         "delivery_type": "courier",
@@ -103,6 +106,8 @@ class Gateway:
         }
 
     async def payments(self, order_id: str) -> list[dict[str, Any]]:
-        r = await self.http.get("/api/v1/payments", params={"order_id": order_id}, headers=await self.as_staff("manager"))
+        r = await self.http.get(
+            "/api/v1/payments", params={"order_id": order_id}, headers=await self.as_staff("manager")
+        )
         assert r.status_code == 200, r.text
         return r.json()["items"]

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from oms_contracts import new_id
 from oms_runtime.topics import create_topics
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
+
 from tests.e2e.stack import REPO, Stack, stack_env
 
 DEMO_STOREFRONT_KEY = "demo.storefront-secret-key"
@@ -36,18 +36,36 @@ def stack(infra: Infra, e2e_smtp: SmtpServer) -> Iterator[Stack]:
     log_dir = Path(os.environ.get("OMS_E2E_LOG_DIR", REPO / ".local" / "test" / f"e2e-{run_id}"))
     log_dir.mkdir(parents=True, exist_ok=True)
     env = stack_env(
-        kafka_bootstrap=infra.kafka_bootstrap, mongo_url=infra.mongo_url, topic_prefix=prefix,
-        run_id=run_id, smtp_port=e2e_smtp.port,
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        topic_prefix=prefix,
+        run_id=run_id,
+        smtp_port=e2e_smtp.port,
     )
     running = Stack(env=env, log_dir=log_dir)
     # The same demo shop and data as `make run`, through the same commands.
     running.run_cli(
-        "-m", "oms_gateway", "bootstrap-shop", "--slug", "demo", "--name", "Demo shop", "--currency", "RUB",
-        "--admin-email", "admin@demo.shop", "--admin-password", "demo-admin-pass",
-        "--staff", "manager:manager@demo.shop:demo-manager-pass",
-        "--staff", "warehouse:warehouse@demo.shop:demo-warehouse-pass",
-        "--staff", "courier:courier@demo.shop:demo-courier-pass",
-        "--api-key", DEMO_STOREFRONT_KEY,
+        "-m",
+        "oms_gateway",
+        "bootstrap-shop",
+        "--slug",
+        "demo",
+        "--name",
+        "Demo shop",
+        "--currency",
+        "RUB",
+        "--admin-email",
+        "admin@demo.shop",
+        "--admin-password",
+        "demo-admin-pass",
+        "--staff",
+        "manager:manager@demo.shop:demo-manager-pass",
+        "--staff",
+        "warehouse:warehouse@demo.shop:demo-warehouse-pass",
+        "--staff",
+        "courier:courier@demo.shop:demo-courier-pass",
+        "--api-key",
+        DEMO_STOREFRONT_KEY,
     )
     running.start()
     try:

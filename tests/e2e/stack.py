@@ -59,8 +59,12 @@ class Stack:
                 continue  # tests run their own SMTP server and read what it received
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the process)
             self.processes[name] = subprocess.Popen(
-                ["bash", "-c", command], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                cwd=REPO, start_new_session=True,
+                ["bash", "-c", command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
             )
 
     def stop(self, names: tuple[str, ...] | None = None, sig: int = signal.SIGTERM) -> None:
@@ -104,11 +108,19 @@ class Stack:
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, *args], env=self.env, cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+            [sys.executable, *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
 
 
-def stack_env(*, kafka_bootstrap: str, mongo_url: str, topic_prefix: str, run_id: str, smtp_port: int) -> dict[str, str]:
+def stack_env(
+    *, kafka_bootstrap: str, mongo_url: str, topic_prefix: str, run_id: str, smtp_port: int
+) -> dict[str, str]:
     ports = {s: free_port() for s in SERVICES}
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     env = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_COMMANDS
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
+
 from tests.e2e.client import Gateway, order_body
 from tests.e2e.conftest import DEMO_STOREFRONT_KEY
 from tests.e2e.stack import Stack
@@ -22,14 +22,14 @@ async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
     await client.close()
 
 
-async def test_malformed_command_is_dead_lettered_and_orders_still_flow(
-    stack: Stack, infra: Infra, gateway: Gateway
-):
+async def test_malformed_command_is_dead_lettered_and_orders_still_flow(stack: Stack, infra: Infra, gateway: Gateway):
     prefix = stack.env["OMS_TOPIC_PREFIX"]
     key = new_id().encode()
     await produce_raw(
-        infra.kafka_bootstrap, prefix + CATALOG_COMMANDS.name,
-        b'{"type": "ReserveStock", "version": 1, "payload": {"lines": "lots"}}', key=key,
+        infra.kafka_bootstrap,
+        prefix + CATALOG_COMMANDS.name,
+        b'{"type": "ReserveStock", "version": 1, "payload": {"lines": "lots"}}',
+        key=key,
     )
     async with TopicReader(infra.kafka_bootstrap, prefix + DEADLETTER_TOPIC) as dlq:
         record = await dlq.wait_for(lambda r: r.key == key)

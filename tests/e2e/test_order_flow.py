@@ -7,9 +7,9 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-
 from oms_testing import eventually
 from oms_testing.smtp import SmtpServer
+
 from tests.e2e.client import Gateway, order_body
 from tests.e2e.conftest import DEMO_STOREFRONT_KEY
 from tests.e2e.stack import Stack
@@ -22,9 +22,7 @@ async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
     await client.close()
 
 
-async def test_cash_on_delivery_order_is_completed_through_every_service(
-    gateway: Gateway, e2e_smtp: SmtpServer
-):
+async def test_cash_on_delivery_order_is_completed_through_every_service(gateway: Gateway, e2e_smtp: SmtpServer):
     before = await gateway.stock("TEA-GREEN-100")
     body = order_body()
     placed = await gateway.place(body)
@@ -64,7 +62,9 @@ async def test_cash_on_delivery_order_is_completed_through_every_service(
 
     async def post_message() -> bool:
         r = await gateway.http.post(
-            f"/api/v1/orders/{order_id}/messages", json={"text": "Courier asked to call first"}, headers=manager
+            f"/api/v1/orders/{order_id}/messages",
+            json={"text": "Courier asked to call first"},
+            headers=manager,
         )
         return r.status_code == 201
 
@@ -88,7 +88,8 @@ async def test_card_order_is_paid_through_the_sandbox_provider(gateway: Gateway)
     page = await gateway.http.get(f"{path.path}?{path.query}")
     assert page.status_code == 200 and "card" in page.text.lower()
     paid = await gateway.http.post(
-        f"{path.path}?{path.query}", json={"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+        f"{path.path}?{path.query}",
+        json={"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"},
     )
     assert paid.status_code in (200, 201), paid.text
 
@@ -151,6 +152,10 @@ async def test_requests_without_credentials_or_role_are_refused(gateway: Gateway
     bad_key = await gateway.http.post("/api/v1/orders", json=order_body(), headers={"X-API-Key": "demo.wrong"})
     assert bad_key.status_code == 401
     courier = await gateway.as_staff("courier")
-    assert (await gateway.http.put(
-        "/api/v1/catalog/skus/X-1", json={"name": "x", "price": {"amount": "1", "currency": "RUB"}}, headers=courier
-    )).status_code == 403
+    assert (
+        await gateway.http.put(
+            "/api/v1/catalog/skus/X-1",
+            json={"name": "x", "price": {"amount": "1", "currency": "RUB"}},
+            headers=courier,
+        )
+    ).status_code == 403

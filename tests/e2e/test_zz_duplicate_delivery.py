@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
-
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
+from pymongo import AsyncMongoClient
+
 from tests.e2e import kafka_tools
 from tests.e2e.client import Gateway, order_body
 from tests.e2e.conftest import DEMO_STOREFRONT_KEY

@@ -79,14 +79,13 @@ class Envelope(BaseModel, Generic[P]):
         occurred_at: datetime | None = None,
     ) -> Envelope[P]:
         event_id = new_id()
-        return Envelope[type(payload)](  # type: ignore[misc]
+        return Envelope[type(payload)](  # type: ignore[misc,operator]
             event_id=event_id,
             type=payload.TYPE,
             version=payload.VERSION,
             occurred_at=occurred_at or utcnow(),
             shop_id=shop_id,
-            correlation_id=correlation_id
-            or (caused_by.correlation_id if caused_by is not None else event_id),
+            correlation_id=correlation_id or (caused_by.correlation_id if caused_by is not None else event_id),
             causation_id=caused_by.event_id if caused_by is not None else None,
             actor=actor,
             payload=payload,

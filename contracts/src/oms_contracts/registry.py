@@ -27,45 +27,77 @@ class Topic:
 
 
 SHOP_EVENTS = Topic(
-    "oms.shop.events", "gateway", "shop_id", "Shops and staff accounts",
+    "oms.shop.events",
+    "gateway",
+    "shop_id",
+    "Shops and staff accounts",
     (shop.ShopCreated, shop.StaffMemberAdded),
 )
 CATALOG_PRODUCTS = Topic(
-    "oms.catalog.products", "catalog", "sku", "SKU names and prices, compacted view for projections",
-    (catalog.SkuUpserted,), retention_ms=-1, compacted=True,
+    "oms.catalog.products",
+    "catalog",
+    "sku",
+    "SKU names and prices, compacted view for projections",
+    (catalog.SkuUpserted,),
+    retention_ms=-1,
+    compacted=True,
 )
 CATALOG_STOCK = Topic(
-    "oms.catalog.stock", "catalog", "sku", "Stock levels per SKU and warehouse",
+    "oms.catalog.stock",
+    "catalog",
+    "sku",
+    "Stock levels per SKU and warehouse",
     (catalog.StockLevelChanged,),
 )
 CATALOG_COMMANDS = Topic(
-    "oms.catalog.commands", "catalog", "order_id", "Commands to reserve and release stock",
+    "oms.catalog.commands",
+    "catalog",
+    "order_id",
+    "Commands to reserve and release stock",
     (catalog.ReserveStock, catalog.ReleaseStock),
 )
 CATALOG_RESERVATIONS = Topic(
-    "oms.catalog.reservations", "catalog", "order_id", "Outcome of reservations per order",
+    "oms.catalog.reservations",
+    "catalog",
+    "order_id",
+    "Outcome of reservations per order",
     (catalog.StockReserved, catalog.StockReservationRejected, catalog.StockReleased, catalog.StockCommitted),
 )
 ORDER_EVENTS = Topic(
-    "oms.order.events", "order", "order_id", "Orders placed and moved through their pipeline",
+    "oms.order.events",
+    "order",
+    "order_id",
+    "Orders placed and moved through their pipeline",
     (order.OrderPlaced, order.OrderStageChanged),
     retention_ms=30 * DAY_MS,
 )
 PAYMENT_COMMANDS = Topic(
-    "oms.payment.commands", "payment", "order_id", "Commands to take payment for an order",
+    "oms.payment.commands",
+    "payment",
+    "order_id",
+    "Commands to take payment for an order",
     (payment.RequestPayment,),
 )
 PAYMENT_EVENTS = Topic(
-    "oms.payment.events", "payment", "order_id", "Payments requested, captured, failed",
+    "oms.payment.events",
+    "payment",
+    "order_id",
+    "Payments requested, captured, failed",
     (payment.PaymentRequested, payment.PaymentCaptured, payment.PaymentFailed),
     retention_ms=30 * DAY_MS,
 )
 FULFILMENT_COMMANDS = Topic(
-    "oms.fulfilment.commands", "fulfilment", "order_id", "Commands to create shipments",
+    "oms.fulfilment.commands",
+    "fulfilment",
+    "order_id",
+    "Commands to create shipments",
     (fulfilment.CreateShipments,),
 )
 FULFILMENT_EVENTS = Topic(
-    "oms.fulfilment.events", "fulfilment", "order_id", "Shipments through pick, pack, ship, delivery",
+    "oms.fulfilment.events",
+    "fulfilment",
+    "order_id",
+    "Shipments through pick, pack, ship, delivery",
     (
         fulfilment.ShipmentCreated,
         fulfilment.ShipmentPicked,
@@ -75,15 +107,23 @@ FULFILMENT_EVENTS = Topic(
     ),
 )
 MESSAGING_EVENTS = Topic(
-    "oms.messaging.events", "messaging", "conversation_id", "Messages posted in conversations",
+    "oms.messaging.events",
+    "messaging",
+    "conversation_id",
+    "Messages posted in conversations",
     (messaging.MessagePosted,),
 )
 NOTIFICATION_EVENTS = Topic(
-    "oms.notification.events", "notification", "notification_id", "Delivery log of notifications",
+    "oms.notification.events",
+    "notification",
+    "notification_id",
+    "Delivery log of notifications",
     (notification.NotificationSent, notification.NotificationFailed),
 )
 DEADLETTER = Topic(
-    "oms.deadletter", "every consumer", "the original key",
+    "oms.deadletter",
+    "every consumer",
+    "the original key",
     "Messages a consumer could not process: the original bytes, with headers x-dlq-reason, "
     "x-dlq-topic, x-dlq-partition, x-dlq-offset, x-dlq-consumer",
     retention_ms=30 * DAY_MS,

@@ -1,7 +1,7 @@
 """Generate the committed JSON Schemas and AsyncAPI document from the models, or check them.
 
-    python -m oms_contracts.schemagen write   # regenerate contracts/schemas and contracts/asyncapi.json
-    python -m oms_contracts.schemagen check   # fail on drift or on a backward-incompatible change
+python -m oms_contracts.schemagen write   # regenerate contracts/schemas and contracts/asyncapi.json
+python -m oms_contracts.schemagen check   # fail on drift or on a backward-incompatible change
 """
 
 from __future__ import annotations

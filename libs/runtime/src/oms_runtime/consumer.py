@@ -11,6 +11,7 @@ idempotent, because the process can stop between the effect and the inbox record
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -20,13 +21,13 @@ import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from oms_contracts import DEADLETTER_TOPIC, Envelope, Payload, decode, topic_for
+from oms_contracts.envelope import InvalidMessage
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_contracts import DEADLETTER_TOPIC, Envelope, Payload, decode, topic_for
-from oms_contracts.envelope import InvalidMessage
 from oms_runtime.clock import Clock
 from oms_runtime.metrics import DEADLETTERED, MESSAGE_HANDLING_SECONDS, MESSAGES_CONSUMED
 from oms_runtime.mongo import Document, IndexSpec
@@ -117,7 +118,8 @@ class MessageConsumer:
         started = time.perf_counter()
         try:
             with tracer().start_as_current_span(
-                f"consume {envelope.type}", kind=trace.SpanKind.CONSUMER,
+                f"consume {envelope.type}",
+                kind=trace.SpanKind.CONSUMER,
                 attributes={"messaging.destination.name": record.topic, "oms.consumer": self.group},
             ):
                 outcome = await self._run_handler(handler, envelope, record)
@@ -127,12 +129,10 @@ class MessageConsumer:
         MESSAGE_HANDLING_SECONDS.labels(self.group, envelope.type).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(self.group, envelope.type, outcome).inc()
         if outcome in ("processed", "duplicate"):
-            try:
+            with contextlib.suppress(DuplicateKeyError):  # a concurrent redelivery recorded it first
                 await self.db["inbox"].insert_one(
                     {"_id": inbox_id, "shop_id": envelope.shop_id, "processed_at": self.clock.now()}
                 )
-            except DuplicateKeyError:
-                pass
 
     async def _run_handler(self, handler: Handler, envelope: Envelope[Any], record: Any) -> str:
         for attempt in range(1, self.attempts + 1):
@@ -155,7 +155,9 @@ class MessageConsumer:
         raise AssertionError("unreachable")
 
     async def dead_letter(self, record: Any, reason: str, detail: str | None = None) -> None:
-        headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())}
+        headers = {
+            k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())
+        }
         headers.update(
             {
                 "x-dlq-reason": reason[:1000],

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from oms_contracts import Actor
 from pydantic import ValidationError
 
-from oms_contracts import Actor
 from oms_runtime.problems import Problem
 
 INTERNAL_TOKEN_HEADER = "x-oms-internal-token"

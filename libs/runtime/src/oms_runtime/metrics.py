@@ -9,12 +9,8 @@ MESSAGES_CONSUMED = Counter(
     "Messages a consumer handled, by outcome (processed, duplicate, ignored, deadlettered)",
     ["consumer", "type", "outcome"],
 )
-MESSAGE_HANDLING_SECONDS = Histogram(
-    "oms_message_handling_seconds", "Time to handle one message", ["consumer", "type"]
-)
+MESSAGE_HANDLING_SECONDS = Histogram("oms_message_handling_seconds", "Time to handle one message", ["consumer", "type"])
 DEADLETTERED = Counter(
     "oms_deadletter_messages_total", "Messages sent to the dead-letter topic", ["consumer", "topic", "reason"]
 )
-OUTBOX_PUBLISHED = Counter(
-    "oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"]
-)
+OUTBOX_PUBLISHED = Counter("oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"])

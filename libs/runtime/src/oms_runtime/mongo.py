@@ -40,9 +40,7 @@ class IndexSpec:
 async def ensure_indexes(db: AsyncDatabase[Document], specs: Iterable[IndexSpec]) -> list[str]:
     created = []
     for spec in specs:
-        await db[spec.collection].create_index(
-            list(spec.keys), unique=spec.unique, name=spec.index_name, **spec.extra
-        )
+        await db[spec.collection].create_index(list(spec.keys), unique=spec.unique, name=spec.index_name, **spec.extra)
         created.append(f"{spec.collection}.{spec.index_name}")
     return created
 

@@ -86,7 +86,10 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 def handle_conflict(request: Request[Any, Any, Any], exc: ConcurrencyError) -> Response[dict[str, Any]]:
     return problem_response(
-        request, 409, "Conflict", "The resource was changed by someone else; reload and retry",
+        request,
+        409,
+        "Conflict",
+        "The resource was changed by someone else; reload and retry",
         extra={"expected_version": exc.expected_version},
     )
 

@@ -76,7 +76,9 @@ class OutboxRelay:
                 ids = [e["event_id"] for e in entries]
                 await collection.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}})
                 # Only clear the flag if nothing new was appended meanwhile.
-                await collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"has_outbox": False}})
+                await collection.update_one(
+                    {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"has_outbox": False}}
+                )
                 published += len(entries)
         return published
 

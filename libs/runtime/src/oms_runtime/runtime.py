@@ -56,7 +56,11 @@ class ServiceRuntime:
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
         self.broker = broker or create_broker(settings)
         self.relay = OutboxRelay(
-            self.db, self.broker, self.clock, service=settings.service_name, poll_seconds=settings.relay_poll_seconds
+            self.db,
+            self.broker,
+            self.clock,
+            service=settings.service_name,
+            poll_seconds=settings.relay_poll_seconds,
         )
         self.run_relay = run_relay
         self.run_consumers = run_consumers
@@ -86,7 +90,12 @@ class ServiceRuntime:
         return consumer
 
     def loop(
-        self, name: str, step: Callable[[], Awaitable[Any]], *, every_seconds: float, once_per_cluster: bool = True
+        self,
+        name: str,
+        step: Callable[[], Awaitable[Any]],
+        *,
+        every_seconds: float,
+        once_per_cluster: bool = True,
     ) -> None:
         """A background loop; with once_per_cluster it runs only on the replica holding its lease."""
         self._loops.append(_Loop(name, step, every_seconds, once_per_cluster))
@@ -105,8 +114,11 @@ class ServiceRuntime:
 
     async def _run_loop(self, spec: _Loop) -> None:
         lease = Lease(
-            self.db["leases"], f"loop:{spec.name}", holder_id(),
-            timedelta(seconds=max(10.0, spec.interval_seconds * 3)), self.clock,
+            self.db["leases"],
+            f"loop:{spec.name}",
+            holder_id(),
+            timedelta(seconds=max(10.0, spec.interval_seconds * 3)),
+            self.clock,
         )
         while True:
             try:

@@ -25,7 +25,8 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint; tracing off if unset")
     topic_prefix: str = Field(
-        default="", description="Prepended to every topic name: several environments (or test runs) on one cluster"
+        default="",
+        description="Prepended to every topic name: several environments (or test runs) on one cluster",
     )
     relay_poll_seconds: float = 0.5
     consumer_attempts: int = Field(default=4, ge=1, description="Tries of a failing message before the DLQ")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from oms_contracts import Envelope, topic_for
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.telemetry import inject_trace_headers
 
@@ -119,9 +119,7 @@ class AggregateStore:
             update["$set"] = sets
         if pushes:
             update["$push"] = pushes
-        doc = await self.collection.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER
-        )
+        doc = await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
         if doc is None:
             if applied_event_id is not None:
                 current = await self.collection.find_one(

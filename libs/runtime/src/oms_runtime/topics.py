@@ -1,6 +1,6 @@
 """Create every topic of the registry that does not exist yet (local stack and tests).
 
-    python -m oms_runtime.topics [--bootstrap HOST:PORT] [--replication N]
+python -m oms_runtime.topics [--bootstrap HOST:PORT] [--replication N]
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import asyncio
 import os
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from oms_contracts import TOPICS
 
 

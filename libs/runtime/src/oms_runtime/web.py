@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_runtime.context import provide_request_context
+from oms_runtime.mongo import IndexSpec, ensure_indexes
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.runtime import ServiceRuntime
 
@@ -26,8 +27,9 @@ def live() -> dict[str, str]:
 
 
 @get("/health/ready", include_in_schema=False)
-async def ready(app: Litestar) -> Response[dict[str, Any]]:
-    runtime: ServiceRuntime = app.state.runtime
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    # Through the request: a bare `app` parameter would be read as a required query parameter.
+    runtime: ServiceRuntime = request.app.state.runtime
     checks = await runtime.check_ready()
     ok = runtime.started and all(v == "ok" for v in checks.values())
     body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
@@ -50,9 +52,14 @@ def create_service_app(
     version: str = "0.1.0",
     dependencies: dict[str, Provide] | None = None,
     extra_lifespan: Any = None,
+    indexes: Sequence[IndexSpec] = (),
 ) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Indexes before the first consumed message: a unique index that makes a handler
+        # idempotent must exist before the handler runs (apps built in tests skip `migrate`).
+        if indexes:
+            await ensure_indexes(runtime.db, indexes)
         await runtime.start()
         try:
             if extra_lifespan is not None:
@@ -77,7 +84,9 @@ def create_service_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         middleware=[
-            PrometheusConfig(app_name=service, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]).middleware
+            PrometheusConfig(
+                app_name=service, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]
+            ).middleware
         ],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],
         debug=False,

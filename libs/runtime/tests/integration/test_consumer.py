@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from oms_contracts import DEADLETTER_TOPIC, Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
@@ -88,12 +87,14 @@ async def test_transient_failure_is_retried_then_processed(consuming_runtime, in
     assert flaky[env.event_id] == 3
 
 
-async def test_handler_that_keeps_failing_is_dead_lettered_with_reason(
-    consuming_runtime, infra, topic_prefix, shop_id
-):
+async def test_handler_that_keeps_failing_is_dead_lettered_with_reason(consuming_runtime, infra, topic_prefix, shop_id):
     _, seen, _ = consuming_runtime
     topic = topic_prefix + CATALOG_COMMANDS.name
-    failing, poison, after = message(shop_id, "always-fails"), message(shop_id, "poison"), message(shop_id, "ok")
+    failing, poison, after = (
+        message(shop_id, "always-fails"),
+        message(shop_id, "poison"),
+        message(shop_id, "ok"),
+    )
     for env in (failing, poison, after):
         await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=failing.key.encode())
     async with TopicReader(infra.kafka_bootstrap, topic_prefix + DEADLETTER_TOPIC) as dlq:

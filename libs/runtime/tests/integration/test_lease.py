@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pymongo import AsyncMongoClient
-
 from oms_contracts import new_id
 from oms_runtime.clock import FixedClock
 from oms_runtime.lease import Lease
+from pymongo import AsyncMongoClient
 
 
 async def test_only_one_holder_until_the_lease_expires(infra):

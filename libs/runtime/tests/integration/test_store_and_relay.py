@@ -6,8 +6,6 @@ import asyncio
 import json
 
 import pytest
-from pymongo.errors import DuplicateKeyError
-
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
@@ -16,6 +14,7 @@ from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 from oms_testing import eventually
 from oms_testing.kafka import TopicReader
+from pymongo.errors import DuplicateKeyError
 
 
 @pytest.fixture

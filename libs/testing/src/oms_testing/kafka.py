@@ -28,7 +28,10 @@ class TopicReader:
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
         self.consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+            *topics,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
             group_id=None,
         )
         self.records: list[ConsumerRecord[Any, Any]] = []

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from oms_contracts import new_id
+
 from oms_testing.infra import Infra, start_infra, stop_infra
 from oms_testing.smtp import SmtpServer
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from oms_runtime.cli import run_cli
+
 from oms_fulfilment.adapters.outbound.mongo import INDEXES
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
-from oms_runtime.cli import run_cli
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,34 +10,44 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.registry import DEADLETTER, FULFILMENT_COMMANDS, FULFILMENT_EVENTS
-from oms_fulfilment.adapters.outbound.mongo import INDEXES
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
-from oms_runtime.cli import migrate
+from oms_runtime.mongo import Document, create_mongo_client
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
+from pymongo.asynchronous.database import AsyncDatabase
 
 Client = AsyncTestClient[Litestar]
 
 
 @pytest.fixture(scope="module")
-async def app(infra: Infra, topic_prefix: str) -> AsyncIterator[Litestar]:
-    settings = FulfilmentSettings(
+def settings(infra: Infra, topic_prefix: str) -> FulfilmentSettings:
+    return FulfilmentSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         mongo_url=infra.mongo_url,
         mongo_db=f"test_fulfilment_{new_id()[-8:]}",
         topic_prefix=topic_prefix,
         consumer_attempts=1,
     )
-    await migrate(settings, INDEXES)
-    yield create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def app(settings: FulfilmentSettings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def db(settings: FulfilmentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+    """The service's database, through a client of the test's own event loop."""
+    mongo = create_mongo_client(settings)
+    yield mongo[settings.database_name]
+    await mongo.close()
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +138,13 @@ WAREHOUSE = {"role": "warehouse"}
 
 
 async def test_an_order_split_over_two_warehouses_gets_two_shipments_once(
-    client: Client, app: Litestar, infra: Infra, topic_prefix: str, shop_id: str, events: TopicReader
+    client: Client,
+    app: Litestar,
+    db: AsyncDatabase[Document],
+    infra: Infra,
+    topic_prefix: str,
+    shop_id: str,
+    events: TopicReader,
 ) -> None:
     order_id = new_id()
     first = command(shop_id, create_shipments(order_id, TWO_WAREHOUSES))
@@ -147,9 +164,9 @@ async def test_an_order_split_over_two_warehouses_gets_two_shipments_once(
     reissued = command(shop_id, create_shipments(order_id, TWO_WAREHOUSES))
     await send(infra, topic_prefix, first)
     await send(infra, topic_prefix, reissued)
-    inbox = app.state.runtime.db["inbox"]
+    [commands] = app.state.runtime.consumers
     await eventually(
-        lambda: inbox.find_one({"_id": f"fulfilment.commands:{reissued.event_id}"}),
+        lambda: db["inbox"].find_one({"_id": f"{commands.group}:{reissued.event_id}"}),
         what="the re-issued command processed",
     )
 
@@ -173,8 +190,13 @@ async def test_the_warehouse_and_the_courier_take_a_shipment_to_the_customer(
 
     packed = await client.post(
         f"{url}/pack",
-        json={"scans": [{"sku": "TEA-100G", "quantity": 1}, {"sku": "MUG-RED", "quantity": 1},
-                        {"sku": "MUG-RED", "quantity": 1}]},
+        json={
+            "scans": [
+                {"sku": "TEA-100G", "quantity": 1},
+                {"sku": "MUG-RED", "quantity": 1},
+                {"sku": "MUG-RED", "quantity": 1},
+            ]
+        },
         headers=packer,
     )
     assert packed.status_code == 200, packed.text
@@ -231,6 +253,10 @@ async def test_a_move_out_of_order_is_a_conflict_with_the_reason(
     assert problem["detail"] == f"cannot ship shipment {shipment['shipment_id']}: it is picked; it must be packed first"
     assert problem["status_now"] == "picked"
 
+    no_carrier = await client.post(f"{url}/ship", headers=internal_headers(shop_id))
+    assert no_carrier.status_code == 422
+    assert [e["field"] for e in no_carrier.json()["errors"]] == ["carrier"]
+
 
 async def test_packing_checks_the_scans_against_the_lines(
     client: Client, infra: Infra, topic_prefix: str, shop_id: str
@@ -244,8 +270,13 @@ async def test_packing_checks_the_scans_against_the_lines(
 
     wrong = await client.post(
         f"{url}/pack",
-        json={"scans": [{"sku": "MUG-RED", "quantity": 1}, {"sku": "TEA-100G", "quantity": 1},
-                        {"sku": "SPOON", "quantity": 1}]},
+        json={
+            "scans": [
+                {"sku": "MUG-RED", "quantity": 1},
+                {"sku": "TEA-100G", "quantity": 1},
+                {"sku": "SPOON", "quantity": 1},
+            ]
+        },
         headers=packer,
     )
     assert wrong.status_code == 422
@@ -255,14 +286,13 @@ async def test_packing_checks_the_scans_against_the_lines(
         {"field": "scans[2].sku", "message": "SKU SPOON is not in this shipment"},
     ]
 
-    for body in ({}, None):
+    no_scans: list[dict[str, Any] | None] = [{}, None]
+    for body in no_scans:
         missing = await client.post(f"{url}/pack", json=body, headers=packer)
         assert missing.status_code == 422, missing.text
         assert [e["field"] for e in missing.json()["errors"]] == ["scans"]
 
-    bad_quantity = await client.post(
-        f"{url}/pack", json={"scans": [{"sku": "MUG-RED", "quantity": 0}]}, headers=packer
-    )
+    bad_quantity = await client.post(f"{url}/pack", json={"scans": [{"sku": "MUG-RED", "quantity": 0}]}, headers=packer)
     assert bad_quantity.status_code == 422
     assert "scans" in bad_quantity.json()["errors"][0]["field"]
 
@@ -273,9 +303,7 @@ async def test_packing_checks_the_scans_against_the_lines(
 async def test_another_shop_can_neither_see_nor_touch_the_shipment(
     client: Client, infra: Infra, topic_prefix: str, shop_id: str
 ) -> None:
-    order_id, [shipment] = await order_with_shipments(
-        client, infra, topic_prefix, shop_id, {"wh-1": [("MUG-RED", 1)]}
-    )
+    order_id, [shipment] = await order_with_shipments(client, infra, topic_prefix, shop_id, {"wh-1": [("MUG-RED", 1)]})
     url = f"/shipments/{shipment['shipment_id']}"
     stranger = internal_headers(f"shop-{new_id()}", role="admin")
 
@@ -299,9 +327,7 @@ async def test_roles_decide_who_may_act(client: Client, infra: Infra, topic_pref
     assert (await client.get(url, headers=internal_headers(shop_id, role="manager"))).status_code == 200
 
 
-async def test_if_match_refuses_a_stale_version(
-    client: Client, infra: Infra, topic_prefix: str, shop_id: str
-) -> None:
+async def test_if_match_refuses_a_stale_version(client: Client, infra: Infra, topic_prefix: str, shop_id: str) -> None:
     _, [shipment] = await order_with_shipments(client, infra, topic_prefix, shop_id, {"wh-1": [("MUG-RED", 1)]})
     url = f"/shipments/{shipment['shipment_id']}"
     packer = internal_headers(shop_id, **WAREHOUSE)
@@ -326,6 +352,19 @@ async def test_if_match_refuses_a_stale_version(
     assert current.json()["version"] == 3
 
 
+async def test_of_two_racing_picks_at_one_version_only_one_wins(
+    client: Client, infra: Infra, topic_prefix: str, shop_id: str, events: TopicReader
+) -> None:
+    order_id, [shipment] = await order_with_shipments(client, infra, topic_prefix, shop_id, {"wh-1": [("MUG-RED", 1)]})
+    url = f"/shipments/{shipment['shipment_id']}/pick"
+    headers = {**internal_headers(shop_id, **WAREHOUSE), "If-Match": '"1"'}
+
+    racing = await asyncio.gather(client.post(url, headers=headers), client.post(url, headers=headers))
+
+    assert sorted(r.status_code for r in racing) == [200, 409]
+    await wait_events(events, order_id, "ShipmentPicked", 1)
+
+
 async def test_lists_filter_and_page(client: Client, infra: Infra, topic_prefix: str, shop_id: str) -> None:
     three = {"wh-a": [("MUG-RED", 1)], "wh-b": [("MUG-RED", 1)], "wh-c": [("MUG-RED", 1)]}
     order_id, shipments = await order_with_shipments(client, infra, topic_prefix, shop_id, three)
@@ -334,9 +373,11 @@ async def test_lists_filter_and_page(client: Client, infra: Infra, topic_prefix:
     await client.post(f"/shipments/{by_warehouse['wh-b']}/pick", headers=internal_headers(shop_id, **WAREHOUSE))
 
     seen: list[str] = []
-    cursor = None
+    cursor: str | None = None
     while True:
-        params = {"order_id": order_id, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"order_id": order_id, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/shipments", params=params, headers=reader)).json()
         assert len(page["items"]) <= 2
         seen += [s["shipment_id"] for s in page["items"]]
@@ -373,3 +414,11 @@ async def test_an_allocation_that_names_a_warehouse_twice_goes_to_the_dead_lette
         "/shipments", params={"order_id": order_id}, headers=internal_headers(shop_id, role="manager")
     )
     assert listed.json()["items"] == []
+
+
+async def test_the_service_reports_ready_and_documents_its_api(client: Client) -> None:
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"mongo": "ok", "kafka": "ok"}
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert {"/shipments", "/shipments/{shipment_id}/pack"} <= set(paths)

@@ -15,15 +15,16 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from oms_gateway.adapters.outbound.mongo import INDEXES
-from oms_gateway.application.bootstrap_shop import ShopSpec, StaffSpec, bootstrap_shop
-from oms_gateway.application.accounts import AlreadyExists
-from oms_gateway.bootstrap import build_accounts, create_app
-from oms_gateway.domain.accounts import LOCALES, InvalidAccount
-from oms_gateway.settings import GatewaySettings
 from oms_runtime.cli import run_cli
 from oms_runtime.mongo import ensure_indexes
 from oms_runtime.runtime import ServiceRuntime
+
+from oms_gateway.adapters.outbound.mongo import INDEXES
+from oms_gateway.application.accounts import AlreadyExists
+from oms_gateway.application.bootstrap_shop import ShopSpec, StaffSpec, bootstrap_shop
+from oms_gateway.bootstrap import build_accounts, create_app
+from oms_gateway.domain.accounts import LOCALES, InvalidAccount
+from oms_gateway.settings import GatewaySettings
 
 BOOTSTRAP = "bootstrap-shop"
 

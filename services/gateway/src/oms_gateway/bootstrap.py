@@ -9,8 +9,13 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
-
 from oms_contracts import new_id
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import ensure_indexes
+from oms_runtime.runtime import ServiceRuntime
+from oms_runtime.telemetry import get_logger
+from oms_runtime.web import create_service_app
+
 from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
 from oms_gateway.adapters.inbound.proxy import Gateway
 from oms_gateway.adapters.outbound.mongo import API_KEYS, INDEXES, SHOPS, STAFF, MongoAccountStore
@@ -19,11 +24,6 @@ from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.passwords import Passwords
 from oms_gateway.application.tokens import TokenService
 from oms_gateway.settings import DEFAULT_JWT_SECRET, GatewaySettings
-from oms_runtime.clock import Clock
-from oms_runtime.mongo import ensure_indexes
-from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.telemetry import get_logger
-from oms_runtime.web import create_service_app
 
 log = get_logger(__name__)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from oms_runtime.settings import ServiceSettings
 from pydantic import Field
 
 from oms_gateway.domain.routing import Service
-from oms_runtime.settings import ServiceSettings
 
 DEFAULT_JWT_SECRET = "dev-only-change-me"
 
@@ -34,8 +34,8 @@ class GatewaySettings(ServiceSettings):
     )
     login_rate_per_minute: float = Field(default=30, gt=0, description="Login attempts per client IP (per replica)")
     login_burst: int = Field(default=10, ge=1)
-    order_rate_per_second: float = Field(default=20, gt=0, description="Order placements per caller (per replica)")
-    order_burst: int = Field(default=50, ge=1)
+    order_rate_per_second: float = Field(default=200, gt=0, description="Order placements per caller (per replica)")
+    order_burst: int = Field(default=400, ge=1)
 
     def service_url(self, service: Service) -> str:
         return str(getattr(self, f"{service.value}_url")).rstrip("/")

@@ -12,7 +12,7 @@ from oms_runtime.web import create_service_app
 
 from oms_notification.adapters.inbound.http import NotificationController
 from oms_notification.adapters.inbound.kafka import register_consumers
-from oms_notification.adapters.outbound.mongo import NOTIFICATIONS, DeliveryLog, Projections
+from oms_notification.adapters.outbound.mongo import INDEXES, NOTIFICATIONS, DeliveryLog, Projections
 from oms_notification.adapters.outbound.smtp import SmtpMailer
 from oms_notification.adapters.outbound.templates import TemplateRenderer
 from oms_notification.application.ports import Mailer
@@ -38,10 +38,13 @@ def create_app(settings: NotificationSettings, *, clock: Clock | None = None, ma
     )
     register_consumers(runtime, notifier)
     runtime.loop("notification-retry", notifier.retry_due, every_seconds=settings.delivery_poll_seconds)
+
     return create_service_app(
         runtime,
         route_handlers=[NotificationController],
         title="OMS notification",
         description="Emails customers and staff about orders; the delivery log.",
         dependencies={"notifier": Provide(lambda: notifier, sync_to_thread=False)},
+        # The unique index is what makes a replay send nothing twice: never run without it.
+        indexes=INDEXES,
     )

@@ -10,15 +10,33 @@ from oms_contracts.messages.order import OrderPlaced
 from oms_notification.settings import NotificationSettings
 from oms_testing.infra import Infra
 from oms_testing.kafka import produce_raw
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 
 def settings_for(infra: Infra, topic_prefix: str, **overrides: Any) -> NotificationSettings:
     return NotificationSettings(
-        kafka_bootstrap=infra.kafka_bootstrap, mongo_url=infra.mongo_url,
-        mongo_db=f"test_notification_{new_id()[-8:]}", topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1, delivery_poll_seconds=0.2, delivery_backoff_seconds=0.3,
-        delivery_backoff_max_seconds=1.0, **overrides,
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_notification_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        relay_poll_seconds=0.1,
+        delivery_poll_seconds=0.2,
+        delivery_backoff_seconds=0.3,
+        delivery_backoff_max_seconds=1.0,
+        **overrides,
     )
+
+
+def database(infra: Infra, settings: NotificationSettings) -> AsyncDatabase[dict[str, Any]]:
+    """The service's database through a client of the test's own event loop (the app runs in another)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    return client[settings.database_name]
+
+
+def address(name: str, shop_id: str) -> str:
+    """An email address unique to the test's shop (reserved TLDs such as .test fail validation)."""
+    return f"{name}.{shop_id[-12:]}@example.com"
 
 
 def envelope(payload: Payload, shop_id: str, service: str = "order") -> Envelope[Any]:
@@ -33,10 +51,15 @@ async def publish(infra: Infra, topic_prefix: str, env: Envelope[Any]) -> None:
 def order_placed(number: int, email: str, locale: str = "en", name: str = "Ann Lee") -> OrderPlaced:
     rub = lambda v: Money.of(v, "RUB")  # noqa: E731
     return OrderPlaced(
-        order_id=new_id(), number=number, channel="web",
+        order_id=new_id(),
+        number=number,
+        channel="web",
         customer=Customer(name=name, email=email, locale=locale),  # type: ignore[arg-type]
         address=None,
         lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
         totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
-        delivery_type="courier", payment_method="card", stage="new", status="New",
+        delivery_type="courier",
+        payment_method="card",
+        stage="new",
+        status="New",
     )

@@ -28,12 +28,17 @@ def rub(amount: str) -> Money:
 
 def order_placed(locale: str = "en", name: str = "Ann") -> OrderPlaced:
     return OrderPlaced(
-        order_id=new_id(), number=42, channel="web",
+        order_id=new_id(),
+        number=42,
+        channel="web",
         customer=Customer(name=name, email="ann@example.com", locale=locale),  # type: ignore[arg-type]
         address=None,
         lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
         totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
-        delivery_type="courier", payment_method="card", stage="new", status="New",
+        delivery_type="courier",
+        payment_method="card",
+        stage="new",
+        status="New",
     )
 
 
@@ -43,7 +48,10 @@ def staff(staff_id: str, role: str, email: str | None = None) -> StaffMember:
 
 def test_order_placed_tells_the_customer_and_each_admin_and_manager_once() -> None:
     members = [
-        staff("boss", "admin"), staff("mia", "manager"), staff("wes", "warehouse"), staff("cid", "courier"),
+        staff("boss", "admin"),
+        staff("mia", "manager"),
+        staff("wes", "warehouse"),
+        staff("cid", "courier"),
         staff("mia2", "manager", email="MIA@shop.test"),  # the same person, a second account
     ]
     intents = rules.for_order_placed(order_placed(), SHOP, members)
@@ -57,8 +65,13 @@ def test_order_placed_tells_the_customer_and_each_admin_and_manager_once() -> No
 
 def test_stage_change_sends_the_status_in_the_customers_language() -> None:
     event = OrderStageChanged(
-        order_id="o1", number=7, from_stage="new", to_stage="picking", status="Confirmed",
-        seconds_in_previous_stage=3, customer=Customer(name="Иван", email="ivan@example.com", locale="ru"),
+        order_id="o1",
+        number=7,
+        from_stage="new",
+        to_stage="picking",
+        status="Confirmed",
+        seconds_in_previous_stage=3,
+        customer=Customer(name="Иван", email="ivan@example.com", locale="ru"),
     )
     [intent] = rules.for_stage_changed(event, SHOP)
     assert intent.template is Template.ORDER_STATUS
@@ -72,7 +85,11 @@ def test_unknown_stage_falls_back_to_the_status_sent() -> None:
 def test_payment_link_only_when_there_is_a_checkout_url() -> None:
     contact = OrderContact("o1", 7, Recipient("ann@example.com", "Ann", "en"))
     card = PaymentRequested(
-        order_id="o1", payment_id="p1", method="card", amount=rub("10"), status="awaiting_customer",
+        order_id="o1",
+        payment_id="p1",
+        method="card",
+        amount=rub("10"),
+        status="awaiting_customer",
         checkout_url="https://pay.test/p1",
     )
     cash = card.model_copy(update={"method": "cash_on_delivery", "status": "awaiting_cash", "checkout_url": None})
@@ -101,12 +118,21 @@ def test_every_template_renders_in_every_locale() -> None:
     event = order_placed()
     contact = OrderContact(event.order_id, 42, Recipient("ann@example.com", "Ann", "en"))
     payment = PaymentRequested(
-        order_id=event.order_id, payment_id="p", method="card", amount=rub("1500"),
-        status="awaiting_customer", checkout_url="https://pay.test/p",
+        order_id=event.order_id,
+        payment_id="p",
+        method="card",
+        amount=rub("1500"),
+        status="awaiting_customer",
+        checkout_url="https://pay.test/p",
     )
     stage = OrderStageChanged(
-        order_id=event.order_id, number=42, from_stage="new", to_stage="completed", status="Completed",
-        seconds_in_previous_stage=1, customer=event.customer,
+        order_id=event.order_id,
+        number=42,
+        from_stage="new",
+        to_stage="completed",
+        status="Completed",
+        seconds_in_previous_stage=1,
+        customer=event.customer,
     )
     intents = [
         *rules.for_order_placed(event, SHOP, [staff("boss", "admin")]),

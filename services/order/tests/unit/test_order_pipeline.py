@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from oms_contracts import Actor, Money
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
@@ -118,7 +117,11 @@ def test_card_courier_walks_every_stage_to_completed() -> None:
     assert stages(last) == [("in_delivery", "delivered"), ("delivered", "completed")]
     assert last.order.stage == "completed" and last.order.final
     assert [v.stage for v in last.order.stage_history] == [
-        "new", "awaiting_payment", "picking", "in_delivery", "delivered",
+        "new",
+        "awaiting_payment",
+        "picking",
+        "in_delivery",
+        "delivered",
     ]
     assert last.order.stage_history[1].seconds == 9 * 60
     assert last.emit[-1].final  # type: ignore[attr-defined]
@@ -188,7 +191,9 @@ def test_delivered_before_shipped_event_still_reaches_the_end() -> None:
 
 def test_cancel_releases_stock_and_stops_the_flow() -> None:
     order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
-    manager = Acting(at=T0 + timedelta(minutes=5), actor=Actor(kind="staff", id="m1", role="manager"), channel="console")
+    manager = Acting(
+        at=T0 + timedelta(minutes=5), actor=Actor(kind="staff", id="m1", role="manager"), channel="console"
+    )
     cancelled = domain.cancel(order, "customer changed their mind", manager)
     assert stages(cancelled) == [("awaiting_payment", "cancelled")]
     release = cancelled.emit[1]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from oms_contracts import Money
 from oms_contracts.messages.common import SkuQuantity
 from oms_order.domain.pipeline import (
@@ -58,7 +57,13 @@ def test_applicable_flow_per_delivery_and_payment(delivery_type: str, payment_me
 
 def test_inconsistent_pipelines_are_refused() -> None:
     with pytest.raises(PipelineError):
-        Pipeline("bad", 1, (Stage("new", "New", exits=(Exit(Trigger.PAID, to="nowhere"),)),
-                            Stage("cancelled", "Cancelled", final=True, in_flow=False)))
+        Pipeline(
+            "bad",
+            1,
+            (
+                Stage("new", "New", exits=(Exit(Trigger.PAID, to="nowhere"),)),
+                Stage("cancelled", "Cancelled", final=True, in_flow=False),
+            ),
+        )
     with pytest.raises(PipelineError):
         Pipeline("bad", 1, (Stage("new", "New"),))

@@ -55,6 +55,8 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
         provider=sandbox,
         charges=MongoSandboxCharges(runtime.db),
         webhook_url=settings.sandbox_webhook_url,
+        webhook_attempts=settings.sandbox_webhook_attempts,
+        webhook_backoff_seconds=settings.sandbox_webhook_backoff_seconds,
         clock=runtime.clock,
     )
     kafka.register_commands(runtime.consumer("commands"), payments)

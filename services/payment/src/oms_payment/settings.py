@@ -20,9 +20,7 @@ class PaymentSettings(ServiceSettings):
         default="dev-sandbox-webhook-secret",
         description="Shared HMAC secret of the sandbox provider's webhooks; set a real one in production",
     )
-    sandbox_webhook_attempts: int = Field(
-        default=5, ge=1, description="Tries of one webhook before giving up"
-    )
+    sandbox_webhook_attempts: int = Field(default=5, ge=1, description="Tries of one webhook before giving up")
     sandbox_webhook_backoff_seconds: float = Field(default=0.5, gt=0)
     webhook_tolerance_seconds: int = Field(
         default=300, ge=1, description="How old a signed webhook may be before it is refused as stale"

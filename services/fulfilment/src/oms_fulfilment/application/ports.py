@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from oms_contracts import Envelope
+
 from oms_fulfilment.domain import Shipment, ShipmentStatus
 
 MAX_PAGE_SIZE = 100

@@ -16,6 +16,9 @@ from oms_contracts.messages.fulfilment import (
     ShipmentPicked,
     ShipmentShipped,
 )
+from oms_runtime.clock import Clock
+from oms_runtime.store import ConcurrencyError
+
 from oms_fulfilment.application.ports import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -31,8 +34,6 @@ from oms_fulfilment.domain import (
     ShipmentStatus,
     check_allocations,
 )
-from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
 
 SERVICE_ACTOR = Actor.system("fulfilment")
 
@@ -110,13 +111,9 @@ class FulfilmentService:
         return await self.shipments.find(shop_id, where, after=cursor, limit=max(1, min(limit, MAX_PAGE_SIZE)))
 
     async def pick(self, shop_id: str, shipment_id: str, actor: Actor, **request: Any) -> Shipment:
-        return await self._transition(
-            shop_id, shipment_id, actor, lambda s, at: s.pick(at=at, actor=actor), **request
-        )
+        return await self._transition(shop_id, shipment_id, actor, lambda s, at: s.pick(at=at, actor=actor), **request)
 
-    async def pack(
-        self, shop_id: str, shipment_id: str, actor: Actor, scans: list[Line], **request: Any
-    ) -> Shipment:
+    async def pack(self, shop_id: str, shipment_id: str, actor: Actor, scans: list[Line], **request: Any) -> Shipment:
         return await self._transition(
             shop_id, shipment_id, actor, lambda s, at: s.pack(scans, at=at, actor=actor), **request
         )

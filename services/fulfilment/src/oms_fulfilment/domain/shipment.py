@@ -73,7 +73,7 @@ class ScanProblem:
 class ScanMismatch(DomainError):
     def __init__(self, problems: Sequence[ScanProblem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        super().__init__("; ".join(p.message for p in problems))
 
 
 class InvalidAllocation(DomainError):

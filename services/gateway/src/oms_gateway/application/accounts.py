@@ -8,8 +8,10 @@ from typing import Any, Protocol
 
 from oms_contracts import Actor, Envelope
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+
 from oms_gateway.application.passwords import Passwords
 from oms_gateway.application.tokens import IssuedToken, TokenService
+from oms_gateway.domain.access import Principal
 from oms_gateway.domain.accounts import (
     ApiKey,
     Locale,
@@ -23,7 +25,6 @@ from oms_gateway.domain.accounts import (
     parse_api_key,
     split_api_key,
 )
-from oms_gateway.domain.access import Principal
 
 
 class AccountStore(Protocol):
@@ -36,6 +37,7 @@ class AccountStore(Protocol):
     async def key_by_prefix(self, prefix: str) -> ApiKey | None: ...
     async def add_api_key(self, key: ApiKey) -> None: ...
     async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]: ...
+    async def deactivate_api_key(self, shop_id: str, key_id: str) -> ApiKey | None: ...
 
 
 class AlreadyExists(Exception):
@@ -151,6 +153,10 @@ class Accounts:
 
     async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
         return await self.store.list_api_keys(shop_id, cursor, limit)
+
+    async def revoke_api_key(self, *, shop_id: str, key_id: str) -> ApiKey | None:
+        """Deactivate a key of this shop at once (keys are looked up on every request); None if unknown."""
+        return await self.store.deactivate_api_key(shop_id, key_id)
 
     # --- authentication ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from oms_contracts import Actor
+
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.domain.accounts import STAFF_ROLES, InvalidAccount, Locale, StaffRole
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
+from oms_runtime.clock import Clock
 
 from oms_gateway.domain.access import Principal
-from oms_runtime.clock import Clock
 
 ISSUER = "oms-gateway"
 ALGORITHM = "HS256"

@@ -67,8 +67,13 @@ def route(group: RouteGroup, methods: frozenset[str] | set[str], public: str, se
 
 ROUTES: tuple[Route, ...] = (
     # Conversations about an order live in messaging, under the order's URL.
-    route(RouteGroup.ORDER_MESSAGES, ANY_METHOD, "/api/v1/orders/{order_id}/messages{rest}",
-          Service.MESSAGING, "/orders/{order_id}/messages{rest}"),
+    route(
+        RouteGroup.ORDER_MESSAGES,
+        ANY_METHOD,
+        "/api/v1/orders/{order_id}/messages{rest}",
+        Service.MESSAGING,
+        "/orders/{order_id}/messages{rest}",
+    ),
     route(RouteGroup.ORDERS_PLACE, {"POST"}, "/api/v1/orders", Service.ORDER, "/orders"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
@@ -77,11 +82,21 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.CATALOG, ANY_METHOD, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
     route(RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
     route(RouteGroup.SHIPMENTS, ANY_METHOD, "/api/v1/shipments{rest}", Service.FULFILMENT, "/shipments{rest}"),
-    route(RouteGroup.NOTIFICATIONS, ANY_METHOD, "/api/v1/notifications{rest}", Service.NOTIFICATION,
-          "/notifications{rest}"),
+    route(
+        RouteGroup.NOTIFICATIONS,
+        ANY_METHOD,
+        "/api/v1/notifications{rest}",
+        Service.NOTIFICATION,
+        "/notifications{rest}",
+    ),
     # The payment provider's world: the customer's browser and the provider's servers, no credentials.
-    route(RouteGroup.PUBLIC, {"GET", "POST"}, "/pay/sandbox/{payment_id}", Service.PAYMENT,
-          "/sandbox/checkout/{payment_id}"),
+    route(
+        RouteGroup.PUBLIC,
+        {"GET", "POST"},
+        "/pay/sandbox/{payment_id}",
+        Service.PAYMENT,
+        "/sandbox/checkout/{payment_id}",
+    ),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/sandbox", Service.PAYMENT, "/webhooks/sandbox"),
 )
 

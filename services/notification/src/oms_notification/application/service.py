@@ -139,7 +139,9 @@ class Notifier:
         store = self.deliveries.store
         try:
             claimed = await store.update(
-                doc["shop_id"], doc["_id"], doc["version"],
+                doc["shop_id"],
+                doc["_id"],
+                doc["version"],
                 set_fields={"status": DeliveryStatus.SENDING.value, "due_at": now + self.claim_for},
                 inc={"attempts": 1},
             )
@@ -183,15 +185,25 @@ class Notifier:
 
     def _sent(self, doc: Document) -> Envelope[NotificationSent]:
         payload = NotificationSent(
-            notification_id=doc["_id"], channel=CHANNEL, recipient=doc["recipient"], template=doc["template"],
-            order_id=doc.get("order_id"), cause_event_id=doc["cause_event_id"],
+            notification_id=doc["_id"],
+            channel=CHANNEL,
+            recipient=doc["recipient"],
+            template=doc["template"],
+            order_id=doc.get("order_id"),
+            cause_event_id=doc["cause_event_id"],
         )
         return Envelope.new(payload, shop_id=doc["shop_id"], actor=SYSTEM, correlation_id=doc["correlation_id"])
 
     def _failed(self, doc: Document, reason: str, attempts: int) -> Envelope[NotificationFailed]:
         payload = NotificationFailed(
-            notification_id=doc["_id"], channel=CHANNEL, recipient=doc["recipient"], template=doc["template"],
-            order_id=doc.get("order_id"), cause_event_id=doc["cause_event_id"], reason=reason, attempts=attempts,
+            notification_id=doc["_id"],
+            channel=CHANNEL,
+            recipient=doc["recipient"],
+            template=doc["template"],
+            order_id=doc.get("order_id"),
+            cause_event_id=doc["cause_event_id"],
+            reason=reason,
+            attempts=attempts,
         )
         return Envelope.new(payload, shop_id=doc["shop_id"], actor=SYSTEM, correlation_id=doc["correlation_id"])
 

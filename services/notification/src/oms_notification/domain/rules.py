@@ -87,9 +87,7 @@ def for_stage_changed(event: OrderStageChanged, shop: ShopInfo | None) -> list[I
     ]
 
 
-def for_payment_requested(
-    event: PaymentRequested, order: OrderContact, shop: ShopInfo | None
-) -> list[Intent]:
+def for_payment_requested(event: PaymentRequested, order: OrderContact, shop: ShopInfo | None) -> list[Intent]:
     """A payment the customer completes on a hosted page: send the link. Cash needs no email."""
     if not event.checkout_url:
         return []

@@ -8,14 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from oms_contracts import Actor, Envelope, Payload, new_id
-from oms_contracts.messages.common import Address, Customer, DeliveryType, PaymentMethod, SkuQuantity
 from oms_contracts.messages.catalog import SkuUpserted, StockReservationRejected, StockReserved
+from oms_contracts.messages.common import Address, Customer, DeliveryType, PaymentMethod, SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
+from oms_runtime.clock import Clock
+from oms_runtime.store import ConcurrencyError
+from oms_runtime.telemetry import get_logger
+from pydantic import BaseModel, Field
+
 from oms_order.application.ports import (
     DuplicateIdempotencyKey,
     OrderNumbers,
@@ -27,11 +30,8 @@ from oms_order.application.ports import (
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, Decision, Order, ShipmentStatus
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
-from oms_order.domain.pricing import MAX_LINES, FieldError, InvalidOrder, price_lines, totals_for
+from oms_order.domain.pricing import MAX_LINES, delivery_address, price_lines, totals_for
 from oms_order.metrics import ORDERS_PLACED, STAGE_DURATION_SECONDS
-from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
-from oms_runtime.telemetry import get_logger
 
 log = get_logger(__name__)
 
@@ -81,9 +81,7 @@ class UnknownOrder(Exception):
 
 
 class OrderService:
-    def __init__(
-        self, orders: OrderRepository, prices: SkuPrices, numbers: OrderNumbers, clock: Clock
-    ) -> None:
+    def __init__(self, orders: OrderRepository, prices: SkuPrices, numbers: OrderNumbers, clock: Clock) -> None:
         self.orders = orders
         self.prices = prices
         self.numbers = numbers
@@ -106,8 +104,7 @@ class OrderService:
             earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key)
             if earlier is not None:
                 return self._replay(earlier, fingerprint)
-        if request.delivery_type != "pickup" and request.address is None:
-            raise InvalidOrder([FieldError("address", f"required for {request.delivery_type} delivery")])
+        address = delivery_address(request.delivery_type, request.address)
         prices = await self.prices.many(shop_id, [line.sku for line in request.lines])
         lines = price_lines(request.lines, prices)
         order_id = new_id()
@@ -118,7 +115,7 @@ class OrderService:
             number=await self.numbers.next(shop_id),
             pipeline=DEFAULT_PIPELINE,
             customer=request.customer,
-            address=request.address if request.delivery_type != "pickup" else None,
+            address=address,
             delivery_type=request.delivery_type,
             payment_method=request.payment_method,
             lines=lines,
@@ -137,9 +134,9 @@ class OrderService:
         except DuplicateIdempotencyKey:
             # A concurrent request with the same key won the unique index; answer as it did.
             # (Its order number is spent: numbers may have gaps, never duplicates.)
-            assert idempotency_key is not None
-            earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key)
-            assert earlier is not None
+            earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key) if idempotency_key else None
+            if earlier is None:
+                raise
             return self._replay(earlier, fingerprint)
         ORDERS_PLACED.labels(shop_id, acting.channel).inc()
         log.info("order placed", order_id=order_id, number=stored.order.number, shop_id=shop_id)
@@ -199,7 +196,10 @@ class OrderService:
             decision = decide(stored.order, acting)
             if not decision.changed:
                 log.info(
-                    "event ignored", type=envelope.type, order_id=order_id, stage=stored.order.stage,
+                    "event ignored",
+                    type=envelope.type,
+                    order_id=order_id,
+                    stage=stored.order.stage,
                     why=decision.ignored,
                 )
                 return
@@ -214,7 +214,11 @@ class OrderService:
     async def on_sku_upserted(self, envelope: Envelope[SkuUpserted]) -> None:
         sku = envelope.payload
         kept = await self.prices.upsert(
-            envelope.shop_id, sku=sku.sku, name=sku.name, price=sku.price, active=sku.active,
+            envelope.shop_id,
+            sku=sku.sku,
+            name=sku.name,
+            price=sku.price,
+            active=sku.active,
             as_of=envelope.occurred_at,
         )
         if not kept:
@@ -233,7 +237,8 @@ class OrderService:
     async def on_payment_requested(self, envelope: Envelope[PaymentRequested]) -> None:
         event = envelope.payload
         await self.apply_event(
-            envelope, event.order_id,
+            envelope,
+            event.order_id,
             lambda o, a: domain.payment_requested(o, event.payment_id, event.checkout_url, a),
         )
 
@@ -245,7 +250,8 @@ class OrderService:
         event = envelope.payload
         status = SHIPMENT_STATUS_OF[event.TYPE]
         await self.apply_event(
-            envelope, event.order_id,
+            envelope,
+            event.order_id,
             lambda o, a: domain.shipment_progressed(o, event.shipment_id, status, event.shipments_in_order, a),
         )
 
@@ -283,6 +289,9 @@ class OrderService:
         correlation_id: str | None = None,
     ) -> list[Envelope[Payload]]:
         at = decision.order.audit[-1].at if decision.order.audit else None
+        if caused_by is None:
+            # What one request causes is one business flow, with one correlation id.
+            correlation_id = correlation_id or new_id()
         return [
             Envelope.new(
                 payload,
@@ -294,4 +303,3 @@ class OrderService:
             )
             for payload in decision.emit
         ]
-

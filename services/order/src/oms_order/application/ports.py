@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from oms_contracts import Envelope, Money
+
 from oms_order.domain.order import Order
 from oms_order.domain.pricing import SkuPrice
 
@@ -53,9 +54,7 @@ class OrderRepository(Protocol):
 class SkuPrices(Protocol):
     async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]: ...
 
-    async def upsert(
-        self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime
-    ) -> bool:
+    async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
         """Keep the newest (by `as_of`) version of a SKU; False when the stored one is newer."""
         ...
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
 from oms_contracts import Actor, Payload
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import (
@@ -29,6 +27,8 @@ from oms_contracts.messages.common import (
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
 from oms_contracts.messages.payment import RequestPayment
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
 from oms_order.domain.pipeline import Action, Pipeline, Stage, Trigger, pipeline_by_ref
 
 ShipmentStatus = Literal["created", "picked", "packed", "shipped", "delivered"]
@@ -37,7 +37,8 @@ SHIPMENT_PROGRESS: dict[str, int] = {"created": 0, "picked": 1, "packed": 2, "sh
 
 
 class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    # Stored documents carry store fields (version, outbox…) the domain does not know.
+    model_config = ConfigDict(extra="ignore")
 
 
 class StageVisit(_State):
@@ -249,9 +250,7 @@ def shipment_progressed(
     new = order.model_copy(deep=True)
     new.shipments[shipment_id] = status
     new.shipments_in_order = shipments_in_order
-    return _settle(
-        new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)}
-    )
+    return _settle(new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)})
 
 
 def cancel(order: Order, reason: str, acting: Acting) -> Decision:

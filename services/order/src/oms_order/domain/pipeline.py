@@ -13,7 +13,7 @@ still end in the right stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import get_args
 
@@ -50,9 +50,7 @@ class Applicability:
     payment_methods: frozenset[str] = PAYMENT_METHODS
 
     @classmethod
-    def excluding(
-        cls, *, delivery_type: str | None = None, payment_method: str | None = None
-    ) -> Applicability:
+    def excluding(cls, *, delivery_type: str | None = None, payment_method: str | None = None) -> Applicability:
         return cls(
             delivery_types=DELIVERY_TYPES - {delivery_type} if delivery_type else DELIVERY_TYPES,
             payment_methods=PAYMENT_METHODS - {payment_method} if payment_method else PAYMENT_METHODS,
@@ -89,7 +87,7 @@ class Exit:
 @dataclass(frozen=True)
 class Stage:
     key: str
-    status: str = field(metadata={"doc": "what the customer sees"})
+    status: str  # what the customer sees
     applies: Applicability = ALWAYS
     entry: tuple[EntryAction, ...] = ()
     exits: tuple[Exit, ...] = ()

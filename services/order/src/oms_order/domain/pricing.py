@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oms_contracts import Money
-from oms_contracts.messages.common import OrderLine, SkuQuantity, Totals
+from oms_contracts.messages.common import Address, OrderLine, SkuQuantity, Totals
 
 MAX_LINES = 200
 
@@ -95,3 +95,12 @@ def totals_for(
         subtotal = subtotal + line.total
     delivery = delivery_fee(delivery_type, currency, fees)
     return Totals(subtotal=subtotal.rounded(), delivery=delivery, grand_total=(subtotal + delivery).rounded())
+
+
+def delivery_address(delivery_type: str, address: Address | None) -> Address | None:
+    """The address to deliver to: required unless the customer picks the order up (then none is kept)."""
+    if delivery_type == "pickup":
+        return None
+    if address is None:
+        raise InvalidOrder([FieldError("address", f"required for {delivery_type} delivery")])
+    return address

@@ -89,9 +89,7 @@ class PaymentRepository(Protocol):
 class DeliveryLog(Protocol):
     """The deliveries seen per order, kept even before the cash-on-delivery payment exists."""
 
-    async def record(
-        self, shop_id: str, order_id: str, shipment_id: str, shipments_in_order: int
-    ) -> None: ...
+    async def record(self, shop_id: str, order_id: str, shipment_id: str, shipments_in_order: int) -> None: ...
 
     async def of_order(self, shop_id: str, order_id: str) -> tuple[frozenset[str], int] | None: ...
 

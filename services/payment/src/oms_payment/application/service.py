@@ -21,6 +21,7 @@ from oms_contracts.messages.payment import (
     RequestPayment,
 )
 from oms_runtime.clock import Clock
+from oms_runtime.consumer import PermanentError
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
@@ -82,16 +83,18 @@ class PaymentService:
     async def request_payment(self, envelope: Envelope[RequestPayment]) -> None:
         """One payment per (order, method): a replayed command finds the first one and stops there."""
         command = envelope.payload
-        now = self.clock.now()
-        payment = Payment.request(
-            payment_id=new_id(),
-            shop_id=envelope.shop_id,
-            order_id=command.order_id,
-            order_number=command.number,
-            method=command.method,
-            amount=command.amount,
-            now=now,
-        )
+        try:
+            payment = Payment.request(
+                payment_id=new_id(),
+                shop_id=envelope.shop_id,
+                order_id=command.order_id,
+                order_number=command.number,
+                method=command.method,
+                amount=command.amount,
+                now=self.clock.now(),
+            )
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc  # a retry would not make the amount payable
         checkout_url: str | None = None
         token_hash: str | None = None
         if payment.method == "card":
@@ -128,14 +131,10 @@ class PaymentService:
         event = envelope.payload
         # The log first, then the payment: a payment created concurrently reads the log after
         # its own insert, so one of the two always sees the other.
-        await self.deliveries.record(
-            envelope.shop_id, event.order_id, event.shipment_id, event.shipments_in_order
-        )
+        await self.deliveries.record(envelope.shop_id, event.order_id, event.shipment_id, event.shipments_in_order)
         await self._settle_cash_on_delivery(envelope.shop_id, event.order_id, caused_by=envelope)
 
-    async def _settle_cash_on_delivery(
-        self, shop_id: str, order_id: str, *, caused_by: Envelope[Any]
-    ) -> None:
+    async def _settle_cash_on_delivery(self, shop_id: str, order_id: str, *, caused_by: Envelope[Any]) -> None:
         stored = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
         delivered = await self.deliveries.of_order(shop_id, order_id)
         if stored is None or delivered is None:
@@ -154,9 +153,7 @@ class PaymentService:
 
     # --- Provider webhooks -----------------------------------------------------------------------
 
-    async def handle_webhook(
-        self, provider_name: str, body: bytes, headers: Mapping[str, str]
-    ) -> WebhookResult:
+    async def handle_webhook(self, provider_name: str, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
         """Verify, deduplicate and apply a provider's webhook. Raises InvalidWebhook, PaymentNotFound."""
         provider = self.providers[provider_name]
         now = self.clock.now()
@@ -258,9 +255,7 @@ class PaymentService:
     def _captured(
         self, payment: Payment, *, caused_by: Envelope[Any] | None, correlation_id: str | None
     ) -> Envelope[Any]:
-        return self._event(
-            payment, self._captured_payload(payment), caused_by=caused_by, correlation_id=correlation_id
-        )
+        return self._event(payment, self._captured_payload(payment), caused_by=caused_by, correlation_id=correlation_id)
 
     def _event(
         self,

@@ -101,9 +101,7 @@ class Payment:
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
-    def capture_card(
-        self, *, card: CardSummary, amount: Money, provider_reference: str, now: datetime
-    ) -> Payment:
+    def capture_card(self, *, card: CardSummary, amount: Money, provider_reference: str, now: datetime) -> Payment:
         """The provider charged the card."""
         self._refuse_if_final()
         if self.method != "card":
@@ -121,9 +119,7 @@ class Payment:
             updated_at=now,
         )
 
-    def fail_card(
-        self, *, reason: str, provider_reference: str, card: CardSummary | None, now: datetime
-    ) -> Payment:
+    def fail_card(self, *, reason: str, provider_reference: str, card: CardSummary | None, now: datetime) -> Payment:
         """The provider could not charge the card (declined, expired...)."""
         self._refuse_if_final()
         if self.method != "card":
@@ -144,9 +140,7 @@ class Payment:
             shipment_ids=frozenset({shipment_id}), shipments_in_order=shipments_in_order, now=now
         )
 
-    def record_deliveries(
-        self, *, shipment_ids: frozenset[str], shipments_in_order: int, now: datetime
-    ) -> Payment:
+    def record_deliveries(self, *, shipment_ids: frozenset[str], shipments_in_order: int, now: datetime) -> Payment:
         if self.method != "cash_on_delivery":
             raise PaymentRefused("deliveries settle only a cash-on-delivery payment")
         if shipments_in_order < 1:

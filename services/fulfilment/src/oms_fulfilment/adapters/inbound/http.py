@@ -8,15 +8,16 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from oms_contracts.messages.common import Sku
+from oms_runtime.context import RequestContext
+from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_contracts.messages.common import Sku
 from oms_fulfilment.application.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ShipmentFilter
 from oms_fulfilment.application.service import FulfilmentService, ShipmentNotFound
 from oms_fulfilment.domain import IllegalTransition, Line, ScanMismatch, Shipment, ShipmentStatus
-from oms_runtime.context import RequestContext
-from oms_runtime.problems import Problem
 
 READERS = ("admin", "manager", "warehouse", "courier")
 WAREHOUSE = ("warehouse", "admin")
@@ -27,12 +28,15 @@ IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match",
+    HeaderParameter(
+        name="If-Match",
         required=False,
         description="The version the caller last saw; the action is refused with 409 if it changed since",
     ),
 ]
+Ctx = NamedDependency[RequestContext]
+Fulfilment = NamedDependency[FulfilmentService]
+ShipmentId = FromPath[str]
 
 
 class _Body(BaseModel):
@@ -64,13 +68,13 @@ class ShipmentController(Controller):
     @get("/", summary="List shipments, newest last, a page at a time")
     async def list_shipments(
         self,
-        ctx: RequestContext,
-        fulfilment: FulfilmentService,
-        order_id: str | None = None,
-        warehouse_id: str | None = None,
-        status: ShipmentStatus | None = None,
-        cursor: Annotated[str | None, Parameter(description="next_cursor of the previous page")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        ctx: Ctx,
+        fulfilment: Fulfilment,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        warehouse_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        status: Annotated[ShipmentStatus | None, QueryParameter()] = None,
+        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
         ctx.require_role(*READERS)
         page = await fulfilment.find(
@@ -82,16 +86,14 @@ class ShipmentController(Controller):
         return {"items": [represent(s) for s in page.items], "next_cursor": page.next_cursor}
 
     @get("/{shipment_id:str}", summary="One shipment")
-    async def get_shipment(
-        self, ctx: RequestContext, fulfilment: FulfilmentService, shipment_id: str
-    ) -> Response[dict[str, Any]]:
+    async def get_shipment(self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: ShipmentId) -> Response[dict[str, Any]]:
         ctx.require_role(*READERS)
         with domain_problems():
             return respond(await fulfilment.get(ctx.shop_id, shipment_id))
 
     @post("/{shipment_id:str}/pick", status_code=200, summary="The items are picked from the shelves")
     async def pick(
-        self, ctx: RequestContext, fulfilment: FulfilmentService, shipment_id: str, if_match: IfMatch = None
+        self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: ShipmentId, if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
         with domain_problems():
@@ -100,10 +102,10 @@ class ShipmentController(Controller):
     @post("/{shipment_id:str}/pack", status_code=200, summary="The parcel is packed; scans must match the lines")
     async def pack(
         self,
-        ctx: RequestContext,
-        fulfilment: FulfilmentService,
-        shipment_id: str,
-        data: PackRequest | None = None,
+        ctx: Ctx,
+        fulfilment: Fulfilment,
+        shipment_id: ShipmentId,
+        data: JSONBody[PackRequest | None] = None,
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
@@ -111,20 +113,20 @@ class ShipmentController(Controller):
             raise Problem.field("scans", "required: every SKU and quantity scanned into the parcel")
         scans = [Line(scan.sku, scan.quantity) for scan in data.scans]
         with domain_problems():
-            return respond(
-                await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, scans, **_request(ctx, if_match))
-            )
+            return respond(await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, scans, **_request(ctx, if_match)))
 
     @post("/{shipment_id:str}/ship", status_code=200, summary="The parcel is handed to the carrier")
     async def ship(
         self,
-        ctx: RequestContext,
-        fulfilment: FulfilmentService,
-        shipment_id: str,
-        data: ShipRequest,
+        ctx: Ctx,
+        fulfilment: Fulfilment,
+        shipment_id: ShipmentId,
+        data: JSONBody[ShipRequest | None] = None,
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
+        if data is None:
+            raise Problem.field("carrier", "required: the carrier the parcel is handed to")
         with domain_problems():
             shipment = await fulfilment.ship(
                 ctx.shop_id,
@@ -138,13 +140,11 @@ class ShipmentController(Controller):
 
     @post("/{shipment_id:str}/deliver", status_code=200, summary="The customer received the parcel")
     async def deliver(
-        self, ctx: RequestContext, fulfilment: FulfilmentService, shipment_id: str, if_match: IfMatch = None
+        self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: ShipmentId, if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*DELIVERERS)
         with domain_problems():
-            return respond(
-                await fulfilment.deliver(ctx.shop_id, shipment_id, ctx.actor, **_request(ctx, if_match))
-            )
+            return respond(await fulfilment.deliver(ctx.shop_id, shipment_id, ctx.actor, **_request(ctx, if_match)))
 
 
 def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from oms_contracts import Actor, Envelope
-from oms_fulfilment.application.ports import Page, ShipmentFilter
-from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus
 from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, outbox_indexes
+from pymongo.errors import DuplicateKeyError
+
+from oms_fulfilment.application.ports import Page, ShipmentFilter
+from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus
 
 SHIPMENTS = "shipments"
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post, route
+from litestar import Request, Response, delete, get, post, route
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
+from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
 from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
-from oms_gateway.domain.access import Principal, RouteGroup, who_may
+from oms_gateway.domain.access import RouteGroup, who_may
 from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, InvalidAccount, StaffMember, StaffRole
 from oms_gateway.domain.routing import ANY_METHOD, ROUTES
-from oms_runtime.problems import Problem
 
 MAX_PAGE = 100
 BEARER = {"bearerAuth": []}
@@ -103,15 +104,17 @@ class ApiKeyPage(BaseModel):
     next_cursor: str | None
 
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
-Cursor = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
+Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_cursor of the previous page")]
 
 
 # --- own endpoints ---------------------------------------------------------------------
 
 
 @post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console")
-async def login(data: LoginRequest, request: Request[Any, Any, Any], gateway: Gateway) -> Response[LoginResponse]:
+async def login(
+    data: JSONBody[LoginRequest], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+) -> Response[LoginResponse]:
     gateway.limit(gateway.login_limiter, gateway.client_ip(request))
     try:
         result = await gateway.accounts.login(shop_slug=data.shop, email=data.email, password=data.password)
@@ -126,13 +129,9 @@ async def login(data: LoginRequest, request: Request[Any, Any, Any], gateway: Ga
     return Response(body, status_code=200, headers={"Cache-Control": "no-store"})
 
 
-async def _principal(request: Request[Any, Any, Any], gateway: Gateway, group: RouteGroup) -> Principal:
-    return await gateway.require(request, group)
-
-
 @get("/api/v1/me", tags=["auth"], summary="Who the credential belongs to", security=STAFF_OR_STOREFRONT)
-async def me(request: Request[Any, Any, Any], gateway: Gateway) -> Me:
-    p = await _principal(request, gateway, RouteGroup.ME)
+async def me(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Me:
+    p = await gateway.require(request, RouteGroup.ME)
     shop = await gateway.accounts.store.get_shop(p.shop_id)
     return Me(
         kind=p.kind,
@@ -148,8 +147,10 @@ async def me(request: Request[Any, Any, Any], gateway: Gateway) -> Me:
 
 
 @post("/api/v1/staff", tags=["staff"], summary="Add a staff member (admin)", security=STAFF_ONLY)
-async def add_staff(data: NewStaffMember, request: Request[Any, Any, Any], gateway: Gateway) -> StaffView:
-    p = await _principal(request, gateway, RouteGroup.STAFF_ADMIN)
+async def add_staff(
+    data: JSONBody[NewStaffMember], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+) -> StaffView:
+    p = await gateway.require(request, RouteGroup.STAFF_ADMIN)
     shop = await gateway.accounts.store.get_shop(p.shop_id)
     if shop is None:
         raise Problem(404, "Not found", "the shop of this token no longer exists")
@@ -166,9 +167,9 @@ async def add_staff(data: NewStaffMember, request: Request[Any, Any, Any], gatew
 
 @get("/api/v1/staff", tags=["staff"], summary="Staff of the shop (admin)", security=STAFF_ONLY)
 async def list_staff(
-    request: Request[Any, Any, Any], gateway: Gateway, cursor: Cursor = None, limit: Limit = 50
+    request: Request[Any, Any, Any], gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = 50
 ) -> StaffPage:
-    p = await _principal(request, gateway, RouteGroup.STAFF_ADMIN)
+    p = await gateway.require(request, RouteGroup.STAFF_ADMIN)
     members = await gateway.accounts.list_staff(p.shop_id, cursor, limit)
     return StaffPage(
         items=[StaffView.of(m) for m in members],
@@ -177,8 +178,10 @@ async def list_staff(
 
 
 @post("/api/v1/api-keys", tags=["api keys"], summary="Issue a storefront API key (admin)", security=STAFF_ONLY)
-async def create_api_key(data: NewApiKey, request: Request[Any, Any, Any], gateway: Gateway) -> Response[CreatedApiKey]:
-    p = await _principal(request, gateway, RouteGroup.API_KEYS_ADMIN)
+async def create_api_key(
+    data: JSONBody[NewApiKey], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+) -> Response[CreatedApiKey]:
+    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
     try:
         issued = await gateway.accounts.create_api_key(shop_id=p.shop_id, name=data.name)
     except InvalidAccount as exc:
@@ -190,13 +193,28 @@ async def create_api_key(data: NewApiKey, request: Request[Any, Any, Any], gatew
 
 @get("/api/v1/api-keys", tags=["api keys"], summary="Storefront API keys of the shop (admin)", security=STAFF_ONLY)
 async def list_api_keys(
-    request: Request[Any, Any, Any], gateway: Gateway, cursor: Cursor = None, limit: Limit = 50
+    request: Request[Any, Any, Any], gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = 50
 ) -> ApiKeyPage:
-    p = await _principal(request, gateway, RouteGroup.API_KEYS_ADMIN)
+    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
     keys = await gateway.accounts.list_api_keys(p.shop_id, cursor, limit)
     return ApiKeyPage(
         items=[ApiKeyView.of(k) for k in keys], next_cursor=keys[-1].key_id if len(keys) == limit else None
     )
+
+
+@delete(
+    "/api/v1/api-keys/{key_id:str}",
+    tags=["api keys"],
+    summary="Revoke a storefront API key (admin): refused from the next request on",
+    security=STAFF_ONLY,
+    status_code=204,
+)
+async def revoke_api_key(
+    key_id: FromPath[str], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+) -> None:
+    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
+    if await gateway.accounts.revoke_api_key(shop_id=p.shop_id, key_id=key_id) is None:
+        raise Problem(404, "Not found", f"no API key {key_id} in this shop")
 
 
 # --- proxied route groups ----------------------------------------------------------------
@@ -209,16 +227,14 @@ def _describe(prefixes: tuple[str, ...]) -> str:
     for row in ROUTES:
         if row.public.startswith(prefixes):
             methods = "any" if row.methods == ANY_METHOD else ", ".join(sorted(row.methods))
-            lines.append(
-                f"- `{methods} {row.public}` → {row.service} `{row.upstream}` — allowed: {who_may(row.group)}"
-            )
+            lines.append(f"- `{methods} {row.public}` → {row.service} `{row.upstream}` — allowed: {who_may(row.group)}")
     return "\n".join(lines)
 
 
 def _proxy(
     name: str, paths: list[str], methods: frozenset[str], tag: str, summary: str, security: list[dict[str, list[str]]]
 ) -> HTTPRouteHandler:
-    async def forward(request: Request[Any, Any, Any], gateway: Gateway) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[bytes]:
         return await gateway.forward(request)
 
     forward.__name__ = name
@@ -239,19 +255,48 @@ def _prefix(base: str) -> list[str]:
 
 
 PROXY_HANDLERS = [
-    _proxy("orders", _prefix("/api/v1/orders"), ANY_METHOD, "orders", "Orders (and their conversations)",
-           STAFF_OR_STOREFRONT),
-    _proxy("catalog", ["/api/v1/catalog/{rest:path}"], ANY_METHOD, "catalog", "Catalog: SKUs, stock, warehouses",
-           STAFF_OR_STOREFRONT),
+    _proxy(
+        "orders",
+        _prefix("/api/v1/orders"),
+        ANY_METHOD,
+        "orders",
+        "Orders (and their conversations)",
+        STAFF_OR_STOREFRONT,
+    ),
+    _proxy(
+        "catalog",
+        ["/api/v1/catalog/{rest:path}"],
+        ANY_METHOD,
+        "catalog",
+        "Catalog: SKUs, stock, warehouses",
+        STAFF_OR_STOREFRONT,
+    ),
     _proxy("payments", _prefix("/api/v1/payments"), ANY_METHOD, "payments", "Payments", STAFF_ONLY),
-    _proxy("shipments", _prefix("/api/v1/shipments"), ANY_METHOD, "shipments", "Shipments: pick, pack, ship, deliver",
-           STAFF_ONLY),
-    _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications",
-           STAFF_ONLY),
-    _proxy("sandbox_checkout", ["/pay/sandbox/{payment_id:str}"], frozenset({"GET", "POST"}), "public",
-           "Sandbox provider's hosted checkout page (customer's browser)", []),
-    _proxy("sandbox_webhook", ["/webhooks/payments/sandbox"], frozenset({"POST"}), "public",
-           "Sandbox provider's signed webhook (raw body and X-Sandbox-Signature passed untouched)", []),
+    _proxy(
+        "shipments",
+        _prefix("/api/v1/shipments"),
+        ANY_METHOD,
+        "shipments",
+        "Shipments: pick, pack, ship, deliver",
+        STAFF_ONLY,
+    ),
+    _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy(
+        "sandbox_checkout",
+        ["/pay/sandbox/{payment_id:str}"],
+        frozenset({"GET", "POST"}),
+        "public",
+        "Sandbox provider's hosted checkout page (customer's browser)",
+        [],
+    ),
+    _proxy(
+        "sandbox_webhook",
+        ["/webhooks/payments/sandbox"],
+        frozenset({"POST"}),
+        "public",
+        "Sandbox provider's signed webhook (raw body and X-Sandbox-Signature passed untouched)",
+        [],
+    ),
 ]
 
-ROUTE_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, *PROXY_HANDLERS]
+ROUTE_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key, *PROXY_HANDLERS]

@@ -8,15 +8,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import NotAuthorizedException
-
 from oms_contracts import new_id
-from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
-from oms_gateway.application.accounts import Accounts
-from oms_gateway.application.tokens import InvalidToken, TokenService
-from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup, who_may
-from oms_gateway.domain.ratelimit import RateLimiter
-from oms_gateway.domain.routing import path_exists, resolve
-from oms_gateway.settings import GatewaySettings
 from oms_runtime.context import (
     ACTOR_HEADER,
     CHANNEL_HEADER,
@@ -27,6 +19,14 @@ from oms_runtime.context import (
 )
 from oms_runtime.problems import Problem
 from oms_runtime.telemetry import inject_trace_headers
+
+from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
+from oms_gateway.application.accounts import Accounts
+from oms_gateway.application.tokens import InvalidToken, TokenService
+from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup, who_may
+from oms_gateway.domain.ratelimit import RateLimiter
+from oms_gateway.domain.routing import path_exists, resolve
+from oms_gateway.settings import GatewaySettings
 
 API_KEY_HEADER = "x-api-key"
 # What a client may say to a service. Everything else (notably any X-OMS-* header a client
@@ -70,7 +70,9 @@ class Gateway:
         self.accounts = accounts
         self.tokens = tokens
         self.upstreams = upstreams
-        self.login_limiter = RateLimiter(rate_per_second=settings.login_rate_per_minute / 60, burst=settings.login_burst)
+        self.login_limiter = RateLimiter(
+            rate_per_second=settings.login_rate_per_minute / 60, burst=settings.login_burst
+        )
         self.order_limiter = RateLimiter(rate_per_second=settings.order_rate_per_second, burst=settings.order_burst)
 
     # --- who is calling ----------------------------------------------------------------
@@ -140,18 +142,20 @@ class Gateway:
                 await request.body(),
             )
         except UpstreamUnavailable as exc:
-            raise Problem(502, "Bad gateway", f"the {exc.service} service is unavailable", service=str(exc.service)) from exc
+            raise Problem(
+                502, "Bad gateway", f"the {exc.service} service is unavailable", service=str(exc.service)
+            ) from exc
         except UpstreamTimeout as exc:
-            raise Problem(504, "Gateway timeout", f"the {exc.service} service did not answer in time", service=str(exc.service)) from exc
+            raise Problem(
+                504, "Gateway timeout", f"the {exc.service} service did not answer in time", service=str(exc.service)
+            ) from exc
 
         returned = {k: v for k in RETURNED_RESPONSE_HEADERS if (v := upstream.headers.get(k)) is not None}
         returned[CORRELATION_HEADER] = correlation_id
-        return Response(
-            content=upstream.content,
-            status_code=upstream.status,
-            headers=returned,
-            media_type=upstream.headers.get("content-type", "application/octet-stream"),
-        )
+        if upstream.content:
+            # As a header, not media_type: Litestar would append its own charset to the service's.
+            returned["content-type"] = upstream.headers.get("content-type", "application/octet-stream")
+        return Response(content=upstream.content, status_code=upstream.status, headers=returned)
 
     def upstream_headers(
         self, request: Request[Any, Any, Any], principal: Principal | None, correlation_id: str

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from oms_contracts import Envelope
-from oms_gateway.application.accounts import AlreadyExists
-from oms_gateway.domain.accounts import ApiKey, Shop, StaffMember
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, outbox_indexes
+from pymongo.errors import DuplicateKeyError
+
+from oms_gateway.application.accounts import AlreadyExists
+from oms_gateway.domain.accounts import ApiKey, Shop, StaffMember
 
 SHOPS = "shops"
 STAFF = "staff"
@@ -137,9 +137,19 @@ class MongoAccountStore:
     async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
         return [_key(d) for d in await self._page(self.api_keys, shop_id, cursor, limit)]
 
+    async def deactivate_api_key(self, shop_id: str, key_id: str) -> ApiKey | None:
+        doc = await self.api_keys.get(shop_id, key_id)
+        if doc is None:
+            return None
+        if doc.get("active", True):
+            doc = await self.api_keys.update(shop_id, key_id, doc["version"], set_fields={"active": False})
+        return _key(doc)
+
     @staticmethod
     async def _page(store: AggregateStore, shop_id: str, cursor: str | None, limit: int) -> list[Document]:
         query: Document = {"shop_id": shop_id}
         if cursor:
             query["_id"] = {"$gt": cursor}
-        return await store.collection.find(query, {"outbox": 0}).sort([("shop_id", 1), ("_id", 1)]).limit(limit).to_list()
+        return (
+            await store.collection.find(query, {"outbox": 0}).sort([("shop_id", 1), ("_id", 1)]).limit(limit).to_list()
+        )

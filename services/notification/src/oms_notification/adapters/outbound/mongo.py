@@ -21,9 +21,7 @@ ORDERS = "orders"
 
 INDEXES: list[IndexSpec] = [
     # One notification per (cause event, recipient, template): a replayed event sends nothing twice.
-    IndexSpec(
-        NOTIFICATIONS, [("shop_id", 1), ("cause_event_id", 1), ("recipient", 1), ("template", 1)], unique=True
-    ),
+    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("cause_event_id", 1), ("recipient", 1), ("template", 1)], unique=True),
     IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("order_id", 1), ("_id", 1)]),
     # The retry loop looks across tenants for due deliveries (like the outbox relay): the one

@@ -7,17 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from oms_contracts import Envelope, Money
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_contracts import Envelope, Money
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
 from oms_order.domain.order import Order
 from oms_order.domain.pricing import SkuPrice
-from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AggregateStore, outbox_indexes
 
 ORDERS = "orders"
 SKU_PRICES = "sku_prices"
@@ -123,15 +123,11 @@ class MongoSkuPrices:
     async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]:
         cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}})
         return {
-            d["sku"]: SkuPrice(
-                sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"]
-            )
+            d["sku"]: SkuPrice(sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"])
             async for d in cursor
         }
 
-    async def upsert(
-        self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime
-    ) -> bool:
+    async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
         # Conditional upsert: when a newer version is stored the filter misses, the insert then
         # clashes on the deterministic _id, and the stale message is dropped (last writer wins).
         try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from oms_runtime.context import RequestContext
 from oms_runtime.problems import Problem
 
@@ -13,6 +14,9 @@ from oms_payment.application.ports import InvalidWebhook, StoredPayment
 from oms_payment.application.service import MAX_PAGE_SIZE, PaymentNotFound, PaymentService
 
 STAFF_ROLES = ("admin", "manager")
+
+Ctx = NamedDependency[RequestContext]
+Payments = NamedDependency[PaymentService]
 
 
 def payment_view(stored: StoredPayment) -> dict[str, Any]:
@@ -45,22 +49,20 @@ class PaymentController(Controller):
     @get("/", summary="Payments of the shop, newest first (admin, manager)")
     async def list_payments(
         self,
-        ctx: RequestContext,
-        payments: PaymentService,
-        order_id: str | None = Parameter(default=None, max_length=64),
-        cursor: str | None = Parameter(
-            default=None, max_length=64, description="next_cursor of the previous page"
-        ),
-        limit: int = Parameter(default=50, ge=1, le=MAX_PAGE_SIZE),
+        ctx: Ctx,
+        payments: Payments,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=64, description="next_cursor of the previous page")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
     ) -> dict[str, Any]:
         ctx.require_role(*STAFF_ROLES)
         page, next_cursor = await payments.list(ctx.shop_id, order_id=order_id, cursor=cursor, limit=limit)
         return {"items": [payment_view(p) for p in page], "next_cursor": next_cursor}
 
     @get("/{payment_id:str}", summary="One payment (admin, manager)")
-    async def get_payment(
-        self, ctx: RequestContext, payments: PaymentService, payment_id: str
-    ) -> dict[str, Any]:
+    async def get_payment(self, ctx: Ctx, payments: Payments, payment_id: FromPath[str]) -> dict[str, Any]:
         ctx.require_role(*STAFF_ROLES)
         try:
             return payment_view(await payments.get(ctx.shop_id, payment_id))
@@ -75,9 +77,7 @@ class WebhookController(Controller):
     tags = ["provider webhooks"]
 
     @post("/sandbox", summary="The sandbox provider's signed payment outcome", status_code=200)
-    async def sandbox(
-        self, request: Request[Any, Any, Any], payments: PaymentService
-    ) -> Response[dict[str, Any]]:
+    async def sandbox(self, request: Request[Any, Any, Any], payments: Payments) -> Response[dict[str, Any]]:
         # The raw bytes: the signature covers them exactly, a re-serialised body would not match.
         body = await request.body()
         try:

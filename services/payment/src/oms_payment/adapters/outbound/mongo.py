@@ -152,14 +152,10 @@ class MongoPaymentRepository:
         return from_document(doc) if doc else None
 
     async def find_for_order(self, shop_id: str, order_id: str, method: str) -> StoredPayment | None:
-        doc = await self.store.collection.find_one(
-            {"shop_id": shop_id, "order_id": order_id, "method": method}
-        )
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "order_id": order_id, "method": method})
         return from_document(doc) if doc else None
 
-    async def list(
-        self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int
-    ) -> list[StoredPayment]:
+    async def list(self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int) -> list[StoredPayment]:
         query: Document = {"shop_id": shop_id}
         if order_id:
             query["order_id"] = order_id

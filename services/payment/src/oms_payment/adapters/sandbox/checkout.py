@@ -9,6 +9,7 @@ from oms_runtime.clock import Clock
 from oms_payment.adapters.outbound.mongo import MongoSandboxCharges
 from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
+from oms_payment.adapters.sandbox.webhook_sender import deliver_webhook
 from oms_payment.application.service import PaymentService
 from oms_payment.domain import Payment
 
@@ -39,8 +40,12 @@ class SandboxCheckout:
         provider: SandboxProvider,
         charges: MongoSandboxCharges,
         webhook_url: str,
+        webhook_attempts: int,
+        webhook_backoff_seconds: float,
         clock: Clock,
     ) -> None:
+        self.webhook_attempts = webhook_attempts
+        self.webhook_backoff_seconds = webhook_backoff_seconds
         self.payments = payments
         self.provider = provider
         self.charges = charges
@@ -72,7 +77,14 @@ class SandboxCheckout:
         )
         if not recorded:
             raise CheckoutClosed("already submitted")
-        body = self.provider.webhook_for(
-            payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now
-        )
+        body = self.provider.webhook_for(payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now)
         return ChargeResult(payment, charge, Webhook(self.webhook_url, body, self.provider.sign(body, now)))
+
+    async def send_webhook(self, webhook: Webhook) -> bool:
+        return await deliver_webhook(
+            webhook.url,
+            webhook.body,
+            webhook.headers,
+            attempts=self.webhook_attempts,
+            backoff_seconds=self.webhook_backoff_seconds,
+        )

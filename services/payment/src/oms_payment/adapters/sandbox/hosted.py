@@ -3,29 +3,37 @@ context; the unguessable checkout token in the link is what authorises them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from oms_runtime.problems import Problem
 
 from oms_payment.adapters.sandbox.cards import CardRejected
 from oms_payment.adapters.sandbox.checkout import CheckoutClosed, SandboxCheckout
-from oms_payment.adapters.sandbox.webhook_sender import deliver_webhook
 from oms_payment.application.service import PaymentNotFound
+from oms_payment.domain import Payment
 
 _templates = Environment(
     loader=PackageLoader("oms_payment.adapters.sandbox", "templates"), autoescape=select_autoescape(["html"])
 )
 
-TOKEN = Parameter(query="token", default="", description="The checkout token from the payment link")
+Sandbox = NamedDependency[SandboxCheckout]
+PaymentId = FromPath[str]
+Token = Annotated[str, QueryParameter(max_length=200, description="The checkout token from the payment link")]
 
 
 def _page(status: int = 200, **context: Any) -> Response[str]:
     html = _templates.get_template("checkout.html").render(**context)
     return Response(html, status_code=status, media_type=MediaType.HTML)
+
+
+def _closed(payment: Payment) -> str:
+    """How the customer reads a checkout that takes no more cards."""
+    return {"captured": "paid", "failed": "declined"}.get(payment.status, "being processed")
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -37,13 +45,12 @@ class SandboxCheckoutController(Controller):
     tags = ["sandbox provider"]
 
     @get("/{payment_id:str}", summary="The hosted card form of a payment")
-    async def form(self, payment_id: str, sandbox: SandboxCheckout, token: str = TOKEN) -> Response[str]:
+    async def form(self, payment_id: PaymentId, sandbox: Sandbox, token: Token = "") -> Response[str]:
         try:
             payment = await sandbox.open(payment_id, token)
         except PaymentNotFound:
             return _not_found_page()
-        closed = None if payment.status == "awaiting_customer" else payment.status.replace("_", " ")
-        return _page(payment=payment, closed=closed)
+        return _page(payment=payment, closed=None if payment.status == "awaiting_customer" else _closed(payment))
 
     @post(
         "/{payment_id:str}",
@@ -51,7 +58,7 @@ class SandboxCheckoutController(Controller):
         status_code=200,
     )
     async def pay(
-        self, request: Request[Any, Any, Any], payment_id: str, sandbox: SandboxCheckout, token: str = TOKEN
+        self, request: Request[Any, Any, Any], payment_id: PaymentId, sandbox: Sandbox, token: Token = ""
     ) -> Response[Any]:
         html = _wants_html(request)
         data: Any = (await request.form()) if html else await request.json()
@@ -67,21 +74,15 @@ class SandboxCheckoutController(Controller):
         except CheckoutClosed as exc:
             if html:
                 payment = await sandbox.open(payment_id, token)
-                return _page(409, payment=payment, closed=payment.status.replace("_", " "))
+                return _page(409, payment=payment, closed=_closed(payment))
             raise Problem(409, "Checkout closed", f"this payment takes no more cards ({exc})") from None
         except CardRejected as exc:
             if html:
                 payment = await sandbox.open(payment_id, token)
                 return _page(422, payment=payment, error={"field": exc.field, "message": exc.message})
             raise Problem.field(exc.field, exc.message) from None
-        webhook = BackgroundTask(
-            deliver_webhook,
-            result.webhook.url,
-            result.webhook.body,
-            result.webhook.headers,
-            attempts=request.app.state.settings.sandbox_webhook_attempts,
-            backoff_seconds=request.app.state.settings.sandbox_webhook_backoff_seconds,
-        )
+        # Sent after the answer, as a real provider does: the customer never waits for the shop.
+        webhook = BackgroundTask(sandbox.send_webhook, result.webhook)
         charge = result.charge
         if html:
             return Response(

@@ -49,9 +49,9 @@ class SandboxProvider:
 
     def create_checkout(self, payment_id: str, checkout_token: str) -> Checkout:
         # Served by this service at /sandbox/checkout/{id}; the customer reaches it through the gateway.
-        return Checkout(
-            url=f"{self.public_checkout_base_url}/pay/sandbox/{quote(payment_id)}?token={quote(checkout_token)}"
-        )
+        path = quote(payment_id, safe="")
+        token = quote(checkout_token, safe="")
+        return Checkout(url=f"{self.public_checkout_base_url}/pay/sandbox/{path}?token={token}")
 
     # --- the provider's side ------------------------------------------------------------------------
 

@@ -1,0 +1,99 @@
+"""Conversations and their messages, as plain values and rules: no I/O here.
+
+A conversation is about something: today an order (one per order, opened when the order is
+placed); later ad-hoc threads between partners and managers, or announcements. `about` is the
+natural key that makes opening idempotent: "order:<order_id>" for an order's conversation,
+"conversation:<id>" for a thread about nothing else. So `order_id` stays optional.
+
+Read state per participant (who has read up to which message) is not kept yet; it will be a
+document per (shop_id, conversation_id, participant) holding the last message id read, so that
+posting never has to touch it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+MAX_TEXT = 4000
+
+# Who may read and write an order's conversation: every staff role works on orders.
+STAFF_ROLES = ("admin", "manager", "warehouse", "courier")
+
+
+class InvalidPost(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def about_order(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def about_nothing_else(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def order_conversation(
+    *, conversation_id: str, shop_id: str, order_id: str, number: int, customer_name: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "_id": conversation_id,
+        "shop_id": shop_id,
+        "about": about_order(order_id),
+        "order_id": order_id,
+        "number": number,
+        "title": f"#{number} {customer_name}",
+        "customer_name": customer_name,
+        "created_at": now,
+        "last_message_at": None,
+        "message_count": 0,
+    }
+
+
+def clean_text(text: str) -> str:
+    """What is stored of a message's text: trimmed, not empty, not longer than the contract allows."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidPost("text", "must not be empty")
+    if len(cleaned) > MAX_TEXT:
+        raise InvalidPost("text", f"at most {MAX_TEXT} characters")
+    return cleaned
+
+
+def check_client_message_id(message_id: str) -> str:
+    """A client-chosen id must be a UUIDv7: messages are listed in id order, which is then time order."""
+    try:
+        parsed = uuid.UUID(message_id)
+    except ValueError as exc:
+        raise InvalidPost("message_id", "must be a UUID") from exc
+    if parsed.version != 7:
+        raise InvalidPost("message_id", "must be a UUIDv7 (time-ordered)")
+    return str(parsed)
+
+
+@dataclass(frozen=True)
+class Post:
+    """One message as the author sent it."""
+
+    message_id: str
+    conversation_id: str
+    author_id: str
+    text: str
+
+
+def is_same_post(stored: dict[str, Any], post: Post) -> bool:
+    """A retry of a post (same id) must carry the same thing; anything else is a clash of ids."""
+    return (
+        stored["conversation_id"] == post.conversation_id
+        and stored["author"]["id"] == post.author_id
+        and stored["text"] == post.text
+    )
+
+
+def latest(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate > current else current

@@ -1,0 +1,157 @@
+"""Conversations against the real Kafka and MongoDB-protocol server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.order import OrderPlaced
+from oms_messaging.bootstrap import create_app
+from oms_messaging.settings import MessagingSettings
+from oms_testing import eventually
+from oms_testing.http import internal_headers
+from oms_testing.infra import Infra
+from oms_testing.kafka import TopicReader, produce_raw
+from pymongo import AsyncMongoClient
+
+
+@pytest.fixture(scope="module")
+async def client(infra: Infra, topic_prefix: str) -> AsyncIterator[AsyncTestClient[Any]]:
+    settings = MessagingSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_messaging_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        relay_poll_seconds=0.1,
+    )
+    async with AsyncTestClient(create_app(settings)) as c:
+        yield c
+
+
+async def place_order(infra: Infra, topic_prefix: str, shop_id: str, number: int = 1) -> Envelope[OrderPlaced]:
+    rub = Money.of("100", "RUB")
+    payload = OrderPlaced(
+        order_id=new_id(),
+        number=number,
+        channel="web",
+        customer=Customer(name="Ann Lee", email="ann@example.com"),
+        address=None,
+        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub, total=rub)],
+        totals=Totals(subtotal=rub, delivery=Money.zero("RUB"), grand_total=rub),
+        delivery_type="pickup",
+        payment_method="cash_on_delivery",
+        stage="new",
+        status="New",
+    )
+    env = Envelope.new(payload, shop_id=shop_id, actor=Actor.system("order"))
+    await produce_raw(
+        infra.kafka_bootstrap, topic_prefix + "oms.order.events", env.to_json(), key=payload.order_id.encode()
+    )
+    return env
+
+
+async def conversation_of(client: Any, shop_id: str, order_id: str) -> Any:
+    r = await client.get(f"/orders/{order_id}/conversation", headers=internal_headers(shop_id, role="manager"))
+    return r.json() if r.status_code == 200 else None
+
+
+async def test_order_placed_opens_one_conversation_even_when_republished(
+    infra: Infra, topic_prefix: str, client: Any, shop_id: str
+) -> None:
+    placed = await place_order(infra, topic_prefix, shop_id, number=17)
+    # The same order announced again under a new event_id (an outbox relay that died after publishing
+    # and published again): the inbox cannot recognise it, the natural key (shop_id, about) must.
+    again = Envelope.new(placed.payload, shop_id=shop_id, actor=placed.actor)
+    await produce_raw(infra.kafka_bootstrap, topic_prefix + "oms.order.events", again.to_json(), key=again.key.encode())
+
+    conversation = await eventually(lambda: conversation_of(client, shop_id, placed.payload.order_id))
+    assert conversation["title"] == "#17 Ann Lee" and conversation["message_count"] == 0
+
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    try:
+        db = mongo[client.app.state.settings.database_name]
+
+        async def both_consumed() -> bool:
+            return await db["inbox"].count_documents({"shop_id": shop_id}) == 2
+
+        await eventually(both_consumed, what="both copies consumed")
+        assert await db["conversations"].count_documents({"shop_id": shop_id}) == 1
+    finally:
+        await mongo.close()
+
+
+async def test_staff_post_and_read_messages_oldest_first(
+    infra: Infra, topic_prefix: str, client: Any, shop_id: str
+) -> None:
+    placed = await place_order(infra, topic_prefix, shop_id)
+    order_id = placed.payload.order_id
+    path = f"/orders/{order_id}/messages"
+    manager = internal_headers(shop_id, role="manager")
+    courier = internal_headers(shop_id, role="courier")
+
+    # The projection arrives within milliseconds; until then the order is unknown here.
+    async def posted() -> Any:
+        r = await client.post(path, json={"text": "Call the customer first"}, headers=manager)
+        assert r.status_code in (201, 404), r.text
+        return r.json() if r.status_code == 201 else None
+
+    first = await eventually(posted, what="first message accepted")
+    assert first["text"] == "Call the customer first" and first["author"]["role"] == "manager"
+
+    retried_id = new_id()
+    for _ in range(2):  # the same post twice (a client retry): one message, counted once
+        r = await client.post(path, json={"text": "  On my way  ", "message_id": retried_id}, headers=courier)
+        assert r.status_code == 201, r.text
+        assert r.json()["id"] == retried_id and r.json()["text"] == "On my way"
+    r = await client.post(path, json={"text": "Delivered", "message_id": retried_id}, headers=courier)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "message_id"
+    r = await client.post(path, json={"text": "Delivered"}, headers=courier)
+    assert r.status_code == 201
+
+    page1 = (await client.get(path, params={"limit": 2}, headers=courier)).json()
+    assert [m["text"] for m in page1["items"]] == ["Call the customer first", "On my way"]
+    page2 = (await client.get(path, params={"limit": 2, "cursor": page1["next_cursor"]}, headers=courier)).json()
+    assert [m["text"] for m in page2["items"]] == ["Delivered"] and page2["next_cursor"] is None
+
+    conversation = await conversation_of(client, shop_id, order_id)
+    assert conversation["message_count"] == 3
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + "oms.messaging.events") as reader:
+        record = await reader.wait_for(lambda r: json.loads(r.value)["payload"]["message_id"] == retried_id)
+        await reader.wait_for(lambda r: json.loads(r.value)["payload"]["text"] == "Delivered")
+        announced = [json.loads(r.value) for r in reader.records if json.loads(r.value)["shop_id"] == shop_id]
+    event = json.loads(record.value)
+    assert event["type"] == "MessagePosted" and event["payload"]["order_id"] == order_id
+    assert event["payload"]["conversation_id"] == conversation["id"] == record.key.decode()
+    assert event["actor"]["role"] == "courier"
+    assert len(announced) == 3  # the retried post was announced once
+
+
+async def test_bad_posts_and_other_shops_are_refused(
+    infra: Infra, topic_prefix: str, client: Any, shop_id: str
+) -> None:
+    placed = await place_order(infra, topic_prefix, shop_id)
+    path = f"/orders/{placed.payload.order_id}/messages"
+    await eventually(lambda: conversation_of(client, shop_id, placed.payload.order_id))
+
+    other_shop = internal_headers(f"shop-{new_id()}", role="admin")
+    for r in (
+        await client.get(path, headers=other_shop),
+        await client.post(path, json={"text": "hi"}, headers=other_shop),
+    ):
+        assert r.status_code == 404
+        assert placed.payload.order_id in r.json()["detail"] and r.json()["order_id"] == placed.payload.order_id
+
+    r = await client.post(path, json={"text": "   "}, headers=internal_headers(shop_id))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "text"
+    r = await client.post(path, json={"text": "hi", "message_id": "42"}, headers=internal_headers(shop_id))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "message_id"
+    r = await client.post(path, json={"text": "hi"}, headers=internal_headers(shop_id, kind="storefront", role=None))
+    assert r.status_code == 403
+    r = await client.get(path, params={"limit": 1000}, headers=internal_headers(shop_id))
+    assert r.status_code == 422

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from oms_runtime.cli import run_cli
+
+from oms_order.adapters.outbound.mongo import INDEXES
+from oms_order.bootstrap import create_app
+from oms_order.settings import OrderSettings
+
+
+def main() -> None:
+    run_cli(settings_factory=OrderSettings, app_factory=create_app, indexes=INDEXES)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

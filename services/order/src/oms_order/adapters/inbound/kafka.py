@@ -1,0 +1,43 @@
+"""Kafka consumers: the SKU price projection and the events that move orders along their pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from oms_contracts import Envelope
+from oms_contracts.messages.catalog import SkuUpserted, StockReservationRejected, StockReserved
+from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
+from oms_runtime.consumer import PermanentError
+from oms_runtime.runtime import ServiceRuntime
+
+from oms_order.application.orders import OrderService, UnknownOrder
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+
+def _for_known_orders(handler: Handler) -> Handler:
+    """An event about an order this shop does not have can never succeed: dead-letter it at once."""
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        try:
+            await handler(envelope)
+        except UnknownOrder as exc:
+            raise PermanentError(str(exc)) from exc
+
+    return handle
+
+
+def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> None:
+    runtime.consumer("sku-prices").on(SkuUpserted, orders.on_sku_upserted)
+    (
+        runtime.consumer("order-events")
+        .on(StockReserved, _for_known_orders(orders.on_stock_reserved))
+        .on(StockReservationRejected, _for_known_orders(orders.on_stock_rejected))
+        .on(PaymentRequested, _for_known_orders(orders.on_payment_requested))
+        .on(PaymentCaptured, _for_known_orders(orders.on_payment_captured))
+        .on(ShipmentCreated, _for_known_orders(orders.on_shipment))
+        .on(ShipmentShipped, _for_known_orders(orders.on_shipment))
+        .on(ShipmentDelivered, _for_known_orders(orders.on_shipment))
+    )

@@ -1,0 +1,121 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from oms_contracts import Money
+from oms_payment.domain import AlreadyCaptured, AlreadyFailed, CardSummary, Payment, PaymentRefused
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
+AMOUNT = Money.of("1250.50", "RUB")
+CARD = CardSummary(token="tok_1", brand="visa", last4="4242")
+
+
+def payment(method: str = "card") -> Payment:
+    return Payment.request(
+        payment_id="p1", shop_id="s1", order_id="o1", order_number=7, method=method, amount=AMOUNT, now=NOW
+    )
+
+
+def test_a_card_payment_waits_for_the_customer_and_cash_waits_for_delivery() -> None:
+    assert payment("card").status == "awaiting_customer"
+    assert payment("cash_on_delivery").status == "awaiting_cash"
+
+
+def test_a_payment_needs_a_positive_amount() -> None:
+    with pytest.raises(ValueError):
+        Payment.request(
+            payment_id="p",
+            shop_id="s",
+            order_id="o",
+            order_number=1,
+            method="card",
+            amount=Money.of(0, "RUB"),
+            now=NOW,
+        )
+
+
+def test_card_capture_keeps_only_the_card_summary() -> None:
+    captured = payment().capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_1", now=LATER)
+    assert captured.status == "captured"
+    assert captured.card == CARD
+    assert captured.provider_reference == "evt_1"
+    assert captured.captured_at == LATER
+    assert captured.attempts == 1
+
+
+def test_a_transition_leaves_the_original_untouched() -> None:
+    original = payment()
+    original.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_1", now=LATER)
+    assert original.status == "awaiting_customer"
+
+
+def test_double_capture_is_impossible() -> None:
+    captured = payment().capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_1", now=LATER)
+    with pytest.raises(AlreadyCaptured):
+        captured.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_2", now=LATER)
+
+
+def test_a_failed_payment_is_never_captured() -> None:
+    failed = payment().fail_card(reason="card_declined", provider_reference="evt_1", card=CARD, now=LATER)
+    assert failed.status == "failed"
+    assert failed.failure_reason == "card_declined"
+    with pytest.raises(AlreadyFailed):
+        failed.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_2", now=LATER)
+
+
+def test_a_captured_payment_does_not_fail_afterwards() -> None:
+    captured = payment().capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_1", now=LATER)
+    with pytest.raises(AlreadyCaptured):
+        captured.fail_card(reason="card_declined", provider_reference="evt_2", card=CARD, now=LATER)
+
+
+def test_capture_of_a_different_amount_is_refused() -> None:
+    with pytest.raises(PaymentRefused):
+        payment().capture_card(card=CARD, amount=Money.of("1", "RUB"), provider_reference="e", now=LATER)
+
+
+def test_the_card_provider_cannot_capture_cash_on_delivery() -> None:
+    with pytest.raises(PaymentRefused):
+        payment("cash_on_delivery").capture_card(card=CARD, amount=AMOUNT, provider_reference="e", now=LATER)
+
+
+def test_deliveries_do_not_settle_a_card_payment() -> None:
+    with pytest.raises(PaymentRefused):
+        payment("card").record_delivery(shipment_id="sh1", shipments_in_order=1, now=LATER)
+
+
+def test_cash_is_captured_only_when_every_shipment_is_delivered() -> None:
+    cod = payment("cash_on_delivery")
+    first = cod.record_delivery(shipment_id="sh1", shipments_in_order=2, now=LATER)
+    assert first.status == "awaiting_cash"
+    assert first.delivered_shipments == {"sh1"}
+    assert first.shipments_in_order == 2
+    both = first.record_delivery(shipment_id="sh2", shipments_in_order=2, now=LATER)
+    assert both.status == "captured"
+    assert both.captured_at == LATER
+
+
+def test_a_repeated_delivery_of_the_same_shipment_changes_nothing() -> None:
+    first = payment("cash_on_delivery").record_delivery(shipment_id="sh1", shipments_in_order=2, now=NOW)
+    again = first.record_delivery(shipment_id="sh1", shipments_in_order=2, now=LATER)
+    assert again is first
+    assert again.status == "awaiting_cash"
+
+
+def test_a_delivery_after_capture_changes_nothing() -> None:
+    captured = payment("cash_on_delivery").record_delivery(shipment_id="sh1", shipments_in_order=1, now=NOW)
+    assert captured.status == "captured"
+    assert captured.record_delivery(shipment_id="sh9", shipments_in_order=2, now=LATER) is captured
+
+
+def test_the_largest_split_seen_wins() -> None:
+    # A stale message claiming fewer shipments must not capture before the last one arrives.
+    cod = payment("cash_on_delivery").record_delivery(shipment_id="sh1", shipments_in_order=3, now=NOW)
+    stale = cod.record_delivery(shipment_id="sh2", shipments_in_order=2, now=LATER)
+    assert stale.status == "awaiting_cash"
+    assert stale.shipments_in_order == 3
+
+
+def test_card_summary_holds_exactly_four_digits() -> None:
+    with pytest.raises(ValueError):
+        CardSummary(token="t", brand="visa", last4="4242424242424242")

@@ -59,3 +59,5 @@ clean: stop ## stop everything and delete local data (.local/) and the virtualen
 	rm -rf .local .venv
 
 .PHONY: help install run test lint format schemas lock stop clean
+
+include deploy/charts.mk

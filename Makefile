@@ -14,7 +14,7 @@ export UV_CACHE_DIR ?= $(OMS_CACHE_DIR)/uv-cache
 export UV_PYTHON_DOWNLOADS := never
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
 	python3 -m venv "$(UV_HOME)"

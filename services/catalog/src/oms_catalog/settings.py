@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from oms_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class CatalogSettings(ServiceSettings):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from oms_catalog.adapters.outbound.mongo import Page, SkuRepository, WarehouseRepository
-from oms_catalog.domain.catalog import Sku, Warehouse
 from oms_contracts import Actor
 from oms_runtime.mongo import Document
+
+from oms_catalog.adapters.outbound.mongo import Page, SkuRepository, WarehouseRepository
+from oms_catalog.domain.catalog import Sku, Warehouse
 
 
 class CatalogService:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from oms_contracts import Actor
+
 from oms_catalog.adapters.outbound.mongo import (
     LedgerNote,
     Page,
@@ -13,7 +15,6 @@ from oms_catalog.adapters.outbound.mongo import (
 )
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
-from oms_contracts import Actor
 
 
 class StockService:

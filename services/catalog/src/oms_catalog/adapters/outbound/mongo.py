@@ -10,17 +10,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import SkuUpserted, StockLevelChanged
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_entry, outbox_indexes
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.domain.catalog import Sku, Warehouse
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
-from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.catalog import SkuUpserted, StockLevelChanged
-from oms_runtime.clock import Clock
-from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_entry, outbox_indexes
 
 SKUS = "skus"
 WAREHOUSES = "warehouses"

@@ -66,13 +66,18 @@ class Gateway:
 
         return await eventually(probe, timeout=timeout, what=f"order {order_id} in {stages}")
 
+    async def list_shipments(self, order_id: str) -> list[dict[str, Any]]:
+        r = await self.http.get(
+            "/api/v1/shipments", params={"order_id": order_id}, headers=await self.as_staff("warehouse")
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
     async def shipments(self, order_id: str, expected: int | None = None) -> list[dict[str, Any]]:
+        """The order's shipments, once there are some (or `expected` many)."""
+
         async def probe() -> list[dict[str, Any]] | None:
-            r = await self.http.get(
-                "/api/v1/shipments", params={"order_id": order_id}, headers=await self.as_staff("warehouse")
-            )
-            assert r.status_code == 200, r.text
-            items = r.json()["items"]
+            items = await self.list_shipments(order_id)
             return items if items and (expected is None or len(items) == expected) else None
 
         return await eventually(probe, what=f"shipments of {order_id}")

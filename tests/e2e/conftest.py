@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,9 +14,18 @@ from oms_runtime.topics import create_topics
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
 
+from tests.e2e.client import Gateway
 from tests.e2e.stack import REPO, Stack, stack_env
 
 DEMO_STOREFRONT_KEY = "demo.storefront-secret-key"
+
+
+@pytest.fixture(scope="session")
+async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
+    """One client for the session: staff log in once (the gateway rate-limits logins per IP)."""
+    client = Gateway(stack.gateway, DEMO_STOREFRONT_KEY)
+    yield client
+    await client.close()
 
 
 @pytest.fixture(scope="session")

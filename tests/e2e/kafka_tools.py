@@ -16,13 +16,18 @@ def flow_topics(prefix: str) -> list[str]:
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    missing = set(topics) - {tp.topic for tp in partitions}
+    assert not missing, f"no partitions known for {sorted(missing)}"
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not partitions:
-            await consumer.topics()  # refresh metadata once
-            partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
@@ -39,7 +44,8 @@ async def read_all(bootstrap: str, topics: list[str]) -> list[Any]:
         await consumer.seek_to_beginning(*ends)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if all(await consumer.position(tp) >= end for tp, end in ends.items()):
+            positions = {tp: await consumer.position(tp) for tp in ends}
+            if all(positions[tp] >= end for tp, end in ends.items()):
                 break
             for batch in (await consumer.getmany(timeout_ms=300)).values():
                 records.extend(r for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)])

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_COMMANDS
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
 
 from tests.e2e.client import Gateway, order_body
-from tests.e2e.conftest import DEMO_STOREFRONT_KEY
 from tests.e2e.stack import Stack
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
-    client = Gateway(stack.gateway, DEMO_STOREFRONT_KEY)
-    yield client
-    await client.close()
 
 
 async def test_malformed_command_is_dead_lettered_and_orders_still_flow(stack: Stack, infra: Infra, gateway: Gateway):

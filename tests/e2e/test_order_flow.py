@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-import pytest
 from oms_testing import eventually
 from oms_testing.smtp import SmtpServer
 
 from tests.e2e.client import Gateway, order_body
-from tests.e2e.conftest import DEMO_STOREFRONT_KEY
-from tests.e2e.stack import Stack
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
-    client = Gateway(stack.gateway, DEMO_STOREFRONT_KEY)
-    yield client
-    await client.close()
 
 
 async def test_cash_on_delivery_order_is_completed_through_every_service(gateway: Gateway, e2e_smtp: SmtpServer):

@@ -5,10 +5,8 @@ Named to run after the other end-to-end tests, so that it replays their traffic 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
@@ -16,17 +14,9 @@ from pymongo import AsyncMongoClient
 
 from tests.e2e import kafka_tools
 from tests.e2e.client import Gateway, order_body
-from tests.e2e.conftest import DEMO_STOREFRONT_KEY
 from tests.e2e.stack import SERVICES, Stack
 
 SKUS = ("TEA-GREEN-100", "TEA-BLACK-100", "MUG-CERAMIC", "KETTLE-GLASS")
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
-    client = Gateway(stack.gateway, DEMO_STOREFRONT_KEY)
-    yield client
-    await client.close()
 
 
 async def snapshot(gateway: Gateway, order_ids: list[str], smtp: SmtpServer) -> dict[str, Any]:
@@ -39,7 +29,7 @@ async def snapshot(gateway: Gateway, order_ids: list[str], smtp: SmtpServer) -> 
             "history": [s["stage"] for s in order["stage_history"]],
             "audit": len(order["audit"]),
             "payments": sorted((p["status"], p["amount"]["amount"]) for p in await gateway.payments(order_id)),
-            "shipments": sorted((s["warehouse_id"], s["status"]) for s in await gateway.shipments(order_id)),
+            "shipments": sorted((s["warehouse_id"], s["status"]) for s in await gateway.list_shipments(order_id)),
         }
     return {
         "orders": orders,

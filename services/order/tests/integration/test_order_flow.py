@@ -75,7 +75,7 @@ async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothi
     response = await app.place(shop_id, order_body(("TEA-1", 2), ("CUP-1", 1)))
     assert response.status_code == 201, response.text
     placed = response.json()
-    order_id = placed["id"]
+    order_id = placed["order_id"]
     assert placed["stage"] == "new" and placed["status"] == "New" and placed["number"] == 1
     assert placed["totals"]["subtotal"] == {"amount": "9.00", "currency": "EUR"}
     assert placed["totals"]["grand_total"] == {"amount": "309.00", "currency": "EUR"}
@@ -226,7 +226,7 @@ async def test_cash_on_delivery_pickup_completes_when_cash_is_in(app: OrderApp, 
     assert response.status_code == 201, response.text
     order = response.json()
     assert order["address"] is None and order["totals"]["delivery"]["amount"] == "0.00"
-    order_id = order["id"]
+    order_id = order["order_id"]
     await app.emit(
         shop_id,
         StockReserved(
@@ -258,7 +258,7 @@ async def test_cash_on_delivery_pickup_completes_when_cash_is_in(app: OrderApp, 
 
 async def test_out_of_stock_is_final_and_cannot_be_cancelled(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "RARE-1", "99.00")
-    order_id = (await app.place(shop_id, order_body(("RARE-1", 5)))).json()["id"]
+    order_id = (await app.place(shop_id, order_body(("RARE-1", 5)))).json()["order_id"]
     await app.emit(
         shop_id,
         StockReservationRejected(
@@ -277,7 +277,7 @@ async def test_out_of_stock_is_final_and_cannot_be_cancelled(app: OrderApp, shop
 async def test_cancel_releases_stock_guards_roles_and_versions(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "PEN-1", "1.20")
     created = await app.place(shop_id, order_body(("PEN-1", 3)))
-    order_id = created.json()["id"]
+    order_id = created.json()["order_id"]
     assert created.headers["etag"] == '"1"'
 
     as_storefront = internal_headers(shop_id, kind="storefront", role=None)
@@ -323,7 +323,7 @@ async def test_idempotency_key_replays_the_order_or_refuses_another_body(app: Or
     assert first.status_code == 201 and "idempotent-replayed" not in first.headers
     again = await app.place(shop_id, body, key="checkout-42")
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
-    assert again.json()["id"] == first.json()["id"] and again.json()["number"] == first.json()["number"]
+    assert again.json()["order_id"] == first.json()["order_id"] and again.json()["number"] == first.json()["number"]
 
     other = await app.place(shop_id, order_body(("SOAP-1", 2)), key="checkout-42")
     assert other.status_code == 422
@@ -333,7 +333,7 @@ async def test_idempotency_key_replays_the_order_or_refuses_another_body(app: Or
     other_shop = f"shop-{new_id()}"
     await app.sku_on_sale(other_shop, "SOAP-1", "3.00")
     elsewhere = await app.place(other_shop, body, key="checkout-42")
-    assert elsewhere.status_code == 201 and elsewhere.json()["id"] != first.json()["id"]
+    assert elsewhere.status_code == 201 and elsewhere.json()["order_id"] != first.json()["order_id"]
 
 
 async def test_concurrent_requests_with_one_key_make_one_order(app: OrderApp, shop_id: str) -> None:
@@ -343,7 +343,7 @@ async def test_concurrent_requests_with_one_key_make_one_order(app: OrderApp, sh
     body = order_body(("SALT-1", 1))
     responses = await asyncio.gather(*(app.place(shop_id, body, key="double-click") for _ in range(6)))
     assert {r.status_code for r in responses} == {201}
-    assert len({r.json()["id"] for r in responses}) == 1
+    assert len({r.json()["order_id"] for r in responses}) == 1
     assert sum("idempotent-replayed" not in r.headers for r in responses) == 1
     listed = await app.client.get("/orders", headers=internal_headers(shop_id, role="admin"))
     assert len(listed.json()["items"]) == 1
@@ -379,13 +379,13 @@ async def test_bad_orders_name_the_field(app: OrderApp, shop_id: str) -> None:
 
 async def test_orders_are_listed_newest_first_per_shop_and_never_across_shops(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "BAG-1", "5.00")
-    ids = [(await app.place(shop_id, order_body(("BAG-1", n)))).json()["id"] for n in range(1, 4)]
+    ids = [(await app.place(shop_id, order_body(("BAG-1", n)))).json()["order_id"] for n in range(1, 4)]
     admin = internal_headers(shop_id, role="admin")
 
     first = (await app.client.get("/orders", params={"limit": 2}, headers=admin)).json()
-    assert [o["id"] for o in first["items"]] == [ids[2], ids[1]] and first["next_cursor"] == ids[1]
+    assert [o["order_id"] for o in first["items"]] == [ids[2], ids[1]] and first["next_cursor"] == ids[1]
     rest = (await app.client.get("/orders", params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin)).json()
-    assert [o["id"] for o in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+    assert [o["order_id"] for o in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
     assert [o["number"] for o in rest["items"]] == [1]
 
     by_stage = (await app.client.get("/orders", params={"stage": "picking"}, headers=admin)).json()
@@ -402,7 +402,7 @@ async def test_orders_are_listed_newest_first_per_shop_and_never_across_shops(ap
 
 async def test_bad_messages_are_dead_lettered_and_the_consumer_carries_on(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "LAMP-1", "20.00")
-    order_id = (await app.place(shop_id, order_body(("LAMP-1", 1)))).json()["id"]
+    order_id = (await app.place(shop_id, order_body(("LAMP-1", 1)))).json()["order_id"]
     reservations = app.topic(StockReserved)
     await produce_raw(
         app.bootstrap, reservations, b'{"type": "StockReserved", "not": "an envelope"', key=order_id.encode()

@@ -54,8 +54,11 @@ class CancelOrder(BaseModel):
 
 def order_body(stored: StoredOrder) -> dict[str, Any]:
     order = stored.order
+    body = order.model_dump(mode="json")
+    # Named like shipment_id and payment_id in the other services' representations.
     return {
-        **order.model_dump(mode="json"),
+        "order_id": body.pop("id"),
+        **body,
         "status": order.status,
         "final": order.final,
         "version": stored.version,
@@ -65,7 +68,7 @@ def order_body(stored: StoredOrder) -> dict[str, Any]:
 def order_summary(stored: StoredOrder) -> dict[str, Any]:
     order = stored.order
     return {
-        "id": order.id,
+        "order_id": order.id,
         "number": order.number,
         "stage": order.stage,
         "status": order.status,

@@ -30,28 +30,62 @@ class StockService:
             raise UnknownReference("warehouse_id", f"the shop has no warehouse {warehouse_id!r}")
 
     async def receive(
-        self, shop_id: str, *, receipt_id: str, sku: str, warehouse_id: str, quantity: int, note: str | None,
+        self,
+        shop_id: str,
+        *,
+        receipt_id: str,
+        sku: str,
+        warehouse_id: str,
+        quantity: int,
+        note: str | None,
         actor: Actor,
     ) -> StockResult:
         """Goods arrived: on_hand += quantity, once per (receipt_id, sku, warehouse)."""
         return await self._change_on_hand(
-            shop_id, StockMovement.RECEIPT, ref=receipt_id, sku=sku, warehouse_id=warehouse_id,
-            delta=quantity, reason=note or "goods received", actor=actor,
+            shop_id,
+            StockMovement.RECEIPT,
+            ref=receipt_id,
+            sku=sku,
+            warehouse_id=warehouse_id,
+            delta=quantity,
+            reason=note or "goods received",
+            actor=actor,
         )
 
     async def adjust(
-        self, shop_id: str, *, adjustment_id: str, sku: str, warehouse_id: str, delta: int, reason: str,
+        self,
+        shop_id: str,
+        *,
+        adjustment_id: str,
+        sku: str,
+        warehouse_id: str,
+        delta: int,
+        reason: str,
         actor: Actor,
     ) -> StockResult:
         """A stock count correction (damaged, lost, found); never below what orders hold."""
         return await self._change_on_hand(
-            shop_id, StockMovement.ADJUSTMENT, ref=adjustment_id, sku=sku, warehouse_id=warehouse_id,
-            delta=delta, reason=reason, actor=actor,
+            shop_id,
+            StockMovement.ADJUSTMENT,
+            ref=adjustment_id,
+            sku=sku,
+            warehouse_id=warehouse_id,
+            delta=delta,
+            reason=reason,
+            actor=actor,
         )
 
     async def _change_on_hand(
-        self, shop_id: str, movement: StockMovement, *, ref: str, sku: str, warehouse_id: str, delta: int,
-        reason: str, actor: Actor,
+        self,
+        shop_id: str,
+        movement: StockMovement,
+        *,
+        ref: str,
+        sku: str,
+        warehouse_id: str,
+        delta: int,
+        reason: str,
+        actor: Actor,
     ) -> StockResult:
         await self._check_refs(shop_id, sku, warehouse_id)
         # The ledger remembers every receipt for ever; the stock document only the recent ones,

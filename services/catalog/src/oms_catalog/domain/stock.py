@@ -98,9 +98,7 @@ class StockLevel:
             return None  # this order holds its units here already
         if quantity > self.available:
             raise InsufficientStock(quantity, self.available)
-        return StockChange(
-            StockMovement.RESERVATION, reserved=quantity, order_id=order_id, reservation_after=quantity
-        )
+        return StockChange(StockMovement.RESERVATION, reserved=quantity, order_id=order_id, reservation_after=quantity)
 
     def release(self, order_id: str) -> StockChange | None:
         held = self.reservations.get(order_id)

@@ -6,6 +6,7 @@ document, and every change is one conditional single-document update (see `Stock
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,17 +112,27 @@ class SkuRepository:
                 return current, False  # a repeated PUT: nothing changed, nothing to announce
             event = Envelope.new(
                 SkuUpserted(sku=sku.code, name=sku.name, price=sku.price, active=sku.active),
-                shop_id=shop_id, actor=actor, occurred_at=self.clock.now(),
+                shop_id=shop_id,
+                actor=actor,
+                occurred_at=self.clock.now(),
             )
             now = self.clock.now()
             try:
                 if current is None:
-                    doc = {"_id": _key(shop_id, sku.code), "shop_id": shop_id, **fields,
-                           "created_at": now, "updated_at": now}
+                    doc = {
+                        "_id": _key(shop_id, sku.code),
+                        "shop_id": shop_id,
+                        **fields,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                     return await self.store.create(doc, events=[event]), True
                 return await self.store.update(
-                    shop_id, current["_id"], current["version"],
-                    set_fields={**fields, "updated_at": now}, events=[event],
+                    shop_id,
+                    current["_id"],
+                    current["version"],
+                    set_fields={**fields, "updated_at": now},
+                    events=[event],
                 ), True
             except (DuplicateKeyError, ConcurrencyError):
                 continue  # somebody wrote it meanwhile: decide again on what is there now
@@ -265,10 +276,16 @@ class StockRepository:
             entry = self._ledger_entry(shop_id, sku, warehouse_id, change, after, note, now)
             event = Envelope.new(
                 StockLevelChanged(
-                    sku=sku, warehouse_id=warehouse_id,
-                    on_hand=after.on_hand, reserved=after.reserved, available=after.available,
+                    sku=sku,
+                    warehouse_id=warehouse_id,
+                    on_hand=after.on_hand,
+                    reserved=after.reserved,
+                    available=after.available,
                 ),
-                shop_id=shop_id, actor=Actor.system("catalog"), caused_by=cause, occurred_at=now,
+                shop_id=shop_id,
+                actor=Actor.system("catalog"),
+                caused_by=cause,
+                occurred_at=now,
             )
             stored = await (
                 self._insert(doc_id, shop_id, sku, warehouse_id, change, after, entry, event, note, now)
@@ -283,19 +300,37 @@ class StockRepository:
         raise StockContention(doc_id)
 
     async def _insert(
-        self, doc_id: str, shop_id: str, sku: str, warehouse_id: str, change: StockChange, after: StockLevel,
-        entry: Document, event: Envelope[Any], note: LedgerNote, now: Any,
+        self,
+        doc_id: str,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        change: StockChange,
+        after: StockLevel,
+        entry: Document,
+        event: Envelope[Any],
+        note: LedgerNote,
+        now: Any,
     ) -> Document | None:
         if change.touches_reservation:
             return None  # nothing to reserve in a document that does not exist (cannot happen: 0 available)
         doc = {
-            "_id": doc_id, "shop_id": shop_id, "sku": sku, "warehouse_id": warehouse_id,
-            "on_hand": after.on_hand, "reserved": after.reserved, "available": after.available,
-            "reservations": {}, "version": 1,
+            "_id": doc_id,
+            "shop_id": shop_id,
+            "sku": sku,
+            "warehouse_id": warehouse_id,
+            "on_hand": after.on_hand,
+            "reserved": after.reserved,
+            "available": after.available,
+            "reservations": {},
+            "version": 1,
             "applied_keys": [note.idempotency_key] if note.idempotency_key else [],
-            "outbox": [outbox_entry(event, self.store.topic_prefix)], "has_outbox": True,
-            "ledger_pending": [entry], "has_pending_ledger": True,
-            "created_at": now, "updated_at": now,
+            "outbox": [outbox_entry(event, self.store.topic_prefix)],
+            "has_outbox": True,
+            "ledger_pending": [entry],
+            "has_pending_ledger": True,
+            "created_at": now,
+            "updated_at": now,
         }
         try:
             await self.collection.insert_one(doc)
@@ -315,8 +350,12 @@ class StockRepository:
         if change.on_hand < 0:
             query["on_hand"] = {"$gte": -change.on_hand}
         update: Document = {
-            "$inc": {"version": 1, "on_hand": change.on_hand, "reserved": change.reserved,
-                     "available": change.available},
+            "$inc": {
+                "version": 1,
+                "on_hand": change.on_hand,
+                "reserved": change.reserved,
+                "available": change.available,
+            },
             "$set": {"has_outbox": True, "has_pending_ledger": True, "updated_at": now},
             "$push": {
                 "outbox": outbox_entry(event, self.store.topic_prefix),
@@ -336,8 +375,14 @@ class StockRepository:
         return await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
 
     def _ledger_entry(
-        self, shop_id: str, sku: str, warehouse_id: str, change: StockChange, after: StockLevel,
-        note: LedgerNote, now: Any,
+        self,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        change: StockChange,
+        after: StockLevel,
+        note: LedgerNote,
+        now: Any,
     ) -> Document:
         return {
             "_id": new_id(),
@@ -362,10 +407,9 @@ class StockRepository:
         """Move a stock document's pending ledger entries into the ledger (idempotent)."""
         entries = doc.get("ledger_pending") or []
         for entry in entries:
-            try:
+            # A duplicate is an entry flushed before (same _id) or the same change recorded already.
+            with contextlib.suppress(DuplicateKeyError):
                 await self.ledger.insert_one(entry)
-            except DuplicateKeyError:
-                pass  # flushed before (same _id) or the same change recorded once already
         if entries:
             await self.collection.update_one(
                 {"_id": doc["_id"]}, {"$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in entries]}}}}
@@ -438,7 +482,11 @@ class ReservationRepository:
             return None
 
     async def update(
-        self, doc: Document, *, set_fields: Document, events: Sequence[Envelope[Any]] = (),
+        self,
+        doc: Document,
+        *,
+        set_fields: Document,
+        events: Sequence[Envelope[Any]] = (),
         push: dict[str, Any] | None = None,
     ) -> Document:
         """Raises ConcurrencyError when the document moved on since `doc` was read."""

@@ -1,0 +1,18 @@
+"""`python -m oms_catalog [serve|migrate]`."""
+
+from __future__ import annotations
+
+from oms_runtime.cli import run_cli
+from oms_runtime.consumer import INBOX_INDEXES
+
+from oms_catalog.adapters.outbound.mongo import INDEXES
+from oms_catalog.bootstrap import create_app
+from oms_catalog.settings import CatalogSettings
+
+
+def main() -> None:
+    run_cli(settings_factory=CatalogSettings, app_factory=create_app, indexes=[*INDEXES, *INBOX_INDEXES])  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The catalog's HTTP API, reached only through the gateway: parse, authorise, call, map."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post, put
+from litestar.params import Parameter
+from oms_contracts import Money, new_id
+from oms_runtime.context import RequestContext
+from oms_runtime.mongo import Document
+from oms_runtime.problems import Problem
+from pydantic import BaseModel, ConfigDict, Field
+
+from oms_catalog.adapters.outbound.mongo import MAX_PAGE, Page, StockResult, WarehouseExists
+from oms_catalog.application.catalog import CatalogService
+from oms_catalog.application.errors import UnknownReference
+from oms_catalog.application.stock import StockService
+from oms_catalog.domain.catalog import InvalidCatalogEntry, Sku, Warehouse
+from oms_catalog.domain.stock import InsufficientStock
+
+Cursor = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
+IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+SkuText = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkuBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    price: Money
+    active: bool = True
+    barcode: str | None = Field(default=None, max_length=64)
+
+
+class WarehouseBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    region: str = Field(min_length=1, max_length=100)
+    id: IdText | None = None
+
+
+class ReceiptBody(Body):
+    receipt_id: IdText = Field(description="Idempotency key: the same receipt is counted once")
+    sku: SkuText
+    warehouse_id: IdText
+    quantity: int = Field(gt=0)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AdjustmentBody(Body):
+    adjustment_id: IdText = Field(description="Idempotency key: the same adjustment is applied once")
+    sku: SkuText
+    warehouse_id: IdText
+    delta: int = Field(description="Units found (+) or lost, damaged (-); never below what orders hold")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def require_staff(ctx: RequestContext) -> None:
+    if ctx.actor.kind != "staff":
+        raise Problem(403, "Forbidden", "staff only")
+
+
+def page(p: Page, view: Any) -> dict[str, Any]:
+    return {"items": [view(d) for d in p.items], "next_cursor": p.next_cursor}
+
+
+def sku_view(doc: Document) -> dict[str, Any]:
+    return {
+        "sku": doc["sku"],
+        "name": doc["name"],
+        "price": doc["price"],
+        "active": doc["active"],
+        "barcode": doc.get("barcode"),
+        "version": doc["version"],
+        "updated_at": doc["updated_at"].isoformat(),
+    }
+
+
+def warehouse_view(doc: Document) -> dict[str, Any]:
+    return {"id": doc["warehouse_id"], "name": doc["name"], "region": doc["region"]}
+
+
+def stock_view(doc: Document) -> dict[str, Any]:
+    return {
+        "sku": doc["sku"],
+        "warehouse_id": doc["warehouse_id"],
+        "on_hand": doc["on_hand"],
+        "reserved": doc["reserved"],
+        "available": doc["available"],
+        "reservations": len(doc.get("reservations") or {}),
+    }
+
+
+def ledger_view(doc: Document) -> dict[str, Any]:
+    keep = (
+        "kind",
+        "ref",
+        "sku",
+        "warehouse_id",
+        "order_id",
+        "on_hand_delta",
+        "reserved_delta",
+        "available_delta",
+        "on_hand",
+        "reserved",
+        "available",
+        "actor",
+        "reason",
+    )
+    return {"id": doc["_id"], **{k: doc.get(k) for k in keep}, "at": doc["at"].isoformat()}
+
+
+def result_view(result: StockResult, sku: str, warehouse_id: str) -> Response[dict[str, Any]]:
+    level = result.level
+    body = {
+        "sku": sku,
+        "warehouse_id": warehouse_id,
+        "on_hand": level.on_hand,
+        "reserved": level.reserved,
+        "available": level.available,
+        "applied": result.applied,
+    }
+    # A replayed request answers 200 with the current level instead of 201.
+    return Response(body, status_code=201 if result.applied else 200)
+
+
+class CatalogController(Controller):
+    tags = ["catalog"]
+
+    @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted")
+    async def upsert_sku(
+        self, sku: str, data: SkuBody, ctx: RequestContext, catalog: CatalogService
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role("admin")
+        try:
+            entry = Sku(code=sku, name=data.name, price=data.price, active=data.active, barcode=data.barcode)
+        except InvalidCatalogEntry as exc:
+            raise Problem.field(exc.field, exc.message) from exc
+        doc, _changed = await catalog.upsert_sku(ctx.shop_id, entry, ctx.actor)
+        return Response(sku_view(doc), status_code=200)
+
+    @get("/skus", summary="SKUs of the shop, by code (staff)")
+    async def list_skus(
+        self, ctx: RequestContext, catalog: CatalogService, cursor: Cursor = None, limit: Limit = 50
+    ) -> dict[str, Any]:
+        require_staff(ctx)
+        return page(await catalog.list_skus(ctx.shop_id, cursor, limit), sku_view)
+
+    @get("/skus/{sku:str}", summary="One SKU (staff)")
+    async def get_sku(self, sku: str, ctx: RequestContext, catalog: CatalogService) -> dict[str, Any]:
+        require_staff(ctx)
+        doc = await catalog.get_sku(ctx.shop_id, sku)
+        if doc is None:
+            raise Problem(404, "Not found", f"no SKU {sku!r}")
+        return sku_view(doc)
+
+    @post("/warehouses", summary="Add a warehouse (admin)")
+    async def add_warehouse(self, data: WarehouseBody, ctx: RequestContext, catalog: CatalogService) -> dict[str, Any]:
+        ctx.require_role("admin")
+        try:
+            warehouse = Warehouse(id=data.id or new_id(), name=data.name, region=data.region)
+            return warehouse_view(await catalog.add_warehouse(ctx.shop_id, warehouse))
+        except InvalidCatalogEntry as exc:
+            raise Problem.field(exc.field, exc.message) from exc
+        except WarehouseExists as exc:
+            raise Problem(
+                409, "Conflict", f"warehouse {data.id!r} exists", errors=[{"field": "id", "message": "already taken"}]
+            ) from exc
+
+    @get("/warehouses", summary="Warehouses of the shop, by id (staff)")
+    async def list_warehouses(
+        self, ctx: RequestContext, catalog: CatalogService, cursor: Cursor = None, limit: Limit = 50
+    ) -> dict[str, Any]:
+        require_staff(ctx)
+        return page(await catalog.list_warehouses(ctx.shop_id, cursor, limit), warehouse_view)
+
+
+class StockController(Controller):
+    path = "/stock"
+    tags = ["stock"]
+
+    @post("/receipts", summary="Goods received (admin, warehouse); idempotent by receipt_id")
+    async def receive(self, data: ReceiptBody, ctx: RequestContext, stock: StockService) -> Response[dict[str, Any]]:
+        ctx.require_role("admin", "warehouse")
+        try:
+            result = await stock.receive(
+                ctx.shop_id,
+                receipt_id=data.receipt_id,
+                sku=data.sku,
+                warehouse_id=data.warehouse_id,
+                quantity=data.quantity,
+                note=data.note,
+                actor=ctx.actor,
+            )
+        except UnknownReference as exc:
+            raise Problem.field(exc.field, exc.message) from exc
+        return result_view(result, data.sku, data.warehouse_id)
+
+    @post("/adjustments", summary="Stock count correction (admin); idempotent by adjustment_id")
+    async def adjust(self, data: AdjustmentBody, ctx: RequestContext, stock: StockService) -> Response[dict[str, Any]]:
+        ctx.require_role("admin")
+        if data.delta == 0:
+            raise Problem.field("delta", "must not be zero")
+        try:
+            result = await stock.adjust(
+                ctx.shop_id,
+                adjustment_id=data.adjustment_id,
+                sku=data.sku,
+                warehouse_id=data.warehouse_id,
+                delta=data.delta,
+                reason=data.reason,
+                actor=ctx.actor,
+            )
+        except UnknownReference as exc:
+            raise Problem.field(exc.field, exc.message) from exc
+        except InsufficientStock as exc:
+            raise Problem.field(
+                "delta", f"only {exc.available} units are not held by orders", status=409, title="Conflict"
+            ) from exc
+        return result_view(result, data.sku, data.warehouse_id)
+
+    @get("", summary="Stock levels per SKU and warehouse (staff)")
+    async def list_stock(
+        self,
+        ctx: RequestContext,
+        stock: StockService,
+        sku: str | None = None,
+        warehouse_id: str | None = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        require_staff(ctx)
+        return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
+
+    @get("/ledger", summary="Every stock movement, oldest first (staff)")
+    async def ledger(
+        self,
+        ctx: RequestContext,
+        stock: StockService,
+        sku: str | None = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        require_staff(ctx)
+        return page(await stock.list_ledger(ctx.shop_id, sku, cursor, limit), ledger_view)

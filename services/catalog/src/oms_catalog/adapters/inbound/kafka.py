@@ -1,0 +1,54 @@
+"""Kafka handlers: a message in, one application call, its effects idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms_contracts import Envelope
+from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
+from oms_contracts.messages.fulfilment import ShipmentShipped
+from oms_runtime.consumer import PermanentError
+from oms_runtime.runtime import ServiceRuntime
+
+from oms_catalog.application.reservations import ReservationService, UnknownReservation
+from oms_catalog.domain.allocation import Line
+from oms_catalog.domain.reservation import InvalidOrderId
+
+
+def register(runtime: ServiceRuntime, reservations: ReservationService) -> None:
+    async def on_reserve(envelope: Envelope[Any]) -> None:
+        command: ReserveStock = envelope.payload
+        try:
+            await reservations.reserve(
+                envelope.shop_id,
+                command.order_id,
+                [Line(ln.sku, ln.quantity) for ln in command.lines],
+                command.region,
+                cause=envelope,
+            )
+        except InvalidOrderId as exc:
+            raise PermanentError(str(exc)) from exc
+
+    async def on_release(envelope: Envelope[Any]) -> None:
+        command: ReleaseStock = envelope.payload
+        try:
+            await reservations.release(envelope.shop_id, command.order_id, command.reason, cause=envelope)
+        except InvalidOrderId as exc:
+            raise PermanentError(str(exc)) from exc
+
+    async def on_shipped(envelope: Envelope[Any]) -> None:
+        event: ShipmentShipped = envelope.payload
+        try:
+            await reservations.commit_shipment(
+                envelope.shop_id,
+                event.order_id,
+                event.shipment_id,
+                event.warehouse_id,
+                [Line(ln.sku, ln.quantity) for ln in event.lines],
+                cause=envelope,
+            )
+        except (InvalidOrderId, UnknownReservation) as exc:
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
+    runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release)
+    runtime.consumer("shipments").on(ShipmentShipped, on_shipped)

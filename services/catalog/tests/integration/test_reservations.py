@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from oms_catalog.domain.allocation import Line
+from oms_contracts import Actor, Envelope, decode, new_id
+from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
+from oms_contracts.messages.common import SkuQuantity
+from oms_contracts.messages.fulfilment import ShipmentShipped
+from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, FULFILMENT_EVENTS
+from oms_testing import eventually
+from oms_testing.kafka import TopicReader, produce_raw
+
+from .conftest import Service
+
+ORDER_SERVICE = Actor.system("order")
+
+
+async def _setup(service: Service) -> None:
+    for sku in ("A", "B"):
+        await service.sku(sku)
+    await service.warehouse("w-msk", "Moscow", "msk")
+    await service.warehouse("w-spb", "Saint Petersburg", "spb")
+    await service.receive("A", "w-msk", 5)
+    await service.receive("B", "w-msk", 5)
+    await service.receive("A", "w-spb", 2)
+
+
+async def _send(service: Service, topic: str, envelope: Envelope[Any]) -> None:
+    await produce_raw(
+        service.settings.kafka_bootstrap,
+        service.settings.topic_prefix + topic,
+        envelope.to_json(),
+        key=envelope.key.encode(),
+    )
+
+
+def _of(service: Service, order_id: str, reader: TopicReader) -> list[Envelope[Any]]:
+    found = [decode(r.value) for r in reader.records]
+    return [e for e in found if e.shop_id == service.shop_id and e.payload.order_id == order_id]
+
+
+async def test_reserve_release_commit_through_real_topics_and_replays(service: Service) -> None:
+    await _setup(service)
+    prefix, bootstrap = service.settings.topic_prefix, service.settings.kafka_bootstrap
+    async with TopicReader(bootstrap, prefix + CATALOG_RESERVATIONS.name) as reader:
+        # 1. An order that one warehouse fills: reserved there.
+        ok = new_id()
+        reserve = Envelope.new(
+            ReserveStock(
+                order_id=ok, lines=[SkuQuantity(sku="A", quantity=3), SkuQuantity(sku="B", quantity=1)], region="spb"
+            ),
+            shop_id=service.shop_id,
+            actor=ORDER_SERVICE,
+        )
+        await _send(service, CATALOG_COMMANDS.name, reserve)
+        reserved = await reader.wait_for(
+            lambda r: decode(r.value).type == "StockReserved" and decode(r.value).payload.order_id == ok
+        )
+        allocations = decode(reserved.value).payload.allocations
+        assert [(a.warehouse_id, [(ln.sku, ln.quantity) for ln in a.lines]) for a in allocations] == [
+            ("w-msk", [("A", 3), ("B", 1)])
+        ]
+        assert (await service.stock("A", "w-msk"))["available"] == 2
+
+        # 2. An order that cannot be filled: rejected, and it holds nothing anywhere.
+        short = new_id()
+        reject = Envelope.new(
+            ReserveStock(order_id=short, lines=[SkuQuantity(sku="A", quantity=1), SkuQuantity(sku="B", quantity=9)]),
+            shop_id=service.shop_id,
+            actor=ORDER_SERVICE,
+        )
+        await _send(service, CATALOG_COMMANDS.name, reject)
+        rejected = await reader.wait_for(lambda r: decode(r.value).payload.order_id == short)
+        event = decode(rejected.value)
+        assert event.type == "StockReservationRejected"
+        assert [(s.sku, s.quantity, s.available) for s in event.payload.short] == [("B", 9, 4)]
+
+        # 3. The shipment of the first order commits its stock.
+        shipped = Envelope.new(
+            ShipmentShipped(
+                order_id=ok,
+                shipment_id=new_id(),
+                warehouse_id="w-msk",
+                lines=[SkuQuantity(sku="A", quantity=3), SkuQuantity(sku="B", quantity=1)],
+                shipments_in_order=1,
+                carrier="cdek",
+                tracking_number="T1",
+            ),
+            shop_id=service.shop_id,
+            actor=Actor.system("fulfilment"),
+        )
+        await _send(service, FULFILMENT_EVENTS.name, shipped)
+        await reader.wait_for(lambda r: decode(r.value).type == "StockCommitted")
+        a = await service.stock("A", "w-msk")
+        assert (a["on_hand"], a["reserved"], a["available"], a["reservations"]) == (2, 0, 2, {})
+
+        # 4. A second order, reserved then cancelled: the stock comes back.
+        cancelled = new_id()
+        reserve2 = Envelope.new(
+            ReserveStock(order_id=cancelled, lines=[SkuQuantity(sku="A", quantity=2)], region="spb"),
+            shop_id=service.shop_id,
+            actor=ORDER_SERVICE,
+        )
+        await _send(service, CATALOG_COMMANDS.name, reserve2)
+        await reader.wait_for(lambda r: decode(r.value).payload.order_id == cancelled)
+        assert (await service.stock("A", "w-spb"))["available"] == 0  # the customer's region first
+        release = Envelope.new(
+            ReleaseStock(order_id=cancelled, reason="customer cancelled"), shop_id=service.shop_id, actor=ORDER_SERVICE
+        )
+        await _send(service, CATALOG_COMMANDS.name, release)
+        await reader.wait_for(lambda r: decode(r.value).type == "StockReleased")
+        assert (await service.stock("A", "w-spb"))["available"] == 2
+
+        # 5. Every command and event again, twice: nothing changes, nothing new is announced.
+        before = {(s, w): await service.stock(s, w) for s, w in (("A", "w-msk"), ("B", "w-msk"), ("A", "w-spb"))}
+        for message in (reserve, reject, shipped, reserve2, release) * 2:
+            topic = FULFILMENT_EVENTS.name if message is shipped else CATALOG_COMMANDS.name
+            await _send(service, topic, message)
+        marker = new_id()  # a fresh order after the replays: once it is answered, the replays were handled
+        await _send(
+            service,
+            CATALOG_COMMANDS.name,
+            Envelope.new(ReleaseStock(order_id=marker, reason="marker"), shop_id=service.shop_id, actor=ORDER_SERVICE),
+        )
+        await reader.wait_for(lambda r: decode(r.value).payload.order_id == marker)
+        for (s, w), doc in before.items():
+            now = await service.stock(s, w)
+            assert (now["on_hand"], now["reserved"], now["version"]) == (
+                doc["on_hand"],
+                doc["reserved"],
+                doc["version"],
+            )
+        for order_id, count in ((ok, 2), (short, 1), (cancelled, 2)):
+            assert len(_of(service, order_id, reader)) == count
+
+
+async def test_a_crash_half_way_is_repaired_by_the_replay(service: Service) -> None:
+    await _setup(service)
+    reservations = service.parts.reservations
+    order_id = new_id()
+    # Plan made and its first step taken, then the process "died": replay the command.
+    doc = await reservations._load_or_start(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
+    allocation = await reservations._allocate(service.shop_id, [Line("A", 6), Line("B", 1)], None)
+    doc = await reservations.reservations.update(
+        doc,
+        set_fields={
+            "attempt": 1,
+            "plan": [{"warehouse_id": p.warehouse_id, "sku": p.sku, "quantity": p.quantity} for p in allocation.picks],
+        },
+    )
+    await reservations._take({**doc, "plan": doc["plan"][:1]}, None)
+
+    done = await reservations.reserve(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
+    again = await reservations.reserve(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
+    assert done["status"] == again["status"] == "reserved" and again["version"] == done["version"]
+    levels = [await service.stock("A", w) for w in ("w-msk", "w-spb")]
+    held = sum(level["reservations"].get(order_id, 0) for level in levels)
+    assert held == 6
+    await _assert_books_balance(service)
+
+
+async def test_racing_orders_never_oversell(service: Service) -> None:
+    await _setup(service)  # A: 5 + 2, B: 5
+    rng = random.Random(7)
+    orders = {new_id(): [Line("A", rng.randint(1, 3)), Line("B", rng.randint(1, 2))] for _ in range(25)}
+    reservations = service.parts.reservations
+    results = await asyncio.gather(
+        *(reservations.reserve(service.shop_id, o, lines, rng.choice(["msk", "spb"])) for o, lines in orders.items())
+    )
+    statuses = {r["order_id"]: r["status"] for r in results}
+    assert set(statuses.values()) <= {"reserved", "rejected"}
+    assert "reserved" in statuses.values() and "rejected" in statuses.values()
+
+    docs = {(s, w): await service.stock(s, w) for s, w in (("A", "w-msk"), ("B", "w-msk"), ("A", "w-spb"))}
+    for doc in docs.values():
+        assert doc["available"] >= 0
+        assert doc["on_hand"] == doc["available"] + doc["reserved"] == doc["on_hand"]
+        assert doc["reserved"] == sum(doc["reservations"].values())
+    for order_id, lines in orders.items():
+        for line in lines:
+            held = sum(d["reservations"].get(order_id, 0) for (s, _), d in docs.items() if s == line.sku)
+            assert held == (line.quantity if statuses[order_id] == "reserved" else 0)
+    await _assert_books_balance(service)
+
+
+async def _assert_books_balance(service: Service) -> None:
+    """The ledger, summed, gives every balance (once the flush caught up)."""
+    ledger = service.parts.stock_repository.ledger
+
+    async def balanced() -> bool:
+        async for doc in service.parts.stock_repository.collection.find({"shop_id": service.shop_id}):
+            entries = await ledger.find(
+                {"shop_id": service.shop_id, "sku": doc["sku"], "warehouse_id": doc["warehouse_id"]}
+            ).to_list()
+            assert sum(e["on_hand_delta"] for e in entries) == doc["on_hand"]
+            assert sum(e["reserved_delta"] for e in entries) == doc["reserved"]
+            assert doc["on_hand"] == doc["available"] + doc["reserved"]
+        return True
+
+    await eventually(balanced, timeout=10, what="ledger sums equal balances")

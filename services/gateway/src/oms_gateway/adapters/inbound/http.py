@@ -18,8 +18,8 @@ from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, InvalidAcco
 from oms_gateway.domain.routing import ANY_METHOD, ROUTES
 
 MAX_PAGE = 100
-BEARER = {"bearerAuth": []}
-API_KEY = {"apiKey": []}
+BEARER: dict[str, list[str]] = {"bearerAuth": []}
+API_KEY: dict[str, list[str]] = {"apiKey": []}
 STAFF_ONLY = [BEARER]
 STAFF_OR_STOREFRONT = [BEARER, API_KEY]
 
@@ -241,7 +241,7 @@ def _proxy(
     prefixes = tuple(p.split("/{")[0] for p in paths)
     return route(
         paths,
-        http_method=sorted(methods),
+        http_method=sorted(methods),  # type: ignore[arg-type]  # validated against HttpMethod in the route table
         name=name,
         tags=[tag],
         summary=summary,

@@ -34,7 +34,7 @@ def main() -> None:
  Place an order as the storefront:
 
  curl -s {gw}/api/v1/orders -H 'X-API-Key: demo.storefront-secret-key' \\
-   -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" -d '{{
+   -H 'Content-Type: application/json' -H "Idempotency-Key: demo-$(date +%s%N)" -d '{{
      "customer": {{"name": "Anna Petrova", "email": "anna@example.com", "phone": "+79990001122"}},
      "address": {{"country": "RU", "region": "Moscow", "city": "Moscow", "line1": "Tverskaya 1"}},
      "lines": [{{"sku": "TEA-GREEN-100", "quantity": 2}}, {{"sku": "MUG-CERAMIC", "quantity": 1}}],

@@ -9,7 +9,7 @@ started=$(date +%s.%N)
 
 bash deploy/local/infra.sh start          # before stack.env.sh: an unset OMS_KAFKA_BOOTSTRAP means "ours"
 source deploy/local/stack.env.sh
-mkdir -p "$OMS_MAILDIR"
+mkdir -p "$OMS_MAILDIR"/{tmp,new,cur}   # a maildir: aiosmtpd's Mailbox handler does not create it
 
 python -m oms_runtime.topics
 python -m oms_gateway bootstrap-shop --slug demo --name "Demo shop" --currency RUB \

@@ -71,8 +71,9 @@ def setup_logging(service_name: str, level: str = "INFO", json_logs: bool = True
     )
     structlog.contextvars.bind_contextvars(service=service_name)
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    for noisy in ("aiokafka", "kafka", "pymongo"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Per-request and per-message INFO lines of the libraries drown the service's own logs.
+    for noisy in ("aiokafka", "kafka", "pymongo", "httpx", "httpcore", f"oms.{service_name}.broker"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
 def get_logger(name: str) -> Any:

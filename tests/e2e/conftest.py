@@ -79,6 +79,8 @@ def stack(infra: Infra, e2e_smtp: SmtpServer) -> Iterator[Stack]:
     running.start()
     try:
         running.wait_ready()
+        # Twice, as a second `make run` does: seeding must change nothing the second time.
+        running.run_cli(str(REPO / "deploy" / "local" / "seed_demo.py"))
         running.run_cli(str(REPO / "deploy" / "local" / "seed_demo.py"))
         yield running
     finally:

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from oms_gateway.domain.routing import Service
 
-DEFAULT_JWT_SECRET = "dev-only-change-me"
+DEFAULT_JWT_SECRET = "dev-only-change-me-not-a-secret-0123456789"  # >= 32 bytes, as HS256 wants
 
 
 class GatewaySettings(ServiceSettings):

@@ -38,7 +38,7 @@ CATALOG_PRODUCTS = Topic(
     "catalog",
     "sku",
     "SKU names and prices, compacted view for projections",
-    (catalog.SkuUpserted,),
+    (catalog.SkuUpserted, catalog.SkuPriceChanged),
     retention_ms=-1,
     compacted=True,
 )
@@ -47,7 +47,15 @@ CATALOG_STOCK = Topic(
     "catalog",
     "sku",
     "Stock levels per SKU and warehouse",
-    (catalog.StockLevelChanged,),
+    (catalog.StockLevelChanged, catalog.LowStockReached),
+)
+CATALOG_PURCHASING = Topic(
+    "oms.catalog.purchasing",
+    "catalog",
+    "purchase_order_id",
+    "Purchase orders sent to suppliers and goods received",
+    (catalog.PurchaseOrderSent, catalog.PurchaseOrderReceived),
+    retention_ms=30 * DAY_MS,
 )
 CATALOG_COMMANDS = Topic(
     "oms.catalog.commands",
@@ -135,6 +143,7 @@ TOPICS: tuple[Topic, ...] = (
     CATALOG_STOCK,
     CATALOG_COMMANDS,
     CATALOG_RESERVATIONS,
+    CATALOG_PURCHASING,
     ORDER_EVENTS,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,

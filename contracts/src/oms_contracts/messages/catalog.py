@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from oms_contracts.envelope import Payload
-from oms_contracts.messages.common import Sku, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.common import Frozen, Sku, SkuQuantity, WarehouseAllocation
 from oms_contracts.money import Money
+
+
+class KitComponent(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
 
 
 class SkuUpserted(Payload):
@@ -17,8 +22,39 @@ class SkuUpserted(Payload):
 
     sku: Sku
     name: str
-    price: Money
+    price: Money = Field(description="The retail price in the shop's main currency")
     active: bool = True
+    product_id: str | None = Field(default=None, description="The product this SKU is a variant of")
+    attributes: dict[str, str] = Field(default_factory=dict, description="Variant attributes: size, colour…")
+    barcodes: list[str] = Field(default_factory=list)
+    kit: list[KitComponent] | None = Field(default=None, description="A kit: reserving it reserves these")
+
+
+class SkuPriceChanged(Payload):
+    """A price-list entry of a SKU for one currency and customer group, valid in a window."""
+
+    TYPE = "SkuPriceChanged"
+    KEY = "sku"
+
+    sku: Sku
+    price_list_id: str
+    customer_group: str = Field(min_length=1, max_length=40, description="retail, dealer, …")
+    price: Money
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    removed: bool = False
+
+
+class LowStockReached(Payload):
+    """Available stock of a SKU fell to or below its threshold: a signal for the purchaser."""
+
+    TYPE = "LowStockReached"
+    KEY = "sku"
+
+    sku: Sku
+    warehouse_id: str | None = Field(default=None, description="None: across every warehouse")
+    available: int = Field(ge=0)
+    threshold: int = Field(ge=0)
 
 
 class StockLevelChanged(Payload):
@@ -99,10 +135,16 @@ class StockCommitted(Payload):
 
 
 __all__ = [
+    "KitComponent",
+    "LowStockReached",
+    "PurchaseOrderLine",
+    "PurchaseOrderReceived",
+    "PurchaseOrderSent",
     "ReleaseStock",
     "ReserveStock",
     "ShortLine",
     "Sku",
+    "SkuPriceChanged",
     "SkuUpserted",
     "StockCommitted",
     "StockLevelChanged",
@@ -110,3 +152,32 @@ __all__ = [
     "StockReservationRejected",
     "StockReserved",
 ]
+
+
+class PurchaseOrderLine(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
+    unit_cost: Money
+
+
+class PurchaseOrderSent(Payload):
+    TYPE = "PurchaseOrderSent"
+    KEY = "purchase_order_id"
+
+    purchase_order_id: str
+    supplier_id: str
+    warehouse_id: str
+    lines: list[PurchaseOrderLine] = Field(min_length=1)
+
+
+class PurchaseOrderReceived(Payload):
+    """Goods of a purchase order arrived (partly or fully); the stock came in through the ledger."""
+
+    TYPE = "PurchaseOrderReceived"
+    KEY = "purchase_order_id"
+
+    purchase_order_id: str
+    supplier_id: str
+    warehouse_id: str
+    received: list[SkuQuantity] = Field(min_length=1)
+    status: str = Field(description="partly_received or received")

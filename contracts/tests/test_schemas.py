@@ -35,3 +35,7 @@ def test_adding_an_optional_field_is_compatible_but_a_required_one_is_not():
     required = copy.deepcopy(optional)
     required["$defs"]["ReserveStock"]["required"].append("note")
     assert schemagen.incompatibilities(old, required) == ["ReserveStock.note: newly required"]
+
+
+def test_published_schemas_stay_compatible_with_their_previous_commit():
+    assert schemagen.history_problems() == []

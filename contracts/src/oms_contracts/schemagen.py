@@ -7,6 +7,7 @@ python -m oms_contracts.schemagen check   # fail on drift or on a backward-incom
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,40 @@ def _type_of(prop: dict[str, Any]) -> Any:
     return prop.get("type"), prop.get("format"), tuple(prop.get("enum", ())) or prop.get("const")
 
 
-def check() -> list[str]:
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT.parent, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def history_problems() -> list[str]:
+    """Each schema file against its previous committed version: a change there must stay compatible.
+
+    A breaking change is a new message VERSION (a new file), never an edit of a published one; this
+    catches it even after the regenerated file was committed along with the model.
+    """
     problems: list[str] = []
+    for path in sorted(SCHEMAS.glob("*.json")):
+        relative = path.relative_to(ROOT.parent).as_posix()
+        commits = (_git("log", "-n", "2", "--format=%H", "--", relative) or "").split()
+        base = commits[1] if len(commits) == 2 else None
+        if commits and _git("diff", "--quiet", "HEAD", "--", relative) is None:
+            base = commits[0]  # the working file differs from HEAD: compare with HEAD's version
+        if base is None:
+            continue
+        previous = _git("show", f"{base}:{relative}")
+        if previous is None:
+            continue
+        breaking = incompatibilities(json.loads(previous), json.loads(path.read_text()))
+        if breaking:
+            problems.append(f"{path.name}: incompatible with its version of {base[:10]}: " + "; ".join(breaking))
+    return problems
+
+
+def check() -> list[str]:
+    problems: list[str] = history_problems()
     files = schema_files()
     for name, schema in files.items():
         path = SCHEMAS / name

@@ -35,6 +35,9 @@ test: install ## run every test: contracts, libs, services (real Kafka + MongoDB
 	$(PY) -m pytest contracts libs services tests $(PYTEST_ARGS)
 	echo "make test: $$(( $$(date +%s) - started )) s"
 
+bench: install ## benchmarks with figures (not pass/fail): catalog reservations/s under contention, 10k-row CSV import
+	$(PY) -m tests.bench.bench_catalog
+
 lint: .venv/.synced ## ruff and mypy on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -58,6 +61,6 @@ stop: ## stop the local servers (make run's and the tests')
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv
 
-.PHONY: help install run test lint format schemas lock stop clean
+.PHONY: help install run test bench lint format schemas lock stop clean
 
 include deploy/charts.mk

@@ -91,6 +91,9 @@ class ReleaseStock(Payload):
 
     order_id: str
     reason: str
+    lines: list[SkuQuantity] | None = Field(
+        default=None, description="Only these quantities (the order's lines changed); None: everything"
+    )
 
 
 class StockReserved(Payload):

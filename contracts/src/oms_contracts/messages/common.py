@@ -23,6 +23,9 @@ class Customer(Frozen):
     email: EmailStr
     phone: str | None = Field(default=None, max_length=32)
     locale: Locale = "en"
+    group: str = Field(
+        default="retail", min_length=1, max_length=40, description="Customer group for price lists: retail, dealer, …"
+    )
 
 
 class Address(Frozen):

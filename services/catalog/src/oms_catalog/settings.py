@@ -13,3 +13,8 @@ class CatalogSettings(ServiceSettings):
     ledger_flush_seconds: float = Field(
         default=2.0, gt=0, description="How often leftover ledger entries move from stock documents to the ledger"
     )
+    reservation_expiry_seconds: float = Field(
+        default=30.0, gt=0, description="How often unpaid reservations past the shop's TTL are released"
+    )
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Largest CSV file an import accepts")
+    import_concurrency: int = Field(default=8, ge=1, le=64, description="Rows of one CSV import applied at once")

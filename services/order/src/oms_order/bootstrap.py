@@ -10,7 +10,13 @@ from oms_runtime.web import create_service_app
 
 from oms_order.adapters.inbound.http import OrderController
 from oms_order.adapters.inbound.kafka import register_consumers
-from oms_order.adapters.outbound.mongo import ORDERS, MongoOrderNumbers, MongoOrders, MongoSkuPrices
+from oms_order.adapters.outbound.mongo import (
+    ORDERS,
+    MongoOrderNumbers,
+    MongoOrders,
+    MongoPriceListPrices,
+    MongoSkuPrices,
+)
 from oms_order.application.orders import OrderService
 from oms_order.settings import OrderSettings
 
@@ -22,6 +28,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         prices=MongoSkuPrices(runtime.db),
         numbers=MongoOrderNumbers(runtime.db),
         clock=runtime.clock,
+        list_prices=MongoPriceListPrices(runtime.db),
     )
     register_consumers(runtime, service)
     app = create_service_app(

@@ -34,8 +34,12 @@ from oms_catalog.adapters.outbound.mongo import (
     StockRepository,
     WarehouseRepository,
 )
+from oms_catalog.adapters.outbound.shop_settings import ShopSettingsRepository
+from oms_catalog.adapters.outbound.variants import KitQueries
 from oms_catalog.domain.allocation import Allocation, Line, Pick, Short, WarehouseStock, allocate, merge_lines
+from oms_catalog.domain.kits import expand_kits, kit_lines
 from oms_catalog.domain.reservation import ReservationStatus, check_order_id, ledger_ref
+from oms_catalog.domain.shop_settings import ShopCatalogSettings
 from oms_catalog.domain.stock import InsufficientStock, StockLevel
 
 SYSTEM = Actor.system("catalog")
@@ -68,12 +72,16 @@ class ReservationService:
         clock: Clock,
         *,
         attempts: int = 4,
+        settings: ShopSettingsRepository | None = None,
+        kits: KitQueries | None = None,
     ) -> None:
+        self.kits = kits
         self.reservations = reservations
         self.stock = stock
         self.warehouses = warehouses
         self.clock = clock
         self.attempts = attempts
+        self.settings = settings
 
     def _event(self, doc: Document, payload: Payload, cause: Envelope[Any] | None) -> Envelope[Any]:
         return Envelope.new(
@@ -92,8 +100,12 @@ class ReservationService:
     ) -> Document:
         """All lines or nothing; answers StockReserved or StockReservationRejected. Idempotent."""
         check_order_id(order_id)
-        wanted = merge_lines(lines)
-        doc = await self._load_or_start(shop_id, order_id, wanted, region)
+        # Kits hold no stock: their lines become component lines before allocation, and the
+        # reservation keeps only components (`lines`, the plan, StockReserved's allocations), so
+        # release and commit on shipment work on components; `ordered_kits` records the kits.
+        kits = await self.kits.kits(shop_id, [ln.sku for ln in lines]) if self.kits else {}
+        wanted = merge_lines(expand_kits(lines, kits))
+        doc = await self._load_or_start(shop_id, order_id, wanted, region, ordered_kits=kit_lines(lines, kits))
         while True:
             try:
                 return await self._advance(doc, cause)
@@ -101,7 +113,14 @@ class ReservationService:
                 # Another delivery of this command moved the document: continue from where it is.
                 doc = await self.reservations.get(shop_id, order_id) or doc
 
-    async def _load_or_start(self, shop_id: str, order_id: str, lines: list[Line], region: str | None) -> Document:
+    async def _load_or_start(
+        self,
+        shop_id: str,
+        order_id: str,
+        lines: list[Line],
+        region: str | None,
+        ordered_kits: list[Document] | None = None,
+    ) -> Document:
         existing = await self.reservations.get(shop_id, order_id)
         if existing is not None:
             return existing
@@ -113,6 +132,7 @@ class ReservationService:
                 "order_id": order_id,
                 "status": str(ReservationStatus.PENDING),
                 "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
+                "ordered_kits": ordered_kits or [],
                 "region": region,
                 "attempt": 0,
                 "plan": None,
@@ -146,12 +166,15 @@ class ReservationService:
                 )
             if await self._take(doc, cause):
                 picks = _picks(doc)
+                shop = await self._shop_settings(doc["shop_id"])
                 return await self.reservations.update(
                     doc,
                     set_fields={
                         "status": str(ReservationStatus.RESERVED),
                         "allocations": [a.model_dump(mode="json") for a in _allocations(picks)],
                         "updated_at": self.clock.now(),
+                        # Unpaid orders give their stock back after the shop's TTL (see application/expiry.py).
+                        "expires_at": None if doc.get("secured") else shop.expires_at(self.clock.now()),
                     },
                     events=[
                         self._event(
@@ -163,13 +186,20 @@ class ReservationService:
             doc = await self.reservations.update(doc, set_fields={"plan": None, "updated_at": self.clock.now()})
         return doc
 
+    async def _shop_settings(self, shop_id: str) -> ShopCatalogSettings:
+        return await self.settings.get(shop_id) if self.settings else ShopCatalogSettings()
+
     async def _allocate(self, shop_id: str, lines: list[Line], region: str | None) -> Allocation:
         warehouses = await self.warehouses.all(shop_id)
         available = await self.stock.availability(shop_id, [ln.sku for ln in lines])
+        shop = await self._shop_settings(shop_id)
         return allocate(
             lines,
             region,
-            [WarehouseStock(w.id, w.name, w.region, available.get(w.id, {})) for w in warehouses],
+            [WarehouseStock(w.id, w.name, w.region, available.get(w.id, {}), w.location) for w in warehouses],
+            shop.allocation_strategy,
+            origin=shop.origin(region),
+            priority=shop.priority,
         )
 
     async def _take(self, doc: Document, cause: Envelope[Any] | None) -> bool:

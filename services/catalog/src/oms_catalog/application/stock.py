@@ -24,8 +24,11 @@ class StockService:
         self.warehouses = warehouses
 
     async def _check_refs(self, shop_id: str, sku: str, warehouse_id: str) -> None:
-        if await self.skus.get(shop_id, sku) is None:
+        sku_doc = await self.skus.get(shop_id, sku)
+        if sku_doc is None:
             raise UnknownReference("sku", f"the shop has no SKU {sku!r}")
+        if sku_doc.get("kit") is not None:
+            raise UnknownReference("sku", f"{sku} is a kit; kits hold no stock, receive its components")
         if await self.warehouses.get(shop_id, warehouse_id) is None:
             raise UnknownReference("warehouse_id", f"the shop has no warehouse {warehouse_id!r}")
 

@@ -8,12 +8,30 @@
    place"). Ties again prefer the customer's region, then the name.
 3. When all warehouses together cannot cover the lines, the order is short: the lines that are
    missing, each with what the shop has of it in total.
+
+That is the default strategy, `single_nearest_then_min_split`. "Nearest" is: the customer's region
+first, then — when the shop gave coordinates for that region and the warehouse has some — the
+great-circle distance from the region's centroid, then the name. A shop may choose instead
+(see `AllocationStrategy`):
+- `min_split`: fewest shipments, the region ignored (the single warehouse by name, else the greedy split);
+- `priority`: an ordered warehouse list — the first listed warehouse that fills every line, else
+  a waterfall: take all it can from each warehouse in that order (unlisted ones last, by name).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from oms_catalog.domain.geo import Coordinates, distance_km
+
+
+class AllocationStrategy(StrEnum):
+    SINGLE_NEAREST_THEN_MIN_SPLIT = "single_nearest_then_min_split"
+    MIN_SPLIT = "min_split"
+    PRIORITY = "priority"
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,7 @@ class WarehouseStock:
     name: str
     region: str
     available: Mapping[str, int] = field(default_factory=dict)
+    location: Coordinates | None = None
 
     def can_fill(self, lines: Iterable[Line]) -> bool:
         return all(self.available.get(line.sku, 0) >= line.quantity for line in lines)
@@ -75,13 +94,41 @@ def merge_lines(lines: Iterable[Line]) -> list[Line]:
     return [Line(sku, quantity) for sku, quantity in totals.items()]
 
 
-def allocate(lines: Sequence[Line], region: str | None, warehouses: Sequence[WarehouseStock]) -> Allocation:
+def rank(
+    warehouses: Sequence[WarehouseStock],
+    region: str | None,
+    strategy: AllocationStrategy = AllocationStrategy.SINGLE_NEAREST_THEN_MIN_SPLIT,
+    *,
+    origin: Coordinates | None = None,
+    priority: Sequence[str] = (),
+) -> list[WarehouseStock]:
+    """The warehouses in the order the strategy prefers them (ties always end on name, then id)."""
+    if strategy is AllocationStrategy.MIN_SPLIT:
+        return sorted(warehouses, key=lambda w: (w.name, w.warehouse_id))
+    if strategy is AllocationStrategy.PRIORITY:
+        order = {warehouse_id: i for i, warehouse_id in enumerate(priority)}
+        return sorted(warehouses, key=lambda w: (order.get(w.warehouse_id, len(order)), w.name, w.warehouse_id))
+
+    def nearest(w: WarehouseStock) -> tuple[bool, float, str, str]:
+        far = w.region != region if region else False
+        distance = distance_km(origin, w.location) if origin and w.location else math.inf
+        return (far, distance, w.name, w.warehouse_id)
+
+    return sorted(warehouses, key=nearest)
+
+
+def allocate(
+    lines: Sequence[Line],
+    region: str | None,
+    warehouses: Sequence[WarehouseStock],
+    strategy: AllocationStrategy = AllocationStrategy.SINGLE_NEAREST_THEN_MIN_SPLIT,
+    *,
+    origin: Coordinates | None = None,
+    priority: Sequence[str] = (),
+) -> Allocation:
+    """`origin`: the centroid of the customer's region (when the shop has one); `priority`: for PRIORITY."""
     wanted = merge_lines(lines)
-
-    def preference(w: WarehouseStock) -> tuple[bool, str, str]:
-        return (w.region != region if region else False, w.name, w.warehouse_id)
-
-    ranked = sorted(warehouses, key=preference)
+    ranked = rank(warehouses, region, strategy, origin=origin, priority=priority)
     for warehouse in ranked:
         if warehouse.can_fill(wanted):
             return Allocation(picks=tuple(Pick(warehouse.warehouse_id, ln.sku, ln.quantity) for ln in wanted))
@@ -94,6 +141,14 @@ def allocate(lines: Sequence[Line], region: str | None, warehouses: Sequence[War
     missing = {ln.sku: ln.quantity for ln in wanted}
     unused = list(ranked)
     picks: list[Pick] = []
+    if strategy is AllocationStrategy.PRIORITY:
+        for warehouse in ranked:  # the waterfall: everything it can, in the shop's order
+            for ln in wanted:
+                take = min(missing[ln.sku], max(warehouse.available.get(ln.sku, 0), 0))
+                if take:
+                    picks.append(Pick(warehouse.warehouse_id, ln.sku, take))
+                    missing[ln.sku] -= take
+        return Allocation(picks=tuple(picks))
     while any(missing.values()):
 
         def coverage(w: WarehouseStock) -> int:

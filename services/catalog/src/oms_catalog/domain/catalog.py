@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from oms_contracts import Money
+
+from oms_catalog.domain.geo import Coordinates
+from oms_catalog.domain.kits import KitComponent
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9._\-/]{1,64}$")
 # Warehouse ids end up inside document ids and field paths: no separators, no dots.
@@ -28,6 +32,16 @@ class Sku:
     price: Money
     active: bool = True
     barcode: str | None = None
+    # Variants and kits (all optional): the product it is a variant of, its attribute values,
+    # every barcode (the legacy `barcode` is the first), and the components if it is a kit.
+    product_id: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    barcodes: tuple[str, ...] = ()
+    kit: tuple[KitComponent, ...] | None = None
+
+    @property
+    def is_kit(self) -> bool:
+        return self.kit is not None
 
     def __post_init__(self) -> None:
         if not SKU_PATTERN.match(self.code):
@@ -45,6 +59,8 @@ class Warehouse:
     id: str
     name: str
     region: str
+    location: Coordinates | None = None
+    """Optional: with the shop's region centroids it ranks warehouses by distance."""
 
     def __post_init__(self) -> None:
         if not WAREHOUSE_ID_PATTERN.match(self.id):

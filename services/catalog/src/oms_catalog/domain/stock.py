@@ -21,6 +21,7 @@ class StockMovement(StrEnum):
     RESERVATION = "reservation"
     RELEASE = "release"
     SHIPMENT = "shipment"
+    COUNT = "count"
 
 
 class InsufficientStock(Exception):
@@ -90,6 +91,19 @@ class StockLevel:
         if self.available + delta < 0:
             raise InsufficientStock(-delta, self.available)
         return StockChange(StockMovement.ADJUSTMENT, on_hand=delta)
+
+    def count(self, counted: int) -> StockChange | None:
+        """A stock count: on hand becomes the counted figure (None: it is that already).
+
+        It may not go below what orders hold: those units are on a shelf somewhere or the
+        orders must be released first."""
+        if counted < 0:
+            raise InvalidQuantity("a count is zero or more")
+        if counted == self.on_hand:
+            return None
+        if counted < self.reserved:
+            raise InsufficientStock(self.on_hand - counted, self.available)
+        return StockChange(StockMovement.COUNT, on_hand=counted - self.on_hand)
 
     def reserve(self, order_id: str, quantity: int) -> StockChange | None:
         if quantity <= 0:

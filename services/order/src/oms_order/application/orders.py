@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Payload, new_id
-from oms_contracts.messages.catalog import SkuUpserted, StockReservationRejected, StockReserved
+from oms_contracts.messages.catalog import (
+    SkuPriceChanged,
+    SkuUpserted,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
+)
 from oms_contracts.messages.common import Address, Customer, DeliveryType, PaymentMethod, SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
 from oms_contracts.messages.order import OrderStageChanged
@@ -24,12 +30,14 @@ from oms_order.application.ports import (
     OrderNumbers,
     OrderPage,
     OrderRepository,
+    PriceListPrices,
     SkuPrices,
     StoredOrder,
 )
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, Decision, Order, ShipmentStatus
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
+from oms_order.domain.price_lists import ListPrice, effective_prices
 from oms_order.domain.pricing import MAX_LINES, delivery_address, price_lines, totals_for
 from oms_order.metrics import ORDERS_PLACED, STAGE_DURATION_SECONDS
 
@@ -54,6 +62,11 @@ class PlaceOrder(BaseModel):
     delivery_type: DeliveryType
     payment_method: PaymentMethod
     channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="Price the order in this currency (price lists); default: the first SKU's retail currency",
+    )
     notes: str | None = Field(default=None, max_length=2000)
 
     def fingerprint(self) -> str:
@@ -81,9 +94,17 @@ class UnknownOrder(Exception):
 
 
 class OrderService:
-    def __init__(self, orders: OrderRepository, prices: SkuPrices, numbers: OrderNumbers, clock: Clock) -> None:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        prices: SkuPrices,
+        numbers: OrderNumbers,
+        clock: Clock,
+        list_prices: PriceListPrices | None = None,
+    ) -> None:
         self.orders = orders
         self.prices = prices
+        self.list_prices = list_prices
         self.numbers = numbers
         self.clock = clock
 
@@ -105,8 +126,16 @@ class OrderService:
             if earlier is not None:
                 return self._replay(earlier, fingerprint)
         address = delivery_address(request.delivery_type, request.address)
-        prices = await self.prices.many(shop_id, [line.sku for line in request.lines])
-        lines = price_lines(request.lines, prices)
+        skus = [line.sku for line in request.lines]
+        priced = effective_prices(
+            request.lines,
+            await self.prices.many(shop_id, skus),
+            await self.list_prices.for_skus(shop_id, skus) if self.list_prices else [],
+            currency=request.currency,
+            group=request.customer.group,
+            now=self.clock.now(),
+        )
+        lines = price_lines(request.lines, priced.prices, priced.unpriced)
         order_id = new_id()
         acting = Acting(at=self.clock.now(), actor=actor, channel=request.channel or channel)
         decision = domain.place_order(
@@ -224,6 +253,22 @@ class OrderService:
         if not kept:
             log.info("stale SKU version ignored", sku=sku.sku, occurred_at=envelope.occurred_at.isoformat())
 
+    async def on_sku_price_changed(self, envelope: Envelope[SkuPriceChanged]) -> None:
+        event = envelope.payload
+        if self.list_prices is None:
+            return
+        entry = ListPrice(
+            price_list_id=event.price_list_id,
+            sku=event.sku,
+            customer_group=event.customer_group,
+            price=event.price,
+            valid_from=event.valid_from,
+            valid_to=event.valid_to,
+        )
+        kept = await self.list_prices.apply(envelope.shop_id, entry, removed=event.removed, as_of=envelope.occurred_at)
+        if not kept:
+            log.info("stale price-list entry ignored", sku=event.sku, price_list_id=event.price_list_id)
+
     async def on_stock_reserved(self, envelope: Envelope[StockReserved]) -> None:
         event = envelope.payload
         await self.apply_event(envelope, event.order_id, lambda o, a: domain.stock_reserved(o, event.allocations, a))
@@ -233,6 +278,12 @@ class OrderService:
         short = ", ".join(f"{s.sku} (asked {s.quantity}, available {s.available})" for s in event.short)
         reason = f"{event.reason}: {short}" if short else event.reason
         await self.apply_event(envelope, event.order_id, lambda o, a: domain.stock_rejected(o, reason, a))
+
+    async def on_stock_released(self, envelope: Envelope[StockReleased]) -> None:
+        event = envelope.payload
+        if event.reason != "expired":
+            return  # a release this service asked for (cancellation) or a partial one: nothing to do
+        await self.apply_event(envelope, event.order_id, domain.reservation_expired)
 
     async def on_payment_requested(self, envelope: Envelope[PaymentRequested]) -> None:
         event = envelope.payload

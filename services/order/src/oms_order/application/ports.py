@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from oms_contracts import Envelope, Money
 
 from oms_order.domain.order import Order
+from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import SkuPrice
 
 
@@ -56,6 +57,16 @@ class SkuPrices(Protocol):
 
     async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
         """Keep the newest (by `as_of`) version of a SKU; False when the stored one is newer."""
+        ...
+
+
+class PriceListPrices(Protocol):
+    """The projection of the catalog's price lists (SkuPriceChanged)."""
+
+    async def for_skus(self, shop_id: str, skus: Sequence[str]) -> list[ListPrice]: ...
+
+    async def apply(self, shop_id: str, entry: ListPrice, *, removed: bool, as_of: datetime) -> bool:
+        """Keep the newest (by `as_of`) state of one (sku, currency, group, list); False when stale."""
         ...
 
 

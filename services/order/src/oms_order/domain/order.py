@@ -265,6 +265,28 @@ def cancel(order: Order, reason: str, acting: Acting) -> Decision:
     return Decision(order=new, emit=emit)
 
 
+RESERVATION_EXPIRED = "reservation expired"
+EXPIRY_STOPS_AT = "picking"
+"""An expired reservation cancels an order only before this stage (once picking starts, stock is committed)."""
+
+
+def reservation_expired(order: Order, acting: Acting) -> Decision:
+    """The catalog released an unpaid order's stock (StockReleased, reason "expired"): cancel it.
+
+    Only an order still before `picking` (in pipeline order) is cancelled; the stock is already
+    given back, so the cancellation emits no ReleaseStock.
+    """
+    if order.final:
+        return _ignore(order, f"reservation expired while {order.stage}")
+    pipeline = order_pipeline(order)
+    keys = [s.key for s in pipeline.stages]
+    if EXPIRY_STOPS_AT in keys and keys.index(order.stage) >= keys.index(EXPIRY_STOPS_AT):
+        return _ignore(order, f"reservation expired while in {order.stage}")
+    decision = cancel(order, RESERVATION_EXPIRED, acting)
+    emit = [p for p in decision.emit if not isinstance(p, ReleaseStock)]
+    return Decision(order=decision.order, emit=emit)
+
+
 def order_pipeline(order: Order) -> Pipeline:
     return pipeline_by_ref(order.pipeline)
 

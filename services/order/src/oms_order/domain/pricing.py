@@ -42,8 +42,13 @@ class InvalidOrder(ValueError):
         self.errors = list(errors)
 
 
-def price_lines(requested: Sequence[SkuQuantity], prices: Mapping[str, SkuPrice]) -> list[OrderLine]:
-    """Price each line; every SKU must be known and active, once per order, all in one currency."""
+def price_lines(
+    requested: Sequence[SkuQuantity], prices: Mapping[str, SkuPrice], unpriced: Mapping[str, str] | None = None
+) -> list[OrderLine]:
+    """Price each line; every SKU must be known and active, once per order, all in one currency.
+
+    `unpriced`: SKUs without a price in the order's currency for the customer's group (sku -> why).
+    """
     errors: list[FieldError] = []
     lines: list[OrderLine] = []
     seen: set[str] = set()
@@ -60,6 +65,9 @@ def price_lines(requested: Sequence[SkuQuantity], prices: Mapping[str, SkuPrice]
             continue
         if not price.active:
             errors.append(FieldError(field, f"SKU {line.sku} is not on sale"))
+            continue
+        if unpriced and line.sku in unpriced:
+            errors.append(FieldError(field, unpriced[line.sku]))
             continue
         if currency is None:
             currency = price.price.currency

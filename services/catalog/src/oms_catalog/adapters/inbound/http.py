@@ -17,6 +17,9 @@ from oms_catalog.application.catalog import CatalogService
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.application.stock import StockService
 from oms_catalog.domain.catalog import InvalidCatalogEntry, Sku, Warehouse
+from oms_catalog.domain.geo import Coordinates
+from oms_catalog.domain.kits import KitComponent
+from oms_catalog.domain.products import normalise_barcodes
 from oms_catalog.domain.stock import InsufficientStock
 
 Cursor = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
@@ -29,17 +32,28 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class KitComponentBody(Body):
+    sku: SkuText
+    quantity: int = Field(gt=0, le=10000)
+
+
 class SkuBody(Body):
     name: str = Field(min_length=1, max_length=200)
     price: Money
     active: bool = True
     barcode: str | None = Field(default=None, max_length=64)
+    product_id: str | None = Field(default=None, max_length=64, description="The product it is a variant of")
+    attributes: dict[str, str] = Field(default_factory=dict, description="Per the product's attributes_schema")
+    barcodes: list[str] = Field(default_factory=list, max_length=20, description="Unique per shop")
+    kit: list[KitComponentBody] | None = Field(default=None, max_length=50, description="Components if a kit")
 
 
 class WarehouseBody(Body):
     name: str = Field(min_length=1, max_length=200)
     region: str = Field(min_length=1, max_length=100)
     id: IdText | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Optional; with lon, for nearest-first")
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class ReceiptBody(Body):
@@ -74,13 +88,24 @@ def sku_view(doc: Document) -> dict[str, Any]:
         "price": doc["price"],
         "active": doc["active"],
         "barcode": doc.get("barcode"),
+        "product_id": doc.get("product_id"),
+        "attributes": doc.get("attributes") or {},
+        "barcodes": doc.get("barcodes") or [],
+        "kit": doc.get("kit"),
         "version": doc["version"],
         "updated_at": doc["updated_at"].isoformat(),
     }
 
 
 def warehouse_view(doc: Document) -> dict[str, Any]:
-    return {"id": doc["warehouse_id"], "name": doc["name"], "region": doc["region"]}
+    location = doc.get("location")
+    return {
+        "id": doc["warehouse_id"],
+        "name": doc["name"],
+        "region": doc["region"],
+        "lat": location["lat"] if location else None,
+        "lon": location["lon"] if location else None,
+    }
 
 
 def stock_view(doc: Document) -> dict[str, Any]:
@@ -136,17 +161,34 @@ class CatalogController(Controller):
     ) -> Response[dict[str, Any]]:
         ctx.require_role("admin")
         try:
-            entry = Sku(code=sku, name=data.name, price=data.price, active=data.active, barcode=data.barcode)
-        except InvalidCatalogEntry as exc:
+            entry = Sku(
+                code=sku,
+                name=data.name,
+                price=data.price,
+                active=data.active,
+                barcode=data.barcode,
+                product_id=data.product_id,
+                attributes=data.attributes,
+                barcodes=normalise_barcodes(data.barcode, data.barcodes),
+                kit=None if data.kit is None else tuple(KitComponent(c.sku, c.quantity) for c in data.kit),
+            )
+            doc, _changed = await catalog.upsert_sku(ctx.shop_id, entry, ctx.actor)
+        except (InvalidCatalogEntry, UnknownReference) as exc:
             raise Problem.field(exc.field, exc.message) from exc
-        doc, _changed = await catalog.upsert_sku(ctx.shop_id, entry, ctx.actor)
         return Response(sku_view(doc), status_code=200)
 
     @get("/skus", summary="SKUs of the shop, by code (staff)")
     async def list_skus(
-        self, ctx: RequestContext, catalog: CatalogService, cursor: Cursor = None, limit: Limit = 50
+        self,
+        ctx: RequestContext,
+        catalog: CatalogService,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+        product_id: str | None = None,
     ) -> dict[str, Any]:
         require_staff(ctx)
+        if product_id is not None:  # the variants of one product
+            return page(await catalog.list_variants(ctx.shop_id, product_id, cursor, limit), sku_view)
         return page(await catalog.list_skus(ctx.shop_id, cursor, limit), sku_view)
 
     @get("/skus/{sku:str}", summary="One SKU (staff)")
@@ -161,7 +203,10 @@ class CatalogController(Controller):
     async def add_warehouse(self, data: WarehouseBody, ctx: RequestContext, catalog: CatalogService) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
-            warehouse = Warehouse(id=data.id or new_id(), name=data.name, region=data.region)
+            if (data.lat is None) != (data.lon is None):
+                raise InvalidCatalogEntry("lon" if data.lon is None else "lat", "give both lat and lon, or neither")
+            location = Coordinates(data.lat, data.lon) if data.lat is not None and data.lon is not None else None
+            warehouse = Warehouse(id=data.id or new_id(), name=data.name, region=data.region, location=location)
             return warehouse_view(await catalog.add_warehouse(ctx.shop_id, warehouse))
         except InvalidCatalogEntry as exc:
             raise Problem.field(exc.field, exc.message) from exc

@@ -10,12 +10,16 @@ from oms_contracts.messages.fulfilment import ShipmentShipped
 from oms_runtime.consumer import PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
+from oms_catalog.application.partial_release import PartialReleaseService
 from oms_catalog.application.reservations import ReservationService, UnknownReservation
 from oms_catalog.domain.allocation import Line
+from oms_catalog.domain.partial_release import ReleaseTooLarge
 from oms_catalog.domain.reservation import InvalidOrderId
 
 
-def register(runtime: ServiceRuntime, reservations: ReservationService) -> None:
+def register(
+    runtime: ServiceRuntime, reservations: ReservationService, partial: PartialReleaseService | None = None
+) -> None:
     async def on_reserve(envelope: Envelope[Any]) -> None:
         command: ReserveStock = envelope.payload
         try:
@@ -32,9 +36,19 @@ def register(runtime: ServiceRuntime, reservations: ReservationService) -> None:
     async def on_release(envelope: Envelope[Any]) -> None:
         command: ReleaseStock = envelope.payload
         try:
+            if command.lines is not None and partial is not None:
+                # Only these quantities (see application/partial_release.py); a pending reservation retries.
+                await partial.release_lines(
+                    envelope.shop_id,
+                    command.order_id,
+                    [Line(ln.sku, ln.quantity) for ln in command.lines],
+                    command.reason,
+                    envelope,
+                )
+                return
             await reservations.release(envelope.shop_id, command.order_id, command.reason, cause=envelope)
-        except InvalidOrderId as exc:
-            raise PermanentError(str(exc)) from exc
+        except (InvalidOrderId, ReleaseTooLarge) as exc:
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
 
     async def on_shipped(envelope: Envelope[Any]) -> None:
         event: ShipmentShipped = envelope.payload

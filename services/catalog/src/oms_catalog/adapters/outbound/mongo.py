@@ -7,11 +7,12 @@ document, and every change is one conditional single-document update (see `Stock
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import KitComponent as KitComponentMessage
 from oms_contracts.messages.catalog import SkuUpserted, StockLevelChanged
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document, IndexSpec
@@ -20,7 +21,10 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from oms_catalog.adapters.outbound.mongo_bulk import BULK_INDEXES
 from oms_catalog.domain.catalog import Sku, Warehouse
+from oms_catalog.domain.geo import Coordinates
+from oms_catalog.domain.kits import KitComponent
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
 
 SKUS = "skus"
@@ -28,6 +32,16 @@ WAREHOUSES = "warehouses"
 STOCK = "stock"
 LEDGER = "stock_ledger"
 RESERVATIONS = "reservations"
+# Settings, expiry, thresholds and purchasing (see adapters/outbound/purchasing.py and thresholds.py).
+CATALOG_SETTINGS = "catalog_settings"
+THRESHOLDS = "stock_thresholds"
+SUPPLIERS = "suppliers"
+PURCHASE_ORDERS = "purchase_orders"
+# Variants, kits and price lists (see adapters/outbound/variants.py and price_lists.py).
+PRODUCTS = "products"
+BARCODES = "barcodes"
+PRICE_LISTS = "price_lists"
+PRICES = "price_list_prices"
 
 MAX_PAGE = 100
 # Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
@@ -50,6 +64,31 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(LEDGER, [("shop_id", 1), ("sku", 1), ("_id", 1)]),
     IndexSpec(RESERVATIONS, [("shop_id", 1), ("status", 1)]),
     *outbox_indexes(RESERVATIONS),
+    # The expiry loop looks across tenants (one loop per cluster, like the outbox relay), so this
+    # index cannot start with shop_id: it finds reserved, unsecured (expires_at set) reservations
+    # due now in one range scan. Securing one unsets expires_at, so it leaves the index's range.
+    IndexSpec(RESERVATIONS, [("status", 1), ("expires_at", 1)], name="reservation_expiry"),
+    IndexSpec(CATALOG_SETTINGS, [("shop_id", 1)], unique=True),
+    IndexSpec(THRESHOLDS, [("shop_id", 1), ("sku", 1)], unique=True),
+    IndexSpec(THRESHOLDS, [("shop_id", 1), ("low", 1), ("sku", 1)]),
+    *outbox_indexes(THRESHOLDS),
+    IndexSpec(SUPPLIERS, [("shop_id", 1), ("supplier_id", 1)], unique=True),
+    IndexSpec(PURCHASE_ORDERS, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(PURCHASE_ORDERS, [("shop_id", 1), ("status", 1), ("_id", 1)]),
+    *outbox_indexes(PURCHASE_ORDERS),
+    # Variants and kits: GET /skus?product_id=, "which kits contain this SKU" (multikey, not unique).
+    IndexSpec(SKUS, [("shop_id", 1), ("product_id", 1), ("sku", 1)]),
+    IndexSpec(SKUS, [("shop_id", 1), ("kit.sku", 1)]),
+    IndexSpec(PRODUCTS, [("shop_id", 1), ("product_id", 1)], unique=True),
+    # One document per (shop, barcode): the barcode's owner SKU, so a barcode is unique per shop.
+    IndexSpec(BARCODES, [("shop_id", 1), ("barcode", 1)], unique=True),
+    IndexSpec(BARCODES, [("shop_id", 1), ("sku", 1)]),
+    IndexSpec(PRICE_LISTS, [("shop_id", 1), ("price_list_id", 1)], unique=True),
+    IndexSpec(PRICES, [("shop_id", 1), ("price_list_id", 1), ("sku", 1)], unique=True),
+    *outbox_indexes(PRICES),
+    # Bulk import reports, and the CSV export of prices read in batches by _id.
+    *BULK_INDEXES,
+    IndexSpec(PRICES, [("shop_id", 1), ("_id", 1)]),
 ]
 
 
@@ -86,7 +125,16 @@ def sku_from_doc(doc: Document) -> Sku:
         price=Money.model_validate(doc["price"]),
         active=doc["active"],
         barcode=doc.get("barcode"),
+        product_id=doc.get("product_id"),
+        attributes=dict(doc.get("attributes") or {}),
+        barcodes=tuple(doc.get("barcodes") or ()),
+        kit=kit_from_doc(doc),
     )
+
+
+def kit_from_doc(doc: Document) -> tuple[KitComponent, ...] | None:
+    kit = doc.get("kit")
+    return None if kit is None else tuple(KitComponent(c["sku"], c["quantity"]) for c in kit)
 
 
 class SkuRepository:
@@ -105,13 +153,28 @@ class SkuRepository:
             "price": sku.price.model_dump(mode="json"),
             "active": sku.active,
             "barcode": sku.barcode,
+            "product_id": sku.product_id,
+            "attributes": dict(sku.attributes),
+            "barcodes": list(sku.barcodes),
+            "kit": None if sku.kit is None else [{"sku": c.sku, "quantity": c.quantity} for c in sku.kit],
         }
         while True:
             current = await self.get(shop_id, sku.code)
             if current is not None and all(current.get(k) == v for k, v in fields.items()):
                 return current, False  # a repeated PUT: nothing changed, nothing to announce
             event = Envelope.new(
-                SkuUpserted(sku=sku.code, name=sku.name, price=sku.price, active=sku.active),
+                SkuUpserted(
+                    sku=sku.code,
+                    name=sku.name,
+                    price=sku.price,
+                    active=sku.active,
+                    product_id=sku.product_id,
+                    attributes=dict(sku.attributes),
+                    barcodes=list(sku.barcodes),
+                    kit=None
+                    if sku.kit is None
+                    else [KitComponentMessage(sku=c.sku, quantity=c.quantity) for c in sku.kit],
+                ),
                 shop_id=shop_id,
                 actor=actor,
                 occurred_at=self.clock.now(),
@@ -149,7 +212,13 @@ class WarehouseExists(Exception):
 
 
 def warehouse_from_doc(doc: Document) -> Warehouse:
-    return Warehouse(id=doc["warehouse_id"], name=doc["name"], region=doc["region"])
+    location = doc.get("location")
+    return Warehouse(
+        id=doc["warehouse_id"],
+        name=doc["name"],
+        region=doc["region"],
+        location=Coordinates(location["lat"], location["lon"]) if location else None,
+    )
 
 
 class WarehouseRepository:
@@ -164,6 +233,7 @@ class WarehouseRepository:
             "warehouse_id": warehouse.id,
             "name": warehouse.name,
             "region": warehouse.region,
+            "location": {"lat": warehouse.location.lat, "lon": warehouse.location.lon} if warehouse.location else None,
             "created_at": self.clock.now(),
         }
         try:
@@ -244,6 +314,8 @@ class StockRepository:
         self.ledger = ledger
         self.clock = clock
         self._on_pending = on_pending
+        # Called after every stored change with (shop_id, sku): low-stock thresholds re-evaluate.
+        self.on_changed: list[Callable[[str, str], Awaitable[None]]] = []
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> Document | None:
         return await self.collection.find_one({"_id": _key(shop_id, sku, warehouse_id), "shop_id": shop_id})
@@ -296,6 +368,8 @@ class StockRepository:
                 continue  # lost a race for this document: decide again on what is there now
             self._on_pending()  # wake the relay: the event leaves now, not at the next poll
             await self.flush_ledger(stored)
+            for hook in self.on_changed:
+                await hook(shop_id, sku)
             return StockResult(after, applied=True)
         raise StockContention(doc_id)
 

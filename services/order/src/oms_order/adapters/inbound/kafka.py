@@ -6,7 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from oms_contracts import Envelope
-from oms_contracts.messages.catalog import SkuUpserted, StockReservationRejected, StockReserved
+from oms_contracts.messages.catalog import (
+    SkuPriceChanged,
+    SkuUpserted,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
+)
 from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
 from oms_runtime.consumer import PermanentError
@@ -30,11 +36,14 @@ def _for_known_orders(handler: Handler) -> Handler:
 
 
 def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> None:
-    runtime.consumer("sku-prices").on(SkuUpserted, orders.on_sku_upserted)
+    runtime.consumer("sku-prices").on(SkuUpserted, orders.on_sku_upserted).on(
+        SkuPriceChanged, orders.on_sku_price_changed
+    )
     (
         runtime.consumer("order-events")
         .on(StockReserved, _for_known_orders(orders.on_stock_reserved))
         .on(StockReservationRejected, _for_known_orders(orders.on_stock_rejected))
+        .on(StockReleased, _for_known_orders(orders.on_stock_released))
         .on(PaymentRequested, _for_known_orders(orders.on_payment_requested))
         .on(PaymentCaptured, _for_known_orders(orders.on_payment_captured))
         .on(ShipmentCreated, _for_known_orders(orders.on_shipment))

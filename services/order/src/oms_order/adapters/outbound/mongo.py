@@ -17,10 +17,12 @@ from pymongo.errors import DuplicateKeyError
 
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
 from oms_order.domain.order import Order
+from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import SkuPrice
 
 ORDERS = "orders"
 SKU_PRICES = "sku_prices"
+PRICE_LIST_PRICES = "price_list_prices"
 ORDER_COUNTERS = "order_counters"
 
 INDEXES: list[IndexSpec] = [
@@ -31,6 +33,17 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("_id", DESCENDING)]),
     *outbox_indexes(ORDERS),
     IndexSpec(SKU_PRICES, [("shop_id", ASCENDING), ("sku", ASCENDING)], unique=True),
+    IndexSpec(
+        PRICE_LIST_PRICES,
+        [
+            ("shop_id", ASCENDING),
+            ("sku", ASCENDING),
+            ("currency", ASCENDING),
+            ("customer_group", ASCENDING),
+            ("price_list_id", ASCENDING),
+        ],
+        unique=True,
+    ),
     *INBOX_INDEXES,
 ]
 
@@ -134,6 +147,57 @@ class MongoSkuPrices:
             await self.collection.update_one(
                 {"_id": f"{shop_id}/{sku}", "shop_id": shop_id, "sku": sku, "as_of": {"$lt": as_of}},
                 {"$set": {"name": name, "price": price.model_dump(mode="json"), "active": active, "as_of": as_of}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+class MongoPriceListPrices:
+    """Price-list entries keyed (shop, sku, currency, group, list); a removal leaves a tombstone so
+    that an older, redelivered SkuPriceChanged cannot bring the entry back."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[PRICE_LIST_PRICES]
+
+    async def for_skus(self, shop_id: str, skus: Sequence[str]) -> list[ListPrice]:
+        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}, "removed": False})
+        return [
+            ListPrice(
+                price_list_id=d["price_list_id"],
+                sku=d["sku"],
+                customer_group=d["customer_group"],
+                price=Money.of(d["amount"], d["currency"]),
+                valid_from=d.get("valid_from"),
+                valid_to=d.get("valid_to"),
+            )
+            async for d in cursor
+        ]
+
+    async def apply(self, shop_id: str, entry: ListPrice, *, removed: bool, as_of: datetime) -> bool:
+        currency = entry.price.currency
+        key = "/".join((shop_id, entry.sku, currency, entry.customer_group, entry.price_list_id))
+        try:
+            await self.collection.update_one(
+                {
+                    "_id": key,
+                    "shop_id": shop_id,
+                    "sku": entry.sku,
+                    "currency": currency,
+                    "customer_group": entry.customer_group,
+                    "price_list_id": entry.price_list_id,
+                    "as_of": {"$lt": as_of},
+                },
+                {
+                    "$set": {
+                        "amount": str(entry.price.amount),
+                        "valid_from": entry.valid_from,
+                        "valid_to": entry.valid_to,
+                        "removed": removed,
+                        "as_of": as_of,
+                    }
+                },
                 upsert=True,
             )
         except DuplicateKeyError:

@@ -1,0 +1,295 @@
+"""Bulk CSV import and export of products, prices and stock.
+
+Import: the file is parsed row by row (stdlib csv); each row is validated completely, then applied
+as ONE idempotent application call (upsert of a SKU, set of a price, a receipt or a count through
+the stock ledger), so a bad row is never half-applied and the same file imported again changes
+nothing (`applied=0, unchanged=N`). Rows run with bounded concurrency; the report is kept.
+
+Export: the same columns, streamed in batches read by key, never the whole collection at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from oms_contracts import Actor, new_id
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import Document
+
+from oms_catalog.adapters.outbound.mongo import (
+    LedgerNote,
+    SkuRepository,
+    StockRepository,
+    WarehouseRepository,
+    sku_from_doc,
+)
+from oms_catalog.adapters.outbound.mongo_bulk import MAX_ERRORS_KEPT, ImportRepository, batches
+from oms_catalog.application.catalog import CatalogService
+from oms_catalog.application.errors import UnknownReference
+from oms_catalog.application.price_lists import PriceListService
+from oms_catalog.application.stock import StockService
+from oms_catalog.domain.catalog import InvalidCatalogEntry
+from oms_catalog.domain.csv_rows import (
+    EXPORT_COLUMNS,
+    Header,
+    ImportKind,
+    InvalidRow,
+    PriceRow,
+    ProductRow,
+    Row,
+    RowError,
+    StockImportMode,
+    StockRow,
+    format_price,
+    format_product,
+    format_stock,
+    merge_product,
+    parse_header,
+    parse_row,
+    product_header,
+)
+from oms_catalog.domain.stock import InsufficientStock, InvalidQuantity, StockChange, StockLevel, StockMovement
+
+CONCURRENCY = 8
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class EmptyFile(ValueError):
+    pass
+
+
+@dataclass
+class _Tally:
+    rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, errors: Iterable[RowError]) -> None:
+        self.failed += 1
+        self.errors.extend(errors)
+
+
+class _Records:
+    """(line where the record starts, cells), blank lines skipped; line 1 is the header."""
+
+    def __init__(self, text: str) -> None:
+        self.reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        self.line = 1
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        previous = 0
+        for cells in self.reader:
+            self.line = previous + 1
+            previous = self.reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            yield self.line, cells
+
+
+class BulkService:
+    def __init__(
+        self,
+        imports: ImportRepository,
+        catalog: CatalogService,
+        stock: StockService,
+        stock_repository: StockRepository,
+        skus: SkuRepository,
+        warehouses: WarehouseRepository,
+        prices: PriceListService,
+        clock: Clock,
+        *,
+        concurrency: int = CONCURRENCY,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
+        self.imports = imports
+        self.catalog = catalog
+        self.stock = stock
+        self.stock_repository = stock_repository
+        self.skus = skus
+        self.warehouses = warehouses
+        self.prices = prices
+        self.clock = clock
+        self.concurrency = concurrency
+        self.max_bytes = max_bytes
+
+    # --- import ------------------------------------------------------------------------------
+
+    async def import_csv(self, shop_id: str, kind: ImportKind, text: str, actor: Actor) -> Document:
+        """Validate and apply every row; the kept report. Raises InvalidRow for a bad header
+        (nothing applied) and EmptyFile when there is not even a header."""
+        import_id = new_id()
+        started = self.clock.now()
+        source = _Records(text)
+        records = iter(source)
+        first = next(records, None)
+        if first is None:
+            raise EmptyFile("the file is empty: line 1 must name the columns")
+        header = parse_header(kind, first[1])
+        tally = _Tally()
+        seen: dict[tuple[str, ...], int] = {}
+        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=self.concurrency * 4)
+
+        async def worker() -> None:
+            while (row := await queue.get()) is not None:
+                try:
+                    changed = await self._apply(shop_id, import_id, header, row, actor)
+                except InvalidRow as exc:
+                    tally.fail(exc.errors)
+                else:
+                    if changed:
+                        tally.applied += 1
+                    else:
+                        tally.unchanged += 1
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
+        try:
+            try:
+                for line, cells in records:
+                    tally.rows += 1
+                    try:
+                        row = parse_row(header, line, cells)
+                    except InvalidRow as exc:
+                        tally.fail(exc.errors)
+                        continue
+                    # Two rows for the same thing would race each other: the second one fails.
+                    if row.key in seen:
+                        tally.fail([RowError(line, "(row)", f"repeats line {seen[row.key]} for the same key")])
+                        continue
+                    seen[row.key] = line
+                    await queue.put(row)
+            except csv.Error as exc:
+                tally.rows += 1
+                tally.fail([RowError(source.reader.line_num or source.line, "(row)", f"unreadable CSV: {exc}")])
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        errors = sorted(tally.errors, key=lambda e: (e.line, e.field))
+        report: Document = {
+            "_id": import_id,
+            "shop_id": shop_id,
+            "import_id": import_id,
+            "kind": str(kind),
+            "rows": tally.rows,
+            "applied": tally.applied,
+            "unchanged": tally.unchanged,
+            "failed": tally.failed,
+            "errors": [e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
+            "errors_truncated": len(errors) > MAX_ERRORS_KEPT,
+            "actor": actor.model_dump(mode="json"),
+            "started_at": started,
+            "finished_at": self.clock.now(),
+        }
+        await self.imports.save(report)
+        return report
+
+    async def get_import(self, shop_id: str, import_id: str) -> Document | None:
+        return await self.imports.get(shop_id, import_id)
+
+    async def _apply(self, shop_id: str, import_id: str, header: Header, row: Row, actor: Actor) -> bool:
+        """One row, one idempotent application call; True when it changed something."""
+        try:
+            if isinstance(row, ProductRow):
+                return await self._product(shop_id, header, row, actor)
+            if isinstance(row, PriceRow):
+                return await self.prices.set_price(shop_id, row.price_list_id, row.sku, row.amount, actor=actor)
+            return await self._stock(shop_id, import_id, row, actor)
+        except (InvalidCatalogEntry, UnknownReference) as exc:
+            raise InvalidRow([RowError(row.line, _column(exc.field), exc.message)]) from exc
+
+    async def _product(self, shop_id: str, header: Header, row: ProductRow, actor: Actor) -> bool:
+        # By the unique (shop_id, sku) index: the cheapest lookup on every store.
+        current = await self.skus.store.collection.find_one({"shop_id": shop_id, "sku": row.sku.code})
+        sku = merge_product(sku_from_doc(current) if current else None, row, header)
+        _doc, changed = await self.catalog.upsert_sku(shop_id, sku, actor)
+        return changed
+
+    async def _stock(self, shop_id: str, import_id: str, row: StockRow, actor: Actor) -> bool:
+        if row.mode is StockImportMode.RECEIPT:
+            assert row.ledger_ref is not None  # a receipt row always has a reference
+            result = await self.stock.receive(
+                shop_id,
+                receipt_id=row.ledger_ref,
+                sku=row.sku,
+                warehouse_id=row.warehouse_id,
+                quantity=row.quantity,
+                note=f"CSV import {import_id}, line {row.line}",
+                actor=actor,
+            )
+            return result.applied
+        await self.stock._check_refs(shop_id, row.sku, row.warehouse_id)
+        ref = row.ledger_ref
+        if ref is not None and await self.stock_repository.has_ledger_entry(
+            shop_id, StockMovement.COUNT, ref, row.sku, row.warehouse_id
+        ):
+            return False
+        ref = ref or f"{import_id}:L{row.line}"
+        note = LedgerNote(
+            ref=ref,
+            actor=actor,
+            reason=f"stock count: CSV import {import_id}, line {row.line}",
+            idempotency_key=f"{StockMovement.COUNT}:{ref}",
+        )
+
+        def operation(level: StockLevel) -> StockChange | None:
+            return level.count(row.quantity)
+
+        try:
+            result = await self.stock_repository.apply(shop_id, row.sku, row.warehouse_id, operation, note)
+        except InsufficientStock as exc:
+            reserved = row.quantity + exc.wanted - exc.available  # on_hand - available, as the count saw it
+            message = f"{row.quantity} is below the {reserved} units orders hold here; release them first"
+            raise InvalidRow([RowError(row.line, "quantity", message)]) from exc
+        except InvalidQuantity as exc:
+            raise InvalidRow([RowError(row.line, "quantity", str(exc))]) from exc
+        return result.applied
+
+    # --- export ------------------------------------------------------------------------------
+
+    async def export_csv(self, shop_id: str, kind: ImportKind) -> AsyncIterator[bytes]:
+        """The CSV, a batch of rows per chunk; the same columns the import reads."""
+        if kind is ImportKind.PRODUCTS:
+            attributes: set[str] = set()
+            async for docs in batches(
+                self.skus.store.collection, {"shop_id": shop_id}, "sku", {"attributes": 1, "sku": 1}
+            ):
+                for doc in docs:
+                    attributes.update((doc.get("attributes") or {}).keys())
+            names = sorted(attributes)
+            yield _csv([product_header(names)])
+            async for docs in batches(self.skus.store.collection, {"shop_id": shop_id}, "sku"):
+                yield _csv(format_product(sku_from_doc(d), names) for d in docs)
+        elif kind is ImportKind.PRICES:
+            yield _csv([list(EXPORT_COLUMNS[kind])])
+            prices = self.prices.repository.prices.collection
+            async for docs in batches(prices, {"shop_id": shop_id}, "_id"):
+                yield _csv(
+                    format_price(d["price_list_id"], d["sku"], Decimal(d["amount"])) for d in docs if not d["removed"]
+                )
+        else:
+            yield _csv([list(EXPORT_COLUMNS[kind])])
+            projection = {"sku": 1, "warehouse_id": 1, "on_hand": 1}
+            async for docs in batches(self.stock_repository.collection, {"shop_id": shop_id}, "_id", projection):
+                yield _csv(format_stock(d["sku"], d["warehouse_id"], d["on_hand"]) for d in docs)
+
+
+def _column(field: str) -> str:
+    # Fields named by the application -> the CSV column.
+    head = field.split(".", 1)[0].split("[", 1)[0]
+    if head == "attributes" and "." in field:
+        return "attr:" + field.split(".", 1)[1]
+    return {"barcode": "barcodes"}.get(head, head)
+
+
+def _csv(rows: Iterable[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows(rows)
+    return out.getvalue().encode()

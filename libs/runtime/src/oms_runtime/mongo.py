@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.settings import ServiceSettings
@@ -47,3 +48,38 @@ async def ensure_indexes(db: AsyncDatabase[Document], specs: Iterable[IndexSpec]
 
 async def ping(db: AsyncDatabase[Document]) -> None:
     await db.command("ping")
+
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the documents and the cursor of the next page (None on the last)."""
+
+    items: list[Document]
+    next_cursor: str | None
+
+
+async def fetch_page(
+    collection: AsyncCollection[Document],
+    query: Document,
+    *,
+    cursor: str | None,
+    limit: int,
+    sort_key: str = "_id",
+    newest_first: bool = False,
+    projection: Document | None = None,
+) -> Page:
+    """Keyset pagination on a unique `sort_key` (ids are UUIDv7, so `_id` order is creation order).
+
+    Fetches one more than asked to know whether another page follows, without a count.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    if cursor:
+        query = {**query, sort_key: {"$lt" if newest_first else "$gt": cursor}}
+    found = collection.find(query, projection).sort(sort_key, DESCENDING if newest_first else ASCENDING)
+    docs = await found.limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page(docs, str(docs[-1][sort_key]) if more else None)

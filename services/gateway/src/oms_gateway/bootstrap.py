@@ -11,7 +11,6 @@ from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 from oms_contracts import new_id
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import ensure_indexes
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.telemetry import get_logger
 from oms_runtime.web import create_service_app
@@ -56,8 +55,6 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        # Idempotent and quick; `serve` also runs migrate first, tests and embedded uses rely on this.
-        await ensure_indexes(runtime.db, INDEXES)
         await upstreams.start()
         try:
             yield
@@ -71,6 +68,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
         description="The one entry from outside: staff login, storefront API keys, and every service's API.",
         dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
         extra_lifespan=lifespan,
+        indexes=INDEXES,
     )
     components = app.openapi_config.components if app.openapi_config else None
     if isinstance(components, Components):

@@ -11,6 +11,7 @@ from oms_runtime.web import create_service_app
 from oms_order.adapters.inbound.http import OrderController
 from oms_order.adapters.inbound.kafka import register_consumers
 from oms_order.adapters.outbound.mongo import (
+    INDEXES,
     ORDERS,
     MongoOrderNumbers,
     MongoOrders,
@@ -37,6 +38,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
         dependencies={"orders": Provide(lambda: service, sync_to_thread=False)},
+        # The Idempotency-Key and order-number guarantees rest on unique indexes.
+        indexes=INDEXES,
     )
     app.state.orders = service
     return app

@@ -7,7 +7,6 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.di import Provide
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import ensure_indexes
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app
 
@@ -27,16 +26,8 @@ from oms_payment.application.service import PaymentService
 from oms_payment.settings import PaymentSettings
 
 
-class PaymentRuntime(ServiceRuntime):
-    async def start(self) -> None:
-        # Idempotency rests on unique indexes (one payment per order and method, one provider
-        # event id): they must exist before the first message is consumed.
-        await ensure_indexes(self.db, INDEXES)
-        await super().start()
-
-
 def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Litestar:
-    runtime = PaymentRuntime(settings, clock=clock)
+    runtime = ServiceRuntime(settings, clock=clock)
     sandbox = SandboxProvider(
         public_checkout_base_url=settings.public_checkout_base_url,
         webhook_secret=settings.sandbox_webhook_secret,
@@ -65,6 +56,9 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
         runtime,
         route_handlers=[http.PaymentController, http.WebhookController, SandboxCheckoutController],
         title="OMS payment",
+        # Idempotency rests on unique indexes (one payment per order and method, one provider
+        # event id): they exist before the first message is consumed.
+        indexes=INDEXES,
         description="Payments per order: cash on delivery, and cards through a provider (built-in sandbox).",
         dependencies={
             "payments": Provide(lambda: payments, sync_to_thread=False),

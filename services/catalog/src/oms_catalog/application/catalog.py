@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms_contracts import Actor
 from oms_runtime.mongo import Document
 
-from oms_catalog.adapters.outbound.mongo import Page, SkuRepository, WarehouseRepository, _page
+from oms_catalog.adapters.outbound.mongo import Page, SkuRepository, WarehouseRepository, page_by_key
 from oms_catalog.application.variants import SkuRules
 from oms_catalog.domain.catalog import Sku, Warehouse
 
@@ -33,7 +33,7 @@ class CatalogService:
 
     async def list_variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page:
         query = {"shop_id": shop_id, "product_id": product_id}
-        return await _page(self.skus.store.collection, query, "sku", cursor, limit)
+        return await page_by_key(self.skus.store.collection, query, "sku", cursor, limit)
 
     async def add_warehouse(self, shop_id: str, warehouse: Warehouse) -> Document:
         """Raises WarehouseExists when the shop has one with that id."""

@@ -8,11 +8,11 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import Parameter
 from oms_contracts import Money, new_id
 from oms_runtime.context import RequestContext
-from oms_runtime.mongo import Document
+from oms_runtime.mongo import MAX_PAGE, Document, Page
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_catalog.adapters.outbound.mongo import MAX_PAGE, Page, StockResult, WarehouseExists
+from oms_catalog.adapters.outbound.mongo import StockResult, WarehouseExists
 from oms_catalog.application.catalog import CatalogService
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.application.stock import StockService

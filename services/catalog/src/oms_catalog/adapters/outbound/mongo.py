@@ -15,7 +15,7 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import KitComponent as KitComponentMessage
 from oms_contracts.messages.catalog import SkuUpserted, StockLevelChanged
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, Page, fetch_page
 from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_entry, outbox_indexes
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -43,7 +43,6 @@ BARCODES = "barcodes"
 PRICE_LISTS = "price_lists"
 PRICES = "price_list_prices"
 
-MAX_PAGE = 100
 # Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
 APPLIED_KEYS_KEPT = 200
 # A stock document under heavy contention is re-read and re-tried; someone wins every round.
@@ -92,22 +91,11 @@ INDEXES: list[IndexSpec] = [
 ]
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Document]
-    next_cursor: str | None
-
-
-async def _page(
+async def page_by_key(
     collection: AsyncCollection[Document], query: Document, sort_key: str, cursor: str | None, limit: int
 ) -> Page:
-    limit = max(1, min(limit, MAX_PAGE))
-    if cursor:
-        query = {**query, sort_key: {"$gt": cursor}}
-    docs = await collection.find(query).sort(sort_key, ASCENDING).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page(docs, str(docs[-1][sort_key]) if more else None)
+    """The catalog's lists: ascending by a unique key (the shared keyset pagination)."""
+    return await fetch_page(collection, query, cursor=cursor, limit=limit, sort_key=sort_key)
 
 
 def _key(*parts: str) -> str:
@@ -201,7 +189,7 @@ class SkuRepository:
                 continue  # somebody wrote it meanwhile: decide again on what is there now
 
     async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.store.collection, {"shop_id": shop_id}, "sku", cursor, limit)
+        return await page_by_key(self.store.collection, {"shop_id": shop_id}, "sku", cursor, limit)
 
 
 # --- warehouses ------------------------------------------------------------------------------
@@ -252,7 +240,7 @@ class WarehouseRepository:
         return [warehouse_from_doc(d) for d in docs]
 
     async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.collection, {"shop_id": shop_id}, "warehouse_id", cursor, limit)
+        return await page_by_key(self.collection, {"shop_id": shop_id}, "warehouse_id", cursor, limit)
 
 
 # --- stock and its ledger --------------------------------------------------------------------
@@ -529,13 +517,13 @@ class StockRepository:
             query["sku"] = sku
         if warehouse_id:
             query["warehouse_id"] = warehouse_id
-        return await _page(self.collection, query, "_id", cursor, limit)
+        return await page_by_key(self.collection, query, "_id", cursor, limit)
 
     async def list_ledger(self, shop_id: str, sku: str | None, cursor: str | None, limit: int) -> Page:
         query: Document = {"shop_id": shop_id}
         if sku:
             query["sku"] = sku
-        return await _page(self.ledger, query, "_id", cursor, limit)
+        return await page_by_key(self.ledger, query, "_id", cursor, limit)
 
 
 # --- reservations (one aggregate per order) --------------------------------------------------

@@ -23,7 +23,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import Page, _key, _page
+from oms_catalog.adapters.outbound.mongo import Page, _key, page_by_key
 from oms_catalog.domain.price_lists import PriceList
 
 
@@ -93,7 +93,7 @@ class PriceListRepository:
         return True
 
     async def list_lists(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.lists, {"shop_id": shop_id}, "price_list_id", cursor, limit)
+        return await page_by_key(self.lists, {"shop_id": shop_id}, "price_list_id", cursor, limit)
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class PriceListRepository:
             yield doc
 
     async def list_prices(self, shop_id: str, price_list_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(
+        return await page_by_key(
             self.prices.collection,
             {"shop_id": shop_id, "price_list_id": price_list_id, "removed": False},
             "sku",

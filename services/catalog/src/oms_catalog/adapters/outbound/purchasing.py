@@ -12,7 +12,7 @@ from oms_runtime.store import AggregateStore
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import MAX_PAGE, Page, _key, _page
+from oms_catalog.adapters.outbound.mongo import Page, _key, page_by_key
 from oms_catalog.domain.purchasing import PoLine, PurchaseOrder, PurchaseOrderStatus, Receipt, Supplier
 
 
@@ -44,7 +44,7 @@ class SupplierRepository:
         return await self.collection.find_one({"shop_id": shop_id, "supplier_id": supplier_id})
 
     async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.collection, {"shop_id": shop_id}, "supplier_id", cursor, limit)
+        return await page_by_key(self.collection, {"shop_id": shop_id}, "supplier_id", cursor, limit)
 
 
 def po_to_fields(po: PurchaseOrder) -> Document:
@@ -128,5 +128,4 @@ class PurchaseOrderRepository:
         query: Document = {"shop_id": shop_id}
         if status:
             query["status"] = status
-        limit = max(1, min(limit, MAX_PAGE))
-        return await _page(self.store.collection, query, "_id", cursor, limit)
+        return await page_by_key(self.store.collection, query, "_id", cursor, limit)

@@ -22,7 +22,7 @@ from oms_runtime.mongo import Document
 from oms_runtime.store import AggregateStore, ConcurrencyError
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import Page, StockRepository, _key, _page
+from oms_catalog.adapters.outbound.mongo import Page, StockRepository, _key, page_by_key
 from oms_catalog.domain.thresholds import Crossing, crossing
 
 SYSTEM = Actor.system("catalog")
@@ -108,4 +108,4 @@ class ThresholdRepository:
                 continue
 
     async def list_low(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.store.collection, {"shop_id": shop_id, "low": True}, "sku", cursor, limit)
+        return await page_by_key(self.store.collection, {"shop_id": shop_id, "low": True}, "sku", cursor, limit)

@@ -18,7 +18,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import Page, _key, _page, kit_from_doc
+from oms_catalog.adapters.outbound.mongo import Page, _key, kit_from_doc, page_by_key
 from oms_catalog.domain.kits import KitComponent
 from oms_catalog.domain.products import Product
 
@@ -66,7 +66,7 @@ class ProductRepository:
         return doc, True
 
     async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.collection, {"shop_id": shop_id}, "product_id", cursor, limit)
+        return await page_by_key(self.collection, {"shop_id": shop_id}, "product_id", cursor, limit)
 
 
 class BarcodeTaken(Exception):
@@ -146,4 +146,4 @@ class KitQueries:
         return [d["sku"] async for d in cursor]
 
     async def of_product(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page:
-        return await _page(self.skus, {"shop_id": shop_id, "product_id": product_id}, "sku", cursor, limit)
+        return await page_by_key(self.skus, {"shop_id": shop_id, "product_id": product_id}, "sku", cursor, limit)

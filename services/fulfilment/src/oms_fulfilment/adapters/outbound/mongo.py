@@ -7,7 +7,7 @@ from typing import Any
 
 from oms_contracts import Actor, Envelope
 from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
@@ -70,14 +70,8 @@ class MongoShipmentRepository:
             query["warehouse_id"] = where.warehouse_id
         if where.status is not None:
             query["status"] = where.status.value
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        # One more than asked tells whether another page follows without a count.
-        cursor = self.store.collection.find(query, PROJECTION).sort("_id", 1).limit(limit + 1)
-        docs = [doc async for doc in cursor]
-        items = [from_document(doc) for doc in docs[:limit]]
-        next_cursor = items[-1].shipment_id if len(docs) > limit else None
-        return Page(items=items, next_cursor=next_cursor)
+        page = await fetch_page(self.store.collection, query, cursor=after, limit=limit, projection=PROJECTION)
+        return Page(items=[from_document(doc) for doc in page.items], next_cursor=page.next_cursor)
 
 
 # Lists never need the pending outbox nor the applied-event ids.

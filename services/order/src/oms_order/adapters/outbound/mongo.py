@@ -9,7 +9,7 @@ from typing import Any
 
 from oms_contracts import Envelope, Money
 from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -121,12 +121,11 @@ class MongoOrders:
         query: Document = {"shop_id": shop_id}
         if stage:
             query["stage"] = stage
-        if cursor:
-            query["_id"] = {"$lt": cursor}
         projection = {"outbox": 0, "applied_events": 0, "audit": 0}
-        docs = await self.store.collection.find(query, projection).sort("_id", DESCENDING).limit(limit + 1).to_list()
-        items = [stored_order(d) for d in docs[:limit]]
-        return OrderPage(items=items, next_cursor=items[-1].order.id if len(docs) > limit else None)
+        page = await fetch_page(
+            self.store.collection, query, cursor=cursor, limit=limit, newest_first=True, projection=projection
+        )
+        return OrderPage(items=[stored_order(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 class MongoSkuPrices:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -65,6 +64,8 @@ class ServiceRuntime:
         self.run_relay = run_relay
         self.run_consumers = run_consumers
         self.run_loops = run_loops
+        # Above the broker's graceful_timeout (10 s), which lets running handlers finish first.
+        self.stop_timeout_seconds = 15.0
         self.consumers: list[MessageConsumer] = []
         self._loops: list[_Loop] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -131,16 +132,26 @@ class ServiceRuntime:
             await asyncio.sleep(spec.interval_seconds)
 
     async def stop(self) -> None:
+        """Stop within a deadline per part: a shutdown that hangs blocks a rollout (or a test run) forever,
+        so a part that does not stop in time is abandoned and named in the log."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.stop_timeout_seconds)
+            if pending:
+                log.error("background tasks did not stop in time", tasks=sorted(t.get_name() for t in pending))
         self._tasks.clear()
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
-        await self.mongo.close()
+        await self._stop_part("kafka broker", self.broker.stop())
+        await self._stop_part("mongo client", self.mongo.close())
         self.started = False
+
+    async def _stop_part(self, name: str, stopping: Awaitable[Any]) -> None:
+        try:
+            await asyncio.wait_for(stopping, timeout=self.stop_timeout_seconds)
+        except TimeoutError:
+            log.error("did not stop in time; abandoned", part=name, timeout_seconds=self.stop_timeout_seconds)
+        except Exception:
+            log.exception("failed to stop cleanly", part=name)
 
     async def check_ready(self) -> dict[str, str]:
         """Readiness of the stores this process needs; raises nothing, reports each."""

@@ -38,6 +38,11 @@ def start_infra() -> Infra:
     if bootstrap and mongo_url:
         return Infra(bootstrap, mongo_url, started_here=False, env={})
     env = test_infra_env()
+    if not os.environ.get("OMS_TEST_KEEP_INFRA"):
+        # Test data is disposable; starting empty keeps start-up time constant (a broker recovering
+        # thousands of partitions of earlier runs' topics can miss its readiness deadline) and stops
+        # whatever an interrupted run left behind.
+        subprocess.run(["bash", str(INFRA_SCRIPT), "reset"], check=True, env={**os.environ, **env})
     subprocess.run(["bash", str(INFRA_SCRIPT), "start"], check=True, env={**os.environ, **env})
     return Infra(
         bootstrap or f"127.0.0.1:{env['OMS_LOCAL_KAFKA_PORT']}",

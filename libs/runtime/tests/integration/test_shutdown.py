@@ -20,12 +20,13 @@ async def test_stop_abandons_a_loop_that_ignores_cancellation(infra, topic_prefi
     )
     runtime = ServiceRuntime(settings, run_relay=False)
     entered = asyncio.Event()
+    released = asyncio.Event()
 
     async def stubborn_step() -> None:
         entered.set()
-        while True:
+        while not released.is_set():
             try:
-                await asyncio.sleep(3600)
+                await released.wait()
             except asyncio.CancelledError:
                 continue  # the bug being guarded against: a step that swallows cancellation
 
@@ -38,3 +39,6 @@ async def test_stop_abandons_a_loop_that_ignores_cancellation(infra, topic_prefi
     await asyncio.wait_for(runtime.stop(), timeout=10)
     assert time.monotonic() - started < 5
     assert not runtime.started
+    # Let the abandoned task end, or it would hang the test session's event loop at close.
+    released.set()
+    await asyncio.sleep(0)

@@ -39,3 +39,11 @@ def test_adding_an_optional_field_is_compatible_but_a_required_one_is_not():
 
 def test_published_schemas_stay_compatible_with_their_previous_commit():
     assert schemagen.history_problems() == []
+
+
+def test_an_enum_may_gain_values_but_never_lose_one():
+    old = {"properties": {"method": {"type": "string", "enum": ["card", "cash"]}}}
+    widened = {"properties": {"method": {"type": "string", "enum": ["card", "cash", "gift_card"]}}}
+    narrowed = {"properties": {"method": {"type": "string", "enum": ["card"]}}}
+    assert schemagen.incompatibilities(old, widened) == []
+    assert schemagen.incompatibilities(old, narrowed) != []

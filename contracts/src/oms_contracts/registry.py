@@ -76,22 +76,28 @@ ORDER_EVENTS = Topic(
     "order",
     "order_id",
     "Orders placed and moved through their pipeline",
-    (order.OrderPlaced, order.OrderStageChanged),
+    (order.OrderPlaced, order.OrderStageChanged, order.OrderStageOverdue),
     retention_ms=30 * DAY_MS,
 )
 PAYMENT_COMMANDS = Topic(
     "oms.payment.commands",
     "payment",
     "order_id",
-    "Commands to take payment for an order",
-    (payment.RequestPayment,),
+    "Commands to take payment for an order and to refund it",
+    (payment.RequestPayment, payment.RequestRefund),
 )
 PAYMENT_EVENTS = Topic(
     "oms.payment.events",
     "payment",
     "order_id",
-    "Payments requested, captured, failed",
-    (payment.PaymentRequested, payment.PaymentCaptured, payment.PaymentFailed),
+    "Payments requested, captured, failed; refunds; each order's payment status",
+    (
+        payment.PaymentRequested,
+        payment.PaymentCaptured,
+        payment.PaymentFailed,
+        payment.PaymentStatusChanged,
+        payment.RefundCompleted,
+    ),
     retention_ms=30 * DAY_MS,
 )
 FULFILMENT_COMMANDS = Topic(
@@ -113,6 +119,15 @@ FULFILMENT_EVENTS = Topic(
         fulfilment.ShipmentShipped,
         fulfilment.ShipmentDelivered,
     ),
+)
+FULFILMENT_DELIVERY_METHODS = Topic(
+    "oms.fulfilment.delivery-methods",
+    "fulfilment",
+    "delivery_method_id",
+    "Delivery methods and their prices per shop and currency, compacted view for projections",
+    (fulfilment.DeliveryMethodChanged,),
+    retention_ms=-1,
+    compacted=True,
 )
 MESSAGING_EVENTS = Topic(
     "oms.messaging.events",
@@ -149,6 +164,7 @@ TOPICS: tuple[Topic, ...] = (
     PAYMENT_EVENTS,
     FULFILMENT_COMMANDS,
     FULFILMENT_EVENTS,
+    FULFILMENT_DELIVERY_METHODS,
     MESSAGING_EVENTS,
     NOTIFICATION_EVENTS,
     DEADLETTER,

@@ -115,6 +115,8 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") 
         if name not in new_props:
             problems.append(f"{path}{name}: removed")
             continue
+        if _widened_enum(old_prop, new_props[name]):
+            continue
         if _type_of(old_prop) != _type_of(new_props[name]):
             problems.append(f"{path}{name}: type {_type_of(old_prop)} -> {_type_of(new_props[name])}")
     added_required = set(new.get("required", [])) - set(old.get("required", []))
@@ -126,6 +128,15 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") 
             continue  # renamed helper definitions are compared through the properties that use them
         problems.extend(incompatibilities(old_def, new_def, f"{path}{def_name}."))
     return problems
+
+
+def _widened_enum(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """An enum that only gained values (a new payment method, delivery type): allowed, because
+    consumers are released before any producer sends the new value (docs/adr/0006)."""
+    old_values, new_values = old.get("enum"), new.get("enum")
+    if old_values is None or new_values is None:
+        return False
+    return old.get("type") == new.get("type") and set(old_values) <= set(new_values)
 
 
 def _type_of(prop: dict[str, Any]) -> Any:

@@ -10,8 +10,10 @@ from oms_contracts.money import Money
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Locale = Literal["en", "ru"]
-PaymentMethod = Literal["cash_on_delivery", "card"]
-DeliveryType = Literal["courier", "post", "pickup"]
+PaymentMethod = Literal["cash_on_delivery", "card", "bank_transfer", "gift_card"]
+DeliveryType = Literal["courier", "post", "pickup", "carrier"]
+PaymentStatus = Literal["unpaid", "partly_paid", "paid", "partly_refunded", "refunded"]
+"""An order's payment status, derived by the payment service from its payments and refunds."""
 
 
 class Frozen(BaseModel):

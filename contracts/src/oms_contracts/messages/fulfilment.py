@@ -6,6 +6,7 @@ from pydantic import Field
 
 from oms_contracts.envelope import Payload
 from oms_contracts.messages.common import Address, Customer, DeliveryType, SkuQuantity, WarehouseAllocation
+from oms_contracts.money import Money
 
 
 class CreateShipments(Payload):
@@ -57,8 +58,29 @@ class ShipmentDelivered(_ShipmentEvent):
     TYPE = "ShipmentDelivered"
 
 
+class DeliveryMethodChanged(Payload):
+    """A shop's delivery method in one currency, with its price rule: what the order service prices with.
+
+    Compacted by delivery_method_id: the latest version is the truth; `active` false retires it.
+    """
+
+    TYPE = "DeliveryMethodChanged"
+    KEY = "delivery_method_id"
+
+    delivery_method_id: str
+    code: str = Field(min_length=1, max_length=64, description="Shop-chosen code, e.g. courier-msk")
+    delivery_type: DeliveryType
+    name: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    price: Money
+    free_from: Money | None = Field(default=None, description="Free when the goods total reaches this")
+    carrier: str | None = None
+    active: bool = True
+
+
 __all__ = [
     "CreateShipments",
+    "DeliveryMethodChanged",
     "ShipmentCreated",
     "ShipmentDelivered",
     "ShipmentPacked",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from oms_contracts.envelope import Payload
 from oms_contracts.messages.common import (
@@ -47,4 +47,21 @@ class OrderStageChanged(Payload):
     customer: Customer
 
 
-__all__ = ["OrderPlaced", "OrderStageChanged"]
+class OrderStageOverdue(Payload):
+    """An order stayed in a stage past its time limit: once per stage entry."""
+
+    TYPE = "OrderStageOverdue"
+    KEY = "order_id"
+
+    order_id: str
+    number: int
+    stage: str
+    stage_name: str = Field(description="The stage's display name in the shop's language")
+    responsible_role: str | None = None
+    responsible_user_id: str | None = None
+    entered_at: AwareDatetime
+    deadline: AwareDatetime
+    overdue_seconds: float = Field(ge=0)
+
+
+__all__ = ["OrderPlaced", "OrderStageChanged", "OrderStageOverdue"]

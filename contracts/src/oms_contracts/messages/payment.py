@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from oms_contracts.envelope import Payload
-from oms_contracts.messages.common import Frozen, PaymentMethod
+from oms_contracts.messages.common import Frozen, PaymentMethod, PaymentStatus
 from oms_contracts.money import Money
 
 
@@ -66,4 +66,60 @@ class PaymentFailed(Payload):
     reason: str
 
 
-__all__ = ["CardSummary", "PaymentCaptured", "PaymentFailed", "PaymentRequested", "RequestPayment"]
+class PaymentStatusChanged(Payload):
+    """The order's money position after any payment, capture or refund: what the order service shows."""
+
+    TYPE = "PaymentStatusChanged"
+    KEY = "order_id"
+
+    order_id: str
+    status: PaymentStatus
+    total: Money = Field(description="What the order costs (its grand total)")
+    paid: Money = Field(description="Captured so far, refunds not deducted")
+    refunded: Money
+    due: Money = Field(description="Still to pay: total - paid + refunded, never below zero")
+    prepayment_required: Money | None = Field(
+        default=None, description="The shop's prepayment rule for this order, if any"
+    )
+    prepayment_met: bool = Field(default=True, description="Paid at least what the prepayment rule asks")
+
+
+class RequestRefund(Payload):
+    """Command: give money back for an order (cancellation, return, goodwill)."""
+
+    TYPE = "RequestRefund"
+    KEY = "order_id"
+    KIND = "command"
+
+    order_id: str
+    refund_request_id: str = Field(description="Idempotency: the same id never refunds twice")
+    amount: Money | None = Field(default=None, description="None: everything paid and not yet refunded")
+    reason: str = Field(min_length=1, max_length=500)
+    destination: Literal["original", "gift_card"] = "original"
+    return_id: str | None = None
+
+
+class RefundCompleted(Payload):
+    TYPE = "RefundCompleted"
+    KEY = "order_id"
+
+    order_id: str
+    refund_id: str
+    refund_request_id: str | None = None
+    amount: Money
+    destination: Literal["original", "gift_card"]
+    gift_card_code: str | None = None
+    return_id: str | None = None
+    reason: str
+
+
+__all__ = [
+    "CardSummary",
+    "PaymentCaptured",
+    "PaymentFailed",
+    "PaymentRequested",
+    "PaymentStatusChanged",
+    "RefundCompleted",
+    "RequestPayment",
+    "RequestRefund",
+]

@@ -24,8 +24,9 @@ $(UV):
 	"$(UV)" sync --all-packages --frozen --python python3.11
 	touch $@
 
-install: .venv/.synced ## install Python packages (uv, locked) and the local Kafka/MongoDB servers
+install: .venv/.synced ## install Python packages (uv, locked), the local Kafka/MongoDB servers and test tools
 	bash deploy/local/infra.sh install
+	bash deploy/local/tools.sh install
 
 run: install ## start the whole OMS with demo data (Ctrl-C stops it)
 	bash deploy/local/run.sh
@@ -41,7 +42,7 @@ bench: install ## benchmarks with figures (not pass/fail): catalog reservations/
 lint: .venv/.synced ## ruff and mypy on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy contracts/src libs/runtime/src libs/testing/src $(wildcard services/*/src)
+	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
 
 format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .

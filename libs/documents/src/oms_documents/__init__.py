@@ -1,0 +1,1 @@
+"""PDF documents of the OMS: pure functions from document data to PDF bytes (reportlab, DejaVu fonts)."""

@@ -93,6 +93,13 @@ class Stage:
     exits: tuple[Exit, ...] = ()
     final: bool = False
     in_flow: bool = True
+    names: tuple[tuple[str, str], ...] = ()  # (locale, display name), e.g. (("en", "Call-back"), ("ru", "Перезвонить"))
+    responsible_role: str | None = None
+    responsible_user_id: str | None = None
+    time_limit_seconds: int | None = None  # the stage's SLA; None: no limit
+
+    def name(self, locale: str = "en") -> str:
+        return dict(self.names).get(locale) or dict(self.names).get("en") or self.key
 
     def entry_actions(self, delivery_type: str, payment_method: str) -> list[Action]:
         return [e.action for e in self.entry if e.applies.holds(delivery_type, payment_method)]

@@ -62,22 +62,45 @@ CATALOG_COMMANDS = Topic(
     "catalog",
     "order_id",
     "Commands to reserve and release stock",
-    (catalog.ReserveStock, catalog.ReleaseStock),
+    (catalog.ReserveStock, catalog.ReleaseStock, catalog.ChangeReservation, catalog.RestockReturn),
 )
 CATALOG_RESERVATIONS = Topic(
     "oms.catalog.reservations",
     "catalog",
     "order_id",
     "Outcome of reservations per order",
-    (catalog.StockReserved, catalog.StockReservationRejected, catalog.StockReleased, catalog.StockCommitted),
+    (
+        catalog.StockReserved,
+        catalog.StockReservationRejected,
+        catalog.StockReleased,
+        catalog.StockCommitted,
+        catalog.ReservationChanged,
+        catalog.ReservationChangeRejected,
+    ),
 )
 ORDER_EVENTS = Topic(
     "oms.order.events",
     "order",
     "order_id",
     "Orders placed and moved through their pipeline",
-    (order.OrderPlaced, order.OrderStageChanged, order.OrderStageOverdue),
+    (
+        order.OrderPlaced,
+        order.OrderStageChanged,
+        order.OrderStageOverdue,
+        order.OrderLinesChanged,
+        order.OrderUpdated,
+    ),
     retention_ms=30 * DAY_MS,
+)
+ORDER_CHANGES = Topic(
+    "oms.order.changes",
+    "order",
+    "order_id",
+    "A signal per write of an order document (id and version), for the order service's own read models; "
+    "compacted: the latest per order",
+    (order.OrderChanged,),
+    retention_ms=-1,
+    compacted=True,
 )
 PAYMENT_COMMANDS = Topic(
     "oms.payment.commands",
@@ -97,6 +120,7 @@ PAYMENT_EVENTS = Topic(
         payment.PaymentFailed,
         payment.PaymentStatusChanged,
         payment.RefundCompleted,
+        payment.PaymentReminderDue,
     ),
     retention_ms=30 * DAY_MS,
 )
@@ -118,6 +142,8 @@ FULFILMENT_EVENTS = Topic(
         fulfilment.ShipmentPacked,
         fulfilment.ShipmentShipped,
         fulfilment.ShipmentDelivered,
+        fulfilment.ShipmentDeliveryFailed,
+        fulfilment.ShipmentReturnedToSender,
     ),
 )
 FULFILMENT_DELIVERY_METHODS = Topic(
@@ -128,6 +154,20 @@ FULFILMENT_DELIVERY_METHODS = Topic(
     (fulfilment.DeliveryMethodChanged,),
     retention_ms=-1,
     compacted=True,
+)
+FULFILMENT_RETURNS = Topic(
+    "oms.fulfilment.returns",
+    "fulfilment",
+    "order_id",
+    "Returns (RMA) requested, approved or rejected, received and completed (inspected, restocked, refunded)",
+    (
+        fulfilment.ReturnRequested,
+        fulfilment.ReturnApproved,
+        fulfilment.ReturnRejected,
+        fulfilment.ReturnReceived,
+        fulfilment.ReturnCompleted,
+    ),
+    retention_ms=30 * DAY_MS,
 )
 MESSAGING_EVENTS = Topic(
     "oms.messaging.events",
@@ -160,11 +200,13 @@ TOPICS: tuple[Topic, ...] = (
     CATALOG_RESERVATIONS,
     CATALOG_PURCHASING,
     ORDER_EVENTS,
+    ORDER_CHANGES,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,
     FULFILMENT_COMMANDS,
     FULFILMENT_EVENTS,
     FULFILMENT_DELIVERY_METHODS,
+    FULFILMENT_RETURNS,
     MESSAGING_EVENTS,
     NOTIFICATION_EVENTS,
     DEADLETTER,

@@ -137,14 +137,75 @@ class StockCommitted(Payload):
     lines: list[SkuQuantity]
 
 
+class ChangeReservation(Payload):
+    """Command: an order's lines changed; hold exactly `lines` now (reserve the increase, release the decrease).
+
+    All or nothing; idempotent by `change_id`. Answered by ReservationChanged or ReservationChangeRejected.
+    """
+
+    TYPE = "ChangeReservation"
+    KEY = "order_id"
+    KIND = "command"
+
+    order_id: str
+    change_id: str
+    lines: list[SkuQuantity] = Field(min_length=1, description="The order's full new set of lines")
+
+
+class ReservationChanged(Payload):
+    TYPE = "ReservationChanged"
+    KEY = "order_id"
+
+    order_id: str
+    change_id: str
+    allocations: list[WarehouseAllocation] = Field(min_length=1)
+
+
+class ReservationChangeRejected(Payload):
+    TYPE = "ReservationChangeRejected"
+    KEY = "order_id"
+
+    order_id: str
+    change_id: str
+    reason: str
+    short: list[ShortLine] = Field(default_factory=list)
+
+
+class ReturnStockLine(Frozen):
+    sku: Sku
+    restock: int = Field(ge=0, description="Units back on the shelf (available again)")
+    write_off: int = Field(ge=0, description="Units not fit for sale: recorded, not stocked")
+
+
+class RestockReturn(Payload):
+    """Command (fulfilment → catalog): inspected returned goods; restock comes in through the ledger.
+
+    Idempotent per (return_id, sku, warehouse): a replay never stocks twice.
+    """
+
+    TYPE = "RestockReturn"
+    KEY = "order_id"
+    KIND = "command"
+
+    order_id: str
+    return_id: str
+    warehouse_id: str
+    lines: list[ReturnStockLine] = Field(min_length=1)
+
+
 __all__ = [
+    "ChangeReservation",
     "KitComponent",
     "LowStockReached",
     "PurchaseOrderLine",
     "PurchaseOrderReceived",
     "PurchaseOrderSent",
     "ReleaseStock",
+    "ReservationChangeRejected",
+    "ReservationChanged",
     "ReserveStock",
+    "RestockReturn",
+    "ReturnStockLine",
     "ShortLine",
     "Sku",
     "SkuPriceChanged",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from oms_contracts.money import Money
 
@@ -50,6 +50,9 @@ class Totals(Frozen):
     subtotal: Money
     delivery: Money
     grand_total: Money
+    discount: Money | None = Field(
+        default=None, description="Line and order discounts together; grand_total = subtotal - discount + delivery"
+    )
 
 
 class SkuQuantity(Frozen):
@@ -62,3 +65,11 @@ class WarehouseAllocation(Frozen):
 
     warehouse_id: str
     lines: list[SkuQuantity] = Field(min_length=1)
+
+
+class DeliveryWishes(Frozen):
+    """What the customer asked for about delivery: a preferred time window and a free-text wish."""
+
+    preferred_from: AwareDatetime | None = None
+    preferred_to: AwareDatetime | None = None
+    comment: str | None = Field(default=None, max_length=1000)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pydantic import Field
 
 from oms_contracts.envelope import Payload
-from oms_contracts.messages.common import Address, Customer, DeliveryType, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.common import (
+    Address,
+    Customer,
+    DeliveryType,
+    DeliveryWishes,
+    Frozen,
+    Sku,
+    SkuQuantity,
+    WarehouseAllocation,
+)
 from oms_contracts.money import Money
 
 
@@ -23,6 +32,7 @@ class CreateShipments(Payload):
     delivery_type: DeliveryType
     allocations: list[WarehouseAllocation] = Field(min_length=1)
     notes: str | None = None
+    wishes: DeliveryWishes | None = Field(default=None, description="The customer's delivery wishes, for the courier")
 
 
 class _ShipmentEvent(Payload):
@@ -58,6 +68,26 @@ class ShipmentDelivered(_ShipmentEvent):
     TYPE = "ShipmentDelivered"
 
 
+class ShipmentDeliveryFailed(_ShipmentEvent):
+    """The carrier could not deliver the parcel; it will go back to the sender unless re-attempted."""
+
+    TYPE = "ShipmentDeliveryFailed"
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ShipmentReturnedToSender(_ShipmentEvent):
+    """The undelivered parcel came back to the warehouse it left from."""
+
+    TYPE = "ShipmentReturnedToSender"
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class DeliveryMethodChanged(Payload):
     """A shop's delivery method in one currency, with its price rule: what the order service prices with.
 
@@ -78,12 +108,88 @@ class DeliveryMethodChanged(Payload):
     active: bool = True
 
 
+# ---- returns (RMA) ------------------------------------------------------------------------------
+
+
+class ReturnLine(Frozen):
+    """A line the customer sends back, and why."""
+
+    sku: Sku
+    quantity: int = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class InspectedLine(Frozen):
+    """The warehouse's verdict on a returned line: back on the shelf or written off."""
+
+    sku: Sku
+    restocked: int = Field(ge=0)
+    written_off: int = Field(ge=0)
+    refund: Money = Field(description="What this line gives back: its unit price times the returned quantity")
+
+
+class _ReturnEvent(Payload):
+    KEY = "order_id"
+
+    order_id: str
+    order_number: int | None = None
+    return_id: str
+    rma_number: str = Field(description="Human return number, the order number and a sequence: R42-1")
+
+
+class ReturnRequested(_ReturnEvent):
+    """A customer (through a storefront) or a manager asked to return some or all delivered lines."""
+
+    TYPE = "ReturnRequested"
+
+    lines: list[ReturnLine] = Field(min_length=1)
+
+
+class ReturnApproved(_ReturnEvent):
+    TYPE = "ReturnApproved"
+
+
+class ReturnRejected(_ReturnEvent):
+    TYPE = "ReturnRejected"
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReturnReceived(_ReturnEvent):
+    """The parcel came back to a warehouse; inspection follows."""
+
+    TYPE = "ReturnReceived"
+
+    warehouse_id: str
+
+
+class ReturnCompleted(_ReturnEvent):
+    """Inspected: restocked lines went back to stock (RestockReturn), the refund was requested (RequestRefund)."""
+
+    TYPE = "ReturnCompleted"
+
+    warehouse_id: str
+    lines: list[InspectedLine] = Field(min_length=1)
+    refund: Money | None = Field(default=None, description="Requested from the payment service; None: nothing")
+    refund_request_id: str | None = None
+    fully_returned: bool = Field(description="Every delivered unit of the order has now come back")
+
+
 __all__ = [
     "CreateShipments",
     "DeliveryMethodChanged",
+    "InspectedLine",
+    "ReturnApproved",
+    "ReturnCompleted",
+    "ReturnLine",
+    "ReturnReceived",
+    "ReturnRejected",
+    "ReturnRequested",
     "ShipmentCreated",
     "ShipmentDelivered",
+    "ShipmentDeliveryFailed",
     "ShipmentPacked",
     "ShipmentPicked",
+    "ShipmentReturnedToSender",
     "ShipmentShipped",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, Field
 
 from oms_contracts.envelope import Payload
@@ -45,6 +47,7 @@ class OrderStageChanged(Payload):
     seconds_in_previous_stage: float = Field(ge=0)
     final: bool = False
     customer: Customer
+    notify: bool = Field(default=False, description="The stage asks to tell the customer (its entry action notify)")
 
 
 class OrderStageOverdue(Payload):
@@ -64,4 +67,52 @@ class OrderStageOverdue(Payload):
     overdue_seconds: float = Field(ge=0)
 
 
-__all__ = ["OrderPlaced", "OrderStageChanged", "OrderStageOverdue"]
+class OrderChanged(Payload):
+    """The order document was written (any change): a signal for the order service's own read models.
+
+    Carries no state: a consumer re-reads the order and keeps the newest `version` it has seen.
+    """
+
+    TYPE = "OrderChanged"
+    KEY = "order_id"
+
+    order_id: str
+    version: int = Field(ge=1, description="The order document's version after the write")
+
+
+class OrderLinesChanged(Payload):
+    """Staff changed an order's lines (or a rejected change was reverted): the new lines and totals."""
+
+    TYPE = "OrderLinesChanged"
+    KEY = "order_id"
+
+    order_id: str
+    number: int
+    change_id: str = Field(description="The edit; a revert carries the id of the edit it undoes")
+    lines: list[OrderLine] = Field(min_length=1)
+    totals: Totals
+    reverted: bool = Field(default=False, description="True: the catalog refused the edit, the lines are back")
+    reason: str | None = None
+
+
+class OrderUpdated(Payload):
+    """A manager action on an order other than its lines (delivery, discount, manager, notes, wishes, promo)."""
+
+    TYPE = "OrderUpdated"
+    KEY = "order_id"
+
+    order_id: str
+    number: int
+    action: str = Field(description="delivery_changed, discount_added, manager_assigned, note_added, wishes_changed…")
+    changes: dict[str, Any] = Field(default_factory=dict, description="field -> {from, to}")
+    totals: Totals
+
+
+__all__ = [
+    "OrderChanged",
+    "OrderLinesChanged",
+    "OrderPlaced",
+    "OrderStageChanged",
+    "OrderStageOverdue",
+    "OrderUpdated",
+]

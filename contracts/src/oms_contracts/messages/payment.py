@@ -23,6 +23,9 @@ class RequestPayment(Payload):
     amount: Money
     method: PaymentMethod
     customer_email: str
+    gift_card_code: str | None = Field(
+        default=None, max_length=64, description="Pay from this gift card first; the method takes the rest"
+    )
 
 
 class CardSummary(Frozen):
@@ -55,6 +58,7 @@ class PaymentCaptured(Payload):
     amount: Money
     provider_reference: str | None = None
     card: CardSummary | None = None
+    provider: str | None = Field(default=None, description="The card provider that captured it (sandbox, stripe)")
 
 
 class PaymentFailed(Payload):
@@ -113,10 +117,26 @@ class RefundCompleted(Payload):
     reason: str
 
 
+class PaymentReminderDue(Payload):
+    """An order is still unpaid past a step of the shop's reminder cadence: remind the customer."""
+
+    TYPE = "PaymentReminderDue"
+    KEY = "order_id"
+
+    order_id: str
+    number: int
+    customer_email: str
+    reminder_number: int = Field(ge=1, description="1 for the first reminder of this order, 2 for the second…")
+    hours_since_request: float = Field(ge=0)
+    due: Money = Field(description="What is still to pay now (the prepayment part when a prepayment rule applies)")
+    checkout_url: str | None = None
+
+
 __all__ = [
     "CardSummary",
     "PaymentCaptured",
     "PaymentFailed",
+    "PaymentReminderDue",
     "PaymentRequested",
     "PaymentStatusChanged",
     "RefundCompleted",

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -29,7 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_runtime.clock import Clock
-from oms_runtime.metrics import DEADLETTERED, MESSAGE_HANDLING_SECONDS, MESSAGES_CONSUMED
+from oms_runtime.metrics import CONSUMER_LAG, DEADLETTERED, MESSAGE_HANDLING_SECONDS, MESSAGES_CONSUMED
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AlreadyApplied
 from oms_runtime.telemetry import extract_trace_context, get_logger, tracer
@@ -92,6 +93,20 @@ class MessageConsumer:
         )
         async def consume(body: Any, msg: KafkaMessage) -> None:
             await self.handle_raw(msg)
+            self.record_lag(msg)
+
+    def record_lag(self, msg: Any) -> None:
+        """Lag of this group on the message's partition, from the consumer's last fetch (no extra request)."""
+        record = msg.raw_message
+        consumer = getattr(msg, "consumer", None)
+        highwater = getattr(consumer, "highwater", None)
+        if highwater is None or record is None:
+            return
+        with contextlib.suppress(Exception):  # a metric never fails a message
+            end = highwater(TopicPartition(record.topic, record.partition))
+            if end is not None:
+                lag = max(0, end - record.offset - 1)
+                CONSUMER_LAG.labels(self.group, record.topic, str(record.partition)).set(lag)
 
     async def handle_raw(self, msg: Any) -> None:
         record = msg.raw_message

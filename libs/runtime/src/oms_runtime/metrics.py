@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_CONSUMED = Counter(
     "oms_messages_consumed_total",
@@ -14,3 +14,8 @@ DEADLETTERED = Counter(
     "oms_deadletter_messages_total", "Messages sent to the dead-letter topic", ["consumer", "topic", "reason"]
 )
 OUTBOX_PUBLISHED = Counter("oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"])
+CONSUMER_LAG = Gauge(
+    "oms_consumer_lag_messages",
+    "Messages behind the partition's end after the last one handled (high watermark - next offset)",
+    ["consumer", "topic", "partition"],
+)

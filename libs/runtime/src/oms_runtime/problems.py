@@ -90,7 +90,8 @@ def handle_conflict(request: Request[Any, Any, Any], exc: ConcurrencyError) -> R
         409,
         "Conflict",
         "The resource was changed by someone else; reload and retry",
-        extra={"expected_version": exc.expected_version},
+        extra={"expected_version": exc.expected_version}
+        | ({"current_version": exc.current_version} if exc.current_version is not None else {}),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -70,6 +71,12 @@ class ServiceRuntime:
         self._loops: list[_Loop] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
+        # Who holds this runtime's loop leases; tests running two "replicas" in one process set their own.
+        self.holder = holder_id()
+        # Metrics of this runtime instance, served at /metrics after the process registry: gauges that
+        # describe the whole cluster and are exported only by a lease holder (several runtimes in one
+        # process, as in tests, each keep their own).
+        self.registry = CollectorRegistry(auto_describe=False)
 
     def store(self, collection: str) -> AggregateStore:
         """An aggregate collection whose outbox the relay publishes."""
@@ -117,7 +124,7 @@ class ServiceRuntime:
         lease = Lease(
             self.db["leases"],
             f"loop:{spec.name}",
-            holder_id(),
+            self.holder,
             timedelta(seconds=max(10.0, spec.interval_seconds * 3)),
             self.clock,
         )

@@ -25,10 +25,13 @@ APPLIED_EVENTS_KEPT = 200
 class ConcurrencyError(Exception):
     """Somebody else changed the aggregate first (or it is gone)."""
 
-    def __init__(self, collection: str, aggregate_id: str, expected_version: int) -> None:
+    def __init__(
+        self, collection: str, aggregate_id: str, expected_version: int, *, current_version: int | None = None
+    ) -> None:
         super().__init__(f"{collection}/{aggregate_id} is no longer at version {expected_version}")
         self.aggregate_id = aggregate_id
         self.expected_version = expected_version
+        self.current_version = current_version  # when the caller knows it: the 409 answer tells it
 
 
 class AlreadyApplied(Exception):

@@ -39,8 +39,10 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    # The process registry, then this runtime's own (cluster gauges its lease holder exports).
+    runtime: ServiceRuntime = request.app.state.runtime
+    return Response(generate_latest() + generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_service_app(

@@ -20,19 +20,19 @@ chart-topics: ## regenerate charts/oms/files/topics.json from contracts' topic r
 	$(PY) deploy/k8s-tools/gen_kafka_topics.py > $(CHART_TOPICS).tmp
 	mv $(CHART_TOPICS).tmp $(CHART_TOPICS)
 
-chart-sync: chart-topics ## regenerate what the chart takes from the repo (topics; deploy/prometheus rules)
+chart-sync: chart-topics ## regenerate what the chart takes from the repo (topics; deploy/prometheus/rules)
 	rm -rf $(CHART)/files/prometheus
-	if compgen -G 'deploy/prometheus/*.y*ml' >/dev/null; then
-	  mkdir -p $(CHART)/files/prometheus && cp deploy/prometheus/*.y*ml $(CHART)/files/prometheus/
+	if compgen -G 'deploy/prometheus/rules/*.y*ml' >/dev/null; then
+	  mkdir -p $(CHART)/files/prometheus && cp deploy/prometheus/rules/*.y*ml $(CHART)/files/prometheus/
 	fi
 
 chart-check: ## topics drift + helm lint --strict + render (default, all enabled) + kubeconform + structural check
 	started=$$(date +%s)
 	eval "$$($(CHART_TOOLS_ENV))"
 	$(PY) deploy/k8s-tools/gen_kafka_topics.py --check $(CHART_TOPICS)
-	if compgen -G 'deploy/prometheus/*.y*ml' >/dev/null || [[ -d $(CHART)/files/prometheus ]]; then
-	  diff -r deploy/prometheus $(CHART)/files/prometheus \
-	    || { echo "chart-check: $(CHART)/files/prometheus differs from deploy/prometheus: make chart-sync" >&2; exit 1; }
+	if compgen -G 'deploy/prometheus/rules/*.y*ml' >/dev/null || [[ -d $(CHART)/files/prometheus ]]; then
+	  diff -r deploy/prometheus/rules $(CHART)/files/prometheus \
+	    || { echo "chart-check: $(CHART)/files/prometheus differs from deploy/prometheus/rules: make chart-sync" >&2; exit 1; }
 	fi
 	mkdir -p $(CHART_RENDER_DIR)
 	for case in default all-enabled; do

@@ -12,3 +12,6 @@ STAGE_DURATION_SECONDS = Histogram(
     buckets=(1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400),
 )
 ORDERS_PLACED = Counter("oms_orders_placed_total", "Orders placed", ["shop", "channel"])
+STAGE_OVERDUE_REPORTED = Counter(
+    "oms_order_stage_overdue_total", "Stage entries reported overdue (OrderStageOverdue emitted)", ["shop", "stage"]
+)

@@ -6,3 +6,7 @@ from oms_runtime.settings import ServiceSettings
 class OrderSettings(ServiceSettings):
     service_name: str = "order"
     http_port: int = 8101
+    # SLA loop (application/sla.py): how often it looks for overdue orders and recounts the gauges, and
+    # how many orders one pass reports at most.
+    sla_poll_seconds: float = 15.0
+    sla_batch: int = 100

@@ -90,6 +90,14 @@ class OrderApp:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def advance(self, shop_id: str, order_id: str, role: str = "manager") -> dict[str, Any]:
+        """Finish the order's current manual stage, as staff do (POST /orders/{id}/advance)."""
+        response = await self.client.post(
+            f"/orders/{order_id}/advance", json={}, headers=internal_headers(shop_id, role=role)
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
     async def wait_stage(self, shop_id: str, order_id: str, stage: str) -> dict[str, Any]:
         async def reached() -> dict[str, Any] | None:
             order = await self.order(shop_id, order_id)

@@ -15,7 +15,13 @@ from oms_contracts.messages.catalog import (
     StockReserved,
 )
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
-from oms_contracts.messages.fulfilment import CreateShipments, ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_contracts.messages.fulfilment import (
+    CreateShipments,
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentPacked,
+    ShipmentShipped,
+)
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested, RequestPayment
 from oms_testing import eventually
@@ -109,10 +115,30 @@ async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothi
             ),
             "catalog",
         )
+        # The store pipeline: a manager calls the customer back, then the warehouse picks.
+        await app.wait_stage(shop_id, order_id, "call_back")
+        await app.advance(shop_id, order_id)
+        await app.wait_stage(shop_id, order_id, "picking")
+        create = await one_message(fulfilment_commands, order_id, "CreateShipments")
+        assert [a.warehouse_id for a in create.payload.allocations] == ["w1", "w2"]
+
+        await play(shipment(ShipmentCreated, order_id, "s1", "w1", "TEA-1"), "fulfilment")
+        await play(shipment(ShipmentCreated, order_id, "s2", "w2", "CUP-1"), "fulfilment")
+        await play(shipment(ShipmentPacked, order_id, "s1", "w1", "TEA-1"), "fulfilment")
+
+        async def first_packed() -> bool:
+            return (await app.order(shop_id, order_id))["shipments"] == {"s1": "packed", "s2": "created"}
+
+        await eventually(first_packed)
+        assert (await app.order(shop_id, order_id))["stage"] == "picking", "one of two shipments is not enough"
+        await play(shipment(ShipmentPacked, order_id, "s2", "w2", "CUP-1"), "fulfilment")
+        await app.wait_stage(shop_id, order_id, "courier_call")
+        await app.advance(shop_id, order_id)
+
         await app.wait_stage(shop_id, order_id, "awaiting_payment")
         request = await one_message(payment_commands, order_id, "RequestPayment")
         assert request.payload.amount == Money.of("309.00", "EUR") and request.payload.method == "card"
-        assert request.correlation_id == announced.correlation_id, "one business flow, one correlation id"
+        assert request.correlation_id != announced.correlation_id, "a manager's advance starts its own flow"
 
         await play(
             PaymentRequested(
@@ -134,25 +160,12 @@ async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothi
             PaymentCaptured(order_id=order_id, payment_id="pay-1", method="card", amount=request.payload.amount),
             "payment",
         )
-        await app.wait_stage(shop_id, order_id, "picking")
-        create = await one_message(fulfilment_commands, order_id, "CreateShipments")
-        assert [a.warehouse_id for a in create.payload.allocations] == ["w1", "w2"]
-
-        await play(shipment(ShipmentCreated, order_id, "s1", "w1", "TEA-1"), "fulfilment")
-        await play(shipment(ShipmentCreated, order_id, "s2", "w2", "CUP-1"), "fulfilment")
-        await play(
-            shipment(ShipmentShipped, order_id, "s1", "w1", "TEA-1", carrier="dhl", tracking_number="1"), "fulfilment"
-        )
-
-        async def first_shipped() -> bool:
-            return (await app.order(shop_id, order_id))["shipments"] == {"s1": "shipped", "s2": "created"}
-
-        await eventually(first_shipped)
-        assert (await app.order(shop_id, order_id))["stage"] == "picking", "one of two shipments is not enough"
-        await play(
-            shipment(ShipmentShipped, order_id, "s2", "w2", "CUP-1", carrier="dhl", tracking_number="2"), "fulfilment"
-        )
-        await app.wait_stage(shop_id, order_id, "in_delivery")
+        await app.wait_stage(shop_id, order_id, "courier_delivery")
+        for sid, warehouse, sku in (("s1", "w1", "TEA-1"), ("s2", "w2", "CUP-1")):
+            await play(
+                shipment(ShipmentShipped, order_id, sid, warehouse, sku, carrier="dhl", tracking_number=sid),
+                "fulfilment",
+            )
         await play(shipment(ShipmentDelivered, order_id, "s1", "w1", "TEA-1"), "fulfilment")
         await play(shipment(ShipmentDelivered, order_id, "s2", "w2", "CUP-1"), "fulfilment")
         done = await app.wait_stage(shop_id, order_id, "completed")
@@ -162,24 +175,28 @@ async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothi
             (e.payload.from_stage, e.payload.to_stage) for e in messages(order_events, order_id, "OrderStageChanged")
         ]
         assert transitions == [
-            ("new", "awaiting_payment"),
-            ("awaiting_payment", "picking"),
-            ("picking", "in_delivery"),
-            ("in_delivery", "delivered"),
-            ("delivered", "completed"),
+            ("new", "call_back"),
+            ("call_back", "picking"),
+            ("picking", "courier_call"),
+            ("courier_call", "awaiting_payment"),
+            ("awaiting_payment", "courier_delivery"),
+            ("courier_delivery", "completed"),
         ]
 
     assert done["status"] == "Completed" and done["final"] is True
     assert done["payment"]["status"] == "paid" and done["shipments"] == {"s1": "delivered", "s2": "delivered"}
     assert [v["stage"] for v in done["stage_history"]] == [
         "new",
-        "awaiting_payment",
+        "call_back",
         "picking",
-        "in_delivery",
-        "delivered",
+        "courier_call",
+        "awaiting_payment",
+        "courier_delivery",
     ]
+    assert done["pipeline"] == "store@1"
     assert done["audit"][0]["action"] == "placed" and done["audit"][0]["channel"] == "web"
-    assert done["audit"][-1]["changes"]["stage"] == {"from": "in_delivery", "to": "completed"}
+    assert [a["action"] for a in done["audit"]].count("advanced") == 2
+    assert done["audit"][-1]["changes"]["stage"] == {"from": "courier_delivery", "to": "completed"}
     assert (
         REGISTRY.get_sample_value("oms_order_stage_duration_seconds_count", {"shop": shop_id, "stage": "picking"}) == 1
     )
@@ -235,6 +252,8 @@ async def test_cash_on_delivery_pickup_completes_when_cash_is_in(app: OrderApp, 
         ),
     )
     async with TopicReader(app.bootstrap, app.topic(RequestPayment)) as payment_commands:
+        await app.wait_stage(shop_id, order_id, "call_back")
+        await app.advance(shop_id, order_id)
         await app.wait_stage(shop_id, order_id, "picking")
         request = await one_message(payment_commands, order_id, "RequestPayment")
         assert request.payload.method == "cash_on_delivery"
@@ -245,15 +264,17 @@ async def test_cash_on_delivery_pickup_completes_when_cash_is_in(app: OrderApp, 
         "warehouse_id": "w1",
         "lines": [SkuQuantity(sku="MUG-1", quantity=1)],
     }
-    await app.emit(shop_id, ShipmentShipped(**single, carrier="counter", tracking_number="-"))
-    await app.wait_stage(shop_id, order_id, "delivered")  # pickup has no in_delivery stage
+    await app.emit(shop_id, ShipmentPacked(**single))
+    await app.wait_stage(shop_id, order_id, "ready_for_pickup")  # the pickup pipeline: no delivery stages
     await app.emit(shop_id, ShipmentDelivered(**single))
+    await app.wait_stage(shop_id, order_id, "cash_in")
     await app.emit(
         shop_id,
         PaymentCaptured(order_id=order_id, payment_id="p", method="cash_on_delivery", amount=Money.of("7.00", "EUR")),
     )
     done = await app.wait_stage(shop_id, order_id, "completed")
-    assert [v["stage"] for v in done["stage_history"]] == ["new", "picking", "delivered"]
+    assert done["pipeline"] == "pickup@1"
+    assert [v["stage"] for v in done["stage_history"]] == ["new", "call_back", "picking", "ready_for_pickup", "cash_in"]
 
 
 async def test_out_of_stock_is_final_and_cannot_be_cancelled(app: OrderApp, shop_id: str) -> None:
@@ -423,7 +444,7 @@ async def test_bad_messages_are_dead_lettered_and_the_consumer_carries_on(app: O
         actor=Actor.system("catalog"),
     )
     await app.send(valid)
-    await app.wait_stage(shop_id, order_id, "awaiting_payment")
+    await app.wait_stage(shop_id, order_id, "call_back")
 
     async with TopicReader(app.bootstrap, app.topic_prefix + DEADLETTER_TOPIC) as deadletter:
         malformed = await deadletter.wait_for(lambda r: r.key == order_id.encode())

@@ -20,7 +20,7 @@ def _of(reader: TopicReader, order_id: str, type_: str) -> list[Envelope[Any]]:
     return [e for e in found if e.type == type_]
 
 
-async def test_expired_reservation_cancels_an_order_awaiting_payment(app: OrderApp, shop_id: str) -> None:
+async def test_expired_reservation_cancels_an_order_not_yet_picked(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "INK-1", "3.00")
     order_id = (await app.place(shop_id, order_body(("INK-1", 2)))).json()["order_id"]
     async with (
@@ -30,7 +30,7 @@ async def test_expired_reservation_cancels_an_order_awaiting_payment(app: OrderA
         await catalog_commands.wait_for(lambda r: r.key == order_id.encode())
         allocation = WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="INK-1", quantity=2)])
         await app.emit(shop_id, StockReserved(order_id=order_id, allocations=[allocation]), "catalog")
-        await app.wait_stage(shop_id, order_id, "awaiting_payment")
+        await app.wait_stage(shop_id, order_id, "call_back")
 
         # A release for another reason (one this service asked for) changes nothing.
         await app.emit(shop_id, StockReleased(order_id=order_id, reason="lines changed"), "catalog")
@@ -61,6 +61,8 @@ async def test_expiry_after_picking_started_is_ignored(app: OrderApp, shop_id: s
     ]
     allocation = WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="INK-2", quantity=1)])
     await app.emit(shop_id, StockReserved(order_id=order_id, allocations=[allocation]), "catalog")
+    await app.wait_stage(shop_id, order_id, "call_back")
+    await app.advance(shop_id, order_id)
     await app.wait_stage(shop_id, order_id, "picking")
     before = await app.order(shop_id, order_id)
     seen = consumed(app, "processed", "StockReleased")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oms_contracts import Actor, Envelope, Payload, new_id
 from oms_contracts.messages.catalog import (
@@ -16,8 +16,15 @@ from oms_contracts.messages.catalog import (
     StockReservationRejected,
     StockReserved,
 )
-from oms_contracts.messages.common import Address, Customer, DeliveryType, PaymentMethod, SkuQuantity
-from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_contracts.messages.common import (
+    Address,
+    Customer,
+    DeliveryType,
+    DeliveryWishes,
+    PaymentMethod,
+    SkuQuantity,
+)
+from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentPacked, ShipmentShipped
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
 from oms_runtime.clock import Clock
@@ -25,6 +32,8 @@ from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
 from pydantic import BaseModel, Field
 
+from oms_order.application.listing import Customers
+from oms_order.application.pipelines import PipelineService
 from oms_order.application.ports import (
     DuplicateIdempotencyKey,
     OrderNumbers,
@@ -35,11 +44,15 @@ from oms_order.application.ports import (
     StoredOrder,
 )
 from oms_order.domain import order as domain
+from oms_order.domain.edits import cancel_with_refund
 from oms_order.domain.order import Acting, Decision, Order, ShipmentStatus
-from oms_order.domain.pipeline import DEFAULT_PIPELINE
+from oms_order.domain.pipeline import BUILT_IN, DEFAULT_PIPELINE_FOR
 from oms_order.domain.price_lists import ListPrice, effective_prices
 from oms_order.domain.pricing import MAX_LINES, delivery_address, price_lines, totals_for
 from oms_order.metrics import ORDERS_PLACED, STAGE_DURATION_SECONDS
+
+if TYPE_CHECKING:
+    from oms_order.application.actions import ActionService
 
 log = get_logger(__name__)
 
@@ -48,6 +61,7 @@ SERVICE_ACTOR = Actor.system("order")
 EVENT_SAVE_ATTEMPTS = 5
 SHIPMENT_STATUS_OF: dict[str, ShipmentStatus] = {
     ShipmentCreated.TYPE: "created",
+    ShipmentPacked.TYPE: "packed",
     ShipmentShipped.TYPE: "shipped",
     ShipmentDelivered.TYPE: "delivered",
 }
@@ -68,6 +82,8 @@ class PlaceOrder(BaseModel):
         description="Price the order in this currency (price lists); default: the first SKU's retail currency",
     )
     notes: str | None = Field(default=None, max_length=2000)
+    promo_code: str | None = Field(default=None, min_length=2, max_length=40, description="A promo code of the shop")
+    wishes: DeliveryWishes | None = Field(default=None, description="Preferred delivery time, a wish for the courier")
 
     def fingerprint(self) -> str:
         """Identifies the body, so a reused Idempotency-Key with another body is recognised."""
@@ -94,6 +110,13 @@ class UnknownOrder(Exception):
 
 
 class OrderService:
+    # Who ordered before (first/repeat customer); set by the composition root, None in unit tests.
+    customers: Customers | None = None
+    # The shop's pipelines (application/pipelines.py); None: the built-in ones (unit tests).
+    pipelines: PipelineService | None = None
+    # Promo code, delivery rate and wishes at placement (application/actions.py); None: lines and the default fees.
+    placement: ActionService | None = None
+
     def __init__(
         self,
         orders: OrderRepository,
@@ -137,21 +160,31 @@ class OrderService:
         )
         lines = price_lines(request.lines, priced.prices, priced.unpriced)
         order_id = new_id()
+        placement = await self.placement.price_placement(shop_id, request, lines, order_id) if self.placement else None
         acting = Acting(at=self.clock.now(), actor=actor, channel=request.channel or channel)
         decision = domain.place_order(
             order_id=order_id,
             shop_id=shop_id,
             number=await self.numbers.next(shop_id),
-            pipeline=DEFAULT_PIPELINE,
+            pipeline=(
+                await self.pipelines.for_new_order(shop_id, request.delivery_type)
+                if self.pipelines is not None
+                else BUILT_IN[DEFAULT_PIPELINE_FOR[request.delivery_type]]
+            ),
             customer=request.customer,
             address=address,
             delivery_type=request.delivery_type,
             payment_method=request.payment_method,
             lines=lines,
-            totals=totals_for(lines, request.delivery_type),
+            totals=placement.priced.totals if placement else totals_for(lines, request.delivery_type),
             notes=request.notes,
             acting=acting,
         )
+        if placement is not None:
+            placement.apply(decision.order)
+        if self.customers is not None:
+            # First or repeat customer of this shop (keyed by normalised email and phone, unique).
+            decision.order.customer_kind = await self.customers.register(shop_id, request.customer, order_id)
         events = self._envelopes(decision, actor, correlation_id=correlation_id)
         try:
             stored = await self.orders.create(
@@ -161,6 +194,8 @@ class OrderService:
                 events=events,
             )
         except DuplicateIdempotencyKey:
+            if placement is not None and self.placement is not None:
+                await self.placement.release_placement(shop_id, placement, order_id)
             # A concurrent request with the same key won the unique index; answer as it did.
             # (Its order number is spent: numbers may have gaps, never duplicates.)
             earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key) if idempotency_key else None
@@ -203,7 +238,8 @@ class OrderService:
             stored = await self.get(shop_id, order_id)
             if expected_version is not None and stored.version != expected_version:
                 raise ConcurrencyError("orders", order_id, expected_version)
-            decision = domain.cancel(stored.order, reason, Acting(at=self.clock.now(), actor=actor, channel=channel))
+            acting = Acting(at=self.clock.now(), actor=actor, channel=channel)
+            decision = cancel_with_refund(stored.order, reason, acting)
             try:
                 return await self._save(stored, decision, actor, None, correlation_id=correlation_id)
             except ConcurrencyError:
@@ -297,7 +333,9 @@ class OrderService:
         event = envelope.payload
         await self.apply_event(envelope, event.order_id, lambda o, a: domain.payment_captured(o, event.payment_id, a))
 
-    async def on_shipment(self, envelope: Envelope[ShipmentCreated | ShipmentShipped | ShipmentDelivered]) -> None:
+    async def on_shipment(
+        self, envelope: Envelope[ShipmentCreated | ShipmentPacked | ShipmentShipped | ShipmentDelivered]
+    ) -> None:
         event = envelope.payload
         status = SHIPMENT_STATUS_OF[event.TYPE]
         await self.apply_event(

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from oms_contracts import Actor, Payload
+from oms_contracts import Actor, Money, Payload
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import (
     Address,
     Customer,
     DeliveryType,
+    DeliveryWishes,
     OrderLine,
     PaymentMethod,
     SkuQuantity,
@@ -27,9 +28,12 @@ from oms_contracts.messages.common import (
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
 from oms_contracts.messages.payment import RequestPayment
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
-from oms_order.domain.pipeline import Action, Pipeline, Stage, Trigger, pipeline_by_ref
+from oms_order.domain.pipeline import Action, MoveRefused, Pipeline, Stage, Trigger, pipeline_by_ref
+from oms_order.domain.pricing import DeliveryRate, Discount
+from oms_order.domain.return_state import OrderReturn
+from oms_order.domain.stage_time import stage_deadline
 
 ShipmentStatus = Literal["created", "picked", "packed", "shipped", "delivered"]
 # Shipment events only move a shipment forward: a late or repeated one is ignored.
@@ -57,10 +61,30 @@ class AuditEntry(_State):
 
 
 class PaymentState(_State):
-    status: Literal["unpaid", "awaiting", "paid"] = "unpaid"
+    # unpaid/awaiting/paid as the engine knows them, and the payment service's PaymentStatus values.
+    status: Literal["unpaid", "awaiting", "partly_paid", "paid", "partly_refunded", "refunded"] = "unpaid"
     method: PaymentMethod
     payment_id: str | None = None
     checkout_url: str | None = None
+    # From PaymentStatusChanged (the payment service's view of the order's money).
+    paid: Money | None = None
+    refunded: Money | None = None
+    due: Money | None = None
+    prepayment_met: bool | None = None
+
+
+class StaffNote(_State):
+    at: AwareDatetime
+    author: str
+    text: str
+
+
+class PendingLineChange(_State):
+    """A line edit the catalog has not confirmed yet: what to go back to if it refuses."""
+
+    change_id: str
+    previous_lines: list[OrderLine]
+    previous_discounts: list[Discount]
 
 
 class Order(_State):
@@ -87,13 +111,40 @@ class Order(_State):
     shipments: dict[str, ShipmentStatus] = Field(default_factory=dict)
     shipments_in_order: int | None = None
     cancel_reason: str | None = None
+    # First or repeat customer of the shop, decided at placement (application/listing.py, customers).
+    customer_kind: Literal["first", "repeat"] | None = None
+    # Manager actions and pricing (domain/edits.py, domain/pricing.py): what the totals are computed
+    # from besides the lines, who is responsible, staff notes and the customer's delivery wishes.
+    discounts: list[Discount] = Field(default_factory=list)
+    delivery_rate: DeliveryRate | None = None
+    promo_code: str | None = None
+    manager_id: str | None = None
+    staff_notes: list[StaffNote] = Field(default_factory=list)
+    wishes: DeliveryWishes | None = None
+    pending_line_change: PendingLineChange | None = None
+    # SLA (domain/sla.py): when the current stage's time runs out (None: no limit), whether the order
+    # is flagged a problem, and which stage entry was reported overdue. Leaving a stage clears them.
+    stage_deadline: AwareDatetime | None = None
+    problem: bool = False
+    overdue_stage_entered_at: AwareDatetime | None = None
+    # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
+    returns: dict[str, OrderReturn] = Field(default_factory=dict)
+    # The pipeline version this order runs on (its `pipeline` ref), bound by whoever loads the
+    # order (the repository); not stored. Unbound, a built-in pipeline is looked up by ref.
+    _bound_pipeline: Pipeline | None = PrivateAttr(default=None)
+
+    def bind(self, pipeline: Pipeline) -> Order:
+        if pipeline.ref != self.pipeline:
+            raise ValueError(f"order {self.id} runs on {self.pipeline}, not {pipeline.ref}")
+        self._bound_pipeline = pipeline
+        return self
 
     @property
     def currency(self) -> str:
         return self.totals.grand_total.currency
 
     def current_stage(self) -> Stage:
-        return pipeline_by_ref(self.pipeline).stage(self.stage)
+        return order_pipeline(self).stage(self.stage)
 
     @property
     def status(self) -> str:
@@ -112,8 +163,15 @@ class Order(_State):
             facts.add(Trigger.STOCK_REJECTED)
         if self.payment.status == "paid":
             facts.add(Trigger.PAID)
+        # From PaymentStatusChanged: the payment service says the shop's prepayment rule is met,
+        # which it also says when the shop has no rule; "prepaid" needs money actually taken too.
+        paid = getattr(self.payment, "paid", None)
+        if getattr(self.payment, "prepayment_met", False) and paid is not None and paid.amount > 0:
+            facts.add(Trigger.PREPAID)
         if self.shipments_in_order and len(self.shipments) >= self.shipments_in_order:
             progress = [SHIPMENT_PROGRESS[s] for s in self.shipments.values()]
+            if min(progress) >= SHIPMENT_PROGRESS["packed"]:
+                facts.add(Trigger.ALL_PACKED)
             if min(progress) >= SHIPMENT_PROGRESS["shipped"]:
                 facts.add(Trigger.ALL_SHIPPED)
             if min(progress) >= SHIPMENT_PROGRESS["delivered"]:
@@ -143,6 +201,10 @@ class Decision:
 
 class CannotCancel(ValueError):
     pass
+
+
+class NotResponsible(PermissionError):
+    """The actor's role does not handle the order's current stage."""
 
 
 def _ignore(order: Order, why: str) -> Decision:
@@ -182,8 +244,9 @@ def place_order(
         placed_at=acting.at,
         stage=first.key,
         stage_entered_at=acting.at,
+        stage_deadline=stage_deadline(first, acting.at),
         payment=PaymentState(method=payment_method),
-    )
+    ).bind(pipeline)
     placed = OrderPlaced(
         order_id=order.id,
         number=number,
@@ -287,8 +350,66 @@ def reservation_expired(order: Order, acting: Acting) -> Decision:
     return Decision(order=decision.order, emit=emit)
 
 
+def advance(order: Order, acting: Acting, *, comment: str | None = None) -> Decision:
+    """A person finishes the current stage (its manual exit): on to the stage that exit leads to,
+    then on along every exit whose facts already hold (an early ShipmentDelivered is not lost)."""
+    _check_actor(order, acting)
+    pipeline = order_pipeline(order)
+    target = pipeline.advance_target(order.stage, order.delivery_type, order.payment_method)
+    return _move_by_hand(order, target, acting, "advanced", comment)
+
+
+def move(order: Order, to: str, acting: Acting, *, comment: str | None = None) -> Decision:
+    """A person moves the order to `to`: one of the targets of the current stage's exits, or the
+    cancel stage (see Pipeline.move_targets). Cancelling is also the manager's, as POST /cancel."""
+    pipeline = order_pipeline(order)
+    _check_actor(order, acting, also=("manager",) if to == pipeline.cancelled else ())
+    allowed = pipeline.move_targets(order.stage, order.delivery_type, order.payment_method)
+    if to not in allowed:
+        raise MoveRefused(f"cannot move from {order.stage!r} to {to!r}; allowed: {', '.join(allowed) or 'none'}")
+    return _move_by_hand(order, pipeline.stage(to), acting, "moved", comment)
+
+
+def _check_actor(order: Order, acting: Acting, also: tuple[str, ...] = ()) -> None:
+    stage = order.current_stage()
+    role = acting.actor.role if acting.actor.kind == "staff" else None
+    roles = stage.acting_roles() | set(also)
+    if role not in roles:
+        who = " or ".join(sorted(roles))
+        raise NotResponsible(f"stage {stage.key!r} is handled by {who}, not {role or acting.actor.kind}")
+
+
+def _move_by_hand(order: Order, target: Stage, acting: Acting, action: str, comment: str | None) -> Decision:
+    new = order.model_copy(deep=True)
+    changes: dict[str, Any] = {"comment": comment} if comment else {}
+    if target.key == order_pipeline(new).cancelled:
+        new.cancel_reason = comment or f"moved by {acting.actor.name or acting.actor.id}"
+    emit = _enter(new, target, acting, reason=Trigger.MANUAL.value, changes=changes)
+    if target.final:
+        _audit(new, acting, action, changes)
+        return Decision(order=new, emit=emit)
+    settled = _settle(new, acting, action, changes)
+    return Decision(order=settled.order, emit=[*emit, *settled.emit])
+
+
+def stage_options(order: Order) -> dict[str, Any]:
+    """What staff may do with the order's stage now (for the console): its name, who handles it,
+    whether it can be advanced by hand, and where it can be moved."""
+    stage = order.current_stage()
+    pipeline = order_pipeline(order)
+    return {
+        "stage_names": dict(stage.names),
+        "responsible_role": stage.responsible_role,
+        "responsible_user_id": stage.responsible_user_id,
+        "roles": sorted(stage.acting_roles()),
+        "can_advance": stage.manual and not stage.final,
+        "move_to": pipeline.move_targets(order.stage, order.delivery_type, order.payment_method),
+    }
+
+
 def order_pipeline(order: Order) -> Pipeline:
-    return pipeline_by_ref(order.pipeline)
+    bound = order._bound_pipeline
+    return bound if bound is not None else pipeline_by_ref(order.pipeline, order.shop_id)
 
 
 def _settle(order: Order, acting: Acting, action: str, changes: dict[str, Any]) -> Decision:
@@ -314,6 +435,9 @@ def _enter(order: Order, target: Stage, acting: Acting, *, reason: str, changes:
     )
     order.stage = target.key
     order.stage_entered_at = acting.at
+    order.stage_deadline = stage_deadline(target, acting.at)
+    order.problem = False
+    order.overdue_stage_entered_at = None
     previous = changes.get("stage")
     changes["stage"] = _change(previous["from"] if previous else left, target.key)
     changed = OrderStageChanged(
@@ -326,6 +450,7 @@ def _enter(order: Order, target: Stage, acting: Acting, *, reason: str, changes:
         seconds_in_previous_stage=seconds,
         final=target.final,
         customer=order.customer,
+        notify=Action.NOTIFY in target.entry_actions(order.delivery_type, order.payment_method),
     )
     return [changed, *_entry_commands(order, target)]
 
@@ -361,6 +486,7 @@ def _entry_commands(order: Order, stage: Stage) -> list[Payload]:
                     delivery_type=order.delivery_type,
                     allocations=order.allocations,
                     notes=order.notes,
+                    wishes=order.wishes,
                 )
             )
         elif action is Action.RELEASE_STOCK:

@@ -13,7 +13,8 @@ still end in the right stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import get_args
 
@@ -24,11 +25,14 @@ PAYMENT_METHODS: frozenset[str] = frozenset(get_args(PaymentMethod))
 
 
 class Trigger(StrEnum):
-    """A fact about an order that can make a stage leave."""
+    """What can make a stage leave: a fact about the order, or (MANUAL) a person's action."""
 
+    MANUAL = "manual"
     STOCK_RESERVED = "stock_reserved"
     STOCK_REJECTED = "stock_rejected"
     PAID = "paid"
+    PREPAID = "prepaid"
+    ALL_PACKED = "all_packed"
     ALL_SHIPPED = "all_shipped"
     ALL_DELIVERED = "all_delivered"
 
@@ -40,6 +44,7 @@ class Action(StrEnum):
     REQUEST_PAYMENT = "request_payment"
     CREATE_SHIPMENTS = "create_shipments"
     RELEASE_STOCK = "release_stock"
+    NOTIFY = "notify"  # OrderStageChanged.notify: tell the customer about this stage
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,17 @@ class Applicability:
     payment_methods: frozenset[str] = PAYMENT_METHODS
 
     @classmethod
-    def excluding(cls, *, delivery_type: str | None = None, payment_method: str | None = None) -> Applicability:
+    def excluding(cls, *, delivery_types: Iterable[str] = (), payment_methods: Iterable[str] = ()) -> Applicability:
         return cls(
-            delivery_types=DELIVERY_TYPES - {delivery_type} if delivery_type else DELIVERY_TYPES,
-            payment_methods=PAYMENT_METHODS - {payment_method} if payment_method else PAYMENT_METHODS,
+            delivery_types=DELIVERY_TYPES - frozenset(delivery_types),
+            payment_methods=PAYMENT_METHODS - frozenset(payment_methods),
         )
 
     @classmethod
-    def only(cls, *, delivery_type: str | None = None, payment_method: str | None = None) -> Applicability:
+    def only(cls, *, delivery_types: Iterable[str] = (), payment_methods: Iterable[str] = ()) -> Applicability:
         return cls(
-            delivery_types=frozenset({delivery_type}) if delivery_type else DELIVERY_TYPES,
-            payment_methods=frozenset({payment_method}) if payment_method else PAYMENT_METHODS,
+            delivery_types=frozenset(delivery_types) or DELIVERY_TYPES,
+            payment_methods=frozenset(payment_methods) or PAYMENT_METHODS,
         )
 
     def holds(self, delivery_type: str, payment_method: str) -> bool:
@@ -78,7 +83,8 @@ class EntryAction:
 
 @dataclass(frozen=True)
 class Exit:
-    """Leave when `on` holds: to stage `to`, or (None) to the next applicable flow stage."""
+    """Leave when `on` holds (or, for MANUAL, when the responsible person says so): to stage `to`,
+    or (None) to the next applicable flow stage."""
 
     on: Trigger
     to: str | None = None
@@ -87,7 +93,7 @@ class Exit:
 @dataclass(frozen=True)
 class Stage:
     key: str
-    status: str  # what the customer sees
+    status: str  # what the customer sees (the shop's status mapping may override it)
     applies: Applicability = ALWAYS
     entry: tuple[EntryAction, ...] = ()
     exits: tuple[Exit, ...] = ()
@@ -104,9 +110,112 @@ class Stage:
     def entry_actions(self, delivery_type: str, payment_method: str) -> list[Action]:
         return [e.action for e in self.entry if e.applies.holds(delivery_type, payment_method)]
 
+    @property
+    def manual(self) -> bool:
+        return any(e.on is Trigger.MANUAL for e in self.exits)
+
+    def acting_roles(self) -> frozenset[str]:
+        """Who may advance or move an order out of this stage: its responsible role (manager if
+        none is set) and the admin."""
+        return frozenset({"admin", self.responsible_role or "manager"})
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
 
 class PipelineError(ValueError):
-    """The pipeline definition is inconsistent."""
+    """The pipeline definition is inconsistent; `errors` name the fields (stages[3].exits[0].to)."""
+
+    def __init__(self, errors: Sequence[FieldError] | str) -> None:
+        self.errors = [FieldError("stages", errors)] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+
+class MoveRefused(ValueError):
+    """A manual advance or move the stage does not allow."""
+
+
+def validate(stages: Sequence[Stage], cancelled: str) -> list[FieldError]:
+    """Every reason the stages do not form a usable pipeline, each naming its field.
+
+    Besides the shape (unique keys, known targets, a final cancel stage, final stages leaving only
+    by hand), the condition matrix: for every delivery type x payment method, every stage an order
+    can be in (applicable flow stages and the outcome stages) must be able to reach a final stage.
+    """
+    errors: list[FieldError] = []
+    keys = [s.key for s in stages]
+    seen: set[str] = set()
+    for i, stage in enumerate(stages):
+        if stage.key in seen:
+            errors.append(FieldError(f"stages[{i}].key", f"duplicate stage key {stage.key!r}"))
+        seen.add(stage.key)
+        for j, exit_ in enumerate(stage.exits):
+            if exit_.to is not None and exit_.to not in keys:
+                errors.append(FieldError(f"stages[{i}].exits[{j}].to", f"unknown stage {exit_.to!r}"))
+            if stage.final and exit_.on is not Trigger.MANUAL:
+                errors.append(FieldError(f"stages[{i}].exits[{j}].on", "a final stage leaves only by hand"))
+            if exit_.to is None and not stage.in_flow:
+                errors.append(FieldError(f"stages[{i}].exits[{j}].to", "an outcome stage must name its target"))
+        if not stage.final and not stage.exits:
+            errors.append(FieldError(f"stages[{i}].exits", "a stage that is not final needs an exit"))
+    flow = [i for i, s in enumerate(stages) if s.in_flow]
+    if not flow:
+        errors.append(FieldError("stages", "at least one flow stage is needed"))
+    elif stages[flow[0]].applies != ALWAYS:
+        errors.append(FieldError(f"stages[{flow[0]}].when", "the first flow stage must apply to every order"))
+    if cancelled not in keys:
+        errors.append(FieldError("cancel_stage", f"no stage {cancelled!r}"))
+    elif not stages[keys.index(cancelled)].final or stages[keys.index(cancelled)].in_flow:
+        errors.append(FieldError("cancel_stage", f"{cancelled!r} must be a final outcome stage (final, not in_flow)"))
+    if errors:
+        return errors  # the matrix needs a well-formed graph
+    index = {s.key: i for i, s in enumerate(stages)}
+    for delivery_type in sorted(DELIVERY_TYPES):
+        for payment_method in sorted(PAYMENT_METHODS):
+            errors += _matrix_errors(stages, index, delivery_type, payment_method)
+    return errors
+
+
+def _next_in_flow(stages: Sequence[Stage], position: int, delivery_type: str, payment_method: str) -> int | None:
+    for i in range(position + 1, len(stages)):
+        if stages[i].in_flow and stages[i].applies.holds(delivery_type, payment_method):
+            return i
+    return None
+
+
+def _matrix_errors(
+    stages: Sequence[Stage], index: dict[str, int], delivery_type: str, payment_method: str
+) -> list[FieldError]:
+    combo = f"delivery {delivery_type}, payment {payment_method}"
+    errors: list[FieldError] = []
+    edges: dict[int, list[int]] = {}
+    live = [i for i, s in enumerate(stages) if not s.in_flow or s.applies.holds(delivery_type, payment_method)]
+    for i in live:
+        edges[i] = []
+        for j, exit_ in enumerate(stages[i].exits):
+            target = (
+                index[exit_.to] if exit_.to is not None else _next_in_flow(stages, i, delivery_type, payment_method)
+            )
+            if target is None:
+                errors.append(FieldError(f"stages[{i}].exits[{j}].to", f"no applicable stage follows for {combo}"))
+            else:
+                edges[i].append(target)
+    finals = {i for i in live if stages[i].final} | {i for i, s in enumerate(stages) if s.final}
+    reaches = set(finals)
+    changed = True
+    while changed:
+        changed = False
+        for i in live:
+            if i not in reaches and any(t in reaches for t in edges[i]):
+                reaches.add(i)
+                changed = True
+    for i in live:
+        if i not in reaches:
+            errors.append(FieldError(f"stages[{i}]", f"{stages[i].key!r} cannot reach a final stage for {combo}"))
+    return errors
 
 
 @dataclass(frozen=True)
@@ -117,20 +226,9 @@ class Pipeline:
     cancelled: str = "cancelled"
 
     def __post_init__(self) -> None:
-        keys = [s.key for s in self.stages]
-        if len(set(keys)) != len(keys):
-            raise PipelineError(f"duplicate stage keys in {self.ref}")
-        flow = [s for s in self.stages if s.in_flow]
-        if not flow or flow[0].applies != ALWAYS:
-            raise PipelineError("the first flow stage must apply to every order")
-        if self.cancelled not in keys or not self.stage(self.cancelled).final:
-            raise PipelineError(f"the cancel stage {self.cancelled!r} must exist and be final")
-        for stage in self.stages:
-            if stage.final and stage.exits:
-                raise PipelineError(f"final stage {stage.key!r} cannot have exits")
-            for exit_ in stage.exits:
-                if exit_.to is not None and exit_.to not in keys:
-                    raise PipelineError(f"{stage.key!r} exits to unknown stage {exit_.to!r}")
+        errors = validate(self.stages, self.cancelled)
+        if errors:
+            raise PipelineError(errors)
 
     @property
     def ref(self) -> str:
@@ -147,31 +245,58 @@ class Pipeline:
         return next(s for s in self.stages if s.in_flow)
 
     def next_stage(self, current: str, delivery_type: str, payment_method: str) -> Stage:
-        flow = [s for s in self.stages if s.in_flow]
-        position = next(i for i, s in enumerate(flow) if s.key == current)
-        for stage in flow[position + 1 :]:
-            if stage.applies.holds(delivery_type, payment_method):
-                return stage
-        raise PipelineError(f"no applicable stage after {current!r} in {self.ref}")
+        position = next(i for i, s in enumerate(self.stages) if s.key == current)
+        following = _next_in_flow(self.stages, position, delivery_type, payment_method)
+        if following is None:
+            raise PipelineError(f"no applicable stage after {current!r} in {self.ref}")
+        return self.stages[following]
+
+    def _target(self, current: str, exit_: Exit, delivery_type: str, payment_method: str) -> Stage:
+        if exit_.to is not None:
+            return self.stage(exit_.to)
+        return self.next_stage(current, delivery_type, payment_method)
 
     def exit_target(
         self, current: str, facts: set[Trigger], delivery_type: str, payment_method: str
     ) -> tuple[Stage, Trigger] | None:
         """The stage an order in `current` moves to given its facts, and the trigger; None if it stays."""
         for exit_ in self.stage(current).exits:
-            if exit_.on in facts:
-                target = (
-                    self.stage(exit_.to)
-                    if exit_.to is not None
-                    else self.next_stage(current, delivery_type, payment_method)
-                )
-                return target, exit_.on
+            if exit_.on is not Trigger.MANUAL and exit_.on in facts:
+                return self._target(current, exit_, delivery_type, payment_method), exit_.on
         return None
 
+    def advance_target(self, current: str, delivery_type: str, payment_method: str) -> Stage:
+        """Where a manual advance leads: the target of the stage's first manual exit."""
+        stage = self.stage(current)
+        if stage.final:
+            raise MoveRefused(f"{current!r} is a final stage; nothing to advance to")
+        for exit_ in stage.exits:
+            if exit_.on is Trigger.MANUAL:
+                return self._target(current, exit_, delivery_type, payment_method)
+        raise MoveRefused(f"{current!r} has no manual exit; it leaves on {', '.join(e.on for e in stage.exits)}")
 
-NOT_CASH = Applicability.excluding(payment_method="cash_on_delivery")
-CASH_ONLY = Applicability.only(payment_method="cash_on_delivery")
-NOT_PICKUP = Applicability.excluding(delivery_type="pickup")
+    def move_targets(self, current: str, delivery_type: str, payment_method: str) -> list[str]:
+        """Where a manual move may lead: any target of the stage's exits (manual or not: staff may
+        confirm a fact the system has not seen, e.g. cash taken), and the cancel stage unless the
+        order is already final. A final stage moves only along its own (manual) exits, e.g.
+        completed -> returned."""
+        stage = self.stage(current)
+        targets = [self._target(current, e, delivery_type, payment_method).key for e in stage.exits]
+        if not stage.final and self.cancelled not in targets:
+            targets.append(self.cancelled)
+        return list(dict.fromkeys(t for t in targets if t != current))
+
+    def with_statuses(self, statuses: Mapping[str, str]) -> Pipeline:
+        """The same pipeline with the customer-visible statuses a shop maps its stages to."""
+        if not any(s.key in statuses for s in self.stages):
+            return self
+        stages = tuple(replace(s, status=statuses.get(s.key, s.status)) for s in self.stages)
+        return replace(self, stages=stages)
+
+
+NOT_CASH = Applicability.excluding(payment_methods=["cash_on_delivery"])
+CASH_ONLY = Applicability.only(payment_methods=["cash_on_delivery"])
+NOT_PICKUP = Applicability.excluding(delivery_types=["pickup"])
 
 DEFAULT_PIPELINE = Pipeline(
     key="default",
@@ -209,11 +334,168 @@ DEFAULT_PIPELINE = Pipeline(
         ),
     ),
 )
+"""The first, fully automatic pipeline (no manual stage). Kept so that orders placed on it still
+move; new orders get the shop's "store" or "pickup" pipeline."""
 
-PIPELINES: dict[str, Pipeline] = {DEFAULT_PIPELINE.ref: DEFAULT_PIPELINE}
+HOUR = 3600
 
 
-def pipeline_by_ref(ref: str) -> Pipeline:
+def _names(en: str, ru: str) -> tuple[tuple[str, str], ...]:
+    return (("en", en), ("ru", ru))
+
+
+_NEW = Stage(
+    "new",
+    "New",
+    names=_names("New", "Новый"),
+    responsible_role="manager",
+    entry=(EntryAction(Action.RESERVE_STOCK),),
+    exits=(Exit(Trigger.STOCK_REJECTED, to="out_of_stock"), Exit(Trigger.STOCK_RESERVED)),
+)
+_CALL_BACK = Stage(
+    "call_back",
+    "New",
+    names=_names("Call-back", "Перезвонить"),
+    responsible_role="manager",
+    time_limit_seconds=2 * HOUR,
+    exits=(Exit(Trigger.MANUAL),),
+)
+_PICKING = Stage(
+    "picking",
+    "Confirmed",
+    names=_names("Picking", "Сборка"),
+    responsible_role="warehouse",
+    time_limit_seconds=4 * HOUR,
+    # Cash on delivery is requested now, so the payment exists when the courier takes the cash.
+    entry=(EntryAction(Action.CREATE_SHIPMENTS), EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY)),
+    exits=(Exit(Trigger.ALL_PACKED),),
+)
+_AWAITING_PAYMENT = Stage(
+    "awaiting_payment",
+    "Awaiting payment",
+    names=_names("Awaiting payment", "Ожидает оплаты"),
+    responsible_role="manager",
+    applies=NOT_CASH,
+    time_limit_seconds=72 * HOUR,
+    entry=(EntryAction(Action.REQUEST_PAYMENT),),
+    exits=(Exit(Trigger.PAID), Exit(Trigger.PREPAID)),
+)
+_CASH_IN = Stage(
+    "cash_in",
+    "Delivered",
+    names=_names("Cash in", "Приём наличных"),
+    responsible_role="manager",
+    applies=CASH_ONLY,
+    time_limit_seconds=24 * HOUR,
+    exits=(Exit(Trigger.PAID),),
+)
+_COMPLETED = Stage(
+    "completed",
+    "Completed",
+    names=_names("Completed", "Выполнен"),
+    final=True,
+    exits=(Exit(Trigger.MANUAL, to="returned"),),  # a return is registered after completion
+)
+_OUTCOMES = (
+    Stage("out_of_stock", "Out of stock", names=_names("Out of stock", "Нет в наличии"), final=True, in_flow=False),
+    Stage(
+        "cancelled",
+        "Cancelled",
+        names=_names("Cancelled", "Отменён"),
+        entry=(EntryAction(Action.RELEASE_STOCK),),
+        final=True,
+        in_flow=False,
+    ),
+    Stage("returned", "Return registered", names=_names("Returned", "Возврат"), final=True, in_flow=False),
+)
+
+STORE_PIPELINE = Pipeline(
+    key="store",
+    version=1,
+    stages=(
+        _NEW,
+        _CALL_BACK,
+        _PICKING,
+        Stage(
+            "courier_call",
+            "Confirmed",
+            names=_names("Courier call", "Вызов курьера"),
+            responsible_role="manager",
+            applies=Applicability.excluding(delivery_types=["pickup", "post"]),
+            time_limit_seconds=2 * HOUR,
+            exits=(Exit(Trigger.MANUAL),),
+        ),
+        _AWAITING_PAYMENT,
+        Stage(
+            "courier_delivery",
+            "Handed to courier",
+            names=_names("Courier delivery", "Доставка курьером"),
+            responsible_role="courier",
+            applies=Applicability.only(delivery_types=["courier"]),
+            time_limit_seconds=24 * HOUR,
+            exits=(Exit(Trigger.ALL_DELIVERED),),
+        ),
+        Stage(
+            "post_delivery",
+            "Handed to carrier",
+            names=_names("Post delivery", "Доставка почтой"),
+            responsible_role="manager",
+            applies=Applicability.only(delivery_types=["post", "carrier"]),
+            time_limit_seconds=14 * 24 * HOUR,
+            exits=(Exit(Trigger.ALL_DELIVERED),),
+        ),
+        _CASH_IN,
+        _COMPLETED,
+        *_OUTCOMES,
+    ),
+)
+
+PICKUP_PIPELINE = Pipeline(
+    key="pickup",
+    version=1,
+    stages=(
+        _NEW,
+        _CALL_BACK,
+        _PICKING,
+        _AWAITING_PAYMENT,
+        Stage(
+            "ready_for_pickup",
+            "Ready for pickup",
+            names=_names("Ready for pickup", "Готов к выдаче"),
+            responsible_role="manager",
+            time_limit_seconds=7 * 24 * HOUR,  # then the shop calls the customer or cancels
+            # Handed over at the desk: the warehouse marks the shipment delivered, or staff advance it.
+            exits=(Exit(Trigger.ALL_DELIVERED), Exit(Trigger.MANUAL)),
+        ),
+        _CASH_IN,
+        _COMPLETED,
+        *_OUTCOMES,
+    ),
+)
+
+BUILT_IN: dict[str, Pipeline] = {p.key: p for p in (STORE_PIPELINE, PICKUP_PIPELINE)}
+"""The defaults every shop starts with (seeded as version 1 of its own pipelines on first use)."""
+
+DEFAULT_PIPELINE_FOR: dict[str, str] = {d: ("pickup" if d == "pickup" else "store") for d in DELIVERY_TYPES}
+"""Which pipeline a new order gets per delivery type, until the shop's admin changes it."""
+
+PIPELINES: dict[str, Pipeline] = {p.ref: p for p in (DEFAULT_PIPELINE, STORE_PIPELINE, PICKUP_PIPELINE)}
+
+
+_SEEN: dict[tuple[str, str], Pipeline] = {}
+
+
+def remember(shop_id: str, pipeline: Pipeline) -> None:
+    """Note a shop's pipeline version (as last resolved, with its status mapping) so that an order
+    loaded without binding still finds it. A cache of immutable definitions, no I/O."""
+    _SEEN[(shop_id, pipeline.ref)] = pipeline
+
+
+def pipeline_by_ref(ref: str, shop_id: str | None = None) -> Pipeline:
+    """A pipeline by ref: one this process has seen for the shop, else a built-in one. The order
+    repository binds each order to its version when it loads it; this is the fallback."""
+    if shop_id is not None and (shop_id, ref) in _SEEN:
+        return _SEEN[(shop_id, ref)]
     try:
         return PIPELINES[ref]
     except KeyError:

@@ -19,7 +19,7 @@ from oms_order.application.orders import (
     PlaceOrder,
 )
 from oms_order.application.ports import StoredOrder
-from oms_order.domain.order import CannotCancel
+from oms_order.domain.order import CannotCancel, stage_options
 from oms_order.domain.pricing import InvalidOrder
 
 STAFF = ("admin", "manager", "warehouse", "courier")
@@ -61,6 +61,7 @@ def order_body(stored: StoredOrder) -> dict[str, Any]:
         **body,
         "status": order.status,
         "final": order.final,
+        "stage_actions": stage_options(order),
         "version": stored.version,
     }
 

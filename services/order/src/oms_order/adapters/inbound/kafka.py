@@ -13,9 +13,9 @@ from oms_contracts.messages.catalog import (
     StockReservationRejected,
     StockReserved,
 )
-from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentPacked, ShipmentShipped
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
-from oms_runtime.consumer import PermanentError
+from oms_runtime.consumer import MessageConsumer, PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
 from oms_order.application.orders import OrderService, UnknownOrder
@@ -35,11 +35,12 @@ def _for_known_orders(handler: Handler) -> Handler:
     return handle
 
 
-def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> None:
+def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> MessageConsumer:
+    """Registers the consumers; returns the order-events one (other parts add their order events to it)."""
     runtime.consumer("sku-prices").on(SkuUpserted, orders.on_sku_upserted).on(
         SkuPriceChanged, orders.on_sku_price_changed
     )
-    (
+    events = (
         runtime.consumer("order-events")
         .on(StockReserved, _for_known_orders(orders.on_stock_reserved))
         .on(StockReservationRejected, _for_known_orders(orders.on_stock_rejected))
@@ -47,6 +48,8 @@ def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> None:
         .on(PaymentRequested, _for_known_orders(orders.on_payment_requested))
         .on(PaymentCaptured, _for_known_orders(orders.on_payment_captured))
         .on(ShipmentCreated, _for_known_orders(orders.on_shipment))
+        .on(ShipmentPacked, _for_known_orders(orders.on_shipment))
         .on(ShipmentShipped, _for_known_orders(orders.on_shipment))
         .on(ShipmentDelivered, _for_known_orders(orders.on_shipment))
     )
+    return events

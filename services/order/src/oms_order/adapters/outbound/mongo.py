@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,9 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from oms_order.adapters.outbound.order_list_mongo import LIST_INDEXES
+from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES
+from oms_order.adapters.outbound.promo_mongo import PROMO_INDEXES
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
 from oms_order.domain.order import Order
 from oms_order.domain.price_lists import ListPrice
@@ -32,6 +35,11 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDERS, [("shop_id", ASCENDING), ("_id", DESCENDING)]),
     IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("_id", DESCENDING)]),
     *outbox_indexes(ORDERS),
+    # SLA loop (sla_mongo.py): orders past their stage deadline not reported yet. Cross-tenant, like the
+    # outbox relay's, by design: one loop serves every shop. The range scanned is the orders overdue now.
+    IndexSpec(ORDERS, [("stage_deadline", ASCENDING), ("overdue_stage_entered_at", ASCENDING)], name="sla_due"),
+    # SLA gauges: orders per shop and stage, and how many past the deadline.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("stage_deadline", ASCENDING)]),
     IndexSpec(SKU_PRICES, [("shop_id", ASCENDING), ("sku", ASCENDING)], unique=True),
     IndexSpec(
         PRICE_LIST_PRICES,
@@ -45,6 +53,10 @@ INDEXES: list[IndexSpec] = [
         unique=True,
     ),
     *INBOX_INDEXES,
+    # The operations team's list read model (order_list_mongo.py; README "Order lists").
+    *LIST_INDEXES,
+    *PIPELINE_INDEXES,
+    *PROMO_INDEXES,
 ]
 
 # Fields of the order document that are not the domain state.
@@ -78,16 +90,24 @@ def stored_order(doc: Document) -> StoredOrder:
 
 
 class MongoOrders:
-    def __init__(self, store: AggregateStore) -> None:
+    def __init__(self, store: AggregateStore, bind: Callable[[list[Order]], Awaitable[None]] | None = None) -> None:
         self.store = store
+        # Binds loaded orders to their pipeline version (PipelineService.bind); None: built-ins only.
+        self.bind = bind
+
+    async def _bound(self, doc: Document) -> StoredOrder:
+        stored = stored_order(doc)
+        if self.bind is not None:
+            await self.bind([stored.order])
+        return stored
 
     async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
         doc = await self.store.get(shop_id, order_id)
-        return stored_order(doc) if doc else None
+        return await self._bound(doc) if doc else None
 
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
-        return stored_order(doc) if doc else None
+        return await self._bound(doc) if doc else None
 
     async def create(
         self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
@@ -102,7 +122,7 @@ class MongoOrders:
             stored = await self.store.create(doc, events=events)
         except DuplicateKeyError as exc:
             raise DuplicateIdempotencyKey(idempotency_key) from exc
-        return stored_order(stored)
+        return await self._bound(stored)
 
     async def save(
         self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
@@ -115,7 +135,7 @@ class MongoOrders:
             events=events,
             applied_event_id=applied_event_id,
         )
-        return stored_order(doc)
+        return await self._bound(doc)
 
     async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
         query: Document = {"shop_id": shop_id}
@@ -125,7 +145,10 @@ class MongoOrders:
         page = await fetch_page(
             self.store.collection, query, cursor=cursor, limit=limit, newest_first=True, projection=projection
         )
-        return OrderPage(items=[stored_order(d) for d in page.items], next_cursor=page.next_cursor)
+        items = [stored_order(d) for d in page.items]
+        if self.bind is not None:
+            await self.bind([s.order for s in items])
+        return OrderPage(items=items, next_cursor=page.next_cursor)
 
 
 class MongoSkuPrices:

@@ -1,0 +1,251 @@
+"""HTTP API of the order lists (operations team): search, groups, CSV export, and an order's audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
+from oms_runtime.context import RequestContext
+from oms_runtime.problems import Problem
+
+from oms_order.application.listing import ListFilter, ListSort, OrderLists, OrderNotFound
+from oms_order.domain.order_list import BadCursor, GroupBy, SortField
+
+# Lists are office work; the warehouse and couriers have their own pages in fulfilment.
+OPERATIONS = ("admin", "manager")
+AUDIT_READERS = ("admin", "manager", "warehouse", "courier")
+MAX_PAGE = 100
+
+Ctx = NamedDependency[RequestContext]
+Lists = NamedDependency[OrderLists]
+Many = Annotated[
+    list[str] | None,
+    QueryParameter(description="Repeat the parameter or separate values with commas; any of them matches"),
+]
+When = Annotated[datetime | None, QueryParameter(description="ISO 8601 with a time zone; ranges are [from, to)")]
+
+
+def _many(values: list[str] | None) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values or ():
+        found += [v.strip() for v in value.split(",") if v.strip()]
+    return tuple(dict.fromkeys(found))[:50]
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Problem.field(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+    return value
+
+
+def _filter(
+    *,
+    stage: list[str] | None,
+    status: list[str] | None,
+    payment_status: list[str] | None,
+    placed_from: datetime | None,
+    placed_to: datetime | None,
+    closed_from: datetime | None,
+    closed_to: datetime | None,
+    delivery_type: list[str] | None,
+    region: list[str] | None,
+    channel: list[str] | None,
+    customer_kind: Literal["first", "repeat"] | None,
+    manager_id: str | None,
+    problem: bool | None,
+    q: str | None,
+) -> ListFilter:
+    return ListFilter(
+        stages=_many(stage),
+        statuses=_many(status),
+        payment_statuses=_many(payment_status),
+        placed_from=_aware("placed_from", placed_from),
+        placed_to=_aware("placed_to", placed_to),
+        closed_from=_aware("closed_from", closed_from),
+        closed_to=_aware("closed_to", closed_to),
+        delivery_types=_many(delivery_type),
+        regions=_many(region),
+        channels=_many(channel),
+        customer_kind=customer_kind,
+        manager_id=manager_id,
+        problem=problem,
+        text=q.strip() if q and q.strip() else None,
+    )
+
+
+def _sort(sort: SortField, order: Literal["asc", "desc"]) -> ListSort:
+    return ListSort(field=sort, descending=order == "desc")
+
+
+Q = Annotated[
+    str | None, QueryParameter(max_length=100, description="Customer name, phone, email or order number (prefix)")
+]
+Kind = Annotated[Literal["first", "repeat"] | None, QueryParameter(description="First or repeat customer")]
+Manager = Annotated[str | None, QueryParameter(max_length=64)]
+ProblemFlag = Annotated[bool | None, QueryParameter(description="Only orders flagged (true) or not flagged (false)")]
+Sort = Annotated[SortField, QueryParameter(description="Sort key; ties are broken by order id in the same direction")]
+Order = Annotated[Literal["asc", "desc"], QueryParameter()]
+
+
+class OrderListController(Controller):
+    path = "/orders"
+    tags = ["order lists"]
+
+    @get("/search", summary="Orders of the shop: filters, sort and cursor pagination")
+    async def search(
+        self,
+        ctx: Ctx,
+        lists: Lists,
+        stage: Many = None,
+        status: Many = None,
+        payment_status: Many = None,
+        placed_from: When = None,
+        placed_to: When = None,
+        closed_from: When = None,
+        closed_to: When = None,
+        delivery_type: Many = None,
+        region: Many = None,
+        channel: Many = None,
+        customer_kind: Kind = None,
+        manager_id: Manager = None,
+        problem: ProblemFlag = None,
+        q: Q = None,
+        sort: Sort = SortField.PLACED_AT,
+        order: Order = "desc",
+        cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+    ) -> dict[str, Any]:
+        ctx.require_role(*OPERATIONS)
+        where = _filter(
+            stage=stage,
+            status=status,
+            payment_status=payment_status,
+            placed_from=placed_from,
+            placed_to=placed_to,
+            closed_from=closed_from,
+            closed_to=closed_to,
+            delivery_type=delivery_type,
+            region=region,
+            channel=channel,
+            customer_kind=customer_kind,
+            manager_id=manager_id,
+            problem=problem,
+            q=q,
+        )
+        try:
+            page = await lists.search(ctx.shop_id, where, _sort(sort, order), cursor, limit)
+        except BadCursor as exc:
+            raise Problem.field("cursor", str(exc)) from exc
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+    @get("/groups", summary="Order counts and totals per currency, grouped")
+    async def groups(
+        self,
+        ctx: Ctx,
+        lists: Lists,
+        by: Annotated[GroupBy, QueryParameter(description="What to group by")],
+        stage: Many = None,
+        status: Many = None,
+        payment_status: Many = None,
+        placed_from: When = None,
+        placed_to: When = None,
+        closed_from: When = None,
+        closed_to: When = None,
+        delivery_type: Many = None,
+        region: Many = None,
+        channel: Many = None,
+        customer_kind: Kind = None,
+        manager_id: Manager = None,
+        problem: ProblemFlag = None,
+        q: Q = None,
+    ) -> dict[str, Any]:
+        ctx.require_role(*OPERATIONS)
+        where = _filter(
+            stage=stage,
+            status=status,
+            payment_status=payment_status,
+            placed_from=placed_from,
+            placed_to=placed_to,
+            closed_from=closed_from,
+            closed_to=closed_to,
+            delivery_type=delivery_type,
+            region=region,
+            channel=channel,
+            customer_kind=customer_kind,
+            manager_id=manager_id,
+            problem=problem,
+            q=q,
+        )
+        groups = await lists.groups(ctx.shop_id, where, by)
+        return {
+            "by": by.value,
+            "groups": [{"key": g.key, "count": g.count, "totals": g.totals} for g in groups],
+        }
+
+    @get("/export.csv", summary="The filtered list as CSV, streamed")
+    async def export_csv(
+        self,
+        ctx: Ctx,
+        lists: Lists,
+        stage: Many = None,
+        status: Many = None,
+        payment_status: Many = None,
+        placed_from: When = None,
+        placed_to: When = None,
+        closed_from: When = None,
+        closed_to: When = None,
+        delivery_type: Many = None,
+        region: Many = None,
+        channel: Many = None,
+        customer_kind: Kind = None,
+        manager_id: Manager = None,
+        problem: ProblemFlag = None,
+        q: Q = None,
+        sort: Sort = SortField.PLACED_AT,
+        order: Order = "desc",
+    ) -> Stream:
+        ctx.require_role(*OPERATIONS)
+        where = _filter(
+            stage=stage,
+            status=status,
+            payment_status=payment_status,
+            placed_from=placed_from,
+            placed_to=placed_to,
+            closed_from=closed_from,
+            closed_to=closed_to,
+            delivery_type=delivery_type,
+            region=region,
+            channel=channel,
+            customer_kind=customer_kind,
+            manager_id=manager_id,
+            problem=problem,
+            q=q,
+        )
+        chunks: AsyncIterator[str] = lists.export_csv(ctx.shop_id, where, _sort(sort, order))
+        return Stream(
+            chunks,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+        )
+
+    @get("/{order_id:str}/audit", summary="An order's audit trail: who did what, when, from where")
+    async def audit(
+        self,
+        ctx: Ctx,
+        lists: Lists,
+        order_id: FromPath[str],
+        order: Order = "desc",
+        cursor: Annotated[str | None, QueryParameter(pattern=r"^\d{1,9}$", description="next_cursor")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+    ) -> dict[str, Any]:
+        ctx.require_role(*AUDIT_READERS)
+        try:
+            page = await lists.audit(ctx.shop_id, order_id, cursor=cursor, limit=limit, newest_first=order == "desc")
+        except OrderNotFound as exc:
+            raise Problem(404, "Not found", f"no order {order_id}") from exc
+        return {"items": page.items, "next_cursor": page.next_cursor, "total": page.total}

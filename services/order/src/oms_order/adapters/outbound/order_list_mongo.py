@@ -1,0 +1,282 @@
+"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register, the
+audit trail read, and the repository decorator that signals every order write (OrderChanged).
+
+Imports nothing from `mongo.py` (which imports LIST_INDEXES from here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from oms_contracts import Actor, Envelope
+from oms_contracts.messages.common import Customer
+from oms_contracts.messages.order import OrderChanged
+from oms_contracts.money import minor_units
+from oms_runtime.mongo import Document, IndexSpec
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from oms_order.application.listing import Group, ListFilter, ListSort
+from oms_order.application.ports import OrderPage, OrderRepository, StoredOrder
+from oms_order.domain.order import Order
+from oms_order.domain.order_list import (
+    GROUP_COLUMN,
+    SORT_COLUMN,
+    Cursor,
+    CustomerKind,
+    GroupBy,
+    after_cursor,
+    digits,
+    fold,
+    query_words,
+)
+
+ORDER_LIST = "order_list"
+CUSTOMERS = "customers"
+ORDERS_COLLECTION = "orders"
+SIGNAL_ACTOR = Actor.system("order")
+
+
+def _list_index(*keys: str) -> IndexSpec:
+    return IndexSpec(ORDER_LIST, [("shop_id", ASCENDING), *[(k, ASCENDING) for k in keys], ("_id", ASCENDING)])
+
+
+# Which index serves which query (also in the README). A sort reads (shop_id, column, _id) forwards or
+# backwards (asc and desc both, the _id tiebreak in the same direction); a filter is served by its own
+# index (shop_id, filter, placed_at, _id), which also gives the default sort without an in-memory sort.
+LIST_INDEXES: list[IndexSpec] = [
+    # sorts (date added is the default): keyset (column, _id)
+    _list_index("placed_at"),
+    _list_index("name_key"),
+    _list_index("item_count"),
+    _list_index("total_minor"),
+    _list_index("payment_status", "placed_at"),
+    # filters
+    _list_index("stage", "placed_at"),
+    _list_index("status", "placed_at"),
+    _list_index("closed_at"),
+    _list_index("delivery_type", "placed_at"),
+    _list_index("region", "placed_at"),
+    _list_index("channel", "placed_at"),
+    _list_index("customer_kind", "placed_at"),
+    _list_index("manager_id", "placed_at"),
+    _list_index("problem", "placed_at"),
+    # text search: multikey on the row's prefix terms
+    _list_index("terms"),
+    # grouping by day
+    _list_index("placed_day"),
+    _list_index("closed_day"),
+]
+
+
+def filter_query(shop_id: str, where: ListFilter) -> Document:
+    query: Document = {"shop_id": shop_id}
+
+    def any_of(column: str, values: Sequence[str]) -> None:
+        if values:
+            query[column] = values[0] if len(values) == 1 else {"$in": list(values)}
+
+    any_of("stage", where.stages)
+    any_of("status", where.statuses)
+    any_of("payment_status", where.payment_statuses)
+    any_of("delivery_type", where.delivery_types)
+    any_of("region", where.regions)
+    any_of("channel", where.channels)
+    for column, start, end in (
+        ("placed_at", where.placed_from, where.placed_to),
+        ("closed_at", where.closed_from, where.closed_to),
+    ):
+        bounds: Document = {}
+        if start is not None:
+            bounds["$gte"] = start
+        if end is not None:
+            bounds["$lt"] = end
+        if bounds:
+            query[column] = bounds
+    if where.customer_kind is not None:
+        query["customer_kind"] = where.customer_kind
+    if where.manager_id is not None:
+        query["manager_id"] = where.manager_id
+    if where.problem is not None:
+        query["problem"] = where.problem
+    if where.text:
+        words = query_words(where.text)
+        if words:
+            query["$and"] = [{"terms": {"$regex": "^" + re.escape(w)}} for w in words]
+    return query
+
+
+def stored_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as stored: with the days the groupings use (UTC dates)."""
+    placed, closed = row.get("placed_at"), row.get("closed_at")
+    return {
+        **row,
+        "placed_day": placed.date().isoformat() if placed else None,
+        "closed_day": closed.date().isoformat() if closed else None,
+    }
+
+
+class MongoOrderList:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[ORDER_LIST]
+
+    async def page(
+        self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
+    ) -> list[dict[str, Any]]:
+        query = filter_query(shop_id, where)
+        if after is not None:
+            keyset = after_cursor(SORT_COLUMN[sort.field], after)
+            query = {"$and": [query, keyset]}
+        direction = DESCENDING if sort.descending else ASCENDING
+        found = self.collection.find(query, {"terms": 0}).sort(
+            [(SORT_COLUMN[sort.field], direction), ("_id", direction)]
+        )
+        return await found.limit(limit).to_list()
+
+    async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]:
+        column = {GroupBy.DATE: "placed_day", GroupBy.CLOSING_DATE: "closed_day"}.get(by, GROUP_COLUMN[by])
+        pipeline: list[Document] = [
+            {"$match": filter_query(shop_id, where)},
+            {"$group": {"_id": {"k": f"${column}", "c": "$currency"}, "n": {"$sum": 1}, "t": {"$sum": "$total_minor"}}},
+            {"$sort": {"_id.k": 1, "_id.c": 1}},
+            {"$limit": limit},
+        ]
+        merged: dict[Any, Group] = {}
+        async for doc in await self.collection.aggregate(pipeline):
+            key = doc["_id"].get("k")
+            currency = doc["_id"].get("c") or "XXX"
+            amount = Decimal(int(doc["t"])).scaleb(-minor_units(currency))
+            group = merged.get(key) or Group(key=key, count=0, totals={})
+            totals = {**group.totals, currency: str(amount)}
+            merged[key] = Group(key=key, count=group.count + int(doc["n"]), totals=totals)
+        return sorted(merged.values(), key=lambda g: (g.key is None, str(g.key)))
+
+    async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
+        # Conditional upsert: a stored row of the same or a newer version makes the filter miss, the
+        # insert then clashes on _id and the stale write is dropped (the newest version wins).
+        try:
+            await self.collection.update_one(
+                {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
+                {"$set": stored_row(row)},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        doc = await self.collection.find_one({"_id": order_id})
+        return doc if doc is not None and doc.get("shop_id") == shop_id else None
+
+
+class MongoOrderDocuments:
+    """Reads of the order documents for the lists (raw, so fields added later are seen as they are)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[ORDERS_COLLECTION]
+
+    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        doc = await self.collection.find_one({"_id": order_id}, {"outbox": 0, "applied_events": 0, "audit": 0})
+        return doc if doc is not None and doc.get("shop_id") == shop_id else None
+
+    async def audit(self, shop_id: str, order_id: str) -> list[dict[str, Any]] | None:
+        doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1})
+        if doc is None or doc.get("shop_id") != shop_id:
+            return None
+        return list(doc.get("audit") or [])
+
+
+class MongoCustomers:
+    """Who has ordered before, per shop: one document per normalised email and per phone number.
+
+    The first order to claim a key ($setOnInsert on a deterministic _id) is that customer's first;
+    a customer is repeat when any of their keys was claimed by another order.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[CUSTOMERS]
+
+    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
+        keys = [f"email:{str(customer.email).strip().lower()}"]
+        phone = digits(customer.phone)
+        if len(phone) >= 5:
+            keys.append(f"phone:{phone[-10:]}")
+        kind: CustomerKind = "first"
+        for key in keys:
+            first = await self._claim(shop_id, key, order_id, fold(customer.name))
+            if first != order_id:
+                kind = "repeat"
+        return kind
+
+    async def _claim(self, shop_id: str, key: str, order_id: str, name: str) -> str:
+        for _ in range(3):
+            try:
+                doc = await self.collection.find_one_and_update(
+                    {"_id": f"{shop_id}/{key}", "shop_id": shop_id},
+                    {"$setOnInsert": {"key": key, "first_order_id": order_id, "name": name}, "$inc": {"orders": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two first orders raced to create it; the loser reads the winner's
+            assert doc is not None
+            return str(doc["first_order_id"])
+        raise RuntimeError(f"could not register customer key {key}")
+
+
+class SignallingOrders:
+    """The order repository, adding an OrderChanged signal to the outbox of every write.
+
+    The signal rides in the same single-document update as the change (no dual write), so the list
+    projection can never miss a change, whatever code path made it through this repository.
+    """
+
+    def __init__(self, inner: OrderRepository) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @staticmethod
+    def _signal(order: Order, version: int, events: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
+        correlation = events[0].correlation_id if events else None
+        signal = Envelope.new(
+            OrderChanged(order_id=order.id, version=version),
+            shop_id=order.shop_id,
+            actor=SIGNAL_ACTOR,
+            correlation_id=correlation,
+        )
+        return [*events, signal]
+
+    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        return await self.inner.get(shop_id, order_id)
+
+    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
+        return await self.inner.by_idempotency_key(shop_id, key)
+
+    async def create(
+        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
+    ) -> StoredOrder:
+        return await self.inner.create(
+            order,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            events=self._signal(order, 1, events),
+        )
+
+    async def save(
+        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+    ) -> StoredOrder:
+        return await self.inner.save(
+            order,
+            expected_version=expected_version,
+            events=self._signal(order, expected_version + 1, events),
+            applied_event_id=applied_event_id,
+        )
+
+    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
+        return await self.inner.page(shop_id, stage=stage, cursor=cursor, limit=limit)

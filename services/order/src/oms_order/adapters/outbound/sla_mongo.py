@@ -1,0 +1,108 @@
+"""Mongo queries of the SLA loop: orders past their stage deadline, and counts per (shop, stage) for the gauges.
+
+Their indexes are declared with the others in `mongo.py` (INDEXES): `sla_overdue_due`, `sla_stage_counts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from oms_runtime.mongo import Document
+from oms_runtime.store import AggregateStore
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from oms_order.adapters.outbound.mongo import ORDER_COUNTERS, stored_order
+from oms_order.application.ports import StoredOrder
+from oms_order.application.sla import StageCount
+from oms_order.domain.order import Order
+
+# What the loop needs of an order document: everything but the outbox and the inbox of applied events.
+_PROJECTION = {"outbox": 0, "applied_events": 0}
+
+
+class MongoSlaQueries:
+    def __init__(
+        self,
+        store: AggregateStore,
+        db: AsyncDatabase[Document],
+        bind: Callable[[list[Order]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.orders = store.collection
+        self.counters = db[ORDER_COUNTERS]
+        # Binds loaded orders to their shop's pipeline version (PipelineService.bind), as MongoOrders does.
+        self.bind = bind
+
+    async def due(self, now: datetime, limit: int) -> list[StoredOrder]:
+        """Orders whose stage deadline has passed and whose stage entry is not reported yet, oldest deadline first."""
+        cursor = (
+            self.orders.find(
+                {"stage_deadline": {"$lte": now}, "overdue_stage_entered_at": None}, projection=_PROJECTION
+            )
+            .sort([("stage_deadline", ASCENDING)])
+            .limit(limit)
+        )
+        found = [stored_order(doc) async for doc in cursor]
+        if self.bind is not None:
+            by_shop: dict[str, list[Order]] = {}
+            for stored in found:
+                by_shop.setdefault(stored.order.shop_id, []).append(stored.order)
+            for orders in by_shop.values():  # bind reads one shop's settings for its lot
+                await self.bind(orders)
+        return found
+
+    async def shops(self, after: str | None, limit: int) -> list[str]:
+        """Shops that have orders: one counter document per shop (small, keyed by shop id)."""
+        query: Document = {"_id": {"$gt": after}} if after is not None else {}
+        cursor = self.counters.find(query, projection={"_id": 1}).sort([("_id", ASCENDING)]).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def stage_counts(self, shop_id: str, final_stages: Sequence[str], now: datetime) -> list[StageCount]:
+        """Orders in each stage of one shop but the final ones, and how many of them are past their deadline."""
+        pipeline: list[Document] = [
+            {"$match": {"shop_id": shop_id, "stage": {"$nin": list(final_stages)}}},
+            {
+                "$group": {
+                    "_id": "$stage",
+                    "in_stage": {"$sum": 1},
+                    "overdue": {
+                        "$sum": {
+                            "$cond": [
+                                {
+                                    "$and": [
+                                        {"$gt": ["$stage_deadline", None]},
+                                        {"$lte": ["$stage_deadline", now]},
+                                    ]
+                                },
+                                1,
+                                0,
+                            ]
+                        }
+                    },
+                    # The stage's time limit (deadline - entry, ms), from the orders in it: a shop's own
+                    # pipeline versions included, without reading them.
+                    "limit_ms": {"$max": {"$subtract": ["$stage_deadline", "$stage_entered_at"]}},
+                }
+            },
+        ]
+        cursor = await self.orders.aggregate(pipeline)
+        return [
+            StageCount(
+                shop_id=shop_id,
+                stage=doc["_id"],
+                in_stage=int(doc["in_stage"]),
+                overdue=int(doc["overdue"]),
+                limit_seconds=_seconds(doc.get("limit_ms")),
+            )
+            async for doc in cursor
+        ]
+
+
+def _seconds(milliseconds: Any) -> float | None:
+    if milliseconds is None:
+        return None
+    if isinstance(milliseconds, timedelta):  # servers that answer date - date as a duration
+        return milliseconds.total_seconds()
+    return float(milliseconds) / 1000

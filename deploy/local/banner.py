@@ -21,6 +21,7 @@ def main() -> None:
  OMS is running (ready in {time.time() - args.since:.1f} s).  Ctrl-C stops everything.
 
  Gateway API        {gw}/api/v1
+ Warehouse pages    {gw}/warehouse/   (pick list, pack station, hand-over; sign in as warehouse@demo.shop)
  OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
  Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
 {metrics}
@@ -40,7 +41,8 @@ def main() -> None:
      "lines": [{{"sku": "TEA-GREEN-100", "quantity": 2}}, {{"sku": "MUG-CERAMIC", "quantity": 1}}],
      "delivery_type": "courier", "payment_method": "cash_on_delivery"}}'
 
- Then drive it to Completed as warehouse staff and courier (pick, pack with scans, ship, deliver):
+ Then drive it to Completed as manager, warehouse staff and courier (call-back, pick, pack with
+ scans, courier call, ship, deliver):
 
  .venv/bin/python deploy/local/demo_flow.py <order_id>
 ================================================================================

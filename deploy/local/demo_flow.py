@@ -2,8 +2,9 @@
 
     .venv/bin/python deploy/local/demo_flow.py <order_id>
 
-Waits for the shipments (created once stock is reserved), picks, packs with a scan of every
-line, ships, delivers, then shows the order's stage history.
+As the manager, finishes the call-back stage; waits for the shipments (created when picking
+starts), picks, packs with a scan of every line, ships, delivers; as the manager finishes the
+courier call; then shows the order's stage history.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def main(order_id: str) -> None:
             r.raise_for_status()
             return r.json()["items"]
 
+        def order_now() -> dict[str, Any]:
+            r = client.get(f"/api/v1/orders/{order_id}", headers=manager)
+            r.raise_for_status()
+            return dict(r.json())
+
+        def advance_from(stage: str) -> None:
+            """The manager finishes a manual stage of the store pipeline (call-back, courier call)."""
+            until(f"the order in {stage}", lambda: order_now().get("stage") == stage)
+            r = client.post(f"/api/v1/orders/{order_id}/advance", json={}, headers=manager)
+            r.raise_for_status()
+            print(f"manager advanced the order from {stage} to {r.json()['stage']}")
+
+        placed = order_now()
+        advance_from("call_back")  # both built-in pipelines start with a call-back
         found = until("shipments", shipments)
         for shipment in found:
             sid = shipment["shipment_id"]
@@ -58,6 +73,9 @@ def main(order_id: str) -> None:
                 r = client.post(f"/api/v1/shipments/{sid}/{action}", json=body, headers=who)
                 r.raise_for_status()
                 print(f"shipment {sid} from {shipment['warehouse_id']}: {action} -> {r.json()['status']}")
+
+        if placed["pipeline"].startswith("store@") and placed["delivery_type"] in ("courier", "carrier"):
+            advance_from("courier_call")
 
         def final_order() -> dict[str, Any] | None:
             order = client.get(f"/api/v1/orders/{order_id}", headers=manager).json()

@@ -66,6 +66,13 @@ class Gateway:
 
         return await eventually(probe, timeout=timeout, what=f"order {order_id} in {stages}")
 
+    async def advance(self, order_id: str, stage: str, role: str = "manager") -> dict[str, Any]:
+        """Wait for the order to reach the manual `stage`, then finish it as staff do."""
+        await self.wait_stage(order_id, stage)
+        r = await self.http.post(f"/api/v1/orders/{order_id}/advance", json={}, headers=await self.as_staff(role))
+        assert r.status_code == 200, f"advance from {stage}: {r.status_code} {r.text}"
+        return dict(r.json())
+
     async def list_shipments(self, order_id: str) -> list[dict[str, Any]]:
         r = await self.http.get(
             "/api/v1/shipments", params={"order_id": order_id}, headers=await self.as_staff("warehouse")

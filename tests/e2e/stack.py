@@ -136,6 +136,8 @@ def stack_env(
         "OMS_SANDBOX_WEBHOOK_URL": f"{gateway}/webhooks/payments/sandbox",
         "OMS_PUBLIC_CHECKOUT_BASE_URL": gateway,
         "OMS_RELAY_POLL_SECONDS": "0.2",
+        # Fulfilment: the shared secret of the test carrier's signed tracking webhook.
+        "OMS_CARRIER_WEBHOOK_SECRETS": '{"e2e-carrier": "e2e-carrier-secret"}',
         "OMS_LOG_JSON": "true",
     }
     for service, port in ports.items():

@@ -28,4 +28,4 @@ async def test_malformed_command_is_dead_lettered_and_orders_still_flow(stack: S
 
     placed = await gateway.place(order_body())
     assert placed.status_code == 201
-    await gateway.wait_stage(placed.json()["order_id"], "picking")
+    await gateway.wait_stage(placed.json()["order_id"], "call_back")

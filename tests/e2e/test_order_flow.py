@@ -21,12 +21,17 @@ async def test_cash_on_delivery_order_is_completed_through_every_service(gateway
     assert order["stage"] == "new"
     assert Decimal(order["totals"]["subtotal"]["amount"]) == Decimal("2") * 350 + 780
 
+    # The store pipeline: the manager calls back, the warehouse picks and packs, the manager calls
+    # the courier (who may well have delivered by the time the manager clicks: facts are kept).
+    await gateway.advance(order_id, "call_back")
     await gateway.wait_stage(order_id, "picking")
     shipments = await gateway.fulfil(order_id)
+    await gateway.advance(order_id, "courier_call")
     done = await gateway.wait_stage(order_id, "completed")
 
     stages = [step["stage"] for step in done["stage_history"]]
-    assert stages[:4] == ["new", "picking", "in_delivery", "delivered"]
+    assert stages == ["new", "call_back", "picking", "courier_call", "courier_delivery", "cash_in"]
+    assert done["pipeline"] == "store@1"
     assert done["payment"]["status"] == "paid"
     assert any(entry["action"] for entry in done["audit"])
 
@@ -71,6 +76,10 @@ async def test_card_order_is_paid_through_the_sandbox_provider(gateway: Gateway)
         order = await gateway.order(order_id)
         return (order.get("payment") or {}).get("checkout_url")
 
+    await gateway.advance(order_id, "call_back")
+    await gateway.wait_stage(order_id, "picking")
+    await gateway.fulfil(order_id)
+    await gateway.advance(order_id, "courier_call")
     url = await eventually(checkout_url, what="checkout url")
     assert (await gateway.order(order_id))["stage"] == "awaiting_payment"
     path = urlsplit(url)
@@ -82,10 +91,15 @@ async def test_card_order_is_paid_through_the_sandbox_provider(gateway: Gateway)
     )
     assert paid.status_code in (200, 201), paid.text
 
-    await gateway.wait_stage(order_id, "picking")
-    await gateway.fulfil(order_id)
     done = await gateway.wait_stage(order_id, "completed")
-    assert [s["stage"] for s in done["stage_history"]][:3] == ["new", "awaiting_payment", "picking"]
+    assert [s["stage"] for s in done["stage_history"]] == [
+        "new",
+        "call_back",
+        "picking",
+        "courier_call",
+        "awaiting_payment",
+        "courier_delivery",
+    ]
     payment = (await gateway.payments(order_id))[0]
     assert payment["status"] == "captured"
     assert payment["card"]["last4"] == "4242"
@@ -108,9 +122,11 @@ async def test_split_order_yields_one_shipment_per_warehouse(gateway: Gateway):
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
+    await gateway.advance(order_id, "call_back")
     shipments = await gateway.shipments(order_id, expected=2)
     assert {s["warehouse_id"] for s in shipments} == {"wh-moscow", "wh-spb"}
     await gateway.fulfil(order_id, expected_shipments=2)
+    await gateway.advance(order_id, "courier_call")
     await gateway.wait_stage(order_id, "completed")
 
 

@@ -6,12 +6,17 @@ from oms_runtime.cli import run_cli
 from oms_runtime.consumer import INBOX_INDEXES
 
 from oms_catalog.adapters.outbound.mongo import INDEXES
+from oms_catalog.application.return_stock import RETURN_STOCK_INDEXES
 from oms_catalog.bootstrap import create_app
 from oms_catalog.settings import CatalogSettings
 
 
 def main() -> None:
-    run_cli(settings_factory=CatalogSettings, app_factory=create_app, indexes=[*INDEXES, *INBOX_INDEXES])  # type: ignore[arg-type]
+    run_cli(
+        settings_factory=CatalogSettings,
+        app_factory=create_app,  # type: ignore[arg-type]
+        indexes=[*INDEXES, *INBOX_INDEXES, *RETURN_STOCK_INDEXES],
+    )
 
 
 if __name__ == "__main__":

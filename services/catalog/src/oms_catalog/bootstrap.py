@@ -20,6 +20,7 @@ from oms_catalog.adapters.inbound.purchasing_http import (
     SupplierController,
     ThresholdController,
 )
+from oms_catalog.adapters.inbound.returns_kafka import register_return_stock
 from oms_catalog.adapters.outbound.mongo import (
     BARCODES,
     CATALOG_SETTINGS,
@@ -44,7 +45,9 @@ from oms_catalog.adapters.outbound.variants import BarcodeRepository, KitQueries
 from oms_catalog.application.bulk import BulkService
 from oms_catalog.application.catalog import CatalogService
 from oms_catalog.application.price_lists import PriceListService
+from oms_catalog.application.reservation_change import ReservationChangeService
 from oms_catalog.application.reservations import ReservationService
+from oms_catalog.application.return_stock import RETURN_STOCK_INDEXES
 from oms_catalog.application.stock import StockService
 from oms_catalog.application.variants import ProductService, SkuRules
 from oms_catalog.settings import CatalogSettings
@@ -91,7 +94,9 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
         settings=shop_settings,
     )
     stock_control = build_stock_control(runtime, settings, reservations, stock, skus, warehouses, shop_settings)
-    kafka.register(runtime, reservations, stock_control.partial)
+    changes = ReservationChangeService(reservations.reservations, stock, reservations)
+    kafka.register(runtime, reservations, stock_control.partial, changes)
+    register_return_stock(runtime, stock, warehouses)
     runtime.loop("ledger-flush", stock.flush_pending_ledgers, every_seconds=settings.ledger_flush_seconds)
     catalog = CatalogService(skus, warehouses, SkuRules(products, barcodes, kits))
     stock_service = StockService(stock, skus, warehouses)
@@ -137,7 +142,7 @@ def create_app(settings: CatalogSettings, *, clock: Clock | None = None) -> Lite
         ],
         title="OMS catalog",
         description="SKUs, warehouses, stock per SKU and warehouse, reservations and the stock ledger.",
-        indexes=INDEXES,
+        indexes=[*INDEXES, *RETURN_STOCK_INDEXES],
         dependencies={
             "catalog": Provide(lambda: parts.catalog, sync_to_thread=False),
             "stock": Provide(lambda: parts.stock, sync_to_thread=False),

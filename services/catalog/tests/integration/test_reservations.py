@@ -201,3 +201,65 @@ async def _assert_books_balance(service: Service) -> None:
         return True
 
     await eventually(balanced, timeout=10, what="ledger sums equal balances")
+
+
+async def test_change_reservation_takes_the_increase_releases_the_decrease_and_refuses_all_or_nothing(
+    service: Service,
+) -> None:
+    from oms_contracts.messages.catalog import ChangeReservation
+
+    await _setup(service)  # A: 5 in w-msk, 2 in w-spb; B: 5 in w-msk
+    prefix, bootstrap = service.settings.topic_prefix, service.settings.kafka_bootstrap
+    order_id = new_id()
+    async with TopicReader(bootstrap, prefix + CATALOG_RESERVATIONS.name) as reader:
+        await _send(
+            service,
+            CATALOG_COMMANDS.name,
+            Envelope.new(
+                ReserveStock(order_id=order_id, lines=[SkuQuantity(sku="A", quantity=2)], region="msk"),
+                shop_id=service.shop_id,
+                actor=ORDER_SERVICE,
+            ),
+        )
+        change = Envelope.new(
+            ChangeReservation(
+                order_id=order_id,
+                change_id="c1",
+                lines=[SkuQuantity(sku="A", quantity=1), SkuQuantity(sku="B", quantity=3)],
+            ),
+            shop_id=service.shop_id,
+            actor=ORDER_SERVICE,
+        )
+        await _send(service, CATALOG_COMMANDS.name, change)
+        await _send(service, CATALOG_COMMANDS.name, change)  # a redelivery changes nothing more
+        changed = await reader.wait_for(
+            lambda r: decode(r.value).type == "ReservationChanged" and decode(r.value).payload.order_id == order_id
+        )
+        allocations = decode(changed.value).payload.allocations
+        assert [(a.warehouse_id, sorted((ln.sku, ln.quantity) for ln in a.lines)) for a in allocations] == [
+            ("w-msk", [("A", 1), ("B", 3)])
+        ]
+        assert (await service.stock("A", "w-msk"))["available"] == 4
+        assert (await service.stock("B", "w-msk"))["available"] == 2
+
+        too_much = Envelope.new(
+            ChangeReservation(order_id=order_id, change_id="c2", lines=[SkuQuantity(sku="B", quantity=9)]),
+            shop_id=service.shop_id,
+            actor=ORDER_SERVICE,
+        )
+        await _send(service, CATALOG_COMMANDS.name, too_much)
+        refused = await reader.wait_for(
+            lambda r: decode(r.value).type == "ReservationChangeRejected" and decode(r.value).payload.change_id == "c2"
+        )
+        assert [(s.sku, s.quantity, s.available) for s in decode(refused.value).payload.short] == [("B", 6, 2)]
+        # All or nothing: the refused change touched no stock.
+        assert (await service.stock("A", "w-msk"))["available"] == 4
+        assert (await service.stock("B", "w-msk"))["available"] == 2
+
+    async def one_change_event() -> bool:
+        async with TopicReader(bootstrap, prefix + CATALOG_RESERVATIONS.name) as again:
+            await again.wait_for(lambda r: decode(r.value).type == "ReservationChangeRejected")
+            changes = [e for e in _of(service, order_id, again) if e.type == "ReservationChanged"]
+            return len(changes) == 1
+
+    assert await eventually(one_change_event, what="one ReservationChanged for a redelivered command")

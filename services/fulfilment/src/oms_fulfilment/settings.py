@@ -8,3 +8,7 @@ from oms_runtime.settings import ServiceSettings
 class FulfilmentSettings(ServiceSettings):
     service_name: str = "fulfilment"
     http_port: int = 8104
+    # Carrier tracking webhooks: the shared secret per carrier name, as JSON
+    # (OMS_CARRIER_WEBHOOK_SECRETS='{"cdek": "..."}'), and how old a signed report may be.
+    carrier_webhook_secrets: dict[str, str] = {}
+    carrier_webhook_tolerance_seconds: int = 300

@@ -164,7 +164,7 @@ async def test_an_order_split_over_two_warehouses_gets_two_shipments_once(
     reissued = command(shop_id, create_shipments(order_id, TWO_WAREHOUSES))
     await send(infra, topic_prefix, first)
     await send(infra, topic_prefix, reissued)
-    [commands] = app.state.runtime.consumers
+    [commands] = [c for c in app.state.runtime.consumers if c.group.endswith("fulfilment.commands")]
     await eventually(
         lambda: db["inbox"].find_one({"_id": f"{commands.group}:{reissued.event_id}"}),
         what="the re-issued command processed",

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from oms_contracts import Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
-from oms_contracts.messages.payment import PaymentRequested
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.templates import TemplateRenderer
 from oms_notification.domain import rules
 from oms_notification.domain.formatting import format_money
@@ -18,8 +18,23 @@ from oms_notification.domain.model import (
     Template,
     after_failure,
 )
+from oms_notification.domain.overdue import for_stage_overdue
+from oms_notification.domain.payment_reminders import for_payment_reminder
 
 SHOP = ShopInfo("s1", "Tea & Co")
+
+
+def stage_overdue(order_id: str) -> OrderStageOverdue:
+    return OrderStageOverdue(
+        order_id=order_id,
+        number=42,
+        stage="picking",
+        stage_name="Picking",
+        responsible_role="warehouse",
+        entered_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        deadline=datetime(2026, 3, 1, 11, 0, tzinfo=UTC),
+        overdue_seconds=1500,
+    )
 
 
 def rub(amount: str) -> Money:
@@ -138,6 +153,20 @@ def test_every_template_renders_in_every_locale() -> None:
         *rules.for_order_placed(event, SHOP, [staff("boss", "admin")]),
         *rules.for_stage_changed(stage, SHOP),
         *rules.for_payment_requested(payment, contact, SHOP),
+        *for_stage_overdue(stage_overdue(event.order_id), SHOP, [staff("boss", "admin")]),
+        *for_payment_reminder(
+            PaymentReminderDue(
+                order_id=event.order_id,
+                number=42,
+                customer_email="ann@example.com",
+                reminder_number=1,
+                hours_since_request=1,
+                due=rub("1500"),
+                checkout_url="https://pay.test/p",
+            ),
+            contact,
+            SHOP,
+        ),
     ]
     assert {i.template for i in intents} == set(Template)
     for intent in intents:

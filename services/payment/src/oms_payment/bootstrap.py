@@ -10,7 +10,8 @@ from oms_runtime.clock import Clock
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app
 
-from oms_payment.adapters.inbound import http, kafka
+from oms_payment.adapters.inbound import accounts_http, http, kafka
+from oms_payment.adapters.inbound.accounts_kafka import build_accounts, card_providers
 from oms_payment.adapters.outbound.mongo import (
     INDEXES,
     PAYMENTS,
@@ -23,6 +24,7 @@ from oms_payment.adapters.sandbox.checkout import SandboxCheckout
 from oms_payment.adapters.sandbox.hosted import SandboxCheckoutController
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.service import PaymentService
+from oms_payment.documents_wiring import DOCUMENT_INDEXES, wire_documents
 from oms_payment.settings import PaymentSettings
 
 
@@ -33,13 +35,16 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
         webhook_secret=settings.sandbox_webhook_secret,
         tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
     )
+    providers = card_providers(settings, sandbox)
+    accounts = build_accounts(runtime, reminder_poll_seconds=settings.reminder_poll_seconds, providers=providers)
     payments = PaymentService(
         payments=MongoPaymentRepository(runtime.store(PAYMENTS)),
         deliveries=MongoDeliveryLog(runtime.db),
         provider_events=MongoProviderEventLog(runtime.db),
-        providers={sandbox.name: sandbox},
+        providers=providers,
         card_provider=sandbox.name,
         clock=runtime.clock,
+        accounts=accounts,
     )
     checkout = SandboxCheckout(
         payments=payments,
@@ -52,16 +57,25 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
     )
     kafka.register_commands(runtime.consumer("commands"), payments)
     kafka.register_fulfilment(runtime.consumer("fulfilment"), payments)
+    document_handlers, document_dependencies = wire_documents(runtime)  # invoice.pdf, pd4.pdf
     return create_service_app(
         runtime,
-        route_handlers=[http.PaymentController, http.WebhookController, SandboxCheckoutController],
+        route_handlers=[
+            http.PaymentController,
+            http.WebhookController,
+            SandboxCheckoutController,
+            *accounts_http.ROUTE_HANDLERS,
+            *document_handlers,
+        ],
         title="OMS payment",
         # Idempotency rests on unique indexes (one payment per order and method, one provider
         # event id): they exist before the first message is consumed.
-        indexes=INDEXES,
+        indexes=[*INDEXES, *DOCUMENT_INDEXES],
         description="Payments per order: cash on delivery, and cards through a provider (built-in sandbox).",
         dependencies={
             "payments": Provide(lambda: payments, sync_to_thread=False),
+            "accounts": Provide(lambda: accounts, sync_to_thread=False),
             "sandbox": Provide(lambda: checkout, sync_to_thread=False),
+            **document_dependencies,
         },
     )

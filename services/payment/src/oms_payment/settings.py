@@ -25,3 +25,16 @@ class PaymentSettings(ServiceSettings):
     webhook_tolerance_seconds: int = Field(
         default=300, ge=1, description="How old a signed webhook may be before it is refused as stale"
     )
+    reminder_poll_seconds: float = Field(
+        default=60, gt=0, description="How often the payment-reminder loop looks for orders unpaid past their cadence"
+    )
+    stripe_api_key: str | None = Field(
+        default=None, description="Stripe secret key; when set, shops may choose Stripe as their card provider"
+    )
+    stripe_api_base: str = Field(default="https://api.stripe.com", description="Stripe API (stripe-mock in tests)")
+    stripe_webhook_secret: str = Field(
+        default="whsec_dev", description="Signing secret of the Stripe webhook endpoint (whsec_…)"
+    )
+    stripe_success_url: str = Field(
+        default="http://127.0.0.1:8000/pay/done", description="Where Stripe Checkout sends the customer afterwards"
+    )

@@ -22,6 +22,7 @@ class StockMovement(StrEnum):
     RELEASE = "release"
     SHIPMENT = "shipment"
     COUNT = "count"
+    RETURN = "return"  # returned goods back on the shelf after inspection (domain/return_stock.py)
 
 
 class InsufficientStock(Exception):

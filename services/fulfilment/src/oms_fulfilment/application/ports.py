@@ -19,6 +19,7 @@ class ShipmentFilter:
     order_id: str | None = None
     warehouse_id: str | None = None
     status: ShipmentStatus | None = None
+    wave_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,25 @@ class ShipmentRepository(Protocol):
         """Store a new shipment with its events; False when the order already has one from that warehouse."""
         ...
 
-    async def save(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> Shipment:
-        """Store a moved shipment (read at `shipment.version`) with its events, in one update.
+    async def save(
+        self,
+        shipment: Shipment,
+        events: Sequence[Envelope[Any]],
+        *,
+        moved: bool = True,
+        applied_event_id: str | None = None,
+    ) -> Shipment:
+        """Store a changed shipment (read at `shipment.version`) with its events, in one update.
 
-        Raises oms_runtime.store.ConcurrencyError when somebody else saved it first.
+        `moved` False: no new history entry (a scan, a tracking checkpoint). Raises
+        oms_runtime.store.ConcurrencyError when somebody else saved it first, AlreadyApplied when
+        `applied_event_id` was applied to it before.
         """
         ...
+
+    async def has_applied(self, shop_id: str, shipment_id: str, event_id: str) -> bool: ...
+
+    async def find_by_tracking_number(self, shop_id: str, tracking_number: str) -> Shipment | None: ...
 
     async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page: ...
 

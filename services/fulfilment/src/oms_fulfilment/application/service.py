@@ -113,7 +113,9 @@ class FulfilmentService:
     async def pick(self, shop_id: str, shipment_id: str, actor: Actor, **request: Any) -> Shipment:
         return await self._transition(shop_id, shipment_id, actor, lambda s, at: s.pick(at=at, actor=actor), **request)
 
-    async def pack(self, shop_id: str, shipment_id: str, actor: Actor, scans: list[Line], **request: Any) -> Shipment:
+    async def pack(
+        self, shop_id: str, shipment_id: str, actor: Actor, scans: list[Line] | None, **request: Any
+    ) -> Shipment:
         return await self._transition(
             shop_id, shipment_id, actor, lambda s, at: s.pack(scans, at=at, actor=actor), **request
         )
@@ -174,6 +176,7 @@ class FulfilmentService:
         *,
         caused_by: Envelope[Any] | None = None,
         correlation_id: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Envelope[Any]:
         fields: dict[str, Any] = {
             "order_id": shipment.order_id,
@@ -184,6 +187,7 @@ class FulfilmentService:
         }
         if kind is ShipmentShipped:
             fields |= {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}
+        fields |= extra or {}
         return Envelope.new(
             kind(**fields),
             shop_id=shipment.shop_id,

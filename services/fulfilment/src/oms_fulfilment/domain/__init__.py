@@ -1,6 +1,7 @@
 """The fulfilment domain: shipments and their rules, without I/O."""
 
 from oms_fulfilment.domain.shipment import (
+    TRACKING_CODES,
     Allocation,
     DomainError,
     HistoryEntry,
@@ -9,13 +10,17 @@ from oms_fulfilment.domain.shipment import (
     Line,
     ScanMismatch,
     ScanProblem,
+    ScanRejected,
     Shipment,
     ShipmentStatus,
+    TrackingEntry,
+    TrackingRefused,
     check_allocations,
     compare_scans,
 )
 
 __all__ = [
+    "TRACKING_CODES",
     "Allocation",
     "DomainError",
     "HistoryEntry",
@@ -24,8 +29,11 @@ __all__ = [
     "Line",
     "ScanMismatch",
     "ScanProblem",
+    "ScanRejected",
     "Shipment",
     "ShipmentStatus",
+    "TrackingEntry",
+    "TrackingRefused",
     "check_allocations",
     "compare_scans",
 ]

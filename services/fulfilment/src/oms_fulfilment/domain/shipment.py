@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -23,8 +23,10 @@ class ShipmentStatus(StrEnum):
     PACKED = "packed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
-    # Reserved for the carrier's "could not deliver" report; no move leads here yet.
+    # The carrier could not deliver: re-attempted (delivered) or sent back to the sender.
     FAILED_DELIVERY = "failed_delivery"
+    RETURNING_TO_SENDER = "returning_to_sender"
+    RETURNED_TO_SENDER = "returned_to_sender"
 
 
 # The only moves a shipment can make: the warehouse works strictly in this order.
@@ -35,12 +37,27 @@ NEXT_STATUS: Mapping[ShipmentStatus, ShipmentStatus] = {
     ShipmentStatus.SHIPPED: ShipmentStatus.DELIVERED,
 }
 
+# After the hand-over the carrier decides: besides the straight line above, these moves are allowed.
+CARRIER_MOVES: Mapping[ShipmentStatus, frozenset[ShipmentStatus]] = {
+    ShipmentStatus.SHIPPED: frozenset({ShipmentStatus.FAILED_DELIVERY, ShipmentStatus.RETURNING_TO_SENDER}),
+    ShipmentStatus.FAILED_DELIVERY: frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNING_TO_SENDER}),
+    ShipmentStatus.RETURNING_TO_SENDER: frozenset({ShipmentStatus.RETURNED_TO_SENDER}),
+}
+
+# Statuses in which the carrier has the parcel and reports on it.
+TRACKABLE_STATUSES = frozenset(
+    {ShipmentStatus.SHIPPED, ShipmentStatus.FAILED_DELIVERY, ShipmentStatus.RETURNING_TO_SENDER}
+)
+
 # The verb of each move, for error messages that say what the caller tried to do.
 ACTION_LEADING_TO: Mapping[ShipmentStatus, str] = {
     ShipmentStatus.PICKED: "pick",
     ShipmentStatus.PACKED: "pack",
     ShipmentStatus.SHIPPED: "ship",
     ShipmentStatus.DELIVERED: "deliver",
+    ShipmentStatus.FAILED_DELIVERY: "report a failed delivery of",
+    ShipmentStatus.RETURNING_TO_SENDER: "send back",
+    ShipmentStatus.RETURNED_TO_SENDER: "receive back",
 }
 
 
@@ -76,6 +93,18 @@ class ScanMismatch(DomainError):
         super().__init__("; ".join(p.message for p in problems))
 
 
+class TrackingRefused(DomainError):
+    """A tracking update for a shipment not on its way (not handed over yet, or delivered/returned)."""
+
+
+class ScanRejected(DomainError):
+    """One scan at the pack station is refused: a barcode of no item of this parcel, or one item too many."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason  # "unknown_barcode", "not_in_shipment", "over_scan", "not_picked"
+        super().__init__(message)
+
+
 class InvalidAllocation(DomainError):
     """A CreateShipments command that can never become shipments."""
 
@@ -92,6 +121,30 @@ class HistoryEntry:
     actor: Actor
     from_status: ShipmentStatus | None
     to_status: ShipmentStatus
+
+
+@dataclass(frozen=True)
+class TrackingEntry:
+    """One tracking update: from the carrier's webhook or entered by hand."""
+
+    at: datetime
+    actor: Actor
+    code: str  # in_transit, out_for_delivery, delivered, failed, returning, returned, note…
+    detail: str | None = None
+    source: str = "manual"  # "manual" or the carrier's name
+    moves_to: ShipmentStatus | None = None
+
+
+# What each tracking code does to the shipment (None: a checkpoint only).
+TRACKING_CODES: Mapping[str, ShipmentStatus | None] = {
+    "in_transit": None,
+    "out_for_delivery": None,
+    "note": None,
+    "delivered": ShipmentStatus.DELIVERED,
+    "failed": ShipmentStatus.FAILED_DELIVERY,
+    "returning": ShipmentStatus.RETURNING_TO_SENDER,
+    "returned": ShipmentStatus.RETURNED_TO_SENDER,
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +166,12 @@ class Shipment:
     notes: str | None = None
     carrier: str | None = None
     tracking_number: str | None = None
+    # Items scanned into the parcel so far at the pack station, by SKU.
+    scanned: Mapping[str, int] = field(default_factory=dict)
+    # Carrier checkpoints and hand-made tracking notes, oldest first.
+    tracking: tuple[TrackingEntry, ...] = ()
+    # The pick wave this shipment is picked in, if any.
+    wave_id: str | None = None
     # The stored version this state was read at; the store refuses a save from a stale one.
     version: int = 0
 
@@ -161,9 +220,14 @@ class Shipment:
     def pick(self, *, at: datetime, actor: Actor) -> Shipment:
         return self._move(ShipmentStatus.PICKED, at, actor)
 
-    def pack(self, scans: Sequence[Line], *, at: datetime, actor: Actor) -> Shipment:
-        """Close the parcel, but only when what was scanned into it is exactly what it should hold."""
+    def pack(self, scans: Sequence[Line] | None, *, at: datetime, actor: Actor) -> Shipment:
+        """Close the parcel, but only when what was scanned into it is exactly what it should hold.
+
+        Without `scans`, what was scanned one by one at the pack station (`scan`) counts.
+        """
         self._require_next(ShipmentStatus.PACKED)
+        if scans is None:
+            scans = self.scanned_lines()
         problems = compare_scans(self.lines, scans)
         if problems:
             raise ScanMismatch(problems)
@@ -176,8 +240,55 @@ class Shipment:
     def deliver(self, *, at: datetime, actor: Actor) -> Shipment:
         return self._move(ShipmentStatus.DELIVERED, at, actor)
 
+    # ---- the pack station: one scan at a time -------------------------------------------------
+
+    def expected(self) -> Counter[str]:
+        wanted = Counter[str]()
+        for line in self.lines:
+            wanted[line.sku] += line.quantity
+        return wanted
+
+    def scan(self, sku: str) -> Shipment:
+        """One item scanned into the parcel; refused if the parcel holds no such item or has all of them."""
+        if self.status is not ShipmentStatus.PICKED:
+            raise ScanRejected(
+                f"shipment {self.shipment_id} is {self.status.value}: scan items only after picking, before packing",
+                reason="not_picked",
+            )
+        wanted = self.expected()
+        if sku not in wanted:
+            raise ScanRejected(f"SKU {sku} is not in this shipment", reason="not_in_shipment")
+        have = self.scanned.get(sku, 0)
+        if have >= wanted[sku]:
+            raise ScanRejected(f"SKU {sku}: all {wanted[sku]} already scanned", reason="over_scan")
+        return replace(self, scanned={**self.scanned, sku: have + 1})
+
+    def reset_scans(self) -> Shipment:
+        return replace(self, scanned={})
+
+    @property
+    def scans_complete(self) -> bool:
+        return dict(self.expected()) == {sku: n for sku, n in self.scanned.items() if n}
+
+    def scanned_lines(self) -> list[Line]:
+        return [Line(sku, quantity) for sku, quantity in self.scanned.items() if quantity]
+
+    # ---- after the hand-over: the carrier's reports -------------------------------------------
+
+    def track(self, entry: TrackingEntry) -> Shipment:
+        """A carrier checkpoint or a note by hand; moves the shipment when the entry says so."""
+        if self.status not in TRACKABLE_STATUSES:
+            raise TrackingRefused(
+                f"shipment {self.shipment_id} is {self.status.value}: tracking updates are taken only "
+                "between the hand-over and the delivery or the return to the sender"
+            )
+        # A repeated report of the state it is in already (the carrier retried) is a checkpoint.
+        target = entry.moves_to if entry.moves_to is not self.status else None
+        moved = self if target is None else self._move(target, entry.at, entry.actor)
+        return replace(moved, tracking=(*self.tracking, entry), updated_at=entry.at)
+
     def _require_next(self, target: ShipmentStatus) -> None:
-        if NEXT_STATUS.get(self.status) != target:
+        if NEXT_STATUS.get(self.status) != target and target not in CARRIER_MOVES.get(self.status, frozenset()):
             raise IllegalTransition(self.shipment_id, self.status, target)
 
     def _move(self, target: ShipmentStatus, at: datetime, actor: Actor) -> Shipment:

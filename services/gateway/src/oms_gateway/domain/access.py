@@ -30,7 +30,15 @@ class RouteGroup(StrEnum):
     CATALOG = "catalog"
     PAYMENTS = "payments"
     SHIPMENTS = "shipments"
+    PAYMENT_DOCUMENTS = "payments.documents"
+    RETURNS_REQUEST = "returns.request"
+    RETURNS_READ_ONE = "returns.read_one"
+    RETURNS = "returns"
+    DELIVERY_METHODS = "delivery_methods"
+    WAREHOUSE_PAGES = "warehouse.pages"
     NOTIFICATIONS = "notifications"
+    PIPELINES = "pipelines"
+    PROMO_CODES = "promo_codes"
     PUBLIC = "public"
 
 
@@ -53,7 +61,23 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.CATALOG: ALL_STAFF,
     RouteGroup.PAYMENTS: frozenset({"admin", "manager"}),
     RouteGroup.SHIPMENTS: ALL_STAFF,
+    # A storefront hands its customer the bank-transfer invoice and the PD-4 slip of the order.
+    RouteGroup.PAYMENT_DOCUMENTS: frozenset({STOREFRONT, "admin", "manager"}),
+    # Returns (RMA): the customer asks through the storefront, or a manager for them; the
+    # storefront shows the return it asked for; the rest is staff work (fulfilment checks roles).
+    RouteGroup.RETURNS_REQUEST: frozenset({STOREFRONT, "admin", "manager"}),
+    RouteGroup.RETURNS_READ_ONE: EVERYONE,
+    RouteGroup.RETURNS: ALL_STAFF,
+    # Delivery methods: staff read them (the service lets only admins change them).
+    RouteGroup.DELIVERY_METHODS: ALL_STAFF,
+    # The pick / pack / hand-over pages in a browser (session cookie): the warehouse and its bosses.
+    RouteGroup.WAREHOUSE_PAGES: frozenset({"admin", "manager", "warehouse"}),
     RouteGroup.NOTIFICATIONS: frozenset({"admin", "manager"}),
+    # Stage pipelines and their settings: staff read them (stage names, who is responsible);
+    # the order service lets only admins change them.
+    RouteGroup.PIPELINES: ALL_STAFF,
+    # Promo codes (order service): sales work, admins and managers only.
+    RouteGroup.PROMO_CODES: frozenset({"admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

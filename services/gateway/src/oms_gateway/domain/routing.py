@@ -74,14 +74,81 @@ ROUTES: tuple[Route, ...] = (
         Service.MESSAGING,
         "/orders/{order_id}/messages{rest}",
     ),
+    # An order's money lives in payment: its payment status, manual payments, refunds.
+    route(
+        RouteGroup.PAYMENTS,
+        {"POST"},
+        "/api/v1/orders/{order_id}/payments",
+        Service.PAYMENT,
+        "/orders/{order_id}/payments",
+    ),
+    route(
+        RouteGroup.PAYMENTS,
+        {"POST"},
+        "/api/v1/orders/{order_id}/refunds",
+        Service.PAYMENT,
+        "/orders/{order_id}/refunds",
+    ),
+    route(
+        RouteGroup.PAYMENTS,
+        {"GET"},
+        "/api/v1/orders/{order_id}/payment-status",
+        Service.PAYMENT,
+        "/orders/{order_id}/payment-status",
+    ),
+    route(
+        RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/payment-settings{rest}", Service.PAYMENT, "/payment-settings{rest}"
+    ),
+    route(RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/gift-cards{rest}", Service.PAYMENT, "/gift-cards{rest}"),
     route(RouteGroup.ORDERS_PLACE, {"POST"}, "/api/v1/orders", Service.ORDER, "/orders"),
+    # The operations team's lists (the order service admits admin and manager): before the
+    # one-order row, whose {order_id} would otherwise take "search" for an id.
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/search", Service.ORDER, "/orders/search"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
+    # Stage pipelines (versions) and the shop's pipeline settings, in the order service.
+    route(RouteGroup.PIPELINES, ANY_METHOD, "/api/v1/pipelines{rest}", Service.ORDER, "/pipelines{rest}"),
+    route(RouteGroup.PIPELINES, {"GET", "PUT"}, "/api/v1/pipeline-settings", Service.ORDER, "/pipeline-settings"),
+    # Promo codes (order service); applying one to an order is under the orders row.
+    route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus{rest}", Service.CATALOG, "/skus{rest}"),
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock{rest}", Service.CATALOG, "/stock{rest}"),
     route(RouteGroup.CATALOG, ANY_METHOD, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
+    # Bank-transfer documents (PDF), before the payments catch-all: storefronts may fetch them too.
+    route(
+        RouteGroup.PAYMENT_DOCUMENTS,
+        {"GET"},
+        "/api/v1/payments/{payment_id}/invoice.pdf",
+        Service.PAYMENT,
+        "/payments/{payment_id}/invoice.pdf",
+    ),
+    route(
+        RouteGroup.PAYMENT_DOCUMENTS,
+        {"GET"},
+        "/api/v1/payments/{payment_id}/pd4.pdf",
+        Service.PAYMENT,
+        "/payments/{payment_id}/pd4.pdf",
+    ),
     route(RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
+    # Returns (RMA) live in fulfilment: a storefront may ask for one and read it back.
+    route(RouteGroup.RETURNS_REQUEST, {"POST"}, "/api/v1/returns", Service.FULFILMENT, "/returns"),
+    route(
+        RouteGroup.RETURNS_READ_ONE, {"GET"}, "/api/v1/returns/{return_id}", Service.FULFILMENT, "/returns/{return_id}"
+    ),
+    route(RouteGroup.RETURNS, ANY_METHOD, "/api/v1/returns{rest}", Service.FULFILMENT, "/returns{rest}"),
     route(RouteGroup.SHIPMENTS, ANY_METHOD, "/api/v1/shipments{rest}", Service.FULFILMENT, "/shipments{rest}"),
+    # Pick waves and delivery methods (fulfilment), and the warehouse pages (session cookie, see staff_session).
+    route(RouteGroup.SHIPMENTS, ANY_METHOD, "/api/v1/waves{rest}", Service.FULFILMENT, "/waves{rest}"),
+    route(
+        RouteGroup.DELIVERY_METHODS,
+        ANY_METHOD,
+        "/api/v1/delivery-methods{rest}",
+        Service.FULFILMENT,
+        "/delivery-methods{rest}",
+    ),
+    route(RouteGroup.WAREHOUSE_PAGES, {"GET", "POST"}, "/warehouse{rest}", Service.FULFILMENT, "/warehouse{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
         ANY_METHOD,
@@ -98,6 +165,15 @@ ROUTES: tuple[Route, ...] = (
         "/sandbox/checkout/{payment_id}",
     ),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/sandbox", Service.PAYMENT, "/webhooks/sandbox"),
+    route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/stripe", Service.PAYMENT, "/webhooks/stripe"),
+    # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/webhooks/carriers/{carrier}",
+        Service.FULFILMENT,
+        "/webhooks/carriers/{carrier}",
+    ),
 )
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.notification import NotificationFailed, NotificationSent
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
-from oms_contracts.messages.payment import PaymentRequested
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
@@ -27,7 +27,7 @@ from oms_runtime.telemetry import get_logger
 from oms_notification.adapters.outbound.mongo import DeliveryLog, Projections
 from oms_notification.adapters.outbound.templates import RenderedEmail
 from oms_notification.application.ports import Mailer, PermanentDeliveryError, Renderer
-from oms_notification.domain import rules
+from oms_notification.domain import overdue, payment_reminders, rules
 from oms_notification.domain.model import (
     DeliveryStatus,
     Intent,
@@ -82,6 +82,12 @@ class Notifier:
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, rules.for_stage_changed(env.payload, shop))
 
+    async def on_stage_overdue(self, env: Envelope[OrderStageOverdue]) -> None:
+        """The stage's responsible people and the shop's admins hear that the order is stuck."""
+        shop = await self.projections.shop(env.shop_id)
+        staff = await self.projections.staff_of(env.shop_id)
+        await self._notify(env, overdue.for_stage_overdue(env.payload, shop, staff))
+
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
         if not env.payload.checkout_url:
             return
@@ -90,6 +96,11 @@ class Notifier:
             raise OrderNotYetKnown(env.payload.order_id)
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, rules.for_payment_requested(env.payload, order, shop))
+
+    async def on_payment_reminder(self, env: Envelope[PaymentReminderDue]) -> None:
+        order = await self.projections.order(env.shop_id, env.payload.order_id)
+        shop = await self.projections.shop(env.shop_id)
+        await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop))
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent]) -> None:
         now = self.clock.now()

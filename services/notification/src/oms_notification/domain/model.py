@@ -15,6 +15,8 @@ class Template(StrEnum):
     NEW_ORDER_ALERT = "new_order_alert"
     ORDER_STATUS = "order_status"
     PAYMENT_LINK = "payment_link"
+    PAYMENT_REMINDER = "payment_reminder"
+    STAGE_OVERDUE_ALERT = "stage_overdue_alert"
 
 
 class DeliveryStatus(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -41,12 +41,18 @@ class PaymentProvider(Protocol):
 
     name: str
 
-    def create_checkout(self, payment_id: str, checkout_token: str) -> Checkout:
+    def create_checkout(
+        self, payment_id: str, checkout_token: str, *, amount: Money | None = None
+    ) -> Checkout | Awaitable[Checkout]:
         """The hosted checkout of a payment; `checkout_token` authorises the customer's browser."""
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str], now: datetime) -> ProviderEvent:
         """Verify and parse a webhook; raises InvalidWebhook unless the provider provably sent it just now."""
+        ...
+
+    async def refund(self, provider_reference: str, amount: Money, *, idempotency_key: str) -> str:
+        """Give `amount` of a captured charge back; the same key never refunds twice. Returns the refund id."""
         ...
 
 

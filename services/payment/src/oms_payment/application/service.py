@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts import Actor, Envelope, Money, Payload, new_id
 from oms_contracts.messages.fulfilment import ShipmentDelivered
 from oms_contracts.messages.payment import (
     CardSummary as CardSummaryMessage,
@@ -25,6 +26,7 @@ from oms_runtime.consumer import PermanentError
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
+from oms_payment.application.accounts import AccountService
 from oms_payment.application.ports import (
     DeliveryLog,
     DuplicatePayment,
@@ -34,6 +36,7 @@ from oms_payment.application.ports import (
     StoredPayment,
 )
 from oms_payment.domain import Payment, PaymentRefused
+from oms_payment.domain.account import OrderAccount, split_payment
 
 log = get_logger(__name__)
 
@@ -70,7 +73,9 @@ class PaymentService:
         providers: Mapping[str, PaymentProvider],
         card_provider: str,
         clock: Clock,
+        accounts: AccountService | None = None,
     ) -> None:
+        self.accounts = accounts
         self.payments = payments
         self.deliveries = deliveries
         self.provider_events = provider_events
@@ -81,7 +86,66 @@ class PaymentService:
     # --- Kafka ---------------------------------------------------------------------------------
 
     async def request_payment(self, envelope: Envelope[RequestPayment]) -> None:
-        """One payment per (order, method): a replayed command finds the first one and stops there."""
+        """One payment per (order, method): a replayed command finds the first one and stops there.
+
+        Under the shop's prepayment rule for the currency, cash on delivery is split: the
+        prepayment by the online method, the rest in cash. The order's account opens with it.
+        """
+        command = envelope.payload
+        if command.amount.amount <= 0:
+            raise PermanentError("a payment needs a positive amount")  # a retry would not make it payable
+        config = await self.accounts.config(envelope.shop_id, command.amount.currency) if self.accounts else None
+        if config is not None and not config.accepts(command.method):
+            raise PermanentError(f"the shop does not take {command.method} in {command.amount.currency}")
+        # A gift card pays first (as much of the total as its balance covers); the method takes the rest.
+        from_card = None
+        if command.gift_card_code and self.accounts is not None:
+            if config is not None and not config.accepts("gift_card"):
+                raise PermanentError(f"the shop does not take gift cards in {command.amount.currency}")
+            from_card = await self.accounts.redeem_for_order(
+                envelope.shop_id, command.order_id, command.gift_card_code, command.amount
+            )
+        rest = command.amount - from_card.amount if from_card else command.amount
+        try:
+            split = split_payment(
+                method=command.method,
+                total=rest,
+                prepayment=config.prepayment if config else None,
+                online_method=config.prepayment_method if config else "card",
+            )
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+        provider = self.card_provider
+        if config is not None and config.card_provider in self.providers:
+            provider = self.providers[config.card_provider]
+        for method, amount in split.parts:
+            if amount.amount > 0:
+                await self._request_part(envelope, method, amount, provider)
+        prepayment = split.prepayment_required
+        if prepayment is not None and from_card is not None:
+            prepayment = prepayment + from_card.amount
+        if self.accounts is not None:
+            await self.accounts.open(
+                OrderAccount(
+                    order_id=command.order_id,
+                    shop_id=envelope.shop_id,
+                    order_number=command.number,
+                    customer_email=command.customer_email,
+                    total=command.amount,
+                    method=command.method,
+                    created_at=self.clock.now(),
+                    prepayment_required=prepayment,
+                    payments=(from_card,) if from_card else (),
+                    reminder_cadence_hours=config.reminder_cadence_hours if config else (),
+                    # Not the checkout link: the sandbox's carries the customer's bearer token,
+                    # which is kept only hashed (on the payment).
+                ),
+                caused_by=envelope,
+            )
+
+    async def _request_part(
+        self, envelope: Envelope[RequestPayment], method: str, amount: Money, provider: PaymentProvider
+    ) -> str | None:
         command = envelope.payload
         try:
             payment = Payment.request(
@@ -89,9 +153,10 @@ class PaymentService:
                 shop_id=envelope.shop_id,
                 order_id=command.order_id,
                 order_number=command.number,
-                method=command.method,
-                amount=command.amount,
+                method=method,  # type: ignore[arg-type]
+                amount=amount,
                 now=self.clock.now(),
+                provider=provider.name if method == "card" else None,
             )
         except ValueError as exc:
             raise PermanentError(str(exc)) from exc  # a retry would not make the amount payable
@@ -100,7 +165,10 @@ class PaymentService:
         if payment.method == "card":
             token = secrets.token_urlsafe(32)
             token_hash = hash_checkout_token(token)
-            checkout_url = self.card_provider.create_checkout(payment.payment_id, token).url
+            checkout = provider.create_checkout(payment.payment_id, token, amount=payment.amount)
+            if inspect.isawaitable(checkout):
+                checkout = await checkout
+            checkout_url = checkout.url
         requested = self._event(
             payment,
             PaymentRequested(
@@ -121,11 +189,13 @@ class PaymentService:
                 events=[requested],
             )
         except DuplicatePayment:
-            log.info("payment already requested", order_id=command.order_id, method=command.method)
-        if command.method == "cash_on_delivery":
+            log.info("payment already requested", order_id=command.order_id, method=method)
+            checkout_url = None
+        if method == "cash_on_delivery":
             # Deliveries may have been seen before this command (topics are not ordered
             # with each other); fold them in now. Also finishes a fold a crash interrupted.
             await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope)
+        return checkout_url
 
     async def record_delivery(self, envelope: Envelope[ShipmentDelivered]) -> None:
         event = envelope.payload
@@ -249,6 +319,7 @@ class PaymentService:
             method=payment.method,
             amount=payment.amount,
             provider_reference=payment.provider_reference,
+            provider=payment.provider,
             card=CardSummaryMessage(token=card.token, brand=card.brand, last4=card.last4) if card else None,
         )
 

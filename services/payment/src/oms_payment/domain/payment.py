@@ -19,7 +19,7 @@ from typing import Literal
 
 from oms_contracts import Money
 
-PaymentMethod = Literal["cash_on_delivery", "card"]
+PaymentMethod = Literal["cash_on_delivery", "card", "bank_transfer", "gift_card"]
 PaymentStatus = Literal["awaiting_cash", "awaiting_customer", "captured", "failed"]
 
 FINAL_STATUSES: frozenset[PaymentStatus] = frozenset({"captured", "failed"})
@@ -70,6 +70,8 @@ class Payment:
     # (every ShipmentDelivered says how many shipments the order was split into).
     delivered_shipments: frozenset[str] = field(default_factory=frozenset)
     shipments_in_order: int | None = None
+    # The card provider that takes this payment (sandbox, stripe); None for other methods.
+    provider: str | None = None
 
     @classmethod
     def request(
@@ -82,6 +84,7 @@ class Payment:
         method: PaymentMethod,
         amount: Money,
         now: datetime,
+        provider: str | None = None,
     ) -> Payment:
         if amount.amount <= 0:
             raise ValueError("a payment needs a positive amount")
@@ -95,6 +98,7 @@ class Payment:
             status="awaiting_cash" if method == "cash_on_delivery" else "awaiting_customer",
             created_at=now,
             updated_at=now,
+            provider=provider,
         )
 
     @property

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from oms_contracts import Envelope
-from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
+from oms_contracts.messages.catalog import ChangeReservation, ReleaseStock, ReserveStock
 from oms_contracts.messages.fulfilment import ShipmentShipped
 from oms_runtime.consumer import PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
 from oms_catalog.application.partial_release import PartialReleaseService
+from oms_catalog.application.reservation_change import ReservationChangeService
 from oms_catalog.application.reservations import ReservationService, UnknownReservation
 from oms_catalog.domain.allocation import Line
 from oms_catalog.domain.partial_release import ReleaseTooLarge
@@ -18,7 +19,10 @@ from oms_catalog.domain.reservation import InvalidOrderId
 
 
 def register(
-    runtime: ServiceRuntime, reservations: ReservationService, partial: PartialReleaseService | None = None
+    runtime: ServiceRuntime,
+    reservations: ReservationService,
+    partial: PartialReleaseService | None = None,
+    changes: ReservationChangeService | None = None,
 ) -> None:
     async def on_reserve(envelope: Envelope[Any]) -> None:
         command: ReserveStock = envelope.payload
@@ -64,5 +68,22 @@ def register(
         except (InvalidOrderId, UnknownReservation) as exc:
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
 
-    runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release)
+    async def on_change(envelope: Envelope[Any]) -> None:
+        command: ChangeReservation = envelope.payload
+        assert changes is not None
+        try:
+            await changes.change(
+                envelope.shop_id,
+                command.order_id,
+                command.change_id,
+                [Line(ln.sku, ln.quantity) for ln in command.lines],
+                envelope,
+            )
+        except InvalidOrderId as exc:
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
+    commands = runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release)
+    if changes is not None:
+        # Same consumer as ReserveStock: per order, the change is handled after the reservation.
+        commands.on(ChangeReservation, on_change)
     runtime.consumer("shipments").on(ShipmentShipped, on_shipped)

@@ -110,7 +110,18 @@ class ShipmentController(Controller):
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
         if data is None or data.scans is None:
-            raise Problem.field("scans", "required: every SKU and quantity scanned into the parcel")
+            # Without scans, the items scanned one by one (POST …/scans) must be the whole parcel.
+            try:
+                return respond(
+                    await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, None, **_request(ctx, if_match))
+                )
+            except ScanMismatch as exc:
+                raise Problem.field(
+                    "scans", f"required: every SKU and quantity scanned into the parcel ({exc})"
+                ) from exc
+            except (ShipmentNotFound, IllegalTransition):
+                with domain_problems():
+                    raise
         scans = [Line(scan.sku, scan.quantity) for scan in data.scans]
         with domain_problems():
             return respond(await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, scans, **_request(ctx, if_match)))
@@ -197,6 +208,20 @@ def represent(shipment: Shipment) -> dict[str, Any]:
         "notes": shipment.notes,
         "carrier": shipment.carrier,
         "tracking_number": shipment.tracking_number,
+        # The label PDF (rendered by the documents module) once the parcel has a tracking number.
+        "label_url": f"/shipments/{shipment.shipment_id}/label.pdf" if shipment.tracking_number else None,
+        "wave_id": shipment.wave_id,
+        "scanned": dict(shipment.scanned),
+        "tracking": [
+            {
+                "at": t.at.isoformat(),
+                "code": t.code,
+                "detail": t.detail,
+                "source": t.source,
+                "actor": t.actor.model_dump(mode="json", exclude_none=True),
+            }
+            for t in shipment.tracking
+        ],
         "shipments_in_order": shipment.shipments_in_order,
         "history": [
             {

@@ -11,8 +11,9 @@ from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
+from oms_fulfilment.adapters.outbound.mongo_warehouse import WAREHOUSE_INDEXES
 from oms_fulfilment.application.ports import Page, ShipmentFilter
-from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus
+from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus, TrackingEntry
 
 SHIPMENTS = "shipments"
 
@@ -25,7 +26,11 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("status", 1), ("_id", 1)]),
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("warehouse_id", 1), ("_id", 1)]),
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("warehouse_id", 1), ("status", 1), ("_id", 1)]),
+    # Pick waves: the shipments of a wave; a carrier's report finds its parcel by tracking number.
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("wave_id", 1), ("_id", 1)]),
+    IndexSpec(SHIPMENTS, [("shop_id", 1), ("tracking_number", 1)]),
     *outbox_indexes(SHIPMENTS),
+    *WAREHOUSE_INDEXES,
     *INBOX_INDEXES,
 ]
 
@@ -45,7 +50,14 @@ class MongoShipmentRepository:
             return False
         return True
 
-    async def save(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> Shipment:
+    async def save(
+        self,
+        shipment: Shipment,
+        events: Sequence[Envelope[Any]],
+        *,
+        moved: bool = True,
+        applied_event_id: str | None = None,
+    ) -> Shipment:
         # The history only grows: push the new entry rather than rewrite the list.
         doc = await self.store.update(
             shipment.shop_id,
@@ -55,12 +67,26 @@ class MongoShipmentRepository:
                 "status": shipment.status.value,
                 "carrier": shipment.carrier,
                 "tracking_number": shipment.tracking_number,
+                "scanned": dict(shipment.scanned),
+                "tracking": [tracking_document(entry) for entry in shipment.tracking],
+                "wave_id": shipment.wave_id,
                 "updated_at": shipment.updated_at,
             },
-            push={"history": [history_document(shipment.last_change)]},
+            push={"history": [history_document(shipment.last_change)]} if moved else None,
             events=events,
+            applied_event_id=applied_event_id,
         )
         return from_document(doc)
+
+    async def has_applied(self, shop_id: str, shipment_id: str, event_id: str) -> bool:
+        found = await self.store.collection.find_one(
+            {"_id": shipment_id, "shop_id": shop_id, "applied_events": event_id}, {"_id": 1}
+        )
+        return found is not None
+
+    async def find_by_tracking_number(self, shop_id: str, tracking_number: str) -> Shipment | None:
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "tracking_number": tracking_number}, PROJECTION)
+        return from_document(doc) if doc is not None else None
 
     async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page:
         query: Document = {"shop_id": shop_id}
@@ -70,6 +96,8 @@ class MongoShipmentRepository:
             query["warehouse_id"] = where.warehouse_id
         if where.status is not None:
             query["status"] = where.status.value
+        if where.wave_id is not None:
+            query["wave_id"] = where.wave_id
         page = await fetch_page(self.store.collection, query, cursor=after, limit=limit, projection=PROJECTION)
         return Page(items=[from_document(doc) for doc in page.items], next_cursor=page.next_cursor)
 
@@ -97,7 +125,32 @@ def to_document(shipment: Shipment) -> Document:
         "created_at": shipment.created_at,
         "updated_at": shipment.updated_at,
         "history": [history_document(entry) for entry in shipment.history],
+        "scanned": dict(shipment.scanned),
+        "tracking": [tracking_document(entry) for entry in shipment.tracking],
+        "wave_id": shipment.wave_id,
     }
+
+
+def tracking_document(entry: TrackingEntry) -> Document:
+    return {
+        "at": entry.at,
+        "actor": entry.actor.model_dump(mode="json", exclude_none=True),
+        "code": entry.code,
+        "detail": entry.detail,
+        "source": entry.source,
+        "moves_to": entry.moves_to.value if entry.moves_to is not None else None,
+    }
+
+
+def tracking_from_document(doc: Document) -> TrackingEntry:
+    return TrackingEntry(
+        at=doc["at"],
+        actor=Actor.model_validate(doc["actor"]),
+        code=doc["code"],
+        detail=doc.get("detail"),
+        source=doc.get("source", "manual"),
+        moves_to=ShipmentStatus(doc["moves_to"]) if doc.get("moves_to") else None,
+    )
 
 
 def history_document(entry: HistoryEntry) -> Document:
@@ -136,5 +189,8 @@ def from_document(doc: Document) -> Shipment:
             )
             for entry in doc.get("history", [])
         ),
+        scanned=dict(doc.get("scanned") or {}),
+        tracking=tuple(tracking_from_document(entry) for entry in doc.get("tracking") or []),
+        wave_id=doc.get("wave_id"),
         version=doc["version"],
     )

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from oms_gateway.adapters.inbound import warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
 from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
 from oms_gateway.domain.access import RouteGroup, who_may
@@ -273,6 +274,15 @@ PROXY_HANDLERS = [
     ),
     _proxy("payments", _prefix("/api/v1/payments"), ANY_METHOD, "payments", "Payments", STAFF_ONLY),
     _proxy(
+        "payment_settings",
+        _prefix("/api/v1/payment-settings"),
+        ANY_METHOD,
+        "payments",
+        "Payment methods, prepayment, bank requisites and reminders per currency",
+        STAFF_ONLY,
+    ),
+    _proxy("gift_cards", _prefix("/api/v1/gift-cards"), ANY_METHOD, "payments", "Gift cards", STAFF_ONLY),
+    _proxy(
         "shipments",
         _prefix("/api/v1/shipments"),
         ANY_METHOD,
@@ -280,7 +290,40 @@ PROXY_HANDLERS = [
         "Shipments: pick, pack, ship, deliver",
         STAFF_ONLY,
     ),
+    _proxy(
+        "returns",
+        _prefix("/api/v1/returns"),
+        ANY_METHOD,
+        "returns",
+        "Returns (RMA): request, approve, receive, inspect",
+        STAFF_OR_STOREFRONT,
+    ),
     _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy(
+        "pipelines",
+        [*_prefix("/api/v1/pipelines"), "/api/v1/pipeline-settings"],
+        ANY_METHOD,
+        "pipelines",
+        "Stage pipelines (versions) and the shop's pipeline settings",
+        STAFF_ONLY,
+    ),
+    _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
+    _proxy(
+        "delivery_methods",
+        _prefix("/api/v1/delivery-methods"),
+        ANY_METHOD,
+        "delivery methods",
+        "Delivery methods and their prices per currency",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "carrier_webhook",
+        ["/webhooks/carriers/{carrier:str}"],
+        frozenset({"POST"}),
+        "public",
+        "A carrier's signed tracking report (raw body and X-Carrier-Signature passed untouched)",
+        [],
+    ),
     _proxy(
         "sandbox_checkout",
         ["/pay/sandbox/{payment_id:str}"],
@@ -297,6 +340,25 @@ PROXY_HANDLERS = [
         "Sandbox provider's signed webhook (raw body and X-Sandbox-Signature passed untouched)",
         [],
     ),
+    _proxy(
+        "stripe_webhook",
+        ["/webhooks/payments/stripe"],
+        frozenset({"POST"}),
+        "public",
+        "Stripe's signed webhook (raw body and Stripe-Signature passed untouched)",
+        [],
+    ),
 ]
 
 ROUTE_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key, *PROXY_HANDLERS]
+
+# The warehouse pages: sign-in with a session cookie, and the pages proxied to fulfilment.
+ROUTE_HANDLERS += [
+    *warehouse_login.HANDLERS,
+    route(
+        [warehouse_login.PAGES_PREFIX, warehouse_login.PAGES_PREFIX + "/{rest:path}"],
+        http_method=["GET", "POST"],
+        name="warehouse_pages",
+        include_in_schema=False,
+    )(warehouse_login.warehouse_pages),
+]

@@ -20,6 +20,7 @@ from oms_runtime.context import (
 from oms_runtime.problems import Problem
 from oms_runtime.telemetry import inject_trace_headers
 
+from oms_gateway.adapters.inbound.staff_session import session_token
 from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.tokens import InvalidToken, TokenService
@@ -39,6 +40,8 @@ FORWARDED_REQUEST_HEADERS = (
     "if-match",
     "if-none-match",
     "x-sandbox-signature",
+    "x-carrier-signature",
+    "stripe-signature",
 )
 RETURNED_RESPONSE_HEADERS = (
     "location",
@@ -94,6 +97,12 @@ class Gateway:
             if principal is None:
                 raise unauthorized("invalid API key")
             return principal
+        # The warehouse pages' session cookie (staff_session explains why a cookie, and its limits).
+        if cookie_token := session_token(request):
+            try:
+                return self.tokens.verify(cookie_token)
+            except InvalidToken as exc:
+                raise unauthorized("session expired: sign in again") from exc
         return None
 
     async def require(self, request: Request[Any, Any, Any], group: RouteGroup) -> Principal:

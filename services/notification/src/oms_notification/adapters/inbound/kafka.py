@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
-from oms_contracts.messages.payment import PaymentRequested
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
 
@@ -19,5 +19,7 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
         runtime.consumer("orders")
         .on(OrderPlaced, notifier.on_order_placed)
         .on(OrderStageChanged, notifier.on_stage_changed)
+        .on(OrderStageOverdue, notifier.on_stage_overdue)
         .on(PaymentRequested, notifier.on_payment_requested)
+        .on(PaymentReminderDue, notifier.on_payment_reminder)
     )

@@ -78,19 +78,31 @@ class WebhookController(Controller):
 
     @post("/sandbox", summary="The sandbox provider's signed payment outcome", status_code=200)
     async def sandbox(self, request: Request[Any, Any, Any], payments: Payments) -> Response[dict[str, Any]]:
-        # The raw bytes: the signature covers them exactly, a re-serialised body would not match.
-        body = await request.body()
-        try:
-            result = await payments.handle_webhook("sandbox", body, dict(request.headers))
-        except InvalidWebhook as exc:
-            raise Problem(400, "Invalid webhook", str(exc)) from None
-        except PaymentNotFound as exc:
-            raise Problem(404, "Not found", f"no payment {exc}") from None
-        return Response(
-            {
-                "status": result.status,
-                "payment_id": result.payment_id,
-                "payment_status": result.payment_status,
-                **({"detail": result.detail} if result.detail else {}),
-            }
-        )
+        return await _webhook("sandbox", request, payments)
+
+    @post("/stripe", summary="Stripe's signed charge events (Stripe-Signature)", status_code=200)
+    async def stripe(self, request: Request[Any, Any, Any], payments: Payments) -> Response[dict[str, Any]]:
+        if "stripe" not in payments.providers:
+            raise Problem(404, "Not found", "Stripe is not configured")
+        return await _webhook("stripe", request, payments)
+
+
+async def _webhook(
+    provider: str, request: Request[Any, Any, Any], payments: PaymentService
+) -> Response[dict[str, Any]]:
+    # The raw bytes: the signature covers them exactly, a re-serialised body would not match.
+    body = await request.body()
+    try:
+        result = await payments.handle_webhook(provider, body, dict(request.headers))
+    except InvalidWebhook as exc:
+        raise Problem(400, "Invalid webhook", str(exc)) from None
+    except PaymentNotFound as exc:
+        raise Problem(404, "Not found", f"no payment {exc}") from None
+    return Response(
+        {
+            "status": result.status,
+            "payment_id": result.payment_id,
+            "payment_status": result.payment_status,
+            **({"detail": result.detail} if result.detail else {}),
+        }
+    )

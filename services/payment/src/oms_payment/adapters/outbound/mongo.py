@@ -14,6 +14,7 @@ from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from oms_payment.adapters.outbound.accounts_mongo import ACCOUNT_INDEXES
 from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, Payment
 
@@ -34,6 +35,7 @@ INDEXES: list[IndexSpec] = [
     # The sandbox charges a checkout at most once (_id is the payment id); this serves support look-ups.
     IndexSpec(SANDBOX_CHARGES, [("shop_id", 1), ("charged_at", -1)]),
     *INBOX_INDEXES,
+    *ACCOUNT_INDEXES,
 ]
 
 
@@ -69,6 +71,7 @@ def to_document(payment: Payment) -> Document:
         "method": payment.method,
         "amount": _money_doc(payment.amount),
         "created_at": payment.created_at,
+        "provider": payment.provider,
         **_mutable_fields(payment),
     }
 
@@ -92,6 +95,7 @@ def from_document(doc: Document) -> StoredPayment:
         captured_at=doc.get("captured_at"),
         delivered_shipments=frozenset(doc.get("delivered_shipments") or ()),
         shipments_in_order=doc.get("shipments_in_order"),
+        provider=doc.get("provider"),
     )
     return StoredPayment(
         payment=payment,

@@ -47,11 +47,15 @@ class SandboxProvider:
         self.webhook_secret = webhook_secret
         self.tolerance = tolerance
 
-    def create_checkout(self, payment_id: str, checkout_token: str) -> Checkout:
+    def create_checkout(self, payment_id: str, checkout_token: str, *, amount: Money | None = None) -> Checkout:
         # Served by this service at /sandbox/checkout/{id}; the customer reaches it through the gateway.
         path = quote(payment_id, safe="")
         token = quote(checkout_token, safe="")
         return Checkout(url=f"{self.public_checkout_base_url}/pay/sandbox/{path}?token={token}")
+
+    async def refund(self, provider_reference: str, amount: Money, *, idempotency_key: str) -> str:
+        """The sandbox gives every refund back at once; the key names it, so a retry is the same refund."""
+        return f"re_sandbox_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
 
     # --- the provider's side ------------------------------------------------------------------------
 

@@ -1,0 +1,28 @@
+"""RestockReturn from fulfilment, in its own consumer group `catalog.returns`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms_contracts import Envelope
+from oms_contracts.messages.catalog import RestockReturn
+from oms_runtime.consumer import PermanentError
+from oms_runtime.runtime import ServiceRuntime
+
+from oms_catalog.adapters.outbound.mongo import StockRepository, WarehouseRepository
+from oms_catalog.application.return_stock import WRITE_OFFS, ReturnStockService, UnknownWarehouse
+
+
+def register_return_stock(
+    runtime: ServiceRuntime, stock: StockRepository, warehouses: WarehouseRepository
+) -> ReturnStockService:
+    service = ReturnStockService(stock, warehouses, runtime.db[WRITE_OFFS], runtime.clock)
+
+    async def on_restock(envelope: Envelope[Any]) -> None:
+        try:
+            await service.restock(envelope)
+        except UnknownWarehouse as exc:
+            raise PermanentError(str(exc)) from exc
+
+    runtime.consumer("returns").on(RestockReturn, on_restock)
+    return service

@@ -1,0 +1,238 @@
+"""Returns (RMA) over HTTP, reached through the gateway (`/api/v1/returns…` → `/returns…`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+from oms_contracts.messages.common import Sku
+from oms_runtime.context import RequestContext
+from oms_runtime.problems import Problem
+from pydantic import BaseModel, ConfigDict, Field
+
+from oms_fulfilment.adapters.inbound.http import parse_if_match
+from oms_fulfilment.application.returns import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    IdempotencyKeyReused,
+    OrderNotReturnable,
+    PricesUnknown,
+    ReturnNotFound,
+    ReturnsService,
+)
+from oms_fulfilment.domain.returns import IllegalReturnMove, InvalidReturn, RequestedLine, Return, ReturnStatus, Verdict
+
+REQUESTERS = ("storefront", "admin", "manager")
+READERS = ("admin", "manager", "warehouse", "storefront")
+LISTERS = ("admin", "manager", "warehouse")
+DECIDERS = ("admin", "manager")
+WAREHOUSE = ("warehouse", "admin")
+
+Ctx = NamedDependency[RequestContext]
+Returns = NamedDependency[ReturnsService]
+ReturnId = FromPath[str]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        description="Same key and lines: the same return again (Idempotent-Replayed: true); other lines: 422",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", required=False, description="The version the caller last saw (ETag)"),
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReturnLineIn(_Body):
+    sku: Sku
+    quantity: int = Field(gt=0, le=100_000)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReturnRequestIn(_Body):
+    order_id: str = Field(min_length=1, max_length=64)
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
+
+
+class RejectIn(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReceiveIn(_Body):
+    warehouse_id: str = Field(min_length=1, max_length=64)
+
+
+class VerdictIn(_Body):
+    sku: Sku
+    restock: int = Field(ge=0, le=100_000, description="Units fit for sale: back on the shelf")
+    write_off: int = Field(ge=0, le=100_000, description="Units not fit for sale")
+
+
+class InspectIn(_Body):
+    lines: list[VerdictIn] = Field(min_length=1, max_length=500)
+
+
+class ReturnController(Controller):
+    path = "/returns"
+    tags = ["returns"]
+
+    @post("/", status_code=201, summary="Ask to return some or all delivered lines of an order")
+    async def request_return(
+        self, ctx: Ctx, returns: Returns, data: ReturnRequestIn, idempotency_key: IdempotencyKey = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*REQUESTERS)
+        lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
+        with return_problems():
+            made = await returns.request(
+                ctx.shop_id,
+                data.order_id,
+                lines,
+                ctx.actor,
+                correlation_id=ctx.correlation_id,
+                idempotency_key=idempotency_key,
+            )
+        response = respond(made.item, status_code=201)
+        if made.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    @get("/", summary="List returns, oldest first, a page at a time")
+    async def list_returns(
+        self,
+        ctx: Ctx,
+        returns: Returns,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        status: Annotated[ReturnStatus | None, QueryParameter()] = None,
+        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> dict[str, Any]:
+        ctx.require_role(*LISTERS)
+        page = await returns.find(ctx.shop_id, order_id=order_id, status=status, cursor=cursor, limit=limit)
+        return {"items": [represent(item) for item in page.items], "next_cursor": page.next_cursor}
+
+    @get("/{return_id:str}", summary="One return")
+    async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[dict[str, Any]]:
+        ctx.require_role(*READERS)
+        with return_problems():
+            return respond(await returns.get(ctx.shop_id, return_id))
+
+    @post("/{return_id:str}/approve", status_code=200, summary="A manager accepts the return")
+    async def approve(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, if_match: IfMatch = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*DECIDERS)
+        with return_problems():
+            return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **_request(ctx, if_match)))
+
+    @post("/{return_id:str}/reject", status_code=200, summary="A manager refuses the return, with a reason")
+    async def reject(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: RejectIn, if_match: IfMatch = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*DECIDERS)
+        with return_problems():
+            item = await returns.reject(ctx.shop_id, return_id, data.reason, ctx.actor, **_request(ctx, if_match))
+        return respond(item)
+
+    @post("/{return_id:str}/receive", status_code=200, summary="The returned parcel arrived at a warehouse")
+    async def receive(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: ReceiveIn, if_match: IfMatch = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*WAREHOUSE)
+        with return_problems():
+            item = await returns.receive(
+                ctx.shop_id, return_id, data.warehouse_id, ctx.actor, **_request(ctx, if_match)
+            )
+        return respond(item)
+
+    @post("/{return_id:str}/inspect", status_code=200, summary="Per line: restock or write off; refund follows")
+    async def inspect(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: InspectIn, if_match: IfMatch = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*WAREHOUSE)
+        verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
+        with return_problems():
+            item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **_request(ctx, if_match))
+        return respond(item)
+
+
+def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
+    return {"expected_version": parse_if_match(if_match), "correlation_id": ctx.correlation_id}
+
+
+@contextmanager
+def return_problems() -> Iterator[None]:
+    try:
+        yield
+    except ReturnNotFound as exc:
+        raise Problem(404, "Not found", f"no return {exc.return_id}") from exc
+    except IllegalReturnMove as exc:
+        raise Problem(409, "Illegal transition", str(exc), status_now=exc.current.value) from exc
+    except InvalidReturn as exc:
+        raise Problem(
+            422,
+            "Invalid return",
+            str(exc),
+            errors=[{"field": p.field, "message": p.message} for p in exc.problems],
+        ) from exc
+    except OrderNotReturnable as exc:
+        raise Problem(422, "Nothing to return", str(exc), errors=[{"field": "order_id", "message": str(exc)}]) from exc
+    except IdempotencyKeyReused as exc:
+        raise Problem.field("Idempotency-Key", str(exc), title="Idempotency key reused") from exc
+    except PricesUnknown as exc:
+        raise Problem(409, "Order not known yet", str(exc)) from exc
+
+
+def respond(item: Return, status_code: int = 200) -> Response[dict[str, Any]]:
+    return Response(represent(item), status_code=status_code, headers={"ETag": f'"{item.version}"'})
+
+
+def _money(value: Any) -> Any:
+    return value.model_dump(mode="json") if value is not None else None
+
+
+def represent(item: Return) -> dict[str, Any]:
+    return {
+        "return_id": item.return_id,
+        "rma_number": item.rma_number,
+        "order_id": item.order_id,
+        "order_number": item.order_number,
+        "status": item.status.value,
+        "lines": [{"sku": line.sku, "quantity": line.quantity, "reason": line.reason} for line in item.lines],
+        "requested_by": item.requested_by.model_dump(mode="json", exclude_none=True),
+        "warehouse_id": item.warehouse_id,
+        "inspection": [
+            {"sku": v.sku, "restock": v.restock, "write_off": v.write_off, "refund": _money(v.refund)}
+            for v in item.verdicts
+        ],
+        "refund": _money(item.refund),
+        "refund_request_id": item.refund_request_id,
+        "refund_id": item.refund_id,
+        "refunded": _money(item.refunded),
+        "fully_returned": item.fully_returned,
+        "rejection_reason": item.rejection_reason,
+        "history": [
+            {
+                "at": change.at.isoformat(),
+                "actor": change.actor.model_dump(mode="json", exclude_none=True),
+                "from": change.from_status.value if change.from_status is not None else None,
+                "to": change.to_status.value,
+                "note": change.note,
+            }
+            for change in item.history
+        ],
+        "version": item.version,
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+    }

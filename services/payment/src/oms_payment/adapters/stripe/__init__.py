@@ -1,0 +1,1 @@
+"""The Stripe card provider, through the official `stripe` library."""

@@ -1,0 +1,163 @@
+# ruff: noqa: RUF001  (Russian documents: Cyrillic letters that look Latin are meant)
+"""Bank-transfer documents: invoice.pdf and pd4.pdf from the shop's requisites and the order's lines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from io import BytesIO
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.common import Address, Customer, OrderLine, Totals
+from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.registry import ORDER_EVENTS
+from oms_payment.adapters.outbound.accounts_mongo import MongoPaymentConfigRepository
+from oms_payment.bootstrap import create_app
+from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
+from oms_payment.settings import PaymentSettings
+from oms_runtime.mongo import Document, create_mongo_client
+from oms_testing import eventually
+from oms_testing.http import internal_headers
+from oms_testing.infra import Infra
+from oms_testing.kafka import produce_raw
+from pymongo.asynchronous.database import AsyncDatabase
+from pypdf import PdfReader
+
+Client = AsyncTestClient[Litestar]
+BANK = BankRequisites(
+    recipient="ООО «Ромашка»",
+    inn="7701234567",
+    kpp="770101001",
+    account="40702810900000012345",
+    bank="ПАО Сбербанк",
+    bic="044525225",
+    correspondent_account="30101810400000000225",
+)
+
+
+@pytest.fixture(scope="module")
+def settings(infra: Infra, topic_prefix: str) -> PaymentSettings:
+    return PaymentSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_paydocs_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        consumer_attempts=1,
+    )
+
+
+@pytest.fixture(scope="module")
+async def client(settings: PaymentSettings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def db(settings: PaymentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+    mongo = create_mongo_client(settings)
+    yield mongo[settings.database_name]
+    await mongo.close()
+
+
+def rub(amount: str) -> Money:
+    return Money.of(amount, "RUB")
+
+
+async def bank_transfer_payment(
+    db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str, amount: str
+) -> str:
+    """An order of 2 MUG at 450.00 + 300.00 delivery (1 200.00), and its bank-transfer payment of `amount`."""
+    order_id, payment_id = new_id(), new_id()
+    placed = OrderPlaced(
+        order_id=order_id,
+        number=77,
+        channel="web",
+        customer=Customer(name="Иван Петров", email="ivan@example.com"),
+        address=Address(country="RU", city="Казань", line1="ул. Баумана, 1", postcode="420111"),
+        lines=[OrderLine(sku="MUG", name="Кружка красная", quantity=2, unit_price=rub("450.00"), total=rub("900.00"))],
+        totals=Totals(subtotal=rub("900.00"), delivery=rub("300.00"), grand_total=rub("1200.00")),
+        delivery_type="courier",
+        payment_method="bank_transfer",
+        stage="new",
+        status="new",
+    )
+    envelope = Envelope.new(placed, shop_id=shop_id, actor=Actor.system("order"))
+    await produce_raw(
+        infra.kafka_bootstrap, topic_prefix + ORDER_EVENTS.name, envelope.to_json(), key=order_id.encode()
+    )
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    await db["payments"].insert_one(
+        {
+            "_id": payment_id,
+            "shop_id": shop_id,
+            "order_id": order_id,
+            "order_number": 77,
+            "method": "bank_transfer",
+            "amount": {"amount": amount, "currency": "RUB"},
+            "status": "awaiting_transfer",
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+    )
+    await eventually(lambda: db["document_orders"].find_one({"_id": order_id, "shop_id": shop_id}), what="order")
+    return payment_id
+
+
+def text_of(content: bytes) -> str:
+    assert content.startswith(b"%PDF-")
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(BytesIO(content)).pages)
+
+
+async def test_invoice_and_pd4_carry_the_shop_requisites_and_the_order(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "1200.00")
+    headers = internal_headers(shop_id, role="manager")
+    missing = await client.get(f"/payments/{payment_id}/invoice.pdf", headers=headers)
+    assert missing.status_code == 409
+    assert "requisites" in missing.json()["detail"]
+    config = ShopPaymentConfig(shop_id=shop_id, currency="RUB", methods=("bank_transfer",), bank=BANK)
+    await MongoPaymentConfigRepository(db).put(config, audit={"by": "test"})
+
+    invoice = await client.get(f"/payments/{payment_id}/invoice.pdf", headers=headers)
+    assert invoice.status_code == 200
+    assert invoice.headers["content-type"].startswith("application/pdf")
+    text = text_of(invoice.content)
+    for expected in (
+        "Счёт на оплату № 77 от 23.11.2026",
+        "ИНН 7701234567",
+        "40702810900000012345",
+        "044525225",
+        "Иван Петров",
+        "Кружка красная",
+        "Доставка",
+        "Всего к оплате (Amount due): 1 200,00 RUB",
+        "Оплата заказа № 77",
+    ):
+        assert expected in text, expected
+
+    storefront = internal_headers(shop_id, role=None, kind="storefront")
+    pd4 = await client.get(f"/payments/{payment_id}/pd4.pdf", headers=storefront)
+    assert pd4.status_code == 200
+    slip = text_of(pd4.content)
+    assert slip.count("Сумма платежа: 1 200,00 RUB") == 2
+    assert slip.count("КПП 770101001") == 2 and "Иван Петров" in slip
+
+
+async def test_a_prepayment_invoice_is_one_line_for_its_amount_and_other_shops_get_404(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "360.00")
+    config = ShopPaymentConfig(shop_id=shop_id, currency="RUB", methods=("bank_transfer",), bank=BANK)
+    await MongoPaymentConfigRepository(db).put(config, audit={"by": "test"})
+    text = text_of((await client.get(f"/payments/{payment_id}/invoice.pdf", headers=internal_headers(shop_id))).content)
+    assert "Оплата по заказу № 77" in text and "360,00 RUB" in text
+    assert "Кружка красная" not in text
+    other = await client.get(f"/payments/{payment_id}/pd4.pdf", headers=internal_headers(new_id()))
+    assert other.status_code == 404
+    warehouse = await client.get(f"/payments/{payment_id}/pd4.pdf", headers=internal_headers(shop_id, role="warehouse"))
+    assert warehouse.status_code == 403

@@ -1,0 +1,212 @@
+"""The Stripe adapter against stripe-mock: checkout sessions and refunds with idempotency keys, and
+webhooks verified with Stripe's signature scheme (forged and stale refused, a replay never captures twice)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+import uvicorn
+from oms_contracts import Money, new_id
+from oms_payment.adapters.stripe.provider import StripeProvider
+from oms_payment.bootstrap import create_app
+from oms_payment.settings import PaymentSettings
+from oms_runtime.clock import FixedClock
+from oms_testing import eventually
+from oms_testing.http import internal_headers
+from oms_testing.infra import Infra
+from oms_testing.kafka import TopicReader
+from oms_testing.tools import stripe_mock_bin
+
+from .conftest import Service, count, free_port, message, of_order, read_to_end, request_payment
+
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture(scope="module")
+def stripe_mock() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [stripe_mock_bin(), "-http-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/v1/charges", headers={"Authorization": "Bearer sk_test_x"}).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        asyncio.run(eventually(up, timeout=30, what="stripe-mock listening"))
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class RecordingClient(stripe.HTTPXClient):
+    """Stripe's own HTTP client, remembering the headers of every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        self.sent.append((method, url, dict(headers)))
+        return await super().request_async(method, url, headers, post_data)
+
+
+async def test_every_stripe_call_carries_an_idempotency_key(stripe_mock: str) -> None:
+    recorder = RecordingClient()
+    provider = StripeProvider(
+        api_key="sk_test_123",
+        api_base=stripe_mock,
+        webhook_secret=SECRET,
+        tolerance=timedelta(minutes=5),
+        success_url="http://shop.test/done",
+        client=stripe.StripeClient("sk_test_123", base_addresses={"api": stripe_mock}, http_client=recorder),
+    )
+    checkout = await provider.create_checkout("pay-1", "tok", amount=Money.of("12.50", "RUB"))
+    assert checkout.url.startswith("https://checkout.stripe.com/")
+    refund_id = await provider.refund("ch_123", Money.of("5.00", "RUB"), idempotency_key="refund:1")
+    assert refund_id.startswith("re_")
+    keys = [headers.get("Idempotency-Key") for _, _, headers in recorder.sent]
+    assert keys == ["checkout:pay-1", "refund:1"]
+
+
+@pytest.fixture(scope="module")
+async def stripe_service(
+    infra: Infra, topic_prefix: str, stripe_mock: str
+) -> AsyncIterator[tuple[Service, FixedClock]]:
+    from pymongo import AsyncMongoClient
+
+    clock = FixedClock(datetime.now(UTC))
+    port = free_port()
+    settings = PaymentSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_paystripe_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        http_port=port,
+        stripe_api_key="sk_test_123",
+        stripe_api_base=stripe_mock,
+        stripe_webhook_secret=SECRET,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started, timeout=60, what="payment service started")
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield Service(settings, client, mongo[settings.database_name], infra), clock
+    finally:
+        server.should_exit = True
+        await serving
+        await mongo.close()
+
+
+@pytest.fixture
+async def events(infra: Infra, topic_prefix: str) -> AsyncIterator[TopicReader]:
+    from oms_contracts.registry import PAYMENT_EVENTS
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + PAYMENT_EVENTS.name) as reader:
+        yield reader
+
+
+def charge_event(payment_id: str, amount_minor: int, event_id: str | None = None) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{new_id()}",
+            "object": "event",
+            "type": "charge.succeeded",
+            "data": {
+                "object": {
+                    "id": f"ch_{new_id()[-12:]}",
+                    "object": "charge",
+                    "amount": amount_minor,
+                    "currency": "rub",
+                    "metadata": {"payment_id": payment_id},
+                    "payment_method": "pm_card_visa",
+                    "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
+                }
+            },
+        }
+    ).encode()
+
+
+def stripe_signed(body: bytes, at: int, secret: str = SECRET) -> dict[str, str]:
+    mac = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"content-type": "application/json", "Stripe-Signature": f"t={at},v1={mac}"}
+
+
+async def test_stripe_webhook_forged_or_stale_refused_and_a_replay_never_captures_twice(
+    stripe_service: tuple[Service, FixedClock], events: TopicReader, shop_id: str
+) -> None:
+    service, clock = stripe_service
+    put = await service.http.put(
+        "/payment-settings/RUB",
+        json={"methods": ["card"], "card_provider": "stripe"},
+        headers=internal_headers(shop_id),
+    )
+    assert put.status_code == 200, put.text
+    order_id = new_id()
+    await service.send(request_payment(shop_id, order_id, "card", amount="1250.50"))
+    requested = message(await events.wait_for(of_order(shop_id, order_id, "PaymentRequested")))
+    assert requested["payload"]["checkout_url"].startswith("https://checkout.stripe.com/")
+    payment_id = requested["payload"]["payment_id"]
+
+    now = int(clock.now().timestamp())
+    body = charge_event(payment_id, 125050)
+    forged = await service.http.post("/webhooks/stripe", content=body, headers=stripe_signed(body, now, "whsec_other"))
+    assert forged.status_code == 400
+    stale = await service.http.post("/webhooks/stripe", content=body, headers=stripe_signed(body, now - 600))
+    assert stale.status_code == 400
+    assert (await service.payment(shop_id, payment_id))["status"] == "awaiting_customer"
+
+    first = await service.http.post("/webhooks/stripe", content=body, headers=stripe_signed(body, now))
+    assert first.json()["status"] == "applied", first.text
+    replay = await service.http.post("/webhooks/stripe", content=body, headers=stripe_signed(body, now + 5))
+    assert replay.status_code == 200
+    assert replay.json()["status"] == "duplicate"
+    other_event = charge_event(payment_id, 125050)  # Stripe retrying with a new event id for the same charge
+    second = await service.http.post("/webhooks/stripe", content=other_event, headers=stripe_signed(other_event, now))
+    assert second.json()["status"] == "ignored"
+
+    payment = await service.payment(shop_id, payment_id)
+    assert payment["status"] == "captured"
+    assert payment["card"] == {"token": "pm_card_visa", "brand": "visa", "last4": "4242"}
+
+    async def paid() -> bool:
+        r = await service.http.get(f"/orders/{order_id}/payment-status", headers=internal_headers(shop_id))
+        return r.status_code == 200 and r.json()["status"] == "paid"
+
+    await eventually(paid, what="capture counted on the account")
+    refund = await service.http.post(
+        f"/orders/{order_id}/refunds",
+        json={"amount": {"amount": "250.50", "currency": "RUB"}, "reason": "damaged box"},
+        headers=internal_headers(shop_id),
+    )
+    assert refund.status_code == 201, refund.text
+    account = await service.db["order_accounts"].find_one({"_id": order_id})
+    assert account is not None
+    allocation = account["refunds"][0]["allocations"][0]
+    assert allocation["provider_refund_id"].startswith("re_")
+    assert allocation["amount"] == {"amount": "250.50", "currency": "RUB"}
+
+    await eventually(lambda: service.all_published(shop_id))
+    records = await read_to_end(events)
+    assert count(records, of_order(shop_id, order_id, "PaymentCaptured")) == 1

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,17 +23,6 @@ READERS = ("admin", "manager", "warehouse", "courier")
 WAREHOUSE = ("warehouse", "admin")
 DELIVERERS = ("courier", "admin", "warehouse")
 
-# If-Match carries the shipment version, bare (`3`) or as the ETag we send (`"3"`, `W/"3"`).
-IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
-
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(
-        name="If-Match",
-        required=False,
-        description="The version the caller last saw; the action is refused with 409 if it changed since",
-    ),
-]
 Ctx = NamedDependency[RequestContext]
 Fulfilment = NamedDependency[FulfilmentService]
 ShipmentId = FromPath[str]
@@ -159,16 +148,7 @@ class ShipmentController(Controller):
 
 
 def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
-    return {"expected_version": parse_if_match(if_match), "correlation_id": ctx.correlation_id}
-
-
-def parse_if_match(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    match = IF_MATCH.match(value)
-    if match is None:
-        raise Problem.field("If-Match", 'must be the shipment version, e.g. 3 or "3"')
-    return int(match.group(1))
+    return {"expected_version": expected_version(if_match), "correlation_id": ctx.correlation_id}
 
 
 @contextmanager

@@ -13,10 +13,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_runtime.context import INTERNAL_TOKEN_HEADER, RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_fulfilment.adapters.inbound.http import IfMatch, _request, domain_problems, parse_if_match, respond
+from oms_fulfilment.adapters.inbound.http import _request, domain_problems, respond
 from oms_fulfilment.application.ports import MAX_PAGE_SIZE
 from oms_fulfilment.application.warehouse import (
     DeliveryMethods,
@@ -212,7 +213,7 @@ class DeliveryMethodController(Controller):
             changes["free_from"] = _m(data.free_from)
         with problems():
             m = await methods.change(
-                ctx.shop_id, method_id, ctx.actor, expected_version=parse_if_match(if_match), **changes
+                ctx.shop_id, method_id, ctx.actor, expected_version=expected_version(if_match), **changes
             )
         return Response(represent_method(m), headers={"ETag": f'"{m.version}"'})
 

@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_fulfilment.adapters.inbound.http import parse_if_match
 from oms_fulfilment.application.returns import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -44,10 +44,6 @@ IdempotencyKey = Annotated[
         max_length=255,
         description="Same key and lines: the same return again (Idempotent-Replayed: true); other lines: 422",
     ),
-]
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-Match", required=False, description="The version the caller last saw (ETag)"),
 ]
 
 
@@ -168,7 +164,7 @@ class ReturnController(Controller):
 
 
 def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
-    return {"expected_version": parse_if_match(if_match), "correlation_id": ctx.correlation_id}
+    return {"expected_version": expected_version(if_match), "correlation_id": ctx.correlation_id}
 
 
 @contextmanager

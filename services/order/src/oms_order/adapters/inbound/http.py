@@ -8,6 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_runtime.context import RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from oms_runtime.store import ConcurrencyError
 from pydantic import BaseModel, Field
@@ -38,10 +39,6 @@ IdempotencyKey = Annotated[
         description="Same key and body: the same order again (201, Idempotent-Replayed: true); "
         "same key, another body: 422",
     ),
-]
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-Match", required=False, description="The order's ETag (its version) last seen"),
 ]
 
 
@@ -87,15 +84,6 @@ def order_summary(stored: StoredOrder) -> dict[str, Any]:
 
 def _etag(stored: StoredOrder) -> str:
     return f'"{stored.version}"'
-
-
-def _version_from_if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem.field("If-Match", "must be the order's version, as in its ETag") from None
 
 
 def _not_found(order_id: str) -> Problem:
@@ -171,7 +159,7 @@ class OrderController(Controller):
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role("admin", "manager")
-        expected = data.expected_version if data.expected_version is not None else _version_from_if_match(if_match)
+        expected = expected_version(if_match, data.expected_version)
         try:
             stored = await orders.cancel(
                 ctx.shop_id,

@@ -18,10 +18,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes
 from oms_runtime.context import RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
-from oms_order.adapters.inbound.http import MAX_PAGE, IfMatch, _etag, _version_from_if_match, order_body
+from oms_order.adapters.inbound.http import MAX_PAGE, _etag, order_body
 from oms_order.adapters.outbound.promo_mongo import DuplicatePromoCode
 from oms_order.application.actions import ActionService, NewDiscount, PromoNotFound, VersionConflict
 from oms_order.application.orders import OrderNotFound
@@ -99,7 +100,7 @@ def promo_body(promo: PromoCode, uses: int) -> dict[str, Any]:
 
 
 def _expected(body_version: int | None, if_match: str | None) -> int | None:
-    return body_version if body_version is not None else _version_from_if_match(if_match)
+    return expected_version(if_match, body_version)
 
 
 async def _answer(call: Awaitable[StoredOrder], order_id: str) -> Response[dict[str, Any]]:

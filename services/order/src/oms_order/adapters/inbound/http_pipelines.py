@@ -8,10 +8,11 @@ from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from oms_runtime.context import RequestContext
+from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
-from oms_order.adapters.inbound.http import STAFF, IfMatch, _etag, _not_found, _version_from_if_match, order_body
+from oms_order.adapters.inbound.http import STAFF, _etag, _not_found, order_body
 from oms_order.application.orders import OrderNotFound
 from oms_order.application.pipelines import (
     KEY_PATTERN,
@@ -148,7 +149,7 @@ class StageController(Controller):
         self, ctx: Ctx, stages: Stages, order_id: OrderId, data: JSONBody[StageAction], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
-        expected = data.expected_version if data.expected_version is not None else _version_from_if_match(if_match)
+        expected = expected_version(if_match, data.expected_version)
         try:
             stored = await stages.advance(
                 ctx.shop_id,
@@ -172,7 +173,7 @@ class StageController(Controller):
         self, ctx: Ctx, stages: Stages, order_id: OrderId, data: JSONBody[MoveOrder], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
-        expected = data.expected_version if data.expected_version is not None else _version_from_if_match(if_match)
+        expected = expected_version(if_match, data.expected_version)
         try:
             stored = await stages.move(
                 ctx.shop_id,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from oms_contracts import Actor, Envelope, Money, Payload, new_id
+from oms_contracts.messages.order import OrderLinesChanged, OrderUpdated
 from oms_contracts.messages.payment import (
     PaymentCaptured,
     PaymentReminderDue,
@@ -163,6 +164,43 @@ class AccountService:
                     version,
                     events=[self._event(account.shop_id, status_changed(after), caused_by=envelope)],
                     audit={"at": self.clock.now(), "action": "payment.captured", "payment_id": event.payment_id},
+                    applied_event_id=envelope.event_id,
+                )
+            except AlreadyApplied:
+                return
+            except ConcurrencyError:
+                continue
+            return
+        raise ConcurrencyError("order_accounts", event.order_id, -1)
+
+    async def on_order_totals(self, envelope: Envelope[OrderLinesChanged | OrderUpdated]) -> None:
+        """Staff changed the order (lines, delivery, discounts): its account owes the new total.
+
+        Without this the status would be derived from the total at the time payment was requested:
+        an order grown on the phone would show "paid", a shrunk one would hide an over-payment.
+        No account yet: it opens later with the then-current total (RequestPayment carries it).
+        """
+        event = envelope.payload
+        total = event.totals.grand_total.rounded()
+        for _ in range(ATTEMPTS):
+            found = await self.accounts.get(envelope.shop_id, event.order_id)
+            if found is None or found[0].total == total:
+                return
+            account, version = found
+            if total.currency != account.currency:
+                raise PermanentError(f"order {event.order_id} total in {total.currency}, account in {account.currency}")
+            after = replace(account, total=total)
+            try:
+                await self.accounts.save(
+                    after,
+                    version,
+                    events=[self._event(account.shop_id, status_changed(after), caused_by=envelope)],
+                    audit={
+                        "at": self.clock.now(),
+                        "action": "order.total_changed",
+                        "from": str(account.total),
+                        "to": str(total),
+                    },
                     applied_event_id=envelope.event_id,
                 )
             except AlreadyApplied:

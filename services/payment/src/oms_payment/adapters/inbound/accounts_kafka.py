@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
+from oms_contracts.messages.order import OrderLinesChanged, OrderUpdated
 from oms_contracts.messages.payment import PaymentCaptured, RequestRefund
 from oms_runtime.runtime import ServiceRuntime
 
@@ -49,5 +50,9 @@ def build_accounts(
     # Our own captures (card webhooks, cash on delivery) are counted on the order's account.
     runtime.consumer("ledger").on(PaymentCaptured, accounts.on_captured)
     runtime.consumer("refunds").on(RequestRefund, accounts.on_refund_command)
+    # Totals changed by staff after payment was requested: the account owes the new total.
+    runtime.consumer("order-totals").on(OrderLinesChanged, accounts.on_order_totals).on(
+        OrderUpdated, accounts.on_order_totals
+    )
     runtime.loop("payment-reminders", accounts.remind_due, every_seconds=reminder_poll_seconds)
     return accounts

@@ -88,6 +88,7 @@ def account_fields(account: OrderAccount) -> Document:
     """Entries and the position derived from them: written together, so they never disagree."""
     position = account.position()
     return {
+        "total": money_doc(account.total),  # staff may change the order after payment was requested
         "payments": [_payment_doc(p) for p in account.payments],
         "refunds": [_refund_doc(r) for r in account.refunds],
         "status": position.status,

@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from oms_contracts import new_id
+from oms_payment.adapters.sandbox.provider import signature_header
+from oms_payment.settings import PaymentSettings
 from oms_testing import eventually
 from oms_testing.smtp import SmtpServer
 
 from tests.e2e.client import Gateway, order_body
+
+# The stack runs the payment service with its default sandbox secret (tests/e2e/stack.py sets none).
+SANDBOX_SECRET = PaymentSettings.model_fields["sandbox_webhook_secret"].default
+
+
+def sandbox_webhook(payment_id: str, amount: str) -> bytes:
+    """What the sandbox provider posts when a card payment succeeds."""
+    return json.dumps(
+        {
+            "id": f"evt_{new_id()}",
+            "type": "payment.succeeded",
+            "payment_id": payment_id,
+            "amount": amount,
+            "currency": "RUB",
+            "card": {"token": "tok_e2e", "brand": "visa", "last4": "4242"},
+            "created": int(time.time()),
+        }
+    ).encode()
+
+
+def sandbox_signed(body: bytes, *, secret: str = SANDBOX_SECRET) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "X-Sandbox-Signature": signature_header(secret, int(time.time()), body),
+    }
 
 
 async def test_cash_on_delivery_order_is_completed_through_every_service(gateway: Gateway, e2e_smtp: SmtpServer):
@@ -104,6 +134,26 @@ async def test_card_order_is_paid_through_the_sandbox_provider(gateway: Gateway)
     assert payment["status"] == "captured"
     assert payment["card"]["last4"] == "4242"
     assert "4242424242424242" not in str(payment)
+
+    # The provider's webhook through the gateway's public route: a forged one is refused, a repeated
+    # or a second "succeeded" for the same payment never captures it twice.
+    body = sandbox_webhook(payment["payment_id"], payment["amount"]["amount"])
+    forged = await gateway.http.post(
+        "/webhooks/payments/sandbox", content=body, headers=sandbox_signed(body, secret="a-guess")
+    )
+    assert forged.status_code == 400
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    for _ in range(2):
+        repeated = await gateway.http.post("/webhooks/payments/sandbox", content=body, headers=sandbox_signed(body))
+        assert repeated.status_code == 200, repeated.text
+        assert repeated.json()["status"] in ("duplicate", "ignored")
+    status = await gateway.http.get(
+        f"/api/v1/orders/{order_id}/payment-status", headers=await gateway.as_staff("manager")
+    )
+    assert status.status_code == 200, status.text
+    assert status.json()["status"] == "paid"
+    assert status.json()["paid"] == payment["amount"]
+    assert [p["status"] for p in await gateway.payments(order_id)] == ["captured"]
 
 
 async def test_order_beyond_stock_ends_out_of_stock_and_reserves_nothing(gateway: Gateway):

@@ -19,6 +19,7 @@ from oms_contracts.messages.fulfilment import (
     CreateShipments,
     ShipmentCreated,
     ShipmentDelivered,
+    ShipmentDeliveryFailed,
     ShipmentPacked,
     ShipmentShipped,
 )
@@ -485,3 +486,35 @@ async def test_sku_projection_keeps_the_newest_version(app: OrderApp, shop_id: s
 async def test_openapi_documents_the_api(app: OrderApp) -> None:
     schema = (await app.client.get("/schema/openapi.json")).json()
     assert {"/orders", "/orders/{order_id}", "/orders/{order_id}/cancel"} <= set(schema["paths"])
+
+
+async def test_a_failed_delivery_makes_the_order_a_problem_for_staff(app: OrderApp, shop_id: str) -> None:
+    await app.sku_on_sale(shop_id, "LAMP-1", "15.00")
+    order_id = (await app.place(shop_id, order_body(("LAMP-1", 1)))).json()["order_id"]
+    await app.emit(
+        shop_id,
+        StockReserved(
+            order_id=order_id,
+            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="LAMP-1", quantity=1)])],
+        ),
+    )
+    stage = (await app.wait_stage(shop_id, order_id, "call_back"))["stage"]
+    failed = ShipmentDeliveryFailed(
+        order_id=order_id,
+        shipment_id="s1",
+        warehouse_id="w1",
+        lines=[SkuQuantity(sku="LAMP-1", quantity=1)],
+        shipments_in_order=1,
+        carrier="demo-carrier",
+        reason="recipient not at home",
+    )
+    await app.emit(shop_id, failed)
+
+    async def flagged() -> dict[str, Any] | None:
+        order = await app.order(shop_id, order_id)
+        return order if order["problem"] else None
+
+    order = await eventually(flagged, what="order flagged a problem")
+    assert order["stage"] == stage
+    assert order["audit"][-1]["action"] == "shipment_delivery_failed"
+    assert order["audit"][-1]["changes"]["reason"] == "recipient not at home"

@@ -212,3 +212,23 @@ def test_events_do_not_mutate_the_order_passed_in() -> None:
     before = order.model_dump()
     domain.stock_reserved(order, TWO_WAREHOUSES, at(1))
     assert order.model_dump() == before
+
+
+def test_a_failed_delivery_flags_the_order_a_problem_without_moving_it():
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    decision = domain.delivery_trouble(order, "s-1", "delivery_failed", "nobody home", at(60))
+    assert decision.changed
+    assert decision.order.problem
+    assert decision.order.stage == order.stage
+    assert types(decision) == ["OrderUpdated"]
+    entry = decision.order.audit[-1]
+    assert entry.action == "shipment_delivery_failed"
+    assert entry.changes["reason"] == "nobody home"
+    assert not order.problem  # the input is untouched
+
+
+def test_delivery_trouble_after_the_order_is_final_is_ignored():
+    cancelled = domain.cancel(place().order, "customer changed mind", at(5)).order
+    decision = domain.delivery_trouble(cancelled, "s-1", "returned_to_sender", None, at(60))
+    assert not decision.changed
+    assert not decision.order.problem

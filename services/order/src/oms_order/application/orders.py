@@ -24,7 +24,14 @@ from oms_contracts.messages.common import (
     PaymentMethod,
     SkuQuantity,
 )
-from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentPacked, ShipmentShipped
+from oms_contracts.messages.fulfilment import (
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDeliveryFailed,
+    ShipmentPacked,
+    ShipmentReturnedToSender,
+    ShipmentShipped,
+)
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
 from oms_runtime.clock import Clock
@@ -342,6 +349,17 @@ class OrderService:
             envelope,
             event.order_id,
             lambda o, a: domain.shipment_progressed(o, event.shipment_id, status, event.shipments_in_order, a),
+        )
+
+    async def on_delivery_trouble(self, envelope: Envelope[ShipmentDeliveryFailed | ShipmentReturnedToSender]) -> None:
+        event = envelope.payload
+        trouble: domain.DeliveryTrouble = (
+            "delivery_failed" if isinstance(event, ShipmentDeliveryFailed) else "returned_to_sender"
+        )
+        await self.apply_event(
+            envelope,
+            event.order_id,
+            lambda o, a: domain.delivery_trouble(o, event.shipment_id, trouble, event.reason, a),
         )
 
     # ---- plumbing -------------------------------------------------------------------------

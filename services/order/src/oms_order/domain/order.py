@@ -26,7 +26,7 @@ from oms_contracts.messages.common import (
     WarehouseAllocation,
 )
 from oms_contracts.messages.fulfilment import CreateShipments
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderUpdated
 from oms_contracts.messages.payment import RequestPayment
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -302,6 +302,28 @@ def payment_captured(order: Order, payment_id: str, acting: Acting) -> Decision:
     new.payment.status = "paid"
     new.payment.payment_id = payment_id
     return _settle(new, acting, "payment_captured", {"payment.status": _change(order.payment.status, "paid")})
+
+
+DeliveryTrouble = Literal["delivery_failed", "returned_to_sender"]
+
+
+def delivery_trouble(
+    order: Order, shipment_id: str, trouble: DeliveryTrouble, reason: str | None, acting: Acting
+) -> Decision:
+    """The carrier could not deliver a parcel, or it came back: the order becomes a *problem* for staff
+    (call the customer, re-send, or cancel); its stage does not move by itself."""
+    if order.final:
+        return _ignore(order, f"shipment {shipment_id} {trouble} while {order.stage}")
+    new = order.model_copy(deep=True)
+    new.problem = True
+    changes: dict[str, Any] = {"shipment_id": shipment_id, "problem": _change(order.problem, True)}
+    if reason:
+        changes["reason"] = reason
+    _audit(new, acting, f"shipment_{trouble}", changes)
+    updated = OrderUpdated(
+        order_id=new.id, number=new.number, action=f"shipment_{trouble}", changes=changes, totals=new.totals
+    )
+    return Decision(order=new, emit=[updated])
 
 
 def shipment_progressed(

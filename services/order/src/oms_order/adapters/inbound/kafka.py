@@ -13,7 +13,14 @@ from oms_contracts.messages.catalog import (
     StockReservationRejected,
     StockReserved,
 )
-from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentPacked, ShipmentShipped
+from oms_contracts.messages.fulfilment import (
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDeliveryFailed,
+    ShipmentPacked,
+    ShipmentReturnedToSender,
+    ShipmentShipped,
+)
 from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
 from oms_runtime.consumer import MessageConsumer, PermanentError
 from oms_runtime.runtime import ServiceRuntime
@@ -51,5 +58,7 @@ def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> Message
         .on(ShipmentPacked, _for_known_orders(orders.on_shipment))
         .on(ShipmentShipped, _for_known_orders(orders.on_shipment))
         .on(ShipmentDelivered, _for_known_orders(orders.on_shipment))
+        .on(ShipmentDeliveryFailed, _for_known_orders(orders.on_delivery_trouble))
+        .on(ShipmentReturnedToSender, _for_known_orders(orders.on_delivery_trouble))
     )
     return events

@@ -516,3 +516,34 @@ async def test_an_order_changed_on_the_phone_after_payment_owes_its_new_total(cl
     status = await status_of(c.service, shop_id, order_id)
     assert status["total"] == rub("700.00")
     assert status["paid"] == rub("500.00")
+
+
+async def test_cash_registered_by_hand_is_not_counted_again_when_the_delivery_captures_it(
+    clocked: Clocked, shop_id: str
+) -> None:
+    c = clocked
+    order_id = await open_order(c, shop_id, "cash_on_delivery", "400.00")
+    by_hand = await pay(c.service, shop_id, order_id, method="cash", amount=rub("400.00"), reference="COURIER-7")
+    assert by_hand.status_code == 201, by_hand.text
+    assert by_hand.json()["status"] == "paid"
+
+    ledger = {"_id": {"$regex": f"^{c.service.settings.topic_prefix}payment\\.ledger:"}}
+    counted_before = await c.service.db["inbox"].count_documents(ledger)
+    await c.service.send(shipment_delivered(shop_id, order_id, "sh-9", shipments_in_order=1))
+
+    async def delivery_settled() -> bool:
+        payments = (
+            await c.service.http.get("/payments", params={"order_id": order_id}, headers=internal_headers(shop_id))
+        ).json()
+        return any(p["method"] == "cash_on_delivery" and p["status"] == "captured" for p in payments["items"])
+
+    await eventually(delivery_settled, what="cash-on-delivery payment captured at delivery")
+
+    async def capture_consumed() -> bool:
+        return await c.service.db["inbox"].count_documents(ledger) > counted_before
+
+    await eventually(capture_consumed, what="the capture reached the order's account")
+    status = await status_of(c.service, shop_id, order_id)
+    assert status["status"] == "paid"
+    assert status["paid"] == rub("400.00")
+    assert [p["reference"] for p in status["payments"]] == ["COURIER-7"]

@@ -152,8 +152,18 @@ class AccountService:
             if found is None:
                 raise LookupError(f"no account for order {event.order_id} yet")  # retried by the consumer
             account, version = found
+            counted = payment
+            if event.method == "cash_on_delivery":
+                # The courier collects what is still due: cash a manager already registered by hand
+                # (the courier's report came in first) must not be counted a second time.
+                due = account.position().due
+                if due.amount <= 0:
+                    log.info("cash on delivery already registered by hand", order_id=event.order_id)
+                    return
+                if payment.amount.amount > due.amount:
+                    counted = replace(payment, amount=due)
             try:
-                after = account.record_payment(payment, allow_over_payment=True)
+                after = account.record_payment(counted, allow_over_payment=True)
             except AccountRefused as exc:
                 raise PermanentError(str(exc)) from exc
             if after is account:

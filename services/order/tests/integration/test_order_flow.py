@@ -24,7 +24,7 @@ from oms_contracts.messages.fulfilment import (
     ShipmentShipped,
 )
 from oms_contracts.messages.order import OrderPlaced
-from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested, RequestPayment
+from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested, RequestPayment
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader, produce_raw
@@ -518,3 +518,17 @@ async def test_a_failed_delivery_makes_the_order_a_problem_for_staff(app: OrderA
     assert order["stage"] == stage
     assert order["audit"][-1]["action"] == "shipment_delivery_failed"
     assert order["audit"][-1]["changes"]["reason"] == "recipient not at home"
+
+
+async def test_a_declined_card_flags_the_order_for_a_call(app: OrderApp, shop_id: str) -> None:
+    await app.sku_on_sale(shop_id, "BAG-1", "30.00")
+    order_id = (await app.place(shop_id, order_body(("BAG-1", 1)))).json()["order_id"]
+    await app.emit(shop_id, PaymentFailed(order_id=order_id, payment_id="p-9", reason="insufficient funds"))
+
+    async def flagged() -> dict[str, Any] | None:
+        order = await app.order(shop_id, order_id)
+        return order if order["problem"] else None
+
+    order = await eventually(flagged, what="order flagged after the decline")
+    assert order["stage"] == "new"
+    assert order["audit"][-1]["action"] == "payment_failed"

@@ -232,3 +232,15 @@ def test_delivery_trouble_after_the_order_is_final_is_ignored():
     decision = domain.delivery_trouble(cancelled, "s-1", "returned_to_sender", None, at(60))
     assert not decision.changed
     assert not decision.order.problem
+
+
+def test_a_declined_card_makes_the_order_a_problem_until_someone_calls():
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    decision = domain.payment_failed(order, "p-1", "card declined", at(30))
+    assert decision.changed and decision.order.problem
+    assert decision.order.stage == order.stage
+    assert decision.order.audit[-1].action == "payment_failed"
+    assert decision.order.audit[-1].changes["reason"] == "card declined"
+    paid = order.model_copy(deep=True)
+    paid.payment.status = "paid"
+    assert not domain.payment_failed(paid, "p-2", "late decline of another attempt", at(40)).changed

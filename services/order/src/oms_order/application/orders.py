@@ -33,7 +33,7 @@ from oms_contracts.messages.fulfilment import (
     ShipmentShipped,
 )
 from oms_contracts.messages.order import OrderStageChanged
-from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
+from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested
 from oms_runtime.clock import Clock
 from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
@@ -349,6 +349,12 @@ class OrderService:
             envelope,
             event.order_id,
             lambda o, a: domain.shipment_progressed(o, event.shipment_id, status, event.shipments_in_order, a),
+        )
+
+    async def on_payment_failed(self, envelope: Envelope[PaymentFailed]) -> None:
+        event = envelope.payload
+        await self.apply_event(
+            envelope, event.order_id, lambda o, a: domain.payment_failed(o, event.payment_id, event.reason, a)
         )
 
     async def on_delivery_trouble(self, envelope: Envelope[ShipmentDeliveryFailed | ShipmentReturnedToSender]) -> None:

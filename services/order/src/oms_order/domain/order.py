@@ -304,6 +304,21 @@ def payment_captured(order: Order, payment_id: str, acting: Acting) -> Decision:
     return _settle(new, acting, "payment_captured", {"payment.status": _change(order.payment.status, "paid")})
 
 
+def payment_failed(order: Order, payment_id: str, reason: str, acting: Acting) -> Decision:
+    """A card was declined: the order becomes a *problem* (someone should call the customer); it stays
+    in its stage, and the customer may still pay on the same checkout."""
+    if order.final or order.payment.status == "paid":
+        return _ignore(order, f"payment {payment_id} failed while {order.stage}, payment {order.payment.status}")
+    new = order.model_copy(deep=True)
+    new.problem = True
+    changes: dict[str, Any] = {"payment_id": payment_id, "reason": reason, "problem": _change(order.problem, True)}
+    _audit(new, acting, "payment_failed", changes)
+    updated = OrderUpdated(
+        order_id=new.id, number=new.number, action="payment_failed", changes=changes, totals=new.totals
+    )
+    return Decision(order=new, emit=[updated])
+
+
 DeliveryTrouble = Literal["delivery_failed", "returned_to_sender"]
 
 

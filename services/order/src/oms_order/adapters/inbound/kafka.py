@@ -21,7 +21,7 @@ from oms_contracts.messages.fulfilment import (
     ShipmentReturnedToSender,
     ShipmentShipped,
 )
-from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
+from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested
 from oms_runtime.consumer import MessageConsumer, PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
@@ -54,6 +54,7 @@ def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> Message
         .on(StockReleased, _for_known_orders(orders.on_stock_released))
         .on(PaymentRequested, _for_known_orders(orders.on_payment_requested))
         .on(PaymentCaptured, _for_known_orders(orders.on_payment_captured))
+        .on(PaymentFailed, _for_known_orders(orders.on_payment_failed))
         .on(ShipmentCreated, _for_known_orders(orders.on_shipment))
         .on(ShipmentPacked, _for_known_orders(orders.on_shipment))
         .on(ShipmentShipped, _for_known_orders(orders.on_shipment))

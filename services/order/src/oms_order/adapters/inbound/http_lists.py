@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from oms_runtime.context import RequestContext
@@ -23,11 +23,20 @@ MAX_PAGE = 100
 
 Ctx = NamedDependency[RequestContext]
 Lists = NamedDependency[OrderLists]
+Where = NamedDependency[ListFilter]
 Many = Annotated[
     list[str] | None,
     QueryParameter(description="Repeat the parameter or separate values with commas; any of them matches"),
 ]
 When = Annotated[datetime | None, QueryParameter(description="ISO 8601 with a time zone; ranges are [from, to)")]
+
+
+Q = Annotated[
+    str | None, QueryParameter(max_length=100, description="Customer name, phone, email or order number (prefix)")
+]
+Kind = Annotated[Literal["first", "repeat"] | None, QueryParameter(description="First or repeat customer")]
+Manager = Annotated[str | None, QueryParameter(max_length=64)]
+ProblemFlag = Annotated[bool | None, QueryParameter(description="Only orders flagged (true) or not flagged (false)")]
 
 
 def _many(values: list[str] | None) -> tuple[str, ...]:
@@ -43,23 +52,23 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-def _filter(
-    *,
-    stage: list[str] | None,
-    status: list[str] | None,
-    payment_status: list[str] | None,
-    placed_from: datetime | None,
-    placed_to: datetime | None,
-    closed_from: datetime | None,
-    closed_to: datetime | None,
-    delivery_type: list[str] | None,
-    region: list[str] | None,
-    channel: list[str] | None,
-    customer_kind: Literal["first", "repeat"] | None,
-    manager_id: str | None,
-    problem: bool | None,
-    q: str | None,
+def list_filter(
+    stage: Many = None,
+    status: Many = None,
+    payment_status: Many = None,
+    placed_from: When = None,
+    placed_to: When = None,
+    closed_from: When = None,
+    closed_to: When = None,
+    delivery_type: Many = None,
+    region: Many = None,
+    channel: Many = None,
+    customer_kind: Kind = None,
+    manager_id: Manager = None,
+    problem: ProblemFlag = None,
+    q: Q = None,
 ) -> ListFilter:
+    """The filter query parameters search, groups and export share: one dependency, declared once."""
     return ListFilter(
         stages=_many(stage),
         statuses=_many(status),
@@ -82,12 +91,6 @@ def _sort(sort: SortField, order: Literal["asc", "desc"]) -> ListSort:
     return ListSort(field=sort, descending=order == "desc")
 
 
-Q = Annotated[
-    str | None, QueryParameter(max_length=100, description="Customer name, phone, email or order number (prefix)")
-]
-Kind = Annotated[Literal["first", "repeat"] | None, QueryParameter(description="First or repeat customer")]
-Manager = Annotated[str | None, QueryParameter(max_length=64)]
-ProblemFlag = Annotated[bool | None, QueryParameter(description="Only orders flagged (true) or not flagged (false)")]
 Sort = Annotated[SortField, QueryParameter(description="Sort key; ties are broken by order id in the same direction")]
 Order = Annotated[Literal["asc", "desc"], QueryParameter()]
 
@@ -95,48 +98,20 @@ Order = Annotated[Literal["asc", "desc"], QueryParameter()]
 class OrderListController(Controller):
     path = "/orders"
     tags = ["order lists"]
+    dependencies = {"where": Provide(list_filter, sync_to_thread=False)}
 
     @get("/search", summary="Orders of the shop: filters, sort and cursor pagination")
     async def search(
         self,
         ctx: Ctx,
         lists: Lists,
-        stage: Many = None,
-        status: Many = None,
-        payment_status: Many = None,
-        placed_from: When = None,
-        placed_to: When = None,
-        closed_from: When = None,
-        closed_to: When = None,
-        delivery_type: Many = None,
-        region: Many = None,
-        channel: Many = None,
-        customer_kind: Kind = None,
-        manager_id: Manager = None,
-        problem: ProblemFlag = None,
-        q: Q = None,
+        where: Where,
         sort: Sort = SortField.PLACED_AT,
         order: Order = "desc",
         cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
     ) -> dict[str, Any]:
         ctx.require_role(*OPERATIONS)
-        where = _filter(
-            stage=stage,
-            status=status,
-            payment_status=payment_status,
-            placed_from=placed_from,
-            placed_to=placed_to,
-            closed_from=closed_from,
-            closed_to=closed_to,
-            delivery_type=delivery_type,
-            region=region,
-            channel=channel,
-            customer_kind=customer_kind,
-            manager_id=manager_id,
-            problem=problem,
-            q=q,
-        )
         try:
             page = await lists.search(ctx.shop_id, where, _sort(sort, order), cursor, limit)
         except BadCursor as exc:
@@ -149,38 +124,9 @@ class OrderListController(Controller):
         ctx: Ctx,
         lists: Lists,
         by: Annotated[GroupBy, QueryParameter(description="What to group by")],
-        stage: Many = None,
-        status: Many = None,
-        payment_status: Many = None,
-        placed_from: When = None,
-        placed_to: When = None,
-        closed_from: When = None,
-        closed_to: When = None,
-        delivery_type: Many = None,
-        region: Many = None,
-        channel: Many = None,
-        customer_kind: Kind = None,
-        manager_id: Manager = None,
-        problem: ProblemFlag = None,
-        q: Q = None,
+        where: Where,
     ) -> dict[str, Any]:
         ctx.require_role(*OPERATIONS)
-        where = _filter(
-            stage=stage,
-            status=status,
-            payment_status=payment_status,
-            placed_from=placed_from,
-            placed_to=placed_to,
-            closed_from=closed_from,
-            closed_to=closed_to,
-            delivery_type=delivery_type,
-            region=region,
-            channel=channel,
-            customer_kind=customer_kind,
-            manager_id=manager_id,
-            problem=problem,
-            q=q,
-        )
         groups = await lists.groups(ctx.shop_id, where, by)
         return {
             "by": by.value,
@@ -192,40 +138,11 @@ class OrderListController(Controller):
         self,
         ctx: Ctx,
         lists: Lists,
-        stage: Many = None,
-        status: Many = None,
-        payment_status: Many = None,
-        placed_from: When = None,
-        placed_to: When = None,
-        closed_from: When = None,
-        closed_to: When = None,
-        delivery_type: Many = None,
-        region: Many = None,
-        channel: Many = None,
-        customer_kind: Kind = None,
-        manager_id: Manager = None,
-        problem: ProblemFlag = None,
-        q: Q = None,
+        where: Where,
         sort: Sort = SortField.PLACED_AT,
         order: Order = "desc",
     ) -> Stream:
         ctx.require_role(*OPERATIONS)
-        where = _filter(
-            stage=stage,
-            status=status,
-            payment_status=payment_status,
-            placed_from=placed_from,
-            placed_to=placed_to,
-            closed_from=closed_from,
-            closed_to=closed_to,
-            delivery_type=delivery_type,
-            region=region,
-            channel=channel,
-            customer_kind=customer_kind,
-            manager_id=manager_id,
-            problem=problem,
-            q=q,
-        )
         chunks: AsyncIterator[str] = lists.export_csv(ctx.shop_id, where, _sort(sort, order))
         return Stream(
             chunks,

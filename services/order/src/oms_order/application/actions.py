@@ -15,11 +15,10 @@ from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes,
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentStatusChanged
-from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
 from pydantic import BaseModel, Field
 
-from oms_order.application.orders import EVENT_SAVE_ATTEMPTS, SERVICE_ACTOR, OrderService, PlaceOrder
+from oms_order.application.orders import SERVICE_ACTOR, OrderService, PlaceOrder
 from oms_order.application.ports import StoredOrder
 from oms_order.domain import edits
 from oms_order.domain.order import Acting, Decision, Order
@@ -43,15 +42,6 @@ log = get_logger(__name__)
 
 RELEASES_PROMO_ON = ("cancelled", "out_of_stock")
 """Final stages in which an order gives its promo-code use back."""
-
-
-class VersionConflict(Exception):
-    """The order changed since the version the caller saw."""
-
-    def __init__(self, order_id: str, expected: int, current: int) -> None:
-        super().__init__(f"order {order_id} is at version {current}, not {expected}")
-        self.expected = expected
-        self.current = current
 
 
 class PromoRejected(Exception):
@@ -188,22 +178,15 @@ class ActionService:
         expected_version: int | None,
         correlation_id: str | None,
     ) -> StoredOrder:
-        """Decide and store; with `expected_version` a concurrent change is a VersionConflict (HTTP 409)."""
-        attempts = 1 if expected_version is not None else EVENT_SAVE_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            stored = await self.orders.get(shop_id, order_id)
-            if expected_version is not None and stored.version != expected_version:
-                raise VersionConflict(order_id, expected_version, stored.version)
-            decision = decide(stored, Acting(at=self.clock.now(), actor=actor, channel=channel))
-            if not decision.changed:
-                return stored
-            try:
-                return await self.orders._save(stored, decision, actor, None, correlation_id=correlation_id)
-            except ConcurrencyError:
-                if attempt == attempts:
-                    current = await self.orders.get(shop_id, order_id)
-                    raise VersionConflict(order_id, expected_version or stored.version, current.version) from None
-        raise AssertionError("unreachable")
+        return await self.orders.act(
+            shop_id,
+            order_id,
+            decide,
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            correlation_id=correlation_id,
+        )
 
     # ---- lines ----------------------------------------------------------------------------
 
@@ -395,4 +378,4 @@ class ActionService:
         await self.stock.apply(envelope.shop_id, e.sku, e.warehouse_id, e.available, as_of=envelope.occurred_at)
 
 
-__all__ = ["SERVICE_ACTOR", "ActionService", "NewDiscount", "PlacementPricing", "PromoRejected", "VersionConflict"]
+__all__ = ["SERVICE_ACTOR", "ActionService", "NewDiscount", "PlacementPricing", "PromoRejected"]

@@ -239,19 +239,47 @@ class OrderService:
         expected_version: int | None,
         correlation_id: str | None = None,
     ) -> StoredOrder:
-        """Cancel; with `expected_version` a concurrent change answers ConcurrencyError instead of retrying."""
+        """Cancel (stock released; a refund requested when money was taken)."""
+        return await self.act(
+            shop_id,
+            order_id,
+            lambda stored, acting: cancel_with_refund(stored.order, reason, acting),
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            correlation_id=correlation_id,
+        )
+
+    async def act(
+        self,
+        shop_id: str,
+        order_id: str,
+        decide: Callable[[StoredOrder, Acting], Decision],
+        *,
+        actor: Actor,
+        channel: str,
+        expected_version: int | None,
+        correlation_id: str | None = None,
+    ) -> StoredOrder:
+        """The one way a staff action on an order is stored. Optimistic: with `expected_version` a
+        changed order is refused (ConcurrencyError carrying the current version → 409); without, a
+        lost race is decided again on the fresh order."""
         attempts = 1 if expected_version is not None else EVENT_SAVE_ATTEMPTS
         for attempt in range(1, attempts + 1):
             stored = await self.get(shop_id, order_id)
             if expected_version is not None and stored.version != expected_version:
-                raise ConcurrencyError("orders", order_id, expected_version)
-            acting = Acting(at=self.clock.now(), actor=actor, channel=channel)
-            decision = cancel_with_refund(stored.order, reason, acting)
+                raise ConcurrencyError("orders", order_id, expected_version, current_version=stored.version)
+            decision = decide(stored, Acting(at=self.clock.now(), actor=actor, channel=channel))
+            if not decision.changed:
+                return stored
             try:
                 return await self._save(stored, decision, actor, None, correlation_id=correlation_id)
             except ConcurrencyError:
                 if attempt == attempts:
-                    raise
+                    current = await self.get(shop_id, order_id)
+                    raise ConcurrencyError(
+                        "orders", order_id, stored.version, current_version=current.version
+                    ) from None
         raise AssertionError("unreachable")
 
     # ---- events from other services -----------------------------------------------------

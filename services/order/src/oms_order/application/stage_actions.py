@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from oms_contracts import Actor
-from oms_runtime.store import ConcurrencyError
 
-from oms_order.application.orders import EVENT_SAVE_ATTEMPTS, OrderService
+from oms_order.application.orders import OrderService
 from oms_order.application.ports import StoredOrder
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, Decision, Order
@@ -76,16 +75,12 @@ class StageActions:
         expected_version: int | None,
         correlation_id: str | None,
     ) -> StoredOrder:
-        attempts = 1 if expected_version is not None else EVENT_SAVE_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            stored = await self.orders.get(shop_id, order_id)
-            if expected_version is not None and stored.version != expected_version:
-                raise ConcurrencyError("orders", order_id, expected_version, current_version=stored.version)
-            decision = decide(stored.order, Acting(at=self.orders.clock.now(), actor=actor, channel=channel))
-            try:
-                return await self.orders._save(stored, decision, actor, None, correlation_id=correlation_id)
-            except ConcurrencyError as exc:
-                if attempt == attempts:
-                    current = await self.orders.get(shop_id, order_id)
-                    raise ConcurrencyError("orders", order_id, stored.version, current_version=current.version) from exc
-        raise AssertionError("unreachable")
+        return await self.orders.act(
+            shop_id,
+            order_id,
+            lambda stored, acting: decide(stored.order, acting),
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            correlation_id=correlation_id,
+        )

@@ -17,14 +17,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes
+from oms_runtime import preconditions
 from oms_runtime.context import RequestContext
-from oms_runtime.preconditions import IfMatch, expected_version
+from oms_runtime.preconditions import IfMatch
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
 from oms_order.adapters.inbound.http import MAX_PAGE, _etag, order_body
 from oms_order.adapters.outbound.promo_mongo import DuplicatePromoCode
-from oms_order.application.actions import ActionService, NewDiscount, PromoNotFound, VersionConflict
+from oms_order.application.actions import ActionService, NewDiscount, PromoNotFound
 from oms_order.application.orders import OrderNotFound
 from oms_order.application.ports import StoredOrder
 from oms_order.domain.edits import NotEditable, StockShort
@@ -99,23 +100,11 @@ def promo_body(promo: PromoCode, uses: int) -> dict[str, Any]:
     return {**promo.model_dump(mode="json"), "uses": uses}
 
 
-def _expected(body_version: int | None, if_match: str | None) -> int | None:
-    return expected_version(if_match, body_version)
-
-
 async def _answer(call: Awaitable[StoredOrder], order_id: str) -> Response[dict[str, Any]]:
     try:
         stored = await call
     except OrderNotFound as exc:
         raise Problem(404, "Not found", f"no order {order_id}") from exc
-    except VersionConflict as exc:
-        raise Problem(
-            409,
-            "Order changed",
-            f"{exc}: reload it and retry",
-            current_version=exc.current,
-            expected_version=exc.expected,
-        ) from exc
     except NotEditable as exc:
         raise Problem(409, "Order cannot be changed", str(exc)) from exc
     except StockShort as exc:
@@ -149,7 +138,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddLine], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(
             actions.change_lines(ctx.shop_id, order_id, data.sku, data.quantity, mode="add", **kw), order_id
         )
@@ -165,7 +154,7 @@ class OrderActionsController(Controller):
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(
             actions.change_lines(ctx.shop_id, order_id, sku, data.quantity, mode="set", **kw), order_id
         )
@@ -181,7 +170,7 @@ class OrderActionsController(Controller):
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, expected_version))
         return await _answer(actions.change_lines(ctx.shop_id, order_id, sku, None, mode="remove", **kw), order_id)
 
     @put("/delivery", summary="Change the delivery type, address or method; totals are recalculated")
@@ -189,7 +178,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ChangeDelivery], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(
             actions.change_delivery(ctx.shop_id, order_id, data.delivery_type, data.address, data.method_code, **kw),
             order_id,
@@ -200,7 +189,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddDiscount], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.add_discount(ctx.shop_id, order_id, data, **kw), order_id)
 
     @delete("/discounts/{discount_id:str}", status_code=200, summary="Remove a discount")
@@ -214,7 +203,7 @@ class OrderActionsController(Controller):
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, expected_version))
         return await _answer(actions.remove_discount(ctx.shop_id, order_id, discount_id, **kw), order_id)
 
     @put("/promo-code", summary="Apply a promo code (replaces the order's previous one)")
@@ -222,7 +211,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ApplyPromo], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.apply_promo(ctx.shop_id, order_id, data.code.upper(), **kw), order_id)
 
     @put("/manager", summary="Assign the responsible manager")
@@ -230,7 +219,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AssignManager], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.assign_manager(ctx.shop_id, order_id, data.manager_id, **kw), order_id)
 
     @post("/notes", status_code=200, summary="Add a staff note")
@@ -238,7 +227,7 @@ class OrderActionsController(Controller):
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddNote], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.add_note(ctx.shop_id, order_id, data.text, **kw), order_id)
 
     @put("/wishes", summary="Set the customer's delivery wishes (passed to fulfilment with the shipments)")
@@ -255,7 +244,7 @@ class OrderActionsController(Controller):
         wishes = DeliveryWishes(
             preferred_from=data.preferred_from, preferred_to=data.preferred_to, comment=data.comment
         )
-        kw = _kw(ctx, _expected(data.expected_version, if_match))
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.set_wishes(ctx.shop_id, order_id, wishes, **kw), order_id)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from oms_runtime.settings import ServiceSettings
 
@@ -83,3 +85,21 @@ async def fetch_page(
     more = len(docs) > limit
     docs = docs[:limit]
     return Page(docs, str(docs[-1][sort_key]) if more else None)
+
+
+async def upsert_newer(
+    collection: AsyncCollection[Document], key: Document, fields: Document, as_of: datetime, *, ties_apply: bool = False
+) -> bool:
+    """A projection write where the newest source message wins, whatever order messages arrive in.
+
+    `key` identifies the document (its deterministic `_id`, `shop_id`, and any identifying fields to
+    keep on insert); `fields` and `as_of` are set unless the document already holds something newer
+    (or as new, unless `ties_apply`). Then the filter misses, the upsert's insert clashes on `_id`, and
+    the answer is False: a replayed or late message changed nothing.
+    """
+    newer = {"$lte": as_of} if ties_apply else {"$lt": as_of}
+    try:
+        await collection.update_one({**key, "as_of": newer}, {"$set": {**fields, "as_of": as_of}}, upsert=True)
+    except DuplicateKeyError:
+        return False
+    return True

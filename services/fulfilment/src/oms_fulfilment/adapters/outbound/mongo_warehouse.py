@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -200,10 +199,10 @@ class MongoBarcodes:
 
     async def upsert(self, shop_id: str, sku: str, barcodes: list[str], at: datetime) -> None:
         """Last writer by event time wins; a replayed older event changes nothing (idempotent)."""
-        # A newer event stored already makes the filter miss and the unique key refuse the insert.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.update_one(
-                {"shop_id": shop_id, "sku": sku, "$or": [{"at": {"$lte": at}}, {"at": {"$exists": False}}]},
-                {"$set": {"barcodes": sorted(set(barcodes)), "at": at}, "$setOnInsert": {"_id": f"{shop_id}:{sku}"}},
-                upsert=True,
-            )
+        await upsert_newer(
+            self.collection,
+            {"_id": f"{shop_id}:{sku}", "shop_id": shop_id, "sku": sku},
+            {"barcodes": sorted(set(barcodes))},
+            at,
+            ties_apply=True,
+        )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -223,12 +222,8 @@ class MongoReturnRepository:
                 }
                 for sku, (quantity, total) in view.lines.items()
             ],
-            "as_of": at,
         }
-        result = await self.order_lines_collection.update_one(
-            {"_id": order_id, "shop_id": shop_id, "as_of": {"$lte": at}}, {"$set": fields}
+        # A newer announcement stored already wins; a replay changes nothing.
+        await upsert_newer(
+            self.order_lines_collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True
         )
-        if result.matched_count:
-            return
-        with contextlib.suppress(DuplicateKeyError):  # a newer announcement is stored already
-            await self.order_lines_collection.insert_one({"_id": order_id, "shop_id": shop_id, **fields})

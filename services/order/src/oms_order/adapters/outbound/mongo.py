@@ -9,7 +9,7 @@ from typing import Any
 
 from oms_contracts import Envelope, Money
 from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -163,17 +163,12 @@ class MongoSkuPrices:
         }
 
     async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
-        # Conditional upsert: when a newer version is stored the filter misses, the insert then
-        # clashes on the deterministic _id, and the stale message is dropped (last writer wins).
-        try:
-            await self.collection.update_one(
-                {"_id": f"{shop_id}/{sku}", "shop_id": shop_id, "sku": sku, "as_of": {"$lt": as_of}},
-                {"$set": {"name": name, "price": price.model_dump(mode="json"), "active": active, "as_of": as_of}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await upsert_newer(
+            self.collection,
+            {"_id": f"{shop_id}/{sku}", "shop_id": shop_id, "sku": sku},
+            {"name": name, "price": price.model_dump(mode="json"), "active": active},
+            as_of,
+        )
 
 
 class MongoPriceListPrices:
@@ -200,31 +195,24 @@ class MongoPriceListPrices:
     async def apply(self, shop_id: str, entry: ListPrice, *, removed: bool, as_of: datetime) -> bool:
         currency = entry.price.currency
         key = "/".join((shop_id, entry.sku, currency, entry.customer_group, entry.price_list_id))
-        try:
-            await self.collection.update_one(
-                {
-                    "_id": key,
-                    "shop_id": shop_id,
-                    "sku": entry.sku,
-                    "currency": currency,
-                    "customer_group": entry.customer_group,
-                    "price_list_id": entry.price_list_id,
-                    "as_of": {"$lt": as_of},
-                },
-                {
-                    "$set": {
-                        "amount": str(entry.price.amount),
-                        "valid_from": entry.valid_from,
-                        "valid_to": entry.valid_to,
-                        "removed": removed,
-                        "as_of": as_of,
-                    }
-                },
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await upsert_newer(
+            self.collection,
+            {
+                "_id": key,
+                "shop_id": shop_id,
+                "sku": entry.sku,
+                "currency": currency,
+                "customer_group": entry.customer_group,
+                "price_list_id": entry.price_list_id,
+            },
+            {
+                "amount": str(entry.price.amount),
+                "valid_from": entry.valid_from,
+                "valid_to": entry.valid_to,
+                "removed": removed,
+            },
+            as_of,
+        )
 
 
 class MongoOrderNumbers:

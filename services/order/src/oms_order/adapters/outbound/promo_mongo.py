@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Money
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -163,25 +163,19 @@ class MongoDeliveryMethods:
         self.collection = db[DELIVERY_METHODS]
 
     async def apply(self, shop_id: str, method: Any, *, as_of: datetime) -> bool:
-        try:
-            await self.collection.update_one(
-                {"_id": f"{shop_id}/{method.delivery_method_id}", "shop_id": shop_id, "as_of": {"$lt": as_of}},
-                {
-                    "$set": {
-                        "code": method.code,
-                        "delivery_type": method.delivery_type,
-                        "currency": method.currency,
-                        "price": method.price.model_dump(mode="json"),
-                        "free_from": method.free_from.model_dump(mode="json") if method.free_from else None,
-                        "active": method.active,
-                        "as_of": as_of,
-                    }
-                },
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await upsert_newer(
+            self.collection,
+            {"_id": f"{shop_id}/{method.delivery_method_id}", "shop_id": shop_id},
+            {
+                "code": method.code,
+                "delivery_type": method.delivery_type,
+                "currency": method.currency,
+                "price": method.price.model_dump(mode="json"),
+                "free_from": method.free_from.model_dump(mode="json") if method.free_from else None,
+                "active": method.active,
+            },
+            as_of,
+        )
 
     async def rate(
         self, shop_id: str, delivery_type: str, currency: str, code: str | None = None
@@ -209,21 +203,12 @@ class MongoStockLevels:
         self.collection = db[STOCK_LEVELS]
 
     async def apply(self, shop_id: str, sku: str, warehouse_id: str, available: int, *, as_of: datetime) -> bool:
-        try:
-            await self.collection.update_one(
-                {
-                    "_id": f"{shop_id}/{sku}/{warehouse_id}",
-                    "shop_id": shop_id,
-                    "sku": sku,
-                    "warehouse_id": warehouse_id,
-                    "as_of": {"$lt": as_of},
-                },
-                {"$set": {"available": available, "as_of": as_of}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await upsert_newer(
+            self.collection,
+            {"_id": f"{shop_id}/{sku}/{warehouse_id}", "shop_id": shop_id, "sku": sku, "warehouse_id": warehouse_id},
+            {"available": available},
+            as_of,
+        )
 
     async def available(self, shop_id: str, skus: Sequence[str]) -> dict[str, int] | None:
         """Available units per SKU over all warehouses; None when nothing is known of any of them."""

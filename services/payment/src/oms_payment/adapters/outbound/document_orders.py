@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope, Money
 from oms_contracts.messages.order import OrderLinesChanged, OrderPlaced
 from oms_documents import PricedLine
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from oms_payment.application.payment_documents import OrderForDocuments
 
@@ -32,13 +30,7 @@ class MongoDocumentOrders:
 
     async def _keep(self, shop_id: str, order_id: str, fields: Document, at: datetime) -> None:
         """Newest announcement wins: a replayed older one changes nothing."""
-        result = await self.collection.update_one(
-            {"_id": order_id, "shop_id": shop_id, "as_of": {"$lte": at}}, {"$set": {**fields, "as_of": at}}
-        )
-        if result.matched_count:
-            return
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one({"_id": order_id, "shop_id": shop_id, **fields, "as_of": at})
+        await upsert_newer(self.collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True)
 
     async def on_order(self, envelope: Envelope[Any]) -> None:
         event = envelope.payload

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oms_contracts.registry import ORDER_CHANGES, ORDER_EVENTS
+from oms_contracts.registry import ORDER_CHANGES
 from oms_runtime.runtime import ServiceRuntime
 
 from oms_order.application.listing import OrderLists
@@ -11,8 +11,9 @@ LIST_PROJECTION_GROUP = "order-list"
 
 
 def register_list_projection(runtime: ServiceRuntime, lists: OrderLists) -> None:
-    """OrderChanged (one per write of an order) and, as a second path, every order event; a row is
-    replaced only by a newer version of the order, so duplicates and any arrival order are harmless."""
+    """OrderChanged: one per write of an order, in the same update (SignallingOrders), so it alone
+    sees every change — following the order events as well only re-read each order once more. A row
+    is replaced only by a newer version of the order: duplicates and any arrival order are harmless."""
     consumer = runtime.consumer(LIST_PROJECTION_GROUP)
-    for message in (*ORDER_CHANGES.messages, *ORDER_EVENTS.messages):
+    for message in ORDER_CHANGES.messages:
         consumer.on(message, lists.on_order_signal)

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from oms_contracts import new_id
-from oms_fulfilment.application.warehouse import signature_header
+from oms_runtime.webhooks import signature_header
 from oms_testing import eventually
 from oms_testing.tools import CHROMIUM_ARGS, chromium_bin
 from playwright.async_api import async_playwright, expect

@@ -20,9 +20,9 @@ from oms_contracts.registry import (
     FULFILMENT_DELIVERY_METHODS,
     FULFILMENT_EVENTS,
 )
-from oms_fulfilment.application.warehouse import signature_header
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
+from oms_runtime.webhooks import signature_header
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from oms_contracts import Actor, Money
-from oms_fulfilment.application.warehouse import Warehouse, WebhookRejected, signature_header
+from oms_fulfilment.application.warehouse import Warehouse, WebhookRejected
 from oms_fulfilment.domain import (
     IllegalTransition,
     Line,
@@ -26,6 +26,7 @@ from oms_fulfilment.domain import (
 from oms_fulfilment.domain.delivery_method import DeliveryMethod, InvalidDeliveryMethod
 from oms_fulfilment.domain.wave import EmptyWave, choose_shipments, pick_list
 from oms_runtime.clock import FixedClock
+from oms_runtime.webhooks import signature_header
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PACKER = Actor(kind="staff", id="packer-1", role="warehouse")

@@ -1,14 +1,11 @@
 """The sandbox provider's two ends of the webhook: signing what it sends, verifying what we receive.
 
-Signature scheme (the one real providers use): header `X-Sandbox-Signature: t=<unix>,v1=<hex>` where
-hex = HMAC-SHA256(secret, "<t>.<raw body>"). The timestamp is inside the signed text, so an old
-webhook cannot be replayed with a fresh `t`; a tolerance window bounds how old a valid one may be.
+Header `X-Sandbox-Signature`, in the scheme of oms_runtime.webhooks (`t=<unix>,v1=<hex HMAC>`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Mapping
@@ -18,6 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from oms_contracts import Money
+from oms_runtime import webhooks
+from oms_runtime.webhooks import signature_header
 
 from oms_payment.adapters.sandbox.cards import ChargeOutcome
 from oms_payment.application.ports import Checkout, InvalidWebhook, ProviderEvent
@@ -26,15 +25,6 @@ from oms_payment.domain import CardSummary
 SIGNATURE_HEADER = "x-sandbox-signature"
 SUCCEEDED = "payment.succeeded"
 FAILED = "payment.failed"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    signed = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
 
 
 class SandboxProvider:
@@ -86,16 +76,16 @@ class SandboxProvider:
         header = _header(headers, SIGNATURE_HEADER)
         if not header:
             raise InvalidWebhook("missing X-Sandbox-Signature")
-        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
         try:
-            timestamp = int(parts.get("t", ""))
-        except ValueError as exc:
-            raise InvalidWebhook("malformed signature timestamp") from exc
-        expected = signature(self.webhook_secret, timestamp, body)
-        if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
-            raise InvalidWebhook("signature does not match")
-        if abs(now.timestamp() - timestamp) > self.tolerance.total_seconds():
-            raise InvalidWebhook("signature timestamp outside the tolerance window")
+            webhooks.verify(
+                header,
+                self.webhook_secret,
+                body,
+                now=now.timestamp(),
+                tolerance_seconds=self.tolerance.total_seconds(),
+            )
+        except webhooks.InvalidSignature as exc:
+            raise InvalidWebhook(str(exc)) from exc
         return _event(body)
 
 

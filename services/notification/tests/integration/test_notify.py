@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from litestar.testing import AsyncTestClient
 from oms_contracts import Money
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
-from oms_notification.bootstrap import create_app
 from oms_notification.settings import NotificationSettings
 from oms_testing import eventually
 from oms_testing.http import internal_headers
@@ -20,26 +16,7 @@ from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader
 from oms_testing.smtp import SmtpServer
 
-from .helpers import address, database, envelope, order_placed, publish, settings_for
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Any:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def settings(infra: Infra, topic_prefix: str, smtp: SmtpServer) -> NotificationSettings:
-    return settings_for(infra, topic_prefix, smtp_host=smtp.host, smtp_port=smtp.port)
-
-
-@pytest.fixture(scope="module")
-async def client(settings: NotificationSettings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(create_app(settings)) as c:
-        yield c
+from .helpers import address, database, envelope, order_placed, publish
 
 
 async def add_shop_with_staff(infra: Infra, topic_prefix: str, settings: NotificationSettings, shop_id: str) -> None:

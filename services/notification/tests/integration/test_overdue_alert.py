@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-from litestar.testing import AsyncTestClient
 from oms_contracts import new_id
 from oms_contracts.messages.order import OrderStageOverdue
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
-from oms_notification.bootstrap import create_app
 from oms_notification.settings import NotificationSettings
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
 
-from .helpers import address, database, envelope, publish, settings_for
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Any:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def settings(infra: Infra, topic_prefix: str, smtp: SmtpServer) -> NotificationSettings:
-    return settings_for(infra, topic_prefix, smtp_host=smtp.host, smtp_port=smtp.port)
-
-
-@pytest.fixture(scope="module")
-async def client(settings: NotificationSettings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(create_app(settings)) as c:
-        yield c
+from .helpers import address, database, envelope, publish
 
 
 async def test_overdue_order_alerts_the_stage_role_and_the_admin_once(

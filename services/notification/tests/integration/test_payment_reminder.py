@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from litestar.testing import AsyncTestClient
 from oms_contracts import Money
 from oms_contracts.messages.payment import PaymentReminderDue
-from oms_notification.bootstrap import create_app
-from oms_notification.settings import NotificationSettings
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
 
-from .helpers import address, envelope, order_placed, publish, settings_for
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Any:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def settings(infra: Infra, topic_prefix: str, smtp: SmtpServer) -> NotificationSettings:
-    return settings_for(infra, topic_prefix, smtp_host=smtp.host, smtp_port=smtp.port)
-
-
-@pytest.fixture(scope="module")
-async def client(settings: NotificationSettings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(create_app(settings)) as c:
-        yield c
+from .helpers import address, envelope, order_placed, publish
 
 
 async def test_reminder_email_in_the_customers_language_once_even_when_replayed(

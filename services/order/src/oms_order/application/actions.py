@@ -3,7 +3,7 @@ wishes; promo-code administration; the payment status, delivery-method and stock
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -165,29 +165,6 @@ class ActionService:
             raise InvalidOrder([FieldError(field, problem)])
         return promo
 
-    # ---- the one way a manager action is stored -------------------------------------------
-
-    async def act(
-        self,
-        shop_id: str,
-        order_id: str,
-        decide: Callable[[StoredOrder, Acting], Decision],
-        *,
-        actor: Actor,
-        channel: str,
-        expected_version: int | None,
-        correlation_id: str | None,
-    ) -> StoredOrder:
-        return await self.orders.act(
-            shop_id,
-            order_id,
-            decide,
-            actor=actor,
-            channel=channel,
-            expected_version=expected_version,
-            correlation_id=correlation_id,
-        )
-
     # ---- lines ----------------------------------------------------------------------------
 
     async def _priced_line(self, shop_id: str, order: Order, sku: str, quantity: int) -> OrderLine:
@@ -241,7 +218,7 @@ class ActionService:
                     lines.append(new_line)
             return edits.change_lines(stored.order, lines, change_id=change_id, available=available, acting=acting)
 
-        return await self.act(shop_id, order_id, decide, **kw)
+        return await self.orders.act(shop_id, order_id, decide, **kw)
 
     # ---- delivery, discounts, promo -------------------------------------------------------
 
@@ -257,17 +234,19 @@ class ActionService:
         current = await self.orders.get(shop_id, order_id)
         new_address = delivery_address(delivery_type, address or current.order.address)
         rate = await self.rate_for(shop_id, delivery_type, current.order.currency, method_code)
-        return await self.act(
+        return await self.orders.act(
             shop_id, order_id, lambda s, a: edits.change_delivery(s.order, delivery_type, new_address, rate, a), **kw
         )
 
     async def add_discount(self, shop_id: str, order_id: str, body: NewDiscount, **kw: Any) -> StoredOrder:
         discount = Discount(id=new_id(), kind=body.kind, value=body.value, reason=body.reason, sku=body.sku)
-        return await self.act(shop_id, order_id, lambda s, a: edits.add_discount(s.order, discount, a), **kw)
+        return await self.orders.act(shop_id, order_id, lambda s, a: edits.add_discount(s.order, discount, a), **kw)
 
     async def remove_discount(self, shop_id: str, order_id: str, discount_id: str, **kw: Any) -> StoredOrder:
         before = await self.orders.get(shop_id, order_id)
-        stored = await self.act(shop_id, order_id, lambda s, a: edits.remove_discount(s.order, discount_id, a), **kw)
+        stored = await self.orders.act(
+            shop_id, order_id, lambda s, a: edits.remove_discount(s.order, discount_id, a), **kw
+        )
         if before.order.promo_code and stored.order.promo_code is None:
             await self.promos.release_use(shop_id, before.order.promo_code, order_id)
         return stored
@@ -284,7 +263,9 @@ class ActionService:
             raise InvalidOrder([FieldError("code", str(exc))]) from exc
         discount = promo_discount(promo, new_id())
         try:
-            stored = await self.act(shop_id, order_id, lambda s, a: edits.apply_promo(s.order, discount, a), **kw)
+            stored = await self.orders.act(
+                shop_id, order_id, lambda s, a: edits.apply_promo(s.order, discount, a), **kw
+            )
         except BaseException:
             await self.promos.release_use(shop_id, promo.code, order_id)
             raise
@@ -295,13 +276,13 @@ class ActionService:
     # ---- people and words -----------------------------------------------------------------
 
     async def assign_manager(self, shop_id: str, order_id: str, manager_id: str | None, **kw: Any) -> StoredOrder:
-        return await self.act(shop_id, order_id, lambda s, a: edits.assign_manager(s.order, manager_id, a), **kw)
+        return await self.orders.act(shop_id, order_id, lambda s, a: edits.assign_manager(s.order, manager_id, a), **kw)
 
     async def add_note(self, shop_id: str, order_id: str, text: str, **kw: Any) -> StoredOrder:
-        return await self.act(shop_id, order_id, lambda s, a: edits.add_note(s.order, text, a), **kw)
+        return await self.orders.act(shop_id, order_id, lambda s, a: edits.add_note(s.order, text, a), **kw)
 
     async def set_wishes(self, shop_id: str, order_id: str, wishes: DeliveryWishes, **kw: Any) -> StoredOrder:
-        return await self.act(shop_id, order_id, lambda s, a: edits.set_wishes(s.order, wishes, a), **kw)
+        return await self.orders.act(shop_id, order_id, lambda s, a: edits.set_wishes(s.order, wishes, a), **kw)
 
     # ---- promo-code administration --------------------------------------------------------
 

@@ -6,14 +6,11 @@ its current version; without, a lost race is retried on the fresh order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from oms_contracts import Actor
 
 from oms_order.application.orders import OrderService
 from oms_order.application.ports import StoredOrder
 from oms_order.domain import order as domain
-from oms_order.domain.order import Acting, Decision, Order
 
 
 class StageActions:
@@ -32,10 +29,10 @@ class StageActions:
         correlation_id: str | None = None,
     ) -> StoredOrder:
         """Raises MoveRefused, NotResponsible, OrderNotFound or ConcurrencyError."""
-        return await self._act(
+        return await self.orders.act(
             shop_id,
             order_id,
-            lambda order, acting: domain.advance(order, acting, comment=comment),
+            lambda stored, acting: domain.advance(stored.order, acting, comment=comment),
             actor=actor,
             channel=channel,
             expected_version=expected_version,
@@ -54,31 +51,10 @@ class StageActions:
         comment: str | None = None,
         correlation_id: str | None = None,
     ) -> StoredOrder:
-        return await self._act(
-            shop_id,
-            order_id,
-            lambda order, acting: domain.move(order, to, acting, comment=comment),
-            actor=actor,
-            channel=channel,
-            expected_version=expected_version,
-            correlation_id=correlation_id,
-        )
-
-    async def _act(
-        self,
-        shop_id: str,
-        order_id: str,
-        decide: Callable[[Order, Acting], Decision],
-        *,
-        actor: Actor,
-        channel: str,
-        expected_version: int | None,
-        correlation_id: str | None,
-    ) -> StoredOrder:
         return await self.orders.act(
             shop_id,
             order_id,
-            lambda stored, acting: decide(stored.order, acting),
+            lambda stored, acting: domain.move(stored.order, to, acting, comment=comment),
             actor=actor,
             channel=channel,
             expected_version=expected_version,

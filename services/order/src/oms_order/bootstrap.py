@@ -46,7 +46,9 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     pipelines = PipelineService(MongoPipelines(runtime.db), runtime.clock)
     service = OrderService(
         # Every write also signals OrderChanged (same document update) for the list read model.
-        orders=SignallingOrders(MongoOrders(runtime.store(ORDERS), bind=pipelines.bind)),
+        orders=SignallingOrders(
+            MongoOrders(runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order)
+        ),
         prices=MongoSkuPrices(runtime.db),
         numbers=MongoOrderNumbers(runtime.db),
         clock=runtime.clock,

@@ -71,6 +71,16 @@ class AuditPage:
     total: int
 
 
+@dataclass(frozen=True)
+class AuditTail:
+    archived: int  # entries 0 … archived-1 are in the archive
+    entries: list[dict[str, Any]]  # entries archived, archived+1, …
+
+    @property
+    def total(self) -> int:
+        return self.archived + len(self.entries)
+
+
 class OrderListRows(Protocol):
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
@@ -86,7 +96,13 @@ class OrderListRows(Protocol):
 class OrderDocuments(Protocol):
     async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None: ...
 
-    async def audit(self, shop_id: str, order_id: str) -> list[dict[str, Any]] | None: ...
+    async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
+        """The audit entries still in the order document, and how many were archived before them."""
+        ...
+
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
+        """Archived entries first_seq ≤ seq < end_seq, oldest first."""
+        ...
 
 
 class Customers(Protocol):
@@ -189,20 +205,32 @@ class OrderLists:
     async def audit(
         self, shop_id: str, order_id: str, *, cursor: str | None, limit: int, newest_first: bool
     ) -> AuditPage:
-        """The order's audit trail in pages; each entry has its `seq` (0 = oldest); the cursor is a seq."""
-        entries = await self.documents.audit(shop_id, order_id)
-        if entries is None:
+        """The order's audit trail in pages; each entry has its `seq` (0 = oldest); the cursor is a seq.
+
+        Seqs are contiguous, so a page is a range of them: the part below the document's first
+        entry comes from the archive, the rest from the document."""
+        tail = await self.documents.audit(shop_id, order_id)
+        if tail is None:
             raise OrderNotFound(order_id)
-        numbered = list(enumerate(entries))
         if newest_first:
-            numbered.reverse()
-        if cursor is not None:
-            seq = int(cursor)
-            numbered = [(i, e) for i, e in numbered if (i < seq if newest_first else i > seq)]
-        page = numbered[:limit]
-        more = len(numbered) > limit
-        items = [{"seq": i, **_jsonable(e)} for i, e in page]
-        return AuditPage(items, str(page[-1][0]) if more and page else None, len(entries))
+            end = min(int(cursor), tail.total) if cursor is not None else tail.total
+            first = max(end - limit, 0)
+            more = first > 0
+        else:
+            first = int(cursor) + 1 if cursor is not None else 0
+            end = min(first + limit, tail.total)
+            more = end < tail.total
+        entries: list[dict[str, Any]] = []
+        if first < tail.archived:
+            entries += await self.documents.archived_audit(shop_id, order_id, first, min(end, tail.archived))
+        entries += [{"seq": tail.archived + i, **e} for i, e in enumerate(tail.entries)][
+            max(first - tail.archived, 0) : max(end - tail.archived, 0)
+        ]
+        if newest_first:
+            entries.reverse()
+        items = [_jsonable(e) for e in entries]
+        next_cursor = str(first if newest_first else end - 1) if more and end > first else None
+        return AuditPage(items, next_cursor, tail.total)
 
     # ---- keeping the read model -------------------------------------------------------------
 

@@ -104,7 +104,10 @@ class Order(_State):
     stage: str
     stage_entered_at: AwareDatetime
     stage_history: list[StageVisit] = Field(default_factory=list)
+    # The newest entries of the audit trail; the `audit_archived` oldest ones were moved out of the
+    # document by the repository (so audit[0] has seq `audit_archived`). GET /orders/{id}/audit reads both.
     audit: list[AuditEntry] = Field(default_factory=list)
+    audit_archived: int = 0
     allocations: list[WarehouseAllocation] = Field(default_factory=list)
     stock_rejection: str | None = None
     payment: PaymentState

@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.order_list_mongo import LIST_INDEXES
 from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES
 from oms_order.adapters.outbound.promo_mongo import PROMO_INDEXES
@@ -89,11 +90,24 @@ def stored_order(doc: Document) -> StoredOrder:
     )
 
 
+# Audit entries an order document holds at most; past that, save() moves the oldest to the archive
+# until half remain, so one save in AUDIT_KEPT / 2 pays for a move.
+AUDIT_KEPT = 100
+
+
 class MongoOrders:
-    def __init__(self, store: AggregateStore, bind: Callable[[list[Order]], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        store: AggregateStore,
+        bind: Callable[[list[Order]], Awaitable[None]] | None = None,
+        *,
+        audit_kept: int = AUDIT_KEPT,
+    ) -> None:
         self.store = store
         # Binds loaded orders to their pipeline version (PipelineService.bind); None: built-ins only.
         self.bind = bind
+        self.audit_archive = MongoAuditArchive(store.collection.database)
+        self.audit_kept = max(audit_kept, 2)
 
     async def _bound(self, doc: Document) -> StoredOrder:
         stored = stored_order(doc)
@@ -127,15 +141,27 @@ class MongoOrders:
     async def save(
         self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
     ) -> StoredOrder:
+        state = await self._move_old_audit(order, order_state(order))
         doc = await self.store.update(
             order.shop_id,
             order.id,
             expected_version,
-            set_fields=order_state(order),
+            set_fields=state,
             events=events,
             applied_event_id=applied_event_id,
         )
         return await self._bound(doc)
+
+    async def _move_old_audit(self, order: Order, state: Document) -> Document:
+        """Archive the oldest audit entries before the (version-checked) save that drops them from the
+        document: if the save loses its race they are in both places, and reads take the archive only
+        below the stored `audit_archived`."""
+        entries = state["audit"]
+        if len(entries) <= self.audit_kept:
+            return state
+        moved = len(entries) - self.audit_kept // 2
+        await self.audit_archive.store(order.shop_id, order.id, order.audit_archived, entries[:moved])
+        return {**state, "audit": entries[moved:], "audit_archived": order.audit_archived + moved}
 
     async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
         query: Document = {"shop_id": shop_id}

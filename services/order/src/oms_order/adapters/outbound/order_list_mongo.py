@@ -20,7 +20,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_order.application.listing import Group, ListFilter, ListSort
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.application.listing import AuditTail, Group, ListFilter, ListSort
 from oms_order.application.ports import OrderPage, OrderRepository, StoredOrder
 from oms_order.domain.order import Order
 from oms_order.domain.order_list import (
@@ -178,16 +179,20 @@ class MongoOrderDocuments:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDERS_COLLECTION]
+        self.archive = MongoAuditArchive(db)
 
     async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
         doc = await self.collection.find_one({"_id": order_id}, {"outbox": 0, "applied_events": 0, "audit": 0})
         return doc if doc is not None and doc.get("shop_id") == shop_id else None
 
-    async def audit(self, shop_id: str, order_id: str) -> list[dict[str, Any]] | None:
-        doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1})
+    async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
+        doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1, "audit_archived": 1})
         if doc is None or doc.get("shop_id") != shop_id:
             return None
-        return list(doc.get("audit") or [])
+        return AuditTail(archived=int(doc.get("audit_archived") or 0), entries=list(doc.get("audit") or []))
+
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
+        return await self.archive.between(shop_id, order_id, first_seq, end_seq)
 
 
 class MongoCustomers:

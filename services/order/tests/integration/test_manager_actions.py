@@ -15,6 +15,7 @@ from oms_contracts.messages.catalog import (
 )
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_contracts.messages.payment import PaymentStatusChanged, RequestRefund
+from oms_order.adapters.outbound.promo_mongo import STOCK_LEVELS
 from oms_order.domain.edits import totals_consistent
 from oms_order.domain.order import Order
 from oms_testing import eventually
@@ -141,11 +142,15 @@ async def test_line_edit_asks_the_catalog_and_is_reverted_when_it_refuses(app: O
     # The order service's view of stock refuses an increase it knows cannot be had.
     await app.emit(shop_id, StockLevelChanged(sku="TEA-1", warehouse_id="w1", on_hand=3, reserved=2, available=1))
 
-    async def refused() -> Any:
-        r = await app.client.patch(f"/orders/{order_id}/lines/TEA-1", json={"quantity": 5}, headers=staff(shop_id))
-        return r if r.status_code == 409 else None
+    async def stock_projected() -> bool:
+        async with app.mongo() as db:
+            return await db[STOCK_LEVELS].find_one({"_id": f"{shop_id}/TEA-1/w1"}) is not None
 
-    refusal = await eventually(refused, what="increase refused on projected stock")
+    # Projected first: an edit sent before would be accepted (nothing known of the stock) and leave
+    # a pending change, and the next one would be refused for that instead.
+    await eventually(stock_projected, what="stock level projected")
+    refusal = await app.client.patch(f"/orders/{order_id}/lines/TEA-1", json={"quantity": 5}, headers=staff(shop_id))
+    assert refusal.status_code == 409, refusal.text
     assert refusal.json()["errors"][0]["field"] == "lines.TEA-1"
     assert "only 1 more available" in refusal.json()["errors"][0]["message"]
     await assert_every_stored_order_consistent(app)

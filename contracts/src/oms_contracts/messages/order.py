@@ -16,6 +16,25 @@ from oms_contracts.messages.common import (
     Totals,
 )
 
+CUSTOMER_STATUSES: tuple[str, ...] = (
+    "New",
+    "Confirmed",
+    "Awaiting payment",
+    "Prepaid",
+    "Paid",
+    "Handed to carrier",
+    "Handed to courier",
+    "Ready for pickup",
+    "In transit",
+    "Delivered",
+    "Completed",
+    "Out of stock",
+    "Cancelled",
+    "Return registered",
+)
+"""The statuses a customer sees in the built-in pipelines (`status` of the order messages). A shop
+may map its stages to statuses of its own; consumers show those as they are."""
+
 
 class OrderPlaced(Payload):
     TYPE = "OrderPlaced"

@@ -74,6 +74,7 @@ async def test_new_order_emails_customer_and_manager_once_even_when_replayed(
         status="Confirmed",
         seconds_in_previous_stage=2.5,
         customer=placed.payload.customer,
+        notify=True,  # picking has the notify entry action
     )
     await publish(infra, topic_prefix, envelope(stage, shop_id))
     await eventually(lambda: len(smtp.sink.to(customer)) == 2 or None, what="status email")

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from oms_contracts import Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.templates import TemplateRenderer
 from oms_notification.domain import rules
@@ -78,23 +78,47 @@ def test_order_placed_tells_the_customer_and_each_admin_and_manager_once() -> No
     assert intents[1].recipient.locale == "ru"
 
 
-def test_stage_change_sends_the_status_in_the_customers_language() -> None:
-    event = OrderStageChanged(
+def stage_changed(*, notify: bool, locale: str = "ru") -> OrderStageChanged:
+    return OrderStageChanged(
         order_id="o1",
         number=7,
         from_stage="new",
         to_stage="picking",
         status="Confirmed",
         seconds_in_previous_stage=3,
-        customer=Customer(name="Иван", email="ivan@example.com", locale="ru"),
+        customer=Customer(name="Иван", email="ivan@example.com", locale=locale),
+        notify=notify,
     )
-    [intent] = rules.for_stage_changed(event, SHOP)
+
+
+def test_stage_change_sends_the_status_in_the_customers_language() -> None:
+    [intent] = rules.for_stage_changed(stage_changed(notify=True), SHOP)
     assert intent.template is Template.ORDER_STATUS
+    assert intent.recipient.email == "ivan@example.com"
     assert intent.context["status"] == "Подтверждён"
 
 
-def test_unknown_stage_falls_back_to_the_status_sent() -> None:
-    assert rules.status_label("call_back", "Call back", "ru") == "Call back"
+def test_stage_change_without_notify_sends_nothing() -> None:
+    assert rules.for_stage_changed(stage_changed(notify=False), SHOP) == []
+    assert rules.for_stage_changed(stage_changed(notify=False, locale="en"), SHOP) == []
+
+
+def test_stage_change_with_notify_sends_the_status_email_in_english() -> None:
+    [intent] = rules.for_stage_changed(stage_changed(notify=True, locale="en"), SHOP)
+    assert (intent.template, intent.order_id, intent.context["status"]) == (Template.ORDER_STATUS, "o1", "Confirmed")
+    assert intent.context["shop_name"] == "Tea & Co"
+
+
+def test_notify_on_a_stage_change_that_does_not_change_the_stage_sends_nothing() -> None:
+    same = stage_changed(notify=True).model_copy(update={"from_stage": "picking"})
+    assert rules.for_stage_changed(same, SHOP) == []
+
+
+def test_every_built_in_status_reads_in_russian_and_a_shops_own_is_sent_as_written() -> None:
+    untranslated = {s for s in CUSTOMER_STATUSES if rules.status_label(s, "ru") == s}
+    assert untranslated == set()
+    assert rules.status_label("Готовим заказ", "ru") == "Готовим заказ"
+    assert rules.status_label("Confirmed", "en") == "Confirmed"
 
 
 def test_payment_link_only_when_there_is_a_checkout_url() -> None:
@@ -148,6 +172,7 @@ def test_every_template_renders_in_every_locale() -> None:
         status="Completed",
         seconds_in_previous_stage=1,
         customer=event.customer,
+        notify=True,
     )
     intents = [
         *rules.for_order_placed(event, SHOP, [staff("boss", "admin")]),

@@ -14,23 +14,30 @@ ORDER_ALERT_ROLES = frozenset({"admin", "manager"})
 
 # The customer-facing status in each locale, by stage key. The order service sends the English
 # status; other locales translate it here, and an unknown stage falls back to what was sent.
+# The customer-visible statuses of the built-in pipelines, translated. A status the shop renamed
+# (its own mapping, in any language) is sent as the shop wrote it.
 STATUS_BY_LOCALE: dict[str, dict[str, str]] = {
     "ru": {
-        "new": "Новый",
-        "awaiting_payment": "Ожидает оплаты",
-        "picking": "Подтверждён",
-        "in_delivery": "Передан в доставку",
-        "delivered": "Доставлен",
-        "completed": "Выполнен",
-        "out_of_stock": "Нет в наличии",
-        "cancelled": "Отменён",
-        "returned": "Возвращён",
+        "New": "Новый",
+        "Confirmed": "Подтверждён",
+        "Awaiting payment": "Ожидает оплаты",
+        "Prepaid": "Предоплачен",
+        "Paid": "Оплачен",
+        "Handed to carrier": "Передан в службу доставки",
+        "Handed to courier": "Передан курьеру",
+        "Ready for pickup": "Готов к выдаче",
+        "In transit": "В пути",  # noqa: RUF001 (Russian text, not a look-alike)
+        "Delivered": "Доставлен",
+        "Completed": "Выполнен",
+        "Out of stock": "Нет в наличии",
+        "Cancelled": "Отменён",
+        "Return registered": "Оформлен возврат",
     },
 }
 
 
-def status_label(stage: str, sent_status: str, locale: str) -> str:
-    return STATUS_BY_LOCALE.get(locale, {}).get(stage, sent_status)
+def status_label(sent_status: str, locale: str) -> str:
+    return STATUS_BY_LOCALE.get(locale, {}).get(sent_status, sent_status)
 
 
 def customer_of(order: OrderPlaced | OrderStageChanged) -> Recipient:
@@ -67,8 +74,9 @@ def for_order_placed(event: OrderPlaced, shop: ShopInfo | None, staff: Iterable[
 
 
 def for_stage_changed(event: OrderStageChanged, shop: ShopInfo | None) -> list[Intent]:
-    """Every stage change the customer can see is worth an email with the new status."""
-    if event.from_stage == event.to_stage:
+    """The customer gets an email with the new status when the stage entered asks for it (its
+    `notify` entry action sets `event.notify`); the shop's pipeline decides which stages those are."""
+    if not event.notify or event.from_stage == event.to_stage:
         return []
     customer = customer_of(event)
     return [
@@ -79,7 +87,7 @@ def for_stage_changed(event: OrderStageChanged, shop: ShopInfo | None) -> list[I
             {
                 "order_id": event.order_id,
                 "number": event.number,
-                "status": status_label(event.to_stage, event.status, customer.locale),
+                "status": status_label(event.status, customer.locale),
                 "reason": event.reason,
                 "shop_name": shop.name if shop else "",
             },

@@ -298,37 +298,50 @@ NOT_CASH = Applicability.excluding(payment_methods=["cash_on_delivery"])
 CASH_ONLY = Applicability.only(payment_methods=["cash_on_delivery"])
 NOT_PICKUP = Applicability.excluding(delivery_types=["pickup"])
 
+_NOTIFY = EntryAction(Action.NOTIFY)
+"""Tell the customer (the notification service emails the new status). The built-in pipelines put
+it on every stage whose customer-visible status is news to the customer: not on `new` (the
+placement email covers it) nor on internal steps that keep the status (`call_back`,
+`courier_call`); outcomes (out of stock, cancelled, returned) always notify."""
+
 DEFAULT_PIPELINE = Pipeline(
     key="default",
     version=1,
+    # Every stage after `new` changes the customer's status (there is no internal step): all notify.
     stages=(
         Stage(
             "new",
             "New",
-            entry=(EntryAction(Action.RESERVE_STOCK),),
+            entry=(EntryAction(Action.RESERVE_STOCK),),  # no notify: the placement email covers it
             exits=(Exit(Trigger.STOCK_REJECTED, to="out_of_stock"), Exit(Trigger.STOCK_RESERVED)),
         ),
         Stage(
             "awaiting_payment",
             "Awaiting payment",
             applies=NOT_CASH,
-            entry=(EntryAction(Action.REQUEST_PAYMENT),),
+            entry=(EntryAction(Action.REQUEST_PAYMENT), _NOTIFY),
             exits=(Exit(Trigger.PAID),),
         ),
         Stage(
             "picking",
             "Confirmed",
-            entry=(EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY), EntryAction(Action.CREATE_SHIPMENTS)),
+            entry=(EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY), EntryAction(Action.CREATE_SHIPMENTS), _NOTIFY),
             exits=(Exit(Trigger.ALL_SHIPPED),),
         ),
-        Stage("in_delivery", "Handed to carrier", applies=NOT_PICKUP, exits=(Exit(Trigger.ALL_DELIVERED),)),
-        Stage("delivered", "Delivered", exits=(Exit(Trigger.PAID),)),
-        Stage("completed", "Completed", final=True),
-        Stage("out_of_stock", "Out of stock", final=True, in_flow=False),
+        Stage(
+            "in_delivery",
+            "Handed to carrier",
+            applies=NOT_PICKUP,
+            entry=(_NOTIFY,),
+            exits=(Exit(Trigger.ALL_DELIVERED),),
+        ),
+        Stage("delivered", "Delivered", entry=(_NOTIFY,), exits=(Exit(Trigger.PAID),)),
+        Stage("completed", "Completed", entry=(_NOTIFY,), final=True),
+        Stage("out_of_stock", "Out of stock", entry=(_NOTIFY,), final=True, in_flow=False),
         Stage(
             "cancelled",
             "Cancelled",
-            entry=(EntryAction(Action.RELEASE_STOCK),),
+            entry=(EntryAction(Action.RELEASE_STOCK), _NOTIFY),
             final=True,
             in_flow=False,
         ),
@@ -349,7 +362,7 @@ _NEW = Stage(
     "New",
     names=_names("New", "Новый"),
     responsible_role="manager",
-    entry=(EntryAction(Action.RESERVE_STOCK),),
+    entry=(EntryAction(Action.RESERVE_STOCK),),  # no notify: the placement email covers it
     exits=(Exit(Trigger.STOCK_REJECTED, to="out_of_stock"), Exit(Trigger.STOCK_RESERVED)),
 )
 _CALL_BACK = Stage(
@@ -358,7 +371,7 @@ _CALL_BACK = Stage(
     names=_names("Call-back", "Перезвонить"),
     responsible_role="manager",
     time_limit_seconds=2 * HOUR,
-    exits=(Exit(Trigger.MANUAL),),
+    exits=(Exit(Trigger.MANUAL),),  # no notify: an internal step, the customer still sees "New"
 )
 _PICKING = Stage(
     "picking",
@@ -367,7 +380,8 @@ _PICKING = Stage(
     responsible_role="warehouse",
     time_limit_seconds=4 * HOUR,
     # Cash on delivery is requested now, so the payment exists when the courier takes the cash.
-    entry=(EntryAction(Action.CREATE_SHIPMENTS), EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY)),
+    # Notify: the order is confirmed (New -> Confirmed).
+    entry=(EntryAction(Action.CREATE_SHIPMENTS), EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY), _NOTIFY),
     exits=(Exit(Trigger.ALL_PACKED),),
 )
 _AWAITING_PAYMENT = Stage(
@@ -377,7 +391,7 @@ _AWAITING_PAYMENT = Stage(
     responsible_role="manager",
     applies=NOT_CASH,
     time_limit_seconds=72 * HOUR,
-    entry=(EntryAction(Action.REQUEST_PAYMENT),),
+    entry=(EntryAction(Action.REQUEST_PAYMENT), _NOTIFY),  # notify: the customer has to pay now
     exits=(Exit(Trigger.PAID), Exit(Trigger.PREPAID)),
 )
 _CASH_IN = Stage(
@@ -387,6 +401,7 @@ _CASH_IN = Stage(
     responsible_role="manager",
     applies=CASH_ONLY,
     time_limit_seconds=24 * HOUR,
+    entry=(_NOTIFY,),  # notify: the goods reached the customer (Delivered)
     exits=(Exit(Trigger.PAID),),
 )
 _COMPLETED = Stage(
@@ -394,19 +409,35 @@ _COMPLETED = Stage(
     "Completed",
     names=_names("Completed", "Выполнен"),
     final=True,
+    entry=(_NOTIFY,),  # notify: the order is done
     exits=(Exit(Trigger.MANUAL, to="returned"),),  # a return is registered after completion
 )
+# Outcomes always notify: the customer must hear that the order will not (or no longer) go ahead.
 _OUTCOMES = (
-    Stage("out_of_stock", "Out of stock", names=_names("Out of stock", "Нет в наличии"), final=True, in_flow=False),
+    Stage(
+        "out_of_stock",
+        "Out of stock",
+        names=_names("Out of stock", "Нет в наличии"),
+        entry=(_NOTIFY,),
+        final=True,
+        in_flow=False,
+    ),
     Stage(
         "cancelled",
         "Cancelled",
         names=_names("Cancelled", "Отменён"),
-        entry=(EntryAction(Action.RELEASE_STOCK),),
+        entry=(EntryAction(Action.RELEASE_STOCK), _NOTIFY),
         final=True,
         in_flow=False,
     ),
-    Stage("returned", "Return registered", names=_names("Returned", "Возврат"), final=True, in_flow=False),
+    Stage(
+        "returned",
+        "Return registered",
+        names=_names("Returned", "Возврат"),
+        entry=(_NOTIFY,),
+        final=True,
+        in_flow=False,
+    ),
 )
 
 STORE_PIPELINE = Pipeline(
@@ -423,7 +454,7 @@ STORE_PIPELINE = Pipeline(
             responsible_role="manager",
             applies=Applicability.excluding(delivery_types=["pickup", "post"]),
             time_limit_seconds=2 * HOUR,
-            exits=(Exit(Trigger.MANUAL),),
+            exits=(Exit(Trigger.MANUAL),),  # no notify: an internal step, the status stays "Confirmed"
         ),
         _AWAITING_PAYMENT,
         Stage(
@@ -433,6 +464,7 @@ STORE_PIPELINE = Pipeline(
             responsible_role="courier",
             applies=Applicability.only(delivery_types=["courier"]),
             time_limit_seconds=24 * HOUR,
+            entry=(_NOTIFY,),  # notify: on its way (Handed to courier)
             exits=(Exit(Trigger.ALL_DELIVERED),),
         ),
         Stage(
@@ -442,6 +474,7 @@ STORE_PIPELINE = Pipeline(
             responsible_role="manager",
             applies=Applicability.only(delivery_types=["post", "carrier"]),
             time_limit_seconds=14 * 24 * HOUR,
+            entry=(_NOTIFY,),  # notify: on its way (Handed to carrier)
             exits=(Exit(Trigger.ALL_DELIVERED),),
         ),
         _CASH_IN,
@@ -464,6 +497,7 @@ PICKUP_PIPELINE = Pipeline(
             names=_names("Ready for pickup", "Готов к выдаче"),
             responsible_role="manager",
             time_limit_seconds=7 * 24 * HOUR,  # then the shop calls the customer or cancels
+            entry=(_NOTIFY,),  # notify: the customer can come and collect it
             # Handed over at the desk: the warehouse marks the shipment delivered, or staff advance it.
             exits=(Exit(Trigger.ALL_DELIVERED), Exit(Trigger.MANUAL)),
         ),

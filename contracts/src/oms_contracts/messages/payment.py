@@ -49,6 +49,9 @@ class PaymentRequested(Payload):
 
 
 class PaymentCaptured(Payload):
+    """Money taken for an order: one payment, which may be a part (a prepayment, a partial transfer).
+    Whether the order is paid comes from PaymentStatusChanged."""
+
     TYPE = "PaymentCaptured"
     KEY = "order_id"
 
@@ -59,6 +62,10 @@ class PaymentCaptured(Payload):
     provider_reference: str | None = None
     card: CardSummary | None = None
     provider: str | None = Field(default=None, description="The card provider that captured it (sandbox, stripe)")
+    reference: str | None = Field(
+        default=None,
+        description="Registered by hand (cash, bank transfer, gift card): the manager's receipt or bank reference",
+    )
 
 
 class PaymentFailed(Payload):

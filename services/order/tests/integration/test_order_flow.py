@@ -24,13 +24,27 @@ from oms_contracts.messages.fulfilment import (
     ShipmentShipped,
 )
 from oms_contracts.messages.order import OrderPlaced
-from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested, RequestPayment
+from oms_contracts.messages.payment import (
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRequested,
+    PaymentStatusChanged,
+    RequestPayment,
+)
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader, produce_raw
 from prometheus_client import REGISTRY
 
 from .conftest import OrderApp, order_body
+
+
+def paid_in_full(order_id: str, total: Money) -> PaymentStatusChanged:
+    """The payment service's word that the order is paid: what moves it on, not a capture."""
+    nothing = Money.zero(total.currency)
+    return PaymentStatusChanged(
+        order_id=order_id, status="paid", total=total, paid=total, refunded=nothing, due=nothing
+    )
 
 
 def messages(reader: TopicReader, order_id: str, type_: str) -> list[Envelope[Any]]:
@@ -161,6 +175,14 @@ async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothi
             PaymentCaptured(order_id=order_id, payment_id="pay-1", method="card", amount=request.payload.amount),
             "payment",
         )
+
+        async def capture_recorded() -> bool:
+            return (await app.order(shop_id, order_id))["payment"]["captured"] == ["pay-1"]
+
+        await eventually(capture_recorded)
+        still = await app.order(shop_id, order_id)
+        assert still["stage"] == "awaiting_payment", "the status says paid, not a capture"
+        await play(paid_in_full(order_id, request.payload.amount), "payment")
         await app.wait_stage(shop_id, order_id, "courier_delivery")
         for sid, warehouse, sku in (("s1", "w1", "TEA-1"), ("s2", "w2", "CUP-1")):
             await play(
@@ -273,6 +295,7 @@ async def test_cash_on_delivery_pickup_completes_when_cash_is_in(app: OrderApp, 
         shop_id,
         PaymentCaptured(order_id=order_id, payment_id="p", method="cash_on_delivery", amount=Money.of("7.00", "EUR")),
     )
+    await app.emit(shop_id, paid_in_full(order_id, Money.of("7.00", "EUR")))
     done = await app.wait_stage(shop_id, order_id, "completed")
     assert done["pipeline"] == "pickup@1"
     assert [v["stage"] for v in done["stage_history"]] == ["new", "call_back", "picking", "ready_for_pickup", "cash_in"]

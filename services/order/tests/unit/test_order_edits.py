@@ -20,6 +20,8 @@ from oms_order.domain.order import Acting, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
 from oms_order.domain.pricing import DeliveryRate, Discount, SkuPrice, line_total, price_lines, totals_for
 
+from .paying import paid_in_full
+
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MANAGER = Actor(kind="staff", id="m-1", role="manager")
 PRICES = {
@@ -119,7 +121,7 @@ def test_wishes_reach_fulfilment_in_create_shipments() -> None:
     order = domain.stock_reserved(
         order, [WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=2)])], by_manager(2)
     ).order
-    paid = domain.payment_captured(order, "p-1", by_manager(3))
+    paid = paid_in_full(order, by_manager(3))
     [create] = [p for p in paid.emit if isinstance(p, CreateShipments)]
     assert create.wishes == wishes
 

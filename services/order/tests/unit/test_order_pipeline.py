@@ -17,6 +17,8 @@ from oms_order.domain.order import Acting, CannotCancel, Decision, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
 from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
 
+from .paying import paid_in_full
+
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SYSTEM = Actor.system("test")
 PRICES = {
@@ -98,7 +100,10 @@ def test_card_courier_walks_every_stage_to_completed() -> None:
     assert requested.order.payment.status == "awaiting" and requested.order.payment.checkout_url == "https://pay/p1"
     assert requested.emit == []
 
-    captured = domain.payment_captured(requested.order, "p1", at(10))
+    captured = domain.payment_captured(requested.order, "p1", "card", request.amount, at(10))
+    assert captured.emit == [] and captured.order.stage == "awaiting_payment", "a capture alone moves nothing"
+    assert captured.order.audit[-1].action == "payment_captured"
+    captured = paid_in_full(captured.order, at(10))
     assert stages(captured) == [("awaiting_payment", "picking")]
     assert types(captured) == ["OrderStageChanged", "CreateShipments"]
     create = captured.emit[1]
@@ -137,7 +142,9 @@ def test_cash_on_delivery_skips_awaiting_payment_and_completes_when_cash_is_in()
     assert order.stage == "in_delivery"
     order = ship_all(order, "delivered", 9)
     assert order.stage == "delivered", "not paid yet: cash is collected on delivery"
-    paid = domain.payment_captured(order, "p1", at(10))
+    cash = domain.payment_captured(order, "p1", "cash_on_delivery", order.totals.grand_total, at(10))
+    assert cash.order.stage == "delivered", "the status, not a capture, says the order is paid"
+    paid = paid_in_full(cash.order, at(10))
     assert stages(paid) == [("delivered", "completed")]
 
 
@@ -150,7 +157,7 @@ def test_pickup_skips_in_delivery() -> None:
 
 def test_card_pickup_completes_once_handed_over() -> None:
     order = domain.stock_reserved(place("pickup", "card").order, TWO_WAREHOUSES, at(1)).order
-    order = domain.payment_captured(order, "p1", at(2)).order
+    order = paid_in_full(order, at(2)).order
     done = domain.shipment_progressed(order, "s1", "shipped", 1, at(3))
     assert stages(done) == [("picking", "delivered"), ("delivered", "completed")]
 
@@ -170,9 +177,12 @@ def test_duplicate_and_out_of_order_events_leave_state_alone() -> None:
     again = domain.stock_reserved(order, TWO_WAREHOUSES, at(2))
     assert again.ignored and again.emit == [] and again.order == order
 
-    paid = domain.payment_captured(order, "p1", at(3)).order
-    twice = domain.payment_captured(paid, "p1", at(4))
+    paid = paid_in_full(order, at(3)).order
+    twice = paid_in_full(paid, at(4))
     assert twice.ignored and twice.order == paid and twice.emit == []
+    captured = domain.payment_captured(paid, "p1", "card", paid.totals.grand_total, at(4)).order
+    again = domain.payment_captured(captured, "p1", "card", paid.totals.grand_total, at(5))
+    assert again.ignored and again.order == captured and captured.payment.captured == ["p1"]
     assert domain.payment_requested(paid, "p1", "u", at(5)).ignored
 
     shipped = domain.shipment_progressed(paid, "s1", "shipped", 2, at(6)).order
@@ -184,7 +194,7 @@ def test_duplicate_and_out_of_order_events_leave_state_alone() -> None:
 def test_delivered_before_shipped_event_still_reaches_the_end() -> None:
     """Facts, not events, move the order: a burst or a skipped event ends in the right stage."""
     order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
-    order = domain.payment_captured(order, "p1", at(2)).order
+    order = paid_in_full(order, at(2)).order
     done = domain.shipment_progressed(order, "s1", "delivered", 1, at(3))
     assert [to for _, to in stages(done)] == ["in_delivery", "delivered", "completed"]
 
@@ -201,8 +211,9 @@ def test_cancel_releases_stock_and_stops_the_flow() -> None:
     assert cancelled.order.audit[-1].action == "cancelled"
     assert cancelled.order.audit[-1].actor.id == "m1"
     # Money taken after all is recorded (to refund it), but the order does not move again.
-    late = domain.payment_captured(cancelled.order, "p1", at(6))
-    assert late.order.stage == "cancelled" and late.order.payment.status == "paid" and late.emit == []
+    late = domain.payment_captured(cancelled.order, "p1", "card", Money.of("1.00", "EUR"), at(6))
+    assert late.order.stage == "cancelled" and late.order.payment.captured == ["p1"] and late.emit == []
+    assert late.order.audit[-1].action == "payment_captured"
     with pytest.raises(CannotCancel):
         domain.cancel(cancelled.order, "again", manager)
 

@@ -35,6 +35,8 @@ from oms_order.domain.pipeline import (
 )
 from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
 
+from .paying import paid_in_full
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SYSTEM = Actor.system("test")
 ADMIN = Actor(kind="staff", id="u-admin", role="admin", name="Ada")
@@ -87,7 +89,7 @@ def drive(order: Order) -> list[str]:
         elif Trigger.ALL_PACKED in waits_for:
             decision = domain.shipment_progressed(order, "s1", "packed", 1, acting(minute))
         elif Trigger.PAID in waits_for:
-            decision = domain.payment_captured(order, "p1", acting(minute))
+            decision = paid_in_full(order, acting(minute))
         elif Trigger.ALL_DELIVERED in waits_for:
             decision = domain.shipment_progressed(order, "s1", "delivered", 1, acting(minute))
         else:
@@ -157,7 +159,7 @@ def test_facts_that_arrive_during_a_manual_stage_are_followed_once_it_is_done() 
     assert order.stage == "courier_call"
     # The courier is already there: delivered and the cash taken before the manager clicks.
     order = domain.shipment_progressed(order, "s1", "delivered", 1, acting(4)).order
-    order = domain.payment_captured(order, "p1", acting(5)).order
+    order = paid_in_full(order, acting(5)).order
     assert order.stage == "courier_call", "a manual stage waits for its person"
     done = domain.advance(order, acting(6, MANAGER))
     assert moves(done) == ["courier_delivery", "cash_in", "completed"]
@@ -220,7 +222,7 @@ def test_a_completed_order_can_be_moved_to_returned_only() -> None:
         elif stage.key == "picking":
             order_done = domain.shipment_progressed(order_done, "s1", "packed", 1, acting(3)).order
         else:
-            order_done = domain.payment_captured(order_done, "p1", acting(4)).order
+            order_done = paid_in_full(order_done, acting(4)).order
     assert order_done.stage == "completed"
     assert STORE_PIPELINE.move_targets("completed", "pickup", "card") == ["returned"]
     with pytest.raises(MoveRefused):

@@ -518,32 +518,74 @@ async def test_an_order_changed_on_the_phone_after_payment_owes_its_new_total(cl
     assert status["paid"] == rub("500.00")
 
 
-async def test_cash_registered_by_hand_is_not_counted_again_when_the_delivery_captures_it(
-    clocked: Clocked, shop_id: str
+async def payment_status(c: Clocked, shop_id: str, order_id: str, method: str) -> str | None:
+    response = await c.service.http.get("/payments", params={"order_id": order_id}, headers=internal_headers(shop_id))
+    assert response.status_code == 200, response.text
+    return next((p["status"] for p in response.json()["items"] if p["method"] == method), None)
+
+
+def inbox_of(c: Clocked, group: str) -> dict[str, Any]:
+    return {"_id": {"$regex": f"^{c.service.settings.topic_prefix}payment\\.{group}:"}}
+
+
+async def test_cash_registered_by_hand_settles_the_cash_to_collect_and_is_counted_once(
+    clocked: Clocked, events: TopicReader, shop_id: str
 ) -> None:
     c = clocked
     order_id = await open_order(c, shop_id, "cash_on_delivery", "400.00")
+    counted_before = await c.service.db["inbox"].count_documents(inbox_of(c, "ledger"))
     by_hand = await pay(c.service, shop_id, order_id, method="cash", amount=rub("400.00"), reference="COURIER-7")
     assert by_hand.status_code == 201, by_hand.text
     assert by_hand.json()["status"] == "paid"
 
-    ledger = {"_id": {"$regex": f"^{c.service.settings.topic_prefix}payment\\.ledger:"}}
-    counted_before = await c.service.db["inbox"].count_documents(ledger)
+    # The registration is a capture like any other, with its reference; the ledger finds it counted.
+    captured = message(await events.wait_for(of_order(shop_id, order_id, "PaymentCaptured")))
+    assert captured["payload"]["reference"] == "COURIER-7"
+    assert captured["payload"]["method"] == "cash_on_delivery"
+    assert captured["payload"]["payment_id"] == by_hand.json()["payment_id"]
+    await eventually(lambda: _more(c, "ledger", counted_before), what="the registration's capture reached the ledger")
+
+    async def cash_settled() -> bool:
+        return await payment_status(c, shop_id, order_id, "cash_on_delivery") == "settled"
+
+    await eventually(cash_settled, what="the cash to collect settled: the order is paid")
+
+    delivered_before = await c.service.db["inbox"].count_documents(inbox_of(c, "fulfilment"))
     await c.service.send(shipment_delivered(shop_id, order_id, "sh-9", shipments_in_order=1))
-
-    async def delivery_settled() -> bool:
-        payments = (
-            await c.service.http.get("/payments", params={"order_id": order_id}, headers=internal_headers(shop_id))
-        ).json()
-        return any(p["method"] == "cash_on_delivery" and p["status"] == "captured" for p in payments["items"])
-
-    await eventually(delivery_settled, what="cash-on-delivery payment captured at delivery")
-
-    async def capture_consumed() -> bool:
-        return await c.service.db["inbox"].count_documents(ledger) > counted_before
-
-    await eventually(capture_consumed, what="the capture reached the order's account")
+    await eventually(lambda: _more(c, "fulfilment", delivered_before), what="the delivery handled")
+    assert await payment_status(c, shop_id, order_id, "cash_on_delivery") == "settled", "no cash collected twice"
     status = await status_of(c.service, shop_id, order_id)
     assert status["status"] == "paid"
     assert status["paid"] == rub("400.00")
     assert [p["reference"] for p in status["payments"]] == ["COURIER-7"]
+
+
+async def _more(c: Clocked, group: str, before: int) -> bool:
+    return await c.service.db["inbox"].count_documents(inbox_of(c, group)) > before
+
+
+async def test_a_bank_transfer_registered_in_parts_closes_the_invoice_once_it_is_all_in(
+    clocked: Clocked, events: TopicReader, shop_id: str
+) -> None:
+    c = clocked
+    await configure(c.service, shop_id)
+    order_id = await open_order(c, shop_id, "bank_transfer", "900.00")
+    assert await payment_status(c, shop_id, order_id, "bank_transfer") == "awaiting_customer"
+    part = await pay(c.service, shop_id, order_id, method="bank_transfer", amount=rub("300.00"), reference="PP-10")
+    assert part.json()["status"] == "partly_paid"
+    rest = await pay(c.service, shop_id, order_id, method="bank_transfer", amount=rub("600.00"), reference="PP-11")
+    assert rest.json()["status"] == "paid"
+
+    async def invoice_settled() -> bool:
+        return await payment_status(c, shop_id, order_id, "bank_transfer") == "settled"
+
+    await eventually(invoice_settled, what="the invoice closed once the order is paid")
+    await events.wait_for(
+        lambda r: of_order(shop_id, order_id, "PaymentCaptured")(r) and message(r)["payload"]["reference"] == "PP-11"
+    )
+    is_capture = of_order(shop_id, order_id, "PaymentCaptured")
+    captures = [message(r)["payload"] for r in await read_to_end(events) if is_capture(r)]
+    parts = sorted((p["reference"], p["amount"]["amount"]) for p in captures)
+    assert parts == [("PP-10", "300.00"), ("PP-11", "600.00")]
+    status = await status_of(c.service, shop_id, order_id)
+    assert status["paid"] == rub("900.00") and len(status["payments"]) == 2

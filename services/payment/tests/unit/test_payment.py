@@ -119,3 +119,20 @@ def test_the_largest_split_seen_wins() -> None:
 def test_card_summary_holds_exactly_four_digits() -> None:
     with pytest.raises(ValueError):
         CardSummary(token="t", brand="visa", last4="4242424242424242")
+
+
+def test_an_awaited_payment_is_settled_once_the_order_is_paid_otherwise() -> None:
+    for method in ("card", "bank_transfer", "cash_on_delivery"):
+        settled = payment(method).settle(now=LATER)
+        assert settled.status == "settled" and settled.updated_at == LATER
+        assert settled.settle(now=LATER + timedelta(minutes=1)) is settled
+    captured = payment().capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_1", now=LATER)
+    assert captured.settle(now=LATER) is captured, "money taken stays captured"
+
+
+def test_settled_cash_is_not_collected_but_a_card_charged_anyway_is_captured() -> None:
+    cash = payment("cash_on_delivery").settle(now=NOW)
+    assert cash.record_delivery(shipment_id="s1", shipments_in_order=1, now=LATER) is cash
+    card = payment("card").settle(now=NOW)
+    charged = card.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_9", now=LATER)
+    assert charged.status == "captured", "the provider took the money: it is on record, to refund"

@@ -366,7 +366,11 @@ class OrderService:
 
     async def on_payment_captured(self, envelope: Envelope[PaymentCaptured]) -> None:
         event = envelope.payload
-        await self.apply_event(envelope, event.order_id, lambda o, a: domain.payment_captured(o, event.payment_id, a))
+        await self.apply_event(
+            envelope,
+            event.order_id,
+            lambda o, a: domain.payment_captured(o, event.payment_id, event.method, event.amount, a),
+        )
 
     async def on_shipment(
         self, envelope: Envelope[ShipmentCreated | ShipmentPacked | ShipmentShipped | ShipmentDelivered]

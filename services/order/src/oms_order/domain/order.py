@@ -71,6 +71,8 @@ class PaymentState(_State):
     refunded: Money | None = None
     due: Money | None = None
     prepayment_met: bool | None = None
+    # Payments captured for this order (PaymentCaptured), each recorded once; a handful per order.
+    captured: list[str] = Field(default_factory=list)
 
 
 class StaffNote(_State):
@@ -296,15 +298,19 @@ def payment_requested(order: Order, payment_id: str, checkout_url: str | None, a
     return _settle(new, acting, "payment_requested", {"payment.status": _change(order.payment.status, "awaiting")})
 
 
-def payment_captured(order: Order, payment_id: str, acting: Acting) -> Decision:
-    # Recorded in any stage, a final one included: money taken for a cancelled order is a fact
-    # the shop needs to see (to refund it), even though the order no longer moves.
-    if order.payment.status == "paid":
-        return _ignore(order, f"payment {payment_id} captured but the order is already paid")
+def payment_captured(order: Order, payment_id: str, method: str, amount: Money, acting: Acting) -> Decision:
+    """Money was taken (card, cash on delivery, a manager's registration): recorded for the shop to see.
+
+    It moves nothing: a capture may be a prepayment or a part, so the payment status and the `paid`
+    and `prepaid` facts come from the payment service's PaymentStatusChanged alone. Recorded in any
+    stage, a final one included (money taken for a cancelled order is something to refund)."""
+    if payment_id in order.payment.captured:
+        return _ignore(order, f"payment {payment_id} already recorded as captured")
     new = order.model_copy(deep=True)
-    new.payment.status = "paid"
+    new.payment.captured.append(payment_id)
     new.payment.payment_id = payment_id
-    return _settle(new, acting, "payment_captured", {"payment.status": _change(order.payment.status, "paid")})
+    _audit(new, acting, "payment_captured", {"payment_id": payment_id, "method": method, "amount": str(amount)})
+    return Decision(order=new)
 
 
 def payment_failed(order: Order, payment_id: str, reason: str, acting: Acting) -> Decision:

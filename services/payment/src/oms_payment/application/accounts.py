@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from oms_contracts import Actor, Envelope, Money, Payload, new_id
+from oms_contracts.messages.common import PaymentMethod
 from oms_contracts.messages.order import OrderLinesChanged, OrderUpdated
 from oms_contracts.messages.payment import (
     PaymentCaptured,
@@ -81,6 +82,20 @@ def status_changed(account: OrderAccount) -> PaymentStatusChanged:
         due=p.due,
         prepayment_required=p.prepayment_required,
         prepayment_met=p.prepayment_met,
+    )
+
+
+def registered_capture(order_id: str, payment: AccountPayment) -> PaymentCaptured:
+    """A payment registered by hand is money taken like any capture: the same event, with its
+    reference (the ledger finds it already counted by its id). Cash is the cash the courier or the
+    pickup desk took: the one cash method orders have."""
+    method = "cash_on_delivery" if payment.method == "cash" else payment.method
+    return PaymentCaptured(
+        order_id=order_id,
+        payment_id=payment.payment_id,
+        method=cast(PaymentMethod, method),
+        amount=payment.amount,
+        reference=payment.reference,
     )
 
 
@@ -259,7 +274,10 @@ class AccountService:
                 await self.accounts.save(
                     after,
                     version,
-                    events=[self._event(shop_id, status_changed(after), actor=actor)],
+                    events=[
+                        self._event(shop_id, status_changed(after), actor=actor),
+                        self._event(shop_id, registered_capture(order_id, payment), actor=actor),
+                    ],
                     audit={
                         "at": self.clock.now(),
                         "actor": actor.model_dump(mode="json"),

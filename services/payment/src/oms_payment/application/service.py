@@ -19,6 +19,7 @@ from oms_contracts.messages.payment import (
     PaymentCaptured,
     PaymentFailed,
     PaymentRequested,
+    PaymentStatusChanged,
     RequestPayment,
 )
 from oms_runtime.clock import Clock
@@ -220,6 +221,20 @@ class PaymentService:
         if after.status == "captured":
             events.append(self._captured(after, caused_by=caused_by, correlation_id=stored.correlation_id))
         await self.payments.save(after, stored.version, events=events)
+
+    async def settle_when_paid(self, envelope: Envelope[PaymentStatusChanged]) -> None:
+        """The order's account is paid (a manager registered the transfer or the cash, say): the
+        payments still awaited — an unpaid invoice, an open checkout, cash to collect — are settled,
+        so nobody chases money that is already in. Idempotent; a lost race is retried by the consumer."""
+        event = envelope.payload
+        if event.status != "paid":
+            return
+        # An order has a handful of payments (one per method and part); the page bounds the loop.
+        for stored in await self.payments.list(envelope.shop_id, order_id=event.order_id, cursor=None, limit=50):
+            settled = stored.payment.settle(now=self.clock.now())
+            if settled != stored.payment:
+                await self.payments.save(settled, stored.version, events=[])
+                log.info("payment settled: the order is paid", payment_id=settled.payment_id, order_id=event.order_id)
 
     # --- Provider webhooks -----------------------------------------------------------------------
 

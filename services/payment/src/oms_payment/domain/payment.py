@@ -6,6 +6,11 @@ application can compare before and after to decide which events the change cause
     card:              awaiting_customer ──provider succeeded──> captured
                                          └─provider failed─────> failed
     cash_on_delivery:  awaiting_cash ──every shipment of the order delivered──> captured
+    any awaiting one:  ──the order's account is paid by other means──> settled
+
+`settled` means nothing is awaited any more (a manager registered the transfer or the cash): no cash
+is collected on delivery and the hosted checkout is closed, but a card the provider charges anyway
+is still captured, so that money taken is on record (and refundable).
 
 `captured` and `failed` are final: a payment is never captured twice, and a failed one is never
 captured afterwards (the order asks for a new payment instead).
@@ -20,7 +25,8 @@ from typing import Literal
 from oms_contracts import Money
 
 PaymentMethod = Literal["cash_on_delivery", "card", "bank_transfer", "gift_card"]
-PaymentStatus = Literal["awaiting_cash", "awaiting_customer", "captured", "failed"]
+PaymentStatus = Literal["awaiting_cash", "awaiting_customer", "captured", "failed", "settled"]
+AWAITING: frozenset[PaymentStatus] = frozenset({"awaiting_cash", "awaiting_customer"})
 
 FINAL_STATUSES: frozenset[PaymentStatus] = frozenset({"captured", "failed"})
 
@@ -149,8 +155,8 @@ class Payment:
             raise PaymentRefused("deliveries settle only a cash-on-delivery payment")
         if shipments_in_order < 1:
             raise ValueError("an order has at least one shipment")
-        if self.status == "captured":
-            return self  # a late or replayed delivery: the cash is already in
+        if self.status in ("captured", "settled"):
+            return self  # a late or replayed delivery, or paid otherwise: no cash to collect
         delivered = self.delivered_shipments | shipment_ids
         # The largest count seen wins: a split never shrinks, and it protects against an
         # out-of-order message from before a re-split claiming fewer shipments.
@@ -161,6 +167,12 @@ class Payment:
         if len(delivered) >= expected:
             return replace(changed, status="captured", attempts=self.attempts + 1, captured_at=now)
         return changed
+
+    def settle(self, *, now: datetime) -> Payment:
+        """The order's account is paid by other means: stop awaiting this payment (idempotent)."""
+        if self.status not in AWAITING:
+            return self
+        return replace(self, status="settled", updated_at=now)
 
     def _refuse_if_final(self) -> None:
         if self.status == "captured":

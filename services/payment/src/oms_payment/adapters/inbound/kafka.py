@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oms_contracts.messages.fulfilment import ShipmentDelivered
-from oms_contracts.messages.payment import RequestPayment
+from oms_contracts.messages.payment import PaymentStatusChanged, RequestPayment
 from oms_runtime.consumer import MessageConsumer
 
 from oms_payment.application.service import PaymentService
@@ -15,3 +15,7 @@ def register_commands(consumer: MessageConsumer, payments: PaymentService) -> No
 
 def register_fulfilment(consumer: MessageConsumer, payments: PaymentService) -> None:
     consumer.on(ShipmentDelivered, payments.record_delivery)
+
+
+def register_settlement(consumer: MessageConsumer, payments: PaymentService) -> None:
+    consumer.on(PaymentStatusChanged, payments.settle_when_paid)

@@ -33,7 +33,7 @@ def _page(status: int = 200, **context: Any) -> Response[str]:
 
 def _closed(payment: Payment) -> str:
     """How the customer reads a checkout that takes no more cards."""
-    return {"captured": "paid", "failed": "declined"}.get(payment.status, "being processed")
+    return {"captured": "paid", "settled": "paid", "failed": "declined"}.get(payment.status, "being processed")
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:

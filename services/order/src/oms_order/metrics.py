@@ -15,3 +15,8 @@ ORDERS_PLACED = Counter("oms_orders_placed_total", "Orders placed", ["shop", "ch
 STAGE_OVERDUE_REPORTED = Counter(
     "oms_order_stage_overdue_total", "Stage entries reported overdue (OrderStageOverdue emitted)", ["shop", "stage"]
 )
+SLA_ORDERS_UNREADABLE = Counter(
+    "oms_order_sla_unreadable_total",
+    "Overdue orders the SLA loop could not read (bad document or unknown pipeline version) and skipped",
+    ["shop"],
+)

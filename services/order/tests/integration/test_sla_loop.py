@@ -33,6 +33,7 @@ from oms_runtime.store import AggregateStore
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 T0 = datetime(2026, 4, 6, 8, 0, tzinfo=UTC)
@@ -299,5 +300,42 @@ async def test_gauges_summed_over_two_replicas_equal_the_database(
         finally:
             for stack in stacks.values():
                 await stack.aclose()
+    finally:
+        await mongo.close()
+
+
+async def test_an_unreadable_overdue_order_is_skipped_and_the_others_are_still_reported(
+    infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    clock = FixedClock(T0)
+    settings = settings_for(infra, topic_prefix, f"test_order_sla_{new_id()[-8:]}")
+    await migrate(settings, INDEXES)
+    mongo = create_mongo_client(settings)
+    db = mongo[settings.database_name]
+    other_shop = f"shop-{new_id()}"
+    try:
+        # Earlier deadlines than the good order's: both come first in the loop's batch.
+        ghost = await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=2))
+        await db[ORDERS].update_one({"_id": ghost}, {"$set": {"pipeline": "ghost@9"}})
+        broken = await insert_order(db, topic_prefix, other_shop, T0 - timedelta(seconds=1))
+        await db[ORDERS].update_one({"_id": broken}, {"$set": {"lines": "not a list"}})
+        good = await insert_order(db, topic_prefix, shop_id, T0)
+        skipped_before = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
+        topic = topic_prefix + topic_for(OrderStageOverdue).name
+        async with (
+            TopicReader(infra.kafka_bootstrap, topic) as reader,
+            AsyncTestClient(create_app(settings, clock=clock)) as http,
+        ):
+            clock.advance(timedelta(seconds=FIRST_LIMIT))
+            await reader.wait_for(lambda r: len(overdue_of(reader, good)) == 1)
+            await passes(http.app.state.sla, 2)
+            for _ in range(3):
+                await reader.poll()
+            assert overdue_of(reader, ghost) == [] and overdue_of(reader, broken) == []
+            skipped = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
+            assert skipped > skipped_before
+            assert (REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": other_shop}) or 0) > 0
+            ghost_doc = await db[ORDERS].find_one({"_id": ghost})
+            assert ghost_doc is not None and ghost_doc["problem"] is False
     finally:
         await mongo.close()

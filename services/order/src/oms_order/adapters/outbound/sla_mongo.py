@@ -11,13 +11,26 @@ from typing import Any
 
 from oms_runtime.mongo import Document
 from oms_runtime.store import AggregateStore
+from oms_runtime.telemetry import get_logger
+from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_order.adapters.outbound.mongo import ORDER_COUNTERS, stored_order
+from oms_order.application.pipelines import PipelineNotFound
 from oms_order.application.ports import StoredOrder
 from oms_order.application.sla import StageCount
 from oms_order.domain.order import Order
+from oms_order.metrics import SLA_ORDERS_UNREADABLE
+
+log = get_logger(__name__)
+
+
+def _unreadable(shop_id: str, order_id: str, why: str) -> None:
+    """Skipped, not fatal: it stays due (a slot of every batch) until someone repairs it."""
+    log.error("overdue order skipped: cannot be read", shop_id=shop_id, order_id=order_id, reason=why)
+    SLA_ORDERS_UNREADABLE.labels(shop_id).inc()
+
 
 # What the loop needs of an order document: everything but the outbox and the inbox of applied events.
 _PROJECTION = {"outbox": 0, "applied_events": 0}
@@ -44,14 +57,30 @@ class MongoSlaQueries:
             .sort([("stage_deadline", ASCENDING)])
             .limit(limit)
         )
-        found = [stored_order(doc) async for doc in cursor]
-        if self.bind is not None:
-            by_shop: dict[str, list[Order]] = {}
-            for stored in found:
-                by_shop.setdefault(stored.order.shop_id, []).append(stored.order)
-            for orders in by_shop.values():  # bind reads one shop's settings for its lot
+        found: list[StoredOrder] = []
+        async for doc in cursor:
+            try:
+                found.append(stored_order(doc))
+            except ValidationError:
+                _unreadable(str(doc.get("shop_id")), str(doc.get("_id")), "the document does not validate")
+        if self.bind is None:
+            return found
+        by_shop: dict[str, list[Order]] = {}
+        for stored in found:
+            by_shop.setdefault(stored.order.shop_id, []).append(stored.order)
+        unbound: set[str] = set()
+        for orders in by_shop.values():  # bind reads one shop's settings for its lot
+            try:
                 await self.bind(orders)
-        return found
+            except PipelineNotFound:
+                # One at a time then: an order whose version cannot be loaded must not hold up the rest.
+                for order in orders:
+                    try:
+                        await self.bind([order])
+                    except PipelineNotFound as exc:
+                        _unreadable(order.shop_id, order.id, f"pipeline {exc} not found")
+                        unbound.add(order.id)
+        return [s for s in found if s.order.id not in unbound]
 
     async def shops(self, after: str | None, limit: int) -> list[str]:
         """Shops that have orders: one counter document per shop (small, keyed by shop id)."""

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
-from oms_contracts import decode
+from oms_contracts import Actor, decode, new_id
 from oms_contracts.messages.catalog import ReleaseStock, StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.order import OrderStageChanged
+from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
+from oms_order.application.pipelines import PipelineDefinition, StoredPipeline
+from oms_order.domain.pipeline import STORE_PIPELINE, Action
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
 
@@ -187,3 +191,37 @@ async def test_advance_and_move_check_role_stage_and_version(app: OrderApp, shop
         assert moved.status_code == 200, moved.text
         assert moved.json()["stage"] == "cancelled" and moved.json()["cancel_reason"] == "customer called"
         await catalog_commands.wait_for(lambda r: r.key == order_id.encode())
+
+
+async def test_a_kept_built_in_gets_the_products_update_and_an_edited_one_is_left_alone(
+    app: OrderApp, shop_id: str
+) -> None:
+    """Shops seeded by an earlier release (store@1 without notify) get the new built-in as their next
+    version on the next order; a shop whose admin edited the pipeline keeps its own."""
+    earlier = PipelineDefinition.of(STORE_PIPELINE, name="store")
+    for stage in earlier.stages:
+        stage.entry = [e for e in stage.entry if e.action is not Action.NOTIFY]
+    edited_shop = f"shop-{new_id()}"
+    admin = Actor(kind="staff", id="admin-1", role="admin")
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    async with app.mongo() as db:
+        repo = MongoPipelines(db)
+        for shop in (shop_id, edited_shop):
+            assert await repo.insert(shop, StoredPipeline("store", 1, earlier, at, None, "built in"))
+        assert await repo.insert(edited_shop, StoredPipeline("store", 2, earlier, at, admin, "our own"))
+
+    for shop in (shop_id, edited_shop):
+        await app.sku_on_sale(shop, "UPD-1", "3.00")
+    kept = (await app.place(shop_id, order_body(("UPD-1", 1)))).json()
+    assert kept["pipeline"] == "store@2"
+    again = (await app.place(shop_id, order_body(("UPD-1", 1)))).json()
+    assert again["pipeline"] == "store@2", "the same built-in is not saved twice"
+    latest = (await app.client.get("/pipelines/store", headers=internal_headers(shop_id, role="admin"))).json()
+    assert latest["version"] == 2 and latest["created_by"] is None
+    picking = next(s for s in latest["stages"] if s["key"] == "picking")
+    assert "notify" in [e["action"] for e in picking["entry"]]
+
+    own = (await app.place(edited_shop, order_body(("UPD-1", 1)))).json()
+    assert own["pipeline"] == "store@2"
+    theirs = (await app.client.get("/pipelines/store", headers=internal_headers(edited_shop, role="admin"))).json()
+    assert theirs["version"] == 2 and theirs["comment"] == "our own"

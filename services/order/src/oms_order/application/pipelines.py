@@ -18,6 +18,7 @@ from oms_contracts import Actor
 from oms_contracts.messages.common import DeliveryType, PaymentMethod
 from oms_runtime.clock import Clock
 from oms_runtime.store import ConcurrencyError
+from oms_runtime.telemetry import get_logger
 from pydantic import BaseModel, Field
 
 from oms_order.domain.order import Order
@@ -209,25 +210,44 @@ class InvalidPipeline(Exception):
         self.errors = errors
 
 
+log = get_logger(__name__)
+
+BUILT_IN_COMMENT = "built in"
+BUILT_IN_UPDATED_COMMENT = "built in, updated with the product"
+
+
+def _as_json(definition: PipelineDefinition) -> Any:
+    return definition.model_dump(mode="json")
+
+
 class PipelineService:
     def __init__(self, repo: PipelineRepository, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
         # Versions never change: their domain form is cached by (shop, ref).
         self._definitions: dict[tuple[str, str], Pipeline] = {}
+        self._seeded: set[str] = set()  # shops whose built-ins this process has checked
 
     # ---- reading ----------------------------------------------------------------------------
 
     async def seed(self, shop_id: str) -> None:
-        """The built-in pipelines become version 1 of the shop's own (idempotent)."""
+        """The built-in pipelines become the shop's own: version 1 on first use. While the shop has not
+        edited one (its latest version is a built-in one, made by no one), a built-in definition
+        shipped since becomes its next version, so new orders get it and running orders keep theirs
+        (ADR 0007). Idempotent; replicas racing insert it once (unique version)."""
         for key, pipeline in BUILT_IN.items():
-            if await self.repo.latest(shop_id, key) is None:
-                await self.repo.insert(
-                    shop_id,
-                    StoredPipeline(
-                        key, 1, PipelineDefinition.of(pipeline, name=key), self.clock.now(), None, "built in"
-                    ),
+            built_in = PipelineDefinition.of(pipeline, name=key)
+            latest = await self.repo.latest(shop_id, key)
+            if latest is None:
+                stored = StoredPipeline(key, 1, built_in, self.clock.now(), None, BUILT_IN_COMMENT)
+                await self.repo.insert(shop_id, stored)
+            elif latest.created_by is None and _as_json(latest.definition) != _as_json(built_in):
+                stored = StoredPipeline(
+                    key, latest.version + 1, built_in, self.clock.now(), None, BUILT_IN_UPDATED_COMMENT
                 )
+                if await self.repo.insert(shop_id, stored):
+                    log.info("built-in pipeline updated for a shop", shop_id=shop_id, key=key, version=stored.version)
+        self._seeded.add(shop_id)
 
     async def page(self, shop_id: str, *, cursor: str | None, limit: int) -> tuple[list[StoredPipeline], str | None]:
         if cursor is None:
@@ -254,6 +274,8 @@ class PipelineService:
 
     async def for_new_order(self, shop_id: str, delivery_type: str) -> Pipeline:
         """The latest version of the pipeline the shop gives orders of this delivery type."""
+        if shop_id not in self._seeded:  # once per shop and process: picks up an updated built-in
+            await self.seed(shop_id)
         settings = await self.settings(shop_id)
         stored = await self.get(shop_id, settings.key_for(delivery_type))
         return self._domain(shop_id, stored).with_statuses(settings.statuses)

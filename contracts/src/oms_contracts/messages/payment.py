@@ -69,12 +69,19 @@ class PaymentCaptured(Payload):
 
 
 class PaymentFailed(Payload):
+    """A card was declined. Every decline is announced; the checkout stays open while attempts are left."""
+
     TYPE = "PaymentFailed"
     KEY = "order_id"
 
     order_id: str
     payment_id: str
     reason: str
+    attempts_left: int | None = Field(
+        default=None,
+        ge=0,
+        description="0: the payment is failed for good; the customer may retry while > 0 (None: not told)",
+    )
 
 
 class PaymentStatusChanged(Payload):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from oms_contracts import new_id
 from oms_payment.adapters.sandbox.provider import signature_header
+from oms_payment.domain import MAX_CARD_ATTEMPTS
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
@@ -26,18 +28,21 @@ async def requested_card_payment(service: Service, events: TopicReader, shop_id:
     return checkout_of(requested)
 
 
-def webhook_body(payment_id: str, event_id: str | None = None, amount: str = "1250.50") -> bytes:
-    return json.dumps(
-        {
-            "id": event_id or f"evt_{new_id()}",
-            "type": "payment.succeeded",
-            "payment_id": payment_id,
-            "amount": amount,
-            "currency": "RUB",
-            "card": {"token": "tok_test", "brand": "visa", "last4": "4242"},
-            "created": int(time.time()),
-        }
-    ).encode()
+def webhook_body(
+    payment_id: str, event_id: str | None = None, amount: str = "1250.50", outcome: str = "succeeded"
+) -> bytes:
+    body: dict[str, Any] = {
+        "id": event_id or f"evt_{new_id()}",
+        "type": f"payment.{outcome}",
+        "payment_id": payment_id,
+        "amount": amount,
+        "currency": "RUB",
+        "card": {"token": "tok_test", "brand": "visa", "last4": "4242"},
+        "created": int(time.time()),
+    }
+    if outcome == "failed":
+        body["failure_reason"] = "card_declined"
+    return json.dumps(body).encode()
 
 
 def signed(service: Service, body: bytes, *, secret: str | None = None, at: int | None = None) -> dict[str, str]:
@@ -125,23 +130,131 @@ async def test_invalid_card_data_names_the_field(service: Service, payment_event
     assert (await service.payment(shop_id, payment_id))["status"] == "awaiting_customer"
 
 
-async def test_a_declined_card_fails_the_payment(service: Service, payment_events: TopicReader, shop_id: str) -> None:
+async def attempts_recorded(service: Service, shop_id: str, payment_id: str, attempts: int) -> dict[str, Any]:
+    """The payment once its webhook for the given attempt has been applied."""
+    seen: dict[str, Any] = {}
+
+    async def recorded() -> bool:
+        seen.update(await service.payment(shop_id, payment_id))
+        return bool(seen["attempts"] == attempts)
+
+    await eventually(recorded, timeout=20, what=f"attempt {attempts} recorded on the payment")
+    return seen
+
+
+async def test_a_declined_card_is_retried_on_the_same_checkout_and_captured_once(
+    service: Service, payment_events: TopicReader, shop_id: str
+) -> None:
     order_id = new_id()
     payment_id, token = await requested_card_payment(service, payment_events, shop_id, order_id)
 
-    response = await service.http.post(
+    # First card, through the HTML form: declined, the form comes back with the reason.
+    declined = await service.http.post(
+        f"/sandbox/checkout/{payment_id}",
+        params={"token": token},
+        data={"card_number": DECLINED, "expiry": "12/35", "cvc": "123"},
+    )
+    assert declined.status_code == 200, declined.text
+    assert 'data-outcome="failed"' in declined.text
+    assert "declined: card_declined, try another card" in declined.text
+    assert f'data-attempts-left="{MAX_CARD_ATTEMPTS - 1}"' in declined.text
+    assert 'name="card_number"' in declined.text
+
+    payment = await attempts_recorded(service, shop_id, payment_id, 1)
+    assert payment["status"] == "awaiting_customer"
+    assert payment["failure_reason"] == "card_declined"
+    assert payment["card"]["last4"] == "0002"
+    failed = message(await payment_events.wait_for(of_order(shop_id, order_id, "PaymentFailed")))
+    assert failed["payload"] == {
+        "order_id": order_id,
+        "payment_id": payment_id,
+        "reason": "card_declined",
+        "attempts_left": MAX_CARD_ATTEMPTS - 1,
+    }
+
+    # The link opened again shows the decline and the form.
+    page = await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": token})
+    assert page.status_code == 200
+    assert "declined: card_declined, try another card" in page.text
+    assert f'data-attempts-left="{MAX_CARD_ATTEMPTS - 1}"' in page.text
+    assert 'name="card_number"' in page.text
+
+    # Second card, as JSON: declined too.
+    again = await service.http.post(
         f"/sandbox/checkout/{payment_id}",
         params={"token": token},
         json={"card_number": DECLINED, "expiry": "12/35", "cvc": "123"},
     )
-    assert response.status_code == 200
-    assert response.json()["outcome"] == "failed"
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "failed"
+    assert again.json()["attempts_left"] == MAX_CARD_ATTEMPTS - 2
+    await attempts_recorded(service, shop_id, payment_id, 2)
 
-    failed = message(await payment_events.wait_for(of_order(shop_id, order_id, "PaymentFailed")))
-    assert failed["payload"] == {"order_id": order_id, "payment_id": payment_id, "reason": "card_declined"}
+    # Third card: approved, the payment is captured and the checkout closes.
+    paid = await service.http.post(
+        f"/sandbox/checkout/{payment_id}",
+        params={"token": token},
+        data={"card_number": APPROVED, "expiry": "12/35", "cvc": "123"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert 'data-outcome="succeeded"' in paid.text
+    captured = message(await payment_events.wait_for(of_order(shop_id, order_id, "PaymentCaptured")))
+    assert captured["payload"]["amount"] == {"amount": "1250.50", "currency": "RUB"}
+    assert captured["payload"]["card"]["last4"] == "4242"
     payment = await service.payment(shop_id, payment_id)
+    assert (payment["status"], payment["attempts"]) == ("captured", 3)
+
+    closed = await service.http.post(
+        f"/sandbox/checkout/{payment_id}",
+        params={"token": token},
+        json={"card_number": APPROVED, "expiry": "12/35", "cvc": "123"},
+    )
+    assert closed.status_code == 409
+    page = await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": token})
+    assert 'data-outcome="closed"' in page.text and 'name="card_number"' not in page.text
+
+    async def paid_once() -> bool:
+        r = await service.http.get(f"/orders/{order_id}/payment-status", headers=internal_headers(shop_id))
+        return r.status_code == 200 and r.json()["status"] == "paid"
+
+    await eventually(paid_once, what="the capture counted on the order's account")
+    account = await service.db["order_accounts"].find_one({"_id": order_id})
+    assert account is not None
+    assert len(account["payments"]) == 1
+    assert account["paid"] == {"amount": "1250.50", "currency": "RUB"}
+
+    await eventually(lambda: service.all_published(shop_id))
+    records = await read_to_end(payment_events)
+    assert count(records, of_order(shop_id, order_id, "PaymentCaptured")) == 1
+    failures = [message(r)["payload"] for r in records if of_order(shop_id, order_id, "PaymentFailed")(r)]
+    assert [f["attempts_left"] for f in failures] == [MAX_CARD_ATTEMPTS - 1, MAX_CARD_ATTEMPTS - 2]
+
+
+async def test_the_last_allowed_decline_closes_the_checkout_for_good(
+    service: Service, payment_events: TopicReader, shop_id: str
+) -> None:
+    order_id = new_id()
+    payment_id, token = await requested_card_payment(service, payment_events, shop_id, order_id)
+    for attempt in range(1, MAX_CARD_ATTEMPTS + 1):
+        response = await service.http.post(
+            f"/sandbox/checkout/{payment_id}",
+            params={"token": token},
+            json={"card_number": DECLINED, "expiry": "12/35", "cvc": "123"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["attempts_left"] == MAX_CARD_ATTEMPTS - attempt
+        payment = await attempts_recorded(service, shop_id, payment_id, attempt)
     assert payment["status"] == "failed"
-    assert payment["card"]["last4"] == "0002"
+
+    page = await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": token})
+    assert 'data-outcome="closed"' in page.text and "declined" in page.text
+    assert 'name="card_number"' not in page.text
+    refused = await service.http.post(
+        f"/sandbox/checkout/{payment_id}",
+        params={"token": token},
+        json={"card_number": APPROVED, "expiry": "12/35", "cvc": "123"},
+    )
+    assert refused.status_code == 409
 
     # A failed payment is never captured afterwards, even by a validly signed success.
     late = webhook_body(payment_id)
@@ -151,6 +264,8 @@ async def test_a_declined_card_fails_the_payment(service: Service, payment_event
     await eventually(lambda: service.all_published(shop_id))
     records = await read_to_end(payment_events)
     assert count(records, of_order(shop_id, order_id, "PaymentCaptured")) == 0
+    failures = [message(r)["payload"] for r in records if of_order(shop_id, order_id, "PaymentFailed")(r)]
+    assert [f["attempts_left"] for f in failures] == list(range(MAX_CARD_ATTEMPTS - 1, -1, -1))
 
 
 async def test_forged_or_stale_signatures_are_refused_and_change_nothing(

@@ -19,6 +19,7 @@ import uvicorn
 from oms_contracts import Money, new_id
 from oms_payment.adapters.stripe.provider import StripeProvider
 from oms_payment.bootstrap import create_app
+from oms_payment.domain import MAX_CARD_ATTEMPTS
 from oms_payment.settings import PaymentSettings
 from oms_runtime.clock import FixedClock
 from oms_testing import eventually
@@ -127,24 +128,28 @@ async def events(infra: Infra, topic_prefix: str) -> AsyncIterator[TopicReader]:
         yield reader
 
 
-def charge_event(payment_id: str, amount_minor: int, event_id: str | None = None) -> bytes:
+def charge_event(
+    payment_id: str,
+    amount_minor: int,
+    event_id: str | None = None,
+    *,
+    kind: str = "charge.succeeded",
+    charge_id: str | None = None,
+) -> bytes:
+    charge: dict[str, Any] = {
+        "id": charge_id or f"ch_{new_id()[-12:]}",
+        "object": "charge",
+        "amount": amount_minor,
+        "currency": "rub",
+        "metadata": {"payment_id": payment_id},
+        "payment_method": "pm_card_visa",
+        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
+    }
+    if kind == "charge.failed":
+        charge["failure_code"] = "card_declined"
+        charge["payment_method_details"]["card"]["last4"] = "0002"
     return json.dumps(
-        {
-            "id": event_id or f"evt_{new_id()}",
-            "object": "event",
-            "type": "charge.succeeded",
-            "data": {
-                "object": {
-                    "id": f"ch_{new_id()[-12:]}",
-                    "object": "charge",
-                    "amount": amount_minor,
-                    "currency": "rub",
-                    "metadata": {"payment_id": payment_id},
-                    "payment_method": "pm_card_visa",
-                    "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-                }
-            },
-        }
+        {"id": event_id or f"evt_{new_id()}", "object": "event", "type": kind, "data": {"object": charge}}
     ).encode()
 
 
@@ -210,3 +215,46 @@ async def test_stripe_webhook_forged_or_stale_refused_and_a_replay_never_capture
     await eventually(lambda: service.all_published(shop_id))
     records = await read_to_end(events)
     assert count(records, of_order(shop_id, order_id, "PaymentCaptured")) == 1
+
+
+async def test_stripe_decline_keeps_the_payment_open_and_a_later_charge_captures_it(
+    stripe_service: tuple[Service, FixedClock], events: TopicReader, shop_id: str
+) -> None:
+    service, clock = stripe_service
+    put = await service.http.put(
+        "/payment-settings/RUB",
+        json={"methods": ["card"], "card_provider": "stripe"},
+        headers=internal_headers(shop_id),
+    )
+    assert put.status_code == 200, put.text
+    order_id = new_id()
+    await service.send(request_payment(shop_id, order_id, "card", amount="1250.50"))
+    payment_id = message(await events.wait_for(of_order(shop_id, order_id, "PaymentRequested")))["payload"][
+        "payment_id"
+    ]
+    now = int(clock.now().timestamp())
+
+    # Stripe's Checkout Session lets the customer try another card: a charge.failed is one attempt.
+    failed = charge_event(payment_id, 125050, kind="charge.failed", charge_id="ch_declined_1")
+    first = await service.http.post("/webhooks/stripe", content=failed, headers=stripe_signed(failed, now))
+    assert first.json()["payment_status"] == "awaiting_customer", first.text
+    # The same declined charge announced again under another event id counts once.
+    same_charge = charge_event(payment_id, 125050, kind="charge.failed", charge_id="ch_declined_1")
+    again = await service.http.post("/webhooks/stripe", content=same_charge, headers=stripe_signed(same_charge, now))
+    assert again.json()["status"] == "duplicate"
+    payment = await service.payment(shop_id, payment_id)
+    assert (payment["status"], payment["attempts"], payment["failure_reason"]) == (
+        "awaiting_customer",
+        1,
+        "card_declined",
+    )
+
+    succeeded = charge_event(payment_id, 125050)
+    captured = await service.http.post("/webhooks/stripe", content=succeeded, headers=stripe_signed(succeeded, now))
+    assert captured.json()["payment_status"] == "captured", captured.text
+
+    await eventually(lambda: service.all_published(shop_id))
+    records = await read_to_end(events)
+    assert count(records, of_order(shop_id, order_id, "PaymentCaptured")) == 1
+    failures = [message(r)["payload"] for r in records if of_order(shop_id, order_id, "PaymentFailed")(r)]
+    assert [(f["reason"], f["attempts_left"]) for f in failures] == [("card_declined", MAX_CARD_ATTEMPTS - 1)]

@@ -2,18 +2,32 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from oms_contracts import Money
-from oms_payment.domain import AlreadyCaptured, AlreadyFailed, CardSummary, Payment, PaymentRefused
+from oms_payment.domain import (
+    MAX_CARD_ATTEMPTS,
+    AlreadyCaptured,
+    AlreadyFailed,
+    CardSummary,
+    Payment,
+    PaymentRefused,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 AMOUNT = Money.of("1250.50", "RUB")
 CARD = CardSummary(token="tok_1", brand="visa", last4="4242")
+DECLINED_CARD = CardSummary(token="tok_0", brand="visa", last4="0002")
 
 
 def payment(method: str = "card") -> Payment:
     return Payment.request(
         payment_id="p1", shop_id="s1", order_id="o1", order_number=7, method=method, amount=AMOUNT, now=NOW
     )
+
+
+def declined(p: Payment, times: int, reason: str = "card_declined") -> Payment:
+    for n in range(times):
+        p = p.fail_card(reason=reason, provider_reference=f"evt_decline_{n}", card=DECLINED_CARD, now=LATER)
+    return p
 
 
 def test_a_card_payment_waits_for_the_customer_and_cash_waits_for_delivery() -> None:
@@ -55,12 +69,70 @@ def test_double_capture_is_impossible() -> None:
         captured.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_2", now=LATER)
 
 
-def test_a_failed_payment_is_never_captured() -> None:
-    failed = payment().fail_card(reason="card_declined", provider_reference="evt_1", card=CARD, now=LATER)
+def test_a_decline_records_the_attempt_and_keeps_the_checkout_open() -> None:
+    once = payment().fail_card(reason="insufficient_funds", provider_reference="evt_1", card=DECLINED_CARD, now=LATER)
+    assert once.status == "awaiting_customer"
+    assert once.attempts == 1
+    assert once.failure_reason == "insufficient_funds"
+    assert once.card == DECLINED_CARD
+    assert once.provider_reference == "evt_1"
+    assert once.updated_at == LATER
+    assert once.attempts_left == MAX_CARD_ATTEMPTS - 1
+    assert not once.is_final
+
+
+def test_a_card_that_succeeds_after_declines_captures_the_payment_once() -> None:
+    retried = declined(payment(), 2)
+    with pytest.raises(PaymentRefused):
+        retried.capture_card(card=CARD, amount=Money.of("1", "RUB"), provider_reference="evt_x", now=LATER)
+    captured = retried.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_ok", now=LATER)
+    assert captured.status == "captured"
+    assert captured.attempts == 3
+    assert captured.card == CARD
+    assert captured.provider_reference == "evt_ok"
+    assert captured.attempts_left == 0
+    with pytest.raises(AlreadyCaptured):
+        captured.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_ok2", now=LATER)
+    with pytest.raises(AlreadyCaptured):
+        captured.fail_card(reason="card_declined", provider_reference="evt_late", card=DECLINED_CARD, now=LATER)
+
+
+def test_the_last_allowed_decline_fails_the_payment_for_good() -> None:
+    almost = declined(payment(), MAX_CARD_ATTEMPTS - 1)
+    assert almost.status == "awaiting_customer"
+    assert almost.attempts_left == 1
+    failed = declined(almost, 1, reason="expired_card")
     assert failed.status == "failed"
-    assert failed.failure_reason == "card_declined"
+    assert failed.attempts == MAX_CARD_ATTEMPTS
+    assert failed.failure_reason == "expired_card"
+    assert failed.attempts_left == 0
+    assert failed.is_final
     with pytest.raises(AlreadyFailed):
-        failed.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_2", now=LATER)
+        failed.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_late", now=LATER)
+    with pytest.raises(AlreadyFailed):
+        failed.fail_card(reason="card_declined", provider_reference="evt_more", card=DECLINED_CARD, now=LATER)
+
+
+def test_a_decline_reported_again_counts_once() -> None:
+    once = payment().fail_card(reason="card_declined", provider_reference="ch_1", card=DECLINED_CARD, now=NOW)
+    again = once.fail_card(reason="card_declined", provider_reference="ch_1", card=DECLINED_CARD, now=LATER)
+    assert again is once
+    assert again.attempts == 1
+    other = once.fail_card(reason="card_declined", provider_reference="ch_2", card=DECLINED_CARD, now=LATER)
+    assert other.attempts == 2
+
+
+def test_only_an_open_card_checkout_has_attempts_left() -> None:
+    assert payment().attempts_left == MAX_CARD_ATTEMPTS
+    assert payment("cash_on_delivery").attempts_left == 0
+    assert payment().settle(now=LATER).attempts_left == 0
+
+
+def test_a_decline_reported_for_a_settled_payment_leaves_it_settled() -> None:
+    settled = payment().settle(now=NOW)
+    after = settled.fail_card(reason="card_declined", provider_reference="evt_1", card=DECLINED_CARD, now=LATER)
+    assert after.status == "settled"
+    assert after.attempts == 1 and after.failure_reason == "card_declined"
 
 
 def test_a_captured_payment_does_not_fail_afterwards() -> None:

@@ -17,7 +17,7 @@ from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.ports import DuplicatePayment, InvalidWebhook, ProviderEvent, StoredPayment
 from oms_payment.application.service import PaymentService, hash_checkout_token
-from oms_payment.domain import Payment
+from oms_payment.domain import MAX_CARD_ATTEMPTS, Payment
 from oms_runtime.clock import FixedClock
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 
@@ -236,3 +236,38 @@ async def test_a_stale_webhook_changes_nothing(
     with pytest.raises(InvalidWebhook):
         await service.handle_webhook("sandbox", body, headers)
     assert types(payments) == ["PaymentRequested"]
+
+
+async def test_declines_are_announced_with_the_attempts_left_and_a_replay_never_counts_twice(
+    service: PaymentService, payments: FakePayments, sandbox: SandboxProvider
+) -> None:
+    await service.request_payment(request("o1", "card"))
+    payment_id = next(iter(payments.docs))
+    first, first_headers = await webhook(sandbox, payment_id, card=cards.DECLINED_TEST_CARD)
+    assert (await service.handle_webhook("sandbox", first, first_headers)).payment_status == "awaiting_customer"
+    assert (await service.handle_webhook("sandbox", first, first_headers)).status == "duplicate"
+    assert payments.docs[payment_id].payment.attempts == 1
+    for _ in range(MAX_CARD_ATTEMPTS - 1):
+        body, headers = await webhook(sandbox, payment_id, card=cards.DECLINED_TEST_CARD)
+        assert (await service.handle_webhook("sandbox", body, headers)).status == "applied"
+    failed = [e.payload for e in payments.events if e.type == "PaymentFailed"]
+    assert [f.attempts_left for f in failed] == list(range(MAX_CARD_ATTEMPTS - 1, -1, -1))
+    assert {f.reason for f in failed} == {"card_declined"}
+    assert payments.docs[payment_id].payment.status == "failed"
+    late, late_headers = await webhook(sandbox, payment_id)
+    assert (await service.handle_webhook("sandbox", late, late_headers)).status == "ignored"
+    assert "PaymentCaptured" not in types(payments)
+
+
+async def test_a_card_after_a_decline_captures_the_payment(
+    service: PaymentService, payments: FakePayments, sandbox: SandboxProvider
+) -> None:
+    await service.request_payment(request("o1", "card"))
+    payment_id = next(iter(payments.docs))
+    body, headers = await webhook(sandbox, payment_id, card=cards.DECLINED_TEST_CARD)
+    await service.handle_webhook("sandbox", body, headers)
+    body, headers = await webhook(sandbox, payment_id)
+    result = await service.handle_webhook("sandbox", body, headers)
+    assert (result.status, result.payment_status) == ("applied", "captured")
+    assert types(payments) == ["PaymentRequested", "PaymentFailed", "PaymentCaptured"]
+    assert payments.docs[payment_id].payment.attempts == 2

@@ -271,10 +271,16 @@ class PaymentService:
                         card=event.card,
                         now=now,
                     )
+                    if after == payment:
+                        # The decline already recorded, reported under another event id: one attempt.
+                        return WebhookResult("duplicate", payment.payment_id, payment.status)
+                    # Every decline is announced (the order is flagged for staff); while attempts are
+                    # left the checkout stays open and the customer may try another card.
                     outcome = PaymentFailed(
                         order_id=after.order_id,
                         payment_id=after.payment_id,
                         reason=after.failure_reason or "",
+                        attempts_left=after.attempts_left,
                     )
             except PaymentRefused as exc:
                 # Acknowledged, not applied: the provider retrying it would not change the answer.

@@ -1,6 +1,7 @@
 """The payment domain: plain Python, no I/O."""
 
 from oms_payment.domain.payment import (
+    MAX_CARD_ATTEMPTS,
     AlreadyCaptured,
     AlreadyFailed,
     CardSummary,
@@ -11,6 +12,7 @@ from oms_payment.domain.payment import (
 )
 
 __all__ = [
+    "MAX_CARD_ATTEMPTS",
     "AlreadyCaptured",
     "AlreadyFailed",
     "CardSummary",

@@ -3,14 +3,21 @@
 Plain Python, no I/O. Every transition returns a new `Payment` (the old one is untouched), so the
 application can compare before and after to decide which events the change causes.
 
-    card:              awaiting_customer ──provider succeeded──> captured
-                                         └─provider failed─────> failed
+    card:              awaiting_customer ──provider succeeded──────────────────────> captured
+                         │  ^    └─provider failed, the MAX_CARD_ATTEMPTS-th time──> failed
+                         └──┘ provider failed, attempts left: the customer tries another card
     cash_on_delivery:  awaiting_cash ──every shipment of the order delivered──> captured
     any awaiting one:  ──the order's account is paid by other means──> settled
 
+A decline records the attempt (`attempts` + 1, its `failure_reason`, the card and provider
+reference of that attempt) and keeps the checkout open while attempts are left; the same decline
+reported again (the provider reference of the last one) counts once. A capture after declines is
+allowed, for the payment's exact amount (the last decline's reason stays on record).
+
 `settled` means nothing is awaited any more (a manager registered the transfer or the cash): no cash
 is collected on delivery and the hosted checkout is closed, but a card the provider charges anyway
-is still captured, so that money taken is on record (and refundable).
+is still captured, so that money taken is on record (and refundable); a decline reported for it is
+recorded and leaves it settled.
 
 `captured` and `failed` are final: a payment is never captured twice, and a failed one is never
 captured afterwards (the order asks for a new payment instead).
@@ -29,6 +36,8 @@ PaymentStatus = Literal["awaiting_cash", "awaiting_customer", "captured", "faile
 AWAITING: frozenset[PaymentStatus] = frozenset({"awaiting_cash", "awaiting_customer"})
 
 FINAL_STATUSES: frozenset[PaymentStatus] = frozenset({"captured", "failed"})
+# Cards a customer may try on one card payment: the last allowed decline fails it for good.
+MAX_CARD_ATTEMPTS = 5
 
 
 class PaymentRefused(Exception):
@@ -111,6 +120,13 @@ class Payment:
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def attempts_left(self) -> int:
+        """Cards the customer may still try on this payment's checkout (0 once it takes no more)."""
+        if self.method != "card" or self.status != "awaiting_customer":
+            return 0
+        return max(0, MAX_CARD_ATTEMPTS - self.attempts)
+
     def capture_card(self, *, card: CardSummary, amount: Money, provider_reference: str, now: datetime) -> Payment:
         """The provider charged the card."""
         self._refuse_if_final()
@@ -130,14 +146,21 @@ class Payment:
         )
 
     def fail_card(self, *, reason: str, provider_reference: str, card: CardSummary | None, now: datetime) -> Payment:
-        """The provider could not charge the card (declined, expired...)."""
+        """The provider could not charge the card (declined, expired...): the attempt is recorded;
+        the checkout stays open while attempts are left, the last allowed decline fails the payment."""
         self._refuse_if_final()
         if self.method != "card":
             raise PaymentRefused("only a card payment is failed by the card provider")
+        if self.attempts and provider_reference == self.provider_reference:
+            return self  # the decline already recorded, reported again: one attempt
+        attempts = self.attempts + 1
+        status: PaymentStatus = self.status
+        if self.status == "awaiting_customer" and attempts >= MAX_CARD_ATTEMPTS:
+            status = "failed"
         return replace(
             self,
-            status="failed",
-            attempts=self.attempts + 1,
+            status=status,
+            attempts=attempts,
             card=card,
             provider_reference=provider_reference,
             failure_reason=reason,

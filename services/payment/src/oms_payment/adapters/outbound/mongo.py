@@ -32,7 +32,8 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDER_DELIVERIES, [("shop_id", 1), ("order_id", 1)], unique=True),
     # Replay protection: a provider's event id is stored once.
     IndexSpec(PROVIDER_EVENTS, [("shop_id", 1), ("provider", 1), ("event_id", 1)], unique=True),
-    # The sandbox charges a checkout at most once (_id is the payment id); this serves support look-ups.
+    # The sandbox charges each attempt of a checkout at most once (_id is "<payment id>:<attempt>");
+    # this serves support look-ups.
     IndexSpec(SANDBOX_CHARGES, [("shop_id", 1), ("charged_at", -1)]),
     *INBOX_INDEXES,
     *ACCOUNT_INDEXES,
@@ -213,14 +214,21 @@ class MongoProviderEventLog:
 
 
 class MongoSandboxCharges:
-    """The sandbox provider's own record: one charge per checkout, never the card number."""
+    """The sandbox provider's own record: one charge per attempt of a checkout, never the card number.
+
+    `attempt` is the payment's attempt number the charge is made for (its `attempts` + 1 when the
+    form was posted): a double submit of one attempt is refused, and the next attempt opens only
+    once the payment has recorded this one's decline. An approved charge is never followed by
+    another, since only its webhook moves the payment on (to captured: the checkout closes).
+    """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[SANDBOX_CHARGES]
 
-    async def record_once(self, payment_id: str, shop_id: str, charge: Document) -> bool:
+    async def record_once(self, payment_id: str, shop_id: str, attempt: int, charge: Document) -> bool:
+        doc = {"_id": f"{payment_id}:{attempt}", "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt}
         try:
-            await self.collection.insert_one({"_id": payment_id, "shop_id": shop_id, **charge})
+            await self.collection.insert_one({**doc, **charge})
         except DuplicateKeyError:
             return False
         return True

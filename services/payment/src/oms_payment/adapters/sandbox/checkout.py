@@ -1,4 +1,5 @@
-"""The sandbox's hosted checkout: show the card form, charge the card once, then notify by webhook."""
+"""The sandbox's hosted checkout: show the card form, charge the card once per attempt, then notify by
+webhook. After a processed decline the customer may try another card while the payment has attempts left."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.adapters.sandbox.webhook_sender import deliver_webhook
 from oms_payment.application.service import PaymentService
-from oms_payment.domain import Payment
+from oms_payment.domain import CardSummary, Payment
 
 
 class CheckoutClosed(Exception):
-    """The payment no longer waits for the customer (paid, failed, or a charge is already under way)."""
+    """The payment no longer waits for the customer (paid, failed), or a charge is already under way."""
+
+    def __init__(self, reason: str, *, pending: bool = False) -> None:
+        super().__init__(reason)
+        # A charge of this attempt is being processed: the payment may still open again (after a decline).
+        self.pending = pending
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,9 @@ class ChargeResult:
     payment: Payment
     charge: cards.ChargeOutcome
     webhook: Webhook
+    # What the payment becomes once the webhook is applied (the domain's rule, applied ahead of time):
+    # after a decline, whether and how often the customer may try another card.
+    expected: Payment
 
 
 class SandboxCheckout:
@@ -67,6 +76,7 @@ class SandboxCheckout:
         recorded = await self.charges.record_once(
             payment.payment_id,
             payment.shop_id,
+            payment.attempts + 1,
             {
                 "approved": charge.approved,
                 "card": {"token": charge.token, "brand": charge.brand, "last4": charge.last4},
@@ -76,9 +86,18 @@ class SandboxCheckout:
             },
         )
         if not recorded:
-            raise CheckoutClosed("already submitted")
+            raise CheckoutClosed("already submitted", pending=True)
         body = self.provider.webhook_for(payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now)
-        return ChargeResult(payment, charge, Webhook(self.webhook_url, body, self.provider.sign(body, now)))
+        card = CardSummary(token=charge.token, brand=charge.brand, last4=charge.last4)
+        reference = f"sandbox:{payment.payment_id}:{payment.attempts + 1}"
+        expected = (
+            payment.capture_card(card=card, amount=payment.amount, provider_reference=reference, now=now)
+            if charge.approved
+            else payment.fail_card(
+                reason=charge.decline_reason or "declined", provider_reference=reference, card=card, now=now
+            )
+        )
+        return ChargeResult(payment, charge, Webhook(self.webhook_url, body, self.provider.sign(body, now)), expected)
 
     async def send_webhook(self, webhook: Webhook) -> bool:
         return await deliver_webhook(

@@ -74,7 +74,12 @@ class SandboxCheckoutController(Controller):
         except CheckoutClosed as exc:
             if html:
                 payment = await sandbox.open(payment_id, token)
-                return _page(409, payment=payment, closed=_closed(payment))
+                closed = "being processed" if exc.pending else _closed(payment)
+                return _page(409, payment=payment, closed=closed)
+            if exc.pending:
+                raise Problem(
+                    409, "Card being processed", f"a card is being processed for this payment ({exc})"
+                ) from None
             raise Problem(409, "Checkout closed", f"this payment takes no more cards ({exc})") from None
         except CardRejected as exc:
             if html:
@@ -86,7 +91,9 @@ class SandboxCheckoutController(Controller):
         charge = result.charge
         if html:
             return Response(
-                _templates.get_template("checkout.html").render(payment=result.payment, result=charge),
+                _templates.get_template("checkout.html").render(
+                    payment=result.payment, result=charge, expected=result.expected
+                ),
                 media_type=MediaType.HTML,
                 background=webhook,
             )
@@ -95,6 +102,8 @@ class SandboxCheckoutController(Controller):
             "outcome": "succeeded" if charge.approved else "failed",
             "card": {"brand": charge.brand, "last4": charge.last4},
             "decline_reason": charge.decline_reason,
+            # After a decline: the cards the customer may still try here (0: the checkout is closed).
+            "attempts_left": result.expected.attempts_left,
         }
         return Response(body, media_type=MediaType.JSON, background=webhook)
 

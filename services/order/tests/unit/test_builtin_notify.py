@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 from oms_contracts import Actor, Money
-from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderStageChanged
 from oms_order.application.pipelines import PipelineDefinition
 from oms_order.domain import order as domain
@@ -24,7 +24,9 @@ from oms_order.domain.pipeline import (
     Pipeline,
     validate,
 )
-from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
+from oms_order.domain.pricing import SkuPrice
+
+from .builders import placed_order
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADMIN = Actor(kind="staff", id="u-admin", role="admin", name="Ada")
@@ -55,21 +57,7 @@ def at(minutes: int, actor: Actor = ADMIN) -> Acting:
 
 
 def place(pipeline: Pipeline, delivery_type: str, payment_method: str) -> Order:
-    lines = price_lines([SkuQuantity(sku="TEA-1", quantity=2)], PRICES)
-    return domain.place_order(
-        order_id="o-1",
-        shop_id="shop-1",
-        number=1,
-        pipeline=pipeline,
-        customer=Customer(name="Ann", email="ann@example.com"),
-        address=None if delivery_type == "pickup" else Address(country="DE", city="Berlin", line1="Main 1"),
-        delivery_type=delivery_type,  # type: ignore[arg-type]
-        payment_method=payment_method,  # type: ignore[arg-type]
-        lines=lines,
-        totals=totals_for(lines, delivery_type),
-        notes=None,
-        acting=at(0),
-    ).order
+    return placed_order(pipeline, delivery_type, payment_method, at(0))
 
 
 def flags(decision: Decision) -> list[tuple[str, bool]]:

@@ -20,7 +20,7 @@ from oms_order.domain.order import Acting, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
 from oms_order.domain.pricing import DeliveryRate, Discount, SkuPrice, line_total, price_lines, totals_for
 
-from .paying import paid_in_full
+from .builders import paid_in_full
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MANAGER = Actor(kind="staff", id="m-1", role="manager")

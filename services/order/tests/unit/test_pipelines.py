@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from oms_contracts import Actor, Money
 from oms_contracts.messages.catalog import ReleaseStock
-from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import RequestPayment
@@ -33,9 +33,9 @@ from oms_order.domain.pipeline import (
     Trigger,
     validate,
 )
-from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
+from oms_order.domain.pricing import SkuPrice
 
-from .paying import paid_in_full
+from .builders import paid_in_full, placed_order
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SYSTEM = Actor.system("test")
@@ -51,21 +51,7 @@ def acting(minutes: float, actor: Actor = SYSTEM) -> Acting:
 
 
 def place(pipeline: Pipeline, delivery_type: str, payment_method: str) -> Order:
-    lines = price_lines([SkuQuantity(sku="TEA-1", quantity=2)], PRICES)
-    return domain.place_order(
-        order_id="o-1",
-        shop_id="shop-1",
-        number=1,
-        pipeline=pipeline,
-        customer=Customer(name="Ann", email="ann@example.com"),
-        address=None if delivery_type == "pickup" else Address(country="DE", city="Berlin", line1="Main 1"),
-        delivery_type=delivery_type,  # type: ignore[arg-type]
-        payment_method=payment_method,  # type: ignore[arg-type]
-        lines=lines,
-        totals=totals_for(lines, delivery_type),
-        notes=None,
-        acting=acting(0),
-    ).order
+    return placed_order(pipeline, delivery_type, payment_method, acting(0))
 
 
 def moves(decision: Decision) -> list[str]:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -20,6 +21,7 @@ from oms_contracts.messages.payment import RequestPayment
 from oms_contracts.registry import FULFILMENT_EVENTS, PAYMENT_COMMANDS, PAYMENT_EVENTS
 from oms_payment.bootstrap import create_app
 from oms_payment.settings import PaymentSettings
+from oms_runtime.clock import Clock
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
@@ -60,22 +62,33 @@ class Service:
         return await self.db["payments"].count_documents({"shop_id": shop_id, "has_outbox": True}) == 0
 
 
-@pytest.fixture(scope="module")
-async def service(infra: Infra, topic_prefix: str) -> AsyncIterator[Service]:
+@asynccontextmanager
+async def running_service(
+    infra: Infra,
+    topic_prefix: str,
+    db_label: str,
+    *,
+    clock: Clock | None = None,
+    webhook_path: str = "/webhooks/sandbox",
+    **overrides: Any,
+) -> AsyncIterator[Service]:
+    """A payment service on a free port with its own database; the sandbox's webhook goes to
+    `webhook_path` of this very service over real HTTP (the gateway's hop left out)."""
     port = free_port()
     settings = PaymentSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         mongo_url=infra.mongo_url,
-        mongo_db=f"test_payment_{new_id()[-8:]}",
+        mongo_db=f"test_{db_label}_{new_id()[-8:]}",
         topic_prefix=topic_prefix,
         http_port=port,
         public_checkout_base_url="http://gateway.test",
-        # The sandbox's webhook goes to this very service over real HTTP (the gateway's hop left out).
-        sandbox_webhook_url=f"http://127.0.0.1:{port}/webhooks/sandbox",
-        sandbox_webhook_backoff_seconds=0.1,
+        sandbox_webhook_url=f"http://127.0.0.1:{port}{webhook_path}",
         sandbox_webhook_secret="integration-secret",
+        **overrides,
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning")
+    )
     serving = asyncio.create_task(server.serve())
     await eventually(lambda: server.started, timeout=60, what="payment service started")
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
@@ -86,6 +99,12 @@ async def service(infra: Infra, topic_prefix: str) -> AsyncIterator[Service]:
         server.should_exit = True
         await serving
         await mongo.close()
+
+
+@pytest.fixture(scope="module")
+async def service(infra: Infra, topic_prefix: str) -> AsyncIterator[Service]:
+    async with running_service(infra, topic_prefix, "payment", sandbox_webhook_backoff_seconds=0.1) as running:
+        yield running
 
 
 @pytest.fixture

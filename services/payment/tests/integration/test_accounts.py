@@ -12,20 +12,26 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.payment import RequestRefund
 from oms_contracts.registry import DEADLETTER, PAYMENT_COMMANDS
 from oms_payment.adapters.sandbox.provider import signature_header
-from oms_payment.bootstrap import create_app
-from oms_payment.settings import PaymentSettings
 from oms_runtime.clock import FixedClock
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
 
-from .conftest import Service, count, free_port, message, of_order, read_to_end, request_payment, shipment_delivered
+from .conftest import (
+    Service,
+    count,
+    message,
+    of_order,
+    read_to_end,
+    request_payment,
+    running_service,
+    shipment_delivered,
+)
 
 BANK = {
     "recipient": "OOO Chai",
@@ -46,34 +52,9 @@ class Clocked:
 
 @pytest.fixture(scope="module")
 async def clocked(infra: Infra, topic_prefix: str) -> AsyncIterator[Clocked]:
-    from pymongo import AsyncMongoClient
-
     clock = FixedClock(datetime.now(UTC))
-    port = free_port()
-    settings = PaymentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_payacc_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        http_port=port,
-        public_checkout_base_url="http://gateway.test",
-        sandbox_webhook_url=f"http://127.0.0.1:{port}/webhooks/sandbox",
-        sandbox_webhook_secret="integration-secret",
-        reminder_poll_seconds=0.2,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, timeout=60, what="payment service started")
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield Clocked(Service(settings, client, mongo[settings.database_name], infra), clock)
-    finally:
-        server.should_exit = True
-        await serving
-        await mongo.close()
+    async with running_service(infra, topic_prefix, "payacc", clock=clock, reminder_poll_seconds=0.2) as running:
+        yield Clocked(running, clock)
 
 
 @pytest.fixture

@@ -4,22 +4,14 @@ so the test decides when a charge's outcome arrives (over the real signed webhoo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from oms_contracts import new_id
-from oms_payment.bootstrap import create_app
-from oms_payment.settings import PaymentSettings
-from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader
-from pymongo import AsyncMongoClient
 
-from .conftest import Service, free_port
+from .conftest import Service, running_service
 from .test_card_payments import APPROVED, DECLINED, requested_card_payment, signed, webhook_body
 
 
@@ -27,29 +19,10 @@ from .test_card_payments import APPROVED, DECLINED, requested_card_payment, sign
 async def silent_sandbox(infra: Infra, topic_prefix: str) -> AsyncIterator[Service]:
     """A payment service whose sandbox webhooks go nowhere (404): a charge stays unprocessed until the
     test delivers its outcome itself."""
-    port = free_port()
-    settings = PaymentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_paysilent_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        http_port=port,
-        public_checkout_base_url="http://gateway.test",
-        sandbox_webhook_url=f"http://127.0.0.1:{port}/nowhere",
-        sandbox_webhook_attempts=1,
-        sandbox_webhook_secret="integration-secret",
-    )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, timeout=60, what="payment service started")
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield Service(settings, client, mongo[settings.database_name], infra)
-    finally:
-        server.should_exit = True
-        await serving
-        await mongo.close()
+    async with running_service(
+        infra, topic_prefix, "paysilent", webhook_path="/nowhere", sandbox_webhook_attempts=1
+    ) as running:
+        yield running
 
 
 async def test_a_second_submit_of_one_attempt_is_refused_until_its_decline_is_recorded(

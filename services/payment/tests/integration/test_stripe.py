@@ -15,12 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-import uvicorn
 from oms_contracts import Money, new_id
 from oms_payment.adapters.stripe.provider import StripeProvider
-from oms_payment.bootstrap import create_app
 from oms_payment.domain import MAX_CARD_ATTEMPTS
-from oms_payment.settings import PaymentSettings
 from oms_runtime.clock import FixedClock
 from oms_testing import eventually
 from oms_testing.http import internal_headers
@@ -28,7 +25,7 @@ from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader
 from oms_testing.tools import stripe_mock_bin
 
-from .conftest import Service, count, free_port, message, of_order, read_to_end, request_payment
+from .conftest import Service, count, free_port, message, of_order, read_to_end, request_payment, running_service
 
 SECRET = "whsec_test_secret"
 
@@ -91,33 +88,17 @@ async def test_every_stripe_call_carries_an_idempotency_key(stripe_mock: str) ->
 async def stripe_service(
     infra: Infra, topic_prefix: str, stripe_mock: str
 ) -> AsyncIterator[tuple[Service, FixedClock]]:
-    from pymongo import AsyncMongoClient
-
     clock = FixedClock(datetime.now(UTC))
-    port = free_port()
-    settings = PaymentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_paystripe_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        http_port=port,
+    async with running_service(
+        infra,
+        topic_prefix,
+        "paystripe",
+        clock=clock,
         stripe_api_key="sk_test_123",
         stripe_api_base=stripe_mock,
         stripe_webhook_secret=SECRET,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, timeout=60, what="payment service started")
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield Service(settings, client, mongo[settings.database_name], infra), clock
-    finally:
-        server.should_exit = True
-        await serving
-        await mongo.close()
+    ) as running:
+        yield running, clock
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from oms_contracts.messages.catalog import (
     StockLevelChanged,
 )
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
-from oms_contracts.messages.payment import PaymentStatusChanged, RequestRefund
+from oms_contracts.messages.payment import PaymentFailed, PaymentStatusChanged, RequestRefund
 from oms_order.adapters.outbound.promo_mongo import STOCK_LEVELS
 from oms_order.domain.edits import totals_consistent
 from oms_order.domain.order import Order
@@ -300,3 +300,35 @@ async def test_concurrent_placements_never_use_a_code_more_than_its_limit(app: O
     assert code.json()["uses"] == 3
     async with app.mongo() as db:
         assert await db["promo_usages"].count_documents({"shop_id": shop_id, "code": "RUSH"}) == 3
+
+
+async def test_a_declined_card_makes_a_problem_that_a_manager_resolves_with_a_comment(
+    app: OrderApp, shop_id: str
+) -> None:
+    await app.sku_on_sale(shop_id, "TEA-1", "2.50")
+    order = await placed(app, shop_id, order_body(("TEA-1", 2)))
+    order_id = order["order_id"]
+    await app.emit(shop_id, PaymentFailed(order_id=order_id, payment_id="p-1", reason="card_declined"), "payment")
+
+    async def flagged() -> dict[str, Any] | None:
+        current = await app.order(shop_id, order_id)
+        return current if current["problem"] else None
+
+    problem = await eventually(flagged, what="the decline flags the order")
+    url = f"/orders/{order_id}/resolve-problem"
+    warehouse = await app.client.post(url, json={"comment": "x"}, headers=staff(shop_id, "warehouse"))
+    assert warehouse.status_code == 403
+    empty = await app.client.post(url, json={"comment": ""}, headers=staff(shop_id))
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "comment", empty.text
+    stale = await app.client.post(
+        url, json={"comment": "called", "expected_version": problem["version"] - 1}, headers=staff(shop_id)
+    )
+    assert stale.status_code == 409
+    resolved = await app.client.post(url, json={"comment": "called: pays by transfer"}, headers=staff(shop_id))
+    assert resolved.status_code == 200, resolved.text
+    body = resolved.json()
+    assert body["problem"] is False and body["version"] == problem["version"] + 1
+    assert body["audit"][-1]["action"] == "problem_resolved"
+    assert body["audit"][-1]["changes"]["comment"] == "called: pays by transfer"
+    again = await app.client.post(url, json={"comment": "again"}, headers=staff(shop_id))
+    assert again.status_code == 200 and again.json()["version"] == body["version"]

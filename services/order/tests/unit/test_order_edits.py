@@ -16,7 +16,7 @@ from oms_contracts.messages.order import OrderLinesChanged, OrderUpdated
 from oms_contracts.messages.payment import RequestRefund
 from oms_order.domain import edits
 from oms_order.domain import order as domain
-from oms_order.domain.order import Acting, Order
+from oms_order.domain.order import Acting, Decision, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
 from oms_order.domain.pricing import DeliveryRate, Discount, SkuPrice, line_total, price_lines, totals_for
 
@@ -202,3 +202,41 @@ def test_any_sequence_of_edits_leaves_totals_consistent_and_non_negative(
             == order.totals.subtotal.amount - order.totals.discount.amount + order.totals.delivery.amount
         )  # type: ignore[union-attr]
         assert all(line.total == line_total(line.unit_price, line.quantity) for line in order.lines)
+
+
+def money_view(order: Order, paid: str, refunded: str = "0", minutes: float = 1) -> Decision:
+    total = order.totals.grand_total.amount
+    due = max(Decimal(paid) - Decimal(refunded), Decimal(0))
+    return edits.payment_status_changed(
+        order,
+        status="paid" if Decimal(paid) >= total else "partly_paid",
+        paid=Money.of(paid, "EUR"),
+        refunded=Money.of(refunded, "EUR"),
+        due=Money.of(max(total - due, Decimal(0)), "EUR"),
+        prepayment_met=True,
+        acting=by_manager(minutes),
+    )
+
+
+def test_money_taken_beyond_a_shrunk_total_is_a_refund_due_and_staff_resolve_the_problem() -> None:
+    order = placed()
+    paid = money_view(order, str(order.totals.grand_total.amount)).order
+    assert paid.payment.refund_due is None and not paid.problem
+    # On the phone: the cup is taken off after the customer paid; the payment service reports again.
+    shrunk = edits.change_lines(paid, lines_of(TEA_1=2), change_id="c1", available=None, acting=by_manager(2)).order
+    over = money_view(shrunk, str(order.totals.grand_total.amount), minutes=3)
+    assert over.order.payment.refund_due == Money.of("4.00", "EUR")
+    assert over.order.problem is True
+    assert over.order.audit[-1].changes["payment.refund_due"] == "4.00"
+    again = money_view(over.order, str(order.totals.grand_total.amount), minutes=4)
+    assert again.ignored, "the same money view changes nothing"
+
+    resolved = edits.resolve_problem(over.order, "refunded 4.00 to the card", by_manager(5))
+    assert resolved.order.problem is False
+    assert resolved.order.audit[-1].action == "problem_resolved"
+    assert resolved.order.audit[-1].changes["comment"] == "refunded 4.00 to the card"
+    assert [type(p).__name__ for p in resolved.emit] == ["OrderUpdated"]
+    assert edits.resolve_problem(resolved.order, "again", by_manager(6)).ignored
+
+    given_back = money_view(resolved.order, str(order.totals.grand_total.amount), refunded="4.00", minutes=7)
+    assert given_back.order.payment.refund_due is None and given_back.order.problem is False

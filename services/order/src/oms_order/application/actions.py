@@ -284,6 +284,9 @@ class ActionService:
     async def set_wishes(self, shop_id: str, order_id: str, wishes: DeliveryWishes, **kw: Any) -> StoredOrder:
         return await self.orders.act(shop_id, order_id, lambda s, a: edits.set_wishes(s.order, wishes, a), **kw)
 
+    async def resolve_problem(self, shop_id: str, order_id: str, comment: str, **kw: Any) -> StoredOrder:
+        return await self.orders.act(shop_id, order_id, lambda s, a: edits.resolve_problem(s.order, comment, a), **kw)
+
     # ---- promo-code administration --------------------------------------------------------
 
     async def create_promo(self, shop_id: str, promo: PromoCode, actor: Actor) -> tuple[PromoCode, int]:

@@ -309,7 +309,9 @@ def payment_status_changed(
 ) -> Decision:
     """The payment service's view of the order's money; `paid` as a fact means fully paid (status paid)."""
     p = order.payment
-    if (p.status, p.paid, p.refunded, p.due, p.prepayment_met) == (status, paid, refunded, due, prepayment_met):
+    refund_due = over_paid(order.totals.grand_total, paid, refunded)
+    now = (status, paid, refunded, due, prepayment_met, refund_due)
+    if (p.status, p.paid, p.refunded, p.due, p.prepayment_met, p.refund_due) == now:
         return Decision(order=order, ignored="payment status unchanged")
     new = order.model_copy(deep=True)
     new.payment.status = status
@@ -317,8 +319,34 @@ def payment_status_changed(
     new.payment.refunded = refunded
     new.payment.due = due
     new.payment.prepayment_met = prepayment_met
+    new.payment.refund_due = refund_due
     changes: dict[str, Any] = {"payment.status": _change(p.status, status), "payment.due": str(due.amount)}
-    return _settle(new, acting, "payment_status_changed", changes)
+    if new.payment.refund_due != p.refund_due:
+        changes["payment.refund_due"] = str(new.payment.refund_due.amount) if new.payment.refund_due else None
+    decision = _settle(new, acting, "payment_status_changed", changes)
+    if new.payment.refund_due is not None and new.payment.refund_due != p.refund_due:
+        # More was taken than the order now costs (a line removed after payment, say): staff decide
+        # whether to refund the difference or keep it as credit. Set after any stage move clears it.
+        decision.order.problem = True
+    return decision
+
+
+def over_paid(total: Money, paid: Money, refunded: Money) -> Money | None:
+    """What was taken beyond the order's total and not given back; None when nothing is."""
+    over = paid.amount - refunded.amount - total.amount
+    return Money.of(over, total.currency) if over > 0 else None
+
+
+def resolve_problem(order: Order, comment: str, acting: Acting) -> Decision:
+    """Staff dealt with what made the order a problem (overdue, a failed delivery or card, money to
+    give back): the flag goes, the reason stays in the audit trail."""
+    if not order.problem:
+        return Decision(order=order, ignored="the order is not a problem")
+    new = order.model_copy(deep=True)
+    new.problem = False
+    changes: dict[str, Any] = {"problem": _change(True, False), "comment": comment}
+    _audit(new, acting, "problem_resolved", changes)
+    return Decision(order=new, emit=[_updated(new, "problem_resolved", changes)])
 
 
 def refund_request_id(order_id: str) -> str:

@@ -71,6 +71,8 @@ class PaymentState(_State):
     refunded: Money | None = None
     due: Money | None = None
     prepayment_met: bool | None = None
+    # Taken beyond the order's total and not given back (e.g. a line removed after payment).
+    refund_due: Money | None = None
     # Payments captured for this order (PaymentCaptured), each recorded once; a handful per order.
     captured: list[str] = Field(default_factory=list)
 

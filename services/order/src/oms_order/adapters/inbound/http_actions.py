@@ -76,6 +76,11 @@ class AddNote(BaseModel):
     expected_version: int | None = Versioned
 
 
+class ResolveProblem(BaseModel):
+    comment: str = Field(min_length=1, max_length=500, description="What was done about it (kept in the audit trail)")
+    expected_version: int | None = Versioned
+
+
 class SetWishes(BaseModel):
     preferred_from: datetime | None = None
     preferred_to: datetime | None = None
@@ -229,6 +234,14 @@ class OrderActionsController(Controller):
         ctx.require_role(*MANAGERS)
         kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.add_note(ctx.shop_id, order_id, data.text, **kw), order_id)
+
+    @post("/resolve-problem", status_code=200, summary="Clear the order's problem flag, saying what was done")
+    async def resolve_problem(
+        self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ResolveProblem], if_match: IfMatch = None
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*MANAGERS)
+        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        return await _answer(actions.resolve_problem(ctx.shop_id, order_id, data.comment, **kw), order_id)
 
     @put("/wishes", summary="Set the customer's delivery wishes (passed to fulfilment with the shipments)")
     async def set_wishes(

@@ -255,3 +255,14 @@ def test_a_declined_card_makes_the_order_a_problem_until_someone_calls():
     paid = order.model_copy(deep=True)
     paid.payment.status = "paid"
     assert not domain.payment_failed(paid, "p-2", "late decline of another attempt", at(40)).changed
+
+
+def test_a_decline_with_attempts_left_is_recorded_but_is_no_problem_yet():
+    order = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    retrying = domain.payment_failed(order, "p-1", "insufficient funds", at(30), attempts_left=3)
+    assert retrying.changed and not retrying.order.problem and retrying.emit == []
+    assert retrying.order.audit[-1].action == "payment_declined"
+    assert retrying.order.audit[-1].changes["attempts_left"] == 3
+    last = domain.payment_failed(retrying.order, "p-1", "insufficient funds", at(35), attempts_left=0)
+    assert last.order.problem and last.order.audit[-1].action == "payment_failed"
+    assert [type(p).__name__ for p in last.emit] == ["OrderUpdated"]

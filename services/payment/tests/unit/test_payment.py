@@ -108,9 +108,12 @@ def test_the_last_allowed_decline_fails_the_payment_for_good() -> None:
     assert failed.attempts_left == 0
     assert failed.is_final
     with pytest.raises(AlreadyFailed):
-        failed.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_late", now=LATER)
-    with pytest.raises(AlreadyFailed):
         failed.fail_card(reason="card_declined", provider_reference="evt_more", card=DECLINED_CARD, now=LATER)
+    # A provider whose checkout stayed open charged a card after all: the money is on record.
+    late = failed.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_late", now=LATER)
+    assert late.status == "captured" and late.captured_at == LATER
+    with pytest.raises(AlreadyCaptured):
+        late.capture_card(card=CARD, amount=AMOUNT, provider_reference="evt_later", now=LATER)
 
 
 def test_a_decline_reported_again_counts_once() -> None:

@@ -386,7 +386,9 @@ class OrderService:
     async def on_payment_failed(self, envelope: Envelope[PaymentFailed]) -> None:
         event = envelope.payload
         await self.apply_event(
-            envelope, event.order_id, lambda o, a: domain.payment_failed(o, event.payment_id, event.reason, a)
+            envelope,
+            event.order_id,
+            lambda o, a: domain.payment_failed(o, event.payment_id, event.reason, a, event.attempts_left),
         )
 
     async def on_delivery_trouble(self, envelope: Envelope[ShipmentDeliveryFailed | ShipmentReturnedToSender]) -> None:

@@ -315,14 +315,21 @@ def payment_captured(order: Order, payment_id: str, method: str, amount: Money, 
     return Decision(order=new)
 
 
-def payment_failed(order: Order, payment_id: str, reason: str, acting: Acting) -> Decision:
-    """A card was declined: the order becomes a *problem* (someone should call the customer); it stays
-    in its stage, and the customer may still pay on the same checkout."""
+def payment_failed(
+    order: Order, payment_id: str, reason: str, acting: Acting, attempts_left: int | None = None
+) -> Decision:
+    """A card was declined. While the customer may try another card on the same checkout
+    (`attempts_left` > 0) it is only recorded; once no attempt is left (or the payment service does
+    not say) the order becomes a *problem*: someone should call the customer. It stays in its stage."""
     if order.final or order.payment.status == "paid":
         return _ignore(order, f"payment {payment_id} failed while {order.stage}, payment {order.payment.status}")
     new = order.model_copy(deep=True)
+    changes: dict[str, Any] = {"payment_id": payment_id, "reason": reason, "attempts_left": attempts_left}
+    if attempts_left:
+        _audit(new, acting, "payment_declined", changes)
+        return Decision(order=new)
     new.problem = True
-    changes: dict[str, Any] = {"payment_id": payment_id, "reason": reason, "problem": _change(order.problem, True)}
+    changes["problem"] = _change(order.problem, True)
     _audit(new, acting, "payment_failed", changes)
     updated = OrderUpdated(
         order_id=new.id, number=new.number, action="payment_failed", changes=changes, totals=new.totals

@@ -19,8 +19,9 @@ is collected on delivery and the hosted checkout is closed, but a card the provi
 is still captured, so that money taken is on record (and refundable); a decline reported for it is
 recorded and leaves it settled.
 
-`captured` and `failed` are final: a payment is never captured twice, and a failed one is never
-captured afterwards (the order asks for a new payment instead).
+`captured` and `failed` are final for the customer: a payment is never captured twice, and a failed
+one takes no more cards here. A charge the provider reports anyway for a failed payment is still
+captured: money taken is always on record.
 """
 
 from __future__ import annotations
@@ -128,8 +129,10 @@ class Payment:
         return max(0, MAX_CARD_ATTEMPTS - self.attempts)
 
     def capture_card(self, *, card: CardSummary, amount: Money, provider_reference: str, now: datetime) -> Payment:
-        """The provider charged the card."""
-        self._refuse_if_final()
+        """The provider charged the card. Taken even after the payment failed for good (a provider whose
+        checkout stayed open, like Stripe's): money taken must be on record, to keep or to refund."""
+        if self.status == "captured":
+            raise AlreadyCaptured(f"payment {self.payment_id} is already captured")
         if self.method != "card":
             raise PaymentRefused("only a card payment is captured by the card provider")
         if amount != self.amount:

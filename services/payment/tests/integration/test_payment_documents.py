@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from io import BytesIO
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -161,3 +162,78 @@ async def test_a_prepayment_invoice_is_one_line_for_its_amount_and_other_shops_g
     assert other.status_code == 404
     warehouse = await client.get(f"/payments/{payment_id}/pd4.pdf", headers=internal_headers(shop_id, role="warehouse"))
     assert warehouse.status_code == 403
+
+
+REQUISITES = {
+    "recipient": BANK.recipient,
+    "inn": BANK.inn,
+    "kpp": BANK.kpp,
+    "account": BANK.account,
+    "bank": BANK.bank,
+    "bic": BANK.bic,
+    "correspondent_account": BANK.correspondent_account,
+}
+
+
+async def put_rub_settings(client: Client, shop_id: str, **extra: object) -> httpx.Response:
+    body = {"methods": ["bank_transfer"], "bank": REQUISITES, **extra}
+    return await client.put("/payment-settings/RUB", json=body, headers=internal_headers(shop_id))
+
+
+async def test_settings_with_vat_20_print_the_vat_in_the_order_total_on_invoice_and_pd4(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "1200.00")
+    saved = await put_rub_settings(client, shop_id, vat_rate="20.00")
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["vat_rate"] == "20"
+    got = await client.get("/payment-settings/RUB", headers=internal_headers(shop_id, role="manager"))
+    assert got.json()["vat_rate"] == "20"
+    again = await put_rub_settings(client, shop_id, **{k: v for k, v in got.json().items() if k != "currency"})
+    assert again.status_code == 200 and again.json()["vat_rate"] == "20"  # GET's body goes back unchanged
+
+    text = text_of((await client.get(f"/payments/{payment_id}/invoice.pdf", headers=internal_headers(shop_id))).content)
+    assert "В том числе НДС 20% (VAT included): 200,00 RUB" in text
+    assert "Без налога" not in text
+    assert "Всего к оплате (Amount due): 1 200,00 RUB" in text
+    assert "Оплата заказа № 77, в т.ч. НДС 20% 200,00 RUB" in text
+    slip = text_of((await client.get(f"/payments/{payment_id}/pd4.pdf", headers=internal_headers(shop_id))).content)
+    assert slip.count("Оплата заказа № 77, в т.ч. НДС 20% 200,00 RUB") == 2
+    assert slip.count("Сумма платежа: 1 200,00 RUB") == 2
+
+    stored = await db["payment_configs"].find_one({"shop_id": shop_id, "currency": "RUB"})
+    assert stored is not None and stored["vat_rate"] == "20"
+    assert [entry["vat_rate"] for entry in stored["history"]] == ["20", "20"]
+
+
+async def test_without_a_vat_rate_the_documents_say_without_vat_as_the_settings_are_when_made(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "360.00")
+    assert (await put_rub_settings(client, shop_id, vat_rate=10)).status_code == 200
+    invoice_url = f"/payments/{payment_id}/invoice.pdf"
+    with_vat = text_of((await client.get(invoice_url, headers=internal_headers(shop_id))).content)
+    assert "В том числе НДС 10% (VAT included): 32,73 RUB" in with_vat  # 360.00 * 10 / 110
+
+    cleared = await put_rub_settings(client, shop_id)  # the shop moved to the simplified tax system
+    assert cleared.status_code == 200 and cleared.json()["vat_rate"] is None
+    got = await client.get("/payment-settings/RUB", headers=internal_headers(shop_id))
+    assert got.json()["vat_rate"] is None
+    text = text_of((await client.get(invoice_url, headers=internal_headers(shop_id))).content)
+    assert "Без налога (НДС)" in text and "В том числе НДС" not in text
+    assert "Оплата заказа № 77, без налога (НДС)" in text
+    slip = text_of((await client.get(f"/payments/{payment_id}/pd4.pdf", headers=internal_headers(shop_id))).content)
+    assert slip.count("без налога (НДС)") == 2 and "в т.ч. НДС" not in slip
+
+    stored = await db["payment_configs"].find_one({"shop_id": shop_id, "currency": "RUB"})
+    assert stored is not None and [entry["vat_rate"] for entry in stored["history"]] == ["10", None]
+
+
+@pytest.mark.parametrize("bad", [-1, 100.5, "20.125", "twenty", "NaN", True])
+async def test_a_bad_vat_rate_is_refused_with_422_naming_vat_rate(client: Client, shop_id: str, bad: object) -> None:
+    response = await put_rub_settings(client, shop_id, vat_rate=bad)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["vat_rate"]
+    missing = await client.get("/payment-settings/RUB", headers=internal_headers(shop_id))
+    assert missing.status_code == 404  # nothing stored

@@ -128,7 +128,12 @@ class AccountService:
         return await self.configs.get(shop_id, currency)
 
     async def put_config(self, config: ShopPaymentConfig, actor: Actor) -> int:
-        audit = {"at": self.clock.now(), "actor": actor.model_dump(mode="json"), "action": "config.put"}
+        audit = {
+            "at": self.clock.now(),
+            "actor": actor.model_dump(mode="json"),
+            "action": "config.put",
+            "vat_rate": str(config.vat_rate) if config.vat_rate is not None else None,
+        }
         return await self.configs.put(config, audit=audit)
 
     async def delete_config(self, shop_id: str, currency: str, actor: Actor) -> bool:

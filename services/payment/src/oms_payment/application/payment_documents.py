@@ -1,8 +1,9 @@
 """Paper for a bank-transfer payment: the invoice (счёт на оплату) and the PD-4 slip, drawn by oms_documents.
 
-The requisites are the shop's bank account from its payment settings for the payment's currency
-(`payment_configs`, see domain/shop_config.py); the buyer and lines come from the order as the order
-service announced it (OrderPlaced / OrderLinesChanged, projected by adapters/outbound/document_orders.py).
+The requisites and the VAT rate are the shop's payment settings for the payment's currency
+(`payment_configs`, see domain/shop_config.py) as they are when the document is made; the buyer and
+lines come from the order as the order service announced it (OrderPlaced / OrderLinesChanged,
+projected by adapters/outbound/document_orders.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oms_contracts import Money
-from oms_documents import BankRequisites, Invoice, Party, Pd4, PricedLine, render_invoice, render_pd4
+from oms_documents import BankRequisites, Invoice, Party, Pd4, PricedLine, format_money, render_invoice, render_pd4
 from oms_runtime.clock import Clock
 
 from oms_payment.domain.shop_config import ShopPaymentConfig
@@ -51,17 +52,23 @@ class PaymentDocuments:
         self.configs = configs
         self.clock = clock
 
-    async def _load(self, shop_id: str, payment_id: str) -> tuple[Mapping[str, Any], Money, BankRequisites]:
+    async def _load(self, shop_id: str, payment_id: str) -> tuple[Mapping[str, Any], Money, ShopPaymentConfig]:
+        """The payment and the settings of its currency as they are now (their bank account, VAT rate)."""
         payment = await self.payments(shop_id, payment_id)
         if payment is None:
             raise PaymentMissing(payment_id)
         amount = Money.model_validate(payment["amount"])
         config = await self.configs(shop_id, amount.currency)
-        bank = config.bank if config is not None else None
-        if bank is None:
+        if config is None or config.bank is None:
             raise RequisitesMissing(
                 f"the shop has no bank requisites for {amount.currency}: set them in the payment settings first"
             )
+        return payment, amount, config
+
+    @staticmethod
+    def _requisites(config: ShopPaymentConfig) -> BankRequisites:
+        bank = config.bank
+        assert bank is not None  # checked by _load
         requisites = BankRequisites(
             recipient=bank.recipient,
             inn=bank.inn,
@@ -71,14 +78,19 @@ class PaymentDocuments:
             bic=bank.bic,
             correspondent_account=bank.correspondent_account,
         )
-        return payment, amount, requisites
+        return requisites
 
     @staticmethod
-    def _purpose(number: int) -> str:
-        return f"Оплата заказа № {number}"
+    def _purpose(number: int, amount: Money, config: ShopPaymentConfig) -> str:
+        """The payment reference, stating the VAT in the amount as a Russian payment order must."""
+        vat = config.vat_in(amount)
+        if vat is None:
+            return f"Оплата заказа № {number}, без налога (НДС)"
+        return f"Оплата заказа № {number}, в т.ч. НДС {config.vat_rate}% {format_money(vat)}"
 
     async def invoice(self, shop_id: str, payment_id: str) -> bytes:
-        payment, amount, bank = await self._load(shop_id, payment_id)
+        payment, amount, config = await self._load(shop_id, payment_id)
+        bank = self._requisites(config)
         order = await self.orders(shop_id, payment["order_id"])
         number = payment["order_number"]
         if order is not None and order.grand_total == amount:
@@ -100,19 +112,20 @@ class PaymentDocuments:
             lines=lines,
             currency=amount.currency,
             delivery=delivery,
-            purpose=self._purpose(number),
+            vat_rate=config.vat_rate,
+            purpose=self._purpose(number, amount, config),
         )
         return render_invoice(document)
 
     async def pd4(self, shop_id: str, payment_id: str) -> bytes:
-        payment, amount, bank = await self._load(shop_id, payment_id)
+        payment, amount, config = await self._load(shop_id, payment_id)
         order = await self.orders(shop_id, payment["order_id"])
         return render_pd4(
             Pd4(
-                bank=bank,
+                bank=self._requisites(config),
                 payer_name=order.customer_name if order is not None else "",
                 payer_address=order.address if order is not None else None,
-                purpose=self._purpose(payment["order_number"]),
+                purpose=self._purpose(payment["order_number"], amount, config),
                 amount=amount,
             )
         )

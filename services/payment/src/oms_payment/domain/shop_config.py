@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
+
+from oms_contracts import Money
+from oms_contracts.money import round_amount
 
 from oms_payment.domain.account import PrepaymentRule
 
@@ -57,8 +61,13 @@ class ShopPaymentConfig:
     prepayment_method: str = "card"
     bank: BankRequisites | None = None
     reminder_cadence_hours: tuple[float, ...] = (1, 24, 72)
+    # VAT included in the prices, in percent (20 for 20 %): the general tax system. None: the shop
+    # sells without VAT (the simplified system), its invoice says it is without VAT.
+    vat_rate: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if self.vat_rate is not None:
+            object.__setattr__(self, "vat_rate", checked_vat_rate(self.vat_rate))
         if not self.methods:
             raise ConfigInvalid("methods", "at least one payment method")
         for i, m in enumerate(self.methods):
@@ -77,3 +86,25 @@ class ShopPaymentConfig:
 
     def accepts(self, method: str) -> bool:
         return method in self.methods
+
+    def vat_in(self, amount: Money) -> Money | None:
+        """The VAT contained in `amount` at this currency's rate; None when the shop sells without VAT."""
+        return vat_included(amount, self.vat_rate) if self.vat_rate is not None else None
+
+
+def checked_vat_rate(rate: Decimal) -> Decimal:
+    """A percent from 0 to 100 with at most 2 decimals, in its plain form (Decimal("20.00") -> Decimal("20"))."""
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise ConfigInvalid("vat_rate", "a number of percent, e.g. 20")
+    if not Decimal(0) <= rate <= Decimal(100):
+        raise ConfigInvalid("vat_rate", "from 0 to 100 percent")
+    if rate != rate.quantize(Decimal("0.01")):
+        raise ConfigInvalid("vat_rate", "at most 2 decimals")
+    return Decimal(format(rate.normalize(), "f"))
+
+
+def vat_included(amount: Money, rate: Decimal) -> Money:
+    """VAT contained in a price that includes it: amount * rate / (100 + rate), rounded to the currency
+    (the same rule as oms_documents.Invoice.vat, so the slip and the invoice agree)."""
+    vat = round_amount(amount.amount * rate / (100 + rate), amount.currency)
+    return Money(amount=vat, currency=amount.currency)

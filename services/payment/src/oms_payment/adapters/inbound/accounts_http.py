@@ -49,6 +49,14 @@ class PaymentConfigIn(Body):
     prepayment_method: Literal["card", "bank_transfer"] = "card"
     bank: BankIn | None = None
     reminder_cadence_hours: list[float] = Field(default=[1, 24, 72], max_length=10)
+    vat_rate: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="VAT percent included in the prices (20, 10…), printed on the invoice and the PD-4 slip; "
+        'null: without VAT ("Без налога (НДС)")',
+    )
 
 
 class ManualPaymentIn(Body):
@@ -79,6 +87,7 @@ def config_view(config: ShopPaymentConfig) -> dict[str, Any]:
         "prepayment_method": config.prepayment_method,
         "bank": dict(config.bank.__dict__) if config.bank else None,
         "reminder_cadence_hours": list(config.reminder_cadence_hours),
+        "vat_rate": str(config.vat_rate) if config.vat_rate is not None else None,
     }
 
 
@@ -142,7 +151,7 @@ class PaymentSettingsController(Controller):
             raise Problem(404, "Not found", f"no payment setup for {currency}")
         return config_view(config)
 
-    @put("/{currency:str}", summary="Set the payment methods, prepayment, bank requisites, reminders (admin)")
+    @put("/{currency:str}", summary="Set the payment methods, prepayment, bank requisites, VAT rate, reminders (admin)")
     async def put_config(
         self, ctx: Ctx, accounts: Accounts, currency: FromPath[str], data: PaymentConfigIn
     ) -> dict[str, Any]:
@@ -159,6 +168,7 @@ class PaymentSettingsController(Controller):
                 prepayment_method=data.prepayment_method,
                 bank=BankRequisites(**data.bank.model_dump()) if data.bank else None,
                 reminder_cadence_hours=tuple(data.reminder_cadence_hours),
+                vat_rate=data.vat_rate,
             )
         except ConfigInvalid as exc:
             raise Problem.field(exc.field, str(exc)) from None

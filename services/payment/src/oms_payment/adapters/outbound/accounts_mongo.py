@@ -224,6 +224,7 @@ def config_to_doc(config: ShopPaymentConfig) -> Document:
         "prepayment_method": config.prepayment_method,
         "bank": dict(bank.__dict__) if bank else None,
         "reminder_cadence_hours": list(config.reminder_cadence_hours),
+        "vat_rate": str(config.vat_rate) if config.vat_rate is not None else None,
     }
 
 
@@ -238,6 +239,7 @@ def config_from_doc(doc: Document) -> ShopPaymentConfig:
         prepayment_method=doc.get("prepayment_method", "card"),
         bank=BankRequisites(**doc["bank"]) if doc.get("bank") else None,
         reminder_cadence_hours=tuple(doc.get("reminder_cadence_hours") or ()),
+        vat_rate=Decimal(doc["vat_rate"]) if doc.get("vat_rate") is not None else None,
     )
 
 

@@ -9,7 +9,8 @@ from litestar.di import Provide
 from oms_runtime.mongo import Document
 from oms_runtime.runtime import ServiceRuntime
 
-from oms_fulfilment.adapters.inbound import documents_http, returns_http, returns_kafka
+from oms_fulfilment.adapters.inbound import documents_http, returns_http, returns_kafka, shops_kafka
+from oms_fulfilment.adapters.outbound.mongo_shops import SHOPS, MongoShopNames
 from oms_fulfilment.adapters.outbound.returns_mongo import ORDER_LINES, RETURN_INDEXES, RETURNS, MongoReturnRepository
 from oms_fulfilment.application.returns import ReturnsService
 from oms_fulfilment.application.shipment_documents import ShipmentDocuments
@@ -27,8 +28,11 @@ def wire_returns(runtime: ServiceRuntime, settings: FulfilmentSettings) -> tuple
     async def load_shipment(shop_id: str, shipment_id: str) -> Mapping[str, Any] | None:
         return await runtime.db[SHIPMENTS].find_one({"_id": shipment_id, "shop_id": shop_id}, DOCUMENT_PROJECTION)
 
+    # The shops' names for the documents' sender, from the gateway's ShopCreated (group `fulfilment.shops`).
+    shop_names = MongoShopNames(runtime.db[SHOPS])
+    shops_kafka.register(runtime.consumer("shops"), shop_names)
     documents = ShipmentDocuments(
-        load_shipment, repository.order_lines, runtime.clock, getattr(settings, "documents_sender_name", "OMS")
+        load_shipment, repository.order_lines, runtime.clock, settings.documents_sender_name, shop_names
     )
     handlers = [returns_http.ReturnController, documents_http.ShipmentDocumentController]
     dependencies = {

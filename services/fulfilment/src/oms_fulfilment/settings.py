@@ -12,3 +12,6 @@ class FulfilmentSettings(ServiceSettings):
     # (OMS_CARRIER_WEBHOOK_SECRETS='{"cdek": "..."}'), and how old a signed report may be.
     carrier_webhook_secrets: dict[str, str] = {}
     carrier_webhook_tolerance_seconds: int = 300
+    # The sender on waybills and labels is "<shop name>, <warehouse>"; this name stands in for a shop
+    # whose ShopCreated has not been projected (yet).
+    documents_sender_name: str = "OMS"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -16,7 +16,17 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import RefundCompleted
-from oms_contracts.registry import CATALOG_COMMANDS, FULFILMENT_RETURNS, ORDER_EVENTS, PAYMENT_COMMANDS, PAYMENT_EVENTS
+from oms_contracts.messages.shop import ShopCreated
+from oms_contracts.registry import (
+    CATALOG_COMMANDS,
+    DEADLETTER,
+    FULFILMENT_RETURNS,
+    ORDER_EVENTS,
+    PAYMENT_COMMANDS,
+    PAYMENT_EVENTS,
+    SHOP_EVENTS,
+)
+from oms_fulfilment.adapters.outbound.mongo_shops import MongoShopNames
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
 from oms_runtime.mongo import Document, create_mongo_client
@@ -304,6 +314,102 @@ async def test_shipment_documents_are_pdfs_with_the_shipment_in_them(
     await db["shipments"].update_one({"_id": sid}, {"$set": {"tracking_number": None}})
     unshipped = await client.get(f"/shipments/{sid}/label.pdf", headers=headers(shop_id, "warehouse"))
     assert unshipped.status_code == 409
+
+
+async def shop_created(
+    infra: Infra, topic_prefix: str, shop_id: str, name: str, *, occurred_at: datetime | None = None
+) -> Envelope[ShopCreated]:
+    """The gateway announces a shop (as it does when an owner signs up)."""
+    envelope = Envelope.new(
+        ShopCreated(shop_id=shop_id, name=name, default_currency="RUB", locale="ru"),
+        shop_id=shop_id,
+        actor=Actor.system("gateway"),
+        occurred_at=occurred_at,
+    )
+    await produce_raw(infra.kafka_bootstrap, topic_prefix + SHOP_EVENTS.name, envelope.to_json(), key=shop_id.encode())
+    return envelope
+
+
+async def shop_name_projected(db: AsyncDatabase[Document], shop_id: str, name: str) -> None:
+    await eventually(
+        lambda: db["shops"].find_one({"shop_id": shop_id, "_id": shop_id, "name": name}),
+        what=f"shop {shop_id} projected as {name!r}",
+    )
+
+
+async def test_waybill_and_label_name_the_shop_once_its_shop_created_is_projected(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    name = f"Чайная лавка {shop_id[-6:]}"
+    await shop_created(infra, topic_prefix, shop_id, name)
+    await shop_name_projected(db, shop_id, name)
+    order_id = await delivered_order(db, infra, topic_prefix, shop_id)
+    shipment = await db["shipments"].find_one({"shop_id": shop_id, "order_id": order_id})
+    assert shipment is not None
+    sid = shipment["_id"]
+    waybill = pdf_text(
+        (await client.get(f"/shipments/{sid}/waybill.pdf", headers=headers(shop_id, "warehouse"))).content
+    )
+    label = pdf_text((await client.get(f"/shipments/{sid}/label.pdf", headers=headers(shop_id, "courier"))).content)
+    for text in (waybill, label):
+        assert f"{name}, wh-north" in text
+        assert "OMS, wh-north" not in text
+
+    # A shop the gateway has not announced (here: not yet) keeps the configured sender name.
+    unknown_shop = new_id()
+    other_order = await delivered_order(db, infra, topic_prefix, unknown_shop)
+    other = await db["shipments"].find_one({"shop_id": unknown_shop, "order_id": other_order})
+    assert other is not None
+    oid = other["_id"]
+    other_waybill = await client.get(f"/shipments/{oid}/waybill.pdf", headers=headers(unknown_shop, "warehouse"))
+    other_label = await client.get(f"/shipments/{oid}/label.pdf", headers=headers(unknown_shop, "warehouse"))
+    for text in (pdf_text(other_waybill.content), pdf_text(other_label.content)):
+        assert "OMS, wh-north" in text
+        assert name not in text
+
+
+async def test_the_newest_shop_created_wins_and_a_replay_or_an_older_one_changes_nothing(
+    settings: FulfilmentSettings,
+    client: Client,
+    db: AsyncDatabase[Document],
+    infra: Infra,
+    topic_prefix: str,
+    shop_id: str,
+) -> None:
+    first = await shop_created(infra, topic_prefix, shop_id, "Лавка 1")
+    await shop_name_projected(db, shop_id, "Лавка 1")
+    # An announcement older than the stored one arrives late: consumed (inbox), yet the name stays.
+    late = await shop_created(
+        infra, topic_prefix, shop_id, "Лавка 0", occurred_at=first.occurred_at - timedelta(hours=1)
+    )
+    group = f"{topic_prefix}{settings.service_name}.shops"
+    await eventually(
+        lambda: db["inbox"].find_one({"_id": f"{group}:{late.event_id}"}), what="older ShopCreated consumed"
+    )
+    names = MongoShopNames(db["shops"])
+    assert await names.name_of(shop_id) == "Лавка 1"
+    # The same event applied again (the process stopped before its inbox record) changes nothing.
+    assert await names.remember(shop_id, "Лавка 1", first.occurred_at) is False
+    # A newer one wins.
+    await shop_created(infra, topic_prefix, shop_id, "Лавка 2", occurred_at=first.occurred_at + timedelta(hours=1))
+    await shop_name_projected(db, shop_id, "Лавка 2")
+    assert await db["shops"].count_documents({"shop_id": shop_id}) == 1
+
+
+async def test_a_shop_created_sent_as_another_shop_is_dead_lettered_and_names_nobody(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    victim = new_id()
+    forged = Envelope.new(
+        ShopCreated(shop_id=victim, name="Чужая лавка", default_currency="RUB"),
+        shop_id=shop_id,
+        actor=Actor.system("gateway"),
+    )
+    await produce_raw(infra.kafka_bootstrap, topic_prefix + SHOP_EVENTS.name, forged.to_json(), key=victim.encode())
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + DEADLETTER.name) as dead:
+        record = await dead.wait_for(lambda r: r.key == victim.encode())
+    assert dict(record.headers)["x-dlq-reason"].startswith(b"PermanentError: ShopCreated for shop")
+    assert await db["shops"].find_one({"shop_id": victim, "_id": victim}) is None
 
 
 async def test_a_retried_request_with_its_idempotency_key_makes_one_return(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from oms_documents import (
     ItemLine,
@@ -34,6 +35,18 @@ ShipmentLoader = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 OrderLinesLoader = Callable[[str, str], Awaitable[OrderLinesView | None]]
 
 
+class ShopNames(Protocol):
+    """The shops' names as the gateway announced them (ShopCreated), projected by this service."""
+
+    async def name_of(self, shop_id: str) -> str | None:
+        """The shop's name, or None while the shop is not projected (yet)."""
+        ...
+
+    async def remember(self, shop_id: str, name: str, at: datetime) -> bool:
+        """Keep the newest name by event time; False when something as new or newer is stored already."""
+        ...
+
+
 def _address(address: Mapping[str, Any] | None) -> str | None:
     if not address:
         return None
@@ -49,12 +62,19 @@ def _address(address: Mapping[str, Any] | None) -> str | None:
 
 class ShipmentDocuments:
     def __init__(
-        self, shipments: ShipmentLoader, order_lines: OrderLinesLoader, clock: Clock, sender_name: str
+        self,
+        shipments: ShipmentLoader,
+        order_lines: OrderLinesLoader,
+        clock: Clock,
+        sender_name: str,
+        shop_names: ShopNames | None = None,
     ) -> None:
         self.shipments = shipments
         self.order_lines = order_lines
         self.clock = clock
         self.sender_name = sender_name
+        """Printed as the sender of a shop whose name is not projected (yet)."""
+        self.shop_names = shop_names
 
     async def _load(self, shop_id: str, shipment_id: str) -> tuple[Mapping[str, Any], OrderLinesView | None]:
         doc = await self.shipments(shop_id, shipment_id)
@@ -62,8 +82,10 @@ class ShipmentDocuments:
             raise ShipmentMissing(shipment_id)
         return doc, await self.order_lines(shop_id, doc["order_id"])
 
-    def _sender(self, doc: Mapping[str, Any]) -> Party:
-        return Party(f"{self.sender_name}, {doc['warehouse_id']}")
+    async def _sender(self, shop_id: str, doc: Mapping[str, Any]) -> Party:
+        """The sender "<shop name>, <warehouse>"; the configured name for a shop not projected (yet)."""
+        name = await self.shop_names.name_of(shop_id) if self.shop_names is not None else None
+        return Party(f"{name or self.sender_name}, {doc['warehouse_id']}")
 
     @staticmethod
     def _recipient(doc: Mapping[str, Any]) -> Party:
@@ -98,7 +120,7 @@ class ShipmentDocuments:
                 number=f"{doc['order_number']}-{doc['warehouse_id']}",
                 issued_on=self.clock.now().date(),
                 order_number=doc["order_number"],
-                sender=self._sender(doc),
+                sender=await self._sender(shop_id, doc),
                 recipient=self._recipient(doc),
                 lines=items if priced else tuple(ItemLine(i.sku, i.name, i.quantity) for i in items),
                 carrier=doc.get("carrier"),
@@ -131,7 +153,7 @@ class ShipmentDocuments:
             ShippingLabel(
                 tracking_number=doc["tracking_number"],
                 carrier=doc.get("carrier") or "",
-                sender=self._sender(doc),
+                sender=await self._sender(shop_id, doc),
                 recipient=self._recipient(doc),
                 order_number=doc["order_number"],
                 parcel=f"of {doc.get('shipments_in_order', 1)}",

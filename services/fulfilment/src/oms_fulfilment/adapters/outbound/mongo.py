@@ -11,6 +11,7 @@ from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
+from oms_fulfilment.adapters.outbound.mongo_shops import SHOP_INDEXES
 from oms_fulfilment.adapters.outbound.mongo_warehouse import WAREHOUSE_INDEXES
 from oms_fulfilment.application.ports import Page, ShipmentFilter
 from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus, TrackingEntry
@@ -31,6 +32,7 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("tracking_number", 1)]),
     *outbox_indexes(SHIPMENTS),
     *WAREHOUSE_INDEXES,
+    *SHOP_INDEXES,
     *INBOX_INDEXES,
 ]
 

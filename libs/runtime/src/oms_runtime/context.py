@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from oms_contracts import Actor
 from pydantic import ValidationError
 
@@ -59,3 +60,7 @@ async def provide_request_context(request: Request[Any, Any, Any]) -> RequestCon
         correlation_id=request.headers.get(CORRELATION_HEADER),
         client_ip=request.headers.get(CLIENT_IP_HEADER),
     )
+
+
+Ctx = NamedDependency[RequestContext]
+"""How a handler asks for the request's context: the app factory provides it as `ctx`."""

@@ -8,14 +8,13 @@ from contextlib import contextmanager
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 
 from oms_fulfilment.application.shipment_documents import NotShippedYet, ShipmentDocuments, ShipmentMissing
 
 READERS = ("admin", "manager", "warehouse", "courier")
 
-Ctx = NamedDependency[RequestContext]
 Documents = NamedDependency[ShipmentDocuments]
 ShipmentId = FromPath[str]
 

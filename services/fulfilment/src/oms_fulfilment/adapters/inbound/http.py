@@ -10,7 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts.messages.common import Sku
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +23,6 @@ READERS = ("admin", "manager", "warehouse", "courier")
 WAREHOUSE = ("warehouse", "admin")
 DELIVERERS = ("courier", "admin", "warehouse")
 
-Ctx = NamedDependency[RequestContext]
 Fulfilment = NamedDependency[FulfilmentService]
 ShipmentId = FromPath[str]
 

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
-from oms_runtime.context import INTERNAL_TOKEN_HEADER, RequestContext
+from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,7 +31,6 @@ from oms_fulfilment.domain import TRACKING_CODES, ScanRejected, TrackingRefused
 from oms_fulfilment.domain.delivery_method import DeliveryMethod, InvalidDeliveryMethod
 from oms_fulfilment.domain.wave import EmptyWave
 
-Ctx = NamedDependency[RequestContext]
 Methods = NamedDependency[DeliveryMethods]
 WarehouseOps = NamedDependency[Warehouse]
 
@@ -297,7 +296,9 @@ class PackingController(Controller):
 
 
 @post("/webhooks/carriers/{carrier:str}", status_code=200, tags=["webhooks"], summary="A carrier's signed report")
-async def carrier_webhook(request: Request[Any, Any, Any], warehouse: WarehouseOps, carrier: str) -> dict[str, Any]:
+async def carrier_webhook(
+    request: Request[Any, Any, Any], warehouse: WarehouseOps, carrier: FromPath[str]
+) -> dict[str, Any]:
     # Public through the gateway, so no shop or actor headers; the gateway's token still proves the path.
     token = request.headers.get(INTERNAL_TOKEN_HEADER, "")
     if not hmac.compare_digest(token.encode(), request.app.state.settings.internal_token.encode()):

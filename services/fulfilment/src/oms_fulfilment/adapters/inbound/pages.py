@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 
 from oms_fulfilment.application.ports import MAX_PAGE_SIZE, ShipmentFilter
@@ -26,7 +26,6 @@ from oms_fulfilment.application.warehouse import NotFound, Warehouse, WaveView
 from oms_fulfilment.domain import DomainError, ShipmentStatus
 from oms_fulfilment.domain.wave import EmptyWave, WaveStatus
 
-Ctx = NamedDependency[RequestContext]
 Fulfilment = NamedDependency[FulfilmentService]
 WarehouseOps = NamedDependency[Warehouse]
 Msg = Annotated[str | None, QueryParameter(max_length=300)]

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts.messages.common import Sku
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +32,6 @@ LISTERS = ("admin", "manager", "warehouse")
 DECIDERS = ("admin", "manager")
 WAREHOUSE = ("warehouse", "admin")
 
-Ctx = NamedDependency[RequestContext]
 Returns = NamedDependency[ReturnsService]
 ReturnId = FromPath[str]
 IdempotencyKey = Annotated[
@@ -86,7 +85,7 @@ class ReturnController(Controller):
 
     @post("/", status_code=201, summary="Ask to return some or all delivered lines of an order")
     async def request_return(
-        self, ctx: Ctx, returns: Returns, data: ReturnRequestIn, idempotency_key: IdempotencyKey = None
+        self, ctx: Ctx, returns: Returns, data: JSONBody[ReturnRequestIn], idempotency_key: IdempotencyKey = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*REQUESTERS)
         lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
@@ -134,7 +133,7 @@ class ReturnController(Controller):
 
     @post("/{return_id:str}/reject", status_code=200, summary="A manager refuses the return, with a reason")
     async def reject(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: RejectIn, if_match: IfMatch = None
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[RejectIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*DECIDERS)
         with return_problems():
@@ -143,7 +142,7 @@ class ReturnController(Controller):
 
     @post("/{return_id:str}/receive", status_code=200, summary="The returned parcel arrived at a warehouse")
     async def receive(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: ReceiveIn, if_match: IfMatch = None
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[ReceiveIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
         with return_problems():
@@ -154,7 +153,7 @@ class ReturnController(Controller):
 
     @post("/{return_id:str}/inspect", status_code=200, summary="Per line: restock or write off; refund follows")
     async def inspect(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: InspectIn, if_match: IfMatch = None
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[InspectIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*WAREHOUSE)
         verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]

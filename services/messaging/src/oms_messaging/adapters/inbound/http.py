@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
 from oms_contracts import Actor
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
@@ -16,6 +17,7 @@ from oms_messaging.application.service import Conversations, MessageIdTaken, Unk
 from oms_messaging.domain.conversation import MAX_TEXT, STAFF_ROLES, InvalidPost
 
 MAX_PAGE = 100
+ConversationsDep = NamedDependency[Conversations]
 
 
 class PostMessage(BaseModel):
@@ -76,7 +78,7 @@ class OrderMessagesController(Controller):
 
     @get("/conversation", summary="The order's conversation: title, message count, last activity")
     async def get_conversation(
-        self, ctx: RequestContext, conversations: Conversations, order_id: str
+        self, ctx: Ctx, conversations: ConversationsDep, order_id: FromPath[str]
     ) -> ConversationView:
         ctx.require_role(*STAFF_ROLES)
         try:
@@ -94,7 +96,7 @@ class OrderMessagesController(Controller):
 
     @post("/messages", summary="Post a message on the order's conversation", status_code=201)
     async def post_message(
-        self, ctx: RequestContext, conversations: Conversations, order_id: str, data: PostMessage
+        self, ctx: Ctx, conversations: ConversationsDep, order_id: FromPath[str], data: JSONBody[PostMessage]
     ) -> MessageView:
         ctx.require_role(*STAFF_ROLES)
         try:
@@ -122,9 +124,9 @@ class OrderMessagesController(Controller):
     @get("/messages", summary="Messages of the order's conversation, oldest first")
     async def list_messages(
         self,
-        ctx: RequestContext,
-        conversations: Conversations,
-        order_id: str,
+        ctx: Ctx,
+        conversations: ConversationsDep,
+        order_id: FromPath[str],
         cursor: Annotated[str | None, Parameter(description="The last id of the previous page")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> MessagePage:

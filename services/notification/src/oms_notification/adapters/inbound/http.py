@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.params import Parameter
-from oms_runtime.context import RequestContext
+from litestar.di import NamedDependency
+from litestar.params import Parameter, QueryParameter
+from oms_runtime.context import Ctx
 from pydantic import BaseModel
 
 from oms_notification.application.service import Notifier
@@ -47,9 +48,9 @@ class NotificationController(Controller):
     @get("/", summary="The delivery log, oldest first")
     async def list_notifications(
         self,
-        ctx: RequestContext,
-        notifier: Notifier,
-        order_id: str | None = None,
+        ctx: Ctx,
+        notifier: NamedDependency[Notifier],
+        order_id: Annotated[str | None, QueryParameter(max_length=64, description="Only this order's")] = None,
         cursor: Annotated[str | None, Parameter(description="The last id of the previous page")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> NotificationPage:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from oms_runtime.store import ConcurrencyError
@@ -26,7 +26,6 @@ from oms_order.domain.pricing import InvalidOrder
 STAFF = ("admin", "manager", "warehouse", "courier")
 MAX_PAGE = 100
 
-Ctx = NamedDependency[RequestContext]
 Orders = NamedDependency[OrderService]
 OrderId = FromPath[str]
 IdempotencyKey = Annotated[

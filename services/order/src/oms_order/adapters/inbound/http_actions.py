@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes
 from oms_runtime import preconditions
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
@@ -33,7 +33,6 @@ from oms_order.domain.pricing import InvalidOrder, PromoCode
 
 MANAGERS = ("admin", "manager")
 
-Ctx = NamedDependency[RequestContext]
 Actions = NamedDependency[ActionService]
 OrderId = FromPath[str]
 Versioned = Field(default=None, ge=1, description="Fail with 409 if the order changed since (or send If-Match)")
@@ -154,7 +153,7 @@ class OrderActionsController(Controller):
         ctx: Ctx,
         actions: Actions,
         order_id: OrderId,
-        sku: str,
+        sku: FromPath[str],
         data: JSONBody[ChangeLine],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
@@ -170,7 +169,7 @@ class OrderActionsController(Controller):
         ctx: Ctx,
         actions: Actions,
         order_id: OrderId,
-        sku: str,
+        sku: FromPath[str],
         if_match: IfMatch = None,
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
@@ -203,7 +202,7 @@ class OrderActionsController(Controller):
         ctx: Ctx,
         actions: Actions,
         order_id: OrderId,
-        discount_id: str,
+        discount_id: FromPath[str],
         if_match: IfMatch = None,
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
@@ -314,7 +313,7 @@ class PromoCodeController(Controller):
         return {"items": [promo_body(p, u) for p, u in items], "next_cursor": next_cursor}
 
     @get("/{code:str}", summary="One promo code with its use count")
-    async def get_one(self, ctx: Ctx, actions: Actions, code: str) -> dict[str, Any]:
+    async def get_one(self, ctx: Ctx, actions: Actions, code: FromPath[str]) -> dict[str, Any]:
         ctx.require_role(*MANAGERS)
         try:
             return promo_body(*await actions.promo(ctx.shop_id, code.upper()))
@@ -322,7 +321,7 @@ class PromoCodeController(Controller):
             raise Problem(404, "Not found", f"no promo code {code}") from exc
 
     @post("/{code:str}/disable", status_code=200, summary="Disable a promo code (orders that used it keep it)")
-    async def disable(self, ctx: Ctx, actions: Actions, code: str) -> dict[str, Any]:
+    async def disable(self, ctx: Ctx, actions: Actions, code: FromPath[str]) -> dict[str, Any]:
         ctx.require_role(*MANAGERS)
         try:
             return promo_body(*await actions.disable_promo(ctx.shop_id, code.upper(), ctx.actor))

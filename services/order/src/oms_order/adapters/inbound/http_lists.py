@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 
 from oms_order.application.listing import ListFilter, ListSort, OrderLists, OrderNotFound
@@ -21,7 +21,6 @@ OPERATIONS = ("admin", "manager")
 AUDIT_READERS = ("admin", "manager", "warehouse", "courier")
 MAX_PAGE = 100
 
-Ctx = NamedDependency[RequestContext]
 Lists = NamedDependency[OrderLists]
 Where = NamedDependency[ListFilter]
 Many = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
@@ -30,7 +30,6 @@ from oms_order.domain.pipeline import DEFAULT_PIPELINE_FOR, MoveRefused
 
 MAX_PAGE = 100
 
-Ctx = NamedDependency[RequestContext]
 Pipelines = NamedDependency[PipelineService]
 Stages = NamedDependency[StageActions]
 PipelineKey = Annotated[str, PathParameter(pattern=KEY_PATTERN)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from oms_contracts import Money, new_id
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.mongo import MAX_PAGE, Document, Page
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,10 +23,13 @@ from oms_catalog.domain.kits import KitComponent
 from oms_catalog.domain.products import normalise_barcodes
 from oms_catalog.domain.stock import InsufficientStock
 
-Cursor = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 SkuText = Annotated[str, Field(min_length=1, max_length=64)]
+
+Catalog = NamedDependency[CatalogService]
+Stock = NamedDependency[StockService]
 
 
 class Body(BaseModel):
@@ -157,7 +161,7 @@ class CatalogController(Controller):
 
     @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted")
     async def upsert_sku(
-        self, sku: str, data: SkuBody, ctx: RequestContext, catalog: CatalogService
+        self, sku: FromPath[str], data: JSONBody[SkuBody], ctx: Ctx, catalog: Catalog
     ) -> Response[dict[str, Any]]:
         ctx.require_role("admin")
         try:
@@ -180,11 +184,11 @@ class CatalogController(Controller):
     @get("/skus", summary="SKUs of the shop, by code (staff)")
     async def list_skus(
         self,
-        ctx: RequestContext,
-        catalog: CatalogService,
+        ctx: Ctx,
+        catalog: Catalog,
         cursor: Cursor = None,
         limit: Limit = 50,
-        product_id: str | None = None,
+        product_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         require_staff(ctx)
         if product_id is not None:  # the variants of one product
@@ -192,7 +196,7 @@ class CatalogController(Controller):
         return page(await catalog.list_skus(ctx.shop_id, cursor, limit), sku_view)
 
     @get("/skus/{sku:str}", summary="One SKU (staff)")
-    async def get_sku(self, sku: str, ctx: RequestContext, catalog: CatalogService) -> dict[str, Any]:
+    async def get_sku(self, sku: FromPath[str], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
         require_staff(ctx)
         doc = await catalog.get_sku(ctx.shop_id, sku)
         if doc is None:
@@ -200,7 +204,7 @@ class CatalogController(Controller):
         return sku_view(doc)
 
     @post("/warehouses", summary="Add a warehouse (admin)")
-    async def add_warehouse(self, data: WarehouseBody, ctx: RequestContext, catalog: CatalogService) -> dict[str, Any]:
+    async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
             if (data.lat is None) != (data.lon is None):
@@ -217,7 +221,7 @@ class CatalogController(Controller):
 
     @get("/warehouses", summary="Warehouses of the shop, by id (staff)")
     async def list_warehouses(
-        self, ctx: RequestContext, catalog: CatalogService, cursor: Cursor = None, limit: Limit = 50
+        self, ctx: Ctx, catalog: Catalog, cursor: Cursor = None, limit: Limit = 50
     ) -> dict[str, Any]:
         require_staff(ctx)
         return page(await catalog.list_warehouses(ctx.shop_id, cursor, limit), warehouse_view)
@@ -228,7 +232,7 @@ class StockController(Controller):
     tags = ["stock"]
 
     @post("/receipts", summary="Goods received (admin, warehouse); idempotent by receipt_id")
-    async def receive(self, data: ReceiptBody, ctx: RequestContext, stock: StockService) -> Response[dict[str, Any]]:
+    async def receive(self, data: JSONBody[ReceiptBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
         ctx.require_role("admin", "warehouse")
         try:
             result = await stock.receive(
@@ -245,7 +249,7 @@ class StockController(Controller):
         return result_view(result, data.sku, data.warehouse_id)
 
     @post("/adjustments", summary="Stock count correction (admin); idempotent by adjustment_id")
-    async def adjust(self, data: AdjustmentBody, ctx: RequestContext, stock: StockService) -> Response[dict[str, Any]]:
+    async def adjust(self, data: JSONBody[AdjustmentBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
         ctx.require_role("admin")
         if data.delta == 0:
             raise Problem.field("delta", "must not be zero")
@@ -270,10 +274,10 @@ class StockController(Controller):
     @get("", summary="Stock levels per SKU and warehouse (staff)")
     async def list_stock(
         self,
-        ctx: RequestContext,
-        stock: StockService,
-        sku: str | None = None,
-        warehouse_id: str | None = None,
+        ctx: Ctx,
+        stock: Stock,
+        sku: FromQuery[str | None] = None,
+        warehouse_id: FromQuery[str | None] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
@@ -283,9 +287,9 @@ class StockController(Controller):
     @get("/ledger", summary="Every stock movement, oldest first (staff)")
     async def ledger(
         self,
-        ctx: RequestContext,
-        stock: StockService,
-        sku: str | None = None,
+        ctx: Ctx,
+        stock: Stock,
+        sku: FromQuery[str | None] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:

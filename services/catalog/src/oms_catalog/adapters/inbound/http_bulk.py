@@ -7,8 +7,10 @@ from email.policy import HTTP
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Stream
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.mongo import Document
 from oms_runtime.problems import Problem
 
@@ -17,6 +19,8 @@ from oms_catalog.application.bulk import BulkService, EmptyFile
 from oms_catalog.domain.csv_rows import ImportKind, InvalidRow
 
 KINDS = ", ".join(k.value for k in ImportKind)
+
+Bulk = NamedDependency[BulkService]
 
 
 def _kind(kind: str) -> ImportKind:
@@ -78,7 +82,7 @@ class BulkController(Controller):
         status_code=201,
     )
     async def import_csv(
-        self, kind: str, request: Request[Any, Any, Any], ctx: RequestContext, bulk: BulkService
+        self, kind: FromPath[str], request: Request[Any, Any, Any], ctx: Ctx, bulk: Bulk
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         import_kind = _kind(kind)
@@ -99,7 +103,7 @@ class BulkController(Controller):
         return report_view(report)
 
     @get("/imports/{import_id:str}", summary="The report of an import (staff)")
-    async def get_import(self, import_id: str, ctx: RequestContext, bulk: BulkService) -> dict[str, Any]:
+    async def get_import(self, import_id: FromPath[str], ctx: Ctx, bulk: Bulk) -> dict[str, Any]:
         require_staff(ctx)
         doc = await bulk.get_import(ctx.shop_id, import_id)
         if doc is None:
@@ -107,7 +111,7 @@ class BulkController(Controller):
         return report_view(doc)
 
     @get("/exports/{kind:str}", summary="Export products, prices or stock as CSV (staff), the import's columns")
-    async def export_csv(self, kind: str, ctx: RequestContext, bulk: BulkService) -> Stream:
+    async def export_csv(self, kind: FromPath[str], ctx: Ctx, bulk: Bulk) -> Stream:
         require_staff(ctx)
         import_kind = _kind(kind)
         return Stream(

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, put
-from oms_runtime.context import RequestContext
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from oms_runtime.context import Ctx
 from oms_runtime.mongo import Document
 from oms_runtime.problems import Problem
 from pydantic import AwareDatetime, Field
@@ -19,6 +21,10 @@ from oms_catalog.application.price_lists import PriceListService
 from oms_catalog.application.variants import ProductService
 from oms_catalog.domain.catalog import InvalidCatalogEntry
 from oms_catalog.domain.products import Product
+
+Products = NamedDependency[ProductService]
+Barcodes = NamedDependency[BarcodeRepository]
+PriceLists = NamedDependency[PriceListService]
 
 
 class ProductBody(Body):
@@ -81,7 +87,7 @@ class ProductController(Controller):
 
     @put("/products/{product_id:str}", summary="Create or change a product (admin)")
     async def upsert_product(
-        self, product_id: str, data: ProductBody, ctx: RequestContext, products: ProductService
+        self, product_id: FromPath[str], data: JSONBody[ProductBody], ctx: Ctx, products: Products
     ) -> Response[dict[str, Any]]:
         ctx.require_role("admin")
         try:
@@ -93,13 +99,13 @@ class ProductController(Controller):
 
     @get("/products", summary="Products of the shop, by id (staff)")
     async def list_products(
-        self, ctx: RequestContext, products: ProductService, cursor: Cursor = None, limit: Limit = 50
+        self, ctx: Ctx, products: Products, cursor: Cursor = None, limit: Limit = 50
     ) -> dict[str, Any]:
         require_staff(ctx)
         return page(await products.list(ctx.shop_id, cursor, limit), product_view)
 
     @get("/products/{product_id:str}", summary="A product with its variants (first 100) (staff)")
-    async def get_product(self, product_id: str, ctx: RequestContext, products: ProductService) -> dict[str, Any]:
+    async def get_product(self, product_id: FromPath[str], ctx: Ctx, products: Products) -> dict[str, Any]:
         require_staff(ctx)
         doc = await products.get(ctx.shop_id, product_id)
         if doc is None:
@@ -112,9 +118,7 @@ class ProductController(Controller):
         }
 
     @get("/skus/by-barcode/{code:str}", summary="The SKU with this barcode (staff)")
-    async def by_barcode(
-        self, code: str, ctx: RequestContext, products: ProductService, barcodes: BarcodeRepository
-    ) -> dict[str, Any]:
+    async def by_barcode(self, code: FromPath[str], ctx: Ctx, products: Products, barcodes: Barcodes) -> dict[str, Any]:
         require_staff(ctx)
         doc = await products.by_barcode(ctx.shop_id, barcodes, code)
         if doc is None:
@@ -128,7 +132,7 @@ class PriceListController(Controller):
 
     @put("/{price_list_id:str}", summary="Create or change a price list (admin); re-announces its prices")
     async def upsert_list(
-        self, price_list_id: str, data: PriceListBody, ctx: RequestContext, price_lists: PriceListService
+        self, price_list_id: FromPath[str], data: JSONBody[PriceListBody], ctx: Ctx, price_lists: PriceLists
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
@@ -150,7 +154,7 @@ class PriceListController(Controller):
 
     @get("", summary="Price lists of the shop (staff)")
     async def list_lists(
-        self, ctx: RequestContext, price_lists: PriceListService, cursor: Cursor = None, limit: Limit = 50
+        self, ctx: Ctx, price_lists: PriceLists, cursor: Cursor = None, limit: Limit = 50
     ) -> dict[str, Any]:
         require_staff(ctx)
         return page(await price_lists.list_lists(ctx.shop_id, cursor, limit), price_list_view)
@@ -158,9 +162,9 @@ class PriceListController(Controller):
     @get("/{price_list_id:str}/prices", summary="Prices of a list, by SKU (staff)")
     async def list_prices(
         self,
-        price_list_id: str,
-        ctx: RequestContext,
-        price_lists: PriceListService,
+        price_list_id: FromPath[str],
+        ctx: Ctx,
+        price_lists: PriceLists,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
@@ -173,7 +177,12 @@ class PriceListController(Controller):
 
     @put("/{price_list_id:str}/prices/{sku:str}", summary="Set a SKU's price in the list (admin)")
     async def set_price(
-        self, price_list_id: str, sku: str, data: PriceBody, ctx: RequestContext, price_lists: PriceListService
+        self,
+        price_list_id: FromPath[str],
+        sku: FromPath[str],
+        data: JSONBody[PriceBody],
+        ctx: Ctx,
+        price_lists: PriceLists,
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
@@ -190,7 +199,7 @@ class PriceListController(Controller):
 
     @delete("/{price_list_id:str}/prices/{sku:str}", summary="Take a SKU out of the list (admin)", status_code=204)
     async def remove_price(
-        self, price_list_id: str, sku: str, ctx: RequestContext, price_lists: PriceListService
+        self, price_list_id: FromPath[str], sku: FromPath[str], ctx: Ctx, price_lists: PriceLists
     ) -> None:
         ctx.require_role("admin")
         try:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from oms_contracts import Money, new_id
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.mongo import Document
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +28,10 @@ from oms_catalog.domain.shop_settings import (
     InvalidSettings,
     ShopCatalogSettings,
 )
+
+Thresholds = NamedDependency[ThresholdService]
+Purchasing = NamedDependency[PurchasingService]
+PoId = FromPath[str]
 
 
 class Body(BaseModel):
@@ -136,15 +142,13 @@ class SettingsController(Controller):
     tags = ["settings"]
 
     @get("", summary="The shop's catalog settings: allocation, reservation expiry, regions (admin)")
-    async def get_settings(self, ctx: RequestContext, thresholds: ThresholdService) -> dict[str, Any]:
+    async def get_settings(self, ctx: Ctx, thresholds: Thresholds) -> dict[str, Any]:
         ctx.require_role("admin")
         settings, doc = await thresholds.get_settings(ctx.shop_id)
         return settings_view(settings, doc)
 
     @put("", summary="Replace the shop's catalog settings (admin)")
-    async def put_settings(
-        self, data: SettingsBody, ctx: RequestContext, thresholds: ThresholdService
-    ) -> dict[str, Any]:
+    async def put_settings(self, data: JSONBody[SettingsBody], ctx: Ctx, thresholds: Thresholds) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
             settings = ShopCatalogSettings(
@@ -164,7 +168,7 @@ class ThresholdController(Controller):
 
     @put("/skus/{sku:str}/threshold", summary="Low-stock threshold of a SKU across warehouses (admin)")
     async def set_threshold(
-        self, sku: str, data: ThresholdBody, ctx: RequestContext, thresholds: ThresholdService
+        self, sku: FromPath[str], data: JSONBody[ThresholdBody], ctx: Ctx, thresholds: Thresholds
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
@@ -175,7 +179,7 @@ class ThresholdController(Controller):
 
     @get("/stock/low", summary="SKUs at or below their low-stock threshold, by SKU (staff)")
     async def low_stock(
-        self, ctx: RequestContext, thresholds: ThresholdService, cursor: Cursor = None, limit: Limit = 50
+        self, ctx: Ctx, thresholds: Thresholds, cursor: Cursor = None, limit: Limit = 50
     ) -> dict[str, Any]:
         require_staff(ctx)
         found, totals = await thresholds.list_low(ctx.shop_id, cursor, limit)
@@ -187,9 +191,7 @@ class SupplierController(Controller):
     tags = ["purchasing"]
 
     @post("", summary="Add a supplier (admin)")
-    async def add_supplier(
-        self, data: SupplierBody, ctx: RequestContext, purchasing: PurchasingService
-    ) -> dict[str, Any]:
+    async def add_supplier(self, data: JSONBody[SupplierBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
             supplier = Supplier(id=data.id or new_id(), name=data.name, email=data.email)
@@ -203,7 +205,7 @@ class SupplierController(Controller):
 
     @get("", summary="Suppliers of the shop, by id (staff)")
     async def list_suppliers(
-        self, ctx: RequestContext, purchasing: PurchasingService, cursor: Cursor = None, limit: Limit = 50
+        self, ctx: Ctx, purchasing: Purchasing, cursor: Cursor = None, limit: Limit = 50
     ) -> dict[str, Any]:
         require_staff(ctx)
         return page(await purchasing.list_suppliers(ctx.shop_id, cursor, limit), supplier_view)
@@ -214,9 +216,7 @@ class PurchaseOrderController(Controller):
     tags = ["purchasing"]
 
     @post("", summary="A draft purchase order (admin)")
-    async def create(
-        self, data: PurchaseOrderBody, ctx: RequestContext, purchasing: PurchasingService
-    ) -> dict[str, Any]:
+    async def create(self, data: JSONBody[PurchaseOrderBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
         ctx.require_role("admin")
         lines = [PoLine(ln.sku, ln.quantity, ln.unit_cost) for ln in data.lines]
         try:
@@ -229,7 +229,7 @@ class PurchaseOrderController(Controller):
 
     @post("/from-low-stock", summary="A draft of every SKU at/below its threshold: threshold*2 - available (admin)")
     async def from_low_stock(
-        self, data: FromLowStockBody, ctx: RequestContext, purchasing: PurchasingService
+        self, data: JSONBody[FromLowStockBody], ctx: Ctx, purchasing: Purchasing
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
@@ -245,9 +245,9 @@ class PurchaseOrderController(Controller):
     @get("", summary="Purchase orders, newest last; `status` filters (staff)")
     async def list_orders(
         self,
-        ctx: RequestContext,
-        purchasing: PurchasingService,
-        status: PurchaseOrderStatus | None = None,
+        ctx: Ctx,
+        purchasing: Purchasing,
+        status: FromQuery[PurchaseOrderStatus | None] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
@@ -256,7 +256,7 @@ class PurchaseOrderController(Controller):
         return page(found, po_view)
 
     @get("/{po_id:str}", summary="One purchase order (staff)")
-    async def get_order(self, po_id: str, ctx: RequestContext, purchasing: PurchasingService) -> dict[str, Any]:
+    async def get_order(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
         require_staff(ctx)
         try:
             return po_view(await purchasing.get(ctx.shop_id, po_id))
@@ -264,7 +264,7 @@ class PurchaseOrderController(Controller):
             raise Problem(404, "Not found", f"no purchase order {po_id!r}") from exc
 
     @post("/{po_id:str}/send", status_code=200, summary="draft → sent; emits PurchaseOrderSent (admin)")
-    async def send(self, po_id: str, ctx: RequestContext, purchasing: PurchasingService) -> dict[str, Any]:
+    async def send(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
         ctx.require_role("admin")
         try:
             return po_view(await purchasing.send(ctx.shop_id, po_id, ctx.actor))
@@ -275,7 +275,7 @@ class PurchaseOrderController(Controller):
 
     @post("/{po_id:str}/receipts", summary="Goods of a sent purchase order arrived (admin, warehouse)")
     async def receive(
-        self, po_id: str, data: PoReceiptBody, ctx: RequestContext, purchasing: PurchasingService
+        self, po_id: PoId, data: JSONBody[PoReceiptBody], ctx: Ctx, purchasing: Purchasing
     ) -> Response[dict[str, Any]]:
         ctx.require_role("admin", "warehouse")
         try:

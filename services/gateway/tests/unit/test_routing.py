@@ -29,6 +29,7 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("PUT", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/warehouses", RouteGroup.CATALOG, Service.CATALOG, "/warehouses"),
         ("GET", "/api/v1/payments/p1", RouteGroup.PAYMENTS, Service.PAYMENT, "/payments/p1"),
+        ("POST", "/api/v1/orders/o1/card-link", RouteGroup.PAYMENTS, Service.PAYMENT, "/orders/o1/card-link"),
         ("POST", "/api/v1/shipments/s1/pick", RouteGroup.SHIPMENTS, Service.FULFILMENT, "/shipments/s1/pick"),
         ("GET", "/api/v1/notifications", RouteGroup.NOTIFICATIONS, Service.NOTIFICATION, "/notifications"),
         ("POST", "/api/v1/orders/o1/advance", RouteGroup.ORDERS, Service.ORDER, "/orders/o1/advance"),

@@ -99,6 +99,12 @@ def test_card_courier_walks_every_stage_to_completed() -> None:
     requested = domain.payment_requested(reserved.order, "p1", "https://pay/p1", at(2))
     assert requested.order.payment.status == "awaiting" and requested.order.payment.checkout_url == "https://pay/p1"
     assert requested.emit == []
+    assert domain.payment_requested(requested.order, "p1", "https://pay/p1", at(3)).ignored, "a replay"
+    renewed = domain.payment_requested(requested.order, "p1", "https://pay/p1?token=new", at(3))
+    assert not renewed.ignored and renewed.emit == [] and renewed.order.stage == "awaiting_payment"
+    assert renewed.order.payment.checkout_url == "https://pay/p1?token=new"
+    assert renewed.order.audit[-1].action == "payment_link_renewed"
+    assert "token" not in str(renewed.order.audit[-1].changes), "the link's bearer token stays out of the audit"
 
     captured = domain.payment_captured(requested.order, "p1", "card", request.amount, at(10))
     assert captured.emit == [] and captured.order.stage == "awaiting_payment", "a capture alone moves nothing"

@@ -63,6 +63,7 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
         runtime,
         route_handlers=[
             http.PaymentController,
+            http.CardLinkController,
             http.WebhookController,
             SandboxCheckoutController,
             *accounts_http.ROUTE_HANDLERS,

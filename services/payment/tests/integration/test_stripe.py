@@ -84,6 +84,22 @@ async def test_every_stripe_call_carries_an_idempotency_key(stripe_mock: str) ->
     assert keys == ["checkout:pay-1", "refund:1"]
 
 
+async def test_a_reissued_card_link_is_a_new_checkout_session_under_a_new_key(stripe_mock: str) -> None:
+    recorder = RecordingClient()
+    provider = StripeProvider(
+        api_key="sk_test_123",
+        api_base=stripe_mock,
+        webhook_secret=SECRET,
+        tolerance=timedelta(minutes=5),
+        success_url="http://shop.test/done",
+        client=stripe.StripeClient("sk_test_123", base_addresses={"api": stripe_mock}, http_client=recorder),
+    )
+    checkout = await provider.create_checkout("pay-1", "tok2", amount=Money.of("14.00", "RUB"), issue=2)
+    assert checkout.url.startswith("https://checkout.stripe.com/")
+    [(_, _, headers)] = recorder.sent
+    assert headers.get("Idempotency-Key") == "checkout:pay-1:2"
+
+
 @pytest.fixture(scope="module")
 async def stripe_service(
     infra: Infra, topic_prefix: str, stripe_mock: str

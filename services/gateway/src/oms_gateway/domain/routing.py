@@ -91,6 +91,13 @@ ROUTES: tuple[Route, ...] = (
     ),
     route(
         RouteGroup.PAYMENTS,
+        {"POST"},
+        "/api/v1/orders/{order_id}/card-link",
+        Service.PAYMENT,
+        "/orders/{order_id}/card-link",
+    ),
+    route(
+        RouteGroup.PAYMENTS,
         {"GET"},
         "/api/v1/orders/{order_id}/payment-status",
         Service.PAYMENT,

@@ -292,7 +292,13 @@ def payment_requested(order: Order, payment_id: str, checkout_url: str | None, a
     if order.payment.status == "paid":
         return _ignore(order, "payment requested after it was paid")
     if order.payment.payment_id == payment_id and order.payment.status == "awaiting":
-        return _ignore(order, "payment already requested")
+        if checkout_url is None or checkout_url == order.payment.checkout_url:
+            return _ignore(order, "payment already requested")
+        # Staff sent the customer a new card link (same payment): record it, move nothing.
+        new = order.model_copy(deep=True)
+        new.payment.checkout_url = checkout_url
+        _audit(new, acting, "payment_link_renewed", {"payment_id": payment_id})
+        return Decision(order=new)
     new = order.model_copy(deep=True)
     new.payment.status = "awaiting"
     new.payment.payment_id = payment_id

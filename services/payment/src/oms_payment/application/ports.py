@@ -42,9 +42,10 @@ class PaymentProvider(Protocol):
     name: str
 
     def create_checkout(
-        self, payment_id: str, checkout_token: str, *, amount: Money | None = None
+        self, payment_id: str, checkout_token: str, *, amount: Money | None = None, issue: int = 0
     ) -> Checkout | Awaitable[Checkout]:
-        """The hosted checkout of a payment; `checkout_token` authorises the customer's browser."""
+        """The hosted checkout of a payment; `checkout_token` authorises the customer's browser.
+        `issue` numbers the payment's links (0 first, +1 per reissue): a new one is a new session."""
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str], now: datetime) -> ProviderEvent:
@@ -75,8 +76,10 @@ class PaymentRepository(Protocol):
         *,
         events: Sequence[Envelope[Any]],
         applied_event_id: str | None = None,
+        checkout_token_hash: str | None = None,
     ) -> int:
-        """Store a transition atomically with its events; raises ConcurrencyError or AlreadyApplied."""
+        """Store a transition atomically with its events (and a reissued link's token hash);
+        raises ConcurrencyError or AlreadyApplied."""
         ...
 
     async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None: ...

@@ -7,7 +7,7 @@ import hmac
 import inspect
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from oms_contracts import Actor, Envelope, Money, Payload, new_id
@@ -27,7 +27,7 @@ from oms_runtime.consumer import PermanentError
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
-from oms_payment.application.accounts import AccountService
+from oms_payment.application.accounts import AccountNotFound, AccountService
 from oms_payment.application.ports import (
     DeliveryLog,
     DuplicatePayment,
@@ -49,6 +49,19 @@ WEBHOOK_ATTEMPTS = 3
 
 class PaymentNotFound(Exception):
     pass
+
+
+class AccountMissing(Exception):
+    """The order has a card payment but no account to say what is due (not opened yet)."""
+
+
+@dataclass(frozen=True)
+class CardLink:
+    """The outcome of a card-link request: the payment as stored, and whether this call reissued it
+    (False: the same Idempotency-Key was used before, nothing changed)."""
+
+    stored: StoredPayment
+    created: bool
 
 
 def hash_checkout_token(token: str) -> str:
@@ -312,6 +325,72 @@ class PaymentService:
         if not hmac.compare_digest(stored.checkout_token_hash, hash_checkout_token(token)):
             raise PaymentNotFound(payment_id)  # same answer as unknown: a wrong token learns nothing
         return stored.payment
+
+    # --- Staff actions -----------------------------------------------------------------------------
+
+    async def reissue_card_link(
+        self, shop_id: str, order_id: str, *, actor: Actor, idempotency_key: str | None = None
+    ) -> CardLink:
+        """Staff send the customer a new card payment link for what the order owes now: after the
+        last decline, or after an edit changed the total. New token and provider session (the old
+        link stops working), fresh attempts, `PaymentRequested` again in the same update.
+
+        Raises PaymentNotFound (no card payment), AccountMissing, PaymentRefused (captured, settled,
+        NothingDue). The same Idempotency-Key again answers the payment as it is, changing nothing."""
+        applied_key = f"card-link:{idempotency_key}" if idempotency_key else f"card-link:{new_id()}"
+        for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+            stored = await self.payments.find_for_order(shop_id, order_id, "card")
+            if stored is None:
+                raise PaymentNotFound(order_id)
+            if applied_key in stored.applied_events:
+                return CardLink(stored, created=False)
+            if self.accounts is None:
+                raise AccountMissing(order_id)
+            try:
+                account, _ = await self.accounts.get(shop_id, order_id)
+            except AccountNotFound:
+                raise AccountMissing(order_id) from None
+            now = self.clock.now()
+            after = stored.payment.reissue(amount=account.card_link_amount(), now=now)
+            provider = self.providers.get(after.provider or "", self.card_provider)
+            token = secrets.token_urlsafe(32)
+            issue = after.checkout_issue
+            checkout = provider.create_checkout(after.payment_id, token, amount=after.amount, issue=issue)
+            if inspect.isawaitable(checkout):
+                checkout = await checkout
+            requested = Envelope.new(
+                PaymentRequested(
+                    order_id=after.order_id,
+                    payment_id=after.payment_id,
+                    method=after.method,
+                    amount=after.amount,
+                    status="awaiting_customer",
+                    checkout_url=checkout.url,
+                ),
+                shop_id=shop_id,
+                actor=actor,
+                correlation_id=stored.correlation_id,
+                occurred_at=now,
+            )
+            try:
+                version = await self.payments.save(
+                    after,
+                    stored.version,
+                    events=[requested],
+                    applied_event_id=applied_key,
+                    checkout_token_hash=hash_checkout_token(token),
+                )
+            except AlreadyApplied:
+                continue  # a concurrent call with the same key won: answer its result
+            except ConcurrencyError:
+                if attempt == WEBHOOK_ATTEMPTS:
+                    raise
+                continue
+            log.info(
+                "card link reissued", payment_id=after.payment_id, issue=after.checkout_issue, amount=str(after.amount)
+            )
+            return CardLink(replace(stored, payment=after, version=version), created=True)
+        raise ConcurrencyError("payments", order_id, -1)
 
     # --- Staff queries -----------------------------------------------------------------------------
 

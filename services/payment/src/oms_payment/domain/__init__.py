@@ -2,9 +2,12 @@
 
 from oms_payment.domain.payment import (
     MAX_CARD_ATTEMPTS,
+    MAX_PAST_CHECKOUTS,
     AlreadyCaptured,
     AlreadyFailed,
     CardSummary,
+    NothingDue,
+    PastCheckout,
     Payment,
     PaymentMethod,
     PaymentRefused,
@@ -13,9 +16,12 @@ from oms_payment.domain.payment import (
 
 __all__ = [
     "MAX_CARD_ATTEMPTS",
+    "MAX_PAST_CHECKOUTS",
     "AlreadyCaptured",
     "AlreadyFailed",
     "CardSummary",
+    "NothingDue",
+    "PastCheckout",
     "Payment",
     "PaymentMethod",
     "PaymentRefused",

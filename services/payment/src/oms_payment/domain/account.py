@@ -257,6 +257,15 @@ class OrderAccount:
             return self.prepayment_required - p.paid
         return p.due
 
+    def card_link_amount(self) -> Money:
+        """What a reissued card link asks: what is due now (after edits of the total), or for a cash
+        order whose card was the prepayment, what is left of the prepayment. Zero or less: nothing."""
+        p = self.position()
+        if self.method == "cash_on_delivery" and self.prepayment_required is not None:
+            left = self.prepayment_required - p.paid
+            return left if left.amount < p.due.amount else p.due
+        return p.due
+
 
 @dataclass(frozen=True)
 class Split:

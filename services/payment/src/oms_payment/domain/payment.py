@@ -8,6 +8,13 @@ application can compare before and after to decide which events the change cause
                          └──┘ provider failed, attempts left: the customer tries another card
     cash_on_delivery:  awaiting_cash ──every shipment of the order delivered──> captured
     any awaiting one:  ──the order's account is paid by other means──> settled
+    card, awaiting_customer or failed ──staff reissue the link (`reissue`)──> awaiting_customer
+
+`reissue` (staff send the customer a new card payment link): the payment asks for what is due now
+on the order's account, its attempts start again from zero, and the checkout it had (amount,
+attempts, last failure) is kept in `past_checkouts` (the last MAX_PAST_CHECKOUTS). `checkout_issue`
+counts the links: each reissue gets a new checkout token and a new provider session, the old link
+stops working. A captured or settled payment is never reissued.
 
 A decline records the attempt (`attempts` + 1, its `failure_reason`, the card and provider
 reference of that attempt) and keeps the checkout open while attempts are left; the same decline
@@ -20,8 +27,8 @@ is still captured, so that money taken is on record (and refundable); a decline 
 recorded and leaves it settled.
 
 `captured` and `failed` are final for the customer: a payment is never captured twice, and a failed
-one takes no more cards here. A charge the provider reports anyway for a failed payment is still
-captured: money taken is always on record.
+one takes no more cards here (until staff reissue its link). A charge the provider reports anyway
+for a failed payment is still captured: money taken is always on record.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ AWAITING: frozenset[PaymentStatus] = frozenset({"awaiting_cash", "awaiting_custo
 FINAL_STATUSES: frozenset[PaymentStatus] = frozenset({"captured", "failed"})
 # Cards a customer may try on one card payment: the last allowed decline fails it for good.
 MAX_CARD_ATTEMPTS = 5
+# Checkouts of one payment kept on record after reissues (the oldest are dropped beyond this).
+MAX_PAST_CHECKOUTS = 10
+REISSUABLE: frozenset[PaymentStatus] = frozenset({"awaiting_customer", "failed"})
 
 
 class PaymentRefused(Exception):
@@ -51,6 +61,23 @@ class AlreadyCaptured(PaymentRefused):
 
 class AlreadyFailed(PaymentRefused):
     pass
+
+
+class NothingDue(PaymentRefused):
+    """A new card link for nothing: the order's account owes nothing (more)."""
+
+
+@dataclass(frozen=True)
+class PastCheckout:
+    """A checkout a reissue replaced: what it asked, how many cards were tried, how it ended."""
+
+    issue: int
+    amount: Money
+    status: PaymentStatus
+    attempts: int
+    failure_reason: str | None
+    provider_reference: str | None
+    replaced_at: datetime
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,9 @@ class Payment:
     shipments_in_order: int | None = None
     # The card provider that takes this payment (sandbox, stripe); None for other methods.
     provider: str | None = None
+    # Card links issued so far after the first (0 = the original checkout), and the replaced ones.
+    checkout_issue: int = 0
+    past_checkouts: tuple[PastCheckout, ...] = ()
 
     @classmethod
     def request(
@@ -167,6 +197,41 @@ class Payment:
             card=card,
             provider_reference=provider_reference,
             failure_reason=reason,
+            updated_at=now,
+        )
+
+    def reissue(self, *, amount: Money, now: datetime) -> Payment:
+        """Staff send the customer a new card link for `amount` (what the order owes now): the payment
+        awaits the customer again with fresh attempts; the replaced checkout is kept in the history."""
+        if self.method != "card":
+            raise PaymentRefused("only a card payment has a checkout link to reissue")
+        if self.status == "captured":
+            raise AlreadyCaptured(f"payment {self.payment_id} is already captured")
+        if self.status not in REISSUABLE:
+            raise PaymentRefused(f"payment {self.payment_id} is {self.status}: nothing to ask the customer for")
+        if amount.currency != self.amount.currency:
+            raise PaymentRefused(f"the payment is in {self.amount.currency}, not {amount.currency}")
+        if amount.amount <= 0:
+            raise NothingDue(f"nothing is due on order {self.order_id}")
+        past = PastCheckout(
+            issue=self.checkout_issue,
+            amount=self.amount,
+            status=self.status,
+            attempts=self.attempts,
+            failure_reason=self.failure_reason,
+            provider_reference=self.provider_reference,
+            replaced_at=now,
+        )
+        return replace(
+            self,
+            status="awaiting_customer",
+            amount=amount,
+            attempts=0,
+            card=None,
+            provider_reference=None,
+            failure_reason=None,
+            checkout_issue=self.checkout_issue + 1,
+            past_checkouts=(*self.past_checkouts, past)[-MAX_PAST_CHECKOUTS:],
             updated_at=now,
         )
 

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from oms_runtime.context import RequestContext
 from oms_runtime.problems import Problem
 
 from oms_payment.application.ports import InvalidWebhook, StoredPayment
-from oms_payment.application.service import MAX_PAGE_SIZE, PaymentNotFound, PaymentService
+from oms_payment.application.service import MAX_PAGE_SIZE, AccountMissing, PaymentNotFound, PaymentService
+from oms_payment.domain import NothingDue, PaymentRefused
 
 STAFF_ROLES = ("admin", "manager")
 
@@ -38,6 +39,18 @@ def payment_view(stored: StoredPayment) -> dict[str, Any]:
         "created_at": p.created_at.isoformat(),
         "updated_at": p.updated_at.isoformat(),
         "captured_at": p.captured_at.isoformat() if p.captured_at else None,
+        "checkout_issue": p.checkout_issue,
+        "past_checkouts": [
+            {
+                "issue": c.issue,
+                "amount": c.amount.model_dump(mode="json"),
+                "status": c.status,
+                "attempts": c.attempts,
+                "failure_reason": c.failure_reason,
+                "replaced_at": c.replaced_at.isoformat(),
+            }
+            for c in p.past_checkouts
+        ],
         "version": stored.version,
     }
 
@@ -68,6 +81,40 @@ class PaymentController(Controller):
             return payment_view(await payments.get(ctx.shop_id, payment_id))
         except PaymentNotFound:
             raise Problem(404, "Not found", f"no payment {payment_id}") from None
+
+
+class CardLinkController(Controller):
+    """Staff send the customer a new card payment link (after the last decline, or a changed total)."""
+
+    path = "/orders/{order_id:str}/card-link"
+    tags = ["payments"]
+
+    @post(
+        "/",
+        summary="Reissue the order's card payment link for what is due now (admin, manager)",
+        status_code=201,
+    )
+    async def reissue(
+        self,
+        ctx: Ctx,
+        payments: Payments,
+        order_id: FromPath[str],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+    ) -> Response[dict[str, Any]]:
+        ctx.require_role(*STAFF_ROLES)
+        try:
+            link = await payments.reissue_card_link(
+                ctx.shop_id, order_id, actor=ctx.actor, idempotency_key=idempotency_key
+            )
+        except PaymentNotFound:
+            raise Problem(404, "Not found", f"order {order_id} has no card payment") from None
+        except AccountMissing:
+            raise Problem(409, "Conflict", f"order {order_id} has no payment account yet") from None
+        except NothingDue as exc:
+            raise Problem(409, "Nothing due", str(exc)) from None
+        except PaymentRefused as exc:
+            raise Problem(409, "Conflict", str(exc)) from None
+        return Response(payment_view(link.stored), status_code=201 if link.created else 200)
 
 
 class WebhookController(Controller):

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from oms_payment.adapters.outbound.accounts_mongo import ACCOUNT_INDEXES
 from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
-from oms_payment.domain import CardSummary, Payment
+from oms_payment.domain import CardSummary, PastCheckout, Payment
 
 PAYMENTS = "payments"
 ORDER_DELIVERIES = "order_deliveries"
@@ -48,9 +48,37 @@ def _money(doc: Document) -> Money:
     return Money(amount=Decimal(doc["amount"]), currency=doc["currency"])
 
 
+def _past_checkout_doc(past: PastCheckout) -> Document:
+    return {
+        "issue": past.issue,
+        "amount": _money_doc(past.amount),
+        "status": past.status,
+        "attempts": past.attempts,
+        "failure_reason": past.failure_reason,
+        "provider_reference": past.provider_reference,
+        "replaced_at": past.replaced_at,
+    }
+
+
+def _past_checkout(doc: Document) -> PastCheckout:
+    return PastCheckout(
+        issue=doc["issue"],
+        amount=_money(doc["amount"]),
+        status=doc["status"],
+        attempts=doc["attempts"],
+        failure_reason=doc.get("failure_reason"),
+        provider_reference=doc.get("provider_reference"),
+        replaced_at=doc["replaced_at"],
+    )
+
+
 def _mutable_fields(payment: Payment) -> Document:
     card = payment.card
     return {
+        # The amount changes when staff reissue a card link for what the order owes now.
+        "amount": _money_doc(payment.amount),
+        "checkout_issue": payment.checkout_issue,
+        "past_checkouts": [_past_checkout_doc(p) for p in payment.past_checkouts],
         "status": payment.status,
         "attempts": payment.attempts,
         "card": {"token": card.token, "brand": card.brand, "last4": card.last4} if card else None,
@@ -70,7 +98,6 @@ def to_document(payment: Payment) -> Document:
         "order_id": payment.order_id,
         "order_number": payment.order_number,
         "method": payment.method,
-        "amount": _money_doc(payment.amount),
         "created_at": payment.created_at,
         "provider": payment.provider,
         **_mutable_fields(payment),
@@ -97,6 +124,8 @@ def from_document(doc: Document) -> StoredPayment:
         delivered_shipments=frozenset(doc.get("delivered_shipments") or ()),
         shipments_in_order=doc.get("shipments_in_order"),
         provider=doc.get("provider"),
+        checkout_issue=doc.get("checkout_issue", 0),
+        past_checkouts=tuple(_past_checkout(p) for p in doc.get("past_checkouts") or ()),
     )
     return StoredPayment(
         payment=payment,
@@ -136,12 +165,16 @@ class MongoPaymentRepository:
         *,
         events: Sequence[Envelope[Any]],
         applied_event_id: str | None = None,
+        checkout_token_hash: str | None = None,
     ) -> int:
+        fields = _mutable_fields(payment)
+        if checkout_token_hash is not None:
+            fields["checkout_token_hash"] = checkout_token_hash  # a reissued link: the old token stops working
         doc = await self.store.update(
             payment.shop_id,
             payment.payment_id,
             expected_version,
-            set_fields=_mutable_fields(payment),
+            set_fields=fields,
             events=events,
             applied_event_id=applied_event_id,
         )
@@ -217,7 +250,8 @@ class MongoSandboxCharges:
     """The sandbox provider's own record: one charge per attempt of a checkout, never the card number.
 
     `attempt` is the payment's attempt number the charge is made for (its `attempts` + 1 when the
-    form was posted): a double submit of one attempt is refused, and the next attempt opens only
+    form was posted; `_id` "<payment id>:<issue>:<attempt>" once staff reissued the link): a double
+    submit of one attempt is refused, and the next attempt opens only
     once the payment has recorded this one's decline. An approved charge is never followed by
     another, since only its webhook moves the payment on (to captured: the checkout closes).
     """
@@ -225,8 +259,12 @@ class MongoSandboxCharges:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[SANDBOX_CHARGES]
 
-    async def record_once(self, payment_id: str, shop_id: str, attempt: int, charge: Document) -> bool:
-        doc = {"_id": f"{payment_id}:{attempt}", "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt}
+    async def record_once(
+        self, payment_id: str, shop_id: str, attempt: int, charge: Document, *, issue: int = 0
+    ) -> bool:
+        # After a reissued link the attempts start again: the link's issue keeps their ids apart.
+        key = f"{payment_id}:{attempt}" if issue == 0 else f"{payment_id}:{issue}:{attempt}"
+        doc = {"_id": key, "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt, "issue": issue}
         try:
             await self.collection.insert_one({**doc, **charge})
         except DuplicateKeyError:

@@ -84,12 +84,13 @@ class SandboxCheckout:
                 "amount": payment.amount.model_dump(mode="json"),
                 "charged_at": now,
             },
+            issue=payment.checkout_issue,
         )
         if not recorded:
             raise CheckoutClosed("already submitted", pending=True)
         body = self.provider.webhook_for(payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now)
         card = CardSummary(token=charge.token, brand=charge.brand, last4=charge.last4)
-        reference = f"sandbox:{payment.payment_id}:{payment.attempts + 1}"
+        reference = f"sandbox:{payment.payment_id}:{payment.checkout_issue}:{payment.attempts + 1}"
         expected = (
             payment.capture_card(card=card, amount=payment.amount, provider_reference=reference, now=now)
             if charge.approved

@@ -37,8 +37,11 @@ class SandboxProvider:
         self.webhook_secret = webhook_secret
         self.tolerance = tolerance
 
-    def create_checkout(self, payment_id: str, checkout_token: str, *, amount: Money | None = None) -> Checkout:
+    def create_checkout(
+        self, payment_id: str, checkout_token: str, *, amount: Money | None = None, issue: int = 0
+    ) -> Checkout:
         # Served by this service at /sandbox/checkout/{id}; the customer reaches it through the gateway.
+        # The token alone tells links apart: a reissued link's token replaces the old one's hash.
         path = quote(payment_id, safe="")
         token = quote(checkout_token, safe="")
         return Checkout(url=f"{self.public_checkout_base_url}/pay/sandbox/{path}?token={token}")

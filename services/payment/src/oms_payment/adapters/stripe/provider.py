@@ -59,7 +59,9 @@ class StripeProvider:
             max_network_retries=2,
         )
 
-    async def create_checkout(self, payment_id: str, checkout_token: str, *, amount: Money | None = None) -> Checkout:
+    async def create_checkout(
+        self, payment_id: str, checkout_token: str, *, amount: Money | None = None, issue: int = 0
+    ) -> Checkout:
         if amount is None:
             raise ValueError("a Stripe checkout needs the amount")
         session = await self.client.v1.checkout.sessions.create_async(
@@ -80,7 +82,8 @@ class StripeProvider:
                     }
                 ],
             },
-            options={"idempotency_key": f"checkout:{payment_id}"},
+            # A reissued link is a new session (new amount): a new key, stable for retries of that issue.
+            options={"idempotency_key": f"checkout:{payment_id}" + (f":{issue}" if issue else "")},
         )
         if not session.url:
             raise RuntimeError("Stripe returned a checkout session without a URL")

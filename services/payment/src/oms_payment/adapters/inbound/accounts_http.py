@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from oms_contracts import Money, new_id
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,6 @@ from oms_payment.domain.account import AccountRefused, OrderAccount, PrepaymentR
 from oms_payment.domain.shop_config import BankRequisites, ConfigInvalid, ShopPaymentConfig
 
 STAFF = ("admin", "manager")
-Ctx = NamedDependency[RequestContext]
 Accounts = NamedDependency[AccountService]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
@@ -153,7 +152,7 @@ class PaymentSettingsController(Controller):
 
     @put("/{currency:str}", summary="Set the payment methods, prepayment, bank requisites, VAT rate, reminders (admin)")
     async def put_config(
-        self, ctx: Ctx, accounts: Accounts, currency: FromPath[str], data: PaymentConfigIn
+        self, ctx: Ctx, accounts: Accounts, currency: FromPath[str], data: JSONBody[PaymentConfigIn]
     ) -> dict[str, Any]:
         ctx.require_role("admin")
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
@@ -189,7 +188,7 @@ class OrderPaymentsController(Controller):
     tags = ["order payments"]
 
     @get("/payment-status", summary="The order's payment status, payments and refunds (admin, manager)")
-    async def status(self, ctx: Ctx, accounts: Accounts, order_id: str) -> dict[str, Any]:
+    async def status(self, ctx: Ctx, accounts: Accounts, order_id: FromPath[str]) -> dict[str, Any]:
         ctx.require_role(*STAFF)
         try:
             account, version = await accounts.get(ctx.shop_id, order_id)
@@ -199,7 +198,7 @@ class OrderPaymentsController(Controller):
 
     @post("/payments", summary="Register a payment by hand: cash, bank transfer, gift card (admin, manager)")
     async def register(
-        self, ctx: Ctx, accounts: Accounts, order_id: str, data: ManualPaymentIn
+        self, ctx: Ctx, accounts: Accounts, order_id: FromPath[str], data: JSONBody[ManualPaymentIn]
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
         if data.method == "gift_card" and not data.gift_card_code:
@@ -224,8 +223,8 @@ class OrderPaymentsController(Controller):
         self,
         ctx: Ctx,
         accounts: Accounts,
-        order_id: str,
-        data: RefundIn,
+        order_id: FromPath[str],
+        data: JSONBody[RefundIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
@@ -264,7 +263,7 @@ class GiftCardController(Controller):
         self,
         ctx: Ctx,
         accounts: Accounts,
-        data: GiftCardIn,
+        data: JSONBody[GiftCardIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> dict[str, Any]:
         ctx.require_role(*STAFF)

@@ -7,14 +7,13 @@ from collections.abc import Awaitable, Callable
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 
 from oms_payment.application.payment_documents import PaymentDocuments, PaymentMissing, RequisitesMissing
 
 READERS = ("admin", "manager", "storefront")
 
-Ctx = NamedDependency[RequestContext]
 Documents = NamedDependency[PaymentDocuments]
 PaymentId = FromPath[str]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
-from oms_runtime.context import RequestContext
+from oms_runtime.context import Ctx
 from oms_runtime.problems import Problem
 
 from oms_payment.application.ports import InvalidWebhook, StoredPayment
@@ -16,7 +16,6 @@ from oms_payment.domain import NothingDue, PaymentRefused
 
 STAFF_ROLES = ("admin", "manager")
 
-Ctx = NamedDependency[RequestContext]
 Payments = NamedDependency[PaymentService]
 
 

@@ -1,0 +1,32 @@
+"""Every service's HTTP handlers are declared the way Litestar 3.0 requires.
+
+Litestar 2.x still infers dependencies, path and query parameters and request bodies, and warns
+(LitestarDeprecationWarning) when it does; 3.0 refuses them. Building each app turns those warnings
+into failures here, so a handler written the old way is caught before the upgrade.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import pytest
+from litestar.exceptions import LitestarDeprecationWarning
+
+SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_building_the_app_raises_no_litestar_deprecation(service: str) -> None:
+    bootstrap = importlib.import_module(f"oms_{service}.bootstrap")
+    settings_module = importlib.import_module(f"oms_{service}.settings")
+    [settings_class] = [
+        value
+        for name, value in vars(settings_module).items()
+        if name.endswith("Settings") and name != "ServiceSettings" and isinstance(value, type)
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LitestarDeprecationWarning)
+        bootstrap.create_app(settings_class())
+    messages = sorted({str(w.message) for w in caught if issubclass(w.category, LitestarDeprecationWarning)})
+    assert messages == [], "\n".join(messages)

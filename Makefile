@@ -57,10 +57,8 @@ schemas: .venv/.synced ## regenerate contracts/schemas and contracts/asyncapi.js
 lock: $(UV) ## refresh uv.lock after a dependency change
 	"$(UV)" lock
 
-stop: ## stop the local servers (make run's and the tests')
-	bash deploy/local/infra.sh stop
-	OMS_LOCAL_DIR=.local/test OMS_LOCAL_KAFKA_PORT=29092 OMS_LOCAL_KAFKA_CONTROLLER_PORT=29093 \
-	  OMS_LOCAL_MONGO_PORT=27019 bash deploy/local/infra.sh stop
+stop: ## stop the OMS that make run started (from any terminal) and the local servers (make run's and the tests')
+	bash deploy/local/stop.sh
 
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv

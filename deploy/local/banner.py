@@ -18,7 +18,7 @@ def main() -> None:
     print(
         f"""
 ================================================================================
- OMS is running (ready in {time.time() - args.since:.1f} s).  Ctrl-C stops everything.
+ OMS is running (ready in {time.time() - args.since:.1f} s).  Ctrl-C (or `make stop` elsewhere) stops everything.
 
  Gateway API        {gw}/api/v1
  Warehouse pages    {gw}/warehouse/   (pick list, pack station, hand-over; sign in as warehouse@demo.shop)

@@ -7,6 +7,16 @@ cd "$REPO_ROOT"
 export PATH="$REPO_ROOT/.venv/bin:$PATH"
 started=$(date +%s.%N)
 
+# One OMS per checkout: a second `make run` would find the ports taken and, worse, its readiness
+# check would be answered by the first one. `make stop` stops the one recorded here.
+pidfile="$REPO_ROOT/.local/run.pid"
+mkdir -p "$REPO_ROOT/.local"
+if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  echo "make run: the OMS is already running (pid $(cat "$pidfile")); 'make stop' stops it" >&2
+  exit 1
+fi
+echo $$ >"$pidfile"
+
 bash deploy/local/infra.sh start          # before stack.env.sh: an unset OMS_KAFKA_BOOTSTRAP means "ours"
 source deploy/local/stack.env.sh
 mkdir -p "$OMS_MAILDIR"/{tmp,new,cur}   # a maildir: aiosmtpd's Mailbox handler does not create it
@@ -30,8 +40,10 @@ stop_all() {
   kill -TERM "$honcho_pid" 2>/dev/null || true
   wait "$honcho_pid" 2>/dev/null || true
   bash deploy/local/infra.sh stop
+  rm -f "$pidfile"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM   # asked to stop (Ctrl-C, make stop): not a failure
+trap stop_all EXIT
 
 python deploy/local/wait_ready.py --timeout 120
 python deploy/local/seed_demo.py

@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -15,10 +16,11 @@ import httpx
 import pytest
 import uvicorn
 from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.common import SkuQuantity
+from oms_contracts.messages.common import OrderLine, SkuQuantity, Totals
 from oms_contracts.messages.fulfilment import ShipmentDelivered
+from oms_contracts.messages.order import OrderLinesChanged
 from oms_contracts.messages.payment import RequestPayment
-from oms_contracts.registry import FULFILMENT_EVENTS, PAYMENT_COMMANDS, PAYMENT_EVENTS
+from oms_contracts.registry import PAYMENT_EVENTS, topic_for
 from oms_payment.bootstrap import create_app
 from oms_payment.settings import PaymentSettings
 from oms_runtime.clock import Clock
@@ -44,7 +46,8 @@ class Service:
     infra: Infra
 
     async def send(self, envelope: Envelope[Any]) -> None:
-        topic = PAYMENT_COMMANDS if isinstance(envelope.payload, RequestPayment) else FULFILMENT_EVENTS
+        """Write a message as its owning service would (on its registry topic)."""
+        topic = topic_for(envelope.payload)
         await produce_raw(
             self.infra.kafka_bootstrap,
             self.settings.topic_prefix + topic.name,
@@ -123,6 +126,23 @@ def request_payment(
             amount=Money.of(amount, currency),
             method=method,  # type: ignore[arg-type]
             customer_email="ann@example.com",
+        ),
+        shop_id=shop_id,
+        actor=Actor.system("order"),
+    )
+
+
+def order_lines_changed(shop_id: str, order_id: str, total: str, quantity: int = 1) -> Envelope[OrderLinesChanged]:
+    """As the order service says it: staff changed the lines, the order now costs `total` (RUB)."""
+    unit = Money.of(Decimal(total) / quantity, "RUB")
+    line = OrderLine(sku="TEA", name="Tea", quantity=quantity, unit_price=unit, total=Money.of(total, "RUB"))
+    return Envelope.new(
+        OrderLinesChanged(
+            order_id=order_id,
+            number=17,
+            change_id=new_id(),
+            lines=[line],
+            totals=Totals(subtotal=line.total, delivery=Money.zero("RUB"), grand_total=line.total),
         ),
         shop_id=shop_id,
         actor=Actor.system("order"),

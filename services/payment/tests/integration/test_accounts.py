@@ -27,6 +27,7 @@ from .conftest import (
     count,
     message,
     of_order,
+    order_lines_changed,
     read_to_end,
     request_payment,
     running_service,
@@ -459,35 +460,15 @@ async def test_a_card_refund_goes_back_through_the_sandbox_and_a_cancel_of_an_un
 
 
 async def test_an_order_changed_on_the_phone_after_payment_owes_its_new_total(clocked: Clocked, shop_id: str) -> None:
-    from oms_contracts import Money
-    from oms_contracts.messages.common import OrderLine, Totals
-    from oms_contracts.messages.order import OrderLinesChanged
-    from oms_contracts.registry import ORDER_EVENTS
 
     c = clocked
     order_id = await open_order(c, shop_id, "bank_transfer", "500.00")
     paid = await pay(c.service, shop_id, order_id, method="bank_transfer", amount=rub("500.00"), reference="PP-9")
     assert paid.json()["status"] == "paid"
 
-    line = OrderLine(sku="TEA", name="Tea", quantity=7, unit_price=Money.of("100", "RUB"), total=Money.of("700", "RUB"))
-    grown = Envelope.new(
-        OrderLinesChanged(
-            order_id=order_id,
-            number=17,
-            change_id=new_id(),
-            lines=[line],
-            totals=Totals(subtotal=line.total, delivery=Money.zero("RUB"), grand_total=line.total),
-        ),
-        shop_id=shop_id,
-        actor=Actor.system("order"),
-    )
+    grown = order_lines_changed(shop_id, order_id, "700", quantity=7)
     for _ in range(2):  # a redelivery changes nothing more
-        await produce_raw(
-            c.service.infra.kafka_bootstrap,
-            c.service.settings.topic_prefix + ORDER_EVENTS.name,
-            grown.to_json(),
-            key=grown.key.encode(),
-        )
+        await c.service.send(grown)
 
     async def owes_the_difference() -> bool:
         status = await status_of(c.service, shop_id, order_id)

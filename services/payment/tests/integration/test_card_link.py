@@ -7,16 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.common import OrderLine, Totals
-from oms_contracts.messages.order import OrderLinesChanged
-from oms_contracts.registry import ORDER_EVENTS
+from oms_contracts import new_id
 from oms_payment.domain import MAX_CARD_ATTEMPTS
 from oms_testing import eventually
 from oms_testing.http import internal_headers
-from oms_testing.kafka import TopicReader, produce_raw
+from oms_testing.kafka import TopicReader
 
-from .conftest import Service, checkout_of, count, message, of_order, read_to_end, request_payment
+from .conftest import (
+    Service,
+    checkout_of,
+    count,
+    message,
+    of_order,
+    order_lines_changed,
+    read_to_end,
+    request_payment,
+)
 from .test_card_payments import APPROVED, DECLINED, attempts_recorded, requested_card_payment
 
 PROBLEM = "application/problem+json"
@@ -37,24 +43,7 @@ async def card_link(
 
 async def change_total(service: Service, shop_id: str, order_id: str, total: str) -> None:
     """Act as the order service: staff changed the lines, the order now costs `total` (RUB)."""
-    line = OrderLine(sku="TEA", name="Tea", quantity=1, unit_price=Money.of(total, "RUB"), total=Money.of(total, "RUB"))
-    changed = Envelope.new(
-        OrderLinesChanged(
-            order_id=order_id,
-            number=17,
-            change_id=new_id(),
-            lines=[line],
-            totals=Totals(subtotal=line.total, delivery=Money.zero("RUB"), grand_total=line.total),
-        ),
-        shop_id=shop_id,
-        actor=Actor.system("order"),
-    )
-    await produce_raw(
-        service.infra.kafka_bootstrap,
-        service.settings.topic_prefix + ORDER_EVENTS.name,
-        changed.to_json(),
-        key=changed.key.encode(),
-    )
+    await service.send(order_lines_changed(shop_id, order_id, total))
 
     async def owes() -> bool:
         r = await service.http.get(f"/orders/{order_id}/payment-status", headers=internal_headers(shop_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from oms_contracts import Money
-from oms_contracts.messages.payment import PaymentReminderDue
+from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_testing import eventually
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
@@ -50,3 +50,41 @@ async def test_reminder_email_in_the_customers_language_once_even_when_replayed(
     assert "300" in html
     assert "250" in second_sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert len(smtp.sink.to(customer)) == 3
+
+
+async def test_a_reminder_without_a_link_carries_the_newest_link_the_customer_was_sent(
+    infra: Infra, topic_prefix: str, client: Any, smtp: SmtpServer, shop_id: str
+) -> None:
+    """The payment service keeps only the link token's hash, so its reminders name no link; the
+    customer still gets one: the newest PaymentRequested link of the order (a reissued one)."""
+    customer = address("ivan", shop_id)
+    placed = envelope(order_placed(13, customer), shop_id)
+    await publish(infra, topic_prefix, placed)
+    order_id = placed.payload.order_id
+    for url in ("https://shop.test/pay/sandbox/pay-1?token=first", "https://shop.test/pay/sandbox/pay-1?token=second"):
+        requested = PaymentRequested(
+            order_id=order_id,
+            payment_id="pay-1",
+            method="card",
+            amount=Money.of("300.00", "RUB"),
+            status="awaiting_customer",
+            checkout_url=url,
+        )
+        await publish(infra, topic_prefix, envelope(requested, shop_id, "payment"))
+    # Order email and both link emails: the link projection is written before each link email.
+    await eventually(lambda: len(smtp.sink.to(customer)) >= 3 or None, what="order and link emails")
+
+    reminder = PaymentReminderDue(
+        order_id=order_id,
+        number=13,
+        customer_email=customer,
+        reminder_number=1,
+        hours_since_request=24.0,
+        due=Money.of("300.00", "RUB"),
+    )
+    await publish(infra, topic_prefix, envelope(reminder, shop_id, "payment"))
+    await eventually(lambda: len(smtp.sink.to(customer)) >= 4 or None, what="the reminder email")
+    [sent] = [m for m in smtp.sink.to(customer) if "reminder" in m["Subject"].lower()]
+    html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert 'href="https://shop.test/pay/sandbox/pay-1?token=second"' in html
+    assert "token=first" not in html

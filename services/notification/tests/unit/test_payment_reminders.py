@@ -35,3 +35,13 @@ def test_without_the_order_it_still_reaches_the_address_in_the_event() -> None:
 
 def test_nothing_due_sends_nothing() -> None:
     assert for_payment_reminder(reminder("0"), None, None) == []
+
+
+def test_the_events_link_wins_and_the_known_link_fills_in_when_it_has_none() -> None:
+    with_link = reminder().model_copy(update={"checkout_url": "https://pay/event"})
+    [intent] = for_payment_reminder(with_link, None, None, checkout_url="https://pay/known")
+    assert intent.context["checkout_url"] == "https://pay/event"
+    [intent] = for_payment_reminder(reminder(), None, None, checkout_url="https://pay/known")
+    assert intent.context["checkout_url"] == "https://pay/known"
+    [intent] = for_payment_reminder(reminder(), None, None)
+    assert intent.context["checkout_url"] is None

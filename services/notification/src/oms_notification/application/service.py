@@ -91,6 +91,10 @@ class Notifier:
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
         if not env.payload.checkout_url:
             return
+        # Kept for the reminders: the payment service stores only the link token's hash.
+        await self.projections.save_checkout_link(
+            env.shop_id, env.payload.order_id, env.payload.checkout_url, env.occurred_at
+        )
         order = await self.projections.order(env.shop_id, env.payload.order_id)
         if order is None:
             raise OrderNotYetKnown(env.payload.order_id)
@@ -100,7 +104,8 @@ class Notifier:
     async def on_payment_reminder(self, env: Envelope[PaymentReminderDue]) -> None:
         order = await self.projections.order(env.shop_id, env.payload.order_id)
         shop = await self.projections.shop(env.shop_id)
-        await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop))
+        link = env.payload.checkout_url or await self.projections.checkout_link(env.shop_id, env.payload.order_id)
+        await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop, checkout_url=link))
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent]) -> None:
         now = self.clock.now()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,6 +18,7 @@ NOTIFICATIONS = "notifications"
 STAFF = "staff"
 SHOPS = "shops"
 ORDERS = "orders"
+CHECKOUT_LINKS = "checkout_links"  # the newest card payment link per order (from PaymentRequested)
 
 INDEXES: list[IndexSpec] = [
     # One notification per (cause event, recipient, template): a replayed event sends nothing twice.
@@ -30,6 +31,7 @@ INDEXES: list[IndexSpec] = [
     *outbox_indexes(NOTIFICATIONS),
     IndexSpec(STAFF, [("shop_id", 1), ("staff_id", 1)], unique=True),
     IndexSpec(ORDERS, [("shop_id", 1), ("_id", 1)]),
+    IndexSpec(CHECKOUT_LINKS, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(SHOPS, [("shop_id", 1)]),
     *INBOX_INDEXES,
 ]
@@ -81,6 +83,7 @@ class Projections:
         self.shops = db[SHOPS]
         self.staff = db[STAFF]
         self.orders = db[ORDERS]
+        self.links = db[CHECKOUT_LINKS]
 
     async def save_shop(self, shop: ShopInfo) -> None:
         await self.shops.update_one(
@@ -120,6 +123,15 @@ class Projections:
             {"$set": {"number": order.number, "customer": customer}},
             upsert=True,
         )
+
+    async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
+        """The newest link wins (a reissued one replaces the first), whatever order messages arrive in."""
+        key = {"_id": f"{shop_id}:{order_id}", "shop_id": shop_id, "order_id": order_id}
+        return await upsert_newer(self.links, key, {"url": url}, as_of)
+
+    async def checkout_link(self, shop_id: str, order_id: str) -> str | None:
+        doc = await self.links.find_one({"_id": f"{shop_id}:{order_id}", "shop_id": shop_id})
+        return str(doc["url"]) if doc else None
 
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
         doc = await self.orders.find_one({"_id": order_id, "shop_id": shop_id})

@@ -7,7 +7,7 @@ own, registered like a built-in), so that the loop, not the HTTP API, is what is
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +75,24 @@ def settings_for(infra: Infra, topic_prefix: str, db: str) -> OrderSettings:
     )
 
 
+@dataclasses.dataclass
+class SlaDb:
+    settings: OrderSettings
+    db: Any
+
+
+@pytest.fixture
+async def sla_db(infra: Infra, topic_prefix: str) -> AsyncIterator[SlaDb]:
+    """The order service's settings and a database of its own, migrated, for one test."""
+    settings = settings_for(infra, topic_prefix, f"test_order_sla_{new_id()[-8:]}")
+    await migrate(settings, INDEXES)
+    mongo = create_mongo_client(settings)
+    try:
+        yield SlaDb(settings, mongo[settings.database_name])
+    finally:
+        await mongo.close()
+
+
 async def insert_order(db: Any, prefix: str, shop_id: str, at: datetime, *, then: str | None = None) -> str:
     """An order placed at `at` in the SLA pipeline; `then`: "reserved" (next stage) or "cancelled"."""
     lines = price_lines([SkuQuantity(sku="TEA-1", quantity=1)], PRICES)
@@ -119,98 +137,90 @@ def overdue_of(reader: TopicReader, order_id: str) -> list[Envelope[Any]]:
 
 
 async def test_one_overdue_event_per_stage_entry_across_passes_and_a_restart(
-    infra: Infra, topic_prefix: str, shop_id: str
+    infra: Infra, topic_prefix: str, shop_id: str, sla_db: SlaDb
 ) -> None:
     clock = FixedClock(T0)
-    settings = settings_for(infra, topic_prefix, f"test_order_sla_{new_id()[-8:]}")
-    await migrate(settings, INDEXES)
-    mongo = create_mongo_client(settings)
-    db = mongo[settings.database_name]
+    settings, db = sla_db.settings, sla_db.db
     topic = topic_prefix + topic_for(OrderStageOverdue).name
-    try:
-        order_id = await insert_order(db, topic_prefix, shop_id, T0)
-        async with TopicReader(infra.kafka_bootstrap, topic) as reader:
-            async with AsyncTestClient(create_app(settings, clock=clock)) as http:
-                sla: SlaService = http.app.state.sla
-                await passes(sla, 2)
-                doc = await db[ORDERS].find_one({"_id": order_id})
-                assert doc is not None and doc["problem"] is False, "not overdue before the deadline"
+    order_id = await insert_order(db, topic_prefix, shop_id, T0)
+    async with TopicReader(infra.kafka_bootstrap, topic) as reader:
+        async with AsyncTestClient(create_app(settings, clock=clock)) as http:
+            sla: SlaService = http.app.state.sla
+            await passes(sla, 2)
+            doc = await db[ORDERS].find_one({"_id": order_id})
+            assert doc is not None and doc["problem"] is False, "not overdue before the deadline"
 
-                clock.advance(timedelta(seconds=FIRST_LIMIT))
-                await reader.wait_for(lambda r: len(overdue_of(reader, order_id)) == 1)
-                await passes(sla, 3)
+            clock.advance(timedelta(seconds=FIRST_LIMIT))
+            await reader.wait_for(lambda r: len(overdue_of(reader, order_id)) == 1)
+            await passes(sla, 3)
 
-                async def published() -> dict[str, Any] | None:
-                    d = await db[ORDERS].find_one({"_id": order_id})
-                    return d if d is not None and not d["has_outbox"] else None
+            async def published() -> dict[str, Any] | None:
+                d = await db[ORDERS].find_one({"_id": order_id})
+                return d if d is not None and not d["has_outbox"] else None
 
-                doc = await eventually(published, what="outbox drained")
-                assert doc["problem"] is True
-                assert doc["overdue_stage_entered_at"] == T0
-                assert [a["action"] for a in doc["audit"]].count("stage_overdue") == 1
+            doc = await eventually(published, what="outbox drained")
+            assert doc["problem"] is True
+            assert doc["overdue_stage_entered_at"] == T0
+            assert [a["action"] for a in doc["audit"]].count("stage_overdue") == 1
 
-            # A restart (the same holder takes its lease back): more passes, still one report.
-            async with AsyncTestClient(create_app(settings, clock=clock)) as http:
-                sla = http.app.state.sla
-                await passes(sla, 3)
-                for _ in range(3):
-                    await reader.poll()
-                [first] = overdue_of(reader, order_id)
-                assert first.payload.stage == SLA.first_stage().key
-                assert first.payload.deadline == T0 + timedelta(seconds=FIRST_LIMIT)
+        # A restart (the same holder takes its lease back): more passes, still one report.
+        async with AsyncTestClient(create_app(settings, clock=clock)) as http:
+            sla = http.app.state.sla
+            await passes(sla, 3)
+            for _ in range(3):
+                await reader.poll()
+            [first] = overdue_of(reader, order_id)
+            assert first.payload.stage == SLA.first_stage().key
+            assert first.payload.deadline == T0 + timedelta(seconds=FIRST_LIMIT)
 
-                # Leaving the stage clears the flag; the next stage's entry is reported on its own.
-                reserved = Envelope.new(
-                    StockReserved(
-                        order_id=order_id,
-                        allocations=[
-                            WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=1)])
-                        ],
-                    ),
-                    shop_id=shop_id,
-                    actor=Actor.system("catalog"),
-                )
-                await produce_raw(
-                    infra.kafka_bootstrap,
-                    topic_prefix + topic_for(StockReserved).name,
-                    reserved.to_json(),
-                    key=order_id.encode(),
-                )
+            # Leaving the stage clears the flag; the next stage's entry is reported on its own.
+            reserved = Envelope.new(
+                StockReserved(
+                    order_id=order_id,
+                    allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=1)])],
+                ),
+                shop_id=shop_id,
+                actor=Actor.system("catalog"),
+            )
+            await produce_raw(
+                infra.kafka_bootstrap,
+                topic_prefix + topic_for(StockReserved).name,
+                reserved.to_json(),
+                key=order_id.encode(),
+            )
 
-                async def moved() -> dict[str, Any] | None:
-                    d = await db[ORDERS].find_one({"_id": order_id})
-                    return d if d is not None and d["stage"] != SLA.first_stage().key else None
+            async def moved() -> dict[str, Any] | None:
+                d = await db[ORDERS].find_one({"_id": order_id})
+                return d if d is not None and d["stage"] != SLA.first_stage().key else None
 
-                doc = await eventually(moved, what="order left its first stage")
+            doc = await eventually(moved, what="order left its first stage")
 
-                # The runtime's consumer-lag gauge (alert OmsConsumerLag) is set for the group that handled it.
-                async def lag_recorded() -> list[Any]:
-                    return [
-                        sample
-                        for family in text_string_to_metric_families((await http.get("/metrics")).text)
-                        for sample in family.samples
-                        if sample.name == "oms_consumer_lag_messages"
-                        and sample.labels["topic"] == topic_prefix + topic_for(StockReserved).name
-                        and sample.labels["consumer"].startswith(topic_prefix + "order.")
-                    ]
+            # The runtime's consumer-lag gauge (alert OmsConsumerLag) is set for the group that handled it.
+            async def lag_recorded() -> list[Any]:
+                return [
+                    sample
+                    for family in text_string_to_metric_families((await http.get("/metrics")).text)
+                    for sample in family.samples
+                    if sample.name == "oms_consumer_lag_messages"
+                    and sample.labels["topic"] == topic_prefix + topic_for(StockReserved).name
+                    and sample.labels["consumer"].startswith(topic_prefix + "order.")
+                ]
 
-                lags = await eventually(lag_recorded, what="consumer lag gauge set")
-                assert all(sample.value >= 0 for sample in lags)
-                assert doc["problem"] is False and doc["overdue_stage_entered_at"] is None
-                entered = doc["stage_entered_at"]
-                await passes(sla, 2)
-                assert len(overdue_of(reader, order_id)) == 1
+            lags = await eventually(lag_recorded, what="consumer lag gauge set")
+            assert all(sample.value >= 0 for sample in lags)
+            assert doc["problem"] is False and doc["overdue_stage_entered_at"] is None
+            entered = doc["stage_entered_at"]
+            await passes(sla, 2)
+            assert len(overdue_of(reader, order_id)) == 1
 
-                clock.advance(timedelta(seconds=OTHER_LIMIT))
-                await reader.wait_for(lambda r: len(overdue_of(reader, order_id)) == 2)
-                await passes(sla, 3)
-                for _ in range(3):
-                    await reader.poll()
-        events = overdue_of(reader, order_id)
-        assert [e.payload.stage for e in events] == [SLA.first_stage().key, doc["stage"]]
-        assert events[1].payload.entered_at == entered
-    finally:
-        await mongo.close()
+            clock.advance(timedelta(seconds=OTHER_LIMIT))
+            await reader.wait_for(lambda r: len(overdue_of(reader, order_id)) == 2)
+            await passes(sla, 3)
+            for _ in range(3):
+                await reader.poll()
+    events = overdue_of(reader, order_id)
+    assert [e.payload.stage for e in events] == [SLA.first_stage().key, doc["stage"]]
+    assert events[1].payload.entered_at == entered
 
 
 def gauge_samples(text: str, shop_id: str) -> dict[tuple[str, str], float]:
@@ -244,98 +254,86 @@ def summed(*answers: dict[tuple[str, str], float]) -> dict[tuple[str, str], floa
 
 
 async def test_gauges_summed_over_two_replicas_equal_the_database(
-    infra: Infra, topic_prefix: str, shop_id: str
+    infra: Infra, topic_prefix: str, shop_id: str, sla_db: SlaDb
 ) -> None:
     clock = FixedClock(T0)
-    settings = settings_for(infra, topic_prefix, f"test_order_gauges_{new_id()[-8:]}")
-    await migrate(settings, INDEXES)
-    mongo = create_mongo_client(settings)
-    db = mongo[settings.database_name]
+    settings, db = sla_db.settings, sla_db.db
+    for _ in range(3):
+        await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=FIRST_LIMIT + 60))  # overdue
+    for _ in range(2):
+        await insert_order(db, topic_prefix, shop_id, T0)
+    await insert_order(db, topic_prefix, shop_id, T0, then="reserved")
+    await insert_order(db, topic_prefix, shop_id, T0, then="cancelled")
+    expected = {k: v for k, v in (await truth(db, shop_id, T0)).items() if v}
+    assert expected[("oms_orders_in_stage", SLA.first_stage().key)] == 5
+    assert expected[("oms_orders_overdue", SLA.first_stage().key)] == 3
+
+    apps = {name: create_app(settings, clock=clock) for name in ("replica-a", "replica-b")}
+    for name, app in apps.items():
+        app.state.runtime.holder = name  # two replicas in one process: two lease holders
+    stacks = {name: AsyncExitStack() for name in apps}
+    clients = {name: await stacks[name].enter_async_context(AsyncTestClient(app)) for name, app in apps.items()}
     try:
-        for _ in range(3):
-            await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=FIRST_LIMIT + 60))  # overdue
-        for _ in range(2):
-            await insert_order(db, topic_prefix, shop_id, T0)
-        await insert_order(db, topic_prefix, shop_id, T0, then="reserved")
-        await insert_order(db, topic_prefix, shop_id, T0, then="cancelled")
-        expected = {k: v for k, v in (await truth(db, shop_id, T0)).items() if v}
-        assert expected[("oms_orders_in_stage", SLA.first_stage().key)] == 5
-        assert expected[("oms_orders_overdue", SLA.first_stage().key)] == 3
+        await eventually(
+            lambda: any(c.app.state.sla.passes >= 2 for c in clients.values()), what="a lease holder's passes"
+        )
+        holder = next(n for n, c in clients.items() if c.app.state.sla.passes >= 2)
+        other = next(n for n in clients if n != holder)
+        answers = {n: gauge_samples((await c.get("/metrics")).text, shop_id) for n, c in clients.items()}
+        assert answers[other] == {}, "a replica without the lease exports no SLA gauges"
+        assert summed(*answers.values()) == expected
+        assert clients[other].app.state.sla.passes == 0
+        limits = {
+            (sample.labels["stage"], sample.value)
+            for family in text_string_to_metric_families((await clients[holder].get("/metrics")).text)
+            for sample in family.samples
+            if sample.name == "oms_order_stage_time_limit_seconds" and sample.labels["shop"] == shop_id
+        }
+        reserved_stage = (
+            await db[ORDERS].find_one({"shop_id": shop_id, "stage": {"$nin": [SLA.first_stage().key, *FINAL]}})
+        )["stage"]
+        assert limits == {(SLA.first_stage().key, FIRST_LIMIT), (reserved_stage, OTHER_LIMIT)}
 
-        apps = {name: create_app(settings, clock=clock) for name in ("replica-a", "replica-b")}
-        for name, app in apps.items():
-            app.state.runtime.holder = name  # two replicas in one process: two lease holders
-        stacks = {name: AsyncExitStack() for name in apps}
-        clients = {name: await stacks[name].enter_async_context(AsyncTestClient(app)) for name, app in apps.items()}
-        try:
-            await eventually(
-                lambda: any(c.app.state.sla.passes >= 2 for c in clients.values()), what="a lease holder's passes"
-            )
-            holder = next(n for n, c in clients.items() if c.app.state.sla.passes >= 2)
-            other = next(n for n in clients if n != holder)
-            answers = {n: gauge_samples((await c.get("/metrics")).text, shop_id) for n, c in clients.items()}
-            assert answers[other] == {}, "a replica without the lease exports no SLA gauges"
-            assert summed(*answers.values()) == expected
-            assert clients[other].app.state.sla.passes == 0
-            limits = {
-                (sample.labels["stage"], sample.value)
-                for family in text_string_to_metric_families((await clients[holder].get("/metrics")).text)
-                for sample in family.samples
-                if sample.name == "oms_order_stage_time_limit_seconds" and sample.labels["shop"] == shop_id
-            }
-            reserved_stage = (
-                await db[ORDERS].find_one({"shop_id": shop_id, "stage": {"$nin": [SLA.first_stage().key, *FINAL]}})
-            )["stage"]
-            assert limits == {(SLA.first_stage().key, FIRST_LIMIT), (reserved_stage, OTHER_LIMIT)}
-
-            # The holder goes away; once its lease has expired the other takes over, and the sum holds.
-            await stacks.pop(holder).aclose()
-            clients.pop(holder)
-            clock.advance(timedelta(seconds=LEASE_SECONDS + 1))
-            await passes(clients[other].app.state.sla, 2)
-            after = {k: v for k, v in (await truth(db, shop_id, clock.now())).items() if v}
-            # The clock moved on: the two orders placed at T0 are not overdue yet, the three are.
-            assert after[("oms_orders_overdue", SLA.first_stage().key)] == 3
-            assert summed(gauge_samples((await clients[other].get("/metrics")).text, shop_id)) == after
-        finally:
-            for stack in stacks.values():
-                await stack.aclose()
+        # The holder goes away; once its lease has expired the other takes over, and the sum holds.
+        await stacks.pop(holder).aclose()
+        clients.pop(holder)
+        clock.advance(timedelta(seconds=LEASE_SECONDS + 1))
+        await passes(clients[other].app.state.sla, 2)
+        after = {k: v for k, v in (await truth(db, shop_id, clock.now())).items() if v}
+        # The clock moved on: the two orders placed at T0 are not overdue yet, the three are.
+        assert after[("oms_orders_overdue", SLA.first_stage().key)] == 3
+        assert summed(gauge_samples((await clients[other].get("/metrics")).text, shop_id)) == after
     finally:
-        await mongo.close()
+        for stack in stacks.values():
+            await stack.aclose()
 
 
 async def test_an_unreadable_overdue_order_is_skipped_and_the_others_are_still_reported(
-    infra: Infra, topic_prefix: str, shop_id: str
+    infra: Infra, topic_prefix: str, shop_id: str, sla_db: SlaDb
 ) -> None:
     clock = FixedClock(T0)
-    settings = settings_for(infra, topic_prefix, f"test_order_sla_{new_id()[-8:]}")
-    await migrate(settings, INDEXES)
-    mongo = create_mongo_client(settings)
-    db = mongo[settings.database_name]
+    settings, db = sla_db.settings, sla_db.db
     other_shop = f"shop-{new_id()}"
-    try:
-        # Earlier deadlines than the good order's: both come first in the loop's batch.
-        ghost = await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=2))
-        await db[ORDERS].update_one({"_id": ghost}, {"$set": {"pipeline": "ghost@9"}})
-        broken = await insert_order(db, topic_prefix, other_shop, T0 - timedelta(seconds=1))
-        await db[ORDERS].update_one({"_id": broken}, {"$set": {"lines": "not a list"}})
-        good = await insert_order(db, topic_prefix, shop_id, T0)
-        skipped_before = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
-        topic = topic_prefix + topic_for(OrderStageOverdue).name
-        async with (
-            TopicReader(infra.kafka_bootstrap, topic) as reader,
-            AsyncTestClient(create_app(settings, clock=clock)) as http,
-        ):
-            clock.advance(timedelta(seconds=FIRST_LIMIT))
-            await reader.wait_for(lambda r: len(overdue_of(reader, good)) == 1)
-            await passes(http.app.state.sla, 2)
-            for _ in range(3):
-                await reader.poll()
-            assert overdue_of(reader, ghost) == [] and overdue_of(reader, broken) == []
-            skipped = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
-            assert skipped > skipped_before
-            assert (REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": other_shop}) or 0) > 0
-            ghost_doc = await db[ORDERS].find_one({"_id": ghost})
-            assert ghost_doc is not None and ghost_doc["problem"] is False
-    finally:
-        await mongo.close()
+    # Earlier deadlines than the good order's: both come first in the loop's batch.
+    ghost = await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=2))
+    await db[ORDERS].update_one({"_id": ghost}, {"$set": {"pipeline": "ghost@9"}})
+    broken = await insert_order(db, topic_prefix, other_shop, T0 - timedelta(seconds=1))
+    await db[ORDERS].update_one({"_id": broken}, {"$set": {"lines": "not a list"}})
+    good = await insert_order(db, topic_prefix, shop_id, T0)
+    skipped_before = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
+    topic = topic_prefix + topic_for(OrderStageOverdue).name
+    async with (
+        TopicReader(infra.kafka_bootstrap, topic) as reader,
+        AsyncTestClient(create_app(settings, clock=clock)) as http,
+    ):
+        clock.advance(timedelta(seconds=FIRST_LIMIT))
+        await reader.wait_for(lambda r: len(overdue_of(reader, good)) == 1)
+        await passes(http.app.state.sla, 2)
+        for _ in range(3):
+            await reader.poll()
+        assert overdue_of(reader, ghost) == [] and overdue_of(reader, broken) == []
+        skipped = REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": shop_id}) or 0
+        assert skipped > skipped_before
+        assert (REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": other_shop}) or 0) > 0
+        ghost_doc = await db[ORDERS].find_one({"_id": ghost})
+        assert ghost_doc is not None and ghost_doc["problem"] is False

@@ -124,6 +124,12 @@ async def _answer(call: Awaitable[StoredOrder], order_id: str) -> Response[dict[
     return Response(order_body(stored), headers={"ETag": _etag(stored)})
 
 
+def _as_manager(ctx: RequestContext, if_match: int | None, body_version: int | None) -> dict[str, Any]:
+    """A manager's action: checks the role, then what OrderService.act needs to know of the request."""
+    ctx.require_role(*MANAGERS)
+    return _kw(ctx, preconditions.expected_version(if_match, body_version))
+
+
 def _kw(ctx: RequestContext, expected: int | None) -> dict[str, Any]:
     return {
         "actor": ctx.actor,
@@ -141,8 +147,7 @@ class OrderActionsController(Controller):
     async def add_line(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddLine], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(
             actions.change_lines(ctx.shop_id, order_id, data.sku, data.quantity, mode="add", **kw), order_id
         )
@@ -157,8 +162,7 @@ class OrderActionsController(Controller):
         data: JSONBody[ChangeLine],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(
             actions.change_lines(ctx.shop_id, order_id, sku, data.quantity, mode="set", **kw), order_id
         )
@@ -173,16 +177,14 @@ class OrderActionsController(Controller):
         if_match: IfMatch = None,
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, expected_version))
+        kw = _as_manager(ctx, if_match, expected_version)
         return await _answer(actions.change_lines(ctx.shop_id, order_id, sku, None, mode="remove", **kw), order_id)
 
     @put("/delivery", summary="Change the delivery type, address or method; totals are recalculated")
     async def change_delivery(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ChangeDelivery], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(
             actions.change_delivery(ctx.shop_id, order_id, data.delivery_type, data.address, data.method_code, **kw),
             order_id,
@@ -192,8 +194,7 @@ class OrderActionsController(Controller):
     async def add_discount(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddDiscount], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(actions.add_discount(ctx.shop_id, order_id, data, **kw), order_id)
 
     @delete("/discounts/{discount_id:str}", status_code=200, summary="Remove a discount")
@@ -206,47 +207,42 @@ class OrderActionsController(Controller):
         if_match: IfMatch = None,
         expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, expected_version))
+        kw = _as_manager(ctx, if_match, expected_version)
         return await _answer(actions.remove_discount(ctx.shop_id, order_id, discount_id, **kw), order_id)
 
     @put("/promo-code", summary="Apply a promo code (replaces the order's previous one)")
     async def apply_promo(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ApplyPromo], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(actions.apply_promo(ctx.shop_id, order_id, data.code.upper(), **kw), order_id)
 
     @put("/manager", summary="Assign the responsible manager")
     async def assign_manager(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AssignManager], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(actions.assign_manager(ctx.shop_id, order_id, data.manager_id, **kw), order_id)
 
     @post("/notes", status_code=200, summary="Add a staff note")
     async def add_note(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[AddNote], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(actions.add_note(ctx.shop_id, order_id, data.text, **kw), order_id)
 
     @post("/resolve-problem", status_code=200, summary="Clear the order's problem flag, saying what was done")
     async def resolve_problem(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[ResolveProblem], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
+        kw = _as_manager(ctx, if_match, data.expected_version)
         return await _answer(actions.resolve_problem(ctx.shop_id, order_id, data.comment, **kw), order_id)
 
     @put("/wishes", summary="Set the customer's delivery wishes (passed to fulfilment with the shipments)")
     async def set_wishes(
         self, ctx: Ctx, actions: Actions, order_id: OrderId, data: JSONBody[SetWishes], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
+        kw = _as_manager(ctx, if_match, data.expected_version)
         for field in ("preferred_from", "preferred_to"):
             value = getattr(data, field)
             if value is not None and value.tzinfo is None:
@@ -256,7 +252,6 @@ class OrderActionsController(Controller):
         wishes = DeliveryWishes(
             preferred_from=data.preferred_from, preferred_to=data.preferred_to, comment=data.comment
         )
-        kw = _kw(ctx, preconditions.expected_version(if_match, data.expected_version))
         return await _answer(actions.set_wishes(ctx.shop_id, order_id, wishes, **kw), order_id)
 
 

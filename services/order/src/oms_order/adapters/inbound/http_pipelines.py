@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
@@ -24,6 +25,7 @@ from oms_order.application.pipelines import (
     PipelineSettingsBody,
     stored_pipeline_body,
 )
+from oms_order.application.ports import StoredOrder
 from oms_order.application.stage_actions import StageActions
 from oms_order.domain.order import NotResponsible
 from oms_order.domain.pipeline import DEFAULT_PIPELINE_FOR, MoveRefused
@@ -139,6 +141,25 @@ class MoveOrder(StageAction):
     to: str = Field(pattern=KEY_PATTERN, description="A target of the current stage's exits, or the cancel stage")
 
 
+def _acting(ctx: RequestContext) -> dict[str, Any]:
+    return {"actor": ctx.actor, "channel": ctx.channel, "correlation_id": ctx.correlation_id}
+
+
+async def _stage_step(
+    call: Awaitable[StoredOrder], order_id: str, refused: Callable[[MoveRefused], Problem]
+) -> Response[dict[str, Any]]:
+    """Advance or move: the same answers, but for how a refused move is told (409 vs 422 on `to`)."""
+    try:
+        stored = await call
+    except OrderNotFound as exc:
+        raise _not_found(order_id) from exc
+    except NotResponsible as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    except MoveRefused as exc:
+        raise refused(exc) from exc
+    return Response(order_body(stored), headers={"ETag": _etag(stored)})
+
+
 class StageController(Controller):
     path = "/orders"
     tags = ["orders"]
@@ -149,23 +170,15 @@ class StageController(Controller):
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
         expected = expected_version(if_match, data.expected_version)
-        try:
-            stored = await stages.advance(
-                ctx.shop_id,
-                order_id,
-                actor=ctx.actor,
-                channel=ctx.channel,
-                expected_version=expected,
-                comment=data.comment,
-                correlation_id=ctx.correlation_id,
-            )
-        except OrderNotFound as exc:
-            raise _not_found(order_id) from exc
-        except NotResponsible as exc:
-            raise Problem(403, "Forbidden", str(exc)) from exc
-        except MoveRefused as exc:
-            raise Problem(409, "Stage cannot be advanced", str(exc)) from exc
-        return Response(order_body(stored), headers={"ETag": _etag(stored)})
+
+        def refused(exc: MoveRefused) -> Problem:
+            return Problem(409, "Stage cannot be advanced", str(exc))
+
+        return await _stage_step(
+            stages.advance(ctx.shop_id, order_id, expected_version=expected, comment=data.comment, **_acting(ctx)),
+            order_id,
+            refused,
+        )
 
     @post("/{order_id:str}/move", status_code=200, summary="Move the order to an allowed stage")
     async def move(
@@ -173,21 +186,14 @@ class StageController(Controller):
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*STAFF)
         expected = expected_version(if_match, data.expected_version)
-        try:
-            stored = await stages.move(
-                ctx.shop_id,
-                order_id,
-                data.to,
-                actor=ctx.actor,
-                channel=ctx.channel,
-                expected_version=expected,
-                comment=data.comment,
-                correlation_id=ctx.correlation_id,
-            )
-        except OrderNotFound as exc:
-            raise _not_found(order_id) from exc
-        except NotResponsible as exc:
-            raise Problem(403, "Forbidden", str(exc)) from exc
-        except MoveRefused as exc:
-            raise Problem(422, "Move not allowed", str(exc), errors=[{"field": "to", "message": str(exc)}]) from exc
-        return Response(order_body(stored), headers={"ETag": _etag(stored)})
+
+        def refused(exc: MoveRefused) -> Problem:
+            return Problem(422, "Move not allowed", str(exc), errors=[{"field": "to", "message": str(exc)}])
+
+        return await _stage_step(
+            stages.move(
+                ctx.shop_id, order_id, data.to, expected_version=expected, comment=data.comment, **_acting(ctx)
+            ),
+            order_id,
+            refused,
+        )

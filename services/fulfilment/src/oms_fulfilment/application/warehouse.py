@@ -8,11 +8,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.fulfilment import (
     DeliveryMethodChanged,
     ShipmentDeliveryFailed,
@@ -195,30 +195,34 @@ class Warehouse:
     async def create_wave(self, shop_id: str, warehouse_id: str, actor: Actor, limit: int = MAX_WAVE_SIZE) -> WaveView:
         """A wave of the open shipments of the warehouse that are in no wave yet.
 
-        The wave is stored first; then each shipment is claimed with a version-checked update, so a
-        shipment claimed by a concurrent wave is simply left out of this one.
+        The wave is stored first, so a shipment never points at a wave that is not there (a crash
+        between the two would leave it out of every later wave); then each shipment is claimed with a
+        version-checked update, and one claimed by a concurrent wave is left out of this one (the
+        wave's list of ids follows).
         """
         candidates = await self._all(shop_id, ShipmentFilter(warehouse_id=warehouse_id, status=ShipmentStatus.CREATED))
         chosen = choose_shipments(candidates, limit=max(1, min(limit, MAX_WAVE_SIZE)))
-        wave_id = new_id()
+        wave = Wave(
+            wave_id=new_id(),
+            shop_id=shop_id,
+            warehouse_id=warehouse_id,
+            shipment_ids=tuple(s.shipment_id for s in chosen),
+            status=WaveStatus.OPEN,
+            created_at=self.clock.now(),
+            created_by=actor,
+            version=1,
+        )
+        await self.waves.add(wave)
         claimed: list[Shipment] = []
         for shipment in chosen:
             try:
                 claimed.append(
-                    await self.shipments.save(_with_wave(shipment, wave_id, self.clock.now()), [], moved=False)
+                    await self.shipments.save(_with_wave(shipment, wave.wave_id, self.clock.now()), [], moved=False)
                 )
             except ConcurrencyError:
                 continue  # moved or claimed meanwhile: not this wave's
-        wave = Wave(
-            wave_id=wave_id,
-            shop_id=shop_id,
-            warehouse_id=warehouse_id,
-            shipment_ids=tuple(s.shipment_id for s in claimed),
-            status=WaveStatus.OPEN,
-            created_at=self.clock.now(),
-            created_by=actor,
-        )
-        await self.waves.add(wave)
+        if len(claimed) != len(chosen):
+            wave = await self.waves.save(replace(wave, shipment_ids=tuple(s.shipment_id for s in claimed)))
         return WaveView(wave, claimed, pick_list(claimed))
 
     async def wave(self, shop_id: str, wave_id: str) -> WaveView:
@@ -416,7 +420,3 @@ def _with_wave(shipment: Shipment, wave_id: str, at: datetime) -> Shipment:
     from dataclasses import replace
 
     return replace(shipment, wave_id=wave_id, updated_at=at)
-
-
-def money(value: Mapping[str, Any] | None) -> Money | None:
-    return Money.model_validate(value) if value is not None else None

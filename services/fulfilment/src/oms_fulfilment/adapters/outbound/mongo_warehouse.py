@@ -8,7 +8,7 @@ from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
-from oms_runtime.store import AggregateStore, outbox_indexes
+from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -135,8 +135,6 @@ class MongoWaves:
         await self.collection.insert_one({**wave_document(wave), "version": 1})
 
     async def save(self, wave: Wave) -> Wave:
-        from oms_runtime.store import ConcurrencyError
-
         doc = wave_document(wave)
         doc.pop("_id")
         result = await self.collection.find_one_and_update(

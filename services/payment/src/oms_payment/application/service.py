@@ -159,7 +159,21 @@ class PaymentService:
 
     async def _request_part(
         self, envelope: Envelope[RequestPayment], method: str, amount: Money, provider: PaymentProvider
-    ) -> str | None:
+    ) -> None:
+        command = envelope.payload
+        # A replayed command stops here, before the provider is asked for a checkout nobody would use.
+        if await self.payments.find_for_order(envelope.shop_id, command.order_id, method) is None:
+            await self._add_part(envelope, method, amount, provider)
+        else:
+            log.info("payment already requested", order_id=command.order_id, method=method)
+        if method == "cash_on_delivery":
+            # Deliveries may have been seen before this command (topics are not ordered
+            # with each other); fold them in now. Also finishes a fold a crash interrupted.
+            await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope)
+
+    async def _add_part(
+        self, envelope: Envelope[RequestPayment], method: str, amount: Money, provider: PaymentProvider
+    ) -> None:
         command = envelope.payload
         try:
             payment = Payment.request(
@@ -202,14 +216,8 @@ class PaymentService:
                 correlation_id=envelope.correlation_id,
                 events=[requested],
             )
-        except DuplicatePayment:
+        except DuplicatePayment:  # the same command handled at the same moment elsewhere
             log.info("payment already requested", order_id=command.order_id, method=method)
-            checkout_url = None
-        if method == "cash_on_delivery":
-            # Deliveries may have been seen before this command (topics are not ordered
-            # with each other); fold them in now. Also finishes a fold a crash interrupted.
-            await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope)
-        return checkout_url
 
     async def record_delivery(self, envelope: Envelope[ShipmentDelivered]) -> None:
         event = envelope.payload

@@ -12,8 +12,6 @@ from oms_notification.domain.model import Intent, OrderContact, Recipient, ShopI
 # Staff roles that hear of every new order.
 ORDER_ALERT_ROLES = frozenset({"admin", "manager"})
 
-# The customer-facing status in each locale, by stage key. The order service sends the English
-# status; other locales translate it here, and an unknown stage falls back to what was sent.
 # The customer-visible statuses of the built-in pipelines, translated. A status the shop renamed
 # (its own mapping, in any language) is sent as the shop wrote it.
 STATUS_BY_LOCALE: dict[str, dict[str, str]] = {

@@ -44,10 +44,6 @@ RELEASES_PROMO_ON = ("cancelled", "out_of_stock")
 """Final stages in which an order gives its promo-code use back."""
 
 
-class PromoRejected(Exception):
-    pass
-
-
 class PromoNotFound(Exception):
     pass
 
@@ -362,4 +358,4 @@ class ActionService:
         await self.stock.apply(envelope.shop_id, e.sku, e.warehouse_id, e.available, as_of=envelope.occurred_at)
 
 
-__all__ = ["SERVICE_ACTOR", "ActionService", "NewDiscount", "PlacementPricing", "PromoRejected"]
+__all__ = ["SERVICE_ACTOR", "ActionService", "NewDiscount", "PlacementPricing"]

@@ -59,7 +59,6 @@ GROUP_COLUMN: dict[GroupBy, str] = {
     GroupBy.CUSTOMER_KIND: "customer_kind",
     GroupBy.CLOSING_DATE: "closed_at",
 }
-DATE_GROUPS = frozenset({GroupBy.DATE, GroupBy.CLOSING_DATE})
 
 
 def fold(text: str) -> str:

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext
-from oms_runtime.preconditions import IfMatch, expected_version
+from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,7 +170,7 @@ def domain_problems() -> Iterator[None]:
 
 def respond(shipment: Shipment) -> Response[dict[str, Any]]:
     # The ETag is the version: send it back as If-Match to act only on what you saw.
-    return Response(represent(shipment), headers={"ETag": f'"{shipment.version}"'})
+    return Response(represent(shipment), headers={"ETag": etag(shipment.version)})
 
 
 def represent(shipment: Shipment) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx
-from oms_runtime.preconditions import IfMatch, expected_version
+from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,7 +189,7 @@ class DeliveryMethodController(Controller):
         ctx.require_role(*METHOD_READERS)
         with problems():
             m = await methods.get(ctx.shop_id, method_id)
-        return Response(represent_method(m), headers={"ETag": f'"{m.version}"'})
+        return Response(represent_method(m), headers={"ETag": etag(m.version)})
 
     @patch("/{method_id:str}", summary="Change the price rule, name, carrier or retire it (admin)")
     async def change(
@@ -214,7 +214,7 @@ class DeliveryMethodController(Controller):
             m = await methods.change(
                 ctx.shop_id, method_id, ctx.actor, expected_version=expected_version(if_match), **changes
             )
-        return Response(represent_method(m), headers={"ETag": f'"{m.version}"'})
+        return Response(represent_method(m), headers={"ETag": etag(m.version)})
 
 
 class WaveController(Controller):

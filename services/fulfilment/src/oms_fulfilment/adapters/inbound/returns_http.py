@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext
-from oms_runtime.preconditions import IfMatch, expected_version
+from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -190,7 +190,7 @@ def return_problems() -> Iterator[None]:
 
 
 def respond(item: Return, status_code: int = 200) -> Response[dict[str, Any]]:
-    return Response(represent(item), status_code=status_code, headers={"ETag": f'"{item.version}"'})
+    return Response(represent(item), status_code=status_code, headers={"ETag": etag(item.version)})
 
 
 def _money(value: Any) -> Any:

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_runtime.context import Ctx
-from oms_runtime.preconditions import IfMatch, expected_version
+from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from oms_runtime.store import ConcurrencyError
 from pydantic import BaseModel, Field
@@ -82,7 +82,7 @@ def order_summary(stored: StoredOrder) -> dict[str, Any]:
 
 
 def _etag(stored: StoredOrder) -> str:
-    return f'"{stored.version}"'
+    return etag(stored.version)
 
 
 def _not_found(order_id: str) -> Problem:

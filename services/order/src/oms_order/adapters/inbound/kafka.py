@@ -30,7 +30,7 @@ from oms_order.application.orders import OrderService, UnknownOrder
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 
 
-def _for_known_orders(handler: Handler) -> Handler:
+def for_known_orders(handler: Handler) -> Handler:
     """An event about an order this shop does not have can never succeed: dead-letter it at once."""
 
     async def handle(envelope: Envelope[Any]) -> None:
@@ -49,17 +49,17 @@ def register_consumers(runtime: ServiceRuntime, orders: OrderService) -> Message
     )
     events = (
         runtime.consumer("order-events")
-        .on(StockReserved, _for_known_orders(orders.on_stock_reserved))
-        .on(StockReservationRejected, _for_known_orders(orders.on_stock_rejected))
-        .on(StockReleased, _for_known_orders(orders.on_stock_released))
-        .on(PaymentRequested, _for_known_orders(orders.on_payment_requested))
-        .on(PaymentCaptured, _for_known_orders(orders.on_payment_captured))
-        .on(PaymentFailed, _for_known_orders(orders.on_payment_failed))
-        .on(ShipmentCreated, _for_known_orders(orders.on_shipment))
-        .on(ShipmentPacked, _for_known_orders(orders.on_shipment))
-        .on(ShipmentShipped, _for_known_orders(orders.on_shipment))
-        .on(ShipmentDelivered, _for_known_orders(orders.on_shipment))
-        .on(ShipmentDeliveryFailed, _for_known_orders(orders.on_delivery_trouble))
-        .on(ShipmentReturnedToSender, _for_known_orders(orders.on_delivery_trouble))
+        .on(StockReserved, for_known_orders(orders.on_stock_reserved))
+        .on(StockReservationRejected, for_known_orders(orders.on_stock_rejected))
+        .on(StockReleased, for_known_orders(orders.on_stock_released))
+        .on(PaymentRequested, for_known_orders(orders.on_payment_requested))
+        .on(PaymentCaptured, for_known_orders(orders.on_payment_captured))
+        .on(PaymentFailed, for_known_orders(orders.on_payment_failed))
+        .on(ShipmentCreated, for_known_orders(orders.on_shipment))
+        .on(ShipmentPacked, for_known_orders(orders.on_shipment))
+        .on(ShipmentShipped, for_known_orders(orders.on_shipment))
+        .on(ShipmentDelivered, for_known_orders(orders.on_shipment))
+        .on(ShipmentDeliveryFailed, for_known_orders(orders.on_delivery_trouble))
+        .on(ShipmentReturnedToSender, for_known_orders(orders.on_delivery_trouble))
     )
     return events

@@ -10,16 +10,16 @@ from oms_contracts.messages.payment import PaymentStatusChanged
 from oms_runtime.consumer import MessageConsumer
 from oms_runtime.runtime import ServiceRuntime
 
-from oms_order.adapters.inbound.kafka import _for_known_orders
+from oms_order.adapters.inbound.kafka import for_known_orders
 from oms_order.application.actions import ActionService
 
 
 def register_action_consumers(runtime: ServiceRuntime, actions: ActionService, order_events: MessageConsumer) -> None:
     """`order_events`: the consumer of the events that move orders, so that per order they apply in order."""
     (
-        order_events.on(PaymentStatusChanged, _for_known_orders(actions.on_payment_status))
-        .on(ReservationChanged, _for_known_orders(actions.on_reservation_changed))
-        .on(ReservationChangeRejected, _for_known_orders(actions.on_reservation_change_rejected))
+        order_events.on(PaymentStatusChanged, for_known_orders(actions.on_payment_status))
+        .on(ReservationChanged, for_known_orders(actions.on_reservation_changed))
+        .on(ReservationChangeRejected, for_known_orders(actions.on_reservation_change_rejected))
     )
     runtime.consumer("promo-usage").on(OrderStageChanged, actions.on_order_stage_changed)
     runtime.consumer("delivery-methods").on(DeliveryMethodChanged, actions.on_delivery_method)

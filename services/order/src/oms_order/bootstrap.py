@@ -66,7 +66,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     service.placement = actions
     register_action_consumers(runtime, actions, order_events)
     app_sla = register_sla_loop(runtime, service.orders, settings, bind=pipelines.bind)
-    lists = OrderLists(MongoOrderList(runtime.db), MongoOrderDocuments(runtime.db))
+    lists = OrderLists(MongoOrderList(runtime.db), MongoOrderDocuments(runtime.db), pipelines)
     register_list_projection(runtime, lists)
     app = create_service_app(
         runtime,

@@ -15,6 +15,7 @@ from oms_contracts.messages.order import OrderStageChanged
 from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
 from oms_order.application.pipelines import PipelineDefinition, StoredPipeline
 from oms_order.domain.pipeline import STORE_PIPELINE, Action
+from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
 
@@ -139,6 +140,17 @@ async def test_settings_choose_the_pipeline_and_map_statuses(app: OrderApp, shop
 
         changed = decode((await order_events.wait_for(to_call_back)).value)
         assert changed.payload.status == "Confirmed"
+
+    # The operations list shows the shop's status too (its projection reads the shop's pipeline).
+    async def listed() -> dict[str, Any] | None:
+        response = await app.client.get(
+            "/orders/search", params={"text": str(order["number"])}, headers=internal_headers(shop_id, role="manager")
+        )
+        rows = [r for r in response.json()["items"] if r["order_id"] == order_id and r["stage"] == "call_back"]
+        return rows[0] if rows else None
+
+    row = await eventually(listed, what="the order's row in call_back")
+    assert row["status"] == "Confirmed"
 
 
 async def test_advance_and_move_check_role_stage_and_version(app: OrderApp, shop_id: str) -> None:

@@ -15,7 +15,7 @@ from oms_contracts.messages.common import Customer
 from oms_runtime.telemetry import get_logger
 
 from oms_order.domain.order_list import SORT_COLUMN, Cursor, CustomerKind, GroupBy, SortField, list_row
-from oms_order.domain.pipeline import pipeline_by_ref
+from oms_order.domain.pipeline import Pipeline, pipeline_by_ref
 
 log = get_logger(__name__)
 
@@ -164,10 +164,18 @@ def row_body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class PipelineLookup(Protocol):
+    async def by_ref(self, shop_id: str, ref: str) -> Pipeline:
+        """The version an order runs on, the shop's status mapping applied (PipelineService.by_ref)."""
+        ...
+
+
 class OrderLists:
-    def __init__(self, rows: OrderListRows, documents: OrderDocuments) -> None:
+    def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup | None = None) -> None:
         self.rows = rows
         self.documents = documents
+        # The shop's own pipeline versions and status names; without it, the built-ins only.
+        self.pipelines = pipelines
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -240,7 +248,7 @@ class OrderLists:
         if doc is None:
             log.info("list row for an unknown order skipped", order_id=order_id, shop_id=shop_id)
             return False
-        status, final = _stage_facts(doc)
+        status, final = await self._stage_facts(shop_id, doc)
         row = list_row(doc, status=status, final=final)
         return await self.rows.upsert(shop_id, order_id, row)
 
@@ -249,13 +257,15 @@ class OrderLists:
         if order_id:
             await self.project(envelope.shop_id, str(order_id))
 
-
-def _stage_facts(doc: dict[str, Any]) -> tuple[str | None, bool | None]:
-    try:
-        stage = pipeline_by_ref(str(doc.get("pipeline"))).stage(str(doc.get("stage")))
-    except Exception:  # a pipeline this code does not know (yet): the row falls back to the document
-        return None, None
-    return str(stage.status), bool(stage.final)
+    async def _stage_facts(self, shop_id: str, doc: dict[str, Any]) -> tuple[str | None, bool | None]:
+        """The customer status and finality of the order's stage, as the shop's pipeline says."""
+        ref, stage_key = str(doc.get("pipeline")), str(doc.get("stage"))
+        try:
+            pipeline = await self.pipelines.by_ref(shop_id, ref) if self.pipelines else pipeline_by_ref(ref)
+            stage = pipeline.stage(stage_key)
+        except Exception:  # a pipeline or stage this code cannot resolve: the row falls back to the document
+            return None, None
+        return str(stage.status), bool(stage.final)
 
 
 def _drain(buffer: io.StringIO) -> str:

@@ -34,6 +34,12 @@ class _Loop:
     once_per_cluster: bool
 
 
+def loop_lease_seconds(every_seconds: float) -> float:
+    """How long a once-per-cluster loop's lease lasts: three intervals, at least 10 s (a holder that
+    stops renewing is replaced within that). Loops that hand out time-bound facts (gauges) use it."""
+    return max(10.0, every_seconds * 3)
+
+
 class ServiceRuntime:
     """Settings, clock, Mongo, Kafka broker, outbox relay, consumers and background loops of one service."""
 
@@ -125,7 +131,7 @@ class ServiceRuntime:
             self.db["leases"],
             f"loop:{spec.name}",
             self.holder,
-            timedelta(seconds=max(10.0, spec.interval_seconds * 3)),
+            timedelta(seconds=loop_lease_seconds(spec.interval_seconds)),
             self.clock,
         )
         while True:

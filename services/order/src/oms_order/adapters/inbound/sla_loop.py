@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from oms_runtime.runtime import ServiceRuntime
+from oms_runtime.runtime import ServiceRuntime, loop_lease_seconds
 
 from oms_order.adapters.outbound.mongo import ORDERS
 from oms_order.adapters.outbound.sla_mongo import MongoSlaQueries
@@ -16,11 +16,6 @@ from oms_order.settings import OrderSettings
 from oms_order.sla_gauges import StageGauges
 
 LOOP_NAME = "stage-overdue"
-
-
-def lease_seconds(every_seconds: float) -> float:
-    """The lease a once-per-cluster loop holds (oms_runtime.runtime: max(10 s, three intervals))."""
-    return max(10.0, every_seconds * 3)
 
 
 def register_sla_loop(
@@ -41,7 +36,7 @@ def register_sla_loop(
         batch=settings.sla_batch,
         # Exported until one interval before the lease this step renewed can expire: by the time
         # another replica can take the lease over, this one has stopped exporting.
-        gauges_valid_for=timedelta(seconds=lease_seconds(every) - every),
+        gauges_valid_for=timedelta(seconds=loop_lease_seconds(every) - every),
     )
     runtime.loop(LOOP_NAME, sla.step, every_seconds=every, once_per_cluster=True)
     return sla

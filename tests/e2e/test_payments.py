@@ -61,7 +61,7 @@ async def test_partial_prepayment_by_bank_transfer_then_cash_on_delivery_and_ref
     total = Decimal(placed.json()["totals"]["grand_total"]["amount"])
     prepay = (total * Decimal("0.3")).quantize(Decimal("0.01"))
 
-    # Cash on delivery is requested when picking starts, after the manager's call-back.
+    # Cash on delivery (and its prepayment) is requested when the call-back starts; by picking it is there.
     await gateway.advance(order_id, "call_back")
     await gateway.wait_stage(order_id, "picking")
 

@@ -15,6 +15,7 @@ from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes,
 from pydantic import BaseModel, ConfigDict
 
 from oms_order.application.ports import StoredOrder
+from oms_order.domain.order import Order, order_pipeline
 
 
 class _View(BaseModel):
@@ -70,6 +71,8 @@ class CustomerOrderView(_View):
     status: str
     final: bool
     placed_at: datetime
+    # Since when the customer has seen this status (internal stages that keep it do not count).
+    status_since: datetime
     customer: CustomerContact
     address: Address | None
     delivery_type: DeliveryType
@@ -84,6 +87,22 @@ class CustomerOrderView(_View):
     returns: list[CustomerReturn]
 
 
+def status_since(order: Order) -> datetime:
+    """When the order last took the status it shows: stages that keep a status (call-back after new,
+    courier call after picking) are one step for the customer."""
+    pipeline = order_pipeline(order)
+    since = order.stage_entered_at
+    for visit in reversed(order.stage_history):
+        try:
+            status = pipeline.stage(visit.stage).status
+        except KeyError:  # a stage this version does not know: stop at what is known
+            break
+        if status != order.status:
+            break
+        since = visit.entered_at
+    return since
+
+
 def customer_view(stored: StoredOrder) -> CustomerOrderView:
     order = stored.order
     return CustomerOrderView(
@@ -92,6 +111,7 @@ def customer_view(stored: StoredOrder) -> CustomerOrderView:
         status=order.status,
         final=order.final,
         placed_at=order.placed_at,
+        status_since=status_since(order),
         customer=CustomerContact(
             name=order.customer.name,
             email=str(order.customer.email),

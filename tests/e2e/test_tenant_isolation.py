@@ -57,6 +57,15 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     "/warehouse": ("/picking",),
     "/api/v1/notifications": ("",),
 }
+# Bodies for the named rows' changes, valid so that only the shop can stop them (the default is {}).
+WRITE_BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/orders/{order_id}/payments": {
+        "method": "cash",
+        "amount": {"amount": "1.00", "currency": "RUB"},
+        "reference": "not-yours",
+    },
+    "/api/v1/orders/{order_id}/refunds": {"amount": {"amount": "1.00", "currency": "RUB"}, "reason": "not yours"},
+}
 # Paths every shop has its own of (a key, not an id): the caller may get its own (200), never ours.
 OWN_KEYS = {"/api/v1/pipelines/store", "/api/v1/payment-settings/RUB", "/warehouse/picking", "/api/v1/notifications"}
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
@@ -94,7 +103,7 @@ def cases(ids: dict[str, str]) -> list[Case]:
                     found.append(Case(row, method, (prefix + tail).format(**ids), body))
         elif "{" in row.public:
             method = "GET" if "GET" in row.methods else sorted(row.methods)[0]
-            body = None if method == "GET" else {}
+            body = None if method == "GET" else WRITE_BODIES.get(row.public, {})
             found.append(Case(row, method, row.public.format(**ids), body))
         else:
             assert NO_ID.match(row.public), f"{row.public}: takes no id? add it to NO_ID or give it a case"
@@ -201,6 +210,9 @@ async def headers_of(http: httpx.AsyncClient, caller: str) -> dict[str, str]:
 async def test_no_caller_of_another_shop_reaches_the_demo_shops_data(
     gateway: Gateway, other_shop: None, demo_ids: dict[str, str]
 ) -> None:
+    manager = await gateway.as_staff("manager")
+    money_path = f"/api/v1/orders/{demo_ids['order_id']}/payment-status"
+    money_before = (await gateway.http.get(money_path, headers=manager)).json()
     leaks: list[str] = []
     matrix = cases(demo_ids)
     assert len(matrix) >= 20, "the route table yields the cases"
@@ -224,3 +236,5 @@ async def test_no_caller_of_another_shop_reaches_the_demo_shops_data(
     # Nothing the other shop tried changed the demo order (no note, no manager, not cancelled).
     order = await gateway.order(demo_ids["order_id"])
     assert order["manager_id"] is None and not order["staff_notes"] and order["stage"] != "cancelled"
+    money_after = (await gateway.http.get(money_path, headers=manager)).json()
+    assert (money_after["paid"], money_after["refunded"]) == (money_before["paid"], money_before["refunded"])

@@ -61,7 +61,7 @@ async def test_partial_prepayment_by_bank_transfer_then_cash_on_delivery_and_ref
     total = Decimal(placed.json()["totals"]["grand_total"]["amount"])
     prepay = (total * Decimal("0.3")).quantize(Decimal("0.01"))
 
-    # Cash on delivery is requested when picking starts, after the manager's call-back.
+    # Cash on delivery (and its prepayment) is requested when the call-back starts; by picking it is there.
     await gateway.advance(order_id, "call_back")
     await gateway.wait_stage(order_id, "picking")
 
@@ -115,3 +115,40 @@ async def test_partial_prepayment_by_bank_transfer_then_cash_on_delivery_and_ref
     assert Decimal(card.json()["balance"]["amount"]) == total - 100
     final = await payment_status(gateway, order_id)
     assert final is not None and final["status"] == "refunded"
+
+
+async def test_a_manager_changes_a_cash_order_on_the_phone_after_the_customer_prepaid(
+    gateway: Gateway, prepayment_rule: None
+) -> None:
+    placed = await gateway.place(order_body(lines=[{"sku": "TEA-GREEN-100", "quantity": 1}]))
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    # The built-in store pipeline asks for the prepayment at call-back, while the manager calls.
+    await gateway.wait_stage(order_id, "call_back")
+
+    async def requested() -> dict[str, Any] | None:
+        return await payment_status(gateway, order_id)
+
+    status = await eventually(requested, timeout=60, what="the prepayment requested at call-back")
+    prepay = status["prepayment_required"]
+    manager = await gateway.as_staff("manager")
+    body = {"method": "bank_transfer", "amount": prepay, "reference": f"PP-{order_id[-6:]}"}
+    paid = await gateway.http.post(f"/api/v1/orders/{order_id}/payments", json=body, headers=manager)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["prepayment_met"] is True
+
+    # The customer asks for a mug too: the order is still editable, and the account owes the new total.
+    added = await gateway.http.post(
+        f"/api/v1/orders/{order_id}/lines", json={"sku": "MUG-CERAMIC", "quantity": 1}, headers=manager
+    )
+    assert added.status_code == 200, added.text
+    new_total = added.json()["totals"]["grand_total"]
+    assert Decimal(new_total["amount"]) > Decimal(placed.json()["totals"]["grand_total"]["amount"])
+
+    async def follows() -> dict[str, Any] | None:
+        s = await payment_status(gateway, order_id)
+        return s if s and s["total"] == new_total else None
+
+    after = await eventually(follows, timeout=60, what="the account follows the edit")
+    assert Decimal(after["due"]["amount"]) == Decimal(new_total["amount"]) - Decimal(prepay["amount"])
+    assert (await gateway.order(order_id))["stage"] == "call_back"

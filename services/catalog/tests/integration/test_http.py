@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from oms_catalog.adapters.inbound.http import StorefrontSku
 from oms_contracts import decode, new_id
 from oms_contracts.registry import CATALOG_PRODUCTS, CATALOG_STOCK
+from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
 
 from .conftest import Service
@@ -130,3 +132,34 @@ async def test_adjustment_cannot_take_reserved_units(service: Service) -> None:
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "delta"
     r = await service.client.post("/stock/adjustments", json=body | {"delta": -2}, headers=service.headers())
     assert r.status_code == 201 and r.json()["on_hand"] == 3
+
+
+async def test_a_storefront_sees_active_skus_and_availability_not_stock_control(service: Service) -> None:
+    storefront = internal_headers(service.shop_id, kind="storefront", role=None)
+    await service.sku("SF-1")
+    await service.sku("SF-OFF")
+    r = await service.client.put(
+        "/skus/SF-OFF",
+        json={"name": "Gone", "price": {"amount": "1", "currency": "RUB"}, "active": False},
+        headers=service.headers(),
+    )
+    assert r.status_code == 200, r.text
+    await service.warehouse("sf-a", "A", "msk")
+    await service.warehouse("sf-b", "B", "spb")
+    await service.receive("SF-1", "sf-a", 3)
+    await service.receive("SF-1", "sf-b", 4)
+
+    one = await service.client.get("/skus/SF-1", headers=storefront)
+    assert one.status_code == 200, one.text
+    assert set(one.json()) == set(StorefrontSku.model_fields)
+    assert (await service.client.get("/skus/SF-OFF", headers=storefront)).status_code == 404
+    listed = (await service.client.get("/skus?limit=100", headers=storefront)).json()
+    assert "SF-1" in {s["sku"] for s in listed["items"]} and "SF-OFF" not in {s["sku"] for s in listed["items"]}
+    assert all(set(s) == set(StorefrontSku.model_fields) for s in listed["items"])
+
+    availability = await service.client.get("/stock?sku=SF-1", headers=storefront)
+    assert availability.status_code == 200, availability.text
+    assert availability.json() == {"sku": "SF-1", "available": 7}
+    assert (await service.client.get("/stock", headers=storefront)).status_code == 422
+    assert (await service.client.get("/stock/ledger?sku=SF-1", headers=storefront)).status_code == 403
+    assert (await service.client.get("/warehouses", headers=storefront)).status_code == 403

@@ -26,6 +26,7 @@ from oms_contracts.registry import (
     PAYMENT_EVENTS,
     SHOP_EVENTS,
 )
+from oms_fulfilment.adapters.inbound.returns_http import CustomerReturnView
 from oms_fulfilment.adapters.outbound.mongo_shops import MongoShopNames
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
@@ -180,6 +181,13 @@ async def test_a_return_goes_from_request_to_restock_and_refund(
     assert done["refund"] == {"amount": "900.00", "currency": "RUB"}
     assert done["fully_returned"] is False
     assert [h["to"] for h in done["history"]] == ["requested", "approved", "received", "completed"]
+    # The storefront sees the customer view: no staff actors, warehouse or inspection details.
+    assert set(item) == set(CustomerReturnView.model_fields)
+    shown = await client.get(f"/returns/{return_id}", headers=storefront)
+    assert shown.status_code == 200, shown.text
+    assert set(shown.json()) == set(CustomerReturnView.model_fields)
+    assert shown.json()["status"] == "completed" and shown.json()["refund"] == done["refund"]
+    assert "wh-north" not in shown.text and "history" not in shown.json() and "inspection" not in shown.json()
 
     async with (
         TopicReader(infra.kafka_bootstrap, topic_prefix + FULFILMENT_RETURNS.name) as returns,

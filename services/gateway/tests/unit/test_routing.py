@@ -26,6 +26,9 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("GET", "/api/v1/catalog/skus", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus"),
         ("GET", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/stock", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/stock"),
+        # The ledger is staff work: not the storefront row, so the gateway refuses a storefront at once.
+        ("GET", "/api/v1/catalog/stock/ledger", RouteGroup.CATALOG, Service.CATALOG, "/stock/ledger"),
+        ("GET", "/api/v1/catalog/stock/low", RouteGroup.CATALOG, Service.CATALOG, "/stock/low"),
         ("PUT", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/warehouses", RouteGroup.CATALOG, Service.CATALOG, "/warehouses"),
         ("GET", "/api/v1/payments/p1", RouteGroup.PAYMENTS, Service.PAYMENT, "/payments/p1"),

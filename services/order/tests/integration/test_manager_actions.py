@@ -30,7 +30,8 @@ def staff(shop_id: str, role: str = "manager", **extra: str) -> dict[str, str]:
 
 
 async def placed(app: OrderApp, shop_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await app.place(shop_id, body)
+    # As staff on the phone: the staff representation (a storefront gets the customer view).
+    response = await app.place(shop_id, body, kind="staff", role="manager")
     assert response.status_code == 201, response.text
     return response.json()
 

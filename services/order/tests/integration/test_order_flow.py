@@ -93,7 +93,7 @@ def consumed(app: OrderApp, outcome: str, type_: str | None = None) -> float:
 async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothing(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "TEA-1", "2.50")
     await app.sku_on_sale(shop_id, "CUP-1", "4.00")
-    response = await app.place(shop_id, order_body(("TEA-1", 2), ("CUP-1", 1)))
+    response = await app.place(shop_id, order_body(("TEA-1", 2), ("CUP-1", 1)), kind="staff", role="manager")
     assert response.status_code == 201, response.text
     placed = response.json()
     order_id = placed["order_id"]

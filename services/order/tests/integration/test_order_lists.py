@@ -266,7 +266,7 @@ async def test_lists_refuse_bad_input_and_other_roles(app: OrderApp, shop_id: st
 
 async def test_projection_follows_placed_and_cancelled_orders(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "LIST-1", "10.00")
-    first = (await app.place(shop_id, order_body(("LIST-1", 2)))).json()
+    first = (await app.place(shop_id, order_body(("LIST-1", 2)), kind="staff", role="manager")).json()
     body = order_body(("LIST-1", 1), delivery_type="pickup")
     body["customer"] = {**body["customer"], "email": "ANN@example.com ", "name": "Ann B. Lee"}
     second = (await app.place(shop_id, body)).json()

@@ -72,7 +72,7 @@ async def test_built_in_pipelines_are_listed_and_a_new_version_leaves_running_or
     # The running order keeps store@1 and its call-back stage; a new order gets store@2.
     advanced = await app.advance(shop_id, running)
     assert advanced["pipeline"] == "store@1" and advanced["stage"] == "picking"
-    placed = (await app.place(shop_id, order_body(("VASE-1", 1)))).json()
+    placed = (await app.place(shop_id, order_body(("VASE-1", 1)), kind="staff", role="manager")).json()
     assert placed["pipeline"] == "store@2"
     allocation = WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="VASE-1", quantity=1)])
     await app.emit(shop_id, StockReserved(order_id=placed["order_id"], allocations=[allocation]), "catalog")
@@ -224,16 +224,16 @@ async def test_a_kept_built_in_gets_the_products_update_and_an_edited_one_is_lef
 
     for shop in (shop_id, edited_shop):
         await app.sku_on_sale(shop, "UPD-1", "3.00")
-    kept = (await app.place(shop_id, order_body(("UPD-1", 1)))).json()
+    kept = (await app.place(shop_id, order_body(("UPD-1", 1)), kind="staff", role="manager")).json()
     assert kept["pipeline"] == "store@2"
-    again = (await app.place(shop_id, order_body(("UPD-1", 1)))).json()
+    again = (await app.place(shop_id, order_body(("UPD-1", 1)), kind="staff", role="manager")).json()
     assert again["pipeline"] == "store@2", "the same built-in is not saved twice"
     latest = (await app.client.get("/pipelines/store", headers=internal_headers(shop_id, role="admin"))).json()
     assert latest["version"] == 2 and latest["created_by"] is None
     picking = next(s for s in latest["stages"] if s["key"] == "picking")
     assert "notify" in [e["action"] for e in picking["entry"]]
 
-    own = (await app.place(edited_shop, order_body(("UPD-1", 1)))).json()
+    own = (await app.place(edited_shop, order_body(("UPD-1", 1)), kind="staff", role="manager")).json()
     assert own["pipeline"] == "store@2"
     theirs = (await app.client.get("/pipelines/store", headers=internal_headers(edited_shop, role="admin"))).json()
     assert theirs["version"] == 2 and theirs["comment"] == "our own"

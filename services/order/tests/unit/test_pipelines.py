@@ -14,7 +14,9 @@ from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import RequestPayment
+from oms_order.adapters.inbound.customer_view import status_since
 from oms_order.application.pipelines import PipelineDefinition
+from oms_order.domain import edits
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, Decision, NotResponsible, Order
 from oms_order.domain.pipeline import (
@@ -33,7 +35,7 @@ from oms_order.domain.pipeline import (
     Trigger,
     validate,
 )
-from oms_order.domain.pricing import SkuPrice
+from oms_order.domain.pricing import SkuPrice, price_lines
 
 from .builders import paid_in_full, placed_order
 
@@ -132,7 +134,7 @@ def test_entry_actions_follow_the_conditions() -> None:
     order = domain.stock_reserved(order, ONE_WAREHOUSE, acting(1)).order
     to_picking = domain.advance(order, acting(2, MANAGER))
     assert moves(to_picking) == ["picking"]
-    assert [type(p) for p in to_picking.emit[1:]] == [CreateShipments, RequestPayment]
+    assert [type(p) for p in to_picking.emit[1:]] == [CreateShipments]
     card = domain.stock_reserved(place(STORE_PIPELINE, "courier", "card"), ONE_WAREHOUSE, acting(1)).order
     assert [type(p) for p in domain.advance(card, acting(2, MANAGER)).emit[1:]] == [CreateShipments]
 
@@ -355,3 +357,33 @@ def test_a_notify_entry_action_flags_the_stage_change() -> None:
     order = place(Pipeline("n", 1, stages), "courier", "card")
     advanced = domain.advance(order, acting(1, MANAGER))
     assert [(p.to_stage, p.notify) for p in advanced.emit if isinstance(p, OrderStageChanged)] == [("told", True)]
+
+
+@pytest.mark.parametrize("pipeline", [STORE_PIPELINE, PICKUP_PIPELINE])
+def test_a_cash_order_is_asked_to_prepay_at_call_back_and_the_manager_can_still_edit_it(pipeline: Pipeline) -> None:
+    reserved = domain.stock_reserved(place(pipeline, "pickup", "cash_on_delivery"), ONE_WAREHOUSE, acting(1))
+    assert reserved.order.stage == "call_back"
+    assert RequestPayment in [type(p) for p in reserved.emit], "the prepayment is asked for before picking"
+    half = Money.of(str(reserved.order.totals.grand_total.amount / 2), reserved.order.currency)
+    prepaid = edits.payment_status_changed(
+        reserved.order,
+        status="partly_paid",
+        paid=half,
+        refunded=Money.zero(half.currency),
+        due=half,
+        prepayment_met=True,
+        acting=acting(2),
+    ).order
+    assert prepaid.stage == "call_back", "call-back waits for the manager"
+    more = price_lines([SkuQuantity(sku="TEA-1", quantity=5)], PRICES)
+    edited = edits.change_lines(prepaid, more, change_id="c1", available=None, acting=acting(3, MANAGER))
+    assert edited.order.lines[0].quantity == 5
+
+
+def test_the_customer_sees_a_status_since_it_was_first_shown_not_since_each_internal_stage() -> None:
+    order = place(STORE_PIPELINE, "courier", "cash_on_delivery")
+    in_call_back = domain.stock_reserved(order, ONE_WAREHOUSE, acting(1)).order
+    assert in_call_back.stage == "call_back" and in_call_back.status == "New"
+    assert status_since(in_call_back) == order.stage_entered_at, "call-back keeps the status New"
+    picking = domain.advance(in_call_back, acting(2, MANAGER)).order
+    assert status_since(picking) == picking.stage_entered_at

@@ -58,6 +58,7 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
     kafka.register_commands(runtime.consumer("commands"), payments)
     kafka.register_fulfilment(runtime.consumer("fulfilment"), payments)
     kafka.register_settlement(runtime.consumer("settlement"), payments)  # the account paid: stop awaiting
+    kafka.register_checkout_follows_total(runtime.consumer("checkout-total"), payments)
     document_handlers, document_dependencies = wire_documents(runtime)  # invoice.pdf, pd4.pdf
     return create_service_app(
         runtime,

@@ -158,24 +158,39 @@ async def test_after_five_declines_a_new_link_asks_the_new_total_and_captures_it
     assert sorted(c["_id"] for c in charges if c.get("issue")) == [f"{payment_id}:1:1", f"{payment_id}:1:2"]
 
 
-async def test_an_open_checkout_is_reissued_for_the_changed_total(
+async def test_an_open_checkout_follows_every_change_of_the_total_by_itself(
     service: Service, payment_events: TopicReader, shop_id: str
 ) -> None:
     order_id = new_id()
     payment_id, old_token = await requested_card_payment(service, payment_events, shop_id, order_id)
     first = message(await payment_events.wait_for(of_order(shop_id, order_id, "PaymentRequested")))
     await change_total(service, shop_id, order_id, "900.00")
-    page = await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": old_token})
-    assert "1250.50 RUB" in page.text, "the open checkout still asks the old amount until a new link is sent"
 
-    response = await card_link(service, shop_id, order_id, role="admin")
-    assert response.status_code == 201, response.text
-    assert response.json()["amount"] == {"amount": "900.00", "currency": "RUB"}
+    # No staff action: the account's change reissues the open checkout for what is owed now.
     requested = await reissued_request(payment_events, shop_id, order_id, first["payload"]["checkout_url"])
+    assert requested["payload"]["amount"] == {"amount": "900.00", "currency": "RUB"}
+    assert requested["actor"]["kind"] == "system"
     _, new_token = checkout_of(requested)
     page = await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": new_token})
     assert page.status_code == 200 and "900.00 RUB" in page.text and "1250.50" not in page.text
     assert (await service.http.get(f"/sandbox/checkout/{payment_id}", params={"token": old_token})).status_code == 404
+
+    # A second edit: the link follows again; an approved card then takes exactly the new total.
+    await change_total(service, shop_id, order_id, "1000.00")
+    again = message(
+        await payment_events.wait_for(
+            lambda r: (
+                of_order(shop_id, order_id, "PaymentRequested")(r)
+                and message(r)["payload"]["amount"] == {"amount": "1000.00", "currency": "RUB"}
+            )
+        )
+    )
+    assert again["payload"]["checkout_url"] != requested["payload"]["checkout_url"]
+    _, newest = checkout_of(again)
+    paid = await service.http.post(f"/sandbox/checkout/{payment_id}", params={"token": newest}, json=card(APPROVED))
+    assert paid.status_code == 200 and paid.json()["outcome"] == "succeeded", paid.text
+    captured = message(await payment_events.wait_for(of_order(shop_id, order_id, "PaymentCaptured")))
+    assert captured["payload"]["amount"] == {"amount": "1000.00", "currency": "RUB"}
 
 
 async def test_no_card_payment_is_not_found_and_an_order_paid_otherwise_is_a_conflict(

@@ -2,10 +2,17 @@
 
 1. One warehouse that can fill every line, if any: one in the customer's region first, then by
    warehouse name (and id) so the answer never depends on the order stock was listed in.
-2. Otherwise a split over as few warehouses as possible. Finding the true minimum is set cover
-   (NP-hard); the greedy choice — each round take the warehouse that covers the most of what is
-   still missing — is the classic approximation and is what shops expect ("ship most from one
-   place"). Ties again prefer the customer's region, then the name.
+2. Otherwise a split over as few warehouses as possible. The true minimum is a set-cover
+   problem (NP-hard in general), but a shop has a handful of warehouses: up to
+   `EXACT_COVER_MAX_WAREHOUSES` warehouses holding any of the wanted SKUs, every combination of
+   1, 2, 3… of them is tried in the strategy's preference order, so the first combination that
+   covers the order is the smallest one, and among the smallest the one with the most preferred
+   warehouses (nearest first, lexicographically). Beyond that bound, or when the search would
+   exceed `EXACT_COVER_BUDGET` line checks (hostile orders of hundreds of SKUs), the greedy choice
+   takes over:
+   each round the warehouse that covers the most of what is still missing — the classic
+   approximation, never more than ln(n)+1 times the minimum. Inside the chosen warehouses the
+   one that covers the most ships first ("ship most from one place"), ties by preference.
 3. When all warehouses together cannot cover the lines, the order is short: the lines that are
    missing, each with what the shop has of it in total.
 
@@ -13,13 +20,14 @@ That is the default strategy, `single_nearest_then_min_split`. "Nearest" is: the
 first, then — when the shop gave coordinates for that region and the warehouse has some — the
 great-circle distance from the region's centroid, then the name. A shop may choose instead
 (see `AllocationStrategy`):
-- `min_split`: fewest shipments, the region ignored (the single warehouse by name, else the greedy split);
+- `min_split`: fewest shipments, the region ignored (the single warehouse by name, else the fewest split);
 - `priority`: an ordered warehouse list — the first listed warehouse that fills every line, else
   a waterfall: take all it can from each warehouse in that order (unlisted ones last, by name).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,9 +147,8 @@ def allocate(
         return Allocation(short=short)
 
     missing = {ln.sku: ln.quantity for ln in wanted}
-    unused = list(ranked)
-    picks: list[Pick] = []
     if strategy is AllocationStrategy.PRIORITY:
+        picks: list[Pick] = []
         for warehouse in ranked:  # the waterfall: everything it can, in the shop's order
             for ln in wanted:
                 take = min(missing[ln.sku], max(warehouse.available.get(ln.sku, 0), 0))
@@ -149,7 +156,54 @@ def allocate(
                     picks.append(Pick(warehouse.warehouse_id, ln.sku, take))
                     missing[ln.sku] -= take
         return Allocation(picks=tuple(picks))
-    while any(missing.values()):
+    holders = [w for w in ranked if any(w.available.get(ln.sku, 0) > 0 for ln in wanted)]
+    cover = fewest_warehouses(wanted, holders) if len(holders) <= EXACT_COVER_MAX_WAREHOUSES else None
+    return Allocation(picks=tuple(_greedy_split(wanted, holders if cover is None else cover)))
+
+
+# Exact search up to this many candidate warehouses (those holding a wanted SKU): at most
+# 2^12 = 4096 combinations. The search also stops after EXACT_COVER_BUDGET line checks (an order of
+# 200 SKUs over 12 warehouses could otherwise take most of a second) and the greedy split decides.
+EXACT_COVER_MAX_WAREHOUSES = 12
+EXACT_COVER_BUDGET = 100_000
+
+
+def fewest_warehouses(wanted: Sequence[Line], ranked: Sequence[WarehouseStock]) -> list[WarehouseStock] | None:
+    """The smallest set of warehouses that together hold every line, in preference order.
+
+    Combinations of each size come in lexicographic order of `ranked`, so the first cover found is
+    the smallest and, among the smallest, the one made of the most preferred warehouses. None when
+    the search would exceed its budget (or nothing covers); the caller bounds `ranked` too.
+    """
+    # The scarcest lines first: a combination that cannot cover fails on its first checks.
+    totals = {ln.sku: sum(max(w.available.get(ln.sku, 0), 0) for w in ranked) for ln in wanted}
+    lines = sorted(wanted, key=lambda ln: totals[ln.sku] / ln.quantity)
+    budget = EXACT_COVER_BUDGET
+    for size in range(1, len(ranked) + 1):
+        for combination in itertools.combinations(ranked, size):
+            checked = 0
+            for ln in lines:
+                checked += 1
+                if sum(max(w.available.get(ln.sku, 0), 0) for w in combination) < ln.quantity:
+                    break
+            else:
+                return list(combination)
+            budget -= checked
+            if budget <= 0:
+                return None
+    return None
+
+
+def _greedy_split(wanted: Sequence[Line], candidates: Sequence[WarehouseStock]) -> list[Pick]:
+    """Each round the candidate covering the most of what is missing ships all it can of it.
+
+    Over a minimal cover this uses every warehouse of it (a smaller cover would exist otherwise);
+    over all warehouses it is the greedy approximation of the fewest split.
+    """
+    missing = {ln.sku: ln.quantity for ln in wanted}
+    unused = list(candidates)
+    picks: list[Pick] = []
+    while any(missing.values()) and unused:
 
         def coverage(w: WarehouseStock) -> int:
             return sum(min(q, max(w.available.get(sku, 0), 0)) for sku, q in missing.items())
@@ -162,4 +216,4 @@ def allocate(
             if take:
                 picks.append(Pick(best.warehouse_id, ln.sku, take))
                 missing[ln.sku] -= take
-    return Allocation(picks=tuple(picks))
+    return picks

@@ -121,7 +121,8 @@ ROUTES: tuple[Route, ...] = (
     # Promo codes (order service); applying one to an order is under the orders row.
     route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus{rest}", Service.CATALOG, "/skus{rest}"),
-    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock{rest}", Service.CATALOG, "/stock{rest}"),
+    # Availability only: the ledger and low-stock lists under /stock/… are staff work (the catalog row).
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock", Service.CATALOG, "/stock"),
     route(RouteGroup.CATALOG, ANY_METHOD, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
     # Bank-transfer documents (PDF), before the payments catch-all: storefronts may fetch them too.
     route(

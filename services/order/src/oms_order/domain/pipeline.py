@@ -371,6 +371,11 @@ _CALL_BACK = Stage(
     names=_names("Call-back", "Перезвонить"),
     responsible_role="manager",
     time_limit_seconds=2 * HOUR,
+    # Cash on delivery is requested here, while the manager is still on the phone with the customer:
+    # the shop's prepayment (if it has a rule) is asked for now, and lines and delivery stay editable
+    # until picking, so "the customer prepaid, then changed the order" works with the built-ins (the
+    # payment account follows every edit's total). The payment also exists when the courier takes the cash.
+    entry=(EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY),),
     exits=(Exit(Trigger.MANUAL),),  # no notify: an internal step, the customer still sees "New"
 )
 _PICKING = Stage(
@@ -379,9 +384,8 @@ _PICKING = Stage(
     names=_names("Picking", "Сборка"),
     responsible_role="warehouse",
     time_limit_seconds=4 * HOUR,
-    # Cash on delivery is requested now, so the payment exists when the courier takes the cash.
     # Notify: the order is confirmed (New -> Confirmed).
-    entry=(EntryAction(Action.CREATE_SHIPMENTS), EntryAction(Action.REQUEST_PAYMENT, CASH_ONLY), _NOTIFY),
+    entry=(EntryAction(Action.CREATE_SHIPMENTS), _NOTIFY),
     exits=(Exit(Trigger.ALL_PACKED),),
 )
 _AWAITING_PAYMENT = Stage(

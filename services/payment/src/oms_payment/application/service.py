@@ -257,6 +257,31 @@ class PaymentService:
                 await self.payments.save(settled, stored.version, events=[])
                 log.info("payment settled: the order is paid", payment_id=settled.payment_id, order_id=event.order_id)
 
+    async def follow_order_total(self, envelope: Envelope[PaymentStatusChanged]) -> None:
+        """The order's account changed (an edit of the order's total, a payment registered): an open
+        card checkout asks what the order owes now, not what it owed when the link was sent.
+
+        Only a checkout still awaiting the customer follows; a captured or failed one stays as it is
+        (staff reissue a failed one by hand). The new link is the same reissue as staff's
+        `POST /orders/{id}/card-link` (new token, the old link answers 404, PaymentRequested again),
+        keyed by this event so a redelivery changes nothing more."""
+        event = envelope.payload
+        stored = await self.payments.find_for_order(envelope.shop_id, event.order_id, "card")
+        if stored is None or stored.payment.status != "awaiting_customer" or self.accounts is None:
+            return
+        try:
+            account, _ = await self.accounts.get(envelope.shop_id, event.order_id)
+        except AccountNotFound:
+            return
+        wanted = account.card_link_amount()
+        if wanted == stored.payment.amount or wanted.amount <= 0 or wanted.currency != stored.payment.amount.currency:
+            # Nothing left to ask (paid by other means, or the order shrank below what was paid):
+            # settlement or a refund decides, not a new link.
+            return
+        await self.reissue_card_link(
+            envelope.shop_id, event.order_id, actor=ACTOR, idempotency_key=f"total:{envelope.event_id}"
+        )
+
     # --- Provider webhooks -----------------------------------------------------------------------
 
     async def handle_webhook(self, provider_name: str, body: bytes, headers: Mapping[str, str]) -> WebhookResult:

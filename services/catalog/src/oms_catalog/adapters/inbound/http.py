@@ -28,6 +28,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 SkuText = Annotated[str, Field(min_length=1, max_length=64)]
 
+STAFF = ("admin", "manager", "warehouse", "courier")
+
 Catalog = NamedDependency[CatalogService]
 Stock = NamedDependency[StockService]
 
@@ -99,6 +101,49 @@ def sku_view(doc: Document) -> dict[str, Any]:
         "version": doc["version"],
         "updated_at": doc["updated_at"].isoformat(),
     }
+
+
+class StorefrontSku(BaseModel):
+    """What a storefront shows of a SKU: no stock control, kit make-up or edit history."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: str
+    name: str
+    price: Money
+    product_id: str | None
+    attributes: dict[str, str]
+
+
+class StorefrontAvailability(BaseModel):
+    """How many units of a SKU the shop can still sell, over all warehouses (which ones is staff business)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: str
+    available: int
+
+
+def is_staff(ctx: RequestContext) -> bool:
+    return ctx.actor.kind == "staff"
+
+
+def storefront_sku(doc: Document) -> dict[str, Any]:
+    view = StorefrontSku(
+        sku=doc["sku"],
+        name=doc["name"],
+        price=doc["price"],
+        product_id=doc.get("product_id"),
+        attributes=doc.get("attributes") or {},
+    )
+    return view.model_dump(mode="json")
+
+
+def sku_for(ctx: RequestContext, doc: Document | None, what: str) -> dict[str, Any]:
+    """Staff get the whole SKU; a storefront only an active one, in the storefront view."""
+    if doc is None or (not is_staff(ctx) and not doc["active"]):
+        raise Problem(404, "Not found", f"no SKU {what}")
+    return sku_view(doc) if is_staff(ctx) else storefront_sku(doc)
 
 
 def warehouse_view(doc: Document) -> dict[str, Any]:
@@ -181,7 +226,7 @@ class CatalogController(Controller):
             raise Problem.field(exc.field, exc.message) from exc
         return Response(sku_view(doc), status_code=200)
 
-    @get("/skus", summary="SKUs of the shop, by code (staff)")
+    @get("/skus", summary="SKUs of the shop, by code (staff; a storefront: the active ones, storefront view)")
     async def list_skus(
         self,
         ctx: Ctx,
@@ -190,18 +235,20 @@ class CatalogController(Controller):
         limit: Limit = 50,
         product_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        require_staff(ctx)
+        ctx.require_role("storefront", *STAFF)
         if product_id is not None:  # the variants of one product
-            return page(await catalog.list_variants(ctx.shop_id, product_id, cursor, limit), sku_view)
-        return page(await catalog.list_skus(ctx.shop_id, cursor, limit), sku_view)
+            found = await catalog.list_variants(ctx.shop_id, product_id, cursor, limit)
+        else:
+            found = await catalog.list_skus(ctx.shop_id, cursor, limit)
+        if is_staff(ctx):
+            return page(found, sku_view)
+        # Inactive SKUs are left out of the page (it may hold fewer than `limit`; the cursor still holds).
+        return {"items": [storefront_sku(d) for d in found.items if d["active"]], "next_cursor": found.next_cursor}
 
-    @get("/skus/{sku:str}", summary="One SKU (staff)")
+    @get("/skus/{sku:str}", summary="One SKU (staff; a storefront: an active one, storefront view)")
     async def get_sku(self, sku: FromPath[str], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
-        require_staff(ctx)
-        doc = await catalog.get_sku(ctx.shop_id, sku)
-        if doc is None:
-            raise Problem(404, "Not found", f"no SKU {sku!r}")
-        return sku_view(doc)
+        ctx.require_role("storefront", *STAFF)
+        return sku_for(ctx, await catalog.get_sku(ctx.shop_id, sku), repr(sku))
 
     @post("/warehouses", summary="Add a warehouse (admin)")
     async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
@@ -271,7 +318,7 @@ class StockController(Controller):
             ) from exc
         return result_view(result, data.sku, data.warehouse_id)
 
-    @get("", summary="Stock levels per SKU and warehouse (staff)")
+    @get("", summary="Stock levels per SKU and warehouse (staff); a storefront: `sku` required, units available")
     async def list_stock(
         self,
         ctx: Ctx,
@@ -281,8 +328,18 @@ class StockController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
-        require_staff(ctx)
-        return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
+        ctx.require_role("storefront", *STAFF)
+        if is_staff(ctx):
+            return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
+        if sku is None:
+            raise Problem.field("sku", "a storefront asks for one SKU's availability")
+        available, after = 0, None
+        while True:  # one document per warehouse holding the SKU: a handful of pages at most
+            levels = await stock.list_stock(ctx.shop_id, sku, None, after, MAX_PAGE)
+            available += sum(max(int(d["available"]), 0) for d in levels.items)
+            if (after := levels.next_cursor) is None:
+                break
+        return StorefrontAvailability(sku=sku, available=available).model_dump(mode="json")
 
     @get("/ledger", summary="Every stock movement, oldest first (staff)")
     async def ledger(

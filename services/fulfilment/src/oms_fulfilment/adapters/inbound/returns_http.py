@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from oms_contracts import Money
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch, etag, expected_version
@@ -98,7 +100,7 @@ class ReturnController(Controller):
                 correlation_id=ctx.correlation_id,
                 idempotency_key=idempotency_key,
             )
-        response = respond(made.item, status_code=201)
+        response = respond(made.item, status_code=201, ctx=ctx)
         if made.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -121,7 +123,7 @@ class ReturnController(Controller):
     async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[dict[str, Any]]:
         ctx.require_role(*READERS)
         with return_problems():
-            return respond(await returns.get(ctx.shop_id, return_id))
+            return respond(await returns.get(ctx.shop_id, return_id), ctx=ctx)
 
     @post("/{return_id:str}/approve", status_code=200, summary="A manager accepts the return")
     async def approve(
@@ -189,8 +191,52 @@ def return_problems() -> Iterator[None]:
         raise Problem(409, "Order not known yet", str(exc)) from exc
 
 
-def respond(item: Return, status_code: int = 200) -> Response[dict[str, Any]]:
-    return Response(represent(item), status_code=status_code, headers={"ETag": etag(item.version)})
+def respond(item: Return, status_code: int = 200, ctx: RequestContext | None = None) -> Response[dict[str, Any]]:
+    """Staff see the whole return; anyone else (a storefront) the customer view."""
+    body = represent(item) if ctx is None or ctx.actor.kind == "staff" else customer_view(item).model_dump(mode="json")
+    return Response(body, status_code=status_code, headers={"ETag": etag(item.version)})
+
+
+class CustomerReturnLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: str
+    quantity: int
+    reason: str
+
+
+class CustomerReturnView(BaseModel):
+    """What a storefront shows its customer of a return: no staff, warehouse or inspection details."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    return_id: str
+    rma_number: str
+    order_id: str
+    order_number: int | None
+    status: str
+    lines: list[CustomerReturnLine]
+    rejection_reason: str | None
+    refund: Money | None
+    refunded: Money | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def customer_view(item: Return) -> CustomerReturnView:
+    return CustomerReturnView(
+        return_id=item.return_id,
+        rma_number=item.rma_number,
+        order_id=item.order_id,
+        order_number=item.order_number,
+        status=item.status.value,
+        lines=[CustomerReturnLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason) for ln in item.lines],
+        rejection_reason=item.rejection_reason,
+        refund=item.refund,
+        refunded=item.refunded,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
 
 
 def _money(value: Any) -> Any:

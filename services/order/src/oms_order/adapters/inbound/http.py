@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from oms_runtime.context import Ctx
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from oms_runtime.store import ConcurrencyError
 from pydantic import BaseModel, Field
 
+from oms_order.adapters.inbound.customer_view import customer_view
 from oms_order.application.orders import (
     IdempotencyKeyReused,
     OrderNotFound,
@@ -60,6 +61,13 @@ def order_body(stored: StoredOrder) -> dict[str, Any]:
         "stage_actions": stage_options(order),
         "version": stored.version,
     }
+
+
+def view_for(ctx: RequestContext, stored: StoredOrder) -> dict[str, Any]:
+    """The staff representation for staff; anyone else (a storefront) only the customer view."""
+    if ctx.actor.kind == "staff":
+        return order_body(stored)
+    return customer_view(stored).model_dump(mode="json")
 
 
 def order_summary(stored: StoredOrder) -> dict[str, Any]:
@@ -122,16 +130,19 @@ class OrderController(Controller):
         headers = {"Location": f"/orders/{placed.stored.order.id}", "ETag": _etag(placed.stored)}
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(order_body(placed.stored), status_code=201, headers=headers)
+        return Response(view_for(ctx, placed.stored), status_code=201, headers=headers)
 
-    @get("/{order_id:str}", summary="One order with its stages, payment, shipments and audit trail")
+    @get(
+        "/{order_id:str}",
+        summary="One order: staff see stages, payment, shipments and the audit trail; a storefront the customer view",
+    )
     async def get_one(self, ctx: Ctx, orders: Orders, order_id: OrderId) -> Response[dict[str, Any]]:
         ctx.require_role("storefront", *STAFF)
         try:
             stored = await orders.get(ctx.shop_id, order_id)
         except OrderNotFound as exc:
             raise _not_found(order_id) from exc
-        return Response(order_body(stored), headers={"ETag": _etag(stored)})
+        return Response(view_for(ctx, stored), headers={"ETag": _etag(stored)})
 
     @get("/", summary="Orders of the shop, newest first")
     async def list_orders(

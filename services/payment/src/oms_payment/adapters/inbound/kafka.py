@@ -19,3 +19,8 @@ def register_fulfilment(consumer: MessageConsumer, payments: PaymentService) -> 
 
 def register_settlement(consumer: MessageConsumer, payments: PaymentService) -> None:
     consumer.on(PaymentStatusChanged, payments.settle_when_paid)
+
+
+def register_checkout_follows_total(consumer: MessageConsumer, payments: PaymentService) -> None:
+    """The account changed (an edit of the order, a payment): an open card checkout asks the new amount."""
+    consumer.on(PaymentStatusChanged, payments.follow_order_total)

@@ -45,12 +45,12 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 class ConflictCounter:
-    """Counts lost races on stock documents (the conditional update matched nothing: re-read, retry)."""
+    """Counts refused stock updates (the conditional update matched nothing: read, decide again)."""
 
     def __init__(self, parts: Catalog) -> None:
         self.count = 0
         repository = parts.stock_repository
-        original: Callable[..., Awaitable[Any]] = repository._update
+        original: Callable[..., Awaitable[Any]] = repository._store
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
             result = await original(*args, **kwargs)
@@ -58,7 +58,7 @@ class ConflictCounter:
                 self.count += 1
             return result
 
-        repository._update = counted  # type: ignore[method-assign]
+        repository._store = counted  # type: ignore[method-assign]
 
 
 async def bench_reservations(parts: Catalog, shop_id: str, reservers: int, orders: int) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from oms_contracts.messages.order import OrderPlaced, OrderStageOverdue
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_notification.bootstrap import create_app
 from oms_notification.settings import NotificationSettings
+from oms_runtime.topics import create_topics
 from oms_testing.infra import start_infra, stop_infra
 from oms_testing.smtp import SmtpServer
 
@@ -52,7 +53,7 @@ def _order_placed(number: int, email: str) -> OrderPlaced:
         lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub("600"), total=rub("600"))],
         totals=Totals(subtotal=rub("600"), delivery=rub("0"), grand_total=rub("600")),
         delivery_type="pickup",
-        payment_method="cash",
+        payment_method="cash_on_delivery",
         stage="new",
         status="New",
     )
@@ -85,6 +86,7 @@ async def run(customers: int) -> dict[str, Any]:
         log_json=False,
         log_level="WARNING",
     )
+    await create_topics(infra.kafka_bootstrap, prefix=PREFIX)
     shop_id = new_id()
     staff_email = f"warehouse.{shop_id[-8:]}@example.com"
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all", enable_idempotence=True)
@@ -108,13 +110,13 @@ async def run(customers: int) -> dict[str, Any]:
                     ),
                 ],
             )
-            await asyncio.sleep(3)  # the projection of the staff member (its own consumer group)
+            await asyncio.sleep(5)  # the projection of the staff member (its own consumer group)
             started = time.monotonic()
             for start in range(0, customers, 1000):
                 batch = range(start, min(start + 1000, customers))
                 await _publish(
                     producer,
-                    [_envelope(_order_placed(i, f"c{i}.{shop_id[-8:]}@example.com"), shop_id) for i in batch],
+                    [_envelope(_order_placed(i + 1, f"c{i}.{shop_id[-8:]}@example.com"), shop_id) for i in batch],
                 )
             queued_in = time.monotonic() - started
             deadline = datetime.now(UTC)

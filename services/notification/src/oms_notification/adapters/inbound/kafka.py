@@ -15,8 +15,8 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     runtime.consumer("shops").on(ShopCreated, notifier.on_shop_created).on(
         StaffMemberAdded, notifier.on_staff_member_added
     )
-    # Staff alerts in a group of their own: this group skips every other message of the topic
-    # without I/O, so an alert never waits behind customer mail that the "orders" group is sending.
+    # Staff alerts on their own topic (oms.order.alerts) and in a group of their own: an alert never
+    # waits behind the order events, nor the customer mail the "orders" group is sending for them.
     runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
     (
         runtime.consumer("orders")

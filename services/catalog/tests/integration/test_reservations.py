@@ -5,12 +5,16 @@ import random
 from collections import Counter
 from typing import Any
 
+from oms_catalog.adapters.outbound.mongo import INDEXES
+from oms_catalog.bootstrap import build
 from oms_catalog.domain.allocation import Line
-from oms_contracts import Actor, Envelope, decode, new_id
+from oms_catalog.domain.catalog import Sku, Warehouse
+from oms_contracts import Actor, Envelope, Money, decode, new_id
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentShipped
 from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, CATALOG_STOCK, FULFILMENT_EVENTS
+from oms_runtime.cli import migrate
 from oms_testing import eventually
 from oms_testing.commands import record_commands
 from oms_testing.kafka import TopicReader, produce_raw
@@ -221,6 +225,31 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
     doc = await service.stock("HOT", "w-msk")
     assert (doc["on_hand"], doc["reserved"], doc["available"]) == (1000, 80, 920)
     await _assert_levels_chain(service, "HOT", "w-msk", start=(0, 0), end=(1000, 80))
+
+
+async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) -> None:
+    # Its own database, with nothing else running on it (the app's relay polls the fixture's).
+    settings = service.settings.model_copy(update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}"})
+    await migrate(settings, INDEXES)
+    parts = build(settings)
+    shop_id, admin = service.shop_id, Actor.system("test")
+    try:
+        await parts.catalog.upsert_sku(shop_id, Sku("A", "Item A", Money.of("10", "RUB")), admin)
+        await parts.catalog.add_warehouse(shop_id, Warehouse("w-msk", "Moscow", "msk"))
+        await parts.stock.receive(
+            shop_id, receipt_id="r1", sku="A", warehouse_id="w-msk", quantity=5, note=None, actor=admin
+        )
+        with record_commands(settings.database_name) as log:
+            done = await parts.reservations.reserve(shop_id, new_id(), [Line("A", 2)], "msk")
+    finally:
+        await parts.runtime.mongo.close()
+    assert done["status"] == "reserved"
+    assert log.count("find", "catalog_settings") == 1  # once per command, not per step
+    assert log.count("find", "reservations") == 0  # a new order's document is created straight away
+    assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved
+    assert log.count("find", "stock") == 1  # availability for the plan; no read before the $inc
+    assert log.count("findAndModify", "stock") == 1
+    assert log.count("update", "stock") == 1  # the flush: ledger log out, event in, flag down
 
 
 async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_with_their_levels(

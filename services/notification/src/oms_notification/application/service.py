@@ -110,10 +110,12 @@ class Notifier:
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
         now = self.clock.now()
+        created: list[Document] = []
+        replayed = False
         for intent in intents:
             email = self.renderer.render(intent.template, intent.recipient.locale, intent.context)
             # Rendered once and stored: every retry sends exactly the same email.
-            await self.deliveries.add(
+            doc = await self.deliveries.add(
                 {
                     "_id": new_id(),
                     "shop_id": cause.shop_id,
@@ -137,9 +139,15 @@ class Notifier:
                     "sent_at": None,
                 }
             )
-        # First attempt right away. After a replay of the cause this finds the deliveries already
-        # made: those sent or failed are left alone, pending ones (a crash before) are tried now.
-        for doc in await self.deliveries.caused_by(cause.shop_id, cause.event_id):
+            if doc is None:
+                replayed = True
+            else:
+                created.append(doc)
+        # First attempt right away. After a replay of the cause the log has the deliveries already
+        # made (read back only then): those sent or failed are left alone, pending ones (a crash
+        # before) are tried now.
+        docs = await self.deliveries.caused_by(cause.shop_id, cause.event_id) if replayed else created
+        for doc in docs:
             if doc["status"] == DeliveryStatus.PENDING.value:
                 await self.attempt(doc)
 

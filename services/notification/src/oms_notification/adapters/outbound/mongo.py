@@ -48,13 +48,12 @@ class DeliveryLog:
         self.store = store
         self.collection = store.collection
 
-    async def add(self, doc: Document) -> bool:
-        """Insert a new delivery; False if this (cause, recipient, template) exists already."""
+    async def add(self, doc: Document) -> Document | None:
+        """Insert a new delivery (the stored document); None if this (cause, recipient, template) exists already."""
         try:
-            await self.store.create(doc)
+            return await self.store.create(doc)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
 
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Document]:
         cursor = self.collection.find({"shop_id": shop_id, "cause_event_id": cause_event_id})

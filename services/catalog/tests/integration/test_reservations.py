@@ -239,8 +239,12 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
         await parts.stock.receive(
             shop_id, receipt_id="r1", sku="A", warehouse_id="w-msk", quantity=5, note=None, actor=admin
         )
+        order_id = new_id()
         with record_commands(settings.database_name) as log:
-            done = await parts.reservations.reserve(shop_id, new_id(), [Line("A", 2)], "msk")
+            done = await parts.reservations.reserve(shop_id, order_id, [Line("A", 2)], "msk")
+        with record_commands(settings.database_name) as shipping:
+            await parts.reservations.commit_shipment(shop_id, order_id, new_id(), "w-msk", [Line("A", 2)])
+        level = await parts.stock_repository.get(shop_id, "A", "w-msk")
     finally:
         await parts.runtime.mongo.close()
     assert done["status"] == "reserved"
@@ -250,6 +254,9 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
     assert log.count("find", "stock") == 1  # availability for the plan; no read before the $inc
     assert log.count("findAndModify", "stock") == 1
     assert log.count("update", "stock") == 1  # the flush: ledger log out, event in, flag down
+    # The shipment leaves with what the plan says the order holds: no read of the stock first.
+    assert shipping.count("find", "stock") == 0 and shipping.count("findAndModify", "stock") == 1
+    assert level is not None and (level["on_hand"], level["reserved"], level["available"]) == (3, 0, 3)
 
 
 async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_with_their_levels(

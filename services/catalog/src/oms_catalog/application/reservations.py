@@ -40,7 +40,7 @@ from oms_catalog.domain.allocation import Allocation, Line, Pick, Short, Warehou
 from oms_catalog.domain.kits import expand_kits, kit_lines
 from oms_catalog.domain.reservation import ReservationStatus, check_order_id, ledger_ref
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
-from oms_catalog.domain.stock import InsufficientStock, StockLevel, release_of, reservation
+from oms_catalog.domain.stock import InsufficientStock, StockLevel, release_of, reservation, shipment
 
 SYSTEM = Actor.system("catalog")
 
@@ -368,12 +368,16 @@ class ReservationService:
                 reason=f"shipped with shipment {shipment_id} of order {order_id}",
                 order_id=order_id,
             )
+            held = {(p.sku, p.warehouse_id): p.quantity for p in _picks(doc)}
             for line in shipped:
 
                 def operation(level: StockLevel, q: int = line.quantity) -> Any:
                     return level.commit(order_id, q)
 
-                await self.stock.apply(shop_id, line.sku, warehouse_id, operation, note, cause)
+                # The plan says what the order holds here: no read first (the server re-checks it).
+                planned = held.get((line.sku, warehouse_id))
+                intended = shipment(order_id, planned, line.quantity) if planned else None
+                await self.stock.apply(shop_id, line.sku, warehouse_id, operation, note, cause, intended=intended)
             event = self._event(
                 doc,
                 StockCommitted(

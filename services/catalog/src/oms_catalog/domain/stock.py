@@ -157,9 +157,7 @@ class StockLevel:
             return None  # committed before: replay
         if shipped - held > self.available:
             raise InsufficientStock(shipped - held, self.available)
-        return StockChange(
-            StockMovement.SHIPMENT, on_hand=-shipped, reserved=-held, order_id=order_id, reservation_before=held
-        )
+        return shipment(order_id, held, shipped)
 
 
 # --- changes decided without reading the stock document ------------------------------------------
@@ -187,3 +185,11 @@ def reservation(order_id: str, quantity: int) -> StockChange:
 def release_of(order_id: str, held: int) -> StockChange:
     """The order gives back the `held` units it holds here."""
     return StockChange(StockMovement.RELEASE, reserved=-held, order_id=order_id, reservation_before=held)
+
+
+def shipment(order_id: str, held: int, shipped: int) -> StockChange:
+    """`shipped` units leave with a shipment of the order, which held `held` here until now."""
+    check_quantity(shipped, "a shipment")
+    return StockChange(
+        StockMovement.SHIPMENT, on_hand=-shipped, reserved=-held, order_id=order_id, reservation_before=held
+    )

@@ -351,7 +351,7 @@ class StockRepository:
             if stored is None:
                 change = None  # the document is not as assumed: decide on what is there now
                 continue
-            self._on_pending()  # wake the relay: the event leaves now, not at the next poll
+            # The flush puts the event into the outbox and wakes the relay: it leaves now.
             await self.flush_ledger(stored, own=stored["ledger_pending"][-1]["_id"])
             for hook in self.on_changed:
                 await hook(shop_id, sku)

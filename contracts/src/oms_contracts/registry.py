@@ -86,10 +86,18 @@ ORDER_EVENTS = Topic(
     (
         order.OrderPlaced,
         order.OrderStageChanged,
-        order.OrderStageOverdue,
         order.OrderLinesChanged,
         order.OrderUpdated,
     ),
+    retention_ms=30 * DAY_MS,
+)
+ORDER_ALERTS = Topic(
+    "oms.order.alerts",
+    "order",
+    "order_id",
+    "Orders that need staff now (past their stage deadline); a topic of its own so that an alert never "
+    "queues behind the bulk of order events (docs/adr: staff alerts' own path)",
+    (order.OrderStageOverdue,),
     retention_ms=30 * DAY_MS,
 )
 ORDER_CHANGES = Topic(
@@ -200,6 +208,7 @@ TOPICS: tuple[Topic, ...] = (
     CATALOG_RESERVATIONS,
     CATALOG_PURCHASING,
     ORDER_EVENTS,
+    ORDER_ALERTS,
     ORDER_CHANGES,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,

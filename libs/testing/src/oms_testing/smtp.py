@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -14,12 +16,31 @@ from aiosmtpd.controller import Controller
 @dataclass
 class SmtpSink:
     messages: list[EmailMessage] = field(default_factory=list)
+    _held: Callable[[EmailMessage], bool] | None = None
+    _gate: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
+        if self._held is not None and self._held(msg):
+            # A slow or stuck mail server: the sender waits for our answer until `release`.
+            if self._gate is None:
+                self._gate, self._loop = asyncio.Event(), asyncio.get_running_loop()
+            await self._gate.wait()
         self.messages.append(msg)
         return "250 OK"
+
+    def hold(self, predicate: Callable[[EmailMessage], bool]) -> None:
+        """Leave the sender of every message matching `predicate` waiting for the server's answer."""
+        self._held = predicate
+
+    def release(self) -> None:
+        """Answer the held messages (and hold nothing more)."""
+        self._held = None
+        if self._gate is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._gate.set)
+        self._gate = None
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m.get("To", ""))]

@@ -2,15 +2,21 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from typing import Any
 
+from oms_catalog.adapters.outbound.mongo import INDEXES
+from oms_catalog.bootstrap import build
 from oms_catalog.domain.allocation import Line
-from oms_contracts import Actor, Envelope, decode, new_id
+from oms_catalog.domain.catalog import Sku, Warehouse
+from oms_contracts import Actor, Envelope, Money, decode, new_id
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentShipped
-from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, FULFILMENT_EVENTS
+from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, CATALOG_STOCK, FULFILMENT_EVENTS
+from oms_runtime.cli import migrate
 from oms_testing import eventually
+from oms_testing.commands import record_commands
 from oms_testing.kafka import TopicReader, produce_raw
 
 from .conftest import Service
@@ -142,15 +148,9 @@ async def test_a_crash_half_way_is_repaired_by_the_replay(service: Service) -> N
     reservations = service.parts.reservations
     order_id = new_id()
     # Plan made and its first step taken, then the process "died": replay the command.
-    doc = await reservations._load_or_start(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
-    allocation = await reservations._allocate(service.shop_id, [Line("A", 6), Line("B", 1)], None)
-    doc = await reservations.reservations.update(
-        doc,
-        set_fields={
-            "attempt": 1,
-            "plan": [{"warehouse_id": p.warehouse_id, "sku": p.sku, "quantity": p.quantity} for p in allocation.picks],
-        },
-    )
+    shop = await reservations._shop_settings(service.shop_id)
+    doc = await reservations._start(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None, [], shop)
+    assert doc["attempt"] == 1 and len(doc["plan"]) == 3  # A from both warehouses, B
     await reservations._take({**doc, "plan": doc["plan"][:1]}, None)
 
     done = await reservations.reserve(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
@@ -184,6 +184,147 @@ async def test_racing_orders_never_oversell(service: Service) -> None:
             held = sum(d["reservations"].get(order_id, 0) for (s, _), d in docs.items() if s == line.sku)
             assert held == (line.quantity if statuses[order_id] == "reserved" else 0)
     await _assert_books_balance(service)
+
+
+async def test_many_reservers_of_one_hot_sku_never_oversell_and_conserve_stock(service: Service) -> None:
+    await service.sku("HOT")
+    await service.warehouse("w-msk", "Moscow", "msk")
+    await service.receive("HOT", "w-msk", 100)
+    rng = random.Random(11)
+    orders = {new_id(): rng.randint(1, 3) for _ in range(70)}  # about 140 wanted, 100 there
+    reservations = service.parts.reservations
+    results = await asyncio.gather(
+        *(reservations.reserve(service.shop_id, o, [Line("HOT", q)], "msk") for o, q in orders.items())
+    )
+    statuses = {r["order_id"]: r["status"] for r in results}
+    assert set(statuses.values()) == {"reserved", "rejected"}
+
+    doc = await service.stock("HOT", "w-msk")
+    taken = sum(q for o, q in orders.items() if statuses[o] == "reserved")
+    assert doc["on_hand"] == 100  # conserved: reserving moves nothing off the shelf
+    assert doc["reserved"] == taken == sum(doc["reservations"].values()) <= 100
+    assert doc["available"] == doc["on_hand"] - doc["reserved"] >= 0
+    assert {o for o in doc["reservations"]} == {o for o, s in statuses.items() if s == "reserved"}
+    await _assert_books_balance(service)
+    await _assert_levels_chain(service, "HOT", "w-msk", start=(0, 0), end=(doc["on_hand"], doc["reserved"]))
+
+
+async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_retries(service: Service) -> None:
+    await service.sku("HOT")
+    await service.warehouse("w-msk", "Moscow", "msk")
+    await service.receive("HOT", "w-msk", 1000)
+    orders = [new_id() for _ in range(40)]
+    reservations = service.parts.reservations
+    with record_commands(service.settings.mongo_db) as log:
+        results = await asyncio.gather(
+            *(reservations.reserve(service.shop_id, o, [Line("HOT", 2)], "msk") for o in orders)
+        )
+    assert {r["status"] for r in results} == {"reserved"}
+    # One conditional update per reservation, no read of the stock document before it, no retry.
+    assert log.count("findAndModify", "stock") == len(orders)
+    doc = await service.stock("HOT", "w-msk")
+    assert (doc["on_hand"], doc["reserved"], doc["available"]) == (1000, 80, 920)
+    await _assert_levels_chain(service, "HOT", "w-msk", start=(0, 0), end=(1000, 80))
+
+
+async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) -> None:
+    # Its own database, with nothing else running on it (the app's relay polls the fixture's).
+    settings = service.settings.model_copy(update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}"})
+    await migrate(settings, INDEXES)
+    parts = build(settings)
+    shop_id, admin = service.shop_id, Actor.system("test")
+    try:
+        await parts.catalog.upsert_sku(shop_id, Sku("A", "Item A", Money.of("10", "RUB")), admin)
+        await parts.catalog.add_warehouse(shop_id, Warehouse("w-msk", "Moscow", "msk"))
+        await parts.stock.receive(
+            shop_id, receipt_id="r1", sku="A", warehouse_id="w-msk", quantity=5, note=None, actor=admin
+        )
+        order_id = new_id()
+        with record_commands(settings.database_name) as log:
+            done = await parts.reservations.reserve(shop_id, order_id, [Line("A", 2)], "msk")
+        with record_commands(settings.database_name) as shipping:
+            await parts.reservations.commit_shipment(shop_id, order_id, new_id(), "w-msk", [Line("A", 2)])
+        level = await parts.stock_repository.get(shop_id, "A", "w-msk")
+    finally:
+        await parts.runtime.mongo.close()
+    assert done["status"] == "reserved"
+    assert log.count("find", "catalog_settings") == 1  # once per command, not per step
+    assert log.count("find", "reservations") == 0  # a new order's document is created straight away
+    assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved
+    assert log.count("find", "stock") == 1  # availability for the plan; no read before the $inc
+    assert log.count("findAndModify", "stock") == 1
+    assert log.count("update", "stock") == 1  # the flush: ledger log out, event in, flag down
+    # The shipment leaves with what the plan says the order holds: no read of the stock first.
+    assert shipping.count("find", "stock") == 0 and shipping.count("findAndModify", "stock") == 1
+    assert level is not None and (level["on_hand"], level["reserved"], level["available"]) == (3, 0, 3)
+
+
+async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_with_their_levels(
+    service: Service,
+) -> None:
+    from oms_catalog.adapters.outbound.mongo import LedgerNote
+    from oms_catalog.domain.stock import receipt, reservation
+
+    await service.sku("A")
+    await service.warehouse("w-msk", "Moscow", "msk")
+    stock = service.parts.stock_repository
+
+    def note(ref: str) -> LedgerNote:
+        return LedgerNote(ref=ref, actor=ORDER_SERVICE, reason="test")
+
+    doc_id = f"{service.shop_id}|A|w-msk"
+    # The changes are stored, then the process "dies" before flushing any of them.
+    await stock._store(doc_id, service.shop_id, "A", "w-msk", receipt(10), note("r1"), None)
+    first, second = new_id(), new_id()
+    await stock._store(doc_id, service.shop_id, "A", "w-msk", reservation(first, 3), note(first), None)
+    stored = await stock._store(doc_id, service.shop_id, "A", "w-msk", reservation(second, 4), note(second), None)
+    assert stored is not None and len(stored["ledger_pending"]) == 3
+
+    await eventually(  # the background flusher (every 0.2 s in tests) finishes the job
+        lambda: _no_pending(service, doc_id), timeout=10, what="pending changes flushed"
+    )
+    entries = await stock.ledger.find({"shop_id": service.shop_id, "sku": "A"}).sort("_id", 1).to_list()
+    assert [(e["on_hand"], e["reserved"], e["available"]) for e in entries] == [(10, 0, 10), (10, 3, 7), (10, 7, 3)]
+    # The relay publishes the events in the order of the changes, each with the levels after it.
+    async with TopicReader(service.settings.kafka_bootstrap, service.settings.topic_prefix + CATALOG_STOCK.name) as rd:
+
+        async def levels() -> list[tuple[int, int, int]]:
+            await rd.poll()
+            found = [decode(r.value) for r in rd.records]
+            return [
+                (e.payload.on_hand, e.payload.reserved, e.payload.available)
+                for e in found
+                if e.shop_id == service.shop_id and e.type == "StockLevelChanged"
+            ]
+
+        await eventually(lambda: _has(levels, 3), timeout=20, what="three StockLevelChanged")
+        assert await levels() == [(10, 0, 10), (10, 3, 7), (10, 7, 3)]
+    doc = await service.stock("A", "w-msk")
+    assert not doc.get("has_pending_ledger")
+    await _assert_books_balance(service)
+
+
+async def _has(read: Any, n: int) -> bool:
+    return len(await read()) >= n
+
+
+async def _no_pending(service: Service, doc_id: str) -> bool:
+    doc = await service.parts.stock_repository.collection.find_one({"_id": doc_id})
+    return doc is not None and not doc.get("ledger_pending") and not doc.get("has_pending_ledger")
+
+
+async def _assert_levels_chain(
+    service: Service, sku: str, warehouse_id: str, *, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    """The ledger's absolute levels form one chain from `start` to `end` (on hand, reserved):
+    every entry starts where another ended, as if applied one after the other (they were)."""
+    entries = await service.parts.stock_repository.ledger.find(
+        {"shop_id": service.shop_id, "sku": sku, "warehouse_id": warehouse_id}
+    ).to_list()
+    befores = Counter((e["on_hand"] - e["on_hand_delta"], e["reserved"] - e["reserved_delta"]) for e in entries)
+    afters = Counter((e["on_hand"], e["reserved"]) for e in entries)
+    assert befores + Counter([end]) == afters + Counter([start])
+    assert all(e["available"] == e["on_hand"] - e["reserved"] >= 0 for e in entries)
 
 
 async def _assert_books_balance(service: Service) -> None:

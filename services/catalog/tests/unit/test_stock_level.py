@@ -97,3 +97,30 @@ def test_no_sequence_of_operations_breaks_the_invariants(ops):
         assert level.available >= 0
         assert level.reserved == sum(level.reservations.values())
         assert level.on_hand == level.available + level.reserved
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1_000_000_001, 2**63, True, 1.5])
+def test_absurd_quantities_are_refused_everywhere(quantity: object) -> None:
+    from oms_catalog.domain.stock import adjustment, receipt, reservation
+
+    for attempt in (
+        lambda: receipt(quantity),  # type: ignore[arg-type]
+        lambda: reservation("o1", quantity),  # type: ignore[arg-type]
+        lambda: StockLevel(10**9).reserve("o1", quantity),  # type: ignore[arg-type]
+        lambda: StockLevel(10**9, 1, {"o1": 1}).commit("o1", quantity),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(InvalidQuantity):
+            attempt()
+    if quantity not in (0, -1):  # -1 is a fine adjustment
+        with pytest.raises(InvalidQuantity):
+            adjustment(quantity)  # type: ignore[arg-type]
+
+
+def test_on_hand_never_grows_beyond_the_bound() -> None:
+    from oms_catalog.domain.stock import MAX_ON_HAND, MAX_QUANTITY
+
+    full = StockLevel(MAX_ON_HAND - 1)
+    with pytest.raises(InvalidQuantity):
+        full.apply(full.receive(2))
+    assert full.apply(full.receive(1)).on_hand == MAX_ON_HAND
+    assert MAX_ON_HAND + MAX_QUANTITY < 2**63 - 1  # every sum the server keeps fits in a long

@@ -38,6 +38,8 @@ def create_app(settings: NotificationSettings, *, clock: Clock | None = None, ma
     )
     register_consumers(runtime, notifier)
     runtime.loop("notification-retry", notifier.retry_due, every_seconds=settings.delivery_poll_seconds)
+    # Its own loop (and lease): a retry pass over hundreds of bulk emails never holds up an alert.
+    runtime.loop("notification-alert-retry", notifier.retry_due_alerts, every_seconds=settings.delivery_poll_seconds)
 
     return create_service_app(
         runtime,

@@ -73,7 +73,9 @@ class ReservationChangeService:
                     diff = diff_lines(held, wanted)
                     take: list[Pick] = []
                     if diff.increase:
-                        allocation = await self.service._allocate(shop_id, diff.increase, doc.get("region"))
+                        allocation = await self.service._allocate(
+                            shop_id, diff.increase, doc.get("region"), await self.service._shop_settings(shop_id)
+                        )
                         if not allocation.complete:
                             short = [
                                 ShortLine(sku=s.sku, quantity=s.quantity, available=max(s.available, 0))

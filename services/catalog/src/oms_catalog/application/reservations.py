@@ -40,7 +40,7 @@ from oms_catalog.domain.allocation import Allocation, Line, Pick, Short, Warehou
 from oms_catalog.domain.kits import expand_kits, kit_lines
 from oms_catalog.domain.reservation import ReservationStatus, check_order_id, ledger_ref
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
-from oms_catalog.domain.stock import InsufficientStock, StockLevel
+from oms_catalog.domain.stock import InsufficientStock, StockLevel, release_of, reservation, shipment
 
 SYSTEM = Actor.system("catalog")
 
@@ -51,6 +51,10 @@ class UnknownReservation(LookupError):
 
 def _picks(doc: Document) -> list[Pick]:
     return [Pick(p["warehouse_id"], p["sku"], p["quantity"]) for p in doc.get("plan") or []]
+
+
+def _plan(allocation: Allocation) -> list[Document]:
+    return [{"warehouse_id": p.warehouse_id, "sku": p.sku, "quantity": p.quantity} for p in allocation.picks]
 
 
 def _allocations(picks: Sequence[Pick]) -> list[WarehouseAllocation]:
@@ -105,25 +109,31 @@ class ReservationService:
         # release and commit on shipment work on components; `ordered_kits` records the kits.
         kits = await self.kits.kits(shop_id, [ln.sku for ln in lines]) if self.kits else {}
         wanted = merge_lines(expand_kits(lines, kits))
-        doc = await self._load_or_start(shop_id, order_id, wanted, region, ordered_kits=kit_lines(lines, kits))
+        shop = await self._shop_settings(shop_id)
+        doc = await self._start(shop_id, order_id, wanted, region, kit_lines(lines, kits), shop)
         while True:
             try:
-                return await self._advance(doc, cause)
+                return await self._advance(doc, shop, cause)
             except ConcurrencyError:
                 # Another delivery of this command moved the document: continue from where it is.
                 doc = await self.reservations.get(shop_id, order_id) or doc
 
-    async def _load_or_start(
+    async def _start(
         self,
         shop_id: str,
         order_id: str,
         lines: list[Line],
         region: str | None,
-        ordered_kits: list[Document] | None = None,
+        ordered_kits: list[Document],
+        shop: ShopCatalogSettings,
     ) -> Document:
-        existing = await self.reservations.get(shop_id, order_id)
-        if existing is not None:
-            return existing
+        """The order's reservation document, created with its first plan when there is none yet.
+
+        A new order is the common case, so it is created straight away (with the plan when the
+        stock allows one: the plan is written before any stock is touched, as ever); a replay
+        finds the document there and continues from it.
+        """
+        allocation = await self._allocate(shop_id, lines, region, shop)
         now = self.clock.now()
         created = await self.reservations.create(
             {
@@ -132,10 +142,10 @@ class ReservationService:
                 "order_id": order_id,
                 "status": str(ReservationStatus.PENDING),
                 "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
-                "ordered_kits": ordered_kits or [],
+                "ordered_kits": ordered_kits,
                 "region": region,
-                "attempt": 0,
-                "plan": None,
+                "attempt": 1 if allocation.complete else 0,
+                "plan": _plan(allocation) if allocation.complete else None,
                 "short": [],
                 "committed_shipments": [],
                 "created_at": now,
@@ -144,29 +154,25 @@ class ReservationService:
         )
         return created or await self.reservations.get(shop_id, order_id)  # type: ignore[return-value]
 
-    async def _advance(self, doc: Document, cause: Envelope[Any] | None) -> Document:
+    async def _advance(self, doc: Document, shop: ShopCatalogSettings, cause: Envelope[Any] | None) -> Document:
         lines = [Line(ln["sku"], ln["quantity"]) for ln in doc["lines"]]
         while ReservationStatus(doc["status"]) is ReservationStatus.PENDING:
             if doc.get("plan") is None:
                 if doc["attempt"] >= self.attempts:
                     return await self._reject(doc, lines, "stock kept changing while reserving", cause)
-                allocation = await self._allocate(doc["shop_id"], lines, doc.get("region"))
+                allocation = await self._allocate(doc["shop_id"], lines, doc.get("region"), shop)
                 if not allocation.complete:
                     return await self._reject(doc, lines, "not enough stock", cause, allocation.short)
                 doc = await self.reservations.update(
                     doc,
                     set_fields={
-                        "plan": [
-                            {"warehouse_id": p.warehouse_id, "sku": p.sku, "quantity": p.quantity}
-                            for p in allocation.picks
-                        ],
+                        "plan": _plan(allocation),
                         "attempt": doc["attempt"] + 1,
                         "updated_at": self.clock.now(),
                     },
                 )
             if await self._take(doc, cause):
                 picks = _picks(doc)
-                shop = await self._shop_settings(doc["shop_id"])
                 return await self.reservations.update(
                     doc,
                     set_fields={
@@ -189,10 +195,11 @@ class ReservationService:
     async def _shop_settings(self, shop_id: str) -> ShopCatalogSettings:
         return await self.settings.get(shop_id) if self.settings else ShopCatalogSettings()
 
-    async def _allocate(self, shop_id: str, lines: list[Line], region: str | None) -> Allocation:
+    async def _allocate(
+        self, shop_id: str, lines: list[Line], region: str | None, shop: ShopCatalogSettings
+    ) -> Allocation:
         warehouses = await self.warehouses.all(shop_id)
         available = await self.stock.availability(shop_id, [ln.sku for ln in lines])
-        shop = await self._shop_settings(shop_id)
         return allocate(
             lines,
             region,
@@ -217,7 +224,16 @@ class ReservationService:
                 return level.reserve(order_id, q)
 
             try:
-                await self.stock.apply(doc["shop_id"], pick.sku, pick.warehouse_id, operation, note, cause)
+                await self.stock.apply(
+                    doc["shop_id"],
+                    pick.sku,
+                    pick.warehouse_id,
+                    operation,
+                    note,
+                    cause,
+                    # Nothing to read first: the server takes it if it is still there.
+                    intended=reservation(order_id, pick.quantity),
+                )
             except InsufficientStock:
                 return False
         return True
@@ -231,8 +247,16 @@ class ReservationService:
             order_id=order_id,
         )
         for pick in _picks(doc):
+            # The plan says what the order took here; when a partial release or a change made it
+            # hold something else (or nothing), the server refuses and the level read decides.
             await self.stock.apply(
-                doc["shop_id"], pick.sku, pick.warehouse_id, lambda level: level.release(order_id), note, cause
+                doc["shop_id"],
+                pick.sku,
+                pick.warehouse_id,
+                lambda level: level.release(order_id),
+                note,
+                cause,
+                intended=release_of(order_id, pick.quantity),
             )
 
     async def _reject(
@@ -344,12 +368,16 @@ class ReservationService:
                 reason=f"shipped with shipment {shipment_id} of order {order_id}",
                 order_id=order_id,
             )
+            held = {(p.sku, p.warehouse_id): p.quantity for p in _picks(doc)}
             for line in shipped:
 
                 def operation(level: StockLevel, q: int = line.quantity) -> Any:
                     return level.commit(order_id, q)
 
-                await self.stock.apply(shop_id, line.sku, warehouse_id, operation, note, cause)
+                # The plan says what the order holds here: no read first (the server re-checks it).
+                planned = held.get((line.sku, warehouse_id))
+                intended = shipment(order_id, planned, line.quantity) if planned else None
+                await self.stock.apply(shop_id, line.sku, warehouse_id, operation, note, cause, intended=intended)
             event = self._event(
                 doc,
                 StockCommitted(

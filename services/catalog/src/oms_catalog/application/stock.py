@@ -14,7 +14,7 @@ from oms_catalog.adapters.outbound.mongo import (
     level_from_doc,
 )
 from oms_catalog.application.errors import UnknownReference
-from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement, adjustment, receipt
 
 
 class StockService:
@@ -101,7 +101,8 @@ class StockService:
         def operation(level: StockLevel) -> StockChange:
             return level.receive(delta) if movement is StockMovement.RECEIPT else level.adjust(delta)
 
-        return await self.stock.apply(shop_id, sku, warehouse_id, operation, note)
+        intended = receipt(delta) if movement is StockMovement.RECEIPT else adjustment(delta)
+        return await self.stock.apply(shop_id, sku, warehouse_id, operation, note, intended=intended)
 
     async def list_stock(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int

@@ -31,6 +31,7 @@ from oms_notification.domain import overdue, payment_reminders, rules
 from oms_notification.domain.model import (
     DeliveryStatus,
     Intent,
+    Lane,
     OrderContact,
     RetryPolicy,
     ShopInfo,
@@ -86,7 +87,7 @@ class Notifier:
         """The stage's responsible people and the shop's admins hear that the order is stuck."""
         shop = await self.projections.shop(env.shop_id)
         staff = await self.projections.staff_of(env.shop_id)
-        await self._notify(env, overdue.for_stage_overdue(env.payload, shop, staff))
+        await self._notify(env, overdue.for_stage_overdue(env.payload, shop, staff), lane=Lane.STAFF_ALERT)
 
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
         if not env.payload.checkout_url:
@@ -107,18 +108,21 @@ class Notifier:
         link = env.payload.checkout_url or await self.projections.checkout_link(env.shop_id, env.payload.order_id)
         await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop, checkout_url=link))
 
-    async def _notify(self, cause: Envelope[Any], intents: list[Intent]) -> None:
+    async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
         now = self.clock.now()
+        created: list[Document] = []
+        replayed = False
         for intent in intents:
             email = self.renderer.render(intent.template, intent.recipient.locale, intent.context)
             # Rendered once and stored: every retry sends exactly the same email.
-            await self.deliveries.add(
+            doc = await self.deliveries.add(
                 {
                     "_id": new_id(),
                     "shop_id": cause.shop_id,
                     "cause_event_id": cause.event_id,
                     "correlation_id": cause.correlation_id,
                     "channel": CHANNEL,
+                    "lane": lane.value,
                     "template": intent.template.value,
                     "recipient": intent.recipient.email,
                     "recipient_name": intent.recipient.name,
@@ -135,20 +139,31 @@ class Notifier:
                     "sent_at": None,
                 }
             )
-        # First attempt right away. After a replay of the cause this finds the deliveries already
-        # made: those sent or failed are left alone, pending ones (a crash before) are tried now.
-        for doc in await self.deliveries.caused_by(cause.shop_id, cause.event_id):
+            if doc is None:
+                replayed = True
+            else:
+                created.append(doc)
+        # First attempt right away. After a replay of the cause the log has the deliveries already
+        # made (read back only then): those sent or failed are left alone, pending ones (a crash
+        # before) are tried now.
+        docs = await self.deliveries.caused_by(cause.shop_id, cause.event_id) if replayed else created
+        for doc in docs:
             if doc["status"] == DeliveryStatus.PENDING.value:
                 await self.attempt(doc)
 
     # ---- delivery -----------------------------------------------------------------------------------
 
-    async def retry_due(self, batch: int = 100) -> int:
-        """One pass of the retry loop: attempt every delivery whose time has come (or whose claim expired)."""
-        due = await self.deliveries.due(self.clock.now(), batch)
+    async def retry_due(self, batch: int = 100, lane: Lane = Lane.BULK) -> int:
+        """One pass of a lane's retry loop: attempt every delivery of the lane whose time has come
+        (or whose claim expired). Each lane has its own loop, so a backlog of bulk mail never holds
+        up a staff alert's send."""
+        due = await self.deliveries.due(self.clock.now(), batch, lane)
         for doc in due:
             await self.attempt(doc)
         return len(due)
+
+    async def retry_due_alerts(self) -> int:
+        return await self.retry_due(lane=Lane.STAFF_ALERT)
 
     async def attempt(self, doc: Document) -> None:
         now = self.clock.now()

@@ -19,6 +19,14 @@ class Template(StrEnum):
     STAGE_OVERDUE_ALERT = "stage_overdue_alert"
 
 
+class Lane(StrEnum):
+    """Which queue a delivery waits in. Staff alerts have their own, so no amount of customer mail
+    delays them (docs/adr: staff alerts' own path)."""
+
+    STAFF_ALERT = "staff_alert"  # an order is stuck: staff must act now
+    BULK = "bulk"  # everything else: customer mail and staff notices that can wait their turn
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its (first or next) attempt at `due_at`
     SENDING = "sending"  # claimed by one worker; if it stays here past `due_at` the worker died

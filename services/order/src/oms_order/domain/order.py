@@ -147,6 +147,10 @@ class Order(_State):
         return self
 
     @property
+    def bound_pipeline(self) -> Pipeline | None:
+        return self._bound_pipeline
+
+    @property
     def currency(self) -> str:
         return self.totals.grand_total.currency
 

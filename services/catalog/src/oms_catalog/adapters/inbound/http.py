@@ -21,7 +21,7 @@ from oms_catalog.domain.catalog import InvalidCatalogEntry, Sku, Warehouse
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.kits import KitComponent
 from oms_catalog.domain.products import normalise_barcodes
-from oms_catalog.domain.stock import InsufficientStock
+from oms_catalog.domain.stock import MAX_QUANTITY, InsufficientStock
 
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
@@ -66,7 +66,7 @@ class ReceiptBody(Body):
     receipt_id: IdText = Field(description="Idempotency key: the same receipt is counted once")
     sku: SkuText
     warehouse_id: IdText
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -74,7 +74,11 @@ class AdjustmentBody(Body):
     adjustment_id: IdText = Field(description="Idempotency key: the same adjustment is applied once")
     sku: SkuText
     warehouse_id: IdText
-    delta: int = Field(description="Units found (+) or lost, damaged (-); never below what orders hold")
+    delta: int = Field(
+        ge=-MAX_QUANTITY,
+        le=MAX_QUANTITY,
+        description="Units found (+) or lost, damaged (-); never below what orders hold",
+    )
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -6,9 +6,9 @@ document, and every change is one conditional single-document update (see `Stock
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
@@ -19,13 +19,13 @@ from oms_runtime.mongo import Document, IndexSpec, Page, fetch_page
 from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_entry, outbox_indexes
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo_bulk import BULK_INDEXES
 from oms_catalog.domain.catalog import Sku, Warehouse
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.kits import KitComponent
-from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import MAX_ON_HAND, StockChange, StockLevel, StockMovement
 
 SKUS = "skus"
 WAREHOUSES = "warehouses"
@@ -45,8 +45,10 @@ PRICES = "price_list_prices"
 
 # Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
 APPLIED_KEYS_KEPT = 200
-# A stock document under heavy contention is re-read and re-tried; someone wins every round.
-STOCK_UPDATE_ATTEMPTS = 200
+# A change the server refuses is decided again on a fresh read: this bounds how often that repeats
+# while stock keeps changing under it (a refusal means the stock really moved, not a version race).
+STOCK_UPDATE_ATTEMPTS = 50
+SYSTEM_ACTOR = Actor.system("catalog")
 
 INDEXES: list[IndexSpec] = [
     IndexSpec(SKUS, [("shop_id", 1), ("sku", 1)], unique=True),
@@ -276,18 +278,24 @@ def level_from_doc(doc: Document | None) -> StockLevel:
 class StockRepository:
     """Stock documents, one per (shop, SKU, warehouse), and the ledger of every change.
 
-    A change is ONE conditional update of one document. It is filtered on the `version` read
-    (so the domain's decision still holds) and, belt and braces, on the invariants themselves:
-    `available >= what is taken`, the order's reservation absent before a reserve and present
-    before a release or commit. The same update writes
+    A change is ONE conditional atomic update of one document, filtered on the invariants it
+    needs, not on a version (ARCHITECTURE rule 7): `available >= what is taken`, `reserved` /
+    `on_hand` not below what leaves, the order's reservation absent before a reserve and equal to
+    what is given back before a release or commit, the idempotency key not applied yet, on hand
+    still what a count was computed from, and on hand not beyond MAX_ON_HAND. Two reservers of a
+    hot SKU therefore never conflict: each `$inc` that still fits is applied, the one that does not
+    is refused by the server. The same update writes
       - `$inc` on on_hand / reserved / available, `$set`/`$unset` of `reservations.<order_id>`;
-      - the StockLevelChanged event into the document's own `outbox` (the fields AggregateStore
-        uses, so the shared relay publishes it): state and event can never disagree. The event
-        carries absolute levels, which is why we read before we write instead of a blind `$inc`;
-      - the ledger entry into `ledger_pending`, moved to the ledger collection right after and by
-        a background flusher after a crash. So the ledger can lag but never miss or double a
-        change: entries keep their id while pending, and the ledger's unique natural key
-        (shop, kind, ref, sku, warehouse) turns a second copy into a no-op.
+      - the change itself into `ledger_pending` (its ledger entry and its StockLevelChanged
+        event's id), in the order the server applied the changes.
+    An update cannot compute the absolute levels it leaves behind into the entry (that needs an
+    update pipeline, which the local stand-in lacks), but a document read in one step always
+    holds them: the levels after pending change i are the document's levels minus the deltas of
+    the changes after i. `flush_ledger` turns pending changes into ledger entries and
+    StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
+    every outbox) in one update that pulls them, so an event is neither lost nor doubled; it runs
+    right after the change and, after a crash, from the background flusher (ADR
+    stock-changes-without-version-check).
     """
 
     def __init__(
@@ -316,101 +324,64 @@ class StockRepository:
         operation: Callable[[StockLevel], StockChange | None],
         note: LedgerNote,
         cause: Envelope[Any] | None = None,
+        *,
+        intended: StockChange | None = None,
     ) -> StockResult:
-        """Decide with `operation` on the current level and store the change atomically.
+        """Store the change atomically: `intended` straight away when given, else `operation`'s
+        decision on the level read.
 
         `operation` returns None when its effect is already there (a replay), and raises
-        InsufficientStock when it cannot be done; both pass through to the caller.
+        InsufficientStock when it cannot be done; both pass through to the caller. When the
+        server refuses `intended` (its assumptions do not hold), the level is read and
+        `operation` decides, so the outcome is the same as deciding on a read.
         """
         doc_id = _key(shop_id, sku, warehouse_id)
+        change = intended
         for _ in range(STOCK_UPDATE_ATTEMPTS):
-            doc = await self.collection.find_one({"_id": doc_id, "shop_id": shop_id})
-            if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
-                return StockResult(level_from_doc(doc), applied=False)
-            level = level_from_doc(doc)
-            change = operation(level)
             if change is None:
-                return StockResult(level, applied=False)
-            after = level.apply(change)
-            now = self.clock.now()
-            entry = self._ledger_entry(shop_id, sku, warehouse_id, change, after, note, now)
-            event = Envelope.new(
-                StockLevelChanged(
-                    sku=sku,
-                    warehouse_id=warehouse_id,
-                    on_hand=after.on_hand,
-                    reserved=after.reserved,
-                    available=after.available,
-                ),
-                shop_id=shop_id,
-                actor=Actor.system("catalog"),
-                caused_by=cause,
-                occurred_at=now,
-            )
-            stored = await (
-                self._insert(doc_id, shop_id, sku, warehouse_id, change, after, entry, event, note, now)
-                if doc is None
-                else self._update(doc, change, entry, event, note, now)
-            )
+                doc = await self.collection.find_one({"_id": doc_id, "shop_id": shop_id})
+                if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
+                    return StockResult(level_from_doc(doc), applied=False)
+                level = level_from_doc(doc)
+                change = operation(level)
+                if change is None:
+                    return StockResult(level, applied=False)
+                level.apply(change)  # the domain's own check, before asking the server
+            stored = await self._store(doc_id, shop_id, sku, warehouse_id, change, note, cause)
             if stored is None:
-                continue  # lost a race for this document: decide again on what is there now
-            self._on_pending()  # wake the relay: the event leaves now, not at the next poll
-            await self.flush_ledger(stored)
+                change = None  # the document is not as assumed: decide on what is there now
+                continue
+            # The flush puts the event into the outbox and wakes the relay: it leaves now.
+            await self.flush_ledger(stored, own=stored["ledger_pending"][-1]["_id"])
             for hook in self.on_changed:
                 await hook(shop_id, sku)
-            return StockResult(after, applied=True)
+            return StockResult(level_from_doc(stored), applied=True)
         raise StockContention(doc_id)
 
-    async def _insert(
+    async def _store(
         self,
         doc_id: str,
         shop_id: str,
         sku: str,
         warehouse_id: str,
         change: StockChange,
-        after: StockLevel,
-        entry: Document,
-        event: Envelope[Any],
         note: LedgerNote,
-        now: Any,
+        cause: Envelope[Any] | None,
     ) -> Document | None:
-        if change.touches_reservation:
-            return None  # nothing to reserve in a document that does not exist (cannot happen: 0 available)
-        doc = {
-            "_id": doc_id,
-            "shop_id": shop_id,
-            "sku": sku,
-            "warehouse_id": warehouse_id,
-            "on_hand": after.on_hand,
-            "reserved": after.reserved,
-            "available": after.available,
-            "reservations": {},
-            "version": 1,
-            "applied_keys": [note.idempotency_key] if note.idempotency_key else [],
-            "outbox": [outbox_entry(event, self.store.topic_prefix)],
-            "has_outbox": True,
-            "ledger_pending": [entry],
-            "has_pending_ledger": True,
-            "created_at": now,
-            "updated_at": now,
-        }
-        try:
-            await self.collection.insert_one(doc)
-        except DuplicateKeyError:
-            return None
-        return doc
-
-    async def _update(
-        self, doc: Document, change: StockChange, entry: Document, event: Envelope[Any], note: LedgerNote, now: Any
-    ) -> Document | None:
-        query: Document = {"_id": doc["_id"], "shop_id": doc["shop_id"], "version": doc["version"]}
-        # The invariants, re-checked by the server in the same atomic step.
+        """One conditional update; the document after it, or None when its conditions do not hold."""
+        now = self.clock.now()
+        query: Document = {"_id": doc_id, "shop_id": shop_id}
+        # The invariants, checked by the server in the same atomic step.
         if change.available < 0:
             query["available"] = {"$gte": -change.available}
         if change.reserved < 0:
             query["reserved"] = {"$gte": -change.reserved}
         if change.on_hand < 0:
             query["on_hand"] = {"$gte": -change.on_hand}
+        elif change.on_hand > 0:
+            query["on_hand"] = {"$lte": MAX_ON_HAND - change.on_hand}
+        if change.expected_on_hand is not None:
+            query["on_hand"] = change.expected_on_hand
         update: Document = {
             "$inc": {
                 "version": 1,
@@ -418,11 +389,8 @@ class StockRepository:
                 "reserved": change.reserved,
                 "available": change.available,
             },
-            "$set": {"has_outbox": True, "has_pending_ledger": True, "updated_at": now},
-            "$push": {
-                "outbox": outbox_entry(event, self.store.topic_prefix),
-                "ledger_pending": entry,
-            },
+            "$set": {"has_pending_ledger": True, "updated_at": now},
+            "$push": {"ledger_pending": self._pending_entry(shop_id, sku, warehouse_id, change, note, cause, now)},
         }
         if change.order_id is not None:
             field = f"reservations.{change.order_id}"
@@ -434,18 +402,36 @@ class StockRepository:
         if note.idempotency_key:
             query["applied_keys"] = {"$ne": note.idempotency_key}
             update["$push"]["applied_keys"] = {"$each": [note.idempotency_key], "$slice": -APPLIED_KEYS_KEPT}
-        return await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+        # Only a change that takes nothing may create the document (a first receipt); anything
+        # else needs a document that is there and holds what the filter asks.
+        creates = change.on_hand >= 0 and change.reserved == 0 and change.order_id is None
+        if creates:
+            update["$setOnInsert"] = {
+                "sku": sku,
+                "warehouse_id": warehouse_id,
+                "reservations": {},
+                "outbox": [],
+                "has_outbox": False,
+                "created_at": now,
+            }
+        try:
+            return await self.collection.find_one_and_update(
+                query, update, upsert=creates, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            return None  # the document exists but does not match: a replayed receipt, or a lost race
 
-    def _ledger_entry(
+    def _pending_entry(
         self,
         shop_id: str,
         sku: str,
         warehouse_id: str,
         change: StockChange,
-        after: StockLevel,
         note: LedgerNote,
+        cause: Envelope[Any] | None,
         now: Any,
     ) -> Document:
+        """The change as the ledger records it, without the absolute levels (known at flush)."""
         return {
             "_id": new_id(),
             "shop_id": shop_id,
@@ -457,35 +443,112 @@ class StockRepository:
             "on_hand_delta": change.on_hand,
             "reserved_delta": change.reserved,
             "available_delta": change.available,
-            "on_hand": after.on_hand,
-            "reserved": after.reserved,
-            "available": after.available,
             "actor": note.actor.model_dump(mode="json"),
             "reason": note.reason,
             "at": now,
+            # The StockLevelChanged event's identity, fixed now so a repeated flush repeats it.
+            "event": {
+                "event_id": new_id(),
+                "correlation_id": cause.correlation_id if cause is not None else None,
+                "causation_id": cause.event_id if cause is not None else None,
+            },
         }
 
-    async def flush_ledger(self, doc: Document) -> int:
-        """Move a stock document's pending ledger entries into the ledger (idempotent)."""
-        entries = doc.get("ledger_pending") or []
-        for entry in entries:
-            # A duplicate is an entry flushed before (same _id) or the same change recorded already.
-            with contextlib.suppress(DuplicateKeyError):
-                await self.ledger.insert_one(entry)
-        if entries:
-            await self.collection.update_one(
-                {"_id": doc["_id"]}, {"$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in entries]}}}}
+    def _materialise(self, doc: Document, pending: list[Document]) -> tuple[list[Document], list[Document]]:
+        """Ledger entries and outbox entries of the pending changes, with the levels after each."""
+        on_hand, reserved = doc["on_hand"], doc["reserved"]
+        entries: list[Document] = []
+        outbox: list[Document] = []
+        for change in reversed(pending):  # the document holds the levels after the last change
+            ident = change.get("event") or {}
+            entry = {k: v for k, v in change.items() if k != "event"}
+            entry.update(on_hand=on_hand, reserved=reserved, available=on_hand - reserved)
+            at = change["at"] if change["at"].tzinfo else change["at"].replace(tzinfo=UTC)
+            event_id = ident.get("event_id") or change["_id"]
+            event = Envelope[StockLevelChanged](
+                event_id=event_id,
+                type=StockLevelChanged.TYPE,
+                version=StockLevelChanged.VERSION,
+                occurred_at=at,
+                shop_id=change["shop_id"],
+                correlation_id=ident.get("correlation_id") or event_id,
+                causation_id=ident.get("causation_id"),
+                actor=SYSTEM_ACTOR,
+                payload=StockLevelChanged(
+                    sku=change["sku"],
+                    warehouse_id=change["warehouse_id"],
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    available=on_hand - reserved,
+                ),
             )
-        # Clear the flag only if no new entry arrived meanwhile.
-        await self.collection.update_one(
-            {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
-        )
-        return len(entries)
+            entries.append(entry)
+            outbox.append(outbox_entry(event, self.store.topic_prefix))
+            on_hand -= change["on_hand_delta"]
+            reserved -= change["reserved_delta"]
+        entries.reverse()
+        outbox.reverse()
+        return entries, outbox
+
+    async def flush_ledger(self, doc: Document, own: str | None = None) -> int:
+        """Turn a stock document's pending changes into ledger entries and events (idempotent).
+
+        `doc` is a snapshot of the document. Only the flusher whose snapshot starts with the
+        document's oldest pending change moves them (the filter on `ledger_pending.0._id`), so
+        events enter the outbox in the order the changes were applied. With `own`, carries on
+        until that change has left `ledger_pending` (another flusher may have taken it).
+        """
+        flushed = 0
+        while True:
+            pending = doc.get("ledger_pending") or []
+            if not pending:
+                if doc.get("has_pending_ledger"):
+                    await self.collection.update_one(
+                        {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
+                    )
+                return flushed
+            entries, events = self._materialise(doc, pending)
+            await self._insert_ledger(entries)
+            query: Document = {"_id": doc["_id"], "ledger_pending.0._id": pending[0]["_id"]}
+            update: Document = {
+                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
+                "$push": {"outbox": {"$each": events}},
+                "$set": {"has_outbox": True},
+            }
+            # Nothing newer pending: the flag goes down in the same update.
+            everything = {**query, "ledger_pending": {"$size": len(pending)}}
+            done = await self.collection.update_one(
+                everything, {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}}
+            )
+            if not done.matched_count:
+                done = await self.collection.update_one(query, update)
+            if done.matched_count:
+                flushed += len(pending)
+                self._on_pending()
+                if own is None or own in {e["_id"] for e in pending}:
+                    return flushed
+            # Another flusher moved the oldest changes first: look again.
+            fresh = await self.collection.find_one({"_id": doc["_id"]})
+            if fresh is None:
+                return flushed
+            if own is not None and own not in {e["_id"] for e in fresh.get("ledger_pending") or []}:
+                return flushed
+            doc = fresh
+
+    async def _insert_ledger(self, entries: list[Document]) -> None:
+        # A duplicate is an entry flushed before (same _id) or the same change recorded already.
+        try:
+            await self.ledger.insert_many(entries, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
     async def flush_pending_ledgers(self) -> int:
         """Background step: entries a crash left on stock documents."""
         flushed = 0
-        cursor = self.collection.find({"has_pending_ledger": True}, {"ledger_pending": 1}).limit(200)
+        cursor = self.collection.find(
+            {"has_pending_ledger": True}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1, "has_pending_ledger": 1}
+        ).limit(200)
         async for doc in cursor:
             flushed += await self.flush_ledger(doc)
         return flushed

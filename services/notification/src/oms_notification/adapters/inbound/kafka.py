@@ -15,11 +15,13 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     runtime.consumer("shops").on(ShopCreated, notifier.on_shop_created).on(
         StaffMemberAdded, notifier.on_staff_member_added
     )
+    # Staff alerts on their own topic (oms.order.alerts) and in a group of their own: an alert never
+    # waits behind the order events, nor the customer mail the "orders" group is sending for them.
+    runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
     (
         runtime.consumer("orders")
         .on(OrderPlaced, notifier.on_order_placed)
         .on(OrderStageChanged, notifier.on_stage_changed)
-        .on(OrderStageOverdue, notifier.on_stage_overdue)
         .on(PaymentRequested, notifier.on_payment_requested)
         .on(PaymentReminderDue, notifier.on_payment_reminder)
     )

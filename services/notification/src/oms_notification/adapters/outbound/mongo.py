@@ -12,7 +12,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_notification.domain.model import DeliveryStatus, OrderContact, Recipient, ShopInfo, StaffMember
+from oms_notification.domain.model import DeliveryStatus, Lane, OrderContact, Recipient, ShopInfo, StaffMember
 
 NOTIFICATIONS = "notifications"
 STAFF = "staff"
@@ -28,6 +28,8 @@ INDEXES: list[IndexSpec] = [
     # The retry loop looks across tenants for due deliveries (like the outbox relay): the one
     # query here that does not start with shop_id, by design.
     IndexSpec(NOTIFICATIONS, [("status", 1), ("due_at", 1)], name="deliveries_due"),
+    # The staff-alert lane's own retry loop looks only at its few deliveries.
+    IndexSpec(NOTIFICATIONS, [("lane", 1), ("status", 1), ("due_at", 1)], name="deliveries_due_by_lane"),
     *outbox_indexes(NOTIFICATIONS),
     IndexSpec(STAFF, [("shop_id", 1), ("staff_id", 1)], unique=True),
     IndexSpec(ORDERS, [("shop_id", 1), ("_id", 1)]),
@@ -46,21 +48,24 @@ class DeliveryLog:
         self.store = store
         self.collection = store.collection
 
-    async def add(self, doc: Document) -> bool:
-        """Insert a new delivery; False if this (cause, recipient, template) exists already."""
+    async def add(self, doc: Document) -> Document | None:
+        """Insert a new delivery (the stored document); None if this (cause, recipient, template) exists already."""
         try:
-            await self.store.create(doc)
+            return await self.store.create(doc)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
 
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Document]:
         cursor = self.collection.find({"shop_id": shop_id, "cause_event_id": cause_event_id})
         return await cursor.to_list(length=None)
 
-    async def due(self, now: datetime, limit: int) -> list[Document]:
+    async def due(self, now: datetime, limit: int, lane: Lane = Lane.BULK) -> list[Document]:
+        # Deliveries logged before lanes existed have no `lane`: they are bulk.
+        in_lane: Document = (
+            {"lane": lane.value} if lane is Lane.STAFF_ALERT else {"lane": {"$ne": Lane.STAFF_ALERT.value}}
+        )
         cursor = (
-            self.collection.find({"status": {"$in": UNFINISHED}, "due_at": {"$lte": now}})
+            self.collection.find({**in_lane, "status": {"$in": UNFINISHED}, "due_at": {"$lte": now}})
             .sort("due_at", ASCENDING)
             .limit(limit)
         )

@@ -150,6 +150,12 @@ class MongoOrders:
             events=events,
             applied_event_id=applied_event_id,
         )
+        saved = stored_order(doc)
+        # A save keeps the order on its pipeline version: bind what the caller had bound instead of
+        # reading the shop's pipeline settings again (one read per save saved).
+        if order.bound_pipeline is not None and saved.order.pipeline == order.pipeline:
+            saved.order.bind(order.bound_pipeline)
+            return saved
         return await self._bound(doc)
 
     async def _move_old_audit(self, order: Order, state: Document) -> Document:

@@ -1,0 +1,77 @@
+"""Count the MongoDB commands a piece of code sends (round trips), per database.
+
+PyMongo's command monitoring reports every command of clients created after the listener is
+registered, so this module registers one listener when it is imported: import it before the
+clients under test are built. Recording is per database name, so tests on their own databases do
+not see each other's commands.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pymongo import monitoring
+
+
+@dataclass(frozen=True)
+class Command:
+    database: str
+    name: str
+    collection: str
+
+
+@dataclass
+class CommandLog:
+    database: str
+    commands: list[Command] = field(default_factory=list)
+
+    def count(self, name: str | None = None, collection: str | None = None) -> int:
+        return sum(
+            1
+            for c in self.commands
+            if (name is None or c.name == name) and (collection is None or c.collection == collection)
+        )
+
+    def summary(self) -> Counter[tuple[str, str]]:
+        return Counter((c.name, c.collection) for c in self.commands)
+
+    def clear(self) -> None:
+        self.commands.clear()
+
+
+class _Listener(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.logs: dict[str, list[CommandLog]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        logs = self.logs.get(event.database_name)
+        if not logs:
+            return
+        target = event.command.get(event.command_name)
+        command = Command(event.database_name, event.command_name, target if isinstance(target, str) else "")
+        for log in logs:
+            log.commands.append(command)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_LISTENER = _Listener()
+monitoring.register(_LISTENER)
+
+
+@contextmanager
+def record_commands(database: str) -> Iterator[CommandLog]:
+    """Every command sent to `database` (by clients built after this module was imported)."""
+    log = CommandLog(database)
+    _LISTENER.logs.setdefault(database, []).append(log)
+    try:
+        yield log
+    finally:
+        _LISTENER.logs[database].remove(log)

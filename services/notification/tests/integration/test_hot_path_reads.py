@@ -1,0 +1,62 @@
+"""OrderPlaced turns into emails without reading back what it has just written (round trips counted)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from oms_contracts import Actor, Envelope, new_id
+from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+from oms_notification.adapters.outbound.mongo import INDEXES, NOTIFICATIONS, DeliveryLog, Projections
+from oms_notification.adapters.outbound.smtp import SmtpMailer
+from oms_notification.adapters.outbound.templates import TemplateRenderer
+from oms_notification.application.service import Notifier
+from oms_notification.domain.model import RetryPolicy
+from oms_notification.settings import NotificationSettings
+from oms_runtime.cli import migrate
+from oms_runtime.runtime import ServiceRuntime
+from oms_testing import eventually
+from oms_testing.commands import record_commands  # before any client is built: it counts their commands
+from oms_testing.infra import Infra
+from oms_testing.smtp import SmtpServer
+
+from .helpers import address, order_placed
+
+
+async def test_order_placed_sends_its_emails_without_reading_its_deliveries_back(
+    infra: Infra, settings: NotificationSettings, smtp: SmtpServer, shop_id: str
+) -> None:
+    own = settings.model_copy(update={"mongo_db": f"test_notification_reads_{new_id()[-8:]}"})
+    await migrate(own, INDEXES)
+    runtime = ServiceRuntime(own)  # not started: nothing else runs on this database
+    notifier = Notifier(
+        deliveries=DeliveryLog(runtime.store(NOTIFICATIONS)),
+        projections=Projections(runtime.db),
+        renderer=TemplateRenderer(),
+        mailer=SmtpMailer(own),
+        clock=runtime.clock,
+        policy=RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=5)),
+        claim_for=timedelta(seconds=60),
+    )
+    test = Actor.system("test")
+    shop = ShopCreated(shop_id=shop_id, name="Tea & Co", default_currency="RUB", locale="en")
+    await notifier.on_shop_created(Envelope.new(shop, shop_id=shop_id, actor=test))
+    boss = StaffMemberAdded(
+        shop_id=shop_id, staff_id="boss", email=address("reads-boss", shop_id), name="Boss", role="admin"
+    )
+    await notifier.on_staff_member_added(Envelope.new(boss, shop_id=shop_id, actor=test))
+    customer = address("reads-ann", shop_id)
+    placed = Envelope.new(order_placed(31, customer), shop_id=shop_id, actor=Actor.system("order"))
+    try:
+        with record_commands(own.database_name) as log:
+            await notifier.on_order_placed(placed)
+        assert log.count("find", "notifications") == 0  # the deliveries it created are sent as they are
+        assert log.count("insert", "notifications") == 2  # the customer's and the admin's
+        await eventually(lambda: smtp.sink.to(customer) and smtp.sink.to(address("reads-boss", shop_id)))
+
+        # A replay reads the log back (and sends nothing twice).
+        with record_commands(own.database_name) as log:
+            await notifier.on_order_placed(placed)
+        assert log.count("find", "notifications") == 1
+        assert len(smtp.sink.to(customer)) == 1
+    finally:
+        await runtime.mongo.close()

@@ -1,0 +1,60 @@
+"""The order's hot Kafka handlers read what they need once (round trips counted on the real store)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import StockReserved
+from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
+from oms_order.adapters.outbound.mongo import INDEXES
+from oms_order.application.orders import OrderService, PlaceOrder
+from oms_order.bootstrap import create_app
+from oms_order.settings import OrderSettings
+from oms_runtime.cli import migrate
+from oms_testing.commands import record_commands  # before any client is built: it counts their commands
+from oms_testing.infra import Infra
+
+
+async def test_stock_reserved_loads_and_saves_the_order_with_one_settings_read(infra: Infra, topic_prefix: str) -> None:
+    settings = OrderSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_order_reads_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        log_json=False,
+    )
+    await migrate(settings, INDEXES)
+    app: Any = create_app(settings)  # the composition root; no consumers or loops run
+    service: OrderService = app.state.orders
+    shop_id = new_id()
+    await service.prices.upsert(
+        shop_id, sku="TEA", name="Tea", price=Money.of("10", "EUR"), active=True, as_of=datetime.now(UTC)
+    )
+    request = PlaceOrder.model_validate(
+        {
+            "customer": {"name": "Ann", "email": "ann@example.com"},
+            "lines": [{"sku": "TEA", "quantity": 1}],
+            "delivery_type": "pickup",
+            "payment_method": "cash_on_delivery",
+        }
+    )
+    placed = await service.place(shop_id, request, idempotency_key=None, actor=Actor.system("test"), channel="web")
+    reserved = Envelope.new(
+        StockReserved(
+            order_id=placed.stored.order.id,
+            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA", quantity=1)])],
+        ),
+        shop_id=shop_id,
+        actor=Actor.system("catalog"),
+    )
+    with record_commands(settings.database_name) as log:
+        await service.on_stock_reserved(reserved)
+    # Load (order + the shop's pipeline settings to bind it) and one conditional save; the saved
+    # order is bound from what the load bound, not from a second settings read.
+    assert log.count("find", "pipeline_settings") == 1
+    assert log.count("find", "orders") == 1
+    assert log.count("findAndModify", "orders") == 1
+    after = await service.orders.get(shop_id, placed.stored.order.id)
+    assert after is not None and after.version == placed.stored.version + 1

@@ -66,7 +66,7 @@ class ServiceRuntime:
             self.broker,
             self.clock,
             service=settings.service_name,
-            poll_seconds=settings.relay_poll_seconds,
+            safety_scan_seconds=settings.relay_poll_seconds,
         )
         self.run_relay = run_relay
         self.run_consumers = run_consumers

@@ -28,7 +28,12 @@ class ServiceSettings(BaseSettings):
         default="",
         description="Prepended to every topic name: several environments (or test runs) on one cluster",
     )
-    relay_poll_seconds: float = 0.5
+    relay_poll_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="How often the relay's safety scan looks for pending messages no write named "
+        "(a crash, another replica's or another process's writes); the store names its writes at once",
+    )
     consumer_attempts: int = Field(default=4, ge=1, description="Tries of a failing message before the DLQ")
     consumer_backoff_seconds: float = 0.2
 

@@ -295,7 +295,7 @@ class StockRepository:
         store: AggregateStore,
         ledger: AsyncCollection[Document],
         clock: Clock,
-        on_pending: Callable[[], None] = lambda: None,
+        on_pending: Callable[[str, Any], None] = lambda _collection, _id: None,
     ) -> None:
         self.store = store
         self.collection = store.collection
@@ -354,7 +354,7 @@ class StockRepository:
             )
             if stored is None:
                 continue  # lost a race for this document: decide again on what is there now
-            self._on_pending()  # wake the relay: the event leaves now, not at the next poll
+            self._on_pending(self.collection.name, doc_id)  # the relay publishes this document now
             await self.flush_ledger(stored)
             for hook in self.on_changed:
                 await hook(shop_id, sku)

@@ -58,9 +58,9 @@ DUPLICATE_KEY = 11000
 INBOX_INDEXES = [
     IndexSpec("inbox", [("shop_id", 1), ("processed_at", 1)]),
     IndexSpec("parked", [("shop_id", 1), ("group", 1), ("parked_at", 1)]),
-    # The consumer looks across tenants for the parked messages of its own keys: like the outbox
+    # The consumer looks across tenants for the parked messages of its own lanes: like the outbox
     # index, by design not shop_id first.
-    IndexSpec("parked", [("group", 1), ("key", 1), ("seq", 1)], name="parked_by_key"),
+    IndexSpec("parked", [("group", 1), ("lane", 1), ("seq", 1)], name="parked_by_lane"),
 ]
 
 
@@ -105,6 +105,13 @@ class _Item:
     key: str
     parked: Document | None = None
     reason: str = ""
+
+    @property
+    def lane(self) -> str:
+        """What parks behind a parked message: its key on its topic. Kafka orders a key within its
+        partition only; a message of the same key on another topic (often the very dependency, e.g.
+        OrderPlaced for a PaymentRequested) must not wait behind it."""
+        return f"{self.record.topic}|{self.key}"
 
 
 @dataclass
@@ -175,7 +182,7 @@ class MessageConsumer:
         # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
         self._lock = asyncio.Lock()
         # Keys of this group with parked messages (of assigned partitions) -> when the first is due.
-        self._parked_keys: dict[str, datetime] = {}
+        self._parked_lanes: dict[str, datetime] = {}
         self._seq = 0
         self._lag_partitions: set[tuple[str, int]] = set()
         self._counters: dict[tuple[str, str], Any] = {}
@@ -253,7 +260,7 @@ class MessageConsumer:
                             kafka.seek(tp, records[0].offset)
                     await asyncio.sleep(max(self.backoff_seconds, 1.0))
                     continue
-            if self._parked_keys and min(self._parked_keys.values()) <= self.clock.now():
+            if self._parked_lanes and min(self._parked_lanes.values()) <= self.clock.now():
                 try:
                     async with self._lock:
                         await self.redrive()
@@ -334,55 +341,53 @@ class MessageConsumer:
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
 
     async def _handle_key(self, key: str, items: list[_Item], batch: _Batch) -> None:
-        for index, item in enumerate(items):
+        for item in items:
             if item.inbox_id in batch.done:
                 self._count(item.envelope.type, "duplicate").inc()
                 continue
-            if key in self._parked_keys:
-                self._park(items[index:], batch, reason=f"waits behind a parked message of key {key}")
-                return
+            lane = item.lane
+            if lane in self._parked_lanes:
+                self._park(item, batch, reason=f"waits behind a parked message of {lane}")
+                continue
             outcome = await self._handle(item)
             if outcome == "parked":
-                self._park(items[index:], batch, reason=item.reason)
-                return
+                self._park(item, batch, reason=item.reason)
+                continue
             batch.done.add(item.inbox_id)
             if outcome in ("processed", "duplicate"):
                 batch.inbox.append(self._inbox_record(item))
 
-    def _park(self, items: list[_Item], batch: _Batch, *, reason: str) -> None:
+    def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
+        """Park one message; later messages of its lane (topic and key) in this group park behind it."""
         now = self.clock.now()
-        for item in items:
-            if item.inbox_id in batch.done:
-                continue
-            batch.done.add(item.inbox_id)
-            self._seq = max(time.time_ns(), self._seq + 1)
-            record = item.record
-            batch.parked.append(
-                {
-                    "_id": item.inbox_id,
-                    "shop_id": item.envelope.shop_id,
-                    "group": self.group,
-                    "key": item.key,
-                    "seq": self._seq,
-                    "type": item.envelope.type,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "record_key": record.key,
-                    "value": record.value or b"",
-                    "headers": [[k, v] for k, v in record.headers or ()],
-                    "parked_at": now,
-                    "deadline": now + self.park_deadline,
-                    "attempts": 1,
-                    "next_attempt_at": now + timedelta(seconds=self.park_backoff_seconds),
-                    "reason": reason[:1000],
-                }
-            )
-            self._count(item.envelope.type, "parked").inc()
-            reason = f"waits behind {items[0].envelope.event_id}"
-        first_due = now + timedelta(seconds=self.park_backoff_seconds)
-        self._parked_keys.setdefault(items[0].key, first_due)
-        log.info("message parked until what it needs arrives", consumer=self.group, key=items[0].key)
+        batch.done.add(item.inbox_id)
+        self._seq = max(time.time_ns(), self._seq + 1)
+        record = item.record
+        batch.parked.append(
+            {
+                "_id": item.inbox_id,
+                "shop_id": item.envelope.shop_id,
+                "group": self.group,
+                "lane": item.lane,
+                "seq": self._seq,
+                "type": item.envelope.type,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "record_key": record.key,
+                "value": record.value or b"",
+                "headers": [[k, v] for k, v in record.headers or ()],
+                "parked_at": now,
+                "deadline": now + self.park_deadline,
+                "attempts": 1,
+                "next_attempt_at": now + timedelta(seconds=self.park_backoff_seconds),
+                "reason": reason[:1000],
+            }
+        )
+        self._count(item.envelope.type, "parked").inc()
+        if item.lane not in self._parked_lanes:
+            self._parked_lanes[item.lane] = now + timedelta(seconds=self.park_backoff_seconds)
+            log.info("message parked until what it needs arrives", consumer=self.group, lane=item.lane)
 
     async def _store(self, batch: _Batch) -> None:
         """What the batch leaves behind, before its commit: parked messages, then inbox records."""
@@ -475,29 +480,29 @@ class MessageConsumer:
     # ---- parked messages -----------------------------------------------------------------------
 
     async def load_parked(self, partitions: Iterable[TopicPartition]) -> None:
-        """Which keys of the assigned partitions have parked messages (after a (re)assignment)."""
+        """Which lanes of the assigned partitions have parked messages (after a (re)assignment)."""
         assigned = {(tp.topic, tp.partition) for tp in partitions}
-        self._parked_keys.clear()
+        self._parked_lanes.clear()
         if not assigned:
             return
         cursor = self.db["parked"].find(
-            {"group": self.group}, {"key": 1, "topic": 1, "partition": 1, "next_attempt_at": 1}
+            {"group": self.group}, {"lane": 1, "topic": 1, "partition": 1, "next_attempt_at": 1}
         )
         async for doc in cursor:
             if (doc["topic"], doc["partition"]) in assigned:
                 due = doc["next_attempt_at"]
-                self._parked_keys[doc["key"]] = min(due, self._parked_keys.get(doc["key"], due))
+                self._parked_lanes[doc["lane"]] = min(due, self._parked_lanes.get(doc["lane"], due))
 
     async def redrive(self) -> None:
-        """Try the parked messages of every key that is due, in order; stop a key at its first miss."""
+        """Try the parked messages of every lane that is due, in order; stop a lane at its first miss."""
         now = self.clock.now()
-        due = [key for key, at in self._parked_keys.items() if at <= now]
+        due = [key for key, at in self._parked_lanes.items() if at <= now]
         if not due:
             return
-        docs = await self.db["parked"].find({"group": self.group, "key": {"$in": due}}).sort("seq", 1).to_list()
+        docs = await self.db["parked"].find({"group": self.group, "lane": {"$in": due}}).sort("seq", 1).to_list()
         by_key: dict[str, list[Document]] = {key: [] for key in due}
         for doc in docs:
-            by_key.setdefault(doc["key"], []).append(doc)
+            by_key.setdefault(doc["lane"], []).append(doc)
         done = await self._processed({d["_id"] for d in docs})
         await self._for_each_key(
             {key: [] for key in by_key},
@@ -531,7 +536,7 @@ class MessageConsumer:
                     elif outcome in ("processed", "duplicate"):
                         await self._store(_Batch(set(), inbox=[self._inbox_record(item)]))
             await parked.delete_one({"_id": doc["_id"]})
-        self._parked_keys.pop(key, None)
+        self._parked_lanes.pop(key, None)
 
     async def _retry_later(self, key: str, doc: Document, now: datetime) -> None:
         attempts = doc["attempts"] + 1
@@ -540,7 +545,7 @@ class MessageConsumer:
         await self.db["parked"].update_one(
             {"_id": doc["_id"]}, {"$set": {"attempts": attempts, "next_attempt_at": next_at}}
         )
-        self._parked_keys[key] = next_at
+        self._parked_lanes[key] = next_at
 
     # ---- lag and metrics -----------------------------------------------------------------------
 

@@ -154,7 +154,7 @@ class MessageConsumer:
         topic_prefix: str = "",
         batch_size: int = 500,
         concurrency: int = 32,
-        fetch_wait_ms: int = 1000,
+        fetch_wait_ms: int = 5000,
         park_deadline_seconds: float = 3600.0,
         park_backoff_seconds: float = 0.5,
         park_backoff_max_seconds: float = 60.0,
@@ -237,7 +237,8 @@ class MessageConsumer:
         kafka = self._kafka
         while not self._stopping:
             try:
-                fetched = await kafka.getmany(timeout_ms=self.fetch_wait_ms, max_records=self.batch_size)
+                # Returns at least every second (stop, parked lanes due); the fetch itself waits longer.
+                fetched = await kafka.getmany(timeout_ms=min(self.fetch_wait_ms, 1000), max_records=self.batch_size)
             except asyncio.CancelledError:
                 raise
             except KafkaError:

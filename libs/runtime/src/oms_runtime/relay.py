@@ -214,7 +214,9 @@ class OutboxRelay:
         while True:
             self._wake.clear()
             try:
-                await self.publish_pending()
+                # Renews the lease when due (a cached answer otherwise), even with nothing to publish.
+                if await self._holds_lease():
+                    await self.publish_pending()
             except asyncio.CancelledError:
                 raise
             except Exception:

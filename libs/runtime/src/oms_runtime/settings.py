@@ -41,7 +41,10 @@ class ServiceSettings(BaseSettings):
         default=32, ge=1, description="Keys of a batch one consumer handles at once (in order within a key)"
     )
     consumer_fetch_wait_ms: int = Field(
-        default=1000, ge=10, description="How long an idle fetch waits at the broker for new messages"
+        default=5000,
+        ge=10,
+        description="How long an idle fetch waits at the broker for new messages (new ones return at once; "
+        "a longer wait only means fewer requests while idle)",
     )
     park_deadline_seconds: float = Field(
         default=3600.0,

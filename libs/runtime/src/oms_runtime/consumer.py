@@ -339,7 +339,11 @@ class MessageConsumer:
                 key, key_items = queue.pop()
                 await handle(key, key_items)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        # A task group: if one key fails (the store or the dead-letter topic unreachable), the others
+        # are cancelled and awaited before the batch is read again, so no key runs twice at once.
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.concurrency, len(queue))):
+                group.create_task(worker())
 
     async def _handle_key(self, key: str, items: list[_Item], batch: _Batch) -> None:
         for item in items:

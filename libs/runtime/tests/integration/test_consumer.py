@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -276,3 +277,40 @@ async def test_lag_of_a_stuck_partition_is_measured_from_offsets_and_grows(infra
     finally:
         unblock.set()
         await rt.stop()
+
+
+async def test_a_batch_whose_effects_could_not_be_recorded_is_read_again(infra, topic_prefix, shop_id):
+    """Nothing of a failed batch is committed: it is read again from its first offset, nothing skipped."""
+    messages = [_for(new_id(), shop_id, f"batch-{i}") for i in range(10)]
+    await _produce_all(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name, messages)
+    rt = _runtime(infra, topic_prefix)
+    calls: dict[str, int] = {}
+    ours = {m.event_id for m in messages}
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        if envelope.event_id in ours:
+            calls[envelope.event_id] = calls.get(envelope.event_id, 0) + 1
+
+    consumer = rt.consumer("refetch").on(ReleaseStock, handle)
+    record_batch = consumer._store
+    failures = [RuntimeError("the store went away")]
+
+    async def store_once_failing(batch: Any) -> None:
+        if failures and any(d["_id"].endswith(tuple(ours)) for d in batch.inbox):
+            raise failures.pop()
+        await record_batch(batch)
+
+    consumer._store = store_once_failing  # type: ignore[method-assign]
+    await rt.start()
+    try:
+        await eventually(lambda: set(calls) == ours, what="every message handled")
+
+        async def all_recorded() -> bool:
+            ids = [f"{consumer.group}:{m.event_id}" for m in messages]
+            return await rt.db["inbox"].count_documents({"_id": {"$in": ids}}) == len(ids)
+
+        await eventually(all_recorded, what="every message recorded after the retry")
+    finally:
+        await rt.stop()
+    assert not failures
+    assert any(count == 2 for count in calls.values()), "the failed batch was not read again"

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -179,6 +179,7 @@ class MessageConsumer:
         self._kafka: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._in_batch = False
         # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
         self._lock = asyncio.Lock()
         # Keys of this group with parked messages (of assigned partitions) -> when the first is due.
@@ -201,6 +202,7 @@ class MessageConsumer:
         if not self.handlers or self._kafka is not None:
             return
         self._stopping = False
+        self._in_batch = False
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=self.group,
@@ -218,6 +220,8 @@ class MessageConsumer:
         """Let the batch in hand finish and commit (within `timeout`), then leave the group."""
         self._stopping = True
         if self._task is not None:
+            if not self._in_batch:
+                self._task.cancel()  # waiting for messages: nothing in hand to finish or commit
             done, _ = await asyncio.wait([self._task], timeout=timeout)
             if not done:
                 log.error("consumer did not finish its batch in time; abandoned", consumer=self.group)
@@ -237,8 +241,7 @@ class MessageConsumer:
         kafka = self._kafka
         while not self._stopping:
             try:
-                # Returns at least every second (stop, parked lanes due); the fetch itself waits longer.
-                fetched = await kafka.getmany(timeout_ms=min(self.fetch_wait_ms, 1000), max_records=self.batch_size)
+                fetched = await kafka.getmany(timeout_ms=self._wait_ms(), max_records=self.batch_size)
             except asyncio.CancelledError:
                 raise
             except KafkaError:
@@ -247,7 +250,7 @@ class MessageConsumer:
                 continue
             if fetched:
                 try:
-                    async with self._lock:
+                    async with self._handling():
                         await self.handle_batch([r for records in fetched.values() for r in records])
                         await self._commit(kafka, fetched)
                 except asyncio.CancelledError:
@@ -263,13 +266,31 @@ class MessageConsumer:
                     continue
             if self._parked_lanes and min(self._parked_lanes.values()) <= self.clock.now():
                 try:
-                    async with self._lock:
+                    async with self._handling():
                         await self.redrive()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.exception("re-driving parked messages failed; re-tried later", consumer=self.group)
                     await asyncio.sleep(1.0)
+
+    def _wait_ms(self) -> int:
+        """How long a fetch may wait when nothing comes: until the first parked lane is due, at most
+        the fetch wait (an idle group makes few requests; stop() does not wait for it)."""
+        if not self._parked_lanes:
+            return self.fetch_wait_ms
+        due_in = (min(self._parked_lanes.values()) - self.clock.now()).total_seconds()
+        return max(10, min(self.fetch_wait_ms, int(due_in * 1000)))
+
+    @contextlib.asynccontextmanager
+    async def _handling(self) -> AsyncIterator[None]:
+        """Messages in hand: a rebalance waits for them to be committed, stop() for them to finish."""
+        async with self._lock:
+            self._in_batch = True
+            try:
+                yield
+            finally:
+                self._in_batch = False
 
     async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}

@@ -155,7 +155,10 @@ class OutboxRelay:
                 counters[entry["topic"]] = counters.get(entry["topic"], 0) + 1
         # One wait for the whole pass; a failed delivery raises and nothing of this pass is marked
         # sent, so the next pass (or the scan) publishes it again: at-least-once.
-        await asyncio.gather(*deliveries)
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
         for topic, count in counters.items():
             self._published(collection, topic).inc(count)
         await self._mark_sent(collection, docs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope, new_id
@@ -178,3 +179,20 @@ async def test_an_entry_appended_while_publishing_stays_pending(runtime_without_
     assert [e["event_id"] for e in doc["outbox"]] == [late.event_id]
     assert doc["has_outbox"] is True
     assert order_id in rt.relay._pending["things"]
+
+
+async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
+    """With nothing to publish the relay still renews its lease (it once let it lapse and spun)."""
+    leases = runtime_without_scan.db["leases"]
+    name = f"outbox-relay:{runtime_without_scan.settings.service_name}"
+
+    async def taken() -> Any:
+        return await leases.find_one({"_id": name})
+
+    first = await eventually(taken, what="lease taken")
+
+    async def renewed() -> bool:
+        doc = await leases.find_one({"_id": name})
+        return doc is not None and doc["expires_at"] > first["expires_at"]
+
+    await eventually(renewed, what="lease renewed while idle")

@@ -36,11 +36,12 @@ test: install ## run every test: contracts, libs, services (real Kafka + MongoDB
 	$(PY) -m pytest contracts libs services tests $(PYTEST_ARGS)
 	echo "make test: $$(( $$(date +%s) - started )) s"
 
-bench: install ## benchmarks with figures (not pass/fail): reservations/s, 10k-row CSV import, order lists over 100k orders
+bench: install ## benchmarks with figures (not pass/fail): reservations/s, 10k-row CSV import, order lists over 100k orders, relay and consumer messages/s
 	# 100k orders need more than the stand-in's default 512 MB heap (it stalls in full GCs).
 	export OMS_MONGO_JVM_OPTS="-Xms256m -Xmx4g -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
 	$(PY) -m tests.bench.bench_catalog
 	$(PY) -m tests.bench.bench_order_lists --orders 100000
+	$(PY) -m tests.bench.bench_backbone
 
 lint: .venv/.synced ## ruff and mypy on every package
 	.venv/bin/ruff check .

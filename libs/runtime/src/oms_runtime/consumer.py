@@ -1,11 +1,23 @@
-"""Idempotent, at-least-once consumption with bounded retries and a dead-letter topic.
+"""Idempotent, at-least-once consumption in batches: concurrent across keys, in order within a key.
 
-FastStream's default acknowledges before processing (at-most-once). Here the offset is
-committed only after the handler stored its effect, or after the message went to the
-dead-letter topic with the reason; a handler never leaves a failed message behind on its
-partition, so a later commit cannot skip past it. A message whose `event_id` this consumer
-has processed is skipped (the `inbox` collection); handlers also make their own update
+One consumer group of a service reads its topics with aiokafka in batches (`getmany`, ADR
+"batched concurrent consumers"). A batch is grouped by message key; keys run concurrently (up to
+`consumer_concurrency`), the messages of one key strictly one after another. The offsets of a
+batch are committed only after every message in it was stored, dead-lettered or parked, so a crash
+redelivers and never skips. A message whose `x-type` header names a type this group does not
+handle is skipped without decoding its body.
+
+Deduplication: a message whose `event_id` this group processed is skipped (the `inbox` collection,
+one `$in` lookup per batch and one unordered insert after it); handlers also make their own update
 idempotent, because the process can stop between the effect and the inbox record.
+
+Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message
+goes to the dead-letter topic with the reason; `PermanentError` goes there at once. A handler that
+raises `DependencyNotReady` (what it needs has not arrived yet, e.g. a projection lags) parks the
+message in the `parked` collection; later messages of its key on this group park behind it, so
+order per key holds, while the other keys and the commit go on. Parked messages are re-driven with
+backoff and dead-lettered only after `park_deadline_seconds`. A failing message delays only its
+own key (and the batch's commit).
 """
 
 from __future__ import annotations
@@ -14,36 +26,115 @@ import asyncio
 import contextlib
 import time
 import traceback
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
-from aiokafka import TopicPartition
-from faststream import AckPolicy
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from oms_contracts import DEADLETTER_TOPIC, Envelope, Payload, decode, topic_for
 from oms_contracts.envelope import InvalidMessage
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from oms_runtime.clock import Clock
 from oms_runtime.metrics import CONSUMER_LAG, DEADLETTERED, MESSAGE_HANDLING_SECONDS, MESSAGES_CONSUMED
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AlreadyApplied
-from oms_runtime.telemetry import extract_trace_context, get_logger, tracer
+from oms_runtime.telemetry import extract_trace_context, get_logger, spans_exported, tracer
 
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 
-INBOX_INDEXES = [IndexSpec("inbox", [("shop_id", 1), ("processed_at", 1)])]
+DUPLICATE_KEY = 11000
+
+INBOX_INDEXES = [
+    IndexSpec("inbox", [("shop_id", 1), ("processed_at", 1)]),
+    IndexSpec("parked", [("shop_id", 1), ("group", 1), ("parked_at", 1)]),
+    # The consumer looks across tenants for the parked messages of its own lanes: like the outbox
+    # index, by design not shop_id first.
+    IndexSpec("parked", [("group", 1), ("lane", 1), ("seq", 1)], name="parked_by_lane"),
+]
 
 
 class PermanentError(Exception):
     """The message can never be processed (retrying would not help): straight to the dead-letter topic."""
+
+
+class DependencyNotReady(Exception):
+    """What the message needs has not arrived yet (a projection lags, an event raced ahead of its cause).
+
+    The message is parked and re-tried later, later messages of its key wait behind it, and it is
+    dead-lettered only if the dependency is still missing after the park deadline."""
+
+
+class RawMessage(Protocol):
+    """What the consumer needs of a Kafka record (aiokafka's ConsumerRecord, or a parked copy)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass
+class ParkedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass
+class _Item:
+    record: RawMessage
+    envelope: Envelope[Any]
+    handler: Handler
+    inbox_id: str
+    key: str
+    parked: Document | None = None
+    reason: str = ""
+
+    @property
+    def lane(self) -> str:
+        """What parks behind a parked message: its key on its topic. Kafka orders a key within its
+        partition only; a message of the same key on another topic (often the very dependency, e.g.
+        OrderPlaced for a PaymentRequested) must not wait behind it."""
+        return f"{self.record.topic}|{self.key}"
+
+
+@dataclass
+class _Batch:
+    """What handling a batch leaves to store before its commit."""
+
+    done: set[str]
+    inbox: list[Document] = field(default_factory=list)
+    parked: list[Document] = field(default_factory=list)
+
+
+def ordering_key(record: RawMessage) -> str:
+    """Messages with the same key keep their order; keyless ones keep their partition's order."""
+    if record.key:
+        return record.key.decode(errors="backslashreplace")
+    return f"{record.topic}/{record.partition}"
+
+
+def header(record: RawMessage, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return None
 
 
 class MessageConsumer:
@@ -57,20 +148,46 @@ class MessageConsumer:
         broker: KafkaBroker,
         db: AsyncDatabase[Document],
         clock: Clock,
+        bootstrap: str = "",
         attempts: int = 4,
         backoff_seconds: float = 0.2,
         topic_prefix: str = "",
+        batch_size: int = 500,
+        concurrency: int = 32,
+        fetch_wait_ms: int = 5000,
+        park_deadline_seconds: float = 3600.0,
+        park_backoff_seconds: float = 0.5,
+        park_backoff_max_seconds: float = 60.0,
     ) -> None:
         self.topic_prefix = topic_prefix
+        self.service = service
         self.group = f"{topic_prefix}{service}.{name}"
         self.broker = broker
         self.db = db
         self.clock = clock
+        self.bootstrap = bootstrap
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.fetch_wait_ms = fetch_wait_ms
+        self.park_deadline = timedelta(seconds=park_deadline_seconds)
+        self.park_backoff_seconds = park_backoff_seconds
+        self.park_backoff_max_seconds = park_backoff_max_seconds
         self.handlers: dict[str, Handler] = {}
         self.topics: list[str] = []
-        self._registered = False
+        self._kafka: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._in_batch = False
+        # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
+        self._lock = asyncio.Lock()
+        # Keys of this group with parked messages (of assigned partitions) -> when the first is due.
+        self._parked_lanes: dict[str, datetime] = {}
+        self._seq = 0
+        self._lag_partitions: set[tuple[str, int]] = set()
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._timers: dict[str, Any] = {}
 
     def on(self, payload_type: type[Payload], handler: Handler) -> MessageConsumer:
         self.handlers[payload_type.TYPE] = handler
@@ -79,97 +196,293 @@ class MessageConsumer:
             self.topics.append(topic)
         return self
 
-    def register(self) -> None:
-        """Attach the subscriber to the broker; must run before the broker starts."""
-        if self._registered or not self.handlers:
-            return
-        self._registered = True
+    # ---- life cycle ----------------------------------------------------------------------------
 
-        @self.broker.subscriber(
-            *self.topics,
+    async def start(self) -> None:
+        if not self.handlers or self._kafka is not None:
+            return
+        self._stopping = False
+        self._in_batch = False
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
             group_id=self.group,
+            client_id=f"{self.service}.{self.group}",
+            enable_auto_commit=False,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            fetch_max_wait_ms=self.fetch_wait_ms,
+            max_poll_records=self.batch_size,
         )
-        async def consume(body: Any, msg: KafkaMessage) -> None:
-            await self.handle_raw(msg)
-            self.record_lag(msg)
+        self._kafka.subscribe(self.topics, listener=_Rebalance(self))
+        await self._kafka.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer {self.group}")
 
-    def record_lag(self, msg: Any) -> None:
-        """Lag of this group on the message's partition, from the consumer's last fetch (no extra request)."""
-        record = msg.raw_message
-        consumer = getattr(msg, "consumer", None)
-        highwater = getattr(consumer, "highwater", None)
-        if highwater is None or record is None:
-            return
-        with contextlib.suppress(Exception):  # a metric never fails a message
-            end = highwater(TopicPartition(record.topic, record.partition))
-            if end is not None:
-                lag = max(0, end - record.offset - 1)
-                CONSUMER_LAG.labels(self.group, record.topic, str(record.partition)).set(lag)
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the batch in hand finish and commit (within `timeout`), then leave the group."""
+        self._stopping = True
+        if self._task is not None:
+            if not self._in_batch:
+                self._task.cancel()  # waiting for messages: nothing in hand to finish or commit
+            done, _ = await asyncio.wait([self._task], timeout=timeout)
+            if not done:
+                log.error("consumer did not finish its batch in time; abandoned", consumer=self.group)
+                self._task.cancel()
+                await asyncio.wait([self._task], timeout=1.0)
+            self._task = None
+        if self._kafka is not None:
+            kafka, self._kafka = self._kafka, None
+            await kafka.stop()
+        for topic, partition in self._lag_partitions:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.group, topic, str(partition))
+        self._lag_partitions.clear()
 
-    async def handle_raw(self, msg: Any) -> None:
-        record = msg.raw_message
-        raw: bytes = record.value if record.value is not None else b""
+    async def _run(self) -> None:
+        assert self._kafka is not None
+        kafka = self._kafka
+        while not self._stopping:
+            try:
+                fetched = await kafka.getmany(timeout_ms=self._wait_ms(), max_records=self.batch_size)
+            except asyncio.CancelledError:
+                raise
+            except KafkaError:
+                log.exception("fetch failed; retrying", consumer=self.group)
+                await asyncio.sleep(1.0)
+                continue
+            if fetched:
+                try:
+                    async with self._handling():
+                        await self.handle_batch([r for records in fetched.values() for r in records])
+                        await self._commit(kafka, fetched)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The store (or the dead-letter topic) is unreachable: nothing of the batch is
+                    # committed; read it again from its first offsets after a pause.
+                    log.exception("batch failed; it will be read again", consumer=self.group)
+                    for tp, records in fetched.items():
+                        with contextlib.suppress(Exception):
+                            kafka.seek(tp, records[0].offset)
+                    await asyncio.sleep(max(self.backoff_seconds, 1.0))
+                    continue
+            if self._parked_lanes and min(self._parked_lanes.values()) <= self.clock.now():
+                try:
+                    async with self._handling():
+                        await self.redrive()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("re-driving parked messages failed; re-tried later", consumer=self.group)
+                    await asyncio.sleep(1.0)
+
+    def _wait_ms(self) -> int:
+        """How long a fetch may wait when nothing comes: until the first parked lane is due, at most
+        the fetch wait (an idle group makes few requests; stop() does not wait for it)."""
+        if not self._parked_lanes:
+            return self.fetch_wait_ms
+        due_in = (min(self._parked_lanes.values()) - self.clock.now()).total_seconds()
+        return max(10, min(self.fetch_wait_ms, int(due_in * 1000)))
+
+    @contextlib.asynccontextmanager
+    async def _handling(self) -> AsyncIterator[None]:
+        """Messages in hand: a rebalance waits for them to be committed, stop() for them to finish."""
+        async with self._lock:
+            self._in_batch = True
+            try:
+                yield
+            finally:
+                self._in_batch = False
+
+    async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
+        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
         try:
-            envelope = decode(raw)
+            await kafka.commit(offsets)  # type: ignore[arg-type]
+        except CommitFailedError:
+            # The group rebalanced: the partitions' new owner reads these again (idempotent).
+            log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group)
+            return
+        for tp, records in fetched.items():
+            end = kafka.highwater(tp)
+            if end is not None:
+                self._lag(tp.topic, tp.partition).set(max(0, end - records[-1].offset - 1))
+
+    # ---- one batch -----------------------------------------------------------------------------
+
+    async def handle_batch(self, records: Iterable[RawMessage]) -> None:
+        """Handle fetched records; returns when each is stored, dead-lettered, parked or skipped."""
+        items: list[_Item] = []
+        for record in records:
+            item = await self._prepare(record)
+            if item is not None:
+                items.append(item)
+        if not items:
+            return
+        done = await self._processed({i.inbox_id for i in items})
+        batch = _Batch(done)
+        by_key: dict[str, list[_Item]] = {}
+        for item in items:
+            by_key.setdefault(item.key, []).append(item)
+        await self._for_each_key(by_key, lambda key, key_items: self._handle_key(key, key_items, batch))
+        await self._store(batch)
+
+    async def _prepare(self, record: RawMessage) -> _Item | None:
+        declared = header(record, "x-type")
+        if declared is not None and declared not in self.handlers:
+            self._count(declared, "ignored").inc()
+            return None
+        try:
+            envelope = decode(record.value or b"")
         except InvalidMessage as exc:
             await self.dead_letter(record, str(exc))
-            MESSAGES_CONSUMED.labels(self.group, "invalid", "deadlettered").inc()
-            return
+            self._count("invalid", "deadlettered").inc()
+            return None
         handler = self.handlers.get(envelope.type)
         if handler is None:
-            MESSAGES_CONSUMED.labels(self.group, envelope.type, "ignored").inc()
+            self._count(envelope.type, "ignored").inc()
+            return None
+        return _Item(record, envelope, handler, f"{self.group}:{envelope.event_id}", ordering_key(record))
+
+    async def _processed(self, inbox_ids: set[str]) -> set[str]:
+        found = await self.db["inbox"].find({"_id": {"$in": list(inbox_ids)}}, {"_id": 1}).to_list()
+        return {d["_id"] for d in found}
+
+    async def _for_each_key(
+        self, by_key: dict[str, list[_Item]], handle: Callable[[str, list[_Item]], Awaitable[None]]
+    ) -> None:
+        if len(by_key) == 1:
+            key, key_items = next(iter(by_key.items()))
+            await handle(key, key_items)
             return
-        inbox_id = f"{self.group}:{envelope.event_id}"
-        if await self.db["inbox"].find_one({"_id": inbox_id}, {"_id": 1}):
-            MESSAGES_CONSUMED.labels(self.group, envelope.type, "duplicate").inc()
-            return
-        headers = dict(record.headers or ())
-        token = otel_context.attach(extract_trace_context(headers))
+        queue = list(by_key.items())
+        queue.reverse()
+
+        async def worker() -> None:
+            while queue:
+                key, key_items = queue.pop()
+                await handle(key, key_items)
+
+        # A task group: if one key fails (the store or the dead-letter topic unreachable), the others
+        # are cancelled and awaited before the batch is read again, so no key runs twice at once.
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.concurrency, len(queue))):
+                group.create_task(worker())
+
+    async def _handle_key(self, key: str, items: list[_Item], batch: _Batch) -> None:
+        for item in items:
+            if item.inbox_id in batch.done:
+                self._count(item.envelope.type, "duplicate").inc()
+                continue
+            lane = item.lane
+            if lane in self._parked_lanes:
+                self._park(item, batch, reason=f"waits behind a parked message of {lane}")
+                continue
+            outcome = await self._handle(item)
+            if outcome == "parked":
+                self._park(item, batch, reason=item.reason)
+                continue
+            batch.done.add(item.inbox_id)
+            if outcome in ("processed", "duplicate"):
+                batch.inbox.append(self._inbox_record(item))
+
+    def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
+        """Park one message; later messages of its lane (topic and key) in this group park behind it."""
+        now = self.clock.now()
+        batch.done.add(item.inbox_id)
+        self._seq = max(time.time_ns(), self._seq + 1)
+        record = item.record
+        batch.parked.append(
+            {
+                "_id": item.inbox_id,
+                "shop_id": item.envelope.shop_id,
+                "group": self.group,
+                "lane": item.lane,
+                "seq": self._seq,
+                "type": item.envelope.type,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "record_key": record.key,
+                "value": record.value or b"",
+                "headers": [[k, v] for k, v in record.headers or ()],
+                "parked_at": now,
+                "deadline": now + self.park_deadline,
+                "attempts": 1,
+                "next_attempt_at": now + timedelta(seconds=self.park_backoff_seconds),
+                "reason": reason[:1000],
+            }
+        )
+        self._count(item.envelope.type, "parked").inc()
+        if item.lane not in self._parked_lanes:
+            self._parked_lanes[item.lane] = now + timedelta(seconds=self.park_backoff_seconds)
+            log.info("message parked until what it needs arrives", consumer=self.group, lane=item.lane)
+
+    async def _store(self, batch: _Batch) -> None:
+        """What the batch leaves behind, before its commit: parked messages, then inbox records."""
+        for collection, docs in (("parked", batch.parked), ("inbox", batch.inbox)):
+            if not docs:
+                continue
+            try:
+                await self.db[collection].insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                # A redelivery of something recorded before: already there is what we want.
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
+
+    def _inbox_record(self, item: _Item) -> Document:
+        return {"_id": item.inbox_id, "shop_id": item.envelope.shop_id, "processed_at": self.clock.now()}
+
+    # ---- one message ---------------------------------------------------------------------------
+
+    async def _handle(self, item: _Item) -> str:
+        envelope = item.envelope
+        token = otel_context.attach(extract_trace_context(item.record.headers or ()))
         structlog.contextvars.bind_contextvars(
             correlation_id=envelope.correlation_id, event_id=envelope.event_id, shop_id=envelope.shop_id
         )
         started = time.perf_counter()
         try:
-            with tracer().start_as_current_span(
-                f"consume {envelope.type}",
-                kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.destination.name": record.topic, "oms.consumer": self.group},
-            ):
-                outcome = await self._run_handler(handler, envelope, record)
+            if spans_exported():
+                with tracer().start_as_current_span(
+                    f"consume {envelope.type}",
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={"messaging.destination.name": item.record.topic, "oms.consumer": self.group},
+                ):
+                    outcome = await self._run_handler(item)
+            else:
+                # No exporter: the writer's trace context is enough for what this handler writes.
+                outcome = await self._run_handler(item)
         finally:
             otel_context.detach(token)
             structlog.contextvars.unbind_contextvars("correlation_id", "event_id", "shop_id")
-        MESSAGE_HANDLING_SECONDS.labels(self.group, envelope.type).observe(time.perf_counter() - started)
-        MESSAGES_CONSUMED.labels(self.group, envelope.type, outcome).inc()
-        if outcome in ("processed", "duplicate"):
-            with contextlib.suppress(DuplicateKeyError):  # a concurrent redelivery recorded it first
-                await self.db["inbox"].insert_one(
-                    {"_id": inbox_id, "shop_id": envelope.shop_id, "processed_at": self.clock.now()}
-                )
+        self._timer(envelope.type).observe(time.perf_counter() - started)
+        if outcome != "parked":
+            self._count(envelope.type, outcome).inc()
+        return outcome
 
-    async def _run_handler(self, handler: Handler, envelope: Envelope[Any], record: Any) -> str:
+    async def _run_handler(self, item: _Item) -> str:
+        envelope = item.envelope
         for attempt in range(1, self.attempts + 1):
             try:
-                await handler(envelope)
+                await item.handler(envelope)
                 return "processed"
             except AlreadyApplied:
                 return "duplicate"
+            except DependencyNotReady as exc:
+                item.reason = f"{type(exc).__name__}: {exc}"
+                return "parked"
             except PermanentError as exc:
-                await self.dead_letter(record, f"{type(exc).__name__}: {exc}")
+                await self.dead_letter(item.record, f"{type(exc).__name__}: {exc}")
                 return "deadlettered"
             except Exception as exc:
                 if attempt == self.attempts:
                     log.exception("handler failed; dead-lettering", type=envelope.type, attempts=attempt)
                     reason = f"{type(exc).__name__}: {exc} (after {attempt} attempts)"
-                    await self.dead_letter(record, reason, detail=traceback.format_exc(limit=5))
+                    await self.dead_letter(item.record, reason, detail=traceback.format_exc(limit=5))
                     return "deadlettered"
                 log.warning("handler failed; retrying", type=envelope.type, attempt=attempt, error=str(exc))
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    async def dead_letter(self, record: Any, reason: str, detail: str | None = None) -> None:
+    async def dead_letter(self, record: RawMessage, reason: str, detail: str | None = None) -> None:
         headers = {
             k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())
         }
@@ -189,3 +502,133 @@ class MessageConsumer:
         )
         DEADLETTERED.labels(self.group, record.topic, reason.split(":", 1)[0][:60]).inc()
         log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
+
+    # ---- parked messages -----------------------------------------------------------------------
+
+    async def load_parked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Which lanes of the assigned partitions have parked messages (after a (re)assignment)."""
+        assigned = {(tp.topic, tp.partition) for tp in partitions}
+        self._parked_lanes.clear()
+        if not assigned:
+            return
+        cursor = self.db["parked"].find(
+            {"group": self.group}, {"lane": 1, "topic": 1, "partition": 1, "next_attempt_at": 1}
+        )
+        async for doc in cursor:
+            if (doc["topic"], doc["partition"]) in assigned:
+                due = doc["next_attempt_at"]
+                self._parked_lanes[doc["lane"]] = min(due, self._parked_lanes.get(doc["lane"], due))
+
+    async def redrive(self) -> None:
+        """Try the parked messages of every lane that is due, in order; stop a lane at its first miss."""
+        now = self.clock.now()
+        due = [key for key, at in self._parked_lanes.items() if at <= now]
+        if not due:
+            return
+        docs = await self.db["parked"].find({"group": self.group, "lane": {"$in": due}}).sort("seq", 1).to_list()
+        by_key: dict[str, list[Document]] = {key: [] for key in due}
+        for doc in docs:
+            by_key.setdefault(doc["lane"], []).append(doc)
+        done = await self._processed({d["_id"] for d in docs})
+        await self._for_each_key(
+            {key: [] for key in by_key},
+            lambda key, _: self._redrive_key(key, by_key[key], done, now),
+        )
+
+    async def _redrive_key(self, key: str, docs: list[Document], done: set[str], now: datetime) -> None:
+        parked = self.db["parked"]
+        for doc in docs:
+            if doc["_id"] not in done:
+                record = ParkedRecord(
+                    doc["topic"],
+                    doc["partition"],
+                    doc["offset"],
+                    doc.get("record_key"),
+                    doc["value"],
+                    [(k, v) for k, v in doc.get("headers", [])],
+                )
+                item = await self._prepare(record)
+                if item is not None:
+                    item.parked = doc
+                    outcome = await self._handle(item)
+                    if outcome == "parked":
+                        if now < doc["deadline"]:
+                            await self._retry_later(key, doc, now)
+                            return
+                        since = doc["parked_at"]
+                        reason = f"{item.reason} (still missing after {doc['attempts']} attempts since {since})"
+                        await self.dead_letter(record, reason)
+                        self._count(item.envelope.type, "deadlettered").inc()
+                    elif outcome in ("processed", "duplicate"):
+                        await self._store(_Batch(set(), inbox=[self._inbox_record(item)]))
+            await parked.delete_one({"_id": doc["_id"]})
+        self._parked_lanes.pop(key, None)
+
+    async def _retry_later(self, key: str, doc: Document, now: datetime) -> None:
+        attempts = doc["attempts"] + 1
+        delay = min(self.park_backoff_max_seconds, self.park_backoff_seconds * 2 ** (attempts - 1))
+        next_at = now + timedelta(seconds=delay)
+        await self.db["parked"].update_one(
+            {"_id": doc["_id"]}, {"$set": {"attempts": attempts, "next_attempt_at": next_at}}
+        )
+        self._parked_lanes[key] = next_at
+
+    # ---- lag and metrics -----------------------------------------------------------------------
+
+    async def measure_lag(self, admin: AIOKafkaAdminClient) -> None:
+        """End offset minus committed offset of each assigned partition: grows while a partition is stuck."""
+        kafka = self._kafka
+        if kafka is None:
+            return
+        assigned = list(kafka.assignment())
+        current = {(tp.topic, tp.partition) for tp in assigned}
+        for topic, partition in self._lag_partitions - current:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.group, topic, str(partition))
+        self._lag_partitions &= current
+        if not assigned:
+            return
+        ends = await kafka.end_offsets(assigned)
+        committed = await admin.list_consumer_group_offsets(self.group, partitions=assigned)
+        missing = [tp for tp in assigned if tp not in committed or committed[tp].offset < 0]
+        starts = await kafka.beginning_offsets(missing) if missing else {}
+        for tp in assigned:
+            position = committed[tp].offset if tp not in starts else starts[tp]
+            self._lag(tp.topic, tp.partition).set(max(0, ends[tp] - position))
+
+    def _lag(self, topic: str, partition: int) -> Any:
+        self._lag_partitions.add((topic, partition))
+        return CONSUMER_LAG.labels(self.group, topic, str(partition))
+
+    def _count(self, message_type: str, outcome: str) -> Any:
+        child = self._counters.get((message_type, outcome))
+        if child is None:
+            child = self._counters[(message_type, outcome)] = MESSAGES_CONSUMED.labels(
+                self.group, message_type, outcome
+            )
+        return child
+
+    def _timer(self, message_type: str) -> Any:
+        child = self._timers.get(message_type)
+        if child is None:
+            child = self._timers[message_type] = MESSAGE_HANDLING_SECONDS.labels(self.group, message_type)
+        return child
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions leave only after the batch in hand is committed; new ones bring their parked keys."""
+
+    def __init__(self, consumer: MessageConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        async with self.consumer._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        kafka = self.consumer._kafka
+        partitions = kafka.assignment() if kafka is not None else assigned
+        try:
+            await self.consumer.load_parked(partitions)
+        except Exception:
+            log.exception("could not load parked messages", consumer=self.consumer.group)

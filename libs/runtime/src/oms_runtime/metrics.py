@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_CONSUMED = Counter(
     "oms_messages_consumed_total",
-    "Messages a consumer handled, by outcome (processed, duplicate, ignored, deadlettered)",
+    "Messages a consumer handled, by outcome (processed, duplicate, ignored, parked, deadlettered)",
     ["consumer", "type", "outcome"],
 )
 MESSAGE_HANDLING_SECONDS = Histogram("oms_message_handling_seconds", "Time to handle one message", ["consumer", "type"])
@@ -16,6 +16,7 @@ DEADLETTERED = Counter(
 OUTBOX_PUBLISHED = Counter("oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"])
 CONSUMER_LAG = Gauge(
     "oms_consumer_lag_messages",
-    "Messages behind the partition's end after the last one handled (high watermark - next offset)",
+    "Messages the group has not committed on a partition it holds (end offset - committed offset), "
+    "measured on a timer and after each batch, so it grows while the partition is stuck",
     ["consumer", "topic", "partition"],
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
@@ -66,7 +68,7 @@ class ServiceRuntime:
             self.broker,
             self.clock,
             service=settings.service_name,
-            poll_seconds=settings.relay_poll_seconds,
+            safety_scan_seconds=settings.relay_poll_seconds,
         )
         self.run_relay = run_relay
         self.run_consumers = run_consumers
@@ -96,9 +98,16 @@ class ServiceRuntime:
             broker=self.broker,
             db=self.db,
             clock=self.clock,
+            bootstrap=self.settings.kafka_bootstrap,
             attempts=self.settings.consumer_attempts,
             backoff_seconds=self.settings.consumer_backoff_seconds,
             topic_prefix=self.settings.topic_prefix,
+            batch_size=self.settings.consumer_batch_size,
+            concurrency=self.settings.consumer_concurrency,
+            fetch_wait_ms=self.settings.consumer_fetch_wait_ms,
+            park_deadline_seconds=self.settings.park_deadline_seconds,
+            park_backoff_seconds=self.settings.park_backoff_seconds,
+            park_backoff_max_seconds=self.settings.park_backoff_max_seconds,
         )
         self.consumers.append(consumer)
         return consumer
@@ -115,10 +124,12 @@ class ServiceRuntime:
         self._loops.append(_Loop(name, step, every_seconds, once_per_cluster))
 
     async def start(self) -> None:
+        await self.broker.start()  # the producer: the relay and the dead-letter topic use it
         if self.run_consumers:
             for consumer in self.consumers:
-                consumer.register()
-        await self.broker.start()
+                await consumer.start()
+            if any(c.handlers for c in self.consumers):
+                self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         if self.run_relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.run_loops:
@@ -144,9 +155,36 @@ class ServiceRuntime:
                 log.exception("background loop step failed", loop=spec.name)
             await asyncio.sleep(spec.interval_seconds)
 
+    async def _measure_lag(self) -> None:
+        """Every consumer's lag from offsets on a timer, so a partition nobody consumes shows it growing."""
+        admin: AIOKafkaAdminClient | None = None
+        try:
+            while True:
+                await asyncio.sleep(self.settings.consumer_lag_seconds)
+                try:
+                    if admin is None:
+                        admin = AIOKafkaAdminClient(
+                            bootstrap_servers=self.settings.kafka_bootstrap,
+                            client_id=f"{self.settings.service_name}.lag",
+                        )
+                        await admin.start()
+                    for consumer in self.consumers:
+                        await consumer.measure_lag(admin)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("measuring consumer lag failed; re-tried at the next interval")
+        finally:
+            if admin is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(admin.close(), timeout=5)
+
     async def stop(self) -> None:
         """Stop within a deadline per part: a shutdown that hangs blocks a rollout (or a test run) forever,
         so a part that does not stop in time is abandoned and named in the log."""
+        for consumer in self.consumers:
+            stopping = consumer.stop(timeout=self.stop_timeout_seconds * 2 / 3)
+            await self._stop_part(f"consumer {consumer.group}", stopping)
         for task in self._tasks:
             task.cancel()
         if self._tasks:

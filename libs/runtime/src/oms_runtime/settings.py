@@ -28,9 +28,34 @@ class ServiceSettings(BaseSettings):
         default="",
         description="Prepended to every topic name: several environments (or test runs) on one cluster",
     )
-    relay_poll_seconds: float = 0.5
+    relay_poll_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="How often the relay's safety scan looks for pending messages no write named "
+        "(a crash, another replica's or another process's writes); the store names its writes at once",
+    )
     consumer_attempts: int = Field(default=4, ge=1, description="Tries of a failing message before the DLQ")
     consumer_backoff_seconds: float = 0.2
+    consumer_batch_size: int = Field(default=500, ge=1, description="Messages one consumer takes per fetch")
+    consumer_concurrency: int = Field(
+        default=32, ge=1, description="Keys of a batch one consumer handles at once (in order within a key)"
+    )
+    consumer_fetch_wait_ms: int = Field(
+        default=5000,
+        ge=10,
+        description="How long an idle fetch waits at the broker for new messages (new ones return at once; "
+        "a longer wait only means fewer requests while idle)",
+    )
+    park_deadline_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a message waiting for what it depends on is re-tried before the DLQ",
+    )
+    park_backoff_seconds: float = Field(default=0.5, gt=0, description="First re-try delay of a parked message")
+    park_backoff_max_seconds: float = Field(default=60.0, gt=0, description="Longest delay between re-tries")
+    consumer_lag_seconds: float = Field(
+        default=15.0, gt=0, description="How often consumer lag is measured from committed and end offsets"
+    )
 
     @property
     def database_name(self) -> str:

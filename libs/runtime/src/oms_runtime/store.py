@@ -56,21 +56,24 @@ def outbox_entry(envelope: Envelope[Any], topic_prefix: str = "") -> Document:
 
 
 def outbox_indexes(collection: str) -> list[IndexSpec]:
-    # The relay looks across tenants for documents with pending messages: the one index
-    # that does not start with shop_id, by design.
-    return [IndexSpec(collection, [("has_outbox", 1)], name="outbox_pending")]
+    # The relay's safety scan looks across tenants for documents with pending messages: the one
+    # index that does not start with shop_id, by design (the hot path finds them by _id). Sparse
+    # on the entries themselves, so it holds only documents with something pending. (The older
+    # `outbox_pending` index on `has_outbox` is no longer used; drop it when convenient.)
+    return [IndexSpec(collection, [("outbox.event_id", 1)], name="outbox_pending_events", extra={"sparse": True})]
 
 
 class AggregateStore:
     def __init__(
         self,
         collection: AsyncCollection[Document],
-        on_pending: Callable[[], None] | None = None,
+        on_pending: Callable[[str, Any], None] | None = None,
         topic_prefix: str = "",
     ) -> None:
         self.collection = collection
         self.topic_prefix = topic_prefix
-        self._on_pending = on_pending or (lambda: None)
+        # Told (collection, _id) of every document that got pending messages: the relay publishes it now.
+        self._on_pending = on_pending or (lambda _collection, _id: None)
 
     @property
     def name(self) -> str:
@@ -95,7 +98,7 @@ class AggregateStore:
         }
         await self.collection.insert_one(stored)
         if events:
-            self._on_pending()
+            self._on_pending(self.name, stored["_id"])
         return stored
 
     async def update(
@@ -135,7 +138,7 @@ class AggregateStore:
                     raise AlreadyApplied(applied_event_id)
             raise ConcurrencyError(self.name, aggregate_id, expected_version)
         if events:
-            self._on_pending()
+            self._on_pending(self.name, aggregate_id)
         return doc
 
 

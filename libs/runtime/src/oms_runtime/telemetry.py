@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -15,11 +15,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 _configured = False
+_exported = False
 
 
 def setup_tracing(service_name: str, otlp_endpoint: str | None) -> None:
     """Always create trace ids (logs and headers carry them); export only when an endpoint is set."""
-    global _configured
+    global _configured, _exported
     if _configured:
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
@@ -27,8 +28,15 @@ def setup_tracing(service_name: str, otlp_endpoint: str | None) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+        _exported = True
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+def spans_exported() -> bool:
+    """Whether spans leave the process; without an exporter a per-message span is pure overhead
+    (the propagated context alone carries the trace id into what a handler writes)."""
+    return _exported
 
 
 def tracer() -> trace.Tracer:
@@ -41,8 +49,9 @@ def inject_trace_headers() -> dict[str, str]:
     return carrier
 
 
-def extract_trace_context(headers: Mapping[str, Any]) -> otel_context.Context:
-    carrier = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in headers.items()}
+def extract_trace_context(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> otel_context.Context:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    carrier = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in pairs}
     return propagate.extract(carrier)
 
 

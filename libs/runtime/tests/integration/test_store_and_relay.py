@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope, new_id
@@ -11,7 +12,7 @@ from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
-from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError
 from oms_testing import eventually
 from oms_testing.kafka import TopicReader
 from pymongo.errors import DuplicateKeyError
@@ -101,3 +102,97 @@ async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, i
 async def _count(reader: TopicReader, key: str, n: int) -> bool:
     await reader.poll()
     return sum(1 for r in reader.records if r.key == key.encode()) >= n
+
+
+@pytest.fixture
+async def runtime_without_scan(infra, topic_prefix):
+    """A relay whose safety scan runs only when it takes the lease: what it publishes later, it was told."""
+    settings = ServiceSettings(
+        service_name=f"libtest{new_id()[-6:]}",
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_lib_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        relay_poll_seconds=3600,
+    )
+    rt = ServiceRuntime(settings, run_consumers=False)
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+async def test_written_documents_are_published_by_id_many_at_once_in_order_per_key(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    store = runtime_without_scan.store("things")
+    order_ids = [new_id() for _ in range(40)]
+    expected: dict[str, list[str]] = {}
+
+    async def write(order_id: str) -> None:
+        events = [release(order_id, shop_id) for _ in range(3)]
+        await store.create({"_id": order_id, "shop_id": shop_id}, events[:1])
+        await store.update(shop_id, order_id, 1, events=events[1:])
+        expected[order_id] = [e.event_id for e in events]
+
+    await asyncio.gather(*(write(order_id) for order_id in order_ids))
+    wanted = {order_id.encode() for order_id in order_ids}
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+
+        async def all_published() -> bool:
+            await reader.poll()
+            return sum(1 for r in reader.records if r.key in wanted) >= 3 * len(order_ids)
+
+        await eventually(all_published, what="every message published without a scan")
+    for order_id in order_ids:
+        ids = [json.loads(r.value)["event_id"] for r in reader.records if r.key == order_id.encode()]
+        assert ids == expected[order_id]
+    pending = await runtime_without_scan.db["things"].count_documents({"shop_id": shop_id, "has_outbox": True})
+    assert pending == 0
+
+
+async def test_the_safety_scan_publishes_what_no_wake_up_named(runtime, shop_id, infra, topic_prefix):
+    """A write by another process (or a replica without the lease, or before a crash) reaches Kafka too."""
+    elsewhere = AggregateStore(runtime.db["things"], topic_prefix=topic_prefix)  # nobody is told
+    runtime.relay.watch(["things"])
+    order_id = new_id()
+    event = release(order_id, shop_id)
+    await elsewhere.create({"_id": order_id, "shop_id": shop_id}, [event])
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        await reader.wait_for(lambda r: r.key == order_id.encode())
+
+
+async def test_an_entry_appended_while_publishing_stays_pending(runtime_without_scan, shop_id):
+    """The relay marks sent only what it published: an entry a writer appended meanwhile stays, flagged."""
+    rt = runtime_without_scan
+    store = AggregateStore(rt.db["things"], topic_prefix=rt.settings.topic_prefix)  # the relay is not told
+    order_id = new_id()
+    await store.create({"_id": order_id, "shop_id": shop_id}, [release(order_id, shop_id)])
+    read = await rt.db["things"].find({"_id": order_id}, {"outbox": 1}).to_list()
+    late = release(order_id, shop_id)
+    await store.update(shop_id, order_id, 1, events=[late])
+
+    await rt.relay._mark_sent("things", read)
+
+    doc = await store.get(shop_id, order_id)
+    assert doc is not None
+    assert [e["event_id"] for e in doc["outbox"]] == [late.event_id]
+    assert doc["has_outbox"] is True
+    assert order_id in rt.relay._pending["things"]
+
+
+async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
+    """With nothing to publish the relay still renews its lease (it once let it lapse and spun)."""
+    leases = runtime_without_scan.db["leases"]
+    name = f"outbox-relay:{runtime_without_scan.settings.service_name}"
+
+    async def taken() -> Any:
+        return await leases.find_one({"_id": name})
+
+    first = await eventually(taken, what="lease taken")
+
+    async def renewed() -> bool:
+        doc = await leases.find_one({"_id": name})
+        return doc is not None and doc["expires_at"] > first["expires_at"]
+
+    await eventually(renewed, what="lease renewed while idle")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from oms_contracts import Money
+from oms_contracts import DEADLETTER_TOPIC, Money
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
@@ -137,3 +137,40 @@ async def test_delivery_log_is_for_admins_and_managers_only(client: Any, shop_id
     assert r.status_code == 403
     r = await client.get("/notifications", params={"limit": 500}, headers=internal_headers(shop_id))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "limit"
+
+
+async def test_payment_link_that_overtakes_its_order_is_emailed_once_the_order_arrives(
+    infra: Infra, topic_prefix: str, settings: NotificationSettings, client: Any, smtp: SmtpServer, shop_id: str
+) -> None:
+    """PaymentRequested travels on another topic than OrderPlaced and can arrive first: it waits for the
+    order (parked) instead of being dead-lettered, and the customer still gets the payment email."""
+    customer = address("early", shop_id)
+    placed = envelope(order_placed(9, customer), shop_id)
+    payment = PaymentRequested(
+        order_id=placed.payload.order_id,
+        payment_id="pay-early",
+        method="card",
+        amount=Money.of("1500", "RUB"),
+        status="awaiting_customer",
+        checkout_url="https://shop.test/pay/sandbox/pay-early",
+    )
+    requested = envelope(payment, shop_id, "payment")
+    await publish(infra, topic_prefix, requested)
+    db = database(infra, settings)
+
+    async def parked() -> bool:
+        return await db["parked"].count_documents({"shop_id": shop_id}) == 1
+
+    await eventually(parked, what="the payment request waits for its order")
+    await publish(infra, topic_prefix, placed)
+    await eventually(lambda: len(smtp.sink.to(customer)) == 2 or None, what="order and payment emails")
+    [link] = [m for m in smtp.sink.to(customer) if "pay-early" in m.get_body(("html",)).get_content()]  # type: ignore[union-attr]
+    assert "#9" in link["Subject"]
+
+    async def unparked() -> bool:
+        return await db["parked"].count_documents({"shop_id": shop_id}) == 0
+
+    await eventually(unparked, what="nothing left parked")
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + DEADLETTER_TOPIC) as dlq:
+        await dlq.poll()
+        assert not [r for r in dlq.records if requested.event_id.encode() in r.value]

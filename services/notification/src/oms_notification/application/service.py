@@ -20,6 +20,7 @@ from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderSt
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
+from oms_runtime.consumer import DependencyNotReady
 from oms_runtime.mongo import Document
 from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
@@ -45,8 +46,9 @@ CHANNEL = "email"
 SYSTEM = Actor.system("notification")
 
 
-class OrderNotYetKnown(Exception):
-    """A payment event for an order whose OrderPlaced has not reached us yet: retried by the consumer."""
+class OrderNotYetKnown(DependencyNotReady):
+    """A payment event for an order whose OrderPlaced has not reached us yet: parked by the consumer and
+    re-tried until it has (the customer's payment email must not be lost to a race between topics)."""
 
 
 @dataclass

@@ -6,15 +6,16 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_contracts.messages.payment import RefundCompleted
+from oms_runtime.consumer import DependencyNotReady
 
 from oms_order.application.orders import OrderService
 from oms_order.domain.order import Acting, Decision, Order
 from oms_order.domain.returns import ReturnEvent, return_progressed, return_refunded
 
 
-class ReturnNotShownYet(Exception):
+class ReturnNotShownYet(DependencyNotReady):
     """A refund of a return the order does not show yet (the return's events travel on another topic):
-    retried by the consumer until ReturnCompleted has been applied."""
+    parked by the consumer and re-tried until ReturnCompleted has been applied."""
 
 
 class OrderReturns:

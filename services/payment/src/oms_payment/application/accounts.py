@@ -22,7 +22,7 @@ from oms_contracts.messages.payment import (
 )
 from oms_contracts.money import round_amount
 from oms_runtime.clock import Clock
-from oms_runtime.consumer import PermanentError
+from oms_runtime.consumer import DependencyNotReady, PermanentError
 from oms_runtime.problems import Problem
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 from oms_runtime.telemetry import get_logger
@@ -51,6 +51,11 @@ ACTOR = Actor.system("payment")
 ATTEMPTS = 5
 REMINDER_BATCH = 100
 MANUAL_METHODS = ("cash", "bank_transfer", "gift_card")
+
+
+class AccountNotYetOpen(DependencyNotReady):
+    """A capture for an order whose account (opened by RequestPayment) is not there yet: parked by the
+    consumer and re-tried until it is."""
 
 
 class AccountNotFound(Exception):
@@ -170,7 +175,7 @@ class AccountService:
         for _ in range(ATTEMPTS):
             found = await self.accounts.get(envelope.shop_id, event.order_id)
             if found is None:
-                raise LookupError(f"no account for order {event.order_id} yet")  # retried by the consumer
+                raise AccountNotYetOpen(f"no account for order {event.order_id} yet")
             account, version = found
             counted = payment
             if event.method == "cash_on_delivery":

@@ -303,7 +303,7 @@ class StockRepository:
         store: AggregateStore,
         ledger: AsyncCollection[Document],
         clock: Clock,
-        on_pending: Callable[[], None] = lambda: None,
+        on_pending: Callable[[str, Any], None] = lambda _collection, _id: None,
     ) -> None:
         self.store = store
         self.collection = store.collection
@@ -524,7 +524,7 @@ class StockRepository:
                 done = await self.collection.update_one(query, update)
             if done.matched_count:
                 flushed += len(pending)
-                self._on_pending()
+                self._on_pending(self.collection.name, doc["_id"])  # the relay publishes this document now
                 if own is None or own in {e["_id"] for e in pending}:
                     return flushed
             # Another flusher moved the oldest changes first: look again.

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from litestar.enums import RequestEncodingType
 from litestar.testing import TestClient
+from oms_runtime.context import RoleGuard
 from oms_testing.http import internal_headers
 
 from tests.framework.apps import SERVICES, BodyRoute, body_routes, build_app
@@ -63,6 +64,42 @@ def test_a_json_body_sent_as_text_plain_is_a_415_problem(clients, service, route
     assert (status, content_type) == (415, PROBLEM_JSON), body
 
 
+STAFF_ROLES = ("admin", "manager", "warehouse", "courier")
+
+
+def _guarded_routes() -> Iterator[tuple[str, BodyRoute, tuple[str, ...]]]:
+    for service, route in ROUTES:
+        layers = route.handler.ownership_layers
+        roles = [g.roles for layer in layers for g in (layer.guards or ()) if isinstance(g, RoleGuard)]
+        if roles:
+            yield service, route, roles[0]
+
+
+GUARDED = list(_guarded_routes())
+
+
+def test_every_service_route_with_a_body_checks_the_role_before_reading_it():
+    unguarded = {str(route) for service, route in ROUTES if service != "gateway"} - {str(r) for _, r, _ in GUARDED}
+    assert unguarded == set()
+
+
+@pytest.mark.parametrize(("service", "route", "roles"), GUARDED, ids=[str(r) for _, r, _ in GUARDED])
+def test_a_forbidden_caller_with_a_malformed_body_is_told_403_not_422(clients, service, route, roles):
+    """The role check runs before the body is validated (it used to run after: 422 told a courier about the body)."""
+    outsider = next((r for r in STAFF_ROLES if r not in roles), None)
+    headers = (
+        internal_headers("shop-hostile", role=outsider)
+        if outsider
+        else internal_headers("shop-hostile", kind="storefront", role=None)
+    )
+    body = b'{"stages": "not a list", "barcodes": 5, "quantity": false}'
+    response = clients[service].request(
+        route.method, route.path, content=body, headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+
+
 @pytest.mark.parametrize(
     ("service", "method", "path", "field"),
     [("order", "PUT", "/pipelines/store", "stages"), ("catalog", "PUT", "/skus/TEA-1", "barcodes")],
@@ -79,3 +116,17 @@ def test_a_body_field_named_like_a_dependency_is_a_422_naming_it_not_an_unlogged
     )
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "field"),
+    [("order", "PUT", "/pipelines/store", "stages"), ("catalog", "PUT", "/skus/TEA-1", "barcodes")],
+)
+def test_a_courier_sending_a_malformed_admin_body_is_refused_403(clients, service, method, path, field):
+    response = clients[service].request(
+        method,
+        path,
+        content=f'{{"{field}": 5}}'.encode(),
+        headers={**internal_headers("shop-hostile", role="courier"), "content-type": "application/json"},
+    )
+    assert response.status_code == 403, response.text

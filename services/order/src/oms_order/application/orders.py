@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts.limits import RequestedLine
 from oms_contracts.messages.catalog import (
     SkuPriceChanged,
     SkuUpserted,
@@ -22,7 +23,6 @@ from oms_contracts.messages.common import (
     DeliveryType,
     DeliveryWishes,
     PaymentMethod,
-    SkuQuantity,
 )
 from oms_contracts.messages.fulfilment import (
     ShipmentCreated,
@@ -79,7 +79,7 @@ class PlaceOrder(BaseModel):
 
     customer: Customer
     address: Address | None = Field(default=None, description="Required unless delivery_type is pickup")
-    lines: list[SkuQuantity] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[RequestedLine] = Field(min_length=1, max_length=MAX_LINES)
     delivery_type: DeliveryType
     payment_method: PaymentMethod
     channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")

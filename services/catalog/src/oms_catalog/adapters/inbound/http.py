@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from oms_contracts import Money, new_id
-from oms_runtime.context import Ctx, RequestContext
+from oms_contracts import new_id
+from oms_contracts.limits import LineQuantity, StatedMoney, StockDelta, StockQuantity
+from oms_contracts.messages.common import Sku as SkuCode
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.mongo import MAX_PAGE, Document, Page
+from oms_runtime.params import SkuInPath
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +29,6 @@ from oms_catalog.domain.stock import InsufficientStock
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-SkuText = Annotated[str, Field(min_length=1, max_length=64)]
 
 Catalog = NamedDependency[CatalogService]
 Stock = NamedDependency[StockService]
@@ -37,13 +39,13 @@ class Body(BaseModel):
 
 
 class KitComponentBody(Body):
-    sku: SkuText
-    quantity: int = Field(gt=0, le=10000)
+    sku: SkuCode
+    quantity: LineQuantity
 
 
 class SkuBody(Body):
     name: str = Field(min_length=1, max_length=200)
-    price: Money
+    price: StatedMoney
     active: bool = True
     barcode: str | None = Field(default=None, max_length=64)
     product_id: str | None = Field(default=None, max_length=64, description="The product it is a variant of")
@@ -62,17 +64,17 @@ class WarehouseBody(Body):
 
 class ReceiptBody(Body):
     receipt_id: IdText = Field(description="Idempotency key: the same receipt is counted once")
-    sku: SkuText
+    sku: SkuCode
     warehouse_id: IdText
-    quantity: int = Field(gt=0)
+    quantity: StockQuantity
     note: str | None = Field(default=None, max_length=500)
 
 
 class AdjustmentBody(Body):
     adjustment_id: IdText = Field(description="Idempotency key: the same adjustment is applied once")
-    sku: SkuText
+    sku: SkuCode
     warehouse_id: IdText
-    delta: int = Field(description="Units found (+) or lost, damaged (-); never below what orders hold")
+    delta: StockDelta = Field(description="Units found (+) or lost, damaged (-); never below what orders hold")
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -159,11 +161,10 @@ def result_view(result: StockResult, sku: str, warehouse_id: str) -> Response[di
 class CatalogController(Controller):
     tags = ["catalog"]
 
-    @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted")
+    @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted", guards=[requires("admin")])
     async def upsert_sku(
-        self, sku: FromPath[str], data: JSONBody[SkuBody], ctx: Ctx, catalog: Catalog
+        self, sku: SkuInPath, data: JSONBody[SkuBody], ctx: Ctx, catalog: Catalog
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         try:
             entry = Sku(
                 code=sku,
@@ -203,9 +204,8 @@ class CatalogController(Controller):
             raise Problem(404, "Not found", f"no SKU {sku!r}")
         return sku_view(doc)
 
-    @post("/warehouses", summary="Add a warehouse (admin)")
+    @post("/warehouses", summary="Add a warehouse (admin)", guards=[requires("admin")])
     async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             if (data.lat is None) != (data.lon is None):
                 raise InvalidCatalogEntry("lon" if data.lon is None else "lat", "give both lat and lon, or neither")
@@ -231,9 +231,12 @@ class StockController(Controller):
     path = "/stock"
     tags = ["stock"]
 
-    @post("/receipts", summary="Goods received (admin, warehouse); idempotent by receipt_id")
+    @post(
+        "/receipts",
+        summary="Goods received (admin, warehouse); idempotent by receipt_id",
+        guards=[requires("admin", "warehouse")],
+    )
     async def receive(self, data: JSONBody[ReceiptBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
-        ctx.require_role("admin", "warehouse")
         try:
             result = await stock.receive(
                 ctx.shop_id,
@@ -248,9 +251,12 @@ class StockController(Controller):
             raise Problem.field(exc.field, exc.message) from exc
         return result_view(result, data.sku, data.warehouse_id)
 
-    @post("/adjustments", summary="Stock count correction (admin); idempotent by adjustment_id")
+    @post(
+        "/adjustments",
+        summary="Stock count correction (admin); idempotent by adjustment_id",
+        guards=[requires("admin")],
+    )
     async def adjust(self, data: JSONBody[AdjustmentBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         if data.delta == 0:
             raise Problem.field("delta", "must not be zero")
         try:

@@ -27,7 +27,11 @@ Many = Annotated[
     list[str] | None,
     QueryParameter(description="Repeat the parameter or separate values with commas; any of them matches"),
 ]
-When = Annotated[datetime | None, QueryParameter(description="ISO 8601 with a time zone; ranges are [from, to)")]
+# Read as text and parsed here: Litestar's lax conversion took `0.5` for a Unix time.
+When = Annotated[
+    str | None,
+    QueryParameter(max_length=40, description="ISO 8601 date-time with a time zone; ranges are [from, to)"),
+]
 
 
 Q = Annotated[
@@ -45,8 +49,14 @@ def _many(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))[:50]
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+def _aware(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Problem.field(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
+    if value.tzinfo is None:
         raise Problem.field(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
     return value
 

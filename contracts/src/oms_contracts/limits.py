@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from oms_contracts.messages.common import SkuQuantity
 from oms_contracts.money import Money, minor_units
@@ -46,25 +46,42 @@ Amount = Annotated[Decimal, Field(ge=0, le=MAX_MONEY_AMOUNT, max_digits=20, deci
 """A money amount without its currency (the currency comes with another field)."""
 
 
-class RequestedLine(SkuQuantity):
-    """A SKU and quantity a client asks for, within the line limit (built from any SkuQuantity too)."""
+# The validated values are plain `SkuQuantity` and `Money`: a subclass instance would compare
+# unequal to the same line or amount loaded from storage (pydantic compares classes too).
 
-    model_config = ConfigDict(from_attributes=True)
+
+class _RequestedLine(SkuQuantity):
+    model_config = ConfigDict(from_attributes=True, title="RequestedLine")
 
     quantity: LineQuantity
 
 
-class StatedMoney(Money):
-    """Money as a person states it: not negative, at most `MAX_MONEY_AMOUNT`, in the currency's minor units.
-
-    `Money` itself keeps four decimals for what arithmetic yields (a percent off a price);
-    0.001 RUB is no price anyone can pay.
-    """
+class _StatedMoney(Money):
+    model_config = ConfigDict(title="StatedMoney")
 
     amount: Amount
 
     @model_validator(mode="after")
-    def _in_minor_units(self) -> StatedMoney:
+    def _in_minor_units(self) -> _StatedMoney:
         if self.amount != self.amount.quantize(Decimal(1).scaleb(-minor_units(self.currency))):
             raise ValueError(f"{self.currency} amounts have at most {minor_units(self.currency)} decimals")
         return self
+
+
+def _as_line(line: SkuQuantity) -> SkuQuantity:
+    return SkuQuantity(sku=line.sku, quantity=line.quantity)
+
+
+def _as_money(money: Money) -> Money:
+    return Money(amount=money.amount, currency=money.currency)
+
+
+RequestedLine = Annotated[_RequestedLine, AfterValidator(_as_line)]
+"""A SKU and quantity a client asks for, within the line limit (read from any SkuQuantity too)."""
+
+StatedMoney = Annotated[_StatedMoney, AfterValidator(_as_money)]
+"""Money as a person states it: not negative, at most `MAX_MONEY_AMOUNT`, in the currency's minor units.
+
+`Money` itself keeps four decimals for what arithmetic yields (a percent off a price);
+0.001 RUB is no price anyone can pay.
+"""

@@ -30,7 +30,8 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, dict[str, Any]]:
-    return {service: build_app(service).openapi_schema.to_schema() for service in SERVICES}
+    """The documents as served (without lifespan: no Kafka or MongoDB needed)."""
+    return {service: TestClient(build_app(service)).get("/schema/openapi.json").json() for service in SERVICES}
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from oms_runtime.context import provide_request_context
 from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
 from oms_runtime.mongo import IndexSpec, ensure_indexes
-from oms_runtime.openapi_problems import document_problems
+from oms_runtime.openapi_problems import document_problems_when_built
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.runtime import ServiceRuntime
 
@@ -98,5 +98,5 @@ def create_service_app(
     )
     app.state.settings = runtime.settings
     app.state.runtime = runtime
-    document_problems(app)
+    document_problems_when_built(app)
     return app

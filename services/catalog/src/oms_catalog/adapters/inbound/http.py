@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from oms_contracts import new_id
-from oms_contracts.limits import LineQuantity, StatedMoney, StockDelta, StockQuantity
+from oms_contracts.limits import StatedMoney, StockDelta, StockQuantity
 from oms_contracts.messages.common import Sku as SkuCode
 from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.mongo import MAX_PAGE, Document, Page
@@ -40,7 +40,7 @@ class Body(BaseModel):
 
 class KitComponentBody(Body):
     sku: SkuCode
-    quantity: LineQuantity
+    quantity: int = Field(gt=0, le=10000, description="Units of the component in one kit")
 
 
 class SkuBody(Body):

@@ -34,6 +34,7 @@ from oms_contracts.messages.fulfilment import (
 )
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested
+from oms_contracts.money import CurrencyCode
 from oms_runtime.clock import Clock
 from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
@@ -83,9 +84,8 @@ class PlaceOrder(BaseModel):
     delivery_type: DeliveryType
     payment_method: PaymentMethod
     channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")
-    currency: str | None = Field(
+    currency: CurrencyCode | None = Field(
         default=None,
-        pattern=r"^[A-Z]{3}$",
         description="Price the order in this currency (price lists); default: the first SKU's retail currency",
     )
     notes: str | None = Field(default=None, max_length=2000)

@@ -9,6 +9,7 @@ from litestar import Controller, Response, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from oms_contracts.limits import Amount
+from oms_contracts.money import CurrencyCode
 from oms_runtime.context import Ctx, requires
 from oms_runtime.mongo import Document
 from oms_runtime.params import SkuInPath
@@ -36,7 +37,7 @@ class ProductBody(Body):
 
 class PriceListBody(Body):
     name: str = Field(min_length=1, max_length=200)
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     customer_group: str = Field(min_length=1, max_length=40, description="retail, dealer, …")
     valid_from: AwareDatetime | None = None
     valid_to: AwareDatetime | None = None

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.limits import StatedMoney
+from oms_contracts.money import CurrencyCode
 from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx, requires
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
@@ -40,8 +41,6 @@ WAREHOUSE = ("warehouse", "admin")
 TRACKERS = ("warehouse", "manager", "admin", "courier")
 READERS = ("admin", "manager", "warehouse", "courier")
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,7 +50,7 @@ class NewDeliveryMethod(_Body):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     delivery_type: Literal["pickup", "courier", "post", "carrier"]
     name: str = Field(min_length=1, max_length=200)
-    currency: Currency
+    currency: CurrencyCode
     price: StatedMoney
     free_from: StatedMoney | None = None
     carrier: str | None = Field(default=None, min_length=1, max_length=64)

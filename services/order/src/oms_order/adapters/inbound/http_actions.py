@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.limits import INT64_MAX, Amount, Count, LineQuantity, Version
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, Sku
+from oms_contracts.money import CurrencyCode
 from oms_runtime import preconditions
 from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.params import SkuInPath
@@ -92,7 +93,7 @@ class NewPromoCode(BaseModel):
     code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     kind: Literal["amount", "percent"]
     value: Amount = Field(gt=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="Required for amount codes")
+    currency: CurrencyCode | None = Field(default=None, description="Required for amount codes")
     min_order: Amount | None = Field(default=None, description="In `currency` (required with it)")
     valid_from: datetime | None = None
     valid_to: datetime | None = None

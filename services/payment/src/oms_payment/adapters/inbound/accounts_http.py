@@ -20,7 +20,6 @@ from oms_payment.domain.shop_config import BankRequisites, ConfigInvalid, ShopPa
 
 STAFF = ("admin", "manager")
 Accounts = NamedDependency[AccountService]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class Body(BaseModel):

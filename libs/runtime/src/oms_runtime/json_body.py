@@ -56,21 +56,33 @@ def _bad_body(detail: str, field: str = "body") -> Problem:
     return Problem(400, "Malformed request body", f"{field}: {detail}", errors=[{"field": field, "message": detail}])
 
 
-def _check_shape(document: Any) -> None:
+def _within_shape(document: Any) -> bool:
     """Depth and number limits, walked without recursion (the depth is what is being checked)."""
+    limit = 10**MAX_INTEGER_DIGITS
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                return False
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+        elif type(value) is int and not -limit < value < limit:
+            return False
+    return True
+
+
+def _raise_where_out_of_shape(document: Any) -> None:
+    """The same walk keeping each value's place, to name it: only once a body is known to be refused."""
     limit = 10**MAX_INTEGER_DIGITS
     stack: list[tuple[Any, int, tuple[int | str, ...]]] = [(document, 0, ())]
     while stack:
         value, depth, loc = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
             if depth >= MAX_JSON_DEPTH:
                 raise _bad_body(f"nested deeper than {MAX_JSON_DEPTH} levels", field_path(loc))
-            stack.extend((item, depth + 1, (*loc, key)) for key, item in value.items())
-        elif isinstance(value, list):
-            if depth >= MAX_JSON_DEPTH:
-                raise _bad_body(f"nested deeper than {MAX_JSON_DEPTH} levels", field_path(loc))
-            stack.extend((item, depth + 1, (*loc, index)) for index, item in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= limit:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((item, depth + 1, (*loc, key)) for key, item in items)
+        elif type(value) is int and not -limit < value < limit:
             raise _bad_body(f"number has more than {MAX_INTEGER_DIGITS} digits", field_path(loc))
 
 
@@ -96,7 +108,8 @@ def decode_json_body(body: bytes, content_type: tuple[str, dict[str, str]]) -> A
         raise _bad_body(f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
     except msgspec.DecodeError as exc:
         raise _bad_body(f"not valid JSON ({exc})") from exc
-    _check_shape(document)
+    if not _within_shape(document):
+        _raise_where_out_of_shape(document)
     return document
 
 

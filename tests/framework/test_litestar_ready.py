@@ -7,26 +7,18 @@ into failures here, so a handler written the old way is caught before the upgrad
 
 from __future__ import annotations
 
-import importlib
 import warnings
 
 import pytest
 from litestar.exceptions import LitestarDeprecationWarning
 
-SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging"]
+from tests.framework.apps import SERVICES, build_app
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_building_the_app_raises_no_litestar_deprecation(service: str) -> None:
-    bootstrap = importlib.import_module(f"oms_{service}.bootstrap")
-    settings_module = importlib.import_module(f"oms_{service}.settings")
-    [settings_class] = [
-        value
-        for name, value in vars(settings_module).items()
-        if name.endswith("Settings") and name != "ServiceSettings" and isinstance(value, type)
-    ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LitestarDeprecationWarning)
-        bootstrap.create_app(settings_class())
+        build_app(service)
     messages = sorted({str(w.message) for w in caught if issubclass(w.category, LitestarDeprecationWarning)})
     assert messages == [], "\n".join(messages)

@@ -8,7 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from oms_contracts.money import Money
 
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
+SKU_PATTERN = r"^[A-Za-z0-9._\-/]+$"
+SKU_MAX_LENGTH = 64
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN)]
 Locale = Literal["en", "ru"]
 PaymentMethod = Literal["cash_on_delivery", "card", "bank_transfer", "gift_card"]
 DeliveryType = Literal["courier", "post", "pickup", "carrier"]

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from oms_contracts import Actor
 from pydantic import ValidationError
 
@@ -23,6 +25,7 @@ ACTOR_HEADER = "x-oms-actor"
 CHANNEL_HEADER = "x-oms-channel"
 CORRELATION_HEADER = "x-correlation-id"
 CLIENT_IP_HEADER = "x-oms-client-ip"
+_STATE_KEY = "oms_request_context"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,17 @@ class RequestContext:
             raise Problem(403, "Forbidden", f"needs one of: {', '.join(roles)}")
 
 
-async def provide_request_context(request: Request[Any, Any, Any]) -> RequestContext:
+def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
+    """The caller as the gateway vouches for it (401 otherwise); read once per request."""
+    cached = connection.state.get(_STATE_KEY)
+    if isinstance(cached, RequestContext):
+        return cached
+    context = _read_context(connection)
+    connection.state[_STATE_KEY] = context
+    return context
+
+
+def _read_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
     settings = request.app.state.settings
     token = request.headers.get(INTERNAL_TOKEN_HEADER, "")
     if not hmac.compare_digest(token.encode(), settings.internal_token.encode()):
@@ -60,6 +73,32 @@ async def provide_request_context(request: Request[Any, Any, Any]) -> RequestCon
         correlation_id=request.headers.get(CORRELATION_HEADER),
         client_ip=request.headers.get(CLIENT_IP_HEADER),
     )
+
+
+async def provide_request_context(request: Request[Any, Any, Any]) -> RequestContext:
+    return context_of(request)
+
+
+class RoleGuard:
+    """A Litestar guard: the caller must hold one of `roles`, checked before the body is read.
+
+    `@post(..., guards=[requires("admin")])` answers a forbidden caller 403 whatever it sent,
+    where `ctx.require_role` inside the handler runs only after the body validated (a courier
+    with a malformed body learnt about the body first). Same rule as `RequestContext.require_role`.
+    """
+
+    def __init__(self, roles: tuple[str, ...]) -> None:
+        self.roles = roles
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        context_of(connection).require_role(*self.roles)
+
+    def __repr__(self) -> str:
+        return f"requires{self.roles!r}"
+
+
+def requires(*roles: str) -> RoleGuard:
+    return RoleGuard(roles)
 
 
 Ctx = NamedDependency[RequestContext]

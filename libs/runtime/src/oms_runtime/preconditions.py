@@ -10,6 +10,7 @@ import re
 from typing import Annotated
 
 from litestar.params import HeaderParameter
+from oms_contracts.limits import INT64_MAX
 
 from oms_runtime.problems import Problem
 
@@ -37,6 +38,7 @@ def expected_version(if_match: str | None, body_version: int | None = None) -> i
     if if_match is None or not if_match.strip():
         return None
     match = _VERSION.match(if_match)
-    if match is None:
+    # Digits beyond an 8-byte int are no version we ever sent (and MongoDB could not compare them).
+    if match is None or len(match.group(1)) > len(str(INT64_MAX)) or int(match.group(1)) > INT64_MAX:
         raise Problem.field("If-Match", 'must be the version from the ETag, e.g. "3"')
     return int(match.group(1))

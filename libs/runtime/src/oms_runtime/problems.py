@@ -61,9 +61,12 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_of(item: dict[str, Any]) -> str:
-    key = item.get("key") or ""
-    return str(key) if key else str(item.get("source") or "body")
+def _error_of(item: dict[str, Any]) -> dict[str, str]:
+    key = str(item.get("key") or "")
+    if key == "data":
+        # The only error Litestar still reports about the body (the body model's own are problems already).
+        return {"field": "body", "message": "a JSON body is required"}
+    return {"field": key or str(item.get("source") or "body"), "message": str(item.get("message", ""))}
 
 
 def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[dict[str, Any]]:
@@ -72,15 +75,24 @@ def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[di
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     items = exc.extra if isinstance(exc.extra, list) else []
-    errors = [{"field": _field_of(i), "message": str(i.get("message", ""))} for i in items if isinstance(i, dict)]
+    errors = [_error_of(i) for i in items if isinstance(i, dict)]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
     return problem_response(request, 422, "Invalid request", detail, errors=errors or None)
 
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
-        exc.status_code, "Request failed"
-    )
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        # Litestar's own 500s (a dependency that failed, a misconfigured handler) are our bugs:
+        # logged with their traceback like any other, answered without their text.
+        return handle_unexpected(request, exc)
+    title = {
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request body too large",
+        415: "Unsupported media type",
+    }.get(exc.status_code, "Request failed")
     return problem_response(request, exc.status_code, title, exc.detail, headers=exc.headers)
 
 
@@ -96,7 +108,7 @@ def handle_conflict(request: Request[Any, Any, Any], exc: ConcurrencyError) -> R
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled error", path=request.url.path)
+    log.error("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
     return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "See the service log")
 
 

@@ -16,7 +16,9 @@ from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_runtime.context import provide_request_context
+from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
 from oms_runtime.mongo import IndexSpec, ensure_indexes
+from oms_runtime.openapi_problems import document_problems_when_built
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.runtime import ServiceRuntime
 
@@ -90,9 +92,11 @@ def create_service_app(
                 app_name=service, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]
             ).middleware
         ],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],
+        plugins=[StrictPydanticPlugin(), OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],
+        request_class=StrictRequest,
         debug=False,
     )
     app.state.settings = runtime.settings
     app.state.runtime = runtime
+    document_problems_when_built(app)
     return app

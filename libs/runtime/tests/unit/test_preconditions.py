@@ -26,3 +26,10 @@ def test_an_unreadable_if_match_names_the_header():
 
 def test_etag_round_trips():
     assert expected_version(etag(42)) == 42
+
+
+def test_an_if_match_beyond_an_8_byte_integer_is_refused_not_sent_to_mongodb():
+    assert expected_version(f'"{2**63 - 1}"') == 2**63 - 1
+    with pytest.raises(Problem) as raised:
+        expected_version('"100000000000000000000"')
+    assert raised.value.status == 422

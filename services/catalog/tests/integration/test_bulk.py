@@ -30,7 +30,7 @@ async def _import(service: Service, kind: str, text: str, status: int = 201) -> 
 async def _export(service: Service, kind: str) -> str:
     r = await service.client.get(f"/exports/{kind}", headers=service.headers("manager"))
     assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"  # the charset once
     return r.text
 
 

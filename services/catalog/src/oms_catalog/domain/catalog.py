@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from oms_contracts import Money
+from oms_contracts.messages import common as contract_sku
 
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.kits import KitComponent
 
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9._\-/]{1,64}$")
+# The contracts' SKU rule, so a SKU the catalog stores is one every message can carry.
+SKU_PATTERN = re.compile(contract_sku.SKU_PATTERN)
 # Warehouse ids end up inside document ids and field paths: no separators, no dots.
 WAREHOUSE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -44,7 +46,7 @@ class Sku:
         return self.kit is not None
 
     def __post_init__(self) -> None:
-        if not SKU_PATTERN.match(self.code):
+        if len(self.code) > contract_sku.SKU_MAX_LENGTH or not SKU_PATTERN.match(self.code):
             raise InvalidCatalogEntry("sku", "1-64 characters of letters, digits and . _ - /")
         if not self.name.strip():
             raise InvalidCatalogEntry("name", "must not be empty")

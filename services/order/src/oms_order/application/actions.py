@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.limits import Amount
 from oms_contracts.messages.catalog import ReservationChanged, ReservationChangeRejected, StockLevelChanged
-from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, OrderLine, SkuQuantity
+from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, OrderLine, Sku, SkuQuantity
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentStatusChanged
@@ -73,11 +73,9 @@ class StockLevels(Protocol):
 
 class NewDiscount(BaseModel):
     kind: Literal["amount", "percent"]
-    value: Decimal = Field(
-        gt=0, max_digits=20, decimal_places=4, description="Amount in the order's currency, or percent (≤ 100)"
-    )
+    value: Amount = Field(gt=0, description="Amount in the order's currency, or percent (≤ 100)")
     reason: str = Field(min_length=1, max_length=500)
-    sku: str | None = Field(default=None, description="Discount this line only; none: the whole order's goods")
+    sku: Sku | None = Field(default=None, description="Discount this line only; none: the whole order's goods")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts.limits import RequestedLine
 from oms_contracts.messages.catalog import (
     SkuPriceChanged,
     SkuUpserted,
@@ -22,7 +23,6 @@ from oms_contracts.messages.common import (
     DeliveryType,
     DeliveryWishes,
     PaymentMethod,
-    SkuQuantity,
 )
 from oms_contracts.messages.fulfilment import (
     ShipmentCreated,
@@ -34,6 +34,7 @@ from oms_contracts.messages.fulfilment import (
 )
 from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, PaymentRequested
+from oms_contracts.money import CurrencyCode
 from oms_runtime.clock import Clock
 from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
@@ -79,13 +80,12 @@ class PlaceOrder(BaseModel):
 
     customer: Customer
     address: Address | None = Field(default=None, description="Required unless delivery_type is pickup")
-    lines: list[SkuQuantity] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[RequestedLine] = Field(min_length=1, max_length=MAX_LINES)
     delivery_type: DeliveryType
     payment_method: PaymentMethod
     channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")
-    currency: str | None = Field(
+    currency: CurrencyCode | None = Field(
         default=None,
-        pattern=r"^[A-Z]{3}$",
         description="Price the order in this currency (price lists); default: the first SKU's retail currency",
     )
     notes: str | None = Field(default=None, max_length=2000)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from oms_contracts import Actor
+from oms_contracts.limits import BaseVersion
 from oms_contracts.messages.common import DeliveryType, PaymentMethod
 from oms_runtime.clock import Clock
 from oms_runtime.store import ConcurrencyError
@@ -139,8 +140,8 @@ class PipelineDefinition(BaseModel):
 
 
 class NewPipelineVersion(PipelineDefinition):
-    expected_version: int | None = Field(
-        default=None, ge=0, description="The latest version you based this on (0: a new pipeline); 409 if it moved"
+    expected_version: BaseVersion | None = Field(
+        default=None, description="The latest version you based this on (0: a new pipeline); 409 if it moved"
     )
     comment: str | None = Field(default=None, max_length=500)
 
@@ -152,7 +153,7 @@ class PipelineSettingsBody(BaseModel):
     statuses: dict[str, str] = Field(
         default_factory=dict, description="Customer-visible status per stage key, overriding the stage's own"
     )
-    expected_version: int | None = Field(default=None, ge=0)
+    expected_version: BaseVersion | None = None
 
 
 @dataclass(frozen=True)

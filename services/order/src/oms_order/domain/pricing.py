@@ -9,11 +9,12 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from oms_contracts import Money
+from oms_contracts.limits import MAX_LINES_PER_ORDER
 from oms_contracts.messages.common import Address, OrderLine, SkuQuantity, Totals
 from oms_contracts.money import minor_units, round_amount
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-MAX_LINES = 200
+MAX_LINES = MAX_LINES_PER_ORDER
 
 # Delivery fee per delivery type, as an amount in the order's own currency. A stand-in until
 # fulfilment publishes delivery methods and rates per currency; pickup is always free.

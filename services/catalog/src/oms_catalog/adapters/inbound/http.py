@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from oms_contracts import Money, new_id
-from oms_runtime.context import Ctx, RequestContext
+from oms_contracts import new_id
+from oms_contracts.limits import StatedMoney, StockDelta, StockQuantity
+from oms_contracts.messages.common import Sku as SkuCode
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.mongo import MAX_PAGE, Document, Page
+from oms_runtime.params import SkuInPath
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,12 +24,11 @@ from oms_catalog.domain.catalog import InvalidCatalogEntry, Sku, Warehouse
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.kits import KitComponent
 from oms_catalog.domain.products import normalise_barcodes
-from oms_catalog.domain.stock import MAX_QUANTITY, InsufficientStock
+from oms_catalog.domain.stock import InsufficientStock
 
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-SkuText = Annotated[str, Field(min_length=1, max_length=64)]
 
 STAFF = ("admin", "manager", "warehouse", "courier")
 
@@ -39,13 +41,13 @@ class Body(BaseModel):
 
 
 class KitComponentBody(Body):
-    sku: SkuText
-    quantity: int = Field(gt=0, le=10000)
+    sku: SkuCode
+    quantity: int = Field(gt=0, le=10000, description="Units of the component in one kit")
 
 
 class SkuBody(Body):
     name: str = Field(min_length=1, max_length=200)
-    price: Money
+    price: StatedMoney
     active: bool = True
     barcode: str | None = Field(default=None, max_length=64)
     product_id: str | None = Field(default=None, max_length=64, description="The product it is a variant of")
@@ -64,21 +66,17 @@ class WarehouseBody(Body):
 
 class ReceiptBody(Body):
     receipt_id: IdText = Field(description="Idempotency key: the same receipt is counted once")
-    sku: SkuText
+    sku: SkuCode
     warehouse_id: IdText
-    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    quantity: StockQuantity
     note: str | None = Field(default=None, max_length=500)
 
 
 class AdjustmentBody(Body):
     adjustment_id: IdText = Field(description="Idempotency key: the same adjustment is applied once")
-    sku: SkuText
+    sku: SkuCode
     warehouse_id: IdText
-    delta: int = Field(
-        ge=-MAX_QUANTITY,
-        le=MAX_QUANTITY,
-        description="Units found (+) or lost, damaged (-); never below what orders hold",
-    )
+    delta: StockDelta = Field(description="Units found (+) or lost, damaged (-); never below what orders hold")
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -208,11 +206,10 @@ def result_view(result: StockResult, sku: str, warehouse_id: str) -> Response[di
 class CatalogController(Controller):
     tags = ["catalog"]
 
-    @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted")
+    @put("/skus/{sku:str}", summary="Create or change a SKU (admin); emits SkuUpserted", guards=[requires("admin")])
     async def upsert_sku(
-        self, sku: FromPath[str], data: JSONBody[SkuBody], ctx: Ctx, catalog: Catalog
+        self, sku: SkuInPath, data: JSONBody[SkuBody], ctx: Ctx, catalog: Catalog
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         try:
             entry = Sku(
                 code=sku,
@@ -254,9 +251,8 @@ class CatalogController(Controller):
         ctx.require_role("storefront", *STAFF)
         return sku_for(ctx, await catalog.get_sku(ctx.shop_id, sku), repr(sku))
 
-    @post("/warehouses", summary="Add a warehouse (admin)")
+    @post("/warehouses", summary="Add a warehouse (admin)", guards=[requires("admin")])
     async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             if (data.lat is None) != (data.lon is None):
                 raise InvalidCatalogEntry("lon" if data.lon is None else "lat", "give both lat and lon, or neither")
@@ -282,9 +278,12 @@ class StockController(Controller):
     path = "/stock"
     tags = ["stock"]
 
-    @post("/receipts", summary="Goods received (admin, warehouse); idempotent by receipt_id")
+    @post(
+        "/receipts",
+        summary="Goods received (admin, warehouse); idempotent by receipt_id",
+        guards=[requires("admin", "warehouse")],
+    )
     async def receive(self, data: JSONBody[ReceiptBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
-        ctx.require_role("admin", "warehouse")
         try:
             result = await stock.receive(
                 ctx.shop_id,
@@ -299,9 +298,12 @@ class StockController(Controller):
             raise Problem.field(exc.field, exc.message) from exc
         return result_view(result, data.sku, data.warehouse_id)
 
-    @post("/adjustments", summary="Stock count correction (admin); idempotent by adjustment_id")
+    @post(
+        "/adjustments",
+        summary="Stock count correction (admin); idempotent by adjustment_id",
+        guards=[requires("admin")],
+    )
     async def adjust(self, data: JSONBody[AdjustmentBody], ctx: Ctx, stock: Stock) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         if data.delta == 0:
             raise Problem.field("delta", "must not be zero")
         try:

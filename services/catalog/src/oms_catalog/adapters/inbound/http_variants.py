@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from oms_runtime.context import Ctx
+from oms_contracts.limits import Amount
+from oms_contracts.money import CurrencyCode
+from oms_runtime.context import Ctx, requires
 from oms_runtime.mongo import Document
+from oms_runtime.params import SkuInPath
 from oms_runtime.problems import Problem
 from pydantic import AwareDatetime, Field
 
@@ -35,14 +37,14 @@ class ProductBody(Body):
 
 class PriceListBody(Body):
     name: str = Field(min_length=1, max_length=200)
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     customer_group: str = Field(min_length=1, max_length=40, description="retail, dealer, …")
     valid_from: AwareDatetime | None = None
     valid_to: AwareDatetime | None = None
 
 
 class PriceBody(Body):
-    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
+    amount: Amount
 
 
 def product_view(doc: Document) -> dict[str, Any]:
@@ -85,11 +87,10 @@ def _field_problem(exc: InvalidCatalogEntry | UnknownReference) -> Problem:
 class ProductController(Controller):
     tags = ["catalog"]
 
-    @put("/products/{product_id:str}", summary="Create or change a product (admin)")
+    @put("/products/{product_id:str}", summary="Create or change a product (admin)", guards=[requires("admin")])
     async def upsert_product(
         self, product_id: FromPath[str], data: JSONBody[ProductBody], ctx: Ctx, products: Products
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         try:
             product = Product(product_id, data.name, tuple(data.attributes_schema), data.description)
         except InvalidCatalogEntry as exc:
@@ -127,11 +128,14 @@ class PriceListController(Controller):
     path = "/price-lists"
     tags = ["pricing"]
 
-    @put("/{price_list_id:str}", summary="Create or change a price list (admin); re-announces its prices")
+    @put(
+        "/{price_list_id:str}",
+        summary="Create or change a price list (admin); re-announces its prices",
+        guards=[requires("admin")],
+    )
     async def upsert_list(
         self, price_list_id: FromPath[str], data: JSONBody[PriceListBody], ctx: Ctx, price_lists: PriceLists
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             await price_lists.upsert_list(
                 ctx.shop_id,
@@ -172,16 +176,19 @@ class PriceListController(Controller):
             raise Problem(404, "Not found", exc.message) from exc
         return page(result, price_view)
 
-    @put("/{price_list_id:str}/prices/{sku:str}", summary="Set a SKU's price in the list (admin)")
+    @put(
+        "/{price_list_id:str}/prices/{sku:str}",
+        summary="Set a SKU's price in the list (admin)",
+        guards=[requires("admin")],
+    )
     async def set_price(
         self,
         price_list_id: FromPath[str],
-        sku: FromPath[str],
+        sku: SkuInPath,
         data: JSONBody[PriceBody],
         ctx: Ctx,
         price_lists: PriceLists,
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             changed = await price_lists.set_price(ctx.shop_id, price_list_id, sku, data.amount, actor=ctx.actor)
         except UnknownReference as exc:
@@ -196,7 +203,7 @@ class PriceListController(Controller):
 
     @delete("/{price_list_id:str}/prices/{sku:str}", summary="Take a SKU out of the list (admin)", status_code=204)
     async def remove_price(
-        self, price_list_id: FromPath[str], sku: FromPath[str], ctx: Ctx, price_lists: PriceLists
+        self, price_list_id: FromPath[str], sku: SkuInPath, ctx: Ctx, price_lists: PriceLists
     ) -> None:
         ctx.require_role("admin")
         try:

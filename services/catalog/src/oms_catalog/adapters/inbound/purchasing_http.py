@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from oms_contracts import Money, new_id
-from oms_runtime.context import Ctx
+from oms_contracts import new_id
+from oms_contracts.limits import StatedMoney, StockLevel, StockQuantity
+from oms_runtime.context import Ctx, requires
 from oms_runtime.mongo import Document
+from oms_runtime.params import SkuInPath
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_catalog.adapters.inbound.http import Cursor, IdText, Limit, SkuText, page, require_staff
+from oms_catalog.adapters.inbound.http import Cursor, IdText, Limit, SkuCode, page, require_staff
 from oms_catalog.adapters.outbound.purchasing import SupplierExists
 from oms_catalog.adapters.outbound.shop_settings import settings_to_doc
 from oms_catalog.application.errors import UnknownReference
@@ -58,7 +60,7 @@ class SettingsBody(Body):
 
 
 class ThresholdBody(Body):
-    threshold: int = Field(ge=0, le=10_000_000)
+    threshold: StockLevel
 
 
 class SupplierBody(Body):
@@ -68,9 +70,9 @@ class SupplierBody(Body):
 
 
 class PoLineBody(Body):
-    sku: SkuText
-    quantity: int = Field(gt=0, le=10_000_000)
-    unit_cost: Money
+    sku: SkuCode
+    quantity: StockQuantity
+    unit_cost: StatedMoney
 
 
 class PurchaseOrderBody(Body):
@@ -82,14 +84,14 @@ class PurchaseOrderBody(Body):
 class FromLowStockBody(Body):
     supplier_id: IdText
     warehouse_id: IdText
-    unit_costs: dict[SkuText, Money] = Field(
+    unit_costs: dict[SkuCode, StatedMoney] = Field(
         default_factory=dict, description="Cost per SKU; a SKU not listed gets 0 in its price's currency"
     )
 
 
 class ReceiptLineBody(Body):
-    sku: SkuText
-    quantity: int = Field(gt=0, le=10_000_000)
+    sku: SkuCode
+    quantity: StockQuantity
 
 
 class PoReceiptBody(Body):
@@ -147,9 +149,8 @@ class SettingsController(Controller):
         settings, doc = await thresholds.get_settings(ctx.shop_id)
         return settings_view(settings, doc)
 
-    @put("", summary="Replace the shop's catalog settings (admin)")
+    @put("", summary="Replace the shop's catalog settings (admin)", guards=[requires("admin")])
     async def put_settings(self, data: JSONBody[SettingsBody], ctx: Ctx, thresholds: Thresholds) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             settings = ShopCatalogSettings(
                 allocation_strategy=data.allocation_strategy,
@@ -166,11 +167,14 @@ class SettingsController(Controller):
 class ThresholdController(Controller):
     tags = ["stock"]
 
-    @put("/skus/{sku:str}/threshold", summary="Low-stock threshold of a SKU across warehouses (admin)")
+    @put(
+        "/skus/{sku:str}/threshold",
+        summary="Low-stock threshold of a SKU across warehouses (admin)",
+        guards=[requires("admin")],
+    )
     async def set_threshold(
-        self, sku: FromPath[str], data: JSONBody[ThresholdBody], ctx: Ctx, thresholds: Thresholds
+        self, sku: SkuInPath, data: JSONBody[ThresholdBody], ctx: Ctx, thresholds: Thresholds
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             doc = await thresholds.set_threshold(ctx.shop_id, sku, data.threshold, ctx.actor)
         except UnknownReference as exc:
@@ -190,9 +194,8 @@ class SupplierController(Controller):
     path = "/suppliers"
     tags = ["purchasing"]
 
-    @post("", summary="Add a supplier (admin)")
+    @post("", summary="Add a supplier (admin)", guards=[requires("admin")])
     async def add_supplier(self, data: JSONBody[SupplierBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             supplier = Supplier(id=data.id or new_id(), name=data.name, email=data.email)
             return supplier_view(await purchasing.add_supplier(ctx.shop_id, supplier))
@@ -215,9 +218,8 @@ class PurchaseOrderController(Controller):
     path = "/purchase-orders"
     tags = ["purchasing"]
 
-    @post("", summary="A draft purchase order (admin)")
+    @post("", summary="A draft purchase order (admin)", guards=[requires("admin")])
     async def create(self, data: JSONBody[PurchaseOrderBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
-        ctx.require_role("admin")
         lines = [PoLine(ln.sku, ln.quantity, ln.unit_cost) for ln in data.lines]
         try:
             doc = await purchasing.create(ctx.shop_id, data.supplier_id, data.warehouse_id, lines, ctx.actor)
@@ -227,11 +229,14 @@ class PurchaseOrderController(Controller):
             raise _purchasing_problem(exc) from exc
         return po_view(doc)
 
-    @post("/from-low-stock", summary="A draft of every SKU at/below its threshold: threshold*2 - available (admin)")
+    @post(
+        "/from-low-stock",
+        summary="A draft of every SKU at/below its threshold: threshold*2 - available (admin)",
+        guards=[requires("admin")],
+    )
     async def from_low_stock(
         self, data: JSONBody[FromLowStockBody], ctx: Ctx, purchasing: Purchasing
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             doc = await purchasing.create_from_low_stock(
                 ctx.shop_id, data.supplier_id, data.warehouse_id, data.unit_costs, ctx.actor
@@ -273,11 +278,14 @@ class PurchaseOrderController(Controller):
         except PurchasingError as exc:
             raise _purchasing_problem(exc) from exc
 
-    @post("/{po_id:str}/receipts", summary="Goods of a sent purchase order arrived (admin, warehouse)")
+    @post(
+        "/{po_id:str}/receipts",
+        summary="Goods of a sent purchase order arrived (admin, warehouse)",
+        guards=[requires("admin", "warehouse")],
+    )
     async def receive(
         self, po_id: PoId, data: JSONBody[PoReceiptBody], ctx: Ctx, purchasing: Purchasing
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin", "warehouse")
         try:
             doc, applied = await purchasing.receive(
                 ctx.shop_id, po_id, data.receipt_id, [(ln.sku, ln.quantity) for ln in data.lines], ctx.actor

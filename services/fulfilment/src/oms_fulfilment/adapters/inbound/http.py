@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
+from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
-from oms_runtime.context import Ctx, RequestContext
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,7 +34,7 @@ class _Body(BaseModel):
 
 class Scan(_Body):
     sku: Sku
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: LineQuantity
 
 
 class PackRequest(_Body):
@@ -87,7 +88,12 @@ class ShipmentController(Controller):
         with domain_problems():
             return respond(await fulfilment.pick(ctx.shop_id, shipment_id, ctx.actor, **_request(ctx, if_match)))
 
-    @post("/{shipment_id:str}/pack", status_code=200, summary="The parcel is packed; scans must match the lines")
+    @post(
+        "/{shipment_id:str}/pack",
+        status_code=200,
+        summary="The parcel is packed; scans must match the lines",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def pack(
         self,
         ctx: Ctx,
@@ -96,7 +102,6 @@ class ShipmentController(Controller):
         data: JSONBody[PackRequest | None] = None,
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*WAREHOUSE)
         if data is None or data.scans is None:
             # Without scans, the items scanned one by one (POST …/scans) must be the whole parcel.
             try:
@@ -114,7 +119,12 @@ class ShipmentController(Controller):
         with domain_problems():
             return respond(await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, scans, **_request(ctx, if_match)))
 
-    @post("/{shipment_id:str}/ship", status_code=200, summary="The parcel is handed to the carrier")
+    @post(
+        "/{shipment_id:str}/ship",
+        status_code=200,
+        summary="The parcel is handed to the carrier",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def ship(
         self,
         ctx: Ctx,
@@ -123,7 +133,6 @@ class ShipmentController(Controller):
         data: JSONBody[ShipRequest | None] = None,
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*WAREHOUSE)
         if data is None:
             raise Problem.field("carrier", "required: the carrier the parcel is handed to")
         with domain_problems():

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
-from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx
+from oms_contracts.limits import StatedMoney
+from oms_contracts.money import CurrencyCode
+from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx, requires
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,34 +41,26 @@ WAREHOUSE = ("warehouse", "admin")
 TRACKERS = ("warehouse", "manager", "admin", "courier")
 READERS = ("admin", "manager", "warehouse", "courier")
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
-
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class MoneyIn(_Body):
-    amount: Amount
-    currency: Currency
 
 
 class NewDeliveryMethod(_Body):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     delivery_type: Literal["pickup", "courier", "post", "carrier"]
     name: str = Field(min_length=1, max_length=200)
-    currency: Currency
-    price: MoneyIn
-    free_from: MoneyIn | None = None
+    currency: CurrencyCode
+    price: StatedMoney
+    free_from: StatedMoney | None = None
     carrier: str | None = Field(default=None, min_length=1, max_length=64)
     active: bool = True
 
 
 class DeliveryMethodChange(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    price: MoneyIn | None = None
-    free_from: MoneyIn | None = None
+    price: StatedMoney | None = None
+    free_from: StatedMoney | None = None
     carrier: str | None = Field(default=None, min_length=1, max_length=64)
     active: bool | None = None
 
@@ -86,7 +79,7 @@ class TrackingIn(_Body):
     detail: str | None = Field(default=None, max_length=500)
 
 
-def _m(value: MoneyIn | None) -> Money | None:
+def _m(value: StatedMoney | None) -> Money | None:
     return Money(amount=value.amount, currency=value.currency) if value is not None else None
 
 
@@ -161,9 +154,8 @@ class DeliveryMethodController(Controller):
     path = "/delivery-methods"
     tags = ["delivery methods"]
 
-    @post("/", status_code=201, summary="Add a delivery method in one currency (admin)")
+    @post("/", status_code=201, summary="Add a delivery method in one currency (admin)", guards=[requires(*ADMINS)])
     async def create(self, ctx: Ctx, methods: Methods, data: JSONBody[NewDeliveryMethod]) -> dict[str, Any]:
-        ctx.require_role(*ADMINS)
         fields = data.model_dump(exclude={"price", "free_from"})
         with problems():
             method = await methods.create(
@@ -191,7 +183,11 @@ class DeliveryMethodController(Controller):
             m = await methods.get(ctx.shop_id, method_id)
         return Response(represent_method(m), headers={"ETag": etag(m.version)})
 
-    @patch("/{method_id:str}", summary="Change the price rule, name, carrier or retire it (admin)")
+    @patch(
+        "/{method_id:str}",
+        summary="Change the price rule, name, carrier or retire it (admin)",
+        guards=[requires(*ADMINS)],
+    )
     async def change(
         self,
         ctx: Ctx,
@@ -200,7 +196,6 @@ class DeliveryMethodController(Controller):
         data: JSONBody[DeliveryMethodChange],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*ADMINS)
         changes: dict[str, Any] = {
             k: v for k, v in data.model_dump(exclude={"price", "free_from"}).items() if k in data.model_fields_set
         }
@@ -221,9 +216,13 @@ class WaveController(Controller):
     path = "/waves"
     tags = ["waves"]
 
-    @post("/", status_code=201, summary="Start a wave: the warehouse's open shipments in no wave yet")
+    @post(
+        "/",
+        status_code=201,
+        summary="Start a wave: the warehouse's open shipments in no wave yet",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def create(self, ctx: Ctx, warehouse: WarehouseOps, data: JSONBody[NewWave]) -> dict[str, Any]:
-        ctx.require_role(*WAREHOUSE)
         with problems():
             view = await warehouse.create_wave(ctx.shop_id, data.warehouse_id, ctx.actor, data.limit)
         return represent_wave(view)
@@ -261,11 +260,15 @@ class PackingController(Controller):
     path = "/shipments"
     tags = ["shipments"]
 
-    @post("/{shipment_id:str}/scans", status_code=200, summary="One barcode scanned into the parcel")
+    @post(
+        "/{shipment_id:str}/scans",
+        status_code=200,
+        summary="One barcode scanned into the parcel",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def scan(
         self, ctx: Ctx, warehouse: WarehouseOps, shipment_id: FromPath[str], data: JSONBody[ScanIn]
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*WAREHOUSE)
         with problems():
             result = await warehouse.scan(ctx.shop_id, shipment_id, data.barcode)
         response = respond(result.shipment)
@@ -278,7 +281,12 @@ class PackingController(Controller):
         with problems():
             return respond(await warehouse.reset_scans(ctx.shop_id, shipment_id))
 
-    @post("/{shipment_id:str}/tracking", status_code=200, summary="A tracking update by hand")
+    @post(
+        "/{shipment_id:str}/tracking",
+        status_code=200,
+        summary="A tracking update by hand",
+        guards=[requires(*TRACKERS)],
+    )
     async def track(
         self,
         ctx: Ctx,
@@ -287,7 +295,6 @@ class PackingController(Controller):
         data: JSONBody[TrackingIn],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*TRACKERS)
         with problems():
             shipment = await warehouse.track(
                 ctx.shop_id, shipment_id, ctx.actor, data.code, data.detail, **_request(ctx, if_match)

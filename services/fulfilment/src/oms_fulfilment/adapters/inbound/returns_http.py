@@ -11,8 +11,9 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts import Money
+from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
-from oms_runtime.context import Ctx, RequestContext
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,7 +55,7 @@ class _Body(BaseModel):
 
 class ReturnLineIn(_Body):
     sku: Sku
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: LineQuantity
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -85,11 +86,15 @@ class ReturnController(Controller):
     path = "/returns"
     tags = ["returns"]
 
-    @post("/", status_code=201, summary="Ask to return some or all delivered lines of an order")
+    @post(
+        "/",
+        status_code=201,
+        summary="Ask to return some or all delivered lines of an order",
+        guards=[requires(*REQUESTERS)],
+    )
     async def request_return(
         self, ctx: Ctx, returns: Returns, data: JSONBody[ReturnRequestIn], idempotency_key: IdempotencyKey = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*REQUESTERS)
         lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
         with return_problems():
             made = await returns.request(
@@ -133,31 +138,43 @@ class ReturnController(Controller):
         with return_problems():
             return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **_request(ctx, if_match)))
 
-    @post("/{return_id:str}/reject", status_code=200, summary="A manager refuses the return, with a reason")
+    @post(
+        "/{return_id:str}/reject",
+        status_code=200,
+        summary="A manager refuses the return, with a reason",
+        guards=[requires(*DECIDERS)],
+    )
     async def reject(
         self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[RejectIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*DECIDERS)
         with return_problems():
             item = await returns.reject(ctx.shop_id, return_id, data.reason, ctx.actor, **_request(ctx, if_match))
         return respond(item)
 
-    @post("/{return_id:str}/receive", status_code=200, summary="The returned parcel arrived at a warehouse")
+    @post(
+        "/{return_id:str}/receive",
+        status_code=200,
+        summary="The returned parcel arrived at a warehouse",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def receive(
         self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[ReceiveIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*WAREHOUSE)
         with return_problems():
             item = await returns.receive(
                 ctx.shop_id, return_id, data.warehouse_id, ctx.actor, **_request(ctx, if_match)
             )
         return respond(item)
 
-    @post("/{return_id:str}/inspect", status_code=200, summary="Per line: restock or write off; refund follows")
+    @post(
+        "/{return_id:str}/inspect",
+        status_code=200,
+        summary="Per line: restock or write off; refund follows",
+        guards=[requires(*WAREHOUSE)],
+    )
     async def inspect(
         self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[InspectIn], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*WAREHOUSE)
         verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
         with return_problems():
             item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **_request(ctx, if_match))

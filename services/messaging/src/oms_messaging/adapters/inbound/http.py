@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from oms_contracts import Actor
-from oms_runtime.context import Ctx
+from oms_runtime.context import Ctx, requires
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
@@ -94,11 +94,15 @@ class OrderMessagesController(Controller):
             created_at=doc["created_at"],
         )
 
-    @post("/messages", summary="Post a message on the order's conversation", status_code=201)
+    @post(
+        "/messages",
+        summary="Post a message on the order's conversation",
+        status_code=201,
+        guards=[requires(*STAFF_ROLES)],
+    )
     async def post_message(
         self, ctx: Ctx, conversations: ConversationsDep, order_id: FromPath[str], data: JSONBody[PostMessage]
     ) -> MessageView:
-        ctx.require_role(*STAFF_ROLES)
         try:
             doc = await conversations.post(
                 ctx.shop_id,

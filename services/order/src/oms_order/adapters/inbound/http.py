@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from oms_runtime.context import Ctx, RequestContext
+from oms_contracts.limits import Version
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from oms_runtime.problems import Problem
 from oms_runtime.store import ConcurrencyError
@@ -44,8 +45,8 @@ IdempotencyKey = Annotated[
 
 class CancelOrder(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-    expected_version: int | None = Field(
-        default=None, ge=1, description="Fail with 409 if the order changed since (or send If-Match)"
+    expected_version: Version | None = Field(
+        default=None, description="Fail with 409 if the order changed since (or send If-Match)"
     )
 
 
@@ -101,7 +102,7 @@ class OrderController(Controller):
     path = "/orders"
     tags = ["orders"]
 
-    @post("/", status_code=201, summary="Place an order")
+    @post("/", status_code=201, summary="Place an order", guards=[requires("storefront", "admin", "manager")])
     async def place(
         self,
         ctx: Ctx,
@@ -109,7 +110,6 @@ class OrderController(Controller):
         data: JSONBody[PlaceOrder],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("storefront", "admin", "manager")
         try:
             placed = await orders.place(
                 ctx.shop_id,
@@ -159,7 +159,12 @@ class OrderController(Controller):
         page = await orders.page(ctx.shop_id, stage=stage, cursor=cursor, limit=limit)
         return {"items": [order_summary(s) for s in page.items], "next_cursor": page.next_cursor}
 
-    @post("/{order_id:str}/cancel", status_code=200, summary="Cancel an order that is not in a final stage")
+    @post(
+        "/{order_id:str}/cancel",
+        status_code=200,
+        summary="Cancel an order that is not in a final stage",
+        guards=[requires("admin", "manager")],
+    )
     async def cancel(
         self,
         ctx: Ctx,
@@ -168,7 +173,6 @@ class OrderController(Controller):
         data: JSONBody[CancelOrder],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin", "manager")
         expected = expected_version(if_match, data.expected_version)
         try:
             stored = await orders.cancel(

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
-from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes
+from oms_contracts.limits import INT64_MAX, Amount, Count, LineQuantity, Version
+from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, Sku
+from oms_contracts.money import CurrencyCode
 from oms_runtime import preconditions
-from oms_runtime.context import Ctx, RequestContext
+from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.params import SkuInPath
 from oms_runtime.preconditions import IfMatch
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
@@ -35,68 +37,68 @@ MANAGERS = ("admin", "manager")
 
 Actions = NamedDependency[ActionService]
 OrderId = FromPath[str]
-Versioned = Field(default=None, ge=1, description="Fail with 409 if the order changed since (or send If-Match)")
+Versioned = Field(default=None, description="Fail with 409 if the order changed since (or send If-Match)")
 
 
 class AddLine(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(gt=0, le=100_000)
-    expected_version: int | None = Versioned
+    sku: Sku
+    quantity: LineQuantity
+    expected_version: Version | None = Versioned
 
 
 class ChangeLine(BaseModel):
-    quantity: int = Field(gt=0, le=100_000)
-    expected_version: int | None = Versioned
+    quantity: LineQuantity
+    expected_version: Version | None = Versioned
 
 
 class ChangeDelivery(BaseModel):
     delivery_type: DeliveryType
     address: Address | None = Field(default=None, description="Default: the order's address (none for pickup)")
     method_code: str | None = Field(default=None, max_length=64, description="A delivery method of the shop")
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class AddDiscount(NewDiscount):
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class ApplyPromo(BaseModel):
     code: str = Field(min_length=2, max_length=40)
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class AssignManager(BaseModel):
     manager_id: str | None = Field(max_length=64, description="Staff member id; null unassigns")
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class AddNote(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class ResolveProblem(BaseModel):
     comment: str = Field(min_length=1, max_length=500, description="What was done about it (kept in the audit trail)")
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class SetWishes(BaseModel):
     preferred_from: datetime | None = None
     preferred_to: datetime | None = None
     comment: str | None = Field(default=None, max_length=1000)
-    expected_version: int | None = Versioned
+    expected_version: Version | None = Versioned
 
 
 class NewPromoCode(BaseModel):
     code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     kind: Literal["amount", "percent"]
-    value: Decimal = Field(gt=0, max_digits=20, decimal_places=4)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="Required for amount codes")
-    min_order: Decimal | None = Field(default=None, ge=0, description="In `currency` (required with it)")
+    value: Amount = Field(gt=0)
+    currency: CurrencyCode | None = Field(default=None, description="Required for amount codes")
+    min_order: Amount | None = Field(default=None, description="In `currency` (required with it)")
     valid_from: datetime | None = None
     valid_to: datetime | None = None
-    max_uses: int | None = Field(default=None, ge=1)
-    max_uses_per_customer: int | None = Field(default=None, ge=1)
+    max_uses: Count | None = None
+    max_uses_per_customer: Count | None = None
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -125,8 +127,7 @@ async def _answer(call: Awaitable[StoredOrder], order_id: str) -> Response[dict[
 
 
 def _as_manager(ctx: RequestContext, if_match: int | None, body_version: int | None) -> dict[str, Any]:
-    """A manager's action: checks the role, then what OrderService.act needs to know of the request."""
-    ctx.require_role(*MANAGERS)
+    """A manager's action (the controller's guard checked the role): what OrderService.act needs to know."""
     return _kw(ctx, preconditions.expected_version(if_match, body_version))
 
 
@@ -142,6 +143,7 @@ def _kw(ctx: RequestContext, expected: int | None) -> dict[str, Any]:
 class OrderActionsController(Controller):
     path = "/orders/{order_id:str}"
     tags = ["order actions"]
+    guards = [requires(*MANAGERS)]
 
     @post("/lines", status_code=200, summary="Add a line (staff on the phone); the catalog reserves the increase")
     async def add_line(
@@ -158,7 +160,7 @@ class OrderActionsController(Controller):
         ctx: Ctx,
         actions: Actions,
         order_id: OrderId,
-        sku: FromPath[str],
+        sku: SkuInPath,
         data: JSONBody[ChangeLine],
         if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
@@ -173,9 +175,9 @@ class OrderActionsController(Controller):
         ctx: Ctx,
         actions: Actions,
         order_id: OrderId,
-        sku: FromPath[str],
+        sku: SkuInPath,
         if_match: IfMatch = None,
-        expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        expected_version: Annotated[int | None, QueryParameter(ge=1, le=INT64_MAX)] = None,
     ) -> Response[dict[str, Any]]:
         kw = _as_manager(ctx, if_match, expected_version)
         return await _answer(actions.change_lines(ctx.shop_id, order_id, sku, None, mode="remove", **kw), order_id)
@@ -205,7 +207,7 @@ class OrderActionsController(Controller):
         order_id: OrderId,
         discount_id: FromPath[str],
         if_match: IfMatch = None,
-        expected_version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        expected_version: Annotated[int | None, QueryParameter(ge=1, le=INT64_MAX)] = None,
     ) -> Response[dict[str, Any]]:
         kw = _as_manager(ctx, if_match, expected_version)
         return await _answer(actions.remove_discount(ctx.shop_id, order_id, discount_id, **kw), order_id)
@@ -259,9 +261,8 @@ class PromoCodeController(Controller):
     path = "/promo-codes"
     tags = ["promo codes"]
 
-    @post("/", status_code=201, summary="Create a promo code")
+    @post("/", status_code=201, summary="Create a promo code", guards=[requires(*MANAGERS)])
     async def create(self, ctx: Ctx, actions: Actions, data: JSONBody[NewPromoCode]) -> Response[dict[str, Any]]:
-        ctx.require_role(*MANAGERS)
         for field in ("valid_from", "valid_to"):
             value = getattr(data, field)
             if value is not None and value.tzinfo is None:

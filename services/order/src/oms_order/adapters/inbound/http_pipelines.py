@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from oms_runtime.context import Ctx, RequestContext
+from oms_contracts.limits import INT64_MAX, Version
+from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.preconditions import IfMatch, expected_version
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
@@ -32,6 +33,7 @@ from oms_order.domain.pipeline import DEFAULT_PIPELINE_FOR, MoveRefused
 
 MAX_PAGE = 100
 
+ADMIN = requires("admin")
 Pipelines = NamedDependency[PipelineService]
 Stages = NamedDependency[StageActions]
 PipelineKey = Annotated[str, PathParameter(pattern=KEY_PATTERN)]
@@ -77,7 +79,7 @@ class PipelineController(Controller):
         ctx: Ctx,
         pipelines: Pipelines,
         key: PipelineKey,
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=INT64_MAX)] = None,
     ) -> dict[str, Any]:
         ctx.require_role(*STAFF)
         try:
@@ -88,7 +90,6 @@ class PipelineController(Controller):
     async def _new_version(
         self, ctx: RequestContext, pipelines: PipelineService, key: str, data: NewPipelineVersion
     ) -> Response[dict[str, Any]]:
-        ctx.require_role("admin")
         try:
             stored = await pipelines.new_version(ctx.shop_id, key, data, actor=ctx.actor)
         except InvalidPipeline as exc:
@@ -96,13 +97,13 @@ class PipelineController(Controller):
         body = stored_pipeline_body(stored)
         return Response(body, status_code=201, headers={"Location": f"/pipelines/{key}?version={stored.version}"})
 
-    @put("/{key:str}", status_code=201, summary="Store a new version of the pipeline (admin)")
+    @put("/{key:str}", status_code=201, summary="Store a new version of the pipeline (admin)", guards=[ADMIN])
     async def put_one(
         self, ctx: Ctx, pipelines: Pipelines, key: PipelineKey, data: JSONBody[NewPipelineVersion]
     ) -> Response[dict[str, Any]]:
         return await self._new_version(ctx, pipelines, key, data)
 
-    @post("/{key:str}/versions", status_code=201, summary="Store a new version of the pipeline (admin)")
+    @post("/{key:str}/versions", status_code=201, summary="Store a new version of the pipeline (admin)", guards=[ADMIN])
     async def post_version(
         self, ctx: Ctx, pipelines: Pipelines, key: PipelineKey, data: JSONBody[NewPipelineVersion]
     ) -> Response[dict[str, Any]]:
@@ -118,11 +119,10 @@ class PipelineSettingsController(Controller):
         ctx.require_role(*STAFF)
         return settings_body(await pipelines.settings(ctx.shop_id))
 
-    @put("/", status_code=200, summary="Change the pipeline settings (admin)")
+    @put("/", status_code=200, summary="Change the pipeline settings (admin)", guards=[requires("admin")])
     async def put_settings(
         self, ctx: Ctx, pipelines: Pipelines, data: JSONBody[PipelineSettingsBody]
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         try:
             saved = await pipelines.save_settings(ctx.shop_id, data, actor=ctx.actor)
         except InvalidPipeline as exc:
@@ -131,8 +131,8 @@ class PipelineSettingsController(Controller):
 
 
 class StageAction(BaseModel):
-    expected_version: int | None = Field(
-        default=None, ge=1, description="Fail with 409 if the order changed since (or send If-Match)"
+    expected_version: Version | None = Field(
+        default=None, description="Fail with 409 if the order changed since (or send If-Match)"
     )
     comment: str | None = Field(default=None, max_length=500)
 
@@ -164,11 +164,15 @@ class StageController(Controller):
     path = "/orders"
     tags = ["orders"]
 
-    @post("/{order_id:str}/advance", status_code=200, summary="Finish the current (manual) stage: on to the next")
+    @post(
+        "/{order_id:str}/advance",
+        status_code=200,
+        summary="Finish the current (manual) stage: on to the next",
+        guards=[requires(*STAFF)],
+    )
     async def advance(
         self, ctx: Ctx, stages: Stages, order_id: OrderId, data: JSONBody[StageAction], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*STAFF)
         expected = expected_version(if_match, data.expected_version)
 
         def refused(exc: MoveRefused) -> Problem:
@@ -180,11 +184,12 @@ class StageController(Controller):
             refused,
         )
 
-    @post("/{order_id:str}/move", status_code=200, summary="Move the order to an allowed stage")
+    @post(
+        "/{order_id:str}/move", status_code=200, summary="Move the order to an allowed stage", guards=[requires(*STAFF)]
+    )
     async def move(
         self, ctx: Ctx, stages: Stages, order_id: OrderId, data: JSONBody[MoveOrder], if_match: IfMatch = None
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*STAFF)
         expected = expected_version(if_match, data.expected_version)
 
         def refused(exc: MoveRefused) -> Problem:

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
-from oms_contracts import Money, new_id
-from oms_runtime.context import Ctx
+from oms_contracts import new_id
+from oms_contracts.limits import Amount, StatedMoney
+from oms_runtime.context import Ctx, requires
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +20,6 @@ from oms_payment.domain.shop_config import BankRequisites, ConfigInvalid, ShopPa
 
 STAFF = ("admin", "manager")
 Accounts = NamedDependency[AccountService]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class Body(BaseModel):
@@ -28,7 +28,7 @@ class Body(BaseModel):
 
 class PrepaymentIn(Body):
     kind: Literal["percent", "amount"]
-    value: Decimal = Field(gt=0, max_digits=20, decimal_places=4)
+    value: Amount = Field(gt=0)
 
 
 class BankIn(Body):
@@ -47,7 +47,8 @@ class PaymentConfigIn(Body):
     prepayment: PrepaymentIn | None = None
     prepayment_method: Literal["card", "bank_transfer"] = "card"
     bank: BankIn | None = None
-    reminder_cadence_hours: list[float] = Field(default=[1, 24, 72], max_length=10)
+    # A year at most: a reminder is a timedelta, and 1e308 hours is none.
+    reminder_cadence_hours: list[Annotated[float, Field(gt=0, le=24 * 366)]] = Field(default=[1, 24, 72], max_length=10)
     vat_rate: Decimal | None = Field(
         default=None,
         ge=0,
@@ -60,19 +61,19 @@ class PaymentConfigIn(Body):
 
 class ManualPaymentIn(Body):
     method: Literal["cash", "bank_transfer", "gift_card"]
-    amount: Money
+    amount: StatedMoney
     reference: str = Field(min_length=1, max_length=200, description="Receipt or bank reference: idempotency key")
     gift_card_code: str | None = Field(default=None, max_length=64)
 
 
 class RefundIn(Body):
-    amount: Money | None = Field(default=None, description="None: everything paid and not refunded")
+    amount: StatedMoney | None = Field(default=None, description="None: everything paid and not refunded")
     reason: str = Field(min_length=1, max_length=500)
     destination: Literal["original", "gift_card"] = "original"
 
 
 class GiftCardIn(Body):
-    amount: Money
+    amount: StatedMoney
 
 
 def config_view(config: ShopPaymentConfig) -> dict[str, Any]:
@@ -150,11 +151,14 @@ class PaymentSettingsController(Controller):
             raise Problem(404, "Not found", f"no payment setup for {currency}")
         return config_view(config)
 
-    @put("/{currency:str}", summary="Set the payment methods, prepayment, bank requisites, VAT rate, reminders (admin)")
+    @put(
+        "/{currency:str}",
+        summary="Set the payment methods, prepayment, bank requisites, VAT rate, reminders (admin)",
+        guards=[requires("admin")],
+    )
     async def put_config(
         self, ctx: Ctx, accounts: Accounts, currency: FromPath[str], data: JSONBody[PaymentConfigIn]
     ) -> dict[str, Any]:
-        ctx.require_role("admin")
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
             raise Problem.field("currency", "an ISO 4217 code such as RUB")
         try:
@@ -196,11 +200,14 @@ class OrderPaymentsController(Controller):
             raise Problem(404, "Not found", f"no payment requested for order {order_id}") from None
         return account_view(account, version)
 
-    @post("/payments", summary="Register a payment by hand: cash, bank transfer, gift card (admin, manager)")
+    @post(
+        "/payments",
+        summary="Register a payment by hand: cash, bank transfer, gift card (admin, manager)",
+        guards=[requires(*STAFF)],
+    )
     async def register(
         self, ctx: Ctx, accounts: Accounts, order_id: FromPath[str], data: JSONBody[ManualPaymentIn]
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*STAFF)
         if data.method == "gift_card" and not data.gift_card_code:
             raise Problem.field("gift_card_code", "required for a gift-card payment")
         try:
@@ -218,7 +225,11 @@ class OrderPaymentsController(Controller):
         body = {"payment_id": result.payment.payment_id, **account_view(result.account, result.version)}
         return Response(body, status_code=201 if result.created else 200)
 
-    @post("/refunds", summary="Refund the order, fully or partly, to the original method or a gift card")
+    @post(
+        "/refunds",
+        summary="Refund the order, fully or partly, to the original method or a gift card",
+        guards=[requires(*STAFF)],
+    )
     async def refund(
         self,
         ctx: Ctx,
@@ -227,7 +238,6 @@ class OrderPaymentsController(Controller):
         data: JSONBody[RefundIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> Response[dict[str, Any]]:
-        ctx.require_role(*STAFF)
         try:
             refund, created = await accounts.refund(
                 ctx.shop_id,
@@ -258,7 +268,7 @@ class GiftCardController(Controller):
     path = "/gift-cards"
     tags = ["gift cards"]
 
-    @post("/", summary="Issue a gift card (admin, manager)")
+    @post("/", summary="Issue a gift card (admin, manager)", guards=[requires(*STAFF)])
     async def issue(
         self,
         ctx: Ctx,
@@ -266,7 +276,6 @@ class GiftCardController(Controller):
         data: JSONBody[GiftCardIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> dict[str, Any]:
-        ctx.require_role(*STAFF)
         code = await accounts.issue_gift_card(
             ctx.shop_id, data.amount, ctx.actor, key=f"issue:{idempotency_key}" if idempotency_key else None
         )

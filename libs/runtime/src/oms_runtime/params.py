@@ -1,0 +1,16 @@
+"""Path and query parameters declared once, with the same constraints as the contracts' types.
+
+A SKU in a path must satisfy `oms_contracts`' `Sku` just as one in a body does: a value the HTTP
+edge accepted and the domain model then refuses is a 500 waiting to happen.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import PathParameter
+from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
+
+SkuInPath = Annotated[
+    str, PathParameter(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN, description="A SKU code")
+]

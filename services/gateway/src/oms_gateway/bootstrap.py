@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 from oms_contracts import new_id
@@ -16,6 +16,7 @@ from oms_runtime.telemetry import get_logger
 from oms_runtime.web import create_service_app
 
 from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
+from oms_gateway.adapters.inbound.hygiene import RequestHygiene
 from oms_gateway.adapters.inbound.proxy import Gateway
 from oms_gateway.adapters.outbound.mongo import API_KEYS, INDEXES, SHOPS, STAFF, MongoAccountStore
 from oms_gateway.adapters.outbound.upstream import Upstreams
@@ -63,7 +64,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
 
     app = create_service_app(
         runtime,
-        route_handlers=ROUTE_HANDLERS,
+        # One router for everything the gateway answers, behind the one request check.
+        route_handlers=[Router(path="/", route_handlers=ROUTE_HANDLERS, middleware=[RequestHygiene()])],
         title="OMS gateway",
         description="The one entry from outside: staff login, storefront API keys, and every service's API.",
         dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},

@@ -224,7 +224,8 @@ async def test_staff_actor_and_messages_route(stack: Stack) -> None:
     assert (actor["kind"], actor["role"]) == ("staff", "warehouse")
     assert seen["headers"]["x-oms-channel"] == "console"
     assert seen["headers"]["x-correlation-id"]
-    deleted = await stack.client.delete("/api/v1/orders/o-9/messages/m-1", headers=warehouse)
+    admin = await bearer(stack, ADMIN)
+    deleted = await stack.client.delete("/api/v1/orders/o-9/lines/A", headers=admin)
     assert deleted.status_code == 204 and deleted.content == b""
 
 

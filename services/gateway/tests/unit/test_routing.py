@@ -18,11 +18,12 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("POST", "/api/v1/orders/o1/messages", RouteGroup.ORDER_MESSAGES, Service.MESSAGING, "/orders/o1/messages"),
         (
             "GET",
-            "/api/v1/orders/o1/messages/m2",
+            "/api/v1/orders/o1/conversation",
             RouteGroup.ORDER_MESSAGES,
             Service.MESSAGING,
-            "/orders/o1/messages/m2",
+            "/orders/o1/conversation",
         ),
+        ("GET", "/api/v1/promo-codes/SPRING", RouteGroup.PROMO_CODES, Service.ORDER, "/promo-codes/SPRING"),
         ("GET", "/api/v1/catalog/skus", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus"),
         ("GET", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/stock", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/stock"),
@@ -72,6 +73,9 @@ def test_storefront_catalog_rows_do_not_leak_to_lookalike_paths() -> None:
         ("GET", "/webhooks/payments/sandbox"),
         ("DELETE", "/pay/sandbox/p1"),
         ("GET", "/pay/sandbox/p1/extra"),
+        # Methods no service route has are not forwarded (405 with Allow at the gateway).
+        ("PATCH", "/api/v1/payments/p1"),
+        ("POST", "/api/v1/pipeline-settings"),
     ],
 )
 def test_unrouted(method: str, path: str) -> None:

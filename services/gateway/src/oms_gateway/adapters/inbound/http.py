@@ -307,6 +307,14 @@ PROXY_HANDLERS = [
         "Stage pipelines (versions) and the shop's pipeline settings",
         STAFF_ONLY,
     ),
+    _proxy(
+        "promo_codes",
+        _prefix("/api/v1/promo-codes"),
+        frozenset({"GET", "POST"}),
+        "promo codes",
+        "Promo codes: create, list, read, disable",
+        STAFF_ONLY,
+    ),
     _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
     _proxy(
         "delivery_methods",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from oms_contracts import decode, new_id
 from oms_contracts.registry import CATALOG_PRODUCTS, CATALOG_STOCK
+from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
 
 from .conftest import Service
@@ -130,3 +131,47 @@ async def test_adjustment_cannot_take_reserved_units(service: Service) -> None:
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "delta"
     r = await service.client.post("/stock/adjustments", json=body | {"delta": -2}, headers=service.headers())
     assert r.status_code == 201 and r.json()["on_hand"] == 3
+
+
+def storefront(service: Service) -> dict[str, str]:
+    return internal_headers(service.shop_id, kind="storefront", role=None, channel="web")
+
+
+async def test_a_storefront_sees_sellable_skus_and_availability_without_staff_data(service: Service) -> None:
+    await service.sku("SF-1", "12.50")
+    await service.sku("SF-2")
+    hidden = await service.client.put(
+        "/skus/SF-2",
+        json={"name": "Item SF-2", "price": {"amount": "10.00", "currency": "RUB"}, "active": False},
+        headers=service.headers(),
+    )
+    assert hidden.status_code == 200, hidden.text
+    await service.warehouse("wh-a", "A", "north")
+    await service.warehouse("wh-b", "B", "south")
+    await service.receive("SF-1", "wh-a", 3)
+    await service.receive("SF-1", "wh-b", 4)
+
+    listed = await service.client.get("/skus", headers=storefront(service))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"] == [
+        {
+            "sku": "SF-1",
+            "name": "Item SF-1",
+            "price": {"amount": "12.50", "currency": "RUB"},
+            "product_id": None,
+            "attributes": {},
+        }
+    ]
+    one = await service.client.get("/skus/SF-1", headers=storefront(service))
+    assert one.status_code == 200 and set(one.json()) == {"sku", "name", "price", "product_id", "attributes"}
+    assert (await service.client.get("/skus/SF-2", headers=storefront(service))).status_code == 404
+
+    stock = await service.client.get("/stock?sku=SF-1", headers=storefront(service))
+    assert stock.status_code == 200, stock.text
+    assert stock.json()["items"] == [{"sku": "SF-1", "available": 7}]
+    for query, field in (("", "sku"), ("?sku=SF-1&warehouse_id=wh-a", "warehouse_id")):
+        refused = await service.client.get(f"/stock{query}", headers=storefront(service))
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field
+    # Staff data stays staff data.
+    assert (await service.client.get("/stock/ledger", headers=storefront(service))).status_code == 403
+    assert (await service.client.get("/warehouses", headers=storefront(service))).status_code == 403

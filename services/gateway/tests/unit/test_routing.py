@@ -28,6 +28,10 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("GET", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/stock", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/stock"),
         ("PUT", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG, Service.CATALOG, "/skus/TEE-1"),
+        # Only the shop window is the storefront's: the ledger, low stock and barcodes are staff's.
+        ("GET", "/api/v1/catalog/stock/ledger", RouteGroup.CATALOG, Service.CATALOG, "/stock/ledger"),
+        ("GET", "/api/v1/catalog/stock/low", RouteGroup.CATALOG, Service.CATALOG, "/stock/low"),
+        ("GET", "/api/v1/catalog/skus/by-barcode/4600", RouteGroup.CATALOG, Service.CATALOG, "/skus/by-barcode/4600"),
         ("GET", "/api/v1/catalog/warehouses", RouteGroup.CATALOG, Service.CATALOG, "/warehouses"),
         ("GET", "/api/v1/payments/p1", RouteGroup.PAYMENTS, Service.PAYMENT, "/payments/p1"),
         ("POST", "/api/v1/orders/o1/card-link", RouteGroup.PAYMENTS, Service.PAYMENT, "/orders/o1/card-link"),

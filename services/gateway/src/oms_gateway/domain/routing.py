@@ -146,8 +146,11 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.PIPELINES, {"GET", "PUT"}, "/api/v1/pipeline-settings", Service.ORDER, "/pipeline-settings"),
     # Promo codes (order service); applying one to an order is under the orders row.
     route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
-    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus{rest}", Service.CATALOG, "/skus{rest}"),
-    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock{rest}", Service.CATALOG, "/stock{rest}"),
+    # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
+    # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus/{sku}", Service.CATALOG, "/skus/{sku}"),
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock", Service.CATALOG, "/stock"),
     route(RouteGroup.CATALOG, {"GET", "POST", "PUT", "DELETE"}, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
     # Bank-transfer documents (PDF), before the payments catch-all: storefronts may fetch them too.
     route(

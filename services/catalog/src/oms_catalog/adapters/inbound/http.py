@@ -81,6 +81,11 @@ def require_staff(ctx: RequestContext) -> None:
         raise Problem(403, "Forbidden", "staff only")
 
 
+def is_storefront(ctx: RequestContext) -> bool:
+    """A storefront gets the shop window (sellable SKUs, prices, availability), never staff data."""
+    return ctx.actor.kind == "storefront"
+
+
 def page(p: Page, view: Any) -> dict[str, Any]:
     return {"items": [view(d) for d in p.items], "next_cursor": p.next_cursor}
 
@@ -98,6 +103,17 @@ def sku_view(doc: Document) -> dict[str, Any]:
         "kit": doc.get("kit"),
         "version": doc["version"],
         "updated_at": doc["updated_at"].isoformat(),
+    }
+
+
+def storefront_sku_view(doc: Document) -> dict[str, Any]:
+    """What a shop window shows of a sellable SKU: no barcodes, kit make-up, versions or audit times."""
+    return {
+        "sku": doc["sku"],
+        "name": doc["name"],
+        "price": doc["price"],
+        "product_id": doc.get("product_id"),
+        "attributes": doc.get("attributes") or {},
     }
 
 
@@ -181,7 +197,7 @@ class CatalogController(Controller):
             raise Problem.field(exc.field, exc.message) from exc
         return Response(sku_view(doc), status_code=200)
 
-    @get("/skus", summary="SKUs of the shop, by code (staff)")
+    @get("/skus", summary="SKUs of the shop, by code (staff); a storefront sees its sellable SKUs only")
     async def list_skus(
         self,
         ctx: Ctx,
@@ -190,18 +206,22 @@ class CatalogController(Controller):
         limit: Limit = 50,
         product_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
+        if is_storefront(ctx):
+            return page(await catalog.list_sellable(ctx.shop_id, product_id, cursor, limit), storefront_sku_view)
         require_staff(ctx)
         if product_id is not None:  # the variants of one product
             return page(await catalog.list_variants(ctx.shop_id, product_id, cursor, limit), sku_view)
         return page(await catalog.list_skus(ctx.shop_id, cursor, limit), sku_view)
 
-    @get("/skus/{sku:str}", summary="One SKU (staff)")
+    @get("/skus/{sku:str}", summary="One SKU (staff); a storefront sees a sellable SKU only")
     async def get_sku(self, sku: FromPath[str], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
-        require_staff(ctx)
+        storefront = is_storefront(ctx)
+        if not storefront:
+            require_staff(ctx)
         doc = await catalog.get_sku(ctx.shop_id, sku)
-        if doc is None:
+        if doc is None or (storefront and not doc["active"]):
             raise Problem(404, "Not found", f"no SKU {sku!r}")
-        return sku_view(doc)
+        return storefront_sku_view(doc) if storefront else sku_view(doc)
 
     @post("/warehouses", summary="Add a warehouse (admin)")
     async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
@@ -271,7 +291,12 @@ class StockController(Controller):
             ) from exc
         return result_view(result, data.sku, data.warehouse_id)
 
-    @get("", summary="Stock levels per SKU and warehouse (staff)")
+    @get(
+        "",
+        summary="Stock levels per SKU and warehouse (staff); a storefront gets one SKU's availability",
+        description="A storefront must give `sku` and gets `{items: [{sku, available}]}`: units it may "
+        "still sell across all warehouses, without warehouses, reservations or on-hand counts.",
+    )
     async def list_stock(
         self,
         ctx: Ctx,
@@ -281,6 +306,12 @@ class StockController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
+        if is_storefront(ctx):
+            if not sku:
+                raise Problem.field("sku", "a storefront asks for the availability of one SKU")
+            if warehouse_id is not None:
+                raise Problem.field("warehouse_id", "warehouses are not shown to storefronts")
+            return {"items": [{"sku": sku, "available": await stock.available(ctx.shop_id, sku)}], "next_cursor": None}
         require_staff(ctx)
         return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
 

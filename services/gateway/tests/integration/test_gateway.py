@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from oms_contracts import decode
 from oms_runtime.mongo import create_mongo_client
 from oms_testing import eventually
@@ -271,3 +272,13 @@ async def test_openapi_lists_proxied_routes_with_security(stack: Stack) -> None:
         assert path in schema["paths"], path
     assert {"apiKey": []} in schema["paths"]["/api/v1/orders"]["post"]["security"]
     assert schema["paths"]["/api/v1/payments"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+async def test_metrics_are_served_apart_from_the_public_listener(stack: Stack) -> None:
+    public = await stack.client.get("/metrics")
+    assert public.status_code == 404
+    port = stack.client.app.state.metrics_server.port
+    async with httpx.AsyncClient() as scraper:
+        scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+    assert scraped.status_code == 200
+    assert "oms_http_requests_total" in scraped.text

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+
 def default_gateway() -> str:
     return os.environ.get("OMS_PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('OMS_GATEWAY_PORT', '8000')}"
 

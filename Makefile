@@ -51,8 +51,9 @@ format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-schemas: .venv/.synced ## regenerate contracts/schemas and contracts/asyncapi.json from the models
+schemas: .venv/.synced ## regenerate contracts/schemas, contracts/asyncapi.json and the gateway's public OpenAPI
 	$(PY) -m oms_contracts.schemagen write
+	$(PY) -m tests.contract.public_openapi write
 
 lock: $(UV) ## refresh uv.lock after a dependency change
 	"$(UV)" lock

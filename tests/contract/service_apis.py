@@ -4,7 +4,6 @@ the apps are built, never started)."""
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -13,7 +12,6 @@ from oms_gateway.domain.routing import Service
 from oms_runtime.settings import ServiceSettings
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -22,10 +20,6 @@ class Operation:
     method: str  # upper case
     path: str  # the service's path template, e.g. /orders/{order_id}/cancel
     spec: dict[str, Any]
-
-    def sample_path(self) -> str:
-        """The template with a plain value in each placeholder."""
-        return _PLACEHOLDER.sub(lambda m: f"s-{m.group(1).replace('_', '-')}", self.path)
 
 
 def _settings_class(service: Service) -> type[ServiceSettings]:

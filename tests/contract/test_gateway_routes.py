@@ -7,11 +7,14 @@ so does a row the gateway has no handler for (it would answer 404 to everyone).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from litestar.testing import AsyncTestClient
 from oms_gateway.bootstrap import create_app
 from oms_gateway.domain.access import RouteGroup
-from oms_gateway.domain.routing import ROUTES, Route, resolve
+from oms_gateway.domain.routing import ROUTES, Route
+from oms_gateway.openapi import exposure
 from oms_gateway.settings import GatewaySettings
 
 from tests.contract.service_apis import Operation, operations
@@ -25,21 +28,16 @@ ROWS_NOT_IN_SCHEMA: dict[str, str] = {
 }
 
 OPERATIONS = operations()
+_SAMPLE = re.compile(r"\{(\w+)\}")
 
 
 def public_path(op: Operation) -> tuple[str, Route] | None:
     """Where the gateway exposes this operation (a sample path), and the row that forwards it."""
-    sample = op.sample_path()
-    for row in ROUTES:
-        if row.service is not op.service:
-            continue
-        public = row.public_for(sample)
-        if public is None:
-            continue
-        resolved = resolve(op.method, public)
-        if resolved is not None and resolved.route.service is op.service and resolved.upstream_path == sample:
-            return public, resolved.route
-    return None
+    found = exposure(op.service, op.path, op.method)
+    if found is None:
+        return None
+    public, row = found
+    return _SAMPLE.sub(lambda m: "s-" + m.group(1).replace("_", "-"), public), row
 
 
 def op_id(op: Operation) -> str:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from litestar import Litestar, Router
+from litestar._openapi.plugin import OpenAPIPlugin  # the app's own cache of its schema; tested
 from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 from oms_contracts import new_id
@@ -23,6 +24,7 @@ from oms_gateway.adapters.outbound.upstream import Upstreams
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.passwords import Passwords
 from oms_gateway.application.tokens import TokenService
+from oms_gateway.openapi import public_document
 from oms_gateway.settings import DEFAULT_JWT_SECRET, GatewaySettings
 
 log = get_logger(__name__)
@@ -75,5 +77,9 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
     components = app.openapi_config.components if app.openapi_config else None
     if isinstance(components, Components):
         components.security_schemes = {**(components.security_schemes or {}), **SECURITY_SCHEMES}
+    # /schema/openapi.json (and the docs UIs) serve the public document, generated from the route
+    # table and the services' own documents (oms_gateway.openapi), not the proxy handlers' catch-alls.
+    # Litestar renders the schema it has cached: the one place to put ours.
+    app.plugins.get(OpenAPIPlugin)._openapi_schema = public_document()
     app.state.gateway = gateway
     return app

@@ -261,10 +261,10 @@ async def test_openapi_lists_proxied_routes_with_security(stack: Stack) -> None:
     assert schemes["bearerAuth"]["scheme"] == "bearer" and schemes["apiKey"]["name"] == "X-API-Key"
     for path in [
         "/api/v1/orders",
-        "/api/v1/orders/{rest}",
-        "/api/v1/catalog/{rest}",
+        "/api/v1/orders/{order_id}/cancel",
+        "/api/v1/catalog/skus/{sku}",
         "/api/v1/payments",
-        "/api/v1/shipments/{rest}",
+        "/api/v1/shipments/{shipment_id}/pick",
         "/api/v1/notifications",
         "/pay/sandbox/{payment_id}",
         "/webhooks/payments/sandbox",

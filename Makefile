@@ -42,6 +42,11 @@ bench: install ## benchmarks with figures (not pass/fail): reservations/s, 10k-r
 	$(PY) -m tests.bench.bench_catalog
 	$(PY) -m tests.bench.bench_order_lists --orders 100000
 
+fuzz: install ## schemathesis through the gateway, deep: 100 examples per operation + stateful; reports in .local/fuzz
+	export OMS_FUZZ_EXAMPLES=$${OMS_FUZZ_EXAMPLES:-100} OMS_FUZZ_PHASES=$${OMS_FUZZ_PHASES:-examples,fuzzing,stateful}
+	export OMS_FUZZ_REPORT_DIR=$${OMS_FUZZ_REPORT_DIR:-$(CURDIR)/.local/fuzz} OMS_FUZZ_TIMEOUT_SECONDS=$${OMS_FUZZ_TIMEOUT_SECONDS:-7200}
+	$(PY) -m pytest tests/e2e/test_zz_fuzz_gateway.py -s $(PYTEST_ARGS)
+
 lint: .venv/.synced ## ruff and mypy on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -64,6 +69,6 @@ stop: ## stop the OMS that make run started (from any terminal) and the local se
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv
 
-.PHONY: help install run test bench lint format schemas lock stop clean
+.PHONY: help install run test bench fuzz lint format schemas lock stop clean
 
 include deploy/charts.mk

@@ -68,7 +68,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 PROBLEM_TITLES = {
     400: "Malformed request (a path segment or header the gateway refuses, a bad parameter)",
-    401: "Missing or invalid credentials",
+    401: "Missing or invalid credentials (on a public webhook: a missing or wrong signature)",
     403: "The credential's role may not do this",
     404: "Not found",
     405: "Method not allowed (the Allow header lists those routed)",
@@ -95,24 +95,27 @@ def security_of(group: RouteGroup) -> list[dict[str, list[str]]]:
     return requirement
 
 
-def _problem(status: int) -> dict[str, Any]:
-    return {
-        "description": PROBLEM_TITLES[status],
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
+def _problem(status: int, html: bool) -> dict[str, Any]:
+    content: dict[str, Any] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    if html:  # a page for a customer's browser answers its errors as a page too
+        content["text/html"] = {"schema": {"type": "string"}}
+    return {"description": PROBLEM_TITLES[status], "content": content}
+
+
+LOGIN_PATHS = frozenset({"/api/v1/auth/login"})  # rate-limited per client IP
 
 
 def _problem_statuses(method: str, operation: Mapping[str, Any], group: RouteGroup | None) -> list[int]:
-    statuses = [400, 404, 405]
+    statuses = [400, 401, 404, 405]
     if group is not RouteGroup.PUBLIC:
-        statuses += [401, 403]
+        statuses += [403]
     if method != "get":
         statuses += [409]
     if "requestBody" in operation:
         statuses += [413]
     if "requestBody" in operation or operation.get("parameters"):
         statuses += [422]
-    if group is RouteGroup.ORDERS_PLACE:
+    if group is RouteGroup.ORDERS_PLACE or operation.get("x-rate-limited"):
         statuses += [429]
     if group is not None:
         statuses += [502, 504]
@@ -121,11 +124,14 @@ def _problem_statuses(method: str, operation: Mapping[str, Any], group: RouteGro
 
 def _with_problems(method: str, operation: dict[str, Any], group: RouteGroup | None) -> dict[str, Any]:
     responses = operation.setdefault("responses", {})
+    html = any(
+        "text/html" in (answer.get("content") or {}) for code, answer in responses.items() if code.startswith("2")
+    )
     # Litestar documents a 400 of its own shape; every 4xx of ours is problem+json.
     for status in _problem_statuses(method, operation, group):
         key = str(status)
         if key not in responses or PROBLEM_JSON not in (responses[key].get("content") or {}):
-            responses[key] = _problem(status)
+            responses[key] = _problem(status, html)
     return operation
 
 
@@ -189,6 +195,8 @@ def build(
             if method not in item:
                 continue
             operation = _rename_refs(copy.deepcopy(item[method]), renames)
+            if path in LOGIN_PATHS:
+                operation["x-rate-limited"] = True
             paths.setdefault(path, {})[method] = _with_problems(method, operation, None)
 
     for service in Service:

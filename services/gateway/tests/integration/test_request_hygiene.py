@@ -83,6 +83,11 @@ async def test_wrong_method_asks_for_credentials_before_saying_405_with_allow(st
     wrong = await stack.client.delete("/api/v1/pipeline-settings", headers=admin)
     assert_refused(wrong, 405)
     assert wrong.headers["allow"] == "GET, PUT"
+    # The gateway's own endpoints behave the same.
+    assert_refused(await stack.client.put("/api/v1/me"), 401)
+    own = await stack.client.put("/api/v1/me", headers=admin)
+    assert_refused(own, 405)
+    assert own.headers["allow"] == "GET"
     public = await stack.client.get("/webhooks/payments/sandbox")
     assert_refused(public, 405)
     assert "POST" in public.headers["allow"].split(", ") and "GET" not in public.headers["allow"]

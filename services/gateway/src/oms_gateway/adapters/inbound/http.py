@@ -113,7 +113,7 @@ Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_c
 # --- own endpoints ---------------------------------------------------------------------
 
 
-@post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console")
+@post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console", status_code=200)
 async def login(
     data: JSONBody[LoginRequest], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> Response[LoginResponse]:

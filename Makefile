@@ -43,6 +43,11 @@ bench: install ## benchmarks with figures (not pass/fail): reservations/s, 10k-r
 	$(PY) -m tests.bench.bench_order_lists --orders 100000
 	$(PY) -m tests.bench.bench_backbone
 
+fuzz: install ## schemathesis through the gateway, deep: 100 examples per operation + stateful; reports in .local/fuzz
+	export OMS_FUZZ_EXAMPLES=$${OMS_FUZZ_EXAMPLES:-100} OMS_FUZZ_PHASES=$${OMS_FUZZ_PHASES:-examples,fuzzing,stateful}
+	export OMS_FUZZ_REPORT_DIR=$${OMS_FUZZ_REPORT_DIR:-$(CURDIR)/.local/fuzz} OMS_FUZZ_TIMEOUT_SECONDS=$${OMS_FUZZ_TIMEOUT_SECONDS:-7200}
+	$(PY) -m pytest tests/e2e/test_zz_fuzz_gateway.py -s $(PYTEST_ARGS)
+
 lint: .venv/.synced ## ruff and mypy on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -52,8 +57,9 @@ format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-schemas: .venv/.synced ## regenerate contracts/schemas and contracts/asyncapi.json from the models
+schemas: .venv/.synced ## regenerate contracts/schemas, contracts/asyncapi.json and the gateway's public OpenAPI
 	$(PY) -m oms_contracts.schemagen write
+	$(PY) -m tests.contract.public_openapi write
 
 lock: $(UV) ## refresh uv.lock after a dependency change
 	"$(UV)" lock
@@ -64,6 +70,6 @@ stop: ## stop the OMS that make run started (from any terminal) and the local se
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv
 
-.PHONY: help install run test bench lint format schemas lock stop clean
+.PHONY: help install run test bench fuzz lint format schemas lock stop clean
 
 include deploy/charts.mk

@@ -114,8 +114,13 @@ def check(docs: list[dict[str, Any]], repo: Path, topics_file: Path | None, c: C
         if str(ports.get("http")) != str(http_env):
             c.err(d, f"container port http={ports.get('http')} but OMS_HTTP_PORT={http_env}")
         ann = d["spec"]["template"]["metadata"].get("annotations", {})
-        if ann.get("prometheus.io/port") != str(ports.get("http")):
-            c.err(d, "prometheus.io/port annotation differs from the http port")
+        metrics_env = env_of(main).get("OMS_METRICS_PORT", {}).get("value")
+        if ports.get("metrics") is None or str(ports.get("metrics")) != str(metrics_env):
+            c.err(d, f"container port metrics={ports.get('metrics')} but OMS_METRICS_PORT={metrics_env}")
+        if ports.get("metrics") == ports.get("http"):
+            c.err(d, "metrics must not share the API's port (the gateway's is public)")
+        if ann.get("prometheus.io/port") != str(ports.get("metrics")):
+            c.err(d, "prometheus.io/port annotation differs from the metrics port")
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             get = main.get(probe, {}).get("httpGet", {})
             if get.get("port") not in ports and get.get("port") not in ports.values():

@@ -14,7 +14,9 @@ def main() -> None:
     parser.add_argument("--since", type=float, required=True)
     args = parser.parse_args()
     gw = os.environ["OMS_PUBLIC_URL"]
-    metrics = "\n".join(f"  {s:<13} http://127.0.0.1:{os.environ[f'OMS_{s.upper()}_PORT']}/metrics" for s in SERVICES)
+    ports = {s: os.environ[f"OMS_{s.upper()}_PORT"] for s in SERVICES}
+    ports["gateway"] = os.environ["OMS_GATEWAY_METRICS_PORT"]  # never on the public port
+    metrics = "\n".join(f"  {s:<13} http://127.0.0.1:{port}/metrics" for s, port in ports.items())
     print(
         f"""
 ================================================================================
@@ -44,7 +46,7 @@ def main() -> None:
  Then drive it to Completed as manager, warehouse staff and courier (call-back, pick, pack with
  scans, courier call, ship, deliver):
 
- .venv/bin/python deploy/local/demo_flow.py <order_id>
+ .venv/bin/python deploy/local/demo_flow.py --gateway {gw} <order_id>
 ================================================================================
 """,
         flush=True,

@@ -1,6 +1,9 @@
 """Drive an order of the demo shop to the end through the gateway, as warehouse staff and courier.
 
-    .venv/bin/python deploy/local/demo_flow.py <order_id>
+    .venv/bin/python deploy/local/demo_flow.py [--gateway http://127.0.0.1:8000] <order_id>
+
+The gateway's URL: --gateway, else OMS_PUBLIC_URL, else OMS_GATEWAY_PORT on 127.0.0.1 (the
+banner of `make run` prints the command with the URL of the stack it started).
 
 As the manager, finishes the call-back stage; waits for the shipments (created when picking
 starts), picks, packs with a scan of every line, ships, delivers; as the manager finishes the
@@ -9,14 +12,16 @@ courier call; then shows the order's stage history.
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
 from typing import Any
 
 import httpx
 
-GATEWAY = os.environ.get("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
+
+def default_gateway() -> str:
+    return os.environ.get("OMS_PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('OMS_GATEWAY_PORT', '8000')}"
 
 
 def login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
@@ -35,8 +40,8 @@ def until(what: str, probe: Any, timeout: float = 30) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def main(order_id: str) -> None:
-    with httpx.Client(base_url=GATEWAY, timeout=15) as client:
+def main(order_id: str, gateway: str) -> None:
+    with httpx.Client(base_url=gateway, timeout=15) as client:
         warehouse = login(client, "warehouse@demo.shop", "demo-warehouse-pass")
         courier = login(client, "courier@demo.shop", "demo-courier-pass")
         manager = login(client, "manager@demo.shop", "demo-manager-pass")
@@ -88,6 +93,8 @@ def main(order_id: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("order_id")
+    parser.add_argument("--gateway", default=default_gateway(), help="the gateway's base URL")
+    args = parser.parse_args()
+    main(args.order_id, args.gateway.rstrip("/"))

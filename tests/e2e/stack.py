@@ -143,4 +143,5 @@ def stack_env(
     for service, port in ports.items():
         env[f"OMS_{service.upper()}_PORT"] = str(port)
         env[f"OMS_{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
+    env["OMS_GATEWAY_METRICS_PORT"] = str(free_port())
     return env

@@ -91,6 +91,8 @@ app.kubernetes.io/component: {{ .svc }}
   value: "0.0.0.0"
 - name: OMS_HTTP_PORT
   value: {{ .cfg.port | quote }}
+- name: OMS_METRICS_PORT
+  value: {{ $root.Values.metricsPort | quote }}
 - name: OMS_KAFKA_BOOTSTRAP
   value: {{ required "kafka.bootstrap is required" $root.Values.kafka.bootstrap | quote }}
 - name: OMS_TOPIC_PREFIX

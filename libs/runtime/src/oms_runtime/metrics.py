@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Metric, start_http_server
+from prometheus_client.registry import Collector
 
 MESSAGES_CONSUMED = Counter(
     "oms_messages_consumed_total",
@@ -20,3 +26,36 @@ CONSUMER_LAG = Gauge(
     "measured on a timer and after each batch, so it grows while the partition is stuck",
     ["consumer", "topic", "partition"],
 )
+
+
+class _Registries(Collector):
+    """Several registries read as one (the process's and a runtime's own)."""
+
+    def __init__(self, *registries: CollectorRegistry) -> None:
+        self.registries = registries
+
+    def collect(self) -> Iterator[Metric]:
+        for registry in self.registries:
+            yield from registry.collect()
+
+
+@dataclass
+class MetricsServer:
+    """/metrics on a port of its own, apart from the public listener (prometheus_client's server thread)."""
+
+    port: int
+    _httpd: WSGIServer
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
+    """Serve the process registry plus `registry` on host:port (0 picks a free port)."""
+    combined = CollectorRegistry(auto_describe=False)
+    combined.register(_Registries(REGISTRY, registry))
+    httpd, thread = start_http_server(port, host, registry=combined)
+    return MetricsServer(int(httpd.server_address[1]), httpd, thread)

@@ -16,6 +16,10 @@ class ServiceSettings(BaseSettings):
     mongo_db_prefix: str = Field(default="oms", description="Prefix of the default database name")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    metrics_port: int | None = Field(
+        default=None,
+        description="Serve /metrics on this port instead of the HTTP API's (0: any free port); unset: on the API's",
+    )
     public_url: str | None = Field(default=None, description="Base URL the outside world reaches us at")
     internal_token: str = Field(
         default="dev-internal-token",

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_runtime.context import provide_request_context
 from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
+from oms_runtime.metrics import start_metrics_server
 from oms_runtime.mongo import IndexSpec, ensure_indexes
 from oms_runtime.openapi_problems import document_problems_when_built
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
@@ -65,6 +66,14 @@ def create_service_app(
         if indexes:
             await ensure_indexes(runtime.db, indexes)
         await runtime.start()
+        settings = runtime.settings
+        # Apart from the API's listener when asked: the gateway's API is public, its metrics are not.
+        metrics_server = (
+            start_metrics_server(settings.http_host, settings.metrics_port, runtime.registry)
+            if settings.metrics_port is not None
+            else None
+        )
+        app.state.metrics_server = metrics_server
         try:
             if extra_lifespan is not None:
                 async with extra_lifespan(app):
@@ -72,11 +81,18 @@ def create_service_app(
             else:
                 yield
         finally:
+            if metrics_server is not None:
+                metrics_server.stop()
             await runtime.stop()
 
     service = runtime.settings.service_name
     app = Litestar(
-        route_handlers=[live, ready, metrics, *route_handlers],
+        route_handlers=[
+            live,
+            ready,
+            *([] if runtime.settings.metrics_port is not None else [metrics]),
+            *route_handlers,
+        ],
         lifespan=[lifespan],
         dependencies={"ctx": Provide(provide_request_context), **(dependencies or {})},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from oms_catalog.adapters.inbound.http import StorefrontSku
 from oms_contracts import decode, new_id
 from oms_contracts.registry import CATALOG_PRODUCTS, CATALOG_STOCK
 from oms_testing.http import internal_headers
@@ -134,32 +133,45 @@ async def test_adjustment_cannot_take_reserved_units(service: Service) -> None:
     assert r.status_code == 201 and r.json()["on_hand"] == 3
 
 
-async def test_a_storefront_sees_active_skus_and_availability_not_stock_control(service: Service) -> None:
-    storefront = internal_headers(service.shop_id, kind="storefront", role=None)
-    await service.sku("SF-1")
-    await service.sku("SF-OFF")
-    r = await service.client.put(
-        "/skus/SF-OFF",
-        json={"name": "Gone", "price": {"amount": "1", "currency": "RUB"}, "active": False},
+def storefront(service: Service) -> dict[str, str]:
+    return internal_headers(service.shop_id, kind="storefront", role=None, channel="web")
+
+
+async def test_a_storefront_sees_sellable_skus_and_availability_without_staff_data(service: Service) -> None:
+    await service.sku("SF-1", "12.50")
+    await service.sku("SF-2")
+    hidden = await service.client.put(
+        "/skus/SF-2",
+        json={"name": "Item SF-2", "price": {"amount": "10.00", "currency": "RUB"}, "active": False},
         headers=service.headers(),
     )
-    assert r.status_code == 200, r.text
-    await service.warehouse("sf-a", "A", "msk")
-    await service.warehouse("sf-b", "B", "spb")
-    await service.receive("SF-1", "sf-a", 3)
-    await service.receive("SF-1", "sf-b", 4)
+    assert hidden.status_code == 200, hidden.text
+    await service.warehouse("wh-a", "A", "north")
+    await service.warehouse("wh-b", "B", "south")
+    await service.receive("SF-1", "wh-a", 3)
+    await service.receive("SF-1", "wh-b", 4)
 
-    one = await service.client.get("/skus/SF-1", headers=storefront)
-    assert one.status_code == 200, one.text
-    assert set(one.json()) == set(StorefrontSku.model_fields)
-    assert (await service.client.get("/skus/SF-OFF", headers=storefront)).status_code == 404
-    listed = (await service.client.get("/skus?limit=100", headers=storefront)).json()
-    assert "SF-1" in {s["sku"] for s in listed["items"]} and "SF-OFF" not in {s["sku"] for s in listed["items"]}
-    assert all(set(s) == set(StorefrontSku.model_fields) for s in listed["items"])
+    listed = await service.client.get("/skus", headers=storefront(service))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"] == [
+        {
+            "sku": "SF-1",
+            "name": "Item SF-1",
+            "price": {"amount": "12.50", "currency": "RUB"},
+            "product_id": None,
+            "attributes": {},
+        }
+    ]
+    one = await service.client.get("/skus/SF-1", headers=storefront(service))
+    assert one.status_code == 200 and set(one.json()) == {"sku", "name", "price", "product_id", "attributes"}
+    assert (await service.client.get("/skus/SF-2", headers=storefront(service))).status_code == 404
 
-    availability = await service.client.get("/stock?sku=SF-1", headers=storefront)
-    assert availability.status_code == 200, availability.text
-    assert availability.json() == {"sku": "SF-1", "available": 7}
-    assert (await service.client.get("/stock", headers=storefront)).status_code == 422
-    assert (await service.client.get("/stock/ledger?sku=SF-1", headers=storefront)).status_code == 403
-    assert (await service.client.get("/warehouses", headers=storefront)).status_code == 403
+    stock = await service.client.get("/stock?sku=SF-1", headers=storefront(service))
+    assert stock.status_code == 200, stock.text
+    assert stock.json()["items"] == [{"sku": "SF-1", "available": 7}]
+    for query, field in (("", "sku"), ("?sku=SF-1&warehouse_id=wh-a", "warehouse_id")):
+        refused = await service.client.get(f"/stock{query}", headers=storefront(service))
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field
+    # Staff data stays staff data.
+    assert (await service.client.get("/stock/ledger", headers=storefront(service))).status_code == 403
+    assert (await service.client.get("/warehouses", headers=storefront(service))).status_code == 403

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar._openapi.plugin import OpenAPIPlugin  # the app's own cache of its schema; tested
 from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 from oms_contracts import new_id
@@ -16,12 +17,14 @@ from oms_runtime.telemetry import get_logger
 from oms_runtime.web import create_service_app
 
 from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
+from oms_gateway.adapters.inbound.hygiene import RequestHygiene
 from oms_gateway.adapters.inbound.proxy import Gateway
 from oms_gateway.adapters.outbound.mongo import API_KEYS, INDEXES, SHOPS, STAFF, MongoAccountStore
 from oms_gateway.adapters.outbound.upstream import Upstreams
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.passwords import Passwords
 from oms_gateway.application.tokens import TokenService
+from oms_gateway.openapi import public_document
 from oms_gateway.settings import DEFAULT_JWT_SECRET, GatewaySettings
 
 log = get_logger(__name__)
@@ -63,7 +66,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
 
     app = create_service_app(
         runtime,
-        route_handlers=ROUTE_HANDLERS,
+        # One router for everything the gateway answers, behind the one request check.
+        route_handlers=[Router(path="/", route_handlers=ROUTE_HANDLERS, middleware=[RequestHygiene()])],
         title="OMS gateway",
         description="The one entry from outside: staff login, storefront API keys, and every service's API.",
         dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
@@ -73,5 +77,9 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
     components = app.openapi_config.components if app.openapi_config else None
     if isinstance(components, Components):
         components.security_schemes = {**(components.security_schemes or {}), **SECURITY_SCHEMES}
+    # /schema/openapi.json (and the docs UIs) serve the public document, generated from the route
+    # table and the services' own documents (oms_gateway.openapi), not the proxy handlers' catch-alls.
+    # Litestar renders the schema it has cached: the one place to put ours.
+    app.plugins.get(OpenAPIPlugin)._openapi_schema = public_document()
     app.state.gateway = gateway
     return app

@@ -13,6 +13,8 @@ DEFAULT_JWT_SECRET = "dev-only-change-me-not-a-secret-0123456789"  # >= 32 bytes
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     http_port: int = 8000
+    # The API is public; the metrics are Prometheus's: never on the public listener.
+    metrics_port: int | None = 9100
 
     jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, description="HS256 key of staff tokens; set a real one")
     token_lifetime_seconds: int = Field(default=8 * 3600, gt=0)

@@ -89,6 +89,7 @@ async def stack(infra: Infra, topic_prefix: str) -> AsyncIterator[Stack]:
         messaging_url=echo.url,
         notification_url=dead,
         login_burst=100,
+        metrics_port=0,
     )
     slug = f"demo-{new_id()[-8:]}"
     output = await run_bootstrap(settings, slug)

@@ -33,6 +33,7 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     seen = {
         "method": scope["method"],
         "path": scope["path"],
+        "raw_path": scope["raw_path"].decode(),
         "query": scope["query_string"].decode(),
         "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
         "body": body.decode(errors="replace"),

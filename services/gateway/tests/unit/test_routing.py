@@ -18,11 +18,12 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("POST", "/api/v1/orders/o1/messages", RouteGroup.ORDER_MESSAGES, Service.MESSAGING, "/orders/o1/messages"),
         (
             "GET",
-            "/api/v1/orders/o1/messages/m2",
+            "/api/v1/orders/o1/conversation",
             RouteGroup.ORDER_MESSAGES,
             Service.MESSAGING,
-            "/orders/o1/messages/m2",
+            "/orders/o1/conversation",
         ),
+        ("GET", "/api/v1/promo-codes/SPRING", RouteGroup.PROMO_CODES, Service.ORDER, "/promo-codes/SPRING"),
         ("GET", "/api/v1/catalog/skus", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus"),
         ("GET", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/skus/TEE-1"),
         ("GET", "/api/v1/catalog/stock", RouteGroup.CATALOG_STOREFRONT, Service.CATALOG, "/stock"),
@@ -30,6 +31,10 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("GET", "/api/v1/catalog/stock/ledger", RouteGroup.CATALOG, Service.CATALOG, "/stock/ledger"),
         ("GET", "/api/v1/catalog/stock/low", RouteGroup.CATALOG, Service.CATALOG, "/stock/low"),
         ("PUT", "/api/v1/catalog/skus/TEE-1", RouteGroup.CATALOG, Service.CATALOG, "/skus/TEE-1"),
+        # Only the shop window is the storefront's: the ledger, low stock and barcodes are staff's.
+        ("GET", "/api/v1/catalog/stock/ledger", RouteGroup.CATALOG, Service.CATALOG, "/stock/ledger"),
+        ("GET", "/api/v1/catalog/stock/low", RouteGroup.CATALOG, Service.CATALOG, "/stock/low"),
+        ("GET", "/api/v1/catalog/skus/by-barcode/4600", RouteGroup.CATALOG, Service.CATALOG, "/skus/by-barcode/4600"),
         ("GET", "/api/v1/catalog/warehouses", RouteGroup.CATALOG, Service.CATALOG, "/warehouses"),
         ("GET", "/api/v1/payments/p1", RouteGroup.PAYMENTS, Service.PAYMENT, "/payments/p1"),
         ("POST", "/api/v1/orders/o1/card-link", RouteGroup.PAYMENTS, Service.PAYMENT, "/orders/o1/card-link"),
@@ -75,6 +80,9 @@ def test_storefront_catalog_rows_do_not_leak_to_lookalike_paths() -> None:
         ("GET", "/webhooks/payments/sandbox"),
         ("DELETE", "/pay/sandbox/p1"),
         ("GET", "/pay/sandbox/p1/extra"),
+        # Methods no service route has are not forwarded (405 with Allow at the gateway).
+        ("PATCH", "/api/v1/payments/p1"),
+        ("POST", "/api/v1/pipeline-settings"),
     ],
 )
 def test_unrouted(method: str, path: str) -> None:

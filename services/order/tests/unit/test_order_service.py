@@ -175,3 +175,19 @@ async def test_events_retry_lost_races_and_apply_once(service: OrderService, ord
     other_shop = reserved.model_copy(update={"shop_id": "shop-2"})
     with pytest.raises(UnknownOrder):
         await service.on_stock_reserved(other_shop)
+
+
+async def test_a_storefront_sells_through_its_key_channel_and_cannot_claim_another(service: OrderService) -> None:
+    with pytest.raises(InvalidOrder) as caught:
+        await place(service, request().model_copy(update={"channel": "console"}), None)
+    assert caught.value.errors[0].field == "channel"
+    same = await place(service, request().model_copy(update={"channel": "web"}), None)
+    assert same.stored.order.channel == "web"
+    phone = await service.place(
+        SHOP,
+        request().model_copy(update={"channel": "phone"}),
+        idempotency_key=None,
+        actor=Actor(kind="staff", id="m1", role="manager"),
+        channel="console",
+    )
+    assert phone.stored.order.channel == "phone"

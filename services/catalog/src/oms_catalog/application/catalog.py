@@ -31,6 +31,13 @@ class CatalogService:
     async def list_skus(self, shop_id: str, cursor: str | None, limit: int) -> Page:
         return await self.skus.list(shop_id, cursor, limit)
 
+    async def list_sellable(self, shop_id: str, product_id: str | None, cursor: str | None, limit: int) -> Page:
+        """Active SKUs by code (of one product when given): what a storefront may offer."""
+        query: dict[str, object] = {"shop_id": shop_id, "active": True}
+        if product_id is not None:
+            query["product_id"] = product_id
+        return await page_by_key(self.skus.store.collection, query, "sku", cursor, limit)
+
     async def list_variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page:
         query = {"shop_id": shop_id, "product_id": product_id}
         return await page_by_key(self.skus.store.collection, query, "sku", cursor, limit)

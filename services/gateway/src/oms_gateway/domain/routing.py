@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from oms_gateway.domain.access import RouteGroup
+from oms_gateway.domain.request_hygiene import encode_path
 
 ANY_METHOD = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
@@ -47,18 +48,32 @@ class Route:
     upstream: str
     # Public routes pass the request through byte for byte (provider webhooks sign the raw body).
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    upstream_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pattern", _compile(self.public))
+        object.__setattr__(self, "upstream_pattern", _compile(self.upstream))
+
+    def public_for(self, upstream_path: str) -> str | None:
+        """The public path this row gives the service's path (or path template) at, None if it does not.
+
+        The inverse of `match`, for the contract test and the public OpenAPI document.
+        """
+        m = self.upstream_pattern.match(upstream_path)
+        return None if m is None else self.public.format(**m.groupdict())
 
     def match(self, method: str, path: str) -> str | None:
-        """The upstream path for this request, or None when the row does not apply."""
+        """The upstream path (percent-encoded) for this decoded path, or None when the row does not apply.
+
+        The path must have passed `request_hygiene.path_fault`: each decoded segment is then one
+        segment, and is encoded again on its own, so the service gets exactly the path authorised.
+        """
         if method not in self.methods:
             return None
         m = self.pattern.match(path)
         if m is None:
             return None
-        return self.upstream.format(**m.groupdict())
+        return encode_path(self.upstream.format(**m.groupdict()))
 
 
 def route(group: RouteGroup, methods: frozenset[str] | set[str], public: str, service: Service, upstream: str) -> Route:
@@ -69,10 +84,17 @@ ROUTES: tuple[Route, ...] = (
     # Conversations about an order live in messaging, under the order's URL.
     route(
         RouteGroup.ORDER_MESSAGES,
-        ANY_METHOD,
-        "/api/v1/orders/{order_id}/messages{rest}",
+        {"GET"},
+        "/api/v1/orders/{order_id}/conversation",
         Service.MESSAGING,
-        "/orders/{order_id}/messages{rest}",
+        "/orders/{order_id}/conversation",
+    ),
+    route(
+        RouteGroup.ORDER_MESSAGES,
+        {"GET", "POST"},
+        "/api/v1/orders/{order_id}/messages",
+        Service.MESSAGING,
+        "/orders/{order_id}/messages",
     ),
     # An order's money lives in payment: its payment status, manual payments, refunds.
     route(
@@ -104,9 +126,13 @@ ROUTES: tuple[Route, ...] = (
         "/orders/{order_id}/payment-status",
     ),
     route(
-        RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/payment-settings{rest}", Service.PAYMENT, "/payment-settings{rest}"
+        RouteGroup.PAYMENTS,
+        {"GET", "PUT", "DELETE"},
+        "/api/v1/payment-settings{rest}",
+        Service.PAYMENT,
+        "/payment-settings{rest}",
     ),
-    route(RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/gift-cards{rest}", Service.PAYMENT, "/gift-cards{rest}"),
+    route(RouteGroup.PAYMENTS, {"GET", "POST"}, "/api/v1/gift-cards{rest}", Service.PAYMENT, "/gift-cards{rest}"),
     route(RouteGroup.ORDERS_PLACE, {"POST"}, "/api/v1/orders", Service.ORDER, "/orders"),
     # The operations team's lists (the order service admits admin and manager): before the
     # one-order row, whose {order_id} would otherwise take "search" for an id.
@@ -116,14 +142,16 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
     # Stage pipelines (versions) and the shop's pipeline settings, in the order service.
-    route(RouteGroup.PIPELINES, ANY_METHOD, "/api/v1/pipelines{rest}", Service.ORDER, "/pipelines{rest}"),
+    route(RouteGroup.PIPELINES, {"GET", "PUT", "POST"}, "/api/v1/pipelines{rest}", Service.ORDER, "/pipelines{rest}"),
     route(RouteGroup.PIPELINES, {"GET", "PUT"}, "/api/v1/pipeline-settings", Service.ORDER, "/pipeline-settings"),
     # Promo codes (order service); applying one to an order is under the orders row.
     route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
-    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus{rest}", Service.CATALOG, "/skus{rest}"),
-    # Availability only: the ledger and low-stock lists under /stock/… are staff work (the catalog row).
+    # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
+    # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),
+    route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus/{sku}", Service.CATALOG, "/skus/{sku}"),
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/stock", Service.CATALOG, "/stock"),
-    route(RouteGroup.CATALOG, ANY_METHOD, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
+    route(RouteGroup.CATALOG, {"GET", "POST", "PUT", "DELETE"}, "/api/v1/catalog{rest}", Service.CATALOG, "{rest}"),
     # Bank-transfer documents (PDF), before the payments catch-all: storefronts may fetch them too.
     route(
         RouteGroup.PAYMENT_DOCUMENTS,
@@ -139,19 +167,19 @@ ROUTES: tuple[Route, ...] = (
         Service.PAYMENT,
         "/payments/{payment_id}/pd4.pdf",
     ),
-    route(RouteGroup.PAYMENTS, ANY_METHOD, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
+    route(RouteGroup.PAYMENTS, {"GET"}, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
     # Returns (RMA) live in fulfilment: a storefront may ask for one and read it back.
     route(RouteGroup.RETURNS_REQUEST, {"POST"}, "/api/v1/returns", Service.FULFILMENT, "/returns"),
     route(
         RouteGroup.RETURNS_READ_ONE, {"GET"}, "/api/v1/returns/{return_id}", Service.FULFILMENT, "/returns/{return_id}"
     ),
-    route(RouteGroup.RETURNS, ANY_METHOD, "/api/v1/returns{rest}", Service.FULFILMENT, "/returns{rest}"),
-    route(RouteGroup.SHIPMENTS, ANY_METHOD, "/api/v1/shipments{rest}", Service.FULFILMENT, "/shipments{rest}"),
+    route(RouteGroup.RETURNS, {"GET", "POST"}, "/api/v1/returns{rest}", Service.FULFILMENT, "/returns{rest}"),
+    route(RouteGroup.SHIPMENTS, {"GET", "POST"}, "/api/v1/shipments{rest}", Service.FULFILMENT, "/shipments{rest}"),
     # Pick waves and delivery methods (fulfilment), and the warehouse pages (session cookie, see staff_session).
-    route(RouteGroup.SHIPMENTS, ANY_METHOD, "/api/v1/waves{rest}", Service.FULFILMENT, "/waves{rest}"),
+    route(RouteGroup.SHIPMENTS, {"GET", "POST"}, "/api/v1/waves{rest}", Service.FULFILMENT, "/waves{rest}"),
     route(
         RouteGroup.DELIVERY_METHODS,
-        ANY_METHOD,
+        {"GET", "POST", "PATCH"},
         "/api/v1/delivery-methods{rest}",
         Service.FULFILMENT,
         "/delivery-methods{rest}",
@@ -159,7 +187,7 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.WAREHOUSE_PAGES, {"GET", "POST"}, "/warehouse{rest}", Service.FULFILMENT, "/warehouse{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
-        ANY_METHOD,
+        {"GET"},
         "/api/v1/notifications{rest}",
         Service.NOTIFICATION,
         "/notifications{rest}",
@@ -201,6 +229,17 @@ def resolve(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> Resol
     return None
 
 
+def routes_of(path: str, routes: tuple[Route, ...] = ROUTES) -> list[Route]:
+    """The rows that would answer this path for some method."""
+    found = (resolve(m, path, routes) for m in sorted(ANY_METHOD))
+    return [r.route for r in found if r is not None]
+
+
+def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> list[str]:
+    """The methods routed for this path (the `Allow` of a 405); empty for an unknown path (404)."""
+    return [m for m in sorted(ANY_METHOD) if resolve(m, path, routes) is not None]
+
+
 def path_exists(path: str, routes: tuple[Route, ...] = ROUTES) -> bool:
     """Whether any method routes this path: tells 405 from 404."""
-    return any(resolve(m, path, routes) for m in ANY_METHOD)
+    return bool(allowed_methods(path, routes))

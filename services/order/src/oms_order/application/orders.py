@@ -83,7 +83,11 @@ class PlaceOrder(BaseModel):
     lines: list[RequestedLine] = Field(min_length=1, max_length=MAX_LINES)
     delivery_type: DeliveryType
     payment_method: PaymentMethod
-    channel: str | None = Field(default=None, max_length=40, description="Defaults to the caller's channel")
+    channel: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Staff only (e.g. a phone order); a storefront's channel is its API key's, another is refused",
+    )
     currency: CurrencyCode | None = Field(
         default=None,
         description="Price the order in this currency (price lists); default: the first SKU's retail currency",
@@ -150,6 +154,7 @@ class OrderService:
         channel: str,
         correlation_id: str | None = None,
     ) -> Placed:
+        sold_through = domain.sales_channel(actor, request.channel, channel)
         fingerprint = request.fingerprint()
         if idempotency_key is not None:
             earlier = await self.orders.by_idempotency_key(shop_id, idempotency_key)
@@ -168,7 +173,7 @@ class OrderService:
         lines = price_lines(request.lines, priced.prices, priced.unpriced)
         order_id = new_id()
         placement = await self.placement.price_placement(shop_id, request, lines, order_id) if self.placement else None
-        acting = Acting(at=self.clock.now(), actor=actor, channel=request.channel or channel)
+        acting = Acting(at=self.clock.now(), actor=actor, channel=sold_through)
         decision = domain.place_order(
             order_id=order_id,
             shop_id=shop_id,

@@ -31,7 +31,7 @@ from oms_contracts.messages.payment import RequestPayment
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from oms_order.domain.pipeline import Action, MoveRefused, Pipeline, Stage, Trigger, pipeline_by_ref
-from oms_order.domain.pricing import DeliveryRate, Discount
+from oms_order.domain.pricing import DeliveryRate, Discount, FieldError, InvalidOrder
 from oms_order.domain.return_state import OrderReturn
 from oms_order.domain.stage_time import stage_deadline
 
@@ -220,6 +220,16 @@ class NotResponsible(PermissionError):
 
 def _ignore(order: Order, why: str) -> Decision:
     return Decision(order=order, ignored=why)
+
+
+def sales_channel(actor: Actor, requested: str | None, credential_channel: str) -> str:
+    """The channel an order is sold through. A storefront's comes from its API key (the gateway's
+    identity headers): it cannot claim another, say "console". Staff may record one (a phone order)."""
+    if actor.kind == "staff":
+        return requested or credential_channel
+    if requested is not None and requested != credential_channel:
+        raise InvalidOrder([FieldError("channel", "set by the API key; leave it out")])
+    return credential_channel
 
 
 def place_order(

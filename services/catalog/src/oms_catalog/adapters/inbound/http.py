@@ -85,6 +85,11 @@ def require_staff(ctx: RequestContext) -> None:
         raise Problem(403, "Forbidden", "staff only")
 
 
+def is_storefront(ctx: RequestContext) -> bool:
+    """A storefront gets the shop window (sellable SKUs, prices, availability), never staff data."""
+    return ctx.actor.kind == "storefront"
+
+
 def page(p: Page, view: Any) -> dict[str, Any]:
     return {"items": [view(d) for d in p.items], "next_cursor": p.next_cursor}
 
@@ -105,47 +110,15 @@ def sku_view(doc: Document) -> dict[str, Any]:
     }
 
 
-class StorefrontSku(BaseModel):
-    """What a storefront shows of a SKU: no stock control, kit make-up or edit history."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sku: str
-    name: str
-    price: Money
-    product_id: str | None
-    attributes: dict[str, str]
-
-
-class StorefrontAvailability(BaseModel):
-    """How many units of a SKU the shop can still sell, over all warehouses (which ones is staff business)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sku: str
-    available: int
-
-
-def is_staff(ctx: RequestContext) -> bool:
-    return ctx.actor.kind == "staff"
-
-
-def storefront_sku(doc: Document) -> dict[str, Any]:
-    view = StorefrontSku(
-        sku=doc["sku"],
-        name=doc["name"],
-        price=doc["price"],
-        product_id=doc.get("product_id"),
-        attributes=doc.get("attributes") or {},
-    )
-    return view.model_dump(mode="json")
-
-
-def sku_for(ctx: RequestContext, doc: Document | None, what: str) -> dict[str, Any]:
-    """Staff get the whole SKU; a storefront only an active one, in the storefront view."""
-    if doc is None or (not is_staff(ctx) and not doc["active"]):
-        raise Problem(404, "Not found", f"no SKU {what}")
-    return sku_view(doc) if is_staff(ctx) else storefront_sku(doc)
+def storefront_sku_view(doc: Document) -> dict[str, Any]:
+    """What a shop window shows of a sellable SKU: no barcodes, kit make-up, versions or audit times."""
+    return {
+        "sku": doc["sku"],
+        "name": doc["name"],
+        "price": doc["price"],
+        "product_id": doc.get("product_id"),
+        "attributes": doc.get("attributes") or {},
+    }
 
 
 def warehouse_view(doc: Document) -> dict[str, Any]:
@@ -227,7 +200,7 @@ class CatalogController(Controller):
             raise Problem.field(exc.field, exc.message) from exc
         return Response(sku_view(doc), status_code=200)
 
-    @get("/skus", summary="SKUs of the shop, by code (staff; a storefront: the active ones, storefront view)")
+    @get("/skus", summary="SKUs of the shop, by code (staff); a storefront sees its sellable SKUs only")
     async def list_skus(
         self,
         ctx: Ctx,
@@ -236,20 +209,24 @@ class CatalogController(Controller):
         limit: Limit = 50,
         product_id: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        ctx.require_role("storefront", *STAFF)
+        if is_storefront(ctx):
+            return page(await catalog.list_sellable(ctx.shop_id, product_id, cursor, limit), storefront_sku_view)
+        require_staff(ctx)
         if product_id is not None:  # the variants of one product
             found = await catalog.list_variants(ctx.shop_id, product_id, cursor, limit)
         else:
             found = await catalog.list_skus(ctx.shop_id, cursor, limit)
-        if is_staff(ctx):
-            return page(found, sku_view)
-        # Inactive SKUs are left out of the page (it may hold fewer than `limit`; the cursor still holds).
-        return {"items": [storefront_sku(d) for d in found.items if d["active"]], "next_cursor": found.next_cursor}
+        return page(found, sku_view)
 
-    @get("/skus/{sku:str}", summary="One SKU (staff; a storefront: an active one, storefront view)")
+    @get("/skus/{sku:str}", summary="One SKU (staff); a storefront sees a sellable SKU only")
     async def get_sku(self, sku: FromPath[str], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
-        ctx.require_role("storefront", *STAFF)
-        return sku_for(ctx, await catalog.get_sku(ctx.shop_id, sku), repr(sku))
+        storefront = is_storefront(ctx)
+        if not storefront:
+            require_staff(ctx)
+        doc = await catalog.get_sku(ctx.shop_id, sku)
+        if doc is None or (storefront and not doc["active"]):
+            raise Problem(404, "Not found", f"no SKU {sku!r}")
+        return storefront_sku_view(doc) if storefront else sku_view(doc)
 
     @post("/warehouses", summary="Add a warehouse (admin)", guards=[requires("admin")])
     async def add_warehouse(self, data: JSONBody[WarehouseBody], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
@@ -324,7 +301,12 @@ class StockController(Controller):
             ) from exc
         return result_view(result, data.sku, data.warehouse_id)
 
-    @get("", summary="Stock levels per SKU and warehouse (staff); a storefront: `sku` required, units available")
+    @get(
+        "",
+        summary="Stock levels per SKU and warehouse (staff); a storefront gets one SKU's availability",
+        description="A storefront must give `sku` and gets `{items: [{sku, available}]}`: units it may "
+        "still sell across all warehouses, without warehouses, reservations or on-hand counts.",
+    )
     async def list_stock(
         self,
         ctx: Ctx,
@@ -334,18 +316,14 @@ class StockController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> dict[str, Any]:
-        ctx.require_role("storefront", *STAFF)
-        if is_staff(ctx):
-            return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
-        if sku is None:
-            raise Problem.field("sku", "a storefront asks for one SKU's availability")
-        available, after = 0, None
-        while True:  # one document per warehouse holding the SKU: a handful of pages at most
-            levels = await stock.list_stock(ctx.shop_id, sku, None, after, MAX_PAGE)
-            available += sum(max(int(d["available"]), 0) for d in levels.items)
-            if (after := levels.next_cursor) is None:
-                break
-        return StorefrontAvailability(sku=sku, available=available).model_dump(mode="json")
+        if is_storefront(ctx):
+            if not sku:
+                raise Problem.field("sku", "a storefront asks for the availability of one SKU")
+            if warehouse_id is not None:
+                raise Problem.field("warehouse_id", "warehouses are not shown to storefronts")
+            return {"items": [{"sku": sku, "available": await stock.available(ctx.shop_id, sku)}], "next_cursor": None}
+        require_staff(ctx)
+        return page(await stock.list_stock(ctx.shop_id, sku, warehouse_id, cursor, limit), stock_view)
 
     @get("/ledger", summary="Every stock movement, oldest first (staff)")
     async def ledger(

@@ -16,7 +16,7 @@ from oms_runtime.params import SkuInPath
 from oms_runtime.problems import Problem
 from pydantic import AwareDatetime, Field
 
-from oms_catalog.adapters.inbound.http import STAFF, Body, Cursor, Limit, page, require_staff, sku_for, sku_view
+from oms_catalog.adapters.inbound.http import Body, Cursor, Limit, page, require_staff, sku_view
 from oms_catalog.adapters.outbound.variants import BarcodeRepository
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.application.price_lists import PriceListService
@@ -118,10 +118,13 @@ class ProductController(Controller):
             "variants_next_cursor": variants.next_cursor,
         }
 
-    @get("/skus/by-barcode/{code:str}", summary="The SKU with this barcode (staff; a storefront: storefront view)")
+    @get("/skus/by-barcode/{code:str}", summary="The SKU with this barcode (staff)")
     async def by_barcode(self, code: FromPath[str], ctx: Ctx, products: Products, barcodes: Barcodes) -> dict[str, Any]:
-        ctx.require_role("storefront", *STAFF)
-        return sku_for(ctx, await products.by_barcode(ctx.shop_id, barcodes, code), f"with barcode {code!r}")
+        require_staff(ctx)
+        doc = await products.by_barcode(ctx.shop_id, barcodes, code)
+        if doc is None:
+            raise Problem(404, "Not found", f"no SKU with barcode {code!r}")
+        return sku_view(doc)
 
 
 class PriceListController(Controller):

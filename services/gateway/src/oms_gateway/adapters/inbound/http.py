@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
+from litestar.exceptions import MethodNotAllowedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_runtime.problems import Problem
@@ -112,7 +113,7 @@ Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_c
 # --- own endpoints ---------------------------------------------------------------------
 
 
-@post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console")
+@post("/api/v1/auth/login", tags=["auth"], summary="Staff login: a bearer token for the console", status_code=200)
 async def login(
     data: JSONBody[LoginRequest], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> Response[LoginResponse]:
@@ -358,7 +359,32 @@ PROXY_HANDLERS = [
     ),
 ]
 
-ROUTE_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key, *PROXY_HANDLERS]
+OWN_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key]
+
+
+def _refuse_method(path: str, allow: str) -> HTTPRouteHandler:
+    async def refuse(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> None:
+        await gateway.require_credential(request)
+        raise MethodNotAllowedException(detail=f"{request.method} is not routed here", headers={"Allow": allow})
+
+    methods = sorted(ANY_METHOD - set(allow.split(", ")))
+    return route(path, http_method=methods, name=f"wrong_method:{path}", include_in_schema=False)(refuse)  # type: ignore[arg-type]
+
+
+def _wrong_methods(handlers: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
+    """For each own path that needs a credential, a handler of the methods it lacks: the caller's
+    credential is checked before the 405 (as on the proxied rows), which then carries Allow."""
+    allowed: dict[str, set[str]] = {}
+    guarded: set[str] = set()
+    for handler in handlers:
+        for path in handler.paths:
+            allowed.setdefault(path, set()).update(handler.http_methods)
+            if handler.security:
+                guarded.add(path)
+    return [_refuse_method(path, ", ".join(sorted(allowed[path]))) for path in sorted(guarded)]
+
+
+ROUTE_HANDLERS = [*OWN_HANDLERS, *_wrong_methods(OWN_HANDLERS), *PROXY_HANDLERS]
 
 # The warehouse pages: sign-in with a session cookie, and the pages proxied to fulfilment.
 ROUTE_HANDLERS += [

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import MethodNotAllowedException, NotAuthorizedException
 from oms_contracts import new_id
 from oms_runtime.context import (
     ACTOR_HEADER,
@@ -26,7 +26,8 @@ from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.tokens import InvalidToken, TokenService
 from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup, who_may
 from oms_gateway.domain.ratelimit import RateLimiter
-from oms_gateway.domain.routing import path_exists, resolve
+from oms_gateway.domain.request_hygiene import encode_query
+from oms_gateway.domain.routing import allowed_methods, resolve, routes_of
 from oms_gateway.settings import GatewaySettings
 
 API_KEY_HEADER = "x-api-key"
@@ -105,10 +106,14 @@ class Gateway:
                 raise unauthorized("session expired: sign in again") from exc
         return None
 
-    async def require(self, request: Request[Any, Any, Any], group: RouteGroup) -> Principal:
+    async def require_credential(self, request: Request[Any, Any, Any]) -> Principal:
         principal = await self.authenticate(request)
         if principal is None:
             raise unauthorized("credentials required: a Bearer token or an X-API-Key")
+        return principal
+
+    async def require(self, request: Request[Any, Any, Any], group: RouteGroup) -> Principal:
+        principal = await self.require_credential(request)
         if not principal.may(group):
             raise Problem(403, "Forbidden", f"{group.value} needs one of: {who_may(group)}")
         return principal
@@ -126,12 +131,19 @@ class Gateway:
     # --- forwarding --------------------------------------------------------------------
 
     async def forward(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        method, path = request.method.upper(), request.url.path
+        # The decoded path: RequestHygiene has made sure each of its segments is one raw segment.
+        method, path = request.method.upper(), request.scope["path"]
         resolved = resolve(method, path)
         if resolved is None:
-            if path_exists(path):
-                raise Problem(405, "Method not allowed", f"{method} is not routed for {path}")
-            raise Problem(404, "Not found", f"no route for {path}")
+            allowed = allowed_methods(path)
+            if not allowed:
+                raise Problem(404, "Not found", f"no route for {path}")
+            # Credentials first: a stranger learns nothing about which methods a path has.
+            if any(row.group is not RouteGroup.PUBLIC for row in routes_of(path)):
+                await self.require_credential(request)
+            raise MethodNotAllowedException(
+                detail=f"{method} is not routed for {path}", headers={"Allow": ", ".join(allowed)}
+            )
         group = resolved.route.group
         principal = None if group is RouteGroup.PUBLIC else await self.require(request, group)
         if group is RouteGroup.ORDERS_PLACE and principal is not None:
@@ -146,7 +158,7 @@ class Gateway:
                 resolved.route.service,
                 method,
                 resolved.upstream_path,
-                request.url.query or "",
+                encode_query(request.scope["query_string"]),
                 headers,
                 await request.body(),
             )

@@ -58,9 +58,15 @@ class Upstreams:
     async def send(
         self, service: Service, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> UpstreamResponse:
+        """`path` percent-encoded (routing.Route.match), `query` as `request_hygiene.encode_query` gives it."""
         if self._client is None:
             raise UpstreamUnavailable(service, "gateway is not started")
-        url = self.settings.service_url(service) + path + (f"?{query}" if query else "")
+        # The path and query go in raw: httpx would otherwise normalise dot segments and read an
+        # encoded '?' or '#' as a delimiter, and the service would get another URL than the one
+        # the gateway authorised.
+        base = httpx.URL(self.settings.service_url(service))
+        target = base.raw_path.rstrip(b"/") + path.encode("ascii") + (b"?" + query.encode("ascii") if query else b"")
+        url = base.copy_with(raw_path=target)
         try:
             response = await self._client.request(method, url, headers=headers, content=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

@@ -44,7 +44,7 @@ class SandboxCheckoutController(Controller):
     path = "/sandbox/checkout"
     tags = ["sandbox provider"]
 
-    @get("/{payment_id:str}", summary="The hosted card form of a payment")
+    @get("/{payment_id:str}", summary="The hosted card form of a payment", media_type=MediaType.HTML)
     async def form(self, payment_id: PaymentId, sandbox: Sandbox, token: Token = "") -> Response[str]:
         try:
             payment = await sandbox.open(payment_id, token)

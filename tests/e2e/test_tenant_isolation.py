@@ -47,7 +47,6 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     ),
     "/api/v1/pipelines": ("/store",),
     "/api/v1/promo-codes": ("/{promo_code}", ("POST", "/{promo_code}/disable", None)),
-    "/api/v1/catalog/skus": ("/{sku}",),
     "/api/v1/catalog": ("/skus/{sku}", "/products/{product_id}"),
     "/api/v1/payments": ("/{payment_id}", "/{payment_id}/invoice.pdf"),
     "/api/v1/returns": ("/{return_id}", ("POST", "/{return_id}/approve", None)),
@@ -70,7 +69,7 @@ WRITE_BODIES: dict[str, dict[str, Any]] = {
 OWN_KEYS = {"/api/v1/pipelines/store", "/api/v1/payment-settings/RUB", "/warehouse/picking", "/api/v1/notifications"}
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|catalog/stock|returns|pipeline-settings)$"
+    r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|catalog/skus|catalog/stock|returns|pipeline-settings)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = ("email", "order_id", "payment_id", "shipment_id", "return_id", "gift_card", "promo_code")

@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from oms_runtime.openapi_problems import PROBLEM_SCHEMA as RUNTIME_PROBLEM_SCHEMA
+
 from oms_gateway.domain.access import PERMISSIONS, STOREFRONT, RouteGroup
 from oms_gateway.domain.routing import ROUTES, Route, Service, resolve
 
@@ -45,27 +47,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "The warehouse pages' session cookie (set by POST /warehouse/login; /warehouse… only)",
     },
 }
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details; `errors` names each field at fault",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-    "additionalProperties": True,
-}
+# The services' own Problem schema, so that every document's Problem is the same one (not renamed
+# per service when the documents are merged).
+PROBLEM_SCHEMA: dict[str, Any] = RUNTIME_PROBLEM_SCHEMA.to_schema()
 PROBLEM_TITLES = {
     400: "Malformed request (a path segment or header the gateway refuses, a bad parameter)",
     401: "Missing or invalid credentials (on a public webhook: a missing or wrong signature)",

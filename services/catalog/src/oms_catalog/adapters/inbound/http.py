@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from oms_contracts import new_id
 from oms_contracts.limits import StatedMoney, StockDelta, StockQuantity
@@ -251,12 +252,17 @@ class CatalogController(Controller):
         return page(await catalog.list_warehouses(ctx.shop_id, cursor, limit), warehouse_view)
 
 
+# A replayed receipt or adjustment (same id) changes nothing and answers 200 with `applied: false`.
+REPLAYED = ResponseSpec(data_container=dict[str, Any], description="Already applied (same id): nothing changed")
+
+
 class StockController(Controller):
     path = "/stock"
     tags = ["stock"]
 
     @post(
         "/receipts",
+        responses={200: REPLAYED},
         summary="Goods received (admin, warehouse); idempotent by receipt_id",
         guards=[requires("admin", "warehouse")],
     )
@@ -277,6 +283,7 @@ class StockController(Controller):
 
     @post(
         "/adjustments",
+        responses={200: REPLAYED},
         summary="Stock count correction (admin); idempotent by adjustment_id",
         guards=[requires("admin")],
     )

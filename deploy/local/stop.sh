@@ -11,7 +11,7 @@ if [[ -f $pidfile ]]; then
   if kill -0 "$pid" 2>/dev/null; then
     echo "stop: the OMS (make run, pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    # Its trap stops honcho and the servers; a step running in the foreground (readiness wait,
+    # Its trap stops supervisord (so every service) and the servers; a step running in the foreground (readiness wait,
     # seeding) would delay the trap, so its children are told too.
     pkill -TERM -P "$pid" 2>/dev/null || true
     deadline=$((SECONDS + 90))

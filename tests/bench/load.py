@@ -24,8 +24,8 @@ moment the bench sent the order's POST (open loop: the moment it was due), same 
 CPU: utime+stime from /proc/<pid>/stat of every process of the stack (services, SMTP sink,
 supervisord, Kafka and MongoDB JVMs) at the start of the measured window and once every measured
 order has reached its last stage; per order = that difference / orders accepted in the window (it
-includes the stack's idle CPU over the window, reported separately, measured over a quiet window
-after the run). RSS from /proc/<pid>/statm, sampled every second.
+includes the stack's idle CPU over the window, reported separately: measured over a quiet window
+after seeding, before the first order). RSS from /proc/<pid>/statm, sampled every second.
 
 Writes .local/bench/load-<stamp>.json (+ load.json, the latest), a PNG of throughput and latency over
 time, and with --profile .local/bench/profiles/<stamp>/<service>.speedscope.json (open in
@@ -349,38 +349,58 @@ class Profiler:
         return {name: top_functions(self.out_dir / f"{name}.speedscope.json") for name in self.processes}
 
 
-def _frame_name(frame: dict[str, Any]) -> str:
-    file = str(frame.get("file", ""))
+def _short_file(file: str) -> str:
     for marker in ("site-packages/", "/src/", "/lib/python3.11/"):
         if marker in file:
-            file = file.split(marker, 1)[1]
-            break
-    return f"{frame.get('name')} ({file}:{frame.get('line', '?')})"
+            return file.split(marker, 1)[1]
+    return file
+
+
+def _frame_name(frame: dict[str, Any]) -> str:
+    return f"{frame.get('name')} ({_short_file(str(frame.get('file', '')))}:{frame.get('line', '?')})"
+
+
+def _package(frame: dict[str, Any]) -> str:
+    file = _short_file(str(frame.get("file", "")))
+    return file.split("/", 1)[0] if "/" in file else file.removesuffix(".py")
 
 
 def top_functions(path: Path, n: int = 15) -> dict[str, Any]:
-    """The functions where the samples are (self) and under which they are (total), in % of samples."""
+    """Where the samples are: by function (self), by package (self: pymongo, asyncio, pydantic…),
+    and under which of our own functions (oms_*, inclusive), in % of the samples."""
     if not path.exists():
         return {"error": f"no profile written ({path.name})"}
     data = json.loads(path.read_text())
     frames = data["shared"]["frames"]
+    own = {
+        i
+        for i, f in enumerate(frames)
+        if "oms_" in str(f.get("file", "")) and not str(f.get("file")).endswith(("__main__.py", "cli.py"))
+    }
     self_w: Counter[int] = Counter()
-    total_w: Counter[int] = Counter()
-    all_w = 0.0
+    package_w: Counter[str] = Counter()
+    own_w: Counter[int] = Counter()
+    samples = 0
     for profile in data["profiles"]:
-        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
-            all_w += weight
+        for stack in profile["samples"]:
+            samples += 1
             if stack:
-                self_w[stack[-1]] += weight
-            for index in set(stack):
-                total_w[index] += weight
-    if not all_w:
+                self_w[stack[-1]] += 1
+                package_w[_package(frames[stack[-1]])] += 1
+            for index in set(stack) & own:
+                own_w[index] += 1
+    if not samples:
         return {"samples": 0}
 
-    def table(counter: Counter[int]) -> list[str]:
-        return [f"{100 * w / all_w:5.1f}%  {_frame_name(frames[i])}" for i, w in counter.most_common(n)]
+    def table(counter: Counter[Any], name: Any) -> list[str]:
+        return [f"{100 * w / samples:5.1f}%  {name(key)}" for key, w in counter.most_common(n)]
 
-    return {"samples": int(all_w), "self": table(self_w), "total": table(total_w)}
+    return {
+        "samples": samples,
+        "self": table(self_w, lambda i: _frame_name(frames[i])),
+        "self_by_package": table(package_w, str),
+        "own_code_inclusive": table(own_w, lambda i: _frame_name(frames[i])),
+    }
 
 
 # ------------------------------------------------------------------------------------------- the report
@@ -527,6 +547,8 @@ def summary_table(result: dict[str, Any]) -> str:
         f"(after {r['warmup_orders']} warm-up)",
         f"  accepted/s {r['accepted_per_s']}   reserved/s {r['reserved_per_s']}   "
         f"errors {r['errors_by_status'] or 'none'}   dead letters {len(r['dead_letters'])}",
+        f"  reached {r['reached_last_stage']['stage']}: {r['reached_last_stage']['orders']}/{r['accepted']}"
+        + ("" if r["reached_last_stage"]["orders"] == r["accepted"] else "  (drain timed out: CPU/order is low)"),
         f"  accept latency ms    p50 {a['p50']}  p90 {a['p90']}  p99 {a['p99']}  max {a['max']}",
     ]
     for stage, s in r["stage_latency_ms_from_placement"].items():
@@ -570,11 +592,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     size.add_argument("--duration", type=float, help="measured seconds")
     parser.add_argument("--warmup", type=int, default=30, help="orders placed before the measured window")
     parser.add_argument("--pipeline", choices=sorted(STAGES_FOR), default="auto")
-    parser.add_argument("--drain-timeout", type=float, default=180, help="wait for the last stage at most this")
-    parser.add_argument("--idle-seconds", type=float, default=10, help="quiet window for the idle CPU")
+    parser.add_argument("--drain-timeout", type=float, default=600, help="wait for the last stage at most this")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=15, help="quiet window for the idle CPU (before the load)"
+    )
+    parser.add_argument("--idle-settle", type=float, default=15, help="wait this long after seeding before it")
     parser.add_argument("--profile", action="store_true", help="py-spy record each Python service")
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop everything after this, whatever")
+    parser.add_argument("--summarise", type=Path, help="only print the summary of the profiles in this directory")
     parser.add_argument("--label", default="", help="added to the output file names")
     args = parser.parse_args(argv)
     if args.rate is None and args.concurrency is None:
@@ -613,6 +639,15 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
                 rss_max[name] = max(rss_max[name], mib)
             await asyncio.sleep(1)
 
+    # Idle, before any order: the stack's background work only (relay polls, leases, consumers'
+    # fetches), once the seeding's messages have been handled.
+    await asyncio.sleep(args.idle_settle)
+    quiet_before = procstat.sample(pids)
+    await asyncio.sleep(args.idle_seconds)
+    quiet_after = procstat.sample(pids)
+    seconds = quiet_after.at - quiet_before.at
+    idle = {name: round(ms / seconds, 2) for name, ms in procstat.cpu_between(quiet_before, quiet_after).items()}
+
     starter = asyncio.create_task(on_measure_start())
     sampler = asyncio.create_task(sample_rss())
     print(f"load: placing orders ({args.warmup} warm-up)…", file=sys.stderr, flush=True)
@@ -632,13 +667,6 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     machine["after"] = procstat.machine_busy()
     profiles = profiler.stop() if profiler else {}
 
-    # Idle: nothing sent, the stack's background work only (relay polls, leases, consumers' fetches).
-    await asyncio.sleep(5)
-    quiet_before = procstat.sample(pids)
-    await asyncio.sleep(args.idle_seconds)
-    quiet_after = procstat.sample(pids)
-    seconds = quiet_after.at - quiet_before.at
-    idle = {name: round(ms / seconds, 2) for name, ms in procstat.cpu_between(quiet_before, quiet_after).items()}
     sampler.cancel()
     await watcher.stop()
 
@@ -676,8 +704,26 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     return {"result": result, "timeline": timeline(run, watcher), "profiles": profiles, "orders": orders}
 
 
+def print_profiles(profiles: dict[str, Any], n: int = 8) -> None:
+    for name, top in profiles.items():
+        print(f"\n  profile {name}: {top.get('samples')} samples (GIL held)")
+        for title, key in (
+            ("by package", "self_by_package"),
+            ("functions", "self"),
+            ("our code", "own_code_inclusive"),
+        ):
+            print(f"    {title}:")
+            for line in top.get(key, [])[:n]:
+                print(f"      {line}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.summarise:
+        print_profiles(
+            {p.name.split(".")[0]: top_functions(p) for p in sorted(args.summarise.glob("*.speedscope.json"))}
+        )
+        return
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + (f"-{args.label}" if args.label else "")
     mode = f"closed loop, concurrency {args.concurrency}" if args.concurrency else f"open loop, {args.rate} orders/s"
     mode += f", {args.orders} orders" if args.orders else f", {args.duration} s"
@@ -720,10 +766,7 @@ def main(argv: list[str] | None = None) -> None:
     png = out.with_suffix(".png")
     plot(result["timeline"], f"{mode}, pipeline {args.pipeline} @ {result['commit']}", png)
     print(summary_table(result))
-    for name, top in result["profiles"].items():
-        print(f"\n  profile {name}: {top.get('samples')} samples; hottest (self):")
-        for line in top.get("self", [])[:8]:
-            print(f"    {line}")
+    print_profiles(result["profiles"])
     print(f"\nwritten: {out}\n         {png}")
     if args.profile:
         print(f"         {BENCH_DIR / 'profiles' / stamp}/")

@@ -433,7 +433,7 @@ def report(
         for p in accepted
         if p.order_id and "reserved" in watcher.stage_at.get(p.order_id, {})
     )
-    reached_last = sum(1 for p in accepted if p.order_id and last_stage in watcher.stage_at.get(p.order_id, {}))
+    reached_last = sum(1 for p in accepted if p.order_id and set(stages) <= watcher.stage_at.get(p.order_id, {}).keys())
     before, after = cpu_window
     used = procstat.cpu_between(before, after)
     cpu_seconds = after.at - before.at
@@ -462,7 +462,7 @@ def report(
         "reserved_per_s": (
             round(len(reserved_at) / (reserved_at[-1] - run.measure_start_wall), 2) if reserved_at else None
         ),
-        "reached_last_stage": {"stage": last_stage, "orders": reached_last},
+        "reached_last_stage": {"stage": "every stage" if len(stages) > 2 else last_stage, "orders": reached_last},
         "accept_latency_ms": percentiles([p.latency_ms for p in accepted]),
         "stage_latency_ms_from_placement": stage_latency,
         "duplicate_stage_events": dict(watcher.duplicates),
@@ -654,11 +654,14 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     await run.run()
     await starter
 
-    # Drain: every measured order accepted reaches the last stage (or is rejected), or the deadline.
+    # Drain: every measured order accepted reaches every stage (or is rejected), or the deadline.
+    def finished(reached: dict[str, float]) -> bool:
+        return "rejected" in reached or all(stage in reached for stage in stages)
+
     accepted = [p.order_id for p in run.measured if p.order_id]
     deadline = time.monotonic() + args.drain_timeout
     while time.monotonic() < deadline:
-        pending = [o for o in accepted if not {stages[-1], "rejected"} & watcher.stage_at.get(o, {}).keys()]
+        pending = [o for o in accepted if not finished(watcher.stage_at.get(o, {}))]
         if not pending:
             break
         await asyncio.sleep(0.2)

@@ -428,6 +428,15 @@ def report(
             if p.order_id and stage in watcher.stage_at.get(p.order_id, {})
         ]
         stage_latency[stage] = percentiles(values)
+        times = sorted(
+            watcher.stage_at[p.order_id][stage]
+            for p in accepted
+            if p.order_id and stage in watcher.stage_at.get(p.order_id, {})
+        )
+        # The rate at which orders went through the stage once it got going (first to last).
+        stage_latency[stage]["throughput_per_s"] = (
+            round((len(times) - 1) / (times[-1] - times[0]), 2) if len(times) > 1 and times[-1] > times[0] else None
+        )
     reserved_at = sorted(
         watcher.stage_at[p.order_id]["reserved"]
         for p in accepted
@@ -555,7 +564,7 @@ def summary_table(result: dict[str, Any]) -> str:
         if s["count"]:
             lines.append(
                 f"  placement → {stage:<18} n={s['count']:<5} p50 {s['p50']}  p90 {s['p90']}  p99 {s['p99']}  "
-                f"max {s['max']}"
+                f"max {s['max']}  ({s['throughput_per_s']}/s through it)"
             )
     m = r["machine_during_window"]
     lines.append(

@@ -36,7 +36,16 @@ test: install ## run every test: contracts, libs, services (real Kafka + MongoDB
 	$(PY) -m pytest contracts libs services tests $(PYTEST_ARGS)
 	echo "make test: $$(( $$(date +%s) - started )) s"
 
-bench: install ## benchmarks with figures (not pass/fail): reservations/s, 10k-row CSV import, order lists over 100k orders, relay and consumer messages/s
+LOAD_ARGS ?= --concurrency 8 --orders 300
+
+load: install ## the whole stack under storefront load through the gateway (LOAD_ARGS="--rate 5 --duration 60 --profile")
+	$(PY) -m tests.bench.load $(LOAD_ARGS)
+
+chaos: install ## orders at a steady rate while services are killed, Kafka and Mongo restarted, messages duplicated; then invariants
+	$(PY) -m tests.bench.chaos $(CHAOS_ARGS)
+
+bench: install ## benchmarks with figures (not pass/fail): storefront load, reservations/s, 10k-row CSV import, order lists over 100k orders, relay and consumer messages/s
+	$(PY) -m tests.bench.load $(LOAD_ARGS)
 	# 100k orders need more than the stand-in's default 512 MB heap (it stalls in full GCs).
 	export OMS_MONGO_JVM_OPTS="-Xms256m -Xmx4g -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
 	$(PY) -m tests.bench.bench_catalog
@@ -70,6 +79,6 @@ stop: ## stop the OMS that make run started (from any terminal) and the local se
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv
 
-.PHONY: help install run test bench fuzz lint format schemas lock stop clean
+.PHONY: help install run test load chaos bench fuzz lint format schemas lock stop clean
 
 include deploy/charts.mk

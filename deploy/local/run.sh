@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the whole OMS on this machine — infra, seven services under honcho, demo data.
+# `make run`: the whole OMS on this machine — infra, the Procfile's processes under supervisord (a
+# process that dies is restarted, as Kubernetes would), demo data.
 # Ctrl-C stops everything; running it again reuses the data under .local/.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,16 +30,19 @@ python -m oms_gateway bootstrap-shop --slug demo --name "Demo shop" --currency R
   --staff "courier:courier@demo.shop:demo-courier-pass" \
   --api-key "demo.storefront-secret-key"
 
-honcho -f deploy/local/Procfile -d "$REPO_ROOT" start &
-honcho_pid=$!
+# Every process's output goes to this terminal (each log line names its service).
+supervisor_conf=$(python -m deploy.local.supervise config --dir "$OMS_LOCAL_DIR/supervisor")
+supervisord -c "$supervisor_conf" &
+supervisor_pid=$!
 
 stopping=0
 stop_all() {
   [[ $stopping == 1 ]] && return
   stopping=1
   echo; echo "stopping the OMS…"
-  kill -TERM "$honcho_pid" 2>/dev/null || true
-  wait "$honcho_pid" 2>/dev/null || true
+  # supervisord stops every process (TERM, KILL after its stopwaitsecs) before it exits.
+  kill -TERM "$supervisor_pid" 2>/dev/null || true
+  wait "$supervisor_pid" 2>/dev/null || true
   bash deploy/local/infra.sh stop
   rm -f "$pidfile"
 }
@@ -48,4 +52,4 @@ trap stop_all EXIT
 python deploy/local/wait_ready.py --timeout 120
 python deploy/local/seed_demo.py
 python deploy/local/banner.py --since "$started"
-wait "$honcho_pid"
+wait "$supervisor_pid"

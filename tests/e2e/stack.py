@@ -1,4 +1,5 @@
-"""The whole OMS as `make run` starts it: every line of deploy/local/Procfile as a real process.
+"""The whole OMS as `make run` starts it: every line of deploy/local/Procfile as a real process,
+under supervisord as `make run` runs them (deploy/local/supervise.py).
 
 Only the ports, the topic namespace and the database names differ, so a test run never touches
 `make run`'s data; Kafka and MongoDB are the test session's real servers.
@@ -7,7 +8,6 @@ Only the ports, the topic namespace and the database names differ, so a test run
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-PROCFILE = REPO / "deploy" / "local" / "Procfile"
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging")
+from deploy.local import supervise
+
+SERVICES = supervise.SERVICES
+REPO = supervise.REPO
 
 
 def free_port() -> int:
@@ -29,20 +30,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def procfile_lines() -> dict[str, str]:
-    lines: dict[str, str] = {}
-    for raw in PROCFILE.read_text().splitlines():
-        match = re.match(r"^([a-z]+):\s*(.+)$", raw)
-        if match:
-            lines[match.group(1)] = match.group(2)
-    return lines
-
-
 @dataclass
 class Stack:
+    """The Procfile's processes under a supervisord of the stack's own, which restarts one that dies."""
+
     env: dict[str, str]
     log_dir: Path
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    supervisor: supervise.Supervisor | None = field(default=None)
 
     @property
     def gateway(self) -> str:
@@ -51,47 +45,35 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.env[f'OMS_{service.upper()}_PORT']}"
 
-    def start(self, names: tuple[str, ...] | None = None) -> None:
-        for name, command in procfile_lines().items():
-            if names is not None and name not in names:
-                continue
-            if name == "mail":
-                continue  # tests run their own SMTP server and read what it received
-            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the process)
-            self.processes[name] = subprocess.Popen(
-                ["bash", "-c", command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                start_new_session=True,
-            )
+    def start(self) -> None:
+        # Tests run their own SMTP server and read what it received: no `mail` process.
+        self.supervisor = supervise.Supervisor(
+            self.log_dir / "supervisor", self.env, log_dir=self.log_dir, exclude=("mail",)
+        )
+        self.supervisor.start()
 
-    def stop(self, names: tuple[str, ...] | None = None, sig: int = signal.SIGTERM) -> None:
-        for name, process in list(self.processes.items()):
-            if names is not None and name not in names:
-                continue
-            if process.poll() is None:
-                os.killpg(process.pid, sig)
-        for name, process in list(self.processes.items()):
-            if names is not None and name not in names:
-                continue
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            del self.processes[name]
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.shutdown()
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Crash one process (the supervisor restarts it); returns the pid that was killed."""
+        assert self.supervisor is not None
+        return self.supervisor.kill(name, sig)
+
+    def pid(self, name: str) -> int:
+        assert self.supervisor is not None
+        return self.supervisor.pid(name)
 
     def wait_ready(self, timeout: float = 90, names: tuple[str, ...] = SERVICES) -> None:
         deadline = time.monotonic() + timeout
         pending = set(names)
         with httpx.Client(timeout=2) as client:
             while pending:
+                states = self.supervisor.info() if self.supervisor is not None else {}
                 for name in list(pending):
-                    process = self.processes.get(name)
-                    if process is not None and process.poll() is not None:
-                        raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+                    if states.get(name, {}).get("statename") == "FATAL":  # crashed on every restart
+                        raise RuntimeError(f"{name} keeps exiting:\n{self.log_tail(name)}")
                     try:
                         if client.get(f"{self.url(name)}/health/ready").status_code == 200:
                             pending.discard(name)

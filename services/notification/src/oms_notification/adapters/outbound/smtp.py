@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 import aiosmtplib
 
@@ -23,7 +23,7 @@ class SmtpMailer:
         msg["To"] = formataddr((to_name, to_email))
         msg["Subject"] = email.subject
         # A stable Message-ID per delivery lets mail clients fold a duplicate from a retried send.
-        msg["Message-ID"] = make_msgid(idstring=message_id, domain="oms.local")
+        msg["Message-ID"] = f"<{message_id}@oms.local>"  # make_msgid would add time, pid and a random part
         msg.set_content(email.text)
         msg.add_alternative(email.html, subtype="html")
         s = self.settings

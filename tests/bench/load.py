@@ -127,7 +127,18 @@ def seed_shop(gateway: str, pipeline: str) -> None:
             store = check(client.get("/api/v1/pipelines/store")).json()
             body = {k: store[k] for k in ("name", "stages", "cancel_stage")}
             body["name"] = "Store, no call-back (bench)"
-            body["stages"] = [s for s in store["stages"] if s["key"] != "call_back"]
+            # The call-back stage's entry actions (the cash request since the edge issue) move to the
+            # stage after it, so that payment is still requested without a manager's call.
+            stages, carried = [], []
+            for stage in store["stages"]:
+                if stage["key"] == "call_back":
+                    carried = list(stage.get("entry") or [])
+                    continue
+                if carried:
+                    stage = {**stage, "entry": carried + list(stage.get("entry") or [])}
+                    carried = []
+                stages.append(stage)
+            body["stages"] = stages
             check(client.put("/api/v1/pipelines/bench", json={**body, "expected_version": 0}))
             check(client.put("/api/v1/pipeline-settings", json={"pipeline_for": {"courier": "bench"}}))
 

@@ -25,12 +25,6 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
 # Defects of other services the fuzzing finds, left to their owners (each with who fixes it): the
 # check named is switched off for that operation only, so anything new still fails the run.
 KNOWN_DEFECTS: list[dict[str, object]] = [
-    {
-        "include-path": "/pay/sandbox/{payment_id}",
-        "include-method": "POST",
-        "checks": {"content_type_conformance": {"enabled": False}},
-        "why": "payment: the sandbox checkout answers a form post with an HTML page and documents JSON only",
-    },
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, MediaType
 from litestar._openapi.plugin import OpenAPIPlugin  # the app builds it; 2.x has no public name for it
 from litestar.enums import ParamType
 from litestar.openapi.spec import (
@@ -146,5 +146,9 @@ def document_problems(app: Litestar, document: OpenAPI) -> None:
                 for status, response in list(responses.items()):
                     if status.isdigit() and 400 <= int(status) < 600 and isinstance(response, OpenAPIResponse):
                         description = DESCRIPTIONS.get(int(status), response.description)
-                        responses[status] = _problem_response(description)
+                        problem = _problem_response(description)
+                        # A page a browser opens may answer its errors as HTML too: kept beside the problem.
+                        pages = {k: v for k, v in (response.content or {}).items() if k == MediaType.HTML}
+                        problem.content = {**(problem.content or {}), **pages}
+                        responses[status] = problem
                 operation.responses = dict(sorted(responses.items()))

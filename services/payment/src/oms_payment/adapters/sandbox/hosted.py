@@ -3,12 +3,14 @@ context; the unguessable checkout token in the link is what authorises them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
 from oms_runtime.problems import Problem
 
@@ -40,6 +42,23 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return not request.headers.get("content-type", "").startswith("application/json")
 
 
+@dataclass
+class PageOrJson(Operation):
+    """A form a browser posts answers with an HTML page, a JSON client with JSON (or problem+json,
+    which the app factory adds to the document afterwards): every answer documents both."""
+
+    def __post_init__(self) -> None:
+        self.responses = self.responses or {}
+        for status, why in (("404", "No such checkout"), ("409", "Checkout closed"), ("422", "Card refused")):
+            self.responses.setdefault(status, OpenAPIResponse(description=why))
+        for response in self.responses.values():
+            if isinstance(response, OpenAPIResponse):
+                response.content = {
+                    **(response.content or {}),
+                    MediaType.HTML: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                }
+
+
 class SandboxCheckoutController(Controller):
     path = "/sandbox/checkout"
     tags = ["sandbox provider"]
@@ -56,6 +75,7 @@ class SandboxCheckoutController(Controller):
         "/{payment_id:str}",
         summary="Charge a card (form or JSON {card_number, expiry, cvc})",
         status_code=200,
+        operation_class=PageOrJson,
     )
     async def pay(
         self, request: Request[Any, Any, Any], payment_id: PaymentId, sandbox: Sandbox, token: Token = ""

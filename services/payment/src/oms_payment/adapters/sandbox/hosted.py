@@ -4,7 +4,7 @@ context; the unguessable checkout token in the link is what authorises them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -47,9 +47,15 @@ class PageOrJson(Operation):
     """A form a browser posts answers with an HTML page, a JSON client with JSON (or problem+json,
     which the app factory adds to the document afterwards): every answer documents both."""
 
+    PAGE_ERRORS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("404", "No such checkout"),
+        ("409", "Checkout closed"),
+        ("422", "Card refused"),
+    )
+
     def __post_init__(self) -> None:
         self.responses = self.responses or {}
-        for status, why in (("404", "No such checkout"), ("409", "Checkout closed"), ("422", "Card refused")):
+        for status, why in self.PAGE_ERRORS:
             self.responses.setdefault(status, OpenAPIResponse(description=why))
         for response in self.responses.values():
             if isinstance(response, OpenAPIResponse):
@@ -59,11 +65,23 @@ class PageOrJson(Operation):
                 }
 
 
+@dataclass
+class CheckoutPage(PageOrJson):
+    """The hosted form: an HTML page, also when the link is not valid (404)."""
+
+    PAGE_ERRORS: ClassVar[tuple[tuple[str, str], ...]] = (("404", "No such checkout"),)
+
+
 class SandboxCheckoutController(Controller):
     path = "/sandbox/checkout"
     tags = ["sandbox provider"]
 
-    @get("/{payment_id:str}", summary="The hosted card form of a payment", media_type=MediaType.HTML)
+    @get(
+        "/{payment_id:str}",
+        summary="The hosted card form of a payment",
+        media_type=MediaType.HTML,
+        operation_class=CheckoutPage,
+    )
     async def form(self, payment_id: PaymentId, sandbox: Sandbox, token: Token = "") -> Response[str]:
         try:
             payment = await sandbox.open(payment_id, token)

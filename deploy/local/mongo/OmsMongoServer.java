@@ -50,6 +50,15 @@ import org.h2.mvstore.MVStore;
  *   on them. Same results, same single-document atomicity (the collection is still synchronised);
  *   only the plan changes. Written against 1.47.0's H2Database/H2Collection (map names "databases."
  *   and "meta." as in H2Database); revisit on an upgrade.
+ *
+ * Why results are deep copies (same collection class):
+ *   an update in 1.47.0 changes the stored Document object in place, key by key
+ *   (AbstractMongoCollection.updateDocument), and a query or findAndModify result holds references to
+ *   stored Documents that are encoded for the client after the collection's lock is released. A
+ *   concurrent update could then show through half-applied: the stock test saw a document whose
+ *   ledger_pending list already held a later change while its on_hand/reserved were still older (a
+ *   torn read MongoDB never gives). Copying the matched documents while the lock is held makes every
+ *   answer a snapshot; an update then writes its (copied) document back as the new stored value.
  */
 public final class OmsMongoServer {
 
@@ -184,6 +193,15 @@ public final class OmsMongoServer {
                 }
             }
             return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+
+        @Override
+        protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
+            List<Document> snapshots = new java.util.ArrayList<>(matchedDocuments.size());
+            for (Document document : matchedDocuments) {
+                snapshots.add(document.cloneDeeply());
+            }
+            return super.createQueryResult(snapshots, batchSize);
         }
 
         /** A plain value, or {$in: [...]} alone: what the _id index can answer. */

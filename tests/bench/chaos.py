@@ -32,7 +32,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ from oms_contracts import DEADLETTER_TOPIC, new_id
 
 from deploy.local.supervise import SERVICES
 from tests.bench.load import ADMIN, API_KEY, SHOP, consumer_from_end, order_body, seed_shop
-from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack
+from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 from tests.e2e.kafka_tools import flow_topics, read_all, wait_until_consumed
 
 EXPECTED_STAGES = {"picking", "out_of_stock"}
@@ -328,13 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop everything after this, whatever")
     args = parser.parse_args(argv)
 
-    def terminate(signum: int, _frame: Any) -> None:
-        raise SystemExit(f"chaos: stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
-    watchdog = threading.Timer(args.max_seconds, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = bound_in_time("chaos", args.max_seconds)
     stack = LocalStack("chaos")
     try:
         print(f"chaos: starting the stack under {stack.local_dir}…", file=sys.stderr, flush=True)

@@ -46,7 +46,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_RESERVATIONS, FULFILMENT_EVENTS, ORDER_EVENTS, PAYMENT_EVENTS
 
 from tests.bench import procstat
-from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack
+from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 
 SHOP = "bench"
 API_KEY = "bench.storefront-secret-key"
@@ -751,14 +750,7 @@ def main(argv: list[str] | None = None) -> None:
     mode = f"closed loop, concurrency {args.concurrency}" if args.concurrency else f"open loop, {args.rate} orders/s"
     mode += f", {args.orders} orders" if args.orders else f", {args.duration} s"
 
-    # Bounded in time whatever happens: SIGTERM to ourselves, whose handler unwinds into the cleanup.
-    def terminate(signum: int, _frame: Any) -> None:
-        raise SystemExit(f"load: stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
-    watchdog = threading.Timer(args.max_seconds, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = bound_in_time("load", args.max_seconds)
 
     stack = LocalStack("stack")
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

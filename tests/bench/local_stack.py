@@ -11,13 +11,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deploy.local.supervise import REPO, SERVICES, Supervisor
+
+
+def bound_in_time(name: str, max_seconds: float) -> threading.Timer:
+    """Stop this process after `max_seconds` whatever happens: a SIGTERM to ourselves, whose handler
+    unwinds into the caller's cleanup (the stack it started stops with it)."""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(f"{name}: stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    watchdog = threading.Timer(max_seconds, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog  # cancel it once the work and its cleanup are done
+
 
 BENCH_DIR = REPO / ".local" / "bench"
 DEFAULT_PORTS = {

@@ -110,14 +110,9 @@ class StockService:
         return await self.stock.list(shop_id, sku, warehouse_id, cursor, limit)
 
     async def available(self, shop_id: str, sku: str) -> int:
-        """Units of a SKU that orders may still take, across every warehouse."""
-        total, cursor = 0, None
-        while True:
-            page = await self.stock.list(shop_id, sku, None, cursor, 100)
-            total += sum(max(int(doc["available"]), 0) for doc in page.items)
-            if page.next_cursor is None:
-                return total
-            cursor = page.next_cursor
+        """Units of a SKU that orders may still take, across every warehouse (one projected query)."""
+        levels = await self.stock.availability(shop_id, [sku])
+        return sum(max(int(by_sku.get(sku, 0)), 0) for by_sku in levels.values())
 
     async def list_ledger(self, shop_id: str, sku: str | None, cursor: str | None, limit: int) -> Page:
         return await self.stock.list_ledger(shop_id, sku, cursor, limit)

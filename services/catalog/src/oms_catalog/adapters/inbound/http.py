@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from oms_contracts import new_id
 from oms_contracts.limits import StatedMoney, StockDelta, StockQuantity
 from oms_contracts.messages.common import Sku as SkuCode
@@ -220,7 +220,7 @@ class CatalogController(Controller):
         return page(found, sku_view)
 
     @get("/skus/{sku:str}", summary="One SKU (staff); a storefront sees a sellable SKU only")
-    async def get_sku(self, sku: FromPath[str], ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
+    async def get_sku(self, sku: SkuInPath, ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
         storefront = is_storefront(ctx)
         if not storefront:
             require_staff(ctx)

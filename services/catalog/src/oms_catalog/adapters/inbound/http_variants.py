@@ -204,11 +204,15 @@ class PriceListController(Controller):
         assert doc is not None
         return {**price_view(doc), "changed": changed}
 
-    @delete("/{price_list_id:str}/prices/{sku:str}", summary="Take a SKU out of the list (admin)", status_code=204)
+    @delete(
+        "/{price_list_id:str}/prices/{sku:str}",
+        summary="Take a SKU out of the list (admin)",
+        status_code=204,
+        guards=[requires("admin")],
+    )
     async def remove_price(
         self, price_list_id: FromPath[str], sku: SkuInPath, ctx: Ctx, price_lists: PriceLists
     ) -> None:
-        ctx.require_role("admin")
         try:
             await price_lists.remove_price(ctx.shop_id, price_list_id, sku, actor=ctx.actor)
         except UnknownReference as exc:

@@ -105,7 +105,7 @@ class ReturnController(Controller):
                 correlation_id=ctx.correlation_id,
                 idempotency_key=idempotency_key,
             )
-        response = respond(made.item, status_code=201, ctx=ctx)
+        response = respond(made.item, ctx, status_code=201)
         if made.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -128,7 +128,7 @@ class ReturnController(Controller):
     async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[dict[str, Any]]:
         ctx.require_role(*READERS)
         with return_problems():
-            return respond(await returns.get(ctx.shop_id, return_id), ctx=ctx)
+            return respond(await returns.get(ctx.shop_id, return_id), ctx)
 
     @post("/{return_id:str}/approve", status_code=200, summary="A manager accepts the return")
     async def approve(
@@ -136,7 +136,7 @@ class ReturnController(Controller):
     ) -> Response[dict[str, Any]]:
         ctx.require_role(*DECIDERS)
         with return_problems():
-            return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **_request(ctx, if_match)))
+            return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **_request(ctx, if_match)), ctx)
 
     @post(
         "/{return_id:str}/reject",
@@ -149,7 +149,7 @@ class ReturnController(Controller):
     ) -> Response[dict[str, Any]]:
         with return_problems():
             item = await returns.reject(ctx.shop_id, return_id, data.reason, ctx.actor, **_request(ctx, if_match))
-        return respond(item)
+        return respond(item, ctx)
 
     @post(
         "/{return_id:str}/receive",
@@ -164,7 +164,7 @@ class ReturnController(Controller):
             item = await returns.receive(
                 ctx.shop_id, return_id, data.warehouse_id, ctx.actor, **_request(ctx, if_match)
             )
-        return respond(item)
+        return respond(item, ctx)
 
     @post(
         "/{return_id:str}/inspect",
@@ -178,7 +178,7 @@ class ReturnController(Controller):
         verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
         with return_problems():
             item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **_request(ctx, if_match))
-        return respond(item)
+        return respond(item, ctx)
 
 
 def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
@@ -208,9 +208,10 @@ def return_problems() -> Iterator[None]:
         raise Problem(409, "Order not known yet", str(exc)) from exc
 
 
-def respond(item: Return, status_code: int = 200, ctx: RequestContext | None = None) -> Response[dict[str, Any]]:
-    """Staff see the whole return; anyone else (a storefront) the customer view."""
-    body = represent(item) if ctx is None or ctx.actor.kind == "staff" else customer_view(item).model_dump(mode="json")
+def respond(item: Return, ctx: RequestContext, status_code: int = 200) -> Response[dict[str, Any]]:
+    """Staff see the whole return; anyone else (a storefront) the customer view. The caller is always
+    named, so a route opened to storefronts later cannot fall back to the staff view."""
+    body = represent(item) if ctx.actor.kind == "staff" else customer_view(item).model_dump(mode="json")
     return Response(body, status_code=status_code, headers={"ETag": etag(item.version)})
 
 

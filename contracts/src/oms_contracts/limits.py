@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from oms_contracts.messages.common import SkuQuantity
-from oms_contracts.money import Money, minor_units
+from oms_contracts.money import Money, minor_units, round_amount
 
 INT64_MAX = 2**63 - 1
 """The largest integer MongoDB stores (a BSON int64); counters and versions stay below it."""
@@ -63,7 +63,7 @@ class _StatedMoney(Money):
 
     @model_validator(mode="after")
     def _in_minor_units(self) -> _StatedMoney:
-        if self.amount != self.amount.quantize(Decimal(1).scaleb(-minor_units(self.currency))):
+        if round_amount(self.amount, self.currency) != self.amount:
             raise ValueError(f"{self.currency} amounts have at most {minor_units(self.currency)} decimals")
         return self
 

@@ -119,7 +119,7 @@ class PipelineSettingsController(Controller):
         ctx.require_role(*STAFF)
         return settings_body(await pipelines.settings(ctx.shop_id))
 
-    @put("/", status_code=200, summary="Change the pipeline settings (admin)", guards=[requires("admin")])
+    @put("/", status_code=200, summary="Change the pipeline settings (admin)", guards=[ADMIN])
     async def put_settings(
         self, ctx: Ctx, pipelines: Pipelines, data: JSONBody[PipelineSettingsBody]
     ) -> dict[str, Any]:

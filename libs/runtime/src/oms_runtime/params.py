@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
+from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
 
 SkuInPath = Annotated[
     str, PathParameter(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN, description="A SKU code")
 ]
+
+VersionInQuery = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=INT64_MAX, description="An aggregate's version (what its ETag says)"),
+]
+"""A version in the query: a precondition (`?expected_version=`) or the version to read (`?version=`)."""

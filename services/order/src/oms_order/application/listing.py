@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from oms_contracts import Envelope
-from oms_contracts.messages.common import Customer
 from oms_runtime.telemetry import get_logger
 
-from oms_order.domain.order_list import SORT_COLUMN, Cursor, CustomerKind, GroupBy, SortField, list_row
-from oms_order.domain.pipeline import Pipeline, pipeline_by_ref
+from oms_order.application.errors import OrderNotFound
+from oms_order.application.ports import (
+    Group,
+    ListFilter,
+    ListSort,
+    OrderDocuments,
+    OrderListRows,
+    PipelineLookup,
+)
+from oms_order.domain.order_list import SORT_COLUMN, Cursor, GroupBy, list_row
 
 log = get_logger(__name__)
 
@@ -26,42 +33,9 @@ MAX_GROUPS = 1000
 
 
 @dataclass(frozen=True)
-class ListFilter:
-    """Every filter of the list; empty means 'any'. Date ranges are [from, to)."""
-
-    stages: Sequence[str] = ()
-    statuses: Sequence[str] = ()
-    payment_statuses: Sequence[str] = ()
-    placed_from: datetime | None = None
-    placed_to: datetime | None = None
-    closed_from: datetime | None = None
-    closed_to: datetime | None = None
-    delivery_types: Sequence[str] = ()
-    regions: Sequence[str] = ()
-    channels: Sequence[str] = ()
-    customer_kind: CustomerKind | None = None
-    manager_id: str | None = None
-    problem: bool | None = None
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class ListSort:
-    field: SortField = SortField.PLACED_AT
-    descending: bool = True
-
-
-@dataclass(frozen=True)
 class RowPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Group:
-    key: str | None
-    count: int
-    totals: dict[str, str] = field(default_factory=dict)  # currency -> amount
 
 
 @dataclass(frozen=True)
@@ -69,48 +43,6 @@ class AuditPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
     total: int
-
-
-@dataclass(frozen=True)
-class AuditTail:
-    archived: int  # entries 0 … archived-1 are in the archive
-    entries: list[dict[str, Any]]  # entries archived, archived+1, …
-
-    @property
-    def total(self) -> int:
-        return self.archived + len(self.entries)
-
-
-class OrderListRows(Protocol):
-    async def page(
-        self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
-    ) -> list[dict[str, Any]]: ...
-
-    async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]: ...
-
-    async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
-        """Store the row unless a row of the same or a newer version is there; False when stale."""
-        ...
-
-
-class OrderDocuments(Protocol):
-    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None: ...
-
-    async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
-        """The audit entries still in the order document, and how many were archived before them."""
-        ...
-
-    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
-        """Archived entries first_seq ≤ seq < end_seq, oldest first."""
-        ...
-
-
-class Customers(Protocol):
-    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind: ...
-
-
-class OrderNotFound(Exception):
-    pass
 
 
 CSV_COLUMNS = (
@@ -164,17 +96,11 @@ def row_body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class PipelineLookup(Protocol):
-    async def by_ref(self, shop_id: str, ref: str) -> Pipeline:
-        """The version an order runs on, the shop's status mapping applied (PipelineService.by_ref)."""
-        ...
-
-
 class OrderLists:
-    def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup | None = None) -> None:
+    def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup) -> None:
         self.rows = rows
         self.documents = documents
-        # The shop's own pipeline versions and status names; without it, the built-ins only.
+        # The shop's own pipeline versions and status names.
         self.pipelines = pipelines
 
     # ---- reads ------------------------------------------------------------------------------
@@ -261,7 +187,7 @@ class OrderLists:
         """The customer status and finality of the order's stage, as the shop's pipeline says."""
         ref, stage_key = str(doc.get("pipeline")), str(doc.get("stage"))
         try:
-            pipeline = await self.pipelines.by_ref(shop_id, ref) if self.pipelines else pipeline_by_ref(ref)
+            pipeline = await self.pipelines.by_ref(shop_id, ref)
             stage = pipeline.stage(stage_key)
         except Exception:  # a pipeline or stage this code cannot resolve: the row falls back to the document
             return None, None

@@ -1,5 +1,5 @@
-"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register, the
-audit trail read, and the repository decorator that signals every order write (OrderChanged).
+"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register and the
+audit trail read.
 
 Imports nothing from `mongo.py` (which imports LIST_INDEXES from here).
 """
@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Actor, Envelope
 from oms_contracts.messages.common import Customer
-from oms_contracts.messages.order import OrderChanged
 from oms_contracts.money import minor_units
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -21,9 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
-from oms_order.application.listing import AuditTail, Group, ListFilter, ListSort
-from oms_order.application.ports import OrderPage, OrderRepository, StoredOrder
-from oms_order.domain.order import Order
+from oms_order.application.ports import AuditTail, Group, ListFilter, ListSort
 from oms_order.domain.order_list import (
     GROUP_COLUMN,
     SORT_COLUMN,
@@ -39,7 +35,6 @@ from oms_order.domain.order_list import (
 ORDER_LIST = "order_list"
 CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
-SIGNAL_ACTOR = Actor.system("order")
 
 
 def _list_index(*keys: str) -> IndexSpec:
@@ -231,57 +226,3 @@ class MongoCustomers:
             assert doc is not None
             return str(doc["first_order_id"])
         raise RuntimeError(f"could not register customer key {key}")
-
-
-class SignallingOrders:
-    """The order repository, adding an OrderChanged signal to the outbox of every write.
-
-    The signal rides in the same single-document update as the change (no dual write), so the list
-    projection can never miss a change, whatever code path made it through this repository.
-    """
-
-    def __init__(self, inner: OrderRepository) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    @staticmethod
-    def _signal(order: Order, version: int, events: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
-        correlation = events[0].correlation_id if events else None
-        signal = Envelope.new(
-            OrderChanged(order_id=order.id, version=version),
-            shop_id=order.shop_id,
-            actor=SIGNAL_ACTOR,
-            correlation_id=correlation,
-        )
-        return [*events, signal]
-
-    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
-        return await self.inner.get(shop_id, order_id)
-
-    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
-        return await self.inner.by_idempotency_key(shop_id, key)
-
-    async def create(
-        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
-    ) -> StoredOrder:
-        return await self.inner.create(
-            order,
-            idempotency_key=idempotency_key,
-            request_fingerprint=request_fingerprint,
-            events=self._signal(order, 1, events),
-        )
-
-    async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
-    ) -> StoredOrder:
-        return await self.inner.save(
-            order,
-            expected_version=expected_version,
-            events=self._signal(order, expected_version + 1, events),
-            applied_event_id=applied_event_id,
-        )
-
-    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
-        return await self.inner.page(shop_id, stage=stage, cursor=cursor, limit=limit)

@@ -18,8 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_order.adapters.outbound.mongo import ORDER_COUNTERS, stored_order
 from oms_order.application.pipelines import PipelineNotFound
-from oms_order.application.ports import StoredOrder
-from oms_order.application.sla import StageCount
+from oms_order.application.ports import StageCount, StoredOrder
 from oms_order.domain.order import Order
 from oms_order.metrics import SLA_ORDERS_UNREADABLE
 
@@ -78,7 +77,7 @@ class MongoSlaQueries:
                     try:
                         await self.bind([order])
                     except PipelineNotFound as exc:
-                        _unreadable(order.shop_id, order.id, f"pipeline {exc} not found")
+                        _unreadable(order.shop_id, order.id, str(exc))
                         unbound.add(order.id)
         return [s for s in found if s.order.id not in unbound]
 

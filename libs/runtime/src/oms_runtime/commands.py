@@ -173,15 +173,17 @@ class CommandLoop(Generic[T]):
         applied_event_id: str | None = None,
         new: Callable[[], T] | None = None,
         missing: Callable[[], Exception] | None = None,
+        loaded: Loaded[T] | None = None,
     ) -> Loaded[T]:
         """Decide and save, deciding again after a lost race; returns the aggregate as stored after.
 
         Returns the loaded aggregate unchanged when `decide` answers `NoChange` or when
-        `applied_event_id` was applied before."""
+        `applied_event_id` was applied before. `loaded`: the aggregate the caller has just read
+        (found by another key, say): the first attempt decides on it instead of loading again."""
         attempts = 1 if expected_version is not None else self.policy.attempts
-        loaded: Loaded[T] | None = None
         for attempt in range(1, attempts + 1):
-            loaded = await self._load(shop_id, aggregate_id, new, missing)
+            if loaded is None or attempt > 1:
+                loaded = await self._load(shop_id, aggregate_id, new, missing)
             if expected_version is not None and loaded.version != expected_version:
                 raise ConcurrencyError(
                     self.name, aggregate_id, expected_version, current_version=None if loaded.is_new else loaded.version

@@ -14,6 +14,20 @@ consumer re-export these names, so `from oms_runtime.store import ConcurrencyErr
 from __future__ import annotations
 
 
+class FieldError(ValueError):
+    """A value the domain refuses, naming the field at fault (answered 422 with `errors[0].field`).
+
+    For a rule whose field is known only where it is raised (`InvalidPost("text", "must not be
+    empty")`); `str(exc)` is "field: message". Subclass it in the domain; the HTTP edge maps the
+    subclass (or FieldError itself) to a `ProblemSpec` and takes the field from the exception.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class ConcurrencyError(Exception):
     """Somebody else changed the aggregate first (or it is gone). Answered 409 at the HTTP edge."""
 

@@ -16,7 +16,10 @@ application and let its exceptions propagate (no `try/except X: raise Problem(..
     create_service_app(runtime, route_handlers=[...], title=..., problems=PROBLEMS)
 
 The answer's `detail` is `str(exc)` (write exception messages for the client); with a `field` the
-body also has `errors: [{"field": field, "message": str(exc)}]`. A subclass of a mapped exception
+body also has `errors: [{"field": field, "message": str(exc)}]`. An `oms_runtime.errors.FieldError`
+names its own field (`errors: [{"field": exc.field, "message": exc.message}]`), so one entry
+answers every field a domain rule can refuse. `extensions=("order_id",)` copies those attributes
+of the exception into the body as RFC 9457 extension members (`{"order_id": "..."}`). A subclass of a mapped exception
 is answered by the nearest mapped class in its MRO. `Problem` (raised by the web layer itself, e.g.
 the request context), validation errors, `ConcurrencyError` (409 with the versions) and
 `AggregateNotFound` (404) have their handlers already; anything unmapped is a logged 500.
@@ -33,7 +36,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from oms_runtime.commands import AggregateNotFound
-from oms_runtime.errors import ConcurrencyError
+from oms_runtime.errors import ConcurrencyError, FieldError
 from oms_runtime.telemetry import get_logger
 
 log = get_logger(__name__)
@@ -144,6 +147,7 @@ class ProblemSpec:
     status: int
     title: str
     field: str | None = None
+    extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 400 <= self.status < 600:
@@ -158,10 +162,21 @@ def handler_for(spec: ProblemSpec) -> ProblemHandler:
 
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
         detail = str(exc) or spec.title
-        errors = [{"field": spec.field, "message": detail}] if spec.field is not None else None
-        return problem_response(request, spec.status, spec.title, detail, errors=errors)
+        errors: list[dict[str, str]] | None = None
+        if isinstance(exc, FieldError):
+            errors = [{"field": exc.field, "message": exc.message}]
+        elif spec.field is not None:
+            errors = [{"field": spec.field, "message": detail}]
+        extra = {name: getattr(exc, name) for name in spec.extensions if hasattr(exc, name)}
+        return problem_response(request, spec.status, spec.title, detail, errors=errors, extra=extra)
 
     return handle
+
+
+def handle_field_error(request: Request[Any, Any, Any], exc: FieldError) -> Response[dict[str, Any]]:
+    return problem_response(
+        request, 422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": exc.message}]
+    )
 
 
 def handle_not_found(request: Request[Any, Any, Any], exc: AggregateNotFound) -> Response[dict[str, Any]]:
@@ -175,6 +190,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http,
     ConcurrencyError: handle_conflict,
     AggregateNotFound: handle_not_found,
+    FieldError: handle_field_error,
     Exception: handle_unexpected,
 }
 

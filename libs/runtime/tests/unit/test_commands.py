@@ -175,3 +175,23 @@ def test_the_policy_comes_from_settings(monkeypatch: pytest.MonkeyPatch):
     assert RetryPolicy.from_settings(ServiceSettings()).attempts == 9
     with pytest.raises(ValueError):
         RetryPolicy(attempts=0)
+
+
+async def test_a_caller_that_has_just_read_the_aggregate_saves_a_load():
+    repo = repository()
+    first = repo.put(Counter(SHOP, "c1"))
+    loads = 0
+    original = repo.load
+
+    async def counting_load(shop_id: str, aggregate_id: str) -> Loaded[Counter] | None:
+        nonlocal loads
+        loads += 1
+        return await original(shop_id, aggregate_id)
+
+    repo.load = counting_load  # type: ignore[method-assign]
+    loop = CommandLoop(repo, name="counters")
+    await loop.run(SHOP, "c1", add(1), loaded=first)
+    assert loads == 0
+    repo.race(1)
+    await loop.run(SHOP, "c1", add(1), loaded=Loaded(Counter(SHOP, "c1", 1), 2))
+    assert loads == 1  # the lost race loads the fresh state

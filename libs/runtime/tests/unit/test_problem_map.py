@@ -9,7 +9,7 @@ from litestar import Litestar, get
 from litestar.di import NamedDependency
 from litestar.testing import TestClient
 from oms_runtime.commands import AggregateNotFound
-from oms_runtime.errors import ConcurrencyError
+from oms_runtime.errors import ConcurrencyError, FieldError
 from oms_runtime.problems import ProblemSpec, exception_handlers
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
@@ -121,3 +121,37 @@ def test_the_app_factory_takes_the_map_and_plain_dependencies():
     assert app.exception_handlers[ConcurrencyError] is not None
     assert app.dependencies["greeting"].dependency() == "hello"
     assert app.dependencies["count"].dependency() == 3
+
+
+class InvalidPost(FieldError):
+    pass
+
+
+class UnknownOrder(Exception):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} has no conversation in this shop")
+        self.order_id = order_id
+
+
+@get("/invalid", sync_to_thread=False)
+def invalid() -> None:
+    raise InvalidPost("message_id", "must be a UUID")
+
+
+@get("/unknown-order", sync_to_thread=False)
+def unknown_order() -> None:
+    raise UnknownOrder("o1")
+
+
+def test_a_field_error_names_its_own_field_and_extensions_copy_attributes():
+    problems = {UnknownOrder: ProblemSpec(404, "Order not found", field="order_id", extensions=("order_id",))}
+    app = Litestar([invalid, unknown_order], exception_handlers=exception_handlers(problems))
+    with TestClient(app) as c:
+        bad = c.get("/invalid")
+        unknown = c.get("/unknown-order")
+    assert bad.status_code == 422  # FieldError is answered even without an entry of its own
+    assert bad.json()["errors"] == [{"field": "message_id", "message": "must be a UUID"}]
+    assert bad.json()["detail"] == "message_id: must be a UUID"
+    assert unknown.status_code == 404
+    assert unknown.json()["order_id"] == "o1"
+    assert unknown.json()["errors"] == [{"field": "order_id", "message": "order o1 has no conversation in this shop"}]

@@ -4,10 +4,11 @@ and handed to its user at construction."""
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.events import EventFactory
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
@@ -52,19 +53,20 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     prices, list_prices = MongoSkuPrices(db), MongoPriceListPrices(db)
     promos, rates, stock = MongoPromoCodes(db), MongoDeliveryMethods(db), MongoStockLevels(db)
     # Use cases.
-    changes = OrderChanges(orders, clock_)
+    events = EventFactory(settings.service_name, clock_)
+    changes = OrderChanges(orders, events, clock_, RetryPolicy.from_settings(settings))
     pricing = Pricing(prices, list_prices, rates, promos, clock_)
     service = OrderService(orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_)
     edits = OrderEdits(changes, pricing, promos, stock)
     promo_codes = PromoCodeAdmin(promos, orders, clock_)
     stages = StageActions(changes)
-    events = OrderEvents(changes)
+    order_events = OrderEvents(changes)
     projections = Projections(prices, list_prices, rates, stock)
     lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
     # Inbound adapters.
     register_consumers(
         runtime,
-        events=events,
+        events=order_events,
         returns=OrderReturns(changes),
         projections=projections,
         promo_codes=promo_codes,
@@ -84,20 +86,15 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
-        dependencies={
-            "orders": Provide(lambda: service, sync_to_thread=False),
-            "lists": Provide(lambda: lists, sync_to_thread=False),
-            "pipelines": Provide(lambda: pipelines, sync_to_thread=False),
-            "stages": Provide(lambda: stages, sync_to_thread=False),
-            "edits": Provide(lambda: edits, sync_to_thread=False),
-            "promo_codes": Provide(lambda: promo_codes, sync_to_thread=False),
-        },
+        dependencies=provide_all(
+            orders=service, lists=lists, pipelines=pipelines, stages=stages, edits=edits, promo_codes=promo_codes
+        ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.
         indexes=INDEXES,
     )
     app.state.orders = service
-    app.state.order_events = events
+    app.state.order_events = order_events
     app.state.projections = projections
     app.state.sla = sla
     app.state.order_lists = lists

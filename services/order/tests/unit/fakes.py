@@ -29,6 +29,8 @@ from oms_order.domain.pipeline import BUILT_IN, DEFAULT_PIPELINE_FOR, Pipeline
 from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.events import EventFactory
 from oms_runtime.store import AlreadyApplied, ConcurrencyError
 
 
@@ -196,10 +198,14 @@ class Wired:
     promos: FakePromos
 
 
+def changes_over(orders: FakeOrders, clock: Clock) -> OrderChanges:
+    return OrderChanges(orders, EventFactory("order", clock), clock, RetryPolicy())
+
+
 def wire(clock: Clock, orders: FakeOrders | None = None, prices: FakePrices | None = None) -> Wired:
     orders = orders if orders is not None else FakeOrders()
     numbers, promos = FakeNumbers(), FakePromos()
-    changes = OrderChanges(orders, clock)
+    changes = changes_over(orders, clock)
     pricing = Pricing(prices or FakePrices(), NoListPrices(), DefaultRates(), promos, clock)
     service = OrderService(orders, changes, pricing, numbers, FakeCustomers(), BuiltInPipelines(), clock)
     return Wired(

@@ -11,7 +11,6 @@ import pytest
 from oms_contracts import Actor, Envelope
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import Customer, SkuQuantity, WarehouseAllocation
-from oms_order.application.changes import OrderChanges
 from oms_order.application.orders import PlaceOrder
 from oms_order.application.ports import StageCount, StoredOrder
 from oms_order.application.sla import SlaService
@@ -21,7 +20,7 @@ from oms_order.sla_gauges import StageGauges
 from oms_runtime.clock import FixedClock
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from .fakes import FakeOrders, wire
+from .fakes import FakeOrders, changes_over, wire
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LIMIT = 300
@@ -93,7 +92,7 @@ def gauges(clock: FixedClock) -> StageGauges:
 
 @pytest.fixture
 def sla(orders: FakeOrders, gauges: StageGauges, clock: FixedClock) -> SlaService:
-    changes = OrderChanges(orders, clock)
+    changes = changes_over(orders, clock)
     return SlaService(changes, FakeQueries(orders), gauges, clock, gauges_valid_for=timedelta(seconds=20))
 
 
@@ -131,7 +130,7 @@ async def test_the_batch_is_bounded(orders: FakeOrders, gauges: StageGauges, clo
     for _ in range(5):
         await place(orders, clock)
     clock.advance(timedelta(seconds=LIMIT))
-    sla = SlaService(OrderChanges(orders, clock), FakeQueries(orders), gauges, clock, batch=2)
+    sla = SlaService(changes_over(orders, clock), FakeQueries(orders), gauges, clock, batch=2)
     assert [await sla.report_overdue() for _ in range(4)] == [2, 2, 1, 0]
     assert len(overdue_events(orders)) == 5
 

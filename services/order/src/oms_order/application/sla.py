@@ -78,7 +78,7 @@ class SlaService:
         reported = 0
         for stored in await self.queries.due(now, self.batch):
             order = stored.order
-            if not await self.changes.report(stored, lambda o: mark_overdue(o, now, self.changes.system_actor)):
+            if not await self.changes.report(stored, lambda o, actor: mark_overdue(o, now, actor)):
                 continue
             reported += 1
             STAGE_OVERDUE_REPORTED.labels(order.shop_id, order.stage).inc()

@@ -12,7 +12,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from oms_contracts import Actor
 from oms_runtime.context import Ctx, requires
-from oms_runtime.paging import CursorPage, Limit
+from oms_runtime.paging import CursorPage
+from oms_runtime.params import Limit
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 

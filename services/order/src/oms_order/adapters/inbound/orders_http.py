@@ -9,7 +9,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts.limits import Version
 from oms_runtime.context import Ctx, requires
-from oms_runtime.paging import Cursor, CursorPage, Limit
+from oms_runtime.paging import CursorPage
+from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from pydantic import BaseModel, Field
 

@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from oms_contracts import Actor
 from oms_runtime.context import Ctx, RequestContext, requires
-from oms_runtime.paging import Cursor, CursorPage, Limit
-from oms_runtime.params import VersionInQuery
+from oms_runtime.paging import CursorPage
+from oms_runtime.params import Cursor, Limit, VersionInQuery
 from pydantic import BaseModel, Field
 
 from oms_order.application.pipeline_definitions import (

@@ -18,6 +18,10 @@ from oms_order.domain.order_list import BadCursor
 from oms_order.domain.pipeline import MoveRefused
 from oms_order.domain.pricing import InvalidOrder
 
+# An exception naming several fields carries them as `errors` ([FieldError(field, message)]): copied
+# into the body as the problem's `errors` member.
+FIELDS = ("errors",)
+
 PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     OrderNotFound: ProblemSpec(404, "Not found"),
     LineNotFound: ProblemSpec(404, "Not found"),
@@ -26,12 +30,12 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     NotResponsible: ProblemSpec(403, "Forbidden"),
     CannotCancel: ProblemSpec(409, "Order cannot be cancelled"),
     NotEditable: ProblemSpec(409, "Order cannot be changed"),
-    StockShort: ProblemSpec(409, "Not enough stock"),
+    StockShort: ProblemSpec(409, "Not enough stock", extensions=FIELDS),
     MoveRefused: ProblemSpec(409, "Stage cannot be advanced"),
     DuplicatePromoCode: ProblemSpec(409, "Promo code exists"),
     MoveNotAllowed: ProblemSpec(422, "Move not allowed", field="to"),
     IdempotencyKeyReused: ProblemSpec(422, "Idempotency key reused", field="Idempotency-Key"),
-    InvalidOrder: ProblemSpec(422, "Invalid request"),
-    InvalidPipeline: ProblemSpec(422, "Invalid pipeline"),
+    InvalidOrder: ProblemSpec(422, "Invalid request", extensions=FIELDS),
+    InvalidPipeline: ProblemSpec(422, "Invalid pipeline", extensions=FIELDS),
     BadCursor: ProblemSpec(422, "Invalid request", field="cursor"),
 }

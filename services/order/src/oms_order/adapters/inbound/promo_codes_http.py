@@ -11,7 +11,8 @@ from oms_contracts import Money
 from oms_contracts.limits import Amount, Count
 from oms_contracts.money import CurrencyCode
 from oms_runtime.context import Ctx, requires
-from oms_runtime.paging import Cursor, CursorPage, Limit
+from oms_runtime.paging import CursorPage
+from oms_runtime.params import Cursor, Limit
 from pydantic import AwareDatetime, BaseModel, Field
 
 from oms_order.application.promo_codes import PromoCodeAdmin

@@ -83,7 +83,7 @@ class OrderChanges:
             decision.order,
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
-            events=self._events(decision, 1, actor, correlation_id=correlation_id),
+            events=self._outbox(decision, 1, actor, correlation_id=correlation_id),
         )
 
     async def act(
@@ -157,12 +157,12 @@ class OrderChanges:
         if not decision.changed:
             return NoChange(decision.ignored or "")
         stored = loaded.state
-        events = self._events(decision, loaded.version + 1, actor, cause=cause, correlation_id=correlation_id)
+        events = self._outbox(decision, loaded.version + 1, actor, cause=cause, correlation_id=correlation_id)
         return Change(
             StoredOrder(decision.order, loaded.version, stored.idempotency_key, stored.request_fingerprint), events
         )
 
-    def _events(
+    def _outbox(
         self,
         decision: Decision,
         version: int,

@@ -4,9 +4,9 @@ stale `expected_version`, else decided again after a lost race)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal, TypedDict, Unpack
 
-from oms_contracts import new_id
+from oms_contracts import Actor, new_id
 from oms_contracts.limits import Amount
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, Sku
 from pydantic import BaseModel, Field
@@ -27,6 +27,15 @@ class NewDiscount(BaseModel):
     sku: Sku | None = Field(default=None, description="Discount this line only; none: the whole order's goods")
 
 
+class ActingAs(TypedDict):
+    """Who edits (and from where), and the version they saw (None: apply to the newest)."""
+
+    actor: Actor
+    channel: str
+    expected_version: int | None
+    correlation_id: str | None
+
+
 class OrderEdits:
     def __init__(self, changes: OrderChanges, pricing: Pricing, promos: PromoCodes, stock: StockLevels) -> None:
         self.changes = changes
@@ -44,7 +53,7 @@ class OrderEdits:
         quantity: int | None,
         *,
         mode: Literal["add", "set", "remove"],
-        **kw: Any,
+        **kw: Unpack[ActingAs],
     ) -> StoredOrder:
         current = await self.changes.get(shop_id, order_id)
         order = current.order
@@ -82,7 +91,7 @@ class OrderEdits:
         delivery_type: DeliveryType,
         address: Address | None,
         method_code: str | None,
-        **kw: Any,
+        **kw: Unpack[ActingAs],
     ) -> StoredOrder:
         current = await self.changes.get(shop_id, order_id)
         new_address = delivery_address(delivery_type, address or current.order.address)
@@ -91,11 +100,13 @@ class OrderEdits:
             shop_id, order_id, lambda s, a: edits.change_delivery(s.order, delivery_type, new_address, rate, a), **kw
         )
 
-    async def add_discount(self, shop_id: str, order_id: str, body: NewDiscount, **kw: Any) -> StoredOrder:
+    async def add_discount(self, shop_id: str, order_id: str, body: NewDiscount, **kw: Unpack[ActingAs]) -> StoredOrder:
         discount = Discount(id=new_id(), kind=body.kind, value=body.value, reason=body.reason, sku=body.sku)
         return await self.changes.act(shop_id, order_id, lambda s, a: edits.add_discount(s.order, discount, a), **kw)
 
-    async def remove_discount(self, shop_id: str, order_id: str, discount_id: str, **kw: Any) -> StoredOrder:
+    async def remove_discount(
+        self, shop_id: str, order_id: str, discount_id: str, **kw: Unpack[ActingAs]
+    ) -> StoredOrder:
         before = await self.changes.get(shop_id, order_id)
         stored = await self.changes.act(
             shop_id, order_id, lambda s, a: edits.remove_discount(s.order, discount_id, a), **kw
@@ -104,7 +115,7 @@ class OrderEdits:
             await self.promos.release_use(shop_id, before.order.promo_code, order_id)
         return stored
 
-    async def apply_promo(self, shop_id: str, order_id: str, code: str, **kw: Any) -> StoredOrder:
+    async def apply_promo(self, shop_id: str, order_id: str, code: str, **kw: Unpack[ActingAs]) -> StoredOrder:
         current = await self.changes.get(shop_id, order_id)
         order = current.order
         promo = await self.pricing.usable_promo(shop_id, code, order.totals.subtotal, "code")
@@ -125,21 +136,25 @@ class OrderEdits:
 
     # ---- people and words -----------------------------------------------------------------
 
-    async def assign_manager(self, shop_id: str, order_id: str, manager_id: str | None, **kw: Any) -> StoredOrder:
+    async def assign_manager(
+        self, shop_id: str, order_id: str, manager_id: str | None, **kw: Unpack[ActingAs]
+    ) -> StoredOrder:
         return await self.changes.act(
             shop_id, order_id, lambda s, a: edits.assign_manager(s.order, manager_id, a), **kw
         )
 
-    async def add_note(self, shop_id: str, order_id: str, text: str, **kw: Any) -> StoredOrder:
+    async def add_note(self, shop_id: str, order_id: str, text: str, **kw: Unpack[ActingAs]) -> StoredOrder:
         return await self.changes.act(shop_id, order_id, lambda s, a: edits.add_note(s.order, text, a), **kw)
 
-    async def set_wishes(self, shop_id: str, order_id: str, wishes: DeliveryWishes, **kw: Any) -> StoredOrder:
+    async def set_wishes(
+        self, shop_id: str, order_id: str, wishes: DeliveryWishes, **kw: Unpack[ActingAs]
+    ) -> StoredOrder:
         """Raises InvalidOrder when the preferred window ends before it starts."""
         if wishes.preferred_from and wishes.preferred_to and wishes.preferred_to <= wishes.preferred_from:
             raise InvalidOrder([FieldError("preferred_to", "must be after preferred_from")])
         return await self.changes.act(shop_id, order_id, lambda s, a: edits.set_wishes(s.order, wishes, a), **kw)
 
-    async def resolve_problem(self, shop_id: str, order_id: str, comment: str, **kw: Any) -> StoredOrder:
+    async def resolve_problem(self, shop_id: str, order_id: str, comment: str, **kw: Unpack[ActingAs]) -> StoredOrder:
         return await self.changes.act(shop_id, order_id, lambda s, a: edits.resolve_problem(s.order, comment, a), **kw)
 
 

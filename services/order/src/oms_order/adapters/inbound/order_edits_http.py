@@ -7,8 +7,6 @@ newest version. Answers are the full order with its `ETag`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Response, delete, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -20,7 +18,7 @@ from oms_runtime.preconditions import IfMatch, expected_version
 from pydantic import AwareDatetime, BaseModel, Field
 
 from oms_order.adapters.inbound.order_views import OrderView, with_etag
-from oms_order.application.order_edits import NewDiscount, OrderEdits
+from oms_order.application.order_edits import ActingAs, NewDiscount, OrderEdits
 
 MANAGERS = ("admin", "manager")
 
@@ -78,14 +76,14 @@ class SetWishes(BaseModel):
     expected_version: Version | None = Versioned
 
 
-def _acting(ctx: RequestContext, if_match: str | None, body_version: int | None) -> dict[str, Any]:
-    """Who acts, and the version the action expects: what OrderChanges.act needs to know."""
-    return {
-        "actor": ctx.actor,
-        "channel": ctx.channel,
-        "expected_version": expected_version(if_match, body_version),
-        "correlation_id": ctx.correlation_id,
-    }
+def _acting(ctx: RequestContext, if_match: str | None, body_version: int | None) -> ActingAs:
+    """Who acts, and the version the action expects."""
+    return ActingAs(
+        actor=ctx.actor,
+        channel=ctx.channel,
+        expected_version=expected_version(if_match, body_version),
+        correlation_id=ctx.correlation_id,
+    )
 
 
 class OrderEditsController(Controller):

@@ -12,9 +12,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from oms_contracts import Actor
 from oms_runtime.context import Ctx, requires
+from oms_runtime.errors import FieldError
 from oms_runtime.paging import CursorPage
 from oms_runtime.params import Limit
-from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
 from oms_order.application.listing import OrderLists
@@ -60,9 +60,9 @@ def _aware(name: str, text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise Problem.field(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
+        raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
     if value.tzinfo is None:
-        raise Problem.field(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+        raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
     return value
 
 

@@ -107,8 +107,8 @@ async def bench_catalog(infra: Any, orders: int) -> dict[str, Any]:
 
 
 async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
-    from oms_order.adapters.outbound.mongo import INDEXES as ORDER_INDEXES
     from oms_order.application.orders import OrderService, PlaceOrder
+    from oms_order.bootstrap import INDEXES as ORDER_INDEXES
     from oms_order.bootstrap import create_app
     from oms_order.settings import OrderSettings
 

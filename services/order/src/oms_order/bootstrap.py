@@ -6,7 +6,9 @@ from __future__ import annotations
 from litestar import Litestar
 from oms_runtime.clock import Clock
 from oms_runtime.commands import RetryPolicy
+from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.events import EventFactory
+from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
@@ -19,17 +21,21 @@ from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.stage_actions_http import StageController
-from oms_order.adapters.outbound.mongo import (
-    INDEXES,
-    ORDERS,
-    MongoOrderNumbers,
-    MongoOrders,
-    MongoPriceListPrices,
-    MongoSkuPrices,
+from oms_order.adapters.outbound.order_list_mongo import (
+    LIST_INDEXES,
+    MongoCustomers,
+    MongoOrderDocuments,
+    MongoOrderList,
 )
-from oms_order.adapters.outbound.order_list_mongo import MongoCustomers, MongoOrderDocuments, MongoOrderList
-from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
-from oms_order.adapters.outbound.promo_mongo import MongoDeliveryMethods, MongoPromoCodes, MongoStockLevels
+from oms_order.adapters.outbound.orders_mongo import ORDER_INDEXES, ORDERS, MongoOrderNumbers, MongoOrders
+from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES, MongoPipelines
+from oms_order.adapters.outbound.prices_mongo import PRICE_INDEXES, MongoPriceListPrices, MongoSkuPrices
+from oms_order.adapters.outbound.promo_mongo import (
+    PROMO_INDEXES,
+    MongoDeliveryMethods,
+    MongoPromoCodes,
+    MongoStockLevels,
+)
 from oms_order.application.changes import OrderChanges
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
@@ -42,6 +48,17 @@ from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
+
+# Every collection's indexes, declared beside its adapter; created by `migrate` and at start.
+INDEXES: list[IndexSpec] = [
+    *ORDER_INDEXES,
+    *PRICE_INDEXES,
+    *INBOX_INDEXES,
+    # The operations team's list read model (order_list_mongo.py; README "Order lists").
+    *LIST_INDEXES,
+    *PIPELINE_INDEXES,
+    *PROMO_INDEXES,
+]
 
 
 def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litestar:

@@ -8,9 +8,8 @@ from typing import Any
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
-from oms_order.adapters.outbound.mongo import INDEXES
 from oms_order.application.orders import OrderService, PlaceOrder
-from oms_order.bootstrap import create_app
+from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
 from oms_testing.commands import record_commands  # before any client is built: it counts their commands

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from oms_runtime.runtime import ServiceRuntime, loop_lease_seconds
 
-from oms_order.adapters.outbound.mongo import ORDERS
+from oms_order.adapters.outbound.orders_mongo import ORDERS
 from oms_order.adapters.outbound.sla_mongo import MongoSlaQueries
 from oms_order.application.changes import OrderChanges
 from oms_order.application.sla import SlaService

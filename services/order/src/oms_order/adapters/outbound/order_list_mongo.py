@@ -1,8 +1,5 @@
 """Mongo adapters of the order lists: the `order_list` read model, the `customers` register and the
-audit trail read.
-
-Imports nothing from `mongo.py` (which imports LIST_INDEXES from here).
-"""
+audit trail read."""
 
 from __future__ import annotations
 

@@ -57,10 +57,11 @@ fuzz: install ## schemathesis through the gateway, deep: 100 examples per operat
 	export OMS_FUZZ_REPORT_DIR=$${OMS_FUZZ_REPORT_DIR:-$(CURDIR)/.local/fuzz} OMS_FUZZ_TIMEOUT_SECONDS=$${OMS_FUZZ_TIMEOUT_SECONDS:-7200}
 	$(PY) -m pytest tests/e2e/test_zz_fuzz_gateway.py -s $(PYTEST_ARGS)
 
-lint: .venv/.synced ## ruff and mypy on every package
+lint: .venv/.synced ## ruff, mypy (strict for contracts and libs/runtime) and the import contracts on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
+	.venv/bin/lint-imports --no-logo
 
 format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .

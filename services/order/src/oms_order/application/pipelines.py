@@ -14,7 +14,7 @@ from typing import Any
 
 from oms_contracts import Actor
 from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
+from oms_runtime.errors import ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.pipeline_definitions import (

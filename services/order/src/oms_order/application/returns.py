@@ -6,7 +6,7 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_contracts.messages.payment import RefundCompleted
-from oms_runtime.consumer import DependencyNotReady
+from oms_runtime.errors import DependencyNotReady
 
 from oms_order.application.changes import OrderChanges
 from oms_order.domain.order import Acting, Decision, Order

@@ -12,15 +12,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from oms_contracts.limits import LineQuantity, Version
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, Sku
-from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.params import SkuInPath, VersionInQuery
 from oms_runtime.preconditions import IfMatch, expected_version
 from pydantic import AwareDatetime, BaseModel, Field
 
 from oms_order.adapters.inbound.order_views import OrderView, with_etag
+from oms_order.adapters.inbound.roles import MANAGER
 from oms_order.application.order_edits import ActingAs, NewDiscount, OrderEdits
-
-MANAGERS = ("admin", "manager")
 
 Edits = NamedDependency[OrderEdits]
 OrderId = FromPath[str]
@@ -89,7 +88,7 @@ def _acting(ctx: RequestContext, if_match: str | None, body_version: int | None)
 class OrderEditsController(Controller):
     path = "/orders/{order_id:str}"
     tags = ["order actions"]
-    guards = [requires(*MANAGERS)]
+    guards = [MANAGER]
 
     @post("/lines", status_code=200, summary="Add a line (staff on the phone); the catalog reserves the increase")
     async def add_line(

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts.limits import Version
-from oms_runtime.context import Ctx, requires
+from oms_runtime.context import Ctx
 from oms_runtime.paging import CursorPage
 from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, etag, expected_version
@@ -16,10 +16,8 @@ from pydantic import BaseModel, Field
 
 from oms_order.adapters.inbound.customer_view import CustomerOrderView
 from oms_order.adapters.inbound.order_views import OrderSummary, OrderView, order_summary, view_for, with_etag
+from oms_order.adapters.inbound.roles import ANY_STAFF, MANAGER, STOREFRONT_OR_MANAGER, STOREFRONT_OR_STAFF
 from oms_order.application.orders import OrderService, PlaceOrder
-
-STAFF = ("admin", "manager", "warehouse", "courier")
-MANAGERS = ("admin", "manager")
 
 Orders = NamedDependency[OrderService]
 OrderId = FromPath[str]
@@ -47,7 +45,7 @@ class OrderController(Controller):
     path = "/orders"
     tags = ["orders"]
 
-    @post("/", status_code=201, summary="Place an order", guards=[requires("storefront", *MANAGERS)])
+    @post("/", status_code=201, summary="Place an order", guards=[STOREFRONT_OR_MANAGER])
     async def place(
         self,
         ctx: Ctx,
@@ -71,13 +69,13 @@ class OrderController(Controller):
     @get(
         "/{order_id:str}",
         summary="One order: staff see stages, payment, shipments and the audit trail; a storefront the customer view",
-        guards=[requires("storefront", *STAFF)],
+        guards=[STOREFRONT_OR_STAFF],
     )
     async def get_one(self, ctx: Ctx, orders: Orders, order_id: OrderId) -> Response[OrderView | CustomerOrderView]:
         stored = await orders.get(ctx.shop_id, order_id)
         return Response(view_for(ctx, stored), headers={"ETag": etag(stored.version)})
 
-    @get("/", summary="Orders of the shop, newest first", guards=[requires(*STAFF)])
+    @get("/", summary="Orders of the shop, newest first", guards=[ANY_STAFF])
     async def list_orders(
         self,
         ctx: Ctx,
@@ -93,7 +91,7 @@ class OrderController(Controller):
         "/{order_id:str}/cancel",
         status_code=200,
         summary="Cancel an order that is not in a final stage",
-        guards=[requires(*MANAGERS)],
+        guards=[MANAGER],
     )
     async def cancel(
         self,

@@ -9,11 +9,12 @@ from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from oms_contracts import Actor
-from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.paging import CursorPage
 from oms_runtime.params import Cursor, Limit, VersionInQuery
 from pydantic import BaseModel, Field
 
+from oms_order.adapters.inbound.roles import ADMIN, ANY_STAFF
 from oms_order.application.pipeline_definitions import (
     KEY_PATTERN,
     NewPipelineVersion,
@@ -24,9 +25,6 @@ from oms_order.application.pipeline_definitions import (
 )
 from oms_order.application.pipelines import PipelineService
 from oms_order.domain.pipeline import DEFAULT_PIPELINE_FOR
-
-STAFF = ("admin", "manager", "warehouse", "courier")
-ADMIN = requires("admin")
 
 Pipelines = NamedDependency[PipelineService]
 PipelineKey = Annotated[str, PathParameter(pattern=KEY_PATTERN)]
@@ -73,14 +71,14 @@ class PipelineController(Controller):
     path = "/pipelines"
     tags = ["pipelines"]
 
-    @get("/", summary="The shop's pipelines (latest version of each), by key", guards=[requires(*STAFF)])
+    @get("/", summary="The shop's pipelines (latest version of each), by key", guards=[ANY_STAFF])
     async def list_pipelines(
         self, ctx: Ctx, pipelines: Pipelines, cursor: Cursor = None, limit: Limit = 20
     ) -> CursorPage[PipelineView]:
         items, next_cursor = await pipelines.page(ctx.shop_id, cursor=cursor, limit=limit)
         return CursorPage(items=[pipeline_view(p) for p in items], next_cursor=next_cursor)
 
-    @get("/{key:str}", summary="A pipeline: its latest version, or ?version=N", guards=[requires(*STAFF)])
+    @get("/{key:str}", summary="A pipeline: its latest version, or ?version=N", guards=[ANY_STAFF])
     async def get_one(
         self, ctx: Ctx, pipelines: Pipelines, key: PipelineKey, version: VersionInQuery = None
     ) -> PipelineView:
@@ -113,7 +111,7 @@ class PipelineSettingsController(Controller):
     @get(
         "/",
         summary="Which pipeline each delivery type gets, and the customer-visible status per stage",
-        guards=[requires(*STAFF)],
+        guards=[ANY_STAFF],
     )
     async def get_settings(self, ctx: Ctx, pipelines: Pipelines) -> PipelineSettingsView:
         return settings_view(await pipelines.settings(ctx.shop_id))

@@ -10,15 +10,14 @@ from litestar.params import FromPath, JSONBody
 from oms_contracts import Money
 from oms_contracts.limits import Amount, Count
 from oms_contracts.money import CurrencyCode
-from oms_runtime.context import Ctx, requires
+from oms_runtime.context import Ctx
 from oms_runtime.paging import CursorPage
 from oms_runtime.params import Cursor, Limit
 from pydantic import AwareDatetime, BaseModel, Field
 
+from oms_order.adapters.inbound.roles import MANAGER
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.domain.pricing import FieldError, InvalidOrder, PromoCode
-
-MANAGERS = ("admin", "manager")
 
 PromoCodes = NamedDependency[PromoCodeAdmin]
 
@@ -64,7 +63,7 @@ def promo_view(promo: PromoCode, uses: int) -> PromoCodeView:
 class PromoCodeController(Controller):
     path = "/promo-codes"
     tags = ["promo codes"]
-    guards = [requires(*MANAGERS)]
+    guards = [MANAGER]
 
     @post("/", status_code=201, summary="Create a promo code")
     async def create(self, ctx: Ctx, promo_codes: PromoCodes, data: JSONBody[NewPromoCode]) -> Response[PromoCodeView]:

@@ -6,16 +6,14 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from oms_contracts.limits import Version
-from oms_runtime.context import Ctx, requires
+from oms_runtime.context import Ctx
 from oms_runtime.preconditions import IfMatch, expected_version
 from pydantic import BaseModel, Field
 
 from oms_order.adapters.inbound.order_views import OrderView, with_etag
+from oms_order.adapters.inbound.roles import ANY_STAFF
 from oms_order.application.pipeline_definitions import KEY_PATTERN
 from oms_order.application.stage_actions import StageActions
-
-# Any staff member may ask; the stage decides (its responsible role, or admin: NotResponsible → 403).
-STAFF = ("admin", "manager", "warehouse", "courier")
 
 Stages = NamedDependency[StageActions]
 OrderId = FromPath[str]
@@ -35,7 +33,8 @@ class MoveOrder(StageAction):
 class StageController(Controller):
     path = "/orders"
     tags = ["orders"]
-    guards = [requires(*STAFF)]
+    # Any staff member may ask; the stage decides (its responsible role, or admin: NotResponsible → 403).
+    guards = [ANY_STAFF]
 
     @post("/{order_id:str}/advance", status_code=200, summary="Finish the current (manual) stage: on to the next")
     async def advance(

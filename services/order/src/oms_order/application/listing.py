@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope
+from oms_runtime.paging import CursorPage
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.errors import OrderNotFound
@@ -22,7 +23,7 @@ from oms_order.application.ports import (
     OrderListRows,
     PipelineLookup,
 )
-from oms_order.domain.order_list import SORT_COLUMN, Cursor, GroupBy, list_row
+from oms_order.domain.order_list import Cursor, GroupBy, ListRow, list_row
 
 log = get_logger(__name__)
 
@@ -30,12 +31,6 @@ log = get_logger(__name__)
 # local stand-in, which ignores non-unique indexes).
 EXPORT_BATCH = 2000
 MAX_GROUPS = 1000
-
-
-@dataclass(frozen=True)
-class RowPage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -68,34 +63,6 @@ CSV_COLUMNS = (
 )
 
 
-def row_body(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as the API shows it."""
-
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if isinstance(value, datetime) else None
-
-    return {
-        "order_id": row["_id"],
-        "number": row.get("number"),
-        "stage": row.get("stage"),
-        "status": row.get("status"),
-        "payment_status": row.get("payment_status"),
-        "placed_at": iso(row.get("placed_at")),
-        "closed_at": iso(row.get("closed_at")),
-        "delivery_type": row.get("delivery_type"),
-        "payment_method": row.get("payment_method"),
-        "region": row.get("region"),
-        "channel": row.get("channel"),
-        "customer_kind": row.get("customer_kind"),
-        "manager_id": row.get("manager_id"),
-        "problem": bool(row.get("problem")),
-        "customer": {"name": row.get("customer_name"), "email": row.get("email"), "phone": row.get("phone")},
-        "item_count": row.get("item_count"),
-        "grand_total": {"amount": row.get("total_amount"), "currency": row.get("currency")},
-        "version": row.get("version"),
-    }
-
-
 class OrderLists:
     def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup) -> None:
         self.rows = rows
@@ -105,17 +72,19 @@ class OrderLists:
 
     # ---- reads ------------------------------------------------------------------------------
 
-    async def search(self, shop_id: str, where: ListFilter, sort: ListSort, cursor: str | None, limit: int) -> RowPage:
+    async def search(
+        self, shop_id: str, where: ListFilter, sort: ListSort, cursor: str | None, limit: int
+    ) -> CursorPage[ListRow]:
         """Raises BadCursor for a cursor that is not this list's (another sort, or garbage)."""
         after = Cursor.decode(cursor, sort=sort.field, descending=sort.descending) if cursor else None
         rows = await self.rows.page(shop_id, where, sort, after, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = None
-        if more:
-            last = rows[-1]
-            next_cursor = Cursor(sort.field, sort.descending, last[SORT_COLUMN[sort.field]], last["_id"]).encode()
-        return RowPage([row_body(r) for r in rows], next_cursor)
+        return CursorPage[ListRow].from_rows(
+            rows,
+            limit,
+            cursor_of=lambda last: Cursor(
+                sort.field, sort.descending, last.sort_value(sort.field), last.order_id
+            ).encode(),
+        )
 
     async def groups(self, shop_id: str, where: ListFilter, by: GroupBy) -> list[Group]:
         return await self.rows.groups(shop_id, where, by, MAX_GROUPS)
@@ -201,14 +170,12 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _csv_values(item: dict[str, Any]) -> list[Any]:
+def _csv_values(row: ListRow) -> list[Any]:
     values = {
-        **item,
-        "email": item["customer"]["email"],
-        "phone": item["customer"]["phone"],
-        "customer_name": item["customer"]["name"],
-        "total": item["grand_total"]["amount"],
-        "currency": item["grand_total"]["currency"],
+        **asdict(row),
+        "placed_at": row.placed_at.isoformat() if row.placed_at else None,
+        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        "total": row.total_amount,
     }
     return ["" if values.get(c) is None else values.get(c) for c in CSV_COLUMNS]
 

@@ -14,7 +14,7 @@ from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 
 from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
 from oms_order.domain.order import Order
-from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, SortField
+from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, SortField
 from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
@@ -256,7 +256,7 @@ class AuditTail:
 class OrderListRows(Protocol):
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[ListRow]: ...
 
     async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]: ...
 

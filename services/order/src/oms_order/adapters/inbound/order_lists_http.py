@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from oms_order.adapters.inbound.roles import ANY_STAFF, MANAGER
 from oms_order.application.listing import OrderLists
 from oms_order.application.ports import ListFilter, ListSort
-from oms_order.domain.order_list import GroupBy, SortField
+from oms_order.domain.order_list import GroupBy, ListRow, SortField
 
 CSV = "text/csv"  # Litestar adds `; charset=utf-8` to text types (naming it here too sent it twice)
 
@@ -121,6 +121,29 @@ class RowTotal(BaseModel):
 class OrderRow(BaseModel):
     """An order as the list shows it (the read model's row)."""
 
+    @classmethod
+    def of(cls, row: ListRow) -> OrderRow:
+        return cls(
+            order_id=row.order_id,
+            number=row.number,
+            stage=row.stage,
+            status=row.status,
+            payment_status=row.payment_status,
+            placed_at=row.placed_at,
+            closed_at=row.closed_at,
+            delivery_type=row.delivery_type,
+            payment_method=row.payment_method,
+            region=row.region,
+            channel=row.channel,
+            customer_kind=row.customer_kind,
+            manager_id=row.manager_id,
+            problem=row.problem,
+            customer=RowCustomer(name=row.customer_name, email=row.email, phone=row.phone),
+            item_count=row.item_count,
+            grand_total=RowTotal(amount=row.total_amount, currency=row.currency),
+            version=row.version,
+        )
+
     order_id: str
     number: int | None
     stage: str | None
@@ -182,7 +205,7 @@ class OrderListController(Controller):
         limit: Limit = 20,
     ) -> CursorPage[OrderRow]:
         page = await lists.search(ctx.shop_id, where, _sort(sort, order), cursor, limit)
-        return CursorPage(items=[OrderRow.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
+        return page.map(OrderRow.of)
 
     @get("/groups", summary="Order counts and totals per currency, grouped", guards=[MANAGER])
     async def groups(

@@ -23,7 +23,7 @@ from oms_order.domain.order_list import (
     Cursor,
     CustomerKind,
     GroupBy,
-    after_cursor,
+    ListRow,
     digits,
     fold,
     query_words,
@@ -103,6 +103,41 @@ def filter_query(shop_id: str, where: ListFilter) -> Document:
     return query
 
 
+def after_cursor(column: str, cursor: Cursor) -> Document:
+    """The keyset condition: rows strictly after the cursor in (column, order_id) order."""
+    op = "$lt" if cursor.descending else "$gt"
+    return {"$or": [{column: {op: cursor.value}}, {column: cursor.value, "_id": {op: cursor.order_id}}]}
+
+
+def list_row_of(doc: Document) -> ListRow:
+    """A stored row read back as the domain's ListRow (rows written by older code lack some fields)."""
+    return ListRow(
+        order_id=str(doc["_id"]),
+        number=doc.get("number"),
+        stage=doc.get("stage"),
+        status=doc.get("status"),
+        payment_status=doc.get("payment_status"),
+        placed_at=doc.get("placed_at"),
+        closed_at=doc.get("closed_at"),
+        delivery_type=doc.get("delivery_type"),
+        payment_method=doc.get("payment_method"),
+        region=doc.get("region"),
+        channel=doc.get("channel"),
+        customer_kind=doc.get("customer_kind"),
+        manager_id=doc.get("manager_id"),
+        problem=bool(doc.get("problem")),
+        customer_name=doc.get("customer_name"),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        item_count=doc.get("item_count"),
+        total_amount=doc.get("total_amount"),
+        total_minor=doc.get("total_minor"),
+        currency=doc.get("currency"),
+        name_key=doc.get("name_key"),
+        version=doc.get("version"),
+    )
+
+
 def stored_row(row: dict[str, Any]) -> dict[str, Any]:
     """The row as stored: with the days the groupings use (UTC dates)."""
     placed, closed = row.get("placed_at"), row.get("closed_at")
@@ -119,7 +154,7 @@ class MongoOrderList:
 
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListRow]:
         query = filter_query(shop_id, where)
         if after is not None:
             keyset = after_cursor(SORT_COLUMN[sort.field], after)
@@ -128,7 +163,7 @@ class MongoOrderList:
         found = self.collection.find(query, {"terms": 0}).sort(
             [(SORT_COLUMN[sort.field], direction), ("_id", direction)]
         )
-        return await found.limit(limit).to_list()
+        return [list_row_of(doc) for doc in await found.limit(limit).to_list()]
 
     async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]:
         column = {GroupBy.DATE: "placed_day", GroupBy.CLOSING_DATE: "closed_day"}.get(by, GROUP_COLUMN[by])

@@ -7,7 +7,6 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope
@@ -16,6 +15,7 @@ from oms_runtime.telemetry import get_logger
 
 from oms_order.application.errors import OrderNotFound
 from oms_order.application.ports import (
+    AuditRecord,
     Group,
     ListFilter,
     ListSort,
@@ -35,7 +35,7 @@ MAX_GROUPS = 1000
 
 @dataclass(frozen=True)
 class AuditPage:
-    items: list[dict[str, Any]]
+    items: list[AuditRecord]
     next_cursor: str | None
     total: int
 
@@ -123,17 +123,16 @@ class OrderLists:
             first = int(cursor) + 1 if cursor is not None else 0
             end = min(first + limit, tail.total)
             more = end < tail.total
-        entries: list[dict[str, Any]] = []
+        records: list[AuditRecord] = []
         if first < tail.archived:
-            entries += await self.documents.archived_audit(shop_id, order_id, first, min(end, tail.archived))
-        entries += [{"seq": tail.archived + i, **e} for i, e in enumerate(tail.entries)][
+            records += await self.documents.archived_audit(shop_id, order_id, first, min(end, tail.archived))
+        records += [AuditRecord(tail.archived + i, e) for i, e in enumerate(tail.entries)][
             max(first - tail.archived, 0) : max(end - tail.archived, 0)
         ]
         if newest_first:
-            entries.reverse()
-        items = [_jsonable(e) for e in entries]
+            records.reverse()
         next_cursor = str(first if newest_first else end - 1) if more and end > first else None
-        return AuditPage(items, next_cursor, tail.total)
+        return AuditPage(records, next_cursor, tail.total)
 
     # ---- keeping the read model -------------------------------------------------------------
 
@@ -178,13 +177,3 @@ def _csv_values(row: ListRow) -> list[Any]:
         "total": row.total_amount,
     }
     return ["" if values.get(c) is None else values.get(c) for c in CSV_COLUMNS]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value

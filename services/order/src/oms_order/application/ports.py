@@ -13,7 +13,7 @@ from oms_contracts.messages.common import Customer
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 
 from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
-from oms_order.domain.order import Order
+from oms_order.domain.order import AuditEntry, Order
 from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, SortField
 from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
@@ -244,9 +244,15 @@ class Group:
 
 
 @dataclass(frozen=True)
+class AuditRecord:
+    seq: int  # the entry's position in the order's whole trail, 0 = oldest
+    entry: AuditEntry
+
+
+@dataclass(frozen=True)
 class AuditTail:
     archived: int  # entries 0 … archived-1 are in the archive
-    entries: list[dict[str, Any]]  # entries archived, archived+1, …
+    entries: list[AuditEntry]  # entries archived, archived+1, …
 
     @property
     def total(self) -> int:
@@ -274,6 +280,6 @@ class OrderDocuments(Protocol):
         """The audit entries still in the order document, and how many were archived before them."""
         ...
 
-    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
         """Archived entries first_seq ≤ seq < end_seq, oldest first."""
         ...

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from oms_order.adapters.inbound.roles import ANY_STAFF, MANAGER
 from oms_order.application.listing import OrderLists
-from oms_order.application.ports import ListFilter, ListSort
+from oms_order.application.ports import AuditRecord, ListFilter, ListSort
 from oms_order.domain.order_list import GroupBy, ListRow, SortField
 
 CSV = "text/csv"  # Litestar adds `; charset=utf-8` to text types (naming it here too sent it twice)
@@ -183,6 +183,11 @@ class AuditItem(BaseModel):
     action: str
     changes: dict[str, Any]
 
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditItem:
+        e = record.entry
+        return cls(seq=record.seq, at=e.at, actor=e.actor, channel=e.channel, action=e.action, changes=e.changes)
+
 
 class AuditTrailPage(CursorPage[AuditItem]):
     total: int = Field(description="Entries in the whole trail")
@@ -250,5 +255,5 @@ class OrderListController(Controller):
     ) -> AuditTrailPage:
         page = await lists.audit(ctx.shop_id, order_id, cursor=cursor, limit=limit, newest_first=order == "desc")
         return AuditTrailPage(
-            items=[AuditItem.model_validate(e) for e in page.items], next_cursor=page.next_cursor, total=page.total
+            items=[AuditItem.of(r) for r in page.items], next_cursor=page.next_cursor, total=page.total
         )

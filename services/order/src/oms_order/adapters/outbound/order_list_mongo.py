@@ -16,7 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
-from oms_order.application.ports import AuditTail, Group, ListFilter, ListSort
+from oms_order.application.ports import AuditRecord, AuditTail, Group, ListFilter, ListSort
+from oms_order.domain.order import AuditEntry
 from oms_order.domain.order_list import (
     GROUP_COLUMN,
     SORT_COLUMN,
@@ -216,10 +217,12 @@ class MongoOrderDocuments:
         doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1, "audit_archived": 1})
         if doc is None or doc.get("shop_id") != shop_id:
             return None
-        return AuditTail(archived=int(doc.get("audit_archived") or 0), entries=list(doc.get("audit") or []))
+        entries = [AuditEntry.model_validate(e) for e in doc.get("audit") or []]
+        return AuditTail(archived=int(doc.get("audit_archived") or 0), entries=entries)
 
-    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
-        return await self.archive.between(shop_id, order_id, first_seq, end_seq)
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
+        archived = await self.archive.between(shop_id, order_id, first_seq, end_seq)
+        return [AuditRecord(int(doc["seq"]), AuditEntry.model_validate(doc)) for doc in archived]
 
 
 class MongoCustomers:

@@ -60,8 +60,16 @@ fuzz: install ## schemathesis through the gateway, deep: 100 examples per operat
 lint: .venv/.synced ## ruff, mypy (strict for contracts and libs/runtime) and the import contracts on every package
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
+	$(MAKE) --no-print-directory types
 	.venv/bin/lint-imports --no-logo
+
+# Strict, with imports resolved to the sources (the run over every package sees the workspace's own
+# imports as Any: docs/notes.md, "foundation"). A service joins STRICT once it passes.
+STRICT := contracts/src libs/runtime/src services/messaging/src services/notification/src
+
+types: .venv/.synced ## mypy on every package; strict for contracts, libs/runtime and the services in STRICT
+	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
+	MYPYPATH=$(subst $(eval) ,:,$(STRICT)) .venv/bin/mypy --strict $(STRICT)
 
 format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .
@@ -80,6 +88,6 @@ stop: ## stop the OMS that make run started (from any terminal) and the local se
 clean: stop ## stop everything and delete local data (.local/) and the virtualenv
 	rm -rf .local .venv
 
-.PHONY: help install run test load chaos bench fuzz lint format schemas lock stop clean
+.PHONY: help install run test load chaos bench fuzz lint types format schemas lock stop clean
 
 include deploy/charts.mk

@@ -46,10 +46,10 @@ class Condition(BaseModel):
         if applies == ALWAYS:
             return None
         return cls(
-            delivery_types=None if applies.delivery_types == ALWAYS.delivery_types else sorted(applies.delivery_types),  # type: ignore[arg-type]
+            delivery_types=None if applies.delivery_types == ALWAYS.delivery_types else sorted(applies.delivery_types),
             payment_methods=None
             if applies.payment_methods == ALWAYS.payment_methods
-            else sorted(applies.payment_methods),  # type: ignore[arg-type]
+            else sorted(applies.payment_methods),
         )
 
 
@@ -97,7 +97,7 @@ class StageDef(BaseModel):
             key=stage.key,
             names=dict(stage.names),
             status=stage.status,
-            responsible_role=stage.responsible_role,  # type: ignore[arg-type]
+            responsible_role=stage.responsible_role,
             responsible_user_id=stage.responsible_user_id,
             time_limit_seconds=stage.time_limit_seconds,
             when=Condition.of(stage.applies),

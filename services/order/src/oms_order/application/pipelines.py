@@ -192,5 +192,6 @@ class PipelineService:
         if errors:
             raise InvalidPipeline(errors)
         expected = body.expected_version if body.expected_version is not None else current.version
-        new = PipelineSettings(pipeline_for=dict(body.pipeline_for), statuses=dict(body.statuses), version=expected + 1)
+        pipeline_for: dict[str, str] = {str(key): value for key, value in body.pipeline_for.items()}
+        new = PipelineSettings(pipeline_for=pipeline_for, statuses=dict(body.statuses), version=expected + 1)
         return await self.repo.save_settings(shop_id, new, expected_version=expected, actor=actor, at=self.clock.now())

@@ -51,7 +51,7 @@ def to_bson(value: Any) -> Any:
 
 
 def order_state(order: Order) -> Document:
-    state = to_bson(order.model_dump(mode="python"))
+    state: Document = to_bson(order.model_dump(mode="python"))
     state.pop("id")
     return state
 

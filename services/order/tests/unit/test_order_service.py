@@ -14,6 +14,7 @@ from oms_order.application.orders import OrderService, PlaceOrder
 from oms_order.application.ports import StoredOrder
 from oms_order.domain.pricing import InvalidOrder, SkuPrice
 from oms_runtime.clock import FixedClock
+from oms_runtime.errors import ConcurrencyError
 
 from .fakes import FakeOrders, FakePrices, Wired, wire
 
@@ -139,3 +140,28 @@ async def test_every_write_signals_order_changed_with_the_version_it_makes(wired
     signals = [e for e in orders.events if e.type == "OrderChanged"]
     assert [(s.payload.order_id, s.payload.version) for s in signals] == [(placed.order.id, 1), (placed.order.id, 2)]
     assert all(s.actor.kind == "system" for s in signals)
+
+
+async def test_a_replayed_event_changes_nothing_and_races_past_the_policy_fail(
+    wired: Wired, orders: FakeOrders
+) -> None:
+    order_id = (await place(wired.service, request(), None)).stored.order.id
+    reserved = Envelope.new(
+        StockReserved(
+            order_id=order_id,
+            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=1)])],
+        ),
+        shop_id=SHOP,
+        actor=Actor.system("catalog"),
+    )
+    await wired.events.on_stock_reserved(reserved)
+    version, events = orders.rows[order_id].version, len(orders.events)
+    await wired.events.on_stock_reserved(reserved)  # redelivered: applied_event_id makes it a no-op
+    assert (orders.rows[order_id].version, len(orders.events)) == (version, events)
+
+    orders.lose_races = 5  # the default RetryPolicy: five attempts, all lost
+    with pytest.raises(ConcurrencyError):
+        await wired.service.cancel(
+            SHOP, order_id, reason="test", actor=STOREFRONT, channel="web", expected_version=None
+        )
+    assert orders.rows[order_id].order.stage != "cancelled"

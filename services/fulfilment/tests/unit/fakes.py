@@ -74,9 +74,7 @@ class FakeDeliveryMethods(InMemoryRepository[DeliveryMethod]):
         self.events.extend(events)
         return True
 
-    async def find(
-        self, shop_id: str, currency: str | None, *, after: str | None, limit: int
-    ) -> Page[DeliveryMethod]:
+    async def find(self, shop_id: str, currency: str | None, *, after: str | None, limit: int) -> Page[DeliveryMethod]:
         found = [
             m.state
             for (shop, _), m in self.stored.items()

@@ -12,12 +12,13 @@ from oms_contracts import Actor, Money
 from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, etag
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from oms_fulfilment.adapters.inbound.shipments_http import command_options
-from oms_fulfilment.application.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from oms_fulfilment.application.returns import ReturnsService
 from oms_fulfilment.domain.returns import RequestedLine, Return, ReturnStatus, Verdict
 
@@ -153,11 +154,6 @@ class ReturnOut(BaseModel):
         )
 
 
-class ReturnPage(BaseModel):
-    items: list[ReturnOut]
-    next_cursor: str | None
-
-
 class CustomerReturnLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -244,11 +240,11 @@ class ReturnController(Controller):
         returns: Returns,
         order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         status: Annotated[ReturnStatus | None, QueryParameter()] = None,
-        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    ) -> ReturnPage:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[ReturnOut]:
         page = await returns.find(ctx.shop_id, order_id=order_id, status=status, cursor=cursor, limit=limit)
-        return ReturnPage(items=[ReturnOut.of(item) for item in page.items], next_cursor=page.next_cursor)
+        return page.map(ReturnOut.of)
 
     @get("/{return_id:str}", summary="One return (a storefront gets the customer view)", guards=[requires(*READERS)])
     async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[AnyReturnView]:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Actor
 from oms_contracts.limits import LineQuantity
-from oms_contracts.messages.common import Sku
+from oms_contracts.messages.common import Address, Customer, Sku
 from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
-from oms_fulfilment.application.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ShipmentFilter
+from oms_fulfilment.application.ports import ShipmentFilter
 from oms_fulfilment.application.shipments import FulfilmentService
 from oms_fulfilment.domain import Line, Shipment, ShipmentStatus
 
@@ -79,8 +81,8 @@ class ShipmentOut(BaseModel):
     warehouse_id: str
     status: ShipmentStatus
     lines: list[LineOut]
-    customer: dict[str, Any]
-    address: dict[str, Any] | None
+    customer: Customer
+    address: Address | None
     delivery_type: str
     notes: str | None
     carrier: str | None
@@ -104,8 +106,8 @@ class ShipmentOut(BaseModel):
             warehouse_id=shipment.warehouse_id,
             status=shipment.status,
             lines=[LineOut(sku=line.sku, quantity=line.quantity) for line in shipment.lines],
-            customer=dict(shipment.customer),
-            address=dict(shipment.address) if shipment.address is not None else None,
+            customer=Customer.model_validate(shipment.customer),
+            address=Address.model_validate(shipment.address) if shipment.address is not None else None,
             delivery_type=shipment.delivery_type,
             notes=shipment.notes,
             carrier=shipment.carrier,
@@ -133,17 +135,17 @@ class ShipmentOut(BaseModel):
         )
 
 
-class ShipmentPage(BaseModel):
-    items: list[ShipmentOut]
-    next_cursor: str | None
-
-
 def respond(shipment: Shipment) -> Response[ShipmentOut]:
     # The ETag is the version: send it back as If-Match to act only on what you saw.
     return Response(ShipmentOut.of(shipment), headers={"ETag": etag(shipment.version)})
 
 
-def command_options(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
+class CommandOptions(TypedDict):
+    expected_version: int | None
+    correlation_id: str | None
+
+
+def command_options(ctx: RequestContext, if_match: str | None) -> CommandOptions:
     """What every command from HTTP carries: the version the caller saw (If-Match), the correlation."""
     return {"expected_version": expected_version(if_match), "correlation_id": ctx.correlation_id}
 
@@ -160,16 +162,16 @@ class ShipmentController(Controller):
         order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         warehouse_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         status: Annotated[ShipmentStatus | None, QueryParameter()] = None,
-        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    ) -> ShipmentPage:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[ShipmentOut]:
         page = await fulfilment.find(
             ctx.shop_id,
             ShipmentFilter(order_id=order_id, warehouse_id=warehouse_id, status=status),
             cursor=cursor,
             limit=limit,
         )
-        return ShipmentPage(items=[ShipmentOut.of(s) for s in page.items], next_cursor=page.next_cursor)
+        return page.map(ShipmentOut.of)
 
     @get("/{shipment_id:str}", summary="One shipment", guards=[requires(*READERS)])
     async def get_shipment(self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: ShipmentId) -> Response[ShipmentOut]:

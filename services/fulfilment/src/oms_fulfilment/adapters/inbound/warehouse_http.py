@@ -16,12 +16,13 @@ from oms_contracts import Actor, Money
 from oms_contracts.limits import StatedMoney
 from oms_contracts.money import CurrencyCode
 from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx, requires
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from pydantic import BaseModel, ConfigDict, Field
 
 from oms_fulfilment.adapters.inbound.shipments_http import ShipmentOut, command_options, respond
 from oms_fulfilment.application.delivery_methods import DeliveryMethods
-from oms_fulfilment.application.ports import MAX_PAGE_SIZE
 from oms_fulfilment.application.warehouse import Warehouse, WaveView
 from oms_fulfilment.domain import ShipmentStatus
 from oms_fulfilment.domain.delivery_method import DeliveryMethod
@@ -113,11 +114,6 @@ class DeliveryMethodOut(BaseModel):
         )
 
 
-class DeliveryMethodPage(BaseModel):
-    items: list[DeliveryMethodOut]
-    next_cursor: str | None
-
-
 def respond_method(m: DeliveryMethod) -> Response[DeliveryMethodOut]:
     return Response(DeliveryMethodOut.of(m), headers={"ETag": etag(m.version)})
 
@@ -190,11 +186,6 @@ class WaveOut(WaveSummary):
         )
 
 
-class WavePage(BaseModel):
-    items: list[WaveSummary]
-    next_cursor: str | None
-
-
 class ScannedShipmentOut(ShipmentOut):
     scanned_sku: str = Field(description="The SKU the scanned barcode resolved to")
 
@@ -223,11 +214,11 @@ class DeliveryMethodController(Controller):
         ctx: Ctx,
         methods: Methods,
         currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    ) -> DeliveryMethodPage:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[DeliveryMethodOut]:
         page = await methods.find(ctx.shop_id, currency, cursor, limit)
-        return DeliveryMethodPage(items=[DeliveryMethodOut.of(m) for m in page.items], next_cursor=page.next_cursor)
+        return page.map(DeliveryMethodOut.of)
 
     @get("/{method_id:str}", summary="One delivery method", guards=[requires(*METHOD_READERS)])
     async def get_method(self, ctx: Ctx, methods: Methods, method_id: FromPath[str]) -> Response[DeliveryMethodOut]:
@@ -278,11 +269,11 @@ class WaveController(Controller):
         ctx: Ctx,
         warehouse: WarehouseOps,
         warehouse_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    ) -> WavePage:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[WaveSummary]:
         page = await warehouse.find_waves(ctx.shop_id, warehouse_id, cursor, limit)
-        return WavePage(items=[WaveSummary.of(w) for w in page.items], next_cursor=page.next_cursor)
+        return page.map(WaveSummary.of)
 
     @get(
         "/{wave_id:str}",

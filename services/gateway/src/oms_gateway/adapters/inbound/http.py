@@ -9,14 +9,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import MethodNotAllowedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
-from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound import warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
-from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
+from oms_gateway.application.accounts import InvalidCredentials
 from oms_gateway.domain.access import RouteGroup, who_may
-from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, InvalidAccount, StaffMember, StaffRole
+from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, StaffMember, StaffRole
 from oms_gateway.domain.routing import ANY_METHOD, ROUTES
 
 MAX_PAGE = 100
@@ -117,7 +116,7 @@ Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_c
 async def login(
     data: JSONBody[LoginRequest], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> Response[LoginResponse]:
-    gateway.limit(gateway.login_limiter, gateway.client_ip(request))
+    gateway.limit_logins(request)
     try:
         result = await gateway.accounts.login(shop_slug=data.shop, email=data.email, password=data.password)
     except InvalidCredentials:
@@ -153,17 +152,10 @@ async def add_staff(
     data: JSONBody[NewStaffMember], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> StaffView:
     p = await gateway.require(request, RouteGroup.STAFF_ADMIN)
-    shop = await gateway.accounts.store.get_shop(p.shop_id)
-    if shop is None:
-        raise Problem(404, "Not found", "the shop of this token no longer exists")
-    try:
-        member, _ = await gateway.accounts.add_staff(
-            shop=shop, email=data.email, name=data.name, role=data.role, password=data.password, actor=p.actor()
-        )
-    except AlreadyExists as exc:
-        raise Problem.field(exc.field, str(exc), status=409, title="Conflict") from exc
-    except InvalidAccount as exc:
-        raise Problem.field(exc.field, exc.message) from exc
+    shop = await gateway.accounts.shop(p.shop_id)
+    member, _ = await gateway.accounts.add_staff(
+        shop=shop, email=data.email, name=data.name, role=data.role, password=data.password, actor=p.actor()
+    )
     return StaffView.of(member)
 
 
@@ -184,10 +176,7 @@ async def create_api_key(
     data: JSONBody[NewApiKey], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> Response[CreatedApiKey]:
     p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
-    try:
-        issued = await gateway.accounts.create_api_key(shop_id=p.shop_id, name=data.name)
-    except InvalidAccount as exc:
-        raise Problem.field(exc.field, exc.message) from exc
+    issued = await gateway.accounts.create_api_key(shop_id=p.shop_id, name=data.name)
     assert issued.presented is not None  # a generated key is always new
     body = CreatedApiKey(**ApiKeyView.of(issued.key).model_dump(), api_key=issued.presented)
     return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
@@ -215,8 +204,7 @@ async def revoke_api_key(
     key_id: FromPath[str], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> None:
     p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
-    if await gateway.accounts.revoke_api_key(shop_id=p.shop_id, key_id=key_id) is None:
-        raise Problem(404, "Not found", f"no API key {key_id} in this shop")
+    await gateway.accounts.revoke_api_key(shop_id=p.shop_id, key_id=key_id)
 
 
 # --- proxied route groups ----------------------------------------------------------------
@@ -362,12 +350,14 @@ PROXY_HANDLERS = [
 OWN_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key]
 
 
-def _refuse_method(path: str, allow: str) -> HTTPRouteHandler:
+def _refuse_method(path: str, allowed: set[str]) -> HTTPRouteHandler:
+    allow = ", ".join(sorted(allowed))
+
     async def refuse(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> None:
         await gateway.require_credential(request)
         raise MethodNotAllowedException(detail=f"{request.method} is not routed here", headers={"Allow": allow})
 
-    methods = sorted(ANY_METHOD - set(allow.split(", ")))
+    methods = sorted(ANY_METHOD - allowed)
     return route(path, http_method=methods, name=f"wrong_method:{path}", include_in_schema=False)(refuse)  # type: ignore[arg-type]
 
 
@@ -381,7 +371,7 @@ def _wrong_methods(handlers: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
             allowed.setdefault(path, set()).update(handler.http_methods)
             if handler.security:
                 guarded.add(path)
-    return [_refuse_method(path, ", ".join(sorted(allowed[path]))) for path in sorted(guarded)]
+    return [_refuse_method(path, allowed[path]) for path in sorted(guarded)]
 
 
 ROUTE_HANDLERS = [*OWN_HANDLERS, *_wrong_methods(OWN_HANDLERS), *PROXY_HANDLERS]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oms_gateway.domain.access import RouteGroup, who_may
+from oms_gateway.domain.request_hygiene import Fault
 
 
 class NotFound(LookupError):
@@ -30,3 +31,11 @@ class CrossSiteForm(Exception):
 
     def __init__(self) -> None:
         super().__init__("a form of the warehouse pages must be posted from the pages themselves")
+
+
+class MalformedRequest(Exception):
+    """A path segment or header no route may see (ADR 0013): refused before routing, 400."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(f"{fault.field}: {fault.message}")
+        self.errors = [{"field": fault.field, "message": fault.message}]

@@ -10,10 +10,11 @@ from oms_runtime.errors import FieldError
 from oms_runtime.problems import ProblemSpec
 
 from oms_gateway.application.accounts import AlreadyExists
-from oms_gateway.application.errors import CrossSiteForm, Forbidden, NotFound, RateLimited
+from oms_gateway.application.errors import CrossSiteForm, Forbidden, MalformedRequest, NotFound, RateLimited
 from oms_gateway.application.ports import UpstreamTimeout, UpstreamUnavailable
 
 PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    MalformedRequest: ProblemSpec(400, "Bad request", extensions=("errors",)),
     NotFound: ProblemSpec(404, "Not found"),
     Forbidden: ProblemSpec(403, "Forbidden"),
     CrossSiteForm: ProblemSpec(403, "Forbidden"),

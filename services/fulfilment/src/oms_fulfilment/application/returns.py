@@ -291,13 +291,13 @@ class ReturnsService:
 
 def return_payload(item: Return, kind: type[Payload], **fields: Any) -> Payload:
     """A message about the return: every one names the order, the return and its RMA number."""
-    return kind(
-        order_id=item.order_id,
-        order_number=item.order_number,
-        return_id=item.return_id,
-        rma_number=item.rma_number,
-        **fields,
-    )
+    about: dict[str, Any] = {
+        "order_id": item.order_id,
+        "order_number": item.order_number,
+        "return_id": item.return_id,
+        "rma_number": item.rma_number,
+    }
+    return kind(**about, **fields)
 
 
 def completion_payloads(done: Return) -> list[Payload]:

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.types import ControllerRouterHandler
 from oms_contracts import Actor, Money
 from oms_contracts.limits import StatedMoney
 from oms_contracts.money import CurrencyCode
@@ -362,4 +363,9 @@ async def carrier_webhook(
     return CarrierReportOut(shipment_id=shipment.shipment_id, status=shipment.status, duplicate=not new)
 
 
-ROUTE_HANDLERS = [DeliveryMethodController, WaveController, PackingController, carrier_webhook]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    DeliveryMethodController,
+    WaveController,
+    PackingController,
+    carrier_webhook,
+]

@@ -122,7 +122,7 @@ class WarehousePages(Controller):
     ) -> Response[str]:
         shipment = await fulfilment.get(ctx.shop_id, shipment_id)
         expected = shipment.expected()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"sku": sku, "expected": n, "scanned": shipment.scanned.get(sku, 0)} for sku, n in sorted(expected.items())
         ]
         done = sum(min(r["scanned"], r["expected"]) for r in rows)

@@ -16,7 +16,7 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.telemetry import get_logger
 from oms_runtime.web import create_service_app, provide_all
 
-from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
+from oms_gateway.adapters.inbound.http import DEPENDENCIES, ROUTE_HANDLERS
 from oms_gateway.adapters.inbound.hygiene import RequestHygiene
 from oms_gateway.adapters.inbound.problems import PROBLEMS
 from oms_gateway.adapters.inbound.proxy import Gateway
@@ -71,7 +71,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
         route_handlers=[Router(path="/", route_handlers=ROUTE_HANDLERS, middleware=[RequestHygiene()])],
         title="OMS gateway",
         description="The one entry from outside: staff login, storefront API keys, and every service's API.",
-        dependencies=provide_all(gateway=gateway),
+        dependencies={**provide_all(gateway=gateway), **DEPENDENCIES},
         problems=PROBLEMS,
         extra_lifespan=lifespan,
         indexes=INDEXES,

@@ -69,7 +69,7 @@ class DeliveryMethods:
         payload = DeliveryMethodChanged(
             delivery_method_id=method.delivery_method_id,
             code=method.code,
-            delivery_type=method.delivery_type,  # type: ignore[arg-type]  # checked by the domain
+            delivery_type=method.delivery_type,  # checked by the domain
             name=method.name,
             currency=method.currency,
             price=method.price,

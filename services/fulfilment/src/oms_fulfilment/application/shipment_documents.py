@@ -90,7 +90,7 @@ class ShipmentDocuments:
         items = self._items(shipment, order, prices=True)
         priced = all(item.unit_price is not None for item in items)
         currency = items[0].unit_price.currency if priced and items and items[0].unit_price else None
-        return render_waybill(
+        content: bytes = render_waybill(
             Waybill(
                 number=f"{shipment.order_number}-{shipment.warehouse_id}",
                 issued_on=self.clock.now().date(),
@@ -104,11 +104,12 @@ class ShipmentDocuments:
                 currency=currency,
             )
         )
+        return content
 
     async def packing_slip(self, shop_id: str, shipment_id: str) -> bytes:
         shipment, order = await self._load(shop_id, shipment_id)
         count = shipment.shipments_in_order
-        return render_packing_slip(
+        content: bytes = render_packing_slip(
             PackingSlip(
                 order_number=shipment.order_number,
                 shipment_id=shipment.shipment_id,
@@ -119,12 +120,13 @@ class ShipmentDocuments:
                 shipment_index=f"{count} parcels" if count > 1 else None,
             )
         )
+        return content
 
     async def label(self, shop_id: str, shipment_id: str) -> bytes:
         shipment, _ = await self._load(shop_id, shipment_id)
         if not shipment.tracking_number:
             raise NotShippedYet(f"shipment {shipment_id} has no tracking number yet: ship it first")
-        return render_label(
+        content: bytes = render_label(
             ShippingLabel(
                 tracking_number=shipment.tracking_number,
                 carrier=shipment.carrier or "",
@@ -134,3 +136,4 @@ class ShipmentDocuments:
                 parcel=f"of {shipment.shipments_in_order}",
             )
         )
+        return content

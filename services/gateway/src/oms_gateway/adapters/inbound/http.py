@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound import warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
+from oms_gateway.adapters.inbound.staff_session import PAGES_PREFIX
 from oms_gateway.application.accounts import InvalidCredentials
 from oms_gateway.domain.access import Principal, RouteGroup, who_may
 from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, StaffMember, StaffRole
@@ -413,7 +414,7 @@ ROUTE_HANDLERS = [*OWN_HANDLERS, *_wrong_methods(OWN_HANDLERS), *PROXY_HANDLERS]
 ROUTE_HANDLERS += [
     *warehouse_login.HANDLERS,
     route(
-        [warehouse_login.PAGES_PREFIX, warehouse_login.PAGES_PREFIX + "/{rest:path}"],
+        [PAGES_PREFIX, PAGES_PREFIX + "/{rest:path}"],
         http_method=["GET", "POST"],
         name="warehouse_pages",
         include_in_schema=False,

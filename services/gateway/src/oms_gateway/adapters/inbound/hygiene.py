@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -29,7 +30,7 @@ class RequestHygiene(ASGIMiddleware):
     """400 problem+json for a path or header no route may see (see `domain.request_hygiene`)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
             fault = path_fault(raw_path.partition(b"?")[0]) or header_fault(scope["headers"], CHECKED_HEADERS)
             if fault is not None:

@@ -258,7 +258,7 @@ async def bench_payment(infra: Any, orders: int) -> dict[str, Any]:
 
 async def bench_fulfilment(infra: Any, orders: int) -> dict[str, Any]:
     from oms_contracts.messages.fulfilment import CreateShipments
-    from oms_fulfilment.adapters.outbound.mongo import INDEXES as FULFILMENT_INDEXES
+    from oms_fulfilment.bootstrap import INDEXES as FULFILMENT_INDEXES
     from oms_fulfilment.bootstrap import create_app
     from oms_fulfilment.settings import FulfilmentSettings
 

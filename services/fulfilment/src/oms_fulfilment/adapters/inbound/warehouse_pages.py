@@ -17,12 +17,12 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
-from oms_runtime.context import Ctx
-from oms_runtime.problems import Problem
+from oms_runtime.context import Ctx, requires
 
+from oms_fulfilment.application.errors import NotFound
 from oms_fulfilment.application.ports import MAX_PAGE_SIZE, ShipmentFilter
-from oms_fulfilment.application.service import FulfilmentService, ShipmentNotFound
-from oms_fulfilment.application.warehouse import NotFound, Warehouse, WaveView
+from oms_fulfilment.application.shipments import FulfilmentService
+from oms_fulfilment.application.warehouse import Warehouse, WaveView
 from oms_fulfilment.domain import DomainError, ShipmentStatus
 from oms_fulfilment.domain.wave import EmptyWave, WaveStatus
 
@@ -62,10 +62,10 @@ def _error(exc: Exception) -> str:
 class WarehousePages(Controller):
     path = BASE
     include_in_schema = False
+    guards = [requires(*STAFF)]
 
     @get("/", summary="Start page")
     async def home(self, ctx: Ctx, fulfilment: Fulfilment, warehouse_id: WarehouseId = None) -> Response[str]:
-        ctx.require_role(*STAFF)
         warehouses = await _open_warehouses(fulfilment, ctx.shop_id)
         return render("home.html", warehouses=warehouses, warehouse_id=warehouse_id, actor=ctx.actor)
 
@@ -75,7 +75,6 @@ class WarehousePages(Controller):
     async def picking(
         self, ctx: Ctx, warehouse: WarehouseOps, warehouse_id: WarehouseId = None, ok: Msg = None, error: Msg = None
     ) -> Response[str]:
-        ctx.require_role(*STAFF)
         today = warehouse.clock.now().date()
         page = await warehouse.find_waves(ctx.shop_id, warehouse_id, None, MAX_PAGE_SIZE)
         waves: list[WaveView] = []
@@ -86,7 +85,6 @@ class WarehousePages(Controller):
 
     @post("/waves", summary="Start a wave")
     async def start_wave(self, ctx: Ctx, warehouse: WarehouseOps, request: Request[Any, Any, Any]) -> Redirect:
-        ctx.require_role(*STAFF)
         warehouse_id = (await form(request)).get("warehouse_id", "")
         if not warehouse_id:
             return back("/picking", error="choose a warehouse first")
@@ -100,7 +98,6 @@ class WarehousePages(Controller):
     async def pick_wave(
         self, ctx: Ctx, warehouse: WarehouseOps, wave_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> Redirect:
-        ctx.require_role(*STAFF)
         warehouse_id = (await form(request)).get("warehouse_id")
         try:
             view = await warehouse.pick_wave(ctx.shop_id, wave_id, ctx.actor, ctx.correlation_id)
@@ -114,7 +111,6 @@ class WarehousePages(Controller):
     async def pack_list(
         self, ctx: Ctx, fulfilment: Fulfilment, warehouse_id: WarehouseId = None, ok: Msg = None, error: Msg = None
     ) -> Response[str]:
-        ctx.require_role(*STAFF)
         page = await fulfilment.find(
             ctx.shop_id, ShipmentFilter(warehouse_id=warehouse_id, status=ShipmentStatus.PICKED), limit=MAX_PAGE_SIZE
         )
@@ -124,10 +120,9 @@ class WarehousePages(Controller):
     async def pack_station(
         self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: FromPath[str], ok: Msg = None, error: Msg = None
     ) -> Response[str]:
-        ctx.require_role(*STAFF)
-        shipment = await _shipment(fulfilment, ctx.shop_id, shipment_id)
+        shipment = await fulfilment.get(ctx.shop_id, shipment_id)
         expected = shipment.expected()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"sku": sku, "expected": n, "scanned": shipment.scanned.get(sku, 0)} for sku, n in sorted(expected.items())
         ]
         done = sum(min(r["scanned"], r["expected"]) for r in rows)
@@ -148,29 +143,26 @@ class WarehousePages(Controller):
     async def scan(
         self, ctx: Ctx, warehouse: WarehouseOps, shipment_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> Redirect:
-        ctx.require_role(*STAFF)
         code = (await form(request)).get("barcode", "")
         try:
             result = await warehouse.scan(ctx.shop_id, shipment_id, code)
-        except (NotFound, ShipmentNotFound, DomainError) as exc:
+        except (NotFound, DomainError) as exc:
             return back(f"/pack/{shipment_id}", error=_error(exc))
         return back(f"/pack/{shipment_id}", ok=f"{code}: {result.sku} ✓")
 
     @post("/pack/{shipment_id:str}/reset", summary="Scan the parcel again from the start")
     async def reset(self, ctx: Ctx, warehouse: WarehouseOps, shipment_id: FromPath[str]) -> Redirect:
-        ctx.require_role(*STAFF)
         try:
             await warehouse.reset_scans(ctx.shop_id, shipment_id)
-        except (ShipmentNotFound, DomainError) as exc:
+        except (NotFound, DomainError) as exc:
             return back(f"/pack/{shipment_id}", error=_error(exc))
         return back(f"/pack/{shipment_id}", ok="scans cleared")
 
     @post("/pack/{shipment_id:str}/close", summary="Close the parcel")
     async def close(self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: FromPath[str]) -> Redirect:
-        ctx.require_role(*STAFF)
         try:
             shipment = await fulfilment.pack(ctx.shop_id, shipment_id, ctx.actor, None)
-        except (ShipmentNotFound, DomainError) as exc:
+        except (NotFound, DomainError) as exc:
             return back(f"/pack/{shipment_id}", error=_error(exc))
         return back(f"/handover/{shipment_id}", ok=f"parcel of order #{shipment.order_number} packed")
 
@@ -180,7 +172,6 @@ class WarehousePages(Controller):
     async def handover_list(
         self, ctx: Ctx, fulfilment: Fulfilment, warehouse_id: WarehouseId = None, ok: Msg = None, error: Msg = None
     ) -> Response[str]:
-        ctx.require_role(*STAFF)
         page = await fulfilment.find(
             ctx.shop_id, ShipmentFilter(warehouse_id=warehouse_id, status=ShipmentStatus.PACKED), limit=MAX_PAGE_SIZE
         )
@@ -190,15 +181,13 @@ class WarehousePages(Controller):
     async def handover(
         self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: FromPath[str], ok: Msg = None, error: Msg = None
     ) -> Response[str]:
-        ctx.require_role(*STAFF)
-        shipment = await _shipment(fulfilment, ctx.shop_id, shipment_id)
+        shipment = await fulfilment.get(ctx.shop_id, shipment_id)
         return render("handover.html", shipment=shipment, ok=ok, error=error, status=422 if error else 200)
 
     @post("/handover/{shipment_id:str}", summary="Handed over: carrier and tracking number")
     async def hand_over(
         self, ctx: Ctx, fulfilment: Fulfilment, shipment_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> Redirect:
-        ctx.require_role(*STAFF)
         data = await form(request)
         carrier, number = data.get("carrier", ""), data.get("tracking_number", "")
         if not carrier or len(carrier) > 64:
@@ -207,20 +196,13 @@ class WarehousePages(Controller):
             return back(f"/handover/{shipment_id}", error="tracking number: at most 64 characters")
         try:
             shipment = await fulfilment.ship(ctx.shop_id, shipment_id, ctx.actor, carrier, number or None)
-        except (ShipmentNotFound, DomainError) as exc:
+        except (NotFound, DomainError) as exc:
             return back(f"/handover/{shipment_id}", error=_error(exc))
         return back(
             "/handover",
             warehouse_id=shipment.warehouse_id,
             ok=f"order #{shipment.order_number} handed to {carrier}, tracking {shipment.tracking_number}",
         )
-
-
-async def _shipment(fulfilment: FulfilmentService, shop_id: str, shipment_id: str) -> Any:
-    try:
-        return await fulfilment.get(shop_id, shipment_id)
-    except ShipmentNotFound as exc:
-        raise Problem(404, "Not found", f"no shipment {shipment_id}") from exc
 
 
 async def _open_warehouses(fulfilment: FulfilmentService, shop_id: str) -> list[str]:

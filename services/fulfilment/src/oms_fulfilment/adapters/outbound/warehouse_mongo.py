@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
-from oms_runtime.store import AggregateStore, ConcurrencyError, outbox_indexes
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_fulfilment.application.warehouse import ItemsPage
+from oms_fulfilment.application.ports import Page
 from oms_fulfilment.domain.delivery_method import DeliveryMethod
 from oms_fulfilment.domain.wave import Wave, WaveStatus
 
@@ -28,6 +29,7 @@ WAREHOUSE_INDEXES: list[IndexSpec] = [
     *outbox_indexes(DELIVERY_METHODS),
     IndexSpec(WAVES, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(WAVES, [("shop_id", 1), ("warehouse_id", 1), ("_id", 1)]),
+    *outbox_indexes(WAVES),
     IndexSpec(SKU_BARCODES, [("shop_id", 1), ("sku", 1)], unique=True),
     IndexSpec(SKU_BARCODES, [("shop_id", 1), ("barcodes", 1)]),
 ]
@@ -37,13 +39,17 @@ def _money(value: Document | None) -> Money | None:
     return Money.model_validate(value) if value is not None else None
 
 
-class MongoDeliveryMethods:
+class MongoDeliveryMethods(DocumentRepository[DeliveryMethod]):
     def __init__(self, store: AggregateStore) -> None:
-        self.store = store
+        super().__init__(store, to_document=method_document, from_document=method_from_document)
 
-    async def get(self, shop_id: str, method_id: str) -> DeliveryMethod | None:
-        doc = await self.store.get(shop_id, method_id)
-        return method_from_document(doc) if doc is not None else None
+    def update_of(self, loaded: Loaded[DeliveryMethod], decision: Decision[DeliveryMethod]) -> dict[str, Any]:
+        # Every change is appended to the method's history: who, when, the state after.
+        doc = method_document(decision.state)
+        audit = {"at": decision.state.updated_at, "actor": doc["updated_by"], "state": _state(doc)}
+        for key in ("_id", "shop_id", "created_at", "history"):
+            doc.pop(key)
+        return {"set_fields": doc, "push": {"history": [audit]}}
 
     async def add(self, method: DeliveryMethod, events: Sequence[Envelope[Any]]) -> bool:
         try:
@@ -52,29 +58,14 @@ class MongoDeliveryMethods:
             return False
         return True
 
-    async def save(self, method: DeliveryMethod, events: Sequence[Envelope[Any]]) -> DeliveryMethod:
-        doc = method_document(method)
-        audit = {"at": method.updated_at, "actor": doc["updated_by"], "state": _state(doc)}
-        for key in ("_id", "shop_id", "created_at", "history"):
-            doc.pop(key)
-        stored = await self.store.update(
-            method.shop_id,
-            method.delivery_method_id,
-            method.version,
-            set_fields=doc,
-            push={"history": [audit]},
-            events=events,
-        )
-        return method_from_document(stored)
-
-    async def find(self, shop_id: str, currency: str | None, *, after: str | None, limit: int) -> ItemsPage:
+    async def find(self, shop_id: str, currency: str | None, *, after: str | None, limit: int) -> Page[DeliveryMethod]:
         query: Document = {"shop_id": shop_id}
         if currency is not None:
             query["currency"] = currency
         page = await fetch_page(
             self.store.collection, query, cursor=after, limit=limit, projection={"outbox": 0, "history": 0}
         )
-        return ItemsPage([method_from_document(d) for d in page.items], page.next_cursor)
+        return Page(items=[method_from_document(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 def _state(doc: Document) -> Document:
@@ -123,35 +114,19 @@ def method_from_document(doc: Document) -> DeliveryMethod:
     )
 
 
-class MongoWaves:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
-
-    async def get(self, shop_id: str, wave_id: str) -> Wave | None:
-        doc = await self.collection.find_one({"shop_id": shop_id, "_id": wave_id})
-        return wave_from_document(doc) if doc is not None else None
+class MongoWaves(DocumentRepository[Wave]):
+    def __init__(self, store: AggregateStore) -> None:
+        super().__init__(store, to_document=wave_document, from_document=wave_from_document)
 
     async def add(self, wave: Wave) -> None:
-        await self.collection.insert_one({**wave_document(wave), "version": 1})
+        await self.store.create(wave_document(wave))
 
-    async def save(self, wave: Wave) -> Wave:
-        doc = wave_document(wave)
-        doc.pop("_id")
-        result = await self.collection.find_one_and_update(
-            {"shop_id": wave.shop_id, "_id": wave.wave_id, "version": wave.version},
-            {"$set": doc, "$inc": {"version": 1}},
-            return_document=True,
-        )
-        if result is None:
-            raise ConcurrencyError(WAVES, wave.wave_id, wave.version)
-        return wave_from_document(result)
-
-    async def find(self, shop_id: str, warehouse_id: str | None, *, after: str | None, limit: int) -> ItemsPage:
+    async def find(self, shop_id: str, warehouse_id: str | None, *, after: str | None, limit: int) -> Page[Wave]:
         query: Document = {"shop_id": shop_id}
         if warehouse_id is not None:
             query["warehouse_id"] = warehouse_id
-        page = await fetch_page(self.collection, query, cursor=after, limit=limit, newest_first=True)
-        return ItemsPage([wave_from_document(d) for d in page.items], page.next_cursor)
+        page = await fetch_page(self.store.collection, query, cursor=after, limit=limit, newest_first=True)
+        return Page(items=[wave_from_document(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 def wave_document(w: Wave) -> Document:

@@ -9,7 +9,7 @@ from oms_contracts.messages.fulfilment import CreateShipments
 from oms_runtime.consumer import MessageConsumer, PermanentError
 from oms_runtime.telemetry import get_logger
 
-from oms_fulfilment.application.service import FulfilmentService
+from oms_fulfilment.application.shipments import FulfilmentService
 from oms_fulfilment.domain import InvalidAllocation
 
 log = get_logger(__name__)

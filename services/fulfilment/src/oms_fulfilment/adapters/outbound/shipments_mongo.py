@@ -6,19 +6,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Actor, Envelope
-from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
-from oms_runtime.store import AggregateStore, outbox_indexes
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
-from oms_fulfilment.adapters.outbound.mongo_shops import SHOP_INDEXES
-from oms_fulfilment.adapters.outbound.mongo_warehouse import WAREHOUSE_INDEXES
 from oms_fulfilment.application.ports import Page, ShipmentFilter
 from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus, TrackingEntry
 
 SHIPMENTS = "shipments"
 
-INDEXES: list[IndexSpec] = [
+SHIPMENT_INDEXES: list[IndexSpec] = [
     # The natural key of a shipment: CreateShipments replayed, or re-sent, cannot create a second one.
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("order_id", 1), ("warehouse_id", 1)], unique=True),
     # Lists, each sorted by _id (UUIDv7, so by creation) for cursor pagination.
@@ -31,41 +29,22 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("wave_id", 1), ("_id", 1)]),
     IndexSpec(SHIPMENTS, [("shop_id", 1), ("tracking_number", 1)]),
     *outbox_indexes(SHIPMENTS),
-    *WAREHOUSE_INDEXES,
-    *SHOP_INDEXES,
-    *INBOX_INDEXES,
 ]
 
 
-class MongoShipmentRepository:
+class MongoShipmentRepository(DocumentRepository[Shipment]):
+    """Shipments as documents: the command loop's `load`/`save` (one conditional update), plus
+    creation by natural key and the lists."""
+
     def __init__(self, store: AggregateStore) -> None:
-        self.store = store
+        super().__init__(store, to_document=to_document, from_document=from_document)
 
-    async def get(self, shop_id: str, shipment_id: str) -> Shipment | None:
-        doc = await self.store.get(shop_id, shipment_id)
-        return from_document(doc) if doc is not None else None
-
-    async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
-        try:
-            await self.store.create(to_document(shipment), events=events)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def save(
-        self,
-        shipment: Shipment,
-        events: Sequence[Envelope[Any]],
-        *,
-        moved: bool = True,
-        applied_event_id: str | None = None,
-    ) -> Shipment:
-        # The history only grows: push the new entry rather than rewrite the list.
-        doc = await self.store.update(
-            shipment.shop_id,
-            shipment.shipment_id,
-            shipment.version,
-            set_fields={
+    def update_of(self, loaded: Loaded[Shipment], decision: Decision[Shipment]) -> dict[str, Any]:
+        # The history only grows: push the new entries rather than rewrite the list.
+        shipment = decision.state
+        new_history = shipment.history[len(loaded.state.history) :]
+        return {
+            "set_fields": {
                 "status": shipment.status.value,
                 "carrier": shipment.carrier,
                 "tracking_number": shipment.tracking_number,
@@ -74,11 +53,15 @@ class MongoShipmentRepository:
                 "wave_id": shipment.wave_id,
                 "updated_at": shipment.updated_at,
             },
-            push={"history": [history_document(shipment.last_change)]} if moved else None,
-            events=events,
-            applied_event_id=applied_event_id,
-        )
-        return from_document(doc)
+            "push": {"history": [history_document(entry) for entry in new_history]} if new_history else None,
+        }
+
+    async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
+        try:
+            await self.store.create(to_document(shipment), events=events)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def has_applied(self, shop_id: str, shipment_id: str, event_id: str) -> bool:
         found = await self.store.collection.find_one(
@@ -90,7 +73,7 @@ class MongoShipmentRepository:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "tracking_number": tracking_number}, PROJECTION)
         return from_document(doc) if doc is not None else None
 
-    async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page:
+    async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page[Shipment]:
         query: Document = {"shop_id": shop_id}
         if where.order_id is not None:
             query["order_id"] = where.order_id

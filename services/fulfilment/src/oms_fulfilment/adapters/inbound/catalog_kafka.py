@@ -8,7 +8,7 @@ from oms_contracts import Envelope
 from oms_contracts.messages.catalog import SkuUpserted
 from oms_runtime.consumer import MessageConsumer
 
-from oms_fulfilment.application.warehouse import Barcodes
+from oms_fulfilment.application.ports import Barcodes
 
 
 def register(catalog: MessageConsumer, barcodes: Barcodes) -> None:

@@ -1,19 +1,26 @@
-"""What the application needs from the outside: a payment provider and a payment store."""
+"""What the payment application needs from the outside, as Protocols.
+
+Adapters implement them and hand back domain objects (`Payment`, `OrderAccount`,
+`ShopPaymentConfig`, `GiftCard`), never stored documents: the application never reads a field of
+a Mongo document.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from oms_contracts import Envelope, Money
+from oms_contracts import Actor, Envelope, Money
+from oms_documents import PricedLine
 
 from oms_payment.domain import CardSummary, Payment
+from oms_payment.domain.account import OrderAccount
+from oms_payment.domain.gift_card import GiftCard, GiftCardMovement
+from oms_payment.domain.shop_config import ShopPaymentConfig
 
-
-class InvalidWebhook(Exception):
-    """A webhook that is not provably from the provider (bad or stale signature, malformed body)."""
+# --- card providers ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,22 @@ class PaymentProvider(Protocol):
     async def refund(self, provider_reference: str, amount: Money, *, idempotency_key: str) -> str:
         """Give `amount` of a captured charge back; the same key never refunds twice. Returns the refund id."""
         ...
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+class DuplicatePayment(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredPayment:
+    payment: Payment
+    version: int
+    correlation_id: str | None
+    checkout_token_hash: str | None
+    applied_events: tuple[str, ...] = ()
 
 
 class PaymentRepository(Protocol):
@@ -109,14 +132,91 @@ class ProviderEventLog(Protocol):
         ...
 
 
-class DuplicatePayment(Exception):
-    pass
+# --- order accounts, settings, gift cards ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class StoredPayment:
-    payment: Payment
+class AuditEntry:
+    """One line of an aggregate's `history`: who did what, when."""
+
+    at: datetime
+    action: str
+    actor: Actor | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    account: OrderAccount
     version: int
-    correlation_id: str | None
-    checkout_token_hash: str | None
-    applied_events: tuple[str, ...] = ()
+
+
+class AccountRepository(Protocol):
+    async def create(self, account: OrderAccount, events: Sequence[Envelope[Any]]) -> bool:
+        """False when the order already has its account (a replayed RequestPayment)."""
+        ...
+
+    async def get(self, shop_id: str, order_id: str) -> StoredAccount | None: ...
+
+    async def save(
+        self,
+        account: OrderAccount,
+        version: int,
+        *,
+        events: Sequence[Envelope[Any]],
+        audit: AuditEntry | None = None,
+        applied_event_id: str | None = None,
+    ) -> int:
+        """One conditional update of the entries, the derived position and the outbox; returns the
+        new version. Raises ConcurrencyError or AlreadyApplied."""
+        ...
+
+    async def due_for_reminder(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(shop_id, order_id) of accounts whose next reminder is due, across shops, oldest first."""
+        ...
+
+
+class PaymentConfigRepository(Protocol):
+    async def get(self, shop_id: str, currency: str) -> ShopPaymentConfig | None: ...
+
+    async def put(self, config: ShopPaymentConfig, *, audit: AuditEntry) -> int:
+        """Replace the config (every change kept in its history); returns the new version."""
+        ...
+
+    async def delete(self, shop_id: str, currency: str) -> bool: ...
+
+    async def list(self, shop_id: str) -> list[ShopPaymentConfig]: ...
+
+
+class GiftCardRepository(Protocol):
+    async def create(self, card: GiftCard) -> bool:
+        """Store a new card with its first movement; False when the code exists (a replayed issue)."""
+        ...
+
+    async def get(self, shop_id: str, code: str) -> GiftCard | None: ...
+
+    async def move(self, shop_id: str, code: str, movement: GiftCardMovement) -> GiftCard | None:
+        """Add `movement.amount` (negative: take) once per movement key, never below zero, in one
+        conditional update. None when the balance does not cover a debit, the card is unknown or
+        in another currency, or the key was applied before (the caller tells these apart)."""
+        ...
+
+
+# --- bank-transfer documents ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderForDocuments:
+    """The order as the order service announced it: what an invoice prints."""
+
+    number: int
+    customer_name: str
+    customer_email: str | None
+    address: str | None
+    lines: tuple[PricedLine, ...]
+    delivery: Money | None
+    grand_total: Money
+
+
+class DocumentOrders(Protocol):
+    async def get(self, shop_id: str, order_id: str) -> OrderForDocuments | None: ...

@@ -1,29 +1,26 @@
-"""MongoDB persistence of payments, the delivery log and the provider event ledger. INDEXES live here."""
+"""MongoDB persistence of payments, the delivery log and the provider event ledger, with their indexes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Envelope, Money
-from oms_runtime.consumer import INBOX_INDEXES
+from oms_contracts import Envelope
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_payment.adapters.outbound.accounts_mongo import ACCOUNT_INDEXES
+from oms_payment.adapters.outbound.fields_mongo import money_doc, money_of
 from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, PastCheckout, Payment
 
 PAYMENTS = "payments"
 ORDER_DELIVERIES = "order_deliveries"
 PROVIDER_EVENTS = "provider_events"
-SANDBOX_CHARGES = "sandbox_charges"
 
-INDEXES: list[IndexSpec] = [
+PAYMENT_INDEXES: list[IndexSpec] = [
     # One payment per order and method: a replayed RequestPayment cannot create a second one.
     IndexSpec(PAYMENTS, [("shop_id", 1), ("order_id", 1), ("method", 1)], unique=True),
     IndexSpec(PAYMENTS, [("shop_id", 1), ("_id", -1)]),
@@ -32,26 +29,13 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDER_DELIVERIES, [("shop_id", 1), ("order_id", 1)], unique=True),
     # Replay protection: a provider's event id is stored once.
     IndexSpec(PROVIDER_EVENTS, [("shop_id", 1), ("provider", 1), ("event_id", 1)], unique=True),
-    # The sandbox charges each attempt of a checkout at most once (_id is "<payment id>:<attempt>");
-    # this serves support look-ups.
-    IndexSpec(SANDBOX_CHARGES, [("shop_id", 1), ("charged_at", -1)]),
-    *INBOX_INDEXES,
-    *ACCOUNT_INDEXES,
 ]
-
-
-def _money_doc(money: Money) -> Document:
-    return money.model_dump(mode="json")
-
-
-def _money(doc: Document) -> Money:
-    return Money(amount=Decimal(doc["amount"]), currency=doc["currency"])
 
 
 def _past_checkout_doc(past: PastCheckout) -> Document:
     return {
         "issue": past.issue,
-        "amount": _money_doc(past.amount),
+        "amount": money_doc(past.amount),
         "status": past.status,
         "attempts": past.attempts,
         "failure_reason": past.failure_reason,
@@ -63,7 +47,7 @@ def _past_checkout_doc(past: PastCheckout) -> Document:
 def _past_checkout(doc: Document) -> PastCheckout:
     return PastCheckout(
         issue=doc["issue"],
-        amount=_money(doc["amount"]),
+        amount=money_of(doc["amount"]),
         status=doc["status"],
         attempts=doc["attempts"],
         failure_reason=doc.get("failure_reason"),
@@ -76,7 +60,7 @@ def _mutable_fields(payment: Payment) -> Document:
     card = payment.card
     return {
         # The amount changes when staff reissue a card link for what the order owes now.
-        "amount": _money_doc(payment.amount),
+        "amount": money_doc(payment.amount),
         "checkout_issue": payment.checkout_issue,
         "past_checkouts": [_past_checkout_doc(p) for p in payment.past_checkouts],
         "status": payment.status,
@@ -112,7 +96,7 @@ def from_document(doc: Document) -> StoredPayment:
         order_id=doc["order_id"],
         order_number=doc["order_number"],
         method=doc["method"],
-        amount=_money(doc["amount"]),
+        amount=money_of(doc["amount"]),
         status=doc["status"],
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -241,32 +225,6 @@ class MongoProviderEventLog:
                     "received_at": received_at,
                 }
             )
-        except DuplicateKeyError:
-            return False
-        return True
-
-
-class MongoSandboxCharges:
-    """The sandbox provider's own record: one charge per attempt of a checkout, never the card number.
-
-    `attempt` is the payment's attempt number the charge is made for (its `attempts` + 1 when the
-    form was posted; `_id` "<payment id>:<issue>:<attempt>" once staff reissued the link): a double
-    submit of one attempt is refused, and the next attempt opens only
-    once the payment has recorded this one's decline. An approved charge is never followed by
-    another, since only its webhook moves the payment on (to captured: the checkout closes).
-    """
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[SANDBOX_CHARGES]
-
-    async def record_once(
-        self, payment_id: str, shop_id: str, attempt: int, charge: Document, *, issue: int = 0
-    ) -> bool:
-        # After a reissued link the attempts start again: the link's issue keeps their ids apart.
-        key = f"{payment_id}:{attempt}" if issue == 0 else f"{payment_id}:{issue}:{attempt}"
-        doc = {"_id": key, "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt, "issue": issue}
-        try:
-            await self.collection.insert_one({**doc, **charge})
         except DuplicateKeyError:
             return False
         return True

@@ -1,0 +1,168 @@
+"""Refunds of an order: to the original method (card money back through its provider) or onto a
+gift card; never more than paid minus refunded; once per refund request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from oms_contracts import Actor, Envelope, Money, Payload, new_id
+from oms_contracts.messages.payment import RefundCompleted, RequestRefund
+from oms_runtime.clock import Clock
+from oms_runtime.consumer import PermanentError
+from oms_runtime.store import ConcurrencyError
+from oms_runtime.telemetry import get_logger
+
+from oms_payment.application.account_events import status_changed
+from oms_payment.application.errors import AccountNotFound
+from oms_payment.application.gift_cards import GiftCards
+from oms_payment.application.ports import AccountRepository, AuditEntry, PaymentProvider
+from oms_payment.domain.account import AccountRefund, AccountRefused, Allocation, OrderAccount, RefundDestination
+from oms_payment.domain.gift_card import gift_card_code_for
+
+log = get_logger(__name__)
+ACTOR = Actor.system("payment")
+ATTEMPTS = 5
+
+
+class Refunds:
+    def __init__(
+        self,
+        *,
+        accounts: AccountRepository,
+        gift_cards: GiftCards,
+        providers: Mapping[str, PaymentProvider],
+        clock: Clock,
+    ) -> None:
+        self.accounts = accounts
+        self.gift_cards = gift_cards
+        self.providers = providers
+        self.clock = clock
+
+    def _event(
+        self, shop_id: str, payload: Payload, *, actor: Actor | None = None, caused_by: Envelope[Any] | None = None
+    ) -> Envelope[Any]:
+        return Envelope.new(
+            payload, shop_id=shop_id, actor=actor or ACTOR, caused_by=caused_by, occurred_at=self.clock.now()
+        )
+
+    async def refund(
+        self,
+        shop_id: str,
+        order_id: str,
+        *,
+        refund_request_id: str,
+        amount: Money | None,
+        reason: str,
+        destination: RefundDestination,
+        actor: Actor,
+        return_id: str | None = None,
+        caused_by: Envelope[Any] | None = None,
+    ) -> tuple[AccountRefund, bool]:
+        """Give money back once per refund request; raises AccountRefused / AccountNotFound."""
+        for _ in range(ATTEMPTS):
+            found = await self.accounts.get(shop_id, order_id)
+            if found is None:
+                raise AccountNotFound(order_id)
+            account, version = found.account, found.version
+            done = account.find_refund(refund_request_id)
+            if done is not None:
+                return done, False
+            refund_amount = account.refund_amount(amount)
+            refund = AccountRefund(
+                refund_id=new_id(),
+                refund_request_id=refund_request_id,
+                amount=refund_amount,
+                destination=destination,
+                reason=reason,
+                at=self.clock.now(),
+                return_id=return_id,
+                actor=actor.id,
+            )
+            if destination == "gift_card":
+                # The card first, under a code derived from the request: a retry after a crash
+                # finds the same card, credited once (the movement key is the request id).
+                code = gift_card_code_for(shop_id, refund_request_id)
+                await self.gift_cards.credit(shop_id, code, refund_amount, key=f"refund:{refund_request_id}")
+                refund = replace(refund, gift_card_code=code)
+            else:
+                refund = replace(refund, allocations=await self._refund_at_providers(account, refund))
+            after = account.record_refund(refund)
+            events = [
+                self._event(
+                    shop_id,
+                    RefundCompleted(
+                        order_id=order_id,
+                        refund_id=refund.refund_id,
+                        refund_request_id=refund_request_id,
+                        amount=refund.amount,
+                        destination=destination,
+                        gift_card_code=refund.gift_card_code,
+                        return_id=return_id,
+                        reason=reason,
+                    ),
+                    actor=actor,
+                    caused_by=caused_by,
+                ),
+                self._event(shop_id, status_changed(after), actor=actor, caused_by=caused_by),
+            ]
+            try:
+                await self.accounts.save(
+                    after,
+                    version,
+                    events=events,
+                    audit=AuditEntry(
+                        at=self.clock.now(),
+                        action="refund",
+                        actor=actor,
+                        details={
+                            "refund_id": refund.refund_id,
+                            "amount": refund.amount.model_dump(mode="json"),
+                            "reason": reason,
+                        },
+                    ),
+                )
+            except ConcurrencyError:
+                continue
+            return refund, True
+        raise ConcurrencyError("order_accounts", order_id, -1)
+
+    async def _refund_at_providers(self, account: OrderAccount, refund: AccountRefund) -> tuple[Allocation, ...]:
+        """Card money goes back to its charge through the provider, under a key per (request, payment)."""
+        out = []
+        for allocation in account.allocate(refund.amount):
+            paid = account.find_payment(payment_id=allocation.payment_id)
+            provider = self.providers.get(paid.provider or "") if paid else None
+            if paid is not None and provider is not None and paid.provider_reference:
+                key = f"refund:{account.shop_id}:{refund.refund_request_id}:{paid.payment_id}"
+                refund_id = await provider.refund(paid.provider_reference, allocation.amount, idempotency_key=key)
+                allocation = replace(allocation, provider_refund_id=refund_id)
+            out.append(allocation)
+        return tuple(out)
+
+    async def on_refund_command(self, envelope: Envelope[RequestRefund]) -> None:
+        command = envelope.payload
+        try:
+            await self.refund(
+                envelope.shop_id,
+                command.order_id,
+                refund_request_id=command.refund_request_id,
+                amount=command.amount,
+                reason=command.reason,
+                destination=command.destination,
+                actor=envelope.actor,
+                return_id=command.return_id,
+                caused_by=envelope,
+            )
+        except AccountRefused as exc:
+            if command.amount is None and exc.field == "amount":
+                # "Refund whatever was paid" (a cancellation) when nothing is left to refund: done.
+                log.info("nothing to refund", order_id=command.order_id, request=command.refund_request_id)
+                return
+            raise PermanentError(f"{exc.field}: {exc}") from exc
+        except AccountNotFound as exc:
+            if command.amount is None:
+                log.info("nothing to refund: no payment requested", order_id=command.order_id)
+                return
+            raise PermanentError(f"no payment was requested for order {exc.order_id}") from exc

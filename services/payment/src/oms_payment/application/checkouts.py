@@ -66,8 +66,8 @@ class HostedCheckouts:
     async def open(self, payment_id: str, token: str) -> Payment:
         """The payment behind a hosted checkout link, if the link's token is the one we issued."""
         stored = await self.payments.find_by_id_any_shop(payment_id)
-        if stored is None or stored.checkout_token_hash is None or not token:
+        if stored is None or stored.state.checkout_token_hash is None or not token:
             raise PaymentNotFound(payment_id)
-        if not hmac.compare_digest(stored.checkout_token_hash, hash_checkout_token(token)):
+        if not hmac.compare_digest(stored.state.checkout_token_hash, hash_checkout_token(token)):
             raise PaymentNotFound(payment_id)  # same answer as unknown: a wrong token learns nothing
-        return stored.payment
+        return stored.state.payment

@@ -6,7 +6,7 @@ import secrets
 
 from oms_contracts import Actor, Money
 from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
+from oms_runtime.errors import ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
 from oms_payment.application.errors import GiftCardNotFound, GiftCardUnusable, InsufficientBalance
@@ -65,7 +65,11 @@ class GiftCards:
                 if take is None:
                     return None
                 movement = GiftCardMovement(
-                    key=key, kind="redeem", amount=Money.zero(take.currency) - take, at=self.clock.now(), order_id=order_id
+                    key=key,
+                    kind="redeem",
+                    amount=Money.zero(take.currency) - take,
+                    at=self.clock.now(),
+                    order_id=order_id,
                 )
                 if await self.gift_cards.move(shop_id, code, movement) is None:
                     continue  # spent meanwhile (or redeemed by a concurrent replay): look again

@@ -27,16 +27,16 @@ class PaymentDocuments:
 
     async def _load(self, shop_id: str, payment_id: str) -> tuple[Payment, ShopPaymentConfig]:
         """The payment and the settings of its currency as they are now (their bank account, VAT rate)."""
-        stored = await self.payments.get(shop_id, payment_id)
+        stored = await self.payments.load(shop_id, payment_id)
         if stored is None:
             raise PaymentNotFound(payment_id)
-        currency = stored.payment.amount.currency
+        currency = stored.state.payment.amount.currency
         config = await self.configs.get(shop_id, currency)
         if config is None or config.bank is None:
             raise RequisitesMissing(
                 f"the shop has no bank requisites for {currency}: set them in the payment settings first"
             )
-        return stored.payment, config
+        return stored.state.payment, config
 
     @staticmethod
     def _requisites(config: ShopPaymentConfig) -> BankRequisites:

@@ -3,13 +3,17 @@ card first), cash collected on delivery, settled when the order is paid by other
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from oms_contracts import Actor, Envelope, Money, Payload, new_id
+from oms_contracts import Envelope, Money, new_id
 from oms_contracts.messages.fulfilment import ShipmentDelivered
 from oms_contracts.messages.payment import PaymentStatusChanged, RequestPayment
 from oms_runtime.clock import Clock
-from oms_runtime.consumer import PermanentError
+from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
+from oms_runtime.errors import PermanentError
+from oms_runtime.events import EventFactory
+from oms_runtime.paging import MAX_PAGE_SIZE, CursorPage
 from oms_runtime.telemetry import get_logger
 
 from oms_payment.application import payment_events
@@ -22,6 +26,7 @@ from oms_payment.application.ports import (
     DeliveryLog,
     DuplicatePayment,
     PaymentProvider,
+    PaymentRecord,
     PaymentRepository,
     StoredPayment,
 )
@@ -30,8 +35,6 @@ from oms_payment.domain.account import OrderAccount, split_payment
 
 log = get_logger(__name__)
 
-ACTOR = Actor.system("payment")
-MAX_PAGE_SIZE = 100
 # An order has a handful of payments (one per method and part): settling looks at this many at most.
 PAYMENTS_PER_ORDER = 50
 
@@ -46,22 +49,19 @@ class Payments:
         configs: PaymentConfigs,
         gift_cards: GiftCards,
         accounts: OrderAccounts,
+        events: EventFactory,
         clock: Clock,
+        policy: RetryPolicy,
     ) -> None:
         self.payments = payments
+        self.loop = CommandLoop(payments, policy, name="payments")
+        self.events = events
         self.deliveries = deliveries
         self.providers = providers
         self.configs = configs
         self.gift_cards = gift_cards
         self.accounts = accounts
         self.clock = clock
-
-    def _event(
-        self, payment: Payment, payload: Payload, *, caused_by: Envelope[Any] | None = None
-    ) -> Envelope[Any]:
-        return Envelope.new(
-            payload, shop_id=payment.shop_id, actor=ACTOR, caused_by=caused_by, occurred_at=self.clock.now()
-        )
 
     # --- Kafka ---------------------------------------------------------------------------------
 
@@ -158,16 +158,18 @@ class Payments:
             if payment.method == "card"
             else None
         )
-        requested = self._event(
-            payment, payment_events.requested(payment, checkout.url if checkout else None), caused_by=envelope
+        requested = self.events.new(
+            payment_events.requested(payment, checkout.url if checkout else None),
+            shop_id=payment.shop_id,
+            cause=envelope,
+        )
+        record = PaymentRecord(
+            payment,
+            correlation_id=envelope.correlation_id,
+            checkout_token_hash=checkout.token_hash if checkout else None,
         )
         try:
-            await self.payments.add(
-                payment,
-                checkout_token_hash=checkout.token_hash if checkout else None,
-                correlation_id=envelope.correlation_id,
-                events=[requested],
-            )
+            await self.payments.add(record, [requested])
         except DuplicatePayment:  # the same command handled at the same moment elsewhere
             log.info("payment already requested", order_id=command.order_id, method=method)
 
@@ -179,49 +181,59 @@ class Payments:
         await self._settle_cash_on_delivery(envelope.shop_id, event.order_id, caused_by=envelope)
 
     async def _settle_cash_on_delivery(self, shop_id: str, order_id: str, *, caused_by: Envelope[Any]) -> None:
-        stored = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
+        found = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
         delivered = await self.deliveries.of_order(shop_id, order_id)
-        if stored is None or delivered is None:
+        if found is None or delivered is None:
             return  # a card order, or the cash-on-delivery payment is not requested yet
         shipment_ids, shipments_in_order = delivered
-        before = stored.payment
-        after = before.record_deliveries(
-            shipment_ids=shipment_ids, shipments_in_order=shipments_in_order, now=self.clock.now()
-        )
-        if after == before:
-            return
-        events = []
-        if after.status == "captured":
-            events.append(self._event(after, payment_events.captured(after), caused_by=caused_by))
-        await self.payments.save(after, stored.version, events=events)
+
+        def decide(loaded: Loaded[PaymentRecord]) -> Decision[PaymentRecord] | NoChange:
+            before = loaded.state.payment
+            after = before.record_deliveries(
+                shipment_ids=shipment_ids, shipments_in_order=shipments_in_order, now=self.clock.now()
+            )
+            if after == before:
+                return NoChange()
+            events = []
+            if after.status == "captured":
+                events.append(self.events.new(payment_events.captured(after), shop_id=shop_id, cause=caused_by))
+            return Decision(replace(loaded.state, payment=after), events)
+
+        await self.loop.run(shop_id, found.state.payment.payment_id, decide, loaded=found)
 
     async def settle_when_paid(self, envelope: Envelope[PaymentStatusChanged]) -> None:
         """The order's account is paid (a manager registered the transfer or the cash, say): the
         payments still awaited — an unpaid invoice, an open checkout, cash to collect — are settled,
-        so nobody chases money that is already in. Idempotent; a lost race is retried by the consumer."""
+        so nobody chases money that is already in. Idempotent."""
         event = envelope.payload
         if event.status != "paid":
             return
-        found = await self.payments.list(envelope.shop_id, order_id=event.order_id, cursor=None, limit=PAYMENTS_PER_ORDER)
+
+        def decide(loaded: Loaded[PaymentRecord]) -> Decision[PaymentRecord] | NoChange:
+            settled = loaded.state.payment.settle(now=self.clock.now())
+            if settled == loaded.state.payment:
+                return NoChange()
+            log.info("payment settled: the order is paid", payment_id=settled.payment_id, order_id=event.order_id)
+            return Decision(replace(loaded.state, payment=settled))
+
+        found = await self.payments.list(
+            envelope.shop_id, order_id=event.order_id, cursor=None, limit=PAYMENTS_PER_ORDER
+        )
         for stored in found:
-            settled = stored.payment.settle(now=self.clock.now())
-            if settled != stored.payment:
-                await self.payments.save(settled, stored.version, events=[])
-                log.info("payment settled: the order is paid", payment_id=settled.payment_id, order_id=event.order_id)
+            await self.loop.run(envelope.shop_id, stored.state.payment.payment_id, decide, loaded=stored)
 
     # --- Staff queries -----------------------------------------------------------------------------
 
     async def get(self, shop_id: str, payment_id: str) -> StoredPayment:
-        stored = await self.payments.get(shop_id, payment_id)
+        stored = await self.payments.load(shop_id, payment_id)
         if stored is None:
             raise PaymentNotFound(payment_id)
         return stored
 
     async def list(
         self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int
-    ) -> tuple[list[StoredPayment], str | None]:
+    ) -> CursorPage[StoredPayment]:
+        """Newest first; `cursor` is the `next_cursor` of the previous page."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
-        page = await self.payments.list(shop_id, order_id=order_id, cursor=cursor, limit=limit + 1)
-        more = len(page) > limit
-        page = page[:limit]
-        return page, (page[-1].payment.payment_id if more and page else None)
+        rows = await self.payments.list(shop_id, order_id=order_id, cursor=cursor, limit=limit + 1)
+        return CursorPage.from_rows(rows, limit, cursor_of=lambda s: s.state.payment.payment_id)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 from oms_contracts import Actor, Envelope, Money
 from oms_documents import PricedLine
+from oms_runtime.commands import CommandRepository, Loaded
 
 from oms_payment.domain import CardSummary, Payment
 from oms_payment.domain.account import OrderAccount
@@ -72,40 +73,24 @@ class DuplicatePayment(Exception):
 
 
 @dataclass(frozen=True)
-class StoredPayment:
+class PaymentRecord:
+    """A payment as the store keeps it: the aggregate, the order flow's correlation id (events
+    caused by a webhook continue it), the hash of the current checkout token, and the ids of the
+    messages and webhooks applied to it (read-only here: the store appends them)."""
+
     payment: Payment
-    version: int
-    correlation_id: str | None
-    checkout_token_hash: str | None
+    correlation_id: str | None = None
+    checkout_token_hash: str | None = None
     applied_events: tuple[str, ...] = ()
 
 
-class PaymentRepository(Protocol):
-    async def add(
-        self,
-        payment: Payment,
-        *,
-        checkout_token_hash: str | None,
-        correlation_id: str,
-        events: Sequence[Envelope[Any]],
-    ) -> None:
+StoredPayment: TypeAlias = Loaded[PaymentRecord]
+
+
+class PaymentRepository(CommandRepository[PaymentRecord], Protocol):
+    async def add(self, record: PaymentRecord, events: Sequence[Envelope[Any]]) -> StoredPayment:
         """Store a new payment; raises DuplicatePayment if the order already has one in that method."""
         ...
-
-    async def save(
-        self,
-        payment: Payment,
-        expected_version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        applied_event_id: str | None = None,
-        checkout_token_hash: str | None = None,
-    ) -> int:
-        """Store a transition atomically with its events (and a reissued link's token hash);
-        raises ConcurrencyError or AlreadyApplied."""
-        ...
-
-    async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None: ...
 
     async def find_by_id_any_shop(self, payment_id: str) -> StoredPayment | None:
         """For callers that know only the payment id (the provider's webhook and hosted page)."""
@@ -145,32 +130,12 @@ class AuditEntry:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class StoredAccount:
-    account: OrderAccount
-    version: int
+StoredAccount: TypeAlias = Loaded[OrderAccount]
+AUDIT = "audit"
+"""The key of `Decision.meta` under which an account's change carries its `AuditEntry` (its history line)."""
 
 
-class AccountRepository(Protocol):
-    async def create(self, account: OrderAccount, events: Sequence[Envelope[Any]]) -> bool:
-        """False when the order already has its account (a replayed RequestPayment)."""
-        ...
-
-    async def get(self, shop_id: str, order_id: str) -> StoredAccount | None: ...
-
-    async def save(
-        self,
-        account: OrderAccount,
-        version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        audit: AuditEntry | None = None,
-        applied_event_id: str | None = None,
-    ) -> int:
-        """One conditional update of the entries, the derived position and the outbox; returns the
-        new version. Raises ConcurrencyError or AlreadyApplied."""
-        ...
-
+class AccountRepository(CommandRepository[OrderAccount], Protocol):
     async def due_for_reminder(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(shop_id, order_id) of accounts whose next reminder is due, across shops, oldest first."""
         ...

@@ -4,25 +4,24 @@ payment at most once (a capture never twice)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
 
-from oms_contracts import Actor, Envelope, Payload
+from oms_contracts import Payload
 from oms_contracts.messages.payment import PaymentFailed
 from oms_runtime.clock import Clock
-from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
+from oms_runtime.events import EventFactory
 from oms_runtime.telemetry import get_logger
 
 from oms_payment.application import payment_events
 from oms_payment.application.checkouts import CardProviders
 from oms_payment.application.errors import PaymentNotFound
-from oms_payment.application.ports import PaymentRepository, ProviderEventLog
-from oms_payment.domain import PaymentRefused
+from oms_payment.application.ports import PaymentRecord, PaymentRepository, ProviderEvent, ProviderEventLog
+from oms_payment.domain import Payment, PaymentRefused
 
 log = get_logger(__name__)
-ACTOR = Actor.system("payment")
-# A webhook racing another update of the same payment reloads and tries again this many times.
-WEBHOOK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,15 @@ class ProviderWebhooks:
         payments: PaymentRepository,
         provider_events: ProviderEventLog,
         providers: CardProviders,
+        events: EventFactory,
         clock: Clock,
+        policy: RetryPolicy,
     ) -> None:
         self.payments = payments
+        self.loop = CommandLoop(payments, policy, name="payments")
         self.provider_events = provider_events
         self.providers = providers
+        self.events = events
         self.clock = clock
 
     async def handle(self, provider_name: str, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
@@ -54,63 +57,63 @@ class ProviderWebhooks:
         now = self.clock.now()
         event = provider.parse_webhook(body, headers, now)
         applied_key = f"{provider_name}:{event.event_id}"
-        for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
-            # The webhook carries no shop: the payment id finds the payment, the payment the shop.
-            stored = await self.payments.find_by_id_any_shop(event.payment_id)
-            if stored is None:
-                raise PaymentNotFound(event.payment_id)
-            payment = stored.payment
-            first_time = await self.provider_events.record(payment.shop_id, provider_name, event, now)
-            if not first_time and applied_key in stored.applied_events:
-                return WebhookResult("duplicate", payment.payment_id, payment.status)
+        # The webhook carries no shop: the payment id finds the payment, the payment the shop.
+        found = await self.payments.find_by_id_any_shop(event.payment_id)
+        if found is None:
+            raise PaymentNotFound(event.payment_id)
+        shop_id = found.state.payment.shop_id
+        first_time = await self.provider_events.record(shop_id, provider_name, event, now)
+        answers: list[WebhookResult] = []
+
+        def decide(loaded: Loaded[PaymentRecord]) -> Decision[PaymentRecord] | NoChange:
+            answers.clear()
+            payment = loaded.state.payment
+            if not first_time and applied_key in loaded.state.applied_events:
+                answers.append(WebhookResult("duplicate", payment.payment_id, payment.status))
+                return NoChange("webhook applied before")
             try:
-                if event.outcome == "succeeded":
-                    if event.card is None:
-                        raise PaymentRefused("a successful card payment names the card")
-                    after = payment.capture_card(
-                        card=event.card,
-                        amount=event.amount,
-                        provider_reference=event.provider_reference,
-                        now=now,
-                    )
-                    outcome: Payload = payment_events.captured(after)
-                else:
-                    after = payment.fail_card(
-                        reason=event.failure_reason or "declined",
-                        provider_reference=event.provider_reference,
-                        card=event.card,
-                        now=now,
-                    )
-                    if after == payment:
-                        # The decline already recorded, reported under another event id: one attempt.
-                        return WebhookResult("duplicate", payment.payment_id, payment.status)
-                    # Every decline is announced (the order is flagged for staff); while attempts are
-                    # left the checkout stays open and the customer may try another card.
-                    outcome = PaymentFailed(
-                        order_id=after.order_id,
-                        payment_id=after.payment_id,
-                        reason=after.failure_reason or "",
-                        attempts_left=after.attempts_left,
-                    )
+                after, outcome = self._apply(payment, event, now)
             except PaymentRefused as exc:
                 # Acknowledged, not applied: the provider retrying it would not change the answer.
                 log.warning("provider event refused", payment_id=payment.payment_id, reason=str(exc))
-                return WebhookResult("ignored", payment.payment_id, payment.status, str(exc))
+                answers.append(WebhookResult("ignored", payment.payment_id, payment.status, str(exc)))
+                return NoChange()
+            if after == payment:
+                # The decline already recorded, reported under another event id: one attempt.
+                answers.append(WebhookResult("duplicate", payment.payment_id, payment.status))
+                return NoChange()
+            answers.append(WebhookResult("applied", after.payment_id, after.status))
             # Events caused by a webhook continue the order's flow: its correlation id is on the payment.
-            envelope: Envelope[Any] = Envelope.new(
-                outcome,
-                shop_id=after.shop_id,
-                actor=ACTOR,
-                correlation_id=stored.correlation_id,
-                occurred_at=now,
+            envelope = self.events.new(outcome, shop_id=shop_id, correlation_id=loaded.state.correlation_id)
+            return Decision(replace(loaded.state, payment=after), [envelope])
+
+        # A replay racing this very delivery stops at the store (AlreadyApplied): applied once either way.
+        await self.loop.run(shop_id, event.payment_id, decide, applied_event_id=applied_key, loaded=found)
+        (answer,) = answers
+        return answer
+
+    @staticmethod
+    def _apply(payment: Payment, event: ProviderEvent, now: datetime) -> tuple[Payment, Payload]:
+        """The payment after the provider's outcome, and what it announces; raises PaymentRefused."""
+        if event.outcome == "succeeded":
+            if event.card is None:
+                raise PaymentRefused("a successful card payment names the card")
+            after = payment.capture_card(
+                card=event.card, amount=event.amount, provider_reference=event.provider_reference, now=now
             )
-            try:
-                await self.payments.save(after, stored.version, events=[envelope], applied_event_id=applied_key)
-            except AlreadyApplied:
-                return WebhookResult("duplicate", payment.payment_id, payment.status)
-            except ConcurrencyError:
-                if attempt == WEBHOOK_ATTEMPTS:
-                    raise
-                continue
-            return WebhookResult("applied", after.payment_id, after.status)
-        raise AssertionError("unreachable")
+            return after, payment_events.captured(after)
+        after = payment.fail_card(
+            reason=event.failure_reason or "declined",
+            provider_reference=event.provider_reference,
+            card=event.card,
+            now=now,
+        )
+        # Every decline is announced (the order is flagged for staff); while attempts are left the
+        # checkout stays open and the customer may try another card.
+        failed = PaymentFailed(
+            order_id=after.order_id,
+            payment_id=after.payment_id,
+            reason=after.failure_reason or "",
+            attempts_left=after.attempts_left,
+        )
+        return after, failed

@@ -16,7 +16,6 @@ from typing import Literal
 
 from oms_contracts import Money
 from oms_contracts.money import minor_units, round_amount
-
 from oms_runtime.errors import FieldError
 
 OrderPaymentStatus = Literal["unpaid", "partly_paid", "paid", "partly_refunded", "refunded"]

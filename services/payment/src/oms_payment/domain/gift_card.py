@@ -14,7 +14,6 @@ from typing import Literal
 
 from oms_contracts import Money
 from oms_contracts.money import round_amount
-
 from oms_runtime.errors import FieldError
 
 MovementKind = Literal["issue", "redeem", "refund"]

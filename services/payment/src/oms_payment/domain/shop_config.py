@@ -9,9 +9,9 @@ from typing import Literal
 
 from oms_contracts import Money
 from oms_contracts.money import round_amount
+from oms_runtime.errors import FieldError
 
 from oms_payment.domain.account import PrepaymentRule
-from oms_runtime.errors import FieldError
 
 METHODS = ("cash_on_delivery", "card", "bank_transfer", "gift_card")
 CardProviderName = Literal["sandbox", "stripe"]

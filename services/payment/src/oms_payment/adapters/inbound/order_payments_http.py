@@ -168,7 +168,9 @@ class OrderPaymentsController(Controller):
             actor=ctx.actor,
             gift_card_code=data.gift_card_code,
         )
-        body = RegisteredView.model_validate({**AccountView.fields(result.stored), "payment_id": result.payment.payment_id})
+        body = RegisteredView.model_validate(
+            {**AccountView.fields(result.stored), "payment_id": result.payment.payment_id}
+        )
         return Response(body, status_code=201 if result.created else 200)
 
     @post("/refunds", summary="Refund the order, fully or partly, to the original method or a gift card")

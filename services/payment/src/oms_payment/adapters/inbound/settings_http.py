@@ -157,7 +157,9 @@ class PaymentSettingsController(Controller):
         return SavedPaymentConfigView(**PaymentConfigView.of(config).model_dump(), version=version)
 
     @delete(
-        "/{currency:str}", summary="Remove the setup for a currency: every method, no prepayment (admin)", guards=[ADMIN]
+        "/{currency:str}",
+        summary="Remove the setup for a currency: every method, no prepayment (admin)",
+        guards=[ADMIN],
     )
     async def delete_config(self, ctx: Ctx, configs: ConfigsDep, currency: FromPath[str]) -> None:
         await configs.delete(ctx.shop_id, currency, ctx.actor)

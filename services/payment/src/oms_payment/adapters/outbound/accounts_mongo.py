@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Envelope
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AggregateStore, outbox_indexes
-from pymongo.errors import DuplicateKeyError
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 
 from oms_payment.adapters.outbound.fields_mongo import (
     audit_doc,
@@ -19,7 +16,7 @@ from oms_payment.adapters.outbound.fields_mongo import (
     optional_money_doc,
     optional_money_of,
 )
-from oms_payment.application.ports import AuditEntry, StoredAccount
+from oms_payment.application.ports import AUDIT, AuditEntry
 from oms_payment.domain.account import AccountPayment, AccountRefund, Allocation, OrderAccount
 
 ACCOUNTS = "order_accounts"
@@ -145,41 +142,19 @@ def account_from_doc(doc: Document) -> OrderAccount:
     )
 
 
-class MongoAccountRepository:
+class MongoAccountRepository(DocumentRepository[OrderAccount]):
+    """Accounts for the command loop: the entries and the derived position in one conditional update,
+    with the decision's audit line pushed onto `history`."""
+
     def __init__(self, store: AggregateStore) -> None:
-        self.store = store
+        super().__init__(store, to_document=account_to_doc, from_document=account_from_doc)
 
-    async def create(self, account: OrderAccount, events: Sequence[Envelope[Any]]) -> bool:
-        """False when the order already has its account (a replayed RequestPayment)."""
-        try:
-            await self.store.create(account_to_doc(account), events=events)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def get(self, shop_id: str, order_id: str) -> StoredAccount | None:
-        doc = await self.store.get(shop_id, order_id)
-        return StoredAccount(account_from_doc(doc), int(doc["version"])) if doc else None
-
-    async def save(
-        self,
-        account: OrderAccount,
-        version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        audit: AuditEntry | None = None,
-        applied_event_id: str | None = None,
-    ) -> int:
-        doc = await self.store.update(
-            account.shop_id,
-            account.order_id,
-            version,
-            set_fields=account_fields(account),
-            push={"history": [audit_doc(audit)]} if audit else None,
-            events=events,
-            applied_event_id=applied_event_id,
-        )
-        return int(doc["version"])
+    def update_of(self, loaded: Loaded[OrderAccount], decision: Decision[OrderAccount]) -> dict[str, Any]:
+        audit = decision.meta.get(AUDIT)
+        return {
+            "set_fields": account_fields(decision.state),
+            "push": {"history": [audit_doc(audit)]} if isinstance(audit, AuditEntry) else None,
+        }
 
     async def due_for_reminder(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         found = (

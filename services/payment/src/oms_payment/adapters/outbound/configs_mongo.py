@@ -17,7 +17,6 @@ PAYMENT_CONFIGS = "payment_configs"
 CONFIG_INDEXES: list[IndexSpec] = [IndexSpec(PAYMENT_CONFIGS, [("shop_id", 1), ("currency", 1)], unique=True)]
 
 
-
 def config_to_doc(config: ShopPaymentConfig) -> Document:
     bank = config.bank
     return {
@@ -76,5 +75,3 @@ class MongoPaymentConfigRepository:
     async def list(self, shop_id: str) -> list[ShopPaymentConfig]:
         found = self.collection.find({"shop_id": shop_id}).sort("currency", 1).limit(200)
         return [config_from_doc(doc) async for doc in found]
-
-

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope
+from oms_runtime.commands import Decision
 from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AggregateStore, outbox_indexes
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_payment.adapters.outbound.fields_mongo import money_doc, money_of
-from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
+from oms_payment.application.ports import DuplicatePayment, PaymentRecord, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, PastCheckout, Payment
 
 PAYMENTS = "payments"
@@ -75,7 +76,8 @@ def _mutable_fields(payment: Payment) -> Document:
     }
 
 
-def to_document(payment: Payment) -> Document:
+def to_document(record: PaymentRecord) -> Document:
+    payment = record.payment
     return {
         "_id": payment.payment_id,
         "shop_id": payment.shop_id,
@@ -84,11 +86,14 @@ def to_document(payment: Payment) -> Document:
         "method": payment.method,
         "created_at": payment.created_at,
         "provider": payment.provider,
+        "correlation_id": record.correlation_id,
+        # A reissued link gets a new token: the old one stops working.
+        "checkout_token_hash": record.checkout_token_hash,
         **_mutable_fields(payment),
     }
 
 
-def from_document(doc: Document) -> StoredPayment:
+def from_document(doc: Document) -> PaymentRecord:
     card = doc.get("card")
     payment = Payment(
         payment_id=doc["_id"],
@@ -111,71 +116,39 @@ def from_document(doc: Document) -> StoredPayment:
         checkout_issue=doc.get("checkout_issue", 0),
         past_checkouts=tuple(_past_checkout(p) for p in doc.get("past_checkouts") or ()),
     )
-    return StoredPayment(
+    return PaymentRecord(
         payment=payment,
-        version=doc["version"],
         correlation_id=doc.get("correlation_id"),
         checkout_token_hash=doc.get("checkout_token_hash"),
         applied_events=tuple(doc.get("applied_events") or ()),
     )
 
 
-class MongoPaymentRepository:
+class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
+    """Payments as `Loaded[PaymentRecord]`: the command loop's load and save, plus the look-ups."""
+
     def __init__(self, store: AggregateStore) -> None:
-        self.store = store
+        super().__init__(store, to_document=to_document, from_document=from_document)
 
-    async def add(
-        self,
-        payment: Payment,
-        *,
-        checkout_token_hash: str | None,
-        correlation_id: str,
-        events: Sequence[Envelope[Any]],
-    ) -> None:
-        doc = {
-            **to_document(payment),
-            "checkout_token_hash": checkout_token_hash,
-            "correlation_id": correlation_id,
-        }
+    def update_of(self, loaded: StoredPayment, decision: Decision[PaymentRecord]) -> dict[str, Any]:
+        fields = _mutable_fields(decision.state.payment)
+        fields["checkout_token_hash"] = decision.state.checkout_token_hash
+        return {"set_fields": fields}
+
+    async def add(self, record: PaymentRecord, events: Sequence[Envelope[Any]]) -> StoredPayment:
         try:
-            await self.store.create(doc, events=events)
+            return self.loaded(await self.store.create(to_document(record), events=events))
         except DuplicateKeyError as exc:
-            raise DuplicatePayment(payment.order_id) from exc
-
-    async def save(
-        self,
-        payment: Payment,
-        expected_version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        applied_event_id: str | None = None,
-        checkout_token_hash: str | None = None,
-    ) -> int:
-        fields = _mutable_fields(payment)
-        if checkout_token_hash is not None:
-            fields["checkout_token_hash"] = checkout_token_hash  # a reissued link: the old token stops working
-        doc = await self.store.update(
-            payment.shop_id,
-            payment.payment_id,
-            expected_version,
-            set_fields=fields,
-            events=events,
-            applied_event_id=applied_event_id,
-        )
-        return int(doc["version"])
-
-    async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None:
-        doc = await self.store.get(shop_id, payment_id)
-        return from_document(doc) if doc else None
+            raise DuplicatePayment(record.payment.order_id) from exc
 
     async def find_by_id_any_shop(self, payment_id: str) -> StoredPayment | None:
         # The one look-up without a shop: provider webhooks and hosted pages know only the id (_id index).
         doc = await self.store.collection.find_one({"_id": payment_id})
-        return from_document(doc) if doc else None
+        return self.loaded(doc) if doc else None
 
     async def find_for_order(self, shop_id: str, order_id: str, method: str) -> StoredPayment | None:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "order_id": order_id, "method": method})
-        return from_document(doc) if doc else None
+        return self.loaded(doc) if doc else None
 
     async def list(self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int) -> list[StoredPayment]:
         query: Document = {"shop_id": shop_id}
@@ -184,7 +157,7 @@ class MongoPaymentRepository:
         if cursor:
             query["_id"] = {"$lt": cursor}
         found = self.store.collection.find(query).sort("_id", -1).limit(limit)
-        return [from_document(doc) async for doc in found]
+        return [self.loaded(doc) async for doc in found]
 
 
 class MongoDeliveryLog:

@@ -131,7 +131,9 @@ class SandboxCheckoutController(Controller):
                 attempts_left=result.expected.attempts_left,
             )
             # Sent after the answer, as a real provider does: the customer never waits for the shop.
-            return Response(answer, media_type=MediaType.JSON, background=BackgroundTask(sandbox.send_webhook, result.webhook))
+            return Response(
+                answer, media_type=MediaType.JSON, background=BackgroundTask(sandbox.send_webhook, result.webhook)
+            )
         try:
             result = await sandbox.pay(payment_id, token, **fields)
         except PaymentNotFound:

@@ -13,11 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from oms_contracts import Envelope, Money
-from oms_runtime.clock import FixedClock
-from oms_runtime.commands import Decision, Loaded, RetryPolicy
-from oms_runtime.events import EventFactory
-from oms_testing.fakes import InMemoryRepository
-
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.card_links import CardLinks
 from oms_payment.application.checkouts import CardProviders, HostedCheckouts
@@ -41,6 +36,10 @@ from oms_payment.application.webhooks import ProviderWebhooks
 from oms_payment.domain.account import OrderAccount
 from oms_payment.domain.gift_card import GiftCard, GiftCardMovement
 from oms_payment.domain.shop_config import ShopPaymentConfig
+from oms_runtime.clock import FixedClock
+from oms_runtime.commands import Decision, Loaded, RetryPolicy
+from oms_runtime.events import EventFactory
+from oms_testing.fakes import InMemoryRepository
 
 
 class FakePayments(InMemoryRepository[PaymentRecord]):

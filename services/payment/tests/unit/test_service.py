@@ -13,7 +13,7 @@ from oms_contracts.messages.payment import RequestPayment
 from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.checkouts import hash_checkout_token
-from oms_payment.application.errors import InvalidWebhook, PaymentNotFound, ProviderNotConfigured
+from oms_payment.application.errors import InvalidWebhook
 from oms_payment.domain import MAX_CARD_ATTEMPTS
 
 from .fakes import App, FakePayments, build
@@ -69,9 +69,7 @@ def types(payments: FakePayments) -> list[str]:
     return [e.type for e in payments.events]
 
 
-async def test_a_card_request_issues_a_checkout_whose_token_is_stored_hashed(
-    app: App, payments: FakePayments
-) -> None:
+async def test_a_card_request_issues_a_checkout_whose_token_is_stored_hashed(app: App, payments: FakePayments) -> None:
     await app.payments.request_payment(request("o1", "card"))
     (stored,) = (s.state for s in payments.stored.values())
     url = payments.events[0].payload.checkout_url
@@ -112,9 +110,7 @@ async def webhook(
     return body, sandbox.sign(body, NOW)
 
 
-async def test_a_webhook_is_applied_once(
-    app: App, payments: FakePayments, sandbox: SandboxProvider
-) -> None:
+async def test_a_webhook_is_applied_once(app: App, payments: FakePayments, sandbox: SandboxProvider) -> None:
     await app.payments.request_payment(request("o1", "card"))
     payment_id = next(iter(payments.stored))[1]
     body, headers = await webhook(sandbox, payment_id)
@@ -137,9 +133,7 @@ async def test_a_charge_of_another_amount_is_acknowledged_but_not_captured(
     assert payments.payment(payment_id).payment.status == "awaiting_customer"
 
 
-async def test_a_stale_webhook_changes_nothing(
-    app: App, payments: FakePayments, sandbox: SandboxProvider
-) -> None:
+async def test_a_stale_webhook_changes_nothing(app: App, payments: FakePayments, sandbox: SandboxProvider) -> None:
     await app.payments.request_payment(request("o1", "card"))
     payment_id = next(iter(payments.stored))[1]
     body, headers = await webhook(sandbox, payment_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from oms_contracts import Money
 from oms_contracts.limits import StatedMoney
 from oms_runtime.context import Ctx, requires
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from oms_payment.application.gift_cards import GiftCards
 from oms_payment.domain.gift_card import GiftCard, MovementKind
@@ -33,8 +33,14 @@ class MovementView(BaseModel):
     kind: MovementKind
     amount: Money
     at: datetime
-    actor: str | None = None
-    order_id: str | None = None
+    actor: str | None = Field(default=None, description="Who issued the card (issue movements only)")
+    order_id: str | None = Field(default=None, description="The order paid with the card (redemptions only)")
+
+    @model_serializer(mode="wrap")
+    def _only_present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # As stored: a movement has `actor` or `order_id` only when it concerns one.
+        body: dict[str, Any] = handler(self)
+        return {k: v for k, v in body.items() if v is not None or k not in ("actor", "order_id")}
 
 
 class GiftCardView(BaseModel):

@@ -81,7 +81,7 @@ class AccountView(View):
 
     @staticmethod
     def fields(stored: StoredAccount) -> dict[str, object]:
-        account = stored.account
+        account = stored.state
         p = account.position()
         return {
             "order_id": account.order_id,

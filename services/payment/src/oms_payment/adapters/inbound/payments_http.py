@@ -10,10 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from oms_contracts import Money
 from oms_runtime.context import Ctx, requires
-from pydantic import BaseModel, ConfigDict
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from oms_payment.application.card_links import CardLinks
-from oms_payment.application.payments import MAX_PAGE_SIZE, Payments
+from oms_payment.application.payments import Payments
 from oms_payment.application.ports import StoredPayment
 from oms_payment.application.webhooks import ProviderWebhooks, WebhookResult
 from oms_payment.domain import PaymentMethod, PaymentStatus
@@ -68,7 +70,7 @@ class PaymentView(View):
 
     @classmethod
     def of(cls, stored: StoredPayment) -> PaymentView:
-        p = stored.payment
+        p = stored.state.payment
         return cls(
             payment_id=p.payment_id,
             order_id=p.order_id,
@@ -101,16 +103,18 @@ class PaymentView(View):
         )
 
 
-class PaymentPage(View):
-    items: list[PaymentView]
-    next_cursor: str | None
-
-
 class WebhookAnswer(View):
     status: Literal["applied", "duplicate", "ignored"]
     payment_id: str
     payment_status: PaymentStatus
-    detail: str | None = None
+    detail: str | None = Field(default=None, description="Why an event was ignored; absent otherwise")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_detail(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        body: dict[str, Any] = handler(self)
+        if body.get("detail") is None:
+            body.pop("detail", None)
+        return body
 
     @classmethod
     def of(cls, result: WebhookResult) -> WebhookAnswer:
@@ -133,13 +137,11 @@ class PaymentController(Controller):
         ctx: Ctx,
         payments: PaymentsDep,
         order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=64, description="next_cursor of the previous page")
-        ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    ) -> PaymentPage:
-        page, next_cursor = await payments.list(ctx.shop_id, order_id=order_id, cursor=cursor, limit=limit)
-        return PaymentPage(items=[PaymentView.of(p) for p in page], next_cursor=next_cursor)
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[PaymentView]:
+        page = await payments.list(ctx.shop_id, order_id=order_id, cursor=cursor, limit=limit)
+        return page.map(PaymentView.of)
 
     @get("/{payment_id:str}", summary="One payment (admin, manager)")
     async def get_payment(self, ctx: Ctx, payments: PaymentsDep, payment_id: FromPath[str]) -> PaymentView:

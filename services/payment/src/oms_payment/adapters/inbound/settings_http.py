@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from oms_contracts.limits import Amount
 from oms_runtime.context import Ctx, requires
+from oms_runtime.paging import CursorPage
 from pydantic import BaseModel, ConfigDict, Field
 
 from oms_payment.application.configs import PaymentConfigs
@@ -125,20 +126,14 @@ class SavedPaymentConfigView(PaymentConfigView):
     version: int
 
 
-class PaymentConfigList(View):
-    """Every currency's setup (a handful): one page, `next_cursor` always null."""
-
-    items: list[PaymentConfigView]
-    next_cursor: str | None = None
-
-
 class PaymentSettingsController(Controller):
     path = "/payment-settings"
     tags = ["payment settings"]
 
     @get("/", summary="The shop's payment setup per currency (admin, manager)", guards=[STAFF])
-    async def list_configs(self, ctx: Ctx, configs: ConfigsDep) -> PaymentConfigList:
-        return PaymentConfigList(items=[PaymentConfigView.of(c) for c in await configs.list(ctx.shop_id)])
+    async def list_configs(self, ctx: Ctx, configs: ConfigsDep) -> CursorPage[PaymentConfigView]:
+        # One setup per currency (a handful, at most 200 read): one page, `next_cursor` always null.
+        return CursorPage(items=[PaymentConfigView.of(c) for c in await configs.list(ctx.shop_id)], next_cursor=None)
 
     @get("/{currency:str}", summary="The shop's payment setup for one currency (admin, manager)", guards=[STAFF])
     async def get_config(self, ctx: Ctx, configs: ConfigsDep, currency: FromPath[str]) -> PaymentConfigView:

@@ -13,7 +13,7 @@ from oms_contracts.messages.payment import RequestPayment
 from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.checkouts import hash_checkout_token
-from oms_payment.application.errors import InvalidWebhook
+from oms_payment.application.errors import InvalidWebhook, PaymentNotFound, ProviderNotConfigured
 from oms_payment.domain import MAX_CARD_ATTEMPTS
 
 from .fakes import App, FakePayments, build
@@ -178,3 +178,38 @@ async def test_a_card_after_a_decline_captures_the_payment(
     assert (result.status, result.payment_status) == ("applied", "captured")
     assert types(payments) == ["PaymentRequested", "PaymentFailed", "PaymentCaptured"]
     assert payments.payment(payment_id).payment.attempts == 2
+
+
+async def test_a_webhook_that_loses_a_race_is_decided_again_and_captures_once(
+    app: App, payments: FakePayments, sandbox: SandboxProvider
+) -> None:
+    await app.payments.request_payment(request("o1", "card"))
+    payment_id = next(iter(payments.stored))[1]
+    body, headers = await webhook(sandbox, payment_id)
+    payments.race(2)  # two other writers get there first: the loop loads and decides again
+    result = await app.webhooks.handle("sandbox", body, headers)
+    assert (result.status, result.payment_status) == ("applied", "captured")
+    assert types(payments).count("PaymentCaptured") == 1
+
+
+async def test_an_unknown_payment_or_an_unconfigured_provider_is_refused(app: App, sandbox: SandboxProvider) -> None:
+    body, headers = await webhook(sandbox, "no-such-payment")
+    with pytest.raises(PaymentNotFound):
+        await app.webhooks.handle("sandbox", body, headers)
+    with pytest.raises(ProviderNotConfigured):
+        await app.webhooks.handle("stripe", body, headers)
+
+
+async def test_settling_stops_awaiting_every_open_payment_of_a_paid_order(app: App, payments: FakePayments) -> None:
+    from oms_contracts.messages.payment import PaymentStatusChanged
+
+    await app.payments.request_payment(request("o1", "card"))
+    await app.payments.request_payment(request("o1", "cash_on_delivery"))
+    amount = Money.of("100.00", "EUR")
+    paid = PaymentStatusChanged(
+        order_id="o1", status="paid", total=amount, paid=amount, refunded=Money.zero("EUR"), due=Money.zero("EUR")
+    )
+    await app.payments.settle_when_paid(Envelope.new(paid, shop_id=SHOP, actor=Actor.system("payment")))
+    assert {s.state.payment.status for s in payments.stored.values()} == {"settled"}
+    page = await app.payments.list(SHOP, order_id="o1", cursor=None, limit=1)
+    assert len(page.items) == 1 and page.next_cursor == page.items[0].state.payment.payment_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -37,9 +37,9 @@ class MovementView(BaseModel):
     order_id: str | None = Field(default=None, description="The order paid with the card (redemptions only)")
 
     @model_serializer(mode="wrap")
-    def _only_present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _only_present(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         # As stored: a movement has `actor` or `order_id` only when it concerns one.
-        body: dict[str, Any] = handler(self)
+        body: dict[str, object] = handler(self)
         return {k: v for k, v in body.items() if v is not None or k not in ("actor", "order_id")}
 
 

@@ -110,8 +110,8 @@ class WebhookAnswer(View):
     detail: str | None = Field(default=None, description="Why an event was ignored; absent otherwise")
 
     @model_serializer(mode="wrap")
-    def _without_empty_detail(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        body: dict[str, Any] = handler(self)
+    def _without_empty_detail(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        body: dict[str, object] = handler(self)
         if body.get("detail") is None:
             body.pop("detail", None)
         return body

@@ -12,7 +12,7 @@ from oms_runtime.events import EventFactory
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
-from oms_payment.adapters.inbound import kafka
+from oms_payment.adapters.inbound import consumers_kafka
 from oms_payment.adapters.inbound.documents_http import PaymentDocumentController
 from oms_payment.adapters.inbound.gift_cards_http import GiftCardController
 from oms_payment.adapters.inbound.order_payments_http import OrderPaymentsController
@@ -32,7 +32,7 @@ from oms_payment.adapters.outbound.payments_mongo import (
 )
 from oms_payment.adapters.sandbox.charges_mongo import MongoSandboxCharges
 from oms_payment.adapters.sandbox.checkout import SandboxCheckout
-from oms_payment.adapters.sandbox.hosted import SandboxCheckoutController
+from oms_payment.adapters.sandbox.checkout_http import SandboxCheckoutController
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.adapters.stripe.provider import StripeProvider
 from oms_payment.application.card_links import CardLinks
@@ -121,7 +121,7 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
         clock=clock,
     )
 
-    kafka.register(
+    consumers_kafka.register(
         runtime.consumer,
         payments=payments,
         accounts=accounts,

@@ -365,3 +365,12 @@ async def test_a_command_that_always_loses_its_race_gives_up_after_the_policy(ap
     app.account_store.race(10)
     with pytest.raises(ConcurrencyError):
         await app.accounts.on_captured(captured("o1", "10.00"))
+
+
+async def test_a_reminder_that_loses_a_race_waits_for_the_next_round(app: App) -> None:
+    await open_account(app, reminder_cadence_hours=(1.0,))
+    app.clock.advance(timedelta(hours=1))
+    app.account_store.race(1)
+    assert await app.reminders.remind_due() == 0
+    assert await app.reminders.remind_due() == 1
+    assert types(app).count("PaymentReminderDue") == 1

@@ -48,7 +48,8 @@ class Reminders:
             found = await self.accounts.load(shop_id, order_id)
             if found is None:
                 continue
-            stored = await self.loop.run(shop_id, order_id, decide, loaded=found)
-            if stored.state.reminders_sent > found.state.reminders_sent:
+            # One attempt: an account changed meanwhile (maybe paid) is looked at again next round.
+            stored = await self.loop.run_once(found, decide)
+            if stored is not None and stored.state.reminders_sent > found.state.reminders_sent:
                 sent += 1
         return sent

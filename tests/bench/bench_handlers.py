@@ -222,7 +222,7 @@ def _consumer_handler(app: Any, payload_type: type[Any]) -> Callable[[Envelope[A
 
 async def bench_payment(infra: Any, orders: int) -> dict[str, Any]:
     from oms_contracts.messages.payment import RequestPayment
-    from oms_payment.adapters.outbound.mongo import INDEXES as PAYMENT_INDEXES
+    from oms_payment.adapters.outbound.indexes import INDEXES as PAYMENT_INDEXES
     from oms_payment.bootstrap import create_app
     from oms_payment.settings import PaymentSettings
 

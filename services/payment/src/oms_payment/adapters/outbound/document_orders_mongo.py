@@ -11,7 +11,7 @@ from oms_documents import PricedLine
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from pymongo.asynchronous.collection import AsyncCollection
 
-from oms_payment.application.payment_documents import OrderForDocuments
+from oms_payment.application.ports import OrderForDocuments
 
 DOCUMENT_ORDERS = "document_orders"
 DOCUMENT_INDEXES = [IndexSpec(DOCUMENT_ORDERS, [("shop_id", 1), ("_id", 1)])]

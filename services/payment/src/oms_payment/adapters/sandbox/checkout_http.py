@@ -4,7 +4,7 @@ context; the unguessable checkout token in the link is what authorises them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -12,11 +12,11 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
-from oms_runtime.problems import Problem
+from pydantic import BaseModel
 
 from oms_payment.adapters.sandbox.cards import CardRejected
-from oms_payment.adapters.sandbox.checkout import CheckoutClosed, SandboxCheckout
-from oms_payment.application.service import PaymentNotFound
+from oms_payment.adapters.sandbox.checkout import CheckoutBusy, CheckoutClosed, SandboxCheckout
+from oms_payment.application.errors import PaymentNotFound
 from oms_payment.domain import Payment
 
 _templates = Environment(
@@ -26,6 +26,22 @@ _templates = Environment(
 Sandbox = NamedDependency[SandboxCheckout]
 PaymentId = FromPath[str]
 Token = Annotated[str, QueryParameter(max_length=200, description="The checkout token from the payment link")]
+
+
+class CardShown(BaseModel):
+    brand: str
+    last4: str
+
+
+class ChargeAnswer(BaseModel):
+    """The JSON answer to a card posted to the hosted checkout."""
+
+    payment_id: str
+    outcome: Literal["succeeded", "failed"]
+    card: CardShown
+    decline_reason: str | None
+    # After a decline: the cards the customer may still try here (0: the checkout is closed).
+    attempts_left: int
 
 
 def _page(status: int = 200, **context: Any) -> Response[str]:
@@ -101,49 +117,41 @@ class SandboxCheckoutController(Controller):
         html = _wants_html(request)
         data: Any = (await request.form()) if html else await request.json()
         if not isinstance(data, dict) and not hasattr(data, "get"):
-            raise Problem(422, "Invalid request", "send card_number, expiry and cvc")
+            raise CardRejected("body", "send card_number, expiry and cvc")
         fields = {name: str(data.get(name) or "") for name in ("card_number", "expiry", "cvc")}
+        if not html:
+            # A JSON client: what the checkout refuses propagates to the service's problem map.
+            result = await sandbox.pay(payment_id, token, **fields)
+            charge = result.charge
+            answer = ChargeAnswer(
+                payment_id=result.payment.payment_id,
+                outcome="succeeded" if charge.approved else "failed",
+                card=CardShown(brand=charge.brand, last4=charge.last4),
+                decline_reason=charge.decline_reason,
+                attempts_left=result.expected.attempts_left,
+            )
+            # Sent after the answer, as a real provider does: the customer never waits for the shop.
+            return Response(
+                answer, media_type=MediaType.JSON, background=BackgroundTask(sandbox.send_webhook, result.webhook)
+            )
         try:
             result = await sandbox.pay(payment_id, token, **fields)
         except PaymentNotFound:
-            if html:
-                return _not_found_page()
-            raise Problem(404, "Not found", "no such checkout") from None
-        except CheckoutClosed as exc:
-            if html:
-                payment = await sandbox.open(payment_id, token)
-                closed = "being processed" if exc.pending else _closed(payment)
-                return _page(409, payment=payment, closed=closed)
-            if exc.pending:
-                raise Problem(
-                    409, "Card being processed", f"a card is being processed for this payment ({exc})"
-                ) from None
-            raise Problem(409, "Checkout closed", f"this payment takes no more cards ({exc})") from None
+            return _not_found_page()
+        except (CheckoutClosed, CheckoutBusy) as exc:
+            payment = await sandbox.open(payment_id, token)
+            closed = "being processed" if isinstance(exc, CheckoutBusy) else _closed(payment)
+            return _page(409, payment=payment, closed=closed)
         except CardRejected as exc:
-            if html:
-                payment = await sandbox.open(payment_id, token)
-                return _page(422, payment=payment, error={"field": exc.field, "message": exc.message})
-            raise Problem.field(exc.field, exc.message) from None
-        # Sent after the answer, as a real provider does: the customer never waits for the shop.
-        webhook = BackgroundTask(sandbox.send_webhook, result.webhook)
-        charge = result.charge
-        if html:
-            return Response(
-                _templates.get_template("checkout.html").render(
-                    payment=result.payment, result=charge, expected=result.expected
-                ),
-                media_type=MediaType.HTML,
-                background=webhook,
-            )
-        body = {
-            "payment_id": result.payment.payment_id,
-            "outcome": "succeeded" if charge.approved else "failed",
-            "card": {"brand": charge.brand, "last4": charge.last4},
-            "decline_reason": charge.decline_reason,
-            # After a decline: the cards the customer may still try here (0: the checkout is closed).
-            "attempts_left": result.expected.attempts_left,
-        }
-        return Response(body, media_type=MediaType.JSON, background=webhook)
+            payment = await sandbox.open(payment_id, token)
+            return _page(422, payment=payment, error={"field": exc.field, "message": exc.message})
+        return Response(
+            _templates.get_template("checkout.html").render(
+                payment=result.payment, result=result.charge, expected=result.expected
+            ),
+            media_type=MediaType.HTML,
+            background=BackgroundTask(sandbox.send_webhook, result.webhook),
+        )
 
 
 def _not_found_page() -> Response[str]:

@@ -1,29 +1,27 @@
-"""MongoDB persistence of payments, the delivery log and the provider event ledger. INDEXES live here."""
+"""MongoDB persistence of payments, the delivery log and the provider event ledger, with their indexes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Envelope, Money
-from oms_runtime.consumer import INBOX_INDEXES
+from oms_contracts import Envelope
+from oms_runtime.commands import Decision
 from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AggregateStore, outbox_indexes
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_payment.adapters.outbound.accounts_mongo import ACCOUNT_INDEXES
-from oms_payment.application.ports import DuplicatePayment, ProviderEvent, StoredPayment
+from oms_payment.adapters.outbound.fields_mongo import money_doc, money_of
+from oms_payment.application.ports import DuplicatePayment, PaymentRecord, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, PastCheckout, Payment
 
 PAYMENTS = "payments"
 ORDER_DELIVERIES = "order_deliveries"
 PROVIDER_EVENTS = "provider_events"
-SANDBOX_CHARGES = "sandbox_charges"
 
-INDEXES: list[IndexSpec] = [
+PAYMENT_INDEXES: list[IndexSpec] = [
     # One payment per order and method: a replayed RequestPayment cannot create a second one.
     IndexSpec(PAYMENTS, [("shop_id", 1), ("order_id", 1), ("method", 1)], unique=True),
     IndexSpec(PAYMENTS, [("shop_id", 1), ("_id", -1)]),
@@ -32,26 +30,13 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDER_DELIVERIES, [("shop_id", 1), ("order_id", 1)], unique=True),
     # Replay protection: a provider's event id is stored once.
     IndexSpec(PROVIDER_EVENTS, [("shop_id", 1), ("provider", 1), ("event_id", 1)], unique=True),
-    # The sandbox charges each attempt of a checkout at most once (_id is "<payment id>:<attempt>");
-    # this serves support look-ups.
-    IndexSpec(SANDBOX_CHARGES, [("shop_id", 1), ("charged_at", -1)]),
-    *INBOX_INDEXES,
-    *ACCOUNT_INDEXES,
 ]
-
-
-def _money_doc(money: Money) -> Document:
-    return money.model_dump(mode="json")
-
-
-def _money(doc: Document) -> Money:
-    return Money(amount=Decimal(doc["amount"]), currency=doc["currency"])
 
 
 def _past_checkout_doc(past: PastCheckout) -> Document:
     return {
         "issue": past.issue,
-        "amount": _money_doc(past.amount),
+        "amount": money_doc(past.amount),
         "status": past.status,
         "attempts": past.attempts,
         "failure_reason": past.failure_reason,
@@ -63,7 +48,7 @@ def _past_checkout_doc(past: PastCheckout) -> Document:
 def _past_checkout(doc: Document) -> PastCheckout:
     return PastCheckout(
         issue=doc["issue"],
-        amount=_money(doc["amount"]),
+        amount=money_of(doc["amount"]),
         status=doc["status"],
         attempts=doc["attempts"],
         failure_reason=doc.get("failure_reason"),
@@ -76,7 +61,7 @@ def _mutable_fields(payment: Payment) -> Document:
     card = payment.card
     return {
         # The amount changes when staff reissue a card link for what the order owes now.
-        "amount": _money_doc(payment.amount),
+        "amount": money_doc(payment.amount),
         "checkout_issue": payment.checkout_issue,
         "past_checkouts": [_past_checkout_doc(p) for p in payment.past_checkouts],
         "status": payment.status,
@@ -91,7 +76,8 @@ def _mutable_fields(payment: Payment) -> Document:
     }
 
 
-def to_document(payment: Payment) -> Document:
+def to_document(record: PaymentRecord) -> Document:
+    payment = record.payment
     return {
         "_id": payment.payment_id,
         "shop_id": payment.shop_id,
@@ -100,11 +86,14 @@ def to_document(payment: Payment) -> Document:
         "method": payment.method,
         "created_at": payment.created_at,
         "provider": payment.provider,
+        "correlation_id": record.correlation_id,
+        # A reissued link gets a new token: the old one stops working.
+        "checkout_token_hash": record.checkout_token_hash,
         **_mutable_fields(payment),
     }
 
 
-def from_document(doc: Document) -> StoredPayment:
+def from_document(doc: Document) -> PaymentRecord:
     card = doc.get("card")
     payment = Payment(
         payment_id=doc["_id"],
@@ -112,7 +101,7 @@ def from_document(doc: Document) -> StoredPayment:
         order_id=doc["order_id"],
         order_number=doc["order_number"],
         method=doc["method"],
-        amount=_money(doc["amount"]),
+        amount=money_of(doc["amount"]),
         status=doc["status"],
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -127,71 +116,39 @@ def from_document(doc: Document) -> StoredPayment:
         checkout_issue=doc.get("checkout_issue", 0),
         past_checkouts=tuple(_past_checkout(p) for p in doc.get("past_checkouts") or ()),
     )
-    return StoredPayment(
+    return PaymentRecord(
         payment=payment,
-        version=doc["version"],
         correlation_id=doc.get("correlation_id"),
         checkout_token_hash=doc.get("checkout_token_hash"),
         applied_events=tuple(doc.get("applied_events") or ()),
     )
 
 
-class MongoPaymentRepository:
+class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
+    """Payments as `Loaded[PaymentRecord]`: the command loop's load and save, plus the look-ups."""
+
     def __init__(self, store: AggregateStore) -> None:
-        self.store = store
+        super().__init__(store, to_document=to_document, from_document=from_document)
 
-    async def add(
-        self,
-        payment: Payment,
-        *,
-        checkout_token_hash: str | None,
-        correlation_id: str,
-        events: Sequence[Envelope[Any]],
-    ) -> None:
-        doc = {
-            **to_document(payment),
-            "checkout_token_hash": checkout_token_hash,
-            "correlation_id": correlation_id,
-        }
+    def update_of(self, loaded: StoredPayment, decision: Decision[PaymentRecord]) -> dict[str, Any]:
+        fields = _mutable_fields(decision.state.payment)
+        fields["checkout_token_hash"] = decision.state.checkout_token_hash
+        return {"set_fields": fields}
+
+    async def add(self, record: PaymentRecord, events: Sequence[Envelope[Any]]) -> StoredPayment:
         try:
-            await self.store.create(doc, events=events)
+            return self.loaded(await self.store.create(to_document(record), events=events))
         except DuplicateKeyError as exc:
-            raise DuplicatePayment(payment.order_id) from exc
-
-    async def save(
-        self,
-        payment: Payment,
-        expected_version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        applied_event_id: str | None = None,
-        checkout_token_hash: str | None = None,
-    ) -> int:
-        fields = _mutable_fields(payment)
-        if checkout_token_hash is not None:
-            fields["checkout_token_hash"] = checkout_token_hash  # a reissued link: the old token stops working
-        doc = await self.store.update(
-            payment.shop_id,
-            payment.payment_id,
-            expected_version,
-            set_fields=fields,
-            events=events,
-            applied_event_id=applied_event_id,
-        )
-        return int(doc["version"])
-
-    async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None:
-        doc = await self.store.get(shop_id, payment_id)
-        return from_document(doc) if doc else None
+            raise DuplicatePayment(record.payment.order_id) from exc
 
     async def find_by_id_any_shop(self, payment_id: str) -> StoredPayment | None:
         # The one look-up without a shop: provider webhooks and hosted pages know only the id (_id index).
         doc = await self.store.collection.find_one({"_id": payment_id})
-        return from_document(doc) if doc else None
+        return self.loaded(doc) if doc else None
 
     async def find_for_order(self, shop_id: str, order_id: str, method: str) -> StoredPayment | None:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "order_id": order_id, "method": method})
-        return from_document(doc) if doc else None
+        return self.loaded(doc) if doc else None
 
     async def list(self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int) -> list[StoredPayment]:
         query: Document = {"shop_id": shop_id}
@@ -200,7 +157,7 @@ class MongoPaymentRepository:
         if cursor:
             query["_id"] = {"$lt": cursor}
         found = self.store.collection.find(query).sort("_id", -1).limit(limit)
-        return [from_document(doc) async for doc in found]
+        return [self.loaded(doc) async for doc in found]
 
 
 class MongoDeliveryLog:
@@ -241,32 +198,6 @@ class MongoProviderEventLog:
                     "received_at": received_at,
                 }
             )
-        except DuplicateKeyError:
-            return False
-        return True
-
-
-class MongoSandboxCharges:
-    """The sandbox provider's own record: one charge per attempt of a checkout, never the card number.
-
-    `attempt` is the payment's attempt number the charge is made for (its `attempts` + 1 when the
-    form was posted; `_id` "<payment id>:<issue>:<attempt>" once staff reissued the link): a double
-    submit of one attempt is refused, and the next attempt opens only
-    once the payment has recorded this one's decline. An approved charge is never followed by
-    another, since only its webhook moves the payment on (to captured: the checkout closes).
-    """
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[SANDBOX_CHARGES]
-
-    async def record_once(
-        self, payment_id: str, shop_id: str, attempt: int, charge: Document, *, issue: int = 0
-    ) -> bool:
-        # After a reissued link the attempts start again: the link's issue keeps their ids apart.
-        key = f"{payment_id}:{attempt}" if issue == 0 else f"{payment_id}:{issue}:{attempt}"
-        doc = {"_id": key, "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt, "issue": issue}
-        try:
-            await self.collection.insert_one({**doc, **charge})
         except DuplicateKeyError:
             return False
         return True

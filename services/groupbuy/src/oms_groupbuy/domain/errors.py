@@ -1,14 +1,17 @@
-"""What can go wrong with a joint purchase, in words the HTTP edge maps to problem answers."""
+"""What can go wrong with a joint purchase, in words the HTTP edge maps to problem answers.
+
+Every error names the field (or part of the purchase) at fault: they are `FieldError`s, so the
+problem answer carries `errors[0].field`; the status per class is in the service's problems map.
+"""
 
 from __future__ import annotations
 
+from oms_runtime.errors import FieldError
 
-class GroupBuyError(Exception):
-    """Base: `field` names the input at fault when there is one."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class GroupBuyError(FieldError):
+    def __init__(self, message: str, field: str = "purchase") -> None:
+        super().__init__(field, message)
 
 
 class InvalidInput(GroupBuyError):

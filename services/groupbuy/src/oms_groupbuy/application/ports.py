@@ -1,0 +1,50 @@
+"""What the groupbuy application needs from the outside world, as protocols (Mongo adapters implement them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from oms_contracts.messages.groupbuy import PurchaseState
+from oms_runtime.commands import CommandRepository
+
+from oms_groupbuy.domain.partner import Partner
+from oms_groupbuy.domain.purchase import JointPurchase
+
+
+@dataclass(frozen=True)
+class PurchaseKey:
+    """Enough of a purchase to find it again: what the cluster-wide loops collect."""
+
+    shop_id: str
+    purchase_id: str
+
+
+class PurchaseRepository(CommandRepository[JointPurchase], Protocol):
+    """Joint purchases, one document each with its outbox; `load`/`save` serve the command loop."""
+
+    async def page(
+        self,
+        shop_id: str,
+        *,
+        states: tuple[PurchaseState, ...] | None,
+        partner_id: str | None,
+        after: str | None,
+        limit: int,
+    ) -> list[JointPurchase]:
+        """Purchases of the shop by id (newest last), optionally in `states` or with a participant of
+        `partner_id` (a partner sees those and the ones still collecting: pass both)."""
+        ...
+
+    async def due_to_stop(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        """Collecting purchases whose closing date has passed, across shops (the stop loop)."""
+        ...
+
+    async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        """Purchases awaiting payment with a participant's deadline passed, across shops."""
+        ...
+
+
+class PartnerRepository(CommandRepository[Partner], Protocol):
+    async def page(self, shop_id: str, after: str | None, limit: int) -> list[Partner]: ...

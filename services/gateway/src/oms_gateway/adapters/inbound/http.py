@@ -326,6 +326,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "groupbuy",
+        ["/api/v1/groupbuy/{rest:path}"],
+        frozenset({"GET", "POST", "PUT"}),
+        "joint purchases",
+        "Joint purchases: the organiser's table, participants, payments, partners' views and terms",
+        STAFF_ONLY,
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),

@@ -87,7 +87,7 @@ class CreatePurchase(BaseModel):
     offers: list[OfferIn] = Field(min_length=1, max_length=gb.MAX_OFFERS)
     rows: list[RowIn] = Field(default_factory=list, max_length=gb.MAX_ROW_SPECS)
     options: list[OptionIn] = Field(default_factory=list, max_length=gb.MAX_OPTIONS)
-    fee_percent: Percent = Decimal(0)
+    fee_percent: Percent | None = Field(default=None, description="The organiser's fee on goods; none when absent")
     minimum_totals: list[StatedMoney] = Field(default_factory=list, max_length=gb.MAX_CURRENCIES)
     transport_share: Literal["sum", "weight"] = "sum"
     payment_days: int = Field(default=3, ge=1, le=60)
@@ -110,7 +110,7 @@ class CreatePurchase(BaseModel):
             ],
             row_specs=[RowSpec(r.id, r.name, tuple(r.positions)) for r in self.rows],
             options=[Option(o.id, o.kind, o.price.currency, o.name, o.price.amount) for o in self.options],
-            fee_percent=self.fee_percent,
+            fee_percent=self.fee_percent if self.fee_percent is not None else Decimal(0),
             minimum_totals={m.currency: m.amount for m in self.minimum_totals},
             transport_share=self.transport_share,
             payment_days=self.payment_days,

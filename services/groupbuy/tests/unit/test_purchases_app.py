@@ -1,0 +1,162 @@
+"""The application over in-memory fakes: the command loop, events, views by role, the loops."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from oms_contracts import Actor, Envelope, Money
+from oms_contracts.messages.shop import StaffMemberAdded
+from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, PartnerUnknown, Purchases
+from oms_groupbuy.domain.errors import NotFound, WrongState
+from oms_groupbuy.domain.table import TableQuery
+from oms_runtime.clock import FixedClock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.errors import ConcurrencyError
+from oms_runtime.events import EventFactory
+
+from .builders import NOW, OFFERS, OPTIONS, ROWS, ids
+from .fakes import FakePartners, FakePurchases
+
+SHOP = "shop-1"
+ADMIN = Caller(SHOP, Actor(kind="staff", id="boss", role="admin"), "corr-1")
+AGENT = Caller(SHOP, Actor(kind="staff", id="agent-1", role="agent"))
+OTHER_AGENT = Caller(SHOP, Actor(kind="staff", id="agent-2", role="agent"))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def repo() -> FakePurchases:
+    return FakePurchases()
+
+
+@pytest.fixture
+def app(repo: FakePurchases, clock: FixedClock) -> Purchases:
+    return Purchases(repo, FakePartners(), EventFactory("groupbuy", clock), clock, RetryPolicy(3), new_id=ids("id-"))
+
+
+def spec() -> NewPurchase:
+    return NewPurchase(
+        title="Winter dresses",
+        supplier="Ivanovo",
+        closes_at=NOW + timedelta(days=7),
+        currencies=["RUB", "UAH"],
+        offers=OFFERS,
+        row_specs=ROWS,
+        options=OPTIONS,
+        fee_percent=Decimal("15"),
+    )
+
+
+async def agents(app: Purchases) -> None:
+    for caller, percent in ((AGENT, "10"), (OTHER_AGENT, "5")):
+        await app.set_partner_terms(
+            ADMIN, caller.actor.id, kind="agent", name=caller.actor.id, percent=Decimal(percent)
+        )
+
+
+async def test_opening_stores_the_purchase_with_its_event_from_the_caller(app: Purchases, repo: FakePurchases) -> None:
+    loaded = await app.open(ADMIN, spec())
+    assert loaded.version == 1 and loaded.state.state == "collecting"
+    [event] = repo.events
+    assert event.type == "JointPurchaseOpened" and event.actor == ADMIN.actor and event.correlation_id == "corr-1"
+    assert event.key == loaded.state.purchase_id
+
+
+async def test_a_lost_race_is_decided_again_and_a_stale_version_is_a_conflict(
+    app: Purchases, repo: FakePurchases
+) -> None:
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    repo.race(2)
+    loaded, participant = await app.add_participant(ADMIN, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 1)]))
+    assert loaded.state.participant(participant).name == "Ann" and loaded.version == 4  # two lost races, then saved
+    with pytest.raises(ConcurrencyError):
+        await app.stop(ADMIN, pid, expected_version=1)
+    assert (await app.stop(ADMIN, pid, expected_version=loaded.version)).state.state == "stopped"
+
+
+async def test_a_partner_needs_terms_and_sees_only_their_people(app: Purchases) -> None:
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    with pytest.raises(PartnerUnknown):
+        await app.add_participant(AGENT, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 1)]))
+    await agents(app)
+    _, ann = await app.add_participant(AGENT, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 1)]))
+    _, bob = await app.add_participant(OTHER_AGENT, pid, NewParticipant("Bob", None, "RUB", [("SCARF", 2)]))
+    page = await app.table(AGENT, pid, TableQuery(), None, 50)
+    assert [r.participant_id for r in page.rows.items] == [ann] and page.totals[0].participants == 1
+    with pytest.raises(NotFound):
+        await app.add_items(AGENT, pid, bob, [("SCARF", 1)])
+    assert [e.partner_id for e in await app.earnings(AGENT, pid, partner_id="agent-2")] == ["agent-1"]
+    # A purchase the agent brought nobody to: readable while collecting, its table is not.
+    other = (await app.open(ADMIN, spec())).state.purchase_id
+    assert (await app.get(AGENT, other)).state.purchase_id == other
+    with pytest.raises(NotFound):
+        await app.table(AGENT, other, TableQuery(), None, 50)
+    await app.stop(ADMIN, other)
+    with pytest.raises(NotFound):
+        await app.get(AGENT, other)
+    listed = await app.page(AGENT, state=None, cursor=None, limit=10)
+    assert [p.purchase_id for p in listed.items] == [pid]
+
+
+async def test_the_organiser_attributes_a_participant_to_a_partner_at_its_percent(app: Purchases) -> None:
+    await app.set_partner_terms(ADMIN, "dealer-1", kind="dealer", name="Dan", percent=Decimal("20"))
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    loaded, dan = await app.add_participant(
+        ADMIN, pid, NewParticipant("Dan's shop", None, "RUB", [("DRESS-S", 1)], partner_id="dealer-1")
+    )
+    assert loaded.state.items_of(dan)[0].unit_price == Decimal("800.00")
+
+
+async def test_the_intake_adds_a_participant_once_per_external_reference(app: Purchases, repo: FakePurchases) -> None:
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    new = NewParticipant("Vk buyer", "vk:1", "RUB", [("SCARF", 1)], external_ref="vk:club1:42")
+    _, first = await app.add_participant(ADMIN, pid, new)
+    loaded, again = await app.add_participant(ADMIN, pid, new)
+    assert first == again and len(loaded.state.participants) == 1
+    assert [e.type for e in repo.events].count("JointPurchaseItemsChanged") == 1
+
+
+async def test_the_loops_stop_at_the_closing_date_and_release_after_the_deadline(
+    app: Purchases, repo: FakePurchases, clock: FixedClock
+) -> None:
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    _, ann = await app.add_participant(ADMIN, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 1)]))
+    assert await app.stop_due() == 0
+    clock.advance(timedelta(days=8))
+    assert await app.stop_due() == 1
+    stopped = await repo.load(SHOP, pid)
+    assert stopped is not None and stopped.state.state == "stopped"
+    assert [e.actor.kind for e in repo.events if e.type == "JointPurchaseStateChanged"] == ["system"]
+    await app.advance(ADMIN, pid)  # awaiting payment: Ann has 3 days
+    assert await app.release_due() == 0
+    clock.advance(timedelta(days=4))
+    assert await app.release_due() == 1
+    released = await repo.load(SHOP, pid)
+    assert released is not None and released.state.participant(ann).released
+    await app.cancel(ADMIN, pid, "supplier gone")
+    with pytest.raises(WrongState):
+        await app.record_payment(ADMIN, pid, ann, Money.of("1", "RUB"), "late")
+
+
+async def test_partners_are_known_from_the_gateways_staff_events_once(app: Purchases) -> None:
+    env = Envelope.new(
+        StaffMemberAdded(shop_id=SHOP, staff_id="agent-9", email="a@example.com", name="Olga", role="agent"),
+        shop_id=SHOP,
+        actor=Actor.system("gateway"),
+    )
+    await app.on_staff_added(env)
+    await app.on_staff_added(env)
+    warehouse = Envelope.new(
+        StaffMemberAdded(shop_id=SHOP, staff_id="w-1", email="w@example.com", name="W", role="warehouse"),
+        shop_id=SHOP,
+        actor=Actor.system("gateway"),
+    )
+    await app.on_staff_added(warehouse)
+    page = await app.partners_page(ADMIN, None, 10)
+    assert [(p.partner_id, p.kind, p.terms_set) for p in page.items] == [("agent-9", "agent", False)]

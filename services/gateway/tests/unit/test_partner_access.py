@@ -50,6 +50,17 @@ def test_groupbuy_paths_go_to_the_groupbuy_service(method: str, path: str, upstr
     assert resolve("DELETE", path) is None and "DELETE" in ANY_METHOD
 
 
+def test_vk_posts_to_groupbuy_without_credentials() -> None:
+    found = resolve("POST", "/webhooks/vk/12345")
+    assert found is not None
+    assert (found.route.group, found.route.service, found.upstream_path) == (
+        RouteGroup.PUBLIC,
+        Service.GROUPBUY,
+        "/vk/callback/12345",
+    )
+    assert resolve("GET", "/webhooks/vk/12345") is None
+
+
 def test_partners_are_staff_accounts() -> None:
     for role in ("agent", "dealer"):
         member = StaffMember("s1", "shop", "olga@example.com", "Olga", role, "hash")  # type: ignore[arg-type]

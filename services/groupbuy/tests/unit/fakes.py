@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from oms_contracts.messages.groupbuy import PurchaseState
-from oms_groupbuy.application.ports import PurchaseKey
+from oms_groupbuy.application.ports import IntakeRecord, PurchaseKey
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase
+from oms_groupbuy.domain.vk import VkGroup
 from oms_testing.fakes import InMemoryRepository
 
 
@@ -52,6 +53,9 @@ class FakePurchases(InMemoryRepository[JointPurchase]):
             and any(x.payment_deadline is not None and x.payment_deadline <= now for x in p.participants)
         ][:limit]
 
+    async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
+        return [p for p in self._all(shop_id) if p.state == "collecting" and p.offer(sku) is not None][:limit]
+
 
 class FakePartners(InMemoryRepository[Partner]):
     def __init__(self) -> None:
@@ -60,3 +64,29 @@ class FakePartners(InMemoryRepository[Partner]):
     async def page(self, shop_id: str, after: str | None, limit: int) -> list[Partner]:
         rows = sorted((x.state for (s, _), x in self.stored.items() if s == shop_id), key=lambda p: p.partner_id)
         return [p for p in rows if after is None or p.partner_id > after][:limit]
+
+
+class FakeVkGroups:
+    def __init__(self) -> None:
+        self.groups: dict[int, VkGroup] = {}
+
+    async def get(self, group_id: int) -> VkGroup | None:
+        return self.groups.get(group_id)
+
+    async def put(self, group: VkGroup) -> bool:
+        current = self.groups.get(group.group_id)
+        if current is not None and current.shop_id != group.shop_id:
+            return False
+        self.groups[group.group_id] = group
+        return True
+
+
+class FakeIntakeLog:
+    def __init__(self) -> None:
+        self.records: dict[str, IntakeRecord] = {}
+
+    async def get(self, external_ref: str) -> IntakeRecord | None:
+        return self.records.get(external_ref)
+
+    async def put(self, record: IntakeRecord) -> None:
+        self.records.setdefault(record.external_ref, record)

@@ -11,6 +11,7 @@ from oms_runtime.commands import CommandRepository
 
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase
+from oms_groupbuy.domain.vk import VkGroup
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,36 @@ class PurchaseRepository(CommandRepository[JointPurchase], Protocol):
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         """Purchases awaiting payment with a participant's deadline passed, across shops."""
         ...
+
+    async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
+        """Collecting purchases of the shop that offer `sku`, oldest first (the intake's choice)."""
+        ...
+
+
+class IntakeLog(Protocol):
+    """Which purchase and participant each external order (a VK order) became: once per reference."""
+
+    async def get(self, external_ref: str) -> IntakeRecord | None: ...
+
+    async def put(self, record: IntakeRecord) -> None:
+        """Store the record; a second one for the same reference is ignored."""
+        ...
+
+
+class VkGroups(Protocol):
+    async def get(self, group_id: int) -> VkGroup | None: ...
+
+    async def put(self, group: VkGroup) -> bool:
+        """Connect (or reconnect) a community to its shop; False when it belongs to another shop."""
+        ...
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    external_ref: str
+    shop_id: str
+    purchase_id: str
+    participant_id: str
 
 
 class PartnerRepository(CommandRepository[Partner], Protocol):

@@ -43,6 +43,8 @@ class Caller:
 
     @property
     def viewer(self) -> Viewer:
+        if self.actor.kind == "system":
+            return Viewer("organiser", self.actor.id)  # the service's own loops and intake act for the organiser
         return Viewer.of(self.actor.role if self.actor.kind == "staff" else None, self.actor.id)
 
 

@@ -334,6 +334,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "vk_callback",
+        ["/webhooks/vk/{group_id:str}"],
+        frozenset({"POST"}),
+        "public",
+        "VK Callback API of a connected community (joint purchases' order intake)",
+        [],
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),

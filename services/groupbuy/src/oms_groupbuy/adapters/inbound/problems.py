@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from oms_runtime.problems import ProblemSpec
 
+from oms_groupbuy.application.intake import GroupTaken
 from oms_groupbuy.domain.errors import InvalidInput, LimitReached, MinimumNotReached, NotAllPaid, NotFound, WrongState
 
 # Every one is a FieldError: the answer names the field (or part of the purchase) at fault.
@@ -14,4 +15,5 @@ PROBLEMS: dict[type[Exception], ProblemSpec] = {
     WrongState: ProblemSpec(409, "Not in this state"),
     MinimumNotReached: ProblemSpec(409, "Minimum not reached"),
     NotAllPaid: ProblemSpec(409, "Not everybody has paid"),
+    GroupTaken: ProblemSpec(409, "Connected elsewhere"),
 }

@@ -332,6 +332,7 @@ class TableRowView(BaseModel):
     contact: str | None
     items: str
     quantity: int
+    currency: str
     goods: Money
     fee: Money
     transport: Money
@@ -358,6 +359,7 @@ class TableRowView(BaseModel):
             contact=r.contact,
             items=r.items,
             quantity=r.quantity,
+            currency=r.currency,
             goods=m(r.goods),
             fee=m(r.fee),
             transport=m(r.transport),

@@ -255,6 +255,13 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         return await self._keys({"state": "awaiting_payment", "next_deadline": {"$lte": now}}, limit)
 
+    async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
+        query: Document = {"shop_id": shop_id, "state": "collecting", "skus": sku}
+        cursor = (
+            self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("_id", ASCENDING).limit(limit)
+        )
+        return [purchase_of(doc) for doc in await cursor.to_list(length=limit)]
+
     async def _keys(self, query: Document, limit: int) -> list[PurchaseKey]:
         cursor = self.store.collection.find(query, {"shop_id": 1}).limit(limit)
         docs: list[Any] = await cursor.to_list(length=limit)

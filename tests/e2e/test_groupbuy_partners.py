@@ -7,6 +7,7 @@ brings people to one of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -157,3 +158,51 @@ async def test_a_partner_reads_only_their_own_people_and_purchases_and_nothing_e
             assert r.status_code == 403, (method, path, r.status_code)
     me = (await http.get("/api/v1/me", headers=dealer)).json()
     assert (me["kind"], me["id"], me["role"]) == ("staff", dealer_id, "dealer")
+
+
+VK_RECORDED = Path(__file__).resolve().parents[2] / "services" / "groupbuy" / "tests" / "fixtures" / "vk"
+
+
+async def test_vk_callbacks_posted_to_the_gateway_become_participants_once(gateway: Gateway) -> None:
+    http = gateway.http
+    admin = await gateway.as_staff("admin")
+    group_id = 300_000_000 + int(new_id()[-6:], 16) % 1_000_000
+    suffix = new_id()[-6:].upper()
+    skus = {"DRESS-M": f"VKD-{suffix}", "SCARF": f"VKS-{suffix}"}
+
+    def recorded(name: str) -> bytes:
+        text = (VK_RECORDED / f"{name}.json").read_text().replace("218877123", str(group_id))
+        for ours, theirs in skus.items():
+            text = text.replace(f'"sku": "{ours}"', f'"sku": "{theirs}"')
+        return text.encode()
+
+    webhook = f"/webhooks/vk/{group_id}"
+    json_type = {"content-type": "application/json"}
+    # Not connected yet: VK gets "ok" and no confirmation.
+    r = await http.post(webhook, content=recorded("confirmation"), headers=json_type)
+    assert (r.status_code, r.text) == (200, "ok")
+    r = await http.put(
+        f"{BASE}/vk/groups/{group_id}",
+        json={"secret": "vk-callback-secret-1", "confirmation": f"conf{suffix}"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    r = await http.post(webhook, content=recorded("confirmation"), headers=json_type)
+    assert (r.status_code, r.text) == (200, f"conf{suffix}")
+
+    body = purchase_body("VK dresses")
+    body["offers"] = [
+        {"sku": skus["DRESS-M"], "name": "Dress M", "prices": [{"amount": "1000.00", "currency": "RUB"}]},
+        {"sku": skus["SCARF"], "name": "Scarf", "prices": [{"amount": "333.33", "currency": "RUB"}]},
+    ]
+    pid = (await http.post(f"{BASE}/purchases", json=body, headers=admin)).json()["id"]
+    for name in ("market_order_new", "market_order_new", "market_order_edit"):
+        r = await http.post(webhook, content=recorded(name), headers=json_type)
+        assert (r.status_code, r.text) == (200, "ok")
+    forged = recorded("market_order_new").replace(b"vk-callback-secret-1", b"not-the-secret")
+    assert (await http.post(webhook, content=forged, headers=json_type)).text == "ok"
+
+    rows = (await http.get(f"{BASE}/purchases/{pid}/table", headers=admin)).json()["items"]
+    assert [(row["name"], row["quantity"], row["goods"]["amount"]) for row in rows] == [
+        ("Ирина Смирнова", 2, "1333.33")
+    ]

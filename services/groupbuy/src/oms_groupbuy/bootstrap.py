@@ -12,7 +12,7 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide
 
 from oms_groupbuy.adapters.inbound.problems import PROBLEMS
-from oms_groupbuy.adapters.inbound.purchases_http import PartnersController, PurchasesController
+from oms_groupbuy.adapters.inbound.purchases_http import PartnersController, PurchasesController, earnings_report
 from oms_groupbuy.adapters.inbound.staff_kafka import register_consumers
 from oms_groupbuy.adapters.inbound.vk_http import VkGroupsController, vk_callback
 from oms_groupbuy.adapters.outbound.partners_mongo import PARTNER_INDEXES, PARTNERS, PartnersMongo
@@ -46,7 +46,7 @@ def create_app(settings: GroupBuySettings, *, clock: Clock | None = None) -> Lit
     runtime.loop("groupbuy-payment-deadlines", purchases.release_due, every_seconds=settings.deadline_scan_seconds)
     return create_service_app(
         runtime,
-        route_handlers=[PurchasesController, PartnersController, VkGroupsController, vk_callback],
+        route_handlers=[PurchasesController, PartnersController, VkGroupsController, vk_callback, earnings_report],
         title="OMS groupbuy",
         description="Joint purchases: size rows, participants and their payments, partners' terms and earnings.",
         dependencies={"purchases": provide(purchases), "intake": provide(intake)},

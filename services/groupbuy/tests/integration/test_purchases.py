@@ -16,7 +16,7 @@ from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
 
-from .conftest import purchase_body
+from .conftest import START, purchase_body
 
 
 async def staff_added(infra: Infra, topic_prefix: str, shop_id: str, staff_id: str, role: str, name: str) -> None:
@@ -184,6 +184,24 @@ async def test_a_purchase_runs_from_collecting_to_closed_with_partners_rows_and_
         r = await client.post(f"{base}/advance", headers=admin)
         assert r.json()["state"] == expected
     assert (await client.get(f"{base}/earnings", headers=agent)).json()[0]["status"] == "payable"
+
+    # The agent's report over the period the purchase closed in; the organiser names the partner.
+    period = {"from": START.isoformat(), "to": (START + timedelta(days=30)).isoformat()}
+    report = (await client.get("/earnings", params=period, headers=agent)).json()
+    assert [p["purchase_id"] for p in report["purchases"]] == [pid]
+    assert report["totals"] == [
+        {
+            "currency": "RUB",
+            "paid_goods": {"amount": "1666.66", "currency": "RUB"},
+            "accrued": {"amount": "0", "currency": "RUB"},
+            "payable": {"amount": "166.67", "currency": "RUB"},
+            "void": {"amount": "0", "currency": "RUB"},
+        }
+    ]
+    r = await client.get("/earnings", params={**period, "partner_id": agent_id}, headers=admin)
+    assert r.json()["totals"] == report["totals"]
+    r = await client.get("/earnings", params={"from": "2026-01-01T00:00:00", "to": period["to"]}, headers=admin)
+    assert r.status_code == 422
 
 
 async def test_partners_see_only_their_purchases_and_bad_input_names_the_field(

@@ -53,6 +53,16 @@ class FakePurchases(InMemoryRepository[JointPurchase]):
             and any(x.payment_deadline is not None and x.payment_deadline <= now for x in p.participants)
         ][:limit]
 
+    async def with_partner_closing(
+        self, shop_id: str, partner_id: str, since: datetime, until: datetime, limit: int
+    ) -> list[JointPurchase]:
+        rows = [
+            p
+            for p in self._all(shop_id)
+            if since <= p.closes_at < until and any(x.partner_id == partner_id for x in p.participants)
+        ]
+        return sorted(rows, key=lambda p: (p.closes_at, p.purchase_id))[:limit]
+
     async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
         return [p for p in self._all(shop_id) if p.state == "collecting" and p.offer(sku) is not None][:limit]
 

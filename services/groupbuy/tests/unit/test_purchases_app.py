@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.shop import StaffMemberAdded
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, PartnerUnknown, Purchases
 from oms_groupbuy.domain.errors import NotFound, WrongState
+from oms_groupbuy.domain.purchase import accounts
 from oms_groupbuy.domain.table import TableQuery
 from oms_runtime.clock import FixedClock
 from oms_runtime.commands import RetryPolicy
@@ -160,3 +162,42 @@ async def test_partners_are_known_from_the_gateways_staff_events_once(app: Purch
     await app.on_staff_added(warehouse)
     page = await app.partners_page(ADMIN, None, 10)
     assert [(p.partner_id, p.kind, p.terms_set) for p in page.items] == [("agent-9", "agent", False)]
+
+
+async def test_the_earnings_report_sums_a_partners_purchases_in_a_period(app: Purchases, clock: FixedClock) -> None:
+    await agents(app)
+
+    async def run(closes_in: timedelta, pay: bool, to: str) -> str:
+        opened = await app.open(ADMIN, replace(spec(), closes_at=NOW + closes_in))
+        pid = opened.state.purchase_id
+        _, ann = await app.add_participant(AGENT, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 3)]))
+        await app.add_participant(OTHER_AGENT, pid, NewParticipant("Bob", None, "RUB", [("SCARF", 1)]))
+        await app.stop(ADMIN, pid)
+        await app.advance(ADMIN, pid)
+        if pay:
+            loaded = await app.get(ADMIN, pid)
+            owed = accounts(loaded.state)[ann].owed
+            await app.record_payment(ADMIN, pid, ann, Money(amount=owed, currency="RUB"), "ann")
+        if to == "cancelled":
+            await app.cancel(ADMIN, pid, "supplier gone")
+        return pid
+
+    paid = await run(timedelta(days=1), True, "awaiting_payment")
+    unpaid = await run(timedelta(days=2), False, "awaiting_payment")
+    void = await run(timedelta(days=3), True, "cancelled")
+    await run(timedelta(days=40), True, "awaiting_payment")  # outside the period
+    report = await app.earnings_report(AGENT, "agent-2", NOW, NOW + timedelta(days=30))
+    assert report.partner_id == "agent-1" and not report.truncated
+    assert [p.purchase_id for p, _ in report.purchases] == [paid, unpaid, void]
+    # 3 scarves at 333.33 = 999.99 per paid purchase; 10 % = 100.00 each, one accrued and one void.
+    [rub] = report.totals
+    assert (rub.paid_goods, rub.accrued, rub.payable, rub.void) == (
+        Decimal("1999.98"),
+        Decimal("100.00"),
+        Decimal("0"),
+        Decimal("100.00"),
+    )
+    organiser = await app.earnings_report(ADMIN, "agent-2", NOW, NOW + timedelta(days=30))
+    assert organiser.partner_id == "agent-2" and organiser.totals[0].paid_goods == 0
+    with pytest.raises(NotFound):
+        await app.earnings_report(ADMIN, None, NOW, NOW + timedelta(days=1))

@@ -46,6 +46,12 @@ class PurchaseRepository(CommandRepository[JointPurchase], Protocol):
         """Purchases awaiting payment with a participant's deadline passed, across shops."""
         ...
 
+    async def with_partner_closing(
+        self, shop_id: str, partner_id: str, since: datetime, until: datetime, limit: int
+    ) -> list[JointPurchase]:
+        """Purchases with a participant of `partner_id` closing in [since, until), by closing date."""
+        ...
+
     async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
         """Collecting purchases of the shop that offer `sku`, oldest first (the intake's choice)."""
         ...

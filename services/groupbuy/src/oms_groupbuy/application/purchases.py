@@ -25,12 +25,13 @@ from oms_groupbuy.application.ports import PartnerRepository, PurchaseRepository
 from oms_groupbuy.domain import partner as partners
 from oms_groupbuy.domain import purchase as gb
 from oms_groupbuy.domain import table as tb
-from oms_groupbuy.domain.errors import NotFound, WrongState
+from oms_groupbuy.domain.errors import InvalidInput, NotFound, WrongState
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase, Offer, Option, RowSpec, ShareRule
 from oms_groupbuy.domain.table import TableQuery, Viewer
 
 LOOP_BATCH = 50
+REPORT_MAX_PURCHASES = 500
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,14 @@ class TablePage:
     fill: list[tb.RowFill]
     state: str
     version: int
+
+
+@dataclass(frozen=True)
+class EarningsReport:
+    partner_id: str
+    purchases: list[tuple[JointPurchase, list[tb.Earning]]]
+    totals: list[tb.EarningsTotal]
+    truncated: bool
 
 
 class PartnerUnknown(NotFound):
@@ -342,6 +351,28 @@ class Purchases:
         if loaded is None or not tb.takes_part(loaded.state, caller.viewer):
             raise NotFound(f"no joint purchase {purchase_id}", "purchase_id")
         return loaded
+
+    async def earnings_report(
+        self, caller: Caller, partner_id: str | None, since: datetime, until: datetime
+    ) -> EarningsReport:
+        """A partner's earnings over the purchases closing in [since, until): per purchase and totals.
+
+        A partner reads their own (whatever they name); an organiser names the partner. At most
+        REPORT_MAX_PURCHASES purchases (`truncated` says there were more: narrow the period)."""
+        viewer = caller.viewer
+        who = viewer.staff_id if viewer.is_partner else partner_id
+        if who is None:
+            raise NotFound("name the partner", "partner_id")
+        if until <= since:
+            raise InvalidInput("must be after from", "to")
+        found = await self.purchases.with_partner_closing(caller.shop_id, who, since, until, REPORT_MAX_PURCHASES + 1)
+        lines = [(p, tb.earnings(p, who)) for p in found[:REPORT_MAX_PURCHASES]]
+        return EarningsReport(
+            partner_id=who,
+            purchases=lines,
+            totals=tb.earnings_totals([e for _, rows in lines for e in rows]),
+            truncated=len(found) > REPORT_MAX_PURCHASES,
+        )
 
     # --- the cluster-wide loops (closing date, payment deadlines) ---------------------------
 

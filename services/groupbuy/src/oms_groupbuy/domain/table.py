@@ -338,6 +338,30 @@ class Earning:
     status: str  # accrued | payable | void
 
 
+@dataclass(frozen=True)
+class EarningsTotal:
+    currency: str
+    paid_goods: Decimal
+    accrued: Decimal  # not payable yet (the purchase is not distributed)
+    payable: Decimal
+    void: Decimal  # cancelled purchases
+
+
+def earnings_totals(rows: Sequence[Earning]) -> list[EarningsTotal]:
+    """Per currency, over many purchases: what is accrued, payable, void."""
+    result: dict[str, EarningsTotal] = {}
+    for e in rows:
+        t = result.get(e.currency) or EarningsTotal(e.currency, Decimal(0), Decimal(0), Decimal(0), Decimal(0))
+        result[e.currency] = EarningsTotal(
+            e.currency,
+            t.paid_goods + e.paid_goods,
+            t.accrued + (e.commission if e.status == "accrued" else 0),
+            t.payable + (e.commission if e.status == "payable" else 0),
+            t.void + (e.commission if e.status == "void" else 0),
+        )
+    return [result[c] for c in sorted(result)]
+
+
 def earnings(purchase: JointPurchase, partner_id: str) -> list[Earning]:
     acc = accounts(purchase)
     if purchase.state == "cancelled":

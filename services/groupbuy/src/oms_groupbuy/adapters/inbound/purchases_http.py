@@ -440,6 +440,40 @@ class EarningView(BaseModel):
     status: str = Field(description="accrued (not payable before distribution), payable, or void (cancelled)")
 
 
+def earning_view(e: tb.Earning) -> EarningView:
+    return EarningView(
+        partner_id=e.partner_id,
+        participants=e.participants,
+        paid_participants=e.paid_participants,
+        paid_goods=Money(amount=e.paid_goods, currency=e.currency),
+        commission=Money(amount=e.commission, currency=e.currency),
+        status=e.status,
+    )
+
+
+class PurchaseEarningsView(BaseModel):
+    purchase_id: str
+    title: str
+    state: str
+    closes_at: datetime
+    earnings: list[EarningView]
+
+
+class EarningsTotalView(BaseModel):
+    currency: str
+    paid_goods: Money
+    accrued: Money = Field(description="Commission on paid participants of purchases not distributed yet")
+    payable: Money = Field(description="Commission of distributed or closed purchases")
+    void: Money = Field(description="Commission of cancelled purchases (never paid)")
+
+
+class EarningsReportView(BaseModel):
+    partner_id: str
+    purchases: list[PurchaseEarningsView]
+    totals: list[EarningsTotalView]
+    truncated: bool = Field(description="More purchases closed in the period than one report holds: narrow it")
+
+
 class PartnerView(BaseModel):
     id: str
     kind: str
@@ -711,18 +745,7 @@ class PurchasesController(Controller):
     async def earnings(
         self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], partner_id: PartnerParam = None
     ) -> list[EarningView]:
-        found = await purchases.earnings(caller(ctx), purchase_id, partner_id)
-        return [
-            EarningView(
-                partner_id=e.partner_id,
-                participants=e.participants,
-                paid_participants=e.paid_participants,
-                paid_goods=Money(amount=e.paid_goods, currency=e.currency),
-                commission=Money(amount=e.commission, currency=e.currency),
-                status=e.status,
-            )
-            for e in found
-        ]
+        return [earning_view(e) for e in await purchases.earnings(caller(ctx), purchase_id, partner_id)]
 
     @post(
         "/{purchase_id:str}/news",
@@ -773,3 +796,47 @@ class PartnersController(Controller):
     ) -> CursorPage[PartnerView]:
         page = await purchases.partners_page(caller(ctx), cursor, limit)
         return page.map(PartnerView.of)
+
+
+@get(
+    "/earnings",
+    summary="A partner's earnings over purchases closing in a period (partner: own; organiser: ?partner_id=)",
+    tags=["partners"],
+    guards=[ANYONE_OF_GROUPBUY],
+)
+async def earnings_report(
+    ctx: Ctx,
+    purchases: PurchasesDep,
+    since: Annotated[datetime, QueryParameter(name="from", description="Closing date from (inclusive, ISO 8601)")],
+    until: Annotated[datetime, QueryParameter(name="to", description="Closing date to (exclusive, ISO 8601)")],
+    partner_id: PartnerParam = None,
+) -> EarningsReportView:
+    if since.tzinfo is None or until.tzinfo is None:
+        raise gb.InvalidInput(
+            "a time with its offset, e.g. 2026-12-01T00:00:00Z", "from" if since.tzinfo is None else "to"
+        )
+    report = await purchases.earnings_report(caller(ctx), partner_id, since, until)
+    return EarningsReportView(
+        partner_id=report.partner_id,
+        purchases=[
+            PurchaseEarningsView(
+                purchase_id=p.purchase_id,
+                title=p.title,
+                state=p.state,
+                closes_at=p.closes_at,
+                earnings=[earning_view(e) for e in rows],
+            )
+            for p, rows in report.purchases
+        ],
+        totals=[
+            EarningsTotalView(
+                currency=t.currency,
+                paid_goods=Money(amount=t.paid_goods, currency=t.currency),
+                accrued=Money(amount=t.accrued, currency=t.currency),
+                payable=Money(amount=t.payable, currency=t.currency),
+                void=Money(amount=t.void, currency=t.currency),
+            )
+            for t in report.totals
+        ],
+        truncated=report.truncated,
+    )

@@ -34,6 +34,8 @@ PURCHASES = "purchases"
 PURCHASE_INDEXES: list[IndexSpec] = [
     IndexSpec(PURCHASES, [("shop_id", 1), ("state", 1), ("_id", 1)]),
     IndexSpec(PURCHASES, [("shop_id", 1), ("partner_ids", 1), ("_id", 1)]),
+    # A partner's earnings report over a period (by closing date).
+    IndexSpec(PURCHASES, [("shop_id", 1), ("partner_ids", 1), ("closes_at", 1)]),
     # The intake finds the collecting purchase that offers a product.
     IndexSpec(PURCHASES, [("shop_id", 1), ("state", 1), ("skus", 1)]),
     # Cluster-wide loops (documented exception to shop_id first): closing dates and payment deadlines.
@@ -254,6 +256,17 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
 
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         return await self._keys({"state": "awaiting_payment", "next_deadline": {"$lte": now}}, limit)
+
+    async def with_partner_closing(
+        self, shop_id: str, partner_id: str, since: datetime, until: datetime, limit: int
+    ) -> list[JointPurchase]:
+        query: Document = {"shop_id": shop_id, "partner_ids": partner_id, "closes_at": {"$gte": since, "$lt": until}}
+        cursor = (
+            self.store.collection.find(query, {"outbox": 0, "applied_events": 0})
+            .sort([("closes_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [purchase_of(doc) for doc in await cursor.to_list(length=limit)]
 
     async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
         query: Document = {"shop_id": shop_id, "state": "collecting", "skus": sku}

@@ -43,7 +43,10 @@ async def partner(gateway: Gateway, role: str, percent: str) -> tuple[str, dict[
     )
     assert r.status_code == 201, r.text
     staff_id = r.json()["staff_id"]
-    r = await gateway.http.put(f"{BASE}/partners/{staff_id}", json={"kind": role, "percent": percent}, headers=admin)
+    # With the name: the gateway's StaffMemberAdded may not have reached groupbuy yet.
+    r = await gateway.http.put(
+        f"{BASE}/partners/{staff_id}", json={"kind": role, "percent": percent, "name": role.title()}, headers=admin
+    )
     assert r.status_code == 200, r.text
     r = await gateway.http.post("/api/v1/auth/login", json={"shop": "demo", "email": email, "password": password})
     assert r.status_code == 200, r.text

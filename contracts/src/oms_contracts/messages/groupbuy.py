@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, EmailStr, Field
 
 from oms_contracts.envelope import Payload
 from oms_contracts.messages.common import Frozen, Sku
@@ -95,19 +95,33 @@ class JointPurchaseOrdered(Payload):
     lines: list[ConsolidatedLine] = Field(min_length=1)
 
 
+class NewsRecipient(Frozen):
+    """A participant the news is for; without an e-mail address the notification service cannot mail them."""
+
+    participant_id: str
+    name: str
+    email: EmailStr | None = None
+
+
 class JointPurchaseNewsPublished(Payload):
-    """A notice for the partners and participants of one purchase, sent once to each of them."""
+    """A notice for the partners and participants of one purchase, sent once to each of them.
+
+    The notification service mails each recipient with an address and each partner (by staff id,
+    from its staff projection), once per address.
+    """
 
     TYPE = "JointPurchaseNewsPublished"
     KEY = "purchase_id"
 
     purchase_id: str
+    title: str = Field(min_length=1, max_length=200, description="The purchase's title")
     news_id: str
     text: str = Field(min_length=1, max_length=2000)
     pinned: bool
     expires_at: AwareDatetime | None = None
     participant_ids: list[str]
     partner_ids: list[str]
+    recipients: list[NewsRecipient] = Field(default_factory=list)
 
 
 __all__ = [
@@ -120,6 +134,7 @@ __all__ = [
     "JointPurchaseOrdered",
     "JointPurchasePaymentRecorded",
     "JointPurchaseStateChanged",
+    "NewsRecipient",
     "ParticipantItem",
     "PurchaseState",
 ]

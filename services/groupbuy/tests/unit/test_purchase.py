@@ -382,6 +382,27 @@ def test_news_goes_to_the_purchases_people_and_pinned_news_shows_until_it_expire
     event = d.events[0]
     assert isinstance(event, JointPurchaseNewsPublished)
     assert event.participant_ids == ["ann", "bob"] and event.partner_ids == ["agent-1"]
+    assert event.title == "Winter dresses" and [(r.participant_id, r.email) for r in event.recipients] == [
+        ("ann", None),
+        ("bob", None),
+    ]
+    with_mail = gb.add_participant(
+        p,
+        participant_id="cat",
+        name="Cat",
+        contact=None,
+        currency="RUB",
+        partner=None,
+        email=" Cat@Example.com",
+        now=NOW,
+    ).purchase
+    d9 = gb.publish_news(with_mail, news_id="n9", text="Hi", pinned=False, expires_at=None, now=NOW)
+    assert d9.events[0].recipients[-1].email == "cat@example.com"  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as err:
+        gb.add_participant(
+            p, participant_id="x", name="X", contact=None, currency="RUB", partner=None, email="nope", now=NOW
+        )
+    assert err.value.field == "email"
     p = gb.publish_news(
         d.purchase, news_id="n2", text="Hello", pinned=False, expires_at=None, now=NOW + timedelta(hours=1)
     ).purchase

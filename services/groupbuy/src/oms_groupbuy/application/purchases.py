@@ -75,6 +75,7 @@ class NewParticipant:
     payment_option: str | None = None
     partner_id: str | None = None  # an organiser may attribute the participant to a partner
     external_ref: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,7 @@ class Purchases:
                 delivery_option=new.delivery_option,
                 payment_option=new.payment_option,
                 external_ref=new.external_ref,
+                email=new.email,
                 now=now,
             )
             if not new.lines:

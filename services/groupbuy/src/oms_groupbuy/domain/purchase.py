@@ -35,6 +35,7 @@ from oms_contracts.messages.groupbuy import (
     JointPurchaseOrdered,
     JointPurchasePaymentRecorded,
     JointPurchaseStateChanged,
+    NewsRecipient,
     ParticipantItem,
     PurchaseState,
 )
@@ -151,6 +152,7 @@ class Participant:
     payment_refs: tuple[str, ...] = ()
     released: bool = False
     external_ref: str | None = None  # e.g. "vk:<group>:<order id>": the intake's natural key
+    email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
 
     @property
     def partner_id(self) -> str | None:
@@ -368,9 +370,12 @@ def add_participant(
     delivery_option: str | None = None,
     payment_option: str | None = None,
     external_ref: str | None = None,
+    email: str | None = None,
     now: datetime,
 ) -> Decision:
     _require(purchase, "collecting")
+    if email is not None and (len(email) > 254 or "@" not in email.strip("@")):
+        raise InvalidInput("an e-mail address", "email")
     if not name.strip():
         raise InvalidInput("must not be empty", "name")
     if currency not in purchase.currencies:
@@ -397,6 +402,7 @@ def add_participant(
         delivery_option=delivery_option,
         payment_option=payment_option,
         external_ref=external_ref,
+        email=email.strip().lower() if email else None,
     )
     return Decision(replace(purchase, participants=(*purchase.participants, participant)), [])
 
@@ -867,12 +873,14 @@ def publish_news(
     receivers = [p for p in purchase.participants if not p.released]
     event = JointPurchaseNewsPublished(
         purchase_id=purchase.purchase_id,
+        title=purchase.title,
         news_id=news_id,
         text=text,
         pinned=pinned,
         expires_at=expires_at,
         participant_ids=[p.participant_id for p in receivers],
         partner_ids=sorted({p.partner_id for p in receivers if p.partner_id}),
+        recipients=[NewsRecipient(participant_id=p.participant_id, name=p.name, email=p.email) for p in receivers],
     )
     return Decision(replace(purchase, news=(*purchase.news, news)), [event])
 

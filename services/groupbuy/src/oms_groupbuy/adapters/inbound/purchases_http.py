@@ -24,7 +24,7 @@ from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
 from oms_runtime.params import Cursor, Limit
 from oms_runtime.preconditions import IfMatch, expected_version
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases, TablePage
 from oms_groupbuy.domain import purchase as gb
@@ -121,6 +121,7 @@ class CreatePurchase(BaseModel):
 class AddParticipant(BaseModel):
     name: Text200
     contact: Annotated[str, Field(max_length=200)] | None = None
+    email: EmailStr | None = Field(default=None, description="Where the purchase's news and notices are mailed")
     currency: CurrencyCode
     lines: list[RequestedLine] = Field(default_factory=list, max_length=50)
     delivery_option: Ident | None = None
@@ -651,6 +652,7 @@ class PurchasesController(Controller):
                 delivery_option=data.delivery_option,
                 payment_option=data.payment_option,
                 partner_id=data.partner_id,
+                email=str(data.email) if data.email else None,
             ),
         )
         return participant_view(loaded.state, loaded.version, participant_id)

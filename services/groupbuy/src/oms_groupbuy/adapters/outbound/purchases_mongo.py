@@ -145,6 +145,7 @@ def _participant_doc(x: Participant) -> Document:
         "payment_refs": list(x.payment_refs),
         "released": x.released,
         "external_ref": x.external_ref,
+        "email": x.email,
     }
 
 
@@ -222,6 +223,7 @@ def _participant_of(x: Document) -> Participant:
         payment_refs=tuple(x.get("payment_refs", [])),
         released=x.get("released", False),
         external_ref=x.get("external_ref"),
+        email=x.get("email"),
     )
 
 

@@ -114,7 +114,7 @@ class JointPurchaseNewsPublished(Payload):
     KEY = "purchase_id"
 
     purchase_id: str
-    title: str = Field(min_length=1, max_length=200, description="The purchase's title")
+    title: str = Field(default="", max_length=200, description="The purchase's title")
     news_id: str
     text: str = Field(min_length=1, max_length=2000)
     pinned: bool

@@ -226,6 +226,16 @@ async def test_partners_see_only_their_purchases_and_bad_input_names_the_field(
     assert (await client.get(f"/purchases/{second}/table.csv", headers=agent)).status_code == 404
     assert (await client.get(f"/purchases/{first}/table", headers=agent)).status_code == 200
     assert (await client.get(f"/purchases/{first}/table", headers=other_agent)).status_code == 404
+    # News of the first purchase: pinned on top for its agent, announced with its recipients.
+    r = await client.post(
+        f"/purchases/{first}/news", json={"text": "Dispatch moved to 12 December", "pinned": True}, headers=admin
+    )
+    assert r.status_code == 201 and r.json()["news"][0]["pinned"] is True
+    seen = (await client.get(f"/purchases/{first}", headers=agent)).json()["news"]
+    assert [(n["text"], n["pinned"]) for n in seen] == [("Dispatch moved to 12 December", True)]
+    r = await client.post(f"/purchases/{first}/news/{seen[0]['id']}/unpin", headers=admin)
+    assert r.status_code == 200 and r.json()["news"][0]["pinned"] is False
+    assert (await client.post(f"/purchases/{first}/news", json={"text": "x"}, headers=agent)).status_code == 403
     # Once the second purchase stops collecting, it is gone for the agent who has nobody in it.
     await client.post(f"/purchases/{second}/stop", headers=admin)
     listed = (await client.get("/purchases", headers=agent)).json()["items"]

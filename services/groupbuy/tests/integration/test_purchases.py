@@ -214,8 +214,15 @@ async def test_partners_see_only_their_purchases_and_bad_input_names_the_field(
     await client.put(f"/partners/{agent_id}", json={"kind": "agent", "percent": "5", "name": "Olga"}, headers=admin)
     first = (await client.post("/purchases", json=purchase_body(), headers=admin)).json()["id"]
     second = (await client.post("/purchases", json=purchase_body(), headers=admin)).json()["id"]
-    r = await client.post(f"/purchases/{first}/participants", json={"name": "Ann", "currency": "RUB"}, headers=agent)
+    keyed = {**agent, "Idempotency-Key": "add-ann-1"}
+    r = await client.post(f"/purchases/{first}/participants", json={"name": "Ann", "currency": "RUB"}, headers=keyed)
     assert r.status_code == 201
+    again = await client.post(
+        f"/purchases/{first}/participants", json={"name": "Ann", "currency": "RUB"}, headers=keyed
+    )
+    assert again.status_code == 201 and again.json()["participant_id"] == r.json()["participant_id"]
+    r = await client.post(f"/purchases/{first}/participants", json={"name": "Anna", "currency": "RUB"}, headers=keyed)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
     r = await client.post(
         f"/purchases/{first}/participants", json={"name": "Zed", "currency": "RUB"}, headers=other_agent
     )

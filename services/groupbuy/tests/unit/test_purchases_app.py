@@ -9,7 +9,14 @@ from decimal import Decimal
 import pytest
 from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.shop import StaffMemberAdded
-from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, PartnerUnknown, Purchases
+from oms_groupbuy.application.purchases import (
+    Caller,
+    IdempotencyKeyReused,
+    NewParticipant,
+    NewPurchase,
+    PartnerUnknown,
+    Purchases,
+)
 from oms_groupbuy.domain.errors import NotFound, WrongState
 from oms_groupbuy.domain.purchase import accounts
 from oms_groupbuy.domain.table import TableQuery
@@ -201,3 +208,18 @@ async def test_the_earnings_report_sums_a_partners_purchases_in_a_period(app: Pu
     assert organiser.partner_id == "agent-2" and organiser.totals[0].paid_goods == 0
     with pytest.raises(NotFound):
         await app.earnings_report(ADMIN, None, NOW, NOW + timedelta(days=1))
+
+
+async def test_an_idempotency_key_adds_a_participant_once_and_refuses_another_request(app: Purchases) -> None:
+    await agents(app)
+    pid = (await app.open(ADMIN, spec())).state.purchase_id
+    new = NewParticipant("Ann", None, "RUB", [("SCARF", 1)], idempotency_key="k-1", fingerprint="body-1")
+    _, first = await app.add_participant(AGENT, pid, new)
+    loaded, again = await app.add_participant(AGENT, pid, new)
+    assert first == again and len(loaded.state.participants) == 1
+    # The same key from another caller is another request altogether.
+    loaded, other = await app.add_participant(OTHER_AGENT, pid, new)
+    assert other != first and len(loaded.state.participants) == 2
+    with pytest.raises(IdempotencyKeyReused) as err:
+        await app.add_participant(AGENT, pid, replace(new, fingerprint="body-2"))
+    assert err.value.field == "Idempotency-Key"

@@ -76,6 +76,8 @@ class NewParticipant:
     partner_id: str | None = None  # an organiser may attribute the participant to a partner
     external_ref: str | None = None
     email: str | None = None
+    idempotency_key: str | None = None  # the client's: the same key and request add the participant once
+    fingerprint: str | None = None  # of the request, to tell a retry from another request under the same key
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class EarningsReport:
     purchases: list[tuple[JointPurchase, list[tb.Earning]]]
     totals: list[tb.EarningsTotal]
     truncated: bool
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The Idempotency-Key was used before with another request (422)."""
 
 
 class PartnerUnknown(NotFound):
@@ -255,10 +261,16 @@ class Purchases:
         partner = await self._partner(caller.shop_id, partner_id) if partner_id else None
         participant_id = self.new_id()
         now = self.clock.now()
+        external_ref = new.external_ref
+        if new.idempotency_key is not None:
+            external_ref = f"key:{caller.actor.id}:{new.idempotency_key}"
 
         def decide(p: JointPurchase) -> gb.Decision | None:
-            if new.external_ref is not None and p.by_external_ref(new.external_ref) is not None:
-                return None  # the intake sent this one before
+            existing = p.by_external_ref(external_ref) if external_ref is not None else None
+            if existing is not None:
+                if new.idempotency_key is not None and existing.fingerprint != new.fingerprint:
+                    raise IdempotencyKeyReused("was used before with a different request", "Idempotency-Key")
+                return None  # sent before: the intake's retry, or the client's
             joined = gb.add_participant(
                 p,
                 participant_id=participant_id,
@@ -268,8 +280,9 @@ class Purchases:
                 partner=partner.ref() if partner else None,
                 delivery_option=new.delivery_option,
                 payment_option=new.payment_option,
-                external_ref=new.external_ref,
+                external_ref=external_ref,
                 email=new.email,
+                fingerprint=new.fingerprint if new.idempotency_key is not None else None,
                 now=now,
             )
             if not new.lines:
@@ -278,8 +291,8 @@ class Purchases:
             return gb.Decision(added.purchase, [*joined.events, *added.events])
 
         loaded = await self._command(caller, purchase_id, decide)
-        if new.external_ref is not None:
-            existing = loaded.state.by_external_ref(new.external_ref)
+        if external_ref is not None:
+            existing = loaded.state.by_external_ref(external_ref)
             if existing is not None:
                 participant_id = existing.participant_id
         return loaded, participant_id

@@ -153,6 +153,7 @@ class Participant:
     released: bool = False
     external_ref: str | None = None  # e.g. "vk:<group>:<order id>": the intake's natural key
     email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
+    fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
 
     @property
     def partner_id(self) -> str | None:
@@ -371,6 +372,7 @@ def add_participant(
     payment_option: str | None = None,
     external_ref: str | None = None,
     email: str | None = None,
+    fingerprint: str | None = None,
     now: datetime,
 ) -> Decision:
     _require(purchase, "collecting")
@@ -403,6 +405,7 @@ def add_participant(
         payment_option=payment_option,
         external_ref=external_ref,
         email=email.strip().lower() if email else None,
+        fingerprint=fingerprint,
     )
     return Decision(replace(purchase, participants=(*purchase.participants, participant)), [])
 

@@ -8,13 +8,14 @@ exceptions are answered by the service's problems map.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.limits import RequestedLine, StatedMoney
 from oms_contracts.messages.common import Sku
@@ -487,6 +488,17 @@ class PartnerView(BaseModel):
         return cls(id=p.partner_id, kind=p.kind, name=p.name, percent=p.percent, terms_set=p.terms_set)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        description="The same key and body add the participant once (a retry answers the first one); "
+        "another body under the same key is refused 422",
+    ),
+]
+
 SortParam = Annotated[str, QueryParameter(pattern=f"^({'|'.join(SORTS)})$", description=f"One of {', '.join(SORTS)}")]
 
 
@@ -639,7 +651,12 @@ class PurchasesController(Controller):
 
     @post("/{purchase_id:str}/participants", summary="Add a participant with their items", status_code=201)
     async def add_participant(
-        self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], data: JSONBody[AddParticipant]
+        self,
+        ctx: Ctx,
+        purchases: PurchasesDep,
+        purchase_id: FromPath[str],
+        data: JSONBody[AddParticipant],
+        idempotency_key: IdempotencyKey = None,
     ) -> ParticipantView:
         loaded, participant_id = await purchases.add_participant(
             caller(ctx),
@@ -653,6 +670,8 @@ class PurchasesController(Controller):
                 payment_option=data.payment_option,
                 partner_id=data.partner_id,
                 email=str(data.email) if data.email else None,
+                idempotency_key=idempotency_key,
+                fingerprint=hashlib.sha256(data.model_dump_json().encode()).hexdigest(),
             ),
         )
         return participant_view(loaded.state, loaded.version, participant_id)

@@ -146,6 +146,7 @@ def _participant_doc(x: Participant) -> Document:
         "released": x.released,
         "external_ref": x.external_ref,
         "email": x.email,
+        "fingerprint": x.fingerprint,
     }
 
 
@@ -224,6 +225,7 @@ def _participant_of(x: Document) -> Participant:
         released=x.get("released", False),
         external_ref=x.get("external_ref"),
         email=x.get("email"),
+        fingerprint=x.get("fingerprint"),
     )
 
 

@@ -310,6 +310,22 @@ def test_an_unpaid_participant_is_released_and_the_first_queued_takes_the_positi
     assert gb.release_unpaid(p, now=later) is None  # nothing more to release
 
 
+def test_the_organiser_releases_a_participant_before_the_deadline_and_the_queue_takes_over() -> None:
+    p = awaiting()
+    d = gb.release_participant(p, "bob", now=NOW)
+    assert statuses(d.purchase, "bob") == ["released"] and statuses(d.purchase, "dan") == ["active"]
+    assert d.purchase.participant("dan").payment_deadline == NOW + timedelta(days=3)
+    assert [(e.participant_id, e.change) for e in d.events] == [("bob", "released"), ("dan", "taken_from_queue")]  # type: ignore[attr-defined]
+    with pytest.raises(WrongState, match="released already"):
+        gb.release_participant(d.purchase, "bob", now=NOW)
+    paid = gb.record_payment(p, "ann", Money.of("1", "RUB"), "a", now=NOW)
+    assert paid is not None
+    with pytest.raises(WrongState, match="has paid"):
+        gb.release_participant(paid.purchase, "ann", now=NOW)
+    with pytest.raises(WrongState, match="no items"):
+        gb.release_participant(p, "eve", now=NOW)  # her hats were dropped at stop
+
+
 def test_ordering_needs_everybody_paid_and_orders_exactly_the_paid_items() -> None:
     p = awaiting()
     with pytest.raises(NotAllPaid, match="3 participant"):

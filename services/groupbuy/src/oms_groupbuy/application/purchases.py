@@ -235,6 +235,11 @@ class Purchases:
     async def release_unpaid(self, caller: Caller, purchase_id: str) -> Loaded[JointPurchase]:
         return await self._command(caller, purchase_id, lambda p: gb.release_unpaid(p, now=self.clock.now()))
 
+    async def release_participant(self, caller: Caller, purchase_id: str, participant_id: str) -> Loaded[JointPurchase]:
+        return await self._command(
+            caller, purchase_id, lambda p: gb.release_participant(p, participant_id, now=self.clock.now())
+        )
+
     async def publish_news(
         self, caller: Caller, purchase_id: str, text: str, pinned: bool, expires_at: datetime | None
     ) -> tuple[Loaded[JointPurchase], str]:

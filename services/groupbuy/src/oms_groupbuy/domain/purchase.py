@@ -746,39 +746,61 @@ def release_unpaid(purchase: JointPurchase, *, now: datetime) -> Decision | None
     updated = purchase
     events: list[Payload] = []
     for p in overdue:
-        mine = [i for i in updated.items_of(p.participant_id) if i.status in ("active", "queued")]
-        released = [replace(i, status="released") for i in mine]
-        rows = list(updated.rows)
-        taken: list[Item] = []
-        for item in mine:
-            if item.row is None:
-                continue
-            ri = next(k for k, r in enumerate(rows) if (r.spec_id, r.number) == item.row)
-            pi = rows[ri].slots.index(item.item_id)
-            rows[ri] = _without(rows[ri], item.item_id)
-            if item.status != "active":
-                continue  # a queued item held a position of an unfilled row: nobody waits for it
-            heir = _first_queued(updated, item.sku, exclude=p.participant_id, already=taken)
-            if heir is None:
-                continue
-            rows = [_without(r, heir.item_id) for r in rows]
-            rows, row = _take(rows, (ri, pi), heir.item_id)
-            taken.append(replace(heir, status="active", row=(row.spec_id, row.number)))
-        updated = replace(
-            _set_items(updated, [*released, *taken]),
-            rows=tuple(rows),
-            participants=tuple(
-                replace(x, released=True) if x.participant_id == p.participant_id else x for x in updated.participants
-            ),
-        )
-        events.append(_items_event(updated, p.participant_id, "released", released))
-        for heir in taken:
-            owner = updated.participant(heir.participant_id)
-            if owner.payment_deadline is not None and owner.payment_deadline <= now:
-                updated = _with_deadline(updated, owner.participant_id, now)  # a fresh window for the new items
-        updated = _deadlines_for_new_debtors(updated, now)
-        events += _per_participant(updated, "taken_from_queue", taken)
+        updated, released = _release(updated, p.participant_id, now)
+        events += released
     return Decision(updated, events)
+
+
+def release_participant(purchase: JointPurchase, participant_id: str, *, now: datetime) -> Decision:
+    """The organiser gives a participant who paid nothing up before their deadline (they backed out)."""
+    _require(purchase, "stopped", "awaiting_payment")
+    participant = purchase.participant(participant_id)
+    if participant.released:
+        raise WrongState("released already", "participant_id")
+    if participant.paid != 0:
+        raise WrongState("has paid: settle with them first", "participant_id")
+    if not any(i.status in ("active", "queued") for i in purchase.items_of(participant_id)):
+        raise WrongState("has no items to release", "participant_id")
+    updated, events = _release(purchase, participant_id, now)
+    return Decision(updated, events)
+
+
+def _release(purchase: JointPurchase, participant_id: str, now: datetime) -> tuple[JointPurchase, list[Payload]]:
+    """The participant's items go; the first queued item of each freed row position's SKU takes it."""
+    updated = purchase
+    mine = [i for i in updated.items_of(participant_id) if i.status in ("active", "queued")]
+    released = [replace(i, status="released") for i in mine]
+    rows = list(updated.rows)
+    taken: list[Item] = []
+    for item in mine:
+        if item.row is None:
+            continue
+        ri = next(k for k, r in enumerate(rows) if (r.spec_id, r.number) == item.row)
+        pi = rows[ri].slots.index(item.item_id)
+        rows[ri] = _without(rows[ri], item.item_id)
+        if item.status != "active":
+            continue  # a queued item held a position of an unfilled row: nobody waits for it
+        heir = _first_queued(updated, item.sku, exclude=participant_id, already=taken)
+        if heir is None:
+            continue
+        rows = [_without(r, heir.item_id) for r in rows]
+        rows, row = _take(rows, (ri, pi), heir.item_id)
+        taken.append(replace(heir, status="active", row=(row.spec_id, row.number)))
+    updated = replace(
+        _set_items(updated, [*released, *taken]),
+        rows=tuple(rows),
+        participants=tuple(
+            replace(x, released=True) if x.participant_id == participant_id else x for x in updated.participants
+        ),
+    )
+    events: list[Payload] = [_items_event(updated, participant_id, "released", released)] if released else []
+    for heir in taken:
+        owner = updated.participant(heir.participant_id)
+        if owner.payment_deadline is not None and owner.payment_deadline <= now:
+            updated = _with_deadline(updated, owner.participant_id, now)  # a fresh window for the new items
+    updated = _deadlines_for_new_debtors(updated, now)
+    events += _per_participant(updated, "taken_from_queue", taken)
+    return updated, events
 
 
 def _first_queued(purchase: JointPurchase, sku: str, *, exclude: str, already: Sequence[Item]) -> Item | None:

@@ -6,10 +6,12 @@ import hmac
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 from oms_runtime.context import INTERNAL_TOKEN_HEADER, Ctx, requires
-from oms_runtime.problems import Problem
 from pydantic import BaseModel, Field
 
 from oms_groupbuy.adapters.inbound.purchases_http import caller
@@ -55,17 +57,21 @@ class VkGroupsController(Controller):
         return VkGroupView.of(await intake.connected(caller(ctx), group_id))
 
 
+def through_gateway(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A public route has no shop or actor headers; the gateway's token still proves the path."""
+    token = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
+    if not hmac.compare_digest(token.encode(), connection.app.state.settings.internal_token.encode()):
+        raise NotAuthorizedException("requests reach services through the gateway")
+
+
 @post(
     "/vk/callback/{group_id:int}",
+    guards=[through_gateway],
     status_code=200,
     tags=["VK intake"],
     summary="VK Callback API: confirmation handshake, market_order_new / market_order_edit; answers as VK expects",
     media_type="text/plain",
 )
 async def vk_callback(request: Request[Any, Any, Any], intake: IntakeDep, group_id: FromPath[int]) -> Response[str]:
-    # Public through the gateway (no shop or actor headers); the gateway's token still proves the path.
-    token = request.headers.get(INTERNAL_TOKEN_HEADER, "")
-    if not hmac.compare_digest(token.encode(), request.app.state.settings.internal_token.encode()):
-        raise Problem(401, "Unauthorized", "requests reach services through the gateway")
     body = await intake.callback(group_id, await request.body())
     return Response(body, media_type="text/plain; charset=utf-8")

@@ -139,6 +139,9 @@ async def test_a_purchase_runs_from_collecting_to_closed_with_partners_rows_and_
         assert r.status_code == 201, r.text
     r = await client.post(f"{base}/advance", headers=admin)
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "participants"
+    # Releasing Ann (she paid) is refused; the release itself is the deadline loop's below.
+    r = await client.post(f"{base}/participants/{ann}/release", headers=admin)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "participant_id"
     clock.advance(timedelta(days=3, seconds=1))
 
     async def bob_released() -> Any:

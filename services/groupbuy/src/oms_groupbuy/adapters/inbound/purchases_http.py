@@ -711,6 +711,17 @@ class PurchasesController(Controller):
         loaded = await purchases.record_payment(caller(ctx), purchase_id, participant_id, data.amount, data.reference)
         return participant_view(loaded.state, loaded.version, participant_id)
 
+    @post(
+        "/{purchase_id:str}/participants/{participant_id:str}/release",
+        summary="Release a participant who paid nothing before their deadline (organiser): the queue takes their items",
+        status_code=200,
+        guards=[ORGANISER],
+    )
+    async def release_participant(
+        self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], participant_id: FromPath[str]
+    ) -> PurchaseView:
+        return view(ctx, purchases, await purchases.release_participant(caller(ctx), purchase_id, participant_id))
+
     @get(
         "/{purchase_id:str}/table",
         summary="The organiser's table (a partner: their own people), sorted, filtered, paged",

@@ -15,6 +15,7 @@ from oms_groupbuy.adapters.inbound.problems import PROBLEMS
 from oms_groupbuy.adapters.inbound.purchases_http import PartnersController, PurchasesController, earnings_report
 from oms_groupbuy.adapters.inbound.staff_kafka import register_consumers
 from oms_groupbuy.adapters.inbound.vk_http import VkGroupsController, vk_callback
+from oms_groupbuy.adapters.outbound.creation_keys_mongo import CREATION_KEY_INDEXES, CREATION_KEYS, CreationKeysMongo
 from oms_groupbuy.adapters.outbound.partners_mongo import PARTNER_INDEXES, PARTNERS, PartnersMongo
 from oms_groupbuy.adapters.outbound.purchases_mongo import PURCHASE_INDEXES, PURCHASES, PurchasesMongo
 from oms_groupbuy.adapters.outbound.vk_mongo import INTAKE_LOG, VK_GROUPS, VK_INDEXES, IntakeLogMongo, VkGroupsMongo
@@ -22,7 +23,13 @@ from oms_groupbuy.application.intake import VkIntake
 from oms_groupbuy.application.purchases import Purchases
 from oms_groupbuy.settings import GroupBuySettings
 
-INDEXES: list[IndexSpec] = [*PURCHASE_INDEXES, *PARTNER_INDEXES, *VK_INDEXES, *INBOX_INDEXES]
+INDEXES: list[IndexSpec] = [
+    *PURCHASE_INDEXES,
+    *PARTNER_INDEXES,
+    *VK_INDEXES,
+    *CREATION_KEY_INDEXES,
+    *INBOX_INDEXES,
+]
 
 
 def create_app(settings: GroupBuySettings, *, clock: Clock | None = None) -> Litestar:
@@ -34,6 +41,7 @@ def create_app(settings: GroupBuySettings, *, clock: Clock | None = None) -> Lit
         events=EventFactory(settings.service_name, runtime.clock),
         clock=runtime.clock,
         policy=RetryPolicy.from_settings(settings),
+        creation_keys=CreationKeysMongo(runtime.db[CREATION_KEYS]),
     )
     intake = VkIntake(
         groups=VkGroupsMongo(runtime.db[VK_GROUPS]),

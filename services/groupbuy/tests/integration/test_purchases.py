@@ -215,7 +215,12 @@ async def test_partners_see_only_their_purchases_and_bad_input_names_the_field(
     agent = internal_headers(shop_id, role="agent", actor_id=agent_id)
     other_agent = internal_headers(shop_id, role="agent", actor_id=new_id())
     await client.put(f"/partners/{agent_id}", json={"kind": "agent", "percent": "5", "name": "Olga"}, headers=admin)
-    first = (await client.post("/purchases", json=purchase_body(), headers=admin)).json()["id"]
+    body = purchase_body()
+    first = (await client.post("/purchases", json=body, headers={**admin, "Idempotency-Key": "open-1"})).json()["id"]
+    r = await client.post("/purchases", json=body, headers={**admin, "Idempotency-Key": "open-1"})
+    assert r.status_code == 201 and r.json()["id"] == first
+    r = await client.post("/purchases", json={**body, "title": "Other"}, headers={**admin, "Idempotency-Key": "open-1"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
     second = (await client.post("/purchases", json=purchase_body(), headers=admin)).json()["id"]
     keyed = {**agent, "Idempotency-Key": "add-ann-1"}
     r = await client.post(f"/purchases/{first}/participants", json={"name": "Ann", "currency": "RUB"}, headers=keyed)

@@ -100,3 +100,11 @@ class FakeIntakeLog:
 
     async def put(self, record: IntakeRecord) -> None:
         self.records.setdefault(record.external_ref, record)
+
+
+class FakeCreationKeys:
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, str]] = {}
+
+    async def claim(self, key: str, shop_id: str, aggregate_id: str, fingerprint: str) -> tuple[str, str]:
+        return self.keys.setdefault(key, (aggregate_id, fingerprint))

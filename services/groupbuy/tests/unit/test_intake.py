@@ -13,7 +13,7 @@ from oms_runtime.commands import RetryPolicy
 from oms_runtime.events import EventFactory
 
 from .builders import NOW, ids
-from .fakes import FakeIntakeLog, FakePartners, FakePurchases, FakeVkGroups
+from .fakes import FakeCreationKeys, FakeIntakeLog, FakePartners, FakePurchases, FakeVkGroups
 from .test_purchases_app import ADMIN, SHOP, spec
 from .test_vk import GROUP, body
 
@@ -26,7 +26,15 @@ def repo() -> FakePurchases:
 @pytest.fixture
 def service(repo: FakePurchases) -> Purchases:
     clock = FixedClock(NOW)
-    return Purchases(repo, FakePartners(), EventFactory("groupbuy", clock), clock, RetryPolicy(3), new_id=ids("id-"))
+    return Purchases(
+        repo,
+        FakePartners(),
+        EventFactory("groupbuy", clock),
+        clock,
+        RetryPolicy(3),
+        FakeCreationKeys(),
+        new_id=ids("id-"),
+    )
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from oms_runtime.errors import ConcurrencyError
 from oms_runtime.events import EventFactory
 
 from .builders import NOW, OFFERS, OPTIONS, ROWS, ids
-from .fakes import FakePartners, FakePurchases
+from .fakes import FakeCreationKeys, FakePartners, FakePurchases
 
 SHOP = "shop-1"
 ADMIN = Caller(SHOP, Actor(kind="staff", id="boss", role="admin"), "corr-1")
@@ -46,7 +46,15 @@ def repo() -> FakePurchases:
 
 @pytest.fixture
 def app(repo: FakePurchases, clock: FixedClock) -> Purchases:
-    return Purchases(repo, FakePartners(), EventFactory("groupbuy", clock), clock, RetryPolicy(3), new_id=ids("id-"))
+    return Purchases(
+        repo,
+        FakePartners(),
+        EventFactory("groupbuy", clock),
+        clock,
+        RetryPolicy(3),
+        FakeCreationKeys(),
+        new_id=ids("id-"),
+    )
 
 
 def spec() -> NewPurchase:
@@ -223,3 +231,14 @@ async def test_an_idempotency_key_adds_a_participant_once_and_refuses_another_re
     with pytest.raises(IdempotencyKeyReused) as err:
         await app.add_participant(AGENT, pid, replace(new, fingerprint="body-2"))
     assert err.value.field == "Idempotency-Key"
+
+
+async def test_an_idempotency_key_opens_a_purchase_once(app: Purchases, repo: FakePurchases) -> None:
+    first = await app.open(ADMIN, spec(), "open-1", "body-1")
+    again = await app.open(ADMIN, spec(), "open-1", "body-1")
+    assert first.state.purchase_id == again.state.purchase_id and len(repo.stored) == 1
+    assert [e.type for e in repo.events] == ["JointPurchaseOpened"]
+    with pytest.raises(IdempotencyKeyReused):
+        await app.open(ADMIN, spec(), "open-1", "body-2")
+    other = await app.open(ADMIN, spec(), "open-2", "body-1")
+    assert other.state.purchase_id != first.state.purchase_id

@@ -67,6 +67,14 @@ class IntakeLog(Protocol):
         ...
 
 
+class CreationKeys(Protocol):
+    """Idempotency keys of creating requests: the first claim of a key wins and names the id."""
+
+    async def claim(self, key: str, shop_id: str, aggregate_id: str, fingerprint: str) -> tuple[str, str]:
+        """(id, fingerprint) stored under `key`: ours if it was free, else the first request's."""
+        ...
+
+
 class VkGroups(Protocol):
     async def get(self, group_id: int) -> VkGroup | None: ...
 

@@ -21,7 +21,7 @@ from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryP
 from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 
-from oms_groupbuy.application.ports import PartnerRepository, PurchaseRepository
+from oms_groupbuy.application.ports import CreationKeys, PartnerRepository, PurchaseRepository
 from oms_groupbuy.domain import partner as partners
 from oms_groupbuy.domain import purchase as gb
 from oms_groupbuy.domain import table as tb
@@ -113,9 +113,11 @@ class Purchases:
         events: EventFactory,
         clock: Clock,
         policy: RetryPolicy,
+        creation_keys: CreationKeys,
         new_id: Callable[[], str] = new_id,
     ) -> None:
         self.purchases = purchases
+        self.creation_keys = creation_keys
         self.partner_store = partners
         self.loop = CommandLoop(purchases, policy, name="purchases")
         self.partner_loop = CommandLoop(partners, policy, name="partners")
@@ -166,8 +168,19 @@ class Purchases:
 
     # --- organiser's commands ------------------------------------------------------------
 
-    async def open(self, caller: Caller, spec: NewPurchase) -> Loaded[JointPurchase]:
+    async def open(
+        self, caller: Caller, spec: NewPurchase, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> Loaded[JointPurchase]:
+        """Open a purchase; with an Idempotency-Key the same request opens it once (another: 422)."""
         purchase_id = self.new_id()
+        if idempotency_key is not None:
+            key = f"{caller.shop_id}:{caller.actor.id}:{idempotency_key}"
+            purchase_id, first = await self.creation_keys.claim(key, caller.shop_id, purchase_id, fingerprint)
+            if first != fingerprint:
+                raise IdempotencyKeyReused("was used before with a different request", "Idempotency-Key")
+            existing = await self.purchases.load(caller.shop_id, purchase_id)
+            if existing is not None:
+                return existing  # the retry of a request that opened it
         now = self.clock.now()
         decided = gb.open_purchase(
             purchase_id=purchase_id,
@@ -189,7 +202,9 @@ class Purchases:
         return await self.loop.run(
             caller.shop_id,
             purchase_id,
-            lambda _: self._decision(decided, caller),
+            lambda loaded: (
+                self._decision(decided, caller) if loaded.is_new else NoChange("opened by the first request")
+            ),
             new=lambda: decided.purchase,
         )
 

@@ -540,8 +540,11 @@ class PurchasesController(Controller):
     guards = [ANYONE_OF_GROUPBUY]
 
     @post("/", summary="Open a joint purchase (organiser)", status_code=201, guards=[ORGANISER])
-    async def open_purchase(self, ctx: Ctx, purchases: PurchasesDep, data: JSONBody[CreatePurchase]) -> PurchaseView:
-        loaded = await purchases.open(caller(ctx), data.spec())
+    async def open_purchase(
+        self, ctx: Ctx, purchases: PurchasesDep, data: JSONBody[CreatePurchase], idempotency_key: IdempotencyKey = None
+    ) -> PurchaseView:
+        fingerprint = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+        loaded = await purchases.open(caller(ctx), data.spec(), idempotency_key, fingerprint)
         return PurchaseView.of(loaded.state, loaded.version, caller(ctx).viewer, purchases.clock.now())
 
     @get("/", summary="Joint purchases, oldest first (a partner: collecting ones and their own)")

@@ -384,6 +384,16 @@ def test_the_lifecycle_runs_to_closed_and_cancel_stops_before_ordering() -> None
     assert c.purchase.state == "cancelled" and c.events[0].reason == "supplier closed"  # type: ignore[attr-defined]
 
 
+def test_advancing_to_a_named_state_is_idempotent() -> None:
+    p = join(opened(), "ann")
+    stopped = gb.advance(p, now=NOW, to="stopped")
+    assert stopped is not None and stopped.purchase.state == "stopped"
+    assert gb.advance(stopped.purchase, now=NOW, to="stopped") is None  # the double click
+    with pytest.raises(WrongState) as err:
+        gb.advance(stopped.purchase, now=NOW, to="ordered")
+    assert err.value.field == "to"
+
+
 def test_closing_date_is_due() -> None:
     p = opened()
     assert not gb.due_to_stop(p, NOW)

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.groupbuy import PurchaseState
 from oms_contracts.messages.shop import StaffMemberAdded
 from oms_runtime.clock import Clock
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
@@ -214,9 +215,11 @@ class Purchases:
         return await self._command(caller, purchase_id, lambda p: gb.stop(p, now=self.clock.now()), expected_version)
 
     async def advance(
-        self, caller: Caller, purchase_id: str, expected_version: int | None = None
+        self, caller: Caller, purchase_id: str, expected_version: int | None = None, to: PurchaseState | None = None
     ) -> Loaded[JointPurchase]:
-        return await self._command(caller, purchase_id, lambda p: gb.advance(p, now=self.clock.now()), expected_version)
+        return await self._command(
+            caller, purchase_id, lambda p: gb.advance(p, now=self.clock.now(), to=to), expected_version
+        )
 
     async def cancel(
         self, caller: Caller, purchase_id: str, reason: str, expected_version: int | None = None

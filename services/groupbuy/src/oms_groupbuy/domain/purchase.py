@@ -847,8 +847,18 @@ def order_from_supplier(purchase: JointPurchase, *, now: datetime) -> Decision:
     return Decision(updated, events)
 
 
-def advance(purchase: JointPurchase, *, now: datetime) -> Decision:
-    """One step along the lifecycle, by the organiser."""
+def advance(purchase: JointPurchase, *, now: datetime, to: PurchaseState | None = None) -> Decision | None:
+    """One step along the lifecycle, by the organiser.
+
+    With `to` (the state the organiser means to reach) a repeated request changes nothing: already
+    there is no change, a step to anywhere else is refused (a double click never moves two steps).
+    """
+    if to is not None:
+        if purchase.state == to:
+            return None
+        following = LIFECYCLE[LIFECYCLE.index(purchase.state) + 1] if purchase.state in LIFECYCLE[:-1] else None
+        if following != to:
+            raise WrongState(f"the purchase is {purchase.state}: the next step is not {to}", "to")
     match purchase.state:
         case "collecting":
             return stop(purchase, now=now)

@@ -582,9 +582,17 @@ class PurchasesController(Controller):
         guards=[ORGANISER],
     )
     async def advance(
-        self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], if_match: IfMatch = None
+        self,
+        ctx: Ctx,
+        purchases: PurchasesDep,
+        purchase_id: FromPath[str],
+        if_match: IfMatch = None,
+        to: Annotated[
+            gb.PurchaseState | None,
+            QueryParameter(description="The state meant: already there changes nothing, another step is 409"),
+        ] = None,
     ) -> PurchaseView:
-        loaded = await purchases.advance(caller(ctx), purchase_id, expected_version(if_match))
+        loaded = await purchases.advance(caller(ctx), purchase_id, expected_version(if_match), to)
         return view(ctx, purchases, loaded)
 
     @post(

@@ -1,35 +1,27 @@
-"""Mongo adapters: orders (an AggregateStore with outbox), the SKU price projection, order numbers."""
+"""Mongo adapters of orders: the order documents (an AggregateStore with the in-document outbox, the
+audit trail's oldest entries archived) and the per-shop order numbers."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Envelope, Money
-from oms_runtime.consumer import INBOX_INDEXES
-from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
+from oms_contracts import Envelope
+from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
-from oms_order.adapters.outbound.order_list_mongo import LIST_INDEXES
-from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES
-from oms_order.adapters.outbound.promo_mongo import PROMO_INDEXES
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
 from oms_order.domain.order import Order
-from oms_order.domain.price_lists import ListPrice
-from oms_order.domain.pricing import SkuPrice
 
 ORDERS = "orders"
-SKU_PRICES = "sku_prices"
-PRICE_LIST_PRICES = "price_list_prices"
 ORDER_COUNTERS = "order_counters"
 
-INDEXES: list[IndexSpec] = [
+ORDER_INDEXES: list[IndexSpec] = [
     # Idempotency-Key per shop; an order placed without one uses its own id, so the key is never null.
     IndexSpec(ORDERS, [("shop_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True),
     # GET /orders: newest first (UUIDv7 ids sort by time), optionally by stage.
@@ -41,23 +33,6 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(ORDERS, [("stage_deadline", ASCENDING), ("overdue_stage_entered_at", ASCENDING)], name="sla_due"),
     # SLA gauges: orders per shop and stage, and how many past the deadline.
     IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("stage_deadline", ASCENDING)]),
-    IndexSpec(SKU_PRICES, [("shop_id", ASCENDING), ("sku", ASCENDING)], unique=True),
-    IndexSpec(
-        PRICE_LIST_PRICES,
-        [
-            ("shop_id", ASCENDING),
-            ("sku", ASCENDING),
-            ("currency", ASCENDING),
-            ("customer_group", ASCENDING),
-            ("price_list_id", ASCENDING),
-        ],
-        unique=True,
-    ),
-    *INBOX_INDEXES,
-    # The operations team's list read model (order_list_mongo.py; README "Order lists").
-    *LIST_INDEXES,
-    *PIPELINE_INDEXES,
-    *PROMO_INDEXES,
 ]
 
 # Fields of the order document that are not the domain state.
@@ -76,7 +51,7 @@ def to_bson(value: Any) -> Any:
 
 
 def order_state(order: Order) -> Document:
-    state = to_bson(order.model_dump(mode="python"))
+    state: Document = to_bson(order.model_dump(mode="python"))
     state.pop("id")
     return state
 
@@ -181,70 +156,6 @@ class MongoOrders:
         if self.bind is not None:
             await self.bind([s.order for s in items])
         return OrderPage(items=items, next_cursor=page.next_cursor)
-
-
-class MongoSkuPrices:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[SKU_PRICES]
-
-    async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]:
-        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}})
-        return {
-            d["sku"]: SkuPrice(sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"])
-            async for d in cursor
-        }
-
-    async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
-        return await upsert_newer(
-            self.collection,
-            {"_id": f"{shop_id}/{sku}", "shop_id": shop_id, "sku": sku},
-            {"name": name, "price": price.model_dump(mode="json"), "active": active},
-            as_of,
-        )
-
-
-class MongoPriceListPrices:
-    """Price-list entries keyed (shop, sku, currency, group, list); a removal leaves a tombstone so
-    that an older, redelivered SkuPriceChanged cannot bring the entry back."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[PRICE_LIST_PRICES]
-
-    async def for_skus(self, shop_id: str, skus: Sequence[str]) -> list[ListPrice]:
-        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}, "removed": False})
-        return [
-            ListPrice(
-                price_list_id=d["price_list_id"],
-                sku=d["sku"],
-                customer_group=d["customer_group"],
-                price=Money.of(d["amount"], d["currency"]),
-                valid_from=d.get("valid_from"),
-                valid_to=d.get("valid_to"),
-            )
-            async for d in cursor
-        ]
-
-    async def apply(self, shop_id: str, entry: ListPrice, *, removed: bool, as_of: datetime) -> bool:
-        currency = entry.price.currency
-        key = "/".join((shop_id, entry.sku, currency, entry.customer_group, entry.price_list_id))
-        return await upsert_newer(
-            self.collection,
-            {
-                "_id": key,
-                "shop_id": shop_id,
-                "sku": entry.sku,
-                "currency": currency,
-                "customer_group": entry.customer_group,
-                "price_list_id": entry.price_list_id,
-            },
-            {
-                "amount": str(entry.price.amount),
-                "valid_from": entry.valid_from,
-                "valid_to": entry.valid_to,
-                "removed": removed,
-            },
-            as_of,
-        )
 
 
 class MongoOrderNumbers:

@@ -10,16 +10,18 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
+from oms_contracts import Actor
 from oms_runtime.context import Ctx
-from oms_runtime.problems import Problem
+from oms_runtime.errors import FieldError
+from oms_runtime.paging import CursorPage
+from oms_runtime.params import Limit
+from pydantic import BaseModel, Field
 
-from oms_order.application.listing import ListFilter, ListSort, OrderLists, OrderNotFound
-from oms_order.domain.order_list import BadCursor, GroupBy, SortField
+from oms_order.adapters.inbound.roles import ANY_STAFF, MANAGER
+from oms_order.application.listing import OrderLists
+from oms_order.application.ports import AuditRecord, ListFilter, ListSort
+from oms_order.domain.order_list import GroupBy, ListRow, SortField
 
-# Lists are office work; the warehouse and couriers have their own pages in fulfilment.
-OPERATIONS = ("admin", "manager")
-AUDIT_READERS = ("admin", "manager", "warehouse", "courier")
-MAX_PAGE = 100
 CSV = "text/csv"  # Litestar adds `; charset=utf-8` to text types (naming it here too sent it twice)
 
 Lists = NamedDependency[OrderLists]
@@ -56,9 +58,9 @@ def _aware(name: str, text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise Problem.field(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
+        raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
     if value.tzinfo is None:
-        raise Problem.field(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+        raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
     return value
 
 
@@ -105,12 +107,98 @@ Sort = Annotated[SortField, QueryParameter(description="Sort key; ties are broke
 Order = Annotated[Literal["asc", "desc"], QueryParameter()]
 
 
+class RowCustomer(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class RowTotal(BaseModel):
+    amount: str | None
+    currency: str | None
+
+
+class OrderRow(BaseModel):
+    """An order as the list shows it (the read model's row)."""
+
+    @classmethod
+    def of(cls, row: ListRow) -> OrderRow:
+        return cls(
+            order_id=row.order_id,
+            number=row.number,
+            stage=row.stage,
+            status=row.status,
+            payment_status=row.payment_status,
+            placed_at=row.placed_at,
+            closed_at=row.closed_at,
+            delivery_type=row.delivery_type,
+            payment_method=row.payment_method,
+            region=row.region,
+            channel=row.channel,
+            customer_kind=row.customer_kind,
+            manager_id=row.manager_id,
+            problem=row.problem,
+            customer=RowCustomer(name=row.customer_name, email=row.email, phone=row.phone),
+            item_count=row.item_count,
+            grand_total=RowTotal(amount=row.total_amount, currency=row.currency),
+            version=row.version,
+        )
+
+    order_id: str
+    number: int | None
+    stage: str | None
+    status: str | None
+    payment_status: str | None
+    placed_at: datetime | None
+    closed_at: datetime | None
+    delivery_type: str | None
+    payment_method: str | None
+    region: str | None
+    channel: str | None
+    customer_kind: Literal["first", "repeat"] | None
+    manager_id: str | None
+    problem: bool
+    customer: RowCustomer
+    item_count: int | None
+    grand_total: RowTotal
+    version: int | None
+
+
+class GroupView(BaseModel):
+    key: str | None
+    count: int
+    totals: dict[str, str] = Field(description="Amount per currency")
+
+
+class Groups(BaseModel):
+    by: GroupBy
+    groups: list[GroupView]
+
+
+class AuditItem(BaseModel):
+    seq: int = Field(description="Position in the trail, 0 = oldest")
+    at: datetime
+    actor: Actor
+    channel: str
+    action: str
+    changes: dict[str, Any]
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditItem:
+        e = record.entry
+        return cls(seq=record.seq, at=e.at, actor=e.actor, channel=e.channel, action=e.action, changes=e.changes)
+
+
+class AuditTrailPage(CursorPage[AuditItem]):
+    total: int = Field(description="Entries in the whole trail")
+
+
 class OrderListController(Controller):
     path = "/orders"
     tags = ["order lists"]
     dependencies = {"where": Provide(list_filter, sync_to_thread=False)}
 
-    @get("/search", summary="Orders of the shop: filters, sort and cursor pagination")
+    @get("/search", summary="Orders of the shop: filters, sort and cursor pagination", guards=[MANAGER])
     async def search(
         self,
         ctx: Ctx,
@@ -119,31 +207,23 @@ class OrderListController(Controller):
         sort: Sort = SortField.PLACED_AT,
         order: Order = "desc",
         cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
-    ) -> dict[str, Any]:
-        ctx.require_role(*OPERATIONS)
-        try:
-            page = await lists.search(ctx.shop_id, where, _sort(sort, order), cursor, limit)
-        except BadCursor as exc:
-            raise Problem.field("cursor", str(exc)) from exc
-        return {"items": page.items, "next_cursor": page.next_cursor}
+        limit: Limit = 20,
+    ) -> CursorPage[OrderRow]:
+        page = await lists.search(ctx.shop_id, where, _sort(sort, order), cursor, limit)
+        return page.map(OrderRow.of)
 
-    @get("/groups", summary="Order counts and totals per currency, grouped")
+    @get("/groups", summary="Order counts and totals per currency, grouped", guards=[MANAGER])
     async def groups(
         self,
         ctx: Ctx,
         lists: Lists,
         by: Annotated[GroupBy, QueryParameter(description="What to group by")],
         where: Where,
-    ) -> dict[str, Any]:
-        ctx.require_role(*OPERATIONS)
+    ) -> Groups:
         groups = await lists.groups(ctx.shop_id, where, by)
-        return {
-            "by": by.value,
-            "groups": [{"key": g.key, "count": g.count, "totals": g.totals} for g in groups],
-        }
+        return Groups(by=by, groups=[GroupView(key=g.key, count=g.count, totals=g.totals) for g in groups])
 
-    @get("/export.csv", summary="The filtered list as CSV, streamed", media_type=CSV)
+    @get("/export.csv", summary="The filtered list as CSV, streamed", media_type=CSV, guards=[MANAGER])
     async def export_csv(
         self,
         ctx: Ctx,
@@ -152,7 +232,6 @@ class OrderListController(Controller):
         sort: Sort = SortField.PLACED_AT,
         order: Order = "desc",
     ) -> Stream:
-        ctx.require_role(*OPERATIONS)
         chunks: AsyncIterator[str] = lists.export_csv(ctx.shop_id, where, _sort(sort, order))
         return Stream(
             chunks,
@@ -160,7 +239,11 @@ class OrderListController(Controller):
             headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
         )
 
-    @get("/{order_id:str}/audit", summary="An order's audit trail: who did what, when, from where")
+    @get(
+        "/{order_id:str}/audit",
+        summary="An order's audit trail: who did what, when, from where",
+        guards=[ANY_STAFF],
+    )
     async def audit(
         self,
         ctx: Ctx,
@@ -168,11 +251,9 @@ class OrderListController(Controller):
         order_id: FromPath[str],
         order: Order = "desc",
         cursor: Annotated[str | None, QueryParameter(pattern=r"^\d{1,9}$", description="next_cursor")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-    ) -> dict[str, Any]:
-        ctx.require_role(*AUDIT_READERS)
-        try:
-            page = await lists.audit(ctx.shop_id, order_id, cursor=cursor, limit=limit, newest_first=order == "desc")
-        except OrderNotFound as exc:
-            raise Problem(404, "Not found", f"no order {order_id}") from exc
-        return {"items": page.items, "next_cursor": page.next_cursor, "total": page.total}
+        limit: Limit = 50,
+    ) -> AuditTrailPage:
+        page = await lists.audit(ctx.shop_id, order_id, cursor=cursor, limit=limit, newest_first=order == "desc")
+        return AuditTrailPage(
+            items=[AuditItem.of(r) for r in page.items], next_cursor=page.next_cursor, total=page.total
+        )

@@ -6,7 +6,7 @@ import argparse
 import os
 import time
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging")
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy")
 
 
 def main() -> None:

@@ -55,6 +55,13 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     "/api/v1/delivery-methods": ("/{delivery_method}", ("PATCH", "/{delivery_method}", {"name": "not yours"})),
     "/warehouse": ("/picking",),
     "/api/v1/notifications": ("",),
+    "/api/v1/groupbuy": (
+        "/purchases/{purchase_id}",
+        "/purchases/{purchase_id}/table",
+        "/purchases/{purchase_id}/table.csv",
+        ("POST", "/purchases/{purchase_id}/participants", {"name": "Intruder", "currency": "RUB"}),
+        ("POST", "/purchases/{purchase_id}/stop", None),
+    ),
 }
 # Bodies for the named rows' changes, valid so that only the shop can stop them (the default is {}).
 WRITE_BODIES: dict[str, dict[str, Any]] = {
@@ -72,7 +79,16 @@ NO_ID = re.compile(
     r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|catalog/skus|catalog/stock|returns|pipeline-settings)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
-SECRET_KEYS = ("email", "order_id", "payment_id", "shipment_id", "return_id", "gift_card", "promo_code")
+SECRET_KEYS = (
+    "email",
+    "order_id",
+    "payment_id",
+    "shipment_id",
+    "return_id",
+    "gift_card",
+    "promo_code",
+    "purchase_id",
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +198,20 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=admin,
         )
     )
+    purchase = await created(
+        await gateway.http.post(
+            "/api/v1/groupbuy/purchases",
+            json={
+                "title": "Isolation dresses",
+                "closes_at": "2099-01-01T00:00:00Z",
+                "currencies": ["RUB"],
+                "offers": [{"sku": "DRESS-M", "name": "Dress M", "prices": [{"amount": "1000", "currency": "RUB"}]}],
+            },
+            headers=manager,
+        )
+    )
     yield {
+        "purchase_id": purchase["id"],
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],

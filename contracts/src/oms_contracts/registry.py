@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from oms_contracts.envelope import Payload
-from oms_contracts.messages import catalog, fulfilment, messaging, notification, order, payment, shop
+from oms_contracts.messages import catalog, fulfilment, groupbuy, messaging, notification, order, payment, shop
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -184,6 +184,22 @@ MESSAGING_EVENTS = Topic(
     "Messages posted in conversations",
     (messaging.MessagePosted,),
 )
+GROUPBUY_EVENTS = Topic(
+    "oms.groupbuy.events",
+    "groupbuy",
+    "purchase_id",
+    "Joint purchases: opened, moved through their lifecycle, participants' items and payments, the "
+    "consolidated order to the supplier, news for their participants",
+    (
+        groupbuy.JointPurchaseOpened,
+        groupbuy.JointPurchaseStateChanged,
+        groupbuy.JointPurchaseItemsChanged,
+        groupbuy.JointPurchasePaymentRecorded,
+        groupbuy.JointPurchaseOrdered,
+        groupbuy.JointPurchaseNewsPublished,
+    ),
+    retention_ms=30 * DAY_MS,
+)
 NOTIFICATION_EVENTS = Topic(
     "oms.notification.events",
     "notification",
@@ -217,6 +233,7 @@ TOPICS: tuple[Topic, ...] = (
     FULFILMENT_DELIVERY_METHODS,
     FULFILMENT_RETURNS,
     MESSAGING_EVENTS,
+    GROUPBUY_EVENTS,
     NOTIFICATION_EVENTS,
     DEADLETTER,
 )

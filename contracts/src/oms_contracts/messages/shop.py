@@ -9,7 +9,7 @@ from pydantic import EmailStr
 from oms_contracts.envelope import Payload
 from oms_contracts.messages.common import Locale
 
-StaffRole = Literal["admin", "manager", "warehouse", "courier"]
+StaffRole = Literal["admin", "manager", "warehouse", "courier", "agent", "dealer"]
 
 
 class ShopCreated(Payload):

@@ -3,11 +3,13 @@ from decimal import Decimal
 
 from oms_contracts import Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.domain import rules
 from oms_notification.domain.formatting import format_money
+from oms_notification.domain.groupbuy_news import for_news
 from oms_notification.domain.model import (
     DeliveryBackoff,
     DeliveryStatus,
@@ -191,6 +193,20 @@ def test_every_template_renders_in_every_locale() -> None:
             ),
             contact,
             SHOP,
+        ),
+        *for_news(
+            JointPurchaseNewsPublished(
+                purchase_id="jp",
+                title="Joint purchase 42",
+                news_id="n",
+                text="Dispatch moved",
+                pinned=True,
+                participant_ids=["p"],
+                partner_ids=[],
+                recipients=[NewsRecipient(participant_id="p", name="Ann", email="ann@example.com")],
+            ),
+            SHOP,
+            [],
         ),
     ]
     assert {i.template for i in intents} == set(Template)

@@ -39,15 +39,19 @@ class RouteGroup(StrEnum):
     NOTIFICATIONS = "notifications"
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
+    GROUPBUY = "groupbuy"
     PUBLIC = "public"
 
 
 ALL_STAFF = frozenset({"admin", "manager", "warehouse", "courier"})
 EVERYONE = frozenset({*ALL_STAFF, STOREFRONT})
+# Partners (agents, dealers) are staff accounts with a view of their own: who they are, and joint
+# purchases (where the groupbuy service shows them only the people they brought). Nothing else.
+PARTNERS = frozenset({"agent", "dealer"})
 
 # Who may call each group: staff by role, storefront keys as "storefront". PUBLIC needs no credential.
 PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
-    RouteGroup.ME: EVERYONE,
+    RouteGroup.ME: EVERYONE | PARTNERS,
     RouteGroup.STAFF_ADMIN: frozenset({"admin"}),
     RouteGroup.API_KEYS_ADMIN: frozenset({"admin"}),
     # Taking orders is sales work: storefronts and the people who sell, not the warehouse.
@@ -78,6 +82,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.PIPELINES: ALL_STAFF,
     # Promo codes (order service): sales work, admins and managers only.
     RouteGroup.PROMO_CODES: frozenset({"admin", "manager"}),
+    # Joint purchases: organisers run them; partners reach their own view (the service filters).
+    RouteGroup.GROUPBUY: frozenset({"admin", "manager", *PARTNERS}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -15,7 +15,9 @@ from typing import Literal, get_args
 
 from oms_runtime.errors import FieldError
 
-StaffRole = Literal["admin", "manager", "warehouse", "courier"]
+# agent and dealer are partners (joint purchases, ADR "groupbuy boundary"): staff accounts that the
+# gateway admits to the groupbuy routes only.
+StaffRole = Literal["admin", "manager", "warehouse", "courier", "agent", "dealer"]
 Locale = Literal["en", "ru"]
 
 STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)

@@ -23,6 +23,7 @@ class Service(StrEnum):
     FULFILMENT = "fulfilment"
     NOTIFICATION = "notification"
     MESSAGING = "messaging"
+    GROUPBUY = "groupbuy"
 
 
 # Template placeholders: {name} is one path segment, {rest} is the remainder ("" or "/...").
@@ -185,6 +186,10 @@ ROUTES: tuple[Route, ...] = (
         "/delivery-methods{rest}",
     ),
     route(RouteGroup.WAREHOUSE_PAGES, {"GET", "POST"}, "/warehouse{rest}", Service.FULFILMENT, "/warehouse{rest}"),
+    # Joint purchases, partners' terms and views (groupbuy); VK's Callback API for a connected community
+    # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
+    route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
+    route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},

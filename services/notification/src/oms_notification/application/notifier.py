@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from oms_contracts import Envelope, new_id
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
@@ -19,7 +20,7 @@ from oms_runtime.errors import DependencyNotReady
 
 from oms_notification.application.deliveries import Deliveries
 from oms_notification.application.ports import DeliveryRepository, Projections, Renderer
-from oms_notification.domain import overdue, payment_reminders, rules
+from oms_notification.domain import groupbuy_news, overdue, payment_reminders, rules
 from oms_notification.domain.delivery import Delivery
 from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, StaffMember
 
@@ -92,6 +93,12 @@ class Notifier:
         shop = await self.projections.shop(env.shop_id)
         link = env.payload.checkout_url or await self.projections.checkout_link(env.shop_id, env.payload.order_id)
         await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop, checkout_url=link))
+
+    async def on_news_published(self, env: Envelope[JointPurchaseNewsPublished]) -> None:
+        """A joint purchase's news: mailed once to each of its participants and partners."""
+        shop = await self.projections.shop(env.shop_id)
+        staff = await self.projections.staff_of(env.shop_id)
+        await self._notify(env, groupbuy_news.for_news(env.payload, shop, staff))
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
         now = self.clock.now()

@@ -17,6 +17,7 @@ class Template(StrEnum):
     PAYMENT_LINK = "payment_link"
     PAYMENT_REMINDER = "payment_reminder"
     STAGE_OVERDUE_ALERT = "stage_overdue_alert"
+    GROUPBUY_NEWS = "groupbuy_news"
 
 
 class Lane(StrEnum):

@@ -348,6 +348,22 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "groupbuy",
+        ["/api/v1/groupbuy/{rest:path}"],
+        frozenset({"GET", "POST", "PUT"}),
+        "joint purchases",
+        "Joint purchases: the organiser's table, participants, payments, partners' views and terms",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "vk_callback",
+        ["/webhooks/vk/{group_id:str}"],
+        frozenset({"POST"}),
+        "public",
+        "VK Callback API of a connected community (joint purchases' order intake)",
+        [],
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),

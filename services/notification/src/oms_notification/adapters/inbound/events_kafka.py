@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
@@ -18,6 +19,8 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     # Staff alerts on their own topic (oms.order.alerts) and in a group of their own: an alert never
     # waits behind the order events, nor the customer mail the "orders" group is sending for them.
     runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
+    # Joint purchases' news (groupbuy): a group of its own, the order mail never waits behind it.
+    runtime.consumer("groupbuy").on(JointPurchaseNewsPublished, notifier.on_news_published)
     (
         runtime.consumer("orders")
         .on(OrderPlaced, notifier.on_order_placed)

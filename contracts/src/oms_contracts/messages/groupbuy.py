@@ -1,0 +1,140 @@
+"""Joint purchases (owned by the groupbuy service, ADR 'groupbuy boundary')."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, EmailStr, Field
+
+from oms_contracts.envelope import Payload
+from oms_contracts.messages.common import Frozen, Sku
+from oms_contracts.money import CurrencyCode, Money
+
+PurchaseState = Literal[
+    "collecting", "stopped", "awaiting_payment", "ordered", "received", "distributed", "closed", "cancelled"
+]
+ItemStatus = Literal["waiting", "active", "queued", "released", "dropped"]
+ItemsChange = Literal["added", "row_filled", "queued", "swapped", "released", "taken_from_queue", "dropped"]
+
+
+class JointPurchaseOpened(Payload):
+    TYPE = "JointPurchaseOpened"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    title: str = Field(min_length=1, max_length=200)
+    supplier: str | None = None
+    currencies: list[CurrencyCode] = Field(min_length=1)
+    closes_at: AwareDatetime
+
+
+class JointPurchaseStateChanged(Payload):
+    """The purchase moved through its lifecycle (collecting → stopped → … → closed, or cancelled)."""
+
+    TYPE = "JointPurchaseStateChanged"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    from_state: PurchaseState
+    to_state: PurchaseState
+    reason: str | None = None
+
+
+class ParticipantItem(Frozen):
+    item_id: str
+    sku: Sku
+    quantity: int = Field(gt=0)
+    unit_price: Money
+    status: ItemStatus
+
+
+class JointPurchaseItemsChanged(Payload):
+    """Items of one participant were added or changed status (a row filled, queued, released, …).
+
+    The notification service tells the participant when `change` is queued, released, dropped or
+    taken_from_queue.
+    """
+
+    TYPE = "JointPurchaseItemsChanged"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    participant_id: str
+    partner_id: str | None = None
+    change: ItemsChange
+    items: list[ParticipantItem] = Field(min_length=1)
+
+
+class JointPurchasePaymentRecorded(Payload):
+    TYPE = "JointPurchasePaymentRecorded"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    participant_id: str
+    amount: Money
+    reference: str
+    paid_in_full: bool
+
+
+class ConsolidatedLine(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
+class JointPurchaseOrdered(Payload):
+    """The purchase is ordered from its supplier: exactly the paid items, one line per SKU.
+
+    The catalog service's purchasing builds the consolidated purchase order from it.
+    """
+
+    TYPE = "JointPurchaseOrdered"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    supplier: str | None = None
+    lines: list[ConsolidatedLine] = Field(min_length=1)
+
+
+class NewsRecipient(Frozen):
+    """A participant the news is for; without an e-mail address the notification service cannot mail them."""
+
+    participant_id: str
+    name: str
+    email: EmailStr | None = None
+
+
+class JointPurchaseNewsPublished(Payload):
+    """A notice for the partners and participants of one purchase, sent once to each of them.
+
+    The notification service mails each recipient with an address and each partner (by staff id,
+    from its staff projection), once per address.
+    """
+
+    TYPE = "JointPurchaseNewsPublished"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    title: str = Field(default="", max_length=200, description="The purchase's title")
+    news_id: str
+    text: str = Field(min_length=1, max_length=2000)
+    pinned: bool
+    expires_at: AwareDatetime | None = None
+    participant_ids: list[str]
+    partner_ids: list[str]
+    recipients: list[NewsRecipient] = Field(default_factory=list)
+
+
+__all__ = [
+    "ConsolidatedLine",
+    "ItemStatus",
+    "ItemsChange",
+    "JointPurchaseItemsChanged",
+    "JointPurchaseNewsPublished",
+    "JointPurchaseOpened",
+    "JointPurchaseOrdered",
+    "JointPurchasePaymentRecorded",
+    "JointPurchaseStateChanged",
+    "NewsRecipient",
+    "ParticipantItem",
+    "PurchaseState",
+]

@@ -1,0 +1,1 @@
+"""The groupbuy service: joint purchases, size rows, partners."""

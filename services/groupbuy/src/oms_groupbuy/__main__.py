@@ -1,0 +1,16 @@
+"""The groupbuy service."""
+
+from __future__ import annotations
+
+from oms_runtime.cli import run_cli
+
+from oms_groupbuy.bootstrap import INDEXES, create_app
+from oms_groupbuy.settings import GroupBuySettings
+
+
+def main() -> None:
+    run_cli(settings_factory=GroupBuySettings, app_factory=create_app, indexes=INDEXES)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

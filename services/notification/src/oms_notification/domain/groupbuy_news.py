@@ -1,0 +1,36 @@
+"""News of a joint purchase: whom the groupbuy service's JointPurchaseNewsPublished is mailed to.
+
+Each participant with an e-mail address (in the shop's language) and each partner of the purchase
+(from the staff projection, in their own), once per address. Participants without an address and
+partners this service does not know yet are skipped (the news stays pinned on their pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
+
+from oms_notification.domain.model import Intent, Recipient, ShopInfo, StaffMember, Template
+
+
+def for_news(event: JointPurchaseNewsPublished, shop: ShopInfo | None, staff: Iterable[StaffMember]) -> list[Intent]:
+    locale = shop.locale if shop else "en"
+    context = {"title": event.title, "text": event.text, "shop_name": shop.name if shop else ""}
+    recipients: list[Recipient] = [
+        Recipient(email=str(r.email), name=r.name, locale=locale) for r in event.recipients if r.email
+    ]
+    partners = set(event.partner_ids)
+    recipients += [
+        Recipient(email=m.email, name=m.name, locale=m.locale)
+        for m in sorted(staff, key=lambda m: m.staff_id)
+        if m.staff_id in partners
+    ]
+    seen: set[str] = set()
+    intents = []
+    for recipient in recipients:
+        if recipient.email.lower() in seen:
+            continue
+        seen.add(recipient.email.lower())
+        intents.append(Intent(Template.GROUPBUY_NEWS, recipient, None, {**context, "name": recipient.name}))
+    return intents

@@ -1,0 +1,59 @@
+"""A joint purchase's news: mailed once to each participant with an address and each partner of it."""
+
+from __future__ import annotations
+
+from oms_contracts import Actor, Envelope
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
+from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
+from oms_notification.domain.groupbuy_news import for_news
+from oms_notification.domain.model import DeliveryStatus, ShopInfo, StaffMember, Template
+
+from .test_notifier import SHOP, World
+
+NEWS = JointPurchaseNewsPublished(
+    purchase_id="jp-1",
+    title="Winter dresses",
+    news_id="n-1",
+    text="The dispatch date moved to 12 December <b>",
+    pinned=True,
+    participant_ids=["p1", "p2", "p3"],
+    partner_ids=["agent-1"],
+    recipients=[
+        NewsRecipient(participant_id="p1", name="Ann", email="ann@example.com"),
+        NewsRecipient(participant_id="p2", name="Bob"),  # no address: not mailed
+        NewsRecipient(participant_id="p3", name="Ann again", email="ANN@example.com"),  # the same address: once
+    ],
+)
+
+
+def test_participants_with_an_address_and_the_purchases_partners_are_told_once_each() -> None:
+    staff = [
+        StaffMember("agent-1", "olga@partners.example", "Olga", "agent", "ru"),
+        StaffMember("agent-2", "petr@partners.example", "Petr", "agent"),  # another purchase's partner
+        StaffMember("boss", "boss@example.com", "Boss", "admin"),
+    ]
+    intents = for_news(NEWS, ShopInfo(SHOP, "Tea & Co", "en"), staff)
+    assert [(i.template, i.recipient.email, i.recipient.locale) for i in intents] == [
+        (Template.GROUPBUY_NEWS, "ann@example.com", "en"),
+        (Template.GROUPBUY_NEWS, "olga@partners.example", "ru"),
+    ]
+    assert intents[0].context["title"] == "Winter dresses" and intents[0].order_id is None
+
+
+def test_the_news_renders_in_both_languages_and_escapes_only_the_html() -> None:
+    renderer = TemplateRenderer()
+    context = {"title": "Winter dresses", "text": NEWS.text, "shop_name": "Tea & Co", "name": "Ann"}
+    en = renderer.render(Template.GROUPBUY_NEWS, "en", context)
+    assert en.subject == "Winter dresses: news" and NEWS.text in en.text and "&lt;b&gt;" in en.html
+    ru = renderer.render(Template.GROUPBUY_NEWS, "ru", context)
+    assert "Новости совместной закупки «Winter dresses»" in ru.text
+
+
+async def test_a_replayed_news_event_mails_nobody_twice() -> None:
+    world = World()
+    world.projections.staff[(SHOP, "agent-1")] = StaffMember("agent-1", "olga@partners.example", "Olga", "agent")
+    env = Envelope.new(NEWS, shop_id=SHOP, actor=Actor.system("groupbuy"))
+    await world.notifier.on_news_published(env)
+    await world.notifier.on_news_published(env)
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "olga@partners.example"]
+    assert {d.status for d in world.repository.states()} == {DeliveryStatus.SENT}

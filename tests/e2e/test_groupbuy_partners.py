@@ -1,0 +1,211 @@
+"""Partners through the gateway: an agent or dealer sees only their own people, and nothing else of the shop.
+
+Real staff accounts (roles agent and dealer) created by the demo admin, real logins, the gateway's
+route table and the groupbuy service's own filter. Two joint purchases run at once; each partner
+brings people to one of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from oms_contracts import new_id
+from oms_testing import eventually
+
+from tests.e2e.client import Gateway
+
+BASE = "/api/v1/groupbuy"
+
+
+def purchase_body(title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "closes_at": "2099-01-01T00:00:00Z",
+        "currencies": ["RUB"],
+        "offers": [
+            {"sku": "DRESS-M", "name": "Dress M", "prices": [{"amount": "1000.00", "currency": "RUB"}]},
+            {"sku": "SCARF", "name": "Scarf", "prices": [{"amount": "300.00", "currency": "RUB"}]},
+        ],
+        "fee_percent": "10",
+    }
+
+
+async def partner(gateway: Gateway, role: str, percent: str) -> tuple[str, dict[str, str]]:
+    """A partner account created by the admin, its terms set, logged in: (staff id, auth headers)."""
+    admin = await gateway.as_staff("admin")
+    email, password = f"{role}-{new_id()[-8:]}@partners.example", "partner-pass-123"
+    r = await gateway.http.post(
+        "/api/v1/staff",
+        json={"email": email, "name": f"{role} {email[:12]}", "role": role, "password": password},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    staff_id = r.json()["staff_id"]
+    # With the name: the gateway's StaffMemberAdded may not have reached groupbuy yet.
+    r = await gateway.http.put(
+        f"{BASE}/partners/{staff_id}", json={"kind": role, "percent": percent, "name": role.title()}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    r = await gateway.http.post("/api/v1/auth/login", json={"shop": "demo", "email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return staff_id, {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def join(http: httpx.AsyncClient, headers: dict[str, str], purchase_id: str, name: str) -> str:
+    r = await http.post(
+        f"{BASE}/purchases/{purchase_id}/participants",
+        json={"name": name, "currency": "RUB", "lines": [{"sku": "SCARF", "quantity": 1}]},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["participant_id"])
+
+
+async def test_a_partner_reads_only_their_own_people_and_purchases_and_nothing_else(gateway: Gateway) -> None:
+    http = gateway.http
+    manager = await gateway.as_staff("manager")
+    agent_id, agent = await partner(gateway, "agent", "10")
+    other_id, other = await partner(gateway, "agent", "7.5")
+    dealer_id, dealer = await partner(gateway, "dealer", "20")
+    first = (await http.post(f"{BASE}/purchases", json=purchase_body("Dresses"), headers=manager)).json()["id"]
+    second = (await http.post(f"{BASE}/purchases", json=purchase_body("Scarves"), headers=manager)).json()["id"]
+
+    ann = await join(http, agent, first, "Ann (agent's)")
+    bob = await join(http, other, first, "Bob (other agent's)")
+    cat = await join(http, other, second, "Cat (other agent's)")
+    dan = await join(http, dealer, first, "Dan (dealer himself)")
+    await join(http, manager, second, "Eve (organiser's)")
+
+    async def table(headers: dict[str, str], purchase_id: str, **params: str) -> httpx.Response:
+        return await http.get(f"{BASE}/purchases/{purchase_id}/table", params=params, headers=headers)
+
+    # The organiser sees everybody; each partner only the people they brought.
+    assert {r["participant_id"] for r in (await table(manager, first)).json()["items"]} == {ann, bob, dan}
+    assert [r["participant_id"] for r in (await table(agent, first)).json()["items"]] == [ann]
+    assert [r["participant_id"] for r in (await table(other, first)).json()["items"]] == [bob]
+    assert [r["participant_id"] for r in (await table(dealer, first)).json()["items"]] == [dan]
+    # Asking for another partner's people by filter gives nothing, not theirs.
+    assert (await table(agent, first, partner_id=other_id)).json()["items"] == []
+    assert (await table(agent, first)).json()["totals"][0]["participants"] == 1
+    csv_text = (await http.get(f"{BASE}/purchases/{first}/table.csv", headers=agent)).text
+    assert "Ann" in csv_text and "Bob" not in csv_text and "Dan" not in csv_text
+    # The dealer paid his discounted price: 300 less 20 %.
+    assert (await table(dealer, first)).json()["items"][0]["goods"] == {"amount": "240.00", "currency": "RUB"}
+
+    # Another purchase, where the agent brought nobody: its people do not exist for them.
+    r = await table(agent, second)
+    assert r.status_code == 404
+    assert cat not in r.text
+    assert (await http.get(f"{BASE}/purchases/{second}/table.csv", headers=agent)).status_code == 404
+    assert (await http.get(f"{BASE}/purchases/{second}/earnings", headers=agent)).status_code == 404
+    # Nor may they touch another partner's participant, or act as organiser.
+    for path, body in (
+        (f"{BASE}/purchases/{first}/participants/{bob}/items", {"lines": [{"sku": "SCARF", "quantity": 1}]}),
+        (f"{BASE}/purchases/{second}/participants/{cat}/items", {"lines": [{"sku": "SCARF", "quantity": 1}]}),
+    ):
+        assert (await http.post(path, json=body, headers=agent)).status_code == 404
+    for method, path, body in (
+        ("POST", f"{BASE}/purchases", purchase_body("Mine")),
+        ("POST", f"{BASE}/purchases/{first}/stop", None),
+        (
+            "POST",
+            f"{BASE}/purchases/{first}/participants/{ann}/payments",
+            {"amount": {"amount": "1", "currency": "RUB"}, "reference": "x"},
+        ),
+        ("PUT", f"{BASE}/partners/{agent_id}", {"kind": "agent", "percent": "99"}),
+        ("GET", f"{BASE}/partners", None),
+    ):
+        r = await http.request(method, path, json=body, headers=agent)
+        assert r.status_code == 403, (method, path, r.text)
+
+    # Earnings: the agent's own, whatever partner they name.
+    earned = (
+        await http.get(f"{BASE}/purchases/{first}/earnings", params={"partner_id": other_id}, headers=agent)
+    ).json()
+    assert [e["partner_id"] for e in earned] == [agent_id]
+
+    # Once the second purchase stops collecting, the agent no longer sees it at all.
+    assert (await http.post(f"{BASE}/purchases/{second}/stop", headers=manager)).status_code == 200
+
+    async def listed() -> list[str] | None:
+        r = await http.get(f"{BASE}/purchases", params={"limit": 100}, headers=agent)
+        ids = [p["id"] for p in r.json()["items"]]
+        return ids if second not in ids else None
+
+    ids = await eventually(listed, what="the stopped purchase gone from the agent's list")
+    assert first in ids
+    assert (await http.get(f"{BASE}/purchases/{second}", headers=agent)).status_code == 404
+    assert (await http.get(f"{BASE}/purchases/{second}", headers=other)).status_code == 200
+
+    # Everything else of the shop is closed to partners at the gateway.
+    for method, path in (
+        ("GET", "/api/v1/orders"),
+        ("GET", "/api/v1/orders/search"),
+        ("POST", "/api/v1/orders"),
+        ("GET", "/api/v1/catalog/skus"),
+        ("GET", "/api/v1/catalog/warehouses"),
+        ("GET", "/api/v1/payments/p1"),
+        ("GET", "/api/v1/shipments"),
+        ("GET", "/api/v1/returns"),
+        ("GET", "/api/v1/staff"),
+        ("GET", "/api/v1/api-keys"),
+        ("GET", "/api/v1/pipelines"),
+        ("GET", "/api/v1/promo-codes"),
+        ("GET", "/api/v1/notifications"),
+        ("GET", "/api/v1/delivery-methods"),
+    ):
+        for headers in (agent, dealer):
+            r = await http.request(method, path, headers=headers, json={} if method == "POST" else None)
+            assert r.status_code == 403, (method, path, r.status_code)
+    me = (await http.get("/api/v1/me", headers=dealer)).json()
+    assert (me["kind"], me["id"], me["role"]) == ("staff", dealer_id, "dealer")
+
+
+VK_RECORDED = Path(__file__).resolve().parents[2] / "services" / "groupbuy" / "tests" / "fixtures" / "vk"
+
+
+async def test_vk_callbacks_posted_to_the_gateway_become_participants_once(gateway: Gateway) -> None:
+    http = gateway.http
+    admin = await gateway.as_staff("admin")
+    group_id = 300_000_000 + int(new_id()[-6:], 16) % 1_000_000
+    suffix = new_id()[-6:].upper()
+    skus = {"DRESS-M": f"VKD-{suffix}", "SCARF": f"VKS-{suffix}"}
+
+    def recorded(name: str) -> bytes:
+        text = (VK_RECORDED / f"{name}.json").read_text().replace("218877123", str(group_id))
+        for ours, theirs in skus.items():
+            text = text.replace(f'"sku": "{ours}"', f'"sku": "{theirs}"')
+        return text.encode()
+
+    webhook = f"/webhooks/vk/{group_id}"
+    json_type = {"content-type": "application/json"}
+    # Not connected yet: VK gets "ok" and no confirmation.
+    r = await http.post(webhook, content=recorded("confirmation"), headers=json_type)
+    assert (r.status_code, r.text) == (200, "ok")
+    r = await http.put(
+        f"{BASE}/vk/groups/{group_id}",
+        json={"secret": "vk-callback-secret-1", "confirmation": f"conf{suffix}"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    r = await http.post(webhook, content=recorded("confirmation"), headers=json_type)
+    assert (r.status_code, r.text) == (200, f"conf{suffix}")
+
+    body = purchase_body("VK dresses")
+    body["offers"] = [
+        {"sku": skus["DRESS-M"], "name": "Dress M", "prices": [{"amount": "1000.00", "currency": "RUB"}]},
+        {"sku": skus["SCARF"], "name": "Scarf", "prices": [{"amount": "333.33", "currency": "RUB"}]},
+    ]
+    pid = (await http.post(f"{BASE}/purchases", json=body, headers=admin)).json()["id"]
+    for name in ("market_order_new", "market_order_new", "market_order_edit"):
+        r = await http.post(webhook, content=recorded(name), headers=json_type)
+        assert (r.status_code, r.text) == (200, "ok")
+    forged = recorded("market_order_new").replace(b"vk-callback-secret-1", b"not-the-secret")
+    assert (await http.post(webhook, content=forged, headers=json_type)).text == "ok"
+
+    rows = (await http.get(f"{BASE}/purchases/{pid}/table", headers=admin)).json()["items"]
+    assert [(row["name"], row["quantity"], row["goods"]["amount"]) for row in rows] == [
+        ("Ирина Смирнова", 2, "1333.33")
+    ]

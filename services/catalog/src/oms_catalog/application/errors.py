@@ -1,3 +1,5 @@
+"""What the application raises for the HTTP edge (mapped to problem+json in bootstrap.PROBLEMS)."""
+
 from __future__ import annotations
 
 
@@ -8,3 +10,11 @@ class UnknownReference(LookupError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class NotFound(LookupError):
+    """The resource a request is about does not exist (in this shop)."""
+
+
+class UnknownPriceList(UnknownReference):
+    """A request about a price list the shop does not have (404, where naming one in a body is 422)."""

@@ -73,14 +73,15 @@ def expand_kits(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]
     return [Line(sku, quantity) for sku, quantity in totals.items()]
 
 
-def kit_lines(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]]) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class KitOrdered:
+    """A kit line of an order as it was asked, with its components then (kept on the reservation)."""
+
+    sku: str
+    quantity: int
+    components: tuple[KitComponent, ...]
+
+
+def kit_lines(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]]) -> list[KitOrdered]:
     """What an order asked of each kit, with its components then (kept on the reservation)."""
-    return [
-        {
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "components": [{"sku": c.sku, "quantity": c.quantity} for c in kits[line.sku]],
-        }
-        for line in lines
-        if line.sku in kits
-    ]
+    return [KitOrdered(line.sku, line.quantity, tuple(kits[line.sku])) for line in lines if line.sku in kits]

@@ -53,3 +53,20 @@ def check_amount(amount: Decimal, field: str = "amount") -> Decimal:
     if amount.as_tuple().exponent < -4:  # type: ignore[operator]
         raise InvalidCatalogEntry(field, "at most 4 decimal places")
     return amount
+
+
+def _same_instant(a: datetime | None, b: datetime | None) -> bool:
+    # Mongo keeps milliseconds: compare at that precision.
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) < 0.001
+
+
+def same_terms(a: PriceList, b: PriceList) -> bool:
+    """Same currency, customer group and window (what a price's announcement carries)."""
+    return (
+        a.currency == b.currency
+        and a.customer_group == b.customer_group
+        and _same_instant(a.valid_from, b.valid_from)
+        and _same_instant(a.valid_to, b.valid_to)
+    )

@@ -7,8 +7,9 @@ from oms_contracts.messages.catalog import KitComponent as KitComponentMessage
 from oms_contracts.messages.catalog import SkuUpserted
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
 from oms_runtime.events import EventFactory
+from oms_runtime.paging import CursorPage
 
-from oms_catalog.application.ports import Page, SkuRepository, StoredSku, WarehouseRepository
+from oms_catalog.application.ports import SkuRepository, StoredSku, WarehouseRepository
 from oms_catalog.application.variants import SkuRules
 from oms_catalog.domain.catalog import Sku, Warehouse
 
@@ -70,7 +71,7 @@ class CatalogService:
 
     async def list_skus(
         self, shop_id: str, product_id: str | None, cursor: str | None, limit: int, *, sellable_only: bool = False
-    ) -> Page[StoredSku]:
+    ) -> CursorPage[StoredSku]:
         """SKUs by code (of one product when given); `sellable_only`: the active ones, what a storefront may offer."""
         return await self.skus.page(
             shop_id, active_only=sellable_only, product_id=product_id, cursor=cursor, limit=limit
@@ -80,5 +81,5 @@ class CatalogService:
         """Raises AlreadyExists when the shop has one with that id."""
         return await self.warehouses.add(shop_id, warehouse)
 
-    async def list_warehouses(self, shop_id: str, cursor: str | None, limit: int) -> Page[Warehouse]:
+    async def list_warehouses(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Warehouse]:
         return await self.warehouses.page(shop_id, cursor, limit)

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from oms_contracts import Actor, Envelope
 from oms_runtime.commands import CommandRepository
+from oms_runtime.paging import CursorPage
 
 from oms_catalog.domain.catalog import Sku, Warehouse
 from oms_catalog.domain.csv_rows import RowError
@@ -26,16 +27,6 @@ from oms_catalog.domain.purchasing import PurchaseOrder, Supplier
 from oms_catalog.domain.reservation import Reservation
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list, ascending by its key; `next_cursor` is None on the last page."""
-
-    items: list[T]
-    next_cursor: str | None
 
 
 class AlreadyExists(Exception):
@@ -62,7 +53,7 @@ class SkuRepository(CommandRepository[Sku], Protocol):
 
     async def page(
         self, shop_id: str, *, active_only: bool, product_id: str | None, cursor: str | None, limit: int
-    ) -> Page[StoredSku]: ...
+    ) -> CursorPage[StoredSku]: ...
 
     async def kinds(self, shop_id: str, codes: Sequence[str]) -> dict[str, bool]:
         """code -> is it a kit, for the codes that exist."""
@@ -86,7 +77,7 @@ class ProductRepository(Protocol):
         """Create or change; False when it is stored like that already."""
         ...
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Product]: ...
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Product]: ...
 
 
 class BarcodeTaken(Exception):
@@ -118,7 +109,7 @@ class WarehouseRepository(Protocol):
 
     async def all(self, shop_id: str) -> list[Warehouse]: ...
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Warehouse]: ...
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Warehouse]: ...
 
 
 @dataclass(frozen=True)
@@ -240,11 +231,11 @@ class StockStore(Protocol):
 
     async def page(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int
-    ) -> Page[StockRecord]: ...
+    ) -> CursorPage[StockRecord]: ...
 
     async def ledger_page(
         self, shop_id: str, sku: str | None, cursor: str | None, limit: int
-    ) -> Page[LedgerEntry]: ...
+    ) -> CursorPage[LedgerEntry]: ...
 
     def batches(self, shop_id: str) -> AsyncIterator[list[StockRecord]]: ...
 
@@ -283,7 +274,7 @@ class PriceListRepository(Protocol):
         """False when the list is stored like that already."""
         ...
 
-    async def page_lists(self, shop_id: str, cursor: str | None, limit: int) -> Page[PriceList]: ...
+    async def page_lists(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[PriceList]: ...
 
 
 class PriceRepository(CommandRepository[ListedPrice], Protocol):
@@ -293,7 +284,7 @@ class PriceRepository(CommandRepository[ListedPrice], Protocol):
 
     async def page(
         self, shop_id: str, price_list_id: str, cursor: str | None, limit: int
-    ) -> Page[tuple[ListedPrice, int]]:
+    ) -> CursorPage[tuple[ListedPrice, int]]:
         """Live prices of a list by SKU, each with its version."""
         ...
 
@@ -318,7 +309,7 @@ class Threshold:
 
 
 class ThresholdRepository(CommandRepository[Threshold], Protocol):
-    async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> Page[Threshold]: ...
+    async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]: ...
 
 
 class SupplierRepository(Protocol):
@@ -328,7 +319,7 @@ class SupplierRepository(Protocol):
 
     async def get(self, shop_id: str, supplier_id: str) -> Supplier | None: ...
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Supplier]: ...
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Supplier]: ...
 
 
 @dataclass(frozen=True)
@@ -347,7 +338,7 @@ class PurchaseOrderRepository(CommandRepository[PurchaseOrder], Protocol):
 
     async def page(
         self, shop_id: str, status: str | None, cursor: str | None, limit: int
-    ) -> Page[StoredPurchaseOrder]: ...
+    ) -> CursorPage[StoredPurchaseOrder]: ...
 
 
 # --- bulk import, returned goods -----------------------------------------------------------------
@@ -391,4 +382,3 @@ class WriteOffRepository(Protocol):
         ...
 
     async def of_return(self, shop_id: str, return_id: str) -> list[WriteOff]: ...
-

@@ -18,11 +18,11 @@ from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.catalog import SkuPriceChanged
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
 from oms_runtime.events import EventFactory
+from oms_runtime.paging import CursorPage
 
 from oms_catalog.application.errors import UnknownPriceList, UnknownReference
 from oms_catalog.application.ports import (
     ListedPrice,
-    Page,
     PriceListRepository,
     PriceRepository,
     SkuRepository,
@@ -109,9 +109,7 @@ class PriceListService:
         )
         return self.events.new(changed, shop_id=price.shop_id, actor=actor)
 
-    async def _set(
-        self, shop_id: str, price_list: PriceList, sku: str, amount: Decimal | None, actor: Actor
-    ) -> bool:
+    async def _set(self, shop_id: str, price_list: PriceList, sku: str, amount: Decimal | None, actor: Actor) -> bool:
         """Set (amount) or remove (None) one price; False when nothing changes (no event)."""
         changed = False
 
@@ -146,7 +144,9 @@ class PriceListService:
             changed = True
             return Decision(new, events)
 
-        absent = ListedPrice(shop_id, price_list.id, sku, Decimal(0), price_list.currency, price_list.customer_group, removed=True)
+        absent = ListedPrice(
+            shop_id, price_list.id, sku, Decimal(0), price_list.currency, price_list.customer_group, removed=True
+        )
         await self.loop.run(shop_id, price_id(price_list.id, sku), decide, new=lambda: absent)
         return changed
 
@@ -159,12 +159,12 @@ class PriceListService:
         loaded = await self.prices.load(shop_id, price_id(price_list_id, sku))
         return None if loaded is None or loaded.state.removed else (loaded.state, loaded.version)
 
-    async def list_lists(self, shop_id: str, cursor: str | None, limit: int) -> Page[PriceList]:
+    async def list_lists(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[PriceList]:
         return await self.lists.page_lists(shop_id, cursor, limit)
 
     async def list_prices(
         self, shop_id: str, price_list_id: str, cursor: str | None, limit: int
-    ) -> Page[tuple[ListedPrice, int]]:
+    ) -> CursorPage[tuple[ListedPrice, int]]:
         await self._list(shop_id, price_list_id)
         return await self.prices.page(shop_id, price_list_id, cursor, limit)
 

@@ -110,7 +110,9 @@ class ReservationChangeService:
         cause: Envelope[Any],
         short: Sequence[ShortLine] = (),
     ) -> Decision[Reservation]:
-        event = ReservationChangeRejected(order_id=current.order_id, change_id=change_id, reason=reason, short=list(short))
+        event = ReservationChangeRejected(
+            order_id=current.order_id, change_id=change_id, reason=reason, short=list(short)
+        )
         return Decision(
             current.change_rejected(change_id, self.clock.now()),
             [self.events.new(event, shop_id=current.shop_id, cause=cause)],
@@ -124,7 +126,9 @@ class ReservationChangeService:
 
     async def _take(self, current: Reservation, pending: PendingChange, cause: Envelope[Any]) -> bool:
         order_id = current.order_id
-        note = self._note(current, f"change:{pending.change_id}", f"order {order_id} lines changed: reserved more", cause)
+        note = self._note(
+            current, f"change:{pending.change_id}", f"order {order_id} lines changed: reserved more", cause
+        )
         for pick in pending.take:
 
             def operation(level: StockLevel, q: int = pick.quantity) -> StockChange | None:

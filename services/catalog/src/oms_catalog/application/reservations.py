@@ -183,7 +183,9 @@ class ReservationService:
     async def shop_settings(self, shop_id: str) -> ShopCatalogSettings:
         return (await self.settings.get(shop_id)).settings
 
-    async def allocate(self, shop_id: str, lines: list[Line], region: str | None, shop: ShopCatalogSettings) -> Allocation:
+    async def allocate(
+        self, shop_id: str, lines: list[Line], region: str | None, shop: ShopCatalogSettings
+    ) -> Allocation:
         warehouses = await self.warehouses.all(shop_id)
         available = await self.stock.availability(shop_id, [ln.sku for ln in lines])
         return allocate(

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Actor, Envelope
+from oms_runtime.errors import FieldError
+from oms_runtime.paging import CursorPage
 
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.application.ports import (
     LedgerEntry,
     LedgerNote,
-    Page,
     SkuRepository,
     StockOperation,
     StockRecord,
@@ -25,7 +26,11 @@ from oms_catalog.application.ports import (
     WarehouseRepository,
 )
 from oms_catalog.application.thresholds import ThresholdService
-from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement, adjustment, receipt
+from oms_catalog.domain.stock import InsufficientStock, StockChange, StockLevel, StockMovement, adjustment, receipt
+
+
+class NotHeldByOrders(FieldError):
+    """An adjustment would take units that orders hold (answered 409 naming `delta`)."""
 
 
 class StockMovements:
@@ -114,17 +119,22 @@ class StockService:
         actor: Actor,
     ) -> StockResult:
         """A stock count correction (damaged, lost, found); never below what orders hold
-        (InsufficientStock)."""
-        return await self._change_on_hand(
-            shop_id,
-            StockMovement.ADJUSTMENT,
-            ref=adjustment_id,
-            sku=sku,
-            warehouse_id=warehouse_id,
-            delta=delta,
-            reason=reason,
-            actor=actor,
-        )
+        (NotHeldByOrders); never zero (FieldError `delta`)."""
+        if delta == 0:
+            raise FieldError("delta", "must not be zero")
+        try:
+            return await self._change_on_hand(
+                shop_id,
+                StockMovement.ADJUSTMENT,
+                ref=adjustment_id,
+                sku=sku,
+                warehouse_id=warehouse_id,
+                delta=delta,
+                reason=reason,
+                actor=actor,
+            )
+        except InsufficientStock as exc:
+            raise NotHeldByOrders("delta", f"only {exc.available} units are not held by orders") from exc
 
     async def _change_on_hand(
         self,
@@ -169,7 +179,7 @@ class StockService:
 
     async def list_stock(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int
-    ) -> Page[StockRecord]:
+    ) -> CursorPage[StockRecord]:
         return await self.stock.store.page(shop_id, sku, warehouse_id, cursor, limit)
 
     async def available(self, shop_id: str, sku: str) -> int:
@@ -177,5 +187,7 @@ class StockService:
         levels = await self.stock.availability(shop_id, [sku])
         return sum(max(by_sku.get(sku, 0), 0) for by_sku in levels.values())
 
-    async def list_ledger(self, shop_id: str, sku: str | None, cursor: str | None, limit: int) -> Page[LedgerEntry]:
+    async def list_ledger(
+        self, shop_id: str, sku: str | None, cursor: str | None, limit: int
+    ) -> CursorPage[LedgerEntry]:
         return await self.stock.store.ledger_page(shop_id, sku, cursor, limit)

@@ -18,10 +18,11 @@ from oms_contracts.messages.catalog import LowStockReached
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.events import EventFactory
+from oms_runtime.paging import CursorPage
 from oms_runtime.telemetry import get_logger
 
 from oms_catalog.application.errors import UnknownReference
-from oms_catalog.application.ports import Page, SkuRepository, StockStore, Threshold, ThresholdRepository
+from oms_catalog.application.ports import SkuRepository, StockStore, Threshold, ThresholdRepository
 from oms_catalog.domain.thresholds import Crossing, check_threshold, crossing
 
 log = get_logger(__name__)
@@ -97,11 +98,8 @@ class ThresholdService:
             # last one announces what is left to announce. The stock change itself is stored.
             log.info("threshold evaluation lost every race", shop_id=shop_id, sku=sku)
 
-    async def list_low(self, shop_id: str, cursor: str | None, limit: int) -> Page[Threshold]:
+    async def list_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]:
         """SKUs at or below their threshold, each with its available stock now."""
         page = await self.thresholds.page_low(shop_id, cursor, limit)
         totals = await self.totals(shop_id, [t.sku for t in page.items])
-        return Page(
-            [Threshold(t.shop_id, t.sku, t.threshold, t.low, totals.get(t.sku, 0)) for t in page.items],
-            page.next_cursor,
-        )
+        return page.map(lambda t: Threshold(t.shop_id, t.sku, t.threshold, t.low, totals.get(t.sku, 0)))

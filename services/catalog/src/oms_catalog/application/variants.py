@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from oms_runtime.paging import CursorPage
+
 from oms_catalog.application.errors import UnknownReference
 from oms_catalog.application.ports import (
     BarcodeRepository,
     BarcodeTaken,
-    Page,
     ProductRepository,
     SkuRepository,
     StoredSku,
@@ -76,10 +77,10 @@ class ProductService:
     async def get(self, shop_id: str, product_id: str) -> Product | None:
         return await self.products.get(shop_id, product_id)
 
-    async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page[Product]:
+    async def list(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Product]:
         return await self.products.page(shop_id, cursor, limit)
 
-    async def variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page[StoredSku]:
+    async def variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> CursorPage[StoredSku]:
         return await self.skus.page(shop_id, active_only=False, product_id=product_id, cursor=cursor, limit=limit)
 
     async def by_barcode(self, shop_id: str, code: str) -> StoredSku | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from oms_runtime.errors import FieldError
+
 from oms_catalog.domain.allocation import Line
 
 MAX_COMPONENTS = 50
@@ -21,13 +23,8 @@ class KitComponent:
     quantity: int
 
 
-class InvalidKit(ValueError):
+class InvalidKit(FieldError):
     """A kit definition breaks a rule; `field` names it (`kit[1].sku`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check_kit(kit_sku: str, components: Sequence[KitComponent], known: Mapping[str, bool]) -> tuple[KitComponent, ...]:

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oms_runtime.errors import FieldError
+
 from oms_catalog.domain.allocation import Line, Pick, merge_lines
 from oms_catalog.domain.stock import InvalidQuantity, StockChange, StockLevel, StockMovement
 
 
-class ReleaseTooLarge(ValueError):
+class ReleaseTooLarge(FieldError):
     """The order does not hold that much of a SKU; `field` names the line."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import outbox_indexes
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-
-from oms_catalog.application.ports import Page
 
 T = TypeVar("T")
 EXPORT_BATCH = 500
@@ -91,10 +90,10 @@ async def page_by_key(
     cursor: str | None,
     limit: int,
     convert: Callable[[Document], T],
-) -> Page[T]:
+) -> CursorPage[T]:
     """The catalog's lists: ascending by a unique key (the shared keyset pagination), as domain objects."""
     found = await fetch_page(collection, query, cursor=cursor, limit=limit, sort_key=sort_key)
-    return Page([convert(d) for d in found.items], found.next_cursor)
+    return CursorPage(items=[convert(d) for d in found.items], next_cursor=found.next_cursor)
 
 
 def doc_id(*parts: str) -> str:

@@ -15,13 +15,14 @@ from oms_runtime.clock import Clock
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
-from oms_catalog.application.ports import ListedPrice, Page
+from oms_catalog.application.ports import ListedPrice
 from oms_catalog.domain.price_lists import PriceList, same_terms
 
 
@@ -99,10 +100,8 @@ class PriceListMongo:
                 continue
         return True
 
-    async def page_lists(self, shop_id: str, cursor: str | None, limit: int) -> Page[PriceList]:
-        return await page_by_key(
-            self.lists, {"shop_id": shop_id}, "price_list_id", cursor, limit, price_list_from_doc
-        )
+    async def page_lists(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[PriceList]:
+        return await page_by_key(self.lists, {"shop_id": shop_id}, "price_list_id", cursor, limit, price_list_from_doc)
 
 
 class PriceMongo:
@@ -147,7 +146,7 @@ class PriceMongo:
 
     async def page(
         self, shop_id: str, price_list_id: str, cursor: str | None, limit: int
-    ) -> Page[tuple[ListedPrice, int]]:
+    ) -> CursorPage[tuple[ListedPrice, int]]:
         return await page_by_key(
             self.collection,
             {"shop_id": shop_id, "price_list_id": price_list_id, "removed": False},

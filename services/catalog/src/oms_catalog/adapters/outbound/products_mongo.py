@@ -14,11 +14,12 @@ from collections.abc import Sequence
 
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
-from oms_catalog.application.ports import BarcodeTaken, Page
+from oms_catalog.application.ports import BarcodeTaken
 from oms_catalog.domain.products import Product
 
 
@@ -64,7 +65,7 @@ class ProductMongo:
                 continue
         return True
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Product]:
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Product]:
         return await page_by_key(self.collection, {"shop_id": shop_id}, "product_id", cursor, limit, product_from_doc)
 
 

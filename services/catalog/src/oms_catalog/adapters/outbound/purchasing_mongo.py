@@ -7,12 +7,13 @@ from oms_runtime.clock import Clock
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
-from oms_catalog.application.ports import AlreadyExists, Page, StoredPurchaseOrder
+from oms_catalog.application.ports import AlreadyExists, StoredPurchaseOrder
 from oms_catalog.domain.purchasing import PoLine, PurchaseOrder, PurchaseOrderStatus, Receipt, Supplier
 
 
@@ -46,7 +47,7 @@ class SupplierMongo:
         doc = await self.collection.find_one({"shop_id": shop_id, "supplier_id": supplier_id})
         return None if doc is None else supplier_from_doc(doc)
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Supplier]:
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Supplier]:
         return await page_by_key(self.collection, {"shop_id": shop_id}, "supplier_id", cursor, limit, supplier_from_doc)
 
 
@@ -145,7 +146,7 @@ class PurchaseOrderMongo:
 
     async def page(
         self, shop_id: str, status: str | None, cursor: str | None, limit: int
-    ) -> Page[StoredPurchaseOrder]:
+    ) -> CursorPage[StoredPurchaseOrder]:
         query: Document = {"shop_id": shop_id}
         if status:
             query["status"] = status

@@ -10,12 +10,13 @@ from oms_runtime.clock import Clock
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
-from oms_catalog.application.ports import Page, StoredSku
+from oms_catalog.application.ports import StoredSku
 from oms_catalog.domain.catalog import Sku
 from oms_catalog.domain.kits import KitComponent
 
@@ -97,7 +98,7 @@ class SkuMongo:
 
     async def page(
         self, shop_id: str, *, active_only: bool, product_id: str | None, cursor: str | None, limit: int
-    ) -> Page[StoredSku]:
+    ) -> CursorPage[StoredSku]:
         query: Document = {"shop_id": shop_id}
         if active_only:
             query["active"] = True

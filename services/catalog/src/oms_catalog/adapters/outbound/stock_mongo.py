@@ -13,6 +13,7 @@ from typing import Any
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, outbox_entry
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -22,7 +23,6 @@ from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
 from oms_catalog.application.ports import (
     LedgerEntry,
     LedgerNote,
-    Page,
     StockContention,
     StockEvents,
     StockRecord,
@@ -360,7 +360,7 @@ class StockMongo:
 
     async def page(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int
-    ) -> Page[StockRecord]:
+    ) -> CursorPage[StockRecord]:
         query: Document = {"shop_id": shop_id}
         if sku:
             query["sku"] = sku
@@ -368,7 +368,9 @@ class StockMongo:
             query["warehouse_id"] = warehouse_id
         return await page_by_key(self.collection, query, "_id", cursor, limit, stock_record)
 
-    async def ledger_page(self, shop_id: str, sku: str | None, cursor: str | None, limit: int) -> Page[LedgerEntry]:
+    async def ledger_page(
+        self, shop_id: str, sku: str | None, cursor: str | None, limit: int
+    ) -> CursorPage[LedgerEntry]:
         query: Document = {"shop_id": shop_id}
         if sku:
             query["sku"] = sku

@@ -11,11 +11,12 @@ from oms_runtime.clock import Clock
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
-from oms_catalog.application.ports import Page, Threshold
+from oms_catalog.application.ports import Threshold
 
 
 def threshold_from_doc(doc: Document) -> Threshold:
@@ -52,6 +53,6 @@ class ThresholdMongo:
         )
         return Loaded(t, stored["version"])
 
-    async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> Page[Threshold]:
+    async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]:
         query = {"shop_id": shop_id, "low": True}
         return await page_by_key(self.store.collection, query, "sku", cursor, limit, threshold_from_doc)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
-from oms_catalog.application.ports import AlreadyExists, Page
+from oms_catalog.application.ports import AlreadyExists
 from oms_catalog.domain.catalog import Warehouse
 from oms_catalog.domain.geo import Coordinates
 
@@ -56,7 +57,7 @@ class WarehouseMongo:
         docs = await self.collection.find({"shop_id": shop_id}).sort("warehouse_id", ASCENDING).to_list(1000)
         return [warehouse_from_doc(d) for d in docs]
 
-    async def page(self, shop_id: str, cursor: str | None, limit: int) -> Page[Warehouse]:
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Warehouse]:
         return await page_by_key(
             self.collection, {"shop_id": shop_id}, "warehouse_id", cursor, limit, warehouse_from_doc
         )

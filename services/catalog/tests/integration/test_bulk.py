@@ -144,7 +144,7 @@ async def test_prices_import_and_round_trip(service: Service) -> None:
     assert _counts(report) == (5, 2, 0, 3)
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(4, "price_list_id"), (5, "sku"), (6, "amount")]
     price = await prices.get_price(service.shop_id, "dealer", "P-1")
-    assert price is not None and price["amount"] == "8.50"
+    assert price is not None and str(price[0].amount) == "8.50"
     assert _counts(await _import(service, "prices", text)) == (5, 0, 2, 3)
     exported = await _export(service, "prices")
     assert exported.splitlines() == ["price_list_id,sku,amount", "dealer,P-1,8.50", "dealer,P-2,9"]

@@ -286,7 +286,7 @@ class MessageConsumer:
     async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
         try:
-            await kafka.commit(offsets)  # type: ignore[arg-type]
+            await kafka.commit(offsets)
         except CommitFailedError:
             # The group rebalanced: the partitions' new owner reads these again (idempotent).
             log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group)

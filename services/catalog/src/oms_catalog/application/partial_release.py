@@ -70,7 +70,7 @@ class PartialReleaseService:
             pending = current.pending_release
             if pending is None:
                 return current
-            loaded = await self.reservations.loop_from(loaded).run(shop_id, order_id, self._finish(pending, cause))
+            loaded = await self.loop.run(shop_id, order_id, self._finish(pending, cause), loaded=loaded)
             if pending.key == key:
                 return loaded.state
         return loaded.state

@@ -78,7 +78,7 @@ class ReservationChangeService:
             pending = loaded.state.pending_change
             if pending is None:
                 return loaded.state
-            loaded = await self.reservations.loop_from(loaded).run(shop_id, order_id, self._finish(pending, cause))
+            loaded = await self.loop.run(shop_id, order_id, self._finish(pending, cause), loaded=loaded)
             if pending.change_id == change_id:
                 return loaded.state
         return loaded.state

@@ -17,7 +17,7 @@ race finds them done), which is what lets the loop decide again on the fresh res
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from oms_contracts import Envelope
 from oms_contracts.messages.catalog import (
@@ -29,7 +29,7 @@ from oms_contracts.messages.catalog import (
 )
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_runtime.clock import Clock
-from oms_runtime.commands import CommandLoop, CommandRepository, Decision, Loaded, NoChange, RetryPolicy
+from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
 from oms_runtime.events import EventFactory
 
 from oms_catalog.application.ports import (
@@ -68,25 +68,6 @@ def short_lines(short: Sequence[Short]) -> list[ShortLine]:
     return [ShortLine(sku=s.sku, quantity=s.quantity, available=max(s.available, 0)) for s in short]
 
 
-class Known(Generic[T]):
-    """The command loop's repository, answering its first load with the aggregate the caller holds
-    (just saved by it, or known not to exist yet): the hot path of a new order reads nothing twice."""
-
-    def __init__(self, repository: CommandRepository[T], known: Loaded[T] | None) -> None:
-        self.repository = repository
-        self.known = known
-        self.first = True
-
-    async def load(self, shop_id: str, aggregate_id: str) -> Loaded[T] | None:
-        if self.first:
-            self.first = False
-            return self.known
-        return await self.repository.load(shop_id, aggregate_id)
-
-    async def save(self, loaded: Loaded[T], decision: Decision[T], applied_event_id: str | None) -> Loaded[T]:
-        return await self.repository.save(loaded, decision, applied_event_id)
-
-
 class ReservationService:
     def __init__(
         self,
@@ -103,7 +84,6 @@ class ReservationService:
     ) -> None:
         self.reservations = reservations
         self.loop = CommandLoop(reservations, policy, name="reservations")
-        self.policy = policy
         self.stock = stock
         self.warehouses = warehouses
         self.skus = skus
@@ -111,10 +91,6 @@ class ReservationService:
         self.events = events
         self.clock = clock
         self.attempts = attempts
-
-    def loop_from(self, known: Loaded[Reservation] | None) -> CommandLoop[Reservation]:
-        """The command loop, starting from a reservation the caller holds instead of a read."""
-        return CommandLoop(Known(self.reservations, known), self.policy, name="reservations")
 
     async def get(self, shop_id: str, order_id: str) -> Reservation | None:
         loaded = await self.reservations.load(shop_id, order_id)
@@ -149,12 +125,12 @@ class ReservationService:
         def create(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
             return Decision(loaded.state) if loaded.is_new else NoChange()
 
-        loaded = await self.loop_from(None).run(shop_id, order_id, create, new=lambda: start)
+        loaded = await self.loop.run(shop_id, order_id, create, loaded=Loaded(start, 0))
         # Each round either settles the reservation or uses up one plan, so this ends.
         for _ in range(2 * self.attempts + 2):
             if loaded.state.status is not ReservationStatus.PENDING:
                 break
-            loaded = await self.loop_from(loaded).run(shop_id, order_id, self._step(shop, cause))
+            loaded = await self.loop.run(shop_id, order_id, self._step(shop, cause), loaded=loaded)
         return loaded.state
 
     def _step(self, shop: ShopCatalogSettings, cause: Envelope[Any] | None) -> Any:

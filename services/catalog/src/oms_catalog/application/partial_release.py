@@ -11,7 +11,7 @@ ends the reservation like a full release (status released, StockReleased).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from oms_contracts import Envelope
@@ -75,7 +75,9 @@ class PartialReleaseService:
                 return loaded.state
         return loaded.state
 
-    def _finish(self, pending: PendingRelease, cause: Envelope[Any]) -> Any:
+    def _finish(
+        self, pending: PendingRelease, cause: Envelope[Any]
+    ) -> Callable[[Loaded[Reservation]], Awaitable[Decision[Reservation] | NoChange]]:
         async def finish(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
             current = loaded.state
             if current.pending_release != pending:

@@ -31,10 +31,6 @@ from oms_catalog.application.ports import (
 from oms_catalog.domain.price_lists import PriceList, check_amount, same_terms
 
 
-def _terms_of(price: ListedPrice) -> PriceList:
-    return PriceList(price.price_list_id, "-", price.currency, price.customer_group, price.valid_from, price.valid_to)
-
-
 class PriceListService:
     def __init__(
         self,
@@ -124,7 +120,7 @@ class PriceListService:
                 removed = replace(current, removed=True)
                 changed = True
                 return Decision(removed, [self._announce(removed, actor)])
-            if live and current.amount == amount and same_terms_of(current, price_list):
+            if live and current.amount == amount and same_terms(current, price_list):
                 return NoChange()
             new = ListedPrice(
                 shop_id=shop_id,
@@ -167,7 +163,3 @@ class PriceListService:
     ) -> CursorPage[tuple[ListedPrice, int]]:
         await self._list(shop_id, price_list_id)
         return await self.prices.page(shop_id, price_list_id, cursor, limit)
-
-
-def same_terms_of(price: ListedPrice, price_list: PriceList) -> bool:
-    return same_terms(_terms_of(price), price_list)

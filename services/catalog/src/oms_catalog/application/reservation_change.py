@@ -12,7 +12,7 @@ same update. A replay at any point ends the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from oms_contracts import Envelope
@@ -83,7 +83,9 @@ class ReservationChangeService:
                 return loaded.state
         return loaded.state
 
-    def _finish(self, pending: PendingChange, cause: Envelope[Any]) -> Any:
+    def _finish(
+        self, pending: PendingChange, cause: Envelope[Any]
+    ) -> Callable[[Loaded[Reservation]], Awaitable[Decision[Reservation] | NoChange]]:
         async def finish(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
             current = loaded.state
             if current.pending_change != pending:

@@ -16,7 +16,7 @@ race finds them done), which is what lets the loop decide again on the fresh res
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from oms_contracts import Envelope
@@ -133,7 +133,9 @@ class ReservationService:
             loaded = await self.loop.run(shop_id, order_id, self._step(shop, cause), loaded=loaded)
         return loaded.state
 
-    def _step(self, shop: ShopCatalogSettings, cause: Envelope[Any] | None) -> Any:
+    def _step(
+        self, shop: ShopCatalogSettings, cause: Envelope[Any] | None
+    ) -> Callable[[Loaded[Reservation]], Awaitable[Decision[Reservation] | NoChange]]:
         async def step(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
             current = loaded.state
             now = self.clock.now()

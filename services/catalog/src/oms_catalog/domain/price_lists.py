@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from oms_catalog.domain.catalog import InvalidCatalogEntry
 
@@ -62,7 +63,23 @@ def _same_instant(a: datetime | None, b: datetime | None) -> bool:
     return abs((a - b).total_seconds()) < 0.001
 
 
-def same_terms(a: PriceList, b: PriceList) -> bool:
+class Terms(Protocol):
+    """What a price is announced with besides its amount: the list's currency, group and window."""
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def customer_group(self) -> str: ...
+
+    @property
+    def valid_from(self) -> datetime | None: ...
+
+    @property
+    def valid_to(self) -> datetime | None: ...
+
+
+def same_terms(a: Terms, b: Terms) -> bool:
     """Same currency, customer group and window (what a price's announcement carries)."""
     return (
         a.currency == b.currency

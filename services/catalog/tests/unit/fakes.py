@@ -21,6 +21,7 @@ from oms_catalog.application.ports import (
     LedgerEntry,
     LedgerNote,
     ListedPrice,
+    SkuRecord,
     StockContention,
     StockOperation,
     StockRecord,
@@ -63,41 +64,42 @@ def _page(items: list[Any], key: Any, cursor: str | None, limit: int) -> CursorP
     return CursorPage.from_rows(ordered[: limit + 1], limit, cursor_of=lambda i: str(key(i)))
 
 
-class FakeSkus(InMemoryRepository[Sku]):
+class FakeSkus(InMemoryRepository[SkuRecord]):
     """SKUs of the one test shop (a SKU carries no shop id: the Mongo adapter takes it from the decision)."""
 
     def __init__(self) -> None:
-        super().__init__(key_of=lambda sku: (SHOP, sku.code), name="skus")
+        super().__init__(key_of=lambda record: (SHOP, record.sku.code), name="skus")
 
     async def get(self, shop_id: str, code: str) -> StoredSku | None:
         loaded = await self.load(shop_id, code)
-        return None if loaded is None else StoredSku(loaded.state, loaded.version, T0)
+        return None if loaded is None else StoredSku(loaded.state.sku, loaded.version, loaded.state.updated_at)
 
     async def page(
         self, shop_id: str, *, active_only: bool, product_id: str | None, cursor: str | None, limit: int
     ) -> CursorPage[StoredSku]:
         found = [
-            StoredSku(v.state, v.version, T0)
+            StoredSku(v.state.sku, v.version, v.state.updated_at)
             for (shop, _), v in self.stored.items()
             if shop == shop_id
-            and (v.state.active or not active_only)
-            and (product_id is None or v.state.product_id == product_id)
+            and (v.state.sku.active or not active_only)
+            and (product_id is None or v.state.sku.product_id == product_id)
         ]
         return _page(found, lambda s: s.sku.code, cursor, limit)
 
     async def kinds(self, shop_id: str, codes: Sequence[str]) -> dict[str, bool]:
-        return {c: v.state.is_kit for c in codes if (v := self.stored.get((shop_id, c))) is not None}
+        return {c: v.state.sku.is_kit for c in codes if (v := self.stored.get((shop_id, c))) is not None}
 
     async def kits(self, shop_id: str, codes: Sequence[str]) -> dict[str, tuple[KitComponent, ...]]:
-        return {c: v.state.kit for c in codes if (v := self.stored.get((shop_id, c))) is not None and v.state.kit}
+        found = {c: v.state.sku.kit for c in codes if (v := self.stored.get((shop_id, c))) is not None}
+        return {c: kit for c, kit in found.items() if kit}
 
     async def kits_containing(self, shop_id: str, code: str) -> list[str]:
         return sorted(
-            c for (s, c), v in self.stored.items() if s == shop_id and any(k.sku == code for k in v.state.kit or ())
+            c for (s, c), v in self.stored.items() if s == shop_id and any(k.sku == code for k in v.state.sku.kit or ())
         )
 
     async def batches(self, shop_id: str) -> AsyncIterator[list[Sku]]:
-        yield [v.state for (s, _), v in sorted(self.stored.items()) if s == shop_id]
+        yield [v.state.sku for (s, _), v in sorted(self.stored.items()) if s == shop_id]
 
 
 class FakeWarehouses:
@@ -426,7 +428,12 @@ class World:
         self.movements = StockMovements(self.stock_store, self.thresholds)
         self.stock = StockService(self.movements, self.skus, self.warehouses)
         self.catalog = CatalogService(
-            self.skus, self.warehouses, SkuRules(self.products, self.barcodes, self.skus), self.events, policy
+            self.skus,
+            self.warehouses,
+            SkuRules(self.products, self.barcodes, self.skus),
+            self.events,
+            policy,
+            self.clock,
         )
         self.reservations = ReservationService(
             self.reservation_store,

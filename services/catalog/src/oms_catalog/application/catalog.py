@@ -5,11 +5,12 @@ from __future__ import annotations
 from oms_contracts import Actor
 from oms_contracts.messages.catalog import KitComponent as KitComponentMessage
 from oms_contracts.messages.catalog import SkuUpserted
+from oms_runtime.clock import Clock
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
 from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 
-from oms_catalog.application.ports import SkuRepository, StoredSku, WarehouseRepository
+from oms_catalog.application.ports import SkuRecord, SkuRepository, StoredSku, WarehouseRepository
 from oms_catalog.application.variants import SkuRules
 from oms_catalog.domain.catalog import Sku, Warehouse
 
@@ -35,7 +36,9 @@ class CatalogService:
         rules: SkuRules,
         events: EventFactory,
         policy: RetryPolicy,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.skus = skus
         self.loop = CommandLoop(skus, policy, name="skus")
         self.warehouses = warehouses
@@ -50,21 +53,20 @@ class CatalogService:
 
         changed = False
 
-        def decide(loaded: Loaded[Sku]) -> Decision[Sku] | NoChange:
+        def decide(loaded: Loaded[SkuRecord]) -> Decision[SkuRecord] | NoChange:
             nonlocal changed
             # The same amount written alike (10.00 is not 10) is the same SKU.
-            same = loaded.state == sku and str(loaded.state.price.amount) == str(sku.price.amount)
+            stored = loaded.state.sku
+            same = stored == sku and str(stored.price.amount) == str(sku.price.amount)
             changed = loaded.is_new or not same
             if not changed:
                 return NoChange()  # a repeated PUT: nothing changed, nothing to announce
             event = self.events.new(sku_upserted(sku), shop_id=shop_id, actor=actor)
-            return Decision(sku, [event], meta={"shop_id": shop_id})
+            return Decision(SkuRecord(sku, self.clock.now()), [event], meta={"shop_id": shop_id})
 
-        await self.loop.run(shop_id, sku.code, decide, new=lambda: sku)
+        saved = await self.loop.run(shop_id, sku.code, decide, new=lambda: SkuRecord(sku, self.clock.now()))
         await self.rules.after(shop_id, sku)
-        stored = await self.skus.get(shop_id, sku.code)
-        assert stored is not None
-        return stored, changed
+        return StoredSku(saved.state.sku, saved.version, saved.state.updated_at), changed
 
     async def get_sku(self, shop_id: str, code: str) -> StoredSku | None:
         return await self.skus.get(shop_id, code)

@@ -48,7 +48,17 @@ class StoredSku:
     updated_at: datetime
 
 
-class SkuRepository(CommandRepository[Sku], Protocol):
+@dataclass(frozen=True)
+class SkuRecord:
+    """The SKU aggregate the command loop changes: the SKU and when it last changed."""
+
+    sku: Sku
+    updated_at: datetime
+
+
+class SkuRepository(CommandRepository[SkuRecord], Protocol):
+    """`Decision.meta["shop_id"]` names the shop (a SKU carries no shop id)."""
+
     async def get(self, shop_id: str, code: str) -> StoredSku | None: ...
 
     async def page(

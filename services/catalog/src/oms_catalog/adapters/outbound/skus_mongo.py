@@ -16,7 +16,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
-from oms_catalog.application.ports import StoredSku
+from oms_catalog.application.ports import SkuRecord, StoredSku
 from oms_catalog.domain.catalog import Sku
 from oms_catalog.domain.kits import KitComponent
 
@@ -60,28 +60,30 @@ def stored_sku(doc: Document) -> StoredSku:
 
 
 class SkuMongo:
-    """Implements `SkuRepository` (and the command loop's `CommandRepository[Sku]`)."""
+    """Implements `SkuRepository` (and the command loop's `CommandRepository[SkuRecord]`)."""
 
     def __init__(self, store: AggregateStore, clock: Clock) -> None:
         self.store = store
         self.collection = store.collection
         self.clock = clock
 
-    async def load(self, shop_id: str, aggregate_id: str) -> Loaded[Sku] | None:
+    async def load(self, shop_id: str, aggregate_id: str) -> Loaded[SkuRecord] | None:
         doc = await self.store.get(shop_id, doc_id(shop_id, aggregate_id))
-        return None if doc is None else Loaded(sku_from_doc(doc), doc["version"])
+        return None if doc is None else Loaded(SkuRecord(sku_from_doc(doc), doc["updated_at"]), doc["version"])
 
-    async def save(self, loaded: Loaded[Sku], decision: Decision[Sku], applied_event_id: str | None) -> Loaded[Sku]:
-        sku = decision.state
+    async def save(
+        self, loaded: Loaded[SkuRecord], decision: Decision[SkuRecord], applied_event_id: str | None
+    ) -> Loaded[SkuRecord]:
+        sku = decision.state.sku
         shop_id = decision.meta["shop_id"]
-        now = self.clock.now()
+        now = decision.state.updated_at
         if loaded.is_new:
             doc = {"_id": doc_id(shop_id, sku.code), "shop_id": shop_id, **sku_to_fields(sku)}
             try:
                 await self.store.create({**doc, "created_at": now, "updated_at": now}, events=decision.events)
             except DuplicateKeyError as exc:  # another first PUT won: decide again on what it stored
                 raise ConcurrencyError(self.store.name, doc["_id"], 0) from exc
-            return Loaded(sku, 1)
+            return Loaded(decision.state, 1)
         stored = await self.store.update(
             shop_id,
             doc_id(shop_id, sku.code),
@@ -90,7 +92,7 @@ class SkuMongo:
             events=decision.events,
             applied_event_id=applied_event_id,
         )
-        return Loaded(sku, stored["version"])
+        return Loaded(decision.state, stored["version"])
 
     async def get(self, shop_id: str, code: str) -> StoredSku | None:
         doc = await self.store.get(shop_id, doc_id(shop_id, code))

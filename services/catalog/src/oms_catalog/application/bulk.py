@@ -230,10 +230,11 @@ class BulkService:
                 sku=row.sku,
                 warehouse_id=row.warehouse_id,
                 counted=row.quantity,
-                # Without a reference a count is idempotent by its figure (on hand equal to it changes nothing).
                 ref=row.ledger_ref or f"{import_id}:L{row.line}",
                 reason=f"stock count: CSV import {import_id}, line {row.line}",
                 actor=actor,
+                # Without a reference a count is idempotent by its figure (on hand equal to it changes nothing).
+                once_per_ref=row.ledger_ref is not None,
             )
         except InsufficientStock as exc:
             reserved = row.quantity + exc.wanted - exc.available  # on_hand - available, as the count saw it

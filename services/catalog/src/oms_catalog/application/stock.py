@@ -163,12 +163,22 @@ class StockService:
         return await self.stock.apply(shop_id, sku, warehouse_id, operation, note, intended=intended)
 
     async def count(
-        self, shop_id: str, *, sku: str, warehouse_id: str, counted: int, ref: str, reason: str, actor: Actor
+        self,
+        shop_id: str,
+        *,
+        sku: str,
+        warehouse_id: str,
+        counted: int,
+        ref: str,
+        reason: str,
+        actor: Actor,
+        once_per_ref: bool = True,
     ) -> StockResult:
-        """On hand becomes the counted figure, once per ref; never below what orders hold
-        (InsufficientStock)."""
+        """On hand becomes the counted figure, never below what orders hold (InsufficientStock);
+        once per `ref`, or (`once_per_ref=False`, a count without a reference of its own) idempotent
+        by its figure: on hand equal to the count changes nothing."""
         await self.check_refs(shop_id, sku, warehouse_id)
-        if await self.stock.has_ledger_entry(shop_id, StockMovement.COUNT, ref, sku, warehouse_id):
+        if once_per_ref and await self.stock.has_ledger_entry(shop_id, StockMovement.COUNT, ref, sku, warehouse_id):
             return StockResult(StockLevel(), applied=False)
         note = LedgerNote(ref=ref, actor=actor, reason=reason, idempotency_key=f"{StockMovement.COUNT}:{ref}")
 

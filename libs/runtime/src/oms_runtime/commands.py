@@ -13,6 +13,8 @@ service, from settings: `ServiceSettings.command_attempts`, env `OMS_COMMAND_ATT
 - Create-or-update: pass `new=lambda: Account.open(...)`; when nothing is stored the loop decides
   on `Loaded(new(), version=0)` and the repository inserts (a duplicate key → `ConcurrencyError`,
   so the loop loads the winner's document and decides again).
+- A claim (work that belongs to whoever changes the aggregate first): `run_once(loaded, decide)`
+  saves once at the version read and answers `None` when another writer was first.
 - Missing and no `new`: `missing()` is raised (e.g. `OrderNotFound` for HTTP 404, or
   `PermanentError` for a consumed message naming an unknown aggregate); default `AggregateNotFound`.
 
@@ -210,6 +212,33 @@ class CommandLoop(Generic[T]):
             expected_version if expected_version is not None else loaded.version,
             current_version=current.version if current is not None else None,
         )
+
+    async def run_once(
+        self,
+        loaded: Loaded[T],
+        decide: Decide[T],
+        *,
+        applied_event_id: str | None = None,
+    ) -> Loaded[T] | None:
+        """One attempt at the version just read, for work that belongs to whoever changes it first.
+
+        A worker claiming a job (a delivery to send, a wave to pick) must not retry over another
+        worker's claim, nor treat losing as an error: `None` means another writer changed the
+        aggregate first (or `applied_event_id` was applied before) and nothing was saved; the
+        winner's change stands. `NoChange` returns `loaded`. No extra read on a lost race.
+
+            claimed = await loop.run_once(due, lambda d: Decision(d.state.claim(now, claim_for)))
+            if claimed is None:
+                return  # another worker has it
+        """
+        decided = decide(loaded)
+        decision = await decided if inspect.isawaitable(decided) else decided
+        if isinstance(decision, NoChange):
+            return loaded
+        try:
+            return await self.repository.save(loaded, decision, applied_event_id)
+        except (ConcurrencyError, AlreadyApplied):
+            return None
 
     async def _load(
         self,

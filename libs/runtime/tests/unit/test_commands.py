@@ -195,3 +195,14 @@ async def test_a_caller_that_has_just_read_the_aggregate_saves_a_load():
     repo.race(1)
     await loop.run(SHOP, "c1", add(1), loaded=Loaded(Counter(SHOP, "c1", 1), 2))
     assert loads == 1  # the lost race loads the fresh state
+
+
+async def test_run_once_saves_at_the_version_read_or_answers_none_when_another_writer_was_first():
+    repo = repository()
+    first = repo.put(Counter(SHOP, "c1"))
+    loop = CommandLoop(repo, name="counters")
+    claimed = await loop.run_once(first, add(1))
+    assert claimed == Loaded(Counter(SHOP, "c1", 1), 2)
+    assert await loop.run_once(first, add(1)) is None  # stale: the claim above was first
+    assert await loop.run_once(claimed, lambda _: NoChange()) == claimed
+    assert repo.saves == 1 and (await repo.load(SHOP, "c1")) == claimed

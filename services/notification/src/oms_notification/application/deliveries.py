@@ -2,8 +2,8 @@
 
 Delivery is at-least-once, and this is its one non-idempotent edge: between the SMTP server
 accepting an email and the delivery being marked `sent` the process can die. To keep that window
-as small as possible a delivery is first *claimed* (`sending`, one version-checked update through
-the command loop with the version just read, so only one worker ever sends it) and marked `sent`
+as small as possible a delivery is first *claimed* (`sending`, one version-checked update at the
+version just read, `CommandLoop.run_once`, so only one worker ever sends it) and marked `sent`
 right after the server's 250. A claim that is never resolved expires after
 `delivery_claim_seconds`, and the retry loop sends again: the customer may then get the same
 email twice (same Message-ID, which most clients fold), never zero times.
@@ -11,13 +11,12 @@ email twice (same Message-ID, which most clients fold), never zero times.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from oms_contracts import Envelope
 from oms_contracts.messages.notification import NotificationFailed, NotificationSent
 from oms_runtime.clock import Clock
-from oms_runtime.commands import CommandLoop, ConcurrencyError, Decision, Loaded, RetryPolicy
+from oms_runtime.commands import CommandLoop, Decision, Loaded, RetryPolicy
 from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 from oms_runtime.telemetry import get_logger
@@ -62,9 +61,8 @@ class Deliveries:
 
     async def attempt(self, loaded: Loaded[Delivery]) -> None:
         now = self.clock.now()
-        try:
-            claimed = await self._change(loaded, lambda d: Decision(d.claim(now, self.claim_for)))
-        except ConcurrencyError:
+        claimed = await self.commands.run_once(loaded, lambda d: Decision(d.state.claim(now, self.claim_for)))
+        if claimed is None:
             return  # another worker claimed it first; it owns this attempt
         delivery = claimed.state
         try:
@@ -90,25 +88,11 @@ class Deliveries:
         await self._resolve(claimed, Decision(sent, [self._sent(sent)]))
 
     async def _resolve(self, claimed: Loaded[Delivery], decision: Decision[Delivery]) -> None:
-        try:
-            await self._change(claimed, lambda _: decision)
-        except ConcurrencyError:
+        if await self.commands.run_once(claimed, lambda _: decision) is None:
             # Our claim expired and another worker took the delivery over; its outcome stands.
             log.warning(
                 "delivery claim lost before its outcome was recorded", notification_id=claimed.state.notification_id
             )
-
-    async def _change(
-        self, loaded: Loaded[Delivery], decide: Callable[[Delivery], Decision[Delivery]]
-    ) -> Loaded[Delivery]:
-        """One version-checked change of the delivery as read: a worker never retries over another's."""
-        return await self.commands.run(
-            loaded.state.shop_id,
-            loaded.state.notification_id,
-            lambda current: decide(current.state),
-            expected_version=loaded.version,
-            loaded=loaded,
-        )
 
     def _sent(self, d: Delivery) -> Envelope[NotificationSent]:
         payload = NotificationSent(

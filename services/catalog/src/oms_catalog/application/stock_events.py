@@ -1,8 +1,8 @@
 """StockLevelChanged: the event of every stored stock change, built here, stored by the stock adapter.
 
-The stock adapter stores a change with its event's identity (id, time, correlation) and builds the
-event only when it flushes the change from `ledger_pending` with the absolute levels after it (ADR
-0009); it asks this port for the envelope, so events are built by the application, never an adapter.
+The stock adapter stores a change with its event's identity (id, time, correlation); when it flushes
+the change from `ledger_pending` with the absolute levels after it (ADR 0009) it asks this port for
+the envelope, so the event is built by the application with the EventFactory, never by an adapter.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class StockLevelEvents:
     """Implements `StockEvents`."""
 
     def __init__(self, events: EventFactory) -> None:
-        self.actor = events.system_actor
+        self.events = events
 
     def level_changed(
         self,
@@ -35,20 +35,15 @@ class StockLevelEvents:
         warehouse_id: str,
         level: StockLevel,
     ) -> Envelope[Any]:
-        return Envelope[StockLevelChanged](
-            event_id=event_id,
-            type=StockLevelChanged.TYPE,
-            version=StockLevelChanged.VERSION,
-            occurred_at=occurred_at,
-            shop_id=shop_id,
-            correlation_id=correlation_id or event_id,
-            causation_id=causation_id,
-            actor=self.actor,
-            payload=StockLevelChanged(
-                sku=sku,
-                warehouse_id=warehouse_id,
-                on_hand=level.on_hand,
-                reserved=level.reserved,
-                available=level.available,
-            ),
+        changed = StockLevelChanged(
+            sku=sku,
+            warehouse_id=warehouse_id,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.available,
         )
+        # Rebuilt the same on every flush: its id and time were fixed when the change was stored.
+        event = self.events.new(
+            changed, shop_id=shop_id, event_id=event_id, occurred_at=occurred_at, correlation_id=correlation_id
+        )
+        return event if causation_id is None else event.model_copy(update={"causation_id": causation_id})

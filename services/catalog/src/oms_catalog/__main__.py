@@ -6,7 +6,6 @@ from oms_runtime.cli import run_cli
 from oms_runtime.consumer import INBOX_INDEXES
 
 from oms_catalog.adapters.outbound.mongo import INDEXES
-from oms_catalog.application.return_stock import RETURN_STOCK_INDEXES
 from oms_catalog.bootstrap import create_app
 from oms_catalog.settings import CatalogSettings
 
@@ -15,7 +14,7 @@ def main() -> None:
     run_cli(
         settings_factory=CatalogSettings,
         app_factory=create_app,  # type: ignore[arg-type]
-        indexes=[*INDEXES, *INBOX_INDEXES, *RETURN_STOCK_INDEXES],
+        indexes=[*INDEXES, *INBOX_INDEXES],
     )
 
 

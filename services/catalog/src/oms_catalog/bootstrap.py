@@ -1,59 +1,101 @@
-"""The composition root: settings in, a running catalog service out."""
+"""The composition root: settings in, a running catalog service out (the only place that wires)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from litestar import Litestar
-from litestar.di import Provide
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.events import EventFactory
+from oms_runtime.problems import ProblemSpec
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide_all
 
-from oms_catalog.adapters.inbound import kafka
-from oms_catalog.adapters.inbound.http import CatalogController, StockController
-from oms_catalog.adapters.inbound.http_bulk import BulkController
-from oms_catalog.adapters.inbound.http_variants import PriceListController, ProductController
-from oms_catalog.adapters.inbound.purchasing_http import (
-    PurchaseOrderController,
-    SettingsController,
-    SupplierController,
-    ThresholdController,
-)
+from oms_catalog.adapters.inbound.bulk_http import BulkController, FileTooLarge, UnsupportedFile
+from oms_catalog.adapters.inbound.catalog_http import CatalogController
+from oms_catalog.adapters.inbound.payments_kafka import register_payments
+from oms_catalog.adapters.inbound.price_lists_http import PriceListController
+from oms_catalog.adapters.inbound.products_http import ProductController
+from oms_catalog.adapters.inbound.purchasing_http import PurchaseOrderController, SupplierController
+from oms_catalog.adapters.inbound.reservations_kafka import register_reservations
 from oms_catalog.adapters.inbound.returns_kafka import register_return_stock
+from oms_catalog.adapters.inbound.settings_http import SettingsController
+from oms_catalog.adapters.inbound.stock_http import StockController
+from oms_catalog.adapters.inbound.thresholds_http import ThresholdController
+from oms_catalog.adapters.outbound.imports_mongo import ImportMongo
 from oms_catalog.adapters.outbound.mongo import (
     BARCODES,
     CATALOG_SETTINGS,
+    IMPORTS,
     INDEXES,
     LEDGER,
     PRICE_LISTS,
     PRICES,
     PRODUCTS,
+    PURCHASE_ORDERS,
     RESERVATIONS,
     SKUS,
     STOCK,
+    SUPPLIERS,
+    THRESHOLDS,
     WAREHOUSES,
-    ReservationRepository,
-    SkuRepository,
-    StockRepository,
-    WarehouseRepository,
+    WRITE_OFFS,
 )
-from oms_catalog.adapters.outbound.mongo_bulk import IMPORTS, ImportRepository
-from oms_catalog.adapters.outbound.price_lists import PriceListRepository
-from oms_catalog.adapters.outbound.shop_settings import ShopSettingsRepository
-from oms_catalog.adapters.outbound.variants import BarcodeRepository, KitQueries, ProductRepository
-from oms_catalog.application.bulk import BulkService
+from oms_catalog.adapters.outbound.price_lists_mongo import PriceListMongo, PriceMongo
+from oms_catalog.adapters.outbound.products_mongo import BarcodeMongo, ProductMongo
+from oms_catalog.adapters.outbound.purchasing_mongo import PurchaseOrderMongo, SupplierMongo
+from oms_catalog.adapters.outbound.reservations_mongo import ReservationMongo
+from oms_catalog.adapters.outbound.shop_settings_mongo import ShopSettingsMongo
+from oms_catalog.adapters.outbound.skus_mongo import SkuMongo
+from oms_catalog.adapters.outbound.stock_mongo import StockMongo
+from oms_catalog.adapters.outbound.thresholds_mongo import ThresholdMongo
+from oms_catalog.adapters.outbound.warehouses_mongo import WarehouseMongo
+from oms_catalog.adapters.outbound.write_offs_mongo import WriteOffMongo
+from oms_catalog.application.bulk import BulkService, InvalidFile
 from oms_catalog.application.catalog import CatalogService
+from oms_catalog.application.errors import NotFound, UnknownPriceList
+from oms_catalog.application.expiry import ExpiryService
+from oms_catalog.application.partial_release import PartialReleaseService
+from oms_catalog.application.ports import AlreadyExists
 from oms_catalog.application.price_lists import PriceListService
+from oms_catalog.application.purchasing import NothingToOrder, PurchasingService
 from oms_catalog.application.reservation_change import ReservationChangeService
 from oms_catalog.application.reservations import ReservationService
-from oms_catalog.application.return_stock import RETURN_STOCK_INDEXES
-from oms_catalog.application.stock import StockService
+from oms_catalog.application.return_stock import ReturnStockService
+from oms_catalog.application.shop_settings import SettingsService
+from oms_catalog.application.stock import NotHeldByOrders, StockMovements, StockService
+from oms_catalog.application.stock_events import StockLevelEvents
+from oms_catalog.application.thresholds import ThresholdService
 from oms_catalog.application.variants import ProductService, SkuRules
+from oms_catalog.domain.purchasing import WrongStatus
 from oms_catalog.settings import CatalogSettings
-from oms_catalog.stock_control import StockControl, build_stock_control
 
-STOCK_CONTROL_ROUTES = [SettingsController, ThresholdController, SupplierController, PurchaseOrderController]
+# THE exception → problem+json map of the catalog. Errors naming their field (FieldError: invalid
+# entries, unknown references, purchasing rules) are 422 with that field by the shared handler.
+PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    NotFound: ProblemSpec(404, "Not found"),
+    UnknownPriceList: ProblemSpec(404, "Not found"),
+    AlreadyExists: ProblemSpec(409, "Conflict", field="id"),
+    NotHeldByOrders: ProblemSpec(409, "Conflict"),
+    WrongStatus: ProblemSpec(409, "Conflict"),
+    NothingToOrder: ProblemSpec(422, "Invalid request"),
+    InvalidFile: ProblemSpec(422, "Invalid file", extensions=("title", "errors")),
+    FileTooLarge: ProblemSpec(413, "Content too large"),
+    UnsupportedFile: ProblemSpec(415, "Unsupported media type"),
+}
+
+ROUTES = [
+    CatalogController,
+    StockController,
+    ProductController,
+    PriceListController,
+    BulkController,
+    SettingsController,
+    ThresholdController,
+    SupplierController,
+    PurchaseOrderController,
+]
 
 
 @dataclass(frozen=True)
@@ -64,95 +106,121 @@ class Catalog:
     catalog: CatalogService
     stock: StockService
     reservations: ReservationService
-    stock_repository: StockRepository
-    products: ProductService | None = None
-    barcodes: BarcodeRepository | None = None
-    price_lists: PriceListService | None = None
-    bulk: BulkService | None = None
-    stock_control: StockControl | None = None
+    stock_store: StockMongo
+    products: ProductService
+    price_lists: PriceListService
+    bulk: BulkService
+    settings: SettingsService
+    thresholds: ThresholdService
+    purchasing: PurchasingService
+    expiry: ExpiryService
+    partial: PartialReleaseService
+    changes: ReservationChangeService
+    returns: ReturnStockService
 
 
 def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: ServiceRuntime | None = None) -> Catalog:
     runtime = runtime or ServiceRuntime(settings, clock=clock)
-    skus = SkuRepository(runtime.store(SKUS), runtime.clock)
-    products = ProductRepository(runtime.db[PRODUCTS], runtime.clock)
-    barcodes = BarcodeRepository(runtime.db[BARCODES], runtime.db[SKUS])
-    kits = KitQueries(runtime.db[SKUS])
-    price_lists = PriceListService(
-        PriceListRepository(runtime.db[PRICE_LISTS], runtime.store(PRICES), runtime.clock), skus
+    clock = runtime.clock
+    events = EventFactory(settings.service_name, clock)
+    policy = RetryPolicy.from_settings(settings)
+
+    skus = SkuMongo(runtime.store(SKUS), clock)
+    warehouses = WarehouseMongo(runtime.db[WAREHOUSES], clock)
+    stock_store = StockMongo(
+        runtime.store(STOCK), runtime.db[LEDGER], clock, StockLevelEvents(events), on_pending=runtime.relay.wake
     )
-    warehouses = WarehouseRepository(runtime.db[WAREHOUSES], runtime.clock)
-    stock = StockRepository(runtime.store(STOCK), runtime.db[LEDGER], runtime.clock, on_pending=runtime.relay.wake)
-    shop_settings = ShopSettingsRepository(runtime.db[CATALOG_SETTINGS], runtime.clock)
+    shop_settings = ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock)
+    thresholds = ThresholdService(ThresholdMongo(runtime.store(THRESHOLDS), clock), stock_store, skus, events, policy)
+    movements = StockMovements(stock_store, thresholds)
+    barcodes = BarcodeMongo(runtime.db[BARCODES], runtime.db[SKUS])
+    products = ProductMongo(runtime.db[PRODUCTS], clock)
+    catalog = CatalogService(skus, warehouses, SkuRules(products, barcodes, skus), events, policy, clock)
+    stock = StockService(movements, skus, warehouses)
+    prices = PriceMongo(runtime.store(PRICES), clock)
+    price_lists = PriceListService(PriceListMongo(runtime.db[PRICE_LISTS], clock), prices, skus, events, policy)
     reservations = ReservationService(
-        ReservationRepository(runtime.store(RESERVATIONS)),
-        stock,
+        ReservationMongo(runtime.store(RESERVATIONS)),
+        movements,
         warehouses,
-        runtime.clock,
+        skus,
+        shop_settings,
+        events,
+        policy,
+        clock,
         attempts=settings.reservation_attempts,
-        kits=kits,
-        settings=shop_settings,
     )
-    stock_control = build_stock_control(runtime, settings, reservations, stock, skus, warehouses, shop_settings)
-    changes = ReservationChangeService(reservations.reservations, stock, reservations)
-    kafka.register(runtime, reservations, stock_control.partial, changes)
-    register_return_stock(runtime, stock, warehouses)
-    runtime.loop("ledger-flush", stock.flush_pending_ledgers, every_seconds=settings.ledger_flush_seconds)
-    catalog = CatalogService(skus, warehouses, SkuRules(products, barcodes, kits))
-    stock_service = StockService(stock, skus, warehouses)
-    bulk = BulkService(
-        ImportRepository(runtime.db[IMPORTS]),
-        catalog,
-        stock_service,
-        stock,
+    expiry = ExpiryService(reservations, clock)
+    partial = PartialReleaseService(reservations)
+    changes = ReservationChangeService(reservations)
+    returns = ReturnStockService(movements, warehouses, WriteOffMongo(runtime.db[WRITE_OFFS]), clock)
+    purchasing = PurchasingService(
+        SupplierMongo(runtime.db[SUPPLIERS], clock),
+        PurchaseOrderMongo(runtime.store(PURCHASE_ORDERS), clock),
         skus,
         warehouses,
+        movements,
+        thresholds,
+        events,
+        policy,
+        clock,
+    )
+    bulk = BulkService(
+        ImportMongo(runtime.db[IMPORTS]),
+        catalog,
+        stock,
+        stock_store,
+        skus,
         price_lists,
-        runtime.clock,
+        prices,
+        clock,
         concurrency=settings.import_concurrency,
         max_bytes=settings.import_max_bytes,
     )
+
+    register_reservations(runtime, reservations, partial, changes)
+    register_payments(runtime, expiry)
+    register_return_stock(runtime, returns)
+    runtime.loop("ledger-flush", stock_store.flush_pending_ledgers, every_seconds=settings.ledger_flush_seconds)
+    runtime.loop("reservation-expiry", expiry.expire_due, every_seconds=settings.reservation_expiry_seconds)
     return Catalog(
-        runtime,
-        catalog,
-        stock_service,
-        reservations,
-        stock,
-        products=ProductService(products, skus, kits),
-        barcodes=barcodes,
+        runtime=runtime,
+        catalog=catalog,
+        stock=stock,
+        reservations=reservations,
+        stock_store=stock_store,
+        products=ProductService(products, skus, barcodes),
         price_lists=price_lists,
         bulk=bulk,
-        stock_control=stock_control,
+        settings=SettingsService(shop_settings),
+        thresholds=thresholds,
+        purchasing=purchasing,
+        expiry=expiry,
+        partial=partial,
+        changes=changes,
+        returns=returns,
     )
 
 
 def create_app(settings: CatalogSettings, *, clock: Clock | None = None) -> Litestar:
     parts = build(settings, clock=clock)
-    assert parts.stock_control is not None
-    control = parts.stock_control
     app = create_service_app(
         parts.runtime,
-        route_handlers=[
-            CatalogController,
-            StockController,
-            ProductController,
-            PriceListController,
-            BulkController,
-            *STOCK_CONTROL_ROUTES,
-        ],
+        route_handlers=ROUTES,
         title="OMS catalog",
         description="SKUs, warehouses, stock per SKU and warehouse, reservations and the stock ledger.",
-        indexes=[*INDEXES, *RETURN_STOCK_INDEXES],
-        dependencies={
-            "catalog": Provide(lambda: parts.catalog, sync_to_thread=False),
-            "stock": Provide(lambda: parts.stock, sync_to_thread=False),
-            "purchasing": Provide(lambda: control.purchasing, sync_to_thread=False),
-            "thresholds": Provide(lambda: control.thresholds, sync_to_thread=False),
-            "products": Provide(lambda: parts.products, sync_to_thread=False),
-            "barcodes": Provide(lambda: parts.barcodes, sync_to_thread=False),
-            "price_lists": Provide(lambda: parts.price_lists, sync_to_thread=False),
-            "bulk": Provide(lambda: parts.bulk, sync_to_thread=False),
-        },
+        indexes=INDEXES,
+        problems=PROBLEMS,
+        dependencies=provide_all(
+            catalog=parts.catalog,
+            stock=parts.stock,
+            purchasing=parts.purchasing,
+            thresholds=parts.thresholds,
+            shop_settings=parts.settings,
+            products=parts.products,
+            price_lists=parts.price_lists,
+            bulk=parts.bulk,
+        ),
     )
     app.state.catalog = parts
     return app

@@ -59,9 +59,16 @@ class Service:
         return r.json()
 
     async def stock(self, sku: str, warehouse_id: str) -> dict[str, Any]:
-        doc = await self.parts.stock_repository.get(self.shop_id, sku, warehouse_id)
+        """The stock document as stored (what the invariants are checked on)."""
+        doc = await self.parts.stock_store.collection.find_one(
+            {"shop_id": self.shop_id, "sku": sku, "warehouse_id": warehouse_id}
+        )
         assert doc is not None
         return doc
+
+    async def reservation(self, order_id: str) -> dict[str, Any] | None:
+        """The order's reservation document as stored."""
+        return await self.parts.runtime.db["reservations"].find_one({"_id": order_id, "shop_id": self.shop_id})
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ import io
 from typing import Any
 
 import pytest
-from oms_catalog.adapters.inbound.http_bulk import _csv_of
+from oms_catalog.adapters.inbound.bulk_http import FileTooLarge, UnsupportedFile, _csv_of
+from oms_catalog.bootstrap import PROBLEMS
 from oms_catalog.domain.allocation import Line
 from oms_catalog.domain.products import Product
 from oms_contracts import Actor, new_id
-from oms_runtime.problems import Problem
+from oms_runtime.errors import FieldError
 from oms_testing.http import internal_headers
 
 from .conftest import Service
@@ -61,8 +62,9 @@ async def test_products_import_reports_line_and_field_and_reimport_changes_nothi
         (9, "attributes"),
     ]
     sku = await service.parts.catalog.get_sku(service.shop_id, "TS-1")
-    assert sku is not None and sku["barcodes"] == ["4600001", "4600002"] and sku["price"]["amount"] == "10.50"
-    assert (await service.parts.catalog.get_sku(service.shop_id, "TS-2"))["active"] is False  # type: ignore[index]
+    assert sku is not None and sku.sku.barcodes == ("4600001", "4600002") and str(sku.sku.price.amount) == "10.50"
+    ts2 = await service.parts.catalog.get_sku(service.shop_id, "TS-2")
+    assert ts2 is not None and ts2.sku.active is False
     for code in ("TS-3", "TS-5", "TS-6"):  # a bad row is never applied, not even in part
         assert await service.parts.catalog.get_sku(service.shop_id, code) is None
 
@@ -142,7 +144,7 @@ async def test_prices_import_and_round_trip(service: Service) -> None:
     assert _counts(report) == (5, 2, 0, 3)
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(4, "price_list_id"), (5, "sku"), (6, "amount")]
     price = await prices.get_price(service.shop_id, "dealer", "P-1")
-    assert price is not None and price["amount"] == "8.50"
+    assert price is not None and str(price[0].amount) == "8.50"
     assert _counts(await _import(service, "prices", text)) == (5, 0, 2, 3)
     exported = await _export(service, "prices")
     assert exported.splitlines() == ["price_list_id,sku,amount", "dealer,P-1,8.50", "dealer,P-2,9"]
@@ -173,7 +175,7 @@ async def test_stock_receipts_and_counts_through_the_ledger(service: Service) ->
     # An order holds 6 of S-1 in w1: a count may not go below that.
     order = new_id()
     reserved = await service.parts.reservations.reserve(service.shop_id, order, [Line("S-1", 6)], None)
-    assert reserved["status"] == "reserved"
+    assert reserved.status == "reserved"
     counts = "sku,warehouse_id,quantity,mode,reference\nS-1,w1,12,count,CNT-1\nS-2,w2,5,count,CNT-1\nS-1,w1,1,count,\n"
     report = await _import(service, "stock", counts)
     assert _counts(report) == (3, 2, 0, 1)
@@ -187,7 +189,7 @@ async def test_stock_receipts_and_counts_through_the_ledger(service: Service) ->
     assert _counts(await _import(service, "stock", counts)) == (3, 0, 2, 1)
 
     page = await service.parts.stock.list_ledger(service.shop_id, "S-1", None, 100)
-    kinds = [(e["kind"], e["on_hand_delta"]) for e in page.items]
+    kinds = [(e.kind, e.on_hand_delta) for e in page.items]
     assert kinds.count(("count", -3)) == 1 and kinds.count(("receipt", 10)) == 1 and kinds.count(("receipt", 5)) == 1
 
     exported = await _export(service, "stock")
@@ -199,12 +201,15 @@ async def test_stock_receipts_and_counts_through_the_ledger(service: Service) ->
 
 def test_file_size_limit_and_media_types() -> None:
     assert _csv_of("text/csv; charset=utf-8", "\ufeffsku\n".encode(), 10) == "sku\n"
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(FileTooLarge) as big:
         _csv_of("text/csv", b"x" * 11, 10)
-    assert exc.value.status == 413 and exc.value.errors == [{"field": "file", "message": "larger than 10 bytes"}]
-    with pytest.raises(Problem) as exc:
+    assert PROBLEMS[FileTooLarge].status == 413 and (big.value.field, big.value.message) == (
+        "file",
+        "larger than 10 bytes",
+    )
+    with pytest.raises(UnsupportedFile):
         _csv_of("application/json", b"{}", 10)
-    assert exc.value.status == 415
-    with pytest.raises(Problem) as exc:
+    assert PROBLEMS[UnsupportedFile].status == 415
+    with pytest.raises(FieldError) as bad:  # answered 422 naming the field by the shared handler
         _csv_of("text/csv", b"\xff\xfe", 10)
-    assert exc.value.status == 422 and exc.value.errors and exc.value.errors[0]["field"] == "file"
+    assert bad.value.field == "file" and not isinstance(bad.value, FileTooLarge)

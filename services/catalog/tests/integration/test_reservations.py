@@ -3,18 +3,21 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from oms_catalog.adapters.outbound.mongo import INDEXES
 from oms_catalog.bootstrap import build
 from oms_catalog.domain.allocation import Line
 from oms_catalog.domain.catalog import Sku, Warehouse
+from oms_catalog.domain.reservation import Reservation
 from oms_contracts import Actor, Envelope, Money, decode, new_id
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
 from oms_contracts.messages.common import SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentShipped
 from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, CATALOG_STOCK, FULFILMENT_EVENTS
 from oms_runtime.cli import migrate
+from oms_runtime.commands import Decision, Loaded
 from oms_testing import eventually
 from oms_testing.commands import record_commands
 from oms_testing.kafka import TopicReader, produce_raw
@@ -148,14 +151,19 @@ async def test_a_crash_half_way_is_repaired_by_the_replay(service: Service) -> N
     reservations = service.parts.reservations
     order_id = new_id()
     # Plan made and its first step taken, then the process "died": replay the command.
-    shop = await reservations._shop_settings(service.shop_id)
-    doc = await reservations._start(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None, [], shop)
-    assert doc["attempt"] == 1 and len(doc["plan"]) == 3  # A from both warehouses, B
-    await reservations._take({**doc, "plan": doc["plan"][:1]}, None)
+    wanted = [Line("A", 6), Line("B", 1)]
+    shop = await reservations.shop_settings(service.shop_id)
+    allocation = await reservations.allocate(service.shop_id, wanted, None, shop)
+    start = Reservation.start(service.shop_id, order_id, wanted, None, [], allocation, reservations.clock.now())
+    await reservations.reservations.save(Loaded(start, 0), Decision(start), None)
+    assert start.attempt == 1 and len(start.picks) == 3  # A from both warehouses, B
+    await reservations._take(replace(start, plan=start.picks[:1]), None)
 
-    done = await reservations.reserve(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
-    again = await reservations.reserve(service.shop_id, order_id, [Line("A", 6), Line("B", 1)], None)
-    assert done["status"] == again["status"] == "reserved" and again["version"] == done["version"]
+    done = await reservations.reserve(service.shop_id, order_id, wanted, None)
+    stored = await service.reservation(order_id)
+    again = await reservations.reserve(service.shop_id, order_id, wanted, None)
+    assert done.status == again.status == "reserved"
+    assert stored is not None and (await service.reservation(order_id) or {})["version"] == stored["version"]
     levels = [await service.stock("A", w) for w in ("w-msk", "w-spb")]
     held = sum(level["reservations"].get(order_id, 0) for level in levels)
     assert held == 6
@@ -170,7 +178,7 @@ async def test_racing_orders_never_oversell(service: Service) -> None:
     results = await asyncio.gather(
         *(reservations.reserve(service.shop_id, o, lines, rng.choice(["msk", "spb"])) for o, lines in orders.items())
     )
-    statuses = {r["order_id"]: r["status"] for r in results}
+    statuses = {r.order_id: str(r.status) for r in results}
     assert set(statuses.values()) <= {"reserved", "rejected"}
     assert "reserved" in statuses.values() and "rejected" in statuses.values()
 
@@ -196,7 +204,7 @@ async def test_many_reservers_of_one_hot_sku_never_oversell_and_conserve_stock(s
     results = await asyncio.gather(
         *(reservations.reserve(service.shop_id, o, [Line("HOT", q)], "msk") for o, q in orders.items())
     )
-    statuses = {r["order_id"]: r["status"] for r in results}
+    statuses = {r.order_id: str(r.status) for r in results}
     assert set(statuses.values()) == {"reserved", "rejected"}
 
     doc = await service.stock("HOT", "w-msk")
@@ -219,7 +227,7 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
         results = await asyncio.gather(
             *(reservations.reserve(service.shop_id, o, [Line("HOT", 2)], "msk") for o in orders)
         )
-    assert {r["status"] for r in results} == {"reserved"}
+    assert {r.status for r in results} == {"reserved"}
     # One conditional update per reservation, no read of the stock document before it, no retry.
     assert log.count("findAndModify", "stock") == len(orders)
     doc = await service.stock("HOT", "w-msk")
@@ -244,10 +252,10 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
             done = await parts.reservations.reserve(shop_id, order_id, [Line("A", 2)], "msk")
         with record_commands(settings.database_name) as shipping:
             await parts.reservations.commit_shipment(shop_id, order_id, new_id(), "w-msk", [Line("A", 2)])
-        level = await parts.stock_repository.get(shop_id, "A", "w-msk")
+        level = await parts.stock_store.collection.find_one({"shop_id": shop_id, "sku": "A", "warehouse_id": "w-msk"})
     finally:
         await parts.runtime.mongo.close()
-    assert done["status"] == "reserved"
+    assert done.status == "reserved"
     assert log.count("find", "catalog_settings") == 1  # once per command, not per step
     assert log.count("find", "reservations") == 0  # a new order's document is created straight away
     assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved
@@ -262,12 +270,12 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
 async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_with_their_levels(
     service: Service,
 ) -> None:
-    from oms_catalog.adapters.outbound.mongo import LedgerNote
+    from oms_catalog.application.ports import LedgerNote
     from oms_catalog.domain.stock import receipt, reservation
 
     await service.sku("A")
     await service.warehouse("w-msk", "Moscow", "msk")
-    stock = service.parts.stock_repository
+    stock = service.parts.stock_store
 
     def note(ref: str) -> LedgerNote:
         return LedgerNote(ref=ref, actor=ORDER_SERVICE, reason="test")
@@ -309,7 +317,7 @@ async def _has(read: Any, n: int) -> bool:
 
 
 async def _no_pending(service: Service, doc_id: str) -> bool:
-    doc = await service.parts.stock_repository.collection.find_one({"_id": doc_id})
+    doc = await service.parts.stock_store.collection.find_one({"_id": doc_id})
     return doc is not None and not doc.get("ledger_pending") and not doc.get("has_pending_ledger")
 
 
@@ -318,7 +326,7 @@ async def _assert_levels_chain(
 ) -> None:
     """The ledger's absolute levels form one chain from `start` to `end` (on hand, reserved):
     every entry starts where another ended, as if applied one after the other (they were)."""
-    entries = await service.parts.stock_repository.ledger.find(
+    entries = await service.parts.stock_store.ledger.find(
         {"shop_id": service.shop_id, "sku": sku, "warehouse_id": warehouse_id}
     ).to_list()
     befores = Counter((e["on_hand"] - e["on_hand_delta"], e["reserved"] - e["reserved_delta"]) for e in entries)
@@ -329,10 +337,10 @@ async def _assert_levels_chain(
 
 async def _assert_books_balance(service: Service) -> None:
     """The ledger, summed, gives every balance (once the flush caught up)."""
-    ledger = service.parts.stock_repository.ledger
+    ledger = service.parts.stock_store.ledger
 
     async def balanced() -> bool:
-        async for doc in service.parts.stock_repository.collection.find({"shop_id": service.shop_id}):
+        async for doc in service.parts.stock_store.collection.find({"shop_id": service.shop_id}):
             entries = await ledger.find(
                 {"shop_id": service.shop_id, "sku": doc["sku"], "warehouse_id": doc["warehouse_id"]}
             ).to_list()

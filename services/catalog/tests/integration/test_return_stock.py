@@ -68,8 +68,8 @@ async def test_restocked_units_come_back_once_through_the_ledger(
     await send(service, infra, topic_prefix, marker)
 
     async def spoon_back() -> bool:
-        doc = await service.parts.stock_repository.get(service.shop_id, "SPOON", "wh-r")
-        return doc is not None and doc["on_hand"] == 1
+        record = await service.parts.stock_store.get(service.shop_id, "SPOON", "wh-r")
+        return record is not None and record.level.on_hand == 1
 
     await eventually(spoon_back, what="the marker return restocked")
     mug = await service.stock("MUG", "wh-r")

@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from oms_catalog.adapters.outbound.mongo import INDEXES
-from oms_catalog.adapters.outbound.purchasing import po_from_doc
-from oms_catalog.bootstrap import build, create_app
+from oms_catalog.bootstrap import Catalog, build, create_app
 from oms_catalog.domain.allocation import Line
 from oms_catalog.domain.purchasing import PurchasingError
 from oms_catalog.settings import CatalogSettings
-from oms_catalog.stock_control import StockControl
 from oms_contracts import Actor, Envelope, Money, decode, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.messages.common import SkuQuantity
@@ -24,6 +22,7 @@ from oms_contracts.messages.payment import PaymentCaptured, PaymentRequested
 from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_PURCHASING, CATALOG_RESERVATIONS, CATALOG_STOCK
 from oms_runtime.cli import migrate
 from oms_runtime.clock import FixedClock
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.store import ConcurrencyError
 from oms_testing import eventually
@@ -58,9 +57,8 @@ async def clocked(infra: Any, topic_prefix: str, shop_id: str) -> AsyncIterator[
         await local.runtime.mongo.close()
 
 
-def control(service: Service) -> StockControl:
-    assert service.parts.stock_control is not None
-    return service.parts.stock_control
+def control(service: Service) -> Catalog:
+    return service.parts
 
 
 async def _send(service: Service, topic: str, envelope: Envelope[Any]) -> None:
@@ -73,7 +71,9 @@ async def _send(service: Service, topic: str, envelope: Envelope[Any]) -> None:
 
 
 async def _reserve(service: Service, order_id: str, lines: list[tuple[str, int]], region: str | None = None) -> Any:
-    return await service.parts.reservations.reserve(service.shop_id, order_id, [Line(s, q) for s, q in lines], region)
+    """Reserve, and answer the reservation document as stored."""
+    await service.parts.reservations.reserve(service.shop_id, order_id, [Line(s, q) for s, q in lines], region)
+    return await service.reservation(order_id)
 
 
 def _events(reader: TopicReader, shop_id: str, type_: str) -> list[Envelope[Any]]:
@@ -174,14 +174,12 @@ async def test_unpaid_reservations_expire_paid_and_cash_ones_do_not(clocked: tup
             await _send(service, "oms.payment.events", envelope)
 
         async def secured() -> bool:
-            docs = [await service.parts.reservations.reservations.get(service.shop_id, o) for o in (paid, cash)]
+            docs = [await service.reservation(o) for o in (paid, cash)]
             return all(d and d.get("secured") and d["expires_at"] is None for d in docs)
 
         await eventually(secured, what="paid and cash reservations secured")
-        assert (await service.parts.reservations.reservations.get(service.shop_id, paid))["secured"] == "paid"  # type: ignore[index]
-        assert (await service.parts.reservations.reservations.get(service.shop_id, cash))[
-            "secured"
-        ] == "cash_on_delivery"  # type: ignore[index]
+        assert (await service.reservation(paid))["secured"] == "paid"  # type: ignore[index]
+        assert (await service.reservation(cash))["secured"] == "cash_on_delivery"  # type: ignore[index]
 
         assert await expiry.expire_due() == 0  # not yet due
         clock.advance(timedelta(minutes=29, seconds=59))
@@ -191,7 +189,7 @@ async def test_unpaid_reservations_expire_paid_and_cash_ones_do_not(clocked: tup
         assert await expiry.expire_due() == 0  # idempotent: nothing left to expire
         assert await expiry.expire(service.shop_id, unpaid) is False
 
-        released = await service.parts.reservations.reservations.get(service.shop_id, unpaid)
+        released = await service.reservation(unpaid)
         assert released is not None and released["status"] == "released" and released["reason"] == "expired"
         level = await service.stock("A", "w1")
         assert (level["on_hand"], level["reserved"], level["available"]) == (10, 4, 6)
@@ -210,7 +208,8 @@ async def test_unpaid_reservations_expire_paid_and_cash_ones_do_not(clocked: tup
             shop_id=service.shop_id,
             actor=PAYMENT,
         )
-        assert (await expiry.secure(service.shop_id, unpaid, "paid", late))["status"] == "released"  # type: ignore[index]
+        too_late = await expiry.secure(service.shop_id, unpaid, "paid", late)
+        assert too_late is not None and too_late.status == "released"
 
 
 async def test_ttl_zero_never_expires(clocked: tuple[Service, FixedClock]) -> None:
@@ -250,8 +249,10 @@ async def test_partial_release_reduces_plan_and_stock_idempotently(service: Serv
         actor=ORDER,
     )
     partial = control(service).partial
-    first = await partial.release_lines(service.shop_id, order_id, [Line("A", 3), Line("B", 1)], "x", command)
-    again = await partial.release_lines(service.shop_id, order_id, [Line("A", 3), Line("B", 1)], "x", command)
+    await partial.release_lines(service.shop_id, order_id, [Line("A", 3), Line("B", 1)], "x", command)
+    first = await service.reservation(order_id)
+    await partial.release_lines(service.shop_id, order_id, [Line("A", 3), Line("B", 1)], "x", command)
+    again = await service.reservation(order_id)
     assert first is not None and again is not None and again["version"] == first["version"]
     assert first["status"] == "reserved"
     assert sorted((p["warehouse_id"], p["sku"], p["quantity"]) for p in first["plan"]) == [
@@ -281,7 +282,7 @@ async def test_partial_release_reduces_plan_and_stock_idempotently(service: Serv
         await _send(service, CATALOG_COMMANDS.name, rest)
         await _send(service, CATALOG_COMMANDS.name, rest)
         await reader.wait_for(lambda r: decode(r.value).type == "StockReleased" and r.key == order_id.encode())
-    done = await service.parts.reservations.reservations.get(service.shop_id, order_id)
+    done = await service.reservation(order_id)
     assert done is not None and done["status"] == "released" and done["plan"] == []
     for sku, wid, on_hand in (("A", "w1", 3), ("A", "w2", 3), ("B", "w1", 2)):
         level = await service.stock(sku, wid)
@@ -431,7 +432,7 @@ async def test_purchase_order_from_draft_to_received_through_the_ledger(service:
             headers=h,
         )
         assert over.status_code == 422 and over.json()["errors"][0]["field"] == "lines[1].quantity"
-        assert await service.parts.stock_repository.get(service.shop_id, "B", "w1") is None  # nothing half-applied
+        assert await service.parts.stock_store.get(service.shop_id, "B", "w1") is None  # nothing half-applied
 
         last = await service.client.post(
             f"/purchase-orders/{po_id}/receipts",
@@ -530,9 +531,11 @@ async def test_racing_receipts_never_exceed_the_order_and_a_half_done_receipt_fi
     assert (await service.stock("A", "w1"))["on_hand"] == 6
 
     # A receipt recorded as pending by a process that stopped there: sending it again finishes it once.
-    doc = await purchasing.get(service.shop_id, po_id)
-    pending = po_from_doc(doc).begin_receipt("late", [("A", 4)])
-    await purchasing.orders.save(doc, pending)
+    stored = await purchasing.get(service.shop_id, po_id)
+    pending = stored.order.begin_receipt("late", [("A", 4)])
+    await purchasing.orders.save(
+        Loaded(stored.order, stored.version), Decision(pending, meta={"shop_id": service.shop_id}), None
+    )
     again = await service.client.post(
         f"/purchase-orders/{po_id}/receipts",
         json={"receipt_id": "late", "lines": [{"sku": "A", "quantity": 4}]},

@@ -106,7 +106,7 @@ async def test_kits_reserve_components_and_reject_cleanly(service: Service) -> N
     a, b = await service.stock("A", "w1"), await service.stock("B", "w1")
     assert (a["reserved"], a["available"], b["reserved"], b["available"]) == (2, 3, 1, 0)
     assert set(a["reservations"]) == {ok}
-    doc = await service.parts.reservations.reservations.get(service.shop_id, ok)
+    doc = await service.reservation(ok)
     assert doc is not None and doc["ordered_kits"][0]["sku"] == "KIT"
 
 

@@ -13,24 +13,15 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from oms_contracts import Actor, new_id
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import Document
 
-from oms_catalog.adapters.outbound.mongo import (
-    LedgerNote,
-    SkuRepository,
-    StockRepository,
-    WarehouseRepository,
-    sku_from_doc,
-)
-from oms_catalog.adapters.outbound.mongo_bulk import MAX_ERRORS_KEPT, ImportRepository, batches
 from oms_catalog.application.catalog import CatalogService
 from oms_catalog.application.errors import UnknownReference
+from oms_catalog.application.ports import ImportReport, ImportRepository, PriceRepository, SkuRepository, StockStore
 from oms_catalog.application.price_lists import PriceListService
 from oms_catalog.application.stock import StockService
 from oms_catalog.domain.catalog import InvalidCatalogEntry
@@ -53,14 +44,21 @@ from oms_catalog.domain.csv_rows import (
     parse_row,
     product_header,
 )
-from oms_catalog.domain.stock import InsufficientStock, InvalidQuantity, StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import InsufficientStock, InvalidQuantity
 
 CONCURRENCY = 8
 MAX_BYTES = 20 * 1024 * 1024
+MAX_ERRORS_KEPT = 1000
 
 
-class EmptyFile(ValueError):
-    pass
+class InvalidFile(ValueError):
+    """The file cannot be imported at all (no header, a bad header): nothing is applied.
+    `errors` are the file's faults, each with its line and column."""
+
+    def __init__(self, title: str, errors: Sequence[RowError]) -> None:
+        super().__init__("; ".join(f"line {e.line} {e.field}: {e.message}" for e in errors))
+        self.title = title
+        self.errors = [e.as_dict() for e in errors]
 
 
 @dataclass
@@ -99,10 +97,10 @@ class BulkService:
         imports: ImportRepository,
         catalog: CatalogService,
         stock: StockService,
-        stock_repository: StockRepository,
+        stock_store: StockStore,
         skus: SkuRepository,
-        warehouses: WarehouseRepository,
         prices: PriceListService,
+        price_store: PriceRepository,
         clock: Clock,
         *,
         concurrency: int = CONCURRENCY,
@@ -111,27 +109,32 @@ class BulkService:
         self.imports = imports
         self.catalog = catalog
         self.stock = stock
-        self.stock_repository = stock_repository
+        self.stock_store = stock_store
         self.skus = skus
-        self.warehouses = warehouses
         self.prices = prices
+        self.price_store = price_store
         self.clock = clock
         self.concurrency = concurrency
         self.max_bytes = max_bytes
 
     # --- import ------------------------------------------------------------------------------
 
-    async def import_csv(self, shop_id: str, kind: ImportKind, text: str, actor: Actor) -> Document:
-        """Validate and apply every row; the kept report. Raises InvalidRow for a bad header
-        (nothing applied) and EmptyFile when there is not even a header."""
+    async def import_csv(self, shop_id: str, kind: ImportKind, text: str, actor: Actor) -> ImportReport:
+        """Validate and apply every row; the kept report. Raises InvalidFile for a bad header or
+        none at all (nothing applied)."""
         import_id = new_id()
         started = self.clock.now()
         source = _Records(text)
         records = iter(source)
         first = next(records, None)
         if first is None:
-            raise EmptyFile("the file is empty: line 1 must name the columns")
-        header = parse_header(kind, first[1])
+            raise InvalidFile(
+                "Invalid file", [RowError(1, "(header)", "the file is empty: line 1 must name the columns")]
+            )
+        try:
+            header = parse_header(kind, first[1])
+        except InvalidRow as exc:
+            raise InvalidFile("Invalid header", exc.errors) from exc
         tally = _Tally()
         seen: dict[tuple[str, ...], int] = {}
         queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=self.concurrency * 4)
@@ -172,25 +175,23 @@ class BulkService:
                 await queue.put(None)
             await asyncio.gather(*workers)
         errors = sorted(tally.errors, key=lambda e: (e.line, e.field))
-        report: Document = {
-            "_id": import_id,
-            "shop_id": shop_id,
-            "import_id": import_id,
-            "kind": str(kind),
-            "rows": tally.rows,
-            "applied": tally.applied,
-            "unchanged": tally.unchanged,
-            "failed": tally.failed,
-            "errors": [e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
-            "errors_truncated": len(errors) > MAX_ERRORS_KEPT,
-            "actor": actor.model_dump(mode="json"),
-            "started_at": started,
-            "finished_at": self.clock.now(),
-        }
-        await self.imports.save(report)
+        report = ImportReport(
+            import_id=import_id,
+            kind=str(kind),
+            rows=tally.rows,
+            applied=tally.applied,
+            unchanged=tally.unchanged,
+            failed=tally.failed,
+            errors=tuple(errors[:MAX_ERRORS_KEPT]),
+            errors_truncated=len(errors) > MAX_ERRORS_KEPT,
+            actor=actor,
+            started_at=started,
+            finished_at=self.clock.now(),
+        )
+        await self.imports.save(shop_id, report)
         return report
 
-    async def get_import(self, shop_id: str, import_id: str) -> Document | None:
+    async def get_import(self, shop_id: str, import_id: str) -> ImportReport | None:
         return await self.imports.get(shop_id, import_id)
 
     async def _apply(self, shop_id: str, import_id: str, header: Header, row: Row, actor: Actor) -> bool:
@@ -205,10 +206,9 @@ class BulkService:
             raise InvalidRow([RowError(row.line, _column(exc.field), exc.message)]) from exc
 
     async def _product(self, shop_id: str, header: Header, row: ProductRow, actor: Actor) -> bool:
-        # By the unique (shop_id, sku) index: the cheapest lookup on every store.
-        current = await self.skus.store.collection.find_one({"shop_id": shop_id, "sku": row.sku.code})
-        sku = merge_product(sku_from_doc(current) if current else None, row, header)
-        _doc, changed = await self.catalog.upsert_sku(shop_id, sku, actor)
+        current = await self.skus.get(shop_id, row.sku.code)
+        sku = merge_product(current.sku if current else None, row, header)
+        _stored, changed = await self.catalog.upsert_sku(shop_id, sku, actor)
         return changed
 
     async def _stock(self, shop_id: str, import_id: str, row: StockRow, actor: Actor) -> bool:
@@ -224,25 +224,18 @@ class BulkService:
                 actor=actor,
             )
             return result.applied
-        await self.stock._check_refs(shop_id, row.sku, row.warehouse_id)
-        ref = row.ledger_ref
-        if ref is not None and await self.stock_repository.has_ledger_entry(
-            shop_id, StockMovement.COUNT, ref, row.sku, row.warehouse_id
-        ):
-            return False
-        ref = ref or f"{import_id}:L{row.line}"
-        note = LedgerNote(
-            ref=ref,
-            actor=actor,
-            reason=f"stock count: CSV import {import_id}, line {row.line}",
-            idempotency_key=f"{StockMovement.COUNT}:{ref}",
-        )
-
-        def operation(level: StockLevel) -> StockChange | None:
-            return level.count(row.quantity)
-
         try:
-            result = await self.stock_repository.apply(shop_id, row.sku, row.warehouse_id, operation, note)
+            result = await self.stock.count(
+                shop_id,
+                sku=row.sku,
+                warehouse_id=row.warehouse_id,
+                counted=row.quantity,
+                ref=row.ledger_ref or f"{import_id}:L{row.line}",
+                reason=f"stock count: CSV import {import_id}, line {row.line}",
+                actor=actor,
+                # Without a reference a count is idempotent by its figure (on hand equal to it changes nothing).
+                once_per_ref=row.ledger_ref is not None,
+            )
         except InsufficientStock as exc:
             reserved = row.quantity + exc.wanted - exc.available  # on_hand - available, as the count saw it
             message = f"{row.quantity} is below the {reserved} units orders hold here; release them first"
@@ -257,27 +250,21 @@ class BulkService:
         """The CSV, a batch of rows per chunk; the same columns the import reads."""
         if kind is ImportKind.PRODUCTS:
             attributes: set[str] = set()
-            async for docs in batches(
-                self.skus.store.collection, {"shop_id": shop_id}, "sku", {"attributes": 1, "sku": 1}
-            ):
-                for doc in docs:
-                    attributes.update((doc.get("attributes") or {}).keys())
+            async for skus in self.skus.batches(shop_id):
+                for sku in skus:
+                    attributes.update(sku.attributes.keys())
             names = sorted(attributes)
             yield _csv([product_header(names)])
-            async for docs in batches(self.skus.store.collection, {"shop_id": shop_id}, "sku"):
-                yield _csv(format_product(sku_from_doc(d), names) for d in docs)
+            async for skus in self.skus.batches(shop_id):
+                yield _csv(format_product(sku, names) for sku in skus)
         elif kind is ImportKind.PRICES:
             yield _csv([list(EXPORT_COLUMNS[kind])])
-            prices = self.prices.repository.prices.collection
-            async for docs in batches(prices, {"shop_id": shop_id}, "_id"):
-                yield _csv(
-                    format_price(d["price_list_id"], d["sku"], Decimal(d["amount"])) for d in docs if not d["removed"]
-                )
+            async for prices in self.price_store.batches(shop_id):
+                yield _csv(format_price(p.price_list_id, p.sku, p.amount) for p in prices if not p.removed)
         else:
             yield _csv([list(EXPORT_COLUMNS[kind])])
-            projection = {"sku": 1, "warehouse_id": 1, "on_hand": 1}
-            async for docs in batches(self.stock_repository.collection, {"shop_id": shop_id}, "_id", projection):
-                yield _csv(format_stock(d["sku"], d["warehouse_id"], d["on_hand"]) for d in docs)
+            async for records in self.stock_store.batches(shop_id):
+                yield _csv(format_stock(r.sku, r.warehouse_id, r.level.on_hand) for r in records)
 
 
 def _column(field: str) -> str:

@@ -19,13 +19,11 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import Document
-from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_runtime.commands import Decision, Loaded, NoChange
 from oms_runtime.telemetry import get_logger
 
-from oms_catalog.adapters.outbound.mongo import ReservationRepository
 from oms_catalog.application.reservations import ReservationService
-from oms_catalog.domain.reservation import ReservationStatus, check_order_id
+from oms_catalog.domain.reservation import Reservation, check_order_id
 
 log = get_logger(__name__)
 
@@ -33,71 +31,57 @@ EXPIRED = "expired"
 BATCH = 200
 
 
+class _NoReservation(LookupError):
+    pass
+
+
 class ExpiryService:
-    def __init__(self, reservations: ReservationRepository, service: ReservationService, clock: Clock) -> None:
+    def __init__(self, reservations: ReservationService, clock: Clock) -> None:
         self.reservations = reservations
-        self.service = service
+        self.loop = reservations.loop
         self.clock = clock
 
-    async def secure(self, shop_id: str, order_id: str, how: str, cause: Envelope[Any]) -> Document | None:
+    async def secure(self, shop_id: str, order_id: str, how: str, cause: Envelope[Any]) -> Reservation | None:
         """Payment is settled (or cash on delivery): the reservation no longer expires. Idempotent."""
         check_order_id(order_id)
-        for _ in range(20):
-            doc = await self.reservations.get(shop_id, order_id)
-            if doc is None:
-                # Payment is requested only after StockReserved, so the reservation exists; a payment
-                # for an order without one (stock rejected, or a cancelled order's tombstone) has nothing to hold.
-                log.info("payment for an order without a reservation", order_id=order_id, how=how)
-                return None
-            if doc.get("secured") or doc.get("expiring") or doc["status"] == str(ReservationStatus.RELEASED):
-                return doc
-            try:
-                return await self.reservations.store.update(
-                    shop_id,
-                    order_id,
-                    doc["version"],
-                    set_fields={"secured": how, "expires_at": None, "updated_at": self.clock.now()},
-                    applied_event_id=cause.event_id,
-                )
-            except AlreadyApplied:
-                return await self.reservations.get(shop_id, order_id)
-            except ConcurrencyError:
-                continue
-        raise ConcurrencyError("reservations", order_id, -1)
+
+        def decide(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
+            secured = loaded.state.secure(how, self.clock.now())
+            return NoChange() if secured is None else Decision(secured)
+
+        try:
+            stored = await self.loop.run(
+                shop_id, order_id, decide, applied_event_id=cause.event_id, missing=_NoReservation
+            )
+        except _NoReservation:
+            # Payment is requested only after StockReserved, so the reservation exists; a payment
+            # for an order without one (stock rejected, or a cancelled order's tombstone) has nothing to hold.
+            log.info("payment for an order without a reservation", order_id=order_id, how=how)
+            return None
+        return stored.state
 
     async def expire_due(self) -> int:
         """One round of the loop: release reserved, unsecured reservations past their expiry."""
-        now = self.clock.now()
-        due = await (
-            self.reservations.store.collection.find(
-                {"status": str(ReservationStatus.RESERVED), "expires_at": {"$lte": now}},
-                {"shop_id": 1, "order_id": 1},
-            )
-            .sort("expires_at", 1)
-            .limit(BATCH)
-            .to_list()
-        )
         expired = 0
-        for entry in due:
-            if await self.expire(entry["shop_id"], entry["order_id"]):
+        for shop_id, order_id in await self.reservations.reservations.due(self.clock.now(), BATCH):
+            if await self.expire(shop_id, order_id):
                 expired += 1
         return expired
 
     async def expire(self, shop_id: str, order_id: str) -> bool:
-        while True:
-            doc = await self.reservations.get(shop_id, order_id)
-            if doc is None or doc["status"] != str(ReservationStatus.RESERVED) or doc.get("secured"):
-                return False
-            if not doc.get("expiring"):
-                expires_at = doc.get("expires_at")
-                if expires_at is None or expires_at > self.clock.now():
-                    return False
-                try:
-                    doc = await self.reservations.update(
-                        doc, set_fields={"expiring": True, "updated_at": self.clock.now()}
-                    )
-                except ConcurrencyError:
-                    continue  # secured (or changed) meanwhile: decide again
-            await self.service.release(shop_id, order_id, EXPIRED)
-            log.info("reservation expired", shop_id=shop_id, order_id=order_id)
-            return True
+        def decide(loaded: Loaded[Reservation]) -> Decision[Reservation] | NoChange:
+            current = loaded.state
+            if current.expiring or not current.due(self.clock.now()):
+                return NoChange()
+            return Decision(current.mark_expiring(self.clock.now()))
+
+        try:
+            # Marked first, version-filtered: a payment that secured it a moment before wins.
+            marked = (await self.loop.run(shop_id, order_id, decide, missing=_NoReservation)).state
+        except _NoReservation:
+            return False
+        if not (marked.expiring and marked.due(self.clock.now())):
+            return False
+        await self.reservations.release(shop_id, order_id, EXPIRED)
+        log.info("reservation expired", shop_id=shop_id, order_id=order_id)
+        return True

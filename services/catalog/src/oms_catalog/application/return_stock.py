@@ -2,31 +2,19 @@
 
 Idempotent per (return, SKU, warehouse): the stock document's idempotency key and the ledger's
 natural key (shop, kind `return`, ref `return:<id>`, SKU, warehouse) make a replay a no-op; a
-write-off is one document whose id is that same key.
+write-off is one record whose id is that same key.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
 from oms_contracts import Envelope
 from oms_contracts.messages.catalog import RestockReturn
 from oms_runtime.clock import Clock
-from oms_runtime.mongo import Document, IndexSpec
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import LedgerNote, StockRepository, WarehouseRepository
+from oms_catalog.application.ports import LedgerNote, WarehouseRepository, WriteOff, WriteOffRepository
+from oms_catalog.application.stock import StockMovements
 from oms_catalog.domain.return_stock import restock_return, return_ref
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
-
-WRITE_OFFS = "return_write_offs"
-
-RETURN_STOCK_INDEXES: list[IndexSpec] = [
-    IndexSpec(WRITE_OFFS, [("shop_id", 1), ("return_id", 1), ("sku", 1), ("warehouse_id", 1)], unique=True),
-    IndexSpec(WRITE_OFFS, [("shop_id", 1), ("sku", 1), ("_id", 1)]),
-]
 
 
 class UnknownWarehouse(Exception):
@@ -35,11 +23,7 @@ class UnknownWarehouse(Exception):
 
 class ReturnStockService:
     def __init__(
-        self,
-        stock: StockRepository,
-        warehouses: WarehouseRepository,
-        write_offs: AsyncCollection[Document],
-        clock: Clock,
+        self, stock: StockMovements, warehouses: WarehouseRepository, write_offs: WriteOffRepository, clock: Clock
     ) -> None:
         self.stock = stock
         self.warehouses = warehouses
@@ -73,23 +57,15 @@ class ReturnStockService:
                 result = await self.stock.apply(shop_id, line.sku, command.warehouse_id, operation, note, envelope)
                 restocked += line.restock if result.applied else 0
             if line.write_off > 0:
-                with contextlib.suppress(DuplicateKeyError):
-                    await self.write_offs.insert_one(
-                        {
-                            "_id": f"{shop_id}:{ref}:{line.sku}:{command.warehouse_id}",
-                            "shop_id": shop_id,
-                            "return_id": command.return_id,
-                            "order_id": command.order_id,
-                            "sku": line.sku,
-                            "warehouse_id": command.warehouse_id,
-                            "quantity": line.write_off,
-                            "actor": actor.model_dump(mode="json", exclude_none=True),
-                            "at": self.clock.now(),
-                        }
-                    )
+                write_off = WriteOff(
+                    return_id=command.return_id,
+                    order_id=command.order_id,
+                    sku=line.sku,
+                    warehouse_id=command.warehouse_id,
+                    quantity=line.write_off,
+                    actor=actor,
+                    at=self.clock.now(),
+                )
+                if await self.write_offs.record(shop_id, write_off):
                     written_off += line.write_off
         return restocked, written_off
-
-    async def write_offs_of(self, shop_id: str, return_id: str) -> list[dict[str, Any]]:
-        cursor = self.write_offs.find({"shop_id": shop_id, "return_id": return_id}, {"_id": 0}).limit(500)
-        return [doc async for doc in cursor]

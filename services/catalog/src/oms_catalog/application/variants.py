@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
 
-from oms_catalog.adapters.outbound.mongo import Page, SkuRepository
-from oms_catalog.adapters.outbound.variants import (
+from oms_catalog.application.errors import UnknownReference
+from oms_catalog.application.ports import (
     BarcodeRepository,
     BarcodeTaken,
-    KitQueries,
     ProductRepository,
-    product_from_doc,
+    SkuRepository,
+    StoredSku,
 )
-from oms_catalog.application.errors import UnknownReference
 from oms_catalog.domain.catalog import InvalidCatalogEntry, Sku
 from oms_catalog.domain.kits import InvalidKit, check_kit
 from oms_catalog.domain.products import Product, check_attributes
@@ -25,10 +24,10 @@ class SkuRules:
     naming the field), `after` once it is stored (drops claims on barcodes it no longer has).
     """
 
-    def __init__(self, products: ProductRepository, barcodes: BarcodeRepository, kits: KitQueries) -> None:
+    def __init__(self, products: ProductRepository, barcodes: BarcodeRepository, skus: SkuRepository) -> None:
         self.products = products
         self.barcodes = barcodes
-        self.kits = kits
+        self.skus = skus
 
     async def before(self, shop_id: str, sku: Sku) -> None:
         await self._check_product(shop_id, sku)
@@ -48,42 +47,42 @@ class SkuRules:
             if sku.attributes:
                 raise InvalidCatalogEntry("attributes", "only a variant of a product (product_id) has attributes")
             return
-        doc = await self.products.get(shop_id, sku.product_id)
-        if doc is None:
+        product = await self.products.get(shop_id, sku.product_id)
+        if product is None:
             raise UnknownReference("product_id", f"the shop has no product {sku.product_id!r}")
-        check_attributes(product_from_doc(doc).attributes_schema, sku.attributes)
+        check_attributes(product.attributes_schema, sku.attributes)
 
     async def _check_kit(self, shop_id: str, sku: Sku) -> None:
         if sku.kit is None:
             return
         try:
-            known = await self.kits.kinds(shop_id, [c.sku for c in sku.kit])
+            known = await self.skus.kinds(shop_id, [c.sku for c in sku.kit])
             check_kit(sku.code, sku.kit, known)
         except InvalidKit as exc:
             raise InvalidCatalogEntry(exc.field, exc.message) from exc
-        containing = await self.kits.kits_containing(shop_id, sku.code)
+        containing = await self.skus.kits_containing(shop_id, sku.code)
         if containing:
             raise InvalidCatalogEntry("kit", f"{sku.code} is a component of kit {containing[0]}; kits do not nest")
 
 
 class ProductService:
-    def __init__(self, products: ProductRepository, skus: SkuRepository, kits: KitQueries) -> None:
+    def __init__(self, products: ProductRepository, skus: SkuRepository, barcodes: BarcodeRepository) -> None:
         self.products = products
         self.skus = skus
-        self.kits = kits
+        self.barcodes = barcodes
 
-    async def upsert(self, shop_id: str, product: Product) -> tuple[Document, bool]:
+    async def upsert(self, shop_id: str, product: Product) -> bool:
         return await self.products.upsert(shop_id, product)
 
-    async def get(self, shop_id: str, product_id: str) -> Document | None:
+    async def get(self, shop_id: str, product_id: str) -> Product | None:
         return await self.products.get(shop_id, product_id)
 
-    async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await self.products.list(shop_id, cursor, limit)
+    async def list(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Product]:
+        return await self.products.page(shop_id, cursor, limit)
 
-    async def variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page:
-        return await self.kits.of_product(shop_id, product_id, cursor, limit)
+    async def variants(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> CursorPage[StoredSku]:
+        return await self.skus.page(shop_id, active_only=False, product_id=product_id, cursor=cursor, limit=limit)
 
-    async def by_barcode(self, shop_id: str, barcodes: BarcodeRepository, code: str) -> Document | None:
-        owner = await barcodes.owner(shop_id, code)
+    async def by_barcode(self, shop_id: str, code: str) -> StoredSku | None:
+        owner = await self.barcodes.owner(shop_id, code)
         return None if owner is None else await self.skus.get(shop_id, owner)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from oms_contracts import Money
 from oms_contracts.messages import common as contract_sku
+from oms_runtime.errors import FieldError
 
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.kits import KitComponent
@@ -18,13 +19,8 @@ SKU_PATTERN = re.compile(contract_sku.SKU_PATTERN)
 WAREHOUSE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class InvalidCatalogEntry(ValueError):
+class InvalidCatalogEntry(FieldError):
     """A field of a SKU or warehouse breaks a rule; `field` names it for the HTTP answer."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

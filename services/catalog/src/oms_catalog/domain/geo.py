@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from oms_runtime.errors import FieldError
+
 EARTH_RADIUS_KM = 6371.0088
 
 
-class InvalidCoordinates(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class InvalidCoordinates(FieldError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from oms_runtime.errors import FieldError
+
 from oms_catalog.domain.allocation import Line
 
 MAX_COMPONENTS = 50
@@ -21,13 +23,8 @@ class KitComponent:
     quantity: int
 
 
-class InvalidKit(ValueError):
+class InvalidKit(FieldError):
     """A kit definition breaks a rule; `field` names it (`kit[1].sku`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check_kit(kit_sku: str, components: Sequence[KitComponent], known: Mapping[str, bool]) -> tuple[KitComponent, ...]:
@@ -73,14 +70,15 @@ def expand_kits(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]
     return [Line(sku, quantity) for sku, quantity in totals.items()]
 
 
-def kit_lines(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]]) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class KitOrdered:
+    """A kit line of an order as it was asked, with its components then (kept on the reservation)."""
+
+    sku: str
+    quantity: int
+    components: tuple[KitComponent, ...]
+
+
+def kit_lines(lines: Sequence[Line], kits: Mapping[str, Sequence[KitComponent]]) -> list[KitOrdered]:
     """What an order asked of each kit, with its components then (kept on the reservation)."""
-    return [
-        {
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "components": [{"sku": c.sku, "quantity": c.quantity} for c in kits[line.sku]],
-        }
-        for line in lines
-        if line.sku in kits
-    ]
+    return [KitOrdered(line.sku, line.quantity, tuple(kits[line.sku])) for line in lines if line.sku in kits]

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oms_runtime.errors import FieldError
+
 from oms_catalog.domain.allocation import Line, Pick, merge_lines
 from oms_catalog.domain.stock import InvalidQuantity, StockChange, StockLevel, StockMovement
 
 
-class ReleaseTooLarge(ValueError):
+class ReleaseTooLarge(FieldError):
     """The order does not hold that much of a SKU; `field` names the line."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -32,24 +29,26 @@ class Reduction:
 
 
 def reduce_plan(plan: Sequence[Pick], lines: Sequence[Line]) -> Reduction:
-    remaining = [[p.warehouse_id, p.sku, p.quantity] for p in plan]
+    places = [(p.warehouse_id, p.sku) for p in plan]
+    remaining = [p.quantity for p in plan]
     give: dict[tuple[str, str], int] = {}
     for index, line in enumerate(merge_lines(lines)):
-        held = sum(q for _, sku, q in remaining if sku == line.sku)
+        held = sum(q for (_, sku), q in zip(places, remaining, strict=True) if sku == line.sku)
         if line.quantity > held:
             raise ReleaseTooLarge(f"lines[{index}].quantity", f"the order holds {held} of {line.sku}")
         left = line.quantity
-        for entry in reversed(remaining):
+        for i in reversed(range(len(places))):
             if left == 0:
                 break
-            if entry[1] != line.sku or entry[2] == 0:
+            warehouse_id, sku = places[i]
+            if sku != line.sku or remaining[i] == 0:
                 continue
-            take = min(left, entry[2])
-            entry[2] -= take
+            take = min(left, remaining[i])
+            remaining[i] -= take
             left -= take
-            give[(entry[0], line.sku)] = give.get((entry[0], line.sku), 0) + take
+            give[(warehouse_id, sku)] = give.get((warehouse_id, sku), 0) + take
     return Reduction(
-        plan=tuple(Pick(w, sku, q) for w, sku, q in remaining if q > 0),
+        plan=tuple(Pick(w, sku, q) for (w, sku), q in zip(places, remaining, strict=True) if q > 0),
         give_back=tuple(Pick(w, sku, q) for (w, sku), q in give.items()),
     )
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from oms_catalog.domain.catalog import InvalidCatalogEntry
 
@@ -53,3 +54,36 @@ def check_amount(amount: Decimal, field: str = "amount") -> Decimal:
     if amount.as_tuple().exponent < -4:  # type: ignore[operator]
         raise InvalidCatalogEntry(field, "at most 4 decimal places")
     return amount
+
+
+def _same_instant(a: datetime | None, b: datetime | None) -> bool:
+    # Mongo keeps milliseconds: compare at that precision.
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) < 0.001
+
+
+class Terms(Protocol):
+    """What a price is announced with besides its amount: the list's currency, group and window."""
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def customer_group(self) -> str: ...
+
+    @property
+    def valid_from(self) -> datetime | None: ...
+
+    @property
+    def valid_to(self) -> datetime | None: ...
+
+
+def same_terms(a: Terms, b: Terms) -> bool:
+    """Same currency, customer group and window (what a price's announcement carries)."""
+    return (
+        a.currency == b.currency
+        and a.customer_group == b.customer_group
+        and _same_instant(a.valid_from, b.valid_from)
+        and _same_instant(a.valid_to, b.valid_to)
+    )

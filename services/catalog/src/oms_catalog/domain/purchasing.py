@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from oms_contracts import Money
+from oms_runtime.errors import FieldError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -26,17 +27,19 @@ class PurchaseOrderStatus(StrEnum):
     RECEIVED = "received"
 
 
-class PurchasingError(ValueError):
-    """A rule of purchasing is broken; `field` names the request field (None: the state is wrong)."""
+class PurchasingError(FieldError):
+    """A rule of purchasing is broken; `field` names the request field."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(field, message)
+
+
+class WrongStatus(ValueError):
+    """The purchase order's status does not allow this (the state is wrong, not a field)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
         self.message = message
-
-
-class WrongStatus(PurchasingError):
-    pass
 
 
 @dataclass(frozen=True)

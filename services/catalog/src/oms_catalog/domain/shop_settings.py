@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from oms_runtime.errors import FieldError
+
 from oms_catalog.domain.allocation import AllocationStrategy
 from oms_catalog.domain.geo import Coordinates
 
@@ -14,11 +16,8 @@ DEFAULT_RESERVATION_TTL_MINUTES = 60
 MAX_RESERVATION_TTL_MINUTES = 60 * 24 * 90
 
 
-class InvalidSettings(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class InvalidSettings(FieldError):
+    pass
 
 
 @dataclass(frozen=True)

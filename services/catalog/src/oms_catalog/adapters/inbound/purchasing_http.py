@@ -1,66 +1,27 @@
-"""HTTP of settings, low-stock thresholds and purchasing: parse, authorise, call, map."""
+"""HTTP of suppliers and purchase orders."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from oms_contracts import new_id
-from oms_contracts.limits import StatedMoney, StockLevel, StockQuantity
-from oms_runtime.context import Ctx, requires
-from oms_runtime.mongo import Document
-from oms_runtime.params import SkuInPath
-from oms_runtime.problems import Problem
-from pydantic import BaseModel, ConfigDict, Field
+from oms_contracts import Money, new_id
+from oms_contracts.limits import StatedMoney, StockQuantity
+from oms_contracts.messages.common import Sku as SkuCode
+from oms_runtime.context import Ctx
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
+from pydantic import Field
 
-from oms_catalog.adapters.inbound.http import Cursor, IdText, Limit, SkuCode, page, require_staff
-from oms_catalog.adapters.outbound.purchasing import SupplierExists
-from oms_catalog.adapters.outbound.shop_settings import settings_to_doc
-from oms_catalog.application.errors import UnknownReference
-from oms_catalog.application.purchasing import NotFound, PurchasingService
-from oms_catalog.application.thresholds import ThresholdService
-from oms_catalog.domain.allocation import AllocationStrategy
-from oms_catalog.domain.geo import Coordinates, InvalidCoordinates
-from oms_catalog.domain.purchasing import PoLine, PurchaseOrderStatus, PurchasingError, Supplier, WrongStatus
-from oms_catalog.domain.shop_settings import (
-    DEFAULT_RESERVATION_TTL_MINUTES,
-    MAX_RESERVATION_TTL_MINUTES,
-    InvalidSettings,
-    ShopCatalogSettings,
-)
+from oms_catalog.adapters.inbound.common_http import ADMIN, ADMIN_OR_WAREHOUSE, STAFF_ONLY, Body, IdText, View
+from oms_catalog.application.ports import StoredPurchaseOrder
+from oms_catalog.application.purchasing import PurchasingService
+from oms_catalog.domain.purchasing import PoLine, PurchaseOrderStatus, Supplier
 
-Thresholds = NamedDependency[ThresholdService]
 Purchasing = NamedDependency[PurchasingService]
 PoId = FromPath[str]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Point(Body):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class SettingsBody(Body):
-    allocation_strategy: AllocationStrategy = AllocationStrategy.SINGLE_NEAREST_THEN_MIN_SPLIT
-    priority: list[IdText] = Field(default_factory=list, max_length=100, description="For `priority`: warehouse ids")
-    reservation_ttl_minutes: int = Field(
-        default=DEFAULT_RESERVATION_TTL_MINUTES,
-        ge=0,
-        le=MAX_RESERVATION_TTL_MINUTES,
-        description="Unpaid reservations expire after this; 0 = never",
-    )
-    regions: dict[Annotated[str, Field(min_length=1, max_length=100)], Point] = Field(
-        default_factory=dict, description="Centroid of each region, for nearest-warehouse allocation"
-    )
-
-
-class ThresholdBody(Body):
-    threshold: StockLevel
 
 
 class SupplierBody(Body):
@@ -99,200 +60,129 @@ class PoReceiptBody(Body):
     lines: list[ReceiptLineBody] = Field(min_length=1, max_length=1000)
 
 
-def settings_view(settings: ShopCatalogSettings, doc: Document | None) -> dict[str, Any]:
-    return {**settings_to_doc(settings), "version": doc["version"] if doc else 0}
+class SupplierView(View):
+    id: str
+    name: str
+    email: str | None
+
+    @classmethod
+    def of(cls, supplier: Supplier) -> SupplierView:
+        return cls(id=supplier.id, name=supplier.name, email=supplier.email)
 
 
-def threshold_view(doc: Document, available: int | None = None) -> dict[str, Any]:
-    return {
-        "sku": doc["sku"],
-        "threshold": doc["threshold"],
-        "low": doc["low"],
-        "available": doc.get("available") if available is None else available,
-    }
+class PoLineView(View):
+    sku: str
+    quantity: int
+    unit_cost: Money
+    received: int
 
 
-def supplier_view(doc: Document) -> dict[str, Any]:
-    return {"id": doc["supplier_id"], "name": doc["name"], "email": doc.get("email")}
+class PurchaseOrderView(View):
+    id: str
+    supplier_id: str
+    warehouse_id: str
+    status: PurchaseOrderStatus
+    lines: list[PoLineView]
+    total: Money
+    receipts: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredPurchaseOrder) -> PurchaseOrderView:
+        po = stored.order
+        return cls(
+            id=po.id,
+            supplier_id=po.supplier_id,
+            warehouse_id=po.warehouse_id,
+            status=po.status,
+            lines=[
+                PoLineView(sku=ln.sku, quantity=ln.quantity, unit_cost=ln.unit_cost, received=ln.received)
+                for ln in po.lines
+            ],
+            total=po.total,
+            receipts=list(po.receipts),
+            version=stored.version,
+            created_at=stored.created_at,
+            updated_at=stored.updated_at,
+        )
 
 
-def po_view(doc: Document) -> dict[str, Any]:
-    return {
-        "id": doc["_id"],
-        "supplier_id": doc["supplier_id"],
-        "warehouse_id": doc["warehouse_id"],
-        "status": doc["status"],
-        "lines": doc["lines"],
-        "total": doc["total"],
-        "receipts": doc.get("receipts") or [],
-        "version": doc["version"],
-        "created_at": doc["created_at"].isoformat(),
-        "updated_at": doc["updated_at"].isoformat(),
-    }
-
-
-def _purchasing_problem(exc: PurchasingError) -> Problem:
-    if isinstance(exc, WrongStatus):
-        return Problem(409, "Conflict", exc.message)
-    if exc.field is None:
-        return Problem(422, "Invalid request", exc.message)
-    return Problem.field(exc.field, exc.message)
-
-
-class SettingsController(Controller):
-    path = "/settings"
-    tags = ["settings"]
-
-    @get("", summary="The shop's catalog settings: allocation, reservation expiry, regions (admin)")
-    async def get_settings(self, ctx: Ctx, thresholds: Thresholds) -> dict[str, Any]:
-        ctx.require_role("admin")
-        settings, doc = await thresholds.get_settings(ctx.shop_id)
-        return settings_view(settings, doc)
-
-    @put("", summary="Replace the shop's catalog settings (admin)", guards=[requires("admin")])
-    async def put_settings(self, data: JSONBody[SettingsBody], ctx: Ctx, thresholds: Thresholds) -> dict[str, Any]:
-        try:
-            settings = ShopCatalogSettings(
-                allocation_strategy=data.allocation_strategy,
-                priority=tuple(data.priority),
-                reservation_ttl_minutes=data.reservation_ttl_minutes,
-                regions={name: Coordinates(p.lat, p.lon) for name, p in data.regions.items()},
-            )
-        except (InvalidSettings, InvalidCoordinates) as exc:
-            raise Problem.field(exc.field, exc.message) from exc
-        doc = await thresholds.put_settings(ctx.shop_id, settings)
-        return settings_view(settings, doc)
-
-
-class ThresholdController(Controller):
-    tags = ["stock"]
-
-    @put(
-        "/skus/{sku:str}/threshold",
-        summary="Low-stock threshold of a SKU across warehouses (admin)",
-        guards=[requires("admin")],
-    )
-    async def set_threshold(
-        self, sku: SkuInPath, data: JSONBody[ThresholdBody], ctx: Ctx, thresholds: Thresholds
-    ) -> dict[str, Any]:
-        try:
-            doc = await thresholds.set_threshold(ctx.shop_id, sku, data.threshold, ctx.actor)
-        except UnknownReference as exc:
-            raise Problem.field(exc.field, exc.message) from exc
-        return threshold_view(doc)
-
-    @get("/stock/low", summary="SKUs at or below their low-stock threshold, by SKU (staff)")
-    async def low_stock(
-        self, ctx: Ctx, thresholds: Thresholds, cursor: Cursor = None, limit: Limit = 50
-    ) -> dict[str, Any]:
-        require_staff(ctx)
-        found, totals = await thresholds.list_low(ctx.shop_id, cursor, limit)
-        return page(found, lambda d: threshold_view(d, totals.get(d["sku"], 0)))
+class PoReceiptView(PurchaseOrderView):
+    applied: bool = Field(description="False for a replayed receipt_id (nothing changed)")
 
 
 class SupplierController(Controller):
     path = "/suppliers"
     tags = ["purchasing"]
 
-    @post("", summary="Add a supplier (admin)", guards=[requires("admin")])
-    async def add_supplier(self, data: JSONBody[SupplierBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
-        try:
-            supplier = Supplier(id=data.id or new_id(), name=data.name, email=data.email)
-            return supplier_view(await purchasing.add_supplier(ctx.shop_id, supplier))
-        except PurchasingError as exc:
-            raise _purchasing_problem(exc) from exc
-        except SupplierExists as exc:
-            raise Problem(
-                409, "Conflict", f"supplier {data.id!r} exists", errors=[{"field": "id", "message": "already taken"}]
-            ) from exc
+    @post("", summary="Add a supplier (admin)", guards=[ADMIN])
+    async def add_supplier(self, data: JSONBody[SupplierBody], ctx: Ctx, purchasing: Purchasing) -> SupplierView:
+        supplier = Supplier(id=data.id or new_id(), name=data.name, email=data.email)
+        return SupplierView.of(await purchasing.add_supplier(ctx.shop_id, supplier))
 
-    @get("", summary="Suppliers of the shop, by id (staff)")
+    @get("", summary="Suppliers of the shop, by id (staff)", guards=[STAFF_ONLY])
     async def list_suppliers(
-        self, ctx: Ctx, purchasing: Purchasing, cursor: Cursor = None, limit: Limit = 50
-    ) -> dict[str, Any]:
-        require_staff(ctx)
-        return page(await purchasing.list_suppliers(ctx.shop_id, cursor, limit), supplier_view)
+        self, ctx: Ctx, purchasing: Purchasing, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    ) -> CursorPage[SupplierView]:
+        return (await purchasing.list_suppliers(ctx.shop_id, cursor, limit)).map(SupplierView.of)
 
 
 class PurchaseOrderController(Controller):
     path = "/purchase-orders"
     tags = ["purchasing"]
 
-    @post("", summary="A draft purchase order (admin)", guards=[requires("admin")])
-    async def create(self, data: JSONBody[PurchaseOrderBody], ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
+    @post("", summary="A draft purchase order (admin)", guards=[ADMIN])
+    async def create(self, data: JSONBody[PurchaseOrderBody], ctx: Ctx, purchasing: Purchasing) -> PurchaseOrderView:
         lines = [PoLine(ln.sku, ln.quantity, ln.unit_cost) for ln in data.lines]
-        try:
-            doc = await purchasing.create(ctx.shop_id, data.supplier_id, data.warehouse_id, lines, ctx.actor)
-        except UnknownReference as exc:
-            raise Problem.field(exc.field, exc.message) from exc
-        except PurchasingError as exc:
-            raise _purchasing_problem(exc) from exc
-        return po_view(doc)
+        stored = await purchasing.create(ctx.shop_id, data.supplier_id, data.warehouse_id, lines, ctx.actor)
+        return PurchaseOrderView.of(stored)
 
     @post(
         "/from-low-stock",
         summary="A draft of every SKU at/below its threshold: threshold*2 - available (admin)",
-        guards=[requires("admin")],
+        guards=[ADMIN],
     )
     async def from_low_stock(
         self, data: JSONBody[FromLowStockBody], ctx: Ctx, purchasing: Purchasing
-    ) -> dict[str, Any]:
-        try:
-            doc = await purchasing.create_from_low_stock(
-                ctx.shop_id, data.supplier_id, data.warehouse_id, data.unit_costs, ctx.actor
-            )
-        except UnknownReference as exc:
-            raise Problem.field(exc.field, exc.message) from exc
-        except PurchasingError as exc:
-            raise _purchasing_problem(exc) from exc
-        return po_view(doc)
+    ) -> PurchaseOrderView:
+        stored = await purchasing.create_from_low_stock(
+            ctx.shop_id, data.supplier_id, data.warehouse_id, data.unit_costs, ctx.actor
+        )
+        return PurchaseOrderView.of(stored)
 
-    @get("", summary="Purchase orders, newest last; `status` filters (staff)")
+    @get("", summary="Purchase orders, newest last; `status` filters (staff)", guards=[STAFF_ONLY])
     async def list_orders(
         self,
         ctx: Ctx,
         purchasing: Purchasing,
         status: FromQuery[PurchaseOrderStatus | None] = None,
         cursor: Cursor = None,
-        limit: Limit = 50,
-    ) -> dict[str, Any]:
-        require_staff(ctx)
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[PurchaseOrderView]:
         found = await purchasing.list(ctx.shop_id, str(status) if status else None, cursor, limit)
-        return page(found, po_view)
+        return found.map(PurchaseOrderView.of)
 
-    @get("/{po_id:str}", summary="One purchase order (staff)")
-    async def get_order(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
-        require_staff(ctx)
-        try:
-            return po_view(await purchasing.get(ctx.shop_id, po_id))
-        except NotFound as exc:
-            raise Problem(404, "Not found", f"no purchase order {po_id!r}") from exc
+    @get("/{po_id:str}", summary="One purchase order (staff)", guards=[STAFF_ONLY])
+    async def get_order(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> PurchaseOrderView:
+        return PurchaseOrderView.of(await purchasing.get(ctx.shop_id, po_id))
 
-    @post("/{po_id:str}/send", status_code=200, summary="draft → sent; emits PurchaseOrderSent (admin)")
-    async def send(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> dict[str, Any]:
-        ctx.require_role("admin")
-        try:
-            return po_view(await purchasing.send(ctx.shop_id, po_id, ctx.actor))
-        except NotFound as exc:
-            raise Problem(404, "Not found", f"no purchase order {po_id!r}") from exc
-        except PurchasingError as exc:
-            raise _purchasing_problem(exc) from exc
+    @post("/{po_id:str}/send", status_code=200, summary="draft → sent; emits PurchaseOrderSent (admin)", guards=[ADMIN])
+    async def send(self, po_id: PoId, ctx: Ctx, purchasing: Purchasing) -> PurchaseOrderView:
+        return PurchaseOrderView.of(await purchasing.send(ctx.shop_id, po_id, ctx.actor))
 
     @post(
         "/{po_id:str}/receipts",
         summary="Goods of a sent purchase order arrived (admin, warehouse)",
-        guards=[requires("admin", "warehouse")],
+        guards=[ADMIN_OR_WAREHOUSE],
     )
     async def receive(
         self, po_id: PoId, data: JSONBody[PoReceiptBody], ctx: Ctx, purchasing: Purchasing
-    ) -> Response[dict[str, Any]]:
-        try:
-            doc, applied = await purchasing.receive(
-                ctx.shop_id, po_id, data.receipt_id, [(ln.sku, ln.quantity) for ln in data.lines], ctx.actor
-            )
-        except NotFound as exc:
-            raise Problem(404, "Not found", f"no purchase order {po_id!r}") from exc
-        except PurchasingError as exc:
-            raise _purchasing_problem(exc) from exc
+    ) -> Response[PoReceiptView]:
+        stored, applied = await purchasing.receive(
+            ctx.shop_id, po_id, data.receipt_id, [(ln.sku, ln.quantity) for ln in data.lines], ctx.actor
+        )
+        body = PoReceiptView(**PurchaseOrderView.of(stored).model_dump(), applied=applied)
         # A replayed receipt answers 200 with the purchase order as it is.
-        return Response({**po_view(doc), "applied": applied}, status_code=201 if applied else 200)
+        return Response(body, status_code=201 if applied else 200)

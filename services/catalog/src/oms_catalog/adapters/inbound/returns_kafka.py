@@ -9,15 +9,10 @@ from oms_contracts.messages.catalog import RestockReturn
 from oms_runtime.consumer import PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
-from oms_catalog.adapters.outbound.mongo import StockRepository, WarehouseRepository
-from oms_catalog.application.return_stock import WRITE_OFFS, ReturnStockService, UnknownWarehouse
+from oms_catalog.application.return_stock import ReturnStockService, UnknownWarehouse
 
 
-def register_return_stock(
-    runtime: ServiceRuntime, stock: StockRepository, warehouses: WarehouseRepository
-) -> ReturnStockService:
-    service = ReturnStockService(stock, warehouses, runtime.db[WRITE_OFFS], runtime.clock)
-
+def register_return_stock(runtime: ServiceRuntime, service: ReturnStockService) -> None:
     async def on_restock(envelope: Envelope[Any]) -> None:
         try:
             await service.restock(envelope)
@@ -25,4 +20,3 @@ def register_return_stock(
             raise PermanentError(str(exc)) from exc
 
     runtime.consumer("returns").on(RestockReturn, on_restock)
-    return service

@@ -1,4 +1,4 @@
-"""Mongo adapters for products (variants), barcodes and kits.
+"""Products (variants) and barcodes.
 
 Barcodes are unique per shop through their own collection: one document per (shop, barcode)
 whose `_id` is the pair, naming the SKU that owns it. (A unique multikey index on the SKUs'
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
-from pymongo import ASCENDING
+from oms_runtime.paging import CursorPage
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import Page, _key, kit_from_doc, page_by_key
-from oms_catalog.domain.kits import KitComponent
+from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
+from oms_catalog.application.ports import BarcodeTaken
 from oms_catalog.domain.products import Product
 
 
@@ -32,62 +32,56 @@ def product_from_doc(doc: Document) -> Product:
     )
 
 
-class ProductRepository:
+class ProductMongo:
+    """Implements `ProductRepository`."""
+
     def __init__(self, collection: AsyncCollection[Document], clock: Clock) -> None:
         self.collection = collection
         self.clock = clock
 
-    async def get(self, shop_id: str, product_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": _key(shop_id, product_id), "shop_id": shop_id})
+    async def get(self, shop_id: str, product_id: str) -> Product | None:
+        doc = await self.collection.find_one({"_id": doc_id(shop_id, product_id), "shop_id": shop_id})
+        return None if doc is None else product_from_doc(doc)
 
-    async def upsert(self, shop_id: str, product: Product) -> tuple[Document, bool]:
+    async def upsert(self, shop_id: str, product: Product) -> bool:
+        if await self.get(shop_id, product.id) == product:
+            return False
         fields = {
             "product_id": product.id,
             "name": product.name,
             "attributes_schema": list(product.attributes_schema),
             "description": product.description,
         }
-        current = await self.get(shop_id, product.id)
-        if current is not None and all(current.get(k) == v for k, v in fields.items()):
-            return current, False
         now = self.clock.now()
         for _ in range(3):
             try:
                 await self.collection.update_one(
-                    {"_id": _key(shop_id, product.id), "shop_id": shop_id},
+                    {"_id": doc_id(shop_id, product.id), "shop_id": shop_id},
                     {"$set": {**fields, "updated_at": now}, "$setOnInsert": {"created_at": now}},
                     upsert=True,
                 )
                 break
             except DuplicateKeyError:  # two first PUTs raced on the upsert; the second now updates
                 continue
-        doc = await self.get(shop_id, product.id)
-        assert doc is not None
-        return doc, True
+        return True
 
-    async def list(self, shop_id: str, cursor: str | None, limit: int) -> Page:
-        return await page_by_key(self.collection, {"shop_id": shop_id}, "product_id", cursor, limit)
+    async def page(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Product]:
+        return await page_by_key(self.collection, {"shop_id": shop_id}, "product_id", cursor, limit, product_from_doc)
 
 
-class BarcodeTaken(Exception):
-    def __init__(self, barcode: str, sku: str) -> None:
-        super().__init__(f"barcode {barcode} belongs to SKU {sku}")
-        self.barcode = barcode
-        self.sku = sku
+class BarcodeMongo:
+    """Implements `BarcodeRepository`."""
 
-
-class BarcodeRepository:
     def __init__(self, collection: AsyncCollection[Document], skus: AsyncCollection[Document]) -> None:
         self.collection = collection
         self.skus = skus
 
     async def _owner_lists_it(self, shop_id: str, sku: str, barcode: str) -> bool:
-        doc = await self.skus.find_one({"_id": _key(shop_id, sku), "shop_id": shop_id}, {"barcodes": 1})
+        doc = await self.skus.find_one({"_id": doc_id(shop_id, sku), "shop_id": shop_id}, {"barcodes": 1})
         return doc is not None and barcode in (doc.get("barcodes") or [])
 
     async def claim(self, shop_id: str, sku: str, barcode: str) -> None:
-        """Make `sku` the owner of `barcode`; raises BarcodeTaken when another SKU really has it."""
-        key = _key(shop_id, barcode)
+        key = doc_id(shop_id, barcode)
         for _ in range(5):
             existing = await self.collection.find_one({"_id": key, "shop_id": shop_id})
             if existing is None:
@@ -110,40 +104,10 @@ class BarcodeRepository:
         raise BarcodeTaken(barcode, "?")
 
     async def release_others(self, shop_id: str, sku: str, keep: Sequence[str]) -> None:
-        """Drop the claims of `sku` on barcodes it no longer lists."""
         await self.collection.delete_many({"shop_id": shop_id, "sku": sku, "barcode": {"$nin": list(keep)}})
 
     async def owner(self, shop_id: str, barcode: str) -> str | None:
-        doc = await self.collection.find_one({"_id": _key(shop_id, barcode), "shop_id": shop_id})
+        doc = await self.collection.find_one({"_id": doc_id(shop_id, barcode), "shop_id": shop_id})
         if doc is None or not await self._owner_lists_it(shop_id, doc["sku"], barcode):
             return None
         return str(doc["sku"])
-
-
-class KitQueries:
-    """Read-side questions about kits, on the SKUs collection."""
-
-    def __init__(self, skus: AsyncCollection[Document]) -> None:
-        self.skus = skus
-
-    async def kinds(self, shop_id: str, codes: Sequence[str]) -> dict[str, bool]:
-        """code -> is it a kit, for the codes that exist."""
-        cursor = self.skus.find({"shop_id": shop_id, "sku": {"$in": list(codes)}}, {"sku": 1, "kit": 1})
-        return {d["sku"]: d.get("kit") is not None async for d in cursor}
-
-    async def kits(self, shop_id: str, codes: Sequence[str]) -> dict[str, tuple[KitComponent, ...]]:
-        """code -> components, for the codes that are kits."""
-        cursor = self.skus.find({"shop_id": shop_id, "sku": {"$in": list(codes)}}, {"sku": 1, "kit": 1})
-        result: dict[str, tuple[KitComponent, ...]] = {}
-        async for doc in cursor:
-            kit = kit_from_doc(doc)
-            if kit is not None:
-                result[doc["sku"]] = kit
-        return result
-
-    async def kits_containing(self, shop_id: str, code: str) -> list[str]:
-        cursor = self.skus.find({"shop_id": shop_id, "kit.sku": code}, {"sku": 1}).sort("sku", ASCENDING).limit(10)
-        return [d["sku"] async for d in cursor]
-
-    async def of_product(self, shop_id: str, product_id: str, cursor: str | None, limit: int) -> Page:
-        return await page_by_key(self.skus, {"shop_id": shop_id, "product_id": product_id}, "sku", cursor, limit)

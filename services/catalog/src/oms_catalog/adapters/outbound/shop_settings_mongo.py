@@ -9,6 +9,7 @@ from oms_runtime.mongo import Document
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from oms_catalog.application.ports import StoredSettings
 from oms_catalog.domain.allocation import AllocationStrategy
 from oms_catalog.domain.geo import Coordinates
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
@@ -23,32 +24,31 @@ def settings_to_doc(settings: ShopCatalogSettings) -> dict[str, Any]:
     }
 
 
-def settings_from_doc(doc: Document | None) -> ShopCatalogSettings:
+def settings_from_doc(doc: Document | None) -> StoredSettings:
     if doc is None:
-        return ShopCatalogSettings()
-    return ShopCatalogSettings(
+        return StoredSettings(ShopCatalogSettings(), 0)
+    settings = ShopCatalogSettings(
         allocation_strategy=AllocationStrategy(doc["allocation_strategy"]),
         priority=tuple(doc.get("priority") or ()),
         reservation_ttl_minutes=doc["reservation_ttl_minutes"],
         regions={name: Coordinates(c["lat"], c["lon"]) for name, c in (doc.get("regions") or {}).items()},
     )
+    return StoredSettings(settings, doc["version"])
 
 
-class ShopSettingsRepository:
-    """A shop without a document has the defaults. A PUT replaces the whole document (last write wins:
-    settings are edited by an admin by hand; `version` counts the changes for the console)."""
+class ShopSettingsMongo:
+    """Implements `ShopSettingsRepository`. A shop without a document has the defaults. A PUT
+    replaces the whole document (last write wins: settings are edited by an admin by hand;
+    `version` counts the changes for the console)."""
 
     def __init__(self, collection: AsyncCollection[Document], clock: Clock) -> None:
         self.collection = collection
         self.clock = clock
 
-    async def get_doc(self, shop_id: str) -> Document | None:
-        return await self.collection.find_one({"shop_id": shop_id})
+    async def get(self, shop_id: str) -> StoredSettings:
+        return settings_from_doc(await self.collection.find_one({"shop_id": shop_id}))
 
-    async def get(self, shop_id: str) -> ShopCatalogSettings:
-        return settings_from_doc(await self.get_doc(shop_id))
-
-    async def put(self, shop_id: str, settings: ShopCatalogSettings) -> Document:
+    async def put(self, shop_id: str, settings: ShopCatalogSettings) -> StoredSettings:
         doc = await self.collection.find_one_and_update(
             {"shop_id": shop_id},
             {
@@ -60,4 +60,4 @@ class ShopSettingsRepository:
             return_document=ReturnDocument.AFTER,
         )
         assert doc is not None
-        return doc
+        return settings_from_doc(doc)

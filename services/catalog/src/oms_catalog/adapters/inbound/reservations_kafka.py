@@ -1,4 +1,4 @@
-"""Kafka handlers: a message in, one application call, its effects idempotent."""
+"""Stock commands and shipments from Kafka: a message in, one application call, its effects idempotent."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from oms_catalog.domain.partial_release import ReleaseTooLarge
 from oms_catalog.domain.reservation import InvalidOrderId
 
 
-def register(
+def register_reservations(
     runtime: ServiceRuntime,
     reservations: ReservationService,
-    partial: PartialReleaseService | None = None,
-    changes: ReservationChangeService | None = None,
+    partial: PartialReleaseService,
+    changes: ReservationChangeService,
 ) -> None:
     async def on_reserve(envelope: Envelope[Any]) -> None:
         command: ReserveStock = envelope.payload
@@ -40,7 +40,7 @@ def register(
     async def on_release(envelope: Envelope[Any]) -> None:
         command: ReleaseStock = envelope.payload
         try:
-            if command.lines is not None and partial is not None:
+            if command.lines is not None:
                 # Only these quantities (see application/partial_release.py); a pending reservation retries.
                 await partial.release_lines(
                     envelope.shop_id,
@@ -70,7 +70,6 @@ def register(
 
     async def on_change(envelope: Envelope[Any]) -> None:
         command: ChangeReservation = envelope.payload
-        assert changes is not None
         try:
             await changes.change(
                 envelope.shop_id,
@@ -82,8 +81,8 @@ def register(
         except InvalidOrderId as exc:
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
 
-    commands = runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release)
-    if changes is not None:
-        # Same consumer as ReserveStock: per order, the change is handled after the reservation.
-        commands.on(ChangeReservation, on_change)
+    # ChangeReservation on the same consumer as ReserveStock: per order, the change comes after the reservation.
+    runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release).on(
+        ChangeReservation, on_change
+    )
     runtime.consumer("shipments").on(ShipmentShipped, on_shipped)

@@ -1,0 +1,382 @@
+"""Stock documents, one per (shop, SKU, warehouse), and the stock ledger (ADR 0009).
+
+Stock never oversells without multi-document transactions: every change is one conditional
+single-document update filtered on the invariant it needs (see `StockMongo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC
+from typing import Any
+
+from oms_contracts import Envelope, new_id
+from oms_runtime.clock import Clock
+from oms_runtime.mongo import Document
+from oms_runtime.paging import CursorPage
+from oms_runtime.store import AggregateStore, outbox_entry
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
+from oms_catalog.application.ports import (
+    LedgerEntry,
+    LedgerNote,
+    StockContention,
+    StockEvents,
+    StockRecord,
+    StockResult,
+)
+from oms_catalog.domain.stock import MAX_ON_HAND, StockChange, StockLevel, StockMovement
+
+# Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
+APPLIED_KEYS_KEPT = 200
+# A change the server refuses is decided again on a fresh read: this bounds how often that repeats
+# while stock keeps changing under it (a refusal means the stock really moved, not a version race,
+# so this is not the command loop's optimistic-concurrency retry: ADR 0009).
+STOCK_UPDATE_ATTEMPTS = 50
+
+
+def level_from_doc(doc: Document | None) -> StockLevel:
+    if doc is None:
+        return StockLevel()
+    return StockLevel(doc["on_hand"], doc["reserved"], dict(doc.get("reservations") or {}))
+
+
+def stock_record(doc: Document) -> StockRecord:
+    return StockRecord(doc["sku"], doc["warehouse_id"], level_from_doc(doc), tuple(doc.get("applied_keys") or ()))
+
+
+def ledger_entry(doc: Document) -> LedgerEntry:
+    at = doc["at"]
+    return LedgerEntry(
+        id=doc["_id"],
+        kind=doc["kind"],
+        ref=doc["ref"],
+        sku=doc["sku"],
+        warehouse_id=doc["warehouse_id"],
+        order_id=doc.get("order_id"),
+        on_hand_delta=doc["on_hand_delta"],
+        reserved_delta=doc["reserved_delta"],
+        available_delta=doc["available_delta"],
+        on_hand=doc["on_hand"],
+        reserved=doc["reserved"],
+        available=doc["available"],
+        actor=dict(doc.get("actor") or {}),
+        reason=doc.get("reason"),
+        at=at if at.tzinfo else at.replace(tzinfo=UTC),
+    )
+
+
+class StockMongo:
+    """Stock documents, one per (shop, SKU, warehouse), and the ledger of every change.
+
+    A change is ONE conditional atomic update of one document, filtered on the invariants it
+    needs, not on a version (ARCHITECTURE rule 7): `available >= what is taken`, `reserved` /
+    `on_hand` not below what leaves, the order's reservation absent before a reserve and equal to
+    what is given back before a release or commit, the idempotency key not applied yet, on hand
+    still what a count was computed from, and on hand not beyond MAX_ON_HAND. Two reservers of a
+    hot SKU therefore never conflict: each `$inc` that still fits is applied, the one that does not
+    is refused by the server. The same update writes
+      - `$inc` on on_hand / reserved / available, `$set`/`$unset` of `reservations.<order_id>`;
+      - the change itself into `ledger_pending` (its ledger entry and its StockLevelChanged
+        event's id), in the order the server applied the changes.
+    An update cannot compute the absolute levels it leaves behind into the entry (that needs an
+    update pipeline, which the local stand-in lacks), but a document read in one step always
+    holds them: the levels after pending change i are the document's levels minus the deltas of
+    the changes after i. `flush_ledger` turns pending changes into ledger entries and
+    StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
+    every outbox) in one update that pulls them, so an event is neither lost nor doubled; it runs
+    right after the change and, after a crash, from the background flusher (ADR
+    stock-changes-without-version-check).
+    """
+
+    def __init__(
+        self,
+        store: AggregateStore,
+        ledger: AsyncCollection[Document],
+        clock: Clock,
+        events: StockEvents,
+        on_pending: Callable[[str, Any], None] = lambda _collection, _id: None,
+    ) -> None:
+        self.store = store
+        self.collection = store.collection
+        self.ledger = ledger
+        self.clock = clock
+        self.events = events
+        self._on_pending = on_pending
+
+    async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
+        doc = await self.collection.find_one({"_id": doc_id(shop_id, sku, warehouse_id), "shop_id": shop_id})
+        return None if doc is None else stock_record(doc)
+
+    async def apply(
+        self,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        operation: Callable[[StockLevel], StockChange | None],
+        note: LedgerNote,
+        cause: Envelope[Any] | None = None,
+        *,
+        intended: StockChange | None = None,
+    ) -> StockResult:
+        """Store the change atomically: `intended` straight away when given, else `operation`'s
+        decision on the level read.
+
+        `operation` returns None when its effect is already there (a replay), and raises
+        InsufficientStock when it cannot be done; both pass through to the caller. When the
+        server refuses `intended` (its assumptions do not hold), the level is read and
+        `operation` decides, so the outcome is the same as deciding on a read.
+        """
+        key = doc_id(shop_id, sku, warehouse_id)
+        change = intended
+        for _ in range(STOCK_UPDATE_ATTEMPTS):
+            if change is None:
+                doc = await self.collection.find_one({"_id": key, "shop_id": shop_id})
+                if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
+                    return StockResult(level_from_doc(doc), applied=False)
+                level = level_from_doc(doc)
+                change = operation(level)
+                if change is None:
+                    return StockResult(level, applied=False)
+                level.apply(change)  # the domain's own check, before asking the server
+            stored = await self._store(key, shop_id, sku, warehouse_id, change, note, cause)
+            if stored is None:
+                change = None  # the document is not as assumed: decide on what is there now
+                continue
+            # The flush puts the event into the outbox and wakes the relay: it leaves now.
+            await self.flush_ledger(stored, own=stored["ledger_pending"][-1]["_id"])
+            return StockResult(level_from_doc(stored), applied=True)
+        raise StockContention(key)
+
+    async def _store(
+        self,
+        doc_id: str,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        change: StockChange,
+        note: LedgerNote,
+        cause: Envelope[Any] | None,
+    ) -> Document | None:
+        """One conditional update; the document after it, or None when its conditions do not hold."""
+        now = self.clock.now()
+        query: Document = {"_id": doc_id, "shop_id": shop_id}
+        # The invariants, checked by the server in the same atomic step.
+        if change.available < 0:
+            query["available"] = {"$gte": -change.available}
+        if change.reserved < 0:
+            query["reserved"] = {"$gte": -change.reserved}
+        if change.on_hand < 0:
+            query["on_hand"] = {"$gte": -change.on_hand}
+        elif change.on_hand > 0:
+            query["on_hand"] = {"$lte": MAX_ON_HAND - change.on_hand}
+        if change.expected_on_hand is not None:
+            query["on_hand"] = change.expected_on_hand
+        update: Document = {
+            "$inc": {
+                "version": 1,
+                "on_hand": change.on_hand,
+                "reserved": change.reserved,
+                "available": change.available,
+            },
+            "$set": {"has_pending_ledger": True, "updated_at": now},
+            "$push": {"ledger_pending": self._pending_entry(shop_id, sku, warehouse_id, change, note, cause, now)},
+        }
+        if change.order_id is not None:
+            field = f"reservations.{change.order_id}"
+            query[field] = {"$exists": False} if change.reservation_before is None else change.reservation_before
+            if change.reservation_after is None:
+                update["$unset"] = {field: ""}
+            else:
+                update["$set"][field] = change.reservation_after
+        if note.idempotency_key:
+            query["applied_keys"] = {"$ne": note.idempotency_key}
+            update["$push"]["applied_keys"] = {"$each": [note.idempotency_key], "$slice": -APPLIED_KEYS_KEPT}
+        # Only a change that takes nothing may create the document (a first receipt); anything
+        # else needs a document that is there and holds what the filter asks.
+        creates = change.on_hand >= 0 and change.reserved == 0 and change.order_id is None
+        if creates:
+            update["$setOnInsert"] = {
+                "sku": sku,
+                "warehouse_id": warehouse_id,
+                "reservations": {},
+                "outbox": [],
+                "has_outbox": False,
+                "created_at": now,
+            }
+        try:
+            return await self.collection.find_one_and_update(
+                query, update, upsert=creates, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            return None  # the document exists but does not match: a replayed receipt, or a lost race
+
+    def _pending_entry(
+        self,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        change: StockChange,
+        note: LedgerNote,
+        cause: Envelope[Any] | None,
+        now: Any,
+    ) -> Document:
+        """The change as the ledger records it, without the absolute levels (known at flush)."""
+        return {
+            "_id": new_id(),
+            "shop_id": shop_id,
+            "kind": str(change.movement),
+            "ref": note.ref,
+            "sku": sku,
+            "warehouse_id": warehouse_id,
+            "order_id": note.order_id,
+            "on_hand_delta": change.on_hand,
+            "reserved_delta": change.reserved,
+            "available_delta": change.available,
+            "actor": note.actor.model_dump(mode="json"),
+            "reason": note.reason,
+            "at": now,
+            # The StockLevelChanged event's identity, fixed now so a repeated flush repeats it.
+            "event": {
+                "event_id": new_id(),
+                "correlation_id": cause.correlation_id if cause is not None else None,
+                "causation_id": cause.event_id if cause is not None else None,
+            },
+        }
+
+    def _materialise(self, doc: Document, pending: list[Document]) -> tuple[list[Document], list[Document]]:
+        """Ledger entries and outbox entries of the pending changes, with the levels after each."""
+        on_hand, reserved = doc["on_hand"], doc["reserved"]
+        entries: list[Document] = []
+        outbox: list[Document] = []
+        for change in reversed(pending):  # the document holds the levels after the last change
+            ident = change.get("event") or {}
+            entry = {k: v for k, v in change.items() if k != "event"}
+            entry.update(on_hand=on_hand, reserved=reserved, available=on_hand - reserved)
+            at = change["at"] if change["at"].tzinfo else change["at"].replace(tzinfo=UTC)
+            event_id = ident.get("event_id") or change["_id"]
+            event = self.events.level_changed(
+                event_id=event_id,
+                shop_id=change["shop_id"],
+                occurred_at=at,
+                correlation_id=ident.get("correlation_id"),
+                causation_id=ident.get("causation_id"),
+                sku=change["sku"],
+                warehouse_id=change["warehouse_id"],
+                level=StockLevel(on_hand, reserved),
+            )
+            entries.append(entry)
+            outbox.append(outbox_entry(event, self.store.topic_prefix))
+            on_hand -= change["on_hand_delta"]
+            reserved -= change["reserved_delta"]
+        entries.reverse()
+        outbox.reverse()
+        return entries, outbox
+
+    async def flush_ledger(self, doc: Document, own: str | None = None) -> int:
+        """Turn a stock document's pending changes into ledger entries and events (idempotent).
+
+        `doc` is a snapshot of the document. Only the flusher whose snapshot starts with the
+        document's oldest pending change moves them (the filter on `ledger_pending.0._id`), so
+        events enter the outbox in the order the changes were applied. With `own`, carries on
+        until that change has left `ledger_pending` (another flusher may have taken it).
+        """
+        flushed = 0
+        while True:
+            pending = doc.get("ledger_pending") or []
+            if not pending:
+                if doc.get("has_pending_ledger"):
+                    await self.collection.update_one(
+                        {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
+                    )
+                return flushed
+            entries, events = self._materialise(doc, pending)
+            await self._insert_ledger(entries)
+            query: Document = {"_id": doc["_id"], "ledger_pending.0._id": pending[0]["_id"]}
+            update: Document = {
+                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
+                "$push": {"outbox": {"$each": events}},
+                "$set": {"has_outbox": True},
+            }
+            # Nothing newer pending: the flag goes down in the same update.
+            everything = {**query, "ledger_pending": {"$size": len(pending)}}
+            done = await self.collection.update_one(
+                everything, {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}}
+            )
+            if not done.matched_count:
+                done = await self.collection.update_one(query, update)
+            if done.matched_count:
+                flushed += len(pending)
+                self._on_pending(self.collection.name, doc["_id"])  # the relay publishes this document now
+                if own is None or own in {e["_id"] for e in pending}:
+                    return flushed
+            # Another flusher moved the oldest changes first: look again.
+            fresh = await self.collection.find_one({"_id": doc["_id"]})
+            if fresh is None:
+                return flushed
+            if own is not None and own not in {e["_id"] for e in fresh.get("ledger_pending") or []}:
+                return flushed
+            doc = fresh
+
+    async def _insert_ledger(self, entries: list[Document]) -> None:
+        # A duplicate is an entry flushed before (same _id) or the same change recorded already.
+        try:
+            await self.ledger.insert_many(entries, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+
+    async def flush_pending_ledgers(self) -> int:
+        """Background step: entries a crash left on stock documents."""
+        flushed = 0
+        cursor = self.collection.find(
+            {"has_pending_ledger": True}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1, "has_pending_ledger": 1}
+        ).limit(200)
+        async for doc in cursor:
+            flushed += await self.flush_ledger(doc)
+        return flushed
+
+    async def has_ledger_entry(
+        self, shop_id: str, movement: StockMovement, ref: str, sku: str, warehouse_id: str
+    ) -> bool:
+        found = await self.ledger.find_one(
+            {"shop_id": shop_id, "kind": str(movement), "ref": ref, "sku": sku, "warehouse_id": warehouse_id},
+            {"_id": 1},
+        )
+        return found is not None
+
+    async def availability(self, shop_id: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        """warehouse_id -> sku -> available, for the SKUs asked."""
+        result: dict[str, dict[str, int]] = {}
+        cursor = self.collection.find(
+            {"shop_id": shop_id, "sku": {"$in": list(skus)}}, {"sku": 1, "warehouse_id": 1, "available": 1}
+        )
+        async for doc in cursor:
+            result.setdefault(doc["warehouse_id"], {})[doc["sku"]] = doc["available"]
+        return result
+
+    async def page(
+        self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int
+    ) -> CursorPage[StockRecord]:
+        query: Document = {"shop_id": shop_id}
+        if sku:
+            query["sku"] = sku
+        if warehouse_id:
+            query["warehouse_id"] = warehouse_id
+        return await page_by_key(self.collection, query, "_id", cursor, limit, stock_record)
+
+    async def ledger_page(
+        self, shop_id: str, sku: str | None, cursor: str | None, limit: int
+    ) -> CursorPage[LedgerEntry]:
+        query: Document = {"shop_id": shop_id}
+        if sku:
+            query["sku"] = sku
+        return await page_by_key(self.ledger, query, "_id", cursor, limit, ledger_entry)
+
+    async def batches(self, shop_id: str) -> AsyncIterator[list[StockRecord]]:
+        projection = {"sku": 1, "warehouse_id": 1, "on_hand": 1, "reserved": 1}
+        async for docs in batches(self.collection, {"shop_id": shop_id}, "_id", projection):
+            yield [stock_record(d) for d in docs]

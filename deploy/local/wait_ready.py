@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging")
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "console")
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ class GatewaySettings(ServiceSettings):
     fulfilment_url: str = "http://127.0.0.1:8104"
     notification_url: str = "http://127.0.0.1:8105"
     messaging_url: str = "http://127.0.0.1:8106"
+    console_url: str = "http://127.0.0.1:8108"
 
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0

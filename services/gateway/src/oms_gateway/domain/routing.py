@@ -23,6 +23,7 @@ class Service(StrEnum):
     FULFILMENT = "fulfilment"
     NOTIFICATION = "notification"
     MESSAGING = "messaging"
+    CONSOLE = "console"
 
 
 # Template placeholders: {name} is one path segment, {rest} is the remainder ("" or "/...").
@@ -185,6 +186,12 @@ ROUTES: tuple[Route, ...] = (
         "/delivery-methods{rest}",
     ),
     route(RouteGroup.WAREHOUSE_PAGES, {"GET", "POST"}, "/warehouse{rest}", Service.FULFILMENT, "/warehouse{rest}"),
+    # The operations console (HTML for a browser, session cookie, see staff_session): its sign-in
+    # page and static files are public (the sign-in form is posted to the gateway itself), the
+    # rest needs a staff session. The console calls the API above with the signed-in user's token.
+    route(RouteGroup.PUBLIC, {"GET"}, "/console/login", Service.CONSOLE, "/console/login"),
+    route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
+    route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},

@@ -150,6 +150,8 @@ def row_body(row: dict[str, Any]) -> dict[str, Any]:
         "payment_status": row.get("payment_status"),
         "placed_at": iso(row.get("placed_at")),
         "closed_at": iso(row.get("closed_at")),
+        "stage_entered_at": iso(row.get("stage_entered_at")),
+        "stage_deadline": iso(row.get("stage_deadline")),
         "delivery_type": row.get("delivery_type"),
         "payment_method": row.get("payment_method"),
         "region": row.get("region"),

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from oms_gateway.adapters.inbound import warehouse_login
+from oms_gateway.adapters.inbound import console_login, warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
 from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
 from oms_gateway.domain.access import RouteGroup, who_may
@@ -395,4 +395,15 @@ ROUTE_HANDLERS += [
         name="warehouse_pages",
         include_in_schema=False,
     )(warehouse_login.warehouse_pages),
+]
+
+# The operations console: sign-in, sign-out and language at the gateway, the pages proxied to the console.
+ROUTE_HANDLERS += [
+    *console_login.HANDLERS,
+    route(
+        [console_login.CONSOLE_PREFIX, console_login.CONSOLE_PREFIX + "/{rest:path}"],
+        http_method=["GET", "POST"],
+        name="console_pages",
+        include_in_schema=False,
+    )(console_login.console_pages),
 ]

@@ -21,6 +21,7 @@ CHECKED_HEADERS = frozenset(
         "x-forwarded-for",
         "origin",
         "referer",
+        "hx-request",
     }
 )
 

@@ -20,7 +20,7 @@ from oms_runtime.context import (
 from oms_runtime.problems import Problem
 from oms_runtime.telemetry import inject_trace_headers
 
-from oms_gateway.adapters.inbound.staff_session import session_token
+from oms_gateway.adapters.inbound.staff_session import console_headers, session_token
 from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.tokens import InvalidToken, TokenService
@@ -51,6 +51,7 @@ RETURNED_RESPONSE_HEADERS = (
     "retry-after",
     "cache-control",
     "content-language",
+    "content-disposition",  # a download's file name (the console's CSV export)
 )
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 WWW_AUTHENTICATE = 'Bearer realm="oms", ApiKey header="X-API-Key"'
@@ -153,6 +154,7 @@ class Gateway:
         if not CORRELATION_ID.match(correlation_id):
             correlation_id = new_id()
         headers = self.upstream_headers(request, principal, correlation_id)
+        headers.update(console_headers(request, signed_in=principal is not None and principal.kind == "staff"))
         try:
             upstream = await self.upstreams.send(
                 resolved.route.service,

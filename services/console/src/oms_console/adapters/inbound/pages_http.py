@@ -160,7 +160,7 @@ class ConsolePages(Controller):
         filters = _filters(manager_id, channel, delivery_type, problem)
         try:
             keys = await console.pipeline_keys(caller)
-            key = pipeline or (keys[0][0] if keys else "store")
+            key = pipeline or _default_pipeline([k for k, _ in keys])
             board, delivery_types = await console.board(caller, key)
         except ConsoleError as exc:
             return error_page(request, caller, exc.status, exc.detail)
@@ -385,6 +385,11 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
     if filters.problem:
         params.append(("problem", "1"))
     return urlencode(params)
+
+
+def _default_pipeline(keys: list[str]) -> str:
+    """The built-in `store` pipeline (most orders run on it) when the shop has it, else the first."""
+    return "store" if "store" in keys or not keys else keys[0]
 
 
 def _version(form: dict[str, str]) -> int | None:

@@ -150,9 +150,8 @@ async def test_the_console_refuses_strangers_and_cross_site_posts(gateway: Gatew
     assert (htmx.status_code, htmx.headers.get("hx-redirect")) == (401, "/console/login")
     login_page = await http.get("/console/login")
     assert login_page.status_code == 200 and 'action="/console/login"' in login_page.text
-    bad = await http.post(
-        "/console/login", data={"shop": "demo", "email": "manager@demo.shop", "password": "nope"}, follow_redirects=False
-    )
+    wrong = {"shop": "demo", "email": "manager@demo.shop", "password": "nope"}
+    bad = await http.post("/console/login", data=wrong, follow_redirects=False)
     assert (bad.status_code, bad.headers["location"]) == (303, "/console/login?error=credentials")
     good = await http.post(
         "/console/login",
@@ -163,8 +162,7 @@ async def test_the_console_refuses_strangers_and_cross_site_posts(gateway: Gatew
     token = good.cookies["oms_staff"]
     forged = await http.post(
         "/console/orders/x/advance",
-        cookies={"oms_staff": token},
-        headers={"Origin": "https://evil.example"},
+        headers={"Cookie": f"oms_staff={token}", "Origin": "https://evil.example"},
         data={"version": "1"},
     )
     assert forged.status_code == 403

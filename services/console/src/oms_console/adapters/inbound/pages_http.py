@@ -301,6 +301,12 @@ class ConsolePages(Controller):
             return error_page(request, caller, 502, str(exc))
         order = card.order
         actions = order.get("stage_actions") or {}
+        pipeline_key = str(order.get("pipeline") or "").split("@")[0]
+        board: Board | None = None
+        try:  # the stage names of the order's pipeline (cached); the card works without them
+            board = (await console.board(caller, pipeline_key))[0] if pipeline_key else None
+        except (ConsoleError, ApiUnavailable):
+            board = None
         can_stage = caller.role in (actions.get("roles") or [])
         return render(
             request,
@@ -308,6 +314,7 @@ class ConsolePages(Controller):
             caller=caller,
             card=card,
             order=order,
+            board=board,
             clock=card_of(order, console.now()).clock,
             can_advance=can_stage and bool(actions.get("can_advance")),
             move_to=(actions.get("move_to") or []) if can_stage else [],

@@ -106,8 +106,14 @@ async def test_the_order_card_shows_everything_and_a_courier_no_action(
         {"items": [{"at": "2026-01-01T10:00:00+00:00", "actor": {"name": "Shop"}, "action": "placed"}]},
     )
     api.on("GET", "/api/v1/shipments", {"items": [{"shipment_id": "s1", "warehouse_id": "wh-1", "status": "packed"}]})
+    api.on(
+        "GET",
+        "/api/v1/catalog/stock",
+        {"items": [{"warehouse_id": "a", "available": 4}, {"warehouse_id": "b", "available": 3}]},
+    )
     manager = await client.get("/console/orders/o1", headers=headers())
     assert manager.status_code == 200
+    assert 'title="a: 4 b: 3 ">7</td>' in manager.text  # stock of the line, summed over warehouses
     for part in (
         'id="advance"',
         'id="move-to"',

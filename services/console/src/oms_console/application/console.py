@@ -27,6 +27,7 @@ PIPELINE_CACHE_SIZE = 1000
 # Which manager actions the order service allows to whom (services/order/README.md); the console
 # shows a button only to those roles, and the API checks again.
 EDITORS = frozenset({"admin", "manager"})
+MAX_STOCK_LINES = 20  # stock is looked up for the first lines of an order only (one call each)
 
 
 class ConsoleError(Exception):
@@ -148,6 +149,8 @@ class OrderCard:
     shipments: list[dict[str, Any]] | None = None
     returns: list[dict[str, Any]] | None = None
     payment: dict[str, Any] | None = None
+    # Stock per line's SKU: warehouse -> available (None: the role may not read the catalog's stock).
+    stock: dict[str, dict[str, int]] | None = None
 
 
 class Console:
@@ -260,8 +263,19 @@ class Console:
             self.api.get(caller, f"{API}/returns", [("order_id", order_id), ("limit", "100")]),
             self.api.get(caller, f"{API}/orders/{oid}/payment-status"),
         )
+        skus = [str(line.get("sku")) for line in (order.get("lines") or [])[:MAX_STOCK_LINES] if line.get("sku")]
+        stock_answers = await asyncio.gather(
+            *(self.api.get(caller, f"{API}/catalog/stock", [("sku", sku), ("limit", "50")]) for sku in skus)
+        )
+        stock: dict[str, dict[str, int]] | None = None
+        if stock_answers and all(a.ok for a in stock_answers):
+            stock = {}
+            for sku, answer in zip(skus, stock_answers, strict=True):
+                for row in _items(answer) or []:
+                    stock.setdefault(sku, {})[str(row.get("warehouse_id") or "")] = int(row.get("available") or 0)
         # A part the caller's role may not read (a courier and the payments) is left out, not an error.
         return OrderCard(
+            stock=stock,
             order=order,
             audit=_items(audit) or [],
             messages=_items(messages),

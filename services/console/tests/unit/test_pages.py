@@ -173,3 +173,34 @@ async def test_static_files_are_a_fixed_set(client: AsyncTestClient) -> None:  #
     assert (await client.get("/console/static/htmx.min.js")).status_code == 200
     assert (await client.get("/console/static/..%2Fbootstrap.py")).status_code == 404
     assert (await client.get("/console/static/settings.py")).status_code == 404
+
+
+async def test_the_list_keeps_its_view_and_groups_when_asked(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    row = order() | {
+        "payment_status": "awaiting",
+        "grand_total": {"amount": "10.00", "currency": "RUB"},
+        "item_count": 2,
+    }
+    api.on("GET", "/api/v1/orders/search", {"items": [row], "next_cursor": "n2"})
+    api.on(
+        "GET",
+        "/api/v1/orders/groups",
+        {"by": "stage", "groups": [{"key": "call_back", "count": 7, "totals": {"RUB": "70.00"}}]},
+    )
+    page = await client.get("/console/orders?stage=call_back&sort=total&by=stage", headers=headers())
+    assert page.status_code == 200 and 'id="groups"' in page.text and ">7<" in page.text and "70.00 RUB" in page.text
+    assert "cursor=n2" in page.text and "sort=total" in page.text  # the next page keeps the view
+    searched = next(c for c in api.calls if c[1] == "/api/v1/orders/search")
+    assert ("stage", "call_back") in searched[2] and ("sort", "total") in searched[2]
+    grouped = next(c for c in api.calls if c[1] == "/api/v1/orders/groups")
+    assert ("by", "stage") in grouped[2] and ("stage", "call_back") in grouped[2]
+
+
+async def test_the_csv_export_is_the_views_and_a_download(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/export.csv", "number,order_id")
+    export = await client.get("/console/orders/export.csv?stage=new&sort=total", headers=headers())
+    assert export.status_code == 200 and export.text == "number,order_id"
+    assert export.headers["content-disposition"].startswith("attachment") and export.headers["content-type"].startswith(
+        "text/csv"
+    )
+    assert ("stage", "new") in api.calls[-1][2]

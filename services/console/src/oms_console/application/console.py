@@ -244,9 +244,18 @@ class Console:
 
     # -- the order list
 
-    async def order_list(self, caller: Caller, view: ListView) -> tuple[list[dict[str, Any]], str | None]:
-        body = must(await self.api.get(caller, f"{API}/orders/search", view.api_params(self.list_page_size)))
-        return list(body.get("items", [])), body.get("next_cursor")
+    async def order_list(
+        self, caller: Caller, view: ListView
+    ) -> tuple[list[dict[str, Any]], str | None, list[dict[str, Any]] | None]:
+        """A page of the view, and its grouping when the view asks for one."""
+        search = self.api.get(caller, f"{API}/orders/search", view.api_params(self.list_page_size))
+        if view.group_by is None:
+            body = must(await search)
+            return list(body.get("items", [])), body.get("next_cursor"), None
+        found, grouped = await asyncio.gather(search, self.api.get(caller, f"{API}/orders/groups", view.group_params()))
+        body = must(found)
+        groups = [g for g in (must(grouped) or {}).get("groups", []) if isinstance(g, dict)]
+        return list(body.get("items", [])), body.get("next_cursor"), groups
 
     async def export(self, caller: Caller, view: ListView) -> Streamed:
         return await self.api.open_stream(caller, f"{API}/orders/export.csv", view.export_params())

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 MULTI = ("stage", "status", "payment_status", "delivery_type", "region", "channel")
 SINGLE = ("q", "placed_from", "placed_to", "closed_from", "closed_to", "customer_kind", "manager_id", "problem")
+GROUPINGS = ("date", "stage", "delivery_method", "region", "customer_kind", "closing_date")
 SORTS = ("placed_at", "customer_name", "item_count", "total", "payment_status")
 DELIVERY_TYPES = ("courier", "post", "pickup")
 PAYMENT_STATUSES = ("awaiting", "unpaid", "partly_paid", "paid", "partly_refunded", "refunded")
@@ -21,6 +22,7 @@ class ListView:
     sort: str = "placed_at"
     order: str = "desc"
     cursor: str | None = None
+    group_by: str | None = None  # a grouping of `GET /orders/groups`, shown above the list
 
     @classmethod
     def of(cls, query: Mapping[str, list[str]]) -> ListView:
@@ -40,7 +42,9 @@ class ListView:
         sort = _first(query, "sort")
         order = _first(query, "order")
         cursor = _first(query, "cursor")
+        group_by = _first(query, "by")
         return cls(
+            group_by=group_by if group_by in GROUPINGS else None,
             filters=tuple(pairs),
             sort=sort if sort in SORTS else "placed_at",
             order=order if order in ("asc", "desc") else "desc",
@@ -66,6 +70,9 @@ class ListView:
             params.append(("cursor", self.cursor))
         return params
 
+    def group_params(self) -> list[tuple[str, str]]:
+        return [*self.filters, ("by", self.group_by or "stage")]
+
     def export_params(self) -> list[tuple[str, str]]:
         return [*self.filters, ("sort", self.sort), ("order", self.order)]
 
@@ -79,6 +86,7 @@ class ListView:
             *([("sort", view.sort)] if view.sort != "placed_at" else []),
             *([("order", view.order)] if view.order != "desc" else []),
             *([("cursor", view.cursor)] if view.cursor else []),
+            *([("by", view.group_by)] if view.group_by else []),
         ]
         for name, value in changes.items():
             params = [(n, v) for n, v in params if n != name]

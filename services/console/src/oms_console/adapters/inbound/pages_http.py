@@ -26,7 +26,7 @@ from oms_console.application.console import BoardFilters, Console, ConsoleError,
 from oms_console.application.ports import ApiUnavailable, Caller
 from oms_console.domain import i18n
 from oms_console.domain.board import Board, parse_time
-from oms_console.domain.views import DELIVERY_TYPES, PAYMENT_STATUSES, SORTS, ListView
+from oms_console.domain.views import DELIVERY_TYPES, GROUPINGS, PAYMENT_STATUSES, SORTS, ListView
 
 BASE = "/console"
 STATIC = {
@@ -245,7 +245,7 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         view = ListView.of(query_of(request))
         try:
-            rows, next_cursor = await console.order_list(caller, view)
+            rows, next_cursor, groups = await console.order_list(caller, view)
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -258,6 +258,8 @@ class ConsolePages(Controller):
             view=view,
             rows=rows,
             next_cursor=next_cursor,
+            groups=groups,
+            groupings=GROUPINGS,
             sorts=SORTS,
             delivery_types=DELIVERY_TYPES,
             payment_statuses=PAYMENT_STATUSES,

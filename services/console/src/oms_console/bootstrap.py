@@ -7,6 +7,7 @@ the gateway's API.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,19 +15,46 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
+from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from oms_runtime.context import provide_request_context
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.telemetry import setup_logging, setup_tracing
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_console.adapters.inbound.pages_http import ROUTE_HANDLERS
-from oms_console.adapters.outbound.gateway_http import GatewayHttp
+from oms_console.adapters.outbound.gateway_http import API_TIME, ApiTime, GatewayHttp
 from oms_console.application.console import Console
 from oms_console.application.ports import GatewayApi
 from oms_console.settings import ConsoleSettings
+
+
+class ServerTiming(ASGIMiddleware):
+    """`Server-Timing: app;dur=<ms>, api;dur=<ms>;desc="<n> calls"`: the page's time in the console and
+    in the API calls it made (summed; concurrent calls overlap), for the benchmark and the browser's tools."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["type"] != "http":
+            await next_app(scope, receive, send)
+            return
+        spent = ApiTime()
+        token = API_TIME.set(spent)
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                app_ms = (time.perf_counter() - started) * 1000
+                value = f'app;dur={app_ms:.1f}, api;dur={spent.seconds * 1000:.1f};desc="{spent.calls} calls"'
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", value.encode())]}
+            await send(message)
+
+        try:
+            await next_app(scope, receive, timed_send)
+        finally:
+            API_TIME.reset(token)
 
 
 @get("/health/live", include_in_schema=False, sync_to_thread=False)
@@ -91,9 +119,10 @@ def create_app(
         # No API of its own: HTML pages only (kept out of the document), so the document is empty.
         openapi_config=OpenAPIConfig(title="OMS console", version="0.1.0", path="/schema", render_plugins=[]),
         middleware=[
+            ServerTiming(),
             PrometheusConfig(
                 app_name=settings.service_name, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]
-            ).middleware
+            ).middleware,
         ],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],
         debug=False,

@@ -44,6 +44,7 @@ async def test_the_board_shows_the_pipeline_columns_and_loads_each_lazily(
 ) -> None:  # type: ignore[type-arg]
     page = await client.get("/console/board", headers=headers())
     assert page.status_code == 200
+    assert page.headers["server-timing"].startswith("app;dur=")  # the page's own time, and its API calls'
     assert (
         'id="column-new"' in page.text and 'id="column-call_back"' in page.text and 'id="column-picking"' in page.text
     )

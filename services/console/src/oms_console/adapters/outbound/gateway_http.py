@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +16,17 @@ from oms_console.application.ports import ApiAnswer, ApiUnavailable, Caller, Par
 from oms_console.settings import ConsoleSettings
 
 MAX_STREAM_BYTES = 200 * 1024 * 1024  # a CSV export of a very large shop stops here
+
+
+@dataclass
+class ApiTime:
+    """How long the API calls of one page took (summed; concurrent calls overlap), for Server-Timing."""
+
+    calls: int = 0
+    seconds: float = 0.0
+
+
+API_TIME: ContextVar[ApiTime | None] = ContextVar("console_api_time", default=None)
 
 
 class GatewayHttp:
@@ -61,6 +75,7 @@ class GatewayHttp:
     async def _request(
         self, caller: Caller, method: str, path: str, body: dict[str, Any] | None, params: Params
     ) -> ApiAnswer:
+        started = time.perf_counter()
         try:
             response = await self.client.request(
                 method, path, params=list(params), json=body, headers=self._headers(caller)
@@ -69,6 +84,9 @@ class GatewayHttp:
             raise ApiUnavailable("the gateway did not answer in time") from exc
         except httpx.TransportError as exc:
             raise ApiUnavailable(f"the gateway is unreachable ({type(exc).__name__})") from exc
+        if (spent := API_TIME.get()) is not None:
+            spent.calls += 1
+            spent.seconds += time.perf_counter() - started
         decoded: Any = None
         if response.content and "json" in response.headers.get("content-type", ""):
             try:

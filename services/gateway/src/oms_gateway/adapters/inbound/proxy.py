@@ -52,6 +52,7 @@ RETURNED_RESPONSE_HEADERS = (
     "cache-control",
     "content-language",
     "content-disposition",  # a download's file name (the console's CSV export)
+    "server-timing",  # where a page's time went (the console's app and API time)
 )
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 WWW_AUTHENTICATE = 'Bearer realm="oms", ApiKey header="X-API-Key"'

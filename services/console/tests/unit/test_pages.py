@@ -205,3 +205,12 @@ async def test_the_csv_export_is_the_views_and_a_download(client: AsyncTestClien
         "text/csv"
     )
     assert ("stage", "new") in api.calls[-1][2]
+
+
+async def test_a_courier_sees_a_column_from_the_plain_list(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/search", {"title": "Forbidden", "detail": "needs one of: admin, manager"}, 403)
+    summary = {"order_id": "o9", "number": 9, "stage": "courier_delivery", "customer": {"name": "Ivan"}, "version": 2}
+    api.on("GET", "/api/v1/orders", {"items": [summary], "next_cursor": None})
+    page = await client.get("/console/board/column?pipeline=store&stage=call_back", headers=headers("courier"))
+    assert 'id="card-o9"' in page.text and "filters are for managers" in page.text and "<button" not in page.text
+    assert api.calls[-1][:3] == ("GET", "/api/v1/orders", [("stage", "call_back"), ("limit", "20")])

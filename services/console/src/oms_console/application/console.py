@@ -102,6 +102,7 @@ class Card:
 class ColumnPage:
     cards: list[Card]
     next_cursor: str | None
+    plain: bool = False  # from the plain order list (a role without the office list): filters do not apply
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,18 @@ class Console:
         params += [("sort", "placed_at"), ("order", "asc"), ("limit", str(self.board_page_size))]
         if cursor:
             params.append(("cursor", cursor))
-        body = must(await self.api.get(caller, f"{API}/orders/search", params))
+        found = await self.api.get(caller, f"{API}/orders/search", params)
+        plain = False
+        if found.status == 403:
+            # The office list is for admins and managers; warehouse staff and couriers still see the
+            # stage's orders from the plain list (newest first, no filters, no problem flag).
+            plain = True
+            plain_params = [("stage", stage), ("limit", str(self.board_page_size))]
+            found = await self.api.get(caller, f"{API}/orders", plain_params + ([("cursor", cursor)] if cursor else []))
+        body = must(found)
         now = self.now()
         cards = [card_of(item, now, column.time_limit_seconds) for item in body.get("items", [])]
-        return board, ColumnPage(cards, body.get("next_cursor"))
+        return board, ColumnPage(cards, body.get("next_cursor"), plain=plain)
 
     async def card(self, caller: Caller, order_id: str) -> dict[str, Any]:
         return must(await self.api.get(caller, f"{API}/orders/{seg(order_id)}"))  # type: ignore[no-any-return]

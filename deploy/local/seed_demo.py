@@ -1,6 +1,8 @@
 """Demo data for `make run`, through the gateway's public API as the demo shop's admin.
 
 Idempotent: SKUs are upserted, warehouses and receipts carry fixed ids, so a second run changes nothing.
+Another shop gets the same data with OMS_SEED_SHOP, OMS_SEED_ADMIN_EMAIL and OMS_SEED_ADMIN_PASSWORD
+(the end-to-end fuzzing seeds a shop of its own, so it never changes the demo shop other tests use).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import sys
 import httpx
 
 GATEWAY = os.environ.get("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
+SHOP = os.environ.get("OMS_SEED_SHOP", "demo")
+ADMIN_EMAIL = os.environ.get("OMS_SEED_ADMIN_EMAIL", "admin@demo.shop")
+ADMIN_PASSWORD = os.environ.get("OMS_SEED_ADMIN_PASSWORD", "demo-admin-pass")
 WAREHOUSES = [
     {"id": "wh-moscow", "name": "Moscow central", "region": "Moscow"},
     {"id": "wh-spb", "name": "Saint Petersburg north", "region": "Saint Petersburg"},
@@ -46,11 +51,7 @@ def main() -> None:
         token = check(
             client.post(
                 "/api/v1/auth/login",
-                json={
-                    "shop": "demo",
-                    "email": "admin@demo.shop",
-                    "password": "demo-admin-pass",
-                },
+                json={"shop": SHOP, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
             )
         ).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
@@ -82,7 +83,7 @@ def main() -> None:
                     },
                 )
             )
-    print(f"seed: demo shop has {len(SKUS)} SKUs in {len(WAREHOUSES)} warehouses")
+    print(f"seed: {SHOP} shop has {len(SKUS)} SKUs in {len(WAREHOUSES)} warehouses")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +150,8 @@ async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
 
 
 async def bench_notification(infra: Any, orders: int) -> dict[str, Any]:
-    from oms_notification.adapters.outbound.mongo import INDEXES as NOTIFICATION_INDEXES
-    from oms_notification.adapters.outbound.mongo import NOTIFICATIONS, DeliveryLog, Projections
-    from oms_notification.adapters.outbound.smtp import SmtpMailer
-    from oms_notification.adapters.outbound.templates import TemplateRenderer
-    from oms_notification.application.service import Notifier
-    from oms_notification.domain.model import RetryPolicy
+    from oms_notification.bootstrap import INDEXES as NOTIFICATION_INDEXES
+    from oms_notification.bootstrap import build_application
     from oms_notification.settings import NotificationSettings
     from oms_runtime.runtime import ServiceRuntime
 
@@ -172,15 +168,7 @@ async def bench_notification(infra: Any, orders: int) -> dict[str, Any]:
     )
     await migrate(settings, NOTIFICATION_INDEXES)
     runtime = ServiceRuntime(settings)
-    notifier = Notifier(
-        deliveries=DeliveryLog(runtime.store(NOTIFICATIONS)),
-        projections=Projections(runtime.db),
-        renderer=TemplateRenderer(),
-        mailer=SmtpMailer(settings),
-        clock=runtime.clock,
-        policy=RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=5), max_delay=timedelta(seconds=60)),
-        claim_for=timedelta(seconds=60),
-    )
+    notifier = build_application(settings.model_copy(update={"delivery_max_attempts": 3}), runtime).notifier
     shop_id = new_id()
     await notifier.on_shop_created(
         Envelope.new(ShopCreated(shop_id=shop_id, name="Bench", default_currency="RUB"), shop_id=shop_id, actor=BENCH)

@@ -78,7 +78,8 @@ def stack(infra: Infra, e2e_smtp: SmtpServer) -> Iterator[Stack]:
     )
     running.start()
     try:
-        running.wait_ready()
+        # A loaded machine (several test runs at once) starts the stack slower: OMS_E2E_READY_SECONDS.
+        running.wait_ready(timeout=float(os.environ.get("OMS_E2E_READY_SECONDS", "90")))
         # Twice, as a second `make run` does: seeding must change nothing the second time.
         running.run_cli(str(REPO / "deploy" / "local" / "seed_demo.py"))
         running.run_cli(str(REPO / "deploy" / "local" / "seed_demo.py"))

@@ -88,10 +88,10 @@ class Stack:
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run_cli(self, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *args],
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -79,7 +79,7 @@ class Envelope(BaseModel, Generic[P]):
         occurred_at: datetime | None = None,
     ) -> Envelope[P]:
         event_id = new_id()
-        return Envelope[type(payload)](  # type: ignore[misc,operator]
+        return Envelope[type(payload)](  # type: ignore[misc,operator,no-any-return]
             event_id=event_id,
             type=payload.TYPE,
             version=payload.VERSION,

@@ -44,9 +44,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from oms_runtime.clock import Clock
+from oms_runtime.errors import AlreadyApplied as AlreadyApplied
+from oms_runtime.errors import DependencyNotReady as DependencyNotReady
+from oms_runtime.errors import PermanentError as PermanentError
 from oms_runtime.metrics import CONSUMER_LAG, DEADLETTERED, MESSAGE_HANDLING_SECONDS, MESSAGES_CONSUMED
 from oms_runtime.mongo import Document, IndexSpec
-from oms_runtime.store import AlreadyApplied
 from oms_runtime.telemetry import extract_trace_context, get_logger, spans_exported, tracer
 
 log = get_logger(__name__)
@@ -62,17 +64,6 @@ INBOX_INDEXES = [
     # index, by design not shop_id first.
     IndexSpec("parked", [("group", 1), ("lane", 1), ("seq", 1)], name="parked_by_lane"),
 ]
-
-
-class PermanentError(Exception):
-    """The message can never be processed (retrying would not help): straight to the dead-letter topic."""
-
-
-class DependencyNotReady(Exception):
-    """What the message needs has not arrived yet (a projection lags, an event raced ahead of its cause).
-
-    The message is parked and re-tried later, later messages of its key wait behind it, and it is
-    dead-lettered only if the dependency is still missing after the park deadline."""
 
 
 class RawMessage(Protocol):
@@ -295,7 +286,7 @@ class MessageConsumer:
     async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
         try:
-            await kafka.commit(offsets)  # type: ignore[arg-type]
+            await kafka.commit(offsets)
         except CommitFailedError:
             # The group rebalanced: the partitions' new owner reads these again (idempotent).
             log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group)

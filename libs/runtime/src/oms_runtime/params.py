@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
+
+from oms_runtime.paging import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from oms_runtime.paging import MAX_PAGE_SIZE
 
 SkuInPath = Annotated[
     str, PathParameter(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN, description="A SKU code")
 ]
+
+# The query parameters of every list (the answer is an `oms_runtime.paging.CursorPage`):
+#     cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")]
+Cursor = Annotated[str | None, QueryParameter(max_length=256, description="next_cursor of the previous page")]

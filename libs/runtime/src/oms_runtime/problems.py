@@ -1,14 +1,42 @@
-"""RFC 9457 problem details: every error a service answers, with the field at fault where there is one."""
+"""RFC 9457 problem details: every error a service answers, with the field at fault where there is one.
+
+A service hands ONE exception → problem map to the app factory; routes then just call the
+application and let its exceptions propagate (no `try/except X: raise Problem(...)` in handlers):
+
+    # adapters/inbound/problems.py (or beside the routes)
+    from oms_runtime.problems import ProblemSpec
+
+    PROBLEMS: dict[type[Exception], ProblemSpec] = {
+        ConversationNotFound: ProblemSpec(404, "Not found"),
+        ConversationClosed: ProblemSpec(409, "Conversation closed"),
+        TextTooLong: ProblemSpec(422, "Invalid request", field="text"),   # errors=[{"field": "text", ...}]
+    }
+
+    # bootstrap.py
+    create_service_app(runtime, route_handlers=[...], title=..., problems=PROBLEMS)
+
+The answer's `detail` is `str(exc)` (write exception messages for the client); with a `field` the
+body also has `errors: [{"field": field, "message": str(exc)}]`. An `oms_runtime.errors.FieldError`
+names its own field (`errors: [{"field": exc.field, "message": exc.message}]`), so one entry
+answers every field a domain rule can refuse. `extensions=("order_id",)` copies those attributes
+of the exception into the body as RFC 9457 extension members (`{"order_id": "..."}`). A subclass of a mapped exception
+is answered by the nearest mapped class in its MRO. `Problem` (raised by the web layer itself, e.g.
+the request context), validation errors, `ConcurrencyError` (409 with the versions) and
+`AggregateNotFound` (404) have their handlers already; anything unmapped is a logged 500.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from oms_runtime.store import ConcurrencyError
+from oms_runtime.commands import AggregateNotFound
+from oms_runtime.errors import ConcurrencyError, FieldError
 from oms_runtime.telemetry import get_logger
 
 log = get_logger(__name__)
@@ -112,11 +140,66 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "See the service log")
 
 
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How one exception class is answered: status, title and (optionally) the field at fault."""
+
+    status: int
+    title: str
+    field: str | None = None
+    extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.status < 600:
+            raise ValueError(f"a problem's status is 4xx or 5xx, not {self.status}")
+
+
+ProblemHandler = Callable[[Request[Any, Any, Any], Exception], Response[dict[str, Any]]]
+
+
+def handler_for(spec: ProblemSpec) -> ProblemHandler:
+    """The Litestar exception handler answering `spec` with the exception's text as the detail."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+        detail = str(exc) or spec.title
+        errors: list[dict[str, str]] | None = None
+        if isinstance(exc, FieldError):
+            errors = [{"field": exc.field, "message": exc.message}]
+        elif spec.field is not None:
+            errors = [{"field": spec.field, "message": detail}]
+        extra = {name: getattr(exc, name) for name in spec.extensions if hasattr(exc, name)}
+        return problem_response(request, spec.status, spec.title, detail, errors=errors, extra=extra)
+
+    return handle
+
+
+def handle_field_error(request: Request[Any, Any, Any], exc: FieldError) -> Response[dict[str, Any]]:
+    return problem_response(
+        request, 422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": exc.message}]
+    )
+
+
+def handle_not_found(request: Request[Any, Any, Any], exc: AggregateNotFound) -> Response[dict[str, Any]]:
+    return problem_response(request, 404, "Not found", str(exc))
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     NotFoundException: handle_http,
     HTTPException: handle_http,
     ConcurrencyError: handle_conflict,
+    AggregateNotFound: handle_not_found,
+    FieldError: handle_field_error,
     Exception: handle_unexpected,
 }
+
+
+def exception_handlers(problems: Mapping[type[Exception], ProblemSpec] | None = None) -> dict[Any, Any]:
+    """The app's exception handlers: the shared ones, then the service's map (which wins for its classes)."""
+    handlers = dict(EXCEPTION_HANDLERS)
+    for exc_type, spec in (problems or {}).items():
+        if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
+            raise TypeError(f"problems maps exception classes, not {exc_type!r}")
+        handlers[exc_type] = handler_for(spec)
+    return handlers

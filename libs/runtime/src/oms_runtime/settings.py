@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
         description="How often the relay's safety scan looks for pending messages no write named "
         "(a crash, another replica's or another process's writes); the store names its writes at once",
     )
+    command_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a command (load, decide, save) that lost an optimistic-concurrency race "
+        "before it fails (oms_runtime.commands.RetryPolicy); a client's expected_version is never retried",
+    )
     consumer_attempts: int = Field(default=4, ge=1, description="Tries of a failing message before the DLQ")
     consumer_backoff_seconds: float = 0.2
     consumer_batch_size: int = Field(default=500, ge=1, description="Messages one consumer takes per fetch")

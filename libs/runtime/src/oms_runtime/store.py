@@ -10,32 +10,32 @@ records it in `applied_events`, and a replay matches nothing, so it has no secon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
+from oms_runtime.commands import Decision, Loaded
+from oms_runtime.errors import AlreadyApplied, ConcurrencyError
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.telemetry import inject_trace_headers
 
 APPLIED_EVENTS_KEPT = 200
 
+T = TypeVar("T")
 
-class ConcurrencyError(Exception):
-    """Somebody else changed the aggregate first (or it is gone)."""
-
-    def __init__(
-        self, collection: str, aggregate_id: str, expected_version: int, *, current_version: int | None = None
-    ) -> None:
-        super().__init__(f"{collection}/{aggregate_id} is no longer at version {expected_version}")
-        self.aggregate_id = aggregate_id
-        self.expected_version = expected_version
-        self.current_version = current_version  # when the caller knows it: the 409 answer tells it
-
-
-class AlreadyApplied(Exception):
-    """The consumed message was applied to this aggregate before: nothing to do."""
+__all__ = [
+    "APPLIED_EVENTS_KEPT",
+    "AggregateStore",
+    "AlreadyApplied",
+    "ConcurrencyError",
+    "DocumentRepository",
+    "outbox_entry",
+    "outbox_indexes",
+    "was_applied",
+]
 
 
 def outbox_entry(envelope: Envelope[Any], topic_prefix: str = "") -> Document:
@@ -144,3 +144,64 @@ class AggregateStore:
 
 def was_applied(doc: Document, event_id: str) -> bool:
     return event_id in doc.get("applied_events", [])
+
+
+STORE_FIELDS = frozenset({"_id", "shop_id", "version", "outbox", "has_outbox", "applied_events"})
+
+
+class DocumentRepository(Generic[T]):
+    """A `CommandRepository[T]` over an `AggregateStore`, for an aggregate kept as one document.
+
+    The adapter says how the domain object maps to its document and back; the application sees
+    only `Loaded[T]`. Saving writes every field `to_document` returns (but the store's own:
+    `_id`, `shop_id`, `version`, the outbox, `applied_events`) with the decision's events, in one
+    conditional update; version 0 inserts. Override `update_of` to write less (or `$push`/`$inc`).
+
+        class ConversationsMongo(DocumentRepository[Conversation]):
+            def __init__(self, store: AggregateStore) -> None:
+                super().__init__(store, to_document=conversation_to_doc, from_document=conversation_of)
+    """
+
+    def __init__(
+        self,
+        store: AggregateStore,
+        *,
+        to_document: Callable[[T], Document],
+        from_document: Callable[[Document], T],
+    ) -> None:
+        self.store = store
+        self.to_document = to_document
+        self.from_document = from_document
+
+    def loaded(self, doc: Document) -> Loaded[T]:
+        return Loaded(self.from_document(doc), int(doc["version"]))
+
+    async def load(self, shop_id: str, aggregate_id: str) -> Loaded[T] | None:
+        doc = await self.store.get(shop_id, aggregate_id)
+        return self.loaded(doc) if doc is not None else None
+
+    def update_of(self, loaded: Loaded[T], decision: Decision[T]) -> dict[str, Any]:
+        """The keyword arguments of `AggregateStore.update` for this decision (default: set every field)."""
+        doc = self.to_document(decision.state)
+        return {"set_fields": {k: v for k, v in doc.items() if k not in STORE_FIELDS}}
+
+    async def save(self, loaded: Loaded[T], decision: Decision[T], applied_event_id: str | None) -> Loaded[T]:
+        if loaded.is_new:
+            doc = self.to_document(decision.state)
+            if applied_event_id is not None:
+                doc["applied_events"] = [applied_event_id]
+            try:
+                return self.loaded(await self.store.create(doc, decision.events))
+            except DuplicateKeyError:
+                # Created meanwhile by another writer (or by this very message before): decide again on it.
+                raise ConcurrencyError(self.store.name, str(doc["_id"]), 0) from None
+        doc = self.to_document(loaded.state)
+        updated = await self.store.update(
+            str(doc["shop_id"]),
+            str(doc["_id"]),
+            loaded.version,
+            events=decision.events,
+            applied_event_id=applied_event_id,
+            **self.update_of(loaded, decision),
+        )
+        return self.loaded(updated)

@@ -1,10 +1,25 @@
-"""The Litestar app factory every service uses: lifespan, health, metrics, tracing, problem+json."""
+"""The Litestar app factory every service uses: lifespan, health, metrics, tracing, problem+json.
+
+    # bootstrap.py — the composition root
+    from oms_runtime.web import create_service_app, provide
+
+    return create_service_app(
+        runtime,
+        route_handlers=[ConversationController],
+        title="OMS messaging",
+        dependencies={"conversations": provide(conversations)},   # not Provide(lambda: x, sync_to_thread=False)
+        problems=PROBLEMS,                                         # exception class -> ProblemSpec
+        indexes=INDEXES,
+    )
+
+Or all at once: `dependencies=provide_all(conversations=conversations, announcements=announcements)`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
@@ -20,8 +35,24 @@ from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
 from oms_runtime.metrics import start_metrics_server
 from oms_runtime.mongo import IndexSpec, ensure_indexes
 from oms_runtime.openapi_problems import document_problems_when_built
-from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
+from oms_runtime.problems import PROBLEM_JSON, ProblemSpec, exception_handlers
 from oms_runtime.runtime import ServiceRuntime
+
+T = TypeVar("T")
+
+
+def provide(value: T) -> Provide:
+    """A dependency that is always `value` (an application service built in the composition root)."""
+
+    def dependency() -> T:
+        return value
+
+    return Provide(dependency, sync_to_thread=False)
+
+
+def provide_all(**values: Any) -> dict[str, Provide]:
+    """`provide` for each keyword: `dependencies=provide_all(orders=orders, pipelines=pipelines)`."""
+    return {name: provide(value) for name, value in values.items()}
 
 
 @get("/health/live", include_in_schema=False, sync_to_thread=False)
@@ -55,10 +86,13 @@ def create_service_app(
     title: str,
     description: str = "",
     version: str = "0.1.0",
-    dependencies: dict[str, Provide] | None = None,
+    dependencies: Mapping[str, Provide] | None = None,
     extra_lifespan: Any = None,
     indexes: Sequence[IndexSpec] = (),
+    problems: Mapping[type[Exception], ProblemSpec] | None = None,
 ) -> Litestar:
+    """The service's Litestar app; `problems` is its one exception → problem+json map (see oms_runtime.problems)."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Indexes before the first consumed message: a unique index that makes a handler
@@ -95,7 +129,7 @@ def create_service_app(
         ],
         lifespan=[lifespan],
         dependencies={"ctx": Provide(provide_request_context), **(dependencies or {})},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(problems),
         openapi_config=OpenAPIConfig(
             title=title,
             version=version,

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.events import EventFactory
+from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide
 
-from oms_messaging.adapters.inbound.http import OrderMessagesController
-from oms_messaging.adapters.inbound.kafka import register_consumers
-from oms_messaging.adapters.outbound.mongo import CONVERSATIONS, INDEXES, MESSAGES, MessageLog
-from oms_messaging.application.service import Conversations
+from oms_messaging.adapters.inbound.conversations_http import OrderMessagesController
+from oms_messaging.adapters.inbound.orders_kafka import register_consumers
+from oms_messaging.adapters.inbound.problems import PROBLEMS
+from oms_messaging.adapters.outbound.conversations_mongo import CONVERSATION_INDEXES, CONVERSATIONS, ConversationsMongo
+from oms_messaging.adapters.outbound.messages_mongo import MESSAGE_INDEXES, MESSAGES, MessagesMongo
+from oms_messaging.application.conversations import Conversations
 from oms_messaging.settings import MessagingSettings
+
+INDEXES: list[IndexSpec] = [*CONVERSATION_INDEXES, *MESSAGE_INDEXES, *INBOX_INDEXES]
 
 
 def create_app(settings: MessagingSettings, *, clock: Clock | None = None) -> Litestar:
     runtime = ServiceRuntime(settings, clock=clock)
     conversations = Conversations(
-        conversations=runtime.store(CONVERSATIONS),
-        messages=MessageLog(runtime.db[MESSAGES]),
+        conversations=ConversationsMongo(runtime.store(CONVERSATIONS)),
+        messages=MessagesMongo(runtime.db[MESSAGES]),
+        events=EventFactory(settings.service_name, runtime.clock),
         clock=runtime.clock,
+        policy=RetryPolicy.from_settings(settings),
     )
     register_consumers(runtime, conversations)
     return create_service_app(
@@ -28,7 +37,8 @@ def create_app(settings: MessagingSettings, *, clock: Clock | None = None) -> Li
         route_handlers=[OrderMessagesController],
         title="OMS messaging",
         description="Conversations about orders between the shop's staff.",
-        dependencies={"conversations": Provide(lambda: conversations, sync_to_thread=False)},
+        dependencies={"conversations": provide(conversations)},
+        problems=PROBLEMS,
         # The unique (shop_id, about) index keeps one conversation per order: never run without it.
         indexes=INDEXES,
     )

@@ -1,18 +1,19 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from oms_contracts import new_id
+from oms_contracts import Actor, new_id
 from oms_messaging.domain import conversation as rules
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_an_order_conversation_is_keyed_by_its_order() -> None:
-    doc = rules.order_conversation(
+    conversation = rules.order_conversation(
         conversation_id="c1", shop_id="s1", order_id="o1", number=12, customer_name="Ann", now=NOW
     )
-    assert doc["about"] == rules.about_order("o1") == "order:o1"
-    assert doc["title"] == "#12 Ann" and doc["message_count"] == 0 and doc["last_message_at"] is None
+    assert conversation.about == rules.about_order("o1") == "order:o1"
+    assert conversation.title == "#12 Ann" and conversation.message_count == 0
+    assert conversation.last_message_at is None
     assert rules.about_nothing_else("c2") != rules.about_order("c2")  # ad-hoc threads never clash with orders
 
 
@@ -35,7 +36,8 @@ def test_client_message_ids_must_be_time_ordered_uuids() -> None:
 
 
 def test_a_retry_is_the_same_post_only_with_the_same_author_text_and_conversation() -> None:
-    stored = {"conversation_id": "c1", "author": {"id": "u1"}, "text": "hi"}
+    author = Actor(kind="staff", id="u1", role="manager")
+    stored = rules.Message("m1", "s1", "c1", "o1", author, "hi", NOW)
     assert rules.is_same_post(stored, rules.Post("m1", "c1", "u1", "hi"))
     assert not rules.is_same_post(stored, rules.Post("m1", "c1", "u1", "hello"))
     assert not rules.is_same_post(stored, rules.Post("m1", "c1", "u2", "hi"))
@@ -47,3 +49,14 @@ def test_last_message_time_never_goes_back() -> None:
     assert rules.latest(None, NOW) == NOW
     assert rules.latest(NOW, earlier) == NOW
     assert rules.latest(earlier, NOW) == NOW
+
+
+def test_counting_a_message_keeps_the_latest_time_whatever_the_order() -> None:
+    conversation = rules.order_conversation(
+        conversation_id="c1", shop_id="s1", order_id="o1", number=12, customer_name="Ann", now=NOW
+    )
+    author = Actor(kind="staff", id="u1", role="manager")
+    later = rules.Message("m2", "s1", "c1", "o1", author, "b", NOW + timedelta(seconds=5))
+    earlier = rules.Message("m1", "s1", "c1", "o1", author, "a", NOW)
+    counted = conversation.counting(later).counting(earlier)
+    assert (counted.message_count, counted.last_message_at) == (2, later.at)

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from oms_runtime.cli import run_cli
 
-from oms_notification.adapters.outbound.mongo import INDEXES
-from oms_notification.bootstrap import create_app
+from oms_notification.bootstrap import INDEXES, create_app
 from oms_notification.settings import NotificationSettings
 
 

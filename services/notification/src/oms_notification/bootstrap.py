@@ -2,51 +2,78 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Litestar
-from litestar.di import Provide
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.events import EventFactory
+from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide
 
-from oms_notification.adapters.inbound.http import NotificationController
-from oms_notification.adapters.inbound.kafka import register_consumers
-from oms_notification.adapters.outbound.mongo import INDEXES, NOTIFICATIONS, DeliveryLog, Projections
-from oms_notification.adapters.outbound.smtp import SmtpMailer
-from oms_notification.adapters.outbound.templates import TemplateRenderer
+from oms_notification.adapters.inbound.events_kafka import register_consumers
+from oms_notification.adapters.inbound.notifications_http import NotificationController
+from oms_notification.adapters.inbound.problems import PROBLEMS
+from oms_notification.adapters.outbound.deliveries_mongo import DELIVERY_INDEXES, NOTIFICATIONS, DeliveriesMongo
+from oms_notification.adapters.outbound.mailer_smtp import SmtpMailer
+from oms_notification.adapters.outbound.projections_mongo import PROJECTION_INDEXES, ProjectionsMongo
+from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
+from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.notifier import Notifier
 from oms_notification.application.ports import Mailer
-from oms_notification.application.service import Notifier
-from oms_notification.domain.model import RetryPolicy
+from oms_notification.domain.model import DeliveryBackoff
 from oms_notification.settings import NotificationSettings
 
+INDEXES: list[IndexSpec] = [*DELIVERY_INDEXES, *PROJECTION_INDEXES, *INBOX_INDEXES]
 
-def create_app(settings: NotificationSettings, *, clock: Clock | None = None, mailer: Mailer | None = None) -> Litestar:
-    runtime = ServiceRuntime(settings, clock=clock)
-    notifier = Notifier(
-        deliveries=DeliveryLog(runtime.store(NOTIFICATIONS)),
-        projections=Projections(runtime.db),
-        renderer=TemplateRenderer(),
-        mailer=mailer or SmtpMailer(settings),
-        clock=runtime.clock,
-        policy=RetryPolicy(
+
+@dataclass(frozen=True)
+class Application:
+    notifier: Notifier
+    deliveries: Deliveries
+
+
+def build_application(
+    settings: NotificationSettings, runtime: ServiceRuntime, *, mailer: Mailer | None = None
+) -> Application:
+    """The application services over their adapters (also for tests and benchmarks that need no HTTP)."""
+    repository = DeliveriesMongo(runtime.store(NOTIFICATIONS))
+    deliveries = Deliveries(
+        repository,
+        mailer or SmtpMailer(settings),
+        EventFactory(settings.service_name, runtime.clock),
+        runtime.clock,
+        DeliveryBackoff(
             max_attempts=settings.delivery_max_attempts,
             base_delay=timedelta(seconds=settings.delivery_backoff_seconds),
             max_delay=timedelta(seconds=settings.delivery_backoff_max_seconds),
         ),
-        claim_for=timedelta(seconds=settings.delivery_claim_seconds),
+        timedelta(seconds=settings.delivery_claim_seconds),
+        RetryPolicy.from_settings(settings),
     )
-    register_consumers(runtime, notifier)
-    runtime.loop("notification-retry", notifier.retry_due, every_seconds=settings.delivery_poll_seconds)
-    # Its own loop (and lease): a retry pass over hundreds of bulk emails never holds up an alert.
-    runtime.loop("notification-alert-retry", notifier.retry_due_alerts, every_seconds=settings.delivery_poll_seconds)
+    notifier = Notifier(repository, ProjectionsMongo(runtime.db), TemplateRenderer(), deliveries, runtime.clock)
+    return Application(notifier=notifier, deliveries=deliveries)
 
+
+def create_app(settings: NotificationSettings, *, clock: Clock | None = None, mailer: Mailer | None = None) -> Litestar:
+    runtime = ServiceRuntime(settings, clock=clock)
+    app = build_application(settings, runtime, mailer=mailer)
+    register_consumers(runtime, app.notifier)
+    runtime.loop("notification-retry", app.deliveries.retry_due, every_seconds=settings.delivery_poll_seconds)
+    # Its own loop (and lease): a retry pass over hundreds of bulk emails never holds up an alert.
+    runtime.loop(
+        "notification-alert-retry", app.deliveries.retry_due_alerts, every_seconds=settings.delivery_poll_seconds
+    )
     return create_service_app(
         runtime,
         route_handlers=[NotificationController],
         title="OMS notification",
         description="Emails customers and staff about orders; the delivery log.",
-        dependencies={"notifier": Provide(lambda: notifier, sync_to_thread=False)},
+        dependencies={"deliveries": provide(app.deliveries)},
+        problems=PROBLEMS,
         # The unique index is what makes a replay send nothing twice: never run without it.
         indexes=INDEXES,
     )

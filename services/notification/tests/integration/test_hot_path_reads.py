@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
-from oms_notification.adapters.outbound.mongo import INDEXES, NOTIFICATIONS, DeliveryLog, Projections
-from oms_notification.adapters.outbound.smtp import SmtpMailer
-from oms_notification.adapters.outbound.templates import TemplateRenderer
-from oms_notification.application.service import Notifier
-from oms_notification.domain.model import RetryPolicy
+from oms_notification.bootstrap import INDEXES, build_application
 from oms_notification.settings import NotificationSettings
 from oms_runtime.cli import migrate
 from oms_runtime.runtime import ServiceRuntime
@@ -28,15 +22,7 @@ async def test_order_placed_sends_its_emails_without_reading_its_deliveries_back
     own = settings.model_copy(update={"mongo_db": f"test_notification_reads_{new_id()[-8:]}"})
     await migrate(own, INDEXES)
     runtime = ServiceRuntime(own)  # not started: nothing else runs on this database
-    notifier = Notifier(
-        deliveries=DeliveryLog(runtime.store(NOTIFICATIONS)),
-        projections=Projections(runtime.db),
-        renderer=TemplateRenderer(),
-        mailer=SmtpMailer(own),
-        clock=runtime.clock,
-        policy=RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=5)),
-        claim_for=timedelta(seconds=60),
-    )
+    notifier = build_application(own, runtime).notifier
     test = Actor.system("test")
     shop = ShopCreated(shop_id=shop_id, name="Tea & Co", default_currency="RUB", locale="en")
     await notifier.on_shop_created(Envelope.new(shop, shop_id=shop_id, actor=test))

@@ -4,8 +4,8 @@ at-least-once edge of the service: a crash between the server's acceptance and r
 from __future__ import annotations
 
 from oms_contracts import new_id
-from oms_notification.adapters.outbound.smtp import SmtpMailer
-from oms_notification.adapters.outbound.templates import RenderedEmail
+from oms_notification.adapters.outbound.mailer_smtp import SmtpMailer
+from oms_notification.domain.model import RenderedEmail
 from oms_notification.settings import NotificationSettings
 from oms_testing import eventually
 from oms_testing.smtp import SmtpServer

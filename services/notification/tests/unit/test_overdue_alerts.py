@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from oms_contracts.messages.order import OrderStageOverdue
-from oms_notification.adapters.outbound.templates import TemplateRenderer
+from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.domain.model import ShopInfo, StaffMember, Template
 from oms_notification.domain.overdue import for_stage_overdue
 

@@ -5,14 +5,14 @@ from oms_contracts import Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
-from oms_notification.adapters.outbound.templates import TemplateRenderer
+from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.domain import rules
 from oms_notification.domain.formatting import format_money
 from oms_notification.domain.model import (
+    DeliveryBackoff,
     DeliveryStatus,
     OrderContact,
     Recipient,
-    RetryPolicy,
     ShopInfo,
     StaffMember,
     Template,
@@ -138,7 +138,7 @@ def test_payment_link_only_when_there_is_a_checkout_url() -> None:
 
 
 def test_retry_backs_off_exponentially_up_to_a_cap_then_gives_up() -> None:
-    policy = RetryPolicy(max_attempts=4, base_delay=timedelta(seconds=5), max_delay=timedelta(seconds=12))
+    policy = DeliveryBackoff(max_attempts=4, base_delay=timedelta(seconds=5), max_delay=timedelta(seconds=12))
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert after_failure(policy, 1, now).due_at == now + timedelta(seconds=5)
     assert after_failure(policy, 2, now).due_at == now + timedelta(seconds=10)

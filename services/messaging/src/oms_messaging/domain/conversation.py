@@ -13,9 +13,11 @@ posting never has to touch it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+
+from oms_contracts import Actor
+from oms_runtime.errors import FieldError
 
 MAX_TEXT = 4000
 
@@ -23,11 +25,8 @@ MAX_TEXT = 4000
 STAFF_ROLES = ("admin", "manager", "warehouse", "courier")
 
 
-class InvalidPost(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class InvalidPost(FieldError):
+    """A post the rules refuse, naming the field (`text`, `message_id`)."""
 
 
 def about_order(order_id: str) -> str:
@@ -38,21 +37,54 @@ def about_nothing_else(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
+@dataclass(frozen=True)
+class Message:
+    """One stored message of a conversation."""
+
+    message_id: str
+    shop_id: str
+    conversation_id: str
+    order_id: str | None
+    author: Actor
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Conversation:
+    conversation_id: str
+    shop_id: str
+    about: str
+    order_id: str | None
+    number: int | None
+    title: str
+    customer_name: str | None
+    created_at: datetime
+    last_message_at: datetime | None = None
+    message_count: int = 0
+
+    def counting(self, message: Message) -> Conversation:
+        """The conversation with `message` counted (posts commute: any order gives the same counts)."""
+        return replace(
+            self,
+            message_count=self.message_count + 1,
+            last_message_at=latest(self.last_message_at, message.at),
+        )
+
+
 def order_conversation(
     *, conversation_id: str, shop_id: str, order_id: str, number: int, customer_name: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "_id": conversation_id,
-        "shop_id": shop_id,
-        "about": about_order(order_id),
-        "order_id": order_id,
-        "number": number,
-        "title": f"#{number} {customer_name}",
-        "customer_name": customer_name,
-        "created_at": now,
-        "last_message_at": None,
-        "message_count": 0,
-    }
+) -> Conversation:
+    return Conversation(
+        conversation_id=conversation_id,
+        shop_id=shop_id,
+        about=about_order(order_id),
+        order_id=order_id,
+        number=number,
+        title=f"#{number} {customer_name}",
+        customer_name=customer_name,
+        created_at=now,
+    )
 
 
 def clean_text(text: str) -> str:
@@ -86,12 +118,12 @@ class Post:
     text: str
 
 
-def is_same_post(stored: dict[str, Any], post: Post) -> bool:
+def is_same_post(stored: Message, post: Post) -> bool:
     """A retry of a post (same id) must carry the same thing; anything else is a clash of ids."""
     return (
-        stored["conversation_id"] == post.conversation_id
-        and stored["author"]["id"] == post.author_id
-        and stored["text"] == post.text
+        stored.conversation_id == post.conversation_id
+        and stored.author.id == post.author_id
+        and stored.text == post.text
     )
 
 

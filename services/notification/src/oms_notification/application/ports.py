@@ -1,15 +1,20 @@
-"""What the application needs from the outside world."""
+"""What the notification application needs from the outside world, as protocols (adapters implement them)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
-from oms_notification.adapters.outbound.templates import RenderedEmail
-from oms_notification.domain.model import Template
+from oms_runtime.commands import CommandRepository, Loaded
+
+from oms_notification.domain.delivery import Delivery, DeliveryEntry
+from oms_notification.domain.model import Lane, OrderContact, RenderedEmail, ShopInfo, StaffMember, Template
 
 
 class Mailer(Protocol):
-    async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None: ...
+    async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
+        """Hand one email to the mail server; raises PermanentDeliveryError for a refusal for good."""
+        ...
 
 
 class Renderer(Protocol):
@@ -18,3 +23,43 @@ class Renderer(Protocol):
 
 class PermanentDeliveryError(Exception):
     """The mail server refused the message for good (e.g. no such mailbox): no retry will help."""
+
+
+class DeliveryRepository(CommandRepository[Delivery], Protocol):
+    """The delivery log: one aggregate per email, carrying its own outbox; `load`/`save` serve the command loop."""
+
+    async def add(self, delivery: Delivery) -> Loaded[Delivery] | None:
+        """Store a new delivery; None when this (cause, recipient, template) has one already."""
+        ...
+
+    async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]: ...
+
+    async def due(self, now: datetime, limit: int, lane: Lane) -> list[Loaded[Delivery]]:
+        """Unfinished deliveries of `lane` whose `due_at` has come, across shops, oldest due first."""
+        ...
+
+    async def page(self, shop_id: str, order_id: str | None, after: str | None, limit: int) -> list[DeliveryEntry]:
+        """The log after the id `after`, oldest first, at most `limit` (optionally one order's)."""
+        ...
+
+
+class Projections(Protocol):
+    """What other services told us, kept for writing emails: shops, staff, order contacts, payment links."""
+
+    async def save_shop(self, shop: ShopInfo) -> None: ...
+
+    async def shop(self, shop_id: str) -> ShopInfo | None: ...
+
+    async def save_staff_member(self, shop_id: str, member: StaffMember) -> None: ...
+
+    async def staff_of(self, shop_id: str) -> list[StaffMember]: ...
+
+    async def save_order(self, shop_id: str, order: OrderContact) -> None: ...
+
+    async def order(self, shop_id: str, order_id: str) -> OrderContact | None: ...
+
+    async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
+        """The newest link wins; False when the stored one is newer."""
+        ...
+
+    async def checkout_link(self, shop_id: str, order_id: str) -> str | None: ...

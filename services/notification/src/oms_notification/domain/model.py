@@ -77,8 +77,19 @@ class Intent:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff between SMTP attempts, capped, with a final attempt count."""
+class RenderedEmail:
+    """An email as rendered once from its template: every attempt sends exactly these bytes."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class DeliveryBackoff:
+    """Exponential backoff between SMTP attempts, capped, with a final attempt count.
+
+    (Not the command loop's `oms_runtime.commands.RetryPolicy`: this one paces a mail server.)"""
 
     max_attempts: int = 5
     base_delay: timedelta = timedelta(seconds=5)
@@ -100,7 +111,7 @@ class AttemptOutcome:
     due_at: datetime | None
 
 
-def after_failure(policy: RetryPolicy, attempts: int, now: datetime, *, permanent: bool = False) -> AttemptOutcome:
+def after_failure(policy: DeliveryBackoff, attempts: int, now: datetime, *, permanent: bool = False) -> AttemptOutcome:
     """`permanent`: the server refused for good (e.g. 550 no such mailbox); retrying cannot help."""
     if permanent or policy.gives_up_after(attempts):
         return AttemptOutcome(DeliveryStatus.FAILED, None)

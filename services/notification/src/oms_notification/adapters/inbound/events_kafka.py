@@ -7,7 +7,7 @@ from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
 
-from oms_notification.application.service import Notifier
+from oms_notification.application.notifier import Notifier
 
 
 def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:

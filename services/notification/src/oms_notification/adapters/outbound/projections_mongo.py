@@ -1,87 +1,30 @@
-"""Mongo adapters: the delivery log (an aggregate store with an outbox) and the projections."""
+"""The projections in MongoDB: shops, staff, order contacts and checkout links, as other services told us."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
-from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from oms_notification.domain.model import DeliveryStatus, Lane, OrderContact, Recipient, ShopInfo, StaffMember
+from oms_notification.domain.model import OrderContact, Recipient, ShopInfo, StaffMember
 
-NOTIFICATIONS = "notifications"
 STAFF = "staff"
 SHOPS = "shops"
 ORDERS = "orders"
 CHECKOUT_LINKS = "checkout_links"  # the newest card payment link per order (from PaymentRequested)
 
-INDEXES: list[IndexSpec] = [
-    # One notification per (cause event, recipient, template): a replayed event sends nothing twice.
-    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("cause_event_id", 1), ("recipient", 1), ("template", 1)], unique=True),
-    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("_id", 1)]),
-    IndexSpec(NOTIFICATIONS, [("shop_id", 1), ("order_id", 1), ("_id", 1)]),
-    # The retry loop looks across tenants for due deliveries (like the outbox relay): the one
-    # query here that does not start with shop_id, by design.
-    IndexSpec(NOTIFICATIONS, [("status", 1), ("due_at", 1)], name="deliveries_due"),
-    # The staff-alert lane's own retry loop looks only at its few deliveries.
-    IndexSpec(NOTIFICATIONS, [("lane", 1), ("status", 1), ("due_at", 1)], name="deliveries_due_by_lane"),
-    *outbox_indexes(NOTIFICATIONS),
+PROJECTION_INDEXES: list[IndexSpec] = [
     IndexSpec(STAFF, [("shop_id", 1), ("staff_id", 1)], unique=True),
     IndexSpec(ORDERS, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(CHECKOUT_LINKS, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(SHOPS, [("shop_id", 1)]),
-    *INBOX_INDEXES,
 ]
 
-UNFINISHED = [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
 
-
-class DeliveryLog:
-    """The notifications collection: one document per email, carrying its own outbox."""
-
-    def __init__(self, store: AggregateStore) -> None:
-        self.store = store
-        self.collection = store.collection
-
-    async def add(self, doc: Document) -> Document | None:
-        """Insert a new delivery (the stored document); None if this (cause, recipient, template) exists already."""
-        try:
-            return await self.store.create(doc)
-        except DuplicateKeyError:
-            return None
-
-    async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Document]:
-        cursor = self.collection.find({"shop_id": shop_id, "cause_event_id": cause_event_id})
-        return await cursor.to_list(length=None)
-
-    async def due(self, now: datetime, limit: int, lane: Lane = Lane.BULK) -> list[Document]:
-        # Deliveries logged before lanes existed have no `lane`: they are bulk.
-        in_lane: Document = (
-            {"lane": lane.value} if lane is Lane.STAFF_ALERT else {"lane": {"$ne": Lane.STAFF_ALERT.value}}
-        )
-        cursor = (
-            self.collection.find({**in_lane, "status": {"$in": UNFINISHED}, "due_at": {"$lte": now}})
-            .sort("due_at", ASCENDING)
-            .limit(limit)
-        )
-        return await cursor.to_list(length=limit)
-
-    async def page(self, shop_id: str, order_id: str | None, after: str | None, limit: int) -> list[Document]:
-        query: Document = {"shop_id": shop_id}
-        if order_id is not None:
-            query["order_id"] = order_id
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self.collection.find(query, {"outbox": 0, "text": 0, "html": 0}).sort("_id", ASCENDING)
-        return await cursor.limit(limit).to_list(length=limit)
-
-
-class Projections:
+class ProjectionsMongo:
     """What other services told us, kept for writing emails: shops, staff and order contacts."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:

@@ -7,23 +7,15 @@ and must never become markup; the plain-text part and subject must stay verbatim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from oms_notification.domain.formatting import format_money
-from oms_notification.domain.model import Template
+from oms_notification.domain.model import RenderedEmail, Template
 
 LOCALES = ("en", "ru")
 FALLBACK_LOCALE = "en"
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
 
 
 class TemplateRenderer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms_contracts.messages.order import OrderPlaced
 from oms_runtime.runtime import ServiceRuntime
 
-from oms_messaging.application.service import Conversations
+from oms_messaging.application.conversations import Conversations
 
 
 def register_consumers(runtime: ServiceRuntime, conversations: Conversations) -> None:

@@ -7,8 +7,8 @@ from email.utils import formataddr
 
 import aiosmtplib
 
-from oms_notification.adapters.outbound.templates import RenderedEmail
 from oms_notification.application.ports import PermanentDeliveryError
+from oms_notification.domain.model import RenderedEmail
 from oms_notification.settings import NotificationSettings
 
 

@@ -1,0 +1,126 @@
+"""Drive each delivery to sent or failed: claim, send, record the outcome with its event.
+
+Delivery is at-least-once, and this is its one non-idempotent edge: between the SMTP server
+accepting an email and the delivery being marked `sent` the process can die. To keep that window
+as small as possible a delivery is first *claimed* (`sending`, one version-checked update at the
+version just read, `CommandLoop.run_once`, so only one worker ever sends it) and marked `sent`
+right after the server's 250. A claim that is never resolved expires after
+`delivery_claim_seconds`, and the retry loop sends again: the customer may then get the same
+email twice (same Message-ID, which most clients fold), never zero times.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from oms_contracts import Envelope
+from oms_contracts.messages.notification import NotificationFailed, NotificationSent
+from oms_runtime.clock import Clock
+from oms_runtime.commands import CommandLoop, Decision, Loaded, RetryPolicy
+from oms_runtime.events import EventFactory
+from oms_runtime.paging import CursorPage
+from oms_runtime.telemetry import get_logger
+
+from oms_notification.application.ports import DeliveryRepository, Mailer, PermanentDeliveryError
+from oms_notification.domain.delivery import Delivery, DeliveryEntry
+from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane
+
+log = get_logger(__name__)
+
+
+class Deliveries:
+    def __init__(
+        self,
+        repository: DeliveryRepository,
+        mailer: Mailer,
+        events: EventFactory,
+        clock: Clock,
+        backoff: DeliveryBackoff,
+        claim_for: timedelta,
+        policy: RetryPolicy,
+    ) -> None:
+        self.repository = repository
+        self.mailer = mailer
+        self.events = events
+        self.clock = clock
+        self.backoff = backoff
+        self.claim_for = claim_for
+        self.commands = CommandLoop(repository, policy, name="notifications")
+
+    async def retry_due(self, batch: int = 100, lane: Lane = Lane.BULK) -> int:
+        """One pass of a lane's retry loop: attempt every delivery of the lane whose time has come
+        (or whose claim expired). Each lane has its own loop, so a backlog of bulk mail never holds
+        up a staff alert's send."""
+        due = await self.repository.due(self.clock.now(), batch, lane)
+        for loaded in due:
+            await self.attempt(loaded)
+        return len(due)
+
+    async def retry_due_alerts(self) -> int:
+        return await self.retry_due(lane=Lane.STAFF_ALERT)
+
+    async def attempt(self, loaded: Loaded[Delivery]) -> None:
+        now = self.clock.now()
+        claimed = await self.commands.run_once(loaded, lambda d: Decision(d.state.claim(now, self.claim_for)))
+        if claimed is None:
+            return  # another worker claimed it first; it owns this attempt
+        delivery = claimed.state
+        try:
+            await self.mailer.send(
+                to_email=delivery.recipient,
+                to_name=delivery.recipient_name,
+                email=delivery.email,
+                message_id=delivery.notification_id,
+            )
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            after = delivery.failed_attempt(
+                self.backoff, self.clock.now(), reason, permanent=isinstance(exc, PermanentDeliveryError)
+            )
+            final = after.status is DeliveryStatus.FAILED
+            log.warning(
+                "email not delivered", notification_id=delivery.notification_id, attempts=after.attempts, final=final
+            )
+            await self._resolve(claimed, Decision(after, [self._failed(after)] if final else []))
+            return
+        # The window closes here: the server said 250, record it before anything else.
+        sent = delivery.sent(self.clock.now())
+        await self._resolve(claimed, Decision(sent, [self._sent(sent)]))
+
+    async def _resolve(self, claimed: Loaded[Delivery], decision: Decision[Delivery]) -> None:
+        if await self.commands.run_once(claimed, lambda _: decision) is None:
+            # Our claim expired and another worker took the delivery over; its outcome stands.
+            log.warning(
+                "delivery claim lost before its outcome was recorded", notification_id=claimed.state.notification_id
+            )
+
+    def _sent(self, d: Delivery) -> Envelope[NotificationSent]:
+        payload = NotificationSent(
+            notification_id=d.notification_id,
+            channel=d.channel,
+            recipient=d.recipient,
+            template=d.template,
+            order_id=d.order_id,
+            cause_event_id=d.cause_event_id,
+        )
+        return self.events.new(payload, shop_id=d.shop_id, correlation_id=d.correlation_id)
+
+    def _failed(self, d: Delivery) -> Envelope[NotificationFailed]:
+        payload = NotificationFailed(
+            notification_id=d.notification_id,
+            channel=d.channel,
+            recipient=d.recipient,
+            template=d.template,
+            order_id=d.order_id,
+            cause_event_id=d.cause_event_id,
+            reason=d.last_error or "",
+            attempts=d.attempts,
+        )
+        return self.events.new(payload, shop_id=d.shop_id, correlation_id=d.correlation_id)
+
+    async def log_page(
+        self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int
+    ) -> CursorPage[DeliveryEntry]:
+        """The delivery log, oldest first."""
+        rows = await self.repository.page(shop_id, order_id, cursor, limit + 1)
+        return CursorPage[DeliveryEntry].from_rows(rows, limit, cursor_of=lambda e: e.notification_id)

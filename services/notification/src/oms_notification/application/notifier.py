@@ -1,0 +1,123 @@
+"""Use cases: keep the projections emails need, and turn events into deliveries (sent at once).
+
+Which notifications an event causes is decided by the domain's rules (`domain/rules.py`,
+`overdue.py`, `payment_reminders.py`); here they are rendered once, logged (one delivery per
+(cause, recipient, template): a replayed cause logs nothing twice) and attempted at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms_contracts import Envelope, new_id
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
+from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+from oms_runtime.clock import Clock
+from oms_runtime.commands import Loaded
+from oms_runtime.errors import DependencyNotReady
+
+from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.ports import DeliveryRepository, Projections, Renderer
+from oms_notification.domain import overdue, payment_reminders, rules
+from oms_notification.domain.delivery import Delivery
+from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, StaffMember
+
+
+class OrderNotYetKnown(DependencyNotReady):
+    """A payment event for an order whose OrderPlaced has not reached us yet: parked by the consumer and
+    re-tried until it has (the customer's payment email must not be lost to a race between topics)."""
+
+
+class Notifier:
+    def __init__(
+        self,
+        repository: DeliveryRepository,
+        projections: Projections,
+        renderer: Renderer,
+        deliveries: Deliveries,
+        clock: Clock,
+    ) -> None:
+        self.repository = repository
+        self.projections = projections
+        self.renderer = renderer
+        self.deliveries = deliveries
+        self.clock = clock
+
+    # ---- projections --------------------------------------------------------------------------
+
+    async def on_shop_created(self, env: Envelope[ShopCreated]) -> None:
+        p = env.payload
+        await self.projections.save_shop(ShopInfo(p.shop_id, p.name, p.locale))
+
+    async def on_staff_member_added(self, env: Envelope[StaffMemberAdded]) -> None:
+        p = env.payload
+        member = StaffMember(p.staff_id, str(p.email), p.name, p.role, p.locale)
+        await self.projections.save_staff_member(env.shop_id, member)
+
+    # ---- events that notify ---------------------------------------------------------------------
+
+    async def on_order_placed(self, env: Envelope[OrderPlaced]) -> None:
+        p = env.payload
+        await self.projections.save_order(env.shop_id, OrderContact(p.order_id, p.number, rules.customer_of(p)))
+        shop = await self.projections.shop(env.shop_id)
+        staff = await self.projections.staff_of(env.shop_id)
+        await self._notify(env, rules.for_order_placed(p, shop, staff))
+
+    async def on_stage_changed(self, env: Envelope[OrderStageChanged]) -> None:
+        shop = await self.projections.shop(env.shop_id)
+        await self._notify(env, rules.for_stage_changed(env.payload, shop))
+
+    async def on_stage_overdue(self, env: Envelope[OrderStageOverdue]) -> None:
+        """The stage's responsible people and the shop's admins hear that the order is stuck."""
+        shop = await self.projections.shop(env.shop_id)
+        staff = await self.projections.staff_of(env.shop_id)
+        await self._notify(env, overdue.for_stage_overdue(env.payload, shop, staff), lane=Lane.STAFF_ALERT)
+
+    async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
+        if not env.payload.checkout_url:
+            return
+        # Kept for the reminders: the payment service stores only the link token's hash.
+        await self.projections.save_checkout_link(
+            env.shop_id, env.payload.order_id, env.payload.checkout_url, env.occurred_at
+        )
+        order = await self.projections.order(env.shop_id, env.payload.order_id)
+        if order is None:
+            raise OrderNotYetKnown(env.payload.order_id)
+        shop = await self.projections.shop(env.shop_id)
+        await self._notify(env, rules.for_payment_requested(env.payload, order, shop))
+
+    async def on_payment_reminder(self, env: Envelope[PaymentReminderDue]) -> None:
+        order = await self.projections.order(env.shop_id, env.payload.order_id)
+        shop = await self.projections.shop(env.shop_id)
+        link = env.payload.checkout_url or await self.projections.checkout_link(env.shop_id, env.payload.order_id)
+        await self._notify(env, payment_reminders.for_payment_reminder(env.payload, order, shop, checkout_url=link))
+
+    async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
+        now = self.clock.now()
+        created: list[Loaded[Delivery]] = []
+        replayed = False
+        for intent in intents:
+            email = self.renderer.render(intent.template, intent.recipient.locale, intent.context)
+            delivery = Delivery.of_intent(
+                intent,
+                email,
+                notification_id=new_id(),
+                shop_id=cause.shop_id,
+                cause_event_id=cause.event_id,
+                correlation_id=cause.correlation_id,
+                lane=lane,
+                now=now,
+            )
+            added = await self.repository.add(delivery)
+            if added is None:
+                replayed = True
+            else:
+                created.append(added)
+        # First attempt right away. After a replay of the cause the log has the deliveries already
+        # made (read back only then): those sent or failed are left alone, pending ones (a crash
+        # before) are tried now.
+        logged = await self.repository.caused_by(cause.shop_id, cause.event_id) if replayed else created
+        for loaded in logged:
+            if loaded.state.is_pending:
+                await self.deliveries.attempt(loaded)

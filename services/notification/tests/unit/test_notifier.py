@@ -1,0 +1,161 @@
+"""The notification use cases over in-memory fakes of the ports: events → deliveries → sent or failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.payment import PaymentRequested
+from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.notifier import Notifier, OrderNotYetKnown
+from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane, ShopInfo, StaffMember
+from oms_runtime.clock import FixedClock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.events import EventFactory
+
+from .fakes import PERMANENT, FakeDeliveries, FakeMailer, FakeProjections, FakeRenderer
+
+SHOP = "shop-1"
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+ORDER_SERVICE = Actor.system("order")
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = FixedClock(T0)
+        self.repository = FakeDeliveries()
+        self.projections = FakeProjections()
+        self.mailer = FakeMailer()
+        self.deliveries = Deliveries(
+            self.repository,
+            self.mailer,
+            EventFactory("notification", self.clock),
+            self.clock,
+            DeliveryBackoff(max_attempts=3, base_delay=timedelta(seconds=5), max_delay=timedelta(seconds=60)),
+            timedelta(seconds=60),
+            RetryPolicy(),
+        )
+        self.notifier = Notifier(self.repository, self.projections, FakeRenderer(), self.deliveries, self.clock)
+        self.projections.shops[SHOP] = ShopInfo(SHOP, "Tea & Co")
+        self.projections.staff[(SHOP, "boss")] = StaffMember("boss", "boss@example.com", "Boss", "admin")
+        self.projections.staff[(SHOP, "packer")] = StaffMember("packer", "packer@example.com", "P", "warehouse")
+
+    def placed(self) -> Envelope[OrderPlaced]:
+        rub = Money.of("100", "RUB")
+        payload = OrderPlaced(
+            order_id=new_id(),
+            number=5,
+            channel="web",
+            customer=Customer(name="Ann", email="ann@example.com"),
+            address=None,
+            lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub, total=rub)],
+            totals=Totals(subtotal=rub, delivery=Money.zero("RUB"), grand_total=rub),
+            delivery_type="pickup",
+            payment_method="cash_on_delivery",
+            stage="new",
+            status="New",
+        )
+        return Envelope.new(payload, shop_id=SHOP, actor=ORDER_SERVICE, correlation_id="corr-1")
+
+
+async def test_an_order_placed_emails_the_customer_and_the_admins_at_once_and_logs_the_outcome():
+    world = World()
+    await world.notifier.on_order_placed(world.placed())
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "boss@example.com"]
+    assert {d.status for d in world.repository.states()} == {DeliveryStatus.SENT}
+    assert all(d.attempts == 1 and d.sent_at == T0 for d in world.repository.states())
+    events = world.repository.events
+    assert [e.type for e in events] == ["NotificationSent", "NotificationSent"]
+    assert all(e.actor == Actor.system("notification") and e.correlation_id == "corr-1" for e in events)
+    assert {s.message_id for s in world.mailer.sent} == {d.notification_id for d in world.repository.states()}
+
+
+async def test_a_replayed_cause_sends_nothing_twice_but_tries_a_pending_delivery_again():
+    world = World()
+    placed = world.placed()
+    world.mailer.refuse("ann@example.com", ConnectionError("down"))
+    await world.notifier.on_order_placed(placed)
+    assert [s.to_email for s in world.mailer.sent] == ["boss@example.com"]
+    await world.notifier.on_order_placed(placed)
+    # The sent one is left alone; the pending one (as after a crash) is tried at once.
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "boss@example.com"]
+    assert len(world.repository.stored) == 2
+    assert {d.status for d in world.repository.states()} == {DeliveryStatus.SENT}
+
+
+async def test_failures_back_off_then_fail_with_the_reason():
+    world = World()
+    world.mailer.refuse(
+        "ann@example.com", ConnectionError("down"), ConnectionError("down"), ConnectionError("still down")
+    )
+    world.mailer.refuse("boss@example.com", ConnectionError("down"))
+    await world.notifier.on_order_placed(world.placed())
+    by_recipient = {d.recipient: d for d in world.repository.states()}
+    customer, boss = by_recipient["ann@example.com"], by_recipient["boss@example.com"]
+    assert (customer.status, customer.attempts, customer.due_at) == (
+        DeliveryStatus.PENDING,
+        1,
+        T0 + timedelta(seconds=5),
+    )
+    assert customer.last_error == "ConnectionError: down"
+    for delay in (5, 10):
+        world.clock.advance(timedelta(seconds=delay))
+        await world.deliveries.retry_due()
+    by_recipient = {d.recipient: d for d in world.repository.states()}
+    customer, boss = by_recipient["ann@example.com"], by_recipient["boss@example.com"]
+    assert (customer.status, customer.attempts, customer.due_at) == (DeliveryStatus.FAILED, 3, None)
+    assert customer.last_error == "ConnectionError: still down"
+    assert (boss.status, boss.attempts) == (DeliveryStatus.SENT, 2)
+    failed = [e for e in world.repository.events if e.type == "NotificationFailed"]
+    assert [(e.payload.reason, e.payload.attempts) for e in failed] == [("ConnectionError: still down", 3)]
+
+
+async def test_a_permanent_refusal_fails_the_delivery_without_retry():
+    world = World()
+    world.mailer.refuse("boss@example.com", PERMANENT)
+    await world.notifier.on_order_placed(world.placed())
+    failed = [d for d in world.repository.states() if d.status is DeliveryStatus.FAILED]
+    assert len(failed) == 1 and failed[0].attempts == 1 and "550" in (failed[0].last_error or "")
+
+
+async def test_a_delivery_claimed_by_another_worker_is_not_sent_again():
+    world = World()
+    world.mailer.refuse("ann@example.com", ConnectionError("down"))
+    await world.notifier.on_order_placed(world.placed())
+    world.clock.advance(timedelta(seconds=5))
+    [due] = (await world.repository.due(world.clock.now(), 10, Lane.BULK))[:1]
+    world.repository.race(1)  # another worker claims it between our read and our claim
+    await world.deliveries.attempt(due)
+    assert [s.to_email for s in world.mailer.sent] == ["boss@example.com"]  # not ann's again
+    assert due.state.recipient == "ann@example.com"
+
+
+async def test_a_payment_link_for_an_order_not_known_yet_waits_for_it():
+    world = World()
+    requested = PaymentRequested(
+        payment_id=new_id(),
+        order_id=new_id(),
+        method="card",
+        status="awaiting_customer",
+        amount=Money.of("100", "RUB"),
+        checkout_url="https://pay.example.com/x",
+    )
+    with pytest.raises(OrderNotYetKnown):
+        await world.notifier.on_payment_requested(Envelope.new(requested, shop_id=SHOP, actor=Actor.system("payment")))
+    assert await world.projections.checkout_link(SHOP, requested.order_id) == "https://pay.example.com/x"
+
+
+async def test_the_log_pages_oldest_first_and_filters_by_order():
+    world = World()
+    first, second = world.placed(), world.placed()
+    await world.notifier.on_order_placed(first)
+    await world.notifier.on_order_placed(second)
+    page = await world.deliveries.log_page(SHOP, order_id=None, cursor=None, limit=3)
+    assert len(page.items) == 3 and page.next_cursor == page.items[-1].notification_id
+    rest = await world.deliveries.log_page(SHOP, order_id=None, cursor=page.next_cursor, limit=3)
+    assert len(rest.items) == 1 and rest.next_cursor is None
+    only = await world.deliveries.log_page(SHOP, order_id=first.payload.order_id, cursor=None, limit=10)
+    assert {e.order_id for e in only.items} == {first.payload.order_id} and len(only.items) == 2

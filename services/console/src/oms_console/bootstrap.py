@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from oms_runtime.context import provide_request_context
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.telemetry import setup_logging, setup_tracing
+from oms_runtime.web import provide
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_console.adapters.inbound.pages_http import ROUTE_HANDLERS
@@ -113,7 +114,7 @@ def create_app(
         lifespan=[lifespan],
         dependencies={
             "ctx": Provide(provide_request_context),
-            "console": Provide(lambda: console, sync_to_thread=False),
+            "console": provide(console),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         # No API of its own: HTML pages only (kept out of the document), so the document is empty.

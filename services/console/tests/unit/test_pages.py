@@ -214,3 +214,36 @@ async def test_a_courier_sees_a_column_from_the_plain_list(client: AsyncTestClie
     page = await client.get("/console/board/column?pipeline=store&stage=call_back", headers=headers("courier"))
     assert 'id="card-o9"' in page.text and "filters are for managers" in page.text and "<button" not in page.text
     assert api.calls[-1][:3] == ("GET", "/api/v1/orders", [("stage", "call_back"), ("limit", "20")])
+
+
+async def test_the_sla_page_shows_every_stage_of_the_pipeline_and_the_weakest(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on(
+        "GET",
+        "/api/v1/orders/sla",
+        {
+            "at": "2026-01-01T11:45:00+00:00",
+            "stages": [
+                {
+                    "stage": "call_back",
+                    "orders": 4,
+                    "overdue": 1,
+                    "problems": 1,
+                    "overdue_share": 0.25,
+                    "limit_seconds": 7200,
+                    "p50_seconds": 600,
+                    "p95_seconds": 9000,
+                }
+            ],
+            "managers": [{"manager_id": "staff-1", "orders": 4, "overdue": 1, "overdue_share": 0.25}],
+            "weakest": ["call_back"],
+            "truncated": False,
+        },
+    )
+    page = await client.get("/console/sla", headers=headers(lang="ru"))
+    assert page.status_code == 200
+    assert "Слабые этапы" in page.text and "Перезвонить" in page.text and "25.0 %" in page.text
+    table = page.text.split('id="sla-stages"', 1)[1]
+    assert table.index("Новый") < table.index("Перезвонить")  # the pipeline's order, empty stages too
+    assert "2 ч 30 мин" in page.text and ">я<" in page.text

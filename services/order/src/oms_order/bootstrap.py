@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from oms_runtime.clock import Clock
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide
 
 from oms_order.adapters.inbound.http import OrderController
 from oms_order.adapters.inbound.http_actions import OrderActionsController, PromoCodeController
@@ -17,6 +17,7 @@ from oms_order.adapters.inbound.kafka_actions import register_action_consumers
 from oms_order.adapters.inbound.kafka_lists import register_list_projection
 from oms_order.adapters.inbound.kafka_returns import register_return_consumers
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
+from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
 from oms_order.adapters.outbound.mongo import (
     INDEXES,
     ORDERS,
@@ -33,10 +34,12 @@ from oms_order.adapters.outbound.order_list_mongo import (
 )
 from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
 from oms_order.adapters.outbound.promo_mongo import MongoDeliveryMethods, MongoPromoCodes, MongoStockLevels
+from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.actions import ActionService
 from oms_order.application.listing import OrderLists
 from oms_order.application.orders import OrderService
 from oms_order.application.pipelines import PipelineService
+from oms_order.application.sla_overview import SlaOverview
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
 
@@ -68,11 +71,13 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     app_sla = register_sla_loop(runtime, service.orders, settings, bind=pipelines.bind)
     lists = OrderLists(MongoOrderList(runtime.db), MongoOrderDocuments(runtime.db), pipelines)
     register_list_projection(runtime, lists)
+    sla_overview = SlaOverview(MongoInFlightOrders(runtime.db), runtime.clock.now)
     app = create_service_app(
         runtime,
         route_handlers=[
             OrderController,
             OrderListController,
+            SlaOverviewController,
             PipelineController,
             PipelineSettingsController,
             StageController,
@@ -84,6 +89,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         dependencies={
             "orders": Provide(lambda: service, sync_to_thread=False),
             "lists": Provide(lambda: lists, sync_to_thread=False),
+            "sla": provide(sla_overview),
             "pipelines": Provide(lambda: pipelines, sync_to_thread=False),
             "stages": Provide(lambda: stage_actions, sync_to_thread=False),
             "actions": Provide(lambda: actions, sync_to_thread=False),

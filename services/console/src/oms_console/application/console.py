@@ -251,6 +251,21 @@ class Console:
             )
         return Outcome(ok=False, detail=problem_detail(answer))
 
+    # -- the SLA overview
+
+    async def sla(self, caller: Caller, pipeline_key: str) -> tuple[dict[str, Any], Board | None]:
+        """The order service's SLA figures now, and the pipeline whose stage names and order to show them in."""
+        figures, board = await asyncio.gather(
+            self.api.get(caller, f"{API}/orders/sla"), self._board_or_none(caller, pipeline_key)
+        )
+        return must(figures), board
+
+    async def _board_or_none(self, caller: Caller, key: str) -> Board | None:
+        try:
+            return (await self.board(caller, key))[0]
+        except ConsoleError:
+            return None
+
     # -- the order list
 
     async def order_list(

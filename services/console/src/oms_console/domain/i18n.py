@@ -140,6 +140,11 @@ EN: dict[str, str] = {
     "actions": "Actions",
     "language": "Language",
     "not_found": "Not found.",
+    "sla": "SLA",
+    "weakest": "Weakest stages",
+    "managers": "Managers",
+    "sla_truncated": "More orders in flight than one overview reads: the oldest are counted.",
+    "sla_note": "Orders in flight now; time in stage so far (p50 / p95) against the stage's limit.",
 }
 
 RU: dict[str, str] = {
@@ -268,6 +273,11 @@ RU: dict[str, str] = {
     "actions": "Действия",
     "language": "Язык",
     "not_found": "Не найдено.",
+    "sla": "SLA",
+    "weakest": "Слабые этапы",
+    "managers": "Менеджеры",
+    "sla_truncated": "Заказов в работе больше, чем читает один обзор: учтены самые старые.",
+    "sla_note": "Заказы в работе сейчас; время на этапе (p50 / p95) против лимита этапа.",
 }
 
 WORDS = {"en": EN, "ru": RU}

@@ -140,6 +140,7 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/search", Service.ORDER, "/orders/search"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
     # Stage pipelines (versions) and the shop's pipeline settings, in the order service.

@@ -238,6 +238,26 @@ class ConsolePages(Controller):
         outcome = await _safely(console.move(caller, order_id, form.get("to", ""), _version(form)))
         return await _card(request, console, caller, form.get("pipeline", ""), order_id, outcome, action="move")
 
+    # -- the SLA overview
+
+    @get("/sla", summary="SLA right now: per stage and per manager")
+    async def sla(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, pipeline: OptionalKey = None
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        try:
+            figures, board = await console.sla(caller, pipeline or "store")
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return error_page(request, caller, exc.status, detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        stages = {s["stage"]: s for s in figures.get("stages", [])}
+        # The pipeline's order first (every flow stage, empty ones too), then stages it does not have.
+        ordered = [c.key for c in board.columns] if board else []
+        ordered += sorted(k for k in stages if k not in ordered)
+        return render(request, "sla.html", caller=caller, figures=figures, stages=stages, ordered=ordered, board=board)
+
     # -- the order list
 
     @get("/orders", summary="The order list: the view is in the URL")

@@ -123,6 +123,11 @@ async def test_a_manager_runs_an_order_from_the_board_and_a_courier_only_reads(g
             await expect(page.locator('select[name="sort"]')).to_have_value("total")
             await _shot(page, "05-order-list")
 
+            # The SLA overview: every stage of the pipeline, with the orders in flight now.
+            await page.click("#nav-sla")
+            await expect(page.locator("#sla-stages")).to_contain_text("Call-back")
+            await _shot(page, "05-sla")
+
             # Russian, remembered.
             await page.click("#lang-switch")
             await expect(page.locator("#nav-orders")).to_have_text("Заказы")

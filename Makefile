@@ -64,10 +64,13 @@ lint: .venv/.synced ## ruff, mypy (strict for contracts and libs/runtime) and th
 	$(MAKE) --no-print-directory types
 	.venv/bin/lint-imports --no-logo
 
-types: .venv/.synced ## mypy on every package; strict for contracts and libs/runtime
+# Strict, with imports resolved to the sources (the run over every package sees the workspace's own
+# imports as Any: docs/notes.md, "foundation"). A service joins STRICT once it passes.
+STRICT := contracts/src libs/runtime/src services/messaging/src services/notification/src
+
+types: .venv/.synced ## mypy on every package; strict for contracts, libs/runtime and the services in STRICT
 	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
-	# Strict, with the packages' imports resolved to their sources (the run above sees them as Any):
-	MYPYPATH=contracts/src:libs/runtime/src .venv/bin/mypy --strict contracts/src libs/runtime/src
+	MYPYPATH=$(subst $(eval) ,:,$(STRICT)) .venv/bin/mypy --strict $(STRICT)
 
 format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .

@@ -14,8 +14,8 @@ domain) at construction; no service writes its own `_event(...)` helper or actor
     # the actor defaults to the service itself (events.system_actor == Actor.system("messaging"))
     events.new(ConversationClosed(...), shop_id=envelope.shop_id, cause=envelope)
 
-The message key is the payload's `KEY` field (the aggregate id); `key=` may be passed as a check
-(a mismatch raises ValueError). `occurred_at` is the factory's clock, so tests with a
+The message key is the payload's `KEY` field (the aggregate id); `key=` (or `aggregate_id=`) may be
+passed as a check (a mismatch raises ValueError). `occurred_at` is the factory's clock, so tests with a
 `FixedClock` get deterministic envelopes.
 """
 
@@ -47,13 +47,17 @@ class EventFactory:
         *,
         shop_id: str,
         key: str | None = None,
+        aggregate_id: str | None = None,
         actor: Actor | None = None,
         cause: Envelope[Any] | None = None,
         correlation_id: str | None = None,
     ) -> Envelope[P]:
-        """An envelope for `payload` (see the module's docstring); `correlation_id` wins over the cause's."""
-        if key is not None and key != payload.key():
-            raise ValueError(f"{payload.TYPE} is keyed by {payload.KEY}={payload.key()!r}, not {key!r}")
+        """An envelope for `payload` (see the module's docstring); `correlation_id` wins over the cause's.
+
+        `key` (or its other name `aggregate_id`) is only a check: the key is always the payload's."""
+        for expected in (key, aggregate_id):
+            if expected is not None and expected != payload.key():
+                raise ValueError(f"{payload.TYPE} is keyed by {payload.KEY}={payload.key()!r}, not {expected!r}")
         return Envelope.new(
             payload,
             shop_id=shop_id,

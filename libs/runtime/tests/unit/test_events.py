@@ -42,3 +42,5 @@ def test_a_key_that_is_not_the_payloads_is_refused():
     assert factory.new(posted(), shop_id="s1", key="conv-1").key == "conv-1"
     with pytest.raises(ValueError, match="conversation_id"):
         factory.new(posted(), shop_id="s1", key="order-1")
+    with pytest.raises(ValueError, match="conversation_id"):
+        factory.new(posted(), shop_id="s1", aggregate_id="order-1")

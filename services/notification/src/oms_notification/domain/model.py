@@ -97,7 +97,8 @@ class DeliveryBackoff:
 
     def delay_after(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failed attempt (1-based)."""
-        return min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+        factor: int = 2 ** max(attempts - 1, 0)
+        return min(self.base_delay * factor, self.max_delay)
 
     def gives_up_after(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

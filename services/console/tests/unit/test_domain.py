@@ -53,6 +53,10 @@ def test_the_list_view_round_trips_through_the_url() -> None:
     assert view.values("stage") == ["new", "call_back"] and view.value("q") == "anna"
     assert ("placed_from", "2026-01-31T00:00:00+00:00") in view.api_params(50)
     assert view.value("placed_from") == "2026-01-31" and view.sort == "total" and view.order == "desc"
+    inclusive = ListView.of({"placed_to": ["2026-01-31"], "closed_from": ["31.01.2026"]})
+    assert ("placed_to", "2026-02-01T00:00:00+00:00") in inclusive.api_params(5)  # the whole last day
+    assert inclusive.value("placed_to") == "2026-01-31"
+    assert ("closed_from", "31.01.2026") in inclusive.api_params(5)  # not a date: the API names the field
     again = ListView.of(
         {k: [v] for k, v in [p.split("=", 1) for p in view.query().split("&")]} | {"stage": ["new", "call_back"]}
     )

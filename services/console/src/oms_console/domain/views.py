@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 MULTI = ("stage", "status", "payment_status", "delivery_type", "region", "channel")
@@ -36,7 +37,7 @@ class ListView:
                     if not value:
                         continue
                     if name in ("placed_from", "placed_to", "closed_from", "closed_to") and len(value) == 10:
-                        value += "T00:00:00+00:00"
+                        value = _day_start(value, next_day=name.endswith("_to"))
                     if (name, value) not in pairs:
                         pairs.append((name, value))
         sort = _first(query, "sort")
@@ -59,9 +60,10 @@ class ListView:
         if not found:
             return ""
         value = found[0]
-        # Back into the date field it came from.
+        # Back into the date field it came from (a "to" day is inclusive: the API's bound is the next midnight).
         if name.endswith(("_from", "_to")) and value.endswith("T00:00:00+00:00"):
-            return value[:10]
+            day = date.fromisoformat(value[:10])
+            return (day - timedelta(days=1) if name.endswith("_to") else day).isoformat()
         return value
 
     def api_params(self, limit: int) -> list[tuple[str, str]]:
@@ -93,6 +95,16 @@ class ListView:
             if value:
                 params.append((name, value))
         return urlencode(params)
+
+
+def _day_start(text: str, *, next_day: bool) -> str:
+    """A date from a date field as the API's bound: its midnight UTC, or the next day's for an
+    inclusive "to" (ranges are [from, to)). Not a date: passed on for the API to refuse by name."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{(day + timedelta(days=1) if next_day else day).isoformat()}T00:00:00+00:00"
 
 
 def _first(query: Mapping[str, list[str]], name: str) -> str | None:

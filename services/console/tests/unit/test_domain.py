@@ -67,3 +67,24 @@ def test_the_list_view_round_trips_through_the_url() -> None:
         ("order", "desc"),
         ("limit", "10"),
     ]
+
+
+def test_analytics_rows_average_and_bars() -> None:
+    from decimal import Decimal
+
+    from oms_console.domain import analytics
+
+    rows = analytics.rows_of(
+        [
+            {"key": "2026-01-01", "count": 4, "totals": {"RUB": "1000.00", "EUR": "10.00"}},
+            {"key": "2026-01-02", "count": 2, "totals": {"RUB": "300.00"}},
+            {"key": None, "count": 0, "totals": {"RUB": "bogus"}},
+        ]
+    )
+    assert rows[0].average("RUB") == Decimal("250.00") and rows[1].average("EUR") is None and rows[2].key == "—"
+    assert analytics.currencies(rows) == ["RUB", "EUR"]
+    bars = analytics.bars(rows, width=300, height=100)
+    assert [b.height for b in bars] == [100.0, 50.0, 0.0] and bars[1].y == 50.0 and bars[2].x > bars[1].x
+    lines = analytics.to_csv(rows).splitlines()
+    assert lines[0] == "key,orders,revenue_RUB,revenue_EUR,average_RUB,average_EUR"
+    assert lines[1] == "2026-01-01,4,1000.00,10.00,250.00,2.50"

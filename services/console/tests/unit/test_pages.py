@@ -247,3 +247,23 @@ async def test_the_sla_page_shows_every_stage_of_the_pipeline_and_the_weakest(
     table = page.text.split('id="sla-stages"', 1)[1]
     assert table.index("Новый") < table.index("Перезвонить")  # the pipeline's order, empty stages too
     assert "2 ч 30 мин" in page.text and ">я<" in page.text
+
+
+async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on(
+        "GET",
+        "/api/v1/orders/groups",
+        {"by": "date", "groups": [{"key": "2026-01-01", "count": 3, "totals": {"RUB": "30.00"}}]},
+    )
+    page = await client.get("/console/analytics?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert page.status_code == 200 and page.text.count("<svg") == 6 and "10.00" in page.text  # the average order
+    asked = [c[2] for c in api.calls if c[1] == "/api/v1/orders/groups"]
+    assert len(asked) == 6
+    assert all(
+        ("placed_from", "2025-12-01T00:00:00+00:00") in p and ("placed_to", "2026-01-01T00:00:00+00:00") in p
+        for p in asked
+    )
+    assert any(("stage", "cancelled") in p for p in asked)
+    csv = await client.get("/console/analytics/csv/day?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert csv.status_code == 200 and csv.text.splitlines()[1] == "2026-01-01,3,30.00,10.00"
+    assert (await client.get("/console/analytics/csv/bogus", headers=headers())).status_code == 404

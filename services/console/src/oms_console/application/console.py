@@ -27,6 +27,15 @@ PIPELINE_CACHE_SIZE = 1000
 # Which manager actions the order service allows to whom (services/order/README.md); the console
 # shows a button only to those roles, and the API checks again.
 EDITORS = frozenset({"admin", "manager"})
+# The analytics charts: each a grouping of `GET /orders/groups` (with extra filters).
+ANALYTICS: dict[str, list[tuple[str, str]]] = {
+    "day": [("by", "date")],
+    "delivery": [("by", "delivery_method")],
+    "region": [("by", "region")],
+    "customer_kind": [("by", "customer_kind")],
+    "stage": [("by", "stage")],
+    "cancelled_day": [("by", "date"), ("stage", "cancelled")],
+}
 MAX_STOCK_LINES = 20  # stock is looked up for the first lines of an order only (one call each)
 
 
@@ -265,6 +274,15 @@ class Console:
             return (await self.board(caller, key))[0]
         except ConsoleError:
             return None
+
+    # -- analytics (the order service's groupings of a period)
+
+    async def analytics(self, caller: Caller, period: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+        """Each chart's groups: orders per day, per delivery type, per region, first/repeat, per stage,
+        and cancellations per day (placed in the period). One grouping call each, concurrently."""
+        asks = {name: [*period, *extra] for name, extra in ANALYTICS.items()}
+        answers = await asyncio.gather(*(self.api.get(caller, f"{API}/orders/groups", p) for p in asks.values()))
+        return {name: list(must(a).get("groups", [])) for name, a in zip(asks, answers, strict=True)}
 
     # -- the order list
 

@@ -8,7 +8,7 @@ buttons the user's role is allowed, and shows the API's answer (a refusal, a 409
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -22,9 +22,17 @@ from litestar.response import Redirect, Stream
 from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.problems import Problem
 
-from oms_console.application.console import BoardFilters, Console, ConsoleError, Outcome, card_of, may_edit
+from oms_console.application.console import (
+    ANALYTICS,
+    BoardFilters,
+    Console,
+    ConsoleError,
+    Outcome,
+    card_of,
+    may_edit,
+)
 from oms_console.application.ports import ApiUnavailable, Caller
-from oms_console.domain import i18n
+from oms_console.domain import analytics, i18n
 from oms_console.domain.board import Board, parse_time
 from oms_console.domain.views import DELIVERY_TYPES, GROUPINGS, PAYMENT_STATUSES, SORTS, ListView
 
@@ -258,6 +266,60 @@ class ConsolePages(Controller):
         ordered += sorted(k for k in stages if k not in ordered)
         return render(request, "sla.html", caller=caller, figures=figures, stages=stages, ordered=ordered, board=board)
 
+    # -- analytics
+
+    @get("/analytics", summary="Orders and revenue per day, delivery, region, customer kind, stage; cancellations")
+    async def analytics(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, since: Text = None, until: Text = None
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        period, first, last = _period(since, until, console.now())
+        try:
+            charts = await console.analytics(caller, period)
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return error_page(request, caller, exc.status, detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        series = {name: analytics.rows_of(groups) for name, groups in charts.items()}
+        return render(
+            request,
+            "analytics.html",
+            caller=caller,
+            series=series,
+            bars={name: analytics.bars(rows) for name, rows in series.items()},
+            currencies={name: analytics.currencies(rows) for name, rows in series.items()},
+            since=first,
+            until=last,
+            chart=(analytics.CHART_WIDTH, analytics.CHART_HEIGHT),
+        )
+
+    @get("/analytics/csv/{name:str}", summary="One chart's numbers as CSV")
+    async def analytics_csv(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        name: FromPath[str],
+        since: Text = None,
+        until: Text = None,
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        if name not in ANALYTICS:
+            return error_page(request, caller, 404, f"no chart {name[:40]}")
+        period, _, _ = _period(since, until, console.now())
+        try:
+            charts = await console.analytics(caller, period)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return Response(
+            analytics.to_csv(analytics.rows_of(charts[name])),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
+        )
+
     # -- the order list
 
     @get("/orders", summary="The order list: the view is in the URL")
@@ -414,6 +476,29 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
     if filters.problem:
         params.append(("problem", "1"))
     return urlencode(params)
+
+
+def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
+    """The placed-date range of the analytics ([since, until], whole UTC days; default the last 30 days)
+    as the groupings' filter, and the two days back for the form."""
+    today = now.date()
+    first = _date(since) or today - timedelta(days=29)
+    last = _date(until) or today
+    if last < first:
+        first, last = last, first
+    first = max(first, last - timedelta(days=366))  # a year at most: one bar a day
+    params = [
+        ("placed_from", f"{first.isoformat()}T00:00:00+00:00"),
+        ("placed_to", f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
+    ]
+    return params, first.isoformat(), last.isoformat()
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _default_pipeline(keys: list[str]) -> str:

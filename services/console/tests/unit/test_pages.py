@@ -267,3 +267,19 @@ async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClie
     csv = await client.get("/console/analytics/csv/day?since=2025-12-01&until=2025-12-31", headers=headers())
     assert csv.status_code == 200 and csv.text.splitlines()[1] == "2026-01-01,3,30.00,10.00"
     assert (await client.get("/console/analytics/csv/bogus", headers=headers())).status_code == 404
+
+
+async def test_a_forged_pipeline_or_stage_in_a_form_is_not_echoed(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/o1", order())
+    api.on(
+        "POST",
+        "/api/v1/orders/o1/move",
+        {"detail": "to: not a target", "errors": [{"field": "to", "message": "no"}]},
+        422,
+    )
+    forged = 'x", "to": "cancelled'
+    page = await client.post(
+        "/console/board/card/o1/move", data={"to": forged, "pipeline": forged, "version": "3"}, headers=headers()
+    )
+    assert page.status_code == 200 and "cancelled" not in page.text and "Refused" in page.text
+    assert ("POST", "/api/v1/orders/o1/move", {"to": "", "expected_version": 3}, "user-token") in api.calls

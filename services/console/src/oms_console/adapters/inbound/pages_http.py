@@ -8,10 +8,11 @@ buttons the user's role is allowed, and shows the API's answer (a refusal, a 409
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
@@ -48,6 +49,7 @@ Text = Annotated[str | None, QueryParameter(max_length=300)]
 Key = Annotated[str, QueryParameter(max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]
 OptionalKey = Annotated[str | None, QueryParameter(max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512)]
+KEY = re.compile(r"[a-z][a-z0-9_\-]{0,63}")
 
 _templates = Environment(
     loader=PackageLoader("oms_console.adapters.inbound", "templates"),
@@ -235,7 +237,7 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         form = await form_of(request)
         outcome = await _safely(console.advance(caller, order_id, _version(form)))
-        return await _card(request, console, caller, form.get("pipeline", ""), order_id, outcome, action="advance")
+        return await _card(request, console, caller, _key(form.get("pipeline")), order_id, outcome, action="advance")
 
     @post("/board/card/{order_id:str}/move", summary="Move the card's order to another stage (htmx)")
     async def card_move(
@@ -243,8 +245,8 @@ class ConsolePages(Controller):
     ) -> Response[str]:
         caller = caller_of(request, ctx)
         form = await form_of(request)
-        outcome = await _safely(console.move(caller, order_id, form.get("to", ""), _version(form)))
-        return await _card(request, console, caller, form.get("pipeline", ""), order_id, outcome, action="move")
+        outcome = await _safely(console.move(caller, order_id, _key(form.get("to")), _version(form)))
+        return await _card(request, console, caller, _key(form.get("pipeline")), order_id, outcome, action="move")
 
     # -- the SLA overview
 
@@ -431,7 +433,7 @@ class ConsolePages(Controller):
             query["error"] = t("conflict")
         else:
             query["error"] = f"{t('refused')}: {outcome.detail}"[:300]
-        return Redirect(f"{BASE}/orders/{order_id}?{urlencode(query)}", status_code=303)
+        return Redirect(f"{BASE}/orders/{quote(order_id, safe='')}?{urlencode(query)}", status_code=303)
 
     @get("/documents/{kind:str}/{ident:str}", summary="A document of the order (PDF), fetched as the user")
     async def document(
@@ -504,6 +506,11 @@ def _date(text: str | None) -> date | None:
 def _default_pipeline(keys: list[str]) -> str:
     """The built-in `store` pipeline (most orders run on it) when the shop has it, else the first."""
     return "store" if "store" in keys or not keys else keys[0]
+
+
+def _key(value: str | None) -> str:
+    """A pipeline or stage key from a form, or "" when it is not one (never echoed raw into a page)."""
+    return value if value and KEY.fullmatch(value) else ""
 
 
 def _version(form: dict[str, str]) -> int | None:

@@ -88,3 +88,21 @@ def test_analytics_rows_average_and_bars() -> None:
     lines = analytics.to_csv(rows).splitlines()
     assert lines[0] == "key,orders,revenue_RUB,revenue_EUR,average_RUB,average_EUR"
     assert lines[1] == "2026-01-01,4,1000.00,10.00,250.00,2.50"
+
+
+def test_days_sum_into_iso_weeks() -> None:
+    from decimal import Decimal
+
+    from oms_console.domain import analytics
+
+    days = analytics.rows_of(
+        [
+            {"key": "2026-01-04", "count": 1, "totals": {"RUB": "10"}},  # a Sunday: week 1
+            {"key": "2026-01-05", "count": 2, "totals": {"RUB": "5", "EUR": "1"}},  # Monday: week 2
+            {"key": "2026-01-06", "count": 3, "totals": {"RUB": "5"}},
+            {"key": None, "count": 9, "totals": {}},
+        ]
+    )
+    weeks = analytics.by_week(days)
+    assert [(w.key, w.orders) for w in weeks] == [("2026-W01", 1), ("2026-W02", 5)]
+    assert weeks[1].revenue == {"RUB": Decimal("10"), "EUR": Decimal("1")}

@@ -255,8 +255,10 @@ async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClie
         "/api/v1/orders/groups",
         {"by": "date", "groups": [{"key": "2026-01-01", "count": 3, "totals": {"RUB": "30.00"}}]},
     )
+    api.on("GET", "/api/v1/catalog/stock/low", {"items": [{"sku": "TEA", "threshold": 5, "low": True, "available": 2}]})
     page = await client.get("/console/analytics?since=2025-12-01&until=2025-12-31", headers=headers())
-    assert page.status_code == 200 and page.text.count("<svg") == 6 and "10.00" in page.text  # the average order
+    assert page.status_code == 200 and page.text.count("<svg") == 7 and "10.00" in page.text  # the average order
+    assert "2026-W01" in page.text and 'id="low-stock"' in page.text and ">TEA<" in page.text
     asked = [c[2] for c in api.calls if c[1] == "/api/v1/orders/groups"]
     assert len(asked) == 6
     assert all(
@@ -267,6 +269,8 @@ async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClie
     csv = await client.get("/console/analytics/csv/day?since=2025-12-01&until=2025-12-31", headers=headers())
     assert csv.status_code == 200 and csv.text.splitlines()[1] == "2026-01-01,3,30.00,10.00"
     assert (await client.get("/console/analytics/csv/bogus", headers=headers())).status_code == 404
+    week = await client.get("/console/analytics/csv/week?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert week.text.splitlines()[1] == "2026-W01,3,30.00,10.00"
 
 
 async def test_a_forged_pipeline_or_stage_in_a_form_is_not_echoed(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]

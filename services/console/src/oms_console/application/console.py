@@ -284,6 +284,10 @@ class Console:
         answers = await asyncio.gather(*(self.api.get(caller, f"{API}/orders/groups", p) for p in asks.values()))
         return {name: list(must(a).get("groups", [])) for name, a in zip(asks, answers, strict=True)}
 
+    async def low_stock(self, caller: Caller) -> list[dict[str, Any]] | None:
+        """SKUs at or below their low-stock threshold (the catalog's first page); None if the role may not read it."""
+        return _items(await self.api.get(caller, f"{API}/catalog/stock/low", [("limit", "100")]))
+
     # -- the order list
 
     async def order_list(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,6 +48,26 @@ def rows_of(groups: list[dict[str, Any]]) -> list[Row]:
         key = group.get("key")
         rows.append(Row(key="—" if key is None else str(key), orders=int(group.get("count") or 0), revenue=revenue))
     return rows
+
+
+def by_week(days: list[Row]) -> list[Row]:
+    """Day rows (`YYYY-MM-DD` keys) summed into ISO weeks (`YYYY-Www`), in order; other keys are dropped."""
+    weeks: dict[str, Row] = {}
+    for day in days:
+        try:
+            year, week, _ = date.fromisoformat(day.key).isocalendar()
+        except ValueError:
+            continue
+        key = f"{year}-W{week:02d}"
+        found = weeks.get(key)
+        if found is None:
+            weeks[key] = Row(key=key, orders=day.orders, revenue=dict(day.revenue))
+            continue
+        revenue = dict(found.revenue)
+        for currency, amount in day.revenue.items():
+            revenue[currency] = revenue.get(currency, Decimal(0)) + amount
+        weeks[key] = Row(key=key, orders=found.orders + day.orders, revenue=revenue)
+    return [weeks[k] for k in sorted(weeks)]
 
 
 def currencies(rows: list[Row]) -> list[str]:

@@ -8,6 +8,7 @@ buttons the user's role is allowed, and shows the API's answer (a refusal, a 409
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -24,7 +25,6 @@ from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.problems import Problem
 
 from oms_console.application.console import (
-    ANALYTICS,
     BoardFilters,
     Console,
     ConsoleError,
@@ -277,13 +277,13 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         period, first, last = _period(since, until, console.now())
         try:
-            charts = await console.analytics(caller, period)
+            charts, low_stock = await asyncio.gather(console.analytics(caller, period), console.low_stock(caller))
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
-        series = {name: analytics.rows_of(groups) for name, groups in charts.items()}
+        series = _series(charts)
         return render(
             request,
             "analytics.html",
@@ -294,6 +294,7 @@ class ConsolePages(Controller):
             since=first,
             until=last,
             chart=(analytics.CHART_WIDTH, analytics.CHART_HEIGHT),
+            low_stock=low_stock,
         )
 
     @get("/analytics/csv/{name:str}", summary="One chart's numbers as CSV")
@@ -307,7 +308,7 @@ class ConsolePages(Controller):
         until: Text = None,
     ) -> Response[Any]:
         caller = caller_of(request, ctx)
-        if name not in ANALYTICS:
+        if name not in CHARTS:
             return error_page(request, caller, 404, f"no chart {name[:40]}")
         period, _, _ = _period(since, until, console.now())
         try:
@@ -317,7 +318,7 @@ class ConsolePages(Controller):
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         return Response(
-            analytics.to_csv(analytics.rows_of(charts[name])),
+            analytics.to_csv(_series(charts)[name]),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
         )
@@ -478,6 +479,16 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
     if filters.problem:
         params.append(("problem", "1"))
     return urlencode(params)
+
+
+CHARTS = ("day", "week", "delivery", "region", "customer_kind", "stage", "cancelled_day")
+
+
+def _series(charts: dict[str, list[dict[str, Any]]]) -> dict[str, list[analytics.Row]]:
+    """The rows of every chart: the groupings as the API gave them, plus the days summed into weeks."""
+    series = {name: analytics.rows_of(groups) for name, groups in charts.items()}
+    series["week"] = analytics.by_week(series.get("day", []))
+    return series
 
 
 def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:

@@ -128,6 +128,12 @@ async def test_a_manager_runs_an_order_from_the_board_and_a_courier_only_reads(g
             await expect(page.locator("#sla-stages")).to_contain_text("Call-back")
             await _shot(page, "05-sla")
 
+            # Analytics: the charts of the last 30 days, our order among them.
+            await page.click("#nav-analytics")
+            await expect(page.locator("#chart-day svg rect").first).to_be_attached()
+            await expect(page.locator("#chart-delivery")).to_contain_text("courier")
+            await _shot(page, "05-analytics")
+
             # Russian, remembered.
             await page.click("#lang-switch")
             await expect(page.locator("#nav-orders")).to_have_text("Заказы")

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from oms_contracts import Envelope
@@ -90,6 +90,9 @@ class Loaded(Generic[T]):
 
     state: T
     version: int
+    # Set on what `CommandLoop.run` answers when `applied_event_id` had been applied before (a
+    # replay: nothing saved); not part of equality.
+    already_applied: bool = field(default=False, compare=False)
 
     @property
     def is_new(self) -> bool:
@@ -179,9 +182,10 @@ class CommandLoop(Generic[T]):
     ) -> Loaded[T]:
         """Decide and save, deciding again after a lost race; returns the aggregate as stored after.
 
-        Returns the loaded aggregate unchanged when `decide` answers `NoChange` or when
-        `applied_event_id` was applied before. `loaded`: the aggregate the caller has just read
-        (found by another key, say): the first attempt decides on it instead of loading again."""
+        Returns the loaded aggregate unchanged when `decide` answers `NoChange`, and the stored one
+        with `already_applied=True` when `applied_event_id` was applied before. `loaded`: the
+        aggregate the caller has just read (found by another key, say): the first attempt decides
+        on it instead of loading again."""
         attempts = 1 if expected_version is not None else self.policy.attempts
         for attempt in range(1, attempts + 1):
             if loaded is None or attempt > 1:
@@ -200,7 +204,7 @@ class CommandLoop(Generic[T]):
                 return await self.repository.save(loaded, decision, applied_event_id)
             except AlreadyApplied:
                 log.info("message applied before", aggregate=self.name, id=aggregate_id, event_id=applied_event_id)
-                return await self._load(shop_id, aggregate_id, new, missing)
+                return replace(await self._load(shop_id, aggregate_id, new, missing), already_applied=True)
             except ConcurrencyError:
                 if attempt < attempts:
                     log.info("lost a race; deciding again", aggregate=self.name, id=aggregate_id, attempt=attempt)

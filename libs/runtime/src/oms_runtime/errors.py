@@ -13,6 +13,9 @@ consumer re-export these names, so `from oms_runtime.store import ConcurrencyErr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class FieldError(ValueError):
     """A value the domain refuses, naming the field at fault (answered 422 with `errors[0].field`).
@@ -26,6 +29,28 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One field at fault and why (an item of a problem's `errors`)."""
+
+    field: str
+    message: str
+
+
+class FieldErrors(ValueError):
+    """Several fields at fault at once (answered 422 with one `errors` item per issue).
+
+        raise FieldErrors([FieldIssue("lines[0].sku", "unknown SKU"), FieldIssue("lines[2].quantity", "too many")])
+
+    Any mapped exception with an `errors` attribute holding items with `field` and `message` (objects
+    or dicts) is answered the same way; this class is for a rule that has no exception of its own.
+    """
+
+    def __init__(self, errors: Sequence[FieldIssue], detail: str | None = None) -> None:
+        self.errors = list(errors)
+        super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
 class ConcurrencyError(Exception):

@@ -16,11 +16,13 @@ domain) at construction; no service writes its own `_event(...)` helper or actor
 
 The message key is the payload's `KEY` field (the aggregate id); `key=` (or `aggregate_id=`) may be
 passed as a check (a mismatch raises ValueError). `occurred_at` is the factory's clock, so tests with a
-`FixedClock` get deterministic envelopes.
+`FixedClock` get deterministic envelopes. `event_id=` and `occurred_at=` fix both for a message that
+must come out the same when it is built again (e.g. re-flushed after a crash).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 from oms_contracts import Actor, Envelope, Payload
@@ -51,6 +53,8 @@ class EventFactory:
         actor: Actor | None = None,
         cause: Envelope[Any] | None = None,
         correlation_id: str | None = None,
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> Envelope[P]:
         """An envelope for `payload` (see the module's docstring); `correlation_id` wins over the cause's.
 
@@ -58,11 +62,16 @@ class EventFactory:
         for expected in (key, aggregate_id):
             if expected is not None and expected != payload.key():
                 raise ValueError(f"{payload.TYPE} is keyed by {payload.KEY}={payload.key()!r}, not {expected!r}")
-        return Envelope.new(
+        envelope = Envelope.new(
             payload,
             shop_id=shop_id,
             actor=actor or self._system_actor,
             caused_by=cause,
             correlation_id=correlation_id,
-            occurred_at=self.clock.now(),
+            occurred_at=occurred_at or self.clock.now(),
         )
+        if event_id is None:
+            return envelope
+        # A fixed id: an event rebuilt after a crash must be the same message (consumers deduplicate on it).
+        own_flow = correlation_id is None and cause is None
+        return envelope.model_copy(update={"event_id": event_id, **({"correlation_id": event_id} if own_flow else {})})

@@ -19,7 +19,11 @@ The answer's `detail` is `str(exc)` (write exception messages for the client); w
 body also has `errors: [{"field": field, "message": str(exc)}]`. An `oms_runtime.errors.FieldError`
 names its own field (`errors: [{"field": exc.field, "message": exc.message}]`), so one entry
 answers every field a domain rule can refuse. `extensions=("order_id",)` copies those attributes
-of the exception into the body as RFC 9457 extension members (`{"order_id": "..."}`). A subclass of a mapped exception
+of the exception into the body as RFC 9457 extension members (`{"order_id": "..."}`). Several
+fields at fault: an exception with an `errors` attribute of items with `field` and `message`
+(`oms_runtime.errors.FieldErrors`, or a domain exception of its own) answers one `errors` item
+each. `headers={"WWW-Authenticate": "Bearer"}` adds response headers; an exception with a
+`headers` mapping (an `Allow` computed where it is raised) adds its own. A subclass of a mapped exception
 is answered by the nearest mapped class in its MRO. `Problem` (raised by the web layer itself, e.g.
 the request context), validation errors, `ConcurrencyError` (409 with the versions) and
 `AggregateNotFound` (404) have their handlers already; anything unmapped is a logged 500.
@@ -36,7 +40,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from oms_runtime.commands import AggregateNotFound
-from oms_runtime.errors import ConcurrencyError, FieldError
+from oms_runtime.errors import ConcurrencyError, FieldError, FieldErrors
 from oms_runtime.telemetry import get_logger
 
 log = get_logger(__name__)
@@ -148,6 +152,7 @@ class ProblemSpec:
     title: str
     field: str | None = None
     extensions: tuple[str, ...] = ()
+    headers: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not 400 <= self.status < 600:
@@ -165,12 +170,37 @@ def handler_for(spec: ProblemSpec) -> ProblemHandler:
         errors: list[dict[str, str]] | None = None
         if isinstance(exc, FieldError):
             errors = [{"field": exc.field, "message": exc.message}]
+        elif (issues := field_issues(exc)) is not None:
+            errors = issues
         elif spec.field is not None:
             errors = [{"field": spec.field, "message": detail}]
         extra = {name: getattr(exc, name) for name in spec.extensions if hasattr(exc, name)}
-        return problem_response(request, spec.status, spec.title, detail, errors=errors, extra=extra)
+        own = getattr(exc, "headers", None)
+        headers = {**(spec.headers or {}), **(own if isinstance(own, Mapping) else {})}
+        return problem_response(
+            request, spec.status, spec.title, detail, errors=errors, extra=extra, headers=headers or None
+        )
 
     return handle
+
+
+def field_issues(exc: Exception) -> list[dict[str, str]] | None:
+    """The exception's `errors` as problem items, when it has a non-empty list of (field, message) items."""
+    items = getattr(exc, "errors", None)
+    if not isinstance(items, list | tuple) or not items:
+        return None
+    found: list[dict[str, str]] = []
+    for item in items:
+        field = item.get("field") if isinstance(item, Mapping) else getattr(item, "field", None)
+        message = item.get("message") if isinstance(item, Mapping) else getattr(item, "message", None)
+        if not isinstance(field, str) or not isinstance(message, str):
+            return None
+        found.append({"field": field, "message": message})
+    return found
+
+
+def handle_field_errors(request: Request[Any, Any, Any], exc: FieldErrors) -> Response[dict[str, Any]]:
+    return problem_response(request, 422, "Invalid request", str(exc), errors=field_issues(exc))
 
 
 def handle_field_error(request: Request[Any, Any, Any], exc: FieldError) -> Response[dict[str, Any]]:
@@ -191,6 +221,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ConcurrencyError: handle_conflict,
     AggregateNotFound: handle_not_found,
     FieldError: handle_field_error,
+    FieldErrors: handle_field_errors,
     Exception: handle_unexpected,
 }
 

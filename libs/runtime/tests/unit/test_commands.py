@@ -123,6 +123,7 @@ async def test_a_consumed_message_is_applied_exactly_once():
     first = await loop.run(SHOP, "c1", add(1), applied_event_id="evt-1")
     again = await loop.run(SHOP, "c1", add(1), applied_event_id="evt-1")
     assert first == again == Loaded(Counter(SHOP, "c1", 1), 2)
+    assert (first.already_applied, again.already_applied) == (False, True)
     assert repo.saves == 1
 
 

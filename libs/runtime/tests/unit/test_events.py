@@ -44,3 +44,13 @@ def test_a_key_that_is_not_the_payloads_is_refused():
         factory.new(posted(), shop_id="s1", key="order-1")
     with pytest.raises(ValueError, match="conversation_id"):
         factory.new(posted(), shop_id="s1", aggregate_id="order-1")
+
+
+def test_a_fixed_id_and_time_rebuild_the_same_message():
+    factory = EventFactory("catalog", FixedClock(T0))
+    first = factory.new(posted(), shop_id="s1", event_id="evt-1", occurred_at=T0.replace(hour=3))
+    again = factory.new(posted(), shop_id="s1", event_id="evt-1", occurred_at=T0.replace(hour=3))
+    assert first == again
+    assert (first.event_id, first.correlation_id, first.occurred_at.hour) == ("evt-1", "evt-1", 3)
+    caused = factory.new(posted(), shop_id="s1", event_id="evt-2", correlation_id="corr-9")
+    assert (caused.event_id, caused.correlation_id) == ("evt-2", "corr-9")

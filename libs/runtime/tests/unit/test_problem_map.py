@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from litestar import Litestar, get
 from litestar.di import NamedDependency
 from litestar.testing import TestClient
 from oms_runtime.commands import AggregateNotFound
-from oms_runtime.errors import ConcurrencyError, FieldError
+from oms_runtime.errors import ConcurrencyError, FieldError, FieldErrors, FieldIssue
 from oms_runtime.problems import ProblemSpec, exception_handlers
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
@@ -155,3 +156,58 @@ def test_a_field_error_names_its_own_field_and_extensions_copy_attributes():
     assert unknown.status_code == 404
     assert unknown.json()["order_id"] == "o1"
     assert unknown.json()["errors"] == [{"field": "order_id", "message": "order o1 has no conversation in this shop"}]
+
+
+@dataclass(frozen=True)
+class Issue:
+    field: str
+    message: str
+
+
+class InvalidLines(Exception):
+    def __init__(self, errors: list[Issue]) -> None:
+        super().__init__("the order's lines are invalid")
+        self.errors = errors
+
+
+class NotAllowed(Exception):
+    def __init__(self, allowed: str) -> None:
+        super().__init__("method not allowed")
+        self.headers = {"Allow": allowed}
+
+
+@get("/lines", sync_to_thread=False)
+def lines() -> None:
+    raise InvalidLines([Issue("lines[0].sku", "unknown SKU"), Issue("lines[1].quantity", "too many")])
+
+
+@get("/several", sync_to_thread=False)
+def several() -> None:
+    raise FieldErrors([FieldIssue("a", "missing"), FieldIssue("b", "too long")])
+
+
+@get("/not-allowed", sync_to_thread=False)
+def not_allowed() -> None:
+    raise NotAllowed("GET, PUT")
+
+
+def test_several_fields_at_fault_and_headers():
+    problems = {
+        InvalidLines: ProblemSpec(422, "Invalid order", field="lines"),
+        NotAllowed: ProblemSpec(405, "Method not allowed", headers={"Cache-Control": "no-store"}),
+    }
+    app = Litestar([lines, several, not_allowed], exception_handlers=exception_handlers(problems))
+    with TestClient(app) as c:
+        invalid = c.get("/lines")
+        unmapped = c.get("/several")
+        refused = c.get("/not-allowed")
+    assert invalid.status_code == 422 and invalid.json()["detail"] == "the order's lines are invalid"
+    assert invalid.json()["errors"] == [
+        {"field": "lines[0].sku", "message": "unknown SKU"},
+        {"field": "lines[1].quantity", "message": "too many"},
+    ]
+    assert unmapped.status_code == 422  # FieldErrors has its shared handler
+    assert [e["field"] for e in unmapped.json()["errors"]] == ["a", "b"]
+    assert unmapped.json()["detail"] == "a: missing; b: too long"
+    assert refused.status_code == 405
+    assert (refused.headers["allow"], refused.headers["cache-control"]) == ("GET, PUT", "no-store")

@@ -85,6 +85,16 @@ def test_analytics_rows_average_and_bars() -> None:
     assert analytics.currencies(rows) == ["RUB", "EUR"]
     bars = analytics.bars(rows, width=300, height=100)
     assert [b.height for b in bars] == [100.0, 50.0, 0.0] and bars[1].y == 50.0 and bars[2].x > bars[1].x
+    assert bars[0].width < 300 / 10  # a few groups are bars, not blocks
+    from datetime import date
+
+    days = analytics.every_day(rows[:2], date(2025, 12, 31), date(2026, 1, 3))
+    assert [(d.key, d.orders) for d in days] == [
+        ("2025-12-31", 0),
+        ("2026-01-01", 4),
+        ("2026-01-02", 2),
+        ("2026-01-03", 0),
+    ]
     lines = analytics.to_csv(rows).splitlines()
     assert lines[0] == "key,orders,revenue_RUB,revenue_EUR,average_RUB,average_EUR"
     assert lines[1] == "2026-01-01,4,1000.00,10.00,250.00,2.50"

@@ -13,6 +13,7 @@ from typing import Any
 CHART_WIDTH = 640
 CHART_HEIGHT = 160
 MAX_BARS = 400
+MIN_SLOTS = 24
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ def rows_of(groups: list[dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def every_day(rows: list[Row], first: date, last: date) -> list[Row]:
+    """Day rows for every day of [first, last] (a day without orders is a zero row): a timeline."""
+    known = {r.key: r for r in rows}
+    days = []
+    day = first
+    while day <= last and len(days) <= MAX_BARS:
+        days.append(known.get(day.isoformat()) or Row(key=day.isoformat(), orders=0, revenue={}))
+        day = date.fromordinal(day.toordinal() + 1)
+    return days
+
+
 def by_week(days: list[Row]) -> list[Row]:
     """Day rows (`YYYY-MM-DD` keys) summed into ISO weeks (`YYYY-Www`), in order; other keys are dropped."""
     weeks: dict[str, Row] = {}
@@ -85,7 +97,7 @@ def bars(rows: list[Row], width: int = CHART_WIDTH, height: int = CHART_HEIGHT) 
     if not shown:
         return []
     top = max(r.orders for r in shown) or 1
-    step = width / len(shown)
+    step = width / max(len(shown), MIN_SLOTS)  # a few groups stay bars, not blocks
     gap = min(2.0, step / 4)
     return [
         Bar(

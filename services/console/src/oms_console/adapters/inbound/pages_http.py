@@ -283,7 +283,7 @@ class ConsolePages(Controller):
             return error_page(request, caller, exc.status, detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
-        series = _series(charts)
+        series = _series(charts, first, last)
         return render(
             request,
             "analytics.html",
@@ -310,7 +310,7 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         if name not in CHARTS:
             return error_page(request, caller, 404, f"no chart {name[:40]}")
-        period, _, _ = _period(since, until, console.now())
+        period, first, last = _period(since, until, console.now())
         try:
             charts = await console.analytics(caller, period)
         except ConsoleError as exc:
@@ -318,7 +318,7 @@ class ConsolePages(Controller):
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         return Response(
-            analytics.to_csv(_series(charts)[name]),
+            analytics.to_csv(_series(charts, first, last)[name]),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
         )
@@ -484,10 +484,14 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
 CHARTS = ("day", "week", "delivery", "region", "customer_kind", "stage", "cancelled_day")
 
 
-def _series(charts: dict[str, list[dict[str, Any]]]) -> dict[str, list[analytics.Row]]:
-    """The rows of every chart: the groupings as the API gave them, plus the days summed into weeks."""
+def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> dict[str, list[analytics.Row]]:
+    """The rows of every chart: the groupings as the API gave them, the day charts with every day of
+    the period, and the days summed into weeks."""
     series = {name: analytics.rows_of(groups) for name, groups in charts.items()}
-    series["week"] = analytics.by_week(series.get("day", []))
+    since, until = date.fromisoformat(first), date.fromisoformat(last)
+    for name in ("day", "cancelled_day"):
+        series[name] = analytics.every_day(series.get(name, []), since, until)
+    series["week"] = analytics.by_week(series["day"])
     return series
 
 

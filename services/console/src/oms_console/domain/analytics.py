@@ -54,7 +54,7 @@ def rows_of(groups: list[dict[str, Any]]) -> list[Row]:
 def every_day(rows: list[Row], first: date, last: date) -> list[Row]:
     """Day rows for every day of [first, last] (a day without orders is a zero row): a timeline."""
     known = {r.key: r for r in rows}
-    days = []
+    days: list[Row] = []
     day = first
     while day <= last and len(days) <= MAX_BARS:
         days.append(known.get(day.isoformat()) or Row(key=day.isoformat(), orders=0, revenue={}))

@@ -44,13 +44,14 @@ load: install ## the whole stack under storefront load through the gateway (LOAD
 chaos: install ## orders at a steady rate while services are killed, Kafka and Mongo restarted, messages duplicated; then invariants
 	$(PY) -m tests.bench.chaos $(CHAOS_ARGS)
 
-bench: install ## benchmarks with figures (not pass/fail): storefront load, reservations/s, 10k-row CSV import, order lists over 100k orders, relay and consumer messages/s
+bench: install ## benchmarks with figures (not pass/fail): storefront load, reservations/s, 10k-row CSV import, order lists over 100k orders, relay and consumer messages/s, console pages over 10k orders
 	$(PY) -m tests.bench.load $(LOAD_ARGS)
 	# 100k orders need more than the stand-in's default 512 MB heap (it stalls in full GCs).
 	export OMS_MONGO_JVM_OPTS="-Xms256m -Xmx4g -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
 	$(PY) -m tests.bench.bench_catalog
 	$(PY) -m tests.bench.bench_order_lists --orders 100000
 	$(PY) -m tests.bench.bench_backbone
+	$(PY) -m tests.bench.bench_console --orders 10000
 
 fuzz: install ## schemathesis through the gateway, deep: 100 examples per operation + stateful; reports in .local/fuzz
 	export OMS_FUZZ_EXAMPLES=$${OMS_FUZZ_EXAMPLES:-100} OMS_FUZZ_PHASES=$${OMS_FUZZ_PHASES:-examples,fuzzing,stateful}

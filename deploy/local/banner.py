@@ -6,7 +6,7 @@ import argparse
 import os
 import time
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy")
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
 
  Gateway API        {gw}/api/v1
  Warehouse pages    {gw}/warehouse/   (pick list, pack station, hand-over; sign in as warehouse@demo.shop)
+ Operations console {gw}/console/     (stage board, order list, order card; sign in as manager@demo.shop)
  OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
  Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
 {metrics}

@@ -26,7 +26,7 @@ from supervisor.xmlrpc import SupervisorTransport
 
 REPO = Path(__file__).resolve().parents[2]
 PROCFILE = REPO / "deploy" / "local" / "Procfile"
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy")
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
 
 # A crash is restarted at once; a process that dies within START_SECONDS of starting is retried with
 # a growing back-off (1 s, 2 s, …, as a CrashLoopBackOff) up to START_RETRIES times before supervisord

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy")
+SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
 
 
 def main() -> int:

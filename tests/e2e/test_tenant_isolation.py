@@ -54,6 +54,8 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     "/api/v1/waves": ("/{wave_id}", ("POST", "/{wave_id}/pick", None)),
     "/api/v1/delivery-methods": ("/{delivery_method}", ("PATCH", "/{delivery_method}", {"name": "not yours"})),
     "/warehouse": ("/picking",),
+    # The console's pages call the API as the caller: another shop's staff get its 404 as a page.
+    "/console": ("/orders/{order_id}",),
     "/api/v1/notifications": ("",),
     "/api/v1/groupbuy": (
         "/purchases/{purchase_id}",
@@ -76,7 +78,8 @@ WRITE_BODIES: dict[str, dict[str, Any]] = {
 OWN_KEYS = {"/api/v1/pipelines/store", "/api/v1/payment-settings/RUB", "/warehouse/picking", "/api/v1/notifications"}
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|catalog/skus|catalog/stock|returns|pipeline-settings)$"
+    r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
+    r"|pipeline-settings)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = (

@@ -40,7 +40,9 @@ def test_the_demo_flow_finds_a_gateway_on_another_port(monkeypatch: pytest.Monke
 def test_the_banner_names_the_gateway_for_the_demo_flow() -> None:
     ports = {
         f"OMS_{s}_PORT": str(9400 + i)
-        for i, s in enumerate(("GATEWAY", "ORDER", "CATALOG", "PAYMENT", "FULFILMENT", "NOTIFICATION", "MESSAGING"))
+        for i, s in enumerate(
+            ("GATEWAY", "ORDER", "CATALOG", "PAYMENT", "FULFILMENT", "NOTIFICATION", "MESSAGING", "CONSOLE")
+        )
     }
     env = {
         **ports,

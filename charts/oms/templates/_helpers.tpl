@@ -144,6 +144,11 @@ app.kubernetes.io/component: {{ .svc }}
 - name: OMS_SANDBOX_WEBHOOK_URL
   value: {{ printf "http://%s:%v/webhooks/payments/sandbox" (include "oms.svcname" (dict "root" $root "svc" "gateway")) $gw.port | quote }}
 {{- end }}
+{{- if eq .svc "console" }}
+{{- $gw := $root.Values.services.gateway }}
+- name: OMS_GATEWAY_URL
+  value: {{ printf "http://%s:%v" (include "oms.svcname" (dict "root" $root "svc" "gateway")) $gw.port | quote }}
+{{- end }}
 {{- if eq .svc "notification" }}
 - name: OMS_SMTP_HOST
   value: {{ $root.Values.smtp.host | quote }}

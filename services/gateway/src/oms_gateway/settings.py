@@ -26,6 +26,7 @@ class GatewaySettings(ServiceSettings):
     notification_url: str = "http://127.0.0.1:8105"
     messaging_url: str = "http://127.0.0.1:8106"
     groupbuy_url: str = "http://127.0.0.1:8107"
+    console_url: str = "http://127.0.0.1:8108"
 
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0

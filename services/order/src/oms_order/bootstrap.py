@@ -20,6 +20,7 @@ from oms_order.adapters.inbound.pipelines_http import PipelineController, Pipeli
 from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
+from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
 from oms_order.adapters.inbound.stage_actions_http import StageController
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
@@ -36,6 +37,7 @@ from oms_order.adapters.outbound.promo_mongo import (
     MongoPromoCodes,
     MongoStockLevels,
 )
+from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.changes import OrderChanges
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
@@ -46,6 +48,7 @@ from oms_order.application.pricing import Pricing
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.sla_overview import SlaOverview
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
 
@@ -90,11 +93,13 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         lists=lists,
     )
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
+    sla_overview = SlaOverview(MongoInFlightOrders(runtime.db), runtime.clock.now)
     app = create_service_app(
         runtime,
         route_handlers=[
             OrderController,
             OrderListController,
+            SlaOverviewController,
             PipelineController,
             PipelineSettingsController,
             StageController,
@@ -104,7 +109,13 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
         dependencies=provide_all(
-            orders=service, lists=lists, pipelines=pipelines, stages=stages, edits=edits, promo_codes=promo_codes
+            orders=service,
+            lists=lists,
+            pipelines=pipelines,
+            stages=stages,
+            edits=edits,
+            promo_codes=promo_codes,
+            sla=sla_overview,
         ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.

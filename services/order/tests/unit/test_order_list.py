@@ -107,3 +107,10 @@ def test_keyset_condition_continues_after_the_cursor_in_both_directions() -> Non
     assert down == {"$or": [{"total_minor": {"$lt": 100}}, {"total_minor": 100, "_id": {"$lt": "b"}}]}
     up = after_cursor("total_minor", Cursor(SortField.TOTAL, False, 100, "b"))
     assert up["$or"][1]["_id"] == {"$gt": "b"}
+
+
+def test_row_carries_the_time_in_stage_for_the_console_board() -> None:
+    entered, deadline = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
+    row = list_row({"stage": "call_back", "placed_at": T0, "stage_entered_at": entered, "stage_deadline": deadline})
+    assert (row["stage_entered_at"], row["stage_deadline"]) == (entered, deadline)
+    assert list_row({"stage": "completed", "placed_at": T0})["stage_deadline"] is None

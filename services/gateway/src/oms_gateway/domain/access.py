@@ -36,6 +36,7 @@ class RouteGroup(StrEnum):
     RETURNS = "returns"
     DELIVERY_METHODS = "delivery_methods"
     WAREHOUSE_PAGES = "warehouse.pages"
+    CONSOLE_PAGES = "console.pages"
     NOTIFICATIONS = "notifications"
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
@@ -76,6 +77,9 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.DELIVERY_METHODS: ALL_STAFF,
     # The pick / pack / hand-over pages in a browser (session cookie): the warehouse and its bosses.
     RouteGroup.WAREHOUSE_PAGES: frozenset({"admin", "manager", "warehouse"}),
+    # The operations console: every staff role signs in; what each sees and may do is decided by
+    # the API calls the console makes with the user's own token.
+    RouteGroup.CONSOLE_PAGES: ALL_STAFF,
     RouteGroup.NOTIFICATIONS: frozenset({"admin", "manager"}),
     # Stage pipelines and their settings: staff read them (stage names, who is responsible);
     # the order service lets only admins change them.

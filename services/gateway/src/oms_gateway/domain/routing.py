@@ -24,6 +24,7 @@ class Service(StrEnum):
     NOTIFICATION = "notification"
     MESSAGING = "messaging"
     GROUPBUY = "groupbuy"
+    CONSOLE = "console"
 
 
 # Template placeholders: {name} is one path segment, {rest} is the remainder ("" or "/...").
@@ -140,6 +141,7 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/search", Service.ORDER, "/orders/search"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
     # Stage pipelines (versions) and the shop's pipeline settings, in the order service.
@@ -190,6 +192,12 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # The operations console (HTML for a browser, session cookie, see staff_session): its sign-in
+    # page and static files are public (the sign-in form is posted to the gateway itself), the
+    # rest needs a staff session. The console calls the API above with the signed-in user's token.
+    route(RouteGroup.PUBLIC, {"GET"}, "/console/login", Service.CONSOLE, "/console/login"),
+    route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
+    route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},

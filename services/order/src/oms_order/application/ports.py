@@ -18,6 +18,7 @@ from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, 
 from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
+from oms_order.domain.sla_overview import InFlight
 
 # ---- orders ---------------------------------------------------------------------------------
 
@@ -282,4 +283,10 @@ class OrderDocuments(Protocol):
 
     async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
         """Archived entries first_seq ≤ seq < end_seq, oldest first."""
+        ...
+
+
+class InFlightOrders(Protocol):
+    async def in_flight(self, shop_id: str, limit: int) -> list[InFlight]:
+        """Orders of the shop not in a final stage, oldest first, at most `limit`."""
         ...

@@ -147,6 +147,9 @@ def list_row(
         "payment_status": str(doc.get("payment_status") or _get(doc, "payment", "status", default="unpaid")),
         "placed_at": doc.get("placed_at"),
         "closed_at": doc.get("stage_entered_at") if is_final else None,
+        # Time in stage against its limit, for the console's stage board.
+        "stage_entered_at": doc.get("stage_entered_at"),
+        "stage_deadline": doc.get("stage_deadline"),
         "delivery_type": doc.get("delivery_type"),
         "payment_method": doc.get("payment_method"),
         "region": _get(doc, "address", "region"),
@@ -178,6 +181,9 @@ class ListRow:
     payment_status: str | None
     placed_at: datetime | None
     closed_at: datetime | None
+    # Time in stage against its limit (the console's stage board); absent on rows of older code.
+    stage_entered_at: datetime | None
+    stage_deadline: datetime | None
     delivery_type: str | None
     payment_method: str | None
     region: str | None

@@ -15,7 +15,7 @@ from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
 from oms_runtime.params import Cursor, Limit
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from oms_gateway.adapters.inbound import warehouse_login
+from oms_gateway.adapters.inbound import console_login, warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
 from oms_gateway.adapters.inbound.staff_session import PAGES_PREFIX
 from oms_gateway.application.accounts import InvalidCredentials
@@ -439,3 +439,14 @@ ROUTE_HANDLERS += [
 
 # What the own endpoints' handlers are given besides the app's dependencies: the admitted caller.
 DEPENDENCIES = {"caller": Provide(current_caller)}
+
+# The operations console: sign-in, sign-out and language at the gateway, the pages proxied to the console.
+ROUTE_HANDLERS += [
+    *console_login.HANDLERS,
+    route(
+        [console_login.CONSOLE_PREFIX, console_login.CONSOLE_PREFIX + "/{rest:path}"],
+        http_method=["GET", "POST"],
+        name="console_pages",
+        include_in_schema=False,
+    )(console_login.console_pages),
+]

@@ -22,6 +22,7 @@ CHECKED_HEADERS = frozenset(
         "x-forwarded-for",
         "origin",
         "referer",
+        "hx-request",
     }
 )
 

@@ -18,7 +18,7 @@ from oms_runtime.context import (
 )
 from oms_runtime.telemetry import inject_trace_headers
 
-from oms_gateway.adapters.inbound.staff_session import session_token
+from oms_gateway.adapters.inbound.staff_session import console_headers, session_token
 from oms_gateway.application.accounts import Accounts
 from oms_gateway.application.forwarding import Forwarding, MethodNotRouted
 from oms_gateway.application.ports import Upstream
@@ -49,6 +49,8 @@ RETURNED_RESPONSE_HEADERS = (
     "retry-after",
     "cache-control",
     "content-language",
+    "content-disposition",  # a download's file name (the console's CSV export)
+    "server-timing",  # where a page's time went (the console's app and API time)
 )
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 WWW_AUTHENTICATE = 'Bearer realm="oms", ApiKey header="X-API-Key"'
@@ -140,6 +142,7 @@ class Gateway:
         if not CORRELATION_ID.match(correlation_id):
             correlation_id = new_id()
         headers = self.upstream_headers(request, principal, correlation_id)
+        headers.update(console_headers(request, signed_in=principal is not None and principal.kind == "staff"))
         upstream = await self.forwarding.send(
             resolved, method, encode_query(request.scope["query_string"]), headers, await request.body()
         )

@@ -51,12 +51,17 @@ async def login_form(request: Request[Any, Any, Any], gateway: NamedDependency[G
         result = await gateway.accounts.login(shop_slug=shop, email=email, password=password)
     except InvalidCredentials:
         return _page("unknown shop, e-mail or password", 401)
-    response: Response[Any] = Redirect(PAGES_PREFIX + "/", status_code=303)
+    return signed_in(request, PAGES_PREFIX, result.token.access_token, result.token.expires_in)
+
+
+def signed_in(request: Request[Any, Any, Any], prefix: str, token: str, max_age: int) -> Response[Any]:
+    """The session cookie of one set of staff pages (see staff_session), and off to their start page."""
+    response: Response[Any] = Redirect(prefix + "/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        result.token.access_token,
-        path=PAGES_PREFIX,
-        max_age=result.token.expires_in,
+        token,
+        path=prefix,
+        max_age=max_age,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",

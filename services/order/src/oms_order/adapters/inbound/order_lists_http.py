@@ -131,6 +131,8 @@ class OrderRow(BaseModel):
             payment_status=row.payment_status,
             placed_at=row.placed_at,
             closed_at=row.closed_at,
+            stage_entered_at=row.stage_entered_at,
+            stage_deadline=row.stage_deadline,
             delivery_type=row.delivery_type,
             payment_method=row.payment_method,
             region=row.region,
@@ -151,6 +153,8 @@ class OrderRow(BaseModel):
     payment_status: str | None
     placed_at: datetime | None
     closed_at: datetime | None
+    stage_entered_at: datetime | None = Field(default=None, description="When the order entered its stage")
+    stage_deadline: datetime | None = Field(default=None, description="When the stage's time limit runs out")
     delivery_type: str | None
     payment_method: str | None
     region: str | None

@@ -120,6 +120,8 @@ def list_row_of(doc: Document) -> ListRow:
         payment_status=doc.get("payment_status"),
         placed_at=doc.get("placed_at"),
         closed_at=doc.get("closed_at"),
+        stage_entered_at=doc.get("stage_entered_at"),
+        stage_deadline=doc.get("stage_deadline"),
         delivery_type=doc.get("delivery_type"),
         payment_method=doc.get("payment_method"),
         region=doc.get("region"),

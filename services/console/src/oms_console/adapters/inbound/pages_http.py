@@ -1,0 +1,588 @@
+"""The console's pages: server-rendered HTML, htmx for the parts that change (board columns, cards).
+
+Reached only through the gateway at /console/… (ADR 0016): the gateway checked the staff session
+cookie and passes the user as the usual X-OMS-* headers (read by `ctx`) plus their token, which
+every API call of the console carries. A page never decides what a user may do: it offers the
+buttons the user's role is allowed, and shows the API's answer (a refusal, a 409) when it says no.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date, datetime, timedelta
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Stream
+from oms_runtime.context import Ctx, RequestContext
+from oms_runtime.problems import Problem
+
+from oms_console.application.console import (
+    BoardFilters,
+    Console,
+    ConsoleError,
+    Outcome,
+    card_of,
+    may_edit,
+)
+from oms_console.application.ports import ApiUnavailable, Caller
+from oms_console.domain import analytics, i18n
+from oms_console.domain.board import Board, parse_time
+from oms_console.domain.views import DELIVERY_TYPES, GROUPINGS, PAYMENT_STATUSES, SORTS, ListView
+
+BASE = "/console"
+STATIC = {
+    "htmx.min.js": "text/javascript",
+    "htmx.LICENSE.txt": "text/plain",
+    "console.js": "text/javascript",
+    "console.css": "text/css",
+}
+ConsoleDep = NamedDependency[Console]
+Text = Annotated[str | None, QueryParameter(max_length=300)]
+Key = Annotated[str, QueryParameter(max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]
+OptionalKey = Annotated[str | None, QueryParameter(max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512)]
+KEY = re.compile(r"[a-z][a-z0-9_\-]{0,63}")
+
+_templates = Environment(
+    loader=PackageLoader("oms_console.adapters.inbound", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _money(value: Any) -> str:
+    if not isinstance(value, dict) or value.get("amount") is None:
+        return "—"
+    return f"{value.get('amount')} {value.get('currency') or ''}".strip()
+
+
+def _when(value: Any) -> str:
+    at = parse_time(value) if isinstance(value, str) else value if isinstance(value, datetime) else None
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+_templates.filters["money"] = _money
+_templates.filters["when"] = _when
+
+
+def language(request: Request[Any, Any, Any]) -> str:
+    return i18n.choose(request.headers.get("accept-language"))
+
+
+def caller_of(request: Request[Any, Any, Any], ctx: RequestContext) -> Caller:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Unauthorized", "the console needs the signed-in user's token (from the gateway)")
+    return Caller(
+        token=token.strip(),
+        shop_id=ctx.shop_id,
+        user_id=ctx.actor.id or "",
+        name=ctx.actor.name or "",
+        role=ctx.actor.role,
+        correlation_id=ctx.correlation_id,
+    )
+
+
+def render(
+    request: Request[Any, Any, Any], name: str, status: int = 200, caller: Caller | None = None, **context: Any
+) -> Response[str]:
+    lang = language(request)
+    html = _templates.get_template(name).render(
+        base=BASE,
+        lang=lang,
+        t=i18n.translator(lang),
+        duration=lambda seconds: i18n.duration(seconds, lang),
+        user=caller,
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        **context,
+    )
+    return Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-store", "Content-Language": lang},
+    )
+
+
+def error_page(request: Request[Any, Any, Any], caller: Caller | None, status: int, detail: str) -> Response[str]:
+    return render(request, "error.html", status=status, caller=caller, detail=detail)
+
+
+async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
+    data = await request.form()
+    return {str(k)[:64]: str(v).strip()[:2000] for k, v in list(data.items())[:50]}
+
+
+def query_of(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    return parse_qs(request.url.query or "", keep_blank_values=False, max_num_fields=100)
+
+
+# ---- the pages -----------------------------------------------------------------------------
+
+
+@get(f"{BASE}/login", include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any], error: Text = None) -> Response[str]:
+    """Public (the gateway posts the form itself: it alone sees passwords)."""
+    reason = error if error in ("credentials", "missing", "origin") else None
+    return render(request, "login.html", error=f"error.{reason}" if reason else None)
+
+
+@get(f"{BASE}/static/{{name:str}}", include_in_schema=False)
+async def static_file(name: FromPath[str]) -> Response[bytes]:
+    if name not in STATIC:
+        raise Problem(404, "Not found", f"no static file {name[:64]}")
+    content = resources.files("oms_console.adapters.inbound").joinpath("static", name).read_bytes()
+    return Response(content, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=3600"})
+
+
+class ConsolePages(Controller):
+    path = BASE
+    include_in_schema = False
+
+    @get("/", summary="Start: the stage board")
+    async def home(self) -> Redirect:
+        return Redirect(f"{BASE}/board", status_code=303)
+
+    # -- the stage board
+
+    @get("/board", summary="Stage board of one pipeline")
+    async def board(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        pipeline: OptionalKey = None,
+        manager_id: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
+        problem: Text = None,
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        filters = _filters(manager_id, channel, delivery_type, problem)
+        try:
+            keys = await console.pipeline_keys(caller)
+            key = pipeline or _default_pipeline([k for k, _ in keys])
+            board, delivery_types = await console.board(caller, key)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return render(
+            request,
+            "board.html",
+            caller=caller,
+            board=board,
+            pipelines=keys,
+            filters=filters,
+            filter_query=_filter_query(key, filters),
+            delivery_types=DELIVERY_TYPES,
+            pipeline_delivery_types=delivery_types,
+        )
+
+    @get("/board/column", summary="One column of the board, a page of cards (htmx)")
+    async def column(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        pipeline: Key,
+        stage: Key,
+        cursor: Cursor = None,
+        manager_id: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
+        problem: Text = None,
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        filters = _filters(manager_id, channel, delivery_type, problem)
+        try:
+            board, page = await console.column(caller, pipeline, stage, filters, cursor)
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return render(request, "column_error.html", caller=caller, detail=detail)
+        except ApiUnavailable as exc:
+            return render(request, "column_error.html", caller=caller, detail=str(exc))
+        column = board.column(stage)
+        return render(
+            request,
+            "column.html",
+            caller=caller,
+            board=board,
+            column=column,
+            page=page,
+            filter_query=_filter_query(pipeline, filters),
+            first=cursor is None,
+        )
+
+    @get("/board/card/{order_id:str}", summary="One card, reloaded (htmx)")
+    async def card(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, order_id: FromPath[str], pipeline: Key
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        return await _card(request, console, caller, pipeline, order_id, Outcome(ok=True))
+
+    @post("/board/card/{order_id:str}/advance", summary="Advance the card's order (htmx)")
+    async def card_advance(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, order_id: FromPath[str]
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        outcome = await _safely(console.advance(caller, order_id, _version(form)))
+        return await _card(request, console, caller, _key(form.get("pipeline")), order_id, outcome, action="advance")
+
+    @post("/board/card/{order_id:str}/move", summary="Move the card's order to another stage (htmx)")
+    async def card_move(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, order_id: FromPath[str]
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        outcome = await _safely(console.move(caller, order_id, _key(form.get("to")), _version(form)))
+        return await _card(request, console, caller, _key(form.get("pipeline")), order_id, outcome, action="move")
+
+    # -- the SLA overview
+
+    @get("/sla", summary="SLA right now: per stage and per manager")
+    async def sla(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, pipeline: OptionalKey = None
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        try:
+            figures, board = await console.sla(caller, pipeline or "store")
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return error_page(request, caller, exc.status, detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        stages = {s["stage"]: s for s in figures.get("stages", [])}
+        # The pipeline's order first (every flow stage, empty ones too), then stages it does not have.
+        ordered = [c.key for c in board.columns] if board else []
+        ordered += sorted(k for k in stages if k not in ordered)
+        return render(request, "sla.html", caller=caller, figures=figures, stages=stages, ordered=ordered, board=board)
+
+    # -- analytics
+
+    @get("/analytics", summary="Orders and revenue per day, delivery, region, customer kind, stage; cancellations")
+    async def analytics(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, since: Text = None, until: Text = None
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        period, first, last = _period(since, until, console.now())
+        try:
+            charts, low_stock = await asyncio.gather(console.analytics(caller, period), console.low_stock(caller))
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return error_page(request, caller, exc.status, detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        series = _series(charts, first, last)
+        return render(
+            request,
+            "analytics.html",
+            caller=caller,
+            series=series,
+            bars={name: analytics.bars(rows) for name, rows in series.items()},
+            currencies={name: analytics.currencies(rows) for name, rows in series.items()},
+            since=first,
+            until=last,
+            chart=(analytics.CHART_WIDTH, analytics.CHART_HEIGHT),
+            low_stock=low_stock,
+        )
+
+    @get("/analytics/csv/{name:str}", summary="One chart's numbers as CSV")
+    async def analytics_csv(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        name: FromPath[str],
+        since: Text = None,
+        until: Text = None,
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        if name not in CHARTS:
+            return error_page(request, caller, 404, f"no chart {name[:40]}")
+        period, first, last = _period(since, until, console.now())
+        try:
+            charts = await console.analytics(caller, period)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return Response(
+            analytics.to_csv(_series(charts, first, last)[name]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
+        )
+
+    # -- the order list
+
+    @get("/orders", summary="The order list: the view is in the URL")
+    async def orders(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[str]:
+        caller = caller_of(request, ctx)
+        view = ListView.of(query_of(request))
+        try:
+            rows, next_cursor, groups = await console.order_list(caller, view)
+        except ConsoleError as exc:
+            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+            return error_page(request, caller, exc.status, detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return render(
+            request,
+            "orders.html",
+            caller=caller,
+            view=view,
+            rows=rows,
+            next_cursor=next_cursor,
+            groups=groups,
+            groupings=GROUPINGS,
+            sorts=SORTS,
+            delivery_types=DELIVERY_TYPES,
+            payment_statuses=PAYMENT_STATUSES,
+        )
+
+    @get("/orders/export.csv", summary="The list's view as CSV (streamed from the order service)")
+    async def export(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        view = ListView.of(query_of(request))
+        try:
+            streamed = await console.export(caller, view)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        if streamed.status != 200:
+            return error_page(request, caller, streamed.status, f"HTTP {streamed.status}")
+        return Stream(
+            streamed.chunks,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="orders.csv"', "Cache-Control": "no-store"},
+        )
+
+    # -- the order card
+
+    @get("/orders/{order_id:str}", summary="Everything of one order, and the actions the user's role has")
+    async def order(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        order_id: FromPath[str],
+        ok: Text = None,
+        error: Text = None,
+        conflict: Text = None,
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        try:
+            card = await console.order_card(caller, order_id)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        order = card.order
+        actions = order.get("stage_actions") or {}
+        pipeline_key = str(order.get("pipeline") or "").split("@")[0]
+        board: Board | None = None
+        try:  # the stage names of the order's pipeline (cached); the card works without them
+            board = (await console.board(caller, pipeline_key))[0] if pipeline_key else None
+        except (ConsoleError, ApiUnavailable):
+            board = None
+        can_stage = caller.role in (actions.get("roles") or [])
+        return render(
+            request,
+            "order.html",
+            caller=caller,
+            card=card,
+            order=order,
+            board=board,
+            clock=card_of(order, console.now()).clock,
+            can_advance=can_stage and bool(actions.get("can_advance")),
+            move_to=(actions.get("move_to") or []) if can_stage else [],
+            can_edit=may_edit(caller.role) and not order.get("final"),
+            can_note=may_edit(caller.role),
+            can_message=may_edit(caller.role),
+            ok=ok,
+            error=error,
+            conflict=bool(conflict),
+        )
+
+    @post("/orders/{order_id:str}/{action:str}", summary="One manager action of the order card (form, then back)")
+    async def order_action(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        order_id: FromPath[str],
+        action: FromPath[str],
+    ) -> Redirect:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        outcome = await _safely(console.order_action(caller, order_id, action, form))
+        t = i18n.translator(language(request))
+        query: dict[str, str] = {}
+        if outcome.ok:
+            query["ok"] = t("done")
+        elif outcome.conflict:
+            query["conflict"] = "1"
+            query["error"] = t("conflict")
+        else:
+            query["error"] = f"{t('refused')}: {outcome.detail}"[:300]
+        return Redirect(f"{BASE}/orders/{quote(order_id, safe='')}?{urlencode(query)}", status_code=303)
+
+    @get("/documents/{kind:str}/{ident:str}", summary="A document of the order (PDF), fetched as the user")
+    async def document(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, kind: FromPath[str], ident: FromPath[str]
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        try:
+            streamed = await console.document(caller, kind, ident)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        if streamed is None or streamed.status != 200:
+            status = 404 if streamed is None else streamed.status
+            return error_page(request, caller, status, f"HTTP {status}")
+        headers = {"Cache-Control": "no-store"}
+        if disposition := streamed.headers.get("content-disposition"):
+            headers["Content-Disposition"] = disposition
+        return Stream(streamed.chunks, media_type="application/pdf", headers=headers)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _filters(
+    manager_id: str | None, channel: str | None, delivery_type: str | None, problem: str | None
+) -> BoardFilters:
+    return BoardFilters(
+        manager_id=(manager_id or "").strip(),
+        channel=(channel or "").strip(),
+        delivery_type=(delivery_type or "").strip() if (delivery_type or "") in DELIVERY_TYPES else "",
+        problem=problem in ("1", "true", "on"),
+    )
+
+
+def _filter_query(pipeline: str, filters: BoardFilters) -> str:
+    params = [("pipeline", pipeline)]
+    if filters.manager_id:
+        params.append(("manager_id", filters.manager_id))
+    if filters.channel:
+        params.append(("channel", filters.channel))
+    if filters.delivery_type:
+        params.append(("delivery_type", filters.delivery_type))
+    if filters.problem:
+        params.append(("problem", "1"))
+    return urlencode(params)
+
+
+CHARTS = ("day", "week", "delivery", "region", "customer_kind", "stage", "cancelled_day")
+
+
+def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> dict[str, list[analytics.Row]]:
+    """The rows of every chart: the groupings as the API gave them, the day charts with every day of
+    the period, and the days summed into weeks."""
+    series = {name: analytics.rows_of(groups) for name, groups in charts.items()}
+    since, until = date.fromisoformat(first), date.fromisoformat(last)
+    for name in ("day", "cancelled_day"):
+        series[name] = analytics.every_day(series.get(name, []), since, until)
+    series["week"] = analytics.by_week(series["day"])
+    return series
+
+
+def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
+    """The placed-date range of the analytics ([since, until], whole UTC days; default the last 30 days)
+    as the groupings' filter, and the two days back for the form."""
+    today = now.date()
+    first = _date(since) or today - timedelta(days=29)
+    last = _date(until) or today
+    if last < first:
+        first, last = last, first
+    first = max(first, last - timedelta(days=366))  # a year at most: one bar a day
+    params = [
+        ("placed_from", f"{first.isoformat()}T00:00:00+00:00"),
+        ("placed_to", f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
+    ]
+    return params, first.isoformat(), last.isoformat()
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _default_pipeline(keys: list[str]) -> str:
+    """The built-in `store` pipeline (most orders run on it) when the shop has it, else the first."""
+    return "store" if "store" in keys or not keys else keys[0]
+
+
+def _key(value: str | None) -> str:
+    """A pipeline or stage key from a form, or "" when it is not one (never echoed raw into a page)."""
+    return value if value and KEY.fullmatch(value) else ""
+
+
+def _version(form: dict[str, str]) -> int | None:
+    try:
+        value = int(form.get("version", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+async def _safely(action: Any) -> Outcome:
+    try:
+        return await action  # type: ignore[no-any-return]
+    except ApiUnavailable as exc:
+        return Outcome(ok=False, detail=str(exc))
+
+
+async def _card(
+    request: Request[Any, Any, Any],
+    console: Console,
+    caller: Caller,
+    pipeline: str,
+    order_id: str,
+    outcome: Outcome,
+    action: str | None = None,
+) -> Response[str]:
+    """The card after an action (or a reload): where the order is now, and what happened."""
+    board: Board | None = None
+    try:
+        board, _ = await console.board(caller, pipeline) if pipeline else (None, [])
+        order = outcome.order or await console.card(caller, order_id)
+    except (ConsoleError, ApiUnavailable) as exc:
+        return render(request, "column_error.html", caller=caller, detail=str(exc))
+    column = board.column(str(order.get("stage"))) if board else None
+    card = card_of(order, console.now(), column.time_limit_seconds if column else None)
+    lang = language(request)
+    t = i18n.translator(lang)
+    stage_name = board.stage_name(card.stage, lang) if board else card.stage
+    message = None
+    if outcome.ok and action:
+        message = t(f"done.{action}", stage=stage_name)
+    elif outcome.conflict:
+        message = t("conflict")
+    elif not outcome.ok:
+        message = f"{t('refused')}: {outcome.detail}"
+    return render(
+        request,
+        "card.html",
+        caller=caller,
+        board=board,
+        column=column,
+        card=card,
+        pipeline=pipeline,
+        message=message,
+        message_kind="ok" if outcome.ok else "error",
+        moved=outcome.ok and action is not None,
+    )
+
+
+ROUTE_HANDLERS = [login_page, static_file, ConsolePages]

@@ -1,0 +1,290 @@
+"""The console's pages over an in-memory gateway: what each role is shown, and how a 409 is answered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from litestar.testing import AsyncTestClient
+from oms_console.bootstrap import create_app
+from oms_console.settings import ConsoleSettings
+from oms_contracts import Actor
+
+from .fakes import FakeGateway, order
+
+NOW = datetime(2026, 1, 1, 11, 45, tzinfo=UTC)  # 1 h 45 min into a 2 h stage: amber
+
+
+def headers(role: str = "manager", lang: str = "en") -> dict[str, str]:
+    actor = Actor(kind="staff", id="staff-1", role=role, name=f"Mia {role}")
+    return {
+        "x-oms-internal-token": "dev-internal-token",
+        "x-oms-shop-id": "shop-1",
+        "x-oms-actor": actor.model_dump_json(exclude_none=True),
+        "authorization": "Bearer user-token",
+        "accept-language": lang,
+    }
+
+
+@pytest.fixture
+def api() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+async def client(api: FakeGateway) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    app = create_app(ConsoleSettings(log_json=False), gateway=api, now=lambda: NOW)
+    async with AsyncTestClient(app) as c:
+        yield c
+
+
+async def test_the_board_shows_the_pipeline_columns_and_loads_each_lazily(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    page = await client.get("/console/board", headers=headers())
+    assert page.status_code == 200
+    assert page.headers["server-timing"].startswith("app;dur=")  # the page's own time, and its API calls'
+    assert (
+        'id="column-new"' in page.text and 'id="column-call_back"' in page.text and 'id="column-picking"' in page.text
+    )
+    assert "column-completed" not in page.text and "column-cancelled" not in page.text
+    assert "/console/board/column?pipeline=store&amp;stage=call_back" in page.text
+
+
+async def test_a_column_is_a_page_of_cards_from_the_search_api_with_the_users_token(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    row = order() | {"payment_status": "awaiting", "grand_total": {"amount": "10.00", "currency": "RUB"}}
+    api.on("GET", "/api/v1/orders/search", {"items": [row], "next_cursor": "abc"})
+    page = await client.get("/console/board/column?pipeline=store&stage=call_back&problem=1", headers=headers())
+    assert page.status_code == 200
+    assert 'id="card-o1"' in page.text and "urgency-amber" in page.text and "Anna Petrova" in page.text
+    assert "10.00 RUB" in page.text and "1 h 45 min" in page.text and 'class="advance"' in page.text
+    assert "cursor=abc" in page.text  # the next page of the column
+    method, path, params, token = api.calls[-1]
+    assert (method, path, token) == ("GET", "/api/v1/orders/search", "user-token")
+    assert ("stage", "call_back") in params and ("problem", "true") in params
+    assert ("delivery_type", "courier,post") in params  # the delivery types running on this pipeline
+
+
+async def test_a_warehouse_user_gets_no_buttons_on_a_managers_stage(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/search", {"items": [order()], "next_cursor": None})
+    page = await client.get("/console/board/column?pipeline=store&stage=call_back", headers=headers("warehouse"))
+    assert 'id="card-o1"' in page.text and "<button" not in page.text
+
+
+async def test_advance_on_the_board_lost_to_a_concurrent_change_shows_it_and_reloads_the_card(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on(
+        "POST", "/api/v1/orders/o1/advance", {"title": "Conflict", "detail": "version moved", "current_version": 4}, 409
+    )
+    api.on("GET", "/api/v1/orders/o1", order(version=4, problem=True))
+    page = await client.post(
+        "/console/board/card/o1/advance", data={"version": "3", "pipeline": "store"}, headers=headers()
+    )
+    assert page.status_code == 200
+    assert "changed by someone else" in page.text and 'data-version="4"' in page.text and "Problem" in page.text
+    assert ("POST", "/api/v1/orders/o1/advance", {"expected_version": 3}, "user-token") in api.calls
+
+
+async def test_advance_done_shows_the_new_stage(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("POST", "/api/v1/orders/o1/advance", order(version=4, stage="picking"))
+    page = await client.post(
+        "/console/board/card/o1/advance", data={"version": "3", "pipeline": "store"}, headers=headers()
+    )
+    assert "Advanced to Picking" in page.text and "moved" in page.text
+
+
+async def test_the_order_card_shows_everything_and_a_courier_no_action(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/o1", order())
+    api.on(
+        "GET",
+        "/api/v1/orders/o1/audit",
+        {"items": [{"at": "2026-01-01T10:00:00+00:00", "actor": {"name": "Shop"}, "action": "placed"}]},
+    )
+    api.on("GET", "/api/v1/shipments", {"items": [{"shipment_id": "s1", "warehouse_id": "wh-1", "status": "packed"}]})
+    api.on(
+        "GET",
+        "/api/v1/catalog/stock",
+        {"items": [{"warehouse_id": "a", "available": 4}, {"warehouse_id": "b", "available": 3}]},
+    )
+    manager = await client.get("/console/orders/o1", headers=headers())
+    assert manager.status_code == 200
+    assert 'title="a: 4 b: 3 ">7</td>' in manager.text  # stock of the line, summed over warehouses
+    for part in (
+        'id="advance"',
+        'id="move-to"',
+        'id="cancel"',
+        'id="add-note"',
+        "TEA",
+        "placed",
+        "wh-1",
+        "/console/documents/waybill/s1",
+    ):
+        assert part in manager.text, part
+    api.on(
+        "GET",
+        "/api/v1/orders/o1",
+        order(stage_actions={"roles": ["admin", "courier"], "can_advance": False, "move_to": []}),
+    )
+    courier = await client.get("/console/orders/o1", headers=headers("courier"))
+    assert 'id="read-only"' in courier.text
+    main = courier.text.split("<main>", 1)[1]
+    assert "<button" not in main and "<form" not in main
+
+
+async def test_an_order_action_posts_with_the_shown_version_and_comes_back(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("PATCH", "/api/v1/orders/o1/lines/TEA", order(version=4))
+    done = await client.post(
+        "/console/orders/o1/line",
+        data={"version": "3", "sku": "TEA", "quantity": "5"},
+        headers=headers(),
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/console/orders/o1?ok=")
+    assert ("PATCH", "/api/v1/orders/o1/lines/TEA", {"quantity": 5, "expected_version": 3}, "user-token") in api.calls
+    api.on("POST", "/api/v1/orders/o1/advance", {"detail": "stale", "current_version": 5}, 409)
+    lost = await client.post(
+        "/console/orders/o1/advance", data={"version": "3"}, headers=headers(), follow_redirects=False
+    )
+    assert "conflict=1" in lost.headers["location"]
+
+
+async def test_russian_when_asked(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    page = await client.get("/console/login", headers={"accept-language": "ru"})
+    assert "Войти" in page.text and page.headers["content-language"] == "ru"
+    english = await client.get("/console/login?error=credentials", headers={"accept-language": "de, en;q=0.5"})
+    assert "Unknown shop" in english.text
+
+
+async def test_pages_need_the_gateway(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    direct = await client.get("/console/board", headers={"authorization": "Bearer x"})
+    assert direct.status_code == 401
+    no_token = {k: v for k, v in headers().items() if k != "authorization"}
+    assert (await client.get("/console/board", headers=no_token)).status_code == 401
+
+
+async def test_static_files_are_a_fixed_set(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    assert (await client.get("/console/static/htmx.min.js")).status_code == 200
+    assert (await client.get("/console/static/..%2Fbootstrap.py")).status_code == 404
+    assert (await client.get("/console/static/settings.py")).status_code == 404
+
+
+async def test_the_list_keeps_its_view_and_groups_when_asked(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    row = order() | {
+        "payment_status": "awaiting",
+        "grand_total": {"amount": "10.00", "currency": "RUB"},
+        "item_count": 2,
+    }
+    api.on("GET", "/api/v1/orders/search", {"items": [row], "next_cursor": "n2"})
+    api.on(
+        "GET",
+        "/api/v1/orders/groups",
+        {"by": "stage", "groups": [{"key": "call_back", "count": 7, "totals": {"RUB": "70.00"}}]},
+    )
+    page = await client.get("/console/orders?stage=call_back&sort=total&by=stage", headers=headers())
+    assert page.status_code == 200 and 'id="groups"' in page.text and ">7<" in page.text and "70.00 RUB" in page.text
+    assert "cursor=n2" in page.text and "sort=total" in page.text  # the next page keeps the view
+    searched = next(c for c in api.calls if c[1] == "/api/v1/orders/search")
+    assert ("stage", "call_back") in searched[2] and ("sort", "total") in searched[2]
+    grouped = next(c for c in api.calls if c[1] == "/api/v1/orders/groups")
+    assert ("by", "stage") in grouped[2] and ("stage", "call_back") in grouped[2]
+
+
+async def test_the_csv_export_is_the_views_and_a_download(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/export.csv", "number,order_id")
+    export = await client.get("/console/orders/export.csv?stage=new&sort=total", headers=headers())
+    assert export.status_code == 200 and export.text == "number,order_id"
+    assert export.headers["content-disposition"].startswith("attachment") and export.headers["content-type"].startswith(
+        "text/csv"
+    )
+    assert ("stage", "new") in api.calls[-1][2]
+
+
+async def test_a_courier_sees_a_column_from_the_plain_list(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/search", {"title": "Forbidden", "detail": "needs one of: admin, manager"}, 403)
+    summary = {"order_id": "o9", "number": 9, "stage": "courier_delivery", "customer": {"name": "Ivan"}, "version": 2}
+    api.on("GET", "/api/v1/orders", {"items": [summary], "next_cursor": None})
+    page = await client.get("/console/board/column?pipeline=store&stage=call_back", headers=headers("courier"))
+    assert 'id="card-o9"' in page.text and "filters are for managers" in page.text and "<button" not in page.text
+    assert api.calls[-1][:3] == ("GET", "/api/v1/orders", [("stage", "call_back"), ("limit", "20")])
+
+
+async def test_the_sla_page_shows_every_stage_of_the_pipeline_and_the_weakest(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on(
+        "GET",
+        "/api/v1/orders/sla",
+        {
+            "at": "2026-01-01T11:45:00+00:00",
+            "stages": [
+                {
+                    "stage": "call_back",
+                    "orders": 4,
+                    "overdue": 1,
+                    "problems": 1,
+                    "overdue_share": 0.25,
+                    "limit_seconds": 7200,
+                    "p50_seconds": 600,
+                    "p95_seconds": 9000,
+                }
+            ],
+            "managers": [{"manager_id": "staff-1", "orders": 4, "overdue": 1, "overdue_share": 0.25}],
+            "weakest": ["call_back"],
+            "truncated": False,
+        },
+    )
+    page = await client.get("/console/sla", headers=headers(lang="ru"))
+    assert page.status_code == 200
+    assert "Слабые этапы" in page.text and "Перезвонить" in page.text and "25.0 %" in page.text
+    table = page.text.split('id="sla-stages"', 1)[1]
+    assert table.index("Новый") < table.index("Перезвонить")  # the pipeline's order, empty stages too
+    assert "2 ч 30 мин" in page.text and ">я<" in page.text
+
+
+async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on(
+        "GET",
+        "/api/v1/orders/groups",
+        {"by": "date", "groups": [{"key": "2025-12-31", "count": 3, "totals": {"RUB": "30.00"}}]},
+    )
+    api.on("GET", "/api/v1/catalog/stock/low", {"items": [{"sku": "TEA", "threshold": 5, "low": True, "available": 2}]})
+    page = await client.get("/console/analytics?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert page.status_code == 200 and page.text.count("<svg") == 7 and "10.00" in page.text  # the average order
+    assert "2026-W01" in page.text and 'id="low-stock"' in page.text and ">TEA<" in page.text  # 31 Dec 2025: ISO week 1
+    asked = [c[2] for c in api.calls if c[1] == "/api/v1/orders/groups"]
+    assert len(asked) == 6
+    assert all(
+        ("placed_from", "2025-12-01T00:00:00+00:00") in p and ("placed_to", "2026-01-01T00:00:00+00:00") in p
+        for p in asked
+    )
+    assert any(("stage", "cancelled") in p for p in asked)
+    csv = await client.get("/console/analytics/csv/day?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert csv.status_code == 200 and len(csv.text.splitlines()) == 1 + 31  # every day of December
+    assert "2025-12-02,0,," in csv.text
+    assert (await client.get("/console/analytics/csv/bogus", headers=headers())).status_code == 404
+    week = await client.get("/console/analytics/csv/week?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert "2026-W01,3,30.00,10.00" in week.text.splitlines()
+
+
+async def test_a_forged_pipeline_or_stage_in_a_form_is_not_echoed(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/o1", order())
+    api.on(
+        "POST",
+        "/api/v1/orders/o1/move",
+        {"detail": "to: not a target", "errors": [{"field": "to", "message": "no"}]},
+        422,
+    )
+    forged = 'x", "to": "cancelled'
+    page = await client.post(
+        "/console/board/card/o1/move", data={"to": forged, "pipeline": forged, "version": "3"}, headers=headers()
+    )
+    assert page.status_code == 200 and "cancelled" not in page.text and "Refused" in page.text
+    assert ("POST", "/api/v1/orders/o1/move", {"to": "", "expected_version": 3}, "user-token") in api.calls

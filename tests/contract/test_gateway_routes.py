@@ -25,9 +25,9 @@ NOT_PUBLIC: dict[tuple[str, str, str], str] = {}
 # Rows whose service routes are left out of its OpenAPI document on purpose, each with the reason.
 ROWS_NOT_IN_SCHEMA: dict[str, str] = {
     "/warehouse{rest}": "the warehouse pages are HTML for a browser, not API operations",
-    "/console/login": "the console's sign-in page is HTML for a browser (ADR 0016)",
+    "/console/login": "the console's sign-in page is HTML for a browser (ADR 0019)",
     "/console/static/{name}": "the console's script and style files, for a browser",
-    "/console{rest}": "the operations console is HTML for a browser, not API operations (ADR 0016)",
+    "/console{rest}": "the operations console is HTML for a browser, not API operations (ADR 0019)",
 }
 
 OPERATIONS = operations()

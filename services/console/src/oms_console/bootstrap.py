@@ -1,6 +1,6 @@
 """The composition root: settings in, the console's Litestar app out.
 
-No `ServiceRuntime`: the console has no database and no Kafka (ADR 0016), so it is built from the
+No `ServiceRuntime`: the console has no database and no Kafka (ADR 0019), so it is built from the
 runtime's web pieces (problem+json, request context, metrics, tracing) around one outbound port,
 the gateway's API.
 """

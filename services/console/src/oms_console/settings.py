@@ -1,5 +1,5 @@
 """Console settings (`OMS_…` environment variables). The console has no database and no Kafka: the
-gateway's public API is all it talks to (ADR 0016)."""
+gateway's public API is all it talks to (ADR 0019)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 # ruff: noqa: RUF001  (Russian words: Cyrillic letters that look Latin are meant)
 """The console's two languages. Pure: which language a request gets, and the words of each.
 
-The user's choice is a cookie kept by the gateway (ADR 0016), which hands it over as the
+The user's choice is a cookie kept by the gateway (ADR 0019), which hands it over as the
 `Accept-Language` header; without a choice the browser's own preference decides.
 """
 

@@ -1,6 +1,6 @@
 """The console's pages: server-rendered HTML, htmx for the parts that change (board columns, cards).
 
-Reached only through the gateway at /console/… (ADR 0016): the gateway checked the staff session
+Reached only through the gateway at /console/… (ADR 0019): the gateway checked the staff session
 cookie and passes the user as the usual X-OMS-* headers (read by `ctx`) plus their token, which
 every API call of the console carries. A page never decides what a user may do: it offers the
 buttons the user's role is allowed, and shows the API's answer (a refusal, a 409) when it says no.

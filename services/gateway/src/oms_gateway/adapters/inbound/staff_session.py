@@ -8,7 +8,7 @@ taking bearer tokens only), `SameSite=Strict` (another site cannot make the brow
 `Secure` when the gateway is served over https, and a state-changing request carrying it must come
 from our own origin (Origin header check) — belt and braces against cross-site form posts.
 
-The console is a client of the public API (ADR 0016): its requests carry the signed-in user's token
+The console is a client of the public API (ADR 0019): its requests carry the signed-in user's token
 as `Authorization: Bearer`, so the console calls the gateway as that user and every role and tenant
 check stays where it is. Its language choice is a second cookie (`oms_lang`, `ru`|`en`) that the
 gateway turns into the `Accept-Language` the console reads.

@@ -28,6 +28,8 @@ def main() -> None:
  OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
  Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
 {metrics}
+ Prometheus         http://127.0.0.1:{os.environ["OMS_PROMETHEUS_PORT"]}   (alerts: /alerts; rules from deploy/prometheus/rules)
+ Alertmanager       http://127.0.0.1:{os.environ["OMS_ALERTMANAGER_PORT"]}   (posts alerts to {os.environ["OMS_ALERTMANAGER_WEBHOOK_URL"]})
  Emails (SMTP sink) {os.environ["OMS_MAILDIR"]}  (maildir: new/ holds each message)
  Kafka              {os.environ["OMS_KAFKA_BOOTSTRAP"]}    MongoDB {os.environ["OMS_MONGO_URL"]}
 

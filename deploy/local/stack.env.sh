@@ -33,6 +33,14 @@
 : "${OMS_SANDBOX_WEBHOOK_URL:=$OMS_PUBLIC_URL/webhooks/payments/sandbox}"
 : "${OMS_PUBLIC_CHECKOUT_BASE_URL:=$OMS_PUBLIC_URL}"
 : "${OMS_LOG_JSON:=false}"
+# Prometheus and Alertmanager (deploy/local/observability.py). Debian's own systemd units use 9090/9093
+# too: on a host where they run, choose others (OMS_PROMETHEUS_PORT=9190 make run).
+: "${OMS_PROMETHEUS_PORT:=9090}"
+: "${OMS_ALERTMANAGER_PORT:=9093}"
+# Alertmanager posts every alert to the notification service's receiver, with this bearer token
+# (the notification service checks the same variable).
+: "${OMS_ALERTMANAGER_WEBHOOK_URL:=$OMS_NOTIFICATION_URL/alerts/alertmanager}"
+: "${OMS_ALERTMANAGER_TOKEN:=local-alertmanager-token}"
 # Carrier tracking webhooks are signed with a secret per carrier (a dev one for the local stack).
 if [[ -z "${OMS_CARRIER_WEBHOOK_SECRETS:-}" ]]; then
     OMS_CARRIER_WEBHOOK_SECRETS='{"demo-carrier": "demo-carrier-secret"}'
@@ -42,4 +50,5 @@ export OMS_LOCAL_DIR OMS_LOCAL_KAFKA_PORT OMS_LOCAL_MONGO_PORT OMS_KAFKA_BOOTSTR
   OMS_NOTIFICATION_PORT OMS_MESSAGING_PORT OMS_GROUPBUY_PORT OMS_CONSOLE_PORT OMS_SMTP_HOST OMS_SMTP_PORT OMS_MAILDIR OMS_PUBLIC_URL \
   OMS_ORDER_URL OMS_CATALOG_URL OMS_PAYMENT_URL OMS_FULFILMENT_URL OMS_NOTIFICATION_URL OMS_MESSAGING_URL OMS_GROUPBUY_URL \
   OMS_CONSOLE_URL OMS_GATEWAY_URL \
-  OMS_SANDBOX_WEBHOOK_URL OMS_PUBLIC_CHECKOUT_BASE_URL OMS_LOG_JSON OMS_CARRIER_WEBHOOK_SECRETS
+  OMS_SANDBOX_WEBHOOK_URL OMS_PUBLIC_CHECKOUT_BASE_URL OMS_LOG_JSON OMS_CARRIER_WEBHOOK_SECRETS \
+  OMS_PROMETHEUS_PORT OMS_ALERTMANAGER_PORT OMS_ALERTMANAGER_WEBHOOK_URL OMS_ALERTMANAGER_TOKEN

@@ -27,6 +27,9 @@ from supervisor.xmlrpc import SupervisorTransport
 REPO = Path(__file__).resolve().parents[2]
 PROCFILE = REPO / "deploy" / "local" / "Procfile"
 SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
+# Prometheus and Alertmanager (deploy/local/observability.py): `make run` starts them; the e2e stack and
+# the load generator leave them out (tests/e2e/test_alerting.py starts its own pair on free ports).
+OBSERVABILITY = ("prometheus", "alertmanager")
 
 # A crash is restarted at once; a process that dies within START_SECONDS of starting is retried with
 # a growing back-off (1 s, 2 s, …, as a CrashLoopBackOff) up to START_RETRIES times before supervisord

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests and the local stack need besides Python packages and the Kafka/MongoDB servers:
 #   - Debian packages: chromium (warehouse pages in a real browser), prometheus (promtool for the
-#     alert-rule tests), fonts-dejavu-core (Cyrillic fonts in PDF documents);
+#     alert-rule tests; the local Prometheus), prometheus-alertmanager (the local Alertmanager), fonts-dejavu-core (Cyrillic fonts in PDF documents);
 #   - stripe-mock (Stripe's API mock, built with `go install`), cached by version outside the repo.
 # Idempotent: a warm machine installs nothing. Usage: deploy/local/tools.sh install | env
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 OMS_CACHE_DIR="${OMS_CACHE_DIR:-$HOME/.cache/oms}"
 STRIPE_MOCK_VERSION="${STRIPE_MOCK_VERSION:-v0.203.0}"
 STRIPE_MOCK_HOME="$OMS_CACHE_DIR/tools/stripe-mock-$STRIPE_MOCK_VERSION"
-DEBIAN_PACKAGES=(chromium prometheus fonts-dejavu-core)
+DEBIAN_PACKAGES=(chromium prometheus prometheus-alertmanager fonts-dejavu-core)
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -51,6 +51,8 @@ cmd_env() {  # where the tools are, for tests and scripts
     printf 'export OMS_STRIPE_MOCK_BIN=%q\n' "$STRIPE_MOCK_HOME/bin/stripe-mock"
     printf 'export OMS_CHROMIUM_BIN=%q\n' "$(command -v chromium || echo /usr/bin/chromium)"
     printf 'export OMS_PROMTOOL_BIN=%q\n' "$(command -v promtool || echo /usr/bin/promtool)"
+    printf 'export OMS_PROMETHEUS_BIN=%q\n' "$(command -v prometheus || echo /usr/bin/prometheus)"
+    printf 'export OMS_ALERTMANAGER_BIN=%q\n' "$(command -v prometheus-alertmanager || echo /usr/bin/prometheus-alertmanager)"
 }
 
 case "${1:-install}" in

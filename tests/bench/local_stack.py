@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.local.supervise import REPO, SERVICES, Supervisor
+from deploy.local.supervise import OBSERVABILITY, REPO, SERVICES, Supervisor
 
 
 def bound_in_time(name: str, max_seconds: float) -> threading.Timer:
@@ -86,7 +86,9 @@ class LocalStack:
     def __post_init__(self) -> None:
         self.local_dir = BENCH_DIR / self.name
         self.env = stack_environment(self.local_dir)
-        self.supervisor = Supervisor(self.local_dir / "supervisor", self.env, log_dir=self.local_dir / "logs")
+        self.supervisor = Supervisor(
+            self.local_dir / "supervisor", self.env, log_dir=self.local_dir / "logs", exclude=OBSERVABILITY
+        )
 
     @property
     def gateway(self) -> str:

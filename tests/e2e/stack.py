@@ -48,7 +48,7 @@ class Stack:
     def start(self) -> None:
         # Tests run their own SMTP server and read what it received: no `mail` process.
         self.supervisor = supervise.Supervisor(
-            self.log_dir / "supervisor", self.env, log_dir=self.log_dir, exclude=("mail",)
+            self.log_dir / "supervisor", self.env, log_dir=self.log_dir, exclude=("mail", *supervise.OBSERVABILITY)
         )
         self.supervisor.start()
 

@@ -20,6 +20,14 @@ DEADLETTERED = Counter(
     "oms_deadletter_messages_total", "Messages sent to the dead-letter topic", ["consumer", "topic", "reason"]
 )
 OUTBOX_PUBLISHED = Counter("oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"])
+# Seconds from an event's creation (the time in its UUIDv7 event_id) to the relay's confirmed publication:
+# the outbox backlog measured in time (a relay that lags or is down shows here first).
+OUTBOX_RELAY_DELAY = Histogram(
+    "oms_outbox_relay_delay_seconds",
+    "Time from an event's creation (its UUIDv7 event_id) to its publication by the outbox relay",
+    ["collection"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
 CONSUMER_LAG = Gauge(
     "oms_consumer_lag_messages",
     "Messages the group has not committed on a partition it holds (end offset - committed offset), "

@@ -42,7 +42,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.clock import Clock
 from oms_runtime.lease import Lease
-from oms_runtime.metrics import OUTBOX_PUBLISHED
+from oms_runtime.metrics import OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
 from oms_runtime.mongo import Document
 from oms_runtime.telemetry import get_logger
 
@@ -52,6 +52,17 @@ BATCH_DOCUMENTS = 500
 # Documents with at least one pending message; served by the sparse `outbox_pending_events` index.
 PENDING: Document = {"outbox.event_id": {"$exists": True}}
 LEASE_SECONDS = 10.0
+
+
+def event_id_time(event_id: str) -> float | None:
+    """The creation time (Unix seconds) in a UUIDv7 event id: its first 48 bits are milliseconds."""
+    digits = event_id.replace("-", "")
+    if len(digits) != 32 or digits[12] != "7":
+        return None
+    try:
+        return int(digits[:12], 16) / 1000
+    except ValueError:
+        return None
 
 
 def holder_id() -> str:
@@ -161,6 +172,13 @@ class OutboxRelay:
             raise failed
         for topic, count in counters.items():
             self._published(collection, topic).inc(count)
+        published_at = time.time()
+        delay = OUTBOX_RELAY_DELAY.labels(collection)
+        for doc in docs:
+            for entry in doc["outbox"]:
+                created = event_id_time(entry["event_id"])
+                if created is not None:
+                    delay.observe(max(0.0, published_at - created))
         await self._mark_sent(collection, docs)
         return len(deliveries)
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
+from oms_runtime.relay import event_id_time
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError
 from oms_testing import eventually
 from oms_testing.kafka import TopicReader
+from prometheus_client import REGISTRY
 from pymongo.errors import DuplicateKeyError
 
 
@@ -97,6 +101,17 @@ async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, i
         return doc is not None and doc["outbox"] == [] and doc["has_outbox"] is False
 
     await eventually(cleared, what="outbox emptied")
+    # The relay delay was observed for each message (the histogram is process-wide: other tests add to it).
+    delays = REGISTRY.get_sample_value("oms_outbox_relay_delay_seconds_count", {"collection": "things"})
+    assert delays is not None and delays >= 3
+
+
+def test_the_relay_reads_the_creation_time_of_a_uuid7_event_id() -> None:
+    before = time.time()
+    created = event_id_time(new_id())
+    assert created is not None and before - 0.002 <= created <= time.time() + 0.002
+    assert event_id_time("not-a-uuid") is None
+    assert event_id_time(str(uuid.uuid4())) is None
 
 
 async def _count(reader: TopicReader, key: str, n: int) -> bool:

@@ -10,6 +10,10 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Metric, start_http_server
 from prometheus_client.registry import Collector
 
+# Litestar's Prometheus middleware names its metrics <prefix>_requests_total, <prefix>_request_duration_seconds,
+# <prefix>_requests_in_progress, <prefix>_requests_error_total (labels app_name, method, path, status_code).
+HTTP_METRICS_PREFIX = "oms_http"
+
 MESSAGES_CONSUMED = Counter(
     "oms_messages_consumed_total",
     "Messages a consumer handled, by outcome (processed, duplicate, ignored, parked, deadlettered)",

@@ -32,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oms_runtime.context import provide_request_context
 from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
-from oms_runtime.metrics import start_metrics_server
+from oms_runtime.metrics import HTTP_METRICS_PREFIX, start_metrics_server
 from oms_runtime.mongo import IndexSpec, ensure_indexes
 from oms_runtime.openapi_problems import document_problems_when_built
 from oms_runtime.problems import PROBLEM_JSON, ProblemSpec, exception_handlers
@@ -139,7 +139,7 @@ def create_service_app(
         ),
         middleware=[
             PrometheusConfig(
-                app_name=service, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]
+                app_name=service, prefix=HTTP_METRICS_PREFIX, group_path=True, exclude=["/metrics", "/health"]
             ).middleware
         ],
         plugins=[StrictPydanticPlugin(), OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],

@@ -21,6 +21,7 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from oms_runtime.context import provide_request_context
+from oms_runtime.metrics import HTTP_METRICS_PREFIX
 from oms_runtime.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from oms_runtime.telemetry import setup_logging, setup_tracing
 from oms_runtime.web import provide
@@ -122,7 +123,7 @@ def create_app(
         middleware=[
             ServerTiming(),
             PrometheusConfig(
-                app_name=settings.service_name, prefix="oms_http", group_path=True, exclude=["/metrics", "/health"]
+                app_name=settings.service_name, prefix=HTTP_METRICS_PREFIX, group_path=True, exclude=["/metrics", "/health"]
             ).middleware,
         ],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],

@@ -16,6 +16,9 @@ def main() -> None:
     gw = os.environ["OMS_PUBLIC_URL"]
     ports = {s: os.environ[f"OMS_{s.upper()}_PORT"] for s in SERVICES}
     ports["gateway"] = os.environ["OMS_GATEWAY_METRICS_PORT"]  # never on the public port
+    prometheus = f"http://127.0.0.1:{os.environ['OMS_PROMETHEUS_PORT']}"
+    alertmanager = f"http://127.0.0.1:{os.environ['OMS_ALERTMANAGER_PORT']}"
+    webhook = os.environ["OMS_ALERTMANAGER_WEBHOOK_URL"]
     metrics = "\n".join(f"  {s:<13} http://127.0.0.1:{port}/metrics" for s, port in ports.items())
     print(
         f"""
@@ -28,8 +31,8 @@ def main() -> None:
  OpenAPI docs       {gw}/schema   (Swagger UI: {gw}/schema/swagger)
  Each service's OpenAPI: http://127.0.0.1:<port>/schema ; metrics:
 {metrics}
- Prometheus         http://127.0.0.1:{os.environ["OMS_PROMETHEUS_PORT"]}   (alerts: /alerts; rules from deploy/prometheus/rules)
- Alertmanager       http://127.0.0.1:{os.environ["OMS_ALERTMANAGER_PORT"]}   (posts alerts to {os.environ["OMS_ALERTMANAGER_WEBHOOK_URL"]})
+ Prometheus         {prometheus}   (alerts: /alerts; rules from deploy/prometheus/rules)
+ Alertmanager       {alertmanager}   (posts alerts to {webhook})
  Emails (SMTP sink) {os.environ["OMS_MAILDIR"]}  (maildir: new/ holds each message)
  Kafka              {os.environ["OMS_KAFKA_BOOTSTRAP"]}    MongoDB {os.environ["OMS_MONGO_URL"]}
 

@@ -134,7 +134,8 @@ def exported() -> set[str]:
 
 def test_the_metric_name_extraction() -> None:
     expr = (
-        'histogram_quantile(0.95, sum by (app_name, le) (rate(oms_http_request_duration_seconds_bucket{status_code=~"5.."}[5m])))'
+        "histogram_quantile(0.95, sum by (app_name, le) "
+        '(rate(oms_http_request_duration_seconds_bucket{status_code=~"5.."}[5m])))'
         " / clamp_min(sum without (x) (up offset 1h), 1e-9) > on (a) group_left (b) ALERTS and oms:x:y"
     )
     assert metric_names(expr) == {"oms_http_request_duration_seconds_bucket", "up", "ALERTS", "oms:x:y"}

@@ -43,7 +43,7 @@ class Receiver:
         received = self.posts
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 received.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
                 self.send_response(200)
@@ -129,9 +129,10 @@ def observability(stack: Stack, receiver: Receiver, tmp_path: Path) -> Iterator[
         supervisor.shutdown()
 
 
-def api(url: str) -> Any:
+async def api(url: str) -> Any:
     try:
-        r = httpx.get(url, timeout=10)
+        async with httpx.AsyncClient(timeout=10) as client:
+            r = await client.get(url)
     except httpx.TransportError as exc:  # not listening yet: `eventually` retries an AssertionError
         raise AssertionError(f"{url}: {exc!r}") from exc
     assert r.status_code == 200, r.text
@@ -144,16 +145,16 @@ async def test_an_alert_fired_by_the_local_prometheus_reaches_the_webhook(
 ) -> None:
     prometheus, alertmanager = observability["prometheus"], observability["alertmanager"]
 
-    def every_service_scraped() -> bool:
-        targets = api(f"{prometheus}/api/v1/targets")["activeTargets"]
+    async def every_service_scraped() -> bool:
+        targets = (await api(f"{prometheus}/api/v1/targets"))["activeTargets"]
         health = {t["labels"]["service"]: t["health"] for t in targets}
         assert health == {f"oms-{s}": "up" for s in supervise.SERVICES}, health
         return True
 
     await eventually(every_service_scraped, timeout=120, what="Prometheus scraping every service")
 
-    def rules_loaded() -> dict[str, Any]:
-        groups = api(f"{prometheus}/api/v1/rules")["groups"]
+    async def rules_loaded() -> dict[str, Any]:
+        groups = (await api(f"{prometheus}/api/v1/rules"))["groups"]
         rules = {r["name"]: r for g in groups for r in g["rules"]}
         assert {"OmsOrdersOverdue", "OmsConsumerLag", "OmsServiceDown", ALERT} <= set(rules), sorted(rules)
         assert rules[ALERT].get("lastEvaluation", "").startswith("20"), rules[ALERT]
@@ -184,5 +185,6 @@ async def test_an_alert_fired_by_the_local_prometheus_reaches_the_webhook(
     alert = next(a for a in body["alerts"] if a["labels"]["alertname"] == ALERT)
     assert alert["labels"]["severity"] == "info" and alert["annotations"]["summary"] == "an order was placed"
     # Alertmanager holds it too (what its UI shows).
-    r = httpx.get(f"{alertmanager}/api/v2/alerts", params={"filter": f"alertname={ALERT}"}, timeout=10)
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.get(f"{alertmanager}/api/v2/alerts", params={"filter": f"alertname={ALERT}"})
     assert r.status_code == 200 and [a["labels"]["alertname"] for a in r.json()] == [ALERT]

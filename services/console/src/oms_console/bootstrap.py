@@ -123,7 +123,10 @@ def create_app(
         middleware=[
             ServerTiming(),
             PrometheusConfig(
-                app_name=settings.service_name, prefix=HTTP_METRICS_PREFIX, group_path=True, exclude=["/metrics", "/health"]
+                app_name=settings.service_name,
+                prefix=HTTP_METRICS_PREFIX,
+                group_path=True,
+                exclude=["/metrics", "/health"],
             ).middleware,
         ],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/health"]))],

@@ -217,6 +217,10 @@ public final class OmsMongoServer {
 
     static final class IdFirstCollection extends H2Collection {
         private static final ThreadLocal<Integer> MATCHED = ThreadLocal.withInitial(() -> 0);
+        // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
+        // built from the data at first use, then kept up to date by the write hooks below.
+        private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
+        private int shadowed = -1;
 
         IdFirstCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                           MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
@@ -242,26 +246,25 @@ public final class OmsMongoServer {
                 }
             }
             if (plan == null) {
+                syncShadows();
+                PrefixIndex bestPrefix = null;
                 int best = 0;
                 for (Index<Object> index : getIndexes()) {
-                    if (index instanceof PrefixIndex prefix) {
-                        int usable = prefix.usablePrefix(query);
-                        if (usable > best) {
-                            best = usable;
-                            plan = index.getName();
-                        }
-                    } else if (index.canHandle(query)) {
+                    if (!(index instanceof PrefixIndex) && index.canHandle(query)) {
                         plan = index.getName();
                         positions = index.getPositions(query);
                         break;
                     }
-                }
-                if (positions == null && plan != null) {
-                    for (Index<Object> index : getIndexes()) {
-                        if (index.getName().equals(plan)) {
-                            positions = ((PrefixIndex) index).getPositions(query);
-                        }
+                    PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
+                    int usable = prefix == null ? 0 : prefix.usablePrefix(query);
+                    if (usable > best) {
+                        best = usable;
+                        bestPrefix = prefix;
                     }
+                }
+                if (positions == null && bestPrefix != null) {
+                    plan = bestPrefix.getName() + "/" + best;
+                    positions = bestPrefix.getPositions(query);
                 }
             }
             MATCHED.set(0);
@@ -282,6 +285,53 @@ public final class OmsMongoServer {
                 + (orderBy == null || orderBy.isEmpty() ? "" : " sort " + Stats.shape(orderBy)),
                 scanned, MATCHED.get(), System.nanoTime() - started);
             return result;
+        }
+
+        private synchronized void syncShadows() {
+            List<Index<Object>> indexes = getIndexes();
+            if (indexes.size() == shadowed) {
+                return;
+            }
+            for (Index<Object> index : indexes) {
+                List<IndexKey> keys = index.getKeys();
+                if (!index.isUnique() || shadows.containsKey(index.getName())
+                    || (keys.size() == 1 && keys.get(0).getKey().equals("_id"))) {
+                    continue;
+                }
+                PrefixIndex shadow = new PrefixIndex(index.getName(), keys,
+                    Utils.isTrue(index.toIndexDescription().get("sparse")));
+                streamAllDocumentsWithPosition().forEach(d -> shadow.add(d.getDocument(), d.getPosition(), this));
+                shadows.put(index.getName(), shadow);
+            }
+            shadowed = indexes.size();
+        }
+
+        @Override
+        protected Object addDocumentInternal(Document document) {
+            Object position = super.addDocumentInternal(document);
+            for (PrefixIndex shadow : shadows.values()) {
+                shadow.add(document, position, this);
+            }
+            return position;
+        }
+
+        @Override
+        protected void handleUpdate(Object position, Document oldDocument, Document newDocument) {
+            super.handleUpdate(position, oldDocument, newDocument);
+            for (PrefixIndex shadow : shadows.values()) {
+                shadow.updateInPlace(oldDocument, newDocument, position, this);
+            }
+        }
+
+        @Override
+        protected void removeDocument(Object position) {
+            Document document = shadows.isEmpty() ? null : getDocument(position);
+            super.removeDocument(position);
+            if (document != null) {
+                for (PrefixIndex shadow : shadows.values()) {
+                    shadow.remove(document, position);
+                }
+            }
         }
 
         @Override
@@ -348,7 +398,7 @@ public final class OmsMongoServer {
         }
 
         private static boolean absent(Object value) {
-            return de.bwaldvogel.mongo.backend.Missing.isNullOrMissing(value)
+            return value instanceof de.bwaldvogel.mongo.backend.Missing
                 || (value instanceof Collection<?> values && values.isEmpty());
         }
 
@@ -384,8 +434,11 @@ public final class OmsMongoServer {
         }
 
         @Override
-        public synchronized Object remove(Document document) {
-            Object position = position(document);
+        public Object remove(Document document) {
+            return remove(document, position(document));
+        }
+
+        synchronized Object remove(Document document, Object position) {
             Set<List<Object>> keys = keysOf(document);
             if (keys == null) {
                 if (unlisted.remove(position)) {
@@ -449,8 +502,17 @@ public final class OmsMongoServer {
             return null;
         }
 
+        /** A sparse index on one key holds exactly the documents that have it. */
+        private boolean answersExists(Document query) {
+            return isSparse() && keys().size() == 1 && query.get(keys().get(0)) instanceof Document condition
+                && condition.size() == 1 && Boolean.TRUE.equals(condition.get("$exists"));
+        }
+
         /** How many leading keys of this index the filter pins (0: it cannot help). */
         synchronized int usablePrefix(Document query) {
+            if (answersExists(query)) {
+                return 1;
+            }
             int usable = 0;
             long lookups = 1;
             for (String key : keys()) {
@@ -471,6 +533,11 @@ public final class OmsMongoServer {
 
         @Override
         public synchronized Iterable<Object> getPositions(Document query) {
+            if (answersExists(query)) {
+                Set<Object> all = new LinkedHashSet<>(unlisted);
+                byPrefix.get(0).values().forEach(all::addAll);
+                return new ArrayList<>(all);
+            }
             int usable = usablePrefix(query);
             List<List<Object>> lookups = new ArrayList<>();
             lookups.add(new ArrayList<>());

@@ -59,7 +59,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_RESERVATIONS, FULFILMENT_EVENTS, ORDER_EVENTS, PAYMENT_EVENTS
 
-from tests.bench import backbone, procstat
+from tests.bench import procstat, store_work
 from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 
 SHOP = "bench"
@@ -597,10 +597,10 @@ def summary_table(result: dict[str, Any]) -> str:
         )
     b = r.get("backbone_per_order")
     if b:
-        lines.extend(backbone.summary_lines(b["store"], b["kafka"]))
+        lines.extend(store_work.summary_lines(b["store"], b["kafka"]))
     i = r.get("backbone_idle")
     if i:
-        lines.extend(backbone.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
+        lines.extend(store_work.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
     return "\n".join(lines)
 
 
@@ -652,8 +652,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     async def on_measure_start() -> None:
         nonlocal profiler
         await run.measure_started.wait()
-        counters["store_before"] = await asyncio.to_thread(backbone.store_counters, mongo_url)
-        counters["kafka_before"] = await backbone.kafka_end_offsets(stack.kafka)
+        counters["store_before"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
+        counters["kafka_before"] = await store_work.kafka_end_offsets(stack.kafka)
         window["before"] = procstat.sample(pids)
         bench_cpu["before"] = time.process_time()
         machine["before"] = procstat.machine_busy()
@@ -671,18 +671,18 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     # fetches), once the seeding's messages have been handled.
     mongo_url = stack.env["OMS_MONGO_URL"]
     await asyncio.sleep(args.idle_settle)
-    quiet_store = await asyncio.to_thread(backbone.store_counters, mongo_url)
-    quiet_kafka = await backbone.kafka_end_offsets(stack.kafka)
+    quiet_store = await asyncio.to_thread(store_work.store_counters, mongo_url)
+    quiet_kafka = await store_work.kafka_end_offsets(stack.kafka)
     quiet_before = procstat.sample(pids)
     await asyncio.sleep(args.idle_seconds)
     quiet_after = procstat.sample(pids)
     seconds = quiet_after.at - quiet_before.at
     idle = {name: round(ms / seconds, 2) for name, ms in procstat.cpu_between(quiet_before, quiet_after).items()}
     idle_backbone = {
-        "store_per_s": backbone.store_work(
-            quiet_store, await asyncio.to_thread(backbone.store_counters, mongo_url), seconds
+        "store_per_s": store_work.store_work(
+            quiet_store, await asyncio.to_thread(store_work.store_counters, mongo_url), seconds
         ),
-        "kafka_per_s": backbone.messages(quiet_kafka, await backbone.kafka_end_offsets(stack.kafka), seconds),
+        "kafka_per_s": store_work.messages(quiet_kafka, await store_work.kafka_end_offsets(stack.kafka), seconds),
     }
 
     starter = asyncio.create_task(on_measure_start())
@@ -705,8 +705,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     window["after"] = procstat.sample(pids)
     bench_cpu["after"] = time.process_time()
     machine["after"] = procstat.machine_busy()
-    counters["store_after"] = await asyncio.to_thread(backbone.store_counters, mongo_url)
-    counters["kafka_after"] = await backbone.kafka_end_offsets(stack.kafka)
+    counters["store_after"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
+    counters["kafka_after"] = await store_work.kafka_end_offsets(stack.kafka)
     profiles = profiler.stop() if profiler else {}
 
     sampler.cancel()
@@ -726,8 +726,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     stack_ms = sum(procstat.cpu_between(window["before"], window["after"]).values())
     n_accepted = max(1, len(accepted))
     result["backbone_per_order"] = {
-        "store": backbone.store_work(counters["store_before"], counters["store_after"], n_accepted),
-        "kafka": backbone.messages(counters["kafka_before"], counters["kafka_after"], n_accepted),
+        "store": store_work.store_work(counters["store_before"], counters["store_after"], n_accepted),
+        "kafka": store_work.messages(counters["kafka_before"], counters["kafka_after"], n_accepted),
     }
     result["backbone_idle"] = idle_backbone
     result["machine_during_window"] = {

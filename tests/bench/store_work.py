@@ -22,6 +22,7 @@ FIELDS = ("n", "scanned", "returned", "micros")
 
 def store_counters(mongo_url: str) -> Counters:
     try:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(mongo_url, serverSelectionTimeoutMS=3000) as client:
             rows = client.admin.command("omsStats")["stats"]
     except PyMongoError:

@@ -107,8 +107,8 @@ async def bench_catalog(infra: Any, orders: int) -> dict[str, Any]:
 
 
 async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
-    from oms_order.adapters.outbound.mongo import INDEXES as ORDER_INDEXES
     from oms_order.application.orders import OrderService, PlaceOrder
+    from oms_order.bootstrap import INDEXES as ORDER_INDEXES
     from oms_order.bootstrap import create_app
     from oms_order.settings import OrderSettings
 
@@ -123,7 +123,7 @@ async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
     app = create_app(settings)  # the composition root, without starting consumers or loops
     service: OrderService = app.state.orders
     shop_id = new_id()
-    await service.prices.upsert(
+    await app.state.projections.prices.upsert(
         shop_id, sku="TEA", name="Tea", price=Money.of("10", "RUB"), active=True, as_of=datetime.now(UTC)
     )
     request = PlaceOrder.model_validate(
@@ -145,7 +145,7 @@ async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
             shop_id=shop_id,
             actor=Actor.system("catalog"),
         )
-        calls.append(lambda e=event: service.on_stock_reserved(e))
+        calls.append(lambda e=event: app.state.order_events.on_stock_reserved(e))
     return await _measure("order StockReserved", settings.database_name, calls)
 
 
@@ -222,7 +222,7 @@ def _consumer_handler(app: Any, payload_type: type[Any]) -> Callable[[Envelope[A
 
 async def bench_payment(infra: Any, orders: int) -> dict[str, Any]:
     from oms_contracts.messages.payment import RequestPayment
-    from oms_payment.adapters.outbound.mongo import INDEXES as PAYMENT_INDEXES
+    from oms_payment.adapters.outbound.indexes import INDEXES as PAYMENT_INDEXES
     from oms_payment.bootstrap import create_app
     from oms_payment.settings import PaymentSettings
 
@@ -258,7 +258,7 @@ async def bench_payment(infra: Any, orders: int) -> dict[str, Any]:
 
 async def bench_fulfilment(infra: Any, orders: int) -> dict[str, Any]:
     from oms_contracts.messages.fulfilment import CreateShipments
-    from oms_fulfilment.adapters.outbound.mongo import INDEXES as FULFILMENT_INDEXES
+    from oms_fulfilment.bootstrap import INDEXES as FULFILMENT_INDEXES
     from oms_fulfilment.bootstrap import create_app
     from oms_fulfilment.settings import FulfilmentSettings
 

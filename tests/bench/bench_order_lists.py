@@ -32,10 +32,13 @@ from oms_order.adapters.outbound.order_list_mongo import (
     MongoOrderList,
     stored_row,
 )
+from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
 from oms_order.application.listing import ListFilter, ListSort, OrderLists
+from oms_order.application.pipelines import PipelineService
 from oms_order.domain.order_list import GroupBy, SortField, list_row
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
+from oms_runtime.clock import SystemClock
 from oms_runtime.mongo import create_mongo_client
 from oms_testing.infra import start_infra, stop_infra
 
@@ -207,7 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         db = client[settings.database_name]
         try:
             rows = MongoOrderList(db)
-            lists = OrderLists(rows, MongoOrderDocuments(db))
+            lists = OrderLists(rows, MongoOrderDocuments(db), PipelineService(MongoPipelines(db), SystemClock()))
             shop_id = f"bench-{new_id()}"
             loaded = await load(rows, shop_id, args.orders)
             # Another shop's rows in the same collection, as in production (tenant scoping is part of the cost).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
+from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
 
 from oms_runtime.paging import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
@@ -22,3 +23,9 @@ SkuInPath = Annotated[
 #     cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")]
 Cursor = Annotated[str | None, QueryParameter(max_length=256, description="next_cursor of the previous page")]
+
+VersionInQuery = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=INT64_MAX, description="An aggregate's version (what its ETag says)"),
+]
+"""A version in the query: a precondition (`?expected_version=`) or the version to read (`?version=`)."""

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from oms_runtime.cli import run_cli
 
-from oms_fulfilment.adapters.outbound.mongo import INDEXES
-from oms_fulfilment.bootstrap import create_app
-from oms_fulfilment.returns_wiring import RETURN_INDEXES
+from oms_fulfilment.bootstrap import INDEXES, create_app
 from oms_fulfilment.settings import FulfilmentSettings
 
 
 def main() -> None:
-    run_cli(settings_factory=FulfilmentSettings, app_factory=create_app, indexes=[*INDEXES, *RETURN_INDEXES])  # type: ignore[arg-type]
+    run_cli(settings_factory=FulfilmentSettings, app_factory=create_app, indexes=INDEXES)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

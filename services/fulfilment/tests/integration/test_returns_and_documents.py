@@ -27,7 +27,7 @@ from oms_contracts.registry import (
     SHOP_EVENTS,
 )
 from oms_fulfilment.adapters.inbound.returns_http import CustomerReturnView
-from oms_fulfilment.adapters.outbound.mongo_shops import MongoShopNames
+from oms_fulfilment.adapters.outbound.shops_mongo import MongoShopNames
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
 from oms_runtime.mongo import Document, create_mongo_client

@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope
 from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.fulfilment import CreateShipments
-from oms_fulfilment.application.ports import Page, ShipmentFilter
-from oms_fulfilment.application.service import FulfilmentService, ShipmentNotFound
-from oms_fulfilment.domain import IllegalTransition, InvalidAllocation, Shipment, ShipmentStatus
+from oms_fulfilment.application.errors import ShipmentNotFound
+from oms_fulfilment.application.shipments import FulfilmentService
+from oms_fulfilment.domain import IllegalTransition, InvalidAllocation, ShipmentStatus
 from oms_runtime.clock import FixedClock
-from oms_runtime.store import ConcurrencyError
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.errors import ConcurrencyError
+from oms_runtime.events import EventFactory
+
+from .fakes import FakeShipments
 
 PACKER = Actor(kind="staff", id="p-1", role="warehouse")
-
-
-class InMemoryShipments:
-    """The repository contract in a dict: a natural key per (shop, order, warehouse), versions checked."""
-
-    def __init__(self) -> None:
-        self.shipments: dict[str, Shipment] = {}
-        self.events: list[Envelope[Any]] = []
-        self.interfere_with_next_saves = 0
-
-    async def get(self, shop_id: str, shipment_id: str) -> Shipment | None:
-        found = self.shipments.get(shipment_id)
-        return found if found is not None and found.shop_id == shop_id else None
-
-    async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
-        key = (shipment.shop_id, shipment.order_id, shipment.warehouse_id)
-        if any((s.shop_id, s.order_id, s.warehouse_id) == key for s in self.shipments.values()):
-            return False
-        self.shipments[shipment.shipment_id] = replace(shipment, version=1)
-        self.events.extend(events)
-        return True
-
-    async def save(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> Shipment:
-        stored = self.shipments[shipment.shipment_id]
-        if self.interfere_with_next_saves:
-            # Somebody else saved the shipment between our read and our write.
-            self.interfere_with_next_saves -= 1
-            self.shipments[shipment.shipment_id] = stored = replace(stored, version=stored.version + 1)
-        if stored.version != shipment.version:
-            raise ConcurrencyError("shipments", shipment.shipment_id, shipment.version)
-        saved = replace(shipment, version=shipment.version + 1)
-        self.shipments[shipment.shipment_id] = saved
-        self.events.extend(events)
-        return saved
-
-    async def find(self, shop_id: str, where: ShipmentFilter, *, after: str | None, limit: int) -> Page:
-        raise NotImplementedError
 
 
 def command(*warehouses: str) -> Envelope[CreateShipments]:
@@ -72,17 +36,20 @@ def command(*warehouses: str) -> Envelope[CreateShipments]:
 
 
 @pytest.fixture
-def repo() -> InMemoryShipments:
-    return InMemoryShipments()
+def repo() -> FakeShipments:
+    return FakeShipments()
 
 
 @pytest.fixture
-def service(repo: InMemoryShipments) -> FulfilmentService:
-    return FulfilmentService(repo, FixedClock(datetime(2026, 1, 5, tzinfo=UTC)), lambda carrier: f"{carrier}-001")
+def service(repo: FakeShipments) -> FulfilmentService:
+    clock = FixedClock(datetime(2026, 1, 5, tzinfo=UTC))
+    return FulfilmentService(
+        repo, EventFactory("fulfilment", clock), clock, RetryPolicy(attempts=3), lambda carrier: f"{carrier}-001"
+    )
 
 
 async def test_a_replayed_command_creates_and_announces_nothing_new(
-    service: FulfilmentService, repo: InMemoryShipments
+    service: FulfilmentService, repo: FakeShipments
 ) -> None:
     first = await service.create_shipments(command("wh-1", "wh-2"))
     again = await service.create_shipments(command("wh-1", "wh-2"))
@@ -98,10 +65,10 @@ async def test_a_command_allocating_a_warehouse_twice_is_refused(service: Fulfil
 
 
 async def test_a_lost_race_without_if_match_is_retried_on_the_fresh_state(
-    service: FulfilmentService, repo: InMemoryShipments
+    service: FulfilmentService, repo: FakeShipments
 ) -> None:
     [shipment] = await service.create_shipments(command("wh-1"))
-    repo.interfere_with_next_saves = 1
+    repo.race(1)
 
     picked = await service.pick("shop-1", shipment.shipment_id, PACKER)
 
@@ -109,9 +76,9 @@ async def test_a_lost_race_without_if_match_is_retried_on_the_fresh_state(
     assert [e.type for e in repo.events] == ["ShipmentCreated", "ShipmentPicked"]
 
 
-async def test_a_lost_race_with_if_match_is_a_conflict(service: FulfilmentService, repo: InMemoryShipments) -> None:
+async def test_a_lost_race_with_if_match_is_a_conflict(service: FulfilmentService, repo: FakeShipments) -> None:
     [shipment] = await service.create_shipments(command("wh-1"))
-    repo.interfere_with_next_saves = 1
+    repo.race(1)
 
     with pytest.raises(ConcurrencyError):
         await service.pick("shop-1", shipment.shipment_id, PACKER, expected_version=1)

@@ -2,58 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import Any
 
-from oms_fulfilment.application.returns import OrderLinesView
+from oms_contracts import Actor
 from oms_fulfilment.application.shipment_documents import ShipmentDocuments
+from oms_fulfilment.domain import Line, Shipment
 from oms_runtime.clock import FixedClock
 from pypdf import PdfReader
+
+from .fakes import FakeOrderLines, FakeShipments, FakeShopNames
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-class InMemoryShopNames:
-    def __init__(self) -> None:
-        self.names: dict[str, tuple[str, datetime]] = {}
-
-    async def name_of(self, shop_id: str) -> str | None:
-        return self.names[shop_id][0] if shop_id in self.names else None
-
-    async def remember(self, shop_id: str, name: str, at: datetime) -> bool:
-        if shop_id in self.names and self.names[shop_id][1] >= at:
-            return False
-        self.names[shop_id] = (name, at)
-        return True
-
-
-def shipment(shop_id: str) -> dict[str, Any]:
-    return {
-        "_id": f"shp-{shop_id}",
-        "shop_id": shop_id,
-        "order_id": f"ord-{shop_id}",
-        "order_number": 7,
-        "warehouse_id": "wh-south",
-        "lines": [{"sku": "MUG", "quantity": 1}],
-        "customer": {"name": "Ivan"},
-        "address": {"country": "RU", "city": "Sochi"},
-        "shipments_in_order": 1,
-        "carrier": "cdek",
-        "tracking_number": "TRK0007",
-    }
+def shipment(shop_id: str) -> Shipment:
+    created = Shipment.create(
+        shipment_id=f"shp-{shop_id}",
+        shop_id=shop_id,
+        order_id=f"ord-{shop_id}",
+        order_number=7,
+        warehouse_id="wh-south",
+        lines=[Line("MUG", 1)],
+        customer={"name": "Ivan"},
+        address={"country": "RU", "city": "Sochi"},
+        delivery_type="courier",
+        shipments_in_order=1,
+        at=NOW,
+        actor=Actor.system("test"),
+    )
+    return replace(created, carrier="cdek", tracking_number="TRK0007")
 
 
-def documents(shop_names: InMemoryShopNames) -> ShipmentDocuments:
-    async def load_shipment(shop_id: str, shipment_id: str) -> Mapping[str, Any] | None:
-        doc = shipment(shop_id)
-        return doc if doc["_id"] == shipment_id else None
-
-    async def order_lines(shop_id: str, order_id: str) -> OrderLinesView | None:
-        return None
-
-    return ShipmentDocuments(load_shipment, order_lines, FixedClock(NOW), "Fallback Ltd", shop_names)
+def documents(shop_names: FakeShopNames) -> ShipmentDocuments:
+    shipments = FakeShipments()
+    for shop in ("shop-a", "shop-b"):
+        shipments.put(shipment(shop))
+    return ShipmentDocuments(shipments, FakeOrderLines(), FixedClock(NOW), "Fallback Ltd", shop_names)
 
 
 def text(content: bytes) -> str:
@@ -61,7 +47,7 @@ def text(content: bytes) -> str:
 
 
 async def test_waybill_and_label_name_the_projected_shop_and_the_warehouse() -> None:
-    names = InMemoryShopNames()
+    names = FakeShopNames()
     await names.remember("shop-a", "Лавка Анны", NOW)
     docs = documents(names)
     for content in (await docs.waybill("shop-a", "shp-shop-a"), await docs.label("shop-a", "shp-shop-a")):
@@ -71,7 +57,7 @@ async def test_waybill_and_label_name_the_projected_shop_and_the_warehouse() -> 
 
 
 async def test_a_shop_not_projected_gets_the_configured_sender_name() -> None:
-    names = InMemoryShopNames()
+    names = FakeShopNames()
     await names.remember("shop-a", "Лавка Анны", NOW)
     docs = documents(names)
     for content in (await docs.waybill("shop-b", "shp-shop-b"), await docs.label("shop-b", "shp-shop-b")):

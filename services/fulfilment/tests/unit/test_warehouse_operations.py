@@ -6,14 +6,15 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from oms_contracts import Actor, Money
-from oms_fulfilment.application.warehouse import Warehouse, WebhookRejected
+from oms_fulfilment.application.errors import WebhookRejected
+from oms_fulfilment.application.shipments import FulfilmentService
+from oms_fulfilment.application.warehouse import Warehouse
 from oms_fulfilment.domain import (
     IllegalTransition,
     Line,
@@ -26,7 +27,11 @@ from oms_fulfilment.domain import (
 from oms_fulfilment.domain.delivery_method import DeliveryMethod, InvalidDeliveryMethod
 from oms_fulfilment.domain.wave import EmptyWave, choose_shipments, pick_list
 from oms_runtime.clock import FixedClock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.events import EventFactory
 from oms_runtime.webhooks import signature_header
+
+from .fakes import FakeBarcodes, FakeShipments, FakeWaves
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PACKER = Actor(kind="staff", id="packer-1", role="warehouse")
@@ -220,8 +225,8 @@ def test_a_bad_delivery_method_names_the_field(over: dict[str, Any], field: str)
 
 
 def warehouse(clock: FixedClock) -> Warehouse:
-    no_io: Any = SimpleNamespace(shipments=None)
-    return Warehouse(no_io, no_io, no_io, clock, carrier_secrets={"cdek": "s3cret"})
+    fulfilment = FulfilmentService(FakeShipments(), EventFactory("fulfilment", clock), clock, RetryPolicy())
+    return Warehouse(fulfilment, FakeWaves(), FakeBarcodes(), clock, RetryPolicy(), carrier_secrets={"cdek": "s3cret"})
 
 
 def test_a_signed_fresh_report_is_accepted() -> None:

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == BOOTSTRAP:
         raise SystemExit(bootstrap_main(args[1:]))
-    run_cli(settings_factory=GatewaySettings, app_factory=create_app, indexes=INDEXES, argv=args)
+    run_cli(settings_factory=GatewaySettings, app_factory=create_app, indexes=INDEXES, argv=args)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -8,16 +8,17 @@ from datetime import timedelta
 
 from litestar import Litestar, Router
 from litestar._openapi.plugin import OpenAPIPlugin  # the app's own cache of its schema; tested
-from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 from oms_contracts import new_id
 from oms_runtime.clock import Clock
+from oms_runtime.events import EventFactory
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.telemetry import get_logger
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide_all
 
-from oms_gateway.adapters.inbound.http import ROUTE_HANDLERS
+from oms_gateway.adapters.inbound.http import DEPENDENCIES, ROUTE_HANDLERS
 from oms_gateway.adapters.inbound.hygiene import RequestHygiene
+from oms_gateway.adapters.inbound.problems import PROBLEMS
 from oms_gateway.adapters.inbound.proxy import Gateway
 from oms_gateway.adapters.outbound.mongo import API_KEYS, INDEXES, SHOPS, STAFF, MongoAccountStore
 from oms_gateway.adapters.outbound.upstream import Upstreams
@@ -42,7 +43,7 @@ SECURITY_SCHEMES = {
 def build_accounts(runtime: ServiceRuntime, settings: GatewaySettings, clock: Clock) -> Accounts:
     store = MongoAccountStore(runtime.store(SHOPS), runtime.store(STAFF), runtime.store(API_KEYS))
     tokens = TokenService(settings.jwt_secret, timedelta(seconds=settings.token_lifetime_seconds), clock)
-    return Accounts(store, Passwords(), tokens, new_id)
+    return Accounts(store, Passwords(), tokens, EventFactory(settings.service_name, clock), new_id)
 
 
 def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Litestar:
@@ -70,7 +71,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> Lite
         route_handlers=[Router(path="/", route_handlers=ROUTE_HANDLERS, middleware=[RequestHygiene()])],
         title="OMS gateway",
         description="The one entry from outside: staff login, storefront API keys, and every service's API.",
-        dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
+        dependencies={**provide_all(gateway=gateway), **DEPENDENCIES},
+        problems=PROBLEMS,
         extra_lifespan=lifespan,
         indexes=INDEXES,
     )

@@ -1,6 +1,6 @@
 import pytest
 from oms_gateway.domain.access import RouteGroup
-from oms_gateway.domain.routing import Service, path_exists, resolve
+from oms_gateway.domain.routing import Service, resolve, routes_by_method
 
 
 @pytest.mark.parametrize(
@@ -89,9 +89,11 @@ def test_unrouted(method: str, path: str) -> None:
     assert resolve(method, path) is None
 
 
-def test_path_exists_tells_wrong_method_from_unknown_path() -> None:
-    assert path_exists("/webhooks/payments/sandbox")
-    assert not path_exists("/api/v1/nothing")
+def test_the_methods_of_a_path_tell_a_wrong_method_from_an_unknown_path() -> None:
+    assert list(routes_by_method("/webhooks/payments/sandbox")) == ["POST"]
+    assert routes_by_method("/webhooks/payments/sandbox")["POST"].group is RouteGroup.PUBLIC
+    assert routes_by_method("/api/v1/nothing") == {}
+    assert sorted(routes_by_method("/api/v1/returns")) == ["GET", "POST"]
 
 
 def test_trailing_slash_is_ignored() -> None:

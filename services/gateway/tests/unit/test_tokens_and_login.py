@@ -1,67 +1,24 @@
 """Tokens and the login rules, with an in-memory AccountStore (a fake of our own port)."""
 
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Any
 
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from oms_contracts import Actor, Envelope
+from oms_contracts import Actor
 from oms_gateway.application.accounts import Accounts, AlreadyExists, InvalidCredentials
 from oms_gateway.application.bootstrap_shop import ShopSpec, StaffSpec, bootstrap_shop
+from oms_gateway.application.errors import NotFound
 from oms_gateway.application.passwords import Passwords
 from oms_gateway.application.tokens import InvalidToken, TokenService
-from oms_gateway.domain.accounts import ApiKey, InvalidAccount, Shop, StaffMember
+from oms_gateway.domain.accounts import InvalidAccount
 from oms_runtime.clock import FixedClock
+from oms_runtime.events import EventFactory
+
+from .fakes import MemoryStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.shops: dict[str, Shop] = {}
-        self.staff: dict[str, StaffMember] = {}
-        self.keys: dict[str, ApiKey] = {}
-        self.events: list[Envelope[Any]] = []
-
-    async def shop_by_slug(self, slug: str) -> Shop | None:
-        return next((s for s in self.shops.values() if s.slug == slug), None)
-
-    async def get_shop(self, shop_id: str) -> Shop | None:
-        return self.shops.get(shop_id)
-
-    async def add_shop(self, shop: Shop, events: Sequence[Envelope[Any]]) -> None:
-        self.shops[shop.shop_id] = shop
-        self.events += events
-
-    async def staff_by_email(self, shop_id: str, email: str) -> StaffMember | None:
-        return next((m for m in self.staff.values() if (m.shop_id, m.email) == (shop_id, email)), None)
-
-    async def add_staff(self, member: StaffMember, events: Sequence[Envelope[Any]]) -> None:
-        self.staff[member.staff_id] = member
-        self.events += events
-
-    async def list_staff(self, shop_id: str, cursor: str | None, limit: int) -> list[StaffMember]:
-        return [m for m in self.staff.values() if m.shop_id == shop_id][:limit]
-
-    async def key_by_prefix(self, prefix: str) -> ApiKey | None:
-        return next((k for k in self.keys.values() if k.prefix == prefix), None)
-
-    async def add_api_key(self, key: ApiKey) -> None:
-        self.keys[key.key_id] = key
-
-    async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
-        return [k for k in self.keys.values() if k.shop_id == shop_id][:limit]
-
-    async def deactivate_api_key(self, shop_id: str, key_id: str) -> ApiKey | None:
-        key = self.keys.get(key_id)
-        if key is None or key.shop_id != shop_id:
-            return None
-        self.keys[key_id] = replace(key, active=False)
-        return self.keys[key_id]
 
 
 @pytest.fixture
@@ -74,9 +31,8 @@ def accounts(clock: FixedClock) -> Accounts:
     ids = count(1)
     # Cheap Argon2 parameters: these tests are about our rules, not the hash's cost.
     passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    return Accounts(
-        MemoryStore(), passwords, TokenService("k" * 32, timedelta(hours=8), clock), lambda: f"id{next(ids):03d}"
-    )
+    tokens = TokenService("k" * 32, timedelta(hours=8), clock)
+    return Accounts(MemoryStore(), passwords, tokens, EventFactory("gateway", clock), lambda: f"id{next(ids):03d}")
 
 
 SPEC = ShopSpec(
@@ -189,7 +145,8 @@ async def test_adding_the_same_email_twice_is_a_conflict(accounts: Accounts) -> 
 async def test_a_revoked_key_no_longer_authenticates(accounts: Accounts) -> None:
     report = await bootstrap_shop(accounts, SPEC)
     assert report.api_key_id is not None
-    assert await accounts.revoke_api_key(shop_id="another-shop", key_id=report.api_key_id) is None
+    with pytest.raises(NotFound):
+        await accounts.revoke_api_key(shop_id="another-shop", key_id=report.api_key_id)
     assert await accounts.authenticate_key("demo.storefront-secret") is not None
     revoked = await accounts.revoke_api_key(shop_id=report.shop_id, key_id=report.api_key_id)
     assert revoked is not None and not revoked.active

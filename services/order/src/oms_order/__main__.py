@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from oms_runtime.cli import run_cli
 
-from oms_order.adapters.outbound.mongo import INDEXES
-from oms_order.bootstrap import create_app
+from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 
 

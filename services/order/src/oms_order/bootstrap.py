@@ -1,73 +1,95 @@
-"""The composition root: settings in, a runnable Litestar app out."""
+"""The composition root: settings in, a runnable Litestar app out. Every collaborator is built here
+and handed to its user at construction."""
 
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 from oms_runtime.clock import Clock
+from oms_runtime.commands import RetryPolicy
+from oms_runtime.consumer import INBOX_INDEXES
+from oms_runtime.events import EventFactory
+from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
-from oms_runtime.web import create_service_app
+from oms_runtime.web import create_service_app, provide_all
 
-from oms_order.adapters.inbound.http import OrderController
-from oms_order.adapters.inbound.http_actions import OrderActionsController, PromoCodeController
-from oms_order.adapters.inbound.http_lists import OrderListController
-from oms_order.adapters.inbound.http_pipelines import PipelineController, PipelineSettingsController, StageController
-from oms_order.adapters.inbound.kafka import register_consumers
-from oms_order.adapters.inbound.kafka_actions import register_action_consumers
-from oms_order.adapters.inbound.kafka_lists import register_list_projection
-from oms_order.adapters.inbound.kafka_returns import register_return_consumers
+from oms_order.adapters.inbound.order_edits_http import OrderEditsController
+from oms_order.adapters.inbound.order_events_kafka import register_consumers
+from oms_order.adapters.inbound.order_lists_http import OrderListController
+from oms_order.adapters.inbound.orders_http import OrderController
+from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
+from oms_order.adapters.inbound.problems import PROBLEMS
+from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
-from oms_order.adapters.outbound.mongo import (
-    INDEXES,
-    ORDERS,
-    MongoOrderNumbers,
-    MongoOrders,
-    MongoPriceListPrices,
-    MongoSkuPrices,
-)
+from oms_order.adapters.inbound.stage_actions_http import StageController
 from oms_order.adapters.outbound.order_list_mongo import (
+    LIST_INDEXES,
     MongoCustomers,
     MongoOrderDocuments,
     MongoOrderList,
-    SignallingOrders,
 )
-from oms_order.adapters.outbound.pipelines_mongo import MongoPipelines
-from oms_order.adapters.outbound.promo_mongo import MongoDeliveryMethods, MongoPromoCodes, MongoStockLevels
-from oms_order.application.actions import ActionService
+from oms_order.adapters.outbound.orders_mongo import ORDER_INDEXES, ORDERS, MongoOrderNumbers, MongoOrders
+from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES, MongoPipelines
+from oms_order.adapters.outbound.prices_mongo import PRICE_INDEXES, MongoPriceListPrices, MongoSkuPrices
+from oms_order.adapters.outbound.promo_mongo import (
+    PROMO_INDEXES,
+    MongoDeliveryMethods,
+    MongoPromoCodes,
+    MongoStockLevels,
+)
+from oms_order.application.changes import OrderChanges
 from oms_order.application.listing import OrderLists
+from oms_order.application.order_edits import OrderEdits
+from oms_order.application.order_events import OrderEvents
 from oms_order.application.orders import OrderService
 from oms_order.application.pipelines import PipelineService
+from oms_order.application.pricing import Pricing
+from oms_order.application.projections import Projections
+from oms_order.application.promo_codes import PromoCodeAdmin
+from oms_order.application.returns import OrderReturns
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
+
+# Every collection's indexes, declared beside its adapter; created by `migrate` and at start.
+INDEXES: list[IndexSpec] = [
+    *ORDER_INDEXES,
+    *PRICE_INDEXES,
+    *INBOX_INDEXES,
+    # The operations team's list read model (order_list_mongo.py; README "Order lists").
+    *LIST_INDEXES,
+    *PIPELINE_INDEXES,
+    *PROMO_INDEXES,
+]
 
 
 def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litestar:
     runtime = ServiceRuntime(settings, clock=clock)
-    pipelines = PipelineService(MongoPipelines(runtime.db), runtime.clock)
-    service = OrderService(
-        # Every write also signals OrderChanged (same document update) for the list read model.
-        orders=SignallingOrders(
-            MongoOrders(runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order)
-        ),
-        prices=MongoSkuPrices(runtime.db),
-        numbers=MongoOrderNumbers(runtime.db),
-        clock=runtime.clock,
-        list_prices=MongoPriceListPrices(runtime.db),
+    db, clock_ = runtime.db, runtime.clock
+    # Outbound adapters.
+    pipelines = PipelineService(MongoPipelines(db), clock_)
+    orders = MongoOrders(runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order)
+    prices, list_prices = MongoSkuPrices(db), MongoPriceListPrices(db)
+    promos, rates, stock = MongoPromoCodes(db), MongoDeliveryMethods(db), MongoStockLevels(db)
+    # Use cases.
+    events = EventFactory(settings.service_name, clock_)
+    changes = OrderChanges(orders, events, clock_, RetryPolicy.from_settings(settings))
+    pricing = Pricing(prices, list_prices, rates, promos, clock_)
+    service = OrderService(orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_)
+    edits = OrderEdits(changes, pricing, promos, stock)
+    promo_codes = PromoCodeAdmin(promos, orders, clock_)
+    stages = StageActions(changes)
+    order_events = OrderEvents(changes)
+    projections = Projections(prices, list_prices, rates, stock)
+    lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
+    # Inbound adapters.
+    register_consumers(
+        runtime,
+        events=order_events,
+        returns=OrderReturns(changes),
+        projections=projections,
+        promo_codes=promo_codes,
+        lists=lists,
     )
-    service.customers = MongoCustomers(runtime.db)
-    service.pipelines = pipelines
-    stage_actions = StageActions(service)
-    order_events = register_consumers(runtime, service)
-    register_return_consumers(runtime, service)  # returns (RMA) and their refunds onto the order
-    # Manager actions and pricing: promo codes, delivery-method and stock projections, payment status.
-    actions = ActionService(
-        service, MongoPromoCodes(runtime.db), MongoDeliveryMethods(runtime.db), MongoStockLevels(runtime.db)
-    )
-    service.placement = actions
-    register_action_consumers(runtime, actions, order_events)
-    app_sla = register_sla_loop(runtime, service.orders, settings, bind=pipelines.bind)
-    lists = OrderLists(MongoOrderList(runtime.db), MongoOrderDocuments(runtime.db), pipelines)
-    register_list_projection(runtime, lists)
+    sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
     app = create_service_app(
         runtime,
         route_handlers=[
@@ -76,23 +98,21 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             PipelineController,
             PipelineSettingsController,
             StageController,
-            OrderActionsController,
+            OrderEditsController,
             PromoCodeController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
-        dependencies={
-            "orders": Provide(lambda: service, sync_to_thread=False),
-            "lists": Provide(lambda: lists, sync_to_thread=False),
-            "pipelines": Provide(lambda: pipelines, sync_to_thread=False),
-            "stages": Provide(lambda: stage_actions, sync_to_thread=False),
-            "actions": Provide(lambda: actions, sync_to_thread=False),
-        },
+        dependencies=provide_all(
+            orders=service, lists=lists, pipelines=pipelines, stages=stages, edits=edits, promo_codes=promo_codes
+        ),
+        problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.
         indexes=INDEXES,
     )
     app.state.orders = service
-    app.state.actions = actions
-    app.state.sla = app_sla
+    app.state.order_events = order_events
+    app.state.projections = projections
+    app.state.sla = sla
     app.state.order_lists = lists
     return app

@@ -18,7 +18,7 @@ from oms_runtime.clock import Clock
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from oms_order.application.sla import StageCount
+from oms_order.application.ports import StageCount
 
 
 class StageGauges(Collector):

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, Money, Payload, new_id, topic_for
 from oms_contracts.messages.catalog import SkuUpserted
-from oms_order.adapters.outbound.mongo import INDEXES, MongoSkuPrices
-from oms_order.bootstrap import create_app
+from oms_order.adapters.outbound.prices_mongo import MongoSkuPrices
+from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
 from oms_runtime.mongo import create_mongo_client

@@ -8,9 +8,8 @@ from typing import Any
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
-from oms_order.adapters.outbound.mongo import INDEXES
 from oms_order.application.orders import OrderService, PlaceOrder
-from oms_order.bootstrap import create_app
+from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
 from oms_testing.commands import record_commands  # before any client is built: it counts their commands
@@ -29,7 +28,7 @@ async def test_stock_reserved_loads_and_saves_the_order_with_one_settings_read(i
     app: Any = create_app(settings)  # the composition root; no consumers or loops run
     service: OrderService = app.state.orders
     shop_id = new_id()
-    await service.prices.upsert(
+    await app.state.projections.prices.upsert(
         shop_id, sku="TEA", name="Tea", price=Money.of("10", "EUR"), active=True, as_of=datetime.now(UTC)
     )
     request = PlaceOrder.model_validate(
@@ -50,7 +49,7 @@ async def test_stock_reserved_loads_and_saves_the_order_with_one_settings_read(i
         actor=Actor.system("catalog"),
     )
     with record_commands(settings.database_name) as log:
-        await service.on_stock_reserved(reserved)
+        await app.state.order_events.on_stock_reserved(reserved)
     # Load (order + the shop's pipeline settings to bind it) and one conditional save; the saved
     # order is bound from what the load bound, not from a second settings read.
     assert log.count("find", "pipeline_settings") == 1

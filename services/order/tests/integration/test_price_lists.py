@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from oms_contracts import Money, new_id
 from oms_contracts.messages.catalog import SkuPriceChanged
-from oms_order.adapters.outbound.mongo import MongoPriceListPrices
+from oms_order.adapters.outbound.prices_mongo import MongoPriceListPrices
 from oms_testing import eventually
 
 from .conftest import OrderApp, order_body

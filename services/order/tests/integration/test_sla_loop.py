@@ -18,9 +18,9 @@ from oms_contracts import Actor, Envelope, Money, decode, new_id, topic_for
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import Customer, SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.order import OrderStageOverdue
-from oms_order.adapters.outbound.mongo import INDEXES, ORDERS, MongoOrderNumbers, MongoOrders
+from oms_order.adapters.outbound.orders_mongo import ORDERS, MongoOrderNumbers, MongoOrders
 from oms_order.application.sla import SlaService
-from oms_order.bootstrap import create_app
+from oms_order.bootstrap import INDEXES, create_app
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting
 from oms_order.domain.pipeline import BUILT_IN, DEFAULT_PIPELINE_FOR, PIPELINES, Pipeline

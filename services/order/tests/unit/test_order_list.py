@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from oms_order.adapters.outbound.order_list_mongo import after_cursor
 from oms_order.domain.order_list import (
     BadCursor,
     Cursor,
     SortField,
-    after_cursor,
     fold,
     list_row,
     minor_amount,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,93 +9,33 @@ import pytest
 from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import Customer, SkuQuantity, WarehouseAllocation
-from oms_order.application.orders import (
-    IdempotencyKeyReused,
-    OrderService,
-    PlaceOrder,
-    UnknownOrder,
-)
-from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
-from oms_order.domain.order import Order
+from oms_order.application.errors import IdempotencyKeyReused, UnknownOrder
+from oms_order.application.orders import OrderService, PlaceOrder
+from oms_order.application.ports import StoredOrder
 from oms_order.domain.pricing import InvalidOrder, SkuPrice
 from oms_runtime.clock import FixedClock
-from oms_runtime.store import AlreadyApplied, ConcurrencyError
+from oms_runtime.errors import ConcurrencyError
+
+from .fakes import FakeOrders, FakePrices, Wired, wire
 
 SHOP = "shop-1"
 STOREFRONT = Actor(kind="storefront", id="web")
 
 
-class FakeOrders:
-    def __init__(self) -> None:
-        self.rows: dict[str, StoredOrder] = {}
-        self.events: list[Envelope[Any]] = []
-        self.applied: set[str] = set()
-        self.lose_races = 0  # how many saves fail as if another writer came first
-
-    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
-        row = self.rows.get(order_id)
-        return row if row and row.order.shop_id == shop_id else None
-
-    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
-        return next((r for r in self.rows.values() if r.order.shop_id == shop_id and r.idempotency_key == key), None)
-
-    async def create(
-        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
-    ) -> StoredOrder:
-        if await self.by_idempotency_key(order.shop_id, idempotency_key):
-            raise DuplicateIdempotencyKey(idempotency_key)
-        self.rows[order.id] = StoredOrder(order, 1, idempotency_key, request_fingerprint)
-        self.events += events
-        return self.rows[order.id]
-
-    async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
-    ) -> StoredOrder:
-        if applied_event_id in self.applied:
-            raise AlreadyApplied(applied_event_id)
-        current = self.rows[order.id]
-        if self.lose_races:
-            self.lose_races -= 1
-            self.rows[order.id] = replace(current, version=current.version + 1)
-            raise ConcurrencyError("orders", order.id, expected_version)
-        if current.version != expected_version:
-            raise ConcurrencyError("orders", order.id, expected_version)
-        if applied_event_id:
-            self.applied.add(applied_event_id)
-        self.rows[order.id] = replace(current, order=order, version=expected_version + 1)
-        self.events += events
-        return self.rows[order.id]
-
-    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
-        raise NotImplementedError
-
-
-class FakePrices:
-    async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]:
-        known = {"TEA-1": SkuPrice("TEA-1", "Tea", Money.of("2.50", "EUR"), True)}
-        return {s: known[s] for s in skus if s in known}
-
-    async def upsert(self, *args: Any, **kwargs: Any) -> bool:
-        return True
-
-
-class FakeNumbers:
-    def __init__(self) -> None:
-        self.last = 0
-
-    async def next(self, shop_id: str) -> int:
-        self.last += 1
-        return self.last
+@pytest.fixture
+def wired() -> Wired:
+    known = {"TEA-1": SkuPrice("TEA-1", "Tea", Money.of("2.50", "EUR"), True)}
+    return wire(FixedClock(datetime(2026, 3, 1, tzinfo=UTC)), prices=FakePrices(known))
 
 
 @pytest.fixture
-def orders() -> FakeOrders:
-    return FakeOrders()
+def orders(wired: Wired) -> FakeOrders:
+    return wired.orders
 
 
 @pytest.fixture
-def service(orders: FakeOrders) -> OrderService:
-    return OrderService(orders, FakePrices(), FakeNumbers(), FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+def service(wired: Wired) -> OrderService:
+    return wired.service
 
 
 def request(quantity: int = 1, delivery_type: str = "pickup") -> PlaceOrder:
@@ -121,7 +59,8 @@ async def test_same_key_and_body_replays_the_order_another_body_is_refused(
     assert not first.replayed and again.replayed and again.stored.order.id == first.stored.order.id
     with pytest.raises(IdempotencyKeyReused):
         await place(service, request(quantity=2), "k1")
-    assert len(orders.rows) == 1 and [e.type for e in orders.events] == ["OrderPlaced", "ReserveStock"]
+    assert len(orders.rows) == 1
+    assert [e.type for e in orders.events] == ["OrderPlaced", "ReserveStock", "OrderChanged"]
 
 
 async def test_without_a_key_every_request_is_a_new_order(service: OrderService, orders: FakeOrders) -> None:
@@ -146,16 +85,15 @@ async def test_a_lost_race_on_the_key_answers_with_the_winner(service: OrderServ
     assert late.replayed and late.stored.order.id == winner.stored.order.id
 
 
-async def test_orders_the_shop_cannot_deliver_are_refused_before_numbering(service: OrderService) -> None:
+async def test_orders_the_shop_cannot_deliver_are_refused_before_numbering(wired: Wired) -> None:
     with pytest.raises(InvalidOrder) as caught:
-        await place(service, request(delivery_type="courier"), None)
+        await place(wired.service, request(delivery_type="courier"), None)
     assert caught.value.errors[0].field == "address"
-    number = service.numbers.last  # type: ignore[attr-defined]
-    assert number == 0
+    assert wired.numbers.last == 0
 
 
-async def test_events_retry_lost_races_and_apply_once(service: OrderService, orders: FakeOrders) -> None:
-    order_id = (await place(service, request(), None)).stored.order.id
+async def test_events_retry_lost_races_and_apply_once(wired: Wired, orders: FakeOrders) -> None:
+    order_id = (await place(wired.service, request(), None)).stored.order.id
     reserved = Envelope.new(
         StockReserved(
             order_id=order_id,
@@ -165,16 +103,16 @@ async def test_events_retry_lost_races_and_apply_once(service: OrderService, ord
         actor=Actor.system("catalog"),
     )
     orders.lose_races = 2
-    await service.on_stock_reserved(reserved)
+    await wired.events.on_stock_reserved(reserved)
     assert orders.rows[order_id].order.stage == "call_back"  # the store pipeline's manual stage
     assert orders.events[-1].causation_id == reserved.event_id
 
     unknown = reserved.model_copy(update={"payload": reserved.payload.model_copy(update={"order_id": "nope"})})
     with pytest.raises(UnknownOrder):
-        await service.on_stock_reserved(unknown)
+        await wired.events.on_stock_reserved(unknown)
     other_shop = reserved.model_copy(update={"shop_id": "shop-2"})
     with pytest.raises(UnknownOrder):
-        await service.on_stock_reserved(other_shop)
+        await wired.events.on_stock_reserved(other_shop)
 
 
 async def test_a_storefront_sells_through_its_key_channel_and_cannot_claim_another(service: OrderService) -> None:
@@ -191,3 +129,39 @@ async def test_a_storefront_sells_through_its_key_channel_and_cannot_claim_anoth
         channel="console",
     )
     assert phone.stored.order.channel == "phone"
+
+
+async def test_every_write_signals_order_changed_with_the_version_it_makes(wired: Wired, orders: FakeOrders) -> None:
+    """The list read model follows OrderChanged alone: the signal rides in every write's update."""
+    placed = (await place(wired.service, request(), None)).stored
+    await wired.service.cancel(
+        SHOP, placed.order.id, reason="test", actor=STOREFRONT, channel="web", expected_version=None
+    )
+    signals = [e for e in orders.events if e.type == "OrderChanged"]
+    assert [(s.payload.order_id, s.payload.version) for s in signals] == [(placed.order.id, 1), (placed.order.id, 2)]
+    assert all(s.actor.kind == "system" for s in signals)
+
+
+async def test_a_replayed_event_changes_nothing_and_races_past_the_policy_fail(
+    wired: Wired, orders: FakeOrders
+) -> None:
+    order_id = (await place(wired.service, request(), None)).stored.order.id
+    reserved = Envelope.new(
+        StockReserved(
+            order_id=order_id,
+            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=1)])],
+        ),
+        shop_id=SHOP,
+        actor=Actor.system("catalog"),
+    )
+    await wired.events.on_stock_reserved(reserved)
+    version, events = orders.rows[order_id].version, len(orders.events)
+    await wired.events.on_stock_reserved(reserved)  # redelivered: applied_event_id makes it a no-op
+    assert (orders.rows[order_id].version, len(orders.events)) == (version, events)
+
+    orders.lose_races = 5  # the default RetryPolicy: five attempts, all lost
+    with pytest.raises(ConcurrencyError):
+        await wired.service.cancel(
+            SHOP, order_id, reason="test", actor=STOREFRONT, channel="web", expected_version=None
+        )
+    assert orders.rows[order_id].order.stage != "cancelled"

@@ -20,6 +20,7 @@ from oms_order.domain.sla import mark_overdue
 from oms_order.domain.stage_time import stage_deadline
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SYSTEM = Actor.system("order")
 NEW_LIMIT = 600
 OTHER_LIMIT = 3600
 BASE = BUILT_IN[DEFAULT_PIPELINE_FOR["pickup"]]
@@ -97,14 +98,14 @@ def test_a_stage_without_limit_or_a_final_stage_has_no_deadline() -> None:
 
 
 def test_not_overdue_before_the_deadline() -> None:
-    decision = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT - 1))
+    decision = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT - 1), SYSTEM)
     assert not decision.changed
     assert decision.emit == []
 
 
 def test_overdue_once_at_the_deadline_with_the_stage_people() -> None:
     now = T0 + timedelta(seconds=NEW_LIMIT + 30)
-    decision = mark_overdue(placed(), now)
+    decision = mark_overdue(placed(), now, SYSTEM)
     assert decision.changed
     [event] = decision.emit
     assert isinstance(event, OrderStageOverdue)
@@ -118,27 +119,27 @@ def test_overdue_once_at_the_deadline_with_the_stage_people() -> None:
     assert decision.order.problem is True
     assert decision.order.overdue_stage_entered_at == T0
     assert decision.order.audit[-1].action == "stage_overdue"
-    again = mark_overdue(decision.order, now + timedelta(hours=5))
+    again = mark_overdue(decision.order, now + timedelta(hours=5), SYSTEM)
     assert not again.changed, "the same stage entry is reported only once"
 
 
 def test_leaving_the_stage_clears_problem_and_sets_the_next_deadline() -> None:
-    overdue = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT)).order
+    overdue = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT), SYSTEM).order
     moved = reserved(overdue, NEW_LIMIT + 60)
     assert moved.stage != SLA.first_stage().key
     assert moved.problem is False
     assert moved.overdue_stage_entered_at is None
     assert moved.stage_deadline == stage_deadline(SLA.stage(moved.stage), T0 + timedelta(seconds=NEW_LIMIT + 60))
     # The new stage entry is reported on its own once its deadline passes.
-    later = mark_overdue(moved, T0 + timedelta(seconds=NEW_LIMIT + 60 + OTHER_LIMIT))
+    later = mark_overdue(moved, T0 + timedelta(seconds=NEW_LIMIT + 60 + OTHER_LIMIT), SYSTEM)
     assert [e.TYPE for e in later.emit] == ["OrderStageOverdue"]
 
 
 def test_cancelling_clears_the_deadline_and_a_final_order_is_never_overdue() -> None:
-    overdue = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT)).order
+    overdue = mark_overdue(placed(), T0 + timedelta(seconds=NEW_LIMIT), SYSTEM).order
     cancelled = domain.cancel(overdue, "customer changed mind", acting(NEW_LIMIT + 5)).order
     assert (cancelled.stage_deadline, cancelled.problem) == (None, False)
-    assert not mark_overdue(cancelled, T0 + timedelta(days=30)).changed
+    assert not mark_overdue(cancelled, T0 + timedelta(days=30), SYSTEM).changed
 
 
 @given(checks=st.lists(st.integers(min_value=0, max_value=3 * NEW_LIMIT), max_size=12))
@@ -146,7 +147,7 @@ def test_at_most_one_report_per_entry_and_only_once_due(checks: list[int]) -> No
     order = placed()
     reports = 0
     for seconds in checks:
-        decision = mark_overdue(order, T0 + timedelta(seconds=seconds))
+        decision = mark_overdue(order, T0 + timedelta(seconds=seconds), SYSTEM)
         reports += len(decision.emit)
         order = decision.order
     assert reports == (1 if any(s >= NEW_LIMIT for s in checks) else 0)

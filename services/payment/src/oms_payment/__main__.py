@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from oms_runtime.cli import run_cli
 
-from oms_payment.adapters.outbound.mongo import INDEXES
+from oms_payment.adapters.outbound.indexes import INDEXES
 from oms_payment.bootstrap import create_app
-from oms_payment.documents_wiring import DOCUMENT_INDEXES
 from oms_payment.settings import PaymentSettings
 
 
 def main() -> None:
-    run_cli(settings_factory=PaymentSettings, app_factory=create_app, indexes=[*INDEXES, *DOCUMENT_INDEXES])  # type: ignore[arg-type]
+    run_cli(settings_factory=PaymentSettings, app_factory=create_app, indexes=INDEXES)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

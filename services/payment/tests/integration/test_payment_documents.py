@@ -15,7 +15,8 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.common import Address, Customer, OrderLine, Totals
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.registry import ORDER_EVENTS
-from oms_payment.adapters.outbound.accounts_mongo import MongoPaymentConfigRepository
+from oms_payment.adapters.outbound.configs_mongo import MongoPaymentConfigRepository
+from oms_payment.application.ports import AuditEntry
 from oms_payment.bootstrap import create_app
 from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
 from oms_payment.settings import PaymentSettings
@@ -122,7 +123,7 @@ async def test_invoice_and_pd4_carry_the_shop_requisites_and_the_order(
     assert missing.status_code == 409
     assert "requisites" in missing.json()["detail"]
     config = ShopPaymentConfig(shop_id=shop_id, currency="RUB", methods=("bank_transfer",), bank=BANK)
-    await MongoPaymentConfigRepository(db).put(config, audit={"by": "test"})
+    await MongoPaymentConfigRepository(db).put(config, audit=AuditEntry(at=datetime.now(UTC), action="test"))
 
     invoice = await client.get(f"/payments/{payment_id}/invoice.pdf", headers=headers)
     assert invoice.status_code == 200
@@ -154,7 +155,7 @@ async def test_a_prepayment_invoice_is_one_line_for_its_amount_and_other_shops_g
 ) -> None:
     payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "360.00")
     config = ShopPaymentConfig(shop_id=shop_id, currency="RUB", methods=("bank_transfer",), bank=BANK)
-    await MongoPaymentConfigRepository(db).put(config, audit={"by": "test"})
+    await MongoPaymentConfigRepository(db).put(config, audit=AuditEntry(at=datetime.now(UTC), action="test"))
     text = text_of((await client.get(f"/payments/{payment_id}/invoice.pdf", headers=internal_headers(shop_id))).content)
     assert "Оплата по заказу № 77" in text and "360,00 RUB" in text
     assert "Кружка красная" not in text

@@ -5,7 +5,7 @@ import pytest
 from oms_contracts import Money
 from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider, signature_header
-from oms_payment.application.ports import InvalidWebhook
+from oms_payment.application.errors import InvalidWebhook
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = "test-secret"

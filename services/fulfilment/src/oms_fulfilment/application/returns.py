@@ -3,6 +3,7 @@
 The inspection is where the return leaves this service: one update of the return stores the
 verdicts together with ReturnCompleted, RestockReturn (catalog: the stock comes back through its
 ledger) and RequestRefund (payment: a deterministic `refund_request_id`, so it never refunds twice).
+Every change of a return goes through the one command loop (`oms_runtime.commands`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, Payload, new_id
 from oms_contracts.messages.catalog import RestockReturn, ReturnStockLine
@@ -29,8 +30,19 @@ from oms_contracts.messages.fulfilment import (
 from oms_contracts.messages.order import OrderLinesChanged, OrderPlaced
 from oms_contracts.messages.payment import RefundCompleted, RequestRefund
 from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
+from oms_runtime.commands import CommandLoop, Decision, Loaded, RetryPolicy
+from oms_runtime.errors import ConcurrencyError, FieldError
+from oms_runtime.events import EventFactory
 
+from oms_fulfilment.application.errors import ReturnNotFound
+from oms_fulfilment.application.ports import (
+    DEFAULT_PAGE_SIZE,
+    OrderLines,
+    OrderLinesView,
+    Page,
+    ReturnRepository,
+    page_size,
+)
 from oms_fulfilment.domain.returns import (
     RequestedLine,
     Return,
@@ -40,25 +52,20 @@ from oms_fulfilment.domain.returns import (
     claimed_by,
 )
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
-# A lost race for the next return number of an order, or for the return itself, is retried this often.
-ATTEMPTS = 5
-SERVICE_ACTOR = Actor.system("fulfilment")
-
-
-class ReturnNotFound(Exception):
-    def __init__(self, return_id: str) -> None:
-        super().__init__(f"return {return_id} not found")
-        self.return_id = return_id
-
 
 class OrderNotReturnable(ReturnError):
     """Nothing of the order was delivered (or the order is unknown here)."""
 
 
-class IdempotencyKeyReused(ReturnError):
+class IdempotencyKeyReused(ReturnError, FieldError):
     """The Idempotency-Key was used for this order with other lines."""
+
+    def __init__(self, key: str) -> None:
+        FieldError.__init__(self, "Idempotency-Key", f"{key!r} was used with other lines")
+
+
+class PricesUnknown(ReturnError):
+    """The order's prices have not reached this service yet: the refund cannot be computed."""
 
 
 @dataclass(frozen=True)
@@ -72,69 +79,36 @@ def fingerprint(order_id: str, lines: Sequence[RequestedLine]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class PricesUnknown(ReturnError):
-    """The order's prices have not reached this service yet: the refund cannot be computed."""
-
-
-@dataclass(frozen=True)
-class ShipmentView:
-    status: str
-    lines: tuple[tuple[str, int], ...]
-    order_number: int | None
-
-
-@dataclass(frozen=True)
-class OrderLinesView:
-    """The order's lines as the order service last announced them: per SKU (quantity, line total)."""
-
-    number: int | None
-    lines: dict[str, tuple[int, Money]]
-    names: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class ReturnPage:
-    items: list[Return]
-    next_cursor: str | None
-
-
-class ReturnRepository(Protocol):
-    async def get(self, shop_id: str, return_id: str) -> Return | None: ...
-
-    async def for_order(self, shop_id: str, order_id: str) -> list[Return]: ...
-
-    async def add(self, item: Return, events: Sequence[Envelope[Any]]) -> bool:
-        """False when the order's return number `seq` was taken by a concurrent request."""
-        ...
-
-    async def save(
-        self, item: Return, events: Sequence[Envelope[Any]], *, applied_event_id: str | None = None
-    ) -> Return: ...
-
-    async def find(
-        self, shop_id: str, *, order_id: str | None, status: ReturnStatus | None, after: str | None, limit: int
-    ) -> ReturnPage: ...
-
-    async def shipments_of(self, shop_id: str, order_id: str) -> list[ShipmentView]: ...
-
-    async def order_lines(self, shop_id: str, order_id: str) -> OrderLinesView | None: ...
-
-    async def remember_order_lines(self, shop_id: str, order_id: str, view: OrderLinesView, at: datetime) -> None: ...
+def current(loaded: Loaded[Return]) -> Return:
+    """The return as stored, with the version its ETag shows."""
+    return replace(loaded.state, version=loaded.version)
 
 
 class ReturnsService:
-    def __init__(self, returns: ReturnRepository, clock: Clock, ids: Callable[[], str] = new_id) -> None:
+    def __init__(
+        self,
+        returns: ReturnRepository,
+        order_lines: OrderLines,
+        events: EventFactory,
+        clock: Clock,
+        policy: RetryPolicy,
+        ids: Callable[[], str] = new_id,
+    ) -> None:
         self.returns = returns
+        self.order_lines = order_lines
+        self.events = events
         self.clock = clock
+        self.policy = policy
+        self.loop = CommandLoop(returns, policy, name="returns")
         self.ids = ids
 
     # ---- queries ------------------------------------------------------------------------------
 
     async def get(self, shop_id: str, return_id: str) -> Return:
-        found = await self.returns.get(shop_id, return_id)
+        found = await self.returns.load(shop_id, return_id)
         if found is None:
             raise ReturnNotFound(return_id)
-        return found
+        return current(found)
 
     async def find(
         self,
@@ -144,10 +118,8 @@ class ReturnsService:
         status: ReturnStatus | None = None,
         cursor: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
-    ) -> ReturnPage:
-        return await self.returns.find(
-            shop_id, order_id=order_id, status=status, after=cursor, limit=max(1, min(limit, MAX_PAGE_SIZE))
-        )
+    ) -> Page[Return]:
+        return await self.returns.find(shop_id, order_id=order_id, status=status, after=cursor, limit=page_size(limit))
 
     # ---- commands -----------------------------------------------------------------------------
 
@@ -164,11 +136,13 @@ class ReturnsService:
         """A new return; its number `seq` is unique per order, which serialises concurrent requests.
 
         With an Idempotency-Key, the same key and lines give back the return made the first time
-        (found among the order's returns, which the `seq` race makes every retry re-read).
+        (found among the order's returns, which the `seq` race makes every retry re-read). The race
+        for the next `seq` is a creation, not a change: it is retried as often as the service's one
+        retry policy says.
         """
         return_id = self.ids()
         request_print = fingerprint(order_id, lines) if idempotency_key is not None else None
-        for _ in range(ATTEMPTS):
+        for _ in range(self.policy.attempts):
             shipments = await self.returns.shipments_of(shop_id, order_id)
             delivered: Counter[str] = Counter()
             for shipment in shipments:
@@ -182,7 +156,7 @@ class ReturnsService:
                 earlier = next((r for r in existing if r.idempotency_key == idempotency_key), None)
                 if earlier is not None:
                     if earlier.request_fingerprint != request_print:
-                        raise IdempotencyKeyReused(f"Idempotency-Key {idempotency_key!r} was used with other lines")
+                        raise IdempotencyKeyReused(idempotency_key)
                     return Requested(earlier, replayed=True)
             item = Return.request(
                 return_id=return_id,
@@ -198,56 +172,53 @@ class ReturnsService:
                 idempotency_key=idempotency_key,
                 request_fingerprint=request_print,
             )
-            event = self._event(
+            payload = return_payload(
                 item,
                 ReturnRequested,
-                actor,
-                correlation_id,
                 lines=[ReturnLine(sku=line.sku, quantity=line.quantity, reason=line.reason) for line in item.lines],
             )
+            event = self.events.new(payload, shop_id=shop_id, actor=actor, correlation_id=correlation_id)
             if await self.returns.add(item, [event]):
-                return Requested(item, replayed=False)
+                return Requested(replace(item, version=1), replayed=False)
         raise ConcurrencyError("returns", order_id, 0)
 
     async def approve(self, shop_id: str, return_id: str, actor: Actor, **request: Any) -> Return:
-        def move(item: Return, at: datetime) -> tuple[Return, list[Envelope[Any]]]:
+        def move(item: Return, at: datetime) -> tuple[Return, list[Payload]]:
             moved = item.approve(actor, at)
-            return moved, [self._event(moved, ReturnApproved, actor, request.get("correlation_id"))]
+            return moved, [return_payload(moved, ReturnApproved)]
 
-        return await self._transition(shop_id, return_id, move, **request)
+        return await self._transition(shop_id, return_id, actor, move, **request)
 
     async def reject(self, shop_id: str, return_id: str, reason: str, actor: Actor, **request: Any) -> Return:
-        def move(item: Return, at: datetime) -> tuple[Return, list[Envelope[Any]]]:
+        def move(item: Return, at: datetime) -> tuple[Return, list[Payload]]:
             moved = item.reject(reason, actor, at)
-            return moved, [self._event(moved, ReturnRejected, actor, request.get("correlation_id"), reason=reason)]
+            return moved, [return_payload(moved, ReturnRejected, reason=reason)]
 
-        return await self._transition(shop_id, return_id, move, **request)
+        return await self._transition(shop_id, return_id, actor, move, **request)
 
     async def receive(self, shop_id: str, return_id: str, warehouse_id: str, actor: Actor, **request: Any) -> Return:
-        def move(item: Return, at: datetime) -> tuple[Return, list[Envelope[Any]]]:
+        def move(item: Return, at: datetime) -> tuple[Return, list[Payload]]:
             moved = item.receive(warehouse_id, actor, at)
-            event = self._event(moved, ReturnReceived, actor, request.get("correlation_id"), warehouse_id=warehouse_id)
-            return moved, [event]
+            return moved, [return_payload(moved, ReturnReceived, warehouse_id=warehouse_id)]
 
-        return await self._transition(shop_id, return_id, move, **request)
+        return await self._transition(shop_id, return_id, actor, move, **request)
 
     async def inspect(
         self, shop_id: str, return_id: str, verdicts: Sequence[Verdict], actor: Actor, **request: Any
     ) -> Return:
-        current = await self.get(shop_id, return_id)
-        prices = await self.returns.order_lines(shop_id, current.order_id)
+        item = await self.get(shop_id, return_id)
+        prices = await self.order_lines.order_lines(shop_id, item.order_id)
         if prices is None:
-            raise PricesUnknown(f"the prices of order {current.order_id} are not known here yet; try again shortly")
-        shipments = await self.returns.shipments_of(shop_id, current.order_id)
+            raise PricesUnknown(f"the prices of order {item.order_id} are not known here yet; try again shortly")
+        shipments = await self.returns.shipments_of(shop_id, item.order_id)
         ordered: Counter[str] = Counter()
         for shipment in shipments:
             for sku, quantity in shipment.lines:
                 ordered[sku] += quantity
-        others = [r for r in await self.returns.for_order(shop_id, current.order_id) if r.return_id != return_id]
+        others = [r for r in await self.returns.for_order(shop_id, item.order_id) if r.return_id != return_id]
         returned_before = claimed_by(r for r in others if r.status is ReturnStatus.COMPLETED)
-        correlation_id = request.get("correlation_id")
 
-        def move(item: Return, at: datetime) -> tuple[Return, list[Envelope[Any]]]:
+        def move(item: Return, at: datetime) -> tuple[Return, list[Payload]]:
             done = item.inspect(
                 verdicts,
                 order_lines=prices.lines,
@@ -256,18 +227,87 @@ class ReturnsService:
                 actor=actor,
                 at=at,
             )
-            return done, self._completion_events(done, actor, correlation_id)
+            return done, completion_payloads(done)
 
-        return await self._transition(shop_id, return_id, move, **request)
+        return await self._transition(shop_id, return_id, actor, move, **request)
 
-    def _completion_events(self, done: Return, actor: Actor, correlation_id: str | None) -> list[Envelope[Any]]:
-        assert done.warehouse_id is not None
-        currency = next((v.refund.currency for v in done.verdicts if v.refund is not None), None)
-        completed = self._event(
+    # ---- from Kafka ---------------------------------------------------------------------------
+
+    async def refund_completed(self, envelope: Envelope[RefundCompleted]) -> Return | None:
+        """The payment service refunded a return: noted on it, once (applied_event_id)."""
+        refund = envelope.payload
+        if refund.return_id is None:
+            return None
+        return_id = refund.return_id
+
+        def decide(loaded: Loaded[Return]) -> Decision[Return]:
+            return Decision(loaded.state.refunded_with(refund.refund_id, refund.amount))
+
+        try:
+            stored = await self.loop.run(
+                envelope.shop_id,
+                return_id,
+                decide,
+                applied_event_id=envelope.event_id,
+                missing=lambda: ReturnNotFound(return_id),
+            )
+        except ReturnNotFound:
+            return None  # a return of another service's making, or of a deleted test tenant
+        return current(stored)
+
+    async def order_lines_changed(self, envelope: Envelope[Any]) -> None:
+        """OrderPlaced / OrderLinesChanged: remember the lines' totals, to price refunds."""
+        payload = envelope.payload
+        assert isinstance(payload, OrderPlaced | OrderLinesChanged)
+        view = OrderLinesView(
+            number=payload.number,
+            lines={line.sku: (line.quantity, line.total) for line in payload.lines},
+            names={line.sku: line.name for line in payload.lines},
+        )
+        await self.order_lines.remember_order_lines(envelope.shop_id, payload.order_id, view, envelope.occurred_at)
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    async def _transition(
+        self,
+        shop_id: str,
+        return_id: str,
+        actor: Actor,
+        move: Callable[[Return, datetime], tuple[Return, list[Payload]]],
+        *,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Return:
+        def decide(loaded: Loaded[Return]) -> Decision[Return]:
+            moved, payloads = move(current(loaded), self.clock.now())
+            events = [self.events.new(p, shop_id=shop_id, actor=actor, correlation_id=correlation_id) for p in payloads]
+            return Decision(moved, events)
+
+        stored = await self.loop.run(
+            shop_id, return_id, decide, expected_version=expected_version, missing=lambda: ReturnNotFound(return_id)
+        )
+        return current(stored)
+
+
+def return_payload(item: Return, kind: type[Payload], **fields: Any) -> Payload:
+    """A message about the return: every one names the order, the return and its RMA number."""
+    about: dict[str, Any] = {
+        "order_id": item.order_id,
+        "order_number": item.order_number,
+        "return_id": item.return_id,
+        "rma_number": item.rma_number,
+    }
+    return kind(**about, **fields)
+
+
+def completion_payloads(done: Return) -> list[Payload]:
+    """The inspection's messages: ReturnCompleted, RestockReturn to catalog, RequestRefund to payment."""
+    assert done.warehouse_id is not None
+    currency = next((v.refund.currency for v in done.verdicts if v.refund is not None), None)
+    payloads: list[Payload] = [
+        return_payload(
             done,
             ReturnCompleted,
-            actor,
-            correlation_id,
             warehouse_id=done.warehouse_id,
             lines=[
                 InspectedLine(
@@ -281,106 +321,23 @@ class ReturnsService:
             refund=done.refund,
             refund_request_id=done.refund_request_id,
             fully_returned=done.fully_returned,
-        )
-        events = [completed]
-        events.append(
-            self._envelope(
-                done,
-                RestockReturn(
-                    order_id=done.order_id,
-                    return_id=done.return_id,
-                    warehouse_id=done.warehouse_id,
-                    lines=[ReturnStockLine(sku=v.sku, restock=v.restock, write_off=v.write_off) for v in done.verdicts],
-                ),
-                actor,
-                correlation_id,
+        ),
+        RestockReturn(
+            order_id=done.order_id,
+            return_id=done.return_id,
+            warehouse_id=done.warehouse_id,
+            lines=[ReturnStockLine(sku=v.sku, restock=v.restock, write_off=v.write_off) for v in done.verdicts],
+        ),
+    ]
+    if done.refund is not None and done.refund_request_id is not None:
+        payloads.append(
+            RequestRefund(
+                order_id=done.order_id,
+                refund_request_id=done.refund_request_id,
+                amount=done.refund,
+                reason=f"return {done.rma_number}",
+                destination="original",
+                return_id=done.return_id,
             )
         )
-        if done.refund is not None and done.refund_request_id is not None:
-            events.append(
-                self._envelope(
-                    done,
-                    RequestRefund(
-                        order_id=done.order_id,
-                        refund_request_id=done.refund_request_id,
-                        amount=done.refund,
-                        reason=f"return {done.rma_number}",
-                        destination="original",
-                        return_id=done.return_id,
-                    ),
-                    actor,
-                    correlation_id,
-                )
-            )
-        return events
-
-    # ---- from Kafka ---------------------------------------------------------------------------
-
-    async def refund_completed(self, envelope: Envelope[RefundCompleted]) -> Return | None:
-        """The payment service refunded a return: noted on it, once (applied_event_id)."""
-        refund = envelope.payload
-        if refund.return_id is None:
-            return None
-        for _ in range(ATTEMPTS):
-            item = await self.returns.get(envelope.shop_id, refund.return_id)
-            if item is None:
-                return None  # a return of another service's making, or of a deleted test tenant
-            try:
-                return await self.returns.save(
-                    item.refunded_with(refund.refund_id, refund.amount), [], applied_event_id=envelope.event_id
-                )
-            except ConcurrencyError:
-                continue
-        raise ConcurrencyError("returns", refund.return_id, 0)
-
-    async def order_lines_changed(self, envelope: Envelope[Any]) -> None:
-        """OrderPlaced / OrderLinesChanged: remember the lines' totals, to price refunds."""
-        payload = envelope.payload
-        assert isinstance(payload, OrderPlaced | OrderLinesChanged)
-        view = OrderLinesView(
-            number=payload.number,
-            lines={line.sku: (line.quantity, line.total) for line in payload.lines},
-            names={line.sku: line.name for line in payload.lines},
-        )
-        await self.returns.remember_order_lines(envelope.shop_id, payload.order_id, view, envelope.occurred_at)
-
-    # ---- helpers ------------------------------------------------------------------------------
-
-    async def _transition(
-        self,
-        shop_id: str,
-        return_id: str,
-        move: Callable[[Return, datetime], tuple[Return, list[Envelope[Any]]]],
-        *,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Return:
-        attempts = 1 if expected_version is not None else 3
-        for attempt in range(1, attempts + 1):
-            current = await self.get(shop_id, return_id)
-            if expected_version is not None and current.version != expected_version:
-                raise ConcurrencyError("returns", return_id, expected_version)
-            moved, events = move(current, self.clock.now())
-            try:
-                return await self.returns.save(moved, events)
-            except ConcurrencyError:
-                if attempt == attempts:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _event(
-        self, item: Return, kind: type[Payload], actor: Actor, correlation_id: str | None, **fields: Any
-    ) -> Envelope[Any]:
-        payload = kind(
-            order_id=item.order_id,
-            order_number=item.order_number,
-            return_id=item.return_id,
-            rma_number=item.rma_number,
-            **fields,
-        )
-        return self._envelope(item, payload, actor, correlation_id)
-
-    def _envelope(self, item: Return, payload: Payload, actor: Actor, correlation_id: str | None) -> Envelope[Any]:
-        return Envelope.new(
-            payload, shop_id=item.shop_id, actor=actor, correlation_id=correlation_id, occurred_at=item.updated_at
-        )
+    return payloads

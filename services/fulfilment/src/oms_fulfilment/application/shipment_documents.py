@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from oms_documents import (
     ItemLine,
@@ -18,33 +17,9 @@ from oms_documents import (
 )
 from oms_runtime.clock import Clock
 
-from oms_fulfilment.application.returns import OrderLinesView
-
-
-class ShipmentMissing(LookupError):
-    def __init__(self, shipment_id: str) -> None:
-        super().__init__(f"no shipment {shipment_id}")
-        self.shipment_id = shipment_id
-
-
-class NotShippedYet(Exception):
-    """A label needs the tracking number the parcel gets when it is handed to the carrier."""
-
-
-ShipmentLoader = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
-OrderLinesLoader = Callable[[str, str], Awaitable[OrderLinesView | None]]
-
-
-class ShopNames(Protocol):
-    """The shops' names as the gateway announced them (ShopCreated), projected by this service."""
-
-    async def name_of(self, shop_id: str) -> str | None:
-        """The shop's name, or None while the shop is not projected (yet)."""
-        ...
-
-    async def remember(self, shop_id: str, name: str, at: datetime) -> bool:
-        """Keep the newest name by event time; False when something as new or newer is stored already."""
-        ...
+from oms_fulfilment.application.errors import NotShippedYet, ShipmentNotFound
+from oms_fulfilment.application.ports import OrderLines, OrderLinesView, ShipmentRepository, ShopNames
+from oms_fulfilment.domain import Shipment
 
 
 def _address(address: Mapping[str, Any] | None) -> str | None:
@@ -63,11 +38,11 @@ def _address(address: Mapping[str, Any] | None) -> str | None:
 class ShipmentDocuments:
     def __init__(
         self,
-        shipments: ShipmentLoader,
-        order_lines: OrderLinesLoader,
+        shipments: ShipmentRepository,
+        order_lines: OrderLines,
         clock: Clock,
         sender_name: str,
-        shop_names: ShopNames | None = None,
+        shop_names: ShopNames,
     ) -> None:
         self.shipments = shipments
         self.order_lines = order_lines
@@ -76,32 +51,32 @@ class ShipmentDocuments:
         """Printed as the sender of a shop whose name is not projected (yet)."""
         self.shop_names = shop_names
 
-    async def _load(self, shop_id: str, shipment_id: str) -> tuple[Mapping[str, Any], OrderLinesView | None]:
-        doc = await self.shipments(shop_id, shipment_id)
-        if doc is None:
-            raise ShipmentMissing(shipment_id)
-        return doc, await self.order_lines(shop_id, doc["order_id"])
+    async def _load(self, shop_id: str, shipment_id: str) -> tuple[Shipment, OrderLinesView | None]:
+        loaded = await self.shipments.load(shop_id, shipment_id)
+        if loaded is None:
+            raise ShipmentNotFound(shipment_id)
+        return loaded.state, await self.order_lines.order_lines(shop_id, loaded.state.order_id)
 
-    async def _sender(self, shop_id: str, doc: Mapping[str, Any]) -> Party:
+    async def _sender(self, shipment: Shipment) -> Party:
         """The sender "<shop name>, <warehouse>"; the configured name for a shop not projected (yet)."""
-        name = await self.shop_names.name_of(shop_id) if self.shop_names is not None else None
-        return Party(f"{name or self.sender_name}, {doc['warehouse_id']}")
+        name = await self.shop_names.name_of(shipment.shop_id)
+        return Party(f"{name or self.sender_name}, {shipment.warehouse_id}")
 
     @staticmethod
-    def _recipient(doc: Mapping[str, Any]) -> Party:
-        customer = doc.get("customer") or {}
+    def _recipient(shipment: Shipment) -> Party:
+        customer = shipment.customer or {}
         return Party(
             name=customer.get("name", ""),
-            address=_address(doc.get("address")),
+            address=_address(shipment.address),
             phone=customer.get("phone"),
             email=customer.get("email"),
         )
 
     @staticmethod
-    def _items(doc: Mapping[str, Any], order: OrderLinesView | None, *, prices: bool) -> tuple[ItemLine, ...]:
+    def _items(shipment: Shipment, order: OrderLinesView | None, *, prices: bool) -> tuple[ItemLine, ...]:
         items = []
-        for line in doc["lines"]:
-            sku, quantity = line["sku"], line["quantity"]
+        for line in shipment.lines:
+            sku, quantity = line.sku, line.quantity
             name = (order.names or {}).get(sku, sku) if order is not None else sku
             unit = None
             if prices and order is not None and sku in order.lines:
@@ -111,51 +86,54 @@ class ShipmentDocuments:
         return tuple(items)
 
     async def waybill(self, shop_id: str, shipment_id: str) -> bytes:
-        doc, order = await self._load(shop_id, shipment_id)
-        items = self._items(doc, order, prices=True)
+        shipment, order = await self._load(shop_id, shipment_id)
+        items = self._items(shipment, order, prices=True)
         priced = all(item.unit_price is not None for item in items)
         currency = items[0].unit_price.currency if priced and items and items[0].unit_price else None
-        return render_waybill(
+        content: bytes = render_waybill(
             Waybill(
-                number=f"{doc['order_number']}-{doc['warehouse_id']}",
+                number=f"{shipment.order_number}-{shipment.warehouse_id}",
                 issued_on=self.clock.now().date(),
-                order_number=doc["order_number"],
-                sender=await self._sender(shop_id, doc),
-                recipient=self._recipient(doc),
+                order_number=shipment.order_number,
+                sender=await self._sender(shipment),
+                recipient=self._recipient(shipment),
                 lines=items if priced else tuple(ItemLine(i.sku, i.name, i.quantity) for i in items),
-                carrier=doc.get("carrier"),
-                tracking_number=doc.get("tracking_number"),
-                warehouse=doc["warehouse_id"],
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                warehouse=shipment.warehouse_id,
                 currency=currency,
             )
         )
+        return content
 
     async def packing_slip(self, shop_id: str, shipment_id: str) -> bytes:
-        doc, order = await self._load(shop_id, shipment_id)
-        count = doc.get("shipments_in_order", 1)
-        return render_packing_slip(
+        shipment, order = await self._load(shop_id, shipment_id)
+        count = shipment.shipments_in_order
+        content: bytes = render_packing_slip(
             PackingSlip(
-                order_number=doc["order_number"],
-                shipment_id=doc["_id"],
-                warehouse=doc["warehouse_id"],
-                recipient=self._recipient(doc),
-                lines=self._items(doc, order, prices=False),
-                notes=doc.get("notes"),
+                order_number=shipment.order_number,
+                shipment_id=shipment.shipment_id,
+                warehouse=shipment.warehouse_id,
+                recipient=self._recipient(shipment),
+                lines=self._items(shipment, order, prices=False),
+                notes=shipment.notes,
                 shipment_index=f"{count} parcels" if count > 1 else None,
             )
         )
+        return content
 
     async def label(self, shop_id: str, shipment_id: str) -> bytes:
-        doc, _ = await self._load(shop_id, shipment_id)
-        if not doc.get("tracking_number"):
+        shipment, _ = await self._load(shop_id, shipment_id)
+        if not shipment.tracking_number:
             raise NotShippedYet(f"shipment {shipment_id} has no tracking number yet: ship it first")
-        return render_label(
+        content: bytes = render_label(
             ShippingLabel(
-                tracking_number=doc["tracking_number"],
-                carrier=doc.get("carrier") or "",
-                sender=await self._sender(shop_id, doc),
-                recipient=self._recipient(doc),
-                order_number=doc["order_number"],
-                parcel=f"of {doc.get('shipments_in_order', 1)}",
+                tracking_number=shipment.tracking_number,
+                carrier=shipment.carrier or "",
+                sender=await self._sender(shipment),
+                recipient=self._recipient(shipment),
+                order_number=shipment.order_number,
+                parcel=f"of {shipment.shipments_in_order}",
             )
         )
+        return content

@@ -8,17 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from oms_contracts import Actor, Money
+from oms_runtime.errors import FieldError
 
 from oms_fulfilment.domain.shipment import DomainError
 
 DELIVERY_TYPES = ("pickup", "courier", "post", "carrier")
 
 
-class InvalidDeliveryMethod(DomainError):
+class InvalidDeliveryMethod(DomainError, FieldError):
+    """A delivery method the rules refuse, naming the field at fault."""
+
     def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+        FieldError.__init__(self, field, message)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class DeliveryMethod:
     def check(self) -> None:
         if self.delivery_type not in DELIVERY_TYPES:
             raise InvalidDeliveryMethod("delivery_type", f"must be one of {', '.join(DELIVERY_TYPES)}")
+        if self.price is None:
+            raise InvalidDeliveryMethod("price", "a method needs a price (0 for free)")
         for name, money in (("price", self.price), ("free_from", self.free_from)):
             if money is None:
                 continue

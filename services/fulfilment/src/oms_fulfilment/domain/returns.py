@@ -56,6 +56,11 @@ class InvalidReturn(ReturnError):
         self.problems = tuple(problems)
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
 
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """Every field at fault, as the HTTP edge lists them."""
+        return [{"field": p.field, "message": p.message} for p in self.problems]
+
 
 class IllegalReturnMove(ReturnError):
     def __init__(self, return_id: str, action: str, current: ReturnStatus) -> None:
@@ -63,6 +68,10 @@ class IllegalReturnMove(ReturnError):
         self.current = current
         expected = MOVES[action][0]
         super().__init__(f"cannot {action} return {return_id}: it is {current.value}; it must be {expected.value}")
+
+    @property
+    def status_now(self) -> str:
+        return self.current.value
 
 
 @dataclass(frozen=True)

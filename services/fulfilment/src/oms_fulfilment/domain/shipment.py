@@ -74,6 +74,10 @@ class IllegalTransition(DomainError):
         hint = f"; it must be {expected.value} first" if expected is not None else ""
         super().__init__(f"cannot {action} shipment {shipment_id}: it is {current.value}{hint}")
 
+    @property
+    def status_now(self) -> str:
+        return self.current.value
+
 
 @dataclass(frozen=True)
 class ScanProblem:
@@ -90,7 +94,22 @@ class ScanProblem:
 class ScanMismatch(DomainError):
     def __init__(self, problems: Sequence[ScanProblem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("; ".join(p.message for p in problems))
+        super().__init__("scans do not match the shipment: " + "; ".join(p.message for p in problems))
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """Every part of the scans at fault, as the HTTP edge lists them."""
+        return [{"field": p.field, "message": p.message} for p in self.problems]
+
+
+class ScansIncomplete(ScanMismatch):
+    """The parcel is closed without a list of scans, and what was scanned one by one is not all of it."""
+
+    def __init__(self, problems: Sequence[ScanProblem]) -> None:
+        detail = "; ".join(p.message for p in problems)
+        message = f"required: every SKU and quantity scanned into the parcel ({detail})"
+        super().__init__([ScanProblem("scans", message)])
+        self.args = (f"scans: {message}",)
 
 
 class TrackingRefused(DomainError):
@@ -98,11 +117,20 @@ class TrackingRefused(DomainError):
 
 
 class ScanRejected(DomainError):
-    """One scan at the pack station is refused: a barcode of no item of this parcel, or one item too many."""
+    """One scan at the pack station is refused: a barcode of no item of this parcel (422), or, as the
+    subclass `ScanConflict`, one item too many or a parcel not at the pack station (409)."""
 
     def __init__(self, message: str, *, reason: str) -> None:
         self.reason = reason  # "unknown_barcode", "not_in_shipment", "over_scan", "not_picked"
         super().__init__(message)
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": "barcode", "message": str(self)}]
+
+
+class ScanConflict(ScanRejected):
+    """The scan cannot be taken in the parcel's state: all of that item scanned, or not picked (yet)."""
 
 
 class InvalidAllocation(DomainError):
@@ -226,11 +254,9 @@ class Shipment:
         Without `scans`, what was scanned one by one at the pack station (`scan`) counts.
         """
         self._require_next(ShipmentStatus.PACKED)
-        if scans is None:
-            scans = self.scanned_lines()
-        problems = compare_scans(self.lines, scans)
+        problems = compare_scans(self.lines, self.scanned_lines() if scans is None else scans)
         if problems:
-            raise ScanMismatch(problems)
+            raise ScansIncomplete(problems) if scans is None else ScanMismatch(problems)
         return self._move(ShipmentStatus.PACKED, at, actor)
 
     def ship(self, *, carrier: str, tracking_number: str, at: datetime, actor: Actor) -> Shipment:
@@ -251,7 +277,7 @@ class Shipment:
     def scan(self, sku: str) -> Shipment:
         """One item scanned into the parcel; refused if the parcel holds no such item or has all of them."""
         if self.status is not ShipmentStatus.PICKED:
-            raise ScanRejected(
+            raise ScanConflict(
                 f"shipment {self.shipment_id} is {self.status.value}: scan items only after picking, before packing",
                 reason="not_picked",
             )
@@ -260,10 +286,12 @@ class Shipment:
             raise ScanRejected(f"SKU {sku} is not in this shipment", reason="not_in_shipment")
         have = self.scanned.get(sku, 0)
         if have >= wanted[sku]:
-            raise ScanRejected(f"SKU {sku}: all {wanted[sku]} already scanned", reason="over_scan")
+            raise ScanConflict(f"SKU {sku}: all {wanted[sku]} already scanned", reason="over_scan")
         return replace(self, scanned={**self.scanned, sku: have + 1})
 
     def reset_scans(self) -> Shipment:
+        if self.status is not ShipmentStatus.PICKED:
+            raise ScanConflict(f"shipment {self.shipment_id} is {self.status.value}", reason="not_picked")
         return replace(self, scanned={})
 
     @property

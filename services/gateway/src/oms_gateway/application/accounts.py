@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from oms_contracts import Actor, Envelope
+from oms_contracts import Actor
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
+from oms_runtime.errors import FieldError
+from oms_runtime.events import EventFactory
 
+from oms_gateway.application.errors import NotFound
 from oms_gateway.application.passwords import Passwords
+from oms_gateway.application.ports import AccountStore
 from oms_gateway.application.tokens import IssuedToken, TokenService
 from oms_gateway.domain.access import Principal
 from oms_gateway.domain.accounts import (
@@ -27,23 +30,8 @@ from oms_gateway.domain.accounts import (
 )
 
 
-class AccountStore(Protocol):
-    async def shop_by_slug(self, slug: str) -> Shop | None: ...
-    async def get_shop(self, shop_id: str) -> Shop | None: ...
-    async def add_shop(self, shop: Shop, events: Sequence[Envelope[Any]]) -> None: ...
-    async def staff_by_email(self, shop_id: str, email: str) -> StaffMember | None: ...
-    async def add_staff(self, member: StaffMember, events: Sequence[Envelope[Any]]) -> None: ...
-    async def list_staff(self, shop_id: str, cursor: str | None, limit: int) -> list[StaffMember]: ...
-    async def key_by_prefix(self, prefix: str) -> ApiKey | None: ...
-    async def add_api_key(self, key: ApiKey) -> None: ...
-    async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]: ...
-    async def deactivate_api_key(self, shop_id: str, key_id: str) -> ApiKey | None: ...
-
-
-class AlreadyExists(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+class AlreadyExists(FieldError):
+    """The e-mail (or key prefix) is taken in the shop: answered 409 naming the field."""
 
 
 class InvalidCredentials(Exception):
@@ -64,10 +52,18 @@ class IssuedKey:
 
 
 class Accounts:
-    def __init__(self, store: AccountStore, passwords: Passwords, tokens: TokenService, id_factory: Any) -> None:
+    def __init__(
+        self,
+        store: AccountStore,
+        passwords: Passwords,
+        tokens: TokenService,
+        events: EventFactory,
+        id_factory: Callable[[], str],
+    ) -> None:
         self.store = store
         self.passwords = passwords
         self.tokens = tokens
+        self.events = events
         self._new_id = id_factory
 
     # --- shops -------------------------------------------------------------------------
@@ -81,13 +77,20 @@ class Accounts:
             return existing, False
         shop_id = self._new_id()
         shop = Shop(shop_id=shop_id, slug=slug, name=name, default_currency=currency, locale=locale)
-        event = Envelope.new(
+        event = self.events.new(
             ShopCreated(shop_id=shop_id, name=name, default_currency=currency, locale=locale),
             shop_id=shop_id,
             actor=actor,
         )
         await self.store.add_shop(shop, [event])
         return shop, True
+
+    async def shop(self, shop_id: str) -> Shop:
+        """The caller's shop; NotFound when it no longer exists (a token outlives its shop)."""
+        shop = await self.store.get_shop(shop_id)
+        if shop is None:
+            raise NotFound("the shop of this token no longer exists")
+        return shop
 
     # --- staff -------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class Accounts:
             password_hash=await self.passwords.hash(password),
             locale=shop.locale,
         )
-        event = Envelope.new(
+        event = self.events.new(
             StaffMemberAdded(
                 shop_id=shop.shop_id, staff_id=member.staff_id, email=email, name=name, role=role, locale=shop.locale
             ),
@@ -154,9 +157,12 @@ class Accounts:
     async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
         return await self.store.list_api_keys(shop_id, cursor, limit)
 
-    async def revoke_api_key(self, *, shop_id: str, key_id: str) -> ApiKey | None:
-        """Deactivate a key of this shop at once (keys are looked up on every request); None if unknown."""
-        return await self.store.deactivate_api_key(shop_id, key_id)
+    async def revoke_api_key(self, *, shop_id: str, key_id: str) -> ApiKey:
+        """Deactivate a key of this shop at once (keys are looked up on every request); NotFound if unknown."""
+        revoked = await self.store.deactivate_api_key(shop_id, key_id)
+        if revoked is None:
+            raise NotFound(f"no API key {key_id} in this shop")
+        return revoked
 
     # --- authentication ----------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from oms_runtime.errors import FieldError
+
 StaffRole = Literal["admin", "manager", "warehouse", "courier"]
 Locale = Literal["en", "ru"]
 
@@ -26,13 +28,8 @@ MIN_PASSWORD_LENGTH = 8
 MIN_KEY_SECRET_LENGTH = 12
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(FieldError):
     """A field of an account breaks a rule; `field` names it for the problem answer."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def normalise_email(email: str) -> str:

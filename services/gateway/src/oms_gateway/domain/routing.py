@@ -229,17 +229,8 @@ def resolve(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> Resol
     return None
 
 
-def routes_of(path: str, routes: tuple[Route, ...] = ROUTES) -> list[Route]:
-    """The rows that would answer this path for some method."""
-    found = (resolve(m, path, routes) for m in sorted(ANY_METHOD))
-    return [r.route for r in found if r is not None]
-
-
-def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> list[str]:
-    """The methods routed for this path (the `Allow` of a 405); empty for an unknown path (404)."""
-    return [m for m in sorted(ANY_METHOD) if resolve(m, path, routes) is not None]
-
-
-def path_exists(path: str, routes: tuple[Route, ...] = ROUTES) -> bool:
-    """Whether any method routes this path: tells 405 from 404."""
-    return bool(allowed_methods(path, routes))
+def routes_by_method(path: str, routes: tuple[Route, ...] = ROUTES) -> dict[str, Route]:
+    """The row that answers each method routed for this path: its keys are the `Allow` of a 405
+    (empty for an unknown path: 404). One walk of the table per method."""
+    found = {m: resolve(m, path, routes) for m in sorted(ANY_METHOD)}
+    return {m: r.route for m, r in found.items() if r is not None}

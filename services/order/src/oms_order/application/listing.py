@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from oms_contracts import Envelope
-from oms_contracts.messages.common import Customer
+from oms_runtime.paging import CursorPage
 from oms_runtime.telemetry import get_logger
 
-from oms_order.domain.order_list import SORT_COLUMN, Cursor, CustomerKind, GroupBy, SortField, list_row
-from oms_order.domain.pipeline import Pipeline, pipeline_by_ref
+from oms_order.application.errors import OrderNotFound
+from oms_order.application.ports import (
+    AuditRecord,
+    Group,
+    ListFilter,
+    ListSort,
+    OrderDocuments,
+    OrderListRows,
+    PipelineLookup,
+)
+from oms_order.domain.order_list import Cursor, GroupBy, ListRow, list_row
 
 log = get_logger(__name__)
 
@@ -26,91 +34,10 @@ MAX_GROUPS = 1000
 
 
 @dataclass(frozen=True)
-class ListFilter:
-    """Every filter of the list; empty means 'any'. Date ranges are [from, to)."""
-
-    stages: Sequence[str] = ()
-    statuses: Sequence[str] = ()
-    payment_statuses: Sequence[str] = ()
-    placed_from: datetime | None = None
-    placed_to: datetime | None = None
-    closed_from: datetime | None = None
-    closed_to: datetime | None = None
-    delivery_types: Sequence[str] = ()
-    regions: Sequence[str] = ()
-    channels: Sequence[str] = ()
-    customer_kind: CustomerKind | None = None
-    manager_id: str | None = None
-    problem: bool | None = None
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class ListSort:
-    field: SortField = SortField.PLACED_AT
-    descending: bool = True
-
-
-@dataclass(frozen=True)
-class RowPage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Group:
-    key: str | None
-    count: int
-    totals: dict[str, str] = field(default_factory=dict)  # currency -> amount
-
-
-@dataclass(frozen=True)
 class AuditPage:
-    items: list[dict[str, Any]]
+    items: list[AuditRecord]
     next_cursor: str | None
     total: int
-
-
-@dataclass(frozen=True)
-class AuditTail:
-    archived: int  # entries 0 … archived-1 are in the archive
-    entries: list[dict[str, Any]]  # entries archived, archived+1, …
-
-    @property
-    def total(self) -> int:
-        return self.archived + len(self.entries)
-
-
-class OrderListRows(Protocol):
-    async def page(
-        self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
-    ) -> list[dict[str, Any]]: ...
-
-    async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]: ...
-
-    async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
-        """Store the row unless a row of the same or a newer version is there; False when stale."""
-        ...
-
-
-class OrderDocuments(Protocol):
-    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None: ...
-
-    async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
-        """The audit entries still in the order document, and how many were archived before them."""
-        ...
-
-    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
-        """Archived entries first_seq ≤ seq < end_seq, oldest first."""
-        ...
-
-
-class Customers(Protocol):
-    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind: ...
-
-
-class OrderNotFound(Exception):
-    pass
 
 
 CSV_COLUMNS = (
@@ -136,60 +63,28 @@ CSV_COLUMNS = (
 )
 
 
-def row_body(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as the API shows it."""
-
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if isinstance(value, datetime) else None
-
-    return {
-        "order_id": row["_id"],
-        "number": row.get("number"),
-        "stage": row.get("stage"),
-        "status": row.get("status"),
-        "payment_status": row.get("payment_status"),
-        "placed_at": iso(row.get("placed_at")),
-        "closed_at": iso(row.get("closed_at")),
-        "delivery_type": row.get("delivery_type"),
-        "payment_method": row.get("payment_method"),
-        "region": row.get("region"),
-        "channel": row.get("channel"),
-        "customer_kind": row.get("customer_kind"),
-        "manager_id": row.get("manager_id"),
-        "problem": bool(row.get("problem")),
-        "customer": {"name": row.get("customer_name"), "email": row.get("email"), "phone": row.get("phone")},
-        "item_count": row.get("item_count"),
-        "grand_total": {"amount": row.get("total_amount"), "currency": row.get("currency")},
-        "version": row.get("version"),
-    }
-
-
-class PipelineLookup(Protocol):
-    async def by_ref(self, shop_id: str, ref: str) -> Pipeline:
-        """The version an order runs on, the shop's status mapping applied (PipelineService.by_ref)."""
-        ...
-
-
 class OrderLists:
-    def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup | None = None) -> None:
+    def __init__(self, rows: OrderListRows, documents: OrderDocuments, pipelines: PipelineLookup) -> None:
         self.rows = rows
         self.documents = documents
-        # The shop's own pipeline versions and status names; without it, the built-ins only.
+        # The shop's own pipeline versions and status names.
         self.pipelines = pipelines
 
     # ---- reads ------------------------------------------------------------------------------
 
-    async def search(self, shop_id: str, where: ListFilter, sort: ListSort, cursor: str | None, limit: int) -> RowPage:
+    async def search(
+        self, shop_id: str, where: ListFilter, sort: ListSort, cursor: str | None, limit: int
+    ) -> CursorPage[ListRow]:
         """Raises BadCursor for a cursor that is not this list's (another sort, or garbage)."""
         after = Cursor.decode(cursor, sort=sort.field, descending=sort.descending) if cursor else None
         rows = await self.rows.page(shop_id, where, sort, after, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = None
-        if more:
-            last = rows[-1]
-            next_cursor = Cursor(sort.field, sort.descending, last[SORT_COLUMN[sort.field]], last["_id"]).encode()
-        return RowPage([row_body(r) for r in rows], next_cursor)
+        return CursorPage[ListRow].from_rows(
+            rows,
+            limit,
+            cursor_of=lambda last: Cursor(
+                sort.field, sort.descending, last.sort_value(sort.field), last.order_id
+            ).encode(),
+        )
 
     async def groups(self, shop_id: str, where: ListFilter, by: GroupBy) -> list[Group]:
         return await self.rows.groups(shop_id, where, by, MAX_GROUPS)
@@ -228,17 +123,16 @@ class OrderLists:
             first = int(cursor) + 1 if cursor is not None else 0
             end = min(first + limit, tail.total)
             more = end < tail.total
-        entries: list[dict[str, Any]] = []
+        records: list[AuditRecord] = []
         if first < tail.archived:
-            entries += await self.documents.archived_audit(shop_id, order_id, first, min(end, tail.archived))
-        entries += [{"seq": tail.archived + i, **e} for i, e in enumerate(tail.entries)][
+            records += await self.documents.archived_audit(shop_id, order_id, first, min(end, tail.archived))
+        records += [AuditRecord(tail.archived + i, e) for i, e in enumerate(tail.entries)][
             max(first - tail.archived, 0) : max(end - tail.archived, 0)
         ]
         if newest_first:
-            entries.reverse()
-        items = [_jsonable(e) for e in entries]
+            records.reverse()
         next_cursor = str(first if newest_first else end - 1) if more and end > first else None
-        return AuditPage(items, next_cursor, tail.total)
+        return AuditPage(records, next_cursor, tail.total)
 
     # ---- keeping the read model -------------------------------------------------------------
 
@@ -261,7 +155,7 @@ class OrderLists:
         """The customer status and finality of the order's stage, as the shop's pipeline says."""
         ref, stage_key = str(doc.get("pipeline")), str(doc.get("stage"))
         try:
-            pipeline = await self.pipelines.by_ref(shop_id, ref) if self.pipelines else pipeline_by_ref(ref)
+            pipeline = await self.pipelines.by_ref(shop_id, ref)
             stage = pipeline.stage(stage_key)
         except Exception:  # a pipeline or stage this code cannot resolve: the row falls back to the document
             return None, None
@@ -275,23 +169,11 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _csv_values(item: dict[str, Any]) -> list[Any]:
+def _csv_values(row: ListRow) -> list[Any]:
     values = {
-        **item,
-        "email": item["customer"]["email"],
-        "phone": item["customer"]["phone"],
-        "customer_name": item["customer"]["name"],
-        "total": item["grand_total"]["amount"],
-        "currency": item["grand_total"]["currency"],
+        **asdict(row),
+        "placed_at": row.placed_at.isoformat() if row.placed_at else None,
+        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        "total": row.total_amount,
     }
     return ["" if values.get(c) is None else values.get(c) for c in CSV_COLUMNS]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value

@@ -1,17 +1,25 @@
-"""What the application needs from the outside world, as protocols (Mongo adapters implement them)."""
+"""What the application needs from the outside world, as protocols (the adapters implement them),
+and the plain values that cross them. Nothing here knows Mongo, Kafka or HTTP."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from oms_contracts import Envelope, Money
+from oms_contracts import Actor, Envelope, Money
+from oms_contracts.messages.common import Customer
+from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 
-from oms_order.domain.order import Order
+from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
+from oms_order.domain.order import AuditEntry, Order
+from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, SortField
+from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
-from oms_order.domain.pricing import SkuPrice
+from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
+
+# ---- orders ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,19 @@ class OrderRepository(Protocol):
     async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage: ...
 
 
+class OrderNumbers(Protocol):
+    async def next(self, shop_id: str) -> int: ...
+
+
+class Customers(Protocol):
+    """Who ordered before: first or repeat customer of the shop."""
+
+    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind: ...
+
+
+# ---- prices, delivery rates, stock, promo codes ------------------------------------------------
+
+
 class SkuPrices(Protocol):
     async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]: ...
 
@@ -70,5 +91,195 @@ class PriceListPrices(Protocol):
         ...
 
 
-class OrderNumbers(Protocol):
-    async def next(self, shop_id: str) -> int: ...
+class DeliveryRates(Protocol):
+    """The projection of fulfilment's delivery methods."""
+
+    async def apply(self, shop_id: str, method: DeliveryMethodChanged, *, as_of: datetime) -> bool: ...
+
+    async def rate(
+        self, shop_id: str, delivery_type: str, currency: str, code: str | None = None
+    ) -> DeliveryRate | None: ...
+
+
+class StockLevels(Protocol):
+    """The projection of the catalog's available stock."""
+
+    async def apply(self, shop_id: str, sku: str, warehouse_id: str, available: int, *, as_of: datetime) -> bool: ...
+
+    async def available(self, shop_id: str, skus: Sequence[str]) -> dict[str, int] | None: ...
+
+
+class PromoUnavailable(Exception):
+    """The code's usage limit (overall or for this customer) is reached."""
+
+
+class DuplicatePromoCode(Exception):
+    """The shop has a promo code of this name already."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"promo code {code} exists already")
+
+
+@dataclass(frozen=True)
+class PromoCodePage:
+    items: list[tuple[PromoCode, int]]  # each code with its use count
+    next_cursor: str | None
+
+
+class PromoCodes(Protocol):
+    async def create(self, shop_id: str, promo: PromoCode, *, at: datetime, by: str) -> None:
+        """Raises DuplicatePromoCode."""
+        ...
+
+    async def get(self, shop_id: str, code: str) -> tuple[PromoCode, int] | None: ...
+
+    async def disable(self, shop_id: str, code: str) -> tuple[PromoCode, int] | None: ...
+
+    async def page(self, shop_id: str, *, cursor: str | None, limit: int) -> PromoCodePage: ...
+
+    async def take_use(self, shop_id: str, promo: PromoCode, *, customer: str, order_id: str) -> None:
+        """Count one use; idempotent per order. Raises PromoUnavailable."""
+        ...
+
+    async def release_use(self, shop_id: str, code: str, order_id: str) -> bool: ...
+
+
+# ---- pipelines --------------------------------------------------------------------------------
+
+
+class PipelineRepository(Protocol):
+    async def get(self, shop_id: str, key: str, version: int) -> StoredPipeline | None: ...
+
+    async def latest(self, shop_id: str, key: str) -> StoredPipeline | None: ...
+
+    async def insert(self, shop_id: str, stored: StoredPipeline) -> bool:
+        """False when (shop, key, version) exists already (somebody else made that version)."""
+        ...
+
+    async def page(self, shop_id: str, *, cursor: str | None, limit: int) -> tuple[list[StoredPipeline], str | None]:
+        """The latest version of each pipeline key, by key."""
+        ...
+
+    async def settings(self, shop_id: str) -> PipelineSettings | None: ...
+
+    async def save_settings(
+        self, shop_id: str, settings: PipelineSettings, *, expected_version: int, actor: Actor, at: datetime
+    ) -> PipelineSettings:
+        """Raises ConcurrencyError when the stored settings are not at `expected_version`."""
+        ...
+
+
+class NewOrderPipelines(Protocol):
+    async def for_new_order(self, shop_id: str, delivery_type: str) -> Pipeline:
+        """The pipeline version a new order of this delivery type runs on (PipelineService)."""
+        ...
+
+
+class PipelineLookup(Protocol):
+    async def by_ref(self, shop_id: str, ref: str) -> Pipeline:
+        """The version an order runs on, the shop's status mapping applied (PipelineService.by_ref)."""
+        ...
+
+
+# ---- the SLA loop -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageCount:
+    shop_id: str
+    stage: str
+    in_stage: int
+    overdue: int
+    limit_seconds: float | None = None  # the stage's time limit, as seen on the orders in it
+
+
+class SlaQueries(Protocol):
+    async def due(self, now: datetime, limit: int) -> list[StoredOrder]: ...
+
+    async def shops(self, after: str | None, limit: int) -> list[str]: ...
+
+    async def stage_counts(self, shop_id: str, final_stages: Sequence[str], now: datetime) -> list[StageCount]:
+        """Counts per stage of one shop, final stages left out (they only grow)."""
+        ...
+
+
+class GaugeSink(Protocol):
+    def publish(self, counts: Sequence[StageCount], valid_until: datetime) -> None: ...
+
+
+# ---- the order lists ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Every filter of the list; empty means 'any'. Date ranges are [from, to)."""
+
+    stages: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    payment_statuses: Sequence[str] = ()
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    closed_from: datetime | None = None
+    closed_to: datetime | None = None
+    delivery_types: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    channels: Sequence[str] = ()
+    customer_kind: CustomerKind | None = None
+    manager_id: str | None = None
+    problem: bool | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ListSort:
+    field: SortField = SortField.PLACED_AT
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str | None
+    count: int
+    totals: dict[str, str] = field(default_factory=dict)  # currency -> amount
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int  # the entry's position in the order's whole trail, 0 = oldest
+    entry: AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditTail:
+    archived: int  # entries 0 … archived-1 are in the archive
+    entries: list[AuditEntry]  # entries archived, archived+1, …
+
+    @property
+    def total(self) -> int:
+        return self.archived + len(self.entries)
+
+
+class OrderListRows(Protocol):
+    async def page(
+        self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
+    ) -> list[ListRow]: ...
+
+    async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]: ...
+
+    async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
+        """Store the row unless a row of the same or a newer version is there; False when stale."""
+        ...
+
+
+class OrderDocuments(Protocol):
+    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        """The order as stored, read defensively by the list row (domain/order_list.py)."""
+        ...
+
+    async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
+        """The audit entries still in the order document, and how many were archived before them."""
+        ...
+
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
+        """Archived entries first_seq ≤ seq < end_seq, oldest first."""
+        ...

@@ -6,9 +6,9 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_contracts.messages.payment import RefundCompleted
-from oms_runtime.consumer import DependencyNotReady
+from oms_runtime.errors import DependencyNotReady
 
-from oms_order.application.orders import OrderService
+from oms_order.application.changes import OrderChanges
 from oms_order.domain.order import Acting, Decision, Order
 from oms_order.domain.returns import ReturnEvent, return_progressed, return_refunded
 
@@ -19,12 +19,12 @@ class ReturnNotShownYet(DependencyNotReady):
 
 
 class OrderReturns:
-    def __init__(self, orders: OrderService) -> None:
-        self.orders = orders
+    def __init__(self, changes: OrderChanges) -> None:
+        self.changes = changes
 
     async def on_return_event(self, envelope: Envelope[Any]) -> None:
         event: ReturnEvent = envelope.payload
-        await self.orders.apply_event(envelope, event.order_id, lambda o, a: return_progressed(o, event, a))
+        await self.changes.apply_event(envelope, event.order_id, lambda o, a: return_progressed(o, event, a))
 
     async def on_refund_completed(self, envelope: Envelope[Any]) -> None:
         refund: RefundCompleted = envelope.payload
@@ -37,4 +37,4 @@ class OrderReturns:
                 raise ReturnNotShownYet(f"refund {refund.refund_id} for return {return_id} before the return itself")
             return return_refunded(order, return_id, refund.refund_id, refund.amount, acting)
 
-        await self.orders.apply_event(envelope, refund.order_id, decide)
+        await self.changes.apply_event(envelope, refund.order_id, decide)

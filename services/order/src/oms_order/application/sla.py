@@ -5,9 +5,9 @@ once_per_cluster=True)`):
 
 1. `report_overdue`: a bounded batch of orders whose `stage_deadline` has passed and whose stage entry
    is not reported yet (an indexed, cross-tenant query); each is marked *problem* and emits one
-   `OrderStageOverdue` through a version-filtered update of the order (state and event in one
-   update). A lost race (the order moved or another writer saved first) is skipped: the next pass
-   reads it again, and the marker makes a second report impossible.
+   `OrderStageOverdue` through the order's one write path (`OrderChanges.report`: state and event in
+   one version-filtered update). A lost race (the order moved or another writer saved first) is
+   decided again on the fresh order, and the marker makes a second report impossible.
 2. `refresh_gauges`: orders in each non-final stage and how many are overdue, per shop (one
    aggregation per shop, grouped by stage), handed to the gauge collector with a validity that ends
    before this replica's lease can pass to another (see `sla_gauges.py`): so the sum of every
@@ -16,47 +16,21 @@ once_per_cluster=True)`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from oms_contracts import Envelope, Payload
 from oms_runtime.clock import Clock
-from oms_runtime.store import ConcurrencyError
 from oms_runtime.telemetry import get_logger
 
-from oms_order.application.ports import OrderRepository, StoredOrder
+from oms_order.application.changes import OrderChanges
+from oms_order.application.ports import GaugeSink, SlaQueries, StageCount
 from oms_order.domain.pipeline import PIPELINES
-from oms_order.domain.sla import SLA_ACTOR, mark_overdue
+from oms_order.domain.sla import mark_overdue
 from oms_order.metrics import STAGE_OVERDUE_REPORTED
 
 log = get_logger(__name__)
 
 SHOPS_PAGE = 100
-
-
-@dataclass(frozen=True)
-class StageCount:
-    shop_id: str
-    stage: str
-    in_stage: int
-    overdue: int
-    limit_seconds: float | None = None  # the stage's time limit, as seen on the orders in it
-
-
-class SlaQueries(Protocol):
-    async def due(self, now: datetime, limit: int) -> list[StoredOrder]: ...
-
-    async def shops(self, after: str | None, limit: int) -> list[str]: ...
-
-    async def stage_counts(self, shop_id: str, final_stages: Sequence[str], now: datetime) -> list[StageCount]:
-        """Counts per stage of one shop, final stages left out (they only grow)."""
-        ...
-
-
-class GaugeSink(Protocol):
-    def publish(self, counts: Sequence[StageCount], valid_until: datetime) -> None: ...
 
 
 def tracked_stages() -> tuple[list[str], list[str]]:
@@ -73,7 +47,7 @@ def tracked_stages() -> tuple[list[str], list[str]]:
 class SlaService:
     def __init__(
         self,
-        orders: OrderRepository,
+        changes: OrderChanges,
         queries: SlaQueries,
         gauges: GaugeSink,
         clock: Clock,
@@ -82,7 +56,7 @@ class SlaService:
         gauges_valid_for: timedelta = timedelta(seconds=30),
         stages: Callable[[], tuple[list[str], list[str]]] = tracked_stages,
     ) -> None:
-        self.orders = orders
+        self.changes = changes
         self.queries = queries
         self.gauges = gauges
         self.clock = clock
@@ -103,26 +77,12 @@ class SlaService:
         now = self.clock.now()
         reported = 0
         for stored in await self.queries.due(now, self.batch):
-            decision = mark_overdue(stored.order, now)
-            if not decision.changed:
-                continue
-            events = [_envelope(p, stored.order.shop_id, now) for p in decision.emit]
-            try:
-                await self.orders.save(
-                    decision.order, expected_version=stored.version, events=events, applied_event_id=None
-                )
-            except ConcurrencyError:
-                # The order changed under us (it may have left the stage): the next pass decides again.
-                log.info("overdue order changed concurrently; skipped", order_id=stored.order.id)
+            order = stored.order
+            if not await self.changes.report(stored, lambda o, actor: mark_overdue(o, now, actor)):
                 continue
             reported += 1
-            STAGE_OVERDUE_REPORTED.labels(stored.order.shop_id, stored.order.stage).inc()
-            log.info(
-                "order overdue in stage",
-                order_id=stored.order.id,
-                shop_id=stored.order.shop_id,
-                stage=stored.order.stage,
-            )
+            STAGE_OVERDUE_REPORTED.labels(order.shop_id, order.stage).inc()
+            log.info("order overdue in stage", order_id=order.id, shop_id=order.shop_id, stage=order.stage)
         return reported
 
     async def refresh_gauges(self, since: datetime | None = None) -> list[StageCount]:
@@ -142,7 +102,3 @@ class SlaService:
             after = shops[-1]
         self.gauges.publish(counts, valid_until=(since or started) + self.gauges_valid_for)
         return counts
-
-
-def _envelope(payload: Payload, shop_id: str, at: datetime) -> Envelope[Payload]:
-    return Envelope.new(payload, shop_id=shop_id, actor=SLA_ACTOR, occurred_at=at)

@@ -91,8 +91,9 @@ class PendingLineChange(_State):
     previous_discounts: list[Discount]
 
 
-class Order(_State):
-    id: str
+class OrderState(_State):
+    """Everything an order holds but its id (also what the staff representation shows of it)."""
+
     shop_id: str
     number: int
     channel: str
@@ -136,6 +137,10 @@ class Order(_State):
     overdue_stage_entered_at: AwareDatetime | None = None
     # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
     returns: dict[str, OrderReturn] = Field(default_factory=dict)
+
+
+class Order(OrderState):
+    id: str
     # The pipeline version this order runs on (its `pipeline` ref), bound by whoever loads the
     # order (the repository); not stored. Unbound, a built-in pipeline is looked up by ref.
     _bound_pipeline: Pipeline | None = PrivateAttr(default=None)

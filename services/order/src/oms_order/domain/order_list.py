@@ -167,6 +167,39 @@ def list_row(
     }
 
 
+@dataclass(frozen=True)
+class ListRow:
+    """An order as the list shows it: the stored row (a read model of the order), read back."""
+
+    order_id: str
+    number: int | None
+    stage: str | None
+    status: str | None
+    payment_status: str | None
+    placed_at: datetime | None
+    closed_at: datetime | None
+    delivery_type: str | None
+    payment_method: str | None
+    region: str | None
+    channel: str | None
+    customer_kind: CustomerKind | None
+    manager_id: str | None
+    problem: bool
+    customer_name: str | None
+    email: str | None
+    phone: str | None
+    item_count: int | None
+    total_amount: str | None
+    total_minor: int | None
+    currency: str | None
+    name_key: str | None
+    version: int | None
+
+    def sort_value(self, field: SortField) -> Any:
+        """The row's value of the column a sort reads (what a cursor remembers)."""
+        return getattr(self, SORT_COLUMN[field])
+
+
 # ---- cursors --------------------------------------------------------------------------------
 
 
@@ -214,9 +247,3 @@ class Cursor:
         if cursor.sort != sort or cursor.descending != descending:
             raise BadCursor("the cursor belongs to another sort order")
         return cursor
-
-
-def after_cursor(column: str, cursor: Cursor) -> dict[str, Any]:
-    """The keyset condition: rows strictly after the cursor in (column, order_id) order."""
-    op = "$lt" if cursor.descending else "$gt"
-    return {"$or": [{column: {op: cursor.value}}, {column: cursor.value, "_id": {op: cursor.order_id}}]}

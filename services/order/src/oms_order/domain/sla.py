@@ -16,8 +16,6 @@ from oms_contracts.messages.order import OrderStageOverdue
 
 from oms_order.domain.order import Acting, AuditEntry, Decision, Order, order_pipeline
 
-SLA_ACTOR = Actor.system("order")
-
 
 def is_overdue(order: Order, now: datetime) -> bool:
     return order.stage_deadline is not None and order.stage_deadline <= now
@@ -27,8 +25,9 @@ def already_reported(order: Order) -> bool:
     return order.overdue_stage_entered_at == order.stage_entered_at
 
 
-def mark_overdue(order: Order, now: datetime, *, locale: str = "en") -> Decision:
-    """Flag an order whose stage deadline has passed and emit one OrderStageOverdue for this entry."""
+def mark_overdue(order: Order, now: datetime, actor: Actor, *, locale: str = "en") -> Decision:
+    """Flag an order whose stage deadline has passed and emit one OrderStageOverdue for this entry
+    (`actor`: the service itself, recorded in the audit trail)."""
     if order.final:
         return Decision(order=order, ignored=f"final stage {order.stage}")
     if not is_overdue(order, now):
@@ -52,7 +51,7 @@ def mark_overdue(order: Order, now: datetime, *, locale: str = "en") -> Decision
         deadline=order.stage_deadline,
         overdue_seconds=overdue_seconds,
     )
-    acting = Acting(at=now, actor=SLA_ACTOR, channel="system")
+    acting = Acting(at=now, actor=actor, channel="system")
     new.audit.append(
         AuditEntry(
             at=acting.at,

@@ -8,62 +8,35 @@ projected by adapters/outbound/document_orders.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from oms_contracts import Money
 from oms_documents import BankRequisites, Invoice, Party, Pd4, PricedLine, format_money, render_invoice, render_pd4
-from oms_runtime.clock import Clock
 
+from oms_payment.application.errors import PaymentNotFound, RequisitesMissing
+from oms_payment.application.ports import DocumentOrders, PaymentConfigRepository, PaymentRepository
+from oms_payment.domain import Payment
 from oms_payment.domain.shop_config import ShopPaymentConfig
 
 
-class PaymentMissing(LookupError):
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(f"no payment {payment_id}")
-        self.payment_id = payment_id
-
-
-class RequisitesMissing(Exception):
-    """The shop has not set up its bank account for this currency."""
-
-
-@dataclass(frozen=True)
-class OrderForDocuments:
-    number: int
-    customer_name: str
-    customer_email: str | None
-    address: str | None
-    lines: tuple[PricedLine, ...]
-    delivery: Money | None
-    grand_total: Money
-
-
-PaymentLoader = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
-OrderLoader = Callable[[str, str], Awaitable[OrderForDocuments | None]]
-ConfigLoader = Callable[[str, str], Awaitable[ShopPaymentConfig | None]]
-
-
 class PaymentDocuments:
-    def __init__(self, payments: PaymentLoader, orders: OrderLoader, configs: ConfigLoader, clock: Clock) -> None:
+    def __init__(
+        self, *, payments: PaymentRepository, orders: DocumentOrders, configs: PaymentConfigRepository
+    ) -> None:
         self.payments = payments
         self.orders = orders
         self.configs = configs
-        self.clock = clock
 
-    async def _load(self, shop_id: str, payment_id: str) -> tuple[Mapping[str, Any], Money, ShopPaymentConfig]:
+    async def _load(self, shop_id: str, payment_id: str) -> tuple[Payment, ShopPaymentConfig]:
         """The payment and the settings of its currency as they are now (their bank account, VAT rate)."""
-        payment = await self.payments(shop_id, payment_id)
-        if payment is None:
-            raise PaymentMissing(payment_id)
-        amount = Money.model_validate(payment["amount"])
-        config = await self.configs(shop_id, amount.currency)
+        stored = await self.payments.load(shop_id, payment_id)
+        if stored is None:
+            raise PaymentNotFound(payment_id)
+        currency = stored.state.payment.amount.currency
+        config = await self.configs.get(shop_id, currency)
         if config is None or config.bank is None:
             raise RequisitesMissing(
-                f"the shop has no bank requisites for {amount.currency}: set them in the payment settings first"
+                f"the shop has no bank requisites for {currency}: set them in the payment settings first"
             )
-        return payment, amount, config
+        return stored.state.payment, config
 
     @staticmethod
     def _requisites(config: ShopPaymentConfig) -> BankRequisites:
@@ -89,10 +62,11 @@ class PaymentDocuments:
         return f"Оплата заказа № {number}, в т.ч. НДС {config.vat_rate}% {format_money(vat)}"
 
     async def invoice(self, shop_id: str, payment_id: str) -> bytes:
-        payment, amount, config = await self._load(shop_id, payment_id)
+        payment, config = await self._load(shop_id, payment_id)
+        amount = payment.amount
         bank = self._requisites(config)
-        order = await self.orders(shop_id, payment["order_id"])
-        number = payment["order_number"]
+        order = await self.orders.get(shop_id, payment.order_id)
+        number = payment.order_number
         if order is not None and order.grand_total == amount:
             lines, delivery = order.lines, order.delivery
         else:
@@ -105,7 +79,7 @@ class PaymentDocuments:
         )
         document = Invoice(
             number=str(number),
-            issued_on=payment["created_at"].date(),
+            issued_on=payment.created_at.date(),
             seller=Party(bank.recipient, inn=bank.inn, kpp=bank.kpp),
             bank=bank,
             buyer=buyer,
@@ -118,14 +92,14 @@ class PaymentDocuments:
         return render_invoice(document)
 
     async def pd4(self, shop_id: str, payment_id: str) -> bytes:
-        payment, amount, config = await self._load(shop_id, payment_id)
-        order = await self.orders(shop_id, payment["order_id"])
+        payment, config = await self._load(shop_id, payment_id)
+        order = await self.orders.get(shop_id, payment.order_id)
         return render_pd4(
             Pd4(
                 bank=self._requisites(config),
                 payer_name=order.customer_name if order is not None else "",
                 payer_address=order.address if order is not None else None,
-                purpose=self._purpose(payment["order_number"], amount, config),
-                amount=amount,
+                purpose=self._purpose(payment.order_number, payment.amount, config),
+                amount=payment.amount,
             )
         )

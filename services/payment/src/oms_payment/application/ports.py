@@ -1,19 +1,27 @@
-"""What the application needs from the outside: a payment provider and a payment store."""
+"""What the payment application needs from the outside, as Protocols.
+
+Adapters implement them and hand back domain objects (`Payment`, `OrderAccount`,
+`ShopPaymentConfig`, `GiftCard`), never stored documents: the application never reads a field of
+a Mongo document.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
-from oms_contracts import Envelope, Money
+from oms_contracts import Actor, Envelope, Money
+from oms_documents import PricedLine
+from oms_runtime.commands import CommandRepository, Loaded
 
 from oms_payment.domain import CardSummary, Payment
+from oms_payment.domain.account import OrderAccount
+from oms_payment.domain.gift_card import GiftCard, GiftCardMovement
+from oms_payment.domain.shop_config import ShopPaymentConfig
 
-
-class InvalidWebhook(Exception):
-    """A webhook that is not provably from the provider (bad or stale signature, malformed body)."""
+# --- card providers ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -57,32 +65,32 @@ class PaymentProvider(Protocol):
         ...
 
 
-class PaymentRepository(Protocol):
-    async def add(
-        self,
-        payment: Payment,
-        *,
-        checkout_token_hash: str | None,
-        correlation_id: str,
-        events: Sequence[Envelope[Any]],
-    ) -> None:
+# --- payments ------------------------------------------------------------------------------------
+
+
+class DuplicatePayment(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment as the store keeps it: the aggregate, the order flow's correlation id (events
+    caused by a webhook continue it), the hash of the current checkout token, and the ids of the
+    messages and webhooks applied to it (read-only here: the store appends them)."""
+
+    payment: Payment
+    correlation_id: str | None = None
+    checkout_token_hash: str | None = None
+    applied_events: tuple[str, ...] = ()
+
+
+StoredPayment: TypeAlias = Loaded[PaymentRecord]
+
+
+class PaymentRepository(CommandRepository[PaymentRecord], Protocol):
+    async def add(self, record: PaymentRecord, events: Sequence[Envelope[Any]]) -> StoredPayment:
         """Store a new payment; raises DuplicatePayment if the order already has one in that method."""
         ...
-
-    async def save(
-        self,
-        payment: Payment,
-        expected_version: int,
-        *,
-        events: Sequence[Envelope[Any]],
-        applied_event_id: str | None = None,
-        checkout_token_hash: str | None = None,
-    ) -> int:
-        """Store a transition atomically with its events (and a reissued link's token hash);
-        raises ConcurrencyError or AlreadyApplied."""
-        ...
-
-    async def get(self, shop_id: str, payment_id: str) -> StoredPayment | None: ...
 
     async def find_by_id_any_shop(self, payment_id: str) -> StoredPayment | None:
         """For callers that know only the payment id (the provider's webhook and hosted page)."""
@@ -109,14 +117,71 @@ class ProviderEventLog(Protocol):
         ...
 
 
-class DuplicatePayment(Exception):
-    pass
+# --- order accounts, settings, gift cards ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class StoredPayment:
-    payment: Payment
-    version: int
-    correlation_id: str | None
-    checkout_token_hash: str | None
-    applied_events: tuple[str, ...] = ()
+class AuditEntry:
+    """One line of an aggregate's `history`: who did what, when."""
+
+    at: datetime
+    action: str
+    actor: Actor | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+StoredAccount: TypeAlias = Loaded[OrderAccount]
+AUDIT = "audit"
+"""The key of `Decision.meta` under which an account's change carries its `AuditEntry` (its history line)."""
+
+
+class AccountRepository(CommandRepository[OrderAccount], Protocol):
+    async def due_for_reminder(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(shop_id, order_id) of accounts whose next reminder is due, across shops, oldest first."""
+        ...
+
+
+class PaymentConfigRepository(Protocol):
+    async def get(self, shop_id: str, currency: str) -> ShopPaymentConfig | None: ...
+
+    async def put(self, config: ShopPaymentConfig, *, audit: AuditEntry) -> int:
+        """Replace the config (every change kept in its history); returns the new version."""
+        ...
+
+    async def delete(self, shop_id: str, currency: str) -> bool: ...
+
+    async def list(self, shop_id: str) -> list[ShopPaymentConfig]: ...
+
+
+class GiftCardRepository(Protocol):
+    async def create(self, card: GiftCard) -> bool:
+        """Store a new card with its first movement; False when the code exists (a replayed issue)."""
+        ...
+
+    async def get(self, shop_id: str, code: str) -> GiftCard | None: ...
+
+    async def move(self, shop_id: str, code: str, movement: GiftCardMovement) -> GiftCard | None:
+        """Add `movement.amount` (negative: take) once per movement key, never below zero, in one
+        conditional update. None when the balance does not cover a debit, the card is unknown or
+        in another currency, or the key was applied before (the caller tells these apart)."""
+        ...
+
+
+# --- bank-transfer documents ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderForDocuments:
+    """The order as the order service announced it: what an invoice prints."""
+
+    number: int
+    customer_name: str
+    customer_email: str | None
+    address: str | None
+    lines: tuple[PricedLine, ...]
+    delivery: Money | None
+    grand_total: Money
+
+
+class DocumentOrders(Protocol):
+    async def get(self, shop_id: str, order_id: str) -> OrderForDocuments | None: ...

@@ -16,17 +16,21 @@ from typing import Literal
 
 from oms_contracts import Money
 from oms_contracts.money import minor_units, round_amount
+from oms_runtime.errors import FieldError
 
 OrderPaymentStatus = Literal["unpaid", "partly_paid", "paid", "partly_refunded", "refunded"]
 RefundDestination = Literal["original", "gift_card"]
 
 
-class AccountRefused(Exception):
+class AccountRefused(FieldError):
     """The account's state does not allow this (over-payment, over-refund, wrong currency). Nothing changed."""
 
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+
+class InvalidPrepayment(FieldError):
+    """A prepayment rule that cannot be applied (not positive, more than 100 percent)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("prepayment.value", message)
 
 
 def from_minor(value: int, currency: str) -> Money:
@@ -52,9 +56,9 @@ class PrepaymentRule:
 
     def __post_init__(self) -> None:
         if self.value <= 0:
-            raise ValueError("a prepayment rule needs a positive value")
+            raise InvalidPrepayment("a prepayment rule needs a positive value")
         if self.kind == "percent" and self.value > 100:
-            raise ValueError("a prepayment percentage is at most 100")
+            raise InvalidPrepayment("a prepayment percentage is at most 100")
 
     def required(self, total: Money) -> Money:
         """The prepayment of an order: rounded per currency, never more than the total."""

@@ -9,6 +9,7 @@ from typing import Literal
 
 from oms_contracts import Money
 from oms_contracts.money import round_amount
+from oms_runtime.errors import FieldError
 
 from oms_payment.domain.account import PrepaymentRule
 
@@ -16,10 +17,8 @@ METHODS = ("cash_on_delivery", "card", "bank_transfer", "gift_card")
 CardProviderName = Literal["sandbox", "stripe"]
 
 
-class ConfigInvalid(Exception):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+class ConfigInvalid(FieldError):
+    """A payment setup the rules refuse; `field` names the part of the request at fault."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,8 @@ class ShopPaymentConfig:
     vat_rate: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if not (len(self.currency) == 3 and self.currency.isalpha() and self.currency.isupper()):
+            raise ConfigInvalid("currency", "an ISO 4217 code such as RUB")
         if self.vat_rate is not None:
             object.__setattr__(self, "vat_rate", checked_vat_rate(self.vat_rate))
         if not self.methods:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from oms_runtime.context import Ctx
-from oms_runtime.problems import Problem
+from oms_runtime.context import Ctx, requires
 
-from oms_fulfilment.application.shipment_documents import NotShippedYet, ShipmentDocuments, ShipmentMissing
+from oms_fulfilment.application.shipment_documents import ShipmentDocuments
 
 READERS = ("admin", "manager", "warehouse", "courier")
 
@@ -27,34 +23,18 @@ def pdf(content: bytes, filename: str) -> Response[bytes]:
     )
 
 
-@contextmanager
-def document_problems() -> Iterator[None]:
-    try:
-        yield
-    except ShipmentMissing as exc:
-        raise Problem(404, "Not found", str(exc)) from exc
-    except NotShippedYet as exc:
-        raise Problem(409, "Not shipped yet", str(exc)) from exc
-
-
-async def _render(render: Callable[[str, str], Awaitable[bytes]], shop_id: str, shipment_id: str) -> bytes:
-    with document_problems():
-        return await render(shop_id, shipment_id)
-
-
 class ShipmentDocumentController(Controller):
     path = "/shipments"
     tags = ["documents"]
+    guards = [requires(*READERS)]
 
     @get("/{shipment_id:str}/waybill.pdf", summary="Waybill / delivery note (PDF)", media_type="application/pdf")
     async def waybill(self, ctx: Ctx, shipment_documents: Documents, shipment_id: ShipmentId) -> Response[bytes]:
-        ctx.require_role(*READERS)
-        return pdf(await _render(shipment_documents.waybill, ctx.shop_id, shipment_id), f"waybill-{shipment_id}.pdf")
+        return pdf(await shipment_documents.waybill(ctx.shop_id, shipment_id), f"waybill-{shipment_id}.pdf")
 
     @get("/{shipment_id:str}/packing-slip.pdf", summary="Packing slip (PDF)", media_type="application/pdf")
     async def packing_slip(self, ctx: Ctx, shipment_documents: Documents, shipment_id: ShipmentId) -> Response[bytes]:
-        ctx.require_role(*READERS)
-        content = await _render(shipment_documents.packing_slip, ctx.shop_id, shipment_id)
+        content = await shipment_documents.packing_slip(ctx.shop_id, shipment_id)
         return pdf(content, f"packing-slip-{shipment_id}.pdf")
 
     @get(
@@ -63,5 +43,4 @@ class ShipmentDocumentController(Controller):
         media_type="application/pdf",
     )
     async def label(self, ctx: Ctx, shipment_documents: Documents, shipment_id: ShipmentId) -> Response[bytes]:
-        ctx.require_role(*READERS)
-        return pdf(await _render(shipment_documents.label, ctx.shop_id, shipment_id), f"label-{shipment_id}.pdf")
+        return pdf(await shipment_documents.label(ctx.shop_id, shipment_id), f"label-{shipment_id}.pdf")

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from oms_contracts import Money
+from oms_contracts import Actor, Money
 from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext, requires
-from oms_runtime.preconditions import IfMatch, etag, expected_version
-from oms_runtime.problems import Problem
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
+from oms_runtime.preconditions import IfMatch, etag
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
-from oms_fulfilment.application.returns import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    IdempotencyKeyReused,
-    OrderNotReturnable,
-    PricesUnknown,
-    ReturnNotFound,
-    ReturnsService,
-)
-from oms_fulfilment.domain.returns import IllegalReturnMove, InvalidReturn, RequestedLine, Return, ReturnStatus, Verdict
+from oms_fulfilment.adapters.inbound.shipments_http import command_options
+from oms_fulfilment.application.returns import ReturnsService
+from oms_fulfilment.domain.returns import RequestedLine, Return, ReturnStatus, Verdict
 
 REQUESTERS = ("storefront", "admin", "manager")
 READERS = ("admin", "manager", "warehouse", "storefront")
@@ -82,137 +75,83 @@ class InspectIn(_Body):
     lines: list[VerdictIn] = Field(min_length=1, max_length=500)
 
 
-class ReturnController(Controller):
-    path = "/returns"
-    tags = ["returns"]
-
-    @post(
-        "/",
-        status_code=201,
-        summary="Ask to return some or all delivered lines of an order",
-        guards=[requires(*REQUESTERS)],
-    )
-    async def request_return(
-        self, ctx: Ctx, returns: Returns, data: JSONBody[ReturnRequestIn], idempotency_key: IdempotencyKey = None
-    ) -> Response[dict[str, Any]]:
-        lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
-        with return_problems():
-            made = await returns.request(
-                ctx.shop_id,
-                data.order_id,
-                lines,
-                ctx.actor,
-                correlation_id=ctx.correlation_id,
-                idempotency_key=idempotency_key,
-            )
-        response = respond(made.item, ctx, status_code=201)
-        if made.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
-
-    @get("/", summary="List returns, oldest first, a page at a time")
-    async def list_returns(
-        self,
-        ctx: Ctx,
-        returns: Returns,
-        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        status: Annotated[ReturnStatus | None, QueryParameter()] = None,
-        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    ) -> dict[str, Any]:
-        ctx.require_role(*LISTERS)
-        page = await returns.find(ctx.shop_id, order_id=order_id, status=status, cursor=cursor, limit=limit)
-        return {"items": [represent(item) for item in page.items], "next_cursor": page.next_cursor}
-
-    @get("/{return_id:str}", summary="One return")
-    async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[dict[str, Any]]:
-        ctx.require_role(*READERS)
-        with return_problems():
-            return respond(await returns.get(ctx.shop_id, return_id), ctx)
-
-    @post("/{return_id:str}/approve", status_code=200, summary="A manager accepts the return")
-    async def approve(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, if_match: IfMatch = None
-    ) -> Response[dict[str, Any]]:
-        ctx.require_role(*DECIDERS)
-        with return_problems():
-            return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **_request(ctx, if_match)), ctx)
-
-    @post(
-        "/{return_id:str}/reject",
-        status_code=200,
-        summary="A manager refuses the return, with a reason",
-        guards=[requires(*DECIDERS)],
-    )
-    async def reject(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[RejectIn], if_match: IfMatch = None
-    ) -> Response[dict[str, Any]]:
-        with return_problems():
-            item = await returns.reject(ctx.shop_id, return_id, data.reason, ctx.actor, **_request(ctx, if_match))
-        return respond(item, ctx)
-
-    @post(
-        "/{return_id:str}/receive",
-        status_code=200,
-        summary="The returned parcel arrived at a warehouse",
-        guards=[requires(*WAREHOUSE)],
-    )
-    async def receive(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[ReceiveIn], if_match: IfMatch = None
-    ) -> Response[dict[str, Any]]:
-        with return_problems():
-            item = await returns.receive(
-                ctx.shop_id, return_id, data.warehouse_id, ctx.actor, **_request(ctx, if_match)
-            )
-        return respond(item, ctx)
-
-    @post(
-        "/{return_id:str}/inspect",
-        status_code=200,
-        summary="Per line: restock or write off; refund follows",
-        guards=[requires(*WAREHOUSE)],
-    )
-    async def inspect(
-        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[InspectIn], if_match: IfMatch = None
-    ) -> Response[dict[str, Any]]:
-        verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
-        with return_problems():
-            item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **_request(ctx, if_match))
-        return respond(item, ctx)
+class ReturnLineOut(BaseModel):
+    sku: str
+    quantity: int
+    reason: str
 
 
-def _request(ctx: RequestContext, if_match: str | None) -> dict[str, Any]:
-    return {"expected_version": expected_version(if_match), "correlation_id": ctx.correlation_id}
+class InspectedLineOut(BaseModel):
+    sku: str
+    restock: int
+    write_off: int
+    refund: Money | None
 
 
-@contextmanager
-def return_problems() -> Iterator[None]:
-    try:
-        yield
-    except ReturnNotFound as exc:
-        raise Problem(404, "Not found", f"no return {exc.return_id}") from exc
-    except IllegalReturnMove as exc:
-        raise Problem(409, "Illegal transition", str(exc), status_now=exc.current.value) from exc
-    except InvalidReturn as exc:
-        raise Problem(
-            422,
-            "Invalid return",
-            str(exc),
-            errors=[{"field": p.field, "message": p.message} for p in exc.problems],
-        ) from exc
-    except OrderNotReturnable as exc:
-        raise Problem(422, "Nothing to return", str(exc), errors=[{"field": "order_id", "message": str(exc)}]) from exc
-    except IdempotencyKeyReused as exc:
-        raise Problem.field("Idempotency-Key", str(exc), title="Idempotency key reused") from exc
-    except PricesUnknown as exc:
-        raise Problem(409, "Order not known yet", str(exc)) from exc
+# "from" is a keyword: a TypedDict keeps the public key.
+ReturnChangeOut = TypedDict(
+    "ReturnChangeOut", {"at": datetime, "actor": Actor, "from": str | None, "to": str, "note": str | None}
+)
 
 
-def respond(item: Return, ctx: RequestContext, status_code: int = 200) -> Response[dict[str, Any]]:
-    """Staff see the whole return; anyone else (a storefront) the customer view. The caller is always
-    named, so a route opened to storefronts later cannot fall back to the staff view."""
-    body = represent(item) if ctx.actor.kind == "staff" else customer_view(item).model_dump(mode="json")
-    return Response(body, status_code=status_code, headers={"ETag": etag(item.version)})
+class ReturnOut(BaseModel):
+    """A return as staff see it: who asked, the warehouse, the inspection, the refund, the history."""
+
+    return_id: str
+    rma_number: str
+    order_id: str
+    order_number: int | None
+    status: ReturnStatus
+    lines: list[ReturnLineOut]
+    requested_by: Actor
+    warehouse_id: str | None
+    inspection: list[InspectedLineOut]
+    refund: Money | None
+    refund_request_id: str | None
+    refund_id: str | None
+    refunded: Money | None
+    fully_returned: bool
+    rejection_reason: str | None
+    history: list[ReturnChangeOut]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: Return) -> ReturnOut:
+        return cls(
+            return_id=item.return_id,
+            rma_number=item.rma_number,
+            order_id=item.order_id,
+            order_number=item.order_number,
+            status=item.status,
+            lines=[ReturnLineOut(sku=line.sku, quantity=line.quantity, reason=line.reason) for line in item.lines],
+            requested_by=item.requested_by,
+            warehouse_id=item.warehouse_id,
+            inspection=[
+                InspectedLineOut(sku=v.sku, restock=v.restock, write_off=v.write_off, refund=v.refund)
+                for v in item.verdicts
+            ],
+            refund=item.refund,
+            refund_request_id=item.refund_request_id,
+            refund_id=item.refund_id,
+            refunded=item.refunded,
+            fully_returned=item.fully_returned,
+            rejection_reason=item.rejection_reason,
+            history=[
+                {
+                    "at": change.at,
+                    "actor": change.actor,
+                    "from": change.from_status.value if change.from_status is not None else None,
+                    "to": change.to_status.value,
+                    "note": change.note,
+                }
+                for change in item.history
+            ],
+            version=item.version,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+        )
 
 
 class CustomerReturnLine(BaseModel):
@@ -257,41 +196,106 @@ def customer_view(item: Return) -> CustomerReturnView:
     )
 
 
-def _money(value: Any) -> Any:
-    return value.model_dump(mode="json") if value is not None else None
+AnyReturnView = ReturnOut | CustomerReturnView
 
 
-def represent(item: Return) -> dict[str, Any]:
-    return {
-        "return_id": item.return_id,
-        "rma_number": item.rma_number,
-        "order_id": item.order_id,
-        "order_number": item.order_number,
-        "status": item.status.value,
-        "lines": [{"sku": line.sku, "quantity": line.quantity, "reason": line.reason} for line in item.lines],
-        "requested_by": item.requested_by.model_dump(mode="json", exclude_none=True),
-        "warehouse_id": item.warehouse_id,
-        "inspection": [
-            {"sku": v.sku, "restock": v.restock, "write_off": v.write_off, "refund": _money(v.refund)}
-            for v in item.verdicts
-        ],
-        "refund": _money(item.refund),
-        "refund_request_id": item.refund_request_id,
-        "refund_id": item.refund_id,
-        "refunded": _money(item.refunded),
-        "fully_returned": item.fully_returned,
-        "rejection_reason": item.rejection_reason,
-        "history": [
-            {
-                "at": change.at.isoformat(),
-                "actor": change.actor.model_dump(mode="json", exclude_none=True),
-                "from": change.from_status.value if change.from_status is not None else None,
-                "to": change.to_status.value,
-                "note": change.note,
-            }
-            for change in item.history
-        ],
-        "version": item.version,
-        "created_at": item.created_at.isoformat(),
-        "updated_at": item.updated_at.isoformat(),
-    }
+def respond(item: Return, ctx: RequestContext, status_code: int = 200) -> Response[AnyReturnView]:
+    """Staff see the whole return; anyone else (a storefront) the customer view. The caller is always
+    named, so a route opened to storefronts later cannot fall back to the staff view."""
+    body: AnyReturnView = ReturnOut.of(item) if ctx.actor.kind == "staff" else customer_view(item)
+    return Response(body, status_code=status_code, headers={"ETag": etag(item.version)})
+
+
+class ReturnController(Controller):
+    path = "/returns"
+    tags = ["returns"]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Ask to return some or all delivered lines of an order (a storefront gets the customer view)",
+        guards=[requires(*REQUESTERS)],
+    )
+    async def request_return(
+        self, ctx: Ctx, returns: Returns, data: JSONBody[ReturnRequestIn], idempotency_key: IdempotencyKey = None
+    ) -> Response[AnyReturnView]:
+        lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
+        made = await returns.request(
+            ctx.shop_id,
+            data.order_id,
+            lines,
+            ctx.actor,
+            correlation_id=ctx.correlation_id,
+            idempotency_key=idempotency_key,
+        )
+        response = respond(made.item, ctx, status_code=201)
+        if made.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    @get("/", summary="List returns, oldest first, a page at a time", guards=[requires(*LISTERS)])
+    async def list_returns(
+        self,
+        ctx: Ctx,
+        returns: Returns,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        status: Annotated[ReturnStatus | None, QueryParameter()] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPage[ReturnOut]:
+        page = await returns.find(ctx.shop_id, order_id=order_id, status=status, cursor=cursor, limit=limit)
+        return page.map(ReturnOut.of)
+
+    @get("/{return_id:str}", summary="One return (a storefront gets the customer view)", guards=[requires(*READERS)])
+    async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[AnyReturnView]:
+        return respond(await returns.get(ctx.shop_id, return_id), ctx)
+
+    @post(
+        "/{return_id:str}/approve",
+        status_code=200,
+        summary="A manager accepts the return",
+        guards=[requires(*DECIDERS)],
+    )
+    async def approve(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, if_match: IfMatch = None
+    ) -> Response[AnyReturnView]:
+        return respond(await returns.approve(ctx.shop_id, return_id, ctx.actor, **command_options(ctx, if_match)), ctx)
+
+    @post(
+        "/{return_id:str}/reject",
+        status_code=200,
+        summary="A manager refuses the return, with a reason",
+        guards=[requires(*DECIDERS)],
+    )
+    async def reject(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[RejectIn], if_match: IfMatch = None
+    ) -> Response[AnyReturnView]:
+        item = await returns.reject(ctx.shop_id, return_id, data.reason, ctx.actor, **command_options(ctx, if_match))
+        return respond(item, ctx)
+
+    @post(
+        "/{return_id:str}/receive",
+        status_code=200,
+        summary="The returned parcel arrived at a warehouse",
+        guards=[requires(*WAREHOUSE)],
+    )
+    async def receive(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[ReceiveIn], if_match: IfMatch = None
+    ) -> Response[AnyReturnView]:
+        item = await returns.receive(
+            ctx.shop_id, return_id, data.warehouse_id, ctx.actor, **command_options(ctx, if_match)
+        )
+        return respond(item, ctx)
+
+    @post(
+        "/{return_id:str}/inspect",
+        status_code=200,
+        summary="Per line: restock or write off; refund follows",
+        guards=[requires(*WAREHOUSE)],
+    )
+    async def inspect(
+        self, ctx: Ctx, returns: Returns, return_id: ReturnId, data: JSONBody[InspectIn], if_match: IfMatch = None
+    ) -> Response[AnyReturnView]:
+        verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
+        item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **command_options(ctx, if_match))
+        return respond(item, ctx)

@@ -8,7 +8,7 @@ from oms_contracts import Envelope
 from oms_contracts.messages.shop import ShopCreated
 from oms_runtime.consumer import MessageConsumer, PermanentError
 
-from oms_fulfilment.application.shipment_documents import ShopNames
+from oms_fulfilment.application.ports import ShopNames
 
 
 def register(shops: MessageConsumer, shop_names: ShopNames) -> None:

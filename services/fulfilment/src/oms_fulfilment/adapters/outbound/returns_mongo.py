@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
-from oms_runtime.store import AggregateStore, outbox_indexes
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from oms_fulfilment.application.returns import OrderLinesView, ReturnPage, ShipmentView
+from oms_fulfilment.application.ports import OrderLinesView, Page, ShipmentView
 from oms_fulfilment.domain.returns import Change, RequestedLine, Return, ReturnStatus, Verdict
 
 RETURNS = "returns"
@@ -127,20 +128,20 @@ def from_document(doc: Document) -> Return:
     )
 
 
-class MongoReturnRepository:
-    def __init__(
-        self,
-        store: AggregateStore,
-        shipments: AsyncCollection[Document],
-        order_lines: AsyncCollection[Document],
-    ) -> None:
-        self.store = store
-        self.shipments = shipments
-        self.order_lines_collection = order_lines
+class MongoReturnRepository(DocumentRepository[Return]):
+    """Returns as documents (the command loop's `load`/`save`), and the shipments of their order."""
 
-    async def get(self, shop_id: str, return_id: str) -> Return | None:
-        doc = await self.store.get(shop_id, return_id)
-        return from_document(doc) if doc is not None else None
+    def __init__(self, store: AggregateStore, shipments: AsyncCollection[Document]) -> None:
+        super().__init__(store, to_document=to_document, from_document=from_document)
+        self.shipments = shipments
+
+    def update_of(self, loaded: Loaded[Return], decision: Decision[Return]) -> dict[str, Any]:
+        # The history only grows: push the new entries rather than rewrite the list.
+        new_changes = [change_document(change) for change in decision.state.history[len(loaded.state.history) :]]
+        return {
+            "set_fields": state_fields(decision.state),
+            "push": {"history": new_changes} if new_changes else None,
+        }
 
     async def for_order(self, shop_id: str, order_id: str) -> list[Return]:
         cursor = (
@@ -157,33 +158,16 @@ class MongoReturnRepository:
             return False
         return True
 
-    async def save(
-        self, item: Return, events: Sequence[Envelope[Any]], *, applied_event_id: str | None = None
-    ) -> Return:
-        stored = await self.get(item.shop_id, item.return_id)
-        known = len(stored.history) if stored is not None else len(item.history)
-        new_changes = [change_document(change) for change in item.history[known:]]
-        doc = await self.store.update(
-            item.shop_id,
-            item.return_id,
-            item.version,
-            set_fields=state_fields(item),
-            push={"history": new_changes} if new_changes else None,
-            events=events,
-            applied_event_id=applied_event_id,
-        )
-        return from_document(doc)
-
     async def find(
         self, shop_id: str, *, order_id: str | None, status: ReturnStatus | None, after: str | None, limit: int
-    ) -> ReturnPage:
+    ) -> Page[Return]:
         query: Document = {"shop_id": shop_id}
         if order_id is not None:
             query["order_id"] = order_id
         if status is not None:
             query["status"] = status.value
         page = await fetch_page(self.store.collection, query, cursor=after, limit=limit, projection=PROJECTION)
-        return ReturnPage(items=[from_document(doc) for doc in page.items], next_cursor=page.next_cursor)
+        return Page(items=[from_document(doc) for doc in page.items], next_cursor=page.next_cursor)
 
     async def shipments_of(self, shop_id: str, order_id: str) -> list[ShipmentView]:
         # Served by the shipments' unique (shop_id, order_id, warehouse_id) index.
@@ -199,8 +183,15 @@ class MongoReturnRepository:
             async for doc in cursor
         ]
 
+
+class MongoOrderLines:
+    """The projection of the order's lines (OrderPlaced / OrderLinesChanged) that prices refunds."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
     async def order_lines(self, shop_id: str, order_id: str) -> OrderLinesView | None:
-        doc = await self.order_lines_collection.find_one({"_id": order_id, "shop_id": shop_id})
+        doc = await self.collection.find_one({"_id": order_id, "shop_id": shop_id})
         if doc is None:
             return None
         return OrderLinesView(
@@ -223,7 +214,4 @@ class MongoReturnRepository:
                 for sku, (quantity, total) in view.lines.items()
             ],
         }
-        # A newer announcement stored already wins; a replay changes nothing.
-        await upsert_newer(
-            self.order_lines_collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True
-        )
+        await upsert_newer(self.collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True)

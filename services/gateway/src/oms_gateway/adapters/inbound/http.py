@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any, cast
 
 from litestar import Request, Response, delete, get, post, route
-from litestar.di import NamedDependency
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import MethodNotAllowedException
-from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, JSONBody, QueryParameter
-from oms_runtime.problems import Problem
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
+from litestar.params import FromPath, JSONBody
+from litestar.types import Guard
+from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
+from oms_runtime.params import Cursor, Limit
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound import warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
-from oms_gateway.application.accounts import AlreadyExists, InvalidCredentials
-from oms_gateway.domain.access import RouteGroup, who_may
-from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, InvalidAccount, StaffMember, StaffRole
+from oms_gateway.adapters.inbound.staff_session import PAGES_PREFIX
+from oms_gateway.application.accounts import InvalidCredentials
+from oms_gateway.domain.access import Principal, RouteGroup, who_may
+from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, StaffMember, StaffRole
 from oms_gateway.domain.routing import ANY_METHOD, ROUTES
 
-MAX_PAGE = 100
 BEARER: dict[str, list[str]] = {"bearerAuth": []}
 API_KEY: dict[str, list[str]] = {"apiKey": []}
 STAFF_ONLY = [BEARER]
@@ -76,11 +79,6 @@ class StaffView(BaseModel):
         return cls(staff_id=m.staff_id, shop_id=m.shop_id, email=m.email, name=m.name, role=m.role, active=m.active)
 
 
-class StaffPage(BaseModel):
-    items: list[StaffView]
-    next_cursor: str | None
-
-
 class NewApiKey(Strict):
     name: str = Field(min_length=1, max_length=64, description="The sales channel this key sells through")
 
@@ -101,13 +99,32 @@ class CreatedApiKey(ApiKeyView):
     api_key: str = Field(description="The full key, `<prefix>.<secret>`: shown once, store it now")
 
 
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyView]
-    next_cursor: str | None
+PRINCIPAL_STATE = "oms_gateway_principal"
 
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
-Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_cursor of the previous page")]
+def allowed(group: RouteGroup) -> Guard:
+    """The route's guard: the caller's credential (401 without a good one) must admit `group` (403).
+
+    Declared on the route, checked before the body is read; the handler gets the caller as `caller`."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        gateway: Gateway = connection.app.state.gateway
+        connection.state[PRINCIPAL_STATE] = await gateway.require(cast("Request[Any, Any, Any]", connection), group)
+
+    return guard
+
+
+async def current_caller(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state[PRINCIPAL_STATE]
+    return principal
+
+
+Caller = NamedDependency[Principal]
+"""The caller a route's `allowed(...)` guard admitted."""
+
+
+def _page(items: list[Any], limit: int, cursor_of: Any) -> CursorPage[Any]:
+    return CursorPage(items=items, next_cursor=cursor_of(items[-1]) if items and len(items) == limit else None)
 
 
 # --- own endpoints ---------------------------------------------------------------------
@@ -117,7 +134,7 @@ Cursor = Annotated[str | None, QueryParameter(max_length=64, description="next_c
 async def login(
     data: JSONBody[LoginRequest], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> Response[LoginResponse]:
-    gateway.limit(gateway.login_limiter, gateway.client_ip(request))
+    gateway.limit_logins(request)
     try:
         result = await gateway.accounts.login(shop_slug=data.shop, email=data.email, password=data.password)
     except InvalidCredentials:
@@ -131,77 +148,85 @@ async def login(
     return Response(body, status_code=200, headers={"Cache-Control": "no-store"})
 
 
-@get("/api/v1/me", tags=["auth"], summary="Who the credential belongs to", security=STAFF_OR_STOREFRONT)
-async def me(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Me:
-    p = await gateway.require(request, RouteGroup.ME)
-    shop = await gateway.accounts.store.get_shop(p.shop_id)
+@get(
+    "/api/v1/me",
+    tags=["auth"],
+    summary="Who the credential belongs to",
+    security=STAFF_OR_STOREFRONT,
+    guards=[allowed(RouteGroup.ME)],
+)
+async def me(caller: Caller, gateway: NamedDependency[Gateway]) -> Me:
+    shop = await gateway.accounts.store.get_shop(caller.shop_id)
     return Me(
-        kind=p.kind,
-        id=p.id,
-        shop_id=p.shop_id,
-        name=p.name,
-        role=p.role,
-        channel=p.channel,
+        kind=caller.kind,
+        id=caller.id,
+        shop_id=caller.shop_id,
+        name=caller.name,
+        role=caller.role,
+        channel=caller.channel,
         shop_slug=shop.slug if shop else None,
         shop_name=shop.name if shop else None,
         default_currency=shop.default_currency if shop else None,
     )
 
 
-@post("/api/v1/staff", tags=["staff"], summary="Add a staff member (admin)", security=STAFF_ONLY)
-async def add_staff(
-    data: JSONBody[NewStaffMember], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
-) -> StaffView:
-    p = await gateway.require(request, RouteGroup.STAFF_ADMIN)
-    shop = await gateway.accounts.store.get_shop(p.shop_id)
-    if shop is None:
-        raise Problem(404, "Not found", "the shop of this token no longer exists")
-    try:
-        member, _ = await gateway.accounts.add_staff(
-            shop=shop, email=data.email, name=data.name, role=data.role, password=data.password, actor=p.actor()
-        )
-    except AlreadyExists as exc:
-        raise Problem.field(exc.field, str(exc), status=409, title="Conflict") from exc
-    except InvalidAccount as exc:
-        raise Problem.field(exc.field, exc.message) from exc
+@post(
+    "/api/v1/staff",
+    tags=["staff"],
+    summary="Add a staff member (admin)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.STAFF_ADMIN)],
+)
+async def add_staff(data: JSONBody[NewStaffMember], caller: Caller, gateway: NamedDependency[Gateway]) -> StaffView:
+    shop = await gateway.accounts.shop(caller.shop_id)
+    member, _ = await gateway.accounts.add_staff(
+        shop=shop, email=data.email, name=data.name, role=data.role, password=data.password, actor=caller.actor()
+    )
     return StaffView.of(member)
 
 
-@get("/api/v1/staff", tags=["staff"], summary="Staff of the shop (admin)", security=STAFF_ONLY)
+@get(
+    "/api/v1/staff",
+    tags=["staff"],
+    summary="Staff of the shop (admin)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.STAFF_ADMIN)],
+)
 async def list_staff(
-    request: Request[Any, Any, Any], gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = 50
-) -> StaffPage:
-    p = await gateway.require(request, RouteGroup.STAFF_ADMIN)
-    members = await gateway.accounts.list_staff(p.shop_id, cursor, limit)
-    return StaffPage(
-        items=[StaffView.of(m) for m in members],
-        next_cursor=members[-1].staff_id if len(members) == limit else None,
-    )
+    caller: Caller, gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+) -> CursorPage[StaffView]:
+    members = await gateway.accounts.list_staff(caller.shop_id, cursor, limit)
+    return _page([StaffView.of(m) for m in members], limit, lambda v: v.staff_id)
 
 
-@post("/api/v1/api-keys", tags=["api keys"], summary="Issue a storefront API key (admin)", security=STAFF_ONLY)
+@post(
+    "/api/v1/api-keys",
+    tags=["api keys"],
+    summary="Issue a storefront API key (admin)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.API_KEYS_ADMIN)],
+)
 async def create_api_key(
-    data: JSONBody[NewApiKey], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    data: JSONBody[NewApiKey], caller: Caller, gateway: NamedDependency[Gateway]
 ) -> Response[CreatedApiKey]:
-    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
-    try:
-        issued = await gateway.accounts.create_api_key(shop_id=p.shop_id, name=data.name)
-    except InvalidAccount as exc:
-        raise Problem.field(exc.field, exc.message) from exc
+    issued = await gateway.accounts.create_api_key(shop_id=caller.shop_id, name=data.name)
     assert issued.presented is not None  # a generated key is always new
     body = CreatedApiKey(**ApiKeyView.of(issued.key).model_dump(), api_key=issued.presented)
     return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@get("/api/v1/api-keys", tags=["api keys"], summary="Storefront API keys of the shop (admin)", security=STAFF_ONLY)
+@get(
+    "/api/v1/api-keys",
+    tags=["api keys"],
+    summary="Storefront API keys of the shop (admin)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.API_KEYS_ADMIN)],
+)
 async def list_api_keys(
-    request: Request[Any, Any, Any], gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = 50
-) -> ApiKeyPage:
-    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
-    keys = await gateway.accounts.list_api_keys(p.shop_id, cursor, limit)
-    return ApiKeyPage(
-        items=[ApiKeyView.of(k) for k in keys], next_cursor=keys[-1].key_id if len(keys) == limit else None
-    )
+    caller: Caller, gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+) -> CursorPage[ApiKeyView]:
+    keys = await gateway.accounts.list_api_keys(caller.shop_id, cursor, limit)
+    return _page([ApiKeyView.of(k) for k in keys], limit, lambda v: v.key_id)
 
 
 @delete(
@@ -210,13 +235,10 @@ async def list_api_keys(
     summary="Revoke a storefront API key (admin): refused from the next request on",
     security=STAFF_ONLY,
     status_code=204,
+    guards=[allowed(RouteGroup.API_KEYS_ADMIN)],
 )
-async def revoke_api_key(
-    key_id: FromPath[str], request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
-) -> None:
-    p = await gateway.require(request, RouteGroup.API_KEYS_ADMIN)
-    if await gateway.accounts.revoke_api_key(shop_id=p.shop_id, key_id=key_id) is None:
-        raise Problem(404, "Not found", f"no API key {key_id} in this shop")
+async def revoke_api_key(key_id: FromPath[str], caller: Caller, gateway: NamedDependency[Gateway]) -> None:
+    await gateway.accounts.revoke_api_key(shop_id=caller.shop_id, key_id=key_id)
 
 
 # --- proxied route groups ----------------------------------------------------------------
@@ -362,12 +384,14 @@ PROXY_HANDLERS = [
 OWN_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key]
 
 
-def _refuse_method(path: str, allow: str) -> HTTPRouteHandler:
+def _refuse_method(path: str, allowed: set[str]) -> HTTPRouteHandler:
+    allow = ", ".join(sorted(allowed))
+
     async def refuse(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> None:
         await gateway.require_credential(request)
         raise MethodNotAllowedException(detail=f"{request.method} is not routed here", headers={"Allow": allow})
 
-    methods = sorted(ANY_METHOD - set(allow.split(", ")))
+    methods = sorted(ANY_METHOD - allowed)
     return route(path, http_method=methods, name=f"wrong_method:{path}", include_in_schema=False)(refuse)  # type: ignore[arg-type]
 
 
@@ -381,7 +405,7 @@ def _wrong_methods(handlers: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
             allowed.setdefault(path, set()).update(handler.http_methods)
             if handler.security:
                 guarded.add(path)
-    return [_refuse_method(path, ", ".join(sorted(allowed[path]))) for path in sorted(guarded)]
+    return [_refuse_method(path, allowed[path]) for path in sorted(guarded)]
 
 
 ROUTE_HANDLERS = [*OWN_HANDLERS, *_wrong_methods(OWN_HANDLERS), *PROXY_HANDLERS]
@@ -390,9 +414,12 @@ ROUTE_HANDLERS = [*OWN_HANDLERS, *_wrong_methods(OWN_HANDLERS), *PROXY_HANDLERS]
 ROUTE_HANDLERS += [
     *warehouse_login.HANDLERS,
     route(
-        [warehouse_login.PAGES_PREFIX, warehouse_login.PAGES_PREFIX + "/{rest:path}"],
+        [PAGES_PREFIX, PAGES_PREFIX + "/{rest:path}"],
         http_method=["GET", "POST"],
         name="warehouse_pages",
         include_in_schema=False,
     )(warehouse_login.warehouse_pages),
 ]
+
+# What the own endpoints' handlers are given besides the app's dependencies: the admitted caller.
+DEPENDENCIES = {"caller": Provide(current_caller)}

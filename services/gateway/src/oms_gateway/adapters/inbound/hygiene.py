@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from oms_runtime.problems import Problem
 
 from oms_gateway.adapters.inbound.proxy import FORWARDED_REQUEST_HEADERS
-from oms_gateway.domain.request_hygiene import Fault, header_fault, path_fault
+from oms_gateway.application.errors import MalformedRequest
+from oms_gateway.domain.request_hygiene import header_fault, path_fault
 
 # Every request header the gateway reads (credentials, correlation, client IP, the session's
 # origin check) or passes on to a service.
@@ -25,22 +26,13 @@ CHECKED_HEADERS = frozenset(
 )
 
 
-def _bad_request(fault: Fault) -> Problem:
-    return Problem(
-        400,
-        "Bad request",
-        f"{fault.field}: {fault.message}",
-        errors=[{"field": fault.field, "message": fault.message}],
-    )
-
-
 class RequestHygiene(ASGIMiddleware):
     """400 problem+json for a path or header no route may see (see `domain.request_hygiene`)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
             fault = path_fault(raw_path.partition(b"?")[0]) or header_fault(scope["headers"], CHECKED_HEADERS)
             if fault is not None:
-                raise _bad_request(fault)
+                raise MalformedRequest(fault)
         await next_app(scope, receive, send)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from litestar import Request, Response
@@ -17,17 +16,16 @@ from oms_runtime.context import (
     INTERNAL_TOKEN_HEADER,
     SHOP_HEADER,
 )
-from oms_runtime.problems import Problem
 from oms_runtime.telemetry import inject_trace_headers
 
 from oms_gateway.adapters.inbound.staff_session import session_token
-from oms_gateway.adapters.outbound.upstream import Upstreams, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.application.accounts import Accounts
+from oms_gateway.application.forwarding import Forwarding, MethodNotRouted
+from oms_gateway.application.ports import Upstream
 from oms_gateway.application.tokens import InvalidToken, TokenService
-from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup, who_may
+from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup
 from oms_gateway.domain.ratelimit import RateLimiter
 from oms_gateway.domain.request_hygiene import encode_query
-from oms_gateway.domain.routing import allowed_methods, resolve, routes_of
 from oms_gateway.settings import GatewaySettings
 
 API_KEY_HEADER = "x-api-key"
@@ -60,24 +58,19 @@ def unauthorized(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
 
 
-def too_many_requests(retry_after: float) -> Problem:
-    return Problem(429, "Too many requests", f"retry in {retry_after:.1f}s", retry_after=round(retry_after, 1))
-
-
 class Gateway:
     """Everything a gateway request needs, built once in the composition root."""
 
-    def __init__(
-        self, settings: GatewaySettings, accounts: Accounts, tokens: TokenService, upstreams: Upstreams
-    ) -> None:
+    def __init__(self, settings: GatewaySettings, accounts: Accounts, tokens: TokenService, upstream: Upstream) -> None:
         self.settings = settings
         self.accounts = accounts
         self.tokens = tokens
-        self.upstreams = upstreams
         self.login_limiter = RateLimiter(
             rate_per_second=settings.login_rate_per_minute / 60, burst=settings.login_burst
         )
-        self.order_limiter = RateLimiter(rate_per_second=settings.order_rate_per_second, burst=settings.order_burst)
+        self.forwarding = Forwarding(
+            upstream, RateLimiter(rate_per_second=settings.order_rate_per_second, burst=settings.order_burst)
+        )
 
     # --- who is calling ----------------------------------------------------------------
 
@@ -114,8 +107,7 @@ class Gateway:
 
     async def require(self, request: Request[Any, Any, Any], group: RouteGroup) -> Principal:
         principal = await self.require_credential(request)
-        if not principal.may(group):
-            raise Problem(403, "Forbidden", f"{group.value} needs one of: {who_may(group)}")
+        self.forwarding.admit(principal, group)
         return principal
 
     def client_ip(self, request: Request[Any, Any, Any]) -> str:
@@ -123,54 +115,34 @@ class Gateway:
             return forwarded.split(",")[0].strip()
         return request.client.host if request.client else "unknown"
 
-    def limit(self, limiter: RateLimiter, key: str) -> None:
-        wait = limiter.take(key, time.monotonic())
-        if wait:
-            raise too_many_requests(wait)
+    def limit_logins(self, request: Request[Any, Any, Any]) -> None:
+        """Logins are rate-limited per client IP (RateLimited: 429)."""
+        self.forwarding.limit(self.login_limiter, self.client_ip(request))
 
     # --- forwarding --------------------------------------------------------------------
 
     async def forward(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         # The decoded path: RequestHygiene has made sure each of its segments is one raw segment.
         method, path = request.method.upper(), request.scope["path"]
-        resolved = resolve(method, path)
-        if resolved is None:
-            allowed = allowed_methods(path)
-            if not allowed:
-                raise Problem(404, "Not found", f"no route for {path}")
+        resolved = self.forwarding.route(method, path)
+        if isinstance(resolved, MethodNotRouted):
             # Credentials first: a stranger learns nothing about which methods a path has.
-            if any(row.group is not RouteGroup.PUBLIC for row in routes_of(path)):
+            if resolved.guarded:
                 await self.require_credential(request)
             raise MethodNotAllowedException(
-                detail=f"{method} is not routed for {path}", headers={"Allow": ", ".join(allowed)}
+                detail=f"{method} is not routed for {path}", headers={"Allow": ", ".join(resolved.allowed)}
             )
         group = resolved.route.group
-        principal = None if group is RouteGroup.PUBLIC else await self.require(request, group)
-        if group is RouteGroup.ORDERS_PLACE and principal is not None:
-            self.limit(self.order_limiter, f"{principal.kind}:{principal.id}")
+        principal = None if group is RouteGroup.PUBLIC else await self.require_credential(request)
+        self.forwarding.admit(principal, group)
 
         correlation_id = request.headers.get(CORRELATION_HEADER, "")
         if not CORRELATION_ID.match(correlation_id):
             correlation_id = new_id()
         headers = self.upstream_headers(request, principal, correlation_id)
-        try:
-            upstream = await self.upstreams.send(
-                resolved.route.service,
-                method,
-                resolved.upstream_path,
-                encode_query(request.scope["query_string"]),
-                headers,
-                await request.body(),
-            )
-        except UpstreamUnavailable as exc:
-            raise Problem(
-                502, "Bad gateway", f"the {exc.service} service is unavailable", service=str(exc.service)
-            ) from exc
-        except UpstreamTimeout as exc:
-            raise Problem(
-                504, "Gateway timeout", f"the {exc.service} service did not answer in time", service=str(exc.service)
-            ) from exc
-
+        upstream = await self.forwarding.send(
+            resolved, method, encode_query(request.scope["query_string"]), headers, await request.body()
+        )
         returned = {k: v for k in RETURNED_RESPONSE_HEADERS if (v := upstream.headers.get(k)) is not None}
         returned[CORRELATION_HEADER] = correlation_id
         if upstream.content:

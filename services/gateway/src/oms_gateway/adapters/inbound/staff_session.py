@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request
-from oms_runtime.problems import Problem
+
+from oms_gateway.application.errors import CrossSiteForm
 
 SESSION_COOKIE = "oms_staff"
 PAGES_PREFIX = "/warehouse"
@@ -33,7 +34,7 @@ def session_token(request: Request[Any, Any, Any]) -> str | None:
     if not token:
         return None
     if request.method.upper() not in ("GET", "HEAD") and not same_origin(request):
-        raise Problem(403, "Forbidden", "a form of the warehouse pages must be posted from the pages themselves")
+        raise CrossSiteForm()
     return token
 
 

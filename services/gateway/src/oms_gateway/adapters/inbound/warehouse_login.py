@@ -42,7 +42,7 @@ async def login_page() -> Response[str]:
 
 @post(LOGIN_PATH, include_in_schema=False, status_code=303)
 async def login_form(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[Any]:
-    gateway.limit(gateway.login_limiter, gateway.client_ip(request))
+    gateway.limit_logins(request)
     form = await request.form()
     shop, email, password = (str(form.get(k, "")).strip() for k in ("shop", "email", "password"))
     if not (shop and email and password):

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 
+from oms_gateway.application.ports import UpstreamResponse, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.domain.routing import Service
 from oms_gateway.settings import GatewaySettings
 
 
-class UpstreamUnavailable(Exception):
-    """The service could not be reached (refused, reset, DNS): answered as 502."""
-
-    def __init__(self, service: Service, reason: str) -> None:
-        super().__init__(f"{service} unavailable: {reason}")
-        self.service = service
-
-
-class UpstreamTimeout(Exception):
-    """The service took too long to answer: answered as 504."""
-
-    def __init__(self, service: Service) -> None:
-        super().__init__(f"{service} timed out")
-        self.service = service
-
-
-@dataclass(frozen=True)
-class UpstreamResponse:
-    status: int
-    headers: httpx.Headers
-    content: bytes
-
-
 class Upstreams:
+    """The `Upstream` port over one pooled httpx client."""
+
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._client: httpx.AsyncClient | None = None
@@ -58,7 +36,6 @@ class Upstreams:
     async def send(
         self, service: Service, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> UpstreamResponse:
-        """`path` percent-encoded (routing.Route.match), `query` as `request_hygiene.encode_query` gives it."""
         if self._client is None:
             raise UpstreamUnavailable(service, "gateway is not started")
         # The path and query go in raw: httpx would otherwise normalise dot segments and read an

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from oms_runtime.runtime import ServiceRuntime, loop_lease_seconds
 
-from oms_order.adapters.outbound.mongo import ORDERS
+from oms_order.adapters.outbound.orders_mongo import ORDERS
 from oms_order.adapters.outbound.sla_mongo import MongoSlaQueries
-from oms_order.application.ports import OrderRepository
+from oms_order.application.changes import OrderChanges
 from oms_order.application.sla import SlaService
 from oms_order.domain.order import Order
 from oms_order.settings import OrderSettings
@@ -20,7 +20,7 @@ LOOP_NAME = "stage-overdue"
 
 def register_sla_loop(
     runtime: ServiceRuntime,
-    orders: OrderRepository,
+    changes: OrderChanges,
     settings: OrderSettings,
     *,
     bind: Callable[[list[Order]], Awaitable[None]] | None = None,
@@ -29,7 +29,7 @@ def register_sla_loop(
     runtime.registry.register(gauges)
     every = settings.sla_poll_seconds
     sla = SlaService(
-        orders,
+        changes,
         MongoSlaQueries(runtime.store(ORDERS), runtime.db, bind=bind),
         gauges,
         runtime.clock,

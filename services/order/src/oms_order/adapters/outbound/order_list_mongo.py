@@ -1,8 +1,5 @@
-"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register, the
-audit trail read, and the repository decorator that signals every order write (OrderChanged).
-
-Imports nothing from `mongo.py` (which imports LIST_INDEXES from here).
-"""
+"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register and the
+audit trail read."""
 
 from __future__ import annotations
 
@@ -11,9 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from oms_contracts import Actor, Envelope
 from oms_contracts.messages.common import Customer
-from oms_contracts.messages.order import OrderChanged
 from oms_contracts.money import minor_units
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -21,16 +16,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
-from oms_order.application.listing import AuditTail, Group, ListFilter, ListSort
-from oms_order.application.ports import OrderPage, OrderRepository, StoredOrder
-from oms_order.domain.order import Order
+from oms_order.application.ports import AuditRecord, AuditTail, Group, ListFilter, ListSort
+from oms_order.domain.order import AuditEntry
 from oms_order.domain.order_list import (
     GROUP_COLUMN,
     SORT_COLUMN,
     Cursor,
     CustomerKind,
     GroupBy,
-    after_cursor,
+    ListRow,
     digits,
     fold,
     query_words,
@@ -39,7 +33,6 @@ from oms_order.domain.order_list import (
 ORDER_LIST = "order_list"
 CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
-SIGNAL_ACTOR = Actor.system("order")
 
 
 def _list_index(*keys: str) -> IndexSpec:
@@ -111,6 +104,41 @@ def filter_query(shop_id: str, where: ListFilter) -> Document:
     return query
 
 
+def after_cursor(column: str, cursor: Cursor) -> Document:
+    """The keyset condition: rows strictly after the cursor in (column, order_id) order."""
+    op = "$lt" if cursor.descending else "$gt"
+    return {"$or": [{column: {op: cursor.value}}, {column: cursor.value, "_id": {op: cursor.order_id}}]}
+
+
+def list_row_of(doc: Document) -> ListRow:
+    """A stored row read back as the domain's ListRow (rows written by older code lack some fields)."""
+    return ListRow(
+        order_id=str(doc["_id"]),
+        number=doc.get("number"),
+        stage=doc.get("stage"),
+        status=doc.get("status"),
+        payment_status=doc.get("payment_status"),
+        placed_at=doc.get("placed_at"),
+        closed_at=doc.get("closed_at"),
+        delivery_type=doc.get("delivery_type"),
+        payment_method=doc.get("payment_method"),
+        region=doc.get("region"),
+        channel=doc.get("channel"),
+        customer_kind=doc.get("customer_kind"),
+        manager_id=doc.get("manager_id"),
+        problem=bool(doc.get("problem")),
+        customer_name=doc.get("customer_name"),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        item_count=doc.get("item_count"),
+        total_amount=doc.get("total_amount"),
+        total_minor=doc.get("total_minor"),
+        currency=doc.get("currency"),
+        name_key=doc.get("name_key"),
+        version=doc.get("version"),
+    )
+
+
 def stored_row(row: dict[str, Any]) -> dict[str, Any]:
     """The row as stored: with the days the groupings use (UTC dates)."""
     placed, closed = row.get("placed_at"), row.get("closed_at")
@@ -127,7 +155,7 @@ class MongoOrderList:
 
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListRow]:
         query = filter_query(shop_id, where)
         if after is not None:
             keyset = after_cursor(SORT_COLUMN[sort.field], after)
@@ -136,7 +164,7 @@ class MongoOrderList:
         found = self.collection.find(query, {"terms": 0}).sort(
             [(SORT_COLUMN[sort.field], direction), ("_id", direction)]
         )
-        return await found.limit(limit).to_list()
+        return [list_row_of(doc) for doc in await found.limit(limit).to_list()]
 
     async def groups(self, shop_id: str, where: ListFilter, by: GroupBy, limit: int) -> list[Group]:
         column = {GroupBy.DATE: "placed_day", GroupBy.CLOSING_DATE: "closed_day"}.get(by, GROUP_COLUMN[by])
@@ -189,10 +217,12 @@ class MongoOrderDocuments:
         doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1, "audit_archived": 1})
         if doc is None or doc.get("shop_id") != shop_id:
             return None
-        return AuditTail(archived=int(doc.get("audit_archived") or 0), entries=list(doc.get("audit") or []))
+        entries = [AuditEntry.model_validate(e) for e in doc.get("audit") or []]
+        return AuditTail(archived=int(doc.get("audit_archived") or 0), entries=entries)
 
-    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[dict[str, Any]]:
-        return await self.archive.between(shop_id, order_id, first_seq, end_seq)
+    async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
+        archived = await self.archive.between(shop_id, order_id, first_seq, end_seq)
+        return [AuditRecord(int(doc["seq"]), AuditEntry.model_validate(doc)) for doc in archived]
 
 
 class MongoCustomers:
@@ -231,57 +261,3 @@ class MongoCustomers:
             assert doc is not None
             return str(doc["first_order_id"])
         raise RuntimeError(f"could not register customer key {key}")
-
-
-class SignallingOrders:
-    """The order repository, adding an OrderChanged signal to the outbox of every write.
-
-    The signal rides in the same single-document update as the change (no dual write), so the list
-    projection can never miss a change, whatever code path made it through this repository.
-    """
-
-    def __init__(self, inner: OrderRepository) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    @staticmethod
-    def _signal(order: Order, version: int, events: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
-        correlation = events[0].correlation_id if events else None
-        signal = Envelope.new(
-            OrderChanged(order_id=order.id, version=version),
-            shop_id=order.shop_id,
-            actor=SIGNAL_ACTOR,
-            correlation_id=correlation,
-        )
-        return [*events, signal]
-
-    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
-        return await self.inner.get(shop_id, order_id)
-
-    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
-        return await self.inner.by_idempotency_key(shop_id, key)
-
-    async def create(
-        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
-    ) -> StoredOrder:
-        return await self.inner.create(
-            order,
-            idempotency_key=idempotency_key,
-            request_fingerprint=request_fingerprint,
-            events=self._signal(order, 1, events),
-        )
-
-    async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
-    ) -> StoredOrder:
-        return await self.inner.save(
-            order,
-            expected_version=expected_version,
-            events=self._signal(order, expected_version + 1, events),
-            applied_event_id=applied_event_id,
-        )
-
-    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
-        return await self.inner.page(shop_id, stage=stage, cursor=cursor, limit=limit)

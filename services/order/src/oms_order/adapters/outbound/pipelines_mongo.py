@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_order.application.pipelines import PipelineDefinition, PipelineSettings, StoredPipeline
+from oms_order.application.pipeline_definitions import PipelineDefinition, PipelineSettings, StoredPipeline
 
 PIPELINES = "pipelines"
 PIPELINE_HEADS = "pipeline_heads"

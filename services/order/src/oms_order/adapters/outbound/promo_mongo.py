@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from oms_contracts import Money
+from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from oms_order.application.ports import DuplicatePromoCode, PromoCodePage, PromoUnavailable
 from oms_order.domain.pricing import DeliveryRate, PromoCode
 
 PROMO_CODES = "promo_codes"
@@ -45,14 +46,6 @@ PROMO_INDEXES: list[IndexSpec] = [
 ]
 
 
-class PromoUnavailable(Exception):
-    """The code's usage limit (overall or for this customer) is reached."""
-
-
-class DuplicatePromoCode(Exception):
-    pass
-
-
 def _promo(doc: Document) -> PromoCode:
     return PromoCode.model_validate(
         {k: v for k, v in doc.items() if k not in ("_id", "shop_id", "uses", "created_at", "created_by")}
@@ -72,7 +65,7 @@ class MongoPromoCodes:
         self.customer_uses = db[PROMO_CUSTOMER_USES]
         self.usages = db[PROMO_USAGES]
 
-    async def create(self, shop_id: str, promo: PromoCode, *, at: datetime, by: str) -> Document:
+    async def create(self, shop_id: str, promo: PromoCode, *, at: datetime, by: str) -> None:
         doc = {
             "_id": f"{shop_id}/{promo.code}",
             "shop_id": shop_id,
@@ -85,7 +78,6 @@ class MongoPromoCodes:
             await self.codes.insert_one(doc)
         except DuplicateKeyError as exc:
             raise DuplicatePromoCode(promo.code) from exc
-        return doc
 
     async def get(self, shop_id: str, code: str) -> tuple[PromoCode, int] | None:
         doc = await self.codes.find_one({"shop_id": shop_id, "code": code})
@@ -95,11 +87,9 @@ class MongoPromoCodes:
         await self.codes.update_one({"shop_id": shop_id, "code": code}, {"$set": {"active": False}})
         return await self.get(shop_id, code)
 
-    async def page(
-        self, shop_id: str, *, cursor: str | None, limit: int
-    ) -> tuple[list[tuple[PromoCode, int]], str | None]:
+    async def page(self, shop_id: str, *, cursor: str | None, limit: int) -> PromoCodePage:
         page = await fetch_page(self.codes, {"shop_id": shop_id}, cursor=cursor, limit=limit)
-        return [(_promo(d), int(d.get("uses", 0))) for d in page.items], page.next_cursor
+        return PromoCodePage([(_promo(d), int(d.get("uses", 0))) for d in page.items], page.next_cursor)
 
     async def take_use(self, shop_id: str, promo: PromoCode, *, customer: str, order_id: str) -> None:
         """Count one use of `promo` by `customer` for `order_id`; idempotent per order. Raises PromoUnavailable."""
@@ -162,7 +152,7 @@ class MongoDeliveryMethods:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[DELIVERY_METHODS]
 
-    async def apply(self, shop_id: str, method: Any, *, as_of: datetime) -> bool:
+    async def apply(self, shop_id: str, method: DeliveryMethodChanged, *, as_of: datetime) -> bool:
         return await upsert_newer(
             self.collection,
             {"_id": f"{shop_id}/{method.delivery_method_id}", "shop_id": shop_id},

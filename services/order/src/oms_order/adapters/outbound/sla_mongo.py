@@ -1,6 +1,7 @@
 """Mongo queries of the SLA loop: orders past their stage deadline, and counts per (shop, stage) for the gauges.
 
-Their indexes are declared with the others in `mongo.py` (INDEXES): `sla_overdue_due`, `sla_stage_counts`.
+Their indexes are declared with the orders' in `orders_mongo.py` (ORDER_INDEXES): `sla_due` and the
+(shop_id, stage, stage_deadline) one.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from oms_order.adapters.outbound.mongo import ORDER_COUNTERS, stored_order
+from oms_order.adapters.outbound.orders_mongo import ORDER_COUNTERS, stored_order
 from oms_order.application.pipelines import PipelineNotFound
-from oms_order.application.ports import StoredOrder
-from oms_order.application.sla import StageCount
+from oms_order.application.ports import StageCount, StoredOrder
 from oms_order.domain.order import Order
 from oms_order.metrics import SLA_ORDERS_UNREADABLE
 
@@ -78,7 +78,7 @@ class MongoSlaQueries:
                     try:
                         await self.bind([order])
                     except PipelineNotFound as exc:
-                        _unreadable(order.shop_id, order.id, f"pipeline {exc} not found")
+                        _unreadable(order.shop_id, order.id, str(exc))
                         unbound.add(order.id)
         return [s for s in found if s.order.id not in unbound]
 

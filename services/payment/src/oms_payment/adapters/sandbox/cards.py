@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from oms_runtime.errors import FieldError
+
 # The sandbox's published test cards (the numbers every provider's test mode knows).
 APPROVED_TEST_CARD = "4242424242424242"
 DECLINED_TEST_CARD = "4000000000000002"
@@ -15,13 +17,8 @@ DECLINED_CARDS = {DECLINED_TEST_CARD: "card_declined"}
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
 
 
-class CardRejected(ValueError):
+class CardRejected(FieldError):
     """The form data is not a usable card; `field` names the form field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

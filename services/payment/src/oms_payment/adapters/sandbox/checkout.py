@@ -7,21 +7,26 @@ from dataclasses import dataclass
 
 from oms_runtime.clock import Clock
 
-from oms_payment.adapters.outbound.mongo import MongoSandboxCharges
 from oms_payment.adapters.sandbox import cards
+from oms_payment.adapters.sandbox.charges_mongo import MongoSandboxCharges
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.adapters.sandbox.webhook_sender import deliver_webhook
-from oms_payment.application.service import PaymentService
+from oms_payment.application.checkouts import HostedCheckouts
 from oms_payment.domain import CardSummary, Payment
 
 
 class CheckoutClosed(Exception):
-    """The payment no longer waits for the customer (paid, failed), or a charge is already under way."""
+    """The payment no longer waits for the customer (paid, failed, settled)."""
 
-    def __init__(self, reason: str, *, pending: bool = False) -> None:
-        super().__init__(reason)
-        # A charge of this attempt is being processed: the payment may still open again (after a decline).
-        self.pending = pending
+    def __init__(self, status: str) -> None:
+        super().__init__(f"this payment takes no more cards ({status})")
+
+
+class CheckoutBusy(Exception):
+    """A charge of this attempt is being processed: the payment may still open again (after a decline)."""
+
+    def __init__(self) -> None:
+        super().__init__("a card is being processed for this payment (already submitted)")
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class SandboxCheckout:
     def __init__(
         self,
         *,
-        payments: PaymentService,
+        checkouts: HostedCheckouts,
         provider: SandboxProvider,
         charges: MongoSandboxCharges,
         webhook_url: str,
@@ -55,7 +60,7 @@ class SandboxCheckout:
     ) -> None:
         self.webhook_attempts = webhook_attempts
         self.webhook_backoff_seconds = webhook_backoff_seconds
-        self.payments = payments
+        self.checkouts = checkouts
         self.provider = provider
         self.charges = charges
         self.webhook_url = webhook_url
@@ -63,10 +68,10 @@ class SandboxCheckout:
 
     async def open(self, payment_id: str, token: str) -> Payment:
         """Raises PaymentNotFound for an unknown payment or a wrong token."""
-        return await self.payments.open_checkout(payment_id, token)
+        return await self.checkouts.open(payment_id, token)
 
     async def pay(self, payment_id: str, token: str, card_number: str, expiry: str, cvc: str) -> ChargeResult:
-        """Charge the card; raises PaymentNotFound, CheckoutClosed, cards.CardRejected."""
+        """Charge the card; raises PaymentNotFound, CheckoutClosed, CheckoutBusy, cards.CardRejected."""
         payment = await self.open(payment_id, token)
         if payment.status != "awaiting_customer":
             raise CheckoutClosed(payment.status)
@@ -87,7 +92,7 @@ class SandboxCheckout:
             issue=payment.checkout_issue,
         )
         if not recorded:
-            raise CheckoutClosed("already submitted", pending=True)
+            raise CheckoutBusy()
         body = self.provider.webhook_for(payment_id=payment.payment_id, amount=payment.amount, charge=charge, now=now)
         card = CardSummary(token=charge.token, brand=charge.brand, last4=charge.last4)
         reference = f"sandbox:{payment.payment_id}:{payment.checkout_issue}:{payment.attempts + 1}"

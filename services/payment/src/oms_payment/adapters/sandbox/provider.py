@@ -19,7 +19,8 @@ from oms_runtime import webhooks
 from oms_runtime.webhooks import signature_header
 
 from oms_payment.adapters.sandbox.cards import ChargeOutcome
-from oms_payment.application.ports import Checkout, InvalidWebhook, ProviderEvent
+from oms_payment.application.errors import InvalidWebhook
+from oms_payment.application.ports import Checkout, ProviderEvent
 from oms_payment.domain import CardSummary
 
 SIGNATURE_HEADER = "x-sandbox-signature"
@@ -89,7 +90,7 @@ class SandboxProvider:
             )
         except webhooks.InvalidSignature as exc:
             raise InvalidWebhook(str(exc)) from exc
-        return _event(body)
+        return _parse_event(body)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -99,7 +100,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _event(body: bytes) -> ProviderEvent:
+def _parse_event(body: bytes) -> ProviderEvent:
     try:
         data = json.loads(body)
         kind = data["type"]

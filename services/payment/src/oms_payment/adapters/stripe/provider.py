@@ -19,7 +19,8 @@ import stripe
 from oms_contracts import Money
 from oms_contracts.money import minor_units
 
-from oms_payment.application.ports import Checkout, InvalidWebhook, ProviderEvent
+from oms_payment.application.errors import InvalidWebhook
+from oms_payment.application.ports import Checkout, ProviderEvent
 from oms_payment.domain import CardSummary
 
 SIGNATURE_HEADER = "stripe-signature"
@@ -112,10 +113,10 @@ class StripeProvider:
             raise InvalidWebhook("malformed signature timestamp") from exc
         if abs(now.timestamp() - timestamp) > self.tolerance.total_seconds():
             raise InvalidWebhook("signature timestamp outside the tolerance window")
-        return _event(body)
+        return _parse_event(body)
 
 
-def _event(body: bytes) -> ProviderEvent:
+def _parse_event(body: bytes) -> ProviderEvent:
     try:
         data: dict[str, Any] = json.loads(body)
         kind = data["type"]

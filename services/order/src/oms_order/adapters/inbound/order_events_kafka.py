@@ -1,0 +1,121 @@
+"""Kafka consumers of the order service: other services' events onto their order, the projections
+pricing needs, returns, promo-code release, and the list read model's signals."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from oms_contracts import Envelope, Payload
+from oms_contracts.messages.catalog import (
+    ReservationChanged,
+    ReservationChangeRejected,
+    SkuPriceChanged,
+    SkuUpserted,
+    StockLevelChanged,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
+)
+from oms_contracts.messages.fulfilment import (
+    DeliveryMethodChanged,
+    ReturnApproved,
+    ReturnCompleted,
+    ReturnReceived,
+    ReturnRejected,
+    ReturnRequested,
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDeliveryFailed,
+    ShipmentPacked,
+    ShipmentReturnedToSender,
+    ShipmentShipped,
+)
+from oms_contracts.messages.order import OrderStageChanged
+from oms_contracts.messages.payment import (
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRequested,
+    PaymentStatusChanged,
+    RefundCompleted,
+)
+from oms_contracts.registry import ORDER_CHANGES
+from oms_runtime.consumer import PermanentError
+from oms_runtime.runtime import ServiceRuntime
+
+from oms_order.application.errors import UnknownOrder
+from oms_order.application.listing import OrderLists
+from oms_order.application.order_events import OrderEvents
+from oms_order.application.projections import Projections
+from oms_order.application.promo_codes import PromoCodeAdmin
+from oms_order.application.returns import OrderReturns
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+LIST_PROJECTION_GROUP = "order-list"
+
+
+def for_known_orders(handler: Handler) -> Handler:
+    """An event about an order this shop does not have can never succeed: dead-letter it at once."""
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        try:
+            await handler(envelope)
+        except UnknownOrder as exc:
+            raise PermanentError(str(exc)) from exc
+
+    return handle
+
+
+def register_consumers(
+    runtime: ServiceRuntime,
+    *,
+    events: OrderEvents,
+    returns: OrderReturns,
+    projections: Projections,
+    promo_codes: PromoCodeAdmin,
+    lists: OrderLists,
+) -> None:
+    # The events that move orders: one consumer group, so that per order they apply in order.
+    order_events: dict[type[Payload], Handler] = {
+        StockReserved: events.on_stock_reserved,
+        StockReservationRejected: events.on_stock_rejected,
+        StockReleased: events.on_stock_released,
+        ReservationChanged: events.on_reservation_changed,
+        ReservationChangeRejected: events.on_reservation_change_rejected,
+        PaymentRequested: events.on_payment_requested,
+        PaymentCaptured: events.on_payment_captured,
+        PaymentFailed: events.on_payment_failed,
+        PaymentStatusChanged: events.on_payment_status,
+        ShipmentCreated: events.on_shipment,
+        ShipmentPacked: events.on_shipment,
+        ShipmentShipped: events.on_shipment,
+        ShipmentDelivered: events.on_shipment,
+        ShipmentDeliveryFailed: events.on_delivery_trouble,
+        ShipmentReturnedToSender: events.on_delivery_trouble,
+    }
+    consumer = runtime.consumer("order-events")
+    for kind, handler in order_events.items():
+        consumer.on(kind, for_known_orders(handler))
+
+    # Returns (RMA) and their refunds onto the order, in their own group.
+    returns_consumer = runtime.consumer("returns")
+    for kind in (ReturnRequested, ReturnApproved, ReturnRejected, ReturnReceived, ReturnCompleted):
+        returns_consumer.on(kind, for_known_orders(returns.on_return_event))
+    returns_consumer.on(RefundCompleted, for_known_orders(returns.on_refund_completed))
+
+    # Projections pricing reads.
+    runtime.consumer("sku-prices").on(SkuUpserted, projections.on_sku_upserted).on(
+        SkuPriceChanged, projections.on_sku_price_changed
+    )
+    runtime.consumer("delivery-methods").on(DeliveryMethodChanged, projections.on_delivery_method)
+    runtime.consumer("stock-levels").on(StockLevelChanged, projections.on_stock_level)
+
+    runtime.consumer("promo-usage").on(OrderStageChanged, promo_codes.on_order_stage_changed)
+
+    # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
+    # every change. A row is replaced only by a newer version of the order: duplicates and any
+    # arrival order are harmless.
+    list_consumer = runtime.consumer(LIST_PROJECTION_GROUP)
+    for message in ORDER_CHANGES.messages:
+        list_consumer.on(message, lists.on_order_signal)

@@ -1,0 +1,178 @@
+"""Mongo adapters of orders: the order documents (an AggregateStore with the in-document outbox, the
+audit trail's oldest entries archived) and the per-shop order numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from oms_contracts import Envelope
+from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.store import AggregateStore, outbox_indexes
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
+from oms_order.domain.order import Order
+
+ORDERS = "orders"
+ORDER_COUNTERS = "order_counters"
+
+ORDER_INDEXES: list[IndexSpec] = [
+    # Idempotency-Key per shop; an order placed without one uses its own id, so the key is never null.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True),
+    # GET /orders: newest first (UUIDv7 ids sort by time), optionally by stage.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("_id", DESCENDING)]),
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("_id", DESCENDING)]),
+    *outbox_indexes(ORDERS),
+    # SLA loop (sla_mongo.py): orders past their stage deadline not reported yet. Cross-tenant, like the
+    # outbox relay's, by design: one loop serves every shop. The range scanned is the orders overdue now.
+    IndexSpec(ORDERS, [("stage_deadline", ASCENDING), ("overdue_stage_entered_at", ASCENDING)], name="sla_due"),
+    # SLA gauges: orders per shop and stage, and how many past the deadline.
+    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("stage_deadline", ASCENDING)]),
+]
+
+# Fields of the order document that are not the domain state.
+_STORE_FIELDS = ("_id", "version", "outbox", "has_outbox", "applied_events", "idempotency_key", "request_fingerprint")
+
+
+def to_bson(value: Any) -> Any:
+    """Decimals as strings (never float, and BSON has no Python Decimal); the rest as is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: to_bson(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_bson(v) for v in value]
+    return value
+
+
+def order_state(order: Order) -> Document:
+    state: Document = to_bson(order.model_dump(mode="python"))
+    state.pop("id")
+    return state
+
+
+def stored_order(doc: Document) -> StoredOrder:
+    return StoredOrder(
+        order=Order.model_validate({**doc, "id": doc["_id"]}),
+        version=doc["version"],
+        idempotency_key=doc["idempotency_key"],
+        request_fingerprint=doc["request_fingerprint"],
+    )
+
+
+# Audit entries an order document holds at most; past that, save() moves the oldest to the archive
+# until half remain, so one save in AUDIT_KEPT / 2 pays for a move.
+AUDIT_KEPT = 100
+
+
+class MongoOrders:
+    def __init__(
+        self,
+        store: AggregateStore,
+        bind: Callable[[list[Order]], Awaitable[None]] | None = None,
+        *,
+        audit_kept: int = AUDIT_KEPT,
+    ) -> None:
+        self.store = store
+        # Binds loaded orders to their pipeline version (PipelineService.bind); None: built-ins only.
+        self.bind = bind
+        self.audit_archive = MongoAuditArchive(store.collection.database)
+        self.audit_kept = max(audit_kept, 2)
+
+    async def _bound(self, doc: Document) -> StoredOrder:
+        stored = stored_order(doc)
+        if self.bind is not None:
+            await self.bind([stored.order])
+        return stored
+
+    async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        doc = await self.store.get(shop_id, order_id)
+        return await self._bound(doc) if doc else None
+
+    async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
+        return await self._bound(doc) if doc else None
+
+    async def create(
+        self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
+    ) -> StoredOrder:
+        doc = {
+            "_id": order.id,
+            **order_state(order),
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": request_fingerprint,
+        }
+        try:
+            stored = await self.store.create(doc, events=events)
+        except DuplicateKeyError as exc:
+            raise DuplicateIdempotencyKey(idempotency_key) from exc
+        return await self._bound(stored)
+
+    async def save(
+        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+    ) -> StoredOrder:
+        state = await self._move_old_audit(order, order_state(order))
+        doc = await self.store.update(
+            order.shop_id,
+            order.id,
+            expected_version,
+            set_fields=state,
+            events=events,
+            applied_event_id=applied_event_id,
+        )
+        saved = stored_order(doc)
+        # A save keeps the order on its pipeline version: bind what the caller had bound instead of
+        # reading the shop's pipeline settings again (one read per save saved).
+        if order.bound_pipeline is not None and saved.order.pipeline == order.pipeline:
+            saved.order.bind(order.bound_pipeline)
+            return saved
+        return await self._bound(doc)
+
+    async def _move_old_audit(self, order: Order, state: Document) -> Document:
+        """Archive the oldest audit entries before the (version-checked) save that drops them from the
+        document: if the save loses its race they are in both places, and reads take the archive only
+        below the stored `audit_archived`."""
+        entries = state["audit"]
+        if len(entries) <= self.audit_kept:
+            return state
+        moved = len(entries) - self.audit_kept // 2
+        await self.audit_archive.store(order.shop_id, order.id, order.audit_archived, entries[:moved])
+        return {**state, "audit": entries[moved:], "audit_archived": order.audit_archived + moved}
+
+    async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage:
+        query: Document = {"shop_id": shop_id}
+        if stage:
+            query["stage"] = stage
+        projection = {"outbox": 0, "applied_events": 0, "audit": 0}
+        page = await fetch_page(
+            self.store.collection, query, cursor=cursor, limit=limit, newest_first=True, projection=projection
+        )
+        items = [stored_order(d) for d in page.items]
+        if self.bind is not None:
+            await self.bind([s.order for s in items])
+        return OrderPage(items=items, next_cursor=page.next_cursor)
+
+
+class MongoOrderNumbers:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[ORDER_COUNTERS]
+
+    async def next(self, shop_id: str) -> int:
+        for _ in range(3):
+            try:
+                doc = await self.collection.find_one_and_update(
+                    {"_id": shop_id, "shop_id": shop_id},
+                    {"$inc": {"last_number": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two first orders of a shop raced to create the counter; the loser increments it
+            assert doc is not None
+            return int(doc["last_number"])
+        raise RuntimeError(f"could not number an order of shop {shop_id}")

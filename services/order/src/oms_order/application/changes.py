@@ -1,0 +1,183 @@
+"""The one way an order changes, over the shared command loop (`oms_runtime.commands`): load →
+decide (pure, domain) → save the new state with its events in one conditional update → on a lost
+race load and decide again (the service's `RetryPolicy`), exactly once per consumed message.
+
+Every writer of an order goes through here: staff actions (`act`), events of other services
+(`apply_event`), the SLA loop (`report`) and placement (`create`). Every write also carries an
+`OrderChanged` signal (same update, so the list read model never misses a change). Envelopes come
+from the service's one `EventFactory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from oms_contracts import Actor, Envelope, Payload, new_id
+from oms_contracts.messages.order import OrderChanged, OrderStageChanged
+from oms_runtime.clock import Clock
+from oms_runtime.commands import CommandLoop, Loaded, NoChange, RetryPolicy
+from oms_runtime.commands import Decision as Change
+from oms_runtime.events import EventFactory
+
+from oms_order.application.errors import OrderNotFound, UnknownOrder
+from oms_order.application.ports import OrderRepository, StoredOrder
+from oms_order.domain.order import Acting, Decision, Order
+from oms_order.metrics import STAGE_DURATION_SECONDS
+
+
+class _CommandOrders:
+    """The order repository as the command loop's port (`CommandRepository[StoredOrder]`)."""
+
+    def __init__(self, orders: OrderRepository) -> None:
+        self.orders = orders
+
+    async def load(self, shop_id: str, order_id: str) -> Loaded[StoredOrder] | None:
+        stored = await self.orders.get(shop_id, order_id)
+        return Loaded(stored, stored.version) if stored is not None else None
+
+    async def save(
+        self, loaded: Loaded[StoredOrder], decision: Change[StoredOrder], applied_event_id: str | None
+    ) -> Loaded[StoredOrder]:
+        saved = await self.orders.save(
+            decision.state.order,
+            expected_version=loaded.version,
+            events=decision.events,
+            applied_event_id=applied_event_id,
+        )
+        # Observed only once the transition is stored, so a lost race is not counted twice.
+        for envelope in decision.events:
+            payload = envelope.payload
+            if isinstance(payload, OrderStageChanged):
+                STAGE_DURATION_SECONDS.labels(saved.order.shop_id, payload.from_stage).observe(
+                    payload.seconds_in_previous_stage
+                )
+        return Loaded(saved, saved.version)
+
+
+class OrderChanges:
+    def __init__(self, orders: OrderRepository, events: EventFactory, clock: Clock, policy: RetryPolicy) -> None:
+        self.orders = orders
+        self.events = events
+        self.clock = clock
+        self.loop = CommandLoop(_CommandOrders(orders), policy, name="orders")
+
+    async def get(self, shop_id: str, order_id: str) -> StoredOrder:
+        stored = await self.orders.get(shop_id, order_id)
+        if stored is None:
+            raise OrderNotFound(order_id)
+        return stored
+
+    async def create(
+        self,
+        decision: Decision,
+        *,
+        actor: Actor,
+        idempotency_key: str,
+        request_fingerprint: str,
+        correlation_id: str | None = None,
+    ) -> StoredOrder:
+        """Store a new order (version 1) with its first events. Raises DuplicateIdempotencyKey: placement
+        is keyed by the Idempotency-Key, so a lost race is answered with the winner (OrderService.place)."""
+        return await self.orders.create(
+            decision.order,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            events=self._outbox(decision, 1, actor, correlation_id=correlation_id),
+        )
+
+    async def act(
+        self,
+        shop_id: str,
+        order_id: str,
+        decide: Callable[[StoredOrder, Acting], Decision],
+        *,
+        actor: Actor,
+        channel: str,
+        expected_version: int | None,
+        correlation_id: str | None = None,
+    ) -> StoredOrder:
+        """A staff action. With `expected_version` a changed order is refused (ConcurrencyError
+        carrying the current version → 409); without, a lost race is decided again on the fresh order."""
+        correlation_id = correlation_id or new_id()  # what one request causes is one business flow
+
+        def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
+            decision = decide(loaded.state, Acting(at=self.clock.now(), actor=actor, channel=channel))
+            return self._change(loaded, decision, actor, correlation_id=correlation_id)
+
+        stored = await self.loop.run(
+            shop_id,
+            order_id,
+            decided,
+            expected_version=expected_version,
+            missing=lambda: OrderNotFound(order_id),
+        )
+        return stored.state
+
+    async def apply_event(
+        self, envelope: Envelope[Any], order_id: str, decide: Callable[[Order, Acting], Decision]
+    ) -> None:
+        """Apply one consumed event to its order: once (its id stored with the change), a lost race
+        decided again. An order the shop does not have raises UnknownOrder (dead-lettered)."""
+        acting = Acting(at=self.clock.now(), actor=envelope.actor, channel="kafka")
+
+        def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
+            return self._change(loaded, decide(loaded.state.order, acting), self.events.system_actor, cause=envelope)
+
+        await self.loop.run(
+            envelope.shop_id,
+            order_id,
+            decided,
+            applied_event_id=envelope.event_id,
+            missing=lambda: UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}"),
+        )
+
+    async def report(self, loaded: StoredOrder, decide: Callable[[Order, Actor], Decision]) -> bool:
+        """A change the service makes by itself (the SLA loop) to an order it has just read, as the
+        service's system actor; True when something was stored."""
+        actor = self.events.system_actor
+        stored = await self.loop.run(
+            loaded.order.shop_id,
+            loaded.order.id,
+            lambda current: self._change(current, decide(current.state.order, actor), actor),
+            loaded=Loaded(loaded, loaded.version),
+            missing=lambda: OrderNotFound(loaded.order.id),
+        )
+        return stored.version != loaded.version
+
+    def _change(
+        self,
+        loaded: Loaded[StoredOrder],
+        decision: Decision,
+        actor: Actor,
+        *,
+        cause: Envelope[Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> Change[StoredOrder] | NoChange:
+        if not decision.changed:
+            return NoChange(decision.ignored or "")
+        stored = loaded.state
+        events = self._outbox(decision, loaded.version + 1, actor, cause=cause, correlation_id=correlation_id)
+        return Change(
+            StoredOrder(decision.order, loaded.version, stored.idempotency_key, stored.request_fingerprint), events
+        )
+
+    def _outbox(
+        self,
+        decision: Decision,
+        version: int,
+        actor: Actor,
+        *,
+        cause: Envelope[Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> list[Envelope[Payload]]:
+        """The decision's events, then the OrderChanged signal of this write (`version`: the one it makes)."""
+        order = decision.order
+        if cause is None:
+            correlation_id = correlation_id or new_id()
+        emitted: list[Envelope[Payload]] = [
+            self.events.new(payload, shop_id=order.shop_id, actor=actor, cause=cause, correlation_id=correlation_id)
+            for payload in decision.emit
+        ]
+        signal = OrderChanged(order_id=order.id, version=version)
+        return [*emitted, self.events.new(signal, shop_id=order.shop_id, cause=cause, correlation_id=correlation_id)]

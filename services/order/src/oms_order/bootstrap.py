@@ -12,6 +12,7 @@ from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
+from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
 from oms_order.adapters.inbound.order_lists_http import OrderListController
@@ -21,6 +22,7 @@ from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.stage_actions_http import StageController
+from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
     MongoCustomers,
@@ -37,6 +39,7 @@ from oms_order.adapters.outbound.promo_mongo import (
     MongoStockLevels,
 )
 from oms_order.application.changes import OrderChanges
+from oms_order.application.checkout import Checkout
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
@@ -58,6 +61,7 @@ INDEXES: list[IndexSpec] = [
     *LIST_INDEXES,
     *PIPELINE_INDEXES,
     *PROMO_INDEXES,
+    *CHECKOUT_INDEXES,
 ]
 
 
@@ -72,8 +76,12 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     # Use cases.
     events = EventFactory(settings.service_name, clock_)
     changes = OrderChanges(orders, events, clock_, RetryPolicy.from_settings(settings))
-    pricing = Pricing(prices, list_prices, rates, promos, clock_)
-    service = OrderService(orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_)
+    checkout_settings = MongoCheckoutSettings(db)
+    pricing = Pricing(prices, list_prices, rates, promos, clock_, checkout_settings)
+    checkout = Checkout(pricing, rates, checkout_settings, MongoQuotes(db), clock_)
+    service = OrderService(
+        orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout
+    )
     edits = OrderEdits(changes, pricing, promos, stock)
     promo_codes = PromoCodeAdmin(promos, orders, clock_)
     stages = StageActions(changes)
@@ -100,11 +108,19 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             StageController,
             OrderEditsController,
             PromoCodeController,
+            CheckoutController,
+            CheckoutSettingsController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
         dependencies=provide_all(
-            orders=service, lists=lists, pipelines=pipelines, stages=stages, edits=edits, promo_codes=promo_codes
+            orders=service,
+            checkout=checkout,
+            lists=lists,
+            pipelines=pipelines,
+            stages=stages,
+            edits=edits,
+            promo_codes=promo_codes,
         ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.

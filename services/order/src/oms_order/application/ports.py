@@ -13,6 +13,7 @@ from oms_contracts.messages.common import Customer
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 
 from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
+from oms_order.domain.checkout import CheckoutSettings, DeliveryMethod, Quote
 from oms_order.domain.order import AuditEntry, Order
 from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, SortField
 from oms_order.domain.pipeline import Pipeline
@@ -99,6 +100,26 @@ class DeliveryRates(Protocol):
     async def rate(
         self, shop_id: str, delivery_type: str, currency: str, code: str | None = None
     ) -> DeliveryRate | None: ...
+
+    async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        """The shop's active methods in `currency`, by code (at most checkout.MAX_METHODS)."""
+        ...
+
+
+class CheckoutSettingsStore(Protocol):
+    """The shop's checkout settings: delivery zones and days per method, payment options per currency."""
+
+    async def get(self, shop_id: str) -> CheckoutSettings | None: ...
+
+    async def save(self, shop_id: str, settings: CheckoutSettings, *, at: datetime, by: str) -> None: ...
+
+
+class Quotes(Protocol):
+    """Priced carts, kept until they expire so that an order can be placed from one."""
+
+    async def save(self, shop_id: str, quote: Quote) -> None: ...
+
+    async def get(self, shop_id: str, quote_id: str) -> Quote | None: ...
 
 
 class StockLevels(Protocol):

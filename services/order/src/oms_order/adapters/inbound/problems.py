@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from oms_runtime.problems import ProblemSpec
 
 from oms_order.application.errors import IdempotencyKeyReused, LineNotFound, OrderNotFound, PromoNotFound
+from oms_order.application.orders import QuoteChanged
 from oms_order.application.pipelines import InvalidPipeline, PipelineNotFound
 from oms_order.application.ports import DuplicatePromoCode
 from oms_order.application.stage_actions import MoveNotAllowed
@@ -33,6 +34,7 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     StockShort: ProblemSpec(409, "Not enough stock", extensions=FIELDS),
     MoveRefused: ProblemSpec(409, "Stage cannot be advanced"),
     DuplicatePromoCode: ProblemSpec(409, "Promo code exists"),
+    QuoteChanged: ProblemSpec(409, "Prices changed since the quote", field="quote_id"),
     MoveNotAllowed: ProblemSpec(422, "Move not allowed", field="to"),
     IdempotencyKeyReused: ProblemSpec(422, "Idempotency key reused", field="Idempotency-Key"),
     InvalidOrder: ProblemSpec(422, "Invalid request", extensions=FIELDS),

@@ -39,6 +39,8 @@ class RouteGroup(StrEnum):
     NOTIFICATIONS = "notifications"
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
+    CHECKOUT = "checkout"
+    CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
 
@@ -78,6 +80,11 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.PIPELINES: ALL_STAFF,
     # Promo codes (order service): sales work, admins and managers only.
     RouteGroup.PROMO_CODES: frozenset({"admin", "manager"}),
+    # A storefront builds its checkout (options for an address, a quote), like the people who sell.
+    RouteGroup.CHECKOUT: frozenset({STOREFRONT, "admin", "manager"}),
+    # Delivery zones and payment options of the checkout: staff read them, the order service lets
+    # only admins change them.
+    RouteGroup.CHECKOUT_SETTINGS: frozenset({"admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

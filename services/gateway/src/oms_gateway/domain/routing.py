@@ -146,6 +146,13 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.PIPELINES, {"GET", "PUT"}, "/api/v1/pipeline-settings", Service.ORDER, "/pipeline-settings"),
     # Promo codes (order service); applying one to an order is under the orders row.
     route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
+    # A storefront's checkout (order service): options for a currency and an address, quotes; and the
+    # shop's checkout settings (delivery zones, payment options).
+    route(RouteGroup.CHECKOUT, {"GET"}, "/api/v1/checkout/options", Service.ORDER, "/checkout/options"),
+    route(RouteGroup.CHECKOUT, {"POST"}, "/api/v1/checkout/quote", Service.ORDER, "/checkout/quote"),
+    route(
+        RouteGroup.CHECKOUT_SETTINGS, {"GET", "PUT"}, "/api/v1/checkout-settings", Service.ORDER, "/checkout-settings"
+    ),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),

@@ -316,6 +316,22 @@ PROXY_HANDLERS = [
         "Promo codes: create, list, read, disable",
         STAFF_ONLY,
     ),
+    _proxy(
+        "checkout",
+        ["/api/v1/checkout/options", "/api/v1/checkout/quote"],
+        frozenset({"GET", "POST"}),
+        "checkout",
+        "A storefront's checkout: delivery methods and payment options for an address, quotes",
+        STAFF_OR_STOREFRONT,
+    ),
+    _proxy(
+        "checkout_settings",
+        ["/api/v1/checkout-settings"],
+        frozenset({"GET", "PUT"}),
+        "checkout",
+        "The shop's checkout settings: delivery zones and days per method, payment options per currency",
+        STAFF_ONLY,
+    ),
     _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
     _proxy(
         "delivery_methods",

@@ -38,7 +38,7 @@ class QuoteRequest(BaseModel):
     lines: list[RequestedLine] = Field(min_length=1, max_length=MAX_LINES)
     currency: CurrencyCode | None = Field(default=None, description="Default: the first SKU's retail currency")
     customer_group: str = Field(
-        default="retail", min_length=1, max_length=64, description="The customer's group, for price lists"
+        default="retail", min_length=1, max_length=40, description="The customer's group, for price lists"
     )
     delivery_type: DeliveryType
     delivery_method: str | None = Field(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oms_contracts import Actor, Money
+from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.common import Address, Customer, SkuQuantity
+from oms_contracts.messages.fulfilment import ShipmentCreated, ShipmentDelivered, ShipmentShipped
+from oms_order.adapters.inbound.customer_view import customer_view
 from oms_order.application.checkout import QuoteRequest
 from oms_order.application.orders import PlaceOrder, QuoteChanged
 from oms_order.domain.checkout import (
@@ -284,3 +287,27 @@ async def test_the_order_placed_from_a_quote_costs_what_the_quote_said(
     assert [(ln.sku, ln.total) for ln in placed.stored.order.lines] == [(ln.sku, ln.total) for ln in quote.lines]
     assert placed.stored.order.delivery_rate is not None
     assert placed.stored.order.delivery_rate.method_code == quote.delivery_method
+
+
+async def test_a_shipped_parcel_shows_its_tracking_and_expected_delivery_date_to_the_customer(wired: Wired) -> None:
+    placed = await wired.service.place(
+        SHOP, order_for([("TEA-1", 1)], KAZAN, delivery_type="post"), idempotency_key=None, actor=WEB, channel="web"
+    )
+    order_id = placed.stored.order.id
+    assert placed.stored.order.delivery_days == 7  # post-ru's delivery days from the checkout settings
+    lines = [SkuQuantity(sku="TEA-1", quantity=1)]
+
+    def shipment(payload: ShipmentCreated | ShipmentShipped | ShipmentDelivered) -> Envelope[Any]:
+        return Envelope.new(payload, shop_id=SHOP, actor=Actor.system("fulfilment"))
+
+    common = {"order_id": order_id, "shipment_id": "s1", "warehouse_id": "w1", "lines": lines, "shipments_in_order": 1}
+    await wired.events.on_shipment(shipment(ShipmentCreated(**common)))
+    before = customer_view(wired.orders.rows[order_id]).shipments
+    assert [(s.status, s.tracking_number, s.expected_delivery) for s in before] == [("created", None, None)]
+    await wired.events.on_shipment(shipment(ShipmentShipped(**common, carrier="russian-post", tracking_number="RA1")))
+    [shipped] = customer_view(wired.orders.rows[order_id]).shipments
+    assert (shipped.status, shipped.carrier, shipped.tracking_number) == ("shipped", "russian-post", "RA1")
+    assert shipped.expected_delivery == (NOW + timedelta(days=7)).date()
+    await wired.events.on_shipment(shipment(ShipmentDelivered(**common)))
+    [delivered] = customer_view(wired.orders.rows[order_id]).shipments
+    assert delivered.tracking_number == "RA1" and delivered.expected_delivery == NOW.date()

@@ -46,6 +46,7 @@ class PricedCart:
     rate: DeliveryRate
     promo: PromoCode | None
     option: PaymentOption
+    delivery_days: int | None = None
 
     @property
     def due_now(self) -> Money:
@@ -62,8 +63,10 @@ class PlacementPricing:
     promo: PromoCode | None
     wishes: DeliveryWishes | None
     due_now: Money
+    delivery_days: int | None = None
 
     def apply(self, order: Order) -> None:
+        order.delivery_days = self.delivery_days
         order.discounts = list(self.discounts)
         order.delivery_rate = self.rate
         order.promo_code = self.promo.code if self.promo else None
@@ -162,7 +165,12 @@ class Pricing:
             promo = await self.usable_promo(shop_id, promo_code, goods, "promo_code")
             discounts.append(promo_discount(promo, new_id()))
         return PricedCart(
-            priced=price_order(lines, discounts, rate), discounts=discounts, rate=rate, promo=promo, option=option
+            priced=price_order(lines, discounts, rate),
+            discounts=discounts,
+            rate=rate,
+            promo=promo,
+            option=option,
+            delivery_days=settings.method(rate.method_code).delivery_days if rate.method_code else None,
         )
 
     async def placement(
@@ -199,6 +207,7 @@ class Pricing:
             promo=cart.promo,
             wishes=wishes,
             due_now=cart.due_now,
+            delivery_days=cart.delivery_days,
         )
 
     async def release(self, shop_id: str, pricing: PlacementPricing, order_id: str) -> None:

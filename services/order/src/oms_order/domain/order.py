@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from oms_contracts import Actor, Money, Payload
@@ -118,6 +118,10 @@ class OrderState(_State):
     payment: PaymentState
     shipments: dict[str, ShipmentStatus] = Field(default_factory=dict)
     shipments_in_order: int | None = None
+    # Per shipment id: the carrier, tracking number and dates from fulfilment's events (the storefront's
+    # "where is my parcel"); `delivery_days` of the method, from the checkout settings at placement.
+    tracking: dict[str, ShipmentTracking] = Field(default_factory=dict)
+    delivery_days: int | None = None
     cancel_reason: str | None = None
     # First or repeat customer of the shop, decided at placement (application/listing.py, customers).
     customer_kind: Literal["first", "repeat"] | None = None
@@ -137,6 +141,25 @@ class OrderState(_State):
     overdue_stage_entered_at: AwareDatetime | None = None
     # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
     returns: dict[str, OrderReturn] = Field(default_factory=dict)
+
+
+class ShipmentTracking(BaseModel):
+    """Where one shipment is, as fulfilment reported it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+
+    def expected_on(self, delivery_days: int | None) -> date | None:
+        """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
+        if self.delivered_at is not None:
+            return self.delivered_at.date()
+        if self.shipped_at is None or delivery_days is None:
+            return None
+        return (self.shipped_at + timedelta(days=delivery_days)).date()
 
 
 class Order(OrderState):
@@ -385,13 +408,28 @@ def delivery_trouble(
 
 
 def shipment_progressed(
-    order: Order, shipment_id: str, status: ShipmentStatus, shipments_in_order: int, acting: Acting
+    order: Order,
+    shipment_id: str,
+    status: ShipmentStatus,
+    shipments_in_order: int,
+    acting: Acting,
+    *,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
 ) -> Decision:
     previous = order.shipments.get(shipment_id)
     if previous is not None and SHIPMENT_PROGRESS[previous] >= SHIPMENT_PROGRESS[status]:
         return _ignore(order, f"shipment {shipment_id} is already {previous}, not moving back to {status}")
     new = order.model_copy(deep=True)
     new.shipments[shipment_id] = status
+    track = new.tracking.get(shipment_id, ShipmentTracking())
+    if status == "shipped":
+        track = track.model_copy(
+            update={"carrier": carrier, "tracking_number": tracking_number, "shipped_at": acting.at}
+        )
+    elif status == "delivered":
+        track = track.model_copy(update={"delivered_at": acting.at})
+    new.tracking[shipment_id] = track
     new.shipments_in_order = shipments_in_order
     return _settle(new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)})
 

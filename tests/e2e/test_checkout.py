@@ -147,3 +147,41 @@ async def test_a_storefront_builds_a_checkout_and_the_order_equals_the_quote(gat
     refused = await gateway.place(kazan)
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "address" and "does not deliver" in refused.text
+
+
+async def test_the_customer_follows_and_cancels_through_the_signed_link(gateway: Gateway) -> None:
+    """The storefront gets the link; the customer opens it with no credential: status, tracking of the
+    shipped parcel; a second order is cancelled through its link while nothing is picked."""
+    placed = await gateway.place(order_body(lines=[{"sku": "TEA-GREEN-100", "quantity": 1}]))
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    link = ok(await gateway.http.post(f"/api/v1/orders/{order_id}/status-link", headers=gateway.storefront))
+    path = "/api/v1/order-status/" + link["token"]
+    assert link["url"].endswith(path)
+    page = ok(await gateway.http.get(path))  # no API key, no session
+    assert page["order"]["order_id"] == order_id and page["can_cancel"] is True
+    assert "stage" not in page["order"] and "audit" not in str(page)
+    assert (await gateway.http.get(path[:-3] + "abc")).status_code == 404  # tampered: nothing to see
+
+    await gateway.advance(order_id, "call_back")
+    await gateway.wait_stage(order_id, "picking")
+    await gateway.fulfil(order_id)
+
+    async def tracked() -> dict[str, Any] | None:
+        shown = ok(await gateway.http.get(path))
+        shipments = shown["order"]["shipments"]
+        return shown if shipments and all(s["status"] == "delivered" for s in shipments) else None
+
+    delivered = await eventually(tracked, timeout=60, what="the delivered parcel on the customer's page")
+    [parcel] = delivered["order"]["shipments"]
+    assert parcel["carrier"] == "demo-courier" and parcel["tracking_number"]
+    assert parcel["expected_delivery"] == parcel["delivered_at"][:10]
+    assert delivered["can_cancel"] is False
+    refused = await gateway.http.post(path + "/cancel", json={"reason": "too late"})
+    assert refused.status_code == 409, refused.text
+
+    second = await gateway.place(order_body(lines=[{"sku": "TEA-GREEN-100", "quantity": 1}]))
+    second_id = second.json()["order_id"]
+    token = ok(await gateway.http.post(f"/api/v1/orders/{second_id}/status-link", headers=gateway.storefront))["token"]
+    cancelled = ok(await gateway.http.post(f"/api/v1/order-status/{token}/cancel", json={"reason": "changed my mind"}))
+    assert cancelled["order"]["status"] == "cancelled" and cancelled["can_cancel"] is False

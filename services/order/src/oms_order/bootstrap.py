@@ -3,6 +3,8 @@ and handed to its user at construction."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar
 from oms_runtime.clock import Clock
 from oms_runtime.commands import RetryPolicy
@@ -15,6 +17,7 @@ from oms_runtime.web import create_service_app, provide_all
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
+from oms_order.adapters.inbound.order_links_http import OrderLinkController, OrderStatusController
 from oms_order.adapters.inbound.order_lists_http import OrderListController
 from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
@@ -23,6 +26,7 @@ from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.stage_actions_http import StageController
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
+from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
     MongoCustomers,
@@ -43,6 +47,7 @@ from oms_order.application.checkout import Checkout
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
+from oms_order.application.order_links import OrderLinks
 from oms_order.application.orders import OrderService
 from oms_order.application.pipelines import PipelineService
 from oms_order.application.pricing import Pricing
@@ -82,6 +87,13 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     service = OrderService(
         orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout
     )
+    links = OrderLinks(
+        service,
+        JwtOrderLinks(settings.order_link_secret),
+        clock_,
+        lifetime=timedelta(days=settings.order_link_days),
+        base_url=settings.public_base_url,
+    )
     edits = OrderEdits(changes, pricing, promos, stock)
     promo_codes = PromoCodeAdmin(promos, orders, clock_)
     stages = StageActions(changes)
@@ -110,12 +122,15 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             PromoCodeController,
             CheckoutController,
             CheckoutSettingsController,
+            OrderLinkController,
+            OrderStatusController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
         dependencies=provide_all(
             orders=service,
             checkout=checkout,
+            links=links,
             lists=lists,
             pipelines=pipelines,
             stages=stages,

@@ -40,6 +40,7 @@ class RouteGroup(StrEnum):
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
     CHECKOUT = "checkout"
+    ORDER_LINK = "orders.status_link"
     CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
@@ -85,6 +86,9 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     # Delivery zones and payment options of the checkout: staff read them, the order service lets
     # only admins change them.
     RouteGroup.CHECKOUT_SETTINGS: frozenset({"admin", "manager"}),
+    # The customer's signed order-status link is issued by whoever took the order; the customer then
+    # opens it on a PUBLIC row (the signed token is the credential, checked by the order service).
+    RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -140,6 +140,13 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
+    route(
+        RouteGroup.ORDER_LINK,
+        {"POST"},
+        "/api/v1/orders/{order_id}/status-link",
+        Service.ORDER,
+        "/orders/{order_id}/status-link",
+    ),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
     # Stage pipelines (versions) and the shop's pipeline settings, in the order service.
     route(RouteGroup.PIPELINES, {"GET", "PUT", "POST"}, "/api/v1/pipelines{rest}", Service.ORDER, "/pipelines{rest}"),
@@ -209,6 +216,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/sandbox", Service.PAYMENT, "/webhooks/sandbox"),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/stripe", Service.PAYMENT, "/webhooks/stripe"),
+    # The customer's order page behind a signed, expiring link (the token is checked by the order service).
+    route(RouteGroup.PUBLIC, {"GET"}, "/api/v1/order-status/{token}", Service.ORDER, "/order-status/{token}"),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/cancel",
+        Service.ORDER,
+        "/order-status/{token}/cancel",
+    ),
     # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
     route(
         RouteGroup.PUBLIC,

@@ -165,6 +165,29 @@ class PromoCodes(Protocol):
     async def release_use(self, shop_id: str, code: str, order_id: str) -> bool: ...
 
 
+# ---- the customer's order-status link ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    shop_id: str
+    order_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class LinkInvalid(Exception):
+    """A link token that is forged, for another purpose, malformed or expired."""
+
+
+class OrderLinkSigner(Protocol):
+    def sign(self, claims: LinkClaims) -> str: ...
+
+    def verify(self, token: str, *, now: datetime) -> LinkClaims:
+        """Raises LinkInvalid."""
+        ...
+
+
 # ---- pipelines --------------------------------------------------------------------------------
 
 

@@ -91,6 +91,25 @@ class PendingLineChange(_State):
     previous_discounts: list[Discount]
 
 
+class ShipmentTracking(BaseModel):
+    """Where one shipment is, as fulfilment reported it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+
+    def expected_on(self, delivery_days: int | None) -> date | None:
+        """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
+        if self.delivered_at is not None:
+            return self.delivered_at.date()
+        if self.shipped_at is None or delivery_days is None:
+            return None
+        return (self.shipped_at + timedelta(days=delivery_days)).date()
+
+
 class OrderState(_State):
     """Everything an order holds but its id (also what the staff representation shows of it)."""
 
@@ -141,25 +160,6 @@ class OrderState(_State):
     overdue_stage_entered_at: AwareDatetime | None = None
     # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
     returns: dict[str, OrderReturn] = Field(default_factory=dict)
-
-
-class ShipmentTracking(BaseModel):
-    """Where one shipment is, as fulfilment reported it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    carrier: str | None = None
-    tracking_number: str | None = None
-    shipped_at: AwareDatetime | None = None
-    delivered_at: AwareDatetime | None = None
-
-    def expected_on(self, delivery_days: int | None) -> date | None:
-        """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
-        if self.delivered_at is not None:
-            return self.delivered_at.date()
-        if self.shipped_at is None or delivery_days is None:
-            return None
-        return (self.shipped_at + timedelta(days=delivery_days)).date()
 
 
 class Order(OrderState):
@@ -449,6 +449,17 @@ def cancel(order: Order, reason: str, acting: Acting) -> Decision:
 RESERVATION_EXPIRED = "reservation expired"
 EXPIRY_STOPS_AT = "picking"
 """An expired reservation cancels an order only before this stage (once picking starts, stock is committed)."""
+
+
+def customer_may_cancel(order: Order) -> bool:
+    """The customer may cancel on their own (the order-status link) while nothing is picked or shipped:
+    before `picking` in the order's pipeline (a pipeline without it: before any shipment exists)."""
+    if order.final or order.shipments:
+        return False
+    keys = [s.key for s in order_pipeline(order).stages]
+    if EXPIRY_STOPS_AT in keys and order.stage in keys:
+        return keys.index(order.stage) < keys.index(EXPIRY_STOPS_AT)
+    return True
 
 
 def reservation_expired(order: Order, acting: Acting) -> Decision:

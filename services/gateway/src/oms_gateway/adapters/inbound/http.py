@@ -342,6 +342,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "order_status",
+        ["/api/v1/order-status/{token:str}", "/api/v1/order-status/{token:str}/cancel"],
+        frozenset({"GET", "POST"}),
+        "public",
+        "The customer's order page behind a signed, expiring link: status, shipments, pay now, cancel",
+        [],
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),

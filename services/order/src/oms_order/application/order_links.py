@@ -1,0 +1,64 @@
+"""The customer's own view of an order without a storefront backend: a signed, expiring link that
+shows the order's status and shipments and lets the customer cancel while the pipeline allows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from oms_contracts import Actor
+from oms_runtime.clock import Clock
+
+from oms_order.application.orders import OrderService
+from oms_order.application.ports import LinkClaims, OrderLinkSigner, StoredOrder
+from oms_order.domain.order import CannotCancel, customer_may_cancel
+
+LINK_PATH = "/api/v1/order-status/"
+LINK_CHANNEL = "order-link"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    token: str
+    url: str
+    expires_at: datetime
+
+
+class OrderLinks:
+    def __init__(
+        self, orders: OrderService, signer: OrderLinkSigner, clock: Clock, *, lifetime: timedelta, base_url: str
+    ) -> None:
+        self.orders = orders
+        self.signer = signer
+        self.clock = clock
+        self.lifetime = lifetime
+        self.base_url = base_url.rstrip("/")
+
+    async def issue(self, shop_id: str, order_id: str) -> IssuedLink:
+        """A link to an order of the shop (raises OrderNotFound for another shop's order)."""
+        await self.orders.get(shop_id, order_id)
+        now = self.clock.now()
+        claims = LinkClaims(shop_id=shop_id, order_id=order_id, issued_at=now, expires_at=now + self.lifetime)
+        token = self.signer.sign(claims)
+        return IssuedLink(token=token, url=f"{self.base_url}{LINK_PATH}{token}", expires_at=claims.expires_at)
+
+    async def open(self, token: str) -> StoredOrder:
+        """The order the link names. Raises LinkInvalid (forged, expired) or OrderNotFound."""
+        claims = self.signer.verify(token, now=self.clock.now())
+        return await self.orders.get(claims.shop_id, claims.order_id)
+
+    async def cancel(self, token: str, reason: str) -> StoredOrder:
+        """The customer cancels through the link while nothing is picked or shipped (CannotCancel after)."""
+        claims = self.signer.verify(token, now=self.clock.now())
+        stored = await self.orders.get(claims.shop_id, claims.order_id)
+        if not customer_may_cancel(stored.order):
+            raise CannotCancel(f"order {stored.order.number} can no longer be cancelled online: contact the shop")
+        return await self.orders.cancel(
+            claims.shop_id,
+            claims.order_id,
+            reason=f"cancelled by the customer: {reason}",
+            actor=Actor(kind="customer", id=str(stored.order.customer.email), name=stored.order.customer.name),
+            channel=LINK_CHANNEL,
+            # What was checked is what is cancelled: a move meanwhile (to picking) is a 409, not a late cancel.
+            expected_version=stored.version,
+        )

@@ -15,6 +15,7 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
+from oms_order.adapters.inbound.customers_http import CustomerController
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
 from oms_order.adapters.inbound.order_links_http import OrderLinkController, OrderStatusController
@@ -26,6 +27,12 @@ from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.stage_actions_http import StageController
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
+from oms_order.adapters.outbound.customers_mongo import (
+    CUSTOMER_INDEXES,
+    CUSTOMER_RECORDS,
+    MongoCustomerIndex,
+    MongoCustomerRecords,
+)
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
@@ -44,6 +51,7 @@ from oms_order.adapters.outbound.promo_mongo import (
 )
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
+from oms_order.application.customers import CustomerRecords
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
@@ -67,6 +75,7 @@ INDEXES: list[IndexSpec] = [
     *PIPELINE_INDEXES,
     *PROMO_INDEXES,
     *CHECKOUT_INDEXES,
+    *CUSTOMER_INDEXES,
 ]
 
 
@@ -94,6 +103,12 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         lifetime=timedelta(days=settings.order_link_days),
         base_url=settings.public_base_url,
     )
+    customers = CustomerRecords(
+        MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
+        MongoCustomerIndex(db),
+        clock_,
+        RetryPolicy.from_settings(settings),
+    )
     edits = OrderEdits(changes, pricing, promos, stock)
     promo_codes = PromoCodeAdmin(promos, orders, clock_)
     stages = StageActions(changes)
@@ -108,6 +123,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         projections=projections,
         promo_codes=promo_codes,
         lists=lists,
+        customers=customers,
     )
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
     app = create_service_app(
@@ -124,6 +140,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             CheckoutSettingsController,
             OrderLinkController,
             OrderStatusController,
+            CustomerController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
@@ -131,6 +148,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             orders=service,
             checkout=checkout,
             links=links,
+            customers=customers,
             lists=lists,
             pipelines=pipelines,
             stages=stages,

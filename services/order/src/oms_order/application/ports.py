@@ -188,6 +188,53 @@ class OrderLinkSigner(Protocol):
         ...
 
 
+# ---- customer records (CRM) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerOrderRow:
+    """One order in a customer's history."""
+
+    order_id: str
+    customer_id: str
+    number: int
+    placed_at: datetime
+    grand_total: Money
+    status: str
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    items: list[Any]
+    next_cursor: str | None
+
+
+class CustomerIndex(Protocol):
+    """Which customer holds a contact key, the search terms, and the order history rows."""
+
+    async def owners(self, shop_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """key -> customer_id for the keys some customer holds."""
+        ...
+
+    async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
+        """Give `key` to `customer_id` unless someone holds it: answers the holder."""
+        ...
+
+    async def repoint(self, shop_id: str, keys: Sequence[str], customer_id: str) -> None: ...
+
+    async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
+        """False when the order is in a history already (idempotent by order id)."""
+        ...
+
+    async def move_orders(self, shop_id: str, from_customer: str, to_customer: str) -> int: ...
+
+    async def orders(self, shop_id: str, customer_id: str, *, cursor: str | None, limit: int) -> CustomerPage: ...
+
+    async def search(self, shop_id: str, query: str | None, *, cursor: str | None, limit: int) -> CustomerPage:
+        """Customer records (not merged ones) whose name word, email or phone starts with `query`."""
+        ...
+
+
 # ---- pipelines --------------------------------------------------------------------------------
 
 

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 
 from oms_runtime.problems import ProblemSpec
 
+from oms_order.application.customers import CustomerNotFound
 from oms_order.application.errors import IdempotencyKeyReused, LineNotFound, OrderNotFound, PromoNotFound
 from oms_order.application.orders import QuoteChanged
 from oms_order.application.pipelines import InvalidPipeline, PipelineNotFound
 from oms_order.application.ports import DuplicatePromoCode, LinkInvalid
 from oms_order.application.stage_actions import MoveNotAllowed
+from oms_order.domain.customers import CustomerConflict
 from oms_order.domain.edits import NotEditable, StockShort
 from oms_order.domain.order import CannotCancel, NotResponsible
 from oms_order.domain.order_list import BadCursor
@@ -25,6 +27,8 @@ FIELDS = ("errors",)
 
 PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     OrderNotFound: ProblemSpec(404, "Not found"),
+    CustomerNotFound: ProblemSpec(404, "Not found"),
+    CustomerConflict: ProblemSpec(409, "Customers cannot be merged"),
     # A forged, foreign or expired order-status link: as if there were nothing (no oracle for tokens).
     LinkInvalid: ProblemSpec(404, "Not found"),
     LineNotFound: ProblemSpec(404, "Not found"),

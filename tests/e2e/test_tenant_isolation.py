@@ -55,6 +55,12 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     "/api/v1/delivery-methods": ("/{delivery_method}", ("PATCH", "/{delivery_method}", {"name": "not yours"})),
     "/warehouse": ("/picking",),
     "/api/v1/notifications": ("",),
+    "/api/v1/customers": (
+        "/{customer_id}",
+        "/{customer_id}/orders",
+        ("PATCH", "/{customer_id}", {"notes": "not yours"}),
+        ("POST", "/{customer_id}/merge", {"from_customer_id": "cus-nobody"}),
+    ),
 }
 # Bodies for the named rows' changes, valid so that only the shop can stop them (the default is {}).
 WRITE_BODIES: dict[str, dict[str, Any]] = {
@@ -73,7 +79,16 @@ NO_ID = re.compile(
     r"|checkout/options|checkout/quote|checkout-settings)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
-SECRET_KEYS = ("email", "order_id", "payment_id", "shipment_id", "return_id", "gift_card", "promo_code")
+SECRET_KEYS = (
+    "email",
+    "order_id",
+    "payment_id",
+    "shipment_id",
+    "return_id",
+    "gift_card",
+    "promo_code",
+    "customer_id",
+)
 
 
 @dataclass(frozen=True)
@@ -183,7 +198,17 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=admin,
         )
     )
+    email = placed.json()["customer"]["email"]
+
+    async def customer() -> str | None:
+        r = await gateway.http.get("/api/v1/customers", params={"q": email}, headers=manager)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        return str(items[0]["customer_id"]) if items else None
+
+    customer_id = await eventually(customer, timeout=60, what="the demo order's customer record")
     yield {
+        "customer_id": customer_id,
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],

@@ -41,6 +41,7 @@ class RouteGroup(StrEnum):
     PROMO_CODES = "promo_codes"
     CHECKOUT = "checkout"
     ORDER_LINK = "orders.status_link"
+    CUSTOMERS = "customers"
     CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
@@ -89,6 +90,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     # The customer's signed order-status link is issued by whoever took the order; the customer then
     # opens it on a PUBLIC row (the signed token is the credential, checked by the order service).
     RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
+    # Customer records (CRM, order service): personal data, the office only.
+    RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

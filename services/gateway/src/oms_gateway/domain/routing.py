@@ -160,6 +160,7 @@ ROUTES: tuple[Route, ...] = (
     route(
         RouteGroup.CHECKOUT_SETTINGS, {"GET", "PUT"}, "/api/v1/checkout-settings", Service.ORDER, "/checkout-settings"
     ),
+    route(RouteGroup.CUSTOMERS, {"GET", "PATCH", "POST"}, "/api/v1/customers{rest}", Service.ORDER, "/customers{rest}"),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),

@@ -332,6 +332,14 @@ PROXY_HANDLERS = [
         "The shop's checkout settings: delivery zones and days per method, payment options per currency",
         STAFF_ONLY,
     ),
+    _proxy(
+        "customers",
+        _prefix("/api/v1/customers"),
+        frozenset({"GET", "PATCH", "POST"}),
+        "customers",
+        "Customer records: search, read, edit, merge, order history",
+        STAFF_ONLY,
+    ),
     _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
     _proxy(
         "delivery_methods",

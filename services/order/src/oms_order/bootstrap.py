@@ -52,6 +52,7 @@ from oms_order.adapters.outbound.promo_mongo import (
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
 from oms_order.application.customers import CustomerRecords
+from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
@@ -93,16 +94,14 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     checkout_settings = MongoCheckoutSettings(db)
     pricing = Pricing(prices, list_prices, rates, promos, clock_, checkout_settings)
     checkout = Checkout(pricing, rates, checkout_settings, MongoQuotes(db), clock_)
+    signer = JwtOrderLinks(settings.order_link_secret)
+    issuer = LinkIssuer(
+        signer, clock_, lifetime=timedelta(days=settings.order_link_days), base_url=settings.public_base_url
+    )
     service = OrderService(
-        orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout
+        orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout, issuer
     )
-    links = OrderLinks(
-        service,
-        JwtOrderLinks(settings.order_link_secret),
-        clock_,
-        lifetime=timedelta(days=settings.order_link_days),
-        base_url=settings.public_base_url,
-    )
+    links = OrderLinks(service, issuer, signer, clock_)
     customers = CustomerRecords(
         MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
         MongoCustomerIndex(db),

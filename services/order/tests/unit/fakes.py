@@ -130,6 +130,13 @@ class FakeRates(DefaultRates):
         return sorted((m for m in self.known if m.currency == currency), key=lambda m: m.code)
 
 
+class FixedLinks:
+    """Order-status links without signing: the URL names the order."""
+
+    def url_for(self, shop_id: str, order_id: str) -> str:
+        return f"https://shop.example/api/v1/order-status/{shop_id}.{order_id}"
+
+
 class FakeCheckoutSettings:
     def __init__(self) -> None:
         self.by_shop: dict[str, CheckoutSettings] = {}
@@ -252,7 +259,9 @@ def wire(
     changes = changes_over(orders, clock)
     pricing = Pricing(prices or FakePrices(), NoListPrices(), rates, promos, clock, settings)
     checkout = Checkout(pricing, rates, settings, FakeQuotes(), clock)
-    service = OrderService(orders, changes, pricing, numbers, FakeCustomers(), BuiltInPipelines(), clock, checkout)
+    service = OrderService(
+        orders, changes, pricing, numbers, FakeCustomers(), BuiltInPipelines(), clock, checkout, FixedLinks()
+    )
     return Wired(
         orders=orders,
         changes=changes,

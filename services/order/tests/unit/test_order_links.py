@@ -10,6 +10,7 @@ from oms_contracts import Actor, Money
 from oms_contracts.messages.common import Customer, SkuQuantity
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.application.errors import OrderNotFound
+from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.order_links import OrderLinks
 from oms_order.application.orders import PlaceOrder
 from oms_order.application.ports import LinkInvalid
@@ -25,9 +26,9 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def links_over(wired: Wired, clock: FixedClock, secret: str = SECRET) -> OrderLinks:
-    return OrderLinks(
-        wired.service, JwtOrderLinks(secret), clock, lifetime=timedelta(days=30), base_url="https://shop.example/"
-    )
+    signer = JwtOrderLinks(secret)
+    issuer = LinkIssuer(signer, clock, lifetime=timedelta(days=30), base_url="https://shop.example/")
+    return OrderLinks(wired.service, issuer, signer, clock)
 
 
 async def placed(wired: Wired) -> str:
@@ -83,3 +84,9 @@ async def test_the_customer_cancels_before_picking_only(wired: Wired, clock: Fix
     assert cancelled.order.stage == "cancelled" and cancelled.order.audit[-1].actor.kind == "customer"
     with pytest.raises(CannotCancel):
         await links.cancel(link.token, "again")
+
+
+async def test_the_order_placed_event_carries_the_customers_link(wired: Wired) -> None:
+    order_id = await placed(wired)
+    [placed_event] = [e for e in wired.orders.events if e.type == "OrderPlaced"]
+    assert placed_event.payload.status_url == f"https://shop.example/api/v1/order-status/{SHOP}.{order_id}"

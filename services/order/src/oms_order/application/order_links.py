@@ -3,44 +3,28 @@ shows the order's status and shipments and lets the customer cancel while the pi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from oms_contracts import Actor
 from oms_runtime.clock import Clock
 
+from oms_order.application.link_issuer import IssuedLink, LinkIssuer
 from oms_order.application.orders import OrderService
-from oms_order.application.ports import LinkClaims, OrderLinkSigner, StoredOrder
+from oms_order.application.ports import OrderLinkSigner, StoredOrder
 from oms_order.domain.order import CannotCancel, customer_may_cancel
 
-LINK_PATH = "/api/v1/order-status/"
 LINK_CHANNEL = "order-link"
 
 
-@dataclass(frozen=True)
-class IssuedLink:
-    token: str
-    url: str
-    expires_at: datetime
-
-
 class OrderLinks:
-    def __init__(
-        self, orders: OrderService, signer: OrderLinkSigner, clock: Clock, *, lifetime: timedelta, base_url: str
-    ) -> None:
+    def __init__(self, orders: OrderService, issuer: LinkIssuer, signer: OrderLinkSigner, clock: Clock) -> None:
         self.orders = orders
+        self.issuer = issuer
         self.signer = signer
         self.clock = clock
-        self.lifetime = lifetime
-        self.base_url = base_url.rstrip("/")
 
     async def issue(self, shop_id: str, order_id: str) -> IssuedLink:
         """A link to an order of the shop (raises OrderNotFound for another shop's order)."""
         await self.orders.get(shop_id, order_id)
-        now = self.clock.now()
-        claims = LinkClaims(shop_id=shop_id, order_id=order_id, issued_at=now, expires_at=now + self.lifetime)
-        token = self.signer.sign(claims)
-        return IssuedLink(token=token, url=f"{self.base_url}{LINK_PATH}{token}", expires_at=claims.expires_at)
+        return self.issuer.issue(shop_id, order_id)
 
     async def open(self, token: str) -> StoredOrder:
         """The order the link names. Raises LinkInvalid (forged, expired) or OrderNotFound."""

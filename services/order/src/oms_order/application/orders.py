@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from oms_contracts import Actor, new_id
 from oms_contracts.limits import RequestedLine
 from oms_contracts.messages.common import Address, Customer, DeliveryType, DeliveryWishes, PaymentMethod
+from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.money import CurrencyCode
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
@@ -24,6 +25,7 @@ from oms_order.application.ports import (
     OrderNumbers,
     OrderPage,
     OrderRepository,
+    StatusLinks,
     StoredOrder,
 )
 from oms_order.application.pricing import PlacementPricing, Pricing
@@ -102,8 +104,10 @@ class OrderService:
         pipelines: NewOrderPipelines,
         clock: Clock,
         checkout: Checkout,
+        links: StatusLinks,
     ) -> None:
         self.checkout = checkout
+        self.links = links
         self.orders = orders
         self.changes = changes
         self.pricing = pricing
@@ -166,6 +170,15 @@ class OrderService:
             acting=acting,
         )
         placement.apply(decision.order)
+        # The customer's order-status link rides in OrderPlaced, for the order-received email.
+        status_url = self.links.url_for(shop_id, order_id)
+        decision = replace(
+            decision,
+            emit=[
+                p.model_copy(update={"status_url": status_url}) if isinstance(p, OrderPlaced) else p
+                for p in decision.emit
+            ],
+        )
         # First or repeat customer of this shop (keyed by normalised email and phone, unique).
         decision.order.customer_kind = await self.customers.register(shop_id, request.customer, order_id)
         try:

@@ -180,6 +180,12 @@ class LinkInvalid(Exception):
     """A link token that is forged, for another purpose, malformed or expired."""
 
 
+class StatusLinks(Protocol):
+    """Issues the customer's order-status link (application/link_issuer.py)."""
+
+    def url_for(self, shop_id: str, order_id: str) -> str: ...
+
+
 class OrderLinkSigner(Protocol):
     def sign(self, claims: LinkClaims) -> str: ...
 

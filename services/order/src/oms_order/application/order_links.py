@@ -9,7 +9,6 @@ from oms_runtime.clock import Clock
 from oms_order.application.link_issuer import IssuedLink, LinkIssuer
 from oms_order.application.orders import OrderService
 from oms_order.application.ports import OrderLinkSigner, StoredOrder
-from oms_order.domain.order import CannotCancel, customer_may_cancel
 
 LINK_CHANNEL = "order-link"
 
@@ -35,14 +34,10 @@ class OrderLinks:
         """The customer cancels through the link while nothing is picked or shipped (CannotCancel after)."""
         claims = self.signer.verify(token, now=self.clock.now())
         stored = await self.orders.get(claims.shop_id, claims.order_id)
-        if not customer_may_cancel(stored.order):
-            raise CannotCancel(f"order {stored.order.number} can no longer be cancelled online: contact the shop")
-        return await self.orders.cancel(
+        return await self.orders.cancel_by_customer(
             claims.shop_id,
             claims.order_id,
             reason=f"cancelled by the customer: {reason}",
             actor=Actor(kind="customer", id=str(stored.order.customer.email), name=stored.order.customer.name),
             channel=LINK_CHANNEL,
-            # What was checked is what is cancelled: a move meanwhile (to picking) is a 409, not a late cancel.
-            expected_version=stored.version,
         )

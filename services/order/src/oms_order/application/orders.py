@@ -263,3 +263,18 @@ class OrderService:
             expected_version=expected_version,
             correlation_id=correlation_id,
         )
+
+    async def cancel_by_customer(
+        self, shop_id: str, order_id: str, *, reason: str, actor: Actor, channel: str
+    ) -> StoredOrder:
+        """The customer cancels (their order-status link): decided on the order as loaded, again after a
+        lost race, so a move to picking meanwhile refuses it (CannotCancel) instead of cancelling late."""
+
+        def decide(stored: StoredOrder, acting: Acting) -> domain.Decision:
+            if not domain.customer_may_cancel(stored.order):
+                raise domain.CannotCancel(
+                    f"order {stored.order.number} can no longer be cancelled online: contact the shop"
+                )
+            return cancel_with_refund(stored.order, reason, acting)
+
+        return await self.changes.act(shop_id, order_id, decide, actor=actor, channel=channel, expected_version=None)

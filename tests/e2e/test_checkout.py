@@ -176,9 +176,22 @@ async def test_the_customer_follows_and_cancels_through_the_signed_link(gateway:
     [parcel] = delivered["order"]["shipments"]
     assert parcel["carrier"] == "demo-courier" and parcel["tracking_number"]
     assert parcel["expected_delivery"] == parcel["delivered_at"][:10]
-    assert delivered["can_cancel"] is False
+    assert delivered["can_cancel"] is False and delivered["can_rate"] is True
     refused = await gateway.http.post(path + "/cancel", json={"reason": "too late"})
     assert refused.status_code == 409, refused.text
+
+    # The customer rates it; a low rating makes the order a problem for the staff, shown on the card.
+    rated = ok(
+        await gateway.http.post(
+            path + "/feedback",
+            json={"rating": 2, "comment": "box was crushed", "lines": [{"sku": "TEA-GREEN-100", "rating": 3}]},
+        )
+    )
+    assert rated["feedback"]["rating"] == 2 and rated["can_rate"] is False
+    card = await gateway.order(order_id)
+    assert card["problem"] is True and card["feedback"]["comment"] == "box was crushed"
+    twice = await gateway.http.post(path + "/feedback", json={"rating": 5})
+    assert twice.status_code == 409, twice.text
 
     second = await gateway.place(order_body(lines=[{"sku": "TEA-GREEN-100", "quantity": 1}]))
     second_id = second.json()["order_id"]

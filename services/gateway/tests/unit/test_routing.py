@@ -62,6 +62,13 @@ from oms_gateway.domain.routing import Service, path_exists, resolve
         ("POST", "/api/v1/orders/o1/status-link", RouteGroup.ORDER_LINK, Service.ORDER, "/orders/o1/status-link"),
         ("GET", "/api/v1/order-status/t.o.k", RouteGroup.PUBLIC, Service.ORDER, "/order-status/t.o.k"),
         ("POST", "/api/v1/order-status/t.o.k/cancel", RouteGroup.PUBLIC, Service.ORDER, "/order-status/t.o.k/cancel"),
+        (
+            "POST",
+            "/api/v1/order-status/t.o.k/feedback",
+            RouteGroup.PUBLIC,
+            Service.ORDER,
+            "/order-status/t.o.k/feedback",
+        ),
         ("GET", "/api/v1/customers", RouteGroup.CUSTOMERS, Service.ORDER, "/customers"),
         ("POST", "/api/v1/customers/c1/merge", RouteGroup.CUSTOMERS, Service.ORDER, "/customers/c1/merge"),
         ("GET", "/pay/sandbox/p1", RouteGroup.PUBLIC, Service.PAYMENT, "/sandbox/checkout/p1"),

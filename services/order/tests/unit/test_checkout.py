@@ -29,6 +29,7 @@ from oms_order.domain.checkout import (
     Where,
     due_now,
 )
+from oms_order.domain.order import FeedbackRefused
 from oms_order.domain.pricing import InvalidOrder, PromoCode, SkuPrice
 from oms_runtime.clock import FixedClock
 
@@ -311,3 +312,37 @@ async def test_a_shipped_parcel_shows_its_tracking_and_expected_delivery_date_to
     await wired.events.on_shipment(shipment(ShipmentDelivered(**common)))
     [delivered] = customer_view(wired.orders.rows[order_id]).shipments
     assert delivered.tracking_number == "RA1" and delivered.expected_delivery == NOW.date()
+
+
+async def test_a_delivered_order_is_rated_once_and_a_low_rating_makes_it_a_problem(wired: Wired) -> None:
+    placed = await wired.service.place(
+        SHOP, order_for([("TEA-1", 1)], KAZAN, delivery_type="post"), idempotency_key=None, actor=WEB, channel="web"
+    )
+    order_id = placed.stored.order.id
+    customer = Actor(kind="customer", id="ann@example.com")
+
+    async def rate(rating: int, lines: dict[str, int] | None = None) -> Any:
+        return await wired.service.leave_feedback(
+            SHOP, order_id, rating=rating, comment="late", line_ratings=lines or {}, actor=customer, channel="link"
+        )
+
+    with pytest.raises(FeedbackRefused, match="once it is delivered"):
+        await rate(1)
+    common = {
+        "order_id": order_id,
+        "shipment_id": "s1",
+        "warehouse_id": "w1",
+        "lines": [SkuQuantity(sku="TEA-1", quantity=1)],
+        "shipments_in_order": 1,
+    }
+    await wired.events.on_shipment(
+        Envelope.new(ShipmentDelivered(**common), shop_id=SHOP, actor=Actor.system("fulfilment"))
+    )
+    with pytest.raises(InvalidOrder):
+        await rate(4, {"NOPE": 5})
+    rated = await rate(2, {"TEA-1": 3})
+    assert (
+        rated.order.problem and rated.order.feedback is not None and rated.order.feedback.line_ratings == {"TEA-1": 3}
+    )
+    with pytest.raises(FeedbackRefused, match="rated already"):
+        await rate(5)

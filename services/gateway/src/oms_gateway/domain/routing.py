@@ -226,6 +226,13 @@ ROUTES: tuple[Route, ...] = (
         Service.ORDER,
         "/order-status/{token}/cancel",
     ),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/feedback",
+        Service.ORDER,
+        "/order-status/{token}/feedback",
+    ),
     # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
     route(
         RouteGroup.PUBLIC,

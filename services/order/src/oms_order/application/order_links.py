@@ -41,3 +41,19 @@ class OrderLinks:
             actor=Actor(kind="customer", id=str(stored.order.customer.email), name=stored.order.customer.name),
             channel=LINK_CHANNEL,
         )
+
+    async def feedback(
+        self, token: str, *, rating: int, comment: str | None, line_ratings: dict[str, int]
+    ) -> StoredOrder:
+        """The customer rates the delivered order through the link (once)."""
+        claims = self.signer.verify(token, now=self.clock.now())
+        stored = await self.orders.get(claims.shop_id, claims.order_id)
+        return await self.orders.leave_feedback(
+            claims.shop_id,
+            claims.order_id,
+            rating=rating,
+            comment=comment,
+            line_ratings=line_ratings,
+            actor=Actor(kind="customer", id=str(stored.order.customer.email), name=stored.order.customer.name),
+            channel=LINK_CHANNEL,
+        )

@@ -278,3 +278,24 @@ class OrderService:
             return cancel_with_refund(stored.order, reason, acting)
 
         return await self.changes.act(shop_id, order_id, decide, actor=actor, channel=channel, expected_version=None)
+
+    async def leave_feedback(
+        self,
+        shop_id: str,
+        order_id: str,
+        *,
+        rating: int,
+        comment: str | None,
+        line_ratings: dict[str, int],
+        actor: Actor,
+        channel: str,
+    ) -> StoredOrder:
+        """The customer rates the delivered order (once). Raises FeedbackRefused, InvalidOrder."""
+        return await self.changes.act(
+            shop_id,
+            order_id,
+            lambda stored, acting: domain.leave_feedback(stored.order, rating, comment, line_ratings, acting),
+            actor=actor,
+            channel=channel,
+            expected_version=None,
+        )

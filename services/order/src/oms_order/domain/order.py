@@ -91,6 +91,21 @@ class PendingLineChange(_State):
     previous_discounts: list[Discount]
 
 
+LOW_RATING = 2
+"""A rating at or below this makes the order a problem for the shop's staff."""
+
+
+class Feedback(BaseModel):
+    """The customer's rating of a delivered order (1-5), optionally per line, with a comment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    line_ratings: dict[str, int] = Field(default_factory=dict)
+    at: AwareDatetime
+
+
 class ShipmentTracking(BaseModel):
     """Where one shipment is, as fulfilment reported it."""
 
@@ -141,6 +156,8 @@ class OrderState(_State):
     # "where is my parcel"); `delivery_days` of the method, from the checkout settings at placement.
     tracking: dict[str, ShipmentTracking] = Field(default_factory=dict)
     delivery_days: int | None = None
+    # The customer's rating after delivery (the order-status link); a low one makes the order a problem.
+    feedback: Feedback | None = None
     cancel_reason: str | None = None
     # First or repeat customer of the shop, decided at placement (application/listing.py, customers).
     customer_kind: Literal["first", "repeat"] | None = None
@@ -460,6 +477,39 @@ def customer_may_cancel(order: Order) -> bool:
     if EXPIRY_STOPS_AT in keys and order.stage in keys:
         return keys.index(order.stage) < keys.index(EXPIRY_STOPS_AT)
     return True
+
+
+class FeedbackRefused(ValueError):
+    """Feedback on an order that is not delivered yet, or rated already."""
+
+
+def feedback_open(order: Order) -> bool:
+    """The customer may rate once every parcel is delivered, and only once."""
+    delivered = bool(order.shipments) and all(s == "delivered" for s in order.shipments.values())
+    return delivered and order.feedback is None
+
+
+def leave_feedback(
+    order: Order, rating: int, comment: str | None, line_ratings: dict[str, int], acting: Acting
+) -> Decision:
+    if order.feedback is not None:
+        raise FeedbackRefused(f"order {order.number} was rated already")
+    if not feedback_open(order):
+        raise FeedbackRefused(f"order {order.number} can be rated once it is delivered")
+    skus = {line.sku for line in order.lines}
+    errors = [FieldError("lines", f"{sku} is not a line of the order") for sku in line_ratings if sku not in skus]
+    errors += [FieldError("lines", f"{sku}: a rating is 1 to 5") for sku, r in line_ratings.items() if not 1 <= r <= 5]
+    if errors:
+        raise InvalidOrder(errors)
+    new = order.model_copy(deep=True)
+    new.feedback = Feedback(rating=rating, comment=comment, line_ratings=dict(line_ratings), at=acting.at)
+    changes: dict[str, Any] = {"rating": rating}
+    if rating <= LOW_RATING:
+        new.problem = True
+        changes["problem"] = _change(order.problem, True)
+    _audit(new, acting, "feedback", changes)
+    updated = OrderUpdated(order_id=new.id, number=new.number, action="feedback", changes=changes, totals=new.totals)
+    return Decision(order=new, emit=[updated])
 
 
 def reservation_expired(order: Order, acting: Acting) -> Decision:

@@ -351,10 +351,14 @@ PROXY_HANDLERS = [
     ),
     _proxy(
         "order_status",
-        ["/api/v1/order-status/{token:str}", "/api/v1/order-status/{token:str}/cancel"],
+        [
+            "/api/v1/order-status/{token:str}",
+            "/api/v1/order-status/{token:str}/cancel",
+            "/api/v1/order-status/{token:str}/feedback",
+        ],
         frozenset({"GET", "POST"}),
         "public",
-        "The customer's order page behind a signed, expiring link: status, shipments, pay now, cancel",
+        "The customer's order page behind a signed, expiring link: status, shipments, pay now, cancel, rate",
         [],
     ),
     _proxy(

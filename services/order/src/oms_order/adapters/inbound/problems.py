@@ -16,7 +16,7 @@ from oms_order.application.ports import DuplicatePromoCode, LinkInvalid
 from oms_order.application.stage_actions import MoveNotAllowed
 from oms_order.domain.customers import CustomerConflict
 from oms_order.domain.edits import NotEditable, StockShort
-from oms_order.domain.order import CannotCancel, NotResponsible
+from oms_order.domain.order import CannotCancel, FeedbackRefused, NotResponsible
 from oms_order.domain.order_list import BadCursor
 from oms_order.domain.pipeline import MoveRefused
 from oms_order.domain.pricing import InvalidOrder
@@ -36,6 +36,7 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     PipelineNotFound: ProblemSpec(404, "Not found"),
     NotResponsible: ProblemSpec(403, "Forbidden"),
     CannotCancel: ProblemSpec(409, "Order cannot be cancelled"),
+    FeedbackRefused: ProblemSpec(409, "Feedback not possible"),
     NotEditable: ProblemSpec(409, "Order cannot be changed"),
     StockShort: ProblemSpec(409, "Not enough stock", extensions=FIELDS),
     MoveRefused: ProblemSpec(409, "Stage cannot be advanced"),

@@ -74,7 +74,7 @@ def _with_etag(loaded: Loaded[CustomerRecord]) -> Response[CustomerView]:
     return Response(customer_view(loaded.state, loaded.version), headers={"ETag": etag(loaded.version)})
 
 
-class CustomerOrderView(_View):
+class CustomerHistoryOrder(_View):
     order_id: str
     number: int
     placed_at: datetime
@@ -82,8 +82,8 @@ class CustomerOrderView(_View):
     status: str
 
 
-def _order(row: CustomerOrderRow) -> CustomerOrderView:
-    return CustomerOrderView(
+def _order(row: CustomerOrderRow) -> CustomerHistoryOrder:
+    return CustomerHistoryOrder(
         order_id=row.order_id,
         number=row.number,
         placed_at=row.placed_at,
@@ -125,7 +125,7 @@ class CustomerController(Controller):
     @get("/{customer_id:str}/orders", summary="The customer's orders, newest first")
     async def orders(
         self, ctx: Ctx, customers: Customers, customer_id: FromPath[str], cursor: Cursor = None, limit: Limit = 20
-    ) -> CursorPage[CustomerOrderView]:
+    ) -> CursorPage[CustomerHistoryOrder]:
         page = await customers.orders(ctx.shop_id, customer_id, cursor=cursor, limit=limit)
         return CursorPage(items=[_order(r) for r in page.items], next_cursor=page.next_cursor)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from oms_contracts import new_id
@@ -198,3 +199,34 @@ async def test_the_customer_follows_and_cancels_through_the_signed_link(gateway:
     token = ok(await gateway.http.post(f"/api/v1/orders/{second_id}/status-link", headers=gateway.storefront))["token"]
     cancelled = ok(await gateway.http.post(f"/api/v1/order-status/{token}/cancel", json={"reason": "changed my mind"}))
     assert cancelled["order"]["status"].lower() == "cancelled" and cancelled["can_cancel"] is False
+
+
+async def test_the_customer_pays_through_the_link(gateway: Gateway) -> None:
+    """A card order: the customer's page offers "pay now" once payment is asked for; paying at that URL
+    (the sandbox provider) shows the order paid, and "pay now" goes away."""
+    placed = await gateway.place(order_body(payment_method="card", lines=[{"sku": "TEA-BLACK-100", "quantity": 1}]))
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    token = ok(await gateway.http.post(f"/api/v1/orders/{order_id}/status-link", headers=gateway.storefront))["token"]
+    path = f"/api/v1/order-status/{token}"
+    await gateway.advance(order_id, "call_back")
+    await gateway.wait_stage(order_id, "picking")
+    await gateway.fulfil(order_id)
+    await gateway.advance(order_id, "courier_call")
+
+    async def pay_now() -> str | None:
+        url: str | None = ok(await gateway.http.get(path))["pay_now_url"]
+        return url
+
+    url = urlsplit(await eventually(pay_now, timeout=60, what="pay now on the customer's page"))
+    paid = await gateway.http.post(
+        f"{url.path}?{url.query}", json={"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+    )
+    assert paid.status_code in (200, 201), paid.text
+
+    async def settled() -> dict[str, Any] | None:
+        page: dict[str, Any] = ok(await gateway.http.get(path))
+        return page if page["order"]["payment"]["status"] == "paid" else None
+
+    done = await eventually(settled, timeout=60, what="the order paid on the customer's page")
+    assert done["pay_now_url"] is None

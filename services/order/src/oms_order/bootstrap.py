@@ -12,6 +12,7 @@ from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
+from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
 from oms_order.adapters.inbound.order_lists_http import OrderListController
@@ -39,6 +40,7 @@ from oms_order.adapters.outbound.promo_mongo import (
 )
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.changes import OrderChanges
+from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
@@ -92,6 +94,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         promo_codes=promo_codes,
         lists=lists,
     )
+    # Participants' orders of joint purchases (PlaceGroupBuyOrder from groupbuy).
+    register_groupbuy_consumer(runtime, GroupBuyOrders(orders, changes, MongoOrderNumbers(db), pipelines, clock_))
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
     sla_overview = SlaOverview(MongoInFlightOrders(runtime.db), runtime.clock.now)
     app = create_service_app(

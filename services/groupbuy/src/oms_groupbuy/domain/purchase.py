@@ -35,8 +35,10 @@ from oms_contracts.messages.groupbuy import (
     JointPurchaseOrdered,
     JointPurchasePaymentRecorded,
     JointPurchaseStateChanged,
+    GroupBuyOrderLine,
     NewsRecipient,
     ParticipantItem,
+    PlaceGroupBuyOrder,
     PurchaseState,
 )
 
@@ -154,6 +156,7 @@ class Participant:
     external_ref: str | None = None  # e.g. "vk:<group>:<order id>": the intake's natural key
     email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
     fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
+    order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
 
     @property
     def partner_id(self) -> str | None:
@@ -239,6 +242,9 @@ class JointPurchase:
 
     def by_external_ref(self, ref: str) -> Participant | None:
         return next((p for p in self.participants if p.external_ref == ref), None)
+
+    def by_order(self, order_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.order_id == order_id), None)
 
 
 @dataclass(frozen=True)
@@ -722,6 +728,115 @@ def record_payment(
         paid_in_full=account.owed == 0,
     )
     return Decision(updated, [event])
+
+
+def record_refund(
+    purchase: JointPurchase, participant_id: str, amount: Money, reference: str, *, order_id: str | None = None
+) -> Decision | None:
+    """Money given back to a participant (a refund of their order): `paid` goes down; once per reference."""
+    participant = purchase.participant(participant_id)
+    if reference in participant.payment_refs:
+        return None
+    if amount.currency != participant.currency:
+        raise InvalidInput(f"this participant pays in {participant.currency}", "amount.currency")
+    if amount.amount <= 0:
+        raise InvalidInput("must be positive", "amount.amount")
+    if len(participant.payment_refs) >= MAX_PAYMENT_REFS:
+        raise LimitReached(f"at most {MAX_PAYMENT_REFS} payments per participant", "reference")
+    refunded = replace(
+        participant, paid=participant.paid - amount.amount, payment_refs=(*participant.payment_refs, reference)
+    )
+    updated = replace(
+        purchase,
+        participants=tuple(refunded if p.participant_id == participant_id else p for p in purchase.participants),
+    )
+    account = accounts(updated)[participant_id]
+    event = JointPurchasePaymentRecorded(
+        purchase_id=purchase.purchase_id,
+        participant_id=participant_id,
+        amount=amount,
+        reference=reference,
+        paid_in_full=account.owed == 0,
+        refund=True,
+        order_id=order_id,
+    )
+    return Decision(updated, [event])
+
+
+# --- participants' orders in the order service ----------------------------------------------
+
+
+def ask_for_orders(purchase: JointPurchase, *, new_id: Callable[[], str]) -> Decision | None:
+    """While the purchase awaits payment, every participant with active (confirmed) items and no
+    order yet gets one: an order id, stored on them, and `PlaceGroupBuyOrder` in the same update.
+
+    The moment is the move to awaiting payment (the participant's items are confirmed: their rows
+    are whole, the SKU minimums met) or, later, a queued item of theirs taking a released position.
+    Lines at the purchase's prices (a dealer's discount applied), one per SKU and price; the fee,
+    transport share and options are the order's `charges`, so its total is the participant's due.
+    """
+    if purchase.state != "awaiting_payment":
+        return None
+    needing = [
+        p
+        for p in purchase.participants
+        if p.order_id is None
+        and not p.released
+        and any(i.status == "active" for i in purchase.items_of(p.participant_id))
+    ]
+    if not needing:
+        return None
+    books = accounts(purchase)
+    commands: list[Payload] = []
+    asked: dict[str, str] = {}
+    for p in needing:
+        grouped: dict[tuple[str, Decimal], int] = {}
+        for i in purchase.items_of(p.participant_id):
+            if i.status == "active":
+                grouped[(i.sku, i.unit_price)] = grouped.get((i.sku, i.unit_price), 0) + i.quantity
+        order_id = new_id()
+        asked[p.participant_id] = order_id
+        account = books[p.participant_id]
+        commands.append(
+            PlaceGroupBuyOrder(
+                order_id=order_id,
+                purchase_id=purchase.purchase_id,
+                participant_id=p.participant_id,
+                title=purchase.title,
+                name=p.name,
+                email=p.email,
+                contact=p.contact,
+                currency=p.currency,
+                lines=[
+                    GroupBuyOrderLine(
+                        sku=sku,
+                        name=(offer.name if (offer := purchase.offer(sku)) else sku),
+                        quantity=quantity,
+                        unit_price=Money(amount=price, currency=p.currency),
+                    )
+                    for (sku, price), quantity in sorted(grouped.items())
+                ],
+                charges=Money(amount=account.due - account.goods, currency=p.currency),
+            )
+        )
+    updated = replace(
+        purchase,
+        participants=tuple(
+            replace(p, order_id=asked[p.participant_id]) if p.participant_id in asked else p
+            for p in purchase.participants
+        ),
+    )
+    return Decision(updated, commands)
+
+
+def with_orders(decision: Decision | None, *, new_id: Callable[[], str]) -> Decision | None:
+    """A decision, and the participants' orders its new state asks for (`ask_for_orders`)."""
+    if decision is None:
+        return None
+    asked = ask_for_orders(decision.purchase, new_id=new_id)
+    if asked is None:
+        return decision
+    return Decision(asked.purchase, [*decision.events, *asked.events])
 
 
 def release_unpaid(purchase: JointPurchase, *, now: datetime) -> Decision | None:

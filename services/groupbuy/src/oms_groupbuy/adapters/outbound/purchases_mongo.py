@@ -39,6 +39,8 @@ PURCHASE_INDEXES: list[IndexSpec] = [
     # The intake finds the collecting purchase that offers a product.
     IndexSpec(PURCHASES, [("shop_id", 1), ("state", 1), ("skus", 1)]),
     # Cluster-wide loops (documented exception to shop_id first): closing dates and payment deadlines.
+    # A payment event of a participant's order finds its purchase.
+    IndexSpec(PURCHASES, [("shop_id", 1), ("order_ids", 1)]),
     IndexSpec(PURCHASES, [("state", 1), ("closes_at", 1)], name="purchases_due_to_stop"),
     IndexSpec(PURCHASES, [("state", 1), ("next_deadline", 1)], name="purchases_payment_overdue"),
     *outbox_indexes(PURCHASES),
@@ -120,6 +122,7 @@ def purchase_to_doc(p: JointPurchase) -> Document:
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
         "next_deadline": min(deadlines) if deadlines else None,
+        "order_ids": [x.order_id for x in p.participants if x.order_id],
     }
 
 
@@ -147,6 +150,7 @@ def _participant_doc(x: Participant) -> Document:
         "external_ref": x.external_ref,
         "email": x.email,
         "fingerprint": x.fingerprint,
+        "order_id": x.order_id,
     }
 
 
@@ -226,6 +230,7 @@ def _participant_of(x: Document) -> Participant:
         external_ref=x.get("external_ref"),
         email=x.get("email"),
         fingerprint=x.get("fingerprint"),
+        order_id=x.get("order_id"),
     )
 
 
@@ -278,6 +283,10 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
             self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("_id", ASCENDING).limit(limit)
         )
         return [purchase_of(doc) for doc in await cursor.to_list(length=limit)]
+
+    async def by_order(self, shop_id: str, order_id: str) -> str | None:
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "order_ids": order_id}, {"_id": 1})
+        return None if doc is None else str(doc["_id"])
 
     async def _keys(self, query: Document, limit: int) -> list[PurchaseKey]:
         cursor = self.store.collection.find(query, {"shop_id": 1}).limit(limit)

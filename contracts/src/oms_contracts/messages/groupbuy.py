@@ -81,6 +81,7 @@ class JointPurchasePaymentRecorded(Payload):
 class ConsolidatedLine(Frozen):
     sku: Sku
     quantity: int = Field(gt=0)
+    unit_cost: Money | None = Field(default=None, description="The supplier's price (the purchase order's unit cost)")
 
 
 class JointPurchaseOrdered(Payload):
@@ -95,6 +96,12 @@ class JointPurchaseOrdered(Payload):
     purchase_id: str
     supplier: str | None = None
     lines: list[ConsolidatedLine] = Field(min_length=1)
+    supplier_id: str | None = Field(
+        default=None,
+        description="The catalog's supplier: with warehouse_id, catalog "
+        "creates and sends the consolidated purchase order (its id is `purchase_id`)",
+    )
+    warehouse_id: str | None = Field(default=None, description="The catalog's warehouse the goods are received into")
 
 
 class GroupBuyOrderLine(Frozen):

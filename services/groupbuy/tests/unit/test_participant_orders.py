@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from oms_contracts import Actor, Envelope, Money
-from oms_contracts.messages.groupbuy import GroupBuyOrderLine, PlaceGroupBuyOrder
+from oms_contracts.messages.catalog import PurchaseOrderReceived
+from oms_contracts.messages.common import SkuQuantity
+from oms_contracts.messages.groupbuy import GroupBuyOrderLine, JointPurchaseOrdered, PlaceGroupBuyOrder
 from oms_contracts.messages.payment import PaymentCaptured, RefundCompleted
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases
 from oms_groupbuy.domain import purchase as gb
-from oms_groupbuy.domain.errors import InvalidInput
+from oms_groupbuy.domain.errors import InvalidInput, WrongState
 from oms_runtime.clock import FixedClock
 from oms_runtime.commands import RetryPolicy
 from oms_runtime.events import EventFactory
 
-from .builders import NOW, OFFERS, OPTIONS, ROWS, D, ids
+from .builders import NOW, OFFERS, OPTIONS, ROWS, D, claim, ids, join, opened
 from .fakes import FakeCreationKeys, FakePartners, FakePurchases
 from .test_purchase import collected
 
@@ -138,3 +141,83 @@ async def test_payments_and_refunds_of_a_participants_order_become_their_payment
     stored = await repo.load(SHOP, pid)
     assert stored is not None and gb.accounts(stored.state)[ann].owed == D("99.99")
     assert [e.type for e in repo.events].count("PlaceGroupBuyOrder") == 1
+
+
+COSTS = [replace(o, unit_cost=Money(amount=(o.prices["RUB"] / 2).quantize(D("0.01")), currency="RUB")) for o in OFFERS]
+
+
+def test_the_consolidated_order_names_the_catalogs_supplier_warehouse_and_unit_costs() -> None:
+    with pytest.raises(InvalidInput) as err:
+        opened(supplier_id="sup-1")
+    assert err.value.field == "warehouse_id"
+    with pytest.raises(InvalidInput) as err:
+        opened(supplier_id="sup-1", warehouse_id="wh-1")  # offers without a unit cost
+    assert err.value.field == "offers[0].unit_cost"
+    mixed = [*COSTS[:-1], replace(COSTS[-1], unit_cost=Money.of("1", "UAH"))]
+    with pytest.raises(InvalidInput) as err:
+        opened(offers=mixed)
+    assert err.value.field == "offers[4].unit_cost.currency"
+
+    p = opened(offers=COSTS, supplier_id="sup-1", warehouse_id="wh-1")
+    for pid in ("ann", "bob", "cat"):
+        p = join(p, pid)
+    p = claim(p, "ann", ("DRESS-S", 1), ("SCARF", 2)).purchase
+    p = claim(p, "bob", ("DRESS-M", 1)).purchase
+    p = claim(p, "cat", ("DRESS-L", 1)).purchase
+    p = gb.open_payment(gb.stop(p, now=NOW).purchase, now=NOW).purchase
+    for pid in ("ann", "bob", "cat"):
+        owed = gb.accounts(p)[pid].owed
+        p = gb.record_payment(p, pid, Money(amount=owed, currency="RUB"), f"payment:{pid}", now=NOW).purchase  # type: ignore[union-attr]
+    d = gb.order_from_supplier(p, now=NOW)
+    [ordered] = [e for e in d.events if isinstance(e, JointPurchaseOrdered)]
+    assert (ordered.supplier_id, ordered.warehouse_id) == ("sup-1", "wh-1")
+    assert [(line.sku, line.quantity, line.unit_cost) for line in ordered.lines] == [
+        ("DRESS-L", 1, Money.of("500.00", "RUB")),
+        ("DRESS-M", 1, Money.of("500.00", "RUB")),
+        ("DRESS-S", 1, Money.of("500.00", "RUB")),
+        ("SCARF", 2, Money.of("166.66", "RUB")),
+    ]
+
+    received = gb.goods_received(d.purchase, now=NOW)
+    assert received is not None and received.purchase.state == "received"
+    assert gb.goods_received(received.purchase, now=NOW) is None  # a replay
+    with pytest.raises(WrongState):
+        gb.goods_received(p, now=NOW)  # not ordered yet
+
+
+async def test_the_catalogs_full_receipt_moves_the_purchase_to_received(app: Purchases, repo: FakePurchases) -> None:
+    spec = NewPurchase(
+        title="Scarves",
+        supplier=None,
+        closes_at=NOW + timedelta(days=7),
+        currencies=["RUB", "UAH"],
+        offers=COSTS,
+        supplier_id="sup-1",
+        warehouse_id="wh-1",
+    )
+    pid = (await app.open(ADMIN, spec)).state.purchase_id
+    _, ann = await app.add_participant(ADMIN, pid, NewParticipant("Ann", None, "RUB", [("SCARF", 2)]))
+    await app.advance(ADMIN, pid)
+    awaiting = await app.advance(ADMIN, pid)
+    order_id = awaiting.state.participant(ann).order_id
+    assert order_id is not None
+    await app.on_payment_captured(payment_env(order_id, "pay-1", Money.of("666.66", "RUB")))
+    await app.advance(ADMIN, pid)  # ordered
+
+    def receipt(status: str) -> Envelope[PurchaseOrderReceived]:
+        event = PurchaseOrderReceived(
+            purchase_order_id=pid,
+            supplier_id="sup-1",
+            warehouse_id="wh-1",
+            received=[SkuQuantity(sku="SCARF", quantity=1)],
+            status=status,
+        )
+        return Envelope.new(event, shop_id=SHOP, actor=Actor.system("catalog"))
+
+    await app.on_purchase_order_received(receipt("partly_received"))
+    assert (await app.get(ADMIN, pid)).state.state == "ordered"
+    await app.on_purchase_order_received(receipt("received"))
+    await app.on_purchase_order_received(receipt("received"))  # a replay
+    assert (await app.get(ADMIN, pid)).state.state == "received"
+    other = receipt("received").payload.model_copy(update={"purchase_order_id": "a-po-of-the-shop"})
+    await app.on_purchase_order_received(Envelope.new(other, shop_id=SHOP, actor=Actor.system("catalog")))

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import PurchaseOrderReceived
 from oms_contracts.messages.groupbuy import PurchaseState
 from oms_contracts.messages.payment import PaymentCaptured, RefundCompleted
 from oms_contracts.messages.shop import StaffMemberAdded
@@ -65,6 +66,8 @@ class NewPurchase:
     transport_share: ShareRule = "sum"
     payment_days: int = 3
     partner_percents: dict[str, Decimal] | None = None
+    supplier_id: str | None = None  # the catalog's, for the consolidated purchase order
+    warehouse_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ class Purchases:
             transport_share=spec.transport_share,
             payment_days=spec.payment_days,
             partner_percents=spec.partner_percents,
+            supplier_id=spec.supplier_id,
+            warehouse_id=spec.warehouse_id,
             now=now,
         )
         return await self.loop.run(
@@ -499,6 +504,21 @@ class Purchases:
             lambda purchase, participant_id: gb.record_refund(
                 purchase, participant_id, p.amount, f"refund:{p.refund_id}", order_id=p.order_id
             ),
+        )
+
+    async def on_purchase_order_received(self, env: Envelope[PurchaseOrderReceived]) -> None:
+        """Catalog received the consolidated purchase order (its id is the purchase's) in full: received."""
+        p = env.payload
+        if p.status != "received":
+            return  # partly received: the purchase waits for the rest
+        loaded = await self.purchases.load(env.shop_id, p.purchase_order_id)
+        if loaded is None:
+            return  # a purchase order of the shop's own, not a joint purchase's
+        await self.loop.run(
+            env.shop_id,
+            p.purchase_order_id,
+            lambda current: self._decision(gb.goods_received(current.state, now=self.clock.now()), None, env),
+            missing=lambda: NotFound(f"no joint purchase {p.purchase_order_id}", "purchase_id"),
         )
 
     async def _on_order_money(

@@ -92,6 +92,7 @@ class Offer:
     prices: Mapping[str, Decimal]
     weight_grams: int = 0
     min_quantity: int = 0  # the supplier's minimum for this SKU (0: none); not for row SKUs
+    unit_cost: Money | None = None  # the supplier's price: the consolidated purchase order's unit cost
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,10 @@ class JointPurchase:
     news: tuple[News, ...] = ()
     next_seq: int = 1
     state_changed_at: datetime | None = None
+    # The catalog's supplier and warehouse: with both, catalog's purchasing makes the consolidated
+    # purchase order (id = purchase_id) from JointPurchaseOrdered, and its receipt moves us to received.
+    supplier_id: str | None = None
+    warehouse_id: str | None = None
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -272,6 +277,8 @@ def open_purchase(
     transport_share: ShareRule = "sum",
     payment_days: int = 3,
     partner_percents: Mapping[str, Decimal] | None = None,
+    supplier_id: str | None = None,
+    warehouse_id: str | None = None,
     now: datetime,
 ) -> Decision:
     title = title.strip()
@@ -318,6 +325,7 @@ def open_purchase(
     if not 1 <= payment_days <= 60:
         raise InvalidInput("1 to 60 days", "payment_days")
     percents = {k: check_percent(v, "partner_percents") for k, v in (partner_percents or {}).items()}
+    _check_catalog_ties(supplier_id, warehouse_id, checked_offers)
     purchase = JointPurchase(
         purchase_id=purchase_id,
         shop_id=shop_id,
@@ -335,6 +343,8 @@ def open_purchase(
         payment_days=payment_days,
         partner_percents=percents,
         state_changed_at=now,
+        supplier_id=supplier_id,
+        warehouse_id=warehouse_id,
     )
     event = JointPurchaseOpened(
         purchase_id=purchase_id,
@@ -344,6 +354,24 @@ def open_purchase(
         closes_at=closes_at,
     )
     return Decision(purchase, [event])
+
+
+def _check_catalog_ties(supplier_id: str | None, warehouse_id: str | None, offers: Sequence[Offer]) -> None:
+    """The consolidated purchase order needs the catalog's supplier and warehouse, and a unit cost
+    for every offer, all in one currency (a purchase order's lines share one)."""
+    if (supplier_id is None) != (warehouse_id is None):
+        raise InvalidInput("supplier_id and warehouse_id go together", "warehouse_id" if supplier_id else "supplier_id")
+    costs = [(i, o.unit_cost) for i, o in enumerate(offers) if o.unit_cost is not None]
+    for i, cost in costs:
+        check_amount(cost.amount, cost.currency, f"offers[{i}].unit_cost.amount")
+        if cost.amount < 0:
+            raise InvalidInput("must not be negative", f"offers[{i}].unit_cost.amount")
+        if cost.currency != costs[0][1].currency:
+            raise InvalidInput(f"every unit cost is in {costs[0][1].currency}", f"offers[{i}].unit_cost.currency")
+    if supplier_id is not None:
+        missing = next((i for i, o in enumerate(offers) if o.unit_cost is None), None)
+        if missing is not None:
+            raise InvalidInput("needed for the purchase order (supplier_id is set)", f"offers[{missing}].unit_cost")
 
 
 def _check_offer(offer: Offer, index: int, currencies: Sequence[str]) -> Offer:
@@ -956,7 +984,12 @@ def order_from_supplier(purchase: JointPurchase, *, now: datetime) -> Decision:
         JointPurchaseOrdered(
             purchase_id=purchase.purchase_id,
             supplier=purchase.supplier,
-            lines=[ConsolidatedLine(sku=s, quantity=q) for s, q in sorted(lines.items())],
+            lines=[
+                ConsolidatedLine(sku=s, quantity=q, unit_cost=(o.unit_cost if (o := purchase.offer(s)) else None))
+                for s, q in sorted(lines.items())
+            ],
+            supplier_id=purchase.supplier_id,
+            warehouse_id=purchase.warehouse_id,
         )
     )
     return Decision(updated, events)
@@ -987,6 +1020,16 @@ def advance(purchase: JointPurchase, *, now: datetime, to: PurchaseState | None 
             return Decision(updated, [moved])
         case _:
             raise WrongState(f"the purchase is {purchase.state}: nothing follows", "state")
+
+
+def goods_received(purchase: JointPurchase, *, now: datetime) -> Decision | None:
+    """The consolidated purchase order was received in full (catalog's `PurchaseOrderReceived`):
+    ordered → received. Later states change nothing (a replay, or the organiser was faster)."""
+    if purchase.state in ("received", "distributed", "closed"):
+        return None
+    _require(purchase, "ordered")
+    updated, moved = _moved(purchase, "received", now, "the purchase order was received")
+    return Decision(updated, [moved])
 
 
 def cancel(purchase: JointPurchase, *, now: datetime, reason: str) -> Decision:

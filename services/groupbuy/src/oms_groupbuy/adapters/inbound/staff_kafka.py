@@ -1,5 +1,6 @@
 """Kafka handlers: the gateway's staff accounts of partners become partners here; the payment
-service's captures and refunds of participants' orders become their payments."""
+service's captures and refunds of participants' orders become their payments; catalog's receipt of
+the consolidated purchase order moves the purchase to received."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from oms_contracts import Envelope
+from oms_contracts.messages.catalog import PurchaseOrderReceived
 from oms_contracts.messages.payment import PaymentCaptured, RefundCompleted
 from oms_contracts.messages.shop import StaffMemberAdded
 from oms_runtime.consumer import PermanentError
@@ -33,3 +35,4 @@ def register_consumers(runtime: ServiceRuntime, purchases: Purchases) -> None:
     runtime.consumer("order-payments").on(PaymentCaptured, permanent(purchases.on_payment_captured)).on(
         RefundCompleted, permanent(purchases.on_refund_completed)
     )
+    runtime.consumer("purchase-orders").on(PurchaseOrderReceived, permanent(purchases.on_purchase_order_received))

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from oms_contracts import Money
 from oms_contracts.messages.groupbuy import PurchaseState
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
@@ -74,6 +75,9 @@ def purchase_to_doc(p: JointPurchase) -> Document:
                 "prices": {c: _dec(v) for c, v in o.prices.items()},
                 "weight_grams": o.weight_grams,
                 "min_quantity": o.min_quantity,
+                "unit_cost": None
+                if o.unit_cost is None
+                else {"amount": _dec(o.unit_cost.amount), "currency": o.unit_cost.currency},
             }
             for o in p.offers
         ],
@@ -118,6 +122,8 @@ def purchase_to_doc(p: JointPurchase) -> Document:
             for n in p.news
         ],
         "next_seq": p.next_seq,
+        "supplier_id": p.supplier_id,
+        "warehouse_id": p.warehouse_id,
         # Query helpers, derived (the domain never reads them).
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
@@ -169,6 +175,9 @@ def purchase_of(doc: Document) -> JointPurchase:
                 prices={c: Decimal(v) for c, v in o["prices"].items()},
                 weight_grams=o.get("weight_grams", 0),
                 min_quantity=o.get("min_quantity", 0),
+                unit_cost=None
+                if o.get("unit_cost") is None
+                else Money(amount=Decimal(o["unit_cost"]["amount"]), currency=o["unit_cost"]["currency"]),
             )
             for o in doc["offers"]
         ),
@@ -207,6 +216,8 @@ def purchase_of(doc: Document) -> JointPurchase:
             for n in doc.get("news", [])
         ),
         next_seq=doc.get("next_seq", 1),
+        supplier_id=doc.get("supplier_id"),
+        warehouse_id=doc.get("warehouse_id"),
     )
 
 

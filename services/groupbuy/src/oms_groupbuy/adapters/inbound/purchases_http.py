@@ -373,6 +373,7 @@ class TableRowView(BaseModel):
     partner_id: str | None
     partner_kind: str | None
     partner_name: str | None
+    order_id: str | None = Field(default=None, description="The participant's order in the order service")
 
     @classmethod
     def of(cls, r: tb.TableRow) -> TableRowView:
@@ -400,6 +401,7 @@ class TableRowView(BaseModel):
             partner_id=r.partner_id,
             partner_kind=r.partner_kind,
             partner_name=r.partner_name,
+            order_id=r.order_id,
         )
 
 

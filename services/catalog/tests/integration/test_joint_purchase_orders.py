@@ -49,7 +49,9 @@ async def test_a_joint_purchase_ordered_becomes_one_sent_purchase_order_of_its_p
         message = ordered(service.shop_id, purchase_id, ("A", 3), ("B", 1))
         await send(service, message)
         await send(service, message)  # a redelivery
-        await send(service, ordered(service.shop_id, new_id(), ("A", 1), supplier_id=None))  # ordered outside the catalog: nothing
+        await send(
+            service, ordered(service.shop_id, new_id(), ("A", 1), supplier_id=None)
+        )  # ordered outside the catalog: nothing
 
         async def sent() -> dict[str, object] | None:
             r = await service.client.get(f"/purchase-orders/{purchase_id}", headers=h)

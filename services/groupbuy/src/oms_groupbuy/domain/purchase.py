@@ -27,6 +27,7 @@ from typing import Literal
 from oms_contracts import Money, Payload
 from oms_contracts.messages.groupbuy import (
     ConsolidatedLine,
+    GroupBuyOrderLine,
     ItemsChange,
     ItemStatus,
     JointPurchaseItemsChanged,
@@ -35,7 +36,6 @@ from oms_contracts.messages.groupbuy import (
     JointPurchaseOrdered,
     JointPurchasePaymentRecorded,
     JointPurchaseStateChanged,
-    GroupBuyOrderLine,
     NewsRecipient,
     ParticipantItem,
     PlaceGroupBuyOrder,

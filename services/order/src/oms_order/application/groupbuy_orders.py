@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from oms_contracts import Envelope, Money
-from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts.messages.common import Customer, DeliveryType, OrderLine, PaymentMethod, Totals
 from oms_contracts.messages.groupbuy import PlaceGroupBuyOrder
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
@@ -22,8 +22,8 @@ from oms_order.metrics import ORDERS_PLACED
 log = get_logger(__name__)
 
 CHANNEL = "groupbuy"
-PAYMENT_METHOD = "bank_transfer"  # the participant pays the organiser's account; cash is registered by hand
-DELIVERY_TYPE = "pickup"  # handed out at the organiser's pickup point (shipping per participant: later)
+PAYMENT_METHOD: PaymentMethod = "bank_transfer"  # to the organiser's account; cash is registered by hand
+DELIVERY_TYPE: DeliveryType = "pickup"  # handed out at the organiser's pickup point (shipping per participant: later)
 
 
 def idempotency_key(command: PlaceGroupBuyOrder) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import PurchaseOrderReceived
@@ -133,7 +134,7 @@ class Purchases:
     # --- plumbing ------------------------------------------------------------------------
 
     def _decision(
-        self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[object] | None = None
+        self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[Any] | None = None
     ) -> Decision[JointPurchase] | NoChange:
         d = gb.with_orders(d, new_id=self.new_id)  # the participants' orders the new state asks for
         if d is None:
@@ -144,7 +145,7 @@ class Purchases:
                 shop_id=d.purchase.shop_id,
                 actor=caller.actor if caller else None,
                 correlation_id=caller.correlation_id if caller else None,
-                cause=cause,  # type: ignore[arg-type]
+                cause=cause,
             )
             for e in d.events
         ]

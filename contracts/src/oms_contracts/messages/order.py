@@ -54,6 +54,11 @@ class OrderPlaced(Payload):
     joint_purchase_id: str | None = Field(
         default=None, description="The joint purchase (groupbuy) this participant's order belongs to"
     )
+    status_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The customer's signed, expiring order-status link (for the order-received email)",
+    )
 
 
 class OrderStageChanged(Payload):

@@ -1,5 +1,5 @@
-"""Issue 12's flow through the gateway, as far as groupbuy goes today (the ties to order, catalog's
-purchase order and fulfilment are not built yet: see services/groupbuy/README.md "Not yet").
+"""Issue 12's flow through the gateway, with the ties to the order, payment and catalog services
+(shipments per participant through fulfilment are not built yet: services/groupbuy/README.md).
 
 Two joint purchases at once. The first in RUB and UAH, with an agent and a dealer and 20
 participants (two from VK's Callback API), one size row that fills and one that does not:
@@ -7,7 +7,10 @@ collecting → stopped → awaiting payment; one participant never pays and the 
 takes the item; → ordered (exactly the paid items) → received → distributed → closed. Every figure
 of the organiser's table, the agent's commission and the dealer's prices is checked against values
 computed here; the news reached exactly the first purchase's people; the agent cannot read the
-second purchase's participants.
+second purchase's participants. Each participant's order exists in the order service with the
+purchase id, at the purchase's prices; one participant pays through the payment service; the
+consolidated purchase order in catalog holds exactly the paid items, and its receipt moves the
+purchase to received.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ DELIVERY = {"RUB": ("post", D("200.00")), "UAH": ("np", D("60.00"))}
 FEE = D("10")
 AGENT_PCT, DEALER_PCT = D("10"), D("20")
 TRANSPORT = {"RUB": D("500.00"), "UAH": D("100.00")}
+UNIT_COST = {"DRESS": D("500.00"), "SCARF": D("120.00")}
+WAREHOUSE = "wh-moscow"  # seeded by deploy/local/seed_demo.py
 
 
 def cents(x: Decimal) -> Decimal:
@@ -100,10 +105,23 @@ async def test_two_joint_purchases_from_collecting_to_closed(
     dealer_id, dealer_email, dealer = await partner(gateway, "dealer", DEALER_PCT)
     who = {"admin": admin, "agent": agent, "dealer": dealer}
 
+    # The catalog knows the SKUs and the supplier: the consolidated purchase order is made there.
+    supplier_id = f"ivanovo-{run.lower()}"
+    r = await http.post("/api/v1/catalog/suppliers", json={"id": supplier_id, "name": "Ivanovo"}, headers=admin)
+    assert r.status_code == 201, r.text
+    for sku in (*dress.values(), scarf):
+        r = await http.put(
+            f"/api/v1/catalog/skus/{sku}",
+            json={"name": sku, "price": {"amount": "999.00", "currency": "RUB"}},
+            headers=admin,
+        )
+        assert r.status_code in (200, 201), r.text
+
     offers = [
         {
             "sku": sku,
             "name": sku,
+            "unit_cost": {"amount": str(UNIT_COST["DRESS" if sku.startswith("DRESS") else "SCARF"]), "currency": "RUB"},
             "prices": [
                 {"amount": str(PRICES[c]["DRESS" if sku.startswith("DRESS") else "SCARF"]), "currency": c}
                 for c in ("RUB", "UAH")
@@ -123,6 +141,8 @@ async def test_two_joint_purchases_from_collecting_to_closed(
             for c, (oid, price) in DELIVERY.items()
         ],
         "fee_percent": str(FEE),
+        "supplier_id": supplier_id,
+        "warehouse_id": WAREHOUSE,
     }
     r = await http.post(f"{BASE}/purchases", json=first_body, headers=admin)
     assert r.status_code == 201, r.text
@@ -266,12 +286,63 @@ async def test_two_joint_purchases_from_collecting_to_closed(
     counted = {p.key: list(p.lines) for p in people}
     counted["p04"] = []  # queued: nothing due yet
     table = (await http.get(f"{BASE}/purchases/{first}/table", params={"limit": 200}, headers=admin)).json()
-    check(table, expected_table(counted))
+    due = expected_table(counted)
+    check(table, due)
     # The dealer's price: 300 less 20 %.
     dealer_rows = (await http.get(f"{BASE}/purchases/{first}/table", headers=dealer)).json()["items"]
     assert [(row["name"], row["partner_id"], D(row["goods"]["amount"])) for row in dealer_rows] == [
         ("Buyer p05", dealer_id, D("720.00"))
     ]
+
+    # --- every participant with confirmed items has an ordinary order in the order service -----------
+    rows = {row["participant_id"]: row for row in table["items"]}
+    order_of = {p.key: rows[p.participant_id]["order_id"] for p in people}
+    assert order_of["p04"] is None and all(order_of[p.key] for p in people if p.key != "p04")
+
+    async def participants_order(p: Person, expected_lines: list[tuple[str, int]], total: Decimal) -> dict[str, Any]:
+        async def placed() -> dict[str, Any] | None:
+            r = await http.get(f"/api/v1/orders/{order_of[p.key]}", headers=admin)
+            return r.json() if r.status_code == 200 else None
+
+        order = await eventually(placed, timeout=120, what=f"{p.key}'s order in the order service")
+        assert order["joint_purchase_id"] == first and order["pipeline"] == "groupbuy@1", order
+        assert order["channel"] == "groupbuy"
+        assert order["customer"]["email"] == (p.email or f"participant-{p.participant_id}@groupbuy.example")
+        assert sorted((ln["sku"], ln["quantity"], D(ln["unit_price"]["amount"])) for ln in order["lines"]) == sorted(
+            (sku, q, p.unit(sku)) for sku, q in expected_lines
+        )
+        assert order["totals"]["grand_total"] == {"amount": str(total), "currency": p.currency}
+        return order
+
+    for p in people:
+        if p.key != "p04":
+            await participants_order(p, counted[p.key], due[p.key]["due"])
+
+    # p01 pays through the payment service (a bank transfer registered on the order): groupbuy counts it.
+    p01 = people[0]
+
+    async def payment_requested() -> list[dict[str, Any]] | None:
+        return await gateway.payments(order_of["p01"]) or None
+
+    await eventually(payment_requested, timeout=120, what="p01's order's payment requested")
+    r = await http.post(
+        f"/api/v1/orders/{order_of['p01']}/payments",
+        json={
+            "method": "bank_transfer",
+            "amount": {"amount": str(due["p01"]["due"]), "currency": "RUB"},
+            "reference": f"BT-{run}",
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+
+    async def p01_paid() -> dict[str, Any] | None:
+        t = (await http.get(f"{BASE}/purchases/{first}/table", params={"limit": 200}, headers=admin)).json()
+        row = next(row for row in t["items"] if row["participant_id"] == p01.participant_id)
+        return row if row["payment_status"] == "paid" else None
+
+    assert D((await eventually(p01_paid, timeout=120, what="p01's payment"))["paid"]["amount"]) == due["p01"]["due"]
+    await gateway.wait_stage(order_of["p01"], "paid", timeout=120)
 
     async def pay(p: Person, amount: Decimal) -> None:
         r = await http.post(
@@ -281,9 +352,8 @@ async def test_two_joint_purchases_from_collecting_to_closed(
         )
         assert r.status_code == 201, r.text
 
-    due = expected_table(counted)
     for p in people:
-        if p.key not in ("p02", "p04"):
+        if p.key not in ("p01", "p02", "p04"):
             await pay(p, due[p.key]["due"])
     r = await http.post(f"{BASE}/purchases/{first}/advance", headers=admin)
     assert r.status_code == 409  # p02 owes
@@ -296,9 +366,13 @@ async def test_two_joint_purchases_from_collecting_to_closed(
     table = (await http.get(f"{BASE}/purchases/{first}/table", params={"limit": 200}, headers=admin)).json()
     rows = {row["participant_id"]: row for row in table["items"]}
     assert rows[p02.participant_id]["status"] == "released"
+    # p04's item is confirmed now: p04's order is asked for then, at what p04 owes now.
+    order_of["p04"] = rows[next(p for p in people if p.key == "p04").participant_id]["order_id"]
+    assert order_of["p04"] is not None
     # Transport shares move with the goods: those who paid before owe (or are owed) the difference.
     after = expected_table(counted)
     check(table, after)
+    await participants_order(next(p for p in people if p.key == "p04"), counted["p04"], after["p04"]["due"])
     for p in people:
         paid = due[p.key]["due"] if p.key not in ("p02", "p04") else D(0)
         rest = after[p.key]["due"] - paid
@@ -327,8 +401,32 @@ async def test_two_joint_purchases_from_collecting_to_closed(
     assert {line["sku"]: line["quantity"] for line in event["lines"]} == paid_lines
     assert paid_lines == {dress["S"]: 1, dress["M"]: 1, dress["L"]: 1, scarf: 1 + 3 + 5 + 16 + 2}
 
-    # --- received, distributed, closed; the agent's commission ---------------------------------------
-    for state in ("received", "distributed", "closed"):
+    # --- the consolidated purchase order in catalog: exactly the paid items; its receipt: received ----
+    async def purchase_order() -> dict[str, Any] | None:
+        r = await http.get(f"/api/v1/catalog/purchase-orders/{first}", headers=admin)
+        return r.json() if r.status_code == 200 and r.json()["status"] == "sent" else None
+
+    po = await eventually(purchase_order, timeout=120, what="the consolidated purchase order sent")
+    assert {ln["sku"]: ln["quantity"] for ln in po["lines"]} == paid_lines
+    assert (po["supplier_id"], po["warehouse_id"]) == (supplier_id, WAREHOUSE)
+    assert {ln["sku"]: D(ln["unit_cost"]["amount"]) for ln in po["lines"]} == {
+        sku: UNIT_COST["DRESS" if sku.startswith("DRESS") else "SCARF"] for sku in paid_lines
+    }
+    r = await http.post(
+        f"/api/v1/catalog/purchase-orders/{first}/receipts",
+        json={"receipt_id": f"gb-{run}", "lines": [{"sku": s, "quantity": q} for s, q in paid_lines.items()]},
+        headers=admin,
+    )
+    assert r.status_code == 201 and r.json()["status"] == "received", r.text
+
+    async def received() -> str | None:
+        state = (await http.get(f"{BASE}/purchases/{first}", headers=admin)).json()["state"]
+        return state if state == "received" else None
+
+    await eventually(received, timeout=120, what="received from catalog's PurchaseOrderReceived")
+
+    # --- distributed, closed; the agent's commission ---------------------------------------------------
+    for state in ("distributed", "closed"):
         assert (await http.post(f"{BASE}/purchases/{first}/advance", headers=admin)).json()["state"] == state
     earned = (await http.get(f"{BASE}/purchases/{first}/earnings", headers=agent)).json()
     expected_commission: dict[str, Decimal] = {}

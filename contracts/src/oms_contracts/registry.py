@@ -200,6 +200,13 @@ GROUPBUY_EVENTS = Topic(
     ),
     retention_ms=30 * DAY_MS,
 )
+GROUPBUY_COMMANDS = Topic(
+    "oms.groupbuy.commands",
+    "groupbuy",
+    "order_id",
+    "Commands of joint purchases to other services: place a participant's order (order service)",
+    (groupbuy.PlaceGroupBuyOrder,),
+)
 NOTIFICATION_EVENTS = Topic(
     "oms.notification.events",
     "notification",
@@ -234,6 +241,7 @@ TOPICS: tuple[Topic, ...] = (
     FULFILMENT_RETURNS,
     MESSAGING_EVENTS,
     GROUPBUY_EVENTS,
+    GROUPBUY_COMMANDS,
     NOTIFICATION_EVENTS,
     DEADLETTER,
 )

@@ -74,11 +74,14 @@ class JointPurchasePaymentRecorded(Payload):
     amount: Money
     reference: str
     paid_in_full: bool
+    refund: bool = Field(default=False, description="Money given back (a refund of the participant's order)")
+    order_id: str | None = Field(default=None, description="The participant's order, when the payment was for it")
 
 
 class ConsolidatedLine(Frozen):
     sku: Sku
     quantity: int = Field(gt=0)
+    unit_cost: Money | None = Field(default=None, description="The supplier's price (the purchase order's unit cost)")
 
 
 class JointPurchaseOrdered(Payload):
@@ -93,6 +96,48 @@ class JointPurchaseOrdered(Payload):
     purchase_id: str
     supplier: str | None = None
     lines: list[ConsolidatedLine] = Field(min_length=1)
+    supplier_id: str | None = Field(
+        default=None,
+        description="The catalog's supplier: with warehouse_id, catalog "
+        "creates and sends the consolidated purchase order (its id is `purchase_id`)",
+    )
+    warehouse_id: str | None = Field(default=None, description="The catalog's warehouse the goods are received into")
+
+
+class GroupBuyOrderLine(Frozen):
+    """A line of a participant's order, at the joint purchase's price (dealer discount applied)."""
+
+    sku: Sku
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(gt=0)
+    unit_price: Money
+
+
+class PlaceGroupBuyOrder(Payload):
+    """groupbuy asks the order service for a participant's order (ADR 'groupbuy boundary').
+
+    Sent once per (purchase, participant) when the participant's items are confirmed (the purchase
+    moves to awaiting payment, or a queued item of theirs becomes active later). `order_id` is chosen
+    by groupbuy and stored on the participant in the same update; the order service places the order
+    once per `order_id` (a replay changes nothing) on its built-in joint-purchase pipeline.
+    """
+
+    TYPE = "PlaceGroupBuyOrder"
+    KEY = "order_id"
+
+    order_id: str
+    purchase_id: str
+    participant_id: str
+    title: str = Field(min_length=1, max_length=200, description="The joint purchase's title")
+    name: str = Field(min_length=1, max_length=200, description="The participant's name")
+    email: EmailStr | None = None
+    contact: str | None = Field(default=None, max_length=200)
+    currency: CurrencyCode
+    lines: list[GroupBuyOrderLine] = Field(min_length=1, max_length=200)
+    charges: Money = Field(
+        description="What the participant owes besides the goods: the organiser's fee, their transport share "
+        "and the delivery/payment options' prices (the order's `totals.delivery`)"
+    )
 
 
 class NewsRecipient(Frozen):
@@ -126,6 +171,7 @@ class JointPurchaseNewsPublished(Payload):
 
 __all__ = [
     "ConsolidatedLine",
+    "GroupBuyOrderLine",
     "ItemStatus",
     "ItemsChange",
     "JointPurchaseItemsChanged",
@@ -136,5 +182,6 @@ __all__ = [
     "JointPurchaseStateChanged",
     "NewsRecipient",
     "ParticipantItem",
+    "PlaceGroupBuyOrder",
     "PurchaseState",
 ]

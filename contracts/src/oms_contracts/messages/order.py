@@ -51,6 +51,9 @@ class OrderPlaced(Payload):
     payment_method: PaymentMethod
     stage: str
     status: str
+    joint_purchase_id: str | None = Field(
+        default=None, description="The joint purchase (groupbuy) this participant's order belongs to"
+    )
     status_url: str | None = Field(
         default=None,
         max_length=2000,

@@ -14,6 +14,7 @@ from oms_runtime.web import create_service_app, provide_all
 
 from oms_catalog.adapters.inbound.bulk_http import BulkController, FileTooLarge, UnsupportedFile
 from oms_catalog.adapters.inbound.catalog_http import CatalogController
+from oms_catalog.adapters.inbound.groupbuy_kafka import register_joint_purchases
 from oms_catalog.adapters.inbound.payments_kafka import register_payments
 from oms_catalog.adapters.inbound.price_lists_http import PriceListController
 from oms_catalog.adapters.inbound.products_http import ProductController
@@ -181,6 +182,7 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
     register_reservations(runtime, reservations, partial, changes)
     register_payments(runtime, expiry)
     register_return_stock(runtime, returns)
+    register_joint_purchases(runtime, purchasing)
     runtime.loop("ledger-flush", stock_store.flush_pending_ledgers, every_seconds=settings.ledger_flush_seconds)
     runtime.loop("reservation-expiry", expiry.expire_due, every_seconds=settings.reservation_expiry_seconds)
     return Catalog(

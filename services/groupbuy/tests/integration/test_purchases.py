@@ -166,11 +166,12 @@ async def test_a_purchase_runs_from_collecting_to_closed_with_partners_rows_and_
             lambda rec: json.loads(rec.value)["type"] == "JointPurchaseOrdered" and rec.key.decode() == pid
         )
     ordered = json.loads(record.value)["payload"]
+    # no unit costs: the organiser orders outside the catalog (no supplier_id/warehouse_id given)
     assert ordered["lines"] == [
-        {"sku": "DRESS-L", "quantity": 1},
-        {"sku": "DRESS-M", "quantity": 1},
-        {"sku": "DRESS-S", "quantity": 1},
-        {"sku": "SCARF", "quantity": 2},
+        {"sku": "DRESS-L", "quantity": 1, "unit_cost": None},
+        {"sku": "DRESS-M", "quantity": 1, "unit_cost": None},
+        {"sku": "DRESS-S", "quantity": 1, "unit_cost": None},
+        {"sku": "SCARF", "quantity": 2, "unit_cost": None},
     ]
 
     # The agent's commission: 10 % of Ann's paid goods (1000 + 2 x 333.33 = 1666.66) = 166.67, payable after

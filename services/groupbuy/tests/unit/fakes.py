@@ -63,6 +63,9 @@ class FakePurchases(InMemoryRepository[JointPurchase]):
         ]
         return sorted(rows, key=lambda p: (p.closes_at, p.purchase_id))[:limit]
 
+    async def by_order(self, shop_id: str, order_id: str) -> str | None:
+        return next((p.purchase_id for p in self._all(shop_id) if p.by_order(order_id) is not None), None)
+
     async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
         return [p for p in self._all(shop_id) if p.state == "collecting" and p.offer(sku) is not None][:limit]
 

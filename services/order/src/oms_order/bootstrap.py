@@ -16,6 +16,7 @@ from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
 from oms_order.adapters.inbound.customers_http import CustomerController
+from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
 from oms_order.adapters.inbound.order_links_http import OrderLinkController, OrderStatusController
@@ -54,6 +55,7 @@ from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
 from oms_order.application.customers import CustomerRecords
+from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
@@ -127,6 +129,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         lists=lists,
         customers=customers,
     )
+    # Participants' orders of joint purchases (PlaceGroupBuyOrder from groupbuy).
+    register_groupbuy_consumer(runtime, GroupBuyOrders(orders, changes, MongoOrderNumbers(db), pipelines, clock_))
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
     sla_overview = SlaOverview(MongoInFlightOrders(runtime.db), runtime.clock.now)
     app = create_service_app(

@@ -26,7 +26,7 @@ from oms_catalog.application.ports import (
 )
 from oms_catalog.application.stock import StockMovements
 from oms_catalog.application.thresholds import ThresholdService
-from oms_catalog.domain.purchasing import PoLine, PurchaseOrder, Supplier
+from oms_catalog.domain.purchasing import PoLine, PurchaseOrder, PurchaseOrderStatus, Supplier
 from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
 from oms_catalog.domain.thresholds import reorder_quantity
 
@@ -123,6 +123,31 @@ class PurchasingService:
         if not lines:
             raise NothingToOrder("no SKU is at or below its threshold")
         return await self._create(shop_id, PurchaseOrder.draft(new_id(), supplier_id, warehouse_id, lines), actor)
+
+    async def create_for_joint_purchase(
+        self, shop_id: str, po_id: str, supplier_id: str, warehouse_id: str, lines: Sequence[PoLine], actor: Actor
+    ) -> StoredPurchaseOrder:
+        """The consolidated purchase order of a joint purchase (groupbuy's `JointPurchaseOrdered`):
+        created under the joint purchase's id and sent, once — a replay, or a crash between the two
+        steps, ends with the one sent order. Raises UnknownReference, PurchasingError."""
+        existing = await self.orders.get(shop_id, po_id)
+        if existing is None:
+            await self._check_heads(shop_id, supplier_id, warehouse_id)
+            for i, line in enumerate(lines):
+                if await self.skus.get(shop_id, line.sku) is None:
+                    raise UnknownReference(f"lines[{i}].sku", f"the shop has no SKU {line.sku!r}")
+            draft = PurchaseOrder.draft(po_id, supplier_id, warehouse_id, lines)
+            meta = {"shop_id": shop_id, "created_by": actor.model_dump(mode="json")}
+            await self.loop.run(
+                shop_id,
+                po_id,
+                lambda loaded: Decision(loaded.state, meta=meta) if loaded.is_new else NoChange("created meanwhile"),
+                new=lambda: draft,
+            )
+            existing = await self.get(shop_id, po_id)
+        if existing.order.status == PurchaseOrderStatus.DRAFT:
+            return await self.send(shop_id, po_id, actor)
+        return existing
 
     async def get(self, shop_id: str, po_id: str) -> StoredPurchaseOrder:
         stored = await self.orders.get(shop_id, po_id)

@@ -52,6 +52,10 @@ class PurchaseRepository(CommandRepository[JointPurchase], Protocol):
         """Purchases with a participant of `partner_id` closing in [since, until), by closing date."""
         ...
 
+    async def by_order(self, shop_id: str, order_id: str) -> str | None:
+        """The purchase whose participant has this order (the order service's), if any."""
+        ...
+
     async def collecting_with(self, shop_id: str, sku: str, limit: int) -> list[JointPurchase]:
         """Collecting purchases of the shop that offer `sku`, oldest first (the intake's choice)."""
         ...

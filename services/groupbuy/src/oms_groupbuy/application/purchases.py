@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.catalog import PurchaseOrderReceived
 from oms_contracts.messages.groupbuy import PurchaseState
+from oms_contracts.messages.payment import PaymentCaptured, RefundCompleted
 from oms_contracts.messages.shop import StaffMemberAdded
 from oms_runtime.clock import Clock
 from oms_runtime.commands import CommandLoop, Decision, Loaded, NoChange, RetryPolicy
@@ -65,6 +67,8 @@ class NewPurchase:
     transport_share: ShareRule = "sum"
     payment_days: int = 3
     partner_percents: dict[str, Decimal] | None = None
+    supplier_id: str | None = None  # the catalog's, for the consolidated purchase order
+    warehouse_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class Purchases:
     def _decision(
         self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[Any] | None = None
     ) -> Decision[JointPurchase] | NoChange:
+        d = gb.with_orders(d, new_id=self.new_id)  # the participants' orders the new state asks for
         if d is None:
             return NoChange()
         envelopes = [
@@ -199,6 +204,8 @@ class Purchases:
             transport_share=spec.transport_share,
             payment_days=spec.payment_days,
             partner_percents=spec.partner_percents,
+            supplier_id=spec.supplier_id,
+            warehouse_id=spec.warehouse_id,
             now=now,
         )
         return await self.loop.run(
@@ -475,6 +482,68 @@ class Purchases:
     async def partners_page(self, caller: Caller, cursor: str | None, limit: int) -> CursorPage[Partner]:
         rows = await self.partner_store.page(caller.shop_id, cursor, limit + 1)
         return CursorPage.from_rows(rows, limit, cursor_of=lambda p: p.partner_id)
+
+    # --- payments of the participants' orders (the payment service's events) -----------------
+
+    async def on_payment_captured(self, env: Envelope[PaymentCaptured]) -> None:
+        """Money taken for a participant's order counts as their payment (reference: the payment id)."""
+        p = env.payload
+        await self._on_order_money(
+            env,
+            p.order_id,
+            lambda purchase, participant_id: gb.record_payment(
+                purchase, participant_id, p.amount, f"payment:{p.payment_id}", now=self.clock.now()
+            ),
+        )
+
+    async def on_refund_completed(self, env: Envelope[RefundCompleted]) -> None:
+        """Money given back for a participant's order lowers what they paid (reference: the refund id)."""
+        p = env.payload
+        await self._on_order_money(
+            env,
+            p.order_id,
+            lambda purchase, participant_id: gb.record_refund(
+                purchase, participant_id, p.amount, f"refund:{p.refund_id}", order_id=p.order_id
+            ),
+        )
+
+    async def on_purchase_order_received(self, env: Envelope[PurchaseOrderReceived]) -> None:
+        """Catalog received the consolidated purchase order (its id is the purchase's) in full: received."""
+        p = env.payload
+        if p.status != "received":
+            return  # partly received: the purchase waits for the rest
+        loaded = await self.purchases.load(env.shop_id, p.purchase_order_id)
+        if loaded is None:
+            return  # a purchase order of the shop's own, not a joint purchase's
+        await self.loop.run(
+            env.shop_id,
+            p.purchase_order_id,
+            lambda current: self._decision(gb.goods_received(current.state, now=self.clock.now()), None, env),
+            missing=lambda: NotFound(f"no joint purchase {p.purchase_order_id}", "purchase_id"),
+        )
+
+    async def _on_order_money(
+        self,
+        env: Envelope[PaymentCaptured] | Envelope[RefundCompleted],
+        order_id: str,
+        decide: Callable[[JointPurchase, str], gb.Decision | None],
+    ) -> None:
+        purchase_id = await self.purchases.by_order(env.shop_id, order_id)
+        if purchase_id is None:
+            return  # not a participant's order: most payments are not
+
+        def decided(loaded: Loaded[JointPurchase]) -> Decision[JointPurchase] | NoChange:
+            participant = loaded.state.by_order(order_id)
+            if participant is None:
+                return NoChange("no participant with this order")
+            return self._decision(decide(loaded.state, participant.participant_id), None, env)
+
+        await self.loop.run(
+            env.shop_id,
+            purchase_id,
+            decided,
+            missing=lambda: NotFound(f"no joint purchase {purchase_id}", "purchase_id"),
+        )
 
     async def on_staff_added(self, env: Envelope[StaffMemberAdded]) -> None:
         """A partner's staff account exists at the gateway: know them here (terms still unset)."""

@@ -27,6 +27,7 @@ from typing import Literal
 from oms_contracts import Money, Payload
 from oms_contracts.messages.groupbuy import (
     ConsolidatedLine,
+    GroupBuyOrderLine,
     ItemsChange,
     ItemStatus,
     JointPurchaseItemsChanged,
@@ -37,6 +38,7 @@ from oms_contracts.messages.groupbuy import (
     JointPurchaseStateChanged,
     NewsRecipient,
     ParticipantItem,
+    PlaceGroupBuyOrder,
     PurchaseState,
 )
 
@@ -90,6 +92,7 @@ class Offer:
     prices: Mapping[str, Decimal]
     weight_grams: int = 0
     min_quantity: int = 0  # the supplier's minimum for this SKU (0: none); not for row SKUs
+    unit_cost: Money | None = None  # the supplier's price: the consolidated purchase order's unit cost
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class Participant:
     external_ref: str | None = None  # e.g. "vk:<group>:<order id>": the intake's natural key
     email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
     fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
+    order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
 
     @property
     def partner_id(self) -> str | None:
@@ -210,6 +214,10 @@ class JointPurchase:
     news: tuple[News, ...] = ()
     next_seq: int = 1
     state_changed_at: datetime | None = None
+    # The catalog's supplier and warehouse: with both, catalog's purchasing makes the consolidated
+    # purchase order (id = purchase_id) from JointPurchaseOrdered, and its receipt moves us to received.
+    supplier_id: str | None = None
+    warehouse_id: str | None = None
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -240,6 +248,9 @@ class JointPurchase:
     def by_external_ref(self, ref: str) -> Participant | None:
         return next((p for p in self.participants if p.external_ref == ref), None)
 
+    def by_order(self, order_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.order_id == order_id), None)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -266,6 +277,8 @@ def open_purchase(
     transport_share: ShareRule = "sum",
     payment_days: int = 3,
     partner_percents: Mapping[str, Decimal] | None = None,
+    supplier_id: str | None = None,
+    warehouse_id: str | None = None,
     now: datetime,
 ) -> Decision:
     title = title.strip()
@@ -312,6 +325,7 @@ def open_purchase(
     if not 1 <= payment_days <= 60:
         raise InvalidInput("1 to 60 days", "payment_days")
     percents = {k: check_percent(v, "partner_percents") for k, v in (partner_percents or {}).items()}
+    _check_catalog_ties(supplier_id, warehouse_id, checked_offers)
     purchase = JointPurchase(
         purchase_id=purchase_id,
         shop_id=shop_id,
@@ -329,6 +343,8 @@ def open_purchase(
         payment_days=payment_days,
         partner_percents=percents,
         state_changed_at=now,
+        supplier_id=supplier_id,
+        warehouse_id=warehouse_id,
     )
     event = JointPurchaseOpened(
         purchase_id=purchase_id,
@@ -338,6 +354,24 @@ def open_purchase(
         closes_at=closes_at,
     )
     return Decision(purchase, [event])
+
+
+def _check_catalog_ties(supplier_id: str | None, warehouse_id: str | None, offers: Sequence[Offer]) -> None:
+    """The consolidated purchase order needs the catalog's supplier and warehouse, and a unit cost
+    for every offer, all in one currency (a purchase order's lines share one)."""
+    if (supplier_id is None) != (warehouse_id is None):
+        raise InvalidInput("supplier_id and warehouse_id go together", "warehouse_id" if supplier_id else "supplier_id")
+    costs = [(i, o.unit_cost) for i, o in enumerate(offers) if o.unit_cost is not None]
+    for i, cost in costs:
+        check_amount(cost.amount, cost.currency, f"offers[{i}].unit_cost.amount")
+        if cost.amount < 0:
+            raise InvalidInput("must not be negative", f"offers[{i}].unit_cost.amount")
+        if cost.currency != costs[0][1].currency:
+            raise InvalidInput(f"every unit cost is in {costs[0][1].currency}", f"offers[{i}].unit_cost.currency")
+    if supplier_id is not None:
+        missing = next((i for i, o in enumerate(offers) if o.unit_cost is None), None)
+        if missing is not None:
+            raise InvalidInput("needed for the purchase order (supplier_id is set)", f"offers[{missing}].unit_cost")
 
 
 def _check_offer(offer: Offer, index: int, currencies: Sequence[str]) -> Offer:
@@ -724,6 +758,115 @@ def record_payment(
     return Decision(updated, [event])
 
 
+def record_refund(
+    purchase: JointPurchase, participant_id: str, amount: Money, reference: str, *, order_id: str | None = None
+) -> Decision | None:
+    """Money given back to a participant (a refund of their order): `paid` goes down; once per reference."""
+    participant = purchase.participant(participant_id)
+    if reference in participant.payment_refs:
+        return None
+    if amount.currency != participant.currency:
+        raise InvalidInput(f"this participant pays in {participant.currency}", "amount.currency")
+    if amount.amount <= 0:
+        raise InvalidInput("must be positive", "amount.amount")
+    if len(participant.payment_refs) >= MAX_PAYMENT_REFS:
+        raise LimitReached(f"at most {MAX_PAYMENT_REFS} payments per participant", "reference")
+    refunded = replace(
+        participant, paid=participant.paid - amount.amount, payment_refs=(*participant.payment_refs, reference)
+    )
+    updated = replace(
+        purchase,
+        participants=tuple(refunded if p.participant_id == participant_id else p for p in purchase.participants),
+    )
+    account = accounts(updated)[participant_id]
+    event = JointPurchasePaymentRecorded(
+        purchase_id=purchase.purchase_id,
+        participant_id=participant_id,
+        amount=amount,
+        reference=reference,
+        paid_in_full=account.owed == 0,
+        refund=True,
+        order_id=order_id,
+    )
+    return Decision(updated, [event])
+
+
+# --- participants' orders in the order service ----------------------------------------------
+
+
+def ask_for_orders(purchase: JointPurchase, *, new_id: Callable[[], str]) -> Decision | None:
+    """While the purchase awaits payment, every participant with active (confirmed) items and no
+    order yet gets one: an order id, stored on them, and `PlaceGroupBuyOrder` in the same update.
+
+    The moment is the move to awaiting payment (the participant's items are confirmed: their rows
+    are whole, the SKU minimums met) or, later, a queued item of theirs taking a released position.
+    Lines at the purchase's prices (a dealer's discount applied), one per SKU and price; the fee,
+    transport share and options are the order's `charges`, so its total is the participant's due.
+    """
+    if purchase.state != "awaiting_payment":
+        return None
+    needing = [
+        p
+        for p in purchase.participants
+        if p.order_id is None
+        and not p.released
+        and any(i.status == "active" for i in purchase.items_of(p.participant_id))
+    ]
+    if not needing:
+        return None
+    books = accounts(purchase)
+    commands: list[Payload] = []
+    asked: dict[str, str] = {}
+    for p in needing:
+        grouped: dict[tuple[str, Decimal], int] = {}
+        for i in purchase.items_of(p.participant_id):
+            if i.status == "active":
+                grouped[(i.sku, i.unit_price)] = grouped.get((i.sku, i.unit_price), 0) + i.quantity
+        order_id = new_id()
+        asked[p.participant_id] = order_id
+        account = books[p.participant_id]
+        commands.append(
+            PlaceGroupBuyOrder(
+                order_id=order_id,
+                purchase_id=purchase.purchase_id,
+                participant_id=p.participant_id,
+                title=purchase.title,
+                name=p.name,
+                email=p.email,
+                contact=p.contact,
+                currency=p.currency,
+                lines=[
+                    GroupBuyOrderLine(
+                        sku=sku,
+                        name=(offer.name if (offer := purchase.offer(sku)) else sku),
+                        quantity=quantity,
+                        unit_price=Money(amount=price, currency=p.currency),
+                    )
+                    for (sku, price), quantity in sorted(grouped.items())
+                ],
+                charges=Money(amount=account.due - account.goods, currency=p.currency),
+            )
+        )
+    updated = replace(
+        purchase,
+        participants=tuple(
+            replace(p, order_id=asked[p.participant_id]) if p.participant_id in asked else p
+            for p in purchase.participants
+        ),
+    )
+    return Decision(updated, commands)
+
+
+def with_orders(decision: Decision | None, *, new_id: Callable[[], str]) -> Decision | None:
+    """A decision, and the participants' orders its new state asks for (`ask_for_orders`)."""
+    if decision is None:
+        return None
+    asked = ask_for_orders(decision.purchase, new_id=new_id)
+    if asked is None:
+        return decision
+    return Decision(asked.purchase, [*decision.events, *asked.events])
+
+
 def release_unpaid(purchase: JointPurchase, *, now: datetime) -> Decision | None:
     """Participants past their deadline who paid nothing lose their items to the waiting queue.
 
@@ -841,7 +984,12 @@ def order_from_supplier(purchase: JointPurchase, *, now: datetime) -> Decision:
         JointPurchaseOrdered(
             purchase_id=purchase.purchase_id,
             supplier=purchase.supplier,
-            lines=[ConsolidatedLine(sku=s, quantity=q) for s, q in sorted(lines.items())],
+            lines=[
+                ConsolidatedLine(sku=s, quantity=q, unit_cost=(o.unit_cost if (o := purchase.offer(s)) else None))
+                for s, q in sorted(lines.items())
+            ],
+            supplier_id=purchase.supplier_id,
+            warehouse_id=purchase.warehouse_id,
         )
     )
     return Decision(updated, events)
@@ -872,6 +1020,16 @@ def advance(purchase: JointPurchase, *, now: datetime, to: PurchaseState | None 
             return Decision(updated, [moved])
         case _:
             raise WrongState(f"the purchase is {purchase.state}: nothing follows", "state")
+
+
+def goods_received(purchase: JointPurchase, *, now: datetime) -> Decision | None:
+    """The consolidated purchase order was received in full (catalog's `PurchaseOrderReceived`):
+    ordered → received. Later states change nothing (a replay, or the organiser was faster)."""
+    if purchase.state in ("received", "distributed", "closed"):
+        return None
+    _require(purchase, "ordered")
+    updated, moved = _moved(purchase, "received", now, "the purchase order was received")
+    return Decision(updated, [moved])
 
 
 def cancel(purchase: JointPurchase, *, now: datetime, reason: str) -> Decision:

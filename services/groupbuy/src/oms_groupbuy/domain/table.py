@@ -85,6 +85,7 @@ class TableRow:
     partner_id: str | None
     partner_kind: str | None
     partner_name: str | None
+    order_id: str | None = None  # the participant's order in the order service, once asked for
 
 
 def table(purchase: JointPurchase, viewer: Viewer) -> list[TableRow]:
@@ -119,6 +120,7 @@ def table(purchase: JointPurchase, viewer: Viewer) -> list[TableRow]:
                 partner_id=p.partner_id,
                 partner_kind=p.partner.kind if p.partner else None,
                 partner_name=p.partner.name if p.partner else None,
+                order_id=p.order_id,
             )
         )
     return rows

@@ -3,7 +3,7 @@ and the plain values that cross them. Nothing here knows Mongo, Kafka or HTTP.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -387,3 +387,9 @@ class InFlightOrders(Protocol):
     async def in_flight(self, shop_id: str, limit: int) -> list[InFlight]:
         """Orders of the shop not in a final stage, oldest first, at most `limit`."""
         ...
+
+
+class PipelinesByRef(Protocol):
+    """A pipeline version by its ref (built-in or the shop's), with the shop's status mapping."""
+
+    async def by_ref(self, shop_id: str, ref: str, statuses: Mapping[str, str] | None = None) -> Pipeline: ...

@@ -161,6 +161,8 @@ class OrderState(_State):
     cancel_reason: str | None = None
     # First or repeat customer of the shop, decided at placement (application/listing.py, customers).
     customer_kind: Literal["first", "repeat"] | None = None
+    # The joint purchase (groupbuy) a participant's order belongs to (PlaceGroupBuyOrder); None otherwise.
+    joint_purchase_id: str | None = None
     # Manager actions and pricing (domain/edits.py, domain/pricing.py): what the totals are computed
     # from besides the lines, who is responsible, staff notes and the customer's delivery wishes.
     discounts: list[Discount] = Field(default_factory=list)
@@ -291,6 +293,7 @@ def place_order(
     totals: Totals,
     notes: str | None,
     acting: Acting,
+    joint_purchase_id: str | None = None,
 ) -> Decision:
     """A new order in the pipeline's first stage, announcing itself and running that stage's entry actions."""
     first = pipeline.first_stage()
@@ -312,6 +315,7 @@ def place_order(
         stage_entered_at=acting.at,
         stage_deadline=stage_deadline(first, acting.at),
         payment=PaymentState(method=payment_method),
+        joint_purchase_id=joint_purchase_id,
     ).bind(pipeline)
     placed = OrderPlaced(
         order_id=order.id,
@@ -325,6 +329,7 @@ def place_order(
         payment_method=payment_method,
         stage=first.key,
         status=first.status,
+        joint_purchase_id=joint_purchase_id,
     )
     emit: list[Payload] = [placed, *_entry_commands(order, first)]
     _audit(order, acting, "placed", {"stage": first.key, "grand_total": str(totals.grand_total)})

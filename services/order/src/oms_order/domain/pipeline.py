@@ -517,7 +517,61 @@ BUILT_IN: dict[str, Pipeline] = {p.key: p for p in (STORE_PIPELINE, PICKUP_PIPEL
 DEFAULT_PIPELINE_FOR: dict[str, str] = {d: ("pickup" if d == "pickup" else "store") for d in DELIVERY_TYPES}
 """Which pipeline a new order gets per delivery type, until the shop's admin changes it."""
 
-PIPELINES: dict[str, Pipeline] = {p.ref: p for p in (DEFAULT_PIPELINE, STORE_PIPELINE, PICKUP_PIPELINE)}
+GROUPBUY_PIPELINE = Pipeline(
+    key="groupbuy",
+    version=1,
+    # A joint purchase's participant order (ADR "groupbuy boundary"): placed when the purchase asks
+    # for payment, so it starts there; no stock is reserved (the goods are bought from the supplier
+    # for exactly the paid orders). Paid → received from the supplier → handed out → closed.
+    stages=(
+        Stage(
+            "awaiting_payment",
+            "Awaiting payment",
+            names=_names("Awaiting payment", "Ожидает оплаты"),
+            responsible_role="manager",
+            entry=(EntryAction(Action.REQUEST_PAYMENT),),  # no notify: the placement email covers it
+            exits=(Exit(Trigger.PAID),),
+        ),
+        Stage(
+            "paid",
+            "Paid",
+            names=_names("Paid: awaiting the supplier", "Оплачен: ждёт поставщика"),
+            responsible_role="manager",
+            entry=(_NOTIFY,),
+            exits=(Exit(Trigger.MANUAL),),
+        ),
+        Stage(
+            "received",
+            "Ready for pickup",
+            names=_names("Received from the supplier", "Получен от поставщика"),
+            responsible_role="manager",
+            entry=(_NOTIFY,),
+            exits=(Exit(Trigger.ALL_DELIVERED), Exit(Trigger.MANUAL)),
+        ),
+        Stage(
+            "handed_out",
+            "Delivered",
+            names=_names("Handed out / shipped", "Выдан / отправлен"),
+            responsible_role="manager",
+            entry=(_NOTIFY,),
+            exits=(Exit(Trigger.MANUAL),),
+        ),
+        Stage(
+            "closed",
+            "Completed",
+            names=_names("Closed", "Закрыт"),
+            final=True,
+            entry=(_NOTIFY,),
+            exits=(Exit(Trigger.MANUAL, to="returned"),),
+        ),
+        *_OUTCOMES,
+    ),
+)
+"""The built-in pipeline of joint-purchase orders (placed by `PlaceGroupBuyOrder`, never by a storefront)."""
+
+PIPELINES: dict[str, Pipeline] = {
+    p.ref: p for p in (DEFAULT_PIPELINE, STORE_PIPELINE, PICKUP_PIPELINE, GROUPBUY_PIPELINE)
+}
 
 
 _SEEN: dict[tuple[str, str], Pipeline] = {}

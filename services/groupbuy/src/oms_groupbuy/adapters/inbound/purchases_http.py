@@ -62,6 +62,9 @@ class OfferIn(BaseModel):
     prices: list[StatedMoney] = Field(min_length=1, max_length=gb.MAX_CURRENCIES, description="One per currency")
     weight_grams: int = Field(default=0, ge=0, le=1_000_000)
     min_quantity: int = Field(default=0, ge=0, le=100_000, description="The supplier's minimum for this SKU")
+    unit_cost: StatedMoney | None = Field(
+        default=None, description="The supplier's price: the consolidated purchase order's unit cost"
+    )
 
 
 class RowIn(BaseModel):
@@ -95,6 +98,12 @@ class CreatePurchase(BaseModel):
     transport_share: Literal["sum", "weight"] = "sum"
     payment_days: int = Field(default=3, ge=1, le=60)
     partner_percents: list[PartnerPercentIn] = Field(default_factory=list, max_length=200)
+    supplier_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The catalog's supplier: with warehouse_id, catalog makes the consolidated PO"
+    )
+    warehouse_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The catalog's warehouse the supplier's goods are received into"
+    )
 
     def spec(self) -> NewPurchase:
         for i, offer in enumerate(self.offers):
@@ -108,7 +117,14 @@ class CreatePurchase(BaseModel):
             closes_at=self.closes_at,
             currencies=self.currencies,
             offers=[
-                Offer(o.sku, o.name, {m.currency: m.amount for m in o.prices}, o.weight_grams, o.min_quantity)
+                Offer(
+                    o.sku,
+                    o.name,
+                    {m.currency: m.amount for m in o.prices},
+                    o.weight_grams,
+                    o.min_quantity,
+                    None if o.unit_cost is None else Money(amount=o.unit_cost.amount, currency=o.unit_cost.currency),
+                )
                 for o in self.offers
             ],
             row_specs=[RowSpec(r.id, r.name, tuple(r.positions)) for r in self.rows],
@@ -118,6 +134,8 @@ class CreatePurchase(BaseModel):
             transport_share=self.transport_share,
             payment_days=self.payment_days,
             partner_percents={p.partner_id: p.percent for p in self.partner_percents},
+            supplier_id=self.supplier_id,
+            warehouse_id=self.warehouse_id,
         )
 
 
@@ -178,6 +196,7 @@ class OfferView(BaseModel):
     prices: list[Money]
     weight_grams: int
     min_quantity: int
+    unit_cost: Money | None = Field(default=None, description="Organisers only: the supplier's price")
 
 
 class RowFillView(BaseModel):
@@ -236,6 +255,8 @@ class PurchaseView(BaseModel):
     participants: int = Field(description="How many participants the caller sees")
     news: list[NewsView] = Field(description="Pinned and unexpired first, newest first")
     created_at: datetime
+    supplier_id: str | None = Field(default=None, description="Organisers only: the catalog's supplier")
+    warehouse_id: str | None = Field(default=None, description="Organisers only: the catalog's warehouse")
 
     @classmethod
     def of(cls, p: JointPurchase, version: int, viewer: tb.Viewer, now: datetime) -> PurchaseView:
@@ -254,6 +275,7 @@ class PurchaseView(BaseModel):
                     prices=[Money(amount=v, currency=c) for c, v in o.prices.items()],
                     weight_grams=o.weight_grams,
                     min_quantity=o.min_quantity,
+                    unit_cost=None if viewer.is_partner else o.unit_cost,
                 )
                 for o in p.offers
             ],
@@ -275,6 +297,8 @@ class PurchaseView(BaseModel):
                 for n in gb.visible_news(p, now)
             ],
             created_at=p.created_at,
+            supplier_id=None if viewer.is_partner else p.supplier_id,
+            warehouse_id=None if viewer.is_partner else p.warehouse_id,
         )
 
 
@@ -351,6 +375,7 @@ class TableRowView(BaseModel):
     partner_id: str | None
     partner_kind: str | None
     partner_name: str | None
+    order_id: str | None = Field(default=None, description="The participant's order in the order service")
 
     @classmethod
     def of(cls, r: tb.TableRow) -> TableRowView:
@@ -378,6 +403,7 @@ class TableRowView(BaseModel):
             partner_id=r.partner_id,
             partner_kind=r.partner_kind,
             partner_name=r.partner_name,
+            order_id=r.order_id,
         )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from oms_contracts import Money
 from oms_contracts.messages.groupbuy import PurchaseState
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
@@ -39,6 +40,8 @@ PURCHASE_INDEXES: list[IndexSpec] = [
     # The intake finds the collecting purchase that offers a product.
     IndexSpec(PURCHASES, [("shop_id", 1), ("state", 1), ("skus", 1)]),
     # Cluster-wide loops (documented exception to shop_id first): closing dates and payment deadlines.
+    # A payment event of a participant's order finds its purchase.
+    IndexSpec(PURCHASES, [("shop_id", 1), ("order_ids", 1)]),
     IndexSpec(PURCHASES, [("state", 1), ("closes_at", 1)], name="purchases_due_to_stop"),
     IndexSpec(PURCHASES, [("state", 1), ("next_deadline", 1)], name="purchases_payment_overdue"),
     *outbox_indexes(PURCHASES),
@@ -72,6 +75,9 @@ def purchase_to_doc(p: JointPurchase) -> Document:
                 "prices": {c: _dec(v) for c, v in o.prices.items()},
                 "weight_grams": o.weight_grams,
                 "min_quantity": o.min_quantity,
+                "unit_cost": None
+                if o.unit_cost is None
+                else {"amount": _dec(o.unit_cost.amount), "currency": o.unit_cost.currency},
             }
             for o in p.offers
         ],
@@ -116,10 +122,13 @@ def purchase_to_doc(p: JointPurchase) -> Document:
             for n in p.news
         ],
         "next_seq": p.next_seq,
+        "supplier_id": p.supplier_id,
+        "warehouse_id": p.warehouse_id,
         # Query helpers, derived (the domain never reads them).
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
         "next_deadline": min(deadlines) if deadlines else None,
+        "order_ids": [x.order_id for x in p.participants if x.order_id],
     }
 
 
@@ -147,6 +156,7 @@ def _participant_doc(x: Participant) -> Document:
         "external_ref": x.external_ref,
         "email": x.email,
         "fingerprint": x.fingerprint,
+        "order_id": x.order_id,
     }
 
 
@@ -165,6 +175,9 @@ def purchase_of(doc: Document) -> JointPurchase:
                 prices={c: Decimal(v) for c, v in o["prices"].items()},
                 weight_grams=o.get("weight_grams", 0),
                 min_quantity=o.get("min_quantity", 0),
+                unit_cost=None
+                if o.get("unit_cost") is None
+                else Money(amount=Decimal(o["unit_cost"]["amount"]), currency=o["unit_cost"]["currency"]),
             )
             for o in doc["offers"]
         ),
@@ -203,6 +216,8 @@ def purchase_of(doc: Document) -> JointPurchase:
             for n in doc.get("news", [])
         ),
         next_seq=doc.get("next_seq", 1),
+        supplier_id=doc.get("supplier_id"),
+        warehouse_id=doc.get("warehouse_id"),
     )
 
 
@@ -226,6 +241,7 @@ def _participant_of(x: Document) -> Participant:
         external_ref=x.get("external_ref"),
         email=x.get("email"),
         fingerprint=x.get("fingerprint"),
+        order_id=x.get("order_id"),
     )
 
 
@@ -278,6 +294,10 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
             self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("_id", ASCENDING).limit(limit)
         )
         return [purchase_of(doc) for doc in await cursor.to_list(length=limit)]
+
+    async def by_order(self, shop_id: str, order_id: str) -> str | None:
+        doc = await self.store.collection.find_one({"shop_id": shop_id, "order_ids": order_id}, {"_id": 1})
+        return None if doc is None else str(doc["_id"])
 
     async def _keys(self, query: Document, limit: int) -> list[PurchaseKey]:
         cursor = self.store.collection.find(query, {"shop_id": 1}).limit(limit)

@@ -1,0 +1,112 @@
+"""Participants' orders of joint purchases (ADR "groupbuy boundary"): `PlaceGroupBuyOrder` from the
+groupbuy service becomes an ordinary order on the built-in joint-purchase pipeline, at the
+purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from oms_contracts import Envelope, Money
+from oms_contracts.messages.common import Customer, DeliveryType, OrderLine, PaymentMethod, Totals
+from oms_contracts.messages.groupbuy import PlaceGroupBuyOrder
+from oms_runtime.clock import Clock
+from oms_runtime.telemetry import get_logger
+
+from oms_order.application.changes import OrderChanges
+from oms_order.application.ports import DuplicateIdempotencyKey, OrderNumbers, OrderRepository, PipelinesByRef
+from oms_order.domain import order as domain
+from oms_order.domain.order import Acting
+from oms_order.domain.pipeline import GROUPBUY_PIPELINE
+from oms_order.metrics import ORDERS_PLACED
+
+log = get_logger(__name__)
+
+CHANNEL = "groupbuy"
+PAYMENT_METHOD: PaymentMethod = "bank_transfer"  # to the organiser's account; cash is registered by hand
+DELIVERY_TYPE: DeliveryType = "pickup"  # handed out at the organiser's pickup point (shipping per participant: later)
+
+
+def idempotency_key(command: PlaceGroupBuyOrder) -> str:
+    return f"groupbuy:{command.purchase_id}:{command.participant_id}"
+
+
+def customer_of(command: PlaceGroupBuyOrder) -> Customer:
+    """The participant as the order's customer. Without an e-mail address, a reserved address that
+    never receives mail (`example`, RFC 2606) keeps the order valid."""
+    email = command.email or f"participant-{command.participant_id}@groupbuy.example"
+    return Customer(name=command.name, email=email, phone=(command.contact or None) and command.contact[:32])
+
+
+def priced(command: PlaceGroupBuyOrder) -> tuple[list[OrderLine], Totals]:
+    """Lines at the purchase's prices; the fee, transport share and options are the order's `delivery`."""
+    currency = command.currency
+    lines = [
+        OrderLine(
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            total=Money(amount=line.unit_price.amount * line.quantity, currency=currency),
+        )
+        for line in command.lines
+    ]
+    subtotal = sum((line.total.amount for line in lines), Decimal(0))
+    totals = Totals(
+        subtotal=Money(amount=subtotal, currency=currency),
+        delivery=command.charges,
+        grand_total=Money(amount=subtotal + command.charges.amount, currency=currency),
+    )
+    return lines, totals
+
+
+class GroupBuyOrders:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        changes: OrderChanges,
+        numbers: OrderNumbers,
+        pipelines: PipelinesByRef,
+        clock: Clock,
+    ) -> None:
+        self.orders = orders
+        self.changes = changes
+        self.numbers = numbers
+        self.pipelines = pipelines
+        self.clock = clock
+
+    async def on_place(self, envelope: Envelope[PlaceGroupBuyOrder]) -> None:
+        command, shop_id = envelope.payload, envelope.shop_id
+        key = idempotency_key(command)
+        if await self.orders.get(shop_id, command.order_id) is not None:
+            return  # placed already: a replay
+        if await self.orders.by_idempotency_key(shop_id, key) is not None:
+            return  # the participant has their order (under another id): nothing more
+        lines, totals = priced(command)
+        acting = Acting(at=self.clock.now(), actor=envelope.actor, channel=CHANNEL)
+        decision = domain.place_order(
+            order_id=command.order_id,
+            shop_id=shop_id,
+            number=await self.numbers.next(shop_id),
+            pipeline=await self.pipelines.by_ref(shop_id, GROUPBUY_PIPELINE.ref),
+            customer=customer_of(command),
+            address=None,
+            delivery_type=DELIVERY_TYPE,
+            payment_method=PAYMENT_METHOD,
+            lines=lines,
+            totals=totals,
+            notes=f"Joint purchase: {command.title}",
+            acting=acting,
+            joint_purchase_id=command.purchase_id,
+        )
+        try:
+            await self.changes.create(
+                decision,
+                actor=envelope.actor,
+                idempotency_key=key,
+                request_fingerprint=command.order_id,
+                correlation_id=envelope.correlation_id,
+            )
+        except DuplicateIdempotencyKey:
+            return  # a concurrent delivery of the same command won the unique index
+        ORDERS_PLACED.labels(shop_id, CHANNEL).inc()
+        log.info("joint-purchase order placed", order_id=command.order_id, purchase_id=command.purchase_id)

@@ -1,0 +1,81 @@
+"""A joint purchase's participant order: PlaceGroupBuyOrder from groupbuy becomes an ordinary order
+on the joint-purchase pipeline, at the purchase's prices, once per order id."""
+
+from __future__ import annotations
+
+from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts.messages.groupbuy import GroupBuyOrderLine, PlaceGroupBuyOrder
+from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.payment import RequestPayment
+from oms_testing.http import internal_headers
+from oms_testing.kafka import TopicReader
+
+from .conftest import OrderApp
+from .test_order_flow import messages, one_message, paid_in_full
+
+
+def command(order_id: str, participant_id: str, email: str | None) -> PlaceGroupBuyOrder:
+    return PlaceGroupBuyOrder(
+        order_id=order_id,
+        purchase_id="jp-1",
+        participant_id=participant_id,
+        title="Winter dresses",
+        name="Ann Lee",
+        email=email,
+        contact="vk.com/ann",
+        currency="RUB",
+        lines=[
+            GroupBuyOrderLine(sku="DRESS-S", name="Dress S", quantity=1, unit_price=Money.of("1000.00", "RUB")),
+            GroupBuyOrderLine(sku="SCARF", name="Scarf", quantity=2, unit_price=Money.of("333.33", "RUB")),
+        ],
+        charges=Money.of("450.00", "RUB"),
+    )
+
+
+async def test_a_participants_order_runs_on_the_joint_purchase_pipeline_and_is_placed_once(
+    app: OrderApp, shop_id: str
+) -> None:
+    order_id = new_id()
+    sent = Envelope.new(command(order_id, "p-1", None), shop_id=shop_id, actor=Actor.system("groupbuy"))
+    async with (
+        TopicReader(app.bootstrap, app.topic(OrderPlaced)) as order_events,
+        TopicReader(app.bootstrap, app.topic(RequestPayment)) as payment_commands,
+    ):
+        await app.send(sent)
+        await app.send(sent)  # a redelivery
+        placed = await one_message(order_events, order_id, "OrderPlaced")
+        assert placed.payload.joint_purchase_id == "jp-1" and placed.payload.channel == "groupbuy"
+        assert placed.correlation_id == sent.correlation_id
+        request = await one_message(payment_commands, order_id, "RequestPayment")
+        # goods 1000.00 + 2 x 333.33 at the purchase's prices, and the charges (fee, transport, options)
+        assert request.payload.amount == Money.of("2116.66", "RUB")
+        order = await app.order(shop_id, order_id)
+        assert order["joint_purchase_id"] == "jp-1" and order["pipeline"] == "groupbuy@1"
+        assert order["stage"] == "awaiting_payment"
+        assert [(line["sku"], line["unit_price"]["amount"]) for line in order["lines"]] == [
+            ("DRESS-S", "1000.00"),
+            ("SCARF", "333.33"),
+        ]
+        assert order["totals"]["delivery"] == {"amount": "450.00", "currency": "RUB"}
+        assert order["customer"]["email"] == "participant-p-1@groupbuy.example"
+
+        # The same participant asked for again under another id (a replayed decision): still one order.
+        again = new_id()
+        await app.send(Envelope.new(command(again, "p-1", "ann@example.com"), shop_id=shop_id, actor=Actor.system("x")))
+        other = new_id()
+        await app.send(Envelope.new(command(other, "p-2", "bob@example.com"), shop_id=shop_id, actor=Actor.system("x")))
+        await one_message(order_events, other, "OrderPlaced")  # sent after `again`, on another key: give it time
+        missing = await app.client.get(f"/orders/{again}", headers=internal_headers(shop_id, role="manager"))
+        assert missing.status_code == 404
+        assert len(messages(order_events, order_id, "OrderPlaced")) == 1
+
+        # paid → received from the supplier → handed out → closed
+        await app.emit(shop_id, paid_in_full(order_id, request.payload.amount), "payment")
+        await app.wait_stage(shop_id, order_id, "paid")
+        for stage in ("received", "handed_out", "closed"):
+            await app.advance(shop_id, order_id)
+            await app.wait_stage(shop_id, order_id, stage)
+
+        await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"to_stage":"closed"' in r.value)
+        stages = [e.payload.to_stage for e in messages(order_events, order_id, "OrderStageChanged")]
+        assert stages == ["paid", "received", "handed_out", "closed"]

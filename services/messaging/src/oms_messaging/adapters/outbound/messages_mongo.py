@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from oms_contracts import Actor
-from oms_runtime.mongo import Document, IndexSpec
-from pymongo import ASCENDING
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -56,7 +55,4 @@ class MessagesMongo:
 
     async def page(self, shop_id: str, conversation_id: str, after: str | None, limit: int) -> list[Message]:
         query: Document = {"shop_id": shop_id, "conversation_id": conversation_id}
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
-        return [message_of(doc) for doc in await cursor.to_list(length=limit)]
+        return [message_of(doc) for doc in await find_after(self.collection, query, after=after, limit=limit)]

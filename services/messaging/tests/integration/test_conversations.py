@@ -22,13 +22,7 @@ from pymongo import AsyncMongoClient
 
 @pytest.fixture(scope="module")
 async def client(infra: Infra, topic_prefix: str) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = MessagingSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_messaging_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1,
-    )
+    settings = infra.settings(MessagingSettings, topic_prefix, "messaging", relay_poll_seconds=0.1)
     async with AsyncTestClient(create_app(settings)) as c:
         yield c
 

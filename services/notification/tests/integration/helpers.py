@@ -15,11 +15,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 
 def settings_for(infra: Infra, topic_prefix: str, **overrides: Any) -> NotificationSettings:
-    return NotificationSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_notification_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
+    return infra.settings(
+        NotificationSettings,
+        topic_prefix,
+        "notification",
         relay_poll_seconds=0.1,
         delivery_poll_seconds=0.2,
         delivery_backoff_seconds=0.3,

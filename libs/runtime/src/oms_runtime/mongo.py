@@ -114,6 +114,16 @@ async def find_after(
     return await found.limit(limit).to_list(length=limit)
 
 
+async def insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:
+    """Insert `doc` unless its `_id` (or another unique key) is taken; False then: a redelivered
+    message or a retried request, whose first insert stands and whose answer the caller reads back."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
 async def upsert_newer(
     collection: AsyncCollection[Document], key: Document, fields: Document, as_of: datetime, *, ties_apply: bool = False
 ) -> bool:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from oms_contracts import Actor
-from oms_runtime.mongo import Document, IndexSpec, find_after
+from oms_runtime.mongo import Document, IndexSpec, find_after, insert_new
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from oms_messaging.domain.conversation import Message
 
@@ -43,11 +42,7 @@ class MessagesMongo:
         self.collection = collection
 
     async def insert(self, message: Message) -> bool:
-        try:
-            await self.collection.insert_one(message_to_doc(message))
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.collection, message_to_doc(message))
 
     async def get(self, shop_id: str, message_id: str) -> Message | None:
         doc = await self.collection.find_one({"_id": message_id, "shop_id": shop_id})

@@ -19,7 +19,7 @@ from oms_runtime.mongo import Document, create_mongo_client
 from oms_runtime.settings import ServiceSettings
 from pymongo.asynchronous.database import AsyncDatabase
 
-S = TypeVar("S")
+S = TypeVar("S", bound=ServiceSettings)
 
 REPO = Path(__file__).resolve().parents[4]
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra.sh"

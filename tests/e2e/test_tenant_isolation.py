@@ -64,6 +64,12 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
         ("POST", "/purchases/{purchase_id}/participants", {"name": "Intruder", "currency": "RUB"}),
         ("POST", "/purchases/{purchase_id}/stop", None),
     ),
+    "/api/v1/customers": (
+        "/{customer_id}",
+        "/{customer_id}/orders",
+        ("PATCH", "/{customer_id}", {"notes": "not yours"}),
+        ("POST", "/{customer_id}/merge", {"from_customer_id": "cus-nobody"}),
+    ),
 }
 # Bodies for the named rows' changes, valid so that only the shop can stop them (the default is {}).
 WRITE_BODIES: dict[str, dict[str, Any]] = {
@@ -79,7 +85,7 @@ OWN_KEYS = {"/api/v1/pipelines/store", "/api/v1/payment-settings/RUB", "/warehou
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
     r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
-    r"|pipeline-settings)$"
+    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = (
@@ -91,6 +97,7 @@ SECRET_KEYS = (
     "gift_card",
     "promo_code",
     "purchase_id",
+    "customer_id",
 )
 
 
@@ -213,8 +220,18 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=manager,
         )
     )
+    email = placed.json()["customer"]["email"]
+
+    async def customer() -> str | None:
+        r = await gateway.http.get("/api/v1/customers", params={"q": email}, headers=manager)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        return str(items[0]["customer_id"]) if items else None
+
+    customer_id = await eventually(customer, timeout=60, what="the demo order's customer record")
     yield {
         "purchase_id": purchase["id"],
+        "customer_id": customer_id,
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],
@@ -269,3 +286,62 @@ async def test_no_caller_of_another_shop_reaches_the_demo_shops_data(
     assert order["manager_id"] is None and not order["staff_notes"] and order["stage"] != "cancelled"
     money_after = (await gateway.http.get(money_path, headers=manager)).json()
     assert (money_after["paid"], money_after["refunded"]) == (money_before["paid"], money_before["refunded"])
+
+
+async def test_the_checkout_routes_keep_to_their_shop_and_roles(
+    gateway: Gateway, other_shop: None, demo_ids: dict[str, str]
+) -> None:
+    """One row per checkout endpoint: another shop sees none of the demo shop's checkout, cannot place
+    from its quote, and each role gets only what its group allows."""
+    admin = await gateway.as_staff("admin")
+    settings = (await gateway.http.get("/api/v1/checkout-settings", headers=admin)).json()
+    code = f"iso-zone-{new_id()[-6:]}"
+    kept = [m for m in settings["methods"] if not m["code"].startswith("iso-zone-")]
+    demo_settings = {**settings, "methods": [*kept, {"code": code, "zone": {"regions": ["Moscow"]}}]}
+    assert (await gateway.http.put("/api/v1/checkout-settings", json=demo_settings, headers=admin)).status_code == 200
+    cart = {
+        "lines": [{"sku": "TEA-GREEN-100", "quantity": 1}],
+        "delivery_type": "pickup",
+        "payment_method": "card",
+    }
+    quoted = await gateway.http.post("/api/v1/checkout/quote", json=cart, headers=gateway.storefront)
+    assert quoted.status_code == 201, quoted.text
+    quote_id = quoted.json()["quote_id"]
+    method_code = demo_ids["delivery_method"]  # the demo shop's method (by id; its code is iso-...)
+
+    rows: list[tuple[str, str, str, dict[str, Any] | None, set[int]]] = [
+        # (caller, method, path, body, allowed answers)
+        ("storefront", "GET", "/api/v1/checkout/options?currency=RUB", None, {200}),
+        ("manager", "GET", "/api/v1/checkout/options?currency=RUB", None, {200}),
+        ("warehouse", "GET", "/api/v1/checkout/options?currency=RUB", None, {403}),
+        ("courier", "POST", "/api/v1/checkout/quote", cart, {403}),
+        ("storefront", "POST", "/api/v1/checkout/quote", cart, {201, 422}),
+        ("storefront", "GET", "/api/v1/checkout-settings", None, {403}),
+        ("warehouse", "GET", "/api/v1/checkout-settings", None, {403}),
+        ("manager", "GET", "/api/v1/checkout-settings", None, {200}),
+        ("manager", "PUT", "/api/v1/checkout-settings", {"methods": [], "payments": []}, {403}),
+        (
+            "storefront",
+            "POST",
+            "/api/v1/orders",
+            {**order_body(lines=cart["lines"], delivery_type="pickup", payment_method="card"), "quote_id": quote_id},
+            {422},
+        ),
+    ]
+    wrong: list[str] = []
+    for caller, method, path, body, allowed in rows:
+        headers = await headers_of(gateway.http, caller)
+        r = await gateway.http.request(method, path, headers=headers, json=body)
+        leaked = [
+            s for s in (code, quote_id, method_code) if s in r.text and not (s == quote_id and "no quote" in r.text)
+        ]
+        if r.status_code not in allowed or leaked:
+            wrong.append(f"{caller} {method} {path}: {r.status_code} {leaked} {r.text[:160]}")
+    assert not wrong, "\n".join(wrong)
+    # The demo shop's settings are untouched by the other shop's admin writing its own.
+    other_admin = await headers_of(gateway.http, "admin")
+    assert (
+        await gateway.http.put("/api/v1/checkout-settings", json={"methods": [], "payments": []}, headers=other_admin)
+    ).status_code == 200
+    mine = (await gateway.http.get("/api/v1/checkout-settings", headers=admin)).json()
+    assert code in [m["code"] for m in mine["methods"]]

@@ -51,6 +51,11 @@ class OrderPlaced(Payload):
     payment_method: PaymentMethod
     stage: str
     status: str
+    status_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The customer's signed, expiring order-status link (for the order-received email)",
+    )
 
 
 class OrderStageChanged(Payload):

@@ -3,6 +3,8 @@ and handed to its user at construction."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar
 from oms_runtime.clock import Clock
 from oms_runtime.commands import RetryPolicy
@@ -12,8 +14,11 @@ from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
+from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
+from oms_order.adapters.inbound.customers_http import CustomerController
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
+from oms_order.adapters.inbound.order_links_http import OrderLinkController, OrderStatusController
 from oms_order.adapters.inbound.order_lists_http import OrderListController
 from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
@@ -22,6 +27,14 @@ from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
 from oms_order.adapters.inbound.stage_actions_http import StageController
+from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
+from oms_order.adapters.outbound.customers_mongo import (
+    CUSTOMER_INDEXES,
+    CUSTOMER_RECORDS,
+    MongoCustomerIndex,
+    MongoCustomerRecords,
+)
+from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
     MongoCustomers,
@@ -39,9 +52,13 @@ from oms_order.adapters.outbound.promo_mongo import (
 )
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.changes import OrderChanges
+from oms_order.application.checkout import Checkout
+from oms_order.application.customers import CustomerRecords
+from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
+from oms_order.application.order_links import OrderLinks
 from oms_order.application.orders import OrderService
 from oms_order.application.pipelines import PipelineService
 from oms_order.application.pricing import Pricing
@@ -61,6 +78,8 @@ INDEXES: list[IndexSpec] = [
     *LIST_INDEXES,
     *PIPELINE_INDEXES,
     *PROMO_INDEXES,
+    *CHECKOUT_INDEXES,
+    *CUSTOMER_INDEXES,
 ]
 
 
@@ -75,8 +94,23 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     # Use cases.
     events = EventFactory(settings.service_name, clock_)
     changes = OrderChanges(orders, events, clock_, RetryPolicy.from_settings(settings))
-    pricing = Pricing(prices, list_prices, rates, promos, clock_)
-    service = OrderService(orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_)
+    checkout_settings = MongoCheckoutSettings(db)
+    pricing = Pricing(prices, list_prices, rates, promos, clock_, checkout_settings)
+    checkout = Checkout(pricing, rates, checkout_settings, MongoQuotes(db), clock_)
+    signer = JwtOrderLinks(settings.order_link_secret)
+    issuer = LinkIssuer(
+        signer, clock_, lifetime=timedelta(days=settings.order_link_days), base_url=settings.public_base_url
+    )
+    service = OrderService(
+        orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout, issuer
+    )
+    links = OrderLinks(service, issuer, signer, clock_)
+    customers = CustomerRecords(
+        MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
+        MongoCustomerIndex(db),
+        clock_,
+        RetryPolicy.from_settings(settings),
+    )
     edits = OrderEdits(changes, pricing, promos, stock)
     promo_codes = PromoCodeAdmin(promos, orders, clock_)
     stages = StageActions(changes)
@@ -91,6 +125,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         projections=projections,
         promo_codes=promo_codes,
         lists=lists,
+        customers=customers,
     )
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)
     sla_overview = SlaOverview(MongoInFlightOrders(runtime.db), runtime.clock.now)
@@ -105,11 +140,19 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             StageController,
             OrderEditsController,
             PromoCodeController,
+            CheckoutController,
+            CheckoutSettingsController,
+            OrderLinkController,
+            OrderStatusController,
+            CustomerController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
         dependencies=provide_all(
             orders=service,
+            checkout=checkout,
+            links=links,
+            customers=customers,
             lists=lists,
             pipelines=pipelines,
             stages=stages,

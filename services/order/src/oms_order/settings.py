@@ -3,6 +3,8 @@ from __future__ import annotations
 from oms_runtime.settings import ServiceSettings
 from pydantic import Field
 
+DEFAULT_ORDER_LINK_SECRET = "dev-only-order-links-change-me-0123456789"  # >= 32 bytes, as HS256 wants
+
 
 class OrderSettings(ServiceSettings):
     service_name: str = "order"
@@ -13,3 +15,8 @@ class OrderSettings(ServiceSettings):
     sla_batch: int = 100
     # Audit entries an order document keeps; older ones move to the order_audit collection.
     audit_kept_in_order: int = Field(default=100, ge=4)
+    # The customer's order-status link (adapters/outbound/order_link_jwt.py): its signing key, how
+    # long a link lives, and the public base URL the link starts with (the gateway's).
+    order_link_secret: str = Field(default=DEFAULT_ORDER_LINK_SECRET, min_length=32, description="Set a real one")
+    order_link_days: int = Field(default=30, ge=1, le=365)
+    public_base_url: str = Field(default="http://127.0.0.1:8000", max_length=300)

@@ -12,6 +12,7 @@ from oms_contracts import Envelope, Money
 from oms_contracts.messages.common import Customer
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_order.application.changes import OrderChanges
+from oms_order.application.checkout import Checkout
 from oms_order.application.order_edits import OrderEdits
 from oms_order.application.order_events import OrderEvents
 from oms_order.application.orders import OrderService
@@ -23,6 +24,7 @@ from oms_order.application.ports import (
     StoredOrder,
 )
 from oms_order.application.pricing import Pricing
+from oms_order.domain.checkout import CheckoutSettings, DeliveryMethod, Quote
 from oms_order.domain.order import Order
 from oms_order.domain.order_list import CustomerKind
 from oms_order.domain.pipeline import BUILT_IN, DEFAULT_PIPELINE_FOR, Pipeline
@@ -114,6 +116,48 @@ class DefaultRates:
     ) -> DeliveryRate | None:
         return None
 
+    async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        return []
+
+
+class FakeRates(DefaultRates):
+    """A shop's projected delivery methods."""
+
+    def __init__(self, methods: list[DeliveryMethod] | None = None) -> None:
+        self.known = list(methods or [])
+
+    async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        return sorted((m for m in self.known if m.currency == currency), key=lambda m: m.code)
+
+
+class FixedLinks:
+    """Order-status links without signing: the URL names the order."""
+
+    def url_for(self, shop_id: str, order_id: str) -> str:
+        return f"https://shop.example/api/v1/order-status/{shop_id}.{order_id}"
+
+
+class FakeCheckoutSettings:
+    def __init__(self) -> None:
+        self.by_shop: dict[str, CheckoutSettings] = {}
+
+    async def get(self, shop_id: str) -> CheckoutSettings | None:
+        return self.by_shop.get(shop_id)
+
+    async def save(self, shop_id: str, settings: CheckoutSettings, *, at: datetime, by: str) -> None:
+        self.by_shop[shop_id] = settings
+
+
+class FakeQuotes:
+    def __init__(self) -> None:
+        self.by_id: dict[tuple[str, str], Quote] = {}
+
+    async def save(self, shop_id: str, quote: Quote) -> None:
+        self.by_id[(shop_id, quote.quote_id)] = quote
+
+    async def get(self, shop_id: str, quote_id: str) -> Quote | None:
+        return self.by_id.get((shop_id, quote_id))
+
 
 class FakePromos:
     def __init__(self) -> None:
@@ -196,18 +240,28 @@ class Wired:
     edits: OrderEdits
     numbers: FakeNumbers
     promos: FakePromos
+    checkout: Checkout
+    rates: FakeRates
+    settings: FakeCheckoutSettings
 
 
 def changes_over(orders: FakeOrders, clock: Clock) -> OrderChanges:
     return OrderChanges(orders, EventFactory("order", clock), clock, RetryPolicy())
 
 
-def wire(clock: Clock, orders: FakeOrders | None = None, prices: FakePrices | None = None) -> Wired:
+def wire(
+    clock: Clock, orders: FakeOrders | None = None, prices: FakePrices | None = None, rates: FakeRates | None = None
+) -> Wired:
     orders = orders if orders is not None else FakeOrders()
     numbers, promos = FakeNumbers(), FakePromos()
+    rates = rates if rates is not None else FakeRates()
+    settings = FakeCheckoutSettings()
     changes = changes_over(orders, clock)
-    pricing = Pricing(prices or FakePrices(), NoListPrices(), DefaultRates(), promos, clock)
-    service = OrderService(orders, changes, pricing, numbers, FakeCustomers(), BuiltInPipelines(), clock)
+    pricing = Pricing(prices or FakePrices(), NoListPrices(), rates, promos, clock, settings)
+    checkout = Checkout(pricing, rates, settings, FakeQuotes(), clock)
+    service = OrderService(
+        orders, changes, pricing, numbers, FakeCustomers(), BuiltInPipelines(), clock, checkout, FixedLinks()
+    )
     return Wired(
         orders=orders,
         changes=changes,
@@ -216,4 +270,7 @@ def wire(clock: Clock, orders: FakeOrders | None = None, prices: FakePrices | No
         edits=OrderEdits(changes, pricing, promos, UnknownStock()),
         numbers=numbers,
         promos=promos,
+        checkout=checkout,
+        rates=rates,
+        settings=settings,
     )

@@ -41,6 +41,10 @@ class RouteGroup(StrEnum):
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
     GROUPBUY = "groupbuy"
+    CHECKOUT = "checkout"
+    ORDER_LINK = "orders.status_link"
+    CUSTOMERS = "customers"
+    CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
 
@@ -88,6 +92,16 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.PROMO_CODES: frozenset({"admin", "manager"}),
     # Joint purchases: organisers run them; partners reach their own view (the service filters).
     RouteGroup.GROUPBUY: frozenset({"admin", "manager", *PARTNERS}),
+    # A storefront builds its checkout (options for an address, a quote), like the people who sell.
+    RouteGroup.CHECKOUT: frozenset({STOREFRONT, "admin", "manager"}),
+    # Delivery zones and payment options of the checkout: staff read them, the order service lets
+    # only admins change them.
+    RouteGroup.CHECKOUT_SETTINGS: frozenset({"admin", "manager"}),
+    # The customer's signed order-status link is issued by whoever took the order; the customer then
+    # opens it on a PUBLIC row (the signed token is the credential, checked by the order service).
+    RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
+    # Customer records (CRM, order service): personal data, the office only.
+    RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -143,12 +143,27 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
+    route(
+        RouteGroup.ORDER_LINK,
+        {"POST"},
+        "/api/v1/orders/{order_id}/status-link",
+        Service.ORDER,
+        "/orders/{order_id}/status-link",
+    ),
     route(RouteGroup.ORDERS, ANY_METHOD, "/api/v1/orders{rest}", Service.ORDER, "/orders{rest}"),
     # Stage pipelines (versions) and the shop's pipeline settings, in the order service.
     route(RouteGroup.PIPELINES, {"GET", "PUT", "POST"}, "/api/v1/pipelines{rest}", Service.ORDER, "/pipelines{rest}"),
     route(RouteGroup.PIPELINES, {"GET", "PUT"}, "/api/v1/pipeline-settings", Service.ORDER, "/pipeline-settings"),
     # Promo codes (order service); applying one to an order is under the orders row.
     route(RouteGroup.PROMO_CODES, {"GET", "POST"}, "/api/v1/promo-codes{rest}", Service.ORDER, "/promo-codes{rest}"),
+    # A storefront's checkout (order service): options for a currency and an address, quotes; and the
+    # shop's checkout settings (delivery zones, payment options).
+    route(RouteGroup.CHECKOUT, {"GET"}, "/api/v1/checkout/options", Service.ORDER, "/checkout/options"),
+    route(RouteGroup.CHECKOUT, {"POST"}, "/api/v1/checkout/quote", Service.ORDER, "/checkout/quote"),
+    route(
+        RouteGroup.CHECKOUT_SETTINGS, {"GET", "PUT"}, "/api/v1/checkout-settings", Service.ORDER, "/checkout-settings"
+    ),
+    route(RouteGroup.CUSTOMERS, {"GET", "PATCH", "POST"}, "/api/v1/customers{rest}", Service.ORDER, "/customers{rest}"),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),
@@ -215,6 +230,22 @@ ROUTES: tuple[Route, ...] = (
     ),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/sandbox", Service.PAYMENT, "/webhooks/sandbox"),
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/payments/stripe", Service.PAYMENT, "/webhooks/stripe"),
+    # The customer's order page behind a signed, expiring link (the token is checked by the order service).
+    route(RouteGroup.PUBLIC, {"GET"}, "/api/v1/order-status/{token}", Service.ORDER, "/order-status/{token}"),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/cancel",
+        Service.ORDER,
+        "/order-status/{token}/cancel",
+    ),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/feedback",
+        Service.ORDER,
+        "/order-status/{token}/feedback",
+    ),
     # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
     route(
         RouteGroup.PUBLIC,

@@ -133,7 +133,15 @@ class OrderEvents:
         await self.changes.apply_event(
             envelope,
             event.order_id,
-            lambda o, a: domain.shipment_progressed(o, event.shipment_id, status, event.shipments_in_order, a),
+            lambda o, a: domain.shipment_progressed(
+                o,
+                event.shipment_id,
+                status,
+                event.shipments_in_order,
+                a,
+                carrier=event.carrier if isinstance(event, ShipmentShipped) else None,
+                tracking_number=event.tracking_number if isinstance(event, ShipmentShipped) else None,
+            ),
         )
 
     async def on_delivery_trouble(self, envelope: Envelope[ShipmentDeliveryFailed | ShipmentReturnedToSender]) -> None:

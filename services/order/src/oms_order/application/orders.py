@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from oms_contracts import Actor, new_id
 from oms_contracts.limits import RequestedLine
 from oms_contracts.messages.common import Address, Customer, DeliveryType, DeliveryWishes, PaymentMethod
+from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.money import CurrencyCode
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
 from pydantic import BaseModel, Field
 
 from oms_order.application.changes import OrderChanges
+from oms_order.application.checkout import Checkout, pricing_inputs
 from oms_order.application.errors import IdempotencyKeyReused
 from oms_order.application.ports import (
     Customers,
@@ -23,16 +25,25 @@ from oms_order.application.ports import (
     OrderNumbers,
     OrderPage,
     OrderRepository,
+    StatusLinks,
     StoredOrder,
 )
-from oms_order.application.pricing import Pricing
+from oms_order.application.pricing import PlacementPricing, Pricing
 from oms_order.domain import order as domain
+from oms_order.domain.checkout import Quote
 from oms_order.domain.edits import cancel_with_refund
 from oms_order.domain.order import Acting
 from oms_order.domain.pricing import MAX_LINES, delivery_address
 from oms_order.metrics import ORDERS_PLACED
 
 log = get_logger(__name__)
+
+
+LATER_FIELDS = ("delivery_method", "quote_id")
+
+
+class QuoteChanged(Exception):
+    """The order placed from a quote does not cost what the quote said (a price, a rate or a code changed)."""
 
 
 class PlaceOrder(BaseModel):
@@ -55,10 +66,24 @@ class PlaceOrder(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
     promo_code: str | None = Field(default=None, min_length=2, max_length=40, description="A promo code of the shop")
     wishes: DeliveryWishes | None = Field(default=None, description="Preferred delivery time, a wish for the courier")
+    delivery_method: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A delivery method code (GET /checkout/options); default: the first of the type that delivers",
+    )
+    quote_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Place from this quote: refused (422) if the order differs from it, 409 if its prices changed",
+    )
 
     def fingerprint(self) -> str:
         """Identifies the body, so a reused Idempotency-Key with another body is recognised."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # Fields added later count only when given, so the bodies stored before them keep their fingerprint.
+        body = self.model_dump(mode="json", exclude={k for k in LATER_FIELDS if getattr(self, k) is None})
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -78,7 +103,11 @@ class OrderService:
         customers: Customers,
         pipelines: NewOrderPipelines,
         clock: Clock,
+        checkout: Checkout,
+        links: StatusLinks,
     ) -> None:
+        self.checkout = checkout
+        self.links = links
         self.orders = orders
         self.changes = changes
         self.pricing = pricing
@@ -109,6 +138,7 @@ class OrderService:
         lines = await self.pricing.lines(
             shop_id, request.lines, currency=request.currency, group=request.customer.group
         )
+        quote = await self._quote_for(shop_id, request, address, lines[0].total.currency)
         order_id = new_id()
         placement = await self.pricing.placement(
             shop_id,
@@ -118,7 +148,12 @@ class OrderService:
             promo_code=request.promo_code,
             wishes=request.wishes,
             order_id=order_id,
+            address=address,
+            delivery_method=request.delivery_method,
+            payment_method=request.payment_method,
         )
+        if quote is not None:
+            await self._agrees(shop_id, quote, placement, order_id)
         acting = Acting(at=self.clock.now(), actor=actor, channel=sold_through)
         decision = domain.place_order(
             order_id=order_id,
@@ -135,6 +170,15 @@ class OrderService:
             acting=acting,
         )
         placement.apply(decision.order)
+        # The customer's order-status link rides in OrderPlaced, for the order-received email.
+        status_url = self.links.url_for(shop_id, order_id)
+        decision = replace(
+            decision,
+            emit=[
+                p.model_copy(update={"status_url": status_url}) if isinstance(p, OrderPlaced) else p
+                for p in decision.emit
+            ],
+        )
         # First or repeat customer of this shop (keyed by normalised email and phone, unique).
         decision.order.customer_kind = await self.customers.register(shop_id, request.customer, order_id)
         try:
@@ -156,6 +200,35 @@ class OrderService:
         ORDERS_PLACED.labels(shop_id, acting.channel).inc()
         log.info("order placed", order_id=order_id, number=stored.order.number, shop_id=shop_id)
         return Placed(stored=stored, replayed=False)
+
+    async def _quote_for(
+        self, shop_id: str, request: PlaceOrder, address: Address | None, currency: str
+    ) -> Quote | None:
+        if request.quote_id is None:
+            return None
+        inputs = pricing_inputs(
+            request.lines,
+            currency=currency,
+            group=request.customer.group,
+            delivery_type=request.delivery_type,
+            delivery_method=request.delivery_method,
+            address=address,
+            payment_method=request.payment_method,
+            promo_code=request.promo_code,
+        )
+        return await self.checkout.checked_quote(shop_id, request.quote_id, inputs)
+
+    async def _agrees(self, shop_id: str, quote: Quote, placement: PlacementPricing, order_id: str) -> None:
+        """The order placed from a quote costs exactly what the quote said, or it is not placed."""
+        totals = placement.priced.totals
+        now = (totals.subtotal, totals.discount, totals.delivery, totals.grand_total, placement.due_now)
+        then = (quote.subtotal, quote.discount, quote.delivery, quote.grand_total, quote.due_now)
+        if now != then:
+            await self.pricing.release(shop_id, placement, order_id)
+            raise QuoteChanged(
+                f"quote {quote.quote_id} said {quote.grand_total} ({quote.due_now} now); "
+                f"the order would be {totals.grand_total} ({placement.due_now} now): ask for a new quote"
+            )
 
     @staticmethod
     def _replay(earlier: StoredOrder, fingerprint: str) -> Placed:
@@ -189,4 +262,40 @@ class OrderService:
             channel=channel,
             expected_version=expected_version,
             correlation_id=correlation_id,
+        )
+
+    async def cancel_by_customer(
+        self, shop_id: str, order_id: str, *, reason: str, actor: Actor, channel: str
+    ) -> StoredOrder:
+        """The customer cancels (their order-status link): decided on the order as loaded, again after a
+        lost race, so a move to picking meanwhile refuses it (CannotCancel) instead of cancelling late."""
+
+        def decide(stored: StoredOrder, acting: Acting) -> domain.Decision:
+            if not domain.customer_may_cancel(stored.order):
+                raise domain.CannotCancel(
+                    f"order {stored.order.number} can no longer be cancelled online: contact the shop"
+                )
+            return cancel_with_refund(stored.order, reason, acting)
+
+        return await self.changes.act(shop_id, order_id, decide, actor=actor, channel=channel, expected_version=None)
+
+    async def leave_feedback(
+        self,
+        shop_id: str,
+        order_id: str,
+        *,
+        rating: int,
+        comment: str | None,
+        line_ratings: dict[str, int],
+        actor: Actor,
+        channel: str,
+    ) -> StoredOrder:
+        """The customer rates the delivered order (once). Raises FeedbackRefused, InvalidOrder."""
+        return await self.changes.act(
+            shop_id,
+            order_id,
+            lambda stored, acting: domain.leave_feedback(stored.order, rating, comment, line_ratings, acting),
+            actor=actor,
+            channel=channel,
+            expected_version=None,
         )

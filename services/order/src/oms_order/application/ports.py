@@ -13,6 +13,7 @@ from oms_contracts.messages.common import Customer
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 
 from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
+from oms_order.domain.checkout import CheckoutSettings, DeliveryMethod, Quote
 from oms_order.domain.order import AuditEntry, Order
 from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, SortField
 from oms_order.domain.pipeline import Pipeline
@@ -101,6 +102,26 @@ class DeliveryRates(Protocol):
         self, shop_id: str, delivery_type: str, currency: str, code: str | None = None
     ) -> DeliveryRate | None: ...
 
+    async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        """The shop's active methods in `currency`, by code (at most checkout.MAX_METHODS)."""
+        ...
+
+
+class CheckoutSettingsStore(Protocol):
+    """The shop's checkout settings: delivery zones and days per method, payment options per currency."""
+
+    async def get(self, shop_id: str) -> CheckoutSettings | None: ...
+
+    async def save(self, shop_id: str, settings: CheckoutSettings, *, at: datetime, by: str) -> None: ...
+
+
+class Quotes(Protocol):
+    """Priced carts, kept until they expire so that an order can be placed from one."""
+
+    async def save(self, shop_id: str, quote: Quote) -> None: ...
+
+    async def get(self, shop_id: str, quote_id: str) -> Quote | None: ...
+
 
 class StockLevels(Protocol):
     """The projection of the catalog's available stock."""
@@ -143,6 +164,82 @@ class PromoCodes(Protocol):
         ...
 
     async def release_use(self, shop_id: str, code: str, order_id: str) -> bool: ...
+
+
+# ---- the customer's order-status link ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    shop_id: str
+    order_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class LinkInvalid(Exception):
+    """A link token that is forged, for another purpose, malformed or expired."""
+
+
+class StatusLinks(Protocol):
+    """Issues the customer's order-status link (application/link_issuer.py)."""
+
+    def url_for(self, shop_id: str, order_id: str) -> str: ...
+
+
+class OrderLinkSigner(Protocol):
+    def sign(self, claims: LinkClaims) -> str: ...
+
+    def verify(self, token: str, *, now: datetime) -> LinkClaims:
+        """Raises LinkInvalid."""
+        ...
+
+
+# ---- customer records (CRM) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerOrderRow:
+    """One order in a customer's history."""
+
+    order_id: str
+    customer_id: str
+    number: int
+    placed_at: datetime
+    grand_total: Money
+    status: str
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    items: list[Any]
+    next_cursor: str | None
+
+
+class CustomerIndex(Protocol):
+    """Which customer holds a contact key, the search terms, and the order history rows."""
+
+    async def owners(self, shop_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """key -> customer_id for the keys some customer holds."""
+        ...
+
+    async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
+        """Give `key` to `customer_id` unless someone holds it: answers the holder."""
+        ...
+
+    async def repoint(self, shop_id: str, keys: Sequence[str], customer_id: str) -> None: ...
+
+    async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
+        """False when the order is in a history already (idempotent by order id)."""
+        ...
+
+    async def move_orders(self, shop_id: str, from_customer: str, to_customer: str) -> int: ...
+
+    async def orders(self, shop_id: str, customer_id: str, *, cursor: str | None, limit: int) -> CustomerPage: ...
+
+    async def search(self, shop_id: str, query: str | None, *, cursor: str | None, limit: int) -> CustomerPage:
+        """Customer records (not merged ones) whose name word, email or phone starts with `query`."""
+        ...
 
 
 # ---- pipelines --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from oms_contracts import Actor, Money, Payload
@@ -91,6 +91,40 @@ class PendingLineChange(_State):
     previous_discounts: list[Discount]
 
 
+LOW_RATING = 2
+"""A rating at or below this makes the order a problem for the shop's staff."""
+
+
+class Feedback(BaseModel):
+    """The customer's rating of a delivered order (1-5), optionally per line, with a comment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    line_ratings: dict[str, int] = Field(default_factory=dict)
+    at: AwareDatetime
+
+
+class ShipmentTracking(BaseModel):
+    """Where one shipment is, as fulfilment reported it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+
+    def expected_on(self, delivery_days: int | None) -> date | None:
+        """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
+        if self.delivered_at is not None:
+            return self.delivered_at.date()
+        if self.shipped_at is None or delivery_days is None:
+            return None
+        return (self.shipped_at + timedelta(days=delivery_days)).date()
+
+
 class OrderState(_State):
     """Everything an order holds but its id (also what the staff representation shows of it)."""
 
@@ -118,6 +152,12 @@ class OrderState(_State):
     payment: PaymentState
     shipments: dict[str, ShipmentStatus] = Field(default_factory=dict)
     shipments_in_order: int | None = None
+    # Per shipment id: the carrier, tracking number and dates from fulfilment's events (the storefront's
+    # "where is my parcel"); `delivery_days` of the method, from the checkout settings at placement.
+    tracking: dict[str, ShipmentTracking] = Field(default_factory=dict)
+    delivery_days: int | None = None
+    # The customer's rating after delivery (the order-status link); a low one makes the order a problem.
+    feedback: Feedback | None = None
     cancel_reason: str | None = None
     # First or repeat customer of the shop, decided at placement (application/listing.py, customers).
     customer_kind: Literal["first", "repeat"] | None = None
@@ -385,13 +425,28 @@ def delivery_trouble(
 
 
 def shipment_progressed(
-    order: Order, shipment_id: str, status: ShipmentStatus, shipments_in_order: int, acting: Acting
+    order: Order,
+    shipment_id: str,
+    status: ShipmentStatus,
+    shipments_in_order: int,
+    acting: Acting,
+    *,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
 ) -> Decision:
     previous = order.shipments.get(shipment_id)
     if previous is not None and SHIPMENT_PROGRESS[previous] >= SHIPMENT_PROGRESS[status]:
         return _ignore(order, f"shipment {shipment_id} is already {previous}, not moving back to {status}")
     new = order.model_copy(deep=True)
     new.shipments[shipment_id] = status
+    track = new.tracking.get(shipment_id, ShipmentTracking())
+    if status == "shipped":
+        track = track.model_copy(
+            update={"carrier": carrier, "tracking_number": tracking_number, "shipped_at": acting.at}
+        )
+    elif status == "delivered":
+        track = track.model_copy(update={"delivered_at": acting.at})
+    new.tracking[shipment_id] = track
     new.shipments_in_order = shipments_in_order
     return _settle(new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)})
 
@@ -411,6 +466,50 @@ def cancel(order: Order, reason: str, acting: Acting) -> Decision:
 RESERVATION_EXPIRED = "reservation expired"
 EXPIRY_STOPS_AT = "picking"
 """An expired reservation cancels an order only before this stage (once picking starts, stock is committed)."""
+
+
+def customer_may_cancel(order: Order) -> bool:
+    """The customer may cancel on their own (the order-status link) while nothing is picked or shipped:
+    before `picking` in the order's pipeline (a pipeline without it: before any shipment exists)."""
+    if order.final or order.shipments:
+        return False
+    keys = [s.key for s in order_pipeline(order).stages]
+    if EXPIRY_STOPS_AT in keys and order.stage in keys:
+        return keys.index(order.stage) < keys.index(EXPIRY_STOPS_AT)
+    return True
+
+
+class FeedbackRefused(ValueError):
+    """Feedback on an order that is not delivered yet, or rated already."""
+
+
+def feedback_open(order: Order) -> bool:
+    """The customer may rate once every parcel is delivered, and only once."""
+    delivered = bool(order.shipments) and all(s == "delivered" for s in order.shipments.values())
+    return delivered and order.feedback is None
+
+
+def leave_feedback(
+    order: Order, rating: int, comment: str | None, line_ratings: dict[str, int], acting: Acting
+) -> Decision:
+    if order.feedback is not None:
+        raise FeedbackRefused(f"order {order.number} was rated already")
+    if not feedback_open(order):
+        raise FeedbackRefused(f"order {order.number} can be rated once it is delivered")
+    skus = {line.sku for line in order.lines}
+    errors = [FieldError("lines", f"{sku} is not a line of the order") for sku in line_ratings if sku not in skus]
+    errors += [FieldError("lines", f"{sku}: a rating is 1 to 5") for sku, r in line_ratings.items() if not 1 <= r <= 5]
+    if errors:
+        raise InvalidOrder(errors)
+    new = order.model_copy(deep=True)
+    new.feedback = Feedback(rating=rating, comment=comment, line_ratings=dict(line_ratings), at=acting.at)
+    changes: dict[str, Any] = {"rating": rating}
+    if rating <= LOW_RATING:
+        new.problem = True
+        changes["problem"] = _change(order.problem, True)
+    _audit(new, acting, "feedback", changes)
+    updated = OrderUpdated(order_id=new.id, number=new.number, action="feedback", changes=changes, totals=new.totals)
+    return Decision(order=new, emit=[updated])
 
 
 def reservation_expired(order: Order, acting: Acting) -> Decision:

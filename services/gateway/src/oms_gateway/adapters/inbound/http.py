@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound import console_login, warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
-from oms_gateway.adapters.inbound.staff_session import PAGES_PREFIX
+from oms_gateway.adapters.inbound.staff_session import CONSOLE_PREFIX, PAGES_PREFIX
 from oms_gateway.application.accounts import InvalidCredentials
 from oms_gateway.domain.access import Principal, RouteGroup, who_may
 from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, StaffMember, StaffRole
@@ -338,6 +338,30 @@ PROXY_HANDLERS = [
         "Promo codes: create, list, read, disable",
         STAFF_ONLY,
     ),
+    _proxy(
+        "checkout",
+        ["/api/v1/checkout/options", "/api/v1/checkout/quote"],
+        frozenset({"GET", "POST"}),
+        "checkout",
+        "A storefront's checkout: delivery methods and payment options for an address, quotes",
+        STAFF_OR_STOREFRONT,
+    ),
+    _proxy(
+        "checkout_settings",
+        ["/api/v1/checkout-settings"],
+        frozenset({"GET", "PUT"}),
+        "checkout",
+        "The shop's checkout settings: delivery zones and days per method, payment options per currency",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "customers",
+        _prefix("/api/v1/customers"),
+        frozenset({"GET", "PATCH", "POST"}),
+        "customers",
+        "Customer records: search, read, edit, merge, order history",
+        STAFF_ONLY,
+    ),
     _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
     _proxy(
         "delivery_methods",
@@ -361,6 +385,18 @@ PROXY_HANDLERS = [
         frozenset({"POST"}),
         "public",
         "VK Callback API of a connected community (joint purchases' order intake)",
+        [],
+    ),
+    _proxy(
+        "order_status",
+        [
+            "/api/v1/order-status/{token:str}",
+            "/api/v1/order-status/{token:str}/cancel",
+            "/api/v1/order-status/{token:str}/feedback",
+        ],
+        frozenset({"GET", "POST"}),
+        "public",
+        "The customer's order page behind a signed, expiring link: status, shipments, pay now, cancel, rate",
         [],
     ),
     _proxy(
@@ -444,7 +480,7 @@ DEPENDENCIES = {"caller": Provide(current_caller)}
 ROUTE_HANDLERS += [
     *console_login.HANDLERS,
     route(
-        [console_login.CONSOLE_PREFIX, console_login.CONSOLE_PREFIX + "/{rest:path}"],
+        [CONSOLE_PREFIX, CONSOLE_PREFIX + "/{rest:path}"],
         http_method=["GET", "POST"],
         name="console_pages",
         include_in_schema=False,

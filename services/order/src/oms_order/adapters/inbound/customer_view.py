@@ -8,7 +8,7 @@ view until someone decides the customer should see it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from oms_contracts import Money
 from oms_contracts.messages.common import Address, DeliveryType, DeliveryWishes, Locale, PaymentMethod
@@ -56,6 +56,11 @@ class CustomerPayment(_View):
 
 class CustomerShipment(_View):
     status: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    expected_delivery: date | None = None
 
 
 class CustomerReturn(_View):
@@ -103,6 +108,20 @@ def status_since(order: Order) -> datetime:
     return since
 
 
+def shipment_view(order: Order, shipment_id: str) -> CustomerShipment:
+    track = order.tracking.get(shipment_id)
+    if track is None:
+        return CustomerShipment(status=order.shipments[shipment_id])
+    return CustomerShipment(
+        status=order.shipments[shipment_id],
+        carrier=track.carrier,
+        tracking_number=track.tracking_number,
+        shipped_at=track.shipped_at,
+        delivered_at=track.delivered_at,
+        expected_delivery=track.expected_on(order.delivery_days),
+    )
+
+
 def customer_view(stored: StoredOrder) -> CustomerOrderView:
     order = stored.order
     return CustomerOrderView(
@@ -143,7 +162,7 @@ def customer_view(stored: StoredOrder) -> CustomerOrderView:
             due=order.payment.due,
         ),
         # By shipment id for a stable order; the ids themselves are warehouse business.
-        shipments=[CustomerShipment(status=order.shipments[key]) for key in sorted(order.shipments)],
+        shipments=[shipment_view(order, key) for key in sorted(order.shipments)],
         returns=[
             CustomerReturn(return_id=r.return_id, rma_number=r.rma_number, status=r.status, refunded=r.refunded)
             for r in order.returns.values()

@@ -31,7 +31,7 @@ from oms_contracts.messages.fulfilment import (
     ShipmentReturnedToSender,
     ShipmentShipped,
 )
-from oms_contracts.messages.order import OrderStageChanged
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
 from oms_contracts.messages.payment import (
     PaymentCaptured,
     PaymentFailed,
@@ -43,6 +43,7 @@ from oms_contracts.registry import ORDER_CHANGES
 from oms_runtime.consumer import PermanentError
 from oms_runtime.runtime import ServiceRuntime
 
+from oms_order.application.customers import CustomerRecords
 from oms_order.application.errors import UnknownOrder
 from oms_order.application.listing import OrderLists
 from oms_order.application.order_events import OrderEvents
@@ -75,6 +76,7 @@ def register_consumers(
     projections: Projections,
     promo_codes: PromoCodeAdmin,
     lists: OrderLists,
+    customers: CustomerRecords,
 ) -> None:
     # The events that move orders: one consumer group, so that per order they apply in order.
     order_events: dict[type[Payload], Handler] = {
@@ -110,6 +112,9 @@ def register_consumers(
     )
     runtime.consumer("delivery-methods").on(DeliveryMethodChanged, projections.on_delivery_method)
     runtime.consumer("stock-levels").on(StockLevelChanged, projections.on_stock_level)
+
+    # Customer records (CRM) from the service's own OrderPlaced, in a group of their own.
+    runtime.consumer("customers").on(OrderPlaced, customers.on_order_placed)
 
     runtime.consumer("promo-usage").on(OrderStageChanged, promo_codes.on_order_stage_changed)
 

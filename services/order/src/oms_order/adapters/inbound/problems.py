@@ -8,12 +8,15 @@ from collections.abc import Mapping
 
 from oms_runtime.problems import ProblemSpec
 
+from oms_order.application.customers import CustomerNotFound
 from oms_order.application.errors import IdempotencyKeyReused, LineNotFound, OrderNotFound, PromoNotFound
+from oms_order.application.orders import QuoteChanged
 from oms_order.application.pipelines import InvalidPipeline, PipelineNotFound
-from oms_order.application.ports import DuplicatePromoCode
+from oms_order.application.ports import DuplicatePromoCode, LinkInvalid
 from oms_order.application.stage_actions import MoveNotAllowed
+from oms_order.domain.customers import CustomerConflict
 from oms_order.domain.edits import NotEditable, StockShort
-from oms_order.domain.order import CannotCancel, NotResponsible
+from oms_order.domain.order import CannotCancel, FeedbackRefused, NotResponsible
 from oms_order.domain.order_list import BadCursor
 from oms_order.domain.pipeline import MoveRefused
 from oms_order.domain.pricing import InvalidOrder
@@ -24,15 +27,21 @@ FIELDS = ("errors",)
 
 PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     OrderNotFound: ProblemSpec(404, "Not found"),
+    CustomerNotFound: ProblemSpec(404, "Not found"),
+    CustomerConflict: ProblemSpec(409, "Customers cannot be merged"),
+    # A forged, foreign or expired order-status link: as if there were nothing (no oracle for tokens).
+    LinkInvalid: ProblemSpec(404, "Not found"),
     LineNotFound: ProblemSpec(404, "Not found"),
     PromoNotFound: ProblemSpec(404, "Not found"),
     PipelineNotFound: ProblemSpec(404, "Not found"),
     NotResponsible: ProblemSpec(403, "Forbidden"),
     CannotCancel: ProblemSpec(409, "Order cannot be cancelled"),
+    FeedbackRefused: ProblemSpec(409, "Feedback not possible"),
     NotEditable: ProblemSpec(409, "Order cannot be changed"),
     StockShort: ProblemSpec(409, "Not enough stock", extensions=FIELDS),
     MoveRefused: ProblemSpec(409, "Stage cannot be advanced"),
     DuplicatePromoCode: ProblemSpec(409, "Promo code exists"),
+    QuoteChanged: ProblemSpec(409, "Prices changed since the quote", field="quote_id"),
     MoveNotAllowed: ProblemSpec(422, "Move not allowed", field="to"),
     IdempotencyKeyReused: ProblemSpec(422, "Idempotency key reused", field="Idempotency-Key"),
     InvalidOrder: ProblemSpec(422, "Invalid request", extensions=FIELDS),

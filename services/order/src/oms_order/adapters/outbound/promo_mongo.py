@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.application.ports import DuplicatePromoCode, PromoCodePage, PromoUnavailable
+from oms_order.domain.checkout import MAX_METHODS, DeliveryMethod
 from oms_order.domain.pricing import DeliveryRate, PromoCode
 
 PROMO_CODES = "promo_codes"
@@ -42,6 +43,8 @@ PROMO_INDEXES: list[IndexSpec] = [
         DELIVERY_METHODS,
         [("shop_id", ASCENDING), ("delivery_type", ASCENDING), ("currency", ASCENDING), ("code", ASCENDING)],
     ),
+    # The checkout's options (GET /checkout/options, the quote, placement): a shop's methods per currency.
+    IndexSpec(DELIVERY_METHODS, [("shop_id", ASCENDING), ("currency", ASCENDING), ("code", ASCENDING)]),
     IndexSpec(STOCK_LEVELS, [("shop_id", ASCENDING), ("sku", ASCENDING), ("warehouse_id", ASCENDING)], unique=True),
 ]
 
@@ -158,6 +161,7 @@ class MongoDeliveryMethods:
             {"_id": f"{shop_id}/{method.delivery_method_id}", "shop_id": shop_id},
             {
                 "code": method.code,
+                "name": method.name,
                 "delivery_type": method.delivery_type,
                 "currency": method.currency,
                 "price": method.price.model_dump(mode="json"),
@@ -184,6 +188,22 @@ class MongoDeliveryMethods:
             free_from=Money.model_validate(free) if free else None,
             method_code=d["code"],
         )
+
+    async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        query: Document = {"shop_id": shop_id, "currency": currency, "active": True}
+        docs = await self.collection.find(query).sort("code", ASCENDING).limit(MAX_METHODS).to_list()
+        return [
+            DeliveryMethod(
+                code=d["code"],
+                # Projected before the name was kept: the code stands in until the method changes again.
+                name=d.get("name") or d["code"],
+                delivery_type=d["delivery_type"],
+                currency=d["currency"],
+                price=Money.model_validate(d["price"]),
+                free_from=Money.model_validate(d["free_from"]) if d.get("free_from") else None,
+            )
+            for d in docs
+        ]
 
 
 class MongoStockLevels:

@@ -78,13 +78,50 @@ async def fetch_page(
     Fetches one more than asked to know whether another page follows, without a count.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    if cursor:
-        query = {**query, sort_key: {"$lt" if newest_first else "$gt": cursor}}
-    found = collection.find(query, projection).sort(sort_key, DESCENDING if newest_first else ASCENDING)
-    docs = await found.limit(limit + 1).to_list()
+    docs = await find_after(
+        collection,
+        query,
+        after=cursor,
+        limit=limit + 1,
+        sort_key=sort_key,
+        newest_first=newest_first,
+        projection=projection,
+    )
     more = len(docs) > limit
     docs = docs[:limit]
     return Page(docs, str(docs[-1][sort_key]) if more else None)
+
+
+async def find_after(
+    collection: AsyncCollection[Document],
+    query: Document,
+    *,
+    after: str | None,
+    limit: int,
+    sort_key: str = "_id",
+    newest_first: bool = False,
+    projection: Document | None = None,
+) -> list[Document]:
+    """At most `limit` documents matching `query` that follow `after` in `sort_key` order (the keyset
+    step of every list; `sort_key` unique and indexed after the query's equality fields).
+
+    An adapter whose application builds the page asks for `limit + 1` and the application answers
+    `CursorPage.from_rows(rows, limit, cursor_of=...)`; one that answers a page itself uses `fetch_page`.
+    """
+    if after:
+        query = {**query, sort_key: {"$lt" if newest_first else "$gt": after}}
+    found = collection.find(query, projection).sort(sort_key, DESCENDING if newest_first else ASCENDING)
+    return await found.limit(limit).to_list(length=limit)
+
+
+async def insert_new(collection: AsyncCollection[Document], doc: Document) -> bool:
+    """Insert `doc` unless its `_id` (or another unique key) is taken; False then: a redelivered
+    message or a retried request, whose first insert stands and whose answer the caller reads back."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 async def upsert_newer(

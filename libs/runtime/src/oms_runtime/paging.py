@@ -17,6 +17,9 @@ parameters of a list are `oms_runtime.params.Limit` and `oms_runtime.params.Curs
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +30,28 @@ U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+
+
+def encode_cursor(parts: Sequence[Any]) -> str:
+    """An opaque cursor for a keyset position of several JSON values (the sort, its direction, the
+    last row's sort value and id): compact JSON in URL-safe base64 without padding.
+
+        next_cursor = encode_cursor([sort.value, descending, str(last.placed_at), last.order_id])
+    """
+    raw = json.dumps(list(parts), separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> list[Any]:
+    """The parts `encode_cursor` packed. Raises ValueError for anything else; the caller checks the
+    parts (their number, types, that they belong to the sort asked for) and names its field."""
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("not a cursor") from exc
+    if not isinstance(parts, list):
+        raise ValueError("not a cursor")
+    return parts
 
 
 class CursorPage(BaseModel, Generic[T]):

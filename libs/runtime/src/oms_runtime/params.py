@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
 
@@ -29,3 +29,17 @@ VersionInQuery = Annotated[
     QueryParameter(ge=1, le=INT64_MAX, description="An aggregate's version (what its ETag says)"),
 ]
 """A version in the query: a precondition (`?expected_version=`) or the version to read (`?version=`)."""
+
+
+def idempotency_key_header(description: str, *, max_length: int = 255) -> HeaderParameter:
+    """The optional `Idempotency-Key` header of a write a client may retry; `description` says what a replay answers.
+
+        IdempotencyKey = Annotated[str | None, idempotency_key_header("Same key and body: the same order again")]
+
+    One declaration of the name, the optional presence and the length bounds (an empty key is
+    refused: it would make every retry a new request); `max_length` is lower where the key is
+    prefixed and handed on (payment passes it to a provider whose keys are at most 255 long).
+    """
+    return HeaderParameter(
+        name="Idempotency-Key", required=False, min_length=1, max_length=max_length, description=description
+    )

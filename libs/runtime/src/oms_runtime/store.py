@@ -101,6 +101,15 @@ class AggregateStore:
             self._on_pending(self.name, stored["_id"])
         return stored
 
+    async def create_new(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> bool:
+        """`create`, or False when the id (or another unique key) is taken: the aggregate was created
+        before (a redelivery, a retry), nothing is written and its events are not sent again."""
+        try:
+            await self.create(doc, events)
+        except DuplicateKeyError:
+            return False
+        return True
+
     async def update(
         self,
         shop_id: str,

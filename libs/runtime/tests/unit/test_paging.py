@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oms_runtime.paging import CursorPage
+import pytest
+from oms_runtime.paging import CursorPage, decode_cursor, encode_cursor
 from pydantic import BaseModel
 
 
@@ -39,3 +40,17 @@ def test_a_page_maps_to_its_views_and_serialises_as_items_and_next_cursor():
     assert views.model_dump(mode="json") == {"items": [{"id": "m0"}], "next_cursor": "m0"}
     schema = CursorPage[MessageView].model_json_schema()
     assert set(schema["required"]) == {"items", "next_cursor"}
+
+
+def test_a_cursor_gives_back_the_parts_it_was_made_of():
+    parts = ["placed_at", True, "t", "2026-12-02T10:00:00+00:00", "ord-1"]
+    token = encode_cursor(parts)
+    assert "=" not in token and "/" not in token and "+" not in token
+    assert decode_cursor(token) == parts
+
+
+@pytest.mark.parametrize("token", ["", "not base64!", "e30", "bnVsbA"])
+def test_what_is_no_cursor_is_refused_as_a_value_error(token: str):
+    # "e30" is `{}` and "bnVsbA" is `null`: JSON, but no list of parts.
+    with pytest.raises(ValueError):
+        decode_cursor(token)

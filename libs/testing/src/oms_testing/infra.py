@@ -8,8 +8,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+from oms_contracts import new_id
+from oms_runtime.mongo import Document, create_mongo_client
+from oms_runtime.settings import ServiceSettings
+from pymongo.asynchronous.database import AsyncDatabase
+
+S = TypeVar("S", bound=ServiceSettings)
 
 REPO = Path(__file__).resolve().parents[4]
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra.sh"
@@ -21,6 +31,36 @@ class Infra:
     mongo_url: str
     started_here: bool
     env: dict[str, str]
+
+    def settings(self, settings_class: type[S], topic_prefix: str, db: str, **overrides: Any) -> S:
+        """A service's settings for a test: these servers, the module's topic prefix, a database of its
+        own (`test_<db>_<random>`, so modules never share data); `overrides` tune the rest.
+
+            settings = infra.settings(OrderSettings, topic_prefix, "order", relay_poll_seconds=0.2)
+        """
+        return settings_class(
+            kafka_bootstrap=self.kafka_bootstrap,
+            mongo_url=self.mongo_url,
+            mongo_db=f"test_{db}_{new_id()[-8:]}",
+            topic_prefix=topic_prefix,
+            **overrides,
+        )
+
+
+@asynccontextmanager
+async def service_database(settings: ServiceSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+    """The database of a service under test, for a test to arrange or inspect what the service keeps.
+
+    @pytest.fixture
+    async def db(settings: PaymentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+        async with service_database(settings) as database:
+            yield database
+    """
+    mongo = create_mongo_client(settings)
+    try:
+        yield mongo[settings.database_name]
+    finally:
+        await mongo.close()
 
 
 def test_infra_env() -> dict[str, str]:

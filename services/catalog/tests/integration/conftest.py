@@ -73,14 +73,8 @@ class Service:
 
 @pytest.fixture
 async def service(infra: Any, topic_prefix: str, shop_id: str) -> AsyncIterator[Service]:
-    settings = CatalogSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_catalog_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1,
-        ledger_flush_seconds=0.2,
-        log_json=False,
+    settings = infra.settings(
+        CatalogSettings, topic_prefix, "catalog", relay_poll_seconds=0.1, ledger_flush_seconds=0.2, log_json=False
     )
     await migrate(settings, [*INDEXES, *INBOX_INDEXES])
     app = create_app(settings)

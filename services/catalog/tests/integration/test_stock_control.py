@@ -38,14 +38,8 @@ PAYMENT = Actor.system("payment")
 @pytest.fixture
 async def clocked(infra: Any, topic_prefix: str, shop_id: str) -> AsyncIterator[tuple[Service, FixedClock]]:
     clock = FixedClock(T0)
-    settings = CatalogSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_catalog_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1,
-        ledger_flush_seconds=0.2,
-        log_json=False,
+    settings = infra.settings(
+        CatalogSettings, topic_prefix, "catalog", relay_poll_seconds=0.1, ledger_flush_seconds=0.2, log_json=False
     )
     await migrate(settings, [*INDEXES, *INBOX_INDEXES])
     app = create_app(settings, clock=clock)

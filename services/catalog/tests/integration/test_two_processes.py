@@ -73,13 +73,7 @@ class Process:
 
 @pytest.fixture
 def settings(infra: Any, topic_prefix: str) -> CatalogSettings:
-    return CatalogSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_catalog2p_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        log_json=False,
-    )
+    return infra.settings(CatalogSettings, topic_prefix, "catalog2p", log_json=False)
 
 
 @pytest.fixture

@@ -30,10 +30,10 @@ from oms_fulfilment.adapters.inbound.returns_http import CustomerReturnView
 from oms_fulfilment.adapters.outbound.shops_mongo import MongoShopNames
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
-from oms_runtime.mongo import Document, create_mongo_client
+from oms_runtime.mongo import Document
 from oms_testing import eventually
 from oms_testing.http import internal_headers
-from oms_testing.infra import Infra
+from oms_testing.infra import Infra, service_database
 from oms_testing.kafka import TopicReader, produce_raw
 from pymongo.asynchronous.database import AsyncDatabase
 from pypdf import PdfReader
@@ -43,13 +43,7 @@ Client = AsyncTestClient[Litestar]
 
 @pytest.fixture(scope="module")
 def settings(infra: Infra, topic_prefix: str) -> FulfilmentSettings:
-    return FulfilmentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_returns_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        consumer_attempts=1,
-    )
+    return infra.settings(FulfilmentSettings, topic_prefix, "returns", consumer_attempts=1)
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +54,8 @@ async def client(settings: FulfilmentSettings) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def db(settings: FulfilmentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
-    mongo = create_mongo_client(settings)
-    yield mongo[settings.database_name]
-    await mongo.close()
+    async with service_database(settings) as database:
+        yield database
 
 
 def rub(amount: str) -> Money:

@@ -16,10 +16,10 @@ from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.registry import DEADLETTER, FULFILMENT_COMMANDS, FULFILMENT_EVENTS
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
-from oms_runtime.mongo import Document, create_mongo_client
+from oms_runtime.mongo import Document
 from oms_testing import eventually
 from oms_testing.http import internal_headers
-from oms_testing.infra import Infra
+from oms_testing.infra import Infra, service_database
 from oms_testing.kafka import TopicReader, produce_raw
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,13 +28,7 @@ Client = AsyncTestClient[Litestar]
 
 @pytest.fixture(scope="module")
 def settings(infra: Infra, topic_prefix: str) -> FulfilmentSettings:
-    return FulfilmentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_fulfilment_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        consumer_attempts=1,
-    )
+    return infra.settings(FulfilmentSettings, topic_prefix, "fulfilment", consumer_attempts=1)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +39,8 @@ def app(settings: FulfilmentSettings) -> Litestar:
 @pytest.fixture
 async def db(settings: FulfilmentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
     """The service's database, through a client of the test's own event loop."""
-    mongo = create_mongo_client(settings)
-    yield mongo[settings.database_name]
-    await mongo.close()
+    async with service_database(settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")

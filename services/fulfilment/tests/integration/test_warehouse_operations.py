@@ -35,13 +35,8 @@ INTERNAL = "dev-internal-token"
 
 @pytest.fixture(scope="module")
 def settings(infra: Infra, topic_prefix: str) -> FulfilmentSettings:
-    return FulfilmentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_fulfilment_wh_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        consumer_attempts=1,
-        carrier_webhook_secrets={"cdek": SECRET},
+    return infra.settings(
+        FulfilmentSettings, topic_prefix, "fulfilment_wh", consumer_attempts=1, carrier_webhook_secrets={"cdek": SECRET}
     )
 
 

@@ -30,12 +30,7 @@ ARTEFACTS = Path(__file__).resolve().parents[4] / ".local" / "artefacts"
 
 @pytest.fixture(scope="module")
 async def base_url(infra: Infra, topic_prefix: str) -> AsyncIterator[str]:
-    settings = FulfilmentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_fulfilment_pages_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-    )
+    settings = infra.settings(FulfilmentSettings, topic_prefix, "fulfilment_pages")
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )

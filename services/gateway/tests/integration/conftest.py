@@ -75,11 +75,10 @@ async def stack(infra: Infra, topic_prefix: str) -> AsyncIterator[Stack]:
     echo = EchoServer()
     await echo.start()
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: a service that is down
-    settings = GatewaySettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_gateway_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
+    settings = infra.settings(
+        GatewaySettings,
+        topic_prefix,
+        "gateway",
         jwt_secret=new_id() + new_id(),
         internal_token="test-internal-token",
         order_url=echo.url,

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from oms_contracts import new_id
 from oms_groupbuy.bootstrap import create_app
 from oms_groupbuy.settings import GroupBuySettings
 from oms_runtime.clock import FixedClock
@@ -25,13 +24,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture(scope="module")
 async def client(infra: Infra, topic_prefix: str, clock: FixedClock) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = GroupBuySettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_groupbuy_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1,
-        deadline_scan_seconds=0.2,
+    settings = infra.settings(
+        GroupBuySettings, topic_prefix, "groupbuy", relay_poll_seconds=0.1, deadline_scan_seconds=0.2
     )
     async with AsyncTestClient(create_app(settings, clock=clock)) as c:
         yield c

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.order import OrderPlaced
 from oms_messaging.bootstrap import create_app
 from oms_messaging.settings import MessagingSettings
 from oms_testing import eventually
+from oms_testing.builders import order_placed
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
@@ -22,32 +22,13 @@ from pymongo import AsyncMongoClient
 
 @pytest.fixture(scope="module")
 async def client(infra: Infra, topic_prefix: str) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = MessagingSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_messaging_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.1,
-    )
+    settings = infra.settings(MessagingSettings, topic_prefix, "messaging", relay_poll_seconds=0.1)
     async with AsyncTestClient(create_app(settings)) as c:
         yield c
 
 
 async def place_order(infra: Infra, topic_prefix: str, shop_id: str, number: int = 1) -> Envelope[OrderPlaced]:
-    rub = Money.of("100", "RUB")
-    payload = OrderPlaced(
-        order_id=new_id(),
-        number=number,
-        channel="web",
-        customer=Customer(name="Ann Lee", email="ann@example.com"),
-        address=None,
-        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub, total=rub)],
-        totals=Totals(subtotal=rub, delivery=Money.zero("RUB"), grand_total=rub),
-        delivery_type="pickup",
-        payment_method="cash_on_delivery",
-        stage="new",
-        status="New",
-    )
+    payload = order_placed(number=number)
     env = Envelope.new(payload, shop_id=shop_id, actor=Actor.system("order"))
     await produce_raw(
         infra.kafka_bootstrap, topic_prefix + "oms.order.events", env.to_json(), key=payload.order_id.encode()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.order import OrderPlaced
 from oms_messaging.application.conversations import Conversations, MessageIdTaken, UnknownOrder
 from oms_messaging.domain.conversation import InvalidPost, Message
@@ -14,6 +13,7 @@ from oms_runtime.clock import FixedClock
 from oms_runtime.commands import AlreadyApplied, RetryPolicy
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.events import EventFactory
+from oms_testing.builders import order_placed
 
 from .fakes import FakeConversations, FakeMessages
 
@@ -37,20 +37,7 @@ class World:
         )
 
     async def place(self, number: int = 7) -> Envelope[OrderPlaced]:
-        rub = Money.of("100", "RUB")
-        placed = OrderPlaced(
-            order_id=new_id(),
-            number=number,
-            channel="web",
-            customer=Customer(name="Ann Lee", email="ann@example.com"),
-            address=None,
-            lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub, total=rub)],
-            totals=Totals(subtotal=rub, delivery=Money.zero("RUB"), grand_total=rub),
-            delivery_type="pickup",
-            payment_method="cash_on_delivery",
-            stage="new",
-            status="New",
-        )
+        placed = order_placed(number=number)
         envelope = Envelope.new(placed, shop_id=SHOP, actor=Actor.system("order"))
         await self.app.on_order_placed(envelope)
         return envelope

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from oms_contracts import Actor, Envelope, Money, Payload, new_id, topic_for
-from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts import Actor, Envelope, Payload, topic_for
+from oms_contracts.messages.common import Locale
 from oms_contracts.messages.order import OrderPlaced
 from oms_notification.settings import NotificationSettings
+from oms_testing import builders
 from oms_testing.infra import Infra
 from oms_testing.kafka import produce_raw
 from pymongo import AsyncMongoClient
@@ -15,11 +16,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 
 def settings_for(infra: Infra, topic_prefix: str, **overrides: Any) -> NotificationSettings:
-    return NotificationSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_notification_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
+    return infra.settings(
+        NotificationSettings,
+        topic_prefix,
+        "notification",
         relay_poll_seconds=0.1,
         delivery_poll_seconds=0.2,
         delivery_backoff_seconds=0.3,
@@ -48,18 +48,16 @@ async def publish(infra: Infra, topic_prefix: str, env: Envelope[Any]) -> None:
     await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode())
 
 
-def order_placed(number: int, email: str, locale: str = "en", name: str = "Ann Lee") -> OrderPlaced:
-    rub = lambda v: Money.of(v, "RUB")  # noqa: E731
-    return OrderPlaced(
-        order_id=new_id(),
+def order_placed(number: int, email: str, locale: Locale = "en", name: str = "Ann Lee") -> OrderPlaced:
+    """A courier order of 2 green teas at 600.00 and 300.00 delivery, paid by card."""
+    return builders.order_placed(
         number=number,
-        channel="web",
-        customer=Customer(name=name, email=email, locale=locale),  # type: ignore[arg-type]
-        address=None,
-        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
-        totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
+        email=email,
+        locale=locale,
+        name=name,
+        quantity=2,
+        unit_price="600",
+        delivery="300",
         delivery_type="courier",
         payment_method="card",
-        stage="new",
-        status="New",
     )

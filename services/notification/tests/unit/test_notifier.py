@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.common import Customer, OrderLine, Totals
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import PaymentRequested
 from oms_notification.application.deliveries import Deliveries
@@ -15,6 +14,7 @@ from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane,
 from oms_runtime.clock import FixedClock
 from oms_runtime.commands import RetryPolicy
 from oms_runtime.events import EventFactory
+from oms_testing.builders import order_placed
 
 from .fakes import PERMANENT, FakeDeliveries, FakeMailer, FakeProjections, FakeRenderer
 
@@ -44,20 +44,7 @@ class World:
         self.projections.staff[(SHOP, "packer")] = StaffMember("packer", "packer@example.com", "P", "warehouse")
 
     def placed(self) -> Envelope[OrderPlaced]:
-        rub = Money.of("100", "RUB")
-        payload = OrderPlaced(
-            order_id=new_id(),
-            number=5,
-            channel="web",
-            customer=Customer(name="Ann", email="ann@example.com"),
-            address=None,
-            lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=1, unit_price=rub, total=rub)],
-            totals=Totals(subtotal=rub, delivery=Money.zero("RUB"), grand_total=rub),
-            delivery_type="pickup",
-            payment_method="cash_on_delivery",
-            stage="new",
-            status="New",
-        )
+        payload = order_placed(number=5, name="Ann")
         return Envelope.new(payload, shop_id=SHOP, actor=ORDER_SERVICE, correlation_id="corr-1")
 
 

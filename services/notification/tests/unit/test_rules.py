@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from oms_contracts import Money, new_id
-from oms_contracts.messages.common import Customer, OrderLine, Totals
+from oms_contracts import Money
+from oms_contracts.messages.common import Customer, Locale
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
@@ -22,6 +22,7 @@ from oms_notification.domain.model import (
 )
 from oms_notification.domain.overdue import for_stage_overdue
 from oms_notification.domain.payment_reminders import for_payment_reminder
+from oms_testing import builders
 
 SHOP = ShopInfo("s1", "Tea & Co")
 
@@ -43,19 +44,16 @@ def rub(amount: str) -> Money:
     return Money.of(amount, "RUB")
 
 
-def order_placed(locale: str = "en", name: str = "Ann") -> OrderPlaced:
-    return OrderPlaced(
-        order_id=new_id(),
+def order_placed(locale: Locale = "en", name: str = "Ann") -> OrderPlaced:
+    return builders.order_placed(
         number=42,
-        channel="web",
-        customer=Customer(name=name, email="ann@example.com", locale=locale),  # type: ignore[arg-type]
-        address=None,
-        lines=[OrderLine(sku="TEA-1", name="Green tea", quantity=2, unit_price=rub("600"), total=rub("1200"))],
-        totals=Totals(subtotal=rub("1200"), delivery=rub("300"), grand_total=rub("1500")),
+        locale=locale,
+        name=name,
+        quantity=2,
+        unit_price="600",
+        delivery="300",
         delivery_type="courier",
         payment_method="card",
-        stage="new",
-        status="New",
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from oms_contracts import Actor, Envelope, Money, Payload, new_id, topic_for
+from oms_contracts import Actor, Envelope, Money, Payload, topic_for
 from oms_contracts.messages.catalog import SkuUpserted
 from oms_order.adapters.outbound.prices_mongo import MongoSkuPrices
 from oms_order.bootstrap import INDEXES, create_app
@@ -108,14 +108,8 @@ class OrderApp:
 
 @pytest.fixture(scope="module")
 async def app(infra: Infra, topic_prefix: str) -> AsyncIterator[OrderApp]:
-    settings = OrderSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_order_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=0.2,
-        consumer_backoff_seconds=0.05,
-        log_json=False,
+    settings = infra.settings(
+        OrderSettings, topic_prefix, "order", relay_poll_seconds=0.2, consumer_backoff_seconds=0.05, log_json=False
     )
     await migrate(settings, INDEXES)
     mongo = create_mongo_client(settings)

@@ -17,13 +17,7 @@ from oms_testing.infra import Infra
 
 
 async def test_stock_reserved_loads_and_saves_the_order_with_one_settings_read(infra: Infra, topic_prefix: str) -> None:
-    settings = OrderSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_order_reads_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        log_json=False,
-    )
+    settings = infra.settings(OrderSettings, topic_prefix, "order_reads", log_json=False)
     await migrate(settings, INDEXES)
     app: Any = create_app(settings)  # the composition root; no consumers or loops run
     service: OrderService = app.state.orders

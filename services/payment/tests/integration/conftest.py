@@ -78,11 +78,10 @@ async def running_service(
     """A payment service on a free port with its own database; the sandbox's webhook goes to
     `webhook_path` of this very service over real HTTP (the gateway's hop left out)."""
     port = free_port()
-    settings = PaymentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_{db_label}_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
+    settings = infra.settings(
+        PaymentSettings,
+        topic_prefix,
+        db_label,
         http_port=port,
         public_checkout_base_url="http://gateway.test",
         sandbox_webhook_url=f"http://127.0.0.1:{port}{webhook_path}",

@@ -20,10 +20,10 @@ from oms_payment.application.ports import AuditEntry
 from oms_payment.bootstrap import create_app
 from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
 from oms_payment.settings import PaymentSettings
-from oms_runtime.mongo import Document, create_mongo_client
+from oms_runtime.mongo import Document
 from oms_testing import eventually
 from oms_testing.http import internal_headers
-from oms_testing.infra import Infra
+from oms_testing.infra import Infra, service_database
 from oms_testing.kafka import produce_raw
 from pymongo.asynchronous.database import AsyncDatabase
 from pypdf import PdfReader
@@ -42,13 +42,7 @@ BANK = BankRequisites(
 
 @pytest.fixture(scope="module")
 def settings(infra: Infra, topic_prefix: str) -> PaymentSettings:
-    return PaymentSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_paydocs_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        consumer_attempts=1,
-    )
+    return infra.settings(PaymentSettings, topic_prefix, "paydocs", consumer_attempts=1)
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +53,8 @@ async def client(settings: PaymentSettings) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def db(settings: PaymentSettings) -> AsyncIterator[AsyncDatabase[Document]]:
-    mongo = create_mongo_client(settings)
-    yield mongo[settings.database_name]
-    await mongo.close()
+    async with service_database(settings) as database:
+        yield database
 
 
 def rub(amount: str) -> Money:

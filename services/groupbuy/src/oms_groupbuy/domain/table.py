@@ -9,16 +9,15 @@ numbers: filter by currency for a meaningful order.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+
+from oms_runtime.paging import decode_cursor, encode_cursor
 
 from oms_groupbuy.domain.errors import InvalidInput
 from oms_groupbuy.domain.money import percent_of
@@ -212,18 +211,16 @@ def page(
 
 
 def _encode(q: TableQuery, key: Any, participant_id: str) -> str:
-    raw = json.dumps([q.sort, q.descending, str(key), participant_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor([q.sort, q.descending, str(key), participant_id])
 
 
 def _decode(cursor: str, q: TableQuery) -> tuple[Any, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort, descending, key, participant_id = json.loads(raw)
+        sort, descending, key, participant_id = decode_cursor(cursor)
         if sort != q.sort or descending != q.descending or not isinstance(participant_id, str):
             raise ValueError("another order")
         return SORTS[q.sort][1](key), participant_id
-    except (ValueError, TypeError, binascii.Error, InvalidOperation, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, InvalidOperation) as exc:
         raise InvalidInput("not a cursor of this table in this order", "cursor") from exc
 
 

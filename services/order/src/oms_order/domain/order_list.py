@@ -6,8 +6,6 @@ order gains fields while it evolves), and everything here is unit-tested without
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from oms_contracts.money import minor_units
+from oms_runtime.paging import decode_cursor, encode_cursor
 
 CustomerKind = Literal["first", "repeat"]
 FINAL_STAGES_FALLBACK = frozenset({"completed", "cancelled", "out_of_stock", "returned"})
@@ -229,14 +228,12 @@ class Cursor:
             value, kind = value.isoformat(), "t"
         elif isinstance(value, int):
             kind = "i"
-        raw = json.dumps([self.sort.value, int(self.descending), kind, value, self.order_id], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_cursor([self.sort.value, int(self.descending), kind, value, self.order_id])
 
     @classmethod
     def decode(cls, token: str, *, sort: SortField, descending: bool) -> Cursor:
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            sort_name, desc, kind, value, order_id = json.loads(raw)
+            sort_name, desc, kind, value, order_id = decode_cursor(token)
             if kind == "t":
                 value = datetime.fromisoformat(value)
                 if value.tzinfo is None:
@@ -248,7 +245,7 @@ class Cursor:
             if not isinstance(order_id, str):
                 raise ValueError("bad id")
             cursor = cls(SortField(sort_name), bool(desc), value, order_id)
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError) as exc:
             raise BadCursor("not a cursor of this list") from exc
         if cursor.sort != sort or cursor.descending != descending:
             raise BadCursor("the cursor belongs to another sort order")

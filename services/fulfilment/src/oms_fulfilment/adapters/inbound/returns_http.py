@@ -7,13 +7,13 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Actor, Money
 from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
-from oms_runtime.params import Cursor, Limit
+from oms_runtime.params import Cursor, Limit, idempotency_key_header
 from oms_runtime.preconditions import IfMatch, etag
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -32,13 +32,7 @@ Returns = NamedDependency[ReturnsService]
 ReturnId = FromPath[str]
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        min_length=1,
-        max_length=255,
-        description="Same key and lines: the same return again (Idempotent-Replayed: true); other lines: 422",
-    ),
+    idempotency_key_header("Same key and lines: the same return again (Idempotent-Replayed: true); other lines: 422"),
 ]
 
 

@@ -11,7 +11,6 @@ from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from oms_fulfilment.application.ports import OrderLinesView, Page, ShipmentView
 from oms_fulfilment.domain.returns import Change, RequestedLine, Return, ReturnStatus, Verdict
@@ -152,11 +151,7 @@ class MongoReturnRepository(DocumentRepository[Return]):
         return [from_document(doc) async for doc in cursor]
 
     async def add(self, item: Return, events: Sequence[Envelope[Any]]) -> bool:
-        try:
-            await self.store.create(to_document(item), events=events)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self.store.create_new(to_document(item), events)
 
     async def find(
         self, shop_id: str, *, order_id: str | None, status: ReturnStatus | None, after: str | None, limit: int

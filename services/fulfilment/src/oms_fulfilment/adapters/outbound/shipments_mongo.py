@@ -9,7 +9,6 @@ from oms_contracts import Actor, Envelope
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
-from pymongo.errors import DuplicateKeyError
 
 from oms_fulfilment.application.ports import Page, ShipmentFilter
 from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus, TrackingEntry
@@ -57,11 +56,7 @@ class MongoShipmentRepository(DocumentRepository[Shipment]):
         }
 
     async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
-        try:
-            await self.store.create(to_document(shipment), events=events)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self.store.create_new(to_document(shipment), events)
 
     async def has_applied(self, shop_id: str, shipment_id: str, event_id: str) -> bool:
         found = await self.store.collection.find_one(

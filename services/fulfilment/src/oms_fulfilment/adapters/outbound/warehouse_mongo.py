@@ -11,7 +11,6 @@ from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from oms_fulfilment.application.ports import Page
 from oms_fulfilment.domain.delivery_method import DeliveryMethod
@@ -52,11 +51,7 @@ class MongoDeliveryMethods(DocumentRepository[DeliveryMethod]):
         return {"set_fields": doc, "push": {"history": [audit]}}
 
     async def add(self, method: DeliveryMethod, events: Sequence[Envelope[Any]]) -> bool:
-        try:
-            await self.store.create(method_document(method), events=events)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self.store.create_new(method_document(method), events)
 
     async def find(self, shop_id: str, currency: str | None, *, after: str | None, limit: int) -> Page[DeliveryMethod]:
         query: Document = {"shop_id": shop_id}

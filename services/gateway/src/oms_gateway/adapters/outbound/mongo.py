@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Envelope
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
@@ -147,9 +147,6 @@ class MongoAccountStore:
 
     @staticmethod
     async def _page(store: AggregateStore, shop_id: str, cursor: str | None, limit: int) -> list[Document]:
-        query: Document = {"shop_id": shop_id}
-        if cursor:
-            query["_id"] = {"$gt": cursor}
-        return (
-            await store.collection.find(query, {"outbox": 0}).sort([("shop_id", 1), ("_id", 1)]).limit(limit).to_list()
+        return await find_after(
+            store.collection, {"shop_id": shop_id}, after=cursor, limit=limit, projection={"outbox": 0}
         )

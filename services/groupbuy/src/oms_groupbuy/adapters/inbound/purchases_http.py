@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.limits import RequestedLine, StatedMoney
 from oms_contracts.messages.common import Sku
@@ -24,7 +24,7 @@ from oms_contracts.money import CurrencyCode
 from oms_runtime.commands import Loaded
 from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
-from oms_runtime.params import Cursor, Limit
+from oms_runtime.params import Cursor, Limit, idempotency_key_header
 from oms_runtime.preconditions import IfMatch, expected_version
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
@@ -518,12 +518,10 @@ class PartnerView(BaseModel):
 
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=1,
-        max_length=100,
-        description="The same key and body add the participant once (a retry answers the first one); "
+    idempotency_key_header(
+        "The same key and body add the participant once (a retry answers the first one); "
         "another body under the same key is refused 422",
+        max_length=100,
     ),
 ]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository
-from pymongo import ASCENDING
 
 from oms_groupbuy.domain.partner import Partner
 
@@ -45,9 +44,7 @@ class PartnersMongo(DocumentRepository[Partner]):
 
     async def page(self, shop_id: str, after: str | None, limit: int) -> list[Partner]:
         query: Document = {"shop_id": shop_id}
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = (
-            self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("_id", ASCENDING).limit(limit)
+        docs = await find_after(
+            self.store.collection, query, after=after, limit=limit, projection={"outbox": 0, "applied_events": 0}
         )
-        return [partner_of(doc) for doc in await cursor.to_list(length=limit)]
+        return [partner_of(doc) for doc in docs]

@@ -13,7 +13,7 @@ from typing import Any
 
 from oms_contracts import Money
 from oms_contracts.messages.groupbuy import PurchaseState
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING
 
@@ -264,12 +264,10 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
         if partner_id is not None:
             # A partner sees the purchases they brought somebody to, and the ones still collecting.
             query["$or"] = [{"partner_ids": partner_id}, {"state": "collecting"}]
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = (
-            self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("_id", ASCENDING).limit(limit)
+        docs = await find_after(
+            self.store.collection, query, after=after, limit=limit, projection={"outbox": 0, "applied_events": 0}
         )
-        return [purchase_of(doc) for doc in await cursor.to_list(length=limit)]
+        return [purchase_of(doc) for doc in docs]
 
     async def due_to_stop(self, now: datetime, limit: int) -> list[PurchaseKey]:
         return await self._keys({"state": "collecting", "closes_at": {"$lte": now}}, limit)

@@ -7,7 +7,6 @@ from typing import Any
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
-from pymongo.errors import DuplicateKeyError
 
 from oms_messaging.domain.conversation import Conversation
 
@@ -60,11 +59,7 @@ class ConversationsMongo(DocumentRepository[Conversation]):
         return {"set_fields": {"last_message_at": state.last_message_at, "message_count": state.message_count}}
 
     async def open(self, conversation: Conversation) -> bool:
-        try:
-            await self.store.create(conversation_to_doc(conversation))
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self.store.create_new(conversation_to_doc(conversation))
 
     async def about(self, shop_id: str, about: str) -> Loaded[Conversation] | None:
         doc = await self.store.collection.find_one(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from oms_contracts import Actor
-from oms_runtime.mongo import Document, IndexSpec
-from pymongo import ASCENDING
+from oms_runtime.mongo import Document, IndexSpec, find_after, insert_new
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from oms_messaging.domain.conversation import Message
 
@@ -44,11 +42,7 @@ class MessagesMongo:
         self.collection = collection
 
     async def insert(self, message: Message) -> bool:
-        try:
-            await self.collection.insert_one(message_to_doc(message))
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.collection, message_to_doc(message))
 
     async def get(self, shop_id: str, message_id: str) -> Message | None:
         doc = await self.collection.find_one({"_id": message_id, "shop_id": shop_id})
@@ -56,7 +50,4 @@ class MessagesMongo:
 
     async def page(self, shop_id: str, conversation_id: str, after: str | None, limit: int) -> list[Message]:
         query: Document = {"shop_id": shop_id, "conversation_id": conversation_id}
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
-        return [message_of(doc) for doc in await cursor.to_list(length=limit)]
+        return [message_of(doc) for doc in await find_after(self.collection, query, after=after, limit=limit)]

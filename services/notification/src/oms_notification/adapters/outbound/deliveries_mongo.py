@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_runtime.commands import Decision, Loaded
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -136,7 +136,7 @@ class DeliveriesMongo(DocumentRepository[Delivery]):
         query: Document = {"shop_id": shop_id}
         if order_id is not None:
             query["order_id"] = order_id
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self.collection.find(query, {"outbox": 0, "text": 0, "html": 0}).sort("_id", ASCENDING)
-        return [entry_of(doc) for doc in await cursor.limit(limit).to_list(length=limit)]
+        docs = await find_after(
+            self.collection, query, after=after, limit=limit, projection={"outbox": 0, "text": 0, "html": 0}
+        )
+        return [entry_of(doc) for doc in docs]

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from oms_contracts.limits import Version
 from oms_runtime.context import Ctx
 from oms_runtime.paging import CursorPage
-from oms_runtime.params import Cursor, Limit
+from oms_runtime.params import Cursor, Limit, idempotency_key_header
 from oms_runtime.preconditions import IfMatch, etag, expected_version
 from pydantic import BaseModel, Field
 
@@ -23,13 +23,8 @@ Orders = NamedDependency[OrderService]
 OrderId = FromPath[str]
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        min_length=1,
-        max_length=255,
-        description="Same key and body: the same order again (201, Idempotent-Replayed: true); "
-        "same key, another body: 422",
+    idempotency_key_header(
+        "Same key and body: the same order again (201, Idempotent-Replayed: true); same key, another body: 422"
     ),
 ]
 

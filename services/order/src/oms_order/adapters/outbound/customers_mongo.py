@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Money
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, fetch_page, insert_new
 from oms_runtime.store import AggregateStore, DocumentRepository
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -80,22 +80,19 @@ class MongoCustomerIndex:
             )
 
     async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
-        try:
-            await self.rows.insert_one(
-                {
-                    # UUIDv7 order ids sort by time: the history is newest first by _id.
-                    "_id": row.order_id,
-                    "shop_id": shop_id,
-                    "customer_id": row.customer_id,
-                    "number": row.number,
-                    "placed_at": row.placed_at,
-                    "grand_total": row.grand_total.model_dump(mode="json"),
-                    "status": row.status,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(
+            self.rows,
+            {
+                # UUIDv7 order ids sort by time: the history is newest first by _id.
+                "_id": row.order_id,
+                "shop_id": shop_id,
+                "customer_id": row.customer_id,
+                "number": row.number,
+                "placed_at": row.placed_at,
+                "grand_total": row.grand_total.model_dump(mode="json"),
+                "status": row.status,
+            },
+        )
 
     async def move_orders(self, shop_id: str, from_customer: str, to_customer: str) -> int:
         moved = await self.rows.update_many(

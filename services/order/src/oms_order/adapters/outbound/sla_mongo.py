@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from oms_runtime.mongo import Document
+from oms_runtime.mongo import Document, find_after
 from oms_runtime.store import AggregateStore
 from oms_runtime.telemetry import get_logger
 from pydantic import ValidationError
@@ -84,9 +84,8 @@ class MongoSlaQueries:
 
     async def shops(self, after: str | None, limit: int) -> list[str]:
         """Shops that have orders: one counter document per shop (small, keyed by shop id)."""
-        query: Document = {"_id": {"$gt": after}} if after is not None else {}
-        cursor = self.counters.find(query, projection={"_id": 1}).sort([("_id", ASCENDING)]).limit(limit)
-        return [doc["_id"] async for doc in cursor]
+        docs = await find_after(self.counters, {}, after=after, limit=limit, projection={"_id": 1})
+        return [doc["_id"] for doc in docs]
 
     async def stage_counts(self, shop_id: str, final_stages: Sequence[str], now: datetime) -> list[StageCount]:
         """Orders in each stage of one shop but the final ones, and how many of them are past their deadline."""

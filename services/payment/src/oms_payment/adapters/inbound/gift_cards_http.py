@@ -7,14 +7,17 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 from oms_contracts import Money
 from oms_contracts.limits import StatedMoney
 from oms_runtime.context import Ctx, requires
+from oms_runtime.params import idempotency_key_header
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from oms_payment.application.gift_cards import GiftCards
 from oms_payment.domain.gift_card import GiftCard, MovementKind
+
+REPLAYED_CARD = "The same key again answers the card issued the first time and issues no other"
 
 STAFF = requires("admin", "manager")
 GiftCardsDep = NamedDependency[GiftCards]
@@ -75,7 +78,7 @@ class GiftCardController(Controller):
         ctx: Ctx,
         gift_cards: GiftCardsDep,
         data: JSONBody[GiftCardIn],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        idempotency_key: Annotated[str | None, idempotency_key_header(REPLAYED_CARD, max_length=200)] = None,
     ) -> GiftCardView:
         key = f"issue:{idempotency_key}" if idempotency_key else None
         return GiftCardView.of(await gift_cards.issue(ctx.shop_id, data.amount, ctx.actor, key=key))

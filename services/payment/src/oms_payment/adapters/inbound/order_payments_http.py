@@ -7,16 +7,19 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 from oms_contracts import Money, new_id
 from oms_contracts.limits import StatedMoney
 from oms_runtime.context import Ctx, requires
+from oms_runtime.params import idempotency_key_header
 from pydantic import BaseModel, ConfigDict, Field
 
 from oms_payment.application.ledger import OrderAccounts
 from oms_payment.application.ports import StoredAccount
 from oms_payment.application.refunds import Refunds
 from oms_payment.domain.account import AccountRefund, OrderPaymentStatus, RefundDestination
+
+REPLAYED_REFUND = "The same key again answers the refund made the first time (200) and refunds nothing more"
 
 STAFF = requires("admin", "manager")
 AccountsDep = NamedDependency[OrderAccounts]
@@ -180,7 +183,7 @@ class OrderPaymentsController(Controller):
         refunds: RefundsDep,
         order_id: FromPath[str],
         data: JSONBody[RefundIn],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        idempotency_key: Annotated[str | None, idempotency_key_header(REPLAYED_REFUND, max_length=200)] = None,
     ) -> Response[RefundView]:
         refund, created = await refunds.refund(
             ctx.shop_id,

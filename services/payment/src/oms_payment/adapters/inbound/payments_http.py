@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from oms_contracts import Money
 from oms_runtime.context import Ctx, requires
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
-from oms_runtime.params import Cursor, Limit
+from oms_runtime.params import Cursor, Limit, idempotency_key_header
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from oms_payment.application.card_links import CardLinks
@@ -19,6 +19,8 @@ from oms_payment.application.payments import Payments
 from oms_payment.application.ports import StoredPayment
 from oms_payment.application.webhooks import ProviderWebhooks, WebhookResult
 from oms_payment.domain import PaymentMethod, PaymentStatus
+
+REPLAYED_LINK = "The same key again answers the link issued the first time (200) and issues no other"
 
 STAFF = requires("admin", "manager")
 
@@ -165,7 +167,7 @@ class CardLinkController(Controller):
         ctx: Ctx,
         card_links: CardLinksDep,
         order_id: FromPath[str],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        idempotency_key: Annotated[str | None, idempotency_key_header(REPLAYED_LINK, max_length=200)] = None,
     ) -> Response[PaymentView]:
         link = await card_links.reissue(ctx.shop_id, order_id, actor=ctx.actor, idempotency_key=idempotency_key)
         return Response(PaymentView.of(link.stored), status_code=201 if link.created else 200)

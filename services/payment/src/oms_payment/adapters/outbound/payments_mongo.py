@@ -8,7 +8,7 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_runtime.commands import Decision
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -154,10 +154,8 @@ class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
         query: Document = {"shop_id": shop_id}
         if order_id:
             query["order_id"] = order_id
-        if cursor:
-            query["_id"] = {"$lt": cursor}
-        found = self.store.collection.find(query).sort("_id", -1).limit(limit)
-        return [self.loaded(doc) async for doc in found]
+        docs = await find_after(self.store.collection, query, after=cursor, limit=limit, newest_first=True)
+        return [self.loaded(doc) for doc in docs]
 
 
 class MongoDeliveryLog:

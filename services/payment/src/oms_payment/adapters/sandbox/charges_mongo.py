@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, insert_new
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 SANDBOX_CHARGES = "sandbox_charges"
 
@@ -34,8 +33,4 @@ class MongoSandboxCharges:
         # After a reissued link the attempts start again: the link's issue keeps their ids apart.
         key = f"{payment_id}:{attempt}" if issue == 0 else f"{payment_id}:{issue}:{attempt}"
         doc = {"_id": key, "shop_id": shop_id, "payment_id": payment_id, "attempt": attempt, "issue": issue}
-        try:
-            await self.collection.insert_one({**doc, **charge})
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.collection, {**doc, **charge})

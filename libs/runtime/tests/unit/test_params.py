@@ -1,0 +1,37 @@
+"""The shared request parameters: one declaration of the Idempotency-Key header."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import post
+from litestar.testing import create_test_client
+from oms_runtime.params import idempotency_key_header
+
+Key = Annotated[str | None, idempotency_key_header("Same key: the same answer", max_length=8)]
+
+
+@post("/things", sync_to_thread=False)
+def create(idempotency_key: Key = None) -> dict[str, str | None]:
+    return {"key": idempotency_key}
+
+
+def test_the_header_is_optional_and_reaches_the_handler():
+    with create_test_client([create]) as client:
+        assert client.post("/things").json() == {"key": None}
+        assert client.post("/things", headers={"Idempotency-Key": "k-1"}).json() == {"key": "k-1"}
+
+
+def test_an_empty_or_too_long_key_is_refused():
+    with create_test_client([create]) as client:
+        for key in ("", "123456789"):
+            answer = client.post("/things", headers={"Idempotency-Key": key})
+            assert answer.status_code == 400 and answer.json()["extra"][0]["source"] == "header"
+
+
+def test_the_openapi_documents_the_header_with_its_bounds_and_description():
+    with create_test_client([create]) as client:
+        (param,) = client.app.openapi_schema.paths["/things"].post.parameters
+        assert (param.name, param.param_in, param.required) == ("Idempotency-Key", "header", False)
+        assert (param.schema.min_length, param.schema.max_length) == (1, 8) or param.schema.one_of
+        assert param.description == "Same key: the same answer"

@@ -258,7 +258,7 @@ def _describe(prefixes: tuple[str, ...]) -> str:
 def _proxy(
     name: str, paths: list[str], methods: frozenset[str], tag: str, summary: str, security: list[dict[str, list[str]]]
 ) -> HTTPRouteHandler:
-    async def forward(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[Any]:
         return await gateway.forward(request)
 
     forward.__name__ = name

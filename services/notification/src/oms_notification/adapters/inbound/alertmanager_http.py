@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from oms_contracts import new_id
 from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,7 +69,7 @@ class AlertmanagerController(Controller):
 
     @post("/webhook", summary="Alertmanager's webhook (version 4): firing alerts to the admins' inbox and mail")
     async def receive(
-        self, request: Request, data: AlertmanagerWebhook, notifier: NamedDependency[Notifier]  # type: ignore[type-arg]
+        self, request: Request, data: JSONBody[AlertmanagerWebhook], notifier: NamedDependency[Notifier]  # type: ignore[type-arg]
     ) -> AlertsReceived:
         token = request.app.state.settings.alertmanager_token
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")

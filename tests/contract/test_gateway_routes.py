@@ -31,6 +31,8 @@ ROWS_NOT_IN_SCHEMA: dict[str, str] = {
     "/console/login": "the console's sign-in page is HTML for a browser (ADR 0019)",
     "/console/static/{name}": "the console's script and style files, for a browser",
     "/console{rest}": "the operations console is HTML for a browser, not API operations (ADR 0019)",
+    "/console/inbox/stream": "the console's live inbox for a browser's session (the same operation as "
+    "/api/v1/inbox/stream, which documents it)",
 }
 
 OPERATIONS = operations()

@@ -202,6 +202,9 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # The staff inbox (notification): every staff member's own items; the live stream is streamed.
+    route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
+    route(RouteGroup.INBOX, {"GET", "POST"}, "/api/v1/inbox{rest}", Service.NOTIFICATION, "/inbox{rest}"),
     # The operations console (HTML for a browser, session cookie, see staff_session): its sign-in
     # page and static files are public (the sign-in form is posted to the gateway itself), the
     # rest needs a staff session. The console calls the API above with the signed-in user's token.
@@ -211,9 +214,6 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.INBOX, {"GET"}, "/console/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
     route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
-    # The staff inbox (notification): every staff member's own items; the live stream is streamed.
-    route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
-    route(RouteGroup.INBOX, {"GET", "POST"}, "/api/v1/inbox{rest}", Service.NOTIFICATION, "/inbox{rest}"),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},

@@ -322,6 +322,7 @@ PROXY_HANDLERS = [
         STAFF_OR_STOREFRONT,
     ),
     _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy("inbox", _prefix("/api/v1/inbox"), ANY_METHOD, "inbox", "The staff inbox (and its live stream)", STAFF_ONLY),
     _proxy(
         "pipelines",
         [*_prefix("/api/v1/pipelines"), "/api/v1/pipeline-settings"],

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from oms_runtime.context import Ctx, requires
@@ -89,7 +90,15 @@ class InboxController(Controller):
 
     @get(
         "/stream",
-        summary="My new items, live (text/event-stream; event `item`, id = the item's id; bounded lifetime)",
+        summary="My new items, live (server-sent events)",
+        description="`text/event-stream`: an event `item` per new item (data: the item as in the list, id: its id), "
+        "a comment now and then to keep the connection; ends after a few minutes — reconnect with `Last-Event-ID` "
+        "(a browser's EventSource does) to carry on after the last item seen.",
+        responses={
+            200: ResponseSpec(
+                data_container=str, media_type="text/event-stream", description="The stream of new items"
+            )
+        },
     )
     async def stream(self, ctx: Ctx, inbox: NamedDependency[Inbox], request: Request) -> ServerSentEvent:  # type: ignore[type-arg]
         last = request.headers.get("last-event-id")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, post
+from litestar import Controller, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from oms_contracts import new_id
@@ -63,20 +65,29 @@ class AlertsReceived(BaseModel):
     inbox_items: int
 
 
+def alertmanager_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard (before the body is read): the caller presents the receiver's shared secret."""
+    token = connection.app.state.settings.alertmanager_token
+    if not token:
+        raise Problem(503, "Service Unavailable", "the receiver is off: OMS_ALERTMANAGER_TOKEN is not set")
+    scheme, _, presented = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
+        raise Problem(401, "Unauthorized", "a Bearer token (the receiver's shared secret) is required")
+
+
 class AlertmanagerController(Controller):
     path = "/alertmanager"
     tags = ["alertmanager"]
+    guards = [alertmanager_token]
 
-    @post("/webhook", summary="Alertmanager's webhook (version 4): firing alerts to the admins' inbox and mail")
+    @post(
+        "/webhook",
+        summary="Alertmanager's webhook (version 4): firing alerts to the admins' inbox and mail",
+        status_code=200,
+    )
     async def receive(
-        self, request: Request, data: JSONBody[AlertmanagerWebhook], notifier: NamedDependency[Notifier]  # type: ignore[type-arg]
+        self, data: JSONBody[AlertmanagerWebhook], notifier: NamedDependency[Notifier]
     ) -> AlertsReceived:
-        token = request.app.state.settings.alertmanager_token
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        if not token:
-            raise Problem(503, "Service Unavailable", "the receiver is off: OMS_ALERTMANAGER_TOKEN is not set")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
-            raise Problem(401, "Unauthorized", "a Bearer token (the receiver's shared secret) is required")
         firing = [a.firing() for a in data.alerts if a.status == "firing"]
         made = await notifier.on_alerts(firing, correlation_id=new_id())
         return AlertsReceived(firing=len(firing), inbox_items=made)

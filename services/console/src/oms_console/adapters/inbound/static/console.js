@@ -19,6 +19,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var badge = document.getElementById("inbox-badge");
   if (!badge || !window.EventSource) { return; }
   var source = new EventSource(badge.getAttribute("data-stream"));
+  source.addEventListener("open", function () { badge.setAttribute("data-live", "1"); });
+  source.addEventListener("error", function () { badge.setAttribute("data-live", "0"); });
   source.addEventListener("item", function (message) {
     var item = JSON.parse(message.data);
     badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1);

@@ -57,9 +57,7 @@ async def test_an_overdue_order_appears_in_the_open_inbox_within_2_s_and_an_aler
                 actor=Actor.system("order"),
             )
             topic = stack.env["OMS_TOPIC_PREFIX"] + topic_for(overdue.payload).name
-            await produce_raw(
-                stack.env["OMS_KAFKA_BOOTSTRAP"], topic, overdue.to_json(), key=overdue.key.encode()
-            )
+            await produce_raw(stack.env["OMS_KAFKA_BOOTSTRAP"], topic, overdue.to_json(), key=overdue.key.encode())
             sent = time.monotonic()
             item = page.locator("#inbox-list .inbox-item", has_text=f"Order #{number} is overdue in Call back")
             await expect(item).to_be_visible(timeout=2_000)  # live, within 2 s of the event
@@ -71,9 +69,7 @@ async def test_an_overdue_order_appears_in_the_open_inbox_within_2_s_and_an_aler
             stored = page.locator("#inbox-list .inbox-item.unread", has_text=f"Order #{number}")
             await expect(stored).to_be_visible()
             await stored.locator("button.mark-read").click()
-            await expect(
-                page.locator("#inbox-list .inbox-item.read", has_text=f"Order #{number}")
-            ).to_be_visible()
+            await expect(page.locator("#inbox-list .inbox-item.read", has_text=f"Order #{number}")).to_be_visible()
         finally:
             await browser.close()
 

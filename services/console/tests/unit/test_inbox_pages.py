@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from litestar.testing import AsyncTestClient
+from oms_console.bootstrap import create_app
+from oms_console.settings import ConsoleSettings
 
 from .fakes import FakeGateway
-from .test_pages import api, client, headers  # noqa: F401  (fixtures)
+from .test_pages import NOW, headers
+
+
+@pytest.fixture
+def api() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+async def client(api: FakeGateway) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    app = create_app(ConsoleSettings(log_json=False), gateway=api, now=lambda: NOW)
+    async with AsyncTestClient(app) as c:
+        yield c
+
 
 ITEM = {
     "id": "i-2",
@@ -20,7 +38,8 @@ ITEM = {
 
 
 async def test_the_inbox_lists_my_items_with_the_users_token_and_escapes_them(
-    client: AsyncTestClient, api: FakeGateway  # type: ignore[type-arg]  # noqa: F811
+    client: AsyncTestClient,
+    api: FakeGateway,  # type: ignore[type-arg]
 ) -> None:
     api.on("GET", "/api/v1/inbox", {"items": [ITEM, ITEM | {"id": "i-1", "read": True}], "next_cursor": "i-1"})
     api.on("GET", "/api/v1/inbox/unread-count", {"unread": 1, "capped": False})
@@ -36,7 +55,8 @@ async def test_the_inbox_lists_my_items_with_the_users_token_and_escapes_them(
 
 
 async def test_the_badge_is_the_unread_count_and_empty_at_zero(
-    client: AsyncTestClient, api: FakeGateway  # type: ignore[type-arg]  # noqa: F811
+    client: AsyncTestClient,
+    api: FakeGateway,  # type: ignore[type-arg]
 ) -> None:
     api.on("GET", "/api/v1/inbox/unread-count", {"unread": 3, "capped": False})
     assert (await client.get("/console/inbox/badge", headers=headers())).text == "3"
@@ -45,7 +65,8 @@ async def test_the_badge_is_the_unread_count_and_empty_at_zero(
 
 
 async def test_marking_read_goes_back_to_the_inbox_or_on_to_the_order(
-    client: AsyncTestClient, api: FakeGateway  # type: ignore[type-arg]  # noqa: F811
+    client: AsyncTestClient,
+    api: FakeGateway,  # type: ignore[type-arg]
 ) -> None:
     api.on("POST", "/api/v1/inbox/i-2/read", ITEM | {"read": True})
     api.on("POST", "/api/v1/inbox/read-all", {"marked": 4})
@@ -65,7 +86,8 @@ async def test_marking_read_goes_back_to_the_inbox_or_on_to_the_order(
 
 
 async def test_a_refused_mark_shows_the_apis_words(
-    client: AsyncTestClient, api: FakeGateway  # type: ignore[type-arg]  # noqa: F811
+    client: AsyncTestClient,
+    api: FakeGateway,  # type: ignore[type-arg]
 ) -> None:
     page = await client.post("/console/inbox/nope/read", headers=headers(), follow_redirects=False)
     assert page.status_code == 404 and "no /api/v1/inbox/nope/read" in page.text

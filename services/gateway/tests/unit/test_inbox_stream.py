@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from oms_gateway.adapters.inbound.proxy import _bounded
+from oms_gateway.application.forwarding import Forwarding
 from oms_gateway.application.ports import UpstreamResponse
 from oms_gateway.domain.access import RouteGroup, may_call
 from oms_gateway.domain.ratelimit import RateLimiter
-from oms_gateway.application.forwarding import Forwarding
 from oms_gateway.domain.routing import Resolved, Service, resolve
 
 from .fakes import FakeUpstream

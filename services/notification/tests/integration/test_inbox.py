@@ -115,7 +115,7 @@ async def _count(inbox: Any, shop_id: str, cause: str) -> bool:
 def webhook(shop_id: str, fingerprint: str, starts_at: str) -> dict[str, Any]:
     return {
         "version": "4",
-        "groupKey": "{}:{alertname=\"OrderServiceErrors\"}",
+        "groupKey": '{}:{alertname="OrderServiceErrors"}',
         "truncatedAlerts": 0,
         "status": "firing",
         "receiver": "oms-notification",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import LowStockReached
 from oms_contracts.messages.messaging import MessagePosted
@@ -18,8 +19,6 @@ from oms_notification.domain.model import ShopInfo, StaffMember, Template
 
 from .fakes import FakeInbox
 from .test_notifier import SHOP, T0, World
-
-import pytest
 
 
 def overdue(number: int = 7, role: str | None = "manager") -> Envelope[OrderStageOverdue]:

@@ -7,8 +7,8 @@ from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsReci
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
-from oms_notification.domain.alerts import FiringAlert, for_alert_email
 from oms_notification.domain import rules
+from oms_notification.domain.alerts import FiringAlert, for_alert_email
 from oms_notification.domain.formatting import format_money
 from oms_notification.domain.groupbuy_news import for_news
 from oms_notification.domain.model import (

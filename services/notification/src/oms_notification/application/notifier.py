@@ -176,4 +176,3 @@ class Notifier:
         for loaded in logged:
             if loaded.state.is_pending:
                 await self.deliveries.attempt(loaded)
-

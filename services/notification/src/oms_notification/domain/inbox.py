@@ -18,8 +18,8 @@ from oms_contracts.messages.payment import PaymentFailed
 
 from oms_notification.domain.alerts import ALERT_ROLES, FiringAlert
 from oms_notification.domain.formatting import format_money
-from oms_notification.domain.overdue import responsible_for
 from oms_notification.domain.model import StaffMember
+from oms_notification.domain.overdue import responsible_for
 
 
 class InboxKind(StrEnum):

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
-from litestar.response import Stream
 from litestar.exceptions import MethodNotAllowedException, NotAuthorizedException
+from litestar.response import Stream
 from oms_contracts import new_id
 from oms_runtime.context import (
     ACTOR_HEADER,
@@ -187,9 +187,7 @@ class Gateway:
         returned["content-type"] = content_type
         returned["cache-control"] = "no-store"
         returned["x-accel-buffering"] = "no"  # no buffering proxy in front may hold the events back
-        return Stream(
-            _bounded(opened.chunks, self.settings.stream_max_seconds), status_code=200, headers=returned
-        )
+        return Stream(_bounded(opened.chunks, self.settings.stream_max_seconds), status_code=200, headers=returned)
 
     def upstream_headers(
         self, request: Request[Any, Any, Any], principal: Principal | None, correlation_id: str

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
-
 from collections.abc import AsyncIterator
+
+import httpx
 
 from oms_gateway.application.ports import UpstreamResponse, UpstreamStream, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.domain.routing import Service

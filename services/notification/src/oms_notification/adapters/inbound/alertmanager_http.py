@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, post
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from oms_contracts import new_id
 from oms_runtime.problems import Problem
@@ -65,7 +65,7 @@ class AlertsReceived(BaseModel):
     inbox_items: int
 
 
-def alertmanager_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def alertmanager_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """A guard (before the body is read): the caller presents the receiver's shared secret."""
     token = connection.app.state.settings.alertmanager_token
     if not token:
@@ -85,9 +85,7 @@ class AlertmanagerController(Controller):
         summary="Alertmanager's webhook (version 4): firing alerts to the admins' inbox and mail",
         status_code=200,
     )
-    async def receive(
-        self, data: JSONBody[AlertmanagerWebhook], notifier: NamedDependency[Notifier]
-    ) -> AlertsReceived:
+    async def receive(self, data: JSONBody[AlertmanagerWebhook], notifier: NamedDependency[Notifier]) -> AlertsReceived:
         firing = [a.firing() for a in data.alerts if a.status == "firing"]
         made = await notifier.on_alerts(firing, correlation_id=new_id())
         return AlertsReceived(firing=len(firing), inbox_items=made)

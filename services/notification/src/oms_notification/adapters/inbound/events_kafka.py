@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from oms_contracts.messages.catalog import LowStockReached
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.messaging import MessagePosted
+from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -95,9 +94,7 @@ class InboxController(Controller):
         "a comment now and then to keep the connection; ends after a few minutes — reconnect with `Last-Event-ID` "
         "(a browser's EventSource does) to carry on after the last item seen.",
         responses={
-            200: ResponseSpec(
-                data_container=str, media_type="text/event-stream", description="The stream of new items"
-            )
+            200: ResponseSpec(data_container=str, media_type="text/event-stream", description="The stream of new items")
         },
     )
     async def stream(self, ctx: Ctx, inbox: NamedDependency[Inbox], request: Request) -> ServerSentEvent:  # type: ignore[type-arg]
@@ -113,7 +110,7 @@ class InboxController(Controller):
                 if item is None:
                     yield ServerSentEventMessage(data=None, comment="keep-alive")
                     continue
-                view = InboxItemView.of(item)
-                yield ServerSentEventMessage(data=json.dumps(view.model_dump(mode="json")), event="item", id=item.item_id)
+                data = InboxItemView.of(item).model_dump_json()
+                yield ServerSentEventMessage(data=data, event="item", id=item.item_id)
 
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

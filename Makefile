@@ -67,11 +67,12 @@ lint: .venv/.synced ## ruff, mypy (strict for contracts and libs/runtime) and th
 # Strict, with imports resolved to the sources (the run over every package sees the workspace's own
 # imports as Any: docs/notes.md, "foundation"). A service joins STRICT once it passes.
 STRICT := contracts/src libs/runtime/src services/messaging/src services/notification/src \
-	services/order/src services/fulfilment/src services/gateway/src services/catalog/src
+	services/order/src services/fulfilment/src services/gateway/src services/catalog/src \
+	services/payment/src services/groupbuy/src services/console/src
 
 types: .venv/.synced ## mypy on every package; strict for contracts, libs/runtime and the services in STRICT
 	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
-	MYPYPATH=$(subst $(eval) ,:,$(STRICT)) .venv/bin/mypy --strict $(STRICT)
+	MYPYPATH=$(subst $(eval) ,:,$(STRICT) $(wildcard libs/*/src)) .venv/bin/mypy --strict $(STRICT)
 
 format: .venv/.synced ## apply ruff's formatting and safe fixes
 	.venv/bin/ruff check --fix .

@@ -264,6 +264,14 @@ log.cleaner.dedupe.buffer.size=16777216
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
+# A quiet idle broker (one node, on a developer's machine): the controller writes a no-op record to
+# the metadata log every 500 ms by default; checkpoints and cleanups run every few seconds. None of it
+# carries data; longer intervals only delay bookkeeping. (Not the broker's heartbeat/session: after a
+# kill -9 the restarted node refuses its own registration until the old session expires.)
+metadata.max.idle.interval.ms=30000
+background.threads=2
+replica.high.watermark.checkpoint.interval.ms=60000
+transaction.abort.timed.out.transaction.cleanup.interval.ms=60000
 EOF
     cat >"$KAFKA_DIR/config/log4j2.properties" <<EOF
 status = warn

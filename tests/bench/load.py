@@ -59,7 +59,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_RESERVATIONS, FULFILMENT_EVENTS, ORDER_EVENTS, PAYMENT_EVENTS
 
-from tests.bench import procstat
+from tests.bench import procstat, store_work
 from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 
 SHOP = "bench"
@@ -595,6 +595,12 @@ def summary_table(result: dict[str, Any]) -> str:
             f"  {name:<14}{p['cpu_ms_per_order']:>10.1f}{p['cpu_share_of_one_core']:>8.2f}{idle:>11}"
             f"{p['rss_mib_end']:>9.0f}{p['rss_mib_max']:>8.0f}"
         )
+    b = r.get("backbone_per_order")
+    if b:
+        lines.extend(store_work.summary_lines(b["store"], b["kafka"]))
+    i = r.get("backbone_idle")
+    if i:
+        lines.extend(store_work.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
     return "\n".join(lines)
 
 
@@ -640,11 +646,14 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     profiler: Profiler | None = None
     bench_cpu: dict[str, float] = {}
     machine: dict[str, tuple[float, float]] = {}
+    counters: dict[str, Any] = {}
     loadavg_start = os.getloadavg()
 
     async def on_measure_start() -> None:
         nonlocal profiler
         await run.measure_started.wait()
+        counters["store_before"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
+        counters["kafka_before"] = await store_work.kafka_end_offsets(stack.kafka)
         window["before"] = procstat.sample(pids)
         bench_cpu["before"] = time.process_time()
         machine["before"] = procstat.machine_busy()
@@ -660,12 +669,21 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
 
     # Idle, before any order: the stack's background work only (relay polls, leases, consumers'
     # fetches), once the seeding's messages have been handled.
+    mongo_url = stack.env["OMS_MONGO_URL"]
     await asyncio.sleep(args.idle_settle)
+    quiet_store = await asyncio.to_thread(store_work.store_counters, mongo_url)
+    quiet_kafka = await store_work.kafka_end_offsets(stack.kafka)
     quiet_before = procstat.sample(pids)
     await asyncio.sleep(args.idle_seconds)
     quiet_after = procstat.sample(pids)
     seconds = quiet_after.at - quiet_before.at
     idle = {name: round(ms / seconds, 2) for name, ms in procstat.cpu_between(quiet_before, quiet_after).items()}
+    idle_backbone = {
+        "store_per_s": store_work.store_work(
+            quiet_store, await asyncio.to_thread(store_work.store_counters, mongo_url), seconds
+        ),
+        "kafka_per_s": store_work.messages(quiet_kafka, await store_work.kafka_end_offsets(stack.kafka), seconds),
+    }
 
     starter = asyncio.create_task(on_measure_start())
     sampler = asyncio.create_task(sample_rss())
@@ -687,6 +705,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     window["after"] = procstat.sample(pids)
     bench_cpu["after"] = time.process_time()
     machine["after"] = procstat.machine_busy()
+    counters["store_after"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
+    counters["kafka_after"] = await store_work.kafka_end_offsets(stack.kafka)
     profiles = profiler.stop() if profiler else {}
 
     sampler.cancel()
@@ -704,6 +724,12 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     busy = machine["after"][0] - machine["before"][0]
     total = machine["after"][1] - machine["before"][1]
     stack_ms = sum(procstat.cpu_between(window["before"], window["after"]).values())
+    n_accepted = max(1, len(accepted))
+    result["backbone_per_order"] = {
+        "store": store_work.store_work(counters["store_before"], counters["store_after"], n_accepted),
+        "kafka": store_work.messages(counters["kafka_before"], counters["kafka_after"], n_accepted),
+    }
+    result["backbone_idle"] = idle_backbone
     result["machine_during_window"] = {
         "loadavg_at_start": loadavg_start,
         "loadavg_at_end": os.getloadavg(),

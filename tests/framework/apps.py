@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 
-SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging"]
+SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy"]
 
 
 def build_app(service: str) -> Litestar:
@@ -43,6 +43,7 @@ def body_routes(service: str, app: Litestar) -> Iterator[BodyRoute]:
         for handler in getattr(route, "route_handlers", ()):
             if "data" not in handler.parsed_fn_signature.parameters:
                 continue
-            path = re.sub(r"\{(\w+)(:\w+)?\}", "x", route.path)
+            # A value each parameter's type accepts, so the route is found ("x" is no int).
+            path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: "1" if m.group(2) == ":int" else "x", route.path)
             for method in sorted(handler.http_methods):
                 yield BodyRoute(service, method, path, handler)

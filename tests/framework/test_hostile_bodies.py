@@ -8,6 +8,7 @@ factory decodes every JSON body once, strictly (`oms_runtime.json_body`), so eac
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from litestar.enums import RequestEncodingType
@@ -38,8 +39,21 @@ def clients() -> Iterator[dict[str, TestClient]]:
     yield {service: TestClient(build_app(service)) for service in SERVICES}
 
 
+def _gateway_admin_token() -> str:
+    # The gateway's own endpoints check their caller's token before reading the body (declared guards).
+    from oms_gateway.application.tokens import TokenService
+    from oms_gateway.settings import GatewaySettings
+    from oms_runtime.clock import SystemClock
+
+    settings = GatewaySettings()
+    tokens = TokenService(settings.jwt_secret, timedelta(minutes=5), SystemClock())
+    return tokens.issue(staff_id="staff-hostile", shop_id="shop-hostile", role="admin", name="Hostile").access_token
+
+
 def _send(client: TestClient, route: BodyRoute, body: bytes, content_type: str) -> tuple[int, str, dict]:
     headers = {**internal_headers("shop-hostile", role="admin"), "content-type": content_type}
+    if route.service == "gateway":
+        headers["authorization"] = f"Bearer {_gateway_admin_token()}"
     response = client.request(route.method, route.path, content=body, headers=headers)
     return response.status_code, response.headers.get("content-type", ""), response.json()
 

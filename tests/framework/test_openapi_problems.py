@@ -15,7 +15,8 @@ from oms_testing.http import internal_headers
 from tests.framework.apps import SERVICES, build_app
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-PUBLIC = ("/webhooks/", "/sandbox/")
+# Reached by providers, customers and VK (through the gateway's public rows), not as staff or storefront.
+PUBLIC = ("/webhooks/", "/sandbox/", "/vk/callback/")
 SERVICES_BEHIND_GATEWAY = [s for s in SERVICES if s != "gateway"]
 
 

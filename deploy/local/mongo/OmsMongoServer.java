@@ -1,6 +1,17 @@
 import java.io.File;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.netty.channel.Channel;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -9,7 +20,10 @@ import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
@@ -27,7 +41,8 @@ import org.h2.mvstore.MVStore;
  * Optional env: OMS_MONGO_REPORTED_VERSION (default 4.4.0), OMS_MONGO_WIRE_VERSION (default 9),
  *               OMS_MONGO_OPLOG (default 0; 1 enables the oplog that change streams need. Off by default:
  *               in 1.47.0 it is an uncapped collection local.oplog.rs that gets one extra document per
- *               write and grows the MVStore file without bound; OMS services poll outboxes instead).
+ *               write and grows the MVStore file without bound; OMS services poll outboxes instead),
+ *               OMS_MONGO_SECONDARY_INDEXES (default 1; 0 ignores non-unique indexes as 1.47.0 itself does).
  *
  * Why a reported version of our own:
  *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through
@@ -146,6 +161,24 @@ public final class OmsMongoServer {
         protected MongoDatabase openOrCreateDatabase(String databaseName) {
             return new IdFirstH2Database(databaseName, getMvStore(), getCursorRegistry());
         }
+
+        @Override
+        public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+            if (command.equals(Stats.COMMAND)) {
+                return Stats.report(query);
+            }
+            Object target = query.get(command);
+            String ns = databaseName + "." + (target instanceof String name ? name : "-");
+            String previous = Stats.CURRENT.get();
+            Stats.CURRENT.set(command);
+            long started = System.nanoTime();
+            try {
+                return super.handleCommand(channel, databaseName, command, query);
+            } finally {
+                Stats.count(command + " " + ns, 0, 0, System.nanoTime() - started);
+                Stats.CURRENT.set(previous);
+            }
+        }
     }
 
     static final class IdFirstH2Database extends H2Database {
@@ -170,9 +203,25 @@ public final class OmsMongoServer {
             MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
             return new IdFirstCollection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
         }
+
+        @Override
+        protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                           boolean sparse) {
+            // 1.47.0 ignores every non-unique index (an EmptyIndex): held in memory, rebuilt on open
+            if ("0".equals(System.getenv("OMS_MONGO_SECONDARY_INDEXES"))) {
+                return super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+            }
+            return new PrefixIndex(indexName, keys, sparse);
+        }
     }
 
     static final class IdFirstCollection extends H2Collection {
+        private static final ThreadLocal<Integer> MATCHED = ThreadLocal.withInitial(() -> 0);
+        // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
+        // built from the data at first use, then kept up to date by the write hooks below.
+        private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
+        private int shadowed = -1;
+
         IdFirstCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                           MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
             super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
@@ -181,22 +230,113 @@ public final class OmsMongoServer {
         @Override
         protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                              int batchSize, Document fieldSelector) {
+            long started = System.nanoTime();
+            String plan = null;
+            Iterable<Object> positions = null;
             Object id = query.get("_id");
             if (query.size() > 1 && id != null && isIdLookup(id)) {
                 Document byId = new Document("_id", id);
                 for (Index<Object> index : getIndexes()) {
                     if (index.canHandle(byId)) {
                         // candidates from the _id index; the whole filter still decides
-                        return matchDocuments(query, index.getPositions(byId), orderBy, numberToSkip, limit,
-                            batchSize, fieldSelector);
+                        plan = "_id";
+                        positions = index.getPositions(byId);
+                        break;
                     }
                 }
             }
-            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+            if (plan == null) {
+                syncShadows();
+                PrefixIndex bestPrefix = null;
+                int best = 0;
+                for (Index<Object> index : getIndexes()) {
+                    if (!(index instanceof PrefixIndex) && index.canHandle(query)) {
+                        plan = index.getName();
+                        positions = index.getPositions(query);
+                        break;
+                    }
+                    PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
+                    int usable = prefix == null ? 0 : prefix.usablePrefix(query);
+                    if (usable > best) {
+                        best = usable;
+                        bestPrefix = prefix;
+                    }
+                }
+                if (positions == null && bestPrefix != null) {
+                    plan = bestPrefix.getName() + "/" + best;
+                    positions = bestPrefix.getPositions(query);
+                }
+            }
+            MATCHED.set(0);
+            long scanned;
+            QueryResult result;
+            if (positions != null) {
+                List<Object> candidates = new ArrayList<>();
+                positions.forEach(candidates::add);
+                scanned = candidates.size();
+                result = matchDocuments(query, candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+            } else {
+                plan = "SCAN";
+                scanned = count();
+                result = matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+            }
+            String command = Stats.CURRENT.get();
+            Stats.count((command == null ? "?" : command) + " " + getFullName() + " " + plan + " " + Stats.shape(query)
+                + (orderBy == null || orderBy.isEmpty() ? "" : " sort " + Stats.shape(orderBy)),
+                scanned, MATCHED.get(), System.nanoTime() - started);
+            return result;
+        }
+
+        private synchronized void syncShadows() {
+            List<Index<Object>> indexes = getIndexes();
+            if (indexes.size() == shadowed) {
+                return;
+            }
+            for (Index<Object> index : indexes) {
+                List<IndexKey> keys = index.getKeys();
+                if (!index.isUnique() || shadows.containsKey(index.getName())
+                    || (keys.size() == 1 && keys.get(0).getKey().equals("_id"))) {
+                    continue;
+                }
+                PrefixIndex shadow = new PrefixIndex(index.getName(), keys,
+                    Utils.isTrue(index.toIndexDescription().get("sparse")));
+                streamAllDocumentsWithPosition().forEach(d -> shadow.add(d.getDocument(), d.getPosition(), this));
+                shadows.put(index.getName(), shadow);
+            }
+            shadowed = indexes.size();
+        }
+
+        @Override
+        protected Object addDocumentInternal(Document document) {
+            Object position = super.addDocumentInternal(document);
+            for (PrefixIndex shadow : shadows.values()) {
+                shadow.add(document, position, this);
+            }
+            return position;
+        }
+
+        @Override
+        protected void handleUpdate(Object position, Document oldDocument, Document newDocument) {
+            super.handleUpdate(position, oldDocument, newDocument);
+            for (PrefixIndex shadow : shadows.values()) {
+                shadow.updateInPlace(oldDocument, newDocument, position, this);
+            }
+        }
+
+        @Override
+        protected void removeDocument(Object position) {
+            Document document = shadows.isEmpty() ? null : getDocument(position);
+            super.removeDocument(position);
+            if (document != null) {
+                for (PrefixIndex shadow : shadows.values()) {
+                    shadow.remove(document, position);
+                }
+            }
         }
 
         @Override
         protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
+            MATCHED.set(matchedDocuments.size());
             List<Document> snapshots = new java.util.ArrayList<>(matchedDocuments.size());
             for (Document document : matchedDocuments) {
                 snapshots.add(document.cloneDeeply());
@@ -210,6 +350,301 @@ public final class OmsMongoServer {
                 return doc.size() == 1 && doc.containsKey("$in");
             }
             return !(id instanceof java.util.regex.Pattern);
+        }
+    }
+
+    /**
+     * A non-unique (compound) index held in memory: for every prefix of its keys, the positions of the
+     * documents with those values (multikey as MongoDB: one entry per array element). It answers a filter
+     * with an equality or an {$in} of plain values on a prefix of its keys (the longest usable prefix);
+     * the whole filter is still matched on the candidates, so it only narrows what is scanned. Documents
+     * whose keys cannot be listed (parallel arrays, an empty array) are always candidates.
+     */
+    static final class PrefixIndex extends Index<Object> {
+        private static final int MAX_LOOKUPS = 1000;
+        private final List<Map<List<Object>, Set<Object>>> byPrefix = new ArrayList<>();
+        private final Set<Object> unlisted = new LinkedHashSet<>();
+        private long entries;
+
+        PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {
+            super(name, keys, sparse);
+            for (int i = 0; i < keys.size(); i++) {
+                byPrefix.add(new HashMap<>());
+            }
+        }
+
+        /** The keys of a document, null when they cannot be listed; empty when a sparse index leaves it out. */
+        private Set<List<Object>> keysOf(Document document) {
+            if (isSparse() && keys().stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
+                return Set.of();
+            }
+            Set<KeyValue> values;
+            try {
+                values = getKeyValues(document);
+            } catch (RuntimeException e) {
+                return null;
+            }
+            if (values.isEmpty()) {
+                // one key holding an empty array: no equality on it can match; otherwise keep it a candidate
+                return keys().size() == 1 ? Set.of() : null;
+            }
+            Set<List<Object>> out = new LinkedHashSet<>();
+            for (KeyValue value : values) {
+                List<Object> list = new ArrayList<>(value.size());
+                value.forEach(list::add);
+                out.add(list);
+            }
+            return out;
+        }
+
+        private static boolean absent(Object value) {
+            return value instanceof de.bwaldvogel.mongo.backend.Missing
+                || (value instanceof Collection<?> values && values.isEmpty());
+        }
+
+        private static Object position(Document document) {
+            return document.get("_id");
+        }
+
+        @Override
+        public synchronized Object getPosition(Document document) {
+            return null; // not a unique index: the position comes from the _id index
+        }
+
+        @Override
+        public void checkAdd(Document document, MongoCollection<Object> collection) {
+        }
+
+        @Override
+        public synchronized void add(Document document, Object position, MongoCollection<Object> collection) {
+            Set<List<Object>> keys = keysOf(document);
+            if (keys == null) {
+                unlisted.add(position);
+                entries++;
+                return;
+            }
+            for (List<Object> key : keys) {
+                for (int p = 1; p <= key.size(); p++) {
+                    if (byPrefix.get(p - 1).computeIfAbsent(new ArrayList<>(key.subList(0, p)), k -> new LinkedHashSet<>()).add(position)
+                        && p == key.size()) {
+                        entries++;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public Object remove(Document document) {
+            return remove(document, position(document));
+        }
+
+        synchronized Object remove(Document document, Object position) {
+            Set<List<Object>> keys = keysOf(document);
+            if (keys == null) {
+                if (unlisted.remove(position)) {
+                    entries--;
+                }
+                return position;
+            }
+            for (List<Object> key : keys) {
+                for (int p = 1; p <= key.size(); p++) {
+                    Map<List<Object>, Set<Object>> map = byPrefix.get(p - 1);
+                    List<Object> prefix = key.subList(0, p);
+                    Set<Object> positions = map.get(prefix);
+                    if (positions != null && positions.remove(position)) {
+                        if (p == key.size()) {
+                            entries--;
+                        }
+                        if (positions.isEmpty()) {
+                            map.remove(prefix);
+                        }
+                    }
+                }
+            }
+            return position;
+        }
+
+        @Override
+        public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+        }
+
+        @Override
+        public synchronized void updateInPlace(Document oldDocument, Document newDocument, Object position,
+                                               MongoCollection<Object> collection) {
+            if (!java.util.Objects.equals(keysOf(oldDocument), keysOf(newDocument))) {
+                remove(oldDocument);
+                add(newDocument, position, collection);
+            }
+        }
+
+        /** A value an equality on the index answers exactly (an array, a document, a regex or null do not). */
+        private static boolean plain(Object value) {
+            return value != null && !(value instanceof Map) && !(value instanceof Collection)
+                && !(value instanceof java.util.regex.Pattern) && !(value instanceof de.bwaldvogel.mongo.backend.Missing)
+                && !value.getClass().getSimpleName().contains("RegularExpression");
+        }
+
+        /** The values a filter's condition on one key allows, or null when the index cannot list them. */
+        private static List<Object> allowed(Object condition) {
+            if (plain(condition)) {
+                return List.of(condition);
+            }
+            if (condition instanceof Document doc && doc.size() == 1 && doc.get("$in") instanceof Collection<?> in) {
+                List<Object> out = new ArrayList<>();
+                for (Object value : in) {
+                    if (!plain(value)) {
+                        return null;
+                    }
+                    out.add(value);
+                }
+                return out;
+            }
+            return null;
+        }
+
+        /** A sparse index on one key holds exactly the documents that have it. */
+        private boolean answersExists(Document query) {
+            return isSparse() && keys().size() == 1 && query.get(keys().get(0)) instanceof Document condition
+                && condition.size() == 1 && Boolean.TRUE.equals(condition.get("$exists"));
+        }
+
+        /** How many leading keys of this index the filter pins (0: it cannot help). */
+        synchronized int usablePrefix(Document query) {
+            if (answersExists(query)) {
+                return 1;
+            }
+            int usable = 0;
+            long lookups = 1;
+            for (String key : keys()) {
+                List<Object> values = query.containsKey(key) ? allowed(query.get(key)) : null;
+                if (values == null || lookups * Math.max(1, values.size()) > MAX_LOOKUPS) {
+                    break;
+                }
+                lookups *= Math.max(1, values.size());
+                usable++;
+            }
+            return usable;
+        }
+
+        @Override
+        public boolean canHandle(Document query) {
+            return false; // chosen by IdFirstCollection.queryDocuments, which compares prefixes
+        }
+
+        @Override
+        public synchronized Iterable<Object> getPositions(Document query) {
+            if (answersExists(query)) {
+                Set<Object> all = new LinkedHashSet<>(unlisted);
+                byPrefix.get(0).values().forEach(all::addAll);
+                return new ArrayList<>(all);
+            }
+            int usable = usablePrefix(query);
+            List<List<Object>> lookups = new ArrayList<>();
+            lookups.add(new ArrayList<>());
+            List<String> keys = keys();
+            for (int i = 0; i < usable; i++) {
+                List<List<Object>> next = new ArrayList<>();
+                for (Object value : allowed(query.get(keys.get(i)))) {
+                    Object normalized = new KeyValue(value).normalized().get(0);
+                    for (List<Object> prefix : lookups) {
+                        List<Object> longer = new ArrayList<>(prefix);
+                        longer.add(normalized);
+                        next.add(longer);
+                    }
+                }
+                lookups = next;
+            }
+            Set<Object> positions = new LinkedHashSet<>();
+            Map<List<Object>, Set<Object>> map = byPrefix.get(usable - 1);
+            for (List<Object> lookup : lookups) {
+                Set<Object> found = map.get(lookup);
+                if (found != null) {
+                    positions.addAll(found);
+                }
+            }
+            positions.addAll(unlisted);
+            return new ArrayList<>(positions);
+        }
+
+        @Override
+        public synchronized long getCount() {
+            return entries;
+        }
+
+        @Override
+        public long getDataSize() {
+            return 0;
+        }
+
+        @Override
+        public synchronized void drop() {
+            byPrefix.forEach(Map::clear);
+            unlisted.clear();
+            entries = 0;
+        }
+    }
+
+    /**
+     * What the server did, for benchmarks (`db.command("omsStats")`, `{omsStats: 1, reset: true}` clears):
+     * every command by name and namespace, and every query (find, findAndModify, update, delete, count) by
+     * namespace, plan (an index name, "_id", or SCAN) and filter shape, with documents scanned and returned.
+     */
+    static final class Stats {
+        static final String COMMAND = "omsStats";
+        static final ThreadLocal<String> CURRENT = new ThreadLocal<>();
+        private static final Map<String, LongAdder[]> COUNTERS = new ConcurrentHashMap<>();
+
+        static void count(String key, long scanned, long returned, long nanos) {
+            LongAdder[] c = COUNTERS.computeIfAbsent(key,
+                k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
+            c[0].increment();
+            c[1].add(scanned);
+            c[2].add(returned);
+            c[3].add(nanos);
+        }
+
+        static Document report(Document query) {
+            List<Document> rows = new ArrayList<>();
+            for (Map.Entry<String, LongAdder[]> e : COUNTERS.entrySet()) {
+                LongAdder[] c = e.getValue();
+                rows.add(new Document("key", e.getKey()).append("n", c[0].sum()).append("scanned", c[1].sum())
+                    .append("returned", c[2].sum()).append("micros", c[3].sum() / 1000));
+            }
+            if (Utils.isTrue(query.get("reset"))) {
+                COUNTERS.clear();
+            }
+            Document response = new Document("stats", rows);
+            Utils.markOkay(response);
+            return response;
+        }
+
+        /** A filter with its values left out: keys and operators only. */
+        static String shape(Object value) {
+            if (value instanceof Document doc) {
+                StringBuilder out = new StringBuilder("{");
+                for (Map.Entry<String, Object> e : doc.entrySet()) {
+                    if (out.length() > 1) {
+                        out.append(",");
+                    }
+                    out.append(e.getKey());
+                    Object v = e.getValue();
+                    if (v instanceof Document || (v instanceof List<?> && e.getKey().matches("\\$(and|or|nor)"))) {
+                        out.append(":").append(shape(v));
+                    }
+                }
+                return out.append("}").toString();
+            }
+            if (value instanceof List<?> list) {
+                StringBuilder out = new StringBuilder("[");
+                for (Object v : list) {
+                    if (out.length() > 1) {
+                        out.append(",");
+                    }
+                    out.append(shape(v));
+                }
+                return out.append("]").toString();
+            }
+            return "";
         }
     }
 }

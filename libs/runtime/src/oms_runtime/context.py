@@ -36,13 +36,6 @@ class RequestContext:
     correlation_id: str | None
     client_ip: str | None
 
-    def require_role(self, *roles: str) -> None:
-        """Deprecated (issue 10): declare `guards=[requires(*roles)]` on the route or controller instead.
-
-        Kept only while services still call it; removed once none does."""
-        if not holds_role(self.actor, roles):
-            raise Problem(403, "Forbidden", f"needs one of: {', '.join(roles)}")
-
 
 def holds_role(actor: Actor, roles: tuple[str, ...]) -> bool:
     """Staff must hold one of `roles`; storefronts and others match on their kind ('storefront', 'partner')."""

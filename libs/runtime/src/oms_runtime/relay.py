@@ -6,7 +6,7 @@ in the order they were written.
 
 Finding work. The store tells the relay which document got pending messages (`wake(collection,
 _id)`); the relay reads exactly those by `_id` (`$in`, an index lookup everywhere). The
-`has_outbox` scan is a safety net run every `safety_scan_seconds` (and when the lease is taken):
+scan for pending entries is a safety net run every `safety_scan_seconds` (and when the lease is taken):
 it catches what a crash left behind and writes made by replicas that do not hold the lease.
 
 Publishing. One pass sends every pending message without awaiting each (aiokafka appends to the
@@ -114,11 +114,15 @@ class OutboxRelay:
         return published
 
     async def scan(self) -> int:
-        """The safety net: documents flagged `has_outbox` that no wake-up named (a crash, another replica)."""
+        """The safety net: documents with pending entries that no wake-up named (a crash, another replica).
+
+        By the entries themselves (`PENDING`, the sparse `outbox_pending_events` index), not by the
+        `has_outbox` flag: a crash between `_mark_sent`'s pull and its flag repair leaves entries behind a
+        cleared flag, and a scan by flag would never find them."""
         published = 0
         for name in self.collections:
             while True:
-                docs = await self.db[name].find({"has_outbox": True}, {"outbox": 1}).limit(BATCH_DOCUMENTS).to_list()
+                docs = await self.db[name].find(PENDING, {"outbox": 1}).limit(BATCH_DOCUMENTS).to_list()
                 if not docs:
                     break
                 count = await self._publish(name, docs)

@@ -12,7 +12,7 @@ from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
-from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError
+from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError, outbox_entry
 from oms_testing import eventually
 from oms_testing.kafka import TopicReader
 from pymongo.errors import DuplicateKeyError
@@ -158,6 +158,18 @@ async def test_the_safety_scan_publishes_what_no_wake_up_named(runtime, shop_id,
     order_id = new_id()
     event = release(order_id, shop_id)
     await elsewhere.create({"_id": order_id, "shop_id": shop_id}, [event])
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        await reader.wait_for(lambda r: r.key == order_id.encode())
+
+
+async def test_the_safety_scan_finds_entries_behind_a_cleared_flag(runtime, shop_id, infra, topic_prefix):
+    """A crash between marking sent (flag cleared) and repairing the flag of a document a writer appended
+    to meanwhile leaves entries behind `has_outbox: false`: the scan looks for entries, so they leave."""
+    runtime.relay.watch(["things"])
+    order_id = new_id()
+    entry = outbox_entry(release(order_id, shop_id), topic_prefix)
+    doc = {"_id": order_id, "shop_id": shop_id, "version": 2, "outbox": [entry], "has_outbox": False}
+    await runtime.db["things"].insert_one(doc)  # as the crash left it; nobody is told
     async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
         await reader.wait_for(lambda r: r.key == order_id.encode())
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -38,7 +39,7 @@ class ServerTiming(ASGIMiddleware):
     in the API calls it made (summed; concurrent calls overlap), for the benchmark and the browser's tools."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await next_app(scope, receive, send)
             return
         spent = ApiTime()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.groupbuy import PurchaseState
@@ -129,7 +130,7 @@ class Purchases:
     # --- plumbing ------------------------------------------------------------------------
 
     def _decision(
-        self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[object] | None = None
+        self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[Any] | None = None
     ) -> Decision[JointPurchase] | NoChange:
         if d is None:
             return NoChange()
@@ -139,7 +140,7 @@ class Purchases:
                 shop_id=d.purchase.shop_id,
                 actor=caller.actor if caller else None,
                 correlation_id=caller.correlation_id if caller else None,
-                cause=cause,  # type: ignore[arg-type]
+                cause=cause,
             )
             for e in d.events
         ]

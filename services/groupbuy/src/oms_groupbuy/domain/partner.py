@@ -34,7 +34,7 @@ class Partner:
 def partner_from_staff(*, partner_id: str, shop_id: str, role: str, name: str, now: datetime) -> Partner:
     if role not in PARTNER_KINDS:
         raise InvalidInput(f"role {role} is not a partner role", "role")
-    return Partner(partner_id, shop_id, role, name, Decimal(0), now)  # type: ignore[arg-type]
+    return Partner(partner_id, shop_id, role, name, Decimal(0), now)
 
 
 def set_terms(
@@ -53,7 +53,7 @@ def set_terms(
     if current is None:
         if not name or not name.strip():
             raise InvalidInput("needed for a partner the service does not know yet", "name")
-        return Partner(partner_id, shop_id, kind, name.strip(), percent, now, terms_set=True)  # type: ignore[arg-type]
+        return Partner(partner_id, shop_id, kind, name.strip(), percent, now, terms_set=True)
     if kind != current.kind:
         raise InvalidInput(f"this partner is a {current.kind}", "kind")
     return replace(

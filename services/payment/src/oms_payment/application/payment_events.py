@@ -27,6 +27,6 @@ def requested(payment: Payment, checkout_url: str | None) -> PaymentRequested:
         payment_id=payment.payment_id,
         method=payment.method,
         amount=payment.amount,
-        status=payment.status,  # type: ignore[arg-type]  # awaiting_* right after a request or a reissue
+        status=payment.status,  # awaiting_* right after a request or a reissue
         checkout_url=checkout_url,
     )

@@ -139,14 +139,13 @@ class OrderAccount:
         paid = sum((p.amount.amount for p in self.payments), zero)
         refunded = sum((r.amount.amount for r in self.refunds), zero)
         due = max(self.total.amount - paid + refunded, zero)
-        money = lambda a: Money(amount=a, currency=self.currency)  # noqa: E731
         met = self.prepayment_required is None or paid >= self.prepayment_required.amount
         return Position(
             status=derive_status(self.total.amount, paid, refunded),
             total=self.total,
-            paid=money(paid),
-            refunded=money(refunded),
-            due=money(due),
+            paid=Money(amount=paid, currency=self.currency),
+            refunded=Money(amount=refunded, currency=self.currency),
+            due=Money(amount=due, currency=self.currency),
             prepayment_required=self.prepayment_required,
             prepayment_met=met,
         )

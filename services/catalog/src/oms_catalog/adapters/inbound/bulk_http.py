@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Stream
 from oms_runtime.context import Ctx
@@ -138,6 +139,11 @@ class BulkController(Controller):
         "/exports/{kind:str}",
         summary="Export products, prices or stock as CSV (staff), the import's columns",
         media_type=CSV,
+        responses={
+            200: ResponseSpec(
+                data_container=str, media_type=CSV, description="The CSV, streamed", generate_examples=False
+            )
+        },
         guards=[STAFF_ONLY],
     )
     async def export_csv(self, kind: FromPath[str], ctx: Ctx, bulk: Bulk) -> Stream:

@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Stream
+from litestar.types import ControllerRouterHandler
 from oms_runtime.context import Ctx, RequestContext
 from oms_runtime.problems import Problem
 
@@ -650,4 +651,4 @@ async def _card(
     )
 
 
-ROUTE_HANDLERS = [login_page, static_file, ConsolePages]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [login_page, static_file, ConsolePages]

@@ -38,7 +38,7 @@ def _back_to_login(reason: str) -> Redirect:
 async def console_login(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[Any]:
     if not same_origin(request):
         return _back_to_login("origin")
-    gateway.limit(gateway.login_limiter, gateway.client_ip(request))
+    gateway.limit_logins(request)
     form = await request.form()
     shop, email, password = (str(form.get(k, ""))[:1024].strip() for k in ("shop", "email", "password"))
     if not (shop and email and password):

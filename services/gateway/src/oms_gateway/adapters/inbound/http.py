@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from oms_gateway.adapters.inbound import console_login, warehouse_login
 from oms_gateway.adapters.inbound.proxy import Gateway, unauthorized
-from oms_gateway.adapters.inbound.staff_session import PAGES_PREFIX
+from oms_gateway.adapters.inbound.staff_session import CONSOLE_PREFIX, PAGES_PREFIX
 from oms_gateway.application.accounts import InvalidCredentials
 from oms_gateway.domain.access import Principal, RouteGroup, who_may
 from oms_gateway.domain.accounts import MIN_PASSWORD_LENGTH, ApiKey, StaffMember, StaffRole
@@ -445,7 +445,7 @@ DEPENDENCIES = {"caller": Provide(current_caller)}
 ROUTE_HANDLERS += [
     *console_login.HANDLERS,
     route(
-        [console_login.CONSOLE_PREFIX, console_login.CONSOLE_PREFIX + "/{rest:path}"],
+        [CONSOLE_PREFIX, CONSOLE_PREFIX + "/{rest:path}"],
         http_method=["GET", "POST"],
         name="console_pages",
         include_in_schema=False,

@@ -19,6 +19,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from oms_contracts import Money
 from oms_contracts.limits import RequestedLine, StatedMoney
 from oms_contracts.messages.common import Sku
+from oms_contracts.messages.groupbuy import PurchaseState
 from oms_contracts.money import CurrencyCode
 from oms_runtime.commands import Loaded
 from oms_runtime.context import Ctx, RequestContext, requires
@@ -30,6 +31,7 @@ from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases, TablePage
 from oms_groupbuy.domain import purchase as gb
 from oms_groupbuy.domain import table as tb
+from oms_groupbuy.domain.errors import InvalidInput
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase, Offer, Option, RowSpec
 from oms_groupbuy.domain.table import MAX_TABLE_PAGE, ORGANISER_ROLES, PARTNER_ROLES, SORTS, TableQuery
@@ -97,9 +99,9 @@ class CreatePurchase(BaseModel):
     def spec(self) -> NewPurchase:
         for i, offer in enumerate(self.offers):
             if len({m.currency for m in offer.prices}) != len(offer.prices):
-                raise gb.InvalidInput("one price per currency", f"offers[{i}].prices")
+                raise InvalidInput("one price per currency", f"offers[{i}].prices")
         if len({m.currency for m in self.minimum_totals}) != len(self.minimum_totals):
-            raise gb.InvalidInput("one minimum per currency", "minimum_totals")
+            raise InvalidInput("one minimum per currency", "minimum_totals")
         return NewPurchase(
             title=self.title,
             supplier=self.supplier,
@@ -552,7 +554,7 @@ class PurchasesController(Controller):
         self,
         ctx: Ctx,
         purchases: PurchasesDep,
-        in_state: Annotated[gb.PurchaseState | None, QueryParameter(name="state")] = None,
+        in_state: Annotated[PurchaseState | None, QueryParameter(name="state")] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> CursorPage[PurchaseSummary]:
@@ -588,7 +590,7 @@ class PurchasesController(Controller):
         purchase_id: FromPath[str],
         if_match: IfMatch = None,
         to: Annotated[
-            gb.PurchaseState | None,
+            PurchaseState | None,
             QueryParameter(description="The state meant: already there changes nothing, another step is 409"),
         ] = None,
     ) -> PurchaseView:
@@ -855,7 +857,7 @@ async def earnings_report(
     partner_id: PartnerParam = None,
 ) -> EarningsReportView:
     if since.tzinfo is None or until.tzinfo is None:
-        raise gb.InvalidInput(
+        raise InvalidInput(
             "a time with its offset, e.g. 2026-12-01T00:00:00Z", "from" if since.tzinfo is None else "to"
         )
     report = await purchases.earnings_report(caller(ctx), partner_id, since, until)

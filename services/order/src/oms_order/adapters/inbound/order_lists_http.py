@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from oms_contracts import Actor
@@ -227,7 +228,17 @@ class OrderListController(Controller):
         groups = await lists.groups(ctx.shop_id, where, by)
         return Groups(by=by, groups=[GroupView(key=g.key, count=g.count, totals=g.totals) for g in groups])
 
-    @get("/export.csv", summary="The filtered list as CSV, streamed", media_type=CSV, guards=[MANAGER])
+    @get(
+        "/export.csv",
+        summary="The filtered list as CSV, streamed",
+        media_type=CSV,
+        guards=[MANAGER],
+        responses={
+            200: ResponseSpec(
+                data_container=str, media_type=CSV, description="The CSV, streamed", generate_examples=False
+            )
+        },
+    )
     async def export_csv(
         self,
         ctx: Ctx,

@@ -121,7 +121,7 @@ class WebhookAnswer(View):
         return cls(
             status=result.status,
             payment_id=result.payment_id,
-            payment_status=result.payment_status,  # type: ignore[arg-type]
+            payment_status=result.payment_status,
             detail=result.detail,
         )
 

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel
@@ -110,6 +111,9 @@ class SandboxCheckoutController(Controller):
         summary="Charge a card (form or JSON {card_number, expiry, cvc})",
         status_code=200,
         operation_class=PageOrJson,
+        responses={
+            200: ResponseSpec(data_container=ChargeAnswer, description="The charge's outcome", generate_examples=False)
+        },
     )
     async def pay(
         self, request: Request[Any, Any, Any], payment_id: PaymentId, sandbox: Sandbox, token: Token = ""

@@ -1,0 +1,82 @@
+"""Filters an index answers find exactly what a full scan finds, after inserts, updates that move
+index keys, and deletes. The local stand-in plans them from its own in-memory indexes (ADR 0001,
+issue 8 amendment); there, none of them scans. Against a real MongoDB only the results are checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms_contracts import new_id
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+
+
+async def _plans(client: AsyncMongoClient[dict[str, Any]], *, reset: bool = False) -> list[str] | None:
+    try:
+        reply = await client.admin.command("omsStats", reset=reset)
+    except OperationFailure:
+        return None  # not the stand-in
+    return [row["key"] for row in reply["stats"]]
+
+
+async def test_indexed_filters_find_what_a_scan_finds(infra):
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_idx_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    try:
+        await things.create_index([("shop_id", 1), ("status", 1), ("due", 1)])
+        await things.create_index([("shop_id", 1), ("sku", 1), ("wh", 1)], unique=True)
+        await things.create_index([("outbox.event_id", 1)], sparse=True)
+        await things.create_index([("tags", 1)])
+        await things.insert_many(
+            [
+                {
+                    "_id": f"d{i}",
+                    "shop_id": f"s{i % 3}",
+                    "sku": f"K{i % 20}",
+                    "wh": f"w{i}",
+                    "status": ("new", "sent", "failed")[i % 4 % 3],
+                    "due": i % 10,
+                    "tags": [t for j, t in enumerate(("x", "y", "z")) if (i >> j) & 1],
+                    "outbox": [{"event_id": f"e{i}"}] if i % 5 == 0 else [],
+                }
+                for i in range(300)
+            ]
+        )
+        # Keys move, entries come and go, documents leave.
+        for i in range(0, 300, 7):
+            await things.find_one_and_update(
+                {"shop_id": f"s{i % 3}", "sku": f"K{i % 20}", "wh": f"w{i}", "due": {"$gte": 0}},
+                {"$set": {"sku": "MOVED", "status": "sent"}, "$push": {"tags": "q", "outbox": {"event_id": f"m{i}"}}},
+            )
+        await things.update_many({"due": 3}, {"$set": {"outbox": []}})
+        await things.delete_many({"sku": "MOVED", "shop_id": "s1"})
+
+        filters: list[dict[str, Any]] = [
+            {"shop_id": "s0"},
+            {"shop_id": "s2", "status": "sent"},
+            {"shop_id": {"$in": ["s0", "s2"]}, "status": "new", "due": {"$lt": 5}},
+            {"shop_id": "s0", "status": "failed", "due": 6},
+            {"shop_id": "s0", "sku": {"$in": ["K1", "K4", "MOVED"]}},
+            {"shop_id": "s0", "sku": "K3", "wh": "w123", "due": {"$gte": 1}},
+            {"tags": "q"},
+            {"tags": {"$in": ["y", "q"]}, "shop_id": "s2"},
+            {"outbox.event_id": "e10"},
+            {"outbox.event_id": {"$exists": True}},
+        ]
+        stand_in = await _plans(client, reset=True) is not None
+        for query in filters:
+            found = sorted([d["_id"] async for d in things.find(query, {"_id": 1})])
+            scanned = sorted([d["_id"] async for d in things.find({"$and": [query]}, {"_id": 1})])
+            assert found == scanned, query
+            assert found, f"{query} should find something"
+        assert sorted([d["_id"] async for d in things.find({"shop_id": "s1", "sku": "MOVED"})]) == []
+
+        if stand_in:
+            plans = await _plans(client) or []
+            ours = [p for p in plans if f" {db_name}.things " in p and "$and" not in p]
+            assert len([p for p in ours if p.startswith("find ")]) >= len(filters) - 1
+            assert not [p for p in ours if " SCAN " in p], ours
+    finally:
+        await client.drop_database(db_name)
+        await client.close()

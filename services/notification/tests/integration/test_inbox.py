@@ -77,7 +77,7 @@ async def test_an_overdue_order_is_in_each_recipients_inbox_exactly_once_and_rea
     )
     for _ in range(3):  # redelivered: still one item each
         await publish(infra, topic_prefix, overdue)
-    inbox = database(infra, settings)["inbox"]
+    inbox = database(infra, settings)["staff_inbox"]
 
     async def delivered() -> list[dict[str, Any]] | None:
         docs = await inbox.find({"shop_id": shop_id, "cause_event_id": overdue.event_id}).to_list(10)

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from oms_notification.domain.inbox import InboxItem, InboxKind
 
-INBOX = "inbox"
+INBOX = "staff_inbox"  # not "inbox": the consumers' processed-event records (oms_runtime.consumer) are there
 
 INBOX_ITEM_INDEXES: list[IndexSpec] = [
     # Exactly once per (cause event, recipient): a replayed event, a repeated alert adds nothing.

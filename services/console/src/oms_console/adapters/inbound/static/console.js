@@ -24,6 +24,8 @@ document.addEventListener("DOMContentLoaded", function () {
   source.addEventListener("item", function (message) {
     var item = JSON.parse(message.data);
     badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1);
+    var heading = document.getElementById("inbox-unread");
+    if (heading) { heading.textContent = heading.textContent.replace(/^\d+/, function (n) { return String(+n + 1); }); }
     var list = document.getElementById("inbox-list");
     if (!list || document.getElementById("item-" + item.id)) { return; }
     var empty = document.getElementById("inbox-empty");

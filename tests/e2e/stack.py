@@ -121,6 +121,8 @@ def stack_env(
         # Fulfilment: the shared secret of the test carrier's signed tracking webhook.
         "OMS_CARRIER_WEBHOOK_SECRETS": '{"e2e-carrier": "e2e-carrier-secret"}',
         "OMS_LOG_JSON": "true",
+        # Notification: the Alertmanager receiver's shared secret (the e2e posts as Alertmanager).
+        "OMS_ALERTMANAGER_TOKEN": "e2e-alertmanager-token",
     }
     for service, port in ports.items():
         env[f"OMS_{service.upper()}_PORT"] = str(port)

@@ -32,6 +32,13 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_seconds: float = 15.0
     upstream_max_connections: int = 200
     upstream_max_keepalive: int = 50
+    # Streamed routes (server-sent events): a pool of their own, so open streams never starve the
+    # ordinary requests, and a bounded life (the browser's EventSource reconnects by itself).
+    stream_max_connections: int = Field(default=200, ge=1, description="Streams open at once, per gateway process")
+    stream_max_seconds: float = Field(default=600.0, gt=0, description="A streamed answer is cut after this long")
+    stream_idle_seconds: float = Field(
+        default=60.0, gt=0, description="A stream whose service says nothing this long (not even a heartbeat) is cut"
+    )
 
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For (only behind a trusted proxy)"

@@ -38,6 +38,13 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
         "body": body.decode(errors="replace"),
     }
+    if scope["path"] == "/inbox/stream":  # a server-sent event stream: three events, 0.3 s apart
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        for n in range(3):
+            await send({"type": "http.response.body", "body": f"id: {n}\ndata: {n}\n\n".encode(), "more_body": True})
+            await asyncio.sleep(0.3)
+        await send({"type": "http.response.body", "body": b""})
+        return
     if scope["method"] == "DELETE":
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})

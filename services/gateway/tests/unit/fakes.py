@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from oms_contracts import Envelope
-from oms_gateway.application.ports import UpstreamResponse, UpstreamTimeout, UpstreamUnavailable
+from oms_gateway.application.ports import UpstreamResponse, UpstreamStream, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.domain.accounts import ApiKey, Shop, StaffMember
 from oms_gateway.domain.routing import Service
 
@@ -64,6 +64,7 @@ class FakeUpstream:
         self.answer = answer or UpstreamResponse(200, {"content-type": "application/json"}, b"{}")
         self.down: set[Service] = set()
         self.slow: set[Service] = set()
+        self.stream_chunks: list[bytes] = []
 
     async def send(
         self, service: Service, method: str, path: str, query: str, headers: dict[str, str], body: bytes
@@ -74,3 +75,21 @@ class FakeUpstream:
             raise UpstreamTimeout(service)
         self.calls.append((service, method, path, query, headers, body))
         return self.answer
+
+    async def open_stream(
+        self, service: Service, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> UpstreamStream:
+        if service in self.down:
+            raise UpstreamUnavailable(service, "ConnectError")
+        self.calls.append((service, method, path, query, headers, b""))
+        answer = self.answer
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for chunk in self.stream_chunks:
+                yield chunk
+
+        return UpstreamStream(answer.status, answer.headers, chunks() if self.stream_chunks else _once(answer.content))
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content

@@ -14,26 +14,31 @@ from oms_runtime.mongo import IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide
 
+from oms_notification.adapters.inbound.alertmanager_http import AlertmanagerController
 from oms_notification.adapters.inbound.events_kafka import register_consumers
+from oms_notification.adapters.inbound.inbox_http import InboxController
 from oms_notification.adapters.inbound.notifications_http import NotificationController
 from oms_notification.adapters.inbound.problems import PROBLEMS
 from oms_notification.adapters.outbound.deliveries_mongo import DELIVERY_INDEXES, NOTIFICATIONS, DeliveriesMongo
+from oms_notification.adapters.outbound.inbox_mongo import INBOX, INBOX_ITEM_INDEXES, InboxMongo
 from oms_notification.adapters.outbound.mailer_smtp import SmtpMailer
 from oms_notification.adapters.outbound.projections_mongo import PROJECTION_INDEXES, ProjectionsMongo
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.inbox import Inbox, StreamLimits
 from oms_notification.application.notifier import Notifier
 from oms_notification.application.ports import Mailer
 from oms_notification.domain.model import DeliveryBackoff
 from oms_notification.settings import NotificationSettings
 
-INDEXES: list[IndexSpec] = [*DELIVERY_INDEXES, *PROJECTION_INDEXES, *INBOX_INDEXES]
+INDEXES: list[IndexSpec] = [*DELIVERY_INDEXES, *INBOX_ITEM_INDEXES, *PROJECTION_INDEXES, *INBOX_INDEXES]
 
 
 @dataclass(frozen=True)
 class Application:
     notifier: Notifier
     deliveries: Deliveries
+    inbox: Inbox
 
 
 def build_application(
@@ -54,8 +59,21 @@ def build_application(
         timedelta(seconds=settings.delivery_claim_seconds),
         RetryPolicy.from_settings(settings),
     )
-    notifier = Notifier(repository, ProjectionsMongo(runtime.db), TemplateRenderer(), deliveries, runtime.clock)
-    return Application(notifier=notifier, deliveries=deliveries)
+    inbox = Inbox(
+        InboxMongo(runtime.db[INBOX]),
+        runtime.clock,
+        StreamLimits(poll_seconds=settings.inbox_poll_seconds, lifetime_seconds=settings.inbox_stream_seconds),
+    )
+    notifier = Notifier(
+        repository,
+        ProjectionsMongo(runtime.db),
+        TemplateRenderer(),
+        deliveries,
+        runtime.clock,
+        inbox,
+        platform_shop_id=settings.alerts_platform_shop_id,
+    )
+    return Application(notifier=notifier, deliveries=deliveries, inbox=inbox)
 
 
 def create_app(settings: NotificationSettings, *, clock: Clock | None = None, mailer: Mailer | None = None) -> Litestar:
@@ -69,10 +87,14 @@ def create_app(settings: NotificationSettings, *, clock: Clock | None = None, ma
     )
     return create_service_app(
         runtime,
-        route_handlers=[NotificationController],
+        route_handlers=[NotificationController, InboxController, AlertmanagerController],
         title="OMS notification",
-        description="Emails customers and staff about orders; the delivery log.",
-        dependencies={"deliveries": provide(app.deliveries)},
+        description="Emails customers and staff about orders; the delivery log; the staff inbox.",
+        dependencies={
+            "deliveries": provide(app.deliveries),
+            "inbox": provide(app.inbox),
+            "notifier": provide(app.notifier),
+        },
         problems=PROBLEMS,
         # The unique index is what makes a replay send nothing twice: never run without it.
         indexes=INDEXES,

@@ -23,3 +23,15 @@ class NotificationSettings(ServiceSettings):
     delivery_claim_seconds: float = Field(
         default=60.0, gt=0, description="A delivery stuck in 'sending' this long is taken again"
     )
+
+    alertmanager_token: str | None = Field(
+        default=None,
+        description="Shared secret Alertmanager presents as 'Authorization: Bearer …' to the webhook receiver "
+        "(unset: the receiver answers 503)",
+    )
+    alerts_platform_shop_id: str | None = Field(
+        default=None,
+        description="The shop whose admins get platform alerts (no shop_id label); unset: every known shop's admins",
+    )
+    inbox_stream_seconds: float = Field(default=300.0, gt=0, description="A live inbox stream ends after this long")
+    inbox_poll_seconds: float = Field(default=0.5, gt=0, description="How often a live stream looks for new items")

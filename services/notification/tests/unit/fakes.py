@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from oms_notification.application.ports import PermanentDeliveryError
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
+from oms_notification.domain.inbox import InboxItem
 from oms_notification.domain.model import (
     DeliveryStatus,
     Lane,
@@ -120,6 +121,59 @@ class FakeProjections:
     async def checkout_link(self, shop_id: str, order_id: str) -> str | None:
         found = self.links.get((shop_id, order_id))
         return found[0] if found else None
+
+    async def shop_ids(self, limit: int) -> list[str]:
+        return sorted(self.shops)[:limit]
+
+
+class FakeInbox:
+    """The inbox store in memory, with the unique (shop, cause, recipient) key of the real one."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, InboxItem] = {}
+
+    async def add(self, item: InboxItem) -> bool:
+        key = (item.shop_id, item.cause_event_id, item.recipient_id)
+        if any((i.shop_id, i.cause_event_id, i.recipient_id) == key for i in self.items.values()):
+            return False
+        self.items[item.item_id] = item
+        return True
+
+    def _mine(self, shop_id: str, recipient_id: str) -> list[InboxItem]:
+        return sorted(
+            (i for i in self.items.values() if i.shop_id == shop_id and i.recipient_id == recipient_id),
+            key=lambda i: i.item_id,
+        )
+
+    async def page(
+        self, shop_id: str, recipient_id: str, *, unread_only: bool, before: str | None, limit: int
+    ) -> list[InboxItem]:
+        rows = [
+            i
+            for i in reversed(self._mine(shop_id, recipient_id))
+            if (not unread_only or i.unread) and (before is None or i.item_id < before)
+        ]
+        return rows[:limit]
+
+    async def newer_than(self, shop_id: str, recipient_id: str, after: str | None, limit: int) -> list[InboxItem]:
+        return [i for i in self._mine(shop_id, recipient_id) if after is None or i.item_id > after][:limit]
+
+    async def unread_count(self, shop_id: str, recipient_id: str, cap: int) -> int:
+        return min(cap, sum(1 for i in self._mine(shop_id, recipient_id) if i.unread))
+
+    async def mark_read(self, shop_id: str, recipient_id: str, item_id: str, now: datetime) -> InboxItem | None:
+        item = self.items.get(item_id)
+        if item is None or item.shop_id != shop_id or item.recipient_id != recipient_id:
+            return None
+        if item.unread:
+            item = self.items[item_id] = replace(item, read_at=now)
+        return item
+
+    async def mark_all_read(self, shop_id: str, recipient_id: str, now: datetime) -> int:
+        unread = [i for i in self._mine(shop_id, recipient_id) if i.unread]
+        for i in unread:
+            self.items[i.item_id] = replace(i, read_at=now)
+        return len(unread)
 
 
 class FakeRenderer:

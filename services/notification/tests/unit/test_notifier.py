@@ -9,6 +9,7 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import PaymentRequested
 from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.inbox import Inbox
 from oms_notification.application.notifier import Notifier, OrderNotYetKnown
 from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane, ShopInfo, StaffMember
 from oms_runtime.clock import FixedClock
@@ -16,7 +17,7 @@ from oms_runtime.commands import RetryPolicy
 from oms_runtime.events import EventFactory
 from oms_testing.builders import order_placed
 
-from .fakes import PERMANENT, FakeDeliveries, FakeMailer, FakeProjections, FakeRenderer
+from .fakes import PERMANENT, FakeDeliveries, FakeInbox, FakeMailer, FakeProjections, FakeRenderer
 
 SHOP = "shop-1"
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -38,7 +39,11 @@ class World:
             timedelta(seconds=60),
             RetryPolicy(),
         )
-        self.notifier = Notifier(self.repository, self.projections, FakeRenderer(), self.deliveries, self.clock)
+        self.inbox_store = FakeInbox()
+        self.inbox = Inbox(self.inbox_store, self.clock)
+        self.notifier = Notifier(
+            self.repository, self.projections, FakeRenderer(), self.deliveries, self.clock, self.inbox
+        )
         self.projections.shops[SHOP] = ShopInfo(SHOP, "Tea & Co")
         self.projections.staff[(SHOP, "boss")] = StaffMember("boss", "boss@example.com", "Boss", "admin")
         self.projections.staff[(SHOP, "packer")] = StaffMember("packer", "packer@example.com", "P", "warehouse")

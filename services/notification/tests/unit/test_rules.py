@@ -8,6 +8,7 @@ from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderSt
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.domain import rules
+from oms_notification.domain.alerts import FiringAlert, for_alert_email
 from oms_notification.domain.formatting import format_money
 from oms_notification.domain.groupbuy_news import for_news
 from oms_notification.domain.model import (
@@ -205,6 +206,11 @@ def test_every_template_renders_in_every_locale() -> None:
             ),
             SHOP,
             [],
+        ),
+        *for_alert_email(
+            FiringAlert("fp", datetime(2026, 3, 1, tzinfo=UTC), "Alert42", "critical", "42 errors", None),
+            SHOP,
+            [staff("boss", "admin")],
         ),
     ]
     assert {i.template for i in intents} == set(Template)

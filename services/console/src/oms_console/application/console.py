@@ -275,6 +275,32 @@ class Console:
         except ConsoleError:
             return None
 
+    # -- the staff inbox (the notification service's in-app channel)
+
+    async def inbox(
+        self, caller: Caller, *, unread_only: bool, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """A page of the user's inbox (newest first) and their unread count."""
+        params: list[tuple[str, str]] = [("limit", str(self.list_page_size))]
+        if unread_only:
+            params.append(("unread", "true"))
+        if cursor:
+            params.append(("cursor", cursor))
+        page, count = await asyncio.gather(
+            self.api.get(caller, f"{API}/inbox", params), self.api.get(caller, f"{API}/inbox/unread-count")
+        )
+        body = must(page)
+        return list(body.get("items", [])), body.get("next_cursor"), int(must(count).get("unread", 0))
+
+    async def unread_count(self, caller: Caller) -> int:
+        return int(must(await self.api.get(caller, f"{API}/inbox/unread-count")).get("unread", 0))
+
+    async def mark_read(self, caller: Caller, item_id: str) -> None:
+        must(await self.api.send(caller, "POST", f"{API}/inbox/{seg(item_id)}/read"))
+
+    async def mark_all_read(self, caller: Caller) -> None:
+        must(await self.api.send(caller, "POST", f"{API}/inbox/read-all"))
+
     # -- analytics (the order service's groupings of a period)
 
     async def analytics(self, caller: Caller, period: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:

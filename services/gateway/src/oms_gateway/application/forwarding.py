@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from oms_gateway.application.errors import Forbidden, NotFound, RateLimited
-from oms_gateway.application.ports import Upstream, UpstreamResponse
+from oms_gateway.application.ports import Upstream, UpstreamResponse, UpstreamStream
 from oms_gateway.domain.access import Principal, RouteGroup
 from oms_gateway.domain.ratelimit import RateLimiter
 from oms_gateway.domain.routing import Resolved, resolve, routes_by_method
@@ -62,3 +62,6 @@ class Forwarding:
         self, resolved: Resolved, method: str, query: str, headers: dict[str, str], body: bytes
     ) -> UpstreamResponse:
         return await self.upstream.send(resolved.route.service, method, resolved.upstream_path, query, headers, body)
+
+    async def open_stream(self, resolved: Resolved, method: str, query: str, headers: dict[str, str]) -> UpstreamStream:
+        return await self.upstream.open_stream(resolved.route.service, method, resolved.upstream_path, query, headers)

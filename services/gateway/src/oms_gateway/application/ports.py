@@ -3,7 +3,7 @@ the account store (MongoDB) and the upstream services (HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +33,16 @@ class UpstreamResponse:
     content: bytes
 
 
+@dataclass(frozen=True)
+class UpstreamStream:
+    """An answer being streamed: its status and headers now, its body as it comes (`chunks` closes
+    the upstream connection when it ends, is cut, or is closed)."""
+
+    status: int
+    headers: Mapping[str, str]
+    chunks: AsyncIterator[bytes]
+
+
 class UpstreamUnavailable(Exception):
     """The service could not be reached (refused, reset, DNS): answered as 502."""
 
@@ -59,4 +69,10 @@ class Upstream(Protocol):
         """`path` percent-encoded (routing.Route.match), `query` as `request_hygiene.encode_query` gives it.
 
         Raises UpstreamUnavailable when nothing reached the service, UpstreamTimeout when it was too slow."""
+        ...
+
+    async def open_stream(
+        self, service: Service, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> UpstreamStream:
+        """Like `send` (same arguments, no body), but the answer's body is read as it comes."""
         ...

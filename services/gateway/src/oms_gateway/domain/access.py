@@ -38,6 +38,7 @@ class RouteGroup(StrEnum):
     WAREHOUSE_PAGES = "warehouse.pages"
     CONSOLE_PAGES = "console.pages"
     NOTIFICATIONS = "notifications"
+    INBOX = "inbox"
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
     GROUPBUY = "groupbuy"
@@ -85,6 +86,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     # the API calls the console makes with the user's own token.
     RouteGroup.CONSOLE_PAGES: ALL_STAFF,
     RouteGroup.NOTIFICATIONS: frozenset({"admin", "manager"}),
+    # Every staff member's own in-app notifications (the service answers only the caller's).
+    RouteGroup.INBOX: ALL_STAFF,
     # Stage pipelines and their settings: staff read them (stage names, who is responsible);
     # the order service lets only admins change them.
     RouteGroup.PIPELINES: ALL_STAFF,

@@ -48,6 +48,8 @@ class Route:
     public: str
     service: Service
     upstream: str
+    # The answer is streamed through as it comes (server-sent events), not read whole first.
+    stream: bool = False
     # Public routes pass the request through byte for byte (provider webhooks sign the raw body).
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     upstream_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -78,8 +80,16 @@ class Route:
         return encode_path(self.upstream.format(**m.groupdict()))
 
 
-def route(group: RouteGroup, methods: frozenset[str] | set[str], public: str, service: Service, upstream: str) -> Route:
-    return Route(group, frozenset(methods), public, service, upstream)
+def route(
+    group: RouteGroup,
+    methods: frozenset[str] | set[str],
+    public: str,
+    service: Service,
+    upstream: str,
+    *,
+    stream: bool = False,
+) -> Route:
+    return Route(group, frozenset(methods), public, service, upstream, stream)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -207,10 +217,16 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # The staff inbox (notification): every staff member's own items; the live stream is streamed.
+    route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
+    route(RouteGroup.INBOX, {"GET", "POST"}, "/api/v1/inbox{rest}", Service.NOTIFICATION, "/inbox{rest}"),
     # The operations console (HTML for a browser, session cookie, see staff_session): its sign-in
     # page and static files are public (the sign-in form is posted to the gateway itself), the
     # rest needs a staff session. The console calls the API above with the signed-in user's token.
     route(RouteGroup.PUBLIC, {"GET"}, "/console/login", Service.CONSOLE, "/console/login"),
+    # The console's live inbox: under /console (the session cookie's path) but streamed straight
+    # from the notification service, as the signed-in user (ADR inbox-stream).
+    route(RouteGroup.INBOX, {"GET"}, "/console/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
     route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
     route(

@@ -10,17 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from oms_contracts import Envelope, new_id
+from oms_contracts.messages.catalog import LowStockReached
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
+from oms_contracts.messages.messaging import MessagePosted
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
-from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
+from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
 from oms_runtime.commands import Loaded
 from oms_runtime.errors import DependencyNotReady
 
 from oms_notification.application.deliveries import Deliveries
+from oms_notification.application.inbox import Inbox
 from oms_notification.application.ports import DeliveryRepository, Projections, Renderer
-from oms_notification.domain import groupbuy_news, overdue, payment_reminders, rules
+from oms_notification.domain import alerts, groupbuy_news, inbox, overdue, payment_reminders, rules
+from oms_notification.domain.alerts import FiringAlert
 from oms_notification.domain.delivery import Delivery
 from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, StaffMember
 
@@ -38,12 +42,17 @@ class Notifier:
         renderer: Renderer,
         deliveries: Deliveries,
         clock: Clock,
+        inbox_: Inbox,
+        *,
+        platform_shop_id: str | None = None,
     ) -> None:
         self.repository = repository
         self.projections = projections
         self.renderer = renderer
         self.deliveries = deliveries
         self.clock = clock
+        self.inbox = inbox_
+        self.platform_shop_id = platform_shop_id
 
     # ---- projections --------------------------------------------------------------------------
 
@@ -63,6 +72,8 @@ class Notifier:
         await self.projections.save_order(env.shop_id, OrderContact(p.order_id, p.number, rules.customer_of(p)))
         shop = await self.projections.shop(env.shop_id)
         staff = await self.projections.staff_of(env.shop_id)
+        # The inbox first: it is cheap, and the SMTP attempts below may take a while.
+        await self.inbox.deliver(env.shop_id, env.event_id, inbox.for_order_placed(p, staff))
         await self._notify(env, rules.for_order_placed(p, shop, staff))
 
     async def on_stage_changed(self, env: Envelope[OrderStageChanged]) -> None:
@@ -73,7 +84,39 @@ class Notifier:
         """The stage's responsible people and the shop's admins hear that the order is stuck."""
         shop = await self.projections.shop(env.shop_id)
         staff = await self.projections.staff_of(env.shop_id)
+        await self.inbox.deliver(env.shop_id, env.event_id, inbox.for_stage_overdue(env.payload, staff))
         await self._notify(env, overdue.for_stage_overdue(env.payload, shop, staff), lane=Lane.STAFF_ALERT)
+
+    # ---- the inbox only ---------------------------------------------------------------------------
+
+    async def on_payment_failed(self, env: Envelope[PaymentFailed]) -> None:
+        staff = await self.projections.staff_of(env.shop_id)
+        await self.inbox.deliver(env.shop_id, env.event_id, inbox.for_payment_failed(env.payload, staff))
+
+    async def on_low_stock(self, env: Envelope[LowStockReached]) -> None:
+        staff = await self.projections.staff_of(env.shop_id)
+        await self.inbox.deliver(env.shop_id, env.event_id, inbox.for_low_stock(env.payload, staff))
+
+    async def on_message_posted(self, env: Envelope[MessagePosted]) -> None:
+        staff = await self.projections.staff_of(env.shop_id)
+        await self.inbox.deliver(env.shop_id, env.event_id, inbox.for_message(env.payload, staff))
+
+    # ---- Alertmanager -------------------------------------------------------------------------------
+
+    async def on_alerts(self, firing: list[FiringAlert], correlation_id: str) -> int:
+        """Each firing alert: an inbox item and an email for each admin of its shop(s), once per
+        (fingerprint + startsAt, recipient) however often Alertmanager repeats it. Returns the
+        number of inbox items made (0 for a repeat)."""
+        made = 0
+        known = [] if self.platform_shop_id else await self.projections.shop_ids(limit=1000)
+        for alert in firing:
+            for shop_id in alerts.shops_for(alert, known, self.platform_shop_id):
+                staff = await self.projections.staff_of(shop_id)
+                made += len(await self.inbox.deliver(shop_id, alert.cause_id, inbox.for_alert(alert, staff)))
+                shop = await self.projections.shop(shop_id)
+                intents = alerts.for_alert_email(alert, shop, staff)
+                await self._notify_for(shop_id, alert.cause_id, correlation_id, intents, Lane.STAFF_ALERT)
+        return made
 
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
         if not env.payload.checkout_url:
@@ -101,6 +144,11 @@ class Notifier:
         await self._notify(env, groupbuy_news.for_news(env.payload, shop, staff))
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
+        await self._notify_for(cause.shop_id, cause.event_id, cause.correlation_id, intents, lane)
+
+    async def _notify_for(
+        self, shop_id: str, cause_event_id: str, correlation_id: str, intents: list[Intent], lane: Lane
+    ) -> None:
         now = self.clock.now()
         created: list[Loaded[Delivery]] = []
         replayed = False
@@ -110,9 +158,9 @@ class Notifier:
                 intent,
                 email,
                 notification_id=new_id(),
-                shop_id=cause.shop_id,
-                cause_event_id=cause.event_id,
-                correlation_id=cause.correlation_id,
+                shop_id=shop_id,
+                cause_event_id=cause_event_id,
+                correlation_id=correlation_id,
                 lane=lane,
                 now=now,
             )
@@ -124,7 +172,7 @@ class Notifier:
         # First attempt right away. After a replay of the cause the log has the deliveries already
         # made (read back only then): those sent or failed are left alone, pending ones (a crash
         # before) are tried now.
-        logged = await self.repository.caused_by(cause.shop_id, cause.event_id) if replayed else created
+        logged = await self.repository.caused_by(shop_id, cause_event_id) if replayed else created
         for loaded in logged:
             if loaded.state.is_pending:
                 await self.deliveries.attempt(loaded)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from oms_runtime.commands import CommandRepository, Loaded
 
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
+from oms_notification.domain.inbox import InboxItem
 from oms_notification.domain.model import Lane, OrderContact, RenderedEmail, ShopInfo, StaffMember, Template
 
 
@@ -63,3 +64,35 @@ class Projections(Protocol):
         ...
 
     async def checkout_link(self, shop_id: str, order_id: str) -> str | None: ...
+
+    async def shop_ids(self, limit: int) -> list[str]:
+        """The shops the service knows (from ShopCreated), at most `limit`: a platform alert's audience."""
+        ...
+
+
+class InboxRepository(Protocol):
+    """The staff inbox: items per (shop, recipient), unique per (shop, cause event, recipient)."""
+
+    async def add(self, item: InboxItem) -> bool:
+        """Store a new item; False when this (cause, recipient) has one already (a replay)."""
+        ...
+
+    async def page(
+        self, shop_id: str, recipient_id: str, *, unread_only: bool, before: str | None, limit: int
+    ) -> list[InboxItem]:
+        """The recipient's items, newest first, those older than the id `before`, at most `limit`."""
+        ...
+
+    async def newer_than(self, shop_id: str, recipient_id: str, after: str | None, limit: int) -> list[InboxItem]:
+        """The recipient's items newer than the id `after` (all when None), oldest first, at most `limit`."""
+        ...
+
+    async def unread_count(self, shop_id: str, recipient_id: str, cap: int) -> int:
+        """How many are unread, counted up to `cap`."""
+        ...
+
+    async def mark_read(self, shop_id: str, recipient_id: str, item_id: str, now: datetime) -> InboxItem | None:
+        """Set `read_at` (once; a second call keeps the first time); None when no such item is theirs."""
+        ...
+
+    async def mark_all_read(self, shop_id: str, recipient_id: str, now: datetime) -> int: ...

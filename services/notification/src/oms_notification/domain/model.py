@@ -18,6 +18,7 @@ class Template(StrEnum):
     PAYMENT_REMINDER = "payment_reminder"
     STAGE_OVERDUE_ALERT = "stage_overdue_alert"
     GROUPBUY_NEWS = "groupbuy_news"
+    ALERT_FIRING = "alert_firing"
 
 
 class Lane(StrEnum):

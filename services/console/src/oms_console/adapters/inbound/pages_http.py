@@ -324,6 +324,71 @@ class ConsolePages(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
         )
 
+    # -- the staff inbox (live: the badge and the list follow /console/inbox/stream, see console.js)
+
+    @get("/inbox", summary="My inbox: notifications, newest first")
+    async def inbox(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        unread: Annotated[str | None, QueryParameter(max_length=5)] = None,
+        cursor: Cursor = None,
+    ) -> Response[str]:
+        caller = caller_of(request, ctx)
+        try:
+            items, next_cursor, count = await console.inbox(caller, unread_only=unread == "1", cursor=cursor)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return render(
+            request,
+            "inbox.html",
+            caller=caller,
+            items=items,
+            next_cursor=next_cursor,
+            unread=count,
+            unread_only=unread == "1",
+        )
+
+    @get("/inbox/badge", summary="My unread count, for the header's badge (htmx)")
+    async def inbox_badge(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[str]:
+        caller = caller_of(request, ctx)
+        try:
+            count = await console.unread_count(caller)
+        except (ConsoleError, ApiUnavailable):
+            count = 0  # the badge is a hint: a refusal or an outage leaves it empty
+        return Response(str(count) if count else "", media_type=MediaType.TEXT, headers={"Cache-Control": "no-store"})
+
+    @post("/inbox/read-all", summary="Mark all my items read, then back to the inbox")
+    async def inbox_read_all(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        try:
+            await console.mark_all_read(caller)
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        return Redirect(f"{BASE}/inbox", status_code=303)
+
+    @post("/inbox/{item_id:str}/read", summary="Mark one item read: back to the inbox, or on to its order")
+    async def inbox_read(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, item_id: FromPath[str]
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        try:
+            await console.mark_read(caller, item_id[:64])
+        except ConsoleError as exc:
+            return error_page(request, caller, exc.status, exc.detail)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        order_id = form.get("open_order", "")
+        if order_id and re.fullmatch(r"[A-Za-z0-9\-]{1,64}", order_id):
+            return Redirect(f"{BASE}/orders/{order_id}", status_code=303)
+        return Redirect(f"{BASE}/inbox", status_code=303)
+
     # -- the order list
 
     @get("/orders", summary="The order list: the view is in the URL")

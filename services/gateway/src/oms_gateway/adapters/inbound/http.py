@@ -258,7 +258,7 @@ def _describe(prefixes: tuple[str, ...]) -> str:
 def _proxy(
     name: str, paths: list[str], methods: frozenset[str], tag: str, summary: str, security: list[dict[str, list[str]]]
 ) -> HTTPRouteHandler:
-    async def forward(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]) -> Response[Any]:
         return await gateway.forward(request)
 
     forward.__name__ = name
@@ -322,6 +322,7 @@ PROXY_HANDLERS = [
         STAFF_OR_STOREFRONT,
     ),
     _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy("inbox", _prefix("/api/v1/inbox"), ANY_METHOD, "inbox", "The staff inbox (and its live stream)", STAFF_ONLY),
     _proxy(
         "pipelines",
         [*_prefix("/api/v1/pipelines"), "/api/v1/pipeline-settings"],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import MethodNotAllowedException, NotAuthorizedException
+from litestar.response import Stream
 from oms_contracts import new_id
 from oms_runtime.context import (
     ACTOR_HEADER,
@@ -26,6 +29,7 @@ from oms_gateway.application.tokens import InvalidToken, TokenService
 from oms_gateway.domain.access import CONSOLE_CHANNEL, Principal, RouteGroup
 from oms_gateway.domain.ratelimit import RateLimiter
 from oms_gateway.domain.request_hygiene import encode_query
+from oms_gateway.domain.routing import Service
 from oms_gateway.settings import GatewaySettings
 
 API_KEY_HEADER = "x-api-key"
@@ -123,7 +127,7 @@ class Gateway:
 
     # --- forwarding --------------------------------------------------------------------
 
-    async def forward(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def forward(self, request: Request[Any, Any, Any]) -> Response[Any]:
         # The decoded path: RequestHygiene has made sure each of its segments is one raw segment.
         method, path = request.method.upper(), request.scope["path"]
         resolved = self.forwarding.route(method, path)
@@ -142,7 +146,10 @@ class Gateway:
         if not CORRELATION_ID.match(correlation_id):
             correlation_id = new_id()
         headers = self.upstream_headers(request, principal, correlation_id)
-        headers.update(console_headers(request, signed_in=principal is not None and principal.kind == "staff"))
+        if resolved.route.service is Service.CONSOLE:  # the user's token goes to the console alone
+            headers.update(console_headers(request, signed_in=principal is not None and principal.kind == "staff"))
+        if resolved.route.stream:
+            return await self.forward_stream(resolved, method, request, headers, correlation_id)
         upstream = await self.forwarding.send(
             resolved, method, encode_query(request.scope["query_string"]), headers, await request.body()
         )
@@ -152,6 +159,35 @@ class Gateway:
             # As a header, not media_type: Litestar would append its own charset to the service's.
             returned["content-type"] = upstream.headers.get("content-type", "application/octet-stream")
         return Response(content=upstream.content, status_code=upstream.status, headers=returned)
+
+    async def forward_stream(
+        self,
+        resolved: Any,
+        method: str,
+        request: Request[Any, Any, Any],
+        headers: dict[str, str],
+        correlation_id: str,
+    ) -> Response[Any]:
+        """A streamed row (server-sent events): the answer goes on to the client as it comes, with
+        the same headers kept as any answer, and ends after `stream_max_seconds` at most. An answer
+        that is not a stream (a refusal, a problem) is read whole and answered as usual."""
+        if last_event_id := request.headers.get("last-event-id"):
+            headers["last-event-id"] = last_event_id[:128]
+        opened = await self.forwarding.open_stream(
+            resolved, method, encode_query(request.scope["query_string"]), headers
+        )
+        returned = {k: v for k in RETURNED_RESPONSE_HEADERS if (v := opened.headers.get(k)) is not None}
+        returned[CORRELATION_HEADER] = correlation_id
+        content_type = opened.headers.get("content-type", "application/octet-stream")
+        if opened.status != 200 or not content_type.startswith("text/event-stream"):
+            body = b"".join([chunk async for chunk in opened.chunks])
+            if body:
+                returned["content-type"] = content_type
+            return Response(content=body, status_code=opened.status, headers=returned)
+        returned["content-type"] = content_type
+        returned["cache-control"] = "no-store"
+        returned["x-accel-buffering"] = "no"  # no buffering proxy in front may hold the events back
+        return Stream(_bounded(opened.chunks, self.settings.stream_max_seconds), status_code=200, headers=returned)
 
     def upstream_headers(
         self, request: Request[Any, Any, Any], principal: Principal | None, correlation_id: str
@@ -167,3 +203,22 @@ class Gateway:
         # The service's spans join this request's trace.
         headers.update(inject_trace_headers())
         return headers
+
+
+async def _bounded(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The chunks until `seconds` have passed; the upstream connection is closed either way (also
+    when the client goes away: the response closes this generator, which closes `chunks`)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + seconds
+    try:
+        while True:
+            left = ends - loop.time()
+            if left <= 0:
+                return
+            try:
+                chunk = await asyncio.wait_for(anext(chunks), timeout=left)
+            except (StopAsyncIteration, TimeoutError):
+                return
+            yield chunk
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from oms_contracts.messages.catalog import LowStockReached
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
+from oms_contracts.messages.messaging import MessagePosted
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
-from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
+from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
 
@@ -21,6 +23,13 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
     # Joint purchases' news (groupbuy): a group of its own, the order mail never waits behind it.
     runtime.consumer("groupbuy").on(JointPurchaseNewsPublished, notifier.on_news_published)
+    # Inbox-only events (no email): a group of their own, so they never wait behind the order mail.
+    (
+        runtime.consumer("inbox")
+        .on(PaymentFailed, notifier.on_payment_failed)
+        .on(LowStockReached, notifier.on_low_stock)
+        .on(MessagePosted, notifier.on_message_posted)
+    )
     (
         runtime.consumer("orders")
         .on(OrderPlaced, notifier.on_order_placed)

@@ -1,11 +1,11 @@
-"""The one map from the application's exceptions to the problem+json answers (handed to the app factory).
-
-The delivery log's only route raises nothing of its own (bad parameters are 422 already); an
-exception a new route lets propagate gets its entry here.
-"""
+"""The one map from the application's exceptions to the problem+json answers (handed to the app factory)."""
 
 from __future__ import annotations
 
 from oms_runtime.problems import ProblemSpec
 
-PROBLEMS: dict[type[Exception], ProblemSpec] = {}
+from oms_notification.application.inbox import InboxItemNotFound
+
+PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    InboxItemNotFound: ProblemSpec(404, "Not Found", field="item_id"),
+}

@@ -44,6 +44,10 @@ class ProjectionsMongo:
         doc = await self.shops.find_one({"_id": shop_id, "shop_id": shop_id})
         return ShopInfo(shop_id, doc["name"], doc.get("locale", "en")) if doc else None
 
+    async def shop_ids(self, limit: int) -> list[str]:
+        docs = await self.shops.find({}, {"_id": 1}).sort("_id", ASCENDING).to_list(length=limit)
+        return [str(d["_id"]) for d in docs]
+
     async def save_staff_member(self, shop_id: str, member: StaffMember) -> None:
         # Upsert by natural key: replaying StaffMemberAdded writes the same values again.
         await self.staff.update_one(

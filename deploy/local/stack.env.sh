@@ -39,7 +39,7 @@
 : "${OMS_ALERTMANAGER_PORT:=9093}"
 # Alertmanager posts every alert to the notification service's receiver, with this bearer token
 # (the notification service checks the same variable).
-: "${OMS_ALERTMANAGER_WEBHOOK_URL:=$OMS_NOTIFICATION_URL/alerts/alertmanager}"
+: "${OMS_ALERTMANAGER_WEBHOOK_URL:=$OMS_NOTIFICATION_URL/alertmanager/webhook}"
 : "${OMS_ALERTMANAGER_TOKEN:=local-alertmanager-token}"
 # Carrier tracking webhooks are signed with a secret per carrier (a dev one for the local stack).
 if [[ -z "${OMS_CARRIER_WEBHOOK_SECRETS:-}" ]]; then

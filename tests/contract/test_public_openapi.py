@@ -3,6 +3,7 @@ the route table and the services' documents give (`make schemas` regenerates it)
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -127,7 +128,8 @@ def test_every_public_operation_answers_what_its_service_documents() -> None:
             continue
         service, service_method, service_path = target
         document = service_document(service)
-        own = document["paths"][service_path][service_method]
+        own = copy.deepcopy(document["paths"][service_path][service_method])
+        openapi.views_any_of(own.get("responses", {}))  # the public document's one deliberate change
         assert _answers(operation, public_schemas) == _answers(own, document["components"]["schemas"]), (
             method,
             path,
@@ -169,6 +171,6 @@ def test_the_storefront_and_the_staff_api_are_both_in_the_document() -> None:
 def test_a_storefront_reads_the_customer_view_of_a_return() -> None:
     document = openapi.public_document()
     answer = document["paths"]["/api/v1/returns/{return_id}"]["get"]["responses"]["200"]
-    views = {ref["$ref"].rsplit("/", 1)[1] for ref in answer["content"]["application/json"]["schema"]["oneOf"]}
+    views = {ref["$ref"].rsplit("/", 1)[1] for ref in answer["content"]["application/json"]["schema"]["anyOf"]}
     assert views == {"ReturnOut", "CustomerReturnView"}
     assert "history" not in document["components"]["schemas"]["CustomerReturnView"]["properties"]

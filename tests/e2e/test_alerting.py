@@ -1,11 +1,10 @@
 """Alerting end to end: the local Prometheus (make run's Procfile line, Debian's package) scrapes the
 stack's services with the project's rules loaded; an alert fires, reaches the local Alertmanager,
-which POSTs it to the webhook URL with the bearer token.
+which POSTs it with the bearer token to the notification service's receiver: the shop's admin finds
+it in the staff inbox and in the mailbox.
 
 The pair runs under a supervisord of the test's own, on free ports, started from the same Procfile
-lines as `make run`'s. The webhook is a stub receiver here (the notification service's receiver,
-/alerts/alertmanager, is another branch's work: when it is merged, point OMS_ALERTMANAGER_WEBHOOK_URL
-at it and assert the inbox item and the admin's email instead).
+lines as `make run`'s.
 
 The test-only rule fires at once (`for: 0s`) when the order service's count of placed orders goes
 above the value read before: nothing but the order the test places can fire it.
@@ -13,12 +12,9 @@ above the value read before: nothing but the order the test places can fire it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +22,7 @@ import httpx
 import pytest
 import yaml
 from oms_testing import eventually
+from oms_testing.smtp import SmtpServer
 
 from deploy.local import supervise
 from tests.e2e.client import Gateway, order_body
@@ -35,52 +32,13 @@ TOKEN = "e2e-alertmanager-token"
 ALERT = "OmsE2eOrderPlaced"
 
 
-class Receiver:
-    """A webhook receiver that keeps every POST (path, headers, JSON body)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        received = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts/alertmanager"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def placed_orders(stack: Stack) -> float:
     text = httpx.get(f"{stack.url('order')}/metrics", timeout=10).text
     return sum(float(m.group(1)) for m in re.finditer(r"^oms_orders_placed_total\{[^}]*\} (\S+)$", text, re.M))
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def observability(stack: Stack, receiver: Receiver, tmp_path: Path) -> Iterator[dict[str, str]]:
+def observability(stack: Stack, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Prometheus and Alertmanager from make run's Procfile lines, on free ports, with one test rule."""
     threshold = placed_orders(stack)
     rules = tmp_path / "e2e-rules.yml"
@@ -113,7 +71,7 @@ def observability(stack: Stack, receiver: Receiver, tmp_path: Path) -> Iterator[
         "OMS_PROMETHEUS_EXTRA_RULES": str(rules),
         "OMS_ALERTMANAGER_GROUP_WAIT": "1s",
         "OMS_ALERTMANAGER_GROUP_INTERVAL": "1s",
-        "OMS_ALERTMANAGER_WEBHOOK_URL": receiver.url,
+        "OMS_ALERTMANAGER_WEBHOOK_URL": f"{stack.url('notification')}/alertmanager/webhook",
         "OMS_ALERTMANAGER_TOKEN": TOKEN,
     }
     others = set(supervise.procfile_lines()) - set(supervise.OBSERVABILITY)
@@ -140,8 +98,8 @@ async def api(url: str) -> Any:
 
 
 @pytest.mark.timeout(int(os.environ.get("OMS_E2E_READY_SECONDS", "90")) + 300)
-async def test_an_alert_fired_by_the_local_prometheus_reaches_the_webhook(
-    stack: Stack, gateway: Gateway, receiver: Receiver, observability: dict[str, str]
+async def test_an_alert_fired_by_the_local_prometheus_reaches_the_admins_inbox_and_mailbox(
+    stack: Stack, gateway: Gateway, e2e_smtp: SmtpServer, observability: dict[str, str]
 ) -> None:
     prometheus, alertmanager = observability["prometheus"], observability["alertmanager"]
 
@@ -163,27 +121,29 @@ async def test_an_alert_fired_by_the_local_prometheus_reaches_the_webhook(
     rules = await eventually(rules_loaded, timeout=60, what="the project's rules and the test rule evaluated")
     assert rules[ALERT]["state"] == "inactive"  # nothing has moved the metric yet
     assert rules["OmsServiceDown"]["state"] == "inactive"  # every service is up
-    assert receiver.posts == []
 
     placed = await gateway.place(order_body())
     assert placed.status_code == 201, placed.text
 
-    def delivered() -> dict[str, Any]:
-        posts = [
-            p
-            for p in receiver.posts
-            if any(a["labels"]["alertname"] == ALERT and a["status"] == "firing" for a in p["body"]["alerts"])
-        ]
-        assert posts, f"webhook posts so far: {receiver.posts}"
-        return posts[0]
+    # A platform alert (no shop label) reaches every known shop's admins: the demo shop's among them.
+    admin = await gateway.as_staff("admin")
 
-    post = await eventually(delivered, timeout=60, what=f"{ALERT} delivered to the webhook")
-    assert post["path"] == "/alerts/alertmanager"
-    assert post["headers"]["Authorization"] == f"Bearer {TOKEN}"
-    body = post["body"]
-    assert body["version"] == "4" and body["receiver"] == "oms-notification"
-    alert = next(a for a in body["alerts"] if a["labels"]["alertname"] == ALERT)
-    assert alert["labels"]["severity"] == "info" and alert["annotations"]["summary"] == "an order was placed"
+    async def in_the_inbox() -> list[dict[str, Any]]:
+        r = await gateway.http.get("/api/v1/inbox", headers=admin)
+        assert r.status_code == 200, r.text
+        items = [i for i in r.json()["items"] if i["kind"] == "alert" and ALERT in i["title"]]
+        assert items, "no alert in the admin's inbox yet"
+        return items
+
+    items = await eventually(in_the_inbox, timeout=90, what=f"{ALERT} in the admin's inbox")
+    assert [i["title"] for i in items] == [f"Alert firing: {ALERT}"]
+
+    def mailed() -> list[Any]:
+        mails = [m for m in e2e_smtp.sink.to("admin@demo.shop") if ALERT in str(m["Subject"])]
+        assert mails, "no alert email yet"
+        return mails
+
+    assert len(await eventually(mailed, timeout=60, what=f"{ALERT} in the admin's mailbox")) == 1
     # Alertmanager holds it too (what its UI shows).
     async with httpx.AsyncClient(timeout=10) as client:
         r = await client.get(f"{alertmanager}/api/v2/alerts", params={"filter": f"alertname={ALERT}"})

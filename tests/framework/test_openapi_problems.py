@@ -15,8 +15,9 @@ from oms_testing.http import internal_headers
 from tests.framework.apps import SERVICES, build_app
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-# Reached by providers, customers and VK (through the gateway's public rows), not as staff or storefront.
-PUBLIC = ("/webhooks/", "/sandbox/", "/vk/callback/")
+# Reached by providers, customers (signed links), VK (through the gateway's public rows) and Alertmanager
+# (inside the cluster), not as staff or storefront.
+PUBLIC = ("/webhooks/", "/sandbox/", "/vk/callback/", "/order-status/", "/alertmanager/")
 SERVICES_BEHIND_GATEWAY = [s for s in SERVICES if s != "gateway"]
 
 

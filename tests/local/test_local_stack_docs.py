@@ -53,7 +53,7 @@ def test_the_banner_names_the_gateway_for_the_demo_flow() -> None:
         "OMS_MONGO_URL": "mongodb://127.0.0.1:29496",
         "OMS_PROMETHEUS_PORT": "9490",
         "OMS_ALERTMANAGER_PORT": "9493",
-        "OMS_ALERTMANAGER_WEBHOOK_URL": "http://127.0.0.1:9405/alerts/alertmanager",
+        "OMS_ALERTMANAGER_WEBHOOK_URL": "http://127.0.0.1:9405/alertmanager/webhook",
     }
     banner = subprocess.run(
         [sys.executable, str(REPO / "deploy" / "local" / "banner.py"), "--since", "0"],
@@ -65,4 +65,4 @@ def test_the_banner_names_the_gateway_for_the_demo_flow() -> None:
     assert "demo_flow.py --gateway http://127.0.0.1:9400 <order_id>" in banner
     assert "gateway       http://127.0.0.1:9499/metrics" in banner
     assert "Prometheus         http://127.0.0.1:9490" in banner
-    assert "Alertmanager       http://127.0.0.1:9493   (posts alerts to http://127.0.0.1:9405/alerts/" in banner
+    assert "Alertmanager       http://127.0.0.1:9493   (posts alerts to http://127.0.0.1:9405/alertmanager/" in banner

@@ -106,8 +106,21 @@ def _problem_statuses(method: str, operation: Mapping[str, Any], group: RouteGro
     return sorted(statuses)
 
 
+def views_any_of(responses: Mapping[str, Any]) -> None:
+    """A success answer documented as one of several views (staff or storefront, by the caller) is
+    `anyOf`: an empty page, or a view whose fields the other also has, matches both, which `oneOf` forbids."""
+    for code, answer in responses.items():
+        if not code.startswith("2"):
+            continue
+        for media in (answer.get("content") or {}).values():
+            schema = media.get("schema") or {}
+            if "oneOf" in schema:
+                schema["anyOf"] = schema.pop("oneOf")
+
+
 def _with_problems(method: str, operation: dict[str, Any], group: RouteGroup | None) -> dict[str, Any]:
     responses = operation.setdefault("responses", {})
+    views_any_of(responses)
     html = any(
         "text/html" in (answer.get("content") or {}) for code, answer in responses.items() if code.startswith("2")
     )

@@ -57,6 +57,8 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
     # The console's pages call the API as the caller: another shop's staff get its 404 as a page.
     "/console": ("/orders/{order_id}",),
     "/api/v1/notifications": ("",),
+    # The staff inbox: the caller's own items only (another shop's staff see none of the demo shop's).
+    "/api/v1/inbox": ("",),
     "/api/v1/groupbuy": (
         "/purchases/{purchase_id}",
         "/purchases/{purchase_id}/table",
@@ -81,11 +83,17 @@ WRITE_BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/orders/{order_id}/refunds": {"amount": {"amount": "1.00", "currency": "RUB"}, "reason": "not yours"},
 }
 # Paths every shop has its own of (a key, not an id): the caller may get its own (200), never ours.
-OWN_KEYS = {"/api/v1/pipelines/store", "/api/v1/payment-settings/RUB", "/warehouse/picking", "/api/v1/notifications"}
+OWN_KEYS = {
+    "/api/v1/pipelines/store",
+    "/api/v1/payment-settings/RUB",
+    "/warehouse/picking",
+    "/api/v1/notifications",
+    "/api/v1/inbox",
+}
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
-    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings)$"
+    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
+    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream)|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = (

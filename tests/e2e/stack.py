@@ -123,6 +123,10 @@ def stack_env(
         "OMS_LOG_JSON": "true",
         # Notification: the Alertmanager receiver's shared secret (the e2e posts as Alertmanager).
         "OMS_ALERTMANAGER_TOKEN": "e2e-alertmanager-token",
+        # Gateway: every test signs in from 127.0.0.1, dozens of times a minute: a suite, not an attack
+        # (the login limit itself is tested in the gateway's own tests).
+        "OMS_LOGIN_RATE_PER_MINUTE": "600",
+        "OMS_LOGIN_BURST": "100",
     }
     for service, port in ports.items():
         env[f"OMS_{service.upper()}_PORT"] = str(port)

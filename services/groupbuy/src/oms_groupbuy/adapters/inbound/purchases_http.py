@@ -354,6 +354,14 @@ def participant_view(p: JointPurchase, version: int, participant_id: str) -> Par
     )
 
 
+# The money columns a table row and the totals share, in one currency.
+SUMS = ("goods", "fee", "transport", "options", "due", "paid", "owed")
+
+
+def _sums(source: tb.TableRow | tb.Totals, currency: str) -> dict[str, Money]:
+    return {name: Money(amount=getattr(source, name), currency=currency) for name in SUMS}
+
+
 class TableRowView(BaseModel):
     participant_id: str
     name: str
@@ -379,9 +387,6 @@ class TableRowView(BaseModel):
 
     @classmethod
     def of(cls, r: tb.TableRow) -> TableRowView:
-        def m(v: Decimal) -> Money:
-            return Money(amount=v, currency=r.currency)
-
         return cls(
             participant_id=r.participant_id,
             name=r.name,
@@ -389,13 +394,7 @@ class TableRowView(BaseModel):
             items=r.items,
             quantity=r.quantity,
             currency=r.currency,
-            goods=m(r.goods),
-            fee=m(r.fee),
-            transport=m(r.transport),
-            options=m(r.options),
-            due=m(r.due),
-            paid=m(r.paid),
-            owed=m(r.owed),
+            **_sums(r, r.currency),
             payment_status=r.payment_status,
             status=r.status,
             added_at=r.added_at,
@@ -421,21 +420,7 @@ class TotalsView(BaseModel):
 
     @classmethod
     def of(cls, t: tb.Totals) -> TotalsView:
-        def m(v: Decimal) -> Money:
-            return Money(amount=v, currency=t.currency)
-
-        return cls(
-            currency=t.currency,
-            participants=t.participants,
-            quantity=t.quantity,
-            goods=m(t.goods),
-            fee=m(t.fee),
-            transport=m(t.transport),
-            options=m(t.options),
-            due=m(t.due),
-            paid=m(t.paid),
-            owed=m(t.owed),
-        )
+        return cls(currency=t.currency, participants=t.participants, quantity=t.quantity, **_sums(t, t.currency))
 
 
 class TableView(BaseModel):

@@ -1,7 +1,16 @@
-"""A lease document in MongoDB so that a loop runs once per cluster, whatever the replica count."""
+"""A lease document in MongoDB so that a loop runs once per cluster, whatever the replica count.
+
+A holder is named `host:pid` (`holder_id`). A lease left by a crashed process would block its
+successor for the lease's length; a successor on the same host sees that the holder's process is
+gone and takes the lease at once (`_dead_local_holder`). On Kubernetes a restarted container keeps
+its pod's hostname and usually its pid, so it matches its own old lease anyway; a graceful stop
+releases the lease (`release`), so a rolling restart hands over without waiting either.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 from pymongo import ReturnDocument
@@ -10,6 +19,26 @@ from pymongo.errors import DuplicateKeyError
 
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_holder(holder: object) -> bool:
+    """True when `holder` names a process of this host that no longer runs."""
+    if not isinstance(holder, str):
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, run by another user
+    return False
 
 
 class Lease:
@@ -23,17 +52,25 @@ class Lease:
         self.clock = clock
 
     async def acquire(self) -> bool:
-        """Take or renew the lease; False while another holder's lease has not expired."""
+        """Take or renew the lease; False while another live holder's lease has not expired."""
         now = self.clock.now()
+        taken = {"$set": {"holder": self.holder, "expires_at": now + self.ttl}}
         try:
             doc = await self.collection.find_one_and_update(
                 {"_id": self.name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"holder": self.holder, "expires_at": now + self.ttl}},
+                taken,
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            return False  # the document exists and is held by someone else
+            # Held by someone else. A crashed predecessor on this host is taken over now, not at expiry;
+            # the filter names it, so two successors racing for it get it once.
+            current = await self.collection.find_one({"_id": self.name}, {"holder": 1})
+            if current is None or not _dead_local_holder(current.get("holder")):
+                return False
+            doc = await self.collection.find_one_and_update(
+                {"_id": self.name, "holder": current["holder"]}, taken, return_document=ReturnDocument.AFTER
+            )
         return doc is not None and doc.get("holder") == self.holder
 
     async def release(self) -> None:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -41,7 +39,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.clock import Clock
-from oms_runtime.lease import Lease
+from oms_runtime.lease import Lease, holder_id
 from oms_runtime.metrics import OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
 from oms_runtime.mongo import Document
 from oms_runtime.telemetry import get_logger
@@ -63,10 +61,6 @@ def event_id_time(event_id: str) -> float | None:
         return int(digits[:12], 16) / 1000
     except ValueError:
         return None
-
-
-def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class OutboxRelay:

@@ -18,9 +18,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from oms_runtime.clock import Clock, SystemClock
 from oms_runtime.consumer import MessageConsumer
 from oms_runtime.kafka import create_broker
-from oms_runtime.lease import Lease
+from oms_runtime.lease import Lease, holder_id
 from oms_runtime.mongo import Document, create_mongo_client
-from oms_runtime.relay import OutboxRelay, holder_id
+from oms_runtime.relay import OutboxRelay
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore
 from oms_runtime.telemetry import get_logger, setup_logging, setup_tracing
@@ -202,6 +202,9 @@ class ServiceRuntime:
             if pending:
                 log.error("background tasks did not stop in time", tasks=sorted(t.get_name() for t in pending))
         self._tasks.clear()
+        if self.run_relay:
+            # Handed over now rather than at expiry: the next replica publishes without a gap.
+            await self._stop_part("outbox relay lease", self.relay.lease.release())
         await self._stop_part("kafka broker", self.broker.stop())
         await self._stop_part("mongo client", self.mongo.close())
         self.started = False

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from oms_contracts import new_id
 from oms_runtime.clock import FixedClock
-from oms_runtime.lease import Lease
+from oms_runtime.lease import Lease, holder_id
 from pymongo import AsyncMongoClient
+
+TTL = timedelta(seconds=10)
 
 
 async def test_only_one_holder_until_the_lease_expires(infra):
@@ -21,3 +27,34 @@ async def test_only_one_holder_until_the_lease_expires(infra):
     assert await b.acquire()
     assert not await a.acquire()
     await client.close()
+
+
+async def test_a_crashed_holder_on_this_host_is_taken_over_at_once_a_live_one_is_not(infra):
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    leases = client[f"test_lease_{new_id()[-8:]}"]["leases"]
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    dead = Lease(leases, "relay", f"{socket.gethostname()}:{_pid_of_exited()}", TTL, clock)
+    alive = Lease(leases, "relay", f"{socket.gethostname()}:{os.getppid()}", TTL, clock)
+    elsewhere = Lease(leases, "relay", "another-host:1", TTL, clock)
+    successor = Lease(leases, "relay", holder_id(), TTL, clock)
+
+    for holder in (alive, elsewhere):
+        await leases.delete_many({})
+        assert await holder.acquire()
+        assert not await successor.acquire()  # a live process, or one we cannot see: wait for expiry
+
+    await leases.delete_many({})
+    assert await dead.acquire()
+    assert await successor.acquire()  # well before the 10 s are up
+    assert not await dead.acquire()
+
+    await successor.release()
+    assert await alive.acquire()  # released by a graceful stop: free at once
+    await client.close()
+
+
+def _pid_of_exited() -> int:
+    """The pid of a process that has exited (and been reaped): what a crashed service leaves behind."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

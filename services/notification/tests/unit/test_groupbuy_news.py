@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from oms_contracts import Actor, Envelope
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
+from oms_notification.application.notifier import PARTNER_WAIT, PartnersNotYetKnown
 from oms_notification.domain.groupbuy_news import for_news
 from oms_notification.domain.model import DeliveryStatus, ShopInfo, StaffMember, Template
 
@@ -57,3 +59,24 @@ async def test_a_replayed_news_event_mails_nobody_twice() -> None:
     await world.notifier.on_news_published(env)
     assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "olga@partners.example"]
     assert {d.status for d in world.repository.states()} == {DeliveryStatus.SENT}
+
+
+async def test_news_naming_a_partner_not_yet_known_waits_for_the_staff_record() -> None:
+    # The partner's StaffMemberAdded comes from the gateway on another topic and may arrive later.
+    world = World()
+    env = Envelope.new(NEWS, shop_id=SHOP, actor=Actor.system("groupbuy"), occurred_at=world.clock.now())
+    with pytest.raises(PartnersNotYetKnown, match="agent-1"):
+        await world.notifier.on_news_published(env)
+    assert world.mailer.sent == []
+
+    world.projections.staff[(SHOP, "agent-1")] = StaffMember("agent-1", "olga@partners.example", "Olga", "agent")
+    await world.notifier.on_news_published(env)  # the parked message, re-tried
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "olga@partners.example"]
+
+
+async def test_a_partner_still_unknown_after_the_wait_does_not_hold_the_news_back() -> None:
+    world = World()
+    env = Envelope.new(NEWS, shop_id=SHOP, actor=Actor.system("groupbuy"), occurred_at=world.clock.now())
+    world.clock.advance(PARTNER_WAIT)
+    await world.notifier.on_news_published(env)
+    assert [s.to_email for s in world.mailer.sent] == ["ann@example.com"]

@@ -7,6 +7,7 @@ Which notifications an event causes is decided by the domain's rules (`domain/ru
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from oms_contracts import Envelope, new_id
@@ -32,6 +33,17 @@ from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, 
 class OrderNotYetKnown(DependencyNotReady):
     """A payment event for an order whose OrderPlaced has not reached us yet: parked by the consumer and
     re-tried until it has (the customer's payment email must not be lost to a race between topics)."""
+
+
+class PartnersNotYetKnown(DependencyNotReady):
+    """A joint purchase's news names a partner whose StaffMemberAdded (from the gateway, another topic)
+    has not reached us yet: parked and re-tried, so the partner's mail is not lost to that race. Only for
+    `PARTNER_WAIT`: a partner still unknown after it is not coming, and the news goes to whom we know."""
+
+
+# How long news waits for a partner's staff record: the gateway's events arrive within seconds, and
+# within a relay lease (10 s) after a gateway crash; minutes cover both with room to spare.
+PARTNER_WAIT = timedelta(minutes=5)
 
 
 class Notifier:
@@ -139,8 +151,11 @@ class Notifier:
 
     async def on_news_published(self, env: Envelope[JointPurchaseNewsPublished]) -> None:
         """A joint purchase's news: mailed once to each of its participants and partners."""
-        shop = await self.projections.shop(env.shop_id)
         staff = await self.projections.staff_of(env.shop_id)
+        missing = groupbuy_news.unknown_partners(env.payload, staff)
+        if missing and self.clock.now() - env.occurred_at < PARTNER_WAIT:
+            raise PartnersNotYetKnown(", ".join(missing))
+        shop = await self.projections.shop(env.shop_id)
         await self._notify(env, groupbuy_news.for_news(env.payload, shop, staff))
 
     async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:

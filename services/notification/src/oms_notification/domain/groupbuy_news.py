@@ -2,7 +2,8 @@
 
 Each participant with an e-mail address (in the shop's language) and each partner of the purchase
 (from the staff projection, in their own), once per address. Participants without an address and
-partners this service does not know yet are skipped (the news stays pinned on their pages).
+partners this service does not know are skipped (the news stays pinned on their pages); the
+notifier first waits a while for a partner whose staff record lags (`Notifier.on_news_published`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from collections.abc import Iterable
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
 
 from oms_notification.domain.model import Intent, Recipient, ShopInfo, StaffMember, Template
+
+
+def unknown_partners(event: JointPurchaseNewsPublished, staff: Iterable[StaffMember]) -> list[str]:
+    """The purchase's partners missing from the staff projection (their StaffMemberAdded lags)."""
+    known = {m.staff_id for m in staff}
+    return sorted(set(event.partner_ids) - known)
 
 
 def for_news(event: JointPurchaseNewsPublished, shop: ShopInfo | None, staff: Iterable[StaffMember]) -> list[Intent]:

@@ -249,6 +249,57 @@ async def test_the_sla_page_shows_every_stage_of_the_pipeline_and_the_weakest(
     assert "2 ч 30 мин" in page.text and ">я<" in page.text
 
 
+async def test_the_sla_page_shows_the_chosen_period_of_the_pipeline(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
+    now = {"at": "2026-01-01T11:45:00+00:00", "stages": [], "managers": [], "weakest": []}
+    api.on("GET", "/api/v1/orders/sla", now)
+    period_stage = {
+        "visits": 10,
+        "overdue": 3,
+        "overdue_share": 0.3,
+        "limit_seconds": 7200,
+        "p50_seconds": 3600,
+        "p95_seconds": 10800,
+    }
+    api.on(
+        "GET",
+        "/api/v1/orders/sla/period",
+        {
+            "since": "2025-12-01T00:00:00+00:00",
+            "until": "2026-01-01T00:00:00+00:00",
+            "stages": [
+                {"pipeline": "store", "stage": "call_back", **period_stage},
+                {"pipeline": "store", "stage": "new", **period_stage, "overdue": 0, "overdue_share": 0.0},
+            ],
+            "managers": [
+                {"manager_id": "staff-1", "visits": 8, "orders": 5, "overdue": 2, "overdue_share": 0.25},
+                {"manager_id": None, "visits": 12, "orders": 9, "overdue": 1, "overdue_share": 0.0833},
+            ],
+            "weakest": [{"pipeline": "store", "stage": "call_back"}],
+            "truncated": False,
+        },
+    )
+    page = await client.get("/console/sla?pipeline=store&since=2025-12-01&until=2025-12-31", headers=headers())
+    assert page.status_code == 200
+    asked = next(c for c in api.calls if c[1] == "/api/v1/orders/sla/period")
+    assert asked[2] == [
+        ("since", "2025-12-01T00:00:00+00:00"),
+        ("until", "2026-01-01T00:00:00+00:00"),
+        ("pipeline", "store"),
+    ]
+    assert asked[3] == "user-token"
+    period = page.text.split('id="sla-period"', 1)[1]
+    table = period.split('id="sla-period-stages"', 1)[1].split("</table>", 1)[0]
+    assert table.index("New") < table.index("Call-back"), "the pipeline's order"
+    assert "30.0 %" in table and "3 h" in table and 'class="problem"' in table  # p95 over the limit
+    assert "Weakest stages" in period and 'value="2025-12-01"' in page.text and 'value="2025-12-31"' in page.text
+    managers = period.split('id="sla-period-managers"', 1)[1]
+    assert ">me<" in managers and "25.0 %" in managers and ">nobody<" in managers
+    # Without dates: the last seven days.
+    await client.get("/console/sla", headers=headers())
+    last = [c for c in api.calls if c[1] == "/api/v1/orders/sla/period"][-1]
+    assert last[2][:2] == [("since", "2025-12-26T00:00:00+00:00"), ("until", "2026-01-02T00:00:00+00:00")]
+
+
 async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]
     api.on(
         "GET",

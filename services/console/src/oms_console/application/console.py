@@ -262,12 +262,23 @@ class Console:
 
     # -- the SLA overview
 
-    async def sla(self, caller: Caller, pipeline_key: str) -> tuple[dict[str, Any], Board | None]:
-        """The order service's SLA figures now, and the pipeline whose stage names and order to show them in."""
-        figures, board = await asyncio.gather(
+    async def sla(
+        self, caller: Caller, pipeline_key: str, period: Params = ()
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, Board | None]:
+        """The order service's SLA figures now, those of the pipeline over the period (`since`, `until`;
+        none without a period), and the pipeline whose stage names and order to show them in."""
+        if period:
+            now, board, over = await asyncio.gather(
+                self.api.get(caller, f"{API}/orders/sla"),
+                self._board_or_none(caller, pipeline_key),
+                self.api.get(caller, f"{API}/orders/sla/period", [*period, ("pipeline", pipeline_key)]),
+            )
+            # The period's figures are a part of the page: without them (an error) the page shows the rest.
+            return must(now), over.body if over.ok and isinstance(over.body, dict) else None, board
+        now, board = await asyncio.gather(
             self.api.get(caller, f"{API}/orders/sla"), self._board_or_none(caller, pipeline_key)
         )
-        return must(figures), board
+        return must(now), None, board
 
     async def _board_or_none(self, caller: Caller, key: str) -> Board | None:
         try:

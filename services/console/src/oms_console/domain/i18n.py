@@ -165,6 +165,15 @@ EN: dict[str, str] = {
     "managers": "Managers",
     "sla_truncated": "More orders in flight than one overview reads: the oldest are counted.",
     "sla_note": "Orders in flight now; time in stage so far (p50 / p95) against the stage's limit.",
+    "sla_now": "Now",
+    "sla_period": "Over the period",
+    "period_from": "From",
+    "period_to": "To",
+    "passed": "Passed through",
+    "handled": "Orders handled",
+    "sla_period_truncated": "More stage transitions in the period than one overview reads: the oldest are counted.",
+    "sla_period_note": "Orders that left each stage in the period (all versions of the pipeline): time spent in the "
+    "stage (p50 / p95) against its limit, overdue = left after the deadline. Per manager: the stage visits they held.",
 }
 
 RU: dict[str, str] = {
@@ -318,6 +327,15 @@ RU: dict[str, str] = {
     "managers": "Менеджеры",
     "sla_truncated": "Заказов в работе больше, чем читает один обзор: учтены самые старые.",
     "sla_note": "Заказы в работе сейчас; время на этапе (p50 / p95) против лимита этапа.",
+    "sla_now": "Сейчас",
+    "sla_period": "За период",
+    "period_from": "С",
+    "period_to": "По",
+    "passed": "Прошли этап",
+    "handled": "Заказов в работе",
+    "sla_period_truncated": "Переходов за период больше, чем читает один обзор: учтены самые старые.",
+    "sla_period_note": "Заказы, покинувшие этап за период (все версии воронки): время на этапе (p50 / p95) против "
+    "лимита, просрочено = покинул этап после срока. По менеджерам: этапы, которые они вели.",
 }
 
 WORDS = {"en": EN, "ru": RU}

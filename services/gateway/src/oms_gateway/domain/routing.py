@@ -152,6 +152,8 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/period", Service.ORDER, "/orders/sla/period"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/transitions", Service.ORDER, "/orders/sla/transitions"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(
         RouteGroup.ORDER_LINK,

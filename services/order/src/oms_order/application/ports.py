@@ -20,6 +20,7 @@ from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
 from oms_order.domain.sla_overview import InFlight
+from oms_order.domain.sla_period import Period, Transition
 
 # ---- orders ---------------------------------------------------------------------------------
 
@@ -386,6 +387,32 @@ class OrderDocuments(Protocol):
 class InFlightOrders(Protocol):
     async def in_flight(self, shop_id: str, limit: int) -> list[InFlight]:
         """Orders of the shop not in a final stage, oldest first, at most `limit`."""
+        ...
+
+
+@dataclass(frozen=True)
+class TransitionFilter:
+    pipeline: str | None = None
+    stage: str | None = None
+    manager_id: str | None = None
+    overdue: bool | None = None
+
+
+class StageTransitions(Protocol):
+    """The per-transition records of the SLA over a period (one per stage an order left)."""
+
+    async def record(self, shop_id: str, transitions: Sequence[Transition]) -> None:
+        """Store them (insert-only by transition id: a replay changes nothing)."""
+        ...
+
+    async def in_period(self, shop_id: str, period: Period, pipeline: str | None, limit: int) -> list[Transition]:
+        """Those that ended in the period (left_at in [since, until)), oldest first, at most `limit`."""
+        ...
+
+    async def page(
+        self, shop_id: str, period: Period, where: TransitionFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Transition]:
+        """Like in_period, filtered, after the keyset (left_at, transition id)."""
         ...
 
 

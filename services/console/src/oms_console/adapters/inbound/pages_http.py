@@ -251,13 +251,22 @@ class ConsolePages(Controller):
 
     # -- the SLA overview
 
-    @get("/sla", summary="SLA right now: per stage and per manager")
+    @get("/sla", summary="SLA right now and over a period: per stage and per manager")
     async def sla(
-        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, pipeline: OptionalKey = None
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        pipeline: OptionalKey = None,
+        since: Text = None,
+        until: Text = None,
     ) -> Response[str]:
         caller = caller_of(request, ctx)
+        first, last = _days(since, until, console.now(), default_days=7)
         try:
-            figures, board = await console.sla(caller, pipeline or "store")
+            keys = await console.pipeline_keys(caller)
+            key = pipeline or _default_pipeline([k for k, _ in keys])
+            figures, over, board = await console.sla(caller, key, _time_range("since", "until", first, last))
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -267,7 +276,25 @@ class ConsolePages(Controller):
         # The pipeline's order first (every flow stage, empty ones too), then stages it does not have.
         ordered = [c.key for c in board.columns] if board else []
         ordered += sorted(k for k in stages if k not in ordered)
-        return render(request, "sla.html", caller=caller, figures=figures, stages=stages, ordered=ordered, board=board)
+        period_stages = {s["stage"]: s for s in (over or {}).get("stages", []) if s.get("pipeline") == key}
+        period_ordered = [k for k in ordered if k in period_stages]
+        period_ordered += sorted(k for k in period_stages if k not in period_ordered)
+        return render(
+            request,
+            "sla.html",
+            caller=caller,
+            figures=figures,
+            stages=stages,
+            ordered=ordered,
+            board=board,
+            pipelines=keys,
+            pipeline=key,
+            over=over,
+            period_stages=period_stages,
+            period_ordered=period_ordered,
+            since=first.isoformat(),
+            until=last.isoformat(),
+        )
 
     # -- analytics
 
@@ -561,20 +588,30 @@ def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> d
     return series
 
 
-def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
-    """The placed-date range of the analytics ([since, until], whole UTC days; default the last 30 days)
-    as the groupings' filter, and the two days back for the form."""
+def _days(since: str | None, until: str | None, now: datetime, *, default_days: int) -> tuple[date, date]:
+    """A period picked as two days ([since, until], whole UTC days; default the last `default_days`),
+    a year at most, the days swapped when given backwards."""
     today = now.date()
-    first = _date(since) or today - timedelta(days=29)
+    first = _date(since) or today - timedelta(days=default_days - 1)
     last = _date(until) or today
     if last < first:
         first, last = last, first
-    first = max(first, last - timedelta(days=366))  # a year at most: one bar a day
-    params = [
-        ("placed_from", f"{first.isoformat()}T00:00:00+00:00"),
-        ("placed_to", f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
+    return max(first, last - timedelta(days=365)), last
+
+
+def _time_range(start: str, end: str, first: date, last: date) -> list[tuple[str, str]]:
+    """The days as the API's half-open time range [first 00:00, the day after last 00:00) in UTC."""
+    return [
+        (start, f"{first.isoformat()}T00:00:00+00:00"),
+        (end, f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
     ]
-    return params, first.isoformat(), last.isoformat()
+
+
+def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
+    """The placed-date range of the analytics (default the last 30 days) as the groupings' filter, and
+    the two days back for the form."""
+    first, last = _days(since, until, now, default_days=30)
+    return _time_range("placed_from", "placed_to", first, last), first.isoformat(), last.isoformat()
 
 
 def _date(text: str | None) -> date | None:

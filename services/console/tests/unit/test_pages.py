@@ -308,10 +308,16 @@ async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClie
     )
     api.on("GET", "/api/v1/catalog/stock/low", {"items": [{"sku": "TEA", "threshold": 5, "low": True, "available": 2}]})
     page = await client.get("/console/analytics?since=2025-12-01&until=2025-12-31", headers=headers())
-    assert page.status_code == 200 and page.text.count("<svg") == 7 and "10.00" in page.text  # the average order
+    assert page.status_code == 200 and page.text.count("<svg") == 10 and "10.00" in page.text  # the average order
     assert "2026-W01" in page.text and 'id="low-stock"' in page.text and ">TEA<" in page.text  # 31 Dec 2025: ISO week 1
+    for chart in ("channel", "currency", "cancel_reason"):
+        assert f'id="chart-{chart}"' in page.text, chart
+    # Returns per reason: fulfilment's answer is not there (404 in the fake): the section says so, no error.
+    reasons = page.text.split('id="chart-return_reasons"', 1)[1].split("</section>", 1)[0]
+    assert "<table" not in reasons
     asked = [c[2] for c in api.calls if c[1] == "/api/v1/orders/groups"]
-    assert len(asked) == 6
+    assert len(asked) == 9
+    assert any(("by", "cancel_reason") in p and ("stage", "cancelled") in p for p in asked)
     assert all(
         ("placed_from", "2025-12-01T00:00:00+00:00") in p and ("placed_to", "2026-01-01T00:00:00+00:00") in p
         for p in asked
@@ -323,6 +329,44 @@ async def test_analytics_draws_each_grouping_of_the_period(client: AsyncTestClie
     assert (await client.get("/console/analytics/csv/bogus", headers=headers())).status_code == 404
     week = await client.get("/console/analytics/csv/week?since=2025-12-01&until=2025-12-31", headers=headers())
     assert "2026-W01,3,30.00,10.00" in week.text.splitlines()
+
+
+async def test_analytics_narrowed_to_a_channel_and_delivery_type_with_returns_per_reason(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/groups", {"by": "channel", "groups": [{"key": "web", "count": 2, "totals": {}}]})
+    api.on(
+        "GET",
+        "/api/v1/returns/reasons",
+        {
+            "since": "2025-12-01T00:00:00+00:00",
+            "until": "2026-01-01T00:00:00+00:00",
+            "reasons": [
+                {"reason": "broken", "returns": 2, "lines": 2, "units": 3, "rejected": 1},
+                {"reason": "too small", "returns": 1, "lines": 1, "units": 1, "rejected": 0},
+            ],
+            "truncated": False,
+        },
+    )
+    url = "/console/analytics?since=2025-12-01&until=2025-12-31&channel=phone&delivery_type=post"
+    page = await client.get(url, headers=headers())
+    assert page.status_code == 200
+    asked = [c[2] for c in api.calls if c[1] == "/api/v1/orders/groups"]
+    assert asked and all(("channel", "phone") in p and ("delivery_type", "post") in p for p in asked)
+    returns = next(c for c in api.calls if c[1] == "/api/v1/returns/reasons")
+    assert returns[2] == [("since", "2025-12-01T00:00:00+00:00"), ("until", "2026-01-01T00:00:00+00:00")]
+    section = page.text.split('id="chart-return_reasons"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<rect") == 2 and ">broken<" in section and ">3<" in section
+    assert "channel=phone&amp;delivery_type=post" in page.text, "the CSV links keep the filters"
+    csv = await client.get("/console/analytics/csv/return_reasons?since=2025-12-01&until=2025-12-31", headers=headers())
+    assert csv.text.splitlines() == ["reason,returns,lines,units,rejected", "broken,2,2,3,1", "too small,1,1,1,0"]
+    channel_csv = await client.get("/console/analytics/csv/channel?channel=phone", headers=headers())
+    assert channel_csv.status_code == 200 and "web,2" in channel_csv.text
+    assert ("channel", "phone") in [c for c in api.calls if c[1] == "/api/v1/orders/groups"][-1][2]
+    forged = await client.get('/console/analytics?channel=x"><script>&delivery_type=boat', headers=headers())
+    assert "<script>" not in forged.text
+    last = [c for c in api.calls if c[1] == "/api/v1/orders/groups"][-1][2]
+    assert not any(k in ("channel", "delivery_type") for k, _ in last)
 
 
 async def test_a_forged_pipeline_or_stage_in_a_form_is_not_echoed(client: AsyncTestClient, api: FakeGateway) -> None:  # type: ignore[type-arg]

@@ -35,6 +35,9 @@ ANALYTICS: dict[str, list[tuple[str, str]]] = {
     "customer_kind": [("by", "customer_kind")],
     "stage": [("by", "stage")],
     "cancelled_day": [("by", "date"), ("stage", "cancelled")],
+    "channel": [("by", "channel")],
+    "currency": [("by", "currency")],
+    "cancel_reason": [("by", "cancel_reason"), ("stage", "cancelled")],
 }
 MAX_STOCK_LINES = 20  # stock is looked up for the first lines of an order only (one call each)
 
@@ -315,11 +318,19 @@ class Console:
     # -- analytics (the order service's groupings of a period)
 
     async def analytics(self, caller: Caller, period: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
-        """Each chart's groups: orders per day, per delivery type, per region, first/repeat, per stage,
-        and cancellations per day (placed in the period). One grouping call each, concurrently."""
+        """Each chart's groups: orders per day, per delivery type, region, first/repeat, stage, channel and
+        currency, cancellations per day and per reason (placed in the period, `period` also holding the
+        page's filters). One grouping call each, concurrently."""
         asks = {name: [*period, *extra] for name, extra in ANALYTICS.items()}
         answers = await asyncio.gather(*(self.api.get(caller, f"{API}/orders/groups", p) for p in asks.values()))
         return {name: list(must(a).get("groups", [])) for name, a in zip(asks, answers, strict=True)}
+
+    async def return_reasons(self, caller: Caller, since: str, until: str) -> list[dict[str, Any]] | None:
+        """Per reason, the returns asked for in [since, until) (fulfilment); None if the role may not read it."""
+        answer = await self.api.get(caller, f"{API}/returns/reasons", [("since", since), ("until", until)])
+        if not answer.ok or not isinstance(answer.body, dict):
+            return None
+        return [r for r in answer.body.get("reasons", []) if isinstance(r, dict)]
 
     async def low_stock(self, caller: Caller) -> list[dict[str, Any]] | None:
         """SKUs at or below their low-stock threshold (the catalog's first page); None if the role may not read it."""

@@ -200,6 +200,8 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.PAYMENTS, {"GET"}, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
     # Returns (RMA) live in fulfilment: a storefront may ask for one and read it back.
     route(RouteGroup.RETURNS_REQUEST, {"POST"}, "/api/v1/returns", Service.FULFILMENT, "/returns"),
+    # Staff's analytics of the returns' reasons, before the one-return row (whose {return_id} would take it).
+    route(RouteGroup.RETURNS, {"GET"}, "/api/v1/returns/reasons", Service.FULFILMENT, "/returns/reasons"),
     route(
         RouteGroup.RETURNS_READ_ONE, {"GET"}, "/api/v1/returns/{return_id}", Service.FULFILMENT, "/returns/{return_id}"
     ),

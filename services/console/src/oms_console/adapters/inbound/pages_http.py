@@ -298,24 +298,47 @@ class ConsolePages(Controller):
 
     # -- analytics
 
-    @get("/analytics", summary="Orders and revenue per day, delivery, region, customer kind, stage; cancellations")
+    @get(
+        "/analytics",
+        summary="Orders and revenue per day, week, delivery, region, customer kind, stage, channel, currency; "
+        "cancellations and returns with their reasons; low stock",
+    )
     async def analytics(
-        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, since: Text = None, until: Text = None
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        since: Text = None,
+        until: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
     ) -> Response[str]:
         caller = caller_of(request, ctx)
         period, first, last = _period(since, until, console.now())
+        narrowed = _narrowed(channel, delivery_type)
         try:
-            charts, low_stock = await asyncio.gather(console.analytics(caller, period), console.low_stock(caller))
+            charts, low_stock, reasons = await asyncio.gather(
+                console.analytics(caller, [*period, *narrowed]),
+                console.low_stock(caller),
+                console.return_reasons(caller, period[0][1], period[1][1]),
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         series = _series(charts, first, last)
+        reason_rows = analytics.reason_rows(reasons) if reasons is not None else None
         return render(
             request,
             "analytics.html",
             caller=caller,
+            charts=CHARTS,
+            narrowed=dict(narrowed),
+            narrowed_query=urlencode([("since", first), ("until", last), *narrowed]),
+            delivery_types=DELIVERY_TYPES,
+            return_reasons=reason_rows,
+            reason_bars=analytics.reason_bars(reason_rows or []),
             series=series,
             bars={name: analytics.bars(rows) for name, rows in series.items()},
             currencies={name: analytics.currencies(rows) for name, rows in series.items()},
@@ -334,19 +357,28 @@ class ConsolePages(Controller):
         name: FromPath[str],
         since: Text = None,
         until: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
     ) -> Response[Any]:
         caller = caller_of(request, ctx)
-        if name not in CHARTS:
+        if name not in CHARTS and name != "return_reasons":
             return error_page(request, caller, 404, f"no chart {name[:40]}")
         period, first, last = _period(since, until, console.now())
         try:
-            charts = await console.analytics(caller, period)
+            if name == "return_reasons":
+                reasons = await console.return_reasons(caller, period[0][1], period[1][1])
+                if reasons is None:
+                    return error_page(request, caller, 403, i18n.translator(language(request))("not_allowed_here"))
+                text = analytics.reasons_csv(analytics.reason_rows(reasons))
+            else:
+                charts = await console.analytics(caller, [*period, *_narrowed(channel, delivery_type)])
+                text = analytics.to_csv(_series(charts, first, last)[name])
         except ConsoleError as exc:
             return error_page(request, caller, exc.status, exc.detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         return Response(
-            analytics.to_csv(_series(charts, first, last)[name]),
+            text,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
         )
@@ -574,7 +606,29 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
     return urlencode(params)
 
 
-CHARTS = ("day", "week", "delivery", "region", "customer_kind", "stage", "cancelled_day")
+CHARTS = (
+    "day",
+    "week",
+    "channel",
+    "currency",
+    "delivery",
+    "region",
+    "customer_kind",
+    "stage",
+    "cancelled_day",
+    "cancel_reason",
+)
+
+
+def _narrowed(channel: str | None, delivery_type: str | None) -> list[tuple[str, str]]:
+    """The analytics' own filters (one channel, one delivery type) as the groupings' parameters: a
+    channel is a key (never echoed raw), a delivery type one of the known ones."""
+    found: list[tuple[str, str]] = []
+    if channel and KEY.fullmatch(channel):
+        found.append(("channel", channel))
+    if delivery_type in DELIVERY_TYPES:
+        found.append(("delivery_type", str(delivery_type)))
+    return found
 
 
 def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> dict[str, list[analytics.Row]]:

@@ -12,10 +12,9 @@ from litestar.params import QueryParameter
 from oms_runtime.context import Ctx, requires
 from oms_runtime.errors import FieldError
 from oms_runtime.paging import CursorPage
-from oms_runtime.params import DEFAULT_PAGE_SIZE, Cursor, Limit
+from oms_runtime.params import DEFAULT_PAGE_SIZE, Cursor, Limit, TimeInQuery, aware_time
 from pydantic import BaseModel, Field
 
-from oms_order.adapters.inbound.order_lists_http import When, _aware
 from oms_order.application.ports import TransitionFilter
 from oms_order.application.sla_overview import SlaOverview
 from oms_order.application.sla_period import SlaPeriod
@@ -96,7 +95,7 @@ class SlaOverviewController(Controller):
 
 
 def _period(since: str | None, until: str | None) -> Period:
-    start, end = _aware("since", since), _aware("until", until)
+    start, end = aware_time("since", since), aware_time("until", until)
     if start is None:
         raise FieldError("since", "is required")
     if end is None:
@@ -210,7 +209,12 @@ class SlaPeriodController(Controller):
         "stage against the limit; per manager the visits held and the overdue share",
     )
     async def period(
-        self, ctx: Ctx, sla_period: SlaOverPeriod, since: When = None, until: When = None, pipeline: PipelineKey = None
+        self,
+        ctx: Ctx,
+        sla_period: SlaOverPeriod,
+        since: TimeInQuery = None,
+        until: TimeInQuery = None,
+        pipeline: PipelineKey = None,
     ) -> SlaPeriodView:
         return SlaPeriodView.of(await sla_period.overview(ctx.shop_id, _period(since, until), pipeline))
 
@@ -219,8 +223,8 @@ class SlaPeriodController(Controller):
         self,
         ctx: Ctx,
         sla_period: SlaOverPeriod,
-        since: When = None,
-        until: When = None,
+        since: TimeInQuery = None,
+        until: TimeInQuery = None,
         pipeline: PipelineKey = None,
         stage: Text = None,
         manager_id: Text = None,

@@ -383,3 +383,107 @@ async def test_a_forged_pipeline_or_stage_in_a_form_is_not_echoed(client: AsyncT
     )
     assert page.status_code == 200 and "cancelled" not in page.text and "Refused" in page.text
     assert ("POST", "/api/v1/orders/o1/move", {"to": "", "expected_version": 3}, "user-token") in api.calls
+
+
+DIRECTORY = {
+    "items": [
+        {"staff_id": "staff-1", "name": "Mia Manager", "role": "manager", "active": True},
+        {"staff_id": "staff-2", "name": "Oleg Orlov", "role": "manager", "active": True},
+        {"staff_id": "staff-3", "name": "Wendy Warehouse", "role": "warehouse", "active": True},
+        {"staff_id": "staff-4", "name": "Gone Person", "role": "manager", "active": False},
+    ],
+    "next_cursor": None,
+}
+
+
+async def test_managers_are_named_from_the_staff_directory_on_board_list_card_and_sla(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/staff/directory", DIRECTORY)
+    row = order(manager_id="staff-2") | {
+        "payment_status": "awaiting",
+        "grand_total": {"amount": "1", "currency": "RUB"},
+    }
+    api.on("GET", "/api/v1/orders/search", {"items": [row], "next_cursor": None})
+    column = await client.get("/console/board/column?pipeline=store&stage=call_back", headers=headers())
+    assert "Oleg Orlov" in column.text
+    board = await client.get("/console/board", headers=headers())
+    manager_filter = board.text.split('id="filter-manager"', 1)[1].split("</select>", 1)[0]
+    assert "Oleg Orlov" in manager_filter and "Wendy" not in manager_filter and "Gone Person" not in manager_filter
+    listing = await client.get("/console/orders", headers=headers())
+    assert '<td class="manager">Oleg Orlov</td>' in listing.text
+    api.on("GET", "/api/v1/orders/o1", order(manager_id="staff-2"))
+    card = await client.get("/console/orders/o1", headers=headers())
+    assert "Oleg Orlov" in card.text
+    api.on(
+        "GET",
+        "/api/v1/orders/sla",
+        {
+            "at": "2026-01-01T11:45:00+00:00",
+            "stages": [],
+            "weakest": [],
+            "managers": [
+                {"manager_id": "staff-2", "orders": 3, "overdue": 0, "overdue_share": 0.0},
+                {"manager_id": "someone-unknown-77", "orders": 1, "overdue": 0, "overdue_share": 0.0},
+            ],
+        },
+    )
+    sla = await client.get("/console/sla", headers=headers())
+    managers = sla.text.split('id="sla-managers"', 1)[1].split("</table>", 1)[0]
+    assert "Oleg Orlov" in managers and "own-77" in managers, "an unknown id shows its end"
+    directory_calls = [c for c in api.calls if c[1] == "/api/v1/staff/directory"]
+    assert len(directory_calls) == 1, "the directory is cached per shop"
+
+
+async def test_without_the_directory_a_manager_shows_as_the_end_of_the_id(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/o1", order(manager_id="staff-abcdef123456"))
+    card = await client.get("/console/orders/o1", headers=headers())
+    assert card.status_code == 200 and "123456" in card.text
+
+
+async def test_saved_views_are_listed_saved_and_deleted_through_the_api(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("GET", "/api/v1/orders/search", {"items": [], "next_cursor": None})
+    api.on(
+        "GET",
+        "/api/v1/orders/views",
+        {"items": [{"view_id": "view-1", "name": "Big ones", "query": "sort=total&bogus=1", "created_at": "x"}]},
+    )
+    page = await client.get("/console/orders?stage=call_back&sort=total&cursor=abc", headers=headers())
+    bar = page.text.split('id="saved-views"', 1)[1].split("</div>", 1)[0]
+    assert 'href="/console/orders?sort=total">Big ones</a>' in bar, "a saved view's link carries only the view"
+    assert 'name="query" value="stage=call_back&amp;sort=total"' in bar, "the view to save: no cursor"
+    api.on("POST", "/api/v1/orders/views", {"view_id": "view-2"}, 201)
+    saved = await client.post(
+        "/console/views",
+        data={"name": "Calls by total", "query": "stage=call_back&sort=total&cursor=zzz&evil=1"},
+        headers=headers(),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith("/console/orders?stage=call_back&sort=total&view_message=")
+    assert (
+        "POST",
+        "/api/v1/orders/views",
+        {"name": "Calls by total", "query": "stage=call_back&sort=total"},
+        "user-token",
+    ) in api.calls
+    api.on(
+        "POST",
+        "/api/v1/orders/views",
+        {"detail": "name: taken", "errors": [{"field": "name", "message": "taken"}]},
+        409,
+    )
+    again = {"name": "Big ones", "query": "sort=total"}
+    taken = await client.post("/console/views", data=again, headers=headers(), follow_redirects=False)
+    shown = await client.get(taken.headers["location"], headers=headers())
+    assert "Refused: name: taken" in shown.text
+    api.on("DELETE", "/api/v1/orders/views/view-1", None, 204)
+    deleted = await client.post(
+        "/console/views/view-1/delete", data={"back": "stage=new"}, headers=headers(), follow_redirects=False
+    )
+    assert deleted.status_code == 303 and deleted.headers["location"].startswith("/console/orders?stage=new&")
+    assert ("DELETE", "/api/v1/orders/views/view-1", None, "user-token") in api.calls

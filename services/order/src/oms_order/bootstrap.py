@@ -25,6 +25,7 @@ from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
 from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
+from oms_order.adapters.inbound.saved_views_http import SavedViewController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController, SlaPeriodController
 from oms_order.adapters.inbound.stage_actions_http import StageController
@@ -51,6 +52,7 @@ from oms_order.adapters.outbound.promo_mongo import (
     MongoPromoCodes,
     MongoStockLevels,
 )
+from oms_order.adapters.outbound.saved_views_mongo import SAVED_VIEW_INDEXES, SAVED_VIEWS, MongoSavedViews
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.adapters.outbound.stage_transitions_mongo import TRANSITION_INDEXES, MongoStageTransitions
 from oms_order.application.changes import OrderChanges
@@ -68,6 +70,7 @@ from oms_order.application.pricing import Pricing
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.saved_views import SavedViews
 from oms_order.application.sla_overview import SlaOverview
 from oms_order.application.sla_period import SlaPeriod
 from oms_order.application.stage_actions import StageActions
@@ -86,6 +89,8 @@ INDEXES: list[IndexSpec] = [
     *CUSTOMER_INDEXES,
     # The SLA over a period: one record per stage transition (stage_transitions_mongo.py).
     *TRANSITION_INDEXES,
+    # Staff members' saved views of the order list (saved_views_mongo.py).
+    *SAVED_VIEW_INDEXES,
 ]
 
 
@@ -124,6 +129,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     projections = Projections(prices, list_prices, rates, stock)
     lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
     sla_period = SlaPeriod(MongoOrderDocuments(db), MongoStageTransitions(db))
+    saved_views = SavedViews(MongoSavedViews(runtime.store(SAVED_VIEWS)), clock_, RetryPolicy.from_settings(settings))
     # Inbound adapters.
     register_consumers(
         runtime,
@@ -146,6 +152,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderListController,
             SlaOverviewController,
             SlaPeriodController,
+            SavedViewController,
             PipelineController,
             PipelineSettingsController,
             StageController,
@@ -171,6 +178,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             promo_codes=promo_codes,
             sla=sla_overview,
             sla_period=sla_period,
+            views=saved_views,
         ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from oms_console.application.ports import ApiAnswer, Caller, GatewayApi, Params, Streamed
+from oms_console.application.ports import ApiAnswer, ApiUnavailable, Caller, GatewayApi, Params, Streamed
 from oms_console.domain.board import Board, StageClock, board_of, parse_time, pipelines_for_delivery, stage_clock
 from oms_console.domain.views import ListView
 
@@ -24,6 +24,8 @@ API = "/api/v1"
 MAX_BOARD_PIPELINES = 100
 PIPELINE_CACHE_SECONDS = 15.0
 PIPELINE_CACHE_SIZE = 1000
+STAFF_CACHE_SECONDS = 60.0  # a new colleague's name shows at most a minute late
+STAFF_PAGES = 5  # the directory read per shop: at most 500 people (beyond, the rest show their id's end)
 # Which manager actions the order service allows to whom (services/order/README.md); the console
 # shows a button only to those roles, and the API checks again.
 EDITORS = frozenset({"admin", "manager"})
@@ -182,12 +184,43 @@ class Console:
         self.list_page_size = list_page_size
         self._monotonic = monotonic
         self._pipelines: dict[tuple[str, str], _Cached] = {}
+        self._staff: dict[str, _Cached] = {}
 
     # -- pipelines (readable by every staff role: cached per shop for a few seconds)
 
     async def pipeline_keys(self, caller: Caller) -> list[tuple[str, str]]:
         body = must(await self.api.get(caller, f"{API}/pipelines", [("limit", str(MAX_BOARD_PIPELINES))]))
         return [(str(p["key"]), str(p.get("name") or p["key"])) for p in body.get("items", []) if p.get("key")]
+
+    # -- colleagues' names (the gateway's staff directory, readable by every staff role; cached per shop)
+
+    async def staff_names(self, caller: Caller) -> dict[str, str]:
+        """staff_id -> name of the shop's staff, for naming managers; empty when the directory cannot be read."""
+        return {k: v[0] for k, v in (await self.staff(caller)).items()}
+
+    async def staff(self, caller: Caller) -> dict[str, tuple[str, str]]:
+        """staff_id -> (name, role) of the shop's active staff (the same cache as staff_names)."""
+        cached = self._staff.get(caller.shop_id)
+        if cached is not None and self._monotonic() - cached.at < STAFF_CACHE_SECONDS:
+            return cached.value  # type: ignore[no-any-return]
+        found: dict[str, tuple[str, str]] = {}
+        cursor: str | None = None
+        for _ in range(STAFF_PAGES):
+            params = [("limit", "100"), *([("cursor", cursor)] if cursor else [])]
+            try:
+                answer = await self.api.get(caller, f"{API}/staff/directory", params)
+            except ApiUnavailable:
+                return found  # names are a nicety: the page shows ids' ends, and asks again next time
+            for entry in _items(answer) or []:
+                if entry.get("staff_id") and entry.get("active", True):
+                    found[str(entry["staff_id"])] = (str(entry.get("name") or ""), str(entry.get("role") or ""))
+            cursor = answer.body.get("next_cursor") if answer.ok and isinstance(answer.body, dict) else None
+            if not cursor:
+                break
+        if len(self._staff) >= PIPELINE_CACHE_SIZE:
+            self._staff.clear()
+        self._staff[caller.shop_id] = _Cached(self._monotonic(), found)
+        return found
 
     async def board(self, caller: Caller, key: str) -> tuple[Board, list[str]]:
         """The pipeline's columns and the delivery types whose orders run on it."""
@@ -335,6 +368,20 @@ class Console:
     async def low_stock(self, caller: Caller) -> list[dict[str, Any]] | None:
         """SKUs at or below their low-stock threshold (the catalog's first page); None if the role may not read it."""
         return _items(await self.api.get(caller, f"{API}/catalog/stock/low", [("limit", "100")]))
+
+    # -- saved views of the order list (the order service keeps each person's own)
+
+    async def saved_views(self, caller: Caller) -> list[dict[str, Any]] | None:
+        """The user's saved views, by name (a person holds at most 50); None if the role has none."""
+        return _items(await self.api.get(caller, f"{API}/orders/views", [("limit", "100")]))
+
+    async def save_view(self, caller: Caller, name: str, query: str) -> Outcome:
+        answer = await self.api.send(caller, "POST", f"{API}/orders/views", {"name": name, "query": query})
+        return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
+
+    async def delete_view(self, caller: Caller, view_id: str) -> Outcome:
+        answer = await self.api.send(caller, "DELETE", f"{API}/orders/views/{seg(view_id)}")
+        return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
 
     # -- the order list
 

@@ -10,7 +10,17 @@ from urllib.parse import urlencode
 
 MULTI = ("stage", "status", "payment_status", "delivery_type", "region", "channel")
 SINGLE = ("q", "placed_from", "placed_to", "closed_from", "closed_to", "customer_kind", "manager_id", "problem")
-GROUPINGS = ("date", "stage", "delivery_method", "region", "customer_kind", "closing_date")
+GROUPINGS = (
+    "date",
+    "stage",
+    "delivery_method",
+    "region",
+    "customer_kind",
+    "closing_date",
+    "channel",
+    "currency",
+    "cancel_reason",
+)
 SORTS = ("placed_at", "customer_name", "item_count", "total", "payment_status")
 DELIVERY_TYPES = ("courier", "post", "pickup")
 PAYMENT_STATUSES = ("awaiting", "unpaid", "partly_paid", "paid", "partly_refunded", "refunded")

@@ -154,6 +154,9 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/period", Service.ORDER, "/orders/sla/period"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/transitions", Service.ORDER, "/orders/sla/transitions"),
+    # A staff member's saved views of the order list (each person's own).
+    route(RouteGroup.ORDERS, {"GET", "POST"}, "/api/v1/orders/views", Service.ORDER, "/orders/views"),
+    route(RouteGroup.ORDERS, {"DELETE"}, "/api/v1/orders/views/{view_id}", Service.ORDER, "/orders/views/{view_id}"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(
         RouteGroup.ORDER_LINK,

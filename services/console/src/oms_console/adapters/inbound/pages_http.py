@@ -97,10 +97,22 @@ def render(
     request: Request[Any, Any, Any], name: str, status: int = 200, caller: Caller | None = None, **context: Any
 ) -> Response[str]:
     lang = language(request)
+    t = i18n.translator(lang)
+    staff: dict[str, str] = context.pop("staff", None) or {}
+
+    def who(staff_id: str | None) -> str:
+        """A staff member as the page names them: me, their name, or the end of their id."""
+        if not staff_id:
+            return t("nobody")
+        if caller is not None and staff_id == caller.user_id:
+            return t("me")
+        return staff.get(staff_id) or str(staff_id)[-6:]
+
     html = _templates.get_template(name).render(
         base=BASE,
         lang=lang,
-        t=i18n.translator(lang),
+        t=t,
+        who=who,
         duration=lambda seconds: i18n.duration(seconds, lang),
         user=caller,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -170,7 +182,7 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         filters = _filters(manager_id, channel, delivery_type, problem)
         try:
-            keys = await console.pipeline_keys(caller)
+            keys, staff = await asyncio.gather(console.pipeline_keys(caller), console.staff(caller))
             key = pipeline or _default_pipeline([k for k, _ in keys])
             board, delivery_types = await console.board(caller, key)
         except ConsoleError as exc:
@@ -185,6 +197,7 @@ class ConsolePages(Controller):
             pipelines=keys,
             filters=filters,
             filter_query=_filter_query(key, filters),
+            managers=_managers(staff),
             delivery_types=DELIVERY_TYPES,
             pipeline_delivery_types=delivery_types,
         )
@@ -206,7 +219,9 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         filters = _filters(manager_id, channel, delivery_type, problem)
         try:
-            board, page = await console.column(caller, pipeline, stage, filters, cursor)
+            (board, page), staff = await asyncio.gather(
+                console.column(caller, pipeline, stage, filters, cursor), console.staff_names(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return render(request, "column_error.html", caller=caller, detail=detail)
@@ -222,6 +237,7 @@ class ConsolePages(Controller):
             page=page,
             filter_query=_filter_query(pipeline, filters),
             first=cursor is None,
+            staff=staff,
         )
 
     @get("/board/card/{order_id:str}", summary="One card, reloaded (htmx)")
@@ -266,7 +282,9 @@ class ConsolePages(Controller):
         try:
             keys = await console.pipeline_keys(caller)
             key = pipeline or _default_pipeline([k for k, _ in keys])
-            figures, over, board = await console.sla(caller, key, _time_range("since", "until", first, last))
+            (figures, over, board), staff = await asyncio.gather(
+                console.sla(caller, key, _time_range("since", "until", first, last)), console.staff_names(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -294,6 +312,7 @@ class ConsolePages(Controller):
             period_ordered=period_ordered,
             since=first.isoformat(),
             until=last.isoformat(),
+            staff=staff,
         )
 
     # -- analytics
@@ -451,11 +470,15 @@ class ConsolePages(Controller):
     # -- the order list
 
     @get("/orders", summary="The order list: the view is in the URL")
-    async def orders(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[str]:
+    async def orders(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, view_message: Text = None
+    ) -> Response[str]:
         caller = caller_of(request, ctx)
         view = ListView.of(query_of(request))
         try:
-            rows, next_cursor, groups = await console.order_list(caller, view)
+            (rows, next_cursor, groups), staff, saved = await asyncio.gather(
+                console.order_list(caller, view), console.staff(caller), console.saved_views(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -470,9 +493,42 @@ class ConsolePages(Controller):
             next_cursor=next_cursor,
             groups=groups,
             groupings=GROUPINGS,
+            staff={k: name for k, (name, _) in staff.items()},
+            managers=_managers(staff),
+            saved_views=[{**v, "query": _view_query(str(v.get("query") or ""))} for v in saved or []],
+            view_message=(view_message or "")[:200],
             sorts=SORTS,
             delivery_types=DELIVERY_TYPES,
             payment_statuses=PAYMENT_STATUSES,
+        )
+
+    @post("/views", summary="Save the list's view under a name (then back to the list)")
+    async def save_view(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        query = _view_query(form.get("query", ""))
+        try:
+            outcome = await console.save_view(caller, form.get("name", ""), query)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        t = i18n.translator(language(request))
+        message = t("view_saved") if outcome.ok else f"{t('refused')}: {outcome.detail}"
+        return Redirect(f"{BASE}/orders?{_with(query, view_message=message)}", status_code=303)
+
+    @post("/views/{view_id:str}/delete", summary="Delete one of my saved views (then back to the list)")
+    async def delete_view(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, view_id: FromPath[str]
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        try:
+            outcome = await console.delete_view(caller, view_id[:64])
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        t = i18n.translator(language(request))
+        message = t("view_deleted") if outcome.ok else f"{t('refused')}: {outcome.detail}"
+        return Redirect(
+            f"{BASE}/orders?{_with(_view_query(form.get('back', '')), view_message=message)}", status_code=303
         )
 
     @get("/orders/export.csv", summary="The list's view as CSV (streamed from the order service)")
@@ -506,7 +562,7 @@ class ConsolePages(Controller):
     ) -> Response[str]:
         caller = caller_of(request, ctx)
         try:
-            card = await console.order_card(caller, order_id)
+            card, staff = await asyncio.gather(console.order_card(caller, order_id), console.staff(caller))
         except ConsoleError as exc:
             return error_page(request, caller, exc.status, exc.detail)
         except ApiUnavailable as exc:
@@ -533,6 +589,8 @@ class ConsolePages(Controller):
             can_edit=may_edit(caller.role) and not order.get("final"),
             can_note=may_edit(caller.role),
             can_message=may_edit(caller.role),
+            staff={k: name for k, (name, _) in staff.items()},
+            assignable=_managers(staff),
             ok=ok,
             error=error,
             conflict=bool(conflict),
@@ -675,6 +733,24 @@ def _date(text: str | None) -> date | None:
         return None
 
 
+def _view_query(query: str) -> str:
+    """A list view's query string as the console builds it (known filters, sort, grouping; no cursor):
+    what a saved view stores, and all of it a saved view's link carries."""
+    parsed = parse_qs(query.strip().removeprefix("?")[:2000], keep_blank_values=False, max_num_fields=100)
+    return ListView.of(parsed).query(cursor=None)
+
+
+def _with(query: str, **extra: str) -> str:
+    return "&".join(p for p in (query, urlencode(extra)) if p)
+
+
+def _managers(staff: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
+    """Who may hold orders (admins and managers), by name: the manager filters and "assign to"."""
+    return sorted(
+        ((k, name) for k, (name, role) in staff.items() if role in ("admin", "manager")), key=lambda p: p[1].casefold()
+    )
+
+
 def _default_pipeline(keys: list[str]) -> str:
     """The built-in `store` pipeline (most orders run on it) when the shop has it, else the first."""
     return "store" if "store" in keys or not keys else keys[0]
@@ -714,6 +790,7 @@ async def _card(
     try:
         board, _ = await console.board(caller, pipeline) if pipeline else (None, [])
         order = outcome.order or await console.card(caller, order_id)
+        staff = await console.staff_names(caller)
     except (ConsoleError, ApiUnavailable) as exc:
         return render(request, "column_error.html", caller=caller, detail=str(exc))
     column = board.column(str(order.get("stage"))) if board else None
@@ -736,6 +813,7 @@ async def _card(
         column=column,
         card=card,
         pipeline=pipeline,
+        staff=staff,
         message=message,
         message_kind="ok" if outcome.ok else "error",
         moved=outcome.ok and action is not None,

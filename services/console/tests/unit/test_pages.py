@@ -487,3 +487,148 @@ async def test_saved_views_are_listed_saved_and_deleted_through_the_api(
     )
     assert deleted.status_code == 303 and deleted.headers["location"].startswith("/console/orders?stage=new&")
     assert ("DELETE", "/api/v1/orders/views/view-1", None, "user-token") in api.calls
+
+
+CARD_ACTIONS = (
+    'id="assign-to"',
+    'id="change-delivery"',
+    'id="set-wishes"',
+    'id="add-discount"',
+    'id="apply-promo"',
+    'id="add-line"',
+    'id="status-link"',
+    'id="register-payment"',
+    'id="refund"',
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"), [("manager", True), ("admin", True), ("warehouse", False), ("courier", False)]
+)
+async def test_the_cards_other_edits_are_shown_per_role(
+    client: AsyncTestClient, api: FakeGateway, role: str, shown: bool
+) -> None:  # type: ignore[type-arg]
+    two_lines = order(
+        payment_method="card", discounts=[{"id": "d1", "kind": "percent", "value": "10", "reason": "vip"}]
+    )
+    two_lines["lines"] = [*two_lines["lines"], {**two_lines["lines"][0], "sku": "CUP"}]
+    api.on("GET", "/api/v1/orders/o1", two_lines)
+    api.on("GET", "/api/v1/returns", {"items": [{"return_id": "r1", "rma_number": "R42-1", "status": "requested"}]})
+    api.on("GET", "/api/v1/staff/directory", DIRECTORY)
+    page = await client.get("/console/orders/o1", headers=headers(role))
+    assert page.status_code == 200
+    main = page.text.split("<main>", 1)[1]
+    for action in CARD_ACTIONS:
+        assert (action in main) is shown, (role, action)
+    assert ("return-approve" in main) is shown and ("remove-line" in main) is shown and ("card-link" in main) is shown
+    if shown:
+        assign = main.split('id="assign-to"', 1)[1].split("</select>", 1)[0]
+        assert "Oleg Orlov" in assign and "Wendy" not in assign, "only admins and managers hold orders"
+    else:
+        assert "<form" not in main
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "call"),
+    [
+        (
+            "add-line",
+            {"sku": "CUP", "quantity": "2"},
+            ("POST", "/api/v1/orders/o1/lines", {"sku": "CUP", "quantity": 2}),
+        ),
+        ("remove-line", {"sku": "TEA"}, ("DELETE", "/api/v1/orders/o1/lines/TEA", [("expected_version", "3")])),
+        (
+            "delivery",
+            {"delivery_type": "post", "country": "ru", "city": "Kazan", "line1": "Baumana 1", "postcode": "420111"},
+            (
+                "PUT",
+                "/api/v1/orders/o1/delivery",
+                {
+                    "delivery_type": "post",
+                    "address": {"country": "RU", "city": "Kazan", "line1": "Baumana 1", "postcode": "420111"},
+                },
+            ),
+        ),
+        (
+            "delivery",
+            {"delivery_type": "pickup", "city": "x", "line1": "y"},
+            ("PUT", "/api/v1/orders/o1/delivery", {"delivery_type": "pickup"}),
+        ),
+        (
+            "discount",
+            {"kind": "percent", "value": "10", "text": "loyal", "sku": ""},
+            ("POST", "/api/v1/orders/o1/discounts", {"kind": "percent", "value": "10", "reason": "loyal"}),
+        ),
+        (
+            "remove-discount",
+            {"discount_id": "d1"},
+            ("DELETE", "/api/v1/orders/o1/discounts/d1", [("expected_version", "3")]),
+        ),
+        ("promo", {"code": "SPRING"}, ("PUT", "/api/v1/orders/o1/promo-code", {"code": "SPRING"})),
+        ("assign", {"manager_id": "staff-2"}, ("PUT", "/api/v1/orders/o1/manager", {"manager_id": "staff-2"})),
+        ("assign", {"manager_id": ""}, ("PUT", "/api/v1/orders/o1/manager", {"manager_id": None})),
+        (
+            "wishes",
+            {"preferred_from": "2026-01-02T10:00", "preferred_to": "", "text": "after 10"},
+            (
+                "PUT",
+                "/api/v1/orders/o1/wishes",
+                {"preferred_from": "2026-01-02T10:00:00+00:00", "preferred_to": None, "comment": "after 10"},
+            ),
+        ),
+        (
+            "payment",
+            {"method": "cash", "amount": "10.00", "currency": "RUB", "reference": "till 4"},
+            (
+                "POST",
+                "/api/v1/orders/o1/payments",
+                {"method": "cash", "amount": {"amount": "10.00", "currency": "RUB"}, "reference": "till 4"},
+            ),
+        ),
+        (
+            "refund",
+            {"amount": "", "text": "damaged", "destination": "original", "key": "k1"},
+            ("POST", "/api/v1/orders/o1/refunds", {"reason": "damaged", "destination": "original"}),
+        ),
+        ("return-approve", {"return_id": "r1"}, ("POST", "/api/v1/returns/r1/approve", None)),
+        (
+            "return-reject",
+            {"return_id": "r1", "text": "used"},
+            ("POST", "/api/v1/returns/r1/reject", {"reason": "used"}),
+        ),
+    ],
+)
+async def test_each_edit_of_the_card_is_one_api_call_with_the_shown_version(
+    client: AsyncTestClient, api: FakeGateway, action: str, form: dict[str, str], call: tuple[str, str, object]
+) -> None:  # type: ignore[type-arg]
+    method, path, body = call
+    api.on(method, path, order(version=4))
+    done = await client.post(
+        f"/console/orders/o1/{action}", data={"version": "3", **form}, headers=headers(), follow_redirects=False
+    )
+    assert done.status_code == 303 and "ok=" in done.headers["location"], done.headers["location"]
+    versioned = (
+        path.startswith("/api/v1/orders/o1/") and method in ("POST", "PUT") and action not in ("payment", "refund")
+    )
+    expected = {**body, "expected_version": 3} if versioned and isinstance(body, dict) else body
+    assert (method, path, expected, "user-token") in api.calls, api.calls[-1]
+
+
+async def test_a_refund_and_a_card_link_carry_the_pages_idempotency_key_and_the_link_is_shown(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    api.on("POST", "/api/v1/orders/o1/card-link", {"payment_id": "p1"}, 201)
+    await client.post("/console/orders/o1/card-link", data={"key": "console:o1:3:abc:card-link"}, headers=headers())
+    assert api.sent_headers[-1] == {"Idempotency-Key": "console:o1:3:abc:card-link"}
+    api.on("POST", "/api/v1/orders/o1/status-link", {"url": "https://shop.example/o/xyz", "token": "xyz"}, 201)
+    link = await client.post("/console/orders/o1/status-link", data={}, headers=headers(), follow_redirects=False)
+    assert "shop.example" in link.headers["location"]
+    api.on("PUT", "/api/v1/orders/o1/manager", {"detail": "stale", "current_version": 5}, 409)
+    api.on("GET", "/api/v1/orders/o1", order(version=5))
+    lost = await client.post(
+        "/console/orders/o1/assign",
+        data={"version": "3", "manager_id": "staff-2"},
+        headers=headers(),
+        follow_redirects=False,
+    )
+    assert "conflict=1" in lost.headers["location"]

@@ -281,10 +281,18 @@ class Console:
         return await self._act(caller, order_id, "POST", "move", body)
 
     async def _act(
-        self, caller: Caller, order_id: str, method: str, action: str, body: dict[str, Any] | None, params: Params = ()
+        self,
+        caller: Caller,
+        order_id: str,
+        method: str,
+        action: str,
+        body: dict[str, Any] | None,
+        params: Params = (),
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
     ) -> Outcome:
-        path = f"{API}/orders/{seg(order_id)}" + (f"/{action}" if action else "")
-        answer = await self.api.send(caller, method, path, body, params)
+        path = path or f"{API}/orders/{seg(order_id)}" + (f"/{action}" if action else "")
+        answer = await self.api.send(caller, method, path, body, params, headers)
         if answer.ok:
             order = answer.body if isinstance(answer.body, dict) and "stage" in answer.body else None
             return Outcome(ok=True, order=order)
@@ -465,6 +473,78 @@ class Console:
             case "message":
                 answer = await self.api.send(caller, "POST", f"{API}/orders/{seg(order_id)}/messages", {"text": text})
                 return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
+        return await self._more_actions(caller, order_id, action, form, with_version)
+
+    async def _more_actions(
+        self, caller: Caller, order_id: str, action: str, form: dict[str, str], with_version: dict[str, Any]
+    ) -> Outcome:
+        """The card's edits beyond the first release's: lines, delivery, discounts, promo code, the
+        manager, wishes, the customer's link; payments, refunds, the card link; returns."""
+        oid = seg(order_id)
+        version_param = [("expected_version", str(v)) for v in with_version.values()]
+        text = form.get("text", "").strip()
+        once = {"Idempotency-Key": key} if (key := form.get("key", "")[:200]) else None
+        match action:
+            case "add-line":
+                quantity = _int(form.get("quantity"))
+                if not form.get("sku") or quantity is None:
+                    return Outcome(ok=False, detail="quantity: a whole number")
+                body = {"sku": form["sku"], "quantity": quantity, **with_version}
+                return await self._act(caller, order_id, "POST", "lines", body)
+            case "remove-line":
+                return await self._act(
+                    caller, order_id, "DELETE", f"lines/{seg(form.get('sku', ''))}", None, version_param
+                )
+            case "delivery":
+                return await self._act(caller, order_id, "PUT", "delivery", {**delivery_body(form), **with_version})
+            case "discount":
+                body = {
+                    "kind": form.get("kind", ""),
+                    "value": form.get("value", ""),
+                    "reason": text,
+                    **({"sku": form["sku"]} if form.get("sku") else {}),
+                    **with_version,
+                }
+                return await self._act(caller, order_id, "POST", "discounts", body)
+            case "remove-discount":
+                discount = seg(form.get("discount_id", ""))
+                return await self._act(caller, order_id, "DELETE", f"discounts/{discount}", None, version_param)
+            case "promo":
+                return await self._act(
+                    caller, order_id, "PUT", "promo-code", {"code": form.get("code", ""), **with_version}
+                )
+            case "assign":
+                body = {"manager_id": form.get("manager_id") or None, **with_version}
+                return await self._act(caller, order_id, "PUT", "manager", body)
+            case "wishes":
+                return await self._act(caller, order_id, "PUT", "wishes", {**wishes_body(form, text), **with_version})
+            case "status-link":
+                answer = await self.api.send(caller, "POST", f"{API}/orders/{oid}/status-link")
+                if not answer.ok or not isinstance(answer.body, dict):
+                    return Outcome(ok=False, detail=problem_detail(answer))
+                return Outcome(ok=True, detail=str(answer.body.get("url") or ""))
+            case "payment":
+                body = {
+                    "method": form.get("method", ""),
+                    "amount": {"amount": form.get("amount", ""), "currency": form.get("currency", "")},
+                    "reference": form.get("reference", "").strip(),
+                }
+                return await self._act(caller, order_id, "POST", "payments", body)
+            case "refund":
+                amount = form.get("amount", "").strip()
+                body = {
+                    "reason": text,
+                    "destination": form.get("destination") or "original",
+                    **({"amount": {"amount": amount, "currency": form.get("currency", "")}} if amount else {}),
+                }
+                return await self._act(caller, order_id, "POST", "refunds", body, headers=once)
+            case "card-link":
+                return await self._act(caller, order_id, "POST", "card-link", None, headers=once)
+            case "return-approve" | "return-reject":
+                verb = action.removeprefix("return-")
+                path = f"{API}/returns/{seg(form.get('return_id', ''))}/{verb}"
+                reason = {"reason": text} if verb == "reject" else None
+                return await self._act(caller, order_id, "POST", verb, reason, path=path)
         return Outcome(ok=False, detail=f"unknown action {action[:40]}")
 
     async def document(self, caller: Caller, kind: str, ident: str) -> Streamed | None:
@@ -475,6 +555,45 @@ class Console:
             "label": f"{API}/shipments/{seg(ident)}/label.pdf",
         }.get(kind)
         return None if path is None else await self.api.open_stream(caller, path)
+
+
+def delivery_body(form: dict[str, str]) -> dict[str, Any]:
+    """`PUT /orders/{id}/delivery` from the card's form: the type, the address when one is given (else
+    the order keeps its own; none for pickup), the method code when chosen."""
+    body: dict[str, Any] = {"delivery_type": form.get("delivery_type", "")}
+    if form.get("city") and form.get("line1") and body["delivery_type"] != "pickup":
+        body["address"] = {
+            "country": form.get("country", "").upper(),
+            "city": form["city"],
+            "line1": form["line1"],
+            **{k: form[k] for k in ("region", "postcode") if form.get(k)},
+        }
+    if form.get("method_code"):
+        body["method_code"] = form["method_code"]
+    return body
+
+
+def wishes_body(form: dict[str, str], comment: str) -> dict[str, Any]:
+    """`PUT /orders/{id}/wishes` from the card's form; a `datetime-local` value is taken as UTC."""
+
+    def when(value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return None
+        return (
+            value if value.endswith("Z") or "+" in value[10:] else f"{value}{':00' if len(value) == 16 else ''}+00:00"
+        )
+
+    return {
+        "preferred_from": when(form.get("preferred_from", "")),
+        "preferred_to": when(form.get("preferred_to", "")),
+        "comment": comment or None,
+    }
+
+
+def may_pay(role: str | None) -> bool:
+    """Payments, refunds and the card link (the payment service's office routes)."""
+    return role in EDITORS
 
 
 def may_edit(role: str | None) -> bool:

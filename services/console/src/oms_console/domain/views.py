@@ -22,7 +22,7 @@ GROUPINGS = (
     "cancel_reason",
 )
 SORTS = ("placed_at", "customer_name", "item_count", "total", "payment_status")
-DELIVERY_TYPES = ("courier", "post", "pickup")
+DELIVERY_TYPES = ("courier", "post", "pickup", "carrier")
 PAYMENT_STATUSES = ("awaiting", "unpaid", "partly_paid", "paid", "partly_refunded", "refunded")
 MAX_VALUE = 100
 

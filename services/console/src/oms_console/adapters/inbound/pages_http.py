@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from oms_console.application.console import (
     Outcome,
     card_of,
     may_edit,
+    may_pay,
 )
 from oms_console.application.ports import ApiUnavailable, Caller
 from oms_console.domain import analytics, i18n
@@ -589,6 +591,10 @@ class ConsolePages(Controller):
             can_edit=may_edit(caller.role) and not order.get("final"),
             can_note=may_edit(caller.role),
             can_message=may_edit(caller.role),
+            can_pay=may_pay(caller.role),
+            can_decide_returns=may_edit(caller.role),
+            once=f"console:{order.get('order_id')}:{order.get('version')}:{secrets.token_urlsafe(9)}",
+            delivery_types=DELIVERY_TYPES,
             staff={k: name for k, (name, _) in staff.items()},
             assignable=_managers(staff),
             ok=ok,
@@ -611,7 +617,7 @@ class ConsolePages(Controller):
         t = i18n.translator(language(request))
         query: dict[str, str] = {}
         if outcome.ok:
-            query["ok"] = t("done")
+            query["ok"] = f"{t('done')}: {outcome.detail}" if outcome.detail else t("done")
         elif outcome.conflict:
             query["conflict"] = "1"
             query["error"] = t("conflict")

@@ -1,7 +1,8 @@
 """The operations console in Chromium, through the gateway: a manager signs in, finds a new order on
-the stage board, opens its card, edits a line, loses a race (409, the card reloads) and advances it;
-a courier sees the card without a single action button. Screenshots of each screen are kept under
-.local/artefacts/console/."""
+the stage board, opens its card, edits a line, loses a race (409, the card reloads) and advances it,
+assigns it to a colleague by name and sets the customer's wishes; saves a view of the order list;
+sees the SLA over a period and the analytics; a courier sees the card without a single action
+button. Screenshots of each screen are kept under .local/artefacts/console/."""
 
 from __future__ import annotations
 
@@ -117,21 +118,62 @@ async def test_a_manager_runs_an_order_from_the_board_and_a_courier_only_reads(g
             assert after["stage"] != "call_back"
             await _shot(page, "04-advanced")
 
+            # Assign it to a colleague, named from the gateway's staff directory; the delivery wishes.
+            directory = await gateway.http.get("/api/v1/staff/directory", params={"limit": 100}, headers=manager)
+            admin = next(e for e in directory.json()["items"] if e["role"] == "admin")
+            # (Entering picking makes fulfilment create the shipment, which changes the order once more:
+            # wait for it, so that the page's version is the order's.)
+            async def shipment_on_order() -> bool:
+                return bool((await gateway.order(order_id)).get("shipments"))
+
+            await eventually(shipment_on_order, timeout=30, what="the order knows its shipment")
+            await page.reload()
+            await page.select_option("#assign-to", admin["staff_id"])
+            await page.click("#assign")
+            await expect(page.locator("#ok")).to_be_visible()
+            await expect(page.locator("#order")).to_contain_text(admin["name"])
+            await page.click("#edit-wishes summary")
+            await page.fill('#edit-wishes input[name="text"]', "ring twice")
+            await page.click("#set-wishes")
+            await expect(page.locator("#ok")).to_be_visible()
+            assert (await gateway.order(order_id))["wishes"]["comment"] == "ring twice"
+
             # The order list holds its view in the URL.
             await page.goto(f"{base}/console/orders?q={number}&sort=total&order=asc")
             await expect(page.locator("#orders")).to_contain_text(f"#{number}")
             await expect(page.locator('select[name="sort"]')).to_have_value("total")
             await _shot(page, "05-order-list")
 
+            # Saved views: this view under a name, kept by the order service for this manager.
+            await page.fill("#view-name", f"By total {number}")
+            await page.click("#save-view-button")
+            await expect(page.locator("#view-message")).to_be_visible()
+            saved = page.locator("#saved-views a", has_text=f"By total {number}")
+            await expect(saved).to_be_visible()
+            await page.goto(f"{base}/console/orders")
+            await page.locator("#saved-views a", has_text=f"By total {number}").click()
+            await expect(page.locator('select[name="sort"]')).to_have_value("total")
+            await expect(page.locator("#orders")).to_contain_text(f"#{number}")
+
             # The SLA overview: every stage of the pipeline, with the orders in flight now.
             await page.click("#nav-sla")
             await expect(page.locator("#sla-stages")).to_contain_text("Call-back")
+
+            # ... and over the period (the last 7 days): the stages our order left are counted.
+            async def period_counted() -> bool:
+                await page.reload()
+                return "Call-back" in (await page.locator("#sla-period-stages").inner_text())
+
+            await eventually(period_counted, timeout=30, what="the order's transitions in the SLA period")
             await _shot(page, "05-sla")
 
             # Analytics: the charts of the last 30 days, our order among them.
             await page.click("#nav-analytics")
             await expect(page.locator("#chart-day svg rect").first).to_be_attached()
             await expect(page.locator("#chart-delivery")).to_contain_text("courier")
+            await expect(page.locator("#chart-currency svg rect").first).to_be_attached()
+            await expect(page.locator("#chart-channel svg rect").first).to_be_attached()
+            await expect(page.locator("#chart-return_reasons")).to_be_visible()
             await _shot(page, "05-analytics")
 
             # Russian, remembered.

@@ -121,6 +121,7 @@ async def test_a_manager_runs_an_order_from_the_board_and_a_courier_only_reads(g
             # Assign it to a colleague, named from the gateway's staff directory; the delivery wishes.
             directory = await gateway.http.get("/api/v1/staff/directory", params={"limit": 100}, headers=manager)
             admin = next(e for e in directory.json()["items"] if e["role"] == "admin")
+
             # (Entering picking makes fulfilment create the shipment, which changes the order once more:
             # wait for it, so that the page's version is the order's.)
             async def shipment_on_order() -> bool:

@@ -92,7 +92,8 @@ OWN_KEYS = {
 }
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
+    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|orders/sla/period|orders/sla/transitions"
+    r"|orders/views|returns/reasons|catalog/skus|catalog/stock|returns"
     r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream)|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
@@ -228,6 +229,11 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=manager,
         )
     )
+    view = await created(
+        await gateway.http.post(
+            "/api/v1/orders/views", json={"name": f"Iso {suffix}", "query": "stage=picking"}, headers=manager
+        )
+    )
     email = placed.json()["customer"]["email"]
 
     async def customer() -> str | None:
@@ -240,6 +246,7 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
     yield {
         "purchase_id": purchase["id"],
         "customer_id": customer_id,
+        "view_id": view["view_id"],
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],

@@ -18,8 +18,10 @@ class FakeEndpoints(InMemoryRepository[Endpoint]):
         super().__init__(key_of=lambda e: (e.shop_id, e.endpoint_id), name="endpoints")
 
     async def page(self, shop_id: str, after: str | None, limit: int) -> list[Loaded[Endpoint]]:
-        rows = sorted((v for (s, i), v in self.stored.items() if s == shop_id and (after is None or i > after)),
-                      key=lambda loaded: loaded.state.endpoint_id)
+        rows = sorted(
+            (v for (s, i), v in self.stored.items() if s == shop_id and (after is None or i > after)),
+            key=lambda loaded: loaded.state.endpoint_id,
+        )
         return rows[:limit]
 
     async def of_shop(self, shop_id: str, limit: int) -> list[Endpoint]:
@@ -44,7 +46,8 @@ class FakeDeliveries(InMemoryRepository[Delivery]):
 
     async def head(self, lane: Lane) -> Loaded[Delivery] | None:
         pending = [
-            d for (s, _), d in self.stored.items()
+            d
+            for (s, _), d in self.stored.items()
             if s == lane.shop_id and d.state.lane == lane.lane_id and d.state.status == "pending"
         ]
         return min(pending, key=lambda d: d.state.seq, default=None)

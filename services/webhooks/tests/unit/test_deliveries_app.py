@@ -75,12 +75,38 @@ def lifecycle() -> list[Envelope[Any]]:
     customer = placed.customer
     return [
         envelope(placed),
-        envelope(OrderStageChanged(order_id=oid, number=7, from_stage="new", to_stage="picking", status="Confirmed",
-                                   seconds_in_previous_stage=1, customer=customer)),
-        envelope(ShipmentCreated(order_id=oid, shipment_id="sh1", warehouse_id="w1",
-                                 lines=[{"sku": "TEA-1", "quantity": 1}], shipments_in_order=1)),
-        envelope(OrderStageChanged(order_id=oid, number=7, from_stage="picking", to_stage="done", status="Delivered",
-                                   seconds_in_previous_stage=1, customer=customer, final=True)),
+        envelope(
+            OrderStageChanged(
+                order_id=oid,
+                number=7,
+                from_stage="new",
+                to_stage="picking",
+                status="Confirmed",
+                seconds_in_previous_stage=1,
+                customer=customer,
+            )
+        ),
+        envelope(
+            ShipmentCreated(
+                order_id=oid,
+                shipment_id="sh1",
+                warehouse_id="w1",
+                lines=[{"sku": "TEA-1", "quantity": 1}],
+                shipments_in_order=1,
+            )
+        ),
+        envelope(
+            OrderStageChanged(
+                order_id=oid,
+                number=7,
+                from_stage="picking",
+                to_stage="done",
+                status="Delivered",
+                seconds_in_previous_stage=1,
+                customer=customer,
+                final=True,
+            )
+        ),
     ]
 
 
@@ -94,8 +120,14 @@ async def test_a_receiver_that_fails_twice_then_recovers_gets_every_event_once_i
 
     types = [t for t, _ in world.received()]
     # The first event three times (two failures, then delivered), then each of the others once, in order.
-    assert types == ["OrderPlaced", "OrderPlaced", "OrderPlaced", "OrderStageChanged", "ShipmentCreated",
-                     "OrderStageChanged"]
+    assert types == [
+        "OrderPlaced",
+        "OrderPlaced",
+        "OrderPlaced",
+        "OrderStageChanged",
+        "ShipmentCreated",
+        "OrderStageChanged",
+    ]
     ids = [i for _, i in world.received()]
     assert ids[0] == ids[1] == ids[2] and len(set(ids[2:])) == 4  # the same webhook-id on every attempt
     assert all(d.status == "delivered" for d in world.deliveries_repo.all())

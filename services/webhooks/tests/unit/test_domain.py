@@ -75,7 +75,12 @@ def test_a_payment_body_leaves_out_card_tokens_and_provider_references() -> None
     assert body == {
         "type": "PaymentCaptured",
         "timestamp": NOW.isoformat(),
-        "data": {"order_id": "o1", "payment_id": "p1", "method": "card", "amount": {"amount": "10.50", "currency": "RUB"}},
+        "data": {
+            "order_id": "o1",
+            "payment_id": "p1",
+            "method": "card",
+            "amount": {"amount": "10.50", "currency": "RUB"},
+        },
     }
     assert events.order_id_of(captured) == "o1"
 

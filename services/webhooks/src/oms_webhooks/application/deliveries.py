@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
-from oms_runtime.commands import CommandLoop, Decision, RetryPolicy
+from oms_runtime.commands import CommandLoop, Decision, Loaded, RetryPolicy
 from oms_runtime.paging import CursorPage
 
 from oms_webhooks.application.endpoints import Endpoints
@@ -142,8 +143,7 @@ class Deliveries:
             outcome = await self.sender.post(endpoint.url, signed, head.state.body)
             attempts += 1
             done = head.state.attempted(outcome, self.clock.now(), self.backoff)
-            decision = Decision(done)
-            if await self.commands.run_once(head, lambda _: decision) is None:
+            if await self.commands.run_once(head, _decided(done)) is None:
                 return attempts  # another sender had it (a lease handed over mid-pass)
             cache[lane.endpoint_id] = await self.endpoint_service.record_outcome(endpoint, outcome)
             if done.status == "pending":
@@ -157,3 +157,7 @@ class Deliveries:
         await self.endpoint_service.get(shop_id, endpoint_id)  # another shop's endpoint: 404
         rows = await self.deliveries.page(shop_id, endpoint_id, cursor, limit + 1)
         return CursorPage.from_rows(rows, limit, cursor_of=lambda d: d.delivery_id)
+
+
+def _decided(state: Delivery) -> Callable[[Loaded[Delivery]], Decision[Delivery]]:
+    return lambda _: Decision(state)

@@ -45,15 +45,15 @@ def create_app(settings: WebhooksSettings, *, clock: Clock | None = None) -> Lit
         lanes,
         runtime.clock,
         policy,
-        allow_private_urls=settings.allow_private_urls,
-        max_per_shop=settings.max_endpoints_per_shop,
-        rotation_grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
-        disable_after=settings.disable_after_failures,
+        allow_private_urls=settings.webhook_allow_private_urls,
+        max_per_shop=settings.webhook_endpoints_per_shop,
+        rotation_grace=timedelta(seconds=settings.webhook_secret_grace_seconds),
+        disable_after=settings.webhook_disable_after_failures,
     )
     sender = HttpSender(
-        timeout_seconds=settings.request_timeout_seconds,
-        connect_timeout_seconds=settings.connect_timeout_seconds,
-        allow_private=settings.allow_private_urls,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
+        allow_private=settings.webhook_allow_private_urls,
     )
     deliveries = Deliveries(
         endpoint_repository,
@@ -63,15 +63,15 @@ def create_app(settings: WebhooksSettings, *, clock: Clock | None = None) -> Lit
         sender,
         runtime.clock,
         policy,
-        Backoff(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
+        Backoff(settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds, settings.webhook_max_attempts),
         SendingLimits(
-            lanes_per_pass=settings.delivery_lanes_per_pass,
-            concurrency=settings.delivery_concurrency,
-            endpoints_per_shop=settings.max_endpoints_per_shop,
+            lanes_per_pass=settings.webhook_lanes_per_pass,
+            concurrency=settings.webhook_concurrency,
+            endpoints_per_shop=settings.webhook_endpoints_per_shop,
         ),
     )
     register_consumers(runtime, deliveries)
-    runtime.loop("webhooks-deliveries", deliveries.send_due, every_seconds=settings.delivery_poll_seconds)
+    runtime.loop("webhooks-deliveries", deliveries.send_due, every_seconds=settings.webhook_poll_seconds)
 
     @asynccontextmanager
     async def close_sender(_: Litestar) -> AsyncIterator[None]:

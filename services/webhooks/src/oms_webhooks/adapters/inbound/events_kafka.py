@@ -1,6 +1,6 @@
 """Kafka: the order, payment and fulfilment events a storefront may subscribe to, into deliveries.
 
-One consumer group over the three topics: the messages of one order (the key of all three) are
+One consumer group over the four topics: the messages of one order (the key of all four) are
 handled one after the other in a batch, so its deliveries are recorded in the order they are taken.
 """
 

@@ -116,7 +116,13 @@ class Deliveries:
             async with gate:
                 return await self._drive(lane, endpoints)
 
-        return sum(await asyncio.gather(*(drive(lane) for lane in due)))
+        # One lane's trouble (its store write failed) must not stop the others: all are driven, then
+        # the first error is raised for the loop to log; that lane stays due and is tried next pass.
+        results = await asyncio.gather(*(drive(lane) for lane in due), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        return sum(r for r in results if isinstance(r, int))
 
     async def _endpoint(self, lane: Lane, cache: dict[str, Endpoint | None]) -> Endpoint | None:
         if lane.endpoint_id not in cache:

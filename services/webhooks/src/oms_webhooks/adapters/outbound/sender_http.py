@@ -44,8 +44,8 @@ class HttpSender:
             await response.aclose()  # the status is the answer; the body is not read
         except httpx.TimeoutException as exc:
             return Outcome(None, f"timeout: {type(exc).__name__}", elapsed())
-        except (httpx.HTTPError, OSError) as exc:
-            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__, elapsed())
+        except Exception as exc:  # the URL, the receiver or the network: a failed attempt, never a raise
+            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], elapsed())
         ok = 200 <= response.status_code < 300
         return Outcome(response.status_code, None if ok else f"HTTP {response.status_code}", elapsed())
 

@@ -241,3 +241,13 @@ async def test_admin_endpoints_validate_limit_and_replay_by_idempotency_key() ->
     assert len(page.items) == 2 and page.next_cursor is not None
     rest = await world.endpoints.page(SHOP, page.next_cursor, 2)
     assert len(rest.items) == 1 and rest.next_cursor is None
+
+
+async def test_failures_of_many_lanes_in_one_pass_all_count_and_disable_the_endpoint() -> None:
+    world = World(ScriptedReceiver(*[500] * 5), disable_after=5, max_attempts=50)
+    made = await world.endpoints.create(SHOP, url="https://shop.example/hook", event_types=ALL)
+    for _ in range(5):
+        await world.deliveries.on_event(lifecycle()[0])  # five orders: five lanes
+    assert await world.deliveries.send_due() == 5
+    endpoint = (await world.endpoints.get(SHOP, made.endpoint_id)).state
+    assert endpoint.consecutive_failures == 5 and not endpoint.enabled

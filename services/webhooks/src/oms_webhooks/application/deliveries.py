@@ -31,6 +31,17 @@ from oms_webhooks.domain.endpoint import Endpoint
 
 
 @dataclass(frozen=True)
+class _Pass:
+    """What one pass of the sender shares between its lanes: the endpoints read, a lock per endpoint."""
+
+    endpoints: dict[str, Endpoint | None]
+    locks: dict[str, asyncio.Lock]
+
+    def lock(self, endpoint_id: str) -> asyncio.Lock:
+        return self.locks.setdefault(endpoint_id, asyncio.Lock())
+
+
+@dataclass(frozen=True)
 class SendingLimits:
     lanes_per_pass: int = 100  # lanes read per pass of the loop
     concurrency: int = 16  # lanes driven at once
@@ -109,12 +120,12 @@ class Deliveries:
         due = await self.lanes.due(self.clock.now(), self.limits.lanes_per_pass)
         if not due:
             return 0
-        endpoints: dict[str, Endpoint | None] = {}
+        pass_ = _Pass({}, {})
         gate = asyncio.Semaphore(self.limits.concurrency)
 
         async def drive(lane: Lane) -> int:
             async with gate:
-                return await self._drive(lane, endpoints)
+                return await self._drive(lane, pass_)
 
         # One lane's trouble (its store write failed) must not stop the others: all are driven, then
         # the first error is raised for the loop to log; that lane stays due and is tried next pass.
@@ -124,16 +135,16 @@ class Deliveries:
             raise errors[0]
         return sum(r for r in results if isinstance(r, int))
 
-    async def _endpoint(self, lane: Lane, cache: dict[str, Endpoint | None]) -> Endpoint | None:
-        if lane.endpoint_id not in cache:
+    async def _endpoint(self, lane: Lane, pass_: _Pass) -> Endpoint | None:
+        if lane.endpoint_id not in pass_.endpoints:
             loaded = await self.endpoints.load(lane.shop_id, lane.endpoint_id)
-            cache[lane.endpoint_id] = loaded.state if loaded is not None else None
-        return cache[lane.endpoint_id]
+            pass_.endpoints[lane.endpoint_id] = loaded.state if loaded is not None else None
+        return pass_.endpoints[lane.endpoint_id]
 
-    async def _drive(self, lane: Lane, cache: dict[str, Endpoint | None]) -> int:
+    async def _drive(self, lane: Lane, pass_: _Pass) -> int:
         attempts = 0
         for _ in range(self.limits.deliveries_per_lane):
-            endpoint = await self._endpoint(lane, cache)
+            endpoint = await self._endpoint(lane, pass_)
             if endpoint is None or not endpoint.enabled:
                 await self.lanes.park(lane)
                 return attempts
@@ -151,7 +162,11 @@ class Deliveries:
             done = head.state.attempted(outcome, self.clock.now(), self.backoff)
             if await self.commands.run_once(head, _decided(done)) is None:
                 return attempts  # another sender had it (a lease handed over mid-pass)
-            cache[lane.endpoint_id] = await self.endpoint_service.record_outcome(endpoint, outcome)
+            # One outcome of an endpoint at a time: its lanes run concurrently, and the count of
+            # failures in a row (and the endpoint this pass goes on with) must follow every attempt.
+            async with pass_.lock(lane.endpoint_id):
+                current = pass_.endpoints.get(lane.endpoint_id) or endpoint
+                pass_.endpoints[lane.endpoint_id] = await self.endpoint_service.record_outcome(current, outcome)
             if done.status == "pending":
                 await self.lanes.settle(lane, done.next_attempt_at)
                 return attempts

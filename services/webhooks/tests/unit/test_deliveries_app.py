@@ -18,6 +18,7 @@ from oms_webhooks.application.deliveries import Deliveries, SendingLimits
 from oms_webhooks.application.endpoints import Endpoints, IdempotencyKeyReused
 from oms_webhooks.domain.delivery import Backoff
 from oms_webhooks.domain.errors import EndpointNotFound, InvalidEndpoint, TooManyEndpoints
+from oms_webhooks.metrics import WEBHOOK_ATTEMPTS
 
 from .fakes import FakeDeliveries, FakeEndpoints, FakeLanes, ScriptedReceiver
 
@@ -114,9 +115,12 @@ async def test_a_receiver_that_fails_twice_then_recovers_gets_every_event_once_i
     world = World(ScriptedReceiver(500, None))  # a 500, then no answer at all, then 200s
     await world.endpoints.create(SHOP, url="https://shop.example/hook", event_types=ALL)
     events = lifecycle()
+    before = {r: WEBHOOK_ATTEMPTS.labels(r)._value.get() for r in ("retry", "delivered")}
     for e in events:
         await world.deliveries.on_event(e)
     await world.run_for(30)
+    counted = {r: WEBHOOK_ATTEMPTS.labels(r)._value.get() - before[r] for r in before}
+    assert counted == {"retry": 2, "delivered": 4}
 
     types = [t for t, _ in world.received()]
     # The first event three times (two failures, then delivered), then each of the others once, in order.

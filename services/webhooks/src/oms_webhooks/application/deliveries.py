@@ -26,8 +26,14 @@ from oms_runtime.paging import CursorPage
 from oms_webhooks.application.endpoints import Endpoints
 from oms_webhooks.application.ports import DeliveryRepository, EndpointRepository, Lane, Lanes, Sender
 from oms_webhooks.domain import events, signature
-from oms_webhooks.domain.delivery import Backoff, Delivery, webhook_id
+from oms_webhooks.domain.delivery import Backoff, Delivery, Outcome, webhook_id
 from oms_webhooks.domain.endpoint import Endpoint
+from oms_webhooks.metrics import (
+    WEBHOOK_ATTEMPT_SECONDS,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_DELIVERY_DELAY,
+    WEBHOOK_ENDPOINTS_DISABLED,
+)
 
 
 @dataclass(frozen=True)
@@ -162,11 +168,15 @@ class Deliveries:
             done = head.state.attempted(outcome, self.clock.now(), self.backoff)
             if await self.commands.run_once(head, _decided(done)) is None:
                 return attempts  # another sender had it (a lease handed over mid-pass)
+            _measure(outcome, done)
             # One outcome of an endpoint at a time: its lanes run concurrently, and the count of
             # failures in a row (and the endpoint this pass goes on with) must follow every attempt.
             async with pass_.lock(lane.endpoint_id):
                 current = pass_.endpoints.get(lane.endpoint_id) or endpoint
-                pass_.endpoints[lane.endpoint_id] = await self.endpoint_service.record_outcome(current, outcome)
+                after = await self.endpoint_service.record_outcome(current, outcome)
+                pass_.endpoints[lane.endpoint_id] = after
+            if current.enabled and not after.enabled:
+                WEBHOOK_ENDPOINTS_DISABLED.inc()
             if done.status == "pending":
                 await self.lanes.settle(lane, done.next_attempt_at)
                 return attempts
@@ -182,3 +192,11 @@ class Deliveries:
 
 def _decided(state: Delivery) -> Callable[[Loaded[Delivery]], Decision[Delivery]]:
     return lambda _: Decision(state)
+
+
+def _measure(outcome: Outcome, done: Delivery) -> None:
+    WEBHOOK_ATTEMPT_SECONDS.observe(outcome.duration_ms / 1000)
+    result = {"delivered": "delivered", "failed": "given_up"}.get(done.status, "retry")
+    WEBHOOK_ATTEMPTS.labels(result).inc()
+    if done.status == "delivered" and done.finished_at is not None:
+        WEBHOOK_DELIVERY_DELAY.observe(max((done.finished_at - done.created_at).total_seconds(), 0.0))

@@ -114,8 +114,7 @@ ORDER_CUSTOMERS = Topic(
     "oms.order.customers",
     "order",
     "customer_id",
-    "Customer records (CRM): a customer's personal data erased on request, for every service that keeps "
-    "some of it",
+    "Customer records (CRM): a customer's personal data erased on request, for every service that keeps some of it",
     (order.CustomerErased,),
     retention_ms=30 * DAY_MS,
 )

@@ -15,6 +15,7 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
+from oms_order.adapters.inbound.customer_data_http import CustomerDataController
 from oms_order.adapters.inbound.customers_http import CustomerController
 from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
@@ -28,6 +29,7 @@ from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
 from oms_order.adapters.inbound.stage_actions_http import StageController
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.customers_mongo import (
     CUSTOMER_INDEXES,
@@ -54,6 +56,7 @@ from oms_order.adapters.outbound.promo_mongo import (
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
+from oms_order.application.customer_data import CustomerData
 from oms_order.application.customers import CustomerRecords
 from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.link_issuer import LinkIssuer
@@ -107,9 +110,16 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout, issuer
     )
     links = OrderLinks(service, issuer, signer, clock_)
-    customers = CustomerRecords(
-        MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
-        MongoCustomerIndex(db),
+    records, customer_index = MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)), MongoCustomerIndex(db)
+    customers = CustomerRecords(records, customer_index, clock_, RetryPolicy.from_settings(settings))
+    customer_data = CustomerData(
+        records,
+        customer_index,
+        customer_index,
+        MongoCustomers(db),
+        changes,
+        MongoAuditArchive(db),
+        events,
         clock_,
         RetryPolicy.from_settings(settings),
     )
@@ -149,6 +159,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderLinkController,
             OrderStatusController,
             CustomerController,
+            CustomerDataController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
@@ -157,6 +168,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             checkout=checkout,
             links=links,
             customers=customers,
+            customer_data=customer_data,
             lists=lists,
             pipelines=pipelines,
             stages=stages,

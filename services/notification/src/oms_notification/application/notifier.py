@@ -14,7 +14,7 @@ from oms_contracts import Envelope, new_id
 from oms_contracts.messages.catalog import LowStockReached
 from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
 from oms_contracts.messages.messaging import MessagePosted
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
@@ -76,6 +76,11 @@ class Notifier:
         p = env.payload
         member = StaffMember(p.staff_id, str(p.email), p.name, p.role, p.locale)
         await self.projections.save_staff_member(env.shop_id, member)
+
+    async def on_customer_erased(self, env: Envelope[CustomerErased]) -> None:
+        """The order service erased a customer's personal data: their orders' contacts go too (no mail
+        can reach them after; a later event of such an order finds no contact and mails nobody)."""
+        await self.projections.forget_orders(env.shop_id, env.payload.order_ids)
 
     # ---- events that notify ---------------------------------------------------------------------
 
@@ -139,6 +144,8 @@ class Notifier:
         )
         order = await self.projections.order(env.shop_id, env.payload.order_id)
         if order is None:
+            if await self.projections.erased(env.shop_id, env.payload.order_id):
+                return  # the customer's data was erased: nobody to mail
             raise OrderNotYetKnown(env.payload.order_id)
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, rules.for_payment_requested(env.payload, order, shop))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -58,6 +59,14 @@ class Projections(Protocol):
     async def save_order(self, shop_id: str, order: OrderContact) -> None: ...
 
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None: ...
+
+    async def forget_orders(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        """Drop the order contacts and payment links of these orders (CustomerErased); how many contacts."""
+        ...
+
+    async def erased(self, shop_id: str, order_id: str) -> bool:
+        """The order's contact was dropped by an erasure (`order` answers None for it)."""
+        ...
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         """The newest link wins; False when the stored one is newer."""

@@ -179,6 +179,8 @@ class OrderState(_State):
     overdue_stage_entered_at: AwareDatetime | None = None
     # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
     returns: dict[str, OrderReturn] = Field(default_factory=dict)
+    # When the customer's personal data was erased on request (domain/erasure.py); None: never.
+    erased_at: AwareDatetime | None = None
 
 
 class Order(OrderState):

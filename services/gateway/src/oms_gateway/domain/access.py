@@ -45,6 +45,7 @@ class RouteGroup(StrEnum):
     CHECKOUT = "checkout"
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
+    CUSTOMER_DATA = "customers.personal_data"
     CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
@@ -105,6 +106,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
     # Customer records (CRM, order service): personal data, the office only.
     RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
+    # One customer's personal data: the export of all of it and its erasure on request, admins only.
+    RouteGroup.CUSTOMER_DATA: frozenset({"admin"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -173,6 +173,21 @@ ROUTES: tuple[Route, ...] = (
     route(
         RouteGroup.CHECKOUT_SETTINGS, {"GET", "PUT"}, "/api/v1/checkout-settings", Service.ORDER, "/checkout-settings"
     ),
+    # A customer's personal data (export, erasure on request): admins only, before the records' catch-all.
+    route(
+        RouteGroup.CUSTOMER_DATA,
+        {"GET"},
+        "/api/v1/customers/{customer_id}/export",
+        Service.ORDER,
+        "/customers/{customer_id}/export",
+    ),
+    route(
+        RouteGroup.CUSTOMER_DATA,
+        {"POST"},
+        "/api/v1/customers/{customer_id}/erase",
+        Service.ORDER,
+        "/customers/{customer_id}/erase",
+    ),
     route(RouteGroup.CUSTOMERS, {"GET", "PATCH", "POST"}, "/api/v1/customers{rest}", Service.ORDER, "/customers{rest}"),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.

@@ -24,6 +24,9 @@ ERASED = "[erased]"
 ERASED_DOMAIN = "erased.example"
 ERASED_ACTOR_ID = "erased"
 ERASED_ACTION = "personal_data_erased"
+# What of an audit entry's changes can hold personal data, whoever acted: an address or delivery wishes
+# changed by staff, a staff note's text, a comment.
+PERSONAL_CHANGES = frozenset({"address", "wishes", "note", "comment"})
 
 
 def erased_email(order_id: str) -> str:
@@ -48,10 +51,15 @@ def _erased_actor(actor: Actor) -> Actor:
 
 
 def _erased_entry(entry: AuditEntry) -> AuditEntry:
-    """The customer as an actor loses their identity and their free texts (a cancel reason); numbers stay."""
-    if entry.actor.kind != "customer":
+    """Personal changes (addresses, wishes, notes, comments) go from every entry; the customer as an
+    actor loses their identity and every free text (a cancel reason); numbers stay."""
+    by_customer = entry.actor.kind == "customer"
+    changes = {
+        k: ERASED if (k in PERSONAL_CHANGES and v is not None) or (by_customer and isinstance(v, str)) else v
+        for k, v in entry.changes.items()
+    }
+    if changes == entry.changes and not by_customer:
         return entry
-    changes = {k: (ERASED if isinstance(v, str) else v) for k, v in entry.changes.items()}
     return entry.model_copy(update={"actor": _erased_actor(entry.actor), "changes": changes})
 
 
@@ -83,7 +91,7 @@ def erase_order(order: Order, customer_id: str, acting: Acting) -> Decision:
 
 
 def erased_archive_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """An archived audit entry (as stored) with the customer as actor anonymised, like `erase_order` does."""
+    """An archived audit entry (as stored), erased like `erase_order` erases the entries it holds."""
     return _erased_entry(AuditEntry.model_validate(entry)).model_dump(mode="python")
 
 

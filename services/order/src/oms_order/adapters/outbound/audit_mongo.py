@@ -58,13 +58,12 @@ class MongoAuditArchive:
     async def rewrite(
         self, shop_id: str, order_id: str, end_seq: int, rewrite: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> int:
-        """Replace the archived entries by the customer (0 ≤ seq < end_seq) by `rewrite(entry)` where it differs."""
+        """Replace the archived entries 0 ≤ seq < end_seq by `rewrite(entry)` where that differs."""
         if end_seq <= 0:
             return 0
         query = {
             "_id": {"$gte": audit_entry_id(order_id, 0), "$lt": audit_entry_id(order_id, end_seq)},
             "shop_id": shop_id,
-            "actor.kind": "customer",  # the only entries erasure rewrites; read within the order's _id range
         }
         keys = ("_id", "shop_id", "order_id", "seq")
         changed = 0

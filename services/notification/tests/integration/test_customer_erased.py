@@ -54,7 +54,10 @@ async def test_an_erased_customers_order_contacts_go_and_later_payment_mail_reac
     await publish(infra, topic_prefix, requested)
 
     async def handled() -> bool | None:
-        return await db["inbox"].find_one({"_id": f"{topic_prefix}notification.orders:{requested.event_id}"}) is not None or None
+        return (
+            await db["inbox"].find_one({"_id": f"{topic_prefix}notification.orders:{requested.event_id}"}) is not None
+            or None
+        )
 
     await eventually(handled, what="the payment event handled (not parked)")
     assert await db["parked"].count_documents({"shop_id": shop_id}) == 0

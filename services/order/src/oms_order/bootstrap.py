@@ -17,6 +17,7 @@ from oms_runtime.web import create_service_app, provide_all
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
 from oms_order.adapters.inbound.customer_data_http import CustomerDataController
 from oms_order.adapters.inbound.customers_http import CustomerController
+from oms_order.adapters.inbound.feedback_report_http import FeedbackReportController
 from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
@@ -37,6 +38,7 @@ from oms_order.adapters.outbound.customers_mongo import (
     MongoCustomerIndex,
     MongoCustomerRecords,
 )
+from oms_order.adapters.outbound.feedback_mongo import FEEDBACK_INDEXES, MongoRatedOrders
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
@@ -58,6 +60,7 @@ from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
 from oms_order.application.customer_data import CustomerData
 from oms_order.application.customers import CustomerRecords
+from oms_order.application.feedback_report import FeedbackReport
 from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
@@ -85,6 +88,7 @@ INDEXES: list[IndexSpec] = [
     *PROMO_INDEXES,
     *CHECKOUT_INDEXES,
     *CUSTOMER_INDEXES,
+    *FEEDBACK_INDEXES,
 ]
 
 
@@ -160,6 +164,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderStatusController,
             CustomerController,
             CustomerDataController,
+            FeedbackReportController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
@@ -169,6 +174,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             links=links,
             customers=customers,
             customer_data=customer_data,
+            feedback=FeedbackReport(MongoRatedOrders(db), clock_),
             lists=lists,
             pipelines=pipelines,
             stages=stages,

@@ -46,6 +46,7 @@ class RouteGroup(StrEnum):
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
     CUSTOMER_DATA = "customers.personal_data"
+    FEEDBACK_REPORT = "feedback.report"
     CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
@@ -108,6 +109,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
     # One customer's personal data: the export of all of it and its erasure on request, admins only.
     RouteGroup.CUSTOMER_DATA: frozenset({"admin"}),
+    # Customers' ratings per product, manager and courier: the office's report.
+    RouteGroup.FEEDBACK_REPORT: frozenset({"admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -189,6 +189,8 @@ ROUTES: tuple[Route, ...] = (
         "/customers/{customer_id}/erase",
     ),
     route(RouteGroup.CUSTOMERS, {"GET", "PATCH", "POST"}, "/api/v1/customers{rest}", Service.ORDER, "/customers{rest}"),
+    # Customers' ratings of delivered orders per SKU, manager or courier (order service).
+    route(RouteGroup.FEEDBACK_REPORT, {"GET"}, "/api/v1/feedback/report", Service.ORDER, "/feedback/report"),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),

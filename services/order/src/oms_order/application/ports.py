@@ -270,6 +270,16 @@ class ArchivedAudit(Protocol):
         ...
 
 
+class RatedOrders(Protocol):
+    """Orders rated by their customers (the feedback report)."""
+
+    async def rated(
+        self, shop_id: str, since: datetime, until: datetime, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Order]:
+        """Orders rated in [since, until), by (rating time, id), those after `after`, at most `limit`."""
+        ...
+
+
 # ---- pipelines --------------------------------------------------------------------------------
 
 

@@ -115,6 +115,9 @@ class ShipmentTracking(BaseModel):
     tracking_number: str | None = None
     shipped_at: AwareDatetime | None = None
     delivered_at: AwareDatetime | None = None
+    # The staff member who handed the parcel over (a courier's POST /shipments/{id}/deliver); None when a
+    # carrier reported it. What the feedback report per courier counts by.
+    delivered_by: str | None = None
 
     def expected_on(self, delivery_days: int | None) -> date | None:
         """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
@@ -452,7 +455,8 @@ def shipment_progressed(
             update={"carrier": carrier, "tracking_number": tracking_number, "shipped_at": acting.at}
         )
     elif status == "delivered":
-        track = track.model_copy(update={"delivered_at": acting.at})
+        by = acting.actor.id if acting.actor.kind == "staff" else None
+        track = track.model_copy(update={"delivered_at": acting.at, "delivered_by": by})
     new.tracking[shipment_id] = track
     new.shipments_in_order = shipments_in_order
     return _settle(new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)})

@@ -279,6 +279,29 @@ ROUTES: tuple[Route, ...] = (
         Service.ORDER,
         "/order-status/{token}/feedback",
     ),
+    # The same link's documents (payment renders them) and return request (fulfilment takes it): each
+    # service checks the token itself (oms_runtime.order_link), the link's page lists the URLs.
+    route(
+        RouteGroup.PUBLIC,
+        {"GET"},
+        "/api/v1/order-status/{token}/invoice.pdf",
+        Service.PAYMENT,
+        "/order-documents/{token}/invoice.pdf",
+    ),
+    route(
+        RouteGroup.PUBLIC,
+        {"GET"},
+        "/api/v1/order-status/{token}/pd4.pdf",
+        Service.PAYMENT,
+        "/order-documents/{token}/pd4.pdf",
+    ),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/returns",
+        Service.FULFILMENT,
+        "/order-returns/{token}",
+    ),
     # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
     route(
         RouteGroup.PUBLIC,

@@ -490,6 +490,14 @@ def customer_may_cancel(order: Order) -> bool:
     return True
 
 
+def customer_may_return(order: Order) -> bool:
+    """The customer may ask for a return (the order-status link) once every parcel is delivered, unless
+    the order is cancelled or returned already (fulfilment checks the quantities)."""
+    delivered = bool(order.shipments) and all(s == "delivered" for s in order.shipments.values())
+    pipeline = order_pipeline(order)
+    return delivered and order.stage not in (pipeline.cancelled, "returned")
+
+
 class FeedbackRefused(ValueError):
     """Feedback on an order that is not delivered yet, or rated already."""
 

@@ -409,6 +409,18 @@ PROXY_HANDLERS = [
         [],
     ),
     _proxy(
+        "order_status_extras",
+        [
+            "/api/v1/order-status/{token:str}/invoice.pdf",
+            "/api/v1/order-status/{token:str}/pd4.pdf",
+            "/api/v1/order-status/{token:str}/returns",
+        ],
+        frozenset({"GET", "POST"}),
+        "public",
+        "The same link's documents (bank-transfer invoice, PD-4 slip) and the customer's return request",
+        [],
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),

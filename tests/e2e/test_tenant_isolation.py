@@ -93,7 +93,8 @@ OWN_KEYS = {
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
     r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
-    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream|feedback/report)"
+    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream|feedback/report"
+    r"|sms-settings|notification-preferences)"
     r"|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).

@@ -47,6 +47,8 @@ class RouteGroup(StrEnum):
     CUSTOMERS = "customers"
     CUSTOMER_DATA = "customers.personal_data"
     FEEDBACK_REPORT = "feedback.report"
+    SMS_SETTINGS = "notifications.sms_settings"
+    CHANNEL_PREFERENCES = "notifications.channel_preferences"
     CHECKOUT_SETTINGS = "checkout.settings"
     PUBLIC = "public"
 
@@ -111,6 +113,10 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.CUSTOMER_DATA: frozenset({"admin"}),
     # Customers' ratings per product, manager and courier: the office's report.
     RouteGroup.FEEDBACK_REPORT: frozenset({"admin", "manager"}),
+    # The shop's SMS channel: staff of the office read it, the notification service lets only admins change it.
+    RouteGroup.SMS_SETTINGS: frozenset({"admin", "manager"}),
+    # A customer's channel (email, sms, both): set by the storefront that knows them, or by the office.
+    RouteGroup.CHANNEL_PREFERENCES: frozenset({STOREFRONT, "admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -246,6 +246,15 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.INBOX, {"GET"}, "/console/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
     route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
+    # The SMS channel (notification): the shop's settings, a customer's channel choice.
+    route(RouteGroup.SMS_SETTINGS, {"GET", "PUT"}, "/api/v1/sms-settings", Service.NOTIFICATION, "/sms-settings"),
+    route(
+        RouteGroup.CHANNEL_PREFERENCES,
+        {"PUT"},
+        "/api/v1/notification-preferences",
+        Service.NOTIFICATION,
+        "/notification-preferences",
+    ),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},

@@ -11,12 +11,31 @@ from oms_runtime.commands import CommandRepository, Loaded
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
 from oms_notification.domain.inbox import InboxItem
 from oms_notification.domain.model import Lane, OrderContact, RenderedEmail, ShopInfo, StaffMember, Template
+from oms_notification.domain.sms import Channel, SmsSettings
 
 
 class Mailer(Protocol):
     async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
         """Hand one email to the mail server; raises PermanentDeliveryError for a refusal for good."""
         ...
+
+
+class SmsGateway(Protocol):
+    async def send(self, *, to_phone: str, text: str, sender: str | None, message_id: str) -> None:
+        """Hand one SMS to the gateway; raises PermanentDeliveryError for a refusal for good."""
+        ...
+
+
+class SmsSettingsStore(Protocol):
+    """Each shop's SMS settings and its customers' channel choices (domain/sms.py)."""
+
+    async def settings(self, shop_id: str) -> SmsSettings | None: ...
+
+    async def save_settings(self, shop_id: str, settings: SmsSettings, *, at: datetime, by: str) -> None: ...
+
+    async def preference(self, shop_id: str, email: str) -> Channel | None: ...
+
+    async def save_preference(self, shop_id: str, email: str, channel: Channel, *, at: datetime) -> None: ...
 
 
 class Renderer(Protocol):

@@ -322,6 +322,22 @@ PROXY_HANDLERS = [
         STAFF_OR_STOREFRONT,
     ),
     _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy(
+        "sms_settings",
+        ["/api/v1/sms-settings"],
+        frozenset({"GET", "PUT"}),
+        "notifications",
+        "The shop's SMS channel: on or off, the customers' default channel, quiet hours, sender",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "notification_preferences",
+        ["/api/v1/notification-preferences"],
+        frozenset({"PUT"}),
+        "notifications",
+        "A customer's channel for their order messages: email, sms or both",
+        STAFF_OR_STOREFRONT,
+    ),
     _proxy("inbox", _prefix("/api/v1/inbox"), ANY_METHOD, "inbox", "The staff inbox (and its live stream)", STAFF_ONLY),
     _proxy(
         "pipelines",

@@ -70,6 +70,7 @@ class ProjectionsMongo:
             "email": order.customer.email,
             "name": order.customer.name,
             "locale": order.customer.locale,
+            "phone": order.customer.phone,
         }
         await self.orders.update_one(
             {"_id": order.order_id, "shop_id": shop_id},
@@ -107,4 +108,4 @@ class ProjectionsMongo:
         if doc is None or doc.get("erased"):
             return None
         c = doc["customer"]
-        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"]))
+        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"], c.get("phone")))

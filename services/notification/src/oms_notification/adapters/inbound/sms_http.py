@@ -40,7 +40,9 @@ class SmsSettingsView(SmsSettingsBody):
 class ChannelChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(description="The customer, as their orders name them")
+    # The customer, as their orders name them. (No field description: Litestar's schema of an EmailStr
+    # field drops it depending on which app was documented first, which made the public OpenAPI unstable.)
+    email: EmailStr
     channel: Channel
 
 

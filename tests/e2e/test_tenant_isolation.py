@@ -103,7 +103,9 @@ OWN_KEYS = {
 NO_ID = re.compile(
     r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|orders/sla/period|orders/sla/transitions"
     r"|orders/views|returns/reasons|catalog/skus|catalog/stock|returns"
-    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream)|/console/inbox/stream)$"
+    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream|feedback/report"
+    r"|sms-settings|notification-preferences)"
+    r"|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = (

@@ -15,7 +15,9 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
+from oms_order.adapters.inbound.customer_data_http import CustomerDataController
 from oms_order.adapters.inbound.customers_http import CustomerController
+from oms_order.adapters.inbound.feedback_report_http import FeedbackReportController
 from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
@@ -29,6 +31,7 @@ from oms_order.adapters.inbound.saved_views_http import SavedViewController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
 from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController, SlaPeriodController
 from oms_order.adapters.inbound.stage_actions_http import StageController
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.customers_mongo import (
     CUSTOMER_INDEXES,
@@ -36,6 +39,7 @@ from oms_order.adapters.outbound.customers_mongo import (
     MongoCustomerIndex,
     MongoCustomerRecords,
 )
+from oms_order.adapters.outbound.feedback_mongo import FEEDBACK_INDEXES, MongoRatedOrders
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
@@ -57,7 +61,9 @@ from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
 from oms_order.adapters.outbound.stage_transitions_mongo import TRANSITION_INDEXES, MongoStageTransitions
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
+from oms_order.application.customer_data import CustomerData
 from oms_order.application.customers import CustomerRecords
+from oms_order.application.feedback_report import FeedbackReport
 from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
@@ -91,6 +97,8 @@ INDEXES: list[IndexSpec] = [
     *TRANSITION_INDEXES,
     # Staff members' saved views of the order list (saved_views_mongo.py).
     *SAVED_VIEW_INDEXES,
+    # Ratings per product, manager and courier (feedback report).
+    *FEEDBACK_INDEXES,
 ]
 
 
@@ -116,9 +124,16 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout, issuer
     )
     links = OrderLinks(service, issuer, signer, clock_)
-    customers = CustomerRecords(
-        MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
-        MongoCustomerIndex(db),
+    records, customer_index = MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)), MongoCustomerIndex(db)
+    customers = CustomerRecords(records, customer_index, clock_, RetryPolicy.from_settings(settings))
+    customer_data = CustomerData(
+        records,
+        customer_index,
+        customer_index,
+        MongoCustomers(db),
+        changes,
+        MongoAuditArchive(db),
+        events,
         clock_,
         RetryPolicy.from_settings(settings),
     )
@@ -163,6 +178,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderLinkController,
             OrderStatusController,
             CustomerController,
+            CustomerDataController,
+            FeedbackReportController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
@@ -171,6 +188,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             checkout=checkout,
             links=links,
             customers=customers,
+            customer_data=customer_data,
+            feedback=FeedbackReport(MongoRatedOrders(db), clock_),
             lists=lists,
             pipelines=pipelines,
             stages=stages,

@@ -3,7 +3,7 @@ and the plain values that cross them. Nothing here knows Mongo, Kafka or HTTP.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -242,6 +242,44 @@ class CustomerIndex(Protocol):
 
     async def search(self, shop_id: str, query: str | None, *, cursor: str | None, limit: int) -> CustomerPage:
         """Customer records (not merged ones) whose name word, email or phone starts with `query`."""
+        ...
+
+
+class CustomerErasureIndex(Protocol):
+    """What erasing a customer's personal data needs of the customer index, besides CustomerIndex."""
+
+    async def merged_into(self, shop_id: str, customer_id: str, limit: int) -> list[str]:
+        """The records merged into `customer_id` (their ids), at most `limit`."""
+        ...
+
+    async def forget(self, shop_id: str, keys: Sequence[str], owners: Sequence[str]) -> int:
+        """Drop the contact keys held by one of `owners`: nobody is found by them any more."""
+        ...
+
+
+class FirstOrderRegister(Protocol):
+    """The first/repeat register (`Customers.register`) forgetting a person's contacts."""
+
+    async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int: ...
+
+
+class ArchivedAudit(Protocol):
+    """The archived part of an order's audit trail (entries moved out of the order document)."""
+
+    async def rewrite(
+        self, shop_id: str, order_id: str, end_seq: int, rewrite: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace every archived entry below `end_seq` by `rewrite(entry)` where that differs; how many."""
+        ...
+
+
+class RatedOrders(Protocol):
+    """Orders rated by their customers (the feedback report)."""
+
+    async def rated(
+        self, shop_id: str, since: datetime, until: datetime, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Order]:
+        """Orders rated in [since, until), by (rating time, id), those after `after`, at most `limit`."""
         ...
 
 

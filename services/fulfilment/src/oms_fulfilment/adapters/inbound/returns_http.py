@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from oms_contracts import Actor, Money
 from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from oms_fulfilment.adapters.inbound.shipments_http import command_options
+from oms_fulfilment.application.link_returns import LinkReturns
 from oms_fulfilment.application.returns import ReturnsService
 from oms_fulfilment.domain.returns import RequestedLine, Return, ReturnStatus, Verdict
 
@@ -333,3 +334,32 @@ class ReturnController(Controller):
         verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
         item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **command_options(ctx, if_match))
         return respond(item, ctx)
+
+
+class LinkReturnIn(_Body):
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
+
+
+LinkToken = Annotated[str, PathParameter(min_length=20, max_length=1000, description="The order-status link's token")]
+
+
+class OrderLinkReturnController(Controller):
+    """The customer asks for a return on their order-status link: no credential, the token is the key."""
+
+    path = "/order-returns/{token:str}"
+    tags = ["returns"]
+
+    @post("/", status_code=201, summary="The customer asks to return delivered lines (by the order-status link)")
+    async def request_return(
+        self,
+        link_returns: NamedDependency[LinkReturns],
+        token: LinkToken,
+        data: JSONBody[LinkReturnIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[CustomerReturnView]:
+        lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
+        made = await link_returns.request(token, lines, idempotency_key=idempotency_key)
+        headers = {"ETag": etag(made.item.version)}
+        if made.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(customer_view(made.item), status_code=201, headers=headers)

@@ -11,10 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from oms_runtime.context import Ctx
 from oms_runtime.paging import CursorPage
-from oms_runtime.params import Cursor, Limit
+from oms_runtime.params import Cursor, Limit, TimeInQuery, aware_time
 from pydantic import BaseModel, ConfigDict, Field
 
-from oms_order.adapters.inbound.order_lists_http import When, _aware
 from oms_order.adapters.inbound.roles import MANAGER
 from oms_order.application.feedback_report import FeedbackReport
 from oms_order.domain.feedback_report import RatingStats, ReportBy
@@ -55,11 +54,11 @@ class FeedbackReportController(Controller):
         feedback: NamedDependency[FeedbackReport],
         by: By,
         from_: From = None,
-        to: When = None,
+        to: TimeInQuery = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> CursorPage[RatingStatsView]:
         page = await feedback.report(
-            ctx.shop_id, by, since=_aware("from", from_), until=_aware("to", to), cursor=cursor, limit=limit
+            ctx.shop_id, by, since=aware_time("from", from_), until=aware_time("to", to), cursor=cursor, limit=limit
         )
         return page.map(RatingStatsView.of)

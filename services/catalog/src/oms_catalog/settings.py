@@ -10,8 +10,9 @@ class CatalogSettings(ServiceSettings):
     reservation_attempts: int = Field(
         default=4, ge=1, description="Plans tried for one order before it is rejected as contended"
     )
+    # Every change flushes its own ledger entry right after it; the loop only finishes what a crash left.
     ledger_flush_seconds: float = Field(
-        default=2.0, gt=0, description="How often leftover ledger entries move from stock documents to the ledger"
+        default=10.0, gt=0, description="How often leftover ledger entries move from stock documents to the ledger"
     )
     reservation_expiry_seconds: float = Field(
         default=30.0, gt=0, description="How often unpaid reservations past the shop's TTL are released"

@@ -9,7 +9,11 @@ handle is skipped without decoding its body.
 
 Deduplication: a message whose `event_id` this group processed is skipped (the `inbox` collection,
 one `$in` lookup per batch and one unordered insert after it); handlers also make their own update
-idempotent, because the process can stop between the effect and the inbox record.
+idempotent, because the process can stop between the effect and the inbox record. A group whose
+every handler is a projection that a replay cannot change (it replaces a row only by a newer
+version, `as_of` or the like, in one conditional write) is built with `inbox=False`: it keeps no
+inbox records and looks none up (two round trips per batch saved; ADR 0023). A handler with any
+other effect (events, emails, counters) never belongs to such a group.
 
 Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message
 goes to the dead-letter topic with the reason; `PermanentError` goes there at once. A handler that
@@ -153,8 +157,10 @@ class MessageConsumer:
         park_deadline_seconds: float = 3600.0,
         park_backoff_seconds: float = 0.5,
         park_backoff_max_seconds: float = 60.0,
+        inbox: bool = True,
     ) -> None:
         self.topic_prefix = topic_prefix
+        self.inbox = inbox
         self.service = service
         self.group = f"{topic_prefix}{service}.{name}"
         self.broker = broker
@@ -338,6 +344,8 @@ class MessageConsumer:
         return _Item(record, envelope, handler, f"{self.group}:{envelope.event_id}", ordering_key(record))
 
     async def _processed(self, inbox_ids: set[str]) -> set[str]:
+        if not self.inbox or not inbox_ids:
+            return set()  # the handlers' own writes refuse a replay
         found = await self.db["inbox"].find({"_id": {"$in": list(inbox_ids)}}, {"_id": 1}).to_list()
         return {d["_id"] for d in found}
 
@@ -376,7 +384,7 @@ class MessageConsumer:
                 self._park(item, batch, reason=item.reason)
                 continue
             batch.done.add(item.inbox_id)
-            if outcome in ("processed", "duplicate"):
+            if outcome in ("processed", "duplicate") and self.inbox:
                 batch.inbox.append(self._inbox_record(item))
 
     def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
@@ -555,7 +563,7 @@ class MessageConsumer:
                         reason = f"{item.reason} (still missing after {doc['attempts']} attempts since {since})"
                         await self.dead_letter(record, reason)
                         self._count(item.envelope.type, "deadlettered").inc()
-                    elif outcome in ("processed", "duplicate"):
+                    elif outcome in ("processed", "duplicate") and self.inbox:
                         await self._store(_Batch(set(), inbox=[self._inbox_record(item)]))
             await parked.delete_one({"_id": doc["_id"]})
         self._parked_lanes.pop(key, None)

@@ -9,13 +9,13 @@ of a shop's own pipelines on first use.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from oms_contracts import Actor
 from oms_runtime.clock import Clock
 from oms_runtime.errors import ConcurrencyError
+from oms_runtime.recent import Recent
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.pipeline_definitions import (
@@ -57,7 +57,6 @@ log = get_logger(__name__)
 # read for every order it loads, they change a few times a year. A change made through this process
 # is seen at once; one made through another replica within this many seconds (ADR 0023).
 CACHE_SECONDS = 5.0
-CACHED_SHOPS = 10_000  # bounded memory: past this many entries, the cache starts over
 
 BUILT_IN_COMMENT = "built in"
 BUILT_IN_UPDATED_COMMENT = "built in, updated with the product"
@@ -65,30 +64,6 @@ BUILT_IN_UPDATED_COMMENT = "built in, updated with the product"
 
 def _as_json(definition: PipelineDefinition) -> Any:
     return definition.model_dump(mode="json")
-
-
-class _Recent:
-    """What was read lately, by key, for `seconds` (monotonic time: a test's frozen clock does not keep
-    it forever); bounded."""
-
-    def __init__(self, seconds: float, now: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.now = now
-        self._items: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any) -> Any:
-        hit = self._items.get(key)
-        return hit[1] if hit is not None and hit[0] > self.now() else None
-
-    def put(self, key: Any, value: Any) -> None:
-        if self.seconds <= 0:
-            return
-        if len(self._items) >= CACHED_SHOPS:
-            self._items.clear()
-        self._items[key] = (self.now() + self.seconds, value)
-
-    def forget(self, key: Any) -> None:
-        self._items.pop(key, None)
 
 
 class PipelineService:
@@ -100,8 +75,8 @@ class PipelineService:
         self._seeded: set[str] = set()  # shops whose built-ins this process has checked
         # The shop's settings and the latest version of each pipeline key: read for every order loaded
         # or placed, so kept for a few seconds (a change through this process replaces them at once).
-        self._settings = _Recent(cache_seconds)
-        self._latest = _Recent(cache_seconds)
+        self._settings: Recent[PipelineSettings] = Recent(cache_seconds)
+        self._latest: Recent[StoredPipeline] = Recent(cache_seconds)
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -133,11 +108,7 @@ class PipelineService:
 
     async def latest(self, shop_id: str, key: str) -> StoredPipeline:
         """The latest version of `key`, as read within the last few seconds (new orders get it)."""
-        found: StoredPipeline | None = self._latest.get((shop_id, key))
-        if found is None:
-            found = await self.get(shop_id, key)
-            self._latest.put((shop_id, key), found)
-        return found
+        return await self._latest.read((shop_id, key), lambda: self.get(shop_id, key))
 
     async def get(self, shop_id: str, key: str, version: int | None = None) -> StoredPipeline:
         if version is None:
@@ -157,12 +128,10 @@ class PipelineService:
     async def settings(self, shop_id: str, *, fresh: bool = False) -> PipelineSettings:
         """The shop's settings; as read within the last few seconds unless `fresh` (what an admin sees
         and edits is read from the store)."""
-        cached: PipelineSettings | None = None if fresh else self._settings.get(shop_id)
+        cached = None if fresh else self._settings.get(shop_id)
         if cached is not None:
             return cached
-        settings = await self.repo.settings(shop_id) or DEFAULT_SETTINGS
-        self._settings.put(shop_id, settings)
-        return settings
+        return self._settings.put(shop_id, await self.repo.settings(shop_id) or DEFAULT_SETTINGS)
 
     async def for_new_order(self, shop_id: str, delivery_type: str) -> Pipeline:
         """The latest version of the pipeline the shop gives orders of this delivery type."""

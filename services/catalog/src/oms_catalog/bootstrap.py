@@ -129,11 +129,13 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
 
     skus = SkuMongo(runtime.store(SKUS), clock)
     # Read by every reservation, changed by an admin: kept a few seconds (ADR 0023).
-    warehouses = KeptWarehouses(WarehouseMongo(runtime.db[WAREHOUSES], clock))
+    warehouses = KeptWarehouses(WarehouseMongo(runtime.db[WAREHOUSES], clock), settings.shop_reads_kept_seconds)
     stock_store = StockMongo(
         runtime.store(STOCK), runtime.db[LEDGER], clock, StockLevelEvents(events), on_pending=runtime.relay.wake
     )
-    shop_settings = KeptShopSettings(ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock))
+    shop_settings = KeptShopSettings(
+        ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock), settings.shop_reads_kept_seconds
+    )
     thresholds = ThresholdService(ThresholdMongo(runtime.store(THRESHOLDS), clock), stock_store, skus, events, policy)
     movements = StockMovements(stock_store, thresholds)
     barcodes = BarcodeMongo(runtime.db[BARCODES], runtime.db[SKUS])

@@ -237,7 +237,9 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
 
 async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) -> None:
     # Its own database, with nothing else running on it (the app's relay polls the fixture's).
-    settings = service.settings.model_copy(update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}"})
+    settings = service.settings.model_copy(
+        update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}", "shop_reads_kept_seconds": 5.0}
+    )
     await migrate(settings, INDEXES)
     parts = build(settings)
     shop_id, admin = service.shop_id, Actor.system("test")

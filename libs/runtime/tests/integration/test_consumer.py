@@ -348,3 +348,34 @@ async def test_a_group_without_inbox_neither_looks_up_nor_records_and_leaves_rep
         assert await rt.db["inbox"].count_documents({}) == 0
     finally:
         await rt.stop()
+
+
+async def test_a_message_the_handlers_when_turns_down_costs_no_inbox_round_trip(infra, topic_prefix, shop_id):
+    """`on(..., when=...)`: what the test turns down is counted ignored before the inbox; the rest is
+    handled (and recorded) as ever."""
+    from oms_testing.commands import record_commands
+
+    rt = _runtime(infra, topic_prefix)
+    ours = new_id()
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        handled.append(envelope.payload.reason)
+
+    consumer = rt.consumer("picky").on(
+        ReleaseStock, handle, when=lambda e: e.payload.order_id == ours and e.payload.reason == "wanted"
+    )
+    await rt.start()
+    topic = topic_prefix + CATALOG_COMMANDS.name
+    skipped, wanted = _for(ours, shop_id, "not-for-us"), _for(ours, shop_id, "wanted")
+    try:
+        with record_commands(rt.settings.database_name) as log:
+            await produce_raw(infra.kafka_bootstrap, topic, skipped.to_json(), key=skipped.key.encode())
+            labels = {"consumer": consumer.group, "type": ReleaseStock.TYPE, "outcome": "ignored"}
+            await eventually(lambda: (REGISTRY.get_sample_value("oms_messages_consumed_total", labels) or 0) >= 1)
+            assert log.count(collection="inbox") == 0
+            await produce_raw(infra.kafka_bootstrap, topic, wanted.to_json(), key=wanted.key.encode())
+            await eventually(lambda: handled == ["wanted"], what="the wanted one handled")
+    finally:
+        await rt.stop()
+    assert log.count("find", "inbox") == 1 and log.count("insert", "inbox") == 1

@@ -117,7 +117,10 @@ def register_consumers(
     # Customer records (CRM) from the service's own OrderPlaced, in a group of their own.
     runtime.consumer("customers").on(OrderPlaced, customers.on_order_placed)
 
-    runtime.consumer("promo-usage").on(OrderStageChanged, promo_codes.on_order_stage_changed)
+    # Only a final cancelling stage gives a use back: the other stage changes never reach the inbox.
+    runtime.consumer("promo-usage").on(
+        OrderStageChanged, promo_codes.on_order_stage_changed, when=promo_codes.releases_use
+    )
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any

@@ -136,7 +136,7 @@ class Notifier:
         return bool(env.payload.checkout_url)
 
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
-        if not self.has_checkout_link(env):
+        if not env.payload.checkout_url:  # what `has_checkout_link` turns down before the inbox
             return
         # Kept for the reminders: the payment service stores only the link token's hash.
         await self.projections.save_checkout_link(

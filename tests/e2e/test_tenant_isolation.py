@@ -66,6 +66,14 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
         ("POST", "/purchases/{purchase_id}/participants", {"name": "Intruder", "currency": "RUB"}),
         ("POST", "/purchases/{purchase_id}/stop", None),
     ),
+    # Outbound webhook endpoints (admins only): the list is the caller's own shop's.
+    "/api/v1/webhooks/endpoints": (
+        "",
+        "/{webhook_endpoint}",
+        "/{webhook_endpoint}/deliveries",
+        ("PATCH", "/{webhook_endpoint}", {"enabled": False}),
+        ("POST", "/{webhook_endpoint}/rotate-secret", None),
+    ),
     "/api/v1/customers": (
         "/{customer_id}",
         "/{customer_id}/orders",
@@ -89,10 +97,12 @@ OWN_KEYS = {
     "/warehouse/picking",
     "/api/v1/notifications",
     "/api/v1/inbox",
+    "/api/v1/webhooks/endpoints",
 }
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
+    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|orders/sla/period|orders/sla/transitions"
+    r"|orders/views|returns/reasons|catalog/skus|catalog/stock|returns"
     r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream)|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
@@ -106,6 +116,7 @@ SECRET_KEYS = (
     "promo_code",
     "purchase_id",
     "customer_id",
+    "webhook_endpoint",
 )
 
 
@@ -228,6 +239,18 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=manager,
         )
     )
+    view = await created(
+        await gateway.http.post(
+            "/api/v1/orders/views", json={"name": f"Iso {suffix}", "query": "stage=picking"}, headers=manager
+        )
+    )
+    hook = await created(
+        await gateway.http.post(
+            "/api/v1/webhooks/endpoints",
+            json={"url": "https://storefront.example/isolation", "event_types": ["ReturnApproved"], "enabled": False},
+            headers=admin,
+        )
+    )
     email = placed.json()["customer"]["email"]
 
     async def customer() -> str | None:
@@ -239,7 +262,9 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
     customer_id = await eventually(customer, timeout=60, what="the demo order's customer record")
     yield {
         "purchase_id": purchase["id"],
+        "webhook_endpoint": hook["endpoint_id"],
         "customer_id": customer_id,
+        "view_id": view["view_id"],
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],

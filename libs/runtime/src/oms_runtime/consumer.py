@@ -13,7 +13,7 @@ one `$in` lookup per batch and one unordered insert after it); handlers also mak
 idempotent, because the process can stop between the effect and the inbox record. A group whose
 every handler is a projection that a replay cannot change (it replaces a row only by a newer
 version, `as_of` or the like, in one conditional write) is built with `inbox=False`: it keeps no
-inbox records and looks none up (two round trips per batch saved; ADR 0023). A handler with any
+inbox records and looks none up (two round trips per batch saved; ADR 0025). A handler with any
 other effect (events, emails, counters) never belongs to such a group.
 
 Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message

@@ -1,5 +1,5 @@
 """What a process read lately, kept for a few seconds: per-shop settings and definitions that every
-message reads and an admin changes a few times a year (ADR 0023).
+message reads and an admin changes a few times a year (ADR 0025).
 
 A change made through this process replaces or forgets its entry at once; one made through another
 replica is seen within `seconds`. Monotonic time, so a test's frozen clock does not keep an entry

@@ -128,7 +128,7 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
     policy = RetryPolicy.from_settings(settings)
 
     skus = SkuMongo(runtime.store(SKUS), clock)
-    # Read by every reservation, changed by an admin: kept a few seconds (ADR 0023).
+    # Read by every reservation, changed by an admin: kept a few seconds (ADR 0025).
     warehouses = KeptWarehouses(WarehouseMongo(runtime.db[WAREHOUSES], clock), settings.shop_reads_kept_seconds)
     stock_store = StockMongo(
         runtime.store(STOCK), runtime.db[LEDGER], clock, StockLevelEvents(events), on_pending=runtime.relay.wake

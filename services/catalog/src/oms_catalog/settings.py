@@ -18,7 +18,7 @@ class CatalogSettings(ServiceSettings):
         default=30.0, gt=0, description="How often unpaid reservations past the shop's TTL are released"
     )
     # The shop's catalog settings and warehouses, read by every reservation, are kept this long
-    # (ADR 0023); a change through another process shows within it. 0: read every time.
+    # (ADR 0025); a change through another process shows within it. 0: read every time.
     shop_reads_kept_seconds: float = Field(default=5.0, ge=0, description="How long shop settings reads are kept")
     import_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Largest CSV file an import accepts")
     import_concurrency: int = Field(default=8, ge=1, le=64, description="Rows of one CSV import applied at once")

@@ -262,7 +262,7 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
     assert done.status == "reserved"
     assert log.count("find", "catalog_settings") == 1  # once per command, not per step
     assert log.count("find", "warehouses") == 1
-    # The next order's reservation: the shop's settings and warehouses as read a moment ago (ADR 0023).
+    # The next order's reservation: the shop's settings and warehouses as read a moment ago (ADR 0025).
     assert second.count("find", "catalog_settings") == 0 and second.count("find", "warehouses") == 0
     assert log.count("find", "reservations") == 0  # a new order's document is created straight away
     assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved

@@ -25,8 +25,9 @@ from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
 from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
+from oms_order.adapters.inbound.saved_views_http import SavedViewController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
-from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
+from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController, SlaPeriodController
 from oms_order.adapters.inbound.stage_actions_http import StageController
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.customers_mongo import (
@@ -51,7 +52,9 @@ from oms_order.adapters.outbound.promo_mongo import (
     MongoPromoCodes,
     MongoStockLevels,
 )
+from oms_order.adapters.outbound.saved_views_mongo import SAVED_VIEW_INDEXES, SAVED_VIEWS, MongoSavedViews
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
+from oms_order.adapters.outbound.stage_transitions_mongo import TRANSITION_INDEXES, MongoStageTransitions
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
 from oms_order.application.customers import CustomerRecords
@@ -67,7 +70,9 @@ from oms_order.application.pricing import Pricing
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.saved_views import SavedViews
 from oms_order.application.sla_overview import SlaOverview
+from oms_order.application.sla_period import SlaPeriod
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
 
@@ -82,6 +87,10 @@ INDEXES: list[IndexSpec] = [
     *PROMO_INDEXES,
     *CHECKOUT_INDEXES,
     *CUSTOMER_INDEXES,
+    # The SLA over a period: one record per stage transition (stage_transitions_mongo.py).
+    *TRANSITION_INDEXES,
+    # Staff members' saved views of the order list (saved_views_mongo.py).
+    *SAVED_VIEW_INDEXES,
 ]
 
 
@@ -119,6 +128,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     order_events = OrderEvents(changes)
     projections = Projections(prices, list_prices, rates, stock)
     lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
+    sla_period = SlaPeriod(MongoOrderDocuments(db), MongoStageTransitions(db))
+    saved_views = SavedViews(MongoSavedViews(runtime.store(SAVED_VIEWS)), clock_, RetryPolicy.from_settings(settings))
     # Inbound adapters.
     register_consumers(
         runtime,
@@ -128,6 +139,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         promo_codes=promo_codes,
         lists=lists,
         customers=customers,
+        sla_period=sla_period,
     )
     # Participants' orders of joint purchases (PlaceGroupBuyOrder from groupbuy).
     register_groupbuy_consumer(runtime, GroupBuyOrders(orders, changes, MongoOrderNumbers(db), pipelines, clock_))
@@ -139,6 +151,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderController,
             OrderListController,
             SlaOverviewController,
+            SlaPeriodController,
+            SavedViewController,
             PipelineController,
             PipelineSettingsController,
             StageController,
@@ -163,6 +177,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             edits=edits,
             promo_codes=promo_codes,
             sla=sla_overview,
+            sla_period=sla_period,
+            views=saved_views,
         ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.
@@ -173,4 +189,5 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     app.state.projections = projections
     app.state.sla = sla
     app.state.order_lists = lists
+    app.state.sla_period = sla_period
     return app

@@ -47,7 +47,7 @@ async def test_stock_reserved_loads_and_saves_the_order_without_reading_settings
     with record_commands(settings.database_name) as log:
         await app.state.order_events.on_stock_reserved(reserved)
     # Load the order and one conditional save. The shop's pipeline settings that bind it were read
-    # by the placement a moment ago (kept for a few seconds, ADR 0023): no read of them at all; the
+    # by the placement a moment ago (kept for a few seconds, ADR 0025): no read of them at all; the
     # saved order is bound from what the load bound.
     assert log.summary() == {("find", "orders"): 1, ("findAndModify", "orders"): 1}
     after = await service.orders.get(shop_id, placed.stored.order.id)

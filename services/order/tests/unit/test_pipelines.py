@@ -389,7 +389,7 @@ def test_the_customer_sees_a_status_since_it_was_first_shown_not_since_each_inte
     assert status_since(picking) == picking.stage_entered_at
 
 
-# ---- what the service keeps of a shop's settings (ADR 0023) ----------------------------------------
+# ---- what the service keeps of a shop's settings (ADR 0025) ----------------------------------------
 
 
 class CountingPipelines:

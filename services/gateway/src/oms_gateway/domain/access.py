@@ -20,6 +20,7 @@ class RouteGroup(StrEnum):
     # Gateway's own API
     ME = "me"
     STAFF_ADMIN = "staff.admin"
+    STAFF_DIRECTORY = "staff.directory"
     API_KEYS_ADMIN = "api_keys.admin"
     # Proxied
     ORDERS_PLACE = "orders.place"
@@ -46,6 +47,7 @@ class RouteGroup(StrEnum):
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
     CHECKOUT_SETTINGS = "checkout.settings"
+    WEBHOOKS = "webhooks"
     PUBLIC = "public"
 
 
@@ -59,6 +61,9 @@ PARTNERS = frozenset({"agent", "dealer"})
 PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.ME: EVERYONE | PARTNERS,
     RouteGroup.STAFF_ADMIN: frozenset({"admin"}),
+    # Who is who in the shop (names and roles, no e-mails): every staff member sees their colleagues'
+    # names where an order names its manager (the console's board, list and card).
+    RouteGroup.STAFF_DIRECTORY: ALL_STAFF,
     RouteGroup.API_KEYS_ADMIN: frozenset({"admin"}),
     # Taking orders is sales work: storefronts and the people who sell, not the warehouse.
     RouteGroup.ORDERS_PLACE: frozenset({STOREFRONT, "admin", "manager"}),
@@ -105,6 +110,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
     # Customer records (CRM, order service): personal data, the office only.
     RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
+    # Outbound webhooks to the shop's storefronts: their URLs and signing secrets are the admin's.
+    RouteGroup.WEBHOOKS: frozenset({"admin"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

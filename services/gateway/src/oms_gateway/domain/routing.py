@@ -25,6 +25,7 @@ class Service(StrEnum):
     MESSAGING = "messaging"
     GROUPBUY = "groupbuy"
     CONSOLE = "console"
+    WEBHOOKS = "webhooks"
 
 
 # Template placeholders: {name} is one path segment, {rest} is the remainder ("" or "/...").
@@ -152,6 +153,11 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/period", Service.ORDER, "/orders/sla/period"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/transitions", Service.ORDER, "/orders/sla/transitions"),
+    # A staff member's saved views of the order list (each person's own).
+    route(RouteGroup.ORDERS, {"GET", "POST"}, "/api/v1/orders/views", Service.ORDER, "/orders/views"),
+    route(RouteGroup.ORDERS, {"DELETE"}, "/api/v1/orders/views/{view_id}", Service.ORDER, "/orders/views/{view_id}"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(
         RouteGroup.ORDER_LINK,
@@ -198,6 +204,8 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.PAYMENTS, {"GET"}, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
     # Returns (RMA) live in fulfilment: a storefront may ask for one and read it back.
     route(RouteGroup.RETURNS_REQUEST, {"POST"}, "/api/v1/returns", Service.FULFILMENT, "/returns"),
+    # Staff's analytics of the returns' reasons, before the one-return row (whose {return_id} would take it).
+    route(RouteGroup.RETURNS, {"GET"}, "/api/v1/returns/reasons", Service.FULFILMENT, "/returns/reasons"),
     route(
         RouteGroup.RETURNS_READ_ONE, {"GET"}, "/api/v1/returns/{return_id}", Service.FULFILMENT, "/returns/{return_id}"
     ),
@@ -217,6 +225,15 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # A shop's outbound webhooks to its storefronts (webhooks service): endpoints and their delivery
+    # logs, admins only. (The /webhooks/... rows below are *inbound* webhooks of providers and carriers.)
+    route(
+        RouteGroup.WEBHOOKS,
+        {"GET", "POST", "PATCH"},
+        "/api/v1/webhooks/endpoints{rest}",
+        Service.WEBHOOKS,
+        "/endpoints{rest}",
+    ),
     # The staff inbox (notification): every staff member's own items; the live stream is streamed.
     route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.INBOX, {"GET", "POST"}, "/api/v1/inbox{rest}", Service.NOTIFICATION, "/inbox{rest}"),

@@ -55,7 +55,7 @@ log = get_logger(__name__)
 
 # How long this process trusts what it read of a shop's pipeline settings and latest pipeline versions:
 # read for every order it loads, they change a few times a year. A change made through this process
-# is seen at once; one made through another replica within this many seconds (ADR 0023).
+# is seen at once; one made through another replica within this many seconds (ADR 0025).
 CACHE_SECONDS = 5.0
 
 BUILT_IN_COMMENT = "built in"

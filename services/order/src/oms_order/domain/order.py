@@ -50,6 +50,10 @@ class StageVisit(_State):
     entered_at: AwareDatetime
     left_at: AwareDatetime
     seconds: float
+    # The stage's deadline and the order's manager while it was there (visits recorded before these
+    # fields existed lack them): the SLA over a period (domain/sla_period.py) reads them back.
+    deadline: AwareDatetime | None = None
+    manager_id: str | None = None
 
 
 class AuditEntry(_State):
@@ -615,7 +619,14 @@ def _enter(order: Order, target: Stage, acting: Acting, *, reason: str, changes:
     left = order.stage
     seconds = max(0.0, (acting.at - order.stage_entered_at).total_seconds())
     order.stage_history.append(
-        StageVisit(stage=left, entered_at=order.stage_entered_at, left_at=acting.at, seconds=seconds)
+        StageVisit(
+            stage=left,
+            entered_at=order.stage_entered_at,
+            left_at=acting.at,
+            seconds=seconds,
+            deadline=order.stage_deadline,
+            manager_id=order.manager_id,
+        )
     )
     order.stage = target.key
     order.stage_entered_at = acting.at

@@ -1,4 +1,4 @@
-"""The shop's catalog settings and its warehouses as this process read them lately (ADR 0023).
+"""The shop's catalog settings and its warehouses as this process read them lately (ADR 0025).
 
 Every reservation reads both, and an admin changes them a few times a year: they are kept for a few
 seconds (`oms_runtime.recent`). A change made through this process replaces them at once; one made

@@ -199,6 +199,33 @@ async def list_staff(
     return _page([StaffView.of(m) for m in members], limit, lambda v: v.staff_id)
 
 
+class StaffDirectoryEntry(BaseModel):
+    """A colleague as every staff member may see them: no e-mail, no password, nothing to sign in with."""
+
+    staff_id: str
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def of(cls, m: StaffMember) -> StaffDirectoryEntry:
+        return cls(staff_id=m.staff_id, name=m.name, role=m.role, active=m.active)
+
+
+@get(
+    "/api/v1/staff/directory",
+    tags=["staff"],
+    summary="Names and roles of the shop's staff (every staff member; no e-mails)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.STAFF_DIRECTORY)],
+)
+async def staff_directory(
+    caller: Caller, gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+) -> CursorPage[StaffDirectoryEntry]:
+    members = await gateway.accounts.list_staff(caller.shop_id, cursor, limit)
+    return _page([StaffDirectoryEntry.of(m) for m in members], limit, lambda v: v.staff_id)
+
+
 @post(
     "/api/v1/api-keys",
     tags=["api keys"],
@@ -381,6 +408,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "webhook_endpoints",
+        _prefix("/api/v1/webhooks/endpoints"),
+        frozenset({"GET", "POST", "PATCH"}),
+        "webhooks",
+        "Outbound webhooks to storefronts: endpoints, secrets, delivery logs (admin)",
+        STAFF_ONLY,
+    ),
+    _proxy(
         "vk_callback",
         ["/webhooks/vk/{group_id:str}"],
         frozenset({"POST"}),
@@ -434,7 +469,7 @@ PROXY_HANDLERS = [
     ),
 ]
 
-OWN_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key]
+OWN_HANDLERS = [login, me, add_staff, list_staff, staff_directory, create_api_key, list_api_keys, revoke_api_key]
 
 
 def _refuse_method(path: str, allowed: set[str]) -> HTTPRouteHandler:

@@ -31,7 +31,7 @@ class ProjectionsMongo:
     def __init__(self, db: AsyncDatabase[Document], *, shops_kept_seconds: float = 5.0) -> None:
         self.shops = db[SHOPS]
         # A shop's name and locale, read for every email and changed almost never: kept a few seconds
-        # (ADR 0023); what this process saves replaces it at once. Staff lists are always read: an
+        # (ADR 0025); what this process saves replaces it at once. Staff lists are always read: an
         # alert must reach an admin added a moment ago.
         self._shops: Recent[ShopInfo] = Recent(shops_kept_seconds)
         self.staff = db[STAFF]

@@ -50,6 +50,7 @@ from oms_order.application.order_events import OrderEvents
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.sla_period import SlaPeriod
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 
@@ -77,6 +78,7 @@ def register_consumers(
     promo_codes: PromoCodeAdmin,
     lists: OrderLists,
     customers: CustomerRecords,
+    sla_period: SlaPeriod,
 ) -> None:
     # The events that move orders: one consumer group, so that per order they apply in order.
     order_events: dict[type[Payload], Handler] = {
@@ -107,7 +109,7 @@ def register_consumers(
     returns_consumer.on(RefundCompleted, for_known_orders(returns.on_refund_completed))
 
     # Projections pricing reads. Newest version wins in one conditional write, so a replay changes
-    # nothing: these groups keep no inbox (two round trips per batch; ADR 0023).
+    # nothing: these groups keep no inbox (two round trips per batch; ADR 0025).
     runtime.consumer("sku-prices", inbox=False).on(SkuUpserted, projections.on_sku_upserted).on(
         SkuPriceChanged, projections.on_sku_price_changed
     )
@@ -121,6 +123,10 @@ def register_consumers(
     runtime.consumer("promo-usage").on(
         OrderStageChanged, promo_codes.on_order_stage_changed, when=promo_codes.releases_use
     )
+
+    # The SLA over a period: one record per stage an order left, from its stage history, in a group of
+    # their own (insert-only by transition id, so a replay changes nothing).
+    runtime.consumer("stage-transitions").on(OrderStageChanged, sla_period.on_stage_changed)
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any

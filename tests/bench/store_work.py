@@ -1,5 +1,18 @@
 """What the backbone did during a window: the store's work per command and the messages Kafka took.
 
+    .venv/bin/python -m tests.bench.store_work                 # 20 orders, one at a time (exact counts)
+    .venv/bin/python -m tests.bench.store_work --concurrency 8 --orders 100    # batched, as under load
+
+Run as a module it starts the bench stack (tests/bench/local_stack.py, its own data under
+.local/bench/store_work; set the OMS_LOCAL_*_PORT and OMS_*_PORT variables to free ports on a
+shared machine), seeds the load generator's shop, measures the idle stack's store round trips per
+second, then places orders through the gateway and counts, per order and per service (database)
+and command: store round trips, Kafka messages written and messages delivered to each consumer
+group (committed offsets). The idle rate over the window is subtracted (the `net` columns), so
+the figures do not depend on how long the orders took: with `--concurrency 0` (default) each
+order runs alone until the whole stack is quiet again, the worst case for batching and the same
+count on any machine. JSON in .local/bench/store-work-<stamp>.json.
+
 The store: the local stand-in (deploy/local/mongo/OmsMongoServer.java) counts every command by name and
 namespace, and every query (find, findAndModify, update, delete, count) by namespace, plan (an index's
 name, `_id`, or `SCAN` for the whole collection) and filter shape, with the documents it scanned and
@@ -9,8 +22,17 @@ part is empty. Kafka: the sum of every topic's end offsets (messages written), r
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import MongoClient
@@ -119,3 +141,257 @@ def summary_lines(store: dict[str, Any], kafka: dict[str, Any], *, unit: str = "
     for q in store["queries"][:top]:
         lines.append(f"    {q['scanned']:>9} scanned {q['returned']:>7} returned {q['n']:>7}x  {q['query'][:110]}")
     return lines
+
+
+# ------------------------------------------------------------------------------- run as a module
+
+
+def service_of(key: str) -> str:
+    """`find oms_order.orders …` -> `order` (each service has its database `oms_<service>`)."""
+    parts = key.split(" ")
+    db = parts[1].split(".", 1)[0] if len(parts) > 1 else "?"
+    return db.removeprefix("oms_")
+
+
+def command_of(key: str) -> str:
+    """`find oms_order.orders` -> `find orders`."""
+    name, ns = [*key.split(" "), "?"][:2]
+    return f"{name} {ns.split('.', 1)[1] if '.' in ns else ns}"
+
+
+def breakdown(before: Counters, after: Counters, idle_per_s: dict[str, float], seconds: float, per: float) -> Any:
+    """Round trips per order by service and command: raw, and net of the idle rate over the window."""
+    rows: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    keys = {k for k in after if len(k.split(" ")) == 2 and not _handshake(k)}
+    for key in keys:
+        raw = after[key]["n"] - before.get(key, {"n": 0})["n"]
+        idle = idle_per_s.get(key, 0.0) * seconds
+        if raw <= 0 and idle <= 0:
+            continue
+        rows[service_of(key)][command_of(key)] = {"raw": raw / per, "net": max(0.0, raw - idle) / per}
+    services: dict[str, Any] = {
+        name: {
+            "raw": round(sum(v["raw"] for v in cmds.values()), 2),
+            "net": round(sum(v["net"] for v in cmds.values()), 2),
+            "commands": {
+                c: {"raw": round(v["raw"], 2), "net": round(v["net"], 2)}
+                for c, v in sorted(cmds.items(), key=lambda kv: -kv[1]["net"])
+            },
+        }
+        for name, cmds in rows.items()
+    }
+    ordered = dict(sorted(services.items(), key=lambda kv: -kv[1]["net"]))
+    return {
+        "round_trips": round(sum(s["raw"] for s in ordered.values()), 2),
+        "round_trips_net": round(sum(s["net"] for s in ordered.values()), 2),
+        "services": ordered,
+    }
+
+
+def idle_rates(before: Counters, after: Counters, seconds: float) -> dict[str, float]:
+    return {
+        k: (v["n"] - before.get(k, {"n": 0})["n"]) / seconds
+        for k, v in after.items()
+        if len(k.split(" ")) == 2 and not _handshake(k) and v["n"] > before.get(k, {"n": 0})["n"]
+    }
+
+
+def idle_breakdown(rates: dict[str, float]) -> dict[str, Any]:
+    by_service: dict[str, dict[str, float]] = defaultdict(dict)
+    for key, rate in rates.items():
+        by_service[service_of(key)][command_of(key)] = round(rate, 3)
+    return {
+        "round_trips_per_s": round(sum(rates.values()), 2),
+        "services": {
+            s: {"per_s": round(sum(c.values()), 3), "commands": dict(sorted(c.items(), key=lambda kv: -kv[1]))}
+            for s, c in sorted(by_service.items(), key=lambda kv: -sum(kv[1].values()))
+        },
+    }
+
+
+async def group_offsets(bootstrap: str) -> dict[str, int]:
+    """Messages each consumer group has committed so far (the sum over its partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        groups = sorted(g[0] if isinstance(g, tuple) else g.group_id for g in await admin.list_consumer_groups())
+        totals: dict[str, int] = {}
+        for group in groups:
+            offsets = await admin.list_consumer_group_offsets(group)
+            totals[group] = sum(max(0, o.offset) for o in offsets.values())
+    finally:
+        await admin.close()
+    return totals
+
+
+async def quiet(bootstrap: str, *, still_seconds: float = 3.0, timeout: float = 120.0) -> bool:
+    """Wait until every group has committed every message written and nothing new was written for
+    `still_seconds` (what an order set off has all been handled)."""
+    deadline = time.monotonic() + timeout
+    last: tuple[dict[str, int], dict[str, int]] | None = None
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        ends = await kafka_end_offsets(bootstrap)
+        committed = await group_offsets(bootstrap)
+        now = (ends, committed)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= still_seconds:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
+    from tests.bench import load
+
+    mongo_url = stack.env["OMS_MONGO_URL"]
+    kafka = stack.kafka
+    rng = random.Random(11)
+    counter = iter(range(1_000_000))
+
+    async def place(client: httpx.AsyncClient) -> str:
+        n = next(counter)
+        response = await client.post(
+            "/api/v1/orders",
+            json=load.order_body(rng, n),
+            headers={"X-API-Key": load.API_KEY, "Idempotency-Key": f"store-work-{n}-{time.time_ns()}"},
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"order {n}: {response.status_code} {response.text[:300]}")
+        return str(response.json()["order_id"])
+
+    watcher = load.EventWatcher(kafka)
+    await watcher.start()
+    stages = load.STAGES_FOR["auto"]
+
+    async def finished(order_ids: list[str], timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(all(s in watcher.stage_at.get(o, {}) for s in stages) for o in order_ids):
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"orders did not reach {stages[-1]} within {timeout} s")
+
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=60) as client:
+        print(f"store_work: {args.warmup} warm-up orders…", file=sys.stderr, flush=True)
+        for _ in range(args.warmup):
+            await finished([await place(client)])
+        await quiet(kafka)
+        await asyncio.sleep(args.settle)
+
+        print(f"store_work: idle window of {args.idle_seconds} s…", file=sys.stderr, flush=True)
+        idle_store = await asyncio.to_thread(store_counters, mongo_url)
+        idle_started = time.monotonic()
+        await asyncio.sleep(args.idle_seconds)
+        idle_after = await asyncio.to_thread(store_counters, mongo_url)
+        idle_seconds = time.monotonic() - idle_started
+        rates = idle_rates(idle_store, idle_after, idle_seconds)
+
+        print(f"store_work: {args.orders} orders (concurrency {args.concurrency or 'one at a time'})…", file=sys.stderr)
+        store_before = await asyncio.to_thread(store_counters, mongo_url)
+        kafka_before = await kafka_end_offsets(kafka)
+        groups_before = await group_offsets(kafka)
+        started = time.monotonic()
+        if args.concurrency:
+            remaining = args.orders
+            placed: list[str] = []
+
+            async def worker() -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    placed.append(await place(client))
+
+            await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+            await finished(placed, timeout=600)
+            await quiet(kafka)
+        else:
+            for _ in range(args.orders):
+                await finished([await place(client)])
+                await quiet(kafka, still_seconds=1.0)
+        seconds = time.monotonic() - started
+        store_after = await asyncio.to_thread(store_counters, mongo_url)
+        kafka_after = await kafka_end_offsets(kafka)
+        groups_after = await group_offsets(kafka)
+    await watcher.stop()
+
+    per = float(args.orders)
+    handled = {g: n - groups_before.get(g, 0) for g, n in groups_after.items() if n - groups_before.get(g, 0) > 0}
+    return {
+        "orders": args.orders,
+        "concurrency": args.concurrency,
+        "window_seconds": round(seconds, 1),
+        "per_order": breakdown(store_before, store_after, rates, seconds, per),
+        "store": store_work(store_before, store_after, per, top=400),
+        "kafka_written": messages(kafka_before, kafka_after, per),
+        "kafka_delivered": {
+            "total": round(sum(handled.values()) / per, 2),
+            "by_group": {g: round(n / per, 2) for g, n in sorted(handled.items(), key=lambda kv: -kv[1])},
+        },
+        "idle": idle_breakdown(rates),
+        "dead_letters": watcher.dead_letters,
+    }
+
+
+def print_report(result: dict[str, Any], *, top: int = 6) -> None:
+    p = result["per_order"]
+    print(
+        f"store_work: {result['orders']} orders, concurrency {result['concurrency'] or 'one at a time'}, "
+        f"{result['window_seconds']} s"
+    )
+    print(
+        f"  store round trips per order: {p['round_trips_net']} net of idle ({p['round_trips']} raw); "
+        f"Kafka: {result['kafka_written']['written']} written, {result['kafka_delivered']['total']} delivered "
+        f"to groups per order"
+    )
+    for name, s in p["services"].items():
+        print(f"  {name:<14}{s['net']:>8.2f}  ({s['raw']:.2f} raw)")
+        for command, v in list(s["commands"].items())[:top]:
+            print(f"      {v['net']:>8.2f}  {command}")
+    print("  Kafka written per order: " + ", ".join(f"{t} {n}" for t, n in result["kafka_written"]["by_topic"].items()))
+    print("  delivered per order: " + ", ".join(f"{g} {n}" for g, n in result["kafka_delivered"]["by_group"].items()))
+    i = result["idle"]
+    print(f"  idle: {i['round_trips_per_s']} store round trips/s")
+    for name, s in i["services"].items():
+        cmds = ", ".join(f"{c} {n}" for c, n in list(s["commands"].items())[:top])
+        print(f"  {name:<14}{s['per_s']:>8.3f}/s  {cmds}")
+    if result["dead_letters"]:
+        print(f"  dead letters: {result['dead_letters']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    from tests.bench import load
+    from tests.bench.local_stack import BENCH_DIR, LocalStack, bound_in_time
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=0, help="0: one order at a time, until all is quiet")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after the warm-up before the idle window")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--label", default="")
+    parser.add_argument("--max-seconds", type=float, default=1500)
+    args = parser.parse_args(argv)
+
+    watchdog = bound_in_time("store_work", args.max_seconds)
+    stack = LocalStack("store_work")
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"store_work: starting the stack under {stack.local_dir}…", file=sys.stderr, flush=True)
+        stack.start(shop=load.SHOP, api_key=load.API_KEY, admin=load.ADMIN)
+        load.seed_shop(stack.gateway, "auto")
+        result = asyncio.run(_measure(args, stack))
+    finally:
+        watchdog.cancel()
+        print("store_work: stopping the stack…", file=sys.stderr, flush=True)
+        stack.stop()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + (f"-{args.label}" if args.label else "")
+    out = BENCH_DIR / f"store-work-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print_report(result)
+    print(f"\nwritten: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,11 +5,16 @@ One consumer group of a service reads its topics with aiokafka in batches (`getm
 `consumer_concurrency`), the messages of one key strictly one after another. The offsets of a
 batch are committed only after every message in it was stored, dead-lettered or parked, so a crash
 redelivers and never skips. A message whose `x-type` header names a type this group does not
-handle is skipped without decoding its body.
+handle is skipped without decoding its body; one that a handler's `when` (a pure test of the
+message) turns down is skipped after decoding, before the inbox: it costs no round trip.
 
 Deduplication: a message whose `event_id` this group processed is skipped (the `inbox` collection,
 one `$in` lookup per batch and one unordered insert after it); handlers also make their own update
-idempotent, because the process can stop between the effect and the inbox record.
+idempotent, because the process can stop between the effect and the inbox record. A group whose
+every handler is a projection that a replay cannot change (it replaces a row only by a newer
+version, `as_of` or the like, in one conditional write) is built with `inbox=False`: it keeps no
+inbox records and looks none up (two round trips per batch saved; ADR 0027). A handler with any
+other effect (events, emails, counters) never belongs to such a group.
 
 Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message
 goes to the dead-letter topic with the reason; `PermanentError` goes there at once. A handler that
@@ -54,6 +59,8 @@ from oms_runtime.telemetry import extract_trace_context, get_logger, spans_expor
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
+# Whether a message concerns the handler at all, from the message alone (a replay gets the same answer).
+Relevant = Callable[[Envelope[Any]], bool]
 
 DUPLICATE_KEY = 11000
 # How often aiokafka's background fetcher wakes up when nothing happens (its default, 200 ms, is five
@@ -153,8 +160,10 @@ class MessageConsumer:
         park_deadline_seconds: float = 3600.0,
         park_backoff_seconds: float = 0.5,
         park_backoff_max_seconds: float = 60.0,
+        inbox: bool = True,
     ) -> None:
         self.topic_prefix = topic_prefix
+        self.inbox = inbox
         self.service = service
         self.group = f"{topic_prefix}{service}.{name}"
         self.broker = broker
@@ -170,6 +179,7 @@ class MessageConsumer:
         self.park_backoff_seconds = park_backoff_seconds
         self.park_backoff_max_seconds = park_backoff_max_seconds
         self.handlers: dict[str, Handler] = {}
+        self.relevant: dict[str, Relevant] = {}
         self.topics: list[str] = []
         self._kafka: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -184,8 +194,13 @@ class MessageConsumer:
         self._counters: dict[tuple[str, str], Any] = {}
         self._timers: dict[str, Any] = {}
 
-    def on(self, payload_type: type[Payload], handler: Handler) -> MessageConsumer:
+    def on(self, payload_type: type[Payload], handler: Handler, *, when: Relevant | None = None) -> MessageConsumer:
+        """Handle messages of `payload_type`. `when`: a pure test of the message; the ones it turns down
+        are counted `ignored` and skipped before the inbox (no round trip for what the handler would
+        return from at once)."""
         self.handlers[payload_type.TYPE] = handler
+        if when is not None:
+            self.relevant[payload_type.TYPE] = when
         topic = self.topic_prefix + topic_for(payload_type).name
         if topic not in self.topics:
             self.topics.append(topic)
@@ -332,12 +347,15 @@ class MessageConsumer:
             self._count("invalid", "deadlettered").inc()
             return None
         handler = self.handlers.get(envelope.type)
-        if handler is None:
+        relevant = self.relevant.get(envelope.type)
+        if handler is None or (relevant is not None and not relevant(envelope)):
             self._count(envelope.type, "ignored").inc()
             return None
         return _Item(record, envelope, handler, f"{self.group}:{envelope.event_id}", ordering_key(record))
 
     async def _processed(self, inbox_ids: set[str]) -> set[str]:
+        if not self.inbox or not inbox_ids:
+            return set()  # the handlers' own writes refuse a replay
         found = await self.db["inbox"].find({"_id": {"$in": list(inbox_ids)}}, {"_id": 1}).to_list()
         return {d["_id"] for d in found}
 
@@ -376,7 +394,7 @@ class MessageConsumer:
                 self._park(item, batch, reason=item.reason)
                 continue
             batch.done.add(item.inbox_id)
-            if outcome in ("processed", "duplicate"):
+            if outcome in ("processed", "duplicate") and self.inbox:
                 batch.inbox.append(self._inbox_record(item))
 
     def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
@@ -555,7 +573,7 @@ class MessageConsumer:
                         reason = f"{item.reason} (still missing after {doc['attempts']} attempts since {since})"
                         await self.dead_letter(record, reason)
                         self._count(item.envelope.type, "deadlettered").inc()
-                    elif outcome in ("processed", "duplicate"):
+                    elif outcome in ("processed", "duplicate") and self.inbox:
                         await self._store(_Batch(set(), inbox=[self._inbox_record(item)]))
             await parked.delete_one({"_id": doc["_id"]})
         self._parked_lanes.pop(key, None)

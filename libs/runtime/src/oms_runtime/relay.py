@@ -4,9 +4,15 @@ At-least-once: a crash between publish and marking republishes, and consumers de
 `event_id`. One relay per service runs at a time (a lease), so messages of one aggregate leave
 in the order they were written.
 
-Finding work. The store tells the relay which document got pending messages (`wake(collection,
-_id)`); the relay reads exactly those by `_id` (`$in`, an index lookup everywhere). The
-scan for pending entries is a safety net run every `safety_scan_seconds` (and when the lease is taken):
+Finding work. The store tells the relay which document got pending messages and hands it the
+document as its write left it (`wake(collection, _id, snapshot)`: the inserted document, or the
+one `find_one_and_update` returned): that snapshot's outbox holds every entry pending at that
+version, so the relay publishes it without reading the document again. Of several snapshots of
+one document the newest version wins (it holds the older ones' entries that are still pending);
+entries this relay has already published and pulled are left out (a snapshot taken before the
+pull still lists them). A wake-up without a snapshot (a writer that does not return the document)
+reads the document by `_id` (`$in`, an index lookup everywhere) and wins over snapshots. The scan
+for pending entries is a safety net run every `safety_scan_seconds` (and when the lease is taken):
 it catches what a crash left behind and writes made by replicas that do not hold the lease.
 
 Publishing. One pass sends every pending message without awaiting each (aiokafka appends to the
@@ -16,13 +22,13 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
-Marking sent. One bulk write per pass pulls the published entries out of each document (and clears
-its `has_outbox` flag), one read by `_id` checks whether a writer appended meanwhile, and only such
-documents get their flag back and go to the next pass. Every filter is the bare `_id`: real
-MongoDB would take any filter through the `_id` index, but the local stand-in scans the whole
-collection for anything else (a conditional "clear if nothing new" update cost a scan per
-document). The safety scan finds pending documents by their entries (`outbox.event_id` exists,
-a sparse index), not by the flag, so a flag cleared a moment too early loses nothing.
+Marking sent. One ordered bulk write per pass: per document, pull the published entries, then
+clear the `has_outbox` flag only where the outbox is now empty (`{_id, outbox: {$size: 0}}`). An
+entry a writer appended meanwhile stays, with its flag up: the writer's own wake-up (same
+process) names the document for the next pass, and the safety scan finds the others (another
+replica's writes reach this relay through the scan anyway). Every filter starts with the bare
+`_id`, which the local stand-in answers from its `_id` index too. The safety scan finds pending
+documents by their entries (`outbox.event_id` exists, a sparse index), not by the flag.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -50,6 +57,8 @@ BATCH_DOCUMENTS = 500
 # Documents with at least one pending message; served by the sparse `outbox_pending_events` index.
 PENDING: Document = {"outbox.event_id": {"$exists": True}}
 LEASE_SECONDS = 10.0
+# Event ids this relay published and pulled lately: a snapshot taken before the pull still lists them.
+SENT_REMEMBERED = 20_000
 
 
 def event_id_time(event_id: str) -> float | None:
@@ -82,7 +91,10 @@ class OutboxRelay:
         self.lease = Lease(
             db["leases"], f"outbox-relay:{service}", holder or holder_id(), timedelta(seconds=LEASE_SECONDS), clock
         )
-        self._pending: dict[str, set[Any]] = {}
+        # Per collection, the documents to publish: their newest snapshot, or None (read it by _id).
+        self._pending: dict[str, dict[Any, Document | None]] = {}
+        self._sent: set[str] = set()
+        self._sent_order: deque[str] = deque()
         self._scan_requested = True  # the first pass after taking the lease looks for leftovers
         self._wake = asyncio.Event()
         self._held = False
@@ -95,14 +107,24 @@ class OutboxRelay:
             if name not in self.collections:
                 self.collections.append(name)
 
-    def wake(self, collection: str | None = None, doc_id: Any = None) -> None:
+    def wake(self, collection: str | None = None, doc_id: Any = None, snapshot: Document | None = None) -> None:
         """Called after a write with pending messages, so they leave now instead of at the next scan.
 
-        With the document named, the relay publishes exactly it; without, it scans for pending ones."""
+        With the document named, the relay publishes exactly it: from `snapshot` (the document as the
+        write left it, with its `version` and `outbox`) when given, else read by `_id`. Without, it scans."""
         if collection is None or doc_id is None:
             self._scan_requested = True
         else:
-            self._pending.setdefault(collection, set()).add(doc_id)
+            docs = self._pending.setdefault(collection, {})
+            version = snapshot.get("version") if snapshot is not None else None
+            if snapshot is None or not isinstance(version, int) or "outbox" not in snapshot:
+                docs[doc_id] = None  # read it
+            elif doc_id not in docs:
+                docs[doc_id] = {"_id": doc_id, "version": version, "outbox": list(snapshot["outbox"])}
+            else:
+                known = docs[doc_id]
+                if known is not None and version > known["version"]:
+                    docs[doc_id] = {"_id": doc_id, "version": version, "outbox": list(snapshot["outbox"])}
         self._wake.set()
 
     async def publish_pending(self) -> int:
@@ -136,15 +158,27 @@ class OutboxRelay:
                     break
         return published
 
-    async def publish_documents(self, collection: str, ids: set[Any]) -> int:
-        published = 0
-        id_list = list(ids)
-        for start in range(0, len(id_list), BATCH_DOCUMENTS):
-            chunk = id_list[start : start + BATCH_DOCUMENTS]
+    async def publish_documents(self, collection: str, docs: dict[Any, Document | None] | set[Any]) -> int:
+        """Publish the named documents: snapshots as they are, the others read by `_id` first."""
+        named = dict.fromkeys(docs) if isinstance(docs, set) else docs
+        ready = [d for d in named.values() if d is not None]
+        to_read = [doc_id for doc_id, d in named.items() if d is None]
+        for start in range(0, len(to_read), BATCH_DOCUMENTS):
+            chunk = to_read[start : start + BATCH_DOCUMENTS]
             # By _id alone (an index lookup on every server); the outbox is filtered here.
-            docs = await self.db[collection].find({"_id": {"$in": chunk}}, {"outbox": 1}).to_list()
-            published += await self._publish(collection, [d for d in docs if d.get("outbox")])
+            ready += await self.db[collection].find({"_id": {"$in": chunk}}, {"outbox": 1}).to_list()
+        published = 0
+        for start in range(0, len(ready), BATCH_DOCUMENTS):
+            chunk = [self._unsent(d) for d in ready[start : start + BATCH_DOCUMENTS]]
+            published += await self._publish(collection, [d for d in chunk if d.get("outbox")])
         return published
+
+    def _unsent(self, doc: Document) -> Document:
+        """The document without the entries this relay has published and pulled already."""
+        outbox = doc.get("outbox") or []
+        if any(e["event_id"] in self._sent for e in outbox):
+            return {**doc, "outbox": [e for e in outbox if e["event_id"] not in self._sent]}
+        return doc
 
     async def _publish(self, collection: str, docs: list[Document]) -> int:
         if not docs:
@@ -181,33 +215,25 @@ class OutboxRelay:
         return len(deliveries)
 
     async def _mark_sent(self, collection: str, docs: list[Document]) -> None:
-        target = self.db[collection]
-        # Every filter here is the bare _id, which every server (the local stand-in included, which
-        # scans for anything else) answers from the _id index.
-        await target.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": doc["_id"]},
-                    {
-                        "$pull": {"outbox": {"event_id": {"$in": [e["event_id"] for e in doc["outbox"]]}}},
-                        "$set": {"has_outbox": False},
-                    },
-                )
-                for doc in docs
-            ],
-            ordered=False,
-        )
-        # A writer may have appended between our read and the pull: its entries are still there.
-        # They are pending (the scan finds them by `outbox.event_id`, not by the flag), so the flag
-        # is only set back for whoever reads it, and the document is published in the next pass.
-        ids = [doc["_id"] for doc in docs]
-        left = await target.find({"_id": {"$in": ids}}, {"outbox.event_id": 1}).to_list()
-        appended = [doc["_id"] for doc in left if doc.get("outbox")]
-        if appended:
-            await target.bulk_write(
-                [UpdateOne({"_id": doc_id}, {"$set": {"has_outbox": True}}) for doc_id in appended], ordered=False
-            )
-            self._pending.setdefault(collection, set()).update(appended)
+        """One round trip: pull what was published; lower the flag where nothing is left (ordered: the
+        pull of a document before its check). Entries appended meanwhile stay, flagged (module doc)."""
+        operations: list[UpdateOne] = []
+        for doc in docs:
+            ids = [e["event_id"] for e in doc["outbox"]]
+            operations.append(UpdateOne({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}}))
+            operations.append(UpdateOne({"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"has_outbox": False}}))
+        await self.db[collection].bulk_write(operations, ordered=True)
+        for doc in docs:
+            for entry in doc["outbox"]:
+                self._remember_sent(entry["event_id"])
+
+    def _remember_sent(self, event_id: str) -> None:
+        if event_id in self._sent:
+            return
+        self._sent.add(event_id)
+        self._sent_order.append(event_id)
+        if len(self._sent_order) > SENT_REMEMBERED:
+            self._sent.discard(self._sent_order.popleft())
 
     def _published(self, collection: str, topic: str) -> Any:
         child = self._published_children.get((collection, topic))

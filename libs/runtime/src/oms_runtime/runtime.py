@@ -91,7 +91,9 @@ class ServiceRuntime:
         self.relay.watch([collection])
         return AggregateStore(self.db[collection], on_pending=self.relay.wake, topic_prefix=self.settings.topic_prefix)
 
-    def consumer(self, name: str) -> MessageConsumer:
+    def consumer(self, name: str, *, inbox: bool = True) -> MessageConsumer:
+        """A consumer group `<service>.<name>`. `inbox=False` only for a group of projections a replay
+        cannot change (newest version wins, one conditional write): it keeps no inbox (MessageConsumer)."""
         consumer = MessageConsumer(
             name=name,
             service=self.settings.service_name,
@@ -108,6 +110,7 @@ class ServiceRuntime:
             park_deadline_seconds=self.settings.park_deadline_seconds,
             park_backoff_seconds=self.settings.park_backoff_seconds,
             park_backoff_max_seconds=self.settings.park_backoff_max_seconds,
+            inbox=inbox,
         )
         self.consumers.append(consumer)
         return consumer

@@ -10,7 +10,7 @@ records it in `applied_events`, and a replay matches nothing, so it has no secon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
@@ -32,10 +32,23 @@ __all__ = [
     "AlreadyApplied",
     "ConcurrencyError",
     "DocumentRepository",
+    "PendingHook",
     "outbox_entry",
     "outbox_indexes",
     "was_applied",
 ]
+
+
+class PendingHook(Protocol):
+    """Told of every document that got pending messages (the relay's `wake`): its collection, `_id` and,
+    when the writer has it, the document as the write left it (`version` and the whole `outbox`), so
+    the relay publishes it without reading it back."""
+
+    def __call__(self, collection: str, doc_id: Any, snapshot: Document | None = None, /) -> None: ...
+
+
+def _nobody(collection: str, doc_id: Any, snapshot: Document | None = None, /) -> None:
+    return None
 
 
 def outbox_entry(envelope: Envelope[Any], topic_prefix: str = "") -> Document:
@@ -67,13 +80,14 @@ class AggregateStore:
     def __init__(
         self,
         collection: AsyncCollection[Document],
-        on_pending: Callable[[str, Any], None] | None = None,
+        on_pending: PendingHook | None = None,
         topic_prefix: str = "",
     ) -> None:
         self.collection = collection
         self.topic_prefix = topic_prefix
-        # Told (collection, _id) of every document that got pending messages: the relay publishes it now.
-        self._on_pending = on_pending or (lambda _collection, _id: None)
+        # Told (collection, _id, the document as written) of every document that got pending messages:
+        # the relay publishes it now, from that snapshot.
+        self._on_pending: PendingHook = on_pending or _nobody
 
     @property
     def name(self) -> str:
@@ -98,7 +112,7 @@ class AggregateStore:
         }
         await self.collection.insert_one(stored)
         if events:
-            self._on_pending(self.name, stored["_id"])
+            self._on_pending(self.name, stored["_id"], stored)
         return stored
 
     async def create_new(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> bool:
@@ -147,7 +161,7 @@ class AggregateStore:
                     raise AlreadyApplied(applied_event_id)
             raise ConcurrencyError(self.name, aggregate_id, expected_version)
         if events:
-            self._on_pending(self.name, aggregate_id)
+            self._on_pending(self.name, aggregate_id, doc)
         return doc
 
 

@@ -314,3 +314,68 @@ async def test_a_batch_whose_effects_could_not_be_recorded_is_read_again(infra, 
         await rt.stop()
     assert not failures
     assert any(count == 2 for count in calls.values()), "the failed batch was not read again"
+
+
+async def test_a_group_without_inbox_neither_looks_up_nor_records_and_leaves_replays_to_its_handler(
+    infra, topic_prefix, shop_id
+):
+    """`inbox=False` (a projection whose own conditional write refuses a replay): no inbox round trip
+    per batch, and a duplicate reaches the handler, whose newest-wins write keeps it from counting."""
+    from oms_runtime.mongo import upsert_newer
+    from oms_testing.commands import record_commands
+
+    rt = _runtime(infra, topic_prefix)
+    ours = new_id()
+    kept: list[bool] = []
+
+    async def project(envelope: Envelope[ReleaseStock]) -> None:
+        if envelope.payload.order_id == ours:
+            key = {"_id": envelope.payload.order_id, "shop_id": envelope.shop_id}
+            fields = {"reason": envelope.payload.reason}
+            kept.append(await upsert_newer(rt.db["rows"], key, fields, envelope.occurred_at))
+
+    rt.consumer("rows", inbox=False).on(ReleaseStock, project)
+    await rt.start()
+    env = _for(ours, shop_id, "projected")
+    try:
+        with record_commands(rt.settings.database_name) as log:
+            for n in (1, 2):  # the same message again once it was handled: a redelivery (a later batch)
+                topic = topic_prefix + CATALOG_COMMANDS.name
+                await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode())
+                await eventually(lambda n=n: len(kept) == n, what=f"delivery {n} handled")
+        assert log.count(collection="inbox") == 0
+        assert kept == [True, False]  # the replay changed nothing
+        assert await rt.db["inbox"].count_documents({}) == 0
+    finally:
+        await rt.stop()
+
+
+async def test_a_message_the_handlers_when_turns_down_costs_no_inbox_round_trip(infra, topic_prefix, shop_id):
+    """`on(..., when=...)`: what the test turns down is counted ignored before the inbox; the rest is
+    handled (and recorded) as ever."""
+    from oms_testing.commands import record_commands
+
+    rt = _runtime(infra, topic_prefix)
+    ours = new_id()
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        handled.append(envelope.payload.reason)
+
+    consumer = rt.consumer("picky").on(
+        ReleaseStock, handle, when=lambda e: e.payload.order_id == ours and e.payload.reason == "wanted"
+    )
+    await rt.start()
+    topic = topic_prefix + CATALOG_COMMANDS.name
+    skipped, wanted = _for(ours, shop_id, "not-for-us"), _for(ours, shop_id, "wanted")
+    try:
+        with record_commands(rt.settings.database_name) as log:
+            await produce_raw(infra.kafka_bootstrap, topic, skipped.to_json(), key=skipped.key.encode())
+            labels = {"consumer": consumer.group, "type": ReleaseStock.TYPE, "outcome": "ignored"}
+            await eventually(lambda: (REGISTRY.get_sample_value("oms_messages_consumed_total", labels) or 0) >= 1)
+            assert log.count(collection="inbox") == 0
+            await produce_raw(infra.kafka_bootstrap, topic, wanted.to_json(), key=wanted.key.encode())
+            await eventually(lambda: handled == ["wanted"], what="the wanted one handled")
+    finally:
+        await rt.stop()
+    assert log.count("find", "inbox") == 1 and log.count("insert", "inbox") == 1

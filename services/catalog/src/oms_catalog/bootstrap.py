@@ -25,6 +25,7 @@ from oms_catalog.adapters.inbound.settings_http import SettingsController
 from oms_catalog.adapters.inbound.stock_http import StockController
 from oms_catalog.adapters.inbound.thresholds_http import ThresholdController
 from oms_catalog.adapters.outbound.imports_mongo import ImportMongo
+from oms_catalog.adapters.outbound.kept import KeptShopSettings, KeptWarehouses
 from oms_catalog.adapters.outbound.mongo import (
     BARCODES,
     CATALOG_SETTINGS,
@@ -127,11 +128,14 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
     policy = RetryPolicy.from_settings(settings)
 
     skus = SkuMongo(runtime.store(SKUS), clock)
-    warehouses = WarehouseMongo(runtime.db[WAREHOUSES], clock)
+    # Read by every reservation, changed by an admin: kept a few seconds (ADR 0027).
+    warehouses = KeptWarehouses(WarehouseMongo(runtime.db[WAREHOUSES], clock), settings.shop_reads_kept_seconds)
     stock_store = StockMongo(
         runtime.store(STOCK), runtime.db[LEDGER], clock, StockLevelEvents(events), on_pending=runtime.relay.wake
     )
-    shop_settings = ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock)
+    shop_settings = KeptShopSettings(
+        ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock), settings.shop_reads_kept_seconds
+    )
     thresholds = ThresholdService(ThresholdMongo(runtime.store(THRESHOLDS), clock), stock_store, skus, events, policy)
     movements = StockMovements(stock_store, thresholds)
     barcodes = BarcodeMongo(runtime.db[BARCODES], runtime.db[SKUS])

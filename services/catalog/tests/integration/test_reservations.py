@@ -237,7 +237,9 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
 
 async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) -> None:
     # Its own database, with nothing else running on it (the app's relay polls the fixture's).
-    settings = service.settings.model_copy(update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}"})
+    settings = service.settings.model_copy(
+        update={"mongo_db": f"test_catalog_reads_{new_id()[-8:]}", "shop_reads_kept_seconds": 5.0}
+    )
     await migrate(settings, INDEXES)
     parts = build(settings)
     shop_id, admin = service.shop_id, Actor.system("test")
@@ -253,10 +255,15 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
         with record_commands(settings.database_name) as shipping:
             await parts.reservations.commit_shipment(shop_id, order_id, new_id(), "w-msk", [Line("A", 2)])
         level = await parts.stock_store.collection.find_one({"shop_id": shop_id, "sku": "A", "warehouse_id": "w-msk"})
+        with record_commands(settings.database_name) as second:
+            await parts.reservations.reserve(shop_id, new_id(), [Line("A", 1)], "msk")
     finally:
         await parts.runtime.mongo.close()
     assert done.status == "reserved"
     assert log.count("find", "catalog_settings") == 1  # once per command, not per step
+    assert log.count("find", "warehouses") == 1
+    # The next order's reservation: the shop's settings and warehouses as read a moment ago (ADR 0027).
+    assert second.count("find", "catalog_settings") == 0 and second.count("find", "warehouses") == 0
     assert log.count("find", "reservations") == 0  # a new order's document is created straight away
     assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved
     assert log.count("find", "stock") == 1  # availability for the plan; no read before the $inc

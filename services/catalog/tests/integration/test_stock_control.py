@@ -39,7 +39,14 @@ PAYMENT = Actor.system("payment")
 async def clocked(infra: Any, topic_prefix: str, shop_id: str) -> AsyncIterator[tuple[Service, FixedClock]]:
     clock = FixedClock(T0)
     settings = infra.settings(
-        CatalogSettings, topic_prefix, "catalog", relay_poll_seconds=0.1, ledger_flush_seconds=0.2, log_json=False
+        CatalogSettings,
+        topic_prefix,
+        "catalog",
+        relay_poll_seconds=0.1,
+        ledger_flush_seconds=0.2,
+        # The app and the test's own `build` are two processes' worth of objects: nothing kept between reads.
+        shop_reads_kept_seconds=0,
+        log_json=False,
     )
     await migrate(settings, [*INDEXES, *INBOX_INDEXES])
     app = create_app(settings, clock=clock)

@@ -19,7 +19,9 @@ class NotificationSettings(ServiceSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, description="SMTP attempts before a delivery fails")
     delivery_backoff_seconds: float = Field(default=5.0, gt=0, description="Wait after the first failure")
     delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
-    delivery_poll_seconds: float = Field(default=1.0, gt=0, description="How often the retry loop looks")
+    # First attempts are made inline; the loop only retries (backoffs of 5 s and more) and takes over
+    # claims a crash left, so it need not look more often than the first backoff.
+    delivery_poll_seconds: float = Field(default=5.0, gt=0, description="How often the retry loop looks")
     delivery_claim_seconds: float = Field(
         default=60.0, gt=0, description="A delivery stuck in 'sending' this long is taken again"
     )

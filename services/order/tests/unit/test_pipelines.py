@@ -387,3 +387,84 @@ def test_the_customer_sees_a_status_since_it_was_first_shown_not_since_each_inte
     assert status_since(in_call_back) == order.stage_entered_at, "call-back keeps the status New"
     picking = domain.advance(in_call_back, acting(2, MANAGER)).order
     assert status_since(picking) == picking.stage_entered_at
+
+
+# ---- what the service keeps of a shop's settings (ADR 0027) ----------------------------------------
+
+
+class CountingPipelines:
+    """Pipeline versions and settings in memory, counting the reads a store would answer."""
+
+    def __init__(self) -> None:
+        from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
+
+        self.versions: dict[tuple[str, str], list[StoredPipeline]] = {}
+        self.stored: dict[str, PipelineSettings] = {}
+        self.reads: list[str] = []
+
+    async def get(self, shop_id: str, key: str, version: int) -> object:
+        self.reads.append("get")
+        return next((v for v in self.versions.get((shop_id, key), []) if v.version == version), None)
+
+    async def latest(self, shop_id: str, key: str) -> object:
+        self.reads.append("latest")
+        found = self.versions.get((shop_id, key), [])
+        return found[-1] if found else None
+
+    async def insert(self, shop_id: str, stored: object) -> bool:
+        known = self.versions.setdefault((shop_id, stored.key), [])  # type: ignore[attr-defined]
+        if any(v.version == stored.version for v in known):  # type: ignore[attr-defined]
+            return False
+        known.append(stored)  # type: ignore[arg-type]
+        return True
+
+    async def page(self, shop_id: str, *, cursor: str | None, limit: int) -> tuple[list[object], str | None]:
+        return [], None
+
+    async def settings(self, shop_id: str) -> object:
+        self.reads.append("settings")
+        return self.stored.get(shop_id)
+
+    async def save_settings(self, shop_id: str, settings: object, *, expected_version: int, **_: object) -> object:
+        self.stored[shop_id] = settings  # type: ignore[assignment]
+        return settings
+
+
+async def test_the_shops_settings_and_latest_versions_are_read_once_then_kept_a_few_seconds() -> None:
+    from oms_order.application.pipeline_definitions import NewPipelineVersion, PipelineSettingsBody
+    from oms_order.application.pipelines import PipelineService
+    from oms_runtime.clock import FixedClock
+
+    repo = CountingPipelines()
+    pipelines = PipelineService(repo, FixedClock(T0))  # type: ignore[arg-type]
+    first = await pipelines.for_new_order("s1", "courier")
+    repo.reads.clear()
+    for _ in range(5):
+        assert (await pipelines.for_new_order("s1", "courier")).key == first.key
+        await pipelines.by_ref("s1", f"{first.key}@{first.version}")
+    assert repo.reads == []  # all from what was read a moment ago
+
+    # A change made through this process is seen at once: statuses, and a new version for new orders.
+    await pipelines.save_settings("s1", PipelineSettingsBody(statuses={"new": "Received"}), actor=ADMIN)
+    assert repo.reads == ["settings"]  # an edit reads the stored settings, never the kept ones
+    assert (await pipelines.for_new_order("s1", "courier")).stage("new").status == "Received"
+    body = PipelineDefinition.of(STORE_PIPELINE, name="store").model_dump()
+    second = NewPipelineVersion.model_validate({**body, "comment": "v2"})
+    await pipelines.new_version("s1", first.key, second, actor=ADMIN)
+    assert (await pipelines.for_new_order("s1", "courier")).version == first.version + 1
+    # An admin reading the settings sees the store's.
+    repo.reads.clear()
+    await pipelines.settings("s1", fresh=True)
+    assert repo.reads == ["settings"]
+
+
+async def test_without_keeping_every_lookup_reads_the_store() -> None:
+    from oms_order.application.pipelines import PipelineService
+    from oms_runtime.clock import FixedClock
+
+    repo = CountingPipelines()
+    pipelines = PipelineService(repo, FixedClock(T0), cache_seconds=0)  # type: ignore[arg-type]
+    await pipelines.for_new_order("s1", "courier")
+    repo.reads.clear()
+    await pipelines.for_new_order("s1", "courier")
+    assert repo.reads == ["settings", "latest"]

@@ -147,8 +147,13 @@ class Notifier:
                 await self._notify_for(shop_id, alert.cause_id, correlation_id, intents, Lane.STAFF_ALERT)
         return made
 
+    @staticmethod
+    def has_checkout_link(env: Envelope[PaymentRequested]) -> bool:
+        """Only a payment with a checkout link (a card) mails the customer (the consumer skips the rest)."""
+        return bool(env.payload.checkout_url)
+
     async def on_payment_requested(self, env: Envelope[PaymentRequested]) -> None:
-        if not env.payload.checkout_url:
+        if not env.payload.checkout_url:  # what `has_checkout_link` turns down before the inbox
             return
         # Kept for the reminders: the payment service stores only the link token's hash.
         await self.projections.save_checkout_link(

@@ -15,6 +15,7 @@ from typing import Any
 from oms_contracts import Actor
 from oms_runtime.clock import Clock
 from oms_runtime.errors import ConcurrencyError
+from oms_runtime.recent import Recent
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.pipeline_definitions import (
@@ -52,6 +53,11 @@ class InvalidPipeline(Exception):
 
 log = get_logger(__name__)
 
+# How long this process trusts what it read of a shop's pipeline settings and latest pipeline versions:
+# read for every order it loads, they change a few times a year. A change made through this process
+# is seen at once; one made through another replica within this many seconds (ADR 0027).
+CACHE_SECONDS = 5.0
+
 BUILT_IN_COMMENT = "built in"
 BUILT_IN_UPDATED_COMMENT = "built in, updated with the product"
 
@@ -61,12 +67,16 @@ def _as_json(definition: PipelineDefinition) -> Any:
 
 
 class PipelineService:
-    def __init__(self, repo: PipelineRepository, clock: Clock) -> None:
+    def __init__(self, repo: PipelineRepository, clock: Clock, *, cache_seconds: float = CACHE_SECONDS) -> None:
         self.repo = repo
         self.clock = clock
         # Versions never change: their domain form is cached by (shop, ref).
         self._definitions: dict[tuple[str, str], Pipeline] = {}
         self._seeded: set[str] = set()  # shops whose built-ins this process has checked
+        # The shop's settings and the latest version of each pipeline key: read for every order loaded
+        # or placed, so kept for a few seconds (a change through this process replaces them at once).
+        self._settings: Recent[PipelineSettings] = Recent(cache_seconds)
+        self._latest: Recent[StoredPipeline] = Recent(cache_seconds)
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -81,11 +91,13 @@ class PipelineService:
             if latest is None:
                 stored = StoredPipeline(key, 1, built_in, self.clock.now(), None, BUILT_IN_COMMENT)
                 await self.repo.insert(shop_id, stored)
+                self._latest.forget((shop_id, key))
             elif latest.created_by is None and _as_json(latest.definition) != _as_json(built_in):
                 stored = StoredPipeline(
                     key, latest.version + 1, built_in, self.clock.now(), None, BUILT_IN_UPDATED_COMMENT
                 )
                 if await self.repo.insert(shop_id, stored):
+                    self._latest.forget((shop_id, key))
                     log.info("built-in pipeline updated for a shop", shop_id=shop_id, key=key, version=stored.version)
         self._seeded.add(shop_id)
 
@@ -93,6 +105,10 @@ class PipelineService:
         if cursor is None:
             await self.seed(shop_id)
         return await self.repo.page(shop_id, cursor=cursor, limit=limit)
+
+    async def latest(self, shop_id: str, key: str) -> StoredPipeline:
+        """The latest version of `key`, as read within the last few seconds (new orders get it)."""
+        return await self._latest.read((shop_id, key), lambda: self.get(shop_id, key))
 
     async def get(self, shop_id: str, key: str, version: int | None = None) -> StoredPipeline:
         if version is None:
@@ -109,15 +125,20 @@ class PipelineService:
             raise PipelineNotFound(f"{key}@{version}" if version else key)
         return found
 
-    async def settings(self, shop_id: str) -> PipelineSettings:
-        return await self.repo.settings(shop_id) or DEFAULT_SETTINGS
+    async def settings(self, shop_id: str, *, fresh: bool = False) -> PipelineSettings:
+        """The shop's settings; as read within the last few seconds unless `fresh` (what an admin sees
+        and edits is read from the store)."""
+        cached = None if fresh else self._settings.get(shop_id)
+        if cached is not None:
+            return cached
+        return self._settings.put(shop_id, await self.repo.settings(shop_id) or DEFAULT_SETTINGS)
 
     async def for_new_order(self, shop_id: str, delivery_type: str) -> Pipeline:
         """The latest version of the pipeline the shop gives orders of this delivery type."""
         if shop_id not in self._seeded:  # once per shop and process: picks up an updated built-in
             await self.seed(shop_id)
         settings = await self.settings(shop_id)
-        stored = await self.get(shop_id, settings.key_for(delivery_type))
+        stored = await self.latest(shop_id, settings.key_for(delivery_type))
         return self._domain(shop_id, stored).with_statuses(settings.statuses)
 
     async def by_ref(self, shop_id: str, ref: str, statuses: Mapping[str, str] | None = None) -> Pipeline:
@@ -172,12 +193,14 @@ class PipelineService:
         except PipelineError as exc:
             raise InvalidPipeline(exc.errors) from exc
         stored = StoredPipeline(key, current + 1, definition, self.clock.now(), actor, body.comment)
-        if not await self.repo.insert(shop_id, stored):
+        inserted = await self.repo.insert(shop_id, stored)
+        self._latest.forget((shop_id, key))  # either way, there is a newer version than we may have kept
+        if not inserted:
             raise ConcurrencyError("pipelines", key, current, current_version=current + 1)
         return stored
 
     async def save_settings(self, shop_id: str, body: PipelineSettingsBody, *, actor: Actor) -> PipelineSettings:
-        current = await self.settings(shop_id)
+        current = await self.settings(shop_id, fresh=True)
         errors: list[FieldError] = []
         for delivery_type, key in body.pipeline_for.items():
             if delivery_type not in DELIVERY_TYPES:
@@ -194,4 +217,11 @@ class PipelineService:
         expected = body.expected_version if body.expected_version is not None else current.version
         pipeline_for: dict[str, str] = {str(key): value for key, value in body.pipeline_for.items()}
         new = PipelineSettings(pipeline_for=pipeline_for, statuses=dict(body.statuses), version=expected + 1)
-        return await self.repo.save_settings(shop_id, new, expected_version=expected, actor=actor, at=self.clock.now())
+        try:
+            saved = await self.repo.save_settings(
+                shop_id, new, expected_version=expected, actor=actor, at=self.clock.now()
+            )
+        finally:
+            self._settings.forget(shop_id)
+        self._settings.put(shop_id, saved)
+        return saved

@@ -54,10 +54,16 @@ class PromoCodeAdmin:
         log.info("promo code disabled", shop_id=shop_id, code=code, by=actor.id)
         return found
 
+    @staticmethod
+    def releases_use(envelope: Envelope[OrderStageChanged]) -> bool:
+        """Whether the stage change can give a promo-code use back (the consumer skips the others)."""
+        e = envelope.payload
+        return e.final and e.to_stage in RELEASES_PROMO_ON
+
     async def on_order_stage_changed(self, envelope: Envelope[OrderStageChanged]) -> None:
         """A cancelled (or out-of-stock) order gives its promo-code use back; idempotent."""
         e = envelope.payload
-        if not e.final or e.to_stage not in RELEASES_PROMO_ON:
+        if not self.releases_use(envelope):
             return
         stored = await self.orders.get(envelope.shop_id, e.order_id)
         if stored is not None and stored.order.promo_code:

@@ -36,6 +36,6 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
         runtime.consumer("orders")
         .on(OrderPlaced, notifier.on_order_placed)
         .on(OrderStageChanged, notifier.on_stage_changed)
-        .on(PaymentRequested, notifier.on_payment_requested)
+        .on(PaymentRequested, notifier.on_payment_requested, when=notifier.has_checkout_link)
         .on(PaymentReminderDue, notifier.on_payment_reminder)
     )

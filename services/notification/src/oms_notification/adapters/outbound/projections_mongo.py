@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
+from oms_runtime.recent import Recent
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,8 +29,12 @@ PROJECTION_INDEXES: list[IndexSpec] = [
 class ProjectionsMongo:
     """What other services told us, kept for writing emails: shops, staff and order contacts."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *, shops_kept_seconds: float = 5.0) -> None:
         self.shops = db[SHOPS]
+        # A shop's name and locale, read for every email and changed almost never: kept a few seconds
+        # (ADR 0027); what this process saves replaces it at once. Staff lists are always read: an
+        # alert must reach an admin added a moment ago.
+        self._shops: Recent[ShopInfo] = Recent(shops_kept_seconds)
         self.staff = db[STAFF]
         self.orders = db[ORDERS]
         self.links = db[CHECKOUT_LINKS]
@@ -40,10 +45,14 @@ class ProjectionsMongo:
             {"$set": {"shop_id": shop.shop_id, "name": shop.name, "locale": shop.locale}},
             upsert=True,
         )
+        self._shops.put(shop.shop_id, shop)
 
     async def shop(self, shop_id: str) -> ShopInfo | None:
+        kept = self._shops.get(shop_id)
+        if kept is not None:
+            return kept
         doc = await self.shops.find_one({"_id": shop_id, "shop_id": shop_id})
-        return ShopInfo(shop_id, doc["name"], doc.get("locale", "en")) if doc else None
+        return self._shops.put(shop_id, ShopInfo(shop_id, doc["name"], doc.get("locale", "en"))) if doc else None
 
     async def shop_ids(self, limit: int) -> list[str]:
         docs = await self.shops.find({}, {"_id": 1}).sort("_id", ASCENDING).to_list(length=limit)

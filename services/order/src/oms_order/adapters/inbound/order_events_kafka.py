@@ -108,17 +108,21 @@ def register_consumers(
         returns_consumer.on(kind, for_known_orders(returns.on_return_event))
     returns_consumer.on(RefundCompleted, for_known_orders(returns.on_refund_completed))
 
-    # Projections pricing reads.
-    runtime.consumer("sku-prices").on(SkuUpserted, projections.on_sku_upserted).on(
+    # Projections pricing reads. Newest version wins in one conditional write, so a replay changes
+    # nothing: these groups keep no inbox (two round trips per batch; ADR 0027).
+    runtime.consumer("sku-prices", inbox=False).on(SkuUpserted, projections.on_sku_upserted).on(
         SkuPriceChanged, projections.on_sku_price_changed
     )
-    runtime.consumer("delivery-methods").on(DeliveryMethodChanged, projections.on_delivery_method)
-    runtime.consumer("stock-levels").on(StockLevelChanged, projections.on_stock_level)
+    runtime.consumer("delivery-methods", inbox=False).on(DeliveryMethodChanged, projections.on_delivery_method)
+    runtime.consumer("stock-levels", inbox=False).on(StockLevelChanged, projections.on_stock_level)
 
     # Customer records (CRM) from the service's own OrderPlaced, in a group of their own.
     runtime.consumer("customers").on(OrderPlaced, customers.on_order_placed)
 
-    runtime.consumer("promo-usage").on(OrderStageChanged, promo_codes.on_order_stage_changed)
+    # Only a final cancelling stage gives a use back: the other stage changes never reach the inbox.
+    runtime.consumer("promo-usage").on(
+        OrderStageChanged, promo_codes.on_order_stage_changed, when=promo_codes.releases_use
+    )
 
     # The SLA over a period: one record per stage an order left, from its stage history, in a group of
     # their own (insert-only by transition id, so a replay changes nothing).
@@ -126,7 +130,7 @@ def register_consumers(
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any
-    # arrival order are harmless.
-    list_consumer = runtime.consumer(LIST_PROJECTION_GROUP)
+    # arrival order are harmless, so the group keeps no inbox.
+    list_consumer = runtime.consumer(LIST_PROJECTION_GROUP, inbox=False)
     for message in ORDER_CHANGES.messages:
         list_consumer.on(message, lists.on_order_signal)

@@ -114,7 +114,7 @@ class PipelineSettingsController(Controller):
         guards=[ANY_STAFF],
     )
     async def get_settings(self, ctx: Ctx, pipelines: Pipelines) -> PipelineSettingsView:
-        return settings_view(await pipelines.settings(ctx.shop_id))
+        return settings_view(await pipelines.settings(ctx.shop_id, fresh=True))
 
     @put("/", status_code=200, summary="Change the pipeline settings (admin)", guards=[ADMIN])
     async def put_settings(

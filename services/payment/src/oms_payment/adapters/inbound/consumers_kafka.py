@@ -17,7 +17,7 @@ from oms_payment.application.refunds import Refunds
 
 
 def register(
-    consumer: Callable[[str], MessageConsumer],
+    consumer: Callable[..., MessageConsumer],
     *,
     payments: Payments,
     accounts: OrderAccounts,
@@ -37,7 +37,9 @@ def register(
     consumer("refunds").on(RequestRefund, refunds.on_refund_command)
     # Totals changed by staff after payment was requested: the account owes the new total.
     consumer("order-totals").on(OrderLinesChanged, accounts.on_order_totals).on(OrderUpdated, accounts.on_order_totals)
-    # The orders as announced, for what invoices print (a projection kept by its adapter).
-    consumer("documents").on(OrderPlaced, document_orders.on_order).on(OrderLinesChanged, document_orders.on_order)
+    # The orders as announced, for what invoices print (a projection kept by its adapter): newest
+    # `as_of` wins in one conditional write, so a replay changes nothing and the group keeps no inbox.
+    documents = consumer("documents", inbox=False)
+    documents.on(OrderPlaced, document_orders.on_order).on(OrderLinesChanged, document_orders.on_order)
     # A customer's personal data erased (the order service): the invoices' buyer goes.
     consumer("customers").on(CustomerErased, document_orders.on_customer_erased)

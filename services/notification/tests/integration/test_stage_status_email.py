@@ -12,7 +12,7 @@ from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.smtp import SmtpServer
 
-from .helpers import address, envelope, publish
+from .helpers import address, envelope, order_placed, publish
 
 
 def stage_changed(order_id: str, email: str, from_stage: str, to_stage: str, status: str, *, notify: bool) -> Any:
@@ -54,3 +54,29 @@ async def test_only_stage_changes_that_ask_to_notify_email_the_customer(
         ("order_status", customer, "Order #303: Confirmed")
     ]
     assert len(smtp.sink.to(customer)) == 1
+
+
+async def test_the_status_emails_carry_the_link_that_came_with_the_order(
+    infra: Infra, topic_prefix: str, smtp: SmtpServer, shop_id: str
+) -> None:
+    customer = address("cy", shop_id)
+    placed = order_placed(303, customer)
+    link = f"https://shop.example/api/v1/order-status/{placed.order_id}"
+    placed = placed.model_copy(update={"status_url": link})
+    delivered = stage_changed(placed.order_id, customer, "in_transit", "delivered", "Delivered", notify=True)
+    # Same key, same partition: the order (and its link) is projected before the status change.
+    await publish(infra, topic_prefix, envelope(placed, shop_id))
+    await publish(infra, topic_prefix, envelope(delivered, shop_id))
+
+    def both() -> list[Any] | None:
+        got = smtp.sink.to(customer)
+        return got if len(got) == 2 else None
+
+    emails = {str(m["Subject"]).split(" — ")[0]: _text(m) for m in await eventually(both, what="both emails")}
+    assert f"Follow your order: {link}" in emails["Order #303 received"]
+    assert f"Rate your order and leave a comment: {link}" in emails["Order #303: Delivered"]
+
+
+def _text(message: Any) -> str:
+    part = message.get_body(("plain",)) if message.is_multipart() else message
+    return str(part.get_content())

@@ -104,6 +104,22 @@ def test_stage_change_without_notify_sends_nothing() -> None:
     assert rules.for_stage_changed(stage_changed(notify=False, locale="en"), SHOP) == []
 
 
+def test_the_status_email_links_the_customers_page_and_asks_for_a_rating_once_delivered() -> None:
+    renderer = TemplateRenderer()
+    link = "https://shop.example/api/v1/order-status/tok"
+    [shipped] = rules.for_stage_changed(stage_changed(notify=True, locale="en"), SHOP, status_url=link)
+    text = renderer.render(shipped.template, "en", shipped.context).text
+    assert f"Follow your order: {link}" in text and "Rate" not in text
+
+    delivered = stage_changed(notify=True).model_copy(update={"status": "Delivered", "to_stage": "delivered"})
+    [intent] = rules.for_stage_changed(delivered, SHOP, status_url=link)
+    email = renderer.render(intent.template, "ru", intent.context)
+    assert f"Оцените заказ и оставьте отзыв: {link}" in email.text and f'href="{link}"' in email.html
+
+    [no_link] = rules.for_stage_changed(delivered, SHOP)  # an order placed before links existed
+    assert "order-status" not in renderer.render(no_link.template, "ru", no_link.context).text
+
+
 def test_stage_change_with_notify_sends_the_status_email_in_english() -> None:
     [intent] = rules.for_stage_changed(stage_changed(notify=True, locale="en"), SHOP)
     assert (intent.template, intent.order_id, intent.context["status"]) == (Template.ORDER_STATUS, "o1", "Confirmed")

@@ -98,7 +98,9 @@ class Notifier:
 
     async def on_order_placed(self, env: Envelope[OrderPlaced]) -> None:
         p = env.payload
-        await self.projections.save_order(env.shop_id, OrderContact(p.order_id, p.number, rules.customer_of(p)))
+        await self.projections.save_order(
+            env.shop_id, OrderContact(p.order_id, p.number, rules.customer_of(p), p.status_url)
+        )
         shop = await self.projections.shop(env.shop_id)
         staff = await self.projections.staff_of(env.shop_id)
         # The inbox first: it is cheap, and the SMTP attempts below may take a while.
@@ -106,8 +108,12 @@ class Notifier:
         await self._notify(env, rules.for_order_placed(p, shop, staff))
 
     async def on_stage_changed(self, env: Envelope[OrderStageChanged]) -> None:
+        if not env.payload.notify:
+            return  # the stage sends no email: nothing to read
         shop = await self.projections.shop(env.shop_id)
-        await self._notify(env, rules.for_stage_changed(env.payload, shop))
+        order = await self.projections.order(env.shop_id, env.payload.order_id)
+        link = order.status_url if order is not None else None
+        await self._notify(env, rules.for_stage_changed(env.payload, shop, status_url=link))
 
     async def on_stage_overdue(self, env: Envelope[OrderStageOverdue]) -> None:
         """The stage's responsible people and the shop's admins hear that the order is stuck."""

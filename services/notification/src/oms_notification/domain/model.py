@@ -67,6 +67,7 @@ class OrderContact:
     order_id: str
     number: int
     customer: Recipient
+    status_url: str | None = None  # the customer's signed order-status link (OrderPlaced.status_url)
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,17 @@ def for_order_placed(event: OrderPlaced, shop: ShopInfo | None, staff: Iterable[
     return intents
 
 
-def for_stage_changed(event: OrderStageChanged, shop: ShopInfo | None) -> list[Intent]:
+# The status at which the email asks for a rating (the link's page takes it once all is delivered).
+RATING_STATUS = "Delivered"
+
+
+def for_stage_changed(
+    event: OrderStageChanged, shop: ShopInfo | None, *, status_url: str | None = None
+) -> list[Intent]:
     """The customer gets an email with the new status when the stage entered asks for it (its
-    `notify` entry action sets `event.notify`); the shop's pipeline decides which stages those are."""
+    `notify` entry action sets `event.notify`); the shop's pipeline decides which stages those are.
+    With the customer's order-status link it says where to follow the order and, once delivered,
+    asks for a rating there."""
     if not event.notify or event.from_stage == event.to_stage:
         return []
     customer = customer_of(event)
@@ -88,6 +96,8 @@ def for_stage_changed(event: OrderStageChanged, shop: ShopInfo | None) -> list[I
                 "status": status_label(event.status, customer.locale),
                 "reason": event.reason,
                 "shop_name": shop.name if shop else "",
+                "status_url": status_url,
+                "ask_rating": bool(status_url) and event.status == RATING_STATUS,
             },
         )
     ]

@@ -83,7 +83,7 @@ class ProjectionsMongo:
         }
         await self.orders.update_one(
             {"_id": order.order_id, "shop_id": shop_id},
-            {"$set": {"number": order.number, "customer": customer}},
+            {"$set": {"number": order.number, "customer": customer, "status_url": order.status_url}},
             upsert=True,
         )
 
@@ -117,4 +117,5 @@ class ProjectionsMongo:
         if doc is None or doc.get("erased"):
             return None
         c = doc["customer"]
-        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"], c.get("phone")))
+        recipient = Recipient(c["email"], c["name"], c["locale"], c.get("phone"))
+        return OrderContact(order_id, doc["number"], recipient, doc.get("status_url"))

@@ -18,6 +18,7 @@ from oms_runtime.web import create_service_app, provide_all
 
 from oms_fulfilment.adapters.inbound import (
     catalog_kafka,
+    customers_kafka,
     documents_http,
     returns_http,
     returns_kafka,
@@ -107,6 +108,7 @@ def create_app(
     catalog_kafka.register(runtime.consumer("catalog"), barcodes)
     returns_kafka.register(runtime.consumer("returns"), returns)
     shops_kafka.register(runtime.consumer("shops"), shop_names)
+    customers_kafka.register(runtime.consumer("customers"), shipment_repository)
     return create_service_app(
         runtime,
         route_handlers=[

@@ -11,9 +11,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, new_id
+from oms_contracts.erasure import ERASED
 from oms_contracts.messages.common import Address, Customer, SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.fulfilment import CreateShipments
-from oms_contracts.registry import DEADLETTER, FULFILMENT_COMMANDS, FULFILMENT_EVENTS
+from oms_contracts.messages.order import CustomerErased
+from oms_contracts.registry import DEADLETTER, FULFILMENT_COMMANDS, FULFILMENT_EVENTS, ORDER_CUSTOMERS
 from oms_fulfilment.bootstrap import create_app
 from oms_fulfilment.settings import FulfilmentSettings
 from oms_runtime.mongo import Document
@@ -415,3 +417,31 @@ async def test_the_service_reports_ready_and_documents_its_api(client: Client) -
     assert ready.json()["checks"] == {"mongo": "ok", "kafka": "ok"}
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert {"/shipments", "/shipments/{shipment_id}/pack"} <= set(paths)
+
+
+async def test_an_erased_customer_leaves_their_shipments_anonymised_and_another_shops_untouched(
+    client: Client, infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    order_id, _ = await order_with_shipments(client, infra, topic_prefix, shop_id, TWO_WAREHOUSES)
+    other_shop = f"shop-{new_id()}"
+    other_order, _ = await order_with_shipments(client, infra, topic_prefix, other_shop, {"wh-1": [("MUG-RED", 1)]})
+    erased = CustomerErased(customer_id=new_id(), order_ids=[order_id, other_order])  # the other shop's: not ours
+    await produce_raw(
+        infra.kafka_bootstrap,
+        topic_prefix + ORDER_CUSTOMERS.name,
+        Envelope.new(erased, shop_id=shop_id, actor=Actor.system("order")).to_json(),
+        key=erased.customer_id.encode(),
+    )
+
+    async def anonymised() -> list[dict[str, Any]]:
+        items = await shipments_of(client, shop_id, order_id, 2)
+        assert all(s["customer"]["name"] == ERASED for s in items), items
+        return items
+
+    for shipment in await eventually(anonymised, what="the shipments anonymised"):
+        assert shipment["customer"]["email"] == f"erased-{order_id}@erased.example"
+        assert shipment["customer"]["phone"] is None
+        assert (shipment["address"]["city"], shipment["address"]["line1"]) == (ERASED, ERASED)
+        assert shipment["address"]["country"] == "RU" and shipment["lines"]  # what is not personal stays
+    [kept] = await shipments_of(client, other_shop, other_order, 1)
+    assert kept["customer"]["name"] == "Ann Petrova"

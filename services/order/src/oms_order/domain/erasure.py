@@ -15,33 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Actor
-from oms_contracts.messages.common import Address, Customer
+from oms_contracts.erasure import ERASED, erased_address, erased_customer
 
 from oms_order.domain.customers import CustomerRecord
 from oms_order.domain.order import Acting, AuditEntry, Decision, Order
 
-ERASED = "[erased]"
-ERASED_DOMAIN = "erased.example"
 ERASED_ACTOR_ID = "erased"
 ERASED_ACTION = "personal_data_erased"
 # What of an audit entry's changes can hold personal data, whoever acted: an address or delivery wishes
 # changed by staff, a staff note's text, a comment.
 PERSONAL_CHANGES = frozenset({"address", "wishes", "note", "comment"})
-
-
-def erased_email(order_id: str) -> str:
-    """A syntactically valid address that reaches nobody (the `.example` domain is reserved)."""
-    return f"erased-{order_id}@{ERASED_DOMAIN}"
-
-
-def erased_customer(customer: Customer, order_id: str) -> Customer:
-    return customer.model_copy(update={"name": ERASED, "email": erased_email(order_id), "phone": None})
-
-
-def erased_address(address: Address | None) -> Address | None:
-    if address is None:
-        return None
-    return address.model_copy(update={"city": ERASED, "line1": ERASED, "postcode": None})
 
 
 def _erased_actor(actor: Actor) -> Actor:

@@ -6,14 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Actor, Envelope
+from oms_contracts.erasure import erased_address, erased_customer
+from oms_contracts.messages.common import Address, Customer
+from oms_contracts.messages.order import MAX_ERASED_ORDERS
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
+from pymongo import UpdateOne
 
 from oms_fulfilment.application.ports import Page, ShipmentFilter
 from oms_fulfilment.domain import HistoryEntry, Line, Shipment, ShipmentStatus, TrackingEntry
 
 SHIPMENTS = "shipments"
+# An order ships from one warehouse per shipment; a few at most (bounds the erasure's read).
+MAX_SHIPMENTS_PER_ORDER = 20
 
 SHIPMENT_INDEXES: list[IndexSpec] = [
     # The natural key of a shipment: CreateShipments replayed, or re-sent, cannot create a second one.
@@ -57,6 +63,28 @@ class MongoShipmentRepository(DocumentRepository[Shipment]):
 
     async def add(self, shipment: Shipment, events: Sequence[Envelope[Any]]) -> bool:
         return await self.store.create_new(to_document(shipment), events)
+
+    async def erase_customer(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        """The customer and address of these orders' shipments anonymised as the order service did
+        (`oms_contracts.erasure`); lines, statuses and tracking stay. Saves never write these two
+        fields (`update_of`), so a concurrent command cannot bring them back."""
+        ids = list(order_ids)[:MAX_ERASED_ORDERS]
+        docs = await self.store.collection.find(
+            {"shop_id": shop_id, "order_id": {"$in": ids}}, {"order_id": 1, "customer": 1, "address": 1}
+        ).to_list(length=len(ids) * MAX_SHIPMENTS_PER_ORDER)
+        updates = []
+        for doc in docs:
+            customer = erased_customer(Customer.model_validate(doc["customer"]), doc["order_id"])
+            address = doc.get("address")
+            erased = erased_address(Address.model_validate(address)) if address else None
+            fields = {
+                "customer": customer.model_dump(mode="json"),
+                "address": erased and erased.model_dump(mode="json"),
+            }
+            updates.append(UpdateOne({"_id": doc["_id"], "shop_id": shop_id}, {"$set": fields}))
+        if updates:
+            await self.store.collection.bulk_write(updates, ordered=False)
+        return len(updates)
 
     async def has_applied(self, shop_id: str, shipment_id: str, event_id: str) -> bool:
         found = await self.store.collection.find_one(

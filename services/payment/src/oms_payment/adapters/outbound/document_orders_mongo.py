@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope, Money
+from oms_contracts.erasure import ERASED
 from oms_contracts.messages.order import CustomerErased, OrderLinesChanged, OrderPlaced
 from oms_documents import PricedLine
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
@@ -14,7 +15,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from oms_payment.application.ports import OrderForDocuments
 
 DOCUMENT_ORDERS = "document_orders"
-ERASED = "[erased]"
 DOCUMENT_INDEXES = [IndexSpec(DOCUMENT_ORDERS, [("shop_id", 1), ("_id", 1)])]
 
 

@@ -209,3 +209,78 @@ async def test_vk_callbacks_posted_to_the_gateway_become_participants_once(gatew
     assert [(row["name"], row["quantity"], row["goods"]["amount"]) for row in rows] == [
         ("Ирина Смирнова", 2, "1333.33")
     ]
+
+
+async def test_a_partner_and_the_organiser_talk_and_nobody_else_reads_it(gateway: Gateway) -> None:
+    """Conversations (messaging) through the gateway: an agent writes about a participant they
+    brought, the organiser reads it unread and answers; another agent, a dealer, the warehouse
+    and the storefront reach none of it."""
+    http = gateway.http
+    manager = await gateway.as_staff("manager")
+    agent_id, agent = await partner(gateway, "agent", "10")
+    other_id, other = await partner(gateway, "agent", "5")
+    _, dealer = await partner(gateway, "dealer", "15")
+    purchase = (await http.post(f"{BASE}/purchases", json=purchase_body("Talks"), headers=manager)).json()["id"]
+    ann = await join(http, agent, purchase, "Ann (agent's)")
+    bob = await join(http, other, purchase, "Bob (other agent's)")
+
+    async def opened() -> dict[str, Any] | None:
+        r = await http.post(
+            "/api/v1/conversations",
+            json={"subject": "participant", "subject_id": ann, "text": "Ann wants to swap to size M"},
+            headers=agent,
+        )
+        assert r.status_code in (201, 404), r.text  # 404 until messaging has seen Ann join
+        return dict(r.json()) if r.status_code == 201 else None
+
+    conversation = await eventually(opened, what="the agent's conversation about Ann")
+    cid = conversation["id"]
+    assert (conversation["partner_id"], conversation["purchase_id"], conversation["unread"]) == (agent_id, purchase, 0)
+
+    async def unread(headers: dict[str, str]) -> int:
+        r = await http.get("/api/v1/conversations/unread", headers=headers)
+        assert r.status_code == 200, r.text
+        return int(r.json()["messages"])
+
+    listed = (await http.get("/api/v1/conversations", params={"purchase_id": purchase}, headers=manager)).json()
+    assert [(c["id"], c["unread"]) for c in listed["items"]] == [(cid, 1)]
+    r = await http.post(f"/api/v1/conversations/{cid}/messages", json={"text": "M is free, done"}, headers=manager)
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/api/v1/conversations/{cid}/read", headers=manager)
+    assert r.status_code == 200 and r.json()["unread"] == 0
+    assert await unread(agent) == 1
+    messages = (await http.get(f"/api/v1/conversations/{cid}/messages", headers=agent)).json()["items"]
+    texts = [m["text"] for m in messages]
+    assert texts == ["Ann wants to swap to size M", "M is free, done"]
+    await http.post(f"/api/v1/conversations/{cid}/read", headers=agent)
+    assert await unread(agent) == 0
+
+    # Another partner: the conversation and Ann do not exist for them; their list is their own.
+    for headers in (other, dealer):
+        assert (await http.get(f"/api/v1/conversations/{cid}", headers=headers)).status_code == 404
+        r = await http.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
+        assert r.status_code == 404 and "swap" not in r.text
+        r = await http.post(f"/api/v1/conversations/{cid}/messages", json={"text": "hi"}, headers=headers)
+        assert r.status_code == 404
+        r = await http.get("/api/v1/conversations", params={"partner_id": agent_id}, headers=headers)
+        assert r.json()["items"] == []
+    r = await http.post("/api/v1/conversations", json={"subject": "participant", "subject_id": ann}, headers=other)
+    assert r.status_code == 404
+    r = await http.post(
+        "/api/v1/conversations",
+        json={"subject": "participant", "subject_id": bob, "partner_id": agent_id},
+        headers=other,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "partner_id"
+    # Staff who are not organisers, and storefronts, are refused at the gateway.
+    for headers in (await gateway.as_staff("warehouse"), await gateway.as_staff("courier"), gateway.storefront):
+        assert (await http.get("/api/v1/conversations", headers=headers)).status_code == 403
+        assert (await http.get(f"/api/v1/conversations/{cid}", headers=headers)).status_code == 403
+    # The organiser opens one with the other agent about Bob: only that agent sees it.
+    r = await http.post(
+        "/api/v1/conversations",
+        json={"subject": "participant", "subject_id": bob, "partner_id": other_id, "text": "Bob's payment?"},
+        headers=manager,
+    )
+    assert r.status_code == 201, r.text
+    assert await unread(other) == 1 and await unread(agent) == 0

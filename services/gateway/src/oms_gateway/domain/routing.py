@@ -217,6 +217,14 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # Partners' conversations with the organisers (messaging).
+    route(
+        RouteGroup.PARTNER_CONVERSATIONS,
+        {"GET", "POST"},
+        "/api/v1/conversations{rest}",
+        Service.MESSAGING,
+        "/conversations{rest}",
+    ),
     # The staff inbox (notification): every staff member's own items; the live stream is streamed.
     route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.INBOX, {"GET", "POST"}, "/api/v1/inbox{rest}", Service.NOTIFICATION, "/inbox{rest}"),

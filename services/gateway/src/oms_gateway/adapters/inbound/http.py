@@ -381,6 +381,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "conversations",
+        _prefix("/api/v1/conversations"),
+        frozenset({"GET", "POST"}),
+        "conversations",
+        "Conversations between a partner (agent, dealer) and the organisers: read state, unread counts",
+        STAFF_ONLY,
+    ),
+    _proxy(
         "vk_callback",
         ["/webhooks/vk/{group_id:str}"],
         frozenset({"POST"}),

@@ -189,7 +189,8 @@ GROUPBUY_EVENTS = Topic(
     "groupbuy",
     "purchase_id",
     "Joint purchases: opened, moved through their lifecycle, participants' items and payments, the "
-    "consolidated order to the supplier, news for their participants",
+    "consolidated order to the supplier, news for their participants, payment reminders; the shop's news "
+    "for its partners (ShopNewsPublished, keyed by news_id)",
     (
         groupbuy.JointPurchaseOpened,
         groupbuy.JointPurchaseStateChanged,
@@ -197,6 +198,8 @@ GROUPBUY_EVENTS = Topic(
         groupbuy.JointPurchasePaymentRecorded,
         groupbuy.JointPurchaseOrdered,
         groupbuy.JointPurchaseNewsPublished,
+        groupbuy.JointPurchasePaymentReminderDue,
+        groupbuy.ShopNewsPublished,
     ),
     retention_ms=30 * DAY_MS,
 )

@@ -26,8 +26,10 @@ from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 
 from oms_groupbuy.application.ports import CreationKeys, PartnerRepository, PurchaseRepository
+from oms_groupbuy.application.settings import ShopSettingsService
 from oms_groupbuy.domain import partner as partners
 from oms_groupbuy.domain import purchase as gb
+from oms_groupbuy.domain import reminders
 from oms_groupbuy.domain import table as tb
 from oms_groupbuy.domain.errors import InvalidInput, NotFound, WrongState
 from oms_groupbuy.domain.partner import Partner
@@ -121,8 +123,10 @@ class Purchases:
         policy: RetryPolicy,
         creation_keys: CreationKeys,
         new_id: Callable[[], str] = new_id,
+        settings: ShopSettingsService | None = None,
     ) -> None:
         self.purchases = purchases
+        self.settings = settings
         self.creation_keys = creation_keys
         self.partner_store = partners
         self.loop = CommandLoop(purchases, policy, name="purchases")
@@ -189,6 +193,11 @@ class Purchases:
             if existing is not None:
                 return existing  # the retry of a request that opened it
         now = self.clock.now()
+        cadence = (
+            (await self.settings.of(caller.shop_id)).reminder_hours
+            if self.settings is not None
+            else reminders.DEFAULT_REMINDER_HOURS
+        )
         decided = gb.open_purchase(
             purchase_id=purchase_id,
             shop_id=caller.shop_id,
@@ -206,6 +215,7 @@ class Purchases:
             partner_percents=spec.partner_percents,
             supplier_id=spec.supplier_id,
             warehouse_id=spec.warehouse_id,
+            reminder_hours=cadence,
             now=now,
         )
         return await self.loop.run(
@@ -446,6 +456,19 @@ class Purchases:
             system = Caller(key.shop_id, self.events.system_actor)
             try:
                 await self._command(system, key.purchase_id, lambda p: gb.release_unpaid(p, now=now))
+                done += 1
+            except NotFound:
+                continue
+        return done
+
+    async def remind_due(self) -> int:
+        """Payment reminders due now, across shops: once per (participant, reminder number)."""
+        now = self.clock.now()
+        done = 0
+        for key in await self.purchases.reminders_due(now, LOOP_BATCH):
+            system = Caller(key.shop_id, self.events.system_actor)
+            try:
+                await self._command(system, key.purchase_id, lambda p: reminders.remind(p, now=now))
                 done += 1
             except NotFound:
                 continue

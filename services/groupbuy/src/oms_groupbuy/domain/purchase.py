@@ -158,6 +158,7 @@ class Participant:
     email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
     fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
     order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
+    reminders_sent: int = 0  # payment reminders sent for the current deadline (domain/reminders.py)
 
     @property
     def partner_id(self) -> str | None:
@@ -218,6 +219,9 @@ class JointPurchase:
     # purchase order (id = purchase_id) from JointPurchaseOrdered, and its receipt moves us to received.
     supplier_id: str | None = None
     warehouse_id: str | None = None
+    # Hours before a participant's payment deadline at which they are reminded: the shop's cadence
+    # when the purchase was opened (domain/reminders.py), largest first.
+    reminder_hours: tuple[int, ...] = ()
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -279,6 +283,7 @@ def open_purchase(
     partner_percents: Mapping[str, Decimal] | None = None,
     supplier_id: str | None = None,
     warehouse_id: str | None = None,
+    reminder_hours: Sequence[int] = (),
     now: datetime,
 ) -> Decision:
     title = title.strip()
@@ -345,6 +350,7 @@ def open_purchase(
         state_changed_at=now,
         supplier_id=supplier_id,
         warehouse_id=warehouse_id,
+        reminder_hours=tuple(sorted(set(reminder_hours), reverse=True)),
     )
     event = JointPurchaseOpened(
         purchase_id=purchase_id,
@@ -691,7 +697,7 @@ def _with_deadline(purchase: JointPurchase, participant_id: str, now: datetime) 
     return replace(
         purchase,
         participants=tuple(
-            replace(p, payment_deadline=deadline) if p.participant_id == participant_id else p
+            replace(p, payment_deadline=deadline, reminders_sent=0) if p.participant_id == participant_id else p
             for p in purchase.participants
         ),
     )
@@ -1052,17 +1058,23 @@ def set_transport(purchase: JointPurchase, currency: str, amount: Decimal, *, no
 # --- news ----------------------------------------------------------------------------------
 
 
-def publish_news(
-    purchase: JointPurchase, *, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime
-) -> Decision:
+def checked_news(*, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime) -> News:
+    """A notice as published (a purchase's or the shop's): its text trimmed and not empty, expiring later."""
     text = text.strip()
     if not text:
         raise InvalidInput("must not be empty", "text")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("must be in the future", "expires_at")
+    return News(news_id, text, pinned, now, expires_at)
+
+
+def publish_news(
+    purchase: JointPurchase, *, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime
+) -> Decision:
+    news = checked_news(news_id=news_id, text=text, pinned=pinned, expires_at=expires_at, now=now)
     if len(purchase.news) >= MAX_NEWS:
         raise LimitReached(f"at most {MAX_NEWS} news per purchase", "news")
-    news = News(news_id, text, pinned, now, expires_at)
+    text = news.text
     receivers = [p for p in purchase.participants if not p.released]
     event = JointPurchaseNewsPublished(
         purchase_id=purchase.purchase_id,

@@ -29,6 +29,7 @@ from oms_groupbuy.domain.purchase import (
     Row,
     RowSpec,
 )
+from oms_groupbuy.domain.reminders import next_reminder_at
 
 PURCHASES = "purchases"
 
@@ -44,6 +45,7 @@ PURCHASE_INDEXES: list[IndexSpec] = [
     IndexSpec(PURCHASES, [("shop_id", 1), ("order_ids", 1)]),
     IndexSpec(PURCHASES, [("state", 1), ("closes_at", 1)], name="purchases_due_to_stop"),
     IndexSpec(PURCHASES, [("state", 1), ("next_deadline", 1)], name="purchases_payment_overdue"),
+    IndexSpec(PURCHASES, [("state", 1), ("next_reminder_at", 1)], name="purchases_reminders_due"),
     *outbox_indexes(PURCHASES),
 ]
 
@@ -124,10 +126,12 @@ def purchase_to_doc(p: JointPurchase) -> Document:
         "next_seq": p.next_seq,
         "supplier_id": p.supplier_id,
         "warehouse_id": p.warehouse_id,
+        "reminder_hours": list(p.reminder_hours),
         # Query helpers, derived (the domain never reads them).
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
         "next_deadline": min(deadlines) if deadlines else None,
+        "next_reminder_at": next_reminder_at(p),
         "order_ids": [x.order_id for x in p.participants if x.order_id],
     }
 
@@ -157,6 +161,7 @@ def _participant_doc(x: Participant) -> Document:
         "email": x.email,
         "fingerprint": x.fingerprint,
         "order_id": x.order_id,
+        "reminders_sent": x.reminders_sent,
     }
 
 
@@ -218,6 +223,7 @@ def purchase_of(doc: Document) -> JointPurchase:
         next_seq=doc.get("next_seq", 1),
         supplier_id=doc.get("supplier_id"),
         warehouse_id=doc.get("warehouse_id"),
+        reminder_hours=tuple(doc.get("reminder_hours", ())),
     )
 
 
@@ -242,6 +248,7 @@ def _participant_of(x: Document) -> Participant:
         email=x.get("email"),
         fingerprint=x.get("fingerprint"),
         order_id=x.get("order_id"),
+        reminders_sent=x.get("reminders_sent", 0),
     )
 
 
@@ -274,6 +281,9 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
 
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         return await self._keys({"state": "awaiting_payment", "next_deadline": {"$lte": now}}, limit)
+
+    async def reminders_due(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        return await self._keys({"state": "awaiting_payment", "next_reminder_at": {"$lte": now}}, limit)
 
     async def with_partner_closing(
         self, shop_id: str, partner_id: str, since: datetime, until: datetime, limit: int

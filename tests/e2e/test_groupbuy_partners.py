@@ -387,3 +387,57 @@ async def test_a_participant_who_owes_is_reminded_once_on_the_shops_cadence(
     finally:
         r = await http.put(f"{BASE}/settings", json={"reminder_hours": [48, 24]}, headers=admin)
         assert r.status_code == 200
+
+
+async def test_the_pickup_point_hands_out_and_the_close_offers_what_nobody_collected(gateway: Gateway) -> None:
+    """Distribution through the gateway: the hand-out list of a received purchase, goods marked
+    collected, then at the close the uncollected goods offered for resale, sold or returned."""
+    http = gateway.http
+    manager = await gateway.as_staff("manager")
+    _, agent = await partner(gateway, "agent", "10")
+    purchase = (await http.post(f"{BASE}/purchases", json=purchase_body("Pickup"), headers=manager)).json()["id"]
+    ids = {name: await join(http, manager, purchase, name) for name in ("Ann", "Bob", "Cy")}
+    assert (await http.post(f"{BASE}/purchases/{purchase}/stop", headers=manager)).status_code == 200
+    assert (await http.post(f"{BASE}/purchases/{purchase}/advance", headers=manager)).json()["state"] == (
+        "awaiting_payment"
+    )
+    for pid in ids.values():  # a scarf 300 + 10 % fee each
+        r = await http.post(
+            f"{BASE}/purchases/{purchase}/participants/{pid}/payments",
+            json={"amount": {"amount": "330.00", "currency": "RUB"}, "reference": f"cash-{pid}"},
+            headers=manager,
+        )
+        assert r.status_code == 201, r.text
+    for state in ("ordered", "received"):
+        r = await http.post(f"{BASE}/purchases/{purchase}/advance", params={"to": state}, headers=manager)
+        assert r.json()["state"] == state, r.text
+
+    listed = (await http.get(f"{BASE}/purchases/{purchase}/hand-out", headers=manager)).json()
+    assert [(x["name"], x["lines"][0]["quantity"], x["paid"]["amount"], x["handed_out"]) for x in listed["items"]] == [
+        ("Ann", 1, "330.00", False),
+        ("Bob", 1, "330.00", False),
+        ("Cy", 1, "330.00", False),
+    ]
+    assert (await http.get(f"{BASE}/purchases/{purchase}/hand-out", headers=agent)).status_code == 403
+    for name in ("Ann", "Bob"):
+        r = await http.post(f"{BASE}/purchases/{purchase}/participants/{ids[name]}/hand-out", headers=manager)
+        assert r.status_code == 200 and r.json()["handed_out"] is True
+    left = await http.get(f"{BASE}/purchases/{purchase}/hand-out", params={"handed_out": "false"}, headers=manager)
+    assert [x["name"] for x in left.json()["items"]] == ["Cy"] and left.json()["collected"] == 2
+
+    # Cy never comes: the organiser distributes and closes; Cy's scarf is offered for resale.
+    for state in ("distributed", "closed"):
+        r = await http.post(f"{BASE}/purchases/{purchase}/advance", params={"to": state}, headers=manager)
+        assert r.json()["state"] == state, r.text
+    [offer] = (await http.get(f"{BASE}/purchases/{purchase}/resale", headers=manager)).json()["items"]
+    assert (offer["from_participant_id"], offer["sku"], offer["status"]) == (ids["Cy"], "SCARF", "offered")
+    r = await http.post(
+        f"{BASE}/purchases/{purchase}/resale/{offer['item_id']}/sell", json={"name": "Zoe"}, headers=manager
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["items"][0]["status"], r.json()["items"][0]["sold_price"]) == (
+        "sold",
+        {"amount": "300.00", "currency": "RUB"},
+    )
+    r = await http.post(f"{BASE}/purchases/{purchase}/resale/{offer['item_id']}/return", headers=manager)
+    assert r.status_code == 409

@@ -199,6 +199,7 @@ GROUPBUY_EVENTS = Topic(
         groupbuy.JointPurchaseOrdered,
         groupbuy.JointPurchaseNewsPublished,
         groupbuy.JointPurchasePaymentReminderDue,
+        groupbuy.JointPurchaseHandedOut,
         groupbuy.ShopNewsPublished,
     ),
     retention_ms=30 * DAY_MS,
@@ -207,8 +208,8 @@ GROUPBUY_COMMANDS = Topic(
     "oms.groupbuy.commands",
     "groupbuy",
     "order_id",
-    "Commands of joint purchases to other services: place a participant's order (order service)",
-    (groupbuy.PlaceGroupBuyOrder,),
+    "Commands of joint purchases to other services: place or cancel a participant's order (order service)",
+    (groupbuy.PlaceGroupBuyOrder, groupbuy.CancelGroupBuyOrder),
 )
 NOTIFICATION_EVENTS = Topic(
     "oms.notification.events",

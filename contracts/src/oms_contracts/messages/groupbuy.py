@@ -140,6 +140,24 @@ class PlaceGroupBuyOrder(Payload):
     )
 
 
+class CancelGroupBuyOrder(Payload):
+    """groupbuy asks the order service to cancel a participant's order: the participant was released
+    (they paid nothing by their deadline, or backed out) or the joint purchase was cancelled.
+
+    Sent once, in the update that releases or cancels; keyed by `order_id` like `PlaceGroupBuyOrder`,
+    so it never overtakes the placing. The order service cancels (a refund is asked for when money
+    was taken); an order already cancelled changes nothing.
+    """
+
+    TYPE = "CancelGroupBuyOrder"
+    KEY = "order_id"
+
+    order_id: str
+    purchase_id: str
+    participant_id: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class NewsRecipient(Frozen):
     """A participant the news is for; without an e-mail address the notification service cannot mail them."""
 
@@ -205,11 +223,31 @@ class JointPurchasePaymentReminderDue(Payload):
     owed: Money = Field(description="What is still to pay")
 
 
+class HandedOutLine(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
+class JointPurchaseHandedOut(Payload):
+    """A participant collected their goods at the pickup point (the organiser's hand-out list)."""
+
+    TYPE = "JointPurchaseHandedOut"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    participant_id: str
+    order_id: str | None = Field(default=None, description="The participant's order, when it exists")
+    lines: list[HandedOutLine] = Field(min_length=1)
+
+
 __all__ = [
+    "CancelGroupBuyOrder",
     "ConsolidatedLine",
     "GroupBuyOrderLine",
+    "HandedOutLine",
     "ItemStatus",
     "ItemsChange",
+    "JointPurchaseHandedOut",
     "JointPurchaseItemsChanged",
     "JointPurchaseNewsPublished",
     "JointPurchaseOpened",

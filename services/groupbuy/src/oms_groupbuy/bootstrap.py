@@ -12,7 +12,13 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_groupbuy.adapters.inbound.problems import PROBLEMS
-from oms_groupbuy.adapters.inbound.purchases_http import PartnersController, PurchasesController, earnings_report
+from oms_groupbuy.adapters.inbound.purchases_http import (
+    DistributionController,
+    PartnersController,
+    PurchasesController,
+    ResaleController,
+    earnings_report,
+)
 from oms_groupbuy.adapters.inbound.settings_http import SettingsController
 from oms_groupbuy.adapters.inbound.shop_news_http import ShopNewsController
 from oms_groupbuy.adapters.inbound.staff_kafka import register_consumers
@@ -71,6 +77,8 @@ def create_app(settings: GroupBuySettings, *, clock: Clock | None = None) -> Lit
         runtime,
         route_handlers=[
             PurchasesController,
+            DistributionController,
+            ResaleController,
             PartnersController,
             ShopNewsController,
             SettingsController,

@@ -4,7 +4,7 @@ on the joint-purchase pipeline, at the purchase's prices, once per order id."""
 from __future__ import annotations
 
 from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.groupbuy import GroupBuyOrderLine, PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import CancelGroupBuyOrder, GroupBuyOrderLine, PlaceGroupBuyOrder
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import RequestPayment
 from oms_testing.http import internal_headers
@@ -79,3 +79,23 @@ async def test_a_participants_order_runs_on_the_joint_purchase_pipeline_and_is_p
         await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"to_stage":"closed"' in r.value)
         stages = [e.payload.to_stage for e in messages(order_events, order_id, "OrderStageChanged")]
         assert stages == ["paid", "received", "handed_out", "closed"]
+
+
+async def test_a_released_participants_order_is_cancelled_once(app: OrderApp, shop_id: str) -> None:
+    order_id = new_id()
+    system = Actor.system("groupbuy")
+    placed_command = Envelope.new(command(order_id, "p-9", "ann@example.com"), shop_id=shop_id, actor=system)
+    cancel = CancelGroupBuyOrder(
+        order_id=order_id, purchase_id="jp-1", participant_id="p-9", reason="released from the joint purchase"
+    )
+    async with TopicReader(app.bootstrap, app.topic(OrderPlaced)) as order_events:
+        await app.send(placed_command)
+        await one_message(order_events, order_id, "OrderPlaced")
+        sent = Envelope.new(cancel, shop_id=shop_id, actor=system)
+        await app.send(sent)
+        await app.send(Envelope.new(cancel, shop_id=shop_id, actor=system))  # again, under another id
+        await app.wait_stage(shop_id, order_id, "cancelled")
+        await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"to_stage":"cancelled"' in r.value)
+        order = await app.order(shop_id, order_id)
+        assert order["cancel_reason"] == "released from the joint purchase"
+        assert [e.payload.to_stage for e in messages(order_events, order_id, "OrderStageChanged")] == ["cancelled"]

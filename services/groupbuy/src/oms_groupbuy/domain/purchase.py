@@ -26,6 +26,7 @@ from typing import Literal
 
 from oms_contracts import Money, Payload
 from oms_contracts.messages.groupbuy import (
+    CancelGroupBuyOrder,
     ConsolidatedLine,
     GroupBuyOrderLine,
     ItemsChange,
@@ -159,6 +160,7 @@ class Participant:
     fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
     order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
     reminders_sent: int = 0  # payment reminders sent for the current deadline (domain/reminders.py)
+    handed_out_at: datetime | None = None  # collected at the pickup point (domain/distribution.py)
 
     @property
     def partner_id(self) -> str | None:
@@ -188,6 +190,26 @@ class News:
 
     def shown(self, now: datetime) -> bool:
         return self.pinned and (self.expires_at is None or self.expires_at > now)
+
+
+ResaleStatus = Literal["offered", "sold", "returned"]
+
+
+@dataclass(frozen=True)
+class ResaleOffer:
+    """An item nobody collected by the close, offered for resale (domain/distribution.py)."""
+
+    item_id: str
+    sku: str
+    quantity: int
+    from_participant_id: str
+    currency: str
+    price: Decimal  # what the participant paid per unit: the default asking price
+    status: ResaleStatus = "offered"
+    buyer_name: str | None = None
+    buyer_contact: str | None = None
+    sold_price: Decimal | None = None
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +244,7 @@ class JointPurchase:
     # Hours before a participant's payment deadline at which they are reminded: the shop's cadence
     # when the purchase was opened (domain/reminders.py), largest first.
     reminder_hours: tuple[int, ...] = ()
+    resale: tuple[ResaleOffer, ...] = ()  # offered at the close: items nobody collected
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -873,6 +896,32 @@ def with_orders(decision: Decision | None, *, new_id: Callable[[], str]) -> Deci
     return Decision(asked.purchase, [*decision.events, *asked.events])
 
 
+def with_cancellations(before: JointPurchase, decision: Decision | None) -> Decision | None:
+    """A decision, and the cancellation of every participant's order it makes pointless: a
+    participant it releases, or all of them when it cancels the purchase (once: only on the change)."""
+    if decision is None:
+        return None
+    after = decision.purchase
+    was = {p.participant_id: p for p in before.participants}
+    cancelled_now = after.state == "cancelled" and before.state != "cancelled"
+    commands: list[Payload] = []
+    for p in after.participants:
+        if p.order_id is None or was.get(p.participant_id) is None:
+            continue
+        released_now = p.released and not was[p.participant_id].released
+        if released_now or (cancelled_now and not p.released):
+            reason = "the joint purchase was cancelled" if cancelled_now else "released from the joint purchase"
+            commands.append(
+                CancelGroupBuyOrder(
+                    order_id=p.order_id,
+                    purchase_id=after.purchase_id,
+                    participant_id=p.participant_id,
+                    reason=f"{reason}: {after.title}"[:500],
+                )
+            )
+    return decision if not commands else Decision(after, [*decision.events, *commands])
+
+
 def release_unpaid(purchase: JointPurchase, *, now: datetime) -> Decision | None:
     """Participants past their deadline who paid nothing lose their items to the waiting queue.
 
@@ -1020,12 +1069,30 @@ def advance(purchase: JointPurchase, *, now: datetime, to: PurchaseState | None 
             return open_payment(purchase, now=now)
         case "awaiting_payment":
             return order_from_supplier(purchase, now=now)
-        case "ordered" | "received" | "distributed":
+        case "ordered" | "received":
             to = LIFECYCLE[LIFECYCLE.index(purchase.state) + 1]
             updated, moved = _moved(purchase, to, now)
             return Decision(updated, [moved])
+        case "distributed":
+            return close(purchase, now=now)
         case _:
             raise WrongState(f"the purchase is {purchase.state}: nothing follows", "state")
+
+
+def close(purchase: JointPurchase, *, now: datetime) -> Decision:
+    """distributed → closed: the active items of participants who did not collect them (the
+    hand-out list's unmarked rows) are offered for resale."""
+    _require(purchase, "distributed")
+    offers = tuple(
+        ResaleOffer(i.item_id, i.sku, i.quantity, p.participant_id, p.currency, i.unit_price)
+        for p in purchase.participants
+        if not p.released and p.handed_out_at is None
+        for i in purchase.items_of(p.participant_id)
+        if i.status == "active"
+    )
+    reason = f"{sum(o.quantity for o in offers)} unclaimed offered for resale" if offers else None
+    updated, moved = _moved(replace(purchase, resale=offers), "closed", now, reason)
+    return Decision(updated, [moved])
 
 
 def goods_received(purchase: JointPurchase, *, now: datetime) -> Decision | None:

@@ -1,6 +1,8 @@
 """Participants' orders of joint purchases (ADR "groupbuy boundary"): `PlaceGroupBuyOrder` from the
 groupbuy service becomes an ordinary order on the built-in joint-purchase pipeline, at the
-purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing."""
+purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing.
+`CancelGroupBuyOrder` (a released participant, a cancelled purchase) cancels it, a refund asked for
+when money was taken; an order already cancelled changes nothing."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ from decimal import Decimal
 
 from oms_contracts import Envelope, Money
 from oms_contracts.messages.common import Customer, DeliveryType, OrderLine, PaymentMethod, Totals
-from oms_contracts.messages.groupbuy import PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import CancelGroupBuyOrder, PlaceGroupBuyOrder
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.changes import OrderChanges
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderNumbers, OrderRepository, PipelinesByRef
 from oms_order.domain import order as domain
-from oms_order.domain.order import Acting
+from oms_order.domain.edits import cancel_with_refund
+from oms_order.domain.order import Acting, order_pipeline
 from oms_order.domain.pipeline import GROUPBUY_PIPELINE
 from oms_order.metrics import ORDERS_PLACED
 
@@ -110,3 +113,13 @@ class GroupBuyOrders:
             return  # a concurrent delivery of the same command won the unique index
         ORDERS_PLACED.labels(shop_id, CHANNEL).inc()
         log.info("joint-purchase order placed", order_id=command.order_id, purchase_id=command.purchase_id)
+
+    async def on_cancel(self, envelope: Envelope[CancelGroupBuyOrder]) -> None:
+        command = envelope.payload
+        stored = await self.orders.get(envelope.shop_id, command.order_id)
+        if stored is not None and stored.order.stage == order_pipeline(stored.order).cancelled:
+            return  # cancelled already (by hand, or a replay)
+        await self.changes.apply_event(
+            envelope, command.order_id, lambda order, acting: cancel_with_refund(order, command.reason, acting)
+        )
+        log.info("joint-purchase order cancelled", order_id=command.order_id, purchase_id=command.purchase_id)

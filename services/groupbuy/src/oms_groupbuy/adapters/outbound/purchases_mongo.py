@@ -26,6 +26,7 @@ from oms_groupbuy.domain.purchase import (
     Option,
     Participant,
     PartnerRef,
+    ResaleOffer,
     Row,
     RowSpec,
 )
@@ -127,6 +128,22 @@ def purchase_to_doc(p: JointPurchase) -> Document:
         "supplier_id": p.supplier_id,
         "warehouse_id": p.warehouse_id,
         "reminder_hours": list(p.reminder_hours),
+        "resale": [
+            {
+                "item_id": o.item_id,
+                "sku": o.sku,
+                "quantity": o.quantity,
+                "from_participant_id": o.from_participant_id,
+                "currency": o.currency,
+                "price": _dec(o.price),
+                "status": o.status,
+                "buyer_name": o.buyer_name,
+                "buyer_contact": o.buyer_contact,
+                "sold_price": None if o.sold_price is None else _dec(o.sold_price),
+                "decided_at": o.decided_at,
+            }
+            for o in p.resale
+        ],
         # Query helpers, derived (the domain never reads them).
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
@@ -162,6 +179,7 @@ def _participant_doc(x: Participant) -> Document:
         "fingerprint": x.fingerprint,
         "order_id": x.order_id,
         "reminders_sent": x.reminders_sent,
+        "handed_out_at": x.handed_out_at,
     }
 
 
@@ -224,6 +242,22 @@ def purchase_of(doc: Document) -> JointPurchase:
         supplier_id=doc.get("supplier_id"),
         warehouse_id=doc.get("warehouse_id"),
         reminder_hours=tuple(doc.get("reminder_hours", ())),
+        resale=tuple(
+            ResaleOffer(
+                item_id=o["item_id"],
+                sku=o["sku"],
+                quantity=o["quantity"],
+                from_participant_id=o["from_participant_id"],
+                currency=o["currency"],
+                price=Decimal(o["price"]),
+                status=o["status"],
+                buyer_name=o.get("buyer_name"),
+                buyer_contact=o.get("buyer_contact"),
+                sold_price=None if o.get("sold_price") is None else Decimal(o["sold_price"]),
+                decided_at=o.get("decided_at"),
+            )
+            for o in doc.get("resale", [])
+        ),
     )
 
 
@@ -249,6 +283,7 @@ def _participant_of(x: Document) -> Participant:
         fingerprint=x.get("fingerprint"),
         order_id=x.get("order_id"),
         reminders_sent=x.get("reminders_sent", 0),
+        handed_out_at=x.get("handed_out_at"),
     )
 
 

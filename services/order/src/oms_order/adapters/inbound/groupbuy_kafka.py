@@ -1,14 +1,17 @@
-"""`PlaceGroupBuyOrder` (oms.groupbuy.commands) onto the order service: a participant's order."""
+"""`PlaceGroupBuyOrder` and `CancelGroupBuyOrder` (oms.groupbuy.commands) onto the order service: a
+participant's order placed, and cancelled when the participant is released or the purchase cancelled."""
 
 from __future__ import annotations
 
 from oms_contracts import Envelope
-from oms_contracts.messages.groupbuy import PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import CancelGroupBuyOrder, PlaceGroupBuyOrder
 from oms_runtime.consumer import PermanentError
 from oms_runtime.runtime import ServiceRuntime
 from pydantic import ValidationError
 
+from oms_order.application.errors import UnknownOrder
 from oms_order.application.groupbuy_orders import GroupBuyOrders
+from oms_order.domain.order import CannotCancel
 
 GROUP = "groupbuy-orders"
 
@@ -20,4 +23,10 @@ def register_groupbuy_consumer(runtime: ServiceRuntime, orders: GroupBuyOrders) 
         except ValidationError as exc:  # e.g. a participant's name the order cannot carry: never succeeds
             raise PermanentError(f"not an order: {exc.errors()[0]['msg']}") from exc
 
-    runtime.consumer(GROUP).on(PlaceGroupBuyOrder, place)
+    async def cancel(envelope: Envelope[CancelGroupBuyOrder]) -> None:
+        try:
+            await orders.on_cancel(envelope)
+        except (CannotCancel, UnknownOrder) as exc:  # a final stage, or never placed: dead-lettered with why
+            raise PermanentError(str(exc)) from exc
+
+    runtime.consumer(GROUP).on(PlaceGroupBuyOrder, place).on(CancelGroupBuyOrder, cancel)

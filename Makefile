@@ -68,7 +68,8 @@ lint: .venv/.synced ## ruff, mypy (strict for contracts and libs/runtime) and th
 # imports as Any: docs/notes.md, "foundation"). A service joins STRICT once it passes.
 STRICT := contracts/src libs/runtime/src services/messaging/src services/notification/src \
 	services/order/src services/fulfilment/src services/gateway/src services/catalog/src \
-	services/payment/src services/groupbuy/src services/console/src
+	services/payment/src services/groupbuy/src services/console/src \
+	services/webhooks/src
 
 types: .venv/.synced ## mypy on every package; strict for contracts, libs/runtime and the services in STRICT
 	.venv/bin/mypy contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)

@@ -6,7 +6,18 @@ import argparse
 import os
 import time
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
+SERVICES = (
+    "gateway",
+    "order",
+    "catalog",
+    "payment",
+    "fulfilment",
+    "notification",
+    "messaging",
+    "groupbuy",
+    "console",
+    "webhooks",
+)
 
 
 def main() -> None:

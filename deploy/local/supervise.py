@@ -26,7 +26,18 @@ from supervisor.xmlrpc import SupervisorTransport
 
 REPO = Path(__file__).resolve().parents[2]
 PROCFILE = REPO / "deploy" / "local" / "Procfile"
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
+SERVICES = (
+    "gateway",
+    "order",
+    "catalog",
+    "payment",
+    "fulfilment",
+    "notification",
+    "messaging",
+    "groupbuy",
+    "console",
+    "webhooks",
+)
 # Prometheus and Alertmanager (deploy/local/observability.py): `make run` starts them; the e2e stack and
 # the load generator leave them out (tests/e2e/test_alerting.py starts its own pair on free ports).
 OBSERVABILITY = ("prometheus", "alertmanager")

@@ -9,7 +9,18 @@ import time
 
 import httpx
 
-SERVICES = ("gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "console")
+SERVICES = (
+    "gateway",
+    "order",
+    "catalog",
+    "payment",
+    "fulfilment",
+    "notification",
+    "messaging",
+    "groupbuy",
+    "console",
+    "webhooks",
+)
 
 
 def main() -> int:

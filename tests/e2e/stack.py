@@ -123,6 +123,10 @@ def stack_env(
         "OMS_LOG_JSON": "true",
         # Notification: the Alertmanager receiver's shared secret (the e2e posts as Alertmanager).
         "OMS_ALERTMANAGER_TOKEN": "e2e-alertmanager-token",
+        # Webhooks: the tests' receivers listen on loopback; retries a second apart, not five.
+        "OMS_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+        "OMS_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+        "OMS_WEBHOOK_POLL_SECONDS": "0.2",
         # Gateway: every test signs in from 127.0.0.1, dozens of times a minute: a suite, not an attack
         # (the login limit itself is tested in the gateway's own tests).
         "OMS_LOGIN_RATE_PER_MINUTE": "600",

@@ -73,6 +73,14 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
         ("POST", "/{conversation_id}/messages", {"text": "not yours"}),
         ("POST", "/{conversation_id}/read", None),
     ),
+    # Outbound webhook endpoints (admins only): the list is the caller's own shop's.
+    "/api/v1/webhooks/endpoints": (
+        "",
+        "/{webhook_endpoint}",
+        "/{webhook_endpoint}/deliveries",
+        ("PATCH", "/{webhook_endpoint}", {"enabled": False}),
+        ("POST", "/{webhook_endpoint}/rotate-secret", None),
+    ),
     "/api/v1/customers": (
         "/{customer_id}",
         "/{customer_id}/orders",
@@ -96,6 +104,7 @@ OWN_KEYS = {
     "/warehouse/picking",
     "/api/v1/notifications",
     "/api/v1/inbox",
+    "/api/v1/webhooks/endpoints",
 }
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
@@ -114,6 +123,7 @@ SECRET_KEYS = (
     "purchase_id",
     "customer_id",
     "conversation_id",
+    "webhook_endpoint",
 )
 
 
@@ -260,6 +270,13 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
         return str(r.json()["id"]) if r.status_code == 201 else None
 
     conversation_id = await eventually(conversation, timeout=60, what="the agent's conversation")
+    hook = await created(
+        await gateway.http.post(
+            "/api/v1/webhooks/endpoints",
+            json={"url": "https://storefront.example/isolation", "event_types": ["ReturnApproved"], "enabled": False},
+            headers=admin,
+        )
+    )
     email = placed.json()["customer"]["email"]
 
     async def customer() -> str | None:
@@ -272,6 +289,7 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
     yield {
         "purchase_id": purchase["id"],
         "conversation_id": conversation_id,
+        "webhook_endpoint": hook["endpoint_id"],
         "customer_id": customer_id,
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 
-SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy"]
+SERVICES = ["gateway", "order", "catalog", "payment", "fulfilment", "notification", "messaging", "groupbuy", "webhooks"]
 
 ALERTMANAGER_TOKEN = "framework-alertmanager-token"
 

@@ -136,6 +136,14 @@ class ServiceRuntime:
             for spec in self._loops:
                 self._tasks.append(asyncio.create_task(self._run_loop(spec), name=spec.name))
         self.started = True
+        # One line per start: a service's log otherwise stays empty until something goes wrong.
+        log.info(
+            "service started",
+            holder=self.holder,
+            consumers=[c.group for c in self.consumers] if self.run_consumers else [],
+            relay=self.relay.collections if self.run_relay else [],
+            loops=[spec.name for spec in self._loops] if self.run_loops else [],
+        )
 
     async def _run_loop(self, spec: _Loop) -> None:
         lease = Lease(

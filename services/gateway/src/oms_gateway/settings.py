@@ -27,6 +27,7 @@ class GatewaySettings(ServiceSettings):
     messaging_url: str = "http://127.0.0.1:8106"
     groupbuy_url: str = "http://127.0.0.1:8107"
     console_url: str = "http://127.0.0.1:8108"
+    webhooks_url: str = "http://127.0.0.1:8109"
 
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0

@@ -77,6 +77,37 @@ async def test_a_silent_upstream_is_cut_at_the_lifetime_too() -> None:
     assert got == [b": hi\n\n"]
 
 
+async def test_a_client_leaving_mid_wait_closes_the_upstream_cleanly() -> None:
+    # The client goes away while the gateway waits for the next chunk: the response task is cancelled,
+    # and closing the upstream must not find it still running in another task ("aclose(): asynchronous
+    # generator is already running", once logged at every console that closed its inbox).
+    closed = asyncio.Event()
+
+    async def silent() -> AsyncIterator[bytes]:
+        try:
+            yield b": hi\n\n"
+            await asyncio.sleep(60)
+            yield b"never"
+        finally:
+            closed.set()
+            await asyncio.sleep(0.01)  # closing the upstream connection takes a while
+
+    streamed = _bounded(silent(), seconds=30)
+
+    async def client() -> None:
+        async for _ in streamed:
+            pass
+
+    task = asyncio.create_task(client())
+    await asyncio.sleep(0.05)
+    # anyio's cancel scope (Litestar's streaming task group) cancels again at every step until done.
+    while not task.done():
+        task.cancel()
+        await asyncio.sleep(0)
+    assert task.cancelled(), task.exception()
+    assert closed.is_set()
+
+
 async def _collect(chunks: AsyncIterator[bytes]) -> list[bytes]:
     return [c async for c in chunks]
 

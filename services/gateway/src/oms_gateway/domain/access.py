@@ -47,6 +47,7 @@ class RouteGroup(StrEnum):
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
     CHECKOUT_SETTINGS = "checkout.settings"
+    WEBHOOKS = "webhooks"
     PUBLIC = "public"
 
 
@@ -109,6 +110,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.ORDER_LINK: frozenset({STOREFRONT, "admin", "manager"}),
     # Customer records (CRM, order service): personal data, the office only.
     RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
+    # Outbound webhooks to the shop's storefronts: their URLs and signing secrets are the admin's.
+    RouteGroup.WEBHOOKS: frozenset({"admin"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

@@ -25,6 +25,7 @@ class Service(StrEnum):
     MESSAGING = "messaging"
     GROUPBUY = "groupbuy"
     CONSOLE = "console"
+    WEBHOOKS = "webhooks"
 
 
 # Template placeholders: {name} is one path segment, {rest} is the remainder ("" or "/...").
@@ -224,6 +225,15 @@ ROUTES: tuple[Route, ...] = (
         "/api/v1/conversations{rest}",
         Service.MESSAGING,
         "/conversations{rest}",
+    ),
+    # A shop's outbound webhooks to its storefronts (webhooks service): endpoints and their delivery
+    # logs, admins only. (The /webhooks/... rows below are *inbound* webhooks of providers and carriers.)
+    route(
+        RouteGroup.WEBHOOKS,
+        {"GET", "POST", "PATCH"},
+        "/api/v1/webhooks/endpoints{rest}",
+        Service.WEBHOOKS,
+        "/endpoints{rest}",
     ),
     # The staff inbox (notification): every staff member's own items; the live stream is streamed.
     route(RouteGroup.INBOX, {"GET"}, "/api/v1/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),

@@ -389,6 +389,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "webhook_endpoints",
+        _prefix("/api/v1/webhooks/endpoints"),
+        frozenset({"GET", "POST", "PATCH"}),
+        "webhooks",
+        "Outbound webhooks to storefronts: endpoints, secrets, delivery logs (admin)",
+        STAFF_ONLY,
+    ),
+    _proxy(
         "vk_callback",
         ["/webhooks/vk/{group_id:str}"],
         frozenset({"POST"}),

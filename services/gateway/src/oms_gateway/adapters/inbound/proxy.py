@@ -216,7 +216,10 @@ async def _bounded(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterato
             if left <= 0:
                 return
             try:
-                chunk = await asyncio.wait_for(anext(chunks), timeout=left)
+                # In this task, not in one of wait_for's: a client that leaves cancels this task, and
+                # the `aclose` below must not find `chunks` still running elsewhere.
+                async with asyncio.timeout(left):
+                    chunk = await anext(chunks)
             except (StopAsyncIteration, TimeoutError):
                 return
             yield chunk

@@ -401,13 +401,36 @@ async def test_the_pickup_point_hands_out_and_the_close_offers_what_nobody_colle
     assert (await http.post(f"{BASE}/purchases/{purchase}/advance", headers=manager)).json()["state"] == (
         "awaiting_payment"
     )
-    for pid in ids.values():  # a scarf 300 + 10 % fee each
+    # Ann pays on her order (a bank transfer registered in the payment service); Bob and Cy pay the
+    # organiser cash, recorded by hand. A scarf 300 + 10 % fee each.
+    table = (await http.get(f"{BASE}/purchases/{purchase}/table", headers=manager)).json()["items"]
+    ann_order = next(x["order_id"] for x in table if x["participant_id"] == ids["Ann"])
+    await gateway.wait_stage(ann_order, "awaiting_payment", timeout=120)
+
+    async def registered() -> bool | None:  # 404 until the payment service has the order's request
         r = await http.post(
-            f"{BASE}/purchases/{purchase}/participants/{pid}/payments",
-            json={"amount": {"amount": "330.00", "currency": "RUB"}, "reference": f"cash-{pid}"},
+            f"/api/v1/orders/{ann_order}/payments",
+            json={"method": "bank_transfer", "amount": {"amount": "330.00", "currency": "RUB"}, "reference": "BT-ann"},
+            headers=manager,
+        )
+        assert r.status_code in (200, 201, 404), r.text
+        return r.status_code != 404 or None
+
+    await eventually(registered, timeout=120, what="Ann's bank transfer registered on her order")
+    for name in ("Bob", "Cy"):
+        r = await http.post(
+            f"{BASE}/purchases/{purchase}/participants/{ids[name]}/payments",
+            json={"amount": {"amount": "330.00", "currency": "RUB"}, "reference": f"cash-{ids[name]}"},
             headers=manager,
         )
         assert r.status_code == 201, r.text
+
+    async def ann_paid() -> bool | None:
+        rows = (await http.get(f"{BASE}/purchases/{purchase}/table", headers=manager)).json()["items"]
+        return next(x["owed"]["amount"] == "0.00" for x in rows if x["participant_id"] == ids["Ann"]) or None
+
+    await eventually(ann_paid, timeout=120, what="Ann's payment counted by groupbuy")
+    await gateway.wait_stage(ann_order, "paid", timeout=120)
     for state in ("ordered", "received"):
         r = await http.post(f"{BASE}/purchases/{purchase}/advance", params={"to": state}, headers=manager)
         assert r.json()["state"] == state, r.text
@@ -422,6 +445,9 @@ async def test_the_pickup_point_hands_out_and_the_close_offers_what_nobody_colle
     for name in ("Ann", "Bob"):
         r = await http.post(f"{BASE}/purchases/{purchase}/participants/{ids[name]}/hand-out", headers=manager)
         assert r.status_code == 200 and r.json()["handed_out"] is True
+    # Ann's paid order follows her collection: paid → received → handed out (the order service).
+    order = await gateway.wait_stage(ann_order, "handed_out", timeout=120)
+    assert order["joint_purchase_id"] == purchase
     left = await http.get(f"{BASE}/purchases/{purchase}/hand-out", params={"handed_out": "false"}, headers=manager)
     assert [x["name"] for x in left.json()["items"]] == ["Cy"] and left.json()["collected"] == 2
 

@@ -41,6 +41,14 @@ def test_published_schemas_stay_compatible_with_their_previous_commit():
     assert schemagen.history_problems() == []
 
 
+def test_a_single_value_literal_may_widen_to_an_enum_holding_it() -> None:
+    old = {"properties": {"channel": {"type": "string", "const": "email"}}}
+    widened = {"properties": {"channel": {"type": "string", "enum": ["email", "sms"]}}}
+    other = {"properties": {"channel": {"type": "string", "enum": ["sms"]}}}
+    assert schemagen.incompatibilities(old, widened) == []
+    assert schemagen.incompatibilities(old, other) != [] and schemagen.incompatibilities(widened, old) != []
+
+
 def test_an_enum_may_gain_values_but_never_lose_one():
     old = {"properties": {"method": {"type": "string", "enum": ["card", "cash"]}}}
     widened = {"properties": {"method": {"type": "string", "enum": ["card", "cash", "gift_card"]}}}

@@ -31,7 +31,9 @@ from typing import Any
 import httpx
 from oms_contracts import new_id
 from oms_order.adapters.outbound.order_list_mongo import ORDER_LIST, stored_row
+from oms_order.adapters.outbound.stage_transitions_mongo import MongoStageTransitions
 from oms_order.domain.order_list import list_row
+from oms_order.domain.sla_period import transitions_of
 from oms_runtime.mongo import create_mongo_client
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.topics import create_topics
@@ -65,6 +67,9 @@ LIMITS = {
     "courier_delivery": 86400,
 }
 FINAL = {"completed", "cancelled", "out_of_stock"}
+# The path an order of the seed took through the `store` pipeline (its stage history is this path up to
+# its stage; a done order went all the way).
+PATH = ("new", "call_back", "picking", "courier_delivery")
 BOARD_STAGES = (
     "new",
     "call_back",
@@ -80,6 +85,29 @@ BOARD_STAGES = (
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def with_history(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The order's stage history: the stages of PATH it left, each taking a while against its limit
+    (now and then past it), ending when it entered its current stage."""
+    left = PATH if doc["final"] else PATH[: PATH.index(doc["stage"])] if doc["stage"] in PATH else PATH[:2]
+    history: list[dict[str, Any]] = []
+    at = doc["placed_at"]
+    for stage in left:
+        limit = LIMITS.get(stage)
+        seconds = rng.uniform(60, 1.3 * limit) if limit else rng.uniform(1, 30)
+        history.append(
+            {
+                "stage": stage,
+                "entered_at": at,
+                "left_at": at + timedelta(seconds=seconds),
+                "seconds": seconds,
+                "deadline": at + timedelta(seconds=limit) if limit else None,
+                "manager_id": doc["manager_id"],
+            }
+        )
+        at += timedelta(seconds=seconds)
+    return {**doc, "pipeline": "store@1", "stage_history": history}
 
 
 def order_doc(shop_id: str, number: int, rng: random.Random, now: datetime) -> dict[str, Any]:
@@ -130,17 +158,28 @@ async def seed_rows(env: dict[str, str], shop_id: str, orders: int) -> dict[str,
     started = time.perf_counter()
     per_stage: dict[str, int] = {}
     try:
+        transitions = MongoStageTransitions(client[f"{env['OMS_MONGO_DB_PREFIX']}_order"])
+        recorded = 0
         batch: list[dict[str, Any]] = []
+        moves = []
         for number in range(1, orders + 1):
             doc = order_doc(shop_id, number, rng, now)
             per_stage[doc["stage"]] = per_stage.get(doc["stage"], 0) + 1
             batch.append({"_id": doc["_id"], "shop_id": shop_id, **stored_row(list_row(doc))})
+            moves += transitions_of(with_history(doc, rng))  # the SLA over a period reads these
             if len(batch) == 1000 or number == orders:
                 await rows.insert_many(batch, ordered=False)
-                batch = []
+                await transitions.record(shop_id, moves)
+                recorded += len(moves)
+                batch, moves = [], []
     finally:
         await client.close()
-    return {"orders": orders, "seconds": round(time.perf_counter() - started, 1), "per_stage": per_stage}
+    return {
+        "orders": orders,
+        "stage_transitions": recorded,
+        "seconds": round(time.perf_counter() - started, 1),
+        "per_stage": per_stage,
+    }
 
 
 SERVER_TIMING = re.compile(r"(\w+);dur=([\d.]+)")
@@ -222,6 +261,10 @@ async def measure(stack: Stack, orders: int, repeats: int) -> dict[str, Any]:
             "order_list_filtered_by_total": "/console/orders?stage=picking,call_back&sort=total&order=desc",
             "order_list_search": "/console/orders?q=customer+12",
             "order_card": f"/console/orders/{order_id}",
+            # The SLA page: now (the rows in flight) and over the last 30 days (the stage transitions).
+            "sla_now_and_30_days": "/console/sla?pipeline=store&since="
+            + (datetime.now(UTC) - timedelta(days=29)).date().isoformat(),
+            "analytics_30_days": "/console/analytics",
         }
         results = {name: await timed(http, repeats, path) for name, path in pages.items()}
         results["board_all_columns_concurrent"] = await timed_board(http, repeats)

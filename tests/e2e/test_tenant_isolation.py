@@ -108,8 +108,11 @@ OWN_KEYS = {
 }
 # Rows that take no id of ours (lists of the caller's own shop, or no id at all).
 NO_ID = re.compile(
-    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|catalog/skus|catalog/stock|returns"
-    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream)|/console/inbox/stream)$"
+    r"^(/api/v1/(orders|orders/search|orders/groups|orders/export\.csv|orders/sla|orders/sla/period|orders/sla/transitions"
+    r"|orders/views|returns/reasons|catalog/skus|catalog/stock|returns"
+    r"|pipeline-settings|checkout/options|checkout/quote|checkout-settings|inbox/stream|feedback/report"
+    r"|sms-settings|notification-preferences)"
+    r"|/console/inbox/stream)$"
 )
 # What of the demo shop must never show in another shop's answer (an id echoed in a 404's detail is fine).
 SECRET_KEYS = (
@@ -270,6 +273,11 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
         return str(r.json()["id"]) if r.status_code == 201 else None
 
     conversation_id = await eventually(conversation, timeout=60, what="the agent's conversation")
+    view = await created(
+        await gateway.http.post(
+            "/api/v1/orders/views", json={"name": f"Iso {suffix}", "query": "stage=picking"}, headers=manager
+        )
+    )
     hook = await created(
         await gateway.http.post(
             "/api/v1/webhooks/endpoints",
@@ -291,6 +299,7 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
         "conversation_id": conversation_id,
         "webhook_endpoint": hook["endpoint_id"],
         "customer_id": customer_id,
+        "view_id": view["view_id"],
         "order_id": order_id,
         "payment_id": payments[0]["payment_id"],
         "shipment_id": shipment["shipment_id"],

@@ -110,6 +110,14 @@ ORDER_CHANGES = Topic(
     retention_ms=-1,
     compacted=True,
 )
+ORDER_CUSTOMERS = Topic(
+    "oms.order.customers",
+    "order",
+    "customer_id",
+    "Customer records (CRM): a customer's personal data erased on request, for every service that keeps some of it",
+    (order.CustomerErased,),
+    retention_ms=30 * DAY_MS,
+)
 PAYMENT_COMMANDS = Topic(
     "oms.payment.commands",
     "payment",
@@ -237,6 +245,7 @@ TOPICS: tuple[Topic, ...] = (
     ORDER_EVENTS,
     ORDER_ALERTS,
     ORDER_CHANGES,
+    ORDER_CUSTOMERS,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,
     FULFILMENT_COMMANDS,

@@ -132,11 +132,18 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") 
 
 def _widened_enum(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """An enum that only gained values (a new payment method, delivery type): allowed, because
-    consumers are released before any producer sends the new value (docs/adr/0006)."""
-    old_values, new_values = old.get("enum"), new.get("enum")
+    consumers are released before any producer sends the new value (docs/adr/0006). A single-value
+    `Literal` is a `const`: widening it to an enum holding that value is the same change."""
+    old_values, new_values = _values(old), _values(new)
     if old_values is None or new_values is None:
         return False
     return old.get("type") == new.get("type") and set(old_values) <= set(new_values)
+
+
+def _values(prop: dict[str, Any]) -> list[Any] | None:
+    if "enum" in prop:
+        return list(prop["enum"])
+    return [prop["const"]] if "const" in prop else None
 
 
 def _type_of(prop: dict[str, Any]) -> Any:

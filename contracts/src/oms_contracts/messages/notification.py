@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from oms_contracts.envelope import Payload
 
 
@@ -12,7 +14,7 @@ class NotificationSent(Payload):
     KEY = "notification_id"
 
     notification_id: str
-    channel: Literal["email"]
+    channel: Literal["email", "sms"] = Field(description="email, or sms (the customer's phone is the recipient)")
     recipient: str
     template: str
     order_id: str | None = None
@@ -24,7 +26,7 @@ class NotificationFailed(Payload):
     KEY = "notification_id"
 
     notification_id: str
-    channel: Literal["email"]
+    channel: Literal["email", "sms"] = Field(description="email, or sms (the customer's phone is the recipient)")
     recipient: str
     template: str
     order_id: str | None = None

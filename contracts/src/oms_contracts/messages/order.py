@@ -36,6 +36,10 @@ CUSTOMER_STATUSES: tuple[str, ...] = (
 may map its stages to statuses of its own; consumers show those as they are."""
 
 
+MAX_ERASED_ORDERS = 2000
+"""The most orders one erasure names (a customer with more is erased in several passes)."""
+
+
 class OrderPlaced(Payload):
     TYPE = "OrderPlaced"
     KEY = "order_id"
@@ -135,7 +139,27 @@ class OrderUpdated(Payload):
     totals: Totals
 
 
+class CustomerErased(Payload):
+    """A customer's personal data was erased on request (issue 13): their record and their orders were
+    anonymised in the order service (money records kept). Every service that keeps personal data of
+    these orders (contacts, addresses) drops it. Who asked and when: the envelope's `actor` and
+    `occurred_at`. Carries no personal data itself."""
+
+    TYPE = "CustomerErased"
+    KEY = "customer_id"
+
+    customer_id: str = Field(min_length=1, max_length=100)
+    order_ids: list[str] = Field(
+        default_factory=list, max_length=MAX_ERASED_ORDERS, description="The orders whose personal fields were erased"
+    )
+    merged_customer_ids: list[str] = Field(
+        default_factory=list, max_length=100, description="Records merged into this one, erased with it"
+    )
+
+
 __all__ = [
+    "MAX_ERASED_ORDERS",
+    "CustomerErased",
     "OrderChanged",
     "OrderLinesChanged",
     "OrderPlaced",

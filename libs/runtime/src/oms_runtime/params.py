@@ -6,12 +6,14 @@ edge accepted and the domain model then refuses is a 500 waiting to happen.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
 
+from oms_runtime.errors import FieldError
 from oms_runtime.paging import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
 from oms_runtime.paging import MAX_PAGE_SIZE
 
@@ -43,3 +45,24 @@ def idempotency_key_header(description: str, *, max_length: int = 255) -> Header
     return HeaderParameter(
         name="Idempotency-Key", required=False, min_length=1, max_length=max_length, description=description
     )
+
+
+# A point in time in the query, read as text and parsed by `aware_time` (Litestar's lax conversion
+# took `0.5` for a Unix time): ISO 8601 with a zone.
+TimeInQuery = Annotated[
+    str | None,
+    QueryParameter(max_length=40, description="ISO 8601 date-time with a time zone; ranges are [from, to)"),
+]
+
+
+def aware_time(name: str, text: str | None) -> datetime | None:
+    """The ISO 8601 date-time of query parameter `name`, None when absent; FieldError (422 naming it) otherwise."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
+    if value.tzinfo is None:
+        raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+    return value

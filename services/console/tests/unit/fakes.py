@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from oms_console.application.ports import ApiAnswer, Caller, Params, Streamed
@@ -88,6 +88,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str], ApiAnswer] = {}
         self.calls: list[tuple[str, str, Any, str]] = []
+        self.sent_headers: list[dict[str, str]] = []  # per send(), the extra headers (an Idempotency-Key)
         self.on("GET", "/api/v1/pipelines", {"items": [{"key": "store", "name": "store"}], "next_cursor": None})
         self.on("GET", "/api/v1/pipelines/store", PIPELINE)
         self.on(
@@ -107,9 +108,16 @@ class FakeGateway:
         return self._answer(caller, "GET", path, params)
 
     async def send(
-        self, caller: Caller, method: str, path: str, body: dict[str, Any] | None = None, params: Params = ()
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: Params = (),
+        headers: Mapping[str, str] | None = None,
     ) -> ApiAnswer:
-        self.calls.append((method, path, body, caller.token))
+        self.calls.append((method, path, body if body is not None or not params else list(params), caller.token))
+        self.sent_headers.append(dict(headers or {}))
         return self.answers.get((method, path), ApiAnswer(404, {"title": "Not found", "detail": f"no {path}"}, {}))
 
     async def open_stream(self, caller: Caller, path: str, params: Params = ()) -> Streamed:

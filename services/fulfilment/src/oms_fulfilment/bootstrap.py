@@ -12,6 +12,7 @@ from oms_runtime.commands import RetryPolicy
 from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.events import EventFactory
 from oms_runtime.mongo import IndexSpec
+from oms_runtime.order_link import OrderLinkCodec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
@@ -46,6 +47,7 @@ from oms_fulfilment.adapters.outbound.warehouse_mongo import (
     MongoWaves,
 )
 from oms_fulfilment.application.delivery_methods import DeliveryMethods
+from oms_fulfilment.application.link_returns import LinkReturns
 from oms_fulfilment.application.ports import TrackingNumbers
 from oms_fulfilment.application.returns import ReturnsService
 from oms_fulfilment.application.shipment_documents import ShipmentDocuments
@@ -112,6 +114,7 @@ def create_app(
             *warehouse_http.ROUTE_HANDLERS,
             warehouse_pages.WarehousePages,
             returns_http.ReturnController,
+            returns_http.OrderLinkReturnController,
             documents_http.ShipmentDocumentController,
         ],
         title="OMS fulfilment",
@@ -121,6 +124,7 @@ def create_app(
             methods=methods,
             warehouse=warehouse,
             returns=returns,
+            link_returns=LinkReturns(returns, OrderLinkCodec(settings.order_link_secret), runtime.clock),
             shipment_documents=documents,
         ),
         problems=PROBLEMS,

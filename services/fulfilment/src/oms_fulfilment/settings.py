@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from oms_runtime.order_link import DEV_SECRET
 from oms_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class FulfilmentSettings(ServiceSettings):
@@ -15,3 +17,5 @@ class FulfilmentSettings(ServiceSettings):
     # The sender on waybills and labels is "<shop name>, <warehouse>"; this name stands in for a shop
     # whose ShopCreated has not been projected (yet).
     documents_sender_name: str = "OMS"
+    # The secret of the customer's order-status links (the order service's): returns asked on the link.
+    order_link_secret: str = Field(default=DEV_SECRET, min_length=32)

@@ -430,3 +430,45 @@ async def test_a_retried_request_with_its_idempotency_key_makes_one_return(
     assert reused.json()["errors"][0]["field"] == "Idempotency-Key"
     listed = await client.get(f"/returns?order_id={order_id}", headers=headers(shop_id))
     assert len(listed.json()["items"]) == 1
+
+
+async def test_return_reasons_over_a_period_count_returns_lines_units_and_rejections(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    first_order = await delivered_order(db, infra, topic_prefix, shop_id)
+    second_order = await delivered_order(db, infra, topic_prefix, shop_id)
+    asked = [
+        (
+            first_order,
+            [{"sku": "MUG", "quantity": 2, "reason": "broken"}, {"sku": "SPOON", "quantity": 1, "reason": "too small"}],
+        ),
+        (second_order, [{"sku": "MUG", "quantity": 1, "reason": "broken"}]),
+    ]
+    made = []
+    for order_id, lines in asked:
+        answer = await client.post("/returns", json={"order_id": order_id, "lines": lines}, headers=headers(shop_id))
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["return_id"])
+    await client.post(f"/returns/{made[1]}/reject", json={"reason": "used"}, headers=headers(shop_id))
+    now = datetime.now(UTC)
+    period = {"since": (now - timedelta(hours=1)).isoformat(), "until": (now + timedelta(hours=1)).isoformat()}
+    answer = await client.get("/returns/reasons", params=period, headers=headers(shop_id))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["truncated"] is False
+    assert [(r["reason"], r["returns"], r["lines"], r["units"], r["rejected"]) for r in body["reasons"]] == [
+        ("broken", 2, 2, 3, 1),
+        ("too small", 1, 1, 1, 0),
+    ]
+    earlier = {"since": "2020-01-01T00:00:00+00:00", "until": "2020-02-01T00:00:00+00:00"}
+    assert (await client.get("/returns/reasons", params=earlier, headers=headers(shop_id))).json()["reasons"] == []
+    other = await client.get("/returns/reasons", params=period, headers=headers(f"other-{shop_id}"))
+    assert other.json()["reasons"] == []
+    backwards = await client.get(
+        "/returns/reasons", params={"since": period["until"], "until": period["since"]}, headers=headers(shop_id)
+    )
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "since"
+    missing = await client.get("/returns/reasons", params={"since": period["since"]}, headers=headers(shop_id))
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "until"
+    warehouse = await client.get("/returns/reasons", params=period, headers=headers(shop_id, "warehouse"))
+    assert warehouse.status_code == 403

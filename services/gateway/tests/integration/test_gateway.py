@@ -148,6 +148,20 @@ async def test_admin_adds_staff_who_can_then_log_in(stack: Stack) -> None:
     assert (await stack.client.get("/api/v1/payments", headers=manager)).status_code == 200
 
 
+async def test_every_staff_member_reads_the_names_of_colleagues_but_no_e_mail(stack: Stack) -> None:
+    warehouse = await bearer(stack, WAREHOUSE)
+    directory = await stack.client.get("/api/v1/staff/directory", headers=warehouse, params={"limit": 100})
+    assert directory.status_code == 200, directory.text
+    entries = directory.json()["items"]
+    assert entries and all(set(e) == {"staff_id", "name", "role", "active"} for e in entries)
+    assert "@" not in directory.text
+    admin = await bearer(stack, ADMIN)
+    listed = (await stack.client.get("/api/v1/staff", headers=admin, params={"limit": 100})).json()["items"]
+    assert {e["staff_id"]: e["name"] for e in entries} == {m["staff_id"]: m["name"] for m in listed}
+    key = {"X-API-Key": API_KEY}
+    assert (await stack.client.get("/api/v1/staff/directory", headers=key)).status_code == 403
+
+
 # --- storefront keys and the proxy -------------------------------------------------------------
 
 

@@ -19,19 +19,29 @@ from oms_notification.adapters.inbound.events_kafka import register_consumers
 from oms_notification.adapters.inbound.inbox_http import InboxController
 from oms_notification.adapters.inbound.notifications_http import NotificationController
 from oms_notification.adapters.inbound.problems import PROBLEMS
+from oms_notification.adapters.inbound.sms_http import SmsController
 from oms_notification.adapters.outbound.deliveries_mongo import DELIVERY_INDEXES, NOTIFICATIONS, DeliveriesMongo
 from oms_notification.adapters.outbound.inbox_mongo import INBOX, INBOX_ITEM_INDEXES, InboxMongo
 from oms_notification.adapters.outbound.mailer_smtp import SmtpMailer
 from oms_notification.adapters.outbound.projections_mongo import PROJECTION_INDEXES, ProjectionsMongo
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
+from oms_notification.adapters.outbound.sms_mongo import SMS_INDEXES, SmsSettingsMongo
+from oms_notification.adapters.outbound.sms_ru import SmsRuGateway
 from oms_notification.application.deliveries import Deliveries
 from oms_notification.application.inbox import Inbox, StreamLimits
 from oms_notification.application.notifier import Notifier
 from oms_notification.application.ports import Mailer
+from oms_notification.application.sms_settings import SmsAdmin
 from oms_notification.domain.model import DeliveryBackoff
 from oms_notification.settings import NotificationSettings
 
-INDEXES: list[IndexSpec] = [*DELIVERY_INDEXES, *INBOX_ITEM_INDEXES, *PROJECTION_INDEXES, *INBOX_INDEXES]
+INDEXES: list[IndexSpec] = [
+    *DELIVERY_INDEXES,
+    *INBOX_ITEM_INDEXES,
+    *PROJECTION_INDEXES,
+    *INBOX_INDEXES,
+    *SMS_INDEXES,
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class Application:
     notifier: Notifier
     deliveries: Deliveries
     inbox: Inbox
+    sms: SmsAdmin
 
 
 def build_application(
@@ -46,6 +57,14 @@ def build_application(
 ) -> Application:
     """The application services over their adapters (also for tests and benchmarks that need no HTTP)."""
     repository = DeliveriesMongo(runtime.store(NOTIFICATIONS))
+    sms_store = SmsSettingsMongo(runtime.db)
+    sms_gateway = (
+        SmsRuGateway(
+            settings.sms_ru_api_id, base_url=settings.sms_ru_base_url, timeout_seconds=settings.sms_timeout_seconds
+        )
+        if settings.sms_ru_api_id
+        else None
+    )
     deliveries = Deliveries(
         repository,
         mailer or SmtpMailer(settings),
@@ -58,6 +77,8 @@ def build_application(
         ),
         timedelta(seconds=settings.delivery_claim_seconds),
         RetryPolicy.from_settings(settings),
+        sms=sms_gateway,
+        sms_settings=sms_store,
     )
     inbox = Inbox(
         InboxMongo(runtime.db[INBOX]),
@@ -72,8 +93,10 @@ def build_application(
         runtime.clock,
         inbox,
         platform_shop_id=settings.alerts_platform_shop_id,
+        sms_store=sms_store,
     )
-    return Application(notifier=notifier, deliveries=deliveries, inbox=inbox)
+    sms = SmsAdmin(sms_store, runtime.clock, gateway_configured=sms_gateway is not None)
+    return Application(notifier=notifier, deliveries=deliveries, inbox=inbox, sms=sms)
 
 
 def create_app(settings: NotificationSettings, *, clock: Clock | None = None, mailer: Mailer | None = None) -> Litestar:
@@ -87,13 +110,14 @@ def create_app(settings: NotificationSettings, *, clock: Clock | None = None, ma
     )
     return create_service_app(
         runtime,
-        route_handlers=[NotificationController, InboxController, AlertmanagerController],
+        route_handlers=[NotificationController, InboxController, AlertmanagerController, SmsController],
         title="OMS notification",
         description="Emails customers and staff about orders; the delivery log; the staff inbox.",
         dependencies={
             "deliveries": provide(app.deliveries),
             "inbox": provide(app.inbox),
             "notifier": provide(app.notifier),
+            "sms": provide(app.sms),
         },
         problems=PROBLEMS,
         # The unique index is what makes a replay send nothing twice: never run without it.

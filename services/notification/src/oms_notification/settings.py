@@ -24,6 +24,12 @@ class NotificationSettings(ServiceSettings):
         default=60.0, gt=0, description="A delivery stuck in 'sending' this long is taken again"
     )
 
+    sms_ru_api_id: str | None = Field(
+        default=None, description="SMS.ru account key (api_id); unset: SMS deliveries wait, email goes on"
+    )
+    sms_ru_base_url: str = Field(default="https://sms.ru", description="SMS.ru's API (a local fake in tests)")
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
+
     alertmanager_token: str | None = Field(
         default=None,
         description="Shared secret Alertmanager presents as 'Authorization: Bearer …' to the webhook receiver "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ class FakeProjections:
         self.staff: dict[tuple[str, str], StaffMember] = {}
         self.orders: dict[tuple[str, str], OrderContact] = {}
         self.links: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.erased_orders: set[tuple[str, str]] = set()
 
     async def save_shop(self, shop: ShopInfo) -> None:
         self.shops[shop.shop_id] = shop
@@ -110,6 +112,14 @@ class FakeProjections:
 
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
         return self.orders.get((shop_id, order_id))
+
+    async def forget_orders(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        gone = [self.orders.pop((shop_id, o), None) for o in order_ids]
+        self.erased_orders.update((shop_id, o) for o in order_ids)
+        return sum(1 for g in gone if g is not None)
+
+    async def erased(self, shop_id: str, order_id: str) -> bool:
+        return (shop_id, order_id) in self.erased_orders
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         current = self.links.get((shop_id, order_id))

@@ -15,7 +15,9 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_order.adapters.inbound.checkout_http import CheckoutController, CheckoutSettingsController
+from oms_order.adapters.inbound.customer_data_http import CustomerDataController
 from oms_order.adapters.inbound.customers_http import CustomerController
+from oms_order.adapters.inbound.feedback_report_http import FeedbackReportController
 from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
@@ -25,9 +27,11 @@ from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
 from oms_order.adapters.inbound.problems import PROBLEMS
 from oms_order.adapters.inbound.promo_codes_http import PromoCodeController
+from oms_order.adapters.inbound.saved_views_http import SavedViewController
 from oms_order.adapters.inbound.sla_loop import register_sla_loop
-from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController
+from oms_order.adapters.inbound.sla_overview_http import SlaOverviewController, SlaPeriodController
 from oms_order.adapters.inbound.stage_actions_http import StageController
+from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.customers_mongo import (
     CUSTOMER_INDEXES,
@@ -35,6 +39,7 @@ from oms_order.adapters.outbound.customers_mongo import (
     MongoCustomerIndex,
     MongoCustomerRecords,
 )
+from oms_order.adapters.outbound.feedback_mongo import FEEDBACK_INDEXES, MongoRatedOrders
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
@@ -51,10 +56,14 @@ from oms_order.adapters.outbound.promo_mongo import (
     MongoPromoCodes,
     MongoStockLevels,
 )
+from oms_order.adapters.outbound.saved_views_mongo import SAVED_VIEW_INDEXES, SAVED_VIEWS, MongoSavedViews
 from oms_order.adapters.outbound.sla_overview_mongo import MongoInFlightOrders
+from oms_order.adapters.outbound.stage_transitions_mongo import TRANSITION_INDEXES, MongoStageTransitions
 from oms_order.application.changes import OrderChanges
 from oms_order.application.checkout import Checkout
+from oms_order.application.customer_data import CustomerData
 from oms_order.application.customers import CustomerRecords
+from oms_order.application.feedback_report import FeedbackReport
 from oms_order.application.groupbuy_orders import GroupBuyOrders
 from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.listing import OrderLists
@@ -67,7 +76,9 @@ from oms_order.application.pricing import Pricing
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.saved_views import SavedViews
 from oms_order.application.sla_overview import SlaOverview
+from oms_order.application.sla_period import SlaPeriod
 from oms_order.application.stage_actions import StageActions
 from oms_order.settings import OrderSettings
 
@@ -82,6 +93,12 @@ INDEXES: list[IndexSpec] = [
     *PROMO_INDEXES,
     *CHECKOUT_INDEXES,
     *CUSTOMER_INDEXES,
+    # The SLA over a period: one record per stage transition (stage_transitions_mongo.py).
+    *TRANSITION_INDEXES,
+    # Staff members' saved views of the order list (saved_views_mongo.py).
+    *SAVED_VIEW_INDEXES,
+    # Ratings per product, manager and courier (feedback report).
+    *FEEDBACK_INDEXES,
 ]
 
 
@@ -107,9 +124,16 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         orders, changes, pricing, MongoOrderNumbers(db), MongoCustomers(db), pipelines, clock_, checkout, issuer
     )
     links = OrderLinks(service, issuer, signer, clock_)
-    customers = CustomerRecords(
-        MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)),
-        MongoCustomerIndex(db),
+    records, customer_index = MongoCustomerRecords(runtime.store(CUSTOMER_RECORDS)), MongoCustomerIndex(db)
+    customers = CustomerRecords(records, customer_index, clock_, RetryPolicy.from_settings(settings))
+    customer_data = CustomerData(
+        records,
+        customer_index,
+        customer_index,
+        MongoCustomers(db),
+        changes,
+        MongoAuditArchive(db),
+        events,
         clock_,
         RetryPolicy.from_settings(settings),
     )
@@ -119,6 +143,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     order_events = OrderEvents(changes)
     projections = Projections(prices, list_prices, rates, stock)
     lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
+    sla_period = SlaPeriod(MongoOrderDocuments(db), MongoStageTransitions(db))
+    saved_views = SavedViews(MongoSavedViews(runtime.store(SAVED_VIEWS)), clock_, RetryPolicy.from_settings(settings))
     # Inbound adapters.
     register_consumers(
         runtime,
@@ -128,6 +154,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         promo_codes=promo_codes,
         lists=lists,
         customers=customers,
+        sla_period=sla_period,
     )
     # Participants' orders of joint purchases (PlaceGroupBuyOrder from groupbuy).
     register_groupbuy_consumer(runtime, GroupBuyOrders(orders, changes, MongoOrderNumbers(db), pipelines, clock_))
@@ -139,6 +166,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderController,
             OrderListController,
             SlaOverviewController,
+            SlaPeriodController,
+            SavedViewController,
             PipelineController,
             PipelineSettingsController,
             StageController,
@@ -149,6 +178,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             OrderLinkController,
             OrderStatusController,
             CustomerController,
+            CustomerDataController,
+            FeedbackReportController,
         ],
         title="OMS order service",
         description="Orders, their stage pipeline and audit trail",
@@ -157,12 +188,16 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
             checkout=checkout,
             links=links,
             customers=customers,
+            customer_data=customer_data,
+            feedback=FeedbackReport(MongoRatedOrders(db), clock_),
             lists=lists,
             pipelines=pipelines,
             stages=stages,
             edits=edits,
             promo_codes=promo_codes,
             sla=sla_overview,
+            sla_period=sla_period,
+            views=saved_views,
         ),
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.
@@ -173,4 +208,5 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     app.state.projections = projections
     app.state.sla = sla
     app.state.order_lists = lists
+    app.state.sla_period = sla_period
     return app

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from oms_runtime.order_link import DEV_SECRET
 from oms_runtime.settings import ServiceSettings
 from pydantic import Field
 
-DEFAULT_ORDER_LINK_SECRET = "dev-only-order-links-change-me-0123456789"  # >= 32 bytes, as HS256 wants
+DEFAULT_ORDER_LINK_SECRET = DEV_SECRET  # the shared dev default (payment and fulfilment read the link too)
 
 
 class OrderSettings(ServiceSettings):

@@ -57,6 +57,7 @@ def build_doc(shop_id: str, i: int, rng: random.Random) -> dict[str, Any]:
         "customer_kind": rng.choice(["first", "repeat"]),
         "manager_id": rng.choice([None, "m-1", "m-2"]),
         "problem": rng.random() < 0.2,
+        "cancel_reason": ("no answer", "changed their mind")[i % 2] if stage == "cancelled" else None,
         "customer": {"name": name, "email": f"{name.split()[0].lower()}{i % 3}@example.com", "phone": f"+4915{i:06d}"},
         "lines": [{"quantity": rng.randrange(1, 4)} for _ in range(rng.randrange(1, 4))],
         "totals": {"grand_total": {"amount": str(Decimal(rng.randrange(100, 50000)) / 100), "currency": currency}},
@@ -207,6 +208,9 @@ async def test_groups_count_and_sum_per_currency(app: OrderApp, shop_id: str, se
         "region": lambda r: r["region"],
         "customer_kind": lambda r: r["customer_kind"],
         "closing_date": lambda r: r["closed_at"].date().isoformat() if r["closed_at"] else None,
+        "channel": lambda r: r["channel"],
+        "currency": lambda r: r["currency"],
+        "cancel_reason": lambda r: r["cancel_reason"],
     }
     for by, key in keys.items():
         expected: dict[Any, dict[str, Any]] = {}

@@ -16,6 +16,7 @@ from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, CannotCancel, Decision, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
 from oms_order.domain.pricing import SkuPrice, price_lines, totals_for
+from oms_order.domain.sla_period import transitions_of
 
 from .builders import paid_in_full
 
@@ -272,3 +273,15 @@ def test_a_decline_with_attempts_left_is_recorded_but_is_no_problem_yet():
     last = domain.payment_failed(retrying.order, "p-1", "insufficient funds", at(35), attempts_left=0)
     assert last.order.problem and last.order.audit[-1].action == "payment_failed"
     assert [type(p).__name__ for p in last.emit] == ["OrderUpdated"]
+
+
+def test_a_stage_visit_keeps_the_stages_deadline_and_the_manager_holding_the_order() -> None:
+    """What the SLA over a period is made of (domain/sla_period.py reads them back as transitions)."""
+    order = place().order.model_copy(update={"manager_id": "m-7"})
+    entered, deadline = order.stage_entered_at, order.stage_deadline
+    left = domain.stock_reserved(order, TWO_WAREHOUSES, at(30)).order
+    visit = left.stage_history[-1]
+    assert (visit.stage, visit.entered_at, visit.deadline, visit.manager_id) == ("new", entered, deadline, "m-7")
+    (transition,) = transitions_of({"_id": left.id, **left.model_dump()})
+    assert (transition.stage, transition.manager_id, transition.seconds) == ("new", "m-7", 30 * 60)
+    assert transition.overdue == (deadline is not None and deadline < T0 + timedelta(minutes=30))

@@ -9,11 +9,12 @@ from litestar import Litestar
 from oms_runtime.clock import Clock
 from oms_runtime.commands import RetryPolicy
 from oms_runtime.events import EventFactory
+from oms_runtime.order_link import OrderLinkCodec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
 from oms_payment.adapters.inbound import consumers_kafka
-from oms_payment.adapters.inbound.documents_http import PaymentDocumentController
+from oms_payment.adapters.inbound.documents_http import OrderLinkDocumentController, PaymentDocumentController
 from oms_payment.adapters.inbound.gift_cards_http import GiftCardController
 from oms_payment.adapters.inbound.order_payments_http import OrderPaymentsController
 from oms_payment.adapters.inbound.payments_http import CardLinkController, PaymentController, WebhookController
@@ -40,6 +41,7 @@ from oms_payment.application.checkouts import CardProviders, HostedCheckouts
 from oms_payment.application.configs import PaymentConfigs
 from oms_payment.application.gift_cards import GiftCards
 from oms_payment.application.ledger import OrderAccounts
+from oms_payment.application.link_documents import LinkDocuments
 from oms_payment.application.payment_documents import PaymentDocuments
 from oms_payment.application.payments import Payments
 from oms_payment.application.ports import PaymentProvider
@@ -141,6 +143,7 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
             OrderPaymentsController,
             GiftCardController,
             PaymentDocumentController,
+            OrderLinkDocumentController,
         ],
         title="OMS payment",
         description="Payments per order: cash on delivery, and cards through a provider (built-in sandbox).",
@@ -158,5 +161,6 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
             gift_cards=gift_cards,
             sandbox=checkout,
             payment_documents=documents,
+            link_documents=LinkDocuments(documents, OrderLinkCodec(settings.order_link_secret), runtime.clock),
         ),
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from oms_runtime.order_link import DEV_SECRET
 from oms_runtime.settings import ServiceSettings
 from pydantic import Field
 
@@ -24,6 +25,11 @@ class PaymentSettings(ServiceSettings):
     sandbox_webhook_backoff_seconds: float = Field(default=0.5, gt=0)
     webhook_tolerance_seconds: int = Field(
         default=300, ge=1, description="How old a signed webhook may be before it is refused as stale"
+    )
+    order_link_secret: str = Field(
+        default=DEV_SECRET,
+        min_length=32,
+        description="The secret of the customer's order-status links (the order service's): the link's documents",
     )
     reminder_poll_seconds: float = Field(
         default=60, gt=0, description="How often the payment-reminder loop looks for orders unpaid past their cadence"

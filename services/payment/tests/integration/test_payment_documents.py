@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import httpx
@@ -13,14 +13,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.common import Address, Customer, OrderLine, Totals
-from oms_contracts.messages.order import OrderPlaced
-from oms_contracts.registry import ORDER_EVENTS
+from oms_contracts.messages.order import CustomerErased, OrderPlaced
+from oms_contracts.registry import ORDER_CUSTOMERS, ORDER_EVENTS
 from oms_payment.adapters.outbound.configs_mongo import MongoPaymentConfigRepository
 from oms_payment.application.ports import AuditEntry
 from oms_payment.bootstrap import create_app
 from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
 from oms_payment.settings import PaymentSettings
 from oms_runtime.mongo import Document
+from oms_runtime.order_link import DEV_SECRET, OrderLinkClaims, OrderLinkCodec
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra, service_database
@@ -231,3 +232,43 @@ async def test_a_bad_vat_rate_is_refused_with_422_naming_vat_rate(client: Client
     assert [e["field"] for e in response.json()["errors"]] == ["vat_rate"]
     missing = await client.get("/payment-settings/RUB", headers=internal_headers(shop_id))
     assert missing.status_code == 404  # nothing stored
+
+
+async def test_the_customers_link_opens_the_documents_and_an_erasure_takes_the_buyer_off(
+    client: Client, db: AsyncDatabase[Document], infra: Infra, topic_prefix: str, shop_id: str
+) -> None:
+    """By the order-status link's token alone (issued by the order service), the order's invoice and
+    PD-4; a forged or foreign token finds nothing. After CustomerErased the buyer is gone for good."""
+    payment_id = await bank_transfer_payment(db, infra, topic_prefix, shop_id, "1200.00")
+    config = ShopPaymentConfig(shop_id=shop_id, currency="RUB", methods=("bank_transfer",), bank=BANK)
+    await MongoPaymentConfigRepository(db).put(config, audit=AuditEntry(at=datetime.now(UTC), action="test"))
+    payment = await db["payments"].find_one({"_id": payment_id})
+    assert payment is not None
+    order_id = payment["order_id"]
+    now = datetime.now(UTC)
+    codec = OrderLinkCodec(DEV_SECRET)
+    token = codec.sign(OrderLinkClaims(shop_id, order_id, now, now + timedelta(days=1)))
+
+    invoice = await client.get(f"/order-documents/{token}/invoice.pdf")  # no identity: the token
+    assert invoice.status_code == 200 and invoice.headers["content-type"].startswith("application/pdf")
+    assert "Иван Петров" in text_of(invoice.content) and "1 200,00" in text_of(invoice.content)
+    slip = await client.get(f"/order-documents/{token}/pd4.pdf")
+    assert slip.status_code == 200 and BANK.account in text_of(slip.content)
+    foreign = codec.sign(OrderLinkClaims("another-shop", order_id, now, now + timedelta(days=1)))
+    expired = codec.sign(OrderLinkClaims(shop_id, order_id, now - timedelta(days=2), now - timedelta(days=1)))
+    for bad in (token[:-3] + "abc", foreign, expired):
+        answer = await client.get(f"/order-documents/{bad}/invoice.pdf")
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("application/problem+json")
+
+    erased = Envelope.new(
+        CustomerErased(customer_id="cus-1", order_ids=[order_id]), shop_id=shop_id, actor=Actor.system("order")
+    )
+    await produce_raw(infra.kafka_bootstrap, topic_prefix + ORDER_CUSTOMERS.name, erased.to_json(), key=b"cus-1")
+
+    async def buyer_gone() -> Document | None:
+        return await db["document_orders"].find_one({"_id": order_id, "erased": True})
+
+    await eventually(buyer_gone, what="the buyer erased from the invoices' orders")
+    again = await client.get(f"/payments/{payment_id}/invoice.pdf", headers=internal_headers(shop_id, role="manager"))
+    assert again.status_code == 200 and "Иван Петров" not in text_of(again.content)
+    assert "Баумана" not in text_of(again.content) and "1 200,00" in text_of(again.content)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from oms_console.application.ports import ApiAnswer, Caller, GatewayApi, Params, Streamed
+from oms_console.application.ports import ApiAnswer, ApiUnavailable, Caller, GatewayApi, Params, Streamed
 from oms_console.domain.board import Board, StageClock, board_of, parse_time, pipelines_for_delivery, stage_clock
 from oms_console.domain.views import ListView
 
@@ -24,6 +24,8 @@ API = "/api/v1"
 MAX_BOARD_PIPELINES = 100
 PIPELINE_CACHE_SECONDS = 15.0
 PIPELINE_CACHE_SIZE = 1000
+STAFF_CACHE_SECONDS = 60.0  # a new colleague's name shows at most a minute late
+STAFF_PAGES = 5  # the directory read per shop: at most 500 people (beyond, the rest show their id's end)
 # Which manager actions the order service allows to whom (services/order/README.md); the console
 # shows a button only to those roles, and the API checks again.
 EDITORS = frozenset({"admin", "manager"})
@@ -35,6 +37,9 @@ ANALYTICS: dict[str, list[tuple[str, str]]] = {
     "customer_kind": [("by", "customer_kind")],
     "stage": [("by", "stage")],
     "cancelled_day": [("by", "date"), ("stage", "cancelled")],
+    "channel": [("by", "channel")],
+    "currency": [("by", "currency")],
+    "cancel_reason": [("by", "cancel_reason"), ("stage", "cancelled")],
 }
 MAX_STOCK_LINES = 20  # stock is looked up for the first lines of an order only (one call each)
 
@@ -179,12 +184,43 @@ class Console:
         self.list_page_size = list_page_size
         self._monotonic = monotonic
         self._pipelines: dict[tuple[str, str], _Cached] = {}
+        self._staff: dict[str, _Cached] = {}
 
     # -- pipelines (readable by every staff role: cached per shop for a few seconds)
 
     async def pipeline_keys(self, caller: Caller) -> list[tuple[str, str]]:
         body = must(await self.api.get(caller, f"{API}/pipelines", [("limit", str(MAX_BOARD_PIPELINES))]))
         return [(str(p["key"]), str(p.get("name") or p["key"])) for p in body.get("items", []) if p.get("key")]
+
+    # -- colleagues' names (the gateway's staff directory, readable by every staff role; cached per shop)
+
+    async def staff_names(self, caller: Caller) -> dict[str, str]:
+        """staff_id -> name of the shop's staff, for naming managers; empty when the directory cannot be read."""
+        return {k: v[0] for k, v in (await self.staff(caller)).items()}
+
+    async def staff(self, caller: Caller) -> dict[str, tuple[str, str]]:
+        """staff_id -> (name, role) of the shop's active staff (the same cache as staff_names)."""
+        cached = self._staff.get(caller.shop_id)
+        if cached is not None and self._monotonic() - cached.at < STAFF_CACHE_SECONDS:
+            return cached.value  # type: ignore[no-any-return]
+        found: dict[str, tuple[str, str]] = {}
+        cursor: str | None = None
+        for _ in range(STAFF_PAGES):
+            params = [("limit", "100"), *([("cursor", cursor)] if cursor else [])]
+            try:
+                answer = await self.api.get(caller, f"{API}/staff/directory", params)
+            except ApiUnavailable:
+                return found  # names are a nicety: the page shows ids' ends, and asks again next time
+            for entry in _items(answer) or []:
+                if entry.get("staff_id") and entry.get("active", True):
+                    found[str(entry["staff_id"])] = (str(entry.get("name") or ""), str(entry.get("role") or ""))
+            cursor = answer.body.get("next_cursor") if answer.ok and isinstance(answer.body, dict) else None
+            if not cursor:
+                break
+        if len(self._staff) >= PIPELINE_CACHE_SIZE:
+            self._staff.clear()
+        self._staff[caller.shop_id] = _Cached(self._monotonic(), found)
+        return found
 
     async def board(self, caller: Caller, key: str) -> tuple[Board, list[str]]:
         """The pipeline's columns and the delivery types whose orders run on it."""
@@ -245,10 +281,18 @@ class Console:
         return await self._act(caller, order_id, "POST", "move", body)
 
     async def _act(
-        self, caller: Caller, order_id: str, method: str, action: str, body: dict[str, Any] | None, params: Params = ()
+        self,
+        caller: Caller,
+        order_id: str,
+        method: str,
+        action: str,
+        body: dict[str, Any] | None,
+        params: Params = (),
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
     ) -> Outcome:
-        path = f"{API}/orders/{seg(order_id)}" + (f"/{action}" if action else "")
-        answer = await self.api.send(caller, method, path, body, params)
+        path = path or f"{API}/orders/{seg(order_id)}" + (f"/{action}" if action else "")
+        answer = await self.api.send(caller, method, path, body, params, headers)
         if answer.ok:
             order = answer.body if isinstance(answer.body, dict) and "stage" in answer.body else None
             return Outcome(ok=True, order=order)
@@ -262,12 +306,23 @@ class Console:
 
     # -- the SLA overview
 
-    async def sla(self, caller: Caller, pipeline_key: str) -> tuple[dict[str, Any], Board | None]:
-        """The order service's SLA figures now, and the pipeline whose stage names and order to show them in."""
-        figures, board = await asyncio.gather(
+    async def sla(
+        self, caller: Caller, pipeline_key: str, period: Params = ()
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, Board | None]:
+        """The order service's SLA figures now, those of the pipeline over the period (`since`, `until`;
+        none without a period), and the pipeline whose stage names and order to show them in."""
+        if period:
+            now, board, over = await asyncio.gather(
+                self.api.get(caller, f"{API}/orders/sla"),
+                self._board_or_none(caller, pipeline_key),
+                self.api.get(caller, f"{API}/orders/sla/period", [*period, ("pipeline", pipeline_key)]),
+            )
+            # The period's figures are a part of the page: without them (an error) the page shows the rest.
+            return must(now), over.body if over.ok and isinstance(over.body, dict) else None, board
+        now, board = await asyncio.gather(
             self.api.get(caller, f"{API}/orders/sla"), self._board_or_none(caller, pipeline_key)
         )
-        return must(figures), board
+        return must(now), None, board
 
     async def _board_or_none(self, caller: Caller, key: str) -> Board | None:
         try:
@@ -304,15 +359,37 @@ class Console:
     # -- analytics (the order service's groupings of a period)
 
     async def analytics(self, caller: Caller, period: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
-        """Each chart's groups: orders per day, per delivery type, per region, first/repeat, per stage,
-        and cancellations per day (placed in the period). One grouping call each, concurrently."""
+        """Each chart's groups: orders per day, per delivery type, region, first/repeat, stage, channel and
+        currency, cancellations per day and per reason (placed in the period, `period` also holding the
+        page's filters). One grouping call each, concurrently."""
         asks = {name: [*period, *extra] for name, extra in ANALYTICS.items()}
         answers = await asyncio.gather(*(self.api.get(caller, f"{API}/orders/groups", p) for p in asks.values()))
         return {name: list(must(a).get("groups", [])) for name, a in zip(asks, answers, strict=True)}
 
+    async def return_reasons(self, caller: Caller, since: str, until: str) -> list[dict[str, Any]] | None:
+        """Per reason, the returns asked for in [since, until) (fulfilment); None if the role may not read it."""
+        answer = await self.api.get(caller, f"{API}/returns/reasons", [("since", since), ("until", until)])
+        if not answer.ok or not isinstance(answer.body, dict):
+            return None
+        return [r for r in answer.body.get("reasons", []) if isinstance(r, dict)]
+
     async def low_stock(self, caller: Caller) -> list[dict[str, Any]] | None:
         """SKUs at or below their low-stock threshold (the catalog's first page); None if the role may not read it."""
         return _items(await self.api.get(caller, f"{API}/catalog/stock/low", [("limit", "100")]))
+
+    # -- saved views of the order list (the order service keeps each person's own)
+
+    async def saved_views(self, caller: Caller) -> list[dict[str, Any]] | None:
+        """The user's saved views, by name (a person holds at most 50); None if the role has none."""
+        return _items(await self.api.get(caller, f"{API}/orders/views", [("limit", "100")]))
+
+    async def save_view(self, caller: Caller, name: str, query: str) -> Outcome:
+        answer = await self.api.send(caller, "POST", f"{API}/orders/views", {"name": name, "query": query})
+        return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
+
+    async def delete_view(self, caller: Caller, view_id: str) -> Outcome:
+        answer = await self.api.send(caller, "DELETE", f"{API}/orders/views/{seg(view_id)}")
+        return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
 
     # -- the order list
 
@@ -396,6 +473,78 @@ class Console:
             case "message":
                 answer = await self.api.send(caller, "POST", f"{API}/orders/{seg(order_id)}/messages", {"text": text})
                 return Outcome(ok=True) if answer.ok else Outcome(ok=False, detail=problem_detail(answer))
+        return await self._more_actions(caller, order_id, action, form, with_version)
+
+    async def _more_actions(
+        self, caller: Caller, order_id: str, action: str, form: dict[str, str], with_version: dict[str, Any]
+    ) -> Outcome:
+        """The card's edits beyond the first release's: lines, delivery, discounts, promo code, the
+        manager, wishes, the customer's link; payments, refunds, the card link; returns."""
+        oid = seg(order_id)
+        version_param = [("expected_version", str(v)) for v in with_version.values()]
+        text = form.get("text", "").strip()
+        once = {"Idempotency-Key": key} if (key := form.get("key", "")[:200]) else None
+        match action:
+            case "add-line":
+                quantity = _int(form.get("quantity"))
+                if not form.get("sku") or quantity is None:
+                    return Outcome(ok=False, detail="quantity: a whole number")
+                body = {"sku": form["sku"], "quantity": quantity, **with_version}
+                return await self._act(caller, order_id, "POST", "lines", body)
+            case "remove-line":
+                return await self._act(
+                    caller, order_id, "DELETE", f"lines/{seg(form.get('sku', ''))}", None, version_param
+                )
+            case "delivery":
+                return await self._act(caller, order_id, "PUT", "delivery", {**delivery_body(form), **with_version})
+            case "discount":
+                body = {
+                    "kind": form.get("kind", ""),
+                    "value": form.get("value", ""),
+                    "reason": text,
+                    **({"sku": form["sku"]} if form.get("sku") else {}),
+                    **with_version,
+                }
+                return await self._act(caller, order_id, "POST", "discounts", body)
+            case "remove-discount":
+                discount = seg(form.get("discount_id", ""))
+                return await self._act(caller, order_id, "DELETE", f"discounts/{discount}", None, version_param)
+            case "promo":
+                return await self._act(
+                    caller, order_id, "PUT", "promo-code", {"code": form.get("code", ""), **with_version}
+                )
+            case "assign":
+                body = {"manager_id": form.get("manager_id") or None, **with_version}
+                return await self._act(caller, order_id, "PUT", "manager", body)
+            case "wishes":
+                return await self._act(caller, order_id, "PUT", "wishes", {**wishes_body(form, text), **with_version})
+            case "status-link":
+                answer = await self.api.send(caller, "POST", f"{API}/orders/{oid}/status-link")
+                if not answer.ok or not isinstance(answer.body, dict):
+                    return Outcome(ok=False, detail=problem_detail(answer))
+                return Outcome(ok=True, detail=str(answer.body.get("url") or ""))
+            case "payment":
+                body = {
+                    "method": form.get("method", ""),
+                    "amount": {"amount": form.get("amount", ""), "currency": form.get("currency", "")},
+                    "reference": form.get("reference", "").strip(),
+                }
+                return await self._act(caller, order_id, "POST", "payments", body)
+            case "refund":
+                amount = form.get("amount", "").strip()
+                body = {
+                    "reason": text,
+                    "destination": form.get("destination") or "original",
+                    **({"amount": {"amount": amount, "currency": form.get("currency", "")}} if amount else {}),
+                }
+                return await self._act(caller, order_id, "POST", "refunds", body, headers=once)
+            case "card-link":
+                return await self._act(caller, order_id, "POST", "card-link", None, headers=once)
+            case "return-approve" | "return-reject":
+                verb = action.removeprefix("return-")
+                path = f"{API}/returns/{seg(form.get('return_id', ''))}/{verb}"
+                reason = {"reason": text} if verb == "reject" else None
+                return await self._act(caller, order_id, "POST", verb, reason, path=path)
         return Outcome(ok=False, detail=f"unknown action {action[:40]}")
 
     async def document(self, caller: Caller, kind: str, ident: str) -> Streamed | None:
@@ -406,6 +555,45 @@ class Console:
             "label": f"{API}/shipments/{seg(ident)}/label.pdf",
         }.get(kind)
         return None if path is None else await self.api.open_stream(caller, path)
+
+
+def delivery_body(form: dict[str, str]) -> dict[str, Any]:
+    """`PUT /orders/{id}/delivery` from the card's form: the type, the address when one is given (else
+    the order keeps its own; none for pickup), the method code when chosen."""
+    body: dict[str, Any] = {"delivery_type": form.get("delivery_type", "")}
+    if form.get("city") and form.get("line1") and body["delivery_type"] != "pickup":
+        body["address"] = {
+            "country": form.get("country", "").upper(),
+            "city": form["city"],
+            "line1": form["line1"],
+            **{k: form[k] for k in ("region", "postcode") if form.get(k)},
+        }
+    if form.get("method_code"):
+        body["method_code"] = form["method_code"]
+    return body
+
+
+def wishes_body(form: dict[str, str], comment: str) -> dict[str, Any]:
+    """`PUT /orders/{id}/wishes` from the card's form; a `datetime-local` value is taken as UTC."""
+
+    def when(value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return None
+        return (
+            value if value.endswith("Z") or "+" in value[10:] else f"{value}{':00' if len(value) == 16 else ''}+00:00"
+        )
+
+    return {
+        "preferred_from": when(form.get("preferred_from", "")),
+        "preferred_to": when(form.get("preferred_to", "")),
+        "comment": comment or None,
+    }
+
+
+def may_pay(role: str | None) -> bool:
+    """Payments, refunds and the card link (the payment service's office routes)."""
+    return role in EDITORS
 
 
 def may_edit(role: str | None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,8 +49,16 @@ class GatewayApi(Protocol):
     async def get(self, caller: Caller, path: str, params: Params = ()) -> ApiAnswer: ...
 
     async def send(
-        self, caller: Caller, method: str, path: str, body: dict[str, Any] | None = None, params: Params = ()
-    ) -> ApiAnswer: ...
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: Params = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiAnswer:
+        """A write; `headers` for what a route reads there (an `Idempotency-Key`)."""
+        ...
 
     async def open_stream(self, caller: Caller, path: str, params: Params = ()) -> Streamed:
         """A GET whose body is passed on in chunks (a CSV export, a PDF)."""

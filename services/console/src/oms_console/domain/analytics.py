@@ -127,3 +127,41 @@ def to_csv(rows: list[Row]) -> str:
             ]
         )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    """Returns asked for with one reason: the returns, their lines and units, how many were rejected."""
+
+    reason: str
+    returns: int
+    lines: int
+    units: int
+    rejected: int
+
+
+def reason_rows(reasons: list[dict[str, Any]]) -> list[ReasonRow]:
+    return [
+        ReasonRow(
+            reason=str(r.get("reason") or "—"),
+            returns=int(r.get("returns") or 0),
+            lines=int(r.get("lines") or 0),
+            units=int(r.get("units") or 0),
+            rejected=int(r.get("rejected") or 0),
+        )
+        for r in reasons
+    ]
+
+
+def reason_bars(rows: list[ReasonRow]) -> list[Bar]:
+    """Bars of the units returned per reason."""
+    return bars([Row(key=r.reason, orders=r.units, revenue={}) for r in rows])
+
+
+def reasons_csv(rows: list[ReasonRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reason", "returns", "lines", "units", "rejected"])
+    for r in rows:
+        writer.writerow([r.reason, r.returns, r.lines, r.units, r.rejected])
+    return out.getvalue()

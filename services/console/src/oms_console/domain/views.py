@@ -10,9 +10,19 @@ from urllib.parse import urlencode
 
 MULTI = ("stage", "status", "payment_status", "delivery_type", "region", "channel")
 SINGLE = ("q", "placed_from", "placed_to", "closed_from", "closed_to", "customer_kind", "manager_id", "problem")
-GROUPINGS = ("date", "stage", "delivery_method", "region", "customer_kind", "closing_date")
+GROUPINGS = (
+    "date",
+    "stage",
+    "delivery_method",
+    "region",
+    "customer_kind",
+    "closing_date",
+    "channel",
+    "currency",
+    "cancel_reason",
+)
 SORTS = ("placed_at", "customer_name", "item_count", "total", "payment_status")
-DELIVERY_TYPES = ("courier", "post", "pickup")
+DELIVERY_TYPES = ("courier", "post", "pickup", "carrier")
 PAYMENT_STATUSES = ("awaiting", "unpaid", "partly_paid", "paid", "partly_refunded", "refunded")
 MAX_VALUE = 100
 

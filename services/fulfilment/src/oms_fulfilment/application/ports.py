@@ -125,6 +125,10 @@ class ReturnRepository(CommandRepository[Return], Protocol):
 
     async def shipments_of(self, shop_id: str, order_id: str) -> list[ShipmentView]: ...
 
+    async def created_between(self, shop_id: str, since: datetime, until: datetime, limit: int) -> list[Return]:
+        """Returns asked for in [since, until), oldest first, at most `limit` (their reasons' analytics)."""
+        ...
+
 
 class OrderLines(Protocol):
     """The projection of the order service's OrderPlaced / OrderLinesChanged: prices and names per SKU."""

@@ -47,10 +47,15 @@ from oms_fulfilment.domain.returns import (
     RequestedLine,
     Return,
     ReturnError,
+    ReturnReasons,
     ReturnStatus,
     Verdict,
     claimed_by,
+    reason_period,
+    reasons_of,
 )
+
+MAX_REASON_RETURNS = 20_000  # returns read per reasons' overview; beyond, the oldest are counted and it says so
 
 
 class OrderNotReturnable(ReturnError):
@@ -120,6 +125,12 @@ class ReturnsService:
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> Page[Return]:
         return await self.returns.find(shop_id, order_id=order_id, status=status, after=cursor, limit=page_size(limit))
+
+    async def reasons(self, shop_id: str, since: datetime, until: datetime) -> tuple[list[ReturnReasons], bool]:
+        """Per reason, the returns asked for in the period; True when there were more than one read holds."""
+        start, end = reason_period(since, until)
+        found = await self.returns.created_between(shop_id, start, end, MAX_REASON_RETURNS + 1)
+        return reasons_of(found[:MAX_REASON_RETURNS]), len(found) > MAX_REASON_RETURNS
 
     # ---- commands -----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from oms_contracts import Actor, Money
+from oms_runtime.errors import FieldError
 
 
 class ReturnStatus(StrEnum):
@@ -309,3 +310,49 @@ class Return:
 
     def refunded_with(self, refund_id: str, amount: Money) -> Return:
         return replace(self, refund_id=refund_id, refunded=amount)
+
+
+# ---- returns with their reasons over a period (the console's analytics) -----------------------------
+
+MAX_REASON_DAYS = 366
+
+
+class BadReasonPeriod(FieldError):
+    """`since` is not before `until`, or the period is longer than MAX_REASON_DAYS."""
+
+
+@dataclass(frozen=True)
+class ReturnReasons:
+    """Per reason a customer gave: the returns naming it, their lines and units; and how many of those
+    returns were rejected (placed in the period, by the return's `created_at`)."""
+
+    reason: str
+    returns: int
+    lines: int
+    units: int
+    rejected: int
+
+
+def reasons_of(returns: Iterable[Return]) -> list[ReturnReasons]:
+    """The returns' lines summed per reason, the most units first (pure)."""
+    figures: dict[str, tuple[set[str], int, int, set[str]]] = {}
+    for item in returns:
+        for line in item.lines:
+            ids, lines, units, rejected = figures.get(line.reason, (set(), 0, 0, set()))
+            ids.add(item.return_id)
+            if item.status is ReturnStatus.REJECTED:
+                rejected.add(item.return_id)
+            figures[line.reason] = (ids, lines + 1, units + line.quantity, rejected)
+    found = [
+        ReturnReasons(reason=reason, returns=len(ids), lines=lines, units=units, rejected=len(rejected))
+        for reason, (ids, lines, units, rejected) in figures.items()
+    ]
+    return sorted(found, key=lambda r: (-r.units, -r.returns, r.reason))
+
+
+def reason_period(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    if since >= until:
+        raise BadReasonPeriod("since", "must be before until")
+    if (until - since).days > MAX_REASON_DAYS:
+        raise BadReasonPeriod("until", f"a period is at most {MAX_REASON_DAYS} days")
+    return since, until

@@ -20,6 +20,7 @@ class RouteGroup(StrEnum):
     # Gateway's own API
     ME = "me"
     STAFF_ADMIN = "staff.admin"
+    STAFF_DIRECTORY = "staff.directory"
     API_KEYS_ADMIN = "api_keys.admin"
     # Proxied
     ORDERS_PLACE = "orders.place"
@@ -46,6 +47,10 @@ class RouteGroup(StrEnum):
     CHECKOUT = "checkout"
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
+    CUSTOMER_DATA = "customers.personal_data"
+    FEEDBACK_REPORT = "feedback.report"
+    SMS_SETTINGS = "notifications.sms_settings"
+    CHANNEL_PREFERENCES = "notifications.channel_preferences"
     CHECKOUT_SETTINGS = "checkout.settings"
     WEBHOOKS = "webhooks"
     PUBLIC = "public"
@@ -62,6 +67,9 @@ PARTNERS = frozenset({"agent", "dealer"})
 PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.ME: EVERYONE | PARTNERS,
     RouteGroup.STAFF_ADMIN: frozenset({"admin"}),
+    # Who is who in the shop (names and roles, no e-mails): every staff member sees their colleagues'
+    # names where an order names its manager (the console's board, list and card).
+    RouteGroup.STAFF_DIRECTORY: ALL_STAFF,
     RouteGroup.API_KEYS_ADMIN: frozenset({"admin"}),
     # Taking orders is sales work: storefronts and the people who sell, not the warehouse.
     RouteGroup.ORDERS_PLACE: frozenset({STOREFRONT, "admin", "manager"}),
@@ -112,6 +120,14 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.CUSTOMERS: frozenset({"admin", "manager"}),
     # Outbound webhooks to the shop's storefronts: their URLs and signing secrets are the admin's.
     RouteGroup.WEBHOOKS: frozenset({"admin"}),
+    # One customer's personal data: the export of all of it and its erasure on request, admins only.
+    RouteGroup.CUSTOMER_DATA: frozenset({"admin"}),
+    # Customers' ratings per product, manager and courier: the office's report.
+    RouteGroup.FEEDBACK_REPORT: frozenset({"admin", "manager"}),
+    # The shop's SMS channel: staff of the office read it, the notification service lets only admins change it.
+    RouteGroup.SMS_SETTINGS: frozenset({"admin", "manager"}),
+    # A customer's channel (email, sms, both): set by the storefront that knows them, or by the office.
+    RouteGroup.CHANNEL_PREFERENCES: frozenset({STOREFRONT, "admin", "manager"}),
     RouteGroup.PUBLIC: frozenset(),
 }
 

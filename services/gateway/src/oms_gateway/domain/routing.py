@@ -153,6 +153,11 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/groups", Service.ORDER, "/orders/groups"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/export.csv", Service.ORDER, "/orders/export.csv"),
     route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla", Service.ORDER, "/orders/sla"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/period", Service.ORDER, "/orders/sla/period"),
+    route(RouteGroup.ORDERS, {"GET"}, "/api/v1/orders/sla/transitions", Service.ORDER, "/orders/sla/transitions"),
+    # A staff member's saved views of the order list (each person's own).
+    route(RouteGroup.ORDERS, {"GET", "POST"}, "/api/v1/orders/views", Service.ORDER, "/orders/views"),
+    route(RouteGroup.ORDERS, {"DELETE"}, "/api/v1/orders/views/{view_id}", Service.ORDER, "/orders/views/{view_id}"),
     route(RouteGroup.ORDERS_READ_ONE, {"GET"}, "/api/v1/orders/{order_id}", Service.ORDER, "/orders/{order_id}"),
     route(
         RouteGroup.ORDER_LINK,
@@ -174,7 +179,24 @@ ROUTES: tuple[Route, ...] = (
     route(
         RouteGroup.CHECKOUT_SETTINGS, {"GET", "PUT"}, "/api/v1/checkout-settings", Service.ORDER, "/checkout-settings"
     ),
+    # A customer's personal data (export, erasure on request): admins only, before the records' catch-all.
+    route(
+        RouteGroup.CUSTOMER_DATA,
+        {"GET"},
+        "/api/v1/customers/{customer_id}/export",
+        Service.ORDER,
+        "/customers/{customer_id}/export",
+    ),
+    route(
+        RouteGroup.CUSTOMER_DATA,
+        {"POST"},
+        "/api/v1/customers/{customer_id}/erase",
+        Service.ORDER,
+        "/customers/{customer_id}/erase",
+    ),
     route(RouteGroup.CUSTOMERS, {"GET", "PATCH", "POST"}, "/api/v1/customers{rest}", Service.ORDER, "/customers{rest}"),
+    # Customers' ratings of delivered orders per SKU, manager or courier (order service).
+    route(RouteGroup.FEEDBACK_REPORT, {"GET"}, "/api/v1/feedback/report", Service.ORDER, "/feedback/report"),
     # The shop window: sellable SKUs with prices, and one SKU's availability (catalog answers a
     # storefront with its storefront view). The rest of the catalog (ledger, barcodes, warehouses) is staff's.
     route(RouteGroup.CATALOG_STOREFRONT, {"GET"}, "/api/v1/catalog/skus", Service.CATALOG, "/skus"),
@@ -199,6 +221,8 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.PAYMENTS, {"GET"}, "/api/v1/payments{rest}", Service.PAYMENT, "/payments{rest}"),
     # Returns (RMA) live in fulfilment: a storefront may ask for one and read it back.
     route(RouteGroup.RETURNS_REQUEST, {"POST"}, "/api/v1/returns", Service.FULFILMENT, "/returns"),
+    # Staff's analytics of the returns' reasons, before the one-return row (whose {return_id} would take it).
+    route(RouteGroup.RETURNS, {"GET"}, "/api/v1/returns/reasons", Service.FULFILMENT, "/returns/reasons"),
     route(
         RouteGroup.RETURNS_READ_ONE, {"GET"}, "/api/v1/returns/{return_id}", Service.FULFILMENT, "/returns/{return_id}"
     ),
@@ -247,6 +271,15 @@ ROUTES: tuple[Route, ...] = (
     route(RouteGroup.INBOX, {"GET"}, "/console/inbox/stream", Service.NOTIFICATION, "/inbox/stream", stream=True),
     route(RouteGroup.PUBLIC, {"GET"}, "/console/static/{name}", Service.CONSOLE, "/console/static/{name}"),
     route(RouteGroup.CONSOLE_PAGES, {"GET", "POST"}, "/console{rest}", Service.CONSOLE, "/console{rest}"),
+    # The SMS channel (notification): the shop's settings, a customer's channel choice.
+    route(RouteGroup.SMS_SETTINGS, {"GET", "PUT"}, "/api/v1/sms-settings", Service.NOTIFICATION, "/sms-settings"),
+    route(
+        RouteGroup.CHANNEL_PREFERENCES,
+        {"PUT"},
+        "/api/v1/notification-preferences",
+        Service.NOTIFICATION,
+        "/notification-preferences",
+    ),
     route(
         RouteGroup.NOTIFICATIONS,
         {"GET"},
@@ -279,6 +312,29 @@ ROUTES: tuple[Route, ...] = (
         "/api/v1/order-status/{token}/feedback",
         Service.ORDER,
         "/order-status/{token}/feedback",
+    ),
+    # The same link's documents (payment renders them) and return request (fulfilment takes it): each
+    # service checks the token itself (oms_runtime.order_link), the link's page lists the URLs.
+    route(
+        RouteGroup.PUBLIC,
+        {"GET"},
+        "/api/v1/order-status/{token}/invoice.pdf",
+        Service.PAYMENT,
+        "/order-documents/{token}/invoice.pdf",
+    ),
+    route(
+        RouteGroup.PUBLIC,
+        {"GET"},
+        "/api/v1/order-status/{token}/pd4.pdf",
+        Service.PAYMENT,
+        "/order-documents/{token}/pd4.pdf",
+    ),
+    route(
+        RouteGroup.PUBLIC,
+        {"POST"},
+        "/api/v1/order-status/{token}/returns",
+        Service.FULFILMENT,
+        "/order-returns/{token}",
     ),
     # Carriers' tracking reports: signed (X-Carrier-Signature over the raw body), checked by fulfilment.
     route(

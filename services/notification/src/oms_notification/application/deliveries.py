@@ -21,11 +21,22 @@ from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 from oms_runtime.telemetry import get_logger
 
-from oms_notification.application.ports import DeliveryRepository, Mailer, PermanentDeliveryError
+from oms_notification.application.ports import (
+    DeliveryRepository,
+    Mailer,
+    PermanentDeliveryError,
+    SmsGateway,
+    SmsSettingsStore,
+)
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
 from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane
+from oms_notification.domain.sms import SMS, SmsSettings, quiet_until
 
 log = get_logger(__name__)
+
+
+class SmsNotConfigured(RuntimeError):
+    """An SMS delivery with no gateway to send it (retried: the setting may come with a restart)."""
 
 
 class Deliveries:
@@ -38,9 +49,14 @@ class Deliveries:
         backoff: DeliveryBackoff,
         claim_for: timedelta,
         policy: RetryPolicy,
+        *,
+        sms: SmsGateway | None = None,
+        sms_settings: SmsSettingsStore | None = None,
     ) -> None:
         self.repository = repository
         self.mailer = mailer
+        self.sms = sms
+        self.sms_settings = sms_settings
         self.events = events
         self.clock = clock
         self.backoff = backoff
@@ -65,13 +81,15 @@ class Deliveries:
         if claimed is None:
             return  # another worker claimed it first; it owns this attempt
         delivery = claimed.state
+        settings: SmsSettings | None = None
+        if delivery.channel == SMS and self.sms_settings is not None:
+            settings = await self.sms_settings.settings(delivery.shop_id)
+            until = quiet_until(self.clock.now(), settings)
+            if until is not None:  # quiet hours began since it was made (a retry): later, not never
+                await self._resolve(claimed, Decision(delivery.deferred(until)))
+                return
         try:
-            await self.mailer.send(
-                to_email=delivery.recipient,
-                to_name=delivery.recipient_name,
-                email=delivery.email,
-                message_id=delivery.notification_id,
-            )
+            await self._send(delivery, settings)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
             after = delivery.failed_attempt(
@@ -79,13 +97,35 @@ class Deliveries:
             )
             final = after.status is DeliveryStatus.FAILED
             log.warning(
-                "email not delivered", notification_id=delivery.notification_id, attempts=after.attempts, final=final
+                "message not delivered",
+                channel=delivery.channel,
+                notification_id=delivery.notification_id,
+                attempts=after.attempts,
+                final=final,
             )
             await self._resolve(claimed, Decision(after, [self._failed(after)] if final else []))
             return
         # The window closes here: the server said 250, record it before anything else.
         sent = delivery.sent(self.clock.now())
         await self._resolve(claimed, Decision(sent, [self._sent(sent)]))
+
+    async def _send(self, delivery: Delivery, settings: SmsSettings | None) -> None:
+        if delivery.channel == SMS:
+            if self.sms is None:
+                raise SmsNotConfigured("no SMS gateway is configured (OMS_SMS_RU_API_ID)")
+            await self.sms.send(
+                to_phone=delivery.recipient,
+                text=delivery.email.text,
+                sender=settings.sender if settings else None,
+                message_id=delivery.notification_id,
+            )
+            return
+        await self.mailer.send(
+            to_email=delivery.recipient,
+            to_name=delivery.recipient_name,
+            email=delivery.email,
+            message_id=delivery.notification_id,
+        )
 
     async def _resolve(self, claimed: Loaded[Delivery], decision: Decision[Delivery]) -> None:
         if await self.commands.run_once(claimed, lambda _: decision) is None:

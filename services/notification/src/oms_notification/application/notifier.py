@@ -18,7 +18,7 @@ from oms_contracts.messages.groupbuy import (
     ShopNewsPublished,
 )
 from oms_contracts.messages.messaging import MessagePosted
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
@@ -27,7 +27,7 @@ from oms_runtime.errors import DependencyNotReady
 
 from oms_notification.application.deliveries import Deliveries
 from oms_notification.application.inbox import Inbox
-from oms_notification.application.ports import DeliveryRepository, Projections, Renderer
+from oms_notification.application.ports import DeliveryRepository, Projections, Renderer, SmsSettingsStore
 from oms_notification.domain import (
     alerts,
     groupbuy_news,
@@ -40,6 +40,16 @@ from oms_notification.domain import (
 from oms_notification.domain.alerts import FiringAlert
 from oms_notification.domain.delivery import Delivery
 from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, StaffMember
+from oms_notification.domain.sms import (
+    CUSTOMER_TEMPLATES,
+    EMAIL,
+    SMS,
+    SmsSettings,
+    channels_for,
+    quiet_until,
+    sms_number,
+    sms_text,
+)
 
 
 class OrderNotYetKnown(DependencyNotReady):
@@ -69,7 +79,9 @@ class Notifier:
         inbox_: Inbox,
         *,
         platform_shop_id: str | None = None,
+        sms_store: SmsSettingsStore | None = None,
     ) -> None:
+        self.sms_store = sms_store
         self.repository = repository
         self.projections = projections
         self.renderer = renderer
@@ -88,6 +100,11 @@ class Notifier:
         p = env.payload
         member = StaffMember(p.staff_id, str(p.email), p.name, p.role, p.locale)
         await self.projections.save_staff_member(env.shop_id, member)
+
+    async def on_customer_erased(self, env: Envelope[CustomerErased]) -> None:
+        """The order service erased a customer's personal data: their orders' contacts go too (no mail
+        can reach them after; a later event of such an order finds no contact and mails nobody)."""
+        await self.projections.forget_orders(env.shop_id, env.payload.order_ids)
 
     # ---- events that notify ---------------------------------------------------------------------
 
@@ -151,6 +168,8 @@ class Notifier:
         )
         order = await self.projections.order(env.shop_id, env.payload.order_id)
         if order is None:
+            if await self.projections.erased(env.shop_id, env.payload.order_id):
+                return  # the customer's data was erased: nobody to mail
             raise OrderNotYetKnown(env.payload.order_id)
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, rules.for_payment_requested(env.payload, order, shop))
@@ -184,6 +203,12 @@ class Notifier:
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, groupbuy_reminders.for_groupbuy_reminder(env.payload, shop))
 
+    async def _sms_settings(self, shop_id: str, intents: list[Intent]) -> SmsSettings | None:
+        """The shop's SMS settings, read only when a message to a customer is about to be made."""
+        if self.sms_store is None or not any(i.template in CUSTOMER_TEMPLATES for i in intents):
+            return None
+        return await self.sms_store.settings(shop_id)
+
     async def _notify(self, cause: Envelope[Any], intents: list[Intent], lane: Lane = Lane.BULK) -> None:
         await self._notify_for(cause.shop_id, cause.event_id, cause.correlation_id, intents, lane)
 
@@ -193,27 +218,38 @@ class Notifier:
         now = self.clock.now()
         created: list[Loaded[Delivery]] = []
         replayed = False
+        sms_settings = await self._sms_settings(shop_id, intents)
         for intent in intents:
             email = self.renderer.render(intent.template, intent.recipient.locale, intent.context)
-            delivery = Delivery.of_intent(
-                intent,
-                email,
-                notification_id=new_id(),
-                shop_id=shop_id,
-                cause_event_id=cause_event_id,
-                correlation_id=correlation_id,
-                lane=lane,
-                now=now,
+            preference = (
+                await self.sms_store.preference(shop_id, intent.recipient.email)
+                if sms_settings is not None and sms_settings.enabled and self.sms_store is not None
+                else None
             )
-            added = await self.repository.add(delivery)
-            if added is None:
-                replayed = True
-            else:
-                created.append(added)
+            for channel in channels_for(intent, sms_settings, preference):
+                delivery = Delivery.of_intent(
+                    intent,
+                    email if channel == EMAIL else sms_text(email),
+                    notification_id=new_id(),
+                    shop_id=shop_id,
+                    cause_event_id=cause_event_id,
+                    correlation_id=correlation_id,
+                    lane=lane,
+                    now=now,
+                    channel=channel,
+                    recipient=None if channel == EMAIL else sms_number(intent.recipient.phone),
+                    due_at=None if channel == EMAIL else quiet_until(now, sms_settings),
+                )
+                added = await self.repository.add(delivery)
+                if added is None:
+                    replayed = True
+                else:
+                    created.append(added)
         # First attempt right away. After a replay of the cause the log has the deliveries already
         # made (read back only then): those sent or failed are left alone, pending ones (a crash
         # before) are tried now.
         logged = await self.repository.caused_by(shop_id, cause_event_id) if replayed else created
         for loaded in logged:
-            if loaded.state.is_pending:
+            held = loaded.state.channel == SMS and loaded.state.due_at is not None and loaded.state.due_at > now
+            if loaded.state.is_pending and not held:  # an SMS held by quiet hours waits for the retry loop
                 await self.deliveries.attempt(loaded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,12 +11,31 @@ from oms_runtime.commands import CommandRepository, Loaded
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
 from oms_notification.domain.inbox import InboxItem
 from oms_notification.domain.model import Lane, OrderContact, RenderedEmail, ShopInfo, StaffMember, Template
+from oms_notification.domain.sms import Channel, SmsSettings
 
 
 class Mailer(Protocol):
     async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
         """Hand one email to the mail server; raises PermanentDeliveryError for a refusal for good."""
         ...
+
+
+class SmsGateway(Protocol):
+    async def send(self, *, to_phone: str, text: str, sender: str | None, message_id: str) -> None:
+        """Hand one SMS to the gateway; raises PermanentDeliveryError for a refusal for good."""
+        ...
+
+
+class SmsSettingsStore(Protocol):
+    """Each shop's SMS settings and its customers' channel choices (domain/sms.py)."""
+
+    async def settings(self, shop_id: str) -> SmsSettings | None: ...
+
+    async def save_settings(self, shop_id: str, settings: SmsSettings, *, at: datetime, by: str) -> None: ...
+
+    async def preference(self, shop_id: str, email: str) -> Channel | None: ...
+
+    async def save_preference(self, shop_id: str, email: str, channel: Channel, *, at: datetime) -> None: ...
 
 
 class Renderer(Protocol):
@@ -58,6 +78,14 @@ class Projections(Protocol):
     async def save_order(self, shop_id: str, order: OrderContact) -> None: ...
 
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None: ...
+
+    async def forget_orders(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        """Drop the order contacts and payment links of these orders (CustomerErased); how many contacts."""
+        ...
+
+    async def erased(self, shop_id: str, order_id: str) -> bool:
+        """The order's contact was dropped by an erasure (`order` answers None for it)."""
+        ...
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         """The newest link wins; False when the stored one is newer."""

@@ -1,4 +1,5 @@
-"""A delivery: one email to one recipient, from pending to sent or failed. Plain values, no I/O."""
+"""A delivery: one message (an email, or an SMS) to one recipient, from pending to sent or failed. Plain
+values, no I/O."""
 
 from __future__ import annotations
 
@@ -50,17 +51,22 @@ class Delivery:
         correlation_id: str,
         lane: Lane,
         now: datetime,
+        channel: str = CHANNEL,
+        recipient: str | None = None,
+        due_at: datetime | None = None,
     ) -> Delivery:
-        """A new delivery, due at once. Rendered once and stored: every retry sends exactly the same email."""
+        """A new delivery, due at once (or at `due_at`: an SMS in quiet hours). Rendered once and stored:
+        every retry sends exactly the same message. `recipient`: the address on the channel (an SMS: the
+        phone number); the recipient's email by default."""
         return cls(
             notification_id=notification_id,
             shop_id=shop_id,
             cause_event_id=cause_event_id,
             correlation_id=correlation_id,
-            channel=CHANNEL,
+            channel=channel,
             lane=lane,
             template=intent.template.value,
-            recipient=intent.recipient.email,
+            recipient=recipient or intent.recipient.email,
             recipient_name=intent.recipient.name,
             locale=intent.recipient.locale,
             order_id=intent.order_id,
@@ -68,7 +74,7 @@ class Delivery:
             status=DeliveryStatus.PENDING,
             attempts=0,
             last_error=None,
-            due_at=now,
+            due_at=due_at or now,
             created_at=now,
         )
 
@@ -79,6 +85,10 @@ class Delivery:
     def claim(self, now: datetime, claim_for: timedelta) -> Delivery:
         """Taken by one worker for an attempt; if it is still `sending` at `due_at`, the worker died."""
         return replace(self, status=DeliveryStatus.SENDING, due_at=now + claim_for, attempts=self.attempts + 1)
+
+    def deferred(self, until: datetime) -> Delivery:
+        """Not sent now (an SMS in quiet hours): pending again at `until`, the attempt not counted."""
+        return replace(self, status=DeliveryStatus.PENDING, due_at=until, attempts=max(self.attempts - 1, 0))
 
     def sent(self, now: datetime) -> Delivery:
         return replace(self, status=DeliveryStatus.SENT, due_at=None, sent_at=now)

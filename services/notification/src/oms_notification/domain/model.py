@@ -58,6 +58,7 @@ class Recipient:
     email: str
     name: str
     locale: str
+    phone: str | None = None  # the customer's, for SMS (domain/sms.py)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def status_label(sent_status: str, locale: str) -> str:
 
 def customer_of(order: OrderPlaced | OrderStageChanged) -> Recipient:
     c = order.customer
-    return Recipient(email=str(c.email), name=c.name, locale=c.locale)
+    return Recipient(email=str(c.email), name=c.name, locale=c.locale, phone=c.phone)
 
 
 def for_order_placed(event: OrderPlaced, shop: ShopInfo | None, staff: Iterable[StaffMember]) -> list[Intent]:

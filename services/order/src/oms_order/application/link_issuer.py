@@ -33,5 +33,9 @@ class LinkIssuer:
         token = self.signer.sign(claims)
         return IssuedLink(token=token, url=f"{self.base_url}{LINK_PATH}{token}", expires_at=claims.expires_at)
 
+    def page_url(self, token: str) -> str:
+        """The customer's page of this token; its documents and returns live under it."""
+        return f"{self.base_url}{LINK_PATH}{token}"
+
     def url_for(self, shop_id: str, order_id: str) -> str:
         return self.issue(shop_id, order_id).url

@@ -3,7 +3,7 @@ and the plain values that cross them. Nothing here knows Mongo, Kafka or HTTP.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.common import Customer
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
+from oms_runtime.commands import CommandRepository
 
 from oms_order.application.pipeline_definitions import PipelineSettings, StoredPipeline
 from oms_order.domain.checkout import CheckoutSettings, DeliveryMethod, Quote
@@ -19,7 +20,9 @@ from oms_order.domain.order_list import Cursor, CustomerKind, GroupBy, ListRow, 
 from oms_order.domain.pipeline import Pipeline
 from oms_order.domain.price_lists import ListPrice
 from oms_order.domain.pricing import DeliveryRate, PromoCode, SkuPrice
+from oms_order.domain.saved_views import SavedView
 from oms_order.domain.sla_overview import InFlight
+from oms_order.domain.sla_period import Period, Transition
 
 # ---- orders ---------------------------------------------------------------------------------
 
@@ -242,6 +245,44 @@ class CustomerIndex(Protocol):
         ...
 
 
+class CustomerErasureIndex(Protocol):
+    """What erasing a customer's personal data needs of the customer index, besides CustomerIndex."""
+
+    async def merged_into(self, shop_id: str, customer_id: str, limit: int) -> list[str]:
+        """The records merged into `customer_id` (their ids), at most `limit`."""
+        ...
+
+    async def forget(self, shop_id: str, keys: Sequence[str], owners: Sequence[str]) -> int:
+        """Drop the contact keys held by one of `owners`: nobody is found by them any more."""
+        ...
+
+
+class FirstOrderRegister(Protocol):
+    """The first/repeat register (`Customers.register`) forgetting a person's contacts."""
+
+    async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int: ...
+
+
+class ArchivedAudit(Protocol):
+    """The archived part of an order's audit trail (entries moved out of the order document)."""
+
+    async def rewrite(
+        self, shop_id: str, order_id: str, end_seq: int, rewrite: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace every archived entry below `end_seq` by `rewrite(entry)` where that differs; how many."""
+        ...
+
+
+class RatedOrders(Protocol):
+    """Orders rated by their customers (the feedback report)."""
+
+    async def rated(
+        self, shop_id: str, since: datetime, until: datetime, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Order]:
+        """Orders rated in [since, until), by (rating time, id), those after `after`, at most `limit`."""
+        ...
+
+
 # ---- pipelines --------------------------------------------------------------------------------
 
 
@@ -389,7 +430,45 @@ class InFlightOrders(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class TransitionFilter:
+    pipeline: str | None = None
+    stage: str | None = None
+    manager_id: str | None = None
+    overdue: bool | None = None
+
+
+class StageTransitions(Protocol):
+    """The per-transition records of the SLA over a period (one per stage an order left)."""
+
+    async def record(self, shop_id: str, transitions: Sequence[Transition]) -> None:
+        """Store them (insert-only by transition id: a replay changes nothing)."""
+        ...
+
+    async def in_period(self, shop_id: str, period: Period, pipeline: str | None, limit: int) -> list[Transition]:
+        """Those that ended in the period (left_at in [since, until)), oldest first, at most `limit`."""
+        ...
+
+    async def page(
+        self, shop_id: str, period: Period, where: TransitionFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Transition]:
+        """Like in_period, filtered, after the keyset (left_at, transition id)."""
+        ...
+
+
 class PipelinesByRef(Protocol):
     """A pipeline version by its ref (built-in or the shop's), with the shop's status mapping."""
 
     async def by_ref(self, shop_id: str, ref: str, statuses: Mapping[str, str] | None = None) -> Pipeline: ...
+
+
+class SavedViewRepository(CommandRepository[SavedView], Protocol):
+    """Staff members' saved views of the order list (through the command loop), and a person's list."""
+
+    async def of_owner(self, shop_id: str, owner_id: str, after: tuple[str, str] | None, limit: int) -> list[SavedView]:
+        """The person's views (not deleted), by folded name then id, after the keyset (name_key, id)."""
+        ...
+
+    async def count_of(self, shop_id: str, owner_id: str, limit: int) -> int:
+        """How many views the person holds (counting stops at `limit`)."""
+        ...

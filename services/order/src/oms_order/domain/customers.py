@@ -78,12 +78,17 @@ class CustomerRecord(BaseModel):
     last_order_at: AwareDatetime | None = None
     merged_into: str | None = None
     created_at: AwareDatetime
+    # Personal data erased on request (domain/erasure.py): the record keeps its counts and totals only.
+    erased_at: AwareDatetime | None = None
 
     def keys(self) -> list[str]:
         return [f"email:{e}" for e in self.emails] + [f"phone:{p}" for p in self.phones]
 
     def search_terms(self) -> list[str]:
-        """What search matches by prefix: words of the name, emails, phones (with and without '+')."""
+        """What search matches by prefix: words of the name, emails, phones (with and without '+');
+        nothing for an erased record (it can no longer be found)."""
+        if self.erased_at is not None:
+            return []
         words = [w.casefold() for w in self.name.split() if w]
         return sorted({*words, *self.emails, *self.phones, *(p.lstrip("+") for p in self.phones)})
 
@@ -138,6 +143,8 @@ class CustomerEdit(BaseModel):
 
 def edit(record: CustomerRecord, change: CustomerEdit) -> CustomerRecord:
     """Apply a manager's edit; phone numbers are normalised (an impossible one is refused)."""
+    if record.erased_at is not None:
+        raise CustomerConflict(f"customer {record.customer_id} was erased")
     if record.merged_into is not None:
         raise CustomerConflict(f"customer {record.customer_id} was merged into {record.merged_into}")
     new = record.model_copy(deep=True)
@@ -162,6 +169,8 @@ def merge(into: CustomerRecord, other: CustomerRecord) -> CustomerRecord:
     """`into` takes `other`'s contacts, addresses, tags and totals (its own fields win)."""
     if into.customer_id == other.customer_id:
         raise CustomerConflict("a customer cannot be merged into itself")
+    if into.erased_at is not None or other.erased_at is not None:
+        raise CustomerConflict("an erased customer cannot be merged")
     if into.merged_into is not None:
         raise CustomerConflict(f"customer {into.customer_id} was merged into {into.merged_into}")
     new = into.model_copy(deep=True)

@@ -50,6 +50,10 @@ class StageVisit(_State):
     entered_at: AwareDatetime
     left_at: AwareDatetime
     seconds: float
+    # The stage's deadline and the order's manager while it was there (visits recorded before these
+    # fields existed lack them): the SLA over a period (domain/sla_period.py) reads them back.
+    deadline: AwareDatetime | None = None
+    manager_id: str | None = None
 
 
 class AuditEntry(_State):
@@ -115,6 +119,9 @@ class ShipmentTracking(BaseModel):
     tracking_number: str | None = None
     shipped_at: AwareDatetime | None = None
     delivered_at: AwareDatetime | None = None
+    # The staff member who handed the parcel over (a courier's POST /shipments/{id}/deliver); None when a
+    # carrier reported it. What the feedback report per courier counts by.
+    delivered_by: str | None = None
 
     def expected_on(self, delivery_days: int | None) -> date | None:
         """The expected delivery date: shipped date plus the method's delivery days (None: unknown)."""
@@ -179,6 +186,8 @@ class OrderState(_State):
     overdue_stage_entered_at: AwareDatetime | None = None
     # Returns (RMA) as the fulfilment service reports them, by return_id (domain/returns.py).
     returns: dict[str, OrderReturn] = Field(default_factory=dict)
+    # When the customer's personal data was erased on request (domain/erasure.py); None: never.
+    erased_at: AwareDatetime | None = None
 
 
 class Order(OrderState):
@@ -450,7 +459,8 @@ def shipment_progressed(
             update={"carrier": carrier, "tracking_number": tracking_number, "shipped_at": acting.at}
         )
     elif status == "delivered":
-        track = track.model_copy(update={"delivered_at": acting.at})
+        by = acting.actor.id if acting.actor.kind == "staff" else None
+        track = track.model_copy(update={"delivered_at": acting.at, "delivered_by": by})
     new.tracking[shipment_id] = track
     new.shipments_in_order = shipments_in_order
     return _settle(new, acting, f"shipment_{status}", {f"shipments.{shipment_id}": _change(previous, status)})
@@ -482,6 +492,14 @@ def customer_may_cancel(order: Order) -> bool:
     if EXPIRY_STOPS_AT in keys and order.stage in keys:
         return keys.index(order.stage) < keys.index(EXPIRY_STOPS_AT)
     return True
+
+
+def customer_may_return(order: Order) -> bool:
+    """The customer may ask for a return (the order-status link) once every parcel is delivered, unless
+    the order is cancelled or returned already (fulfilment checks the quantities)."""
+    delivered = bool(order.shipments) and all(s == "delivered" for s in order.shipments.values())
+    pipeline = order_pipeline(order)
+    return delivered and order.stage not in (pipeline.cancelled, "returned")
 
 
 class FeedbackRefused(ValueError):
@@ -615,7 +633,14 @@ def _enter(order: Order, target: Stage, acting: Acting, *, reason: str, changes:
     left = order.stage
     seconds = max(0.0, (acting.at - order.stage_entered_at).total_seconds())
     order.stage_history.append(
-        StageVisit(stage=left, entered_at=order.stage_entered_at, left_at=acting.at, seconds=seconds)
+        StageVisit(
+            stage=left,
+            entered_at=order.stage_entered_at,
+            left_at=acting.at,
+            seconds=seconds,
+            deadline=order.stage_deadline,
+            manager_id=order.manager_id,
+        )
     )
     order.stage = target.key
     order.stage_entered_at = acting.at

@@ -47,6 +47,9 @@ class GroupBy(StrEnum):
     REGION = "region"
     CUSTOMER_KIND = "customer_kind"
     CLOSING_DATE = "closing_date"
+    CHANNEL = "channel"
+    CURRENCY = "currency"
+    CANCEL_REASON = "cancel_reason"
 
 
 # The row field (or day of a date field) each grouping uses.
@@ -57,6 +60,9 @@ GROUP_COLUMN: dict[GroupBy, str] = {
     GroupBy.REGION: "region",
     GroupBy.CUSTOMER_KIND: "customer_kind",
     GroupBy.CLOSING_DATE: "closed_at",
+    GroupBy.CHANNEL: "channel",
+    GroupBy.CURRENCY: "currency",
+    GroupBy.CANCEL_REASON: "cancel_reason",
 }
 
 
@@ -153,6 +159,8 @@ def list_row(
         "payment_method": doc.get("payment_method"),
         "region": _get(doc, "address", "region"),
         "channel": doc.get("channel"),
+        # Why it was cancelled (a manager's words, "reservation expired", …): the analytics group by it.
+        "cancel_reason": doc.get("cancel_reason"),
         "customer_kind": doc.get("customer_kind"),
         "manager_id": doc.get("manager_id"),
         "problem": bool(problem),

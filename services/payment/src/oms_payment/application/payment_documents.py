@@ -61,6 +61,13 @@ class PaymentDocuments:
             return f"Оплата заказа № {number}, без налога (НДС)"
         return f"Оплата заказа № {number}, в т.ч. НДС {config.vat_rate}% {format_money(vat)}"
 
+    async def of_order(self, shop_id: str, order_id: str) -> str:
+        """The order's bank-transfer payment (the one the documents are for); PaymentNotFound if none."""
+        stored = await self.payments.find_for_order(shop_id, order_id, "bank_transfer")
+        if stored is None:
+            raise PaymentNotFound(f"order {order_id} has no bank-transfer payment: no invoice")
+        return stored.state.payment.payment_id
+
     async def invoice(self, shop_id: str, payment_id: str) -> bytes:
         payment, config = await self._load(shop_id, payment_id)
         amount = payment.amount

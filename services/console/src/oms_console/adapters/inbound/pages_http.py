@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from oms_console.application.console import (
     Outcome,
     card_of,
     may_edit,
+    may_pay,
 )
 from oms_console.application.ports import ApiUnavailable, Caller
 from oms_console.domain import analytics, i18n
@@ -97,10 +99,22 @@ def render(
     request: Request[Any, Any, Any], name: str, status: int = 200, caller: Caller | None = None, **context: Any
 ) -> Response[str]:
     lang = language(request)
+    t = i18n.translator(lang)
+    staff: dict[str, str] = context.pop("staff", None) or {}
+
+    def who(staff_id: str | None) -> str:
+        """A staff member as the page names them: me, their name, or the end of their id."""
+        if not staff_id:
+            return t("nobody")
+        if caller is not None and staff_id == caller.user_id:
+            return t("me")
+        return staff.get(staff_id) or str(staff_id)[-6:]
+
     html = _templates.get_template(name).render(
         base=BASE,
         lang=lang,
-        t=i18n.translator(lang),
+        t=t,
+        who=who,
         duration=lambda seconds: i18n.duration(seconds, lang),
         user=caller,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -170,7 +184,7 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         filters = _filters(manager_id, channel, delivery_type, problem)
         try:
-            keys = await console.pipeline_keys(caller)
+            keys, staff = await asyncio.gather(console.pipeline_keys(caller), console.staff(caller))
             key = pipeline or _default_pipeline([k for k, _ in keys])
             board, delivery_types = await console.board(caller, key)
         except ConsoleError as exc:
@@ -185,6 +199,7 @@ class ConsolePages(Controller):
             pipelines=keys,
             filters=filters,
             filter_query=_filter_query(key, filters),
+            managers=_managers(staff),
             delivery_types=DELIVERY_TYPES,
             pipeline_delivery_types=delivery_types,
         )
@@ -206,7 +221,9 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         filters = _filters(manager_id, channel, delivery_type, problem)
         try:
-            board, page = await console.column(caller, pipeline, stage, filters, cursor)
+            (board, page), staff = await asyncio.gather(
+                console.column(caller, pipeline, stage, filters, cursor), console.staff_names(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return render(request, "column_error.html", caller=caller, detail=detail)
@@ -222,6 +239,7 @@ class ConsolePages(Controller):
             page=page,
             filter_query=_filter_query(pipeline, filters),
             first=cursor is None,
+            staff=staff,
         )
 
     @get("/board/card/{order_id:str}", summary="One card, reloaded (htmx)")
@@ -251,13 +269,24 @@ class ConsolePages(Controller):
 
     # -- the SLA overview
 
-    @get("/sla", summary="SLA right now: per stage and per manager")
+    @get("/sla", summary="SLA right now and over a period: per stage and per manager")
     async def sla(
-        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, pipeline: OptionalKey = None
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        pipeline: OptionalKey = None,
+        since: Text = None,
+        until: Text = None,
     ) -> Response[str]:
         caller = caller_of(request, ctx)
+        first, last = _days(since, until, console.now(), default_days=7)
         try:
-            figures, board = await console.sla(caller, pipeline or "store")
+            keys = await console.pipeline_keys(caller)
+            key = pipeline or _default_pipeline([k for k, _ in keys])
+            (figures, over, board), staff = await asyncio.gather(
+                console.sla(caller, key, _time_range("since", "until", first, last)), console.staff_names(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -267,28 +296,70 @@ class ConsolePages(Controller):
         # The pipeline's order first (every flow stage, empty ones too), then stages it does not have.
         ordered = [c.key for c in board.columns] if board else []
         ordered += sorted(k for k in stages if k not in ordered)
-        return render(request, "sla.html", caller=caller, figures=figures, stages=stages, ordered=ordered, board=board)
+        period_stages = {s["stage"]: s for s in (over or {}).get("stages", []) if s.get("pipeline") == key}
+        period_ordered = [k for k in ordered if k in period_stages]
+        period_ordered += sorted(k for k in period_stages if k not in period_ordered)
+        return render(
+            request,
+            "sla.html",
+            caller=caller,
+            figures=figures,
+            stages=stages,
+            ordered=ordered,
+            board=board,
+            pipelines=keys,
+            pipeline=key,
+            over=over,
+            period_stages=period_stages,
+            period_ordered=period_ordered,
+            since=first.isoformat(),
+            until=last.isoformat(),
+            staff=staff,
+        )
 
     # -- analytics
 
-    @get("/analytics", summary="Orders and revenue per day, delivery, region, customer kind, stage; cancellations")
+    @get(
+        "/analytics",
+        summary="Orders and revenue per day, week, delivery, region, customer kind, stage, channel, currency; "
+        "cancellations and returns with their reasons; low stock",
+    )
     async def analytics(
-        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, since: Text = None, until: Text = None
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        console: ConsoleDep,
+        since: Text = None,
+        until: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
     ) -> Response[str]:
         caller = caller_of(request, ctx)
         period, first, last = _period(since, until, console.now())
+        narrowed = _narrowed(channel, delivery_type)
         try:
-            charts, low_stock = await asyncio.gather(console.analytics(caller, period), console.low_stock(caller))
+            charts, low_stock, reasons = await asyncio.gather(
+                console.analytics(caller, [*period, *narrowed]),
+                console.low_stock(caller),
+                console.return_reasons(caller, period[0][1], period[1][1]),
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         series = _series(charts, first, last)
+        reason_rows = analytics.reason_rows(reasons) if reasons is not None else None
         return render(
             request,
             "analytics.html",
             caller=caller,
+            charts=CHARTS,
+            narrowed=dict(narrowed),
+            narrowed_query=urlencode([("since", first), ("until", last), *narrowed]),
+            delivery_types=DELIVERY_TYPES,
+            return_reasons=reason_rows,
+            reason_bars=analytics.reason_bars(reason_rows or []),
             series=series,
             bars={name: analytics.bars(rows) for name, rows in series.items()},
             currencies={name: analytics.currencies(rows) for name, rows in series.items()},
@@ -307,19 +378,28 @@ class ConsolePages(Controller):
         name: FromPath[str],
         since: Text = None,
         until: Text = None,
+        channel: Text = None,
+        delivery_type: Text = None,
     ) -> Response[Any]:
         caller = caller_of(request, ctx)
-        if name not in CHARTS:
+        if name not in CHARTS and name != "return_reasons":
             return error_page(request, caller, 404, f"no chart {name[:40]}")
         period, first, last = _period(since, until, console.now())
         try:
-            charts = await console.analytics(caller, period)
+            if name == "return_reasons":
+                reasons = await console.return_reasons(caller, period[0][1], period[1][1])
+                if reasons is None:
+                    return error_page(request, caller, 403, i18n.translator(language(request))("not_allowed_here"))
+                text = analytics.reasons_csv(analytics.reason_rows(reasons))
+            else:
+                charts = await console.analytics(caller, [*period, *_narrowed(channel, delivery_type)])
+                text = analytics.to_csv(_series(charts, first, last)[name])
         except ConsoleError as exc:
             return error_page(request, caller, exc.status, exc.detail)
         except ApiUnavailable as exc:
             return error_page(request, caller, 502, str(exc))
         return Response(
-            analytics.to_csv(_series(charts, first, last)[name]),
+            text,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
         )
@@ -392,11 +472,15 @@ class ConsolePages(Controller):
     # -- the order list
 
     @get("/orders", summary="The order list: the view is in the URL")
-    async def orders(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[str]:
+    async def orders(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, view_message: Text = None
+    ) -> Response[str]:
         caller = caller_of(request, ctx)
         view = ListView.of(query_of(request))
         try:
-            rows, next_cursor, groups = await console.order_list(caller, view)
+            (rows, next_cursor, groups), staff, saved = await asyncio.gather(
+                console.order_list(caller, view), console.staff(caller), console.saved_views(caller)
+            )
         except ConsoleError as exc:
             detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
             return error_page(request, caller, exc.status, detail)
@@ -411,9 +495,42 @@ class ConsolePages(Controller):
             next_cursor=next_cursor,
             groups=groups,
             groupings=GROUPINGS,
+            staff={k: name for k, (name, _) in staff.items()},
+            managers=_managers(staff),
+            saved_views=[{**v, "query": _view_query(str(v.get("query") or ""))} for v in saved or []],
+            view_message=(view_message or "")[:200],
             sorts=SORTS,
             delivery_types=DELIVERY_TYPES,
             payment_statuses=PAYMENT_STATUSES,
+        )
+
+    @post("/views", summary="Save the list's view under a name (then back to the list)")
+    async def save_view(self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        query = _view_query(form.get("query", ""))
+        try:
+            outcome = await console.save_view(caller, form.get("name", ""), query)
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        t = i18n.translator(language(request))
+        message = t("view_saved") if outcome.ok else f"{t('refused')}: {outcome.detail}"
+        return Redirect(f"{BASE}/orders?{_with(query, view_message=message)}", status_code=303)
+
+    @post("/views/{view_id:str}/delete", summary="Delete one of my saved views (then back to the list)")
+    async def delete_view(
+        self, request: Request[Any, Any, Any], ctx: Ctx, console: ConsoleDep, view_id: FromPath[str]
+    ) -> Response[Any]:
+        caller = caller_of(request, ctx)
+        form = await form_of(request)
+        try:
+            outcome = await console.delete_view(caller, view_id[:64])
+        except ApiUnavailable as exc:
+            return error_page(request, caller, 502, str(exc))
+        t = i18n.translator(language(request))
+        message = t("view_deleted") if outcome.ok else f"{t('refused')}: {outcome.detail}"
+        return Redirect(
+            f"{BASE}/orders?{_with(_view_query(form.get('back', '')), view_message=message)}", status_code=303
         )
 
     @get("/orders/export.csv", summary="The list's view as CSV (streamed from the order service)")
@@ -447,7 +564,7 @@ class ConsolePages(Controller):
     ) -> Response[str]:
         caller = caller_of(request, ctx)
         try:
-            card = await console.order_card(caller, order_id)
+            card, staff = await asyncio.gather(console.order_card(caller, order_id), console.staff(caller))
         except ConsoleError as exc:
             return error_page(request, caller, exc.status, exc.detail)
         except ApiUnavailable as exc:
@@ -474,6 +591,12 @@ class ConsolePages(Controller):
             can_edit=may_edit(caller.role) and not order.get("final"),
             can_note=may_edit(caller.role),
             can_message=may_edit(caller.role),
+            can_pay=may_pay(caller.role),
+            can_decide_returns=may_edit(caller.role),
+            once=f"console:{order.get('order_id')}:{order.get('version')}:{secrets.token_urlsafe(9)}",
+            delivery_types=DELIVERY_TYPES,
+            staff={k: name for k, (name, _) in staff.items()},
+            assignable=_managers(staff),
             ok=ok,
             error=error,
             conflict=bool(conflict),
@@ -494,7 +617,7 @@ class ConsolePages(Controller):
         t = i18n.translator(language(request))
         query: dict[str, str] = {}
         if outcome.ok:
-            query["ok"] = t("done")
+            query["ok"] = f"{t('done')}: {outcome.detail}" if outcome.detail else t("done")
         elif outcome.conflict:
             query["conflict"] = "1"
             query["error"] = t("conflict")
@@ -547,7 +670,29 @@ def _filter_query(pipeline: str, filters: BoardFilters) -> str:
     return urlencode(params)
 
 
-CHARTS = ("day", "week", "delivery", "region", "customer_kind", "stage", "cancelled_day")
+CHARTS = (
+    "day",
+    "week",
+    "channel",
+    "currency",
+    "delivery",
+    "region",
+    "customer_kind",
+    "stage",
+    "cancelled_day",
+    "cancel_reason",
+)
+
+
+def _narrowed(channel: str | None, delivery_type: str | None) -> list[tuple[str, str]]:
+    """The analytics' own filters (one channel, one delivery type) as the groupings' parameters: a
+    channel is a key (never echoed raw), a delivery type one of the known ones."""
+    found: list[tuple[str, str]] = []
+    if channel and KEY.fullmatch(channel):
+        found.append(("channel", channel))
+    if delivery_type in DELIVERY_TYPES:
+        found.append(("delivery_type", str(delivery_type)))
+    return found
 
 
 def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> dict[str, list[analytics.Row]]:
@@ -561,20 +706,30 @@ def _series(charts: dict[str, list[dict[str, Any]]], first: str, last: str) -> d
     return series
 
 
-def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
-    """The placed-date range of the analytics ([since, until], whole UTC days; default the last 30 days)
-    as the groupings' filter, and the two days back for the form."""
+def _days(since: str | None, until: str | None, now: datetime, *, default_days: int) -> tuple[date, date]:
+    """A period picked as two days ([since, until], whole UTC days; default the last `default_days`),
+    a year at most, the days swapped when given backwards."""
     today = now.date()
-    first = _date(since) or today - timedelta(days=29)
+    first = _date(since) or today - timedelta(days=default_days - 1)
     last = _date(until) or today
     if last < first:
         first, last = last, first
-    first = max(first, last - timedelta(days=366))  # a year at most: one bar a day
-    params = [
-        ("placed_from", f"{first.isoformat()}T00:00:00+00:00"),
-        ("placed_to", f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
+    return max(first, last - timedelta(days=365)), last
+
+
+def _time_range(start: str, end: str, first: date, last: date) -> list[tuple[str, str]]:
+    """The days as the API's half-open time range [first 00:00, the day after last 00:00) in UTC."""
+    return [
+        (start, f"{first.isoformat()}T00:00:00+00:00"),
+        (end, f"{(last + timedelta(days=1)).isoformat()}T00:00:00+00:00"),
     ]
-    return params, first.isoformat(), last.isoformat()
+
+
+def _period(since: str | None, until: str | None, now: datetime) -> tuple[list[tuple[str, str]], str, str]:
+    """The placed-date range of the analytics (default the last 30 days) as the groupings' filter, and
+    the two days back for the form."""
+    first, last = _days(since, until, now, default_days=30)
+    return _time_range("placed_from", "placed_to", first, last), first.isoformat(), last.isoformat()
 
 
 def _date(text: str | None) -> date | None:
@@ -582,6 +737,24 @@ def _date(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _view_query(query: str) -> str:
+    """A list view's query string as the console builds it (known filters, sort, grouping; no cursor):
+    what a saved view stores, and all of it a saved view's link carries."""
+    parsed = parse_qs(query.strip().removeprefix("?")[:2000], keep_blank_values=False, max_num_fields=100)
+    return ListView.of(parsed).query(cursor=None)
+
+
+def _with(query: str, **extra: str) -> str:
+    return "&".join(p for p in (query, urlencode(extra)) if p)
+
+
+def _managers(staff: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
+    """Who may hold orders (admins and managers), by name: the manager filters and "assign to"."""
+    return sorted(
+        ((k, name) for k, (name, role) in staff.items() if role in ("admin", "manager")), key=lambda p: p[1].casefold()
+    )
 
 
 def _default_pipeline(keys: list[str]) -> str:
@@ -623,6 +796,7 @@ async def _card(
     try:
         board, _ = await console.board(caller, pipeline) if pipeline else (None, [])
         order = outcome.order or await console.card(caller, order_id)
+        staff = await console.staff_names(caller)
     except (ConsoleError, ApiUnavailable) as exc:
         return render(request, "column_error.html", caller=caller, detail=str(exc))
     column = board.column(str(order.get("stage"))) if board else None
@@ -645,6 +819,7 @@ async def _card(
         column=column,
         card=card,
         pipeline=pipeline,
+        staff=staff,
         message=message,
         message_kind="ok" if outcome.ok else "error",
         moved=outcome.ok and action is not None,

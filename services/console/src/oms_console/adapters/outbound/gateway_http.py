@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -68,18 +68,29 @@ class GatewayHttp:
         return await self._request(caller, "GET", path, None, params)
 
     async def send(
-        self, caller: Caller, method: str, path: str, body: dict[str, Any] | None = None, params: Params = ()
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: Params = (),
+        headers: Mapping[str, str] | None = None,
     ) -> ApiAnswer:
-        return await self._request(caller, method, path, body, params)
+        return await self._request(caller, method, path, body, params, headers)
 
     async def _request(
-        self, caller: Caller, method: str, path: str, body: dict[str, Any] | None, params: Params
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        params: Params,
+        extra: Mapping[str, str] | None = None,
     ) -> ApiAnswer:
         started = time.perf_counter()
+        headers = {**(extra or {}), **self._headers(caller)}  # never the caller's own credentials overridden
         try:
-            response = await self.client.request(
-                method, path, params=list(params), json=body, headers=self._headers(caller)
-            )
+            response = await self.client.request(method, path, params=list(params), json=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise ApiUnavailable("the gateway did not answer in time") from exc
         except httpx.TransportError as exc:

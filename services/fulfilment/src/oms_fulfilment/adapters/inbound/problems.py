@@ -8,6 +8,7 @@ the exceptions that carry them (several fields at fault, the state the move was 
 from __future__ import annotations
 
 from oms_runtime.errors import FieldError
+from oms_runtime.order_link import OrderLinkInvalid
 from oms_runtime.problems import ProblemSpec
 
 from oms_fulfilment.application.errors import (
@@ -47,6 +48,8 @@ PROBLEMS: dict[type[Exception], ProblemSpec] = {
     IllegalReturnMove: ProblemSpec(409, "Illegal transition", extensions=("status_now",)),
     InvalidReturn: ProblemSpec(422, "Invalid return", extensions=("errors",)),
     OrderNotReturnable: ProblemSpec(422, "Nothing to return", field="order_id"),
+    # A forged, foreign or expired order-status link: as if there were nothing (no oracle for tokens).
+    OrderLinkInvalid: ProblemSpec(404, "Not found"),
     IdempotencyKeyReused: ProblemSpec(422, "Idempotency key reused"),
     PricesUnknown: ProblemSpec(409, "Order not known yet"),
 }

@@ -7,18 +7,20 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from oms_contracts import Actor, Money
 from oms_contracts.limits import LineQuantity
 from oms_contracts.messages.common import Sku
 from oms_runtime.context import Ctx, RequestContext, requires
+from oms_runtime.errors import FieldError
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
-from oms_runtime.params import Cursor, Limit, idempotency_key_header
+from oms_runtime.params import Cursor, Limit, TimeInQuery, aware_time, idempotency_key_header
 from oms_runtime.preconditions import IfMatch, etag
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from oms_fulfilment.adapters.inbound.shipments_http import command_options
+from oms_fulfilment.application.link_returns import LinkReturns
 from oms_fulfilment.application.returns import ReturnsService
 from oms_fulfilment.domain.returns import RequestedLine, Return, ReturnStatus, Verdict
 
@@ -200,6 +202,21 @@ def respond(item: Return, ctx: RequestContext, status_code: int = 200) -> Respon
     return Response(body, status_code=status_code, headers={"ETag": etag(item.version)})
 
 
+class ReturnReasonOut(BaseModel):
+    reason: str
+    returns: int = Field(description="Returns with a line giving this reason")
+    lines: int
+    units: int
+    rejected: int = Field(description="Of those returns, how many were rejected")
+
+
+class ReturnReasonsOut(BaseModel):
+    since: datetime
+    until: datetime
+    reasons: list[ReturnReasonOut] = Field(description="The most units first")
+    truncated: bool = Field(description="More returns in the period than one overview reads: the oldest are counted")
+
+
 class ReturnController(Controller):
     path = "/returns"
     tags = ["returns"]
@@ -239,6 +256,30 @@ class ReturnController(Controller):
     ) -> CursorPage[ReturnOut]:
         page = await returns.find(ctx.shop_id, order_id=order_id, status=status, cursor=cursor, limit=limit)
         return page.map(ReturnOut.of)
+
+    @get(
+        "/reasons",
+        summary="Per reason customers gave: the returns asked for in a period, their lines, units, how many rejected",
+        guards=[requires(*DECIDERS)],
+    )
+    async def reasons(
+        self, ctx: Ctx, returns: Returns, since: TimeInQuery = None, until: TimeInQuery = None
+    ) -> ReturnReasonsOut:
+        start, end = aware_time("since", since), aware_time("until", until)
+        if start is None:
+            raise FieldError("since", "is required")
+        if end is None:
+            raise FieldError("until", "is required")
+        found, truncated = await returns.reasons(ctx.shop_id, start, end)
+        return ReturnReasonsOut(
+            since=start,
+            until=end,
+            reasons=[
+                ReturnReasonOut(reason=r.reason, returns=r.returns, lines=r.lines, units=r.units, rejected=r.rejected)
+                for r in found
+            ],
+            truncated=truncated,
+        )
 
     @get("/{return_id:str}", summary="One return (a storefront gets the customer view)", guards=[requires(*READERS)])
     async def get_return(self, ctx: Ctx, returns: Returns, return_id: ReturnId) -> Response[AnyReturnView]:
@@ -293,3 +334,32 @@ class ReturnController(Controller):
         verdicts = [Verdict(line.sku, line.restock, line.write_off) for line in data.lines]
         item = await returns.inspect(ctx.shop_id, return_id, verdicts, ctx.actor, **command_options(ctx, if_match))
         return respond(item, ctx)
+
+
+class LinkReturnIn(_Body):
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
+
+
+LinkToken = Annotated[str, PathParameter(min_length=20, max_length=1000, description="The order-status link's token")]
+
+
+class OrderLinkReturnController(Controller):
+    """The customer asks for a return on their order-status link: no credential, the token is the key."""
+
+    path = "/order-returns/{token:str}"
+    tags = ["returns"]
+
+    @post("/", status_code=201, summary="The customer asks to return delivered lines (by the order-status link)")
+    async def request_return(
+        self,
+        link_returns: NamedDependency[LinkReturns],
+        token: LinkToken,
+        data: JSONBody[LinkReturnIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[CustomerReturnView]:
+        lines = [RequestedLine(line.sku, line.quantity, line.reason) for line in data.lines]
+        made = await link_returns.request(token, lines, idempotency_key=idempotency_key)
+        headers = {"ETag": etag(made.item.version)}
+        if made.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(customer_view(made.item), status_code=201, headers=headers)

@@ -28,6 +28,8 @@ RETURN_INDEXES: list[IndexSpec] = [
     IndexSpec(RETURNS, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(RETURNS, [("shop_id", 1), ("order_id", 1), ("_id", 1)]),
     IndexSpec(RETURNS, [("shop_id", 1), ("status", 1), ("_id", 1)]),
+    # The returns asked for in a period (their reasons, for the console's analytics).
+    IndexSpec(RETURNS, [("shop_id", 1), ("created_at", 1), ("_id", 1)]),
     *outbox_indexes(RETURNS),
     IndexSpec(ORDER_LINES, [("shop_id", 1), ("_id", 1)]),
 ]
@@ -163,6 +165,11 @@ class MongoReturnRepository(DocumentRepository[Return]):
             query["status"] = status.value
         page = await fetch_page(self.store.collection, query, cursor=after, limit=limit, projection=PROJECTION)
         return Page(items=[from_document(doc) for doc in page.items], next_cursor=page.next_cursor)
+
+    async def created_between(self, shop_id: str, since: datetime, until: datetime, limit: int) -> list[Return]:
+        query = {"shop_id": shop_id, "created_at": {"$gte": since, "$lt": until}}
+        cursor = self.store.collection.find(query, PROJECTION).sort([("created_at", 1), ("_id", 1)]).limit(limit)
+        return [from_document(doc) async for doc in cursor]
 
     async def shipments_of(self, shop_id: str, order_id: str) -> list[ShipmentView]:
         # Served by the shipments' unique (shop_id, order_id, warehouse_id) index.

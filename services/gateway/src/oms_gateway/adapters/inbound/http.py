@@ -199,6 +199,33 @@ async def list_staff(
     return _page([StaffView.of(m) for m in members], limit, lambda v: v.staff_id)
 
 
+class StaffDirectoryEntry(BaseModel):
+    """A colleague as every staff member may see them: no e-mail, no password, nothing to sign in with."""
+
+    staff_id: str
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def of(cls, m: StaffMember) -> StaffDirectoryEntry:
+        return cls(staff_id=m.staff_id, name=m.name, role=m.role, active=m.active)
+
+
+@get(
+    "/api/v1/staff/directory",
+    tags=["staff"],
+    summary="Names and roles of the shop's staff (every staff member; no e-mails)",
+    security=STAFF_ONLY,
+    guards=[allowed(RouteGroup.STAFF_DIRECTORY)],
+)
+async def staff_directory(
+    caller: Caller, gateway: NamedDependency[Gateway], cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+) -> CursorPage[StaffDirectoryEntry]:
+    members = await gateway.accounts.list_staff(caller.shop_id, cursor, limit)
+    return _page([StaffDirectoryEntry.of(m) for m in members], limit, lambda v: v.staff_id)
+
+
 @post(
     "/api/v1/api-keys",
     tags=["api keys"],
@@ -322,6 +349,22 @@ PROXY_HANDLERS = [
         STAFF_OR_STOREFRONT,
     ),
     _proxy("notifications", _prefix("/api/v1/notifications"), ANY_METHOD, "notifications", "Notifications", STAFF_ONLY),
+    _proxy(
+        "sms_settings",
+        ["/api/v1/sms-settings"],
+        frozenset({"GET", "PUT"}),
+        "notifications",
+        "The shop's SMS channel: on or off, the customers' default channel, quiet hours, sender",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "notification_preferences",
+        ["/api/v1/notification-preferences"],
+        frozenset({"PUT"}),
+        "notifications",
+        "A customer's channel for their order messages: email, sms or both",
+        STAFF_OR_STOREFRONT,
+    ),
     _proxy("inbox", _prefix("/api/v1/inbox"), ANY_METHOD, "inbox", "The staff inbox (and its live stream)", STAFF_ONLY),
     _proxy(
         "pipelines",
@@ -360,7 +403,15 @@ PROXY_HANDLERS = [
         _prefix("/api/v1/customers"),
         frozenset({"GET", "PATCH", "POST"}),
         "customers",
-        "Customer records: search, read, edit, merge, order history",
+        "Customer records: search, read, edit, merge, order history; a customer's data export and erasure",
+        STAFF_ONLY,
+    ),
+    _proxy(
+        "feedback_report",
+        ["/api/v1/feedback/report"],
+        frozenset({"GET"}),
+        "feedback",
+        "Customers' ratings per product, manager or courier over a period",
         STAFF_ONLY,
     ),
     _proxy("waves", _prefix("/api/v1/waves"), ANY_METHOD, "shipments", "Pick waves and their pick lists", STAFF_ONLY),
@@ -417,6 +468,18 @@ PROXY_HANDLERS = [
         [],
     ),
     _proxy(
+        "order_status_extras",
+        [
+            "/api/v1/order-status/{token:str}/invoice.pdf",
+            "/api/v1/order-status/{token:str}/pd4.pdf",
+            "/api/v1/order-status/{token:str}/returns",
+        ],
+        frozenset({"GET", "POST"}),
+        "public",
+        "The same link's documents (bank-transfer invoice, PD-4 slip) and the customer's return request",
+        [],
+    ),
+    _proxy(
         "carrier_webhook",
         ["/webhooks/carriers/{carrier:str}"],
         frozenset({"POST"}),
@@ -450,7 +513,7 @@ PROXY_HANDLERS = [
     ),
 ]
 
-OWN_HANDLERS = [login, me, add_staff, list_staff, create_api_key, list_api_keys, revoke_api_key]
+OWN_HANDLERS = [login, me, add_staff, list_staff, staff_directory, create_api_key, list_api_keys, revoke_api_key]
 
 
 def _refuse_method(path: str, allowed: set[str]) -> HTTPRouteHandler:

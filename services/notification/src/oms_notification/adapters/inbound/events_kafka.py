@@ -9,7 +9,7 @@ from oms_contracts.messages.groupbuy import (
     ShopNewsPublished,
 )
 from oms_contracts.messages.messaging import MessagePosted
-from oms_contracts.messages.order import OrderPlaced, OrderStageChanged, OrderStageOverdue
+from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
@@ -22,6 +22,8 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     runtime.consumer("shops").on(ShopCreated, notifier.on_shop_created).on(
         StaffMemberAdded, notifier.on_staff_member_added
     )
+    # A customer's personal data erased (the order service): their orders' contacts are dropped.
+    runtime.consumer("customers").on(CustomerErased, notifier.on_customer_erased)
     # Staff alerts on their own topic (oms.order.alerts) and in a group of their own: an alert never
     # waits behind the order events, nor the customer mail the "orders" group is sending for them.
     runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)

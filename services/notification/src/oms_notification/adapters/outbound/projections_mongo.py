@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,7 @@ class ProjectionsMongo:
             "email": order.customer.email,
             "name": order.customer.name,
             "locale": order.customer.locale,
+            "phone": order.customer.phone,
         }
         await self.orders.update_one(
             {"_id": order.order_id, "shop_id": shop_id},
@@ -85,9 +87,25 @@ class ProjectionsMongo:
         doc = await self.links.find_one({"_id": f"{shop_id}:{order_id}", "shop_id": shop_id})
         return str(doc["url"]) if doc else None
 
+    async def forget_orders(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        """Drop the contacts and payment links of these orders (their customer's data was erased); the
+        order stays known as erased, so a late payment event is not parked waiting for its contact."""
+        if not order_ids:
+            return 0
+        ids = list(order_ids)
+        erased = await self.orders.update_many(
+            {"shop_id": shop_id, "_id": {"$in": ids}}, {"$set": {"erased": True}, "$unset": {"customer": ""}}
+        )
+        await self.links.delete_many({"shop_id": shop_id, "_id": {"$in": [f"{shop_id}:{o}" for o in ids]}})
+        return int(erased.modified_count)
+
+    async def erased(self, shop_id: str, order_id: str) -> bool:
+        doc = await self.orders.find_one({"_id": order_id, "shop_id": shop_id}, {"erased": 1})
+        return bool(doc and doc.get("erased"))
+
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
         doc = await self.orders.find_one({"_id": order_id, "shop_id": shop_id})
-        if doc is None:
+        if doc is None or doc.get("erased"):
             return None
         c = doc["customer"]
-        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"]))
+        return OrderContact(order_id, doc["number"], Recipient(c["email"], c["name"], c["locale"], c.get("phone")))

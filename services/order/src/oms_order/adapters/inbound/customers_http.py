@@ -46,6 +46,7 @@ class CustomerView(_View):
     first_order_at: datetime | None
     last_order_at: datetime | None
     merged_into: str | None
+    erased_at: datetime | None = Field(default=None, description="Personal data erased on request (then empty)")
     version: int
 
 
@@ -66,6 +67,7 @@ def customer_view(record: CustomerRecord, version: int) -> CustomerView:
         first_order_at=record.first_order_at,
         last_order_at=record.last_order_at,
         merged_into=record.merged_into,
+        erased_at=record.erased_at,
         version=version,
     )
 

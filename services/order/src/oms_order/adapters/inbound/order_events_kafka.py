@@ -50,6 +50,7 @@ from oms_order.application.order_events import OrderEvents
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
+from oms_order.application.sla_period import SlaPeriod
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 
@@ -77,6 +78,7 @@ def register_consumers(
     promo_codes: PromoCodeAdmin,
     lists: OrderLists,
     customers: CustomerRecords,
+    sla_period: SlaPeriod,
 ) -> None:
     # The events that move orders: one consumer group, so that per order they apply in order.
     order_events: dict[type[Payload], Handler] = {
@@ -117,6 +119,10 @@ def register_consumers(
     runtime.consumer("customers").on(OrderPlaced, customers.on_order_placed)
 
     runtime.consumer("promo-usage").on(OrderStageChanged, promo_codes.on_order_stage_changed)
+
+    # The SLA over a period: one record per stage an order left, from its stage history, in a group of
+    # their own (insert-only by transition id, so a replay changes nothing).
+    runtime.consumer("stage-transitions").on(OrderStageChanged, sla_period.on_stage_changed)
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any

@@ -13,9 +13,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from oms_contracts import Actor
 from oms_runtime.context import Ctx
-from oms_runtime.errors import FieldError
 from oms_runtime.paging import CursorPage
-from oms_runtime.params import Limit
+from oms_runtime.params import Limit, TimeInQuery, aware_time
 from pydantic import BaseModel, Field
 
 from oms_order.adapters.inbound.roles import ANY_STAFF, MANAGER
@@ -30,11 +29,6 @@ Where = NamedDependency[ListFilter]
 Many = Annotated[
     list[str] | None,
     QueryParameter(description="Repeat the parameter or separate values with commas; any of them matches"),
-]
-# Read as text and parsed here: Litestar's lax conversion took `0.5` for a Unix time.
-When = Annotated[
-    str | None,
-    QueryParameter(max_length=40, description="ISO 8601 date-time with a time zone; ranges are [from, to)"),
 ]
 
 
@@ -53,26 +47,14 @@ def _many(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))[:50]
 
 
-def _aware(name: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
-    if value.tzinfo is None:
-        raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
-    return value
-
-
 def list_filter(
     stage: Many = None,
     status: Many = None,
     payment_status: Many = None,
-    placed_from: When = None,
-    placed_to: When = None,
-    closed_from: When = None,
-    closed_to: When = None,
+    placed_from: TimeInQuery = None,
+    placed_to: TimeInQuery = None,
+    closed_from: TimeInQuery = None,
+    closed_to: TimeInQuery = None,
     delivery_type: Many = None,
     region: Many = None,
     channel: Many = None,
@@ -86,10 +68,10 @@ def list_filter(
         stages=_many(stage),
         statuses=_many(status),
         payment_statuses=_many(payment_status),
-        placed_from=_aware("placed_from", placed_from),
-        placed_to=_aware("placed_to", placed_to),
-        closed_from=_aware("closed_from", closed_from),
-        closed_to=_aware("closed_to", closed_to),
+        placed_from=aware_time("placed_from", placed_from),
+        placed_to=aware_time("placed_to", placed_to),
+        closed_from=aware_time("closed_from", closed_from),
+        closed_to=aware_time("closed_to", closed_to),
         delivery_types=_many(delivery_type),
         regions=_many(region),
         channels=_many(channel),

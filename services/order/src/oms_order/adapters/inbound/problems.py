@@ -13,6 +13,7 @@ from oms_order.application.errors import IdempotencyKeyReused, LineNotFound, Ord
 from oms_order.application.orders import QuoteChanged
 from oms_order.application.pipelines import InvalidPipeline, PipelineNotFound
 from oms_order.application.ports import DuplicatePromoCode, LinkInvalid
+from oms_order.application.saved_views import ViewNotFound
 from oms_order.application.stage_actions import MoveNotAllowed
 from oms_order.domain.customers import CustomerConflict
 from oms_order.domain.edits import NotEditable, StockShort
@@ -20,6 +21,7 @@ from oms_order.domain.order import CannotCancel, FeedbackRefused, NotResponsible
 from oms_order.domain.order_list import BadCursor
 from oms_order.domain.pipeline import MoveRefused
 from oms_order.domain.pricing import InvalidOrder
+from oms_order.domain.saved_views import TooManyViews, ViewNameTaken
 
 # An exception naming several fields carries them as `errors` ([FieldError(field, message)]): copied
 # into the body as the problem's `errors` member.
@@ -34,6 +36,9 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     LineNotFound: ProblemSpec(404, "Not found"),
     PromoNotFound: ProblemSpec(404, "Not found"),
     PipelineNotFound: ProblemSpec(404, "Not found"),
+    ViewNotFound: ProblemSpec(404, "Not found", field="view_id"),
+    ViewNameTaken: ProblemSpec(409, "Saved view exists", field="name"),
+    TooManyViews: ProblemSpec(409, "Too many saved views"),
     NotResponsible: ProblemSpec(403, "Forbidden"),
     CannotCancel: ProblemSpec(409, "Order cannot be cancelled"),
     FeedbackRefused: ProblemSpec(409, "Feedback not possible"),

@@ -7,7 +7,7 @@ is keyed by (order, seq); seq is its absolute position in the trail, so the move
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oms_runtime.mongo import Document
@@ -54,3 +54,25 @@ class MongoAuditArchive:
         projection = {"_id": 0, "shop_id": 0, "order_id": 0}
         cursor = self.collection.find(query, projection).sort("_id", 1).limit(end_seq - first_seq)
         return [doc async for doc in cursor]
+
+    async def rewrite(
+        self, shop_id: str, order_id: str, end_seq: int, rewrite: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace the archived entries 0 ≤ seq < end_seq by `rewrite(entry)` where that differs."""
+        if end_seq <= 0:
+            return 0
+        query = {
+            "_id": {"$gte": audit_entry_id(order_id, 0), "$lt": audit_entry_id(order_id, end_seq)},
+            "shop_id": shop_id,
+        }
+        keys = ("_id", "shop_id", "order_id", "seq")
+        changed = 0
+        async for doc in self.collection.find(query).sort("_id", 1).limit(end_seq):
+            entry = {k: v for k, v in doc.items() if k not in keys}
+            new = rewrite(entry)
+            if new != entry:
+                await self.collection.replace_one(
+                    {"_id": doc["_id"], "shop_id": shop_id}, {**new, **{k: doc[k] for k in keys if k != "_id"}}
+                )
+                changed += 1
+        return changed

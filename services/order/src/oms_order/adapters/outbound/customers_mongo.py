@@ -9,7 +9,7 @@ from typing import Any
 
 from oms_contracts import Money
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, insert_new
-from oms_runtime.store import AggregateStore, DocumentRepository
+from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -27,6 +27,8 @@ CUSTOMER_INDEXES: list[IndexSpec] = [
     IndexSpec(CUSTOMER_RECORDS, [("shop_id", ASCENDING), ("merged_into", ASCENDING), ("_id", ASCENDING)]),
     IndexSpec(CUSTOMER_KEYS, [("shop_id", ASCENDING), ("key", ASCENDING)], unique=True),
     IndexSpec(CUSTOMER_ORDERS, [("shop_id", ASCENDING), ("customer_id", ASCENDING), ("_id", DESCENDING)]),
+    # The records carry an outbox since erasure announces itself (CustomerErased).
+    *outbox_indexes(CUSTOMER_RECORDS),
 ]
 
 
@@ -116,6 +118,18 @@ class MongoCustomerIndex:
             for d in page.items
         ]
         return CustomerPage(items, page.next_cursor)
+
+    async def merged_into(self, shop_id: str, customer_id: str, limit: int) -> list[str]:
+        found = self.records.find({"shop_id": shop_id, "merged_into": customer_id}, {"_id": 1}).sort("_id", ASCENDING)
+        return [str(d["_id"]) for d in await found.limit(limit).to_list()]
+
+    async def forget(self, shop_id: str, keys: Sequence[str], owners: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        dropped = await self.keys.delete_many(
+            {"shop_id": shop_id, "key": {"$in": list(keys)}, "customer_id": {"$in": list(owners)}}
+        )
+        return int(dropped.deleted_count)
 
     async def search(self, shop_id: str, query: str | None, *, cursor: str | None, limit: int) -> CustomerPage:
         filters: dict[str, Any] = {"shop_id": shop_id, "merged_into": None}

@@ -237,17 +237,31 @@ class MongoCustomers:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[CUSTOMERS]
 
+    @staticmethod
+    def _keys(emails: Sequence[str], phones: Sequence[str | None]) -> list[str]:
+        keys = [f"email:{email.strip().lower()}" for email in emails]
+        for phone in phones:
+            number = digits(phone)
+            if len(number) >= 5:
+                keys.append(f"phone:{number[-10:]}")
+        return keys
+
     async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
-        keys = [f"email:{str(customer.email).strip().lower()}"]
-        phone = digits(customer.phone)
-        if len(phone) >= 5:
-            keys.append(f"phone:{phone[-10:]}")
+        keys = self._keys([str(customer.email)], [customer.phone])
         kind: CustomerKind = "first"
         for key in keys:
             first = await self._claim(shop_id, key, order_id, fold(customer.name))
             if first != order_id:
                 kind = "repeat"
         return kind
+
+    async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int:
+        """Drop a person's keys (their data erased): their next order counts as a first one."""
+        ids = [f"{shop_id}/{key}" for key in self._keys(emails, phones)]
+        if not ids:
+            return 0
+        dropped = await self.collection.delete_many({"_id": {"$in": ids}, "shop_id": shop_id})
+        return int(dropped.deleted_count)
 
     async def _claim(self, shop_id: str, key: str, order_id: str, name: str) -> str:
         for _ in range(3):

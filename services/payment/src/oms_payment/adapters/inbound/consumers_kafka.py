@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from oms_contracts.messages.fulfilment import ShipmentDelivered
-from oms_contracts.messages.order import OrderLinesChanged, OrderPlaced, OrderUpdated
+from oms_contracts.messages.order import CustomerErased, OrderLinesChanged, OrderPlaced, OrderUpdated
 from oms_contracts.messages.payment import PaymentCaptured, PaymentStatusChanged, RequestPayment, RequestRefund
 from oms_runtime.consumer import MessageConsumer
 
@@ -39,3 +39,5 @@ def register(
     consumer("order-totals").on(OrderLinesChanged, accounts.on_order_totals).on(OrderUpdated, accounts.on_order_totals)
     # The orders as announced, for what invoices print (a projection kept by its adapter).
     consumer("documents").on(OrderPlaced, document_orders.on_order).on(OrderLinesChanged, document_orders.on_order)
+    # A customer's personal data erased (the order service): the invoices' buyer goes.
+    consumer("customers").on(CustomerErased, document_orders.on_customer_erased)

@@ -7,6 +7,7 @@ ReferenceReused, GiftCardCodeRequired, GiftCardUnusable, the sandbox's CardRejec
 
 from __future__ import annotations
 
+from oms_runtime.order_link import OrderLinkInvalid
 from oms_runtime.problems import ProblemSpec
 
 from oms_payment.adapters.sandbox.checkout import CheckoutBusy, CheckoutClosed
@@ -24,7 +25,9 @@ from oms_payment.application.errors import (
 from oms_payment.domain import NothingDue, PaymentRefused
 
 PROBLEMS: dict[type[Exception], ProblemSpec] = {
-    PaymentNotFound: ProblemSpec(404, "Not found"),  # also CardPaymentNotFound: "order … has no card payment"
+    PaymentNotFound: ProblemSpec(404, "Not found"),
+    # A forged, foreign or expired order-status link: as if there were nothing (no oracle for tokens).
+    OrderLinkInvalid: ProblemSpec(404, "Not found"),  # also CardPaymentNotFound: "order … has no card payment"
     AccountNotFound: ProblemSpec(404, "Not found"),
     ConfigNotFound: ProblemSpec(404, "Not found"),
     GiftCardNotFound: ProblemSpec(404, "Not found"),

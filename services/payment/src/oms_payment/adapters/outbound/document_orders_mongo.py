@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope, Money
-from oms_contracts.messages.order import OrderLinesChanged, OrderPlaced
+from oms_contracts.messages.order import CustomerErased, OrderLinesChanged, OrderPlaced
 from oms_documents import PricedLine
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from pymongo.asynchronous.collection import AsyncCollection
@@ -14,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from oms_payment.application.ports import OrderForDocuments
 
 DOCUMENT_ORDERS = "document_orders"
+ERASED = "[erased]"
 DOCUMENT_INDEXES = [IndexSpec(DOCUMENT_ORDERS, [("shop_id", 1), ("_id", 1)])]
 
 
@@ -29,8 +30,19 @@ class MongoDocumentOrders:
         self.collection = collection
 
     async def _keep(self, shop_id: str, order_id: str, fields: Document, at: datetime) -> None:
-        """Newest announcement wins: a replayed older one changes nothing."""
-        await upsert_newer(self.collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True)
+        """Newest announcement wins: a replayed older one changes nothing; an erased order takes nothing."""
+        key = {"_id": order_id, "shop_id": shop_id, "erased": {"$ne": True}}
+        await upsert_newer(self.collection, key, fields, at, ties_apply=True)
+
+    async def on_customer_erased(self, envelope: Envelope[CustomerErased]) -> None:
+        """The customer's personal data was erased (the order service): the buyer goes from these orders'
+        invoices (the money and lines stay), and no later announcement brings it back."""
+        order_ids = envelope.payload.order_ids
+        if order_ids:
+            await self.collection.update_many(
+                {"shop_id": envelope.shop_id, "_id": {"$in": list(order_ids)}},
+                {"$set": {"customer_name": ERASED, "customer_email": None, "address": None, "erased": True}},
+            )
 
     async def on_order(self, envelope: Envelope[Any]) -> None:
         event = envelope.payload

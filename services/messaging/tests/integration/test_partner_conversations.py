@@ -135,13 +135,18 @@ async def test_an_agent_and_an_organiser_talk_about_a_participant_and_an_order(
     storefront = internal_headers(shop_id, kind="storefront", role=None)
     assert (await client.get("/conversations", headers=storefront)).status_code == 403
 
-    # The other agent's own conversation about Bob, opened by the organiser.
-    r = await client.post(
-        "/conversations",
-        json={"subject": "participant", "subject_id": bob, "partner_id": other_id, "text": "Bob's size?"},
-        headers=manager,
-    )
-    assert r.status_code == 201, r.text
+    # The other agent's own conversation about Bob, opened by the organiser (404 until messaging has
+    # the partner's StaffMemberAdded: another topic, another consumer group, may come later).
+    async def opened_by_organiser() -> bool | None:
+        r = await client.post(
+            "/conversations",
+            json={"subject": "participant", "subject_id": bob, "partner_id": other_id, "text": "Bob's size?"},
+            headers=manager,
+        )
+        assert r.status_code in (201, 404), r.text
+        return r.status_code == 201 or None
+
+    await eventually(opened_by_organiser, what="the organiser's conversation with the other agent")
     assert (await client.get("/conversations/unread", headers=other)).json()["messages"] == 1
     every = (await client.get("/conversations", headers=manager)).json()["items"]
     assert {c["partner_id"] for c in every} == {agent_id, other_id}

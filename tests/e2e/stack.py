@@ -131,6 +131,8 @@ def stack_env(
         # (the login limit itself is tested in the gateway's own tests).
         "OMS_LOGIN_RATE_PER_MINUTE": "600",
         "OMS_LOGIN_BURST": "100",
+        # Groupbuy: its loops (closing dates, payment deadlines, payment reminders) every 2 s, not 60.
+        "OMS_DEADLINE_SCAN_SECONDS": "2",
     }
     for service, port in ports.items():
         env[f"OMS_{service.upper()}_PORT"] = str(port)

@@ -66,6 +66,13 @@ REST_PATHS: dict[str, tuple[str | Write, ...]] = {
         ("POST", "/purchases/{purchase_id}/participants", {"name": "Intruder", "currency": "RUB"}),
         ("POST", "/purchases/{purchase_id}/stop", None),
     ),
+    # Partners' conversations (messaging): an agent's conversation about the demo purchase.
+    "/api/v1/conversations": (
+        "/{conversation_id}",
+        "/{conversation_id}/messages",
+        ("POST", "/{conversation_id}/messages", {"text": "not yours"}),
+        ("POST", "/{conversation_id}/read", None),
+    ),
     # Outbound webhook endpoints (admins only): the list is the caller's own shop's.
     "/api/v1/webhooks/endpoints": (
         "",
@@ -118,6 +125,7 @@ SECRET_KEYS = (
     "promo_code",
     "purchase_id",
     "customer_id",
+    "conversation_id",
     "webhook_endpoint",
 )
 
@@ -241,6 +249,30 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
             headers=manager,
         )
     )
+    # An agent of the demo shop talks with the organisers about the purchase.
+    agent_email = f"agent-{suffix}@partners.example"
+    await created(
+        await gateway.http.post(
+            "/api/v1/staff",
+            json={"email": agent_email, "name": "Iso agent", "role": "agent", "password": "partner-pass-123"},
+            headers=admin,
+        )
+    )
+    login = await gateway.http.post(
+        "/api/v1/auth/login", json={"shop": "demo", "email": agent_email, "password": "partner-pass-123"}
+    )
+    agent = {"Authorization": f"Bearer {(await created(login))['access_token']}"}
+
+    async def conversation() -> str | None:
+        r = await gateway.http.post(
+            "/api/v1/conversations",
+            json={"subject": "joint_purchase", "subject_id": purchase["id"], "text": "When does it close?"},
+            headers=agent,
+        )
+        assert r.status_code in (201, 404), r.text  # 404 until messaging has the purchase
+        return str(r.json()["id"]) if r.status_code == 201 else None
+
+    conversation_id = await eventually(conversation, timeout=60, what="the agent's conversation")
     view = await created(
         await gateway.http.post(
             "/api/v1/orders/views", json={"name": f"Iso {suffix}", "query": "stage=picking"}, headers=manager
@@ -264,6 +296,7 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
     customer_id = await eventually(customer, timeout=60, what="the demo order's customer record")
     yield {
         "purchase_id": purchase["id"],
+        "conversation_id": conversation_id,
         "webhook_endpoint": hook["endpoint_id"],
         "customer_id": customer_id,
         "view_id": view["view_id"],

@@ -197,7 +197,8 @@ GROUPBUY_EVENTS = Topic(
     "groupbuy",
     "purchase_id",
     "Joint purchases: opened, moved through their lifecycle, participants' items and payments, the "
-    "consolidated order to the supplier, news for their participants",
+    "consolidated order to the supplier, news for their participants, payment reminders; the shop's news "
+    "for its partners (ShopNewsPublished, keyed by news_id)",
     (
         groupbuy.JointPurchaseOpened,
         groupbuy.JointPurchaseStateChanged,
@@ -205,6 +206,9 @@ GROUPBUY_EVENTS = Topic(
         groupbuy.JointPurchasePaymentRecorded,
         groupbuy.JointPurchaseOrdered,
         groupbuy.JointPurchaseNewsPublished,
+        groupbuy.JointPurchasePaymentReminderDue,
+        groupbuy.JointPurchaseHandedOut,
+        groupbuy.ShopNewsPublished,
     ),
     retention_ms=30 * DAY_MS,
 )
@@ -212,8 +216,8 @@ GROUPBUY_COMMANDS = Topic(
     "oms.groupbuy.commands",
     "groupbuy",
     "order_id",
-    "Commands of joint purchases to other services: place a participant's order (order service)",
-    (groupbuy.PlaceGroupBuyOrder,),
+    "Commands of joint purchases to other services: place or cancel a participant's order (order service)",
+    (groupbuy.PlaceGroupBuyOrder, groupbuy.CancelGroupBuyOrder),
 )
 NOTIFICATION_EVENTS = Topic(
     "oms.notification.events",

@@ -140,6 +140,24 @@ class PlaceGroupBuyOrder(Payload):
     )
 
 
+class CancelGroupBuyOrder(Payload):
+    """groupbuy asks the order service to cancel a participant's order: the participant was released
+    (they paid nothing by their deadline, or backed out) or the joint purchase was cancelled.
+
+    Sent once, in the update that releases or cancels; keyed by `order_id` like `PlaceGroupBuyOrder`,
+    so it never overtakes the placing. The order service cancels (a refund is asked for when money
+    was taken); an order already cancelled changes nothing.
+    """
+
+    TYPE = "CancelGroupBuyOrder"
+    KEY = "order_id"
+
+    order_id: str
+    purchase_id: str
+    participant_id: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class NewsRecipient(Frozen):
     """A participant the news is for; without an e-mail address the notification service cannot mail them."""
 
@@ -169,19 +187,77 @@ class JointPurchaseNewsPublished(Payload):
     recipients: list[NewsRecipient] = Field(default_factory=list)
 
 
+class ShopNewsPublished(Payload):
+    """A notice of the shop's organisers for every partner (agent, dealer) of the shop, not one purchase.
+
+    Shown pinned to every partner until unpinned or expired; the notification service mails each
+    named partner once (the same template as a purchase's news). Keyed by `news_id`.
+    """
+
+    TYPE = "ShopNewsPublished"
+    KEY = "news_id"
+
+    news_id: str
+    text: str = Field(min_length=1, max_length=2000)
+    pinned: bool
+    expires_at: AwareDatetime | None = None
+    partner_ids: list[str] = Field(max_length=1000, description="The shop's partners when it was published")
+
+
+class JointPurchasePaymentReminderDue(Payload):
+    """A participant still owes money before their payment deadline: a step of the shop's reminder
+    cadence is reached. Sent once per (participant, reminder number); the notification service mails
+    the participant when they have an address."""
+
+    TYPE = "JointPurchasePaymentReminderDue"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    title: str = Field(default="", max_length=200, description="The purchase's title")
+    participant_id: str
+    name: str
+    email: EmailStr | None = None
+    order_id: str | None = Field(default=None, description="The participant's order, when it exists")
+    reminder_number: int = Field(ge=1, description="1 for the first reminder of this participant, 2 for the second…")
+    deadline: AwareDatetime = Field(description="When the participant's unpaid items are released")
+    owed: Money = Field(description="What is still to pay")
+
+
+class HandedOutLine(Frozen):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
+class JointPurchaseHandedOut(Payload):
+    """A participant collected their goods at the pickup point (the organiser's hand-out list)."""
+
+    TYPE = "JointPurchaseHandedOut"
+    KEY = "purchase_id"
+
+    purchase_id: str
+    participant_id: str
+    order_id: str | None = Field(default=None, description="The participant's order, when it exists")
+    lines: list[HandedOutLine] = Field(min_length=1)
+
+
 __all__ = [
+    "CancelGroupBuyOrder",
     "ConsolidatedLine",
     "GroupBuyOrderLine",
+    "HandedOutLine",
     "ItemStatus",
     "ItemsChange",
+    "JointPurchaseHandedOut",
     "JointPurchaseItemsChanged",
     "JointPurchaseNewsPublished",
     "JointPurchaseOpened",
     "JointPurchaseOrdered",
     "JointPurchasePaymentRecorded",
+    "JointPurchasePaymentReminderDue",
     "JointPurchaseStateChanged",
     "NewsRecipient",
     "ParticipantItem",
     "PlaceGroupBuyOrder",
     "PurchaseState",
+    "ShopNewsPublished",
 ]

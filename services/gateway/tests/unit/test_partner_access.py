@@ -1,4 +1,4 @@
-"""Partners (agents, dealers) reach who-am-I and the groupbuy routes, and nothing else."""
+"""Partners (agents, dealers) reach who-am-I, the groupbuy routes and their conversations, and nothing else."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from oms_gateway.domain.access import PARTNERS, RouteGroup, may_call
 from oms_gateway.domain.accounts import StaffMember
 from oms_gateway.domain.routing import ANY_METHOD, ROUTES, Service, resolve
 
-PARTNER_GROUPS = {RouteGroup.ME, RouteGroup.GROUPBUY, RouteGroup.PUBLIC}
+PARTNER_GROUPS = {RouteGroup.ME, RouteGroup.GROUPBUY, RouteGroup.PARTNER_CONVERSATIONS, RouteGroup.PUBLIC}
 
 
 @pytest.mark.parametrize("role", sorted(PARTNERS))
@@ -48,6 +48,34 @@ def test_groupbuy_paths_go_to_the_groupbuy_service(method: str, path: str, upstr
         upstream,
     )
     assert resolve("DELETE", path) is None and "DELETE" in ANY_METHOD
+
+
+@pytest.mark.parametrize("role", ["warehouse", "courier", "storefront"])
+def test_only_organisers_and_partners_reach_partner_conversations(role: str) -> None:
+    assert not may_call(role, RouteGroup.PARTNER_CONVERSATIONS)
+    for allowed in ("admin", "manager", "agent", "dealer"):
+        assert may_call(allowed, RouteGroup.PARTNER_CONVERSATIONS)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "upstream"),
+    [
+        ("GET", "/api/v1/conversations", "/conversations"),
+        ("POST", "/api/v1/conversations", "/conversations"),
+        ("GET", "/api/v1/conversations/unread", "/conversations/unread"),
+        ("POST", "/api/v1/conversations/c1/messages", "/conversations/c1/messages"),
+        ("POST", "/api/v1/conversations/c1/read", "/conversations/c1/read"),
+    ],
+)
+def test_partner_conversation_paths_go_to_messaging(method: str, path: str, upstream: str) -> None:
+    found = resolve(method, path)
+    assert found is not None
+    assert (found.route.group, found.route.service, found.upstream_path) == (
+        RouteGroup.PARTNER_CONVERSATIONS,
+        Service.MESSAGING,
+        upstream,
+    )
+    assert resolve("DELETE", path) is None
 
 
 def test_vk_posts_to_groupbuy_without_credentials() -> None:

@@ -8,6 +8,9 @@ from oms_contracts.messages.groupbuy import PurchaseState
 from oms_groupbuy.application.ports import IntakeRecord, PurchaseKey
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase
+from oms_groupbuy.domain.reminders import next_reminder_at
+from oms_groupbuy.domain.settings import ShopSettings
+from oms_groupbuy.domain.shop_news import ShopNews
 from oms_groupbuy.domain.vk import VkGroup
 from oms_testing.fakes import InMemoryRepository
 
@@ -51,6 +54,13 @@ class FakePurchases(InMemoryRepository[JointPurchase]):
             for p in self._all()
             if p.state == "awaiting_payment"
             and any(x.payment_deadline is not None and x.payment_deadline <= now for x in p.participants)
+        ][:limit]
+
+    async def reminders_due(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        return [
+            PurchaseKey(p.shop_id, p.purchase_id)
+            for p in self._all()
+            if p.state == "awaiting_payment" and (at := next_reminder_at(p)) is not None and at <= now
         ][:limit]
 
     async def with_partner_closing(
@@ -111,3 +121,23 @@ class FakeCreationKeys:
 
     async def claim(self, key: str, shop_id: str, aggregate_id: str, fingerprint: str) -> tuple[str, str]:
         return self.keys.setdefault(key, (aggregate_id, fingerprint))
+
+
+class FakeShopNews(InMemoryRepository[ShopNews]):
+    def __init__(self) -> None:
+        super().__init__(key_of=lambda n: (n.shop_id, n.news_id), name="shop_news")
+
+    def _newest_first(self, shop_id: str) -> list[ShopNews]:
+        rows = [x.state for (s, _), x in self.stored.items() if s == shop_id]
+        return sorted(rows, key=lambda n: n.news_id, reverse=True)
+
+    async def pinned(self, shop_id: str, now: datetime, limit: int) -> list[ShopNews]:
+        return [n for n in self._newest_first(shop_id) if n.news.shown(now)][:limit]
+
+    async def page(self, shop_id: str, after: str | None, limit: int) -> list[ShopNews]:
+        return [n for n in self._newest_first(shop_id) if after is None or n.news_id < after][:limit]
+
+
+class FakeShopSettings(InMemoryRepository[ShopSettings]):
+    def __init__(self) -> None:
+        super().__init__(key_of=lambda s: (s.shop_id, s.shop_id), name="groupbuy_settings")

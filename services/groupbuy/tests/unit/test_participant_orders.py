@@ -9,7 +9,12 @@ import pytest
 from oms_contracts import Actor, Envelope, Money
 from oms_contracts.messages.catalog import PurchaseOrderReceived
 from oms_contracts.messages.common import SkuQuantity
-from oms_contracts.messages.groupbuy import GroupBuyOrderLine, JointPurchaseOrdered, PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import (
+    CancelGroupBuyOrder,
+    GroupBuyOrderLine,
+    JointPurchaseOrdered,
+    PlaceGroupBuyOrder,
+)
 from oms_contracts.messages.payment import PaymentCaptured, RefundCompleted
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases
 from oms_groupbuy.domain import purchase as gb
@@ -221,3 +226,29 @@ async def test_the_catalogs_full_receipt_moves_the_purchase_to_received(app: Pur
     assert (await app.get(ADMIN, pid)).state.state == "received"
     other = receipt("received").payload.model_copy(update={"purchase_order_id": "a-po-of-the-shop"})
     await app.on_purchase_order_received(Envelope.new(other, shop_id=SHOP, actor=Actor.system("catalog")))
+
+
+def cancellations(d: gb.Decision | None) -> list[tuple[str, str]]:
+    assert d is not None
+    return [(e.participant_id, e.order_id) for e in d.events if isinstance(e, CancelGroupBuyOrder)]
+
+
+def test_a_release_or_a_cancelled_purchase_cancels_the_orders_it_makes_pointless() -> None:
+    asked = gb.with_orders(gb.open_payment(gb.stop(collected(), now=NOW).purchase, now=NOW), new_id=ids("o"))
+    assert asked is not None
+    p = asked.purchase
+    orders = {x.participant_id: x.order_id for x in p.participants}
+    released = gb.with_cancellations(p, gb.release_participant(p, "bob", now=NOW))
+    assert cancellations(released) == [("bob", orders["bob"])]
+    assert released is not None
+    [cancel] = [e for e in released.events if isinstance(e, CancelGroupBuyOrder)]
+    assert cancel.reason == "released from the joint purchase: Winter dresses" and cancel.purchase_id == p.purchase_id
+    # Deciding again on the released state asks nothing more (once: only on the change).
+    assert gb.with_cancellations(released.purchase, gb.set_transport(released.purchase, "RUB", D("10"), now=NOW)) == (
+        gb.set_transport(released.purchase, "RUB", D("10"), now=NOW)
+    )
+    cancelled = gb.with_cancellations(released.purchase, gb.cancel(released.purchase, now=NOW, reason="no supplier"))
+    assert sorted(cancellations(cancelled)) == sorted(
+        (pid, orders[pid]) for pid in ("ann", "cat") if orders[pid] is not None
+    )
+    assert gb.with_cancellations(p, None) is None

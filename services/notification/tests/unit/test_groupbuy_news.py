@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from oms_contracts import Actor, Envelope
-from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient, ShopNewsPublished
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
 from oms_notification.application.notifier import PARTNER_WAIT, PartnersNotYetKnown
-from oms_notification.domain.groupbuy_news import for_news
+from oms_notification.domain.groupbuy_news import for_news, for_shop_news
 from oms_notification.domain.model import DeliveryStatus, ShopInfo, StaffMember, Template
 
 from .test_notifier import SHOP, World
@@ -80,3 +80,40 @@ async def test_a_partner_still_unknown_after_the_wait_does_not_hold_the_news_bac
     world.clock.advance(PARTNER_WAIT)
     await world.notifier.on_news_published(env)
     assert [s.to_email for s in world.mailer.sent] == ["ann@example.com"]
+
+
+SHOP_NEWS = ShopNewsPublished(
+    news_id="sn-1", text="The warehouse is closed on Monday", pinned=True, partner_ids=["a1", "d1"]
+)
+
+
+def test_the_shops_news_goes_to_each_partner_it_names_once_in_their_language() -> None:
+    staff = [
+        StaffMember("a1", "olga@partners.example", "Olga", "agent", "ru"),
+        StaffMember("d1", "dima@partners.example", "Dima", "dealer"),
+        StaffMember("a2", "OLGA@partners.example", "Olga twin", "agent"),  # not named
+        StaffMember("boss", "boss@example.com", "Boss", "admin"),
+    ]
+    intents = for_shop_news(SHOP_NEWS, ShopInfo(SHOP, "Tea & Co", "en"), staff)
+    assert [(i.template, i.recipient.email, i.recipient.locale) for i in intents] == [
+        (Template.GROUPBUY_NEWS, "olga@partners.example", "ru"),
+        (Template.GROUPBUY_NEWS, "dima@partners.example", "en"),
+    ]
+    renderer = TemplateRenderer()
+    en = renderer.render(Template.GROUPBUY_NEWS, "en", {**intents[1].context, "name": "Dima"})
+    assert en.subject == "Tea & Co: news for partners" and "news for the partners of Tea & Co" in en.text
+    assert SHOP_NEWS.text in en.text and "joint purchase" not in en.text
+    ru = renderer.render(Template.GROUPBUY_NEWS, "ru", {**intents[0].context, "name": "Olga"})
+    assert "Новости для партнёров магазина «Tea & Co»" in ru.text
+
+
+async def test_the_shops_news_replayed_mails_nobody_twice_and_waits_for_unknown_partners() -> None:
+    world = World()
+    world.projections.staff[(SHOP, "a1")] = StaffMember("a1", "olga@partners.example", "Olga", "agent")
+    env = Envelope.new(SHOP_NEWS, shop_id=SHOP, actor=Actor.system("groupbuy"), occurred_at=world.clock.now())
+    with pytest.raises(PartnersNotYetKnown, match="d1"):
+        await world.notifier.on_shop_news_published(env)
+    world.projections.staff[(SHOP, "d1")] = StaffMember("d1", "dima@partners.example", "Dima", "dealer")
+    await world.notifier.on_shop_news_published(env)
+    await world.notifier.on_shop_news_published(env)
+    assert sorted(s.to_email for s in world.mailer.sent) == ["dima@partners.example", "olga@partners.example"]

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from oms_contracts import Money
 from oms_contracts.messages.common import Customer, Locale
-from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, NewsRecipient
+from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished, JointPurchasePaymentReminderDue, NewsRecipient
 from oms_contracts.messages.order import CUSTOMER_STATUSES, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentReminderDue, PaymentRequested
 from oms_notification.adapters.outbound.renderer_jinja import TemplateRenderer
@@ -11,6 +11,7 @@ from oms_notification.domain import rules
 from oms_notification.domain.alerts import FiringAlert, for_alert_email
 from oms_notification.domain.formatting import format_money
 from oms_notification.domain.groupbuy_news import for_news
+from oms_notification.domain.groupbuy_reminders import for_groupbuy_reminder
 from oms_notification.domain.model import (
     DeliveryBackoff,
     DeliveryStatus,
@@ -222,6 +223,19 @@ def test_every_template_renders_in_every_locale() -> None:
             ),
             SHOP,
             [],
+        ),
+        *for_groupbuy_reminder(
+            JointPurchasePaymentReminderDue(
+                purchase_id="jp",
+                title="Joint purchase 42",
+                participant_id="p",
+                name="Ann",
+                email="ann@example.com",
+                reminder_number=1,
+                deadline=datetime(2026, 3, 1, tzinfo=UTC),
+                owed=rub("1500"),
+            ),
+            SHOP,
         ),
         *for_alert_email(
             FiringAlert("fp", datetime(2026, 3, 1, tzinfo=UTC), "Alert42", "critical", "42 errors", None),

@@ -4,7 +4,13 @@ on the joint-purchase pipeline, at the purchase's prices, once per order id."""
 from __future__ import annotations
 
 from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.groupbuy import GroupBuyOrderLine, PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import (
+    CancelGroupBuyOrder,
+    GroupBuyOrderLine,
+    HandedOutLine,
+    JointPurchaseHandedOut,
+    PlaceGroupBuyOrder,
+)
 from oms_contracts.messages.order import OrderPlaced
 from oms_contracts.messages.payment import RequestPayment
 from oms_testing.http import internal_headers
@@ -79,3 +85,47 @@ async def test_a_participants_order_runs_on_the_joint_purchase_pipeline_and_is_p
         await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"to_stage":"closed"' in r.value)
         stages = [e.payload.to_stage for e in messages(order_events, order_id, "OrderStageChanged")]
         assert stages == ["paid", "received", "handed_out", "closed"]
+
+
+async def test_a_released_participants_order_is_cancelled_once(app: OrderApp, shop_id: str) -> None:
+    order_id = new_id()
+    system = Actor.system("groupbuy")
+    placed_command = Envelope.new(command(order_id, "p-9", "ann@example.com"), shop_id=shop_id, actor=system)
+    cancel = CancelGroupBuyOrder(
+        order_id=order_id, purchase_id="jp-1", participant_id="p-9", reason="released from the joint purchase"
+    )
+    async with TopicReader(app.bootstrap, app.topic(OrderPlaced)) as order_events:
+        await app.send(placed_command)
+        await one_message(order_events, order_id, "OrderPlaced")
+        sent = Envelope.new(cancel, shop_id=shop_id, actor=system)
+        await app.send(sent)
+        await app.send(Envelope.new(cancel, shop_id=shop_id, actor=system))  # again, under another id
+        await app.wait_stage(shop_id, order_id, "cancelled")
+        await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"to_stage":"cancelled"' in r.value)
+        order = await app.order(shop_id, order_id)
+        assert order["cancel_reason"] == "released from the joint purchase"
+        assert [e.payload.to_stage for e in messages(order_events, order_id, "OrderStageChanged")] == ["cancelled"]
+
+
+async def test_goods_collected_at_the_pickup_point_move_the_paid_order_to_handed_out(
+    app: OrderApp, shop_id: str
+) -> None:
+    order_id = new_id()
+    await app.send(Envelope.new(command(order_id, "p-7", None), shop_id=shop_id, actor=Actor.system("groupbuy")))
+    await app.wait_stage(shop_id, order_id, "awaiting_payment")
+    order = await app.order(shop_id, order_id)
+    await app.emit(shop_id, paid_in_full(order_id, Money.model_validate(order["totals"]["grand_total"])), "payment")
+    await app.wait_stage(shop_id, order_id, "paid")
+    organiser = Actor(kind="staff", id="boss", role="manager", name="Mia")
+    handed = JointPurchaseHandedOut(
+        purchase_id="jp-1", participant_id="p-7", order_id=order_id, lines=[HandedOutLine(sku="SCARF", quantity=2)]
+    )
+    sent = Envelope.new(handed, shop_id=shop_id, actor=organiser)
+    await app.send(sent)
+    await app.send(sent)  # a redelivery: applied once
+    await app.wait_stage(shop_id, order_id, "handed_out")
+    audit = (
+        await app.client.get(f"/orders/{order_id}/audit", headers=internal_headers(shop_id, role="manager"))
+    ).json()
+    moves = [e for e in audit["items"] if e.get("action") == "advanced"]
+    assert len(moves) == 2 and all(e["actor"]["id"] == "boss" for e in moves)  # paid → received → handed out

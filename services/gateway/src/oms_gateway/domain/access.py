@@ -43,6 +43,7 @@ class RouteGroup(StrEnum):
     PIPELINES = "pipelines"
     PROMO_CODES = "promo_codes"
     GROUPBUY = "groupbuy"
+    PARTNER_CONVERSATIONS = "conversations.partners"
     CHECKOUT = "checkout"
     ORDER_LINK = "orders.status_link"
     CUSTOMERS = "customers"
@@ -57,8 +58,9 @@ class RouteGroup(StrEnum):
 
 ALL_STAFF = frozenset({"admin", "manager", "warehouse", "courier"})
 EVERYONE = frozenset({*ALL_STAFF, STOREFRONT})
-# Partners (agents, dealers) are staff accounts with a view of their own: who they are, and joint
-# purchases (where the groupbuy service shows them only the people they brought). Nothing else.
+# Partners (agents, dealers) are staff accounts with a view of their own: who they are, joint
+# purchases (where the groupbuy service shows them only the people they brought) and their
+# conversations with the organisers (messaging shows them only their own). Nothing else.
 PARTNERS = frozenset({"agent", "dealer"})
 
 # Who may call each group: staff by role, storefront keys as "storefront". PUBLIC needs no credential.
@@ -104,6 +106,8 @@ PERMISSIONS: dict[RouteGroup, frozenset[str]] = {
     RouteGroup.PROMO_CODES: frozenset({"admin", "manager"}),
     # Joint purchases: organisers run them; partners reach their own view (the service filters).
     RouteGroup.GROUPBUY: frozenset({"admin", "manager", *PARTNERS}),
+    # Conversations between a partner and the organisers (messaging shows a partner only their own).
+    RouteGroup.PARTNER_CONVERSATIONS: frozenset({"admin", "manager", *PARTNERS}),
     # A storefront builds its checkout (options for an address, a quote), like the people who sell.
     RouteGroup.CHECKOUT: frozenset({STOREFRONT, "admin", "manager"}),
     # Delivery zones and payment options of the checkout: staff read them, the order service lets

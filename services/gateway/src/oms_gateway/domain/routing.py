@@ -242,6 +242,14 @@ ROUTES: tuple[Route, ...] = (
     # is public (groupbuy checks the community's secret and answers "ok"), before the catch-all.
     route(RouteGroup.PUBLIC, {"POST"}, "/webhooks/vk/{group_id}", Service.GROUPBUY, "/vk/callback/{group_id}"),
     route(RouteGroup.GROUPBUY, {"GET", "POST", "PUT"}, "/api/v1/groupbuy{rest}", Service.GROUPBUY, "{rest}"),
+    # Partners' conversations with the organisers (messaging).
+    route(
+        RouteGroup.PARTNER_CONVERSATIONS,
+        {"GET", "POST"},
+        "/api/v1/conversations{rest}",
+        Service.MESSAGING,
+        "/conversations{rest}",
+    ),
     # A shop's outbound webhooks to its storefronts (webhooks service): endpoints and their delivery
     # logs, admins only. (The /webhooks/... rows below are *inbound* webhooks of providers and carriers.)
     route(

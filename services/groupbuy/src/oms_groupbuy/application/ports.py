@@ -11,6 +11,8 @@ from oms_runtime.commands import CommandRepository
 
 from oms_groupbuy.domain.partner import Partner
 from oms_groupbuy.domain.purchase import JointPurchase
+from oms_groupbuy.domain.settings import ShopSettings
+from oms_groupbuy.domain.shop_news import ShopNews
 from oms_groupbuy.domain.vk import VkGroup
 
 
@@ -44,6 +46,10 @@ class PurchaseRepository(CommandRepository[JointPurchase], Protocol):
 
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         """Purchases awaiting payment with a participant's deadline passed, across shops."""
+        ...
+
+    async def reminders_due(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        """Purchases awaiting payment with a participant's payment reminder due, across shops."""
         ...
 
     async def with_partner_closing(
@@ -97,3 +103,19 @@ class IntakeRecord:
 
 class PartnerRepository(CommandRepository[Partner], Protocol):
     async def page(self, shop_id: str, after: str | None, limit: int) -> list[Partner]: ...
+
+
+class ShopNewsRepository(CommandRepository[ShopNews], Protocol):
+    """The shop's notices for its partners, one document each with its outbox."""
+
+    async def pinned(self, shop_id: str, now: datetime, limit: int) -> list[ShopNews]:
+        """Pinned notices of the shop not expired at `now`, newest first."""
+        ...
+
+    async def page(self, shop_id: str, after: str | None, limit: int) -> list[ShopNews]:
+        """Every notice of the shop, newest first, after the id `after`."""
+        ...
+
+
+class ShopSettingsRepository(CommandRepository[ShopSettings], Protocol):
+    """The shop's joint-purchase settings (one document per shop)."""

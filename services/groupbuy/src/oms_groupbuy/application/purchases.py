@@ -26,6 +26,8 @@ from oms_runtime.events import EventFactory
 from oms_runtime.paging import CursorPage
 
 from oms_groupbuy.application.ports import CreationKeys, PartnerRepository, PurchaseRepository
+from oms_groupbuy.application.settings import ShopSettingsService
+from oms_groupbuy.domain import distribution, reminders
 from oms_groupbuy.domain import partner as partners
 from oms_groupbuy.domain import purchase as gb
 from oms_groupbuy.domain import table as tb
@@ -121,8 +123,10 @@ class Purchases:
         policy: RetryPolicy,
         creation_keys: CreationKeys,
         new_id: Callable[[], str] = new_id,
+        settings: ShopSettingsService | None = None,
     ) -> None:
         self.purchases = purchases
+        self.settings = settings
         self.creation_keys = creation_keys
         self.partner_store = partners
         self.loop = CommandLoop(purchases, policy, name="purchases")
@@ -161,7 +165,7 @@ class Purchases:
         return await self.loop.run(
             caller.shop_id,
             purchase_id,
-            lambda loaded: self._decision(decide(loaded.state), caller),
+            lambda loaded: self._decision(gb.with_cancellations(loaded.state, decide(loaded.state)), caller),
             expected_version=expected_version,
             missing=lambda: NotFound(f"no joint purchase {purchase_id}", "purchase_id"),
         )
@@ -189,6 +193,11 @@ class Purchases:
             if existing is not None:
                 return existing  # the retry of a request that opened it
         now = self.clock.now()
+        cadence = (
+            (await self.settings.of(caller.shop_id)).reminder_hours
+            if self.settings is not None
+            else reminders.DEFAULT_REMINDER_HOURS
+        )
         decided = gb.open_purchase(
             purchase_id=purchase_id,
             shop_id=caller.shop_id,
@@ -206,6 +215,7 @@ class Purchases:
             partner_percents=spec.partner_percents,
             supplier_id=spec.supplier_id,
             warehouse_id=spec.warehouse_id,
+            reminder_hours=cadence,
             now=now,
         )
         return await self.loop.run(
@@ -281,6 +291,47 @@ class Purchases:
 
     async def unpin_news(self, caller: Caller, purchase_id: str, news_id: str) -> Loaded[JointPurchase]:
         return await self._command(caller, purchase_id, lambda p: gb.unpin_news(p, news_id))
+
+    # --- distribution at the pickup point (organiser) --------------------------------------
+
+    async def hand_out_list(
+        self, caller: Caller, purchase_id: str, handed_out: bool | None = None
+    ) -> tuple[Loaded[JointPurchase], list[distribution.HandOutRow]]:
+        loaded = await self._visible(caller, purchase_id)
+        return loaded, distribution.hand_out_list(loaded.state, handed_out=handed_out)
+
+    async def hand_out(self, caller: Caller, purchase_id: str, participant_id: str) -> distribution.HandOutRow:
+        """Mark the participant's goods collected (once); their row of the hand-out list."""
+        loaded = await self._command(
+            caller, purchase_id, lambda p: distribution.hand_out(p, participant_id, now=self.clock.now())
+        )
+        return next(r for r in distribution.hand_out_list(loaded.state) if r.participant_id == participant_id)
+
+    async def resale(self, caller: Caller, purchase_id: str) -> Loaded[JointPurchase]:
+        return await self._visible(caller, purchase_id)
+
+    async def sell_resale(
+        self,
+        caller: Caller,
+        purchase_id: str,
+        item_id: str,
+        *,
+        buyer_name: str,
+        buyer_contact: str | None,
+        price: Money | None,
+    ) -> Loaded[JointPurchase]:
+        return await self._command(
+            caller,
+            purchase_id,
+            lambda p: distribution.sell(
+                p, item_id, buyer_name=buyer_name, buyer_contact=buyer_contact, price=price, now=self.clock.now()
+            ),
+        )
+
+    async def return_resale(self, caller: Caller, purchase_id: str, item_id: str) -> Loaded[JointPurchase]:
+        return await self._command(
+            caller, purchase_id, lambda p: distribution.return_to_stock(p, item_id, now=self.clock.now())
+        )
 
     # --- participants (organiser or partner) ----------------------------------------------
 
@@ -446,6 +497,19 @@ class Purchases:
             system = Caller(key.shop_id, self.events.system_actor)
             try:
                 await self._command(system, key.purchase_id, lambda p: gb.release_unpaid(p, now=now))
+                done += 1
+            except NotFound:
+                continue
+        return done
+
+    async def remind_due(self) -> int:
+        """Payment reminders due now, across shops: once per (participant, reminder number)."""
+        now = self.clock.now()
+        done = 0
+        for key in await self.purchases.reminders_due(now, LOOP_BATCH):
+            system = Caller(key.shop_id, self.events.system_actor)
+            try:
+                await self._command(system, key.purchase_id, lambda p: reminders.remind(p, now=now))
                 done += 1
             except NotFound:
                 continue

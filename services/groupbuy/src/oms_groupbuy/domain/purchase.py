@@ -26,6 +26,7 @@ from typing import Literal
 
 from oms_contracts import Money, Payload
 from oms_contracts.messages.groupbuy import (
+    CancelGroupBuyOrder,
     ConsolidatedLine,
     GroupBuyOrderLine,
     ItemsChange,
@@ -158,6 +159,8 @@ class Participant:
     email: str | None = None  # where news and notices are mailed (checked at the HTTP edge)
     fingerprint: str | None = None  # of the request that added them, when it came with an Idempotency-Key
     order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
+    reminders_sent: int = 0  # payment reminders sent for the current deadline (domain/reminders.py)
+    handed_out_at: datetime | None = None  # collected at the pickup point (domain/distribution.py)
 
     @property
     def partner_id(self) -> str | None:
@@ -189,6 +192,26 @@ class News:
         return self.pinned and (self.expires_at is None or self.expires_at > now)
 
 
+ResaleStatus = Literal["offered", "sold", "returned"]
+
+
+@dataclass(frozen=True)
+class ResaleOffer:
+    """An item nobody collected by the close, offered for resale (domain/distribution.py)."""
+
+    item_id: str
+    sku: str
+    quantity: int
+    from_participant_id: str
+    currency: str
+    price: Decimal  # what the participant paid per unit: the default asking price
+    status: ResaleStatus = "offered"
+    buyer_name: str | None = None
+    buyer_contact: str | None = None
+    sold_price: Decimal | None = None
+    decided_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class JointPurchase:
     purchase_id: str
@@ -218,6 +241,10 @@ class JointPurchase:
     # purchase order (id = purchase_id) from JointPurchaseOrdered, and its receipt moves us to received.
     supplier_id: str | None = None
     warehouse_id: str | None = None
+    # Hours before a participant's payment deadline at which they are reminded: the shop's cadence
+    # when the purchase was opened (domain/reminders.py), largest first.
+    reminder_hours: tuple[int, ...] = ()
+    resale: tuple[ResaleOffer, ...] = ()  # offered at the close: items nobody collected
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -279,6 +306,7 @@ def open_purchase(
     partner_percents: Mapping[str, Decimal] | None = None,
     supplier_id: str | None = None,
     warehouse_id: str | None = None,
+    reminder_hours: Sequence[int] = (),
     now: datetime,
 ) -> Decision:
     title = title.strip()
@@ -345,6 +373,7 @@ def open_purchase(
         state_changed_at=now,
         supplier_id=supplier_id,
         warehouse_id=warehouse_id,
+        reminder_hours=tuple(sorted(set(reminder_hours), reverse=True)),
     )
     event = JointPurchaseOpened(
         purchase_id=purchase_id,
@@ -691,7 +720,7 @@ def _with_deadline(purchase: JointPurchase, participant_id: str, now: datetime) 
     return replace(
         purchase,
         participants=tuple(
-            replace(p, payment_deadline=deadline) if p.participant_id == participant_id else p
+            replace(p, payment_deadline=deadline, reminders_sent=0) if p.participant_id == participant_id else p
             for p in purchase.participants
         ),
     )
@@ -867,6 +896,32 @@ def with_orders(decision: Decision | None, *, new_id: Callable[[], str]) -> Deci
     return Decision(asked.purchase, [*decision.events, *asked.events])
 
 
+def with_cancellations(before: JointPurchase, decision: Decision | None) -> Decision | None:
+    """A decision, and the cancellation of every participant's order it makes pointless: a
+    participant it releases, or all of them when it cancels the purchase (once: only on the change)."""
+    if decision is None:
+        return None
+    after = decision.purchase
+    was = {p.participant_id: p for p in before.participants}
+    cancelled_now = after.state == "cancelled" and before.state != "cancelled"
+    commands: list[Payload] = []
+    for p in after.participants:
+        if p.order_id is None or was.get(p.participant_id) is None:
+            continue
+        released_now = p.released and not was[p.participant_id].released
+        if released_now or (cancelled_now and not p.released):
+            reason = "the joint purchase was cancelled" if cancelled_now else "released from the joint purchase"
+            commands.append(
+                CancelGroupBuyOrder(
+                    order_id=p.order_id,
+                    purchase_id=after.purchase_id,
+                    participant_id=p.participant_id,
+                    reason=f"{reason}: {after.title}"[:500],
+                )
+            )
+    return decision if not commands else Decision(after, [*decision.events, *commands])
+
+
 def release_unpaid(purchase: JointPurchase, *, now: datetime) -> Decision | None:
     """Participants past their deadline who paid nothing lose their items to the waiting queue.
 
@@ -1014,12 +1069,30 @@ def advance(purchase: JointPurchase, *, now: datetime, to: PurchaseState | None 
             return open_payment(purchase, now=now)
         case "awaiting_payment":
             return order_from_supplier(purchase, now=now)
-        case "ordered" | "received" | "distributed":
+        case "ordered" | "received":
             to = LIFECYCLE[LIFECYCLE.index(purchase.state) + 1]
             updated, moved = _moved(purchase, to, now)
             return Decision(updated, [moved])
+        case "distributed":
+            return close(purchase, now=now)
         case _:
             raise WrongState(f"the purchase is {purchase.state}: nothing follows", "state")
+
+
+def close(purchase: JointPurchase, *, now: datetime) -> Decision:
+    """distributed → closed: the active items of participants who did not collect them (the
+    hand-out list's unmarked rows) are offered for resale."""
+    _require(purchase, "distributed")
+    offers = tuple(
+        ResaleOffer(i.item_id, i.sku, i.quantity, p.participant_id, p.currency, i.unit_price)
+        for p in purchase.participants
+        if not p.released and p.handed_out_at is None
+        for i in purchase.items_of(p.participant_id)
+        if i.status == "active"
+    )
+    reason = f"{sum(o.quantity for o in offers)} unclaimed offered for resale" if offers else None
+    updated, moved = _moved(replace(purchase, resale=offers), "closed", now, reason)
+    return Decision(updated, [moved])
 
 
 def goods_received(purchase: JointPurchase, *, now: datetime) -> Decision | None:
@@ -1052,17 +1125,23 @@ def set_transport(purchase: JointPurchase, currency: str, amount: Decimal, *, no
 # --- news ----------------------------------------------------------------------------------
 
 
-def publish_news(
-    purchase: JointPurchase, *, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime
-) -> Decision:
+def checked_news(*, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime) -> News:
+    """A notice as published (a purchase's or the shop's): its text trimmed and not empty, expiring later."""
     text = text.strip()
     if not text:
         raise InvalidInput("must not be empty", "text")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("must be in the future", "expires_at")
+    return News(news_id, text, pinned, now, expires_at)
+
+
+def publish_news(
+    purchase: JointPurchase, *, news_id: str, text: str, pinned: bool, expires_at: datetime | None, now: datetime
+) -> Decision:
+    news = checked_news(news_id=news_id, text=text, pinned=pinned, expires_at=expires_at, now=now)
     if len(purchase.news) >= MAX_NEWS:
         raise LimitReached(f"at most {MAX_NEWS} news per purchase", "news")
-    news = News(news_id, text, pinned, now, expires_at)
+    text = news.text
     receivers = [p for p in purchase.participants if not p.released]
     event = JointPurchaseNewsPublished(
         purchase_id=purchase.purchase_id,

@@ -91,6 +91,19 @@ class Conversations:
     ) -> Message:
         """Post on an order's conversation; returns the stored message (the first one, on a retry)."""
         found = await self.for_order(shop_id, order_id)
+        return await self.post_in(found, author=author, text=text, message_id=message_id, correlation_id=correlation_id)
+
+    async def post_in(
+        self,
+        found: Loaded[Conversation],
+        *,
+        author: Actor,
+        text: str,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Message:
+        """Post on a conversation the caller may write to (checked before); the stored message."""
+        shop_id = found.state.shop_id
         post = rules.Post(
             message_id=rules.check_client_message_id(message_id) if message_id else new_id(),
             conversation_id=found.state.conversation_id,
@@ -101,7 +114,7 @@ class Conversations:
             message_id=post.message_id,
             shop_id=shop_id,
             conversation_id=post.conversation_id,
-            order_id=order_id,
+            order_id=found.state.order_id,
             author=author,
             text=post.text,
             at=self.clock.now(),
@@ -140,5 +153,9 @@ class Conversations:
     async def page(self, shop_id: str, order_id: str, *, cursor: str | None, limit: int) -> CursorPage[Message]:
         """The order's messages, oldest first."""
         conversation = await self.for_order(shop_id, order_id)
-        rows = await self.messages.page(shop_id, conversation.state.conversation_id, cursor, limit + 1)
+        return await self.messages_of(conversation.state, cursor=cursor, limit=limit)
+
+    async def messages_of(self, conversation: Conversation, *, cursor: str | None, limit: int) -> CursorPage[Message]:
+        """A conversation's messages, oldest first (the caller may read it: checked before)."""
+        rows = await self.messages.page(conversation.shop_id, conversation.conversation_id, cursor, limit + 1)
         return CursorPage[Message].from_rows(rows, limit, cursor_of=lambda m: m.message_id)

@@ -1,13 +1,16 @@
 """Conversations and their messages, as plain values and rules: no I/O here.
 
-A conversation is about something: today an order (one per order, opened when the order is
-placed); later ad-hoc threads between partners and managers, or announcements. `about` is the
-natural key that makes opening idempotent: "order:<order_id>" for an order's conversation,
-"conversation:<id>" for a thread about nothing else. So `order_id` stays optional.
+A conversation is about a subject. The staff's conversation of an order (one per order, opened
+when the order is placed) is for every staff role. A partner's conversation (an agent or dealer and
+the organisers, ADR "groupbuy boundary") is about a joint purchase, one of the partner's
+participants, or one of their participants' orders (`domain/partners.py`). `about` is the natural
+key that makes opening idempotent: "order:<order_id>" for an order's staff conversation,
+"partner:<partner_id>:<kind>:<id>" for a partner's, "conversation:<id>" for a thread about nothing
+else. So `order_id` stays optional.
 
-Read state per participant (who has read up to which message) is not kept yet; it will be a
-document per (shop_id, conversation_id, participant) holding the last message id read, so that
-posting never has to touch it.
+Read state per reader (`ReadMark`) is a document per (shop_id, conversation_id, reader) holding how
+many messages the reader has read, so that posting never has to touch it: unread = the
+conversation's `message_count` minus the reader's `read_count`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from oms_contracts import Actor
 from oms_runtime.errors import FieldError
@@ -23,6 +27,11 @@ MAX_TEXT = 4000
 
 # Who may read and write an order's conversation: every staff role works on orders.
 STAFF_ROLES = ("admin", "manager", "warehouse", "courier")
+
+# A conversation's audience: the staff of an order, or one partner and the organisers.
+Audience = Literal["staff", "partner"]
+# What a conversation is about. An order's staff conversation is an "order" one without a partner.
+SubjectKind = Literal["order", "joint_purchase", "participant"]
 
 
 class InvalidPost(FieldError):
@@ -62,6 +71,12 @@ class Conversation:
     created_at: datetime
     last_message_at: datetime | None = None
     message_count: int = 0
+    audience: Audience = "staff"
+    subject: SubjectKind = "order"
+    # A partner's conversation: the partner (the gateway's staff id) and what it is about.
+    partner_id: str | None = None
+    purchase_id: str | None = None
+    participant_id: str | None = None
 
     def counting(self, message: Message) -> Conversation:
         """The conversation with `message` counted (posts commute: any order gives the same counts)."""
@@ -129,3 +144,17 @@ def is_same_post(stored: Message, post: Post) -> bool:
 
 def latest(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate > current else current
+
+
+@dataclass(frozen=True)
+class ReadMark:
+    """How far one reader has read a conversation: the number of its messages they have seen."""
+
+    conversation_id: str
+    reader_id: str
+    read_count: int
+
+
+def unread(conversation: Conversation, mark: ReadMark | None) -> int:
+    """Messages of the conversation the reader has not read (their own posts count as read)."""
+    return max(0, conversation.message_count - (mark.read_count if mark is not None else 0))

@@ -12,7 +12,11 @@ from typing import Any
 
 from oms_contracts import Envelope, new_id
 from oms_contracts.messages.catalog import LowStockReached
-from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
+from oms_contracts.messages.groupbuy import (
+    JointPurchaseNewsPublished,
+    JointPurchasePaymentReminderDue,
+    ShopNewsPublished,
+)
 from oms_contracts.messages.messaging import MessagePosted
 from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
@@ -24,7 +28,15 @@ from oms_runtime.errors import DependencyNotReady
 from oms_notification.application.deliveries import Deliveries
 from oms_notification.application.inbox import Inbox
 from oms_notification.application.ports import DeliveryRepository, Projections, Renderer, SmsSettingsStore
-from oms_notification.domain import alerts, groupbuy_news, inbox, overdue, payment_reminders, rules
+from oms_notification.domain import (
+    alerts,
+    groupbuy_news,
+    groupbuy_reminders,
+    inbox,
+    overdue,
+    payment_reminders,
+    rules,
+)
 from oms_notification.domain.alerts import FiringAlert
 from oms_notification.domain.delivery import Delivery
 from oms_notification.domain.model import Intent, Lane, OrderContact, ShopInfo, StaffMember
@@ -187,6 +199,20 @@ class Notifier:
             raise PartnersNotYetKnown(", ".join(missing))
         shop = await self.projections.shop(env.shop_id)
         await self._notify(env, groupbuy_news.for_news(env.payload, shop, staff))
+
+    async def on_shop_news_published(self, env: Envelope[ShopNewsPublished]) -> None:
+        """The shop's news for its partners: mailed once to each partner it names."""
+        staff = await self.projections.staff_of(env.shop_id)
+        missing = groupbuy_news.unknown_partners(env.payload, staff)
+        if missing and self.clock.now() - env.occurred_at < PARTNER_WAIT:
+            raise PartnersNotYetKnown(", ".join(missing))
+        shop = await self.projections.shop(env.shop_id)
+        await self._notify(env, groupbuy_news.for_shop_news(env.payload, shop, staff))
+
+    async def on_groupbuy_payment_reminder(self, env: Envelope[JointPurchasePaymentReminderDue]) -> None:
+        """A participant of a joint purchase still owes money before their deadline: mail them."""
+        shop = await self.projections.shop(env.shop_id)
+        await self._notify(env, groupbuy_reminders.for_groupbuy_reminder(env.payload, shop))
 
     async def _sms_settings(self, shop_id: str, intents: list[Intent]) -> SmsSettings | None:
         """The shop's SMS settings, read only when a message to a customer is about to be made."""

@@ -18,6 +18,7 @@ class Template(StrEnum):
     PAYMENT_REMINDER = "payment_reminder"
     STAGE_OVERDUE_ALERT = "stage_overdue_alert"
     GROUPBUY_NEWS = "groupbuy_news"
+    GROUPBUY_PAYMENT_REMINDER = "groupbuy_payment_reminder"
     ALERT_FIRING = "alert_firing"
 
 

@@ -1,21 +1,26 @@
 """Participants' orders of joint purchases (ADR "groupbuy boundary"): `PlaceGroupBuyOrder` from the
 groupbuy service becomes an ordinary order on the built-in joint-purchase pipeline, at the
-purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing."""
+purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing.
+`CancelGroupBuyOrder` (a released participant, a cancelled purchase) cancels it, a refund asked for
+when money was taken; an order already cancelled changes nothing. `JointPurchaseHandedOut` (the
+organiser marked the goods collected at the pickup point) moves a paid order on to handed out, as
+the organiser who marked it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from oms_contracts import Envelope, Money
+from oms_contracts import Envelope, Money, Payload
 from oms_contracts.messages.common import Customer, DeliveryType, OrderLine, PaymentMethod, Totals
-from oms_contracts.messages.groupbuy import PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import CancelGroupBuyOrder, JointPurchaseHandedOut, PlaceGroupBuyOrder
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.changes import OrderChanges
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderNumbers, OrderRepository, PipelinesByRef
 from oms_order.domain import order as domain
-from oms_order.domain.order import Acting
+from oms_order.domain.edits import cancel_with_refund
+from oms_order.domain.order import Acting, order_pipeline
 from oms_order.domain.pipeline import GROUPBUY_PIPELINE
 from oms_order.metrics import ORDERS_PLACED
 
@@ -24,6 +29,24 @@ log = get_logger(__name__)
 CHANNEL = "groupbuy"
 PAYMENT_METHOD: PaymentMethod = "bank_transfer"  # to the organiser's account; cash is registered by hand
 DELIVERY_TYPE: DeliveryType = "pickup"  # handed out at the organiser's pickup point (shipping per participant: later)
+
+
+# The stages a hand-out moves on from (paid → received → handed out, by their manual exits).
+HANDED_OUT_FROM = ("paid", "received")
+
+
+def handed_out(order: domain.Order, acting: Acting) -> domain.Decision:
+    """The participant collected their goods: the order's manual steps up to handed out, as the
+    organiser (the stage's responsible role or admin); an order elsewhere is left as it is."""
+    current, emit = order, list[Payload]()
+    for _ in HANDED_OUT_FROM:
+        if current.stage not in HANDED_OUT_FROM:
+            break
+        step = domain.advance(current, acting, comment="collected at the joint purchase's pickup point")
+        current, emit = step.order, [*emit, *step.emit]
+    if current is order:
+        return domain.Decision(order, ignored=f"the order is {order.stage}: nothing to hand out")
+    return domain.Decision(current, emit)
 
 
 def idempotency_key(command: PlaceGroupBuyOrder) -> str:
@@ -110,3 +133,18 @@ class GroupBuyOrders:
             return  # a concurrent delivery of the same command won the unique index
         ORDERS_PLACED.labels(shop_id, CHANNEL).inc()
         log.info("joint-purchase order placed", order_id=command.order_id, purchase_id=command.purchase_id)
+
+    async def on_cancel(self, envelope: Envelope[CancelGroupBuyOrder]) -> None:
+        command = envelope.payload
+        stored = await self.orders.get(envelope.shop_id, command.order_id)
+        if stored is not None and stored.order.stage == order_pipeline(stored.order).cancelled:
+            return  # cancelled already (by hand, or a replay)
+        await self.changes.apply_event(
+            envelope, command.order_id, lambda order, acting: cancel_with_refund(order, command.reason, acting)
+        )
+        log.info("joint-purchase order cancelled", order_id=command.order_id, purchase_id=command.purchase_id)
+
+    async def on_handed_out(self, envelope: Envelope[JointPurchaseHandedOut]) -> None:
+        if envelope.payload.order_id is None:
+            return  # a participant without an order (none was asked for): nothing to move
+        await self.changes.apply_event(envelope, envelope.payload.order_id, handed_out)

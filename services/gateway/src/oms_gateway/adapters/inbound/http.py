@@ -432,6 +432,14 @@ PROXY_HANDLERS = [
         STAFF_ONLY,
     ),
     _proxy(
+        "conversations",
+        _prefix("/api/v1/conversations"),
+        frozenset({"GET", "POST"}),
+        "conversations",
+        "Conversations between a partner (agent, dealer) and the organisers: read state, unread counts",
+        STAFF_ONLY,
+    ),
+    _proxy(
         "webhook_endpoints",
         _prefix("/api/v1/webhooks/endpoints"),
         frozenset({"GET", "POST", "PATCH"}),

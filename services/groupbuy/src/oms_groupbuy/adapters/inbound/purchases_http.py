@@ -29,6 +29,7 @@ from oms_runtime.preconditions import IfMatch, expected_version
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases, TablePage
+from oms_groupbuy.domain import distribution
 from oms_groupbuy.domain import purchase as gb
 from oms_groupbuy.domain import table as tb
 from oms_groupbuy.domain.errors import InvalidInput
@@ -824,6 +825,168 @@ class PurchasesController(Controller):
     ) -> PurchaseView:
         loaded = await purchases.unpin_news(caller(ctx), purchase_id, news_id)
         return view(ctx, purchases, loaded)
+
+
+class HandOutLineView(BaseModel):
+    sku: str
+    name: str
+    quantity: int
+
+
+class HandOutRowView(BaseModel):
+    participant_id: str
+    name: str
+    contact: str | None
+    lines: list[HandOutLineView]
+    paid: Money
+    owed: Money
+    handed_out: bool
+    handed_out_at: datetime | None
+    order_id: str | None
+    partner_id: str | None
+
+    @classmethod
+    def of(cls, r: distribution.HandOutRow) -> HandOutRowView:
+        return cls(
+            participant_id=r.participant_id,
+            name=r.name,
+            contact=r.contact,
+            lines=[HandOutLineView(sku=x.sku, name=x.name, quantity=x.quantity) for x in r.lines],
+            paid=Money(amount=r.paid, currency=r.currency),
+            owed=Money(amount=r.owed, currency=r.currency),
+            handed_out=r.handed_out,
+            handed_out_at=r.handed_out_at,
+            order_id=r.order_id,
+            partner_id=r.partner_id,
+        )
+
+
+class HandOutListView(BaseModel):
+    state: str
+    version: int
+    collected: int = Field(description="Participants on the list who collected their goods")
+    to_collect: int = Field(description="Participants on the list still to come")
+    items: list[HandOutRowView] = Field(description="By name (at most 1,000: the purchase's bound)")
+
+
+class DistributionController(Controller):
+    """The pickup point: the hand-out list of a received purchase and marking goods collected."""
+
+    path = "/purchases/{purchase_id:str}"
+    tags = ["joint purchases"]
+    guards = [ORGANISER]
+
+    @get("/hand-out", summary="The hand-out list: per participant their goods, paid, collected or not (organiser)")
+    async def hand_out_list(
+        self,
+        ctx: Ctx,
+        purchases: PurchasesDep,
+        purchase_id: FromPath[str],
+        handed_out: Annotated[bool | None, QueryParameter(description="true: collected; false: still to come")] = None,
+    ) -> HandOutListView:
+        loaded, rows = await purchases.hand_out_list(caller(ctx), purchase_id, handed_out)
+        every = distribution.hand_out_list(loaded.state)
+        done = sum(1 for r in every if r.handed_out)
+        return HandOutListView(
+            state=loaded.state.state,
+            version=loaded.version,
+            collected=done,
+            to_collect=len(every) - done,
+            items=[HandOutRowView.of(r) for r in rows],
+        )
+
+    @post(
+        "/participants/{participant_id:str}/hand-out",
+        summary="Mark the participant's goods collected at the pickup point (once; the last one distributes)",
+        status_code=200,
+    )
+    async def hand_out(
+        self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], participant_id: FromPath[str]
+    ) -> HandOutRowView:
+        return HandOutRowView.of(await purchases.hand_out(caller(ctx), purchase_id, participant_id))
+
+
+class ResaleOfferView(BaseModel):
+    item_id: str
+    sku: str
+    name: str
+    quantity: int
+    from_participant_id: str
+    price: Money = Field(description="What the participant paid per unit: the default asking price")
+    status: Literal["offered", "sold", "returned"]
+    buyer_name: str | None
+    buyer_contact: str | None
+    sold_price: Money | None
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, p: JointPurchase, o: gb.ResaleOffer) -> ResaleOfferView:
+        offer = p.offer(o.sku)
+        return cls(
+            item_id=o.item_id,
+            sku=o.sku,
+            name=offer.name if offer else o.sku,
+            quantity=o.quantity,
+            from_participant_id=o.from_participant_id,
+            price=Money(amount=o.price, currency=o.currency),
+            status=o.status,
+            buyer_name=o.buyer_name,
+            buyer_contact=o.buyer_contact,
+            sold_price=None if o.sold_price is None else Money(amount=o.sold_price, currency=o.currency),
+            decided_at=o.decided_at,
+        )
+
+
+class ResaleView(BaseModel):
+    state: str
+    version: int
+    items: list[ResaleOfferView] = Field(description="Offered first, then sold or returned")
+
+
+def resale_view(loaded: Loaded[JointPurchase]) -> ResaleView:
+    order = {"offered": 0, "sold": 1, "returned": 2}
+    offers = sorted(loaded.state.resale, key=lambda o: (order[o.status], o.item_id))
+    return ResaleView(
+        state=loaded.state.state, version=loaded.version, items=[ResaleOfferView.of(loaded.state, o) for o in offers]
+    )
+
+
+class SellIn(BaseModel):
+    name: Text200 = Field(description="The new buyer")
+    contact: Text200 | None = None
+    price: StatedMoney | None = Field(default=None, description="Per unit; default: what the participant paid")
+
+
+class ResaleController(Controller):
+    """What nobody collected by the close: offered for resale, sold to a new buyer or returned to stock."""
+
+    path = "/purchases/{purchase_id:str}/resale"
+    tags = ["joint purchases"]
+    guards = [ORGANISER]
+
+    @get("/", summary="Items nobody collected, offered for resale at the close (organiser)")
+    async def list_resale(self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str]) -> ResaleView:
+        return resale_view(await purchases.resale(caller(ctx), purchase_id))
+
+    @post("/{item_id:str}/sell", summary="Sell an unclaimed item to a new buyer", status_code=200)
+    async def sell(
+        self,
+        ctx: Ctx,
+        purchases: PurchasesDep,
+        purchase_id: FromPath[str],
+        item_id: FromPath[str],
+        data: JSONBody[SellIn],
+    ) -> ResaleView:
+        loaded = await purchases.sell_resale(
+            caller(ctx), purchase_id, item_id, buyer_name=data.name, buyer_contact=data.contact, price=data.price
+        )
+        return resale_view(loaded)
+
+    @post("/{item_id:str}/return", summary="Return an unclaimed item to the shop's stock", status_code=200)
+    async def return_to_stock(
+        self, ctx: Ctx, purchases: PurchasesDep, purchase_id: FromPath[str], item_id: FromPath[str]
+    ) -> ResaleView:
+        return resale_view(await purchases.return_resale(caller(ctx), purchase_id, item_id))
 
 
 class PartnersController(Controller):

@@ -26,9 +26,11 @@ from oms_groupbuy.domain.purchase import (
     Option,
     Participant,
     PartnerRef,
+    ResaleOffer,
     Row,
     RowSpec,
 )
+from oms_groupbuy.domain.reminders import next_reminder_at
 
 PURCHASES = "purchases"
 
@@ -44,6 +46,7 @@ PURCHASE_INDEXES: list[IndexSpec] = [
     IndexSpec(PURCHASES, [("shop_id", 1), ("order_ids", 1)]),
     IndexSpec(PURCHASES, [("state", 1), ("closes_at", 1)], name="purchases_due_to_stop"),
     IndexSpec(PURCHASES, [("state", 1), ("next_deadline", 1)], name="purchases_payment_overdue"),
+    IndexSpec(PURCHASES, [("state", 1), ("next_reminder_at", 1)], name="purchases_reminders_due"),
     *outbox_indexes(PURCHASES),
 ]
 
@@ -124,10 +127,28 @@ def purchase_to_doc(p: JointPurchase) -> Document:
         "next_seq": p.next_seq,
         "supplier_id": p.supplier_id,
         "warehouse_id": p.warehouse_id,
+        "reminder_hours": list(p.reminder_hours),
+        "resale": [
+            {
+                "item_id": o.item_id,
+                "sku": o.sku,
+                "quantity": o.quantity,
+                "from_participant_id": o.from_participant_id,
+                "currency": o.currency,
+                "price": _dec(o.price),
+                "status": o.status,
+                "buyer_name": o.buyer_name,
+                "buyer_contact": o.buyer_contact,
+                "sold_price": None if o.sold_price is None else _dec(o.sold_price),
+                "decided_at": o.decided_at,
+            }
+            for o in p.resale
+        ],
         # Query helpers, derived (the domain never reads them).
         "partner_ids": sorted({x.partner_id for x in p.participants if x.partner_id}),
         "skus": [o.sku for o in p.offers],
         "next_deadline": min(deadlines) if deadlines else None,
+        "next_reminder_at": next_reminder_at(p),
         "order_ids": [x.order_id for x in p.participants if x.order_id],
     }
 
@@ -157,6 +178,8 @@ def _participant_doc(x: Participant) -> Document:
         "email": x.email,
         "fingerprint": x.fingerprint,
         "order_id": x.order_id,
+        "reminders_sent": x.reminders_sent,
+        "handed_out_at": x.handed_out_at,
     }
 
 
@@ -218,6 +241,23 @@ def purchase_of(doc: Document) -> JointPurchase:
         next_seq=doc.get("next_seq", 1),
         supplier_id=doc.get("supplier_id"),
         warehouse_id=doc.get("warehouse_id"),
+        reminder_hours=tuple(doc.get("reminder_hours", ())),
+        resale=tuple(
+            ResaleOffer(
+                item_id=o["item_id"],
+                sku=o["sku"],
+                quantity=o["quantity"],
+                from_participant_id=o["from_participant_id"],
+                currency=o["currency"],
+                price=Decimal(o["price"]),
+                status=o["status"],
+                buyer_name=o.get("buyer_name"),
+                buyer_contact=o.get("buyer_contact"),
+                sold_price=None if o.get("sold_price") is None else Decimal(o["sold_price"]),
+                decided_at=o.get("decided_at"),
+            )
+            for o in doc.get("resale", [])
+        ),
     )
 
 
@@ -242,6 +282,8 @@ def _participant_of(x: Document) -> Participant:
         email=x.get("email"),
         fingerprint=x.get("fingerprint"),
         order_id=x.get("order_id"),
+        reminders_sent=x.get("reminders_sent", 0),
+        handed_out_at=x.get("handed_out_at"),
     )
 
 
@@ -274,6 +316,9 @@ class PurchasesMongo(DocumentRepository[JointPurchase]):
 
     async def payment_overdue(self, now: datetime, limit: int) -> list[PurchaseKey]:
         return await self._keys({"state": "awaiting_payment", "next_deadline": {"$lte": now}}, limit)
+
+    async def reminders_due(self, now: datetime, limit: int) -> list[PurchaseKey]:
+        return await self._keys({"state": "awaiting_payment", "next_reminder_at": {"$lte": now}}, limit)
 
     async def with_partner_closing(
         self, shop_id: str, partner_id: str, since: datetime, until: datetime, limit: int

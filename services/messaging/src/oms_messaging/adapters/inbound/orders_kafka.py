@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from oms_contracts.messages.groupbuy import JointPurchaseItemsChanged, JointPurchaseOpened, PlaceGroupBuyOrder
 from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.shop import StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
 
 from oms_messaging.application.conversations import Conversations
+from oms_messaging.application.partner_conversations import PartnerConversations
 
 
-def register_consumers(runtime: ServiceRuntime, conversations: Conversations) -> None:
+def register_consumers(runtime: ServiceRuntime, conversations: Conversations, partners: PartnerConversations) -> None:
     runtime.consumer("orders").on(OrderPlaced, conversations.on_order_placed)
+    # What partners' conversations may be about, and who the partners are (a projection).
+    runtime.consumer("groupbuy").on(JointPurchaseOpened, partners.on_purchase_opened).on(
+        JointPurchaseItemsChanged, partners.on_items_changed
+    )
+    runtime.consumer("groupbuy-orders").on(PlaceGroupBuyOrder, partners.on_order_asked)
+    runtime.consumer("staff").on(StaffMemberAdded, partners.on_staff_added)

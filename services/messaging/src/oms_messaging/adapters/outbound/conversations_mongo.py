@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from oms_runtime.commands import Decision, Loaded
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 
 from oms_messaging.domain.conversation import Conversation
@@ -15,6 +15,13 @@ CONVERSATIONS = "conversations"
 CONVERSATION_INDEXES: list[IndexSpec] = [
     # One conversation per subject: a replayed OrderPlaced opens nothing new.
     IndexSpec(CONVERSATIONS, [("shop_id", 1), ("about", 1)], unique=True),
+    # Partners' conversations: the organisers' list (all partners), one partner's, one purchase's.
+    IndexSpec(CONVERSATIONS, [("shop_id", 1), ("audience", 1), ("_id", 1)]),
+    IndexSpec(CONVERSATIONS, [("shop_id", 1), ("partner_id", 1), ("_id", 1)]),
+    IndexSpec(CONVERSATIONS, [("shop_id", 1), ("purchase_id", 1), ("_id", 1)]),
+    # The unread summary: most recently active first.
+    IndexSpec(CONVERSATIONS, [("shop_id", 1), ("audience", 1), ("last_message_at", -1)]),
+    IndexSpec(CONVERSATIONS, [("shop_id", 1), ("partner_id", 1), ("last_message_at", -1)]),
     *outbox_indexes(CONVERSATIONS),
 ]
 
@@ -31,6 +38,11 @@ def conversation_to_doc(c: Conversation) -> Document:
         "created_at": c.created_at,
         "last_message_at": c.last_message_at,
         "message_count": c.message_count,
+        "audience": c.audience,
+        "subject": c.subject,
+        "partner_id": c.partner_id,
+        "purchase_id": c.purchase_id,
+        "participant_id": c.participant_id,
     }
 
 
@@ -46,6 +58,11 @@ def conversation_of(doc: Document) -> Conversation:
         created_at=doc["created_at"],
         last_message_at=doc.get("last_message_at"),
         message_count=doc.get("message_count", 0),
+        audience=doc.get("audience", "staff"),
+        subject=doc.get("subject", "order"),
+        partner_id=doc.get("partner_id"),
+        purchase_id=doc.get("purchase_id"),
+        participant_id=doc.get("participant_id"),
     )
 
 
@@ -66,3 +83,28 @@ class ConversationsMongo(DocumentRepository[Conversation]):
             {"shop_id": shop_id, "about": about}, {"outbox": 0, "applied_events": 0}
         )
         return self.loaded(doc) if doc is not None else None
+
+    async def partner_page(
+        self, shop_id: str, *, partner_id: str | None, purchase_id: str | None, after: str | None, limit: int
+    ) -> list[Conversation]:
+        query: Document = {"shop_id": shop_id}
+        if partner_id is not None:
+            query["partner_id"] = partner_id
+        elif purchase_id is None:
+            query["audience"] = "partner"
+        if purchase_id is not None:
+            query["purchase_id"] = purchase_id
+            query["audience"] = "partner"
+        docs = await find_after(
+            self.store.collection, query, after=after, limit=limit, projection={"outbox": 0, "applied_events": 0}
+        )
+        return [conversation_of(doc) for doc in docs]
+
+    async def recently_active(self, shop_id: str, *, partner_id: str | None, limit: int) -> list[Conversation]:
+        query: Document = {"shop_id": shop_id, "last_message_at": {"$ne": None}}
+        if partner_id is not None:
+            query["partner_id"] = partner_id
+        else:
+            query["audience"] = "partner"
+        found = self.store.collection.find(query, {"outbox": 0, "applied_events": 0}).sort("last_message_at", -1)
+        return [conversation_of(doc) for doc in await found.limit(limit).to_list(length=limit)]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from oms_contracts.messages.catalog import LowStockReached
-from oms_contracts.messages.groupbuy import JointPurchaseNewsPublished
+from oms_contracts.messages.groupbuy import (
+    JointPurchaseNewsPublished,
+    JointPurchasePaymentReminderDue,
+    ShopNewsPublished,
+)
 from oms_contracts.messages.messaging import MessagePosted
 from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStageChanged, OrderStageOverdue
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
@@ -24,7 +28,12 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
     # waits behind the order events, nor the customer mail the "orders" group is sending for them.
     runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
     # Joint purchases' news (groupbuy): a group of its own, the order mail never waits behind it.
-    runtime.consumer("groupbuy").on(JointPurchaseNewsPublished, notifier.on_news_published)
+    (
+        runtime.consumer("groupbuy")
+        .on(JointPurchaseNewsPublished, notifier.on_news_published)
+        .on(ShopNewsPublished, notifier.on_shop_news_published)
+        .on(JointPurchasePaymentReminderDue, notifier.on_groupbuy_payment_reminder)
+    )
     # Inbox-only events (no email): a group of their own, so they never wait behind the order mail.
     (
         runtime.consumer("inbox")

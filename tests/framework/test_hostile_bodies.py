@@ -99,6 +99,7 @@ CREDENTIAL_NOT_A_ROLE = {
     "notification POST /alertmanager/webhook": "Alertmanager's shared bearer token, checked before the body",
     "order POST /order-status/x/cancel": "the customer's signed, expiring link in the path",
     "order POST /order-status/x/feedback": "the customer's signed, expiring link in the path",
+    "fulfilment POST /order-returns/x": "the customer's signed, expiring link in the path",
 }
 
 

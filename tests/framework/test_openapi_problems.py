@@ -17,7 +17,16 @@ from tests.framework.apps import SERVICES, build_app
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 # Reached by providers, customers (signed links), VK (through the gateway's public rows) and Alertmanager
 # (inside the cluster), not as staff or storefront.
-PUBLIC = ("/webhooks/", "/sandbox/", "/vk/callback/", "/order-status/", "/alertmanager/")
+# The customer's signed link opens the order page (order), its documents (payment) and returns (fulfilment).
+PUBLIC = (
+    "/webhooks/",
+    "/sandbox/",
+    "/vk/callback/",
+    "/order-status/",
+    "/order-documents/",
+    "/order-returns/",
+    "/alertmanager/",
+)
 SERVICES_BEHIND_GATEWAY = [s for s in SERVICES if s != "gateway"]
 
 

@@ -41,7 +41,18 @@ def test_the_banner_names_the_gateway_for_the_demo_flow() -> None:
     ports = {
         f"OMS_{s}_PORT": str(9400 + i)
         for i, s in enumerate(
-            ("GATEWAY", "ORDER", "CATALOG", "PAYMENT", "FULFILMENT", "NOTIFICATION", "MESSAGING", "GROUPBUY", "CONSOLE")
+            (
+                "GATEWAY",
+                "ORDER",
+                "CATALOG",
+                "PAYMENT",
+                "FULFILMENT",
+                "NOTIFICATION",
+                "MESSAGING",
+                "GROUPBUY",
+                "CONSOLE",
+                "WEBHOOKS",
+            )
         )
     }
     env = {

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, new_id
-from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.erasure import ERASED
+from oms_contracts.messages.order import CustomerErased, OrderPlaced
+from oms_contracts.registry import ORDER_CUSTOMERS
 from oms_messaging.bootstrap import create_app
 from oms_messaging.settings import MessagingSettings
 from oms_testing import eventually
@@ -136,3 +138,28 @@ async def test_bad_posts_and_other_shops_are_refused(
     assert r.status_code == 403
     r = await client.get(path, params={"limit": 1000}, headers=internal_headers(shop_id))
     assert r.status_code == 422
+
+
+async def test_an_erased_customer_leaves_no_name_on_their_orders_conversations(
+    infra: Infra, topic_prefix: str, client: Any, shop_id: str
+) -> None:
+    placed = await place_order(infra, topic_prefix, shop_id, number=23)
+    kept = await place_order(infra, topic_prefix, shop_id, number=24)  # another customer's order
+    order_id = placed.payload.order_id
+    await eventually(lambda: conversation_of(client, shop_id, kept.payload.order_id), what="both conversations")
+    assert (await eventually(lambda: conversation_of(client, shop_id, order_id)))["title"] == "#23 Ann Lee"
+
+    erased = CustomerErased(customer_id=new_id(), order_ids=[order_id])
+    await produce_raw(
+        infra.kafka_bootstrap,
+        topic_prefix + ORDER_CUSTOMERS.name,
+        Envelope.new(erased, shop_id=shop_id, actor=Actor.system("order")).to_json(),
+        key=erased.customer_id.encode(),
+    )
+
+    async def anonymised() -> Any:
+        conversation = await conversation_of(client, shop_id, order_id)
+        return conversation if conversation["title"] == f"#23 {ERASED}" else None
+
+    await eventually(anonymised, what="the erased customer's name gone from the conversation")
+    assert (await conversation_of(client, shop_id, kept.payload.order_id))["title"] == "#24 Ann Lee"

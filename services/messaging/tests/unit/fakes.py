@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from oms_messaging.domain.conversation import Conversation, Message, ReadMark
+from collections.abc import Sequence
+from dataclasses import replace
+
+from oms_contracts.erasure import ERASED
+from oms_messaging.domain.conversation import Conversation, Message, ReadMark, order_title
 from oms_messaging.domain.partners import OrderFact, ParticipantFact, PurchaseFact
 from oms_runtime.commands import Loaded
 from oms_testing.fakes import InMemoryRepository
@@ -20,6 +24,13 @@ class FakeConversations(InMemoryRepository[Conversation]):
 
     async def about(self, shop_id: str, about: str) -> Loaded[Conversation] | None:
         return next((c for (shop, _), c in self.stored.items() if shop == shop_id and c.state.about == about), None)
+
+    async def erase_customer(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        erased = [c for (shop, _), c in self.stored.items() if shop == shop_id and c.state.order_id in set(order_ids)]
+        for c in erased:
+            number = c.state.number or 0
+            self.put(replace(c.state, customer_name=ERASED, title=order_title(number, ERASED)))
+        return len(erased)
 
     def _partners(self, shop_id: str, partner_id: str | None) -> list[Conversation]:
         return [

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.messaging import MessagePosted
-from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.order import CustomerErased, OrderPlaced
 from oms_runtime.clock import Clock
 from oms_runtime.commands import AlreadyApplied, CommandLoop, Decision, Loaded, RetryPolicy
 from oms_runtime.events import EventFactory
@@ -69,6 +69,11 @@ class Conversations:
         )
         if not await self.conversations.open(conversation):
             raise AlreadyApplied(env.event_id)  # the order's conversation is open already
+
+    async def on_customer_erased(self, env: Envelope[CustomerErased]) -> None:
+        """The order service erased a customer: their name goes from their orders' conversations (the
+        messages are staff's, about the order: customers do not post here)."""
+        await self.conversations.erase_customer(env.shop_id, env.payload.order_ids)
 
     async def for_order(self, shop_id: str, order_id: str) -> Loaded[Conversation]:
         found = await self.conversations.about(shop_id, rules.about_order(order_id))

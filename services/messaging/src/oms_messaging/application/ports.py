@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from oms_runtime.commands import CommandRepository, Loaded
@@ -18,6 +19,10 @@ class ConversationRepository(CommandRepository[Conversation], Protocol):
         ...
 
     async def about(self, shop_id: str, about: str) -> Loaded[Conversation] | None: ...
+
+    async def erase_customer(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        """The customer's name goes from these orders' conversations (name, title); how many."""
+        ...
 
 
 class MessageLog(Protocol):

@@ -87,6 +87,10 @@ class Conversation:
         )
 
 
+def order_title(number: int, customer_name: str) -> str:
+    return f"#{number} {customer_name}"
+
+
 def order_conversation(
     *, conversation_id: str, shop_id: str, order_id: str, number: int, customer_name: str, now: datetime
 ) -> Conversation:
@@ -96,7 +100,7 @@ def order_conversation(
         about=about_order(order_id),
         order_id=order_id,
         number=number,
-        title=f"#{number} {customer_name}",
+        title=order_title(number, customer_name),
         customer_name=customer_name,
         created_at=now,
     )

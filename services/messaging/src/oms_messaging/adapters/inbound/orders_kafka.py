@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oms_contracts.messages.groupbuy import JointPurchaseItemsChanged, JointPurchaseOpened, PlaceGroupBuyOrder
-from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.order import CustomerErased, OrderPlaced
 from oms_contracts.messages.shop import StaffMemberAdded
 from oms_runtime.runtime import ServiceRuntime
 
@@ -13,6 +13,8 @@ from oms_messaging.application.partner_conversations import PartnerConversations
 
 def register_consumers(runtime: ServiceRuntime, conversations: Conversations, partners: PartnerConversations) -> None:
     runtime.consumer("orders").on(OrderPlaced, conversations.on_order_placed)
+    # A customer's personal data erased by the order service: their name and own messages go.
+    runtime.consumer("customers").on(CustomerErased, conversations.on_customer_erased)
     # What partners' conversations may be about, and who the partners are (a projection).
     runtime.consumer("groupbuy").on(JointPurchaseOpened, partners.on_purchase_opened).on(
         JointPurchaseItemsChanged, partners.on_items_changed

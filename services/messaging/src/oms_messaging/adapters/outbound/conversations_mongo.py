@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from oms_contracts.erasure import ERASED
+from oms_contracts.messages.order import MAX_ERASED_ORDERS
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
+from pymongo import UpdateOne
 
-from oms_messaging.domain.conversation import Conversation
+from oms_messaging.domain.conversation import Conversation, about_order, order_title
 
 CONVERSATIONS = "conversations"
 
@@ -77,6 +81,25 @@ class ConversationsMongo(DocumentRepository[Conversation]):
 
     async def open(self, conversation: Conversation) -> bool:
         return await self.store.create_new(conversation_to_doc(conversation))
+
+    async def erase_customer(self, shop_id: str, order_ids: Sequence[str]) -> int:
+        # By the unique (shop_id, about) index; a fixed field no save writes (`update_of`).
+        abouts = [about_order(order_id) for order_id in list(order_ids)[:MAX_ERASED_ORDERS]]
+        docs = await self.store.collection.find({"shop_id": shop_id, "about": {"$in": abouts}}, {"number": 1}).to_list(
+            length=len(abouts)
+        )
+        if docs:
+            await self.store.collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc["_id"], "shop_id": shop_id},
+                        {"$set": {"customer_name": ERASED, "title": order_title(doc["number"], ERASED)}},
+                    )
+                    for doc in docs
+                ],
+                ordered=False,
+            )
+        return len(docs)
 
     async def about(self, shop_id: str, about: str) -> Loaded[Conversation] | None:
         doc = await self.store.collection.find_one(

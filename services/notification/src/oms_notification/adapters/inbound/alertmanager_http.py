@@ -15,7 +15,6 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from oms_contracts import new_id
-from oms_runtime.problems import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
 from oms_notification.application.notifier import Notifier
@@ -65,14 +64,22 @@ class AlertsReceived(BaseModel):
     inbox_items: int
 
 
+class ReceiverOff(Exception):
+    """No shared secret is configured: the receiver refuses everyone (503)."""
+
+
+class ReceiverTokenMissing(Exception):
+    """The caller did not present the receiver's shared secret (401)."""
+
+
 def alertmanager_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """A guard (before the body is read): the caller presents the receiver's shared secret."""
     token = connection.app.state.settings.alertmanager_token
     if not token:
-        raise Problem(503, "Service Unavailable", "the receiver is off: OMS_ALERTMANAGER_TOKEN is not set")
+        raise ReceiverOff("the receiver is off: OMS_ALERTMANAGER_TOKEN is not set")
     scheme, _, presented = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
-        raise Problem(401, "Unauthorized", "a Bearer token (the receiver's shared secret) is required")
+        raise ReceiverTokenMissing("a Bearer token (the receiver's shared secret) is required")
 
 
 class AlertmanagerController(Controller):

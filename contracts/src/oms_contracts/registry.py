@@ -216,8 +216,9 @@ GROUPBUY_COMMANDS = Topic(
     "oms.groupbuy.commands",
     "groupbuy",
     "order_id",
-    "Commands of joint purchases to other services: place or cancel a participant's order (order service)",
-    (groupbuy.PlaceGroupBuyOrder, groupbuy.CancelGroupBuyOrder),
+    "Commands of joint purchases to other services: place or cancel a participant's order, or change its "
+    "charges (order service)",
+    (groupbuy.PlaceGroupBuyOrder, groupbuy.CancelGroupBuyOrder, groupbuy.ChangeGroupBuyOrderCharges),
 )
 NOTIFICATION_EVENTS = Topic(
     "oms.notification.events",

@@ -158,6 +158,32 @@ class CancelGroupBuyOrder(Payload):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class ChangeGroupBuyOrderCharges(Payload):
+    """groupbuy asks the order service to set a participant's order's charges (its `totals.delivery`):
+    the organiser's fee, their transport share and the options' prices changed after the order was
+    placed (the transport cost was set later, a release moved the shares).
+
+    Sent in the update that changes them, for every placed participant order whose charges changed;
+    keyed by `order_id` like `PlaceGroupBuyOrder`, so it never overtakes the placing. `revision`
+    grows by one with each change of that participant's charges: the order service applies a
+    revision newer than the last it applied and ignores an older or equal one (a late or replayed
+    command changes nothing). Refused (dead-lettered with the reason) once the order is handed out
+    or final.
+    """
+
+    TYPE = "ChangeGroupBuyOrderCharges"
+    KEY = "order_id"
+
+    order_id: str
+    purchase_id: str
+    participant_id: str
+    charges: Money = Field(
+        description="What the participant now owes besides the goods: fee, transport share, options "
+        "(the order's new `totals.delivery`)"
+    )
+    revision: int = Field(ge=1, description="Monotonic per participant's order: 1 for the first change")
+
+
 class NewsRecipient(Frozen):
     """A participant the news is for; without an e-mail address the notification service cannot mail them."""
 

@@ -141,6 +141,7 @@ class Purchases:
         self, d: gb.Decision | None, caller: Caller | None, cause: Envelope[Any] | None = None
     ) -> Decision[JointPurchase] | NoChange:
         d = gb.with_orders(d, new_id=self.new_id)  # the participants' orders the new state asks for
+        d = gb.with_charges(d)  # and the new charges of those placed already (transport set, a release)
         if d is None:
             return NoChange()
         envelopes = [

@@ -27,6 +27,7 @@ from typing import Literal
 from oms_contracts import Money, Payload
 from oms_contracts.messages.groupbuy import (
     CancelGroupBuyOrder,
+    ChangeGroupBuyOrderCharges,
     ConsolidatedLine,
     GroupBuyOrderLine,
     ItemsChange,
@@ -161,6 +162,11 @@ class Participant:
     order_id: str | None = None  # their order in the order service, asked for once (PlaceGroupBuyOrder)
     reminders_sent: int = 0  # payment reminders sent for the current deadline (domain/reminders.py)
     handed_out_at: datetime | None = None  # collected at the pickup point (domain/distribution.py)
+    # The charges (fee + transport share + options) last sent to their order, and that revision
+    # (0: with PlaceGroupBuyOrder; then ChangeGroupBuyOrderCharges 1, 2, …). None: an order placed
+    # before the charges were tracked.
+    charges_sent: Decimal | None = None
+    charges_revision: int = 0
 
     @property
     def partner_id(self) -> str | None:
@@ -873,17 +879,75 @@ def ask_for_orders(purchase: JointPurchase, *, new_id: Callable[[], str]) -> Dec
                     )
                     for (sku, price), quantity in sorted(grouped.items())
                 ],
-                charges=Money(amount=account.due - account.goods, currency=p.currency),
+                charges=Money(amount=charges_of(account), currency=p.currency),
             )
         )
     updated = replace(
         purchase,
         participants=tuple(
-            replace(p, order_id=asked[p.participant_id]) if p.participant_id in asked else p
+            replace(p, order_id=asked[p.participant_id], charges_sent=charges_of(books[p.participant_id]))
+            if p.participant_id in asked
+            else p
             for p in purchase.participants
         ),
     )
     return Decision(updated, commands)
+
+
+def charges_of(account: Account) -> Decimal:
+    """What a participant's order carries besides the goods: fee, transport share, options."""
+    return account.due - account.goods
+
+
+# Purchase states in which a participant's order may still take new charges (before the hand-out).
+CHARGES_FOLLOW_IN: tuple[PurchaseState, ...] = ("awaiting_payment", "ordered", "received", "distributed")
+
+
+def follow_charges(purchase: JointPurchase) -> Decision | None:
+    """Every placed participant order whose charges differ from what it was last sent gets
+    `ChangeGroupBuyOrderCharges` with the next revision, recorded on the participant in the same
+    update: a transport cost set later, or shares moved by a release, reach the orders' totals.
+
+    Not for a released participant (their order is cancelled), one who collected their goods (the
+    order is handed out), nor once the purchase is closed or cancelled. A participant whose order was
+    placed before the charges were tracked (`charges_sent` None) is sent them once.
+    """
+    if purchase.state not in CHARGES_FOLLOW_IN:
+        return None
+    books = accounts(purchase)
+    commands: list[Payload] = []
+    changed: dict[str, Participant] = {}
+    for p in purchase.participants:
+        if p.order_id is None or p.released or p.handed_out_at is not None:
+            continue
+        charges = charges_of(books[p.participant_id])
+        if charges == p.charges_sent:
+            continue
+        revision = p.charges_revision + 1
+        changed[p.participant_id] = replace(p, charges_sent=charges, charges_revision=revision)
+        commands.append(
+            ChangeGroupBuyOrderCharges(
+                order_id=p.order_id,
+                purchase_id=purchase.purchase_id,
+                participant_id=p.participant_id,
+                charges=Money(amount=charges, currency=p.currency),
+                revision=revision,
+            )
+        )
+    if not commands:
+        return None
+    updated = replace(purchase, participants=tuple(changed.get(p.participant_id, p) for p in purchase.participants))
+    return Decision(updated, commands)
+
+
+def with_charges(decision: Decision | None) -> Decision | None:
+    """A decision, and the charges its new state changes on participants' orders (`follow_charges`)."""
+    if decision is None:
+        return None
+    followed = follow_charges(decision.purchase)
+    if followed is None:
+        return decision
+    return Decision(followed.purchase, [*decision.events, *followed.events])
 
 
 def with_orders(decision: Decision | None, *, new_id: Callable[[], str]) -> Decision | None:

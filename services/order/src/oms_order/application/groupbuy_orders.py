@@ -1,6 +1,9 @@
 """Participants' orders of joint purchases (ADR "groupbuy boundary"): `PlaceGroupBuyOrder` from the
 groupbuy service becomes an ordinary order on the built-in joint-purchase pipeline, at the
 purchase's prices, tagged with the purchase id. Once per `order_id`: a replay changes nothing.
+`ChangeGroupBuyOrderCharges` (a transport cost set later, shares moved by a release) sets its charges
+(`totals.delivery`) through the order-edit rules, once per newer revision; `OrderUpdated`
+(`charges_changed`) carries the new total to the payment service, which asks for the difference.
 `CancelGroupBuyOrder` (a released participant, a cancelled purchase) cancels it, a refund asked for
 when money was taken; an order already cancelled changes nothing. `JointPurchaseHandedOut` (the
 organiser marked the goods collected at the pickup point) moves a paid order on to handed out, as
@@ -12,16 +15,22 @@ from decimal import Decimal
 
 from oms_contracts import Envelope, Money, Payload
 from oms_contracts.messages.common import Customer, DeliveryType, OrderLine, PaymentMethod, Totals
-from oms_contracts.messages.groupbuy import CancelGroupBuyOrder, JointPurchaseHandedOut, PlaceGroupBuyOrder
+from oms_contracts.messages.groupbuy import (
+    CancelGroupBuyOrder,
+    ChangeGroupBuyOrderCharges,
+    JointPurchaseHandedOut,
+    PlaceGroupBuyOrder,
+)
 from oms_runtime.clock import Clock
 from oms_runtime.telemetry import get_logger
 
 from oms_order.application.changes import OrderChanges
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderNumbers, OrderRepository, PipelinesByRef
 from oms_order.domain import order as domain
-from oms_order.domain.edits import cancel_with_refund
+from oms_order.domain.edits import cancel_with_refund, change_charges
 from oms_order.domain.order import Acting, order_pipeline
 from oms_order.domain.pipeline import GROUPBUY_PIPELINE
+from oms_order.domain.pricing import DeliveryRate
 from oms_order.metrics import ORDERS_PLACED
 
 log = get_logger(__name__)
@@ -121,6 +130,7 @@ class GroupBuyOrders:
             acting=acting,
             joint_purchase_id=command.purchase_id,
         )
+        decision.order.delivery_rate = DeliveryRate(price=command.charges)  # a reprice keeps the charges
         try:
             await self.changes.create(
                 decision,
@@ -143,6 +153,20 @@ class GroupBuyOrders:
             envelope, command.order_id, lambda order, acting: cancel_with_refund(order, command.reason, acting)
         )
         log.info("joint-purchase order cancelled", order_id=command.order_id, purchase_id=command.purchase_id)
+
+    async def on_charges(self, envelope: Envelope[ChangeGroupBuyOrderCharges]) -> None:
+        command = envelope.payload
+        await self.changes.apply_event(
+            envelope,
+            command.order_id,
+            lambda order, acting: change_charges(order, command.charges, command.revision, acting),
+        )
+        log.info(
+            "joint-purchase order charges",
+            order_id=command.order_id,
+            purchase_id=command.purchase_id,
+            revision=command.revision,
+        )
 
     async def on_handed_out(self, envelope: Envelope[JointPurchaseHandedOut]) -> None:
         if envelope.payload.order_id is None:

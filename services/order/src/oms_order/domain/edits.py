@@ -191,6 +191,48 @@ def reservation_change_rejected(order: Order, change_id: str, reason: str, actin
     return Decision(order=new, emit=[reverted])
 
 
+# ---- a joint purchase's charges ------------------------------------------------------------------------
+
+CHARGES_CHANGE_BEFORE = "handed_out"
+"""A joint-purchase order's charges can change only before the goods are handed out (and never in a
+final stage): the transport cost is often known only when the goods arrive (`received`)."""
+
+
+def change_charges(order: Order, charges: Money, revision: int, acting: Acting) -> Decision:
+    """groupbuy's `ChangeGroupBuyOrderCharges`: the participant's fee, transport share and options
+    become the order's delivery (its rate: a flat price, so a later reprice keeps them).
+
+    A revision not newer than the last applied one changes nothing (a late or replayed command); so
+    do charges equal to the order's. Past `CHARGES_CHANGE_BEFORE` or final: `NotEditable`.
+    """
+    if order.joint_purchase_id is None:
+        raise NotEditable(f"order {order.number} is not a joint purchase's order: its charges are not groupbuy's")
+    if revision <= order.charges_revision:
+        return Decision(order=order, ignored=f"charges revision {revision} is not newer than {order.charges_revision}")
+    if charges.currency != order.currency:
+        raise InvalidOrder([FieldError("charges", f"the charges must be in {order.currency}")])
+    if order.totals.delivery.amount == charges.amount and order.delivery_rate == DeliveryRate(price=charges):
+        new = order.model_copy(deep=True)
+        new.charges_revision = revision  # the same charges: only the revision moves (no event, no audit)
+        return Decision(order=new)
+    _editable(order, "charges")
+    keys = [s.key for s in domain.order_pipeline(order).stages]
+    if CHARGES_CHANGE_BEFORE in keys and keys.index(order.stage) >= keys.index(CHARGES_CHANGE_BEFORE):
+        raise NotEditable(
+            f"order {order.number} is {order.stage}: its charges can change only before {CHARGES_CHANGE_BEFORE}"
+        )
+    new = order.model_copy(deep=True)
+    new.delivery_rate = DeliveryRate(price=charges)
+    new.charges_revision = revision
+    changes: dict[str, Any] = {
+        "delivery": _change(str(order.totals.delivery.amount), str(charges.amount)),
+        "revision": revision,
+    }
+    changes.update(reprice(new))
+    _audit(new, acting, "charges_changed", changes)
+    return Decision(order=new, emit=[_updated(new, "charges_changed", changes)])
+
+
 # ---- delivery, discounts, promo -----------------------------------------------------------------------
 
 

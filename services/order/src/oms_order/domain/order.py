@@ -170,6 +170,8 @@ class OrderState(_State):
     customer_kind: Literal["first", "repeat"] | None = None
     # The joint purchase (groupbuy) a participant's order belongs to (PlaceGroupBuyOrder); None otherwise.
     joint_purchase_id: str | None = None
+    # The last `ChangeGroupBuyOrderCharges` revision applied (domain/edits.py); 0: the charges of the placing.
+    charges_revision: int = 0
     # Manager actions and pricing (domain/edits.py, domain/pricing.py): what the totals are computed
     # from besides the lines, who is responsible, staff notes and the customer's delivery wishes.
     discounts: list[Discount] = Field(default_factory=list)

@@ -180,6 +180,8 @@ def _participant_doc(x: Participant) -> Document:
         "order_id": x.order_id,
         "reminders_sent": x.reminders_sent,
         "handed_out_at": x.handed_out_at,
+        "charges_sent": None if x.charges_sent is None else _dec(x.charges_sent),
+        "charges_revision": x.charges_revision,
     }
 
 
@@ -284,6 +286,8 @@ def _participant_of(x: Document) -> Participant:
         order_id=x.get("order_id"),
         reminders_sent=x.get("reminders_sent", 0),
         handed_out_at=x.get("handed_out_at"),
+        charges_sent=None if x.get("charges_sent") is None else Decimal(x["charges_sent"]),
+        charges_revision=x.get("charges_revision", 0),
     )
 
 

@@ -1,6 +1,7 @@
 """`PlaceGroupBuyOrder`, `ChangeGroupBuyOrderCharges` and `CancelGroupBuyOrder` (oms.groupbuy.commands)
 onto the order service: a participant's order placed, its charges changed, and cancelled when the
-participant is released or the purchase cancelled; `JointPurchaseHandedOut` (oms.groupbuy.events) moves it on to handed out."""
+participant is released or the purchase cancelled; `JointPurchaseHandedOut` (oms.groupbuy.events)
+moves it on to handed out."""
 
 from __future__ import annotations
 

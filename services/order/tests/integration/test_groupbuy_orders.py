@@ -1,17 +1,19 @@
 """A joint purchase's participant order: PlaceGroupBuyOrder from groupbuy becomes an ordinary order
-on the joint-purchase pipeline, at the purchase's prices, once per order id."""
+on the joint-purchase pipeline, at the purchase's prices, once per order id; ChangeGroupBuyOrderCharges
+moves its charges (totals.delivery) once per newer revision, until the goods are handed out."""
 
 from __future__ import annotations
 
-from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts import DEADLETTER_TOPIC, Actor, Envelope, Money, new_id
 from oms_contracts.messages.groupbuy import (
     CancelGroupBuyOrder,
+    ChangeGroupBuyOrderCharges,
     GroupBuyOrderLine,
     HandedOutLine,
     JointPurchaseHandedOut,
     PlaceGroupBuyOrder,
 )
-from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.order import OrderPlaced, OrderUpdated
 from oms_contracts.messages.payment import RequestPayment
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader
@@ -129,3 +131,59 @@ async def test_goods_collected_at_the_pickup_point_move_the_paid_order_to_handed
     ).json()
     moves = [e for e in audit["items"] if e.get("action") == "advanced"]
     assert len(moves) == 2 and all(e["actor"]["id"] == "boss" for e in moves)  # paid → received → handed out
+
+
+def charges(order_id: str, amount: str, revision: int) -> ChangeGroupBuyOrderCharges:
+    return ChangeGroupBuyOrderCharges(
+        order_id=order_id,
+        purchase_id="jp-1",
+        participant_id="p-5",
+        charges=Money.of(amount, "RUB"),
+        revision=revision,
+    )
+
+
+async def test_new_charges_move_the_orders_total_once_per_newer_revision_until_handed_out(
+    app: OrderApp, shop_id: str
+) -> None:
+    order_id = new_id()
+    system = Actor.system("groupbuy")
+    await app.send(Envelope.new(command(order_id, "p-5", None), shop_id=shop_id, actor=system))
+    await app.wait_stage(shop_id, order_id, "awaiting_payment")
+    async with TopicReader(app.bootstrap, app.topic(OrderUpdated)) as order_events:
+        second = Envelope.new(charges(order_id, "600.00", 2), shop_id=shop_id, actor=system)
+        await app.send(second)
+        await app.send(second)  # a redelivery
+        await app.send(Envelope.new(charges(order_id, "500.00", 1), shop_id=shop_id, actor=system))  # late
+        await app.send(Envelope.new(charges(order_id, "600.00", 2), shop_id=shop_id, actor=system))  # replayed
+        await app.send(Envelope.new(charges(order_id, "700.00", 3), shop_id=shop_id, actor=system))
+        await order_events.wait_for(lambda r: r.key == order_id.encode() and b'"revision":3' in r.value)
+        updates = [e.payload for e in messages(order_events, order_id, "OrderUpdated")]
+        # the goods 1666.66 and the charges: revision 2, then 3; the late and replayed ones changed nothing
+        assert [(u.action, str(u.totals.grand_total.amount)) for u in updates] == [
+            ("charges_changed", "2266.66"),
+            ("charges_changed", "2366.66"),
+        ]
+        assert updates[0].changes["delivery"] == {"from": "450.00", "to": "600.00"}
+        order = await app.order(shop_id, order_id)
+        assert order["totals"]["delivery"] == {"amount": "700.00", "currency": "RUB"}
+        assert order["totals"]["grand_total"] == {"amount": "2366.66", "currency": "RUB"}
+        audit = (
+            await app.client.get(f"/orders/{order_id}/audit", headers=internal_headers(shop_id, role="manager"))
+        ).json()
+        assert [e["changes"]["revision"] for e in audit["items"] if e.get("action") == "charges_changed"] == [
+            3,
+            2,
+        ]  # newest first
+
+    # handed out: the total may no longer change, the command is dead-lettered with the reason
+    await app.emit(shop_id, paid_in_full(order_id, Money.of("2366.66", "RUB")), "payment")
+    await app.wait_stage(shop_id, order_id, "paid")
+    for stage in ("received", "handed_out"):
+        await app.advance(shop_id, order_id)
+        await app.wait_stage(shop_id, order_id, stage)
+    async with TopicReader(app.bootstrap, app.topic_prefix + DEADLETTER_TOPIC) as deadletter:
+        await app.send(Envelope.new(charges(order_id, "800.00", 4), shop_id=shop_id, actor=system))
+        refused = await deadletter.wait_for(lambda r: r.key == order_id.encode())
+        assert "can change only before handed_out" in dict(refused.headers)["x-dlq-reason"].decode()
+    assert (await app.order(shop_id, order_id))["totals"]["delivery"]["amount"] == "700.00"

@@ -375,6 +375,20 @@ async def test_two_joint_purchases_from_collecting_to_closed(
     after = expected_table(counted)
     check(table, after)
     await participants_order(next(p for p in people if p.key == "p04"), counted["p04"], after["p04"]["due"])
+    # ...and the orders placed before follow (ChangeGroupBuyOrderCharges): each total is the table's due.
+    moved = [p for p in people if p.key not in ("p02", "p04") and after[p.key]["due"] != due[p.key]["due"]]
+    assert moved  # the release moved somebody's share
+
+    async def totals_followed() -> bool | None:
+        for p in people:
+            if p.key == "p02":
+                continue
+            order = (await http.get(f"/api/v1/orders/{order_of[p.key]}", headers=admin)).json()
+            if order["totals"]["grand_total"] != {"amount": str(after[p.key]["due"]), "currency": p.currency}:
+                return None
+        return True
+
+    await eventually(totals_followed, timeout=120, what="the orders' totals following the moved shares")
     for p in people:
         paid = due[p.key]["due"] if p.key not in ("p02", "p04") else D(0)
         rest = after[p.key]["due"] - paid

@@ -6,18 +6,7 @@ import argparse
 import os
 import time
 
-SERVICES = (
-    "gateway",
-    "order",
-    "catalog",
-    "payment",
-    "fulfilment",
-    "notification",
-    "messaging",
-    "groupbuy",
-    "console",
-    "webhooks",
-)
+from deploy.local.supervise import SERVICES  # the one list of the stack's services
 
 
 def main() -> None:

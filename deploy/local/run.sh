@@ -49,7 +49,7 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM   # asked to stop (Ctrl-C, make stop): not a failure
 trap stop_all EXIT
 
-python deploy/local/wait_ready.py --timeout 120
+python -m deploy.local.wait_ready --timeout 120
 python deploy/local/seed_demo.py
-python deploy/local/banner.py --since "$started"
+python -m deploy.local.banner --since "$started"
 wait "$supervisor_pid"

@@ -9,18 +9,7 @@ import time
 
 import httpx
 
-SERVICES = (
-    "gateway",
-    "order",
-    "catalog",
-    "payment",
-    "fulfilment",
-    "notification",
-    "messaging",
-    "groupbuy",
-    "console",
-    "webhooks",
-)
+from deploy.local.supervise import SERVICES  # the one list of the stack's services
 
 
 def main() -> int:

@@ -137,7 +137,7 @@ class LocalStack:
             api_key,
         )
         self.supervisor.start()
-        self.run(str(REPO / "deploy" / "local" / "wait_ready.py"), "--timeout", "180", timeout=200)
+        self.run("-m", "deploy.local.wait_ready", "--timeout", "180", timeout=200)
         return time.monotonic() - started
 
     def stop(self) -> None:

@@ -67,8 +67,9 @@ def test_the_banner_names_the_gateway_for_the_demo_flow() -> None:
         "OMS_ALERTMANAGER_WEBHOOK_URL": "http://127.0.0.1:9405/alertmanager/webhook",
     }
     banner = subprocess.run(
-        [sys.executable, str(REPO / "deploy" / "local" / "banner.py"), "--since", "0"],
-        env=env,
+        [sys.executable, "-m", "deploy.local.banner", "--since", "0"],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
         check=True,

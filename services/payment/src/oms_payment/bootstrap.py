@@ -20,7 +20,12 @@ from oms_payment.adapters.inbound.order_payments_http import OrderPaymentsContro
 from oms_payment.adapters.inbound.payments_http import CardLinkController, PaymentController, WebhookController
 from oms_payment.adapters.inbound.problems import PROBLEMS
 from oms_payment.adapters.inbound.settings_http import PaymentSettingsController
-from oms_payment.adapters.outbound.accounts_mongo import ACCOUNTS, MongoAccountRepository
+from oms_payment.adapters.outbound.accounts_mongo import (
+    ACCOUNTS,
+    PENDING_TOTALS,
+    MongoAccountRepository,
+    MongoPendingTotals,
+)
 from oms_payment.adapters.outbound.configs_mongo import MongoPaymentConfigRepository
 from oms_payment.adapters.outbound.document_orders_mongo import DOCUMENT_ORDERS, MongoDocumentOrders
 from oms_payment.adapters.outbound.gift_cards_mongo import MongoGiftCardRepository
@@ -85,7 +90,14 @@ def create_app(settings: PaymentSettings, *, clock: Clock | None = None) -> Lite
 
     configs = PaymentConfigs(configs=config_store, clock=clock)
     gift_cards = GiftCards(gift_cards=MongoGiftCardRepository(runtime.db), clock=clock)
-    accounts = OrderAccounts(accounts=account_store, gift_cards=gift_cards, events=events, clock=clock, policy=policy)
+    accounts = OrderAccounts(
+        accounts=account_store,
+        pending_totals=MongoPendingTotals(runtime.db[PENDING_TOTALS]),
+        gift_cards=gift_cards,
+        events=events,
+        clock=clock,
+        policy=policy,
+    )
     refunds = Refunds(
         accounts=account_store, gift_cards=gift_cards, providers=providers, events=events, clock=clock, policy=policy
     )

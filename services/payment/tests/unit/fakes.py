@@ -232,6 +232,20 @@ class App:
         return [*self.payment_store.events, *self.account_store.events]
 
 
+class FakePendingTotals:
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, str], tuple[Money, datetime]] = {}
+
+    async def remember(self, shop_id: str, order_id: str, total: Money, as_of: datetime) -> None:
+        known = self.totals.get((shop_id, order_id))
+        if known is None or known[1] < as_of:
+            self.totals[(shop_id, order_id)] = (total, as_of)
+
+    async def newer_than(self, shop_id: str, order_id: str, as_of: datetime) -> Money | None:
+        known = self.totals.get((shop_id, order_id))
+        return known[0] if known is not None and known[1] > as_of else None
+
+
 def build(now: datetime, *, extra: Mapping[str, PaymentProvider] | None = None) -> App:
     clock = FixedClock(now)
     sandbox = SandboxProvider(public_checkout_base_url="http://gw", webhook_secret="s", tolerance=timedelta(minutes=5))
@@ -242,7 +256,15 @@ def build(now: datetime, *, extra: Mapping[str, PaymentProvider] | None = None) 
     config_store, gift_card_store = FakeConfigs(), FakeGiftCards()
     configs = PaymentConfigs(configs=config_store, clock=clock)
     gift_cards = GiftCards(gift_cards=gift_card_store, clock=clock)
-    accounts = OrderAccounts(accounts=account_store, gift_cards=gift_cards, events=events, clock=clock, policy=policy)
+    pending_totals = FakePendingTotals()
+    accounts = OrderAccounts(
+        accounts=account_store,
+        pending_totals=pending_totals,
+        gift_cards=gift_cards,
+        events=events,
+        clock=clock,
+        policy=policy,
+    )
     return App(
         clock=clock,
         sandbox=sandbox,

@@ -122,6 +122,26 @@ async def test_an_order_total_change_is_owed_and_applied_once(app: App) -> None:
     assert types(app).count("PaymentStatusChanged") == 2  # opened, total changed once
 
 
+async def test_an_edit_that_overtakes_the_payment_request_still_sets_the_accounts_total(app: App) -> None:
+    # The order was asked to pay 1000, then edited to 1200; the edit's event (another topic, another
+    # group) arrives before the account exists. Dropping it left the account owing 1000 for good.
+    asked = request("o1", "1000.00")
+    edited = total_changed("o1", "1200.00")
+    edited = edited.model_copy(update={"occurred_at": asked.occurred_at + timedelta(seconds=2)})
+    await app.accounts.on_order_totals(edited)
+    await app.accounts.open(account("o1", "1000.00", shop_id=SHOP, at=NOW), caused_by=asked)
+    assert (await app.accounts.get(SHOP, "o1")).state.total == Money.of("1200.00", "RUB")
+
+
+async def test_an_edit_older_than_the_payment_request_does_not_undo_its_total(app: App) -> None:
+    asked = request("o1", "1000.00")
+    older = total_changed("o1", "900.00")
+    older = older.model_copy(update={"occurred_at": asked.occurred_at - timedelta(seconds=2)})
+    await app.accounts.on_order_totals(older)
+    await app.accounts.open(account("o1", "1000.00", shop_id=SHOP, at=NOW), caused_by=asked)
+    assert (await app.accounts.get(SHOP, "o1")).state.total == Money.of("1000.00", "RUB")
+
+
 # --- registration by hand -----------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from oms_runtime.telemetry import get_logger
 from oms_payment.application.account_events import registered_capture, status_changed
 from oms_payment.application.errors import AccountNotFound, GiftCardCodeRequired, ReferenceReused
 from oms_payment.application.gift_cards import GiftCards
-from oms_payment.application.ports import AUDIT, AccountRepository, AuditEntry, StoredAccount
+from oms_payment.application.ports import AUDIT, AccountRepository, AuditEntry, PendingTotals, StoredAccount
 from oms_payment.domain.account import AccountPayment, AccountRefused, OrderAccount
 
 log = get_logger(__name__)
@@ -41,12 +41,14 @@ class OrderAccounts:
         self,
         *,
         accounts: AccountRepository,
+        pending_totals: PendingTotals,
         gift_cards: GiftCards,
         events: EventFactory,
         clock: Clock,
         policy: RetryPolicy,
     ) -> None:
         self.accounts = accounts
+        self.pending_totals = pending_totals
         self.loop = CommandLoop(accounts, policy, name="order_accounts")
         self.gift_cards = gift_cards
         self.events = events
@@ -63,6 +65,10 @@ class OrderAccounts:
             )
 
         await self.loop.run(account.shop_id, account.order_id, decide, new=lambda: account)
+        # An edit of the order may have come first (another topic, another group): its total wins.
+        newer = await self.pending_totals.newer_than(account.shop_id, account.order_id, caused_by.occurred_at)
+        if newer is not None:
+            await self._change_total(account.shop_id, account.order_id, newer, caused_by)
 
     async def get(self, shop_id: str, order_id: str) -> StoredAccount:
         found = await self.accounts.load(shop_id, order_id)
@@ -126,24 +132,39 @@ class OrderAccounts:
 
         Without this the status would be derived from the total at the time payment was requested:
         an order grown on the phone would show "paid", a shrunk one would hide an over-payment.
-        No account yet: it opens later with the then-current total (RequestPayment carries it).
+        No account yet: the total is remembered, and the account takes it when it opens if it is newer
+        than the payment request (which carries the total of its own time).
         """
         event = envelope.payload
         total = event.totals.grand_total.rounded()
         found = await self.accounts.load(envelope.shop_id, event.order_id)
         if found is None:
-            return
+            await self.pending_totals.remember(envelope.shop_id, event.order_id, total, envelope.occurred_at)
+            # The account may have opened meanwhile, before the total was remembered: look once more.
+            found = await self.accounts.load(envelope.shop_id, event.order_id)
+            if found is None:
+                return
+        await self._change_total(envelope.shop_id, event.order_id, total, envelope, loaded=found)
 
+    async def _change_total(
+        self,
+        shop_id: str,
+        order_id: str,
+        total: Money,
+        cause: Envelope[Any],
+        *,
+        loaded: Loaded[OrderAccount] | None = None,
+    ) -> None:
         def decide(loaded: Loaded[OrderAccount]) -> Decision[OrderAccount] | NoChange:
             account = loaded.state
             if account.total == total:
                 return NoChange()
             if total.currency != account.currency:
-                raise PermanentError(f"order {event.order_id} total in {total.currency}, account in {account.currency}")
+                raise PermanentError(f"order {order_id} total in {total.currency}, account in {account.currency}")
             after = replace(account, total=total)
             return Decision(
                 after,
-                [self.events.new(status_changed(after), shop_id=account.shop_id, cause=envelope)],
+                [self.events.new(status_changed(after), shop_id=account.shop_id, cause=cause)],
                 meta={
                     AUDIT: AuditEntry(
                         at=self.clock.now(),
@@ -153,7 +174,7 @@ class OrderAccounts:
                 },
             )
 
-        await self.loop.run(envelope.shop_id, event.order_id, decide, applied_event_id=envelope.event_id, loaded=found)
+        await self.loop.run(shop_id, order_id, decide, applied_event_id=cause.event_id, loaded=loaded)
 
     async def register_payment(
         self,

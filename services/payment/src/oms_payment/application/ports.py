@@ -141,6 +141,17 @@ class AccountRepository(CommandRepository[OrderAccount], Protocol):
         ...
 
 
+class PendingTotals(Protocol):
+    """An order's newest total from its edits, kept while the order has no account yet: the account
+    opens with the total of the payment request, which an edit made meanwhile has overtaken."""
+
+    async def remember(self, shop_id: str, order_id: str, total: Money, as_of: datetime) -> None: ...
+
+    async def newer_than(self, shop_id: str, order_id: str, as_of: datetime) -> Money | None:
+        """The remembered total if it is newer than `as_of`, else None."""
+        ...
+
+
 class PaymentConfigRepository(Protocol):
     async def get(self, shop_id: str, currency: str) -> ShopPaymentConfig | None: ...
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from oms_contracts import Money
 from oms_runtime.commands import Decision, Loaded
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
+from pymongo.asynchronous.collection import AsyncCollection
 
 from oms_payment.adapters.outbound.fields_mongo import (
     audit_doc,
@@ -163,3 +165,23 @@ class MongoAccountRepository(DocumentRepository[OrderAccount]):
             .limit(limit)
         )
         return [(doc["shop_id"], doc["_id"]) async for doc in found]
+
+
+PENDING_TOTALS = "pending_totals"
+
+
+class MongoPendingTotals:
+    """An order's newest total from its edits, while it has no account (by `_id` only: no index)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def remember(self, shop_id: str, order_id: str, total: Money, as_of: datetime) -> None:
+        key = {"_id": f"{shop_id}:{order_id}", "shop_id": shop_id}
+        await upsert_newer(self.collection, key, {"total": total.model_dump(mode="json")}, as_of)
+
+    async def newer_than(self, shop_id: str, order_id: str, as_of: datetime) -> Money | None:
+        doc = await self.collection.find_one({"_id": f"{shop_id}:{order_id}", "shop_id": shop_id})
+        if doc is None or doc["as_of"] <= as_of:  # the client reads times zone-aware
+            return None
+        return Money.model_validate(doc["total"])

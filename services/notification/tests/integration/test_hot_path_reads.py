@@ -46,5 +46,11 @@ async def test_order_placed_sends_its_emails_without_reading_its_deliveries_back
             await notifier.on_order_placed(placed)
         assert log.count("find", "notifications") == 1
         assert len(smtp.sink.to(customer)) == 1
+
+        # The shop's SMS settings (read for every customer e-mail) are kept a few seconds too.
+        second = Envelope.new(order_placed(32, customer), shop_id=shop_id, actor=Actor.system("order"))
+        with record_commands(own.database_name) as log:
+            await notifier.on_order_placed(second)
+        assert log.count("find", "sms_settings") == 0
     finally:
         await runtime.mongo.close()

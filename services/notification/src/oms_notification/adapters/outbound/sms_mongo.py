@@ -6,6 +6,7 @@ from datetime import datetime, time
 from typing import Any, cast
 
 from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.recent import Recent
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_notification.domain.sms import Channel, SmsSettings
@@ -24,11 +25,17 @@ def _time(value: Any) -> time | None:
 
 
 class SmsSettingsMongo:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *, kept_seconds: float = 5.0) -> None:
         self.settings_ = db[SMS_SETTINGS]
         self.preferences = db[CHANNEL_PREFERENCES]
+        # Read for every e-mail the customer gets (twice per order), changed a few times a year:
+        # kept a few seconds like the shop's name (ADR 0027); a change through this process at once.
+        self._kept: Recent[SmsSettings | None] = Recent(kept_seconds)
 
     async def settings(self, shop_id: str) -> SmsSettings | None:
+        return await self._kept.read(shop_id, lambda: self._read_settings(shop_id))
+
+    async def _read_settings(self, shop_id: str) -> SmsSettings | None:
         doc = await self.settings_.find_one({"_id": shop_id, "shop_id": shop_id})
         if doc is None:
             return None
@@ -54,6 +61,7 @@ class SmsSettingsMongo:
             "updated_by": by,
         }
         await self.settings_.replace_one({"_id": shop_id, "shop_id": shop_id}, doc, upsert=True)
+        self._kept.put(shop_id, settings)
 
     @staticmethod
     def _key(shop_id: str, email: str) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
+from oms_console.application.ports import ApiUnavailable
 from oms_console.bootstrap import create_app
 from oms_console.settings import ConsoleSettings
 from oms_contracts import Actor
@@ -632,3 +633,22 @@ async def test_a_refund_and_a_card_link_carry_the_pages_idempotency_key_and_the_
         follow_redirects=False,
     )
     assert "conflict=1" in lost.headers["location"]
+
+
+async def test_a_failed_gateway_call_is_the_error_page_with_the_apis_status_or_a_502(
+    client: AsyncTestClient, api: FakeGateway
+) -> None:  # type: ignore[type-arg]
+    missing = await client.get("/console/orders/o404", headers=headers())  # the fake answers 404 "no <path>"
+    assert missing.status_code == 404 and "no /api/v1/orders/o404" in missing.text
+
+    api.on("GET", "/api/v1/orders/search", {"title": "Forbidden", "detail": "needs one of: admin, manager"}, 403)
+    refused = await client.get("/console/orders", headers=headers())  # the list says it in the user's words
+    assert refused.status_code == 403 and "Your role cannot see this list." in refused.text
+    assert "needs one of" not in refused.text
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise ApiUnavailable("the gateway did not answer in time")
+
+    api.get = unreachable  # type: ignore[method-assign, assignment]
+    down = await client.get("/console/inbox", headers=headers())
+    assert down.status_code == 502 and "the gateway did not answer in time" in down.text

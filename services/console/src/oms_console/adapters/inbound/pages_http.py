@@ -132,6 +132,30 @@ def error_page(request: Request[Any, Any, Any], caller: Caller | None, status: i
     return render(request, "error.html", status=status, caller=caller, detail=detail)
 
 
+def _refusal_detail(
+    request: Request[Any, Any, Any], exc: ConsoleError | ApiUnavailable, *, friendly_403: bool = False
+) -> str:
+    """What a page says of a gateway call that failed: the API's own words, or (`friendly_403`) the
+    user's language's "not allowed here" for a 403; an outage's own message."""
+    if isinstance(exc, ApiUnavailable):
+        return str(exc)
+    if friendly_403 and exc.status == 403:
+        return i18n.translator(language(request))("not_allowed_here")
+    return exc.detail
+
+
+def _refusal(
+    request: Request[Any, Any, Any],
+    caller: Caller,
+    exc: ConsoleError | ApiUnavailable,
+    *,
+    friendly_403: bool = False,
+) -> Response[str]:
+    """The error page of a gateway call that failed: the API's status (a refusal) or 502 (an outage)."""
+    status = exc.status if isinstance(exc, ConsoleError) else 502
+    return error_page(request, caller, status, _refusal_detail(request, exc, friendly_403=friendly_403))
+
+
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
     data = await request.form()
     return {str(k)[:64]: str(v).strip()[:2000] for k, v in list(data.items())[:50]}
@@ -187,10 +211,8 @@ class ConsolePages(Controller):
             keys, staff = await asyncio.gather(console.pipeline_keys(caller), console.staff(caller))
             key = pipeline or _default_pipeline([k for k, _ in keys])
             board, delivery_types = await console.board(caller, key)
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         return render(
             request,
             "board.html",
@@ -224,11 +246,9 @@ class ConsolePages(Controller):
             (board, page), staff = await asyncio.gather(
                 console.column(caller, pipeline, stage, filters, cursor), console.staff_names(caller)
             )
-        except ConsoleError as exc:
-            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
+        except (ConsoleError, ApiUnavailable) as exc:
+            detail = _refusal_detail(request, exc, friendly_403=True)
             return render(request, "column_error.html", caller=caller, detail=detail)
-        except ApiUnavailable as exc:
-            return render(request, "column_error.html", caller=caller, detail=str(exc))
         column = board.column(stage)
         return render(
             request,
@@ -287,11 +307,8 @@ class ConsolePages(Controller):
             (figures, over, board), staff = await asyncio.gather(
                 console.sla(caller, key, _time_range("since", "until", first, last)), console.staff_names(caller)
             )
-        except ConsoleError as exc:
-            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
-            return error_page(request, caller, exc.status, detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc, friendly_403=True)
         stages = {s["stage"]: s for s in figures.get("stages", [])}
         # The pipeline's order first (every flow stage, empty ones too), then stages it does not have.
         ordered = [c.key for c in board.columns] if board else []
@@ -343,11 +360,8 @@ class ConsolePages(Controller):
                 console.low_stock(caller),
                 console.return_reasons(caller, period[0][1], period[1][1]),
             )
-        except ConsoleError as exc:
-            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
-            return error_page(request, caller, exc.status, detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc, friendly_403=True)
         series = _series(charts, first, last)
         reason_rows = analytics.reason_rows(reasons) if reasons is not None else None
         return render(
@@ -394,10 +408,8 @@ class ConsolePages(Controller):
             else:
                 charts = await console.analytics(caller, [*period, *_narrowed(channel, delivery_type)])
                 text = analytics.to_csv(_series(charts, first, last)[name])
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",
@@ -418,10 +430,8 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         try:
             items, next_cursor, count = await console.inbox(caller, unread_only=unread == "1", cursor=cursor)
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         return render(
             request,
             "inbox.html",
@@ -446,10 +456,8 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         try:
             await console.mark_all_read(caller)
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         return Redirect(f"{BASE}/inbox", status_code=303)
 
     @post("/inbox/{item_id:str}/read", summary="Mark one item read: back to the inbox, or on to its order")
@@ -460,10 +468,8 @@ class ConsolePages(Controller):
         form = await form_of(request)
         try:
             await console.mark_read(caller, item_id[:64])
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         order_id = form.get("open_order", "")
         if order_id and re.fullmatch(r"[A-Za-z0-9\-]{1,64}", order_id):
             return Redirect(f"{BASE}/orders/{order_id}", status_code=303)
@@ -481,11 +487,8 @@ class ConsolePages(Controller):
             (rows, next_cursor, groups), staff, saved = await asyncio.gather(
                 console.order_list(caller, view), console.staff(caller), console.saved_views(caller)
             )
-        except ConsoleError as exc:
-            detail = i18n.translator(language(request))("not_allowed_here") if exc.status == 403 else exc.detail
-            return error_page(request, caller, exc.status, detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc, friendly_403=True)
         return render(
             request,
             "orders.html",
@@ -565,10 +568,8 @@ class ConsolePages(Controller):
         caller = caller_of(request, ctx)
         try:
             card, staff = await asyncio.gather(console.order_card(caller, order_id), console.staff(caller))
-        except ConsoleError as exc:
-            return error_page(request, caller, exc.status, exc.detail)
-        except ApiUnavailable as exc:
-            return error_page(request, caller, 502, str(exc))
+        except (ConsoleError, ApiUnavailable) as exc:
+            return _refusal(request, caller, exc)
         order = card.order
         actions = order.get("stage_actions") or {}
         pipeline_key = str(order.get("pipeline") or "").split("@")[0]

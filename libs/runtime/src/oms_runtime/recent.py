@@ -22,12 +22,19 @@ class Recent(Generic[V]):
         self.seconds = seconds
         self.now = now
         self._items: dict[Hashable, tuple[float, V]] = {}
+        # Counts the changes made through `put`/`forget`: a load that started before one does not keep
+        # what it read (it may be older than the change), it only returns it.
+        self._changes = 0
 
     def get(self, key: Hashable) -> V | None:
         hit = self._items.get(key)
         return hit[1] if hit is not None and hit[0] > self.now() else None
 
     def put(self, key: Hashable, value: V) -> V:
+        self._changes += 1
+        return self._keep(key, value)
+
+    def _keep(self, key: Hashable, value: V) -> V:
         if self.seconds > 0:
             if len(self._items) >= MAX_ENTRIES:
                 self._items.clear()
@@ -35,11 +42,16 @@ class Recent(Generic[V]):
         return value
 
     def forget(self, key: Hashable) -> None:
+        self._changes += 1
         self._items.pop(key, None)
 
     async def read(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-        """The kept value, or `load()`'s (then kept)."""
+        """The kept value, or `load()`'s (then kept, unless a change came while it loaded)."""
         hit = self._items.get(key)
         if hit is not None and hit[0] > self.now():
             return hit[1]
-        return self.put(key, await load())
+        changes = self._changes
+        value = await load()
+        if self._changes != changes:
+            return value  # a put/forget meanwhile: this read may predate it, so it is not kept
+        return self._keep(key, value)

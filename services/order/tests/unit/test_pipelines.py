@@ -468,3 +468,34 @@ async def test_without_keeping_every_lookup_reads_the_store() -> None:
     repo.reads.clear()
     await pipelines.for_new_order("s1", "courier")
     assert repo.reads == ["settings", "latest"]
+
+
+async def test_a_settings_read_overtaken_by_a_save_does_not_keep_the_older_settings() -> None:
+    import asyncio
+
+    from oms_order.application.pipeline_definitions import PipelineSettingsBody
+    from oms_order.application.pipelines import PipelineService
+    from oms_runtime.clock import FixedClock
+
+    class SlowFirstRead(CountingPipelines):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+            self.slow = True
+
+        async def settings(self, shop_id: str) -> object:
+            old = self.stored.get(shop_id)
+            if self.slow:
+                self.slow = False
+                await self.release.wait()
+            self.reads.append("settings")
+            return old
+
+    repo = SlowFirstRead()
+    pipelines = PipelineService(repo, FixedClock(T0))  # type: ignore[arg-type]
+    reader = asyncio.create_task(pipelines.settings("s1"))  # an order's read, out to the store
+    await asyncio.sleep(0)
+    saved = await pipelines.save_settings("s1", PipelineSettingsBody(statuses={"new": "Received"}), actor=ADMIN)
+    repo.release.set()
+    await reader  # it read the settings before the save
+    assert await pipelines.settings("s1") == saved  # the save stays kept, not the older read

@@ -128,10 +128,14 @@ class PipelineService:
     async def settings(self, shop_id: str, *, fresh: bool = False) -> PipelineSettings:
         """The shop's settings; as read within the last few seconds unless `fresh` (what an admin sees
         and edits is read from the store)."""
-        cached = None if fresh else self._settings.get(shop_id)
-        if cached is not None:
-            return cached
-        return self._settings.put(shop_id, await self.repo.settings(shop_id) or DEFAULT_SETTINGS)
+
+        async def load() -> PipelineSettings:
+            return await self.repo.settings(shop_id) or DEFAULT_SETTINGS
+
+        if fresh:
+            return self._settings.put(shop_id, await load())
+        # `read`, not get + put: a read overtaken by a save through this process does not keep the older settings.
+        return await self._settings.read(shop_id, load)
 
     async def for_new_order(self, shop_id: str, delivery_type: str) -> Pipeline:
         """The latest version of the pipeline the shop gives orders of this delivery type."""

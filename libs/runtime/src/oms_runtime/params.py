@@ -6,7 +6,7 @@ edge accepted and the domain model then refuses is a 500 waiting to happen.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
@@ -65,4 +65,8 @@ def aware_time(name: str, text: str | None) -> datetime | None:
         raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
     if value.tzinfo is None:
         raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+    try:
+        value.astimezone(UTC)  # what the store keeps: 9999-12-31T23:59-12:00 is past year 9999 there
+    except OverflowError as exc:
+        raise FieldError(name, "out of range once in UTC (years 1 to 9999)") from exc
     return value

@@ -12,6 +12,7 @@ from typing import Annotated
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
+from pydantic import AfterValidator, AwareDatetime
 
 from oms_runtime.errors import FieldError
 from oms_runtime.paging import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
@@ -45,6 +46,19 @@ def idempotency_key_header(description: str, *, max_length: int = 255) -> Header
     return HeaderParameter(
         name="Idempotency-Key", required=False, min_length=1, max_length=max_length, description=description
     )
+
+
+def _storable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("out of range once in UTC (years 1 to 9999)") from exc
+    return value
+
+
+# A point in time in a JSON body that MongoDB can keep: the driver stores UTC, and an aware time past
+# year 9999 there (9999-12-31T23:59-12:00) raised OverflowError, a 500, at the write.
+StorableTime = Annotated[AwareDatetime, AfterValidator(_storable)]
 
 
 # A point in time in the query, read as text and parsed by `aware_time` (Litestar's lax conversion

@@ -9,7 +9,8 @@ import pytest
 from litestar import post
 from litestar.testing import create_test_client
 from oms_runtime.errors import FieldError
-from oms_runtime.params import aware_time, idempotency_key_header
+from oms_runtime.params import StorableTime, aware_time, idempotency_key_header
+from pydantic import BaseModel, ValidationError
 
 Key = Annotated[str | None, idempotency_key_header("Same key: the same answer", max_length=8)]
 
@@ -51,3 +52,12 @@ def test_a_time_that_leaves_the_calendar_in_utc_is_a_field_error(text: str) -> N
 
 def test_an_aware_time_in_range_is_kept() -> None:
     assert aware_time("from", "2026-01-31T03:00:00+03:00") == datetime(2026, 1, 31, tzinfo=UTC)
+
+
+def test_a_storable_time_in_a_body_refuses_one_past_year_9999_in_utc() -> None:
+    class Body(BaseModel):
+        at: StorableTime
+
+    assert Body(at="2026-01-31T03:00:00+03:00").at == datetime(2026, 1, 31, tzinfo=UTC)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Body(at="9999-12-31T23:59:59-12:00")  # type: ignore[arg-type]

@@ -6,12 +6,13 @@ edge accepted and the domain model then refuses is a 500 waiting to happen.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from oms_contracts.limits import INT64_MAX
 from oms_contracts.messages.common import SKU_MAX_LENGTH, SKU_PATTERN
+from pydantic import AfterValidator, AwareDatetime
 
 from oms_runtime.errors import FieldError
 from oms_runtime.paging import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
@@ -47,6 +48,19 @@ def idempotency_key_header(description: str, *, max_length: int = 255) -> Header
     )
 
 
+def _storable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("out of range once in UTC (years 1 to 9999)") from exc
+    return value
+
+
+# A point in time in a JSON body that MongoDB can keep: the driver stores UTC, and an aware time past
+# year 9999 there (9999-12-31T23:59-12:00) raised OverflowError, a 500, at the write.
+StorableTime = Annotated[AwareDatetime, AfterValidator(_storable)]
+
+
 # A point in time in the query, read as text and parsed by `aware_time` (Litestar's lax conversion
 # took `0.5` for a Unix time): ISO 8601 with a zone.
 TimeInQuery = Annotated[
@@ -65,4 +79,8 @@ def aware_time(name: str, text: str | None) -> datetime | None:
         raise FieldError(name, "must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z") from exc
     if value.tzinfo is None:
         raise FieldError(name, "needs a time zone (e.g. 2026-01-31T00:00:00Z)")
+    try:
+        value.astimezone(UTC)  # what the store keeps: 9999-12-31T23:59-12:00 is past year 9999 there
+    except OverflowError as exc:
+        raise FieldError(name, "out of range once in UTC (years 1 to 9999)") from exc
     return value

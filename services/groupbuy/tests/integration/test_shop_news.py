@@ -59,3 +59,10 @@ async def test_the_shops_news_is_named_to_its_partners_and_pinned_for_them(
     r = await client.post(f"/news/{news['id']}/unpin", headers=admin)
     assert r.status_code == 200 and r.json()["pinned"] is False
     assert (await client.get("/news/pinned", headers=agent)).json() == []
+
+
+async def test_an_expiry_past_year_9999_in_utc_is_refused_not_a_server_error(client: Any, shop_id: str) -> None:
+    admin = internal_headers(shop_id, role="admin")
+    r = await client.post("/news", json={"text": "Forever", "expires_at": "9999-12-31T23:59:59-12:00"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json") and "expires_at" in r.text

@@ -112,6 +112,12 @@ async def test_sms_by_choice_deferred_in_quiet_hours_and_refused_numbers_fail(
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "timezone"
         half = await client.put("/sms-settings", json={"enabled": True, "quiet_from": "22:00"}, headers=admin)
         assert half.status_code == 422
+        for body in (
+            {"enabled": True, "timezone": "America"},  # a directory of the zone database, not a zone
+            {"enabled": True, "quiet_from": "22:00+03:00", "quiet_to": "08:00"},  # local times, no offset
+        ):
+            wrong = await client.put("/sms-settings", json=body, headers=admin)
+            assert wrong.status_code == 422, wrong.text
         refused = await client.put("/sms-settings", json={"enabled": True}, headers=storefront)
         assert refused.status_code == 403
         saved = await client.put(

@@ -3,7 +3,7 @@ SMS text, quiet hours in the shop's time zone (a window across midnight, a dayti
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 from oms_notification.domain.delivery import Delivery
@@ -55,6 +55,23 @@ def test_quiet_hours_in_the_shops_time_zone() -> None:
         SmsSettings(timezone="Nowhere/Town")
     with pytest.raises(InvalidSmsSettings):
         SmsSettings(quiet_from=time(22))
+
+
+@pytest.mark.parametrize("zone", ["America", "Europe", "zone.tab", "a\x00b"])
+def test_a_time_zone_directory_or_file_is_refused_as_a_field_error(zone: str) -> None:
+    with pytest.raises(InvalidSmsSettings) as refused:
+        SmsSettings(timezone=zone)
+    assert refused.value.field == "timezone"
+
+
+def test_quiet_hours_with_an_offset_are_refused_they_are_local_times() -> None:
+    moscow = timezone(timedelta(hours=3))
+    with pytest.raises(InvalidSmsSettings) as refused:
+        SmsSettings(enabled=True, quiet_from=time(22, tzinfo=moscow), quiet_to=time(8))
+    assert refused.value.field == "quiet_from"
+    with pytest.raises(InvalidSmsSettings) as refused:
+        SmsSettings(enabled=True, quiet_from=time(22), quiet_to=time(8, tzinfo=UTC))
+    assert refused.value.field == "quiet_to"
 
 
 def test_a_deferred_sms_waits_without_spending_an_attempt() -> None:

@@ -45,8 +45,11 @@ class SmsSettings:
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a directory ("America")
             raise InvalidSmsSettings("timezone", f"{self.timezone!r} is not an IANA time zone") from exc
+        for name, at in (("quiet_from", self.quiet_from), ("quiet_to", self.quiet_to)):
+            if at is not None and at.tzinfo is not None:  # compared with naive local times later: TypeError
+                raise InvalidSmsSettings(name, "a local time of the shop's time zone, without an offset")
         if (self.quiet_from is None) != (self.quiet_to is None):
             raise InvalidSmsSettings("quiet_to", "give both ends of the quiet hours, or neither")
         if self.quiet_from is not None and self.quiet_from == self.quiet_to:

@@ -24,9 +24,9 @@ from oms_contracts.money import CurrencyCode
 from oms_runtime.commands import Loaded
 from oms_runtime.context import Ctx, RequestContext, requires
 from oms_runtime.paging import DEFAULT_PAGE_SIZE, CursorPage
-from oms_runtime.params import Cursor, Limit, idempotency_key_header
+from oms_runtime.params import Cursor, Limit, StorableTime, idempotency_key_header
 from oms_runtime.preconditions import IfMatch, expected_version
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from oms_groupbuy.application.purchases import Caller, NewParticipant, NewPurchase, Purchases, TablePage
 from oms_groupbuy.domain import distribution
@@ -89,7 +89,7 @@ class PartnerPercentIn(BaseModel):
 class CreatePurchase(BaseModel):
     title: Text200
     supplier: Annotated[str, Field(max_length=200)] | None = None
-    closes_at: AwareDatetime
+    closes_at: StorableTime
     currencies: list[CurrencyCode] = Field(min_length=1, max_length=gb.MAX_CURRENCIES)
     offers: list[OfferIn] = Field(min_length=1, max_length=gb.MAX_OFFERS)
     rows: list[RowIn] = Field(default_factory=list, max_length=gb.MAX_ROW_SPECS)
@@ -179,7 +179,7 @@ class CancelIn(BaseModel):
 class NewsIn(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
     pinned: bool = True
-    expires_at: AwareDatetime | None = None
+    expires_at: StorableTime | None = None
 
 
 class PartnerTermsIn(BaseModel):

@@ -125,6 +125,7 @@ class Deliveries:
             to_name=delivery.recipient_name,
             email=delivery.email,
             message_id=delivery.notification_id,
+            written_at=delivery.created_at,
         )
 
     async def _resolve(self, claimed: Loaded[Delivery], decision: Decision[Delivery]) -> None:

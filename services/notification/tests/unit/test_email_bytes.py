@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
-import pytest
-from oms_notification.adapters.outbound.email_bytes import NotAsciiAddress, compose, encoded_words, mailbox
+from oms_notification.adapters.outbound.email_bytes import compose, encoded_words, mailbox
 
 WRITTEN = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 SUBJECT = "Заказ №1042 принят — спасибо за покупку в магазине «Зелёный чай», Анна Иванова-Петрова"
@@ -96,6 +95,17 @@ def test_long_lines_and_a_body_that_contains_the_boundary_go_base64() -> None:
     assert body(msg, "plain") == long_line and body(msg, "html") == sneaky
 
 
-def test_an_address_that_needs_smtputf8_is_refused() -> None:
-    with pytest.raises(NotAsciiAddress):
-        mailbox("Анна", "анна@пример.рф")
+def test_an_internationalised_address_is_written_as_utf8() -> None:
+    raw = compose(
+        sender=mailbox("OMS", "no-reply@oms.local"),
+        to=mailbox("Анна", "анна@пример.рф"),
+        subject="Заказ",
+        message_id="0190aa-2",
+        date=WRITTEN,
+        text="x",
+        html="y",
+    )
+    utf8 = email.message_from_string(raw.decode(), policy=email.policy.default)  # RFC 6532: headers in UTF-8
+    assert isinstance(utf8, EmailMessage)
+    [to] = utf8["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Анна", "анна@пример.рф")

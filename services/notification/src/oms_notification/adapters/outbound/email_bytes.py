@@ -24,10 +24,6 @@ _TOKENS = re.compile(r"\S+\s*|\s+")  # words with the spaces after them
 _WORD_BYTES = 42  # "=?utf-8?b?" + base64 of 42 bytes (56) + "?=": 68 characters (RFC 2047: at most 75)
 
 
-class NotAsciiAddress(ValueError):
-    """An address with non-ASCII characters: it needs SMTPUTF8, which this sender does not speak."""
-
-
 def _plain(value: str) -> bool:
     """Text a header can carry as it is: printable ASCII that does not look like an encoded word."""
     return value.isascii() and value.isprintable() and "=?" not in value
@@ -71,14 +67,14 @@ def encoded_header(name: str, value: str) -> str:
 
 
 def mailbox(name: str, address: str) -> str:
-    """`Name <address>` for a From or To header: the name quoted, or encoded words when not ASCII."""
-    if not address.isascii():
-        raise NotAsciiAddress(address)
+    """`Name <address>` for a From or To header: the name quoted, or encoded words when not ASCII.
+    An address that is not ASCII is written as UTF-8 (RFC 6532: sent only with SMTPUTF8)."""
     if not name:
         return address
-    if _plain(name):
+    if _plain(name) and address.isascii():
         return formataddr((name, address))  # quotes the name when it has specials
-    return f"{encoded_words(name)}{CRLF} <{address}>"
+    phrase = formataddr((name, "x@x"))[: -len(" <x@x>")] if _plain(name) else f"{encoded_words(name)}{CRLF}"
+    return f"{phrase} <{address}>"
 
 
 def _part(content_type: str, text: str, boundary: str) -> str:
@@ -119,4 +115,4 @@ def compose(*, sender: str, to: str, subject: str, message_id: str, date: dateti
             _part("text/html", html, boundary),
             f"--{boundary}--{CRLF}",
         )
-    ).encode("ascii")
+    ).encode()  # ASCII but for an address that needs SMTPUTF8

@@ -17,7 +17,7 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
-from oms_notification.adapters.outbound.email_bytes import NotAsciiAddress, compose, mailbox
+from oms_notification.adapters.outbound.email_bytes import compose, mailbox
 from oms_notification.application.ports import PermanentDeliveryError
 from oms_notification.domain.model import RenderedEmail
 from oms_notification.settings import NotificationSettings
@@ -36,13 +36,9 @@ class SmtpMailer:
         self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
     ) -> None:
         """Hand one email to the SMTP server; raises on any refusal or connection problem."""
-        try:
-            to = mailbox(to_name, to_email)
-        except NotAsciiAddress as exc:
-            raise PermanentDeliveryError(f"address needs SMTPUTF8, not supported: {to_email!r}") from exc
         message = compose(
             sender=self.from_header,
-            to=to,
+            to=mailbox(to_name, to_email),
             subject=email.subject,
             message_id=message_id,  # stable per delivery: mail clients fold a duplicate from a retried send
             date=written_at,
@@ -51,7 +47,9 @@ class SmtpMailer:
         )
         client = await self._take()
         try:
-            await client.sendmail(self.envelope_from, [to_email], message)
+            # An internationalised address needs the server's SMTPUTF8 (SMTPNotSupported: retried).
+            utf8 = None if to_email.isascii() else ["SMTPUTF8"]
+            await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             self._put_back(client)  # the envelope was reset: the connection serves the next email
             # 5xx for the mailbox: the address is wrong, and asking again will not change that.

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
-from oms_notification.adapters.outbound.email_bytes import compose, encoded_words, mailbox
+import pytest
+from oms_notification.adapters.outbound.email_bytes import BadAddress, compose, encoded_words, mailbox
 
 WRITTEN = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 SUBJECT = "Заказ №1042 принят — спасибо за покупку в магазине «Зелёный чай», Анна Иванова-Петрова"
@@ -109,3 +110,18 @@ def test_an_internationalised_address_is_written_as_utf8() -> None:
     assert isinstance(utf8, EmailMessage)
     [to] = utf8["To"].addresses
     assert (to.display_name, to.addr_spec) == ("Анна", "анна@пример.рф")
+
+
+@pytest.mark.parametrize(
+    "address", ["ann@example.com\r\nBcc: all@example.com", "ann @example.com", "<ann@example.com>"]
+)
+def test_an_address_that_would_break_the_header_is_refused(address: str) -> None:
+    with pytest.raises(BadAddress):
+        mailbox("Ann", address)
+
+
+def test_a_name_with_a_line_break_cannot_add_a_header() -> None:
+    raw = message(name="Ann\r\nBcc: all@example.com")
+    msg = read(raw)
+    assert msg["Bcc"] is None and msg["To"].addresses[0].addr_spec == "anna@example.com"
+    assert msg["To"].addresses[0].display_name == "Ann Bcc: all@example.com"

@@ -66,9 +66,17 @@ def encoded_header(name: str, value: str) -> str:
     return Header(value, "us-ascii", header_name=name).encode(linesep=CRLF)
 
 
+class BadAddress(ValueError):
+    """An address no header can carry (a line break, a space, `<>`): never sent."""
+
+
 def mailbox(name: str, address: str) -> str:
     """`Name <address>` for a From or To header: the name quoted, or encoded words when not ASCII.
     An address that is not ASCII is written as UTF-8 (RFC 6532: sent only with SMTPUTF8)."""
+    if not address.isprintable() or any(c in address for c in " <>"):
+        raise BadAddress(repr(address))  # a header injection, or garbage: no retry makes it an address
+    # A name is one line of printable text (it comes from storefronts): controls and breaks are spaces.
+    name = " ".join("".join(c if c.isprintable() else " " for c in name).split())
     if not name:
         return address
     if _plain(name) and address.isascii():

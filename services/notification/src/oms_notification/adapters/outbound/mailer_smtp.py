@@ -17,7 +17,7 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
-from oms_notification.adapters.outbound.email_bytes import compose, mailbox
+from oms_notification.adapters.outbound.email_bytes import BadAddress, compose, mailbox
 from oms_notification.application.ports import PermanentDeliveryError
 from oms_notification.domain.model import RenderedEmail
 from oms_notification.settings import NotificationSettings
@@ -36,9 +36,13 @@ class SmtpMailer:
         self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
     ) -> None:
         """Hand one email to the SMTP server; raises on any refusal or connection problem."""
+        try:
+            to = mailbox(to_name, to_email)
+        except BadAddress as exc:
+            raise PermanentDeliveryError(f"not an address: {exc}") from exc
         message = compose(
             sender=self.from_header,
-            to=mailbox(to_name, to_email),
+            to=to,
             subject=email.subject,
             message_id=message_id,  # stable per delivery: mail clients fold a duplicate from a retried send
             date=written_at,

@@ -20,7 +20,7 @@ echo $$ >"$pidfile"
 
 bash deploy/local/infra.sh start          # before stack.env.sh: an unset OMS_KAFKA_BOOTSTRAP means "ours"
 source deploy/local/stack.env.sh
-mkdir -p "$OMS_MAILDIR"/{tmp,new,cur}   # a maildir: aiosmtpd's Mailbox handler does not create it
+mkdir -p "$OMS_MAILDIR"/{tmp,new,cur}   # the SMTP sink's maildir (deploy/local/mail_sink.py)
 
 python -m oms_runtime.topics
 python -m oms_gateway bootstrap-shop --slug demo --name "Demo shop" --currency RUB \

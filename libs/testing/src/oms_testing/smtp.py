@@ -16,6 +16,8 @@ from aiosmtpd.controller import Controller
 @dataclass
 class SmtpSink:
     messages: list[EmailMessage] = field(default_factory=list)
+    # The client's (host, port) of each message: one port for several messages is one connection.
+    peers: list[tuple[str, int]] = field(default_factory=list)
     _held: Callable[[EmailMessage], bool] | None = None
     _gate: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -29,6 +31,7 @@ class SmtpSink:
                 self._gate, self._loop = asyncio.Event(), asyncio.get_running_loop()
             await self._gate.wait()
         self.messages.append(msg)
+        self.peers.append(tuple(session.peer))
         return "250 OK"
 
     def hold(self, predicate: Callable[[EmailMessage], bool]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -101,13 +103,23 @@ def build_application(
 
 def create_app(settings: NotificationSettings, *, clock: Clock | None = None, mailer: Mailer | None = None) -> Litestar:
     runtime = ServiceRuntime(settings, clock=clock)
-    app = build_application(settings, runtime, mailer=mailer)
+    smtp = SmtpMailer(settings) if mailer is None else None
+    app = build_application(settings, runtime, mailer=mailer or smtp)
     register_consumers(runtime, app.notifier)
     runtime.loop("notification-retry", app.deliveries.retry_due, every_seconds=settings.delivery_poll_seconds)
     # Its own loop (and lease): a retry pass over hundreds of bulk emails never holds up an alert.
     runtime.loop(
         "notification-alert-retry", app.deliveries.retry_due_alerts, every_seconds=settings.delivery_poll_seconds
     )
+
+    @asynccontextmanager
+    async def close_mailer(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if smtp is not None:
+                await smtp.close()  # the kept SMTP connections say goodbye
+
     return create_service_app(
         runtime,
         route_handlers=[NotificationController, InboxController, AlertmanagerController, SmsController],
@@ -122,4 +134,5 @@ def create_app(settings: NotificationSettings, *, clock: Clock | None = None, ma
         problems=PROBLEMS,
         # The unique index is what makes a replay send nothing twice: never run without it.
         indexes=INDEXES,
+        extra_lifespan=close_mailer,
     )

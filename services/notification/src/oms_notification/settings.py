@@ -15,6 +15,10 @@ class NotificationSettings(ServiceSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS")
     smtp_timeout_seconds: float = 15.0
+    smtp_keep_seconds: float = Field(
+        default=10.0, ge=0, description="An idle SMTP connection is used for the next email within this long"
+    )
+    smtp_connections_kept: int = Field(default=4, ge=0, le=64, description="Idle SMTP connections kept at most")
 
     delivery_max_attempts: int = Field(default=5, ge=1, description="SMTP attempts before a delivery fails")
     delivery_backoff_seconds: float = Field(default=5.0, gt=0, description="Wait after the first failure")

@@ -37,6 +37,8 @@ async def test_order_placed_sends_its_emails_without_reading_its_deliveries_back
             await notifier.on_order_placed(placed)
         assert log.count("find", "notifications") == 0  # the deliveries it created are sent as they are
         assert log.count("insert", "notifications") == 2  # the customer's and the admin's
+        # Each logged claimed for its first attempt: one write after the insert, its outcome.
+        assert log.count("findAndModify", "notifications") == 2
         # The shop's name as this process saved it a moment ago (ADR 0027); its staff from the store.
         assert log.count("find", "shops") == 0 and log.count("find", "staff") == 1
         await eventually(lambda: smtp.sink.to(customer) and smtp.sink.to(address("reads-boss", shop_id)))

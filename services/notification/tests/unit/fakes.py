@@ -210,7 +210,9 @@ class FakeMailer:
     def refuse(self, to_email: str, *errors: Exception) -> None:
         self.failures.setdefault(to_email, []).extend(errors)
 
-    async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
+    async def send(
+        self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
+    ) -> None:
         if self.failures.get(to_email):
             raise self.failures[to_email].pop(0)
         self.sent.append(Sent(to_email, email.subject, message_id))

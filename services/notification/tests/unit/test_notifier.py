@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from oms_contracts.messages.payment import PaymentRequested
 from oms_notification.application.deliveries import Deliveries
 from oms_notification.application.inbox import Inbox
 from oms_notification.application.notifier import Notifier, OrderNotYetKnown
+from oms_notification.domain.delivery import Delivery
 from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane, ShopInfo, StaffMember
 from oms_runtime.clock import FixedClock
 from oms_runtime.commands import RetryPolicy
@@ -151,3 +153,64 @@ async def test_the_log_pages_oldest_first_and_filters_by_order():
     assert len(rest.items) == 1 and rest.next_cursor is None
     only = await world.deliveries.log_page(SHOP, order_id=first.payload.order_id, cursor=None, limit=10)
     assert {e.order_id for e in only.items} == {first.payload.order_id} and len(only.items) == 2
+
+
+async def test_a_new_delivery_is_logged_claimed_so_its_first_send_costs_one_write_after_the_insert():
+    world = World()
+    await world.notifier.on_order_placed(world.placed())
+    # Two deliveries: each inserted already claimed, then one write for the outcome (no claim write).
+    assert len(world.repository.stored) == 2 and world.repository.saves == 2
+    assert all(d.status is DeliveryStatus.SENT and d.attempts == 1 for d in world.repository.states())
+
+
+async def test_a_delivery_logged_before_a_crash_is_sent_by_the_retry_loop_once_its_claim_expires():
+    world = World()
+    placed = world.placed()
+    logged = await world.deliveries.log(
+        next(d for d in await _deliveries_of(world, placed) if d.recipient == "ann@example.com")
+    )
+    assert logged is not None and logged.state.status is DeliveryStatus.SENDING
+    # The process died before sending. The redelivered cause logs the other delivery and sends it,
+    # but leaves the claimed one alone: its claim may be a live worker's.
+    await world.notifier.on_order_placed(placed)
+    assert [s.to_email for s in world.mailer.sent] == ["boss@example.com"]
+    world.clock.advance(timedelta(seconds=59))
+    assert await world.deliveries.retry_due() == 0
+    world.clock.advance(timedelta(seconds=1))
+    assert await world.deliveries.retry_due() == 1
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "boss@example.com"]
+    ann = next(d for d in world.repository.states() if d.recipient == "ann@example.com")
+    assert (ann.status, ann.attempts) == (DeliveryStatus.SENT, 2)
+
+
+async def test_a_logged_delivery_whose_claim_is_half_gone_is_claimed_again_before_it_is_sent():
+    world = World()
+    [delivery] = [d for d in await _deliveries_of(world, world.placed()) if d.recipient == "ann@example.com"]
+    logged = await world.deliveries.log(delivery)
+    assert logged is not None
+    world.clock.advance(timedelta(seconds=31))  # the sends before it took long
+    await world.deliveries.attempt_logged(logged)
+    assert world.repository.saves == 2  # the renewed claim, then the outcome
+    [sent] = world.repository.states()
+    assert (sent.status, sent.attempts) == (DeliveryStatus.SENT, 1)
+
+
+async def test_a_logged_delivery_the_retry_loop_took_over_is_not_sent_by_the_first_attempt():
+    world = World()
+    [delivery] = [d for d in await _deliveries_of(world, world.placed()) if d.recipient == "ann@example.com"]
+    logged = await world.deliveries.log(delivery)
+    assert logged is not None
+    world.clock.advance(timedelta(seconds=61))
+    assert await world.deliveries.retry_due() == 1  # the claim expired: the loop sent it
+    await world.deliveries.attempt_logged(logged)  # the first attempt, very late
+    assert [s.to_email for s in world.mailer.sent] == ["ann@example.com"]
+
+
+async def _deliveries_of(world: World, placed: Envelope[OrderPlaced]) -> list[Delivery]:
+    """The deliveries an OrderPlaced makes, as a notifier that logs nothing would make them."""
+    scratch = World()
+    await scratch.notifier.on_order_placed(placed)
+    return [
+        replace(d, status=DeliveryStatus.PENDING, attempts=0, due_at=d.created_at, sent_at=None)
+        for d in scratch.repository.states()
+    ]

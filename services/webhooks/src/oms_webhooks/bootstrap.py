@@ -38,7 +38,7 @@ INDEXES: list[IndexSpec] = [*ENDPOINT_INDEXES, *DELIVERY_INDEXES, *LANE_INDEXES,
 def create_app(settings: WebhooksSettings, *, clock: Clock | None = None) -> Litestar:
     runtime = ServiceRuntime(settings, clock=clock)
     policy = RetryPolicy.from_settings(settings)
-    endpoint_repository = EndpointsMongo(runtime.store(ENDPOINTS))
+    endpoint_repository = EndpointsMongo(runtime.store(ENDPOINTS), kept_seconds=settings.webhook_endpoints_kept_seconds)
     lanes = LanesMongo(runtime.db[LANES])
     endpoints = Endpoints(
         endpoint_repository,

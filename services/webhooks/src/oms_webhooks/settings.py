@@ -21,6 +21,9 @@ class WebhooksSettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_endpoints_per_shop: int = Field(default=20, ge=1, le=100)
+    # A shop's endpoints as every event reads them, kept this long (ADR 0027): a change through this
+    # process is seen at once, through another replica within this many seconds.
+    webhook_endpoints_kept_seconds: float = Field(default=5.0, ge=0)
     webhook_secret_grace_seconds: float = Field(default=24 * 3600.0, ge=0)
     # Endpoints on loopback, private or link-local addresses (a receiver inside the cluster, a test):
     # refused unless a deployment allows them.

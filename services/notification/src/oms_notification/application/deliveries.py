@@ -7,6 +7,11 @@ version just read, `CommandLoop.run_once`, so only one worker ever sends it) and
 right after the server's 250. A claim that is never resolved expires after
 `delivery_claim_seconds`, and the retry loop sends again: the customer may then get the same
 email twice (same Message-ID, which most clients fold), never zero times.
+
+A new delivery due at once is *logged claimed* (`log`): the insert that logs it is its claim for
+the first attempt, one write fewer per message. The price: if the process dies before that first
+attempt is resolved, the retry loop sends it when the claim expires (`delivery_claim_seconds`),
+where a delivery logged pending would have been tried again as soon as the cause was redelivered.
 """
 
 from __future__ import annotations
@@ -75,11 +80,37 @@ class Deliveries:
     async def retry_due_alerts(self) -> int:
         return await self.retry_due(lane=Lane.STAFF_ALERT)
 
+    async def log(self, delivery: Delivery) -> Loaded[Delivery] | None:
+        """Store a new delivery (None: this (cause, recipient, template) has one already). One due now
+        is stored claimed: `attempt_logged` then sends it without a claim of its own."""
+        now = self.clock.now()
+        due_now = delivery.due_at is None or delivery.due_at <= now
+        return await self.repository.add(delivery.claim(now, self.claim_for) if due_now else delivery)
+
+    async def attempt_logged(self, loaded: Loaded[Delivery]) -> None:
+        """The first attempt of a delivery `log` just stored claimed. Its claim runs from the insert: when
+        less than half of it is left (the sends before it in this call were slow) it is claimed again
+        first, so the retry loop cannot take it over while it is being sent."""
+        delivery = loaded.state
+        if delivery.status is not DeliveryStatus.SENDING or delivery.due_at is None:
+            return  # logged pending (an SMS held by quiet hours): the retry loop sends it
+        now = self.clock.now()
+        if delivery.due_at - now >= self.claim_for / 2:
+            await self._attempt_claimed(loaded)
+            return
+        renewed = await self.commands.run_once(loaded, lambda d: Decision(d.state.claim_renewed(now, self.claim_for)))
+        if renewed is not None:  # None: its claim expired and the retry loop took it
+            await self._attempt_claimed(renewed)
+
     async def attempt(self, loaded: Loaded[Delivery]) -> None:
+        """Claim a pending delivery (or one whose claim expired), then send it."""
         now = self.clock.now()
         claimed = await self.commands.run_once(loaded, lambda d: Decision(d.state.claim(now, self.claim_for)))
         if claimed is None:
             return  # another worker claimed it first; it owns this attempt
+        await self._attempt_claimed(claimed)
+
+    async def _attempt_claimed(self, claimed: Loaded[Delivery]) -> None:
         delivery = claimed.state
         settings: SmsSettings | None = None
         if delivery.channel == SMS and self.sms_settings is not None:
@@ -125,6 +156,7 @@ class Deliveries:
             to_name=delivery.recipient_name,
             email=delivery.email,
             message_id=delivery.notification_id,
+            written_at=delivery.created_at,
         )
 
     async def _resolve(self, claimed: Loaded[Delivery], decision: Decision[Delivery]) -> None:

@@ -251,16 +251,21 @@ class Notifier:
                     recipient=None if channel == EMAIL else sms_number(intent.recipient.phone),
                     due_at=None if channel == EMAIL else quiet_until(now, sms_settings),
                 )
-                added = await self.repository.add(delivery)
+                added = await self.deliveries.log(delivery)
                 if added is None:
                     replayed = True
                 else:
                     created.append(added)
-        # First attempt right away. After a replay of the cause the log has the deliveries already
-        # made (read back only then): those sent or failed are left alone, pending ones (a crash
-        # before) are tried now.
-        logged = await self.repository.caused_by(shop_id, cause_event_id) if replayed else created
-        for loaded in logged:
+        # First attempt right away: those just logged are claimed already (an SMS held by quiet hours
+        # is not, and waits for the retry loop).
+        for loaded in created:
+            await self.deliveries.attempt_logged(loaded)
+        if not replayed:
+            return
+        # After a replay of the cause the log has deliveries made before (read back only then): those
+        # sent, failed or claimed are left alone, pending ones are tried now.
+        made_now = {loaded.state.notification_id for loaded in created}
+        for loaded in await self.repository.caused_by(shop_id, cause_event_id):
             held = loaded.state.channel == SMS and loaded.state.due_at is not None and loaded.state.due_at > now
-            if loaded.state.is_pending and not held:  # an SMS held by quiet hours waits for the retry loop
+            if loaded.state.notification_id not in made_now and loaded.state.is_pending and not held:
                 await self.deliveries.attempt(loaded)

@@ -15,8 +15,11 @@ from oms_notification.domain.sms import Channel, SmsSettings
 
 
 class Mailer(Protocol):
-    async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
-        """Hand one email to the mail server; raises PermanentDeliveryError for a refusal for good."""
+    async def send(
+        self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
+    ) -> None:
+        """Hand one email to the mail server; raises PermanentDeliveryError for a refusal for good.
+        `message_id` and `written_at` (its Date) are the delivery's: the same for every attempt."""
         ...
 
 

@@ -86,6 +86,10 @@ class Delivery:
         """Taken by one worker for an attempt; if it is still `sending` at `due_at`, the worker died."""
         return replace(self, status=DeliveryStatus.SENDING, due_at=now + claim_for, attempts=self.attempts + 1)
 
+    def claim_renewed(self, now: datetime, claim_for: timedelta) -> Delivery:
+        """The same attempt's claim, from `now` (the attempt is not counted again)."""
+        return replace(self, status=DeliveryStatus.SENDING, due_at=now + claim_for)
+
     def deferred(self, until: datetime) -> Delivery:
         """Not sent now (an SMS in quiet hours): pending again at `until`, the attempt not counted."""
         return replace(self, status=DeliveryStatus.PENDING, due_at=until, attempts=max(self.attempts - 1, 0))

@@ -1,44 +1,105 @@
-"""Email over SMTP with aiosmtplib."""
+"""Email over SMTP with aiosmtplib, on connections kept open between emails.
+
+Each email used to open its own connection (connect, EHLO, MAIL, RCPT, DATA, QUIT): the
+handshake cost both ends more than the email. Connections are now kept for the next email: one
+is taken per send (a new one when none is idle, so concurrent senders — the consumer's keys, the
+retry lanes — never wait for each other) and put back after the server's answer, unless it failed.
+An idle connection is used again only within `smtp_keep_seconds`, well under the idle timeout of
+any server (RFC 5321 4.5.3.2.7: five minutes at least), and only while it is still open.
+"""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formataddr
+import time
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import parseaddr
 
 import aiosmtplib
 
+from oms_notification.adapters.outbound.email_bytes import BadAddress, compose, mailbox
 from oms_notification.application.ports import PermanentDeliveryError
 from oms_notification.domain.model import RenderedEmail
 from oms_notification.settings import NotificationSettings
 
 
 class SmtpMailer:
-    def __init__(self, settings: NotificationSettings) -> None:
+    def __init__(self, settings: NotificationSettings, *, now: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.now = now
+        from_name, self.envelope_from = parseaddr(settings.smtp_from)
+        self.from_header = mailbox(from_name, self.envelope_from)  # the same for every email: written once
+        self._idle: list[tuple[float, aiosmtplib.SMTP]] = []  # (kept until, connection), newest last
+        self._closed = False
 
-    async def send(self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str) -> None:
+    async def send(
+        self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
+    ) -> None:
         """Hand one email to the SMTP server; raises on any refusal or connection problem."""
-        msg = EmailMessage()
-        msg["From"] = self.settings.smtp_from
-        msg["To"] = formataddr((to_name, to_email))
-        msg["Subject"] = email.subject
-        # A stable Message-ID per delivery lets mail clients fold a duplicate from a retried send.
-        msg["Message-ID"] = f"<{message_id}@oms.local>"  # make_msgid would add time, pid and a random part
-        msg.set_content(email.text)
-        msg.add_alternative(email.html, subtype="html")
-        s = self.settings
         try:
-            await aiosmtplib.send(
-                msg,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password,
-                start_tls=s.smtp_starttls,
-                timeout=s.smtp_timeout_seconds,
-            )
+            to = mailbox(to_name, to_email)
+        except BadAddress as exc:
+            raise PermanentDeliveryError(f"not an address: {exc}") from exc
+        message = compose(
+            sender=self.from_header,
+            to=to,
+            subject=email.subject,
+            message_id=message_id,  # stable per delivery: mail clients fold a duplicate from a retried send
+            date=written_at,
+            text=email.text,
+            html=email.html,
+        )
+        client = await self._take()
+        try:
+            # An internationalised address needs the server's SMTPUTF8 (SMTPNotSupported: retried).
+            utf8 = None if to_email.isascii() else ["SMTPUTF8"]
+            await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            self._put_back(client)  # the envelope was reset: the connection serves the next email
             # 5xx for the mailbox: the address is wrong, and asking again will not change that.
             if all(500 <= r.code < 600 for r in exc.recipients):
                 raise PermanentDeliveryError(str(exc)) from exc
             raise
+        except BaseException:
+            client.close()  # in an unknown state (or gone): never used again
+            raise
+        self._put_back(client)
+
+    async def _take(self) -> aiosmtplib.SMTP:
+        now = self.now()
+        while self._idle:
+            kept_until, client = self._idle.pop()
+            if kept_until > now and client.is_connected:
+                return client
+            client.close()  # kept too long (or closed by the server): no goodbye needed
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_seconds,
+        )
+        await client.connect()
+        return client
+
+    def _put_back(self, client: aiosmtplib.SMTP) -> None:
+        if self._closed or len(self._idle) >= self.settings.smtp_connections_kept or not client.is_connected:
+            client.close()
+            return
+        self._idle.append((self.now() + self.settings.smtp_keep_seconds, client))
+
+    async def close(self) -> None:
+        """Say goodbye on every idle connection (at shutdown); emails sent later use their own."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for _, client in idle:
+            await _quit(client)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit(timeout=2)
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()

@@ -1,9 +1,16 @@
-"""Webhook endpoints in MongoDB: one document per endpoint (its secret included: never in a view)."""
+"""Webhook endpoints in MongoDB: one document per endpoint (its secret included: never in a view).
+
+Every event of a shop asks for the shop's endpoints (most shops have none), and an admin changes
+them a few times a year: `of_shop` is kept for `kept_seconds` (ADR 0027). A change saved through
+this process forgets the shop's entry at once; one made through another replica is seen within
+`kept_seconds` (an event handled there meanwhile is not delivered to an endpoint just created).
+"""
 
 from __future__ import annotations
 
-from oms_runtime.commands import Loaded
+from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, find_after
+from oms_runtime.recent import Recent
 from oms_runtime.store import AggregateStore, DocumentRepository
 
 from oms_webhooks.domain.endpoint import Endpoint
@@ -55,8 +62,18 @@ def endpoint_of(doc: Document) -> Endpoint:
 
 
 class EndpointsMongo(DocumentRepository[Endpoint]):
-    def __init__(self, store: AggregateStore) -> None:
+    def __init__(self, store: AggregateStore, *, kept_seconds: float = 5.0) -> None:
         super().__init__(store, to_document=endpoint_to_doc, from_document=endpoint_of)
+        self._of_shop: Recent[tuple[int, list[Endpoint]]] = Recent(kept_seconds)  # shop -> (limit, endpoints)
+
+    async def save(
+        self, loaded: Loaded[Endpoint], decision: Decision[Endpoint], applied_event_id: str | None
+    ) -> Loaded[Endpoint]:
+        try:
+            return await super().save(loaded, decision, applied_event_id)
+        finally:
+            # Also after a failure: the write may have been applied all the same.
+            self._of_shop.forget(loaded.state.shop_id)
 
     async def page(self, shop_id: str, after: str | None, limit: int) -> list[Loaded[Endpoint]]:
         docs = await find_after(
@@ -65,7 +82,13 @@ class EndpointsMongo(DocumentRepository[Endpoint]):
         return [self.loaded(d) for d in docs]
 
     async def of_shop(self, shop_id: str, limit: int) -> list[Endpoint]:
-        return [loaded.state for loaded in await self.page(shop_id, None, limit)]
+        async def load() -> tuple[int, list[Endpoint]]:
+            return limit, [loaded.state for loaded in await self.page(shop_id, None, limit)]
+
+        kept_limit, endpoints = await self._of_shop.read(shop_id, load)
+        if kept_limit != limit:  # kept for another limit: not this answer
+            return [loaded.state for loaded in await self.page(shop_id, None, limit)]
+        return endpoints
 
     async def count(self, shop_id: str) -> int:
         return await self.store.collection.count_documents({"shop_id": shop_id})

@@ -207,11 +207,12 @@ async def _for_each_lane(
 async def _publish_dead_letter(
     broker: KafkaBroker,
     topic_prefix: str,
-    consumer: str,
+    consumers: Sequence[str],
     record: RawMessage,
     reason: str,
     detail: str | None = None,
 ) -> None:
+    """One copy on the dead-letter topic, naming the logical consumer(s) it failed for."""
     headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())}
     headers.update(
         {
@@ -219,14 +220,15 @@ async def _publish_dead_letter(
             "x-dlq-topic": record.topic,
             "x-dlq-partition": str(record.partition),
             "x-dlq-offset": str(record.offset),
-            "x-dlq-consumer": consumer,
+            "x-dlq-consumer": ",".join(consumers),
         }
     )
     if detail:
         headers["x-dlq-detail"] = detail[-2000:]
     await broker.publish(record.value or b"", topic=topic_prefix + DEADLETTER_TOPIC, key=record.key, headers=headers)
-    DEADLETTERED.labels(consumer, record.topic, reason.split(":", 1)[0][:60]).inc()
-    log.warning("message dead-lettered", consumer=consumer, topic=record.topic, offset=record.offset, reason=reason)
+    for consumer in consumers:
+        DEADLETTERED.labels(consumer, record.topic, reason.split(":", 1)[0][:60]).inc()
+    log.warning("message dead-lettered", consumer=consumers, topic=record.topic, offset=record.offset, reason=reason)
 
 
 class MessageConsumer:
@@ -409,7 +411,7 @@ class MessageConsumer:
         raise AssertionError("unreachable")
 
     async def dead_letter(self, record: RawMessage, reason: str, detail: str | None = None) -> None:
-        await _publish_dead_letter(self.broker, self.topic_prefix, self.group, record, reason, detail)
+        await _publish_dead_letter(self.broker, self.topic_prefix, [self.group], record, reason, detail)
 
     # ---- parked messages -----------------------------------------------------------------------
 
@@ -720,9 +722,16 @@ class ConsumerGroup:
         try:
             envelope = decode(record.value or b"")
         except InvalidMessage as exc:
-            # Nobody's message: dead-lettered once for the group, whichever consumers it was for.
-            await _publish_dead_letter(self.broker, self.topic_prefix, self.group_id, record, str(exc))
-            MESSAGES_CONSUMED.labels(self.group_id, "invalid", "deadlettered").inc()
+            # Dead-lettered once, naming every logical consumer it was for (the ones its header names
+            # it for, or all that read its topic): each of their groups used to dead-letter a copy.
+            if declared is not None:
+                meant_for = route.handling
+            else:
+                meant_for = [m for m in self.members if record.topic in m.topics]
+            names = [m.group for m in meant_for] or [self.group_id]
+            await _publish_dead_letter(self.broker, self.topic_prefix, names, record, str(exc))
+            for member in meant_for:
+                member._count("invalid", "deadlettered").inc()
             return
         if declared != envelope.type:
             route = self._route(record.topic, envelope.type)

@@ -221,3 +221,35 @@ async def test_a_consumer_with_its_own_group_is_not_held_up_by_the_shared_one(in
     finally:
         unblock.set()
         await rt.stop()
+
+
+async def test_a_record_nobody_can_decode_is_dead_lettered_once_naming_the_consumers_it_was_for(
+    infra, topic_prefix, shop_id
+):
+    from oms_contracts import DEADLETTER_TOPIC
+    from oms_testing.kafka import TopicReader
+
+    rt = _runtime(infra, topic_prefix)
+    after: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        after.append(envelope.event_id)
+
+    stock = rt.consumer("stock").on(ReleaseStock, handle)
+    mail = rt.consumer("mail").on(ReleaseStock, handle)
+    await rt.start()
+    key = new_id().encode()
+    topic = topic_prefix + CATALOG_COMMANDS.name
+    try:
+        await produce_raw(infra.kafka_bootstrap, topic, b'{"broken', key=key, headers={"x-type": ReleaseStock.TYPE})
+        marker = _message(key.decode(), shop_id, "after")
+        await _send(infra, topic_prefix, marker)
+        await eventually(lambda: after.count(marker.event_id) == 2, what="both consumers went on")
+        async with TopicReader(infra.kafka_bootstrap, topic_prefix + DEADLETTER_TOPIC) as dlq:
+            await dlq.wait_for(lambda r: r.key == key)
+            await dlq.poll()
+            copies = [r for r in dlq.records if r.key == key]
+    finally:
+        await rt.stop()
+    assert len(copies) == 1
+    assert dict(copies[0].headers)["x-dlq-consumer"].decode() == f"{stock.group},{mail.group}"

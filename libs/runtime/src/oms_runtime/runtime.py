@@ -96,7 +96,7 @@ class ServiceRuntime:
     def consumer(self, name: str, *, inbox: bool = True, own_group: bool = False) -> MessageConsumer:
         """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the
         name). It reads in the service's one Kafka group `<service>` with the service's other
-        consumers (ADR 0030): a record is fetched and decoded once for all of them.
+        consumers (ADR 0031): a record is fetched and decoded once for all of them.
 
         `own_group=True`: a Kafka group of its own, `<service>.<name>`, for a consumer with a latency
         promise that nothing of the service's other traffic may delay (a slow handler of any consumer

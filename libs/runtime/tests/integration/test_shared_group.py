@@ -1,4 +1,4 @@
-"""A service's logical consumers share one Kafka consumer group (ADR 0030): one fetch, one decode, one
+"""A service's logical consumers share one Kafka consumer group (ADR 0031): one fetch, one decode, one
 inbox lookup and one insert per batch, yet dedupe, parking and order stay each logical consumer's own;
 `own_group=True` keeps a Kafka group of its own. Against the real broker and store."""
 

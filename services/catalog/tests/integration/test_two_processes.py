@@ -305,7 +305,7 @@ async def test_two_processes_never_oversell_and_replays_change_nothing(
             return types["StockReleased"] == 4 and types["StockCommitted"] == commits
 
         await eventually(settled, timeout=60, what="releases and commits answered")
-        # The service's one Kafka group reads both topics (ADR 0030).
+        # The service's one Kafka group reads both topics (ADR 0031).
         groups = [
             (f"{prefix}catalog", replace(CATALOG_COMMANDS, name=prefix + CATALOG_COMMANDS.name)),
             (f"{prefix}catalog", replace(FULFILMENT_EVENTS, name=prefix + FULFILMENT_EVENTS.name)),

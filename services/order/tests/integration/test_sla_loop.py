@@ -196,7 +196,7 @@ async def test_one_overdue_event_per_stage_entry_across_passes_and_a_restart(
             doc = await eventually(moved, what="order left its first stage")
 
             # The runtime's consumer-lag gauge (alert OmsConsumerLag) is set for the Kafka group that
-            # handled it: the order service's one group (ADR 0030).
+            # handled it: the order service's one group (ADR 0031).
             async def lag_recorded() -> list[Any]:
                 return [
                     sample

@@ -18,7 +18,7 @@ from oms_notification.application.notifier import Notifier
 
 
 def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
-    # The projections and the staff inbox read in the service's shared Kafka group (ADR 0030): one
+    # The projections and the staff inbox read in the service's shared Kafka group (ADR 0031): one
     # fetch, one inbox lookup and one commit per batch for all of them. The consumers that send mail
     # inline (SMTP, up to its timeout per email) read in Kafka groups of their own, so a slow or
     # stuck mail server never holds up the shared group's commit: the staff projection the alerts

@@ -26,7 +26,7 @@ def register(
     document_orders: MongoDocumentOrders,
 ) -> None:
     """One logical consumer per concern (`payment.<name>`: its own inbox records, parked lanes and
-    metrics), all in the service's one Kafka group (ADR 0030)."""
+    metrics), all in the service's one Kafka group (ADR 0031)."""
     consumer("commands").on(RequestPayment, payments.request_payment)
     consumer("fulfilment").on(ShipmentDelivered, payments.record_delivery)
     # The account paid by other means: stop awaiting the order's payments.

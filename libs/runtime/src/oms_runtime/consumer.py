@@ -1,28 +1,37 @@
 """Idempotent, at-least-once consumption in batches: concurrent across keys, in order within a key.
 
-One consumer group of a service reads its topics with aiokafka in batches (`getmany`, ADR
-"batched concurrent consumers"). A batch is grouped by message key; keys run concurrently (up to
-`consumer_concurrency`), the messages of one key strictly one after another. The offsets of a
-batch are committed only after every message in it was stored, dead-lettered or parked, so a crash
-redelivers and never skips. A message whose `x-type` header names a type this group does not
-handle is skipped without decoding its body; one that a handler's `when` (a pure test of the
-message) turns down is skipped after decoding, before the inbox: it costs no round trip.
+A service's logical consumers (`runtime.consumer(name).on(Type, handler)`, a `MessageConsumer` each)
+share ONE Kafka consumer group (`ConsumerGroup`, one aiokafka consumer subscribed to the union of
+their topics, ADR "one Kafka group per service"); a consumer built with `own_group=True` reads in a
+group of its own, so nothing of the service's other traffic can delay it. The group reads in
+batches (`getmany`). A record is dispatched to every logical consumer that handles its `x-type`
+(the header is read before the body is decoded; the body is decoded once per record). Each logical
+consumer's share is grouped by message key; the lanes (logical consumer and key) run concurrently
+(up to `consumer_concurrency`), the messages of one lane strictly one after another; two logical
+consumers of one key run side by side, as two groups did. The offsets of a batch are committed
+only after every logical consumer stored, dead-lettered or parked its share, so a crash
+redelivers and never skips. A message whose `x-type` no logical consumer handles is skipped
+without decoding its body; one that a handler's `when` (a pure test of the message) turns down is
+skipped after decoding, before the inbox: it costs no round trip.
 
-Deduplication: a message whose `event_id` this group processed is skipped (the `inbox` collection,
-one `$in` lookup per batch and one unordered insert after it); handlers also make their own update
-idempotent, because the process can stop between the effect and the inbox record. A group whose
-every handler is a projection that a replay cannot change (it replaces a row only by a newer
-version, `as_of` or the like, in one conditional write) is built with `inbox=False`: it keeps no
-inbox records and looks none up (two round trips per batch saved; ADR 0027). A handler with any
-other effect (events, emails, counters) never belongs to such a group.
+Deduplication: a message whose `event_id` a logical consumer processed is skipped for that
+consumer (the `inbox` collection, ids `<group>:<event_id>` with the logical consumer's own group
+name `<prefix><service>.<name>`; one `$in` lookup per batch for all logical consumers and one
+unordered insert after it); handlers also make their own update idempotent, because the process can
+stop between the effect and the inbox record. A consumer whose every handler is a projection that a
+replay cannot change (it replaces a row only by a newer version, `as_of` or the like, in one
+conditional write) is built with `inbox=False`: it keeps no inbox records and looks none up
+(ADR 0027). A handler with any other effect (events, emails, counters) never belongs to such a
+consumer.
 
 Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message
 goes to the dead-letter topic with the reason; `PermanentError` goes there at once. A handler that
 raises `DependencyNotReady` (what it needs has not arrived yet, e.g. a projection lags) parks the
-message in the `parked` collection; later messages of its key on this group park behind it, so
-order per key holds, while the other keys and the commit go on. Parked messages are re-driven with
-backoff and dead-lettered only after `park_deadline_seconds`. A failing message delays only its
-own key (and the batch's commit).
+message in the `parked` collection; later messages of its lane (topic and key) for this logical
+consumer park behind it, so order per key holds, while the other lanes, the other logical consumers
+and the commit go on. Parked messages are re-driven with backoff and dead-lettered only after
+`park_deadline_seconds`. A failing message delays only its own lane (and the batch's commit, which
+is the whole service's: the cost of sharing the group).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -61,6 +70,7 @@ log = get_logger(__name__)
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 # Whether a message concerns the handler at all, from the message alone (a replay gets the same answer).
 Relevant = Callable[[Envelope[Any]], bool]
+Lane = TypeVar("Lane")
 
 DUPLICATE_KEY = 11000
 # How often aiokafka's background fetcher wakes up when nothing happens (its default, 200 ms, is five
@@ -102,6 +112,7 @@ class ParkedRecord:
 class _Item:
     record: RawMessage
     envelope: Envelope[Any]
+    consumer: MessageConsumer
     handler: Handler
     inbox_id: str
     key: str
@@ -110,19 +121,28 @@ class _Item:
 
     @property
     def lane(self) -> str:
-        """What parks behind a parked message: its key on its topic. Kafka orders a key within its
-        partition only; a message of the same key on another topic (often the very dependency, e.g.
-        OrderPlaced for a PaymentRequested) must not wait behind it."""
+        """What parks behind a parked message (within its logical consumer): its key on its topic.
+        Kafka orders a key within its partition only; a message of the same key on another topic
+        (often the very dependency, e.g. OrderPlaced for a PaymentRequested) must not wait behind it."""
         return f"{self.record.topic}|{self.key}"
 
 
 @dataclass
 class _Batch:
-    """What handling a batch leaves to store before its commit."""
+    """What handling a batch leaves to store before its commit (all logical consumers' share)."""
 
     done: set[str]
     inbox: list[Document] = field(default_factory=list)
     parked: list[Document] = field(default_factory=list)
+
+
+@dataclass
+class _Route:
+    """Who gets a record of one type on one topic: the logical consumers handling the type, and the
+    ones subscribed to the topic that do not (each counts the record `ignored`, as its group did)."""
+
+    handling: list[MessageConsumer]
+    ignoring: list[MessageConsumer]
 
 
 def ordering_key(record: RawMessage) -> str:
@@ -139,8 +159,82 @@ def header(record: RawMessage, name: str) -> str | None:
     return None
 
 
+async def _processed(db: AsyncDatabase[Document], inbox_ids: set[str]) -> set[str]:
+    """Which of the inbox ids are recorded: one `$in` lookup."""
+    if not inbox_ids:
+        return set()
+    found = await db["inbox"].find({"_id": {"$in": list(inbox_ids)}}, {"_id": 1}).to_list()
+    return {d["_id"] for d in found}
+
+
+async def _store(db: AsyncDatabase[Document], batch: _Batch) -> None:
+    """What a batch leaves behind, before its commit: parked messages, then inbox records, one
+    unordered insert each."""
+    for collection, docs in (("parked", batch.parked), ("inbox", batch.inbox)):
+        if not docs:
+            continue
+        try:
+            await db[collection].insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            # A redelivery of something recorded before: already there is what we want.
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+
+
+async def _for_each_lane(
+    concurrency: int, lanes: dict[Lane, list[Any]], handle: Callable[[Lane, list[Any]], Awaitable[None]]
+) -> None:
+    """Each lane's items in order; up to `concurrency` lanes at once."""
+    if len(lanes) == 1:
+        lane, items = next(iter(lanes.items()))
+        await handle(lane, items)
+        return
+    queue = list(lanes.items())
+    queue.reverse()
+
+    async def worker() -> None:
+        while queue:
+            lane, items = queue.pop()
+            await handle(lane, items)
+
+    # A task group: if one lane fails (the store or the dead-letter topic unreachable), the others
+    # are cancelled and awaited before the batch is read again, so no lane runs twice at once.
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, len(queue))):
+            group.create_task(worker())
+
+
+async def _publish_dead_letter(
+    broker: KafkaBroker,
+    topic_prefix: str,
+    consumers: Sequence[str],
+    record: RawMessage,
+    reason: str,
+    detail: str | None = None,
+) -> None:
+    """One copy on the dead-letter topic, naming the logical consumer(s) it failed for."""
+    headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())}
+    headers.update(
+        {
+            "x-dlq-reason": reason[:1000],
+            "x-dlq-topic": record.topic,
+            "x-dlq-partition": str(record.partition),
+            "x-dlq-offset": str(record.offset),
+            "x-dlq-consumer": ",".join(consumers),
+        }
+    )
+    if detail:
+        headers["x-dlq-detail"] = detail[-2000:]
+    await broker.publish(record.value or b"", topic=topic_prefix + DEADLETTER_TOPIC, key=record.key, headers=headers)
+    for consumer in consumers:
+        DEADLETTERED.labels(consumer, record.topic, reason.split(":", 1)[0][:60]).inc()
+    log.warning("message dead-lettered", consumer=consumers, topic=record.topic, offset=record.offset, reason=reason)
+
+
 class MessageConsumer:
-    """One consumer group of a service, dispatching each message to the handler of its payload type."""
+    """One logical consumer of a service (`<prefix><service>.<name>`): the handlers of its payload
+    types, its inbox records, its parked lanes and its metrics. It reads in a `ConsumerGroup`, most
+    often the one the service's other logical consumers read in."""
 
     def __init__(
         self,
@@ -150,13 +244,10 @@ class MessageConsumer:
         broker: KafkaBroker,
         db: AsyncDatabase[Document],
         clock: Clock,
-        bootstrap: str = "",
         attempts: int = 4,
         backoff_seconds: float = 0.2,
         topic_prefix: str = "",
-        batch_size: int = 500,
         concurrency: int = 32,
-        fetch_wait_ms: int = 5000,
         park_deadline_seconds: float = 3600.0,
         park_backoff_seconds: float = 0.5,
         park_backoff_max_seconds: float = 60.0,
@@ -165,32 +256,27 @@ class MessageConsumer:
         self.topic_prefix = topic_prefix
         self.inbox = inbox
         self.service = service
+        self.name = name
+        # The logical group: inbox ids, parked documents, dead letters and message metrics carry it
+        # (the Kafka group it once was; records written then still deduplicate).
         self.group = f"{topic_prefix}{service}.{name}"
         self.broker = broker
         self.db = db
         self.clock = clock
-        self.bootstrap = bootstrap
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
-        self.batch_size = batch_size
         self.concurrency = concurrency
-        self.fetch_wait_ms = fetch_wait_ms
         self.park_deadline = timedelta(seconds=park_deadline_seconds)
         self.park_backoff_seconds = park_backoff_seconds
         self.park_backoff_max_seconds = park_backoff_max_seconds
         self.handlers: dict[str, Handler] = {}
         self.relevant: dict[str, Relevant] = {}
         self.topics: list[str] = []
-        self._kafka: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._in_batch = False
-        # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
-        self._lock = asyncio.Lock()
-        # Keys of this group with parked messages (of assigned partitions) -> when the first is due.
+        # The Kafka group it reads in (set by ConsumerGroup.add).
+        self.kafka_group: ConsumerGroup | None = None
+        # Lanes of this consumer with parked messages (of assigned partitions) -> when the first is due.
         self._parked_lanes: dict[str, datetime] = {}
         self._seq = 0
-        self._lag_partitions: set[tuple[str, int]] = set()
         self._counters: dict[tuple[str, str], Any] = {}
         self._timers: dict[str, Any] = {}
 
@@ -204,183 +290,23 @@ class MessageConsumer:
         topic = self.topic_prefix + topic_for(payload_type).name
         if topic not in self.topics:
             self.topics.append(topic)
+        if self.kafka_group is not None:
+            self.kafka_group.forget_routes()
         return self
 
-    # ---- life cycle ----------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        if not self.handlers or self._kafka is not None:
-            return
-        self._stopping = False
-        self._in_batch = False
-        self._kafka = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group,
-            client_id=f"{self.service}.{self.group}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.fetch_wait_ms,
-            max_poll_records=self.batch_size,
-            consumer_timeout_ms=FETCHER_IDLE_WAKE_MS,
-        )
-        self._kafka.subscribe(self.topics, listener=_Rebalance(self))
-        await self._kafka.start()
-        self._task = asyncio.create_task(self._run(), name=f"consumer {self.group}")
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Let the batch in hand finish and commit (within `timeout`), then leave the group."""
-        self._stopping = True
-        if self._task is not None:
-            if not self._in_batch:
-                self._task.cancel()  # waiting for messages: nothing in hand to finish or commit
-            done, _ = await asyncio.wait([self._task], timeout=timeout)
-            if not done:
-                log.error("consumer did not finish its batch in time; abandoned", consumer=self.group)
-                self._task.cancel()
-                await asyncio.wait([self._task], timeout=1.0)
-            self._task = None
-        if self._kafka is not None:
-            kafka, self._kafka = self._kafka, None
-            await kafka.stop()
-        for topic, partition in self._lag_partitions:
-            with contextlib.suppress(KeyError):
-                CONSUMER_LAG.remove(self.group, topic, str(partition))
-        self._lag_partitions.clear()
-
-    async def _run(self) -> None:
-        assert self._kafka is not None
-        kafka = self._kafka
-        while not self._stopping:
-            try:
-                fetched = await kafka.getmany(timeout_ms=self._wait_ms(), max_records=self.batch_size)
-            except asyncio.CancelledError:
-                raise
-            except KafkaError:
-                log.exception("fetch failed; retrying", consumer=self.group)
-                await asyncio.sleep(1.0)
-                continue
-            if fetched:
-                try:
-                    async with self._handling():
-                        await self.handle_batch([r for records in fetched.values() for r in records])
-                        await self._commit(kafka, fetched)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # The store (or the dead-letter topic) is unreachable: nothing of the batch is
-                    # committed; read it again from its first offsets after a pause.
-                    log.exception("batch failed; it will be read again", consumer=self.group)
-                    for tp, records in fetched.items():
-                        with contextlib.suppress(Exception):
-                            kafka.seek(tp, records[0].offset)
-                    await asyncio.sleep(max(self.backoff_seconds, 1.0))
-                    continue
-            if self._parked_lanes and min(self._parked_lanes.values()) <= self.clock.now():
-                try:
-                    async with self._handling():
-                        await self.redrive()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("re-driving parked messages failed; re-tried later", consumer=self.group)
-                    await asyncio.sleep(1.0)
-
-    def _wait_ms(self) -> int:
-        """How long a fetch may wait when nothing comes: until the first parked lane is due, at most
-        the fetch wait (an idle group makes few requests; stop() does not wait for it)."""
-        if not self._parked_lanes:
-            return self.fetch_wait_ms
-        due_in = (min(self._parked_lanes.values()) - self.clock.now()).total_seconds()
-        return max(10, min(self.fetch_wait_ms, int(due_in * 1000)))
-
-    @contextlib.asynccontextmanager
-    async def _handling(self) -> AsyncIterator[None]:
-        """Messages in hand: a rebalance waits for them to be committed, stop() for them to finish."""
-        async with self._lock:
-            self._in_batch = True
-            try:
-                yield
-            finally:
-                self._in_batch = False
-
-    async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
-        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
-        try:
-            await kafka.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced: the partitions' new owner reads these again (idempotent).
-            log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group)
-            return
-        for tp, records in fetched.items():
-            end = kafka.highwater(tp)
-            if end is not None:
-                self._lag(tp.topic, tp.partition).set(max(0, end - records[-1].offset - 1))
-
-    # ---- one batch -----------------------------------------------------------------------------
-
-    async def handle_batch(self, records: Iterable[RawMessage]) -> None:
-        """Handle fetched records; returns when each is stored, dead-lettered, parked or skipped."""
-        items: list[_Item] = []
-        for record in records:
-            item = await self._prepare(record)
-            if item is not None:
-                items.append(item)
-        if not items:
-            return
-        done = await self._processed({i.inbox_id for i in items})
-        batch = _Batch(done)
-        by_key: dict[str, list[_Item]] = {}
-        for item in items:
-            by_key.setdefault(item.key, []).append(item)
-        await self._for_each_key(by_key, lambda key, key_items: self._handle_key(key, key_items, batch))
-        await self._store(batch)
-
-    async def _prepare(self, record: RawMessage) -> _Item | None:
-        declared = header(record, "x-type")
-        if declared is not None and declared not in self.handlers:
-            self._count(declared, "ignored").inc()
-            return None
-        try:
-            envelope = decode(record.value or b"")
-        except InvalidMessage as exc:
-            await self.dead_letter(record, str(exc))
-            self._count("invalid", "deadlettered").inc()
-            return None
+    def item(self, record: RawMessage, envelope: Envelope[Any], key: str) -> _Item | None:
+        """This consumer's share of a decoded record, or None (counted ignored) when it wants none."""
         handler = self.handlers.get(envelope.type)
         relevant = self.relevant.get(envelope.type)
         if handler is None or (relevant is not None and not relevant(envelope)):
             self._count(envelope.type, "ignored").inc()
             return None
-        return _Item(record, envelope, handler, f"{self.group}:{envelope.event_id}", ordering_key(record))
+        return _Item(record, envelope, self, handler, f"{self.group}:{envelope.event_id}", key)
 
-    async def _processed(self, inbox_ids: set[str]) -> set[str]:
-        if not self.inbox or not inbox_ids:
-            return set()  # the handlers' own writes refuse a replay
-        found = await self.db["inbox"].find({"_id": {"$in": list(inbox_ids)}}, {"_id": 1}).to_list()
-        return {d["_id"] for d in found}
+    # ---- one lane of a batch -------------------------------------------------------------------
 
-    async def _for_each_key(
-        self, by_key: dict[str, list[_Item]], handle: Callable[[str, list[_Item]], Awaitable[None]]
-    ) -> None:
-        if len(by_key) == 1:
-            key, key_items = next(iter(by_key.items()))
-            await handle(key, key_items)
-            return
-        queue = list(by_key.items())
-        queue.reverse()
-
-        async def worker() -> None:
-            while queue:
-                key, key_items = queue.pop()
-                await handle(key, key_items)
-
-        # A task group: if one key fails (the store or the dead-letter topic unreachable), the others
-        # are cancelled and awaited before the batch is read again, so no key runs twice at once.
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.concurrency, len(queue))):
-                group.create_task(worker())
-
-    async def _handle_key(self, key: str, items: list[_Item], batch: _Batch) -> None:
+    async def handle_lane(self, items: list[_Item], batch: _Batch) -> None:
+        """The messages of one key for this consumer, in order."""
         for item in items:
             if item.inbox_id in batch.done:
                 self._count(item.envelope.type, "duplicate").inc()
@@ -398,7 +324,7 @@ class MessageConsumer:
                 batch.inbox.append(self._inbox_record(item))
 
     def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
-        """Park one message; later messages of its lane (topic and key) in this group park behind it."""
+        """Park one message; later messages of its lane (topic and key) for this consumer park behind it."""
         now = self.clock.now()
         batch.done.add(item.inbox_id)
         self._seq = max(time.time_ns(), self._seq + 1)
@@ -428,18 +354,6 @@ class MessageConsumer:
         if item.lane not in self._parked_lanes:
             self._parked_lanes[item.lane] = now + timedelta(seconds=self.park_backoff_seconds)
             log.info("message parked until what it needs arrives", consumer=self.group, lane=item.lane)
-
-    async def _store(self, batch: _Batch) -> None:
-        """What the batch leaves behind, before its commit: parked messages, then inbox records."""
-        for collection, docs in (("parked", batch.parked), ("inbox", batch.inbox)):
-            if not docs:
-                continue
-            try:
-                await self.db[collection].insert_many(docs, ordered=False)
-            except BulkWriteError as exc:
-                # A redelivery of something recorded before: already there is what we want.
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                    raise
 
     def _inbox_record(self, item: _Item) -> Document:
         return {"_id": item.inbox_id, "shop_id": item.envelope.shop_id, "processed_at": self.clock.now()}
@@ -497,59 +411,37 @@ class MessageConsumer:
         raise AssertionError("unreachable")
 
     async def dead_letter(self, record: RawMessage, reason: str, detail: str | None = None) -> None:
-        headers = {
-            k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (record.headers or ())
-        }
-        headers.update(
-            {
-                "x-dlq-reason": reason[:1000],
-                "x-dlq-topic": record.topic,
-                "x-dlq-partition": str(record.partition),
-                "x-dlq-offset": str(record.offset),
-                "x-dlq-consumer": self.group,
-            }
-        )
-        if detail:
-            headers["x-dlq-detail"] = detail[-2000:]
-        await self.broker.publish(
-            record.value or b"", topic=self.topic_prefix + DEADLETTER_TOPIC, key=record.key, headers=headers
-        )
-        DEADLETTERED.labels(self.group, record.topic, reason.split(":", 1)[0][:60]).inc()
-        log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
+        await _publish_dead_letter(self.broker, self.topic_prefix, [self.group], record, reason, detail)
 
     # ---- parked messages -----------------------------------------------------------------------
 
-    async def load_parked(self, partitions: Iterable[TopicPartition]) -> None:
-        """Which lanes of the assigned partitions have parked messages (after a (re)assignment)."""
-        assigned = {(tp.topic, tp.partition) for tp in partitions}
+    def load_parked(self, docs: Iterable[Document]) -> None:
+        """Which lanes have parked messages, from this consumer's parked documents of the assigned
+        partitions (after a (re)assignment of its Kafka group)."""
         self._parked_lanes.clear()
-        if not assigned:
-            return
-        cursor = self.db["parked"].find(
-            {"group": self.group}, {"lane": 1, "topic": 1, "partition": 1, "next_attempt_at": 1}
-        )
-        async for doc in cursor:
-            if (doc["topic"], doc["partition"]) in assigned:
-                due = doc["next_attempt_at"]
-                self._parked_lanes[doc["lane"]] = min(due, self._parked_lanes.get(doc["lane"], due))
+        for doc in docs:
+            due = doc["next_attempt_at"]
+            self._parked_lanes[doc["lane"]] = min(due, self._parked_lanes.get(doc["lane"], due))
+
+    def first_due(self) -> datetime | None:
+        return min(self._parked_lanes.values()) if self._parked_lanes else None
 
     async def redrive(self) -> None:
         """Try the parked messages of every lane that is due, in order; stop a lane at its first miss."""
         now = self.clock.now()
-        due = [key for key, at in self._parked_lanes.items() if at <= now]
+        due = [lane for lane, at in self._parked_lanes.items() if at <= now]
         if not due:
             return
         docs = await self.db["parked"].find({"group": self.group, "lane": {"$in": due}}).sort("seq", 1).to_list()
-        by_key: dict[str, list[Document]] = {key: [] for key in due}
+        by_lane: dict[str, list[Document]] = {lane: [] for lane in due}
         for doc in docs:
-            by_key.setdefault(doc["lane"], []).append(doc)
-        done = await self._processed({d["_id"] for d in docs})
-        await self._for_each_key(
-            {key: [] for key in by_key},
-            lambda key, _: self._redrive_key(key, by_key[key], done, now),
+            by_lane.setdefault(doc["lane"], []).append(doc)
+        done = await _processed(self.db, {d["_id"] for d in docs}) if self.inbox else set()
+        await _for_each_lane(
+            self.concurrency, by_lane, lambda lane, lane_docs: self._redrive_lane(lane, lane_docs, done, now)
         )
 
-    async def _redrive_key(self, key: str, docs: list[Document], done: set[str], now: datetime) -> None:
+    async def _redrive_lane(self, lane: str, docs: list[Document], done: set[str], now: datetime) -> None:
         parked = self.db["parked"]
         for doc in docs:
             if doc["_id"] not in done:
@@ -561,58 +453,42 @@ class MessageConsumer:
                     doc["value"],
                     [(k, v) for k, v in doc.get("headers", [])],
                 )
-                item = await self._prepare(record)
+                item = await self._parked_item(record)
                 if item is not None:
                     item.parked = doc
                     outcome = await self._handle(item)
                     if outcome == "parked":
                         if now < doc["deadline"]:
-                            await self._retry_later(key, doc, now)
+                            await self._retry_later(lane, doc, now)
                             return
                         since = doc["parked_at"]
                         reason = f"{item.reason} (still missing after {doc['attempts']} attempts since {since})"
                         await self.dead_letter(record, reason)
                         self._count(item.envelope.type, "deadlettered").inc()
                     elif outcome in ("processed", "duplicate") and self.inbox:
-                        await self._store(_Batch(set(), inbox=[self._inbox_record(item)]))
+                        await _store(self.db, _Batch(set(), inbox=[self._inbox_record(item)]))
             await parked.delete_one({"_id": doc["_id"]})
-        self._parked_lanes.pop(key, None)
+        self._parked_lanes.pop(lane, None)
 
-    async def _retry_later(self, key: str, doc: Document, now: datetime) -> None:
+    async def _parked_item(self, record: RawMessage) -> _Item | None:
+        try:
+            envelope = decode(record.value or b"")
+        except InvalidMessage as exc:  # it was decoded once before it was parked: not expected
+            await self.dead_letter(record, str(exc))
+            self._count("invalid", "deadlettered").inc()
+            return None
+        return self.item(record, envelope, ordering_key(record))
+
+    async def _retry_later(self, lane: str, doc: Document, now: datetime) -> None:
         attempts = doc["attempts"] + 1
         delay = min(self.park_backoff_max_seconds, self.park_backoff_seconds * 2 ** (attempts - 1))
         next_at = now + timedelta(seconds=delay)
         await self.db["parked"].update_one(
             {"_id": doc["_id"]}, {"$set": {"attempts": attempts, "next_attempt_at": next_at}}
         )
-        self._parked_lanes[key] = next_at
+        self._parked_lanes[lane] = next_at
 
-    # ---- lag and metrics -----------------------------------------------------------------------
-
-    async def measure_lag(self, admin: AIOKafkaAdminClient) -> None:
-        """End offset minus committed offset of each assigned partition: grows while a partition is stuck."""
-        kafka = self._kafka
-        if kafka is None:
-            return
-        assigned = list(kafka.assignment())
-        current = {(tp.topic, tp.partition) for tp in assigned}
-        for topic, partition in self._lag_partitions - current:
-            with contextlib.suppress(KeyError):
-                CONSUMER_LAG.remove(self.group, topic, str(partition))
-        self._lag_partitions &= current
-        if not assigned:
-            return
-        ends = await kafka.end_offsets(assigned)
-        committed = await admin.list_consumer_group_offsets(self.group, partitions=assigned)
-        missing = [tp for tp in assigned if tp not in committed or committed[tp].offset < 0]
-        starts = await kafka.beginning_offsets(missing) if missing else {}
-        for tp in assigned:
-            position = committed[tp].offset if tp not in starts else starts[tp]
-            self._lag(tp.topic, tp.partition).set(max(0, ends[tp] - position))
-
-    def _lag(self, topic: str, partition: int) -> Any:
-        self._lag_partitions.add((topic, partition))
-        return CONSUMER_LAG.labels(self.group, topic, str(partition))
+    # ---- metrics -------------------------------------------------------------------------------
 
     def _count(self, message_type: str, outcome: str) -> Any:
         child = self._counters.get((message_type, outcome))
@@ -629,20 +505,304 @@ class MessageConsumer:
         return child
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Partitions leave only after the batch in hand is committed; new ones bring their parked keys."""
+class ConsumerGroup:
+    """One Kafka consumer group (`group_id`) and its aiokafka consumer, subscribed to the topics of its
+    logical consumers: it fetches, dispatches each record to the logical consumers that handle its
+    type, stores what the batch leaves behind in one insert per collection and commits."""
 
-    def __init__(self, consumer: MessageConsumer) -> None:
-        self.consumer = consumer
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        service: str,
+        broker: KafkaBroker,
+        db: AsyncDatabase[Document],
+        clock: Clock,
+        bootstrap: str = "",
+        backoff_seconds: float = 0.2,
+        topic_prefix: str = "",
+        batch_size: int = 500,
+        concurrency: int = 32,
+        fetch_wait_ms: int = 5000,
+    ) -> None:
+        self.group_id = group_id
+        self.service = service
+        self.broker = broker
+        self.db = db
+        self.clock = clock
+        self.bootstrap = bootstrap
+        self.backoff_seconds = backoff_seconds
+        self.topic_prefix = topic_prefix
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.fetch_wait_ms = fetch_wait_ms
+        self.members: list[MessageConsumer] = []
+        self._routes: dict[tuple[str, str], _Route] = {}
+        self._kafka: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._in_batch = False
+        # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
+        self._lock = asyncio.Lock()
+        self._lag_partitions: set[tuple[str, int]] = set()
+
+    def add(self, consumer: MessageConsumer) -> MessageConsumer:
+        if any(m.group == consumer.group for m in self.members):
+            raise ValueError(f"two consumers named {consumer.group}: their inbox records would collide")
+        consumer.kafka_group = self
+        self.members.append(consumer)
+        self.forget_routes()
+        return consumer
+
+    @property
+    def topics(self) -> list[str]:
+        return list(dict.fromkeys(topic for member in self.members for topic in member.topics))
+
+    @property
+    def handles_anything(self) -> bool:
+        return any(member.handlers for member in self.members)
+
+    def forget_routes(self) -> None:
+        self._routes.clear()
+
+    def _route(self, topic: str, message_type: str) -> _Route:
+        route = self._routes.get((topic, message_type))
+        if route is None:
+            subscribed = [m for m in self.members if topic in m.topics]
+            route = self._routes[(topic, message_type)] = _Route(
+                [m for m in subscribed if message_type in m.handlers],
+                [m for m in subscribed if message_type not in m.handlers],
+            )
+        return route
+
+    # ---- life cycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.handles_anything or self._kafka is not None:
+            return
+        self._stopping = False
+        self._in_batch = False
+        self.forget_routes()
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=f"{self.service}.{self.group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.fetch_wait_ms,
+            max_poll_records=self.batch_size,
+            consumer_timeout_ms=FETCHER_IDLE_WAKE_MS,
+        )
+        self._kafka.subscribe(self.topics, listener=_Rebalance(self))
+        await self._kafka.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer {self.group_id}")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the batch in hand finish and commit (within `timeout`), then leave the group."""
+        self._stopping = True
+        if self._task is not None:
+            if not self._in_batch:
+                self._task.cancel()  # waiting for messages: nothing in hand to finish or commit
+            done, _ = await asyncio.wait([self._task], timeout=timeout)
+            if not done:
+                log.error("consumer did not finish its batch in time; abandoned", consumer=self.group_id)
+                self._task.cancel()
+                await asyncio.wait([self._task], timeout=1.0)
+            self._task = None
+        if self._kafka is not None:
+            kafka, self._kafka = self._kafka, None
+            await kafka.stop()
+        for topic, partition in self._lag_partitions:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        self._lag_partitions.clear()
+
+    async def _run(self) -> None:
+        assert self._kafka is not None
+        kafka = self._kafka
+        while not self._stopping:
+            try:
+                fetched = await kafka.getmany(timeout_ms=self._wait_ms(), max_records=self.batch_size)
+            except asyncio.CancelledError:
+                raise
+            except KafkaError:
+                log.exception("fetch failed; retrying", consumer=self.group_id)
+                await asyncio.sleep(1.0)
+                continue
+            if fetched:
+                try:
+                    async with self._handling():
+                        await self.handle_batch([r for records in fetched.values() for r in records])
+                        await self._commit(kafka, fetched)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The store (or the dead-letter topic) is unreachable: nothing of the batch is
+                    # committed; read it again from its first offsets after a pause.
+                    log.exception("batch failed; it will be read again", consumer=self.group_id)
+                    for tp, records in fetched.items():
+                        with contextlib.suppress(Exception):
+                            kafka.seek(tp, records[0].offset)
+                    await asyncio.sleep(max(self.backoff_seconds, 1.0))
+                    continue
+            now = self.clock.now()
+            due = [m for m in self.members if (at := m.first_due()) is not None and at <= now]
+            for member in due:
+                try:
+                    async with self._handling():
+                        await member.redrive()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("re-driving parked messages failed; re-tried later", consumer=member.group)
+                    await asyncio.sleep(1.0)
+
+    def _wait_ms(self) -> int:
+        """How long a fetch may wait when nothing comes: until the first parked lane is due, at most
+        the fetch wait (an idle group makes few requests; stop() does not wait for it)."""
+        dues = [at for m in self.members if (at := m.first_due()) is not None]
+        if not dues:
+            return self.fetch_wait_ms
+        due_in = (min(dues) - self.clock.now()).total_seconds()
+        return max(10, min(self.fetch_wait_ms, int(due_in * 1000)))
+
+    @contextlib.asynccontextmanager
+    async def _handling(self) -> AsyncIterator[None]:
+        """Messages in hand: a rebalance waits for them to be committed, stop() for them to finish."""
+        async with self._lock:
+            self._in_batch = True
+            try:
+                yield
+            finally:
+                self._in_batch = False
+
+    async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
+        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+        try:
+            await kafka.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced: the partitions' new owner reads these again (idempotent).
+            log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group_id)
+            return
+        for tp, records in fetched.items():
+            end = kafka.highwater(tp)
+            if end is not None:
+                self._lag(tp.topic, tp.partition).set(max(0, end - records[-1].offset - 1))
+
+    # ---- one batch -----------------------------------------------------------------------------
+
+    async def handle_batch(self, records: Iterable[RawMessage]) -> None:
+        """Handle fetched records; returns when each logical consumer's share is stored,
+        dead-lettered, parked or skipped."""
+        items: list[_Item] = []
+        for record in records:
+            await self._prepare(record, items)
+        if not items:
+            return
+        done = await _processed(self.db, {i.inbox_id for i in items if i.consumer.inbox})
+        batch = _Batch(done)
+        lanes: dict[tuple[MessageConsumer, str], list[_Item]] = {}
+        for item in items:
+            lanes.setdefault((item.consumer, item.key), []).append(item)
+        await _for_each_lane(self.concurrency, lanes, lambda lane, lane_items: lane[0].handle_lane(lane_items, batch))
+        await self._store(batch)
+
+    async def _store(self, batch: _Batch) -> None:
+        await _store(self.db, batch)
+
+    async def _prepare(self, record: RawMessage, items: list[_Item]) -> None:
+        """Each logical consumer's item of one record; the body decoded once, and only if someone wants it."""
+        declared = header(record, "x-type")
+        if declared is not None:
+            route = self._route(record.topic, declared)
+            for member in route.ignoring:
+                member._count(declared, "ignored").inc()
+            if not route.handling:
+                return
+        try:
+            envelope = decode(record.value or b"")
+        except InvalidMessage as exc:
+            # Dead-lettered once, naming every logical consumer it was for (the ones its header names
+            # it for, or all that read its topic): each of their groups used to dead-letter a copy.
+            if declared is not None:
+                meant_for = route.handling
+            else:
+                meant_for = [m for m in self.members if record.topic in m.topics]
+            names = [m.group for m in meant_for] or [self.group_id]
+            await _publish_dead_letter(self.broker, self.topic_prefix, names, record, str(exc))
+            for member in meant_for:
+                member._count("invalid", "deadlettered").inc()
+            return
+        if declared != envelope.type:
+            route = self._route(record.topic, envelope.type)
+            if declared is None:  # (a header that lied was counted above)
+                for member in route.ignoring:
+                    member._count(envelope.type, "ignored").inc()
+        key = ordering_key(record)
+        for member in route.handling:
+            item = member.item(record, envelope, key)
+            if item is not None:
+                items.append(item)
+
+    # ---- parked messages -----------------------------------------------------------------------
+
+    async def load_parked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Which lanes of the assigned partitions have parked messages, for every logical consumer."""
+        assigned = {(tp.topic, tp.partition) for tp in partitions}
+        by_group: dict[str, list[Document]] = {m.group: [] for m in self.members}
+        if assigned:
+            cursor = self.db["parked"].find(
+                {"group": {"$in": list(by_group)}},
+                {"group": 1, "lane": 1, "topic": 1, "partition": 1, "next_attempt_at": 1},
+            )
+            async for doc in cursor:
+                if (doc["topic"], doc["partition"]) in assigned and doc["group"] in by_group:
+                    by_group[doc["group"]].append(doc)
+        for member in self.members:
+            member.load_parked(by_group[member.group])
+
+    # ---- lag -----------------------------------------------------------------------------------
+
+    async def measure_lag(self, admin: AIOKafkaAdminClient) -> None:
+        """End offset minus committed offset of each assigned partition: grows while a partition is stuck."""
+        kafka = self._kafka
+        if kafka is None:
+            return
+        assigned = list(kafka.assignment())
+        current = {(tp.topic, tp.partition) for tp in assigned}
+        for topic, partition in self._lag_partitions - current:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        self._lag_partitions &= current
+        if not assigned:
+            return
+        ends = await kafka.end_offsets(assigned)
+        committed = await admin.list_consumer_group_offsets(self.group_id, partitions=assigned)
+        missing = [tp for tp in assigned if tp not in committed or committed[tp].offset < 0]
+        starts = await kafka.beginning_offsets(missing) if missing else {}
+        for tp in assigned:
+            position = committed[tp].offset if tp not in starts else starts[tp]
+            self._lag(tp.topic, tp.partition).set(max(0, ends[tp] - position))
+
+    def _lag(self, topic: str, partition: int) -> Any:
+        self._lag_partitions.add((topic, partition))
+        return CONSUMER_LAG.labels(self.group_id, topic, str(partition))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions leave only after the batch in hand is committed; new ones bring their parked lanes."""
+
+    def __init__(self, group: ConsumerGroup) -> None:
+        self.group = group
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self.consumer._lock:
+        async with self.group._lock:
             pass
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        kafka = self.consumer._kafka
+        kafka = self.group._kafka
         partitions = kafka.assignment() if kafka is not None else assigned
         try:
-            await self.consumer.load_parked(partitions)
+            await self.group.load_parked(partitions)
         except Exception:
-            log.exception("could not load parked messages", consumer=self.consumer.group)
+            log.exception("could not load parked messages", consumer=self.group.group_id)

@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.clock import Clock, SystemClock
-from oms_runtime.consumer import MessageConsumer
+from oms_runtime.consumer import ConsumerGroup, MessageConsumer
 from oms_runtime.kafka import create_broker
 from oms_runtime.lease import Lease, holder_id
 from oms_runtime.mongo import Document, create_mongo_client
@@ -75,7 +75,9 @@ class ServiceRuntime:
         self.run_loops = run_loops
         # Above the broker's graceful_timeout (10 s), which lets running handlers finish first.
         self.stop_timeout_seconds = 15.0
+        # The logical consumers, and the Kafka groups they read in (by group id).
         self.consumers: list[MessageConsumer] = []
+        self.kafka_groups: dict[str, ConsumerGroup] = {}
         self._loops: list[_Loop] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
@@ -91,27 +93,51 @@ class ServiceRuntime:
         self.relay.watch([collection])
         return AggregateStore(self.db[collection], on_pending=self.relay.wake, topic_prefix=self.settings.topic_prefix)
 
-    def consumer(self, name: str, *, inbox: bool = True) -> MessageConsumer:
-        """A consumer group `<service>.<name>`. `inbox=False` only for a group of projections a replay
-        cannot change (newest version wins, one conditional write): it keeps no inbox (MessageConsumer)."""
+    def consumer(self, name: str, *, inbox: bool = True, own_group: bool = False) -> MessageConsumer:
+        """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the
+        name). It reads in the service's one Kafka group `<service>` with the service's other
+        consumers (ADR 0031): a record is fetched and decoded once for all of them.
+
+        `own_group=True`: a Kafka group of its own, `<service>.<name>`, for a consumer with a latency
+        promise that nothing of the service's other traffic may delay (a slow handler of any consumer
+        of a shared group holds up that group's commit and next fetch). `inbox=False` only for a
+        consumer of projections a replay cannot change (newest version wins, one conditional write):
+        it keeps no inbox (MessageConsumer)."""
+        settings = self.settings
         consumer = MessageConsumer(
             name=name,
-            service=self.settings.service_name,
+            service=settings.service_name,
             broker=self.broker,
             db=self.db,
             clock=self.clock,
-            bootstrap=self.settings.kafka_bootstrap,
-            attempts=self.settings.consumer_attempts,
-            backoff_seconds=self.settings.consumer_backoff_seconds,
-            topic_prefix=self.settings.topic_prefix,
-            batch_size=self.settings.consumer_batch_size,
-            concurrency=self.settings.consumer_concurrency,
-            fetch_wait_ms=self.settings.consumer_fetch_wait_ms,
-            park_deadline_seconds=self.settings.park_deadline_seconds,
-            park_backoff_seconds=self.settings.park_backoff_seconds,
-            park_backoff_max_seconds=self.settings.park_backoff_max_seconds,
+            attempts=settings.consumer_attempts,
+            backoff_seconds=settings.consumer_backoff_seconds,
+            topic_prefix=settings.topic_prefix,
+            concurrency=settings.consumer_concurrency,
+            park_deadline_seconds=settings.park_deadline_seconds,
+            park_backoff_seconds=settings.park_backoff_seconds,
+            park_backoff_max_seconds=settings.park_backoff_max_seconds,
             inbox=inbox,
         )
+        if any(c.group == consumer.group for c in self.consumers):
+            raise ValueError(f"two consumers named {consumer.group}: their inbox records would collide")
+        group_id = consumer.group if own_group else f"{settings.topic_prefix}{settings.service_name}"
+        group = self.kafka_groups.get(group_id)
+        if group is None:
+            group = self.kafka_groups[group_id] = ConsumerGroup(
+                group_id=group_id,
+                service=settings.service_name,
+                broker=self.broker,
+                db=self.db,
+                clock=self.clock,
+                bootstrap=settings.kafka_bootstrap,
+                backoff_seconds=settings.consumer_backoff_seconds,
+                topic_prefix=settings.topic_prefix,
+                batch_size=settings.consumer_batch_size,
+                concurrency=settings.consumer_concurrency,
+                fetch_wait_ms=settings.consumer_fetch_wait_ms,
+            )
+        group.add(consumer)
         self.consumers.append(consumer)
         return consumer
 
@@ -129,9 +155,9 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self.broker.start()  # the producer: the relay and the dead-letter topic use it
         if self.run_consumers:
-            for consumer in self.consumers:
-                await consumer.start()
-            if any(c.handlers for c in self.consumers):
+            for group in self.kafka_groups.values():
+                await group.start()
+            if any(g.handles_anything for g in self.kafka_groups.values()):
                 self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         if self.run_relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
@@ -144,6 +170,7 @@ class ServiceRuntime:
             "service started",
             holder=self.holder,
             consumers=[c.group for c in self.consumers] if self.run_consumers else [],
+            kafka_groups=list(self.kafka_groups) if self.run_consumers else [],
             relay=self.relay.collections if self.run_relay else [],
             loops=[spec.name for spec in self._loops] if self.run_loops else [],
         )
@@ -177,7 +204,7 @@ class ServiceRuntime:
             await asyncio.sleep(spec.interval_seconds)
 
     async def _measure_lag(self) -> None:
-        """Every consumer's lag from offsets on a timer, so a partition nobody consumes shows it growing."""
+        """Every Kafka group's lag from offsets on a timer, so a partition nobody consumes shows it growing."""
         admin: AIOKafkaAdminClient | None = None
         try:
             while True:
@@ -189,8 +216,8 @@ class ServiceRuntime:
                             client_id=f"{self.settings.service_name}.lag",
                         )
                         await admin.start()
-                    for consumer in self.consumers:
-                        await consumer.measure_lag(admin)
+                    for group in self.kafka_groups.values():
+                        await group.measure_lag(admin)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -203,9 +230,9 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop within a deadline per part: a shutdown that hangs blocks a rollout (or a test run) forever,
         so a part that does not stop in time is abandoned and named in the log."""
-        for consumer in self.consumers:
-            stopping = consumer.stop(timeout=self.stop_timeout_seconds * 2 / 3)
-            await self._stop_part(f"consumer {consumer.group}", stopping)
+        for group in self.kafka_groups.values():
+            stopping = group.stop(timeout=self.stop_timeout_seconds * 2 / 3)
+            await self._stop_part(f"consumer group {group.group_id}", stopping)
         for task in self._tasks:
             task.cancel()
         if self._tasks:

@@ -251,6 +251,9 @@ async def test_lag_of_a_stuck_partition_is_measured_from_offsets_and_grows(infra
             await unblock.wait()
 
     consumer = rt.consumer("stuck").on(ReleaseStock, handle)
+    assert consumer.kafka_group is not None
+    group_id = consumer.kafka_group.group_id  # the lag is the Kafka group's: the service's one
+    assert group_id == topic_prefix + rt.settings.service_name
     await rt.start()
     topic = topic_prefix + CATALOG_COMMANDS.name
     try:
@@ -264,7 +267,7 @@ async def test_lag_of_a_stuck_partition_is_measured_from_offsets_and_grows(infra
                     for metric in REGISTRY.collect()
                     if metric.name == "oms_consumer_lag_messages"
                     for s in metric.samples
-                    if s.labels["consumer"] == consumer.group and s.labels["topic"] == topic
+                    if s.labels["consumer"] == group_id and s.labels["topic"] == topic
                 ),
                 default=0.0,
             )
@@ -292,7 +295,9 @@ async def test_a_batch_whose_effects_could_not_be_recorded_is_read_again(infra, 
             calls[envelope.event_id] = calls.get(envelope.event_id, 0) + 1
 
     consumer = rt.consumer("refetch").on(ReleaseStock, handle)
-    record_batch = consumer._store
+    group = consumer.kafka_group
+    assert group is not None
+    record_batch = group._store
     failures = [RuntimeError("the store went away")]
 
     async def store_once_failing(batch: Any) -> None:
@@ -300,7 +305,7 @@ async def test_a_batch_whose_effects_could_not_be_recorded_is_read_again(infra, 
             raise failures.pop()
         await record_batch(batch)
 
-    consumer._store = store_once_failing  # type: ignore[method-assign]
+    group._store = store_once_failing  # type: ignore[method-assign]
     await rt.start()
     try:
         await eventually(lambda: set(calls) == ours, what="every message handled")

@@ -202,9 +202,9 @@ async def _no_pending_ledger(parts: Catalog, shop_id: str) -> bool:
     return await parts.runtime.db[STOCK].count_documents({"shop_id": shop_id, "has_pending_ledger": True}) == 0
 
 
-async def _drained(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, groups: dict[str, Topic]) -> bool:
-    """Every message on the topics has been committed by the consumer groups (group -> topic)."""
-    for group, topic in groups.items():
+async def _drained(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, groups: list[tuple[str, Topic]]) -> bool:
+    """Every message on the topics has been committed by the consumer groups ((group, topic) pairs)."""
+    for group, topic in groups:
         partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
         ends = await offsets.end_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(group)
@@ -305,10 +305,11 @@ async def test_two_processes_never_oversell_and_replays_change_nothing(
             return types["StockReleased"] == 4 and types["StockCommitted"] == commits
 
         await eventually(settled, timeout=60, what="releases and commits answered")
-        groups = {
-            f"{prefix}catalog.commands": replace(CATALOG_COMMANDS, name=prefix + CATALOG_COMMANDS.name),
-            f"{prefix}catalog.shipments": replace(FULFILMENT_EVENTS, name=prefix + FULFILMENT_EVENTS.name),
-        }
+        # The service's one Kafka group reads both topics (ADR 0031).
+        groups = [
+            (f"{prefix}catalog", replace(CATALOG_COMMANDS, name=prefix + CATALOG_COMMANDS.name)),
+            (f"{prefix}catalog", replace(FULFILMENT_EVENTS, name=prefix + FULFILMENT_EVENTS.name)),
+        ]
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
         stack.push_async_callback(admin.close)

@@ -1,4 +1,4 @@
-"""RestockReturn from fulfilment, in its own consumer group `catalog.returns`."""
+"""RestockReturn from fulfilment, its own logical consumer `catalog.returns`."""
 
 from __future__ import annotations
 

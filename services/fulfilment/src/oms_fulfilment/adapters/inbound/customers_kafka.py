@@ -1,4 +1,4 @@
-"""From the order service: CustomerErased (own consumer group `fulfilment.customers`): the erased
+"""From the order service: CustomerErased (own logical consumer `fulfilment.customers`): the erased
 customer's name, contacts and address go from their orders' shipments (labels and waybills printed
 after that show the anonymised values)."""
 

@@ -1,4 +1,4 @@
-"""Returns' Kafka inputs (own consumer group `fulfilment.returns`): order lines for refund prices, refunds done."""
+"""Returns' Kafka inputs (own logical consumer `fulfilment.returns`): order lines for refund prices, refunds done."""
 
 from __future__ import annotations
 

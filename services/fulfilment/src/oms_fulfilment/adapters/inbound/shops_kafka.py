@@ -1,4 +1,4 @@
-"""From the gateway: ShopCreated (own consumer group `fulfilment.shops`), projected as the shop's name."""
+"""From the gateway: ShopCreated (own logical consumer `fulfilment.shops`), projected as the shop's name."""
 
 from __future__ import annotations
 

@@ -18,31 +18,37 @@ from oms_notification.application.notifier import Notifier
 
 
 def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
-    # Projections in a group of their own, so a slow SMTP server never delays learning of new staff.
+    # The projections and the staff inbox read in the service's shared Kafka group (ADR 0031): one
+    # fetch, one inbox lookup and one commit per batch for all of them. The consumers that send mail
+    # inline (SMTP, up to its timeout per email) read in Kafka groups of their own, so a slow or
+    # stuck mail server never holds up the shared group's commit: the staff projection the alerts
+    # are addressed by, and the staff inbox.
     runtime.consumer("shops").on(ShopCreated, notifier.on_shop_created).on(
         StaffMemberAdded, notifier.on_staff_member_added
     )
     # A customer's personal data erased (the order service): their orders' contacts are dropped.
     runtime.consumer("customers").on(CustomerErased, notifier.on_customer_erased)
-    # Staff alerts on their own topic (oms.order.alerts) and in a group of their own: an alert never
-    # waits behind the order events, nor the customer mail the "orders" group is sending for them.
-    runtime.consumer("staff-alerts").on(OrderStageOverdue, notifier.on_stage_overdue)
-    # Joint purchases' news (groupbuy): a group of its own, the order mail never waits behind it.
+    # Staff alerts on their own topic (oms.order.alerts) and in a Kafka group of their own (ADR 0010):
+    # an alert never waits behind the order events, nor the customer mail sent for them, nor a batch
+    # of the shared group.
+    runtime.consumer("staff-alerts", own_group=True).on(OrderStageOverdue, notifier.on_stage_overdue)
+    # Joint purchases' news (groupbuy), mailed to participants and partners.
     (
-        runtime.consumer("groupbuy")
+        runtime.consumer("groupbuy", own_group=True)
         .on(JointPurchaseNewsPublished, notifier.on_news_published)
         .on(ShopNewsPublished, notifier.on_shop_news_published)
         .on(JointPurchasePaymentReminderDue, notifier.on_groupbuy_payment_reminder)
     )
-    # Inbox-only events (no email): a group of their own, so they never wait behind the order mail.
+    # Inbox-only events (no email).
     (
         runtime.consumer("inbox")
         .on(PaymentFailed, notifier.on_payment_failed)
         .on(LowStockReached, notifier.on_low_stock)
         .on(MessagePosted, notifier.on_message_posted)
     )
+    # The bulk customer mail.
     (
-        runtime.consumer("orders")
+        runtime.consumer("orders", own_group=True)
         .on(OrderPlaced, notifier.on_order_placed)
         .on(OrderStageChanged, notifier.on_stage_changed)
         .on(PaymentRequested, notifier.on_payment_requested, when=notifier.has_checkout_link)

@@ -55,5 +55,5 @@ def register_groupbuy_consumer(runtime: ServiceRuntime, orders: GroupBuyOrders) 
         except (NotResponsible, UnknownOrder) as exc:  # marked by somebody who may not move it, or no order
             raise PermanentError(str(exc)) from exc
 
-    # The purchase's events (a group of its own: most of them are skipped without decoding).
+    # The purchase's events (a logical consumer of its own: most of them are skipped without decoding).
     runtime.consumer(EVENTS_GROUP).on(JointPurchaseHandedOut, handed_out)

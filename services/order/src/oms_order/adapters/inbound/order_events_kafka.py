@@ -102,7 +102,7 @@ def register_consumers(
     for kind, handler in order_events.items():
         consumer.on(kind, for_known_orders(handler))
 
-    # Returns (RMA) and their refunds onto the order, in their own group.
+    # Returns (RMA) and their refunds onto the order, a logical consumer of their own.
     returns_consumer = runtime.consumer("returns")
     for kind in (ReturnRequested, ReturnApproved, ReturnRejected, ReturnReceived, ReturnCompleted):
         returns_consumer.on(kind, for_known_orders(returns.on_return_event))

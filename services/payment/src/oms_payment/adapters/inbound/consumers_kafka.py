@@ -25,7 +25,8 @@ def register(
     card_links: CardLinks,
     document_orders: MongoDocumentOrders,
 ) -> None:
-    """One consumer group per concern (`payment.<name>`), so one's backlog never delays another."""
+    """One logical consumer per concern (`payment.<name>`: its own inbox records, parked lanes and
+    metrics), all in the service's one Kafka group (ADR 0031)."""
     consumer("commands").on(RequestPayment, payments.request_payment)
     consumer("fulfilment").on(ShipmentDelivered, payments.record_delivery)
     # The account paid by other means: stop awaiting the order's payments.

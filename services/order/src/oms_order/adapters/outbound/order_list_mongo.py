@@ -10,12 +10,14 @@ from typing import Any
 
 from oms_contracts.messages.common import Customer
 from oms_contracts.money import minor_units
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
 from oms_order.application.ports import AuditRecord, AuditTail, Group, ListFilter, ListSort
 from oms_order.domain.order import AuditEntry
 from oms_order.domain.order_list import (
@@ -31,6 +33,10 @@ from oms_order.domain.order_list import (
 )
 
 ORDER_LIST = "order_list"
+# Rows (and order documents) one bulk write (one `$in` read) of the list projection takes at most.
+ROWS_PER_WRITE = 500
+DUPLICATE_KEY = 11000
+_RAW_PROJECTION = {"outbox": 0, "applied_events": 0, "audit": 0}
 CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
 
@@ -154,6 +160,7 @@ def stored_row(row: dict[str, Any]) -> dict[str, Any]:
 class MongoOrderList:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDER_LIST]
+        self._upserts = Coalescer(self._upsert_many, limit=ROWS_PER_WRITE)
 
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
@@ -187,17 +194,29 @@ class MongoOrderList:
         return sorted(merged.values(), key=lambda g: (g.key is None, str(g.key)))
 
     async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
-        # Conditional upsert: a stored row of the same or a newer version makes the filter miss, the
-        # insert then clashes on _id and the stale write is dropped (the newest version wins).
-        try:
-            await self.collection.update_one(
+        # The rows the list consumer's concurrent handlers write together go in one bulk write.
+        return await self._upserts((shop_id, order_id, row))
+
+    async def _upsert_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
+        # Conditional upserts: a stored row of the same or a newer version makes the filter miss, the
+        # insert then clashes on _id and that stale write is dropped (the newest version wins).
+        writes = [
+            UpdateOne(
                 {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
                 {"$set": stored_row(row)},
                 upsert=True,
             )
-        except DuplicateKeyError:
-            return False
-        return True
+            for shop_id, order_id, row in rows
+        ]
+        stale: set[int] = set()
+        try:
+            await self.collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            stale = {int(e["index"]) for e in errors}
+        return [i not in stale for i in range(len(rows))]
 
     async def get(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
         doc = await self.collection.find_one({"_id": order_id})
@@ -207,13 +226,32 @@ class MongoOrderList:
 class MongoOrderDocuments:
     """Reads of the order documents for the lists (raw, so fields added later are seen as they are)."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], snapshots: OrderSnapshots | None = None) -> None:
         self.collection = db[ORDERS_COLLECTION]
         self.archive = MongoAuditArchive(db)
+        # The order documents this process wrote or read last (ADR 0030), shared with MongoOrders.
+        self.snapshots = snapshots if snapshots is not None else OrderSnapshots(0)
+        # The documents the consumers' concurrent handlers read together come in one `$in` read.
+        self._reads = Coalescer(self._read_many, limit=ROWS_PER_WRITE)
 
-    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
-        doc = await self.collection.find_one({"_id": order_id}, {"outbox": 0, "applied_events": 0, "audit": 0})
+    async def raw(
+        self, shop_id: str, order_id: str, *, version: int | None = None, after_event: str | None = None
+    ) -> dict[str, Any] | None:
+        known = None
+        if version is not None:
+            known = self.snapshots.at_least(shop_id, order_id, version)
+        elif after_event is not None:
+            known = self.snapshots.written_with(shop_id, order_id, after_event)
+        if known is not None:
+            return {k: v for k, v in known.items() if k != "audit"}  # what the read below answers
+        doc = await self._reads(order_id)
         return doc if doc is not None and doc.get("shop_id") == shop_id else None
+
+    async def _read_many(self, order_ids: list[str]) -> list[Document | None]:
+        # By _id alone (the stand-in's index lookup); the tenant is checked by each caller.
+        found = await self.collection.find({"_id": {"$in": list(set(order_ids))}}, _RAW_PROJECTION).to_list()
+        by_id = {doc["_id"]: doc for doc in found}
+        return [by_id.get(order_id) for order_id in order_ids]
 
     async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
         doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1, "audit_archived": 1})

@@ -154,15 +154,27 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     # One `update` command for the five rows, no read (each order is version 1 in this process's memory).
     assert log.summary() == {("update", "order_list"): 1}
 
-    # A stale signal (the row is at version 2 already) is dropped in the same bulk write as a fresh one.
+    # A signal no newer than the row this process stored needs no write at all.
     await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[0]))
     assert await lists.project(shop_id, orders[0], 2) is True
+    with record_commands(settings.database_name) as known:
+        assert await lists.project(shop_id, orders[0], 2) is False
+        assert await lists.project(shop_id, orders[1], 1) is False
+    assert known.summary() == {}
+
+    # Another replica (its own memory) projecting stale signals: both are refused by the store in one
+    # bulk write, a fresh one among them is written, and the newest version stays.
+    there: Any = create_app(settings)
+    await there.state.order_lists.project(shop_id, orders[3], 1)  # its pipeline settings read and kept
+    await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[2]))
     with record_commands(settings.database_name) as again:
         outcome = await asyncio.gather(
-            lists.project(shop_id, orders[0], 2), lists.project(shop_id, orders[1], 1), return_exceptions=True
+            there.state.order_lists.project(shop_id, orders[0], 2),
+            there.state.order_lists.project(shop_id, orders[1], 1),
+            there.state.order_lists.project(shop_id, orders[2], 2),
         )
-    assert outcome == [False, False]
-    assert again.summary() == {("update", "order_list"): 1}
+    assert outcome == [False, False, True]
+    assert again.summary() == {("find", "orders"): 1, ("update", "order_list"): 1}, "one $in read, one bulk write"
     async with service_database(settings) as db:
         rows = {r["_id"]: r["version"] for r in await db["order_list"].find({"shop_id": shop_id}).to_list()}
-    assert rows == {orders[0]: 2, **{o: 1 for o in orders[1:]}}
+    assert rows == {orders[0]: 2, orders[1]: 1, orders[2]: 2, orders[3]: 1, orders[4]: 1}

@@ -4,6 +4,7 @@ audit trail read."""
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ from oms_order.domain.order_list import (
 ORDER_LIST = "order_list"
 # Rows (and order documents) one bulk write (one `$in` read) of the list projection takes at most.
 ROWS_PER_WRITE = 500
+ROW_VERSIONS_KEPT = 20_000
 DUPLICATE_KEY = 11000
 _RAW_PROJECTION = {"outbox": 0, "applied_events": 0, "audit": 0}
 CUSTOMERS = "customers"
@@ -161,6 +163,9 @@ class MongoOrderList:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDER_LIST]
         self._upserts = Coalescer(self._upsert_many, limit=ROWS_PER_WRITE)
+        # order id -> a version the stored row is known to have reached (this process wrote it or was
+        # refused by it), bounded: a signal no newer needs no write.
+        self._stored: OrderedDict[str, int] = OrderedDict()
 
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
@@ -194,8 +199,21 @@ class MongoOrderList:
         return sorted(merged.values(), key=lambda g: (g.key is None, str(g.key)))
 
     async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
+        version = int(row["version"])
+        known = self._stored.get(order_id)
+        if known is not None and known >= version:
+            # This process stored (or was refused in favour of) a row this new: rows only ever grow
+            # newer and are never removed, so the write would be dropped. Common when the row was
+            # built from a snapshot newer than its signal (ADR 0030) and the later signals follow.
+            self._stored.move_to_end(order_id)
+            return False
         # The rows the list consumer's concurrent handlers write together go in one bulk write.
-        return await self._upserts((shop_id, order_id, row))
+        written = await self._upserts((shop_id, order_id, row))
+        self._stored[order_id] = max(version, self._stored.get(order_id, 0))
+        self._stored.move_to_end(order_id)
+        while len(self._stored) > ROW_VERSIONS_KEPT:
+            self._stored.popitem(last=False)
+        return written
 
     async def _upsert_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
         # Conditional upserts: a stored row of the same or a newer version makes the filter miss, the

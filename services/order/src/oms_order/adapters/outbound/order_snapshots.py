@@ -57,9 +57,6 @@ class OrderSnapshots:
         while len(self._docs) > self.capacity:
             self._docs.popitem(last=False)
 
-    def forget(self, order_id: str) -> None:
-        self._docs.pop(order_id, None)
-
     def latest(self, shop_id: str, order_id: str) -> Document | None:
         """The last snapshot of the order (maybe overtaken: only a starting point for a version-checked write)."""
         known = self._docs.get(order_id)

@@ -5,7 +5,7 @@ projection writes what the order is (round trips counted on the real store)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
@@ -178,3 +178,29 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     async with service_database(settings) as db:
         rows = {r["_id"]: r["version"] for r in await db["order_list"].find({"shop_id": shop_id}).to_list()}
     assert rows == {orders[0]: 2, orders[1]: 1, orders[2]: 2, orders[3]: 1, orders[4]: 1}
+
+
+async def test_stock_levels_written_together_are_one_bulk_write_and_the_newest_wins(
+    infra: Infra, topic_prefix: str
+) -> None:
+    settings = await _settings(infra, topic_prefix, "order_snap_levels")
+    app: Any = create_app(settings)
+    levels = app.state.projections.stock
+    shop_id = new_id()
+    now = datetime.now(UTC)
+    with record_commands(settings.database_name) as log:
+        applied = await asyncio.gather(
+            *(levels.apply(shop_id, sku, "w1", 5, as_of=now) for sku in ("A", "B", "C")),
+        )
+    assert applied == [True, True, True]
+    assert log.summary() == {("update", "stock_levels"): 1}
+    # A late (older) level and a newer one in the same bulk write: the late one changes nothing.
+    with record_commands(settings.database_name) as again:
+        outcome = await asyncio.gather(
+            levels.apply(shop_id, "A", "w1", 1, as_of=now - timedelta(seconds=1)),
+            levels.apply(shop_id, "B", "w1", 2, as_of=now + timedelta(seconds=1)),
+            levels.apply(shop_id, "C", "w1", 3, as_of=now),  # as new as the stored one: no change
+        )
+    assert outcome == [False, True, False]
+    assert again.summary() == {("update", "stock_levels"): 1}
+    assert await levels.available(shop_id, ["A", "B", "C"]) == {"A": 5, "B": 2, "C": 5}

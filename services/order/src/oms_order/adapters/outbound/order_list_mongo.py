@@ -15,9 +15,10 @@ from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.adapters.outbound.bulk_mongo import conditional_upserts
 from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
 from oms_order.application.ports import AuditRecord, AuditTail, Group, ListFilter, ListSort
 from oms_order.domain.order import AuditEntry
@@ -37,7 +38,6 @@ ORDER_LIST = "order_list"
 # Rows (and order documents) one bulk write (one `$in` read) of the list projection takes at most.
 ROWS_PER_WRITE = 500
 ROW_VERSIONS_KEPT = 20_000
-DUPLICATE_KEY = 11000
 _RAW_PROJECTION = {"outbox": 0, "applied_events": 0, "audit": 0}
 CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
@@ -218,23 +218,17 @@ class MongoOrderList:
     async def _upsert_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
         # Conditional upserts: a stored row of the same or a newer version makes the filter miss, the
         # insert then clashes on _id and that stale write is dropped (the newest version wins).
-        writes = [
-            UpdateOne(
-                {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
-                {"$set": stored_row(row)},
-                upsert=True,
-            )
-            for shop_id, order_id, row in rows
-        ]
-        stale: set[int] = set()
-        try:
-            await self.collection.bulk_write(writes, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            stale = {int(e["index"]) for e in errors}
-        return [i not in stale for i in range(len(rows))]
+        return await conditional_upserts(
+            self.collection,
+            [
+                UpdateOne(
+                    {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
+                    {"$set": stored_row(row)},
+                    upsert=True,
+                )
+                for shop_id, order_id, row in rows
+            ],
+        )
 
     async def get(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
         doc = await self.collection.find_one({"_id": order_id})

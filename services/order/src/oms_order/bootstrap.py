@@ -109,7 +109,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     # Outbound adapters.
     pipelines = PipelineService(MongoPipelines(db), clock_)
     # The order documents this process wrote or read last, shared by the writers and the read models'
-    # consumers (ADR 0030): the read before a write and the projections' read of a version just written.
+    # consumers (ADR 0032): the read before a write and the projections' read of a version just written.
     snapshots = OrderSnapshots(settings.order_snapshots_kept)
     orders = MongoOrders(
         runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order, snapshots=snapshots

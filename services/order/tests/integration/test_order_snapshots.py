@@ -1,4 +1,4 @@
-"""The per-process order snapshots (ADR 0030) spare reads but never win over the store: another
+"""The per-process order snapshots (ADR 0032) spare reads but never win over the store: another
 writer's change between the snapshot and the write is kept, a replay stays a replay, and the list
 projection writes what the order is (round trips counted on the real store)."""
 

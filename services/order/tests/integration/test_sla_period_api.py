@@ -132,7 +132,7 @@ async def test_a_replayed_stage_change_writes_the_same_records_and_no_inbox(app:
         return found if len(found) == 2 else None
 
     recorded = await eventually(both, what="two transitions recorded")
-    # The group keeps no inbox (ADR 0030): a redelivered stage change is handled again and writes the
+    # The group keeps no inbox (ADR 0032): a redelivered stage change is handled again and writes the
     # same two records under the same ids.
     group = f"{app.settings.topic_prefix}{app.settings.service_name}.stage-transitions"
     labels = {"consumer": group, "type": OrderStageChanged.TYPE, "outcome": "processed"}

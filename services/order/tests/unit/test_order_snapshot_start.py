@@ -1,4 +1,4 @@
-"""An event applied from the order this process remembers (ADR 0030): the memory is only a starting
+"""An event applied from the order this process remembers (ADR 0032): the memory is only a starting
 point, so neither a write nor a skip rests on it (the application over in-memory fakes)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The process's memory of order documents (ADR 0030): bounded, never older, and it answers a read
+"""The process's memory of order documents (ADR 0032): bounded, never older, and it answers a read
 only with what it has proven at least as new as the read asks for."""
 
 from __future__ import annotations

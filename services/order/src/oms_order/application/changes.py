@@ -128,7 +128,7 @@ class OrderChanges:
             return UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}")
 
         # The order as this process last wrote or read it spares the read: the save is filtered on its
-        # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0030).
+        # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
         recent = await self.orders.recent(envelope.shop_id, order_id)
         start = Loaded(recent, recent.version) if recent is not None else None
         stored = await self.loop.run(

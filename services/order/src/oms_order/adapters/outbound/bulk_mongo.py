@@ -1,5 +1,5 @@
 """Conditional upserts in one round trip, for the projections whose handlers run concurrently and
-whose every write is "set unless the stored document is as new or newer" (ADR 0030)."""
+whose every write is "set unless the stored document is as new or newer" (ADR 0032)."""
 
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ class MongoOrderList:
         if known is not None and known >= version:
             # This process stored (or was refused in favour of) a row this new: rows only ever grow
             # newer and are never removed, so the write would be dropped. Common when the row was
-            # built from a snapshot newer than its signal (ADR 0030) and the later signals follow.
+            # built from a snapshot newer than its signal (ADR 0032) and the later signals follow.
             self._stored.move_to_end(order_id)
             return False
         # The rows the list consumer's concurrent handlers write together go in one bulk write.
@@ -241,7 +241,7 @@ class MongoOrderDocuments:
     def __init__(self, db: AsyncDatabase[Document], snapshots: OrderSnapshots | None = None) -> None:
         self.collection = db[ORDERS_COLLECTION]
         self.archive = MongoAuditArchive(db)
-        # The order documents this process wrote or read last (ADR 0030), shared with MongoOrders.
+        # The order documents this process wrote or read last (ADR 0032), shared with MongoOrders.
         self.snapshots = snapshots if snapshots is not None else OrderSnapshots(0)
         # The documents the consumers' concurrent handlers read together come in one `$in` read.
         self._reads = Coalescer(self._read_many, limit=ROWS_PER_WRITE)

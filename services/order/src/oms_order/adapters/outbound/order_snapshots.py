@@ -1,6 +1,6 @@
 """The order documents this process wrote or read last, by `_id`: a bounded, per-process memory that
 spares the read before a write and the list projection's read of a version it has just written
-(ADR 0030).
+(ADR 0032).
 
 It is never the truth. A write that starts from a snapshot is filtered on the snapshot's version, so
 a snapshot another writer has overtaken (a replica, another process, the relay's next pass changes

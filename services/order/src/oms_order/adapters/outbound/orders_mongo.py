@@ -81,7 +81,7 @@ class MongoOrders:
         snapshots: OrderSnapshots | None = None,
     ) -> None:
         self.store = store
-        # The documents this process wrote or read last (ADR 0030): the starting point of the next write.
+        # The documents this process wrote or read last (ADR 0032): the starting point of the next write.
         self.snapshots = snapshots if snapshots is not None else OrderSnapshots()
         # Binds loaded orders to their pipeline version (PipelineService.bind); None: built-ins only.
         self.bind = bind
@@ -103,7 +103,7 @@ class MongoOrders:
 
     async def recent(self, shop_id: str, order_id: str) -> StoredOrder | None:
         """The order as this process last wrote or read it, without a round trip; None when it has no
-        snapshot. Maybe overtaken: only the start of a version-checked save (ADR 0030)."""
+        snapshot. Maybe overtaken: only the start of a version-checked save (ADR 0032)."""
         doc = self.snapshots.latest(shop_id, order_id)
         return await self._bound(doc) if doc is not None else None
 

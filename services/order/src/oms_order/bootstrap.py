@@ -47,6 +47,7 @@ from oms_order.adapters.outbound.order_list_mongo import (
     MongoOrderDocuments,
     MongoOrderList,
 )
+from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
 from oms_order.adapters.outbound.orders_mongo import ORDER_INDEXES, ORDERS, MongoOrderNumbers, MongoOrders
 from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES, MongoPipelines
 from oms_order.adapters.outbound.prices_mongo import PRICE_INDEXES, MongoPriceListPrices, MongoSkuPrices
@@ -107,7 +108,12 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     db, clock_ = runtime.db, runtime.clock
     # Outbound adapters.
     pipelines = PipelineService(MongoPipelines(db), clock_)
-    orders = MongoOrders(runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order)
+    # The order documents this process wrote or read last, shared by the writers and the read models'
+    # consumers (ADR 0032): the read before a write and the projections' read of a version just written.
+    snapshots = OrderSnapshots(settings.order_snapshots_kept)
+    orders = MongoOrders(
+        runtime.store(ORDERS), bind=pipelines.bind, audit_kept=settings.audit_kept_in_order, snapshots=snapshots
+    )
     prices, list_prices = MongoSkuPrices(db), MongoPriceListPrices(db)
     promos, rates, stock = MongoPromoCodes(db), MongoDeliveryMethods(db), MongoStockLevels(db)
     # Use cases.
@@ -142,8 +148,9 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
     stages = StageActions(changes)
     order_events = OrderEvents(changes)
     projections = Projections(prices, list_prices, rates, stock)
-    lists = OrderLists(MongoOrderList(db), MongoOrderDocuments(db), pipelines)
-    sla_period = SlaPeriod(MongoOrderDocuments(db), MongoStageTransitions(db))
+    documents = MongoOrderDocuments(db, snapshots)
+    lists = OrderLists(MongoOrderList(db), documents, pipelines)
+    sla_period = SlaPeriod(documents, MongoStageTransitions(db))
     saved_views = SavedViews(MongoSavedViews(runtime.store(SAVED_VIEWS)), clock_, RetryPolicy.from_settings(settings))
     # Inbound adapters.
     register_consumers(

@@ -16,6 +16,9 @@ class OrderSettings(ServiceSettings):
     sla_batch: int = 100
     # Audit entries an order document keeps; older ones move to the order_audit collection.
     audit_kept_in_order: int = Field(default=100, ge=4)
+    # Order documents each process remembers as it last wrote or read them (ADR 0032): the start of the
+    # next version-checked write and of the list row. 0 turns the memory off (every command reads).
+    order_snapshots_kept: int = Field(default=2000, ge=0, le=100_000)
     # The customer's order-status link (adapters/outbound/order_link_jwt.py): its signing key, how
     # long a link lives, and the public base URL the link starts with (the gateway's).
     order_link_secret: str = Field(default=DEFAULT_ORDER_LINK_SECRET, min_length=32, description="Set a real one")

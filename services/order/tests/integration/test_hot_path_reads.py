@@ -46,13 +46,19 @@ async def test_stock_reserved_loads_and_saves_the_order_without_reading_settings
     )
     with record_commands(settings.database_name) as log:
         await app.state.order_events.on_stock_reserved(reserved)
-    # Load the order and one conditional save. The shop's pipeline settings that bind it were read
-    # by the placement a moment ago (kept for a few seconds, ADR 0027): no read of them at all; the
-    # saved order is bound from what the load bound.
-    assert log.summary() == {("find", "orders"): 1, ("findAndModify", "orders"): 1}
+    # One conditional save: the order starts from the document the placement wrote (this process's
+    # snapshot, ADR 0032), the save's version filter proves it current. The shop's pipeline settings
+    # that bind it were read by the placement a moment ago (kept for a few seconds, ADR 0027): no read
+    # of them at all; the saved order is bound from what the load bound.
+    assert log.summary() == {("findAndModify", "orders"): 1}
     after = await service.orders.get(shop_id, placed.stored.order.id)
     assert after is not None and after.version == placed.stored.version + 1
-    # The list read model's signal: the order read once, the row written once, no settings read.
+    # The list read model's signal of that version: the row written once from the snapshot, no read.
     with record_commands(settings.database_name) as listing:
-        await app.state.order_lists.project(shop_id, placed.stored.order.id)
-    assert listing.summary() == {("find", "orders"): 1, ("update", "order_list"): 1}
+        await app.state.order_lists.project(shop_id, placed.stored.order.id, after.version)
+    assert listing.summary() == {("update", "order_list"): 1}
+    # A version this process has not seen: the order is read once (and found no newer than the row
+    # this process stored, so nothing is written).
+    with record_commands(settings.database_name) as unknown:
+        await app.state.order_lists.project(shop_id, placed.stored.order.id, after.version + 1)
+    assert unknown.summary() == {("find", "orders"): 1}

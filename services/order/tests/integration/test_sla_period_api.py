@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms_contracts.messages.catalog import StockReserved
-from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.common import Customer, SkuQuantity, WarehouseAllocation
+from oms_contracts.messages.order import OrderStageChanged
 from oms_testing import eventually
 from oms_testing.http import internal_headers
+from prometheus_client import REGISTRY
 
 from .conftest import OrderApp, order_body
 
@@ -115,3 +117,42 @@ async def test_the_period_is_checked_and_only_office_staff_may_read_it(app: Orde
     assert bad_cursor.status_code == 422
     courier = await app.client.get("/orders/sla/period", params=period(), headers=staff(shop_id, "courier"))
     assert courier.status_code == 403
+
+
+async def test_a_replayed_stage_change_writes_the_same_records_and_no_inbox(app: OrderApp, shop_id: str) -> None:
+    await app.sku_on_sale(shop_id, "TEA-1", "4.50")
+    order_id = await through_call_back(app, shop_id)
+
+    async def transitions() -> list[dict[str, Any]]:
+        answer = await app.client.get("/orders/sla/transitions", params=period(), headers=staff(shop_id))
+        return [t for t in answer.json()["items"] if t["order_id"] == order_id]
+
+    async def both() -> list[dict[str, Any]] | None:
+        found = await transitions()
+        return found if len(found) == 2 else None
+
+    recorded = await eventually(both, what="two transitions recorded")
+    # The group keeps no inbox (ADR 0032): a redelivered stage change is handled again and writes the
+    # same two records under the same ids.
+    group = f"{app.settings.topic_prefix}{app.settings.service_name}.stage-transitions"
+    labels = {"consumer": group, "type": OrderStageChanged.TYPE, "outcome": "processed"}
+    handled_before = REGISTRY.get_sample_value("oms_messages_consumed_total", labels) or 0.0
+    replay = OrderStageChanged(
+        order_id=order_id,
+        number=1,
+        from_stage="call_back",
+        to_stage="picking",
+        status="Picking",
+        seconds_in_previous_stage=1.0,
+        customer=Customer(name="Ann", email="ann@example.com"),
+    )
+    await app.emit(shop_id, replay, component="order")
+    await app.emit(shop_id, replay, component="order")
+
+    def consumed() -> bool:
+        return (REGISTRY.get_sample_value("oms_messages_consumed_total", labels) or 0.0) >= handled_before + 2
+
+    await eventually(consumed, what="the replays handled")
+    assert await transitions() == recorded
+    async with app.mongo() as db:
+        assert await db["inbox"].count_documents({"_id": {"$regex": f"^{group}:"}}) == 0

@@ -47,6 +47,9 @@ class FakeOrders:
         row = self.rows.get(order_id)
         return row if row and row.order.shop_id == shop_id else None
 
+    async def recent(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        return None  # no memory: every command reads
+
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
         return next((r for r in self.rows.values() if r.order.shop_id == shop_id and r.idempotency_key == key), None)
 

@@ -285,3 +285,19 @@ def test_a_stage_visit_keeps_the_stages_deadline_and_the_manager_holding_the_ord
     (transition,) = transitions_of({"_id": left.id, **left.model_dump()})
     assert (transition.stage, transition.manager_id, transition.seconds) == ("new", "m-7", 30 * 60)
     assert transition.overdue == (deadline is not None and deadline < T0 + timedelta(minutes=30))
+
+
+def test_a_copy_of_a_bound_order_shares_the_pipeline_version_and_nothing_else() -> None:
+    order = place().order.bind(DEFAULT_PIPELINE)
+    copied = order.model_copy(deep=True)
+    assert copied == order
+    assert copied.bound_pipeline is DEFAULT_PIPELINE, "an immutable definition: shared, not copied"
+    copied.lines.pop()
+    copied.audit.clear()
+    copied.payment.captured.append("p-1")
+    assert len(order.lines) == 2 and order.audit and order.payment.captured == []
+    # A decision on the copy moves the order through the shared pipeline as before.
+    reserved = domain.stock_reserved(
+        copied, [WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA-1", quantity=2)])], at(1)
+    )
+    assert reserved.changed and reserved.order.bound_pipeline is DEFAULT_PIPELINE

@@ -124,13 +124,22 @@ class OrderChanges:
         def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
             return self._change(loaded, decide(loaded.state.order, acting), self.events.system_actor, cause=envelope)
 
-        await self.loop.run(
-            envelope.shop_id,
-            order_id,
-            decided,
-            applied_event_id=envelope.event_id,
-            missing=lambda: UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}"),
+        def missing() -> Exception:
+            return UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}")
+
+        # The order as this process last wrote or read it spares the read: the save is filtered on its
+        # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
+        recent = await self.orders.recent(envelope.shop_id, order_id)
+        start = Loaded(recent, recent.version) if recent is not None else None
+        stored = await self.loop.run(
+            envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing, loaded=start
         )
+        if start is not None and stored is start:
+            # Nothing to change on the remembered order: skipping the event must not rest on memory,
+            # so decide again on the order as stored.
+            await self.loop.run(
+                envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing
+            )
 
     async def report(self, loaded: StoredOrder, decide: Callable[[Order, Actor], Decision]) -> bool:
         """A change the service makes by itself (the SLA loop) to an order it has just read, as the

@@ -136,9 +136,10 @@ class OrderLists:
 
     # ---- keeping the read model -------------------------------------------------------------
 
-    async def project(self, shop_id: str, order_id: str) -> bool:
-        """Re-read the order and store its row if newer than the stored one (idempotent, any order)."""
-        doc = await self.documents.raw(shop_id, order_id)
+    async def project(self, shop_id: str, order_id: str, version: int | None = None) -> bool:
+        """Re-read the order and store its row if newer than the stored one (idempotent, any order).
+        `version`: the one the signal names; a document this process holds that new spares the read."""
+        doc = await self.documents.raw(shop_id, order_id, version=version)
         if doc is None:
             log.info("list row for an unknown order skipped", order_id=order_id, shop_id=shop_id)
             return False
@@ -148,8 +149,9 @@ class OrderLists:
 
     async def on_order_signal(self, envelope: Envelope[Any]) -> None:
         order_id = getattr(envelope.payload, "order_id", None)
+        version = getattr(envelope.payload, "version", None)
         if order_id:
-            await self.project(envelope.shop_id, str(order_id))
+            await self.project(envelope.shop_id, str(order_id), version if isinstance(version, int) else None)
 
     async def _stage_facts(self, shop_id: str, doc: dict[str, Any]) -> tuple[str | None, bool | None]:
         """The customer status and finality of the order's stage, as the shop's pipeline says."""

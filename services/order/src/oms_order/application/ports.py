@@ -48,6 +48,11 @@ class DuplicateIdempotencyKey(Exception):
 class OrderRepository(Protocol):
     async def get(self, shop_id: str, order_id: str) -> StoredOrder | None: ...
 
+    async def recent(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        """The order as this process last wrote or read it, without a read; None when it has none.
+        Maybe overtaken by another writer: only the start of a version-checked save (ADR 0032)."""
+        ...
+
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None: ...
 
     async def create(
@@ -411,8 +416,12 @@ class OrderListRows(Protocol):
 
 
 class OrderDocuments(Protocol):
-    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
-        """The order as stored, read defensively by the list row (domain/order_list.py)."""
+    async def raw(
+        self, shop_id: str, order_id: str, *, version: int | None = None, after_event: str | None = None
+    ) -> dict[str, Any] | None:
+        """The order as stored, read defensively by the list row (domain/order_list.py). With `version`
+        (or `after_event`), a document this process holds at that version or newer (or written at or
+        after the write that emitted that event) answers without a read (ADR 0032)."""
         ...
 
     async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:

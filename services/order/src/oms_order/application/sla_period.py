@@ -28,9 +28,11 @@ class SlaPeriod:
 
     # ---- keeping the records ------------------------------------------------------------------
 
-    async def record(self, shop_id: str, order_id: str) -> int:
-        """Store the transitions of the order's stage history (idempotent: insert-only by id)."""
-        doc = await self.documents.raw(shop_id, order_id)
+    async def record(self, shop_id: str, order_id: str, after_event: str | None = None) -> int:
+        """Store the transitions of the order's stage history (idempotent: insert-only by id).
+        `after_event`: the stage change's event; a document this process holds from its write or later
+        spares the read."""
+        doc = await self.documents.raw(shop_id, order_id, after_event=after_event)
         if doc is None:
             log.info("stage transitions of an unknown order skipped", order_id=order_id, shop_id=shop_id)
             return 0
@@ -40,7 +42,7 @@ class SlaPeriod:
         return len(found)
 
     async def on_stage_changed(self, envelope: Envelope[Any]) -> None:
-        await self.record(envelope.shop_id, str(envelope.payload.order_id))
+        await self.record(envelope.shop_id, str(envelope.payload.order_id), after_event=envelope.event_id)
 
     # ---- reads ----------------------------------------------------------------------------------
 

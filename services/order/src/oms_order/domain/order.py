@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from oms_contracts import Actor, Money, Payload
 from oms_contracts.messages.catalog import ReleaseStock, ReserveStock
@@ -207,6 +207,14 @@ class Order(OrderState):
     @property
     def bound_pipeline(self) -> Pipeline | None:
         return self._bound_pipeline
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # A copy (every decision starts with one) shares the bound pipeline version: an immutable
+        # definition (frozen dataclasses) whose deep copy cost five times the order's own fields.
+        memo = {} if memo is None else memo
+        if self._bound_pipeline is not None:
+            memo.setdefault(id(self._bound_pipeline), self._bound_pipeline)
+        return super().__deepcopy__(memo)
 
     @property
     def currency(self) -> str:

@@ -125,8 +125,9 @@ def register_consumers(
     )
 
     # The SLA over a period: one record per stage an order left, from its stage history, in a group of
-    # their own (insert-only by transition id, so a replay changes nothing).
-    runtime.consumer("stage-transitions").on(OrderStageChanged, sla_period.on_stage_changed)
+    # their own. Each record is written whole under its transition id from the stored history (a left
+    # visit never changes), so a replay writes the same records: the group keeps no inbox (ADR 0032).
+    runtime.consumer("stage-transitions", inbox=False).on(OrderStageChanged, sla_period.on_stage_changed)
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any

@@ -4,18 +4,22 @@ audit trail read."""
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from oms_contracts.messages.common import Customer
 from oms_contracts.money import minor_units
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.adapters.outbound.bulk_mongo import conditional_upserts
+from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
 from oms_order.application.ports import AuditRecord, AuditTail, Group, ListFilter, ListSort
 from oms_order.domain.order import AuditEntry
 from oms_order.domain.order_list import (
@@ -31,6 +35,10 @@ from oms_order.domain.order_list import (
 )
 
 ORDER_LIST = "order_list"
+# Rows (and order documents) one bulk write (one `$in` read) of the list projection takes at most.
+ROWS_PER_WRITE = 500
+ROW_VERSIONS_KEPT = 20_000
+_RAW_PROJECTION = {"outbox": 0, "applied_events": 0, "audit": 0}
 CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
 
@@ -154,6 +162,10 @@ def stored_row(row: dict[str, Any]) -> dict[str, Any]:
 class MongoOrderList:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDER_LIST]
+        self._upserts = Coalescer(self._upsert_many, limit=ROWS_PER_WRITE)
+        # order id -> a version the stored row is known to have reached (this process wrote it or was
+        # refused by it), bounded: a signal no newer needs no write.
+        self._stored: OrderedDict[str, int] = OrderedDict()
 
     async def page(
         self, shop_id: str, where: ListFilter, sort: ListSort, after: Cursor | None, limit: int
@@ -187,17 +199,36 @@ class MongoOrderList:
         return sorted(merged.values(), key=lambda g: (g.key is None, str(g.key)))
 
     async def upsert(self, shop_id: str, order_id: str, row: dict[str, Any]) -> bool:
-        # Conditional upsert: a stored row of the same or a newer version makes the filter miss, the
-        # insert then clashes on _id and the stale write is dropped (the newest version wins).
-        try:
-            await self.collection.update_one(
-                {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
-                {"$set": stored_row(row)},
-                upsert=True,
-            )
-        except DuplicateKeyError:
+        version = int(row["version"])
+        known = self._stored.get(order_id)
+        if known is not None and known >= version:
+            # This process stored (or was refused in favour of) a row this new: rows only ever grow
+            # newer and are never removed, so the write would be dropped. Common when the row was
+            # built from a snapshot newer than its signal (ADR 0032) and the later signals follow.
+            self._stored.move_to_end(order_id)
             return False
-        return True
+        # The rows the list consumer's concurrent handlers write together go in one bulk write.
+        written = await self._upserts((shop_id, order_id, row))
+        self._stored[order_id] = max(version, self._stored.get(order_id, 0))
+        self._stored.move_to_end(order_id)
+        while len(self._stored) > ROW_VERSIONS_KEPT:
+            self._stored.popitem(last=False)
+        return written
+
+    async def _upsert_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
+        # Conditional upserts: a stored row of the same or a newer version makes the filter miss, the
+        # insert then clashes on _id and that stale write is dropped (the newest version wins).
+        return await conditional_upserts(
+            self.collection,
+            [
+                UpdateOne(
+                    {"_id": order_id, "shop_id": shop_id, "version": {"$lt": row["version"]}},
+                    {"$set": stored_row(row)},
+                    upsert=True,
+                )
+                for shop_id, order_id, row in rows
+            ],
+        )
 
     async def get(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
         doc = await self.collection.find_one({"_id": order_id})
@@ -207,13 +238,32 @@ class MongoOrderList:
 class MongoOrderDocuments:
     """Reads of the order documents for the lists (raw, so fields added later are seen as they are)."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], snapshots: OrderSnapshots | None = None) -> None:
         self.collection = db[ORDERS_COLLECTION]
         self.archive = MongoAuditArchive(db)
+        # The order documents this process wrote or read last (ADR 0032), shared with MongoOrders.
+        self.snapshots = snapshots if snapshots is not None else OrderSnapshots(0)
+        # The documents the consumers' concurrent handlers read together come in one `$in` read.
+        self._reads = Coalescer(self._read_many, limit=ROWS_PER_WRITE)
 
-    async def raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
-        doc = await self.collection.find_one({"_id": order_id}, {"outbox": 0, "applied_events": 0, "audit": 0})
+    async def raw(
+        self, shop_id: str, order_id: str, *, version: int | None = None, after_event: str | None = None
+    ) -> dict[str, Any] | None:
+        known = None
+        if version is not None:
+            known = self.snapshots.at_least(shop_id, order_id, version)
+        elif after_event is not None:
+            known = self.snapshots.written_with(shop_id, order_id, after_event)
+        if known is not None:
+            return {k: v for k, v in known.items() if k != "audit"}  # what the read below answers
+        doc = await self._reads(order_id)
         return doc if doc is not None and doc.get("shop_id") == shop_id else None
+
+    async def _read_many(self, order_ids: list[str]) -> list[Document | None]:
+        # By _id alone (the stand-in's index lookup); the tenant is checked by each caller.
+        found = await self.collection.find({"_id": {"$in": list(set(order_ids))}}, _RAW_PROJECTION).to_list()
+        by_id = {doc["_id"]: doc for doc in found}
+        return [by_id.get(order_id) for order_id in order_ids]
 
     async def audit(self, shop_id: str, order_id: str) -> AuditTail | None:
         doc = await self.collection.find_one({"_id": order_id}, {"shop_id": 1, "audit": 1, "audit_archived": 1})

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
+from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
 from oms_order.application.ports import DuplicateIdempotencyKey, OrderPage, StoredOrder
 from oms_order.domain.order import Order
 
@@ -77,8 +78,11 @@ class MongoOrders:
         bind: Callable[[list[Order]], Awaitable[None]] | None = None,
         *,
         audit_kept: int = AUDIT_KEPT,
+        snapshots: OrderSnapshots | None = None,
     ) -> None:
         self.store = store
+        # The documents this process wrote or read last (ADR 0032): the starting point of the next write.
+        self.snapshots = snapshots if snapshots is not None else OrderSnapshots()
         # Binds loaded orders to their pipeline version (PipelineService.bind); None: built-ins only.
         self.bind = bind
         self.audit_archive = MongoAuditArchive(store.collection.database)
@@ -92,7 +96,16 @@ class MongoOrders:
 
     async def get(self, shop_id: str, order_id: str) -> StoredOrder | None:
         doc = await self.store.get(shop_id, order_id)
-        return await self._bound(doc) if doc else None
+        if doc is None:
+            return None
+        self.snapshots.keep(doc)
+        return await self._bound(doc)
+
+    async def recent(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        """The order as this process last wrote or read it, without a round trip; None when it has no
+        snapshot. Maybe overtaken: only the start of a version-checked save (ADR 0032)."""
+        doc = self.snapshots.latest(shop_id, order_id)
+        return await self._bound(doc) if doc is not None else None
 
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
@@ -111,6 +124,7 @@ class MongoOrders:
             stored = await self.store.create(doc, events=events)
         except DuplicateKeyError as exc:
             raise DuplicateIdempotencyKey(idempotency_key) from exc
+        self.snapshots.keep(stored)
         return await self._bound(stored)
 
     async def save(
@@ -125,6 +139,7 @@ class MongoOrders:
             events=events,
             applied_event_id=applied_event_id,
         )
+        self.snapshots.keep(doc)
         saved = stored_order(doc)
         # A save keeps the order on its pipeline version: bind what the caller had bound instead of
         # reading the shop's pipeline settings again (one read per save saved).

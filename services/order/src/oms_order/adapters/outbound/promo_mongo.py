@@ -13,11 +13,13 @@ from datetime import datetime
 
 from oms_contracts import Money
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from oms_order.adapters.outbound.bulk_mongo import conditional_upserts
 from oms_order.application.ports import DuplicatePromoCode, PromoCodePage, PromoUnavailable
 from oms_order.domain.checkout import MAX_METHODS, DeliveryMethod
 from oms_order.domain.pricing import DeliveryRate, PromoCode
@@ -27,6 +29,7 @@ PROMO_CUSTOMER_USES = "promo_customer_uses"
 PROMO_USAGES = "promo_usages"
 DELIVERY_METHODS = "delivery_methods"
 STOCK_LEVELS = "stock_levels"
+LEVELS_PER_WRITE = 500
 
 PROMO_INDEXES: list[IndexSpec] = [
     IndexSpec(PROMO_CODES, [("shop_id", ASCENDING), ("code", ASCENDING)], unique=True),
@@ -211,13 +214,30 @@ class MongoStockLevels:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[STOCK_LEVELS]
+        # The levels the consumer's concurrent handlers (one per SKU) write together: one bulk write.
+        self._levels = Coalescer(self._apply_many, limit=LEVELS_PER_WRITE)
 
     async def apply(self, shop_id: str, sku: str, warehouse_id: str, available: int, *, as_of: datetime) -> bool:
-        return await upsert_newer(
+        """Newest `as_of` wins (`upsert_newer`'s rule); False when the stored level is as new or newer."""
+        return await self._levels((shop_id, sku, warehouse_id, available, as_of))
+
+    async def _apply_many(self, levels: list[tuple[str, str, str, int, datetime]]) -> list[bool]:
+        return await conditional_upserts(
             self.collection,
-            {"_id": f"{shop_id}/{sku}/{warehouse_id}", "shop_id": shop_id, "sku": sku, "warehouse_id": warehouse_id},
-            {"available": available},
-            as_of,
+            [
+                UpdateOne(
+                    {
+                        "_id": f"{shop_id}/{sku}/{warehouse_id}",
+                        "shop_id": shop_id,
+                        "sku": sku,
+                        "warehouse_id": warehouse_id,
+                        "as_of": {"$lt": as_of},
+                    },
+                    {"$set": {"available": available, "as_of": as_of}},
+                    upsert=True,
+                )
+                for shop_id, sku, warehouse_id, available, as_of in levels
+            ],
         )
 
     async def available(self, shop_id: str, skus: Sequence[str]) -> dict[str, int] | None:

@@ -1,0 +1,66 @@
+"""One round trip for the calls that arrive together: concurrent handlers of a consumer batch each
+ask for one document or one write; a `Coalescer` gathers the calls made before the event loop comes
+round to it and answers them all from one call of a batch function (`$in` read, one bulk write).
+
+    rows = Coalescer(write_rows, limit=500)          # write_rows(list[Row]) -> list[bool], in order
+    stored = await rows(row)                         # from each handler; waits for the shared call
+
+Each caller waits for its own answer, so a handler still returns only once its effect is stored
+(a consumer commits after its handlers return). A failed batch call raises in every caller of it,
+as their own call would have. Nothing waits on a timer: the calls of one turn of the loop (the
+handlers a consumer started together) make one batch, a lone call goes out at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class Coalescer(Generic[A, R]):
+    def __init__(self, batch: Callable[[list[A]], Awaitable[Sequence[R]]], *, limit: int = 500) -> None:
+        self.batch = batch
+        self.limit = max(limit, 1)
+        self._waiting: list[tuple[A, asyncio.Future[R]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()  # held so the tasks are not collected early
+
+    async def __call__(self, argument: A) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((argument, future))
+        if len(self._waiting) == 1:
+            task = asyncio.create_task(self._flush())
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+        return await future
+
+    async def _flush(self) -> None:
+        # One turn of the loop: the handlers started with this one reach their own call meanwhile.
+        try:
+            await asyncio.sleep(0)
+        finally:
+            waiting, self._waiting = self._waiting, []
+        try:
+            await self._answer(waiting)
+        finally:  # cancelled (the process stops): no caller waits for ever
+            for _, future in waiting:
+                future.cancel()
+
+    async def _answer(self, waiting: list[tuple[A, asyncio.Future[R]]]) -> None:
+        for start in range(0, len(waiting), self.limit):
+            chunk = waiting[start : start + self.limit]
+            try:
+                answers = await self.batch([argument for argument, _ in chunk])
+                if len(answers) != len(chunk):
+                    raise RuntimeError(f"a batch of {len(chunk)} answered {len(answers)}")
+            except Exception as exc:  # every caller gets it, as its own call would have raised
+                for _, future in chunk:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), answer in zip(chunk, answers, strict=True):
+                if not future.done():  # a caller cancelled meanwhile (its batch failed elsewhere)
+                    future.set_result(answer)

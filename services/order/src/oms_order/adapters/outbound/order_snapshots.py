@@ -1,0 +1,77 @@
+"""The order documents this process wrote or read last, by `_id`: a bounded, per-process memory that
+spares the read before a write and the list projection's read of a version it has just written
+(ADR 0032).
+
+It is never the truth. A write that starts from a snapshot is filtered on the snapshot's version, so
+a snapshot another writer has overtaken (a replica, another process, the relay's next pass changes
+only the outbox) makes the write miss and the caller reads the document afresh; a read answers from
+it only what it has proven current (a version at least the one asked for, or the write that emitted
+the event asked about). A stored version of a document is immutable but for its outbox, which the
+snapshot does not keep.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from oms_runtime.mongo import Document
+
+# What a snapshot leaves out: the outbox (the relay pulls from it without a new version) and the
+# applied event ids (checked by the store's own filter, never from memory).
+_NOT_KEPT = frozenset({"outbox", "has_outbox", "applied_events"})
+
+DEFAULT_SNAPSHOTS_KEPT = 2000
+# Event ids remembered per order (those its kept snapshots listed in their outbox).
+EMITTED_KEPT = 64
+
+
+class OrderSnapshots:
+    def __init__(self, capacity: int = DEFAULT_SNAPSHOTS_KEPT) -> None:
+        self.capacity = max(capacity, 0)
+        # _id -> (the document without the outbox, the event ids its write put in the outbox).
+        self._docs: OrderedDict[str, tuple[Document, tuple[str, ...]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def keep(self, doc: Document) -> None:
+        """Remember `doc` as the store answered it (a full document: version, state, audit). An older
+        version than the one kept is ignored: concurrent handlers may answer out of order."""
+        if self.capacity == 0:
+            return
+        order_id = str(doc["_id"])
+        version = doc.get("version")
+        if not isinstance(version, int):
+            return
+        known = self._docs.get(order_id)
+        if known is not None and known[0]["version"] > version:
+            self._docs.move_to_end(order_id)
+            return
+        # Every event a kept snapshot listed was written at its version or before, so a newer snapshot
+        # is after it too: the ids carry over (the newest EMITTED_KEPT of them).
+        listed = tuple(str(e.get("event_id")) for e in doc.get("outbox") or ())
+        carried = known[1] if known is not None else ()
+        emitted = tuple(dict.fromkeys((*carried, *listed)))[-EMITTED_KEPT:]
+        self._docs[order_id] = ({k: v for k, v in doc.items() if k not in _NOT_KEPT}, emitted)
+        self._docs.move_to_end(order_id)
+        while len(self._docs) > self.capacity:
+            self._docs.popitem(last=False)
+
+    def latest(self, shop_id: str, order_id: str) -> Document | None:
+        """The last snapshot of the order (maybe overtaken: only a starting point for a version-checked write)."""
+        known = self._docs.get(order_id)
+        if known is None or known[0].get("shop_id") != shop_id:
+            return None
+        return known[0]
+
+    def at_least(self, shop_id: str, order_id: str, version: int) -> Document | None:
+        """The snapshot when it is at `version` or newer: as current as a read that version asks for."""
+        doc = self.latest(shop_id, order_id)
+        return doc if doc is not None and doc["version"] >= version else None
+
+    def written_with(self, shop_id: str, order_id: str, event_id: str) -> Document | None:
+        """The snapshot when it is at or after the write that put `event_id` in the outbox."""
+        known = self._docs.get(order_id)
+        if known is None or known[0].get("shop_id") != shop_id or event_id not in known[1]:
+            return None
+        return known[0]

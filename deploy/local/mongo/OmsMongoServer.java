@@ -95,6 +95,9 @@ import org.h2.mvstore.type.ObjectDataType;
  *   ledger_pending list already held a later change while its on_hand/reserved were still older (a
  *   torn read MongoDB never gives). Copying the matched documents while the lock is held makes every
  *   answer a snapshot; an update then writes its (copied) document back as the new stored value.
+ *   Since that is the only code that changes a document, a stored Document is never changed after it
+ *   is stored, so a plain read (find, count, distinct) needs no copy of its own: it hands out the stored
+ *   objects, which no later update touches.
  */
 public final class OmsMongoServer {
 
@@ -326,6 +329,8 @@ public final class OmsMongoServer {
 
     static final class IdFirstCollection extends H2Collection {
         private static final ThreadLocal<Integer> MATCHED = ThreadLocal.withInitial(() -> 0);
+        // Commands that only read what they match (anything else, or no command, gets copies).
+        private static final Set<String> READ_ONLY = Set.of("find", "count", "distinct");
         // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
         // built from the data at first use, then kept up to date by the write hooks below.
         private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
@@ -446,6 +451,14 @@ public final class OmsMongoServer {
         @Override
         protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
             MATCHED.set(matchedDocuments.size());
+            String command = Stats.CURRENT.get();
+            if (command != null && READ_ONLY.contains(command)) {
+                // A stored Document is never changed once stored: the only code that changes documents,
+                // AbstractMongoCollection.updateDocument (update, findAndModify), works on the copies
+                // below and stores its copy as the new value. So a read can hand out the stored objects
+                // themselves and encode them after the lock is released - they stay a snapshot.
+                return super.createQueryResult(matchedDocuments, batchSize);
+            }
             List<Document> snapshots = new java.util.ArrayList<>(matchedDocuments.size());
             for (Document document : matchedDocuments) {
                 snapshots.add(document.cloneDeeply());

@@ -97,7 +97,9 @@ async def test_a_read_never_sees_an_update_half_applied(infra):
 
         async def write() -> None:
             for i in range(updates):
-                await things.update_one({"_id": "hot", "shop_id": "s"}, {"$inc": {"a": 1, "b": 1}, "$push": {"items": i}})
+                await things.update_one(
+                    {"_id": "hot", "shop_id": "s"}, {"$inc": {"a": 1, "b": 1}, "$push": {"items": i}}
+                )
             done.set()
 
         async def read() -> int:

@@ -208,7 +208,14 @@ public final class OmsMongoServer {
         @Override
         public void write(WriteBuffer buff, Document document) {
             ByteBuf bson = SCRATCH.get().clear();
-            BsonEncoder.encodeDocument(document, bson);
+            try {
+                BsonEncoder.encodeDocument(document, bson);
+            } catch (RuntimeException e) {
+                // a value BSON cannot carry (none known: every stored document is also sent to clients
+                // with this encoder); a failed page write would stop the store, so keep the old format
+                SERIALIZED.write(buff, document);
+                return;
+            }
             int size = bson.readableBytes();
             buff.put(TAG).put(bson.array(), bson.arrayOffset() + bson.readerIndex(), size);
             averageSize = (int) ((size * 2L + 15L * averageSize) / 16); // as ObjectDataType estimates

@@ -29,9 +29,13 @@ STOP_TIMEOUT="${OMS_INFRA_STOP_TIMEOUT:-30}"     # seconds, per server, then SIG
 JAVA="${OMS_JAVA:-java}"
 JAVAC="${OMS_JAVAC:-javac}"
 MVN="${OMS_MVN:-mvn}"
-# C2 stays enabled (benchmarks run against these servers); SerialGC keeps RSS low.
-KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
-MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx512m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+# C1 only (-XX:TieredStopAtLevel=1): for the stacks this script runs (tests, make run, make load),
+# C2's own compiling outweighs its faster code - its compiler threads were most of each JVM's idle CPU
+# and, over a 200-order load run, C1-only used less CPU per order in both JVMs (docs/notes.md,
+# "standin"; ADR 0001). For a long-running benchmark, pass the options without it to get C2 back.
+# SerialGC keeps RSS low.
+KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"
@@ -261,8 +265,11 @@ group.initial.rebalance.delay.ms=0
 log.segment.bytes=16777216
 log.retention.check.interval.ms=60000
 log.cleaner.dedupe.buffer.size=16777216
-num.network.threads=2
-num.io.threads=4
+# One network thread and two request handlers: a local broker on a developer's 2-4 cores serves a few
+# hundred small requests/s; more threads than that only add hand-offs (and each idle handler wakes every
+# 300 ms). Long-polled fetches wait in the purgatory, not in a handler.
+num.network.threads=1
+num.io.threads=2
 num.recovery.threads.per.data.dir=1
 # A quiet idle broker (one node, on a developer's machine): the controller writes a no-op record to
 # the metadata log every 500 ms by default; checkpoints and cleanups run every few seconds. None of it

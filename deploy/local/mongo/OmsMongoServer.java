@@ -1,4 +1,6 @@
 import java.io.File;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
@@ -11,25 +13,34 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.LongAdder;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.AbstractUniqueIndex;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
+import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
+import org.h2.mvstore.WriteBuffer;
+import org.h2.mvstore.type.BasicDataType;
+import org.h2.mvstore.type.ObjectDataType;
 
 /**
  * Local MongoDB wire-protocol server for the OMS dev/test stack (mongo-java-server, H2 MVStore file backend).
@@ -42,7 +53,11 @@ import org.h2.mvstore.MVStore;
  *               OMS_MONGO_OPLOG (default 0; 1 enables the oplog that change streams need. Off by default:
  *               in 1.47.0 it is an uncapped collection local.oplog.rs that gets one extra document per
  *               write and grows the MVStore file without bound; OMS services poll outboxes instead),
- *               OMS_MONGO_SECONDARY_INDEXES (default 1; 0 ignores non-unique indexes as 1.47.0 itself does).
+ *               OMS_MONGO_SECONDARY_INDEXES (default 1; 0 ignores non-unique indexes as 1.47.0 itself does),
+ *               OMS_MONGO_MEMORY_UNIQUE_INDEXES (default 1; 0 keeps unique indexes in MVStore maps as 1.47.0 does),
+ *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
+ *               OMS_MONGO_CACHE_MB (default 64; the MVStore page cache, 1.47.0 leaves H2's 16).
+ *               The three "0"s are there for before/after measurements, not for use.
  *
  * Why a reported version of our own:
  *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through
@@ -66,6 +81,12 @@ import org.h2.mvstore.MVStore;
  *   only the plan changes. Written against 1.47.0's H2Database/H2Collection (map names "databases."
  *   and "meta." as in H2Database); revisit on an upgrade.
  *
+ * Why unique indexes in memory and documents as BSON (see MemoryUniqueIndex, BsonDocumentType):
+ *   a Java Flight Recorder profile under load showed half of the stand-in's CPU in H2's ObjectDataType
+ *   Java-serialising objects: index keys (KeyValue) on every comparison of every unique-index lookup,
+ *   and whole Documents on every page a commit writes. Durability is unchanged: the data maps are
+ *   committed as before (in the background once a second), and the indexes are derived from them.
+ *
  * Why results are deep copies (same collection class):
  *   an update in 1.47.0 changes the stored Document object in place, key by key
  *   (AbstractMongoCollection.updateDocument), and a query or findAndModify result holds references to
@@ -74,6 +95,9 @@ import org.h2.mvstore.MVStore;
  *   ledger_pending list already held a later change while its on_hand/reserved were still older (a
  *   torn read MongoDB never gives). Copying the matched documents while the lock is held makes every
  *   answer a snapshot; an update then writes its (copied) document back as the new stored value.
+ *   Since that is the only code that changes a document, a stored Document is never changed after it
+ *   is stored, so a plain read (find, count, distinct) needs no copy of its own: it hands out the stored
+ *   objects, which no later update touches.
  */
 public final class OmsMongoServer {
 
@@ -126,7 +150,12 @@ public final class OmsMongoServer {
             }
         };
 
-        H2Backend backend = new IdFirstH2Backend(file);
+        // As MVStore.open(file), which 1.47.0's H2Backend(file) calls (a commit in the background once a
+        // second), with a larger page cache: the default 16 MB held less than a bench run's documents, so
+        // reads went back to the file and decoded pages again.
+        int cacheMb = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_CACHE_MB", "64"));
+        MVStore mvStore = new MVStore.Builder().fileName(file).cacheSize(cacheMb).open();
+        H2Backend backend = new IdFirstH2Backend(mvStore);
         backend.version(version);
         MongoServer server = new MongoServer(backend);
         if (oplog) {
@@ -151,10 +180,80 @@ public final class OmsMongoServer {
         stopped.await();
     }
 
+    /** Documents stored as BSON (off: as 1.47.0 stores them, Java-serialised, for a before/after measurement). */
+    static final boolean BSON_DOCUMENTS = !"0".equals(System.getenv("OMS_MONGO_BSON_DOCUMENTS"));
+
+    /**
+     * How the collections' documents are written into the MVStore file: BSON, with the server's own
+     * encoder and decoder (the same that answer every client), instead of H2's default ObjectDataType,
+     * which Java-serialises each Document (a LinkedHashMap graph, with a fresh ObjectOutputStream and its
+     * class descriptors per document). Every commit rewrites whole changed pages, so that was a large
+     * part of the stand-in's CPU per write, and reading a page back the same again. A BSON document is
+     * written behind a tag byte ObjectDataType never writes (it uses 0..119), so a file written by an
+     * earlier launcher still opens: its Java-serialised documents are read as before and written back as
+     * BSON as their pages change. (The other way round does not work: an earlier launcher cannot read a
+     * page this one wrote; `deploy/local/infra.sh reset` starts afresh.)
+     */
+    static final class BsonDocumentType extends BasicDataType<Document> {
+        private static final byte TAG = (byte) 0xB5;
+        private static final ObjectDataType SERIALIZED = new ObjectDataType();
+        private static final ThreadLocal<ByteBuf> SCRATCH = ThreadLocal.withInitial(() -> Unpooled.buffer(4096));
+        private volatile int averageSize = 1024;
+
+        @Override
+        public int getMemory(Document document) {
+            return averageSize;
+        }
+
+        @Override
+        public void write(WriteBuffer buff, Document document) {
+            ByteBuf bson = SCRATCH.get().clear();
+            try {
+                BsonEncoder.encodeDocument(document, bson);
+            } catch (RuntimeException e) {
+                // a value BSON cannot carry (none known: every stored document is also sent to clients
+                // with this encoder); a failed page write would stop the store, so keep the old format
+                SERIALIZED.write(buff, document);
+                return;
+            }
+            int size = bson.readableBytes();
+            buff.put(TAG).put(bson.array(), bson.arrayOffset() + bson.readerIndex(), size);
+            averageSize = (int) ((size * 2L + 15L * averageSize) / 16); // as ObjectDataType estimates
+            if (bson.capacity() > 1 << 20) {
+                SCRATCH.remove(); // do not keep one rare large document's buffer
+            }
+        }
+
+        @Override
+        public Document read(ByteBuffer buff) {
+            if (buff.get(buff.position()) != TAG) {
+                return (Document) SERIALIZED.read(buff);
+            }
+            buff.get();
+            int size = buff.order() == ByteOrder.LITTLE_ENDIAN ? buff.getInt(buff.position())
+                : Integer.reverseBytes(buff.getInt(buff.position()));
+            ByteBuffer slice = buff.slice();
+            slice.limit(size);
+            buff.position(buff.position() + size);
+            return BsonDecoder.decodeBson(Unpooled.wrappedBuffer(slice));
+        }
+
+        @Override
+        public int compare(Document a, Document b) {
+            // values are compared only by MVMap.replace/remove(key, value), which the collections do not use
+            return a.equals(b) ? 0 : SERIALIZED.compare(a, b);
+        }
+
+        @Override
+        public Document[] createStorage(int size) {
+            return new Document[size];
+        }
+    }
+
     /** H2 backend whose databases open IdFirstCollections. */
     static final class IdFirstH2Backend extends H2Backend {
-        IdFirstH2Backend(String file) {
-            super(file);
+        IdFirstH2Backend(MVStore mvStore) {
+            super(mvStore);
         }
 
         @Override
@@ -199,9 +298,29 @@ public final class OmsMongoServer {
         @Override
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             String fullName = getFullCollectionNamespace(collectionName);
-            MVMap<Object, Document> dataMap = store.openMap("databases." + fullName);
+            MVMap<Object, Document> dataMap = store.openMap("databases." + fullName,
+                new MVMap.Builder<Object, Document>().valueType(BSON_DOCUMENTS ? new BsonDocumentType() : null));
             MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
             return new IdFirstCollection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        @Override
+        protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                        boolean sparse) {
+            if ("0".equals(System.getenv("OMS_MONGO_MEMORY_UNIQUE_INDEXES"))) {
+                return super.openOrCreateUniqueIndex(collectionName, indexName, keys, sparse);
+            }
+            // 1.47.0 keeps a unique index in an MVStore map whose keys (KeyValue) H2 can only compare
+            // by Java-serialising both sides, on every step of every binary search: the largest single
+            // cost of the stand-in under load. Held in memory instead and rebuilt from the documents at
+            // open (the collection fills an empty index), so it always agrees with the committed data,
+            // also after a kill -9. The map an earlier launcher kept is removed: left behind it would go
+            // stale, and a launcher that still uses it rebuilds it from the data when it finds none.
+            String stale = getFullCollectionNamespace(collectionName) + "._index_" + indexName;
+            if (store.hasMap(stale)) {
+                store.removeMap(stale);
+            }
+            return new MemoryUniqueIndex(indexName, keys, sparse);
         }
 
         @Override
@@ -217,6 +336,8 @@ public final class OmsMongoServer {
 
     static final class IdFirstCollection extends H2Collection {
         private static final ThreadLocal<Integer> MATCHED = ThreadLocal.withInitial(() -> 0);
+        // Commands that only read what they match (anything else, or no command, gets copies).
+        private static final Set<String> READ_ONLY = Set.of("find", "count", "distinct");
         // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
         // built from the data at first use, then kept up to date by the write hooks below.
         private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
@@ -337,6 +458,14 @@ public final class OmsMongoServer {
         @Override
         protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
             MATCHED.set(matchedDocuments.size());
+            String command = Stats.CURRENT.get();
+            if (command != null && READ_ONLY.contains(command)) {
+                // A stored Document is never changed once stored: the only code that changes documents,
+                // AbstractMongoCollection.updateDocument (update, findAndModify), works on the copies
+                // below and stores its copy as the new value. So a read can hand out the stored objects
+                // themselves and encode them after the lock is released - they stay a snapshot.
+                return super.createQueryResult(matchedDocuments, batchSize);
+            }
             List<Document> snapshots = new java.util.ArrayList<>(matchedDocuments.size());
             for (Document document : matchedDocuments) {
                 snapshots.add(document.cloneDeeply());
@@ -350,6 +479,54 @@ public final class OmsMongoServer {
                 return doc.size() == 1 && doc.containsKey("$in");
             }
             return !(id instanceof java.util.regex.Pattern);
+        }
+    }
+
+    /**
+     * A unique index held in memory, as mongo-java-server's own memory backend keeps it: normalised key
+     * values (KeyValue's equals/hashCode, so 1 and 1.0 are the same key, as in MongoDB) to positions.
+     * AbstractUniqueIndex does everything else (sparse, uniqueness checks, $in lookups).
+     */
+    static final class MemoryUniqueIndex extends AbstractUniqueIndex<Object> {
+        private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
+
+        MemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
+            super(name, keys, sparse);
+        }
+
+        @Override
+        protected Object removeDocument(KeyValue keyValue) {
+            return positions.remove(keyValue);
+        }
+
+        @Override
+        protected boolean putKeyPosition(KeyValue keyValue, Object position) {
+            return positions.putIfAbsent(keyValue, Missing.ofNullable(position)) == null;
+        }
+
+        @Override
+        protected Iterable<Map.Entry<KeyValue, Object>> getIterable() {
+            return positions.entrySet();
+        }
+
+        @Override
+        protected Object getPosition(KeyValue keyValue) {
+            return positions.get(keyValue);
+        }
+
+        @Override
+        public long getCount() {
+            return positions.size();
+        }
+
+        @Override
+        public boolean isEmpty() {
+            return positions.isEmpty();
+        }
+
+        @Override
+        public long getDataSize() {
+            return getCount();
         }
     }
 
@@ -618,6 +795,8 @@ public final class OmsMongoServer {
             return response;
         }
 
+        private static final Set<String> LOGICAL = Set.of("$and", "$or", "$nor");
+
         /** A filter with its values left out: keys and operators only. */
         static String shape(Object value) {
             if (value instanceof Document doc) {
@@ -628,7 +807,7 @@ public final class OmsMongoServer {
                     }
                     out.append(e.getKey());
                     Object v = e.getValue();
-                    if (v instanceof Document || (v instanceof List<?> && e.getKey().matches("\\$(and|or|nor)"))) {
+                    if (v instanceof Document || (v instanceof List<?> && LOGICAL.contains(e.getKey()))) {
                         out.append(":").append(shape(v));
                     }
                 }

@@ -4,6 +4,7 @@ issue 8 amendment); there, none of them scans. Against a real MongoDB only the r
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from oms_contracts import new_id
@@ -77,6 +78,43 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
             ours = [p for p in plans if f" {db_name}.things " in p and "$and" not in p]
             assert len([p for p in ours if p.startswith("find ")]) >= len(filters) - 1
             assert not [p for p in ours if " SCAN " in p], ours
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+
+
+async def test_a_read_never_sees_an_update_half_applied(infra):
+    """Single-document atomicity as readers see it: while updates change three fields of one document
+    together, every read returns all three changed or none. (The stand-in applies an update key by key;
+    its reads hand out stored documents that no update changes afterwards - ADR 0001 amendments.)"""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, maxPoolSize=16)
+    db_name = f"test_torn_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    updates, readers = 400, 4  # against a stand-in without the snapshots, 400 showed a torn read every time
+    try:
+        await things.insert_one({"_id": "hot", "shop_id": "s", "a": 0, "items": [], "b": 0, "pad": "x" * 2000})
+        done = asyncio.Event()
+
+        async def write() -> None:
+            for i in range(updates):
+                await things.update_one(
+                    {"_id": "hot", "shop_id": "s"}, {"$inc": {"a": 1, "b": 1}, "$push": {"items": i}}
+                )
+            done.set()
+
+        async def read() -> int:
+            seen = 0
+            while not done.is_set() and seen < 5000:  # bounded even if the writer stalls
+                doc = await things.find_one({"_id": "hot", "shop_id": "s"})
+                assert doc is not None
+                assert doc["a"] == doc["b"] == len(doc["items"]), (doc["a"], doc["b"], len(doc["items"]))
+                seen += 1
+            return seen
+
+        results = await asyncio.wait_for(asyncio.gather(write(), *(read() for _ in range(readers))), timeout=120)
+        assert sum(r for r in results[1:] if r) > 0
+        final = await things.find_one({"_id": "hot"})
+        assert final is not None and final["a"] == final["b"] == len(final["items"]) == updates
     finally:
         await client.drop_database(db_name)
         await client.close()

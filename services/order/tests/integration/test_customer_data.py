@@ -113,7 +113,9 @@ async def test_export_then_erase_a_customer_keeps_the_money_and_forgets_the_pers
         [erasure] = [e for e in order["audit"] if e["action"] == "personal_data_erased"]
         assert erasure["actor"]["role"] == "admin" and erasure["changes"] == {"customer_id": customer_id}
         text = json.dumps(order).lower()
-        assert "olga" not in text and "serova" not in text and "555" not in text, order_id
+        # The phone's digits, not "555" alone: a random order id may hold that (it did, 1 run in ~80).
+        assert "olga" not in text and "serova" not in text and "5554433" not in text, order_id
+        assert "555-44" not in text and "555 44" not in text, order_id
     first_order = await app.order(shop_id, first)
     assert first_order["address"]["line1"] == "[erased]" and first_order["address"]["country"] == "DE"
     assert first_order["staff_notes"][0]["text"] == "[erased]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, Money, Payload, topic_for
 from oms_contracts.messages.catalog import SkuUpserted
 from oms_order.adapters.outbound.prices_mongo import MongoSkuPrices
+from oms_order.application.orders import PlaceOrder
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
@@ -130,3 +132,22 @@ def order_body(*lines: tuple[str, int], delivery_type: str = "courier", payment_
     if delivery_type != "pickup":
         body["address"] = {"country": "DE", "region": "BE", "city": "Berlin", "line1": "Main 1", "postcode": "10115"}
     return body
+
+
+async def place_tea_directly(app: Any, shop_id: str, payment_method: str = "card") -> Any:
+    """One order of one tea placed through the application service of a composition root (no HTTP, no
+    consumers): the start of the tests that count or inspect the store work of the next steps."""
+    await app.state.projections.prices.upsert(
+        shop_id, sku="TEA", name="Tea", price=Money.of("10", "EUR"), active=True, as_of=datetime.now(UTC)
+    )
+    request = PlaceOrder.model_validate(
+        {
+            "customer": {"name": "Ann", "email": "ann@example.com"},
+            "lines": [{"sku": "TEA", "quantity": 1}],
+            "delivery_type": "pickup",
+            "payment_method": payment_method,
+        }
+    )
+    return await app.state.orders.place(
+        shop_id, request, idempotency_key=None, actor=Actor.system("test"), channel="web"
+    )

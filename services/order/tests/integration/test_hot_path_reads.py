@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from oms_contracts import Actor, Envelope, Money, new_id
+from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
-from oms_order.application.orders import OrderService, PlaceOrder
+from oms_order.application.orders import OrderService
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
 from oms_testing.commands import record_commands  # before any client is built: it counts their commands
 from oms_testing.infra import Infra
+
+from .conftest import place_tea_directly
 
 
 async def test_stock_reserved_loads_and_saves_the_order_without_reading_settings(
@@ -24,18 +25,7 @@ async def test_stock_reserved_loads_and_saves_the_order_without_reading_settings
     app: Any = create_app(settings)  # the composition root; no consumers or loops run
     service: OrderService = app.state.orders
     shop_id = new_id()
-    await app.state.projections.prices.upsert(
-        shop_id, sku="TEA", name="Tea", price=Money.of("10", "EUR"), active=True, as_of=datetime.now(UTC)
-    )
-    request = PlaceOrder.model_validate(
-        {
-            "customer": {"name": "Ann", "email": "ann@example.com"},
-            "lines": [{"sku": "TEA", "quantity": 1}],
-            "delivery_type": "pickup",
-            "payment_method": "cash_on_delivery",
-        }
-    )
-    placed = await service.place(shop_id, request, idempotency_key=None, actor=Actor.system("test"), channel="web")
+    placed = await place_tea_directly(app, shop_id, payment_method="cash_on_delivery")
     reserved = Envelope.new(
         StockReserved(
             order_id=placed.stored.order.id,

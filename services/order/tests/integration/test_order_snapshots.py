@@ -12,12 +12,13 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.payment import PaymentCaptured
-from oms_order.application.orders import OrderService, PlaceOrder
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
 from oms_testing.commands import record_commands  # before any client is built: it counts their commands
 from oms_testing.infra import Infra, service_database
+
+from .conftest import place_tea_directly
 
 
 def _reserved(shop_id: str, order_id: str) -> Envelope[StockReserved]:
@@ -40,20 +41,8 @@ def _payment_captured(shop_id: str, order_id: str) -> Envelope[PaymentCaptured]:
 
 
 async def _placed(app: Any, shop_id: str) -> str:
-    service: OrderService = app.state.orders
-    await app.state.projections.prices.upsert(
-        shop_id, sku="TEA", name="Tea", price=Money.of("10", "EUR"), active=True, as_of=datetime.now(UTC)
-    )
-    request = PlaceOrder.model_validate(
-        {
-            "customer": {"name": "Ann", "email": "ann@example.com"},
-            "lines": [{"sku": "TEA", "quantity": 1}],
-            "delivery_type": "pickup",
-            "payment_method": "card",
-        }
-    )
-    placed = await service.place(shop_id, request, idempotency_key=None, actor=Actor.system("test"), channel="web")
-    return placed.stored.order.id
+    placed = await place_tea_directly(app, shop_id)
+    return str(placed.stored.order.id)
 
 
 async def _settings(infra: Infra, topic_prefix: str, name: str) -> OrderSettings:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
@@ -51,7 +50,9 @@ async def test_a_record_arriving_during_a_slow_batch_is_not_held_by_the_long_pol
     async def send(reason: str) -> None:
         env = Envelope.new(ReleaseStock(order_id=order_id, reason=reason), shop_id=shop_id, actor=Actor.system("t"))
         topic = topic_prefix + CATALOG_COMMANDS.name
-        await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode(), headers={"x-type": env.type})
+        await produce_raw(
+            infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode(), headers={"x-type": env.type}
+        )
 
     await rt.start()
     try:

@@ -32,6 +32,15 @@ consumer park behind it, so order per key holds, while the other lanes, the othe
 and the commit go on. Parked messages are re-driven with backoff and dead-lettered only after
 `park_deadline_seconds`. A failing message delays only its own lane (and the batch's commit, which
 is the whole service's: the cost of sharing the group).
+
+Fetching: every assigned partition is paused while a batch is handled and resumed before the next
+`getmany`, so a fetch leaves only while the group waits for records, and then for every partition.
+aiokafka keeps one fetch in flight per broker and leaves out of it the partitions whose records are
+still buffered; unpaused, a slow batch let records of its busy partition be buffered, the next fetch
+go out for the other (quiet) partitions alone and wait at the broker for up to `fetch_wait_ms`, and
+the busy partition was not fetched again until that long poll returned: seconds of idle consumer
+with a backlog (docs/notes.md, reservelag). Paused, nothing is prefetched during a batch; the next
+fetch costs one round trip and returns at once with whatever arrived.
 """
 
 from __future__ import annotations
@@ -630,6 +639,9 @@ class ConsumerGroup:
                 await asyncio.sleep(1.0)
                 continue
             if fetched:
+                # No fetch may leave while the batch is handled (module doc, "Fetching"); pausing is
+                # synchronous, before the first await, so the fetcher cannot send one in between.
+                paused = _pause_fetching(kafka)
                 try:
                     async with self._handling():
                         await self.handle_batch([r for records in fetched.values() for r in records])
@@ -645,6 +657,8 @@ class ConsumerGroup:
                             kafka.seek(tp, records[0].offset)
                     await asyncio.sleep(max(self.backoff_seconds, 1.0))
                     continue
+                finally:
+                    _resume_fetching(kafka, paused)
             now = self.clock.now()
             due = [m for m in self.members if (at := m.first_due()) is not None and at <= now]
             for member in due:
@@ -787,6 +801,22 @@ class ConsumerGroup:
     def _lag(self, topic: str, partition: int) -> Any:
         self._lag_partitions.add((topic, partition))
         return CONSUMER_LAG.labels(self.group_id, topic, str(partition))
+
+
+def _pause_fetching(kafka: AIOKafkaConsumer) -> set[TopicPartition]:
+    """Pause every assigned partition: the fetcher sends nothing until `_resume_fetching`."""
+    assigned: set[TopicPartition] = set(kafka.assignment())
+    if assigned:
+        kafka.pause(*assigned)
+    return assigned
+
+
+def _resume_fetching(kafka: AIOKafkaConsumer, paused: set[TopicPartition]) -> None:
+    """Resume what `_pause_fetching` paused and is still assigned (a rebalance hands out fresh,
+    unpaused partitions)."""
+    still = paused & set(kafka.assignment())
+    if still:
+        kafka.resume(*still)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

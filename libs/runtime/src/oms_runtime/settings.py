@@ -53,8 +53,9 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_wait_ms: int = Field(
         default=5000,
         ge=10,
-        description="How long an idle fetch waits at the broker for new messages (new ones return at once; "
-        "a longer wait only means fewer requests while idle)",
+        description="How long an idle fetch waits at the broker for new messages (new ones return at once: "
+        "fetching is paused during a batch, so every fetch covers all partitions; a longer wait only means "
+        "fewer requests while idle)",
     )
     park_deadline_seconds: float = Field(
         default=3600.0,

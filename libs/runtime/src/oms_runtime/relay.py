@@ -22,12 +22,14 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
-Marking sent. One ordered bulk write per pass: per document, pull the published entries, then
-clear the `has_outbox` flag only where the outbox is now empty (`{_id, outbox: {$size: 0}}`). An
-entry a writer appended meanwhile stays, with its flag up: the writer's own wake-up (same
-process) names the document for the next pass, and the safety scan finds the others (another
-replica's writes reach this relay through the scan anyway). Every filter starts with the bare
-`_id`, which the local stand-in answers from its `_id` index too. The safety scan finds pending
+Marking sent. One bulk write per pass, one update per document: where the outbox still holds
+exactly the published entries (its length and its last entry's `event_id`: see `published_is_all`),
+empty it and lower the `has_outbox` flag together. Where a writer appended meanwhile that update
+matches nothing, and a second bulk write (only then) pulls the published entries by id: the
+appended entry stays, with its flag up; the writer's own wake-up (same process) names the
+document for the next pass, and the safety scan finds the others (another replica's writes reach
+this relay through the scan anyway). Every filter starts with the bare `_id`, which the local
+stand-in answers from its `_id` index too. The safety scan finds pending
 documents by their entries (`outbox.event_id` exists, a sparse index), not by the flag.
 """
 
@@ -70,6 +72,22 @@ def event_id_time(event_id: str) -> float | None:
         return int(digits[:12], 16) / 1000
     except ValueError:
         return None
+
+
+def published_is_all(doc: Document) -> Document:
+    """The filter that matches `doc` only while its outbox holds exactly the entries of `doc["outbox"]`.
+
+    Entries are only ever appended (`$push` at the end) and removed only once published, so the stored
+    outbox is always a subset of the published entries and the ones appended since, in append order; a
+    later append would be last. Last entry ours and the same length: nothing else is in it. (The
+    first entry would not do: another relay after a lease change may have pulled one of ours while a
+    writer appended one.) The bare `_id` first: an index lookup on the local stand-in too."""
+    outbox = doc["outbox"]
+    return {
+        "_id": doc["_id"],
+        "outbox": {"$size": len(outbox)},
+        f"outbox.{len(outbox) - 1}.event_id": outbox[-1]["event_id"],
+    }
 
 
 class OutboxRelay:
@@ -144,8 +162,8 @@ class OutboxRelay:
         """The safety net: documents with pending entries that no wake-up named (a crash, another replica).
 
         By the entries themselves (`PENDING`, the sparse `outbox_pending_events` index), not by the
-        `has_outbox` flag: a crash between `_mark_sent`'s pull and its flag repair leaves entries behind a
-        cleared flag, and a scan by flag would never find them."""
+        `has_outbox` flag: documents marked by an older relay (a pull, then a separate flag repair) may
+        hold entries behind a cleared flag after a crash, and a scan by flag would never find them."""
         published = 0
         for name in self.collections:
             while True:
@@ -215,14 +233,31 @@ class OutboxRelay:
         return len(deliveries)
 
     async def _mark_sent(self, collection: str, docs: list[Document]) -> None:
-        """One round trip: pull what was published; lower the flag where nothing is left (ordered: the
-        pull of a document before its check). Entries appended meanwhile stay, flagged (module doc)."""
-        operations: list[UpdateOne] = []
-        for doc in docs:
-            ids = [e["event_id"] for e in doc["outbox"]]
-            operations.append(UpdateOne({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}}))
-            operations.append(UpdateOne({"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"has_outbox": False}}))
-        await self.db[collection].bulk_write(operations, ordered=True)
+        """One update per document, guarded by the outbox state: where the outbox is still exactly what
+        was published (`published_is_all`), empty it and lower the flag in the same update. Only where
+        that missed (a writer appended meanwhile, rare: a document's next write usually waits on the
+        message just published) a second round trip pulls the published entries by id, and the
+        entries appended meanwhile stay, flagged (module doc)."""
+        docs = [doc for doc in docs if doc.get("outbox")]
+        if not docs:
+            return
+        cleared = await self.db[collection].bulk_write(
+            [UpdateOne(published_is_all(doc), {"$set": {"outbox": [], "has_outbox": False}}) for doc in docs],
+            ordered=False,
+        )
+        if cleared.matched_count < len(docs):
+            # Which documents missed the bulk result does not say: pull from each, guarded by its
+            # entries, so a document already emptied above is matched by nothing and not rewritten.
+            pulls: list[UpdateOne] = []
+            for doc in docs:
+                ids = [e["event_id"] for e in doc["outbox"]]
+                pulls.append(
+                    UpdateOne(
+                        {"_id": doc["_id"], "outbox.event_id": {"$in": ids}},
+                        {"$pull": {"outbox": {"event_id": {"$in": ids}}}},
+                    )
+                )
+            await self.db[collection].bulk_write(pulls, ordered=False)
         for doc in docs:
             for entry in doc["outbox"]:
                 self._remember_sent(entry["event_id"])

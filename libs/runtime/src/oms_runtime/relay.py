@@ -24,9 +24,11 @@ A pass starts only after the previous pass's futures are all done.
 
 Marking sent. One bulk write per pass, one update per document: where the outbox still holds
 exactly the published entries (its length and its last entry's `event_id`: see `published_is_all`),
-empty it and lower the `has_outbox` flag together. Where a writer appended meanwhile that update
-matches nothing, and a second bulk write (only then) pulls the published entries by id: the
-appended entry stays, with its flag up; the writer's own wake-up (same process) names the
+empty it and lower the `has_outbox` flag together. A document this process wrote again during the
+pass (its wake-up already waits, with entries that are not ours) has its published entries pulled
+by id instead. Where a writer elsewhere appended meanwhile the emptying update matches nothing,
+and a second bulk write (only then) pulls the published entries by id: the appended entry stays,
+with its flag up; the writer's own wake-up (same process) names the
 document for the next pass, and the safety scan finds the others (another replica's writes reach
 this relay through the scan anyway). Every filter starts with the bare `_id`, which the local
 stand-in answers from its `_id` index too. The safety scan finds pending
@@ -88,6 +90,24 @@ def published_is_all(doc: Document) -> Document:
         "outbox": {"$size": len(outbox)},
         f"outbox.{len(outbox) - 1}.event_id": outbox[-1]["event_id"],
     }
+
+
+def _pull_published(doc: Document) -> UpdateOne:
+    """Pull exactly the published entries; guarded by them, so a document without them is not rewritten."""
+    ids = [e["event_id"] for e in doc["outbox"]]
+    return UpdateOne(
+        {"_id": doc["_id"], "outbox.event_id": {"$in": ids}}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}}
+    )
+
+
+def _appended_since(published: Document, newer: Document | None, sent: set[str]) -> bool:
+    """Whether the newer snapshot of the document (a wake-up that came during the pass) holds an entry
+    that is neither published now nor before (`sent`): then the outbox is no longer only ours. A
+    wake-up without a snapshot proves nothing (the pass may have read the document after that write)."""
+    if newer is None:
+        return False
+    ours = {e["event_id"] for e in published["outbox"]}
+    return any(e["event_id"] not in ours and e["event_id"] not in sent for e in newer.get("outbox") or ())
 
 
 class OutboxRelay:
@@ -233,31 +253,29 @@ class OutboxRelay:
         return len(deliveries)
 
     async def _mark_sent(self, collection: str, docs: list[Document]) -> None:
-        """One update per document, guarded by the outbox state: where the outbox is still exactly what
-        was published (`published_is_all`), empty it and lower the flag in the same update. Only where
-        that missed (a writer appended meanwhile, rare: a document's next write usually waits on the
-        message just published) a second round trip pulls the published entries by id, and the
-        entries appended meanwhile stay, flagged (module doc)."""
+        """One update per document. Where the outbox is still exactly what was published
+        (`published_is_all`), it is emptied and the flag lowered in the same update. A document this
+        process wrote again since the pass began (its writer's wake-up is waiting, with entries that
+        are not ours) would miss that: its published entries are pulled by id instead, and the new
+        ones stay, flagged. Only where the first kind missed (a writer in another process appended
+        meanwhile) a second round trip pulls the published entries by id (module doc)."""
         docs = [doc for doc in docs if doc.get("outbox")]
         if not docs:
             return
-        cleared = await self.db[collection].bulk_write(
-            [UpdateOne(published_is_all(doc), {"$set": {"outbox": [], "has_outbox": False}}) for doc in docs],
-            ordered=False,
-        )
-        if cleared.matched_count < len(docs):
-            # Which documents missed the bulk result does not say: pull from each, guarded by its
-            # entries, so a document already emptied above is matched by nothing and not rewritten.
-            pulls: list[UpdateOne] = []
-            for doc in docs:
-                ids = [e["event_id"] for e in doc["outbox"]]
-                pulls.append(
-                    UpdateOne(
-                        {"_id": doc["_id"], "outbox.event_id": {"$in": ids}},
-                        {"$pull": {"outbox": {"event_id": {"$in": ids}}}},
-                    )
-                )
-            await self.db[collection].bulk_write(pulls, ordered=False)
+        written_since = self._pending.get(collection, {})
+        operations: list[UpdateOne] = []
+        clearing: list[Document] = []
+        for doc in docs:
+            if _appended_since(doc, written_since.get(doc["_id"]), self._sent):
+                operations.append(_pull_published(doc))
+            else:
+                operations.append(UpdateOne(published_is_all(doc), {"$set": {"outbox": [], "has_outbox": False}}))
+                clearing.append(doc)
+        marked = await self.db[collection].bulk_write(operations, ordered=False)
+        if marked.matched_count < len(docs) and clearing:
+            # Which documents missed the bulk result does not say: pull from each that was to be
+            # emptied, guarded by its entries, so one emptied above is matched by nothing.
+            await self.db[collection].bulk_write([_pull_published(doc) for doc in clearing], ordered=False)
         for doc in docs:
             for entry in doc["outbox"]:
                 self._remember_sent(entry["event_id"])

@@ -12,7 +12,8 @@ import pytest
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
-from oms_runtime.relay import event_id_time
+from oms_runtime.clock import SystemClock
+from oms_runtime.relay import OutboxRelay, event_id_time
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError, outbox_entry
@@ -220,6 +221,33 @@ async def test_an_entry_appended_while_publishing_stays_pending(runtime_without_
     assert other is not None and other["outbox"] == [] and other["has_outbox"] is False
     assert log.count("update", "things") == 2, log.summary()  # the clearing bulk, then the pulls
     assert published.event_id in rt.relay._sent and late.event_id not in rt.relay._sent
+
+
+async def test_a_document_written_again_during_the_pass_has_its_published_entries_pulled_at_once(
+    runtime_without_scan, shop_id
+):
+    """This process wrote the document again while its entries were being published (the write's
+    wake-up waits for the next pass): the emptying update would miss, so the relay pulls the published
+    entries by id straight away, one update in one round trip, and the new entry stays, flagged."""
+    rt = runtime_without_scan
+    relay = OutboxRelay(
+        rt.db, rt.broker, SystemClock(), service=f"idle{new_id()[-6:]}"
+    )  # never runs: no pass of its own
+    store = AggregateStore(rt.db["things"], topic_prefix=rt.settings.topic_prefix)
+    order_id = new_id()
+    published = release(order_id, shop_id)
+    await store.create({"_id": order_id, "shop_id": shop_id}, [published])
+    read = await rt.db["things"].find({"_id": order_id}, {"outbox": 1}).to_list()
+    late = release(order_id, shop_id)
+    relay.wake("things", order_id, await store.update(shop_id, order_id, 1, events=[late]))
+
+    with record_commands(rt.settings.database_name) as log:
+        await relay._mark_sent("things", read)
+
+    assert log.count("update", "things") == 1 and log.statements("update", "things") == 1, log.summary()
+    doc = await store.get(shop_id, order_id)
+    assert doc is not None and [e["event_id"] for e in doc["outbox"]] == [late.event_id]
+    assert doc["has_outbox"] is True
 
 
 async def test_an_outbox_emptied_by_another_relay_meanwhile_keeps_a_later_entry(runtime_without_scan, shop_id):

@@ -22,12 +22,16 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
-Marking sent. One ordered bulk write per pass: per document, pull the published entries, then
-clear the `has_outbox` flag only where the outbox is now empty (`{_id, outbox: {$size: 0}}`). An
-entry a writer appended meanwhile stays, with its flag up: the writer's own wake-up (same
-process) names the document for the next pass, and the safety scan finds the others (another
-replica's writes reach this relay through the scan anyway). Every filter starts with the bare
-`_id`, which the local stand-in answers from its `_id` index too. The safety scan finds pending
+Marking sent. One bulk write per pass, one update per document: where the outbox still holds
+exactly the published entries (its length and its last entry's `event_id`: see `published_is_all`),
+empty it and lower the `has_outbox` flag together. A document this process wrote again during the
+pass (its wake-up already waits, with entries that are not ours) has its published entries pulled
+by id instead. Where a writer elsewhere appended meanwhile the emptying update matches nothing,
+and a second bulk write (only then) pulls the published entries by id: the appended entry stays,
+with its flag up; the writer's own wake-up (same process) names the
+document for the next pass, and the safety scan finds the others (another replica's writes reach
+this relay through the scan anyway). Every filter starts with the bare `_id`, which the local
+stand-in answers from its `_id` index too. The safety scan finds pending
 documents by their entries (`outbox.event_id` exists, a sparse index), not by the flag.
 """
 
@@ -70,6 +74,40 @@ def event_id_time(event_id: str) -> float | None:
         return int(digits[:12], 16) / 1000
     except ValueError:
         return None
+
+
+def published_is_all(doc: Document) -> Document:
+    """The filter that matches `doc` only while its outbox holds exactly the entries of `doc["outbox"]`.
+
+    Entries are only ever appended (`$push` at the end) and removed only once published, so the stored
+    outbox is always a subset of the published entries and the ones appended since, in append order; a
+    later append would be last. Last entry ours and the same length: nothing else is in it. (The
+    first entry would not do: another relay after a lease change may have pulled one of ours while a
+    writer appended one.) The bare `_id` first: an index lookup on the local stand-in too."""
+    outbox = doc["outbox"]
+    return {
+        "_id": doc["_id"],
+        "outbox": {"$size": len(outbox)},
+        f"outbox.{len(outbox) - 1}.event_id": outbox[-1]["event_id"],
+    }
+
+
+def _pull_published(doc: Document) -> UpdateOne:
+    """Pull exactly the published entries; guarded by them, so a document without them is not rewritten."""
+    ids = [e["event_id"] for e in doc["outbox"]]
+    return UpdateOne(
+        {"_id": doc["_id"], "outbox.event_id": {"$in": ids}}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}}
+    )
+
+
+def _appended_since(published: Document, newer: Document | None, sent: set[str]) -> bool:
+    """Whether the newer snapshot of the document (a wake-up that came during the pass) holds an entry
+    that is neither published now nor before (`sent`): then the outbox is no longer only ours. A
+    wake-up without a snapshot proves nothing (the pass may have read the document after that write)."""
+    if newer is None:
+        return False
+    ours = {e["event_id"] for e in published["outbox"]}
+    return any(e["event_id"] not in ours and e["event_id"] not in sent for e in newer.get("outbox") or ())
 
 
 class OutboxRelay:
@@ -144,8 +182,8 @@ class OutboxRelay:
         """The safety net: documents with pending entries that no wake-up named (a crash, another replica).
 
         By the entries themselves (`PENDING`, the sparse `outbox_pending_events` index), not by the
-        `has_outbox` flag: a crash between `_mark_sent`'s pull and its flag repair leaves entries behind a
-        cleared flag, and a scan by flag would never find them."""
+        `has_outbox` flag: documents marked by an older relay (a pull, then a separate flag repair) may
+        hold entries behind a cleared flag after a crash, and a scan by flag would never find them."""
         published = 0
         for name in self.collections:
             while True:
@@ -215,14 +253,29 @@ class OutboxRelay:
         return len(deliveries)
 
     async def _mark_sent(self, collection: str, docs: list[Document]) -> None:
-        """One round trip: pull what was published; lower the flag where nothing is left (ordered: the
-        pull of a document before its check). Entries appended meanwhile stay, flagged (module doc)."""
+        """One update per document. Where the outbox is still exactly what was published
+        (`published_is_all`), it is emptied and the flag lowered in the same update. A document this
+        process wrote again since the pass began (its writer's wake-up is waiting, with entries that
+        are not ours) would miss that: its published entries are pulled by id instead, and the new
+        ones stay, flagged. Only where the first kind missed (a writer in another process appended
+        meanwhile) a second round trip pulls the published entries by id (module doc)."""
+        docs = [doc for doc in docs if doc.get("outbox")]
+        if not docs:
+            return
+        written_since = self._pending.get(collection, {})
         operations: list[UpdateOne] = []
+        clearing: list[Document] = []
         for doc in docs:
-            ids = [e["event_id"] for e in doc["outbox"]]
-            operations.append(UpdateOne({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": ids}}}}))
-            operations.append(UpdateOne({"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"has_outbox": False}}))
-        await self.db[collection].bulk_write(operations, ordered=True)
+            if _appended_since(doc, written_since.get(doc["_id"]), self._sent):
+                operations.append(_pull_published(doc))
+            else:
+                operations.append(UpdateOne(published_is_all(doc), {"$set": {"outbox": [], "has_outbox": False}}))
+                clearing.append(doc)
+        marked = await self.db[collection].bulk_write(operations, ordered=False)
+        if marked.matched_count < len(docs) and clearing:
+            # Which documents missed the bulk result does not say: pull from each that was to be
+            # emptied, guarded by its entries, so one emptied above is matched by nothing.
+            await self.db[collection].bulk_write([_pull_published(doc) for doc in clearing], ordered=False)
         for doc in docs:
             for entry in doc["outbox"]:
                 self._remember_sent(entry["event_id"])

@@ -12,7 +12,8 @@ import pytest
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
 from oms_contracts.registry import CATALOG_COMMANDS
-from oms_runtime.relay import event_id_time
+from oms_runtime.clock import SystemClock
+from oms_runtime.relay import OutboxRelay, event_id_time
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError, outbox_entry
@@ -196,26 +197,83 @@ async def test_the_safety_scan_finds_entries_behind_a_cleared_flag(runtime, shop
 
 async def test_an_entry_appended_while_publishing_stays_pending(runtime_without_scan, shop_id):
     """The relay marks sent only what it published: an entry a writer appended meanwhile stays, flagged
-    (its writer's wake-up, or the safety scan for a writer in another process, names it for a later pass)."""
+    (its writer's wake-up, or the safety scan for a writer in another process, names it for a later pass).
+    The update that empties an outbox still holding exactly what was published misses, and a second
+    round trip pulls the published entries by id."""
     rt = runtime_without_scan
     store = AggregateStore(rt.db["things"], topic_prefix=rt.settings.topic_prefix)  # the relay is not told
+    order_id, other_id = new_id(), new_id()
+    published = release(order_id, shop_id)
+    await store.create({"_id": order_id, "shop_id": shop_id}, [published])
+    await store.create({"_id": other_id, "shop_id": shop_id}, [release(other_id, shop_id)])
+    read = await rt.db["things"].find({"_id": {"$in": [order_id, other_id]}}, {"outbox": 1}).to_list()
+    late = release(order_id, shop_id)
+    await store.update(shop_id, order_id, 1, events=[late])
+
+    with record_commands(rt.settings.database_name) as log:
+        await rt.relay._mark_sent("things", read)
+
+    doc = await store.get(shop_id, order_id)
+    assert doc is not None
+    assert [e["event_id"] for e in doc["outbox"]] == [late.event_id]
+    assert doc["has_outbox"] is True
+    other = await store.get(shop_id, other_id)
+    assert other is not None and other["outbox"] == [] and other["has_outbox"] is False
+    assert log.count("update", "things") == 2, log.summary()  # the clearing bulk, then the pulls
+    assert published.event_id in rt.relay._sent and late.event_id not in rt.relay._sent
+
+
+async def test_a_document_written_again_during_the_pass_has_its_published_entries_pulled_at_once(
+    runtime_without_scan, shop_id
+):
+    """This process wrote the document again while its entries were being published (the write's
+    wake-up waits for the next pass): the emptying update would miss, so the relay pulls the published
+    entries by id straight away, one update in one round trip, and the new entry stays, flagged."""
+    rt = runtime_without_scan
+    relay = OutboxRelay(
+        rt.db, rt.broker, SystemClock(), service=f"idle{new_id()[-6:]}"
+    )  # never runs: no pass of its own
+    store = AggregateStore(rt.db["things"], topic_prefix=rt.settings.topic_prefix)
     order_id = new_id()
-    await store.create({"_id": order_id, "shop_id": shop_id}, [release(order_id, shop_id)])
+    published = release(order_id, shop_id)
+    await store.create({"_id": order_id, "shop_id": shop_id}, [published])
     read = await rt.db["things"].find({"_id": order_id}, {"outbox": 1}).to_list()
+    late = release(order_id, shop_id)
+    relay.wake("things", order_id, await store.update(shop_id, order_id, 1, events=[late]))
+
+    with record_commands(rt.settings.database_name) as log:
+        await relay._mark_sent("things", read)
+
+    assert log.count("update", "things") == 1 and log.statements("update", "things") == 1, log.summary()
+    doc = await store.get(shop_id, order_id)
+    assert doc is not None and [e["event_id"] for e in doc["outbox"]] == [late.event_id]
+    assert doc["has_outbox"] is True
+
+
+async def test_an_outbox_emptied_by_another_relay_meanwhile_keeps_a_later_entry(runtime_without_scan, shop_id):
+    """Two relays for a moment (a lease taken over): one pulled an entry of ours, a writer appended one,
+    so the outbox has as many entries as we published and starts as ours did. The clearing update
+    looks at the last entry, so it misses and the appended entry is not lost."""
+    rt = runtime_without_scan
+    store = AggregateStore(rt.db["things"], topic_prefix=rt.settings.topic_prefix)
+    order_id = new_id()
+    first, second = release(order_id, shop_id), release(order_id, shop_id)
+    await store.create({"_id": order_id, "shop_id": shop_id}, [first, second])
+    read = await rt.db["things"].find({"_id": order_id}, {"outbox": 1}).to_list()
+    await rt.db["things"].update_one({"_id": order_id}, {"$pull": {"outbox": {"event_id": second.event_id}}})
     late = release(order_id, shop_id)
     await store.update(shop_id, order_id, 1, events=[late])
 
     await rt.relay._mark_sent("things", read)
 
     doc = await store.get(shop_id, order_id)
-    assert doc is not None
-    assert [e["event_id"] for e in doc["outbox"]] == [late.event_id]
+    assert doc is not None and [e["event_id"] for e in doc["outbox"]] == [late.event_id]
     assert doc["has_outbox"] is True
 
 
 async def test_a_written_document_costs_the_relay_one_round_trip(runtime_without_scan, shop_id, infra, topic_prefix):
     """The store hands the relay the document as written: no read back, no check after the pull, only
-    the one bulk write that pulls the entries and lowers the flag."""
+    the one bulk write whose one update per document empties the outbox and lowers the flag."""
     rt = runtime_without_scan
     store = rt.store("things")
     order_id = new_id()
@@ -240,6 +298,7 @@ async def test_a_written_document_costs_the_relay_one_round_trip(runtime_without
     assert ids == [e.event_id for e in events]
     assert log.count(collection="things") == 4, log.summary()  # insert, findAndModify, and one update per pass
     assert log.count("update", "things") == 2
+    assert log.statements("update", "things") == 2  # one update per document per pass
     doc = await store.get(shop_id, order_id)
     assert doc is not None and doc["outbox"] == [] and doc["has_outbox"] is False
 

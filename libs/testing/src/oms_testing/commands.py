@@ -21,6 +21,7 @@ class Command:
     database: str
     name: str
     collection: str
+    statements: int = 1  # of a write command: the updates (inserts, deletes) it carries in one round trip
 
 
 @dataclass
@@ -35,11 +36,20 @@ class CommandLog:
             if (name is None or c.name == name) and (collection is None or c.collection == collection)
         )
 
+    def statements(self, name: str, collection: str | None = None) -> int:
+        """The statements of the `name` commands (e.g. each `UpdateOne` of a bulk write), not the round trips."""
+        return sum(
+            c.statements for c in self.commands if c.name == name and (collection is None or c.collection == collection)
+        )
+
     def summary(self) -> Counter[tuple[str, str]]:
         return Counter((c.name, c.collection) for c in self.commands)
 
     def clear(self) -> None:
         self.commands.clear()
+
+
+_STATEMENTS = {"update": "updates", "insert": "documents", "delete": "deletes"}
 
 
 class _Listener(monitoring.CommandListener):
@@ -51,7 +61,13 @@ class _Listener(monitoring.CommandListener):
         if not logs:
             return
         target = event.command.get(event.command_name)
-        command = Command(event.database_name, event.command_name, target if isinstance(target, str) else "")
+        batch = event.command.get(_STATEMENTS.get(event.command_name, ""))
+        command = Command(
+            event.database_name,
+            event.command_name,
+            target if isinstance(target, str) else "",
+            len(batch) if isinstance(batch, list) else 1,
+        )
         for log in logs:
             log.commands.append(command)
 

@@ -22,6 +22,7 @@ from oms_payment.application.errors import (
     ReferenceReused,
 )
 from oms_payment.application.ledger import AccountNotYetOpen
+from oms_payment.application.ports import StoredPayment
 from oms_payment.domain import MAX_CARD_ATTEMPTS, NothingDue
 from oms_payment.domain.account import AccountPayment, AccountRefused
 from oms_payment.domain.shop_config import ShopPaymentConfig
@@ -378,6 +379,31 @@ async def test_an_open_checkout_follows_a_changed_total_once_per_event(app: App)
     assert (payment.amount, payment.checkout_issue) == (Money.of("1100.00", "RUB"), 1)
     requested = [e for e in app.payment_store.events if e.type == "PaymentRequested"]
     assert len(requested) == 2 and requested[-1].actor == Actor.system("payment")
+
+
+async def test_a_status_change_that_leaves_nothing_due_reads_no_payment(app: App) -> None:
+    """Most PaymentStatusChanged say the order is paid: nothing for a card link to ask, so the handler
+    spares the read of the card payment (a store round trip; of the account too while it awaits)."""
+    await app.payments.request_payment(request("o1", "900.00"))
+    await app.accounts.register_payment(
+        SHOP, "o1", method="bank_transfer", amount=Money.of("900.00", "RUB"), reference="r", actor=STAFF
+    )
+    paid = next(e for e in reversed(app.account_store.events) if e.type == "PaymentStatusChanged")
+    assert paid.payload.due.amount == 0
+    reads: list[str] = []
+    find_for_order = app.payment_store.find_for_order
+
+    async def counted(shop_id: str, order_id: str, method: str) -> StoredPayment | None:
+        reads.append(method)
+        return await find_for_order(shop_id, order_id, method)
+
+    app.payment_store.find_for_order = counted  # type: ignore[method-assign]
+    await app.card_links.follow_order_total(paid)
+    assert reads == []
+    opened = next(e for e in app.account_store.events if e.type == "PaymentStatusChanged")
+    assert opened.payload.due.amount > 0
+    await app.card_links.follow_order_total(opened)  # something due: it looks (and finds the link asks it)
+    assert reads == ["card"]
 
 
 async def test_a_command_that_always_loses_its_race_gives_up_after_the_policy(app: App) -> None:

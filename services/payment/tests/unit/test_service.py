@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope, Money
@@ -14,6 +16,7 @@ from oms_payment.adapters.sandbox import cards
 from oms_payment.adapters.sandbox.provider import SandboxProvider
 from oms_payment.application.checkouts import hash_checkout_token
 from oms_payment.application.errors import InvalidWebhook, PaymentNotFound, ProviderNotConfigured
+from oms_payment.application.ports import PaymentRecord, StoredPayment
 from oms_payment.domain import MAX_CARD_ATTEMPTS
 
 from .fakes import App, FakePayments, build
@@ -90,6 +93,40 @@ async def test_a_delivery_before_the_cash_request_is_folded_in(app: App, payment
     assert payments.stored == {}
     await app.payments.request_payment(request("o1", "cash_on_delivery"))
     assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
+
+
+async def test_a_cash_request_folds_deliveries_into_the_payment_it_wrote_without_reading_it_again(
+    app: App, payments: FakePayments
+) -> None:
+    """The fold after the request starts from the payment the request just stored (or found, on a
+    replay): one look-up by (order, method) per request, the replay guard's."""
+    reads: list[str] = []
+    find_for_order, add = payments.find_for_order, payments.add
+    adding = False  # the fake's own uniqueness check inside `add` is the store's unique index: not a read
+
+    async def counted(shop_id: str, order_id: str, method: str) -> StoredPayment | None:
+        if not adding:
+            reads.append(method)
+        return await find_for_order(shop_id, order_id, method)
+
+    async def add_unread(record: PaymentRecord, events: Sequence[Envelope[Any]]) -> StoredPayment:
+        nonlocal adding
+        adding = True
+        try:
+            return await add(record, events)
+        finally:
+            adding = False
+
+    payments.find_for_order = counted  # type: ignore[method-assign]
+    payments.add = add_unread  # type: ignore[method-assign]
+    await app.payments.record_delivery(delivered("o1", "s1", of=1))
+    reads.clear()
+    await app.payments.request_payment(request("o1", "cash_on_delivery"))
+    assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
+    assert reads == ["cash_on_delivery"]
+    await app.payments.request_payment(request("o1", "cash_on_delivery"))  # a replay: found, folded, no change
+    assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
+    assert reads == ["cash_on_delivery", "cash_on_delivery"]
 
 
 async def test_cash_waits_for_the_last_shipment(app: App, payments: FakePayments) -> None:

@@ -110,6 +110,12 @@ class CardLinks:
         `POST /orders/{id}/card-link` (new token, the old link answers 404, PaymentRequested again),
         keyed by this event so a redelivery changes nothing more."""
         event = envelope.payload
+        if event.due.amount <= 0:
+            # Nothing owed at this change (most often: the card captured it), so no link to follow and
+            # no reads (card payment, account). A link asks at most what is due (`card_link_amount`),
+            # and a later change that makes something due again is a change of the account, which
+            # sends its own PaymentStatusChanged after this one (same key): that one follows.
+            return
         stored = await self.payments.find_for_order(envelope.shop_id, event.order_id, "card")
         if stored is None or stored.state.payment.status != "awaiting_customer":
             return

@@ -127,18 +127,21 @@ class Payments:
     ) -> None:
         command = envelope.payload
         # A replayed command stops here, before the provider is asked for a checkout nobody would use.
-        if await self.payments.find_for_order(envelope.shop_id, command.order_id, method) is None:
-            await self._add_part(envelope, method, amount, provider)
+        found = await self.payments.find_for_order(envelope.shop_id, command.order_id, method)
+        if found is None:
+            found = await self._add_part(envelope, method, amount, provider)
         else:
             log.info("payment already requested", order_id=command.order_id, method=method)
         if method == "cash_on_delivery":
             # Deliveries may have been seen before this command (topics are not ordered
             # with each other); fold them in now. Also finishes a fold a crash interrupted.
-            await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope)
+            # From the payment just read or written (not read again): the fold is version-checked.
+            await self._settle_cash_on_delivery(envelope.shop_id, command.order_id, caused_by=envelope, found=found)
 
     async def _add_part(
         self, envelope: Envelope[RequestPayment], method: str, amount: Money, provider: PaymentProvider
-    ) -> None:
+    ) -> StoredPayment | None:
+        """The payment as stored, or None when the same command stored it elsewhere at the same moment."""
         command = envelope.payload
         try:
             payment = Payment.request(
@@ -169,9 +172,10 @@ class Payments:
             checkout_token_hash=checkout.token_hash if checkout else None,
         )
         try:
-            await self.payments.add(record, [requested])
+            return await self.payments.add(record, [requested])
         except DuplicatePayment:  # the same command handled at the same moment elsewhere
             log.info("payment already requested", order_id=command.order_id, method=method)
+            return None
 
     async def record_delivery(self, envelope: Envelope[ShipmentDelivered]) -> None:
         event = envelope.payload
@@ -180,8 +184,13 @@ class Payments:
         await self.deliveries.record(envelope.shop_id, event.order_id, event.shipment_id, event.shipments_in_order)
         await self._settle_cash_on_delivery(envelope.shop_id, event.order_id, caused_by=envelope)
 
-    async def _settle_cash_on_delivery(self, shop_id: str, order_id: str, *, caused_by: Envelope[Any]) -> None:
-        found = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
+    async def _settle_cash_on_delivery(
+        self, shop_id: str, order_id: str, *, caused_by: Envelope[Any], found: StoredPayment | None = None
+    ) -> None:
+        """`found`: the cash-on-delivery payment as this handling already has it (a version-checked
+        start: a change meanwhile makes the loop read it afresh); None reads it."""
+        if found is None:
+            found = await self.payments.find_for_order(shop_id, order_id, "cash_on_delivery")
         delivered = await self.deliveries.of_order(shop_id, order_id)
         if found is None or delivered is None:
             return  # a card order, or the cash-on-delivery payment is not requested yet

@@ -202,13 +202,14 @@ class ServiceRuntime:
             spec.woken.clear()  # a wake-up during the step runs the next one right after it
             try:
                 if spec.once_per_cluster:
-                    # Renewed every third of its length, not before every step (a store round trip each):
-                    # a holder that stops still hands over within the lease's length.
+                    # Renewed every half of its length, not before every step (a store round trip each):
+                    # a holder that stops still hands over within the lease's length, and a renewal has
+                    # the other half to arrive.
                     now = self.clock.now()
                     if renew_at is None or now >= renew_at or not held:
                         held = False  # until the store says so (a failed renewal is not a lease)
                         held = await lease.acquire()
-                        renew_at = now + lease.ttl / 3
+                        renew_at = now + lease.ttl / 2
                 if not spec.once_per_cluster or held:
                     await spec.step()
             except asyncio.CancelledError:

@@ -33,9 +33,12 @@ MVN="${OMS_MVN:-mvn}"
 # C2's own compiling outweighs its faster code - its compiler threads were most of each JVM's idle CPU
 # and, over a 200-order load run, C1-only used less CPU per order in both JVMs (docs/notes.md,
 # "standin"; ADR 0001). For a long-running benchmark, pass the options without it to get C2 back.
-# SerialGC keeps RSS low.
-KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
-MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+# SerialGC keeps RSS low. A quiet idle JVM: no perf-data file, so no sampling of its counters every
+# 50 ms (jps no longer lists the servers; jcmd <pid> still works), and idle monitors deflated every
+# 2 s instead of checked every 250 ms (docs/notes.md, "idle").
+IDLE_JVM_OPTS="-XX:-UsePerfData -XX:+UnlockDiagnosticVMOptions -XX:AsyncDeflationInterval=2000"
+KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
+MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"
@@ -279,6 +282,9 @@ metadata.max.idle.interval.ms=30000
 background.threads=2
 replica.high.watermark.checkpoint.interval.ms=60000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=60000
+# One group-coordinator thread (4 by default): a local broker's groups commit a few hundred times a
+# second at most, and every extra thread is a hand-off for each heartbeat and offset fetch.
+group.coordinator.threads=1
 EOF
     cat >"$KAFKA_DIR/config/log4j2.properties" <<EOF
 status = warn

@@ -6,10 +6,10 @@ import argparse
 import asyncio
 from collections.abc import Callable, Sequence
 
-import uvicorn
 from litestar import Litestar
 
 from oms_runtime.mongo import IndexSpec, create_mongo_client, ensure_indexes
+from oms_runtime.server import serve
 from oms_runtime.settings import ServiceSettings
 
 
@@ -40,11 +40,4 @@ def run_cli(
         print(f"{settings.service_name}: {len(created)} indexes ensured")
         return
     asyncio.run(migrate(settings, indexes))
-    uvicorn.run(
-        app_factory(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve(app_factory(settings), host=settings.http_host, port=settings.http_port)

@@ -532,7 +532,7 @@ class ConsumerGroup:
         topic_prefix: str = "",
         batch_size: int = 500,
         concurrency: int = 32,
-        fetch_wait_ms: int = 5000,
+        fetch_wait_ms: int = 15000,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -554,6 +554,7 @@ class ConsumerGroup:
         # Held while a batch (or a re-drive) is handled and committed; a rebalance waits for it.
         self._lock = asyncio.Lock()
         self._lag_partitions: set[tuple[str, int]] = set()
+        self._coordinator: int | None = None  # the group coordinator's node id, for lag measurement
 
     def add(self, consumer: MessageConsumer) -> MessageConsumer:
         if any(m.group == consumer.group for m in self.members):
@@ -777,23 +778,42 @@ class ConsumerGroup:
 
     # ---- lag -----------------------------------------------------------------------------------
 
-    async def measure_lag(self, admin: AIOKafkaAdminClient) -> None:
-        """End offset minus committed offset of each assigned partition: grows while a partition is stuck."""
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this group's consumer holds now (none before start or after stop)."""
+        return set(self._kafka.assignment()) if self._kafka is not None else set()
+
+    async def measure_lag(
+        self, admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+    ) -> None:
+        """End offset minus committed offset of each assigned partition: grows while a partition is stuck.
+
+        `ends`: the end offsets, read by the runtime for all its groups at once; `offsets`: a consumer of
+        no group (it never fetches) for the start of a partition nothing was committed on. Neither goes
+        through this group's consumer, whose connection may be held by a fetch's long poll (a broker
+        answers one connection's requests in order). The committed offsets are asked of the group's
+        coordinator, found once and again only after a failure."""
         kafka = self._kafka
         if kafka is None:
             return
-        assigned = list(kafka.assignment())
-        current = {(tp.topic, tp.partition) for tp in assigned}
+        assigned = [tp for tp in kafka.assignment() if tp in ends]
+        current = {(tp.topic, tp.partition) for tp in kafka.assignment()}
         for topic, partition in self._lag_partitions - current:
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(self.group_id, topic, str(partition))
         self._lag_partitions &= current
         if not assigned:
             return
-        ends = await kafka.end_offsets(assigned)
-        committed = await admin.list_consumer_group_offsets(self.group_id, partitions=assigned)
+        if self._coordinator is None:
+            self._coordinator = await admin.find_coordinator(self.group_id)
+        try:
+            committed = await admin.list_consumer_group_offsets(
+                self.group_id, group_coordinator_id=self._coordinator, partitions=assigned
+            )
+        except Exception:
+            self._coordinator = None  # moved, or gone: found again at the next measurement
+            raise
         missing = [tp for tp in assigned if tp not in committed or committed[tp].offset < 0]
-        starts = await kafka.beginning_offsets(missing) if missing else {}
+        starts = await offsets.beginning_offsets(missing) if missing else {}
         for tp in assigned:
             position = committed[tp].offset if tp not in starts else starts[tp]
             self._lag(tp.topic, tp.partition).set(max(0, ends[tp] - position))

@@ -136,7 +136,7 @@ class OutboxRelay:
         self._scan_requested = True  # the first pass after taking the lease looks for leftovers
         self._wake = asyncio.Event()
         self._held = False
-        self._lease_check_at = 0.0  # monotonic time of the next take/renew (a third of the lease length)
+        self._lease_check_at = 0.0  # monotonic time of the next take/renew (half the lease length)
         self._next_scan = 0.0
         self._published_children: dict[tuple[str, str], Any] = {}
 
@@ -295,7 +295,8 @@ class OutboxRelay:
         return child
 
     async def _holds_lease(self) -> bool:
-        """Takes or renews the lease every third of its length, not on every pass (a round trip)."""
+        """Takes or renews the lease every half of its length, not on every pass (a round trip). The
+        lease still lapses LEASE_SECONDS after the holder stops; a renewal has the other half to arrive."""
         now = time.monotonic()
         if now < self._lease_check_at:
             return self._held
@@ -303,7 +304,7 @@ class OutboxRelay:
         if held and not self._held:
             self._scan_requested = True  # newly taken: a previous holder may have left work
         self._held = held
-        self._lease_check_at = now + LEASE_SECONDS / 3
+        self._lease_check_at = now + LEASE_SECONDS / 2
         if not held:
             self._pending.clear()  # another replica publishes; our writes reach it through its scan
         return held

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
@@ -34,6 +35,11 @@ class _Loop:
     step: Callable[[], Awaitable[Any]]
     interval_seconds: float
     once_per_cluster: bool
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Run the next step now rather than at the end of the interval (on the lease holder)."""
+        self.woken.set()
 
 
 def loop_lease_seconds(every_seconds: float) -> float:
@@ -148,9 +154,16 @@ class ServiceRuntime:
         *,
         every_seconds: float,
         once_per_cluster: bool = True,
-    ) -> None:
-        """A background loop; with once_per_cluster it runs only on the replica holding its lease."""
-        self._loops.append(_Loop(name, step, every_seconds, once_per_cluster))
+    ) -> Callable[[], None]:
+        """A background loop; with once_per_cluster it runs only on the replica holding its lease.
+
+        Returns its wake-up: called when this process has made work for it (a delivery recorded), the
+        next step runs at once instead of at the end of `every_seconds`, which then only bounds how
+        late the loop sees work it was not told of (another replica's, a retry coming due). A replica
+        without the lease ignores it."""
+        spec = _Loop(name, step, every_seconds, once_per_cluster)
+        self._loops.append(spec)
+        return spec.wake
 
     async def start(self) -> None:
         await self.broker.start()  # the producer: the relay and the dead-letter topic use it
@@ -186,26 +199,38 @@ class ServiceRuntime:
         held = False
         renew_at: datetime | None = None
         while True:
+            spec.woken.clear()  # a wake-up during the step runs the next one right after it
             try:
                 if spec.once_per_cluster:
-                    # Renewed every third of its length, not before every step (a store round trip each):
-                    # a holder that stops still hands over within the lease's length.
+                    # Renewed every half of its length, not before every step (a store round trip each):
+                    # a holder that stops still hands over within the lease's length, and a renewal has
+                    # the other half to arrive.
                     now = self.clock.now()
                     if renew_at is None or now >= renew_at or not held:
                         held = False  # until the store says so (a failed renewal is not a lease)
                         held = await lease.acquire()
-                        renew_at = now + lease.ttl / 3
+                        renew_at = now + lease.ttl / 2
                 if not spec.once_per_cluster or held:
                     await spec.step()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("background loop step failed", loop=spec.name)
-            await asyncio.sleep(spec.interval_seconds)
+            if spec.once_per_cluster and not held:
+                await asyncio.sleep(spec.interval_seconds)  # the holder runs the steps; wake-ups are its
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(spec.woken.wait(), timeout=spec.interval_seconds)
 
     async def _measure_lag(self) -> None:
-        """Every Kafka group's lag from offsets on a timer, so a partition nobody consumes shows it growing."""
+        """Every Kafka group's lag from offsets on a timer, so a partition nobody consumes shows it growing.
+
+        The end offsets of every group's partitions in one request, by a consumer of no group that is
+        assigned nothing (it never fetches, it only asks): not by the groups' own consumers, whose
+        connection a fetch's long poll may hold for `consumer_fetch_wait_ms` (a broker answers one
+        connection's requests in order). Then each group's committed offsets from its coordinator."""
         admin: AIOKafkaAdminClient | None = None
+        offsets: AIOKafkaConsumer | None = None
         try:
             while True:
                 await asyncio.sleep(self.settings.consumer_lag_seconds)
@@ -216,8 +241,17 @@ class ServiceRuntime:
                             client_id=f"{self.settings.service_name}.lag",
                         )
                         await admin.start()
+                    if offsets is None:
+                        offsets = AIOKafkaConsumer(
+                            bootstrap_servers=self.settings.kafka_bootstrap,
+                            client_id=f"{self.settings.service_name}.lag",
+                            enable_auto_commit=False,
+                        )
+                        await offsets.start()
+                    assigned = set().union(*(group.assignment() for group in self.kafka_groups.values()))
+                    ends = await offsets.end_offsets(list(assigned)) if assigned else {}
                     for group in self.kafka_groups.values():
-                        await group.measure_lag(admin)
+                        await group.measure_lag(admin, offsets, ends)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -226,6 +260,9 @@ class ServiceRuntime:
             if admin is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(admin.close(), timeout=5)
+            if offsets is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(offsets.stop(), timeout=5)
 
     async def stop(self) -> None:
         """Stop within a deadline per part: a shutdown that hangs blocks a rollout (or a test run) forever,

@@ -51,11 +51,12 @@ class ServiceSettings(BaseSettings):
         default=32, ge=1, description="Keys of a batch one consumer handles at once (in order within a key)"
     )
     consumer_fetch_wait_ms: int = Field(
-        default=5000,
+        default=15000,
         ge=10,
+        lt=40000,
         description="How long an idle fetch waits at the broker for new messages (new ones return at once: "
         "fetching is paused during a batch, so every fetch covers all partitions; a longer wait only means "
-        "fewer requests while idle)",
+        "fewer requests while idle; below the consumer's 40 s request timeout)",
     )
     park_deadline_seconds: float = Field(
         default=3600.0,
@@ -65,7 +66,7 @@ class ServiceSettings(BaseSettings):
     park_backoff_seconds: float = Field(default=0.5, gt=0, description="First re-try delay of a parked message")
     park_backoff_max_seconds: float = Field(default=60.0, gt=0, description="Longest delay between re-tries")
     consumer_lag_seconds: float = Field(
-        default=15.0, gt=0, description="How often consumer lag is measured from committed and end offsets"
+        default=30.0, gt=0, description="How often consumer lag is measured from committed and end offsets"
     )
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
+from oms_runtime.server import serve
 
 from oms_console.bootstrap import create_app
 from oms_console.settings import ConsoleSettings
@@ -21,14 +21,7 @@ def main() -> None:
     if args.role == "migrate":
         print("console: no database, nothing to migrate")
         return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve(create_app(settings), host=settings.http_host, port=settings.http_port)
 
 
 if __name__ == "__main__":

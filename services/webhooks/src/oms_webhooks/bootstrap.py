@@ -71,7 +71,9 @@ def create_app(settings: WebhooksSettings, *, clock: Clock | None = None) -> Lit
         ),
     )
     register_consumers(runtime, deliveries)
-    runtime.loop("webhooks-deliveries", deliveries.send_due, every_seconds=settings.webhook_poll_seconds)
+    deliveries.wake_sender = runtime.loop(
+        "webhooks-deliveries", deliveries.send_due, every_seconds=settings.webhook_poll_seconds
+    )
 
     @asynccontextmanager
     async def close_sender(_: Litestar) -> AsyncIterator[None]:

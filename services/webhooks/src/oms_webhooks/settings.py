@@ -7,8 +7,10 @@ from pydantic import Field
 class WebhooksSettings(ServiceSettings):
     service_name: str = "webhooks"
     http_port: int = 8109
-    # The sender's loop (once per cluster, under a lease): how often it looks for due lanes.
-    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # The sender's loop (once per cluster, under a lease): how often it looks for due lanes. An event
+    # that records deliveries wakes it at once on the lease holder; the poll finds retries coming due
+    # and what another replica recorded.
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
     webhook_lanes_per_pass: int = Field(default=100, ge=1, le=1000)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
     # Retries: base, 2 x base, 4 x base… capped, then given up (the lane goes on with the next event).

@@ -77,6 +77,9 @@ class Deliveries:
         self.clock = clock
         self.backoff = backoff
         self.limits = limits or SendingLimits()
+        # Called once an event recorded deliveries: the sending loop's wake-up (set by the composition
+        # root), so a new delivery leaves at once instead of at the loop's next poll.
+        self.wake_sender: Callable[[], None] = lambda: None
 
     # ---- recording (Kafka) ----------------------------------------------------------------------
 
@@ -117,6 +120,7 @@ class Deliveries:
             recorded += await self.deliveries.record(delivery)
             # Always, also for a delivery recorded before: the process may have stopped before waking.
             await self.lanes.wake(envelope.shop_id, endpoint.endpoint_id, order_id, now)
+        self.wake_sender()
         return recorded
 
     # ---- sending (the loop) ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ CPU read from /proc over `--seconds` — and, per thread, the busiest threads of
 names its threads: `kafka-request-h`, `C1 CompilerThre`…; a Python service's extra threads are
 pymongo's, prometheus_client's…). Also the store's round trips and Kafka's messages over the window.
 
-    source /work/ports-N.sh; .venv/bin/python -m tests.bench.idle --settle 60 --seconds 60 [--threads 6]
+    .venv/bin/python -m tests.bench.idle --settle 60 --seconds 90 [--threads 6]   # ports as for tests.bench.load
 
 `--keep` leaves the stack running afterwards (stop it with `deploy/local/infra.sh stop` under the
 same environment and `kill` of its supervisord), for strace or py-spy on one pid.

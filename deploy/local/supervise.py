@@ -11,6 +11,7 @@ One list of processes: the supervisord configuration is generated from the Procf
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
@@ -144,6 +145,7 @@ class Supervisor:
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
     def start(self, timeout: float = 30) -> None:
+        self.kill_leftover()
         conf = write_config(self.state_dir, **self.config)
         out = open(self.state_dir / "supervisord.out", "ab")  # noqa: SIM115 (kept open for the process)
         self.process = subprocess.Popen(
@@ -166,6 +168,22 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"supervisord did not answer within {timeout}s")
             time.sleep(0.1)
+
+    def kill_leftover(self) -> None:
+        """Kill a supervisord of this state directory left running by an earlier run that was itself
+        killed (SIGKILL gives no chance to clean up), with its programs: they would hold the ports."""
+        pidfile = self.state_dir / "supervisord.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return
+        if "supervisord" not in cmdline or str(self.state_dir / "supervisord.conf") not in cmdline:
+            return  # the pid was reused by an unrelated process
+        kill_with_programs(pid)
+        deadline = time.monotonic() + 10
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def info(self) -> dict[str, dict[str, Any]]:
         return {p["name"]: p for p in self.rpc.getAllProcessInfo()}
@@ -194,8 +212,34 @@ class Supervisor:
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            kill_with_programs(self.process.pid)
             self.process.wait()
+
+
+def kill_with_programs(supervisord: int) -> None:
+    """SIGKILL supervisord and its programs: each program runs in a process group of its own, so
+    killing supervisord's group alone would leave them running (holding their ports)."""
+    for group in [*child_pids(supervisord), supervisord]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie has exited: only its parent has not reaped it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of `pid`, from /proc (Linux), empty when it has none or is gone."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            children.extend(int(c) for c in task.read_text().split())
+    return children
 
 
 def main() -> None:

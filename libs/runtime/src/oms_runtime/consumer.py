@@ -10,7 +10,7 @@ consumer's share is grouped by message key; the lanes (logical consumer and key)
 (up to `consumer_concurrency`), the messages of one lane strictly one after another; two logical
 consumers of one key run side by side, as two groups did. The offsets of a batch are committed
 only after every logical consumer stored, dead-lettered or parked its share, so a crash
-redelivers and never skips. A message whose `x-type` no logical consumer handles is skipped
+redelivers and never skips (see "Committing"). A message whose `x-type` no logical consumer handles is skipped
 without decoding its body; one that a handler's `when` (a pure test of the message) turns down is
 skipped after decoding, before the inbox: it costs no round trip.
 
@@ -32,6 +32,12 @@ consumer park behind it, so order per key holds, while the other lanes, the othe
 and the commit go on. Parked messages are re-driven with backoff and dead-lettered only after
 `park_deadline_seconds`. A failing message delays only its own lane (and the batch's commit, which
 is the whole service's: the cost of sharing the group).
+
+Committing: the offsets of handled batches are committed at most `commit_interval_ms` after the
+first of them was handled (and at once on a rebalance or a stop), not after every batch: at a few
+messages per batch, a commit per batch was a request and a log append at the broker for every two
+or three messages. A crash redelivers what was handled since the last commit; the inbox and the
+handlers' own idempotency absorb it, as they absorb any redelivery.
 
 Fetching: every assigned partition is paused while a batch is handled and resumed before the next
 `getmany`, so a fetch leaves only while the group waits for records, and then for every partition.
@@ -533,6 +539,7 @@ class ConsumerGroup:
         batch_size: int = 500,
         concurrency: int = 32,
         fetch_wait_ms: int = 15000,
+        commit_interval_ms: int = 1000,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -545,6 +552,7 @@ class ConsumerGroup:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.fetch_wait_ms = fetch_wait_ms
+        self.commit_interval = commit_interval_ms / 1000
         self.members: list[MessageConsumer] = []
         self._routes: dict[tuple[str, str], _Route] = {}
         self._kafka: AIOKafkaConsumer | None = None
@@ -555,6 +563,10 @@ class ConsumerGroup:
         self._lock = asyncio.Lock()
         self._lag_partitions: set[tuple[str, int]] = set()
         self._coordinator: int | None = None  # the group coordinator's node id, for lag measurement
+        # Offsets of handled batches not committed yet (module doc, "Committing"), and when the
+        # oldest of them was handled.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._uncommitted_since = 0.0
 
     def add(self, consumer: MessageConsumer) -> MessageConsumer:
         if any(m.group == consumer.group for m in self.members):
@@ -620,6 +632,12 @@ class ConsumerGroup:
                 await asyncio.wait([self._task], timeout=1.0)
             self._task = None
         if self._kafka is not None:
+            try:
+                await self.commit_handled()
+            except KafkaError:
+                log.warning(
+                    "offsets of handled batches not committed; they will be redelivered", consumer=self.group_id
+                )
             kafka, self._kafka = self._kafka, None
             await kafka.stop()
         for topic, partition in self._lag_partitions:
@@ -646,7 +664,7 @@ class ConsumerGroup:
                 try:
                     async with self._handling():
                         await self.handle_batch([r for records in fetched.values() for r in records])
-                        await self._commit(kafka, fetched)
+                        self._handled(fetched)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -660,6 +678,13 @@ class ConsumerGroup:
                     continue
                 finally:
                     _resume_fetching(kafka, paused)
+            if self._uncommitted and time.monotonic() >= self._commit_due():
+                try:
+                    async with self._handling():
+                        await self.commit_handled()
+                except KafkaError:
+                    log.exception("commit failed; retrying", consumer=self.group_id)
+                    await asyncio.sleep(1.0)
             now = self.clock.now()
             due = [m for m in self.members if (at := m.first_due()) is not None and at <= now]
             for member in due:
@@ -675,11 +700,17 @@ class ConsumerGroup:
     def _wait_ms(self) -> int:
         """How long a fetch may wait when nothing comes: until the first parked lane is due, at most
         the fetch wait (an idle group makes few requests; stop() does not wait for it)."""
+        wait_ms = self.fetch_wait_ms
+        if self._uncommitted:
+            wait_ms = min(wait_ms, max(0, int((self._commit_due() - time.monotonic()) * 1000)))
         dues = [at for m in self.members if (at := m.first_due()) is not None]
         if not dues:
-            return self.fetch_wait_ms
+            return wait_ms
         due_in = (min(dues) - self.clock.now()).total_seconds()
-        return max(10, min(self.fetch_wait_ms, int(due_in * 1000)))
+        return max(10, min(wait_ms, int(due_in * 1000)))
+
+    def _commit_due(self) -> float:
+        return self._uncommitted_since + self.commit_interval
 
     @contextlib.asynccontextmanager
     async def _handling(self) -> AsyncIterator[None]:
@@ -691,18 +722,34 @@ class ConsumerGroup:
             finally:
                 self._in_batch = False
 
-    async def _commit(self, kafka: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
-        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+    def _handled(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+        """A batch is stored: its offsets join those waiting for the next commit."""
+        if not self._uncommitted:
+            self._uncommitted_since = time.monotonic()
+        for tp, records in fetched.items():
+            self._uncommitted[tp] = records[-1].offset + 1
+
+    async def commit_handled(self) -> None:
+        """Commit the offsets of every batch handled so far (called with the batch lock held)."""
+        kafka, offsets = self._kafka, self._uncommitted
+        if kafka is None or not offsets:
+            return
+        self._uncommitted = {}
         try:
             await kafka.commit(offsets)
         except CommitFailedError:
             # The group rebalanced: the partitions' new owner reads these again (idempotent).
             log.warning("commit refused after a rebalance; messages will be redelivered", consumer=self.group_id)
             return
-        for tp, records in fetched.items():
+        except KafkaError:
+            # Not committed: kept for the next try (a stop or a rebalance tries again at once).
+            for tp, offset in offsets.items():
+                self._uncommitted.setdefault(tp, offset)
+            raise
+        for tp, offset in offsets.items():
             end = kafka.highwater(tp)
             if end is not None:
-                self._lag(tp.topic, tp.partition).set(max(0, end - records[-1].offset - 1))
+                self._lag(tp.topic, tp.partition).set(max(0, end - offset))
 
     # ---- one batch -----------------------------------------------------------------------------
 
@@ -847,7 +894,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         async with self.group._lock:
-            pass
+            with contextlib.suppress(KafkaError):
+                await self.group.commit_handled()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         kafka = self.group._kafka

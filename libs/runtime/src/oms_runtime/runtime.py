@@ -142,6 +142,7 @@ class ServiceRuntime:
                 batch_size=settings.consumer_batch_size,
                 concurrency=settings.consumer_concurrency,
                 fetch_wait_ms=settings.consumer_fetch_wait_ms,
+                commit_interval_ms=settings.consumer_commit_interval_ms,
             )
         group.add(consumer)
         self.consumers.append(consumer)

@@ -58,6 +58,14 @@ class ServiceSettings(BaseSettings):
         "fetching is paused during a batch, so every fetch covers all partitions; a longer wait only means "
         "fewer requests while idle; below the consumer's 40 s request timeout)",
     )
+    consumer_commit_interval_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=10000,
+        description="How long a group may hold the offsets of handled batches before committing them (0: after "
+        "every batch). A crash redelivers at most this much, which the inbox and idempotent handlers absorb; "
+        "a rebalance and a stop commit at once",
+    )
     park_deadline_seconds: float = Field(
         default=3600.0,
         gt=0,

@@ -169,3 +169,31 @@ async def test_roles_and_shops(app: OrderApp, shop_id: str) -> None:
         headers=staff(shop_id, "admin"),
     )
     assert bad.status_code == 400 or bad.status_code == 422
+
+
+async def test_delivery_methods_are_kept_for_a_while_and_forgotten_when_a_change_is_projected(
+    app: OrderApp, shop_id: str
+) -> None:
+    courier = await shop_with_checkout(app, shop_id)
+
+    async def courier_price() -> str:
+        r = await app.client.get("/checkout/options", params={"currency": "EUR"}, headers=storefront(shop_id))
+        assert r.status_code == 200, r.text
+        [offered] = [m for m in r.json()["delivery_methods"] if m["code"] == "courier-ber"]
+        return str(offered["price"]["amount"])
+
+    assert await courier_price() == "5.00"
+    # Changed behind this process's back (as another replica's projection would): the kept read stands.
+    async with app.mongo() as db:
+        changed = await db["delivery_methods"].update_one(
+            {"_id": f"{shop_id}/{courier}"}, {"$set": {"price": Money.of("7.00", "EUR").model_dump(mode="json")}}
+        )
+        assert changed.modified_count == 1
+    assert await courier_price() == "5.00"
+    # A change this process projects is seen at once.
+    await method(app, shop_id, "courier-ber", "courier", "6.00", method_id=courier)
+    await eventually(lambda: _is(courier_price(), "6.00"), what="the projected change seen")
+
+
+async def _is(value: Any, expected: str) -> bool:
+    return await value == expected

@@ -15,11 +15,13 @@ from oms_contracts import Money
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
 from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
+from oms_runtime.recent import Recent
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.bulk_mongo import conditional_upserts
+from oms_order.adapters.outbound.checkout_mongo import SHOP_READS_KEPT_SECONDS
 from oms_order.application.ports import DuplicatePromoCode, PromoCodePage, PromoUnavailable
 from oms_order.domain.checkout import MAX_METHODS, DeliveryMethod
 from oms_order.domain.pricing import DeliveryRate, PromoCode
@@ -153,13 +155,18 @@ class MongoPromoCodes:
 
 
 class MongoDeliveryMethods:
-    """The projection of DeliveryMethodChanged: the newest version of each method wins."""
+    """The projection of DeliveryMethodChanged: the newest version of each method wins.
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    A shop's active methods of a currency are read for every placement and change rarely: what was
+    read is kept for `kept_seconds` (ADR 0027); a change projected by this process forgets it at once.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document], *, kept_seconds: float = SHOP_READS_KEPT_SECONDS) -> None:
         self.collection = db[DELIVERY_METHODS]
+        self._active: Recent[list[DeliveryMethod]] = Recent(kept_seconds)
 
     async def apply(self, shop_id: str, method: DeliveryMethodChanged, *, as_of: datetime) -> bool:
-        return await upsert_newer(
+        applied = await upsert_newer(
             self.collection,
             {"_id": f"{shop_id}/{method.delivery_method_id}", "shop_id": shop_id},
             {
@@ -173,40 +180,49 @@ class MongoDeliveryMethods:
             },
             as_of,
         )
+        self._active.forget((shop_id, method.currency))
+        return applied
 
     async def rate(
         self, shop_id: str, delivery_type: str, currency: str, code: str | None = None
     ) -> DeliveryRate | None:
         """The shop's active method for the type and currency (the given code, else the first by code)."""
+        methods = await self.methods(shop_id, currency)
+        found = [m for m in methods if m.delivery_type == delivery_type and (code is None or m.code == code)]
+        if not found and len(methods) >= MAX_METHODS:
+            found = await self._first_beyond_the_bound(shop_id, delivery_type, currency, code)
+        if not found:
+            return None
+        return DeliveryRate(price=found[0].price, free_from=found[0].free_from, method_code=found[0].code)
+
+    async def _first_beyond_the_bound(
+        self, shop_id: str, delivery_type: str, currency: str, code: str | None
+    ) -> list[DeliveryMethod]:
         query: Document = {"shop_id": shop_id, "delivery_type": delivery_type, "currency": currency, "active": True}
         if code is not None:
             query["code"] = code
         docs = await self.collection.find(query).sort("code", ASCENDING).limit(1).to_list()
-        if not docs:
-            return None
-        d = docs[0]
-        free = d.get("free_from")
-        return DeliveryRate(
-            price=Money.model_validate(d["price"]),
-            free_from=Money.model_validate(free) if free else None,
-            method_code=d["code"],
-        )
+        return [_method(d) for d in docs]
 
     async def methods(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
+        return await self._active.read((shop_id, currency), lambda: self._load(shop_id, currency))
+
+    async def _load(self, shop_id: str, currency: str) -> list[DeliveryMethod]:
         query: Document = {"shop_id": shop_id, "currency": currency, "active": True}
         docs = await self.collection.find(query).sort("code", ASCENDING).limit(MAX_METHODS).to_list()
-        return [
-            DeliveryMethod(
-                code=d["code"],
-                # Projected before the name was kept: the code stands in until the method changes again.
-                name=d.get("name") or d["code"],
-                delivery_type=d["delivery_type"],
-                currency=d["currency"],
-                price=Money.model_validate(d["price"]),
-                free_from=Money.model_validate(d["free_from"]) if d.get("free_from") else None,
-            )
-            for d in docs
-        ]
+        return [_method(d) for d in docs]
+
+
+def _method(d: Document) -> DeliveryMethod:
+    return DeliveryMethod(
+        code=d["code"],
+        # Projected before the name was kept: the code stands in until the method changes again.
+        name=d.get("name") or d["code"],
+        delivery_type=d["delivery_type"],
+        currency=d["currency"],
+        price=Money.model_validate(d["price"]),
+        free_from=Money.model_validate(d["free_from"]) if d.get("free_from") else None,
+    )
 
 
 class MongoStockLevels:

@@ -32,6 +32,14 @@ OUTBOX_RELAY_DELAY = Histogram(
     ["collection"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
+# Records per fetched batch: a group handling one message per fetch pays a fetch, an inbox lookup and a
+# commit per message (the consumer's fetch interval gathers bursts into fewer, larger batches).
+CONSUMER_BATCH_RECORDS = Histogram(
+    "oms_consumer_batch_records",
+    "Records a consumer group fetched in one batch",
+    ["consumer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500),
+)
 CONSUMER_LAG = Gauge(
     "oms_consumer_lag_messages",
     "Messages the group has not committed on a partition it holds (end offset - committed offset), "

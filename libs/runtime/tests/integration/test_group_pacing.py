@@ -1,12 +1,13 @@
-"""A consumer group commits the offsets of handled batches on a timer, not after every batch, and
-commits what it holds when it stops: fewer requests at the broker, nothing skipped. Against the real
-broker and store."""
+"""How often a consumer group talks to the broker while messages keep coming: it commits the offsets
+of handled batches on a timer, not after every batch, and commits what it holds when it stops; after
+a short batch it lets the next one gather for its fetch interval. Fewer requests at the broker and
+fewer inbox round trips, nothing skipped. Against the real broker and store."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
@@ -15,10 +16,12 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_testing import eventually
 from oms_testing.kafka import produce_raw
+from prometheus_client import REGISTRY
 
 
-def _runtime(infra: Any, topic_prefix: str, commit_interval_ms: int) -> ServiceRuntime:
+def _runtime(infra: Any, topic_prefix: str, commit_interval_ms: int, fetch_interval_ms: int = 0) -> ServiceRuntime:
     settings = ServiceSettings(
+        consumer_fetch_interval_ms=fetch_interval_ms,
         service_name=f"committest{new_id()[-6:]}",
         kafka_bootstrap=infra.kafka_bootstrap,
         mongo_url=infra.mongo_url,
@@ -29,10 +32,22 @@ def _runtime(infra: Any, topic_prefix: str, commit_interval_ms: int) -> ServiceR
     return ServiceRuntime(settings, run_relay=False)
 
 
+def _message(order_id: str, shop_id: str) -> Envelope[ReleaseStock]:
+    return Envelope.new(ReleaseStock(order_id=order_id, reason="t"), shop_id=shop_id, actor=Actor.system("t"))
+
+
 async def _send(infra: Any, topic_prefix: str, order_id: str, shop_id: str) -> None:
-    env = Envelope.new(ReleaseStock(order_id=order_id, reason="t"), shop_id=shop_id, actor=Actor.system("t"))
+    env = _message(order_id, shop_id)
     topic = topic_prefix + CATALOG_COMMANDS.name
     await produce_raw(infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode(), headers={"x-type": env.type})
+
+
+def _batches(group: str) -> tuple[float, float]:
+    """How many batches the group fetched so far, and how many records they held."""
+    labels = {"consumer": group}
+    count = REGISTRY.get_sample_value("oms_consumer_batch_records_count", labels) or 0.0
+    records = REGISTRY.get_sample_value("oms_consumer_batch_records_sum", labels) or 0.0
+    return count, records
 
 
 async def _committed(infra: Any, group: str) -> int:
@@ -111,3 +126,41 @@ async def test_a_stop_commits_what_was_handled_within_the_interval(infra, topic_
     finally:
         if not stopped:
             await rt.stop()
+
+
+async def test_messages_that_keep_coming_are_gathered_for_the_fetch_interval(infra, topic_prefix, shop_id):
+    rt = _runtime(infra, topic_prefix, commit_interval_ms=1000, fetch_interval_ms=1000)
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        handled.append(envelope.payload.order_id)
+
+    rt.consumer("stock").on(ReleaseStock, handle)
+    group = topic_prefix + rt.settings.service_name
+    topic = topic_prefix + CATALOG_COMMANDS.name
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    await rt.start()
+    try:
+        # The module's earlier messages are read first (a new group starts from the earliest offset).
+        marker = new_id()
+        await _send(infra, topic_prefix, marker, shop_id)
+        await eventually(lambda: marker in handled, what="the earlier messages read")
+        before = _batches(group)
+        first = new_id()
+        await _send(infra, topic_prefix, first, shop_id)
+        await eventually(lambda: first in handled, what="the first message handled")
+        # Five more, one after another (each acknowledged by the broker before the next), while the
+        # group waits out its interval after the first: one batch of five, not one fetch each.
+        burst = [new_id() for _ in range(5)]
+        for order_id in burst:
+            env = _message(order_id, shop_id)
+            await producer.send_and_wait(
+                topic, env.to_json(), key=env.key.encode(), headers=[("x-type", env.type.encode())]
+            )
+        await eventually(lambda: set(burst) <= set(handled), what="the burst handled")
+        after = _batches(group)
+        assert (after[0] - before[0], after[1] - before[1]) == (2, 6)
+    finally:
+        await rt.stop()
+        await producer.stop()

@@ -9,9 +9,11 @@ import asyncio
 from typing import Any
 
 from oms_contracts import new_id
+from oms_contracts.messages.common import Customer
 from oms_order.adapters.outbound.customers_mongo import (
     CUSTOMER_KEYS,
     OLD_FIRST_ORDERS,
+    MongoCustomers,
     fold_first_orders_into_contact_keys,
 )
 from oms_testing import eventually
@@ -128,3 +130,20 @@ async def test_erasure_forgets_the_persons_keys_and_her_first_orders(app: OrderA
     assert await keys_of(app, shop_id) == {}
     again = await place(app, shop_id, "erase.me@example.com", "+7 999 777-66-55")
     assert again != first and await kind_of(app, shop_id, again) == "first"
+
+
+async def test_registering_one_new_person_many_times_at_once_makes_at_most_one_first_order(
+    app: OrderApp, shop_id: str
+) -> None:
+    person = Customer(name="Pyotr", email="pyotr@example.com", phone="+7 913 000 00 02")
+    order_ids = [new_id() for _ in range(12)]
+    async with app.mongo() as db:
+        register = MongoCustomers(db)
+        kinds = await asyncio.gather(*(register.register(shop_id, person, order_id) for order_id in order_ids))
+    assert kinds.count("first") <= 1, kinds
+    keys = await keys_of(app, shop_id)
+    assert set(keys) == {"email:pyotr@example.com", "phone:+79130000002"}
+    assert all(d["first_order_id"] in order_ids for d in keys.values())
+    if "first" in kinds:  # the first order is the one that made both keys
+        first = order_ids[kinds.index("first")]
+        assert {d["first_order_id"] for d in keys.values()} == {first}

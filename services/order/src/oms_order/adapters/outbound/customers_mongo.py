@@ -175,12 +175,36 @@ class MongoCustomers:
         self.collection = db[CUSTOMER_KEYS]
 
     async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
-        kind: CustomerKind = "first"
-        for key in contact_keys(str(customer.email), customer.phone):
-            first = await self._register(shop_id, key, order_id)
-            if first != order_id:
-                kind = "repeat"
-        return kind
+        """One round trip for all the person's keys: per key, make it with this order as its first (and
+        this order's record id as its holder), and give a key that has no first order yet (a manager
+        added it to a record, or its first order was erased) this one. The order is the person's first
+        when every key was made or given here."""
+        keys = contact_keys(str(customer.email), customer.phone)
+        if not keys:
+            return "first"
+        writes: list[UpdateOne] = []
+        for key in keys:
+            key_id = f"{shop_id}/{key}"
+            new = {"key": key, "first_order_id": order_id, "customer_id": customer_id_for(order_id)}
+            writes.append(UpdateOne({"_id": key_id, "shop_id": shop_id}, {"$setOnInsert": new}, upsert=True))
+            unfirst = {"_id": key_id, "shop_id": shop_id, "first_order_id": None}
+            writes.append(UpdateOne(unfirst, {"$set": {"first_order_id": order_id}}))
+        firsts = 0  # keys whose first order this one became
+        for _ in range(3):
+            try:
+                done = await self.collection.bulk_write(writes, ordered=True)
+            except BulkWriteError as clash:
+                # Two first orders raced to make a key: what ran before the clash counts, then again
+                # (what is made already is left as it is by the second run).
+                if any(e.get("code") != DUPLICATE_KEY for e in clash.details.get("writeErrors", [])):
+                    raise
+                firsts += int(clash.details.get("nUpserted", 0)) + int(clash.details.get("nModified", 0))
+                continue
+            # Making a key is an upsert; giving one its first order modifies it; an existing key with a
+            # first order is matched by the first statement and changed by neither.
+            firsts += done.upserted_count + done.modified_count
+            return "first" if firsts >= len(keys) else "repeat"
+        raise RuntimeError(f"could not register the contact keys of order {order_id}")
 
     async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int:
         """Forget a person's first orders (their data erased): their next order counts as a first one.
@@ -200,33 +224,6 @@ class MongoCustomers:
             ordered=True,
         )
         return int(written.deleted_count)
-
-    async def _register(self, shop_id: str, key: str, order_id: str) -> str:
-        key_id = f"{shop_id}/{key}"
-        for _ in range(3):
-            try:
-                new = {"key": key, "first_order_id": order_id, "customer_id": customer_id_for(order_id)}
-                doc = await self.collection.find_one_and_update(
-                    {"_id": key_id, "shop_id": shop_id},
-                    {"$setOnInsert": new},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                continue  # two first orders raced to create it; the loser reads the winner's
-            assert doc is not None
-            if doc.get("first_order_id"):
-                return str(doc["first_order_id"])
-            # A key a manager gave a record (or whose first order was erased): this is its first order,
-            # unless a concurrent one took that place first.
-            doc = await self.collection.find_one_and_update(
-                {"_id": key_id, "shop_id": shop_id, "first_order_id": None},
-                {"$set": {"first_order_id": order_id}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is not None:
-                return str(doc["first_order_id"])
-        raise RuntimeError(f"could not register customer key {key}")
 
 
 # ---- migration ---------------------------------------------------------------------------------------

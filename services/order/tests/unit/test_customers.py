@@ -22,7 +22,7 @@ from oms_order.domain.customers import (
 )
 from oms_order.domain.pricing import InvalidOrder
 from oms_runtime.clock import FixedClock
-from oms_runtime.commands import RetryPolicy
+from oms_runtime.commands import Loaded, RetryPolicy
 from oms_testing.fakes import InMemoryRepository
 
 SHOP = "shop-1"
@@ -144,6 +144,27 @@ async def test_keys_given_at_placement_need_no_claim_and_move_to_the_record_the_
     assert set(index.keys.values()) == {"cus-o1"}
     [record] = [loaded.state for loaded in records.stored.values()]
     assert record.customer_id == "cus-o1" and record.orders == 2
+
+
+async def test_a_new_persons_record_is_made_without_reading_it_first_and_a_replay_counts_nothing(
+    index: FakeIndex,
+) -> None:
+    class Counted(InMemoryRepository[CustomerRecord]):
+        loads = 0
+
+        async def load(self, shop_id: str, aggregate_id: str) -> Loaded[CustomerRecord] | None:
+            self.loads += 1
+            return await super().load(shop_id, aggregate_id)
+
+    counted = Counted(key_of=lambda r: (r.shop_id, r.customer_id), name="customers")
+    crm = CustomerRecords(counted, index, FixedClock(NOW), RetryPolicy())
+    index.given_at_placement("o1", "anna@example.com", "+7 999 000-11-22")
+    first = placed("o1", "anna@example.com", "+7 999 000-11-22")
+    await crm.on_order_placed(first)
+    assert counted.loads == 0
+    await crm.on_order_placed(first)  # redelivered: the insert clashes, the loop reads it, applied once
+    [record] = [loaded.state for loaded in counted.stored.values()]
+    assert record.customer_id == "cus-o1" and record.orders == 1 and counted.loads >= 1
 
 
 async def test_two_first_orders_of_one_person_racing_end_in_the_earlier_ones_record(

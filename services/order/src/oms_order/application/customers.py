@@ -63,6 +63,11 @@ class CustomerRecords:
         if customer_id != own and given_here:
             await self.index.move(shop_id, given_here, own, customer_id)
         at = envelope.occurred_at
+        # Every key given to this order's own id at its placement: a new person, whose record nobody
+        # made yet — decided on as new without reading it first. Made already (this message replayed,
+        # or a racing first order of the same person got here first), the insert clashes and the loop
+        # reads it and decides again.
+        new_person = customer_id == own and len(given_here) == len(keys)
         stored = await self.loop.run(
             shop_id,
             customer_id,
@@ -81,6 +86,7 @@ class CustomerRecords:
             ),
             applied_event_id=envelope.event_id,
             new=lambda: new_record(customer_id, shop_id, placed.customer.name, at),
+            loaded=Loaded(new_record(own, shop_id, placed.customer.name, at), 0) if new_person else None,
         )
         await self.index.add_order(
             shop_id,

@@ -8,15 +8,21 @@ from collections.abc import Callable, Sequence
 
 from litestar import Litestar
 
-from oms_runtime.mongo import IndexSpec, create_mongo_client, ensure_indexes
+from oms_runtime.mongo import DataMigration, IndexSpec, create_mongo_client, ensure_indexes, run_migrations
 from oms_runtime.server import serve
 from oms_runtime.settings import ServiceSettings
 
 
-async def migrate(settings: ServiceSettings, indexes: Sequence[IndexSpec]) -> list[str]:
+async def migrate(
+    settings: ServiceSettings, indexes: Sequence[IndexSpec], migrations: Sequence[DataMigration] = ()
+) -> list[str]:
+    """The indexes, then the data migrations (each idempotent). Answers what was ensured and done."""
     client = create_mongo_client(settings)
     try:
-        return await ensure_indexes(client[settings.database_name], indexes)
+        db = client[settings.database_name]
+        done = await ensure_indexes(db, indexes)
+        moved = await run_migrations(db, migrations)
+        return done + [f"{name}: {count} documents" for name, count in moved.items()]
     finally:
         await client.close()
 
@@ -26,6 +32,7 @@ def run_cli(
     settings_factory: Callable[[], ServiceSettings],
     app_factory: Callable[[ServiceSettings], Litestar],
     indexes: Sequence[IndexSpec],
+    migrations: Sequence[DataMigration] = (),
     argv: Sequence[str] | None = None,
 ) -> None:
     parser = argparse.ArgumentParser()
@@ -36,8 +43,8 @@ def run_cli(
     if args.port:
         settings.http_port = args.port
     if args.role == "migrate":
-        created = asyncio.run(migrate(settings, indexes))
-        print(f"{settings.service_name}: {len(created)} indexes ensured")
+        created = asyncio.run(migrate(settings, indexes, migrations))
+        print(f"{settings.service_name}: {len(created)} indexes and migrations ensured")
         return
-    asyncio.run(migrate(settings, indexes))
+    asyncio.run(migrate(settings, indexes, migrations))
     serve(app_factory(settings), host=settings.http_host, port=settings.http_port)

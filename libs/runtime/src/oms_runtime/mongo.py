@@ -1,8 +1,8 @@
-"""Mongo client factory and index declarations (created by the `migrate` role)."""
+"""Mongo client factory, index declarations and data migrations (both run by the `migrate` role)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,22 @@ async def ensure_indexes(db: AsyncDatabase[Document], specs: Iterable[IndexSpec]
         await db[spec.collection].create_index(list(spec.keys), unique=spec.unique, name=spec.index_name, **spec.extra)
         created.append(f"{spec.collection}.{spec.index_name}")
     return created
+
+
+@dataclass(frozen=True)
+class DataMigration:
+    """A change of stored data that new code needs (a collection folded into another, a field renamed).
+
+    Run by `migrate` after the indexes, and at every start of `serve` and of an app (as the indexes
+    are), so `run` must be idempotent, cheap when there is nothing left to do (a start pays it), safe
+    while another replica runs it too, and bounded. Returns how many documents it changed."""
+
+    name: str
+    run: Callable[[AsyncDatabase[Document]], Awaitable[int]]
+
+
+async def run_migrations(db: AsyncDatabase[Document], migrations: Iterable[DataMigration]) -> dict[str, int]:
+    return {migration.name: await migration.run(db) for migration in migrations}
 
 
 async def ping(db: AsyncDatabase[Document]) -> None:

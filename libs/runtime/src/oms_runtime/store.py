@@ -15,12 +15,14 @@ from typing import Any, Generic, Protocol, TypeVar
 from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import AlreadyApplied, ConcurrencyError
 from oms_runtime.mongo import Document, IndexSpec
 from oms_runtime.telemetry import inject_trace_headers
+
+DUPLICATE_KEY = 11000  # the server's error code for a unique index refusing a write
 
 APPLIED_EVENTS_KEPT = 200
 
@@ -114,6 +116,27 @@ class AggregateStore:
         if events:
             self._on_pending(self.name, stored["_id"], stored)
         return stored
+
+    async def create_many(self, docs: Sequence[Document]) -> list[Document | None]:
+        """Insert new aggregates at version 1, without events, in one round trip (unordered): each stored
+        document, or None where its id (or another unique key) is taken — made before, by a replay."""
+        if any("_id" not in doc or "shop_id" not in doc for doc in docs):
+            raise ValueError("an aggregate needs _id and shop_id")
+        stored = [
+            {**doc, "version": 1, "outbox": [], "has_outbox": False, "applied_events": doc.get("applied_events", [])}
+            for doc in docs
+        ]
+        if not stored:
+            return []
+        taken: set[int] = set()
+        try:
+            await self.collection.insert_many(stored, ordered=False)
+        except BulkWriteError as failed:
+            errors = failed.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {int(e["index"]) for e in errors}
+        return [None if i in taken else doc for i, doc in enumerate(stored)]
 
     async def create_new(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> bool:
         """`create`, or False when the id (or another unique key) is taken: the aggregate was created

@@ -33,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from oms_runtime.context import provide_request_context
 from oms_runtime.json_body import StrictPydanticPlugin, StrictRequest
 from oms_runtime.metrics import HTTP_METRICS_PREFIX, start_metrics_server
-from oms_runtime.mongo import IndexSpec, ensure_indexes
+from oms_runtime.mongo import DataMigration, IndexSpec, ensure_indexes, run_migrations
 from oms_runtime.openapi_problems import document_problems_when_built
 from oms_runtime.problems import PROBLEM_JSON, ProblemSpec, exception_handlers
 from oms_runtime.runtime import ServiceRuntime
@@ -89,6 +89,7 @@ def create_service_app(
     dependencies: Mapping[str, Provide] | None = None,
     extra_lifespan: Any = None,
     indexes: Sequence[IndexSpec] = (),
+    migrations: Sequence[DataMigration] = (),
     problems: Mapping[type[Exception], ProblemSpec] | None = None,
 ) -> Litestar:
     """The service's Litestar app; `problems` is its one exception → problem+json map (see oms_runtime.problems)."""
@@ -99,6 +100,8 @@ def create_service_app(
         # idempotent must exist before the handler runs (apps built in tests skip `migrate`).
         if indexes:
             await ensure_indexes(runtime.db, indexes)
+        # And the data the new code needs in its new shape (each migration is idempotent).
+        await run_migrations(runtime.db, migrations)
         await runtime.start()
         settings = runtime.settings
         # Apart from the API's listener when asked: the gateway's API is public, its metrics are not.

@@ -86,6 +86,20 @@ async def test_duplicate_id_is_refused(runtime, shop_id):
         await store.create({"_id": "a4", "shop_id": shop_id})
 
 
+async def test_many_created_at_once_refuse_only_those_made_before(runtime, shop_id):
+    store = runtime.store("things_many")
+    await store.collection.create_index([("shop_id", 1), ("natural", 1)], unique=True)
+    await store.create({"_id": "m2", "shop_id": shop_id, "natural": "b"})
+    docs = [{"_id": f"m{i}", "shop_id": shop_id, "natural": n} for i, n in enumerate("abcb", start=1)]
+    made = await store.create_many(docs)
+    # m2 exists; m4 repeats m2's natural key: both refused, the others stored in one insert.
+    assert [d["_id"] if d else None for d in made] == ["m1", None, "m3", None]
+    assert made[0] == {**docs[0], "version": 1, "outbox": [], "has_outbox": False, "applied_events": []}
+    stored = await store.collection.find({"shop_id": shop_id}).sort("_id", 1).to_list()
+    assert [(d["_id"], d["version"]) for d in stored] == [("m1", 1), ("m2", 1), ("m3", 1)]
+    assert await store.create_many([]) == []
+
+
 async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, infra, topic_prefix):
     store = runtime.store("things")
     order_id = new_id()

@@ -36,6 +36,9 @@ class FakeDeliveries(InMemoryRepository[Delivery]):
             return None
         return self.put(delivery)
 
+    async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
+        return [await self.add(d) for d in deliveries]
+
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]:
         return [
             d for d in self.stored.values() if (d.state.shop_id, d.state.cause_event_id) == (shop_id, cause_event_id)

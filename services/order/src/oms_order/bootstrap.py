@@ -10,7 +10,7 @@ from oms_runtime.clock import Clock
 from oms_runtime.commands import RetryPolicy
 from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.events import EventFactory
-from oms_runtime.mongo import IndexSpec
+from oms_runtime.mongo import DataMigration, IndexSpec
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.web import create_service_app, provide_all
 
@@ -35,15 +35,16 @@ from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.checkout_mongo import CHECKOUT_INDEXES, MongoCheckoutSettings, MongoQuotes
 from oms_order.adapters.outbound.customers_mongo import (
     CUSTOMER_INDEXES,
+    CUSTOMER_MIGRATIONS,
     CUSTOMER_RECORDS,
     MongoCustomerIndex,
     MongoCustomerRecords,
+    MongoCustomers,
 )
 from oms_order.adapters.outbound.feedback_mongo import FEEDBACK_INDEXES, MongoRatedOrders
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.adapters.outbound.order_list_mongo import (
     LIST_INDEXES,
-    MongoCustomers,
     MongoOrderDocuments,
     MongoOrderList,
 )
@@ -101,6 +102,8 @@ INDEXES: list[IndexSpec] = [
     # Ratings per product, manager and courier (feedback report).
     *FEEDBACK_INDEXES,
 ]
+# Stored data the code needs in a new shape; run by `migrate` after the indexes, and at start.
+MIGRATIONS: list[DataMigration] = [*CUSTOMER_MIGRATIONS]
 
 
 def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litestar:
@@ -209,6 +212,7 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         problems=PROBLEMS,
         # The Idempotency-Key and order-number guarantees rest on unique indexes.
         indexes=INDEXES,
+        migrations=MIGRATIONS,
     )
     app.state.orders = service
     app.state.order_events = order_events

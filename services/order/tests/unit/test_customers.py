@@ -13,10 +13,16 @@ from oms_contracts.messages.common import Customer, OrderLine, Totals
 from oms_contracts.messages.order import OrderPlaced
 from oms_order.application.customers import CustomerRecords
 from oms_order.application.ports import CustomerOrderRow, CustomerPage
-from oms_order.domain.customers import CustomerConflict, CustomerEdit, CustomerRecord, normalise_phone
+from oms_order.domain.customers import (
+    CustomerConflict,
+    CustomerEdit,
+    CustomerRecord,
+    contact_keys,
+    normalise_phone,
+)
 from oms_order.domain.pricing import InvalidOrder
 from oms_runtime.clock import FixedClock
-from oms_runtime.commands import RetryPolicy
+from oms_runtime.commands import Loaded, RetryPolicy
 from oms_testing.fakes import InMemoryRepository
 
 SHOP = "shop-1"
@@ -28,16 +34,30 @@ class FakeIndex:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], str] = {}
         self.rows: dict[str, CustomerOrderRow] = {}
+        self.claims = self.moves = 0
+
+    def given_at_placement(self, order_id: str, email: str, phone: str | None) -> None:
+        """What the order's placement register does (ADR 0036): a key new to the shop goes to the
+        record this order would start."""
+        for key in contact_keys(email, phone):
+            self.keys.setdefault((SHOP, key), f"cus-{order_id}")
 
     async def owners(self, shop_id: str, keys: Sequence[str]) -> dict[str, str]:
         return {k: self.keys[(shop_id, k)] for k in keys if (shop_id, k) in self.keys}
 
     async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
+        self.claims += 1
         return self.keys.setdefault((shop_id, key), customer_id)
 
     async def repoint(self, shop_id: str, keys: Sequence[str], customer_id: str) -> None:
         for key in keys:
             self.keys[(shop_id, key)] = customer_id
+
+    async def move(self, shop_id: str, keys: Sequence[str], from_customer: str, to_customer: str) -> None:
+        for key in keys:
+            if self.keys.get((shop_id, key)) == from_customer:
+                self.keys[(shop_id, key)] = to_customer
+        self.moves += 1
 
     async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
         if row.order_id in self.rows:
@@ -109,6 +129,55 @@ async def test_orders_by_one_phone_are_one_record_counted_once(
     assert record.lifetime_value == {"RUB": Decimal("15.50")}
     assert record.emails == ["anna@example.com", "anna.work@example.com"]
     assert {r.customer_id for r in index.rows.values()} == {"cus-o1"}
+
+
+async def test_keys_given_at_placement_need_no_claim_and_move_to_the_record_the_person_has(
+    crm: CustomerRecords, records: InMemoryRepository[CustomerRecord], index: FakeIndex
+) -> None:
+    index.given_at_placement("o1", "anna@example.com", "+7 999 000-11-22")
+    await crm.on_order_placed(placed("o1", "anna@example.com", "+7 999 000-11-22"))
+    assert (index.claims, index.moves) == (0, 0)  # a new person: every key was hers from the placement
+    # The same phone with a new email: the email was given to o2's record id, and moves to o1's record.
+    index.given_at_placement("o2", "anna.work@example.com", "8 999 000 11 22")
+    await crm.on_order_placed(placed("o2", "anna.work@example.com", "8 999 000 11 22"))
+    assert (index.claims, index.moves) == (0, 1)
+    assert set(index.keys.values()) == {"cus-o1"}
+    [record] = [loaded.state for loaded in records.stored.values()]
+    assert record.customer_id == "cus-o1" and record.orders == 2
+
+
+async def test_a_new_persons_record_is_made_without_reading_it_first_and_a_replay_counts_nothing(
+    index: FakeIndex,
+) -> None:
+    class Counted(InMemoryRepository[CustomerRecord]):
+        loads = 0
+
+        async def load(self, shop_id: str, aggregate_id: str) -> Loaded[CustomerRecord] | None:
+            self.loads += 1
+            return await super().load(shop_id, aggregate_id)
+
+    counted = Counted(key_of=lambda r: (r.shop_id, r.customer_id), name="customers")
+    crm = CustomerRecords(counted, index, FixedClock(NOW), RetryPolicy())
+    index.given_at_placement("o1", "anna@example.com", "+7 999 000-11-22")
+    first = placed("o1", "anna@example.com", "+7 999 000-11-22")
+    await crm.on_order_placed(first)
+    assert counted.loads == 0
+    await crm.on_order_placed(first)  # redelivered: the insert clashes, the loop reads it, applied once
+    [record] = [loaded.state for loaded in counted.stored.values()]
+    assert record.customer_id == "cus-o1" and record.orders == 1 and counted.loads >= 1
+
+
+async def test_two_first_orders_of_one_person_racing_end_in_the_earlier_ones_record(
+    crm: CustomerRecords, records: InMemoryRepository[CustomerRecord], index: FakeIndex
+) -> None:
+    # Both placed before either was consumed: o1 registered the email first, o2 the phone.
+    index.keys[(SHOP, "email:anna@example.com")] = "cus-o1"
+    index.keys[(SHOP, "phone:+79990001122")] = "cus-o2"
+    await crm.on_order_placed(placed("o2", "anna@example.com", "+79990001122"))
+    await crm.on_order_placed(placed("o1", "anna@example.com", "+79990001122"))
+    assert set(index.keys.values()) == {"cus-o1"}
+    [record] = [loaded.state for loaded in records.stored.values()]
+    assert record.customer_id == "cus-o1" and record.orders == 2
 
 
 async def test_a_merge_moves_orders_and_contacts_once_and_refuses_itself(

@@ -83,9 +83,16 @@ class Deliveries:
     async def log(self, delivery: Delivery) -> Loaded[Delivery] | None:
         """Store a new delivery (None: this (cause, recipient, template) has one already). One due now
         is stored claimed: `attempt_logged` then sends it without a claim of its own."""
+        [logged] = await self.log_all([delivery])
+        return logged
+
+    async def log_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
+        """`log` for every delivery of a cause, in one insert (in the same order)."""
+        if not deliveries:
+            return []
         now = self.clock.now()
-        due_now = delivery.due_at is None or delivery.due_at <= now
-        return await self.repository.add(delivery.claim(now, self.claim_for) if due_now else delivery)
+        claimed = [d.claim(now, self.claim_for) if d.due_at is None or d.due_at <= now else d for d in deliveries]
+        return await self.repository.add_all(claimed)
 
     async def attempt_logged(self, loaded: Loaded[Delivery]) -> None:
         """The first attempt of a delivery `log` just stored claimed. Its claim runs from the insert: when

@@ -22,7 +22,6 @@ from oms_contracts.messages.order import CustomerErased, OrderPlaced, OrderStage
 from oms_contracts.messages.payment import PaymentFailed, PaymentReminderDue, PaymentRequested
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_runtime.clock import Clock
-from oms_runtime.commands import Loaded
 from oms_runtime.errors import DependencyNotReady
 
 from oms_notification.application.deliveries import Deliveries
@@ -227,8 +226,7 @@ class Notifier:
         self, shop_id: str, cause_event_id: str, correlation_id: str, intents: list[Intent], lane: Lane
     ) -> None:
         now = self.clock.now()
-        created: list[Loaded[Delivery]] = []
-        replayed = False
+        made: list[Delivery] = []
         sms_settings = await self._sms_settings(shop_id, intents)
         for intent in intents:
             email = self.renderer.render(intent.template, intent.recipient.locale, intent.context)
@@ -251,11 +249,11 @@ class Notifier:
                     recipient=None if channel == EMAIL else sms_number(intent.recipient.phone),
                     due_at=None if channel == EMAIL else quiet_until(now, sms_settings),
                 )
-                added = await self.deliveries.log(delivery)
-                if added is None:
-                    replayed = True
-                else:
-                    created.append(added)
+                made.append(delivery)
+        # Logged in one insert; None for each one this cause made before (a replay).
+        logged = await self.deliveries.log_all(made)
+        created = [added for added in logged if added is not None]
+        replayed = len(created) < len(logged)
         # First attempt right away: those just logged are claimed already (an SMS held by quiet hours
         # is not, and waits for the retry loop).
         for loaded in created:

@@ -56,6 +56,10 @@ class DeliveryRepository(CommandRepository[Delivery], Protocol):
         """Store a new delivery; None when this (cause, recipient, template) has one already."""
         ...
 
+    async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
+        """`add` for each, in one round trip; in the same order."""
+        ...
+
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]: ...
 
     async def due(self, now: datetime, limit: int, lane: Lane) -> list[Loaded[Delivery]]:

@@ -29,7 +29,8 @@ class CustomerNotFound(LookupError):
 
 
 def customer_id_for(order_id: str) -> str:
-    """The id of the record a person's first order creates: deterministic, so a replay makes no second."""
+    """The id of the record a person's first order creates: deterministic, so a replay makes no second.
+    The order's placement gives the contact keys new to the shop to it (ADR 0036)."""
     return f"cus-{order_id}"
 
 
@@ -46,15 +47,27 @@ class CustomerRecords:
         """Attach the order to its customer's record (a new one for a new person); exactly once."""
         shop_id, placed = envelope.shop_id, envelope.payload
         keys = contact_keys(str(placed.customer.email), placed.customer.phone)
+        own = customer_id_for(placed.order_id)
+        # The placement gave the keys new to the shop to this order's own record id (ADR 0036).
         owners = await self.index.owners(shop_id, keys)
-        # The oldest record holding any key is this person's (two records are a manager's merge).
-        customer_id = min(owners.values()) if owners else customer_id_for(placed.order_id)
+        # The oldest record holding any key is this person's (two records are a manager's merge). Ids
+        # follow the UUIDv7 order ids, so of two first orders of one person racing, both pick the
+        # earlier one's, and the later one moves its keys there.
+        customer_id = min(owners.values()) if owners else own
         for key in keys:
-            if key not in owners:
+            if key not in owners:  # registered before the register held record ids, or forgotten since
                 holder = await self.index.claim(shop_id, key, customer_id)
                 if not owners and holder != customer_id:
                     customer_id = holder  # a concurrent first order of the same person won the key
+        given_here = [key for key in keys if owners.get(key) == own]
+        if customer_id != own and given_here:
+            await self.index.move(shop_id, given_here, own, customer_id)
         at = envelope.occurred_at
+        # Every key given to this order's own id at its placement: a new person, whose record nobody
+        # made yet — decided on as new without reading it first. Made already (this message replayed,
+        # or a racing first order of the same person got here first), the insert clashes and the loop
+        # reads it and decides again.
+        new_person = customer_id == own and len(given_here) == len(keys)
         stored = await self.loop.run(
             shop_id,
             customer_id,
@@ -73,6 +86,7 @@ class CustomerRecords:
             ),
             applied_event_id=envelope.event_id,
             new=lambda: new_record(customer_id, shop_id, placed.customer.name, at),
+            loaded=Loaded(new_record(own, shop_id, placed.customer.name, at), 0) if new_person else None,
         )
         await self.index.add_order(
             shop_id,

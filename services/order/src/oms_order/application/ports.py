@@ -75,7 +75,8 @@ class OrderNumbers(Protocol):
 
 
 class Customers(Protocol):
-    """Who ordered before: first or repeat customer of the shop."""
+    """Who ordered before: first or repeat customer of the shop. A contact key new to the shop is given
+    to the record this order would start, `customer_id_for(order_id)` (ADR 0036)."""
 
     async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind: ...
 
@@ -236,6 +237,10 @@ class CustomerIndex(Protocol):
         ...
 
     async def repoint(self, shop_id: str, keys: Sequence[str], customer_id: str) -> None: ...
+
+    async def move(self, shop_id: str, keys: Sequence[str], from_customer: str, to_customer: str) -> None:
+        """Give `to_customer` those of `keys` that `from_customer` holds (the others stay)."""
+        ...
 
     async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
         """False when the order is in a history already (idempotent by order id)."""

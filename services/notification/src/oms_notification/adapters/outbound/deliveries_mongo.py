@@ -115,6 +115,11 @@ class DeliveriesMongo(DocumentRepository[Delivery]):
         except DuplicateKeyError:
             return None
 
+    async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
+        # One insert for all the deliveries of a cause; the unique index refuses each one made before.
+        stored = await self.store.create_many([delivery_to_doc(d) for d in deliveries])
+        return [None if doc is None else self.loaded(doc) for doc in stored]
+
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]:
         # One event causes a handful of deliveries (a customer, the shop's admins and managers).
         cursor = self.collection.find({"shop_id": shop_id, "cause_event_id": cause_event_id}, {"outbox": 0})

@@ -1,5 +1,12 @@
 """Mongo adapters of the customer records: the records (one document each, through the command loop),
-the contact keys (unique per shop: one holder per email or phone), and the order history rows."""
+the contact keys (unique per shop: one holder per email or phone), and the order history rows.
+
+The contact keys are one register (`customer_keys`, ADR 0036), written by two hands: the order's
+placement (`MongoCustomers.register`: the first order placed with a key, for first/repeat, and the
+record id a new key goes to) and the records (`MongoCustomerIndex`: which record holds a key, moved by
+edits, merges and the rare race). One document per (shop, key), `_id` `<shop_id>/<key>`:
+`{shop_id, key, customer_id?, first_order_id?}` — a key a manager added has no first order yet, one
+registered before this register held record ids has no holder until its next order."""
 
 from __future__ import annotations
 
@@ -8,18 +15,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from oms_contracts import Money
-from oms_runtime.mongo import Document, IndexSpec, fetch_page, insert_new
+from oms_contracts.messages.common import Customer
+from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, insert_new
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, DeleteMany, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from oms_order.application.customers import customer_id_for
 from oms_order.application.ports import CustomerOrderRow, CustomerPage
-from oms_order.domain.customers import CustomerRecord
+from oms_order.domain.customers import CustomerRecord, contact_keys, normalise_phone
+from oms_order.domain.order_list import CustomerKind
 
 CUSTOMER_RECORDS = "customer_records"
 CUSTOMER_KEYS = "customer_keys"
 CUSTOMER_ORDERS = "customer_orders"
+# The first/repeat register before ADR 0036: its documents are moved into CUSTOMER_KEYS by migration.
+OLD_FIRST_ORDERS = "customers"
 
 CUSTOMER_INDEXES: list[IndexSpec] = [
     # Search: a prefix of a name word, an email or a phone (multikey), then keyset on _id.
@@ -56,22 +68,33 @@ class MongoCustomerIndex:
 
     async def owners(self, shop_id: str, keys: Sequence[str]) -> dict[str, str]:
         found = self.keys.find({"shop_id": shop_id, "key": {"$in": list(keys)}})
-        return {d["key"]: d["customer_id"] async for d in found}
+        return {d["key"]: d["customer_id"] async for d in found if d.get("customer_id")}
 
     async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
+        key_id = f"{shop_id}/{key}"
         for _ in range(3):
             try:
+                # A key registered without a holder (before ADR 0036) is taken like a missing one.
                 doc = await self.keys.find_one_and_update(
-                    {"_id": f"{shop_id}/{key}", "shop_id": shop_id},
-                    {"$setOnInsert": {"key": key, "customer_id": customer_id}},
+                    {"_id": key_id, "shop_id": shop_id, "customer_id": None},
+                    {"$set": {"customer_id": customer_id}, "$setOnInsert": {"key": key}},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
             except DuplicateKeyError:
-                continue  # two claims raced to create it; read the winner's
-            assert doc is not None
-            return str(doc["customer_id"])
+                # Held already (or two claims raced to create it): the holder is the answer.
+                doc = await self.keys.find_one({"_id": key_id, "shop_id": shop_id})
+            if doc is not None and doc.get("customer_id"):
+                return str(doc["customer_id"])
         raise RuntimeError(f"could not claim customer key {key}")
+
+    async def move(self, shop_id: str, keys: Sequence[str], from_customer: str, to_customer: str) -> None:
+        for key in keys:
+            # Only from that holder: a key a manager moved meanwhile stays where they put it.
+            await self.keys.update_one(
+                {"_id": f"{shop_id}/{key}", "shop_id": shop_id, "customer_id": from_customer},
+                {"$set": {"customer_id": to_customer}},
+            )
 
     async def repoint(self, shop_id: str, keys: Sequence[str], customer_id: str) -> None:
         for key in keys:
@@ -137,3 +160,128 @@ class MongoCustomerIndex:
             filters["search_terms"] = {"$regex": "^" + re.escape(query.strip().casefold())}
         page = await fetch_page(self.records, filters, cursor=cursor, limit=limit)
         return CustomerPage([_of(d) for d in page.items], page.next_cursor)
+
+
+class MongoCustomers:
+    """Who has ordered before, per shop: the first order placed with each contact key.
+
+    The first order to register a key (`$setOnInsert` on its deterministic `_id`) is its first; a
+    customer is repeat when any of their keys had a first order already. A new key is given to the
+    record this order would start (`customer_id_for`), so the records' consumer has no key to claim
+    for a new person (ADR 0036); it moves the key when the person turns out to have a record.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[CUSTOMER_KEYS]
+
+    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
+        """One round trip for all the person's keys: per key, make it with this order as its first (and
+        this order's record id as its holder), and give a key that has no first order yet (a manager
+        added it to a record, or its first order was erased) this one. The order is the person's first
+        when every key was made or given here."""
+        keys = contact_keys(str(customer.email), customer.phone)
+        if not keys:
+            return "first"
+        writes: list[UpdateOne] = []
+        for key in keys:
+            key_id = f"{shop_id}/{key}"
+            new = {"key": key, "first_order_id": order_id, "customer_id": customer_id_for(order_id)}
+            writes.append(UpdateOne({"_id": key_id, "shop_id": shop_id}, {"$setOnInsert": new}, upsert=True))
+            unfirst = {"_id": key_id, "shop_id": shop_id, "first_order_id": None}
+            writes.append(UpdateOne(unfirst, {"$set": {"first_order_id": order_id}}))
+        firsts = 0  # keys whose first order this one became
+        for _ in range(3):
+            try:
+                done = await self.collection.bulk_write(writes, ordered=True)
+            except BulkWriteError as clash:
+                # Two first orders raced to make a key: what ran before the clash counts, then again
+                # (what is made already is left as it is by the second run).
+                if any(e.get("code") != DUPLICATE_KEY for e in clash.details.get("writeErrors", [])):
+                    raise
+                firsts += int(clash.details.get("nUpserted", 0)) + int(clash.details.get("nModified", 0))
+                continue
+            # Making a key is an upsert; giving one its first order modifies it; an existing key with a
+            # first order is matched by the first statement and changed by neither.
+            firsts += done.upserted_count + done.modified_count
+            return "first" if firsts >= len(keys) else "repeat"
+        raise RuntimeError(f"could not register the contact keys of order {order_id}")
+
+    async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int:
+        """Forget a person's first orders (their data erased): their next order counts as a first one.
+        Run after the records' `forget` dropped the keys the person's records held: what is left is
+        held by nobody (dropped here) or by another record (kept for it, without the first order)."""
+        keys = [k for email in emails for k in contact_keys(email, None)] + [
+            f"phone:{p}" for p in (normalise_phone(phone) for phone in phones) if p
+        ]
+        ids = [f"{shop_id}/{key}" for key in keys]
+        if not ids:
+            return 0
+        written = await self.collection.bulk_write(
+            [
+                DeleteMany({"_id": {"$in": ids}, "shop_id": shop_id, "customer_id": None}),
+                UpdateMany({"_id": {"$in": ids}, "shop_id": shop_id}, {"$unset": {"first_order_id": ""}}),
+            ],
+            ordered=True,
+        )
+        return int(written.deleted_count)
+
+
+# ---- migration ---------------------------------------------------------------------------------------
+
+MIGRATION_BATCH = 500
+DUPLICATE_KEY = 11000
+
+
+def _new_key(old_key: str) -> str | None:
+    """The register's key for a key of the old first/repeat register: emails are alike; a phone was kept
+    as its last ten digits, read now as a national number of the default region (the shops are Russian
+    first), as the order's own phone would be. None: no key a new order could have."""
+    kind, _, value = old_key.partition(":")
+    if kind == "email":
+        return old_key if value else None
+    if kind == "phone":
+        normal = normalise_phone(value)
+        return f"phone:{normal}" if normal else None
+    return None
+
+
+async def fold_first_orders_into_contact_keys(db: AsyncDatabase[Document]) -> int:
+    """ADR 0036: move the old first/repeat register (`customers`) into `customer_keys`, one batch at a time:
+    copy each key's first order (the earliest wins: order ids are UUIDv7), then delete what was copied.
+    Idempotent (a copy repeated changes nothing; a crash between copy and delete copies again) and safe
+    beside another replica doing the same; bounded by the count at the start (later writes of an old
+    replica are moved at the next start)."""
+    old = db[OLD_FIRST_ORDERS]
+    keys = db[CUSTOMER_KEYS]
+    moved = 0
+    batches = await old.estimated_document_count() // MIGRATION_BATCH + 1
+    for _ in range(batches):
+        batch = await old.find({}, {"shop_id": 1, "key": 1, "first_order_id": 1}).limit(MIGRATION_BATCH).to_list()
+        if not batch:
+            break
+        copies = []
+        for doc in batch:
+            key = _new_key(str(doc.get("key") or ""))
+            if key is None or not doc.get("shop_id") or not doc.get("first_order_id"):
+                continue  # nothing a new order can match: dropped with the batch
+            copies.append(
+                UpdateOne(
+                    {"_id": f"{doc['shop_id']}/{key}", "shop_id": doc["shop_id"]},
+                    {"$setOnInsert": {"key": key}, "$min": {"first_order_id": doc["first_order_id"]}},
+                    upsert=True,
+                )
+            )
+        if copies:
+            try:
+                await keys.bulk_write(copies, ordered=False)
+            except BulkWriteError as clash:
+                if any(e.get("code") != DUPLICATE_KEY for e in clash.details.get("writeErrors", [])):
+                    raise
+                # Another replica (or a new order) made some of these keys meanwhile: now they exist.
+                await keys.bulk_write(copies, ordered=False)
+        await old.delete_many({"_id": {"$in": [doc["_id"] for doc in batch]}})
+        moved += len(batch)
+    return moved
+
+
+CUSTOMER_MIGRATIONS = [DataMigration("contact keys in one register (ADR 0036)", fold_first_orders_into_contact_keys)]

@@ -1,5 +1,4 @@
-"""Mongo adapters of the order lists: the `order_list` read model, the `customers` register and the
-audit trail read."""
+"""Mongo adapters of the order lists: the `order_list` read model and the audit trail read."""
 
 from __future__ import annotations
 
@@ -9,13 +8,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from oms_contracts.messages.common import Customer
 from oms_contracts.money import minor_units
 from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from oms_order.adapters.outbound.audit_mongo import MongoAuditArchive
 from oms_order.adapters.outbound.bulk_mongo import conditional_upserts
@@ -26,11 +23,8 @@ from oms_order.domain.order_list import (
     GROUP_COLUMN,
     SORT_COLUMN,
     Cursor,
-    CustomerKind,
     GroupBy,
     ListRow,
-    digits,
-    fold,
     query_words,
 )
 
@@ -39,7 +33,6 @@ ORDER_LIST = "order_list"
 ROWS_PER_WRITE = 500
 ROW_VERSIONS_KEPT = 20_000
 _RAW_PROJECTION = {"outbox": 0, "applied_events": 0, "audit": 0}
-CUSTOMERS = "customers"
 ORDERS_COLLECTION = "orders"
 
 
@@ -275,55 +268,3 @@ class MongoOrderDocuments:
     async def archived_audit(self, shop_id: str, order_id: str, first_seq: int, end_seq: int) -> list[AuditRecord]:
         archived = await self.archive.between(shop_id, order_id, first_seq, end_seq)
         return [AuditRecord(int(doc["seq"]), AuditEntry.model_validate(doc)) for doc in archived]
-
-
-class MongoCustomers:
-    """Who has ordered before, per shop: one document per normalised email and per phone number.
-
-    The first order to claim a key ($setOnInsert on a deterministic _id) is that customer's first;
-    a customer is repeat when any of their keys was claimed by another order.
-    """
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[CUSTOMERS]
-
-    @staticmethod
-    def _keys(emails: Sequence[str], phones: Sequence[str | None]) -> list[str]:
-        keys = [f"email:{email.strip().lower()}" for email in emails]
-        for phone in phones:
-            number = digits(phone)
-            if len(number) >= 5:
-                keys.append(f"phone:{number[-10:]}")
-        return keys
-
-    async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
-        keys = self._keys([str(customer.email)], [customer.phone])
-        kind: CustomerKind = "first"
-        for key in keys:
-            first = await self._claim(shop_id, key, order_id, fold(customer.name))
-            if first != order_id:
-                kind = "repeat"
-        return kind
-
-    async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int:
-        """Drop a person's keys (their data erased): their next order counts as a first one."""
-        ids = [f"{shop_id}/{key}" for key in self._keys(emails, phones)]
-        if not ids:
-            return 0
-        dropped = await self.collection.delete_many({"_id": {"$in": ids}, "shop_id": shop_id})
-        return int(dropped.deleted_count)
-
-    async def _claim(self, shop_id: str, key: str, order_id: str, name: str) -> str:
-        for _ in range(3):
-            try:
-                doc = await self.collection.find_one_and_update(
-                    {"_id": f"{shop_id}/{key}", "shop_id": shop_id},
-                    {"$setOnInsert": {"key": key, "first_order_id": order_id, "name": name}, "$inc": {"orders": 1}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                continue  # two first orders raced to create it; the loser reads the winner's
-            assert doc is not None
-            return str(doc["first_order_id"])
-        raise RuntimeError(f"could not register customer key {key}")

@@ -13,7 +13,6 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
 from oms_testing import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,23 +49,10 @@ async def test_the_sink_keeps_every_email_of_a_connection_in_the_maildir(tmp_pat
                 msg["From"], msg["To"], msg["Subject"] = "no-reply@oms.local", "anna@example.com", f"Заказ №{n}"
                 msg.set_content("Здравствуйте!\n")
                 client.send_message(msg)
-            assert client.rcpt("anna@example.com")[0] == 503  # no MAIL yet
-            assert client.docmd("HELP")[0] == 500
-        # The service's own client, on one kept connection (what mailer_smtp.py does).
-        ascii_body = "Hello!\n.a line that began with a dot\n..and two\n.\n"
-        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=5)
-        await smtp.connect()
-        for n in range(2, 4):
-            msg = EmailMessage()
-            msg["From"], msg["To"], msg["Subject"] = "no-reply@oms.local", "анна@пример.рф", f"Заказ №{n}"
-            msg.set_content(ascii_body)  # 7bit: the lines beginning with a dot go dot-stuffed
-            await smtp.sendmail("no-reply@oms.local", ["анна@пример.рф"], msg.as_bytes(), mail_options=["SMTPUTF8"])
-        await smtp.quit()
-        files = await eventually(lambda: len(got := sorted((maildir / "new").iterdir())) == 4 and got, timeout=10)
+        files = await eventually(lambda: len(got := sorted((maildir / "new").iterdir())) == 2 and got, timeout=10)
         read = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
-        assert sorted(str(m["Subject"]) for m in read) == [f"Заказ №{n}" for n in range(4)]
-        bodies = sorted(str(m.get_content()) for m in read)  # type: ignore[attr-defined]
-        assert bodies == sorted(["Здравствуйте!\n"] * 2 + [ascii_body] * 2)
+        assert sorted(str(m["Subject"]) for m in read) == ["Заказ №0", "Заказ №1"]
+        assert all(str(m.get_content()) == "Здравствуйте!\n" for m in read)  # type: ignore[attr-defined]
         assert not list((maildir / "tmp").iterdir())
     finally:
         sink.terminate()

@@ -62,9 +62,16 @@ class OrderRepository(Protocol):
         ...
 
     async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+        self,
+        order: Order,
+        *,
+        expected_version: int,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None,
+        applied_event_ids: Sequence[str] = (),
     ) -> StoredOrder:
-        """Raises ConcurrencyError on a lost race and AlreadyApplied for a replayed event."""
+        """Raises ConcurrencyError on a lost race and AlreadyApplied for a replayed event (any of
+        `applied_event_ids`: the consumed events this one save applies together)."""
         ...
 
     async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage: ...

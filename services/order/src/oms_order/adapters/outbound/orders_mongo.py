@@ -128,7 +128,13 @@ class MongoOrders:
         return await self._bound(stored)
 
     async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+        self,
+        order: Order,
+        *,
+        expected_version: int,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None,
+        applied_event_ids: Sequence[str] = (),
     ) -> StoredOrder:
         state = await self._move_old_audit(order, order_state(order))
         doc = await self.store.update(
@@ -138,6 +144,7 @@ class MongoOrders:
             set_fields=state,
             events=events,
             applied_event_id=applied_event_id,
+            applied_event_ids=applied_event_ids,
         )
         self.snapshots.keep(doc)
         saved = stored_order(doc)

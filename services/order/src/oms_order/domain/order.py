@@ -211,9 +211,14 @@ class Order(OrderState):
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         # A copy (every decision starts with one) shares the bound pipeline version: an immutable
         # definition (frozen dataclasses) whose deep copy cost five times the order's own fields.
+        # It shares the entries of the audit trail and the stage history too: both only ever grow
+        # (a decision appends new entries to its own copy of the lists and changes only what it
+        # appended), and their copies were most of what copying an order cost.
         memo = {} if memo is None else memo
         if self._bound_pipeline is not None:
             memo.setdefault(id(self._bound_pipeline), self._bound_pipeline)
+        for entry in (*self.audit, *self.stage_history):
+            memo.setdefault(id(entry), entry)
         return super().__deepcopy__(memo)
 
     @property

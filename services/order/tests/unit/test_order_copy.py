@@ -22,7 +22,9 @@ def test_a_copy_shares_the_grown_entries_but_not_the_lists_or_the_state() -> Non
     copy = order.model_copy(deep=True)
     assert copy.audit and all(a is b for a, b in zip(copy.audit, order.audit, strict=True))
     assert copy.audit is not order.audit and copy.stage_history is not order.stage_history
-    assert copy.lines[0] is not order.lines[0] and copy.payment is not order.payment
+    # Frozen values are shared (nobody can change them in place); their lists and what is not frozen are not.
+    assert copy.lines is not order.lines and copy.lines[0] is order.lines[0] and copy.customer is order.customer
+    assert copy.payment is not order.payment
 
     cancelled = domain.cancel(order, "customer asked", acting).order
     assert cancelled.stage != order.stage and len(cancelled.audit) == len(order.audit) + 1

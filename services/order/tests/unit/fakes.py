@@ -70,6 +70,7 @@ class FakeOrders:
         events: Sequence[Envelope[Any]],
         applied_event_id: str | None,
         applied_event_ids: Sequence[str] = (),
+        read_back: bool = True,
     ) -> StoredOrder:
         applied = [*([applied_event_id] if applied_event_id else []), *applied_event_ids]
         for event_id in applied:

@@ -35,8 +35,11 @@ OrderDecide = Callable[[Order, Acting], Decision]
 class _CommandOrders:
     """The order repository as the command loop's port (`CommandRepository[StoredOrder]`)."""
 
-    def __init__(self, orders: OrderRepository) -> None:
+    def __init__(self, orders: OrderRepository, *, read_back: bool = True) -> None:
         self.orders = orders
+        # False: whoever runs the loop ignores the stored order it answers (a consumed event's write),
+        # so the repository need not parse the document it has just written (OrderRepository.save).
+        self.read_back = read_back
 
     async def load(self, shop_id: str, order_id: str) -> Loaded[StoredOrder] | None:
         stored = await self.orders.get(shop_id, order_id)
@@ -51,6 +54,7 @@ class _CommandOrders:
             events=decision.events,
             applied_event_id=applied_event_id,
             applied_event_ids=decision.meta.get(APPLIED_EVENT_IDS, ()),
+            read_back=self.read_back,
         )
         # Observed only once the transition is stored, so a lost race is not counted twice.
         for envelope in decision.events:
@@ -68,6 +72,8 @@ class OrderChanges:
         self.events = events
         self.clock = clock
         self.loop = CommandLoop(_CommandOrders(orders), policy, name="orders")
+        # Consumed events: the order they store is not answered to anyone (see _CommandOrders).
+        self.event_loop = CommandLoop(_CommandOrders(orders, read_back=False), policy, name="orders")
 
     async def get(self, shop_id: str, order_id: str) -> StoredOrder:
         stored = await self.orders.get(shop_id, order_id)
@@ -138,13 +144,13 @@ class OrderChanges:
         # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
         recent = await self.orders.recent(envelope.shop_id, order_id)
         start = Loaded(recent, recent.version) if recent is not None else None
-        stored = await self.loop.run(
+        stored = await self.event_loop.run(
             envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing, loaded=start
         )
         if start is not None and stored is start:
             # Nothing to change on the remembered order: skipping the event must not rest on memory,
             # so decide again on the order as stored.
-            await self.loop.run(
+            await self.event_loop.run(
                 envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing
             )
 
@@ -189,10 +195,10 @@ class OrderChanges:
 
         recent = await self.orders.recent(shop_id, order_id)
         start = Loaded(recent, recent.version) if recent is not None else None
-        stored = await self.loop.run(shop_id, order_id, decided, missing=missing, loaded=start)
+        stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing, loaded=start)
         if start is not None and stored is start:
             # Nothing to change on the remembered order: decide again on the order as stored (apply_event).
-            stored = await self.loop.run(shop_id, order_id, decided, missing=missing)
+            stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing)
         if stored.already_applied:
             # One of them was applied before (a redelivery after a crash): each on its own, exactly once.
             for envelope, decide in steps:

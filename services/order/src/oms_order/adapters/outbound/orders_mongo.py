@@ -146,6 +146,7 @@ class MongoOrders:
         events: Sequence[Envelope[Any]],
         applied_event_id: str | None,
         applied_event_ids: Sequence[str] = (),
+        read_back: bool = True,
     ) -> StoredOrder:
         state = await self._move_old_audit(order, order_state(order))
         doc = await self.store.update(
@@ -157,6 +158,11 @@ class MongoOrders:
             applied_event_id=applied_event_id,
             applied_event_ids=applied_event_ids,
         )
+        if not read_back:
+            # Nobody reads the answer: the document is parsed only if a later write starts from it
+            # (recent()), and parsed from the store's answer then, exactly as a read would.
+            self.snapshots.keep(doc)
+            return StoredOrder(order, doc["version"], doc["idempotency_key"], doc["request_fingerprint"])
         saved = stored_order(doc)
         self.snapshots.keep(doc, saved)
         # A save keeps the order on its pipeline version: bind what the caller had bound instead of

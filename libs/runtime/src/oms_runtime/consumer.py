@@ -12,7 +12,10 @@ consumers of one key run side by side, as two groups did. The offsets of a batch
 only after every logical consumer stored, dead-lettered or parked its share, so a crash
 redelivers and never skips (see "Committing"). A message whose `x-type` no logical consumer handles is skipped
 without decoding its body; one that a handler's `when` (a pure test of the message) turns down is
-skipped after decoding, before the inbox: it costs no round trip.
+skipped after decoding, before the inbox: it costs no round trip. A consumer with a lane handler
+(`together`) hands the messages of one key that one batch brings to it at once, so that it can store
+their effect in one write (ADR 0037); they are marked handled only after it returned, and handled
+one by one when it fails.
 
 Deduplication: a message whose `event_id` a logical consumer processed is skipped for that
 consumer (the `inbox` collection, ids `<group>:<event_id>` with the logical consumer's own group
@@ -94,6 +97,8 @@ from oms_runtime.telemetry import extract_trace_context, get_logger, spans_expor
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
+# Several messages of one key, in order, applied at once (`MessageConsumer.together`).
+LaneHandler = Callable[[Sequence[Envelope[Any]]], Awaitable[None]]
 # Whether a message concerns the handler at all, from the message alone (a replay gets the same answer).
 Relevant = Callable[[Envelope[Any]], bool]
 Lane = TypeVar("Lane")
@@ -297,6 +302,7 @@ class MessageConsumer:
         self.park_backoff_max_seconds = park_backoff_max_seconds
         self.handlers: dict[str, Handler] = {}
         self.relevant: dict[str, Relevant] = {}
+        self.lane_handler: LaneHandler | None = None
         self.topics: list[str] = []
         # The Kafka group it reads in (set by ConsumerGroup.add).
         self.kafka_group: ConsumerGroup | None = None
@@ -320,6 +326,16 @@ class MessageConsumer:
             self.kafka_group.forget_routes()
         return self
 
+    def together(self, handler: LaneHandler) -> MessageConsumer:
+        """Hand the messages of one key that one batch brings (two or more, in order, none handled
+        before) to `handler` at once, so that it can store their effect in one write. Its effect must
+        be all or nothing (one single-document update recording every message's id, or a newest-wins
+        write): when it raises, the messages are handled one by one by their own handlers, which
+        must then find what it stored (a replay of each). Before it returns nothing is marked handled:
+        the inbox records and the commit still follow the write."""
+        self.lane_handler = handler
+        return self
+
     def item(self, record: RawMessage, envelope: Envelope[Any], key: str) -> _Item | None:
         """This consumer's share of a decoded record, or None (counted ignored) when it wants none."""
         handler = self.handlers.get(envelope.type)
@@ -333,6 +349,8 @@ class MessageConsumer:
 
     async def handle_lane(self, items: list[_Item], batch: _Batch) -> None:
         """The messages of one key for this consumer, in order."""
+        if self.lane_handler is not None and len(items) > 1:
+            items = await self._handle_together(self.lane_handler, items, batch)
         for item in items:
             if item.inbox_id in batch.done:
                 self._count(item.envelope.type, "duplicate").inc()
@@ -348,6 +366,33 @@ class MessageConsumer:
             batch.done.add(item.inbox_id)
             if outcome in ("processed", "duplicate") and self.inbox:
                 batch.inbox.append(self._inbox_record(item))
+
+    async def _handle_together(self, handler: LaneHandler, items: list[_Item], batch: _Batch) -> list[_Item]:
+        """The lane's messages through `handler` at once; what is left to handle one by one (all of
+        them when it cannot take them or fails, none when it stored them)."""
+        fresh = [i for i in items if i.inbox_id not in batch.done]
+        if len(fresh) < 2 or len({i.inbox_id for i in fresh}) < len(fresh):
+            return items
+        if any(i.lane in self._parked_lanes for i in fresh):
+            return items  # what waits behind a parked message keeps waiting, one by one
+        token = otel_context.attach(extract_trace_context(fresh[-1].record.headers or ()))
+        started = time.perf_counter()
+        try:
+            await handler([i.envelope for i in fresh])
+        except Exception as exc:
+            log.info("messages handled one by one", consumer=self.group, count=len(fresh), why=repr(exc)[:200])
+            return items
+        finally:
+            otel_context.detach(token)
+        share = (time.perf_counter() - started) / len(fresh)
+        for item in fresh:
+            self._timer(item.envelope.type).observe(share)
+            self._count(item.envelope.type, "processed").inc()
+            batch.done.add(item.inbox_id)
+            if self.inbox:
+                batch.inbox.append(self._inbox_record(item))
+        taken = {id(i) for i in fresh}
+        return [i for i in items if id(i) not in taken]
 
     def _park(self, item: _Item, batch: _Batch, *, reason: str) -> None:
         """Park one message; later messages of its lane (topic and key) for this consumer park behind it."""

@@ -158,8 +158,12 @@ class AggregateStore:
         push: dict[str, Any] | None = None,
         inc: dict[str, Any] | None = None,
         applied_event_id: str | None = None,
+        applied_event_ids: Sequence[str] = (),
     ) -> Document:
-        """Apply one atomic update if the aggregate is still at `expected_version`; returns the new document."""
+        """Apply one atomic update if the aggregate is still at `expected_version`; returns the new document.
+
+        `applied_event_ids`: several consumed messages applied by this one update (with or instead of
+        `applied_event_id`); it matches only if none of them was applied before."""
         query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version}
         update: Document = {"$inc": {"version": 1, **(inc or {})}}
         sets = dict(set_fields or {})
@@ -167,21 +171,24 @@ class AggregateStore:
         if events:
             sets["has_outbox"] = True
             pushes["outbox"] = {"$each": [outbox_entry(e, self.topic_prefix) for e in events]}
-        if applied_event_id is not None:
-            query["applied_events"] = {"$ne": applied_event_id}
-            pushes["applied_events"] = {"$each": [applied_event_id], "$slice": -APPLIED_EVENTS_KEPT}
+        applied = [*([applied_event_id] if applied_event_id is not None else []), *applied_event_ids]
+        if applied:
+            query["applied_events"] = {"$ne": applied[0]} if len(applied) == 1 else {"$nin": applied}
+            pushes["applied_events"] = {"$each": applied, "$slice": -APPLIED_EVENTS_KEPT}
         if sets:
             update["$set"] = sets
         if pushes:
             update["$push"] = pushes
         doc = await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
         if doc is None:
-            if applied_event_id is not None:
+            if applied:
                 current = await self.collection.find_one(
                     {"_id": aggregate_id, "shop_id": shop_id}, {"applied_events": 1}
                 )
-                if current is not None and applied_event_id in current.get("applied_events", []):
-                    raise AlreadyApplied(applied_event_id)
+                seen = set(current.get("applied_events", [])) if current is not None else set()
+                for event_id in applied:
+                    if event_id in seen:
+                        raise AlreadyApplied(event_id)
             raise ConcurrencyError(self.name, aggregate_id, expected_version)
         if events:
             self._on_pending(self.name, aggregate_id, doc)

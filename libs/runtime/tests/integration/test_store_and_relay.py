@@ -79,6 +79,18 @@ async def test_a_consumed_event_applies_once(runtime, shop_id):
     assert doc is not None and doc["n"] == 1
 
 
+async def test_events_applied_together_are_recorded_together_and_each_refused_again(runtime, shop_id):
+    store = runtime.store("things")
+    await store.create({"_id": "a5", "shop_id": shop_id, "n": 0})
+    await store.update(shop_id, "a5", 1, inc={"n": 2}, applied_event_ids=["e1", "e2"])
+    for replayed in (["e2", "e3"], ["e1"]):
+        with pytest.raises(AlreadyApplied):
+            await store.update(shop_id, "a5", 2, inc={"n": 1}, applied_event_ids=replayed)
+    await store.update(shop_id, "a5", 2, inc={"n": 1}, applied_event_id="e3", applied_event_ids=["e4"])
+    doc = await store.get(shop_id, "a5")
+    assert doc is not None and doc["n"] == 3 and doc["applied_events"] == ["e1", "e2", "e3", "e4"]
+
+
 async def test_duplicate_id_is_refused(runtime, shop_id):
     store = runtime.store("things")
     await store.create({"_id": "a4", "shop_id": shop_id})

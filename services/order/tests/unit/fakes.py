@@ -63,10 +63,19 @@ class FakeOrders:
         return self.rows[order.id]
 
     async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+        self,
+        order: Order,
+        *,
+        expected_version: int,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None,
+        applied_event_ids: Sequence[str] = (),
+        read_back: bool = True,
     ) -> StoredOrder:
-        if applied_event_id in self.applied:
-            raise AlreadyApplied(applied_event_id)
+        applied = [*([applied_event_id] if applied_event_id else []), *applied_event_ids]
+        for event_id in applied:
+            if event_id in self.applied:
+                raise AlreadyApplied(event_id)
         current = self.rows[order.id]
         if self.lose_races:
             self.lose_races -= 1
@@ -74,8 +83,7 @@ class FakeOrders:
             raise ConcurrencyError("orders", order.id, expected_version)
         if current.version != expected_version:
             raise ConcurrencyError("orders", order.id, expected_version)
-        if applied_event_id:
-            self.applied.add(applied_event_id)
+        self.applied.update(applied)
         self.rows[order.id] = replace(current, order=order, version=expected_version + 1)
         self.events += events
         return self.rows[order.id]

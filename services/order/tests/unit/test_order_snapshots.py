@@ -58,3 +58,30 @@ def test_it_holds_at_most_its_capacity_dropping_the_least_recently_used() -> Non
     off = OrderSnapshots(0)
     off.keep(doc("o1", 1))
     assert len(off) == 0 and off.latest("shop-1", "o1") is None
+
+
+def test_the_order_parsed_from_a_snapshot_is_kept_only_with_that_version() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from oms_order.application.ports import StoredOrder
+
+    def parsed(order_id: str, version: int) -> StoredOrder:
+        return cast(StoredOrder, SimpleNamespace(order=SimpleNamespace(id=order_id), version=version))
+
+    snapshots = OrderSnapshots(1)
+    two = parsed("o1", 2)
+    snapshots.keep(doc("o1", 2), two)
+    assert snapshots.parsed("shop-1", "o1") is two
+    assert snapshots.parsed("shop-2", "o1") is None, "another shop's order is not answered"
+    snapshots.keep(doc("o1", 1), parsed("o1", 1))  # older: neither the document nor its order replace
+    assert snapshots.parsed("shop-1", "o1") is two
+    snapshots.keep(doc("o1", 3))  # newer, not parsed: the older parsed order is no start for a write
+    assert snapshots.parsed("shop-1", "o1") is None
+    snapshots.attach(parsed("o1", 2))  # parsed from a version no longer kept: not attached
+    assert snapshots.parsed("shop-1", "o1") is None
+    three = parsed("o1", 3)
+    snapshots.attach(three)
+    assert snapshots.parsed("shop-1", "o1") is three
+    snapshots.keep(doc("o2", 1), parsed("o2", 1))  # capacity 1: o1 goes, with its parsed order
+    assert snapshots.parsed("shop-1", "o1") is None and snapshots.parsed("shop-1", "o2") is not None

@@ -3,14 +3,15 @@ decide (pure, domain) → save the new state with its events in one conditional 
 race load and decide again (the service's `RetryPolicy`), exactly once per consumed message.
 
 Every writer of an order goes through here: staff actions (`act`), events of other services
-(`apply_event`), the SLA loop (`report`) and placement (`create`). Every write also carries an
+(`apply_event`, or `apply_events` for several of one order from one consumer batch, stored in one
+write: ADR 0037), the SLA loop (`report`) and placement (`create`). Every write also carries an
 `OrderChanged` signal (same update, so the list read model never misses a change). Envelopes come
 from the service's one `EventFactory`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Payload, new_id
@@ -25,12 +26,20 @@ from oms_order.application.ports import OrderRepository, StoredOrder
 from oms_order.domain.order import Acting, Decision, Order
 from oms_order.metrics import STAGE_DURATION_SECONDS
 
+# Decision.meta key: the consumed events one save applies together (apply_events).
+APPLIED_EVENT_IDS = "applied_event_ids"
+
+OrderDecide = Callable[[Order, Acting], Decision]
+
 
 class _CommandOrders:
     """The order repository as the command loop's port (`CommandRepository[StoredOrder]`)."""
 
-    def __init__(self, orders: OrderRepository) -> None:
+    def __init__(self, orders: OrderRepository, *, read_back: bool = True) -> None:
         self.orders = orders
+        # False: whoever runs the loop ignores the stored order it answers (a consumed event's write),
+        # so the repository need not parse the document it has just written (OrderRepository.save).
+        self.read_back = read_back
 
     async def load(self, shop_id: str, order_id: str) -> Loaded[StoredOrder] | None:
         stored = await self.orders.get(shop_id, order_id)
@@ -44,6 +53,8 @@ class _CommandOrders:
             expected_version=loaded.version,
             events=decision.events,
             applied_event_id=applied_event_id,
+            applied_event_ids=decision.meta.get(APPLIED_EVENT_IDS, ()),
+            read_back=self.read_back,
         )
         # Observed only once the transition is stored, so a lost race is not counted twice.
         for envelope in decision.events:
@@ -61,6 +72,8 @@ class OrderChanges:
         self.events = events
         self.clock = clock
         self.loop = CommandLoop(_CommandOrders(orders), policy, name="orders")
+        # Consumed events: the order they store is not answered to anyone (see _CommandOrders).
+        self.event_loop = CommandLoop(_CommandOrders(orders, read_back=False), policy, name="orders")
 
     async def get(self, shop_id: str, order_id: str) -> StoredOrder:
         stored = await self.orders.get(shop_id, order_id)
@@ -131,15 +144,65 @@ class OrderChanges:
         # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
         recent = await self.orders.recent(envelope.shop_id, order_id)
         start = Loaded(recent, recent.version) if recent is not None else None
-        stored = await self.loop.run(
+        stored = await self.event_loop.run(
             envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing, loaded=start
         )
         if start is not None and stored is start:
             # Nothing to change on the remembered order: skipping the event must not rest on memory,
             # so decide again on the order as stored.
-            await self.loop.run(
+            await self.event_loop.run(
                 envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing
             )
+
+    async def apply_events(self, order_id: str, steps: Sequence[tuple[Envelope[Any], OrderDecide]]) -> None:
+        """Several consumed events of one order, in the order they came (one consumer batch), applied
+        to it one after another in memory and stored in ONE version-checked update that records every
+        event's id in `applied_events` and carries every event they cause, then one OrderChanged
+        (ADR 0037). If any of them was applied before (a redelivery), each is applied on its own."""
+        envelopes = [envelope for envelope, _ in steps]
+        shop_id = envelopes[0].shop_id
+        if any(e.shop_id != shop_id for e in envelopes):
+            raise UnknownOrder(f"events of several shops for order {order_id}")
+        event_ids = [e.event_id for e in envelopes]
+        actor = self.events.system_actor
+
+        def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
+            order = loaded.state.order
+            emitted: list[Envelope[Payload]] = []
+            last: Envelope[Any] | None = None
+            ignored: list[str] = []
+            for envelope, decide in steps:
+                decision = decide(order, Acting(at=self.clock.now(), actor=envelope.actor, channel="kafka"))
+                if not decision.changed:
+                    ignored.append(decision.ignored or "")
+                    continue
+                order, last = decision.order, envelope
+                emitted += [self.events.new(p, shop_id=shop_id, actor=actor, cause=envelope) for p in decision.emit]
+            if last is None:
+                return NoChange("; ".join(ignored))
+            signal = self.events.new(
+                OrderChanged(order_id=order_id, version=loaded.version + 1), shop_id=shop_id, cause=last
+            )
+            stored = loaded.state
+            return Change(
+                StoredOrder(order, loaded.version, stored.idempotency_key, stored.request_fingerprint),
+                [*emitted, signal],
+                meta={APPLIED_EVENT_IDS: event_ids},
+            )
+
+        def missing() -> Exception:
+            return UnknownOrder(f"{len(envelopes)} events for order {order_id}, unknown in shop {shop_id}")
+
+        recent = await self.orders.recent(shop_id, order_id)
+        start = Loaded(recent, recent.version) if recent is not None else None
+        stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing, loaded=start)
+        if start is not None and stored is start:
+            # Nothing to change on the remembered order: decide again on the order as stored (apply_event).
+            stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing)
+        if stored.already_applied:
+            # One of them was applied before (a redelivery after a crash): each on its own, exactly once.
+            for envelope, decide in steps:
+                await self.apply_event(envelope, order_id, decide)
 
     async def report(self, loaded: StoredOrder, decide: Callable[[Order, Actor], Decision]) -> bool:
         """A change the service makes by itself (the SLA loop) to an order it has just read, as the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -152,6 +152,21 @@ class OrderLists:
         version = getattr(envelope.payload, "version", None)
         if order_id:
             await self.project(envelope.shop_id, str(order_id), version if isinstance(version, int) else None)
+
+    async def on_order_signals(self, envelopes: Sequence[Envelope[Any]]) -> None:
+        """Several signals of one order from one batch: its row is projected once, at the newest
+        version named (a row is replaced only by a newer version, so the older ones add nothing)."""
+        newest: dict[tuple[str, str], int | None] = {}
+        for envelope in envelopes:
+            order_id = getattr(envelope.payload, "order_id", None)
+            version = getattr(envelope.payload, "version", None)
+            if not order_id:
+                continue
+            key = (envelope.shop_id, str(order_id))
+            known = newest.get(key, 0)
+            newest[key] = None if known is None or not isinstance(version, int) else max(known, version)
+        for (shop_id, order_id), version in newest.items():
+            await self.project(shop_id, order_id, version)
 
     async def _stage_facts(self, shop_id: str, doc: dict[str, Any]) -> tuple[str | None, bool | None]:
         """The customer status and finality of the order's stage, as the shop's pipeline says."""

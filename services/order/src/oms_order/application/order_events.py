@@ -2,11 +2,15 @@
 
 Each is applied once (the consumed event's id is recorded in the same update) and in order per
 order (the consumer keys by order id); a lost race is decided again (`OrderChanges.apply_event`).
+The events of one order that one consumer batch brings are applied together, in order, and stored
+in one write (`on_events`, ADR 0037).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from oms_contracts import Envelope
 from oms_contracts.messages.catalog import (
@@ -30,7 +34,7 @@ from oms_contracts.messages.payment import PaymentCaptured, PaymentFailed, Payme
 from oms_order.application.changes import OrderChanges
 from oms_order.domain import edits
 from oms_order.domain import order as domain
-from oms_order.domain.order import ShipmentStatus
+from oms_order.domain.order import Acting, Decision, Order, ShipmentStatus
 
 SHIPMENT_STATUS_OF: dict[str, ShipmentStatus] = {
     ShipmentCreated.TYPE: "created",
@@ -45,112 +49,149 @@ def _short_reason(reason: str, short: Sequence[ShortLine]) -> str:
     return f"{reason}: {listed}" if listed else reason
 
 
+@dataclass(frozen=True)
+class OrderStep:
+    """What one consumed event does to its order: the order's id and the (pure) decision on it."""
+
+    order_id: str
+    decide: Callable[[Order, Acting], Decision]
+
+
+# ---- catalog ------------------------------------------------------------------------------------
+
+
+def _stock_reserved(event: StockReserved) -> OrderStep:
+    return OrderStep(event.order_id, lambda o, a: domain.stock_reserved(o, event.allocations, a))
+
+
+def _stock_rejected(event: StockReservationRejected) -> OrderStep:
+    reason = _short_reason(event.reason, event.short)
+    return OrderStep(event.order_id, lambda o, a: domain.stock_rejected(o, reason, a))
+
+
+def _stock_released(event: StockReleased) -> OrderStep | None:
+    if event.reason != "expired":
+        return None  # a release this service asked for (cancellation) or a partial one: nothing to do
+    return OrderStep(event.order_id, domain.reservation_expired)
+
+
+def _reservation_changed(e: ReservationChanged) -> OrderStep:
+    return OrderStep(e.order_id, lambda o, a: edits.reservation_changed(o, e.change_id, e.allocations, a))
+
+
+def _reservation_change_rejected(e: ReservationChangeRejected) -> OrderStep:
+    reason = _short_reason(e.reason, e.short)
+    return OrderStep(e.order_id, lambda o, a: edits.reservation_change_rejected(o, e.change_id, reason, a))
+
+
+# ---- payment ------------------------------------------------------------------------------------
+
+
+def _payment_requested(event: PaymentRequested) -> OrderStep:
+    return OrderStep(event.order_id, lambda o, a: domain.payment_requested(o, event.payment_id, event.checkout_url, a))
+
+
+def _payment_captured(event: PaymentCaptured) -> OrderStep:
+    return OrderStep(
+        event.order_id, lambda o, a: domain.payment_captured(o, event.payment_id, event.method, event.amount, a)
+    )
+
+
+def _payment_failed(event: PaymentFailed) -> OrderStep:
+    return OrderStep(
+        event.order_id,
+        lambda o, a: domain.payment_failed(o, event.payment_id, event.reason, a, event.attempts_left),
+    )
+
+
+def _payment_status(e: PaymentStatusChanged) -> OrderStep:
+    return OrderStep(
+        e.order_id,
+        lambda o, a: edits.payment_status_changed(
+            o, status=e.status, paid=e.paid, refunded=e.refunded, due=e.due, prepayment_met=e.prepayment_met, acting=a
+        ),
+    )
+
+
+# ---- fulfilment ---------------------------------------------------------------------------------
+
+
+def _shipment(event: ShipmentCreated | ShipmentPacked | ShipmentShipped | ShipmentDelivered) -> OrderStep:
+    status = SHIPMENT_STATUS_OF[event.TYPE]
+    carrier, tracking_number = (
+        (event.carrier, event.tracking_number) if isinstance(event, ShipmentShipped) else (None, None)
+    )
+    return OrderStep(
+        event.order_id,
+        lambda o, a: domain.shipment_progressed(
+            o,
+            event.shipment_id,
+            status,
+            event.shipments_in_order,
+            a,
+            carrier=carrier,
+            tracking_number=tracking_number,
+        ),
+    )
+
+
+def _delivery_trouble(event: ShipmentDeliveryFailed | ShipmentReturnedToSender) -> OrderStep:
+    trouble: domain.DeliveryTrouble = (
+        "delivery_failed" if isinstance(event, ShipmentDeliveryFailed) else "returned_to_sender"
+    )
+    return OrderStep(
+        event.order_id, lambda o, a: domain.delivery_trouble(o, event.shipment_id, trouble, event.reason, a)
+    )
+
+
+STEPS: dict[str, Callable[[Any], OrderStep | None]] = {
+    StockReserved.TYPE: _stock_reserved,
+    StockReservationRejected.TYPE: _stock_rejected,
+    StockReleased.TYPE: _stock_released,
+    ReservationChanged.TYPE: _reservation_changed,
+    ReservationChangeRejected.TYPE: _reservation_change_rejected,
+    PaymentRequested.TYPE: _payment_requested,
+    PaymentCaptured.TYPE: _payment_captured,
+    PaymentFailed.TYPE: _payment_failed,
+    PaymentStatusChanged.TYPE: _payment_status,
+    ShipmentCreated.TYPE: _shipment,
+    ShipmentPacked.TYPE: _shipment,
+    ShipmentShipped.TYPE: _shipment,
+    ShipmentDelivered.TYPE: _shipment,
+    ShipmentDeliveryFailed.TYPE: _delivery_trouble,
+    ShipmentReturnedToSender.TYPE: _delivery_trouble,
+}
+"""Every event this module applies, by type: what it does to its order (None: nothing to do)."""
+
+
 class OrderEvents:
     def __init__(self, changes: OrderChanges) -> None:
         self.changes = changes
 
-    # ---- catalog ----------------------------------------------------------------------------
+    async def on_event(self, envelope: Envelope[Any]) -> None:
+        """One event onto its order (raises KeyError for a type this module does not apply)."""
+        step = STEPS[envelope.type](envelope.payload)
+        if step is not None:
+            await self.changes.apply_event(envelope, step.order_id, step.decide)
 
-    async def on_stock_reserved(self, envelope: Envelope[StockReserved]) -> None:
-        event = envelope.payload
-        await self.changes.apply_event(
-            envelope, event.order_id, lambda o, a: domain.stock_reserved(o, event.allocations, a)
-        )
+    async def on_events(self, envelopes: Sequence[Envelope[Any]]) -> None:
+        """Events of one order, in the order they came, applied together and stored in one write
+        (OrderChanges.apply_events). Events of several orders (not expected: they are keyed by
+        order) raise MixedOrders: the consumer then applies them one by one."""
+        steps = [(e, step) for e in envelopes if (step := STEPS[e.type](e.payload)) is not None]
+        if not steps:
+            return
+        order_ids = {step.order_id for _, step in steps}
+        if len(order_ids) > 1:
+            raise MixedOrders(f"{len(order_ids)} orders under one key")
+        await self.changes.apply_events(steps[0][1].order_id, [(e, step.decide) for e, step in steps])
 
-    async def on_stock_rejected(self, envelope: Envelope[StockReservationRejected]) -> None:
-        event = envelope.payload
-        reason = _short_reason(event.reason, event.short)
-        await self.changes.apply_event(envelope, event.order_id, lambda o, a: domain.stock_rejected(o, reason, a))
+    # The handlers by event, as the consumer registers them (and tests call them).
+    on_stock_reserved = on_stock_rejected = on_stock_released = on_event
+    on_reservation_changed = on_reservation_change_rejected = on_event
+    on_payment_requested = on_payment_captured = on_payment_failed = on_payment_status = on_event
+    on_shipment = on_delivery_trouble = on_event
 
-    async def on_stock_released(self, envelope: Envelope[StockReleased]) -> None:
-        event = envelope.payload
-        if event.reason != "expired":
-            return  # a release this service asked for (cancellation) or a partial one: nothing to do
-        await self.changes.apply_event(envelope, event.order_id, domain.reservation_expired)
 
-    async def on_reservation_changed(self, envelope: Envelope[ReservationChanged]) -> None:
-        e = envelope.payload
-        await self.changes.apply_event(
-            envelope, e.order_id, lambda o, a: edits.reservation_changed(o, e.change_id, e.allocations, a)
-        )
-
-    async def on_reservation_change_rejected(self, envelope: Envelope[ReservationChangeRejected]) -> None:
-        e = envelope.payload
-        reason = _short_reason(e.reason, e.short)
-        await self.changes.apply_event(
-            envelope, e.order_id, lambda o, a: edits.reservation_change_rejected(o, e.change_id, reason, a)
-        )
-
-    # ---- payment ----------------------------------------------------------------------------
-
-    async def on_payment_requested(self, envelope: Envelope[PaymentRequested]) -> None:
-        event = envelope.payload
-        await self.changes.apply_event(
-            envelope,
-            event.order_id,
-            lambda o, a: domain.payment_requested(o, event.payment_id, event.checkout_url, a),
-        )
-
-    async def on_payment_captured(self, envelope: Envelope[PaymentCaptured]) -> None:
-        event = envelope.payload
-        await self.changes.apply_event(
-            envelope,
-            event.order_id,
-            lambda o, a: domain.payment_captured(o, event.payment_id, event.method, event.amount, a),
-        )
-
-    async def on_payment_failed(self, envelope: Envelope[PaymentFailed]) -> None:
-        event = envelope.payload
-        await self.changes.apply_event(
-            envelope,
-            event.order_id,
-            lambda o, a: domain.payment_failed(o, event.payment_id, event.reason, a, event.attempts_left),
-        )
-
-    async def on_payment_status(self, envelope: Envelope[PaymentStatusChanged]) -> None:
-        e = envelope.payload
-        await self.changes.apply_event(
-            envelope,
-            e.order_id,
-            lambda o, a: edits.payment_status_changed(
-                o,
-                status=e.status,
-                paid=e.paid,
-                refunded=e.refunded,
-                due=e.due,
-                prepayment_met=e.prepayment_met,
-                acting=a,
-            ),
-        )
-
-    # ---- fulfilment -------------------------------------------------------------------------
-
-    async def on_shipment(
-        self, envelope: Envelope[ShipmentCreated | ShipmentPacked | ShipmentShipped | ShipmentDelivered]
-    ) -> None:
-        event = envelope.payload
-        status = SHIPMENT_STATUS_OF[event.TYPE]
-        await self.changes.apply_event(
-            envelope,
-            event.order_id,
-            lambda o, a: domain.shipment_progressed(
-                o,
-                event.shipment_id,
-                status,
-                event.shipments_in_order,
-                a,
-                carrier=event.carrier if isinstance(event, ShipmentShipped) else None,
-                tracking_number=event.tracking_number if isinstance(event, ShipmentShipped) else None,
-            ),
-        )
-
-    async def on_delivery_trouble(self, envelope: Envelope[ShipmentDeliveryFailed | ShipmentReturnedToSender]) -> None:
-        event = envelope.payload
-        trouble: domain.DeliveryTrouble = (
-            "delivery_failed" if isinstance(event, ShipmentDeliveryFailed) else "returned_to_sender"
-        )
-        await self.changes.apply_event(
-            envelope,
-            event.order_id,
-            lambda o, a: domain.delivery_trouble(o, event.shipment_id, trouble, event.reason, a),
-        )
+class MixedOrders(ValueError):
+    """Events of more than one order handed over as one order's."""

@@ -62,9 +62,19 @@ class OrderRepository(Protocol):
         ...
 
     async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+        self,
+        order: Order,
+        *,
+        expected_version: int,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None,
+        applied_event_ids: Sequence[str] = (),
+        read_back: bool = True,
     ) -> StoredOrder:
-        """Raises ConcurrencyError on a lost race and AlreadyApplied for a replayed event."""
+        """Raises ConcurrencyError on a lost race and AlreadyApplied for a replayed event (any of
+        `applied_event_ids`: the consumed events this one save applies together). `read_back=False`:
+        the caller ignores the answer's order, which may then be `order` itself, not the stored
+        document parsed (that is parsed when a later write starts from it)."""
         ...
 
     async def page(self, shop_id: str, *, stage: str | None, cursor: str | None, limit: int) -> OrderPage: ...

@@ -4,6 +4,9 @@ replays and any arrival order are harmless."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from oms_contracts import Envelope
 from oms_contracts.messages.catalog import SkuPriceChanged, SkuUpserted, StockLevelChanged
 from oms_contracts.messages.fulfilment import DeliveryMethodChanged
@@ -52,3 +55,15 @@ class Projections:
     async def on_stock_level(self, envelope: Envelope[StockLevelChanged]) -> None:
         e = envelope.payload
         await self.stock.apply(envelope.shop_id, e.sku, e.warehouse_id, e.available, as_of=envelope.occurred_at)
+
+    async def on_stock_levels(self, envelopes: Sequence[Envelope[Any]]) -> None:
+        """Several levels of one SKU from one batch: newest wins, so only the newest per warehouse is
+        written (what writing each in turn would leave)."""
+        newest: dict[tuple[str, str], Envelope[Any]] = {}
+        for envelope in envelopes:
+            place = (envelope.shop_id, envelope.payload.warehouse_id)
+            known = newest.get(place)
+            if known is None or envelope.occurred_at >= known.occurred_at:
+                newest[place] = envelope
+        for envelope in newest.values():
+            await self.on_stock_level(envelope)

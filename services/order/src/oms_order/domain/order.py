@@ -211,9 +211,22 @@ class Order(OrderState):
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         # A copy (every decision starts with one) shares the bound pipeline version: an immutable
         # definition (frozen dataclasses) whose deep copy cost five times the order's own fields.
+        # It shares the entries of the audit trail and the stage history too: both only ever grow
+        # (a decision appends new entries to its own copy of the lists and changes only what it
+        # appended), and their copies were most of what copying an order cost. And it shares every
+        # frozen value (customer, address, lines, totals, allocations, discounts…: the contracts'
+        # models and the pricing ones are frozen, so nobody can change them in place). The lists and
+        # dicts that hold them are still copied, and so is every value that is not frozen (payment).
         memo = {} if memo is None else memo
         if self._bound_pipeline is not None:
             memo.setdefault(id(self._bound_pipeline), self._bound_pipeline)
+        for entry in (*self.audit, *self.stage_history):
+            memo.setdefault(id(entry), entry)
+        for value in self.__dict__.values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else (value,)
+            for item in items:
+                if isinstance(item, BaseModel) and item.model_config.get("frozen"):
+                    memo.setdefault(id(item), item)
         return super().__deepcopy__(memo)
 
     @property

@@ -101,6 +101,9 @@ def register_consumers(
     consumer = runtime.consumer("order-events")
     for kind, handler in order_events.items():
         consumer.on(kind, for_known_orders(handler))
+    # The events of one order in one batch (a payment request with its status, a shipment): applied
+    # together, one write of the order (ADR 0037); one by one again if that fails.
+    consumer.together(events.on_events)
 
     # Returns (RMA) and their refunds onto the order, a logical consumer of their own.
     returns_consumer = runtime.consumer("returns")
@@ -114,7 +117,9 @@ def register_consumers(
         SkuPriceChanged, projections.on_sku_price_changed
     )
     runtime.consumer("delivery-methods", inbox=False).on(DeliveryMethodChanged, projections.on_delivery_method)
-    runtime.consumer("stock-levels", inbox=False).on(StockLevelChanged, projections.on_stock_level)
+    runtime.consumer("stock-levels", inbox=False).on(StockLevelChanged, projections.on_stock_level).together(
+        projections.on_stock_levels
+    )
 
     # Customer records (CRM) from the service's own OrderPlaced, in a group of their own.
     runtime.consumer("customers").on(OrderPlaced, customers.on_order_placed)
@@ -135,3 +140,5 @@ def register_consumers(
     list_consumer = runtime.consumer(LIST_PROJECTION_GROUP, inbox=False)
     for message in ORDER_CHANGES.messages:
         list_consumer.on(message, lists.on_order_signal)
+    # Several signals of one order in a batch: its row is projected once, at the newest version.
+    list_consumer.together(lists.on_order_signals)

@@ -8,6 +8,10 @@ only the outbox) makes the write miss and the caller reads the document afresh; 
 it only what it has proven current (a version at least the one asked for, or the write that emitted
 the event asked about). A stored version of a document is immutable but for its outbox, which the
 snapshot does not keep.
+
+With a document it keeps the order parsed from it (`StoredOrder`), when the repository parsed it
+anyway (a read, a save): the next write's starting point then costs no second validation of the same
+document. A parsed order is shared, so nobody may change it in place (decisions work on a copy).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from oms_runtime.mongo import Document
+
+from oms_order.application.ports import StoredOrder
 
 # What a snapshot leaves out: the outbox (the relay pulls from it without a new version) and the
 # applied event ids (checked by the store's own filter, never from memory).
@@ -30,13 +36,16 @@ class OrderSnapshots:
         self.capacity = max(capacity, 0)
         # _id -> (the document without the outbox, the event ids its write put in the outbox).
         self._docs: OrderedDict[str, tuple[Document, tuple[str, ...]]] = OrderedDict()
+        # _id -> the order parsed from the kept document (same version), when one was.
+        self._parsed: dict[str, StoredOrder] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
 
-    def keep(self, doc: Document) -> None:
-        """Remember `doc` as the store answered it (a full document: version, state, audit). An older
-        version than the one kept is ignored: concurrent handlers may answer out of order."""
+    def keep(self, doc: Document, parsed: StoredOrder | None = None) -> None:
+        """Remember `doc` as the store answered it (a full document: version, state, audit), and the
+        order `parsed` from it if the caller has it. An older version than the one kept is ignored:
+        concurrent handlers may answer out of order."""
         if self.capacity == 0:
             return
         order_id = str(doc["_id"])
@@ -54,8 +63,27 @@ class OrderSnapshots:
         emitted = tuple(dict.fromkeys((*carried, *listed)))[-EMITTED_KEPT:]
         self._docs[order_id] = ({k: v for k, v in doc.items() if k not in _NOT_KEPT}, emitted)
         self._docs.move_to_end(order_id)
+        if parsed is not None and parsed.version == version:
+            self._parsed[order_id] = parsed
+        else:
+            self._parsed.pop(order_id, None)
         while len(self._docs) > self.capacity:
-            self._docs.popitem(last=False)
+            dropped, _ = self._docs.popitem(last=False)
+            self._parsed.pop(dropped, None)
+
+    def parsed(self, shop_id: str, order_id: str) -> StoredOrder | None:
+        """The order parsed from the last snapshot, if one was kept with it."""
+        known = self.latest(shop_id, order_id)
+        if known is None:
+            return None
+        parsed = self._parsed.get(order_id)
+        return parsed if parsed is not None and parsed.version == known["version"] else None
+
+    def attach(self, parsed: StoredOrder) -> None:
+        """Keep `parsed` with the snapshot it was parsed from (if that is still the one kept)."""
+        known = self._docs.get(parsed.order.id)
+        if known is not None and known[0]["version"] == parsed.version:
+            self._parsed[parsed.order.id] = parsed
 
     def latest(self, shop_id: str, order_id: str) -> Document | None:
         """The last snapshot of the order (maybe overtaken: only a starting point for a version-checked write)."""

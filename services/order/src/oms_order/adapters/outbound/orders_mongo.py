@@ -89,7 +89,9 @@ class MongoOrders:
         self.audit_kept = max(audit_kept, 2)
 
     async def _bound(self, doc: Document) -> StoredOrder:
-        stored = stored_order(doc)
+        return await self._bind(stored_order(doc))
+
+    async def _bind(self, stored: StoredOrder) -> StoredOrder:
         if self.bind is not None:
             await self.bind([stored.order])
         return stored
@@ -98,14 +100,22 @@ class MongoOrders:
         doc = await self.store.get(shop_id, order_id)
         if doc is None:
             return None
-        self.snapshots.keep(doc)
-        return await self._bound(doc)
+        stored = stored_order(doc)
+        self.snapshots.keep(doc, stored)
+        return await self._bind(stored)
 
     async def recent(self, shop_id: str, order_id: str) -> StoredOrder | None:
         """The order as this process last wrote or read it, without a round trip; None when it has no
         snapshot. Maybe overtaken: only the start of a version-checked save (ADR 0032)."""
+        parsed = self.snapshots.parsed(shop_id, order_id)
+        if parsed is not None:
+            return await self._bind(parsed)
         doc = self.snapshots.latest(shop_id, order_id)
-        return await self._bound(doc) if doc is not None else None
+        if doc is None:
+            return None
+        stored = stored_order(doc)
+        self.snapshots.attach(stored)
+        return await self._bind(stored)
 
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
         doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
@@ -124,11 +134,19 @@ class MongoOrders:
             stored = await self.store.create(doc, events=events)
         except DuplicateKeyError as exc:
             raise DuplicateIdempotencyKey(idempotency_key) from exc
-        self.snapshots.keep(stored)
-        return await self._bound(stored)
+        created = stored_order(stored)
+        self.snapshots.keep(stored, created)
+        return await self._bind(created)
 
     async def save(
-        self, order: Order, *, expected_version: int, events: Sequence[Envelope[Any]], applied_event_id: str | None
+        self,
+        order: Order,
+        *,
+        expected_version: int,
+        events: Sequence[Envelope[Any]],
+        applied_event_id: str | None,
+        applied_event_ids: Sequence[str] = (),
+        read_back: bool = True,
     ) -> StoredOrder:
         state = await self._move_old_audit(order, order_state(order))
         doc = await self.store.update(
@@ -138,15 +156,21 @@ class MongoOrders:
             set_fields=state,
             events=events,
             applied_event_id=applied_event_id,
+            applied_event_ids=applied_event_ids,
         )
-        self.snapshots.keep(doc)
+        if not read_back:
+            # Nobody reads the answer: the document is parsed only if a later write starts from it
+            # (recent()), and parsed from the store's answer then, exactly as a read would.
+            self.snapshots.keep(doc)
+            return StoredOrder(order, doc["version"], doc["idempotency_key"], doc["request_fingerprint"])
         saved = stored_order(doc)
+        self.snapshots.keep(doc, saved)
         # A save keeps the order on its pipeline version: bind what the caller had bound instead of
         # reading the shop's pipeline settings again (one read per save saved).
         if order.bound_pipeline is not None and saved.order.pipeline == order.pipeline:
             saved.order.bind(order.bound_pipeline)
             return saved
-        return await self._bound(doc)
+        return await self._bind(saved)
 
     async def _move_old_audit(self, order: Order, state: Document) -> Document:
         """Archive the oldest audit entries before the (version-checked) save that drops them from the

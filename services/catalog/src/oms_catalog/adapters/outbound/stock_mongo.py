@@ -6,15 +6,16 @@ single-document update filtered on the invariant it needs (see `StockMongo`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
 from oms_runtime.mongo import Document
 from oms_runtime.paging import CursorPage
-from oms_runtime.store import AggregateStore, outbox_entry
+from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -27,8 +28,11 @@ from oms_catalog.application.ports import (
     StockEvents,
     StockRecord,
     StockResult,
+    StockStep,
 )
-from oms_catalog.domain.stock import MAX_ON_HAND, StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import MAX_ON_HAND, InsufficientStock, StockChange, StockLevel, StockMovement
+
+T = TypeVar("T")
 
 # Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
 APPLIED_KEYS_KEPT = 200
@@ -36,6 +40,16 @@ APPLIED_KEYS_KEPT = 200
 # while stock keeps changing under it (a refusal means the stock really moved, not a version race,
 # so this is not the command loop's optimistic-concurrency retry: ADR 0009).
 STOCK_UPDATE_ATTEMPTS = 50
+# What the relay needs of a stock document to publish its outbox without reading it (`PendingHook`).
+SNAPSHOT: Document = {"version": 1, "outbox": 1}
+
+
+async def _outcome(change: Awaitable[T]) -> T | BaseException:
+    """The change's result or its error, as `asyncio.gather(..., return_exceptions=True)` gives it."""
+    try:
+        return await change
+    except Exception as exc:
+        return exc
 
 
 def level_from_doc(doc: Document | None) -> StockLevel:
@@ -98,14 +112,14 @@ class StockMongo:
         ledger: AsyncCollection[Document],
         clock: Clock,
         events: StockEvents,
-        on_pending: Callable[[str, Any], None] = lambda _collection, _id: None,
+        on_pending: PendingHook | None = None,
     ) -> None:
         self.store = store
         self.collection = store.collection
         self.ledger = ledger
         self.clock = clock
         self.events = events
-        self._on_pending = on_pending
+        self._on_pending: PendingHook = on_pending or (lambda _collection, _id, _snapshot=None: None)
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         doc = await self.collection.find_one({"_id": doc_id(shop_id, sku, warehouse_id), "shop_id": shop_id})
@@ -130,25 +144,57 @@ class StockMongo:
         server refuses `intended` (its assumptions do not hold), the level is read and
         `operation` decides, so the outcome is the same as deciding on a read.
         """
-        key = doc_id(shop_id, sku, warehouse_id)
-        change = intended
+        result, stored = await self._change(shop_id, StockStep(sku, warehouse_id, operation, intended), note, cause)
+        if stored is not None:
+            # The flush puts the event into the outbox and wakes the relay: it leaves now.
+            await self._flush_stored([stored])
+        return result
+
+    async def apply_all(
+        self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
+    ) -> list[StockResult | InsufficientStock]:
+        """`apply` of each step, the changes side by side (each its own conditional update of its own
+        document: they are independent), then ONE ledger insert for all of them and one flush
+        update per document. A step refused for want of stock answers its InsufficientStock; any
+        other error is raised after the changes that were stored are flushed."""
+        if len(steps) == 1:
+            changes: list[Any] = [await _outcome(self._change(shop_id, steps[0], note, cause))]
+        else:
+            changes = await asyncio.gather(
+                *(self._change(shop_id, step, note, cause) for step in steps), return_exceptions=True
+            )
+        await self._flush_stored([c[1] for c in changes if isinstance(c, tuple) and c[1] is not None])
+        outcomes: list[StockResult | InsufficientStock] = []
+        for outcome in changes:
+            if isinstance(outcome, InsufficientStock):
+                outcomes.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                outcomes.append(outcome[0])
+        return outcomes
+
+    async def _change(
+        self, shop_id: str, step: StockStep, note: LedgerNote, cause: Envelope[Any] | None
+    ) -> tuple[StockResult, Document | None]:
+        """The change stored (the document as it left it, to flush) or found applied before (None)."""
+        key = doc_id(shop_id, step.sku, step.warehouse_id)
+        change = step.intended
         for _ in range(STOCK_UPDATE_ATTEMPTS):
             if change is None:
                 doc = await self.collection.find_one({"_id": key, "shop_id": shop_id})
                 if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
-                    return StockResult(level_from_doc(doc), applied=False)
+                    return StockResult(level_from_doc(doc), applied=False), None
                 level = level_from_doc(doc)
-                change = operation(level)
+                change = step.operation(level)
                 if change is None:
-                    return StockResult(level, applied=False)
+                    return StockResult(level, applied=False), None
                 level.apply(change)  # the domain's own check, before asking the server
-            stored = await self._store(key, shop_id, sku, warehouse_id, change, note, cause)
+            stored = await self._store(key, shop_id, step.sku, step.warehouse_id, change, note, cause)
             if stored is None:
                 change = None  # the document is not as assumed: decide on what is there now
                 continue
-            # The flush puts the event into the outbox and wakes the relay: it leaves now.
-            await self.flush_ledger(stored, own=stored["ledger_pending"][-1]["_id"])
-            return StockResult(level_from_doc(stored), applied=True)
+            return StockResult(level_from_doc(stored), applied=True), stored
         raise StockContention(key)
 
     async def _store(
@@ -276,6 +322,51 @@ class StockMongo:
         outbox.reverse()
         return entries, outbox
 
+    async def _flush_stored(self, stored: list[Document]) -> None:
+        """Flush the changes just stored, from the documents their updates returned: one ledger insert
+        for all of them, then per document the update that moves its pending changes into its outbox.
+        A document whose oldest pending change is not the snapshot's (another flusher was first) is
+        read again and flushed by `flush_ledger` until this change has left `ledger_pending`."""
+        if not stored:
+            return
+        planned = [(doc, doc["ledger_pending"], *self._materialise(doc, doc["ledger_pending"])) for doc in stored]
+        await self._insert_ledger([entry for _doc, _pending, entries, _events in planned for entry in entries])
+        for doc, pending, _entries, events in planned:
+            own = pending[-1]["_id"]  # the change this update made is the newest in its snapshot
+            if await self._move_to_outbox(doc["_id"], pending, events):
+                continue
+            fresh = await self.collection.find_one({"_id": doc["_id"]})
+            if fresh is not None and own in {e["_id"] for e in fresh.get("ledger_pending") or []}:
+                await self.flush_ledger(fresh, own=own)
+
+    async def _move_to_outbox(self, stock_id: Any, pending: list[Document], events: list[Document]) -> bool:
+        """Pull `pending` (inserted into the ledger already) and push their events, if they are still
+        the oldest pending changes; the relay gets the document as this update left it. The version
+        goes up with the outbox, as in every aggregate: of two snapshots the relay keeps the newer."""
+        query: Document = {"_id": stock_id, "ledger_pending.0._id": pending[0]["_id"]}
+        update: Document = {
+            "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
+            "$push": {"outbox": {"$each": events}},
+            "$set": {"has_outbox": True},
+            "$inc": {"version": 1},
+        }
+        # Nothing newer pending: the flag goes down in the same update.
+        everything = {**query, "ledger_pending": {"$size": len(pending)}}
+        after = await self.collection.find_one_and_update(
+            everything,
+            {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}},
+            projection=SNAPSHOT,
+            return_document=ReturnDocument.AFTER,
+        )
+        if after is None:
+            after = await self.collection.find_one_and_update(
+                query, update, projection=SNAPSHOT, return_document=ReturnDocument.AFTER
+            )
+        if after is None:
+            return False
+        self._on_pending(self.collection.name, stock_id, after)  # the relay publishes this snapshot now
+        return True
+
     async def flush_ledger(self, doc: Document, own: str | None = None) -> int:
         """Turn a stock document's pending changes into ledger entries and events (idempotent).
 
@@ -295,22 +386,8 @@ class StockMongo:
                 return flushed
             entries, events = self._materialise(doc, pending)
             await self._insert_ledger(entries)
-            query: Document = {"_id": doc["_id"], "ledger_pending.0._id": pending[0]["_id"]}
-            update: Document = {
-                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
-                "$push": {"outbox": {"$each": events}},
-                "$set": {"has_outbox": True},
-            }
-            # Nothing newer pending: the flag goes down in the same update.
-            everything = {**query, "ledger_pending": {"$size": len(pending)}}
-            done = await self.collection.update_one(
-                everything, {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}}
-            )
-            if not done.matched_count:
-                done = await self.collection.update_one(query, update)
-            if done.matched_count:
+            if await self._move_to_outbox(doc["_id"], pending, events):
                 flushed += len(pending)
-                self._on_pending(self.collection.name, doc["_id"])  # the relay publishes this document now
                 if own is None or own in {e["_id"] for e in pending}:
                     return flushed
             # Another flusher moved the oldest changes first: look again.

@@ -7,6 +7,8 @@ application/thresholds.py for how a crossing is decided and announced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from oms_runtime.clock import Clock
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
@@ -33,6 +35,16 @@ class ThresholdMongo:
     async def load(self, shop_id: str, aggregate_id: str) -> Loaded[Threshold] | None:
         doc = await self.store.get(shop_id, doc_id(shop_id, aggregate_id))
         return None if doc is None else Loaded(threshold_from_doc(doc), doc["version"])
+
+    async def load_many(self, shop_id: str, skus: Sequence[str]) -> dict[str, Loaded[Threshold]]:
+        # By _id alone (an index lookup on the local stand-in too, like `AggregateStore.get`), then the tenant.
+        ids = [doc_id(shop_id, sku) for sku in dict.fromkeys(skus)]
+        found = self.store.collection.find({"_id": {"$in": ids}})
+        return {
+            doc["sku"]: Loaded(threshold_from_doc(doc), doc["version"])
+            async for doc in found
+            if doc.get("shop_id") == shop_id
+        }
 
     async def save(
         self, loaded: Loaded[Threshold], decision: Decision[Threshold], applied_event_id: str | None

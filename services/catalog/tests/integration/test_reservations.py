@@ -321,7 +321,7 @@ async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_wit
         await eventually(lambda: _has(levels, 3), timeout=20, what="three StockLevelChanged")
         assert await levels() == [(10, 0, 10), (10, 3, 7), (10, 7, 3)]
     doc = await service.stock("A", "w-msk")
-    assert not doc.get("has_pending_ledger")
+    assert not doc.get("ledger_pending")
     await _assert_books_balance(service)
 
 
@@ -331,7 +331,7 @@ async def _has(read: Any, n: int) -> bool:
 
 async def _no_pending(service: Service, doc_id: str) -> bool:
     doc = await service.parts.stock_store.collection.find_one({"_id": doc_id})
-    return doc is not None and not doc.get("ledger_pending") and not doc.get("has_pending_ledger")
+    return doc is not None and not doc.get("ledger_pending")
 
 
 async def _assert_levels_chain(

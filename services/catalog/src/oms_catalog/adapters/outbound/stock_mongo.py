@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
@@ -20,7 +21,14 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
+from oms_catalog.adapters.outbound.mongo import (
+    ASKS_PER_READ,
+    LEDGER_PENDING,
+    batches,
+    doc_id,
+    page_by_key,
+    union_by_shop,
+)
 from oms_catalog.application.ports import (
     LedgerEntry,
     LedgerNote,
@@ -102,8 +110,12 @@ class StockMongo:
     the changes after i. `flush_ledger` turns pending changes into ledger entries and
     StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
     every outbox) in one update that pulls them, so an event is neither lost nor doubled; it runs
-    right after the change and, after a crash, from the background flusher (ADR
-    stock-changes-without-version-check).
+    right after the change and, after a crash, from the background flusher, which finds documents
+    by their pending entries (a sparse index), so no flag has to be raised and lowered (ADR 0009,
+    ADR 0036). A stock document is thus written three times per change: the change, the flush,
+    and the relay's mark-sent. The changes of one command (`apply_all`) are made side by side and
+    share one ledger insert; concurrent commands share their reads and ledger inserts
+    (`Coalescer`).
     """
 
     def __init__(
@@ -120,6 +132,10 @@ class StockMongo:
         self.clock = clock
         self.events = events
         self._on_pending: PendingHook = on_pending or (lambda _collection, _id, _snapshot=None: None)
+        # What the concurrent handlers of a consumer batch ask at the same moment, in one round trip:
+        # the levels their plans are made from (one `$in` read per shop) and their ledger entries.
+        self._availability = Coalescer(self._availability_of_many, limit=ASKS_PER_READ)
+        self._ledger_inserts = Coalescer(self._insert_ledger_many, limit=ASKS_PER_READ)
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         doc = await self.collection.find_one({"_id": doc_id(shop_id, sku, warehouse_id), "shop_id": shop_id})
@@ -228,7 +244,7 @@ class StockMongo:
                 "reserved": change.reserved,
                 "available": change.available,
             },
-            "$set": {"has_pending_ledger": True, "updated_at": now},
+            "$set": {"updated_at": now},
             "$push": {"ledger_pending": self._pending_entry(shop_id, sku, warehouse_id, change, note, cause, now)},
         }
         if change.order_id is not None:
@@ -340,28 +356,21 @@ class StockMongo:
                 await self.flush_ledger(fresh, own=own)
 
     async def _move_to_outbox(self, stock_id: Any, pending: list[Document], events: list[Document]) -> bool:
-        """Pull `pending` (inserted into the ledger already) and push their events, if they are still
-        the oldest pending changes; the relay gets the document as this update left it. The version
-        goes up with the outbox, as in every aggregate: of two snapshots the relay keeps the newer."""
-        query: Document = {"_id": stock_id, "ledger_pending.0._id": pending[0]["_id"]}
-        update: Document = {
-            "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
-            "$push": {"outbox": {"$each": events}},
-            "$set": {"has_outbox": True},
-            "$inc": {"version": 1},
-        }
-        # Nothing newer pending: the flag goes down in the same update.
-        everything = {**query, "ledger_pending": {"$size": len(pending)}}
+        """Pull `pending` (inserted into the ledger already) and push their events, in ONE update, if
+        they are still the oldest pending changes; the relay gets the document as this update left it.
+        The version goes up with the outbox, as in every aggregate: of two snapshots the relay keeps
+        the newer. No flag to lower: the background flusher finds pending changes by themselves."""
         after = await self.collection.find_one_and_update(
-            everything,
-            {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}},
+            {"_id": stock_id, "ledger_pending.0._id": pending[0]["_id"]},
+            {
+                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
+                "$push": {"outbox": {"$each": events}},
+                "$set": {"has_outbox": True},
+                "$inc": {"version": 1},
+            },
             projection=SNAPSHOT,
             return_document=ReturnDocument.AFTER,
         )
-        if after is None:
-            after = await self.collection.find_one_and_update(
-                query, update, projection=SNAPSHOT, return_document=ReturnDocument.AFTER
-            )
         if after is None:
             return False
         self._on_pending(self.collection.name, stock_id, after)  # the relay publishes this snapshot now
@@ -379,10 +388,6 @@ class StockMongo:
         while True:
             pending = doc.get("ledger_pending") or []
             if not pending:
-                if doc.get("has_pending_ledger"):
-                    await self.collection.update_one(
-                        {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
-                    )
                 return flushed
             entries, events = self._materialise(doc, pending)
             await self._insert_ledger(entries)
@@ -399,18 +404,25 @@ class StockMongo:
             doc = fresh
 
     async def _insert_ledger(self, entries: list[Document]) -> None:
-        # A duplicate is an entry flushed before (same _id) or the same change recorded already.
-        try:
-            await self.ledger.insert_many(entries, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
+        await self._ledger_inserts(entries)
+
+    async def _insert_ledger_many(self, batches: list[list[Document]]) -> list[None]:
+        """The ledger entries of concurrent flushes, in one insert. A duplicate is an entry flushed
+        before (same _id) or the same change recorded already: not an error."""
+        entries = [entry for batch in batches for entry in batch]
+        if entries:
+            try:
+                await self.ledger.insert_many(entries, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+        return [None] * len(batches)
 
     async def flush_pending_ledgers(self) -> int:
         """Background step: entries a crash left on stock documents."""
         flushed = 0
         cursor = self.collection.find(
-            {"has_pending_ledger": True}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1, "has_pending_ledger": 1}
+            {f"{LEDGER_PENDING}._id": {"$exists": True}}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1}
         ).limit(200)
         async for doc in cursor:
             flushed += await self.flush_ledger(doc)
@@ -427,13 +439,25 @@ class StockMongo:
 
     async def availability(self, shop_id: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
         """warehouse_id -> sku -> available, for the SKUs asked."""
-        result: dict[str, dict[str, int]] = {}
-        cursor = self.collection.find(
-            {"shop_id": shop_id, "sku": {"$in": list(skus)}}, {"sku": 1, "warehouse_id": 1, "available": 1}
-        )
-        async for doc in cursor:
-            result.setdefault(doc["warehouse_id"], {})[doc["sku"]] = doc["available"]
-        return result
+        return await self._availability((shop_id, tuple(skus)))
+
+    async def _availability_of_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, dict[str, int]]]:
+        levels: dict[str, dict[str, dict[str, int]]] = {}  # shop -> sku -> warehouse -> available
+        for shop_id, union in union_by_shop(asks).items():
+            by_sku = levels.setdefault(shop_id, {})
+            cursor = self.collection.find(
+                {"shop_id": shop_id, "sku": {"$in": union}}, {"sku": 1, "warehouse_id": 1, "available": 1}
+            )
+            async for doc in cursor:
+                by_sku.setdefault(doc["sku"], {})[doc["warehouse_id"]] = doc["available"]
+        answers: list[dict[str, dict[str, int]]] = []
+        for shop_id, skus in asks:
+            result: dict[str, dict[str, int]] = {}
+            for sku in skus:
+                for warehouse_id, available in levels[shop_id].get(sku, {}).items():
+                    result.setdefault(warehouse_id, {})[sku] = available
+            answers.append(result)
+        return answers
 
     async def page(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int

@@ -231,6 +231,8 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
     # One conditional update per reservation, no read of the stock document before it, no retry (the
     # change names the tenant; the ledger flush after it, by `_id` and its oldest pending change, not).
     assert log.count("findAndModify", "stock", filtering="shop_id") == len(orders)
+    # Started together, as a consumer batch's handlers are: their kit look-ups went out as one read.
+    assert log.count("find", "skus", filtering="sku") == 1
     doc = await service.stock("HOT", "w-msk")
     assert (doc["on_hand"], doc["reserved"], doc["available"]) == (1000, 80, 920)
     await _assert_levels_chain(service, "HOT", "w-msk", start=(0, 0), end=(1000, 80))

@@ -48,6 +48,8 @@ APPLIED_KEYS_KEPT = 200
 # while stock keeps changing under it (a refusal means the stock really moved, not a version race,
 # so this is not the command loop's optimistic-concurrency retry: ADR 0009).
 STOCK_UPDATE_ATTEMPTS = 50
+# How many heads of its snapshot a flusher that lost tries before it reads the document again.
+HEADS_TRIED = 3
 # What the relay needs of a stock document to publish its outbox without reading it (`PendingHook`).
 SNAPSHOT: Document = {"version": 1, "outbox": 1}
 
@@ -340,20 +342,36 @@ class StockMongo:
 
     async def _flush_stored(self, stored: list[Document]) -> None:
         """Flush the changes just stored, from the documents their updates returned: one ledger insert
-        for all of them, then per document the update that moves its pending changes into its outbox.
-        A document whose oldest pending change is not the snapshot's (another flusher was first) is
-        read again and flushed by `flush_ledger` until this change has left `ledger_pending`."""
+        for all of them, then per document the update that moves its pending changes into its outbox
+        (the documents side by side), until each change has left `ledger_pending`."""
         if not stored:
             return
         planned = [(doc, doc["ledger_pending"], *self._materialise(doc, doc["ledger_pending"])) for doc in stored]
         await self._insert_ledger([entry for _doc, _pending, entries, _events in planned for entry in entries])
-        for doc, pending, _entries, events in planned:
-            own = pending[-1]["_id"]  # the change this update made is the newest in its snapshot
-            if await self._move_to_outbox(doc["_id"], pending, events):
-                continue
-            fresh = await self.collection.find_one({"_id": doc["_id"]})
-            if fresh is not None and own in {e["_id"] for e in fresh.get("ledger_pending") or []}:
-                await self.flush_ledger(fresh, own=own)
+        flushes = [self._flush_own(doc["_id"], pending, events) for doc, pending, _entries, events in planned]
+        if len(flushes) == 1:
+            await flushes[0]
+        else:
+            await asyncio.gather(*flushes)
+
+    async def _flush_own(self, stock_id: Any, pending: list[Document], events: list[Document]) -> None:
+        """Move the snapshot's pending changes (the newest of them the caller's own) to the outbox.
+
+        A busy document has a flusher per change, and the one whose snapshot starts at the log's head
+        moves it. Losing means the head has moved past the snapshot's first change (the head only
+        ever moves forward, pulling a prefix of the log with its events), so the next change of the
+        snapshot is tried as the head, moving the rest of the snapshot: right when it is the head, a
+        miss when it has gone too. A miss at the caller's own change means another flusher moved it.
+        A longer snapshot is read again after a few tries and flushed from what is there."""
+        for first in range(min(len(pending), HEADS_TRIED)):
+            if await self._move_to_outbox(stock_id, pending[first:], events[first:]):
+                return
+        if len(pending) <= HEADS_TRIED:
+            return  # every head up to our own change missed: it has been moved
+        own = pending[-1]["_id"]
+        fresh = await self.collection.find_one({"_id": stock_id})
+        if fresh is not None and own in {e["_id"] for e in fresh.get("ledger_pending") or []}:
+            await self.flush_ledger(fresh, own=own)
 
     async def _move_to_outbox(self, stock_id: Any, pending: list[Document], events: list[Document]) -> bool:
         """Pull `pending` (inserted into the ledger already) and push their events, in ONE update, if

@@ -22,6 +22,7 @@ class Command:
     name: str
     collection: str
     statements: int = 1  # of a write command: the updates (inserts, deletes) it carries in one round trip
+    filter_fields: tuple[str, ...] = ()  # of a find or findAndModify: the fields its filter names
 
 
 @dataclass
@@ -29,11 +30,14 @@ class CommandLog:
     database: str
     commands: list[Command] = field(default_factory=list)
 
-    def count(self, name: str | None = None, collection: str | None = None) -> int:
+    def count(self, name: str | None = None, collection: str | None = None, *, filtering: str | None = None) -> int:
+        """Round trips; `filtering`: only the finds and findAndModifys whose filter names that field."""
         return sum(
             1
             for c in self.commands
-            if (name is None or c.name == name) and (collection is None or c.collection == collection)
+            if (name is None or c.name == name)
+            and (collection is None or c.collection == collection)
+            and (filtering is None or filtering in c.filter_fields)
         )
 
     def statements(self, name: str, collection: str | None = None) -> int:
@@ -62,11 +66,13 @@ class _Listener(monitoring.CommandListener):
             return
         target = event.command.get(event.command_name)
         batch = event.command.get(_STATEMENTS.get(event.command_name, ""))
+        query = event.command.get("filter", event.command.get("query"))
         command = Command(
             event.database_name,
             event.command_name,
             target if isinstance(target, str) else "",
             len(batch) if isinstance(batch, list) else 1,
+            tuple(query) if isinstance(query, dict) else (),
         )
         for log in logs:
             log.commands.append(command)

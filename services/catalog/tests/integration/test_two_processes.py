@@ -199,7 +199,8 @@ async def _check_invariants(parts: Catalog, shop_id: str) -> list[dict[str, Any]
 
 
 async def _no_pending_ledger(parts: Catalog, shop_id: str) -> bool:
-    return await parts.runtime.db[STOCK].count_documents({"shop_id": shop_id, "has_pending_ledger": True}) == 0
+    pending = {"shop_id": shop_id, "ledger_pending._id": {"$exists": True}}
+    return await parts.runtime.db[STOCK].count_documents(pending) == 0
 
 
 async def _drained(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, groups: list[tuple[str, Topic]]) -> bool:

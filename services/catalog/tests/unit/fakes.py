@@ -26,6 +26,7 @@ from oms_catalog.application.ports import (
     StockOperation,
     StockRecord,
     StockResult,
+    StockStep,
     StoredPurchaseOrder,
     StoredSettings,
     StoredSku,
@@ -45,7 +46,7 @@ from oms_catalog.domain.products import Product
 from oms_catalog.domain.purchasing import PurchaseOrder, Supplier
 from oms_catalog.domain.reservation import Reservation, ReservationStatus
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
-from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import InsufficientStock, StockChange, StockLevel, StockMovement
 from oms_contracts import Envelope
 from oms_runtime.clock import FixedClock
 from oms_runtime.commands import Decision, Loaded, RetryPolicy
@@ -211,6 +212,21 @@ class FakeStock:
             return StockResult(level, applied=True)
         raise StockContention(f"{sku}|{warehouse_id}")
 
+    async def apply_all(
+        self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
+    ) -> list[StockResult | InsufficientStock]:
+        outcomes: list[StockResult | InsufficientStock] = []
+        for step in steps:
+            try:
+                outcomes.append(
+                    await self.apply(
+                        shop_id, step.sku, step.warehouse_id, step.operation, note, cause, intended=step.intended
+                    )
+                )
+            except InsufficientStock as exc:
+                outcomes.append(exc)
+        return outcomes
+
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         doc = self.docs.get((sku, warehouse_id))
         return None if doc is None else StockRecord(sku, warehouse_id, doc.level, tuple(doc.applied_keys))
@@ -280,6 +296,10 @@ class FakeShopSettings:
 class FakeThresholds(InMemoryRepository[Threshold]):
     def __init__(self) -> None:
         super().__init__(key_of=lambda t: (t.shop_id, t.sku), name="stock_thresholds")
+
+    async def load_many(self, shop_id: str, skus: Sequence[str]) -> dict[str, Loaded[Threshold]]:
+        found = {sku: await self.load(shop_id, sku) for sku in skus}
+        return {sku: loaded for sku, loaded in found.items() if loaded is not None}
 
     async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]:
         low = [v.state for (s, _), v in self.stored.items() if s == shop_id and v.state.low]

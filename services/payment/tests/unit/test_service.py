@@ -95,11 +95,12 @@ async def test_a_delivery_before_the_cash_request_is_folded_in(app: App, payment
     assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
 
 
-async def test_a_cash_request_folds_deliveries_into_the_payment_it_wrote_without_reading_it_again(
+async def test_a_cash_request_stores_its_payment_unread_and_folds_deliveries_into_it_without_reading_it(
     app: App, payments: FakePayments
 ) -> None:
-    """The fold after the request starts from the payment the request just stored (or found, on a
-    replay): one look-up by (order, method) per request, the replay guard's."""
+    """No provider to ask, so no look-up before the insert (the unique index meets a replay), and the
+    fold starts from the payment just stored: no look-up by (order, method) at all. A replay's insert
+    clashes, and only then is the payment read, once, for the fold."""
     reads: list[str] = []
     find_for_order, add = payments.find_for_order, payments.add
     adding = False  # the fake's own uniqueness check inside `add` is the store's unique index: not a read
@@ -123,10 +124,10 @@ async def test_a_cash_request_folds_deliveries_into_the_payment_it_wrote_without
     reads.clear()
     await app.payments.request_payment(request("o1", "cash_on_delivery"))
     assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
-    assert reads == ["cash_on_delivery"]
-    await app.payments.request_payment(request("o1", "cash_on_delivery"))  # a replay: found, folded, no change
+    assert reads == []
+    await app.payments.request_payment(request("o1", "cash_on_delivery"))  # a replay: clashes, read, no change
     assert types(payments) == ["PaymentRequested", "PaymentCaptured"]
-    assert reads == ["cash_on_delivery", "cash_on_delivery"]
+    assert reads == ["cash_on_delivery"]
 
 
 async def test_cash_waits_for_the_last_shipment(app: App, payments: FakePayments) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from oms_contracts import Actor, Envelope
-from oms_runtime.commands import CommandRepository
+from oms_runtime.commands import CommandRepository, Loaded
 from oms_runtime.paging import CursorPage
 
 from oms_catalog.domain.catalog import Sku, Warehouse
@@ -26,7 +26,7 @@ from oms_catalog.domain.products import Product
 from oms_catalog.domain.purchasing import PurchaseOrder, Supplier
 from oms_catalog.domain.reservation import Reservation
 from oms_catalog.domain.shop_settings import ShopCatalogSettings
-from oms_catalog.domain.stock import StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import InsufficientStock, StockChange, StockLevel, StockMovement
 
 
 class AlreadyExists(Exception):
@@ -191,6 +191,16 @@ class StockContention(Exception):
 StockOperation = Callable[[StockLevel], StockChange | None]
 
 
+@dataclass(frozen=True)
+class StockStep:
+    """One stock change among several of one command (`StockStore.apply_all`): what `apply` takes."""
+
+    sku: str
+    warehouse_id: str
+    operation: StockOperation
+    intended: StockChange | None = None
+
+
 class StockEvents(Protocol):
     """Builds the StockLevelChanged of a stored stock change (application/stock_events.py).
 
@@ -227,6 +237,15 @@ class StockStore(Protocol):
     ) -> StockResult:
         """Store `intended` straight away when given, else `operation`'s decision on the level read
         (None from it: already applied). Raises InsufficientStock / InvalidQuantity from the domain."""
+        ...
+
+    async def apply_all(
+        self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
+    ) -> list[StockResult | InsufficientStock]:
+        """`apply` of every step (each its own conditional update, as independent as separate calls),
+        with the bookkeeping after them shared (one ledger write for all). Per step, in order: its
+        result, or the InsufficientStock that refused it; any other error is raised once the steps
+        that were stored are booked."""
         ...
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None: ...
@@ -319,6 +338,10 @@ class Threshold:
 
 
 class ThresholdRepository(CommandRepository[Threshold], Protocol):
+    async def load_many(self, shop_id: str, skus: Sequence[str]) -> dict[str, Loaded[Threshold]]:
+        """The thresholds of those SKUs that have one, by SKU (one read for a whole command)."""
+        ...
+
     async def page_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]: ...
 
 

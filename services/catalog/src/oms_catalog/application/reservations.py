@@ -17,6 +17,7 @@ race finds them done), which is what lets the loop decide again on the fresh res
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from oms_contracts import Envelope
@@ -37,6 +38,7 @@ from oms_catalog.application.ports import (
     ReservationRepository,
     ShopSettingsRepository,
     SkuRepository,
+    StockStep,
     WarehouseRepository,
 )
 from oms_catalog.application.stock import StockMovements
@@ -47,6 +49,18 @@ from oms_catalog.domain.shop_settings import ShopCatalogSettings
 from oms_catalog.domain.stock import InsufficientStock, StockChange, StockLevel, release_of, reservation, shipment
 
 T = TypeVar("T")
+
+
+def _reserve(order_id: str, quantity: int, level: StockLevel) -> StockChange | None:
+    return level.reserve(order_id, quantity)
+
+
+def _release(order_id: str, level: StockLevel) -> StockChange | None:
+    return level.release(order_id)
+
+
+def _commit(order_id: str, shipped: int, level: StockLevel) -> StockChange | None:
+    return level.commit(order_id, shipped)
 
 
 class UnknownReservation(LookupError):
@@ -176,7 +190,8 @@ class ReservationService:
         )
 
     async def _take(self, current: Reservation, cause: Envelope[Any] | None) -> bool:
-        """Reserve every pick of the plan; False as soon as one cannot be had."""
+        """Reserve every pick of the plan; False when one cannot be had (then the caller gives the
+        plan back: a pick that was not taken gives back nothing)."""
         order_id = current.order_id
         note = LedgerNote(
             ref=ledger_ref(order_id, current.attempt),
@@ -184,25 +199,19 @@ class ReservationService:
             reason=f"reserved for order {order_id}",
             order_id=order_id,
         )
-        for pick in current.picks:
-
-            def operation(level: StockLevel, q: int = pick.quantity) -> StockChange | None:
-                return level.reserve(order_id, q)
-
-            try:
-                await self.stock.apply(
-                    current.shop_id,
-                    pick.sku,
-                    pick.warehouse_id,
-                    operation,
-                    note,
-                    cause,
-                    # Nothing to read first: the server takes it if it is still there.
-                    intended=reservation(order_id, pick.quantity),
-                )
-            except InsufficientStock:
-                return False
-        return True
+        # Every pick at once (each a conditional update of its own stock document), booked together.
+        steps = [
+            StockStep(
+                pick.sku,
+                pick.warehouse_id,
+                partial(_reserve, order_id, pick.quantity),
+                # Nothing to read first: the server takes it if it is still there.
+                intended=reservation(order_id, pick.quantity),
+            )
+            for pick in current.picks
+        ]
+        outcomes = await self.stock.apply_all(current.shop_id, steps, note, cause)
+        return not any(isinstance(o, InsufficientStock) for o in outcomes)
 
     async def give_back(self, current: Reservation, cause: Envelope[Any] | None, *, reason: str) -> None:
         order_id = current.order_id
@@ -212,18 +221,17 @@ class ReservationService:
             reason=f"released for order {order_id}: {reason}",
             order_id=order_id,
         )
-        for pick in current.picks:
-            # The plan says what the order took here; when a partial release or a change made it
-            # hold something else (or nothing), the server refuses and the level read decides.
-            await self.stock.apply(
-                current.shop_id,
-                pick.sku,
-                pick.warehouse_id,
-                lambda level: level.release(order_id),
-                note,
-                cause,
-                intended=release_of(order_id, pick.quantity),
+        # The plan says what the order took here; when a partial release or a change made it
+        # hold something else (or nothing), the server refuses and the level read decides.
+        steps = [
+            StockStep(
+                pick.sku, pick.warehouse_id, partial(_release, order_id), intended=release_of(order_id, pick.quantity)
             )
+            for pick in current.picks
+        ]
+        for outcome in await self.stock.apply_all(current.shop_id, steps, note, cause):
+            if isinstance(outcome, InsufficientStock):
+                raise outcome  # a release never wants stock; as before, not swallowed
 
     async def _rejection(
         self, current: Reservation, reason: str, cause: Envelope[Any] | None, short: Sequence[Short] = ()
@@ -290,15 +298,15 @@ class ReservationService:
                 order_id=order_id,
             )
             held = {(p.sku, p.warehouse_id): p.quantity for p in current.picks}
+            steps = []
             for line in shipped:
-
-                def operation(level: StockLevel, q: int = line.quantity) -> StockChange | None:
-                    return level.commit(order_id, q)
-
                 # The plan says what the order holds here: no read first (the server re-checks it).
                 planned = held.get((line.sku, warehouse_id))
                 intended = shipment(order_id, planned, line.quantity) if planned else None
-                await self.stock.apply(shop_id, line.sku, warehouse_id, operation, note, cause, intended=intended)
+                steps.append(StockStep(line.sku, warehouse_id, partial(_commit, order_id, line.quantity), intended))
+            for outcome in await self.stock.apply_all(shop_id, steps, note, cause):
+                if isinstance(outcome, InsufficientStock):
+                    raise outcome  # as when the lines were stored one by one
             event = StockCommitted(
                 order_id=order_id,
                 shipment_id=shipment_id,

@@ -1,8 +1,9 @@
 """Stock movements and the use cases that change stock from the outside: receipts, adjustments, counts.
 
-Every stock change of the application goes through `StockMovements.apply`: the `StockStore` stores
-it as one contention-free conditional update with its ledger entry and StockLevelChanged (ADR
-0009), then the SKU's low-stock threshold is evaluated.
+Every stock change of the application goes through `StockMovements.apply` (or `apply_all` for the
+several changes of one command): the `StockStore` stores each as one contention-free conditional
+update with its ledger entry and StockLevelChanged (ADR 0009), then the SKU's low-stock threshold
+is evaluated.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from oms_catalog.application.ports import (
     StockOperation,
     StockRecord,
     StockResult,
+    StockStep,
     StockStore,
     WarehouseRepository,
 )
@@ -55,6 +57,17 @@ class StockMovements:
         if result.applied:
             await self.thresholds.evaluate(shop_id, sku)
         return result
+
+    async def apply_all(
+        self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
+    ) -> list[StockResult | InsufficientStock]:
+        """The changes of one command (an order's picks): stored together (`StockStore.apply_all`),
+        then the thresholds of the SKUs they changed evaluated with one read."""
+        outcomes = await self.store.apply_all(shop_id, steps, note, cause)
+        changed = [s.sku for s, o in zip(steps, outcomes, strict=True) if isinstance(o, StockResult) and o.applied]
+        if changed:
+            await self.thresholds.evaluate_many(shop_id, list(dict.fromkeys(changed)))
+        return outcomes
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         return await self.store.get(shop_id, sku, warehouse_id)

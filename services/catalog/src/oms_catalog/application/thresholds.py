@@ -6,7 +6,8 @@ threshold is loaded, THEN the total summed, and `low` plus LowStockReached saved
 filtered on the version loaded (the command loop). Loading first means a later writer always
 summed after every change an earlier writer saw; two racing evaluations cannot both announce, and
 the loser decides again on fresh figures. Nothing is written while the state holds, so the hot
-reservation path pays one indexed read per change of a SKU without a threshold.
+reservation path pays one indexed read per command (`evaluate_many`: the thresholds of every SKU
+the command changed, by `_id`) when none of its SKUs has a threshold.
 """
 
 from __future__ import annotations
@@ -78,25 +79,33 @@ class ThresholdService:
 
     async def evaluate(self, shop_id: str, sku: str) -> None:
         """After a stock change of `sku`: announce a crossing, or re-arm. Idempotent."""
+        await self.evaluate_many(shop_id, [sku])
 
-        async def decide(loaded: Loaded[Threshold]) -> Decision[Threshold] | NoChange:
-            current = loaded.state
-            available = (await self.totals(shop_id, [sku]))[sku]
-            move = crossing(current.low, current.threshold, available)
-            if move is Crossing.NONE:
-                return NoChange()
-            reached = LowStockReached(sku=sku, available=available, threshold=current.threshold)
-            events = [self.events.new(reached, shop_id=shop_id)] if move is Crossing.REACHED else []
-            return Decision(Threshold(shop_id, sku, current.threshold, move is Crossing.REACHED, available), events)
+    async def evaluate_many(self, shop_id: str, skus: Sequence[str]) -> None:
+        """`evaluate` of each SKU after one command changed them all: one read finds which have a
+        threshold (the hot path's one read, for the whole command), then each of those is decided
+        as `evaluate` decides it, from the version read."""
+        found = await self.thresholds.load_many(shop_id, skus)
+        for sku, loaded in found.items():
 
-        try:
-            await self.loop.run(shop_id, sku, decide, missing=_NoThreshold)
-        except _NoThreshold:
-            return  # no threshold for this SKU: the hot path's one read
-        except ConcurrencyError:
-            # Other changes of this SKU kept winning; each of them evaluates after itself, so the
-            # last one announces what is left to announce. The stock change itself is stored.
-            log.info("threshold evaluation lost every race", shop_id=shop_id, sku=sku)
+            async def decide(loaded: Loaded[Threshold], sku: str = sku) -> Decision[Threshold] | NoChange:
+                current = loaded.state
+                available = (await self.totals(shop_id, [sku]))[sku]
+                move = crossing(current.low, current.threshold, available)
+                if move is Crossing.NONE:
+                    return NoChange()
+                reached = LowStockReached(sku=sku, available=available, threshold=current.threshold)
+                events = [self.events.new(reached, shop_id=shop_id)] if move is Crossing.REACHED else []
+                return Decision(Threshold(shop_id, sku, current.threshold, move is Crossing.REACHED, available), events)
+
+            try:
+                await self.loop.run(shop_id, sku, decide, missing=_NoThreshold, loaded=loaded)
+            except _NoThreshold:
+                continue  # removed meanwhile
+            except ConcurrencyError:
+                # Other changes of this SKU kept winning; each of them evaluates after itself, so the
+                # last one announces what is left to announce. The stock change itself is stored.
+                log.info("threshold evaluation lost every race", shop_id=shop_id, sku=sku)
 
     async def list_low(self, shop_id: str, cursor: str | None, limit: int) -> CursorPage[Threshold]:
         """SKUs at or below their threshold, each with its available stock now."""

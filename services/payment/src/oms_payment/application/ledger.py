@@ -64,7 +64,9 @@ class OrderAccounts:
                 account, [self.events.new(status_changed(account), shop_id=account.shop_id, cause=caused_by)]
             )
 
-        await self.loop.run(account.shop_id, account.order_id, decide, new=lambda: account)
+        # Inserted straight away (no read first): a replay's insert clashes, and the loop reads the
+        # stored account and decides again (NoChange).
+        await self.loop.run(account.shop_id, account.order_id, decide, new=lambda: account, loaded=Loaded(account, 0))
         # An edit of the order may have come first (another topic, another group): its total wins.
         newer = await self.pending_totals.newer_than(account.shop_id, account.order_id, caused_by.occurred_at)
         if newer is not None:

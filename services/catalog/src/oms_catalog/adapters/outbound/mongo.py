@@ -6,7 +6,7 @@ a port of `application/ports.py` and hands back domain objects, never documents.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
@@ -22,6 +22,7 @@ SKUS = "skus"
 WAREHOUSES = "warehouses"
 STOCK = "stock"
 LEDGER = "stock_ledger"
+LEDGER_PENDING = "ledger_pending"  # the field of a stock document that holds its changes not flushed yet
 RESERVATIONS = "reservations"
 # Settings, expiry, thresholds and purchasing (see adapters/outbound/purchasing.py and thresholds.py).
 CATALOG_SETTINGS = "catalog_settings"
@@ -45,8 +46,10 @@ INDEXES: list[IndexSpec] = [
     IndexSpec(STOCK, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(STOCK, [("shop_id", 1), ("warehouse_id", 1), ("_id", 1)]),
     *outbox_indexes(STOCK),
-    # The ledger flusher looks across tenants, like the outbox relay.
-    IndexSpec(STOCK, [("has_pending_ledger", 1)], name="ledger_pending"),
+    # The ledger flusher looks across tenants, like the outbox relay, and like it by the pending
+    # entries themselves (sparse: only documents with something pending). The older `ledger_pending`
+    # index on the `has_pending_ledger` flag is no longer used; drop it when convenient.
+    IndexSpec(STOCK, [(f"{LEDGER_PENDING}._id", 1)], name="ledger_pending_changes", extra={"sparse": True}),
     IndexSpec(LEDGER, [("shop_id", 1), ("kind", 1), ("ref", 1), ("sku", 1), ("warehouse_id", 1)], unique=True),
     IndexSpec(LEDGER, [("shop_id", 1), ("_id", 1)]),
     IndexSpec(LEDGER, [("shop_id", 1), ("sku", 1), ("_id", 1)]),
@@ -94,6 +97,18 @@ async def page_by_key(
     """The catalog's lists: ascending by a unique key (the shared keyset pagination), as domain objects."""
     found = await fetch_page(collection, query, cursor=cursor, limit=limit, sort_key=sort_key)
     return CursorPage(items=[convert(d) for d in found.items], next_cursor=found.next_cursor)
+
+
+ASKS_PER_READ = 200
+"""The most look-ups of concurrent handlers one `$in` read answers (`oms_runtime.coalesce.Coalescer`)."""
+
+
+def union_by_shop(asks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, list[str]]:
+    """The keys that concurrent look-ups `(shop_id, keys)` ask for, per shop, each once (for one `$in`)."""
+    union: dict[str, dict[str, None]] = {}
+    for shop_id, keys in asks:
+        union.setdefault(shop_id, {}).update(dict.fromkeys(keys))
+    return {shop_id: list(keys) for shop_id, keys in union.items()}
 
 
 def doc_id(*parts: str) -> str:

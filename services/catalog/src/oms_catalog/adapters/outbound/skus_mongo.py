@@ -7,6 +7,7 @@ from datetime import datetime
 
 from oms_contracts import Money
 from oms_runtime.clock import Clock
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
@@ -15,7 +16,7 @@ from oms_runtime.store import AggregateStore
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
+from oms_catalog.adapters.outbound.mongo import ASKS_PER_READ, batches, doc_id, page_by_key, union_by_shop
 from oms_catalog.application.ports import SkuRecord, StoredSku
 from oms_catalog.domain.catalog import Sku
 from oms_catalog.domain.kits import KitComponent
@@ -66,6 +67,8 @@ class SkuMongo:
         self.store = store
         self.collection = store.collection
         self.clock = clock
+        # The kit look-ups of a consumer batch's concurrent reservations: one `$in` read per shop.
+        self._kits = Coalescer(self._kits_of_many, limit=ASKS_PER_READ)
 
     async def load(self, shop_id: str, aggregate_id: str) -> Loaded[SkuRecord] | None:
         doc = await self.store.get(shop_id, doc_id(shop_id, aggregate_id))
@@ -113,13 +116,18 @@ class SkuMongo:
         return {d["sku"]: d.get("kit") is not None async for d in cursor}
 
     async def kits(self, shop_id: str, codes: Sequence[str]) -> dict[str, tuple[KitComponent, ...]]:
-        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(codes)}}, {"sku": 1, "kit": 1})
-        result: dict[str, tuple[KitComponent, ...]] = {}
-        async for doc in cursor:
-            kit = kit_from_doc(doc)
-            if kit is not None:
-                result[doc["sku"]] = kit
-        return result
+        return await self._kits((shop_id, tuple(codes)))
+
+    async def _kits_of_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, tuple[KitComponent, ...]]]:
+        kits: dict[str, dict[str, tuple[KitComponent, ...]]] = {}
+        for shop_id, codes in union_by_shop(asks).items():
+            cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": codes}}, {"sku": 1, "kit": 1})
+            found = kits.setdefault(shop_id, {})
+            async for doc in cursor:
+                kit = kit_from_doc(doc)
+                if kit is not None:
+                    found[doc["sku"]] = kit
+        return [{c: kits[shop_id][c] for c in codes if c in kits[shop_id]} for shop_id, codes in asks]
 
     async def kits_containing(self, shop_id: str, code: str) -> list[str]:
         found = self.collection.find({"shop_id": shop_id, "kit.sku": code}, {"sku": 1}).sort("sku", ASCENDING)

@@ -6,20 +6,29 @@ single-document update filtered on the invariant it needs (see `StockMongo`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document
 from oms_runtime.paging import CursorPage
-from oms_runtime.store import AggregateStore, outbox_entry
+from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
+from oms_catalog.adapters.outbound.mongo import (
+    ASKS_PER_READ,
+    LEDGER_PENDING,
+    batches,
+    doc_id,
+    page_by_key,
+    union_by_shop,
+)
 from oms_catalog.application.ports import (
     LedgerEntry,
     LedgerNote,
@@ -27,8 +36,11 @@ from oms_catalog.application.ports import (
     StockEvents,
     StockRecord,
     StockResult,
+    StockStep,
 )
-from oms_catalog.domain.stock import MAX_ON_HAND, StockChange, StockLevel, StockMovement
+from oms_catalog.domain.stock import MAX_ON_HAND, InsufficientStock, StockChange, StockLevel, StockMovement
+
+T = TypeVar("T")
 
 # Recent idempotency keys (receipts, adjustments) kept on a stock document; the ledger keeps them all.
 APPLIED_KEYS_KEPT = 200
@@ -36,6 +48,18 @@ APPLIED_KEYS_KEPT = 200
 # while stock keeps changing under it (a refusal means the stock really moved, not a version race,
 # so this is not the command loop's optimistic-concurrency retry: ADR 0009).
 STOCK_UPDATE_ATTEMPTS = 50
+# How many heads of its snapshot a flusher that lost tries before it reads the document again.
+HEADS_TRIED = 3
+# What the relay needs of a stock document to publish its outbox without reading it (`PendingHook`).
+SNAPSHOT: Document = {"version": 1, "outbox": 1}
+
+
+async def _outcome(change: Awaitable[T]) -> T | BaseException:
+    """The change's result or its error, as `asyncio.gather(..., return_exceptions=True)` gives it."""
+    try:
+        return await change
+    except Exception as exc:
+        return exc
 
 
 def level_from_doc(doc: Document | None) -> StockLevel:
@@ -88,8 +112,12 @@ class StockMongo:
     the changes after i. `flush_ledger` turns pending changes into ledger entries and
     StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
     every outbox) in one update that pulls them, so an event is neither lost nor doubled; it runs
-    right after the change and, after a crash, from the background flusher (ADR
-    stock-changes-without-version-check).
+    right after the change and, after a crash, from the background flusher, which finds documents
+    by their pending entries (a sparse index), so no flag has to be raised and lowered (ADR 0009,
+    ADR 0038). A stock document is thus written three times per change: the change, the flush,
+    and the relay's mark-sent. The changes of one command (`apply_all`) are made side by side and
+    share one ledger insert; concurrent commands share their reads and ledger inserts
+    (`Coalescer`).
     """
 
     def __init__(
@@ -98,14 +126,18 @@ class StockMongo:
         ledger: AsyncCollection[Document],
         clock: Clock,
         events: StockEvents,
-        on_pending: Callable[[str, Any], None] = lambda _collection, _id: None,
+        on_pending: PendingHook | None = None,
     ) -> None:
         self.store = store
         self.collection = store.collection
         self.ledger = ledger
         self.clock = clock
         self.events = events
-        self._on_pending = on_pending
+        self._on_pending: PendingHook = on_pending or (lambda _collection, _id, _snapshot=None: None)
+        # What the concurrent handlers of a consumer batch ask at the same moment, in one round trip:
+        # the levels their plans are made from (one `$in` read per shop) and their ledger entries.
+        self._availability = Coalescer(self._availability_of_many, limit=ASKS_PER_READ)
+        self._ledger_inserts = Coalescer(self._insert_ledger_many, limit=ASKS_PER_READ)
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         doc = await self.collection.find_one({"_id": doc_id(shop_id, sku, warehouse_id), "shop_id": shop_id})
@@ -130,25 +162,57 @@ class StockMongo:
         server refuses `intended` (its assumptions do not hold), the level is read and
         `operation` decides, so the outcome is the same as deciding on a read.
         """
-        key = doc_id(shop_id, sku, warehouse_id)
-        change = intended
+        result, stored = await self._change(shop_id, StockStep(sku, warehouse_id, operation, intended), note, cause)
+        if stored is not None:
+            # The flush puts the event into the outbox and wakes the relay: it leaves now.
+            await self._flush_stored([stored])
+        return result
+
+    async def apply_all(
+        self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
+    ) -> list[StockResult | InsufficientStock]:
+        """`apply` of each step, the changes side by side (each its own conditional update of its own
+        document: they are independent), then ONE ledger insert for all of them and one flush
+        update per document. A step refused for want of stock answers its InsufficientStock; any
+        other error is raised after the changes that were stored are flushed."""
+        if len(steps) == 1:
+            changes: list[Any] = [await _outcome(self._change(shop_id, steps[0], note, cause))]
+        else:
+            changes = await asyncio.gather(
+                *(self._change(shop_id, step, note, cause) for step in steps), return_exceptions=True
+            )
+        await self._flush_stored([c[1] for c in changes if isinstance(c, tuple) and c[1] is not None])
+        outcomes: list[StockResult | InsufficientStock] = []
+        for outcome in changes:
+            if isinstance(outcome, InsufficientStock):
+                outcomes.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                outcomes.append(outcome[0])
+        return outcomes
+
+    async def _change(
+        self, shop_id: str, step: StockStep, note: LedgerNote, cause: Envelope[Any] | None
+    ) -> tuple[StockResult, Document | None]:
+        """The change stored (the document as it left it, to flush) or found applied before (None)."""
+        key = doc_id(shop_id, step.sku, step.warehouse_id)
+        change = step.intended
         for _ in range(STOCK_UPDATE_ATTEMPTS):
             if change is None:
                 doc = await self.collection.find_one({"_id": key, "shop_id": shop_id})
                 if note.idempotency_key and doc and note.idempotency_key in doc.get("applied_keys", []):
-                    return StockResult(level_from_doc(doc), applied=False)
+                    return StockResult(level_from_doc(doc), applied=False), None
                 level = level_from_doc(doc)
-                change = operation(level)
+                change = step.operation(level)
                 if change is None:
-                    return StockResult(level, applied=False)
+                    return StockResult(level, applied=False), None
                 level.apply(change)  # the domain's own check, before asking the server
-            stored = await self._store(key, shop_id, sku, warehouse_id, change, note, cause)
+            stored = await self._store(key, shop_id, step.sku, step.warehouse_id, change, note, cause)
             if stored is None:
                 change = None  # the document is not as assumed: decide on what is there now
                 continue
-            # The flush puts the event into the outbox and wakes the relay: it leaves now.
-            await self.flush_ledger(stored, own=stored["ledger_pending"][-1]["_id"])
-            return StockResult(level_from_doc(stored), applied=True)
+            return StockResult(level_from_doc(stored), applied=True), stored
         raise StockContention(key)
 
     async def _store(
@@ -182,7 +246,7 @@ class StockMongo:
                 "reserved": change.reserved,
                 "available": change.available,
             },
-            "$set": {"has_pending_ledger": True, "updated_at": now},
+            "$set": {"updated_at": now},
             "$push": {"ledger_pending": self._pending_entry(shop_id, sku, warehouse_id, change, note, cause, now)},
         }
         if change.order_id is not None:
@@ -276,6 +340,60 @@ class StockMongo:
         outbox.reverse()
         return entries, outbox
 
+    async def _flush_stored(self, stored: list[Document]) -> None:
+        """Flush the changes just stored, from the documents their updates returned: one ledger insert
+        for all of them, then per document the update that moves its pending changes into its outbox
+        (the documents side by side), until each change has left `ledger_pending`."""
+        if not stored:
+            return
+        planned = [(doc, doc["ledger_pending"], *self._materialise(doc, doc["ledger_pending"])) for doc in stored]
+        await self._insert_ledger([entry for _doc, _pending, entries, _events in planned for entry in entries])
+        flushes = [self._flush_own(doc["_id"], pending, events) for doc, pending, _entries, events in planned]
+        if len(flushes) == 1:
+            await flushes[0]
+        else:
+            await asyncio.gather(*flushes)
+
+    async def _flush_own(self, stock_id: Any, pending: list[Document], events: list[Document]) -> None:
+        """Move the snapshot's pending changes (the newest of them the caller's own) to the outbox.
+
+        A busy document has a flusher per change, and the one whose snapshot starts at the log's head
+        moves it. Losing means the head has moved past the snapshot's first change (the head only
+        ever moves forward, pulling a prefix of the log with its events), so the next change of the
+        snapshot is tried as the head, moving the rest of the snapshot: right when it is the head, a
+        miss when it has gone too. A miss at the caller's own change means another flusher moved it.
+        A longer snapshot is read again after a few tries and flushed from what is there."""
+        for first in range(min(len(pending), HEADS_TRIED)):
+            if await self._move_to_outbox(stock_id, pending[first:], events[first:]):
+                return
+        if len(pending) <= HEADS_TRIED:
+            return  # every head up to our own change missed: it has been moved
+        own = pending[-1]["_id"]
+        fresh = await self.collection.find_one({"_id": stock_id})
+        if fresh is not None and own in {e["_id"] for e in fresh.get("ledger_pending") or []}:
+            await self.flush_ledger(fresh, own=own)
+
+    async def _move_to_outbox(self, stock_id: Any, pending: list[Document], events: list[Document]) -> bool:
+        """Pull `pending` (inserted into the ledger already) and push their events, in ONE update, if
+        they are still the oldest pending changes; the relay gets the document as this update left it.
+        The version goes up with the outbox, as in every aggregate: of two snapshots the relay keeps
+        the newer. No flag to lower: the background flusher finds pending changes by themselves."""
+        after = await self.collection.find_one_and_update(
+            {"_id": stock_id, "ledger_pending.0._id": pending[0]["_id"]},
+            {
+                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
+                "$push": {"outbox": {"$each": events}},
+                "$set": {"has_outbox": True},
+                "$inc": {"version": 1},
+            },
+            projection=SNAPSHOT,
+            return_document=ReturnDocument.AFTER,
+        )
+        if after is None:
+            return False
+        self._on_pending(self.collection.name, stock_id, after)  # the relay publishes this snapshot now
+        return True
+
     async def flush_ledger(self, doc: Document, own: str | None = None) -> int:
         """Turn a stock document's pending changes into ledger entries and events (idempotent).
 
@@ -288,29 +406,11 @@ class StockMongo:
         while True:
             pending = doc.get("ledger_pending") or []
             if not pending:
-                if doc.get("has_pending_ledger"):
-                    await self.collection.update_one(
-                        {"_id": doc["_id"], "ledger_pending": {"$size": 0}}, {"$set": {"has_pending_ledger": False}}
-                    )
                 return flushed
             entries, events = self._materialise(doc, pending)
             await self._insert_ledger(entries)
-            query: Document = {"_id": doc["_id"], "ledger_pending.0._id": pending[0]["_id"]}
-            update: Document = {
-                "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
-                "$push": {"outbox": {"$each": events}},
-                "$set": {"has_outbox": True},
-            }
-            # Nothing newer pending: the flag goes down in the same update.
-            everything = {**query, "ledger_pending": {"$size": len(pending)}}
-            done = await self.collection.update_one(
-                everything, {**update, "$set": {"has_outbox": True, "has_pending_ledger": False}}
-            )
-            if not done.matched_count:
-                done = await self.collection.update_one(query, update)
-            if done.matched_count:
+            if await self._move_to_outbox(doc["_id"], pending, events):
                 flushed += len(pending)
-                self._on_pending(self.collection.name, doc["_id"])  # the relay publishes this document now
                 if own is None or own in {e["_id"] for e in pending}:
                     return flushed
             # Another flusher moved the oldest changes first: look again.
@@ -322,18 +422,25 @@ class StockMongo:
             doc = fresh
 
     async def _insert_ledger(self, entries: list[Document]) -> None:
-        # A duplicate is an entry flushed before (same _id) or the same change recorded already.
-        try:
-            await self.ledger.insert_many(entries, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
+        await self._ledger_inserts(entries)
+
+    async def _insert_ledger_many(self, batches: list[list[Document]]) -> list[None]:
+        """The ledger entries of concurrent flushes, in one insert. A duplicate is an entry flushed
+        before (same _id) or the same change recorded already: not an error."""
+        entries = [entry for batch in batches for entry in batch]
+        if entries:
+            try:
+                await self.ledger.insert_many(entries, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+        return [None] * len(batches)
 
     async def flush_pending_ledgers(self) -> int:
         """Background step: entries a crash left on stock documents."""
         flushed = 0
         cursor = self.collection.find(
-            {"has_pending_ledger": True}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1, "has_pending_ledger": 1}
+            {f"{LEDGER_PENDING}._id": {"$exists": True}}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1}
         ).limit(200)
         async for doc in cursor:
             flushed += await self.flush_ledger(doc)
@@ -350,13 +457,25 @@ class StockMongo:
 
     async def availability(self, shop_id: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
         """warehouse_id -> sku -> available, for the SKUs asked."""
-        result: dict[str, dict[str, int]] = {}
-        cursor = self.collection.find(
-            {"shop_id": shop_id, "sku": {"$in": list(skus)}}, {"sku": 1, "warehouse_id": 1, "available": 1}
-        )
-        async for doc in cursor:
-            result.setdefault(doc["warehouse_id"], {})[doc["sku"]] = doc["available"]
-        return result
+        return await self._availability((shop_id, tuple(skus)))
+
+    async def _availability_of_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, dict[str, int]]]:
+        levels: dict[str, dict[str, dict[str, int]]] = {}  # shop -> sku -> warehouse -> available
+        for shop_id, union in union_by_shop(asks).items():
+            by_sku = levels.setdefault(shop_id, {})
+            cursor = self.collection.find(
+                {"shop_id": shop_id, "sku": {"$in": union}}, {"sku": 1, "warehouse_id": 1, "available": 1}
+            )
+            async for doc in cursor:
+                by_sku.setdefault(doc["sku"], {})[doc["warehouse_id"]] = doc["available"]
+        answers: list[dict[str, dict[str, int]]] = []
+        for shop_id, skus in asks:
+            result: dict[str, dict[str, int]] = {}
+            for sku in skus:
+                for warehouse_id, available in levels[shop_id].get(sku, {}).items():
+                    result.setdefault(warehouse_id, {})[sku] = available
+            answers.append(result)
+        return answers
 
     async def page(
         self, shop_id: str, sku: str | None, warehouse_id: str | None, cursor: str | None, limit: int

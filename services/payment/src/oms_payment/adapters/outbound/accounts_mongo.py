@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Money
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 
 from oms_payment.adapters.outbound.fields_mongo import (
+    ASKS_PER_READ,
     audit_doc,
     money_doc,
     money_of,
@@ -175,13 +177,24 @@ class MongoPendingTotals:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        # Read by every account that opens: the concurrent handlers of a consumer batch share one read.
+        self._reads = Coalescer(self._find_many, limit=ASKS_PER_READ)
 
     async def remember(self, shop_id: str, order_id: str, total: Money, as_of: datetime) -> None:
         key = {"_id": f"{shop_id}:{order_id}", "shop_id": shop_id}
         await upsert_newer(self.collection, key, {"total": total.model_dump(mode="json")}, as_of)
 
     async def newer_than(self, shop_id: str, order_id: str, as_of: datetime) -> Money | None:
-        doc = await self.collection.find_one({"_id": f"{shop_id}:{order_id}", "shop_id": shop_id})
+        doc = await self._reads((shop_id, order_id))
         if doc is None or doc["as_of"] <= as_of:  # the client reads times zone-aware
             return None
         return Money.model_validate(doc["total"])
+
+    async def _find_many(self, asks: list[tuple[str, str]]) -> list[Document | None]:
+        ids = list(dict.fromkeys(f"{shop_id}:{order_id}" for shop_id, order_id in asks))
+        found = {doc["_id"]: doc async for doc in self.collection.find({"_id": {"$in": ids}})}
+        answers: list[Document | None] = []
+        for shop_id, order_id in asks:
+            doc = found.get(f"{shop_id}:{order_id}")
+            answers.append(doc if doc is not None and doc.get("shop_id") == shop_id else None)
+        return answers

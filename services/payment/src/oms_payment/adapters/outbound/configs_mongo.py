@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from oms_payment.adapters.outbound.fields_mongo import audit_doc
+from oms_payment.adapters.outbound.fields_mongo import ASKS_PER_READ, audit_doc, by_shop
 from oms_payment.application.ports import AuditEntry
 from oms_payment.domain.account import PrepaymentRule
 from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
@@ -52,10 +53,18 @@ def config_from_doc(doc: Document) -> ShopPaymentConfig:
 class MongoPaymentConfigRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[PAYMENT_CONFIGS]
+        # Read by every RequestPayment: the concurrent handlers of a consumer batch share one read per shop.
+        self._reads = Coalescer(self._get_many, limit=ASKS_PER_READ)
 
     async def get(self, shop_id: str, currency: str) -> ShopPaymentConfig | None:
-        doc = await self.collection.find_one({"shop_id": shop_id, "currency": currency})
-        return config_from_doc(doc) if doc else None
+        return await self._reads((shop_id, currency))
+
+    async def _get_many(self, asks: list[tuple[str, str]]) -> list[ShopPaymentConfig | None]:
+        found: dict[tuple[str, str], ShopPaymentConfig] = {}
+        for shop_id, currencies in by_shop(asks).items():
+            async for doc in self.collection.find({"shop_id": shop_id, "currency": {"$in": currencies}}):
+                found[(shop_id, doc["currency"])] = config_from_doc(doc)
+        return [found.get(ask) for ask in asks]
 
     async def put(self, config: ShopPaymentConfig, *, audit: AuditEntry) -> int:
         """Replace the config; every change is kept in its history. Returns the new version."""

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.commands import Decision
 from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_payment.adapters.outbound.fields_mongo import money_doc, money_of
+from oms_payment.adapters.outbound.fields_mongo import ASKS_PER_READ, by_shop, money_doc, money_of
 from oms_payment.application.ports import DuplicatePayment, PaymentRecord, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, PastCheckout, Payment
 
@@ -161,6 +162,8 @@ class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
 class MongoDeliveryLog:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDER_DELIVERIES]
+        # Read by every cash-on-delivery request: the concurrent handlers of a batch share one read per shop.
+        self._reads = Coalescer(self._of_orders, limit=ASKS_PER_READ)
 
     async def record(self, shop_id: str, order_id: str, shipment_id: str, shipments_in_order: int) -> None:
         try:
@@ -174,10 +177,17 @@ class MongoDeliveryLog:
             await self.record(shop_id, order_id, shipment_id, shipments_in_order)
 
     async def of_order(self, shop_id: str, order_id: str) -> tuple[frozenset[str], int] | None:
-        doc = await self.collection.find_one({"shop_id": shop_id, "order_id": order_id})
+        doc = await self._reads((shop_id, order_id))
         if doc is None:
             return None
         return frozenset(doc.get("delivered") or ()), int(doc["shipments_in_order"])
+
+    async def _of_orders(self, asks: list[tuple[str, str]]) -> list[Document | None]:
+        found: dict[tuple[str, str], Document] = {}
+        for shop_id, order_ids in by_shop(asks).items():
+            async for doc in self.collection.find({"shop_id": shop_id, "order_id": {"$in": order_ids}}):
+                found[(shop_id, doc["order_id"])] = doc
+        return [found.get(ask) for ask in asks]
 
 
 class MongoProviderEventLog:

@@ -22,6 +22,14 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
+A dead producer. After a broker restart, aiokafka's idempotent producer can fail with
+`OutOfOrderSequenceNumber` (or be fenced) and then send nothing more: every later pass failed with
+the same producer until the process restarted (found by the chaos run: orders stuck with their
+stock reserved, the StockReserved events waiting in the outbox). On such an error, and after
+`RENEW_PRODUCER_AFTER` passes in a row that failed to publish for any reason, the relay reconnects
+the broker's producer; resending what the failed passes held is safe (at-least-once, consumers
+deduplicate).
+
 Marking sent. One bulk write per pass, one update per document: where the outbox still holds
 exactly the published entries (its length and its last entry's `event_id`: see `published_is_all`),
 empty it and lower the `has_outbox` flag together. A document this process wrote again during the
@@ -45,6 +53,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from aiokafka.errors import OutOfOrderSequenceNumber, ProducerFenced
 from faststream.kafka import KafkaBroker
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -58,6 +67,24 @@ from oms_runtime.telemetry import get_logger
 log = get_logger(__name__)
 
 BATCH_DOCUMENTS = 500
+# Passes in a row that failed to publish before the producer is renewed whatever the error.
+RENEW_PRODUCER_AFTER = 3
+# Errors after which aiokafka's idempotent producer sends nothing more: renewed at once.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (OutOfOrderSequenceNumber, ProducerFenced)
+
+
+class PublishFailed(Exception):
+    """A pass could not publish (as opposed to a store failure): the producer may need renewing."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
+
+    @property
+    def fatal(self) -> bool:
+        return isinstance(self.cause, FATAL_PRODUCER_ERRORS)
+
+
 # Documents with at least one pending message; served by the sparse `outbox_pending_events` index.
 PENDING: Document = {"outbox.event_id": {"$exists": True}}
 LEASE_SECONDS = 10.0
@@ -139,6 +166,7 @@ class OutboxRelay:
         self._lease_check_at = 0.0  # monotonic time of the next take/renew (half the lease length)
         self._next_scan = 0.0
         self._published_children: dict[tuple[str, str], Any] = {}
+        self._failed_publishes = 0  # passes in a row whose publishing failed
 
     def watch(self, collections: Sequence[str]) -> None:
         for name in collections:
@@ -225,12 +253,11 @@ class OutboxRelay:
         counters: dict[str, int] = {}
         for doc in docs:
             for entry in doc["outbox"]:
-                delivery = await self.broker.publish(
+                delivery = await self._send(
                     entry["value"].encode(),
                     topic=entry["topic"],
                     key=entry["key"].encode(),
                     headers=entry.get("headers") or {},
-                    no_confirm=True,
                 )
                 deliveries.append(delivery)
                 counters[entry["topic"]] = counters.get(entry["topic"], 0) + 1
@@ -239,7 +266,7 @@ class OutboxRelay:
         outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
         failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
         if failed is not None:
-            raise failed
+            raise PublishFailed(failed) from failed
         for topic, count in counters.items():
             self._published(collection, topic).inc(count)
         published_at = time.time()
@@ -251,6 +278,23 @@ class OutboxRelay:
                     delay.observe(max(0.0, published_at - created))
         await self._mark_sent(collection, docs)
         return len(deliveries)
+
+    async def _send(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
+        try:
+            delivery: asyncio.Future[Any] = await self.broker.publish(
+                value, topic=topic, key=key, headers=headers, no_confirm=True
+            )
+        except Exception as exc:
+            raise PublishFailed(exc) from exc
+        return delivery
+
+    async def _renew_producer(self) -> None:
+        """Reconnect the broker's producer (module doc, "A dead producer")."""
+        log.warning("outbox relay renews the Kafka producer", failed_passes=self._failed_publishes)
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        await self.broker.start()
+        self._failed_publishes = 0
 
     async def _mark_sent(self, collection: str, docs: list[Document]) -> None:
         """One update per document. Where the outbox is still exactly what was published
@@ -316,11 +360,17 @@ class OutboxRelay:
                 # Renews the lease when due (a cached answer otherwise), even with nothing to publish.
                 if await self._holds_lease():
                     await self.publish_pending()
+                    self._failed_publishes = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 log.exception("outbox relay pass failed; retrying")
                 self._scan_requested = True  # what the failed pass held is found again by the scan
+                if isinstance(exc, PublishFailed):
+                    self._failed_publishes += 1
+                    if exc.fatal or self._failed_publishes >= RENEW_PRODUCER_AFTER:
+                        with contextlib.suppress(Exception):
+                            await self._renew_producer()
                 await asyncio.sleep(1.0)
             if self._pending and self._held:
                 continue

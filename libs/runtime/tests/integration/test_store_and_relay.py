@@ -363,3 +363,35 @@ async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
         return doc is not None and doc["expires_at"] > first["expires_at"]
 
     await eventually(renewed, what="lease renewed while idle")
+
+
+async def test_a_relay_whose_producer_stopped_sending_renews_it_and_publishes(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    """A producer that sends nothing more (aiokafka's idempotent producer after OutOfOrderSequenceNumber
+    once a broker restarted; here: the broker's producer closed behind the relay's back) is renewed
+    after a few failed passes, and what waited in the outbox leaves."""
+    rt = runtime_without_scan
+    store = rt.store("things")
+    await rt.broker.stop()
+    order_id = new_id()
+    message = release(order_id, shop_id)
+    await store.create({"_id": order_id, "shop_id": shop_id}, [message])
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        found = await reader.wait_for(lambda r: r.key == order_id.encode(), timeout=30)
+    assert json.loads(found.value)["event_id"] == message.event_id
+
+    async def cleared() -> bool:
+        doc = await store.get(shop_id, order_id)
+        return doc is not None and doc["outbox"] == []
+
+    await eventually(cleared, what="outbox emptied")
+
+
+def test_the_producer_errors_after_which_aiokafka_sends_nothing_renew_it_at_once() -> None:
+    from aiokafka.errors import KafkaTimeoutError, OutOfOrderSequenceNumber
+    from oms_runtime.relay import PublishFailed
+
+    assert PublishFailed(OutOfOrderSequenceNumber()).fatal
+    assert not PublishFailed(KafkaTimeoutError()).fatal

@@ -56,7 +56,8 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_SECONDARY_INDEXES (default 1; 0 ignores non-unique indexes as 1.47.0 itself does),
  *               OMS_MONGO_MEMORY_UNIQUE_INDEXES (default 1; 0 keeps unique indexes in MVStore maps as 1.47.0 does),
  *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
- *               OMS_MONGO_CACHE_MB (default 64; the MVStore page cache, 1.47.0 leaves H2's 16).
+ *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
+ *               1.47.0 leaves H2's 16, counted at about a sixth of that).
  *               The three "0"s are there for before/after measurements, not for use.
  *
  * Why a reported version of our own:
@@ -153,8 +154,11 @@ public final class OmsMongoServer {
         // As MVStore.open(file), which 1.47.0's H2Backend(file) calls (a commit in the background once a
         // second), with a larger page cache: the default 16 MB held less than a bench run's documents, so
         // reads went back to the file and decoded pages again.
-        int cacheMb = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_CACHE_MB", "64"));
-        MVStore mvStore = new MVStore.Builder().fileName(file).cacheSize(cacheMb).open();
+        // The cache's budget counts decoded documents at their real heap size (BsonDocumentType.getMemory),
+        // so it is the bound of the documents held in memory; a commit is forced once unsaved pages pass
+        // 19 x autoCommitBufferSize KB (H2's rule), kept near what it was in real bytes.
+        int cacheMb = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_CACHE_MB", "256"));
+        MVStore mvStore = new MVStore.Builder().fileName(file).cacheSize(cacheMb).autoCommitBufferSize(4096).open();
         H2Backend backend = new IdFirstH2Backend(mvStore);
         backend.version(version);
         MongoServer server = new MongoServer(backend);
@@ -198,11 +202,15 @@ public final class OmsMongoServer {
         private static final byte TAG = (byte) 0xB5;
         private static final ObjectDataType SERIALIZED = new ObjectDataType();
         private static final ThreadLocal<ByteBuf> SCRATCH = ThreadLocal.withInitial(() -> Unpooled.buffer(4096));
-        private volatile int averageSize = 1024;
-
+        /**
+         * What a decoded Document costs on the heap, estimated by walking it: the MVStore page cache
+         * evicts by these figures. 1.47.0's ObjectDataType (and this type before) answered about twice
+         * the serialised size, a sixth to a tenth of the decoded objects' real size, so a "64 MB" cache
+         * held 300-600 MB of documents (docs/notes.md, "jvm").
+         */
         @Override
         public int getMemory(Document document) {
-            return averageSize;
+            return (int) Math.min(Integer.MAX_VALUE, HeapSize.of(document));
         }
 
         @Override
@@ -218,7 +226,6 @@ public final class OmsMongoServer {
             }
             int size = bson.readableBytes();
             buff.put(TAG).put(bson.array(), bson.arrayOffset() + bson.readerIndex(), size);
-            averageSize = (int) ((size * 2L + 15L * averageSize) / 16); // as ObjectDataType estimates
             if (bson.capacity() > 1 << 20) {
                 SCRATCH.remove(); // do not keep one rare large document's buffer
             }
@@ -250,6 +257,56 @@ public final class OmsMongoServer {
         }
     }
 
+    /**
+     * Heap bytes of a decoded value (64-bit JVM, compressed references, 8-byte alignment), near enough
+     * for a cache budget: what BsonDecoder builds (Document over a LinkedHashMap, ArrayList, String, boxed
+     * numbers, Instant). Bounded by the document's size: one pass over its values.
+     */
+    static final class HeapSize {
+        private HeapSize() {
+        }
+
+        private static long align(long bytes) {
+            return (bytes + 7) & ~7L;
+        }
+
+        private static long string(String value) {
+            return 24 + align(16 + value.length()); // Latin-1 bytes; other text counts a little short
+        }
+
+        static long of(Object value) {
+            if (value == null || value instanceof Boolean) {
+                return 0; // shared instances
+            }
+            if (value instanceof String text) {
+                return string(text);
+            }
+            if (value instanceof Document document) {
+                int size = document.size();
+                int table = Math.max(16, Integer.highestOneBit(Math.max(1, size * 4 / 3)) << 1);
+                long bytes = 16 + 56 + 32 + align(16 + 4L * table) + 40L * size; // map, key/entry views, entries
+                for (Map.Entry<String, Object> entry : document.entrySet()) {
+                    bytes += string(entry.getKey()) + of(entry.getValue());
+                }
+                return bytes;
+            }
+            if (value instanceof Collection<?> values) {
+                long bytes = 24 + align(16 + 4L * Math.max(10, values.size()));
+                for (Object element : values) {
+                    bytes += of(element);
+                }
+                return bytes;
+            }
+            if (value instanceof Integer || value instanceof Long || value instanceof Double) {
+                return 16;
+            }
+            if (value instanceof java.time.Instant) {
+                return 24;
+            }
+            return 48; // ObjectId, Decimal128, BinData, a timestamp...: small fixed-size objects
+        }
+    }
+
     /** H2 backend whose databases open IdFirstCollections. */
     static final class IdFirstH2Backend extends H2Backend {
         IdFirstH2Backend(MVStore mvStore) {
@@ -261,10 +318,28 @@ public final class OmsMongoServer {
             return new IdFirstH2Database(databaseName, getMvStore(), getCursorRegistry());
         }
 
+        /**
+         * listDatabases from the databases already open: 1.47.0's answer opens every database anew
+         * (openOrCreateDatabase, not the open one), which here rebuilds every in-memory index of every
+         * collection from its documents, for each call.
+         */
+        private Document listDatabases() {
+            List<Document> databases = new ArrayList<>();
+            for (String name : new java.util.TreeSet<>(listDatabaseNames())) {
+                databases.add(new Document("name", name).append("empty", resolveDatabase(name).isEmpty()));
+            }
+            Document response = new Document("databases", databases);
+            Utils.markOkay(response);
+            return response;
+        }
+
         @Override
         public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
             if (command.equals(Stats.COMMAND)) {
                 return Stats.report(query);
+            }
+            if (databaseName.equals("admin") && command.equalsIgnoreCase("listDatabases")) {
+                return listDatabases();
             }
             Object target = query.get(command);
             String ns = databaseName + "." + (target instanceof String name ? name : "-");
@@ -338,6 +413,11 @@ public final class OmsMongoServer {
         private static final ThreadLocal<Integer> MATCHED = ThreadLocal.withInitial(() -> 0);
         // Commands that only read what they match (anything else, or no command, gets copies).
         private static final Set<String> READ_ONLY = Set.of("find", "count", "distinct");
+        // Commands whose matched documents go only through 1.47.0's updateDocument, which deep-copies the
+        // document (its "old" version) and builds the new one as another deep copy, and then only replaces
+        // or removes top-level fields of the document it was handed: a copy of the top level is enough to
+        // keep the stored object as it was (a third deep copy per update before, ~4 % of the CPU).
+        private static final Set<String> UPDATING = Set.of("update", "findAndModify");
         // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
         // built from the data at first use, then kept up to date by the write hooks below.
         private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
@@ -427,6 +507,17 @@ public final class OmsMongoServer {
             shadowed = indexes.size();
         }
 
+        /**
+         * 1.47.0 keeps a collection's total BSON size for collStats/dbStats: to do so it encodes every
+         * inserted document, and both versions of every updated one, only to measure them - about a
+         * seventh of the stand-in's CPU under load (docs/notes.md, "jvm"). Nothing in OMS asks for those
+         * sizes (collStats reports the size last kept).
+         */
+        @Override
+        protected boolean tracksDataSize() {
+            return false;
+        }
+
         @Override
         protected Object addDocumentInternal(Document document) {
             Object position = super.addDocumentInternal(document);
@@ -466,9 +557,10 @@ public final class OmsMongoServer {
                 // themselves and encode them after the lock is released - they stay a snapshot.
                 return super.createQueryResult(matchedDocuments, batchSize);
             }
+            boolean updating = command != null && UPDATING.contains(command);
             List<Document> snapshots = new java.util.ArrayList<>(matchedDocuments.size());
             for (Document document : matchedDocuments) {
-                snapshots.add(document.cloneDeeply());
+                snapshots.add(updating ? document.clone() : document.cloneDeeply());
             }
             return super.createQueryResult(snapshots, batchSize);
         }
@@ -483,15 +575,64 @@ public final class OmsMongoServer {
     }
 
     /**
+     * Whether an update left every value an index reads unchanged: the top-level fields its keys start
+     * from are equal in both versions. An index's keys are a function of those fields only, so then they
+     * are the same; otherwise (or when equal values differ in type, 1 and 1.0) the caller compares the
+     * keys themselves. 1.47.0 computes both documents' keys for every index on every update (a path split
+     * by a regular expression, maps and sets per call): most updates change none of them.
+     */
+    static boolean sameIndexedFields(List<String> fields, Document oldDocument, Document newDocument) {
+        for (String field : fields) {
+            Object before = oldDocument.get(field);
+            if (!java.util.Objects.equals(before, newDocument.get(field))
+                || (before == null && oldDocument.containsKey(field) != newDocument.containsKey(field))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The top-level field each key of an index starts from. */
+    static List<String> topFields(List<IndexKey> keys) {
+        List<String> fields = new ArrayList<>();
+        for (IndexKey key : keys) {
+            String path = key.getKey();
+            int dot = path.indexOf('.');
+            String field = dot < 0 ? path : path.substring(0, dot);
+            if (!fields.contains(field)) {
+                fields.add(field);
+            }
+        }
+        return List.copyOf(fields);
+    }
+
+    /**
      * A unique index held in memory, as mongo-java-server's own memory backend keeps it: normalised key
      * values (KeyValue's equals/hashCode, so 1 and 1.0 are the same key, as in MongoDB) to positions.
      * AbstractUniqueIndex does everything else (sparse, uniqueness checks, $in lookups).
      */
     static final class MemoryUniqueIndex extends AbstractUniqueIndex<Object> {
         private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
+        private final List<String> fields;
 
         MemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
+            this.fields = topFields(keys);
+        }
+
+        @Override
+        public synchronized void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+            if (!sameIndexedFields(fields, oldDocument, newDocument)) {
+                super.checkUpdate(oldDocument, newDocument, collection);
+            }
+        }
+
+        @Override
+        public void updateInPlace(Document oldDocument, Document newDocument, Object position,
+                                  MongoCollection<Object> collection) {
+            if (!sameIndexedFields(fields, oldDocument, newDocument)) {
+                super.updateInPlace(oldDocument, newDocument, position, collection);
+            }
         }
 
         @Override
@@ -539,20 +680,60 @@ public final class OmsMongoServer {
      */
     static final class PrefixIndex extends Index<Object> {
         private static final int MAX_LOOKUPS = 1000;
-        private final List<Map<List<Object>, Set<Object>>> byPrefix = new ArrayList<>();
+        // For each prefix length, its values to the position of the one document that has them, or to
+        // Positions when several do: most prefixes of a selective index name one document, and a set
+        // per entry (LinkedHashSet: about 200 bytes) was most of the index's heap.
+        private final List<Map<List<Object>, Object>> byPrefix = new ArrayList<>();
         private final Set<Object> unlisted = new LinkedHashSet<>();
+        private final List<String> keyNames;
+        // every key a top-level field: its value is document.get(key), no path to split
+        private final boolean topLevelKeys;
+        private final List<String> fields;
         private long entries;
+
+        /** Several positions under one prefix, in insertion order (a position itself is never one). */
+        private static final class Positions extends LinkedHashSet<Object> {
+            private static final long serialVersionUID = 1L;
+        }
 
         PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
+            this.keyNames = List.copyOf(keys());
+            this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
+            this.fields = topFields(keys);
             for (int i = 0; i < keys.size(); i++) {
                 byPrefix.add(new HashMap<>());
             }
         }
 
+        /**
+         * The keys of a document when every key is a top-level field holding a string, a date or a
+         * boolean (what normalisation leaves as it is): one key, read directly. Null otherwise. 1.47.0's
+         * getKeyValues splits each key's path with a regular expression and builds maps and sets per call:
+         * a tenth of the stand-in's CPU under load, for the common case.
+         */
+        private Set<List<Object>> plainKeysOf(Document document) {
+            if (!topLevelKeys) {
+                return null;
+            }
+            Object[] values = new Object[keyNames.size()];
+            for (int i = 0; i < values.length; i++) {
+                Object value = document.get(keyNames.get(i));
+                if (!(value instanceof String || value instanceof java.time.Instant || value instanceof Boolean)) {
+                    return null;
+                }
+                values[i] = value;
+            }
+            return Set.of(List.of(values));
+        }
+
         /** The keys of a document, null when they cannot be listed; empty when a sparse index leaves it out. */
         private Set<List<Object>> keysOf(Document document) {
-            if (isSparse() && keys().stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
+            Set<List<Object>> plain = plainKeysOf(document);
+            if (plain != null) {
+                return plain;
+            }
+            if (isSparse() && keyNames.stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
                 return Set.of();
             }
             Set<KeyValue> values;
@@ -563,7 +744,7 @@ public final class OmsMongoServer {
             }
             if (values.isEmpty()) {
                 // one key holding an empty array: no equality on it can match; otherwise keep it a candidate
-                return keys().size() == 1 ? Set.of() : null;
+                return keyNames.size() == 1 ? Set.of() : null;
             }
             Set<List<Object>> out = new LinkedHashSet<>();
             for (KeyValue value : values) {
@@ -602,11 +783,57 @@ public final class OmsMongoServer {
             }
             for (List<Object> key : keys) {
                 for (int p = 1; p <= key.size(); p++) {
-                    if (byPrefix.get(p - 1).computeIfAbsent(new ArrayList<>(key.subList(0, p)), k -> new LinkedHashSet<>()).add(position)
-                        && p == key.size()) {
+                    if (put(byPrefix.get(p - 1), key.subList(0, p), position) && p == key.size()) {
                         entries++;
                     }
                 }
+            }
+        }
+
+        /** Adds a position under a prefix; false when it was there already. */
+        private static boolean put(Map<List<Object>, Object> map, List<Object> prefix, Object position) {
+            Object present = map.get(prefix);
+            if (present == null) {
+                map.put(new ArrayList<>(prefix), position);
+                return true;
+            }
+            if (present instanceof Positions positions) {
+                return positions.add(position);
+            }
+            if (present.equals(position)) {
+                return false;
+            }
+            Positions positions = new Positions();
+            positions.add(present);
+            positions.add(position);
+            map.put(new ArrayList<>(prefix), positions);
+            return true;
+        }
+
+        /** Removes a position from under a prefix; false when it was not there. */
+        private static boolean take(Map<List<Object>, Object> map, List<Object> prefix, Object position) {
+            Object present = map.get(prefix);
+            if (present instanceof Positions positions) {
+                if (!positions.remove(position)) {
+                    return false;
+                }
+                if (positions.size() == 1) {
+                    map.put(prefix, positions.iterator().next());
+                }
+                return true;
+            }
+            if (present != null && present.equals(position)) {
+                map.remove(prefix);
+                return true;
+            }
+            return false;
+        }
+
+        private static void collect(Object found, Collection<Object> into) {
+            if (found instanceof Positions positions) {
+                into.addAll(positions);
+            } else if (found != null) {
+                into.add(found);
             }
         }
 
@@ -625,16 +852,8 @@ public final class OmsMongoServer {
             }
             for (List<Object> key : keys) {
                 for (int p = 1; p <= key.size(); p++) {
-                    Map<List<Object>, Set<Object>> map = byPrefix.get(p - 1);
-                    List<Object> prefix = key.subList(0, p);
-                    Set<Object> positions = map.get(prefix);
-                    if (positions != null && positions.remove(position)) {
-                        if (p == key.size()) {
-                            entries--;
-                        }
-                        if (positions.isEmpty()) {
-                            map.remove(prefix);
-                        }
+                    if (take(byPrefix.get(p - 1), key.subList(0, p), position) && p == key.size()) {
+                        entries--;
                     }
                 }
             }
@@ -648,7 +867,8 @@ public final class OmsMongoServer {
         @Override
         public synchronized void updateInPlace(Document oldDocument, Document newDocument, Object position,
                                                MongoCollection<Object> collection) {
-            if (!java.util.Objects.equals(keysOf(oldDocument), keysOf(newDocument))) {
+            if (!sameIndexedFields(fields, oldDocument, newDocument)
+                && !java.util.Objects.equals(keysOf(oldDocument), keysOf(newDocument))) {
                 remove(oldDocument);
                 add(newDocument, position, collection);
             }
@@ -681,7 +901,7 @@ public final class OmsMongoServer {
 
         /** A sparse index on one key holds exactly the documents that have it. */
         private boolean answersExists(Document query) {
-            return isSparse() && keys().size() == 1 && query.get(keys().get(0)) instanceof Document condition
+            return isSparse() && keyNames.size() == 1 && query.get(keyNames.get(0)) instanceof Document condition
                 && condition.size() == 1 && Boolean.TRUE.equals(condition.get("$exists"));
         }
 
@@ -692,7 +912,7 @@ public final class OmsMongoServer {
             }
             int usable = 0;
             long lookups = 1;
-            for (String key : keys()) {
+            for (String key : keyNames) {
                 List<Object> values = query.containsKey(key) ? allowed(query.get(key)) : null;
                 if (values == null || lookups * Math.max(1, values.size()) > MAX_LOOKUPS) {
                     break;
@@ -712,13 +932,13 @@ public final class OmsMongoServer {
         public synchronized Iterable<Object> getPositions(Document query) {
             if (answersExists(query)) {
                 Set<Object> all = new LinkedHashSet<>(unlisted);
-                byPrefix.get(0).values().forEach(all::addAll);
+                byPrefix.get(0).values().forEach(found -> collect(found, all));
                 return new ArrayList<>(all);
             }
             int usable = usablePrefix(query);
             List<List<Object>> lookups = new ArrayList<>();
             lookups.add(new ArrayList<>());
-            List<String> keys = keys();
+            List<String> keys = keyNames;
             for (int i = 0; i < usable; i++) {
                 List<List<Object>> next = new ArrayList<>();
                 for (Object value : allowed(query.get(keys.get(i)))) {
@@ -732,12 +952,9 @@ public final class OmsMongoServer {
                 lookups = next;
             }
             Set<Object> positions = new LinkedHashSet<>();
-            Map<List<Object>, Set<Object>> map = byPrefix.get(usable - 1);
+            Map<List<Object>, Object> map = byPrefix.get(usable - 1);
             for (List<Object> lookup : lookups) {
-                Set<Object> found = map.get(lookup);
-                if (found != null) {
-                    positions.addAll(found);
-                }
+                collect(map.get(lookup), positions);
             }
             positions.addAll(unlisted);
             return new ArrayList<>(positions);

@@ -118,3 +118,18 @@ async def test_a_read_never_sees_an_update_half_applied(infra):
     finally:
         await client.drop_database(db_name)
         await client.close()
+
+
+async def test_list_databases_names_every_database_with_data(infra):
+    """listDatabases answers from the open databases (the stand-in no longer reopens, and re-indexes,
+    every database per call): a new database is listed, and found not empty."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_list_{new_id()[-8:]}"
+    try:
+        await client[db_name]["things"].insert_one({"_id": "a"})
+        listed = {d["name"]: d async for d in await client.list_databases()}
+        assert db_name in listed
+        assert listed[db_name].get("empty") is False
+    finally:
+        await client.drop_database(db_name)
+        await client.close()

@@ -8,6 +8,9 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -30,6 +33,7 @@ import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.Utils;
+import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
@@ -457,14 +461,14 @@ public final class OmsMongoServer {
                         break;
                     }
                     PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
-                    int usable = prefix == null ? 0 : prefix.usablePrefix(query);
-                    if (usable > best) {
-                        best = usable;
+                    int score = prefix == null ? 0 : prefix.score(query);
+                    if (score > best) {
+                        best = score;
                         bestPrefix = prefix;
                     }
                 }
                 if (positions == null && bestPrefix != null) {
-                    plan = bestPrefix.getName() + "/" + best;
+                    plan = bestPrefix.getName() + "/" + best / 2 + (best % 2 == 1 ? "+range" : "");
                     positions = bestPrefix.getPositions(query);
                 }
             }
@@ -683,7 +687,11 @@ public final class OmsMongoServer {
         // For each prefix length, its values to the position of the one document that has them, or to
         // Positions when several do: most prefixes of a selective index name one document, and a set
         // per entry (LinkedHashSet: about 200 bytes) was most of the index's heap.
-        private final List<Map<List<Object>, Object>> byPrefix = new ArrayList<>();
+        // Sorted (key by key, in MongoDB's order of values) so that a range on the key after an equality
+        // prefix reads only the entries in range: the SLA loop's {stage_deadline: {$lte: now}}, the
+        // reservation expiry's {status, expires_at: {$lte}}, the payment reminders' {next_reminder_at:
+        // {$lte}} each scanned a whole collection (or all of one status) every few seconds, for nothing.
+        private final List<NavigableMap<List<Object>, Object>> byPrefix = new ArrayList<>();
         private final Set<Object> unlisted = new LinkedHashSet<>();
         private final List<String> keyNames;
         // every key a top-level field: its value is document.get(key), no path to split
@@ -702,9 +710,21 @@ public final class OmsMongoServer {
             this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
             this.fields = topFields(keys);
             for (int i = 0; i < keys.size(); i++) {
-                byPrefix.add(new HashMap<>());
+                byPrefix.add(new TreeMap<>(KEY_ORDER));
             }
         }
+
+        /** Key lists in order, value by value (as an index sorts them), a shorter list before its extensions. */
+        private static final Comparator<List<Object>> KEY_ORDER = (a, b) -> {
+            int common = Math.min(a.size(), b.size());
+            for (int i = 0; i < common; i++) {
+                int order = ValueComparator.ascWithoutListHandling().compare(a.get(i), b.get(i));
+                if (order != 0) {
+                    return order;
+                }
+            }
+            return Integer.compare(a.size(), b.size());
+        };
 
         /**
          * The keys of a document when every key is a top-level field holding a string, a date or a
@@ -952,12 +972,98 @@ public final class OmsMongoServer {
                 lookups = next;
             }
             Set<Object> positions = new LinkedHashSet<>();
-            Map<List<Object>, Object> map = byPrefix.get(usable - 1);
-            for (List<Object> lookup : lookups) {
-                collect(map.get(lookup), positions);
+            Range range = usable < keys.size() ? Range.of(query.get(keys.get(usable))) : null;
+            if (range != null) {
+                NavigableMap<List<Object>, Object> map = byPrefix.get(usable);
+                for (List<Object> lookup : lookups) {
+                    collectRange(map, lookup, range, positions);
+                }
+            } else {
+                Map<List<Object>, Object> map = byPrefix.get(usable - 1);
+                for (List<Object> lookup : lookups) {
+                    collect(map.get(lookup), positions);
+                }
             }
             positions.addAll(unlisted);
             return new ArrayList<>(positions);
+        }
+
+        /**
+         * The positions under `prefix` whose next key lies in the range, in index order, plus those whose
+         * next key is null or missing (never in a range in MongoDB; kept as candidates all the same, the
+         * filter decides). A superset of what the range matches whatever the types: values of other types
+         * sort wholly below or above the bounds' type and are read when the range is open on that side.
+         */
+        private static void collectRange(NavigableMap<List<Object>, Object> map, List<Object> prefix, Range range,
+                                         Collection<Object> into) {
+            List<Object> withNull = new ArrayList<>(prefix);
+            withNull.add(null);
+            collect(map.get(withNull), into);
+            List<Object> from = prefix;
+            boolean fromInclusive = true;
+            if (range.low != null) {
+                from = new ArrayList<>(prefix);
+                from.add(range.low);
+                fromInclusive = range.lowInclusive;
+            }
+            int length = prefix.size();
+            for (Map.Entry<List<Object>, Object> entry : map.tailMap(from, fromInclusive).entrySet()) {
+                List<Object> key = entry.getKey();
+                if (KEY_ORDER.compare(key.subList(0, length), prefix) != 0) {
+                    break; // past the prefix
+                }
+                if (range.high != null) {
+                    int order = ValueComparator.ascWithoutListHandling().compare(key.get(length), range.high);
+                    if (order > 0 || (order == 0 && !range.highInclusive)) {
+                        break;
+                    }
+                }
+                if (key.get(length) != null) {
+                    collect(entry.getValue(), into);
+                }
+            }
+        }
+
+        /** {$gt/$gte/$lt/$lte} of plain values and nothing else in a condition: its bounds, normalised. */
+        record Range(Object low, boolean lowInclusive, Object high, boolean highInclusive) {
+            static Range of(Object condition) {
+                if (!(condition instanceof Document document) || document.isEmpty()) {
+                    return null;
+                }
+                Object low = null;
+                Object high = null;
+                boolean lowInclusive = false;
+                boolean highInclusive = false;
+                for (Map.Entry<String, Object> entry : document.entrySet()) {
+                    if (!plain(entry.getValue())) {
+                        return null;
+                    }
+                    Object value = new KeyValue(entry.getValue()).normalized().get(0);
+                    switch (entry.getKey()) {
+                        case "$gt" -> { low = value; lowInclusive = false; }
+                        case "$gte" -> { low = value; lowInclusive = true; }
+                        case "$lt" -> { high = value; highInclusive = false; }
+                        case "$lte" -> { high = value; highInclusive = true; }
+                        default -> {
+                            return null;
+                        }
+                    }
+                }
+                return new Range(low, lowInclusive, high, highInclusive);
+            }
+        }
+
+        /**
+         * How well this index narrows the filter: two per leading key pinned by equalities or $in, one
+         * more for a range on the key after them (0: it cannot help).
+         */
+        synchronized int score(Document query) {
+            if (answersExists(query)) {
+                return 2;
+            }
+            int usable = usablePrefix(query);
+            boolean ranged = usable < keyNames.size() && Range.of(query.get(keyNames.get(usable))) != null;
+            return 2 * usable + (ranged ? 1 : 0);
         }
 
         @Override

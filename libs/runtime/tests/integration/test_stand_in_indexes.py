@@ -154,3 +154,23 @@ async def test_list_databases_names_every_database_with_data(infra):
     finally:
         await client.drop_database(db_name)
         await client.close()
+
+
+async def test_the_stand_in_counts_filters_on_id_named_fields_under_one_shape(infra):
+    """Filters that name a field by an id (catalog's `reservations.<reservation id>`) are counted under
+    one shape, so the stand-in's counters do not grow with every order. (Not the stand-in: nothing to do.)"""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_shape_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    try:
+        if await _plans(client) is None:
+            return
+        await things.insert_one({"_id": "a", "shop_id": "s"})
+        for _ in range(3):
+            assert await things.find_one({"shop_id": "s", f"reservations.{new_id()}": {"$exists": True}}) is None
+        ours = [p for p in await _plans(client) or [] if f" {db_name}.things " in p]
+        assert len(ours) == 1, ours
+        assert "reservations.*:{$exists}" in ours[0], ours
+    finally:
+        await client.drop_database(db_name)
+        await client.close()

@@ -1185,7 +1185,7 @@ public final class OmsMongoServer {
         /**
          * A field path with its id-like segments (8+ characters with a digit) as "*": catalog's stock
          * filters name `reservations.<reservation id>`, and a counter per id grew the counters by one key
-         * (≈ 1 KB) per order, without bound (docs/notes.md, "jvm").
+         * (≈ 0.5 KB) per order, without bound (docs/notes.md, "jvm").
          */
         static String field(String path) {
             if (path.length() < 8) {

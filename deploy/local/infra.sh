@@ -38,9 +38,11 @@ MVN="${OMS_MVN:-mvn}"
 # 2 s instead of checked every 250 ms (docs/notes.md, "idle").
 IDLE_JVM_OPTS="-XX:-UsePerfData -XX:+UnlockDiagnosticVMOptions -XX:AsyncDeflationInterval=2000"
 KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
-# The stand-in keeps its unique indexes and part of its data on the heap: at 512 MB it died of
-# OutOfMemoryError after ~5 min at ~50 orders/s (docs/notes.md, end of 2026-12-03). The heap still
-# starts at 32 MB and grows only as data does.
+# The stand-in keeps its indexes and a page cache of decoded documents on the heap. At 512 MB it died of
+# OutOfMemoryError after ~5 min at ~50 orders/s: its cache counted documents at a sixth of their real
+# size and its indexes took ~1.7 KB per document. The cache is now counted in real bytes (256 MB,
+# OMS_MONGO_CACHE_MB) and the indexes take ~1 KB per document, so a 5-minute run at 100 orders/s
+# needs ~1.3 GB in the load bench's shape (docs/notes.md, "jvm"); 2 GB leaves room. The heap still starts at 32 MB.
 MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx2g -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"

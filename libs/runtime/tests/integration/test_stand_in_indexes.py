@@ -5,6 +5,7 @@ issue 8 amendment); there, none of them scans. Against a real MongoDB only the r
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms_contracts import new_id
@@ -29,6 +30,8 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
         await things.create_index([("shop_id", 1), ("sku", 1), ("wh", 1)], unique=True)
         await things.create_index([("outbox.event_id", 1)], sparse=True)
         await things.create_index([("tags", 1)])
+        await things.create_index([("at", 1)])
+        start = datetime(2026, 1, 1, tzinfo=UTC)
         await things.insert_many(
             [
                 {
@@ -40,10 +43,18 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
                     "due": i % 10,
                     "tags": [t for j, t in enumerate(("x", "y", "z")) if (i >> j) & 1],
                     "outbox": [{"event_id": f"e{i}"}] if i % 5 == 0 else [],
+                    # dates mostly; some missing, null, a string or a number (other types, other places in
+                    # the index's order): a range finds only the dates, as a scan does
+                    **({"at": start + timedelta(minutes=i)} if i % 11 else {}),
+                    **({"at": (None, "later", 7)[i % 3]} if i % 13 == 0 else {}),
                 }
                 for i in range(300)
             ]
         )
+        # Ranges asked before the changes below: the stand-in sorts an index level at its first range
+        # and keeps it up to date afterwards, which the filters at the end then check.
+        assert [d async for d in things.find({"at": {"$lte": start + timedelta(minutes=40)}})]
+        assert [d async for d in things.find({"shop_id": "s0", "status": "new", "due": {"$lte": 4}})]
         # Keys move, entries come and go, documents leave.
         for i in range(0, 300, 7):
             await things.find_one_and_update(
@@ -64,7 +75,16 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
             {"tags": {"$in": ["y", "q"]}, "shop_id": "s2"},
             {"outbox.event_id": "e10"},
             {"outbox.event_id": {"$exists": True}},
+            # ranges on the key after the equalities, or on an index's first key
+            {"shop_id": "s0", "status": "new", "due": {"$lte": 4}},
+            {"shop_id": "s2", "status": {"$in": ["new", "sent"]}, "due": {"$gt": 2, "$lt": 8}},
+            {"shop_id": "s1", "status": "sent", "due": {"$gte": 9}},
+            {"at": {"$lte": start + timedelta(minutes=40)}},
+            {"at": {"$gt": start + timedelta(minutes=250)}},
+            {"at": {"$gte": start + timedelta(minutes=100), "$lt": start + timedelta(minutes=120)}, "due": 5},
         ]
+        # keys move under a range index too
+        await things.update_many({"due": 7}, {"$set": {"at": start + timedelta(minutes=1000)}})
         stand_in = await _plans(client, reset=True) is not None
         for query in filters:
             found = sorted([d["_id"] async for d in things.find(query, {"_id": 1})])
@@ -78,6 +98,7 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
             ours = [p for p in plans if f" {db_name}.things " in p and "$and" not in p]
             assert len([p for p in ours if p.startswith("find ")]) >= len(filters) - 1
             assert not [p for p in ours if " SCAN " in p], ours
+            assert [p for p in ours if "+range" in p], ours  # a range read from the index, not a prefix
     finally:
         await client.drop_database(db_name)
         await client.close()
@@ -115,6 +136,41 @@ async def test_a_read_never_sees_an_update_half_applied(infra):
         assert sum(r for r in results[1:] if r) > 0
         final = await things.find_one({"_id": "hot"})
         assert final is not None and final["a"] == final["b"] == len(final["items"]) == updates
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+
+
+async def test_list_databases_names_every_database_with_data(infra):
+    """listDatabases answers from the open databases (the stand-in no longer reopens, and re-indexes,
+    every database per call): a new database is listed, and found not empty."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_list_{new_id()[-8:]}"
+    try:
+        await client[db_name]["things"].insert_one({"_id": "a"})
+        listed = {d["name"]: d async for d in await client.list_databases()}
+        assert db_name in listed
+        assert listed[db_name].get("empty") is False
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+
+
+async def test_the_stand_in_counts_filters_on_id_named_fields_under_one_shape(infra):
+    """Filters that name a field by an id (catalog's `reservations.<reservation id>`) are counted under
+    one shape, so the stand-in's counters do not grow with every order. (Not the stand-in: nothing to do.)"""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_shape_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    try:
+        if await _plans(client) is None:
+            return
+        await things.insert_one({"_id": "a", "shop_id": "s"})
+        for _ in range(3):
+            assert await things.find_one({"shop_id": "s", f"reservations.{new_id()}": {"$exists": True}}) is None
+        ours = [p for p in await _plans(client) or [] if f" {db_name}.things " in p]
+        assert len(ours) == 1, ours
+        assert "reservations.*:{$exists}" in ours[0], ours
     finally:
         await client.drop_database(db_name)
         await client.close()

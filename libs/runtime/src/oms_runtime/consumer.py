@@ -49,12 +49,7 @@ still buffered; unpaused, a slow batch let records of its busy partition be buff
 go out for the other (quiet) partitions alone and wait at the broker for up to `fetch_wait_ms`, and
 the busy partition was not fetched again until that long poll returned: seconds of idle consumer
 with a backlog (docs/notes.md, reservelag). Paused, nothing is prefetched during a batch; the next
-fetch costs one round trip and returns at once with whatever arrived. While messages keep coming, a
-group fetches at most every `fetch_interval_ms` (the partitions stay paused until then after a short
-batch): one message per fetch was a fetch request, an inbox lookup and insert and a relay pass per
-message; a few milliseconds of gathering make batches of several. The first message after a quiet
-spell is fetched at once (the long poll returns with it); a group built with `own_group=True` (an
-alert that must not wait) does not gather.
+fetch costs one round trip and returns at once with whatever arrived.
 """
 
 from __future__ import annotations
@@ -596,7 +591,6 @@ class ConsumerGroup:
         concurrency: int = 32,
         fetch_wait_ms: int = 15000,
         commit_interval_ms: int = 1000,
-        fetch_interval_ms: int = 0,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -610,7 +604,6 @@ class ConsumerGroup:
         self.concurrency = concurrency
         self.fetch_wait_ms = fetch_wait_ms
         self.commit_interval = commit_interval_ms / 1000
-        self.fetch_interval = fetch_interval_ms / 1000
         self._batch_records = CONSUMER_BATCH_RECORDS.labels(group_id)
         self.members: list[MessageConsumer] = []
         self._routes: dict[tuple[str, str], _Route] = {}
@@ -717,7 +710,6 @@ class ConsumerGroup:
                 await asyncio.sleep(1.0)
                 continue
             if fetched:
-                fetched_at = time.monotonic()
                 # No fetch may leave while the batch is handled (module doc, "Fetching"); pausing is
                 # synchronous, before the first await, so the fetcher cannot send one in between.
                 paused = _pause_fetching(kafka)
@@ -727,9 +719,6 @@ class ConsumerGroup:
                         self._batch_records.observe(len(records))
                         await self.handle_batch(records)
                         self._handled(fetched)
-                    if len(records) < self.batch_size:
-                        # A short batch: let the next one gather at the broker (module doc, "Fetching").
-                        await asyncio.sleep(max(0.0, fetched_at + self.fetch_interval - time.monotonic()))
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -32,8 +32,8 @@ OUTBOX_RELAY_DELAY = Histogram(
     ["collection"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
-# Records per fetched batch: a group handling one message per fetch pays a fetch, an inbox lookup and a
-# commit per message (the consumer's fetch interval gathers bursts into fewer, larger batches).
+# Records per fetched batch: a group handling one message per fetch pays a fetch and an inbox lookup per
+# message.
 CONSUMER_BATCH_RECORDS = Histogram(
     "oms_consumer_batch_records",
     "Records a consumer group fetched in one batch",

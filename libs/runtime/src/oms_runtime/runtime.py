@@ -143,7 +143,6 @@ class ServiceRuntime:
                 concurrency=settings.consumer_concurrency,
                 fetch_wait_ms=settings.consumer_fetch_wait_ms,
                 commit_interval_ms=settings.consumer_commit_interval_ms,
-                fetch_interval_ms=0 if own_group else settings.consumer_fetch_interval_ms,
             )
         group.add(consumer)
         self.consumers.append(consumer)

@@ -58,15 +58,6 @@ class ServiceSettings(BaseSettings):
         "fetching is paused during a batch, so every fetch covers all partitions; a longer wait only means "
         "fewer requests while idle; below the consumer's 40 s request timeout)",
     )
-    consumer_fetch_interval_ms: int = Field(
-        default=20,
-        ge=0,
-        le=1000,
-        description="While messages keep coming, the shortest time between two fetches of a group: a short "
-        "batch waits this long (from its fetch) for more to gather at the broker, so that a burst is handled "
-        "in a few batches rather than one message per fetch, inbox lookup and commit. The first message after "
-        "a quiet spell is fetched at once; groups of their own (own_group=True) never wait",
-    )
     consumer_commit_interval_ms: int = Field(
         default=1000,
         ge=0,

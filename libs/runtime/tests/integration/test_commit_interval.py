@@ -30,6 +30,18 @@ def _runtime(infra: Any, topic_prefix: str, commit_interval_ms: int) -> ServiceR
     return ServiceRuntime(settings, run_relay=False)
 
 
+def _recording(infra: Any, topic_prefix: str, commit_interval_ms: int) -> tuple[ServiceRuntime, list[str]]:
+    """A runtime whose one consumer records the order ids of the ReleaseStock commands it handles."""
+    rt = _runtime(infra, topic_prefix, commit_interval_ms)
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        handled.append(envelope.payload.order_id)
+
+    rt.consumer("stock").on(ReleaseStock, handle)
+    return rt, handled
+
+
 def _message(order_id: str, shop_id: str) -> Envelope[ReleaseStock]:
     return Envelope.new(ReleaseStock(order_id=order_id, reason="t"), shop_id=shop_id, actor=Actor.system("t"))
 
@@ -77,15 +89,8 @@ async def _end_offsets(infra: Any, topic: str) -> int:
 
 
 async def test_handled_batches_are_committed_after_the_interval_not_one_by_one(infra, topic_prefix, shop_id):
-    rt = _runtime(infra, topic_prefix, commit_interval_ms=5000)
-    handled: list[str] = []
-
-    async def handle(envelope: Envelope[ReleaseStock]) -> None:
-        handled.append(envelope.payload.order_id)
-
-    rt.consumer("stock").on(ReleaseStock, handle)
-    group = topic_prefix + rt.settings.service_name
-    topic = topic_prefix + CATALOG_COMMANDS.name
+    rt, handled = _recording(infra, topic_prefix, commit_interval_ms=5000)
+    group, topic = topic_prefix + rt.settings.service_name, topic_prefix + CATALOG_COMMANDS.name
     await rt.start()
     try:
         ours = new_id()
@@ -102,15 +107,8 @@ async def test_handled_batches_are_committed_after_the_interval_not_one_by_one(i
 
 
 async def test_a_stop_commits_what_was_handled_within_the_interval(infra, topic_prefix, shop_id):
-    rt = _runtime(infra, topic_prefix, commit_interval_ms=10000)
-    handled: list[str] = []
-
-    async def handle(envelope: Envelope[ReleaseStock]) -> None:
-        handled.append(envelope.payload.order_id)
-
-    rt.consumer("stock").on(ReleaseStock, handle)
-    group = topic_prefix + rt.settings.service_name
-    topic = topic_prefix + CATALOG_COMMANDS.name
+    rt, handled = _recording(infra, topic_prefix, commit_interval_ms=10000)
+    group, topic = topic_prefix + rt.settings.service_name, topic_prefix + CATALOG_COMMANDS.name
     await rt.start()
     stopped = False
     try:

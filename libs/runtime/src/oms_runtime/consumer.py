@@ -86,7 +86,7 @@ from oms_runtime.metrics import (
     MESSAGE_HANDLING_SECONDS,
     MESSAGES_CONSUMED,
 )
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
 from oms_runtime.telemetry import extract_trace_context, get_logger, spans_exported, tracer
 
 log = get_logger(__name__)
@@ -98,7 +98,6 @@ LaneHandler = Callable[[Sequence[Envelope[Any]]], Awaitable[None]]
 Relevant = Callable[[Envelope[Any]], bool]
 Lane = TypeVar("Lane")
 
-DUPLICATE_KEY = 11000
 # How often aiokafka's background fetcher wakes up when nothing happens (its default, 200 ms, is five
 # wake-ups a second per consumer, most of an idle service's CPU). It is only a safety poll: arriving
 # data, consumed records, a rebalance and a backoff each wake it at once.
@@ -202,9 +201,7 @@ async def _store(db: AsyncDatabase[Document], batch: _Batch) -> None:
         try:
             await db[collection].insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            # A redelivery of something recorded before: already there is what we want.
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+            refused_as_duplicates(exc)  # a redelivery of something recorded before: already there
 
 
 async def _for_each_lane(

@@ -10,11 +10,22 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_runtime.settings import ServiceSettings
 
 Document = dict[str, Any]
+
+DUPLICATE_KEY = 11000  # the server's error code for a write a unique index refused
+
+
+def refused_as_duplicates(error: BulkWriteError) -> set[int]:
+    """The positions of the writes of a bulk write that a unique index refused (a replay, a row as new
+    or newer, a key made meanwhile); `error` itself is raised again when any write failed otherwise."""
+    errors = error.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise error
+    return {int(e["index"]) for e in errors}
 
 
 def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:

@@ -19,10 +19,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import AlreadyApplied, ConcurrencyError
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
 from oms_runtime.telemetry import inject_trace_headers
-
-DUPLICATE_KEY = 11000  # the server's error code for a unique index refusing a write
 
 APPLIED_EVENTS_KEPT = 200
 
@@ -132,10 +130,7 @@ class AggregateStore:
         try:
             await self.collection.insert_many(stored, ordered=False)
         except BulkWriteError as failed:
-            errors = failed.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            taken = {int(e["index"]) for e in errors}
+            taken = refused_as_duplicates(failed)
         return [None if i in taken else doc for i, doc in enumerate(stored)]
 
     async def create_new(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> bool:

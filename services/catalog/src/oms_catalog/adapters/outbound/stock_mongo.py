@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
 from oms_runtime.coalesce import Coalescer
-from oms_runtime.mongo import Document
+from oms_runtime.mongo import Document, refused_as_duplicates
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
 from pymongo import ReturnDocument
@@ -432,8 +432,7 @@ class StockMongo:
             try:
                 await self.ledger.insert_many(entries, ordered=False)
             except BulkWriteError as exc:
-                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                    raise
+                refused_as_duplicates(exc)
         return [None] * len(batches)
 
     async def flush_pending_ledgers(self) -> int:

@@ -3,12 +3,10 @@ whose every write is "set unless the stored document is as new or newer" (ADR 00
 
 from __future__ import annotations
 
-from oms_runtime.mongo import Document
+from oms_runtime.mongo import Document, refused_as_duplicates
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
-
-DUPLICATE_KEY = 11000
 
 
 async def conditional_upserts(collection: AsyncCollection[Document], writes: list[UpdateOne]) -> list[bool]:
@@ -21,8 +19,5 @@ async def conditional_upserts(collection: AsyncCollection[Document], writes: lis
     try:
         await collection.bulk_write(writes, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        stale = {int(e["index"]) for e in errors}
+        stale = refused_as_duplicates(exc)
     return [i not in stale for i in range(len(writes))]

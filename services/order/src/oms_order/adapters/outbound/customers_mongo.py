@@ -16,7 +16,7 @@ from typing import Any
 
 from oms_contracts import Money
 from oms_contracts.messages.common import Customer
-from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, insert_new
+from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, insert_new, refused_as_duplicates
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, DeleteMany, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -196,8 +196,7 @@ class MongoCustomers:
             except BulkWriteError as clash:
                 # Two first orders raced to make a key: what ran before the clash counts, then again
                 # (what is made already is left as it is by the second run).
-                if any(e.get("code") != DUPLICATE_KEY for e in clash.details.get("writeErrors", [])):
-                    raise
+                refused_as_duplicates(clash)
                 firsts += int(clash.details.get("nUpserted", 0)) + int(clash.details.get("nModified", 0))
                 continue
             # Making a key is an upsert; giving one its first order modifies it; an existing key with a
@@ -229,7 +228,6 @@ class MongoCustomers:
 # ---- migration ---------------------------------------------------------------------------------------
 
 MIGRATION_BATCH = 500
-DUPLICATE_KEY = 11000
 
 
 def _new_key(old_key: str) -> str | None:
@@ -275,8 +273,7 @@ async def fold_first_orders_into_contact_keys(db: AsyncDatabase[Document]) -> in
             try:
                 await keys.bulk_write(copies, ordered=False)
             except BulkWriteError as clash:
-                if any(e.get("code") != DUPLICATE_KEY for e in clash.details.get("writeErrors", [])):
-                    raise
+                refused_as_duplicates(clash)
                 # Another replica (or a new order) made some of these keys meanwhile: now they exist.
                 await keys.bulk_write(copies, ordered=False)
         await old.delete_many({"_id": {"$in": [doc["_id"] for doc in batch]}})

@@ -14,11 +14,23 @@ handlers a consumer started together) make one batch, a lone call goes out at on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 A = TypeVar("A")
 R = TypeVar("R")
+
+ASKS_PER_READ = 200
+"""The most look-ups of concurrent handlers one `$in` read answers (a `Coalescer`'s usual limit)."""
+
+
+def keys_by_shop(asks: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """The keys that concurrent look-ups `(shop_id, keys)` ask for, per shop, each once (for one `$in`
+    per shop: every read stays within one shop)."""
+    union: dict[str, dict[str, None]] = {}
+    for shop_id, keys in asks:
+        union.setdefault(shop_id, {}).update(dict.fromkeys(keys))
+    return {shop_id: list(keys) for shop_id, keys in union.items()}
 
 
 class Coalescer(Generic[A, R]):

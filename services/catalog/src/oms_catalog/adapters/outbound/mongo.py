@@ -6,7 +6,7 @@ a port of `application/ports.py` and hands back domain objects, never documents.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
@@ -97,18 +97,6 @@ async def page_by_key(
     """The catalog's lists: ascending by a unique key (the shared keyset pagination), as domain objects."""
     found = await fetch_page(collection, query, cursor=cursor, limit=limit, sort_key=sort_key)
     return CursorPage(items=[convert(d) for d in found.items], next_cursor=found.next_cursor)
-
-
-ASKS_PER_READ = 200
-"""The most look-ups of concurrent handlers one `$in` read answers (`oms_runtime.coalesce.Coalescer`)."""
-
-
-def union_by_shop(asks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, list[str]]:
-    """The keys that concurrent look-ups `(shop_id, keys)` ask for, per shop, each once (for one `$in`)."""
-    union: dict[str, dict[str, None]] = {}
-    for shop_id, keys in asks:
-        union.setdefault(shop_id, {}).update(dict.fromkeys(keys))
-    return {shop_id: list(keys) for shop_id, keys in union.items()}
 
 
 def doc_id(*parts: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from oms_contracts import Money
 from oms_runtime.clock import Clock
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
@@ -16,7 +16,7 @@ from oms_runtime.store import AggregateStore
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import ASKS_PER_READ, batches, doc_id, page_by_key, union_by_shop
+from oms_catalog.adapters.outbound.mongo import batches, doc_id, page_by_key
 from oms_catalog.application.ports import SkuRecord, StoredSku
 from oms_catalog.domain.catalog import Sku
 from oms_catalog.domain.kits import KitComponent
@@ -120,7 +120,7 @@ class SkuMongo:
 
     async def _kits_of_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, tuple[KitComponent, ...]]]:
         kits: dict[str, dict[str, tuple[KitComponent, ...]]] = {}
-        for shop_id, codes in union_by_shop(asks).items():
+        for shop_id, codes in keys_by_shop(asks).items():
             cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": codes}}, {"sku": 1, "kit": 1})
             found = kits.setdefault(shop_id, {})
             async for doc in cursor:

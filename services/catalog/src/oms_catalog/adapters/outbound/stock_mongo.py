@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.mongo import Document, refused_as_duplicates
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
@@ -22,12 +22,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import (
-    ASKS_PER_READ,
     LEDGER_PENDING,
     batches,
     doc_id,
     page_by_key,
-    union_by_shop,
 )
 from oms_catalog.application.ports import (
     LedgerEntry,
@@ -460,7 +458,7 @@ class StockMongo:
 
     async def _availability_of_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, dict[str, int]]]:
         levels: dict[str, dict[str, dict[str, int]]] = {}  # shop -> sku -> warehouse -> available
-        for shop_id, union in union_by_shop(asks).items():
+        for shop_id, union in keys_by_shop(asks).items():
             by_sku = levels.setdefault(shop_id, {})
             cursor = self.collection.find(
                 {"shop_id": shop_id, "sku": {"$in": union}}, {"sku": 1, "warehouse_id": 1, "available": 1}

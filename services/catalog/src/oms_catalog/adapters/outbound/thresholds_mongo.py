@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oms_runtime.clock import Clock
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
@@ -18,7 +18,7 @@ from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore
 from pymongo.errors import DuplicateKeyError
 
-from oms_catalog.adapters.outbound.mongo import ASKS_PER_READ, doc_id, page_by_key, union_by_shop
+from oms_catalog.adapters.outbound.mongo import doc_id, page_by_key
 from oms_catalog.application.ports import Threshold
 
 
@@ -44,7 +44,7 @@ class ThresholdMongo:
 
     async def _load_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, Loaded[Threshold]]]:
         # By _id alone (an index lookup on the local stand-in too, like `AggregateStore.get`), then the tenant.
-        ids = [doc_id(shop_id, sku) for shop_id, skus in union_by_shop(asks).items() for sku in skus]
+        ids = [doc_id(shop_id, sku) for shop_id, skus in keys_by_shop(asks).items() for sku in skus]
         found = {doc["_id"]: doc async for doc in self.store.collection.find({"_id": {"$in": ids}})}
         answers: list[dict[str, Loaded[Threshold]]] = []
         for shop_id, skus in asks:

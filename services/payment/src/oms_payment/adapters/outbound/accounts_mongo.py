@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Money
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 
 from oms_payment.adapters.outbound.fields_mongo import (
-    ASKS_PER_READ,
     audit_doc,
     money_doc,
     money_of,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from oms_payment.adapters.outbound.fields_mongo import ASKS_PER_READ, audit_doc, by_shop
+from oms_payment.adapters.outbound.fields_mongo import audit_doc
 from oms_payment.application.ports import AuditEntry
 from oms_payment.domain.account import PrepaymentRule
 from oms_payment.domain.shop_config import BankRequisites, ShopPaymentConfig
@@ -61,7 +61,7 @@ class MongoPaymentConfigRepository:
 
     async def _get_many(self, asks: list[tuple[str, str]]) -> list[ShopPaymentConfig | None]:
         found: dict[tuple[str, str], ShopPaymentConfig] = {}
-        for shop_id, currencies in by_shop(asks).items():
+        for shop_id, currencies in keys_by_shop((shop, (key,)) for shop, key in asks).items():
             async for doc in self.collection.find({"shop_id": shop_id, "currency": {"$in": currencies}}):
                 found[(shop_id, doc["currency"])] = config_from_doc(doc)
         return [found.get(ask) for ask in asks]

@@ -3,7 +3,6 @@ and a line of an aggregate's `history`; and how concurrent look-ups share one re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 
 from oms_contracts import Money
@@ -34,15 +33,3 @@ def audit_doc(entry: AuditEntry) -> Document:
     if entry.actor is not None:
         doc["actor"] = entry.actor.model_dump(mode="json")
     return {**doc, **entry.details}
-
-
-ASKS_PER_READ = 200
-"""The most look-ups of concurrent handlers one `$in` read answers (`oms_runtime.coalesce.Coalescer`)."""
-
-
-def by_shop(asks: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    """The keys concurrent look-ups `(shop_id, key)` ask for, per shop, each once (for one `$in` read)."""
-    union: dict[str, dict[str, None]] = {}
-    for shop_id, key in asks:
-        union.setdefault(shop_id, {})[key] = None
-    return {shop_id: list(keys) for shop_id, keys in union.items()}

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from oms_contracts import Envelope
-from oms_runtime.coalesce import Coalescer
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.commands import Decision
 from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from oms_payment.adapters.outbound.fields_mongo import ASKS_PER_READ, by_shop, money_doc, money_of
+from oms_payment.adapters.outbound.fields_mongo import money_doc, money_of
 from oms_payment.application.ports import DuplicatePayment, PaymentRecord, ProviderEvent, StoredPayment
 from oms_payment.domain import CardSummary, PastCheckout, Payment
 
@@ -184,7 +184,7 @@ class MongoDeliveryLog:
 
     async def _of_orders(self, asks: list[tuple[str, str]]) -> list[Document | None]:
         found: dict[tuple[str, str], Document] = {}
-        for shop_id, order_ids in by_shop(asks).items():
+        for shop_id, order_ids in keys_by_shop((shop, (key,)) for shop, key in asks).items():
             async for doc in self.collection.find({"shop_id": shop_id, "order_id": {"$in": order_ids}}):
                 found[(shop_id, doc["order_id"])] = doc
         return [found.get(ask) for ask in asks]

@@ -409,5 +409,9 @@ def cancel_with_refund(order: Order, reason: str, acting: Acting) -> Decision:
     if not holds_money(order):
         return decision
     refund = RequestRefund(order_id=order.id, refund_request_id=refund_request_id(order.id), reason=reason)
-    decision.order.audit[-1].changes["refund_request_id"] = refund.refund_request_id
+    # Replaced, not changed in place: copies of an order share their audit entries (Order.__deepcopy__).
+    last = decision.order.audit[-1]
+    decision.order.audit[-1] = last.model_copy(
+        update={"changes": {**last.changes, "refund_request_id": refund.refund_request_id}}
+    )
     return Decision(order=decision.order, emit=[*decision.emit, refund])

@@ -180,9 +180,10 @@ class Supervisor:
             return
         if "supervisord" not in cmdline or str(self.state_dir / "supervisord.conf") not in cmdline:
             return  # the pid was reused by an unrelated process
+        programs = child_pids(pid)
         kill_with_programs(pid)
         deadline = time.monotonic() + 10
-        while running(pid) and time.monotonic() < deadline:
+        while any(running(p) for p in [pid, *programs]) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def info(self) -> dict[str, dict[str, Any]]:
@@ -219,7 +220,9 @@ class Supervisor:
 def kill_with_programs(supervisord: int) -> None:
     """SIGKILL supervisord and its programs: each program runs in a process group of its own, so
     killing supervisord's group alone would leave them running (holding their ports)."""
-    for group in [*child_pids(supervisord), supervisord]:
+    programs = child_pids(supervisord)
+    # supervisord first: alive, it would restart (autorestart) a program killed before it.
+    for group in [supervisord, *programs]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
 

@@ -27,7 +27,7 @@ class FakeDeliveries(InMemoryRepository[Delivery]):
     def __init__(self) -> None:
         super().__init__(key_of=lambda d: (d.shop_id, d.notification_id), name="notifications")
 
-    async def add(self, delivery: Delivery) -> Loaded[Delivery] | None:
+    async def _add(self, delivery: Delivery) -> Loaded[Delivery] | None:
         natural = (delivery.shop_id, delivery.cause_event_id, delivery.recipient, delivery.template)
         if any(
             (d.state.shop_id, d.state.cause_event_id, d.state.recipient, d.state.template) == natural
@@ -37,7 +37,7 @@ class FakeDeliveries(InMemoryRepository[Delivery]):
         return self.put(delivery)
 
     async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
-        return [await self.add(d) for d in deliveries]
+        return [await self._add(d) for d in deliveries]
 
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]:
         return [

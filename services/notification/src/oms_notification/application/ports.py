@@ -52,12 +52,9 @@ class PermanentDeliveryError(Exception):
 class DeliveryRepository(CommandRepository[Delivery], Protocol):
     """The delivery log: one aggregate per email, carrying its own outbox; `load`/`save` serve the command loop."""
 
-    async def add(self, delivery: Delivery) -> Loaded[Delivery] | None:
-        """Store a new delivery; None when this (cause, recipient, template) has one already."""
-        ...
-
     async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
-        """`add` for each, in one round trip; in the same order."""
+        """Store new deliveries in one round trip, answered in the same order: None for one whose
+        (cause, recipient, template) has a delivery already."""
         ...
 
     async def caused_by(self, shop_id: str, cause_event_id: str) -> list[Loaded[Delivery]]: ...

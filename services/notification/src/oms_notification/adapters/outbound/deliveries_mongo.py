@@ -9,7 +9,6 @@ from oms_runtime.commands import Decision, Loaded
 from oms_runtime.mongo import Document, IndexSpec, find_after
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from oms_notification.domain.delivery import Delivery, DeliveryEntry
 from oms_notification.domain.model import DeliveryStatus, Lane, RenderedEmail
@@ -108,12 +107,6 @@ class DeliveriesMongo(DocumentRepository[Delivery]):
     def update_of(self, loaded: Loaded[Delivery], decision: Decision[Delivery]) -> dict[str, Any]:
         doc = delivery_to_doc(decision.state)
         return {"set_fields": {name: doc[name] for name in MUTABLE}}
-
-    async def add(self, delivery: Delivery) -> Loaded[Delivery] | None:
-        try:
-            return self.loaded(await self.store.create(delivery_to_doc(delivery)))
-        except DuplicateKeyError:
-            return None
 
     async def add_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
         # One insert for all the deliveries of a cause; the unique index refuses each one made before.

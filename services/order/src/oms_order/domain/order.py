@@ -213,7 +213,8 @@ class Order(OrderState):
         # definition (frozen dataclasses) whose deep copy cost five times the order's own fields.
         # It shares the entries of the audit trail and the stage history too: both only ever grow
         # (a decision appends new entries to its own copy of the lists and replaces, never changes in
-        # place, an entry it wants different: see edits.cancel_with_refund), and their copies were most of what copying an order cost. And it shares every
+        # place, an entry it wants different: see edits.cancel_with_refund), and their copies were
+        # most of what copying an order cost. And it shares every
         # frozen value (customer, address, lines, totals, allocations, discounts…: the contracts'
         # models and the pricing ones are frozen, so nobody can change them in place). The lists and
         # dicts that hold them are still copied, and so is every value that is not frozen (payment).

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.networks import validate_email
 
 from oms_contracts.money import Money
 
@@ -18,13 +20,25 @@ PaymentStatus = Literal["unpaid", "partly_paid", "paid", "partly_refunded", "ref
 """An order's payment status, derived by the payment service from its payments and refunds."""
 
 
+@lru_cache(maxsize=4096)
+def _checked_email(value: str) -> str:
+    # pydantic's EmailStr check (email-validator, no DNS), remembered per address: one order's
+    # address is checked again by every model that carries it, in every service that decodes it,
+    # at ~20 µs a time. Only valid addresses are kept (a refusal raises, and is not cached).
+    return validate_email(value)[1]
+
+
+Email = Annotated[str, AfterValidator(_checked_email), Field(json_schema_extra={"format": "email"})]
+"""An e-mail address, normalised and checked as pydantic's `EmailStr`."""
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Customer(Frozen):
     name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(default=None, max_length=32)
     locale: Locale = "en"
     group: str = Field(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, EmailStr, Field
+from pydantic import AwareDatetime, Field
 
 from oms_contracts.envelope import Payload
-from oms_contracts.messages.common import Frozen, Sku
+from oms_contracts.messages.common import Email, Frozen, Sku
 from oms_contracts.money import CurrencyCode, Money
 
 PurchaseState = Literal[
@@ -130,7 +130,7 @@ class PlaceGroupBuyOrder(Payload):
     participant_id: str
     title: str = Field(min_length=1, max_length=200, description="The joint purchase's title")
     name: str = Field(min_length=1, max_length=200, description="The participant's name")
-    email: EmailStr | None = None
+    email: Email | None = None
     contact: str | None = Field(default=None, max_length=200)
     currency: CurrencyCode
     lines: list[GroupBuyOrderLine] = Field(min_length=1, max_length=200)
@@ -189,7 +189,7 @@ class NewsRecipient(Frozen):
 
     participant_id: str
     name: str
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class JointPurchaseNewsPublished(Payload):
@@ -242,7 +242,7 @@ class JointPurchasePaymentReminderDue(Payload):
     title: str = Field(default="", max_length=200, description="The purchase's title")
     participant_id: str
     name: str
-    email: EmailStr | None = None
+    email: Email | None = None
     order_id: str | None = Field(default=None, description="The participant's order, when it exists")
     reminder_number: int = Field(ge=1, description="1 for the first reminder of this participant, 2 for the second…")
     deadline: AwareDatetime = Field(description="When the participant's unpaid items are released")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import EmailStr
-
 from oms_contracts.envelope import Payload
-from oms_contracts.messages.common import Locale
+from oms_contracts.messages.common import Email, Locale
 
 StaffRole = Literal["admin", "manager", "warehouse", "courier", "agent", "dealer"]
 
@@ -30,7 +28,7 @@ class StaffMemberAdded(Payload):
 
     shop_id: str
     staff_id: str
-    email: EmailStr
+    email: Email
     name: str
     role: StaffRole
     locale: Locale = "en"

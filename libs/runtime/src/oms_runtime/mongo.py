@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.settings import ServiceSettings
 
 Document = dict[str, Any]
@@ -161,9 +162,39 @@ async def upsert_newer(
     (or as new, unless `ties_apply`). Then the filter misses, the upsert's insert clashes on `_id`, and
     the answer is False: a replayed or late message changed nothing.
     """
-    newer = {"$lte": as_of} if ties_apply else {"$lt": as_of}
+    filter_, update = _newest_wins(key, fields, as_of, ties_apply)
     try:
-        await collection.update_one({**key, "as_of": newer}, {"$set": {**fields, "as_of": as_of}}, upsert=True)
+        await collection.update_one(filter_, update, upsert=True)
     except DuplicateKeyError:
         return False
     return True
+
+
+def _newest_wins(key: Document, fields: Document, as_of: datetime, ties_apply: bool) -> tuple[Document, Document]:
+    newer = {"$lte": as_of} if ties_apply else {"$lt": as_of}
+    return {**key, "as_of": newer}, {"$set": {**fields, "as_of": as_of}}
+
+
+class NewestWins:
+    """`upsert_newer` into one collection for concurrent handlers: the calls made in one turn of the
+    event loop (the lanes a consumer batch runs side by side) go out as one unordered bulk write,
+    each answered as its own `upsert_newer` would be (`oms_runtime.coalesce`)."""
+
+    def __init__(self, collection: AsyncCollection[Document], *, ties_apply: bool = False) -> None:
+        self.collection = collection
+        self.ties_apply = ties_apply
+        self._writes: Coalescer[tuple[Document, Document, datetime], bool] = Coalescer(self._write_all)
+
+    async def __call__(self, key: Document, fields: Document, as_of: datetime) -> bool:
+        return await self._writes((key, fields, as_of))
+
+    async def _write_all(self, rows: list[tuple[Document, Document, datetime]]) -> list[bool]:
+        writes = [
+            UpdateOne(*_newest_wins(key, fields, as_of, self.ties_apply), upsert=True) for key, fields, as_of in rows
+        ]
+        try:
+            await self.collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            refused = refused_as_duplicates(exc)
+            return [i not in refused for i in range(len(rows))]
+        return [True] * len(rows)

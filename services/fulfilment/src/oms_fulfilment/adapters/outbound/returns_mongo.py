@@ -8,7 +8,7 @@ from typing import Any
 
 from oms_contracts import Actor, Envelope, Money
 from oms_runtime.commands import Decision, Loaded
-from oms_runtime.mongo import Document, IndexSpec, fetch_page, upsert_newer
+from oms_runtime.mongo import Document, IndexSpec, NewestWins, fetch_page
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -191,6 +191,7 @@ class MongoOrderLines:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._newest_wins = NewestWins(collection, ties_apply=True)  # concurrent handlers: one bulk write
 
     async def order_lines(self, shop_id: str, order_id: str) -> OrderLinesView | None:
         doc = await self.collection.find_one({"_id": order_id, "shop_id": shop_id})
@@ -216,4 +217,4 @@ class MongoOrderLines:
                 for sku, (quantity, total) in view.lines.items()
             ],
         }
-        await upsert_newer(self.collection, {"_id": order_id, "shop_id": shop_id}, fields, at, ties_apply=True)
+        await self._newest_wins({"_id": order_id, "shop_id": shop_id}, fields, at)

@@ -9,7 +9,7 @@ from oms_contracts import Envelope, Money
 from oms_contracts.erasure import ERASED
 from oms_contracts.messages.order import CustomerErased, OrderLinesChanged, OrderPlaced
 from oms_documents import PricedLine
-from oms_runtime.mongo import Document, IndexSpec, upsert_newer
+from oms_runtime.mongo import Document, IndexSpec, NewestWins
 from pymongo.asynchronous.collection import AsyncCollection
 
 from oms_payment.application.ports import OrderForDocuments
@@ -28,11 +28,12 @@ def _address(address: Any) -> str | None:
 class MongoDocumentOrders:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._newest_wins = NewestWins(collection, ties_apply=True)  # concurrent handlers: one bulk write
 
     async def _keep(self, shop_id: str, order_id: str, fields: Document, at: datetime) -> None:
         """Newest announcement wins: a replayed older one changes nothing; an erased order takes nothing."""
         key = {"_id": order_id, "shop_id": shop_id, "erased": {"$ne": True}}
-        await upsert_newer(self.collection, key, fields, at, ties_apply=True)
+        await self._newest_wins(key, fields, at)
 
     async def on_customer_erased(self, envelope: Envelope[CustomerErased]) -> None:
         """The customer's personal data was erased (the order service): the buyer goes from these orders'

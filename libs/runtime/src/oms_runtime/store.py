@@ -15,11 +15,12 @@ from typing import Any, Generic, Protocol, TypeVar
 from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import AlreadyApplied, ConcurrencyError
-from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
+from oms_runtime.mongo import DUPLICATE_KEY, Document, IndexSpec, refused_as_duplicates
 from oms_runtime.telemetry import inject_trace_headers
 
 APPLIED_EVENTS_KEPT = 200
@@ -88,6 +89,8 @@ class AggregateStore:
         # Told (collection, _id, the document as written) of every document that got pending messages:
         # the relay publishes it now, from that snapshot.
         self._on_pending: PendingHook = on_pending or _nobody
+        # The creates of concurrent callers (a consumer batch's lanes, simultaneous requests) in one insert.
+        self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_all)
 
     @property
     def name(self) -> str:
@@ -100,7 +103,9 @@ class AggregateStore:
         return doc if doc is not None and doc.get("shop_id") == shop_id else None
 
     async def create(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> Document:
-        """Insert a new aggregate at version 1 with its first events. Raises DuplicateKeyError on a clash."""
+        """Insert a new aggregate at version 1 with its first events. Raises DuplicateKeyError on a clash.
+
+        Creates made in one turn of the event loop share one insert (`_insert_all`)."""
         if "_id" not in doc or "shop_id" not in doc:
             raise ValueError("an aggregate needs _id and shop_id")
         stored = {
@@ -110,10 +115,25 @@ class AggregateStore:
             "has_outbox": bool(events),
             "applied_events": doc.get("applied_events", []),
         }
-        await self.collection.insert_one(stored)
+        refused = await self._inserts(stored)
+        if refused is not None:
+            raise refused
         if events:
             self._on_pending(self.name, stored["_id"], stored)
         return stored
+
+    async def _insert_all(self, docs: list[Document]) -> list[WriteError | None]:
+        """One unordered insert of the documents that `create` calls made together; each call's own
+        outcome: None when stored, else the error its own insert would have raised."""
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as failed:
+            outcomes: list[WriteError | None] = [None] * len(docs)
+            for error in failed.details.get("writeErrors", []):
+                kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
+                outcomes[int(error["index"])] = kind(error.get("errmsg", ""), error.get("code"), error)
+            return outcomes
+        return [None] * len(docs)
 
     async def create_many(self, docs: Sequence[Document]) -> list[Document | None]:
         """Insert new aggregates at version 1, without events, in one round trip (unordered): each stored

@@ -112,6 +112,28 @@ async def test_many_created_at_once_refuse_only_those_made_before(runtime, shop_
     assert await store.create_many([]) == []
 
 
+async def test_creates_made_together_share_one_insert_and_each_gets_its_own_outcome(runtime, shop_id):
+    store = runtime.store("things_together")
+    await store.collection.create_index([("shop_id", 1), ("natural", 1)], unique=True)
+    await store.create({"_id": "t2", "shop_id": shop_id, "natural": "b"})
+
+    async def create(doc: dict[str, Any]) -> str:
+        try:
+            stored = await store.create(doc, [release(doc["_id"], shop_id)])
+        except DuplicateKeyError:
+            return "refused"
+        return f"v{stored['version']}"
+
+    docs = [{"_id": f"t{i}", "shop_id": shop_id, "natural": n} for i, n in enumerate("abcd", start=1)]
+    with record_commands(runtime.settings.database_name) as log:
+        outcomes = await asyncio.gather(*(create(doc) for doc in docs))
+        # t2 exists already: only its create is refused, the others are stored by the same insert.
+        assert outcomes == ["v1", "refused", "v1", "v1"]
+        assert log.count("insert", "things_together") == 1, log.summary()
+    stored = await store.collection.find({"shop_id": shop_id}).sort("_id", 1).to_list()
+    assert [(d["_id"], d["natural"]) for d in stored] == [("t1", "a"), ("t2", "b"), ("t3", "c"), ("t4", "d")]
+
+
 async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, infra, topic_prefix):
     store = runtime.store("things")
     order_id = new_id()

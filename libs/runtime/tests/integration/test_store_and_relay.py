@@ -134,6 +134,20 @@ async def test_creates_made_together_share_one_insert_and_each_gets_its_own_outc
     assert [(d["_id"], d["natural"]) for d in stored] == [("t1", "a"), ("t2", "b"), ("t3", "c"), ("t4", "d")]
 
 
+async def test_reads_made_together_share_one_find_and_keep_the_tenant_check(runtime, shop_id):
+    store = runtime.store("things_read")
+    for i in range(3):
+        await store.create({"_id": f"r{i}", "shop_id": shop_id, "n": i})
+    await store.create({"_id": "r-other", "shop_id": "another-shop", "n": 9})
+    asks = [(shop_id, "r0"), (shop_id, "r1"), (shop_id, "r1"), (shop_id, "r-other"), (shop_id, "r-none")]
+    with record_commands(runtime.settings.database_name) as log:
+        found = await asyncio.gather(*(store.get(shop, aggregate_id) for shop, aggregate_id in asks))
+        assert log.count("find", "things_read") == 1, log.summary()
+    assert [d["n"] if d else None for d in found] == [0, 1, 1, None, None]
+    assert found[1] is not found[2]  # each caller may change its own copy
+    assert (await store.get("another-shop", "r-other") or {}).get("n") == 9
+
+
 async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, infra, topic_prefix):
     store = runtime.store("things")
     order_id = new_id()

@@ -35,14 +35,10 @@ def thread_cpu_ms(pid: int) -> dict[str, float]:
     except OSError:
         return out
     for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        out[f"{name}/{tid}"] = (int(fields[11]) + int(fields[12])) * 1000 / procstat.TICKS
+        read = procstat.stat_cpu_ms(f"/proc/{pid}/task/{tid}/stat")
+        if read is not None:
+            name, ms = read
+            out[f"{name}/{tid}"] = ms
     return out
 
 
@@ -90,9 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     seconds = after.at - before.at
     processes = {n: round(ms / seconds, 2) for n, ms in procstat.cpu_between(before, after).items()}
     threads = {
-        n: {t: round(v, 2) for t, v in list(threads_between(threads_before[n], threads_after[n], seconds).items())}
+        n: {t: round(v, 2) for t, v in threads_between(threads_before[n], threads_after[n], seconds).items()}
         for n in pids
-        if n in threads_before and n in threads_after
     }
     total = sum(processes.values())
     print(f"idle stack {total:.1f} ms/s over {seconds:.0f} s (settled {args.settle:.0f} s), load avg {os.getloadavg()}")

@@ -18,15 +18,21 @@ class Sample:
 
 
 def cpu_ms(pid: int) -> float | None:
+    read = stat_cpu_ms(f"/proc/{pid}/stat")
+    return None if read is None else read[1]
+
+
+def stat_cpu_ms(path: str) -> tuple[str, float] | None:
+    """(command name, utime + stime in ms) from a process's or a thread's `stat` file; None once it is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(path) as f:
             stat = f.read()
     except OSError:
         return None
     # The command name (field 2) may hold spaces: split after its closing parenthesis.
     fields = stat[stat.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) * 1000 / TICKS
+    return stat[stat.index("(") + 1 : stat.rindex(")")], (utime + stime) * 1000 / TICKS
 
 
 def rss_mib(pid: int) -> float | None:

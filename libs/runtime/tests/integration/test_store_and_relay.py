@@ -110,6 +110,11 @@ async def test_many_created_at_once_refuse_only_those_made_before(runtime, shop_
     stored = await store.collection.find({"shop_id": shop_id}).sort("_id", 1).to_list()
     assert [(d["_id"], d["version"]) for d in stored] == [("m1", 1), ("m2", 1), ("m3", 1)]
     assert await store.create_many([]) == []
+    # One alone (insert_one): refused when taken, stored otherwise.
+    assert await store.create_many([{"_id": "m1", "shop_id": shop_id, "natural": "z"}]) == [None]
+    assert await store.create_many([{"_id": "m6", "shop_id": shop_id, "natural": "a"}]) == [None]
+    [alone] = await store.create_many([{"_id": "m5", "shop_id": shop_id, "natural": "e"}])
+    assert alone is not None and alone["version"] == 1 and await store.get(shop_id, "m5") is not None
 
 
 async def test_relay_publishes_outbox_in_order_and_clears_it(runtime, shop_id, infra, topic_prefix):

@@ -8,7 +8,7 @@ from typing import Any
 from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_notification.domain.inbox import InboxItem, InboxKind
 
@@ -59,6 +59,12 @@ class InboxMongo:
         self.items = collection
 
     async def add_all(self, items: list[InboxItem]) -> list[bool]:
+        if len(items) == 1:  # insert_one: pymongo's bulk path costs ~10 % more CPU for a single document
+            try:
+                await self.items.insert_one(item_to_doc(items[0]))
+            except DuplicateKeyError:
+                return [False]
+            return [True]
         # Unordered: the unique index refuses each item a replay made before, the others are stored.
         taken: set[int] = set()
         try:

@@ -112,7 +112,7 @@ def envelope_class(payload_class: type[P]) -> type[Envelope[P]]:
     made = _ENVELOPES.get(payload_class)
     if made is None:
         made = _ENVELOPES[payload_class] = Envelope[payload_class]  # type: ignore[valid-type]
-    return made  # type: ignore[return-value]
+    return made
 
 
 class InvalidMessage(ValueError):

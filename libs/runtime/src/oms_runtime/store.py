@@ -131,7 +131,7 @@ class AggregateStore:
                 await self.collection.insert_one(stored[0])
             except DuplicateKeyError:
                 return [None]
-            return stored
+            return [stored[0]]
         taken: set[int] = set()
         try:
             await self.collection.insert_many(stored, ordered=False)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+import weakref
 from decimal import Decimal
 
 import pytest
@@ -23,6 +25,21 @@ def test_round_trip_keeps_type_and_causality():
     assert parsed.correlation_id == cause.correlation_id
     assert parsed.causation_id == cause.event_id
     assert parsed.key == "o1"
+
+
+def test_a_type_s_envelope_class_survives_garbage_collection():
+    # Pydantic keeps `Envelope[X]` made inside a function only weakly: without the module's own
+    # reference a full collection drops it, and the next message of the type rebuilds it (~1 ms).
+    lines = [{"sku": "A-1", "quantity": 1}]
+    made = weakref.ref(
+        type(Envelope.new(ReserveStock(order_id="o1", lines=lines), shop_id="s", actor=Actor.system("t")))
+    )
+    gc.collect()
+    assert made() is not None
+    again = decode(
+        Envelope.new(ReserveStock(order_id="o2", lines=lines), shop_id="s", actor=Actor.system("t")).to_json()
+    )
+    assert type(again) is made()
 
 
 @pytest.mark.parametrize(

@@ -173,6 +173,12 @@ class AggregateStore:
         ]
         if not stored:
             return []
+        if len(stored) == 1:  # insert_one: pymongo's bulk path costs ~10 % more CPU for a single document
+            try:
+                await self.collection.insert_one(stored[0])
+            except DuplicateKeyError:
+                return [None]
+            return [stored[0]]
         taken: set[int] = set()
         try:
             await self.collection.insert_many(stored, ordered=False)
@@ -201,11 +207,14 @@ class AggregateStore:
         inc: dict[str, Any] | None = None,
         applied_event_id: str | None = None,
         applied_event_ids: Sequence[str] = (),
+        fields: Sequence[str] | None = None,
     ) -> Document:
         """Apply one atomic update if the aggregate is still at `expected_version`; returns the new document.
 
         `applied_event_ids`: several consumed messages applied by this one update (with or instead of
-        `applied_event_id`); it matches only if none of them was applied before."""
+        `applied_event_id`); it matches only if none of them was applied before. `fields`: return only
+        these of the new document (with `_id`, `version` and the outbox, which the relay publishes
+        from), for a caller that knows the rest: fewer bytes for the store to send and us to decode."""
         query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version}
         update: Document = {"$inc": {"version": 1, **(inc or {})}}
         sets = dict(set_fields or {})
@@ -221,7 +230,10 @@ class AggregateStore:
             update["$set"] = sets
         if pushes:
             update["$push"] = pushes
-        doc = await self.collection.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+        returned = None if fields is None else dict.fromkeys([*fields, "version", "outbox"], 1)
+        doc = await self.collection.find_one_and_update(
+            query, update, projection=returned, return_document=ReturnDocument.AFTER
+        )
         if doc is None:
             if applied:
                 current = await self.collection.find_one(
@@ -251,6 +263,9 @@ class DocumentRepository(Generic[T]):
     only `Loaded[T]`. Saving writes every field `to_document` returns (but the store's own:
     `_id`, `shop_id`, `version`, the outbox, `applied_events`) with the decision's events, in one
     conditional update; version 0 inserts. Override `update_of` to write less (or `$push`/`$inc`).
+    `read_back=False`: a save returns the decided state at the new version instead of decoding the
+    document the store hands back (which then holds only `_id`, `version` and the outbox) — for an
+    aggregate whose `update_of` writes every field a decision can change, so the two are the same.
 
         class ConversationsMongo(DocumentRepository[Conversation]):
             def __init__(self, store: AggregateStore) -> None:
@@ -263,10 +278,12 @@ class DocumentRepository(Generic[T]):
         *,
         to_document: Callable[[T], Document],
         from_document: Callable[[Document], T],
+        read_back: bool = True,
     ) -> None:
         self.store = store
         self.to_document = to_document
         self.from_document = from_document
+        self.read_back = read_back
 
     def loaded(self, doc: Document) -> Loaded[T]:
         return Loaded(self.from_document(doc), int(doc["version"]))
@@ -297,6 +314,9 @@ class DocumentRepository(Generic[T]):
             loaded.version,
             events=decision.events,
             applied_event_id=applied_event_id,
+            fields=None if self.read_back else (),
             **self.update_of(loaded, decision),
         )
+        if not self.read_back:
+            return Loaded(decision.state, int(updated["version"]))
         return self.loaded(updated)

@@ -87,3 +87,17 @@ async def test_another_shops_aggregate_is_not_found(runtime, shop_id):
     await loop.run(shop_id, tally_id, add_one, new=lambda: Tally(shop_id, tally_id))
     with pytest.raises(LookupError):
         await loop.run(f"other-{shop_id}", tally_id, add_one)
+
+
+async def test_a_repository_that_does_not_read_back_returns_the_decided_state(runtime, shop_id):
+    """`read_back=False`: a save hands back the decision's state at the new version, as reading the
+    document would, without the store sending the document."""
+    repository = DocumentRepository(runtime.store("tallies"), to_document=to_doc, from_document=of_doc, read_back=False)
+    loop = CommandLoop(repository, name="tallies")
+    tally_id = new_id()
+    created = await loop.run(shop_id, tally_id, add_one, new=lambda: Tally(shop_id, tally_id))
+    assert created == Loaded(Tally(shop_id, tally_id, 1), 1)
+    saved = await loop.run_once(created, add_one)
+    assert saved == Loaded(Tally(shop_id, tally_id, 2), 2)
+    assert await repository.load(shop_id, tally_id) == saved
+    assert await loop.run_once(created, add_one) is None  # a stale version still loses

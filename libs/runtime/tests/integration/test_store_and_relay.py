@@ -110,6 +110,11 @@ async def test_many_created_at_once_refuse_only_those_made_before(runtime, shop_
     stored = await store.collection.find({"shop_id": shop_id}).sort("_id", 1).to_list()
     assert [(d["_id"], d["version"]) for d in stored] == [("m1", 1), ("m2", 1), ("m3", 1)]
     assert await store.create_many([]) == []
+    # One alone (insert_one): refused when taken, stored otherwise.
+    assert await store.create_many([{"_id": "m1", "shop_id": shop_id, "natural": "z"}]) == [None]
+    assert await store.create_many([{"_id": "m6", "shop_id": shop_id, "natural": "a"}]) == [None]
+    [alone] = await store.create_many([{"_id": "m5", "shop_id": shop_id, "natural": "e"}])
+    assert alone is not None and alone["version"] == 1 and await store.get(shop_id, "m5") is not None
 
 
 async def test_creates_made_together_share_one_insert_and_each_gets_its_own_outcome(runtime, shop_id):
@@ -232,6 +237,26 @@ async def test_written_documents_are_published_by_id_many_at_once_in_order_per_k
         return await runtime_without_scan.db["things"].count_documents({"shop_id": shop_id, "has_outbox": True}) == 0
 
     await eventually(none_pending, what="every document marked sent")
+
+
+async def test_an_update_returning_only_the_store_s_fields_is_still_published(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    """`fields=()`: the caller gets `_id`, `version` and the outbox back, not the document's bulk, and
+    the relay publishes from that snapshot (no scan runs here)."""
+    store = runtime_without_scan.store("things")
+    order_id = new_id()
+    await store.create({"_id": order_id, "shop_id": shop_id, "body": "x" * 5000, "n": 0})
+    event = release(order_id, shop_id)
+    returned = await store.update(shop_id, order_id, 1, set_fields={"n": 1}, events=[event], fields=())
+    assert set(returned) == {"_id", "version", "outbox"}
+    assert returned["version"] == 2 and [e["event_id"] for e in returned["outbox"]] == [event.event_id]
+    named = await store.update(shop_id, order_id, 2, set_fields={"n": 2}, fields=["n"])
+    assert set(named) == {"_id", "version", "outbox", "n"} and named["n"] == 2
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        await reader.wait_for(lambda r: r.key == order_id.encode())
+    stored = await store.get(shop_id, order_id)
+    assert stored is not None and stored["body"] == "x" * 5000 and stored["n"] == 2
 
 
 async def test_the_safety_scan_publishes_what_no_wake_up_named(runtime, shop_id, infra, topic_prefix):

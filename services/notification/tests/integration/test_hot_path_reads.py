@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oms_contracts import Actor, Envelope, new_id
+from oms_contracts.messages.order import OrderStageChanged
 from oms_contracts.messages.shop import ShopCreated, StaffMemberAdded
 from oms_notification.bootstrap import INDEXES, build_application
 from oms_notification.settings import NotificationSettings
@@ -51,10 +52,29 @@ async def test_order_placed_sends_its_emails_without_reading_its_deliveries_back
         assert log.count("findAndModify", "notifications") == 0
         assert len(smtp.sink.to(customer)) == 1
 
-        # The shop's SMS settings (read for every customer e-mail) are kept a few seconds too.
+        # The shop's SMS settings (read for every customer e-mail) are kept a few seconds too, and so
+        # is its staff list for the next new order (ADR 0040).
         second = Envelope.new(order_placed(32, customer), shop_id=shop_id, actor=Actor.system("order"))
         with record_commands(own.database_name) as log:
             await notifier.on_order_placed(second)
         assert log.count("find", "sms_settings") == 0
+        assert log.count("find", "staff") == 0
+        assert log.count("insert", "staff_inbox") == 1  # the admin's item
+
+        # The status email right after: the contact this process saved from the placement, not read.
+        moved = OrderStageChanged(
+            order_id=second.payload.order_id,
+            number=32,
+            from_stage="new",
+            to_stage="picking",
+            status="Confirmed",
+            seconds_in_previous_stage=1.0,
+            customer=second.payload.customer,
+            notify=True,
+        )
+        with record_commands(own.database_name) as log:
+            await notifier.on_stage_changed(Envelope.new(moved, shop_id=shop_id, actor=Actor.system("order")))
+        assert log.count("find", "orders") == 0
+        await eventually(lambda: len(smtp.sink.to(customer)) == 3)
     finally:
         await runtime.mongo.close()

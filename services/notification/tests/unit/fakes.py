@@ -107,7 +107,7 @@ class FakeProjections:
     async def save_staff_member(self, shop_id: str, member: StaffMember) -> None:
         self.staff[(shop_id, member.staff_id)] = member
 
-    async def staff_of(self, shop_id: str) -> list[StaffMember]:
+    async def staff_of(self, shop_id: str, *, kept: bool = False) -> list[StaffMember]:
         return sorted((m for (shop, _), m in self.staff.items() if shop == shop_id), key=lambda m: m.staff_id)
 
     async def save_order(self, shop_id: str, order: OrderContact) -> None:
@@ -145,7 +145,10 @@ class FakeInbox:
     def __init__(self) -> None:
         self.items: dict[str, InboxItem] = {}
 
-    async def add(self, item: InboxItem) -> bool:
+    async def add_all(self, items: list[InboxItem]) -> list[bool]:
+        return [self._add(item) for item in items]
+
+    def _add(self, item: InboxItem) -> bool:
         key = (item.shop_id, item.cause_event_id, item.recipient_id)
         if any((i.shop_id, i.cause_event_id, i.recipient_id) == key for i in self.items.values()):
             return False

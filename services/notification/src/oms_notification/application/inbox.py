@@ -48,9 +48,8 @@ class Inbox:
     async def deliver(self, shop_id: str, cause_event_id: str, intents: list[InboxIntent]) -> list[InboxItem]:
         """Store an item per intent; those the cause delivered already (a replay) are skipped."""
         now = self.clock.now()
-        added: list[InboxItem] = []
-        for intent in intents:
-            item = InboxItem(
+        items = [
+            InboxItem(
                 item_id=new_id(),
                 shop_id=shop_id,
                 recipient_id=intent.recipient.staff_id,
@@ -61,9 +60,12 @@ class Inbox:
                 order_id=intent.order_id,
                 created_at=now,
             )
-            if await self.repository.add(item):
-                added.append(item)
-        return added
+            for intent in intents
+        ]
+        if not items:
+            return []
+        stored = await self.repository.add_all(items)  # one write for every recipient
+        return [item for item, new in zip(items, stored, strict=True) if new]
 
     async def page(
         self, shop_id: str, recipient_id: str, *, unread_only: bool, cursor: str | None, limit: int

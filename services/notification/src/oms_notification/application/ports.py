@@ -77,11 +77,17 @@ class Projections(Protocol):
 
     async def save_staff_member(self, shop_id: str, member: StaffMember) -> None: ...
 
-    async def staff_of(self, shop_id: str) -> list[StaffMember]: ...
+    async def staff_of(self, shop_id: str, *, kept: bool = False) -> list[StaffMember]:
+        """The shop's staff. `kept`: a list read in the last few seconds will do (a change through this
+        process shows at once, one through another replica within those seconds); never for alerts."""
+        ...
 
     async def save_order(self, shop_id: str, order: OrderContact) -> None: ...
 
-    async def order(self, shop_id: str, order_id: str) -> OrderContact | None: ...
+    async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
+        """The order's contact (None: not placed yet, or erased); one this process saved in the last few
+        seconds is answered without a read (an erasure through another replica shows after them)."""
+        ...
 
     async def forget_orders(self, shop_id: str, order_ids: Sequence[str]) -> int:
         """Drop the order contacts and payment links of these orders (CustomerErased); how many contacts."""
@@ -105,8 +111,8 @@ class Projections(Protocol):
 class InboxRepository(Protocol):
     """The staff inbox: items per (shop, recipient), unique per (shop, cause event, recipient)."""
 
-    async def add(self, item: InboxItem) -> bool:
-        """Store a new item; False when this (cause, recipient) has one already (a replay)."""
+    async def add_all(self, items: list[InboxItem]) -> list[bool]:
+        """Store new items in one write; per item False when its (cause, recipient) has one already (a replay)."""
         ...
 
     async def page(

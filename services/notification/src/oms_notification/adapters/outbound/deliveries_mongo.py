@@ -101,7 +101,9 @@ def entry_of(doc: Document) -> DeliveryEntry:
 
 class DeliveriesMongo(DocumentRepository[Delivery]):
     def __init__(self, store: AggregateStore) -> None:
-        super().__init__(store, to_document=delivery_to_doc, from_document=delivery_of)
+        # A change writes every field that can change (`MUTABLE`): the decided state is what is stored,
+        # so the store need not send the rendered email back after every claim and outcome.
+        super().__init__(store, to_document=delivery_to_doc, from_document=delivery_of, read_back=False)
         self.collection = store.collection
 
     def update_of(self, loaded: Loaded[Delivery], decision: Decision[Delivery]) -> dict[str, Any]:

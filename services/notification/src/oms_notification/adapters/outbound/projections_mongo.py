@@ -29,12 +29,27 @@ PROJECTION_INDEXES: list[IndexSpec] = [
 class ProjectionsMongo:
     """What other services told us, kept for writing emails: shops, staff and order contacts."""
 
-    def __init__(self, db: AsyncDatabase[Document], *, shops_kept_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        shops_kept_seconds: float = 5.0,
+        staff_kept_seconds: float = 5.0,
+        contacts_kept_seconds: float = 10.0,
+    ) -> None:
         self.shops = db[SHOPS]
         # A shop's name and locale, read for every email and changed almost never: kept a few seconds
-        # (ADR 0027); what this process saves replaces it at once. Staff lists are always read: an
-        # alert must reach an admin added a moment ago.
+        # (ADR 0027); what this process saves replaces it at once.
         self._shops: Recent[ShopInfo] = Recent(shops_kept_seconds)
+        # A shop's staff list, kept a few seconds for the "new order" mail and inbox items only
+        # (`staff_of(kept=True)`, ADR 0040); alerts always read it, so an admin added a moment ago
+        # on another replica hears of a stuck order. A member saved through this process: at once.
+        self._staff: Recent[list[StaffMember]] = Recent(staff_kept_seconds)
+        # The contact saved from an order's placement, for the status and payment emails that
+        # follow within seconds (the same key, so the same replica for its order events). Only an
+        # erasure changes a contact: through this process at once, through another replica within
+        # these seconds (ADR 0040).
+        self._contacts: Recent[OrderContact] = Recent(contacts_kept_seconds)
         self.staff = db[STAFF]
         self.orders = db[ORDERS]
         self.links = db[CHECKOUT_LINKS]
@@ -68,8 +83,14 @@ class ProjectionsMongo:
             },
             upsert=True,
         )
+        self._staff.forget(shop_id)
 
-    async def staff_of(self, shop_id: str) -> list[StaffMember]:
+    async def staff_of(self, shop_id: str, *, kept: bool = False) -> list[StaffMember]:
+        if kept:
+            return await self._staff.read(shop_id, lambda: self._read_staff(shop_id))
+        return await self._read_staff(shop_id)
+
+    async def _read_staff(self, shop_id: str) -> list[StaffMember]:
         # A shop has a handful to a few hundred staff accounts; read them in one bounded query.
         docs = await self.staff.find({"shop_id": shop_id}).sort("staff_id", ASCENDING).to_list(length=1000)
         return [StaffMember(d["staff_id"], d["email"], d["name"], d["role"], d.get("locale", "en")) for d in docs]
@@ -86,6 +107,7 @@ class ProjectionsMongo:
             {"$set": {"number": order.number, "customer": customer, "status_url": order.status_url}},
             upsert=True,
         )
+        self._contacts.put((shop_id, order.order_id), order)
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         """The newest link wins (a reissued one replaces the first), whatever order messages arrive in."""
@@ -102,6 +124,8 @@ class ProjectionsMongo:
         if not order_ids:
             return 0
         ids = list(order_ids)
+        for order_id in ids:
+            self._contacts.forget((shop_id, order_id))
         erased = await self.orders.update_many(
             {"shop_id": shop_id, "_id": {"$in": ids}}, {"$set": {"erased": True}, "$unset": {"customer": ""}}
         )
@@ -113,6 +137,9 @@ class ProjectionsMongo:
         return bool(doc and doc.get("erased"))
 
     async def order(self, shop_id: str, order_id: str) -> OrderContact | None:
+        saved = self._contacts.get((shop_id, order_id))
+        if saved is not None:
+            return saved
         doc = await self.orders.find_one({"_id": order_id, "shop_id": shop_id})
         if doc is None or doc.get("erased"):
             return None

@@ -25,6 +25,9 @@ class TemplateRenderer:
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined,  # a typo in a template fails loudly, not as an empty string
             keep_trailing_newline=True,
+            # The templates ship with the package and never change under a running process: without
+            # this every `get_template` (three per email) asks the file system whether they did.
+            auto_reload=False,
         )
         self.env.filters["money"] = format_money
 

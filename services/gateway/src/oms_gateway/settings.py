@@ -41,6 +41,13 @@ class GatewaySettings(ServiceSettings):
         default=60.0, gt=0, description="A stream whose service says nothing this long (not even a heartbeat) is cut"
     )
 
+    api_key_kept_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A storefront API key read from the store is kept this long (0: read on every request); "
+        "a key revoked through another replica is accepted here at most this much longer (ADR 0040)",
+    )
+
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For (only behind a trusted proxy)"
     )

@@ -32,7 +32,6 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0
     upstream_max_connections: int = 200
-    upstream_max_keepalive: int = 50
     # Streamed routes (server-sent events): a pool of their own, so open streams never starve the
     # ordinary requests, and a bounded life (the browser's EventSource reconnects by itself).
     stream_max_connections: int = Field(default=200, ge=1, description="Streams open at once, per gateway process")

@@ -1,54 +1,38 @@
-"""Forwarding a request to a service over HTTP: one pooled HTTP/1.1 client for the process.
+"""Forwarding a request to a service over HTTP: one pooled keep-alive client for the process.
 
-Ordinary requests go through httpcore's connection pool directly, on asyncio streams
-(`asyncio_streams.AsyncioBackend`): httpx's client layers (URL parsing, cookies, auth and redirect
-handling, its response model) and anyio's cancel scopes around every read and write were half the
-gateway's CPU per proxied order, and the gateway needs none of them. Streamed answers (server-sent
-events, rare and long) keep httpx's client, whose streaming the proxy relies on.
+Ordinary requests go through aiohttp's client: per proxied order it costs about a sixth of the CPU
+of httpx's client (whose URL model, cookie jar, auth and redirect layers the proxy never used, on
+anyio's cancel scopes) and of httpcore used directly (a pure-Python HTTP parser, and a poll of every
+idle connection on each request). Measured in docs/notes.md ("gatewaycpu"). Streamed answers
+(server-sent events, rare and long) keep httpx's client, whose streaming the proxy relies on.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import httpcore
+import aiohttp
 import httpx
+from yarl import URL
 
-from oms_gateway.adapters.outbound.asyncio_streams import AsyncioBackend
 from oms_gateway.application.ports import UpstreamResponse, UpstreamStream, UpstreamTimeout, UpstreamUnavailable
 from oms_gateway.domain.routing import Service
 from oms_gateway.settings import GatewaySettings
 
-# httpx's own default (keep-alive connections idle this long are closed): unchanged.
+# Keep-alive connections idle this long are closed (httpx's default before, and below uvicorn's 5 s
+# at the services only by the time a request takes to leave).
 KEEPALIVE_EXPIRY_SECONDS = 5.0
-# The methods httpx gives `Content-Length: 0` when they carry no body (others get no body header).
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# What httpx added when the client had not sent it (its Accept-Encoding is left out: the gateway never
-# wants a compressed answer to decode, and no service compresses).
-_DEFAULT_HEADERS = ((b"accept", b"*/*"), (b"user-agent", b"oms-gateway"))
+# What httpx sent when the client had not said otherwise. No Accept-Encoding: the gateway never
+# wants a compressed answer to decode (no service compresses), and no Content-Type is made up for
+# a body that came without one.
+_DEFAULT_HEADERS = {"accept": "*/*", "user-agent": "oms-gateway"}
+_NOT_ADDED = ("Accept-Encoding", "Content-Type")
+# GET and the like carry no body and say nothing of one; other methods without one send
+# `Content-Length: 0` (as httpx did for POST, PUT and PATCH).
+_BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-@dataclass(frozen=True)
-class _Base:
-    """A service's base URL, split once: what each request's URL and Host header are made of."""
-
-    scheme: bytes
-    host: bytes
-    port: int | None
-    path: bytes  # without its trailing slash
-    host_header: bytes
-
-    @classmethod
-    def of(cls, url: str) -> _Base:
-        parsed = httpx.URL(url)
-        default_port = {"http": 80, "https": 443}.get(parsed.scheme)
-        host = parsed.raw_host
-        host_header = host if parsed.port in (None, default_port) else b"%b:%d" % (host, parsed.port)
-        return cls(parsed.raw_scheme, host, parsed.port, parsed.raw_path.rstrip(b"/"), host_header)
-
-
-def _answer_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def _answer_headers(raw: tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
     """The answer's headers by lower-case name; a repeated header joined with ", " (as httpx's `get`)."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in raw:
@@ -58,28 +42,34 @@ def _answer_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 class Upstreams:
-    """The `Upstream` port: one pool of keep-alive connections for requests, one httpx client for streams."""
+    """The `Upstream` port: one aiohttp session for requests, one httpx client for streams."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._streams: httpx.AsyncClient | None = None
-        self._bases = {service: _Base.of(settings.service_url(service)) for service in Service}
-        timeout, connect = settings.upstream_timeout_seconds, settings.upstream_connect_timeout_seconds
-        # The same timeouts as before (httpx.Timeout(timeout, connect=connect)): read, write, pool.
-        self._extensions = {"timeout": {"connect": connect, "read": timeout, "write": timeout, "pool": timeout}}
+        self._bases = {service: URL(settings.service_url(service)) for service in Service}
 
     async def start(self) -> None:
         s = self.settings
-        # No redirects are followed (httpcore has none to follow): they are the client's business.
-        self._pool = httpcore.AsyncConnectionPool(
-            max_connections=s.upstream_max_connections,
-            max_keepalive_connections=s.upstream_max_keepalive,
-            keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=AsyncioBackend(),
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=s.upstream_max_connections, limit_per_host=0, keepalive_timeout=KEEPALIVE_EXPIRY_SECONDS
+            ),
+            # As before: `sock_connect` the connect timeout, `sock_read` the longest wait for the
+            # answer (and between its chunks), `connect` the wait for a pooled connection and its
+            # connect together; no total.
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=s.upstream_timeout_seconds,
+                sock_connect=s.upstream_connect_timeout_seconds,
+                sock_read=s.upstream_timeout_seconds,
+            ),
+            # A service's Set-Cookie must never be kept and sent on with another caller's request.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=_NOT_ADDED,
+            trust_env=False,
         )
         # Streams in a pool of their own (each holds a connection for its life); a read may wait
         # up to `stream_idle_seconds` for the next chunk (the services send heartbeats).
@@ -91,11 +81,11 @@ class Upstreams:
         )
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        if self._session is not None:
+            await self._session.close()
         if self._streams is not None:
             await self._streams.aclose()
-        self._pool, self._streams = None, None
+        self._session, self._streams = None, None
 
     def _url(self, service: Service, path: str, query: str) -> httpx.URL:
         base = httpx.URL(self.settings.service_url(service))
@@ -131,29 +121,34 @@ class Upstreams:
     async def send(
         self, service: Service, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> UpstreamResponse:
-        if self._pool is None:
+        if self._session is None:
             raise UpstreamUnavailable(service, "gateway is not started")
         base = self._bases[service]
-        # The path and query go in raw, as the target of the request line: nothing normalises dot
-        # segments or reads an encoded '?' or '#' as a delimiter, so the service gets exactly the URL
-        # the gateway authorised.
-        target = base.path + path.encode("ascii") + (b"?" + query.encode("ascii") if query else b"")
-        url = httpcore.URL(scheme=base.scheme, host=base.host, port=base.port, target=target)
-        # Values as ASCII, as httpx sent them (RequestHygiene has refused anything else a client sent).
-        request_headers = [(b"host", base.host_header)]
-        request_headers += [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
-        given = {name.lower() for name in headers}
-        request_headers += [default for default in _DEFAULT_HEADERS if default[0].decode() not in given]
-        content = body if body or method in _BODY_METHODS else None
+        # The path and query go in as they are (`encoded=True`): nothing normalises dot segments or
+        # reads an encoded '?' or '#' as a delimiter, so the service gets exactly the URL the gateway
+        # authorised.
+        url = URL.build(
+            scheme=base.scheme,
+            host=base.raw_host or "",
+            port=base.explicit_port,
+            path=base.raw_path.rstrip("/") + path,
+            query_string=query,
+            encoded=True,
+        )
+        for value in headers.values():
+            value.encode("ascii")  # as httpx: a header is ASCII (RequestHygiene refused the rest)
+        request_headers = {**_DEFAULT_HEADERS, **headers}
+        data = None if not body and method in _BODILESS_METHODS else body
         try:
-            response = await self._pool.request(
-                method, url, headers=request_headers, content=content, extensions=self._extensions
-            )
-        except (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout) as exc:
-            # Nothing reached the service: a bad gateway, not a slow one.
+            async with self._session.request(
+                method, url, headers=request_headers, data=data, allow_redirects=False
+            ) as response:
+                content = await response.read()
+                return UpstreamResponse(response.status, _answer_headers(response.raw_headers), content)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Nothing reached the service (refused, no connection in time): a bad gateway, not a slow one.
             raise UpstreamUnavailable(service, type(exc).__name__) from exc
-        except httpcore.TimeoutException as exc:
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one
             raise UpstreamTimeout(service) from exc
-        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(service, type(exc).__name__) from exc
-        return UpstreamResponse(response.status, _answer_headers(response.headers), response.content)

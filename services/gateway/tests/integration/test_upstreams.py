@@ -35,6 +35,8 @@ class RawService:
 
     delay: float = 0.0
     close_after: bool = False
+    drop_unanswered: bool = False
+    sent_after_close: int = 0
     connections: int = 0
     open_connections: int = 0
     requests: list[Request] = field(default_factory=list)
@@ -52,6 +54,8 @@ class RawService:
                 body = await reader.readexactly(length)
                 self.requests.append(Request(head, body))
                 method, target, _ = head[0].split(" ")
+                if self.drop_unanswered:
+                    return  # as a service that died while handling it
                 if target == "/slow":
                     await asyncio.sleep(self.delay)
                 answer = f"{method} {target} {hashlib.sha256(body).hexdigest()} {len(body)}".encode()
@@ -61,7 +65,13 @@ class RawService:
                 )
                 await writer.drain()
                 if self.close_after:
-                    return  # as a service whose keep-alive timeout ran out: no `Connection: close` said
+                    # As a service whose keep-alive timeout ran out (no `Connection: close` said): its
+                    # end is closed. Its reading side stays open until the gateway closes its own end,
+                    # so `open_connections` drops once the close has reached the gateway.
+                    writer.write_eof()
+                    while await reader.read(65536):
+                        self.sent_after_close += 1
+                    return
         finally:
             self.open_connections -= 1
             writer.close()
@@ -126,11 +136,11 @@ async def test_a_body_larger_than_a_held_write_arrives_whole(running: Running) -
 
 @pytest.mark.parametrize("running", [RawService(close_after=True)], indirect=True)
 async def test_a_connection_the_service_closed_while_idle_is_not_reused(running: Running) -> None:
-    for _ in range(3):
-        answer = await running.upstreams.send(Service.ORDER, "GET", "/orders", "", {}, b"")
+    for method in ("GET", "POST", "PUT"):
+        answer = await running.upstreams.send(Service.ORDER, method, "/orders", "", {}, b"")
         assert answer.status == 201
-        await eventually(lambda: running.service.open_connections == 0, timeout=5, what="service closed it")
-    assert running.service.connections == 3
+        await eventually(lambda: running.service.open_connections == 0, timeout=5, what="the gateway saw the close")
+    assert running.service.connections == 3 and running.service.sent_after_close == 0
 
 
 @pytest.mark.parametrize("running", [RawService(delay=2.0)], indirect=True)
@@ -149,3 +159,11 @@ async def test_nothing_listening_is_upstream_unavailable() -> None:
             await upstreams.send(Service.ORDER, "GET", "/orders", "", {}, b"")
     finally:
         await upstreams.close()
+
+
+@pytest.mark.parametrize("running", [RawService(drop_unanswered=True)], indirect=True)
+async def test_a_connection_dropped_before_the_answer_is_not_retried(running: Running) -> None:
+    for method in ("GET", "PUT", "DELETE", "POST"):
+        with pytest.raises(UpstreamUnavailable):
+            await running.upstreams.send(Service.ORDER, method, "/orders/o-1", "", {}, b"{}")
+    assert [r.head[0].split(" ")[0] for r in running.service.requests] == ["GET", "PUT", "DELETE", "POST"]

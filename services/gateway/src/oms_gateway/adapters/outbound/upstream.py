@@ -19,9 +19,10 @@ from oms_gateway.application.ports import UpstreamResponse, UpstreamStream, Upst
 from oms_gateway.domain.routing import Service
 from oms_gateway.settings import GatewaySettings
 
-# Keep-alive connections idle this long are closed (httpx's default before, and below uvicorn's 5 s
-# at the services only by the time a request takes to leave).
-KEEPALIVE_EXPIRY_SECONDS = 5.0
+# A keep-alive connection idle this long is not used again: below the services' own keep-alive
+# timeout (uvicorn's 5 s), so the gateway never sends a request on a connection the service is
+# closing at that moment (nothing is retried: a POST would be a 502). httpx had 5 s.
+KEEPALIVE_EXPIRY_SECONDS = 4.0
 # What httpx sent when the client had not said otherwise. No Accept-Encoding: the gateway never
 # wants a compressed answer to decode (no service compresses), and no Content-Type is made up for
 # a body that came without one.
@@ -71,6 +72,11 @@ class Upstreams:
             skip_auto_headers=_NOT_ADDED,
             trust_env=False,
         )
+        # aiohttp sends a GET, PUT or DELETE once more when the connection drops before the answer;
+        # the gateway has never retried (a PUT the service did apply would be applied twice, and a
+        # caller's own retry carries its Idempotency-Key), so neither does it now. No public switch:
+        # the attribute aiohttp's own test client sets.
+        self._session._retry_connection = False
         # Streams in a pool of their own (each holds a connection for its life); a read may wait
         # up to `stream_idle_seconds` for the next chunk (the services send heartbeats).
         self._streams = httpx.AsyncClient(

@@ -41,7 +41,12 @@ SECURITY_SCHEMES = {
 
 
 def build_accounts(runtime: ServiceRuntime, settings: GatewaySettings, clock: Clock) -> Accounts:
-    store = MongoAccountStore(runtime.store(SHOPS), runtime.store(STAFF), runtime.store(API_KEYS))
+    store = MongoAccountStore(
+        runtime.store(SHOPS),
+        runtime.store(STAFF),
+        runtime.store(API_KEYS),
+        keys_kept_seconds=settings.api_key_kept_seconds,
+    )
     tokens = TokenService(settings.jwt_secret, timedelta(seconds=settings.token_lifetime_seconds), clock)
     return Accounts(store, Passwords(), tokens, EventFactory(settings.service_name, clock), new_id)
 

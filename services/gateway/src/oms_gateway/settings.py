@@ -32,13 +32,19 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0
     upstream_max_connections: int = 200
-    upstream_max_keepalive: int = 50
     # Streamed routes (server-sent events): a pool of their own, so open streams never starve the
     # ordinary requests, and a bounded life (the browser's EventSource reconnects by itself).
     stream_max_connections: int = Field(default=200, ge=1, description="Streams open at once, per gateway process")
     stream_max_seconds: float = Field(default=600.0, gt=0, description="A streamed answer is cut after this long")
     stream_idle_seconds: float = Field(
         default=60.0, gt=0, description="A stream whose service says nothing this long (not even a heartbeat) is cut"
+    )
+
+    api_key_kept_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A storefront API key read from the store is kept this long (0: read on every request); "
+        "a key revoked through another replica is accepted here at most this much longer (ADR 0041)",
     )
 
     trust_forwarded_for: bool = Field(

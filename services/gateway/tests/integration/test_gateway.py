@@ -296,3 +296,19 @@ async def test_metrics_are_served_apart_from_the_public_listener(stack: Stack) -
         scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
     assert scraped.status_code == 200
     assert "oms_http_requests_total" in scraped.text
+
+
+async def test_a_staff_name_outside_ascii_reaches_the_service_as_escaped_json(stack: Stack) -> None:
+    admin = await bearer(stack, ADMIN)
+    email = "ivan@demo.shop"
+    added = await stack.client.post(
+        "/api/v1/staff",
+        headers=admin,
+        json={"email": email, "name": "Иван Петров", "role": "manager", "password": "manager-password"},
+    )
+    assert added.status_code in (201, 409), added.text
+    ivan = await bearer(stack, (email, "manager-password"))
+    response = await stack.client.get("/api/v1/orders/o-1", headers=ivan)
+    assert response.status_code == 200, response.text
+    raw = response.json()["headers"]["x-oms-actor"]
+    assert raw.isascii() and json.loads(raw)["name"] == "Иван Петров"

@@ -158,7 +158,7 @@ class Accounts:
         return await self.store.list_api_keys(shop_id, cursor, limit)
 
     async def revoke_api_key(self, *, shop_id: str, key_id: str) -> ApiKey:
-        """Deactivate a key of this shop at once (keys are looked up on every request); NotFound if unknown."""
+        """Deactivate a key of this shop: refused at once here, within the kept seconds by other replicas (ADR 0041)."""
         revoked = await self.store.deactivate_api_key(shop_id, key_id)
         if revoked is None:
             raise NotFound(f"no API key {key_id} in this shop")

@@ -259,7 +259,8 @@ async def list_api_keys(
 @delete(
     "/api/v1/api-keys/{key_id:str}",
     tags=["api keys"],
-    summary="Revoke a storefront API key (admin): refused from the next request on",
+    summary="Revoke a storefront API key (admin): refused from the next request on "
+    "(other gateway replicas: within OMS_API_KEY_KEPT_SECONDS)",
     security=STAFF_ONLY,
     status_code=204,
     guards=[allowed(RouteGroup.API_KEYS_ADMIN)],

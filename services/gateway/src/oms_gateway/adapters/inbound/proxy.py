@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -198,7 +199,11 @@ class Gateway:
         headers[CLIENT_IP_HEADER] = self.client_ip(request)
         if principal is not None:
             headers[SHOP_HEADER] = principal.shop_id
-            headers[ACTOR_HEADER] = principal.actor().model_dump_json(exclude_none=True)
+            # JSON with non-ASCII escaped (`\u0418…`): a header carries ASCII only, and a staff
+            # member's name often is not; the services parse it back to the same name.
+            headers[ACTOR_HEADER] = json.dumps(
+                principal.actor().model_dump(mode="json", exclude_none=True), separators=(",", ":")
+            )
             headers[CHANNEL_HEADER] = principal.channel if principal.kind == "storefront" else CONSOLE_CHANNEL
         # The service's spans join this request's trace.
         headers.update(inject_trace_headers())

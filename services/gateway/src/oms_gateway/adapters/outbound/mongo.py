@@ -1,12 +1,21 @@
-"""Shops, staff and API keys in MongoDB, through the runtime's AggregateStore (state + outbox in one write)."""
+"""Shops, staff and API keys in MongoDB, through the runtime's AggregateStore (state + outbox in one write).
+
+API keys are kept for a few seconds once read (ADR 0041): every storefront request presents one, and
+reading it was a store round trip per proxied order. A key revoked or created through this process is
+forgotten or kept at once; a revocation made through another replica takes effect here within
+`keys_kept_seconds`. A prefix that finds no key is not kept (a key created on another replica works
+at once).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oms_contracts import Envelope
 from oms_runtime.mongo import Document, IndexSpec, find_after
+from oms_runtime.recent import Recent
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo.errors import DuplicateKeyError
 
@@ -65,11 +74,24 @@ def _key(doc: Document) -> ApiKey:
     )
 
 
+class _NoSuchKey(Exception):
+    """A prefix that finds no key: raised out of the kept read so that a miss is not kept."""
+
+
 class MongoAccountStore:
-    def __init__(self, shops: AggregateStore, staff: AggregateStore, api_keys: AggregateStore) -> None:
+    def __init__(
+        self,
+        shops: AggregateStore,
+        staff: AggregateStore,
+        api_keys: AggregateStore,
+        *,
+        keys_kept_seconds: float = 0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.shops = shops
         self.staff = staff
         self.api_keys = api_keys
+        self._keys: Recent[ApiKey] = Recent(keys_kept_seconds, now=monotonic)
 
     async def shop_by_slug(self, slug: str) -> Shop | None:
         doc = await self.shops.collection.find_one({"slug": slug})
@@ -117,8 +139,17 @@ class MongoAccountStore:
         return [_staff(d) for d in await self._page(self.staff, shop_id, cursor, limit)]
 
     async def key_by_prefix(self, prefix: str) -> ApiKey | None:
-        doc = await self.api_keys.collection.find_one({"prefix": prefix})
-        return _key(doc) if doc else None
+        async def load() -> ApiKey:
+            doc = await self.api_keys.collection.find_one({"prefix": prefix})
+            if doc is None:
+                raise _NoSuchKey(prefix)
+            return _key(doc)
+
+        try:
+            # Recent.read does not keep a read that a revocation through this process overtook.
+            return await self._keys.read(prefix, load)
+        except _NoSuchKey:
+            return None
 
     async def add_api_key(self, key: ApiKey) -> None:
         doc = {
@@ -133,6 +164,7 @@ class MongoAccountStore:
             await self.api_keys.create(doc)
         except DuplicateKeyError as exc:
             raise AlreadyExists("api_key", "an API key with this prefix already exists") from exc
+        self._keys.put(key.prefix, key)
 
     async def list_api_keys(self, shop_id: str, cursor: str | None, limit: int) -> list[ApiKey]:
         return [_key(d) for d in await self._page(self.api_keys, shop_id, cursor, limit)]
@@ -143,6 +175,8 @@ class MongoAccountStore:
             return None
         if doc.get("active", True):
             doc = await self.api_keys.update(shop_id, key_id, doc["version"], set_fields={"active": False})
+        # After the write: a read that started before it and ends after it is not kept (Recent.read).
+        self._keys.forget(doc["prefix"])
         return _key(doc)
 
     @staticmethod

@@ -67,7 +67,7 @@ async def test_events_of_one_order_in_a_batch_are_one_write_and_each_applies_onc
         shop_id=shop_id,
         actor=CATALOG,
     )
-    await app.state.order_events.on_stock_reserved(reserved)
+    await app.state.order_events.on_event(reserved)
     before = await app.state.orders.orders.get(shop_id, order_id)
     together = _events_after_reservation(shop_id, order_id)
 
@@ -128,7 +128,7 @@ async def test_events_that_change_nothing_together_write_nothing(infra: Infra, t
         shop_id=shop_id,
         actor=FULFILMENT,
     )
-    await app.state.order_events.on_shipment(created)
+    await app.state.order_events.on_event(created)
     stale = [
         Envelope.new(created.payload, shop_id=shop_id, actor=FULFILMENT),
         Envelope.new(created.payload, shop_id=shop_id, actor=FULFILMENT),

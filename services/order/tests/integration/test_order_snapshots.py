@@ -59,10 +59,10 @@ async def test_a_change_by_another_process_between_snapshot_and_write_is_kept(in
     shop_id = new_id()
     order_id = await _placed(here, shop_id)  # `here` remembers version 1
     # The other replica changes the order (version 2) behind this one's back.
-    await there.state.order_events.on_payment_captured(_payment_captured(shop_id, order_id))
+    await there.state.order_events.on_event(_payment_captured(shop_id, order_id))
 
     with record_commands(settings.database_name) as log:
-        await here.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+        await here.state.order_events.on_event(_reserved(shop_id, order_id))
     # The save from the snapshot (version 1) misses; the order is read and the event decided again on
     # version 2: both changes stand, nothing of the other writer is overwritten.
     assert log.count("findAndModify", "orders") == 2
@@ -89,10 +89,10 @@ async def test_a_replay_on_an_overtaken_snapshot_has_no_second_effect(infra: Inf
     shop_id = new_id()
     order_id = await _placed(here, shop_id)
     reserved = _reserved(shop_id, order_id)
-    await there.state.order_events.on_stock_reserved(reserved)  # applied by the other replica: version 2
+    await there.state.order_events.on_event(reserved)  # applied by the other replica: version 2
 
     # Redelivered to this replica, whose snapshot is still version 1: the store says "applied".
-    await here.state.order_events.on_stock_reserved(reserved)
+    await here.state.order_events.on_event(reserved)
     stored = await there.state.orders.orders.get(shop_id, order_id)
     assert stored is not None and stored.version == 2
     async with service_database(settings) as db:
@@ -106,7 +106,7 @@ async def test_snapshots_off_reads_before_every_write(infra: Infra, topic_prefix
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
     with record_commands(settings.database_name) as log:
-        await app.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+        await app.state.order_events.on_event(_reserved(shop_id, order_id))
     assert log.summary() == {("find", "orders"): 1, ("findAndModify", "orders"): 1}
 
 
@@ -115,7 +115,7 @@ async def test_the_stage_transitions_of_a_write_this_process_made_need_no_read(i
     app: Any = create_app(settings)
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(_reserved(shop_id, order_id))
     async with service_database(settings) as db:
         doc = await db["orders"].find_one({"_id": order_id})
     assert doc is not None
@@ -144,7 +144,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     assert log.summary() == {("update", "order_list"): 1}
 
     # A signal no newer than the row this process stored needs no write at all.
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[0]))
+    await app.state.order_events.on_event(_reserved(shop_id, orders[0]))
     assert await lists.project(shop_id, orders[0], 2) is True
     with record_commands(settings.database_name) as known:
         assert await lists.project(shop_id, orders[0], 2) is False
@@ -155,7 +155,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     # bulk write, a fresh one among them is written, and the newest version stays.
     there: Any = create_app(settings)
     await there.state.order_lists.project(shop_id, orders[3], 1)  # its pipeline settings read and kept
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[2]))
+    await app.state.order_events.on_event(_reserved(shop_id, orders[2]))
     with record_commands(settings.database_name) as again:
         outcome = await asyncio.gather(
             there.state.order_lists.project(shop_id, orders[0], 2),

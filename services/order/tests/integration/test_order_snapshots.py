@@ -193,3 +193,20 @@ async def test_stock_levels_written_together_are_one_bulk_write_and_the_newest_w
     assert outcome == [False, True, False]
     assert again.summary() == {("update", "stock_levels"): 1}
     assert await levels.available(shop_id, ["A", "B", "C"]) == {"A": 5, "B": 2, "C": 5}
+
+
+async def test_stage_transitions_recorded_together_are_one_bulk_write(infra: Infra, topic_prefix: str) -> None:
+    settings = await _settings(infra, topic_prefix, "order_snap_transitions")
+    app: Any = create_app(settings)
+    shop_id = new_id()
+    orders = [await _placed(app, shop_id) for _ in range(3)]
+    for order_id in orders:
+        await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    with record_commands(settings.database_name) as log:
+        recorded = await asyncio.gather(*(app.state.sla_period.record(shop_id, order_id) for order_id in orders))
+    assert all(count >= 1 for count in recorded)
+    # The orders are read (no event named), the records of all three go out in one bulk write.
+    assert log.count("update", "stage_transitions") == 1
+    async with service_database(settings) as db:
+        stored = await db["stage_transitions"].count_documents({"shop_id": shop_id})
+    assert stored == sum(recorded)

@@ -12,6 +12,7 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.payment import PaymentCaptured
+from oms_order.adapters.outbound.orders_mongo import stored_order
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
@@ -210,3 +211,28 @@ async def test_stage_transitions_recorded_together_are_one_bulk_write(infra: Inf
     async with service_database(settings) as db:
         stored = await db["stage_transitions"].count_documents({"shop_id": shop_id})
     assert stored == sum(recorded)
+
+
+async def test_the_order_placed_and_the_order_an_event_made_are_the_orders_a_read_gives(
+    infra: Infra, topic_prefix: str
+) -> None:
+    settings = await _settings(infra, topic_prefix, "order_snap_as_read")
+    app: Any = create_app(settings)
+    shop_id = new_id()
+    placed = await place_tea_directly(app, shop_id)
+    order_id = placed.stored.order.id
+    orders = app.state.orders.orders
+    # Neither write parses what it wrote: the decided order is kept, and it is the order stored (its
+    # state: a read is not bound to its pipeline yet).
+    assert orders.snapshots.parsed(shop_id, order_id) is placed.stored
+
+    async def as_read() -> dict[str, Any]:
+        async with service_database(settings) as db:
+            read = stored_order(await db["orders"].find_one({"_id": order_id}))
+        return {"version": read.version, **read.order.model_dump()}
+
+    assert await as_read() == {"version": 1, **placed.stored.order.model_dump()}
+    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    after_event = orders.snapshots.parsed(shop_id, order_id)
+    assert after_event is not None
+    assert await as_read() == {"version": 2, **after_event.order.model_dump()}

@@ -145,7 +145,7 @@ async def bench_order(infra: Any, orders: int) -> dict[str, Any]:
             shop_id=shop_id,
             actor=Actor.system("catalog"),
         )
-        calls.append(lambda e=event: app.state.order_events.on_stock_reserved(e))
+        calls.append(lambda e=event: app.state.order_events.on_event(e))
     return await _measure("order StockReserved", settings.database_name, calls)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sys
 from types import FrameType
 from typing import Any
@@ -24,6 +25,11 @@ _UVICORN_TICKS_PER_SECOND = 10
 _UVICORN_COUNTER_WRAP = 864000
 TICK_SECONDS = 1.0
 STARTUP_FAILURE = 3  # uvicorn's own exit code when the server did not start
+# Allocations between two collections of the youngest generation (CPython's default: 700). A
+# service allocates thousands of short-lived objects per message (pydantic models, BSON documents),
+# nearly all freed by reference counting; collecting every 700 of them promoted the survivors of
+# each moment to the older generations, whose collections then walked the whole heap (ADR 0042).
+GC_YOUNG_THRESHOLD = 20_000
 
 
 class QuietServer(uvicorn.Server):
@@ -66,7 +72,19 @@ def serve(app: Any, *, host: str, port: int, tick_seconds: float = TICK_SECONDS)
         timeout_graceful_shutdown=10,
     )
     server = QuietServer(config, tick_seconds=tick_seconds)
+    quiet_garbage_collector()
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)  # as uvicorn.run: a port in use or a failed lifespan is an error exit
+
+
+def quiet_garbage_collector(young_threshold: int = GC_YOUNG_THRESHOLD) -> None:
+    """Before serving: what was built at start (modules, classes, pydantic's validators, the app) is
+    kept for the process's life, so it leaves the collector's generations (`gc.freeze`): a full
+    collection then walks only what serving made, not the ~130 000 objects of the start. And the
+    youngest generation is collected every `young_threshold` allocations (ADR 0042)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(young_threshold, older, oldest)

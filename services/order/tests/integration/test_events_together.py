@@ -67,7 +67,7 @@ async def test_events_of_one_order_in_a_batch_are_one_write_and_each_applies_onc
         shop_id=shop_id,
         actor=CATALOG,
     )
-    await app.state.order_events.on_stock_reserved(reserved)
+    await app.state.order_events.on_event(reserved)
     before = await app.state.orders.orders.get(shop_id, order_id)
     together = _events_after_reservation(shop_id, order_id)
 
@@ -75,12 +75,14 @@ async def test_events_of_one_order_in_a_batch_are_one_write_and_each_applies_onc
         await app.state.order_events.on_events(together)
 
     assert log.summary() == {("findAndModify", "orders"): 1}
-    # The document the event write stored is parsed only when the next write starts from it, from the
-    # store's answer: the same order a read gives.
+    # The order the events decided is kept as the next write's start, not parsed from the document it
+    # was written to: it is the same order a read of that document gives.
     orders = app.state.orders.orders
-    assert orders.snapshots.parsed(shop_id, order_id) is None
+    decided = orders.snapshots.parsed(shop_id, order_id)
+    assert decided is not None
     remembered, read = await orders.recent(shop_id, order_id), await orders.get(shop_id, order_id)
-    assert remembered is not None and read is not None and remembered.order == read.order
+    assert remembered is decided
+    assert read is not None and remembered.order == read.order
     assert remembered.version == read.version == before.version + 1
     async with service_database(settings) as db:
         doc = await db["orders"].find_one({"_id": order_id})
@@ -128,7 +130,7 @@ async def test_events_that_change_nothing_together_write_nothing(infra: Infra, t
         shop_id=shop_id,
         actor=FULFILMENT,
     )
-    await app.state.order_events.on_shipment(created)
+    await app.state.order_events.on_event(created)
     stale = [
         Envelope.new(created.payload, shop_id=shop_id, actor=FULFILMENT),
         Envelope.new(created.payload, shop_id=shop_id, actor=FULFILMENT),

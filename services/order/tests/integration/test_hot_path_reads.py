@@ -35,7 +35,7 @@ async def test_stock_reserved_loads_and_saves_the_order_without_reading_settings
         actor=Actor.system("catalog"),
     )
     with record_commands(settings.database_name) as log:
-        await app.state.order_events.on_stock_reserved(reserved)
+        await app.state.order_events.on_event(reserved)
     # One conditional save: the order starts from the document the placement wrote (this process's
     # snapshot, ADR 0032), the save's version filter proves it current. The shop's pipeline settings
     # that bind it were read by the placement a moment ago (kept for a few seconds, ADR 0027): no read

@@ -12,6 +12,7 @@ from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.payment import PaymentCaptured
+from oms_order.adapters.outbound.orders_mongo import stored_order
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
 from oms_runtime.cli import migrate
@@ -59,10 +60,10 @@ async def test_a_change_by_another_process_between_snapshot_and_write_is_kept(in
     shop_id = new_id()
     order_id = await _placed(here, shop_id)  # `here` remembers version 1
     # The other replica changes the order (version 2) behind this one's back.
-    await there.state.order_events.on_payment_captured(_payment_captured(shop_id, order_id))
+    await there.state.order_events.on_event(_payment_captured(shop_id, order_id))
 
     with record_commands(settings.database_name) as log:
-        await here.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+        await here.state.order_events.on_event(_reserved(shop_id, order_id))
     # The save from the snapshot (version 1) misses; the order is read and the event decided again on
     # version 2: both changes stand, nothing of the other writer is overwritten.
     assert log.count("findAndModify", "orders") == 2
@@ -89,10 +90,10 @@ async def test_a_replay_on_an_overtaken_snapshot_has_no_second_effect(infra: Inf
     shop_id = new_id()
     order_id = await _placed(here, shop_id)
     reserved = _reserved(shop_id, order_id)
-    await there.state.order_events.on_stock_reserved(reserved)  # applied by the other replica: version 2
+    await there.state.order_events.on_event(reserved)  # applied by the other replica: version 2
 
     # Redelivered to this replica, whose snapshot is still version 1: the store says "applied".
-    await here.state.order_events.on_stock_reserved(reserved)
+    await here.state.order_events.on_event(reserved)
     stored = await there.state.orders.orders.get(shop_id, order_id)
     assert stored is not None and stored.version == 2
     async with service_database(settings) as db:
@@ -106,7 +107,7 @@ async def test_snapshots_off_reads_before_every_write(infra: Infra, topic_prefix
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
     with record_commands(settings.database_name) as log:
-        await app.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+        await app.state.order_events.on_event(_reserved(shop_id, order_id))
     assert log.summary() == {("find", "orders"): 1, ("findAndModify", "orders"): 1}
 
 
@@ -115,7 +116,7 @@ async def test_the_stage_transitions_of_a_write_this_process_made_need_no_read(i
     app: Any = create_app(settings)
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(_reserved(shop_id, order_id))
     async with service_database(settings) as db:
         doc = await db["orders"].find_one({"_id": order_id})
     assert doc is not None
@@ -144,7 +145,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     assert log.summary() == {("update", "order_list"): 1}
 
     # A signal no newer than the row this process stored needs no write at all.
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[0]))
+    await app.state.order_events.on_event(_reserved(shop_id, orders[0]))
     assert await lists.project(shop_id, orders[0], 2) is True
     with record_commands(settings.database_name) as known:
         assert await lists.project(shop_id, orders[0], 2) is False
@@ -155,7 +156,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     # bulk write, a fresh one among them is written, and the newest version stays.
     there: Any = create_app(settings)
     await there.state.order_lists.project(shop_id, orders[3], 1)  # its pipeline settings read and kept
-    await app.state.order_events.on_stock_reserved(_reserved(shop_id, orders[2]))
+    await app.state.order_events.on_event(_reserved(shop_id, orders[2]))
     with record_commands(settings.database_name) as again:
         outcome = await asyncio.gather(
             there.state.order_lists.project(shop_id, orders[0], 2),
@@ -193,3 +194,45 @@ async def test_stock_levels_written_together_are_one_bulk_write_and_the_newest_w
     assert outcome == [False, True, False]
     assert again.summary() == {("update", "stock_levels"): 1}
     assert await levels.available(shop_id, ["A", "B", "C"]) == {"A": 5, "B": 2, "C": 5}
+
+
+async def test_stage_transitions_recorded_together_are_one_bulk_write(infra: Infra, topic_prefix: str) -> None:
+    settings = await _settings(infra, topic_prefix, "order_snap_transitions")
+    app: Any = create_app(settings)
+    shop_id = new_id()
+    orders = [await _placed(app, shop_id) for _ in range(3)]
+    for order_id in orders:
+        await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    with record_commands(settings.database_name) as log:
+        recorded = await asyncio.gather(*(app.state.sla_period.record(shop_id, order_id) for order_id in orders))
+    assert all(count >= 1 for count in recorded)
+    # The orders are read (no event named), the records of all three go out in one bulk write.
+    assert log.count("update", "stage_transitions") == 1
+    async with service_database(settings) as db:
+        stored = await db["stage_transitions"].count_documents({"shop_id": shop_id})
+    assert stored == sum(recorded)
+
+
+async def test_the_order_placed_and_the_order_an_event_made_are_the_orders_a_read_gives(
+    infra: Infra, topic_prefix: str
+) -> None:
+    settings = await _settings(infra, topic_prefix, "order_snap_as_read")
+    app: Any = create_app(settings)
+    shop_id = new_id()
+    placed = await place_tea_directly(app, shop_id)
+    order_id = placed.stored.order.id
+    orders = app.state.orders.orders
+    # Neither write parses what it wrote: the decided order is kept, and it is the order stored (its
+    # state: a read is not bound to its pipeline yet).
+    assert orders.snapshots.parsed(shop_id, order_id) is placed.stored
+
+    async def as_read() -> dict[str, Any]:
+        async with service_database(settings) as db:
+            read = stored_order(await db["orders"].find_one({"_id": order_id}))
+        return {"version": read.version, **read.order.model_dump()}
+
+    assert await as_read() == {"version": 1, **placed.stored.order.model_dump()}
+    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    after_event = orders.snapshots.parsed(shop_id, order_id)
+    assert after_event is not None
+    assert await as_read() == {"version": 2, **after_event.order.model_dump()}

@@ -302,14 +302,14 @@ async def test_a_shipped_parcel_shows_its_tracking_and_expected_delivery_date_to
         return Envelope.new(payload, shop_id=SHOP, actor=Actor.system("fulfilment"))
 
     common = {"order_id": order_id, "shipment_id": "s1", "warehouse_id": "w1", "lines": lines, "shipments_in_order": 1}
-    await wired.events.on_shipment(shipment(ShipmentCreated(**common)))
+    await wired.events.on_event(shipment(ShipmentCreated(**common)))
     before = customer_view(wired.orders.rows[order_id]).shipments
     assert [(s.status, s.tracking_number, s.expected_delivery) for s in before] == [("created", None, None)]
-    await wired.events.on_shipment(shipment(ShipmentShipped(**common, carrier="russian-post", tracking_number="RA1")))
+    await wired.events.on_event(shipment(ShipmentShipped(**common, carrier="russian-post", tracking_number="RA1")))
     [shipped] = customer_view(wired.orders.rows[order_id]).shipments
     assert (shipped.status, shipped.carrier, shipped.tracking_number) == ("shipped", "russian-post", "RA1")
     assert shipped.expected_delivery == (NOW + timedelta(days=7)).date()
-    await wired.events.on_shipment(shipment(ShipmentDelivered(**common)))
+    await wired.events.on_event(shipment(ShipmentDelivered(**common)))
     [delivered] = customer_view(wired.orders.rows[order_id]).shipments
     assert delivered.tracking_number == "RA1" and delivered.expected_delivery == NOW.date()
 
@@ -335,7 +335,7 @@ async def test_a_delivered_order_is_rated_once_and_a_low_rating_makes_it_a_probl
         "lines": [SkuQuantity(sku="TEA-1", quantity=1)],
         "shipments_in_order": 1,
     }
-    await wired.events.on_shipment(
+    await wired.events.on_event(
         Envelope.new(ShipmentDelivered(**common), shop_id=SHOP, actor=Actor.system("fulfilment"))
     )
     with pytest.raises(InvalidOrder):

@@ -103,16 +103,16 @@ async def test_events_retry_lost_races_and_apply_once(wired: Wired, orders: Fake
         actor=Actor.system("catalog"),
     )
     orders.lose_races = 2
-    await wired.events.on_stock_reserved(reserved)
+    await wired.events.on_event(reserved)
     assert orders.rows[order_id].order.stage == "call_back"  # the store pipeline's manual stage
     assert orders.events[-1].causation_id == reserved.event_id
 
     unknown = reserved.model_copy(update={"payload": reserved.payload.model_copy(update={"order_id": "nope"})})
     with pytest.raises(UnknownOrder):
-        await wired.events.on_stock_reserved(unknown)
+        await wired.events.on_event(unknown)
     other_shop = reserved.model_copy(update={"shop_id": "shop-2"})
     with pytest.raises(UnknownOrder):
-        await wired.events.on_stock_reserved(other_shop)
+        await wired.events.on_event(other_shop)
 
 
 async def test_a_storefront_sells_through_its_key_channel_and_cannot_claim_another(service: OrderService) -> None:
@@ -154,9 +154,9 @@ async def test_a_replayed_event_changes_nothing_and_races_past_the_policy_fail(
         shop_id=SHOP,
         actor=Actor.system("catalog"),
     )
-    await wired.events.on_stock_reserved(reserved)
+    await wired.events.on_event(reserved)
     version, events = orders.rows[order_id].version, len(orders.events)
-    await wired.events.on_stock_reserved(reserved)  # redelivered: applied_event_id makes it a no-op
+    await wired.events.on_event(reserved)  # redelivered: applied_event_id makes it a no-op
     assert (orders.rows[order_id].version, len(orders.events)) == (version, events)
 
     orders.lose_races = 5  # the default RetryPolicy: five attempts, all lost

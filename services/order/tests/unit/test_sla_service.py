@@ -181,7 +181,7 @@ async def test_time_in_stage_is_observed_on_every_transition_including_cancel(
         shop_id=shop,
         actor=Actor.system("catalog"),
     )
-    await wired.events.on_stock_reserved(reserved)
+    await wired.events.on_event(reserved)
     moved = orders.rows[order.id].order
     assert moved.stage != first
     assert _duration_count(shop, first) == before_first + 1

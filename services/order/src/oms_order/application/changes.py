@@ -96,7 +96,7 @@ class OrderChanges:
             decision.order,
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
-            events=self._outbox(decision, 1, actor, correlation_id=correlation_id),
+            events=self._outbox(decision.order, 1, [(decision.emit, None)], actor, correlation_id=correlation_id),
         )
 
     async def act(
@@ -116,7 +116,7 @@ class OrderChanges:
 
         def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
             decision = decide(loaded.state, Acting(at=self.clock.now(), actor=actor, channel=channel))
-            return self._change(loaded, decision, actor, correlation_id=correlation_id)
+            return self._change(loaded, [(decision, None)], actor, correlation_id=correlation_id)
 
         stored = await self.loop.run(
             shop_id,
@@ -127,82 +127,50 @@ class OrderChanges:
         )
         return stored.state
 
-    async def apply_event(
-        self, envelope: Envelope[Any], order_id: str, decide: Callable[[Order, Acting], Decision]
-    ) -> None:
-        """Apply one consumed event to its order: once (its id stored with the change), a lost race
-        decided again. An order the shop does not have raises UnknownOrder (dead-lettered)."""
-        acting = Acting(at=self.clock.now(), actor=envelope.actor, channel="kafka")
-
-        def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
-            return self._change(loaded, decide(loaded.state.order, acting), self.events.system_actor, cause=envelope)
-
-        def missing() -> Exception:
-            return UnknownOrder(f"{envelope.type} for order {order_id}, unknown in shop {envelope.shop_id}")
-
-        # The order as this process last wrote or read it spares the read: the save is filtered on its
-        # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
-        recent = await self.orders.recent(envelope.shop_id, order_id)
-        start = Loaded(recent, recent.version) if recent is not None else None
-        stored = await self.event_loop.run(
-            envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing, loaded=start
-        )
-        if start is not None and stored is start:
-            # Nothing to change on the remembered order: skipping the event must not rest on memory,
-            # so decide again on the order as stored.
-            await self.event_loop.run(
-                envelope.shop_id, order_id, decided, applied_event_id=envelope.event_id, missing=missing
-            )
+    async def apply_event(self, envelope: Envelope[Any], order_id: str, decide: OrderDecide) -> None:
+        """Apply one consumed event to its order (`apply_events` of one)."""
+        await self.apply_events(order_id, [(envelope, decide)])
 
     async def apply_events(self, order_id: str, steps: Sequence[tuple[Envelope[Any], OrderDecide]]) -> None:
-        """Several consumed events of one order, in the order they came (one consumer batch), applied
-        to it one after another in memory and stored in ONE version-checked update that records every
-        event's id in `applied_events` and carries every event they cause, then one OrderChanged
-        (ADR 0037). If any of them was applied before (a redelivery), each is applied on its own."""
+        """Consumed events of one order, in the order they came (one, or several from one consumer
+        batch), applied to it one after another in memory and stored in ONE version-checked update
+        that records every event's id in `applied_events` and carries every event they cause, then
+        one OrderChanged (ADR 0037): exactly once, a lost race decided again. If one of several was
+        applied before (a redelivery), each is applied on its own. An order the shop does not have
+        raises UnknownOrder (dead-lettered)."""
         envelopes = [envelope for envelope, _ in steps]
         shop_id = envelopes[0].shop_id
         if any(e.shop_id != shop_id for e in envelopes):
             raise UnknownOrder(f"events of several shops for order {order_id}")
         event_ids = [e.event_id for e in envelopes]
-        actor = self.events.system_actor
 
         def decided(loaded: Loaded[StoredOrder]) -> Change[StoredOrder] | NoChange:
             order = loaded.state.order
-            emitted: list[Envelope[Payload]] = []
-            last: Envelope[Any] | None = None
-            ignored: list[str] = []
+            decisions: list[tuple[Decision, Envelope[Any] | None]] = []
             for envelope, decide in steps:
                 decision = decide(order, Acting(at=self.clock.now(), actor=envelope.actor, channel="kafka"))
-                if not decision.changed:
-                    ignored.append(decision.ignored or "")
-                    continue
-                order, last = decision.order, envelope
-                emitted += [self.events.new(p, shop_id=shop_id, actor=actor, cause=envelope) for p in decision.emit]
-            if last is None:
-                return NoChange("; ".join(ignored))
-            signal = self.events.new(
-                OrderChanged(order_id=order_id, version=loaded.version + 1), shop_id=shop_id, cause=last
-            )
-            stored = loaded.state
-            return Change(
-                StoredOrder(order, loaded.version, stored.idempotency_key, stored.request_fingerprint),
-                [*emitted, signal],
-                meta={APPLIED_EVENT_IDS: event_ids},
-            )
+                decisions.append((decision, envelope))
+                if decision.changed:
+                    order = decision.order
+            return self._change(loaded, decisions, self.events.system_actor, applied_event_ids=event_ids)
 
         def missing() -> Exception:
-            return UnknownOrder(f"{len(envelopes)} events for order {order_id}, unknown in shop {shop_id}")
+            what = envelopes[0].type if len(envelopes) == 1 else f"{len(envelopes)} events"
+            return UnknownOrder(f"{what} for order {order_id}, unknown in shop {shop_id}")
 
+        # The order as this process last wrote or read it spares the read: the save is filtered on its
+        # version, so if another writer overtook it the save misses and the loop reads afresh (ADR 0032).
         recent = await self.orders.recent(shop_id, order_id)
         start = Loaded(recent, recent.version) if recent is not None else None
         stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing, loaded=start)
         if start is not None and stored is start:
-            # Nothing to change on the remembered order: decide again on the order as stored (apply_event).
+            # Nothing to change on the remembered order: skipping the events must not rest on memory,
+            # so decide again on the order as stored.
             stored = await self.event_loop.run(shop_id, order_id, decided, missing=missing)
-        if stored.already_applied:
+        if stored.already_applied and len(steps) > 1:
             # One of them was applied before (a redelivery after a crash): each on its own, exactly once.
-            for envelope, decide in steps:
-                await self.apply_event(envelope, order_id, decide)
+            for step in steps:
+                await self.apply_events(order_id, [step])
 
     async def report(self, loaded: StoredOrder, decide: Callable[[Order, Actor], Decision]) -> bool:
         """A change the service makes by itself (the SLA loop) to an order it has just read, as the
@@ -211,7 +179,7 @@ class OrderChanges:
         stored = await self.loop.run(
             loaded.order.shop_id,
             loaded.order.id,
-            lambda current: self._change(current, decide(current.state.order, actor), actor),
+            lambda current: self._change(current, [(decide(current.state.order, actor), None)], actor),
             loaded=Loaded(loaded, loaded.version),
             missing=lambda: OrderNotFound(loaded.order.id),
         )
@@ -220,36 +188,51 @@ class OrderChanges:
     def _change(
         self,
         loaded: Loaded[StoredOrder],
-        decision: Decision,
+        decisions: Sequence[tuple[Decision, Envelope[Any] | None]],
         actor: Actor,
         *,
-        cause: Envelope[Any] | None = None,
         correlation_id: str | None = None,
+        applied_event_ids: Sequence[str] = (),
     ) -> Change[StoredOrder] | NoChange:
-        if not decision.changed:
-            return NoChange(decision.ignored or "")
+        """The write of one or more decisions made one after another on `loaded` (each with the consumed
+        event that caused it, or None): the last changed order, the events of every changed one."""
+        changed = [(decision, cause) for decision, cause in decisions if decision.changed]
+        if not changed:
+            return NoChange("; ".join(decision.ignored or "" for decision, _ in decisions))
+        order = changed[-1][0].order
         stored = loaded.state
-        events = self._outbox(decision, loaded.version + 1, actor, cause=cause, correlation_id=correlation_id)
+        events = self._outbox(
+            order,
+            loaded.version + 1,
+            [(decision.emit, cause) for decision, cause in changed],
+            actor,
+            correlation_id=correlation_id,
+        )
         return Change(
-            StoredOrder(decision.order, loaded.version, stored.idempotency_key, stored.request_fingerprint), events
+            StoredOrder(order, loaded.version, stored.idempotency_key, stored.request_fingerprint),
+            events,
+            meta={APPLIED_EVENT_IDS: list(applied_event_ids)} if applied_event_ids else {},
         )
 
     def _outbox(
         self,
-        decision: Decision,
+        order: Order,
         version: int,
+        emitted: Sequence[tuple[Sequence[Payload], Envelope[Any] | None]],
         actor: Actor,
         *,
-        cause: Envelope[Any] | None = None,
         correlation_id: str | None = None,
     ) -> list[Envelope[Payload]]:
-        """The decision's events, then the OrderChanged signal of this write (`version`: the one it makes)."""
-        order = decision.order
-        if cause is None:
+        """The events of the decisions (each caused by its consumed event, or by nothing: then one
+        `correlation_id` for all), then the OrderChanged signal of this write (`version`: the one it
+        makes), caused by the last."""
+        if any(cause is None for _, cause in emitted):
             correlation_id = correlation_id or new_id()
-        emitted: list[Envelope[Payload]] = [
+        events: list[Envelope[Payload]] = [
             self.events.new(payload, shop_id=order.shop_id, actor=actor, cause=cause, correlation_id=correlation_id)
-            for payload in decision.emit
+            for payloads, cause in emitted
+            for payload in payloads
         ]
+        last = emitted[-1][1]
         signal = OrderChanged(order_id=order.id, version=version)
-        return [*emitted, self.events.new(signal, shop_id=order.shop_id, cause=cause, correlation_id=correlation_id)]
+        return [*events, self.events.new(signal, shop_id=order.shop_id, cause=last, correlation_id=correlation_id)]

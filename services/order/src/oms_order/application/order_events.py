@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from oms_contracts import Envelope
+from oms_contracts import Envelope, Payload
 from oms_contracts.messages.catalog import (
     ReservationChanged,
     ReservationChangeRejected,
@@ -144,24 +144,25 @@ def _delivery_trouble(event: ShipmentDeliveryFailed | ShipmentReturnedToSender) 
     )
 
 
-STEPS: dict[str, Callable[[Any], OrderStep | None]] = {
-    StockReserved.TYPE: _stock_reserved,
-    StockReservationRejected.TYPE: _stock_rejected,
-    StockReleased.TYPE: _stock_released,
-    ReservationChanged.TYPE: _reservation_changed,
-    ReservationChangeRejected.TYPE: _reservation_change_rejected,
-    PaymentRequested.TYPE: _payment_requested,
-    PaymentCaptured.TYPE: _payment_captured,
-    PaymentFailed.TYPE: _payment_failed,
-    PaymentStatusChanged.TYPE: _payment_status,
-    ShipmentCreated.TYPE: _shipment,
-    ShipmentPacked.TYPE: _shipment,
-    ShipmentShipped.TYPE: _shipment,
-    ShipmentDelivered.TYPE: _shipment,
-    ShipmentDeliveryFailed.TYPE: _delivery_trouble,
-    ShipmentReturnedToSender.TYPE: _delivery_trouble,
+STEPS: dict[type[Payload], Callable[[Any], OrderStep | None]] = {
+    StockReserved: _stock_reserved,
+    StockReservationRejected: _stock_rejected,
+    StockReleased: _stock_released,
+    ReservationChanged: _reservation_changed,
+    ReservationChangeRejected: _reservation_change_rejected,
+    PaymentRequested: _payment_requested,
+    PaymentCaptured: _payment_captured,
+    PaymentFailed: _payment_failed,
+    PaymentStatusChanged: _payment_status,
+    ShipmentCreated: _shipment,
+    ShipmentPacked: _shipment,
+    ShipmentShipped: _shipment,
+    ShipmentDelivered: _shipment,
+    ShipmentDeliveryFailed: _delivery_trouble,
+    ShipmentReturnedToSender: _delivery_trouble,
 }
-"""Every event this module applies, by type: what it does to its order (None: nothing to do)."""
+"""Every event this module applies, by payload class: what it does to its order (None: nothing to
+do). The consumer registers `OrderEvents.on_event` for each of them."""
 
 
 class OrderEvents:
@@ -170,7 +171,7 @@ class OrderEvents:
 
     async def on_event(self, envelope: Envelope[Any]) -> None:
         """One event onto its order (raises KeyError for a type this module does not apply)."""
-        step = STEPS[envelope.type](envelope.payload)
+        step = STEPS[type(envelope.payload)](envelope.payload)
         if step is not None:
             await self.changes.apply_event(envelope, step.order_id, step.decide)
 
@@ -178,19 +179,13 @@ class OrderEvents:
         """Events of one order, in the order they came, applied together and stored in one write
         (OrderChanges.apply_events). Events of several orders (not expected: they are keyed by
         order) raise MixedOrders: the consumer then applies them one by one."""
-        steps = [(e, step) for e in envelopes if (step := STEPS[e.type](e.payload)) is not None]
+        steps = [(e, step) for e in envelopes if (step := STEPS[type(e.payload)](e.payload)) is not None]
         if not steps:
             return
-        order_ids = {step.order_id for _, step in steps}
-        if len(order_ids) > 1:
-            raise MixedOrders(f"{len(order_ids)} orders under one key")
-        await self.changes.apply_events(steps[0][1].order_id, [(e, step.decide) for e, step in steps])
-
-    # The handlers by event, as the consumer registers them (and tests call them).
-    on_stock_reserved = on_stock_rejected = on_stock_released = on_event
-    on_reservation_changed = on_reservation_change_rejected = on_event
-    on_payment_requested = on_payment_captured = on_payment_failed = on_payment_status = on_event
-    on_shipment = on_delivery_trouble = on_event
+        order_id = steps[0][1].order_id
+        if any(step.order_id != order_id for _, step in steps):
+            raise MixedOrders(f"events of several orders under the key of {order_id}")
+        await self.changes.apply_events(order_id, [(e, step.decide) for e, step in steps])
 
 
 class MixedOrders(ValueError):

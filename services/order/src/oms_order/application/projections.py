@@ -57,11 +57,11 @@ class Projections:
         await self.stock.apply(envelope.shop_id, e.sku, e.warehouse_id, e.available, as_of=envelope.occurred_at)
 
     async def on_stock_levels(self, envelopes: Sequence[Envelope[Any]]) -> None:
-        """Several levels of one SKU from one batch: newest wins, so only the newest per warehouse is
-        written (what writing each in turn would leave)."""
-        newest: dict[tuple[str, str], Envelope[Any]] = {}
+        """Several levels from one batch (the consumer hands over one SKU's, its key): newest wins per
+        SKU and warehouse, so only the newest of each is written (what writing each in turn would leave)."""
+        newest: dict[tuple[str, str, str], Envelope[Any]] = {}
         for envelope in envelopes:
-            place = (envelope.shop_id, envelope.payload.warehouse_id)
+            place = (envelope.shop_id, envelope.payload.sku, envelope.payload.warehouse_id)
             known = newest.get(place)
             if known is None or envelope.occurred_at >= known.occurred_at:
                 newest[place] = envelope

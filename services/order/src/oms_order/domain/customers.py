@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import phonenumbers
 from oms_contracts import Money
@@ -31,6 +32,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# Phones whose normal form is remembered: one order's phone is normalised by its placement, by the
+# customer records' consumer and by the record itself (libphonenumber's parse, ~20 µs each).
+PHONES_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=PHONES_REMEMBERED)
 def normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """E.164 ("+79990001122"), or None when it is not a possible phone number."""
     if not raw or not raw.strip():

@@ -278,6 +278,12 @@ class Acting:
     actor: Actor
     channel: str
 
+    def __post_init__(self) -> None:
+        # To the millisecond, as the store keeps times (BSON): every time an order records comes from
+        # here, so the order a decision makes in memory is the order a read of what it stored gives,
+        # and the repository can keep it as the next write's start without parsing it (ADR 0032).
+        object.__setattr__(self, "at", self.at.replace(microsecond=self.at.microsecond // 1000 * 1000))
+
 
 @dataclass(frozen=True)
 class Decision:

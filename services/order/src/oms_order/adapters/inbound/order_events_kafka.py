@@ -6,16 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from oms_contracts import Envelope, Payload
+from oms_contracts import Envelope
 from oms_contracts.messages.catalog import (
-    ReservationChanged,
-    ReservationChangeRejected,
     SkuPriceChanged,
     SkuUpserted,
     StockLevelChanged,
-    StockReleased,
-    StockReservationRejected,
-    StockReserved,
 )
 from oms_contracts.messages.fulfilment import (
     DeliveryMethodChanged,
@@ -24,19 +19,9 @@ from oms_contracts.messages.fulfilment import (
     ReturnReceived,
     ReturnRejected,
     ReturnRequested,
-    ShipmentCreated,
-    ShipmentDelivered,
-    ShipmentDeliveryFailed,
-    ShipmentPacked,
-    ShipmentReturnedToSender,
-    ShipmentShipped,
 )
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
 from oms_contracts.messages.payment import (
-    PaymentCaptured,
-    PaymentFailed,
-    PaymentRequested,
-    PaymentStatusChanged,
     RefundCompleted,
 )
 from oms_contracts.registry import ORDER_CHANGES
@@ -46,7 +31,7 @@ from oms_runtime.runtime import ServiceRuntime
 from oms_order.application.customers import CustomerRecords
 from oms_order.application.errors import UnknownOrder
 from oms_order.application.listing import OrderLists
-from oms_order.application.order_events import OrderEvents
+from oms_order.application.order_events import STEPS, OrderEvents
 from oms_order.application.projections import Projections
 from oms_order.application.promo_codes import PromoCodeAdmin
 from oms_order.application.returns import OrderReturns
@@ -80,27 +65,11 @@ def register_consumers(
     customers: CustomerRecords,
     sla_period: SlaPeriod,
 ) -> None:
-    # The events that move orders: one consumer group, so that per order they apply in order.
-    order_events: dict[type[Payload], Handler] = {
-        StockReserved: events.on_stock_reserved,
-        StockReservationRejected: events.on_stock_rejected,
-        StockReleased: events.on_stock_released,
-        ReservationChanged: events.on_reservation_changed,
-        ReservationChangeRejected: events.on_reservation_change_rejected,
-        PaymentRequested: events.on_payment_requested,
-        PaymentCaptured: events.on_payment_captured,
-        PaymentFailed: events.on_payment_failed,
-        PaymentStatusChanged: events.on_payment_status,
-        ShipmentCreated: events.on_shipment,
-        ShipmentPacked: events.on_shipment,
-        ShipmentShipped: events.on_shipment,
-        ShipmentDelivered: events.on_shipment,
-        ShipmentDeliveryFailed: events.on_delivery_trouble,
-        ShipmentReturnedToSender: events.on_delivery_trouble,
-    }
+    # The events that move orders (what each does: order_events.STEPS), in one logical consumer, so
+    # that per order they apply in order.
     consumer = runtime.consumer("order-events")
-    for kind, handler in order_events.items():
-        consumer.on(kind, for_known_orders(handler))
+    for kind in STEPS:
+        consumer.on(kind, for_known_orders(events.on_event))
     # The events of one order in one batch (a payment request with its status, a shipment): applied
     # together, one write of the order (ADR 0037); one by one again if that fails.
     consumer.together(events.on_events)

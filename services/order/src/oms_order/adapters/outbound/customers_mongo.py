@@ -16,7 +16,8 @@ from typing import Any
 
 from oms_contracts import Money
 from oms_contracts.messages.common import Customer
-from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, insert_new, refused_as_duplicates
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
+from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, refused_as_duplicates
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, DeleteMany, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -60,15 +61,41 @@ class MongoCustomerRecords(DocumentRepository[CustomerRecord]):
         super().__init__(store, to_document=_to_doc, from_document=_of)
 
 
+# The most order rows one insert of concurrent handlers carries.
+ROWS_PER_INSERT = 200
+
+
 class MongoCustomerIndex:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.keys = db[CUSTOMER_KEYS]
         self.rows = db[CUSTOMER_ORDERS]
         self.records = db[CUSTOMER_RECORDS]
+        # The records consumer's concurrent handlers (a batch's OrderPlaced of many orders): their key
+        # look-ups as one `$in` read per shop, their order rows as one insert (ADR 0032's Coalescer).
+        self._owners: Coalescer[tuple[str, tuple[str, ...]], dict[str, str]] = Coalescer(
+            self._owners_of, limit=ASKS_PER_READ
+        )
+        self._rows: Coalescer[Document, bool] = Coalescer(self._insert_rows, limit=ROWS_PER_INSERT)
 
     async def owners(self, shop_id: str, keys: Sequence[str]) -> dict[str, str]:
-        found = self.keys.find({"shop_id": shop_id, "key": {"$in": list(keys)}})
-        return {d["key"]: d["customer_id"] async for d in found if d.get("customer_id")}
+        return await self._owners((shop_id, tuple(keys)))
+
+    async def _owners_of(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, str]]:
+        held: dict[tuple[str, str], str] = {}
+        for shop_id, keys in keys_by_shop(asks).items():
+            async for d in self.keys.find({"shop_id": shop_id, "key": {"$in": keys}}):
+                if d.get("customer_id"):
+                    held[(shop_id, d["key"])] = d["customer_id"]
+        return [{key: held[(shop_id, key)] for key in keys if (shop_id, key) in held} for shop_id, keys in asks]
+
+    async def _insert_rows(self, rows: list[Document]) -> list[bool]:
+        """One unordered insert; a row whose order is there already (a replay) is answered False."""
+        taken: set[int] = set()
+        try:
+            await self.rows.insert_many(rows, ordered=False)
+        except BulkWriteError as failed:
+            taken = refused_as_duplicates(failed)
+        return [i not in taken for i in range(len(rows))]
 
     async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
         key_id = f"{shop_id}/{key}"
@@ -105,8 +132,7 @@ class MongoCustomerIndex:
             )
 
     async def add_order(self, shop_id: str, row: CustomerOrderRow) -> bool:
-        return await insert_new(
-            self.rows,
+        return await self._rows(
             {
                 # UUIDv7 order ids sort by time: the history is newest first by _id.
                 "_id": row.order_id,

@@ -17,6 +17,7 @@ document. A parsed order is shared, so nobody may change it in place (decisions 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from oms_runtime.mongo import Document
 
@@ -31,16 +32,20 @@ DEFAULT_SNAPSHOTS_KEPT = 2000
 EMITTED_KEPT = 64
 
 
+@dataclass(slots=True)
+class _Snapshot:
+    doc: Document  # the document without the outbox and the applied ids
+    emitted: tuple[str, ...]  # the event ids its write (and the kept ones before) put in the outbox
+    parsed: StoredOrder | None  # the order parsed from `doc` (same version), when one was
+
+
 class OrderSnapshots:
     def __init__(self, capacity: int = DEFAULT_SNAPSHOTS_KEPT) -> None:
         self.capacity = max(capacity, 0)
-        # _id -> (the document without the outbox, the event ids its write put in the outbox).
-        self._docs: OrderedDict[str, tuple[Document, tuple[str, ...]]] = OrderedDict()
-        # _id -> the order parsed from the kept document (same version), when one was.
-        self._parsed: dict[str, StoredOrder] = {}
+        self._kept: OrderedDict[str, _Snapshot] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._kept)
 
     def keep(self, doc: Document, parsed: StoredOrder | None = None) -> None:
         """Remember `doc` as the store answered it (a full document: version, state, audit), and the
@@ -52,45 +57,39 @@ class OrderSnapshots:
         version = doc.get("version")
         if not isinstance(version, int):
             return
-        known = self._docs.get(order_id)
-        if known is not None and known[0]["version"] > version:
-            self._docs.move_to_end(order_id)
+        known = self._kept.get(order_id)
+        if known is not None and known.doc["version"] > version:
+            self._kept.move_to_end(order_id)
             return
         # Every event a kept snapshot listed was written at its version or before, so a newer snapshot
         # is after it too: the ids carry over (the newest EMITTED_KEPT of them).
         listed = tuple(str(e.get("event_id")) for e in doc.get("outbox") or ())
-        carried = known[1] if known is not None else ()
+        carried = known.emitted if known is not None else ()
         emitted = tuple(dict.fromkeys((*carried, *listed)))[-EMITTED_KEPT:]
-        self._docs[order_id] = ({k: v for k, v in doc.items() if k not in _NOT_KEPT}, emitted)
-        self._docs.move_to_end(order_id)
-        if parsed is not None and parsed.version == version:
-            self._parsed[order_id] = parsed
-        else:
-            self._parsed.pop(order_id, None)
-        while len(self._docs) > self.capacity:
-            dropped, _ = self._docs.popitem(last=False)
-            self._parsed.pop(dropped, None)
+        self._kept[order_id] = _Snapshot(
+            {k: v for k, v in doc.items() if k not in _NOT_KEPT},
+            emitted,
+            parsed if parsed is not None and parsed.version == version else None,
+        )
+        self._kept.move_to_end(order_id)
+        while len(self._kept) > self.capacity:
+            self._kept.popitem(last=False)
 
     def parsed(self, shop_id: str, order_id: str) -> StoredOrder | None:
         """The order parsed from the last snapshot, if one was kept with it."""
-        known = self.latest(shop_id, order_id)
-        if known is None:
-            return None
-        parsed = self._parsed.get(order_id)
-        return parsed if parsed is not None and parsed.version == known["version"] else None
+        known = self._known(shop_id, order_id)
+        return known.parsed if known is not None else None
 
     def attach(self, parsed: StoredOrder) -> None:
         """Keep `parsed` with the snapshot it was parsed from (if that is still the one kept)."""
-        known = self._docs.get(parsed.order.id)
-        if known is not None and known[0]["version"] == parsed.version:
-            self._parsed[parsed.order.id] = parsed
+        known = self._kept.get(parsed.order.id)
+        if known is not None and known.doc["version"] == parsed.version:
+            known.parsed = parsed
 
     def latest(self, shop_id: str, order_id: str) -> Document | None:
         """The last snapshot of the order (maybe overtaken: only a starting point for a version-checked write)."""
-        known = self._docs.get(order_id)
-        if known is None or known[0].get("shop_id") != shop_id:
-            return None
-        return known[0]
+        known = self._known(shop_id, order_id)
+        return known.doc if known is not None else None
 
     def at_least(self, shop_id: str, order_id: str, version: int) -> Document | None:
         """The snapshot when it is at `version` or newer: as current as a read that version asks for."""
@@ -99,7 +98,9 @@ class OrderSnapshots:
 
     def written_with(self, shop_id: str, order_id: str, event_id: str) -> Document | None:
         """The snapshot when it is at or after the write that put `event_id` in the outbox."""
-        known = self._docs.get(order_id)
-        if known is None or known[0].get("shop_id") != shop_id or event_id not in known[1]:
-            return None
-        return known[0]
+        known = self._known(shop_id, order_id)
+        return known.doc if known is not None and event_id in known.emitted else None
+
+    def _known(self, shop_id: str, order_id: str) -> _Snapshot | None:
+        known = self._kept.get(order_id)
+        return known if known is not None and known.doc.get("shop_id") == shop_id else None

@@ -134,9 +134,11 @@ class MongoOrders:
             stored = await self.store.create(doc, events=events)
         except DuplicateKeyError as exc:
             raise DuplicateIdempotencyKey(idempotency_key) from exc
-        created = stored_order(stored)
+        # The order written is the order a read would give (times to the millisecond: `Acting`), so it
+        # is not parsed back from the document it was just dumped to.
+        created = StoredOrder(order, stored["version"], idempotency_key, request_fingerprint)
         self.snapshots.keep(stored, created)
-        return await self._bind(created)
+        return created if order.bound_pipeline is not None else await self._bind(created)
 
     async def save(
         self,
@@ -148,7 +150,8 @@ class MongoOrders:
         applied_event_ids: Sequence[str] = (),
         read_back: bool = True,
     ) -> StoredOrder:
-        state = await self._move_old_audit(order, order_state(order))
+        whole = order_state(order)
+        state = await self._move_old_audit(order, whole)
         doc = await self.store.update(
             order.shop_id,
             order.id,
@@ -159,10 +162,12 @@ class MongoOrders:
             applied_event_ids=applied_event_ids,
         )
         if not read_back:
-            # Nobody reads the answer: the document is parsed only if a later write starts from it
-            # (recent()), and parsed from the store's answer then, exactly as a read would.
-            self.snapshots.keep(doc)
-            return StoredOrder(order, doc["version"], doc["idempotency_key"], doc["request_fingerprint"])
+            # Nobody reads the answer. The order decided is the order a read of the document would give
+            # (times to the millisecond: `Acting`), unless the audit trail was cut for the archive: then
+            # the document is parsed only if a later write starts from it (recent()).
+            saved = StoredOrder(order, doc["version"], doc["idempotency_key"], doc["request_fingerprint"])
+            self.snapshots.keep(doc, saved if state is whole else None)
+            return saved
         saved = stored_order(doc)
         self.snapshots.keep(doc, saved)
         # A save keeps the order on its pipeline version: bind what the caller had bound instead of

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from oms_runtime.coalesce import Coalescer
 from oms_runtime.mongo import Document, IndexSpec
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -79,14 +80,26 @@ def _period_query(shop_id: str, period: Period) -> Document:
     return {"shop_id": shop_id, "left_at": {"$gte": period.since, "$lt": period.until}}
 
 
+# The most orders' records one bulk write carries (each order's: the stages it left, a handful).
+ORDERS_PER_WRITE = 100
+
+
 class MongoStageTransitions:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[STAGE_TRANSITIONS]
+        # The records of concurrent handlers (a consumer batch's stage changes of many orders) go out
+        # as one bulk write (ADR 0032's Coalescer); each handler still returns once its own are stored.
+        self._writes: Coalescer[list[ReplaceOne[Document]], None] = Coalescer(self._write_many, limit=ORDERS_PER_WRITE)
 
     async def record(self, shop_id: str, transitions: Sequence[Transition]) -> None:
-        writes = [ReplaceOne({"_id": t.transition_id}, _document(shop_id, t), upsert=True) for t in transitions]
-        if writes:
-            await self.collection.bulk_write(writes, ordered=False)
+        if transitions:
+            await self._writes(
+                [ReplaceOne({"_id": t.transition_id}, _document(shop_id, t), upsert=True) for t in transitions]
+            )
+
+    async def _write_many(self, orders: list[list[ReplaceOne[Document]]]) -> list[None]:
+        await self.collection.bulk_write([write for writes in orders for write in writes], ordered=False)
+        return [None] * len(orders)
 
     async def in_period(self, shop_id: str, period: Period, pipeline: str | None, limit: int) -> list[Transition]:
         query = _period_query(shop_id, period)

@@ -12,6 +12,7 @@ from oms_contracts.messages.common import Address, Customer, SkuQuantity, Wareho
 from oms_contracts.messages.fulfilment import CreateShipments
 from oms_contracts.messages.order import OrderPlaced, OrderStageChanged
 from oms_contracts.messages.payment import RequestPayment
+from oms_order.domain import edits
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting, CannotCancel, Decision, Order
 from oms_order.domain.pipeline import DEFAULT_PIPELINE
@@ -83,6 +84,24 @@ def test_placing_prices_lines_and_asks_for_stock() -> None:
     assert isinstance(reserve, ReserveStock)
     assert [(line.sku, line.quantity) for line in reserve.lines] == [("TEA-1", 2), ("CUP-1", 1)]
     assert order.audit[0].action == "placed" and order.audit[0].channel == "web"
+
+
+def test_a_payment_status_that_overtakes_its_request_is_kept() -> None:
+    """The payment service writes the request and the order's money status from two documents, so
+    its relay may publish the status first: the request then must not hide the money still due."""
+    reserved = domain.stock_reserved(place().order, TWO_WAREHOUSES, at(1)).order
+    due = reserved.totals.grand_total
+    nothing = Money.of("0", due.currency)
+    reported = edits.payment_status_changed(
+        reserved, status="unpaid", paid=nothing, refunded=nothing, due=due, prepayment_met=False, acting=at(2)
+    ).order
+    requested = domain.payment_requested(reported, "p1", "https://pay/p1", at(2))
+    assert not requested.ignored
+    assert (requested.order.payment.status, requested.order.payment.checkout_url) == ("unpaid", "https://pay/p1")
+    assert requested.order.payment.payment_id == "p1" and requested.order.stage == "awaiting_payment"
+    assert domain.payment_requested(requested.order, "p1", "https://pay/p1", at(3)).ignored, "a replay"
+    renewed = domain.payment_requested(requested.order, "p1", "https://pay/p1?token=new", at(3)).order
+    assert (renewed.payment.status, renewed.audit[-1].action) == ("unpaid", "payment_link_renewed")
 
 
 def test_pickup_is_free_to_deliver() -> None:

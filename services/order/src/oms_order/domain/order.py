@@ -392,9 +392,14 @@ def stock_rejected(order: Order, reason: str, acting: Acting) -> Decision:
 
 
 def payment_requested(order: Order, payment_id: str, checkout_url: str | None, acting: Acting) -> Decision:
+    """The payment service asked for the money (a card link, or cash awaited): `awaiting` until it
+    reports the order's money (PaymentStatusChanged). That report comes from another of its documents,
+    so it may arrive first; the status it gave is then kept (the customer's page offers "pay now"
+    while it says money is due), and a later request or a renewed link leaves it as it is."""
     if order.payment.status == "paid":
         return _ignore(order, "payment requested after it was paid")
-    if order.payment.payment_id == payment_id and order.payment.status == "awaiting":
+    reported = order.payment.due is not None  # a PaymentStatusChanged has been applied
+    if order.payment.payment_id == payment_id and (order.payment.status == "awaiting" or reported):
         if checkout_url is None or checkout_url == order.payment.checkout_url:
             return _ignore(order, "payment already requested")
         # Staff sent the customer a new card link (same payment): record it, move nothing.
@@ -402,11 +407,12 @@ def payment_requested(order: Order, payment_id: str, checkout_url: str | None, a
         new.payment.checkout_url = checkout_url
         _audit(new, acting, "payment_link_renewed", {"payment_id": payment_id})
         return Decision(order=new)
+    status = order.payment.status if reported else "awaiting"
     new = order.model_copy(deep=True)
-    new.payment.status = "awaiting"
+    new.payment.status = status
     new.payment.payment_id = payment_id
     new.payment.checkout_url = checkout_url
-    return _settle(new, acting, "payment_requested", {"payment.status": _change(order.payment.status, "awaiting")})
+    return _settle(new, acting, "payment_requested", {"payment.status": _change(order.payment.status, status)})
 
 
 def payment_captured(order: Order, payment_id: str, method: str, amount: Money, acting: Acting) -> Decision:

@@ -669,6 +669,39 @@ public final class OmsMongoServer {
     }
 
     /**
+     * A document's raw values for an index whose keys are all top-level fields, as 1.47.0's
+     * Index.getKeyValues reads them (Document.getOrMissing; it then normalises each), or null when one
+     * holds an array (several keys: the caller takes 1.47.0's way). getKeyValues splits each key's path
+     * with a regular expression and builds a stream, maps and sets per call: with the stream in Index.keys,
+     * a tenth of the stand-in's CPU under load, on every insert, update and lookup by document.
+     */
+    static Object[] topLevelValues(List<String> keys, Document document) {
+        Object[] values = new Object[keys.size()];
+        for (int i = 0; i < values.length; i++) {
+            Object value = document.getOrMissing(keys.get(i));
+            if (value instanceof Collection) {
+                return null;
+            }
+            values[i] = value;
+        }
+        return values;
+    }
+
+    /**
+     * Values as an index keys them (KeyValue.normalized: 1 and 1.0 the same, null for a missing field).
+     * Strings, dates and booleans are left as they are by it, so those are taken directly (its stream per
+     * call was most of what is left of computing a key).
+     */
+    static KeyValue normalized(Object[] values) {
+        for (Object value : values) {
+            if (!(value instanceof String || value instanceof java.time.Instant || value instanceof Boolean)) {
+                return new KeyValue(java.util.Arrays.asList(values)).normalized();
+            }
+        }
+        return new KeyValue(java.util.Arrays.asList(values));
+    }
+
+    /**
      * A unique index held in memory, as mongo-java-server's own memory backend keeps it: normalised key
      * values (KeyValue's equals/hashCode, so 1 and 1.0 are the same key, as in MongoDB) to positions.
      * AbstractUniqueIndex does everything else (sparse, uniqueness checks, $in lookups).
@@ -676,10 +709,30 @@ public final class OmsMongoServer {
     static final class MemoryUniqueIndex extends AbstractUniqueIndex<Object> {
         private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
         private final List<String> fields;
+        private final List<String> keyNames;
+        private final boolean topLevelKeys;
 
         MemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
             this.fields = topFields(keys);
+            this.keyNames = List.copyOf(super.keys());
+            this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
+        }
+
+        /** The key names, built once (1.47.0 streams them into a new list on every call). */
+        @Override
+        protected List<String> keys() {
+            return keyNames;
+        }
+
+        /** As 1.47.0 computes them, without the path split for top-level keys (topLevelValues). */
+        @Override
+        public Set<KeyValue> getKeyValues(Document document) {
+            Object[] values = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (values == null) {
+                return super.getKeyValues(document);
+            }
+            return java.util.Collections.singleton(normalized(values));
         }
 
         @Override
@@ -771,7 +824,7 @@ public final class OmsMongoServer {
 
         PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
-            this.keyNames = List.copyOf(keys());
+            this.keyNames = List.copyOf(super.keys());
             this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
             this.fields = topFields(keys);
             this.multikey = new boolean[keys.size()];
@@ -810,32 +863,27 @@ public final class OmsMongoServer {
             return ValueComparator.ascWithoutListHandling().compare(a, b);
         }
 
-        /**
-         * The keys of a document when every key is a top-level field holding a string, a date or a
-         * boolean (what normalisation leaves as it is): one key, read directly. Null otherwise. 1.47.0's
-         * getKeyValues splits each key's path with a regular expression and builds maps and sets per call:
-         * a tenth of the stand-in's CPU under load, for the common case.
-         */
-        private Set<List<Object>> plainKeysOf(Document document) {
-            if (!topLevelKeys) {
-                return null;
-            }
-            Object[] values = new Object[keyNames.size()];
-            for (int i = 0; i < values.length; i++) {
-                Object value = document.get(keyNames.get(i));
-                if (!(value instanceof String || value instanceof java.time.Instant || value instanceof Boolean)) {
-                    return null;
-                }
-                values[i] = value;
-            }
-            return Set.of(List.of(values));
+        /** The key names, built once (1.47.0 streams them into a new list on every call). */
+        @Override
+        protected List<String> keys() {
+            return keyNames;
         }
 
         /** The keys of a document, null when they cannot be listed; empty when a sparse index leaves it out. */
         private Set<List<Object>> keysOf(Document document) {
-            Set<List<Object>> plain = plainKeysOf(document);
-            if (plain != null) {
-                return plain;
+            Object[] raw = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (raw != null) {
+                // as below, without the path split: no array, so one key
+                boolean absent = true;
+                for (Object value : raw) {
+                    absent &= value instanceof de.bwaldvogel.mongo.backend.Missing;
+                }
+                if (isSparse() && absent) {
+                    return Set.of();
+                }
+                List<Object> key = new ArrayList<>(raw.length);
+                normalized(raw).forEach(key::add);
+                return Set.of(key);
             }
             if (isSparse() && keyNames.stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
                 return Set.of();

@@ -62,6 +62,7 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
+ *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
  *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
  *               1.47.0 leaves H2's 16, counted at about a sixth of that).
  *               The three "0"s are there for before/after measurements, not for use.
@@ -190,9 +191,15 @@ public final class OmsMongoServer {
             }
         }, "oms-mongo-shutdown"));
 
-        server.bind(host, port);
+        // One event-loop thread serves every connection (1.47.0 starts netty's default, twice the cores, to
+        // accept and as many to serve). The collections are synchronised, so more threads mostly waited on
+        // each other: futex waits and context switches were a tenth of the stand-in's CPU under load, and
+        // one thread used about a sixth less CPU per order at the same latency (docs/notes.md, "standin
+        // (issue 8: the stand-in's CPU per operation)"). OMS_MONGO_WORKER_THREADS gives more back.
+        int workers = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_WORKER_THREADS", "1"));
+        server.bind(new java.net.InetSocketAddress(host, port), 1, workers);
         System.err.println("OmsMongoServer: listening on " + host + ":" + port + " file=" + file
-            + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog);
+            + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog + " workers=" + workers);
         stopped.await();
     }
 

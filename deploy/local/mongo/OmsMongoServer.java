@@ -749,6 +749,28 @@ public final class OmsMongoServer {
             }
         }
 
+        /**
+         * AbstractUniqueIndex.checkAdd, for top-level keys without the path split: it reads the keys through
+         * a package-private overload that getKeyValues above does not reach (≈ 2 % of the stand-in's CPU on
+         * inserts). Same steps: a sparse index skips a document with none of its fields; the key, normalised,
+         * must be new; the error names the key as the document holds it.
+         */
+        @Override
+        public synchronized void checkAdd(Document document, MongoCollection<Object> collection) {
+            Object[] values = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (values == null) {
+                super.checkAdd(document, collection);
+                return;
+            }
+            if (isSparse() && java.util.Arrays.stream(values).allMatch(Missing.class::isInstance)) {
+                return;
+            }
+            if (containsKey(normalized(values))) {
+                throw new de.bwaldvogel.mongo.exception.DuplicateKeyError(this, collection, getKeys(),
+                    new KeyValue(java.util.Arrays.asList(values)));
+            }
+        }
+
         @Override
         public void updateInPlace(Document oldDocument, Document newDocument, Object position,
                                   MongoCollection<Object> collection) {

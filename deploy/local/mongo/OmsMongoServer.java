@@ -352,6 +352,34 @@ public final class OmsMongoServer {
             return response;
         }
 
+        /**
+         * An aggregation whose $match stages match bounds one by one, as queries do
+         * (IdFirstCollection.boundsApart): 1.47.0 matches a $match stage with its own matcher, outside
+         * queryDocuments, so count_documents (an aggregation) would disagree with find on an array.
+         */
+        private static Document withMatchBoundsApart(Document command, List<?> stages) {
+            List<Object> out = new ArrayList<>(stages.size());
+            boolean changed = false;
+            for (Object stage : stages) {
+                Object rewritten = stage;
+                if (stage instanceof Document document && document.size() == 1
+                    && document.get("$match") instanceof Document filter) {
+                    Document apart = IdFirstCollection.boundsApart(filter);
+                    if (apart != filter) {
+                        rewritten = new Document("$match", apart);
+                    }
+                }
+                changed |= rewritten != stage;
+                out.add(rewritten);
+            }
+            if (!changed) {
+                return command;
+            }
+            Document copy = command.clone();
+            copy.put("pipeline", out);
+            return copy;
+        }
+
         @Override
         public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
             if (command.equals(Stats.COMMAND)) {
@@ -359,6 +387,9 @@ public final class OmsMongoServer {
             }
             if (databaseName.equals("admin") && command.equalsIgnoreCase("listDatabases")) {
                 return listDatabases();
+            }
+            if (command.equals("aggregate") && query.get("pipeline") instanceof List<?> stages) {
+                query = withMatchBoundsApart(query, stages);
             }
             Object target = query.get(command);
             String ns = databaseName + "." + (target instanceof String name ? name : "-");

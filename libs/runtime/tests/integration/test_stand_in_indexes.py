@@ -135,6 +135,8 @@ async def test_a_range_matches_an_array_whose_elements_lie_on_either_side(infra)
             found = sorted([d["_id"] async for d in things.find(query, {"_id": 1})])
             scanned = sorted([d["_id"] async for d in things.find({"$and": [query]}, {"_id": 1})])
             assert found == scanned == expected, query
+            # an aggregation's $match (count_documents is one) matches as find does
+            assert await things.count_documents(query) == len(expected), query
     finally:
         await client.drop_database(db_name)
         await client.close()

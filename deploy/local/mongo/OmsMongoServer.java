@@ -62,6 +62,7 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
+ *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
  *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
  *               1.47.0 leaves H2's 16, counted at about a sixth of that).
  *               The three "0"s are there for before/after measurements, not for use.
@@ -190,9 +191,15 @@ public final class OmsMongoServer {
             }
         }, "oms-mongo-shutdown"));
 
-        server.bind(host, port);
+        // One event-loop thread serves every connection (1.47.0 starts netty's default, twice the cores, to
+        // accept and as many to serve). The collections are synchronised, so more threads mostly waited on
+        // each other: futex waits and context switches were a tenth of the stand-in's CPU under load, and
+        // one thread used about a sixth less CPU per order at the same latency (docs/notes.md, "standin
+        // (issue 8: the stand-in's CPU per operation)"). OMS_MONGO_WORKER_THREADS gives more back.
+        int workers = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_WORKER_THREADS", "1"));
+        server.bind(new java.net.InetSocketAddress(host, port), 1, workers);
         System.err.println("OmsMongoServer: listening on " + host + ":" + port + " file=" + file
-            + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog);
+            + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog + " workers=" + workers);
         stopped.await();
     }
 
@@ -345,6 +352,34 @@ public final class OmsMongoServer {
             return response;
         }
 
+        /**
+         * An aggregation whose $match stages match bounds one by one, as queries do
+         * (IdFirstCollection.boundsApart): 1.47.0 matches a $match stage with its own matcher, outside
+         * queryDocuments, so count_documents (an aggregation) would disagree with find on an array.
+         */
+        private static Document withMatchBoundsApart(Document command, List<?> stages) {
+            List<Object> out = new ArrayList<>(stages.size());
+            boolean changed = false;
+            for (Object stage : stages) {
+                Object rewritten = stage;
+                if (stage instanceof Document document && document.size() == 1
+                    && document.get("$match") instanceof Document filter) {
+                    Document apart = IdFirstCollection.boundsApart(filter);
+                    if (apart != filter) {
+                        rewritten = new Document("$match", apart);
+                    }
+                }
+                changed |= rewritten != stage;
+                out.add(rewritten);
+            }
+            if (!changed) {
+                return command;
+            }
+            Document copy = command.clone();
+            copy.put("pipeline", out);
+            return copy;
+        }
+
         @Override
         public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
             if (command.equals(Stats.COMMAND)) {
@@ -352,6 +387,9 @@ public final class OmsMongoServer {
             }
             if (databaseName.equals("admin") && command.equalsIgnoreCase("listDatabases")) {
                 return listDatabases();
+            }
+            if (command.equals("aggregate") && query.get("pipeline") instanceof List<?> stages) {
+                query = withMatchBoundsApart(query, stages);
             }
             Object target = query.get(command);
             String ns = databaseName + "." + (target instanceof String name ? name : "-");
@@ -461,7 +499,7 @@ public final class OmsMongoServer {
             if (plan == null) {
                 syncShadows();
                 PrefixIndex bestPrefix = null;
-                int best = 0;
+                PrefixIndex.Plan best = null;
                 for (Index<Object> index : getIndexes()) {
                     if (!(index instanceof PrefixIndex) && index.canHandle(query)) {
                         plan = index.getName();
@@ -469,15 +507,18 @@ public final class OmsMongoServer {
                         break;
                     }
                     PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
-                    int score = prefix == null ? 0 : prefix.score(query);
-                    if (score > best) {
-                        best = score;
+                    PrefixIndex.Plan candidate = prefix == null ? null : prefix.plan(query);
+                    if (candidate != null && candidate.score() > (best == null ? 0 : best.score())) {
+                        best = candidate;
                         bestPrefix = prefix;
                     }
                 }
                 if (positions == null && bestPrefix != null) {
-                    plan = bestPrefix.getName() + "/" + best / 2 + (best % 2 == 1 ? "+range" : "");
-                    positions = bestPrefix.getPositions(query);
+                    // planned once: the positions are read with the plan that won
+                    positions = bestPrefix.positions(best);
+                    if (positions != null) {
+                        plan = bestPrefix.getName() + "/" + best.usable() + (best.range() != null ? "+range" : "");
+                    }
                 }
             }
             MATCHED.set(0);
@@ -487,11 +528,11 @@ public final class OmsMongoServer {
                 List<Object> candidates = new ArrayList<>();
                 positions.forEach(candidates::add);
                 scanned = candidates.size();
-                result = matchDocuments(query, candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                result = matchDocuments(boundsApart(query), candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
             } else {
                 plan = "SCAN";
                 scanned = count();
-                result = matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                result = matchDocuments(boundsApart(query), orderBy, numberToSkip, limit, batchSize, fieldSelector);
             }
             String command = Stats.CURRENT.get();
             Stats.count((command == null ? "?" : command) + " " + getFullName() + " " + plan + " " + Stats.shape(query)
@@ -577,6 +618,53 @@ public final class OmsMongoServer {
             return super.createQueryResult(snapshots, batchSize);
         }
 
+        private static final Set<String> BOUNDS = Set.of("$gt", "$gte", "$lt", "$lte");
+        private static final Set<String> LOGICAL = Set.of("$and", "$or", "$nor");
+
+        /**
+         * The filter to match documents with: a field's several bounds ({f: {$gt: 5, $lt: 8}}) as one
+         * condition each ({$and: [{f: {$gt: 5}}, {f: {$lt: 8}}]}). MongoDB lets each bound be met by a
+         * different element of an array (it matches [1, 10]: 10 > 5 and 1 < 8); 1.47.0's matcher asks one
+         * element to meet them all. On a single value both read the same. Also inside $and, $or and $nor; the
+         * plan still reads the filter as given.
+         */
+        static Document boundsApart(Document query) {
+            boolean changed = false;
+            List<Object> apart = new ArrayList<>();
+            Document out = new Document();
+            for (Map.Entry<String, Object> entry : query.entrySet()) {
+                String key = entry.getKey();
+                Object value = entry.getValue();
+                if (LOGICAL.contains(key) && value instanceof List<?> conditions) {
+                    List<Object> each = new ArrayList<>(conditions.size());
+                    for (Object condition : conditions) {
+                        Object split = condition instanceof Document document ? boundsApart(document) : condition;
+                        changed |= split != condition;
+                        each.add(split);
+                    }
+                    out.put(key, each);
+                } else if (!key.startsWith("$") && value instanceof Document condition && condition.size() > 1
+                    && BOUNDS.containsAll(condition.keySet())) {
+                    changed = true;
+                    for (Map.Entry<String, Object> bound : condition.entrySet()) {
+                        apart.add(new Document(key, new Document(bound.getKey(), bound.getValue())));
+                    }
+                } else {
+                    out.put(key, value);
+                }
+            }
+            if (!changed) {
+                return query;
+            }
+            if (!apart.isEmpty()) {
+                if (out.get("$and") instanceof List<?> conditions) {
+                    apart.addAll(0, conditions);
+                }
+                out.put("$and", apart);
+            }
+            return out;
+        }
+
         /** A plain value, or {$in: [...]} alone: what the _id index can answer. */
         private static boolean isIdLookup(Object id) {
             if (id instanceof Document doc) {
@@ -619,6 +707,39 @@ public final class OmsMongoServer {
     }
 
     /**
+     * A document's raw values for an index whose keys are all top-level fields, as 1.47.0's
+     * Index.getKeyValues reads them (Document.getOrMissing; it then normalises each), or null when one
+     * holds an array (several keys: the caller takes 1.47.0's way). getKeyValues splits each key's path
+     * with a regular expression and builds a stream, maps and sets per call: with the stream in Index.keys,
+     * a tenth of the stand-in's CPU under load, on every insert, update and lookup by document.
+     */
+    static Object[] topLevelValues(List<String> keys, Document document) {
+        Object[] values = new Object[keys.size()];
+        for (int i = 0; i < values.length; i++) {
+            Object value = document.getOrMissing(keys.get(i));
+            if (value instanceof Collection) {
+                return null;
+            }
+            values[i] = value;
+        }
+        return values;
+    }
+
+    /**
+     * Values as an index keys them (KeyValue.normalized: 1 and 1.0 the same, null for a missing field).
+     * Strings, dates and booleans are left as they are by it, so those are taken directly (its stream per
+     * call was most of what is left of computing a key).
+     */
+    static KeyValue normalized(Object[] values) {
+        for (Object value : values) {
+            if (!(value instanceof String || value instanceof java.time.Instant || value instanceof Boolean)) {
+                return new KeyValue(java.util.Arrays.asList(values)).normalized();
+            }
+        }
+        return new KeyValue(java.util.Arrays.asList(values));
+    }
+
+    /**
      * A unique index held in memory, as mongo-java-server's own memory backend keeps it: normalised key
      * values (KeyValue's equals/hashCode, so 1 and 1.0 are the same key, as in MongoDB) to positions.
      * AbstractUniqueIndex does everything else (sparse, uniqueness checks, $in lookups).
@@ -626,16 +747,58 @@ public final class OmsMongoServer {
     static final class MemoryUniqueIndex extends AbstractUniqueIndex<Object> {
         private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
         private final List<String> fields;
+        private final List<String> keyNames;
+        private final boolean topLevelKeys;
 
         MemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
             this.fields = topFields(keys);
+            this.keyNames = List.copyOf(super.keys());
+            this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
+        }
+
+        /** The key names, built once (1.47.0 streams them into a new list on every call). */
+        @Override
+        protected List<String> keys() {
+            return keyNames;
+        }
+
+        /** As 1.47.0 computes them, without the path split for top-level keys (topLevelValues). */
+        @Override
+        public Set<KeyValue> getKeyValues(Document document) {
+            Object[] values = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (values == null) {
+                return super.getKeyValues(document);
+            }
+            return java.util.Collections.singleton(normalized(values));
         }
 
         @Override
         public synchronized void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
             if (!sameIndexedFields(fields, oldDocument, newDocument)) {
                 super.checkUpdate(oldDocument, newDocument, collection);
+            }
+        }
+
+        /**
+         * AbstractUniqueIndex.checkAdd, for top-level keys without the path split: it reads the keys through
+         * a package-private overload that getKeyValues above does not reach (≈ 2 % of the stand-in's CPU on
+         * inserts). Same steps: a sparse index skips a document with none of its fields; the key, normalised,
+         * must be new; the error names the key as the document holds it.
+         */
+        @Override
+        public synchronized void checkAdd(Document document, MongoCollection<Object> collection) {
+            Object[] values = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (values == null) {
+                super.checkAdd(document, collection);
+                return;
+            }
+            if (isSparse() && java.util.Arrays.stream(values).allMatch(Missing.class::isInstance)) {
+                return;
+            }
+            if (containsKey(normalized(values))) {
+                throw new de.bwaldvogel.mongo.exception.DuplicateKeyError(this, collection, getKeys(),
+                    new KeyValue(java.util.Arrays.asList(values)));
             }
         }
 
@@ -710,6 +873,9 @@ public final class OmsMongoServer {
         private final boolean topLevelKeys;
         private final List<String> fields;
         private long entries;
+        // Per key position: some document held several values there (an array of two or more distinct
+        // values, as MongoDB's "multikey"). Kept once set, as MongoDB keeps it until the index is rebuilt.
+        private final boolean[] multikey;
 
         /** Several positions under one prefix, in insertion order (a position itself is never one). */
         private static final class Positions extends LinkedHashSet<Object> {
@@ -718,9 +884,10 @@ public final class OmsMongoServer {
 
         PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
-            this.keyNames = List.copyOf(keys());
+            this.keyNames = List.copyOf(super.keys());
             this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
             this.fields = topFields(keys);
+            this.multikey = new boolean[keys.size()];
             for (int i = 0; i < keys.size(); i++) {
                 byPrefix.add(new HashMap<>());
                 sorted.add(null);
@@ -756,32 +923,27 @@ public final class OmsMongoServer {
             return ValueComparator.ascWithoutListHandling().compare(a, b);
         }
 
-        /**
-         * The keys of a document when every key is a top-level field holding a string, a date or a
-         * boolean (what normalisation leaves as it is): one key, read directly. Null otherwise. 1.47.0's
-         * getKeyValues splits each key's path with a regular expression and builds maps and sets per call:
-         * a tenth of the stand-in's CPU under load, for the common case.
-         */
-        private Set<List<Object>> plainKeysOf(Document document) {
-            if (!topLevelKeys) {
-                return null;
-            }
-            Object[] values = new Object[keyNames.size()];
-            for (int i = 0; i < values.length; i++) {
-                Object value = document.get(keyNames.get(i));
-                if (!(value instanceof String || value instanceof java.time.Instant || value instanceof Boolean)) {
-                    return null;
-                }
-                values[i] = value;
-            }
-            return Set.of(List.of(values));
+        /** The key names, built once (1.47.0 streams them into a new list on every call). */
+        @Override
+        protected List<String> keys() {
+            return keyNames;
         }
 
         /** The keys of a document, null when they cannot be listed; empty when a sparse index leaves it out. */
         private Set<List<Object>> keysOf(Document document) {
-            Set<List<Object>> plain = plainKeysOf(document);
-            if (plain != null) {
-                return plain;
+            Object[] raw = topLevelKeys ? topLevelValues(keyNames, document) : null;
+            if (raw != null) {
+                // as below, without the path split: no array, so one key
+                boolean absent = true;
+                for (Object value : raw) {
+                    absent &= value instanceof de.bwaldvogel.mongo.backend.Missing;
+                }
+                if (isSparse() && absent) {
+                    return Set.of();
+                }
+                List<Object> key = new ArrayList<>(raw.length);
+                normalized(raw).forEach(key::add);
+                return Set.of(key);
             }
             if (isSparse() && keyNames.stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
                 return Set.of();
@@ -825,17 +987,23 @@ public final class OmsMongoServer {
 
         @Override
         public synchronized void add(Document document, Object position, MongoCollection<Object> collection) {
-            Set<List<Object>> keys = keysOf(document);
+            add(keysOf(document), position);
+        }
+
+        private void add(Set<List<Object>> keys, Object position) {
             if (keys == null) {
                 unlisted.add(position);
                 entries++;
                 return;
             }
+            markMultikey(keys);
             for (List<Object> key : keys) {
                 for (int p = 1; p <= key.size(); p++) {
                     List<Object> prefix = key.subList(0, p);
-                    if (put(byPrefix.get(p - 1), prefix, position)) {
-                        mirror(p - 1, prefix);
+                    Map<List<Object>, Object> level = byPrefix.get(p - 1);
+                    Object before = level.get(prefix);
+                    if (put(level, prefix, position)) {
+                        mirror(p - 1, prefix, before);
                         if (p == key.size()) {
                             entries++;
                         }
@@ -844,17 +1012,45 @@ public final class OmsMongoServer {
             }
         }
 
-        /** Copies a prefix's entry, as it now is, into the sorted view of its level (if there is one). */
-        private void mirror(int level, List<Object> prefix) {
+        /** Marks the key positions where a document's keys differ: it held an array of several values there. */
+        private void markMultikey(Set<List<Object>> keys) {
+            if (keys.size() < 2) {
+                return;
+            }
+            List<Object> first = null;
+            for (List<Object> key : keys) {
+                if (first == null) {
+                    first = key;
+                    continue;
+                }
+                for (int i = 0; i < key.size(); i++) {
+                    if (!multikey[i] && !java.util.Objects.equals(key.get(i), first.get(i))) {
+                        multikey[i] = true;
+                    }
+                }
+            }
+        }
+
+        /**
+         * Brings a prefix's entry into the sorted view of its level (if there is one) after it changed from
+         * `before`. A set of positions that only gained or lost one is the object the view already holds;
+         * a prefix the view holds keeps its key object there, so only a new prefix is copied into it.
+         */
+        private void mirror(int level, List<Object> prefix, Object before) {
             NavigableMap<List<Object>, Object> view = sorted.get(level);
             if (view == null) {
                 return;
             }
             Object now = byPrefix.get(level).get(prefix);
+            if (now == before) {
+                return;
+            }
             if (now == null) {
                 view.remove(prefix);
-            } else {
+            } else if (before == null) {
                 view.put(new ArrayList<>(prefix), now);
+            } else {
+                view.put(prefix, now); // TreeMap keeps the key it holds and replaces the value only
             }
         }
 
@@ -922,25 +1118,30 @@ public final class OmsMongoServer {
         }
 
         synchronized Object remove(Document document, Object position) {
-            Set<List<Object>> keys = keysOf(document);
+            remove(keysOf(document), position);
+            return position;
+        }
+
+        private void remove(Set<List<Object>> keys, Object position) {
             if (keys == null) {
                 if (unlisted.remove(position)) {
                     entries--;
                 }
-                return position;
+                return;
             }
             for (List<Object> key : keys) {
                 for (int p = 1; p <= key.size(); p++) {
                     List<Object> prefix = key.subList(0, p);
-                    if (take(byPrefix.get(p - 1), prefix, position)) {
-                        mirror(p - 1, prefix);
+                    Map<List<Object>, Object> level = byPrefix.get(p - 1);
+                    Object before = level.get(prefix);
+                    if (take(level, prefix, position)) {
+                        mirror(p - 1, prefix, before);
                         if (p == key.size()) {
                             entries--;
                         }
                     }
                 }
             }
-            return position;
         }
 
         @Override
@@ -950,10 +1151,15 @@ public final class OmsMongoServer {
         @Override
         public synchronized void updateInPlace(Document oldDocument, Document newDocument, Object position,
                                                MongoCollection<Object> collection) {
-            if (!sameIndexedFields(fields, oldDocument, newDocument)
-                && !java.util.Objects.equals(keysOf(oldDocument), keysOf(newDocument))) {
-                remove(oldDocument);
-                add(newDocument, position, collection);
+            if (sameIndexedFields(fields, oldDocument, newDocument)) {
+                return;
+            }
+            // each version's keys computed once (they were computed twice each: to compare, then to move)
+            Set<List<Object>> before = keysOf(oldDocument);
+            Set<List<Object>> after = keysOf(newDocument);
+            if (!java.util.Objects.equals(before, after)) {
+                remove(before, position(oldDocument));
+                add(after, position);
             }
         }
 
@@ -1011,20 +1217,55 @@ public final class OmsMongoServer {
             return false; // chosen by IdFirstCollection.queryDocuments, which compares prefixes
         }
 
+        /**
+         * How this index answers a filter, planned once (the collection compares the plans' scores, then
+         * reads the winner's positions with the same plan): the leading keys pinned by equalities or $in,
+         * and a range on the key after them when that key never held several values in one document.
+         */
+        record Plan(Document query, int usable, Range range, boolean exists) {
+            /** Two per leading key pinned, one more for a range on the next key (0: it cannot help). */
+            int score() {
+                return exists ? 2 : 2 * usable + (range != null ? 1 : 0);
+            }
+        }
+
+        synchronized Plan plan(Document query) {
+            if (answersExists(query)) {
+                return new Plan(query, 1, null, true);
+            }
+            int usable = usablePrefix(query);
+            // A multikey key position holds one entry per array element, so a range over its entries misses
+            // a document none of whose elements lies in the range but which MongoDB still matches
+            // ({$gt: 5, $lt: 8} on [1, 10]: 10 > 5 and 1 < 8). MongoDB then bounds the scan by one side only;
+            // here the equality prefix alone narrows it, and the filter decides.
+            Range range = usable < keyNames.size() && !multikey[usable] ? Range.of(query.get(keyNames.get(usable))) : null;
+            return new Plan(query, usable, range, false);
+        }
+
         @Override
         public synchronized Iterable<Object> getPositions(Document query) {
-            if (answersExists(query)) {
+            Plan plan = plan(query);
+            return plan.score() == 0 ? null : positions(plan);
+        }
+
+        /** The candidates of a plan, or null when the index changed under it so that it no longer holds. */
+        synchronized List<Object> positions(Plan plan) {
+            if (plan.exists()) {
                 Set<Object> all = new LinkedHashSet<>(unlisted);
                 byPrefix.get(0).values().forEach(found -> collect(found, all));
                 return new ArrayList<>(all);
             }
-            int usable = usablePrefix(query);
+            int usable = plan.usable();
+            Range range = plan.range();
+            if (range != null && multikey[usable]) {
+                return null; // an array arrived since the plan was made: a scan answers instead
+            }
             List<List<Object>> lookups = new ArrayList<>();
             lookups.add(new ArrayList<>());
             List<String> keys = keyNames;
             for (int i = 0; i < usable; i++) {
                 List<List<Object>> next = new ArrayList<>();
-                for (Object value : allowed(query.get(keys.get(i)))) {
+                for (Object value : allowed(plan.query().get(keys.get(i)))) {
                     Object normalized = new KeyValue(value).normalized().get(0);
                     for (List<Object> prefix : lookups) {
                         List<Object> longer = new ArrayList<>(prefix);
@@ -1035,7 +1276,6 @@ public final class OmsMongoServer {
                 lookups = next;
             }
             Set<Object> positions = new LinkedHashSet<>();
-            Range range = usable < keys.size() ? Range.of(query.get(keys.get(usable))) : null;
             if (range != null) {
                 NavigableMap<List<Object>, Object> map = sortedLevel(usable);
                 for (List<Object> lookup : lookups) {
@@ -1114,19 +1354,6 @@ public final class OmsMongoServer {
             }
         }
 
-        /**
-         * How well this index narrows the filter: two per leading key pinned by equalities or $in, one
-         * more for a range on the key after them (0: it cannot help).
-         */
-        synchronized int score(Document query) {
-            if (answersExists(query)) {
-                return 2;
-            }
-            int usable = usablePrefix(query);
-            boolean ranged = usable < keyNames.size() && Range.of(query.get(keyNames.get(usable))) != null;
-            return 2 * usable + (ranged ? 1 : 0);
-        }
-
         @Override
         public synchronized long getCount() {
             return entries;
@@ -1142,6 +1369,7 @@ public final class OmsMongoServer {
             byPrefix.forEach(Map::clear);
             sorted.replaceAll(view -> null);
             unlisted.clear();
+            java.util.Arrays.fill(multikey, false);
             entries = 0;
         }
     }

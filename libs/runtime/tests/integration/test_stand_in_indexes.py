@@ -104,6 +104,44 @@ async def test_indexed_filters_find_what_a_scan_finds(infra):
         await client.close()
 
 
+async def test_a_range_matches_an_array_whose_elements_lie_on_either_side(infra):
+    """MongoDB matches {$gt: 5, $lt: 8} on [1, 10] (10 > 5 and 1 < 8, each condition by some element),
+    though no element lies in the range. The stand-in's indexes hold one entry per element, so a range
+    read from them would miss it: an index that has seen such an array takes no range on that key."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_multi_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    try:
+        await things.create_index([("sizes", 1)])
+        await things.create_index([("shop_id", 1), ("sizes", 1)])
+        await things.insert_many([{"_id": f"n{i}", "shop_id": "s", "sizes": i} for i in range(12)])
+        between: dict[str, Any] = {"$gt": 5, "$lt": 8}
+        # the stand-in sorts both indexes' levels for these ranges before any array arrives
+        assert sorted([d["_id"] async for d in things.find({"sizes": between})]) == ["n6", "n7"]
+        assert sorted([d["_id"] async for d in things.find({"shop_id": "s", "sizes": between})]) == ["n6", "n7"]
+        await things.insert_many(
+            [
+                {"_id": "across", "shop_id": "s", "sizes": [1, 10]},
+                {"_id": "below", "shop_id": "s", "sizes": [2, 3]},
+                {"_id": "inside", "shop_id": "s", "sizes": [4, 7]},
+                {"_id": "elsewhere", "shop_id": "t", "sizes": [0, 20]},
+            ]
+        )
+        for query, expected in (
+            ({"sizes": between}, ["across", "elsewhere", "inside", "n6", "n7"]),
+            ({"shop_id": "s", "sizes": between}, ["across", "inside", "n6", "n7"]),
+            ({"shop_id": "s", "sizes": {"$gte": 10}}, ["across", "n10", "n11"]),
+        ):
+            found = sorted([d["_id"] async for d in things.find(query, {"_id": 1})])
+            scanned = sorted([d["_id"] async for d in things.find({"$and": [query]}, {"_id": 1})])
+            assert found == scanned == expected, query
+            # an aggregation's $match (count_documents is one) matches as find does
+            assert await things.count_documents(query) == len(expected), query
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+
+
 async def test_a_read_never_sees_an_update_half_applied(infra):
     """Single-document atomicity as readers see it: while updates change three fields of one document
     together, every read returns all three changed or none. (The stand-in applies an update key by key;

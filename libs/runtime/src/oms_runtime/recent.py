@@ -8,9 +8,10 @@ forever; bounded, so a process serving many shops does not grow without end.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 V = TypeVar("V")
 
@@ -25,6 +26,7 @@ class Recent(Generic[V]):
         # Counts the changes made through `put`/`forget`: a load that started before one does not keep
         # what it read (it may be older than the change), it only returns it.
         self._changes = 0
+        self._loading: dict[Hashable, asyncio.Future[object]] = {}
 
     def get(self, key: Hashable) -> V | None:
         hit = self._items.get(key)
@@ -46,12 +48,39 @@ class Recent(Generic[V]):
         self._items.pop(key, None)
 
     async def read(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-        """The kept value, or `load()`'s (then kept, unless a change came while it loaded)."""
+        """The kept value, or `load()`'s (then kept, unless a change came while it loaded).
+
+        Callers that miss while a load of the same key is under way wait for that load instead of
+        each reading the store (an entry that expires under load is read once, not once per request
+        in flight); its failure is theirs too. If the loading caller is cancelled, they load themselves."""
         hit = self._items.get(key)
         if hit is not None and hit[0] > self.now():
             return hit[1]
+        under_way = self._loading.get(key)
+        if under_way is not None:
+            shared = await asyncio.shield(under_way)
+            if shared is not _CANCELLED:
+                return cast(V, shared)
+            return await self.read(key, load)
         changes = self._changes
-        value = await load()
+        loading: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._loading[key] = loading
+        try:
+            value = await load()
+        except asyncio.CancelledError:
+            loading.set_result(_CANCELLED)
+            raise
+        except BaseException as exc:
+            loading.set_exception(exc)
+            loading.exception()  # retrieved: nobody may be waiting
+            raise
+        finally:
+            if self._loading.get(key) is loading:
+                del self._loading[key]
+        loading.set_result(value)
         if self._changes != changes:
             return value  # a put/forget meanwhile: this read may predate it, so it is not kept
         return self._keep(key, value)
+
+
+_CANCELLED = object()  # what a cancelled load hands its waiters: load again

@@ -74,3 +74,70 @@ async def test_a_load_overtaken_by_a_forget_is_not_kept() -> None:
     release.set()
     await reader
     assert recent.get("shop-a") is None
+
+
+async def test_misses_while_a_load_is_under_way_share_it() -> None:
+    clock = Clock()
+    recent: Recent[str] = Recent(5.0, now=clock)
+    loads: list[str] = []
+    release = asyncio.Event()
+
+    async def load() -> str:
+        loads.append("x")
+        await release.wait()
+        return f"v{len(loads)}"
+
+    readers = [asyncio.create_task(recent.read("shop-a", load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*readers) == ["v1"] * 5
+    assert loads == ["x"]
+    clock.t = 6.0  # expired: one load again, still shared
+    release.clear()
+    readers = [asyncio.create_task(recent.read("shop-a", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*readers) == ["v2"] * 3
+    assert loads == ["x", "x"]
+
+
+async def test_a_shared_load_that_fails_fails_its_waiters_and_the_next_miss_loads_again() -> None:
+    recent: Recent[str] = Recent(5.0, now=Clock())
+    release = asyncio.Event()
+    attempts: list[int] = []
+
+    async def failing() -> str:
+        attempts.append(1)
+        await release.wait()
+        raise ConnectionError("store down")
+
+    readers = [asyncio.create_task(recent.read("shop-a", failing)) for _ in range(3)]
+    await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(*readers, return_exceptions=True)
+    assert all(isinstance(o, ConnectionError) for o in outcomes) and attempts == [1]
+
+    async def load() -> str:
+        return "fine"
+
+    assert await recent.read("shop-a", load) == "fine"
+
+
+async def test_when_the_loading_caller_is_cancelled_a_waiter_loads_itself() -> None:
+    recent: Recent[str] = Recent(5.0, now=Clock())
+    never = asyncio.Event()
+
+    async def stuck() -> str:
+        await never.wait()
+        return "never"
+
+    async def load() -> str:
+        return "own"
+
+    first = asyncio.create_task(recent.read("shop-a", stuck))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(recent.read("shop-a", load))
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await waiter == "own"
+    assert first.cancelled()

@@ -46,5 +46,6 @@ def run_cli(
         created = asyncio.run(migrate(settings, indexes, migrations))
         print(f"{settings.service_name}: {len(created)} indexes and migrations ensured")
         return
-    asyncio.run(migrate(settings, indexes, migrations))
+    # The app ensures the same indexes and runs the same migrations as it starts (create_service_app),
+    # so serving does not do them twice.
     serve(app_factory(settings), host=settings.http_host, port=settings.http_port)

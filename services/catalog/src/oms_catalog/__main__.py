@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from oms_runtime.cli import run_cli
-from oms_runtime.consumer import INBOX_INDEXES
 
 from oms_catalog.adapters.outbound.mongo import INDEXES
 from oms_catalog.bootstrap import create_app
@@ -14,7 +13,7 @@ def main() -> None:
     run_cli(
         settings_factory=CatalogSettings,
         app_factory=create_app,  # type: ignore[arg-type]
-        indexes=[*INDEXES, *INBOX_INDEXES],
+        indexes=INDEXES,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import outbox_indexes
@@ -39,6 +40,7 @@ IMPORTS = "imports"
 WRITE_OFFS = "return_write_offs"
 
 INDEXES: list[IndexSpec] = [
+    *INBOX_INDEXES,
     IndexSpec(SKUS, [("shop_id", 1), ("sku", 1)], unique=True),
     *outbox_indexes(SKUS),
     IndexSpec(WAREHOUSES, [("shop_id", 1), ("warehouse_id", 1)], unique=True),

@@ -7,10 +7,10 @@ application/thresholds.py for how a crossing is decided and announced.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from oms_runtime.clock import Clock
-from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import ConcurrencyError
 from oms_runtime.mongo import Document
@@ -32,31 +32,15 @@ class ThresholdMongo:
     def __init__(self, store: AggregateStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        # After the stock changes of a consumer batch's concurrent commands: one read for all their SKUs.
-        self._loads = Coalescer(self._load_many, limit=ASKS_PER_READ)
 
     async def load(self, shop_id: str, aggregate_id: str) -> Loaded[Threshold] | None:
         doc = await self.store.get(shop_id, doc_id(shop_id, aggregate_id))
         return None if doc is None else Loaded(threshold_from_doc(doc), doc["version"])
 
     async def load_many(self, shop_id: str, skus: Sequence[str]) -> dict[str, Loaded[Threshold]]:
-        return await self._loads((shop_id, tuple(skus)))
-
-    async def _load_many(self, asks: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, Loaded[Threshold]]]:
-        # By _id alone (an index lookup on the local stand-in too, like `AggregateStore.get`), then the tenant.
-        ids = [doc_id(shop_id, sku) for shop_id, skus in keys_by_shop(asks).items() for sku in skus]
-        found = {doc["_id"]: doc async for doc in self.store.collection.find({"_id": {"$in": ids}})}
-        answers: list[dict[str, Loaded[Threshold]]] = []
-        for shop_id, skus in asks:
-            docs = [found.get(doc_id(shop_id, sku)) for sku in skus]
-            answers.append(
-                {
-                    doc["sku"]: Loaded(threshold_from_doc(doc), doc["version"])
-                    for doc in docs
-                    if doc is not None and doc.get("shop_id") == shop_id
-                }
-            )
-        return answers
+        # Side by side: the store's loads of concurrent callers go out as one `$in` read.
+        found = await asyncio.gather(*(self.load(shop_id, sku) for sku in skus))
+        return {sku: loaded for sku, loaded in zip(skus, found, strict=True) if loaded is not None}
 
     async def save(
         self, loaded: Loaded[Threshold], decision: Decision[Threshold], applied_event_id: str | None

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from oms_runtime.coalesce import Coalescer
-from oms_runtime.mongo import Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from oms_order.application.ports import TransitionFilter
 from oms_order.domain.sla_period import Period, Transition
@@ -98,7 +99,12 @@ class MongoStageTransitions:
             )
 
     async def _write_many(self, orders: list[list[ReplaceOne[Document]]]) -> list[None]:
-        await self.collection.bulk_write([write for writes in orders for write in writes], ordered=False)
+        try:
+            await self.collection.bulk_write([write for writes in orders for write in writes], ordered=False)
+        except BulkWriteError as exc:
+            # Two upserts of one transition racing (a redelivery beside its first delivery) clash on
+            # `_id`; the record is the same either way, so only another error fails the handlers.
+            refused_as_duplicates(exc)
         return [None] * len(orders)
 
     async def in_period(self, shop_id: str, period: Period, pipeline: str | None, limit: int) -> list[Transition]:

@@ -34,6 +34,7 @@ class Recent(Generic[V]):
 
     def put(self, key: Hashable, value: V) -> V:
         self._changes += 1
+        self._loading.pop(key, None)  # a load under way may predate this: later misses do not join it
         return self._keep(key, value)
 
     def _keep(self, key: Hashable, value: V) -> V:
@@ -46,6 +47,7 @@ class Recent(Generic[V]):
     def forget(self, key: Hashable) -> None:
         self._changes += 1
         self._items.pop(key, None)
+        self._loading.pop(key, None)  # a load under way may predate this: later misses do not join it
 
     async def read(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
         """The kept value, or `load()`'s (then kept, unless a change came while it loaded).

@@ -141,3 +141,28 @@ async def test_when_the_loading_caller_is_cancelled_a_waiter_loads_itself() -> N
     first.cancel()
     assert await waiter == "own"
     assert first.cancelled()
+
+
+async def test_a_miss_after_a_change_does_not_join_a_load_that_started_before_it() -> None:
+    recent: Recent[str] = Recent(5.0, now=Clock())
+    stored = ["active"]
+    release = asyncio.Event()
+
+    async def load() -> str:
+        value = stored[0]  # read before the change below
+        await release.wait()
+        return value
+
+    early = asyncio.create_task(recent.read("key-p", load))
+    await asyncio.sleep(0)
+    stored[0] = "revoked"
+    recent.forget("key-p")  # e.g. a key revoked through this process
+
+    async def fresh() -> str:
+        return stored[0]
+
+    # (A deadline: joining the early load would wait for ever, for `release`.)
+    assert await asyncio.wait_for(recent.read("key-p", fresh), timeout=5) == "revoked"
+    release.set()
+    assert await early == "active"  # the read that began before the change answers what it read
+    assert await recent.read("key-p", fresh) == "revoked"  # and was not kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -26,6 +27,12 @@ CHANNEL_HEADER = "x-oms-channel"
 CORRELATION_HEADER = "x-correlation-id"
 CLIENT_IP_HEADER = "x-oms-client-ip"
 _STATE_KEY = "oms_request_context"
+
+
+def channel_header(channel: str) -> str:
+    """The channel as the gateway sends it: percent-encoded UTF-8, since a header carries visible ASCII
+    only and a storefront key's name (its channel) may be in Cyrillic or hold a line break."""
+    return quote(channel, safe="")
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ def _read_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestContext
     return RequestContext(
         shop_id=shop_id,
         actor=actor,
-        channel=request.headers.get(CHANNEL_HEADER, "api"),
+        channel=unquote(request.headers.get(CHANNEL_HEADER, "api")),
         correlation_id=request.headers.get(CORRELATION_HEADER),
         client_ip=request.headers.get(CLIENT_IP_HEADER),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oms_contracts import Actor, new_id
+from oms_runtime.context import channel_header
 
 
 def internal_headers(
@@ -19,5 +20,5 @@ def internal_headers(
         "x-oms-internal-token": token,
         "x-oms-shop-id": shop_id,
         "x-oms-actor": actor.model_dump_json(),
-        "x-oms-channel": channel,
+        "x-oms-channel": channel_header(channel),
     }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from oms_contracts import decode
@@ -259,6 +260,18 @@ async def test_public_payment_routes_pass_the_raw_request(stack: Stack) -> None:
     assert seen["body"].encode() == raw
     assert seen["headers"]["x-sandbox-signature"] == "sha256=abc"
     assert "x-oms-shop-id" not in seen["headers"]
+
+
+async def test_a_key_named_in_any_script_reaches_the_service_as_its_channel(stack: Stack) -> None:
+    """A key's name is its channel; a header carries ASCII only, so it travels percent-encoded and the
+    service's request context reads the name back (never a 500 for a name like this)."""
+    admin = await bearer(stack, ADMIN)
+    name = "\u041c\u0430\u0433\u0430\u0437\u0438\u043d \u0412\u041a\n\u043b\u0435\u0442\u043e"
+    created = await stack.client.post("/api/v1/api-keys", headers=admin, json={"name": name})
+    assert created.status_code == 201, created.text
+    echoed = await stack.client.post("/api/v1/orders", headers={"X-API-Key": created.json()["api_key"]}, json={})
+    assert echoed.status_code == 201, echoed.text
+    assert unquote(echoed.json()["headers"]["x-oms-channel"]) == name
 
 
 async def test_upstream_down_is_a_502_problem(stack: Stack) -> None:

@@ -39,6 +39,7 @@ async def test_control_characters_in_a_path_are_a_400_without_credentials(stack:
         ("Accept-Language", "ru-\u0420\u0423".encode()),
         ("If-Match", b'"1\xff"'),
         ("X-API-Key", "demo.\u00e9".encode()),
+        ("Last-Event-ID", "item-\u00e9".encode()),
     ],
 )
 async def test_a_non_ascii_header_is_a_400_naming_it(stack: Stack, header: str, value: bytes) -> None:

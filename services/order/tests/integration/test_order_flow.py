@@ -319,6 +319,17 @@ async def test_out_of_stock_is_final_and_cannot_be_cancelled(app: OrderApp, shop
     assert refused.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_a_channel_named_in_any_script_is_the_order_channel(app: OrderApp, shop_id: str) -> None:
+    """A storefront key's name is its channel; the gateway sends it percent-encoded (a header is ASCII)."""
+    await app.sku_on_sale(shop_id, "PEN-1", "1.20")
+    channel = "\u041c\u0430\u0433\u0430\u0437\u0438\u043d \u0412\u041a"
+    headers = internal_headers(shop_id, kind="storefront", role=None, channel=channel)
+    created = await app.client.post("/orders", json=order_body(("PEN-1", 1)), headers=headers)
+    assert created.status_code == 201, created.text
+    order = await app.order(shop_id, created.json()["order_id"])
+    assert order["audit"][0]["channel"] == channel
+
+
 async def test_cancel_releases_stock_guards_roles_and_versions(app: OrderApp, shop_id: str) -> None:
     await app.sku_on_sale(shop_id, "PEN-1", "1.20")
     created = await app.place(shop_id, order_body(("PEN-1", 3)))

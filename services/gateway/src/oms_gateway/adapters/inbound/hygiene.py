@@ -23,6 +23,7 @@ CHECKED_HEADERS = frozenset(
         "origin",
         "referer",
         "hx-request",
+        "last-event-id",
     }
 )
 

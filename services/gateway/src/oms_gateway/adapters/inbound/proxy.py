@@ -19,6 +19,7 @@ from oms_runtime.context import (
     CORRELATION_HEADER,
     INTERNAL_TOKEN_HEADER,
     SHOP_HEADER,
+    channel_header,
 )
 from oms_runtime.telemetry import inject_trace_headers
 
@@ -204,7 +205,9 @@ class Gateway:
             headers[ACTOR_HEADER] = json.dumps(
                 principal.actor().model_dump(mode="json", exclude_none=True), separators=(",", ":")
             )
-            headers[CHANNEL_HEADER] = principal.channel if principal.kind == "storefront" else CONSOLE_CHANNEL
+            headers[CHANNEL_HEADER] = channel_header(
+                principal.channel if principal.kind == "storefront" else CONSOLE_CHANNEL
+            )
         # The service's spans join this request's trace.
         headers.update(inject_trace_headers())
         return headers

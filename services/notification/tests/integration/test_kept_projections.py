@@ -68,3 +68,18 @@ async def test_an_order_contact_is_answered_from_its_placement_until_erased(
     await here.save_order(shop_id, again)
     await here.forget_orders(shop_id, [again.order_id])
     assert await here.order(shop_id, again.order_id) is None
+
+
+async def test_a_placement_handled_after_the_erasure_brings_no_contact_back(
+    infra: Infra, settings: NotificationSettings, shop_id: str
+) -> None:
+    db = database(infra, settings)
+    here = ProjectionsMongo(db, contacts_kept_seconds=10.0)
+    order_id = new_id()
+    contact = OrderContact(order_id, 9, Recipient(address("ann", shop_id), "Ann", "en"), None)
+    await here.save_order(shop_id, contact)
+    assert await here.forget_orders(shop_id, [order_id]) == 1
+    await here.save_order(shop_id, contact)  # OrderPlaced redelivered, or handled after CustomerErased
+    assert await here.order(shop_id, order_id) is None
+    stored = await db["orders"].find_one({"_id": order_id})
+    assert stored is not None and stored.get("erased") is True and "customer" not in stored

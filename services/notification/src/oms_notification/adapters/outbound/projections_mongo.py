@@ -10,6 +10,7 @@ from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from oms_runtime.recent import Recent
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from oms_notification.domain.model import OrderContact, Recipient, ShopInfo, StaffMember
 
@@ -102,12 +103,21 @@ class ProjectionsMongo:
             "locale": order.customer.locale,
             "phone": order.customer.phone,
         }
-        await self.orders.update_one(
-            {"_id": order.order_id, "shop_id": shop_id},
-            {"$set": {"number": order.number, "customer": customer, "status_url": order.status_url}},
-            upsert=True,
-        )
+        # Kept before the write and dropped if the write refuses it: an erasure handled meanwhile, whose
+        # `forget_orders` forgets after its own write, then never leaves the contact kept behind it.
         self._contacts.put((shop_id, order.order_id), order)
+        try:
+            await self.orders.update_one(
+                # Not over an erasure: a placement handled (or replayed) after it brings nothing back.
+                {"_id": order.order_id, "shop_id": shop_id, "erased": {"$ne": True}},
+                {"$set": {"number": order.number, "customer": customer, "status_url": order.status_url}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            self._contacts.forget((shop_id, order.order_id))  # the order is known as erased
+        except BaseException:
+            self._contacts.forget((shop_id, order.order_id))
+            raise
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         """The newest link wins (a reissued one replaces the first), whatever order messages arrive in."""
@@ -124,11 +134,12 @@ class ProjectionsMongo:
         if not order_ids:
             return 0
         ids = list(order_ids)
-        for order_id in ids:
-            self._contacts.forget((shop_id, order_id))
         erased = await self.orders.update_many(
             {"shop_id": shop_id, "_id": {"$in": ids}}, {"$set": {"erased": True}, "$unset": {"customer": ""}}
         )
+        # After the write: a placement saved meanwhile (before it) may have kept its contact here.
+        for order_id in ids:
+            self._contacts.forget((shop_id, order_id))
         await self.links.delete_many({"shop_id": shop_id, "_id": {"$in": [f"{shop_id}:{o}" for o in ids]}})
         return int(erased.modified_count)
 

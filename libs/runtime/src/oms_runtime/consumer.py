@@ -73,7 +73,6 @@ from oms_contracts.envelope import InvalidMessage
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from oms_runtime.clock import Clock
 from oms_runtime.errors import AlreadyApplied as AlreadyApplied
@@ -86,7 +85,7 @@ from oms_runtime.metrics import (
     MESSAGE_HANDLING_SECONDS,
     MESSAGES_CONSUMED,
 )
-from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
+from oms_runtime.mongo import Document, IndexSpec, insert_new_many
 from oms_runtime.telemetry import extract_trace_context, get_logger, spans_exported, tracer
 
 log = get_logger(__name__)
@@ -196,12 +195,8 @@ async def _store(db: AsyncDatabase[Document], batch: _Batch) -> None:
     """What a batch leaves behind, before its commit: parked messages, then inbox records, one
     unordered insert each."""
     for collection, docs in (("parked", batch.parked), ("inbox", batch.inbox)):
-        if not docs:
-            continue
-        try:
-            await db[collection].insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            refused_as_duplicates(exc)  # a redelivery of something recorded before: already there
+        # A record refused as a duplicate is a redelivery of something recorded before: already there.
+        await insert_new_many(db[collection], docs)
 
 
 async def _for_each_lane(

@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from oms_runtime.coalesce import Coalescer
 from oms_runtime.settings import ServiceSettings
@@ -150,6 +150,39 @@ async def insert_new(collection: AsyncCollection[Document], doc: Document) -> bo
     except DuplicateKeyError:
         return False
     return True
+
+
+async def insert_each(collection: AsyncCollection[Document], docs: Sequence[Document]) -> list[WriteError | None]:
+    """Insert `docs` in one round trip (unordered: a refused document stops none of the others); each
+    document's outcome: None when stored, else the error its own insert would have raised (a
+    DuplicateKeyError where a unique index refused it)."""
+    if not docs:
+        return []
+    if len(docs) == 1:  # insert_one: pymongo's bulk path costs ~10 % more CPU for a single document
+        try:
+            await collection.insert_one(docs[0])
+        except WriteError as refused:  # DuplicateKeyError is one
+            return [refused]
+        return [None]
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as failed:
+        outcomes: list[WriteError | None] = [None] * len(docs)
+        for error in failed.details.get("writeErrors", []):
+            kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
+            outcomes[int(error["index"])] = kind(error.get("errmsg", ""), error.get("code"), error)
+        return outcomes
+    return [None] * len(docs)
+
+
+async def insert_new_many(collection: AsyncCollection[Document], docs: Sequence[Document]) -> list[bool]:
+    """`insert_each`, answered per document: True when stored, False where a unique index refused it
+    (a replay of something stored before); any other refusal is raised."""
+    outcomes = await insert_each(collection, docs)
+    refused = next((o for o in outcomes if o is not None and not isinstance(o, DuplicateKeyError)), None)
+    if refused is not None:
+        raise refused
+    return [outcome is None for outcome in outcomes]
 
 
 async def upsert_newer(

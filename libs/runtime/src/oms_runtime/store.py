@@ -16,12 +16,12 @@ from typing import Any, Generic, Protocol, TypeVar
 from oms_contracts import Envelope, topic_for
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from oms_runtime.coalesce import ASKS_PER_READ, Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import AlreadyApplied, ConcurrencyError
-from oms_runtime.mongo import DUPLICATE_KEY, Document, IndexSpec
+from oms_runtime.mongo import Document, IndexSpec, insert_each, insert_new_many
 from oms_runtime.telemetry import inject_trace_headers
 
 APPLIED_EVENTS_KEPT = 200
@@ -91,7 +91,7 @@ class AggregateStore:
         # the relay publishes it now, from that snapshot.
         self._on_pending: PendingHook = on_pending or _nobody
         # The creates of concurrent callers (a consumer batch's lanes, simultaneous requests) in one insert.
-        self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_all)
+        self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_each)
         self._reads: Coalescer[Any, Document | None] = Coalescer(self._read_all, limit=ASKS_PER_READ)
 
     @property
@@ -126,7 +126,7 @@ class AggregateStore:
     async def create(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> Document:
         """Insert a new aggregate at version 1 with its first events. Raises DuplicateKeyError on a clash.
 
-        Creates made in one turn of the event loop share one insert (`_insert_all`)."""
+        Creates made in one turn of the event loop share one insert (`oms_runtime.mongo.insert_each`)."""
         if "_id" not in doc or "shop_id" not in doc:
             raise ValueError("an aggregate needs _id and shop_id")
         stored = {
@@ -143,25 +143,6 @@ class AggregateStore:
             self._on_pending(self.name, stored["_id"], stored)
         return stored
 
-    async def _insert_all(self, docs: list[Document]) -> list[WriteError | None]:
-        """One unordered insert of the documents that `create` calls made together; each call's own
-        outcome: None when stored, else the error its own insert would have raised."""
-        if len(docs) == 1:  # pymongo's bulk path costs ~10 % more CPU for a single document
-            try:
-                await self.collection.insert_one(docs[0])
-            except WriteError as refused:  # DuplicateKeyError is one
-                return [refused]
-            return [None]
-        try:
-            await self.collection.insert_many(docs, ordered=False)
-        except BulkWriteError as failed:
-            outcomes: list[WriteError | None] = [None] * len(docs)
-            for error in failed.details.get("writeErrors", []):
-                kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
-                outcomes[int(error["index"])] = kind(error.get("errmsg", ""), error.get("code"), error)
-            return outcomes
-        return [None] * len(docs)
-
     async def create_many(self, docs: Sequence[Document]) -> list[Document | None]:
         """Insert new aggregates at version 1, without events, in one round trip (unordered): each stored
         document, or None where its id (or another unique key) is taken — made before, by a replay."""
@@ -171,13 +152,11 @@ class AggregateStore:
             {**doc, "version": 1, "outbox": [], "has_outbox": False, "applied_events": doc.get("applied_events", [])}
             for doc in docs
         ]
-        if not stored:
-            return []
-        outcomes = await self._insert_all(stored)
-        refused = next((o for o in outcomes if o is not None and not isinstance(o, DuplicateKeyError)), None)
-        if refused is not None:
-            raise refused
-        return [doc if outcome is None else None for doc, outcome in zip(stored, outcomes, strict=True)]
+        made = await insert_new_many(self.collection, stored)
+        return [doc if new else None for doc, new in zip(stored, made, strict=True)]
+
+    async def _insert_each(self, docs: list[Document]) -> list[WriteError | None]:
+        return await insert_each(self.collection, docs)
 
     async def create_new(self, doc: Document, events: Sequence[Envelope[Any]] = ()) -> bool:
         """`create`, or False when the id (or another unique key) is taken: the aggregate was created

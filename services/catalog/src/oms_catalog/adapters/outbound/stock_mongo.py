@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 from oms_contracts import Envelope, new_id
 from oms_runtime.clock import Clock
 from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
-from oms_runtime.mongo import Document, refused_as_duplicates
+from oms_runtime.mongo import Document, insert_new_many
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from oms_catalog.adapters.outbound.mongo import (
     LEDGER_PENDING,
@@ -425,12 +425,7 @@ class StockMongo:
     async def _insert_ledger_many(self, batches: list[list[Document]]) -> list[None]:
         """The ledger entries of concurrent flushes, in one insert. A duplicate is an entry flushed
         before (same _id) or the same change recorded already: not an error."""
-        entries = [entry for batch in batches for entry in batch]
-        if entries:
-            try:
-                await self.ledger.insert_many(entries, ordered=False)
-            except BulkWriteError as exc:
-                refused_as_duplicates(exc)
+        await insert_new_many(self.ledger, [entry for batch in batches for entry in batch])
         return [None] * len(batches)
 
     async def flush_pending_ledgers(self) -> int:

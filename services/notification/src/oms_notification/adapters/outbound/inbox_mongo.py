@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from oms_runtime.mongo import Document, IndexSpec, refused_as_duplicates
+from oms_runtime.mongo import Document, IndexSpec, insert_new_many
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oms_notification.domain.inbox import InboxItem, InboxKind
 
@@ -59,19 +58,8 @@ class InboxMongo:
         self.items = collection
 
     async def add_all(self, items: list[InboxItem]) -> list[bool]:
-        if len(items) == 1:  # insert_one: pymongo's bulk path costs ~10 % more CPU for a single document
-            try:
-                await self.items.insert_one(item_to_doc(items[0]))
-            except DuplicateKeyError:
-                return [False]
-            return [True]
-        # Unordered: the unique index refuses each item a replay made before, the others are stored.
-        taken: set[int] = set()
-        try:
-            await self.items.insert_many([item_to_doc(item) for item in items], ordered=False)
-        except BulkWriteError as failed:
-            taken = refused_as_duplicates(failed)
-        return [i not in taken for i in range(len(items))]
+        # The unique index refuses each item a replay made before; the others are stored.
+        return await insert_new_many(self.items, [item_to_doc(item) for item in items])
 
     async def page(
         self, shop_id: str, recipient_id: str, *, unread_only: bool, before: str | None, limit: int

@@ -17,7 +17,7 @@ from typing import Any
 from oms_contracts import Money
 from oms_contracts.messages.common import Customer
 from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
-from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, refused_as_duplicates
+from oms_runtime.mongo import DataMigration, Document, IndexSpec, fetch_page, insert_new_many, refused_as_duplicates
 from oms_runtime.store import AggregateStore, DocumentRepository, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, DeleteMany, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -89,13 +89,8 @@ class MongoCustomerIndex:
         return [{key: held[(shop_id, key)] for key in keys if (shop_id, key) in held} for shop_id, keys in asks]
 
     async def _insert_rows(self, rows: list[Document]) -> list[bool]:
-        """One unordered insert; a row whose order is there already (a replay) is answered False."""
-        taken: set[int] = set()
-        try:
-            await self.rows.insert_many(rows, ordered=False)
-        except BulkWriteError as failed:
-            taken = refused_as_duplicates(failed)
-        return [i not in taken for i in range(len(rows))]
+        """One insert; a row whose order is there already (a replay) is answered False."""
+        return await insert_new_many(self.rows, rows)
 
     async def claim(self, shop_id: str, key: str, customer_id: str) -> str:
         key_id = f"{shop_id}/{key}"

@@ -166,8 +166,8 @@ async def test_a_new_delivery_is_logged_claimed_so_its_first_send_costs_one_writ
 async def test_a_delivery_logged_before_a_crash_is_sent_by_the_retry_loop_once_its_claim_expires():
     world = World()
     placed = world.placed()
-    logged = await world.deliveries.log(
-        next(d for d in await _deliveries_of(world, placed) if d.recipient == "ann@example.com")
+    [logged] = await world.deliveries.log_all(
+        [next(d for d in await _deliveries_of(world, placed) if d.recipient == "ann@example.com")]
     )
     assert logged is not None and logged.state.status is DeliveryStatus.SENDING
     # The process died before sending. The redelivered cause logs the other delivery and sends it,
@@ -186,7 +186,7 @@ async def test_a_delivery_logged_before_a_crash_is_sent_by_the_retry_loop_once_i
 async def test_a_logged_delivery_whose_claim_is_half_gone_is_claimed_again_before_it_is_sent():
     world = World()
     [delivery] = [d for d in await _deliveries_of(world, world.placed()) if d.recipient == "ann@example.com"]
-    logged = await world.deliveries.log(delivery)
+    [logged] = await world.deliveries.log_all([delivery])
     assert logged is not None
     world.clock.advance(timedelta(seconds=31))  # the sends before it took long
     await world.deliveries.attempt_logged(logged)
@@ -198,7 +198,7 @@ async def test_a_logged_delivery_whose_claim_is_half_gone_is_claimed_again_befor
 async def test_a_logged_delivery_the_retry_loop_took_over_is_not_sent_by_the_first_attempt():
     world = World()
     [delivery] = [d for d in await _deliveries_of(world, world.placed()) if d.recipient == "ann@example.com"]
-    logged = await world.deliveries.log(delivery)
+    [logged] = await world.deliveries.log_all([delivery])
     assert logged is not None
     world.clock.advance(timedelta(seconds=61))
     assert await world.deliveries.retry_due() == 1  # the claim expired: the loop sent it

@@ -80,14 +80,10 @@ class Deliveries:
     async def retry_due_alerts(self) -> int:
         return await self.retry_due(lane=Lane.STAFF_ALERT)
 
-    async def log(self, delivery: Delivery) -> Loaded[Delivery] | None:
-        """Store a new delivery (None: this (cause, recipient, template) has one already). One due now
-        is stored claimed: `attempt_logged` then sends it without a claim of its own."""
-        [logged] = await self.log_all([delivery])
-        return logged
-
     async def log_all(self, deliveries: list[Delivery]) -> list[Loaded[Delivery] | None]:
-        """`log` for every delivery of a cause, in one insert (in the same order)."""
+        """Store the new deliveries of a cause in one insert, answered in the same order (None: this
+        (cause, recipient, template) has one already). One due now is stored claimed:
+        `attempt_logged` then sends it without a claim of its own."""
         if not deliveries:
             return []
         now = self.clock.now()

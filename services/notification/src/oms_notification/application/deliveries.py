@@ -8,7 +8,7 @@ right after the server's 250. A claim that is never resolved expires after
 `delivery_claim_seconds`, and the retry loop sends again: the customer may then get the same
 email twice (same Message-ID, which most clients fold), never zero times.
 
-A new delivery due at once is *logged claimed* (`log`): the insert that logs it is its claim for
+A new delivery due at once is *logged claimed* (`log_all`): the insert that logs it is its claim for
 the first attempt, one write fewer per message. The price: if the process dies before that first
 attempt is resolved, the retry loop sends it when the claim expires (`delivery_claim_seconds`),
 where a delivery logged pending would have been tried again as soon as the cause was redelivered.
@@ -91,7 +91,7 @@ class Deliveries:
         return await self.repository.add_all(claimed)
 
     async def attempt_logged(self, loaded: Loaded[Delivery]) -> None:
-        """The first attempt of a delivery `log` just stored claimed. Its claim runs from the insert: when
+        """The first attempt of a delivery `log_all` just stored claimed. Its claim runs from the insert: when
         less than half of it is left (the sends before it in this call were slow) it is claimed again
         first, so the retry loop cannot take it over while it is being sent."""
         delivery = loaded.state

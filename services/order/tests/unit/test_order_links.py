@@ -3,18 +3,21 @@ and lets the customer cancel only before picking."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from oms_contracts import Actor, Money
 from oms_contracts.messages.common import Customer, SkuQuantity
+from oms_order.adapters.inbound.order_links_http import status_page
 from oms_order.adapters.outbound.order_link_jwt import JwtOrderLinks
 from oms_order.application.errors import OrderNotFound
 from oms_order.application.link_issuer import LinkIssuer
 from oms_order.application.order_links import OrderLinks
 from oms_order.application.orders import PlaceOrder
 from oms_order.application.ports import LinkInvalid
-from oms_order.domain.order import CannotCancel
+from oms_order.domain import order as domain
+from oms_order.domain.order import Acting, CannotCancel
 from oms_order.domain.pricing import SkuPrice
 from oms_runtime.clock import FixedClock
 
@@ -90,3 +93,17 @@ async def test_the_order_placed_event_carries_the_customers_link(wired: Wired) -
     order_id = await placed(wired)
     [placed_event] = [e for e in wired.orders.events if e.type == "OrderPlaced"]
     assert placed_event.payload.status_url == f"https://shop.example/api/v1/order-status/{SHOP}.{order_id}"
+
+
+async def test_pay_now_is_offered_from_the_payment_request_until_paid(wired: Wired, clock: FixedClock) -> None:
+    """The link appears as soon as the request does, before the payment service reports the money."""
+    order_id = await placed(wired)
+    stored = await wired.service.get(SHOP, order_id)
+    acting = Acting(at=NOW, actor=Actor.system("test"), channel="kafka")
+    requested = domain.payment_requested(stored.order, "p1", "https://pay.example/p1", acting).order
+    assert requested.payment.status == "awaiting"
+    page = status_page(replace(stored, order=requested), "https://shop.example/s")
+    assert page.pay_now_url == "https://pay.example/p1"
+    paid = requested.model_copy(deep=True)
+    paid.payment.status = "paid"
+    assert status_page(replace(stored, order=paid), "https://shop.example/s").pay_now_url is None

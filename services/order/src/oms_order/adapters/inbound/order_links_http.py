@@ -84,7 +84,8 @@ def status_page(stored: StoredOrder, page_url: str) -> OrderStatusPage:
     )
     returnable = customer_may_return(order)
     due = order.payment.due
-    owing = order.payment.status in ("unpaid", "partly_paid") and (due is None or due.amount > 0)
+    # `awaiting`: asked for, and the payment service has not reported the order's money yet.
+    owing = order.payment.status in ("unpaid", "awaiting", "partly_paid") and (due is None or due.amount > 0)
     rated = order.feedback
     return OrderStatusPage(
         order=customer_view(stored),

@@ -10,7 +10,9 @@ through it with the API key, `--concurrency` at a time, `--rounds` times. Report
 CPU (utime + stime from /proc) per request of each round and their median: the proxy hop alone,
 without the rest of the stack's noise (the load bench's gateway figure includes its idle CPU and the
 machine's contention). With --profile, a py-spy profile of the gateway over the last round goes to
-.local/bench/profiles/gateway-<stamp>.speedscope.json (`python3 /work/tools/incl.py <file> "" 60`).
+.local/bench/profiles/gateway-<stamp>/gateway.speedscope.json, with its hottest functions printed
+(the load bench's `Profiler`). Ports are free ones unless OMS_GATEWAY_PORT / OMS_ORDER_PORT /
+OMS_GATEWAY_METRICS_PORT say otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
+import random
 import statistics
 import subprocess
 import sys
@@ -32,7 +34,9 @@ import httpx
 from oms_contracts import new_id
 from oms_testing.infra import start_infra, stop_infra
 
-from tests.bench import procstat
+from tests.bench import load, procstat
+from tests.bench.local_stack import bootstrap_shop_args
+from tests.e2e.stack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "benchgw.storefront-secret-key"
@@ -65,16 +69,6 @@ async def stand_in_order_service(scope: dict[str, Any], receive: Any, send: Any)
     await send({"type": "http.response.body", "body": ORDER_ANSWER})
 
 
-def order_body(n: int) -> dict[str, Any]:
-    return {
-        "customer": {"name": f"Bench customer {n}", "email": f"bench+{n}@example.com", "phone": f"+7999{n:07d}"},
-        "address": {"country": "RU", "region": "Moscow", "city": "Moscow", "line1": f"Tverskaya {n}"},
-        "lines": [{"sku": "BENCH-001", "quantity": 1}, {"sku": "BENCH-002", "quantity": 2}],
-        "delivery_type": "courier",
-        "payment_method": "cash_on_delivery",
-    }
-
-
 async def wait_ready(url: str, deadline: float = 60) -> None:
     ends = time.monotonic() + deadline
     async with httpx.AsyncClient() as client:
@@ -91,7 +85,7 @@ async def wait_ready(url: str, deadline: float = 60) -> None:
 
 async def place(gateway: str, count: int, concurrency: int) -> float:
     """Places `count` orders, `concurrency` at a time; returns the seconds it took."""
-    body = json.dumps(order_body(1)).encode()
+    body = json.dumps(load.order_body(random.Random(0), 1)).encode()
     left = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=gateway, limits=limits, timeout=30) as client:
@@ -127,8 +121,10 @@ def main() -> None:
         )
         return
 
-    gateway_port = int(os.environ.get("OMS_GATEWAY_PORT", "8200"))
-    upstream_port = int(os.environ.get("OMS_ORDER_PORT", "8201"))
+    # Free ports by default: 8200/8201 and 9100 are the load bench's and `make run`'s.
+    gateway_port = int(os.environ.get("OMS_GATEWAY_PORT") or free_port())
+    upstream_port = int(os.environ.get("OMS_ORDER_PORT") or free_port())
+    metrics_port = int(os.environ.get("OMS_GATEWAY_METRICS_PORT") or free_port())
     infra = start_infra()
     children: list[subprocess.Popen[bytes]] = []
     try:
@@ -140,34 +136,16 @@ def main() -> None:
             "OMS_TOPIC_PREFIX": f"benchgw{new_id()[-6:]}.",
             "OMS_LOG_LEVEL": "WARNING",
             "OMS_HTTP_PORT": str(gateway_port),
-            "OMS_METRICS_PORT": str(int(os.environ.get("OMS_GATEWAY_METRICS_PORT", "9100"))),
+            "OMS_METRICS_PORT": str(metrics_port),
             "OMS_ORDER_URL": f"http://127.0.0.1:{upstream_port}",
             "OMS_ORDER_RATE_PER_SECOND": "100000",
             "OMS_ORDER_BURST": "100000",
         }
         run = {"env": env, "cwd": REPO, "check": True, "capture_output": True, "timeout": 120}
         subprocess.run([sys.executable, "-m", "oms_runtime.topics"], **run)  # type: ignore[call-overload]
-        subprocess.run(  # type: ignore[call-overload]
-            [
-                sys.executable,
-                "-m",
-                "oms_gateway",
-                "bootstrap-shop",
-                "--slug",
-                "benchgw",
-                "--name",
-                "Bench",
-                "--currency",
-                "RUB",
-                "--admin-email",
-                "admin@benchgw.shop",
-                "--admin-password",
-                "bench-admin-pass",
-                "--api-key",
-                API_KEY,
-            ],
-            **run,
-        )
+        admin = ("admin@benchgw.shop", "bench-admin-pass")
+        bootstrap = [sys.executable, *bootstrap_shop_args("benchgw", API_KEY, admin)]
+        subprocess.run(bootstrap, **run)  # type: ignore[call-overload]
         upstream = subprocess.Popen(
             [sys.executable, "-m", "tests.bench.bench_gateway", "--upstream-port", str(upstream_port)],
             env=env,
@@ -181,32 +159,14 @@ def main() -> None:
         asyncio.run(wait_ready(f"http://127.0.0.1:{upstream_port}/"))
         asyncio.run(place(url, WARM_UP, args.concurrency))
         per_request: list[float] = []
-        profile_path = None
+        profiles: dict[str, Any] = {}
         for round_ in range(args.rounds):
-            spy = None
+            profiler = None
             if args.profile and round_ == args.rounds - 1:
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-                profile_path = REPO / ".local" / "bench" / "profiles" / f"gateway-{stamp}.speedscope.json"
-                profile_path.parent.mkdir(parents=True, exist_ok=True)
-                spy = subprocess.Popen(
-                    [
-                        str(REPO / ".venv" / "bin" / "py-spy"),
-                        "record",
-                        "--pid",
-                        str(gateway.pid),
-                        "--rate",
-                        "200",
-                        "--gil",
-                        "--function",
-                        "--format",
-                        "speedscope",
-                        "--output",
-                        str(profile_path),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+                out_dir = REPO / ".local" / "bench" / "profiles" / f"gateway-{stamp}"
+                profiler = load.Profiler(out_dir, {"gateway": gateway.pid}, rate=200)
+                profiler.start()
                 time.sleep(1)
             before = procstat.cpu_ms(gateway.pid)
             seconds = asyncio.run(place(url, args.requests, args.concurrency))
@@ -218,12 +178,11 @@ def main() -> None:
                 f"{args.requests / seconds:.0f} requests/s",
                 flush=True,
             )
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=60)
+            if profiler is not None:
+                profiles = profiler.stop()
         print(f"median: gateway {statistics.median(per_request):.3f} ms CPU/request over {args.rounds} rounds")
-        if profile_path is not None:
-            print(f"profile: {profile_path}")
+        if profiles:
+            load.print_profiles(profiles)
     finally:
         for child in reversed(children):
             child.terminate()

@@ -75,6 +75,14 @@ def stack_environment(local_dir: Path) -> dict[str, str]:
     return env
 
 
+def bootstrap_shop_args(shop: str, api_key: str, admin: tuple[str, str]) -> list[str]:
+    """The gateway's `bootstrap-shop` role for a bench shop (RUB, one admin, one storefront key)."""
+    return [
+        *("-m", "oms_gateway", "bootstrap-shop", "--slug", shop, "--name", f"{shop} shop", "--currency", "RUB"),
+        *("--admin-email", admin[0], "--admin-password", admin[1], "--api-key", api_key),
+    ]
+
+
 @dataclass
 class LocalStack:
     name: str = "stack"
@@ -119,23 +127,7 @@ class LocalStack:
             (maildir / sub).mkdir(parents=True, exist_ok=True)
         (self.local_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.run("-m", "oms_runtime.topics")
-        self.run(
-            "-m",
-            "oms_gateway",
-            "bootstrap-shop",
-            "--slug",
-            shop,
-            "--name",
-            f"{shop} shop",
-            "--currency",
-            "RUB",
-            "--admin-email",
-            admin[0],
-            "--admin-password",
-            admin[1],
-            "--api-key",
-            api_key,
-        )
+        self.run(*bootstrap_shop_args(shop, api_key, admin))
         self.supervisor.start()
         self.run("-m", "deploy.local.wait_ready", "--timeout", "180", timeout=200)
         return time.monotonic() - started

@@ -619,7 +619,7 @@ public final class OmsMongoServer {
         }
 
         private static final Set<String> BOUNDS = Set.of("$gt", "$gte", "$lt", "$lte");
-        private static final Set<String> LOGICAL = Set.of("$and", "$or", "$nor");
+        static final Set<String> LOGICAL = Set.of("$and", "$or", "$nor");
 
         /**
          * The filter to match documents with: a field's several bounds ({f: {$gt: 5, $lt: 8}}) as one
@@ -629,6 +629,29 @@ public final class OmsMongoServer {
          * plan still reads the filter as given.
          */
         static Document boundsApart(Document query) {
+            // Nearly every filter has nothing to split: found without copying it (this runs for every query).
+            return hasBoundsTogether(query) ? splitBounds(query) : query;
+        }
+
+        private static boolean hasBoundsTogether(Document query) {
+            for (Map.Entry<String, Object> entry : query.entrySet()) {
+                String key = entry.getKey();
+                Object value = entry.getValue();
+                if (LOGICAL.contains(key) && value instanceof List<?> conditions) {
+                    for (Object condition : conditions) {
+                        if (condition instanceof Document document && hasBoundsTogether(document)) {
+                            return true;
+                        }
+                    }
+                } else if (!key.startsWith("$") && value instanceof Document condition && condition.size() > 1
+                    && BOUNDS.containsAll(condition.keySet())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static Document splitBounds(Document query) {
             boolean changed = false;
             List<Object> apart = new ArrayList<>();
             Document out = new Document();
@@ -987,26 +1010,32 @@ public final class OmsMongoServer {
 
         @Override
         public synchronized void add(Document document, Object position, MongoCollection<Object> collection) {
-            add(keysOf(document), position);
+            change(keysOf(document), position, true);
         }
 
-        private void add(Set<List<Object>> keys, Object position) {
+        /** Adds (or removes) a document's position under every prefix of each of its keys. */
+        private void change(Set<List<Object>> keys, Object position, boolean adding) {
             if (keys == null) {
-                unlisted.add(position);
-                entries++;
+                if (adding ? unlisted.add(position) : unlisted.remove(position)) {
+                    entries += adding ? 1 : -1;
+                }
                 return;
             }
-            markMultikey(keys);
+            if (adding) {
+                markMultikey(keys);
+            }
             for (List<Object> key : keys) {
                 for (int p = 1; p <= key.size(); p++) {
                     List<Object> prefix = key.subList(0, p);
                     Map<List<Object>, Object> level = byPrefix.get(p - 1);
                     Object before = level.get(prefix);
-                    if (put(level, prefix, position)) {
-                        mirror(p - 1, prefix, before);
-                        if (p == key.size()) {
-                            entries++;
-                        }
+                    Object now = adding ? put(level, prefix, before, position) : take(level, prefix, before, position);
+                    if (now == UNCHANGED) {
+                        continue;
+                    }
+                    mirror(p - 1, prefix, before, now);
+                    if (p == key.size()) {
+                        entries += adding ? 1 : -1;
                     }
                 }
             }
@@ -1033,15 +1062,14 @@ public final class OmsMongoServer {
 
         /**
          * Brings a prefix's entry into the sorted view of its level (if there is one) after it changed from
-         * `before`. A set of positions that only gained or lost one is the object the view already holds;
-         * a prefix the view holds keeps its key object there, so only a new prefix is copied into it.
+         * `before` to `now`. A set of positions that only gained or lost one is the object the view already
+         * holds; a prefix the view holds keeps its key object there, so only a new prefix is copied into it.
          */
-        private void mirror(int level, List<Object> prefix, Object before) {
+        private void mirror(int level, List<Object> prefix, Object before, Object now) {
             NavigableMap<List<Object>, Object> view = sorted.get(level);
             if (view == null) {
                 return;
             }
-            Object now = byPrefix.get(level).get(prefix);
             if (now == before) {
                 return;
             }
@@ -1065,43 +1093,46 @@ public final class OmsMongoServer {
             return view;
         }
 
-        /** Adds a position under a prefix; false when it was there already. */
-        private static boolean put(Map<List<Object>, Object> map, List<Object> prefix, Object position) {
-            Object present = map.get(prefix);
+        /** What `put` and `take` answer when the position was (or was not) there already. */
+        private static final Object UNCHANGED = new Object();
+
+        /** Adds a position under a prefix whose entry is `present`; the entry it holds now, or UNCHANGED. */
+        private static Object put(Map<List<Object>, Object> map, List<Object> prefix, Object present, Object position) {
             if (present == null) {
-                map.put(new ArrayList<>(prefix), position);
-                return true;
+                map.put(new ArrayList<>(prefix), position); // a view of the key: copied for the map to keep
+                return position;
             }
             if (present instanceof Positions positions) {
-                return positions.add(position);
+                return positions.add(position) ? positions : UNCHANGED;
             }
             if (present.equals(position)) {
-                return false;
+                return UNCHANGED;
             }
             Positions positions = new Positions();
             positions.add(present);
             positions.add(position);
-            map.put(new ArrayList<>(prefix), positions);
-            return true;
+            map.put(prefix, positions); // the map keeps the key object it holds
+            return positions;
         }
 
-        /** Removes a position from under a prefix; false when it was not there. */
-        private static boolean take(Map<List<Object>, Object> map, List<Object> prefix, Object position) {
-            Object present = map.get(prefix);
+        /** Removes a position from under a prefix whose entry is `present`; the entry left (null: none), or UNCHANGED. */
+        private static Object take(Map<List<Object>, Object> map, List<Object> prefix, Object present, Object position) {
             if (present instanceof Positions positions) {
                 if (!positions.remove(position)) {
-                    return false;
+                    return UNCHANGED;
                 }
                 if (positions.size() == 1) {
-                    map.put(prefix, positions.iterator().next());
+                    Object only = positions.iterator().next();
+                    map.put(prefix, only);
+                    return only;
                 }
-                return true;
+                return positions;
             }
             if (present != null && present.equals(position)) {
                 map.remove(prefix);
-                return true;
+                return null;
             }
-            return false;
+            return UNCHANGED;
         }
 
         private static void collect(Object found, Collection<Object> into) {
@@ -1118,30 +1149,8 @@ public final class OmsMongoServer {
         }
 
         synchronized Object remove(Document document, Object position) {
-            remove(keysOf(document), position);
+            change(keysOf(document), position, false);
             return position;
-        }
-
-        private void remove(Set<List<Object>> keys, Object position) {
-            if (keys == null) {
-                if (unlisted.remove(position)) {
-                    entries--;
-                }
-                return;
-            }
-            for (List<Object> key : keys) {
-                for (int p = 1; p <= key.size(); p++) {
-                    List<Object> prefix = key.subList(0, p);
-                    Map<List<Object>, Object> level = byPrefix.get(p - 1);
-                    Object before = level.get(prefix);
-                    if (take(level, prefix, position)) {
-                        mirror(p - 1, prefix, before);
-                        if (p == key.size()) {
-                            entries--;
-                        }
-                    }
-                }
-            }
         }
 
         @Override
@@ -1158,8 +1167,8 @@ public final class OmsMongoServer {
             Set<List<Object>> before = keysOf(oldDocument);
             Set<List<Object>> after = keysOf(newDocument);
             if (!java.util.Objects.equals(before, after)) {
-                remove(before, position(oldDocument));
-                add(after, position);
+                change(before, position(oldDocument), false);
+                change(after, position, true);
             }
         }
 
@@ -1195,10 +1204,7 @@ public final class OmsMongoServer {
         }
 
         /** How many leading keys of this index the filter pins (0: it cannot help). */
-        synchronized int usablePrefix(Document query) {
-            if (answersExists(query)) {
-                return 1;
-            }
+        private int usablePrefix(Document query) {  // (plan's, which answered a sparse `$exists` already)
             int usable = 0;
             long lookups = 1;
             for (String key : keyNames) {
@@ -1408,7 +1414,7 @@ public final class OmsMongoServer {
             return response;
         }
 
-        private static final Set<String> LOGICAL = Set.of("$and", "$or", "$nor");
+        private static final Set<String> LOGICAL = IdFirstCollection.LOGICAL;
 
         /**
          * A field path with its id-like segments (8+ characters with a digit) as "*": catalog's stock

@@ -85,6 +85,11 @@ class SmtpMailer:
         return client
 
     def _put_back(self, client: aiosmtplib.SMTP) -> None:
+        # The oldest first (in the order they were put back): those kept too long are closed here, not
+        # left to hold a place among the kept ones until a burst reaches down to them.
+        now = self.now()
+        while self._idle and self._idle[0][0] <= now:
+            self._idle.pop(0)[1].close()
         if self._closed or len(self._idle) >= self.settings.smtp_connections_kept or not client.is_connected:
             client.close()
             return

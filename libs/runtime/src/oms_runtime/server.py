@@ -42,6 +42,9 @@ class QuietServer(uvicorn.Server):
         self._exit_requested: asyncio.Event | None = None
 
     async def main_loop(self) -> None:
+        # Here, not before `run`: the app's start (its lifespan: store clients, indexes, migrations,
+        # consumers, modules imported on first use) has built what the process keeps for good.
+        quiet_garbage_collector()
         self._loop = asyncio.get_running_loop()
         self._exit_requested = asyncio.Event()
         counter = 0
@@ -72,7 +75,6 @@ def serve(app: Any, *, host: str, port: int, tick_seconds: float = TICK_SECONDS)
         timeout_graceful_shutdown=10,
     )
     server = QuietServer(config, tick_seconds=tick_seconds)
-    quiet_garbage_collector()
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:
@@ -80,7 +82,7 @@ def serve(app: Any, *, host: str, port: int, tick_seconds: float = TICK_SECONDS)
 
 
 def quiet_garbage_collector(young_threshold: int = GC_YOUNG_THRESHOLD) -> None:
-    """Before serving: what was built at start (modules, classes, pydantic's validators, the app) is
+    """Once the app has started: what was built at start (modules, classes, pydantic's validators, the app) is
     kept for the process's life, so it leaves the collector's generations (`gc.freeze`): a full
     collection then walks only what serving made, not the ~130 000 objects of the start. And the
     youngest generation is collected every `young_threshold` allocations (ADR 0042)."""

@@ -12,23 +12,42 @@ import httpx
 from oms_testing import eventually
 
 APP = """
+import gc
 import sys
 from oms_runtime.server import serve
+
+built_by_the_lifespan = []
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                built_by_the_lifespan.extend([i] for i in range(100))  # as clients and consumers, kept
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    if scope["path"] == "/frozen":  # is what the lifespan built out of the collector's generations?
+        tracked = any(o is built_by_the_lifespan[0] for o in gc.get_objects())
+        await send({"type": "http.response.body", "body": b"tracked" if tracked else b"frozen"})
+        return
     await send({"type": "http.response.body", "body": b"ok"})
 
 serve(app, host="127.0.0.1", port=int(sys.argv[1]), tick_seconds=60)
 """
+
+
+async def _started(port: int) -> httpx.Response:
+    async def answers() -> httpx.Response | None:
+        try:
+            async with httpx.AsyncClient() as client:
+                return await client.get(f"http://127.0.0.1:{port}/")
+        except httpx.TransportError:
+            return None
+
+    return await eventually(answers, what="the server answers")
 
 
 def _free_port() -> int:
@@ -43,15 +62,7 @@ async def test_a_stop_signal_ends_the_server_at_once_not_at_its_next_tick():
     port = _free_port()
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", APP, str(port))
     try:
-
-        async def answers() -> httpx.Response | None:
-            try:
-                async with httpx.AsyncClient() as client:
-                    return await client.get(f"http://127.0.0.1:{port}/")
-            except httpx.TransportError:
-                return None
-
-        response = await eventually(answers, what="the server answers")
+        response = await _started(port)
         assert response.status_code == 200
         assert response.headers.get("date", "").endswith("GMT")
         signalled = time.monotonic()
@@ -64,3 +75,18 @@ async def test_a_stop_signal_ends_the_server_at_once_not_at_its_next_tick():
         if process.returncode is None:
             process.kill()
             await asyncio.wait_for(process.wait(), timeout=5)
+
+
+async def test_what_the_app_built_as_it_started_is_frozen_out_of_the_collector():
+    """The freeze (ADR 0042) comes after the app's lifespan: the store and Kafka clients, consumers and
+    modules a service's start builds are not walked by every full collection afterwards."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", APP, str(port))
+    try:
+        await _started(port)
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"http://127.0.0.1:{port}/frozen")
+        assert answer.text == "frozen"
+    finally:
+        process.kill()
+        await asyncio.wait_for(process.wait(), timeout=5)

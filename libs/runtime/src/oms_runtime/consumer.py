@@ -24,8 +24,10 @@ unordered insert after it); handlers also make their own update idempotent, beca
 stop between the effect and the inbox record. A consumer whose every handler is a projection that a
 replay cannot change (it replaces a row only by a newer version, `as_of` or the like, in one
 conditional write) is built with `inbox=False`: it keeps no inbox records and looks none up
-(ADR 0027). A handler with any other effect (events, emails, counters) never belongs to such a
-consumer.
+(ADR 0027); so is one whose every handler's effect is one insert unique on a key the message names
+(an aggregate created with its first events: a replay is refused whenever it comes, ADR 0027
+amended). A handler with any other effect (events on an existing aggregate, emails, counters)
+never belongs to such a consumer.
 
 Failures: a handler that raises is retried with backoff (`consumer_attempts`), then the message
 goes to the dead-letter topic with the reason; `PermanentError` goes there at once. A handler that

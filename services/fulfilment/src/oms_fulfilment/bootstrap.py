@@ -104,7 +104,9 @@ def create_app(
     )
 
     # inbound adapters: Kafka (one consumer group each) and HTTP
-    shipments_kafka.register(runtime.consumer("commands"), fulfilment)
+    # No inbox for the commands (ADR 0027, amended): a shipment is unique on (shop, order, warehouse),
+    # so a replayed CreateShipments, whenever it comes, creates and announces nothing.
+    shipments_kafka.register(runtime.consumer("commands", inbox=False), fulfilment)
     catalog_kafka.register(runtime.consumer("catalog"), barcodes)
     returns_kafka.register(runtime.consumer("returns"), returns)
     shops_kafka.register(runtime.consumer("shops"), shop_names)

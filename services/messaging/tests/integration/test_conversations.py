@@ -19,6 +19,7 @@ from oms_testing.builders import order_placed
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
+from oms_testing.metrics import messages_consumed
 from pymongo import AsyncMongoClient
 
 
@@ -46,11 +47,17 @@ async def conversation_of(client: Any, shop_id: str, order_id: str) -> Any:
 async def test_order_placed_opens_one_conversation_even_when_republished(
     infra: Infra, topic_prefix: str, client: Any, shop_id: str
 ) -> None:
+    [orders] = [c for c in client.app.state.runtime.consumers if c.group.endswith("messaging.orders")]
+    handled_before = messages_consumed(orders.group, type_="OrderPlaced")
+    refused_before = messages_consumed(orders.group, "duplicate", "OrderPlaced")
     placed = await place_order(infra, topic_prefix, shop_id, number=17)
-    # The same order announced again under a new event_id (an outbox relay that died after publishing
-    # and published again): the inbox cannot recognise it, the natural key (shop_id, about) must.
+    # The same message delivered again, and the same order announced again under a new event_id (an
+    # outbox relay that died after publishing and published again): the natural key (shop_id, about)
+    # refuses both; the consumer keeps no inbox.
     again = Envelope.new(placed.payload, shop_id=shop_id, actor=placed.actor)
-    await produce_raw(infra.kafka_bootstrap, topic_prefix + "oms.order.events", again.to_json(), key=again.key.encode())
+    topic = topic_prefix + "oms.order.events"
+    for copy in (placed, again):
+        await produce_raw(infra.kafka_bootstrap, topic, copy.to_json(), key=copy.key.encode())
 
     conversation = await eventually(lambda: conversation_of(client, shop_id, placed.payload.order_id))
     assert conversation["title"] == "#17 Ann Lee" and conversation["message_count"] == 0
@@ -59,11 +66,13 @@ async def test_order_placed_opens_one_conversation_even_when_republished(
     try:
         db = mongo[client.app.state.settings.database_name]
 
-        async def both_consumed() -> bool:
-            return await db["inbox"].count_documents({"shop_id": shop_id}) == 2
-
-        await eventually(both_consumed, what="both copies consumed")
+        await eventually(
+            lambda: messages_consumed(orders.group, type_="OrderPlaced") >= handled_before + 3,
+            what="the three copies consumed",
+        )
+        assert messages_consumed(orders.group, "duplicate", "OrderPlaced") == refused_before + 2
         assert await db["conversations"].count_documents({"shop_id": shop_id}) == 1
+        assert await db["inbox"].count_documents({"shop_id": shop_id}) == 0
     finally:
         await mongo.close()
 

@@ -34,6 +34,7 @@ from oms_contracts.messages.payment import (
 from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.kafka import TopicReader, produce_raw
+from oms_testing.metrics import messages_consumed
 from prometheus_client import REGISTRY
 
 from .conftest import OrderApp, order_body
@@ -76,18 +77,7 @@ def shipment(cls: type, order_id: str, shipment_id: str, warehouse: str, sku: st
 
 def consumed(app: OrderApp, outcome: str, type_: str | None = None) -> float:
     """How many messages the order-events consumer handled with `outcome` (of one type, or all)."""
-    total = 0.0
-    for metric in REGISTRY.collect():
-        for sample in metric.samples:
-            labels = sample.labels
-            if (
-                sample.name == "oms_messages_consumed_total"
-                and labels.get("consumer") == app.topic_prefix + "order.order-events"
-                and labels.get("outcome") == outcome
-                and (type_ is None or labels.get("type") == type_)
-            ):
-                total += sample.value
-    return total
+    return messages_consumed(app.topic_prefix + "order.order-events", outcome, type_)
 
 
 async def test_card_order_goes_from_placed_to_completed_and_replays_change_nothing(app: OrderApp, shop_id: str) -> None:

@@ -19,9 +19,11 @@ from oms_testing.builders import order_placed
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra
 from oms_testing.kafka import produce_raw
+from oms_testing.metrics import messages_consumed
 from oms_testing.webhook_receiver import WebhookReceiver
 from oms_webhooks.bootstrap import create_app
 from oms_webhooks.settings import WebhooksSettings
+from pymongo import AsyncMongoClient
 from standardwebhooks.webhooks import Webhook
 
 EVENT_TYPES = [
@@ -143,10 +145,19 @@ async def test_a_receiver_that_fails_twice_then_recovers_gets_every_event_once_a
         sent.append(await publish(infra, topic_prefix, shop_id, payload))
         # Each recorded before the next is published: the events' order across topics is then known.
         await eventually(lambda n=i + 1: _recorded(client, shop_id, endpoint, n))
-    # Also published twice (a relay that died after publishing): no second delivery.
+    # Also published twice (a relay that died after publishing): no second delivery, and no inbox kept.
+    [consumer] = [c for c in client.app.state.runtime.consumers if c.group.endswith("webhooks.events")]
+    handled_before = messages_consumed(consumer.group, type_="OrderPlaced")
     await produce_raw(
         infra.kafka_bootstrap, topic_prefix + "oms.order.events", sent[0].to_json(), key=sent[0].key.encode()
     )
+    await eventually(lambda: messages_consumed(consumer.group, type_="OrderPlaced") > handled_before)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    try:
+        inbox = mongo[client.app.state.settings.database_name]["inbox"]
+        assert await inbox.count_documents({"shop_id": shop_id}) == 0
+    finally:
+        await mongo.close()
 
     accepted = await eventually(lambda: len(receiver.accepted()) == len(events) and receiver.accepted(), timeout=60)
     assert [c.json()["type"] for c in accepted] == [type(p).TYPE for p in events]

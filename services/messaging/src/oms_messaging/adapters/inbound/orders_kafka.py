@@ -12,7 +12,9 @@ from oms_messaging.application.partner_conversations import PartnerConversations
 
 
 def register_consumers(runtime: ServiceRuntime, conversations: Conversations, partners: PartnerConversations) -> None:
-    runtime.consumer("orders").on(OrderPlaced, conversations.on_order_placed)
+    # No inbox (ADR 0027, amended): an order's conversation is unique on (shop, order), so a replay,
+    # whenever it comes, opens nothing.
+    runtime.consumer("orders", inbox=False).on(OrderPlaced, conversations.on_order_placed)
     # A customer's personal data erased by the order service: their name and own messages go.
     runtime.consumer("customers").on(CustomerErased, conversations.on_customer_erased)
     # What partners' conversations may be about, and who the partners are (a projection).

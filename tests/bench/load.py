@@ -599,7 +599,7 @@ def summary_table(result: dict[str, Any]) -> str:
         )
     b = r.get("backbone_per_order")
     if b:
-        lines.extend(store_work.summary_lines(b["store"], b["kafka"]))
+        lines.extend(store_work.summary_lines(b["store"], b["kafka"], batches=b.get("consumer_batches")))
     i = r.get("backbone_idle")
     if i:
         lines.extend(store_work.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
@@ -656,6 +656,7 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
         await run.measure_started.wait()
         counters["store_before"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
         counters["kafka_before"] = await store_work.kafka_end_offsets(stack.kafka)
+        counters["batches_before"] = await asyncio.to_thread(store_work.consumer_batches, stack.metrics_urls())
         window["before"] = procstat.sample(pids)
         bench_cpu["before"] = time.process_time()
         machine["before"] = procstat.machine_busy()
@@ -709,6 +710,7 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     machine["after"] = procstat.machine_busy()
     counters["store_after"] = await asyncio.to_thread(store_work.store_counters, mongo_url)
     counters["kafka_after"] = await store_work.kafka_end_offsets(stack.kafka)
+    counters["batches_after"] = await asyncio.to_thread(store_work.consumer_batches, stack.metrics_urls())
     profiles = profiler.stop() if profiler else {}
 
     sampler.cancel()
@@ -730,6 +732,7 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     result["backbone_per_order"] = {
         "store": store_work.store_work(counters["store_before"], counters["store_after"], n_accepted),
         "kafka": store_work.messages(counters["kafka_before"], counters["kafka_after"], n_accepted),
+        "consumer_batches": store_work.batching(counters["batches_before"], counters["batches_after"], n_accepted),
     }
     result["backbone_idle"] = idle_backbone
     result["machine_during_window"] = {

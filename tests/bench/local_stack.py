@@ -149,6 +149,11 @@ class LocalStack:
                 pids[server] = int(pidfile.read_text().strip())
         return pids
 
+    def metrics_urls(self) -> dict[str, str]:
+        """Each service's Prometheus endpoint (on its own HTTP port)."""
+        ports = {name: self.env.get(f"OMS_{name.upper()}_PORT") for name in SERVICES}
+        return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items() if port}
+
     def python_services(self) -> dict[str, int]:
         pids = self.pids()
         return {name: pids[name] for name in SERVICES if name in pids}

@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
@@ -130,7 +131,58 @@ def messages(before: dict[str, int], after: dict[str, int], per: float) -> dict[
     }
 
 
-def summary_lines(store: dict[str, Any], kafka: dict[str, Any], *, unit: str = "order", top: int = 8) -> list[str]:
+Batches = dict[str, tuple[float, float]]  # per consumer group: batches handled, records they held
+
+
+def consumer_batches(metrics_urls: dict[str, str]) -> Batches:
+    """Each consumer group's batches so far and the records they held (`oms_consumer_batch_records`
+    from every service's /metrics): how much a fetch brings, which decides how much handlers share."""
+    batches: Batches = {}
+    for url in metrics_urls.values():
+        try:
+            response = httpx.get(url, timeout=5)
+        except httpx.HTTPError:
+            continue  # a service not answering leaves its groups out
+        if response.status_code != 200:
+            continue  # the gateway serves its metrics on a port of their own: it consumes nothing
+        for family in text_string_to_metric_families(response.text):
+            if family.name != "oms_consumer_batch_records":
+                continue
+            for sample in family.samples:
+                group = sample.labels.get("consumer", "?")
+                count, total = batches.get(group, (0.0, 0.0))
+                if sample.name.endswith("_count"):
+                    batches[group] = (count + sample.value, total)
+                elif sample.name.endswith("_sum"):
+                    batches[group] = (count, total + sample.value)
+    return batches
+
+
+def batching(before: Batches, after: Batches, per: float) -> dict[str, Any]:
+    """Batches per `per` (an order) and records per batch, over all groups and for the busiest."""
+    rows = []
+    for group, (count, total) in after.items():
+        count0, total0 = before.get(group, (0.0, 0.0))
+        if count - count0 > 0:
+            rows.append((group, count - count0, total - total0))
+    rows.sort(key=lambda r: -r[1])
+    batches = sum(r[1] for r in rows)
+    records = sum(r[2] for r in rows)
+    return {
+        "batches": round(batches / per, 2),
+        "records_per_batch": round(records / batches, 2) if batches else None,
+        "groups": {g: {"batches": round(n / per, 2), "records_per_batch": round(t / n, 2)} for g, n, t in rows},
+    }
+
+
+def summary_lines(
+    store: dict[str, Any],
+    kafka: dict[str, Any],
+    *,
+    unit: str = "order",
+    top: int = 8,
+    batches: dict[str, Any] | None = None,
+) -> list[str]:
     if not store:
         return [f"  store: no counters (not the local stand-in); Kafka {kafka.get('written')} messages/{unit}"]
     lines = [
@@ -140,6 +192,13 @@ def summary_lines(store: dict[str, Any], kafka: dict[str, Any], *, unit: str = "
     ]
     for q in store["queries"][:top]:
         lines.append(f"    {q['scanned']:>9} scanned {q['returned']:>7} returned {q['n']:>7}x  {q['query'][:110]}")
+    if batches:
+        groups = list(batches["groups"].items())[:4]
+        busiest = ", ".join(f"{g} {b['batches']}x{b['records_per_batch']}" for g, b in groups)
+        lines.append(
+            f"  consumer batches per {unit}: {batches['batches']}, {batches['records_per_batch']} records each; "
+            f"busiest: {busiest}"
+        )
     return lines
 
 

@@ -108,7 +108,7 @@ def create_app(
     # so a replayed CreateShipments, whenever it comes, creates and announces nothing.
     shipments_kafka.register(runtime.consumer("commands", inbox=False), fulfilment)
     catalog_kafka.register(runtime.consumer("catalog"), barcodes)
-    returns_kafka.register(runtime.consumer("returns"), returns)
+    returns_kafka.register(runtime.consumer("order-lines", inbox=False), runtime.consumer("returns"), returns)
     shops_kafka.register(runtime.consumer("shops"), shop_names)
     customers_kafka.register(runtime.consumer("customers"), shipment_repository)
     return create_service_app(

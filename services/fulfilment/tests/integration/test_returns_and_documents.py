@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, Money, new_id
 from oms_contracts.messages.common import Customer, OrderLine, Totals
-from oms_contracts.messages.order import OrderPlaced
+from oms_contracts.messages.order import OrderLinesChanged, OrderPlaced
 from oms_contracts.messages.payment import RefundCompleted
 from oms_contracts.messages.shop import ShopCreated
 from oms_contracts.registry import (
@@ -35,6 +35,7 @@ from oms_testing import eventually
 from oms_testing.http import internal_headers
 from oms_testing.infra import Infra, service_database
 from oms_testing.kafka import TopicReader, produce_raw
+from oms_testing.metrics import messages_consumed
 from pymongo.asynchronous.database import AsyncDatabase
 from pypdf import PdfReader
 
@@ -367,6 +368,39 @@ async def test_waybill_and_label_name_the_shop_once_its_shop_created_is_projecte
     for text in (pdf_text(other_waybill.content), pdf_text(other_label.content)):
         assert "OMS, wh-north" in text
         assert name not in text
+
+
+async def test_order_lines_keep_the_newest_announcement_and_no_inbox(
+    settings: FulfilmentSettings,
+    client: Client,
+    db: AsyncDatabase[Document],
+    infra: Infra,
+    topic_prefix: str,
+    shop_id: str,
+) -> None:
+    """The order lines are a newest-wins projection: a replay and an older edit change nothing, and
+    their consumer keeps no inbox records (ADR 0027)."""
+    group = f"{topic_prefix}{settings.service_name}.order-lines"
+    order_id = await delivered_order(db, infra, topic_prefix, shop_id)
+    projected = await db["return_order_lines"].find_one({"_id": order_id})
+    assert projected is not None
+    handled_before = messages_consumed(group)
+    older = OrderLinesChanged(
+        order_id=order_id,
+        number=42,
+        change_id=new_id(),
+        lines=[OrderLine(sku="MUG", name="Кружка", quantity=1, unit_price=rub("450.00"), total=rub("450.00"))],
+        totals=Totals(subtotal=rub("450.00"), delivery=rub("0"), grand_total=rub("450.00")),
+    )
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)  # before the OrderPlaced projected above
+    edit = Envelope.new(older, shop_id=shop_id, actor=Actor.system("order"), occurred_at=an_hour_ago)
+    topic = topic_prefix + ORDER_EVENTS.name
+    for _ in range(2):  # the edit, and the same message delivered again
+        await produce_raw(infra.kafka_bootstrap, topic, edit.to_json(), key=order_id.encode())
+
+    await eventually(lambda: messages_consumed(group) >= handled_before + 2, what="the edit and its replay handled")
+    assert await db["return_order_lines"].find_one({"_id": order_id}) == projected
+    assert await db["inbox"].count_documents({"shop_id": shop_id}) == 0
 
 
 async def test_the_newest_shop_created_wins_and_a_replay_or_an_older_one_changes_nothing(

@@ -1,4 +1,8 @@
-"""Returns' Kafka inputs (own logical consumer `fulfilment.returns`): order lines for refund prices, refunds done."""
+"""Returns' Kafka inputs: order lines for refund prices (logical consumer `fulfilment.order-lines`),
+refunds done (`fulfilment.returns`).
+
+The order lines are a projection that keeps the newest announcement by event time, so a replay
+changes nothing and their consumer keeps no inbox (ADR 0027); a refund moves a return and keeps one."""
 
 from __future__ import annotations
 
@@ -12,13 +16,13 @@ from oms_runtime.consumer import MessageConsumer
 from oms_fulfilment.application.returns import ReturnsService
 
 
-def register(consumer: MessageConsumer, returns: ReturnsService) -> None:
+def register(order_lines: MessageConsumer, refunds: MessageConsumer, returns: ReturnsService) -> None:
     async def on_order_lines(envelope: Envelope[Any]) -> None:
         await returns.order_lines_changed(envelope)
 
     async def on_refund_completed(envelope: Envelope[Any]) -> None:
         await returns.refund_completed(envelope)
 
-    consumer.on(OrderPlaced, on_order_lines)
-    consumer.on(OrderLinesChanged, on_order_lines)
-    consumer.on(RefundCompleted, on_refund_completed)
+    order_lines.on(OrderPlaced, on_order_lines)
+    order_lines.on(OrderLinesChanged, on_order_lines)
+    refunds.on(RefundCompleted, on_refund_completed)

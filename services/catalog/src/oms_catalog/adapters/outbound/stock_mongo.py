@@ -236,9 +236,7 @@ class StockMongo:
 
     async def _book(self, stock_ids: list[Any]) -> int:
         docs = [
-            doc
-            async for doc in self.collection.find({"_id": {"$in": stock_ids}}, TO_BOOK)
-            if doc.get("ledger_pending")
+            doc async for doc in self.collection.find({"_id": {"$in": stock_ids}}, TO_BOOK) if doc.get("ledger_pending")
         ]
         if len(docs) <= 1:
             # One document: its own update, which hands the relay the document as it left it.

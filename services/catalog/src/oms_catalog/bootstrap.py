@@ -131,7 +131,12 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
     # Read by every reservation, changed by an admin: kept a few seconds (ADR 0027).
     warehouses = KeptWarehouses(WarehouseMongo(runtime.db[WAREHOUSES], clock), settings.shop_reads_kept_seconds)
     stock_store = StockMongo(
-        runtime.store(STOCK), runtime.db[LEDGER], clock, StockLevelEvents(events), on_pending=runtime.relay.wake
+        runtime.store(STOCK),
+        runtime.db[LEDGER],
+        clock,
+        StockLevelEvents(events),
+        on_pending=runtime.relay.wake,
+        booking_delay_seconds=settings.stock_booking_delay_seconds,
     )
     shop_settings = KeptShopSettings(
         ShopSettingsMongo(runtime.db[CATALOG_SETTINGS], clock), settings.shop_reads_kept_seconds
@@ -188,6 +193,10 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
     register_return_stock(runtime, returns)
     register_joint_purchases(runtime, purchasing)
     runtime.loop("ledger-flush", stock_store.flush_pending_ledgers, every_seconds=settings.ledger_flush_seconds)
+    # Every process books the stock changes of its own commands (ADR 0043); woken by the first change of a window.
+    stock_store.on_deferred = runtime.loop(
+        "stock-booking", stock_store.book_deferred, every_seconds=settings.ledger_flush_seconds, once_per_cluster=False
+    )
     runtime.loop("reservation-expiry", expiry.expire_due, every_seconds=settings.reservation_expiry_seconds)
     return Catalog(
         runtime=runtime,

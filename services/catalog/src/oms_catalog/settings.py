@@ -10,9 +10,16 @@ class CatalogSettings(ServiceSettings):
     reservation_attempts: int = Field(
         default=4, ge=1, description="Plans tried for one order before it is rejected as contended"
     )
-    # Every change flushes its own ledger entry right after it; the loop only finishes what a crash left.
+    # The changes of commands are booked by this process's booking pass, the others right after each
+    # change; this loop only finishes what a crash (or a stop before the pass) left.
     ledger_flush_seconds: float = Field(
         default=10.0, gt=0, description="How often leftover ledger entries move from stock documents to the ledger"
+    )
+    # The stock changes of commands (reserve, give back, ship) wait this long to be booked together: the
+    # changes a window brings to one stock document become its ledger entries and events in one update
+    # (ADR 0043). Their StockLevelChanged leaves that much later; 0: every pass books what is queued.
+    stock_booking_delay_seconds: float = Field(
+        default=0.5, ge=0, le=5, description="How long stock changes of commands gather before they are booked"
     )
     reservation_expiry_seconds: float = Field(
         default=30.0, gt=0, description="How often unpaid reservations past the shop's TTL are released"

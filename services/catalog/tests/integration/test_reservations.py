@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms_catalog.adapters.outbound.mongo import INDEXES
-from oms_catalog.bootstrap import build
+from oms_catalog.bootstrap import Catalog, build
 from oms_catalog.domain.allocation import Line
 from oms_catalog.domain.catalog import Sku, Warehouse
 from oms_catalog.domain.reservation import Reservation
@@ -17,6 +20,7 @@ from oms_contracts.messages.common import SkuQuantity
 from oms_contracts.messages.fulfilment import ShipmentShipped
 from oms_contracts.registry import CATALOG_COMMANDS, CATALOG_RESERVATIONS, CATALOG_STOCK, FULFILMENT_EVENTS
 from oms_runtime.cli import migrate
+from oms_runtime.clock import FixedClock
 from oms_runtime.commands import Decision, Loaded
 from oms_testing import eventually
 from oms_testing.commands import record_commands
@@ -123,7 +127,9 @@ async def test_reserve_release_commit_through_real_topics_and_replays(service: S
         await reader.wait_for(lambda r: decode(r.value).type == "StockReleased")
         assert (await service.stock("A", "w-spb"))["available"] == 2
 
-        # 5. Every command and event again, twice: nothing changes, nothing new is announced.
+        # 5. Every command and event again, twice: nothing changes, nothing new is announced. (Once the
+        # changes so far are booked: booking writes the documents too, ADR 0043.)
+        await eventually(lambda: _all_booked(service), what="the changes so far booked")
         before = {(s, w): await service.stock(s, w) for s, w in (("A", "w-msk"), ("B", "w-msk"), ("A", "w-spb"))}
         for message in (reserve, reject, shipped, reserve2, release) * 2:
             topic = FULFILMENT_EVENTS.name if message is shipped else CATALOG_COMMANDS.name
@@ -235,7 +241,144 @@ async def test_reservers_of_a_hot_sku_store_each_change_in_one_update_without_re
     assert log.count("find", "skus", filtering="sku") == 1
     doc = await service.stock("HOT", "w-msk")
     assert (doc["on_hand"], doc["reserved"], doc["available"]) == (1000, 80, 920)
+    await service.parts.stock_store.book_deferred()
     await _assert_levels_chain(service, "HOT", "w-msk", start=(0, 0), end=(1000, 80))
+
+
+@contextlib.asynccontextmanager
+async def _alone(
+    service: Service, skus: tuple[str, ...], units: int, clock: FixedClock | None = None
+) -> AsyncIterator[Catalog]:
+    """The application on a database of its own with nothing running on it (no relay, no loops: only
+    what the test calls touches the store), with `skus` received in one warehouse."""
+    settings = service.settings.model_copy(update={"mongo_db": f"test_catalog_alone_{new_id()[-8:]}"})
+    await migrate(settings, INDEXES)
+    parts = build(settings, clock=clock)
+    admin = Actor.system("test")
+    try:
+        await parts.catalog.add_warehouse(service.shop_id, Warehouse("w-msk", "Moscow", "msk"))
+        for sku in skus:
+            await parts.catalog.upsert_sku(service.shop_id, Sku(sku, f"Item {sku}", Money.of("10", "RUB")), admin)
+            await parts.stock.receive(
+                service.shop_id,
+                receipt_id=f"r-{sku}",
+                sku=sku,
+                warehouse_id="w-msk",
+                quantity=units,
+                note=None,
+                actor=admin,
+            )
+        yield parts
+    finally:
+        await parts.runtime.mongo.close()
+
+
+async def _chain(parts: Catalog, shop_id: str, sku: str, *, end: tuple[int, int]) -> list[tuple[int, int]]:
+    """The ledger's (on hand, reserved) after each change of `sku`, checked to form one chain from the
+    empty document to `end` in the order the entries were made; the events in the outbox say the same."""
+    entries = await parts.stock_store.ledger.find({"shop_id": shop_id, "sku": sku}).sort("_id", 1).to_list()
+    befores = Counter((e["on_hand"] - e["on_hand_delta"], e["reserved"] - e["reserved_delta"]) for e in entries)
+    afters = Counter((e["on_hand"], e["reserved"]) for e in entries)
+    assert befores + Counter([end]) == afters + Counter([(0, 0)])
+    doc = await parts.stock_store.collection.find_one({"shop_id": shop_id, "sku": sku})
+    assert doc is not None and not doc.get("ledger_pending")
+    events = [decode(e["value"]).payload for e in doc["outbox"]]
+    levels = [(p.on_hand, p.reserved) for p in events]
+    assert len(levels) == len(set(levels)) == len(entries)  # one event per change, none twice
+    assert levels[-1] == end and sorted(levels, key=lambda lv: lv[1]) == levels  # in the order applied
+    return levels
+
+
+async def test_the_booking_pass_books_a_windows_changes_with_one_update_per_document_and_one_write(
+    service: Service,
+) -> None:
+    orders = [new_id() for _ in range(30)]
+    async with _alone(service, ("HOT", "WARM"), 1000) as parts:
+        stock, shop_id = parts.stock_store, service.shop_id
+        results = await asyncio.gather(
+            *(parts.reservations.reserve(shop_id, o, [Line("HOT", 2), Line("WARM", 1)], "msk") for o in orders)
+        )
+        assert {r.status for r in results} == {"reserved"}
+        # Stored, not booked yet: every change waits in its document's log (durable), none in the ledger.
+        for sku in ("HOT", "WARM"):
+            doc = await stock.collection.find_one({"shop_id": shop_id, "sku": sku})
+            assert doc is not None and len(doc["ledger_pending"]) == len(orders)
+        assert await stock.ledger.count_documents({"shop_id": shop_id, "kind": "reservation"}) == 0
+        assert stock.deferred == 2
+        with record_commands(parts.runtime.settings.database_name) as booking:
+            assert await stock.book_deferred() == 2 * len(orders)
+        assert stock.deferred == 0
+        # 60 changes of two documents: one read of both, one ledger insert, one bulk write of two
+        # updates (the relay then reads both in one `$in` and marks them sent in one more).
+        assert booking.count("find", "stock") == 1
+        assert booking.count("insert", "stock_ledger") == 1 and booking.statements("insert", "stock_ledger") == 60
+        assert booking.count("update", "stock") == 1 and booking.statements("update", "stock") == 2
+        assert booking.count("findAndModify", "stock") == 0
+        assert await stock.book_deferred() == 0  # nothing queued: nothing done
+        await _chain(parts, shop_id, "HOT", end=(1000, 60))
+        await _chain(parts, shop_id, "WARM", end=(1000, 30))
+
+
+async def test_a_booking_that_lost_some_documents_to_another_flusher_books_the_rest_once(service: Service) -> None:
+    async with _alone(service, ("A", "B", "C"), 100) as parts:
+        stock, shop_id = parts.stock_store, service.shop_id
+        first = [new_id() for _ in range(5)]
+        for order_id in first:
+            await parts.reservations.reserve(shop_id, order_id, [Line("A", 1), Line("B", 1)], "msk")
+        doc_a = await stock.collection.find_one({"_id": f"{shop_id}|A|w-msk"})
+        await parts.reservations.reserve(shop_id, new_id(), [Line("A", 1), Line("C", 1)], "msk")
+        # Between the pass's read and its write, another process's flusher (the background loop, a
+        # replica) books what it had read of A before the last change: the pass's update of A misses
+        # (its head has gone) and A's last change is still pending.
+        other = build(parts.runtime.settings)
+        insert_ledger = stock._insert_ledger
+
+        raced_once: list[int] = []
+
+        async def raced(entries: list[dict[str, Any]]) -> None:
+            await insert_ledger(entries)
+            if not raced_once:  # the pass's own insert, before its bulk write
+                raced_once.append(1)
+                assert doc_a is not None and await other.stock_store.flush_ledger(doc_a) == len(first)
+
+        stock._insert_ledger = raced  # type: ignore[method-assign]
+        try:
+            with record_commands(parts.runtime.settings.database_name) as booking:
+                assert await stock.book_deferred() == 6 + 5 + 1
+        finally:
+            del stock._insert_ledger
+            await other.runtime.mongo.close()
+        # One read of the three, one bulk write of three updates (A's missed), one more read of the three,
+        # then A's last change booked from it (the other flusher made one such update too).
+        assert booking.count("find", "stock") == 2
+        assert booking.count("update", "stock") == 1 and booking.statements("update", "stock") == 3
+        assert booking.count("findAndModify", "stock", filtering="ledger_pending.0._id") == 2
+        ledger = await stock.ledger.find({"shop_id": shop_id, "kind": "reservation"}).to_list()
+        assert Counter(e["sku"] for e in ledger) == {"A": 6, "B": 5, "C": 1}  # each change once
+        await _chain(parts, shop_id, "A", end=(100, 6))
+        await _chain(parts, shop_id, "B", end=(100, 5))
+        await _chain(parts, shop_id, "C", end=(100, 1))
+
+
+async def test_changes_whose_process_died_before_its_booking_pass_are_booked_by_the_background_flusher(
+    service: Service,
+) -> None:
+    clock = FixedClock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    async with _alone(service, ("A",), 10, clock) as parts:
+        stock, shop_id = parts.stock_store, service.shop_id
+        for _ in range(3):
+            await parts.reservations.reserve(shop_id, new_id(), [Line("A", 2)], "msk")
+        assert stock.deferred == 1
+        # A running pass's queue is young: the background flusher leaves it to the pass.
+        clock.advance(timedelta(seconds=1))
+        assert await stock.flush_pending_ledgers() == 0
+        # The process dies before its pass (its queue is gone); the log is still there, and once it is
+        # older than a few windows the background flusher (any replica, after a restart) books it.
+        stock._deferred.clear()
+        clock.advance(timedelta(seconds=1.5))
+        assert await stock.flush_pending_ledgers() == 3
+        assert await stock.book_deferred() == 0
+        await _chain(parts, shop_id, "A", end=(10, 6))
 
 
 async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) -> None:
@@ -255,6 +398,8 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
         order_id = new_id()
         with record_commands(settings.database_name) as log:
             done = await parts.reservations.reserve(shop_id, order_id, [Line("A", 2)], "msk")
+        with record_commands(settings.database_name) as booking:
+            assert await parts.stock_store.book_deferred() == 1
         with record_commands(settings.database_name) as shipping:
             await parts.reservations.commit_shipment(shop_id, order_id, new_id(), "w-msk", [Line("A", 2)])
         level = await parts.stock_store.collection.find_one({"shop_id": shop_id, "sku": "A", "warehouse_id": "w-msk"})
@@ -271,11 +416,17 @@ async def test_a_new_orders_reservation_reads_nothing_twice(service: Service) ->
     assert log.count("findAndModify", "reservations") == 1  # plan written with it; one update to reserved
     assert log.count("find", "stock") == 1  # availability for the plan; no read before the $inc
     assert log.count("findAndModify", "stock", filtering="shop_id") == 1  # the change
-    # The flush: ledger log out, event in, flag down, and the document as it left it for the relay.
-    assert log.count("findAndModify", "stock", filtering="ledger_pending.0._id") == 1
+    # Booked later, by the booking pass, with the other changes of its window (ADR 0043).
+    assert log.count("findAndModify", "stock", filtering="ledger_pending.0._id") == 0
     assert log.count("update", "stock") == 0
-    assert log.count("insert", "stock_ledger") == 1
+    assert log.count("insert", "stock_ledger") == 0
     assert log.count("find", "stock_thresholds") == 1  # none here: one read says so
+    # The pass: the document read, one ledger insert, then one update moving the log out and the
+    # events in, handing the relay the document as it left it (one document: no bulk write).
+    assert booking.count("find", "stock", filtering="_id") == 1  # what it books, read fresh
+    assert booking.count("insert", "stock_ledger") == 1
+    assert booking.count("findAndModify", "stock", filtering="ledger_pending.0._id") == 1
+    assert booking.count("update", "stock") == 0
     # The shipment leaves with what the plan says the order holds: no read of the stock first.
     assert shipping.count("find", "stock") == 0
     assert shipping.count("findAndModify", "stock", filtering="shop_id") == 1
@@ -329,6 +480,11 @@ async def test_changes_a_crash_left_pending_become_ledger_entries_and_events_wit
 
 async def _has(read: Any, n: int) -> bool:
     return len(await read()) >= n
+
+
+async def _all_booked(service: Service) -> bool:
+    pending = {"shop_id": service.shop_id, "ledger_pending._id": {"$exists": True}}
+    return await service.parts.stock_store.collection.count_documents(pending) == 0
 
 
 async def _no_pending(service: Service, doc_id: str) -> bool:

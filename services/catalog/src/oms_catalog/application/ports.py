@@ -243,9 +243,11 @@ class StockStore(Protocol):
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
     ) -> list[StockResult | InsufficientStock]:
         """`apply` of every step (each its own conditional update, as independent as separate calls),
-        with the bookkeeping after them shared (one ledger write for all). Per step, in order: its
-        result, or the InsufficientStock that refused it; any other error is raised once the steps
-        that were stored are booked."""
+        with the bookkeeping after them (ledger entries, StockLevelChanged) left to the store's booking
+        pass, shared with the other commands of its window (ADR 0043): the changes are durable when
+        this returns, their ledger entries and events follow. Per step, in order: its result (the
+        levels after it; of the reservations only the order's own), or the InsufficientStock that
+        refused it; any other error is raised once the steps that were stored are queued for booking."""
         ...
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None: ...

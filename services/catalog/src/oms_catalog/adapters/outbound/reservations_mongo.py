@@ -172,6 +172,7 @@ class ReservationMongo:
             set_fields={k: v for k, v in doc.items() if k not in STORE_FIELDS},
             events=decision.events,
             applied_event_id=applied_event_id,
+            fields=(),  # the decision is the new state: only its version comes back (and the outbox, for the relay)
         )
         return Loaded(decision.state, stored["version"])
 

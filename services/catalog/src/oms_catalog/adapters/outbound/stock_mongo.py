@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 from oms_contracts import Envelope, new_id
@@ -17,7 +17,7 @@ from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.mongo import Document, insert_new_many
 from oms_runtime.paging import CursorPage
 from oms_runtime.store import AggregateStore, PendingHook, outbox_entry
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -50,6 +50,8 @@ STOCK_UPDATE_ATTEMPTS = 50
 HEADS_TRIED = 3
 # What the relay needs of a stock document to publish its outbox without reading it (`PendingHook`).
 SNAPSHOT: Document = {"version": 1, "outbox": 1}
+# What a booking pass reads of the documents it books: the log and the levels after its last change.
+TO_BOOK: Document = {"ledger_pending": 1, "on_hand": 1, "reserved": 1}
 
 
 async def _outcome(change: Awaitable[T]) -> T | BaseException:
@@ -109,13 +111,14 @@ class StockMongo:
     holds them: the levels after pending change i are the document's levels minus the deltas of
     the changes after i. `flush_ledger` turns pending changes into ledger entries and
     StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
-    every outbox) in one update that pulls them, so an event is neither lost nor doubled; it runs
-    right after the change and, after a crash, from the background flusher, which finds documents
-    by their pending entries (a sparse index), so no flag has to be raised and lowered (ADR 0009,
-    ADR 0038). A stock document is thus written three times per change: the change, the flush,
-    and the relay's mark-sent. The changes of one command (`apply_all`) are made side by side and
-    share one ledger insert; concurrent commands share their reads and ledger inserts
-    (`Coalescer`).
+    every outbox) in one update that pulls them, so an event is neither lost nor doubled. A change
+    of `apply` is flushed right after it. The changes of commands (`apply_all`: reserve, give back,
+    ship) are made side by side and booked by this process's booking pass (`book_deferred`) with
+    every other change of its window: one ledger insert, one update per document in one bulk
+    write, so a busy document is written once per window for all its changes, and the relay marks
+    it sent once (ADR 0043). After a crash the background flusher books what is left; it finds
+    documents by their pending entries (a sparse index), so no flag has to be raised and lowered
+    (ADR 0009, ADR 0038). Concurrent commands share their reads and ledger inserts (`Coalescer`).
     """
 
     def __init__(
@@ -125,6 +128,8 @@ class StockMongo:
         clock: Clock,
         events: StockEvents,
         on_pending: PendingHook | None = None,
+        *,
+        booking_delay_seconds: float = 0.5,
     ) -> None:
         self.store = store
         self.collection = store.collection
@@ -136,6 +141,11 @@ class StockMongo:
         # the levels their plans are made from (one `$in` read per shop) and their ledger entries.
         self._availability = Coalescer(self._availability_of_many, limit=ASKS_PER_READ)
         self._ledger_inserts = Coalescer(self._insert_ledger_many, limit=ASKS_PER_READ)
+        # The booking pass (ADR 0043): the documents with changes of `apply_all` not booked yet, how long
+        # a pass gathers, and what wakes it (bootstrap sets its loop's wake-up).
+        self._deferred: set[Any] = set()
+        self.booking_delay_seconds = booking_delay_seconds
+        self.on_deferred: Callable[[], None] = lambda: None
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None:
         doc = await self.collection.find_one({"_id": doc_id(shop_id, sku, warehouse_id), "shop_id": shop_id})
@@ -170,16 +180,18 @@ class StockMongo:
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
     ) -> list[StockResult | InsufficientStock]:
         """`apply` of each step, the changes side by side (each its own conditional update of its own
-        document: they are independent), then ONE ledger insert for all of them and one flush
-        update per document. A step refused for want of stock answers its InsufficientStock; any
-        other error is raised after the changes that were stored are flushed."""
+        document: they are independent). Their booking (ledger entries, StockLevelChanged, out of
+        `ledger_pending`) is left to the booking pass (`book_deferred`), which books the changes of
+        every command of its window together; until then each change waits, durable, in its
+        document's `ledger_pending` (ADR 0043). A step refused for want of stock answers its
+        InsufficientStock; any other error is raised after the changes that were stored are queued."""
         if len(steps) == 1:
-            changes: list[Any] = [await _outcome(self._change(shop_id, steps[0], note, cause))]
+            changes: list[Any] = [await _outcome(self._change(shop_id, steps[0], note, cause, brief=True))]
         else:
             changes = await asyncio.gather(
-                *(self._change(shop_id, step, note, cause) for step in steps), return_exceptions=True
+                *(self._change(shop_id, step, note, cause, brief=True) for step in steps), return_exceptions=True
             )
-        await self._flush_stored([c[1] for c in changes if isinstance(c, tuple) and c[1] is not None])
+        self._defer([c[1]["_id"] for c in changes if isinstance(c, tuple) and c[1] is not None])
         outcomes: list[StockResult | InsufficientStock] = []
         for outcome in changes:
             if isinstance(outcome, InsufficientStock):
@@ -190,10 +202,80 @@ class StockMongo:
                 outcomes.append(outcome[0])
         return outcomes
 
+    def _defer(self, stock_ids: list[Any]) -> None:
+        """Queue the documents these changes were stored in for the booking pass, and wake it."""
+        if stock_ids:
+            self._deferred.update(stock_ids)
+            self.on_deferred()
+
+    @property
+    def deferred(self) -> int:
+        """Stock documents with changes this process stored and has not booked yet."""
+        return len(self._deferred)
+
+    async def book_deferred(self) -> int:
+        """The booking pass (a background loop of this process, woken by `apply_all`): after the
+        gathering window, the queued documents are read (ONE `$in`) and their pending changes become
+        ledger entries (ONE insert) and events (one update per document, all in ONE bulk write), so
+        the changes a window brings to one document are booked by one update, and the relay marks
+        them sent once. The read is fresh, so its log starts at the head: whatever another flusher
+        moved meanwhile is not in it, and the changes of other processes are booked with ours.
+        Answers how many pending changes it read (each has left the log when it returns: booked by
+        this pass, or by another flusher that was first). On an error the queue keeps what it held,
+        for the next pass; a crash leaves it to the background flusher."""
+        if not self._deferred:
+            return 0
+        if self.booking_delay_seconds > 0:
+            await asyncio.sleep(self.booking_delay_seconds)
+        queued, self._deferred = self._deferred, set()
+        try:
+            return await self._book(list(queued))
+        except BaseException:
+            self._deferred |= queued
+            raise
+
+    async def _book(self, stock_ids: list[Any]) -> int:
+        docs = [
+            doc async for doc in self.collection.find({"_id": {"$in": stock_ids}}, TO_BOOK) if doc.get("ledger_pending")
+        ]
+        if len(docs) <= 1:
+            # One document: its own update, which hands the relay the document as it left it.
+            return await self.flush_ledger(docs[0]) if docs else 0
+        planned: list[tuple[Document, list[Document]]] = []
+        entries: list[Document] = []
+        for doc in docs:
+            doc_entries, events = self._materialise(doc, doc["ledger_pending"])
+            entries += doc_entries
+            planned.append((doc, events))
+        await self._insert_ledger(entries)  # the ledger first: a change leaves the log only once recorded
+        marked = await self.collection.bulk_write(
+            [UpdateOne(*self._move_update(doc["_id"], doc["ledger_pending"], events)) for doc, events in planned],
+            ordered=False,
+        )
+        for doc, _events in planned:
+            self._on_pending(self.collection.name, doc["_id"])  # the relay reads them, all in one `$in`
+        if marked.matched_count < len(planned):
+            await self._book_missed([doc for doc, _events in planned])
+        return len(entries)
+
+    async def _book_missed(self, docs: list[Document]) -> None:
+        """Some updates of a bulk booking missed (the bulk result does not say which): another flusher
+        (the background loop, another replica's pass, an `apply`) moved the log's head between the
+        pass's read and its write. Each document is read once more; where a change the pass read is
+        still pending, the log is flushed from that read until it has left."""
+        read = {doc["_id"]: [e["_id"] for e in doc["ledger_pending"]] for doc in docs}
+        async for fresh in self.collection.find({"_id": {"$in": list(read)}}, TO_BOOK):
+            still = {e["_id"] for e in fresh.get("ledger_pending") or []}
+            left = [entry_id for entry_id in read[fresh["_id"]] if entry_id in still]
+            if left:
+                await self.flush_ledger(fresh, own=left[-1])
+
     async def _change(
-        self, shop_id: str, step: StockStep, note: LedgerNote, cause: Envelope[Any] | None
+        self, shop_id: str, step: StockStep, note: LedgerNote, cause: Envelope[Any] | None, *, brief: bool = False
     ) -> tuple[StockResult, Document | None]:
-        """The change stored (the document as it left it, to flush) or found applied before (None)."""
+        """The change stored (the document as it left it, to flush) or found applied before (None).
+        `brief`: the document comes back with its levels and this order's reservation only, not its
+        log, its other orders' reservations or its outbox (the booking pass reads what it books)."""
         key = doc_id(shop_id, step.sku, step.warehouse_id)
         change = step.intended
         for _ in range(STOCK_UPDATE_ATTEMPTS):
@@ -206,7 +288,7 @@ class StockMongo:
                 if change is None:
                     return StockResult(level, applied=False), None
                 level.apply(change)  # the domain's own check, before asking the server
-            stored = await self._store(key, shop_id, step.sku, step.warehouse_id, change, note, cause)
+            stored = await self._store(key, shop_id, step.sku, step.warehouse_id, change, note, cause, brief=brief)
             if stored is None:
                 change = None  # the document is not as assumed: decide on what is there now
                 continue
@@ -222,8 +304,11 @@ class StockMongo:
         change: StockChange,
         note: LedgerNote,
         cause: Envelope[Any] | None,
+        *,
+        brief: bool = False,
     ) -> Document | None:
-        """One conditional update; the document after it, or None when its conditions do not hold."""
+        """One conditional update; the document after it (`brief`: its levels, version and the order's
+        reservation), or None when its conditions do not hold."""
         now = self.clock.now()
         query: Document = {"_id": doc_id, "shop_id": shop_id}
         # The invariants, checked by the server in the same atomic step.
@@ -269,9 +354,15 @@ class StockMongo:
                 "has_outbox": False,
                 "created_at": now,
             }
+        projection: Document | None = None
+        if brief:
+            # A busy document's reservations, log and outbox are long: nobody here needs them back.
+            projection = {"version": 1, "on_hand": 1, "reserved": 1}
+            if change.order_id is not None:
+                projection[f"reservations.{change.order_id}"] = 1
         try:
             return await self.collection.find_one_and_update(
-                query, update, upsert=creates, return_document=ReturnDocument.AFTER
+                query, update, projection=projection, upsert=creates, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
             return None  # the document exists but does not match: a replayed receipt, or a lost race
@@ -377,6 +468,17 @@ class StockMongo:
         The version goes up with the outbox, as in every aggregate: of two snapshots the relay keeps
         the newer. No flag to lower: the background flusher finds pending changes by themselves."""
         after = await self.collection.find_one_and_update(
+            *self._move_update(stock_id, pending, events), projection=SNAPSHOT, return_document=ReturnDocument.AFTER
+        )
+        if after is None:
+            return False
+        self._on_pending(self.collection.name, stock_id, after)  # the relay publishes this snapshot now
+        return True
+
+    @staticmethod
+    def _move_update(stock_id: Any, pending: list[Document], events: list[Document]) -> tuple[Document, Document]:
+        """Filter and update that pull `pending` and push their events while `pending[0]` is the log's head."""
+        return (
             {"_id": stock_id, "ledger_pending.0._id": pending[0]["_id"]},
             {
                 "$pull": {"ledger_pending": {"_id": {"$in": [e["_id"] for e in pending]}}},
@@ -384,13 +486,7 @@ class StockMongo:
                 "$set": {"has_outbox": True},
                 "$inc": {"version": 1},
             },
-            projection=SNAPSHOT,
-            return_document=ReturnDocument.AFTER,
         )
-        if after is None:
-            return False
-        self._on_pending(self.collection.name, stock_id, after)  # the relay publishes this snapshot now
-        return True
 
     async def flush_ledger(self, doc: Document, own: str | None = None) -> int:
         """Turn a stock document's pending changes into ledger entries and events (idempotent).
@@ -429,10 +525,14 @@ class StockMongo:
         return [None] * len(batches)
 
     async def flush_pending_ledgers(self) -> int:
-        """Background step: entries a crash left on stock documents."""
+        """Background step: entries a crash (or a stop before the booking pass) left on stock documents.
+        Only logs whose oldest change is older than a few booking windows: younger ones are the queue
+        of a running booking pass, which books them in one update with the rest of its window."""
         flushed = 0
+        left_before = self.clock.now() - timedelta(seconds=max(2.0, 4 * self.booking_delay_seconds))
         cursor = self.collection.find(
-            {f"{LEDGER_PENDING}._id": {"$exists": True}}, {"ledger_pending": 1, "on_hand": 1, "reserved": 1}
+            {f"{LEDGER_PENDING}._id": {"$exists": True}, f"{LEDGER_PENDING}.0.at": {"$lt": left_before}},
+            {"ledger_pending": 1, "on_hand": 1, "reserved": 1},
         ).limit(200)
         async for doc in cursor:
             flushed += await self.flush_ledger(doc)

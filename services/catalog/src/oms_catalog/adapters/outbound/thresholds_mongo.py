@@ -57,7 +57,13 @@ class ThresholdMongo:
                 raise ConcurrencyError(self.store.name, key, 0) from exc
             return Loaded(t, 1)
         stored = await self.store.update(
-            t.shop_id, key, loaded.version, set_fields=fields, events=decision.events, applied_event_id=applied_event_id
+            t.shop_id,
+            key,
+            loaded.version,
+            set_fields=fields,
+            events=decision.events,
+            applied_event_id=applied_event_id,
+            fields=(),  # the decision is the new state: only its version comes back
         )
         return Loaded(t, stored["version"])
 

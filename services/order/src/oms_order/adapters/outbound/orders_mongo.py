@@ -3,11 +3,13 @@ audit trail's oldest entries archived) and the per-shop order numbers."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from oms_contracts import Envelope
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.mongo import Document, IndexSpec, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -66,6 +68,9 @@ def stored_order(doc: Document) -> StoredOrder:
     )
 
 
+# What a read of an order for its state leaves out: the outbox and the inbox of applied events.
+_NOT_READ = {"outbox": 0, "applied_events": 0}
+
 # Audit entries an order document holds at most; past that, save() moves the oldest to the archive
 # until half remain, so one save in AUDIT_KEPT / 2 pays for a move.
 AUDIT_KEPT = 100
@@ -87,6 +92,8 @@ class MongoOrders:
         self.bind = bind
         self.audit_archive = MongoAuditArchive(store.collection.database)
         self.audit_kept = max(audit_kept, 2)
+        # Placements asking together whether their Idempotency-Key was used: one `$in` read per shop.
+        self._by_key: Coalescer[tuple[str, str], Document | None] = Coalescer(self._by_keys, limit=ASKS_PER_READ)
 
     async def _bound(self, doc: Document) -> StoredOrder:
         return await self._bind(stored_order(doc))
@@ -118,8 +125,17 @@ class MongoOrders:
         return await self._bind(stored)
 
     async def by_idempotency_key(self, shop_id: str, key: str) -> StoredOrder | None:
-        doc = await self.store.collection.find_one({"shop_id": shop_id, "idempotency_key": key})
+        doc = await self._by_key((shop_id, key))
         return await self._bound(doc) if doc else None
+
+    async def _by_keys(self, asks: list[tuple[str, str]]) -> list[Document | None]:
+        found: dict[tuple[str, str], Document] = {}
+        for shop_id, keys in keys_by_shop((shop_id, [key]) for shop_id, key in asks).items():
+            query = {"shop_id": shop_id, "idempotency_key": {"$in": keys}}
+            async for doc in self.store.collection.find(query, projection=_NOT_READ):
+                found[(shop_id, doc["idempotency_key"])] = doc
+        # Each caller parses its own order from the document (stored_order copies what it reads).
+        return [found.get(ask) for ask in asks]
 
     async def create(
         self, order: Order, *, idempotency_key: str, request_fingerprint: str, events: Sequence[Envelope[Any]]
@@ -202,16 +218,41 @@ class MongoOrders:
         return OrderPage(items=items, next_cursor=page.next_cursor)
 
 
+# The most placements of one turn of the event loop that one counter update numbers.
+NUMBERS_PER_UPDATE = 500
+
+
 class MongoOrderNumbers:
+    """The shop's order numbers: one counter document per shop, `$inc` by how many placements of the
+    shop ask together (ADR 0043): concurrent placements share one round trip and each takes one number
+    of the range the update answered, in the order they asked. Unique per shop as before; a number
+    taken by a placement that then fails is a gap, as before."""
+
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[ORDER_COUNTERS]
+        self._next: Coalescer[str, int] = Coalescer(self._numbers_for, limit=NUMBERS_PER_UPDATE)
 
     async def next(self, shop_id: str) -> int:
+        return await self._next(shop_id)
+
+    async def _numbers_for(self, shops: list[str]) -> list[int]:
+        wanted = Counter(shops)
+        last = {shop_id: await self._take(shop_id, n) for shop_id, n in wanted.items()}
+        # The range of a shop is (last - n, last]: its callers take it from the bottom, in order.
+        given = {shop_id: last[shop_id] - n for shop_id, n in wanted.items()}
+        numbers = []
+        for shop_id in shops:
+            given[shop_id] += 1
+            numbers.append(given[shop_id])
+        return numbers
+
+    async def _take(self, shop_id: str, n: int) -> int:
+        """The last number of the n just taken for the shop."""
         for _ in range(3):
             try:
                 doc = await self.collection.find_one_and_update(
                     {"_id": shop_id, "shop_id": shop_id},
-                    {"$inc": {"last_number": 1}},
+                    {"$inc": {"last_number": n}},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )

@@ -153,3 +153,24 @@ async def test_contact_keys_registered_together_answer_each_placement_as_one_aft
             )
         assert again == ["repeat", "first"]
         assert usual.summary() == {("update", CUSTOMER_KEYS): 1}, "no key given: the write's answer says it all"
+
+
+async def test_two_processes_registering_the_same_new_people_at_once_make_one_first_order_each(
+    infra: Infra, topic_prefix: str
+) -> None:
+    settings = infra.settings(OrderSettings, topic_prefix, "order_keys_two", log_json=False)
+    await migrate(settings, INDEXES)
+    shop_id = new_id()
+    people = [Customer(name=f"P{i}", email=f"p{i}@example.com", phone=f"+7 913 000 10 0{i}") for i in range(5)]
+    async with service_database(settings) as db:
+        one, other = MongoCustomers(db), MongoCustomers(db)  # two replicas: two batches, two bulk writes
+        asks = [(person, register, new_id()) for person in people for register in (one, other, one)]
+        kinds = await asyncio.gather(*(register.register(shop_id, p, order_id) for p, register, order_id in asks))
+        keys = {d["key"]: d async for d in db[CUSTOMER_KEYS].find({"shop_id": shop_id})}
+    for i, person in enumerate(people):
+        mine = [(kind, order_id) for (p, _, order_id), kind in zip(asks, kinds, strict=True) if p is person]
+        firsts = [order_id for kind, order_id in mine if kind == "first"]
+        assert len(firsts) == 1, (person.email, mine)
+        # The first order is the one that made both of the person's keys.
+        assert keys[f"email:p{i}@example.com"]["first_order_id"] == firsts[0]
+        assert keys[f"phone:+791300010{i:02d}"]["first_order_id"] == firsts[0]

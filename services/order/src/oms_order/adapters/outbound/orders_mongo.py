@@ -185,7 +185,7 @@ class MongoOrders:
             order.shop_id,
             order.id,
             expected_version,
-            set_fields=state,
+            set_fields=self._changed(order, expected_version, state),
             events=events,
             applied_event_id=applied_event_id,
             applied_event_ids=applied_event_ids,
@@ -205,6 +205,16 @@ class MongoOrders:
             saved.order.bind(order.bound_pipeline)
             return saved
         return await self._bind(saved)
+
+    def _changed(self, order: Order, version: int, state: Document) -> Document:
+        """The fields of `state` that differ from the document at `version`, when this process has that
+        document (its snapshot): a stored version is immutable but for its outbox, and the write is
+        filtered on that version, so what it leaves out is what the document holds already. Without
+        it, every field. (Lines, customer, address and totals are most of an order and rarely change.)"""
+        before = self.snapshots.latest(order.shop_id, order.id)
+        if before is None or before.get("version") != version:
+            return state
+        return {k: v for k, v in state.items() if k not in before or before[k] != v}
 
     async def _move_old_audit(self, order: Order, state: Document) -> Document:
         """Archive the oldest audit entries before the (version-checked) save that drops them from the

@@ -183,6 +183,13 @@ class MongoCustomerIndex:
         return CustomerPage([_of(d) for d in page.items], page.next_cursor)
 
 
+# The most placements whose contact keys one bulk write registers.
+REGISTERS_PER_WRITE = 200
+
+Registration = tuple[str, str, tuple[str, ...]]
+"""One placement's ask: (shop_id, order_id, its contact keys)."""
+
+
 class MongoCustomers:
     """Who has ordered before, per shop: the first order placed with each contact key.
 
@@ -190,41 +197,68 @@ class MongoCustomers:
     customer is repeat when any of their keys had a first order already. A new key is given to the
     record this order would start (`customer_id_for`), so the records' consumer has no key to claim
     for a new person (ADR 0036); it moves the key when the person turns out to have a record.
+
+    The placements that register together (the same turn of the event loop) share one ordered bulk
+    write (ADR 0044): the writes of each in the order they asked, so two placements of one person see
+    each other as a sequence would (the first made the key, the second is repeat).
     """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[CUSTOMER_KEYS]
+        self._register: Coalescer[Registration, CustomerKind] = Coalescer(self._register_all, limit=REGISTERS_PER_WRITE)
 
     async def register(self, shop_id: str, customer: Customer, order_id: str) -> CustomerKind:
-        """One round trip for all the person's keys: per key, make it with this order as its first (and
-        this order's record id as its holder), and give a key that has no first order yet (a manager
-        added it to a record, or its first order was erased) this one. The order is the person's first
-        when every key was made or given here."""
+        """Per key, make it with this order as its first (and this order's record id as its holder), and
+        give a key that has no first order yet (a manager added it to a record, or its first order was
+        erased) this one. The order is the person's first when every key was made or given here."""
         keys = contact_keys(str(customer.email), customer.phone)
         if not keys:
             return "first"
+        return await self._register((shop_id, order_id, tuple(keys)))
+
+    async def _register_all(self, asks: list[Registration]) -> list[CustomerKind]:
         writes: list[UpdateOne] = []
-        for key in keys:
-            key_id = f"{shop_id}/{key}"
-            new = {"key": key, "first_order_id": order_id, "customer_id": customer_id_for(order_id)}
-            writes.append(UpdateOne({"_id": key_id, "shop_id": shop_id}, {"$setOnInsert": new}, upsert=True))
-            unfirst = {"_id": key_id, "shop_id": shop_id, "first_order_id": None}
-            writes.append(UpdateOne(unfirst, {"$set": {"first_order_id": order_id}}))
-        firsts = 0  # keys whose first order this one became
+        makes: list[list[int]] = []  # per ask: the positions of the writes that make its keys
+        for shop_id, order_id, keys in asks:
+            makes.append([])
+            for key in keys:
+                key_id = f"{shop_id}/{key}"
+                new = {"key": key, "first_order_id": order_id, "customer_id": customer_id_for(order_id)}
+                makes[-1].append(len(writes))
+                writes.append(UpdateOne({"_id": key_id, "shop_id": shop_id}, {"$setOnInsert": new}, upsert=True))
+                unfirst = {"_id": key_id, "shop_id": shop_id, "first_order_id": None}
+                writes.append(UpdateOne(unfirst, {"$set": {"first_order_id": order_id}}))
+        raced = False
         for _ in range(3):
             try:
                 done = await self.collection.bulk_write(writes, ordered=True)
             except BulkWriteError as clash:
-                # Two first orders raced to make a key: what ran before the clash counts, then again
+                # Two first orders raced to make a key: what ran before the clash is stored, so all again
                 # (what is made already is left as it is by the second run).
                 refused_as_duplicates(clash)
-                firsts += int(clash.details.get("nUpserted", 0)) + int(clash.details.get("nModified", 0))
+                raced = True
                 continue
-            # Making a key is an upsert; giving one its first order modifies it; an existing key with a
-            # first order is matched by the first statement and changed by neither.
-            firsts += done.upserted_count + done.modified_count
-            return "first" if firsts >= len(keys) else "repeat"
-        raise RuntimeError(f"could not register the contact keys of order {order_id}")
+            if not raced and done.modified_count == 0:
+                # The usual answer: no key was given a first order, so an order is first when each of its
+                # keys was made by its own write (the writes' positions say whose).
+                made = done.upserted_ids or {}
+                return ["first" if all(at in made for at in positions) else "repeat" for positions in makes]
+            return await self._firsts(asks)
+        raise RuntimeError(f"could not register the contact keys of orders {[order_id for _, order_id, _ in asks]}")
+
+    async def _firsts(self, asks: list[Registration]) -> list[CustomerKind]:
+        """Which orders are first, from the keys as stored: a key's first order is set only by that order's
+        own writes and never replaced, so an order made or was given each of its keys when each names it."""
+        first_of: dict[tuple[str, str], str | None] = {}
+        for shop_id, keys in keys_by_shop((shop_id, keys) for shop_id, _, keys in asks).items():
+            async for d in self.collection.find(
+                {"shop_id": shop_id, "key": {"$in": keys}}, {"key": 1, "first_order_id": 1}
+            ):
+                first_of[(shop_id, d["key"])] = d.get("first_order_id")
+        return [
+            "first" if all(first_of.get((shop_id, key)) == order_id for key in keys) else "repeat"
+            for shop_id, order_id, keys in asks
+        ]
 
     async def forget(self, shop_id: str, emails: Sequence[str], phones: Sequence[str]) -> int:
         """Forget a person's first orders (their data erased): their next order counts as a first one.

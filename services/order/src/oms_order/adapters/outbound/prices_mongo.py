@@ -1,4 +1,8 @@
-"""Mongo adapters of the price projections: the catalog's SKUs (retail price) and price-list entries."""
+"""Mongo adapters of the price projections: the catalog's SKUs (retail price) and price-list entries.
+
+The placements that read prices together (concurrent requests reach the read in the same turn of the
+event loop) share one `$in` read per shop and collection (ADR 0032's Coalescer): what they answer is
+frozen (`SkuPrice`, `ListPrice`, `Money`), so each caller gets the same objects for its own SKUs."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from oms_contracts import Money
+from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
 from oms_runtime.mongo import Document, IndexSpec, upsert_newer
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -32,16 +37,27 @@ PRICE_INDEXES: list[IndexSpec] = [
 ]
 
 
+Asks = tuple[str, tuple[str, ...]]
+"""One caller's look-up: (shop_id, SKUs)."""
+
+
 class MongoSkuPrices:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[SKU_PRICES]
+        self._many: Coalescer[Asks, dict[str, SkuPrice]] = Coalescer(self._many_of, limit=ASKS_PER_READ)
 
     async def many(self, shop_id: str, skus: Sequence[str]) -> dict[str, SkuPrice]:
-        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}})
-        return {
-            d["sku"]: SkuPrice(sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"])
-            async for d in cursor
-        }
+        return await self._many((shop_id, tuple(skus)))
+
+    async def _many_of(self, asks: list[Asks]) -> list[dict[str, SkuPrice]]:
+        found: dict[tuple[str, str], SkuPrice] = {}
+        for shop_id, skus in keys_by_shop(asks).items():
+            async for d in self.collection.find({"shop_id": shop_id, "sku": {"$in": skus}}):
+                price = SkuPrice(
+                    sku=d["sku"], name=d["name"], price=Money.model_validate(d["price"]), active=d["active"]
+                )
+                found[(shop_id, d["sku"])] = price
+        return [{sku: found[(shop_id, sku)] for sku in skus if (shop_id, sku) in found} for shop_id, skus in asks]
 
     async def upsert(self, shop_id: str, *, sku: str, name: str, price: Money, active: bool, as_of: datetime) -> bool:
         return await upsert_newer(
@@ -58,19 +74,27 @@ class MongoPriceListPrices:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[PRICE_LIST_PRICES]
+        self._for_skus: Coalescer[Asks, list[ListPrice]] = Coalescer(self._for_skus_of, limit=ASKS_PER_READ)
 
     async def for_skus(self, shop_id: str, skus: Sequence[str]) -> list[ListPrice]:
-        cursor = self.collection.find({"shop_id": shop_id, "sku": {"$in": list(skus)}, "removed": False})
+        return await self._for_skus((shop_id, tuple(skus)))
+
+    async def _for_skus_of(self, asks: list[Asks]) -> list[list[ListPrice]]:
+        found: dict[tuple[str, str], list[ListPrice]] = {}
+        for shop_id, skus in keys_by_shop(asks).items():
+            async for d in self.collection.find({"shop_id": shop_id, "sku": {"$in": skus}, "removed": False}):
+                entry = ListPrice(
+                    price_list_id=d["price_list_id"],
+                    sku=d["sku"],
+                    customer_group=d["customer_group"],
+                    price=Money.of(d["amount"], d["currency"]),
+                    valid_from=d.get("valid_from"),
+                    valid_to=d.get("valid_to"),
+                )
+                found.setdefault((shop_id, d["sku"]), []).append(entry)
+        # A SKU asked twice in one look-up (two lines of it) gives its entries once, as one read would.
         return [
-            ListPrice(
-                price_list_id=d["price_list_id"],
-                sku=d["sku"],
-                customer_group=d["customer_group"],
-                price=Money.of(d["amount"], d["currency"]),
-                valid_from=d.get("valid_from"),
-                valid_to=d.get("valid_to"),
-            )
-            async for d in cursor
+            [entry for sku in dict.fromkeys(skus) for entry in found.get((shop_id, sku), ())] for shop_id, skus in asks
         ]
 
     async def apply(self, shop_id: str, entry: ListPrice, *, removed: bool, as_of: datetime) -> bool:

@@ -186,7 +186,9 @@ async def test_a_refused_update_changes_nothing_and_says_why(infra):
     things = client[db_name]["things"]
     try:
         await things.create_index([("shop_id", 1), ("key", 1)], unique=True)
-        await things.insert_many([{"_id": "a", "shop_id": "s", "key": 1, "n": {"name": "x"}}, {"_id": "b", "shop_id": "s", "key": 2}])
+        await things.insert_many(
+            [{"_id": "a", "shop_id": "s", "key": 1, "n": {"name": "x"}}, {"_id": "b", "shop_id": "s", "key": 2}]
+        )
         with pytest.raises(WriteError):
             await things.update_one({"_id": "a"}, {"$inc": {"n.name": 1}})
         with pytest.raises(OperationFailure) as refused:

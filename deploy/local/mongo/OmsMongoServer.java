@@ -70,7 +70,7 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
  *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
  *               1.47.0 leaves H2's 16, counted at about a sixth of that).
- *               The four "0"s are there for before/after measurements, not for use.
+ *               The four "0"s (and VERSIONS_KEPT=5) are there for before/after measurements, not for use.
  *
  * Why a reported version of our own:
  *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through

@@ -48,6 +48,8 @@ MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx2g -XX:+UseSerialGC -XX:Tiered
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"
 LAUNCHER_SRC="$SCRIPT_DIR/mongo/OmsMongoServer.java"
+# Beside it, in mongo-java-server's own package to reach its package-private update code (not a patch of it).
+LAUNCHER_SRCS=("$LAUNCHER_SRC" "$SCRIPT_DIR/mongo/de/bwaldvogel/mongo/backend/OmsSharedUpdates.java")
 
 log() { printf 'infra: %s\n' "$*" >&2; }
 die() { printf 'infra: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -123,7 +125,7 @@ install_mongo() {
 
 launcher_dir() {
     local sha
-    sha="$(sha256sum "$LAUNCHER_SRC" | cut -c1-12)"
+    sha="$(cat "${LAUNCHER_SRCS[@]}" | sha256sum | cut -c1-12)"
     printf '%s/launcher-%s' "$MJS_HOME" "$sha"
 }
 
@@ -136,7 +138,7 @@ install_launcher() {
     fi
     need "$JAVAC" "a JDK (javac) is required to compile the Mongo launcher"
     tmp="$(mktemp -d "$MJS_HOME/.tmp.XXXXXX")"
-    "$JAVAC" -nowarn --release 17 -cp "$MJS_HOME/lib/*" -d "$tmp" "$LAUNCHER_SRC" \
+    "$JAVAC" -nowarn --release 17 -cp "$MJS_HOME/lib/*" -d "$tmp" "${LAUNCHER_SRCS[@]}" \
         || { rm -rf "$tmp"; die "javac failed for $LAUNCHER_SRC"; }
     mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"   # a concurrent install may have won
     log "compiled launcher into $dir"

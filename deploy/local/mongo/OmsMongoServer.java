@@ -25,12 +25,14 @@ import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.AbstractUniqueIndex;
+import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.backend.OmsSharedUpdates;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.ValueComparator;
@@ -38,6 +40,7 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
 import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
 import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
 import org.h2.mvstore.MVMap;
@@ -60,12 +63,14 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_SECONDARY_INDEXES (default 1; 0 ignores non-unique indexes as 1.47.0 itself does),
  *               OMS_MONGO_MEMORY_UNIQUE_INDEXES (default 1; 0 keeps unique indexes in MVStore maps as 1.47.0 does),
  *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
+ *               OMS_MONGO_SHARED_UPDATES (default 1; 0 updates through 1.47.0's deep copies),
+ *               OMS_MONGO_VERSIONS_KEPT (default 0; old map versions H2 keeps in memory; its default is 5),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
  *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
  *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
  *               1.47.0 leaves H2's 16, counted at about a sixth of that).
- *               The three "0"s are there for before/after measurements, not for use.
+ *               The four "0"s (and VERSIONS_KEPT=5) are there for before/after measurements, not for use.
  *
  * Why a reported version of our own:
  *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through
@@ -106,6 +111,15 @@ import org.h2.mvstore.type.ObjectDataType;
  *   Since that is the only code that changes a document, a stored Document is never changed after it
  *   is stored, so a plain read (find, count, distinct) needs no copy of its own: it hands out the stored
  *   objects, which no later update touches.
+ *
+ * Why updates share values with the stored document (OmsSharedUpdates, beside this file):
+ *   1.47.0's updateDocument deep-copies the matched document twice (its old version and the base of the
+ *   new one) and compares them deeply: on the hot documents (catalog's stock, a reservation per open
+ *   order) most of an update's CPU and most of what the stand-in allocated. Updates with operators now
+ *   go through OmsSharedUpdates, 1.47.0's own steps and operator code applied to a new document that
+ *   copies only the containers on the updated paths and shares the rest with the stored one, which stays
+ *   as it was (the invariant above). Replacements, upserts that insert, removes and failing updates still
+ *   take 1.47.0's way.
  */
 public final class OmsMongoServer {
 
@@ -172,6 +186,11 @@ public final class OmsMongoServer {
         int compactFillRate = Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_COMPACT_FILL_RATE", "50"));
         MVStore mvStore = new MVStore.Builder().fileName(file).cacheSize(cacheMb).autoCommitBufferSize(4096)
             .autoCompactFillRate(compactFillRate).open();
+        // Old versions of the maps kept in memory after a commit: H2's default for a bare MVStore is 5, so the
+        // pages (and the documents) an update replaced stayed reachable for about five more commits (seconds),
+        // long enough to be promoted to the old generation and fill it. Nothing here reads an old version
+        // (no snapshots, no rollback); H2's own database sets 0. What is committed is unchanged.
+        mvStore.setVersionsToKeep(Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_VERSIONS_KEPT", "0")));
         H2Backend backend = new IdFirstH2Backend(mvStore);
         backend.version(version);
         MongoServer server = new MongoServer(backend);
@@ -202,6 +221,9 @@ public final class OmsMongoServer {
             + " reports MongoDB " + reported + " (wire " + wire + ") oplog=" + oplog + " workers=" + workers);
         stopped.await();
     }
+
+    /** Updates share unchanged values with the stored document (off: 1.47.0's deep copies, for a before/after measurement). */
+    static final boolean SHARED_UPDATES = !"0".equals(System.getenv("OMS_MONGO_SHARED_UPDATES"));
 
     /** Documents stored as BSON (off: as 1.47.0 stores them, Java-serialised, for a before/after measurement). */
     static final boolean BSON_DOCUMENTS = !"0".equals(System.getenv("OMS_MONGO_BSON_DOCUMENTS"));
@@ -468,6 +490,9 @@ public final class OmsMongoServer {
         // or removes top-level fields of the document it was handed: a copy of the top level is enough to
         // keep the stored object as it was (a third deep copy per update before, ~4 % of the CPU).
         private static final Set<String> UPDATING = Set.of("update", "findAndModify");
+        // Set while OmsSharedUpdates runs an update: it changes no matched document (it stores new ones that
+        // share the unchanged values), so the stored documents themselves are handed to it.
+        private static final ThreadLocal<Boolean> SHARING = ThreadLocal.withInitial(() -> false);
         // Prefix lookups beside each unique compound index (which answers only its exact keys), by name;
         // built from the data at first use, then kept up to date by the write hooks below.
         private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
@@ -599,11 +624,47 @@ public final class OmsMongoServer {
             }
         }
 
+        /**
+         * Updates with operators share what they do not change with the stored document
+         * (OmsSharedUpdates: no deep copies); anything else (a replacement, an upsert that inserts, a remove,
+         * an update that fails in findAndModify) goes through 1.47.0's own code, on snapshots as before.
+         */
+        @Override
+        public synchronized Document findAndModify(Document query) {
+            if (!SHARED_UPDATES) {
+                return super.findAndModify(query);
+            }
+            Document answer;
+            SHARING.set(true);
+            try {
+                answer = OmsSharedUpdates.findAndModify(this, query);
+            } finally {
+                SHARING.set(false);
+            }
+            return answer != null ? answer : super.findAndModify(query);
+        }
+
+        @Override
+        public synchronized Document updateDocuments(Document selector, Document updateQuery, ArrayFilters arrayFilters,
+                                                     boolean isMulti, boolean isUpsert, Oplog oplog) {
+            if (!SHARED_UPDATES) {
+                return super.updateDocuments(selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog);
+            }
+            Document answer;
+            SHARING.set(true);
+            try {
+                answer = OmsSharedUpdates.updateDocuments(this, selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog);
+            } finally {
+                SHARING.set(false);
+            }
+            return answer != null ? answer : super.updateDocuments(selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog);
+        }
+
         @Override
         protected QueryResult createQueryResult(List<Document> matchedDocuments, int batchSize) {
             MATCHED.set(matchedDocuments.size());
             String command = Stats.CURRENT.get();
-            if (command != null && READ_ONLY.contains(command)) {
+            if (SHARING.get() || (command != null && READ_ONLY.contains(command))) {
                 // A stored Document is never changed once stored: the only code that changes documents,
                 // AbstractMongoCollection.updateDocument (update, findAndModify), works on the copies
                 // below and stores its copy as the new value. So a read can hand out the stored objects

@@ -1,0 +1,338 @@
+package de.bwaldvogel.mongo.backend;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.FailedToParseException;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+import de.bwaldvogel.mongo.exception.MongoServerException;
+import de.bwaldvogel.mongo.oplog.Oplog;
+
+/**
+ * findAndModify and update with operators ($set, $inc, $push...) as mongo-java-server 1.47.0 applies them
+ * (AbstractMongoCollection.findAndModify, updateDocuments, updateDocument, calculateUpdateDocument: the same
+ * steps, checks, errors and answers), except for what they copy. 1.47.0 deep-copies the matched document
+ * twice per update (its "old" version, then the base of the new one) and compares the two deeply; on the
+ * stand-in's hot documents (catalog's stock, with a reservation per open order and the last 200 applied
+ * keys) that was most of an update's work and most of what the stand-in allocated (docs/notes.md,
+ * "standin2"). Here the old version is the stored document itself, which nothing changes once stored
+ * (OmsMongoServer's IdFirstCollection), and the new one shares every value the update does not reach:
+ * only the containers on the updated paths are copied (shallowly), so 1.47.0's FieldUpdates, which changes
+ * the document it is given in place, changes copies only. Unchanged values are then the same objects in
+ * both versions, so comparing them is an identity check.
+ *
+ * In the library's package only to reach its package-private update code (FieldUpdates, UpdateOperator,
+ * Projection, ArrayFilters.parse, validateUpdateQuery); nothing of the library is replaced. A call answers
+ * null when it leaves the case to 1.47.0's own code (removes, replacements, upserts that insert, and a
+ * findAndModify whose update fails, so that 1.47.0 raises its own, wrapped, error): the caller then runs
+ * the library's method, which finds the same documents, since nothing was changed.
+ */
+public final class OmsSharedUpdates {
+
+    private OmsSharedUpdates() {
+    }
+
+    /** An update made only of operators (the case handled here); a replacement or a pipeline is not. */
+    public static boolean operatorsOnly(Object update) {
+        if (!(update instanceof Document document) || document.isEmpty()) {
+            return false;
+        }
+        for (String key : document.keySet()) {
+            if (!key.startsWith("$")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** AbstractMongoCollection.findAndModify for an update with operators; null: the library's own. */
+    public static <P> Document findAndModify(AbstractMongoCollection<P> collection, Document query) {
+        if (query.containsKey("remove") || !operatorsOnly(query.get("update"))) {
+            return null;
+        }
+        boolean returnNew = Utils.isTrue(query.get("new"));
+        Document queryObject = new Document();
+        queryObject.put("query", query.containsKey("query") ? query.get("query") : new Document());
+        if (query.containsKey("sort")) {
+            queryObject.put("orderby", query.get("sort"));
+        }
+
+        Document lastErrorObject = null;
+        Document returnDocument = null;
+        boolean matchingDocument = false;
+        for (Document document : collection.handleQuery(queryObject, 0, 1)) {
+            matchingDocument = true;
+            Document updateQuery = (Document) query.get("update");
+            Document filter = (Document) queryObject.get("query");
+            Updated updated;
+            try {
+                ArrayFilters arrayFilters = ArrayFilters.parse(query, updateQuery);
+                updated = update(collection, document, filter, updateQuery, arrayFilters);
+            } catch (MongoServerError e) {
+                return null; // nothing changed: 1.47.0 runs it again and raises the error as it words it
+            }
+            returnDocument = returnNew ? updated.now() : updated.before();
+            lastErrorObject = new Document("updatedExisting", Boolean.TRUE);
+            lastErrorObject.put("n", Integer.valueOf(1));
+        }
+        if (!matchingDocument && Utils.isTrue(query.get("upsert"))) {
+            return null; // an insert: nothing to share
+        }
+
+        Document fields = (Document) query.get("fields");
+        if (fields != null) {
+            returnDocument = new Projection(fields, collection.getIdField()).projectDocument(returnDocument);
+        }
+        Document result = new Document();
+        if (lastErrorObject != null) {
+            result.put("lastErrorObject", lastErrorObject);
+        }
+        result.put("value", returnDocument);
+        Utils.markOkay(result);
+        return result;
+    }
+
+    /** AbstractMongoCollection.updateDocuments for an update with operators; null: the library's own. */
+    public static <P> Document updateDocuments(AbstractMongoCollection<P> collection, Document selector,
+                                               Document updateQuery, ArrayFilters arrayFilters, boolean isMulti,
+                                               boolean isUpsert, Oplog oplog) {
+        if (!operatorsOnly(updateQuery)) {
+            return null;
+        }
+        int nMatched = 0;
+        List<Object> updatedIds = new ArrayList<>();
+        for (Document document : collection.queryDocuments(selector, null, 0, 0, 0, null)) {
+            Updated updated = update(collection, document, selector, updateQuery, arrayFilters);
+            if (!Utils.nullAwareEquals(updated.before(), updated.now())) {
+                updatedIds.add(updated.now().get(collection.getIdField()));
+            }
+            nMatched++;
+            if (!isMulti) {
+                break;
+            }
+        }
+        if (nMatched == 0 && isUpsert) {
+            return null; // an insert: nothing to share
+        }
+        oplog.handleUpdate(collection.getFullName(), selector, updateQuery, updatedIds);
+        Document result = new Document();
+        result.put("n", Integer.valueOf(nMatched));
+        result.put("nModified", Integer.valueOf(updatedIds.size()));
+        return result;
+    }
+
+    /** The stored document before the update, and the one stored after it (the same object when unchanged). */
+    record Updated(Document before, Document now) {
+    }
+
+    /** AbstractMongoCollection.updateDocument on the stored document, which it leaves as it is. */
+    private static <P> Updated update(AbstractMongoCollection<P> collection, Document stored, Document filter,
+                                      Document updateQuery, ArrayFilters arrayFilters) {
+        Integer matchPos = positional(updateQuery) ? new DefaultQueryMatcher().matchPosition(stored, filter) : null;
+        Document newDocument = calculateUpdateDocument(collection, stored, updateQuery, arrayFilters, matchPos);
+        if (newDocument.equals(stored)) {
+            return new Updated(stored, stored);
+        }
+        for (Index<P> index : collection.getIndexes()) {
+            index.checkUpdate(stored, newDocument, collection);
+        }
+        P position = singlePosition(collection, stored);
+        for (Index<P> index : collection.getIndexes()) {
+            index.updateInPlace(stored, newDocument, position, collection);
+        }
+        if (collection.tracksDataSize()) {
+            collection.updateDataSize(Utils.calculateSize(newDocument) - Utils.calculateSize(stored));
+        }
+        // 1.47.0 writes the new values into the matched document: its fields keep their places, fields the
+        // update removed go, new ones come last (in the order the update added them)
+        Document now = stored.clone();
+        now.keySet().retainAll(newDocument.keySet());
+        for (Map.Entry<String, Object> entry : newDocument.entrySet()) {
+            if (entry.getKey().contains(".")) {
+                throw new MongoServerException("illegal field name. must not happen as it must be caught by the driver");
+            }
+            now.put(entry.getKey(), entry.getValue());
+        }
+        collection.handleUpdate(position, stored, now);
+        return new Updated(stored, now);
+    }
+
+    /** Whether a path of the update has a positional element ($, $[], $[id]): only then is the match position read. */
+    private static boolean positional(Document updateQuery) {
+        for (Object change : updateQuery.values()) {
+            if (change instanceof Document fields) {
+                for (String path : fields.keySet()) {
+                    if (path.indexOf('$') >= 0) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * AbstractMongoCollection.calculateUpdateDocument for operators: the new document starts as the stored
+     * one's fields (its _id first) with every container on an updated path copied, then each operator is
+     * applied by 1.47.0's FieldUpdates.
+     */
+    private static <P> Document calculateUpdateDocument(AbstractMongoCollection<P> collection, Document stored,
+                                                        Document update, ArrayFilters arrayFilters, Integer matchPos) {
+        String idField = collection.getIdField();
+        Document newDocument = new Document();
+        if (idField != null) {
+            newDocument.put(idField, stored.get(idField));
+        }
+        AbstractMongoCollection.validateUpdateQuery(update);
+        newDocument.putAll(stored);
+        for (Map.Entry<String, Object> entry : update.entrySet()) {
+            if (entry.getValue() instanceof Document change) {
+                boolean renames = entry.getKey().equals("$rename");
+                for (Map.Entry<String, Object> field : change.entrySet()) {
+                    copyPath(newDocument, field.getKey());
+                    if (renames && field.getValue() instanceof String target) {
+                        copyPath(newDocument, target);
+                    }
+                }
+            }
+        }
+        for (String modifier : update.keySet()) {
+            Document change = (Document) update.get(modifier);
+            UpdateOperator operator;
+            try {
+                operator = UpdateOperator.fromValue(modifier);
+            } catch (IllegalArgumentException e) {
+                throw new FailedToParseException("Unknown modifier: " + modifier
+                    + ". Expected a valid update modifier or pipeline-style update specified as an array");
+            }
+            new FieldUpdates(newDocument, operator, idField, false, matchPos, arrayFilters).apply(change, modifier);
+        }
+        Utils.validateFieldNames(newDocument);
+        return newDocument;
+    }
+
+    /**
+     * Gives the new document its own copy of every container an update of this path may change: each
+     * document or array on the way and the value at its end (shallow copies; what they hold stays shared).
+     * Where the path goes on by a positional element ($, $[], $[id]: 1.47.0 reads it as an index into an array
+     * or a document) or into an array's elements by a field name (which 1.47.0 applies to each element), the
+     * values of the container there are copied deeply, as 1.47.0 copies everything.
+     */
+    static void copyPath(Document newDocument, String path) {
+        Object container = newDocument;
+        String[] segments = path.split("\\.", -1);
+        for (String segment : segments) {
+            if (segment.startsWith("$")) {
+                // a positional element: 1.47.0 reads it as an index (the match position, or each array filter's
+                // matches) into whatever is there, an array or a document, and changes what it finds in place
+                copyValuesDeeply(container);
+                return;
+            }
+            Object child;
+            if (container instanceof Document document) {
+                child = document.get(segment);
+                Object copy = shallowCopy(child);
+                if (copy == null) {
+                    return;
+                }
+                document.put(segment, copy);
+                container = copy;
+            } else if (container instanceof List<?> list) {
+                @SuppressWarnings("unchecked")
+                List<Object> elements = (List<Object>) list;
+                int index = arrayIndex(segment);
+                if (index < 0) {
+                    copyValuesDeeply(elements);
+                    return;
+                }
+                if (index >= elements.size()) {
+                    return;
+                }
+                Object copy = shallowCopy(elements.get(index));
+                if (copy == null) {
+                    return;
+                }
+                elements.set(index, copy);
+                container = copy;
+            } else {
+                return;
+            }
+        }
+    }
+
+    /** Replaces every value of a (copied) document or array by a deep copy of it. */
+    private static void copyValuesDeeply(Object container) {
+        if (container instanceof Document document) {
+            document.replaceAll((key, value) -> deepCopy(value));
+        } else if (container instanceof List<?> list) {
+            @SuppressWarnings("unchecked")
+            List<Object> elements = (List<Object>) list;
+            elements.replaceAll(OmsSharedUpdates::deepCopy);
+        }
+    }
+
+    /** A deep copy, as Document.cloneDeeply copies each value (documents, arrays and sets; the rest shared). */
+    private static Object deepCopy(Object value) {
+        if (value instanceof Document document) {
+            return document.cloneDeeply();
+        }
+        if (value instanceof List<?> list) {
+            List<Object> copy = new ArrayList<>(list.size());
+            list.forEach(element -> copy.add(deepCopy(element)));
+            return copy;
+        }
+        if (value instanceof Set<?> set) {
+            Set<Object> copy = new LinkedHashSet<>();
+            set.forEach(element -> copy.add(deepCopy(element)));
+            return copy;
+        }
+        return value;
+    }
+
+    /** An array element's index as a path names it (digits only, as 1.47.0 reads it), or -1. */
+    private static int arrayIndex(String segment) {
+        if (segment.isEmpty() || segment.length() > 9) {
+            return -1;
+        }
+        for (int i = 0; i < segment.length(); i++) {
+            if (!Character.isDigit(segment.charAt(i))) {
+                return -1;
+            }
+        }
+        return Integer.parseInt(segment);
+    }
+
+    /** A copy of a document or an array, its values shared; null for anything else (nothing to copy). */
+    private static Object shallowCopy(Object value) {
+        if (value instanceof Document document) {
+            return document.clone();
+        }
+        if (value instanceof List<?> list) {
+            return new ArrayList<>(list);
+        }
+        if (value instanceof Set<?> set) {
+            return new LinkedHashSet<>(set);
+        }
+        return null;
+    }
+
+    /** AbstractMongoCollection.getSinglePosition. */
+    private static <P> P singlePosition(AbstractMongoCollection<P> collection, Document document) {
+        List<Index<P>> indexes = collection.getIndexes();
+        if (indexes.isEmpty()) {
+            return collection.findDocumentPosition(document);
+        }
+        Set<P> positions = new LinkedHashSet<>();
+        for (Index<P> index : indexes) {
+            P position = index.getPosition(document);
+            if (position != null) {
+                positions.add(position);
+            }
+        }
+        return CollectionUtils.getSingleElement(positions);
+    }
+}

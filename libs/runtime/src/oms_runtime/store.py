@@ -348,7 +348,11 @@ class DocumentRepository(Generic[T]):
         doc = self.to_document(loaded.state)
         if self.shared_updates and applied_event_id is None:
             shared = await self.store.update_shared(
-                str(doc["shop_id"]), str(doc["_id"]), loaded.version, events=decision.events, **self.update_of(loaded, decision)
+                str(doc["shop_id"]),
+                str(doc["_id"]),
+                loaded.version,
+                events=decision.events,
+                **self.update_of(loaded, decision),
             )
             return Loaded(decision.state, int(shared["version"]))
         updated = await self.store.update(

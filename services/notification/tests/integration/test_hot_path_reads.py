@@ -96,7 +96,9 @@ async def test_orders_handled_side_by_side_share_their_writes(
     notifier = build_application(own, runtime).notifier
     test = Actor.system("test")
     await notifier.on_shop_created(
-        Envelope.new(ShopCreated(shop_id=shop_id, name="Tea", default_currency="RUB", locale="en"), shop_id=shop_id, actor=test)
+        Envelope.new(
+            ShopCreated(shop_id=shop_id, name="Tea", default_currency="RUB", locale="en"), shop_id=shop_id, actor=test
+        )
     )
     boss = StaffMemberAdded(
         shop_id=shop_id, staff_id="boss", email=address("shared-boss", shop_id), name="Boss", role="admin"
@@ -104,7 +106,9 @@ async def test_orders_handled_side_by_side_share_their_writes(
     await notifier.on_staff_member_added(Envelope.new(boss, shop_id=shop_id, actor=test))
     order = Actor.system("order")
     # The first order reads the staff list; the next ones find it kept and run in step.
-    await notifier.on_order_placed(Envelope.new(order_placed(40, address("shared-0", shop_id)), shop_id=shop_id, actor=order))
+    await notifier.on_order_placed(
+        Envelope.new(order_placed(40, address("shared-0", shop_id)), shop_id=shop_id, actor=order)
+    )
     customers = [address(f"shared-{n}", shop_id) for n in range(1, 7)]
     placed = [
         Envelope.new(order_placed(40 + n, customer), shop_id=shop_id, actor=order)
@@ -120,8 +124,10 @@ async def test_orders_handled_side_by_side_share_their_writes(
         outcomes = log.count("update", "notifications")
         assert 1 <= outcomes < 12, log.summary()  # twelve emails' outcomes
         await eventually(
-            lambda: all(len(smtp.sink.to(c)) == 1 for c in customers)
-            and len(smtp.sink.to(address("shared-boss", shop_id))) == 7
+            lambda: (
+                all(len(smtp.sink.to(c)) == 1 for c in customers)
+                and len(smtp.sink.to(address("shared-boss", shop_id))) == 7
+            )
         )
         async with service_database(own) as db:
             sent = await db["notifications"].count_documents({"shop_id": shop_id, "status": "sent"})

@@ -97,7 +97,7 @@ class AggregateStore:
         self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_each)
         self._reads: Coalescer[Any, Document | None] = Coalescer(self._read_all, limit=ASKS_PER_READ)
         # `update_shared`: while one bulk write is out, the updates that arrive wait for the next (group commit).
-        self._updates: Coalescer[SharedUpdate, bool] = Coalescer(self._update_each, one_in_flight=True)
+        self._updates: Coalescer[SharedUpdate, bool | WriteError] = Coalescer(self._update_each, one_in_flight=True)
 
     @property
     def name(self) -> str:
@@ -252,7 +252,10 @@ class AggregateStore:
         if entries:
             update["$push"] = {"outbox": {"$each": entries}}
         query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version, "outbox": {"$size": 0}}
-        if not await self._updates((query, update)):
+        matched = await self._updates((query, update))
+        if isinstance(matched, WriteError):
+            raise matched
+        if not matched:
             return await self.update(
                 shop_id, aggregate_id, expected_version, set_fields=set_fields, events=events, fields=()
             )
@@ -261,23 +264,26 @@ class AggregateStore:
             self._on_pending(self.name, aggregate_id, doc)
         return doc
 
-    async def _update_each(self, updates: list[SharedUpdate]) -> list[bool]:
-        """The updates in one unordered bulk write; each one's answer: did its filter match."""
+    async def _update_each(self, updates: list[SharedUpdate]) -> list[bool | WriteError]:
+        """The updates in one unordered bulk write; each one's answer: did its filter match (or the error
+        the store gave that write alone)."""
         writes = [UpdateOne(query, update, upsert=True) for query, update in updates]
-        missed: set[int] = set()
+        answers: list[bool | WriteError] = [True] * len(updates)
         try:
             result = await self.collection.bulk_write(writes, ordered=False)
             made = result.upserted_ids
         except BulkWriteError as failed:
             for error in failed.details.get("writeErrors", []):
-                if error.get("code") != DUPLICATE_KEY:  # not a miss: the store refused the write itself
-                    raise
-                missed.add(int(error["index"]))
+                # A clash of the upsert's insert: the filter missed. Anything else: that write's own error.
+                code = error.get("code")
+                refused = WriteError(error.get("errmsg", ""), code, error)
+                answers[int(error["index"])] = False if code == DUPLICATE_KEY else refused
             made = {int(u["index"]): u["_id"] for u in failed.details.get("upserted", [])}
         if made:  # the document was gone: what the upsert made anew goes again, and the caller missed
             await self.collection.delete_many({"_id": {"$in": list(made.values())}})
-            missed.update(made)
-        return [i not in missed for i in range(len(updates))]
+            for index in made:
+                answers[index] = False
+        return answers
 
 
 def was_applied(doc: Document, event_id: str) -> bool:

@@ -150,5 +150,6 @@ class LocalStack:
         return pids
 
     def python_services(self) -> dict[str, int]:
+        """The Python processes worth a profile: the services and the SMTP sink (aiosmtpd, the `mail` line)."""
         pids = self.pids()
-        return {name: pids[name] for name in SERVICES if name in pids}
+        return {name: pids[name] for name in (*SERVICES, "mail") if name in pids}

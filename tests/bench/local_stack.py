@@ -155,5 +155,6 @@ class LocalStack:
         return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items() if port}
 
     def python_services(self) -> dict[str, int]:
+        """The Python processes worth a profile: the services and the SMTP sink (aiosmtpd, the `mail` line)."""
         pids = self.pids()
-        return {name: pids[name] for name in SERVICES if name in pids}
+        return {name: pids[name] for name in (*SERVICES, "mail") if name in pids}

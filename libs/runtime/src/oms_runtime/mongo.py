@@ -178,7 +178,12 @@ async def insert_each(collection: AsyncCollection[Document], docs: Sequence[Docu
 async def insert_new_many(collection: AsyncCollection[Document], docs: Sequence[Document]) -> list[bool]:
     """`insert_each`, answered per document: True when stored, False where a unique index refused it
     (a replay of something stored before); any other refusal is raised."""
-    outcomes = await insert_each(collection, docs)
+    return stored_or_replayed(await insert_each(collection, docs))
+
+
+def stored_or_replayed(outcomes: Sequence[WriteError | None]) -> list[bool]:
+    """The outcomes of `insert_each` (or of a `Coalescer` of it) as `insert_new_many` answers them: True
+    where stored, False where a unique index refused it; any other refusal is raised."""
     refused = next((o for o in outcomes if o is not None and not isinstance(o, DuplicateKeyError)), None)
     if refused is not None:
         raise refused
@@ -208,6 +213,30 @@ def _newest_wins(key: Document, fields: Document, as_of: datetime, ties_apply: b
     return {**key, "as_of": newer}, {"$set": {**fields, "as_of": as_of}}
 
 
+class SharedUpserts:
+    """Conditional upserts into one collection for concurrent handlers: the calls made in one turn of
+    the event loop (the lanes a consumer batch runs side by side) go out as one unordered bulk write.
+    Each answers as its own `update_one(filter, update, upsert=True)` would: True when it matched or
+    inserted, False when the filter missed a document that is there (its insert clashed on a unique
+    key: the document is newer, or refuses the write, such as an erased order's contact)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+        self._writes: Coalescer[tuple[Document, Document], bool] = Coalescer(self._write_all)
+
+    async def __call__(self, filter_: Document, update: Document) -> bool:
+        return await self._writes((filter_, update))
+
+    async def _write_all(self, rows: list[tuple[Document, Document]]) -> list[bool]:
+        writes = [UpdateOne(filter_, update, upsert=True) for filter_, update in rows]
+        try:
+            await self.collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            refused = refused_as_duplicates(exc)
+            return [i not in refused for i in range(len(rows))]
+        return [True] * len(rows)
+
+
 class NewestWins:
     """`upsert_newer` into one collection for concurrent handlers: the calls made in one turn of the
     event loop (the lanes a consumer batch runs side by side) go out as one unordered bulk write,
@@ -216,18 +245,7 @@ class NewestWins:
     def __init__(self, collection: AsyncCollection[Document], *, ties_apply: bool = False) -> None:
         self.collection = collection
         self.ties_apply = ties_apply
-        self._writes: Coalescer[tuple[Document, Document, datetime], bool] = Coalescer(self._write_all)
+        self._upserts = SharedUpserts(collection)
 
     async def __call__(self, key: Document, fields: Document, as_of: datetime) -> bool:
-        return await self._writes((key, fields, as_of))
-
-    async def _write_all(self, rows: list[tuple[Document, Document, datetime]]) -> list[bool]:
-        writes = [
-            UpdateOne(*_newest_wins(key, fields, as_of, self.ties_apply), upsert=True) for key, fields, as_of in rows
-        ]
-        try:
-            await self.collection.bulk_write(writes, ordered=False)
-        except BulkWriteError as exc:
-            refused = refused_as_duplicates(exc)
-            return [i not in refused for i in range(len(rows))]
-        return [True] * len(rows)
+        return await self._upserts(*_newest_wins(key, fields, as_of, self.ties_apply))

@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from oms_contracts import Envelope, topic_for
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from oms_runtime.coalesce import ASKS_PER_READ, Coalescer
 from oms_runtime.commands import Decision, Loaded
 from oms_runtime.errors import AlreadyApplied, ConcurrencyError
-from oms_runtime.mongo import Document, IndexSpec, insert_each, insert_new_many
+from oms_runtime.mongo import DUPLICATE_KEY, Document, IndexSpec, insert_each, stored_or_replayed
 from oms_runtime.telemetry import inject_trace_headers
 
 APPLIED_EVENTS_KEPT = 200
@@ -78,6 +78,9 @@ def outbox_indexes(collection: str) -> list[IndexSpec]:
     return [IndexSpec(collection, [("outbox.event_id", 1)], name="outbox_pending_events", extra={"sparse": True})]
 
 
+SharedUpdate = tuple[Document, Document]  # (filter, update) of one `AggregateStore.update_shared`
+
+
 class AggregateStore:
     def __init__(
         self,
@@ -93,6 +96,8 @@ class AggregateStore:
         # The creates of concurrent callers (a consumer batch's lanes, simultaneous requests) in one insert.
         self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_each)
         self._reads: Coalescer[Any, Document | None] = Coalescer(self._read_all, limit=ASKS_PER_READ)
+        # `update_shared`: while one bulk write is out, the updates that arrive wait for the next (group commit).
+        self._updates: Coalescer[SharedUpdate, bool | WriteError] = Coalescer(self._update_each, one_in_flight=True)
 
     @property
     def name(self) -> str:
@@ -152,7 +157,8 @@ class AggregateStore:
             {**doc, "version": 1, "outbox": [], "has_outbox": False, "applied_events": doc.get("applied_events", [])}
             for doc in docs
         ]
-        made = await insert_new_many(self.collection, stored)
+        # With the creates of concurrent callers (their handlers side by side) in one insert.
+        made = stored_or_replayed(await self._inserts.many(stored))
         return [doc if new else None for doc, new in zip(stored, made, strict=True)]
 
     async def _insert_each(self, docs: list[Document]) -> list[WriteError | None]:
@@ -220,6 +226,65 @@ class AggregateStore:
             self._on_pending(self.name, aggregate_id, doc)
         return doc
 
+    async def update_shared(
+        self,
+        shop_id: str,
+        aggregate_id: str,
+        expected_version: int,
+        *,
+        set_fields: Document,
+        events: Sequence[Envelope[Any]] = (),
+    ) -> Document:
+        """`update(..., fields=())` for a caller that needs only the new version back, in one bulk write with
+        the `update_shared` calls of other callers that come while one is out (group commit, ADR 0045):
+        the outcomes of emails sent side by side. Returns `_id`, `version` and the outbox (what the
+        relay publishes from); raises `ConcurrencyError` when the version moved on.
+
+        Each update is an upsert filtered on the version and on an empty outbox (so the new outbox is
+        exactly `events`, which the snapshot says without a read-back). When its filter misses, the
+        upsert's insert clashes on `_id` and the bulk write names it: that caller then makes its own
+        `update` (a findAndModify that says whether the version moved or only an earlier entry was still
+        pending). A document deleted meanwhile is a miss too (what the upsert made of it is removed again);
+        meant for aggregates that are never deleted."""
+        entries = [outbox_entry(e, self.topic_prefix) for e in events]
+        sets = {**set_fields, **({"has_outbox": True} if entries else {})}
+        update: Document = {"$inc": {"version": 1}, "$set": sets}
+        if entries:
+            update["$push"] = {"outbox": {"$each": entries}}
+        query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version, "outbox": {"$size": 0}}
+        matched = await self._updates((query, update))
+        if isinstance(matched, WriteError):
+            raise matched
+        if not matched:
+            return await self.update(
+                shop_id, aggregate_id, expected_version, set_fields=set_fields, events=events, fields=()
+            )
+        doc: Document = {"_id": aggregate_id, "version": expected_version + 1, "outbox": entries}
+        if entries:
+            self._on_pending(self.name, aggregate_id, doc)
+        return doc
+
+    async def _update_each(self, updates: list[SharedUpdate]) -> list[bool | WriteError]:
+        """The updates in one unordered bulk write; each one's answer: did its filter match (or the error
+        the store gave that write alone)."""
+        writes = [UpdateOne(query, update, upsert=True) for query, update in updates]
+        answers: list[bool | WriteError] = [True] * len(updates)
+        try:
+            result = await self.collection.bulk_write(writes, ordered=False)
+            made = result.upserted_ids
+        except BulkWriteError as failed:
+            for error in failed.details.get("writeErrors", []):
+                # A clash of the upsert's insert: the filter missed. Anything else: that write's own error.
+                code = error.get("code")
+                refused = WriteError(error.get("errmsg", ""), code, error)
+                answers[int(error["index"])] = False if code == DUPLICATE_KEY else refused
+            made = {int(u["index"]): u["_id"] for u in failed.details.get("upserted", [])}
+        if made:  # the document was gone: what the upsert made anew goes again, and the caller missed
+            await self.collection.delete_many({"_id": {"$in": list(made.values())}})
+            for index in made:
+                answers[index] = False
+        return answers
+
 
 def was_applied(doc: Document, event_id: str) -> bool:
     return event_id in doc.get("applied_events", [])
@@ -238,6 +303,9 @@ class DocumentRepository(Generic[T]):
     `read_back=False`: a save returns the decided state at the new version instead of decoding the
     document the store hands back (which then holds only `_id`, `version` and the outbox) — for an
     aggregate whose `update_of` writes every field a decision can change, so the two are the same.
+    `shared_updates=True` (with `read_back=False` and an `update_of` of `set_fields` only; for an
+    aggregate never deleted whose outbox is empty before each write that emits): a save without an
+    `applied_event_id` shares one bulk write with concurrent saves (`AggregateStore.update_shared`).
 
         class ConversationsMongo(DocumentRepository[Conversation]):
             def __init__(self, store: AggregateStore) -> None:
@@ -251,11 +319,15 @@ class DocumentRepository(Generic[T]):
         to_document: Callable[[T], Document],
         from_document: Callable[[Document], T],
         read_back: bool = True,
+        shared_updates: bool = False,
     ) -> None:
+        if shared_updates and read_back:
+            raise ValueError("shared updates return no document to read back")
         self.store = store
         self.to_document = to_document
         self.from_document = from_document
         self.read_back = read_back
+        self.shared_updates = shared_updates
 
     def loaded(self, doc: Document) -> Loaded[T]:
         return Loaded(self.from_document(doc), int(doc["version"]))
@@ -280,6 +352,15 @@ class DocumentRepository(Generic[T]):
                 # Created meanwhile by another writer (or by this very message before): decide again on it.
                 raise ConcurrencyError(self.store.name, str(doc["_id"]), 0) from None
         doc = self.to_document(loaded.state)
+        if self.shared_updates and applied_event_id is None:
+            shared = await self.store.update_shared(
+                str(doc["shop_id"]),
+                str(doc["_id"]),
+                loaded.version,
+                events=decision.events,
+                **self.update_of(loaded, decision),
+            )
+            return Loaded(decision.state, int(shared["version"]))
         updated = await self.store.update(
             str(doc["shop_id"]),
             str(doc["_id"]),

@@ -139,6 +139,91 @@ async def test_creates_made_together_share_one_insert_and_each_gets_its_own_outc
     assert [(d["_id"], d["natural"]) for d in stored] == [("t1", "a"), ("t2", "b"), ("t3", "c"), ("t4", "d")]
 
 
+async def test_many_created_by_callers_side_by_side_share_one_insert(runtime, shop_id):
+    store = runtime.store("things_many_together")
+    await store.create({"_id": "g0", "shop_id": shop_id})
+    with record_commands(runtime.settings.database_name) as log:
+        first, second = await asyncio.gather(
+            store.create_many([{"_id": "g0", "shop_id": shop_id}, {"_id": "g1", "shop_id": shop_id}]),
+            store.create_many([{"_id": "g2", "shop_id": shop_id}]),
+        )
+        assert log.count("insert", "things_many_together") == 1, log.summary()
+    assert [d["_id"] if d else None for d in first] == [None, "g1"]  # g0 was made before: refused
+    assert [d["_id"] if d else None for d in second] == ["g2"]
+
+
+async def test_shared_updates_of_callers_side_by_side_go_in_one_bulk_write(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    """`update_shared`: one `update` command for the callers that come together, each with its own
+    outcome, and the relay publishes each one's events from the snapshot it returns (no scan runs)."""
+    store = runtime_without_scan.store("shared")
+    ids = [new_id() for _ in range(4)]
+    for aggregate_id in ids:
+        await store.create({"_id": aggregate_id, "shop_id": shop_id, "n": 0, "body": "x" * 1000})
+    events = {aggregate_id: release(aggregate_id, shop_id) for aggregate_id in ids}
+
+    async def write(aggregate_id: str, version: int) -> int | str:
+        try:
+            done = await store.update_shared(
+                shop_id, aggregate_id, version, set_fields={"n": 1}, events=[events[aggregate_id]]
+            )
+        except ConcurrencyError:
+            return "lost"
+        assert set(done) == {"_id", "version", "outbox"}
+        assert [e["event_id"] for e in done["outbox"]] == [events[aggregate_id].event_id]
+        return int(done["version"])
+
+    await store.update(shop_id, ids[3], 1, set_fields={"n": 9})  # another writer was first: at version 2
+    with record_commands(runtime_without_scan.settings.database_name) as log:
+        outcomes = await asyncio.gather(*(write(aggregate_id, 1) for aggregate_id in ids))
+        assert log.count("update", "shared") == 1, log.summary()
+        # The one that missed asked on its own, to tell a moved version from a pending entry.
+        assert log.count("findAndModify", "shared") == 1, log.summary()
+    assert outcomes == [2, 2, 2, "lost"]
+    stored = {d["_id"]: d async for d in store.collection.find({"shop_id": shop_id})}
+    assert [(stored[i]["n"], stored[i]["version"], stored[i]["body"]) for i in ids[:3]] == [(1, 2, "x" * 1000)] * 3
+    assert (stored[ids[3]]["n"], stored[ids[3]]["version"]) == (9, 2)
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        for aggregate_id in ids[:3]:
+            await reader.wait_for(lambda r, key=aggregate_id.encode(): r.key == key)
+
+    async def marked_sent() -> bool:
+        return await store.collection.count_documents({"_id": {"$in": ids[:3]}, "outbox.0": {"$exists": True}}) == 0
+
+    await eventually(marked_sent, what="every shared update's entry marked sent")
+
+
+async def test_a_shared_update_behind_a_pending_entry_keeps_it_and_its_order(runtime_without_scan, shop_id):
+    """The shared update expects an empty outbox (its snapshot is only its own events): behind an
+    entry still pending it makes its own findAndModify, whose snapshot holds both, in order."""
+    store = runtime_without_scan.store("shared_pending")
+    aggregate_id = new_id()
+    earlier, later = release(aggregate_id, shop_id), release(aggregate_id, shop_id)
+    await store.collection.insert_one(
+        {"_id": aggregate_id, "shop_id": shop_id, "version": 1, "outbox": [outbox_entry(earlier)], "has_outbox": True}
+    )
+    done = await store.update_shared(shop_id, aggregate_id, 1, set_fields={"n": 1}, events=[later])
+    assert done["version"] == 2
+    assert [e["event_id"] for e in done["outbox"]] == [earlier.event_id, later.event_id]
+
+
+async def test_a_shared_update_of_a_deleted_document_makes_nothing(runtime_without_scan, shop_id):
+    store = runtime_without_scan.store("shared_gone")
+    kept, gone = new_id(), new_id()
+    for aggregate_id in (kept, gone):
+        await store.create({"_id": aggregate_id, "shop_id": shop_id})
+    await store.collection.delete_one({"_id": gone})
+    outcomes = await asyncio.gather(
+        store.update_shared(shop_id, kept, 1, set_fields={"n": 1}),
+        store.update_shared(shop_id, gone, 1, set_fields={"n": 1}),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], dict) and outcomes[0]["version"] == 2
+    assert isinstance(outcomes[1], ConcurrencyError)
+    assert await store.collection.find_one({"_id": gone}) is None
+
+
 async def test_reads_made_together_share_one_find_and_keep_the_tenant_check(runtime, shop_id):
     store = runtime.store("things_read")
     for i in range(3):

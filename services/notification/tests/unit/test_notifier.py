@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from oms_contracts import Actor, Envelope, Money, new_id
@@ -65,6 +67,23 @@ async def test_an_order_placed_emails_the_customer_and_the_admins_at_once_and_lo
     assert [e.type for e in events] == ["NotificationSent", "NotificationSent"]
     assert all(e.actor == Actor.system("notification") and e.correlation_id == "corr-1" for e in events)
     assert {s.message_id for s in world.mailer.sent} == {d.notification_id for d in world.repository.states()}
+
+
+async def test_a_cause_s_emails_go_out_side_by_side():
+    """The customer's and the admin's emails of one order are sent at the same time (so their outcomes
+    come together and share a write, ADR 0045): each send waits here until the other has started."""
+    world = World()
+    both_started = asyncio.Barrier(2)
+    send = world.mailer.send
+
+    async def send_with_the_other(**email: Any) -> None:
+        await asyncio.wait_for(both_started.wait(), timeout=2)  # one at a time would never get past this
+        await send(**email)
+
+    world.mailer.send = send_with_the_other  # type: ignore[method-assign]
+    await world.notifier.on_order_placed(world.placed())
+    assert sorted(s.to_email for s in world.mailer.sent) == ["ann@example.com", "boss@example.com"]
+    assert {d.status for d in world.repository.states()} == {DeliveryStatus.SENT}
 
 
 async def test_a_replayed_cause_sends_nothing_twice_but_tries_a_pending_delivery_again():

@@ -16,6 +16,7 @@ where a delivery logged pending would have been tried again as soon as the cause
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from oms_contracts import Envelope
@@ -38,6 +39,10 @@ from oms_notification.domain.model import DeliveryBackoff, DeliveryStatus, Lane
 from oms_notification.domain.sms import SMS, SmsSettings, quiet_until
 
 log = get_logger(__name__)
+
+# The first attempts of one cause's deliveries made at once (the news of a joint purchase mails every
+# participant; the SMTP relay is not to be flooded by one event, nor the kept connections outgrown).
+SENDS_AT_ONCE = 4
 
 
 class SmsNotConfigured(RuntimeError):
@@ -89,6 +94,21 @@ class Deliveries:
         now = self.clock.now()
         claimed = [d.claim(now, self.claim_for) if d.due_at is None or d.due_at <= now else d for d in deliveries]
         return await self.repository.add_all(claimed)
+
+    async def attempt_all_logged(self, logged: list[Loaded[Delivery]]) -> None:
+        """The first attempts of the deliveries of one cause that `log_all` just stored, side by side (up
+        to `SENDS_AT_ONCE`, each on a connection of its own): an order's customer and admin emails go
+        out together, and their outcomes share a write (`update_shared`). Raises the first failure
+        once every attempt of its group has ended (none is left half done behind the caller's back)."""
+        for start in range(0, len(logged), SENDS_AT_ONCE):
+            group = logged[start : start + SENDS_AT_ONCE]
+            if len(group) == 1:
+                await self.attempt_logged(group[0])
+                continue
+            outcomes = await asyncio.gather(*(self.attempt_logged(one) for one in group), return_exceptions=True)
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failure is not None:
+                raise failure
 
     async def attempt_logged(self, loaded: Loaded[Delivery]) -> None:
         """The first attempt of a delivery `log_all` just stored claimed. Its claim runs from the insert: when

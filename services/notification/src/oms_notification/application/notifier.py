@@ -255,10 +255,9 @@ class Notifier:
         logged = await self.deliveries.log_all(made)
         created = [added for added in logged if added is not None]
         replayed = len(created) < len(logged)
-        # First attempt right away: those just logged are claimed already (an SMS held by quiet hours
-        # is not, and waits for the retry loop).
-        for loaded in created:
-            await self.deliveries.attempt_logged(loaded)
+        # First attempts right away, side by side: those just logged are claimed already (an SMS held by
+        # quiet hours is not, and waits for the retry loop).
+        await self.deliveries.attempt_all_logged(created)
         if not replayed:
             return
         # After a replay of the cause the log has deliveries made before (read back only then): those

@@ -102,8 +102,12 @@ def entry_of(doc: Document) -> DeliveryEntry:
 class DeliveriesMongo(DocumentRepository[Delivery]):
     def __init__(self, store: AggregateStore) -> None:
         # A change writes every field that can change (`MUTABLE`): the decided state is what is stored,
-        # so the store need not send the rendered email back after every claim and outcome.
-        super().__init__(store, to_document=delivery_to_doc, from_document=delivery_of, read_back=False)
+        # so the store need not send the rendered email back after every claim and outcome. The outcomes
+        # of emails sent side by side share one bulk write (ADR 0045): a delivery's outbox is empty
+        # before each write (only its one final outcome emits), and a delivery is never deleted.
+        super().__init__(
+            store, to_document=delivery_to_doc, from_document=delivery_of, read_back=False, shared_updates=True
+        )
         self.collection = store.collection
 
     def update_of(self, loaded: Loaded[Delivery], decision: Decision[Delivery]) -> dict[str, Any]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from oms_runtime.mongo import Document, IndexSpec, insert_new_many
+from oms_runtime.coalesce import Coalescer
+from oms_runtime.mongo import Document, IndexSpec, insert_each, stored_or_replayed
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import WriteError
 
 from oms_notification.domain.inbox import InboxItem, InboxKind
 
@@ -56,10 +58,15 @@ def item_of(doc: Document) -> InboxItem:
 class InboxMongo:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.items = collection
+        # The items of the causes handled side by side (a consumer batch's orders) in one insert.
+        self._inserts: Coalescer[Document, WriteError | None] = Coalescer(self._insert_each)
 
     async def add_all(self, items: list[InboxItem]) -> list[bool]:
         # The unique index refuses each item a replay made before; the others are stored.
-        return await insert_new_many(self.items, [item_to_doc(item) for item in items])
+        return stored_or_replayed(await self._inserts.many([item_to_doc(item) for item in items]))
+
+    async def _insert_each(self, docs: list[Document]) -> list[WriteError | None]:
+        return await insert_each(self.items, docs)
 
     async def page(
         self, shop_id: str, recipient_id: str, *, unread_only: bool, before: str | None, limit: int

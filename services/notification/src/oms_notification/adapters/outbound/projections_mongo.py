@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from oms_runtime.mongo import Document, IndexSpec, upsert_newer
+from oms_runtime.mongo import Document, IndexSpec, NewestWins, SharedUpserts
 from oms_runtime.recent import Recent
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from oms_notification.domain.model import OrderContact, Recipient, ShopInfo, StaffMember
 
@@ -53,7 +52,10 @@ class ProjectionsMongo:
         self._contacts: Recent[OrderContact] = Recent(contacts_kept_seconds)
         self.staff = db[STAFF]
         self.orders = db[ORDERS]
+        # The contacts of the placements handled side by side (a consumer batch's orders) in one bulk write.
+        self._contact_writes = SharedUpserts(self.orders)
         self.links = db[CHECKOUT_LINKS]
+        self._link_writes = NewestWins(self.links)  # the payments handled side by side: one bulk write
 
     async def save_shop(self, shop: ShopInfo) -> None:
         await self.shops.update_one(
@@ -107,22 +109,21 @@ class ProjectionsMongo:
         # `forget_orders` forgets after its own write, then never leaves the contact kept behind it.
         self._contacts.put((shop_id, order.order_id), order)
         try:
-            await self.orders.update_one(
+            saved = await self._contact_writes(
                 # Not over an erasure: a placement handled (or replayed) after it brings nothing back.
                 {"_id": order.order_id, "shop_id": shop_id, "erased": {"$ne": True}},
                 {"$set": {"number": order.number, "customer": customer, "status_url": order.status_url}},
-                upsert=True,
             )
-        except DuplicateKeyError:
-            self._contacts.forget((shop_id, order.order_id))  # the order is known as erased
         except BaseException:
             self._contacts.forget((shop_id, order.order_id))
             raise
+        if not saved:
+            self._contacts.forget((shop_id, order.order_id))  # the order is known as erased
 
     async def save_checkout_link(self, shop_id: str, order_id: str, url: str, as_of: datetime) -> bool:
         """The newest link wins (a reissued one replaces the first), whatever order messages arrive in."""
         key = {"_id": f"{shop_id}:{order_id}", "shop_id": shop_id, "order_id": order_id}
-        return await upsert_newer(self.links, key, {"url": url}, as_of)
+        return await self._link_writes(key, {"url": url}, as_of)
 
     async def checkout_link(self, shop_id: str, order_id: str) -> str | None:
         doc = await self.links.find_one({"_id": f"{shop_id}:{order_id}", "shop_id": shop_id})

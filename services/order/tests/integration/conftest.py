@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from oms_contracts import Actor, Envelope, Money, Payload, topic_for
-from oms_contracts.messages.catalog import SkuUpserted
+from oms_contracts.messages.catalog import SkuUpserted, StockReserved
+from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_order.adapters.outbound.prices_mongo import MongoSkuPrices
 from oms_order.application.orders import PlaceOrder
 from oms_order.bootstrap import INDEXES, create_app
@@ -150,4 +151,16 @@ async def place_tea_directly(app: Any, shop_id: str, payment_method: str = "card
     )
     return await app.state.orders.place(
         shop_id, request, idempotency_key=None, actor=Actor.system("test"), channel="web"
+    )
+
+
+def stock_reserved(shop_id: str, order_id: str, sku: str = "TEA") -> Envelope[StockReserved]:
+    """The catalog's StockReserved for one unit of `sku` from warehouse w1 (an order of `place_tea_directly`)."""
+    return Envelope.new(
+        StockReserved(
+            order_id=order_id,
+            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku=sku, quantity=1)])],
+        ),
+        shop_id=shop_id,
+        actor=Actor.system("catalog"),
     )

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oms_contracts import Actor, Envelope, new_id
-from oms_contracts.messages.catalog import StockReserved
-from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
+from oms_contracts import new_id
 from oms_order.adapters.outbound.orders_mongo import order_state, stored_order
 from oms_order.bootstrap import INDEXES, create_app
 from oms_order.settings import OrderSettings
@@ -15,7 +13,7 @@ from oms_runtime.cli import migrate
 from oms_testing.infra import Infra, service_database
 from pymongo import monitoring
 
-from .conftest import place_tea_directly
+from .conftest import place_tea_directly, stock_reserved
 
 
 class _Updates(monitoring.CommandListener):
@@ -40,17 +38,6 @@ _UPDATES = _Updates()
 monitoring.register(_UPDATES)
 
 
-def _reserved(shop_id: str, order_id: str) -> Envelope[Any]:
-    return Envelope.new(
-        StockReserved(
-            order_id=order_id,
-            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA", quantity=1)])],
-        ),
-        shop_id=shop_id,
-        actor=Actor.system("catalog"),
-    )
-
-
 async def test_an_event_writes_the_fields_it_changed_and_the_order_stored_is_the_order_decided(
     infra: Infra, topic_prefix: str
 ) -> None:
@@ -62,7 +49,7 @@ async def test_an_event_writes_the_fields_it_changed_and_the_order_stored_is_the
     placed = await place_tea_directly(app, shop_id, payment_method="cash_on_delivery")
     order_id = placed.stored.order.id
     _UPDATES.sets.clear()
-    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
 
     [written] = _UPDATES.sets
     assert {"allocations", "audit", "stage"} <= set(written)
@@ -90,7 +77,7 @@ async def test_an_order_changed_behind_the_process_is_written_whole_after_the_re
     async with service_database(settings) as db:  # another replica's write: a note, a new version
         await db["orders"].update_one({"_id": order_id}, {"$set": {"notes": "ring twice"}, "$inc": {"version": 1}})
     _UPDATES.sets.clear()
-    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
 
     missed, written = _UPDATES.sets  # the remembered version misses; the order read again is the start
     assert "lines" not in missed and "notes" not in written

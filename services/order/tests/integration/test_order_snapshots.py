@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms_contracts import Actor, Envelope, Money, new_id
-from oms_contracts.messages.catalog import StockReserved
-from oms_contracts.messages.common import SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.payment import PaymentCaptured
 from oms_order.adapters.outbound.orders_mongo import stored_order
 from oms_order.bootstrap import INDEXES, create_app
@@ -19,18 +17,7 @@ from oms_runtime.cli import migrate
 from oms_testing.commands import record_commands  # before any client is built: it counts their commands
 from oms_testing.infra import Infra, service_database
 
-from .conftest import place_tea_directly
-
-
-def _reserved(shop_id: str, order_id: str) -> Envelope[StockReserved]:
-    return Envelope.new(
-        StockReserved(
-            order_id=order_id,
-            allocations=[WarehouseAllocation(warehouse_id="w1", lines=[SkuQuantity(sku="TEA", quantity=1)])],
-        ),
-        shop_id=shop_id,
-        actor=Actor.system("catalog"),
-    )
+from .conftest import place_tea_directly, stock_reserved
 
 
 def _payment_captured(shop_id: str, order_id: str) -> Envelope[PaymentCaptured]:
@@ -63,7 +50,7 @@ async def test_a_change_by_another_process_between_snapshot_and_write_is_kept(in
     await there.state.order_events.on_event(_payment_captured(shop_id, order_id))
 
     with record_commands(settings.database_name) as log:
-        await here.state.order_events.on_event(_reserved(shop_id, order_id))
+        await here.state.order_events.on_event(stock_reserved(shop_id, order_id))
     # The save from the snapshot (version 1) misses; the order is read and the event decided again on
     # version 2: both changes stand, nothing of the other writer is overwritten.
     assert log.count("findAndModify", "orders") == 2
@@ -89,7 +76,7 @@ async def test_a_replay_on_an_overtaken_snapshot_has_no_second_effect(infra: Inf
     there: Any = create_app(settings)
     shop_id = new_id()
     order_id = await _placed(here, shop_id)
-    reserved = _reserved(shop_id, order_id)
+    reserved = stock_reserved(shop_id, order_id)
     await there.state.order_events.on_event(reserved)  # applied by the other replica: version 2
 
     # Redelivered to this replica, whose snapshot is still version 1: the store says "applied".
@@ -107,7 +94,7 @@ async def test_snapshots_off_reads_before_every_write(infra: Infra, topic_prefix
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
     with record_commands(settings.database_name) as log:
-        await app.state.order_events.on_event(_reserved(shop_id, order_id))
+        await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
     assert log.summary() == {("find", "orders"): 1, ("findAndModify", "orders"): 1}
 
 
@@ -116,7 +103,7 @@ async def test_the_stage_transitions_of_a_write_this_process_made_need_no_read(i
     app: Any = create_app(settings)
     shop_id = new_id()
     order_id = await _placed(app, shop_id)
-    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
     async with service_database(settings) as db:
         doc = await db["orders"].find_one({"_id": order_id})
     assert doc is not None
@@ -145,7 +132,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     assert log.summary() == {("update", "order_list"): 1}
 
     # A signal no newer than the row this process stored needs no write at all.
-    await app.state.order_events.on_event(_reserved(shop_id, orders[0]))
+    await app.state.order_events.on_event(stock_reserved(shop_id, orders[0]))
     assert await lists.project(shop_id, orders[0], 2) is True
     with record_commands(settings.database_name) as known:
         assert await lists.project(shop_id, orders[0], 2) is False
@@ -156,7 +143,7 @@ async def test_rows_projected_together_are_one_bulk_write_and_the_newest_wins(in
     # bulk write, a fresh one among them is written, and the newest version stays.
     there: Any = create_app(settings)
     await there.state.order_lists.project(shop_id, orders[3], 1)  # its pipeline settings read and kept
-    await app.state.order_events.on_event(_reserved(shop_id, orders[2]))
+    await app.state.order_events.on_event(stock_reserved(shop_id, orders[2]))
     with record_commands(settings.database_name) as again:
         outcome = await asyncio.gather(
             there.state.order_lists.project(shop_id, orders[0], 2),
@@ -202,7 +189,7 @@ async def test_stage_transitions_recorded_together_are_one_bulk_write(infra: Inf
     shop_id = new_id()
     orders = [await _placed(app, shop_id) for _ in range(3)]
     for order_id in orders:
-        await app.state.order_events.on_event(_reserved(shop_id, order_id))
+        await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
     with record_commands(settings.database_name) as log:
         recorded = await asyncio.gather(*(app.state.sla_period.record(shop_id, order_id) for order_id in orders))
     assert all(count >= 1 for count in recorded)
@@ -232,7 +219,7 @@ async def test_the_order_placed_and_the_order_an_event_made_are_the_orders_a_rea
         return {"version": read.version, **read.order.model_dump()}
 
     assert await as_read() == {"version": 1, **placed.stored.order.model_dump()}
-    await app.state.order_events.on_event(_reserved(shop_id, order_id))
+    await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
     after_event = orders.snapshots.parsed(shop_id, order_id)
     assert after_event is not None
     assert await as_read() == {"version": 2, **after_event.order.model_dump()}

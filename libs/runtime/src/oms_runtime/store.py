@@ -280,7 +280,8 @@ class AggregateStore:
                 answers[int(error["index"])] = False if code == DUPLICATE_KEY else refused
             made = {int(u["index"]): u["_id"] for u in failed.details.get("upserted", [])}
         if made:  # the document was gone: what the upsert made anew goes again, and the caller missed
-            await self.collection.delete_many({"_id": {"$in": list(made.values())}})
+            shops = list({updates[index][0]["shop_id"] for index in made})
+            await self.collection.delete_many({"shop_id": {"$in": shops}, "_id": {"$in": list(made.values())}})
             for index in made:
                 answers[index] = False
         return answers

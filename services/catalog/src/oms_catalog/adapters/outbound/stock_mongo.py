@@ -51,7 +51,7 @@ HEADS_TRIED = 3
 # What the relay needs of a stock document to publish its outbox without reading it (`PendingHook`).
 SNAPSHOT: Document = {"version": 1, "outbox": 1}
 # What a booking pass reads of the documents it books: the log and the levels after its last change.
-TO_BOOK: Document = {"ledger_pending": 1, "on_hand": 1, "reserved": 1}
+TO_BOOK: Document = {"shop_id": 1, "ledger_pending": 1, "on_hand": 1, "reserved": 1}
 
 
 async def _outcome(change: Awaitable[T]) -> T | BaseException:
@@ -143,7 +143,7 @@ class StockMongo:
         self._ledger_inserts = Coalescer(self._insert_ledger_many, limit=ASKS_PER_READ)
         # The booking pass (ADR 0043): the documents with changes of `apply_all` not booked yet, how long
         # a pass gathers, and what wakes it (bootstrap sets its loop's wake-up).
-        self._deferred: set[Any] = set()
+        self._deferred: set[tuple[str, Any]] = set()  # (shop_id, stock document _id)
         self.booking_delay_seconds = booking_delay_seconds
         self.on_deferred: Callable[[], None] = lambda: None
 
@@ -191,7 +191,7 @@ class StockMongo:
             changes = await asyncio.gather(
                 *(self._change(shop_id, step, note, cause, brief=True) for step in steps), return_exceptions=True
             )
-        self._defer([c[1]["_id"] for c in changes if isinstance(c, tuple) and c[1] is not None])
+        self._defer(shop_id, [c[1]["_id"] for c in changes if isinstance(c, tuple) and c[1] is not None])
         outcomes: list[StockResult | InsufficientStock] = []
         for outcome in changes:
             if isinstance(outcome, InsufficientStock):
@@ -202,10 +202,10 @@ class StockMongo:
                 outcomes.append(outcome[0])
         return outcomes
 
-    def _defer(self, stock_ids: list[Any]) -> None:
+    def _defer(self, shop_id: str, stock_ids: list[Any]) -> None:
         """Queue the documents these changes were stored in for the booking pass, and wake it."""
         if stock_ids:
-            self._deferred.update(stock_ids)
+            self._deferred.update((shop_id, stock_id) for stock_id in stock_ids)
             self.on_deferred()
 
     @property
@@ -234,10 +234,8 @@ class StockMongo:
             self._deferred |= queued
             raise
 
-    async def _book(self, stock_ids: list[Any]) -> int:
-        docs = [
-            doc async for doc in self.collection.find({"_id": {"$in": stock_ids}}, TO_BOOK) if doc.get("ledger_pending")
-        ]
+    async def _book(self, queued: list[tuple[str, Any]]) -> int:
+        docs = [doc async for doc in self.collection.find(_of_shops(queued), TO_BOOK) if doc.get("ledger_pending")]
         if len(docs) <= 1:
             # One document: its own update, which hands the relay the document as it left it.
             return await self.flush_ledger(docs[0]) if docs else 0
@@ -264,7 +262,7 @@ class StockMongo:
         pass's read and its write. Each document is read once more; where a change the pass read is
         still pending, the log is flushed from that read until it has left."""
         read = {doc["_id"]: [e["_id"] for e in doc["ledger_pending"]] for doc in docs}
-        async for fresh in self.collection.find({"_id": {"$in": list(read)}}, TO_BOOK):
+        async for fresh in self.collection.find(_of_shops([(d["shop_id"], d["_id"]) for d in docs]), TO_BOOK):
             still = {e["_id"] for e in fresh.get("ledger_pending") or []}
             left = [entry_id for entry_id in read[fresh["_id"]] if entry_id in still]
             if left:
@@ -591,3 +589,8 @@ class StockMongo:
         projection = {"sku": 1, "warehouse_id": 1, "on_hand": 1, "reserved": 1}
         async for docs in batches(self.collection, {"shop_id": shop_id}, "_id", projection):
             yield [stock_record(d) for d in docs]
+
+
+def _of_shops(keys: list[tuple[str, Any]]) -> Document:
+    """The filter for these stock documents, scoped to their shops as every query is."""
+    return {"shop_id": {"$in": list({shop for shop, _ in keys})}, "_id": {"$in": [stock_id for _, stock_id in keys]}}

@@ -234,11 +234,13 @@ class AggregateStore:
         *,
         set_fields: Document,
         events: Sequence[Envelope[Any]] = (),
+        applied_event_id: str | None = None,
     ) -> Document:
         """`update(..., fields=())` for a caller that needs only the new version back, in one bulk write with
         the `update_shared` calls of other callers that come while one is out (group commit, ADR 0045):
-        the outcomes of emails sent side by side. Returns `_id`, `version` and the outbox (what the
-        relay publishes from); raises `ConcurrencyError` when the version moved on.
+        the outcomes of emails sent side by side, the reservations of a consumer batch. Returns `_id`,
+        `version` and the outbox (what the relay publishes from); raises `ConcurrencyError` when the
+        version moved on, `AlreadyApplied` when `applied_event_id` was applied before.
 
         Each update is an upsert filtered on the version and on an empty outbox (so the new outbox is
         exactly `events`, which the snapshot says without a read-back). When its filter misses, the
@@ -249,15 +251,25 @@ class AggregateStore:
         entries = [outbox_entry(e, self.topic_prefix) for e in events]
         sets = {**set_fields, **({"has_outbox": True} if entries else {})}
         update: Document = {"$inc": {"version": 1}, "$set": sets}
-        if entries:
-            update["$push"] = {"outbox": {"$each": entries}}
+        pushes: Document = {"outbox": {"$each": entries}} if entries else {}
         query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version, "outbox": {"$size": 0}}
+        if applied_event_id is not None:
+            query["applied_events"] = {"$ne": applied_event_id}
+            pushes["applied_events"] = {"$each": [applied_event_id], "$slice": -APPLIED_EVENTS_KEPT}
+        if pushes:
+            update["$push"] = pushes
         matched = await self._updates((query, update))
         if isinstance(matched, WriteError):
             raise matched
-        if not matched:
+        if not matched:  # its own findAndModify tells a moved version, a replay and a pending entry apart
             return await self.update(
-                shop_id, aggregate_id, expected_version, set_fields=set_fields, events=events, fields=()
+                shop_id,
+                aggregate_id,
+                expected_version,
+                set_fields=set_fields,
+                events=events,
+                applied_event_id=applied_event_id,
+                fields=(),
             )
         doc: Document = {"_id": aggregate_id, "version": expected_version + 1, "outbox": entries}
         if entries:
@@ -305,8 +317,8 @@ class DocumentRepository(Generic[T]):
     document the store hands back (which then holds only `_id`, `version` and the outbox) — for an
     aggregate whose `update_of` writes every field a decision can change, so the two are the same.
     `shared_updates=True` (with `read_back=False` and an `update_of` of `set_fields` only; for an
-    aggregate never deleted whose outbox is empty before each write that emits): a save without an
-    `applied_event_id` shares one bulk write with concurrent saves (`AggregateStore.update_shared`).
+    aggregate never deleted whose outbox is empty before each write that emits): a save shares one
+    bulk write with concurrent saves (`AggregateStore.update_shared`).
 
         class ConversationsMongo(DocumentRepository[Conversation]):
             def __init__(self, store: AggregateStore) -> None:
@@ -353,12 +365,13 @@ class DocumentRepository(Generic[T]):
                 # Created meanwhile by another writer (or by this very message before): decide again on it.
                 raise ConcurrencyError(self.store.name, str(doc["_id"]), 0) from None
         doc = self.to_document(loaded.state)
-        if self.shared_updates and applied_event_id is None:
+        if self.shared_updates:
             shared = await self.store.update_shared(
                 str(doc["shop_id"]),
                 str(doc["_id"]),
                 loaded.version,
                 events=decision.events,
+                applied_event_id=applied_event_id,
                 **self.update_of(loaded, decision),
             )
             return Loaded(decision.state, int(shared["version"]))

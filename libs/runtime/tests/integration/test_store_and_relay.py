@@ -208,6 +208,37 @@ async def test_a_shared_update_behind_a_pending_entry_keeps_it_and_its_order(run
     assert [e["event_id"] for e in done["outbox"]] == [earlier.event_id, later.event_id]
 
 
+async def test_shared_updates_that_apply_a_message_share_the_write_and_refuse_its_replay(runtime_without_scan, shop_id):
+    """With `applied_event_id` the shared update records the message in the same write; a replay of
+    it (or of a message applied by an earlier write) is refused as AlreadyApplied, not as a lost race."""
+    store = runtime_without_scan.store("shared_applied")
+    ids = [new_id() for _ in range(3)]
+    for aggregate_id in ids:
+        await store.create({"_id": aggregate_id, "shop_id": shop_id, "n": 0})
+    messages = [new_id() for _ in ids]
+    with record_commands(runtime_without_scan.settings.database_name) as log:
+        done = await asyncio.gather(
+            *(
+                store.update_shared(shop_id, aggregate_id, 1, set_fields={"n": 1}, applied_event_id=message)
+                for aggregate_id, message in zip(ids, messages, strict=True)
+            )
+        )
+        assert log.count("update", "shared_applied") == 1, log.summary()
+        assert log.count("findAndModify", "shared_applied") == 0, log.summary()
+    assert [d["version"] for d in done] == [2, 2, 2]
+    stored = {d["_id"]: d async for d in store.collection.find({"shop_id": shop_id})}
+    assert [(stored[i]["n"], stored[i]["applied_events"]) for i in ids] == [(1, [m]) for m in messages]
+    with pytest.raises(AlreadyApplied):  # the replay, at the version it read before its first delivery
+        await store.update_shared(shop_id, ids[0], 1, set_fields={"n": 2}, applied_event_id=messages[0])
+    with pytest.raises(AlreadyApplied):  # the replay, at the current version
+        await store.update_shared(shop_id, ids[1], 2, set_fields={"n": 2}, applied_event_id=messages[1])
+    with pytest.raises(ConcurrencyError):  # another message at a version that moved on
+        await store.update_shared(shop_id, ids[2], 1, set_fields={"n": 2}, applied_event_id=new_id())
+    assert [(d["n"], d["version"]) async for d in store.collection.find({"shop_id": shop_id}).sort("_id", 1)] == [
+        (1, 2)
+    ] * 3
+
+
 async def test_a_shared_update_of_a_deleted_document_makes_nothing(runtime_without_scan, shop_id):
     store = runtime_without_scan.store("shared_gone")
     kept, gone = new_id(), new_id()

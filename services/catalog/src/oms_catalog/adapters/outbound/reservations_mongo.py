@@ -165,14 +165,15 @@ class ReservationMongo:
             except DuplicateKeyError as exc:  # another delivery of the command created it first
                 raise ConcurrencyError(self.store.name, doc["_id"], 0) from exc
             return Loaded(decision.state, 1)
-        stored = await self.store.update(
+        # The decision is the new state: only its version comes back (and the outbox, for the relay). The
+        # saves of a consumer batch's reservations go out in one bulk write (reservations are never deleted).
+        stored = await self.store.update_shared(
             decision.state.shop_id,
             decision.state.order_id,
             loaded.version,
             set_fields={k: v for k, v in doc.items() if k not in STORE_FIELDS},
             events=decision.events,
             applied_event_id=applied_event_id,
-            fields=(),  # the decision is the new state: only its version comes back (and the outbox, for the relay)
         )
         return Loaded(decision.state, stored["version"])
 

@@ -214,15 +214,14 @@ class FakeStock:
 
     async def apply_all(
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
-    ) -> list[StockResult | InsufficientStock]:
-        outcomes: list[StockResult | InsufficientStock] = []
+    ) -> list[bool | InsufficientStock]:
+        outcomes: list[bool | InsufficientStock] = []
         for step in steps:
             try:
-                outcomes.append(
-                    await self.apply(
-                        shop_id, step.sku, step.warehouse_id, step.operation, note, cause, intended=step.intended
-                    )
+                result = await self.apply(
+                    shop_id, step.sku, step.warehouse_id, step.operation, note, cause, intended=step.intended
                 )
+                outcomes.append(result.applied)
             except InsufficientStock as exc:
                 outcomes.append(exc)
         return outcomes

@@ -241,13 +241,13 @@ class StockStore(Protocol):
 
     async def apply_all(
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
-    ) -> list[StockResult | InsufficientStock]:
+    ) -> list[bool | InsufficientStock]:
         """`apply` of every step (each its own conditional update, as independent as separate calls),
         with the bookkeeping after them (ledger entries, StockLevelChanged) left to the store's booking
         pass, shared with the other commands of its window (ADR 0043): the changes are durable when
-        this returns, their ledger entries and events follow. Per step, in order: its result (the
-        levels after it; of the reservations only the order's own), or the InsufficientStock that
-        refused it; any other error is raised once the steps that were stored are queued for booking."""
+        this returns, their ledger entries and events follow. Per step, in order: whether it was
+        stored (False: its effect was there before, a replay), or the InsufficientStock that refused
+        it; any other error is raised once the steps that were stored are queued for booking."""
         ...
 
     async def get(self, shop_id: str, sku: str, warehouse_id: str) -> StockRecord | None: ...

@@ -60,11 +60,11 @@ class StockMovements:
 
     async def apply_all(
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
-    ) -> list[StockResult | InsufficientStock]:
+    ) -> list[bool | InsufficientStock]:
         """The changes of one command (an order's picks): stored together (`StockStore.apply_all`),
         then the thresholds of the SKUs they changed evaluated with one read."""
         outcomes = await self.store.apply_all(shop_id, steps, note, cause)
-        changed = [s.sku for s, o in zip(steps, outcomes, strict=True) if isinstance(o, StockResult) and o.applied]
+        changed = [s.sku for s, o in zip(steps, outcomes, strict=True) if o is True]
         if changed:
             await self.thresholds.evaluate_many(shop_id, list(dict.fromkeys(changed)))
         return outcomes

@@ -113,7 +113,8 @@ class StockMongo:
     StockLevelChanged events with absolute levels (pushed to the document's `outbox`, relayed as
     every outbox) in one update that pulls them, so an event is neither lost nor doubled. A change
     of `apply` is flushed right after it. The changes of commands (`apply_all`: reserve, give back,
-    ship) are made side by side and booked by this process's booking pass (`book_deferred`) with
+    ship) are made side by side (the intended ones of every command in flight in one bulk write) and
+    booked by this process's booking pass (`book_deferred`) with
     every other change of its window: one ledger insert, one update per document in one bulk
     write, so a busy document is written once per window for all its changes, and the relay marks
     it sent once (ADR 0043). After a crash the background flusher books what is left; it finds
@@ -141,6 +142,11 @@ class StockMongo:
         # the levels their plans are made from (one `$in` read per shop) and their ledger entries.
         self._availability = Coalescer(self._availability_of_many, limit=ASKS_PER_READ)
         self._ledger_inserts = Coalescer(self._insert_ledger_many, limit=ASKS_PER_READ)
+        # The intended changes of concurrent commands (`apply_all`): one unordered bulk write while none
+        # is out, the ones that come meanwhile in the next (group commit, as `AggregateStore.update_shared`).
+        self._shared_changes: Coalescer[tuple[Document, Document], bool] = Coalescer(
+            self._store_each, one_in_flight=True
+        )
         # The booking pass (ADR 0043): the documents with changes of `apply_all` not booked yet, how long
         # a pass gathers, and what wakes it (bootstrap sets its loop's wake-up).
         self._deferred: set[tuple[str, Any]] = set()  # (shop_id, stock document _id)
@@ -178,29 +184,66 @@ class StockMongo:
 
     async def apply_all(
         self, shop_id: str, steps: Sequence[StockStep], note: LedgerNote, cause: Envelope[Any] | None = None
-    ) -> list[StockResult | InsufficientStock]:
+    ) -> list[bool | InsufficientStock]:
         """`apply` of each step, the changes side by side (each its own conditional update of its own
-        document: they are independent). Their booking (ledger entries, StockLevelChanged, out of
-        `ledger_pending`) is left to the booking pass (`book_deferred`), which books the changes of
-        every command of its window together; until then each change waits, durable, in its
-        document's `ledger_pending` (ADR 0043). A step refused for want of stock answers its
-        InsufficientStock; any other error is raised after the changes that were stored are queued."""
+        document: they are independent). An intended change goes out in one bulk write with those of
+        the other commands in flight (`_store_each`); one the server refuses is decided again on a read,
+        as `apply` does. Their booking (ledger entries, StockLevelChanged, out of `ledger_pending`) is
+        left to the booking pass (`book_deferred`), which books the changes of every command of its
+        window together; until then each change waits, durable, in its document's `ledger_pending`
+        (ADR 0043). Per step: whether it was stored (False: found applied before), or the
+        InsufficientStock that refused it; any other error is raised after the changes that were
+        stored are queued."""
         if len(steps) == 1:
-            changes: list[Any] = [await _outcome(self._change(shop_id, steps[0], note, cause, brief=True))]
+            changes: list[Any] = [await _outcome(self._change_together(shop_id, steps[0], note, cause))]
         else:
             changes = await asyncio.gather(
-                *(self._change(shop_id, step, note, cause, brief=True) for step in steps), return_exceptions=True
+                *(self._change_together(shop_id, step, note, cause) for step in steps), return_exceptions=True
             )
-        self._defer(shop_id, [c[1]["_id"] for c in changes if isinstance(c, tuple) and c[1] is not None])
-        outcomes: list[StockResult | InsufficientStock] = []
+        self._defer(shop_id, [c for c in changes if c is not None and not isinstance(c, BaseException)])
+        outcomes: list[bool | InsufficientStock] = []
         for outcome in changes:
             if isinstance(outcome, InsufficientStock):
                 outcomes.append(outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
-                outcomes.append(outcome[0])
+                outcomes.append(outcome is not None)
         return outcomes
+
+    async def _change_together(
+        self, shop_id: str, step: StockStep, note: LedgerNote, cause: Envelope[Any] | None
+    ) -> Any | None:
+        """One step of `apply_all`: the `_id` of the document it changed, or None when it was applied before."""
+        change = step.intended
+        if change is not None and not _creates(change):
+            key = doc_id(shop_id, step.sku, step.warehouse_id)
+            query, update = self._conditional_update(key, shop_id, step.sku, step.warehouse_id, change, note, cause)
+            if await self._shared_changes((query, update)):
+                return key
+            step = StockStep(step.sku, step.warehouse_id, step.operation)  # refused: decide on what is there
+        _result, stored = await self._change(shop_id, step, note, cause, brief=True)
+        return None if stored is None else stored["_id"]
+
+    async def _store_each(self, writes: list[tuple[Document, Document]]) -> list[bool]:
+        """Conditional updates (no upserts) in one unordered bulk write; each one's answer: did it apply.
+        The bulk result counts matches without saying which: when some missed, an applied change is
+        known by its ledger entry, still in its document's log or (booked since, the ledger written
+        before the log is cut) in the ledger."""
+        result = await self.collection.bulk_write([UpdateOne(query, update) for query, update in writes], ordered=False)
+        if result.matched_count == len(writes):
+            return [True] * len(writes)
+        entry_ids = [update["$push"][LEDGER_PENDING]["_id"] for _query, update in writes]
+        logged: set[Any] = set()
+        keys = [(query["shop_id"], query["_id"]) for query, _update in writes]
+        async for doc in self.collection.find(_of_shops(keys), {f"{LEDGER_PENDING}._id": 1}):
+            logged.update(entry["_id"] for entry in doc.get(LEDGER_PENDING) or ())
+        unseen = [entry_id for entry_id in entry_ids if entry_id not in logged]
+        if unseen:
+            shops = list({shop for shop, _ in keys})
+            booked = self.ledger.find({"shop_id": {"$in": shops}, "_id": {"$in": unseen}}, {"_id": 1})
+            logged.update([doc["_id"] async for doc in booked])
+        return [entry_id in logged for entry_id in entry_ids]
 
     def _defer(self, shop_id: str, stock_ids: list[Any]) -> None:
         """Queue the documents these changes were stored in for the booking pass, and wake it."""
@@ -307,6 +350,33 @@ class StockMongo:
     ) -> Document | None:
         """One conditional update; the document after it (`brief`: its levels, version and the order's
         reservation), or None when its conditions do not hold."""
+        query, update = self._conditional_update(doc_id, shop_id, sku, warehouse_id, change, note, cause)
+        creates = _creates(change)
+        projection: Document | None = None
+        if brief:
+            # A busy document's reservations, log and outbox are long: nobody here needs them back.
+            projection = {"version": 1, "on_hand": 1, "reserved": 1}
+            if change.order_id is not None:
+                projection[f"reservations.{change.order_id}"] = 1
+        try:
+            return await self.collection.find_one_and_update(
+                query, update, projection=projection, upsert=creates, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            return None  # the document exists but does not match: a replayed receipt, or a lost race
+
+    def _conditional_update(
+        self,
+        doc_id: str,
+        shop_id: str,
+        sku: str,
+        warehouse_id: str,
+        change: StockChange,
+        note: LedgerNote,
+        cause: Envelope[Any] | None,
+    ) -> tuple[Document, Document]:
+        """The filter (the invariants the change needs, checked by the server in the same atomic step)
+        and the update of one change, with its ledger entry pending in the same document."""
         now = self.clock.now()
         query: Document = {"_id": doc_id, "shop_id": shop_id}
         # The invariants, checked by the server in the same atomic step.
@@ -340,10 +410,7 @@ class StockMongo:
         if note.idempotency_key:
             query["applied_keys"] = {"$ne": note.idempotency_key}
             update["$push"]["applied_keys"] = {"$each": [note.idempotency_key], "$slice": -APPLIED_KEYS_KEPT}
-        # Only a change that takes nothing may create the document (a first receipt); anything
-        # else needs a document that is there and holds what the filter asks.
-        creates = change.on_hand >= 0 and change.reserved == 0 and change.order_id is None
-        if creates:
+        if _creates(change):
             update["$setOnInsert"] = {
                 "sku": sku,
                 "warehouse_id": warehouse_id,
@@ -352,18 +419,7 @@ class StockMongo:
                 "has_outbox": False,
                 "created_at": now,
             }
-        projection: Document | None = None
-        if brief:
-            # A busy document's reservations, log and outbox are long: nobody here needs them back.
-            projection = {"version": 1, "on_hand": 1, "reserved": 1}
-            if change.order_id is not None:
-                projection[f"reservations.{change.order_id}"] = 1
-        try:
-            return await self.collection.find_one_and_update(
-                query, update, projection=projection, upsert=creates, return_document=ReturnDocument.AFTER
-            )
-        except DuplicateKeyError:
-            return None  # the document exists but does not match: a replayed receipt, or a lost race
+        return query, update
 
     def _pending_entry(
         self,
@@ -589,6 +645,12 @@ class StockMongo:
         projection = {"sku": 1, "warehouse_id": 1, "on_hand": 1, "reserved": 1}
         async for docs in batches(self.collection, {"shop_id": shop_id}, "_id", projection):
             yield [stock_record(d) for d in docs]
+
+
+def _creates(change: StockChange) -> bool:
+    """Only a change that takes nothing may create the document (a first receipt); anything else needs
+    a document that is there and holds what the filter asks."""
+    return change.on_hand >= 0 and change.reserved == 0 and change.order_id is None
 
 
 def _of_shops(keys: list[tuple[str, Any]]) -> Document:

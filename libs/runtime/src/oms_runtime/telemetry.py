@@ -13,17 +13,22 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 _configured = False
 _exported = False
 
 
 def setup_tracing(service_name: str, otlp_endpoint: str | None) -> None:
-    """Always create trace ids (logs and headers carry them); export only when an endpoint is set."""
+    """Always create trace ids (logs and headers carry them); record and export spans only when an
+    endpoint is set. Without one, spans are not recorded (`ALWAYS_OFF`): each still has its trace and
+    span ids, which logs, HTTP and Kafka headers carry on, but no attributes, events or end-of-span
+    processing are paid for spans nobody receives (the HTTP server span of every request)."""
     global _configured, _exported
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    resource = Resource.create({"service.name": service_name})
+    provider = TracerProvider(resource=resource, sampler=None if otlp_endpoint else ALWAYS_OFF)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

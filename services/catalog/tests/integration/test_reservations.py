@@ -154,6 +154,8 @@ async def test_reserve_release_commit_through_real_topics_and_replays(service: S
             )
         for order_id, count in ((ok, 2), (short, 1), (cancelled, 2)):
             assert len(_of(service, order_id, reader)) == count
+        # The reservation refuses the replays by itself: the commands and shipments keep no inbox.
+        assert await service.parts.runtime.db["inbox"].count_documents({"shop_id": service.shop_id}) == 0
 
 
 async def test_a_crash_half_way_is_repaired_by_the_replay(service: Service) -> None:

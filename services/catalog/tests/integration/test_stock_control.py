@@ -27,6 +27,7 @@ from oms_runtime.consumer import INBOX_INDEXES
 from oms_runtime.store import ConcurrencyError
 from oms_testing import eventually
 from oms_testing.kafka import TopicReader, produce_raw
+from oms_testing.metrics import messages_consumed
 
 from .conftest import Service
 
@@ -181,6 +182,15 @@ async def test_unpaid_reservations_expire_paid_and_cash_ones_do_not(clocked: tup
         await eventually(secured, what="paid and cash reservations secured")
         assert (await service.reservation(paid))["secured"] == "paid"  # type: ignore[index]
         assert (await service.reservation(cash))["secured"] == "cash_on_delivery"  # type: ignore[index]
+        # Both again: the reservations refuse the replays themselves (no inbox): nothing is written.
+        versions = {o: (await service.reservation(o) or {})["version"] for o in (paid, cash)}
+        group = f"{prefix}catalog.payments"
+        handled = messages_consumed(group)
+        for envelope in (captured, on_delivery):
+            await _send(service, "oms.payment.events", envelope)
+        await eventually(lambda: messages_consumed(group) >= handled + 2, what="the replays handled")
+        assert {o: (await service.reservation(o) or {})["version"] for o in (paid, cash)} == versions
+        assert await service.parts.runtime.db["inbox"].count_documents({"shop_id": service.shop_id}) == 0
 
         assert await expiry.expire_due() == 0  # not yet due
         clock.advance(timedelta(minutes=29, seconds=59))

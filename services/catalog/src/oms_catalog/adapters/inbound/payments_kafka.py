@@ -30,4 +30,6 @@ def register_payments(runtime: ServiceRuntime, expiry: ExpiryService) -> None:
         except InvalidOrderId as exc:
             raise PermanentError(str(exc)) from exc
 
-    runtime.consumer("payments").on(PaymentRequested, on_requested).on(PaymentCaptured, on_captured)
+    # No inbox (ADR 0027): securing is a version-checked write that records the message it applied, and a
+    # reservation secured (or released) before is left as it is.
+    runtime.consumer("payments", inbox=False).on(PaymentRequested, on_requested).on(PaymentCaptured, on_captured)

@@ -82,7 +82,10 @@ def register_reservations(
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
 
     # ChangeReservation on the same consumer as ReserveStock: per order, the change comes after the reservation.
-    runtime.consumer("commands").on(ReserveStock, on_reserve).on(ReleaseStock, on_release).on(
+    # No inbox (ADR 0027): the reservation itself refuses a replay. A second ReserveStock finds the
+    # reservation made (its insert clashes) and settled; a ReleaseStock finds it released; a
+    # ChangeReservation finds its change id applied; a ShipmentShipped finds its shipment committed.
+    runtime.consumer("commands", inbox=False).on(ReserveStock, on_reserve).on(ReleaseStock, on_release).on(
         ChangeReservation, on_change
     )
-    runtime.consumer("shipments").on(ShipmentShipped, on_shipped)
+    runtime.consumer("shipments", inbox=False).on(ShipmentShipped, on_shipped)

@@ -177,7 +177,8 @@ async def test_shared_updates_of_callers_side_by_side_go_in_one_bulk_write(
     await store.update(shop_id, ids[3], 1, set_fields={"n": 9})  # another writer was first: at version 2
     with record_commands(runtime_without_scan.settings.database_name) as log:
         outcomes = await asyncio.gather(*(write(aggregate_id, 1) for aggregate_id in ids))
-        assert log.count("update", "shared") == 1, log.summary()
+        # (The relay may mark a first entry sent meanwhile: its update filters on the outbox, not the version.)
+        assert log.count("update", "shared", filtering="version") == 1, log.summary()
         # The one that missed asked on its own, to tell a moved version from a pending entry.
         assert log.count("findAndModify", "shared") == 1, log.summary()
     assert outcomes == [2, 2, 2, "lost"]
@@ -223,7 +224,7 @@ async def test_shared_updates_that_apply_a_message_share_the_write_and_refuse_it
                 for aggregate_id, message in zip(ids, messages, strict=True)
             )
         )
-        assert log.count("update", "shared_applied") == 1, log.summary()
+        assert log.count("update", "shared_applied", filtering="version") == 1, log.summary()
         assert log.count("findAndModify", "shared_applied") == 0, log.summary()
     assert [d["version"] for d in done] == [2, 2, 2]
     stored = {d["_id"]: d async for d in store.collection.find({"shop_id": shop_id})}

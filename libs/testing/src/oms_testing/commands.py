@@ -22,7 +22,7 @@ class Command:
     name: str
     collection: str
     statements: int = 1  # of a write command: the updates (inserts, deletes) it carries in one round trip
-    filter_fields: tuple[str, ...] = ()  # of a find or findAndModify: the fields its filter names
+    filter_fields: tuple[str, ...] = ()  # the fields its filter names (of a write: its first statement's)
 
 
 @dataclass
@@ -67,6 +67,8 @@ class _Listener(monitoring.CommandListener):
         target = event.command.get(event.command_name)
         batch = event.command.get(_STATEMENTS.get(event.command_name, ""))
         query = event.command.get("filter", event.command.get("query"))
+        if query is None and event.command_name in ("update", "delete") and isinstance(batch, list) and batch:
+            query = batch[0].get("q")  # a write's first statement: tells a version-checked save from a relay's mark
         command = Command(
             event.database_name,
             event.command_name,

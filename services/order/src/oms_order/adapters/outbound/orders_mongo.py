@@ -181,15 +181,30 @@ class MongoOrders:
     ) -> StoredOrder:
         whole = order_state(order)
         state = await self._move_old_audit(order, whole)
+        before = self.snapshots.latest(order.shop_id, order.id)
+        if before is not None and before.get("version") != expected_version:
+            before = None
+        changed = self._changed(before, state)
+        # Nobody reads the answer and this process has the version written over: the stored document is
+        # that version with the fields just set (ADR 0032: a stored version is immutable but for its
+        # outbox), so the store answers only the new version and the outbox, not the whole order.
+        local = not read_back and before is not None
         doc = await self.store.update(
             order.shop_id,
             order.id,
             expected_version,
-            set_fields=self._changed(order, expected_version, state),
+            set_fields=changed,
             events=events,
             applied_event_id=applied_event_id,
             applied_event_ids=applied_event_ids,
+            fields=() if local else None,
         )
+        if local:
+            assert before is not None
+            written = {**before, **changed, "version": doc["version"], "outbox": doc.get("outbox") or []}
+            saved = StoredOrder(order, doc["version"], before["idempotency_key"], before["request_fingerprint"])
+            self.snapshots.keep(written, saved if state is whole else None)
+            return saved
         if not read_back:
             # Nobody reads the answer. The order decided is the order a read of the document would give
             # (times to the millisecond: `Acting`), unless the audit trail was cut for the archive: then
@@ -206,13 +221,13 @@ class MongoOrders:
             return saved
         return await self._bind(saved)
 
-    def _changed(self, order: Order, version: int, state: Document) -> Document:
-        """The fields of `state` that differ from the document at `version`, when this process has that
-        document (its snapshot): a stored version is immutable but for its outbox, and the write is
-        filtered on that version, so what it leaves out is what the document holds already. Without
-        it, every field. (Lines, customer, address and totals are most of an order and rarely change.)"""
-        before = self.snapshots.latest(order.shop_id, order.id)
-        if before is None or before.get("version") != version:
+    @staticmethod
+    def _changed(before: Document | None, state: Document) -> Document:
+        """The fields of `state` that differ from `before`, the document at the version the write is
+        filtered on, when this process has it (its snapshot): a stored version is immutable but for
+        its outbox, so what the write leaves out is what the document holds already. Without it, every
+        field. (Lines, customer, address and totals are most of an order and rarely change.)"""
+        if before is None:
             return state
         return {k: v for k, v in state.items() if k not in before or before[k] != v}
 

@@ -24,10 +24,12 @@ class _Updates(monitoring.CommandListener):
         self.database = ""
         self.sets: list[dict[str, Any]] = []
         self.fields: list[dict[str, Any] | None] = []  # what each asked back (None: the whole document)
+        self.pushes: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.database_name == self.database and event.command_name == "findAndModify":
             self.sets.append(dict(event.command.get("update", {}).get("$set", {})))
+            self.pushes.append(dict(event.command.get("update", {}).get("$push", {})))
             fields = event.command.get("fields")
             self.fields.append(dict(fields) if fields is not None else None)
 
@@ -53,11 +55,15 @@ async def test_an_event_writes_the_fields_it_changed_and_the_order_stored_is_the
     placed = await place_tea_directly(app, shop_id, payment_method="cash_on_delivery")
     order_id = placed.stored.order.id
     _UPDATES.sets.clear()
+    _UPDATES.pushes.clear()
     await app.state.order_events.on_event(stock_reserved(shop_id, order_id))
 
     [written] = _UPDATES.sets
-    assert {"allocations", "audit", "stage"} <= set(written)
-    assert not {"lines", "customer", "totals", "number", "placed_at", "pipeline"} & set(written)
+    assert {"allocations", "stage"} <= set(written)
+    assert not {"lines", "customer", "totals", "number", "placed_at", "pipeline", "audit"} & set(written)
+    # The trail is not written again: the entry the event adds is pushed at its end.
+    [pushed] = _UPDATES.pushes
+    assert [e["action"] for e in pushed["audit"]["$each"]] == ["stock_reserved"]
     remembered = await app.state.orders.orders.recent(shop_id, order_id)
     async with service_database(settings) as db:
         doc = await db["orders"].find_one({"_id": order_id})

@@ -185,6 +185,7 @@ class MongoOrders:
         if before is not None and before.get("version") != expected_version:
             before = None
         changed = self._changed(before, state)
+        appended = self._appended_audit(before, changed)
         # Nobody reads the answer and this process has the version written over: the stored document is
         # that version with the fields just set (ADR 0032: a stored version is immutable but for its
         # outbox), so the store answers only the new version and the outbox, not the whole order.
@@ -193,7 +194,8 @@ class MongoOrders:
             order.shop_id,
             order.id,
             expected_version,
-            set_fields=changed,
+            set_fields={k: v for k, v in changed.items() if k != "audit"} if appended else changed,
+            push={"audit": appended} if appended else None,
             events=events,
             applied_event_id=applied_event_id,
             applied_event_ids=applied_event_ids,
@@ -230,6 +232,20 @@ class MongoOrders:
         if before is None:
             return state
         return {k: v for k, v in state.items() if k not in before or before[k] != v}
+
+    @staticmethod
+    def _appended_audit(before: Document | None, changed: Document) -> list[Any] | None:
+        """The audit entries a save adds at the end of the trail `before` holds, when that is all it does
+        to the trail: pushed instead of the whole trail set again (up to `audit_kept` entries, most of a
+        save's bytes for the store to decode and apply). The write is filtered on `before`'s version,
+        so the stored trail is `before`'s, and the push leaves exactly the trail a `$set` would."""
+        trail = changed.get("audit")
+        if before is None or trail is None:
+            return None
+        kept = before.get("audit")
+        if not isinstance(kept, list) or len(trail) <= len(kept) or trail[: len(kept)] != kept:
+            return None
+        return list(trail[len(kept) :])
 
     async def _move_old_audit(self, order: Order, state: Document) -> Document:
         """Archive the oldest audit entries before the (version-checked) save that drops them from the

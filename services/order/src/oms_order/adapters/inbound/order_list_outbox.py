@@ -51,14 +51,19 @@ def register_list_projection(runtime: ServiceRuntime, lists: OrderLists) -> None
                 continue
             changes.append(change)
             entries_of.setdefault((change.shop_id, change.order_id), []).append(entry)
-        for change, error in await lists.project_changes(changes):
+        failed = await lists.project_changes(changes)
+        for _, error in failed:
             if isinstance(error, PyMongoError):
                 raise error  # the store is away: the entries stay, the next pass tries again
+        for change, error in failed:
+            key = (change.shop_id, change.order_id)
+            if key not in entries_of:
+                continue  # refused already
             log.error(
                 "list row could not be built", order_id=change.order_id, shop_id=change.shop_id, error=repr(error)
             )
             reason = f"{type(error).__name__}: {error}"
-            refused += [(entry, reason) for entry in entries_of[(change.shop_id, change.order_id)]]
+            refused += [(entry, reason) for entry in entries_of.pop(key)]
         return refused
 
     runtime.deliver_locally(ORDER_CHANGES, project, consumer=LIST_PROJECTION_GROUP)

@@ -330,8 +330,13 @@ class OutboxRelay:
         handled = [asyncio.ensure_future(self._local[topic].handler(entries)) for topic, entries in local.items()]
         # One wait for the whole pass; a failed delivery raises and nothing of this pass is marked
         # sent, so the next pass (or the scan) publishes it again: at-least-once.
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        local_outcomes = await asyncio.gather(*handled, return_exceptions=True)
+        try:
+            outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+            local_outcomes = await asyncio.gather(*handled, return_exceptions=True)
+        except BaseException:  # the relay is stopping: no handler outlives its pass
+            for task in handled:
+                task.cancel()
+            raise
         failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
         if failed is not None:
             raise PublishFailed(failed) from failed

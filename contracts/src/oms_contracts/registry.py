@@ -105,7 +105,8 @@ ORDER_CHANGES = Topic(
     "order",
     "order_id",
     "A signal per write of an order document (id and version), for the order service's own read models; "
-    "compacted: the latest per order",
+    "compacted: the latest per order. Since ADR 0046 the order service's relay hands these to its list "
+    "in-process and publishes none; kept for what the topic holds and for older replicas in a rollout",
     (order.OrderChanged,),
     retention_ms=-1,
     compacted=True,

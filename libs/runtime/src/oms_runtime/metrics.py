@@ -24,6 +24,12 @@ DEADLETTERED = Counter(
     "oms_deadletter_messages_total", "Messages sent to the dead-letter topic", ["consumer", "topic", "reason"]
 )
 OUTBOX_PUBLISHED = Counter("oms_outbox_published_total", "Messages the outbox relay published", ["collection", "topic"])
+# Entries of a topic the relay hands to a handler in its own process instead of Kafka (ADR 0046).
+OUTBOX_DELIVERED_LOCALLY = Counter(
+    "oms_outbox_delivered_locally_total",
+    "Outbox entries the relay handed to an in-process handler instead of Kafka",
+    ["collection", "topic"],
+)
 # Seconds from an event's creation (the time in its UUIDv7 event_id) to the relay's confirmed publication:
 # the outbox backlog measured in time (a relay that lags or is down shows here first).
 OUTBOX_RELAY_DELAY = Histogram(

@@ -22,6 +22,19 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
+Delivered in-process. A topic whose only reader is the writing service itself can be handed to a
+handler in this process instead of Kafka (`deliver_locally(topic, handler)`; ADR 0046): its entries
+stay in the outbox exactly as before (the same single-document update writes them), and a pass
+gives them, with the pass's other entries, to the handler in one call per topic while Kafka
+acknowledges the rest; the pass marks them sent in the same guarded update as the published ones,
+and only once the handler returned. So a crash between the write and the handler's effect leaves
+the entry for the next pass or the scan (at-least-once, as publishing): the handler must be
+idempotent and indifferent to order, and raise only for what a retry can mend (the store being
+away): every pass holding the entry fails until then. What it can never handle it answers with the
+reason, and the relay puts that entry on the dead-letter topic as the logical consumer it stands for
+would have (`x-dlq-consumer`, the dead-letter counter), then marks it sent with the rest. Only the
+lease holder runs handlers, so several replicas never run one at once for the same entries.
+
 A dead producer. After a broker restart, aiokafka's idempotent producer can fail with
 `OutOfOrderSequenceNumber` (or be fenced) and then send nothing more: every later pass failed with
 the same producer until the process restarted (found by the chaos run: orders stuck with their
@@ -49,7 +62,8 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -59,8 +73,9 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.clock import Clock
+from oms_runtime.consumer import _publish_dead_letter
 from oms_runtime.lease import Lease, holder_id
-from oms_runtime.metrics import OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
+from oms_runtime.metrics import OUTBOX_DELIVERED_LOCALLY, OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
 from oms_runtime.mongo import Document
 from oms_runtime.telemetry import get_logger
 
@@ -83,6 +98,44 @@ class PublishFailed(Exception):
     @property
     def fatal(self) -> bool:
         return isinstance(self.cause, FATAL_PRODUCER_ERRORS)
+
+
+class LocalDeliveryFailed(Exception):
+    """A handler of entries delivered in-process raised: the pass marks nothing sent, the entries stay."""
+
+
+@dataclass(frozen=True)
+class LocalEntry:
+    """An outbox entry handed to an in-process handler (`OutboxRelay.deliver_locally`): the entry as
+    stored (`event_id`, `topic`, `key`, `type`, `value` — the envelope's JSON — and `headers`) and the
+    document that holds it."""
+
+    collection: str
+    doc_id: Any
+    entry: Document
+
+
+# Takes a pass's entries of its topic, stores their effect and answers those it can never handle, each
+# with the reason (dead-lettered); raises only for what a retry can mend.
+LocalHandler = Callable[[list[LocalEntry]], Awaitable[Sequence[tuple[LocalEntry, str]]]]
+
+
+@dataclass(frozen=True)
+class _Local:
+    handler: LocalHandler
+    consumer: str  # the logical consumer it stands for, named on what it dead-letters
+
+
+@dataclass
+class _Refused:
+    """A refused entry as the dead-letter publisher wants a record (no partition or offset: never in Kafka)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+    partition: int = -1
+    offset: int = -1
 
 
 # Documents with at least one pending message; served by the sparse `outbox_pending_events` index.
@@ -167,6 +220,16 @@ class OutboxRelay:
         self._next_scan = 0.0
         self._published_children: dict[tuple[str, str], Any] = {}
         self._failed_publishes = 0  # passes in a row whose publishing failed
+        # Topics whose entries go to a handler in this process instead of Kafka (module doc).
+        self._local: dict[str, _Local] = {}
+        self._topic_prefix = ""
+
+    def deliver_locally(self, topic: str, handler: LocalHandler, *, consumer: str, topic_prefix: str = "") -> None:
+        """Hand the entries of `topic` (its full name, prefix included) to `handler` instead of
+        publishing them; marked sent once it returned (module doc, "Delivered in-process"). `consumer`:
+        the logical consumer's full name it stands for; `topic_prefix`: of the dead-letter topic."""
+        self._local[topic] = _Local(handler, consumer)
+        self._topic_prefix = topic_prefix
 
     def watch(self, collections: Sequence[str]) -> None:
         for name in collections:
@@ -251,24 +314,43 @@ class OutboxRelay:
             return 0
         deliveries: list[asyncio.Future[Any]] = []
         counters: dict[str, int] = {}
+        local: dict[str, list[LocalEntry]] = {}
         for doc in docs:
             for entry in doc["outbox"]:
+                topic = entry["topic"]
+                if topic in self._local:
+                    local.setdefault(topic, []).append(LocalEntry(collection, doc["_id"], entry))
+                    continue
                 delivery = await self._send(
-                    entry["value"].encode(),
-                    topic=entry["topic"],
-                    key=entry["key"].encode(),
-                    headers=entry.get("headers") or {},
+                    entry["value"].encode(), topic=topic, key=entry["key"].encode(), headers=entry.get("headers") or {}
                 )
                 deliveries.append(delivery)
-                counters[entry["topic"]] = counters.get(entry["topic"], 0) + 1
+                counters[topic] = counters.get(topic, 0) + 1
+        # The in-process handlers run while Kafka acknowledges the rest.
+        handled = [asyncio.ensure_future(self._local[topic].handler(entries)) for topic, entries in local.items()]
         # One wait for the whole pass; a failed delivery raises and nothing of this pass is marked
         # sent, so the next pass (or the scan) publishes it again: at-least-once.
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        try:
+            outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+            local_outcomes = await asyncio.gather(*handled, return_exceptions=True)
+        except BaseException:  # the relay is stopping: no handler outlives its pass
+            for task in handled:
+                task.cancel()
+            raise
         failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
         if failed is not None:
             raise PublishFailed(failed) from failed
+        local_failed = next((o for o in local_outcomes if isinstance(o, BaseException)), None)
+        if local_failed is not None:
+            raise LocalDeliveryFailed(repr(local_failed)) from local_failed
+        for topic, refused in zip(local, local_outcomes, strict=True):
+            assert not isinstance(refused, BaseException)
+            for entry, reason in refused:
+                await self._dead_letter(topic, entry, reason)
         for topic, count in counters.items():
             self._published(collection, topic).inc(count)
+        for topic, entries in local.items():
+            OUTBOX_DELIVERED_LOCALLY.labels(collection, topic).inc(len(entries))
         published_at = time.time()
         delay = OUTBOX_RELAY_DELAY.labels(collection)
         for doc in docs:
@@ -277,7 +359,21 @@ class OutboxRelay:
                 if created is not None:
                     delay.observe(max(0.0, published_at - created))
         await self._mark_sent(collection, docs)
-        return len(deliveries)
+        return len(deliveries) + sum(len(entries) for entries in local.values())
+
+    async def _dead_letter(self, topic: str, local: LocalEntry, reason: str) -> None:
+        """An entry its in-process handler can never handle, on the dead-letter topic with the reason."""
+        entry = local.entry
+        record = _Refused(
+            topic=topic,
+            key=str(entry.get("key") or "").encode(),
+            value=str(entry.get("value") or "").encode(),
+            headers=[(k, str(v).encode()) for k, v in (entry.get("headers") or {}).items()],
+        )
+        try:
+            await _publish_dead_letter(self.broker, self._topic_prefix, [self._local[topic].consumer], record, reason)
+        except Exception as exc:
+            raise PublishFailed(exc) from exc
 
     async def _send(self, value: bytes, *, topic: str, key: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
+from oms_contracts.registry import Topic
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,7 +22,7 @@ from oms_runtime.consumer import ConsumerGroup, MessageConsumer
 from oms_runtime.kafka import create_broker
 from oms_runtime.lease import Lease, holder_id
 from oms_runtime.mongo import Document, create_mongo_client
-from oms_runtime.relay import OutboxRelay
+from oms_runtime.relay import LocalHandler, OutboxRelay
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore
 from oms_runtime.telemetry import get_logger, setup_logging, setup_tracing
@@ -98,6 +99,21 @@ class ServiceRuntime:
         """An aggregate collection whose outbox the relay publishes."""
         self.relay.watch([collection])
         return AggregateStore(self.db[collection], on_pending=self.relay.wake, topic_prefix=self.settings.topic_prefix)
+
+    def deliver_locally(self, topic: Topic, handler: LocalHandler, *, consumer: str) -> None:
+        """The outbox entries of `topic` go to `handler` in this process (on the relay's lease holder)
+        instead of Kafka, and are marked sent once it returned (ADR 0046): for a topic whose only
+        reader is this service's own projection, the logical consumer `<service>.<consumer>` (its
+        name on what the handler refuses, dead-lettered). Entries keep their topic, so an outbox
+        written by an older release is handled the same way, and an older relay would still publish
+        them (keep that consumer on the topic for as long as Kafka may hold such messages)."""
+        prefix = self.settings.topic_prefix
+        self.relay.deliver_locally(
+            prefix + topic.name,
+            handler,
+            consumer=f"{prefix}{self.settings.service_name}.{consumer}",
+            topic_prefix=prefix,
+        )
 
     def consumer(self, name: str, *, inbox: bool = True, own_group: bool = False) -> MessageConsumer:
         """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the

@@ -9,11 +9,12 @@ import uuid
 from typing import Any
 
 import pytest
-from oms_contracts import Actor, Envelope, new_id
+from oms_contracts import DEADLETTER_TOPIC, Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
-from oms_contracts.registry import CATALOG_COMMANDS
+from oms_contracts.messages.order import OrderChanged
+from oms_contracts.registry import CATALOG_COMMANDS, ORDER_CHANGES
 from oms_runtime.clock import SystemClock
-from oms_runtime.relay import OutboxRelay, event_id_time
+from oms_runtime.relay import LocalEntry, OutboxRelay, event_id_time
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore, AlreadyApplied, ConcurrencyError, outbox_entry
@@ -573,3 +574,98 @@ def test_the_producer_errors_after_which_aiokafka_sends_nothing_renew_it_at_once
 
     assert PublishFailed(OutOfOrderSequenceNumber()).fatal
     assert not PublishFailed(KafkaTimeoutError()).fatal
+
+
+def changed(order_id: str, shop_id: str, version: int) -> Envelope[OrderChanged]:
+    return Envelope.new(OrderChanged(order_id=order_id, version=version), shop_id=shop_id, actor=Actor.system("test"))
+
+
+async def test_a_topic_delivered_locally_goes_to_its_handler_and_is_marked_sent_with_the_rest(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    """ADR 0046: entries of a topic delivered in-process never reach Kafka; the pass hands them to the
+    handler, publishes the others in order, and empties the outbox once both are done."""
+    rt = runtime_without_scan
+    handed: list[tuple[Any, str]] = []
+
+    async def handler(entries: list[LocalEntry]) -> list[tuple[LocalEntry, str]]:
+        handed.extend((e.doc_id, e.entry["event_id"]) for e in entries)
+        return []
+
+    rt.deliver_locally(ORDER_CHANGES, handler, consumer="list")
+    store = rt.store("local_things")
+    doc_id = new_id()
+    first, signal, second = release(doc_id, shop_id), changed(doc_id, shop_id, 1), release(doc_id, shop_id)
+    await store.create({"_id": doc_id, "shop_id": shop_id}, [first, signal, second])
+
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+        await eventually(lambda: _count(reader, doc_id, 2), what="the two commands published")
+        ids = [json.loads(r.value)["event_id"] for r in reader.records if r.key == doc_id.encode()]
+    assert ids == [first.event_id, second.event_id]
+    assert handed == [(doc_id, signal.event_id)]
+
+    async def cleared() -> bool:
+        doc = await store.get(shop_id, doc_id)
+        return doc is not None and doc["outbox"] == [] and doc["has_outbox"] is False
+
+    await eventually(cleared, what="outbox emptied")
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + ORDER_CHANGES.name) as changes:
+        await changes.poll()
+        assert not [r for r in changes.records if r.key == doc_id.encode()]
+
+
+async def test_a_local_handler_that_fails_leaves_every_entry_of_the_pass_for_the_next(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    rt = runtime_without_scan
+    calls: list[int] = []
+
+    async def handler(entries: list[LocalEntry]) -> list[tuple[LocalEntry, str]]:
+        calls.append(len(entries))
+        if len(calls) == 1:
+            raise ConnectionError("the store is away")
+        return []
+
+    rt.deliver_locally(ORDER_CHANGES, handler, consumer="list")
+    store = rt.store("local_failing")
+    doc_id = new_id()
+    await store.create({"_id": doc_id, "shop_id": shop_id}, [release(doc_id, shop_id), changed(doc_id, shop_id, 1)])
+    await eventually(lambda: len(calls) >= 1, what="the first pass")
+    doc = await store.get(shop_id, doc_id)
+    assert doc is not None and len(doc["outbox"]) == 2 and doc["has_outbox"] is True
+    rt.relay.wake()  # the scan, as after a failed pass (the test's relay scans only when asked)
+
+    async def cleared() -> bool:
+        doc = await store.get(shop_id, doc_id)
+        return doc is not None and doc["outbox"] == []
+
+    await eventually(cleared, what="outbox emptied by a later pass")
+    assert calls[:2] == [1, 1]
+
+
+async def test_an_entry_its_local_handler_refuses_is_dead_lettered_and_marked_sent(
+    runtime_without_scan, shop_id, infra, topic_prefix
+):
+    rt = runtime_without_scan
+
+    async def handler(entries: list[LocalEntry]) -> list[tuple[LocalEntry, str]]:
+        return [(e, "Broken: never") for e in entries]
+
+    rt.deliver_locally(ORDER_CHANGES, handler, consumer="list")
+    store = rt.store("local_refused")
+    doc_id = new_id()
+    signal = changed(doc_id, shop_id, 1)
+    async with TopicReader(infra.kafka_bootstrap, topic_prefix + DEADLETTER_TOPIC) as deadletter:
+        await store.create({"_id": doc_id, "shop_id": shop_id}, [signal])
+        record = await deadletter.wait_for(lambda r: r.key == doc_id.encode())
+    headers = {k: v.decode() for k, v in record.headers}
+    assert headers["x-dlq-consumer"] == f"{topic_prefix}{rt.settings.service_name}.list"
+    assert headers["x-dlq-reason"] == "Broken: never"
+    assert headers["x-type"] == "OrderChanged"
+    assert json.loads(record.value)["event_id"] == signal.event_id
+
+    async def cleared() -> bool:
+        doc = await store.get(shop_id, doc_id)
+        return doc is not None and doc["outbox"] == []
+
+    await eventually(cleared, what="outbox emptied")

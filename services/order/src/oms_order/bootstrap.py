@@ -22,6 +22,7 @@ from oms_order.adapters.inbound.groupbuy_kafka import register_groupbuy_consumer
 from oms_order.adapters.inbound.order_edits_http import OrderEditsController
 from oms_order.adapters.inbound.order_events_kafka import register_consumers
 from oms_order.adapters.inbound.order_links_http import OrderLinkController, OrderStatusController
+from oms_order.adapters.inbound.order_list_outbox import register_list_projection
 from oms_order.adapters.inbound.order_lists_http import OrderListController
 from oms_order.adapters.inbound.orders_http import OrderController
 from oms_order.adapters.inbound.pipelines_http import PipelineController, PipelineSettingsController
@@ -166,6 +167,8 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         customers=customers,
         sla_period=sla_period,
     )
+    # The list rows from the orders' own outbox, by the relay in this process (ADR 0046).
+    register_list_projection(runtime, lists)
     # Participants' orders of joint purchases (PlaceGroupBuyOrder from groupbuy).
     register_groupbuy_consumer(runtime, GroupBuyOrders(orders, changes, MongoOrderNumbers(db), pipelines, clock_))
     sla = register_sla_loop(runtime, changes, settings, bind=pipelines.bind)

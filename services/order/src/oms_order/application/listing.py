@@ -3,6 +3,7 @@ trail, and keeping the list read model up to date from the order service's own s
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
@@ -31,6 +32,15 @@ log = get_logger(__name__)
 # local stand-in, which ignores non-unique indexes).
 EXPORT_BATCH = 2000
 MAX_GROUPS = 1000
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """A write of an order: the version it made (None: unknown, read the order as stored)."""
+
+    shop_id: str
+    order_id: str
+    version: int | None
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,31 @@ class OrderLists:
             newest[key] = None if known is None or not isinstance(version, int) else max(known, version)
         for (shop_id, order_id), version in newest.items():
             await self.project(shop_id, order_id, version)
+
+    async def project_changes(self, changes: Sequence[OrderChange]) -> list[tuple[OrderChange, Exception]]:
+        """The rows of several orders' writes (the relay's pass, ADR 0046), side by side so that their
+        reads and upserts share round trips: per order once, at the newest version named. Answers the
+        orders whose row raised, with what it raised (the caller tells a store that is away, which a
+        retry mends, from a row that can never be built)."""
+        newest: dict[tuple[str, str], OrderChange] = {}
+        for change in changes:
+            key = (change.shop_id, change.order_id)
+            known = newest.get(key)
+            if known is None or (
+                known.version is not None and (change.version is None or change.version > known.version)
+            ):
+                newest[key] = change
+        wanted = list(newest.values())
+        outcomes = await asyncio.gather(
+            *(self.project(c.shop_id, c.order_id, c.version) for c in wanted), return_exceptions=True
+        )
+        failed: list[tuple[OrderChange, Exception]] = []
+        for change, outcome in zip(wanted, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, Exception):
+                    raise outcome
+                failed.append((change, outcome))
+        return failed
 
     async def _stage_facts(self, shop_id: str, doc: dict[str, Any]) -> tuple[str | None, bool | None]:
         """The customer status and finality of the order's stage, as the shop's pipeline says."""

@@ -105,7 +105,9 @@ def register_consumers(
 
     # OrderChanged: one per write of an order, in the same update (OrderChanges), so it alone sees
     # every change. A row is replaced only by a newer version of the order: duplicates and any
-    # arrival order are harmless, so the group keeps no inbox.
+    # arrival order are harmless, so the group keeps no inbox. The relay now hands the signals to the
+    # list in this process instead of publishing them (order_list_outbox.py, ADR 0046); this consumer
+    # drains what the topic holds from before and what an older replica publishes during a rollout.
     list_consumer = runtime.consumer(LIST_PROJECTION_GROUP, inbox=False)
     for message in ORDER_CHANGES.messages:
         list_consumer.on(message, lists.on_order_signal)

@@ -181,15 +181,32 @@ class MongoOrders:
     ) -> StoredOrder:
         whole = order_state(order)
         state = await self._move_old_audit(order, whole)
+        before = self.snapshots.latest(order.shop_id, order.id)
+        if before is not None and before.get("version") != expected_version:
+            before = None
+        changed = self._changed(before, state)
+        appended = self._appended_audit(before, changed)
+        # Nobody reads the answer and this process has the version written over: the stored document is
+        # that version with the fields just set (ADR 0032: a stored version is immutable but for its
+        # outbox), so the store answers only the new version and the outbox, not the whole order.
+        local = not read_back and before is not None
         doc = await self.store.update(
             order.shop_id,
             order.id,
             expected_version,
-            set_fields=self._changed(order, expected_version, state),
+            set_fields={k: v for k, v in changed.items() if k != "audit"} if appended else changed,
+            push={"audit": appended} if appended else None,
             events=events,
             applied_event_id=applied_event_id,
             applied_event_ids=applied_event_ids,
+            fields=() if local else None,
         )
+        if local:
+            assert before is not None
+            written = {**before, **changed, "version": doc["version"], "outbox": doc.get("outbox") or []}
+            saved = StoredOrder(order, doc["version"], before["idempotency_key"], before["request_fingerprint"])
+            self.snapshots.keep(written, saved if state is whole else None)
+            return saved
         if not read_back:
             # Nobody reads the answer. The order decided is the order a read of the document would give
             # (times to the millisecond: `Acting`), unless the audit trail was cut for the archive: then
@@ -206,15 +223,29 @@ class MongoOrders:
             return saved
         return await self._bind(saved)
 
-    def _changed(self, order: Order, version: int, state: Document) -> Document:
-        """The fields of `state` that differ from the document at `version`, when this process has that
-        document (its snapshot): a stored version is immutable but for its outbox, and the write is
-        filtered on that version, so what it leaves out is what the document holds already. Without
-        it, every field. (Lines, customer, address and totals are most of an order and rarely change.)"""
-        before = self.snapshots.latest(order.shop_id, order.id)
-        if before is None or before.get("version") != version:
+    @staticmethod
+    def _changed(before: Document | None, state: Document) -> Document:
+        """The fields of `state` that differ from `before`, the document at the version the write is
+        filtered on, when this process has it (its snapshot): a stored version is immutable but for
+        its outbox, so what the write leaves out is what the document holds already. Without it, every
+        field. (Lines, customer, address and totals are most of an order and rarely change.)"""
+        if before is None:
             return state
         return {k: v for k, v in state.items() if k not in before or before[k] != v}
+
+    @staticmethod
+    def _appended_audit(before: Document | None, changed: Document) -> list[Any] | None:
+        """The audit entries a save adds at the end of the trail `before` holds, when that is all it does
+        to the trail: pushed instead of the whole trail set again (up to `audit_kept` entries, most of a
+        save's bytes for the store to decode and apply). The write is filtered on `before`'s version,
+        so the stored trail is `before`'s, and the push leaves exactly the trail a `$set` would."""
+        trail = changed.get("audit")
+        if before is None or trail is None:
+            return None
+        kept = before.get("audit")
+        if not isinstance(kept, list) or len(trail) <= len(kept) or trail[: len(kept)] != kept:
+            return None
+        return list(trail[len(kept) :])
 
     async def _move_old_audit(self, order: Order, state: Document) -> Document:
         """Archive the oldest audit entries before the (version-checked) save that drops them from the

@@ -57,17 +57,16 @@ class SmtpMailer:
             text=email.text,
             html=email.html,
         )
-        try:
-            async with asyncio.timeout(self.settings.smtp_timeout_seconds):
-                await self._open.acquire()
-        except TimeoutError as exc:
-            raise aiosmtplib.SMTPTimeoutError("no SMTP connection came free in time") from exc
+        await self._slot()
         try:
             client = await self._take()
             try:
                 # An internationalised address needs the server's SMTPUTF8 (SMTPNotSupported: retried).
                 utf8 = None if to_email.isascii() else ["SMTPUTF8"]
-                await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8)
+                # One deadline for the exchange (MAIL, RCPT, DATA, the message: the per-command timeout
+                # four times, as before at most) instead of aiosmtplib's `wait_for` around each answer.
+                async with asyncio.timeout(4 * self.settings.smtp_timeout_seconds):
+                    await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8, timeout=None)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 self._put_back(client)  # the envelope was reset: the connection serves the next email
                 # 5xx for the mailbox: the address is wrong, and asking again will not change that.
@@ -80,6 +79,17 @@ class SmtpMailer:
             self._put_back(client)
         finally:
             self._open.release()
+
+    async def _slot(self) -> None:
+        """A connection slot; past `smtp_connections_max` in use, wait for one at most the SMTP timeout."""
+        if not self._open.locked():
+            await self._open.acquire()  # free: taken at once, no timer
+            return
+        try:
+            async with asyncio.timeout(self.settings.smtp_timeout_seconds):
+                await self._open.acquire()
+        except TimeoutError as exc:
+            raise aiosmtplib.SMTPTimeoutError("no SMTP connection came free in time") from exc
 
     async def _take(self) -> aiosmtplib.SMTP:
         now = self.now()

@@ -40,8 +40,10 @@ from aiosmtpd.smtp import SMTP
 _HOST = socket.gethostname().replace("/", "_").replace(":", "_")
 
 # `<local@domain>` with nothing a mail path's plain form cannot hold: no quotes, spaces, brackets,
-# commas, colons (a source route), backslashes or control characters. Anything else is aiosmtpd's to read.
-_PLAIN_PATH = re.compile(r"<([^\s<>()\[\]\\\",;:@\x00-\x1f\x7f]+@[^\s<>()\\\",;:@\x00-\x1f\x7f]+)>")
+# commas, colons (a source route), backslashes or control characters; the domain dot-separated labels
+# (none empty) or an address literal. Anything else is aiosmtpd's to read.
+_ATOM = r"[^\s<>()\[\]\\\",;:@.\x00-\x1f\x7f]+"
+_PLAIN_PATH = re.compile(rf"<((?:{_ATOM}|\.)+@(?:{_ATOM}(?:\.{_ATOM})*|\[[^\s<>()\[\]\\\"\x00-\x1f\x7f]*\]))>")
 
 
 class MaildirSink:

@@ -65,6 +65,9 @@ PATHS = [
     " <anna@example.com>",
     "<анна@пример.рф>",
     "<a@[127.0.0.1]>",
+    "<a@[IPv6:::1]>",
+    "<.a..b.@example.com>",
+    "<a#b%c{d}|e'f@example.com>",
     # Not the plain form: aiosmtpd's own parser reads these (and refuses the last one).
     "anna@example.com SIZE=1",
     "<>",
@@ -73,6 +76,11 @@ PATHS = [
     "<@relay.example,@other.example:anna@example.com>",
     "<anna@example.com",
     "<a@@b>",
+    "<a@example.com.>",
+    "<a@example..com>",
+    "<a@.example.com>",
+    "<a@example.com]>",
+    "<a@[b c]>",
     "",
 ]
 

@@ -57,3 +57,41 @@ async def test_the_sink_keeps_every_email_of_a_connection_in_the_maildir(tmp_pat
     finally:
         sink.terminate()
         await asyncio.wait_for(sink.wait(), timeout=10)
+
+
+PATHS = [
+    "<anna@example.com>",
+    "<anna.b+tag@example.com> SIZE=100 BODY=8BITMIME",
+    " <anna@example.com>",
+    "<анна@пример.рф>",
+    "<a@[127.0.0.1]>",
+    "<a@[IPv6:::1]>",
+    "<.a..b.@example.com>",
+    "<a#b%c{d}|e'f@example.com>",
+    # Not the plain form: aiosmtpd's own parser reads these (and refuses the last one).
+    "anna@example.com SIZE=1",
+    "<>",
+    "<a b@example.com>",
+    '<"quoted local"@example.com>',
+    "<@relay.example,@other.example:anna@example.com>",
+    "<anna@example.com",
+    "<a@@b>",
+    "<a@example.com.>",
+    "<a@example..com>",
+    "<a@.example.com>",
+    "<a@example.com]>",
+    "<a@[b c]>",
+    "",
+]
+
+
+async def test_the_sink_reads_mail_paths_as_aiosmtpd_does_and_finds_the_same_commands() -> None:
+    from aiosmtpd.handlers import Sink
+    from aiosmtpd.smtp import SMTP
+
+    from deploy.local.mail_sink import StoringSMTP
+
+    ours, theirs = StoringSMTP(Sink()), SMTP(Sink())
+    assert [ours._getaddr(p) for p in PATHS] == [theirs._getaddr(p) for p in PATHS]
+    assert ours._smtp_methods.keys() == theirs._smtp_methods.keys()
+    assert ours._auth_methods.keys() == theirs._auth_methods.keys()

@@ -52,6 +52,14 @@ go out for the other (quiet) partitions alone and wait at the broker for up to `
 the busy partition was not fetched again until that long poll returned: seconds of idle consumer
 with a backlog (docs/notes.md, reservelag). Paused, nothing is prefetched during a batch; the next
 fetch costs one round trip and returns at once with whatever arrived.
+
+Lingering (`linger_ms`, for a service whose events carry no latency promise): after a batch smaller
+than `batch_size` the group waits that long before fetching again. A group that handles its records
+in a millisecond or two fetches again at once and gets what arrived meanwhile (13 records at c64 for
+webhooks, 0.38 fetches per order), and the fetch (request, response, records decoded by aiokafka) cost
+it more than the records; lingering makes the batches larger and the fetches fewer. A record waits up
+to `linger_ms` longer; an idle group is not affected (its fetch long-polls as before); a group of its
+own (a latency promise) never lingers.
 """
 
 from __future__ import annotations
@@ -585,6 +593,7 @@ class ConsumerGroup:
         concurrency: int = 32,
         fetch_wait_ms: int = 15000,
         commit_interval_ms: int = 1000,
+        linger_ms: int = 0,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -598,6 +607,7 @@ class ConsumerGroup:
         self.concurrency = concurrency
         self.fetch_wait_ms = fetch_wait_ms
         self.commit_interval = commit_interval_ms / 1000
+        self.linger = linger_ms / 1000
         self._batch_records = CONSUMER_BATCH_RECORDS.labels(group_id)
         self.members: list[MessageConsumer] = []
         self._routes: dict[tuple[str, str], _Route] = {}
@@ -713,6 +723,9 @@ class ConsumerGroup:
                         self._batch_records.observe(len(records))
                         await self.handle_batch(records)
                         self._handled(fetched)
+                    if self.linger and len(records) < self.batch_size:
+                        # Module doc, "Lingering"; still paused, so the next fetch covers every partition.
+                        await asyncio.sleep(self.linger)
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -159,6 +159,8 @@ class ServiceRuntime:
                 concurrency=settings.consumer_concurrency,
                 fetch_wait_ms=settings.consumer_fetch_wait_ms,
                 commit_interval_ms=settings.consumer_commit_interval_ms,
+                # A group of its own is for a latency promise: it never lingers.
+                linger_ms=0 if own_group else settings.consumer_linger_ms,
             )
         group.add(consumer)
         self.consumers.append(consumer)

@@ -58,6 +58,15 @@ class ServiceSettings(BaseSettings):
         "fetching is paused during a batch, so every fetch covers all partitions; a longer wait only means "
         "fewer requests while idle; below the consumer's 40 s request timeout)",
     )
+    consumer_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long the service's consumer group waits after a batch smaller than "
+        "consumer_batch_size before it fetches again, so that the next batch brings more (fewer fetches, "
+        "each record up to this much later; an idle group still long-polls). For services without a latency "
+        "promise on their events; 0: fetch at once",
+    )
     consumer_commit_interval_ms: int = Field(
         default=1000,
         ge=0,

@@ -22,7 +22,10 @@ class NotificationSettings(ServiceSettings):
     # once): with 4, the connections beyond them were closed after each burst and opened again (connect
     # and EHLO took 3.2 % of the service's CPU against sendmail's 15.7 % in the load bench at
     # concurrency 8). A relay allows a client more (Postfix: 50 at once).
-    smtp_connections_kept: int = Field(default=16, ge=0, le=64, description="Idle SMTP connections kept at most")
+    smtp_connections_kept: int = Field(default=32, ge=0, le=64, description="Idle SMTP connections kept at most")
+    # The sends beyond it wait for a connection to come back instead of opening one that the put-back
+    # then closes (at concurrency 64, 32 keys with up to 4 emails each: a connection per eight emails).
+    smtp_connections_max: int = Field(default=32, ge=1, le=64, description="SMTP connections open at once, at most")
 
     delivery_max_attempts: int = Field(default=5, ge=1, description="SMTP attempts before a delivery fails")
     delivery_backoff_seconds: float = Field(default=5.0, gt=0, description="Wait after the first failure")

@@ -5,8 +5,12 @@ server's acceptance and recording `sent`); Cyrillic arrives as written; connecti
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 
+import aiosmtplib
+import pytest
 from oms_contracts import new_id
 from oms_notification.adapters.outbound.mailer_smtp import SmtpMailer
 from oms_notification.domain.model import RenderedEmail
@@ -66,3 +70,51 @@ async def test_emails_one_after_another_share_one_connection_and_a_closed_one_is
     await eventually(lambda: len(smtp.sink.to(address)) == 4, timeout=20)
     peers = [peer for peer, m in zip(smtp.sink.peers, smtp.sink.messages, strict=True) if address in str(m["To"])]
     assert peers[0] == peers[1] == peers[2] != peers[3]
+
+
+async def test_sends_past_the_connection_limit_wait_for_a_kept_connection(
+    settings: NotificationSettings, smtp: SmtpServer
+) -> None:
+    """Two connections at most: of five sends at once, three wait (the server holds the first two's
+    answer) and then go out on the two connections that came back; none opens a third."""
+    mailer = SmtpMailer(settings.model_copy(update={"smtp_connections_max": 2, "smtp_connections_kept": 2}))
+    email = RenderedEmail(subject="Order 9", text="placed", html="<p>placed</p>")
+    address = f"capped-{new_id()[-8:]}@example.test"
+    smtp.sink.hold(lambda m: address in str(m["To"]))
+
+    async def send() -> None:
+        await mailer.send(to_email=address, to_name="", email=email, message_id=new_id(), written_at=WRITTEN)
+
+    sends = [asyncio.create_task(send()) for _ in range(5)]
+    try:
+        # The first two reach DATA and wait for the answer; the other three wait for a connection.
+        await eventually(lambda: mailer._open.locked() and sum(not s.done() for s in sends) == 5, timeout=10)
+    finally:
+        smtp.sink.release()
+    await asyncio.wait_for(asyncio.gather(*sends), timeout=20)
+    await mailer.close()
+
+    await eventually(lambda: len(smtp.sink.to(address)) == 5, timeout=20)
+    peers = {peer for peer, m in zip(smtp.sink.peers, smtp.sink.messages, strict=True) if address in str(m["To"])}
+    assert len(peers) == 2
+
+
+async def test_a_send_that_finds_no_connection_free_in_time_fails_to_be_retried(
+    settings: NotificationSettings, smtp: SmtpServer
+) -> None:
+    mailer = SmtpMailer(settings.model_copy(update={"smtp_connections_max": 1, "smtp_timeout_seconds": 0.5}))
+    email = RenderedEmail(subject="Order 10", text="placed", html="<p>placed</p>")
+    address = f"stuck-{new_id()[-8:]}@example.test"
+    smtp.sink.hold(lambda m: address in str(m["To"]))
+    first = asyncio.create_task(
+        mailer.send(to_email=address, to_name="", email=email, message_id=new_id(), written_at=WRITTEN)
+    )
+    try:
+        await eventually(lambda: mailer._open.locked(), timeout=10)
+        with pytest.raises(aiosmtplib.SMTPTimeoutError):  # not PermanentDeliveryError: the retry loop sends it
+            await mailer.send(to_email=address, to_name="", email=email, message_id=new_id(), written_at=WRITTEN)
+    finally:
+        smtp.sink.release()
+    with contextlib.suppress(aiosmtplib.SMTPException, TimeoutError):  # held past its own deadline
+        await first
+    await mailer.close()

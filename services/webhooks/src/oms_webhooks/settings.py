@@ -6,6 +6,10 @@ from pydantic import Field
 
 class WebhooksSettings(ServiceSettings):
     service_name: str = "webhooks"
+    # No latency promise on the events it consumes: storefronts get webhooks through queued, retried
+    # deliveries. Its consumer group waits this long after a small batch, so that the next fetch
+    # brings more (runtime consumer module, "Lingering").
+    consumer_linger_ms: int = 200
     http_port: int = 8109
     # The sender's loop (once per cluster, under a lease): how often it looks for due lanes. An event
     # that records deliveries wakes it at once on the lease holder; the poll finds retries coming due

@@ -2,14 +2,21 @@
 
 Each email used to open its own connection (connect, EHLO, MAIL, RCPT, DATA, QUIT): the
 handshake cost both ends more than the email. Connections are now kept for the next email: one
-is taken per send (a new one when none is idle, so concurrent senders — the consumer's keys, the
-retry lanes — never wait for each other) and put back after the server's answer, unless it failed.
-An idle connection is used again only within `smtp_keep_seconds`, well under the idle timeout of
-any server (RFC 5321 4.5.3.2.7: five minutes at least), and only while it is still open.
+is taken per send (a new one when none is idle) and put back after the server's answer, unless it
+failed. An idle connection is used again only within `smtp_keep_seconds`, well under the idle
+timeout of any server (RFC 5321 4.5.3.2.7: five minutes at least), and only while it is still open.
+
+At most `smtp_connections_max` are open at once, as a relay allows a client (Postfix: 50): the
+sends of a busy batch (up to `consumer_concurrency` keys, each with a few emails side by side) are
+more than that, and opening a connection for each of them, only to close it when more than
+`smtp_connections_kept` came back, made a connection (accept, EHLO, the server's set-up) for every
+eight emails at concurrency 64. A send past the limit waits for a connection to come back, at most
+`smtp_timeout_seconds`; then it fails as a connection that does not answer would (retried later).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +38,7 @@ class SmtpMailer:
         self.from_header = mailbox(from_name, self.envelope_from)  # the same for every email: written once
         self._idle: list[tuple[float, aiosmtplib.SMTP]] = []  # (kept until, connection), newest last
         self._closed = False
+        self._open = asyncio.Semaphore(settings.smtp_connections_max)  # a slot per connection in use
 
     async def send(
         self, *, to_email: str, to_name: str, email: RenderedEmail, message_id: str, written_at: datetime
@@ -49,21 +57,39 @@ class SmtpMailer:
             text=email.text,
             html=email.html,
         )
-        client = await self._take()
+        await self._slot()
         try:
-            # An internationalised address needs the server's SMTPUTF8 (SMTPNotSupported: retried).
-            utf8 = None if to_email.isascii() else ["SMTPUTF8"]
-            await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            self._put_back(client)  # the envelope was reset: the connection serves the next email
-            # 5xx for the mailbox: the address is wrong, and asking again will not change that.
-            if all(500 <= r.code < 600 for r in exc.recipients):
-                raise PermanentDeliveryError(str(exc)) from exc
-            raise
-        except BaseException:
-            client.close()  # in an unknown state (or gone): never used again
-            raise
-        self._put_back(client)
+            client = await self._take()
+            try:
+                # An internationalised address needs the server's SMTPUTF8 (SMTPNotSupported: retried).
+                utf8 = None if to_email.isascii() else ["SMTPUTF8"]
+                # One deadline for the exchange (MAIL, RCPT, DATA, the message: the per-command timeout
+                # four times, as before at most) instead of aiosmtplib's `wait_for` around each answer.
+                async with asyncio.timeout(4 * self.settings.smtp_timeout_seconds):
+                    await client.sendmail(self.envelope_from, [to_email], message, mail_options=utf8, timeout=None)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                self._put_back(client)  # the envelope was reset: the connection serves the next email
+                # 5xx for the mailbox: the address is wrong, and asking again will not change that.
+                if all(500 <= r.code < 600 for r in exc.recipients):
+                    raise PermanentDeliveryError(str(exc)) from exc
+                raise
+            except BaseException:
+                client.close()  # in an unknown state (or gone): never used again
+                raise
+            self._put_back(client)
+        finally:
+            self._open.release()
+
+    async def _slot(self) -> None:
+        """A connection slot; past `smtp_connections_max` in use, wait for one at most the SMTP timeout."""
+        if not self._open.locked():
+            await self._open.acquire()  # free: taken at once, no timer
+            return
+        try:
+            async with asyncio.timeout(self.settings.smtp_timeout_seconds):
+                await self._open.acquire()
+        except TimeoutError as exc:
+            raise aiosmtplib.SMTPTimeoutError("no SMTP connection came free in time") from exc
 
     async def _take(self) -> aiosmtplib.SMTP:
         now = self.now()

@@ -130,6 +130,9 @@ class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
 
     def __init__(self, store: AggregateStore) -> None:
         super().__init__(store, to_document=to_document, from_document=from_document)
+        # Each PaymentStatusChanged that leaves something due looks for the order's card payment: the
+        # handlers of a consumer batch share one `$in` read per shop and method.
+        self._for_orders = Coalescer(self._find_for_orders, limit=ASKS_PER_READ)
 
     def update_of(self, loaded: StoredPayment, decision: Decision[PaymentRecord]) -> dict[str, Any]:
         fields = _mutable_fields(decision.state.payment)
@@ -148,8 +151,19 @@ class MongoPaymentRepository(DocumentRepository[PaymentRecord]):
         return self.loaded(doc) if doc else None
 
     async def find_for_order(self, shop_id: str, order_id: str, method: str) -> StoredPayment | None:
-        doc = await self.store.collection.find_one({"shop_id": shop_id, "order_id": order_id, "method": method})
+        doc = await self._for_orders((shop_id, method, order_id))
         return self.loaded(doc) if doc else None
+
+    async def _find_for_orders(self, asks: list[tuple[str, str, str]]) -> list[Document | None]:
+        by_key: dict[tuple[str, str], dict[str, None]] = {}
+        for shop_id, method, order_id in asks:
+            by_key.setdefault((shop_id, method), {})[order_id] = None
+        found: dict[tuple[str, str, str], Document] = {}
+        for (shop_id, method), order_ids in by_key.items():
+            query = {"shop_id": shop_id, "order_id": {"$in": list(order_ids)}, "method": method}
+            async for doc in self.store.collection.find(query):
+                found[(shop_id, method, doc["order_id"])] = doc
+        return [found.get(ask) for ask in asks]
 
     async def list(self, shop_id: str, *, order_id: str | None, cursor: str | None, limit: int) -> list[StoredPayment]:
         query: Document = {"shop_id": shop_id}

@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
 
 from oms_runtime.coalesce import Coalescer
 from oms_runtime.settings import ServiceSettings
@@ -70,6 +70,24 @@ class DataMigration:
 
     name: str
     run: Callable[[AsyncDatabase[Document]], Awaitable[int]]
+
+
+def dropped_index(collection: str, name: str, why: str) -> DataMigration:
+    """A migration that drops an index the code no longer declares, where it still exists (`ensure_indexes`
+    only creates): a replaced index would otherwise stay, and every write would keep paying for it."""
+
+    async def run(db: AsyncDatabase[Document]) -> int:
+        if name not in await db[collection].index_information():
+            return 0
+        try:
+            await db[collection].drop_index(name)
+        except OperationFailure as exc:
+            if exc.code == 27:  # IndexNotFound: another replica dropped it first
+                return 0
+            raise
+        return 1
+
+    return DataMigration(f"drop index {collection}.{name} ({why})", run)
 
 
 async def run_migrations(db: AsyncDatabase[Document], migrations: Iterable[DataMigration]) -> dict[str, int]:

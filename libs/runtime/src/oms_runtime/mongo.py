@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo import common as pymongo_common
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
@@ -29,7 +30,21 @@ def refused_as_duplicates(error: BulkWriteError) -> set[int]:
     return {int(e["index"]) for e in errors}
 
 
+def quiet_store_monitors(step_seconds: float) -> None:
+    """pymongo's periodic tasks — each client's server monitor (a `hello` every heartbeatFrequencyMS, 10 s)
+    and its cursor-killing and pool-upkeep task (every second) — sleep in steps of the module constant
+    `MIN_HEARTBEAT_INTERVAL` (0.5 s) to look for an early wake-up: four loop wake-ups a second in every
+    process whatever their intervals, the largest timer count of an idle service. pymongo has no setting
+    for it, so the constant is set before a client is built (the tasks read it when they start). A longer
+    step makes a requested check (after a network error, or while an operation waits for a server) start
+    up to `step_seconds` later, instead of 0.5 s: a restarted store is found again that much later; the
+    SDAM specification's 500 ms floor between checks becomes this step (checks only get rarer).
+    docs/adr/0039, amendment (issue 8, idle)."""
+    pymongo_common.MIN_HEARTBEAT_INTERVAL = step_seconds
+
+
 def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    quiet_store_monitors(settings.mongo_monitor_step_seconds)
     return AsyncMongoClient(
         settings.mongo_url,
         tz_aware=True,

@@ -129,12 +129,12 @@ class MongoSlaQueries:
         key = (shop_id, stage, ref)
         if key not in self._limits:
             doc = await self.orders.find_one(
-                {"shop_id": shop_id, "stage": stage, "pipeline": ref, "stage_deadline": {"$ne": None}},
+                {"shop_id": shop_id, "stage": stage, "pipeline": ref},
                 projection={"_id": 0, "stage_deadline": 1, "stage_entered_at": 1},
             )
-            # None: the version's stage has no limit (then none of its orders has a deadline)
-            limit = None
-            if doc is not None and doc.get("stage_entered_at") is not None:
-                limit = (doc["stage_deadline"] - doc["stage_entered_at"]).total_seconds()
-            self._limits[key] = limit
+            if doc is None:
+                return None  # the orders left meanwhile: asked again when some are there
+            deadline, entered = doc.get("stage_deadline"), doc.get("stage_entered_at")
+            # No deadline: the version's stage has no limit (then none of its orders has one).
+            self._limits[key] = None if deadline is None or entered is None else (deadline - entered).total_seconds()
         return self._limits[key]

@@ -566,6 +566,57 @@ public final class OmsMongoServer {
             return result;
         }
 
+        /**
+         * A count of equalities on exactly the leading keys of an index, answered from that prefix's entry
+         * without reading a document, as MongoDB answers it with a COUNT_SCAN of the index (the SLA gauges
+         * count the orders of each (shop, stage) every pass: they read every order of the shop before,
+         * docs/adr/0047). Anything else (another condition, skip or limit) is counted as before.
+         */
+        @Override
+        public int count(Document query, int skip, int limit) {
+            if (query != null && !query.isEmpty() && skip <= 0 && limit <= 0) {
+                long started = System.nanoTime();
+                syncShadows();
+                for (Index<Object> index : getIndexes()) {
+                    PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
+                    Integer counted = prefix == null ? null : prefix.exactCount(query);
+                    if (counted != null) {
+                        Stats.count("count " + getFullName() + " " + prefix.getName() + "/exact " + Stats.shape(query),
+                            0, counted, System.nanoTime() - started);
+                        return counted;
+                    }
+                }
+            }
+            return super.count(query, skip, limit);
+        }
+
+        /**
+         * The distinct values of the key after equalities on the leading keys of an index, read from the
+         * index's sorted entries under that prefix without reading a document (MongoDB's DISTINCT_SCAN): the
+         * stages that hold orders of a shop, the pipeline versions of the orders in a stage (docs/adr/0047).
+         * Anything the index cannot answer exactly goes the way it went before.
+         */
+        @Override
+        public Document handleDistinct(Document query) {
+            if (query.get("key") instanceof String key && query.getOrDefault("query", new Document()) instanceof Document filter
+                && query.get("collation") == null) {
+                long started = System.nanoTime();
+                syncShadows();
+                for (Index<Object> index : getIndexes()) {
+                    PrefixIndex prefix = index instanceof PrefixIndex p ? p : shadows.get(index.getName());
+                    List<Object> values = prefix == null ? null : prefix.distinctAfter(filter, key);
+                    if (values != null) {
+                        Stats.count("distinct " + getFullName() + " " + prefix.getName() + "/distinct " + key + " "
+                            + Stats.shape(filter), 0, values.size(), System.nanoTime() - started);
+                        Document response = new Document("values", values);
+                        Utils.markOkay(response);
+                        return response;
+                    }
+                }
+            }
+            return super.handleDistinct(query);
+        }
+
         private synchronized void syncShadows() {
             List<Index<Object>> indexes = getIndexes();
             if (indexes.size() == shadowed) {
@@ -1419,6 +1470,74 @@ public final class OmsMongoServer {
                 }
                 return new Range(low, lowInclusive, high, highInclusive);
             }
+        }
+
+        /** The normalised values of a filter's plain equalities on this index's first `length` keys, or null. */
+        private List<Object> pinnedPrefix(Document query, int length) {
+            List<Object> prefix = new ArrayList<>(length);
+            for (int i = 0; i < length; i++) {
+                String key = keyNames.get(i);
+                Object value = query.get(key);
+                if (!query.containsKey(key) || !plain(value)) {
+                    return null;
+                }
+                prefix.add(new KeyValue(value).normalized().get(0));
+            }
+            return prefix;
+        }
+
+        /**
+         * How many documents a filter of plain equalities on exactly this index's leading keys (and nothing
+         * else) matches: the size of that prefix's entry. Null when the index cannot say exactly (another
+         * condition, a value an equality does not answer exactly, documents whose keys were not listed).
+         * A document is under a prefix once however many of its keys share it (Positions is a set).
+         */
+        synchronized Integer exactCount(Document query) {
+            int length = query.size();
+            if (length == 0 || length > keyNames.size() || !unlisted.isEmpty()) {
+                return null;
+            }
+            List<Object> prefix = pinnedPrefix(query, length);
+            if (prefix == null) {
+                return null;
+            }
+            Object found = byPrefix.get(length - 1).get(prefix);
+            return found instanceof Positions positions ? positions.size() : found == null ? 0 : 1;
+        }
+
+        /**
+         * The values of `key` among the documents a filter of plain equalities on exactly the keys before it
+         * matches, when `key` is the next key of this index: the entries under that prefix in the level's
+         * sorted view. Null when the index cannot say exactly: another condition, documents whose keys were
+         * not listed, a key that held arrays, an entry without a value (missing and null are one key here,
+         * which distinct tells apart) or with a value other than a string (an index keeps values normalised).
+         */
+        synchronized List<Object> distinctAfter(Document query, String key) {
+            int length = query.size();
+            if (length >= keyNames.size() || !keyNames.get(length).equals(key) || !unlisted.isEmpty()) {
+                return null;
+            }
+            for (int i = 0; i <= length; i++) {
+                if (multikey[i]) {
+                    return null;
+                }
+            }
+            List<Object> prefix = pinnedPrefix(query, length);
+            if (prefix == null) {
+                return null;
+            }
+            List<Object> values = new ArrayList<>();
+            for (Map.Entry<List<Object>, Object> entry : sortedLevel(length).tailMap(prefix, false).entrySet()) {
+                List<Object> entryKey = entry.getKey();
+                if (KEY_ORDER.compare(entryKey.subList(0, length), prefix) != 0) {
+                    break; // past the prefix
+                }
+                if (!(entryKey.get(length) instanceof String value)) {
+                    return null;
+                }
+                values.add(value);
+            }
+            return values;
         }
 
         @Override

@@ -107,10 +107,12 @@ LaneHandler = Callable[[Sequence[Envelope[Any]]], Awaitable[None]]
 Relevant = Callable[[Envelope[Any]], bool]
 Lane = TypeVar("Lane")
 
-# How often aiokafka's background fetcher wakes up when nothing happens (its default, 200 ms, is five
-# wake-ups a second per consumer, most of an idle service's CPU). It is only a safety poll: arriving
-# data, consumed records, a rebalance and a backoff each wake it at once.
-FETCHER_IDLE_WAKE_MS = 2000
+# How often aiokafka's background fetcher wakes up when nothing happens is its `consumer_timeout_ms`
+# (200 ms by default: five wake-ups a second per consumer). It is only a safety poll: the fetch in
+# flight returning (data, or the long poll's end), records consumed, a seek, a resumed partition, a
+# rebalance, a metadata refresh it asked for and a backoff each wake it at once. So it is the long
+# poll's own length (`fetch_wait_ms`): an idle fetcher wakes when its fetch returns, not in between
+# (it woke every 2 s before, seven times per 15 s fetch; docs/adr/0039, amendment).
 
 INBOX_INDEXES = [
     IndexSpec("inbox", [("shop_id", 1), ("processed_at", 1)]),
@@ -669,7 +671,7 @@ class ConsumerGroup:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.fetch_wait_ms,
             max_poll_records=self.batch_size,
-            consumer_timeout_ms=FETCHER_IDLE_WAKE_MS,
+            consumer_timeout_ms=self.fetch_wait_ms,
         )
         self._kafka.subscribe(self.topics, listener=_Rebalance(self))
         await self._kafka.start()

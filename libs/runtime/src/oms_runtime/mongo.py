@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo import common as pymongo_common
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
 
 from oms_runtime.coalesce import Coalescer
 from oms_runtime.settings import ServiceSettings
@@ -29,7 +30,21 @@ def refused_as_duplicates(error: BulkWriteError) -> set[int]:
     return {int(e["index"]) for e in errors}
 
 
+def quiet_store_monitors(step_seconds: float) -> None:
+    """pymongo's periodic tasks — each client's server monitor (a `hello` every heartbeatFrequencyMS, 10 s)
+    and its cursor-killing and pool-upkeep task (every second) — sleep in steps of the module constant
+    `MIN_HEARTBEAT_INTERVAL` (0.5 s) to look for an early wake-up: four loop wake-ups a second in every
+    process whatever their intervals, the largest timer count of an idle service. pymongo has no setting
+    for it, so the constant is set before a client is built (the tasks read it when they start). A longer
+    step makes a requested check (after a network error, or while an operation waits for a server) start
+    up to `step_seconds` later, instead of 0.5 s: a restarted store is found again that much later; the
+    SDAM specification's 500 ms floor between checks becomes this step (checks only get rarer).
+    docs/adr/0039, amendment (issue 8, idle)."""
+    pymongo_common.MIN_HEARTBEAT_INTERVAL = step_seconds
+
+
 def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    quiet_store_monitors(settings.mongo_monitor_step_seconds)
     return AsyncMongoClient(
         settings.mongo_url,
         tz_aware=True,
@@ -70,6 +85,24 @@ class DataMigration:
 
     name: str
     run: Callable[[AsyncDatabase[Document]], Awaitable[int]]
+
+
+def dropped_index(collection: str, name: str, why: str) -> DataMigration:
+    """A migration that drops an index the code no longer declares, where it still exists (`ensure_indexes`
+    only creates): a replaced index would otherwise stay, and every write would keep paying for it."""
+
+    async def run(db: AsyncDatabase[Document]) -> int:
+        if name not in await db[collection].index_information():
+            return 0
+        try:
+            await db[collection].drop_index(name)
+        except OperationFailure as exc:
+            if exc.code == 27:  # IndexNotFound: another replica dropped it first
+                return 0
+            raise
+        return 1
+
+    return DataMigration(f"drop index {collection}.{name} ({why})", run)
 
 
 async def run_migrations(db: AsyncDatabase[Document], migrations: Iterable[DataMigration]) -> dict[str, int]:

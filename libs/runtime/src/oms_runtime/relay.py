@@ -470,8 +470,11 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             if self._pending and self._held:
                 continue
-            # Sleep until woken, the next lease renewal or the next safety scan, whichever is first.
+            # Sleep until woken, the next lease renewal or the next safety scan, whichever is first. Without
+            # the lease there is no scan to wait for (its time is not kept): a replica that does not hold
+            # the lease woke every 50 ms until it next asked for it.
             now = time.monotonic()
-            timeout = max(0.05, min(self._lease_check_at, self._next_scan) - now)
+            due = min(self._lease_check_at, self._next_scan) if self._held else self._lease_check_at
+            timeout = max(0.05, due - now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)

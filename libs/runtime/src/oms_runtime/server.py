@@ -1,10 +1,12 @@
-"""The HTTP server of every service process: uvicorn, ticking once a second instead of ten times.
+"""The HTTP server of every service process: uvicorn, ticking once a minute instead of ten times a second.
 
 uvicorn's main loop sleeps 0.1 s between checks of its exit flag and refreshes the `Date` header
 every tenth tick: ten wake-ups a second in every process whether a request comes or not, most of
-an idle service's CPU besides Kafka and MongoDB. `QuietServer` ticks once a second (the `Date`
-header is refreshed on each tick, as often as before) and a stop signal wakes it at once instead of
-at the next tick, so a stop is not slower than with uvicorn's own loop.
+an idle service's CPU besides Kafka and MongoDB. `QuietServer` hands uvicorn response headers whose
+`Date` is made when a response takes them (`CurrentDate`, the string kept for the second), so the
+tick has nothing to refresh, and a stop signal wakes the loop at once instead of at the next tick:
+the tick (a minute) is left only for uvicorn's other checks (a request limit, unused here; an exit
+flag set without a signal, as tests do).
 """
 
 from __future__ import annotations
@@ -13,17 +15,15 @@ import asyncio
 import contextlib
 import gc
 import sys
+import time
+from collections.abc import Iterable, Iterator
+from email.utils import formatdate
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
-# uvicorn refreshes the Date header on ticks whose counter is a multiple of ten (once a second with
-# its 0.1 s tick): each of our ticks counts as ten.
-_UVICORN_TICKS_PER_SECOND = 10
-# uvicorn wraps its counter here (a day of its ticks).
-_UVICORN_COUNTER_WRAP = 864000
-TICK_SECONDS = 1.0
+TICK_SECONDS = 60.0
 STARTUP_FAILURE = 3  # uvicorn's own exit code when the server did not start
 # Allocations between two collections of the youngest generation (CPython's default: 700). A
 # service allocates thousands of short-lived objects per message (pydantic models, BSON documents),
@@ -32,8 +32,40 @@ STARTUP_FAILURE = 3  # uvicorn's own exit code when the server did not start
 GC_YOUNG_THRESHOLD = 20_000
 
 
+Header = tuple[bytes, bytes]
+
+
+class CurrentDate(list[Header]):
+    """uvicorn's default response headers (`server_state.default_headers`: the configured ones) with a
+    `Date` that is current when a response takes them, instead of the date of uvicorn's last tick.
+    uvicorn's protocols read them per response as `default_headers + headers` (HTTP, WebSocket
+    accept) or by iterating them (WebSocket upgrade): both give the date of this second first."""
+
+    def __init__(self, headers: Iterable[Header], *, dated: bool = True) -> None:
+        super().__init__(headers)
+        self.dated = dated
+        self._second = -1
+        self._date = b""
+
+    def _now(self) -> list[Header]:
+        configured = list(super().__iter__())
+        if not self.dated:
+            return configured
+        second = int(time.time())
+        if second != self._second:
+            self._date = formatdate(second, usegmt=True).encode()
+            self._second = second
+        return [(b"date", self._date), *configured]
+
+    def __iter__(self) -> Iterator[Header]:
+        return iter(self._now())
+
+    def __add__(self, other: list[Header]) -> list[Header]:  # type: ignore[override]
+        return self._now() + list(other)
+
+
 class QuietServer(uvicorn.Server):
-    """uvicorn's Server with a one-second tick that a stop signal cuts short."""
+    """uvicorn's Server with a long tick that a stop signal cuts short, and a Date made per response."""
 
     def __init__(self, config: uvicorn.Config, *, tick_seconds: float = TICK_SECONDS) -> None:
         super().__init__(config)
@@ -47,13 +79,19 @@ class QuietServer(uvicorn.Server):
         quiet_garbage_collector()
         self._loop = asyncio.get_running_loop()
         self._exit_requested = asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
+        should_exit = await self.on_tick(0)
         while not should_exit:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._exit_requested.wait(), timeout=self.tick_seconds)
-            counter = (counter + _UVICORN_TICKS_PER_SECOND) % _UVICORN_COUNTER_WRAP
-            should_exit = await self.on_tick(counter)
+            should_exit = await self.on_tick(0)
+
+    async def on_tick(self, counter: int) -> bool:
+        if not isinstance(self.server_state.default_headers, CurrentDate):
+            self.server_state.default_headers = CurrentDate(self.config.encoded_headers, dated=self.config.date_header)
+        # uvicorn replaces the headers with the date of the tick when the counter is a multiple of ten:
+        # ours stay current by themselves, so it gets a counter that never is; the rest of its tick (the
+        # exit flag, a request limit) is as before.
+        return await super().on_tick(1)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

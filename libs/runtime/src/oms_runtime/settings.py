@@ -86,6 +86,16 @@ class ServiceSettings(BaseSettings):
         default=30.0, gt=0, description="How often consumer lag is measured from committed and end offsets"
     )
 
+    mongo_monitor_step_seconds: float = Field(
+        default=2.0,
+        ge=0.5,
+        le=5.0,
+        description="The step in which pymongo's background tasks (its server monitor, the cursor and pool "
+        "upkeep) sleep: pymongo.common.MIN_HEARTBEAT_INTERVAL, 0.5 s in pymongo, four wake-ups a second per "
+        "process at idle. Also the longest a requested server check waits, so a restarted store is found "
+        "again within it (docs/adr/0039, amendment)",
+    )
+
     @property
     def database_name(self) -> str:
         return self.mongo_db or f"{self.mongo_db_prefix}_{self.service_name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import signal
 import socket
 import sys
@@ -57,7 +58,7 @@ def _free_port() -> int:
 
 
 async def test_a_stop_signal_ends_the_server_at_once_not_at_its_next_tick():
-    """A 60 s tick here: the server answers (with a Date header, refreshed on the tick), and SIGTERM
+    """A 60 s tick here: the server answers (with a Date header), and SIGTERM
     ends it well before the tick would have noticed."""
     port = _free_port()
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", APP, str(port))
@@ -75,6 +76,31 @@ async def test_a_stop_signal_ends_the_server_at_once_not_at_its_next_tick():
         if process.returncode is None:
             process.kill()
             await asyncio.wait_for(process.wait(), timeout=5)
+
+
+async def test_the_date_header_is_current_without_a_tick():
+    """The tick is a minute (60 s here too): each response's Date is made when it is sent, not on the
+    tick (the one uvicorn makes at start would be a minute old by its next)."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", APP, str(port))
+    try:
+        await _started(port)
+        dates = []
+        async with httpx.AsyncClient() as client:  # one keep-alive connection, as a proxy's
+            for _ in range(3):
+                before = email.utils.formatdate(time.time(), usegmt=True)
+                answer = await client.get(f"http://127.0.0.1:{port}/")
+                after = email.utils.formatdate(time.time(), usegmt=True)
+                assert [k for k in answer.headers.raw if k[0].lower() == b"date"] == [
+                    (b"date", answer.headers["date"].encode())
+                ]
+                assert answer.headers["date"] in (before, after)
+                dates.append(answer.headers["date"])
+                await asyncio.sleep(1.1)
+        assert len(set(dates)) == 3, dates
+    finally:
+        process.kill()
+        await asyncio.wait_for(process.wait(), timeout=5)
 
 
 async def test_what_the_app_built_as_it_started_is_frozen_out_of_the_collector():

@@ -212,3 +212,89 @@ async def test_the_stand_in_counts_filters_on_id_named_fields_under_one_shape(in
     finally:
         await client.drop_database(db_name)
         await client.close()
+
+
+async def test_counts_and_distincts_an_index_answers_agree_with_a_scan(infra):
+    """`count` of equalities on an index's leading keys and `distinct` of the key after them: the stand-in
+    answers them from its index without reading a document (the SLA gauges, ADR 0047); the answers are
+    what a scan gives, after keys move and documents leave, and where the index cannot tell (a missing
+    key beside null ones, arrays, numbers of two types) the stand-in reads the documents as before."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url)
+    db_name = f"test_cnt_{new_id()[-8:]}"
+    things = client[db_name]["things"]
+    try:
+        await things.create_index([("shop_id", 1), ("stage", 1), ("pipeline", 1), ("due", 1)])
+        await things.create_index([("tags", 1)])
+        await things.create_index([("n", 1)])
+        docs: list[dict[str, Any]] = []
+        for i in range(400):
+            doc: dict[str, Any] = {
+                "_id": f"d{i}",
+                "shop_id": f"s{i % 3}",
+                "stage": ("new", "picking", "done", "call_back")[i % 4],
+                "pipeline": f"store@{1 + i % 2}",
+                "due": i % 7,
+                "tags": [t for j, t in enumerate(("x", "y")) if (i >> j) & 1],
+                "n": 1 if i % 2 else 1.0,
+            }
+            if i % 3 == 1 and i % 5 == 0:  # shop s1: some without a stage, some with a null one
+                del doc["stage"]
+            if i % 3 == 1 and i % 7 == 0:
+                doc["stage"] = None
+            docs.append(doc)
+        await things.insert_many(docs)
+        await _plans(client, reset=True)
+
+        async def scan_count(query: dict[str, Any]) -> int:
+            return len([d async for d in things.find({"$and": [query]}, {"_id": 1})])
+
+        async def check(counts: list[dict[str, Any]], distincts: list[tuple[str, dict[str, Any]]]) -> None:
+            for query in counts:
+                answer = await things.database.command("count", things.name, query=query)
+                assert answer["n"] == await scan_count(query), query
+            for key, query in distincts:
+                scanned: set[Any] = set()
+                async for d in things.find({"$and": [query]}):
+                    if key in d:  # distinct leaves a missing key out and lists an array's elements
+                        scanned.update(d[key] if isinstance(d[key], list) else [d[key]])
+                assert sorted(await things.distinct(key, query), key=str) == sorted(scanned, key=str), (key, query)
+
+        counts: list[dict[str, Any]] = [
+            {"shop_id": "s0"},
+            {"shop_id": "s0", "stage": "new"},
+            {"shop_id": "s2", "stage": "picking", "pipeline": "store@2"},
+            {"shop_id": "s2", "stage": "picking", "pipeline": "store@2", "due": 3},
+            {"shop_id": "nowhere", "stage": "new"},
+            {"shop_id": "s1", "stage": "new"},
+            {"tags": "y"},
+            {"n": 1},
+            # not answered from an index: a condition that is no equality, a key that is not a prefix
+            {"shop_id": "s0", "stage": {"$ne": "done"}},
+            {"stage": "new"},
+        ]
+        distincts: list[tuple[str, dict[str, Any]]] = [
+            ("stage", {"shop_id": "s0"}),
+            ("pipeline", {"shop_id": "s2", "stage": "new"}),
+            ("shop_id", {}),
+            ("stage", {"shop_id": "s1"}),  # missing and null stages: the documents decide
+            ("tags", {}),
+            ("pipeline", {"shop_id": "s0"}),  # not the next key
+        ]
+        await check(counts, distincts)
+        # Keys move, documents leave; the sorted view a distinct built is kept up to date.
+        await things.update_many({"shop_id": "s0", "stage": "new", "due": {"$lt": 3}}, {"$set": {"stage": "shipped"}})
+        await things.update_many({"shop_id": "s2", "stage": "new"}, {"$set": {"pipeline": "store@3"}})
+        await things.delete_many({"shop_id": "s0", "stage": "picking"})
+        await check(counts, [*distincts, ("stage", {"shop_id": "s0"})])
+        assert await things.distinct("stage", {"shop_id": "s0"}) == ["call_back", "done", "new", "shipped"]
+
+        plans = await _plans(client)
+        if plans is not None:
+            ours = [p for p in plans if f" {db_name}.things " in p]
+            assert len([p for p in ours if "/exact " in p]) >= 6, ours
+            assert len([p for p in ours if "/distinct " in p]) >= 3, ours
+            for query in ({"shop_id": "s0", "stage": "new"}, {"tags": "y"}):
+                assert not [p for p in ours if p.startswith("count ") and p.endswith(" SCAN " + str(query))], ours
+    finally:
+        await client.drop_database(db_name)
+        await client.close()

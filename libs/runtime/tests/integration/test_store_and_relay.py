@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -542,6 +543,33 @@ async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
         return doc is not None and doc["expires_at"] > first["expires_at"]
 
     await eventually(renewed, what="lease renewed while idle")
+
+
+async def test_a_relay_without_the_lease_sleeps_until_it_asks_for_it_again(runtime_without_scan):
+    """A replica whose relay does not hold the lease asks for it every half lease, and does nothing in
+    between (it woke every 50 ms: the safety scan's time, never kept without the lease, was long past)."""
+    rt = runtime_without_scan
+    name = f"outbox-relay:{rt.settings.service_name}"
+    await eventually(lambda: rt.db["leases"].find_one({"_id": name}), what="the runtime's relay holds the lease")
+    standby = OutboxRelay(rt.db, rt.broker, rt.clock, service=rt.settings.service_name, holder="another-replica")
+    asked = 0
+    holds = standby._holds_lease
+
+    async def counted() -> bool:
+        nonlocal asked
+        asked += 1
+        return await holds()
+
+    standby._holds_lease = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(standby.run())
+    try:
+        await asyncio.sleep(2.0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert not standby._held
+    assert asked <= 3, asked
 
 
 async def test_a_relay_whose_producer_stopped_sending_renews_it_and_publishes(

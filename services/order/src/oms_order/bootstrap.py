@@ -50,7 +50,13 @@ from oms_order.adapters.outbound.order_list_mongo import (
     MongoOrderList,
 )
 from oms_order.adapters.outbound.order_snapshots import OrderSnapshots
-from oms_order.adapters.outbound.orders_mongo import ORDER_INDEXES, ORDERS, MongoOrderNumbers, MongoOrders
+from oms_order.adapters.outbound.orders_mongo import (
+    ORDER_INDEXES,
+    ORDER_MIGRATIONS,
+    ORDERS,
+    MongoOrderNumbers,
+    MongoOrders,
+)
 from oms_order.adapters.outbound.pipelines_mongo import PIPELINE_INDEXES, MongoPipelines
 from oms_order.adapters.outbound.prices_mongo import PRICE_INDEXES, MongoPriceListPrices, MongoSkuPrices
 from oms_order.adapters.outbound.promo_mongo import (
@@ -104,7 +110,7 @@ INDEXES: list[IndexSpec] = [
     *FEEDBACK_INDEXES,
 ]
 # Stored data the code needs in a new shape; run by `migrate` after the indexes, and at start.
-MIGRATIONS: list[DataMigration] = [*CUSTOMER_MIGRATIONS]
+MIGRATIONS: list[DataMigration] = [*CUSTOMER_MIGRATIONS, *ORDER_MIGRATIONS]
 
 
 def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litestar:

@@ -19,8 +19,9 @@ from oms_contracts.messages.catalog import StockReserved
 from oms_contracts.messages.common import Customer, SkuQuantity, WarehouseAllocation
 from oms_contracts.messages.order import OrderStageOverdue
 from oms_order.adapters.outbound.orders_mongo import ORDERS, MongoOrderNumbers, MongoOrders
+from oms_order.adapters.outbound.sla_mongo import MongoSlaQueries
 from oms_order.application.sla import SlaService
-from oms_order.bootstrap import INDEXES, create_app
+from oms_order.bootstrap import INDEXES, MIGRATIONS, create_app
 from oms_order.domain import order as domain
 from oms_order.domain.order import Acting
 from oms_order.domain.pipeline import BUILT_IN, DEFAULT_PIPELINE_FOR, PIPELINES, Pipeline
@@ -35,6 +36,7 @@ from oms_testing.infra import Infra
 from oms_testing.kafka import TopicReader, produce_raw
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from pymongo.errors import OperationFailure
 
 T0 = datetime(2026, 4, 6, 8, 0, tzinfo=UTC)
 FIRST_LIMIT = 600
@@ -338,3 +340,81 @@ async def test_an_unreadable_overdue_order_is_skipped_and_the_others_are_still_r
         assert (REGISTRY.get_sample_value("oms_order_sla_unreadable_total", {"shop": other_shop}) or 0) > 0
         ghost_doc = await db[ORDERS].find_one({"_id": ghost})
         assert ghost_doc is not None and ghost_doc["problem"] is False
+
+
+async def _stand_in_stats(db: Any, *, reset: bool = False) -> list[dict[str, Any]] | None:
+    try:
+        reply = await db.client.admin.command("omsStats", reset=reset)
+    except OperationFailure:
+        return None  # a real MongoDB
+    return [row for row in reply["stats"] if f" {db.name}.{ORDERS} " in row["key"]]
+
+
+async def test_stage_counts_are_read_from_index_keys_and_equal_the_orders(
+    topic_prefix: str, shop_id: str, sla_db: SlaDb
+) -> None:
+    """ADR 0047: per stage its orders, those past their deadline and the largest limit among the pipeline
+    versions of its orders — what the orders say — without reading the orders (on the stand-in: no
+    aggregation, no scan, no document read by a count; a stage's limit read once per version)."""
+    db = sla_db.db
+    for _ in range(2):
+        await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=FIRST_LIMIT + 60))  # overdue
+    on_time = await insert_order(db, topic_prefix, shop_id, T0)
+    # An order of a later version of the pipeline whose first stage allows twice as long.
+    longer = await insert_order(db, topic_prefix, shop_id, T0 - timedelta(seconds=FIRST_LIMIT + 60))
+    await db[ORDERS].update_one(
+        {"_id": longer},
+        {"$set": {"pipeline": "sla-integration@2", "stage_deadline": T0 + timedelta(seconds=FIRST_LIMIT - 60)}},
+    )
+    # A stage of the shop's own, without a time limit, and orders in other stages.
+    own = await insert_order(db, topic_prefix, shop_id, T0)
+    await db[ORDERS].update_one({"_id": own}, {"$set": {"stage": "waiting_for_parts", "stage_deadline": None}})
+    await insert_order(db, topic_prefix, shop_id, T0, then="reserved")
+    await insert_order(db, topic_prefix, shop_id, T0, then="cancelled")
+    await insert_order(db, topic_prefix, f"shop-{new_id()}", T0 - timedelta(days=1))  # another shop's
+
+    queries = MongoSlaQueries(AggregateStore(db[ORDERS], topic_prefix=topic_prefix), db)
+    await _stand_in_stats(db, reset=True)
+    counts = {c.stage: c for c in await queries.stage_counts(shop_id, sorted(FINAL), T0)}
+
+    expected: dict[str, tuple[int, int, float | None]] = {}
+    async for doc in db[ORDERS].find({"shop_id": shop_id, "stage": {"$nin": sorted(FINAL)}}):
+        n, late, limit = expected.get(doc["stage"], (0, 0, None))
+        deadline = doc.get("stage_deadline")
+        if deadline is not None:
+            seconds = (deadline - doc["stage_entered_at"]).total_seconds()
+            limit = seconds if limit is None else max(limit, seconds)
+        expected[doc["stage"]] = (n + 1, late + int(deadline is not None and deadline <= T0), limit)
+    assert {s: (c.in_stage, c.overdue, c.limit_seconds) for s, c in counts.items()} == expected
+    first = SLA.first_stage().key
+    assert expected[first] == (4, 2, 2 * FIRST_LIMIT)
+    assert expected["waiting_for_parts"] == (1, 0, None)
+    assert on_time
+
+    stats = await _stand_in_stats(db)
+    if stats is not None:
+        assert stats, "the stand-in counted the gauges' reads"
+        assert not [r for r in stats if r["key"].startswith("aggregate ") or " SCAN " in r["key"]], stats
+        assert sum(r["scanned"] for r in stats if r["key"].startswith(("count ", "distinct "))) <= 2, stats
+        assert [r for r in stats if "/exact " in r["key"]] and [r for r in stats if "/distinct " in r["key"]], stats
+        # Limits are read once per (stage, pipeline version): the next pass reads no order for them.
+        await _stand_in_stats(db, reset=True)
+        again = {c.stage: c for c in await queries.stage_counts(shop_id, sorted(FINAL), T0)}
+        assert again == counts
+        assert not [r for r in await _stand_in_stats(db) or [] if r["key"].startswith("find ")]
+
+
+async def test_migrate_drops_the_gauges_former_index(infra: Infra, topic_prefix: str) -> None:
+    settings = settings_for(infra, topic_prefix, f"test_order_sla_{new_id()[-8:]}")
+    mongo = create_mongo_client(settings)
+    db = mongo[settings.database_name]
+    try:
+        await db[ORDERS].create_index([("shop_id", 1), ("stage", 1), ("stage_deadline", 1)])
+        await migrate(settings, INDEXES, MIGRATIONS)
+        names = set(await db[ORDERS].index_information())
+        assert "shop_id_1_stage_1_stage_deadline_1" not in names
+        assert "shop_id_1_stage_1_pipeline_1_stage_deadline_1" in names
+        await migrate(settings, INDEXES, MIGRATIONS)  # again: nothing left to do
+    finally:
+        await mongo.drop_database(settings.database_name)
+        await mongo.close()

@@ -8,8 +8,9 @@ once_per_cluster=True)`):
    `OrderStageOverdue` through the order's one write path (`OrderChanges.report`: state and event in
    one version-filtered update). A lost race (the order moved or another writer saved first) is
    decided again on the fresh order, and the marker makes a second report impossible.
-2. `refresh_gauges`: orders in each non-final stage and how many are overdue, per shop (one
-   aggregation per shop, grouped by stage), handed to the gauge collector with a validity that ends
+2. `refresh_gauges`: orders in each non-final stage and how many are overdue, per shop (counts and
+   distincts of index keys, whose cost does not grow with the orders: ADR 0047), handed to the gauge
+   collector with a validity that ends
    before this replica's lease can pass to another (see `sla_gauges.py`): so the sum of every
    replica's /metrics is the truth, never twice it.
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 from oms_contracts import Envelope
 from oms_runtime.coalesce import ASKS_PER_READ, Coalescer, keys_by_shop
-from oms_runtime.mongo import Document, IndexSpec, fetch_page
+from oms_runtime.mongo import Document, IndexSpec, dropped_index, fetch_page
 from oms_runtime.store import AggregateStore, outbox_indexes
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,8 +35,17 @@ ORDER_INDEXES: list[IndexSpec] = [
     # SLA loop (sla_mongo.py): orders past their stage deadline not reported yet. Cross-tenant, like the
     # outbox relay's, by design: one loop serves every shop. The range scanned is the orders overdue now.
     IndexSpec(ORDERS, [("stage_deadline", ASCENDING), ("overdue_stage_entered_at", ASCENDING)], name="sla_due"),
-    # SLA gauges: orders per shop and stage, and how many past the deadline.
-    IndexSpec(ORDERS, [("shop_id", ASCENDING), ("stage", ASCENDING), ("stage_deadline", ASCENDING)]),
+    # SLA gauges (sla_mongo.py, ADR 0047): per shop the stages holding orders, per stage its orders and their
+    # pipeline versions, per (stage, version) those past the deadline — counts and distincts of index keys.
+    IndexSpec(
+        ORDERS,
+        [("shop_id", ASCENDING), ("stage", ASCENDING), ("pipeline", ASCENDING), ("stage_deadline", ASCENDING)],
+    ),
+]
+
+# The SLA gauges' index before ADR 0047 (without the pipeline version), replaced by the one above.
+ORDER_MIGRATIONS = [
+    dropped_index(ORDERS, "shop_id_1_stage_1_stage_deadline_1", "the SLA gauges' index gained the pipeline, ADR 0047")
 ]
 
 # Fields of the order document that are not the domain state.

@@ -1,14 +1,13 @@
 """Mongo queries of the SLA loop: orders past their stage deadline, and counts per (shop, stage) for the gauges.
 
 Their indexes are declared with the orders' in `orders_mongo.py` (ORDER_INDEXES): `sla_due` and the
-(shop_id, stage, stage_deadline) one.
+(shop_id, stage, pipeline, stage_deadline) one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from oms_runtime.mongo import Document, find_after
 from oms_runtime.store import AggregateStore
@@ -47,6 +46,8 @@ class MongoSlaQueries:
         self.counters = db[ORDER_COUNTERS]
         # Binds loaded orders to their shop's pipeline version (PipelineService.bind), as MongoOrders does.
         self.bind = bind
+        # A stage's time limit per (shop, stage, pipeline version): fixed by the version (stage_counts).
+        self._limits: dict[tuple[str, str, str], float | None] = {}
 
     async def due(self, now: datetime, limit: int) -> list[StoredOrder]:
         """Orders whose stage deadline has passed and whose stage entry is not reported yet, oldest deadline first."""
@@ -88,49 +89,52 @@ class MongoSlaQueries:
         return [doc["_id"] for doc in docs]
 
     async def stage_counts(self, shop_id: str, final_stages: Sequence[str], now: datetime) -> list[StageCount]:
-        """Orders in each stage of one shop but the final ones, and how many of them are past their deadline."""
-        pipeline: list[Document] = [
-            {"$match": {"shop_id": shop_id, "stage": {"$nin": list(final_stages)}}},
-            {
-                "$group": {
-                    "_id": "$stage",
-                    "in_stage": {"$sum": 1},
-                    "overdue": {
-                        "$sum": {
-                            "$cond": [
-                                {
-                                    "$and": [
-                                        {"$gt": ["$stage_deadline", None]},
-                                        {"$lte": ["$stage_deadline", now]},
-                                    ]
-                                },
-                                1,
-                                0,
-                            ]
-                        }
-                    },
-                    # The stage's time limit (deadline - entry, ms), from the orders in it: a shop's own
-                    # pipeline versions included, without reading them.
-                    "limit_ms": {"$max": {"$subtract": ["$stage_deadline", "$stage_entered_at"]}},
-                }
-            },
-        ]
-        cursor = await self.orders.aggregate(pipeline)
-        return [
-            StageCount(
-                shop_id=shop_id,
-                stage=doc["_id"],
-                in_stage=int(doc["in_stage"]),
-                overdue=int(doc["overdue"]),
-                limit_seconds=_seconds(doc.get("limit_ms")),
+        """Orders in each stage of one shop but the final ones, how many of them are past their deadline,
+        and the stage's time limit: each an index read whose cost does not grow with the orders (ADR 0047).
+
+        Per pass and shop, through the index (shop_id, stage, pipeline, stage_deadline): the stages that
+        hold orders (`distinct`, a DISTINCT_SCAN in MongoDB), per non-final stage its orders (`count` of
+        two equalities: a COUNT_SCAN of index keys, no document read; the stand-in reads the size of the
+        index entry) and the pipeline versions of its orders (`distinct`), per (stage, version) the
+        overdue orders (`count` with a range on the deadline: only the overdue ones' keys). The limit of
+        a (stage, version) is the same for each order in it (deadline - entry, set from the version's
+        stage on entry), so it is read from one order, once per process (versions never change)."""
+        stages = await self.orders.distinct("stage", {"shop_id": shop_id})
+        final = set(final_stages)
+        counts: list[StageCount] = []
+        for stage in stages:
+            if not isinstance(stage, str) or stage in final:
+                continue
+            in_stage = await self._count({"shop_id": shop_id, "stage": stage})
+            if in_stage == 0:
+                continue
+            overdue = 0
+            limits: list[float] = []
+            for ref in await self.orders.distinct("pipeline", {"shop_id": shop_id, "stage": stage}):
+                key = {"shop_id": shop_id, "stage": stage, "pipeline": ref}
+                overdue += await self._count({**key, "stage_deadline": {"$lte": now}})
+                limit = await self._limit(shop_id, stage, ref)
+                if limit is not None:
+                    limits.append(limit)
+            counts.append(StageCount(shop_id, stage, in_stage, overdue, max(limits) if limits else None))
+        return counts
+
+    async def _count(self, filter_: Document) -> int:
+        """The `count` command: answered from the index (pymongo's count_documents is an aggregation,
+        which the stand-in answers by reading documents)."""
+        answer = await self.orders.database.command("count", self.orders.name, query=filter_)
+        return int(answer["n"])
+
+    async def _limit(self, shop_id: str, stage: str, ref: str) -> float | None:
+        key = (shop_id, stage, ref)
+        if key not in self._limits:
+            doc = await self.orders.find_one(
+                {"shop_id": shop_id, "stage": stage, "pipeline": ref},
+                projection={"_id": 0, "stage_deadline": 1, "stage_entered_at": 1},
             )
-            async for doc in cursor
-        ]
-
-
-def _seconds(milliseconds: Any) -> float | None:
-    if milliseconds is None:
-        return None
-    if isinstance(milliseconds, timedelta):  # servers that answer date - date as a duration
-        return milliseconds.total_seconds()
-    return float(milliseconds) / 1000
+            if doc is None:
+                return None  # the orders left meanwhile: asked again when some are there
+            deadline, entered = doc.get("stage_deadline"), doc.get("stage_entered_at")
+            # No deadline: the version's stage has no limit (then none of its orders has one).
+            self._limits[key] = None if deadline is None or entered is None else (deadline - entered).total_seconds()
+        return self._limits[key]

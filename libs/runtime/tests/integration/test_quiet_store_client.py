@@ -50,13 +50,19 @@ async def _pymongo_timers(seconds: float, step: float, mongo_url: str) -> int:
     return counted
 
 
+def _timers_on_a_loop_of_its_own(seconds: float, step: float, mongo_url: str) -> int:
+    """`_pymongo_timers` on a fresh loop in a thread: the clients other tests left on the session's loop
+    (with the step they were built with) schedule their timers there, not here."""
+    return asyncio.run(_pymongo_timers(seconds, step, mongo_url))
+
+
 async def test_an_idle_store_client_wakes_the_loop_once_per_step(infra):
     try:
-        quiet = await _pymongo_timers(6.0, 2.0, infra.mongo_url)
+        quiet = await asyncio.to_thread(_timers_on_a_loop_of_its_own, 6.0, 2.0, infra.mongo_url)
         assert pymongo.common.MIN_HEARTBEAT_INTERVAL == 2.0
         # Two tasks (monitor, upkeep), one sleep per step each: ≈ 6, where pymongo's own 0.5 s gave ≈ 24.
         assert quiet <= 9, quiet
-        chatty = await _pymongo_timers(6.0, 0.5, infra.mongo_url)
+        chatty = await asyncio.to_thread(_timers_on_a_loop_of_its_own, 6.0, 0.5, infra.mongo_url)
         assert chatty >= 2 * quiet, (chatty, quiet)
     finally:
         pymongo.common.MIN_HEARTBEAT_INTERVAL = ServiceSettings().mongo_monitor_step_seconds

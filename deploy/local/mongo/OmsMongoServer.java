@@ -41,8 +41,6 @@ import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
-import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
-import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import org.h2.mvstore.WriteBuffer;
@@ -193,7 +191,7 @@ public final class OmsMongoServer {
         mvStore.setVersionsToKeep(Integer.parseInt(arg(new String[0], 0, "OMS_MONGO_VERSIONS_KEPT", "0")));
         H2Backend backend = new IdFirstH2Backend(mvStore);
         backend.version(version);
-        MongoServer server = new MongoServer(backend);
+        MongoServer server = new OmsWire.Server(backend);
         if (oplog) {
             server.enableOplog();
         }
@@ -258,7 +256,7 @@ public final class OmsMongoServer {
         public void write(WriteBuffer buff, Document document) {
             ByteBuf bson = SCRATCH.get().clear();
             try {
-                BsonEncoder.encodeDocument(document, bson);
+                OmsWire.encodeDocument(document, bson);
             } catch (RuntimeException e) {
                 // a value BSON cannot carry (none known: every stored document is also sent to clients
                 // with this encoder); a failed page write would stop the store, so keep the old format
@@ -283,7 +281,7 @@ public final class OmsMongoServer {
             ByteBuffer slice = buff.slice();
             slice.limit(size);
             buff.position(buff.position() + size);
-            return BsonDecoder.decodeBson(Unpooled.wrappedBuffer(slice));
+            return OmsWire.decodeDocument(Unpooled.wrappedBuffer(slice));
         }
 
         @Override
@@ -327,7 +325,9 @@ public final class OmsMongoServer {
                 int table = Math.max(16, Integer.highestOneBit(Math.max(1, size * 4 / 3)) << 1);
                 long bytes = 16 + 56 + 32 + align(16 + 4L * table) + 40L * size; // map, key/entry views, entries
                 for (Map.Entry<String, Object> entry : document.entrySet()) {
-                    bytes += string(entry.getKey()) + of(entry.getValue());
+                    // a field name decoded into the shared table (OmsWire) costs this document nothing
+                    String key = entry.getKey();
+                    bytes += (OmsWire.isShared(key) ? 0 : string(key)) + of(entry.getValue());
                 }
                 return bytes;
             }

@@ -832,12 +832,14 @@ public final class OmsMongoServer {
         private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
         private final List<String> fields;
         private final List<String> keyNames;
+        private final Set<String> keySet;
         private final boolean topLevelKeys;
 
         MemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
             super(name, keys, sparse);
             this.fields = topFields(keys);
             this.keyNames = List.copyOf(super.keys());
+            this.keySet = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(keyNames));
             this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
         }
 
@@ -845,6 +847,15 @@ public final class OmsMongoServer {
         @Override
         protected List<String> keys() {
             return keyNames;
+        }
+
+        /**
+         * The key names as a set, built once: 1.47.0's canHandle, asked of every unique index by every
+         * query, streams them into a new set first (1 % of the stand-in's samples in the load bench).
+         */
+        @Override
+        protected Set<String> keySet() {
+            return keySet;
         }
 
         /** As 1.47.0 computes them, without the path split for top-level keys (topLevelValues). */

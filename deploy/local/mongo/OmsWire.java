@@ -10,6 +10,7 @@ import java.util.Map;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -28,6 +29,7 @@ import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoThreadFactory;
 import de.bwaldvogel.mongo.backend.Assert;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.wire.BsonConstants;
 import de.bwaldvogel.mongo.wire.MessageFlag;
 import de.bwaldvogel.mongo.wire.MongoDatabaseHandler;
@@ -86,27 +88,27 @@ final class OmsWire {
     // purpose: a slot holds the last name that fell on it; a lost race only costs a String.
     private static final Name[] NAMES = new Name[NAME_SLOTS];
 
-    /** A field name from `length` ASCII-or-not bytes at scratch[0..length), shared when it is short and ASCII. */
-    private static String name(byte[] scratch, int length) {
+    /** A field name from `length` bytes of b at `from`, shared when it is short and ASCII. */
+    private static String name(byte[] b, int from, int length) {
         if (length > MAX_NAME) {
-            return new String(scratch, 0, length, StandardCharsets.UTF_8);
+            return new String(b, from, length, StandardCharsets.UTF_8);
         }
         int hash = 0;
-        for (int i = 0; i < length; i++) {
-            byte b = scratch[i];
-            if (b < 0) {
-                return new String(scratch, 0, length, StandardCharsets.UTF_8); // not ASCII: not shared
+        for (int i = from; i < from + length; i++) {
+            byte c = b[i];
+            if (c < 0) {
+                return new String(b, from, length, StandardCharsets.UTF_8); // not ASCII: not shared
             }
-            hash = 31 * hash + b;
+            hash = 31 * hash + c;
         }
         int slot = hash & (NAME_SLOTS - 1);
         Name found = NAMES[slot];
         if (found != null && found.bytes.length == length
-            && Arrays.equals(found.bytes, 0, length, scratch, 0, length)) {
+            && Arrays.equals(found.bytes, 0, length, b, from, from + length)) {
             return found.string;
         }
-        String string = new String(scratch, 0, length, StandardCharsets.ISO_8859_1);
-        NAMES[slot] = new Name(string, Arrays.copyOf(scratch, length));
+        String string = new String(b, from, length, StandardCharsets.ISO_8859_1);
+        NAMES[slot] = new Name(string, Arrays.copyOfRange(b, from, from + length));
         return string;
     }
 
@@ -139,36 +141,102 @@ final class OmsWire {
         return true;
     }
 
-    // ---- decoding -----------------------------------------------------------------------------------
+    // ---- decoding ----------------------------------------------------------------------------------
+    //
+    // A document's bytes are copied once from the ByteBuf into a scratch array and read from there: C1
+    // (ADR 0033) calls every ByteBuf read through a virtual call (several buffer classes are loaded),
+    // per byte of a name and per value.
 
-    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[1 << 14]);
+    /** A thread's scratch: the bytes being read or written, and where. */
+    private static final class Scratch {
+        byte[] bytes = new byte[1 << 14];
+        int pos;
+
+        void ensure(int more) {
+            if (pos + more > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, pos + more));
+            }
+        }
+
+        /** Drop a buffer grown for one rare large document. */
+        void trim() {
+            if (bytes.length > 1 << 20) {
+                bytes = new byte[1 << 14];
+            }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> READING = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> WRITING = ThreadLocal.withInitial(Scratch::new);
 
     /** A BSON document, as BsonDecoder.decodeBson reads it (same checks, same values). */
     static Document decodeDocument(ByteBuf buffer) {
         if (!ENABLED) {
             return BsonDecoder.decodeBson(buffer);
         }
-        return decodeDocument(buffer, SCRATCH.get());
-    }
-
-    private static Document decodeDocument(ByteBuf buffer, byte[] scratch) {
-        final int totalObjectLength = buffer.readIntLE();
+        int start = buffer.readerIndex();
+        final int totalObjectLength = buffer.getIntLE(start);
         final int length = totalObjectLength - 4;
-        if (buffer.readableBytes() < length) {
-            throw new IllegalArgumentException("Too few bytes to read: " + buffer.readableBytes() + ". Expected: " + length);
+        if (buffer.readableBytes() - 4 < length) {
+            throw new IllegalArgumentException("Too few bytes to read: " + (buffer.readableBytes() - 4) + ". Expected: " + length);
         }
         if (length > BsonConstants.MAX_BSON_OBJECT_SIZE) {
             throw new IllegalArgumentException("BSON object too large: " + length + " bytes");
         }
+        Scratch in = READING.get();
+        if (in.pos != 0) {
+            in = new Scratch(); // re-entered (not expected): a scratch of its own
+        }
+        try {
+            in.ensure(totalObjectLength);
+            buffer.getBytes(start, in.bytes, 0, totalObjectLength);
+            Document document = readDocument(in, totalObjectLength);
+            buffer.skipBytes(in.pos);
+            return document;
+        } finally {
+            in.pos = 0;
+            in.trim();
+        }
+    }
+
+    private static int intLE(byte[] b, int i) {
+        return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
+    }
+
+    private static long longLE(byte[] b, int i) {
+        return (intLE(b, i) & 0xffffffffL) | ((long) intLE(b, i + 4)) << 32;
+    }
+
+    /** Where a document read at in.pos ends; its length checked against what is there (`limit`). */
+    private static int documentEnd(Scratch in, int limit) {
+        if (limit - in.pos < 4) {
+            throw new IndexOutOfBoundsException("readerIndex(" + in.pos + ") + length(4) exceeds writerIndex(" + limit + ")");
+        }
+        final int totalObjectLength = intLE(in.bytes, in.pos);
+        final int length = totalObjectLength - 4;
+        in.pos += 4;
+        if (limit - in.pos < length) {
+            throw new IllegalArgumentException("Too few bytes to read: " + (limit - in.pos) + ". Expected: " + length);
+        }
+        if (length > BsonConstants.MAX_BSON_OBJECT_SIZE) {
+            throw new IllegalArgumentException("BSON object too large: " + length + " bytes");
+        }
+        return in.pos + length;
+    }
+
+    private static Document readDocument(Scratch in, int limit) {
+        int start = in.pos;
+        int end = documentEnd(in, limit);
+        int totalObjectLength = end - start;
         Document document = new Document();
-        int start = buffer.readerIndex();
-        while (buffer.readerIndex() - start < length) {
-            byte type = buffer.readByte();
+        byte[] b = in.bytes;
+        while (in.pos < end) {
+            byte type = b[in.pos++];
             if (type == BsonConstants.TERMINATING_BYTE) {
                 return document;
             }
-            String name = decodeName(buffer, scratch);
-            Object value = decodeValue(type, buffer, scratch);
+            String name = readName(in, end);
+            Object value = readValue(type, in, end);
             Object existingValue = document.put(name, value);
             if (existingValue != null) {
                 throw new IllegalArgumentException("Document already contains field '" + name + "'");
@@ -181,76 +249,115 @@ final class OmsWire {
      * An array: its elements in order, as 1.47.0's decodeArray answers them (it decodes the array as a
      * document keyed "0", "1", ... and copies its values into a list; the keys themselves are not read).
      */
-    private static List<Object> decodeArray(ByteBuf buffer, byte[] scratch) {
-        final int totalObjectLength = buffer.readIntLE();
-        final int length = totalObjectLength - 4;
-        if (buffer.readableBytes() < length) {
-            throw new IllegalArgumentException("Too few bytes to read: " + buffer.readableBytes() + ". Expected: " + length);
-        }
+    private static List<Object> readArray(Scratch in, int limit) {
+        int start = in.pos;
+        int end = documentEnd(in, limit);
         List<Object> array = new ArrayList<>();
-        int start = buffer.readerIndex();
-        while (buffer.readerIndex() - start < length) {
-            byte type = buffer.readByte();
+        byte[] b = in.bytes;
+        while (in.pos < end) {
+            byte type = b[in.pos++];
             if (type == BsonConstants.TERMINATING_BYTE) {
                 return array;
             }
-            int nameLength = buffer.bytesBefore(BsonConstants.STRING_TERMINATION);
-            if (nameLength < 0) {
-                throw new IllegalArgumentException("string termination not found");
+            in.pos = nul(b, in.pos, end) + 1;
+            array.add(readValue(type, in, end));
+        }
+        throw new IllegalArgumentException("illegal BSON object. Terminating byte not found. totalObjectLength = " + (end - start));
+    }
+
+    private static int nul(byte[] b, int from, int end) {
+        for (int i = from; i < end; i++) {
+            if (b[i] == 0) {
+                return i;
             }
-            buffer.skipBytes(nameLength + 1);
-            array.add(decodeValue(type, buffer, scratch));
         }
-        throw new IllegalArgumentException("illegal BSON object. Terminating byte not found. totalObjectLength = " + totalObjectLength);
+        throw new IllegalArgumentException("string termination not found");
     }
 
-    private static Object decodeValue(byte type, ByteBuf buffer, byte[] scratch) {
+    private static String readName(Scratch in, int end) {
+        byte[] b = in.bytes;
+        int from = in.pos;
+        int to = nul(b, from, end);
+        in.pos = to + 1;
+        return name(b, from, to - from);
+    }
+
+    private static Object readValue(byte type, Scratch in, int end) {
+        byte[] b = in.bytes;
+        int at = in.pos;
         switch (type) {
-            case BsonConstants.TYPE_UTF8_STRING:
-                return decodeString(buffer, scratch);
+            case BsonConstants.TYPE_UTF8_STRING: {
+                check(at, 4, end);
+                int length = intLE(b, at) - 1;
+                if (length < 0) {
+                    throw new NegativeArraySizeException(String.valueOf(length)); // as 1.47.0's new byte[length]
+                }
+                check(at + 4, length + 1L, end);
+                String value = new String(b, at + 4, length, StandardCharsets.UTF_8);
+                byte trail = b[at + 4 + length];
+                if (trail != BsonConstants.STRING_TERMINATION) {
+                    throw new IllegalArgumentException("Unexpected trailing byte: " + trail);
+                }
+                in.pos = at + 5 + length;
+                return value;
+            }
             case BsonConstants.TYPE_EMBEDDED_DOCUMENT:
-                return decodeDocument(buffer, scratch);
+                return readDocument(in, end);
             case BsonConstants.TYPE_ARRAY:
-                return decodeArray(buffer, scratch);
-            default:
-                return BsonDecoder.decodeValue(type, buffer);
+                return readArray(in, end);
+            case BsonConstants.TYPE_INT32:
+                check(at, 4, end);
+                in.pos = at + 4;
+                return Integer.valueOf(intLE(b, at));
+            case BsonConstants.TYPE_INT64:
+                check(at, 8, end);
+                in.pos = at + 8;
+                return Long.valueOf(longLE(b, at));
+            case BsonConstants.TYPE_DOUBLE:
+                check(at, 8, end);
+                in.pos = at + 8;
+                return Double.valueOf(Double.longBitsToDouble(longLE(b, at)));
+            case BsonConstants.TYPE_UTC_DATETIME:
+                check(at, 8, end);
+                in.pos = at + 8;
+                return Instant.ofEpochMilli(longLE(b, at));
+            case BsonConstants.TYPE_BOOLEAN:
+                check(at, 1, end);
+                in.pos = at + 1;
+                if (b[at] == BsonConstants.BOOLEAN_VALUE_TRUE) {
+                    return Boolean.TRUE;
+                }
+                if (b[at] == BsonConstants.BOOLEAN_VALUE_FALSE) {
+                    return Boolean.FALSE;
+                }
+                throw new IllegalArgumentException("Illegal boolean value:" + b[at]);
+            case BsonConstants.TYPE_UNDEFINED:
+            case BsonConstants.TYPE_NULL:
+                return null;
+            case BsonConstants.TYPE_OBJECT_ID:
+                check(at, BsonConstants.LENGTH_OBJECTID, end);
+                in.pos = at + BsonConstants.LENGTH_OBJECTID;
+                return new ObjectId(Arrays.copyOfRange(b, at, at + BsonConstants.LENGTH_OBJECTID));
+            default: {
+                // every other type as 1.47.0 reads it, from a view of the same bytes
+                ByteBuf view = Unpooled.wrappedBuffer(b, at, end - at);
+                Object value = BsonDecoder.decodeValue(type, view);
+                in.pos = at + view.readerIndex();
+                return value;
+            }
         }
     }
 
-    private static String decodeName(ByteBuf buffer, byte[] scratch) {
-        int length = buffer.bytesBefore(BsonConstants.STRING_TERMINATION);
-        if (length < 0) {
-            throw new IllegalArgumentException("string termination not found");
+    /** What a read past the document's end raises (a ByteBuf would raise it past the message's end). */
+    private static void check(int at, long length, int end) {
+        if (at + length > end) {
+            throw new IndexOutOfBoundsException("readerIndex(" + at + ") + length(" + length + ") exceeds writerIndex(" + end + ")");
         }
-        if (length > scratch.length) {
-            String result = buffer.toString(buffer.readerIndex(), length, StandardCharsets.UTF_8);
-            buffer.skipBytes(length + 1);
-            return result;
-        }
-        buffer.readBytes(scratch, 0, length);
-        buffer.skipBytes(1);
-        return name(scratch, length);
-    }
-
-    private static String decodeString(ByteBuf buffer, byte[] scratch) {
-        int length = buffer.readIntLE() - 1;
-        String value;
-        if (length >= 0 && length <= scratch.length) {
-            buffer.readBytes(scratch, 0, length);
-            value = new String(scratch, 0, length, StandardCharsets.UTF_8);
-        } else {
-            byte[] data = new byte[length]; // a negative length fails here, as in 1.47.0
-            buffer.readBytes(data);
-            value = new String(data, StandardCharsets.UTF_8);
-        }
-        byte trail = buffer.readByte();
-        if (trail != BsonConstants.STRING_TERMINATION) {
-            throw new IllegalArgumentException("Unexpected trailing byte: " + trail);
-        }
-        return value;
     }
 
     // ---- encoding -----------------------------------------------------------------------------------
+    //
+    // Into the thread's scratch array, then one copy into the ByteBuf (the same reason as above).
 
     private static final byte[][] INDEXES = new byte[1000][];
 
@@ -266,61 +373,146 @@ final class OmsWire {
             BsonEncoder.encodeDocument(document, out);
             return;
         }
-        int indexBefore = out.writerIndex();
-        out.writeIntLE(0); // total number of bytes, written at the end
-        for (Map.Entry<String, ?> entry : document.entrySet()) {
-            encodeValue(nameBytes(entry.getKey()), entry.getValue(), out);
+        Scratch scratch = WRITING.get();
+        if (scratch.pos != 0) {
+            scratch = new Scratch(); // re-entered (not expected): a scratch of its own
         }
-        out.writeByte(BsonConstants.TERMINATING_BYTE);
-        out.setIntLE(indexBefore, out.writerIndex() - indexBefore);
+        try {
+            writeDocument(document, scratch);
+            out.writeBytes(scratch.bytes, 0, scratch.pos);
+        } finally {
+            scratch.pos = 0;
+            scratch.trim();
+        }
     }
 
-    private static void encodeArray(Collection<?> values, ByteBuf out) {
-        int indexBefore = out.writerIndex();
-        out.writeIntLE(0);
+    private static void putIntLE(byte[] b, int i, int v) {
+        b[i] = (byte) v;
+        b[i + 1] = (byte) (v >>> 8);
+        b[i + 2] = (byte) (v >>> 16);
+        b[i + 3] = (byte) (v >>> 24);
+    }
+
+    private static void putLongLE(byte[] b, int i, long v) {
+        putIntLE(b, i, (int) v);
+        putIntLE(b, i + 4, (int) (v >>> 32));
+    }
+
+    private static void writeDocument(Map<String, ?> document, Scratch out) {
+        out.ensure(5);
+        int start = out.pos;
+        out.pos += 4; // total number of bytes, written at the end
+        for (Map.Entry<String, ?> entry : document.entrySet()) {
+            writeValue(nameBytes(entry.getKey()), entry.getValue(), out);
+        }
+        out.ensure(1);
+        out.bytes[out.pos++] = BsonConstants.TERMINATING_BYTE;
+        putIntLE(out.bytes, start, out.pos - start);
+    }
+
+    private static void writeArray(Collection<?> values, Scratch out) {
+        out.ensure(5);
+        int start = out.pos;
+        out.pos += 4;
         int i = 0;
         for (Object value : values) {
-            encodeValue(i < INDEXES.length ? INDEXES[i] : String.valueOf(i).getBytes(StandardCharsets.US_ASCII), value, out);
+            writeValue(i < INDEXES.length ? INDEXES[i] : String.valueOf(i).getBytes(StandardCharsets.US_ASCII), value, out);
             i++;
         }
-        out.writeByte(BsonConstants.TERMINATING_BYTE);
-        out.setIntLE(indexBefore, out.writerIndex() - indexBefore);
+        out.ensure(1);
+        out.bytes[out.pos++] = BsonConstants.TERMINATING_BYTE;
+        putIntLE(out.bytes, start, out.pos - start);
     }
 
-    private static void encodeValue(byte[] name, Object value, ByteBuf out) {
+    private static void writeValue(byte[] name, Object value, Scratch out) {
         byte type = BsonEncoder.determineType(value);
-        out.writeByte(type);
-        out.writeBytes(name);
-        out.writeByte(BsonConstants.STRING_TERMINATION);
+        out.ensure(name.length + 2 + 16);
+        byte[] b = out.bytes;
+        int at = out.pos;
+        b[at++] = type;
+        System.arraycopy(name, 0, b, at, name.length);
+        at += name.length;
+        b[at++] = BsonConstants.STRING_TERMINATION;
+        out.pos = at;
         switch (type) {
-            case BsonConstants.TYPE_UTF8_STRING: {
-                byte[] bytes = value.toString().getBytes(StandardCharsets.UTF_8);
-                out.writeIntLE(bytes.length + 1);
-                out.writeBytes(bytes);
-                out.writeByte(BsonConstants.STRING_TERMINATION);
-                break;
-            }
+            case BsonConstants.TYPE_UTF8_STRING:
+                writeString(value.toString(), out);
+                return;
             case BsonConstants.TYPE_EMBEDDED_DOCUMENT: {
                 @SuppressWarnings("unchecked")
                 Map<String, ?> map = (Map<String, ?>) value;
-                encodeDocument(map, out);
-                break;
+                writeDocument(map, out);
+                return;
             }
             case BsonConstants.TYPE_ARRAY:
-                encodeArray((Collection<?>) value, out);
-                break;
+                writeArray((Collection<?>) value, out);
+                return;
             case BsonConstants.TYPE_INT32:
-                out.writeIntLE(((Integer) value).intValue());
-                break;
-            case BsonConstants.TYPE_BOOLEAN:
-                out.writeByte(((Boolean) value).booleanValue() ? BsonConstants.BOOLEAN_VALUE_TRUE : BsonConstants.BOOLEAN_VALUE_FALSE);
-                break;
+                putIntLE(b, at, ((Integer) value).intValue());
+                out.pos = at + 4;
+                return;
+            case BsonConstants.TYPE_INT64:
+                putLongLE(b, at, ((Long) value).longValue());
+                out.pos = at + 8;
+                return;
+            case BsonConstants.TYPE_DOUBLE:
+                putLongLE(b, at, Double.doubleToRawLongBits(((Double) value).doubleValue()));
+                out.pos = at + 8;
+                return;
             case BsonConstants.TYPE_UTC_DATETIME:
-                out.writeLongLE(((Instant) value).toEpochMilli());
-                break;
-            default:
-                BsonEncoder.encodeValue(type, value, out);
+                putLongLE(b, at, ((Instant) value).toEpochMilli());
+                out.pos = at + 8;
+                return;
+            case BsonConstants.TYPE_BOOLEAN:
+                b[at] = ((Boolean) value).booleanValue() ? BsonConstants.BOOLEAN_VALUE_TRUE : BsonConstants.BOOLEAN_VALUE_FALSE;
+                out.pos = at + 1;
+                return;
+            case BsonConstants.TYPE_NULL:
+                return;
+            case BsonConstants.TYPE_OBJECT_ID: {
+                byte[] bytes = ((ObjectId) value).toByteArray();
+                if (bytes.length != BsonConstants.LENGTH_OBJECTID) {
+                    throw new IllegalArgumentException("Illegal ObjectId: " + value);
+                }
+                System.arraycopy(bytes, 0, b, at, bytes.length);
+                out.pos = at + bytes.length;
+                return;
+            }
+            default: {
+                // every other type as 1.47.0 writes it
+                ByteBuf bytes = Unpooled.buffer(32);
+                BsonEncoder.encodeValue(type, value, bytes);
+                int length = bytes.readableBytes();
+                out.ensure(length);
+                bytes.readBytes(out.bytes, out.pos, length);
+                out.pos += length;
+            }
         }
+    }
+
+    /** A string as 1.47.0 writes it (its UTF-8 bytes, as String.getBytes makes them); ASCII copied char by char. */
+    private static void writeString(String value, Scratch out) {
+        int length = value.length();
+        out.ensure(length + 5);
+        byte[] b = out.bytes;
+        int at = out.pos + 4;
+        for (int i = 0; i < length; i++) {
+            char c = value.charAt(i);
+            if (c >= 0x80) {
+                byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+                out.ensure(bytes.length + 5);
+                b = out.bytes;
+                putIntLE(b, out.pos, bytes.length + 1);
+                System.arraycopy(bytes, 0, b, out.pos + 4, bytes.length);
+                out.pos += 4 + bytes.length;
+                b[out.pos++] = BsonConstants.STRING_TERMINATION;
+                return;
+            }
+            b[at++] = (byte) c;
+        }
+        putIntLE(b, out.pos, length + 1);
+        b[at++] = BsonConstants.STRING_TERMINATION;
+        out.pos = at;
     }
 
     // ---- the wire -----------------------------------------------------------------------------------

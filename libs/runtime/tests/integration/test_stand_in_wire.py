@@ -2,7 +2,9 @@
 
 The local stand-in decodes and encodes BSON with its own code (ADR 0001, amendment "its own wire
 codec"; `deploy/local/mongo/OmsWire.java`): field names shared between documents, arrays read and
-written without an intermediate document. `OMS_MONGO_WIRE_CODEC=0` gives the library's codec back. This
+written without an intermediate document; and it applies updates its own way (sharing what they do not
+change, counting nModified without normalised copies). `OMS_MONGO_WIRE_CODEC=0`,
+`OMS_MONGO_CHEAP_COMPARE=0` and `OMS_MONGO_SHARED_UPDATES=0` give 1.47.0's own code back. This
 test starts two private stand-ins, one of each, sends both the same random operations (every BSON type
 pymongo writes, nested documents and arrays, non-ASCII names and strings, bulk inserts as document
 sequences, updates, finds, aggregations, errors) and compares the raw bytes of every answer; then it
@@ -44,7 +46,10 @@ class StandIn:
             "OMS_LOCAL_DIR": str(directory),
             "OMS_LOCAL_MONGO_PORT": str(port),
             "OMS_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+            # the other side takes 1.47.0's own way for everything this round and standin2 changed
             "OMS_MONGO_WIRE_CODEC": "1" if codec else "0",
+            "OMS_MONGO_CHEAP_COMPARE": "1" if codec else "0",
+            "OMS_MONGO_SHARED_UPDATES": "1" if codec else "0",
         }
         self.env.pop("OMS_MONGO_URL", None)
 
@@ -132,7 +137,7 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
     things: Any = db["things"]  # written as dicts, read back raw
     out: list[Any] = []
     for i in range(ops):
-        op = rng.randrange(10)
+        op = rng.randrange(11)
         key = f"d{rng.randrange(40)}"
         try:
             if op == 0:
@@ -150,6 +155,13 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
                     {"_id": key}, update, return_document=rng.choice([ReturnDocument.BEFORE, ReturnDocument.AFTER])
                 )
                 out.append(("fam", _answer(doc)))
+            elif op == 10:
+                # nModified counts a document whose values changed once numbers are compared as numbers
+                # (1 and 1.0 alike): the same value in another type, or the same, or another
+                value = rng.choice([1, 1.0, Int64(1), 2, -0.0, 0, None, "1", [1, 2], {"x": 1}, {"x": 1.0}])
+                field = rng.choice(["n", "a", "b", "lines"])
+                multi = await things.update_many({"shop_id": "s"}, {"$set": {field: value}})
+                out.append(("set_many", multi.matched_count, multi.modified_count))
             elif op == 3:
                 updated = await things.update_many(
                     {"n": {"$gte": rng.randrange(i + 1)}}, {"$push": {"lines": _value(rng, 2)}}

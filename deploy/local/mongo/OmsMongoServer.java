@@ -63,12 +63,14 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_BSON_DOCUMENTS (default 1; 0 stores documents Java-serialised as 1.47.0 does),
  *               OMS_MONGO_SHARED_UPDATES (default 1; 0 updates through 1.47.0's deep copies),
  *               OMS_MONGO_VERSIONS_KEPT (default 0; old map versions H2 keeps in memory; its default is 5),
+ *               OMS_MONGO_WIRE_CODEC (default 1; 0 decodes and encodes with 1.47.0's BSON codec: OmsWire),
+ *               OMS_MONGO_CHEAP_COMPARE (default 1; 0 counts nModified with 1.47.0's normalised copies),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
  *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
  *               OMS_MONGO_CACHE_MB (default 256; the MVStore page cache, in heap bytes of decoded documents;
  *               1.47.0 leaves H2's 16, counted at about a sixth of that).
- *               The four "0"s (and VERSIONS_KEPT=5) are there for before/after measurements, not for use.
+ *               The "0"s (and VERSIONS_KEPT=5) are there for before/after measurements, not for use.
  *
  * Why a reported version of our own:
  *   mongo-java-server 1.47.0 chooses the version reported in isMaster/buildInfo through

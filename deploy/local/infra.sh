@@ -49,7 +49,8 @@ KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"
 LAUNCHER_SRC="$SCRIPT_DIR/mongo/OmsMongoServer.java"
 # Beside it, in mongo-java-server's own package to reach its package-private update code (not a patch of it).
-LAUNCHER_SRCS=("$LAUNCHER_SRC" "$SCRIPT_DIR/mongo/de/bwaldvogel/mongo/backend/OmsSharedUpdates.java")
+LAUNCHER_SRCS=("$LAUNCHER_SRC" "$SCRIPT_DIR/mongo/OmsWire.java"
+    "$SCRIPT_DIR/mongo/de/bwaldvogel/mongo/backend/OmsSharedUpdates.java")
 
 log() { printf 'infra: %s\n' "$*" >&2; }
 die() { printf 'infra: ERROR: %s\n' "$*" >&2; exit 1; }

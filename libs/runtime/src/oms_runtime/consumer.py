@@ -234,7 +234,7 @@ async def _for_each_lane(
             group.create_task(worker())
 
 
-async def _publish_dead_letter(
+async def publish_dead_letter(
     broker: KafkaBroker,
     topic_prefix: str,
     consumers: Sequence[str],
@@ -481,7 +481,7 @@ class MessageConsumer:
         raise AssertionError("unreachable")
 
     async def dead_letter(self, record: RawMessage, reason: str, detail: str | None = None) -> None:
-        await _publish_dead_letter(self.broker, self.topic_prefix, [self.group], record, reason, detail)
+        await publish_dead_letter(self.broker, self.topic_prefix, [self.group], record, reason, detail)
 
     # ---- parked messages -----------------------------------------------------------------------
 
@@ -854,7 +854,7 @@ class ConsumerGroup:
             else:
                 meant_for = [m for m in self.members if record.topic in m.topics]
             names = [m.group for m in meant_for] or [self.group_id]
-            await _publish_dead_letter(self.broker, self.topic_prefix, names, record, str(exc))
+            await publish_dead_letter(self.broker, self.topic_prefix, names, record, str(exc))
             for member in meant_for:
                 member._count("invalid", "deadlettered").inc()
             return

@@ -73,7 +73,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from oms_runtime.clock import Clock
-from oms_runtime.consumer import _publish_dead_letter
+from oms_runtime.consumer import publish_dead_letter
 from oms_runtime.lease import Lease, holder_id
 from oms_runtime.metrics import OUTBOX_DELIVERED_LOCALLY, OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
 from oms_runtime.mongo import Document
@@ -371,7 +371,7 @@ class OutboxRelay:
             headers=[(k, str(v).encode()) for k, v in (entry.get("headers") or {}).items()],
         )
         try:
-            await _publish_dead_letter(self.broker, self._topic_prefix, [self._local[topic].consumer], record, reason)
+            await publish_dead_letter(self.broker, self._topic_prefix, [self._local[topic].consumer], record, reason)
         except Exception as exc:
             raise PublishFailed(exc) from exc
 

@@ -225,6 +225,12 @@ public final class OmsMongoServer {
     /** Updates share unchanged values with the stored document (off: 1.47.0's deep copies, for a before/after measurement). */
     static final boolean SHARED_UPDATES = !"0".equals(System.getenv("OMS_MONGO_SHARED_UPDATES"));
 
+    /** Keys of an index on one "field.sub" read without the path split (off: 1.47.0's getKeyValues, for a before/after measurement). */
+    static final boolean SUB_KEYS = !"0".equals(System.getenv("OMS_MONGO_SUB_KEYS"));
+
+    /** Queries matched in a loop (off: 1.47.0's stream per query, for a before/after measurement). */
+    static final boolean MATCH_LOOP = !"0".equals(System.getenv("OMS_MONGO_MATCH_LOOP"));
+
     /** Documents stored as BSON (off: as 1.47.0 stores them, Java-serialised, for a before/after measurement). */
     static final boolean BSON_DOCUMENTS = !"0".equals(System.getenv("OMS_MONGO_BSON_DOCUMENTS"));
 
@@ -500,9 +506,48 @@ public final class OmsMongoServer {
         private final Map<String, PrefixIndex> shadows = new ConcurrentHashMap<>();
         private int shadowed = -1;
 
+        private final MVMap<Object, Document> data;
+
         IdFirstCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                           MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
             super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+            this.data = dataMap;
+        }
+
+        /**
+         * AbstractMongoCollection.matchDocumentsFromStream's steps - filter, sort, skip, limit, projection -
+         * as a loop over the documents: the same matcher, comparator and projection in the same order
+         * (without a sort, no document past skip + limit matches is read, as the stream stops there). The
+         * stream built per query (a pipeline, its sinks, spliterators and a collector) was a tenth of what
+         * the stand-in allocated per query, and its calls megamorphic under C1 (docs/notes.md, "standin4").
+         */
+        private QueryResult matchEach(Iterable<Document> documents, Document query, Document orderBy, int numberToSkip,
+                                      int limit, int batchSize, Document fieldSelector) {
+            Comparator<Document> comparator = deriveComparator(orderBy);
+            long enough = comparator == null && limit > 0 ? (long) Math.max(0, numberToSkip) + limit : Long.MAX_VALUE;
+            List<Document> matched = new ArrayList<>();
+            for (Document document : documents) {
+                if (documentMatchesQuery(document, query)) {
+                    matched.add(document);
+                    if (matched.size() >= enough) {
+                        break;
+                    }
+                }
+            }
+            if (comparator != null) {
+                matched.sort(comparator); // stable, as a sequential stream's sorted()
+            }
+            if (numberToSkip > 0) {
+                matched = numberToSkip >= matched.size() ? new ArrayList<>()
+                    : new ArrayList<>(matched.subList(numberToSkip, matched.size()));
+            }
+            if (limit > 0 && matched.size() > limit) {
+                matched = new ArrayList<>(matched.subList(0, limit));
+            }
+            if (fieldSelector != null && !fieldSelector.keySet().isEmpty()) {
+                matched.replaceAll(OmsSharedUpdates.projection(fieldSelector, getIdField()));
+            }
+            return createQueryResult(matched, batchSize);
         }
 
         @Override
@@ -555,11 +600,33 @@ public final class OmsMongoServer {
                 List<Object> candidates = new ArrayList<>();
                 positions.forEach(candidates::add);
                 scanned = candidates.size();
-                result = matchDocuments(boundsApart(query), candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                if (MATCH_LOOP) {
+                    // read one by one, as the stream reads them (not past skip + limit matches)
+                    Iterable<Document> documents = () -> new java.util.Iterator<>() {
+                        private final java.util.Iterator<Object> each = candidates.iterator();
+
+                        @Override
+                        public boolean hasNext() {
+                            return each.hasNext();
+                        }
+
+                        @Override
+                        public Document next() {
+                            return getDocument(each.next());
+                        }
+                    };
+                    result = matchEach(documents, boundsApart(query), orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                } else {
+                    result = matchDocuments(boundsApart(query), candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                }
             } else {
                 plan = "SCAN";
                 scanned = count();
-                result = matchDocuments(boundsApart(query), orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                if (MATCH_LOOP && !isNaturalDescending(orderBy)) {
+                    result = matchEach(data.values(), boundsApart(query), orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                } else {
+                    result = matchDocuments(boundsApart(query), orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                }
             }
             String command = Stats.CURRENT.get();
             Stats.count((command == null ? "?" : command) + " " + getFullName() + " " + plan + " " + Stats.shape(query)
@@ -1020,6 +1087,10 @@ public final class OmsMongoServer {
         // every key a top-level field: its value is document.get(key), no path to split
         private final boolean topLevelKeys;
         private final List<String> fields;
+        // one key "top.sub" of plain names (not numbers: an array's element by position): see subKeysOf
+        private static final java.util.regex.Pattern SUB_NAME = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+        private final String topField;
+        private final String subField;
         private long entries;
         // Per key position: some document held several values there (an array of two or more distinct
         // values, as MongoDB's "multikey"). Kept once set, as MongoDB keeps it until the index is rebuilt.
@@ -1034,6 +1105,10 @@ public final class OmsMongoServer {
             super(name, keys, sparse);
             this.keyNames = List.copyOf(super.keys());
             this.topLevelKeys = keyNames.stream().noneMatch(key -> key.contains("."));
+            String[] names = keyNames.size() == 1 ? keyNames.get(0).split("\\.", -1) : new String[0];
+            boolean plain = names.length == 2 && SUB_NAME.matcher(names[0]).matches() && SUB_NAME.matcher(names[1]).matches();
+            this.topField = plain && SUB_KEYS ? names[0] : null;
+            this.subField = plain && SUB_KEYS ? names[1] : null;
             this.fields = topFields(keys);
             this.multikey = new boolean[keys.size()];
             for (int i = 0; i < keys.size(); i++) {
@@ -1093,6 +1168,9 @@ public final class OmsMongoServer {
                 normalized(raw).forEach(key::add);
                 return Set.of(key);
             }
+            if (subField != null) {
+                return subKeysOf(document);
+            }
             if (isSparse() && keyNames.stream().allMatch(key -> absent(Utils.getSubdocumentValueCollectionAware(document, key)))) {
                 return Set.of();
             }
@@ -1113,6 +1191,55 @@ public final class OmsMongoServer {
                 out.add(list);
             }
             return out;
+        }
+
+        /**
+         * keysOf for one key of two plain names ("outbox.event_id", the outbox index every aggregate
+         * collection has): the value 1.47.0's Utils.getSubdocumentValueCollectionAware reads - the field of
+         * a document; of each document in an array, an array's elements spliced in, Missing for an element
+         * that is not a document - then Index.getKeyValues' steps for one key (its values normalised, one key
+         * per distinct element of an array). The same keys without splitting the path with a regular
+         * expression, twice per document, on every write of an outbox (docs/notes.md, "standin4").
+         */
+        private Set<List<Object>> subKeysOf(Document document) {
+            Object top = document.getOrMissing(topField);
+            Object value;
+            if (top instanceof Document inner) {
+                value = inner.getOrMissing(subField);
+            } else if (top instanceof Collection<?> elements) {
+                List<Object> values = new ArrayList<>();
+                for (Object element : elements) {
+                    if (element instanceof Document inner) {
+                        Object found = inner.getOrMissing(subField);
+                        if (found instanceof Collection<?> many) {
+                            values.addAll(many);
+                        } else {
+                            values.add(found);
+                        }
+                    } else {
+                        values.add(de.bwaldvogel.mongo.backend.Missing.getInstance());
+                    }
+                }
+                value = values;
+            } else {
+                value = de.bwaldvogel.mongo.backend.Missing.getInstance();
+            }
+            if (isSparse() && absent(value)) {
+                return Set.of();
+            }
+            Object normalized = OmsSharedUpdates.normalizedValue(value);
+            if (normalized instanceof Collection<?> elements) {
+                Set<List<Object>> out = new LinkedHashSet<>();
+                for (Object element : elements) {
+                    List<Object> key = new ArrayList<>(1);
+                    key.add(element);
+                    out.add(key);
+                }
+                return out; // none: no equality can match (as keysOf for one key)
+            }
+            List<Object> key = new ArrayList<>(1);
+            key.add(normalized);
+            return Set.of(key);
         }
 
         private static boolean absent(Object value) {

@@ -50,6 +50,9 @@ class StandIn:
             "OMS_MONGO_WIRE_CODEC": "1" if codec else "0",
             "OMS_MONGO_CHEAP_COMPARE": "1" if codec else "0",
             "OMS_MONGO_SHARED_UPDATES": "1" if codec else "0",
+            # and standin4's: queries matched in a loop, keys of an index on "outbox.event_id" read directly
+            "OMS_MONGO_MATCH_LOOP": "1" if codec else "0",
+            "OMS_MONGO_SUB_KEYS": "1" if codec else "0",
         }
         self.env.pop("OMS_MONGO_URL", None)
 
@@ -134,8 +137,9 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
     db = client.get_database("wire", codec_options=RAW)
     things: Any = db["things"]  # written as dicts, read back raw
     out: list[Any] = []
+    await things.create_index([("outbox.event_id", 1)], sparse=True)  # the outbox index of every aggregate
     for i in range(ops):
-        op = rng.randrange(11)
+        op = rng.randrange(14)
         key = f"d{rng.randrange(40)}"
         try:
             if op == 0:
@@ -153,6 +157,33 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
                     {"_id": key}, update, return_document=rng.choice([ReturnDocument.BEFORE, ReturnDocument.AFTER])
                 )
                 out.append(("fam", _answer(doc)))
+            elif op in (11, 12):
+                # plain dotted paths ($set and $inc without FieldUpdates where they reach a document), and
+                # the outbox index's keys: through a document, an array, a scalar, a missing field, null
+                top = rng.choice(["outbox", "a", "lines"])
+                sub = rng.choice(["event_id", "n", "b"])
+                if rng.random() < 0.3:
+                    first: Any = rng.choice([{"event_id": _text(rng)}, [{"event_id": "e1"}, 5, {"n": 1}], 7, None])
+                    await things.update_one({"_id": key}, {"$set": {top: first}})
+                change: dict[str, Any] = {f"{top}.{sub}": _value(rng, 1)}
+                if rng.random() < 0.5:
+                    change[rng.choice(["n", "total", "qty.x"])] = rng.choice([1, 2.5, Int64(3), "x", None])
+                update = {rng.choice(["$set", "$inc"]): change}
+                if op == 11:
+                    doc = await things.find_one_and_update({"_id": key}, update, return_document=ReturnDocument.AFTER)
+                    out.append(("fam_path", _answer(doc)))
+                else:
+                    multi = await things.update_many({"shop_id": "s", "n": {"$lt": rng.randrange(ops)}}, update)
+                    out.append(("path_many", multi.matched_count, multi.modified_count))
+            elif op == 13:
+                wanted = rng.choice([_text(rng), "e1", {"$exists": True}, {"$in": ["e1", None]}])
+                cursor = things.find(
+                    {"outbox.event_id": wanted} if rng.random() < 0.7 else {"shop_id": "s"},
+                    rng.choice([None, {"n": 1}, {"outbox": 0}]),
+                )
+                cursor = cursor.sort(rng.choice(["_id", "n"]), rng.choice([1, -1])) if rng.random() < 0.5 else cursor
+                found = [d async for d in cursor.skip(rng.choice([0, 0, 2])).limit(rng.choice([0, 1, 3]))]
+                out.append(("find_path", _answer(found)))
             elif op == 10:
                 # nModified counts a document whose values changed once numbers are compared as numbers
                 # (1 and 1.0 alike): the same value in another type, or the same, or another

@@ -153,6 +153,12 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
                 out.append(("insert", key))
             elif op == 2:
                 update: dict[str, Any] = {"$set": {_name(rng): _value(rng, 1)}, "$inc": {"n": 1}}
+                if rng.random() < 0.3:
+                    # a field taken out, or out and back in (last, in 1.47.0's new version): where it lands
+                    taken, other = rng.sample(["a", "b", "qty"], 2)
+                    update["$unset" if rng.random() < 0.5 else "$rename"] = {taken: "total"}
+                    if rng.random() < 0.5:
+                        update.setdefault("$rename", {})[other] = taken
                 doc = await things.find_one_and_update(
                     {"_id": key}, update, return_document=rng.choice([ReturnDocument.BEFORE, ReturnDocument.AFTER])
                 )

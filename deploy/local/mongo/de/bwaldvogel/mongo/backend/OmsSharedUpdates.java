@@ -209,13 +209,23 @@ public final class OmsSharedUpdates {
         }
         // 1.47.0 writes the new values into the matched document: its fields keep their places, fields the
         // update removed go, new ones come last (in the order the update added them)
-        Document now = stored.clone();
-        now.keySet().retainAll(newDocument.keySet());
-        for (Map.Entry<String, Object> entry : newDocument.entrySet()) {
-            if (entry.getKey().contains(".")) {
+        for (String key : newDocument.keySet()) {
+            if (key.contains(".")) {
                 throw new MongoServerException("illegal field name. must not happen as it must be caught by the driver");
             }
-            now.put(entry.getKey(), entry.getValue());
+        }
+        Document now;
+        String idField = collection.getIdField();
+        if (!updateQuery.containsKey("$unset") && !updateQuery.containsKey("$rename")
+            && (idField == null || (!stored.isEmpty() && stored.keySet().iterator().next().equals(idField)))) {
+            // the new document is already in that order (it starts as the _id, then the stored fields in
+            // their order, and the update appends what it adds; only $unset and $rename take a field out,
+            // which a $rename can put back last): stored as it is, not copied once more
+            now = newDocument;
+        } else {
+            now = stored.clone();
+            now.keySet().retainAll(newDocument.keySet());
+            now.putAll(newDocument);
         }
         collection.handleUpdate(position, stored, now);
         return new Updated(stored, now);
@@ -453,7 +463,7 @@ public final class OmsSharedUpdates {
     /** A copy of a document or an array, its values shared; null for anything else (nothing to copy). */
     private static Object shallowCopy(Object value) {
         if (value instanceof Document document) {
-            return document.clone();
+            return new Document(document); // Document.clone copies its map twice (a clone, then putAll)
         }
         if (value instanceof List<?> list) {
             return new ArrayList<>(list);

@@ -65,6 +65,10 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_VERSIONS_KEPT (default 0; old map versions H2 keeps in memory; its default is 5),
  *               OMS_MONGO_WIRE_CODEC (default 1; 0 decodes and encodes with 1.47.0's BSON codec: OmsWire),
  *               OMS_MONGO_CHEAP_COMPARE (default 1; 0 counts nModified with 1.47.0's normalised copies),
+ *               OMS_MONGO_PLAIN_PATHS (default 1; 0 applies every $set/$inc through 1.47.0's FieldUpdates),
+ *               OMS_MONGO_MATCH_LOOP (default 1; 0 matches queries through 1.47.0's stream),
+ *               OMS_MONGO_SUB_KEYS (default 1; 0 reads the keys of an index on one "top.sub" key with 1.47.0's
+ *               Index.getKeyValues),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
  *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),

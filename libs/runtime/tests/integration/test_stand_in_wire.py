@@ -198,8 +198,16 @@ async def _run(client: AsyncMongoClient[RawBSONDocument], seed: int, ops: int) -
                 multi = await things.update_many({"shop_id": "s"}, {"$set": {field: value}})
                 out.append(("set_many", multi.matched_count, multi.modified_count))
             elif op == 3:
+                pushed: Any = rng.choice(
+                    [
+                        _value(rng, 2),
+                        {"$each": [_value(rng, 2) for _ in range(rng.randrange(3))]},
+                        {"$each": [_value(rng, 2), 1], "$slice": rng.choice([-3, 2, 0, Int64(-1), 2.5, "x"])},
+                        {"$each": [_value(rng, 2)], "$position": 0},
+                    ]
+                )
                 updated = await things.update_many(
-                    {"n": {"$gte": rng.randrange(i + 1)}}, {"$push": {"lines": _value(rng, 2)}}
+                    {"n": {"$gte": rng.randrange(i + 1)}}, {"$push": {rng.choice(["lines", "a.lines"]): pushed}}
                 )
                 out.append(("update_many", updated.matched_count, updated.modified_count))
             elif op == 4:

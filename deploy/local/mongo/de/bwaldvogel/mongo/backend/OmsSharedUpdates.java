@@ -288,21 +288,22 @@ public final class OmsSharedUpdates {
         return newDocument;
     }
 
-    /** $set and $inc on plain paths without FieldUpdates (off: FieldUpdates for every operator, for a before/after measurement). */
+    /** $set, $inc and $push on plain paths without FieldUpdates (off: FieldUpdates for every operator, for a before/after measurement). */
     static final boolean PLAIN_PATHS = !"0".equals(System.getenv("OMS_MONGO_PLAIN_PATHS"));
 
     /**
-     * FieldUpdates.apply for a $set or an $inc whose every path is plain - field names joined by dots, no
-     * '$', no empty name, each name before the last naming a document - and can be applied without an
-     * error; false (nothing changed) for anything else, which FieldUpdates then applies as 1.47.0 does.
-     * The same steps as FieldUpdates.handleSet and handleIncMul, on such paths: FieldUpdates reads and
+     * FieldUpdates.apply for a $set, an $inc or a $push whose every path is plain - field names joined by
+     * dots, no '$', no empty name, each name before the last naming a document - and can be applied without
+     * an error; false (nothing changed) for anything else, which FieldUpdates then applies as 1.47.0 does.
+     * The same steps as FieldUpdates.handleSet, handleIncMul and handlePush (with $each and $slice only), on
+     * such paths: FieldUpdates reads and
      * writes a path by splitting it with a regular expression into a stream, three times per field
      * (ArrayFilters.canHandle, getSubdocumentValue, Utils.changeSubdocumentValue): with the other path
      * splits, a quarter of what the stand-in allocated under load (docs/notes.md, "standin4"). Without
      * array filters and positional elements a path reaches the same value both ways.
      */
     static boolean applyPlainly(Document document, UpdateOperator operator, Document change, String idField) {
-        if (operator != UpdateOperator.SET && operator != UpdateOperator.INC) {
+        if (operator != UpdateOperator.SET && operator != UpdateOperator.INC && operator != UpdateOperator.PUSH) {
             return false;
         }
         int fields = change.size();
@@ -333,6 +334,11 @@ public final class OmsSharedUpdates {
                 if (!(entry.getValue() instanceof Number) || !(Missing.isNullOrMissing(value) || value instanceof Number)) {
                     return false; // FieldUpdates raises its type errors
                 }
+            } else if (operator == UpdateOperator.PUSH) {
+                Object value = parent.getOrMissing(name);
+                if (!(Missing.isNullOrMissing(value) || value instanceof List) || !plainPush(entry.getValue())) {
+                    return false; // not an array (an error), or $sort, $position, a clause FieldUpdates refuses
+                }
             }
             parents[i] = parent;
             names[i] = name;
@@ -350,12 +356,58 @@ public final class OmsSharedUpdates {
                     continue;
                 }
                 parent.put(name, value);
-            } else {
+            } else if (operator == UpdateOperator.INC) {
                 Number number = Missing.isNullOrMissing(old) ? Integer.valueOf(0) : (Number) old;
                 parent.put(name, NumericUtils.addNumbers(number, (Number) value));
+            } else {
+                parent.put(name, pushed(old, value));
             }
         }
         return true;
+    }
+
+    /** A $push's value FieldUpdates.handlePush takes without an error: a value, or {$each: [...]} with a numeric $slice. */
+    private static boolean plainPush(Object change) {
+        if (!(change instanceof Document push) || !push.containsKey("$each")) {
+            return true;
+        }
+        for (Map.Entry<String, Object> clause : push.entrySet()) {
+            boolean plain = switch (clause.getKey()) {
+                case "$each" -> clause.getValue() instanceof java.util.Collection;
+                case "$slice" -> clause.getValue() instanceof Number;
+                default -> false;
+            };
+            if (!plain) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** FieldUpdates.handlePush's new array for a plainPush value: appended, then sliced (a new list either way). */
+    private static List<Object> pushed(Object existing, Object change) {
+        List<Object> values = new ArrayList<>();
+        Integer slice = null;
+        if (change instanceof Document push && push.containsKey("$each")) {
+            for (Map.Entry<String, Object> clause : push.entrySet()) {
+                if (clause.getKey().equals("$each")) {
+                    values.addAll((java.util.Collection<?>) clause.getValue());
+                } else {
+                    slice = ((Number) clause.getValue()).intValue();
+                }
+            }
+        } else {
+            values.add(change);
+        }
+        @SuppressWarnings("unchecked")
+        List<Object> newValue = Missing.isNullOrMissing(existing) ? new ArrayList<>() : new ArrayList<>((List<Object>) existing);
+        newValue.addAll(values);
+        if (slice != null) {
+            int size = newValue.size();
+            newValue = new ArrayList<>(slice < 0 ? newValue.subList(Math.max(0, size + slice), size)
+                : newValue.subList(0, Math.min(slice, size)));
+        }
+        return newValue;
     }
 
     /** Utils.normalizeValue, for the launcher's index keys (outside this package). */

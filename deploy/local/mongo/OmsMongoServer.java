@@ -65,7 +65,7 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_VERSIONS_KEPT (default 0; old map versions H2 keeps in memory; its default is 5),
  *               OMS_MONGO_WIRE_CODEC (default 1; 0 decodes and encodes with 1.47.0's BSON codec: OmsWire),
  *               OMS_MONGO_CHEAP_COMPARE (default 1; 0 counts nModified with 1.47.0's normalised copies),
- *               OMS_MONGO_PLAIN_PATHS (default 1; 0 applies every $set/$inc through 1.47.0's FieldUpdates),
+ *               OMS_MONGO_PLAIN_PATHS (default 1; 0 applies every $set/$inc/$push through 1.47.0's FieldUpdates),
  *               OMS_MONGO_MATCH_LOOP (default 1; 0 matches queries through 1.47.0's stream),
  *               OMS_MONGO_SUB_KEYS (default 1; 0 reads the keys of an index on one "top.sub" key with 1.47.0's
  *               Index.getKeyValues),

@@ -233,7 +233,7 @@ class Order(OrderState):
         # lists and dicts that hold them are still copied, and so is every value that is not frozen
         # (payment, tracking…), by `copy.deepcopy`. Built field by field instead of through
         # `copy.deepcopy` of the whole `__dict__`: the generic walk over ~50 fields, most of them
-        # immutable, was most of what a copy still cost (~3x; the repository's save relies on the
+        # immutable, was most of what a copy still cost (~5x; the repository's save relies on the
         # sharing too, see `MongoOrders.save`).
         memo = {} if memo is None else memo
         new = self.__copy__()  # a new __dict__, fields set and private dict (the bound pipeline shared)

@@ -8,8 +8,10 @@ application stores the new state and the payloads in one document update.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal, Self
 
 from oms_contracts import Actor, Money, Payload
@@ -38,6 +40,17 @@ from oms_order.domain.stage_time import stage_deadline
 ShipmentStatus = Literal["created", "picked", "packed", "shipped", "delivered"]
 # Shipment events only move a shipment forward: a late or repeated one is ignored.
 SHIPMENT_PROGRESS: dict[str, int] = {"created": 0, "picked": 1, "packed": 2, "shipped": 3, "delivered": 4}
+
+
+# Values a copy of an order shares as they are (`Order.__deepcopy__`): nobody can change them in place.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, date, Decimal})
+# Lists of an order that only ever grow, whose entries a copy shares (`Order.__deepcopy__`).
+_GROWING = frozenset({"audit", "stage_history"})
+
+
+def _shared(value: Any) -> bool:
+    """Whether a copy of an order may share `value`: immutable, or a frozen model."""
+    return type(value) in _IMMUTABLE or (isinstance(value, BaseModel) and bool(value.model_config.get("frozen")))
 
 
 class _State(BaseModel):
@@ -214,21 +227,31 @@ class Order(OrderState):
         # It shares the entries of the audit trail and the stage history too: both only ever grow
         # (a decision appends new entries to its own copy of the lists and replaces, never changes in
         # place, an entry it wants different: see edits.cancel_with_refund), and their copies were
-        # most of what copying an order cost. And it shares every
-        # frozen value (customer, address, lines, totals, allocations, discounts…: the contracts'
-        # models and the pricing ones are frozen, so nobody can change them in place). The lists and
-        # dicts that hold them are still copied, and so is every value that is not frozen (payment).
+        # most of what copying an order cost. And it shares every immutable value (strings, numbers,
+        # times) and every frozen model (customer, address, lines, totals, allocations, discounts…: the
+        # contracts' models and the pricing ones are frozen, so nobody can change them in place). The
+        # lists and dicts that hold them are still copied, and so is every value that is not frozen
+        # (payment, tracking…), by `copy.deepcopy`. Built field by field instead of through
+        # `copy.deepcopy` of the whole `__dict__`: the generic walk over ~50 fields, most of them
+        # immutable, was most of what a copy still cost (~5x; the repository's save relies on the
+        # sharing too, see `MongoOrders.save`).
         memo = {} if memo is None else memo
-        if self._bound_pipeline is not None:
-            memo.setdefault(id(self._bound_pipeline), self._bound_pipeline)
-        for entry in (*self.audit, *self.stage_history):
-            memo.setdefault(id(entry), entry)
-        for value in self.__dict__.values():
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else (value,)
-            for item in items:
-                if isinstance(item, BaseModel) and item.model_config.get("frozen"):
-                    memo.setdefault(id(item), item)
-        return super().__deepcopy__(memo)
+        new = self.__copy__()  # a new __dict__, fields set and private dict (the bound pipeline shared)
+        memo[id(self)] = new
+        state = new.__dict__
+        for key, value in state.items():
+            kind = type(value)
+            if kind in _IMMUTABLE:
+                continue
+            if key in _GROWING:
+                state[key] = list(value)
+            elif kind is list:
+                state[key] = [v if _shared(v) else deepcopy(v, memo) for v in value]
+            elif kind is dict:
+                state[key] = {k: v if _shared(v) else deepcopy(v, memo) for k, v in value.items()}
+            elif not _shared(value):
+                state[key] = deepcopy(value, memo)
+        return new
 
     @property
     def currency(self) -> str:

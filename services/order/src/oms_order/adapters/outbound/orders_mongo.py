@@ -75,6 +75,22 @@ def to_bson(value: Any) -> Any:
     return value
 
 
+_MISSING = object()
+
+
+def _same(value: Any, other: Any) -> bool:
+    """`value` is `other`, or a list or dict of the very same entries (a decision's copy of an order
+    copies its lists and dicts but shares their immutable and frozen entries)."""
+    if value is other:
+        return True
+    kind = type(value)
+    if kind is list and type(other) is list:
+        return len(value) == len(other) and all(a is b for a, b in zip(value, other, strict=True))
+    if kind is dict and type(other) is dict:
+        return value.keys() == other.keys() and all(v is other[k] for k, v in value.items())
+    return False
+
+
 def order_state(order: Order) -> Document:
     state: Document = to_bson(order.model_dump(mode="python"))
     state.pop("id")
@@ -188,13 +204,27 @@ class MongoOrders:
         applied_event_ids: Sequence[str] = (),
         read_back: bool = True,
     ) -> StoredOrder:
-        whole = order_state(order)
-        state = await self._move_old_audit(order, whole)
         before = self.snapshots.latest(order.shop_id, order.id)
         if before is not None and before.get("version") != expected_version:
             before = None
-        changed = self._changed(before, state)
-        appended = self._appended_audit(before, changed)
+        # The order parsed from `before` (or written as it): what the decision left as it was need not be
+        # dumped. Without it (or when the audit trail is due for the archive) the whole order is.
+        base = self.snapshots.parsed(order.shop_id, order.id) if before is not None else None
+        if (
+            before is not None
+            and base is not None
+            and base.version == expected_version
+            and base.order is not order
+            and len(order.audit) <= self.audit_kept
+        ):
+            changed, appended = self._changes_from(base.order, order, before)
+            keep_parsed = True
+        else:
+            whole = order_state(order)
+            state = await self._move_old_audit(order, whole)
+            changed = self._changed(before, state)
+            appended = self._appended_audit(before, changed)
+            keep_parsed = state is whole
         # Nobody reads the answer and this process has the version written over: the stored document is
         # that version with the fields just set (ADR 0032: a stored version is immutable but for its
         # outbox), so the store answers only the new version and the outbox, not the whole order.
@@ -214,14 +244,14 @@ class MongoOrders:
             assert before is not None
             written = {**before, **changed, "version": doc["version"], "outbox": doc.get("outbox") or []}
             saved = StoredOrder(order, doc["version"], before["idempotency_key"], before["request_fingerprint"])
-            self.snapshots.keep(written, saved if state is whole else None)
+            self.snapshots.keep(written, saved if keep_parsed else None)
             return saved
         if not read_back:
             # Nobody reads the answer. The order decided is the order a read of the document would give
             # (times to the millisecond: `Acting`), unless the audit trail was cut for the archive: then
             # the document is parsed only if a later write starts from it (recent()).
             saved = StoredOrder(order, doc["version"], doc["idempotency_key"], doc["request_fingerprint"])
-            self.snapshots.keep(doc, saved if state is whole else None)
+            self.snapshots.keep(doc, saved if keep_parsed else None)
             return saved
         saved = stored_order(doc)
         self.snapshots.keep(doc, saved)
@@ -231,6 +261,36 @@ class MongoOrders:
             saved.order.bind(order.bound_pipeline)
             return saved
         return await self._bind(saved)
+
+    @staticmethod
+    def _changes_from(base: Order, order: Order, before: Document) -> tuple[Document, list[Any] | None]:
+        """`_changed` and `_appended_audit` of `order` against `before`, the document `base` was parsed
+        from (or written from: the snapshot's parsed order, ADR 0032), dumping only the fields the
+        decision gave another value than `base`'s. A field that holds the very same value as `base` (the
+        same immutable or frozen object, or a list or dict of the very same entries: what a decision's
+        copy of `base` shares, `Order.__deepcopy__`) dumps to what `before` holds, so it is left out
+        without a dump; the others are dumped and compared with `before` as `_changed` does. Audit
+        entries appended to `base`'s trail are dumped alone (entries are never changed in place).
+        Every save of a consumed event used to dump and convert the whole order (lines, customer,
+        the audit trail…) to set the few fields that moved."""
+        old = base.__dict__
+        fields = {k for k, v in order.__dict__.items() if k != "id" and not _same(v, old.get(k, _MISSING))}
+        appended: list[Any] | None = None
+        if "audit" in fields:
+            kept, trail, stored = base.audit, order.audit, before.get("audit")
+            if (
+                isinstance(stored, list)
+                and len(stored) == len(kept) < len(trail)
+                and all(a is b for a, b in zip(kept, trail, strict=False))
+            ):
+                appended = [to_bson(entry.model_dump(mode="python")) for entry in trail[len(kept) :]]
+                fields.discard("audit")
+        state: Document = to_bson(order.model_dump(mode="python", include=fields)) if fields else {}
+        changed = MongoOrders._changed(before, state)
+        if appended is None:
+            return changed, MongoOrders._appended_audit(before, changed)  # the trail dumped whole, if at all
+        changed["audit"] = [*before["audit"], *appended]
+        return changed, appended
 
     @staticmethod
     def _changed(before: Document | None, state: Document) -> Document:

@@ -63,6 +63,20 @@ async def test_same_key_and_body_replays_the_order_another_body_is_refused(
     assert [e.type for e in orders.events] == ["OrderPlaced", "ReserveStock", "OrderChanged"]
 
 
+async def test_a_replay_is_answered_even_when_its_pricing_would_now_be_refused() -> None:
+    """The replay look-up and the pricing go out together; the earlier order wins over the pricing's refusal."""
+    prices = FakePrices({"TEA-1": SkuPrice("TEA-1", "Tea", Money.of("2.50", "EUR"), True)})
+    wired = wire(FixedClock(datetime(2026, 3, 1, tzinfo=UTC)), prices=prices)
+    first = await place(wired.service, request(), "k1")
+    prices.known = {}  # the SKU is no longer sold
+    again = await place(wired.service, request(), "k1")
+    assert again.replayed and again.stored.order.id == first.stored.order.id
+    with pytest.raises(InvalidOrder) as refused:
+        await place(wired.service, request(), "k2")
+    assert refused.value.errors[0].field.startswith("lines")
+    assert wired.numbers.last == 1
+
+
 async def test_without_a_key_every_request_is_a_new_order(service: OrderService, orders: FakeOrders) -> None:
     one = await place(service, request(), None)
     two = await place(service, request(), None)

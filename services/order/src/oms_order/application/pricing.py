@@ -3,6 +3,7 @@ delivery rate from the shop's delivery methods, and a promo code's discount (tak
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,10 +105,12 @@ class Pricing:
     ) -> list[OrderLine]:
         """Price each requested line (price lists of the customer's group, else retail). Raises InvalidOrder."""
         skus = [line.sku for line in requested]
+        # Retail prices and price-list entries are two independent reads: one wait for both.
+        retail, listed = await asyncio.gather(self.prices.many(shop_id, skus), self.list_prices.for_skus(shop_id, skus))
         priced = effective_prices(
             requested,
-            await self.prices.many(shop_id, skus),
-            await self.list_prices.for_skus(shop_id, skus),
+            retail,
+            listed,
             currency=currency,
             group=group,
             now=self.clock.now(),

@@ -253,8 +253,8 @@ class ServiceRuntime:
         assigned nothing (it never fetches, it only asks): not by the groups' own consumers, whose
         connection a fetch's long poll may hold for `consumer_fetch_wait_ms` (a broker answers one
         connection's requests in order). Then each group's committed offsets from its coordinator.
-        The first measurement comes soon after the start (its two clients connect then) and is tried again
-        as soon until the groups hold partitions; the next ones every `consumer_lag_seconds`."""
+        The first measurement comes soon after the start (its two clients connect then), and as soon again
+        while the groups hold no partitions yet; the next ones every `consumer_lag_seconds`."""
         admin: AIOKafkaAdminClient | None = None
         offsets: AIOKafkaConsumer | None = None
         first = min(self.settings.consumer_lag_seconds, FIRST_LAG_SECONDS)

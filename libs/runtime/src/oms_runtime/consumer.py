@@ -596,6 +596,8 @@ class ConsumerGroup:
         fetch_wait_ms: int = 15000,
         commit_interval_ms: int = 1000,
         linger_ms: int = 0,
+        heartbeat_ms: int = 5000,
+        session_ms: int = 10000,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -608,6 +610,8 @@ class ConsumerGroup:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.fetch_wait_ms = fetch_wait_ms
+        self.heartbeat_ms = heartbeat_ms
+        self.session_ms = session_ms
         self.commit_interval = commit_interval_ms / 1000
         self.linger = linger_ms / 1000
         self._batch_records = CONSUMER_BATCH_RECORDS.labels(group_id)
@@ -672,6 +676,8 @@ class ConsumerGroup:
             fetch_max_wait_ms=self.fetch_wait_ms,
             max_poll_records=self.batch_size,
             consumer_timeout_ms=self.fetch_wait_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
+            session_timeout_ms=self.session_ms,
         )
         self._kafka.subscribe(self.topics, listener=_Rebalance(self))
         await self._kafka.start()

@@ -29,6 +29,9 @@ from oms_runtime.telemetry import get_logger, setup_logging, setup_tracing
 
 log = get_logger(__name__)
 
+# When consumer lag is first measured after a start: the gauge exists soon, whatever the interval.
+FIRST_LAG_SECONDS = 10.0
+
 
 @dataclass
 class _Loop:
@@ -161,6 +164,8 @@ class ServiceRuntime:
                 commit_interval_ms=settings.consumer_commit_interval_ms,
                 # A group of its own is for a latency promise: it never lingers.
                 linger_ms=0 if own_group else settings.consumer_linger_ms,
+                heartbeat_ms=settings.consumer_heartbeat_ms,
+                session_ms=settings.consumer_session_ms,
             )
         group.add(consumer)
         self.consumers.append(consumer)
@@ -247,12 +252,17 @@ class ServiceRuntime:
         The end offsets of every group's partitions in one request, by a consumer of no group that is
         assigned nothing (it never fetches, it only asks): not by the groups' own consumers, whose
         connection a fetch's long poll may hold for `consumer_fetch_wait_ms` (a broker answers one
-        connection's requests in order). Then each group's committed offsets from its coordinator."""
+        connection's requests in order). Then each group's committed offsets from its coordinator.
+        The first measurement comes soon after the start (its two clients connect then), and as soon again
+        while the groups hold no partitions yet; the next ones every `consumer_lag_seconds`."""
         admin: AIOKafkaAdminClient | None = None
         offsets: AIOKafkaConsumer | None = None
+        first = min(self.settings.consumer_lag_seconds, FIRST_LAG_SECONDS)
+        pause = first
         try:
             while True:
-                await asyncio.sleep(self.settings.consumer_lag_seconds)
+                await asyncio.sleep(pause)
+                pause = self.settings.consumer_lag_seconds
                 try:
                     if admin is None:
                         admin = AIOKafkaAdminClient(
@@ -268,6 +278,9 @@ class ServiceRuntime:
                         )
                         await offsets.start()
                     assigned = set().union(*(group.assignment() for group in self.kafka_groups.values()))
+                    # Not measured yet while the groups still join: soon again rather than a whole interval later.
+                    if not assigned:
+                        pause = first
                     ends = await offsets.end_offsets(list(assigned)) if assigned else {}
                     for group in self.kafka_groups.values():
                         await group.measure_lag(admin, offsets, ends)

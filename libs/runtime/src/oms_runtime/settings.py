@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -82,8 +84,27 @@ class ServiceSettings(BaseSettings):
     )
     park_backoff_seconds: float = Field(default=0.5, gt=0, description="First re-try delay of a parked message")
     park_backoff_max_seconds: float = Field(default=60.0, gt=0, description="Longest delay between re-tries")
+    consumer_heartbeat_ms: int = Field(
+        default=5000,
+        ge=100,
+        description="How often a consumer group member heartbeats its coordinator (aiokafka's "
+        "heartbeat_interval_ms, 3 s by default). It bounds how late a member learns of a rebalance another "
+        "member started, so how long a rebalance stops the group; it is below consumer_session_ms, within which "
+        "one late or lost heartbeat is still tolerated (docs/adr/0039, second amendment)",
+    )
+    consumer_session_ms: int = Field(
+        default=10000,
+        ge=6000,
+        le=300000,
+        description="How long the coordinator waits without a heartbeat before it drops a member: a consumer "
+        "that dies without leaving (kill -9, a lost node) holds its partitions this long (aiokafka's "
+        "session_timeout_ms). Greater than consumer_heartbeat_ms",
+    )
     consumer_lag_seconds: float = Field(
-        default=30.0, gt=0, description="How often consumer lag is measured from committed and end offsets"
+        default=60.0,
+        gt=0,
+        description="How often consumer lag is measured from committed and end offsets (the lag alerts look "
+        "over 10-15 minutes; docs/adr/0039, second amendment)",
     )
 
     mongo_monitor_step_seconds: float = Field(
@@ -95,6 +116,12 @@ class ServiceSettings(BaseSettings):
         "process at idle. Also the longest a requested server check waits, so a restarted store is found "
         "again within it (docs/adr/0039, amendment)",
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> Self:
+        if self.consumer_heartbeat_ms >= self.consumer_session_ms:
+            raise ValueError("consumer_heartbeat_ms must be below consumer_session_ms")
+        return self
 
     @property
     def database_name(self) -> str:

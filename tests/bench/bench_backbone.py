@@ -9,6 +9,12 @@
 (b) consumer: N messages over K keys produced up front; one consumer group handles them with a
     trivial idempotent store update (one `$addToSet` upsert per message). Timed from the first
     message handled to the last (the group join is left out).
+(c) trickle (`--trickle N`, 200 by default; 0 skips it): what one event costs when events come one
+    at a time, as at a low order rate: a document with one pending event written through the store,
+    the relay publishes it, a consumer group (with an inbox, subscribed to eight topics like a
+    service's group) handles it with the same `$addToSet`; the next is written once it was handled.
+    The CPU of this process (write, relay pass, fetch, batch) and of the servers per event: the
+    fixed cost of a relay pass and of a consumer batch, whatever the machine's load.
 
 Runs against OMS_KAFKA_BOOTSTRAP / OMS_MONGO_URL when both are set, else starts the test
 infrastructure (oms_testing.infra). Prints a table and writes .local/bench/backbone.json.
@@ -41,13 +47,15 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _server_cpu_seconds(env: dict[str, str]) -> float | None:
-    """CPU time of the Kafka and Mongo servers this run started (None when they run elsewhere)."""
-    if not env:
+    """CPU time of the Kafka and Mongo servers this run started, or of those whose infra directory
+    OMS_BENCH_INFRA_DIR names (None when they run elsewhere)."""
+    local_dir = env.get("OMS_LOCAL_DIR") or os.environ.get("OMS_BENCH_INFRA_DIR")
+    if not local_dir:
         return None
     total = 0.0
     for name in ("kafka", "mongo"):
         try:
-            pid = (Path(env["OMS_LOCAL_DIR"]) / "run" / f"{name}.pid").read_text().strip()
+            pid = (Path(local_dir) / "run" / f"{name}.pid").read_text().strip()
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, KeyError):
             return None
@@ -151,6 +159,59 @@ async def bench_consumer(infra: Any, prefix: str, messages: int, keys: int) -> d
     return _figures(messages - 1, wall, cpu, marks.get("server"), server_after)
 
 
+TRICKLE_TOPICS = (
+    "SHOP_EVENTS",
+    "CATALOG_PRODUCTS",
+    "ORDER_EVENTS",
+    "PAYMENT_EVENTS",
+    "FULFILMENT_EVENTS",
+    "MESSAGING_EVENTS",
+    "GROUPBUY_EVENTS",
+)
+
+
+async def bench_trickle(infra: Any, prefix: str, events: int) -> dict[str, Any]:
+    from oms_contracts import registry
+
+    rt = ServiceRuntime(_settings(infra, prefix), run_loops=False)
+    store = rt.store("things")
+    shop = f"shop-{new_id()}"
+    handled = asyncio.Event()
+
+    async def handle(env: Envelope[ReleaseStock]) -> None:
+        await rt.db["counts"].update_one({"_id": env.key}, {"$addToSet": {"seen": env.event_id}}, upsert=True)
+        handled.set()
+
+    async def never(env: Envelope[Any]) -> None:  # subscribed like a service's group; nothing arrives
+        return None
+
+    consumer = rt.consumer("trickle").on(ReleaseStock, handle)
+    for name in TRICKLE_TOPICS:
+        consumer.on(getattr(registry, name).messages[0], never)
+    await rt.start()
+    try:
+
+        async def one() -> None:
+            handled.clear()
+            order_id = new_id()
+            env = Envelope.new(ReleaseStock(order_id=order_id, reason="bench"), shop_id=shop, actor=ACTOR)
+            await store.create({"_id": order_id, "shop_id": shop}, [env])
+            await asyncio.wait_for(handled.wait(), timeout=60)
+
+        for _ in range(5):  # the group joined, connections open
+            await one()
+        await asyncio.sleep(1.0)
+        server_cpu = _server_cpu_seconds(infra.env)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(events):
+            await one()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        server_after = _server_cpu_seconds(infra.env)
+    finally:
+        await rt.stop()
+    return _figures(events, wall, cpu, server_cpu, server_after)
+
+
 def _figures(
     messages: int, wall: float, cpu: float, server_before: float | None, server_after: float | None
 ) -> dict[str, Any]:
@@ -171,21 +232,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         relay_prefix, consumer_prefix = f"b{new_id()[-10:]}.", f"b{new_id()[-10:]}."
         for prefix in (relay_prefix, consumer_prefix):
             await create_topics(infra.kafka_bootstrap, prefix=prefix)
-        relay = await bench_relay(infra, relay_prefix, args.messages)
-        consumer = await bench_consumer(infra, consumer_prefix, args.messages, args.keys)
+        result: dict[str, Any] = {"keys": args.keys}
+        if args.messages:
+            result["relay"] = await bench_relay(infra, relay_prefix, args.messages)
+            result["consumer"] = await bench_consumer(infra, consumer_prefix, args.messages, args.keys)
+        if args.trickle:
+            trickle_prefix = f"b{new_id()[-10:]}."
+            await create_topics(infra.kafka_bootstrap, prefix=trickle_prefix)
+            result["trickle"] = await bench_trickle(infra, trickle_prefix, args.trickle)
     finally:
         stop_infra(infra)
-    return {"relay": relay, "consumer": consumer, "keys": args.keys}
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--keys", type=int, default=500)
+    parser.add_argument("--trickle", type=int, default=200, help="events one at a time (0: skip)")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     print(f"{'part':10} {'messages':>9} {'msg/s':>9} {'cpu ms/msg':>11} {'servers cpu ms/msg':>19}")
-    for part in ("relay", "consumer"):
+    for part in ("relay", "consumer", "trickle"):
+        if part not in result:
+            continue
         f = result[part]
         server = f.get("server_cpu_ms_per_message", "-")
         print(f"{part:10} {f['messages']:>9} {f['messages_per_second']:>9} {f['cpu_ms_per_message']:>11} {server:>19}")

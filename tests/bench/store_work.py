@@ -11,7 +11,10 @@ and command: store round trips, Kafka messages written and messages delivered to
 group (committed offsets). The idle rate over the window is subtracted (the `net` columns), so
 the figures do not depend on how long the orders took: with `--concurrency 0` (default) each
 order runs alone until the whole stack is quiet again, the worst case for batching and the same
-count on any machine. JSON in .local/bench/store-work-<stamp>.json.
+count on any machine. Also per order: the consumer batches (and records per batch) of each group,
+and the CPU of every process of the stack (utime+stime from /proc, net of its idle rate over the
+window): what an order costs when orders come one at a time, which does not depend on how busy the
+machine is the way a latency does. JSON in .local/bench/store-work-<stamp>.json.
 
 The store: the local stand-in (deploy/local/mongo/OmsMongoServer.java) counts every command by name and
 namespace, and every query (find, findAndModify, update, delete, count) by namespace, plan (an index's
@@ -302,9 +305,10 @@ async def quiet(bootstrap: str, *, still_seconds: float = 3.0, timeout: float = 
 
 
 async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
-    from tests.bench import load
+    from tests.bench import load, procstat
 
     mongo_url = stack.env["OMS_MONGO_URL"]
+    pids = stack.pids()
     kafka = stack.kafka
     rng = random.Random(11)
     counter = iter(range(1_000_000))
@@ -341,9 +345,11 @@ async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
 
         print(f"store_work: idle window of {args.idle_seconds} s…", file=sys.stderr, flush=True)
         idle_store = await asyncio.to_thread(store_counters, mongo_url)
+        idle_cpu = procstat.sample(pids)
         idle_started = time.monotonic()
         await asyncio.sleep(args.idle_seconds)
         idle_after = await asyncio.to_thread(store_counters, mongo_url)
+        idle_cpu_after = procstat.sample(pids)
         idle_seconds = time.monotonic() - idle_started
         rates = idle_rates(idle_store, idle_after, idle_seconds)
 
@@ -351,6 +357,8 @@ async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         store_before = await asyncio.to_thread(store_counters, mongo_url)
         kafka_before = await kafka_end_offsets(kafka)
         groups_before = await group_offsets(kafka)
+        batches_before = await asyncio.to_thread(consumer_batches, stack.metrics_urls())
+        cpu_before = procstat.sample(pids)
         started = time.monotonic()
         if args.concurrency:
             remaining = args.orders
@@ -370,12 +378,17 @@ async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
                 await finished([await place(client)])
                 await quiet(kafka, still_seconds=1.0)
         seconds = time.monotonic() - started
+        cpu_after = procstat.sample(pids)
+        batches_after = await asyncio.to_thread(consumer_batches, stack.metrics_urls())
         store_after = await asyncio.to_thread(store_counters, mongo_url)
         kafka_after = await kafka_end_offsets(kafka)
         groups_after = await group_offsets(kafka)
     await watcher.stop()
 
     per = float(args.orders)
+    idle_ms_per_s = {n: ms / idle_seconds for n, ms in procstat.cpu_between(idle_cpu, idle_cpu_after).items()}
+    used = procstat.cpu_between(cpu_before, cpu_after)
+    cpu = {n: round((ms - idle_ms_per_s.get(n, 0.0) * seconds) / per, 2) for n, ms in used.items()}
     handled = {g: n - groups_before.get(g, 0) for g, n in groups_after.items() if n - groups_before.get(g, 0) > 0}
     return {
         "orders": args.orders,
@@ -388,6 +401,13 @@ async def _measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
             "total": round(sum(handled.values()) / per, 2),
             "by_group": {g: round(n / per, 2) for g, n in sorted(handled.items(), key=lambda kv: -kv[1])},
         },
+        "cpu_ms_per_order": {
+            "total_net": round(sum(cpu.values()), 1),
+            "total_raw": round(sum(used.values()) / per, 1),
+            "idle_ms_per_s": round(sum(idle_ms_per_s.values()), 1),
+            "by_process": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
+        },
+        "consumer_batches": batching(batches_before, batches_after, per),
         "idle": idle_breakdown(rates),
         "dead_letters": watcher.dead_letters,
     }
@@ -408,6 +428,16 @@ def print_report(result: dict[str, Any], *, top: int = 6) -> None:
         print(f"  {name:<14}{s['net']:>8.2f}  ({s['raw']:.2f} raw)")
         for command, v in list(s["commands"].items())[:top]:
             print(f"      {v['net']:>8.2f}  {command}")
+    c = result["cpu_ms_per_order"]
+    print(
+        f"  CPU per order: {c['total_net']} ms net of idle ({c['total_raw']} raw, idle {c['idle_ms_per_s']} ms/s): "
+        + ", ".join(f"{n} {ms}" for n, ms in c["by_process"].items())
+    )
+    b = result["consumer_batches"]
+    print(
+        f"  consumer batches per order: {b['batches']}, {b['records_per_batch']} records each: "
+        + ", ".join(f"{g} {v['batches']}x{v['records_per_batch']}" for g, v in b["groups"].items())
+    )
     print("  Kafka written per order: " + ", ".join(f"{t} {n}" for t, n in result["kafka_written"]["by_topic"].items()))
     print("  delivered per order: " + ", ".join(f"{g} {n}" for g, n in result["kafka_delivered"]["by_group"].items()))
     i = result["idle"]

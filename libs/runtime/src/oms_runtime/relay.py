@@ -22,6 +22,15 @@ call order and sends at most one batch per partition at a time (a retried batch 
 next), and the idempotent producer's sequence numbers stop a retry from duplicating or reordering.
 A pass starts only after the previous pass's futures are all done.
 
+Lingering (`linger_seconds`, for a service whose events carry no latency promise): after a pass
+that published something the relay waits that long before its next pass, so that the writes made
+meanwhile leave together: one produce request and one marking write for all of them instead of a
+pass per write (at a few orders per second every write had a pass of its own: a request at the
+broker and a bulk write at the store for one entry). A write after a quiet spell still leaves at
+once; an entry waits at most the linger longer. Nothing else changes: the wake-ups gathered
+meanwhile are published by the next pass as they would have been (newest snapshot of a document),
+and a stop cancels the wait (what is pending stays in the outbox for the next holder's scan).
+
 Delivered in-process. A topic whose only reader is the writing service itself can be handed to a
 handler in this process instead of Kafka (`deliver_locally(topic, handler)`; ADR 0046): its entries
 stay in the outbox exactly as before (the same single-document update writes them), and a pass
@@ -200,12 +209,14 @@ class OutboxRelay:
         service: str,
         safety_scan_seconds: float = 20.0,
         holder: str | None = None,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.broker = broker
         self.clock = clock
         self.collections: list[str] = []
         self.safety_scan_seconds = safety_scan_seconds
+        self.linger = linger_seconds
         self.lease = Lease(
             db["leases"], f"outbox-relay:{service}", holder or holder_id(), timedelta(seconds=LEASE_SECONDS), clock
         )
@@ -452,10 +463,11 @@ class OutboxRelay:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            published = 0
             try:
                 # Renews the lease when due (a cached answer otherwise), even with nothing to publish.
                 if await self._holds_lease():
-                    await self.publish_pending()
+                    published = await self.publish_pending()
                     self._failed_publishes = 0
             except asyncio.CancelledError:
                 raise
@@ -468,6 +480,9 @@ class OutboxRelay:
                         with contextlib.suppress(Exception):
                             await self._renew_producer()
                 await asyncio.sleep(1.0)
+            if published and self.linger:
+                # Module doc, "Lingering": what is written meanwhile leaves with the next pass.
+                await asyncio.sleep(self.linger)
             if self._pending and self._held:
                 continue
             # Sleep until woken, the next lease renewal or the next safety scan, whichever is first. Without

@@ -79,6 +79,7 @@ class ServiceRuntime:
             self.clock,
             service=settings.service_name,
             safety_scan_seconds=settings.relay_poll_seconds,
+            linger_seconds=settings.relay_linger_ms / 1000,
         )
         self.run_relay = run_relay
         self.run_consumers = run_consumers
@@ -118,7 +119,9 @@ class ServiceRuntime:
             topic_prefix=prefix,
         )
 
-    def consumer(self, name: str, *, inbox: bool = True, own_group: bool = False) -> MessageConsumer:
+    def consumer(
+        self, name: str, *, inbox: bool = True, own_group: bool = False, lingers: bool = False
+    ) -> MessageConsumer:
         """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the
         name). It reads in the service's one Kafka group `<service>` with the service's other
         consumers (ADR 0031): a record is fetched and decoded once for all of them.
@@ -127,7 +130,9 @@ class ServiceRuntime:
         promise that nothing of the service's other traffic may delay (a slow handler of any consumer
         of a shared group holds up that group's commit and next fetch). `inbox=False` only for a
         consumer of projections a replay cannot change (newest version wins, one conditional write):
-        it keeps no inbox (MessageConsumer)."""
+        it keeps no inbox (MessageConsumer). `lingers=True` (with `own_group`): a group of its own kept
+        apart for another reason than latency (a slow mail server must not hold up the shared group)
+        lingers like the shared group (`consumer_linger_ms`); without it a group of its own never lingers."""
         settings = self.settings
         consumer = MessageConsumer(
             name=name,
@@ -162,8 +167,8 @@ class ServiceRuntime:
                 concurrency=settings.consumer_concurrency,
                 fetch_wait_ms=settings.consumer_fetch_wait_ms,
                 commit_interval_ms=settings.consumer_commit_interval_ms,
-                # A group of its own is for a latency promise: it never lingers.
-                linger_ms=0 if own_group else settings.consumer_linger_ms,
+                # A group of its own is for a latency promise and never lingers, unless it says it has none.
+                linger_ms=settings.consumer_linger_ms if not own_group or lingers else 0,
                 heartbeat_ms=settings.consumer_heartbeat_ms,
                 session_ms=settings.consumer_session_ms,
             )

@@ -40,6 +40,15 @@ class ServiceSettings(BaseSettings):
         description="How often the relay's safety scan looks for pending messages no write named "
         "(a crash, another replica's or another process's writes); the store names its writes at once",
     )
+    relay_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long the outbox relay waits after a pass that published something before its next "
+        "pass, so that the writes made meanwhile leave together (one produce request and one marking write for "
+        "all of them; the first write after a quiet spell still leaves at once). For services without a latency "
+        "promise on their events; 0: publish at once",
+    )
     command_attempts: int = Field(
         default=5,
         ge=1,
@@ -67,7 +76,8 @@ class ServiceSettings(BaseSettings):
         description="How long the service's consumer group waits after a batch smaller than "
         "consumer_batch_size before it fetches again, so that the next batch brings more (fewer fetches, "
         "each record up to this much later; an idle group still long-polls). For services without a latency "
-        "promise on their events; 0: fetch at once",
+        "promise on their events; 0: fetch at once. A consumer in a group of its own lingers only when built "
+        "with lingers=True",
     )
     consumer_commit_interval_ms: int = Field(
         default=1000,

@@ -509,6 +509,55 @@ async def test_a_written_document_costs_the_relay_one_round_trip(runtime_without
     assert doc is not None and doc["outbox"] == [] and doc["has_outbox"] is False
 
 
+async def test_a_lingering_relay_publishes_the_writes_made_during_its_linger_in_one_pass(infra, topic_prefix, shop_id):
+    """`relay_linger_ms`: after a pass that published, the relay waits before the next, so the writes
+    made meanwhile leave together (one marking write for all of them), each in order per key."""
+    settings = ServiceSettings(
+        service_name=f"libtest{new_id()[-6:]}",
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        mongo_db=f"test_lib_{new_id()[-8:]}",
+        topic_prefix=topic_prefix,
+        relay_poll_seconds=3600,
+        relay_linger_ms=1000,
+    )
+    rt = ServiceRuntime(settings, run_consumers=False)
+    await rt.start()
+    try:
+        store = rt.store("things")
+        first_id, later_ids = new_id(), [new_id() for _ in range(3)]
+        first = release(first_id, shop_id)
+        later = {order_id: [release(order_id, shop_id), release(order_id, shop_id)] for order_id in later_ids}
+
+        async def marked(*wanted: Envelope[Any]) -> bool:
+            return all(e.event_id in rt.relay._sent for e in wanted)
+
+        async def settled() -> bool:  # the lease taken, the scan that follows it done, no linger running
+            return rt.relay._held and not rt.relay._scan_requested and not rt.relay._wake.is_set()
+
+        await eventually(settled, what="relay settled")
+        await asyncio.sleep(1.2)
+        async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+            with record_commands(rt.settings.database_name) as log:
+                await store.create({"_id": first_id, "shop_id": shop_id}, [first])
+                await eventually(lambda: marked(first), what="the first write published at once")
+                # The relay lingers now: these are written meanwhile, each document twice.
+                for order_id, (a, b) in later.items():
+                    await store.create({"_id": order_id, "shop_id": shop_id}, [a])
+                    await store.update(shop_id, order_id, 1, events=[b])
+                everything = [e for pair in later.values() for e in pair]
+                await eventually(lambda: marked(*everything), what="the later writes published")
+            for order_id, events in later.items():
+                await eventually(lambda oid=order_id: _count(reader, oid, 2), what="both messages of each key")
+                ids = [json.loads(r.value)["event_id"] for r in reader.records if r.key == order_id.encode()]
+                assert ids == [e.event_id for e in events]
+        # One pass for the first write, one for the six entries of the three later documents.
+        assert log.count("update", "things") == 2, log.summary()
+        assert log.statements("update", "things") == 4
+    finally:
+        await rt.stop()
+
+
 async def test_a_stale_snapshot_does_not_publish_again(runtime_without_scan, shop_id, infra, topic_prefix):
     """A snapshot taken before the relay pulled its entries (a wake-up that came late) leaves out what
     this relay already published: no duplicate on the topic."""

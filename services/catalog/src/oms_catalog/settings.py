@@ -6,6 +6,10 @@ from pydantic import Field
 
 class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
+    # The shared group (payments, shipments, returns, joint purchases: no latency promise) waits this long
+    # after a small batch before fetching again; the stock commands read in a group of their own that never
+    # waits (placed -> reserved; ADR 0049).
+    consumer_linger_ms: int = 200
     http_port: int = 8102
     reservation_attempts: int = Field(
         default=4, ge=1, description="Plans tried for one order before it is rejected as contended"

@@ -9,6 +9,11 @@ from pydantic import Field
 
 class FulfilmentSettings(ServiceSettings):
     service_name: str = "fulfilment"
+    # No latency promise after reservation (placement -> shipment created carries no target): its
+    # consumer group waits this long after a small batch before fetching again, its relay this long after
+    # a pass before the next (runtime consumer and relay modules, "Lingering"; ADR 0049).
+    consumer_linger_ms: int = 200
+    relay_linger_ms: int = 200
     http_port: int = 8104
     # Carrier tracking webhooks: the shared secret per carrier name, as JSON
     # (OMS_CARRIER_WEBHOOK_SECRETS='{"cdek": "..."}'), and how old a signed report may be.

@@ -6,6 +6,12 @@ from pydantic import Field
 
 class NotificationSettings(ServiceSettings):
     service_name: str = "notification"
+    # No latency promise on customer mail: the shared group and the mail group ("orders", lingers=True)
+    # wait this long after a small batch before fetching again, the relay (NotificationSent/Failed) this
+    # long after a pass; the staff alerts' group never lingers (ADR 0010; runtime consumer and relay
+    # modules, "Lingering"; ADR 0049).
+    consumer_linger_ms: int = 200
+    relay_linger_ms: int = 200
     http_port: int = 8105
 
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server that relays our email")

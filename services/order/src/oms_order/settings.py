@@ -9,6 +9,10 @@ DEFAULT_ORDER_LINK_SECRET = DEV_SECRET  # the shared dev default (payment and fu
 
 class OrderSettings(ServiceSettings):
     service_name: str = "order"
+    # The shared group (its own events coming back, the projections pricing reads, returns: no latency
+    # promise) waits this long after a small batch before fetching again; the events that move orders
+    # read in a group of their own that never waits (ADR 0049).
+    consumer_linger_ms: int = 200
     http_port: int = 8101
     # SLA loop (application/sla.py): how often it looks for overdue orders and recounts the gauges, and
     # how many orders one pass reports at most.

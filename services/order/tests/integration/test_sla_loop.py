@@ -198,7 +198,7 @@ async def test_one_overdue_event_per_stage_entry_across_passes_and_a_restart(
             doc = await eventually(moved, what="order left its first stage")
 
             # The runtime's consumer-lag gauge (alert OmsConsumerLag) is set for the Kafka group that
-            # handled it: the order service's one group (ADR 0031).
+            # handled it: the group of the events that move orders, one of its own (ADR 0049).
             async def lag_recorded() -> list[Any]:
                 return [
                     sample
@@ -206,7 +206,7 @@ async def test_one_overdue_event_per_stage_entry_across_passes_and_a_restart(
                     for sample in family.samples
                     if sample.name == "oms_consumer_lag_messages"
                     and sample.labels["topic"] == topic_prefix + topic_for(StockReserved).name
-                    and sample.labels["consumer"] == topic_prefix + "order"
+                    and sample.labels["consumer"] == topic_prefix + "order.order-events"
                 ]
 
             lags = await eventually(lag_recorded, what="consumer lag gauge set")

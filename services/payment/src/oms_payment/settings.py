@@ -7,6 +7,11 @@ from pydantic import Field
 
 class PaymentSettings(ServiceSettings):
     service_name: str = "payment"
+    # No latency promise after reservation (placement -> payment requested carries no target): its
+    # consumer group waits this long after a small batch before fetching again, its relay this long after
+    # a pass before the next (runtime consumer and relay modules, "Lingering"; ADR 0049).
+    consumer_linger_ms: int = 200
+    relay_linger_ms: int = 200
     http_port: int = 8103
 
     public_checkout_base_url: str = Field(

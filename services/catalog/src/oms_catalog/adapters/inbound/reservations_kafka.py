@@ -85,7 +85,9 @@ def register_reservations(
     # No inbox (ADR 0027): the reservation itself refuses a replay. A second ReserveStock finds the
     # reservation made (its insert clashes) and settled; a ReleaseStock finds it released; a
     # ChangeReservation finds its change id applied; a ShipmentShipped finds its shipment committed.
-    runtime.consumer("commands", inbox=False).on(ReserveStock, on_reserve).on(ReleaseStock, on_release).on(
-        ChangeReservation, on_change
-    )
+    # In a Kafka group of its own: the reservation is on the placed -> reserved path (its p99 target), so
+    # its fetches never wait behind the shared group's batches nor its linger (ADR 0049).
+    runtime.consumer("commands", inbox=False, own_group=True).on(ReserveStock, on_reserve).on(
+        ReleaseStock, on_release
+    ).on(ChangeReservation, on_change)
     runtime.consumer("shipments", inbox=False).on(ShipmentShipped, on_shipped)

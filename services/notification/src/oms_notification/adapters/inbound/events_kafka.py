@@ -46,9 +46,10 @@ def register_consumers(runtime: ServiceRuntime, notifier: Notifier) -> None:
         .on(LowStockReached, notifier.on_low_stock)
         .on(MessagePosted, notifier.on_message_posted)
     )
-    # The bulk customer mail.
+    # The bulk customer mail: apart for the mail server's sake, not for latency, so it lingers like the
+    # shared group (ADR 0049).
     (
-        runtime.consumer("orders", own_group=True)
+        runtime.consumer("orders", own_group=True, lingers=True)
         .on(OrderPlaced, notifier.on_order_placed)
         .on(OrderStageChanged, notifier.on_stage_changed)
         .on(PaymentRequested, notifier.on_payment_requested, when=notifier.has_checkout_link)

@@ -205,6 +205,15 @@ async def demo_ids(gateway: Gateway) -> AsyncIterator[dict[str, str]]:
         return await gateway.payments(order_id) or None
 
     payments = await eventually(payment, timeout=60, what="the order's payment")
+
+    async def paid() -> dict[str, Any] | None:
+        """The delivered order's money as the order sees it, once taken: the test compares it before and
+        after, so it must not still be arriving (the payment events may come a linger later, ADR 0049)."""
+        r = await gateway.http.get(f"/api/v1/orders/{order_id}/payment-status", headers=manager)
+        body: dict[str, Any] = r.json()
+        return body if r.status_code == 200 and body["paid"]["amount"] != "0" else None
+
+    await eventually(paid, timeout=60, what="the order's payment taken")
     asked = await created(
         await gateway.http.post(
             "/api/v1/returns",

@@ -15,16 +15,7 @@ from pydantic import ValidationError
 
 
 def _settings(infra, topic_prefix, **extra) -> ServiceSettings:
-    return ServiceSettings(
-        **{
-            "service_name": f"libtest{new_id()[-6:]}",
-            "kafka_bootstrap": infra.kafka_bootstrap,
-            "mongo_url": infra.mongo_url,
-            "mongo_db": f"test_lib_{new_id()[-8:]}",
-            "topic_prefix": topic_prefix,
-            **extra,
-        }
-    )
+    return infra.settings(ServiceSettings, topic_prefix, "lib", service_name=f"libtest{new_id()[-6:]}", **extra)
 
 
 async def _ignore(envelope: Envelope[ReleaseStock]) -> None:

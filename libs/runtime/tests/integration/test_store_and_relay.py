@@ -307,18 +307,17 @@ async def _count(reader: TopicReader, key: str, n: int) -> bool:
     return sum(1 for r in reader.records if r.key == key.encode()) >= n
 
 
+def _scanless_settings(infra, topic_prefix, **extra) -> ServiceSettings:
+    """A test service whose relay's safety scan runs only when it takes the lease."""
+    return infra.settings(
+        ServiceSettings, topic_prefix, "lib", service_name=f"libtest{new_id()[-6:]}", relay_poll_seconds=3600, **extra
+    )
+
+
 @pytest.fixture
 async def runtime_without_scan(infra, topic_prefix):
     """A relay whose safety scan runs only when it takes the lease: what it publishes later, it was told."""
-    settings = ServiceSettings(
-        service_name=f"libtest{new_id()[-6:]}",
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_lib_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=3600,
-    )
-    rt = ServiceRuntime(settings, run_consumers=False)
+    rt = ServiceRuntime(_scanless_settings(infra, topic_prefix), run_consumers=False)
     await rt.start()
     yield rt
     await rt.stop()
@@ -512,16 +511,7 @@ async def test_a_written_document_costs_the_relay_one_round_trip(runtime_without
 async def test_a_lingering_relay_publishes_the_writes_made_during_its_linger_in_one_pass(infra, topic_prefix, shop_id):
     """`relay_linger_ms`: after a pass that published, the relay waits before the next, so the writes
     made meanwhile leave together (one marking write for all of them), each in order per key."""
-    settings = ServiceSettings(
-        service_name=f"libtest{new_id()[-6:]}",
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"test_lib_{new_id()[-8:]}",
-        topic_prefix=topic_prefix,
-        relay_poll_seconds=3600,
-        relay_linger_ms=1000,
-    )
-    rt = ServiceRuntime(settings, run_consumers=False)
+    rt = ServiceRuntime(_scanless_settings(infra, topic_prefix, relay_linger_ms=1000), run_consumers=False)
     await rt.start()
     try:
         store = rt.store("things")
@@ -535,8 +525,8 @@ async def test_a_lingering_relay_publishes_the_writes_made_during_its_linger_in_
         async def settled() -> bool:  # the lease taken, the scan that follows it done, no linger running
             return rt.relay._held and not rt.relay._scan_requested and not rt.relay._wake.is_set()
 
+        # Nothing was pending when it took the lease, so its first pass published nothing: no linger runs.
         await eventually(settled, what="relay settled")
-        await asyncio.sleep(1.2)
         async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
             with record_commands(rt.settings.database_name) as log:
                 await store.create({"_id": first_id, "shop_id": shop_id}, [first])

@@ -77,6 +77,22 @@ async def test_a_replay_is_answered_even_when_its_pricing_would_now_be_refused()
     assert wired.numbers.last == 1
 
 
+async def test_a_placement_that_fails_to_be_numbered_leaves_the_person_a_first_customer(wired: Wired) -> None:
+    """The contact keys wait for the number: keys made for an order never stored would make the person's real
+    first order a repeat."""
+
+    async def store_down(shop_id: str) -> int:
+        raise ConnectionError("store unreachable")
+
+    working = wired.numbers.next
+    wired.numbers.next = store_down  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await place(wired.service, request(), "k1")
+    wired.numbers.next = working  # type: ignore[method-assign]
+    placed = await place(wired.service, request(), "k1")
+    assert placed.stored.order.customer_kind == "first"
+
+
 async def test_without_a_key_every_request_is_a_new_order(service: OrderService, orders: FakeOrders) -> None:
     one = await place(service, request(), None)
     two = await place(service, request(), None)

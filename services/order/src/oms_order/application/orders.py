@@ -162,14 +162,14 @@ class OrderService:
         )
         if quote is not None:
             await self._agrees(shop_id, quote, placement, order_id)
-        # The number, the pipeline and the contact keys do not depend on each other: one wait for the three.
-        # (A failure of one spends what the others took, as a refused insert always did: a number's gap, a
-        # key naming an order that was not stored.)
-        number, pipeline, customer_kind = await asyncio.gather(
-            self.numbers.next(shop_id),
-            self.pipelines.for_new_order(shop_id, request.delivery_type),
-            self.customers.register(shop_id, request.customer, order_id),
+        # The number and the pipeline (kept for seconds, rarely a read) together. The contact keys only once
+        # the number is taken: a key made for an order that then fails to be numbered would name it as the
+        # person's first and make their real first order a repeat; a number taken for nothing is only a gap.
+        number, pipeline = await asyncio.gather(
+            self.numbers.next(shop_id), self.pipelines.for_new_order(shop_id, request.delivery_type)
         )
+        # First or repeat customer of this shop (keyed by normalised email and phone, unique).
+        customer_kind = await self.customers.register(shop_id, request.customer, order_id)
         acting = Acting(at=self.clock.now(), actor=actor, channel=sold_through)
         decision = domain.place_order(
             order_id=order_id,
@@ -195,7 +195,6 @@ class OrderService:
                 for p in decision.emit
             ],
         )
-        # First or repeat customer of this shop (keyed by normalised email and phone, unique).
         decision.order.customer_kind = customer_kind
         try:
             stored = await self.changes.create(

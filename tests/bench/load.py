@@ -530,7 +530,8 @@ def timeline(run: LoadRun, watcher: EventWatcher, points: int = 60) -> dict[str,
                 "reserve_ms": percentiles(row.get("reserve_ms", [])),
             }
         )
-    return {"bucket_seconds": bucket, "rows": rows}
+    # start_unix: the wall clock of t = 0, to line the buckets up with server logs (GC logs, samplers).
+    return {"bucket_seconds": bucket, "start_unix": round(start, 3), "rows": rows}
 
 
 def plot(series: dict[str, Any], title: str, path: Path) -> None:

@@ -40,10 +40,25 @@ IDLE_JVM_OPTS="-XX:-UsePerfData -XX:+UnlockDiagnosticVMOptions -XX:AsyncDeflatio
 KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 # The stand-in keeps its indexes and a page cache of decoded documents on the heap. At 512 MB it died of
 # OutOfMemoryError after ~5 min at ~50 orders/s: its cache counted documents at a sixth of their real
-# size and its indexes took ~1.7 KB per document. The cache is now counted in real bytes (256 MB,
-# OMS_MONGO_CACHE_MB) and the indexes take ~1 KB per document, so a 5-minute run at 100 orders/s
-# needs ~1.3 GB in the load bench's shape (docs/notes.md, "jvm"); 2 GB leaves room. The heap still starts at 32 MB.
-MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx2g -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
+# size and its indexes took ~1.7 KB per document. The cache is now counted in real bytes and the indexes
+# take ~1 KB per document (docs/notes.md, "jvm").
+# A heap that does not stop the stack (docs/notes.md, "sustain7"; ADR 0001's amendment "a heap without
+# full collections"): with a 256 MB page cache every decoded document lived ~15 s in the cache, long
+# enough to be promoted, and died in the old generation (~136 KB promoted per order); the Serial
+# collector then stopped the stand-in - and every service waiting on it - for 1-4 s per full collection
+# whenever the old generation filled, and the heap, started at 32 MB, grew only through full collections.
+# Now: a 32 MB cache (its documents die young), a fixed young generation whose survivor spaces hold it
+# (-Xmn384m, SurvivorRatio=4: 256 MB eden, 64 MB survivors), what survives two young collections promoted
+# (MaxTenuringThreshold=2: the indexes' new entries stay for good, copying them 15 times only lengthened
+# each young pause), and the whole heap reserved from the start (-Xms = -Xmx), so that the old generation
+# holds only what stays (the indexes, ~30-40 KB per order in the load bench) and a 5-minute run at 100
+# orders/s has no full collection. Only pages the JVM touches are resident: the reserved old generation
+# costs no memory until something is promoted into it (idle RSS unchanged, ~60-70 MB).
+MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms2g -Xmx2g -Xmn384m -XX:SurvivorRatio=4 -XX:TargetSurvivorRatio=90 -XX:MaxTenuringThreshold=2 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
+export OMS_MONGO_CACHE_MB="${OMS_MONGO_CACHE_MB:-32}"
+# Appended to the options above (not replacing them), e.g. a GC log: -Xlog:gc*:file=/tmp/gc-mongo.log
+KAFKA_JVM_OPTS="$KAFKA_JVM_OPTS ${OMS_KAFKA_JVM_EXTRA_OPTS:-}"
+MONGO_JVM_OPTS="$MONGO_JVM_OPTS ${OMS_MONGO_JVM_EXTRA_OPTS:-}"
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"

@@ -44,6 +44,9 @@ KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:Tier
 # OMS_MONGO_CACHE_MB) and the indexes take ~1 KB per document, so a 5-minute run at 100 orders/s
 # needs ~1.3 GB in the load bench's shape (docs/notes.md, "jvm"); 2 GB leaves room. The heap still starts at 32 MB.
 MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms32m -Xmx2g -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
+# Options added to either JVM's, whatever they are (the load bench's --gc-log writes the collections to a file).
+KAFKA_JVM_OPTS="$KAFKA_JVM_OPTS ${OMS_KAFKA_JVM_EXTRA_OPTS:-}"
+MONGO_JVM_OPTS="$MONGO_JVM_OPTS ${OMS_MONGO_JVM_EXTRA_OPTS:-}"
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 MJS_HOME="$CACHE_DIR/mongo-java-server-$MJS_VERSION"

@@ -59,7 +59,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_RESERVATIONS, FULFILMENT_EVENTS, ORDER_EVENTS, PAYMENT_EVENTS
 
-from tests.bench import procstat, store_work
+from tests.bench import pauses, procstat, store_work
 from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 
 SHOP = "bench"
@@ -530,7 +530,8 @@ def timeline(run: LoadRun, watcher: EventWatcher, points: int = 60) -> dict[str,
                 "reserve_ms": percentiles(row.get("reserve_ms", [])),
             }
         )
-    return {"bucket_seconds": bucket, "rows": rows}
+    # start_unix: the wall clock of t = 0, to line the buckets up with server logs (GC logs, samplers).
+    return {"bucket_seconds": bucket, "start_unix": round(start, 3), "rows": rows}
 
 
 def plot(series: dict[str, Any], title: str, path: Path) -> None:
@@ -600,6 +601,8 @@ def summary_table(result: dict[str, Any]) -> str:
     b = r.get("backbone_per_order")
     if b:
         lines.extend(store_work.summary_lines(b["store"], b["kafka"], batches=b.get("consumer_batches")))
+    if r.get("jvm_pauses"):
+        lines.extend(pauses.summary_lines(r["jvm_pauses"]))
     i = r.get("backbone_idle")
     if i:
         lines.extend(store_work.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
@@ -629,6 +632,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop everything after this, whatever")
     parser.add_argument("--summarise", type=Path, help="only print the summary of the profiles in this directory")
     parser.add_argument("--label", default="", help="added to the output file names")
+    parser.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="log the stand-in's and Kafka's collections; report their pauses and the slow accepts they overlapped",
+    )
     args = parser.parse_args(argv)
     if args.rate is None and args.concurrency is None:
         args.concurrency = 8
@@ -757,6 +765,19 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     return {"result": result, "timeline": timeline(run, watcher), "profiles": profiles, "orders": orders}
 
 
+def jvm_pauses(measured: dict[str, Any], logs: dict[str, Path]) -> dict[str, Any]:
+    """The JVMs' pauses over the measured window (its start to the last answer) and the slow accepts
+    they overlapped (tests/bench/pauses.py)."""
+    start = measured["timeline"]["start_unix"]
+    accepts = [
+        (start + o["sent"], start + o["accepted"])
+        for o in measured["orders"]
+        if not o["warmup"] and o["status"] == "201"
+    ]
+    window = (start, max((done for _, done in accepts), default=start))
+    return pauses.report(logs, window, accepts)
+
+
 def print_profiles(profiles: dict[str, Any], n: int = 8) -> None:
     for name, top in profiles.items():
         print(f"\n  profile {name}: {top.get('samples')} samples (GIL held)")
@@ -784,12 +805,18 @@ def main(argv: list[str] | None = None) -> None:
     watchdog = bound_in_time("load", args.max_seconds)
 
     stack = LocalStack("stack")
+    gc_logs = {jvm: stack.local_dir / f"gc-{jvm}.log" for jvm in pauses.JVMS} if args.gc_log else {}
+    for jvm, path in gc_logs.items():
+        path.unlink(missing_ok=True)
+        stack.env[f"OMS_{jvm.upper()}_JVM_EXTRA_OPTS"] = pauses.log_options(path)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     try:
         print(f"load: starting the stack under {stack.local_dir}…", file=sys.stderr, flush=True)
         startup = stack.start(shop=SHOP, api_key=API_KEY, admin=ADMIN)
         seed_shop(stack.gateway, args.pipeline)
         measured = asyncio.run(measure(args, stack, stamp))
+        if gc_logs:
+            measured["result"]["jvm_pauses"] = jvm_pauses(measured, gc_logs)
     finally:
         watchdog.cancel()
         print("load: stopping the stack…", file=sys.stderr, flush=True)

@@ -57,6 +57,7 @@ KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:Tier
 MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms2g -Xmx2g -Xmn384m -XX:SurvivorRatio=4 -XX:TargetSurvivorRatio=90 -XX:MaxTenuringThreshold=2 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 export OMS_MONGO_CACHE_MB="${OMS_MONGO_CACHE_MB:-32}"
 # Appended to the options above (not replacing them), e.g. a GC log: -Xlog:gc*:file=/tmp/gc-mongo.log
+# (the load bench's --gc-log sets them and reports the pauses in its window).
 KAFKA_JVM_OPTS="$KAFKA_JVM_OPTS ${OMS_KAFKA_JVM_EXTRA_OPTS:-}"
 MONGO_JVM_OPTS="$MONGO_JVM_OPTS ${OMS_MONGO_JVM_EXTRA_OPTS:-}"
 

@@ -53,13 +53,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from oms_contracts import DEADLETTER_TOPIC, new_id
 from oms_contracts.registry import CATALOG_RESERVATIONS, FULFILMENT_EVENTS, ORDER_EVENTS, PAYMENT_EVENTS
+from oms_runtime.server import quiet_garbage_collector
 
-from tests.bench import procstat, store_work
+from tests.bench import pauses, procstat, store_work
 from tests.bench.local_stack import BENCH_DIR, REPO, LocalStack, bound_in_time
 
 SHOP = "bench"
@@ -194,7 +196,9 @@ class EventWatcher:
 
     async def _run(self) -> None:
         while True:
-            for records in (await self.consumer.getmany(timeout_ms=500)).values():
+            # A bounded batch per step: decoding hundreds of records at once held up the bench's own
+            # loop, and with it the orders due meanwhile (their latency counts from when they were due).
+            for records in (await self.consumer.getmany(timeout_ms=500, max_records=64)).values():
                 for record in records:
                     self._take(record)
 
@@ -263,7 +267,7 @@ class LoadRun:
         assert self.duration is not None
         return bool(self.measure_start_wall) and time.time() - self.measure_start_wall >= self.duration
 
-    async def _place(self, client: httpx.AsyncClient, rng: random.Random, index: int, due: float) -> None:
+    async def _place(self, client: aiohttp.ClientSession, rng: random.Random, index: int, due: float) -> None:
         warmup = index < self.warmup
         if not warmup and not self.measure_started.is_set():
             self.measure_start_wall = due
@@ -271,22 +275,29 @@ class LoadRun:
         placement = Placement(index, warmup, due)
         self.placements.append(placement)
         try:
-            response = await client.post(
+            async with client.post(
                 "/api/v1/orders",
                 json=order_body(rng, index),
                 headers={"X-API-Key": API_KEY, "Idempotency-Key": new_id()},
-            )
-            placement.status = str(response.status_code)
-            if response.status_code == 201:
-                placement.order_id = response.json()["order_id"]
-        except httpx.HTTPError as exc:
+            ) as response:
+                body = await response.read()
+            placement.done = time.time()  # the answer is in: reading its order id is the bench's own work
+            placement.status = str(response.status)
+            if response.status == 201:
+                placement.order_id = json.loads(body)["order_id"]
+        except (aiohttp.ClientError, TimeoutError) as exc:
             placement.status = type(exc).__name__
-        placement.done = time.time()
+            placement.done = time.time()
 
     async def run(self) -> None:
         rng = random.Random(self.seed)
-        limits = httpx.Limits(max_connections=self.concurrency or 512, max_keepalive_connections=self.concurrency or 64)
-        async with httpx.AsyncClient(base_url=self.gateway, timeout=60, limits=limits) as client:
+        # aiohttp, not httpx: httpx's pool asks every pooled connection whether it is still usable (a
+        # poll and a getpeername each) before each request, so the bench's own loop grew slower the more
+        # connections a slow moment had opened, and its delays were counted as the stack's (tail7 notes).
+        # Keep-alive below the gateway's (uvicorn's 5 s), as the gateway does towards the services.
+        connector = aiohttp.TCPConnector(limit=self.concurrency or 512, limit_per_host=0, keepalive_timeout=4.0)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(self.gateway, connector=connector, timeout=timeout) as client:
             counter = itertools.count()
             if self.concurrency:
 
@@ -601,6 +612,8 @@ def summary_table(result: dict[str, Any]) -> str:
     b = r.get("backbone_per_order")
     if b:
         lines.extend(store_work.summary_lines(b["store"], b["kafka"], batches=b.get("consumer_batches")))
+    if r.get("jvm_pauses"):
+        lines.extend(pauses.summary_lines(r["jvm_pauses"]))
     i = r.get("backbone_idle")
     if i:
         lines.extend(store_work.summary_lines(i["store_per_s"], i["kafka_per_s"], unit="s idle", top=5))
@@ -630,6 +643,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop everything after this, whatever")
     parser.add_argument("--summarise", type=Path, help="only print the summary of the profiles in this directory")
     parser.add_argument("--label", default="", help="added to the output file names")
+    parser.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="log the stand-in's and Kafka's collections; report their pauses and the slow accepts they overlapped",
+    )
     args = parser.parse_args(argv)
     if args.rate is None and args.concurrency is None:
         args.concurrency = 8
@@ -642,6 +660,9 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     stages = STAGES_FOR[args.pipeline]
     watcher = EventWatcher(stack.kafka)
     await watcher.start()
+    # As the services do (ADR 0042): what the bench built to start is kept for good, and its collector
+    # walks only what the run adds; its full collections had paused its loop for tens of ms.
+    quiet_garbage_collector()
     run = LoadRun(stack.gateway, args.warmup, args.orders, args.duration, args.concurrency, args.rate)
     pids = stack.pids()
     rss_max: dict[str, float] = defaultdict(float)
@@ -758,6 +779,19 @@ async def measure(args: argparse.Namespace, stack: LocalStack, stamp: str) -> di
     return {"result": result, "timeline": timeline(run, watcher), "profiles": profiles, "orders": orders}
 
 
+def jvm_pauses(measured: dict[str, Any], logs: dict[str, Path]) -> dict[str, Any]:
+    """The JVMs' pauses over the measured window (its start to the last answer) and the slow accepts
+    they overlapped (tests/bench/pauses.py)."""
+    start = measured["timeline"]["start_unix"]
+    accepts = [
+        (start + o["sent"], start + o["accepted"])
+        for o in measured["orders"]
+        if not o["warmup"] and o["status"] == "201"
+    ]
+    window = (start, max((done for _, done in accepts), default=start))
+    return pauses.report(logs, window, accepts)
+
+
 def print_profiles(profiles: dict[str, Any], n: int = 8) -> None:
     for name, top in profiles.items():
         print(f"\n  profile {name}: {top.get('samples')} samples (GIL held)")
@@ -785,12 +819,18 @@ def main(argv: list[str] | None = None) -> None:
     watchdog = bound_in_time("load", args.max_seconds)
 
     stack = LocalStack("stack")
+    gc_logs = {jvm: stack.local_dir / f"gc-{jvm}.log" for jvm in pauses.JVMS} if args.gc_log else {}
+    for jvm, path in gc_logs.items():
+        path.unlink(missing_ok=True)
+        stack.env[f"OMS_{jvm.upper()}_JVM_EXTRA_OPTS"] = pauses.log_options(path)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     try:
         print(f"load: starting the stack under {stack.local_dir}…", file=sys.stderr, flush=True)
         startup = stack.start(shop=SHOP, api_key=API_KEY, admin=ADMIN)
         seed_shop(stack.gateway, args.pipeline)
         measured = asyncio.run(measure(args, stack, stamp))
+        if gc_logs:
+            measured["result"]["jvm_pauses"] = jvm_pauses(measured, gc_logs)
     finally:
         watchdog.cancel()
         print("load: stopping the stack…", file=sys.stderr, flush=True)

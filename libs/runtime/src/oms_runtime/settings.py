@@ -35,10 +35,18 @@ class ServiceSettings(BaseSettings):
         description="Prepended to every topic name: several environments (or test runs) on one cluster",
     )
     relay_poll_seconds: float = Field(
-        default=20.0,
+        default=120.0,
         gt=0,
-        description="How often the relay's safety scan looks for pending messages no write named "
-        "(a crash, another replica's or another process's writes); the store names its writes at once",
+        description="How often the relay's backstop scan looks for pending messages no write named and no "
+        "process told the lease holder of (a writer that crashed and never came back); the store names its "
+        "writes at once, other replicas and tools nudge the holder, which scans then (ADR 0039, third amendment)",
+    )
+    relay_lease_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        description="How long the outbox relay's lease lasts, renewed every half of it: a holder lost with its "
+        "host or network holds this service's publishing up that long (one that stops releases it, one that "
+        "crashed on the same host is replaced at once); a replica without it asks every 5 s",
     )
     relay_linger_ms: int = Field(
         default=0,

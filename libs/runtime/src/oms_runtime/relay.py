@@ -489,8 +489,9 @@ class OutboxRelay:
         """On stopping: release the lease if held (the next holder scans on taking it); without it, nudge
         the holder with what this process wrote and did not publish. Also for a process that writes
         without running a relay (a command-line tool): its writes' wake-ups are kept, never published."""
-        await self.lease.release()  # only ever deletes this holder's lease
-        if not self._held and self._pending:
+        if self._held:
+            await self.lease.release()
+        elif self._pending:
             await self.lease.nudge()
 
     async def run(self) -> None:

@@ -172,6 +172,7 @@ class ServiceRuntime:
                 linger_ms=settings.consumer_linger_ms if not own_group or lingers else 0,
                 heartbeat_ms=settings.consumer_heartbeat_ms,
                 session_ms=settings.consumer_session_ms,
+                instance_id=settings.consumer_instance_id,
             )
         group.add(consumer)
         self.consumers.append(consumer)

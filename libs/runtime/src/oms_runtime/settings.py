@@ -7,6 +7,10 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A static group member's session and heartbeat unless set (ADR 0039, fourth amendment).
+STATIC_SESSION_MS = 30000
+STATIC_HEARTBEAT_MS = 10000
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
@@ -118,6 +122,17 @@ class ServiceSettings(BaseSettings):
         "that dies without leaving (kill -9, a lost node) holds its partitions this long (aiokafka's "
         "session_timeout_ms). Greater than consumer_heartbeat_ms",
     )
+    consumer_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A name stable across restarts and unique among the service's running processes (the local "
+        "supervisor's program name, a StatefulSet's pod name); set, the process's groups join as static members "
+        "(Kafka's group.instance.id, KIP-345): a restarted process takes its old place at once, without a "
+        "rebalance and without waiting for its old session, and a stop does not leave the group (its "
+        "partitions wait for the session unless it comes back). Then the heartbeat and session default to 10 s "
+        "and 30 s. Unset (a Deployment's pods are renamed on every restart): dynamic members (docs/adr/0039, "
+        "fourth amendment)",
+    )
     consumer_lag_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -137,6 +152,13 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> Self:
+        if self.consumer_instance_id is not None:
+            # A static member's restart does not wait for its old session, so the session can be longer and
+            # the heartbeat rarer (ADR 0039, fourth amendment); what is set explicitly stays.
+            if "consumer_session_ms" not in self.model_fields_set:
+                self.consumer_session_ms = STATIC_SESSION_MS
+            if "consumer_heartbeat_ms" not in self.model_fields_set:
+                self.consumer_heartbeat_ms = STATIC_HEARTBEAT_MS
         if self.consumer_heartbeat_ms >= self.consumer_session_ms:
             raise ValueError("consumer_heartbeat_ms must be below consumer_session_ms")
         return self

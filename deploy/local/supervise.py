@@ -48,6 +48,8 @@ OBSERVABILITY = ("prometheus", "alertmanager")
 # gives up on it (state FATAL). The retries cover a dependency that is down for a few minutes.
 START_SECONDS = 3
 START_RETRIES = 30
+# Each program's Kafka groups join as static members named after it (OMS_CONSUMER_INSTANCE_ID): one process
+# per program, stable across the restarts above (ADR 0039, fourth amendment).
 # SIGTERM, then SIGKILL after this long: a service's own shutdown has deadlines well inside it.
 STOP_WAIT_SECONDS = 15
 
@@ -117,6 +119,7 @@ stopwaitsecs={STOP_WAIT_SECONDS}
 stopasgroup=true
 killasgroup=true
 redirect_stderr=true
+environment=OMS_CONSUMER_INSTANCE_ID="{name}"
 {output}
 """
         )

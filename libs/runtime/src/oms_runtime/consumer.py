@@ -598,6 +598,7 @@ class ConsumerGroup:
         linger_ms: int = 0,
         heartbeat_ms: int = 5000,
         session_ms: int = 10000,
+        instance_id: str | None = None,
     ) -> None:
         self.group_id = group_id
         self.service = service
@@ -612,6 +613,7 @@ class ConsumerGroup:
         self.fetch_wait_ms = fetch_wait_ms
         self.heartbeat_ms = heartbeat_ms
         self.session_ms = session_ms
+        self.instance_id = instance_id  # a static member's group.instance.id (settings.consumer_instance_id)
         self.commit_interval = commit_interval_ms / 1000
         self.linger = linger_ms / 1000
         self._batch_records = CONSUMER_BATCH_RECORDS.labels(group_id)
@@ -678,6 +680,7 @@ class ConsumerGroup:
             consumer_timeout_ms=self.fetch_wait_ms,
             heartbeat_interval_ms=self.heartbeat_ms,
             session_timeout_ms=self.session_ms,
+            group_instance_id=self.instance_id,
         )
         self._kafka.subscribe(self.topics, listener=_Rebalance(self))
         await self._kafka.start()

@@ -5,6 +5,12 @@ successor for the lease's length; a successor on the same host sees that the hol
 gone and takes the lease at once (`_dead_local_holder`). On Kubernetes a restarted container keeps
 its pod's hostname and usually its pid, so it matches its own old lease anyway; a graceful stop
 releases the lease (`release`), so a rolling restart hands over without waiting either.
+
+Nudges. A process that does not hold the lease can leave word for the holder on the lease document
+(`acquire(nudge=True)` when its ask fails, or `nudge()`): the holder's next renewal reads and clears
+it in the same round trip (`nudged`). The relay uses it so that its holder looks for writes it was not
+told of (another replica's) when there are some, instead of scanning on a short timer (ADR 0039,
+third amendment). A nudge costs no round trip of its own when it rides on a failed ask.
 """
 
 from __future__ import annotations
@@ -50,28 +56,48 @@ class Lease:
         self.holder = holder
         self.ttl = ttl
         self.clock = clock
+        # Whether the last acquire that held the lease found (and cleared) a nudge left by another process.
+        self.nudged = False
 
-    async def acquire(self) -> bool:
-        """Take or renew the lease; False while another live holder's lease has not expired."""
+    async def acquire(self, *, nudge: bool = False) -> bool:
+        """Take or renew the lease; False while another live holder's lease has not expired.
+
+        Held: `nudged` says whether a nudge was waiting (it is cleared in the same update). Not held and
+        `nudge`: leaves one for the holder, in the round trip that reads who holds the lease anyway."""
         now = self.clock.now()
-        taken = {"$set": {"holder": self.holder, "expires_at": now + self.ttl}}
+        # The document as it was (BEFORE): its nudge, cleared by this very update. No document: upserted.
+        taken = {"$set": {"holder": self.holder, "expires_at": now + self.ttl}, "$unset": {"nudged": ""}}
         try:
-            doc = await self.collection.find_one_and_update(
+            before = await self.collection.find_one_and_update(
                 {"_id": self.name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
                 taken,
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
+                return_document=ReturnDocument.BEFORE,
             )
         except DuplicateKeyError:
             # Held by someone else. A crashed predecessor on this host is taken over now, not at expiry;
             # the filter names it, so two successors racing for it get it once.
-            current = await self.collection.find_one({"_id": self.name}, {"holder": 1})
+            if nudge:
+                current = await self.collection.find_one_and_update(
+                    {"_id": self.name}, {"$set": {"nudged": True}}, {"holder": 1}
+                )
+            else:
+                current = await self.collection.find_one({"_id": self.name}, {"holder": 1})
             if current is None or not _dead_local_holder(current.get("holder")):
                 return False
-            doc = await self.collection.find_one_and_update(
-                {"_id": self.name, "holder": current["holder"]}, taken, return_document=ReturnDocument.AFTER
+            before = await self.collection.find_one_and_update(
+                {"_id": self.name, "holder": current["holder"]}, taken, return_document=ReturnDocument.BEFORE
             )
-        return doc is not None and doc.get("holder") == self.holder
+            if before is None:
+                return False  # another successor took it first
+        # The filter matched (ours, expired, or the dead holder's) or the lease was made: it is ours now.
+        self.nudged = before is not None and before.get("nudged") is True
+        return True
+
+    async def nudge(self) -> None:
+        """Leave word for the holder (`nudged` at its next renewal). No lease, no holder: nothing to do
+        (whoever takes it next starts afresh)."""
+        await self.collection.update_one({"_id": self.name}, {"$set": {"nudged": True}})
 
     async def release(self) -> None:
         await self.collection.delete_one({"_id": self.name, "holder": self.holder})

@@ -12,8 +12,23 @@ one document the newest version wins (it holds the older ones' entries that are 
 entries this relay has already published and pulled are left out (a snapshot taken before the
 pull still lists them). A wake-up without a snapshot (a writer that does not return the document)
 reads the document by `_id` (`$in`, an index lookup everywhere) and wins over snapshots. The scan
-for pending entries is a safety net run every `safety_scan_seconds` (and when the lease is taken):
-it catches what a crash left behind and writes made by replicas that do not hold the lease.
+for pending entries runs when the lease is taken (what a crashed holder left), after a failed pass,
+when another process nudged the lease, and every `safety_scan_seconds` as a backstop.
+
+Other replicas' writes. A replica that does not hold the lease publishes nothing: its relay keeps the
+wake-ups of its writes until it next asks for the lease (every `ASK_SECONDS`), and when that ask fails
+it leaves a nudge on the lease document in the same round trip (`Lease.acquire(nudge=True)`); the
+holder reads and clears it with its next renewal (every half lease) and scans. So another replica's
+write leaves within ASK_SECONDS + half the lease (5 + 15 s), not at the next timed scan. A relay's first
+ask nudges too (a crashed predecessor of this process may have left writes no relay was told of), and
+a process that stops, or writes without running a relay (a command-line tool), nudges the holder with
+what it leaves unpublished (`hand_over`). What is left to the backstop: a writer that crashed between
+its write and its next ask and is never started again.
+
+The lease (`lease_seconds`, 30 s): renewed every half of it; a replica without it asks every
+`ASK_SECONDS`. A holder that stops releases it and one that crashed on this host is replaced at once
+(`oms_runtime.lease`); one lost with its host or network holds publishing up for the lease's length
+(≤ 35 s with the ask; ADR 0039, third amendment).
 
 Publishing. One pass sends every pending message without awaiting each (aiokafka appends to the
 partition's batch and returns a delivery future), then awaits all futures once. Order per key
@@ -149,7 +164,9 @@ class _Refused:
 
 # Documents with at least one pending message; served by the sparse `outbox_pending_events` index.
 PENDING: Document = {"outbox.event_id": {"$exists": True}}
-LEASE_SECONDS = 10.0
+LEASE_SECONDS = 30.0
+# How often a relay without the lease asks for it (and nudges the holder with the writes it keeps).
+ASK_SECONDS = 5.0
 # Event ids this relay published and pulled lately: a snapshot taken before the pull still lists them.
 SENT_REMEMBERED = 20_000
 
@@ -210,6 +227,7 @@ class OutboxRelay:
         safety_scan_seconds: float = 20.0,
         holder: str | None = None,
         linger_seconds: float = 0.0,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -218,8 +236,11 @@ class OutboxRelay:
         self.safety_scan_seconds = safety_scan_seconds
         self.linger = linger_seconds
         self.lease = Lease(
-            db["leases"], f"outbox-relay:{service}", holder or holder_id(), timedelta(seconds=LEASE_SECONDS), clock
+            db["leases"], f"outbox-relay:{service}", holder or holder_id(), timedelta(seconds=lease_seconds), clock
         )
+        self._renew_every = lease_seconds / 2
+        self._ask_every = min(ASK_SECONDS, self._renew_every)
+        self._asked = False  # the first ask without the lease nudges (module doc, "Other replicas' writes")
         # Per collection, the documents to publish: their newest snapshot, or None (read it by _id).
         self._pending: dict[str, dict[Any, Document | None]] = {}
         self._sent: set[str] = set()
@@ -447,18 +468,31 @@ class OutboxRelay:
 
     async def _holds_lease(self) -> bool:
         """Takes or renews the lease every half of its length, not on every pass (a round trip). The
-        lease still lapses LEASE_SECONDS after the holder stops; a renewal has the other half to arrive."""
+        lease still lapses its length after the holder stops; a renewal has the other half to arrive.
+        Without the lease, asks every ASK_SECONDS and nudges the holder with the writes it was told of
+        since (module doc, "Other replicas' writes")."""
         now = time.monotonic()
         if now < self._lease_check_at:
             return self._held
-        held = await self.lease.acquire()
-        if held and not self._held:
-            self._scan_requested = True  # newly taken: a previous holder may have left work
+        held = await self.lease.acquire(nudge=bool(self._pending) or not self._asked)
+        self._asked = True
+        if held and (not self._held or self.lease.nudged):
+            # Newly taken (a previous holder may have left work) or nudged (another process wrote).
+            self._scan_requested = True
         self._held = held
-        self._lease_check_at = now + LEASE_SECONDS / 2
+        self._lease_check_at = now + (self._renew_every if held else self._ask_every)
         if not held:
-            self._pending.clear()  # another replica publishes; our writes reach it through its scan
+            self._pending.clear()  # another replica publishes; nudged above, it scans for our writes
         return held
+
+    async def hand_over(self) -> None:
+        """On stopping: release the lease if held (the next holder scans on taking it); without it, nudge
+        the holder with what this process wrote and did not publish. Also for a process that writes
+        without running a relay (a command-line tool): its writes' wake-ups are kept, never published."""
+        if self._held:
+            await self.lease.release()
+        elif self._pending:
+            await self.lease.nudge()
 
     async def run(self) -> None:
         while True:

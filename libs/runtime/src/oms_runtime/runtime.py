@@ -80,6 +80,7 @@ class ServiceRuntime:
             service=settings.service_name,
             safety_scan_seconds=settings.relay_poll_seconds,
             linger_seconds=settings.relay_linger_ms / 1000,
+            lease_seconds=settings.relay_lease_seconds,
         )
         self.run_relay = run_relay
         self.run_consumers = run_consumers
@@ -171,6 +172,7 @@ class ServiceRuntime:
                 linger_ms=settings.consumer_linger_ms if not own_group or lingers else 0,
                 heartbeat_ms=settings.consumer_heartbeat_ms,
                 session_ms=settings.consumer_session_ms,
+                instance_id=settings.consumer_instance_id,
             )
         group.add(consumer)
         self.consumers.append(consumer)
@@ -314,9 +316,9 @@ class ServiceRuntime:
             if pending:
                 log.error("background tasks did not stop in time", tasks=sorted(t.get_name() for t in pending))
         self._tasks.clear()
-        if self.run_relay:
-            # Handed over now rather than at expiry: the next replica publishes without a gap.
-            await self._stop_part("outbox relay lease", self.relay.lease.release())
+        # Handed over now rather than at expiry: the next replica publishes without a gap. Without the
+        # lease (or without running the relay), the holder is nudged to publish what this process wrote.
+        await self._stop_part("outbox relay lease", self.relay.hand_over())
         await self._stop_part("kafka broker", self.broker.stop())
         await self._stop_part("mongo client", self.mongo.close())
         self.started = False

@@ -7,6 +7,10 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A static group member's session and heartbeat unless set (ADR 0039, fourth amendment).
+STATIC_SESSION_MS = 30000
+STATIC_HEARTBEAT_MS = 10000
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
@@ -35,10 +39,18 @@ class ServiceSettings(BaseSettings):
         description="Prepended to every topic name: several environments (or test runs) on one cluster",
     )
     relay_poll_seconds: float = Field(
-        default=20.0,
+        default=120.0,
         gt=0,
-        description="How often the relay's safety scan looks for pending messages no write named "
-        "(a crash, another replica's or another process's writes); the store names its writes at once",
+        description="How often the relay's backstop scan looks for pending messages no write named and no "
+        "process told the lease holder of (a writer that crashed and never came back); the store names its "
+        "writes at once, other replicas and tools nudge the holder, which scans then (ADR 0039, third amendment)",
+    )
+    relay_lease_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        description="How long the outbox relay's lease lasts, renewed every half of it: a holder lost with its "
+        "host or network holds this service's publishing up that long (one that stops releases it, one that "
+        "crashed on the same host is replaced at once); a replica without it asks every 5 s",
     )
     relay_linger_ms: int = Field(
         default=0,
@@ -110,6 +122,17 @@ class ServiceSettings(BaseSettings):
         "that dies without leaving (kill -9, a lost node) holds its partitions this long (aiokafka's "
         "session_timeout_ms). Greater than consumer_heartbeat_ms",
     )
+    consumer_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A name stable across restarts and unique among the service's running processes (the local "
+        "supervisor's program name, a StatefulSet's pod name); set, the process's groups join as static members "
+        "(Kafka's group.instance.id, KIP-345): a restarted process takes its old place at once, without a "
+        "rebalance and without waiting for its old session, and a stop does not leave the group (its "
+        "partitions wait for the session unless it comes back). Then the heartbeat and session default to 10 s "
+        "and 30 s. Unset (a Deployment's pods are renamed on every restart): dynamic members (docs/adr/0039, "
+        "fourth amendment)",
+    )
     consumer_lag_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -129,6 +152,13 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> Self:
+        if self.consumer_instance_id is not None:
+            # A static member's restart does not wait for its old session, so the session can be longer and
+            # the heartbeat rarer (ADR 0039, fourth amendment); what is set explicitly stays.
+            if "consumer_session_ms" not in self.model_fields_set:
+                self.consumer_session_ms = STATIC_SESSION_MS
+            if "consumer_heartbeat_ms" not in self.model_fields_set:
+                self.consumer_heartbeat_ms = STATIC_HEARTBEAT_MS
         if self.consumer_heartbeat_ms >= self.consumer_session_ms:
             raise ValueError("consumer_heartbeat_ms must be below consumer_session_ms")
         return self

@@ -3,13 +3,17 @@ session, and when consumer lag is first measured."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from oms_contracts import Envelope, new_id
+from oms_contracts import Actor, Envelope, new_id
 from oms_contracts.messages.catalog import ReleaseStock
+from oms_contracts.registry import CATALOG_COMMANDS
 from oms_runtime import runtime as runtime_module
 from oms_runtime.runtime import ServiceRuntime
 from oms_runtime.settings import ServiceSettings
 from oms_testing import eventually
+from oms_testing.kafka import produce_raw
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
@@ -67,3 +71,48 @@ async def test_lag_is_first_measured_soon_after_the_start_whatever_the_interval(
         await eventually(measured, what="a lag gauge for the group's partitions long before the interval", timeout=20)
     finally:
         await rt.stop()
+
+
+def test_a_static_member_heartbeats_rarer_within_a_longer_session_unless_told_otherwise() -> None:
+    static = ServiceSettings(consumer_instance_id="order")
+    assert (static.consumer_heartbeat_ms, static.consumer_session_ms) == (10000, 30000)
+    assert (ServiceSettings().consumer_heartbeat_ms, ServiceSettings().consumer_session_ms) == (5000, 10000)
+    told = ServiceSettings(consumer_instance_id="order", consumer_heartbeat_ms=3000, consumer_session_ms=12000)
+    assert (told.consumer_heartbeat_ms, told.consumer_session_ms) == (3000, 12000)
+
+
+async def test_a_restarted_static_member_takes_its_place_at_once_not_after_its_session(infra, topic_prefix):
+    """A static member that goes away leaves no word (aiokafka sends no LeaveGroup for one), as after a kill -9;
+    the next process with its instance id is given the group's partitions at once, not after the 30 s session."""
+    settings = _settings(infra, topic_prefix, consumer_instance_id=f"svc-{new_id()[-6:]}")
+    assert settings.consumer_session_ms == 30000
+    seen: list[str] = []
+
+    async def handle(envelope: Envelope[ReleaseStock]) -> None:
+        seen.append(envelope.payload.reason)
+
+    async def send(reason: str) -> None:
+        env = Envelope.new(ReleaseStock(order_id=new_id(), reason=reason), shop_id="s", actor=Actor.system("t"))
+        topic = topic_prefix + CATALOG_COMMANDS.name
+        await produce_raw(
+            infra.kafka_bootstrap, topic, env.to_json(), key=env.key.encode(), headers={"x-type": env.type}
+        )
+
+    first = ServiceRuntime(settings, run_relay=False)
+    first.consumer("static").on(ReleaseStock, handle)
+    await first.start()
+    try:
+        await send("before")
+        await eventually(lambda: "before" in seen, what="the first process consumed", timeout=30)
+    finally:
+        await first.stop()
+    second = ServiceRuntime(settings, run_relay=False)
+    second.consumer("static").on(ReleaseStock, handle)
+    started = time.monotonic()
+    await second.start()
+    try:
+        await send("after")
+        await eventually(lambda: "after" in seen, what="the restarted process consumed", timeout=30)
+        assert time.monotonic() - started < 15, "waited for the old member's session"
+    finally:
+        await second.stop()

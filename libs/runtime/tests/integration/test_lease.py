@@ -58,3 +58,29 @@ def _pid_of_exited() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+async def test_a_nudge_left_by_a_process_without_the_lease_reaches_the_holder_once(infra):
+    """A process that asks in vain leaves word (in the same round trip as its ask), and so does `nudge`;
+    the holder's next renewal reads it and clears it, so the renewal after that finds none."""
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    leases = client[f"test_lease_{new_id()[-8:]}"]["leases"]
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    holder = Lease(leases, "relay", "holder", TTL, clock)
+    other = Lease(leases, "relay", "other", TTL, clock)
+    assert await holder.acquire() and not holder.nudged
+
+    assert not await other.acquire()  # an ask without anything to say leaves nothing
+    assert await holder.acquire() and not holder.nudged
+
+    assert not await other.acquire(nudge=True)
+    assert await holder.acquire() and holder.nudged
+    assert await holder.acquire() and not holder.nudged  # cleared by the renewal that read it
+
+    await other.nudge()
+    clock.advance(timedelta(seconds=11))
+    assert await other.acquire() and other.nudged  # whoever renews or takes the lease next reads it
+    await other.release()
+    await holder.nudge()  # no lease: nothing to nudge, nothing made
+    assert await leases.count_documents({}) == 0
+    await client.close()

@@ -567,10 +567,19 @@ async def test_a_stale_snapshot_does_not_publish_again(runtime_without_scan, sho
     assert ids == [first.event_id, second.event_id]
 
 
-async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
+@pytest.fixture
+async def runtime_with_a_short_lease(infra, topic_prefix):
+    """A relay without a timed scan whose lease lasts 2 s (renewed every second)."""
+    rt = ServiceRuntime(_scanless_settings(infra, topic_prefix, relay_lease_seconds=2), run_consumers=False)
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+async def test_an_idle_relay_keeps_renewing_its_lease(runtime_with_a_short_lease):
     """With nothing to publish the relay still renews its lease (it once let it lapse and spun)."""
-    leases = runtime_without_scan.db["leases"]
-    name = f"outbox-relay:{runtime_without_scan.settings.service_name}"
+    leases = runtime_with_a_short_lease.db["leases"]
+    name = f"outbox-relay:{runtime_with_a_short_lease.settings.service_name}"
 
     async def taken() -> Any:
         return await leases.find_one({"_id": name})
@@ -585,7 +594,7 @@ async def test_an_idle_relay_keeps_renewing_its_lease(runtime_without_scan):
 
 
 async def test_a_relay_without_the_lease_sleeps_until_it_asks_for_it_again(runtime_without_scan):
-    """A replica whose relay does not hold the lease asks for it every half lease, and does nothing in
+    """A replica whose relay does not hold the lease asks for it every 5 s, and does nothing in
     between (it woke every 50 ms: the safety scan's time, never kept without the lease, was long past)."""
     rt = runtime_without_scan
     name = f"outbox-relay:{rt.settings.service_name}"
@@ -609,6 +618,55 @@ async def test_a_relay_without_the_lease_sleeps_until_it_asks_for_it_again(runti
             await task
     assert not standby._held
     assert asked <= 3, asked
+
+
+async def test_a_replica_without_the_lease_nudges_the_holder_which_publishes_its_write(
+    runtime_with_a_short_lease, shop_id, infra, topic_prefix
+):
+    """Another replica's write is not left to a timed scan (none runs here): that replica's relay nudges the
+    lease when its ask fails, and the holder scans at its next renewal."""
+    rt = runtime_with_a_short_lease
+    name = f"outbox-relay:{rt.settings.service_name}"
+    await eventually(lambda: rt.db["leases"].find_one({"_id": name}), what="the runtime's relay holds the lease")
+    standby = OutboxRelay(
+        rt.db, rt.broker, rt.clock, service=rt.settings.service_name, holder="another-replica", lease_seconds=2
+    )
+    store = AggregateStore(rt.db["things"], on_pending=standby.wake, topic_prefix=topic_prefix)
+    rt.relay.watch(["things"])
+    task = asyncio.create_task(standby.run())
+    try:
+        await eventually(lambda: standby._asked, what="the standby asked once (its first ask nudges)")
+        # Let the holder's renewal read that first nudge, so the one that matters is the write's.
+        await eventually(lambda: rt.db["leases"].find_one({"_id": name, "nudged": {"$exists": False}}), what="read")
+        order_id = new_id()
+        await store.create({"_id": order_id, "shop_id": shop_id}, [release(order_id, shop_id)])
+        async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+            await reader.wait_for(lambda r: r.key == order_id.encode())
+        assert not standby._held
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_process_that_writes_without_a_relay_nudges_the_holder_when_it_hands_over(
+    runtime_with_a_short_lease, shop_id, infra, topic_prefix
+):
+    """A command-line tool (no relay of its own) leaves its writes to the serving relay and nudges it."""
+    rt = runtime_with_a_short_lease
+    name = f"outbox-relay:{rt.settings.service_name}"
+    await eventually(lambda: rt.db["leases"].find_one({"_id": name}), what="the runtime's relay holds the lease")
+    tool = ServiceRuntime(rt.settings, run_relay=False, run_consumers=False, run_loops=False)
+    tool.relay.lease.holder = "a-tool"  # another process's: this one's would release the runtime's lease
+    try:
+        rt.relay.watch(["things"])
+        order_id = new_id()
+        await tool.store("things").create({"_id": order_id, "shop_id": shop_id}, [release(order_id, shop_id)])
+        await tool.relay.hand_over()
+        async with TopicReader(infra.kafka_bootstrap, topic_prefix + CATALOG_COMMANDS.name) as reader:
+            await reader.wait_for(lambda r: r.key == order_id.encode())
+    finally:
+        await tool.mongo.close()
 
 
 async def test_a_relay_whose_producer_stopped_sending_renews_it_and_publishes(

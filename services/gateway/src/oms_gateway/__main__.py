@@ -44,11 +44,13 @@ def _bootstrap_parser() -> argparse.ArgumentParser:
 
 
 async def _bootstrap(settings: GatewaySettings, spec: ShopSpec) -> list[str]:
-    # No broker connection here: the serving gateway's relay publishes what we leave in the outbox.
+    # No broker connection here: the serving gateway's relay publishes what we leave in the outbox,
+    # nudged to look for it (`hand_over`) rather than at its next backstop scan.
     runtime = ServiceRuntime(settings, run_relay=False, run_consumers=False, run_loops=False)
     try:
         await ensure_indexes(runtime.db, INDEXES)
         report = await bootstrap_shop(build_accounts(runtime, settings, runtime.clock), spec)
+        await runtime.relay.hand_over()
         return report.lines()
     finally:
         await runtime.mongo.close()

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from uuid6 import uuid7
+from uuid_utils import uuid7
 
 
 def new_id() -> str:
-    """UUIDv7: time-ordered, so ids sort by creation and index well."""
+    """UUIDv7: time-ordered, so ids sort by creation and index well (and within a process by the order they
+    were made in). uuid-utils makes one in ~0.3 µs where uuid6's pure Python took ~5 µs: a dozen ids per
+    order in the order service alone (event ids, correlation ids)."""
     return str(uuid7())
 
 

@@ -121,7 +121,13 @@ class ServiceRuntime:
         )
 
     def consumer(
-        self, name: str, *, inbox: bool = True, own_group: bool = False, lingers: bool = False
+        self,
+        name: str,
+        *,
+        inbox: bool = True,
+        own_group: bool = False,
+        lingers: bool = False,
+        linger_ms: int | None = None,
     ) -> MessageConsumer:
         """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the
         name). It reads in the service's one Kafka group `<service>` with the service's other
@@ -133,7 +139,9 @@ class ServiceRuntime:
         consumer of projections a replay cannot change (newest version wins, one conditional write):
         it keeps no inbox (MessageConsumer). `lingers=True` (with `own_group`): a group of its own kept
         apart for another reason than latency (a slow mail server must not hold up the shared group)
-        lingers like the shared group (`consumer_linger_ms`); without it a group of its own never lingers."""
+        lingers like the shared group (`consumer_linger_ms`); without it a group of its own never lingers.
+        `linger_ms` (with `own_group`): a group of its own lingers this long after a small batch instead
+        (a latency promise that a few milliseconds' wait keeps, for fewer fetches at low rates)."""
         settings = self.settings
         consumer = MessageConsumer(
             name=name,
@@ -153,6 +161,11 @@ class ServiceRuntime:
         if any(c.group == consumer.group for c in self.consumers):
             raise ValueError(f"two consumers named {consumer.group}: their inbox records would collide")
         group_id = consumer.group if own_group else f"{settings.topic_prefix}{settings.service_name}"
+        # A group of its own is for a latency promise and never lingers, unless it says it has none (or how
+        # long a wait its promise allows).
+        group_linger_ms = settings.consumer_linger_ms if not own_group or lingers else 0
+        if own_group and linger_ms is not None:
+            group_linger_ms = linger_ms
         group = self.kafka_groups.get(group_id)
         if group is None:
             group = self.kafka_groups[group_id] = ConsumerGroup(
@@ -168,8 +181,7 @@ class ServiceRuntime:
                 concurrency=settings.consumer_concurrency,
                 fetch_wait_ms=settings.consumer_fetch_wait_ms,
                 commit_interval_ms=settings.consumer_commit_interval_ms,
-                # A group of its own is for a latency promise and never lingers, unless it says it has none.
-                linger_ms=settings.consumer_linger_ms if not own_group or lingers else 0,
+                linger_ms=group_linger_ms,
                 heartbeat_ms=settings.consumer_heartbeat_ms,
                 session_ms=settings.consumer_session_ms,
                 instance_id=settings.consumer_instance_id,

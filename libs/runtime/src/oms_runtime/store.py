@@ -235,12 +235,16 @@ class AggregateStore:
         set_fields: Document,
         events: Sequence[Envelope[Any]] = (),
         applied_event_id: str | None = None,
+        push: dict[str, list[Any]] | None = None,
+        applied_event_ids: Sequence[str] = (),
     ) -> Document:
         """`update(..., fields=())` for a caller that needs only the new version back, in one bulk write with
         the `update_shared` calls of other callers that come while one is out (group commit, ADR 0045):
-        the outcomes of emails sent side by side, the reservations of a consumer batch. Returns `_id`,
-        `version` and the outbox (what the relay publishes from); raises `ConcurrencyError` when the
-        version moved on, `AlreadyApplied` when `applied_event_id` was applied before.
+        the outcomes of emails sent side by side, the reservations of a consumer batch, the saves of
+        orders a consumer batch moves. Returns `_id`, `version` and the outbox (what the relay publishes
+        from); raises `ConcurrencyError` when the version moved on, `AlreadyApplied` when one of the
+        consumed messages (`applied_event_id`, `applied_event_ids`) was applied before. `push`: entries
+        appended to array fields (`$push` with `$each`), as `update` does.
 
         Each update is an upsert filtered on the version and on an empty outbox (so the new outbox is
         exactly `events`, which the snapshot says without a read-back). When its filter misses, the
@@ -251,11 +255,14 @@ class AggregateStore:
         entries = [outbox_entry(e, self.topic_prefix) for e in events]
         sets = {**set_fields, **({"has_outbox": True} if entries else {})}
         update: Document = {"$inc": {"version": 1}, "$set": sets}
-        pushes: Document = {"outbox": {"$each": entries}} if entries else {}
+        pushes: Document = {k: {"$each": v} for k, v in (push or {}).items()}
+        if entries:
+            pushes["outbox"] = {"$each": entries}
         query: Document = {"_id": aggregate_id, "shop_id": shop_id, "version": expected_version, "outbox": {"$size": 0}}
-        if applied_event_id is not None:
-            query["applied_events"] = {"$ne": applied_event_id}
-            pushes["applied_events"] = {"$each": [applied_event_id], "$slice": -APPLIED_EVENTS_KEPT}
+        applied = [*([applied_event_id] if applied_event_id is not None else []), *applied_event_ids]
+        if applied:
+            query["applied_events"] = {"$ne": applied[0]} if len(applied) == 1 else {"$nin": applied}
+            pushes["applied_events"] = {"$each": applied, "$slice": -APPLIED_EVENTS_KEPT}
         if pushes:
             update["$push"] = pushes
         matched = await self._updates((query, update))
@@ -268,7 +275,9 @@ class AggregateStore:
                 expected_version,
                 set_fields=set_fields,
                 events=events,
+                push=push,
                 applied_event_id=applied_event_id,
+                applied_event_ids=applied_event_ids,
                 fields=(),
             )
         doc: Document = {"_id": aggregate_id, "version": expected_version + 1, "outbox": entries}

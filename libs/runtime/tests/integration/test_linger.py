@@ -76,5 +76,7 @@ async def test_a_group_of_its_own_never_lingers_unless_it_says_so(infra, topic_p
     rt.consumer("alerts", own_group=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
     # Apart for another reason than latency (a slow mail server): it lingers like the shared group.
     rt.consumer("mail", own_group=True, lingers=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
+    # A latency promise that a few milliseconds' wait keeps: its own linger, whatever the shared group's.
+    rt.consumer("moves", own_group=True, linger_ms=5).on(ReleaseStock, lambda _: asyncio.sleep(0))
     groups = rt.kafka_groups
-    assert [g.linger for g in groups.values()] == [1.0, 0.0, 1.0]
+    assert [g.linger for g in groups.values()] == [1.0, 0.0, 1.0, 0.005]

@@ -242,6 +242,38 @@ async def test_shared_updates_that_apply_a_message_share_the_write_and_refuse_it
     ] * 3
 
 
+async def test_shared_updates_push_and_apply_several_messages_in_one_write(runtime_without_scan, shop_id):
+    """`push` and `applied_event_ids` (the saves of orders a consumer batch moves): entries appended in
+    the shared write, every message recorded by it; a replay of any of them is refused as AlreadyApplied
+    (through the update of its own), and a miss behind a moved version pushes nothing."""
+    store = runtime_without_scan.store("shared_pushed")
+    ids = [new_id() for _ in range(2)]
+    for aggregate_id in ids:
+        await store.create({"_id": aggregate_id, "shop_id": shop_id, "trail": ["a"]})
+    messages = [[new_id(), new_id()] for _ in ids]
+    with record_commands(runtime_without_scan.settings.database_name) as log:
+        done = await asyncio.gather(
+            *(
+                store.update_shared(
+                    shop_id, aggregate_id, 1, set_fields={"n": 1}, push={"trail": ["b", "c"]}, applied_event_ids=m
+                )
+                for aggregate_id, m in zip(ids, messages, strict=True)
+            )
+        )
+        assert log.count("update", "shared_pushed", filtering="version") == 1, log.summary()
+        assert log.count("findAndModify", "shared_pushed") == 0, log.summary()
+    assert [d["version"] for d in done] == [2, 2]
+    stored = {d["_id"]: d async for d in store.collection.find({"shop_id": shop_id})}
+    assert [(stored[i]["trail"], stored[i]["applied_events"]) for i in ids] == [(["a", "b", "c"], m) for m in messages]
+    with pytest.raises(AlreadyApplied):  # one of the two again, with a new one
+        await store.update_shared(
+            shop_id, ids[0], 2, set_fields={"n": 2}, push={"trail": ["d"]}, applied_event_ids=[new_id(), messages[0][1]]
+        )
+    with pytest.raises(ConcurrencyError):
+        await store.update_shared(shop_id, ids[1], 1, set_fields={"n": 2}, push={"trail": ["d"]})
+    assert [d["trail"] async for d in store.collection.find({"shop_id": shop_id})] == [["a", "b", "c"]] * 2
+
+
 async def test_a_shared_update_of_a_deleted_document_makes_nothing(runtime_without_scan, shop_id):
     store = runtime_without_scan.store("shared_gone")
     kept, gone = new_id(), new_id()

@@ -13,6 +13,15 @@ class OrderSettings(ServiceSettings):
     # promise) waits this long after a small batch before fetching again; the events that move orders
     # read in a group of their own that never waits (ADR 0049).
     consumer_linger_ms: int = 200
+    # The group of the events that move orders (`order-events`, ADR 0049) lingers this long after a small
+    # batch: a few milliseconds gather the replies of several orders into one fetch at low rates.
+    order_events_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="How long the group of the events that move orders waits after a batch smaller than "
+        "consumer_batch_size before it fetches again (0: at once); each such event up to this much later",
+    )
     http_port: int = 8101
     # SLA loop (application/sla.py): how often it looks for overdue orders and recounts the gauges, and
     # how many orders one pass reports at most.

@@ -154,6 +154,14 @@ async def place_tea_directly(app: Any, shop_id: str, payment_method: str = "card
     )
 
 
+async def relay_published(app: Any, shop_id: str, order_id: str) -> None:
+    """The order's pending entries marked sent, as the relay does once it has published them (no relay
+    runs beside a bare composition root): the next save of a consumed event then shares a bulk write
+    instead of finding an entry still pending (AggregateStore.update_shared)."""
+    orders = app.state.orders.orders.store.collection
+    await orders.update_one({"_id": order_id, "shop_id": shop_id}, {"$set": {"outbox": [], "has_outbox": False}})
+
+
 def stock_reserved(shop_id: str, order_id: str, sku: str = "TEA") -> Envelope[StockReserved]:
     """The catalog's StockReserved for one unit of `sku` from warehouse w1 (an order of `place_tea_directly`)."""
     return Envelope.new(

@@ -229,17 +229,33 @@ class MongoOrders:
         # that version with the fields just set (ADR 0032: a stored version is immutable but for its
         # outbox), so the store answers only the new version and the outbox, not the whole order.
         local = not read_back and before is not None
-        doc = await self.store.update(
-            order.shop_id,
-            order.id,
-            expected_version,
-            set_fields={k: v for k, v in changed.items() if k != "audit"} if appended else changed,
-            push={"audit": appended} if appended else None,
-            events=events,
-            applied_event_id=applied_event_id,
-            applied_event_ids=applied_event_ids,
-            fields=() if local else None,
-        )
+        set_fields = {k: v for k, v in changed.items() if k != "audit"} if appended else changed
+        push = {"audit": appended} if appended else None
+        if local:
+            # Nothing is read back: the saves of a consumer batch's orders share one bulk write (group
+            # commit, ADR 0045) instead of a findAndModify each; a save whose order still has an entry
+            # pending (or whose version moved) misses there and makes its own findAndModify.
+            doc = await self.store.update_shared(
+                order.shop_id,
+                order.id,
+                expected_version,
+                set_fields=set_fields,
+                push=push,
+                events=events,
+                applied_event_id=applied_event_id,
+                applied_event_ids=applied_event_ids,
+            )
+        else:
+            doc = await self.store.update(
+                order.shop_id,
+                order.id,
+                expected_version,
+                set_fields=set_fields,
+                push=push,
+                events=events,
+                applied_event_id=applied_event_id,
+                applied_event_ids=applied_event_ids,
+            )
         if local:
             assert before is not None
             written = {**before, **changed, "version": doc["version"], "outbox": doc.get("outbox") or []}

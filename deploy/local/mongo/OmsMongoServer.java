@@ -69,6 +69,8 @@ import org.h2.mvstore.type.ObjectDataType;
  *               OMS_MONGO_MATCH_LOOP (default 1; 0 matches queries through 1.47.0's stream),
  *               OMS_MONGO_SUB_KEYS (default 1; 0 reads the keys of an index on one "top.sub" key with 1.47.0's
  *               Index.getKeyValues),
+ *               OMS_MONGO_UPSERT_INSERTS (default 1; 0 runs an upsert that inserts through 1.47.0's updateDocuments,
+ *               which queries again before it inserts),
  *               OMS_MONGO_COMPACT_FILL_RATE (default 50; H2 rewrites old chunks' live pages when the file is
  *               less than this % live; H2's default is 90),
  *               OMS_MONGO_WORKER_THREADS (default 1; netty event-loop threads serving the connections),
@@ -1749,14 +1751,30 @@ public final class OmsMongoServer {
             if (path.length() < 8) {
                 return path;
             }
+            if (path.indexOf('.') < 0) {
+                return idLike(path) ? "*" : path; // one segment (most names): no split, no copy
+            }
             StringBuilder out = new StringBuilder(path.length());
             for (String segment : path.split("\\.", -1)) {
                 if (out.length() > 0) {
                     out.append('.');
                 }
-                out.append(segment.length() >= 8 && segment.chars().anyMatch(Character::isDigit) ? "*" : segment);
+                out.append(idLike(segment) ? "*" : segment);
             }
             return out.toString();
+        }
+
+        /** 8+ characters with a digit; a loop, not a stream per name (every query's filter is counted by its shape). */
+        private static boolean idLike(String segment) {
+            if (segment.length() < 8) {
+                return false;
+            }
+            for (int i = 0; i < segment.length(); i++) {
+                if (Character.isDigit(segment.charAt(i))) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** A filter with its values left out: keys and operators only. */

@@ -491,8 +491,27 @@ final class OmsWire {
     }
 
     /** A string as 1.47.0 writes it (its UTF-8 bytes, as String.getBytes makes them); ASCII copied char by char. */
+    /**
+     * Longer strings are encoded by String.getBytes at once: walking one by charAt until a non-ASCII char
+     * turned up cost most on the strings it did turn up in - an email's text and HTML, ASCII for hundreds
+     * of chars before the first Cyrillic one, then encoded again - each char a call into StringUTF16 under
+     * C1 (a tenth of the stand-in's Java samples under load, most in H2's page writes: docs/notes.md,
+     * "standin5"). The same bytes either way: UTF-8.
+     */
+    static final int WALKED_UP_TO = 32;
+
     private static void writeString(String value, Scratch out) {
         int length = value.length();
+        if (length > WALKED_UP_TO) {
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            out.ensure(bytes.length + 5);
+            byte[] b = out.bytes;
+            putIntLE(b, out.pos, bytes.length + 1);
+            System.arraycopy(bytes, 0, b, out.pos + 4, bytes.length);
+            out.pos += 4 + bytes.length;
+            b[out.pos++] = BsonConstants.STRING_TERMINATION;
+            return;
+        }
         out.ensure(length + 5);
         byte[] b = out.bytes;
         int at = out.pos + 4;

@@ -115,14 +115,41 @@ public final class OmsSharedUpdates {
                 break;
             }
         }
-        if (nMatched == 0 && isUpsert) {
-            return null; // an insert: nothing to share
-        }
-        oplog.handleUpdate(collection.getFullName(), selector, updateQuery, updatedIds);
         Document result = new Document();
+        if (nMatched == 0 && isUpsert) {
+            if (!UPSERT_INSERTS) {
+                return null; // an insert: 1.47.0's own code queries again, then inserts
+            }
+            Document newDocument = upsert(collection, selector, updateQuery, arrayFilters);
+            result.put("upserted", newDocument.get(collection.getIdField()));
+            oplog.handleInsert(collection.getFullName(), List.of(newDocument));
+        } else {
+            oplog.handleUpdate(collection.getFullName(), selector, updateQuery, updatedIds);
+        }
         result.put("n", Integer.valueOf(nMatched));
         result.put("nModified", Integer.valueOf(updatedIds.size()));
         return result;
+    }
+
+    /** Upserts that insert without querying again (off: 1.47.0's updateDocuments runs the whole update again). */
+    static final boolean UPSERT_INSERTS = !"0".equals(System.getenv("OMS_MONGO_UPSERT_INSERTS"));
+
+    /**
+     * AbstractMongoCollection.handleUpsert (private in 1.47.0): the document the selector describes, the
+     * update applied to it as an upsert ($setOnInsert applies, _id may be set), its _id from the selector
+     * when the update gave none, inserted. 1.47.0 got here only after running the query a second time (it
+     * is handed the whole update back when nothing matched): an upsert that inserts - the order list's first
+     * row of an order, a new customer's contact keys, a stale conditional write that then clashes on _id -
+     * cost two queries (docs/notes.md, "standin5"). The selector's values are shared, not deep-copied, as
+     * the update's own values are (the request is not used once answered).
+     */
+    private static <P> Document upsert(AbstractMongoCollection<P> collection, Document selector, Document updateQuery,
+                                       ArrayFilters arrayFilters) {
+        Document document = collection.convertSelectorToDocument(selector);
+        Document newDocument = calculateUpdateDocument(collection, document, updateQuery, arrayFilters, null, true);
+        newDocument.computeIfAbsent(collection.getIdField(), k -> collection.deriveDocumentId(selector));
+        collection.addDocument(newDocument);
+        return newDocument;
     }
 
     /** Compare the versions without normalised copies (off: 1.47.0's Utils.nullAwareEquals, for a before/after measurement). */
@@ -193,7 +220,7 @@ public final class OmsSharedUpdates {
     private static <P> Updated update(AbstractMongoCollection<P> collection, Document stored, Document filter,
                                       Document updateQuery, ArrayFilters arrayFilters) {
         Integer matchPos = positional(updateQuery) ? new DefaultQueryMatcher().matchPosition(stored, filter) : null;
-        Document newDocument = calculateUpdateDocument(collection, stored, updateQuery, arrayFilters, matchPos);
+        Document newDocument = calculateUpdateDocument(collection, stored, updateQuery, arrayFilters, matchPos, false);
         if (newDocument.equals(stored)) {
             return new Updated(stored, stored);
         }
@@ -251,13 +278,14 @@ public final class OmsSharedUpdates {
      * applied by 1.47.0's FieldUpdates.
      */
     private static <P> Document calculateUpdateDocument(AbstractMongoCollection<P> collection, Document stored,
-                                                        Document update, ArrayFilters arrayFilters, Integer matchPos) {
+                                                        Document update, ArrayFilters arrayFilters, Integer matchPos,
+                                                        boolean isUpsert) {
         String idField = collection.getIdField();
         Document newDocument = new Document();
         if (idField != null) {
             newDocument.put(idField, stored.get(idField));
         }
-        AbstractMongoCollection.validateUpdateQuery(update);
+        validateUpdateQuery(update);
         newDocument.putAll(stored);
         for (Map.Entry<String, Object> entry : update.entrySet()) {
             if (entry.getValue() instanceof Document change) {
@@ -279,13 +307,51 @@ public final class OmsSharedUpdates {
                 throw new FailedToParseException("Unknown modifier: " + modifier
                     + ". Expected a valid update modifier or pipeline-style update specified as an array");
             }
-            if (PLAIN_PATHS && arrayFilters.isEmpty() && applyPlainly(newDocument, operator, change, idField)) {
+            if (PLAIN_PATHS && arrayFilters.isEmpty() && applyPlainly(newDocument, operator, change, idField, isUpsert)) {
                 continue;
             }
-            new FieldUpdates(newDocument, operator, idField, false, matchPos, arrayFilters).apply(change, modifier);
+            new FieldUpdates(newDocument, operator, idField, isUpsert, matchPos, arrayFilters).apply(change, modifier);
         }
         Utils.validateFieldNames(newDocument);
         return newDocument;
+    }
+
+    /**
+     * AbstractMongoCollection.validateUpdateQuery - two paths of one update may not be the same or one a
+     * prefix of the other, name by name - without splitting paths where no conflict can be: the library
+     * splits both paths (a regular expression into a stream and a list) whenever one string starts with
+     * the other, as "status" and "status_changed_at" do in every order save. A pair where the longer path
+     * goes on after the shorter with anything but a dot, the shorter not ending in one, are different
+     * names; any other pair that starts alike (the same path, "a" and "a.b", "a." and "a.b") is left to
+     * the library's check, which then runs over the whole update and raises its own error. Off with
+     * OMS_MONGO_PLAIN_PATHS=0.
+     */
+    static void validateUpdateQuery(Document update) {
+        if (!PLAIN_PATHS) {
+            AbstractMongoCollection.validateUpdateQuery(update);
+            return;
+        }
+        List<String> paths = new ArrayList<>();
+        for (Object value : update.values()) {
+            for (String path : ((Document) value).keySet()) {
+                for (String other : paths) {
+                    if (mayConflict(path, other)) {
+                        AbstractMongoCollection.validateUpdateQuery(update);
+                        return;
+                    }
+                }
+                paths.add(path);
+            }
+        }
+    }
+
+    private static boolean mayConflict(String a, String b) {
+        String shorter = a.length() <= b.length() ? a : b;
+        String longer = shorter == a ? b : a;
+        if (!longer.startsWith(shorter)) {
+            return false;
+        }
+        return longer.length() == shorter.length() || shorter.endsWith(".") || longer.charAt(shorter.length()) == '.';
     }
 
     /** $set, $inc and $push on plain paths without FieldUpdates (off: FieldUpdates for every operator, for a before/after measurement). */
@@ -302,7 +368,14 @@ public final class OmsSharedUpdates {
      * splits, a quarter of what the stand-in allocated under load (docs/notes.md, "standin4"). Without
      * array filters and positional elements a path reaches the same value both ways.
      */
-    static boolean applyPlainly(Document document, UpdateOperator operator, Document change, String idField) {
+    static boolean applyPlainly(Document document, UpdateOperator operator, Document change, String idField,
+                                boolean isUpsert) {
+        if (operator == UpdateOperator.SET_ON_INSERT) {
+            if (!isUpsert) {
+                return false; // FieldUpdates ignores it, after its checks
+            }
+            operator = UpdateOperator.SET; // FieldUpdates.apply: $setOnInsert falls through to $set when inserting
+        }
         if (operator != UpdateOperator.SET && operator != UpdateOperator.INC && operator != UpdateOperator.PUSH) {
             return false;
         }

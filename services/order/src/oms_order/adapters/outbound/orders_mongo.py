@@ -231,31 +231,20 @@ class MongoOrders:
         local = not read_back and before is not None
         set_fields = {k: v for k, v in changed.items() if k != "audit"} if appended else changed
         push = {"audit": appended} if appended else None
-        if local:
-            # Nothing is read back: the saves of a consumer batch's orders share one bulk write (group
-            # commit, ADR 0045) instead of a findAndModify each; a save whose order still has an entry
-            # pending (or whose version moved) misses there and makes its own findAndModify.
-            doc = await self.store.update_shared(
-                order.shop_id,
-                order.id,
-                expected_version,
-                set_fields=set_fields,
-                push=push,
-                events=events,
-                applied_event_id=applied_event_id,
-                applied_event_ids=applied_event_ids,
-            )
-        else:
-            doc = await self.store.update(
-                order.shop_id,
-                order.id,
-                expected_version,
-                set_fields=set_fields,
-                push=push,
-                events=events,
-                applied_event_id=applied_event_id,
-                applied_event_ids=applied_event_ids,
-            )
+        # Nothing read back: the saves of a consumer batch's orders share one bulk write (group commit,
+        # ADR 0045) instead of a findAndModify each; a save whose order still has an entry pending (or whose
+        # version moved) misses there and makes its own findAndModify. Otherwise the order is read back.
+        write = self.store.update_shared if local else self.store.update
+        doc = await write(
+            order.shop_id,
+            order.id,
+            expected_version,
+            set_fields=set_fields,
+            push=push,
+            events=events,
+            applied_event_id=applied_event_id,
+            applied_event_ids=applied_event_ids,
+        )
         if local:
             assert before is not None
             written = {**before, **changed, "version": doc["version"], "outbox": doc.get("outbox") or []}

@@ -127,7 +127,7 @@ class ServiceRuntime:
         inbox: bool = True,
         own_group: bool = False,
         lingers: bool = False,
-        linger_ms: int | None = None,
+        lingers_briefly: bool = False,
     ) -> MessageConsumer:
         """A logical consumer `<service>.<name>` (its inbox records, parked lanes and metrics carry the
         name). It reads in the service's one Kafka group `<service>` with the service's other
@@ -140,8 +140,8 @@ class ServiceRuntime:
         it keeps no inbox (MessageConsumer). `lingers=True` (with `own_group`): a group of its own kept
         apart for another reason than latency (a slow mail server must not hold up the shared group)
         lingers like the shared group (`consumer_linger_ms`); without it a group of its own never lingers.
-        `linger_ms` (with `own_group`): a group of its own lingers this long after a small batch instead
-        (a latency promise that a few milliseconds' wait keeps, for fewer fetches at low rates)."""
+        `lingers_briefly=True` (with `own_group`): a latency promise that a few milliseconds' wait keeps
+        lingers `brief_linger_ms` (fewer fetches at low rates; the reservation path, ADR 0049)."""
         settings = self.settings
         consumer = MessageConsumer(
             name=name,
@@ -161,11 +161,12 @@ class ServiceRuntime:
         if any(c.group == consumer.group for c in self.consumers):
             raise ValueError(f"two consumers named {consumer.group}: their inbox records would collide")
         group_id = consumer.group if own_group else f"{settings.topic_prefix}{settings.service_name}"
-        # A group of its own is for a latency promise and never lingers, unless it says it has none (or how
-        # long a wait its promise allows).
-        group_linger_ms = settings.consumer_linger_ms if not own_group or lingers else 0
-        if own_group and linger_ms is not None:
-            group_linger_ms = linger_ms
+        # A group of its own is for a latency promise and never lingers, unless it says it has none or that
+        # its promise allows a brief wait.
+        if not own_group or lingers:
+            group_linger_ms = settings.consumer_linger_ms
+        else:
+            group_linger_ms = settings.brief_linger_ms if lingers_briefly else 0
         group = self.kafka_groups.get(group_id)
         if group is None:
             group = self.kafka_groups[group_id] = ConsumerGroup(

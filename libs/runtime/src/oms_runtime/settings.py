@@ -91,6 +91,14 @@ class ServiceSettings(BaseSettings):
         "promise on their events; 0: fetch at once. A consumer in a group of its own lingers only when built "
         "with lingers=True",
     )
+    brief_linger_ms: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="How long a group of its own built with lingers_briefly=True (a latency promise that a few "
+        "milliseconds keep: the reservation path, ADR 0049) waits after a batch smaller than consumer_batch_size "
+        "before it fetches again, so that several orders' records come in one fetch at low rates; 0: at once",
+    )
     consumer_commit_interval_ms: int = Field(
         default=1000,
         ge=0,

@@ -17,7 +17,7 @@ from oms_testing.kafka import produce_raw
 from prometheus_client import REGISTRY
 
 
-def _runtime(infra: Any, topic_prefix: str, linger_ms: int) -> tuple[ServiceRuntime, list[str]]:
+def _runtime(infra: Any, topic_prefix: str, linger_ms: int, **extra: Any) -> tuple[ServiceRuntime, list[str]]:
     settings = ServiceSettings(
         service_name=f"lingertest{new_id()[-6:]}",
         kafka_bootstrap=infra.kafka_bootstrap,
@@ -25,6 +25,7 @@ def _runtime(infra: Any, topic_prefix: str, linger_ms: int) -> tuple[ServiceRunt
         mongo_db=f"test_linger_{new_id()[-8:]}",
         topic_prefix=topic_prefix,
         consumer_linger_ms=linger_ms,
+        **extra,
     )
     rt = ServiceRuntime(settings, run_relay=False)
     handled: list[str] = []
@@ -72,11 +73,11 @@ async def test_what_arrives_while_the_group_lingers_comes_in_one_batch(infra, to
 
 
 async def test_a_group_of_its_own_never_lingers_unless_it_says_so(infra, topic_prefix):
-    rt, _ = _runtime(infra, topic_prefix, linger_ms=1000)
+    rt, _ = _runtime(infra, topic_prefix, linger_ms=1000, brief_linger_ms=5)
     rt.consumer("alerts", own_group=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
     # Apart for another reason than latency (a slow mail server): it lingers like the shared group.
     rt.consumer("mail", own_group=True, lingers=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
-    # A latency promise that a few milliseconds' wait keeps: its own linger, whatever the shared group's.
-    rt.consumer("moves", own_group=True, linger_ms=5).on(ReleaseStock, lambda _: asyncio.sleep(0))
+    # A latency promise that a few milliseconds' wait keeps: the brief linger, whatever the shared group's.
+    rt.consumer("moves", own_group=True, lingers_briefly=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
     groups = rt.kafka_groups
     assert [g.linger for g in groups.values()] == [1.0, 0.0, 1.0, 0.005]

@@ -188,7 +188,7 @@ def build(settings: CatalogSettings, *, clock: Clock | None = None, runtime: Ser
         max_bytes=settings.import_max_bytes,
     )
 
-    register_reservations(runtime, reservations, partial, changes, commands_linger_ms=settings.commands_linger_ms)
+    register_reservations(runtime, reservations, partial, changes)
     register_payments(runtime, expiry)
     register_return_stock(runtime, returns)
     register_joint_purchases(runtime, purchasing)

@@ -8,17 +8,8 @@ class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
     # The shared group (payments, shipments, returns, joint purchases: no latency promise) waits this long
     # after a small batch before fetching again; the stock commands read in a group of their own that waits
-    # only commands_linger_ms (placed -> reserved; ADR 0049).
+    # only brief_linger_ms (placed -> reserved; ADR 0049).
     consumer_linger_ms: int = 200
-    # The group of the stock commands (`commands`, ADR 0049) lingers this long after a small batch: 20 ms
-    # gather several orders' ReserveStock into one fetch and one booking at low rates (ADR 0049's amendment).
-    commands_linger_ms: int = Field(
-        default=20,
-        ge=0,
-        le=100,
-        description="How long the group of the stock commands waits after a batch smaller than "
-        "consumer_batch_size before it fetches again (0: at once); each such command up to this much later",
-    )
     http_port: int = 8102
     reservation_attempts: int = Field(
         default=4, ge=1, description="Plans tried for one order before it is rejected as contended"

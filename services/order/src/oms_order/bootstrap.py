@@ -172,7 +172,6 @@ def create_app(settings: OrderSettings, *, clock: Clock | None = None) -> Litest
         lists=lists,
         customers=customers,
         sla_period=sla_period,
-        events_linger_ms=settings.order_events_linger_ms,
     )
     # The list rows from the orders' own outbox, by the relay in this process (ADR 0046).
     register_list_projection(runtime, lists)

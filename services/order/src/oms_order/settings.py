@@ -11,19 +11,8 @@ class OrderSettings(ServiceSettings):
     service_name: str = "order"
     # The shared group (its own events coming back, the projections pricing reads, returns: no latency
     # promise) waits this long after a small batch before fetching again; the events that move orders
-    # read in a group of their own that waits only order_events_linger_ms (ADR 0049).
+    # read in a group of their own that waits only brief_linger_ms (ADR 0049).
     consumer_linger_ms: int = 200
-    # The group of the events that move orders (`order-events`, ADR 0049) lingers this long after a small
-    # batch: 20 ms gather the replies of several orders into one fetch at low rates (at 50 orders/s: 1.19
-    # -> 0.73 batches per order, 14 % less CPU per order, placed -> reserved p99 still ~150 ms; ADR 0049's
-    # amendment).
-    order_events_linger_ms: int = Field(
-        default=20,
-        ge=0,
-        le=100,
-        description="How long the group of the events that move orders waits after a batch smaller than "
-        "consumer_batch_size before it fetches again (0: at once); each such event up to this much later",
-    )
     http_port: int = 8101
     # SLA loop (application/sla.py): how often it looks for overdue orders and recounts the gauges, and
     # how many orders one pass reports at most.

@@ -23,7 +23,6 @@ def register_reservations(
     reservations: ReservationService,
     partial: PartialReleaseService,
     changes: ReservationChangeService,
-    commands_linger_ms: int = 0,
 ) -> None:
     async def on_reserve(envelope: Envelope[Any]) -> None:
         command: ReserveStock = envelope.payload
@@ -87,8 +86,8 @@ def register_reservations(
     # reservation made (its insert clashes) and settled; a ReleaseStock finds it released; a
     # ChangeReservation finds its change id applied; a ShipmentShipped finds its shipment committed.
     # In a Kafka group of its own: the reservation is on the placed -> reserved path (its p99 target), so
-    # its fetches never wait behind the shared group's batches nor its linger (ADR 0049).
-    runtime.consumer("commands", inbox=False, own_group=True, linger_ms=commands_linger_ms).on(
-        ReserveStock, on_reserve
-    ).on(ReleaseStock, on_release).on(ChangeReservation, on_change)
+    # its fetches never wait behind the shared group's batches nor its linger, only brief_linger_ms (ADR 0049).
+    runtime.consumer("commands", inbox=False, own_group=True, lingers_briefly=True).on(ReserveStock, on_reserve).on(
+        ReleaseStock, on_release
+    ).on(ChangeReservation, on_change)
     runtime.consumer("shipments", inbox=False).on(ShipmentShipped, on_shipped)

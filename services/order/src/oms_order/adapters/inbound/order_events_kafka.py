@@ -64,15 +64,15 @@ def register_consumers(
     lists: OrderLists,
     customers: CustomerRecords,
     sla_period: SlaPeriod,
-    events_linger_ms: int = 0,
 ) -> None:
     # The events that move orders (what each does: order_events.STEPS), in one logical consumer, so
-    # that per order they apply in order. In a Kafka group of its own that never lingers: a reservation
-    # moves the order on at once (payment and shipments asked for); the service's other consumers (its own
+    # that per order they apply in order. In a Kafka group of its own that lingers only briefly
+    # (brief_linger_ms): a reservation moves the order on at once (payment and shipments asked for); the
+    # service's other consumers (its own
     # events coming back, projections, returns) share the group `order`, which lingers (ADR 0049).
     # No inbox (ADR 0027 amended): every effect of these events is one version-checked write of the order
     # that records their ids in `applied_events`, which refuses a replay by itself.
-    consumer = runtime.consumer("order-events", inbox=False, own_group=True, linger_ms=events_linger_ms)
+    consumer = runtime.consumer("order-events", inbox=False, own_group=True, lingers_briefly=True)
     for kind in STEPS:
         consumer.on(kind, for_known_orders(events.on_event))
     # The events of one order in one batch (a payment request with its status, a shipment): applied

@@ -49,7 +49,7 @@ bench: install ## benchmarks with figures (not pass/fail): storefront load, the 
 	$(PY) -m tests.bench.idle --settle 60 --seconds 90
 	# 100k orders need more than the stand-in's default 512 MB heap (it stalls in full GCs).
 	export OMS_MONGO_JVM_OPTS="-Xms256m -Xmx4g -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
-	# and the page cache these benches were measured with (infra.sh's 32 MB is for sustained load: notes "sustain7").
+	# and the page cache these benches were measured with (infra.sh's 8 MB is for sustained load: notes "sustain7").
 	export OMS_MONGO_CACHE_MB=$${OMS_MONGO_CACHE_MB:-256}
 	$(PY) -m tests.bench.bench_catalog
 	$(PY) -m tests.bench.bench_order_lists --orders 100000

@@ -490,7 +490,6 @@ final class OmsWire {
         }
     }
 
-    /** A string as 1.47.0 writes it (its UTF-8 bytes, as String.getBytes makes them); ASCII copied char by char. */
     /**
      * Longer strings are encoded by String.getBytes at once: walking one by charAt until a non-ASCII char
      * turned up cost most on the strings it did turn up in - an email's text and HTML, ASCII for hundreds
@@ -500,6 +499,7 @@ final class OmsWire {
      */
     static final int WALKED_UP_TO = 32;
 
+    /** A string as 1.47.0 writes it (its UTF-8 bytes, as String.getBytes makes them); short ASCII copied char by char. */
     private static void writeString(String value, Scratch out) {
         int length = value.length();
         if (length > WALKED_UP_TO) {

@@ -199,6 +199,9 @@ async def test_a_refused_update_changes_nothing_and_says_why(infra):
         assert duplicate.value.code == 11000
         with pytest.raises(WriteError):
             await things.update_one({"_id": "a"}, {"$set": {"_id": "z"}})
+        with pytest.raises(WriteError) as malformed:
+            await things.update_one({"_id": "a"}, {"$set": 5})
+        assert malformed.value.code == 9  # FailedToParse, as MongoDB answers it (not an internal error)
         assert await things.find_one({"_id": "a"}) == {"_id": "a", "shop_id": "s", "key": 1, "n": {"name": "x"}}
     finally:
         await client.drop_database(db_name)

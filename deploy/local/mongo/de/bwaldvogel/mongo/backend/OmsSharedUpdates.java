@@ -332,8 +332,14 @@ public final class OmsSharedUpdates {
             return;
         }
         List<String> paths = new ArrayList<>();
-        for (Object value : update.values()) {
-            for (String path : ((Document) value).keySet()) {
+        for (Map.Entry<String, Object> entry : update.entrySet()) {
+            if (!(entry.getValue() instanceof Document change)) {
+                // MongoDB's answer (FailedToParse); the library's own check failed on the cast with an internal error.
+                throw new FailedToParseException("Modifiers operate on fields but we found type "
+                    + (entry.getValue() == null ? "null" : entry.getValue().getClass().getSimpleName())
+                    + " instead. For example: {$mod: {<field>: ...}} not {" + entry.getKey() + ": " + entry.getValue() + "}");
+            }
+            for (String path : change.keySet()) {
                 for (String other : paths) {
                     if (mayConflict(path, other)) {
                         AbstractMongoCollection.validateUpdateQuery(update);

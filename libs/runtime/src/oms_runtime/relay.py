@@ -102,6 +102,7 @@ from oms_runtime.lease import Lease, holder_id
 from oms_runtime.metrics import OUTBOX_DELIVERED_LOCALLY, OUTBOX_PUBLISHED, OUTBOX_RELAY_DELAY
 from oms_runtime.mongo import Document
 from oms_runtime.telemetry import get_logger
+from oms_runtime.waiting import woken_within
 
 log = get_logger(__name__)
 
@@ -525,5 +526,4 @@ class OutboxRelay:
             now = time.monotonic()
             due = min(self._lease_check_at, self._next_scan) if self._held else self._lease_check_at
             timeout = max(0.05, due - now)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await woken_within(self._wake, timeout)

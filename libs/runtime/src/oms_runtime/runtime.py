@@ -26,6 +26,7 @@ from oms_runtime.relay import LocalHandler, OutboxRelay
 from oms_runtime.settings import ServiceSettings
 from oms_runtime.store import AggregateStore
 from oms_runtime.telemetry import get_logger, setup_logging, setup_tracing
+from oms_runtime.waiting import woken_within
 
 log = get_logger(__name__)
 
@@ -263,8 +264,7 @@ class ServiceRuntime:
             if spec.once_per_cluster and not held:
                 await asyncio.sleep(spec.interval_seconds)  # the holder runs the steps; wake-ups are its
             else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(spec.woken.wait(), timeout=spec.interval_seconds)
+                await woken_within(spec.woken, spec.interval_seconds)
 
     async def _measure_lag(self) -> None:
         """Every Kafka group's lag from offsets on a timer, so a partition nobody consumes shows it growing.

@@ -23,6 +23,8 @@ from typing import Any
 
 import uvicorn
 
+from oms_runtime.waiting import woken_within
+
 TICK_SECONDS = 60.0
 STARTUP_FAILURE = 3  # uvicorn's own exit code when the server did not start
 # Allocations between two collections of the youngest generation (CPython's default: 700). A
@@ -81,8 +83,7 @@ class QuietServer(uvicorn.Server):
         self._exit_requested = asyncio.Event()
         should_exit = await self.on_tick(0)
         while not should_exit:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit_requested.wait(), timeout=self.tick_seconds)
+            await woken_within(self._exit_requested, self.tick_seconds)
             should_exit = await self.on_tick(0)
 
     async def on_tick(self, counter: int) -> bool:

@@ -632,24 +632,24 @@ async def test_a_relay_without_the_lease_sleeps_until_it_asks_for_it_again(runti
     name = f"outbox-relay:{rt.settings.service_name}"
     await eventually(lambda: rt.db["leases"].find_one({"_id": name}), what="the runtime's relay holds the lease")
     standby = OutboxRelay(rt.db, rt.broker, rt.clock, service=rt.settings.service_name, holder="another-replica")
-    asked = 0
+    asks: list[float] = []
     holds = standby._holds_lease
 
     async def counted() -> bool:
-        nonlocal asked
-        asked += 1
+        asks.append(time.monotonic())
         return await holds()
 
     standby._holds_lease = counted  # type: ignore[method-assign]
     task = asyncio.create_task(standby.run())
     try:
-        await asyncio.sleep(2.0)
+        # Two asks, and the time between them: a relay that spins asks again within milliseconds.
+        await eventually(lambda: len(asks) >= 2, timeout=20, what="the standby asked twice")
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert not standby._held
-    assert asked <= 3, asked
+    assert asks[1] - asks[0] >= 4.5, asks
 
 
 async def test_a_replica_without_the_lease_nudges_the_holder_which_publishes_its_write(

@@ -1318,9 +1318,131 @@ public final class OmsMongoServer {
         // values, as MongoDB's "multikey"). Kept once set, as MongoDB keeps it until the index is rebuilt.
         private final boolean[] multikey;
 
-        /** Several positions under one prefix, in insertion order (a position itself is never one). */
-        private static final class Positions extends LinkedHashSet<Object> {
-            private static final long serialVersionUID = 1L;
+        /**
+         * Several positions under one prefix, in insertion order (a position itself is never one), as a
+         * LinkedHashSet keeps them: the positions in an array, found through a table of their places in it
+         * (open addressing, at most three quarters full). About 12 bytes a position where a LinkedHashSet took about
+         * 48 (an entry object each, and its table): an index's first key (the shop) has every document of the
+         * collection under it, so these sets were the largest part of the indexes (docs/notes.md, "heap8").
+         */
+        static final class Positions extends java.util.AbstractSet<Object> {
+            private static final Object GONE = new Object(); // a removed position's place in `order`
+            private static final int REMOVED = -1;           // a removed position's slot in `table`
+            private Object[] order = new Object[6];          // positions in insertion order, GONE where removed
+            private int[] table = new int[8];                // place in `order` + 1; 0 empty; `order` is 3/4 its size
+            private int used;                                // places of `order` taken, GONE ones included
+            private int size;
+
+            @Override
+            public int size() {
+                return size;
+            }
+
+            /** The slot of `position` in the table, or -1. */
+            private int slotOf(Object position) {
+                int mask = table.length - 1;
+                for (int slot = spread(position.hashCode()) & mask; ; slot = (slot + 1) & mask) {
+                    int at = table[slot];
+                    if (at == 0) {
+                        return -1;
+                    }
+                    if (at != REMOVED && position.equals(order[at - 1])) {
+                        return slot;
+                    }
+                }
+            }
+
+            private static int spread(int hash) {
+                return hash ^ (hash >>> 16);
+            }
+
+            /** Puts place `at` of `order` into an empty slot of `table` (there is always one: `order` is smaller). */
+            private static void place(int[] table, Object position, int at) {
+                int mask = table.length - 1;
+                int slot = spread(position.hashCode()) & mask;
+                while (table[slot] != 0) {
+                    slot = (slot + 1) & mask;
+                }
+                table[slot] = at + 1;
+            }
+
+            @Override
+            public boolean contains(Object position) {
+                return position != null && slotOf(position) >= 0;
+            }
+
+            @Override
+            public boolean add(Object position) {
+                if (slotOf(position) >= 0) {
+                    return false;
+                }
+                if (used == order.length) {
+                    // full: drop the removed ones, and grow when more than half are live
+                    rebuild(size >= order.length / 2 ? table.length * 2 : table.length);
+                }
+                order[used] = position;
+                place(table, position, used);
+                used++;
+                size++;
+                return true;
+            }
+
+            @Override
+            public boolean remove(Object position) {
+                int slot = position == null ? -1 : slotOf(position);
+                if (slot < 0) {
+                    return false;
+                }
+                order[table[slot] - 1] = GONE;
+                table[slot] = REMOVED;
+                size--;
+                return true;
+            }
+
+            private void rebuild(int tableLength) {
+                Object[] live = new Object[tableLength / 4 * 3];
+                int[] slots = new int[tableLength];
+                int n = 0;
+                for (int i = 0; i < used; i++) {
+                    if (order[i] != GONE) {
+                        live[n] = order[i];
+                        place(slots, live[n], n);
+                        n++;
+                    }
+                }
+                order = live;
+                table = slots;
+                used = n;
+            }
+
+            @Override
+            public java.util.Iterator<Object> iterator() {
+                return new java.util.Iterator<>() {
+                    private int next = skipGone(0);
+
+                    private int skipGone(int from) {
+                        while (from < used && order[from] == GONE) {
+                            from++;
+                        }
+                        return from;
+                    }
+
+                    @Override
+                    public boolean hasNext() {
+                        return next < used;
+                    }
+
+                    @Override
+                    public Object next() {
+                        if (next >= used) {
+                            throw new java.util.NoSuchElementException();
+                        }
+                        Object position = order[next];
+                        next = skipGone(next + 1);
+                        return position;
+                    }
+                };
+            }
         }
 
         PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {

@@ -950,12 +950,208 @@ public final class OmsMongoServer {
     }
 
     /**
+     * An index entry's key as the in-memory indexes keep it: its values in the fields of one object of 24-32
+     * bytes, where a copied ArrayList took 48-56 (with its array) and a KeyValue over one 64-72. These keys
+     * are most of what the stand-in keeps per stored document (docs/notes.md, "heap8"). Equal to, and hashed
+     * as, any List of the same values (List.equals/hashCode), so a lookup with an ArrayList or a subList
+     * finds it, and KEY_ORDER sorts it as before.
+     */
+    abstract static class PackedKey extends java.util.AbstractList<Object> implements java.util.RandomAccess {
+        static List<Object> of(List<?> values) {
+            return switch (values.size()) {
+                case 1 -> new One(shared(values.get(0)));
+                case 2 -> new Two(shared(values.get(0)), shared(values.get(1)));
+                case 3 -> new Three(shared(values.get(0)), shared(values.get(1)), shared(values.get(2)));
+                case 4 -> new Four(shared(values.get(0)), shared(values.get(1)), shared(values.get(2)), shared(values.get(3)));
+                default -> {
+                    Object[] each = values.toArray();
+                    for (int i = 0; i < each.length; i++) {
+                        each[i] = shared(each[i]);
+                    }
+                    yield new Many(each);
+                }
+            };
+        }
+
+        // Short strings of the keys shared through a direct-mapped table: one shop id, status or stage is a
+        // value of thousands of keys, and each key held its own document's String of it. Racy on purpose,
+        // as OmsWire's names: a slot holds the last string that fell on it, a miss only keeps a String.
+        private static final int SHARED_SLOTS = 1 << 14;
+        private static final String[] SHARED = new String[SHARED_SLOTS];
+
+        private static Object shared(Object value) {
+            if (!(value instanceof String text) || text.length() > 64) {
+                return value;
+            }
+            int hash = text.hashCode();
+            int slot = (hash ^ (hash >>> 16)) & (SHARED_SLOTS - 1);
+            String found = SHARED[slot];
+            if (found != null && found.equals(text)) {
+                return found;
+            }
+            SHARED[slot] = text;
+            return text;
+        }
+
+        @Override
+        public int hashCode() {
+            int hash = 1;
+            for (int i = 0, n = size(); i < n; i++) {
+                Object value = get(i);
+                hash = 31 * hash + (value == null ? 0 : value.hashCode());
+            }
+            return hash;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            if (other == this) {
+                return true;
+            }
+            if (!(other instanceof List<?> list) || !(other instanceof java.util.RandomAccess)) {
+                return super.equals(other);
+            }
+            int n = size();
+            if (list.size() != n) {
+                return false;
+            }
+            for (int i = 0; i < n; i++) {
+                if (!java.util.Objects.equals(get(i), list.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static final class One extends PackedKey {
+            private final Object a;
+
+            One(Object a) {
+                this.a = a;
+            }
+
+            @Override
+            public int size() {
+                return 1;
+            }
+
+            @Override
+            public Object get(int i) {
+                java.util.Objects.checkIndex(i, 1);
+                return a;
+            }
+        }
+
+        private static final class Two extends PackedKey {
+            private final Object a;
+            private final Object b;
+
+            Two(Object a, Object b) {
+                this.a = a;
+                this.b = b;
+            }
+
+            @Override
+            public int size() {
+                return 2;
+            }
+
+            @Override
+            public Object get(int i) {
+                return switch (i) {
+                    case 0 -> a;
+                    case 1 -> b;
+                    default -> throw new IndexOutOfBoundsException(i);
+                };
+            }
+        }
+
+        private static final class Three extends PackedKey {
+            private final Object a;
+            private final Object b;
+            private final Object c;
+
+            Three(Object a, Object b, Object c) {
+                this.a = a;
+                this.b = b;
+                this.c = c;
+            }
+
+            @Override
+            public int size() {
+                return 3;
+            }
+
+            @Override
+            public Object get(int i) {
+                return switch (i) {
+                    case 0 -> a;
+                    case 1 -> b;
+                    case 2 -> c;
+                    default -> throw new IndexOutOfBoundsException(i);
+                };
+            }
+        }
+
+        private static final class Four extends PackedKey {
+            private final Object a;
+            private final Object b;
+            private final Object c;
+            private final Object d;
+
+            Four(Object a, Object b, Object c, Object d) {
+                this.a = a;
+                this.b = b;
+                this.c = c;
+                this.d = d;
+            }
+
+            @Override
+            public int size() {
+                return 4;
+            }
+
+            @Override
+            public Object get(int i) {
+                return switch (i) {
+                    case 0 -> a;
+                    case 1 -> b;
+                    case 2 -> c;
+                    case 3 -> d;
+                    default -> throw new IndexOutOfBoundsException(i);
+                };
+            }
+        }
+
+        private static final class Many extends PackedKey {
+            private final Object[] values;
+
+            Many(Object[] values) {
+                this.values = values;
+            }
+
+            @Override
+            public int size() {
+                return values.length;
+            }
+
+            @Override
+            public Object get(int i) {
+                return values[i];
+            }
+        }
+    }
+
+    /**
      * A unique index held in memory, as mongo-java-server's own memory backend keeps it: normalised key
      * values (KeyValue's equals/hashCode, so 1 and 1.0 are the same key, as in MongoDB) to positions.
      * AbstractUniqueIndex does everything else (sparse, uniqueness checks, $in lookups).
      */
     static final class MemoryUniqueIndex extends AbstractUniqueIndex<Object> {
-        private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
+        // Keyed by the one value of a single-key index (the _id index of every collection), or by a
+        // PackedKey of the values (heap: see PackedKey); KeyValue's equality is its values' equality.
+        private final Map<Object, Object> positions = new ConcurrentHashMap<>();
+        private static final Object NULL_KEY = new Object();
         private final List<String> fields;
         private final List<String> keyNames;
         private final Set<String> keySet;
@@ -1031,24 +1227,44 @@ public final class OmsMongoServer {
             }
         }
 
+        /** The map's key for a key value (a null value cannot be a ConcurrentHashMap's key). */
+        private static Object packed(KeyValue keyValue) {
+            if (keyValue.size() == 1) {
+                Object value = keyValue.get(0);
+                return value == null ? NULL_KEY : value;
+            }
+            List<Object> values = new ArrayList<>(keyValue.size());
+            keyValue.forEach(values::add);
+            return PackedKey.of(values);
+        }
+
+        private static KeyValue unpacked(Object key) {
+            if (key instanceof PackedKey values) {
+                return new KeyValue(values);
+            }
+            return new KeyValue(java.util.Collections.singletonList(key == NULL_KEY ? null : key));
+        }
+
         @Override
         protected Object removeDocument(KeyValue keyValue) {
-            return positions.remove(keyValue);
+            return positions.remove(packed(keyValue));
         }
 
         @Override
         protected boolean putKeyPosition(KeyValue keyValue, Object position) {
-            return positions.putIfAbsent(keyValue, Missing.ofNullable(position)) == null;
+            return positions.putIfAbsent(packed(keyValue), Missing.ofNullable(position)) == null;
         }
 
         @Override
         protected Iterable<Map.Entry<KeyValue, Object>> getIterable() {
-            return positions.entrySet();
+            // read only by a regular expression's lookup on a single-key index: keys rebuilt as it reads them
+            return () -> positions.entrySet().stream()
+                .map(entry -> Map.entry(unpacked(entry.getKey()), entry.getValue())).iterator();
         }
 
         @Override
         protected Object getPosition(KeyValue keyValue) {
-            return positions.get(keyValue);
+            return positions.get(packed(keyValue));
         }
 
         @Override
@@ -1102,9 +1318,131 @@ public final class OmsMongoServer {
         // values, as MongoDB's "multikey"). Kept once set, as MongoDB keeps it until the index is rebuilt.
         private final boolean[] multikey;
 
-        /** Several positions under one prefix, in insertion order (a position itself is never one). */
-        private static final class Positions extends LinkedHashSet<Object> {
-            private static final long serialVersionUID = 1L;
+        /**
+         * Several positions under one prefix, in insertion order (a position itself is never one), as a
+         * LinkedHashSet keeps them: the positions in an array, found through a table of their places in it
+         * (open addressing, at most three quarters full). About 12 bytes a position where a LinkedHashSet took about
+         * 48 (an entry object each, and its table): an index's first key (the shop) has every document of the
+         * collection under it, so these sets were the largest part of the indexes (docs/notes.md, "heap8").
+         */
+        static final class Positions extends java.util.AbstractSet<Object> {
+            private static final Object GONE = new Object(); // a removed position's place in `order`
+            private static final int REMOVED = -1;           // a removed position's slot in `table`
+            private Object[] order = new Object[6];          // positions in insertion order, GONE where removed
+            private int[] table = new int[8];                // place in `order` + 1; 0 empty; `order` is 3/4 its size
+            private int used;                                // places of `order` taken, GONE ones included
+            private int size;
+
+            @Override
+            public int size() {
+                return size;
+            }
+
+            /** The slot of `position` in the table, or -1. */
+            private int slotOf(Object position) {
+                int mask = table.length - 1;
+                for (int slot = spread(position.hashCode()) & mask; ; slot = (slot + 1) & mask) {
+                    int at = table[slot];
+                    if (at == 0) {
+                        return -1;
+                    }
+                    if (at != REMOVED && position.equals(order[at - 1])) {
+                        return slot;
+                    }
+                }
+            }
+
+            private static int spread(int hash) {
+                return hash ^ (hash >>> 16);
+            }
+
+            /** Puts place `at` of `order` into an empty slot of `table` (there is always one: `order` is smaller). */
+            private static void place(int[] table, Object position, int at) {
+                int mask = table.length - 1;
+                int slot = spread(position.hashCode()) & mask;
+                while (table[slot] != 0) {
+                    slot = (slot + 1) & mask;
+                }
+                table[slot] = at + 1;
+            }
+
+            @Override
+            public boolean contains(Object position) {
+                return position != null && slotOf(position) >= 0;
+            }
+
+            @Override
+            public boolean add(Object position) {
+                if (slotOf(position) >= 0) {
+                    return false;
+                }
+                if (used == order.length) {
+                    // full: drop the removed ones, and grow when more than half are live
+                    rebuild(size >= order.length / 2 ? table.length * 2 : table.length);
+                }
+                order[used] = position;
+                place(table, position, used);
+                used++;
+                size++;
+                return true;
+            }
+
+            @Override
+            public boolean remove(Object position) {
+                int slot = position == null ? -1 : slotOf(position);
+                if (slot < 0) {
+                    return false;
+                }
+                order[table[slot] - 1] = GONE;
+                table[slot] = REMOVED;
+                size--;
+                return true;
+            }
+
+            private void rebuild(int tableLength) {
+                Object[] live = new Object[tableLength / 4 * 3];
+                int[] slots = new int[tableLength];
+                int n = 0;
+                for (int i = 0; i < used; i++) {
+                    if (order[i] != GONE) {
+                        live[n] = order[i];
+                        place(slots, live[n], n);
+                        n++;
+                    }
+                }
+                order = live;
+                table = slots;
+                used = n;
+            }
+
+            @Override
+            public java.util.Iterator<Object> iterator() {
+                return new java.util.Iterator<>() {
+                    private int next = skipGone(0);
+
+                    private int skipGone(int from) {
+                        while (from < used && order[from] == GONE) {
+                            from++;
+                        }
+                        return from;
+                    }
+
+                    @Override
+                    public boolean hasNext() {
+                        return next < used;
+                    }
+
+                    @Override
+                    public Object next() {
+                        if (next >= used) {
+                            throw new java.util.NoSuchElementException();
+                        }
+                        Object position = order[next];
+                        next = skipGone(next + 1);
+                        return position;
+                    }
+                };
+            }
         }
 
         PrefixIndex(String name, List<IndexKey> keys, boolean sparse) {
@@ -1334,7 +1672,7 @@ public final class OmsMongoServer {
             if (now == null) {
                 view.remove(prefix);
             } else if (before == null) {
-                view.put(new ArrayList<>(prefix), now);
+                view.put(PackedKey.of(prefix), now);
             } else {
                 view.put(prefix, now); // TreeMap keeps the key it holds and replaces the value only
             }
@@ -1357,7 +1695,7 @@ public final class OmsMongoServer {
         /** Adds a position under a prefix whose entry is `present`; the entry it holds now, or UNCHANGED. */
         private static Object put(Map<List<Object>, Object> map, List<Object> prefix, Object present, Object position) {
             if (present == null) {
-                map.put(new ArrayList<>(prefix), position); // a view of the key: copied for the map to keep
+                map.put(PackedKey.of(prefix), position); // a view of the key: copied for the map to keep
                 return position;
             }
             if (present instanceof Positions positions) {

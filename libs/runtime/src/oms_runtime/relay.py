@@ -518,7 +518,9 @@ class OutboxRelay:
             if published and self.linger:
                 # Module doc, "Lingering": what is written meanwhile leaves with the next pass.
                 await asyncio.sleep(self.linger)
-            if self._pending and self._held:
+            # A failed pass (after its second's pause) or a wake-up without a name goes round again at
+            # once: waiting for the next renewal retried a failed publish only every renew interval (15 s).
+            if (self._pending or self._scan_requested) and self._held:
                 continue
             # Sleep until woken, the next lease renewal or the next safety scan, whichever is first. Without
             # the lease there is no scan to wait for (its time is not kept): a replica that does not hold

@@ -61,6 +61,12 @@ class ServiceSettings(BaseSettings):
         "all of them; the first write after a quiet spell still leaves at once). For services without a latency "
         "promise on their events; 0: publish at once",
     )
+    relay_lingers_briefly: bool = Field(
+        default=False,
+        description="Whether the outbox relay of a service with a latency promise on its events (the "
+        "reservation path, ADR 0049) waits brief_linger_ms after a pass that published something, when "
+        "relay_linger_ms is 0: at tens of writes a second a pass then carries several writes instead of one",
+    )
     command_attempts: int = Field(
         default=5,
         ge=1,

@@ -81,3 +81,17 @@ async def test_a_group_of_its_own_never_lingers_unless_it_says_so(infra, topic_p
     rt.consumer("moves", own_group=True, lingers_briefly=True).on(ReleaseStock, lambda _: asyncio.sleep(0))
     groups = rt.kafka_groups
     assert [g.linger for g in groups.values()] == [1.0, 0.0, 1.0, 0.005]
+
+
+async def test_a_relay_lingers_briefly_only_when_the_service_says_so(infra, topic_prefix):
+    lingers = {}
+    for name, extra in {
+        "default": {},
+        "reservation path": {"relay_lingers_briefly": True, "brief_linger_ms": 7},
+        "own linger wins": {"relay_lingers_briefly": True, "brief_linger_ms": 7, "relay_linger_ms": 200},
+        "brief linger off": {"relay_lingers_briefly": True, "brief_linger_ms": 0},
+    }.items():
+        rt, _ = _runtime(infra, topic_prefix, linger_ms=0, **extra)
+        lingers[name] = rt.relay.linger
+        await rt.mongo.close()
+    assert lingers == {"default": 0.0, "reservation path": 0.007, "own linger wins": 0.2, "brief linger off": 0.0}

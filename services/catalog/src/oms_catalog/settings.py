@@ -10,6 +10,9 @@ class CatalogSettings(ServiceSettings):
     # after a small batch before fetching again; the stock commands read in a group of their own that waits
     # only brief_linger_ms (placed -> reserved; ADR 0049).
     consumer_linger_ms: int = 200
+    # StockReserved is on the reservation path, so the relay waits only brief_linger_ms after a pass
+    # (ADR 0049, cpu8 amendment).
+    relay_lingers_briefly: bool = True
     http_port: int = 8102
     reservation_attempts: int = Field(
         default=4, ge=1, description="Plans tried for one order before it is rejected as contended"

@@ -13,6 +13,9 @@ class OrderSettings(ServiceSettings):
     # promise) waits this long after a small batch before fetching again; the events that move orders
     # read in a group of their own that waits only brief_linger_ms (ADR 0049).
     consumer_linger_ms: int = 200
+    # ReserveStock is on the reservation path, so the relay waits only brief_linger_ms after a pass: at tens
+    # of orders a second a pass then carries several orders' writes (ADR 0049, cpu8 amendment).
+    relay_lingers_briefly: bool = True
     http_port: int = 8101
     # SLA loop (application/sla.py): how often it looks for overdue orders and recounts the gauges, and
     # how many orders one pass reports at most.

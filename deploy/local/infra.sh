@@ -33,9 +33,10 @@ MVN="${OMS_MVN:-mvn}"
 # C2's own compiling outweighs its faster code - its compiler threads were most of each JVM's idle CPU
 # and, over a 200-order load run, C1-only used less CPU per order in both JVMs (docs/notes.md,
 # "standin"; ADR 0001). For a long-running benchmark, pass the options without it to get C2 back.
-# SerialGC keeps RSS low. A quiet idle JVM: no perf-data file, so no sampling of its counters every
-# 50 ms (jps no longer lists the servers; jcmd <pid> still works), and idle monitors deflated every
-# 2 s instead of checked every 250 ms (docs/notes.md, "idle").
+# SerialGC keeps RSS low (Kafka; the stand-in collects its young generation on both cores, below).
+# A quiet idle JVM: no perf-data file, so no sampling of its counters every 50 ms (jps no longer lists
+# the servers; jcmd <pid> still works), and idle monitors deflated every 2 s instead of checked every
+# 250 ms (docs/notes.md, "idle").
 IDLE_JVM_OPTS="-XX:-UsePerfData -XX:+UnlockDiagnosticVMOptions -XX:AsyncDeflationInterval=2000"
 KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 # The stand-in keeps its indexes and a page cache of decoded documents on the heap. At 512 MB it died of
@@ -55,7 +56,11 @@ KAFKA_JVM_OPTS="${OMS_KAFKA_JVM_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC -XX:Tier
 # holds only what stays (the indexes, ~30-40 KB per order in the load bench) and a 5-minute run at 100
 # orders/s has no full collection. Only pages the JVM touches are resident: the reserved old generation
 # costs no memory until something is promoted into it (idle RSS unchanged, ~60-70 MB).
-MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms2g -Xmx2g -Xmn384m -XX:SurvivorRatio=4 -XX:TargetSurvivorRatio=90 -XX:MaxTenuringThreshold=2 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
+# The young collections on both cores (ParallelGC, its sizes fixed as above: no adaptive resizing): the
+# same CPU as the Serial collector's but about half the wall pause - a placement waits for each one
+# (at 50 orders/s the longest 114/65 ms -> 57-64 ms; docs/performance.md, "Eighth round"). No threads
+# run between collections, so the idle stack pays nothing for them.
+MONGO_JVM_OPTS="${OMS_MONGO_JVM_OPTS:--Xms2g -Xmx2g -Xmn384m -XX:SurvivorRatio=4 -XX:TargetSurvivorRatio=90 -XX:MaxTenuringThreshold=2 -XX:+UseParallelGC -XX:-UseAdaptiveSizePolicy -XX:ParallelGCThreads=2 -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true $IDLE_JVM_OPTS}"
 export OMS_MONGO_CACHE_MB="${OMS_MONGO_CACHE_MB:-8}"
 # Appended to the options above (not replacing them), e.g. a GC log: -Xlog:gc*:file=/tmp/gc-mongo.log
 # (the load bench's --gc-log sets them and reports the pauses in its window).

@@ -12,7 +12,7 @@ one document the newest version wins (it holds the older ones' entries that are 
 entries this relay has already published and pulled are left out (a snapshot taken before the
 pull still lists them). A wake-up without a snapshot (a writer that does not return the document)
 reads the document by `_id` (`$in`, an index lookup everywhere) and wins over snapshots. The scan
-for pending entries runs when the lease is taken (what a crashed holder left), after a failed pass,
+for pending entries runs when the lease is taken (what a crashed holder left), a second after a failed pass,
 when another process nudged the lease, and every `safety_scan_seconds` as a backstop.
 
 Other replicas' writes. A replica that does not hold the lease publishes nothing: its relay keeps the

@@ -53,7 +53,7 @@ def loop_lease_seconds(every_seconds: float) -> float:
     return max(10.0, every_seconds * 3)
 
 
-def relay_linger_ms(settings: ServiceSettings) -> int:
+def effective_relay_linger_ms(settings: ServiceSettings) -> int:
     """How long the service's relay waits after a pass that published: its own linger, else the brief
     one when its events carry a latency promise that a few milliseconds keep (ADR 0049)."""
     if settings.relay_linger_ms:
@@ -88,7 +88,7 @@ class ServiceRuntime:
             self.clock,
             service=settings.service_name,
             safety_scan_seconds=settings.relay_poll_seconds,
-            linger_seconds=relay_linger_ms(settings) / 1000,
+            linger_seconds=effective_relay_linger_ms(settings) / 1000,
             lease_seconds=settings.relay_lease_seconds,
         )
         self.run_relay = run_relay
